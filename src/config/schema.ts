@@ -1,0 +1,234 @@
+/**
+ * The YAML config, validated with zod. Every component is optional: a step whose component is
+ * absent is skipped as "not configured". Secrets never live here: connection strings are given
+ * either as a password-less `url` or by reference (`urlEnv: NAME`, read from the environment).
+ */
+import { z } from 'zod';
+
+const slackUserId = z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'a Slack user id looks like U0123ABCD');
+const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name (A-Z, 0-9, _)');
+
+/** A connection string: `url` (no password inside) or `urlEnv` (the name of an env var holding it). */
+export const connectionRef = z
+  .object({
+    url: z.string().min(1).optional(),
+    urlEnv: envName.optional(),
+  })
+  .strict()
+  .refine((c) => (c.url === undefined) !== (c.urlEnv === undefined), {
+    message: 'give exactly one of `url` or `urlEnv`',
+  })
+  .refine((c) => c.url === undefined || !/:\/\/[^/@:]*:[^/@]+@/.test(c.url), {
+    message: 'this url contains a password: put it in an environment variable and use `urlEnv`',
+  });
+
+const region = z
+  .object({
+    /** The cloud region name, e.g. eu-west-1 / westeurope. */
+    name: z.string().min(1),
+    /** Health endpoint of the region as users see it (probes, failback's verify-primary). */
+    healthUrl: z.string().url().optional(),
+  })
+  .strict();
+
+const postgres = z
+  .object({
+    primary: connectionRef,
+    secondary: connectionRef,
+    promoteTimeoutSeconds: z.number().int().positive().default(60),
+    /** Planned failover: how long to wait for the standby to replay the primary's final LSN. */
+    catchUpTimeoutSeconds: z.number().int().positive().default(120),
+    fence: z
+      .object({
+        /** read-only: default_transaction_read_only=on + reload + end client sessions. command: run `command`. */
+        method: z.enum(['read-only', 'command']).default('read-only'),
+        command: z.string().optional(),
+      })
+      .strict()
+      .refine((f) => f.method !== 'command' || !!f.command, { message: 'fence.method "command" needs fence.command' })
+      .default({ method: 'read-only' }),
+    /** Write probe used by verification: a `dr_probe` table by default, or a statement. */
+    probe: z
+      .object({ table: z.string().default('dr_probe'), statement: z.string().optional() })
+      .strict()
+      .default({ table: 'dr_probe' }),
+    /** Failback: host-level commands that rewind/rebuild a side as a standby (see README). */
+    resync: z
+      .object({
+        command: z.string().min(1),
+        timeoutSeconds: z.number().int().positive().default(900),
+      })
+      .strict()
+      .optional(),
+    /** Failback: tables whose row count and checksum must match on both sides. */
+    consistencyTables: z.array(z.string()).default([]),
+  })
+  .strict();
+
+const redis = z
+  .object({
+    primary: connectionRef,
+    secondary: connectionRef,
+    promoteTimeoutSeconds: z.number().int().positive().default(30),
+    /** Planned: use FAILOVER TO where the server supports it (Redis >= 6.2). */
+    useFailoverCommand: z.boolean().default(true),
+  })
+  .strict();
+
+const route53 = z
+  .object({
+    hostedZoneId: z.string().min(1),
+    recordName: z.string().min(1),
+    recordType: z.enum(['A', 'AAAA', 'CNAME']).default('A'),
+    /** SetIdentifier of the PRIMARY and SECONDARY failover records. */
+    primarySetIdentifier: z.string().min(1),
+    secondarySetIdentifier: z.string().min(1),
+    /** invert-health-check: UpdateHealthCheck Inverted=true on the primary's check. rewrite-records: change the records. */
+    method: z.enum(['invert-health-check', 'rewrite-records']).default('invert-health-check'),
+    primaryHealthCheckId: z.string().optional(),
+    /** Override the API endpoint (tests, lab). AWS_ENDPOINT_URL_ROUTE_53 works too. */
+    endpoint: z.string().url().optional(),
+    region: z.string().default('us-east-1'),
+    changeTimeoutSeconds: z.number().int().positive().default(300),
+  })
+  .strict()
+  .refine((r) => r.method !== 'invert-health-check' || !!r.primaryHealthCheckId, {
+    message: 'method "invert-health-check" needs primaryHealthCheckId',
+  });
+
+const trafficManager = z
+  .object({
+    subscriptionId: z.string().min(1),
+    resourceGroup: z.string().min(1),
+    profileName: z.string().min(1),
+    primaryEndpoint: z.string().min(1),
+    secondaryEndpoint: z.string().min(1),
+    endpointType: z.enum(['azureEndpoints', 'externalEndpoints', 'nestedEndpoints']).default('externalEndpoints'),
+    /** disable-endpoint: disable the primary endpoint. swap-priorities: swap the two priorities. */
+    method: z.enum(['disable-endpoint', 'swap-priorities']).default('disable-endpoint'),
+    /** Override the ARM endpoint (tests, lab). */
+    endpoint: z.string().url().optional(),
+  })
+  .strict();
+
+const dns = z
+  .object({
+    provider: z.enum(['route53', 'traffic-manager']),
+    route53: route53.optional(),
+    trafficManager: trafficManager.optional(),
+    /** Resolve this name after switching, to show what users get. */
+    resolveName: z.string().optional(),
+  })
+  .strict()
+  .refine((d) => (d.provider === 'route53' ? !!d.route53 : !!d.trafficManager), {
+    message: 'the `route53` (or `trafficManager`) block of the chosen provider is missing',
+  });
+
+const clusterRef = z
+  .object({
+    /** Path to a kubeconfig file; default: the standard lookup (KUBECONFIG, ~/.kube/config). */
+    kubeconfig: z.string().optional(),
+    context: z.string().optional(),
+  })
+  .strict();
+
+const workload = z
+  .object({
+    kind: z.enum(['Deployment', 'StatefulSet']),
+    namespace: z.string().min(1),
+    name: z.string().min(1),
+    productionReplicas: z.number().int().min(0),
+    standbyReplicas: z.number().int().min(0),
+  })
+  .strict();
+
+const kubernetes = z
+  .object({
+    primary: clusterRef,
+    secondary: clusterRef,
+    workloads: z.array(workload).min(1),
+    readyTimeoutSeconds: z.number().int().positive().default(600),
+  })
+  .strict();
+
+const httpCheck = z
+  .object({
+    name: z.string().min(1),
+    url: z.string().url(),
+    expectStatus: z.number().int().min(100).max(599).default(200),
+    bodyMatch: z.string().optional(),
+    timeoutSeconds: z.number().positive().default(5),
+    retries: z.number().int().min(0).default(3),
+  })
+  .strict();
+
+const commandCheck = z
+  .object({
+    name: z.string().min(1),
+    command: z.string().min(1),
+    timeoutSeconds: z.number().positive().default(300),
+  })
+  .strict();
+
+const regionChecks = z
+  .object({
+    http: z.array(httpCheck).default([]),
+    commands: z.array(commandCheck).default([]),
+  })
+  .strict();
+
+const verification = z
+  .object({
+    primary: regionChecks.default({ http: [], commands: [] }),
+    secondary: regionChecks.default({ http: [], commands: [] }),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    /** Name of the environment; one active operation per environment. */
+    environment: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and dashes'),
+    regions: z.object({ primary: region, secondary: region }).strict(),
+    slack: z
+      .object({
+        /** Channel id (C...) where status cards and timelines are posted. */
+        incidentChannel: z.string().regex(/^[CG][A-Z0-9]{2,}$/, 'a Slack channel id looks like C0123ABCD'),
+        /** The slash command registered in the manifest. */
+        command: z.string().regex(/^\/[a-z0-9_-]+$/).default('/dr'),
+      })
+      .strict(),
+    approvals: z
+      .object({
+        approvers: z.array(slackUserId).default([]),
+        userGroup: z.string().regex(/^S[A-Z0-9]{2,}$/, 'a Slack user group id looks like S0123ABCD').optional(),
+        /** Distinct approvers needed besides the requester. */
+        required: z.number().int().min(1).max(10).default(1),
+        timeoutMinutes: z.number().positive().max(24 * 60).default(30),
+      })
+      .strict()
+      .refine((a) => a.approvers.length > 0 || a.userGroup !== undefined, {
+        message: 'name at least one approver (approvals.approvers) or a user group (approvals.userGroup)',
+      }),
+    targets: z
+      .object({
+        rtoMinutes: z.number().positive().default(30),
+        rpoMinutes: z.number().positive().default(5),
+      })
+      .strict()
+      .default({ rtoMinutes: 30, rpoMinutes: 5 }),
+    components: z
+      .object({
+        postgres: postgres.optional(),
+        redis: redis.optional(),
+        dns: dns.optional(),
+        kubernetes: kubernetes.optional(),
+        verification: verification.optional(),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+
+export type DrConfigInput = z.input<typeof configSchema>;
+export type DrConfig = z.output<typeof configSchema>;
+export type ConnectionRef = z.output<typeof connectionRef>;

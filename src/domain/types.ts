@@ -1,0 +1,218 @@
+/**
+ * Domain types shared by the machine, the steps, the providers, the store, the engine and the
+ * adapters (Slack, console). Plain data only: everything here is JSON-serializable because it
+ * ends up in persisted snapshots and in the timeline.
+ */
+import type { ErrorInfo } from '../errors.js';
+
+export type OperationKind = 'failover' | 'failback';
+/** What the requester asked for; `auto` lets preflight decide from the primary's reachability. */
+export type RequestedMode = 'planned' | 'unplanned' | 'auto';
+/** Planned: primary reachable, fence + catch up + promote, zero loss. Unplanned: primary gone, loss measured first. */
+export type Mode = 'planned' | 'unplanned';
+export type RegionRole = 'primary' | 'secondary';
+export type Component = 'database' | 'cache' | 'dns' | 'cluster' | 'verification' | 'health';
+
+export type StepId =
+  // failover
+  | 'promote-database'
+  | 'promote-cache'
+  | 'switch-dns'
+  | 'scale-secondary'
+  | 'verify-secondary'
+  // failback
+  | 'verify-primary'
+  | 'resync-database'
+  | 'resync-cache'
+  | 'verify-consistency'
+  | 'promote-primary'
+  | 'switch-dns-back'
+  | 'demote-secondary'
+  | 'scale-secondary-down'
+  | 'verify-primary-serving';
+
+/** Ordered stages of step ids; the steps of one stage run in parallel. Data, not code. */
+export interface Runbook {
+  kind: OperationKind;
+  stages: readonly (readonly StepId[])[];
+}
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+/** What a step or a readiness check saw: LSNs, offsets, lag, durations, record values. */
+export type Evidence = Record<string, JsonValue>;
+
+export type ReadinessStatus = 'ready' | 'warning' | 'blocked' | 'not-configured';
+
+/** One component's readiness, as shown in the approval request. */
+export interface ComponentReadiness {
+  component: Component;
+  status: ReadinessStatus;
+  /** One line for the card: "standby in recovery, lag 0 B / 0.2 s". */
+  summary: string;
+  /** The numbers behind the summary. */
+  details: Evidence;
+  /** Stable facts bound into the plan hash (not raw lag that changes every second). */
+  planFacts: Record<string, string | number | boolean | null>;
+  /** Database/cache: whether the old writer is reachable, so a planned (zero-loss) switch is possible. */
+  primaryReachable?: boolean;
+  /** Unplanned only: the data expected to be lost, measured before promotion. */
+  expectedLoss?: ExpectedLoss;
+  /** Warnings a person should read before approving (TTL vs RTO, lag over RPO, ...). */
+  warnings?: string[];
+}
+
+export interface ExpectedLoss {
+  bytes?: number | null;
+  seconds?: number | null;
+  /** "≈ 12 kB of WAL, last replayed transaction 4.2 s before the primary was lost". */
+  description: string;
+}
+
+export interface PreflightReport {
+  /** The mode the operation will run in (resolved from `auto`). */
+  mode: Mode;
+  components: ComponentReadiness[];
+  checkedAt: number;
+}
+
+export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped';
+
+export interface CheckResult {
+  name: string;
+  kind: 'http' | 'command' | 'database' | 'cache' | 'dns' | 'cluster';
+  ok: boolean;
+  /** "200 in 35 ms", "exit 0", "role=master". */
+  detail: string;
+  durationMs?: number;
+}
+
+/** Data lost in a promotion, as recorded afterwards. Zero for a planned switch. */
+export interface RpoMeasurement {
+  component: 'database' | 'cache' | 'object-storage';
+  bytes: number | null;
+  seconds: number | null;
+  description: string;
+}
+
+/** What a step reports when it finishes. */
+export interface StepOutcome {
+  /** `done`: it changed something. `already-done`: check() found it done, a no-op that says so. `not-configured`: component absent. */
+  result: 'done' | 'already-done' | 'not-configured';
+  summary: string;
+  evidence: Evidence;
+  checks?: CheckResult[];
+  rpo?: RpoMeasurement[];
+  /** Verification steps: whether the region passed. A `false` here fails the step. */
+  verified?: boolean;
+}
+
+export interface StepState {
+  id: StepId;
+  title: string;
+  status: StepStatus;
+  /** Why it was skipped. */
+  skipReason?: 'not-configured' | 'skipped-by-user';
+  skippedBy?: string;
+  attempts: number;
+  startedAt?: number;
+  finishedAt?: number;
+  summary?: string;
+  evidence?: Evidence;
+  checks?: CheckResult[];
+  rpo?: RpoMeasurement[];
+  error?: ErrorInfo;
+}
+
+export interface Approval {
+  userId: string;
+  at: number;
+  planHash: string;
+}
+
+/** Why a click or command was refused. Adapters turn these into ephemeral answers. */
+export type RefusalReason =
+  | 'self-approval'
+  | 'unauthorized'
+  | 'duplicate'
+  | 'stale-plan'
+  | 'not-awaiting-approval'
+  | 'not-paused'
+  | 'finished'
+  | 'unknown-operation';
+
+/** The phase an operation is in, derived from the machine state. */
+export type Phase =
+  | 'preflight'
+  | 'awaitingApproval'
+  | 'recheck'
+  | 'running'
+  | 'paused'
+  | 'completed'
+  | 'rejected'
+  | 'aborted'
+  | 'expired'
+  | 'refused';
+
+export const FINAL_PHASES: readonly Phase[] = ['completed', 'rejected', 'aborted', 'expired', 'refused'];
+
+/** Everything an adapter needs to render an operation (status card, /dr status, console). */
+export interface OperationView {
+  id: string;
+  env: string;
+  kind: OperationKind;
+  requestedMode: RequestedMode;
+  mode?: Mode;
+  requester: string;
+  reason: string;
+  phase: Phase;
+  /** Running or paused step(s). */
+  currentSteps: StepId[];
+  steps: StepState[];
+  approvals: Approval[];
+  requiredApprovals: number;
+  expiresAt?: number;
+  planHash?: string;
+  preflight?: PreflightReport;
+  createdAt: number;
+  approvedAt?: number;
+  finishedAt?: number;
+  /** From final approval to a green verification. */
+  rtoMs?: number;
+  rpo?: RpoMeasurement[];
+  rejectedBy?: string;
+  abortedBy?: string;
+  /** Why it was refused/paused, for the card. */
+  lastError?: ErrorInfo;
+}
+
+/**
+ * Timeline events: what happened, in domain words. The machine emits most of them; the engine
+ * adds progress and resume events. Adapters render them; the store keeps them in a Redis Stream.
+ */
+export type DomainEvent =
+  | { type: 'OperationRequested'; kind: OperationKind; requestedMode: RequestedMode; requester: string; reason: string }
+  | { type: 'PreflightCompleted'; report: PreflightReport }
+  | { type: 'ApprovalRequested'; planHash: string; expiresAt: number; required: number }
+  | { type: 'ApprovalRecorded'; userId: string; count: number; required: number }
+  | { type: 'ApprovalRefused'; userId: string; reason: RefusalReason }
+  | { type: 'ApprovalsInvalidated'; previousPlanHash: string; planHash: string }
+  | { type: 'OperationApproved'; approvers: string[] }
+  | { type: 'OperationRejected'; userId: string; reason?: string }
+  | { type: 'OperationExpired' }
+  | { type: 'OperationRefused'; error: ErrorInfo }
+  | { type: 'StepStarted'; stepId: StepId; attempt: number }
+  | { type: 'StepProgress'; stepId: StepId; message: string; data?: Evidence }
+  | { type: 'StepResumed'; stepId: StepId }
+  | { type: 'StepSucceeded'; stepId: StepId; outcome: StepOutcome; durationMs: number }
+  | { type: 'StepSkipped'; stepId: StepId; reason: 'not-configured' | 'skipped-by-user'; userId?: string }
+  | { type: 'StepFailed'; stepId: StepId; error: ErrorInfo; durationMs: number }
+  | { type: 'OperationPaused'; stepIds: StepId[] }
+  | { type: 'StepRetried'; stepId: StepId; userId: string }
+  | { type: 'ActionRefused'; userId: string; action: 'approve' | 'reject' | 'retry' | 'skip' | 'abort'; reason: RefusalReason }
+  | { type: 'OperationAborted'; userId: string; reason?: string }
+  | { type: 'OperationCompleted'; durationMs: number; rtoMs?: number; rpo?: RpoMeasurement[] };
+
+export type DomainEventType = DomainEvent['type'];
+
+/** A timeline entry as stored: the event plus where and when. */
+export type TimelineEntry = DomainEvent & { opId: string; at: number };

@@ -1,0 +1,48 @@
+import type {
+  OperationKind,
+  OperationView,
+  RefusalReason,
+  RequestedMode,
+  TimelineEntry,
+} from '../domain/types.js';
+
+/** Who may approve, skip and abort. The Slack adapter checks user ids and the user group. */
+export interface Authorizer {
+  isAuthorized(userId: string): Promise<boolean>;
+}
+
+export type RequestResult =
+  | { ok: true; op: OperationView }
+  | { ok: false; code: 'already-active'; activeId: string; message: string };
+
+export type ActionOutcome =
+  | { ok: true; message: string; op: OperationView }
+  | { ok: false; reason: RefusalReason; message: string; op?: OperationView };
+
+/** Pushed to adapters after every persisted change, in order. */
+export interface EngineNotification {
+  op: OperationView;
+  entries: TimelineEntry[];
+}
+
+/**
+ * The one module that knows all the others: starts or resumes operation actors, persists every
+ * transition, publishes the timeline. Adapters (Slack, console) call it and render what it emits.
+ */
+export interface Engine {
+  /** Load and resume every active operation of this environment. */
+  start(): Promise<void>;
+  /** Stop actors (they stay persisted) and close what the engine owns. */
+  stop(): Promise<void>;
+  request(input: { kind: OperationKind; mode: RequestedMode; requester: string; reason: string }): Promise<RequestResult>;
+  approve(input: { opId: string; userId: string; planHash: string }): Promise<ActionOutcome>;
+  reject(input: { opId: string; userId: string; reason?: string }): Promise<ActionOutcome>;
+  retry(input: { opId: string; userId: string }): Promise<ActionOutcome>;
+  skip(input: { opId: string; userId: string }): Promise<ActionOutcome>;
+  /** Without opId: the active operation of this environment. */
+  abort(input: { opId?: string; userId: string; reason?: string }): Promise<ActionOutcome>;
+  get(opId: string): Promise<OperationView | null>;
+  status(): Promise<{ active: OperationView | null; last: OperationView | null }>;
+  timeline(opId: string): Promise<TimelineEntry[]>;
+  subscribe(listener: (n: EngineNotification) => void): () => void;
+}

@@ -1,0 +1,81 @@
+/**
+ * Typed errors. Guards and retry logic branch on `code` and `retryable`, never on message text;
+ * the message is for the person on call and says what to do.
+ */
+export type ErrorCode =
+  | 'provider'
+  | 'precondition-failed'
+  | 'wrong-target'
+  | 'timeout'
+  | 'not-found'
+  | 'forbidden'
+  | 'throttled'
+  | 'config'
+  | 'stale-version'
+  | 'conflict';
+
+export class DrError extends Error {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+  constructor(code: ErrorCode, message: string, options: { retryable?: boolean; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.retryable = options.retryable ?? false;
+  }
+}
+
+/** A cloud or data-tier call failed. `provider` names the implementation (postgres, route53, ...). */
+export class ProviderError extends DrError {
+  readonly provider: string;
+  constructor(
+    provider: string,
+    message: string,
+    options: { retryable?: boolean; cause?: unknown; code?: ErrorCode } = {},
+  ) {
+    super(options.code ?? 'provider', `${provider}: ${message}`, options);
+    this.provider = provider;
+  }
+}
+
+/** The real state is not what the step needs (wrong target, not a standby, record missing...). Refused before any change. */
+export class PreconditionFailed extends DrError {
+  constructor(message: string, options: { cause?: unknown; code?: 'precondition-failed' | 'wrong-target' | 'not-found' } = {}) {
+    super(options.code ?? 'precondition-failed', message, { retryable: false, cause: options.cause });
+  }
+}
+
+/** The config file or the environment is invalid; start-up stops with this message. */
+export class ConfigError extends DrError {
+  constructor(message: string) {
+    super('config', message);
+  }
+}
+
+/** A compare-and-set write found a newer version: another writer got there first. */
+export class StaleVersionError extends DrError {
+  constructor(opId: string, expected: number, actual: number | null) {
+    super('stale-version', `operation ${opId}: stale write refused (expected version ${expected}, store has ${actual ?? 'none'})`);
+  }
+}
+
+export interface ErrorInfo {
+  code: ErrorCode | 'unknown';
+  message: string;
+  retryable: boolean;
+  provider?: string;
+}
+
+/** Serializable form of any thrown value, for snapshots and the timeline. */
+export function errorInfo(err: unknown): ErrorInfo {
+  if (err instanceof DrError) {
+    return {
+      code: err.code,
+      message: err.message,
+      retryable: err.retryable,
+      ...(err instanceof ProviderError ? { provider: err.provider } : {}),
+    };
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return { code: 'unknown', message, retryable: true };
+}

@@ -1,0 +1,51 @@
+import type { OperationKind, Runbook, StepId } from '../domain/types.js';
+
+/**
+ * The runbooks, as data. The operation machine's states are generated from these, so a persisted
+ * snapshot (and a diagram) names the step it is in. Steps of one stage run in parallel.
+ */
+export const FAILOVER_RUNBOOK: Runbook = {
+  kind: 'failover',
+  stages: [['promote-database', 'promote-cache'], ['switch-dns'], ['scale-secondary'], ['verify-secondary']],
+};
+
+export const FAILBACK_RUNBOOK: Runbook = {
+  kind: 'failback',
+  stages: [
+    ['verify-primary'],
+    ['resync-database', 'resync-cache'],
+    ['verify-consistency'],
+    ['promote-primary'],
+    ['switch-dns-back'],
+    ['demote-secondary'],
+    ['scale-secondary-down'],
+    ['verify-primary-serving'],
+  ],
+};
+
+export const RUNBOOKS: Record<OperationKind, Runbook> = {
+  failover: FAILOVER_RUNBOOK,
+  failback: FAILBACK_RUNBOOK,
+};
+
+/** Titles shown on the status card; the step files use the same ones. */
+export const STEP_TITLES: Record<StepId, string> = {
+  'promote-database': 'Promote secondary database',
+  'promote-cache': 'Promote secondary cache',
+  'switch-dns': 'Switch DNS to secondary',
+  'scale-secondary': 'Scale secondary to production',
+  'verify-secondary': 'Verify secondary',
+  'verify-primary': 'Verify primary region',
+  'resync-database': 'Resync primary database',
+  'resync-cache': 'Resync primary cache',
+  'verify-consistency': 'Verify data consistency',
+  'promote-primary': 'Switch writes back to primary',
+  'switch-dns-back': 'Switch DNS back to primary',
+  'demote-secondary': 'Demote secondary to standby',
+  'scale-secondary-down': 'Scale secondary to standby',
+  'verify-primary-serving': 'Verify primary',
+};
+
+export function runbookSteps(runbook: Runbook): StepId[] {
+  return runbook.stages.flat();
+}

@@ -1,0 +1,106 @@
+/**
+ * One interface per capability. Steps call these; implementations live one per file beside this
+ * (postgres.ts, redis.ts, route53.ts, traffic-manager.ts, kubernetes.ts, http-checks.ts).
+ *
+ * The methods are symmetrical in the region: failover promotes the `secondary`, failback promotes
+ * the `primary` again, and "make X a standby of the other side" serves both the failback resync and
+ * the final demotion of the secondary.
+ *
+ * Every method that changes something reads the real state first and is idempotent; a wrong target
+ * throws PreconditionFailed before any change; a failed call throws ProviderError.
+ */
+import type {
+  CheckResult,
+  ComponentReadiness,
+  Evidence,
+  Mode,
+  RegionRole,
+  RpoMeasurement,
+} from '../domain/types.js';
+
+/** Progress reporter handed to long-running calls ("waiting for replay: 3 MB behind"). */
+export type Progress = (message: string, data?: Evidence) => void;
+
+export interface ActionResult {
+  /** True when nothing had to be done (already promoted, already switched...). */
+  noop: boolean;
+  summary: string;
+  evidence: Evidence;
+}
+
+export interface PromotionResult extends ActionResult {
+  mode: Mode;
+  /** Measured loss: zero for planned, lag/offset gap for unplanned. */
+  rpo: RpoMeasurement;
+}
+
+/** Common to every provider: what it is and how it looks right now. */
+export interface Inspectable {
+  /** Implementation name for errors and evidence: "postgres", "route53", ... */
+  readonly name: string;
+  /** Readiness for making `target` the serving side (the approval card shows it). */
+  readiness(target: RegionRole): Promise<ComponentReadiness>;
+  /** Release connections and timers. */
+  close(): Promise<void>;
+}
+
+/** PostgreSQL (or another database with a streaming standby). */
+export interface DatabaseProvider extends Inspectable {
+  /** Is `target` accepting writes (not in recovery)? */
+  isWriter(target: RegionRole): Promise<boolean>;
+  /** Promote `target`; planned: fence the other side, wait for zero lag, promote. */
+  promote(opts: { target: RegionRole; mode: Mode; progress: Progress }): Promise<PromotionResult>;
+  /** `target` accepts a write probe and is not in recovery. */
+  verifyWriter(target: RegionRole): Promise<CheckResult[]>;
+  /** Is `standby` a streaming standby of the other side, replication connected? */
+  isStreamingStandby(standby: RegionRole): Promise<boolean>;
+  /** Make `standby` a streaming standby of the other side (rewind or rebuild). */
+  resync(opts: { standby: RegionRole; progress: Progress }): Promise<ActionResult>;
+  /** Compare both sides (LSNs, row counts, checksums). */
+  consistency(opts: { writer: RegionRole; progress: Progress }): Promise<CheckResult[]>;
+}
+
+/** Redis (or another cache with replication). */
+export interface CacheProvider extends Inspectable {
+  isWriter(target: RegionRole): Promise<boolean>;
+  promote(opts: { target: RegionRole; mode: Mode; progress: Progress }): Promise<PromotionResult>;
+  verifyWriter(target: RegionRole): Promise<CheckResult[]>;
+  isStreamingStandby(standby: RegionRole): Promise<boolean>;
+  resync(opts: { standby: RegionRole; progress: Progress }): Promise<ActionResult>;
+  consistency(opts: { writer: RegionRole; progress: Progress }): Promise<CheckResult[]>;
+}
+
+/** Route 53 failover records or Azure Traffic Manager priority routing. */
+export interface DnsProvider extends Inspectable {
+  /** Which region users are sent to now. */
+  currentTarget(): Promise<RegionRole | 'unknown'>;
+  /** Send users to `target`; waits until the change is applied. */
+  switchTo(opts: { target: RegionRole; progress: Progress }): Promise<ActionResult>;
+  /** The records/profile and a resolution say `target`. */
+  verify(target: RegionRole): Promise<CheckResult[]>;
+}
+
+export type ScaleProfile = 'production' | 'standby';
+
+/** Kubernetes workloads of one region scaled between standby and production counts. */
+export interface ClusterProvider extends Inspectable {
+  /** Every configured workload in `region` has the profile's replica count ready. */
+  isScaled(region: RegionRole, profile: ScaleProfile): Promise<boolean>;
+  scale(opts: { region: RegionRole; profile: ScaleProfile; progress: Progress }): Promise<ActionResult>;
+  /** Reachability of the region's API server (failback's verify-primary). */
+  reachable(region: RegionRole): Promise<CheckResult>;
+}
+
+/** HTTP and command checks against one region (verification, failback's verify-primary). */
+export interface VerificationProvider extends Inspectable {
+  run(opts: { region: RegionRole; progress: Progress }): Promise<CheckResult[]>;
+}
+
+/** The providers an operation uses; an absent one means "not configured" and its steps skip. */
+export interface Providers {
+  database?: DatabaseProvider;
+  cache?: CacheProvider;
+  dns?: DnsProvider;
+  cluster?: ClusterProvider;
+  verification?: VerificationProvider;
+}

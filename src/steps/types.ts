@@ -1,0 +1,43 @@
+import type { Logger } from 'pino';
+import type {
+  Mode,
+  OperationKind,
+  PreflightReport,
+  StepId,
+  StepOutcome,
+} from '../domain/types.js';
+import type { Progress, Providers } from '../providers/types.js';
+
+/** What a step receives. Steps never build clients: they use `providers`. */
+export interface StepContext {
+  opId: string;
+  kind: OperationKind;
+  mode: Mode;
+  preflight?: PreflightReport;
+  providers: Providers;
+  log: Logger;
+  /** Final approval time, for RTO measured by verification steps. */
+  approvedAt?: number;
+  targets: { rtoMinutes: number; rpoMinutes: number };
+}
+
+export interface CheckOutcome {
+  /** True when the step's effect is already in place: run() will not be called. */
+  done: boolean;
+  /** What check() saw ("secondary not in recovery: already promoted"). */
+  summary: string;
+}
+
+/**
+ * One runbook step. `check()` reads the real state and says whether the work is already done;
+ * `run()` does it. Both are idempotent: after a crash the engine calls check() again, never run()
+ * blindly.
+ */
+export interface Step {
+  id: StepId;
+  title: string;
+  /** The providers it uses; when none of them is configured, the step is skipped as not configured. */
+  needs: readonly (keyof Providers)[];
+  check(ctx: StepContext): Promise<CheckOutcome>;
+  run(ctx: StepContext, progress: Progress): Promise<StepOutcome>;
+}

@@ -1,0 +1,50 @@
+import type { OperationKind, TimelineEntry } from '../domain/types.js';
+
+export interface PersistedOperation {
+  id: string;
+  env: string;
+  kind: OperationKind;
+  /** Incremented by every save; a save names the version it read (compare-and-set). */
+  version: number;
+  /** `active` until the operation reaches a final phase. */
+  status: 'active' | 'finished';
+  /** The XState persisted snapshot (JSON). */
+  snapshot: unknown;
+  updatedAt: number;
+}
+
+export type CreateResult = { ok: true; version: number } | { ok: false; activeId: string };
+
+/**
+ * Redis persistence for operations. Keys live under a prefix (default `dr:`) so tests can use
+ * their own namespace on a shared server.
+ */
+export interface OperationStore {
+  /** A new id, e.g. `DR-20261125-0001` (per-day counter in Redis). */
+  nextOperationId(now?: Date): Promise<string>;
+  /**
+   * Atomically take the one-active-operation lock of `env` and write version 1 with its first
+   * timeline entries. When another operation holds the lock, nothing is written.
+   */
+  create(op: { id: string; env: string; kind: OperationKind; snapshot: unknown; entries: TimelineEntry[] }): Promise<CreateResult>;
+  /**
+   * Compare-and-set: write `snapshot` as version expectedVersion+1 and append `entries` to the
+   * timeline, atomically. Throws StaleVersionError when the stored version is not
+   * `expectedVersion`. `final` marks it finished and releases the env lock.
+   */
+  save(id: string, expectedVersion: number, snapshot: unknown, entries: TimelineEntry[], opts?: { final?: boolean }): Promise<number>;
+  load(id: string): Promise<PersistedOperation | null>;
+  /** Ids of active operations (all envs, or one). */
+  listActive(env?: string): Promise<string[]>;
+  activeFor(env: string): Promise<string | null>;
+  lastFinished(env: string): Promise<string | null>;
+  /** Entries that are not transitions (step progress, resume notes); no version change. */
+  append(id: string, entries: TimelineEntry[]): Promise<void>;
+  timeline(id: string): Promise<TimelineEntry[]>;
+  /** Adapter metadata (the Slack status card's channel and ts, ...). */
+  setMeta(id: string, key: string, value: string): Promise<void>;
+  getMeta(id: string, key: string): Promise<string | null>;
+  /** True when the store's Redis answers PING. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
