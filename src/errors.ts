@@ -12,7 +12,8 @@ export type ErrorCode =
   | 'throttled'
   | 'config'
   | 'stale-version'
-  | 'conflict';
+  | 'conflict'
+  | 'verification-failed';
 
 export class DrError extends Error {
   readonly code: ErrorCode;
