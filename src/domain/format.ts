@@ -1,0 +1,119 @@
+/**
+ * Plain-text wording shared by every adapter (Slack, console, reports), so the same event reads
+ * the same everywhere. Pure functions, no markup: adapters add their own (mrkdwn, ANSI).
+ */
+import type { Evidence, JsonValue, RefusalReason, RpoMeasurement, StepState, TimelineEntry } from './types.js';
+import { STEP_TITLES } from '../machine/runbook.js';
+
+export function formatDuration(ms: number | undefined | null): string {
+  if (ms === undefined || ms === null || !Number.isFinite(ms)) return '—';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)} s`;
+  const m = Math.floor(s / 60);
+  const rest = Math.round(s - m * 60);
+  if (m < 60) return `${m} min ${rest} s`;
+  return `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+export function formatBytes(bytes: number | undefined | null): string {
+  if (bytes === undefined || bytes === null || !Number.isFinite(bytes)) return '—';
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let v = bytes;
+  let i = 0;
+  while (Math.abs(v) >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i += 1;
+  }
+  return i === 0 ? `${v} B` : `${v.toFixed(1)} ${units[i]}`;
+}
+
+export const STEP_ICONS: Record<StepState['status'], string> = {
+  pending: '·',
+  running: '⏳',
+  succeeded: '✅',
+  failed: '❌',
+  skipped: '⏭',
+};
+
+export function formatJson(value: JsonValue): string {
+  if (value === null) return '—';
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return JSON.stringify(value);
+}
+
+/** `key: value` lines for evidence, in the order the step reported them. */
+export function evidenceLines(evidence: Evidence | undefined): string[] {
+  if (!evidence) return [];
+  return Object.entries(evidence).map(([k, v]) => `${k}: ${formatJson(v)}`);
+}
+
+export function formatRpo(rpo: RpoMeasurement): string {
+  const parts = [rpo.bytes === null ? null : formatBytes(rpo.bytes), rpo.seconds === null ? null : formatDuration(rpo.seconds * 1000)]
+    .filter((p): p is string => p !== null);
+  return `${rpo.component}: ${parts.length ? parts.join(' / ') : 'unknown'} — ${rpo.description}`;
+}
+
+export const REFUSAL_TEXT: Record<RefusalReason, string> = {
+  'self-approval': 'the requester cannot approve their own request',
+  unauthorized: 'not an authorized approver',
+  duplicate: 'approval already counted',
+  'stale-plan': 'the plan changed since this approval was drawn',
+  'not-awaiting-approval': 'the operation is not waiting for approval',
+  'not-paused': 'the operation is not paused',
+  finished: 'the operation has already finished',
+  'unknown-operation': 'no such operation',
+};
+
+function title(stepId: keyof typeof STEP_TITLES): string {
+  return STEP_TITLES[stepId] ?? stepId;
+}
+
+/** One sentence per timeline entry. */
+export function describeEntry(e: TimelineEntry): string {
+  switch (e.type) {
+    case 'OperationRequested':
+      return `${e.requester} requested a ${e.requestedMode === 'auto' ? '' : `${e.requestedMode} `}${e.kind}: ${e.reason || '(no reason given)'}`;
+    case 'PreflightCompleted':
+      return `Preflight: ${e.report.mode} ${e.report.components.map((c) => `${c.component} ${c.status}`).join(', ')}`;
+    case 'ApprovalRequested':
+      return `Waiting for ${e.required} approval(s) until ${new Date(e.expiresAt).toISOString()} (plan ${e.planHash})`;
+    case 'ApprovalRecorded':
+      return `${e.userId} approved (${e.count}/${e.required})`;
+    case 'ApprovalRefused':
+      return `Approval by ${e.userId} refused: ${REFUSAL_TEXT[e.reason]}`;
+    case 'ApprovalsInvalidated':
+      return `The plan changed (${e.previousPlanHash} → ${e.planHash}): earlier approvals no longer count`;
+    case 'OperationApproved':
+      return `Approved by ${e.approvers.join(', ')}`;
+    case 'OperationRejected':
+      return `Rejected by ${e.userId}${e.reason ? `: ${e.reason}` : ''}`;
+    case 'OperationExpired':
+      return 'Expired: no approval in time, nothing was changed';
+    case 'OperationRefused':
+      return `Refused before any change: ${e.error.message}`;
+    case 'StepStarted':
+      return `${title(e.stepId)}: started${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''}`;
+    case 'StepProgress':
+      return `${title(e.stepId)}: ${e.message}`;
+    case 'StepResumed':
+      return `${title(e.stepId)}: resumed after a restart, re-checking before running`;
+    case 'StepSucceeded':
+      return `${title(e.stepId)}: ${e.outcome.result === 'already-done' ? 'already done' : 'done'} in ${formatDuration(e.durationMs)} — ${e.outcome.summary}`;
+    case 'StepSkipped':
+      return `${title(e.stepId)}: skipped — ${e.reason === 'not-configured' ? 'not configured' : `by ${e.userId ?? 'someone'}`}`;
+    case 'StepFailed':
+      return `${title(e.stepId)}: failed after ${formatDuration(e.durationMs)} — ${e.error.message}`;
+    case 'OperationPaused':
+      return `Paused at ${e.stepIds.map(title).join(', ')}: retry, skip or abort`;
+    case 'StepRetried':
+      return `${title(e.stepId)}: retried by ${e.userId}`;
+    case 'ActionRefused':
+      return `${e.action} by ${e.userId} refused: ${REFUSAL_TEXT[e.reason]}`;
+    case 'OperationAborted':
+      return `Aborted by ${e.userId}${e.reason ? `: ${e.reason}` : ''}`;
+    case 'OperationCompleted':
+      return `Completed in ${formatDuration(e.durationMs)}${e.rtoMs !== undefined ? `, RTO ${formatDuration(e.rtoMs)}` : ''}`;
+  }
+}
