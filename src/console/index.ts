@@ -1,0 +1,1 @@
+export { renderEntry, renderStatus, renderRtoRpo } from './render.js';
