@@ -1,0 +1,3 @@
+export { createRedisStore } from './redis-store.js';
+export type { RedisStoreOptions } from './redis-store.js';
+export type { OperationStore, PersistedOperation, CreateResult } from './types.js';

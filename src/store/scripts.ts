@@ -1,0 +1,69 @@
+/**
+ * Lua scripts that make each store write atomic. Redis runs a script without interleaving other
+ * commands, so "take the lock and write version 1" and "check the version, write, append the
+ * timeline, release the lock" can never be observed half done, even with two bot processes.
+ *
+ * The env lock key is derived inside the save script from the env stored in the operation hash:
+ * the caller may not know the env (a resumed operation), and the bot's state Redis is a single
+ * server, not a cluster, so keys built in a script are safe here.
+ */
+
+/**
+ * KEYS: lock, op, timeline, active-set
+ * ARGV: id, env, kind, snapshot, updatedAt, entry1, entry2, ...
+ * Returns {1, version} or {0, activeId}.
+ */
+export const CREATE_SCRIPT = `
+local holder = redis.call('GET', KEYS[1])
+if holder then return {0, holder} end
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  return redis.error_reply('operation ' .. ARGV[1] .. ' already exists')
+end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[2], 'id', ARGV[1], 'env', ARGV[2], 'kind', ARGV[3], 'snapshot', ARGV[4],
+  'updatedAt', ARGV[5], 'version', 1, 'status', 'active')
+for i = 6, #ARGV do
+  redis.call('XADD', KEYS[3], '*', 'e', ARGV[i])
+end
+redis.call('SADD', KEYS[4], ARGV[1])
+return {1, 1}
+`;
+
+/**
+ * KEYS: op, timeline, active-set
+ * ARGV: id, expectedVersion, snapshot, updatedAt, final ('1'|'0'), prefix, entry1, entry2, ...
+ * Returns {1, newVersion} or {0, actualVersion|false}.
+ */
+export const SAVE_SCRIPT = `
+local current = redis.call('HGET', KEYS[1], 'version')
+if not current then return {0, false} end
+if tonumber(current) ~= tonumber(ARGV[2]) then return {0, tonumber(current)} end
+if redis.call('HGET', KEYS[1], 'status') == 'finished' then return {0, tonumber(current)} end
+local nextVersion = tonumber(current) + 1
+redis.call('HSET', KEYS[1], 'version', nextVersion, 'snapshot', ARGV[3], 'updatedAt', ARGV[4])
+for i = 7, #ARGV do
+  redis.call('XADD', KEYS[2], '*', 'e', ARGV[i])
+end
+if ARGV[5] == '1' then
+  local env = redis.call('HGET', KEYS[1], 'env')
+  local lock = ARGV[6] .. 'lock:' .. env
+  redis.call('HSET', KEYS[1], 'status', 'finished')
+  if redis.call('GET', lock) == ARGV[1] then redis.call('DEL', lock) end
+  redis.call('SET', ARGV[6] .. 'last:' .. env, ARGV[1])
+  redis.call('SREM', KEYS[3], ARGV[1])
+end
+return {1, nextVersion}
+`;
+
+/**
+ * KEYS: op, timeline
+ * ARGV: entry1, entry2, ...
+ * Returns 1, or 0 when the operation does not exist (nothing written).
+ */
+export const APPEND_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+for i = 1, #ARGV do
+  redis.call('XADD', KEYS[2], '*', 'e', ARGV[i])
+end
+return 1
+`;

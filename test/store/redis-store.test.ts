@@ -1,0 +1,110 @@
+import { Redis } from 'ioredis';
+import type { TimelineEntry } from '../../src/domain/types.js';
+import { StaleVersionError } from '../../src/errors.js';
+import { createRedisStore } from '../../src/store/index.js';
+import type { OperationStore } from '../../src/store/index.js';
+import { deleteKeys, REDIS_URL, uniquePrefix } from '../support/redis.js';
+
+const prefix = uniquePrefix('store');
+let redis: Redis;
+let store: OperationStore;
+
+beforeAll(() => {
+  redis = new Redis(REDIS_URL);
+  store = createRedisStore({ redis, prefix });
+});
+
+afterAll(async () => {
+  await deleteKeys(redis, prefix);
+  await store.close();
+  await redis.quit();
+});
+
+function entry(opId: string, type: 'OperationExpired' | 'OperationRequested', at: number): TimelineEntry {
+  return type === 'OperationExpired'
+    ? { type, opId, at }
+    : { type, opId, at, kind: 'failover', requestedMode: 'auto', requester: 'U1', reason: 'drill' };
+}
+
+describe('redis store', () => {
+  test('ids are DR-YYYYMMDD-NNNN and count up per UTC day', async () => {
+    const day = new Date('2031-03-04T23:59:00Z');
+    const a = await store.nextOperationId(day);
+    const b = await store.nextOperationId(day);
+    const other = await store.nextOperationId(new Date('2031-03-05T00:01:00Z'));
+    expect(a).toBe('DR-20310304-0001');
+    expect(b).toBe('DR-20310304-0002');
+    expect(other).toBe('DR-20310305-0001');
+  });
+
+  test('create takes the env lock; a second operation gets the active id and writes nothing', async () => {
+    const first = await store.create({ id: 'OP-A', env: 'prod', kind: 'failover', snapshot: { s: 1 }, entries: [entry('OP-A', 'OperationRequested', 1)] });
+    expect(first).toEqual({ ok: true, version: 1 });
+    const second = await store.create({ id: 'OP-B', env: 'prod', kind: 'failover', snapshot: { s: 1 }, entries: [entry('OP-B', 'OperationRequested', 2)] });
+    expect(second).toEqual({ ok: false, activeId: 'OP-A' });
+    expect(await store.load('OP-B')).toBeNull();
+    expect(await store.timeline('OP-B')).toEqual([]);
+    expect(await store.activeFor('prod')).toBe('OP-A');
+
+    // another environment has its own lock
+    const staging = await store.create({ id: 'OP-S', env: 'staging', kind: 'failback', snapshot: {}, entries: [] });
+    expect(staging.ok).toBe(true);
+    expect(await store.listActive()).toEqual(['OP-A', 'OP-S']);
+    expect(await store.listActive('prod')).toEqual(['OP-A']);
+    expect(await store.listActive('staging')).toEqual(['OP-S']);
+
+    const loaded = await store.load('OP-A');
+    expect(loaded).toMatchObject({ id: 'OP-A', env: 'prod', kind: 'failover', version: 1, status: 'active', snapshot: { s: 1 } });
+  });
+
+  test('compare-and-set: of two writers holding version 1, the second is refused and writes nothing', async () => {
+    await store.create({ id: 'OP-C', env: 'cas', kind: 'failover', snapshot: { n: 0 }, entries: [] });
+    const v2 = await store.save('OP-C', 1, { n: 'writer-1' }, [entry('OP-C', 'OperationExpired', 10)]);
+    expect(v2).toBe(2);
+
+    const stale = store.save('OP-C', 1, { n: 'writer-2' }, [entry('OP-C', 'OperationExpired', 11)]);
+    await expect(stale).rejects.toBeInstanceOf(StaleVersionError);
+    await expect(stale).rejects.toThrow('expected version 1, store has 2');
+
+    const loaded = await store.load('OP-C');
+    expect(loaded?.version).toBe(2);
+    expect(loaded?.snapshot).toEqual({ n: 'writer-1' });
+    expect((await store.timeline('OP-C')).map((e) => e.at)).toEqual([10]);
+
+    await expect(store.save('NOPE', 1, {}, [])).rejects.toThrow('store has none');
+  });
+
+  test('timeline keeps the order of creation, saves and appends', async () => {
+    await store.create({ id: 'OP-T', env: 'timeline', kind: 'failover', snapshot: {}, entries: [entry('OP-T', 'OperationRequested', 1), entry('OP-T', 'OperationExpired', 2)] });
+    await store.append('OP-T', [entry('OP-T', 'OperationExpired', 3)]);
+    await store.save('OP-T', 1, {}, [entry('OP-T', 'OperationExpired', 4), entry('OP-T', 'OperationExpired', 5)]);
+    await store.append('OP-T', [entry('OP-T', 'OperationExpired', 6)]);
+    const tl = await store.timeline('OP-T');
+    expect(tl.map((e) => e.at)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(tl[0]).toEqual(entry('OP-T', 'OperationRequested', 1));
+    await expect(store.append('MISSING', [entry('MISSING', 'OperationExpired', 1)])).rejects.toThrow('does not exist');
+  });
+
+  test('a final save releases the lock, records the last finished op, and refuses later writes', async () => {
+    await store.create({ id: 'OP-F', env: 'final', kind: 'failover', snapshot: {}, entries: [] });
+    expect(await store.listActive('final')).toEqual(['OP-F']);
+    const v = await store.save('OP-F', 1, { done: true }, [entry('OP-F', 'OperationExpired', 1)], { final: true });
+    expect(v).toBe(2);
+    expect(await store.activeFor('final')).toBeNull();
+    expect(await store.lastFinished('final')).toBe('OP-F');
+    expect(await store.listActive('final')).toEqual([]);
+    expect((await store.load('OP-F'))?.status).toBe('finished');
+    await expect(store.save('OP-F', 2, { done: false }, [])).rejects.toBeInstanceOf(StaleVersionError);
+
+    // the env is free again
+    const next = await store.create({ id: 'OP-G', env: 'final', kind: 'failback', snapshot: {}, entries: [] });
+    expect(next.ok).toBe(true);
+  });
+
+  test('meta values and ping', async () => {
+    await store.setMeta('OP-A', 'slack.ts', '123.456');
+    expect(await store.getMeta('OP-A', 'slack.ts')).toBe('123.456');
+    expect(await store.getMeta('OP-A', 'other')).toBeNull();
+    expect(await store.ping()).toBe(true);
+  });
+});
