@@ -1,0 +1,19 @@
+import { STEP_TITLES } from '../machine/runbook.js';
+import { actionOutcome, allDone } from './outcome.js';
+import { requireProvider } from './require.js';
+import type { Step } from './types.js';
+
+export const promoteCache: Step = {
+  id: 'promote-cache',
+  title: STEP_TITLES['promote-cache'],
+  needs: ['cache'],
+  async check(ctx) {
+    const cache = requireProvider(ctx, 'cache');
+    return allDone([{ label: 'cache', done: await cache.isWriter('secondary') }], 'secondary cache is already the writer', 'secondary cache still a replica');
+  },
+  async run(ctx, progress) {
+    const cache = requireProvider(ctx, 'cache');
+    const result = await cache.promote({ target: 'secondary', mode: ctx.mode, progress });
+    return actionOutcome([{ component: 'cache', result }]);
+  },
+};
