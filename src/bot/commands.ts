@@ -1,0 +1,51 @@
+/**
+ * Parsing of the slash command text. Pure: the handler decides what to do with the result, and
+ * anything we do not understand becomes the usage text rather than a guess.
+ */
+import type { OperationKind, RequestedMode } from '../domain/types.js';
+
+export type ParsedCommand =
+  | { type: 'request'; kind: OperationKind; mode: RequestedMode; reason: string }
+  | { type: 'status' }
+  | { type: 'abort'; reason: string }
+  | { type: 'help' }
+  | { type: 'usage'; problem: string };
+
+export function parseCommand(text: string): ParsedCommand {
+  const words = text.trim().split(/\s+/).filter((w) => w.length > 0);
+  const [sub, ...rest] = words;
+  const tail = (ws: string[]): string => ws.join(' ');
+  switch (sub?.toLowerCase()) {
+    case undefined:
+      return { type: 'usage', problem: 'No subcommand given.' };
+    case 'help':
+      return { type: 'help' };
+    case 'status':
+      return rest.length === 0 ? { type: 'status' } : { type: 'usage', problem: '`status` takes no arguments.' };
+    case 'failover': {
+      const first = rest[0]?.toLowerCase();
+      // `auto` lets preflight decide from the primary's reachability; naming a mode overrides that.
+      if (first === 'planned' || first === 'unplanned') {
+        return { type: 'request', kind: 'failover', mode: first, reason: tail(rest.slice(1)) };
+      }
+      return { type: 'request', kind: 'failover', mode: 'auto', reason: tail(rest) };
+    }
+    case 'failback':
+      return { type: 'request', kind: 'failback', mode: 'auto', reason: tail(rest) };
+    case 'abort':
+      return { type: 'abort', reason: tail(rest) };
+    default:
+      return { type: 'usage', problem: `Unknown subcommand \`${sub}\`.` };
+  }
+}
+
+export function usageText(command: string): string {
+  return [
+    `*Usage of \`${command}\`*`,
+    `• \`${command} failover [planned|unplanned] [reason…]\` — request a failover to the secondary region (needs approval)`,
+    `• \`${command} failback [reason…]\` — request the failback to the primary region (needs approval)`,
+    `• \`${command} status\` — the active operation and the last finished one`,
+    `• \`${command} abort [reason…]\` — abort the active operation (approvers only)`,
+    `• \`${command} help\` — this text`,
+  ].join('\n');
+}

@@ -1,0 +1,39 @@
+import { parseCommand, usageText } from '../../src/bot/commands.js';
+
+describe('/dr command parsing', () => {
+  test('failover without a mode lets preflight decide, and keeps the whole reason', () => {
+    expect(parseCommand('failover eu-west-1 is down, AWS status page red')).toEqual({
+      type: 'request',
+      kind: 'failover',
+      mode: 'auto',
+      reason: 'eu-west-1 is down, AWS status page red',
+    });
+  });
+
+  test('failover with an explicit mode', () => {
+    expect(parseCommand('failover planned quarterly drill')).toEqual({ type: 'request', kind: 'failover', mode: 'planned', reason: 'quarterly drill' });
+    expect(parseCommand('  FAILOVER   Unplanned   region gone ')).toEqual({ type: 'request', kind: 'failover', mode: 'unplanned', reason: 'region gone' });
+    expect(parseCommand('failover')).toEqual({ type: 'request', kind: 'failover', mode: 'auto', reason: '' });
+  });
+
+  test('failback, status, abort, help', () => {
+    expect(parseCommand('failback primary rebuilt')).toEqual({ type: 'request', kind: 'failback', mode: 'auto', reason: 'primary rebuilt' });
+    expect(parseCommand('status')).toEqual({ type: 'status' });
+    expect(parseCommand('abort wrong region')).toEqual({ type: 'abort', reason: 'wrong region' });
+    expect(parseCommand('abort')).toEqual({ type: 'abort', reason: '' });
+    expect(parseCommand('help')).toEqual({ type: 'help' });
+  });
+
+  test('anything else is a usage answer that says what was wrong', () => {
+    expect(parseCommand('')).toEqual({ type: 'usage', problem: 'No subcommand given.' });
+    expect(parseCommand('promote now')).toEqual({ type: 'usage', problem: 'Unknown subcommand `promote`.' });
+    expect(parseCommand('status please')).toEqual({ type: 'usage', problem: '`status` takes no arguments.' });
+  });
+
+  test('the usage text lists every subcommand under the configured command name', () => {
+    const text = usageText('/drx');
+    for (const sub of ['failover [planned|unplanned]', 'failback', 'status', 'abort', 'help']) {
+      expect(text).toContain(`/drx ${sub}`);
+    }
+  });
+});
