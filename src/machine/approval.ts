@@ -1,0 +1,113 @@
+import type {
+  Approval,
+  OperationKind,
+  OperationView,
+  Phase,
+  PreflightReport,
+  RefusalReason,
+  StepId,
+} from '../domain/types.js';
+import { FINAL_PHASES } from '../domain/types.js';
+
+export type OperationAction = 'approve' | 'reject' | 'retry' | 'skip' | 'abort';
+
+/** The part of an operation the approval policy looks at; an OperationView has all of it. */
+export type PolicySubject = Pick<OperationView, 'phase' | 'requester' | 'approvals' | 'planHash'>;
+
+/**
+ * Before the plan is approved nothing has changed yet, so the requester may still cancel
+ * (reject/abort) their own request; once steps run, stopping needs an authorized person.
+ */
+const PRE_APPROVAL_PHASES: readonly Phase[] = ['preflight', 'awaitingApproval', 'recheck'];
+
+/**
+ * The approval policy, shared by the machine's guards and the adapters' ephemeral answers so
+ * both always agree. Returns why the action is refused, or null when it counts.
+ *
+ * - approve: awaiting approval, not the requester, authorized, not already counted, bound to the
+ *   current plan hash.
+ * - reject: before approval, by an authorized person or the requester.
+ * - retry: paused, by an authorized person or the requester (it re-runs an approved step).
+ * - skip: paused, by an authorized person only (skipping bypasses a safety step).
+ * - abort: any active phase; the requester may abort only before approval.
+ */
+export function evaluateAction(
+  view: PolicySubject,
+  action: OperationAction,
+  userId: string,
+  authorized: boolean,
+  planHash?: string,
+): RefusalReason | null {
+  if (FINAL_PHASES.includes(view.phase)) return 'finished';
+  const isRequester = userId === view.requester;
+  const preApproval = PRE_APPROVAL_PHASES.includes(view.phase);
+  switch (action) {
+    case 'approve': {
+      const already = hasApproved(view.approvals, userId);
+      if (view.phase !== 'awaitingApproval') return already ? 'duplicate' : 'not-awaiting-approval';
+      if (isRequester) return 'self-approval';
+      if (!authorized) return 'unauthorized';
+      if (already) return 'duplicate';
+      if (planHash === undefined || planHash !== view.planHash) return 'stale-plan';
+      return null;
+    }
+    case 'reject':
+      if (!preApproval) return 'not-awaiting-approval';
+      return authorized || isRequester ? null : 'unauthorized';
+    case 'retry':
+      if (view.phase !== 'paused') return 'not-paused';
+      return authorized || isRequester ? null : 'unauthorized';
+    case 'skip':
+      if (view.phase !== 'paused') return 'not-paused';
+      return authorized ? null : 'unauthorized';
+    case 'abort':
+      return authorized || (preApproval && isRequester) ? null : 'unauthorized';
+  }
+}
+
+function hasApproved(approvals: readonly Approval[], userId: string): boolean {
+  return approvals.some((a) => a.userId === userId);
+}
+
+/**
+ * The hash an approval is bound to: operation id, kind, resolved mode, the steps, and each
+ * component's stable `planFacts` (never raw lag, which changes every second and would
+ * invalidate every approval). Components are sorted so the preflight's order does not matter.
+ */
+export function computePlanHash(opId: string, kind: OperationKind, report: PreflightReport, steps: StepId[]): string {
+  const components = [...report.components]
+    .sort((a, b) => (a.component < b.component ? -1 : a.component > b.component ? 1 : 0))
+    .map((c) => ({ component: c.component, facts: c.planFacts ?? {} }));
+  return fnv1a64(canonicalJson({ opId, kind, mode: report.mode, steps, components }));
+}
+
+/** JSON with object keys sorted at every level, so equal data always gives equal text. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') {
+    // undefined and functions have no JSON form; treat them like a missing value.
+    return JSON.stringify(value) ?? 'null';
+  }
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record)
+    .filter((k) => record[k] !== undefined)
+    .sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(record[k])}`).join(',')}}`;
+}
+
+const FNV64_OFFSET = 0xcbf29ce484222325n;
+const FNV64_PRIME = 0x100000001b3n;
+const MASK64 = 0xffffffffffffffffn;
+
+/**
+ * FNV-1a, 64 bit, over the UTF-8 bytes. Not a security hash: it only has to notice that the
+ * plan changed, and it keeps the machine free of node:crypto.
+ */
+export function fnv1a64(text: string): string {
+  let hash = FNV64_OFFSET;
+  for (const byte of new TextEncoder().encode(text)) {
+    hash ^= BigInt(byte);
+    hash = (hash * FNV64_PRIME) & MASK64;
+  }
+  return hash.toString(16).padStart(16, '0');
+}

@@ -1,0 +1,559 @@
+import { assign, emit, enqueueActions, fromPromise, setup } from 'xstate';
+import type {
+  ComponentReadiness,
+  DomainEvent,
+  OperationKind,
+  Phase,
+  PreflightReport,
+  RpoMeasurement,
+  StepId,
+  StepOutcome,
+  StepState,
+} from '../domain/types.js';
+import { errorInfo, type ErrorInfo } from '../errors.js';
+import { computePlanHash, evaluateAction, type OperationAction, type PolicySubject } from './approval.js';
+import { RUNBOOKS, STEP_TITLES, runbookSteps } from './runbook.js';
+import type { OperationContext, OperationEvent, OperationInput, PreflightInput, RunStepInput, UserEvent } from './types.js';
+
+/** The machine's id: state ids in targets are `#operation.running.failover.stage-1`. */
+export const MACHINE_ID = 'operation';
+
+const KINDS: readonly OperationKind[] = ['failover', 'failback'];
+
+/** `stage-1`, `stage-2`, ...: one-based, as people count stages on the card. */
+export function stageKey(index: number): string {
+  return `stage-${index + 1}`;
+}
+
+/** The last verification step of a runbook: RTO ends when it goes green. */
+export function rtoStepOf(kind: OperationKind): StepId | undefined {
+  return runbookSteps(RUNBOOKS[kind])
+    .filter((id) => id.startsWith('verify-'))
+    .at(-1);
+}
+
+type ActionEvent = { type: 'APPROVE' | 'REJECT' | 'RETRY' | 'SKIP' | 'ABORT' };
+const ACTION_OF: Record<UserEvent['type'], OperationAction> = {
+  APPROVE: 'approve',
+  REJECT: 'reject',
+  RETRY: 'retry',
+  SKIP: 'skip',
+  ABORT: 'abort',
+};
+
+function subject(context: OperationContext, phase: Phase): PolicySubject {
+  return { phase, requester: context.requester, approvals: context.approvals, planHash: context.planHash };
+}
+
+function refusalFor(context: OperationContext, phase: Phase, event: OperationEvent) {
+  if (event.type === 'TICK') return null;
+  const planHash = event.type === 'APPROVE' ? event.planHash : undefined;
+  return evaluateAction(subject(context, phase), ACTION_OF[event.type], event.userId, event.authorized, planHash);
+}
+
+function blockedComponents(report: PreflightReport): ComponentReadiness[] {
+  return report.components.filter((c) => c.status === 'blocked');
+}
+
+function refusalFromReport(report: PreflightReport): ErrorInfo {
+  const reasons = blockedComponents(report).map((c) => `${c.component}: ${c.summary}`);
+  return {
+    code: 'precondition-failed',
+    message: `Preflight blocked the operation before any change (${reasons.join('; ')}). Fix the blocked component(s) and request it again.`,
+    retryable: false,
+  };
+}
+
+/** `undefined` in a patch removes the field, so persisted steps carry only what happened. */
+function patchStep(steps: StepState[], id: StepId, patch: Partial<StepState>): StepState[] {
+  return steps.map((s) => {
+    if (s.id !== id) return s;
+    const next: Record<string, unknown> = { ...s, ...patch };
+    for (const key of Object.keys(next)) if (next[key] === undefined) delete next[key];
+    return next as unknown as StepState;
+  });
+}
+
+function stepOf(context: OperationContext, id: StepId): StepState {
+  const step = context.steps.find((s) => s.id === id);
+  if (!step) throw new Error(`step ${id} is not part of the ${context.kind} runbook`);
+  return step;
+}
+
+function failedIn(context: OperationContext, stage: readonly StepId[]): StepId[] {
+  return stage.filter((id) => stepOf(context, id).status === 'failed');
+}
+
+function collectRpo(steps: StepState[]): RpoMeasurement[] {
+  return steps.flatMap((s) => (s.status === 'succeeded' ? (s.rpo ?? []) : []));
+}
+
+function verificationError(stepId: StepId, outcome: StepOutcome): ErrorInfo {
+  const failing = (outcome.checks ?? []).filter((c) => !c.ok).map((c) => `${c.name} (${c.detail})`);
+  const which = failing.length > 0 ? ` Failing checks: ${failing.join(', ')}.` : '';
+  return {
+    code: 'verification-failed',
+    message: `${STEP_TITLES[stepId]} did not pass: ${outcome.summary}.${which} Fix the region and Retry, or Skip to accept it.`,
+    retryable: true,
+  };
+}
+
+const notProvided = (name: string) =>
+  fromPromise<never, unknown>(async () => {
+    throw new Error(`the ${name} actor was not provided: use machine.provide({ actors: { ${name} } })`);
+  });
+
+/**
+ * The operation machine: preflight → awaitingApproval → recheck → running (stages generated from
+ * the runbooks) → completed, with paused/rejected/aborted/expired/refused. Pure: all I/O happens
+ * in the `preflight` and `runStep` actors the engine provides, and time comes from `now` or the
+ * events' `at`, so tests drive it with a simulated clock.
+ */
+export function createOperationMachine(deps: { now?: () => number } = {}) {
+  const now = deps.now ?? Date.now;
+
+  const builder = setup({
+    types: {
+      context: {} as OperationContext,
+      events: {} as OperationEvent,
+      input: {} as OperationInput,
+      emitted: {} as DomainEvent,
+    },
+    actors: {
+      preflight: notProvided('preflight') as unknown as ReturnType<typeof fromPromise<PreflightReport, PreflightInput>>,
+      runStep: notProvided('runStep') as unknown as ReturnType<typeof fromPromise<StepOutcome, RunStepInput>>,
+    },
+    delays: {
+      // Computed from the stored deadline, not a fixed timeout, so the remaining time is right
+      // whenever the state is (re-)entered.
+      approvalExpiry: ({ context }) => Math.max(0, (context.expiresAt ?? now()) - now()),
+    },
+    guards: {
+      reportBlocked: (_, params: { report: PreflightReport }) => blockedComponents(params.report).length > 0,
+      planUnchanged: ({ context }, params: { report: PreflightReport; kind: OperationKind }) =>
+        context.kind === params.kind &&
+        computePlanHash(context.id, context.kind, params.report, runbookSteps(RUNBOOKS[context.kind])) === context.planHash,
+      allowed: ({ context, event }, params: { phase: Phase }) => refusalFor(context, params.phase, event) === null,
+      approvalCompletes: ({ context, event }) =>
+        refusalFor(context, 'awaitingApproval', event) === null && context.approvals.length + 1 >= context.requiredApprovals,
+      pastDeadline: ({ context, event }) =>
+        context.expiresAt !== undefined && 'at' in event && event.at >= context.expiresAt,
+      stepSettled: ({ context }, params: { stepId: StepId; status: 'succeeded' | 'skipped' }) =>
+        stepOf(context, params.stepId).status === params.status,
+      notConfigured: (_, params: { outcome: StepOutcome }) => params.outcome.result === 'not-configured',
+      verificationFailed: (_, params: { outcome: StepOutcome }) => params.outcome.verified === false,
+      stageFailed: ({ context }, params: { stage: readonly StepId[] }) => failedIn(context, params.stage).length > 0,
+    },
+    actions: {
+      emitRequested: emit(({ context }) => ({
+        type: 'OperationRequested' as const,
+        kind: context.kind,
+        requestedMode: context.requestedMode,
+        requester: context.requester,
+        reason: context.reason,
+      })),
+      recordPreflight: enqueueActions(({ enqueue }, params: { report: PreflightReport }) => {
+        enqueue.assign({ preflight: params.report, mode: params.report.mode });
+        enqueue.emit({ type: 'PreflightCompleted', report: params.report });
+      }),
+      openApproval: enqueueActions(({ context, enqueue }, params: { report: PreflightReport }) => {
+        const planHash = computePlanHash(context.id, context.kind, params.report, runbookSteps(RUNBOOKS[context.kind]));
+        const expiresAt = now() + context.approvalTimeoutMs;
+        if (context.planHash !== undefined && context.planHash !== planHash) {
+          enqueue.emit({ type: 'ApprovalsInvalidated', previousPlanHash: context.planHash, planHash });
+        }
+        enqueue.assign({ planHash, expiresAt, approvals: [] });
+        enqueue.emit({ type: 'ApprovalRequested', planHash, expiresAt, required: context.requiredApprovals });
+      }),
+      recordApproval: enqueueActions(({ context, event, enqueue }) => {
+        if (event.type !== 'APPROVE') return;
+        const approvals = [...context.approvals, { userId: event.userId, at: event.at, planHash: event.planHash }];
+        enqueue.assign({ approvals });
+        enqueue.emit({ type: 'ApprovalRecorded', userId: event.userId, count: approvals.length, required: context.requiredApprovals });
+      }),
+      markApproved: enqueueActions(({ context, enqueue }) => {
+        enqueue.assign({ approvedAt: now() });
+        enqueue.emit({ type: 'OperationApproved', approvers: context.approvals.map((a) => a.userId) });
+      }),
+      refuse: enqueueActions(({ context, event, enqueue }, params: { phase: Phase }) => {
+        if (event.type === 'TICK') return;
+        const reason = refusalFor(context, params.phase, event);
+        if (reason === null) return;
+        if (event.type === 'APPROVE') {
+          enqueue.emit({ type: 'ApprovalRefused', userId: event.userId, reason });
+        } else {
+          enqueue.emit({ type: 'ActionRefused', userId: event.userId, action: ACTION_OF[event.type], reason });
+        }
+      }),
+      refuseOperation: enqueueActions(({ enqueue }, params: { error: ErrorInfo }) => {
+        enqueue.assign({ lastError: params.error, finishedAt: now() });
+        enqueue.emit({ type: 'OperationRefused', error: params.error });
+      }),
+      reject: enqueueActions(({ enqueue, event }) => {
+        if (event.type !== 'REJECT') return;
+        enqueue.assign({ rejectedBy: event.userId, finishedAt: event.at });
+        enqueue.emit({ type: 'OperationRejected', userId: event.userId, ...(event.reason ? { reason: event.reason } : {}) });
+      }),
+      expire: enqueueActions(({ enqueue, event }) => {
+        enqueue.assign({ finishedAt: 'at' in event ? event.at : now() });
+        enqueue.emit({ type: 'OperationExpired' });
+      }),
+      abort: enqueueActions(({ context, enqueue, event }) => {
+        if (event.type !== 'ABORT') return;
+        // A running step cannot be interrupted mid-call: its effect may or may not have
+        // happened, and the card must not show it as still running on a finished operation.
+        const unknown: ErrorInfo = {
+          code: 'unknown',
+          message: 'The operation was aborted while this step was running; its outcome is unknown. Check the component before acting on it.',
+          retryable: false,
+        };
+        const steps = context.steps.map((s) =>
+          s.status === 'running' ? { ...s, status: 'failed' as const, finishedAt: event.at, error: unknown } : s,
+        );
+        enqueue.assign({ steps, abortedBy: event.userId, finishedAt: event.at });
+        enqueue.emit({ type: 'OperationAborted', userId: event.userId, ...(event.reason ? { reason: event.reason } : {}) });
+      }),
+      startStep: enqueueActions(({ context, enqueue }, params: { stepId: StepId }) => {
+        const attempts = stepOf(context, params.stepId).attempts + 1;
+        enqueue.assign({
+          steps: patchStep(context.steps, params.stepId, {
+            status: 'running',
+            attempts,
+            startedAt: now(),
+            finishedAt: undefined,
+            error: undefined,
+          }),
+        });
+        enqueue.emit({ type: 'StepStarted', stepId: params.stepId, attempt: attempts });
+      }),
+      stepNotConfigured: enqueueActions(({ context, enqueue }, params: { stepId: StepId; outcome: StepOutcome }) => {
+        enqueue.assign({
+          steps: patchStep(context.steps, params.stepId, {
+            status: 'skipped',
+            skipReason: 'not-configured',
+            finishedAt: now(),
+            summary: params.outcome.summary,
+            evidence: params.outcome.evidence,
+          }),
+        });
+        enqueue.emit({ type: 'StepSkipped', stepId: params.stepId, reason: 'not-configured' });
+      }),
+      stepSucceeded: enqueueActions(({ context, enqueue }, params: { stepId: StepId; outcome: StepOutcome }) => {
+        const finishedAt = now();
+        const durationMs = finishedAt - (stepOf(context, params.stepId).startedAt ?? finishedAt);
+        const { summary, evidence, checks, rpo } = params.outcome;
+        enqueue.assign({
+          steps: patchStep(context.steps, params.stepId, { status: 'succeeded', finishedAt, summary, evidence, checks, rpo }),
+        });
+        enqueue.emit({ type: 'StepSucceeded', stepId: params.stepId, outcome: params.outcome, durationMs });
+      }),
+      stepFailed: enqueueActions(
+        ({ context, enqueue }, params: { stepId: StepId; error: unknown; outcome?: StepOutcome }) => {
+          const finishedAt = now();
+          const durationMs = finishedAt - (stepOf(context, params.stepId).startedAt ?? finishedAt);
+          const error = params.outcome ? verificationError(params.stepId, params.outcome) : errorInfo(params.error);
+          const seen = params.outcome
+            ? { summary: params.outcome.summary, evidence: params.outcome.evidence, checks: params.outcome.checks }
+            : {};
+          enqueue.assign({
+            steps: patchStep(context.steps, params.stepId, { status: 'failed', finishedAt, error, ...seen }),
+          });
+          enqueue.emit({ type: 'StepFailed', stepId: params.stepId, error, durationMs });
+        },
+      ),
+      pause: enqueueActions(({ context, enqueue }, params: { stage: readonly StepId[] }) => {
+        const stepIds = failedIn(context, params.stage);
+        enqueue.assign({ lastError: stepOf(context, stepIds[0]).error });
+        enqueue.emit({ type: 'OperationPaused', stepIds });
+      }),
+      retryStage: enqueueActions(({ context, enqueue, event }, params: { stage: readonly StepId[] }) => {
+        if (event.type !== 'RETRY') return;
+        let steps = context.steps;
+        for (const stepId of failedIn(context, params.stage)) {
+          steps = patchStep(steps, stepId, { status: 'pending' });
+          enqueue.emit({ type: 'StepRetried', stepId, userId: event.userId });
+        }
+        enqueue.assign({ steps, lastError: undefined });
+      }),
+      skipStage: enqueueActions(({ context, enqueue, event }, params: { stage: readonly StepId[] }) => {
+        if (event.type !== 'SKIP') return;
+        let steps = context.steps;
+        for (const stepId of failedIn(context, params.stage)) {
+          steps = patchStep(steps, stepId, { status: 'skipped', skipReason: 'skipped-by-user', skippedBy: event.userId });
+          enqueue.emit({ type: 'StepSkipped', stepId, reason: 'skipped-by-user', userId: event.userId });
+        }
+        enqueue.assign({ steps, lastError: undefined });
+      }),
+      complete: enqueueActions(({ context, enqueue }) => {
+        const finishedAt = now();
+        const rtoStep = rtoStepOf(context.kind);
+        const verified = rtoStep ? stepOf(context, rtoStep) : undefined;
+        const rtoMs =
+          verified?.status === 'succeeded' && verified.finishedAt !== undefined && context.approvedAt !== undefined
+            ? verified.finishedAt - context.approvedAt
+            : undefined;
+        const rpo = collectRpo(context.steps);
+        enqueue.assign({ finishedAt, rtoMs, rpo });
+        enqueue.emit({
+          type: 'OperationCompleted',
+          durationMs: finishedAt - context.createdAt,
+          ...(rtoMs !== undefined ? { rtoMs } : {}),
+          rpo,
+        });
+      }),
+    },
+  });
+
+  type MachineConfig = Parameters<typeof builder.createMachine>[0];
+  type NodeConfig = NonNullable<MachineConfig['states']>[string];
+  type Transitions = NonNullable<NodeConfig['on']>;
+
+  /**
+   * Every active state answers every person's action: the ones it accepts are listed first, the
+   * fallback emits the refusal for the timeline (the adapter answers the person ephemerally).
+   */
+  function actionHandlers(phase: Phase, accepted: Partial<Record<ActionEvent['type'], unknown[]>>): Transitions {
+    const on: Record<string, unknown[]> = {};
+    for (const type of Object.keys(ACTION_OF) as ActionEvent['type'][]) {
+      on[type] = [...(accepted[type] ?? []), { actions: { type: 'refuse', params: { phase } } }];
+    }
+    return on as Transitions;
+  }
+
+  /** ABORT from any active phase; a running step's promise is abandoned (see index.ts). */
+  function abortTransition(phase: Phase) {
+    return { guard: { type: 'allowed', params: { phase } }, target: `#${MACHINE_ID}.aborted`, actions: 'abort' };
+  }
+
+  function stageTarget(kind: OperationKind, index: number): string {
+    const stages = RUNBOOKS[kind].stages;
+    return index < stages.length ? `#${MACHINE_ID}.running.${kind}.${stageKey(index)}` : `#${MACHINE_ID}.completed`;
+  }
+
+  function stepNode(stepId: StepId): NodeConfig {
+    return {
+      // A retry or a resume re-enters the whole stage; steps that already finished stay finished.
+      initial: 'pending',
+      states: {
+        pending: {
+          always: [
+            { guard: { type: 'stepSettled', params: { stepId, status: 'succeeded' } }, target: 'succeeded' },
+            { guard: { type: 'stepSettled', params: { stepId, status: 'skipped' } }, target: 'skipped' },
+            { target: 'running' },
+          ],
+        },
+        running: {
+          entry: { type: 'startStep', params: { stepId } },
+          invoke: {
+            id: stepId,
+            src: 'runStep',
+            input: ({ context }) => ({
+              opId: context.id,
+              kind: context.kind,
+              stepId,
+              mode: context.mode ?? 'planned',
+              attempt: stepOf(context, stepId).attempts,
+              approvedAt: context.approvedAt ?? now(),
+            }),
+            onDone: [
+              {
+                guard: { type: 'notConfigured', params: ({ event }) => ({ outcome: event.output }) },
+                target: 'skipped',
+                actions: { type: 'stepNotConfigured', params: ({ event }) => ({ stepId, outcome: event.output }) },
+              },
+              {
+                guard: { type: 'verificationFailed', params: ({ event }) => ({ outcome: event.output }) },
+                target: 'failed',
+                actions: {
+                  type: 'stepFailed',
+                  params: ({ event }) => ({ stepId, error: undefined, outcome: event.output }),
+                },
+              },
+              {
+                target: 'succeeded',
+                actions: { type: 'stepSucceeded', params: ({ event }) => ({ stepId, outcome: event.output }) },
+              },
+            ],
+            onError: {
+              target: 'failed',
+              actions: { type: 'stepFailed', params: ({ event }) => ({ stepId, error: event.error }) },
+            },
+          },
+        },
+        succeeded: { type: 'final' },
+        skipped: { type: 'final' },
+        failed: { type: 'final' },
+      },
+    } as NodeConfig;
+  }
+
+  function runningKindNode(kind: OperationKind): NodeConfig {
+    const stages = RUNBOOKS[kind].stages;
+    const states: Record<string, NodeConfig> = {};
+    stages.forEach((stage, index) => {
+      states[stageKey(index)] = {
+        type: 'parallel',
+        states: Object.fromEntries(stage.map((stepId) => [stepId, stepNode(stepId)])),
+        onDone: [
+          {
+            guard: { type: 'stageFailed', params: { stage } },
+            target: `#${MACHINE_ID}.paused.${kind}.${stageKey(index)}`,
+            actions: { type: 'pause', params: { stage } },
+          },
+          { target: stageTarget(kind, index + 1) },
+        ],
+      } as NodeConfig;
+    });
+    return { initial: stageKey(0), states };
+  }
+
+  function pausedKindNode(kind: OperationKind): NodeConfig {
+    const stages = RUNBOOKS[kind].stages;
+    const states: Record<string, NodeConfig> = {};
+    stages.forEach((stage, index) => {
+      states[stageKey(index)] = {
+        on: {
+          RETRY: {
+            guard: { type: 'allowed', params: { phase: 'paused' } },
+            target: stageTarget(kind, index),
+            actions: { type: 'retryStage', params: { stage } },
+          },
+          SKIP: {
+            guard: { type: 'allowed', params: { phase: 'paused' } },
+            target: stageTarget(kind, index + 1),
+            actions: { type: 'skipStage', params: { stage } },
+          },
+        },
+      } as NodeConfig;
+    });
+    return { initial: stageKey(0), states };
+  }
+
+  function startRunning(report: (args: { event: { output: PreflightReport } }) => PreflightReport) {
+    return KINDS.map((kind) => ({
+      guard: { type: 'planUnchanged', params: (args: { event: { output: PreflightReport } }) => ({ report: report(args), kind }) },
+      target: `#${MACHINE_ID}.running.${kind}`,
+      actions: [{ type: 'recordPreflight', params: (args: { event: { output: PreflightReport } }) => ({ report: report(args) }) }, 'markApproved'],
+    }));
+  }
+
+  const output = ({ event }: { event: { output: PreflightReport } }) => event.output;
+
+  return builder.createMachine({
+    id: MACHINE_ID,
+    context: ({ input }) => ({
+      ...input,
+      approvals: [],
+      steps: runbookSteps(RUNBOOKS[input.kind]).map((id) => ({ id, title: STEP_TITLES[id], status: 'pending', attempts: 0 })),
+    }),
+    entry: 'emitRequested',
+    initial: 'preflight',
+    states: {
+      preflight: {
+        invoke: {
+          id: 'preflight',
+          src: 'preflight',
+          input: ({ context }) => ({ opId: context.id, kind: context.kind, requestedMode: context.requestedMode, purpose: 'initial' as const }),
+          onDone: [
+            {
+              guard: { type: 'reportBlocked', params: ({ event }) => ({ report: event.output }) },
+              target: 'refused',
+              actions: [
+                { type: 'recordPreflight', params: ({ event }) => ({ report: event.output }) },
+                { type: 'refuseOperation', params: ({ event }) => ({ error: refusalFromReport(event.output) }) },
+              ],
+            },
+            {
+              target: 'awaitingApproval',
+              actions: [
+                { type: 'recordPreflight', params: ({ event }) => ({ report: event.output }) },
+                { type: 'openApproval', params: ({ event }) => ({ report: event.output }) },
+              ],
+            },
+          ],
+          onError: {
+            target: 'refused',
+            actions: { type: 'refuseOperation', params: ({ event }) => ({ error: preflightError(event.error) }) },
+          },
+        },
+        on: actionHandlers('preflight', {
+          REJECT: [{ guard: { type: 'allowed', params: { phase: 'preflight' } }, target: 'rejected', actions: 'reject' }],
+          ABORT: [abortTransition('preflight')],
+        }),
+      },
+      awaitingApproval: {
+        after: { approvalExpiry: { target: 'expired', actions: 'expire' } },
+        on: {
+          ...actionHandlers('awaitingApproval', {
+            APPROVE: [
+              // A click that arrives after the deadline (before the timer fired) does not count.
+              { guard: 'pastDeadline', target: 'expired', actions: 'expire' },
+              { guard: 'approvalCompletes', target: 'recheck', actions: 'recordApproval' },
+              { guard: { type: 'allowed', params: { phase: 'awaitingApproval' } }, actions: 'recordApproval' },
+            ],
+            REJECT: [{ guard: { type: 'allowed', params: { phase: 'awaitingApproval' } }, target: 'rejected', actions: 'reject' }],
+            ABORT: [abortTransition('awaitingApproval')],
+          }),
+          TICK: { guard: 'pastDeadline', target: 'expired', actions: 'expire' },
+        },
+      },
+      recheck: {
+        invoke: {
+          id: 'recheck',
+          src: 'preflight',
+          input: ({ context }) => ({ opId: context.id, kind: context.kind, requestedMode: context.requestedMode, purpose: 'recheck' as const }),
+          onDone: [
+            {
+              guard: { type: 'reportBlocked', params: ({ event }) => ({ report: event.output }) },
+              target: 'refused',
+              actions: [
+                { type: 'recordPreflight', params: ({ event }) => ({ report: event.output }) },
+                { type: 'refuseOperation', params: ({ event }) => ({ error: refusalFromReport(event.output) }) },
+              ],
+            },
+            ...startRunning(output),
+            {
+              // The plan changed since people approved it: their approvals no longer count.
+              target: 'awaitingApproval',
+              actions: [
+                { type: 'recordPreflight', params: ({ event }) => ({ report: event.output }) },
+                { type: 'openApproval', params: ({ event }) => ({ report: event.output }) },
+              ],
+            },
+          ],
+          onError: {
+            target: 'refused',
+            actions: { type: 'refuseOperation', params: ({ event }) => ({ error: preflightError(event.error) }) },
+          },
+        },
+        on: actionHandlers('recheck', {
+          REJECT: [{ guard: { type: 'allowed', params: { phase: 'recheck' } }, target: 'rejected', actions: 'reject' }],
+          ABORT: [abortTransition('recheck')],
+        }),
+      },
+      running: {
+        // Never entered through `initial`: recheck targets the operation's own runbook.
+        initial: KINDS[0],
+        states: Object.fromEntries(KINDS.map((kind) => [kind, runningKindNode(kind)])),
+        on: actionHandlers('running', { ABORT: [abortTransition('running')] }),
+      },
+      paused: {
+        initial: KINDS[0],
+        states: Object.fromEntries(KINDS.map((kind) => [kind, pausedKindNode(kind)])),
+        on: actionHandlers('paused', { ABORT: [abortTransition('paused')] }),
+      },
+      completed: { type: 'final', entry: 'complete' },
+      rejected: { type: 'final' },
+      aborted: { type: 'final' },
+      expired: { type: 'final' },
+      refused: { type: 'final' },
+    },
+  } as MachineConfig);
+}
+
+function preflightError(error: unknown): ErrorInfo {
+  const info = errorInfo(error);
+  return { ...info, message: `Preflight could not check the components, so nothing was changed: ${info.message}` };
+}
+
+export type OperationMachine = ReturnType<typeof createOperationMachine>;

@@ -1,0 +1,74 @@
+import type {
+  Approval,
+  Mode,
+  OperationKind,
+  PreflightReport,
+  RequestedMode,
+  RpoMeasurement,
+  StepId,
+  StepState,
+} from '../domain/types.js';
+import type { ErrorInfo } from '../errors.js';
+
+/** What the engine passes to createActor(machine, { input }) for a new operation. */
+export interface OperationInput {
+  id: string;
+  env: string;
+  kind: OperationKind;
+  requestedMode: RequestedMode;
+  requester: string;
+  reason: string;
+  createdAt: number;
+  requiredApprovals: number;
+  approvalTimeoutMs: number;
+}
+
+/**
+ * Events the engine sends. `authorized` is the authorizer's answer for `userId`, looked up by the
+ * engine because the machine does no I/O; `at` is when the person clicked.
+ */
+export type OperationEvent =
+  | { type: 'APPROVE'; userId: string; planHash: string; authorized: boolean; at: number }
+  | { type: 'REJECT'; userId: string; authorized: boolean; reason?: string; at: number }
+  | { type: 'RETRY'; userId: string; authorized: boolean; at: number }
+  | { type: 'SKIP'; userId: string; authorized: boolean; at: number }
+  | { type: 'ABORT'; userId: string; authorized: boolean; reason?: string; at: number }
+  /** Sent every few seconds and right after a resume: a restored actor has no expiry timer. */
+  | { type: 'TICK'; at: number };
+
+export type UserEvent = Exclude<OperationEvent, { type: 'TICK' }>;
+
+export interface PreflightInput {
+  opId: string;
+  kind: OperationKind;
+  requestedMode: RequestedMode;
+  purpose: 'initial' | 'recheck';
+}
+
+export interface RunStepInput {
+  opId: string;
+  kind: OperationKind;
+  stepId: StepId;
+  mode: Mode;
+  /** 1 for the first run; a retry or a resume after a crash sees the attempt it belongs to. */
+  attempt: number;
+  approvedAt: number;
+}
+
+/** The machine's context: everything toView needs, all JSON so it persists as is. */
+export interface OperationContext extends OperationInput {
+  mode?: Mode;
+  preflight?: PreflightReport;
+  planHash?: string;
+  expiresAt?: number;
+  approvals: Approval[];
+  /** In runbook order. */
+  steps: StepState[];
+  approvedAt?: number;
+  finishedAt?: number;
+  rtoMs?: number;
+  rpo?: RpoMeasurement[];
+  rejectedBy?: string;
+  abortedBy?: string;
+  lastError?: ErrorInfo;
+}
