@@ -1,0 +1,7 @@
+export { loadConfig, parseConfig, type LoadConfigOptions } from './load.js';
+export { resolveConnection, connectionRefs } from './connection.js';
+export { configPathFrom, DEFAULT_CONFIG_PATH } from './path.js';
+export { checkStartEnvironment, DEFAULT_REDIS_URL, DEFAULT_PORT, type StartEnvironment } from './runtime.js';
+export { summarizeConfig } from './summary.js';
+export { deepFreeze } from './freeze.js';
+export { configSchema, connectionRef, type DrConfig, type DrConfigInput, type ConnectionRef } from './schema.js';

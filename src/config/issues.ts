@@ -1,0 +1,184 @@
+/**
+ * Turns zod issues into `key.path: reason` lines a person can fix without reading the schema:
+ * "approvals.required: expected a number ≥ 1", "components.postgre: unknown key (expected one of
+ * postgres, redis, ...)". Zod's own messages name types, not the YAML the person wrote.
+ */
+import type { z } from 'zod';
+
+type Issue = z.core.$ZodIssue;
+type PathKey = PropertyKey;
+
+export function formatPath(path: readonly PathKey[]): string {
+  let out = '';
+  for (const key of path) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else out += out === '' ? String(key) : `.${String(key)}`;
+  }
+  return out === '' ? '(top level)' : out;
+}
+
+function valueAt(root: unknown, path: readonly PathKey[]): unknown {
+  let cur: unknown = root;
+  for (const key of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[key as string];
+  }
+  return cur;
+}
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'string') return `the text ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+  return `${typeof value === 'number' ? 'the number' : typeof value} ${String(value)}`;
+}
+
+const TYPE_NAMES: Record<string, string> = {
+  string: 'a text value',
+  number: 'a number',
+  int: 'a whole number',
+  boolean: 'true or false',
+  object: 'a mapping (key: value lines)',
+  array: 'a list',
+};
+
+/** The keys a strict object at `path` accepts, found by walking the schema's definition. */
+function knownKeys(schema: z.ZodType, path: readonly PathKey[]): string[] {
+  let cur: unknown = schema;
+  const unwrap = (s: unknown): unknown => {
+    let node = s as { _zod?: { def?: Record<string, unknown> } } | undefined;
+    for (let i = 0; i < 10 && node?._zod?.def; i += 1) {
+      const def = node._zod.def;
+      if (def.innerType) node = def.innerType as typeof node;
+      else if (def.type === 'pipe' && def.in) node = def.in as typeof node;
+      else break;
+    }
+    return node;
+  };
+  for (const key of [...path, null]) {
+    const def = (unwrap(cur) as { _zod?: { def?: Record<string, unknown> } } | undefined)?._zod?.def;
+    if (!def) return [];
+    if (key === null) return def.type === 'object' ? Object.keys(def.shape as object) : [];
+    if (def.type === 'object') cur = (def.shape as Record<string, unknown>)[key as string];
+    else if (def.type === 'array') cur = def.element;
+    else return [];
+  }
+  return [];
+}
+
+function closest(word: string, candidates: string[]): string | undefined {
+  const distance = (a: string, b: string): number => {
+    const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+    for (let i = 1; i <= a.length; i += 1) {
+      let prev = row[0];
+      row[0] = i;
+      for (let j = 1; j <= b.length; j += 1) {
+        const tmp = row[j];
+        row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
+        prev = tmp;
+      }
+    }
+    return row[b.length];
+  };
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const c of candidates) {
+    const d = distance(word, c);
+    if (d < bestDistance) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  return bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+function bound(issue: { inclusive?: boolean }, sign: 'min' | 'max'): string {
+  if (sign === 'min') return issue.inclusive === false ? '>' : '≥';
+  return issue.inclusive === false ? '<' : '≤';
+}
+
+export interface Problem {
+  path: string;
+  /** The raw path, to find the YAML line. */
+  keys: PathKey[];
+  reason: string;
+}
+
+/** One problem per issue; an unknown-keys issue becomes one problem per key. */
+export function describeIssues(issues: readonly Issue[], input: unknown, schema: z.ZodType): Problem[] {
+  const problems: Problem[] = [];
+  for (const issue of issues) {
+    const keys = [...issue.path];
+    const at = valueAt(input, keys);
+    switch (issue.code) {
+      case 'unrecognized_keys': {
+        const allowed = knownKeys(schema, keys);
+        const present = valueAt(input, keys);
+        const unused = allowed.filter((k) => present === null || typeof present !== 'object' || !(k in present));
+        for (const key of issue.keys) {
+          const guess = closest(key, unused);
+          const hint = guess ? `did you mean ${guess}?` : allowed.length ? `expected one of ${allowed.join(', ')}` : '';
+          problems.push({
+            path: formatPath([...keys, key]),
+            keys: [...keys, key],
+            reason: `unknown key${hint ? ` (${hint})` : ''}`,
+          });
+        }
+        continue;
+      }
+      case 'invalid_type': {
+        const expected = TYPE_NAMES[issue.expected] ?? issue.expected;
+        const reason = at === undefined ? `missing: expected ${expected}` : `expected ${expected}, got ${describeValue(at)}`;
+        problems.push({ path: formatPath(keys), keys, reason });
+        continue;
+      }
+      case 'too_small': {
+        let reason: string;
+        if (issue.origin === 'number' || issue.origin === 'int' || issue.origin === 'bigint') {
+          reason = `expected a number ${bound(issue, 'min')} ${String(issue.minimum)}, got ${String(at)}`;
+        } else if (issue.origin === 'array' || issue.origin === 'set') {
+          reason = `needs at least ${String(issue.minimum)} item${Number(issue.minimum) === 1 ? '' : 's'}`;
+        } else if (issue.origin === 'string') {
+          reason = Number(issue.minimum) <= 1 ? 'must not be empty' : `needs at least ${String(issue.minimum)} characters`;
+        } else {
+          reason = issue.message;
+        }
+        problems.push({ path: formatPath(keys), keys, reason });
+        continue;
+      }
+      case 'too_big': {
+        const reason =
+          issue.origin === 'number' || issue.origin === 'int'
+            ? `expected a number ${bound(issue, 'max')} ${String(issue.maximum)}, got ${String(at)}`
+            : issue.origin === 'array'
+              ? `allows at most ${String(issue.maximum)} items`
+              : issue.message;
+        problems.push({ path: formatPath(keys), keys, reason });
+        continue;
+      }
+      case 'invalid_value': {
+        const options = issue.values.map((v) => JSON.stringify(v)).join(', ');
+        problems.push({ path: formatPath(keys), keys, reason: `expected one of ${options}, got ${describeValue(at)}` });
+        continue;
+      }
+      case 'invalid_format': {
+        const reason =
+          issue.format === 'url'
+            ? `expected a URL such as https://status.example.com/health, got ${describeValue(at)}`
+            : issue.format === 'regex'
+              ? `${issue.message}, got ${describeValue(at)}`
+              : issue.message;
+        problems.push({ path: formatPath(keys), keys, reason });
+        continue;
+      }
+      case 'invalid_union': {
+        problems.push({ path: formatPath(keys), keys, reason: `does not match any accepted form (${issue.message})` });
+        continue;
+      }
+      default:
+        problems.push({ path: formatPath(keys), keys, reason: issue.message });
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,71 @@
+/**
+ * The human summary `dr config check` prints: what the bot will act on, and which components it
+ * will skip as "not configured", so a reviewer can compare it with the real topology.
+ */
+import { connectionRefs } from './connection.js';
+import type { ConnectionRef, DrConfig } from './schema.js';
+
+function refText(ref: ConnectionRef, env: NodeJS.ProcessEnv): string {
+  if (ref.urlEnv !== undefined) {
+    const value = env[ref.urlEnv];
+    return `$${ref.urlEnv} (${value === undefined || value.trim() === '' ? 'NOT SET' : 'set'})`;
+  }
+  try {
+    const u = new URL(ref.url as string);
+    return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
+  } catch {
+    return 'url (unparsable)';
+  }
+}
+
+export interface ConfigSummary {
+  lines: string[];
+  /** Env vars named by urlEnv that are not set: `dr start` would refuse to start. */
+  missingEnv: string[];
+}
+
+export function summarizeConfig(config: DrConfig, env: NodeJS.ProcessEnv): ConfigSummary {
+  const c = config.components;
+  const lines: string[] = [];
+  const a = config.approvals;
+  lines.push(`environment:  ${config.environment}`);
+  lines.push(`regions:      primary ${config.regions.primary.name}, secondary ${config.regions.secondary.name}`);
+  lines.push(`slack:        incident channel ${config.slack.incidentChannel}, command ${config.slack.command}`);
+  const who = [
+    a.approvers.length ? a.approvers.join(', ') : undefined,
+    a.userGroup ? `members of user group ${a.userGroup}` : undefined,
+  ].filter(Boolean);
+  lines.push(`approvals:    ${a.required} besides the requester, from ${who.join(' and ')}; expire after ${a.timeoutMinutes} min`);
+  lines.push(`targets:      RTO ${config.targets.rtoMinutes} min, RPO ${config.targets.rpoMinutes} min`);
+  lines.push('components:');
+  const row = (name: string, text: string | undefined): void => {
+    lines.push(`  ${name.padEnd(13)}${text ?? 'not configured (its steps are skipped)'}`);
+  };
+  row('postgres', c.postgres && `primary ${refText(c.postgres.primary, env)}, secondary ${refText(c.postgres.secondary, env)}`);
+  row('redis', c.redis && `primary ${refText(c.redis.primary, env)}, secondary ${refText(c.redis.secondary, env)}`);
+  let dns: string | undefined;
+  if (c.dns?.provider === 'route53' && c.dns.route53) {
+    const r = c.dns.route53;
+    dns = `route53 ${r.recordName} ${r.recordType} in zone ${r.hostedZoneId} (${r.method})`;
+  } else if (c.dns?.provider === 'traffic-manager' && c.dns.trafficManager) {
+    const t = c.dns.trafficManager;
+    dns = `traffic manager profile ${t.profileName} in ${t.resourceGroup} (${t.method})`;
+  }
+  row('dns', dns);
+  row(
+    'kubernetes',
+    c.kubernetes &&
+      `${c.kubernetes.workloads.length} workload(s): ${c.kubernetes.workloads
+        .map((w) => `${w.kind} ${w.namespace}/${w.name} ${w.standbyReplicas}→${w.productionReplicas}`)
+        .join(', ')}`,
+  );
+  const v = c.verification;
+  const count = (r: 'primary' | 'secondary'): string =>
+    v ? `${r} ${v[r].http.length} http + ${v[r].commands.length} command` : '';
+  row('verification', v && `${count('primary')}, ${count('secondary')}`);
+
+  const missingEnv = connectionRefs(config)
+    .map(({ ref }) => ref.urlEnv)
+    .filter((name): name is string => name !== undefined && (env[name] === undefined || env[name]?.trim() === ''));
+  return { lines, missingEnv: [...new Set(missingEnv)] };
+}
