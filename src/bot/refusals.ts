@@ -1,0 +1,53 @@
+/**
+ * Ephemeral answers to a refused click or command. The engine says *why* (a RefusalReason); this
+ * module says it in words that tell the clicker what to do next.
+ */
+import type { OperationView, RefusalReason } from '../domain/types.js';
+
+export interface ApproverPolicy {
+  approvers: readonly string[];
+  userGroup?: string;
+}
+
+export function whoMayApprove(policy: ApproverPolicy): string {
+  const names = policy.approvers.map((id) => `<@${id}>`);
+  if (policy.userGroup) names.push(`members of <!subteam^${policy.userGroup}>`);
+  if (names.length === 0) return 'nobody is configured as an approver (approvals.approvers / approvals.userGroup)';
+  if (names.length === 1) return names[0]!;
+  return `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`;
+}
+
+export function refusalMessage(input: {
+  reason: RefusalReason;
+  opId: string;
+  userId: string;
+  action: 'approve' | 'reject' | 'retry' | 'skip' | 'abort';
+  op?: OperationView | null;
+  policy: ApproverPolicy;
+  /** The engine's own wording, used where we have nothing more specific to say. */
+  fallback?: string;
+}): string {
+  const { reason, opId, op, policy, action, userId } = input;
+  switch (reason) {
+    case 'self-approval':
+      return `You requested ${opId}; another approver must approve it.`;
+    case 'unauthorized':
+      return `You are not allowed to ${action} ${opId}. Only ${whoMayApprove(policy)} may ${action === 'approve' ? 'approve' : 'do that'}.`;
+    case 'duplicate':
+      return 'Your approval is already counted.';
+    case 'stale-plan':
+      return 'The plan changed since this button was drawn; review the updated card.';
+    case 'finished':
+      return `${opId} has already finished (${op?.phase ?? 'finished'}).`;
+    case 'not-awaiting-approval':
+      // A second click on Approve after the first one started the operation is a double click.
+      if (action === 'approve' && op?.approvals.some((a) => a.userId === userId)) return 'Your approval is already counted.';
+      return `${opId} is not waiting for approval any more${op ? ` (it is ${op.phase})` : ''}.`;
+    case 'not-paused':
+      return `${opId} is not paused${op ? ` (it is ${op.phase})` : ''}: nothing to ${action}.`;
+    case 'unknown-operation':
+      return `There is no operation ${opId}.`;
+    default:
+      return input.fallback ?? `Refused: ${String(reason)}.`;
+  }
+}

@@ -1,0 +1,240 @@
+import {
+  ACTION_IDS,
+  decodeButtonValue,
+  renderCard,
+  renderEventReply,
+  renderStepReply,
+  renderSummary,
+  type SlackMessage,
+} from '../../src/bot/render.js';
+import { refusalMessage } from '../../src/bot/refusals.js';
+import type { OperationView, StepState, TimelineEntry } from '../../src/domain/types.js';
+
+const targets = { rtoMinutes: 30, rpoMinutes: 5 };
+const T0 = Date.UTC(2026, 10, 25, 22, 0, 0);
+
+function steps(status: StepState['status']): StepState[] {
+  const ids = [
+    ['promote-database', 'Promote secondary database'],
+    ['promote-cache', 'Promote secondary cache'],
+    ['switch-dns', 'Switch DNS to secondary'],
+    ['scale-secondary', 'Scale secondary to production'],
+    ['verify-secondary', 'Verify secondary'],
+  ] as const;
+  return ids.map(([id, title], i) => ({
+    id,
+    title,
+    status,
+    attempts: status === 'pending' ? 0 : 1,
+    ...(status === 'pending' ? {} : { startedAt: T0 + 60_000 + i * 2000, finishedAt: T0 + 61_500 + i * 2000 }),
+  }));
+}
+
+function view(over: Partial<OperationView> = {}): OperationView {
+  return {
+    id: 'DR-20261125-0001',
+    env: 'prod',
+    kind: 'failover',
+    requestedMode: 'auto',
+    mode: 'unplanned',
+    requester: 'U0ALICE',
+    reason: 'eu-west-1 down <!channel> & friends',
+    phase: 'awaitingApproval',
+    currentSteps: [],
+    steps: steps('pending'),
+    approvals: [],
+    requiredApprovals: 1,
+    expiresAt: T0 + 30 * 60_000,
+    planHash: 'ph-123',
+    preflight: {
+      mode: 'unplanned',
+      checkedAt: T0,
+      components: [
+        {
+          component: 'database',
+          status: 'warning',
+          summary: 'standby in recovery, primary unreachable',
+          details: {},
+          planFacts: {},
+          primaryReachable: false,
+          expectedLoss: { bytes: 12288, seconds: 4.2, description: '≈ 12 kB of WAL, last replay 4.2 s before loss' },
+          warnings: ['lag over the RPO target'],
+        },
+        { component: 'dns', status: 'ready', summary: 'PRIMARY record healthy', details: {}, planFacts: {} },
+        { component: 'cluster', status: 'not-configured', summary: 'not configured', details: {}, planFacts: {} },
+      ],
+    },
+    createdAt: T0,
+    ...over,
+  };
+}
+
+function allText(msg: SlackMessage): string {
+  return JSON.stringify(msg.blocks);
+}
+
+function buttons(msg: SlackMessage): Array<Record<string, any>> {
+  return msg.blocks.filter((b) => b.type === 'actions').flatMap((b) => (b as any).elements);
+}
+
+describe('status card', () => {
+  test('awaiting approval: who, why, mode, preflight per component, approvals and Approve/Reject bound to the plan', () => {
+    const card = renderCard(view(), targets);
+    const text = allText(card);
+    expect(text).toContain('Failover DR-20261125-0001 · prod');
+    expect(text).toContain('<@U0ALICE>');
+    // User text cannot ping the channel.
+    expect(text).toContain('eu-west-1 down &lt;!channel&gt; &amp; friends');
+    expect(text).not.toContain('<!channel>');
+    expect(text).toContain('unplanned (chosen by preflight)');
+    expect(text).toContain('*database* (warning) — standby in recovery, primary unreachable');
+    expect(text).toContain('expected loss: ≈ 12 kB of WAL');
+    expect(text).toContain('lag over the RPO target');
+    expect(text).toContain('*dns* (ready)');
+    expect(text).toContain('*Approvals:* 0/1');
+    expect(text).toContain('⬜ *Promote secondary database*');
+
+    const [approve, reject, ...rest] = buttons(card);
+    expect(rest).toHaveLength(0);
+    expect(approve!.action_id).toBe(ACTION_IDS.approve);
+    expect(decodeButtonValue(approve!.value)).toEqual({ opId: 'DR-20261125-0001', planHash: 'ph-123' });
+    expect(approve!.confirm.title.text).toContain('DR-20261125-0001');
+    expect(approve!.confirm.confirm.text).toBe('Approve');
+    expect(reject!.action_id).toBe(ACTION_IDS.reject);
+    expect(decodeButtonValue(reject!.value)).toEqual({ opId: 'DR-20261125-0001' });
+  });
+
+  test('paused: the failed step with its error, and Retry / Skip / Abort (Skip and Abort confirmed)', () => {
+    const s = steps('succeeded');
+    s[2] = { ...s[2]!, status: 'failed', error: { code: 'provider', message: 'route53: throttled, try again', retryable: true } };
+    s[3] = { ...s[3]!, status: 'pending', startedAt: undefined, finishedAt: undefined };
+    s[4] = { ...s[4]!, status: 'pending', startedAt: undefined, finishedAt: undefined };
+    const card = renderCard(
+      view({ phase: 'paused', currentSteps: ['switch-dns'], steps: s, approvals: [{ userId: 'U0BOB', at: T0, planHash: 'ph-123' }], lastError: s[2]!.error }),
+      targets,
+    );
+    const text = allText(card);
+    expect(text).toContain('❌ *Switch DNS to secondary* — 1.5 s — route53: throttled, try again');
+    expect(text).toContain('✅ *Promote secondary database* — 1.5 s');
+    expect(text).toContain('*Approvals:* 1/1 — <@U0BOB>');
+    const [retry, skip, abort] = buttons(card);
+    expect([retry!.action_id, skip!.action_id, abort!.action_id]).toEqual([ACTION_IDS.retry, ACTION_IDS.skip, ACTION_IDS.abort]);
+    expect(retry!.confirm).toBeUndefined();
+    expect(skip!.confirm.text.text).toContain('Switch DNS to secondary');
+    expect(abort!.confirm.text.text).toContain('NOT undone');
+  });
+
+  test('completed: every step ✅ with its duration, RTO against target, no buttons', () => {
+    const card = renderCard(
+      view({ phase: 'completed', steps: steps('succeeded'), approvals: [{ userId: 'U0BOB', at: T0, planHash: 'ph-123' }], finishedAt: T0 + 70_000, rtoMs: 9000 }),
+      targets,
+    );
+    const text = allText(card);
+    for (const title of ['Promote secondary database', 'Promote secondary cache', 'Switch DNS to secondary', 'Scale secondary to production', 'Verify secondary']) {
+      expect(text).toContain(`✅ *${title}* — 1.5 s`);
+    }
+    expect(text).not.toMatch(/⬜|⏳|❌/);
+    expect(text).toContain('RTO 9.0 s (target 30 min ✅)');
+    expect(buttons(card)).toHaveLength(0);
+  });
+
+  test('a skipped step says why', () => {
+    const s = steps('succeeded');
+    s[1] = { ...s[1]!, status: 'skipped', skipReason: 'not-configured' };
+    s[3] = { ...s[3]!, status: 'skipped', skipReason: 'skipped-by-user', skippedBy: 'U0BOB' };
+    const text = allText(renderCard(view({ phase: 'running', steps: s }), targets));
+    expect(text).toContain('⏭ *Promote secondary cache* — 1.5 s — skipped — not configured');
+    expect(text).toContain('skipped by <@U0BOB>');
+  });
+});
+
+describe('thread replies', () => {
+  const base = { opId: 'DR-20261125-0001', at: T0 };
+
+  test('a finished step: summary, evidence as key: value, checks as a pass/fail table, RPO', () => {
+    const entry: TimelineEntry = {
+      ...base,
+      type: 'StepSucceeded',
+      stepId: 'verify-secondary',
+      durationMs: 2300,
+      outcome: {
+        result: 'done',
+        summary: 'secondary serves traffic',
+        evidence: { lsn: '0/3000060', timeline: 2 },
+        checks: [
+          { name: 'api health', kind: 'http', ok: true, detail: '200 in 35 ms' },
+          { name: 'writes', kind: 'database', ok: false, detail: 'read-only' },
+        ],
+        rpo: [{ component: 'database', bytes: 0, seconds: 0, description: 'planned: nothing lost' }],
+      },
+    };
+    const msg = renderStepReply(entry, view({ phase: 'running' }), targets)!;
+    expect(msg.text).toBe('✅ Verify secondary succeeded in 2.3 s');
+    const text = allText(msg);
+    expect(text).toContain('• lsn: 0/3000060');
+    expect(text).toContain('• timeline: 2');
+    expect(text).toContain('*Checks* 1/2 passed');
+    expect(text).toMatch(/pass\s+api health\s+http\s+200 in 35 ms/);
+    expect(text).toMatch(/FAIL\s+writes\s+database\s+read-only/);
+    expect(text).toContain('RPO database: 0 B / 0 ms — planned: nothing lost');
+  });
+
+  test('a failed step: the error and what to do', () => {
+    const msg = renderStepReply(
+      { ...base, type: 'StepFailed', stepId: 'switch-dns', durationMs: 800, error: { code: 'provider', message: 'route53: Throttling', retryable: true, provider: 'route53' } },
+      view({ phase: 'paused' }),
+      targets,
+    )!;
+    expect(msg.text).toBe('❌ Switch DNS to secondary failed after 800 ms');
+    expect(allText(msg)).toContain('route53: Throttling');
+    expect(allText(msg)).toContain('Retry, Skip or Abort');
+  });
+
+  test('approvals and refusals are told in the thread; progress is not', () => {
+    expect(renderEventReply({ ...base, type: 'ApprovalRecorded', userId: 'U0BOB', count: 1, required: 1 })!.text).toBe('👍 <@U0BOB> approved (1/1)');
+    expect(renderEventReply({ ...base, type: 'ApprovalRefused', userId: 'U0ALICE', reason: 'self-approval' })!.text).toContain(
+      'the requester cannot approve their own request',
+    );
+    expect(renderEventReply({ ...base, type: 'StepProgress', stepId: 'switch-dns', message: 'waiting' })).toBeNull();
+  });
+
+  test('the summary: outcome, duration, RTO vs target, RPO per component', () => {
+    const msg = renderSummary(
+      view({
+        phase: 'completed',
+        steps: steps('succeeded'),
+        approvals: [{ userId: 'U0BOB', at: T0, planHash: 'ph-123' }],
+        finishedAt: T0 + 125_000,
+        rtoMs: 45 * 60_000,
+        rpo: [{ component: 'database', bytes: 12288, seconds: 4.2, description: 'unplanned: lag at promotion' }],
+      }),
+      targets,
+    );
+    expect(msg.text).toBe('🏁 Failover DR-20261125-0001 completed after 2 min 5 s');
+    const text = allText(msg);
+    expect(text).toContain('Steps: 5 succeeded, 0 skipped, 0 failed of 5');
+    expect(text).toContain('RTO 45 min 0 s (target 30 min ❌ missed)');
+    expect(text).toContain('RPO database: 12.0 kB / 4.2 s — unplanned: lag at promotion');
+  });
+});
+
+describe('refusal answers', () => {
+  const policy = { approvers: ['U0BOB', 'U0CAROL'], userGroup: 'S0ONCALL' };
+  const opId = 'DR-20261125-0001';
+
+  test('each refusal says what happened and what to do', () => {
+    const msg = (reason: Parameters<typeof refusalMessage>[0]['reason'], extra: Partial<Parameters<typeof refusalMessage>[0]> = {}) =>
+      refusalMessage({ reason, opId, userId: 'U0ALICE', action: 'approve', policy, ...extra });
+    expect(msg('self-approval')).toBe('You requested DR-20261125-0001; another approver must approve it.');
+    expect(msg('unauthorized')).toBe(
+      'You are not allowed to approve DR-20261125-0001. Only <@U0BOB>, <@U0CAROL> or members of <!subteam^S0ONCALL> may approve.',
+    );
+    expect(msg('duplicate')).toBe('Your approval is already counted.');
+    expect(msg('stale-plan')).toBe('The plan changed since this button was drawn; review the updated card.');
+    expect(msg('finished', { op: view({ phase: 'completed' }) })).toBe('DR-20261125-0001 has already finished (completed).');
+    // The second click of a double click arrives after the first one started the operation.
+    expect(msg('not-awaiting-approval', { op: view({ phase: 'running', approvals: [{ userId: 'U0ALICE', at: T0, planHash: 'x' }] }) })).toBe(
+      'Your approval is already counted.',
+    );
+  });
+});
