@@ -1,0 +1,46 @@
+/**
+ * The Slack Web API client and the small pieces of Bolt set-up shared by the bot and the
+ * authorizer: one token, one base URL (SLACK_API_URL for tests and proxies), bounded retries,
+ * and Bolt/Web API log lines routed into pino.
+ */
+import bolt from '@slack/bolt';
+import type { Logger as BoltLogger } from '@slack/bolt';
+import type { Logger } from 'pino';
+import { ConfigError } from '../errors.js';
+
+const { LogLevel, webApi } = bolt;
+
+export type SlackClient = bolt.webApi.WebClient;
+
+export function createSlackClient(token: string, env: NodeJS.ProcessEnv, log: Logger): SlackClient {
+  const apiUrl = env.SLACK_API_URL?.trim();
+  return new webApi.WebClient(token, {
+    // The client joins method names onto this URL, so it must end with a slash.
+    ...(apiUrl ? { slackApiUrl: apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/` } : {}),
+    logger: boltLogger(log.child({ component: 'slack-web-api' })),
+    // The default retries for ~30 minutes; a status card that late is useless and holds memory.
+    retryConfig: { retries: 3, factor: 2, minTimeout: 500, maxTimeout: 4000 },
+    timeout: 10_000,
+  });
+}
+
+export function boltLogger(log: Logger): BoltLogger {
+  const text = (msg: unknown[]): string =>
+    msg.map((m) => (typeof m === 'string' ? m : m instanceof Error ? m.message : JSON.stringify(m))).join(' ');
+  return {
+    // Bolt's info lines (connection chatter) are debug detail for us.
+    debug: (...msg: unknown[]) => log.debug(text(msg)),
+    info: (...msg: unknown[]) => log.debug(text(msg)),
+    warn: (...msg: unknown[]) => log.warn(text(msg)),
+    error: (...msg: unknown[]) => log.error(text(msg)),
+    setLevel: () => undefined,
+    getLevel: () => LogLevel.DEBUG,
+    setName: () => undefined,
+  };
+}
+
+export function requireEnv(env: NodeJS.ProcessEnv, name: string, why: string): string {
+  const v = env[name];
+  if (!v || v.trim() === '') throw new ConfigError(`${name} is not set: ${why}`);
+  return v;
+}

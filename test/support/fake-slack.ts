@@ -1,0 +1,166 @@
+/**
+ * A local stand-in for the Slack Web API: a node:http server that speaks its wire format
+ * (POST /api/<method>, form-encoded or JSON bodies, `{ ok: true, ... }` answers) and records every
+ * call, so tests run the real @slack/web-api client and Bolt's respond() against it and assert on
+ * what the bot actually sent. Any other path stands in for a response_url.
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { EventEmitter } from 'node:events';
+
+export interface ApiCall {
+  kind: 'api';
+  method: string;
+  /** Arguments as the client sent them; JSON-valued form fields (blocks, ...) are parsed. */
+  args: Record<string, unknown>;
+  token: string | null;
+}
+
+export interface ResponseUrlCall {
+  kind: 'response';
+  path: string;
+  body: Record<string, unknown>;
+}
+
+export type RecordedCall = ApiCall | ResponseUrlCall;
+
+export interface FakeSlack {
+  /** Base URL for SLACK_API_URL, ending in /api/. */
+  apiUrl: string;
+  /** A response_url on this server (one path per test interaction keeps answers apart). */
+  responseUrl(name: string): string;
+  calls: RecordedCall[];
+  api(method?: string): ApiCall[];
+  responses(path?: string): ResponseUrlCall[];
+  /** Members returned by usergroups.users.list for a group. */
+  setUserGroup(id: string, users: string[]): void;
+  /** Make a method answer `{ ok: false, error }` until cleared (error undefined). */
+  failMethod(method: string, error: string | undefined): void;
+  /** Resolve once `predicate` holds over the recorded calls (checked after each call). */
+  waitFor<T>(predicate: (f: FakeSlack) => T | undefined | null | false, what: string, timeoutMs?: number): Promise<T>;
+  close(): Promise<void>;
+}
+
+const JSON_FIELDS = new Set(['blocks', 'attachments', 'metadata']);
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function parseArgs(raw: string, contentType: string | undefined): Record<string, unknown> {
+  if (raw === '') return {};
+  if (contentType?.includes('application/json')) return JSON.parse(raw) as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of new URLSearchParams(raw)) {
+    if (JSON_FIELDS.has(k)) {
+      try {
+        out[k] = JSON.parse(v);
+        continue;
+      } catch {
+        // not JSON after all: keep the string
+      }
+    }
+    out[k] = v;
+  }
+  return out;
+}
+
+export async function startFakeSlack(): Promise<FakeSlack> {
+  const calls: RecordedCall[] = [];
+  const events = new EventEmitter();
+  const groups = new Map<string, string[]>();
+  const failures = new Map<string, string>();
+  let tsCounter = 0;
+  const nextTs = (): string => `1764000000.${String(++tsCounter).padStart(6, '0')}`;
+
+  function answer(method: string, args: Record<string, unknown>): Record<string, unknown> {
+    const failure = failures.get(method);
+    if (failure) return { ok: false, error: failure };
+    switch (method) {
+      case 'auth.test':
+        return { ok: true, url: 'https://fake.slack.test/', team: 'Fake', user: 'drbot', team_id: 'T0FAKE', user_id: 'UBOT0001', bot_id: 'BBOT0001' };
+      case 'chat.postMessage': {
+        const ts = nextTs();
+        return { ok: true, channel: args.channel, ts, message: { ts, text: args.text, ...(args.thread_ts ? { thread_ts: args.thread_ts } : {}) } };
+      }
+      case 'chat.update':
+        return { ok: true, channel: args.channel, ts: args.ts, text: args.text };
+      case 'chat.getPermalink':
+        return { ok: true, channel: args.channel, permalink: `https://fake.slack.test/archives/${String(args.channel)}/p${String(args.message_ts).replace('.', '')}` };
+      case 'usergroups.users.list': {
+        const users = groups.get(String(args.usergroup));
+        return users ? { ok: true, users } : { ok: false, error: 'no_such_subteam' };
+      }
+      default:
+        return { ok: true };
+    }
+  }
+
+  const server: Server = createServer((req, res) => {
+    void (async () => {
+      const raw = await readBody(req);
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      if (req.method === 'POST' && url.pathname.startsWith('/api/')) {
+        const method = url.pathname.slice('/api/'.length);
+        const args = parseArgs(raw, req.headers['content-type']);
+        const auth = req.headers.authorization;
+        const token = auth?.startsWith('Bearer ') ? auth.slice(7) : typeof args.token === 'string' ? args.token : null;
+        calls.push({ kind: 'api', method, args, token });
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(answer(method, args)));
+      } else {
+        calls.push({ kind: 'response', path: url.pathname, body: raw ? (JSON.parse(raw) as Record<string, unknown>) : {} });
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end('ok');
+      }
+      events.emit('call');
+    })().catch((err: unknown) => {
+      res.writeHead(500).end(String(err));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const fake: FakeSlack = {
+    apiUrl: `${base}/api/`,
+    responseUrl: (name) => `${base}/respond/${encodeURIComponent(name)}`,
+    calls,
+    api: (method) => calls.filter((c): c is ApiCall => c.kind === 'api' && (method === undefined || c.method === method)),
+    responses: (path) =>
+      calls.filter((c): c is ResponseUrlCall => c.kind === 'response' && (path === undefined || c.path === `/respond/${encodeURIComponent(path)}`)),
+    setUserGroup: (id, users) => void groups.set(id, users),
+    failMethod: (method, error) => void (error === undefined ? failures.delete(method) : failures.set(method, error)),
+    waitFor(predicate, what, timeoutMs = 15_000) {
+      return new Promise((resolve, reject) => {
+        const check = (): boolean => {
+          const v = predicate(fake);
+          if (v) {
+            cleanup();
+            resolve(v);
+            return true;
+          }
+          return false;
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new Error(`fake Slack: gave up waiting for ${what}; calls so far:\n${describeCalls(calls)}`));
+        }, timeoutMs);
+        const cleanup = (): void => {
+          clearTimeout(timer);
+          events.off('call', check);
+        };
+        if (!check()) events.on('call', check);
+      });
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+  return fake;
+}
+
+function describeCalls(calls: RecordedCall[]): string {
+  return calls
+    .map((c) => (c.kind === 'api' ? `  ${c.method} ${String(c.args.text ?? '').slice(0, 100)}` : `  response ${c.path} ${String(c.body.text ?? '').slice(0, 100)}`))
+    .join('\n');
+}
