@@ -1,0 +1,135 @@
+/**
+ * Lab Redis servers: a primary and a replica, daemonized with a pidfile so they outlive the CLI,
+ * no persistence (the lab's data is disposable), files under the lab dir.
+ */
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { ProviderError } from '../errors.js';
+import { commandOf, isAlive, run, waitFor, waitForExit } from './system.js';
+
+export interface RedisServerInfo {
+  name: string;
+  port: number;
+  url: string;
+  dir: string;
+  logFile: string;
+  pidFile: string;
+  pid: number;
+}
+
+export function redisUrl(port: number): string {
+  return `redis://127.0.0.1:${port}`;
+}
+
+async function withRedis<T>(url: string, fn: (r: Redis) => Promise<T>): Promise<T> {
+  const r = new Redis(url, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  r.on('error', () => undefined);
+  try {
+    await r.connect();
+    return await fn(r);
+  } finally {
+    r.disconnect();
+  }
+}
+
+function readPid(pidFile: string): number | undefined {
+  if (!existsSync(pidFile)) return undefined;
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+/** Start one redis-server (a replica of `replicaOf` when given) and wait until it answers (and has synced). */
+export async function startRedis(opts: {
+  redisServer: string;
+  name: string;
+  port: number;
+  dir: string;
+  replicaOf?: { host: string; port: number };
+}): Promise<RedisServerInfo> {
+  mkdirSync(opts.dir, { recursive: true });
+  const pidFile = join(opts.dir, 'redis.pid');
+  const logFile = join(opts.dir, 'redis.log');
+  const args = [
+    '--port', String(opts.port),
+    '--bind', '127.0.0.1',
+    '--protected-mode', 'no',
+    '--daemonize', 'yes',
+    '--pidfile', pidFile,
+    '--logfile', logFile,
+    '--dir', opts.dir,
+    '--save', '',
+    '--appendonly', 'no',
+    // The default 5 s wait for more replicas before a diskless sync would dominate lab start-up and resyncs.
+    '--repl-diskless-sync-delay', '0',
+    ...(opts.replicaOf ? ['--replicaof', opts.replicaOf.host, String(opts.replicaOf.port)] : []),
+  ];
+  await run(opts.redisServer, args, { cwd: opts.dir, timeoutMs: 20_000 });
+  const url = redisUrl(opts.port);
+  const pid = await waitFor(`${opts.name} to write ${pidFile}`, 10_000, async () => readPid(pidFile));
+  await waitFor(`${opts.name} to answer PING${opts.replicaOf ? ' and sync with its primary' : ''}`, 20_000, () =>
+    withRedis(url, async (r) => {
+      if (!opts.replicaOf) return (await r.ping()) === 'PONG' ? true : undefined;
+      const info = await r.info('replication');
+      return /master_link_status:up/.test(info) ? true : undefined;
+    }),
+  );
+  return { name: opts.name, port: opts.port, url, dir: opts.dir, logFile, pidFile, pid };
+}
+
+/** Stop by pid (the pidfile's, else the recorded one), only if it is still a redis-server. */
+export async function stopRedis(server: Pick<RedisServerInfo, 'pid' | 'pidFile' | 'name'>): Promise<void> {
+  const pids = new Set([readPid(server.pidFile), server.pid].filter((p): p is number => p !== undefined));
+  for (const pid of pids) {
+    if (!isAlive(pid) || !(commandOf(pid) ?? '').includes('redis')) continue;
+    process.kill(pid, 'SIGTERM');
+    if (!(await waitForExit(pid, 5000))) {
+      process.kill(pid, 'SIGKILL');
+      if (!(await waitForExit(pid, 5000))) throw new ProviderError('lab', `${server.name}: redis-server pid ${pid} did not exit`);
+    }
+  }
+}
+
+export interface RedisStatus {
+  name: string;
+  url: string;
+  pid: number | null;
+  healthy: boolean;
+  role?: 'master' | 'replica';
+  linkUp?: boolean;
+  offset?: number;
+  /** Master: bytes its slowest replica is behind (the lab fills it in for the replica from both sides). */
+  lagBytes?: number | null;
+  error?: string;
+}
+
+function field(info: string, name: string): string | undefined {
+  return new RegExp(`^${name}:(.*)$`, 'm').exec(info)?.[1]?.trim();
+}
+
+export async function redisStatus(server: RedisServerInfo): Promise<RedisStatus> {
+  const pid = readPid(server.pidFile) ?? server.pid;
+  const base = { name: server.name, url: server.url, pid: isAlive(pid) ? pid : null };
+  try {
+    return await withRedis(server.url, async (r) => {
+      const info = await r.info('replication');
+      const master = field(info, 'role') === 'master';
+      const offset = Number(field(info, 'master_repl_offset') ?? 0);
+      if (master) {
+        const replicaOffsets = [...info.matchAll(/^slave\d+:.*offset=(\d+)/gm)].map((m) => Number(m[1]));
+        const lag = replicaOffsets.length ? offset - Math.min(...replicaOffsets) : null;
+        return { ...base, healthy: true, role: 'master' as const, offset, lagBytes: lag };
+      }
+      const replicaOffset = Number(field(info, 'slave_repl_offset') ?? 0);
+      return {
+        ...base,
+        healthy: true,
+        role: 'replica' as const,
+        linkUp: field(info, 'master_link_status') === 'up',
+        offset: replicaOffset,
+      };
+    });
+  } catch (err) {
+    return { ...base, healthy: false, error: err instanceof Error ? err.message : String(err) };
+  }
+}

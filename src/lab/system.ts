@@ -1,0 +1,174 @@
+/**
+ * The host-level plumbing the lab needs: where the server binaries are, which unprivileged user
+ * runs them, free ports, running a command (as that user), and waiting on processes by pid.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PreconditionFailed, ProviderError } from '../errors.js';
+
+/** The account servers run as; `uid`/`gid` are absent when we already run unprivileged. */
+export interface LabUser {
+  name: string;
+  uid?: number;
+  gid?: number;
+}
+
+export interface RunOptions {
+  user?: LabUser;
+  cwd?: string;
+  timeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Run a program (no shell) and return its output; a failure names the command and its stderr. */
+export function run(file: string, args: string[], opts: RunOptions = {}): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      file,
+      args,
+      {
+        cwd: opts.cwd,
+        env: opts.env ?? { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C', LC_ALL: 'C' },
+        timeout: opts.timeoutMs ?? 60_000,
+        maxBuffer: 16 * 1024 * 1024,
+        ...(opts.user?.uid !== undefined ? { uid: opts.user.uid, gid: opts.user.gid } : {}),
+      },
+      (err, stdout, stderr) => {
+        if (err) {
+          const detail = String(stderr || stdout || err.message).trim().split('\n').slice(-5).join(' | ');
+          reject(new ProviderError('lab', `\`${[file, ...args].join(' ')}\` failed: ${detail}`, { cause: err }));
+          return;
+        }
+        resolve({ stdout: String(stdout), stderr: String(stderr) });
+      },
+    );
+  });
+}
+
+/** Directory holding initdb/pg_ctl/pg_basebackup/postgres: pg_config first, else the newest /usr/lib/postgresql/N/bin. */
+export async function findPostgresBin(): Promise<string> {
+  const has = (dir: string) => ['initdb', 'pg_ctl', 'pg_basebackup', 'postgres'].every((b) => existsSync(join(dir, b)));
+  const candidates: string[] = [];
+  try {
+    const { stdout } = await run('pg_config', ['--bindir'], { timeoutMs: 5000 });
+    candidates.push(stdout.trim());
+  } catch {
+    // pg_config is in the -dev package; the server binaries may still be installed.
+  }
+  const root = '/usr/lib/postgresql';
+  if (existsSync(root)) {
+    const versions = readdirSync(root)
+      .filter((v) => /^\d+(\.\d+)?$/.test(v))
+      .sort((a, b) => Number(b) - Number(a));
+    candidates.push(...versions.map((v) => join(root, v, 'bin')));
+  }
+  for (const dir of (process.env.PATH ?? '').split(':')) if (dir) candidates.push(dir);
+  const found = candidates.find(has);
+  if (!found) {
+    throw new PreconditionFailed(
+      'PostgreSQL server binaries (initdb, pg_ctl, pg_basebackup, postgres) not found via pg_config, /usr/lib/postgresql/*/bin or PATH: install the Debian package `postgresql` (apt-get install postgresql)',
+      { code: 'not-found' },
+    );
+  }
+  return found;
+}
+
+export function findRedisServer(): string {
+  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':')) {
+    if (dir && existsSync(join(dir, 'redis-server'))) return join(dir, 'redis-server');
+  }
+  throw new PreconditionFailed('`redis-server` is not on PATH: install the Debian package `redis-server` (apt-get install redis-server)', {
+    code: 'not-found',
+  });
+}
+
+function passwdEntry(name: string): { uid: number; gid: number } | undefined {
+  const line = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.split(':')[0] === name);
+  if (!line) return undefined;
+  const [, , uid, gid] = line.split(':');
+  return { uid: Number(uid), gid: Number(gid) };
+}
+
+/** PostgreSQL refuses to run as root, so under root the servers run as `postgres`, else `nobody`. */
+export function labUser(): LabUser {
+  if (process.getuid?.() !== 0) return { name: process.env.USER ?? String(process.getuid?.() ?? 'current') };
+  for (const name of ['postgres', 'nobody']) {
+    const entry = passwdEntry(name);
+    if (entry) return { name, ...entry };
+  }
+  throw new PreconditionFailed('running as root, and neither a `postgres` nor a `nobody` user exists to run PostgreSQL as: create one (adduser --system postgres)');
+}
+
+/** `count` distinct free ports on 127.0.0.1, held open together so they cannot collide with each other. */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: count }, () => {
+      return new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+        const s = createServer();
+        s.once('error', reject);
+        s.listen(0, '127.0.0.1', () => resolve(s));
+      });
+    }),
+  );
+  const ports = servers.map((s) => (s.address() as AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // A zombie still answers kill(0); it has exited for every purpose we care about.
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
+  }
+}
+
+/** The program a pid runs, so a recycled pid is never killed by mistake. */
+export function commandOf(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Poll until `pid` has exited; false on timeout. */
+export async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (isAlive(pid)) {
+    if (Date.now() > deadline) return false;
+    await sleep(25);
+  }
+  return true;
+}
+
+/** Poll `probe` until it returns a value, or throw `what` as a timeout after `timeoutMs`. */
+export async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      const why = last instanceof Error ? `: ${last.message}` : '';
+      throw new ProviderError('lab', `timed out after ${timeoutMs} ms waiting for ${what}${why}`, { code: 'timeout', cause: last });
+    }
+    await sleep(50);
+  }
+}

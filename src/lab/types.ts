@@ -1,0 +1,34 @@
+import type { PgServerInfo } from './postgres.js';
+import type { RedisServerInfo } from './redis.js';
+
+/** A local stand-in for a cloud control plane (Route 53, Traffic Manager, Kubernetes, health). */
+export interface LabSimulatorInfo {
+  url: string;
+  /** A detached simulator process: `dr lab down` stops it by this pid. */
+  pid?: number;
+  [key: string]: unknown;
+}
+
+/** What `dr lab up` started, as written to DIR/lab.json. */
+export interface LabInfo {
+  dir: string;
+  /** The account the servers run as (PostgreSQL refuses root). */
+  user: string;
+  createdAt: string;
+  configPath: string;
+  postgres: {
+    bindir: string;
+    version: string;
+    /** Physical slot on the primary the standby streams from. */
+    slot: string;
+    primary: PgServerInfo;
+    secondary: PgServerInfo;
+  };
+  redis: {
+    version: string;
+    primary: RedisServerInfo;
+    secondary: RedisServerInfo;
+  };
+  /** Cloud simulators, keyed by name; filled in by the parts that start them. */
+  simulators: Record<string, LabSimulatorInfo>;
+}
