@@ -1,0 +1,381 @@
+/**
+ * DnsProvider for AWS Route 53 failover records (a PRIMARY and a SECONDARY record of the same name
+ * and type, each with a health check).
+ *
+ * Options (config: components.dns.route53, plus dns.resolveName and targets.rtoMinutes):
+ * - hostedZoneId, recordName, recordType ('A' | 'AAAA' | 'CNAME', default 'A')
+ * - primarySetIdentifier, secondarySetIdentifier: SetIdentifier of the PRIMARY / SECONDARY records
+ * - method: 'invert-health-check' (default) | 'rewrite-records'
+ *     invert-health-check: failover sets Inverted=true on the primary record's health check
+ *       (primaryHealthCheckId, required), so Route 53 sees the primary as unhealthy and answers the
+ *       SECONDARY record; failback sets Inverted=false. The records are never touched. Waits until
+ *       TestDNSAnswer answers the target's record. Caveat (shown in readiness): when the primary's
+ *       endpoint is really down, inverting would make its check pass, so it is left alone; and
+ *       traffic then returns to the primary on its own as soon as it recovers.
+ *     rewrite-records: one ChangeResourceRecordSets batch of two UPSERTs swaps the Failover roles
+ *       (the target region's record becomes PRIMARY, the other SECONDARY), then waits for GetChange
+ *       INSYNC. Holds even when the old primary comes back.
+ * - primaryHealthCheckId: the primary record's health check (invert-health-check)
+ * - endpoint: API endpoint override (lab, tests); AWS_ENDPOINT_URL_ROUTE_53 works too
+ * - region: signing region (default us-east-1)
+ * - changeTimeoutSeconds: how long to wait for INSYNC / the new answer (default 300); then the
+ *   step fails with code 'timeout' and the operation pauses
+ * - pollMs: poll interval while waiting (default 2000)
+ * - rtoMinutes: targets.rtoMinutes, for the TTL warning in readiness
+ * - resolveName: name to resolve in verify() (dns.resolveName); resolution runs when this,
+ *   resolverServers or resolver is given
+ * - resolverServers: DNS servers for that resolution ("10.0.0.2", "127.0.0.1:5353")
+ * - resolver: a resolve function (tests)
+ * - maxAttempts: SDK attempts per call, throttling included (default 5)
+ * - credentials: static credentials; default: the standard AWS chain (env, profile, IMDS, ...)
+ * - log: pino logger
+ */
+import {
+  ChangeResourceRecordSetsCommand,
+  GetChangeCommand,
+  GetHealthCheckCommand,
+  GetHostedZoneCommand,
+  ListResourceRecordSetsCommand,
+  Route53Client,
+  TestDNSAnswerCommand,
+  UpdateHealthCheckCommand,
+  type HealthCheck,
+  type ResourceRecordSet,
+} from '@aws-sdk/client-route-53';
+import type { Logger } from 'pino';
+import type { CheckResult, ComponentReadiness, RegionRole } from '../domain/types.js';
+import { DrError, PreconditionFailed, ProviderError, errorInfo } from '../errors.js';
+import type { ActionResult, DnsProvider, Progress } from './types.js';
+import { createResolver, normalizeName, sameValues, sleep, ttlWarning, type ResolveFn } from './dns-resolve.js';
+
+export interface Route53ProviderOptions {
+  hostedZoneId: string;
+  recordName: string;
+  recordType?: 'A' | 'AAAA' | 'CNAME';
+  primarySetIdentifier: string;
+  secondarySetIdentifier: string;
+  method?: 'invert-health-check' | 'rewrite-records';
+  primaryHealthCheckId?: string;
+  endpoint?: string;
+  region?: string;
+  changeTimeoutSeconds?: number;
+  pollMs?: number;
+  rtoMinutes?: number;
+  resolveName?: string;
+  resolverServers?: string[];
+  resolver?: ResolveFn;
+  maxAttempts?: number;
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  log: Logger;
+}
+
+interface RoutingState {
+  records: Record<RegionRole, ResourceRecordSet>;
+  healthCheck?: HealthCheck;
+  answer: string[];
+  servedBy: RegionRole | 'unknown';
+  ttl: number | undefined;
+}
+
+const NAME = 'route53';
+const THROTTLING = new Set(['Throttling', 'ThrottlingException', 'PriorRequestNotComplete', 'TooManyRequestsException', 'RequestLimitExceeded']);
+
+/** Turn an SDK error into one of ours, with what to do about it. */
+export function mapRoute53Error(err: unknown, doing: string): DrError {
+  if (err instanceof DrError) return err;
+  const e = err as { name?: string; message?: string; code?: string; $metadata?: { httpStatusCode?: number } };
+  const code = e.name ?? 'Error';
+  const status = e.$metadata?.httpStatusCode;
+  const said = e.message ? ` (AWS said: ${e.message})` : '';
+  if (code === 'NoSuchHostedZone' || code === 'NoSuchHealthCheck' || code === 'NoSuchChange')
+    return new PreconditionFailed(`Route 53: ${doing} failed, ${code}${said}. Check the ids in components.dns.route53 against the AWS account the bot's credentials belong to.`, { code: 'not-found', cause: err });
+  if (code === 'AccessDenied' || code === 'AccessDeniedException' || status === 403)
+    return new ProviderError(NAME, `access denied while ${doing}${said}. Grant the bot's IAM identity route53:GetHostedZone, ListResourceRecordSets, ChangeResourceRecordSets, GetChange, GetHealthCheck, UpdateHealthCheck and TestDNSAnswer, then retry the step.`, { code: 'forbidden', retryable: false, cause: err });
+  if (THROTTLING.has(code) || status === 429)
+    return new ProviderError(NAME, `throttled while ${doing} even after retries${said}. Another tool may be hammering the Route 53 API; retry the step in a minute.`, { code: 'throttled', retryable: true, cause: err });
+  if (code === 'InvalidChangeBatch' || code === 'InvalidInput' || code === 'HealthCheckVersionMismatch')
+    return new ProviderError(NAME, `${doing} was rejected: ${code}${said}. Someone may have changed the records or the health check meanwhile; retry re-reads them.`, { retryable: true, cause: err });
+  if (status === undefined)
+    return new ProviderError(NAME, `cannot reach the Route 53 API while ${doing}: ${e.code ?? code} ${e.message ?? ''}`.trim() + '. Check network egress and the endpoint setting.', { retryable: true, cause: err });
+  return new ProviderError(NAME, `${doing} failed: ${code} (HTTP ${status})${said}`, { retryable: status >= 500, cause: err });
+}
+
+function recordValues(r: ResourceRecordSet): string[] {
+  if (r.AliasTarget?.DNSName) return [r.AliasTarget.DNSName];
+  return (r.ResourceRecords ?? []).map((x) => x.Value ?? '').filter(Boolean);
+}
+
+export function createRoute53Provider(opts: Route53ProviderOptions): DnsProvider {
+  const method = opts.method ?? 'invert-health-check';
+  const recordType = opts.recordType ?? 'A';
+  const recordName = normalizeName(opts.recordName);
+  const timeoutMs = (opts.changeTimeoutSeconds ?? 300) * 1000;
+  const pollMs = opts.pollMs ?? 2000;
+  const log = opts.log.child({ provider: NAME });
+  const endpoint = opts.endpoint ?? process.env.AWS_ENDPOINT_URL_ROUTE_53;
+  const client = new Route53Client({
+    region: opts.region ?? 'us-east-1',
+    maxAttempts: opts.maxAttempts ?? 5,
+    ...(endpoint ? { endpoint } : {}),
+    ...(opts.credentials ? { credentials: opts.credentials } : {}),
+  });
+  const doResolve = opts.resolveName !== undefined || opts.resolverServers !== undefined || opts.resolver !== undefined;
+  const resolve = opts.resolver ?? createResolver({ servers: opts.resolverServers });
+  const where = `${recordName} ${recordType} in hosted zone ${opts.hostedZoneId}`;
+
+  async function call<T>(doing: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      const mapped = mapRoute53Error(err, doing);
+      log.warn({ err: errorInfo(mapped) }, `route53: ${doing} failed`);
+      throw mapped;
+    }
+  }
+
+  async function loadRecords(): Promise<Record<RegionRole, ResourceRecordSet>> {
+    await call(`reading hosted zone ${opts.hostedZoneId}`, () => client.send(new GetHostedZoneCommand({ Id: opts.hostedZoneId })));
+    const out = await call(`listing ${where}`, () =>
+      client.send(new ListResourceRecordSetsCommand({ HostedZoneId: opts.hostedZoneId, StartRecordName: recordName, StartRecordType: recordType, MaxItems: 20 })),
+    );
+    const group = (out.ResourceRecordSets ?? []).filter((r) => normalizeName(r.Name ?? '') === recordName && r.Type === recordType);
+    const find = (role: RegionRole, id: string): ResourceRecordSet => {
+      const r = group.find((x) => x.SetIdentifier === id);
+      if (!r)
+        throw new PreconditionFailed(`Route 53 has no ${where} with SetIdentifier "${id}" (the ${role} record). Found: ${group.map((g) => `"${g.SetIdentifier ?? '(none)'}"`).join(', ') || 'no record of that name and type'}. Fix components.dns.route53.${role}SetIdentifier or create the failover record.`, { code: 'not-found' });
+      if (!r.Failover)
+        throw new PreconditionFailed(`${where} with SetIdentifier "${id}" is not a failover record (no Failover PRIMARY/SECONDARY): dr-bot only switches failover routing.`, { code: 'wrong-target' });
+      return r;
+    };
+    return { primary: find('primary', opts.primarySetIdentifier), secondary: find('secondary', opts.secondarySetIdentifier) };
+  }
+
+  async function testAnswer(): Promise<string[]> {
+    const out = await call(`asking TestDNSAnswer for ${where}`, () =>
+      client.send(new TestDNSAnswerCommand({ HostedZoneId: opts.hostedZoneId, RecordName: recordName, RecordType: recordType })),
+    );
+    return out.RecordData ?? [];
+  }
+
+  function servedBy(records: Record<RegionRole, ResourceRecordSet>, answer: string[]): RegionRole | 'unknown' {
+    if (sameValues(answer, recordValues(records.primary))) return 'primary';
+    if (sameValues(answer, recordValues(records.secondary))) return 'secondary';
+    return 'unknown';
+  }
+
+  async function healthCheck(): Promise<HealthCheck> {
+    if (!opts.primaryHealthCheckId)
+      throw new PreconditionFailed('method "invert-health-check" needs components.dns.route53.primaryHealthCheckId', { code: 'precondition-failed' });
+    const id = opts.primaryHealthCheckId;
+    const out = await call(`reading health check ${id}`, () => client.send(new GetHealthCheckCommand({ HealthCheckId: id })));
+    if (!out.HealthCheck) throw new ProviderError(NAME, `GetHealthCheck ${id} returned no health check`);
+    return out.HealthCheck;
+  }
+
+  async function state(): Promise<RoutingState> {
+    const records = await loadRecords();
+    const hc = method === 'invert-health-check' ? await healthCheck() : undefined;
+    const answer = await testAnswer();
+    return { records, healthCheck: hc, answer, servedBy: servedBy(records, answer), ttl: records.primary.TTL ?? records.secondary.TTL };
+  }
+
+  async function waitFor<T>(what: string, poll: () => Promise<T | undefined>, progress: Progress, onTimeout: (waitedS: number) => DrError): Promise<T> {
+    const started = Date.now();
+    for (;;) {
+      const done = await poll();
+      if (done !== undefined) return done;
+      const waited = Date.now() - started;
+      if (waited >= timeoutMs) throw onTimeout(Math.round(waited / 1000));
+      progress(`${what} (${Math.round(waited / 1000)} s)`);
+      await sleep(pollMs);
+    }
+  }
+
+  async function waitForAnswer(target: RegionRole, records: Record<RegionRole, ResourceRecordSet>, progress: Progress): Promise<string[]> {
+    return waitFor(
+      `waiting for Route 53 to answer the ${target}`,
+      async () => {
+        const answer = await testAnswer();
+        return servedBy(records, answer) === target ? answer : undefined;
+      },
+      progress,
+      (s) =>
+        new ProviderError(NAME, `the change was made, but after ${s} s TestDNSAnswer still does not answer the ${target} record (${recordValues(records[target]).join(', ')}) for ${where}. Route 53's health checkers may not have re-evaluated yet, or the ${target}'s own health check fails; look at the health checks in the Route 53 console, then retry (the step re-checks before acting).`, { code: 'timeout', retryable: true }),
+    );
+  }
+
+  async function waitInsync(changeId: string, progress: Progress): Promise<void> {
+    await waitFor(
+      `change ${changeId} is PENDING`,
+      async () => {
+        const out = await call(`reading change ${changeId}`, () => client.send(new GetChangeCommand({ Id: changeId })));
+        return out.ChangeInfo?.Status === 'INSYNC' ? true : undefined;
+      },
+      progress,
+      (s) =>
+        new ProviderError(NAME, `change ${changeId} for ${where} is still PENDING after ${s} s: Route 53 accepted it but has not propagated it to its name servers. Retry the step later; it re-reads the records and will not submit the change twice.`, { code: 'timeout', retryable: true }),
+    );
+  }
+
+  function describe(records: Record<RegionRole, ResourceRecordSet>, role: RegionRole | 'unknown'): string {
+    return role === 'unknown' ? 'neither record' : `${role} (${recordValues(records[role]).join(', ')})`;
+  }
+
+  async function setInverted(hc: HealthCheck, inverted: boolean): Promise<void> {
+    await call(`${inverted ? 'inverting' : 'un-inverting'} health check ${hc.Id}`, () =>
+      client.send(new UpdateHealthCheckCommand({ HealthCheckId: hc.Id!, HealthCheckVersion: hc.HealthCheckVersion, Inverted: inverted })),
+    );
+  }
+
+  const provider: DnsProvider = {
+    name: NAME,
+
+    async currentTarget() {
+      return (await state()).servedBy;
+    },
+
+    async switchTo({ target, progress }): Promise<ActionResult> {
+      const st = await state();
+      const evidence = { method, record: where, before: st.servedBy, answerBefore: st.answer, ttl: st.ttl ?? null };
+      if (method === 'invert-health-check') {
+        const hc = st.healthCheck!;
+        const inverted = hc.HealthCheckConfig?.Inverted === true;
+        if (target === 'secondary') {
+          if (inverted && st.servedBy === 'secondary')
+            return { noop: true, summary: `already switched: health check ${hc.Id} is inverted and Route 53 answers the ${describe(st.records, 'secondary')}`, evidence: { ...evidence, healthCheckId: hc.Id ?? null, inverted } };
+          if (!inverted && st.servedBy === 'secondary')
+            return { noop: true, summary: `Route 53 already answers the ${describe(st.records, 'secondary')}: the primary's health check ${hc.Id} is failing. Left un-inverted: inverting a failing check would make it pass and send users back to the primary.`, evidence: { ...evidence, healthCheckId: hc.Id ?? null, inverted } };
+          if (!inverted) {
+            progress(`inverting health check ${hc.Id} so Route 53 treats the primary as unhealthy`);
+            await setInverted(hc, true);
+          }
+        } else {
+          if (!inverted && st.servedBy === 'primary')
+            return { noop: true, summary: `already switched: health check ${hc.Id} is not inverted and Route 53 answers the ${describe(st.records, 'primary')}`, evidence: { ...evidence, healthCheckId: hc.Id ?? null, inverted } };
+          if (!inverted)
+            throw new PreconditionFailed(`the primary's health check ${hc.Id} is not inverted but fails, so Route 53 keeps answering ${describe(st.records, st.servedBy)}. Make the primary's health endpoint (${hc.HealthCheckConfig?.FullyQualifiedDomainName ?? hc.HealthCheckConfig?.IPAddress ?? '?'}:${hc.HealthCheckConfig?.Port ?? '?'}${hc.HealthCheckConfig?.ResourcePath ?? ''}) pass, then retry.`, { code: 'precondition-failed' });
+          progress(`setting health check ${hc.Id} back to not inverted`);
+          await setInverted(hc, false);
+        }
+        const answer = await waitForAnswer(target, st.records, progress);
+        log.info({ target, healthCheckId: hc.Id, answer }, 'route53: switched by health check inversion');
+        return { noop: false, summary: `Route 53 now answers the ${describe(st.records, target)} for ${recordName} (health check ${hc.Id} ${target === 'secondary' ? 'inverted' : 'restored'})`, evidence: { ...evidence, healthCheckId: hc.Id ?? null, inverted: target === 'secondary', after: target, answerAfter: answer } };
+      }
+
+      const targetRec = st.records[target];
+      const otherRole: RegionRole = target === 'primary' ? 'secondary' : 'primary';
+      if (targetRec.Failover === 'PRIMARY')
+        return { noop: true, summary: `already switched: the ${target} record "${targetRec.SetIdentifier}" is the PRIMARY failover record of ${recordName} (Route 53 answers ${describe(st.records, st.servedBy)})`, evidence };
+      const upsert = (r: ResourceRecordSet, failover: 'PRIMARY' | 'SECONDARY') => ({ Action: 'UPSERT' as const, ResourceRecordSet: { ...r, Failover: failover } });
+      progress(`swapping failover roles: ${target} record "${targetRec.SetIdentifier}" becomes PRIMARY`);
+      const out = await call(`changing ${where}`, () =>
+        client.send(
+          new ChangeResourceRecordSetsCommand({
+            HostedZoneId: opts.hostedZoneId,
+            ChangeBatch: {
+              Comment: `dr-bot: route ${recordName} to the ${target}`,
+              Changes: [upsert(targetRec, 'PRIMARY'), upsert(st.records[otherRole], 'SECONDARY')],
+            },
+          }),
+        ),
+      );
+      const changeId = out.ChangeInfo?.Id ?? '';
+      progress(`change ${changeId} submitted, waiting for INSYNC`);
+      await waitInsync(changeId, progress);
+      log.info({ target, changeId }, 'route53: failover records rewritten');
+      return { noop: false, summary: `the ${target} record "${targetRec.SetIdentifier}" is now PRIMARY for ${recordName}; change ${changeId} is INSYNC`, evidence: { ...evidence, changeId, after: target } };
+    },
+
+    async verify(target): Promise<CheckResult[]> {
+      const checks: CheckResult[] = [];
+      const t0 = Date.now();
+      let st: RoutingState;
+      try {
+        st = await state();
+      } catch (err) {
+        return [{ name: 'route53 records', kind: 'dns', ok: false, detail: errorInfo(err).message, durationMs: Date.now() - t0 }];
+      }
+      if (method === 'invert-health-check') {
+        const inverted = st.healthCheck?.HealthCheckConfig?.Inverted === true;
+        const wanted = target === 'secondary';
+        const failingPrimary = target === 'secondary' && !inverted && st.servedBy === 'secondary';
+        checks.push({
+          name: 'route53 health check inversion',
+          kind: 'dns',
+          ok: inverted === wanted || failingPrimary,
+          detail: `primary health check ${st.healthCheck?.Id} inverted=${inverted}${failingPrimary ? ' (not needed: the primary check is failing on its own)' : ''}`,
+          durationMs: Date.now() - t0,
+        });
+      } else {
+        const rec = st.records[target];
+        checks.push({ name: 'route53 failover records', kind: 'dns', ok: rec.Failover === 'PRIMARY', detail: `${target} record "${rec.SetIdentifier}" is ${rec.Failover}`, durationMs: Date.now() - t0 });
+      }
+      checks.push({
+        name: 'route53 TestDNSAnswer',
+        kind: 'dns',
+        ok: st.servedBy === target,
+        detail: `${recordName} ${recordType} → ${st.answer.join(', ') || '(no answer)'} = ${describe(st.records, st.servedBy)}`,
+        durationMs: Date.now() - t0,
+      });
+      if (doResolve) {
+        const name = opts.resolveName ?? recordName;
+        const t1 = Date.now();
+        const expected = recordValues(st.records[target]);
+        try {
+          const got = await resolve(name, recordType);
+          const ok = sameValues(got, expected);
+          checks.push({ name: `resolve ${name}`, kind: 'dns', ok, detail: `${got.join(', ')}${ok ? '' : ` (expected ${expected.join(', ')}; resolvers may still cache the old answer for up to ${st.ttl ?? '?'} s)`}`, durationMs: Date.now() - t1 });
+        } catch (err) {
+          checks.push({ name: `resolve ${name}`, kind: 'dns', ok: false, detail: `resolution failed: ${(err as Error).message}`, durationMs: Date.now() - t1 });
+        }
+      }
+      return checks;
+    },
+
+    async readiness(target): Promise<ComponentReadiness> {
+      const planFacts = { provider: NAME, zone: opts.hostedZoneId, record: recordName, type: recordType, method };
+      let st: RoutingState;
+      try {
+        st = await state();
+      } catch (err) {
+        const info = errorInfo(err);
+        return { component: 'dns', status: 'blocked', summary: info.message, details: { error: info.message, code: info.code }, planFacts };
+      }
+      const warnings: string[] = [];
+      const ttlWarn = ttlWarning(st.ttl, opts.rtoMinutes);
+      if (ttlWarn) warnings.push(ttlWarn);
+      const inverted = st.healthCheck?.HealthCheckConfig?.Inverted === true;
+      if (method === 'invert-health-check' && !inverted && st.servedBy === 'secondary')
+        warnings.push(`the primary's health check ${st.healthCheck?.Id} is failing, so Route 53 already answers the secondary; with invert-health-check, traffic returns to the primary by itself as soon as it recovers. Use method rewrite-records to hold it on the secondary.`);
+      if (method === 'invert-health-check' && st.records.primary.HealthCheckId !== opts.primaryHealthCheckId)
+        warnings.push(`the primary record is associated with health check ${st.records.primary.HealthCheckId ?? '(none)'}, not the configured ${opts.primaryHealthCheckId}: inverting the configured one will not move traffic.`);
+      if (st.servedBy === 'unknown') warnings.push(`TestDNSAnswer returns ${st.answer.join(', ') || 'nothing'}, which matches neither failover record.`);
+      const already = st.servedBy === target;
+      const summary = `${recordName} ${recordType}: users go to the ${describe(st.records, st.servedBy)}, TTL ${st.ttl ?? '?'} s; ${already ? `already on the ${target}, nothing to switch` : method === 'invert-health-check' ? `switch by ${target === 'secondary' ? 'inverting' : 'restoring'} health check ${opts.primaryHealthCheckId}` : 'switch by swapping the failover records'}`;
+      return {
+        component: 'dns',
+        status: warnings.length > 0 ? 'warning' : 'ready',
+        summary,
+        details: {
+          zone: opts.hostedZoneId,
+          record: recordName,
+          type: recordType,
+          method,
+          servedBy: st.servedBy,
+          answer: st.answer,
+          ttl: st.ttl ?? null,
+          primaryValues: recordValues(st.records.primary),
+          secondaryValues: recordValues(st.records.secondary),
+          ...(st.healthCheck ? { healthCheckId: st.healthCheck.Id ?? null, healthCheckInverted: inverted } : {}),
+        },
+        planFacts: { ...planFacts, servedBy: st.servedBy, ttl: st.ttl ?? null },
+        ...(warnings.length > 0 ? { warnings } : {}),
+      };
+    },
+
+    async close() {
+      client.destroy();
+    },
+  };
+  return provider;
+}

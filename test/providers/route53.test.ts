@@ -1,0 +1,173 @@
+import pino from 'pino';
+import { createRoute53Provider, type Route53ProviderOptions } from '../../src/providers/route53.js';
+import { createResolver } from '../../src/providers/dns-resolve.js';
+import { startRoute53Simulator, type Route53Sim } from '../../src/lab/simulators/route53.js';
+import type { DnsProvider } from '../../src/providers/types.js';
+
+const log = pino({ level: 'silent' });
+let sim: Route53Sim;
+const providers: DnsProvider[] = [];
+
+beforeAll(() => {
+  // The SDK's default credential chain reads these; the simulator does not check signatures.
+  process.env.AWS_ACCESS_KEY_ID = 'AKIDSIMULATOR';
+  process.env.AWS_SECRET_ACCESS_KEY = 'simulator-secret';
+  process.env.AWS_EC2_METADATA_DISABLED = 'true';
+});
+
+beforeEach(async () => {
+  sim = await startRoute53Simulator({ ttl: 60 });
+});
+
+afterEach(async () => {
+  await Promise.all(providers.splice(0).map((p) => p.close()));
+  await sim.stop();
+});
+
+function provider(over: Partial<Route53ProviderOptions> = {}): DnsProvider {
+  const p = createRoute53Provider({
+    hostedZoneId: sim.zoneId,
+    recordName: sim.recordName,
+    recordType: 'A',
+    primarySetIdentifier: sim.primarySetIdentifier,
+    secondarySetIdentifier: sim.secondarySetIdentifier,
+    method: 'invert-health-check',
+    primaryHealthCheckId: sim.primaryHealthCheckId,
+    endpoint: sim.url,
+    region: 'us-east-1',
+    changeTimeoutSeconds: 5,
+    pollMs: 10,
+    rtoMinutes: 30,
+    resolverServers: [sim.dnsServer!],
+    log,
+    ...over,
+  });
+  providers.push(p);
+  return p;
+}
+
+const progress = () => {};
+
+describe('Route 53 provider, invert-health-check', () => {
+  test('preflight shows current routing and TTL; failover inverts the primary health check; failback restores it', async () => {
+    const dns = provider();
+    const ready = await dns.readiness('secondary');
+    expect(ready.status).toBe('ready');
+    expect(ready.summary).toContain('primary (10.0.1.10)');
+    expect(ready.summary).toContain('TTL 60 s');
+    expect(await dns.currentTarget()).toBe('primary');
+
+    const result = await dns.switchTo({ target: 'secondary', progress });
+    expect(result.noop).toBe(false);
+    expect(result.summary).toContain('10.0.2.10');
+    expect(sim.healthCheck(sim.primaryHealthCheckId)?.inverted).toBe(true);
+    expect(sim.requestsFor('UpdateHealthCheck')[0].body).toMatch(/<Inverted>true<\/Inverted>/);
+    expect(sim.answer()).toEqual(['10.0.2.10']);
+    expect(await dns.currentTarget()).toBe('secondary');
+
+    const checks = await dns.verify('secondary');
+    expect(checks.map((c) => [c.name, c.ok])).toEqual([
+      ['route53 health check inversion', true],
+      ['route53 TestDNSAnswer', true],
+      [`resolve ${sim.recordName.replace(/\.$/, '')}`, true],
+    ]);
+
+    const again = await dns.switchTo({ target: 'secondary', progress });
+    expect(again.noop).toBe(true);
+    expect(again.summary).toMatch(/already switched/);
+    expect(sim.requestsFor('UpdateHealthCheck')).toHaveLength(1);
+
+    const back = await dns.switchTo({ target: 'primary', progress });
+    expect(back.noop).toBe(false);
+    expect(sim.healthCheck(sim.primaryHealthCheckId)?.inverted).toBe(false);
+    expect(await createResolver({ servers: [sim.dnsServer!] })(sim.recordName, 'A')).toEqual(['10.0.1.10']);
+    expect((await dns.verify('primary')).every((c) => c.ok)).toBe(true);
+    expect((await dns.verify('secondary')).some((c) => c.ok)).toBe(false);
+  });
+
+  test('a TTL longer than the RTO target is a warning before approval', async () => {
+    sim.setTtl(3600);
+    const ready = await provider({ rtoMinutes: 30 }).readiness('secondary');
+    expect(ready.status).toBe('warning');
+    expect(ready.warnings?.join(' ')).toContain('TTL 3600 s is not shorter than the RTO target of 30 min');
+  });
+
+  test('a primary whose health check already fails is not inverted (that would make it pass)', async () => {
+    sim.setEndpointHealthy('primary', false);
+    const dns = provider();
+    const ready = await dns.readiness('secondary');
+    expect(ready.warnings?.join(' ')).toMatch(/returns to the primary by itself/);
+    const result = await dns.switchTo({ target: 'secondary', progress });
+    expect(result.noop).toBe(true);
+    expect(result.summary).toMatch(/already answers the secondary/);
+    expect(sim.requestsFor('UpdateHealthCheck')).toHaveLength(0);
+    expect((await dns.verify('secondary')).every((c) => c.ok)).toBe(true);
+    await expect(dns.switchTo({ target: 'primary', progress })).rejects.toMatchObject({ code: 'precondition-failed' });
+  });
+
+  test('throttling is retried and the switch succeeds', async () => {
+    const dns = provider();
+    sim.throttleNext(2);
+    const result = await dns.switchTo({ target: 'secondary', progress });
+    expect(result.noop).toBe(false);
+    expect(sim.answer()).toEqual(['10.0.2.10']);
+  });
+
+  test('403 AccessDenied is a non-retryable forbidden error that names the missing permission, and nothing changes', async () => {
+    const dns = provider();
+    sim.failNext(403, 'AccessDenied', 'User: arn:aws:iam::123456789012:user/dr-bot is not authorized to perform: route53:UpdateHealthCheck', { operation: 'UpdateHealthCheck' });
+    const err = await dns.switchTo({ target: 'secondary', progress }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'forbidden', retryable: false, provider: 'route53' });
+    expect((err as Error).message).toMatch(/access denied.*UpdateHealthCheck/);
+    expect(sim.healthCheck(sim.primaryHealthCheckId)?.inverted).toBe(false);
+  });
+
+  test('an unknown hosted zone or record is refused before any change', async () => {
+    const noZone = provider({ hostedZoneId: 'ZDOESNOTEXIST' });
+    const ready = await noZone.readiness('secondary');
+    expect(ready.status).toBe('blocked');
+    expect(ready.summary).toContain('NoSuchHostedZone');
+    await expect(noZone.switchTo({ target: 'secondary', progress })).rejects.toMatchObject({ code: 'not-found', name: 'PreconditionFailed' });
+
+    const noRecord = provider({ secondarySetIdentifier: 'app-dr' });
+    await expect(noRecord.switchTo({ target: 'secondary', progress })).rejects.toThrow(/no app\.example\.test A in hosted zone .* with SetIdentifier "app-dr"/);
+
+    const noCheck = provider({ primaryHealthCheckId: 'hc-missing' });
+    await expect(noCheck.switchTo({ target: 'secondary', progress })).rejects.toMatchObject({ code: 'not-found' });
+    expect(sim.requestsFor('UpdateHealthCheck')).toHaveLength(0);
+    expect(sim.requestsFor('ChangeResourceRecordSets')).toHaveLength(0);
+  });
+});
+
+describe('Route 53 provider, rewrite-records', () => {
+  test('failover swaps the failover roles in one batch and waits for INSYNC; failback swaps them back', async () => {
+    await sim.stop();
+    sim = await startRoute53Simulator({ changeDelayMs: 60 });
+    const dns = provider({ method: 'rewrite-records', primaryHealthCheckId: undefined });
+    const messages: string[] = [];
+    const result = await dns.switchTo({ target: 'secondary', progress: (m) => messages.push(m) });
+    expect(result.noop).toBe(false);
+    expect(messages.some((m) => /PENDING/.test(m))).toBe(true);
+    const roles = Object.fromEntries(sim.records().filter((r) => r.failover).map((r) => [r.setIdentifier, r.failover]));
+    expect(roles).toEqual({ [sim.primarySetIdentifier]: 'SECONDARY', [sim.secondarySetIdentifier]: 'PRIMARY' });
+    expect(sim.requestsFor('ChangeResourceRecordSets')).toHaveLength(1);
+    expect(sim.answer()).toEqual(['10.0.2.10']);
+    expect((await dns.verify('secondary')).every((c) => c.ok)).toBe(true);
+
+    expect((await dns.switchTo({ target: 'secondary', progress })).noop).toBe(true);
+    expect(sim.requestsFor('ChangeResourceRecordSets')).toHaveLength(1);
+
+    await dns.switchTo({ target: 'primary', progress });
+    expect(sim.answer()).toEqual(['10.0.1.10']);
+  });
+
+  test('a change stuck in PENDING times out with a retryable timeout error', async () => {
+    const dns = provider({ method: 'rewrite-records', changeTimeoutSeconds: 0.2 });
+    sim.stickPending();
+    const err = await dns.switchTo({ target: 'secondary', progress }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'timeout', retryable: true });
+    expect((err as Error).message).toMatch(/still PENDING/);
+    // The records were changed; a retry sees that and does not resubmit.
+    expect((await dns.switchTo({ target: 'secondary', progress })).noop).toBe(true);
+  });
+});
