@@ -14,6 +14,8 @@ export interface ApiCall {
   /** Arguments as the client sent them; JSON-valued form fields (blocks, ...) are parsed. */
   args: Record<string, unknown>;
   token: string | null;
+  /** What the fake answered (chat.postMessage's `ts`, ...). */
+  result: Record<string, unknown>;
 }
 
 export interface ResponseUrlCall {
@@ -107,9 +109,10 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         const args = parseArgs(raw, req.headers['content-type']);
         const auth = req.headers.authorization;
         const token = auth?.startsWith('Bearer ') ? auth.slice(7) : typeof args.token === 'string' ? args.token : null;
-        calls.push({ kind: 'api', method, args, token });
+        const result = answer(method, args);
+        calls.push({ kind: 'api', method, args, token, result });
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(answer(method, args)));
+        res.end(JSON.stringify(result));
       } else {
         calls.push({ kind: 'response', path: url.pathname, body: raw ? (JSON.parse(raw) as Record<string, unknown>) : {} });
         res.writeHead(200, { 'content-type': 'text/plain' });
