@@ -1,0 +1,269 @@
+/**
+ * ClusterProvider for Kubernetes: scales a region's Deployments and StatefulSets between their
+ * standby and production replica counts through the /scale subresource, then waits for the pods.
+ *
+ * Options (config: components.kubernetes):
+ * - primary, secondary: { kubeconfig?: path (default: KUBECONFIG / ~/.kube/config), context?: name
+ *   (default: the kubeconfig's current context) }. Loaded on first use, so a broken primary
+ *   kubeconfig does not stop a failover that never touches the primary.
+ * - workloads: [{ kind: 'Deployment' | 'StatefulSet', namespace, name, productionReplicas, standbyReplicas }]
+ * - readyTimeoutSeconds: how long scale() waits for ready replicas (default 600); then it fails
+ *   with code 'timeout' and the operation pauses
+ * - pollMs: poll interval while waiting (default 2000)
+ * - log: pino logger
+ *
+ * A workload counts as scaled when the controller has observed the new spec (observedGeneration),
+ * status.replicas equals the target (old pods gone on the way down) and readyReplicas reach it.
+ */
+import { ApiException, AppsV1Api, KubeConfig, VersionApi } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { CheckResult, ComponentReadiness, RegionRole } from '../domain/types.js';
+import { DrError, PreconditionFailed, ProviderError, errorInfo } from '../errors.js';
+import type { ActionResult, ClusterProvider, ScaleProfile } from './types.js';
+import { sleep } from './dns-resolve.js';
+
+export interface ClusterRef {
+  kubeconfig?: string;
+  context?: string;
+}
+
+export interface WorkloadConfig {
+  kind: 'Deployment' | 'StatefulSet';
+  namespace: string;
+  name: string;
+  productionReplicas: number;
+  standbyReplicas: number;
+}
+
+export interface KubernetesProviderOptions {
+  primary: ClusterRef;
+  secondary: ClusterRef;
+  workloads: WorkloadConfig[];
+  readyTimeoutSeconds?: number;
+  pollMs?: number;
+  log: Logger;
+}
+
+interface Observed {
+  w: WorkloadConfig;
+  spec: number;
+  replicas: number;
+  ready: number;
+  observed: boolean;
+}
+
+interface RegionClient {
+  apps: AppsV1Api;
+  version: VersionApi;
+  server: string;
+}
+
+const NAME = 'kubernetes';
+const label = (w: WorkloadConfig): string => `${w.kind}/${w.namespace}/${w.name}`;
+const target = (w: WorkloadConfig, profile: ScaleProfile): number => (profile === 'production' ? w.productionReplicas : w.standbyReplicas);
+const settled = (o: Observed, want: number): boolean => o.observed && o.spec === want && o.replicas === want && o.ready >= want;
+
+function statusMessage(err: ApiException<unknown>): string {
+  const body = err.body;
+  if (typeof body === 'string') {
+    try {
+      return (JSON.parse(body) as { message?: string }).message ?? body;
+    } catch {
+      return body;
+    }
+  }
+  return (body as { message?: string } | undefined)?.message ?? err.message;
+}
+
+/** Map a client error to ours; 404 of a workload is a wrong target, refused. */
+export function mapKubernetesError(err: unknown, region: RegionRole, doing: string): DrError {
+  if (err instanceof DrError) return err;
+  if (err instanceof ApiException) {
+    const msg = statusMessage(err);
+    if (err.code === 404) return new PreconditionFailed(`kubernetes (${region}): ${doing}: ${msg}. Check components.kubernetes.workloads and the ${region} context.`, { code: 'not-found', cause: err });
+    if (err.code === 401) return new ProviderError(NAME, `(${region}) ${doing}: the API server rejected the credentials (401). Refresh the token in the ${region} kubeconfig.`, { code: 'forbidden', cause: err });
+    if (err.code === 403) return new ProviderError(NAME, `(${region}) ${doing}: forbidden: ${msg}. Give the bot's service account get on deployments/statefulsets and get/update on their scale subresource.`, { code: 'forbidden', cause: err });
+    if (err.code === 429) return new ProviderError(NAME, `(${region}) ${doing}: throttled by the API server: ${msg}`, { code: 'throttled', retryable: true, cause: err });
+    return new ProviderError(NAME, `(${region}) ${doing}: HTTP ${err.code}: ${msg}`, { retryable: err.code >= 500 || err.code === 409, cause: err });
+  }
+  const e = err as { code?: string; message?: string };
+  return new ProviderError(NAME, `(${region}) ${doing}: cannot reach the API server: ${e.code ?? ''} ${e.message ?? String(err)}`.replace(/\s+/g, ' ') + '. Check the network path and the kubeconfig server address.', { retryable: true, cause: err });
+}
+
+export function createKubernetesProvider(opts: KubernetesProviderOptions): ClusterProvider {
+  const timeoutMs = (opts.readyTimeoutSeconds ?? 600) * 1000;
+  const pollMs = opts.pollMs ?? 2000;
+  const log = opts.log.child({ provider: NAME });
+  const clients: Partial<Record<RegionRole, RegionClient>> = {};
+
+  function client(region: RegionRole): RegionClient {
+    const existing = clients[region];
+    if (existing) return existing;
+    const ref = opts[region];
+    const kc = new KubeConfig();
+    try {
+      if (ref.kubeconfig) kc.loadFromFile(ref.kubeconfig);
+      else kc.loadFromDefault();
+    } catch (err) {
+      throw new PreconditionFailed(`kubernetes (${region}): cannot load kubeconfig ${ref.kubeconfig ?? '(default)'}: ${(err as Error).message}`, { cause: err });
+    }
+    if (ref.context) {
+      if (!kc.getContextObject(ref.context))
+        throw new PreconditionFailed(`kubernetes (${region}): context "${ref.context}" is not in kubeconfig ${ref.kubeconfig ?? '(default)'} (it has: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'})`, { code: 'not-found' });
+      kc.setCurrentContext(ref.context);
+    }
+    const created: RegionClient = { apps: kc.makeApiClient(AppsV1Api), version: kc.makeApiClient(VersionApi), server: kc.getCurrentCluster()?.server ?? '?' };
+    clients[region] = created;
+    return created;
+  }
+
+  /** Retries what is worth retrying (throttling, 5xx, network) a few times with a short backoff. */
+  async function call<T>(region: RegionRole, doing: string, fn: (c: RegionClient) => Promise<T>): Promise<T> {
+    const c = client(region);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn(c);
+      } catch (err) {
+        const mapped = mapKubernetesError(err, region, doing);
+        if (!mapped.retryable || attempt >= 3) {
+          log.warn({ region, err: errorInfo(mapped) }, `kubernetes: ${doing} failed`);
+          throw mapped;
+        }
+        await sleep(Math.min(pollMs, 250) * 2 ** (attempt - 1));
+      }
+    }
+  }
+
+  async function observe(region: RegionRole, w: WorkloadConfig): Promise<Observed> {
+    const read = w.kind === 'Deployment'
+      ? (c: RegionClient) => c.apps.readNamespacedDeployment({ name: w.name, namespace: w.namespace })
+      : (c: RegionClient) => c.apps.readNamespacedStatefulSet({ name: w.name, namespace: w.namespace });
+    const obj = await call(region, `reading ${label(w)}`, read);
+    const spec = obj.spec?.replicas ?? 1;
+    return {
+      w,
+      spec,
+      replicas: obj.status?.replicas ?? 0,
+      ready: obj.status?.readyReplicas ?? 0,
+      observed: (obj.status?.observedGeneration ?? 0) >= (obj.metadata?.generation ?? 0),
+    };
+  }
+
+  const observeAll = (region: RegionRole): Promise<Observed[]> => Promise.all(opts.workloads.map((w) => observe(region, w)));
+
+  const progressLine = (all: Observed[], profile: ScaleProfile): string =>
+    all.map((o) => `${o.w.name} ${o.ready}/${target(o.w, profile)} ready`).join(', ');
+
+  async function setReplicas(region: RegionRole, w: WorkloadConfig, replicas: number): Promise<void> {
+    const doing = `scaling ${label(w)} to ${replicas}`;
+    await call(region, doing, async (c) => {
+      const args = { name: w.name, namespace: w.namespace };
+      // Read-modify-write of the Scale carries its resourceVersion: a concurrent change answers 409 and is retried on fresh data.
+      if (w.kind === 'Deployment') {
+        const scale = await c.apps.readNamespacedDeploymentScale(args);
+        await c.apps.replaceNamespacedDeploymentScale({ ...args, body: { ...scale, spec: { replicas } } });
+      } else {
+        const scale = await c.apps.readNamespacedStatefulSetScale(args);
+        await c.apps.replaceNamespacedStatefulSetScale({ ...args, body: { ...scale, spec: { replicas } } });
+      }
+    });
+  }
+
+  const provider: ClusterProvider = {
+    name: NAME,
+
+    async isScaled(region, profile) {
+      const all = await observeAll(region);
+      return all.every((o) => settled(o, target(o.w, profile)));
+    },
+
+    async scale({ region, profile, progress }): Promise<ActionResult> {
+      const before = await observeAll(region);
+      const evidence = {
+        region,
+        profile,
+        before: Object.fromEntries(before.map((o) => [label(o.w), `${o.ready}/${o.spec}`])),
+      };
+      const toChange = before.filter((o) => o.spec !== target(o.w, profile));
+      if (toChange.length === 0 && before.every((o) => settled(o, target(o.w, profile))))
+        return { noop: true, summary: `already at ${profile} counts in the ${region}: ${progressLine(before, profile)}`, evidence };
+      for (const o of toChange) {
+        progress(`scaling ${label(o.w)} from ${o.spec} to ${target(o.w, profile)}`);
+        await setReplicas(region, o.w, target(o.w, profile));
+      }
+      const started = Date.now();
+      let last = '';
+      for (;;) {
+        const now = await observeAll(region);
+        const line = progressLine(now, profile);
+        if (now.every((o) => settled(o, target(o.w, profile)))) {
+          const secs = Math.round((Date.now() - started) / 1000);
+          log.info({ region, profile, seconds: secs }, 'kubernetes: workloads scaled and ready');
+          return {
+            noop: false,
+            summary: `scaled the ${region} to ${profile}: ${toChange.map((o) => `${o.w.name} ${o.spec}→${target(o.w, profile)}`).join(', ') || 'counts already set'}; all ready after ${secs} s`,
+            evidence: { ...evidence, after: Object.fromEntries(now.map((o) => [label(o.w), `${o.ready}/${o.spec}`])), readySeconds: secs },
+          };
+        }
+        if (line !== last) progress(line, { ready: Object.fromEntries(now.map((o) => [label(o.w), o.ready])) });
+        last = line;
+        if (Date.now() - started >= timeoutMs) {
+          const lagging = now.filter((o) => !settled(o, target(o.w, profile)));
+          throw new ProviderError(
+            NAME,
+            `(${region}) not ready after ${Math.round((Date.now() - started) / 1000)} s: ${lagging.map((o) => `${label(o.w)} ${o.ready}/${target(o.w, profile)} ready`).join(', ')}. The new replica counts are set; look at the pods (kubectl -n ${lagging[0].w.namespace} describe ${lagging[0].w.kind.toLowerCase()} ${lagging[0].w.name}: image pulls, quotas, node capacity), then retry.`,
+            { code: 'timeout', retryable: true },
+          );
+        }
+        await sleep(pollMs);
+      }
+    },
+
+    async reachable(region): Promise<CheckResult> {
+      const t0 = Date.now();
+      try {
+        const v = await call(region, 'reading /version', (c) => c.version.getCode());
+        return { name: `kubernetes ${region} API`, kind: 'cluster', ok: true, detail: `${v.gitVersion} at ${client(region).server} in ${Date.now() - t0} ms`, durationMs: Date.now() - t0 };
+      } catch (err) {
+        return { name: `kubernetes ${region} API`, kind: 'cluster', ok: false, detail: errorInfo(err).message, durationMs: Date.now() - t0 };
+      }
+    },
+
+    async readiness(region): Promise<ComponentReadiness> {
+      // The region being made the serving side is the one that has to reach production size.
+      const profile: ScaleProfile = 'production';
+      const planFacts = { provider: NAME, region, workloads: opts.workloads.map(label).join(',') };
+      const api = await provider.reachable(region);
+      if (!api.ok) return { component: 'cluster', status: 'blocked', summary: api.detail, details: { api: api.detail }, planFacts };
+      const results = await Promise.all(
+        opts.workloads.map((w) =>
+          observe(region, w).then(
+            (o) => ({ o, error: undefined as string | undefined }),
+            (err: unknown) => ({ o: undefined, error: `${label(w)}: ${errorInfo(err).message}` }),
+          ),
+        ),
+      );
+      const errors = results.filter((r) => r.error).map((r) => r.error!);
+      if (errors.length > 0)
+        return { component: 'cluster', status: 'blocked', summary: `${errors.length} of ${opts.workloads.length} workloads unusable in the ${region}: ${errors.join('; ')}`, details: { errors }, planFacts };
+      const observed = results.map((r) => r.o!);
+      const warnings = observed
+        .filter((o) => o.ready < o.spec)
+        .map((o) => `${label(o.w)} has only ${o.ready}/${o.spec} ready replicas in the ${region} now`);
+      const plan = observed.map((o) => `${o.w.name} ${o.ready}/${o.spec}${o.spec === target(o.w, profile) ? '' : `→${target(o.w, profile)}`}`).join(', ');
+      return {
+        component: 'cluster',
+        status: warnings.length > 0 ? 'warning' : 'ready',
+        summary: `${observed.length} workloads in the ${region} (${client(region).server}): ${plan}`,
+        details: Object.fromEntries(observed.map((o) => [label(o.w), { spec: o.spec, ready: o.ready, standby: o.w.standbyReplicas, production: o.w.productionReplicas }])),
+        planFacts,
+        ...(warnings.length > 0 ? { warnings } : {}),
+      };
+    },
+
+    async close() {
+      // The client holds no pooled connections of its own to release.
+    },
+  };
+  return provider;
+}

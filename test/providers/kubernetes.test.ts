@@ -1,0 +1,133 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { createKubernetesProvider, type KubernetesProviderOptions, type WorkloadConfig } from '../../src/providers/kubernetes.js';
+import { kubeconfigFor, startKubernetesSimulator, type KubernetesSim } from '../../src/lab/simulators/kubernetes.js';
+import type { ClusterProvider } from '../../src/providers/types.js';
+import { writeFile } from 'node:fs/promises';
+
+const log = pino({ level: 'silent' });
+const workloads: WorkloadConfig[] = [
+  { kind: 'Deployment', namespace: 'shop', name: 'api', productionReplicas: 6, standbyReplicas: 2 },
+  { kind: 'StatefulSet', namespace: 'shop', name: 'worker', productionReplicas: 3, standbyReplicas: 1 },
+];
+let dir: string;
+let primary: KubernetesSim;
+let secondary: KubernetesSim;
+let kubeconfig: string;
+const providers: ClusterProvider[] = [];
+
+async function start(podReadyMs: number): Promise<void> {
+  const atStandby = workloads.map((w) => ({ kind: w.kind, namespace: w.namespace, name: w.name, replicas: w.standbyReplicas }));
+  const atProduction = workloads.map((w) => ({ kind: w.kind, namespace: w.namespace, name: w.name, replicas: w.productionReplicas }));
+  primary = await startKubernetesSimulator({ workloads: atProduction, token: 'tok-primary', contextName: 'eu-west' });
+  secondary = await startKubernetesSimulator({ workloads: atStandby, podReadyMs, token: 'tok-secondary', contextName: 'eu-central' });
+  kubeconfig = join(dir, 'kubeconfig');
+  await writeFile(
+    kubeconfig,
+    kubeconfigFor([
+      { name: 'eu-west', url: primary.url, token: primary.token },
+      { name: 'eu-central', url: secondary.url, token: secondary.token },
+    ]),
+  );
+}
+
+function provider(over: Partial<KubernetesProviderOptions> = {}): ClusterProvider {
+  const p = createKubernetesProvider({
+    primary: { kubeconfig, context: 'eu-west' },
+    secondary: { kubeconfig, context: 'eu-central' },
+    workloads,
+    readyTimeoutSeconds: 5,
+    pollMs: 10,
+    log,
+    ...over,
+  });
+  providers.push(p);
+  return p;
+}
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'dr-k8s-'));
+});
+
+afterEach(async () => {
+  await Promise.all(providers.splice(0).map((p) => p.close()));
+  await Promise.all([primary?.stop(), secondary?.stop()]);
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('scale-up patches the scale subresource, waits for ready replicas with progress, and scale-down returns to standby', async () => {
+  await start(15);
+  const cluster = provider();
+  const ready = await cluster.readiness('secondary');
+  expect(ready.status).toBe('ready');
+  expect(ready.summary).toContain('api 2/2→6');
+  expect(await cluster.isScaled('secondary', 'production')).toBe(false);
+
+  const messages: string[] = [];
+  const result = await cluster.scale({ region: 'secondary', profile: 'production', progress: (m) => messages.push(m) });
+  expect(result.noop).toBe(false);
+  expect(result.summary).toMatch(/api 2→6, worker 1→3/);
+  expect(secondary.workload('Deployment', 'shop', 'api')).toEqual({ replicas: 6, readyReplicas: 6 });
+  expect(secondary.workload('StatefulSet', 'shop', 'worker')).toEqual({ replicas: 3, readyReplicas: 3 });
+  // Progress shows the pods coming up, not just the end state.
+  expect(messages.some((m) => /api [3-5]\/6 ready/.test(m))).toBe(true);
+  expect(secondary.requests.filter((r) => r.method === 'PUT' && r.path.endsWith('/scale')).map((r) => r.path)).toEqual([
+    '/apis/apps/v1/namespaces/shop/deployments/api/scale',
+    '/apis/apps/v1/namespaces/shop/statefulsets/worker/scale',
+  ]);
+  expect(await cluster.isScaled('secondary', 'production')).toBe(true);
+  // The primary was never touched.
+  expect(primary.requests).toHaveLength(0);
+
+  const again = await cluster.scale({ region: 'secondary', profile: 'production', progress: () => {} });
+  expect(again.noop).toBe(true);
+  expect(again.summary).toMatch(/already at production counts/);
+
+  const down = await cluster.scale({ region: 'secondary', profile: 'standby', progress: () => {} });
+  expect(down.noop).toBe(false);
+  expect(secondary.workload('Deployment', 'shop', 'api')).toEqual({ replicas: 2, readyReplicas: 2 });
+  expect(await cluster.isScaled('secondary', 'standby')).toBe(true);
+});
+
+test('pods that never become ready time out with a retryable timeout naming the workload', async () => {
+  await start(0);
+  secondary.stall('api');
+  const cluster = provider({ readyTimeoutSeconds: 0.3 });
+  const err = await cluster.scale({ region: 'secondary', profile: 'production', progress: () => {} }).catch((e: unknown) => e);
+  expect(err).toMatchObject({ code: 'timeout', retryable: true, provider: 'kubernetes' });
+  expect((err as Error).message).toMatch(/Deployment\/shop\/api 2\/6 ready/);
+});
+
+test('a missing workload is refused before any change and blocks readiness', async () => {
+  await start(0);
+  const cluster = provider({ workloads: [...workloads, { kind: 'Deployment', namespace: 'shop', name: 'checkout', productionReplicas: 4, standbyReplicas: 1 }] });
+  const ready = await cluster.readiness('secondary');
+  expect(ready.status).toBe('blocked');
+  expect(ready.summary).toContain('deployments.apps "checkout" not found');
+  await expect(cluster.scale({ region: 'secondary', profile: 'production', progress: () => {} })).rejects.toMatchObject({ code: 'not-found' });
+  expect(secondary.requests.filter((r) => r.method !== 'GET')).toHaveLength(0);
+});
+
+test('403 from the API server is a forbidden error that says which permission is missing', async () => {
+  await start(0);
+  secondary.failNext(403, 'Forbidden', 'deployments.apps "api" is forbidden: User "system:serviceaccount:dr:dr-bot" cannot update resource "deployments/scale" in API group "apps" in the namespace "shop"', { method: 'PUT' });
+  const err = await provider().scale({ region: 'secondary', profile: 'production', progress: () => {} }).catch((e: unknown) => e);
+  expect(err).toMatchObject({ code: 'forbidden', retryable: false });
+  expect((err as Error).message).toMatch(/cannot update resource "deployments\/scale"/);
+});
+
+test('reachable reports the API server version, or why it cannot be reached', async () => {
+  await start(0);
+  const cluster = provider();
+  const up = await cluster.reachable('primary');
+  expect(up).toMatchObject({ ok: true, kind: 'cluster' });
+  expect(up.detail).toContain('v1.30.0-sim');
+  await primary.stop();
+  const down = await cluster.reachable('primary');
+  expect(down.ok).toBe(false);
+  expect(down.detail).toMatch(/cannot reach the API server/);
+  const missingContext = provider({ primary: { kubeconfig, context: 'nope' } });
+  expect((await missingContext.reachable('primary')).detail).toMatch(/context "nope" is not in kubeconfig/);
+});
