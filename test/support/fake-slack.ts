@@ -36,6 +36,10 @@ export interface FakeSlack {
   responses(path?: string): ResponseUrlCall[];
   /** Members returned by usergroups.users.list for a group. */
   setUserGroup(id: string, users: string[]): void;
+  /** Answer a method only after `ms` (0 clears it), so calls overlap the way they do over a real network. */
+  delayMethod(method: string, ms: number): void;
+  /** The most calls of `method` that were in flight at once. */
+  maxInFlight(method: string): number;
   /** Make a method answer `{ ok: false, error }` until cleared (error undefined). */
   failMethod(method: string, error: string | undefined): void;
   /** Resolve once `predicate` holds over the recorded calls (checked after each call). */
@@ -74,6 +78,9 @@ export async function startFakeSlack(): Promise<FakeSlack> {
   const events = new EventEmitter();
   const groups = new Map<string, string[]>();
   const failures = new Map<string, string>();
+  const delays = new Map<string, number>();
+  const inFlight = new Map<string, number>();
+  const peak = new Map<string, number>();
   let tsCounter = 0;
   const nextTs = (): string => `1764000000.${String(++tsCounter).padStart(6, '0')}`;
 
@@ -111,6 +118,11 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         const token = auth?.startsWith('Bearer ') ? auth.slice(7) : typeof args.token === 'string' ? args.token : null;
         const result = answer(method, args);
         calls.push({ kind: 'api', method, args, token, result });
+        inFlight.set(method, (inFlight.get(method) ?? 0) + 1);
+        peak.set(method, Math.max(peak.get(method) ?? 0, inFlight.get(method)!));
+        const delay = delays.get(method);
+        if (delay) await new Promise((r) => setTimeout(r, delay));
+        inFlight.set(method, inFlight.get(method)! - 1);
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify(result));
       } else {
@@ -134,6 +146,8 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     responses: (path) =>
       calls.filter((c): c is ResponseUrlCall => c.kind === 'response' && (path === undefined || c.path === `/respond/${encodeURIComponent(path)}`)),
     setUserGroup: (id, users) => void groups.set(id, users),
+    delayMethod: (method, ms) => void (ms > 0 ? delays.set(method, ms) : delays.delete(method)),
+    maxInFlight: (method) => peak.get(method) ?? 0,
     failMethod: (method, error) => void (error === undefined ? failures.delete(method) : failures.set(method, error)),
     waitFor(predicate, what, timeoutMs = 15_000) {
       return new Promise((resolve, reject) => {
