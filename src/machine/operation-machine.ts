@@ -429,15 +429,17 @@ export function createOperationMachine(deps: { now?: () => number } = {}) {
     return { initial: stageKey(0), states };
   }
 
-  function startRunning(report: (args: { event: { output: PreflightReport } }) => PreflightReport) {
+  /** Same plan as approved: run the operation's own runbook (one transition per kind). */
+  function startRunning() {
     return KINDS.map((kind) => ({
-      guard: { type: 'planUnchanged', params: (args: { event: { output: PreflightReport } }) => ({ report: report(args), kind }) },
+      guard: { type: 'planUnchanged' as const, params: ({ event }: { event: { output: PreflightReport } }) => ({ report: event.output, kind }) },
       target: `#${MACHINE_ID}.running.${kind}`,
-      actions: [{ type: 'recordPreflight', params: (args: { event: { output: PreflightReport } }) => ({ report: report(args) }) }, 'markApproved'],
+      actions: [
+        { type: 'recordPreflight' as const, params: ({ event }: { event: { output: PreflightReport } }) => ({ report: event.output }) },
+        'markApproved' as const,
+      ],
     }));
   }
-
-  const output = ({ event }: { event: { output: PreflightReport } }) => event.output;
 
   return builder.createMachine({
     id: MACHINE_ID,
@@ -511,7 +513,7 @@ export function createOperationMachine(deps: { now?: () => number } = {}) {
                 { type: 'refuseOperation', params: ({ event }) => ({ error: refusalFromReport(event.output) }) },
               ],
             },
-            ...startRunning(output),
+            ...startRunning(),
             {
               // The plan changed since people approved it: their approvals no longer count.
               target: 'awaitingApproval',
@@ -548,7 +550,7 @@ export function createOperationMachine(deps: { now?: () => number } = {}) {
       expired: { type: 'final' },
       refused: { type: 'final' },
     },
-  } as MachineConfig);
+  });
 }
 
 function preflightError(error: unknown): ErrorInfo {
