@@ -6,7 +6,7 @@
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { createCardUpdater, createSlackClient, readCardRef } from '../../src/bot/index.js';
-import type { OperationView, StepState, TimelineEntry } from '../../src/domain/types.js';
+import type { DomainEvent, OperationView, StepState, TimelineEntry } from '../../src/domain/types.js';
 import { createRedisStore } from '../../src/store/index.js';
 import type { OperationStore } from '../../src/store/types.js';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
@@ -104,7 +104,7 @@ test('thread replies follow the timeline, and the summary is posted once', async
   const cards = updater();
   const opId = 'DR-20261125-0103';
   const at = 2_000;
-  const e = (x: Omit<TimelineEntry, 'opId' | 'at'>): TimelineEntry => ({ ...x, opId, at }) as TimelineEntry;
+  const e = (x: DomainEvent): TimelineEntry => ({ ...x, opId, at });
   cards.onNotification({ op: view(opId, { phase: 'awaitingApproval', planHash: 'p' }), entries: [e({ type: 'OperationRequested', kind: 'failover', requestedMode: 'planned', requester: 'U0ALICE', reason: 'drill' })] });
   cards.onNotification({ op: view(opId), entries: [e({ type: 'ApprovalRecorded', userId: 'U0BOB', count: 1, required: 1 })] });
   cards.onNotification({
