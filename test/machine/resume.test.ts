@@ -1,0 +1,119 @@
+import { waitFor } from 'xstate';
+import { toView } from '../../src/machine/index.js';
+import { ALICE, approve, Harness, phase, report, settle, T0, TIMEOUT_MS, until } from './harness.js';
+
+/** What the store keeps: the persisted snapshot as JSON text. */
+function persist(actor: ReturnType<Harness['start']>): unknown {
+  return JSON.parse(JSON.stringify(actor.getPersistedSnapshot()));
+}
+
+describe('resume from a persisted snapshot', () => {
+  it('re-invokes runStep for the step that was running, and only that one', async () => {
+    const before = new Harness({ steps: { 'promote-cache': ['hold'] } });
+    const crashed = before.start();
+    await until(crashed, 'awaitingApproval');
+    crashed.send(approve(ALICE, crashed.getSnapshot().context.planHash!));
+    await waitFor(crashed, (s) => s.context.steps[0].status === 'succeeded');
+    const snapshot = persist(crashed);
+    crashed.stop(); // the bot process dies; the held promise never answers
+
+    const after = new Harness();
+    const resumed = after.restore(snapshot);
+    await until(resumed, 'completed');
+    expect(after.stepCalls[0]).toEqual({
+      opId: 'DR-20261125-0001',
+      kind: 'failover',
+      stepId: 'promote-cache',
+      mode: 'planned',
+      attempt: 1,
+      approvedAt: T0,
+    });
+    expect(after.stepCalls.map((c) => c.stepId)).toEqual(['promote-cache', 'switch-dns', 'scale-secondary', 'verify-secondary']);
+    expect(after.preflightCalls).toEqual([]);
+    // Resuming is not a new start: the engine adds StepResumed, the machine does not repeat StepStarted.
+    expect(after.ofType('StepStarted').map((e) => e.stepId)).toEqual(['switch-dns', 'scale-secondary', 'verify-secondary']);
+    const view = toView(resumed.getSnapshot());
+    expect(view.steps.map((s) => [s.id, s.status, s.attempts])).toEqual([
+      ['promote-database', 'succeeded', 1],
+      ['promote-cache', 'succeeded', 1],
+      ['switch-dns', 'succeeded', 1],
+      ['scale-secondary', 'succeeded', 1],
+      ['verify-secondary', 'succeeded', 1],
+    ]);
+  });
+
+  it('still expires a restored approval request, on TICK', async () => {
+    const before = new Harness();
+    const waiting = before.start();
+    await until(waiting, 'awaitingApproval');
+    const snapshot = persist(waiting);
+    waiting.stop();
+
+    const after = new Harness();
+    const resumed = after.restore(snapshot);
+    resumed.send({ type: 'TICK', at: T0 + TIMEOUT_MS - 1 });
+    await settle();
+    expect(phase(resumed)).toBe('awaitingApproval');
+    resumed.send({ type: 'TICK', at: T0 + TIMEOUT_MS });
+    expect(phase(resumed)).toBe('expired');
+    expect(after.types()).toEqual(['OperationExpired']);
+    expect(toView(resumed.getSnapshot()).finishedAt).toBe(T0 + TIMEOUT_MS);
+  });
+
+  it('keeps counting approvals after a restore', async () => {
+    const before = new Harness();
+    const waiting = before.start({ requiredApprovals: 2 });
+    await until(waiting, 'awaitingApproval');
+    const hash = waiting.getSnapshot().context.planHash!;
+    waiting.send(approve(ALICE, hash));
+    const snapshot = persist(waiting);
+    waiting.stop();
+
+    const after = new Harness();
+    const resumed = after.restore(snapshot, { requiredApprovals: 2 });
+    resumed.send(approve(ALICE, hash, T0 + 2000));
+    expect(after.ofType('ApprovalRefused')).toEqual([{ type: 'ApprovalRefused', userId: ALICE, reason: 'duplicate' }]);
+    resumed.send(approve('U-BOB', hash, T0 + 3000));
+    await until(resumed, 'completed');
+    expect(after.ofType('OperationApproved')).toEqual([{ type: 'OperationApproved', approvers: [ALICE, 'U-BOB'] }]);
+  });
+
+  it('re-runs the re-check that was in flight', async () => {
+    const before = new Harness({ preflight: [report(), 'hold'] });
+    const crashed = before.start();
+    await until(crashed, 'awaitingApproval');
+    crashed.send(approve(ALICE, crashed.getSnapshot().context.planHash!));
+    await until(crashed, 'recheck');
+    const snapshot = persist(crashed);
+    crashed.stop();
+
+    const after = new Harness();
+    const resumed = after.restore(snapshot);
+    await until(resumed, 'completed');
+    expect(after.preflightCalls.map((c) => c.purpose)).toEqual(['recheck']);
+  });
+
+  it('resumes a paused operation that can then be retried', async () => {
+    const before = new Harness({ steps: { 'switch-dns': [new Error('Route 53 answered 503')] } });
+    const failing = before.start();
+    await until(failing, 'awaitingApproval');
+    failing.send(approve(ALICE, failing.getSnapshot().context.planHash!));
+    await until(failing, 'paused');
+    const snapshot = persist(failing);
+    failing.stop();
+
+    const after = new Harness();
+    const resumed = after.restore(snapshot);
+    await settle();
+    expect(after.stepCalls).toEqual([]);
+    expect(resumed.getSnapshot().value).toEqual({ paused: { failover: 'stage-2' } });
+    resumed.send({ type: 'RETRY', userId: ALICE, authorized: true, at: T0 + 60_000 });
+    await until(resumed, 'completed');
+    expect(after.stepCalls.map((c) => [c.stepId, c.attempt])).toEqual([
+      ['switch-dns', 2],
+      ['scale-secondary', 1],
+      ['verify-secondary', 1],
+    ]);
+  });
+
+});
