@@ -115,5 +115,4 @@ describe('resume from a persisted snapshot', () => {
       ['verify-secondary', 1],
     ]);
   });
-
 });
