@@ -1,0 +1,29 @@
+# dr-bot image: build the TypeScript in one stage, run the compiled JavaScript as a non-root user.
+# Build: docker build -t dr-bot .
+# Run:   docker run -p 3000:3000 -v $PWD/dr.config.yaml:/app/dr.config.yaml:ro \
+#          -e REDIS_URL -e SLACK_BOT_TOKEN -e SLACK_SIGNING_SECRET -e DR_PG_PRIMARY_URL ... dr-bot
+
+FROM node:20-slim AS build
+WORKDIR /build
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+FROM node:20-slim AS runtime
+ENV NODE_ENV=production \
+    PORT=3000 \
+    DR_CONFIG=/app/dr.config.yaml
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY --from=build /build/dist ./dist
+COPY bin ./bin
+COPY dr.config.example.yaml manifest.yml ./
+USER node
+EXPOSE 3000
+# node:20-slim has no curl: probe /healthz (bot up and its state Redis answering) with node itself.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+CMD ["node", "bin/dr.js", "start"]

@@ -1,0 +1,131 @@
+/**
+ * Start-up wiring for `dr start`, in the order that fails fastest: config and environment first
+ * (no connection opened for an invalid file), then the state Redis, providers, engine, Slack.
+ * Shutdown runs the other way round so no Slack click arrives at a stopped engine.
+ */
+import type { Logger } from 'pino';
+import { loadConfig } from './config/load.js';
+import { checkStartEnvironment } from './config/runtime.js';
+import type { DrConfig } from './config/schema.js';
+import { ConfigError, DrError } from './errors.js';
+import { createLogger, describeUrl } from './log.js';
+import type { Providers } from './providers/types.js';
+import type { OperationStore } from './store/types.js';
+import type { CliIo } from './cli/io.js';
+
+export interface RunningApp {
+  config: DrConfig;
+  /** The HTTP port (undefined in Socket Mode without an HTTP listener). */
+  port: number | undefined;
+  stop(): Promise<void>;
+}
+
+export interface StartAppOptions {
+  configPath: string;
+  env: NodeJS.ProcessEnv;
+  log?: Logger;
+}
+
+/** Start the bot and return once it serves Slack. Throws ConfigError/DrError on a bad start. */
+export async function startApp(opts: StartAppOptions): Promise<RunningApp> {
+  const { env } = opts;
+  const config = loadConfig({ path: opts.configPath, env });
+  const runtime = checkStartEnvironment(config, env);
+  const log = (opts.log ?? createLogger({ level: env.LOG_LEVEL })).child({ env: config.environment });
+  if (runtime.redisUrlDefaulted) {
+    log.warn(
+      { redis: runtime.redisUrl },
+      'REDIS_URL is not set: keeping operation state in the Redis on localhost; set REDIS_URL to the bot\'s own Redis outside the primary region for real use',
+    );
+  }
+
+  // Loaded only now: a bad config or environment stops start-up before Slack, Redis and the
+  // cloud SDKs are even loaded.
+  const [{ createRedisStore }, { closeProviders, createProviders }, { createEngine }, { createSlackAuthorizer, createSlackBot, createSlackClient }] =
+    await Promise.all([import('./store/index.js'), import('./providers/factory.js'), import('./engine/index.js'), import('./bot/index.js')]);
+
+  const cleanups: (() => Promise<void>)[] = [];
+  const unwind = async (): Promise<void> => {
+    for (const cleanup of cleanups.reverse()) {
+      try {
+        await cleanup();
+      } catch (err) {
+        log.warn({ err }, 'shutdown step failed');
+      }
+    }
+  };
+
+  try {
+    const store: OperationStore = createRedisStore({ url: runtime.redisUrl });
+    cleanups.push(() => store.close());
+    if (!(await store.ping())) {
+      throw new DrError('config', `the state Redis at ${describeUrl(runtime.redisUrl)} does not answer PING: check REDIS_URL and that the server is up`);
+    }
+
+    const providers: Providers = createProviders(config, env, log);
+    cleanups.push(() => closeProviders(providers, log));
+
+    // Approver checks read the user group through the same Web API settings as the bot.
+    const slackClient = createSlackClient(runtime.slack.botToken, env, log);
+    const authorizer = createSlackAuthorizer({ config, client: slackClient, log: log.child({ component: 'authorizer' }) });
+    const engine = createEngine({ config, store, providers, authorizer, log });
+    // The bot subscribes to the engine when created, so resumed operations reach Slack.
+    const bot = await createSlackBot({ config, engine, store, log, env });
+    await engine.start();
+    cleanups.push(() => engine.stop());
+    await bot.start();
+    cleanups.push(() => bot.stop());
+
+    log.info(
+      { mode: runtime.slack.mode, port: bot.port, redis: describeUrl(runtime.redisUrl), components: Object.keys(providers) },
+      'dr-bot started',
+    );
+    let stopped: Promise<void> | undefined;
+    return {
+      config,
+      port: bot.port,
+      stop: () => {
+        stopped ??= unwind().then(() => log.info('dr-bot stopped'));
+        return stopped;
+      },
+    };
+  } catch (err) {
+    await unwind();
+    throw err;
+  }
+}
+
+const STOP_TIMEOUT_MS = 20_000;
+
+/**
+ * `dr start`: run until SIGTERM or SIGINT, then stop gracefully. Returns the process exit code;
+ * a bad config or environment prints its message on stderr and returns 1 without listening.
+ */
+export async function runStart(opts: { configPath: string; env: NodeJS.ProcessEnv; io: CliIo }): Promise<number> {
+  let app: RunningApp;
+  try {
+    app = await startApp({ configPath: opts.configPath, env: opts.env });
+  } catch (err) {
+    const message = err instanceof ConfigError || err instanceof DrError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
+    opts.io.stderr(`dr start: ${message}\n`);
+    return 1;
+  }
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    const onSignal = (s: NodeJS.Signals): void => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      resolve(s);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  opts.io.stderr(`dr start: ${signal} received, stopping (operations stay persisted and resume on the next start)\n`);
+  // A second signal or a hung shutdown must not keep a container from stopping.
+  const forced = new Promise<number>((resolve) => {
+    const timer = setTimeout(() => resolve(1), STOP_TIMEOUT_MS);
+    timer.unref();
+    process.once('SIGTERM', () => resolve(1));
+    process.once('SIGINT', () => resolve(1));
+  });
+  return Promise.race([app.stop().then(() => 0), forced]);
+}

@@ -1,0 +1,128 @@
+/**
+ * The `dr` command. bin/dr.js calls main(argv) and exits with what it returns:
+ * 0 success, 1 failure (invalid config, start-up or lab error), 2 usage error (usage on stderr).
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { configPathFrom, DEFAULT_CONFIG_PATH } from '../config/path.js';
+import { DrError } from '../errors.js';
+import { runConfigCheck } from './config-check.js';
+import { runLab, type LabAction } from './lab.js';
+import type { CliIo } from './io.js';
+
+export type { CliIo } from './io.js';
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+const USAGE_ERRORS = new Set([
+  'commander.unknownCommand',
+  'commander.unknownOption',
+  'commander.missingArgument',
+  'commander.optionMissingArgument',
+  'commander.missingMandatoryOptionValue',
+  'commander.excessArguments',
+  'commander.invalidArgument',
+  'commander.conflictingOption',
+  // `dr` or `dr config` without a subcommand: commander prints the help on stderr.
+  'commander.help',
+]);
+
+function defaultIo(): CliIo {
+  return {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    env: process.env,
+  };
+}
+
+const configOption = (): Option =>
+  new Option('-c, --config <file>', `config file (default: $DR_CONFIG, else ${DEFAULT_CONFIG_PATH})`);
+
+function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
+  const program = new Command('dr');
+  program
+    .description('dr-bot: cross-region disaster-recovery failover and failback, run from Slack with two-person approval')
+    .version(version(), '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'show help for a command')
+    .exitOverride()
+    .showHelpAfterError()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .addHelpText(
+      'after',
+      `
+Environment:
+  DR_CONFIG              config file when --config is not given
+  REDIS_URL              the bot's own state Redis (default redis://127.0.0.1:6379, with a warning)
+  SLACK_BOT_TOKEN        bot token (xoxb-…), required by dr start
+  SLACK_SIGNING_SECRET   HTTP mode (requests to /slack/events on PORT)
+  SLACK_APP_TOKEN        Socket Mode instead of HTTP (xapp-…, scope connections:write)
+  SLACK_API_URL          send Slack Web API calls elsewhere (tests, proxies)
+  PORT                   HTTP port for /slack/events and /healthz (default 3000)
+  LOG_LEVEL              pino level (default info)
+
+Exit codes: 0 success, 1 failure, 2 usage error.`,
+    );
+
+  program
+    .command('start')
+    .description('run the bot: load the config, connect to the state Redis, resume active operations, serve Slack')
+    .addOption(configOption())
+    .action(async (opts: { config?: string }) => {
+      // Loaded lazily so `dr --help` and `dr config check` do not pull in Slack, Redis and the SDKs.
+      const { runStart } = await import('../app.js');
+      setCode(await runStart({ configPath: configPathFrom({ flag: opts.config, env: io.env }), env: io.env, io }));
+    });
+
+  const config = program.command('config').description('inspect the config file (dr config check)');
+  config
+    .command('check')
+    .description('validate the config file and the connection-string variables it names; print what is configured')
+    .addOption(configOption())
+    .option('--skip-env', 'validate the file only, not the environment variables it refers to')
+    .action((opts: { config?: string; skipEnv?: boolean }) => {
+      setCode(runConfigCheck({ path: configPathFrom({ flag: opts.config, env: io.env }), skipEnv: opts.skipEnv === true, io }));
+    });
+
+  const lab = program
+    .command('lab')
+    .description('a local two-region lab: PostgreSQL primary + standby, Redis primary + replica, cloud API simulators (dr lab up | status | down)');
+  const labCommand = (action: LabAction, description: string): void => {
+    lab
+      .command(action)
+      .description(description)
+      .option('-d, --dir <dir>', 'lab directory (default: ./.lab)')
+      .action(async (opts: { dir?: string }) => {
+        setCode(await runLab(action, { dir: opts.dir, io }));
+      });
+  };
+  labCommand('up', 'start the lab and write a bot config pointing at it');
+  labCommand('down', 'stop every lab process and remove the lab directory');
+  labCommand('status', 'show what the lab runs and which side is serving');
+  return program;
+}
+
+export async function main(argv: string[], io: CliIo = defaultIo()): Promise<number> {
+  let code = 0;
+  const program = buildProgram(io, (c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return 0;
+      if (USAGE_ERRORS.has(err.code)) return 2;
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    io.stderr(`dr: ${err instanceof DrError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * Builds the provider of each configured component, one small function per component. A
+ * configured component whose implementation is missing stops start-up with a ConfigError: a
+ * silently skipped DNS switch would look like a successful failover.
+ */
+import type { Logger } from 'pino';
+import { ConfigError } from '../errors.js';
+import { resolveConnection } from '../config/connection.js';
+import type { DrConfig } from '../config/schema.js';
+import type {
+  CacheProvider,
+  ClusterProvider,
+  DatabaseProvider,
+  DnsProvider,
+  Inspectable,
+  Providers,
+  VerificationProvider,
+} from './types.js';
+
+type Components = DrConfig['components'];
+
+function unavailable(component: string, provider: string): never {
+  throw new ConfigError(`components.${component} is configured but the ${provider} provider is not available in this build`);
+}
+
+function buildDatabase(_pg: NonNullable<Components['postgres']>, env: NodeJS.ProcessEnv, _log: Logger): DatabaseProvider {
+  resolveConnection(_pg.primary, env, 'components.postgres.primary');
+  resolveConnection(_pg.secondary, env, 'components.postgres.secondary');
+  return unavailable('postgres', 'postgres');
+}
+
+function buildCache(_redis: NonNullable<Components['redis']>, env: NodeJS.ProcessEnv, _log: Logger): CacheProvider {
+  resolveConnection(_redis.primary, env, 'components.redis.primary');
+  resolveConnection(_redis.secondary, env, 'components.redis.secondary');
+  return unavailable('redis', 'redis');
+}
+
+function buildDns(dns: NonNullable<Components['dns']>, _env: NodeJS.ProcessEnv, _log: Logger): DnsProvider {
+  if (dns.provider === 'route53') return unavailable('dns', 'route53');
+  return unavailable('dns', 'traffic-manager');
+}
+
+function buildCluster(_k8s: NonNullable<Components['kubernetes']>, _log: Logger): ClusterProvider {
+  return unavailable('kubernetes', 'kubernetes');
+}
+
+function buildVerification(_v: NonNullable<Components['verification']>, _log: Logger): VerificationProvider {
+  return unavailable('verification', 'verification');
+}
+
+/** One provider per configured component; absent components stay absent (their steps skip). */
+export function createProviders(config: DrConfig, env: NodeJS.ProcessEnv, log: Logger): Providers {
+  const c = config.components;
+  const built: Inspectable[] = [];
+  const keep = <T extends Inspectable>(p: T): T => {
+    built.push(p);
+    return p;
+  };
+  try {
+    const providers: Providers = {};
+    if (c.postgres) providers.database = keep(buildDatabase(c.postgres, env, log.child({ provider: 'postgres' })));
+    if (c.redis) providers.cache = keep(buildCache(c.redis, env, log.child({ provider: 'redis' })));
+    if (c.dns) providers.dns = keep(buildDns(c.dns, env, log.child({ provider: c.dns.provider })));
+    if (c.kubernetes) providers.cluster = keep(buildCluster(c.kubernetes, log.child({ provider: 'kubernetes' })));
+    if (c.verification) providers.verification = keep(buildVerification(c.verification, log.child({ provider: 'verification' })));
+    return providers;
+  } catch (err) {
+    // Providers built before the failure may hold pools: release them, start-up is over anyway.
+    for (const p of built) p.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Close every provider, logging (not throwing) failures so shutdown always finishes. */
+export async function closeProviders(providers: Providers, log: Logger): Promise<void> {
+  await Promise.all(
+    Object.values(providers).map(async (p: Inspectable | undefined) => {
+      if (!p) return;
+      try {
+        await p.close();
+      } catch (err) {
+        log.warn({ err, provider: p.name }, 'closing provider failed');
+      }
+    }),
+  );
+}

@@ -1,0 +1,152 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+const DR = join(ROOT, 'bin', 'dr.js');
+const EXAMPLE = join(ROOT, 'dr.config.example.yaml');
+const EXAMPLE_ENV = {
+  DR_PG_PRIMARY_URL: 'postgres://dr_bot:s3cret@db-primary.internal:5432/app',
+  DR_PG_SECONDARY_URL: 'postgres://dr_bot:s3cret@db-secondary.internal:5432/app',
+  DR_REDIS_PRIMARY_URL: 'redis://cache-primary.internal:6379',
+  DR_REDIS_SECONDARY_URL: 'redis://cache-secondary.internal:6379',
+};
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run `dr` as a user would, with only the environment given here (no leaked SLACK_* or REDIS_URL). */
+function dr(args: string[], env: Record<string, string> = {}, cwd = ROOT): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [DR, ...args], {
+      cwd,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'dr-cli-test-'));
+});
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('dr', () => {
+  it('--help exits 0 and lists the commands', async () => {
+    const run = await dr(['--help']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^Usage: dr \[options\] \[command\]/);
+    expect(run.stdout).toMatch(/^ {2}start \[options\] +run the bot/m);
+    expect(run.stdout).toMatch(/^ {2}config +inspect the config file \(dr config check\)/m);
+    expect(run.stdout).toMatch(/^ {2}lab +a local two-region lab/m);
+    expect(run.stdout).toContain('SLACK_SIGNING_SECRET');
+  });
+
+  it('--version prints the package version', async () => {
+    const run = await dr(['--version']);
+    expect(run).toEqual({ code: 0, stdout: '0.1.0\n', stderr: '' });
+  });
+
+  it('an unknown command exits 2 with the usage on stderr', async () => {
+    const run = await dr(['failover']);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toContain("error: unknown command 'failover'");
+    expect(run.stderr).toContain('Usage: dr [options] [command]');
+  });
+
+  it('an unknown option exits 2 with the usage of that command', async () => {
+    const run = await dr(['config', 'check', '--strict']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("error: unknown option '--strict'");
+    expect(run.stderr).toContain('Usage: dr config check [options]');
+  });
+
+  it('a command group without its subcommand exits 2 with its usage', async () => {
+    const run = await dr(['lab']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('Usage: dr lab [options] [command]');
+    expect(run.stderr).toMatch(/up \[options\][\s\S]*down \[options\][\s\S]*status \[options\]/);
+  });
+});
+
+describe('dr config check', () => {
+  it('validates the example file and prints what is configured', async () => {
+    const run = await dr(['config', 'check', '--config', EXAMPLE], EXAMPLE_ENV);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const lines = run.stdout.split('\n');
+    expect(lines[0]).toBe(`${EXAMPLE}: valid`);
+    expect(lines).toContain('regions:      primary eu-west-1, secondary eu-central-1');
+    expect(lines).toContain('slack:        incident channel C0123INCIDENT, command /dr');
+    expect(run.stdout).toMatch(/approvals: +1 besides the requester, from U0123ALICE, U0123BOB and members of user group S0123ONCALL/);
+    expect(run.stdout).toContain('postgres     primary $DR_PG_PRIMARY_URL (set)');
+    expect(run.stdout).toContain('dns          route53 app.example.com');
+    expect(run.stdout).not.toContain('s3cret');
+  });
+
+  it('reads DR_CONFIG, says which components are not configured, and exits 1 for unset variables', async () => {
+    const path = join(dir, 'partial.yaml');
+    writeFileSync(
+      path,
+      'environment: staging\nregions:\n  primary: { name: a }\n  secondary: { name: b }\nslack: { incidentChannel: C0123ABCD }\napprovals: { approvers: [U0123ALICE] }\ncomponents:\n  postgres:\n    primary: { urlEnv: PG_A }\n    secondary: { urlEnv: PG_B }\n',
+    );
+    const run = await dr(['config', 'check'], { DR_CONFIG: path, PG_A: 'postgres://a/db' });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('redis        not configured (its steps are skipped)');
+    expect(run.stderr).toContain(`dr: ${path} names environment variables that are not set: PG_B`);
+
+    const fileOnly = await dr(['config', 'check', '--skip-env'], { DR_CONFIG: path });
+    expect(fileOnly.code).toBe(0);
+  });
+
+  it('exits 1 naming the file, the key and the reason for an invalid config', async () => {
+    const path = join(dir, 'bad.yaml');
+    writeFileSync(path, 'environment: prod\nregions:\n  primary: { name: a }\n  secondary: { name: b }\nslack: { incidentChannel: C0123ABCD }\napprovals: { approvers: [U0123ALICE], required: 0 }\n');
+    const run = await dr(['config', 'check', '-c', path]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toContain(`${path}: approvals.required: expected a number ≥ 1, got 0 (line 6)`);
+  });
+
+  it('without --config or DR_CONFIG looks for ./dr.config.yaml and says how to point elsewhere', async () => {
+    const run = await dr(['config', 'check'], {}, dir);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe('dr: no config at ./dr.config.yaml: pass --config FILE or set DR_CONFIG (dr.config.example.yaml shows every key)\n');
+  });
+});
+
+describe('dr start', () => {
+  it('with an invalid config exits 1 with the path and the reason, before listening', async () => {
+    const path = join(dir, 'start-bad.yaml');
+    writeFileSync(path, 'environment: prod\nregions:\n  primary: { name: a }\nslack: { incidentChannel: C0123ABCD }\napprovals: { approvers: [U0123ALICE] }\n');
+    // Everything else is in place, so only the config can be the reason; a bot that listened would not exit.
+    const run = await dr(['start', '--config', path], { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's', PORT: '0' });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`${path}: regions.secondary: missing`);
+    expect(run.stdout).not.toContain('dr-bot started');
+  });
+
+  it('with a valid config but an incomplete environment lists every missing variable and exits 1', async () => {
+    const run = await dr(['start', '--config', EXAMPLE], { PORT: '0' });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('the environment is not ready for dr start (6 problems)');
+    for (const name of ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET or SLACK_APP_TOKEN', 'DR_PG_PRIMARY_URL', 'DR_REDIS_SECONDARY_URL']) {
+      expect(run.stderr).toContain(name);
+    }
+    expect(run.stdout).not.toContain('dr-bot started');
+  });
+});

@@ -1,0 +1,122 @@
+/**
+ * `dr start` as a real process: its own redis-server, the fake Slack Web API, a signed slash
+ * command, /healthz, and a graceful SIGTERM. This is the start-up wiring a container runs.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
+import { postToSlackApp, slashCommandBody } from '../support/slack-signing.js';
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+const SECRET = 'cli-start-test-signing-secret';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function exited(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) resolve(child.exitCode);
+    else child.once('exit', (code) => resolve(code));
+  });
+}
+
+let dir: string;
+let redis: ChildProcess;
+let redisPort: number;
+let slack: FakeSlack;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'dr-start-test-'));
+  redisPort = await freePort();
+  redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    redis.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('Ready to accept connections')) resolve();
+    });
+    redis.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${out}`)));
+  });
+  slack = await startFakeSlack();
+});
+
+afterAll(async () => {
+  await slack?.close();
+  if (redis && redis.exitCode === null) {
+    redis.kill('SIGTERM');
+    await exited(redis);
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
+
+it('serves Slack and /healthz, and stops gracefully on SIGTERM', async () => {
+  const config = join(dir, 'dr.config.yaml');
+  writeFileSync(
+    config,
+    'environment: cli-test\nregions:\n  primary: { name: a }\n  secondary: { name: b }\nslack: { incidentChannel: C0INCIDENT }\napprovals: { approvers: [U0APPROVER] }\n',
+  );
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'dr.js'), 'start'], {
+    cwd: dir,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      DR_CONFIG: config,
+      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+      SLACK_BOT_TOKEN: 'xoxb-cli-start-test',
+      SLACK_SIGNING_SECRET: SECRET,
+      SLACK_API_URL: slack.apiUrl,
+      PORT: '0',
+      LOG_LEVEL: 'info',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  try {
+    const started = await new Promise<{ port: number }>((resolve, reject) => {
+      child.stdout?.on('data', (d: Buffer) => {
+        stdout += d.toString();
+        for (const line of stdout.split('\n')) {
+          if (line.includes('"msg":"dr-bot started"')) resolve(JSON.parse(line) as { port: number });
+        }
+      });
+      child.once('exit', (code) => reject(new Error(`dr start exited with ${code} before starting:\n${stderr}\n${stdout}`)));
+    });
+    expect(started.port).toBeGreaterThan(0);
+    expect(stdout).not.toContain('xoxb-cli-start-test');
+
+    const health = await fetch(`http://127.0.0.1:${started.port}/healthz`);
+    expect(health.status).toBe(200);
+
+    // /dr status goes Slack → bot → engine → state Redis and back through the response_url.
+    const body = slashCommandBody({ text: 'status', userId: 'U0REQUESTER', responseUrl: slack.responseUrl('status') });
+    const ack = await postToSlackApp(`http://127.0.0.1:${started.port}/slack/events`, SECRET, body);
+    expect(ack.status).toBe(200);
+    const answer = await slack.waitFor((f) => f.responses()[0], 'the /dr status answer');
+    expect(JSON.stringify(answer.body)).toContain('no operation in progress for *cli-test*');
+
+    child.kill('SIGTERM');
+    expect(await exited(child)).toBe(0);
+    expect(stderr).toContain('SIGTERM received, stopping');
+    expect(stdout).toContain('"msg":"dr-bot stopped"');
+  } finally {
+    if (child.exitCode === null) {
+      child.kill('SIGKILL');
+      await exited(child);
+    }
+  }
+});
