@@ -1,0 +1,653 @@
+/**
+ * PostgreSQL streaming-replication provider (DatabaseProvider) on `pg`.
+ *
+ *   createPostgresProvider({
+ *     primaryUrl,             // connection string of the primary region's server (a superuser, or a
+ *     secondaryUrl,           //   role with pg_checkpoint + pg_signal_backend + pg_promote rights)
+ *     promoteTimeoutSeconds,  // pg_promote(wait => true, timeout); config: postgres.promoteTimeoutSeconds
+ *     catchUpTimeoutSeconds,  // planned: how long to wait for the standby to replay the final LSN
+ *     fence,                  // { method: 'read-only' } or { method: 'command', command } (config postgres.fence)
+ *     probe,                  // { table: 'dr_probe', statement? }: verification's write probe
+ *     resync?,                // { command, timeoutSeconds }: host-level rewind/rebuild script (failback)
+ *     consistencyTables,      // tables whose row count and checksum must match on both sides
+ *     log,                    // pino logger (child with provider: 'postgres')
+ *     connectTimeoutMs?,      // default 3000: how long "is the other side reachable?" may take
+ *   })
+ *
+ * Commands run by `fence.command` / `resync.command` (via /bin/sh) get these environment variables:
+ *   DR_SIDE (primary|secondary: the side being fenced / resynced), DR_PG_URL (its connection
+ *   string), DR_PG_OTHER_URL (the other side's), DR_PG_STANDBY_URL and DR_PG_WRITER_URL (resync).
+ *
+ * Why one short-lived connection per call and no pool: during a failover the old primary may be
+ * dying; a pool would hand out half-dead connections and hide reachability.
+ */
+import pg from 'pg';
+import type { Logger } from 'pino';
+import type { CheckResult, ComponentReadiness, Evidence, ExpectedLoss, Mode, RegionRole, RpoMeasurement } from '../domain/types.js';
+import { DrError, PreconditionFailed, ProviderError } from '../errors.js';
+import { runShellCommand } from './pg-command.js';
+import { formatBytes, lsnDiff } from './pg-lsn.js';
+import type { ActionResult, DatabaseProvider, Progress, PromotionResult } from './types.js';
+
+export interface PostgresProviderOptions {
+  primaryUrl: string;
+  secondaryUrl: string;
+  promoteTimeoutSeconds: number;
+  catchUpTimeoutSeconds: number;
+  fence: { method: 'read-only' | 'command'; command?: string };
+  probe: { table: string; statement?: string };
+  resync?: { command: string; timeoutSeconds: number };
+  consistencyTables: readonly string[];
+  log: Logger;
+  connectTimeoutMs?: number;
+}
+
+const NAME = 'postgres';
+/** SQLSTATEs and socket errors that mean "the server is not there (yet)": worth retrying. */
+const RETRYABLE = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE',
+  '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006', '53300',
+]);
+
+interface Reachable {
+  reachable: true;
+  inRecovery: boolean;
+  systemId: string;
+  /** Writer only: pg_current_wal_lsn(). */
+  currentLsn: string | null;
+  receiveLsn: string | null;
+  replayLsn: string | null;
+  /** WAL received but not replayed yet: replayed at promotion, so never lost. */
+  replayGapBytes: number | null;
+  lastReplayAt: string | null;
+  lastReplayAgeSeconds: number | null;
+  readOnlyFenced: boolean;
+  receiver: { status: string; flushedLsn: string | null; latestEndLsn: string | null; lastMsgReceiptAt: string | null } | null;
+}
+interface Unreachable {
+  reachable: false;
+  error: DrError;
+}
+type SideState = Reachable | Unreachable;
+
+const other = (side: RegionRole): RegionRole => (side === 'primary' ? 'secondary' : 'primary');
+
+function quoteIdent(name: string): string {
+  return name
+    .split('.')
+    .map((part) => `"${part.replace(/"/g, '""')}"`)
+    .join('.');
+}
+
+function iso(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  return value instanceof Date ? value.toISOString() : new Date(String(value)).toISOString();
+}
+
+export function createPostgresProvider(opts: PostgresProviderOptions): DatabaseProvider {
+  return new PostgresProvider(opts);
+}
+
+class PostgresProvider implements DatabaseProvider {
+  readonly name = NAME;
+  private readonly open = new Set<pg.Client>();
+  private readonly connectTimeoutMs: number;
+
+  constructor(private readonly opts: PostgresProviderOptions) {
+    this.connectTimeoutMs = opts.connectTimeoutMs ?? 3000;
+  }
+
+  private url(side: RegionRole): string {
+    return side === 'primary' ? this.opts.primaryUrl : this.opts.secondaryUrl;
+  }
+
+  /** "primary (db1.example:5432)": where, without credentials. */
+  private where(side: RegionRole): string {
+    try {
+      const u = new URL(this.url(side));
+      return `${side} (${u.hostname}:${u.port || '5432'})`;
+    } catch {
+      return side;
+    }
+  }
+
+  private wrap(side: RegionRole, action: string, err: unknown): DrError {
+    if (err instanceof DrError) return err;
+    const e = err as { code?: string; message?: string };
+    const message = e.message ?? String(err);
+    const retryable = RETRYABLE.has(e.code ?? '') || /timeout|terminated|ECONNREFUSED/i.test(message);
+    return new ProviderError(NAME, `${this.where(side)}: ${action} failed: ${message}`, { retryable, cause: err });
+  }
+
+  /** Run `fn` with a fresh connection to `side`; errors become ProviderError naming the side and action. */
+  private async withClient<T>(side: RegionRole, action: string, fn: (c: pg.Client) => Promise<T>, queryTimeoutMs = 15_000): Promise<T> {
+    const client = new pg.Client({
+      connectionString: this.url(side),
+      connectionTimeoutMillis: this.connectTimeoutMs,
+      query_timeout: queryTimeoutMs,
+      application_name: 'dr-bot',
+    });
+    client.on('error', () => undefined);
+    this.open.add(client);
+    try {
+      await client.connect();
+      return await fn(client);
+    } catch (err) {
+      throw this.wrap(side, action, err);
+    } finally {
+      this.open.delete(client);
+      await client.end().catch(() => undefined);
+    }
+  }
+
+  private async inspect(side: RegionRole): Promise<SideState> {
+    try {
+      return await this.withClient(side, 'reading replication state', async (c) => {
+        const { rows } = await c.query(`
+          SELECT pg_is_in_recovery() AS in_recovery,
+                 (SELECT system_identifier::text FROM pg_control_system()) AS system_id,
+                 CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_lsn()::text END AS current_lsn,
+                 pg_last_wal_receive_lsn()::text AS receive_lsn,
+                 pg_last_wal_replay_lsn()::text AS replay_lsn,
+                 pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::text AS replay_gap,
+                 pg_last_xact_replay_timestamp() AS last_replay_at,
+                 extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp())::float8 AS last_replay_age,
+                 current_setting('default_transaction_read_only') AS read_only`);
+        const r = rows[0];
+        const recv = await c.query(
+          `SELECT status, flushed_lsn::text AS flushed, latest_end_lsn::text AS latest_end, last_msg_receipt_time FROM pg_stat_wal_receiver`,
+        );
+        const w = recv.rows[0];
+        return {
+          reachable: true as const,
+          inRecovery: r.in_recovery as boolean,
+          systemId: r.system_id as string,
+          currentLsn: r.current_lsn as string | null,
+          receiveLsn: r.receive_lsn as string | null,
+          replayLsn: r.replay_lsn as string | null,
+          replayGapBytes: r.replay_gap === null ? null : Number(r.replay_gap),
+          lastReplayAt: iso(r.last_replay_at),
+          lastReplayAgeSeconds: r.last_replay_age === null ? null : Math.max(0, Number(r.last_replay_age)),
+          readOnlyFenced: r.read_only === 'on',
+          receiver: w
+            ? { status: w.status as string, flushedLsn: w.flushed ?? null, latestEndLsn: w.latest_end ?? null, lastMsgReceiptAt: iso(w.last_msg_receipt_time) }
+            : null,
+        };
+      });
+    } catch (err) {
+      if (err instanceof DrError && err.retryable) return { reachable: false, error: err };
+      throw err;
+    }
+  }
+
+  private async inspectReachable(side: RegionRole): Promise<Reachable> {
+    const s = await this.inspect(side);
+    if (!s.reachable) throw s.error;
+    return s;
+  }
+
+  private sameCluster(target: RegionRole, t: Reachable, o: Reachable): void {
+    if (t.systemId !== o.systemId) {
+      throw new PreconditionFailed(
+        `${this.where(target)} belongs to another cluster: system identifier ${t.systemId}, but ${this.where(other(target))} has ${o.systemId}. It is not a standby of this database: check components.postgres.${target} in the config.`,
+        { code: 'wrong-target' },
+      );
+    }
+  }
+
+  async readiness(target: RegionRole): Promise<ComponentReadiness> {
+    const src = other(target);
+    const [t, o] = await Promise.all([this.inspect(target), this.inspect(src)]);
+    const primaryReachable = o.reachable && !o.inRecovery;
+    const base = { component: 'database' as const, primaryReachable };
+    if (!t.reachable) {
+      return {
+        ...base,
+        status: 'blocked',
+        summary: `${this.where(target)} is unreachable: ${t.error.message}`,
+        details: { targetReachable: false, error: t.error.message },
+        planFacts: { targetReachable: false },
+      };
+    }
+    const details: Evidence = {
+      targetInRecovery: t.inRecovery,
+      systemId: t.systemId,
+      receiveLsn: t.receiveLsn,
+      replayLsn: t.replayLsn,
+      replayGapBytes: t.replayGapBytes,
+      lastReplayAt: t.lastReplayAt,
+      receiverStatus: t.receiver?.status ?? null,
+      primaryReachable,
+      ...(o.reachable ? { otherSystemId: o.systemId, otherInRecovery: o.inRecovery, otherLsn: o.currentLsn } : { otherError: o.error.message }),
+    };
+    if (o.reachable && o.systemId !== t.systemId) {
+      return {
+        ...base,
+        status: 'blocked',
+        summary: `wrong target: ${target} has system identifier ${t.systemId}, ${src} has ${o.systemId}: not the same cluster`,
+        details,
+        planFacts: { targetRole: t.inRecovery ? 'standby' : 'writer', systemId: t.systemId, otherSystemId: o.systemId },
+      };
+    }
+    if (!t.inRecovery) {
+      if (o.reachable && !o.inRecovery && !o.readOnlyFenced) {
+        return {
+          ...base,
+          status: 'blocked',
+          summary: `both ${target} and ${src} accept writes (two writers): decide which one holds the data before any failover`,
+          details,
+          planFacts: { targetRole: 'writer', systemId: t.systemId, otherRole: 'writer' },
+        };
+      }
+      return {
+        ...base,
+        status: 'ready',
+        summary: `${target} is already the writer (not in recovery): promotion will be a no-op`,
+        details,
+        planFacts: { targetRole: 'writer', systemId: t.systemId },
+      };
+    }
+    if (o.reachable && o.inRecovery) {
+      return {
+        ...base,
+        status: 'blocked',
+        summary: `neither side accepts writes: ${src} is in recovery too; find the real writer before failing over`,
+        details,
+        planFacts: { targetRole: 'standby', systemId: t.systemId, otherRole: 'standby' },
+      };
+    }
+    if (o.reachable) {
+      const lagBytes = o.currentLsn && t.replayLsn ? Math.max(0, lsnDiff(o.currentLsn, t.replayLsn)) : null;
+      // An idle primary writes no transactions: the last replayed one ages without any lag.
+      const lagSeconds = lagBytes === 0 || t.receiveLsn === t.replayLsn ? 0 : t.lastReplayAgeSeconds;
+      const streaming = t.receiver?.status === 'streaming';
+      const warnings = streaming
+        ? []
+        : [`${target} is not streaming from ${src} (receiver ${t.receiver?.status ?? 'not running'}): a planned failover will wait up to ${this.opts.catchUpTimeoutSeconds} s for it to catch up`];
+      return {
+        ...base,
+        status: streaming ? 'ready' : 'warning',
+        summary: `${target} in recovery, ${streaming ? 'streaming' : 'NOT streaming'}, lag ${lagBytes === null ? '?' : formatBytes(lagBytes)} / ${lagSeconds === null ? '?' : `${lagSeconds.toFixed(1)} s`}; ${src} reachable: planned, zero loss`,
+        details: { ...details, lagBytes, lagSeconds },
+        planFacts: { targetRole: 'standby', systemId: t.systemId, primaryReachable: true },
+        ...(warnings.length ? { warnings } : {}),
+      };
+    }
+    const expectedLoss = this.expectedLoss(t, o.error.message);
+    return {
+      ...base,
+      status: 'warning',
+      summary: `${target} in recovery; ${src} unreachable: unplanned, ${expectedLoss.description}`,
+      details: { ...details, lostBytesKnown: expectedLoss.bytes ?? null, lastReplayAgeSeconds: t.lastReplayAgeSeconds },
+      planFacts: { targetRole: 'standby', systemId: t.systemId, primaryReachable: false, receivedLsn: t.receiveLsn },
+      expectedLoss,
+      warnings: [`${src} cannot be fenced while unreachable: make sure it cannot come back as a writer`],
+    };
+  }
+
+  /**
+   * With the primary gone, what the standby can tell: how far it received (all of it is replayed
+   * at promotion) and when the last transaction it has was committed. WAL the primary wrote after
+   * that cannot be counted without the primary; the live receiver's latest_end_lsn (the primary's
+   * own end of WAL at its last message) is the only lower bound, and only while it is connected.
+   */
+  private expectedLoss(t: Reachable, why: string): ExpectedLoss & { bytes: number | null; seconds: number | null } {
+    const w = t.receiver;
+    const knownBytes = w?.latestEndLsn && w.flushedLsn ? Math.max(0, lsnDiff(w.latestEndLsn, w.flushedLsn)) : null;
+    const seconds = t.lastReplayAgeSeconds === null ? null : Math.round(t.lastReplayAgeSeconds * 10) / 10;
+    const received = t.receiveLsn ?? t.replayLsn ?? 'unknown';
+    const last = t.lastReplayAt ? `its last replayed transaction committed at ${t.lastReplayAt} (${seconds} s ago)` : 'it has replayed no transaction yet';
+    const pending = t.replayGapBytes ? `; ${formatBytes(t.replayGapBytes)} received but not yet replayed will be replayed at promotion, not lost` : '';
+    const bytes = knownBytes === null ? 'WAL the primary wrote after that cannot be measured while it is unreachable' : `at least ${formatBytes(knownBytes)} of WAL the primary reported was never received`;
+    return {
+      bytes: knownBytes,
+      seconds,
+      description: `the standby received WAL up to ${received}, ${last}${pending}; anything the primary committed later is lost (${bytes}; primary: ${why})`,
+    };
+  }
+
+  /** Not in recovery and not fenced read-only: a fenced old primary does not accept writes. */
+  async isWriter(target: RegionRole): Promise<boolean> {
+    const s = await this.inspectReachable(target);
+    return !s.inRecovery && !s.readOnlyFenced;
+  }
+
+  async promote({ target, mode, progress }: { target: RegionRole; mode: Mode; progress: Progress }): Promise<PromotionResult> {
+    const started = Date.now();
+    const src = other(target);
+    const t = await this.inspectReachable(target);
+    const o = await this.inspect(src);
+    if (o.reachable) this.sameCluster(target, t, o);
+    if (!t.inRecovery) {
+      // A side we fenced read-only earlier is the old primary of a finished failover, not a second writer.
+      if (o.reachable && !o.inRecovery && !o.readOnlyFenced) {
+        throw new PreconditionFailed(
+          `${this.where(target)} and ${this.where(src)} both accept writes: refusing to treat this as "already promoted". Decide which side holds the data, fence the other, then retry.`,
+          { code: 'wrong-target' },
+        );
+      }
+      const unfenced = await this.unfence(target);
+      return {
+        noop: true,
+        mode,
+        summary: `${target} is already promoted (not in recovery): nothing to do`,
+        evidence: { targetInRecovery: false, systemId: t.systemId, currentLsn: t.currentLsn, unfenced },
+        rpo: { component: 'database', bytes: 0, seconds: 0, description: 'no promotion by this step: the target was already the writer' },
+      };
+    }
+    if (o.reachable && o.inRecovery) {
+      throw new PreconditionFailed(`${this.where(src)} is in recovery too: there is no writer to fail over from; find the real writer first.`, { code: 'wrong-target' });
+    }
+    return mode === 'planned' ? this.promotePlanned(target, o, progress, started) : this.promoteUnplanned(target, o, progress, started);
+  }
+
+  private async promotePlanned(target: RegionRole, o: SideState, progress: Progress, started: number): Promise<PromotionResult> {
+    const src = other(target);
+    if (!o.reachable) {
+      throw new PreconditionFailed(
+        `a planned failover fences ${this.where(src)} and replays its last WAL, but it is unreachable (${o.error.message}). Re-run preflight: with ${src} down the failover is unplanned and shows its expected data loss before approval.`,
+      );
+    }
+    progress(`fencing ${src} (${this.opts.fence.method})`);
+    const fence = await this.fence(src);
+    progress(`${src} fenced; final LSN ${fence.finalLsn}`, { finalLsn: fence.finalLsn });
+    const catchUp = await this.waitForReplay(target, fence.finalLsn, progress);
+    const promoteMs = await this.pgPromote(target, progress);
+    const unfenced = await this.unfence(target);
+    const totalMs = Date.now() - started;
+    return {
+      noop: false,
+      mode: 'planned',
+      summary: `promoted ${target} after it replayed ${src}'s final LSN ${fence.finalLsn} (catch-up ${catchUp.ms} ms, promote ${promoteMs} ms): zero loss`,
+      evidence: {
+        finalLsn: fence.finalLsn,
+        replayLsn: catchUp.replayLsn,
+        fenceMethod: this.opts.fence.method,
+        fencedSide: src,
+        terminatedSessions: fence.terminated,
+        fenceMs: fence.ms,
+        catchUpMs: catchUp.ms,
+        promoteMs,
+        totalMs,
+        unfenced,
+      },
+      rpo: { component: 'database', bytes: 0, seconds: 0, description: `zero loss: ${target} replayed ${src}'s final LSN ${fence.finalLsn} after writes were fenced` },
+    };
+  }
+
+  private async promoteUnplanned(target: RegionRole, o: SideState, progress: Progress, started: number): Promise<PromotionResult> {
+    const src = other(target);
+    let fence: { finalLsn: string; terminated: number | null; ms: number } | null = null;
+    if (o.reachable) {
+      // Never two writers: a primary we can still reach is fenced before anything is promoted.
+      progress(`${src} is reachable: fencing it before promoting`);
+      fence = await this.fence(src);
+    } else {
+      progress(`${src} is unreachable (${o.error.message}): it cannot be fenced`);
+    }
+    const t = await this.inspectReachable(target);
+    const received = t.receiveLsn ?? t.replayLsn;
+    let rpo: RpoMeasurement;
+    if (fence && received) {
+      const bytes = Math.max(0, lsnDiff(fence.finalLsn, received));
+      rpo = {
+        component: 'database',
+        bytes,
+        seconds: bytes === 0 ? 0 : t.lastReplayAgeSeconds,
+        description:
+          bytes === 0
+            ? `no loss: ${target} had received ${src}'s final LSN ${fence.finalLsn}`
+            : `${formatBytes(bytes)} of WAL lost: ${src}'s final LSN ${fence.finalLsn}, ${target} received up to ${received}; last replayed transaction ${t.lastReplayAt ?? 'none'}`,
+      };
+    } else {
+      const loss = this.expectedLoss(t, o.reachable ? 'no WAL position' : o.error.message);
+      rpo = { component: 'database', bytes: loss.bytes, seconds: loss.seconds, description: loss.description };
+    }
+    const promoteMs = await this.pgPromote(target, progress);
+    const unfenced = await this.unfence(target);
+    const fencedText = fence ? `${src} fenced (${this.opts.fence.method})` : `${src} NOT fenced (unreachable): make sure it cannot come back as a writer`;
+    return {
+      noop: false,
+      mode: 'unplanned',
+      summary: `promoted ${target} (unplanned) in ${promoteMs} ms; ${fencedText}; ${rpo.bytes === null ? 'loss not measurable in bytes' : `loss ${formatBytes(rpo.bytes)}`}`,
+      evidence: {
+        receivedLsn: t.receiveLsn,
+        replayLsn: t.replayLsn,
+        replayGapBytes: t.replayGapBytes,
+        lastReplayAt: t.lastReplayAt,
+        receiverStatus: t.receiver?.status ?? null,
+        fenced: fence !== null,
+        fencedSide: fence ? src : null,
+        finalLsn: fence?.finalLsn ?? null,
+        oldPrimaryError: o.reachable ? null : o.error.message,
+        lostBytes: rpo.bytes,
+        lostSeconds: rpo.seconds,
+        promoteMs,
+        totalMs: Date.now() - started,
+        unfenced,
+      },
+      rpo,
+    };
+  }
+
+  /**
+   * Stop writes on `side` and return its final LSN. read-only: default_transaction_read_only via
+   * ALTER SYSTEM (survives a restart) + reload, then end every client session so none keeps
+   * writing. A CHECKPOINT then flushes all WAL, so the LSN read after it is one the standby can
+   * reach exactly.
+   */
+  private async fence(side: RegionRole): Promise<{ finalLsn: string; terminated: number | null; ms: number }> {
+    const started = Date.now();
+    let terminated: number | null = null;
+    if (this.opts.fence.method === 'command') {
+      await runShellCommand(NAME, 'fence', this.opts.fence.command ?? '', {
+        env: { DR_SIDE: side, DR_PG_URL: this.url(side), DR_PG_OTHER_URL: this.url(other(side)) },
+        timeoutSeconds: 120,
+      });
+      const after = await this.inspect(side);
+      if (!after.reachable) {
+        // The command shut the server down: a clean shutdown sends all WAL to the standby first.
+        const finalLsn = await this.receivedAfterShutdown(other(side));
+        return { finalLsn, terminated, ms: Date.now() - started };
+      }
+    } else {
+      await this.withClient(side, 'fencing writes (read-only)', async (c) => {
+        await c.query('ALTER SYSTEM SET default_transaction_read_only = on');
+        await c.query('SELECT pg_reload_conf()');
+      });
+      // The reload is asynchronous: once a new session sees it, every later session is read-only.
+      await this.poll(10_000, `${side} to apply default_transaction_read_only`, () =>
+        this.withClient(side, 'checking the fence', async (c) => ((await c.query('SHOW default_transaction_read_only')).rows[0].default_transaction_read_only === 'on' ? true : undefined)),
+      );
+      terminated = await this.withClient(side, 'ending client sessions', async (c) => {
+        const { rows } = await c.query(
+          `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 5000))::int AS n
+             FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()`,
+        );
+        return rows[0].n as number;
+      });
+    }
+    const finalLsn = await this.withClient(side, 'reading the final LSN', async (c) => {
+      try {
+        await c.query('CHECKPOINT');
+      } catch (err) {
+        // Without CHECKPOINT rights the write position is still a correct, if slightly early, target.
+        this.opts.log.warn({ err: (err as Error).message, side }, 'CHECKPOINT before reading the final LSN failed');
+      }
+      return (await c.query('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0].lsn as string;
+    }, 300_000);
+    return { finalLsn, terminated, ms: Date.now() - started };
+  }
+
+  private async receivedAfterShutdown(standby: RegionRole): Promise<string> {
+    return this.poll(this.opts.catchUpTimeoutSeconds * 1000, `${standby}'s WAL receiver to see the fenced server go away`, () =>
+      this.withClient(standby, 'reading the received LSN', async (c) => {
+        const streaming = (await c.query(`SELECT 1 FROM pg_stat_wal_receiver WHERE status = 'streaming'`)).rowCount;
+        if (streaming) return undefined;
+        return ((await c.query('SELECT pg_last_wal_receive_lsn()::text AS lsn')).rows[0].lsn as string | null) ?? undefined;
+      }),
+    );
+  }
+
+  /** Undo a read-only fence we left on `side` earlier (a failback promotes the old, fenced primary). */
+  private async unfence(side: RegionRole): Promise<boolean> {
+    return this.withClient(side, 'removing the read-only fence', async (c) => {
+      const { rows } = await c.query(`SELECT setting, sourcefile FROM pg_settings WHERE name = 'default_transaction_read_only'`);
+      const fenced = rows[0]?.setting === 'on' && String(rows[0]?.sourcefile ?? '').endsWith('postgresql.auto.conf');
+      if (!fenced) return false;
+      await c.query('ALTER SYSTEM RESET default_transaction_read_only');
+      await c.query('SELECT pg_reload_conf()');
+      return true;
+    });
+  }
+
+  private async waitForReplay(target: RegionRole, finalLsn: string, progress: Progress): Promise<{ ms: number; replayLsn: string }> {
+    const started = Date.now();
+    const deadline = started + this.opts.catchUpTimeoutSeconds * 1000;
+    let lastReport = 0;
+    for (;;) {
+      const replayLsn = await this.withClient(target, 'reading the replay LSN', async (c) => (await c.query('SELECT pg_last_wal_replay_lsn()::text AS lsn')).rows[0].lsn as string | null);
+      const behind = replayLsn ? lsnDiff(finalLsn, replayLsn) : null;
+      if (replayLsn && behind !== null && behind <= 0) return { ms: Date.now() - started, replayLsn };
+      if (Date.now() > deadline) {
+        throw new ProviderError(
+          NAME,
+          `${this.where(target)} did not replay the final LSN ${finalLsn} within ${this.opts.catchUpTimeoutSeconds} s (replayed ${replayLsn ?? 'nothing'}, ${behind === null ? '?' : formatBytes(behind)} behind). ${other(target)} stays fenced read-only: fix replication and retry, choose an unplanned failover, or lift the fence with ALTER SYSTEM RESET default_transaction_read_only; SELECT pg_reload_conf();`,
+          { code: 'timeout', retryable: true },
+        );
+      }
+      if (Date.now() - lastReport >= 1000) {
+        lastReport = Date.now();
+        progress(`waiting for ${target} to replay ${finalLsn}: ${behind === null ? '?' : formatBytes(behind)} behind`, { finalLsn, replayLsn, behindBytes: behind });
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  private async pgPromote(target: RegionRole, progress: Progress): Promise<number> {
+    progress(`promoting ${target} (pg_promote)`);
+    const started = Date.now();
+    const timeout = this.opts.promoteTimeoutSeconds;
+    const promoted = await this.withClient(
+      target,
+      'pg_promote',
+      async (c) => (await c.query('SELECT pg_promote(true, $1) AS ok', [timeout])).rows[0].ok as boolean,
+      (timeout + 10) * 1000,
+    );
+    if (!promoted) {
+      throw new ProviderError(NAME, `${this.where(target)}: pg_promote did not finish within ${timeout} s; check the server log. The step re-checks before any retry.`, {
+        code: 'timeout',
+        retryable: true,
+      });
+    }
+    return Date.now() - started;
+  }
+
+  private async poll<T>(timeoutMs: number, what: string, probe: () => Promise<T | undefined>): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const v = await probe();
+      if (v !== undefined) return v;
+      if (Date.now() > deadline) throw new ProviderError(NAME, `timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}`, { code: 'timeout', retryable: true });
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  async verifyWriter(target: RegionRole): Promise<CheckResult[]> {
+    const s = await this.inspect(target);
+    if (!s.reachable) return [{ name: `postgres ${target} reachable`, kind: 'database', ok: false, detail: s.error.message }];
+    const checks: CheckResult[] = [
+      { name: `postgres ${target} not in recovery`, kind: 'database', ok: !s.inRecovery, detail: `pg_is_in_recovery() = ${s.inRecovery}` },
+    ];
+    const started = Date.now();
+    try {
+      await this.withClient(target, 'write probe', async (c) => {
+        if (this.opts.probe.statement) {
+          await c.query(this.opts.probe.statement);
+          return;
+        }
+        const table = quoteIdent(this.opts.probe.table);
+        await c.query(`CREATE TABLE IF NOT EXISTS ${table} (region text PRIMARY KEY, probed_at timestamptz NOT NULL, probed_by text NOT NULL)`);
+        await c.query(
+          `INSERT INTO ${table} (region, probed_at, probed_by) VALUES ($1, clock_timestamp(), 'dr-bot')
+           ON CONFLICT (region) DO UPDATE SET probed_at = EXCLUDED.probed_at, probed_by = EXCLUDED.probed_by`,
+          [target],
+        );
+      });
+      checks.push({ name: `postgres ${target} write probe`, kind: 'database', ok: true, detail: this.opts.probe.statement ? 'probe statement succeeded' : `wrote ${this.opts.probe.table}`, durationMs: Date.now() - started });
+    } catch (err) {
+      checks.push({ name: `postgres ${target} write probe`, kind: 'database', ok: false, detail: (err as Error).message, durationMs: Date.now() - started });
+    }
+    return checks;
+  }
+
+  async isStreamingStandby(standby: RegionRole): Promise<boolean> {
+    const s = await this.inspectReachable(standby);
+    if (!s.inRecovery || s.receiver?.status !== 'streaming') return false;
+    const o = await this.inspect(other(standby));
+    return o.reachable && !o.inRecovery && o.systemId === s.systemId;
+  }
+
+  async resync({ standby, progress }: { standby: RegionRole; progress: Progress }): Promise<ActionResult> {
+    if (await this.isStreamingStandby(standby)) {
+      return { noop: true, summary: `${standby} is already a streaming standby of ${other(standby)}`, evidence: {} };
+    }
+    const resync = this.opts.resync;
+    if (!resync) {
+      throw new PreconditionFailed(`postgres.resync.command is not configured: ${standby} must be rewound or rebuilt as a standby of ${other(standby)} by hand (pg_rewind, else pg_basebackup), or configure the command`);
+    }
+    progress(`running the resync command for ${standby}`);
+    const result = await runShellCommand(NAME, 'resync', resync.command, {
+      env: {
+        DR_SIDE: standby,
+        DR_PG_URL: this.url(standby),
+        DR_PG_OTHER_URL: this.url(other(standby)),
+        DR_PG_STANDBY_URL: this.url(standby),
+        DR_PG_WRITER_URL: this.url(other(standby)),
+      },
+      timeoutSeconds: resync.timeoutSeconds,
+    });
+    const streaming = await this.poll(60_000, `${standby} to stream from ${other(standby)} after the resync`, async () =>
+      (await this.isStreamingStandby(standby).catch(() => false)) ? true : undefined,
+    );
+    return { noop: false, summary: `${standby} resynced and streaming from ${other(standby)}`, evidence: { durationMs: result.durationMs, output: result.tail, streaming } };
+  }
+
+  async consistency({ writer, progress }: { writer: RegionRole; progress: Progress }): Promise<CheckResult[]> {
+    const standby = other(writer);
+    const [w, s] = await Promise.all([this.inspectReachable(writer), this.inspectReachable(standby)]);
+    const checks: CheckResult[] = [
+      { name: 'postgres same cluster', kind: 'database', ok: w.systemId === s.systemId, detail: `system identifiers ${w.systemId} / ${s.systemId}` },
+    ];
+    if (w.currentLsn) {
+      const lsn = w.currentLsn;
+      try {
+        const r = await this.waitForReplay(standby, lsn, progress);
+        checks.push({ name: `postgres ${standby} replayed ${writer}'s WAL`, kind: 'database', ok: true, detail: `replayed ${r.replayLsn} >= ${lsn}`, durationMs: r.ms });
+      } catch (err) {
+        checks.push({ name: `postgres ${standby} replayed ${writer}'s WAL`, kind: 'database', ok: false, detail: (err as Error).message });
+      }
+    } else {
+      checks.push({ name: `postgres ${writer} is the writer`, kind: 'database', ok: false, detail: `${writer} is in recovery` });
+    }
+    for (const table of this.opts.consistencyTables) {
+      const sql = `SELECT count(*)::text AS n, coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') AS sum FROM ${quoteIdent(table)} t`;
+      try {
+        const [a, b] = await Promise.all([
+          this.withClient(writer, `counting ${table}`, async (c) => (await c.query(sql)).rows[0]),
+          this.withClient(standby, `counting ${table}`, async (c) => (await c.query(sql)).rows[0]),
+        ]);
+        const ok = a.n === b.n && a.sum === b.sum;
+        checks.push({ name: `postgres table ${table}`, kind: 'database', ok, detail: `${writer}: ${a.n} rows, ${standby}: ${b.n} rows${ok ? ', checksums match' : a.n === b.n ? ', checksums differ' : ''}` });
+      } catch (err) {
+        checks.push({ name: `postgres table ${table}`, kind: 'database', ok: false, detail: (err as Error).message });
+      }
+    }
+    return checks;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.open].map((c) => c.end().catch(() => undefined)));
+    this.open.clear();
+  }
+}

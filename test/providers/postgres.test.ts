@@ -1,0 +1,239 @@
+import pg from 'pg';
+import { PreconditionFailed } from '../../src/errors.js';
+import type { LabInfo } from '../../src/lab/index.js';
+import { createPostgresProvider, type PostgresProviderOptions } from '../../src/providers/postgres.js';
+import { lsnDiff } from '../../src/providers/pg-lsn.js';
+import type { DatabaseProvider, Progress } from '../../src/providers/types.js';
+import { crashPostgresPrimary, holdPostgresReplication, silentLog, sql, startLab, stopLabs, until } from '../support/lab.js';
+
+function provider(primaryUrl: string, secondaryUrl: string, extra: Partial<PostgresProviderOptions> = {}): DatabaseProvider {
+  return createPostgresProvider({
+    primaryUrl,
+    secondaryUrl,
+    promoteTimeoutSeconds: 30,
+    catchUpTimeoutSeconds: 30,
+    fence: { method: 'read-only' },
+    probe: { table: 'dr_probe' },
+    consistencyTables: [],
+    log: silentLog,
+    connectTimeoutMs: 1500,
+    ...extra,
+  });
+}
+
+const progressLog: string[] = [];
+const progress: Progress = (message) => {
+  progressLog.push(message);
+};
+
+async function createOrders(lab: LabInfo): Promise<void> {
+  await sql(lab.postgres.primary.url, 'CREATE TABLE orders (id bigserial PRIMARY KEY, note text NOT NULL)');
+}
+
+async function insertOrders(url: string, n: number, note: string): Promise<void> {
+  await sql(url, `INSERT INTO orders (note) SELECT $1 FROM generate_series(1, $2)`, [note, n]);
+}
+
+async function count(url: string, where = 'true'): Promise<number> {
+  return Number((await sql<{ n: string }>(url, `SELECT count(*) AS n FROM orders WHERE ${where}`))[0].n);
+}
+
+async function replayed(lab: LabInfo, rows: number): Promise<void> {
+  await until(`the standby to replay ${rows} rows`, async () => (await count(lab.postgres.secondary.url)) === rows);
+}
+
+afterAll(async () => {
+  await stopLabs();
+});
+
+describe('wrong targets are refused before any change', () => {
+  let a: LabInfo;
+  let b: LabInfo;
+  beforeAll(async () => {
+    [a, b] = await Promise.all([startLab(), startLab()]);
+  });
+
+  test('a standby of another cluster (different system identifier)', async () => {
+    const db = provider(a.postgres.primary.url, b.postgres.secondary.url);
+    const readiness = await db.readiness('secondary');
+    expect(readiness.status).toBe('blocked');
+    expect(readiness.summary).toMatch(/system identifier/);
+
+    const attempt = db.promote({ target: 'secondary', mode: 'planned', progress });
+    await expect(attempt).rejects.toBeInstanceOf(PreconditionFailed);
+    await expect(attempt).rejects.toMatchObject({ code: 'wrong-target' });
+    // Nothing was touched: B's standby is still in recovery and A's primary still takes writes.
+    expect((await sql(b.postgres.secondary.url, 'SELECT pg_is_in_recovery() AS r'))[0].r).toBe(true);
+    expect(await db.isWriter('primary')).toBe(true);
+    await db.close();
+  });
+
+  test('a "standby" that is not in recovery while the primary also accepts writes', async () => {
+    await sql(b.postgres.secondary.url, 'SELECT pg_promote(true, 30)');
+    const db = provider(b.postgres.primary.url, b.postgres.secondary.url);
+    const readiness = await db.readiness('secondary');
+    expect(readiness.status).toBe('blocked');
+    expect(readiness.summary).toMatch(/two writers/);
+    await expect(db.promote({ target: 'secondary', mode: 'unplanned', progress })).rejects.toMatchObject({ code: 'wrong-target' });
+    // The primary was not fenced by the refused promotion.
+    await expectStillWritable(b.postgres.primary.url);
+    await db.close();
+  });
+
+  async function expectStillWritable(url: string): Promise<void> {
+    await sql(url, 'CREATE TABLE still_writable (id int)');
+    await sql(url, 'INSERT INTO still_writable VALUES (1)');
+  }
+
+  test('readiness of a healthy pair: standby streaming, planned, zero lag once idle', async () => {
+    const db = provider(a.postgres.primary.url, a.postgres.secondary.url);
+    await createOrders(a);
+    await insertOrders(a.postgres.primary.url, 10, 'before');
+    await replayed(a, 10);
+    const r = await db.readiness('secondary');
+    expect(r.status).toBe('ready');
+    expect(r.primaryReachable).toBe(true);
+    expect(r.planFacts).toMatchObject({ targetRole: 'standby', primaryReachable: true });
+    expect(r.details.receiverStatus).toBe('streaming');
+    expect(r.details.systemId).toBe(r.details.otherSystemId);
+    expect(r.expectedLoss).toBeUndefined();
+    expect(await db.isStreamingStandby('secondary')).toBe(true);
+    expect(await db.isWriter('secondary')).toBe(false);
+    await db.close();
+  });
+
+  test('planned failover while a writer inserts continuously: every acknowledged insert survives', async () => {
+    const db = provider(a.postgres.primary.url, a.postgres.secondary.url);
+    const acknowledged: number[] = [];
+    let stop = false;
+    let refusals = 0;
+    // The application: inserts one row at a time, reconnecting when its session is ended.
+    const writer = (async () => {
+      while (!stop) {
+        const client = new pg.Client({ connectionString: a.postgres.primary.url, connectionTimeoutMillis: 2000 });
+        client.on('error', () => undefined);
+        try {
+          await client.connect();
+          while (!stop) {
+            const { rows } = await client.query<{ id: string }>(`INSERT INTO orders (note) VALUES ('during') RETURNING id`);
+            acknowledged.push(Number(rows[0].id));
+          }
+        } catch {
+          refusals += 1;
+          await new Promise((r) => setTimeout(r, 20));
+        } finally {
+          await client.end().catch(() => undefined);
+        }
+      }
+    })();
+    await until('the writer to get going', async () => acknowledged.length >= 100);
+    const result = await db.promote({ target: 'secondary', mode: 'planned', progress });
+    const ackedAtPromotion = acknowledged.length;
+    await until('the writer to be refused by the fenced primary', async () => refusals >= 2);
+    stop = true;
+    await writer;
+
+    expect(result.noop).toBe(false);
+    expect(result.mode).toBe('planned');
+    expect(result.rpo).toMatchObject({ component: 'database', bytes: 0, seconds: 0 });
+    expect(lsnDiff(String(result.evidence.replayLsn), String(result.evidence.finalLsn))).toBeGreaterThanOrEqual(0);
+    // Nothing was acknowledged after the fence; everything acknowledged is on the new primary.
+    expect(acknowledged.length).toBe(ackedAtPromotion);
+    const newPrimary = a.postgres.secondary.url;
+    const present = await sql<{ n: string }>(newPrimary, 'SELECT count(*) AS n FROM orders WHERE id = ANY($1::bigint[])', [acknowledged]);
+    expect(Number(present[0].n)).toBe(acknowledged.length);
+    expect(await count(newPrimary)).toBe(await count(a.postgres.primary.url));
+    expect(await count(newPrimary, `note = 'during'`)).toBe(acknowledged.length);
+
+    // The new primary takes writes, the old one refuses them.
+    await insertOrders(newPrimary, 1, 'after');
+    await expect(insertOrders(a.postgres.primary.url, 1, 'split-brain')).rejects.toThrow(/read-only/);
+    expect(await db.isWriter('secondary')).toBe(true);
+    expect(await db.isWriter('primary')).toBe(false);
+    const checks = await db.verifyWriter('secondary');
+    expect(checks.map((c) => c.ok)).toEqual([true, true]);
+    const oldSide = await db.verifyWriter('primary');
+    expect(oldSide.every((c) => c.ok)).toBe(false);
+    expect(progressLog.some((m) => m.startsWith('fencing primary'))).toBe(true);
+    await db.close();
+  });
+
+  test('promoting again is a no-op that says so', async () => {
+    const db = provider(a.postgres.primary.url, a.postgres.secondary.url);
+    const before = await count(a.postgres.secondary.url);
+    const again = await db.promote({ target: 'secondary', mode: 'planned', progress });
+    expect(again.noop).toBe(true);
+    expect(again.summary).toMatch(/already promoted/);
+    expect(await count(a.postgres.secondary.url)).toBe(before);
+    const r = await db.readiness('secondary');
+    expect(r.status).toBe('ready');
+    expect(r.summary).toMatch(/already the writer/);
+    await db.close();
+  });
+});
+
+describe('unplanned failover', () => {
+  test('primary still reachable but replication broken: fenced first, RPO is the measured WAL gap', async () => {
+    const lab = await startLab();
+    const db = provider(lab.postgres.primary.url, lab.postgres.secondary.url);
+    await createOrders(lab);
+    await insertOrders(lab.postgres.primary.url, 20, 'replicated');
+    await replayed(lab, 20);
+    await holdPostgresReplication(lab);
+    const [{ lsn: received }] = await sql<{ lsn: string }>(lab.postgres.secondary.url, 'SELECT pg_last_wal_receive_lsn()::text AS lsn');
+    await insertOrders(lab.postgres.primary.url, 7, 'lost');
+    const [{ lsn: primaryAfterWrites }] = await sql<{ lsn: string }>(lab.postgres.primary.url, 'SELECT pg_current_wal_lsn()::text AS lsn');
+
+    const result = await db.promote({ target: 'secondary', mode: 'unplanned', progress });
+
+    expect(result.mode).toBe('unplanned');
+    expect(result.evidence).toMatchObject({ fenced: true, receivedLsn: received });
+    const gap = lsnDiff(String(result.evidence.finalLsn), received);
+    expect(result.rpo.bytes).toBe(gap);
+    expect(gap).toBeGreaterThanOrEqual(lsnDiff(primaryAfterWrites, received));
+    expect(gap).toBeGreaterThan(0);
+    // The loss is real and exactly the rows written after the hold.
+    expect(await count(lab.postgres.secondary.url)).toBe(20);
+    expect(await count(lab.postgres.primary.url, `note = 'lost'`)).toBe(7);
+    await expect(insertOrders(lab.postgres.primary.url, 1, 'x')).rejects.toThrow(/read-only/);
+    await insertOrders(lab.postgres.secondary.url, 1, 'after');
+    await db.close();
+  });
+
+  test('primary crashed with replication held back: expected loss shown first, promotion succeeds, RPO recorded', async () => {
+    const lab = await startLab();
+    const db = provider(lab.postgres.primary.url, lab.postgres.secondary.url);
+    await createOrders(lab);
+    await insertOrders(lab.postgres.primary.url, 15, 'replicated');
+    await replayed(lab, 15);
+    await holdPostgresReplication(lab);
+    const [standby] = await sql<{ lsn: string; at: Date }>(
+      lab.postgres.secondary.url,
+      'SELECT pg_last_wal_receive_lsn()::text AS lsn, pg_last_xact_replay_timestamp() AS at',
+    );
+    await insertOrders(lab.postgres.primary.url, 5, 'lost');
+    await crashPostgresPrimary(lab);
+
+    const readiness = await db.readiness('secondary');
+    expect(readiness.status).toBe('warning');
+    expect(readiness.primaryReachable).toBe(false);
+    expect(readiness.planFacts).toMatchObject({ primaryReachable: false, receivedLsn: standby.lsn });
+    expect(readiness.expectedLoss?.description).toContain(standby.lsn);
+    expect(readiness.expectedLoss?.description).toContain(standby.at.toISOString());
+    // Bytes the dead primary wrote cannot be counted from the standby: said, not invented.
+    expect(readiness.expectedLoss?.bytes).toBeNull();
+    expect(readiness.warnings?.join(' ')).toMatch(/cannot be fenced/);
+
+    const result = await db.promote({ target: 'secondary', mode: 'unplanned', progress });
+    expect(result.noop).toBe(false);
+    expect(result.evidence).toMatchObject({ fenced: false, receivedLsn: standby.lsn, lastReplayAt: standby.at.toISOString() });
+    expect(result.summary).toMatch(/NOT fenced/);
+    expect(result.rpo.bytes).toBeNull();
+    expect(result.rpo.description).toContain(standby.lsn);
+    expect(result.rpo.seconds).toBeGreaterThanOrEqual(readiness.expectedLoss?.seconds ?? Infinity);
+    expect(await count(lab.postgres.secondary.url)).toBe(15);
+    expect(await db.isWriter('secondary')).toBe(true);
+    expect((await db.verifyWriter('secondary')).every((c) => c.ok)).toBe(true);
+    await db.close();
+  });
+});

@@ -1,0 +1,56 @@
+/**
+ * One lab per scenario for data-tier tests: `startLab()` in beforeAll (or a test), `stopLabs()` in
+ * afterAll stops every lab this file started, so a failing test never leaves servers behind.
+ */
+import pg from 'pg';
+import { pino, type Logger } from 'pino';
+import { labDown, labUp, pgStop, labUser, type LabInfo } from '../../src/lab/index.js';
+
+const started: LabInfo[] = [];
+
+export async function startLab(): Promise<LabInfo> {
+  const info = await labUp();
+  started.push(info);
+  return info;
+}
+
+export async function stopLabs(): Promise<void> {
+  const labs = started.splice(0);
+  await Promise.all(labs.map((l) => labDown({ dir: l.dir })));
+}
+
+export const silentLog: Logger = pino({ level: 'silent' });
+
+/** Run one statement on a fresh connection (tests must not share sessions with the code under test). */
+export async function sql<T extends pg.QueryResultRow = pg.QueryResultRow>(url: string, text: string, params: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    return (await client.query<T>(text, params)).rows;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Poll `probe` until it returns true (a readiness wait, not a timed assertion). */
+export async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** What a crash looks like to the standby: the primary stops without a shutdown checkpoint. */
+export async function crashPostgresPrimary(lab: LabInfo): Promise<void> {
+  await pgStop({ bindir: lab.postgres.bindir, user: labUser(), socketDir: '' }, lab.postgres.primary.dataDir, 'immediate', lab.postgres.primary.pid);
+}
+
+/** Cut the standby off from the primary (it keeps what it has received) so later writes never reach it. */
+export async function holdPostgresReplication(lab: LabInfo): Promise<void> {
+  const url = lab.postgres.secondary.url;
+  await sql(url, `ALTER SYSTEM SET primary_conninfo = ''`);
+  await sql(url, 'SELECT pg_reload_conf()');
+  await until('the standby to stop its WAL receiver', async () => (await sql(url, 'SELECT 1 FROM pg_stat_wal_receiver')).length === 0);
+}
