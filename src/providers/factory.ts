@@ -16,6 +16,10 @@ import type {
   Providers,
   VerificationProvider,
 } from './types.js';
+import { createKubernetesProvider } from './kubernetes.js';
+import { createPostgresProvider } from './postgres.js';
+import { createRoute53Provider } from './route53.js';
+import { createVerificationProvider } from './verification.js';
 
 type Components = DrConfig['components'];
 
@@ -23,29 +27,61 @@ function unavailable(component: string, provider: string): never {
   throw new ConfigError(`components.${component} is configured but the ${provider} provider is not available in this build`);
 }
 
-function buildDatabase(_pg: NonNullable<Components['postgres']>, env: NodeJS.ProcessEnv, _log: Logger): DatabaseProvider {
-  resolveConnection(_pg.primary, env, 'components.postgres.primary');
-  resolveConnection(_pg.secondary, env, 'components.postgres.secondary');
-  return unavailable('postgres', 'postgres');
+function buildDatabase(pg: NonNullable<Components['postgres']>, env: NodeJS.ProcessEnv, log: Logger): DatabaseProvider {
+  return createPostgresProvider({
+    primaryUrl: resolveConnection(pg.primary, env, 'components.postgres.primary'),
+    secondaryUrl: resolveConnection(pg.secondary, env, 'components.postgres.secondary'),
+    promoteTimeoutSeconds: pg.promoteTimeoutSeconds,
+    catchUpTimeoutSeconds: pg.catchUpTimeoutSeconds,
+    fence: pg.fence,
+    probe: pg.probe,
+    ...(pg.resync ? { resync: pg.resync } : {}),
+    consistencyTables: pg.consistencyTables,
+    log,
+  });
 }
 
-function buildCache(_redis: NonNullable<Components['redis']>, env: NodeJS.ProcessEnv, _log: Logger): CacheProvider {
-  resolveConnection(_redis.primary, env, 'components.redis.primary');
-  resolveConnection(_redis.secondary, env, 'components.redis.secondary');
+function buildCache(redis: NonNullable<Components['redis']>, env: NodeJS.ProcessEnv, _log: Logger): CacheProvider {
+  resolveConnection(redis.primary, env, 'components.redis.primary');
+  resolveConnection(redis.secondary, env, 'components.redis.secondary');
   return unavailable('redis', 'redis');
 }
 
-function buildDns(dns: NonNullable<Components['dns']>, _env: NodeJS.ProcessEnv, _log: Logger): DnsProvider {
-  if (dns.provider === 'route53') return unavailable('dns', 'route53');
+function buildDns(dns: NonNullable<Components['dns']>, targets: DrConfig['targets'], log: Logger): DnsProvider {
+  if (dns.provider === 'route53') {
+    const r = dns.route53;
+    if (!r) throw new ConfigError('components.dns.route53: missing; dns.provider is route53');
+    return createRoute53Provider({
+      hostedZoneId: r.hostedZoneId,
+      recordName: r.recordName,
+      recordType: r.recordType,
+      primarySetIdentifier: r.primarySetIdentifier,
+      secondarySetIdentifier: r.secondarySetIdentifier,
+      method: r.method,
+      ...(r.primaryHealthCheckId ? { primaryHealthCheckId: r.primaryHealthCheckId } : {}),
+      ...(r.endpoint ? { endpoint: r.endpoint } : {}),
+      region: r.region,
+      changeTimeoutSeconds: r.changeTimeoutSeconds,
+      rtoMinutes: targets.rtoMinutes,
+      ...(dns.resolveName ? { resolveName: dns.resolveName } : {}),
+      log,
+    });
+  }
   return unavailable('dns', 'traffic-manager');
 }
 
-function buildCluster(_k8s: NonNullable<Components['kubernetes']>, _log: Logger): ClusterProvider {
-  return unavailable('kubernetes', 'kubernetes');
+function buildCluster(k8s: NonNullable<Components['kubernetes']>, log: Logger): ClusterProvider {
+  return createKubernetesProvider({
+    primary: k8s.primary,
+    secondary: k8s.secondary,
+    workloads: k8s.workloads,
+    readyTimeoutSeconds: k8s.readyTimeoutSeconds,
+    log,
+  });
 }
 
-function buildVerification(_v: NonNullable<Components['verification']>, _log: Logger): VerificationProvider {
-  return unavailable('verification', 'verification');
+function buildVerification(v: NonNullable<Components['verification']>, log: Logger): VerificationProvider {
+  return createVerificationProvider({ primary: v.primary, secondary: v.secondary, log });
 }
 
 /** One provider per configured component; absent components stay absent (their steps skip). */
@@ -60,7 +96,7 @@ export function createProviders(config: DrConfig, env: NodeJS.ProcessEnv, log: L
     const providers: Providers = {};
     if (c.postgres) providers.database = keep(buildDatabase(c.postgres, env, log.child({ provider: 'postgres' })));
     if (c.redis) providers.cache = keep(buildCache(c.redis, env, log.child({ provider: 'redis' })));
-    if (c.dns) providers.dns = keep(buildDns(c.dns, env, log.child({ provider: c.dns.provider })));
+    if (c.dns) providers.dns = keep(buildDns(c.dns, config.targets, log.child({ provider: c.dns.provider })));
     if (c.kubernetes) providers.cluster = keep(buildCluster(c.kubernetes, log.child({ provider: 'kubernetes' })));
     if (c.verification) providers.verification = keep(buildVerification(c.verification, log.child({ provider: 'verification' })));
     return providers;
