@@ -83,6 +83,15 @@ describe('dr', () => {
   });
 });
 
+describe('dr lab', () => {
+  it('status of a directory without a lab exits 1 and says how to start one', async () => {
+    const run = await dr(['lab', 'status', '--dir', join(dir, 'no-lab')]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`dr lab status: ${join(dir, 'no-lab', 'lab.json')} not found`);
+    expect(run.stderr).toContain('dr lab up');
+  });
+});
+
 describe('dr config check', () => {
   it('validates the example file and prints what is configured', async () => {
     const run = await dr(['config', 'check', '--config', EXAMPLE], EXAMPLE_ENV);
