@@ -29,10 +29,10 @@ function describeStatus(status: LabStatus): string {
   const lines = [`lab in ${status.dir} (bot config ${status.configPath})`];
   const lag = (bytes: number | null | undefined): string => (bytes === undefined || bytes === null ? '' : `, lag ${bytes} B`);
   for (const pg of status.postgres) {
-    lines.push(`  postgres ${pg.name.padEnd(10)} ${pg.healthy ? `up, ${pg.role ?? 'role unknown'}${lag(pg.lagBytes)}` : `DOWN${pg.error ? ` (${pg.error})` : ''}`}`);
+    lines.push(`  postgres ${pg.name.padEnd(14)} ${pg.healthy ? `up, ${pg.role ?? 'role unknown'}${lag(pg.lagBytes)}` : `DOWN${pg.error ? ` (${pg.error})` : ''}`}`);
   }
   for (const r of status.redis) {
-    lines.push(`  redis    ${r.name.padEnd(10)} ${r.healthy ? `up, ${r.role ?? 'role unknown'}${lag(r.lagBytes)}` : `DOWN${r.error ? ` (${r.error})` : ''}`}`);
+    lines.push(`  redis    ${r.name.padEnd(14)} ${r.healthy ? `up, ${r.role ?? 'role unknown'}${lag(r.lagBytes)}` : `DOWN${r.error ? ` (${r.error})` : ''}`}`);
   }
   for (const s of status.simulators) {
     lines.push(`  ${s.name.padEnd(19)} ${s.running === false ? 'DOWN' : 'up'} ${s.url}`);
