@@ -11,8 +11,9 @@ export function resolveConnection(ref: ConnectionRef, env: NodeJS.ProcessEnv, ke
   if (name === undefined) throw new ConfigError(`${key}: give exactly one of \`url\` or \`urlEnv\``);
   const value = env[name];
   if (value === undefined || value.trim() === '') {
+    const example = key.includes('redis') ? 'redis://:password@host:6379' : 'postgres://user:password@host:5432/db';
     throw new ConfigError(
-      `${key}.urlEnv: environment variable ${name} is ${value === undefined ? 'not set' : 'empty'}; set it to the connection string (e.g. postgres://user:password@host:5432/db)`,
+      `${key}.urlEnv: environment variable ${name} is ${value === undefined ? 'not set' : 'empty'}; set it to the connection string (e.g. ${example})`,
     );
   }
   return value.trim();
