@@ -12,12 +12,20 @@
  */
 import type { webApi } from '@slack/bolt';
 import type { Logger } from 'pino';
-import type { OperationView } from '../domain/types.js';
+import type { DomainEventType, OperationView } from '../domain/types.js';
 import type { EngineNotification } from '../engine/types.js';
 import type { OperationStore } from '../store/types.js';
-import { isFinal, renderCard, renderEventReply, renderStepReply, renderSummary, type SlackMessage, type Targets } from './render.js';
+import { renderCard, renderEventReply, renderStepReply, renderSummary, type SlackMessage, type Targets } from './render.js';
 
 export const CARD_META_KEY = 'slack.card';
+
+const FINAL_EVENTS: ReadonlySet<DomainEventType> = new Set([
+  'OperationCompleted',
+  'OperationRejected',
+  'OperationAborted',
+  'OperationExpired',
+  'OperationRefused',
+]);
 
 export interface CardRef {
   channel: string;
@@ -152,10 +160,12 @@ export function createCardUpdater(opts: CardUpdaterOptions): CardUpdater {
     for (const entry of n.entries) {
       const msg = renderStepReply(entry, n.op, targets) ?? renderEventReply(entry);
       if (msg) await reply(ref, n.op.id, msg);
-    }
-    if (isFinal(n.op.phase) && !s.summaryPosted) {
-      s.summaryPosted = true;
-      await reply(ref, n.op.id, renderSummary(n.op, targets));
+      // The summary follows the final event, not the final phase: a notification's view may
+      // already be further along than its entries, and the summary must come after every step.
+      if (FINAL_EVENTS.has(entry.type) && !s.summaryPosted) {
+        s.summaryPosted = true;
+        await reply(ref, n.op.id, renderSummary(n.op, targets));
+      }
     }
     scheduleUpdate(n.op.id, s);
   }
