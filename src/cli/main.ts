@@ -74,6 +74,13 @@ Exit codes: 0 success, 1 failure, 2 usage error.`,
     .command('start')
     .description('run the bot: load the config, connect to the state Redis, resume active operations, serve Slack')
     .addOption(configOption())
+    .addHelpText(
+      'after',
+      `
+Needs SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET (HTTP) or SLACK_APP_TOKEN (Socket Mode), REDIS_URL and the
+connection-string variables the config names (see \`dr --help\`); every missing one is listed before exiting 1.
+Stops gracefully on SIGTERM/SIGINT: operations stay in Redis and resume at the next start.`,
+    )
     .action(async (opts: { config?: string }) => {
       // Loaded lazily so `dr --help` and `dr config check` do not pull in Slack, Redis and the SDKs.
       const { runStart } = await import('../app.js');
@@ -102,7 +109,7 @@ Exit codes: 0 success, 1 failure, 2 usage error.`,
         setCode(await runLab(action, { dir: opts.dir, io }));
       });
   };
-  labCommand('up', 'start the lab and write a bot config pointing at it');
+  labCommand('up', 'start the lab in a new or empty directory and write a bot config (DIR/dr.config.yaml) pointing at it');
   labCommand('down', 'stop every lab process and remove the lab directory');
   labCommand('status', 'show what the lab runs and which side is serving');
   return program;
