@@ -77,8 +77,9 @@ Exit codes: 0 success, 1 failure, 2 usage error.`,
     .addHelpText(
       'after',
       `
-Needs SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET (HTTP) or SLACK_APP_TOKEN (Socket Mode), REDIS_URL and the
-connection-string variables the config names (see \`dr --help\`); every missing one is listed before exiting 1.
+Needs SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET (HTTP) or SLACK_APP_TOKEN (Socket Mode), REDIS_URL (else the local Redis,
+with a warning) and the connection-string variables the config names (see \`dr --help\`); every missing one
+is listed before exiting 1.
 Stops gracefully on SIGTERM/SIGINT: operations stay in Redis and resume at the next start.`,
     )
     .action(async (opts: { config?: string }) => {
