@@ -33,9 +33,9 @@ async function answer(respond: RespondFn, log: Logger, text: string): Promise<vo
   }
 }
 
-function describeFailure(err: unknown): string {
+function describeFailure(err: unknown, what: 'command' | 'click'): string {
   const msg = err instanceof Error ? err.message : String(err);
-  return `Something went wrong on the bot's side: ${msg}. Nothing was changed by this click; try again, or check the bot's logs.`;
+  return `The bot could not handle this ${what}: ${msg}. Try again, check \`/dr status\`, or look at the bot's logs.`;
 }
 
 export function registerHandlers(app: App, deps: HandlerDeps): void {
@@ -109,7 +109,7 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
       }
     } catch (err) {
       clog.error({ err }, 'slash command failed');
-      await answer(respond, clog, describeFailure(err));
+      await answer(respond, clog, describeFailure(err, 'command'));
     }
   });
 
@@ -140,7 +140,7 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
         await answer(respond, alog, outcomeText(outcome, value.opId, userId, action));
       } catch (err) {
         alog.error({ err }, 'button action failed');
-        await answer(respond, alog, describeFailure(err));
+        await answer(respond, alog, describeFailure(err, 'click'));
       }
     });
   }
