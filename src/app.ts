@@ -127,5 +127,9 @@ export async function runStart(opts: { configPath: string; env: NodeJS.ProcessEn
     process.once('SIGTERM', () => resolve(1));
     process.once('SIGINT', () => resolve(1));
   });
-  return Promise.race([app.stop().then(() => 0), forced]);
+  const code = await Promise.race([app.stop().then(() => 0), forced]);
+  // Everything we own is closed; a handle left open by a library must not keep a stopping
+  // container alive until its kill timeout. unref(): a clean exit happens before this fires.
+  setTimeout(() => process.exit(code), 2000).unref();
+  return code;
 }
