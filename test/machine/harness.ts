@@ -86,15 +86,19 @@ export class Harness {
     readonly scripts: {
       preflight?: (PreflightReport | Error | 'hold')[];
       steps?: Partial<Record<StepId, (StepOutcome | Error | 'hold')[]>>;
+      /** Every preflight and step call waits for release(): the test plays the actors' part. */
+      holdAll?: boolean;
     } = {},
+    /** A machine to reuse (its clock is its own); by default one on this harness's clock. */
+    machine?: OperationMachine,
   ) {
     this.clock.set(T0);
-    this.machine = createOperationMachine({ now: () => this.clock.now() });
+    this.machine = machine ?? createOperationMachine({ now: () => this.clock.now() });
     this.logic = this.machine.provide({
       actors: {
         preflight: fromPromise<PreflightReport, PreflightInput>(async ({ input }) => {
           this.preflightCalls.push(input);
-          const list = this.scripts.preflight ?? [report()];
+          const list = this.scripts.holdAll ? ['hold' as const] : (this.scripts.preflight ?? [report()]);
           const answer = list[Math.min(this.preflightCalls.length - 1, list.length - 1)];
           if (answer === 'hold') return this.hold<PreflightReport>(input.purpose === 'initial' ? 'preflight' : 'recheck');
           if (answer instanceof Error) throw answer;
@@ -102,7 +106,7 @@ export class Harness {
         }),
         runStep: fromPromise<StepOutcome, RunStepInput>(async ({ input }) => {
           this.stepCalls.push(input);
-          const list = this.scripts.steps?.[input.stepId] ?? [done(`${input.stepId} done`)];
+          const list = this.scripts.holdAll ? ['hold' as const] : (this.scripts.steps?.[input.stepId] ?? [done(`${input.stepId} done`)]);
           const answer = list[Math.min(input.attempt - 1, list.length - 1)];
           if (answer === 'hold') return this.hold<StepOutcome>(input.stepId);
           if (answer instanceof Error) throw answer;
