@@ -1,0 +1,134 @@
+import pino from 'pino';
+import type { AccessToken, TokenCredential } from '@azure/identity';
+import { createTrafficManagerProvider, type TrafficManagerProviderOptions } from '../../src/providers/traffic-manager.js';
+import { startTrafficManagerSimulator, type TrafficManagerSim } from '../../src/lab/simulators/traffic-manager.js';
+import type { DnsProvider } from '../../src/providers/types.js';
+
+const log = pino({ level: 'silent' });
+let sim: TrafficManagerSim;
+
+/** What a workload identity would hand the SDK, minus the identity provider. */
+function staticToken(token: string): TokenCredential {
+  return { getToken: async (): Promise<AccessToken> => ({ token, expiresOnTimestamp: Date.now() + 3600_000 }) };
+}
+
+beforeEach(async () => {
+  sim = await startTrafficManagerSimulator({ ttl: 60 });
+});
+
+afterEach(async () => {
+  await sim.stop();
+});
+
+function provider(over: Partial<TrafficManagerProviderOptions> = {}): DnsProvider {
+  return createTrafficManagerProvider({
+    subscriptionId: sim.subscriptionId,
+    resourceGroup: sim.resourceGroup,
+    profileName: sim.profileName,
+    primaryEndpoint: sim.primaryEndpoint,
+    secondaryEndpoint: sim.secondaryEndpoint,
+    endpointType: 'externalEndpoints',
+    method: 'disable-endpoint',
+    endpoint: sim.url,
+    credential: staticToken(sim.token),
+    ca: sim.ca,
+    changeTimeoutSeconds: 2,
+    pollMs: 10,
+    rtoMinutes: 30,
+    resolverServers: [sim.dnsServer!],
+    log,
+    ...over,
+  });
+}
+
+const progress = () => {};
+
+test('failover disables the primary endpoint, failback enables it; the SDK talks ARM 2022-04-01 with a bearer token', async () => {
+  const dns = provider();
+  const ready = await dns.readiness('secondary');
+  expect(ready.status).toBe('ready');
+  expect(ready.summary).toContain('app-tm.trafficmanager.net, TTL 60 s');
+  expect(ready.summary).toContain('users go to the primary');
+  expect(await dns.currentTarget()).toBe('primary');
+
+  const result = await dns.switchTo({ target: 'secondary', progress });
+  expect(result.noop).toBe(false);
+  expect(sim.endpoint('primary')?.endpointStatus).toBe('Disabled');
+  expect(sim.served()?.name).toBe('secondary');
+  const patches = sim.requests.filter((r) => r.method === 'PATCH');
+  expect(patches).toHaveLength(1);
+  expect(patches[0].path).toMatch(/\/trafficmanagerprofiles\/app-tm\/ExternalEndpoints\/primary$/i);
+  expect(JSON.parse(patches[0].body)).toEqual({ properties: { endpointStatus: 'Disabled' } });
+  expect(patches[0].query['api-version']).toBe('2022-04-01');
+  expect(patches[0].headers.authorization).toBe(`Bearer ${sim.token}`);
+
+  const checks = await dns.verify('secondary');
+  expect(checks.map((c) => [c.name, c.ok])).toEqual([
+    ['traffic manager profile', true],
+    ['traffic manager secondary endpoint', true],
+    ['traffic manager routing', true],
+    ['resolve app-tm.trafficmanager.net', true],
+  ]);
+
+  const again = await dns.switchTo({ target: 'secondary', progress });
+  expect(again.noop).toBe(true);
+  expect(again.summary).toMatch(/already switched/);
+
+  await dns.switchTo({ target: 'primary', progress });
+  expect(sim.endpoint('primary')?.endpointStatus).toBe('Enabled');
+  expect((await dns.verify('primary')).every((c) => c.ok)).toBe(true);
+});
+
+test('swap-priorities gives the secondary the lower number through a free priority and back', async () => {
+  const dns = provider({ method: 'swap-priorities' });
+  await dns.switchTo({ target: 'secondary', progress });
+  expect([sim.endpoint('primary')?.priority, sim.endpoint('secondary')?.priority]).toEqual([2, 1]);
+  expect(sim.endpoint('primary')?.endpointStatus).toBe('Enabled');
+  expect(sim.served()?.name).toBe('secondary');
+  expect((await dns.verify('secondary')).every((c) => c.ok)).toBe(true);
+  expect((await dns.switchTo({ target: 'secondary', progress })).noop).toBe(true);
+  await dns.switchTo({ target: 'primary', progress });
+  expect([sim.endpoint('primary')?.priority, sim.endpoint('secondary')?.priority]).toEqual([1, 2]);
+});
+
+test('a TTL longer than the RTO target is a warning, a degraded target is a warning', async () => {
+  sim.setTtl(7200);
+  sim.setEndpointHealthy('secondary', false);
+  const ready = await provider({ rtoMinutes: 15 }).readiness('secondary');
+  expect(ready.status).toBe('warning');
+  expect(ready.warnings).toEqual([expect.stringContaining('TTL 7200 s is not shorter than the RTO target of 15 min'), expect.stringContaining('"secondary" is Degraded')]);
+});
+
+test('429 throttling is retried by the SDK and the switch succeeds', async () => {
+  sim.throttleNext(2);
+  const result = await provider().switchTo({ target: 'secondary', progress });
+  expect(result.noop).toBe(false);
+  expect(sim.served()?.name).toBe('secondary');
+});
+
+test('403 is a non-retryable forbidden error that says which role is missing, and nothing changes', async () => {
+  sim.failNext(403, 'AuthorizationFailed', "The client 'dr-bot' does not have authorization to perform action 'Microsoft.Network/trafficManagerProfiles/externalEndpoints/write'", { method: 'PATCH' });
+  const err = await provider().switchTo({ target: 'secondary', progress }).catch((e: unknown) => e);
+  expect(err).toMatchObject({ code: 'forbidden', retryable: false, provider: 'traffic-manager' });
+  expect((err as Error).message).toMatch(/Traffic Manager Contributor/);
+  expect(sim.endpoint('primary')?.endpointStatus).toBe('Enabled');
+});
+
+test('an unknown profile or endpoint is refused before any change', async () => {
+  const noProfile = provider({ profileName: 'app-typo' });
+  const ready = await noProfile.readiness('secondary');
+  expect(ready.status).toBe('blocked');
+  expect(ready.summary).toMatch(/ResourceNotFound/);
+  await expect(noProfile.switchTo({ target: 'secondary', progress })).rejects.toMatchObject({ code: 'not-found' });
+  await expect(provider({ secondaryEndpoint: 'dr' }).switchTo({ target: 'secondary', progress })).rejects.toThrow(/no externalEndpoints endpoint "dr"/);
+  expect(sim.requests.filter((r) => r.method === 'PATCH')).toHaveLength(0);
+});
+
+test('failback to a primary that is still unhealthy times out with a retryable timeout', async () => {
+  const dns = provider({ changeTimeoutSeconds: 0.2 });
+  await dns.switchTo({ target: 'secondary', progress });
+  sim.setEndpointHealthy('primary', false);
+  const err = await dns.switchTo({ target: 'primary', progress }).catch((e: unknown) => e);
+  expect(err).toMatchObject({ code: 'timeout', retryable: true });
+  expect((err as Error).message).toMatch(/still routes to secondary/);
+});
