@@ -178,11 +178,19 @@ function dataProvider(world: FakeWorld, c: 'database' | 'cache'): DatabaseProvid
       const writer = await world.get(key('writer'));
       const standby = await world.get(key('standby'));
       const lagBytes = Number(await world.get(key('lagBytes')));
-      const ok = writer === target || standby === target;
+      // Failback first resyncs the old primary, so it need not be a standby yet; a failover needs one.
+      const ok = writer === target || standby === target || target === 'primary';
+      const summary = !ok
+        ? `${target} is not a standby`
+        : writer === target
+          ? `${target} already writes`
+          : standby === target
+            ? `${target} streams from ${writer}, lag ${lagBytes} B`
+            : `${target} will be resynced from ${writer}`;
       return {
         component: c,
         status: ok ? 'ready' : 'blocked',
-        summary: ok ? `${target} ${writer === target ? 'already writes' : `streams from ${writer}`}, lag ${lagBytes} B` : `${target} is not a standby`,
+        summary,
         details: { writer, standby, lagBytes },
         planFacts: { writer, standby },
         primaryReachable,

@@ -1,0 +1,242 @@
+import type { Logger } from 'pino';
+import { fromPromise } from 'xstate';
+import type { DrConfig } from '../config/schema.js';
+import { FINAL_PHASES, type OperationView, type PreflightReport, type StepOutcome } from '../domain/types.js';
+import { DrError } from '../errors.js';
+import {
+  createOperationMachine,
+  evaluateAction,
+  toView,
+  type OperationAction,
+  type OperationEvent,
+  type OperationMachine,
+  type PreflightInput,
+  type RunStepInput,
+} from '../machine/index.js';
+import type { Providers } from '../providers/types.js';
+import type { OperationStore, PersistedOperation } from '../store/types.js';
+import { refusalMessage, successMessage } from './messages.js';
+import { OperationRunner, type RunnerDeps } from './operation-runner.js';
+import { runPreflight } from './preflight.js';
+import { restoreActor } from './restore.js';
+import { runStepOnce } from './run-step.js';
+import type { ActionOutcome, Authorizer, Engine, EngineNotification, RequestResult } from './types.js';
+
+export interface EngineDeps {
+  config: DrConfig;
+  store: OperationStore;
+  providers: Providers;
+  authorizer: Authorizer;
+  log: Logger;
+  now?: () => number;
+  /** How often operations awaiting approval get a TICK (expiry check). Default 5000. */
+  tickMs?: number;
+}
+
+export function createEngine(deps: EngineDeps): Engine {
+  const { config, store, providers, authorizer } = deps;
+  const env = config.environment;
+  const now = deps.now ?? Date.now;
+  const log = deps.log.child({ component: 'engine', env });
+  const runners = new Map<string, OperationRunner>();
+  /** Views of operations that finished in this process, so status() needs no restore for them. */
+  const finishedViews = new Map<string, OperationView>();
+  const listeners = new Set<(n: EngineNotification) => void>();
+  let ticker: NodeJS.Timeout | undefined;
+
+  const machine: OperationMachine = createOperationMachine({ now }).provide({
+    actors: {
+      preflight: fromPromise<PreflightReport, PreflightInput>(({ input }) => runPreflight(providers, input, now)),
+      runStep: fromPromise<StepOutcome, RunStepInput>(async ({ input }) => {
+        const runner = runners.get(input.opId);
+        const stepLog = log.child({ opId: input.opId, stepId: input.stepId, attempt: input.attempt });
+        return runStepOnce(
+          {
+            opId: input.opId,
+            kind: input.kind,
+            mode: input.mode,
+            preflight: runner?.liveView.preflight,
+            providers,
+            log: stepLog,
+            approvedAt: input.approvedAt,
+            targets: { rtoMinutes: config.targets.rtoMinutes, rpoMinutes: config.targets.rpoMinutes },
+          },
+          input.stepId,
+          (message, data) => runner?.progress(input.stepId, message, data),
+        );
+      }),
+    },
+  }) as OperationMachine;
+
+  const runnerDeps: RunnerDeps = {
+    machine,
+    store,
+    log,
+    now,
+    notify(n) {
+      for (const l of listeners) {
+        try {
+          l(n);
+        } catch (err) {
+          log.error({ err }, 'engine listener threw');
+        }
+      }
+    },
+    onFinished(view) {
+      runners.delete(view.id);
+      finishedViews.set(view.id, view);
+      log.info({ opId: view.id, phase: view.phase }, 'operation finished');
+    },
+    onLost(id) {
+      runners.delete(id);
+    },
+  };
+
+  const register = (r: OperationRunner) => runners.set(r.id, r);
+
+  /** A stored operation's view without running it: the snapshot restored into an actor never started. */
+  function viewOfPersisted(p: PersistedOperation): OperationView {
+    return toView(restoreActor(machine, p.snapshot).getSnapshot());
+  }
+
+  async function get(opId: string): Promise<OperationView | null> {
+    const live = runners.get(opId);
+    if (live) return live.view;
+    const done = finishedViews.get(opId);
+    if (done) return done;
+    const p = await store.load(opId);
+    return p ? viewOfPersisted(p) : null;
+  }
+
+  function notOwned(opId: string): DrError {
+    return new DrError(
+      'conflict',
+      `${opId} is active but not driven by this dr-bot process (another process saved it more recently). Act on it where it runs, or restart this bot to take it over.`,
+    );
+  }
+
+  async function act(
+    action: OperationAction,
+    opId: string,
+    userId: string,
+    event: (authorized: boolean, at: number) => OperationEvent,
+    planHash?: string,
+  ): Promise<ActionOutcome> {
+    const runner = runners.get(opId);
+    if (!runner || !runner.live) {
+      const view = await get(opId);
+      if (!view) return { ok: false, reason: 'unknown-operation', message: refusalMessage('unknown-operation', opId) };
+      if (FINAL_PHASES.includes(view.phase)) return { ok: false, reason: 'finished', message: refusalMessage('finished', opId, view), op: view };
+      throw notOwned(opId);
+    }
+    const authorized = await authorizer.isAuthorized(userId);
+    // The machine applies the same policy and records the refusal in the timeline; this answer is for the person.
+    const refusal = evaluateAction(runner.liveView, action, userId, authorized, planHash);
+    runner.send(event(authorized, now()));
+    await runner.idle();
+    if (runner.lost) throw notOwned(opId);
+    const op = runner.view;
+    log.info({ opId, action, userId, authorized, refusal, phase: op.phase }, 'action handled');
+    if (refusal) return { ok: false, reason: refusal, message: refusalMessage(refusal, opId, op), op };
+    return { ok: true, message: successMessage(action, op, userId), op };
+  }
+
+  function tick(): void {
+    for (const r of runners.values()) {
+      if (r.live && r.liveView.phase === 'awaitingApproval') r.send({ type: 'TICK', at: now() });
+    }
+  }
+
+  return {
+    async start() {
+      for (const id of await store.listActive(env)) {
+        if (runners.has(id)) continue;
+        const p = await store.load(id);
+        if (!p || p.status !== 'active') continue;
+        await OperationRunner.resume(runnerDeps, id, p.version, p.snapshot, register);
+      }
+      ticker ??= setInterval(tick, deps.tickMs ?? 5000);
+      ticker.unref();
+    },
+
+    async stop() {
+      if (ticker) clearInterval(ticker);
+      ticker = undefined;
+      const all = [...runners.values()];
+      runners.clear();
+      await Promise.all(all.map((r) => r.stop()));
+    },
+
+    async request({ kind, mode, requester, reason }): Promise<RequestResult> {
+      // Cheap early answer; store.create below is the atomic guard against a concurrent request.
+      const active = await store.activeFor(env);
+      if (active) return alreadyActive(active);
+      const id = await store.nextOperationId(new Date(now()));
+      const input = {
+        id,
+        env,
+        kind,
+        requestedMode: mode,
+        requester,
+        reason,
+        createdAt: now(),
+        requiredApprovals: config.approvals.required,
+        approvalTimeoutMs: Math.round(config.approvals.timeoutMinutes * 60_000),
+      };
+      const { runner, created } = await OperationRunner.start(runnerDeps, input, register);
+      if (!created.ok) {
+        runners.delete(id);
+        if (created.activeId) return alreadyActive(created.activeId);
+        throw new DrError('provider', `could not record ${id} in the state Redis; nothing was started. Check REDIS_URL and that Redis answers.`, { retryable: true });
+      }
+      log.info({ opId: id, kind, mode, requester }, 'operation requested');
+      await runner.idle();
+      return { ok: true, op: runner.view };
+    },
+
+    approve({ opId, userId, planHash }) {
+      return act('approve', opId, userId, (authorized, at) => ({ type: 'APPROVE', userId, planHash, authorized, at }), planHash);
+    },
+
+    reject({ opId, userId, reason }) {
+      return act('reject', opId, userId, (authorized, at) => ({ type: 'REJECT', userId, authorized, at, ...(reason ? { reason } : {}) }));
+    },
+
+    retry({ opId, userId }) {
+      return act('retry', opId, userId, (authorized, at) => ({ type: 'RETRY', userId, authorized, at }));
+    },
+
+    skip({ opId, userId }) {
+      return act('skip', opId, userId, (authorized, at) => ({ type: 'SKIP', userId, authorized, at }));
+    },
+
+    async abort({ opId, userId, reason }) {
+      const id = opId ?? (await store.activeFor(env));
+      if (!id) return { ok: false, reason: 'unknown-operation', message: `There is no active operation in ${env} to abort.` };
+      return act('abort', id, userId, (authorized, at) => ({ type: 'ABORT', userId, authorized, at, ...(reason ? { reason } : {}) }));
+    },
+
+    get,
+
+    async status() {
+      const [activeId, lastId] = await Promise.all([store.activeFor(env), store.lastFinished(env)]);
+      return {
+        active: activeId ? await get(activeId) : null,
+        last: lastId ? await get(lastId) : null,
+      };
+    },
+
+    timeline(opId) {
+      return store.timeline(opId);
+    },
+
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}
+
+function alreadyActive(activeId: string): RequestResult {
+  return { ok: false, code: 'already-active', activeId, message: `${activeId} is already in progress` };
+}

@@ -1,0 +1,55 @@
+import type { OperationView, RefusalReason } from '../domain/types.js';
+import type { OperationAction } from '../machine/index.js';
+
+/** What the person who clicked reads (ephemeral in Slack): why it did not count and what to do. */
+export function refusalMessage(reason: RefusalReason, opId: string, view?: OperationView): string {
+  const phase = view ? phaseWords(view) : 'not active';
+  switch (reason) {
+    case 'self-approval':
+      return `You requested ${opId} — someone else has to approve it.`;
+    case 'unauthorized':
+      return `You are not allowed to do that on ${opId}: only the configured approvers (approvals.approvers or the approvers' user group) can. Ask one of them.`;
+    case 'duplicate':
+      return `Your approval of ${opId} is already counted; it needs another approver.`;
+    case 'stale-plan':
+      return `The plan of ${opId} changed since this approval request was posted (the preflight re-ran). Review the new plan and approve that one.`;
+    case 'not-awaiting-approval':
+      return `${opId} is not waiting for approval (it is ${phase}).`;
+    case 'not-paused':
+      return `${opId} is not paused (it is ${phase}): Retry and Skip only apply to a failed step.`;
+    case 'finished':
+      return `${opId} is already ${phase}; nothing was changed.`;
+    case 'unknown-operation':
+      return `There is no operation ${opId}. \`/dr status\` shows the active one.`;
+  }
+}
+
+export function successMessage(action: OperationAction, view: OperationView, userId: string): string {
+  switch (action) {
+    case 'approve': {
+      if (view.phase === 'awaitingApproval') {
+        return `Approval recorded for ${view.id} (${view.approvals.length}/${view.requiredApprovals}); waiting for more approvers.`;
+      }
+      return `Approved: ${view.id} is ${phaseWords(view)}.`;
+    }
+    case 'reject':
+      return `${view.id} rejected by <@${userId}>; nothing was changed.`;
+    case 'retry':
+      return `Retrying ${view.id}: the failed step is re-checked and run again.`;
+    case 'skip':
+      return `Skipped the failed step of ${view.id}; it continues with the next stage.`;
+    case 'abort':
+      return `${view.id} aborted by <@${userId}>. Steps already done stay done; check the components before acting on them.`;
+  }
+}
+
+function phaseWords(view: OperationView): string {
+  switch (view.phase) {
+    case 'awaitingApproval':
+      return 'awaiting approval';
+    case 'recheck':
+      return 're-checking before it runs';
+    default:
+      return view.phase;
+  }
+}

@@ -1,0 +1,230 @@
+import type { Logger } from 'pino';
+import { createActor, type Actor } from 'xstate';
+import type { DomainEvent, Evidence, OperationView, StepId, TimelineEntry } from '../domain/types.js';
+import { errorInfo, StaleVersionError } from '../errors.js';
+import { toView, type OperationEvent, type OperationInput, type OperationMachine } from '../machine/index.js';
+import type { CreateResult, OperationStore } from '../store/types.js';
+import { restoreActor } from './restore.js';
+import type { EngineNotification } from './types.js';
+
+export interface RunnerDeps {
+  machine: OperationMachine;
+  store: OperationStore;
+  log: Logger;
+  now: () => number;
+  notify: (n: EngineNotification) => void;
+  /** Called once, after the final snapshot is persisted. */
+  onFinished: (view: OperationView) => void;
+  /** Called when a compare-and-set save was refused: another process owns the operation now. */
+  onLost: (id: string) => void;
+}
+
+type RunnerState = 'live' | 'finished' | 'lost' | 'stopped' | 'refused';
+
+/** Saves that fail for another reason than a stale version (Redis restarting) are retried a few times. */
+const SAVE_RETRY_DELAYS_MS = [200, 1000, 3000];
+
+/**
+ * One operation's actor and its persistence. Every snapshot the actor publishes is written with
+ * compare-and-set, together with the domain events emitted since the previous write, through a
+ * serial queue: the store sees transitions in the order they happened and never two at once.
+ */
+export class OperationRunner {
+  readonly id: string;
+  readonly actor: Actor<OperationMachine>;
+  /** The last persisted state: what get(), status() and notifications show. */
+  view: OperationView;
+  /** The actor's state right now, possibly not yet persisted: what policy answers are based on. */
+  liveView: OperationView;
+  private state: RunnerState = 'live';
+  private version: number;
+  private pending: TimelineEntry[] = [];
+  /** Entries of a save that failed for good; the next save carries them so the timeline misses nothing. */
+  private unsaved: TimelineEntry[] = [];
+  private queue: Promise<void> = Promise.resolve();
+  private lastSavedJson: string | undefined;
+  private readonly log: Logger;
+  private createResult: ((r: CreateResult) => void) | undefined;
+
+  private constructor(
+    private readonly deps: RunnerDeps,
+    id: string,
+    actor: Actor<OperationMachine>,
+    version: number,
+    lastSavedJson?: string,
+  ) {
+    this.id = id;
+    this.actor = actor;
+    this.version = version;
+    this.lastSavedJson = lastSavedJson;
+    this.log = deps.log.child({ opId: id });
+    this.view = toView(actor.getSnapshot());
+    this.liveView = this.view;
+    actor.on('*', (event) => {
+      this.pending.push({ ...(event as DomainEvent), opId: id, at: deps.now() });
+    });
+    actor.subscribe({
+      next: () => this.onSnapshot(),
+      error: (err) => this.log.error({ err: errorInfo(err) }, 'operation actor crashed; its last persisted state is kept'),
+    });
+  }
+
+  /**
+   * A new operation: its first snapshot is written with store.create, which takes the env lock.
+   * Resolves with the create result; when the lock is held the actor is stopped and nothing is written.
+   */
+  static start(deps: RunnerDeps, input: OperationInput, register: (r: OperationRunner) => void): Promise<{ runner: OperationRunner; created: CreateResult }> {
+    const actor = createActor(deps.machine, { input });
+    const runner = new OperationRunner(deps, input.id, actor, 0);
+    register(runner);
+    const created = new Promise<CreateResult>((resolve) => {
+      runner.createResult = resolve;
+    });
+    actor.start();
+    return created.then((c) => ({ runner, created: c }));
+  }
+
+  /**
+   * A persisted operation taken over after a restart. Steps that were running are recorded as
+   * resumed before the actor restarts them (runStep re-checks them before acting).
+   */
+  static async resume(deps: RunnerDeps, id: string, version: number, snapshot: unknown, register: (r: OperationRunner) => void): Promise<OperationRunner> {
+    const actor = restoreActor(deps.machine, snapshot);
+    const runner = new OperationRunner(deps, id, actor, version, JSON.stringify(snapshot));
+    register(runner);
+    const resumed: TimelineEntry[] = runner.view.steps
+      .filter((s) => s.status === 'running')
+      .map((s) => ({ type: 'StepResumed', stepId: s.id, opId: id, at: deps.now() }));
+    if (resumed.length > 0) {
+      await deps.store.append(id, resumed);
+      deps.notify({ op: runner.view, entries: resumed });
+    }
+    runner.log.info({ phase: runner.view.phase, resumedSteps: resumed.map((e) => (e as { stepId: StepId }).stepId) }, 'operation resumed');
+    actor.start();
+    runner.send({ type: 'TICK', at: deps.now() });
+    return runner;
+  }
+
+  get live(): boolean {
+    return this.state === 'live';
+  }
+
+  get lost(): boolean {
+    return this.state === 'lost';
+  }
+
+  get finished(): boolean {
+    return this.state === 'finished';
+  }
+
+  send(event: OperationEvent): void {
+    if (this.state !== 'live') return;
+    this.actor.send(event);
+  }
+
+  /** Resolves when everything sent so far is persisted (or refused as stale). */
+  idle(): Promise<void> {
+    return this.queue;
+  }
+
+  /** Step progress: a timeline entry outside the snapshot, in order with the transitions. */
+  progress(stepId: StepId, message: string, data?: Evidence): void {
+    if (this.state !== 'live') return;
+    const entry: TimelineEntry = { type: 'StepProgress', stepId, message, ...(data ? { data } : {}), opId: this.id, at: this.deps.now() };
+    this.enqueue(async () => {
+      if (this.state === 'lost' || this.state === 'refused') return;
+      await this.deps.store.append(this.id, [entry]);
+      this.deps.notify({ op: this.view, entries: [entry] });
+    });
+  }
+
+  /** Stop driving the operation; it stays persisted for the next start. */
+  async stop(): Promise<void> {
+    if (this.state === 'live') this.state = 'stopped';
+    this.actor.stop();
+    await this.queue;
+  }
+
+  private onSnapshot(): void {
+    if (this.state !== 'live') return;
+    const snapshot = this.actor.getSnapshot();
+    const persisted = this.actor.getPersistedSnapshot();
+    const json = JSON.stringify(persisted);
+    const entries = this.pending.splice(0);
+    const final = snapshot.status === 'done';
+    const view = toView(snapshot);
+    this.liveView = view;
+    if (final) this.state = 'finished';
+    if (this.createResult) {
+      const resolve = this.createResult;
+      this.createResult = undefined;
+      this.enqueue(() => this.create(json, entries, view, resolve));
+      return;
+    }
+    if (!final && entries.length === 0 && json === this.lastSavedJson) return;
+    this.enqueue(() => this.save(json, entries, view, final));
+  }
+
+  private async create(json: string, entries: TimelineEntry[], view: OperationView, resolve: (r: CreateResult) => void): Promise<void> {
+    try {
+      const res = await this.deps.store.create({ id: this.id, env: view.env, kind: view.kind, snapshot: JSON.parse(json), entries });
+      if (res.ok) {
+        this.version = res.version;
+        this.lastSavedJson = json;
+        this.view = view;
+        this.deps.notify({ op: view, entries });
+      } else {
+        this.state = 'refused';
+        this.actor.stop();
+      }
+      resolve(res);
+    } catch (err) {
+      this.state = 'refused';
+      this.actor.stop();
+      this.log.error({ err: errorInfo(err) }, 'could not create the operation in the store');
+      resolve({ ok: false, activeId: '' });
+      throw err;
+    }
+  }
+
+  private async save(json: string, fresh: TimelineEntry[], view: OperationView, final: boolean): Promise<void> {
+    if (this.state === 'lost' || this.state === 'refused') return;
+    const entries = [...this.unsaved, ...fresh];
+    this.unsaved = [];
+    for (let attempt = 0; ; attempt++) {
+      try {
+        this.version = await this.deps.store.save(this.id, this.version, JSON.parse(json), entries, { final });
+        this.lastSavedJson = json;
+        this.view = view;
+        break;
+      } catch (err) {
+        if (err instanceof StaleVersionError) {
+          this.state = 'lost';
+          this.actor.stop();
+          this.log.error(
+            { err: errorInfo(err), phase: view.phase },
+            'another process wrote this operation first: this process stops driving it and does not overwrite the stored state',
+          );
+          this.deps.onLost(this.id);
+          return;
+        }
+        const delay = SAVE_RETRY_DELAYS_MS[attempt];
+        if (delay === undefined) {
+          this.log.error({ err: errorInfo(err), phase: view.phase }, 'could not persist the operation; it keeps running in memory and the next transition retries');
+          this.unsaved = entries;
+          return;
+        }
+        this.log.warn({ err: errorInfo(err), attempt: attempt + 1 }, 'saving the operation failed, retrying');
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+    this.deps.notify({ op: view, entries });
+    if (final) this.deps.onFinished(view);
+  }
+
+  private enqueue(task: () => Promise<void>): void {
+    this.queue = this.queue.then(task).catch((err: unknown) => {
+      this.log.error({ err: errorInfo(err) }, 'operation persistence task failed');
+    });
+  }
+}

@@ -1,0 +1,80 @@
+import type { Component, ComponentReadiness, Mode, OperationKind, PreflightReport, RegionRole, RequestedMode } from '../domain/types.js';
+import { errorInfo } from '../errors.js';
+import type { Providers } from '../providers/types.js';
+
+const COMPONENTS: readonly { key: keyof Providers; component: Component }[] = [
+  { key: 'database', component: 'database' },
+  { key: 'cache', component: 'cache' },
+  { key: 'dns', component: 'dns' },
+  { key: 'cluster', component: 'cluster' },
+  { key: 'verification', component: 'verification' },
+];
+
+/** Failover makes the secondary serve; failback hands it back to the primary. */
+export function targetOf(kind: OperationKind): RegionRole {
+  return kind === 'failover' ? 'secondary' : 'primary';
+}
+
+/**
+ * Readiness of every configured component for the target side, and the mode the operation will
+ * run in. Read-only: nothing changes until people approve.
+ */
+export async function runPreflight(
+  providers: Providers,
+  input: { kind: OperationKind; requestedMode: RequestedMode },
+  now: () => number,
+): Promise<PreflightReport> {
+  const target = targetOf(input.kind);
+  const components = await Promise.all(
+    COMPONENTS.map(async ({ key, component }): Promise<ComponentReadiness> => {
+      const provider = providers[key];
+      if (!provider) return { component, status: 'not-configured', summary: 'not configured', details: {}, planFacts: {} };
+      try {
+        return await provider.readiness(target);
+      } catch (err) {
+        const info = errorInfo(err);
+        return {
+          component,
+          status: 'blocked',
+          summary: `readiness check failed: ${info.message}`,
+          details: { error: info.message },
+          planFacts: { error: info.code },
+        };
+      }
+    }),
+  );
+  const mode = resolveMode(input.requestedMode, components);
+  return { mode, components: applyModeRules(input.requestedMode, components), checkedAt: now() };
+}
+
+/** The old writer counts as reachable unless a data component says it is not. */
+function writerReachable(components: ComponentReadiness[]): boolean {
+  return components.every((c) => c.primaryReachable !== false);
+}
+
+function resolveMode(requested: RequestedMode, components: ComponentReadiness[]): Mode {
+  if (requested !== 'auto') return requested;
+  return writerReachable(components) ? 'planned' : 'unplanned';
+}
+
+/**
+ * A planned (zero-loss) switch needs to fence the old writer, so it is blocked when that writer
+ * is gone; an unplanned one while the writer still answers may lose acknowledged writes, which a
+ * person must read before approving.
+ */
+function applyModeRules(requested: RequestedMode, components: ComponentReadiness[]): ComponentReadiness[] {
+  return components.map((c) => {
+    if (c.primaryReachable === false && requested === 'planned') {
+      return {
+        ...c,
+        status: 'blocked',
+        summary: `the current ${c.component} writer is unreachable, so a planned (zero-loss) switch cannot fence it and wait for replay — request \`unplanned\` to accept the measured loss (${c.summary})`,
+      };
+    }
+    if (c.primaryReachable === true && requested === 'unplanned') {
+      const warning = `the current ${c.component} writer is reachable: unplanned mode fences it and promotes without waiting for replay, so writes not yet replicated are lost — \`planned\` would lose nothing`;
+      return { ...c, status: c.status === 'ready' ? 'warning' : c.status, warnings: [...(c.warnings ?? []), warning] };
+    }
+    return c;
+  });
+}
