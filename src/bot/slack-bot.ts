@@ -1,0 +1,147 @@
+/**
+ * The Slack bot: Bolt in HTTP mode (signing secret, /slack/events, /healthz) or Socket Mode (app
+ * token, plus a tiny HTTP server for /healthz), the slash command and buttons, and the status
+ * cards that follow the engine.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import bolt from '@slack/bolt';
+import type { App as BoltApp } from '@slack/bolt';
+import type { Logger } from 'pino';
+import type { DrConfig } from '../config/schema.js';
+import type { Engine } from '../engine/types.js';
+import { ConfigError } from '../errors.js';
+import type { OperationStore } from '../store/types.js';
+import { createCardUpdater } from './card-updater.js';
+import { boltLogger, createSlackClient, requireEnv } from './client.js';
+import { registerHandlers } from './handlers.js';
+import { healthHandler } from './health.js';
+
+const { App, HTTPReceiver, SocketModeReceiver } = bolt;
+
+export interface SlackBot {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** The HTTP port actually listened on (after start; PORT=0 picks a free one). */
+  port: number | undefined;
+}
+
+export interface SlackBotOptions {
+  config: DrConfig;
+  engine: Engine;
+  store: OperationStore;
+  log: Logger;
+  env: NodeJS.ProcessEnv;
+  /** Minimum gap between two edits of one status card (default 1000 ms). */
+  cardUpdateIntervalMs?: number;
+}
+
+function parsePort(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return 3000;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`PORT must be a port number (0-65535, 0 = any free port), got "${raw}"`);
+  return n;
+}
+
+export async function createSlackBot(opts: SlackBotOptions): Promise<SlackBot> {
+  const { config, engine, store, env } = opts;
+  const log = opts.log.child({ component: 'slack' });
+  const botToken = requireEnv(env, 'SLACK_BOT_TOKEN', 'the bot token (xoxb-…) from the Slack app\'s "OAuth & Permissions" page');
+  const appToken = env.SLACK_APP_TOKEN?.trim() ? env.SLACK_APP_TOKEN : undefined;
+  const signingSecret = appToken
+    ? undefined
+    : requireEnv(env, 'SLACK_SIGNING_SECRET', 'HTTP mode needs the signing secret from the Slack app\'s "Basic Information" page (or set SLACK_APP_TOKEN for Socket Mode)');
+  const listenPort = parsePort(env.PORT);
+  const client = createSlackClient(botToken, env, log);
+  const logger = boltLogger(log.child({ component: 'bolt' }));
+
+  // Bolt's default authorization calls auth.test at construction (an unhandled failure when Slack
+  // is unreachable) or on every request; we learn the bot's identity once, lazily, and keep
+  // working without it when auth.test fails, since commands and buttons do not need it.
+  let identity: { botId?: string; botUserId?: string } | null = null;
+  const authorize = async () => {
+    if (!identity) {
+      try {
+        const res = await client.auth.test();
+        identity = { ...(res.bot_id ? { botId: res.bot_id } : {}), ...(res.user_id ? { botUserId: res.user_id } : {}) };
+      } catch (err) {
+        log.warn({ err }, 'auth.test failed; continuing without the bot identity');
+        return { botToken };
+      }
+    }
+    return { botToken, ...identity };
+  };
+
+  const health = healthHandler(store, log);
+  let healthServer: Server | undefined;
+  let app: BoltApp;
+  if (appToken) {
+    const receiver = new SocketModeReceiver({ appToken, logger, ...(env.SLACK_API_URL ? { clientOptions: { slackApiUrl: client.slackApiUrl } } : {}) });
+    app = new App({ receiver, authorize, logger, clientOptions: { slackApiUrl: client.slackApiUrl } });
+    healthServer = createServer((req, res) => {
+      if (req.method === 'GET' && req.url?.split('?')[0] === '/healthz') return health(req, res);
+      res.writeHead(404).end();
+    });
+  } else {
+    const receiver = new HTTPReceiver({
+      signingSecret: signingSecret!,
+      endpoints: '/slack/events',
+      port: listenPort,
+      logger,
+      customRoutes: [{ path: '/healthz', method: ['GET'], handler: health }],
+    });
+    app = new App({ receiver, authorize, logger, clientOptions: { slackApiUrl: client.slackApiUrl } });
+  }
+  app.error(async (err) => {
+    log.error({ err }, 'unhandled error in a Slack listener');
+  });
+
+  const cards = createCardUpdater({
+    client,
+    store,
+    log,
+    channel: config.slack.incidentChannel,
+    targets: config.targets,
+    ...(opts.cardUpdateIntervalMs !== undefined ? { minIntervalMs: opts.cardUpdateIntervalMs } : {}),
+  });
+  registerHandlers(app, { config, engine, cards, client, log });
+
+  // Subscribe now, not at start(): the engine resumes operations before the HTTP side listens,
+  // and their first notifications must still reach the status cards.
+  let unsubscribe: (() => void) | null = engine.subscribe((n) => cards.onNotification(n));
+  const bot: SlackBot = {
+    port: undefined,
+    async start() {
+      if (healthServer) {
+        await app.start();
+        const server = healthServer;
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(listenPort, () => resolve());
+        });
+        bot.port = (server.address() as AddressInfo).port;
+        log.info({ mode: 'socket', port: bot.port }, 'Slack bot connected in Socket Mode; /healthz served on this port');
+      } else {
+        const server = (await app.start(listenPort)) as Server;
+        bot.port = (server.address() as AddressInfo).port;
+        log.info({ mode: 'http', port: bot.port }, 'Slack bot listening on /slack/events and /healthz');
+      }
+    },
+    async stop() {
+      unsubscribe?.();
+      unsubscribe = null;
+      await cards.close();
+      try {
+        await app.stop();
+      } catch (err) {
+        log.warn({ err }, 'stopping the Slack receiver failed');
+      }
+      if (healthServer?.listening) {
+        const server = healthServer;
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
+      bot.port = undefined;
+    },
+  };
+  return bot;
+}
