@@ -20,6 +20,13 @@ const SECRET_KEYS = [
   'authorization',
   'cookie',
   'connectionString',
+  // Environment dumps: the variables that hold secrets by name.
+  'SLACK_BOT_TOKEN',
+  'SLACK_SIGNING_SECRET',
+  'SLACK_APP_TOKEN',
+  'AZURE_CLIENT_SECRET',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
 ];
 
 /** `*.key` only reaches one level down, so list the depths our log objects actually use. */
@@ -33,8 +40,6 @@ export const REDACT_PATHS: string[] = [
   'config.*.url',
   'config.*.*.url',
   'config.*.*.*.url',
-  'env',
-  '*.env',
 ];
 
 const CREDENTIALS_IN_URL = /([a-z][a-z0-9+.-]*:\/\/)([^\s/@:]*):([^\s/@]*)@/gi;

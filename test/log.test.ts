@@ -45,6 +45,15 @@ describe('createLogger', () => {
     expect((second.err as { message: string }).message).toBe('connect failed for postgres://dr_bot:***@db.internal/app');
   });
 
+  it('keeps the environment name but blanks secret variables of an environment dump', () => {
+    const out = capture();
+    const log = createLogger({ destination: out.stream }).child({ env: 'prod' });
+    log.info({ vars: { SLACK_SIGNING_SECRET: 'sig-value', AWS_SECRET_ACCESS_KEY: 'aws-value', PORT: '3000' } }, 'environment');
+    const [line] = out.lines();
+    expect(line.env).toBe('prod');
+    expect(line.vars).toEqual({ SLACK_SIGNING_SECRET: '[redacted]', AWS_SECRET_ACCESS_KEY: '[redacted]', PORT: '3000' });
+  });
+
   it('honours the level', () => {
     const out = capture();
     const log = createLogger({ level: 'warn', destination: out.stream });
