@@ -8,6 +8,7 @@ import type {
   StepId,
 } from '../domain/types.js';
 import { FINAL_PHASES } from '../domain/types.js';
+import type { OperationContext, OperationEvent, UserEvent } from './types.js';
 
 export type OperationAction = 'approve' | 'reject' | 'retry' | 'skip' | 'abort';
 
@@ -63,6 +64,25 @@ export function evaluateAction(
     case 'abort':
       return authorized || (preApproval && isRequester) ? null : 'unauthorized';
   }
+}
+
+export type UserEventType = UserEvent['type'];
+
+/** The machine event for each action a person can take. */
+export const ACTION_OF: Record<UserEventType, OperationAction> = {
+  APPROVE: 'approve',
+  REJECT: 'reject',
+  RETRY: 'retry',
+  SKIP: 'skip',
+  ABORT: 'abort',
+};
+
+/** The machine's side of the policy: the same evaluation, from its context in a known phase. */
+export function refusalForEvent(context: OperationContext, phase: Phase, event: OperationEvent): RefusalReason | null {
+  if (event.type === 'TICK') return null;
+  const subject: PolicySubject = { phase, requester: context.requester, approvals: context.approvals, planHash: context.planHash };
+  const planHash = event.type === 'APPROVE' ? event.planHash : undefined;
+  return evaluateAction(subject, ACTION_OF[event.type], event.userId, event.authorized, planHash);
 }
 
 function hasApproved(approvals: readonly Approval[], userId: string): boolean {

@@ -25,7 +25,8 @@
  * Snapshot values name the step: `{ running: { failover: { 'stage-1': { 'promote-database': 'running',
  * 'promote-cache': 'succeeded' } } } }`, `{ paused: { failover: 'stage-1' } }`, `'awaitingApproval'`.
  */
-export { createOperationMachine, MACHINE_ID, rtoStepOf, stageKey } from './operation-machine.js';
+export { createOperationMachine, MACHINE_ID, stageKey } from './operation-machine.js';
+export { rtoStepOf } from './records.js';
 export type { OperationMachine } from './operation-machine.js';
 export { canonicalJson, computePlanHash, evaluateAction, fnv1a64 } from './approval.js';
 export type { OperationAction, PolicySubject } from './approval.js';

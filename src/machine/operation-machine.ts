@@ -1,19 +1,22 @@
-import { assign, emit, enqueueActions, fromPromise, setup } from 'xstate';
-import type {
-  ComponentReadiness,
-  DomainEvent,
-  OperationKind,
-  Phase,
-  PreflightReport,
-  RpoMeasurement,
-  StepId,
-  StepOutcome,
-  StepState,
-} from '../domain/types.js';
+import { emit, enqueueActions, fromPromise, setup } from 'xstate';
+import type { DomainEvent, OperationKind, Phase, PreflightReport, StepId, StepOutcome } from '../domain/types.js';
 import { errorInfo, type ErrorInfo } from '../errors.js';
-import { computePlanHash, evaluateAction, type OperationAction, type PolicySubject } from './approval.js';
-import { RUNBOOKS, STEP_TITLES, runbookSteps } from './runbook.js';
-import type { OperationContext, OperationEvent, OperationInput, PreflightInput, RunStepInput, UserEvent } from './types.js';
+import { ACTION_OF, computePlanHash, refusalForEvent, type UserEventType } from './approval.js';
+import {
+  abortedWhileRunning,
+  blockedComponents,
+  collectRpo,
+  failedIn,
+  initialSteps,
+  patchStep,
+  preflightError,
+  refusalFromReport,
+  rtoStepOf,
+  stepOf,
+  verificationError,
+} from './records.js';
+import { RUNBOOKS, runbookSteps } from './runbook.js';
+import type { OperationContext, OperationEvent, OperationInput, PreflightInput, RunStepInput } from './types.js';
 
 /** The machine's id: state ids in targets are `#operation.running.failover.stage-1`. */
 export const MACHINE_ID = 'operation';
@@ -25,83 +28,12 @@ export function stageKey(index: number): string {
   return `stage-${index + 1}`;
 }
 
-/** The last verification step of a runbook: RTO ends when it goes green. */
-export function rtoStepOf(kind: OperationKind): StepId | undefined {
-  return runbookSteps(RUNBOOKS[kind])
-    .filter((id) => id.startsWith('verify-'))
-    .at(-1);
-}
 
-type ActionEvent = { type: 'APPROVE' | 'REJECT' | 'RETRY' | 'SKIP' | 'ABORT' };
-const ACTION_OF: Record<UserEvent['type'], OperationAction> = {
-  APPROVE: 'approve',
-  REJECT: 'reject',
-  RETRY: 'retry',
-  SKIP: 'skip',
-  ABORT: 'abort',
-};
-
-function subject(context: OperationContext, phase: Phase): PolicySubject {
-  return { phase, requester: context.requester, approvals: context.approvals, planHash: context.planHash };
-}
-
-function refusalFor(context: OperationContext, phase: Phase, event: OperationEvent) {
-  if (event.type === 'TICK') return null;
-  const planHash = event.type === 'APPROVE' ? event.planHash : undefined;
-  return evaluateAction(subject(context, phase), ACTION_OF[event.type], event.userId, event.authorized, planHash);
-}
-
-function blockedComponents(report: PreflightReport): ComponentReadiness[] {
-  return report.components.filter((c) => c.status === 'blocked');
-}
-
-function refusalFromReport(report: PreflightReport): ErrorInfo {
-  const reasons = blockedComponents(report).map((c) => `${c.component}: ${c.summary}`);
-  return {
-    code: 'precondition-failed',
-    message: `Preflight blocked the operation before any change (${reasons.join('; ')}). Fix the blocked component(s) and request it again.`,
-    retryable: false,
-  };
-}
-
-/** `undefined` in a patch removes the field, so persisted steps carry only what happened. */
-function patchStep(steps: StepState[], id: StepId, patch: Partial<StepState>): StepState[] {
-  return steps.map((s) => {
-    if (s.id !== id) return s;
-    const next: Record<string, unknown> = { ...s, ...patch };
-    for (const key of Object.keys(next)) if (next[key] === undefined) delete next[key];
-    return next as unknown as StepState;
-  });
-}
-
-function stepOf(context: OperationContext, id: StepId): StepState {
-  const step = context.steps.find((s) => s.id === id);
-  if (!step) throw new Error(`step ${id} is not part of the ${context.kind} runbook`);
-  return step;
-}
-
-function failedIn(context: OperationContext, stage: readonly StepId[]): StepId[] {
-  return stage.filter((id) => stepOf(context, id).status === 'failed');
-}
-
-function collectRpo(steps: StepState[]): RpoMeasurement[] {
-  return steps.flatMap((s) => (s.status === 'succeeded' ? (s.rpo ?? []) : []));
-}
-
-function verificationError(stepId: StepId, outcome: StepOutcome): ErrorInfo {
-  const failing = (outcome.checks ?? []).filter((c) => !c.ok).map((c) => `${c.name} (${c.detail})`);
-  const which = failing.length > 0 ? ` Failing checks: ${failing.join(', ')}.` : '';
-  return {
-    code: 'verification-failed',
-    message: `${STEP_TITLES[stepId]} did not pass: ${outcome.summary}.${which} Fix the region and Retry, or Skip to accept it.`,
-    retryable: true,
-  };
-}
-
-const notProvided = (name: string) =>
-  fromPromise<never, unknown>(async () => {
+function notProvided<TOutput, TInput>(name: string) {
+  return fromPromise<TOutput, TInput>(async () => {
     throw new Error(`the ${name} actor was not provided: use machine.provide({ actors: { ${name} } })`);
   });
+}
 
 /**
  * The operation machine: preflight → awaitingApproval → recheck → running (stages generated from
@@ -120,8 +52,8 @@ export function createOperationMachine(deps: { now?: () => number } = {}) {
       emitted: {} as DomainEvent,
     },
     actors: {
-      preflight: notProvided('preflight') as unknown as ReturnType<typeof fromPromise<PreflightReport, PreflightInput>>,
-      runStep: notProvided('runStep') as unknown as ReturnType<typeof fromPromise<StepOutcome, RunStepInput>>,
+      preflight: notProvided<PreflightReport, PreflightInput>('preflight'),
+      runStep: notProvided<StepOutcome, RunStepInput>('runStep'),
     },
     delays: {
       // Computed from the stored deadline, not a fixed timeout, so the remaining time is right
@@ -133,9 +65,9 @@ export function createOperationMachine(deps: { now?: () => number } = {}) {
       planUnchanged: ({ context }, params: { report: PreflightReport; kind: OperationKind }) =>
         context.kind === params.kind &&
         computePlanHash(context.id, context.kind, params.report, runbookSteps(RUNBOOKS[context.kind])) === context.planHash,
-      allowed: ({ context, event }, params: { phase: Phase }) => refusalFor(context, params.phase, event) === null,
+      allowed: ({ context, event }, params: { phase: Phase }) => refusalForEvent(context, params.phase, event) === null,
       approvalCompletes: ({ context, event }) =>
-        refusalFor(context, 'awaitingApproval', event) === null && context.approvals.length + 1 >= context.requiredApprovals,
+        refusalForEvent(context, 'awaitingApproval', event) === null && context.approvals.length + 1 >= context.requiredApprovals,
       pastDeadline: ({ context, event }) =>
         context.expiresAt !== undefined && 'at' in event && event.at >= context.expiresAt,
       stepSettled: ({ context }, params: { stepId: StepId; status: 'succeeded' | 'skipped' }) =>
@@ -177,7 +109,7 @@ export function createOperationMachine(deps: { now?: () => number } = {}) {
       }),
       refuse: enqueueActions(({ context, event, enqueue }, params: { phase: Phase }) => {
         if (event.type === 'TICK') return;
-        const reason = refusalFor(context, params.phase, event);
+        const reason = refusalForEvent(context, params.phase, event);
         if (reason === null) return;
         if (event.type === 'APPROVE') {
           enqueue.emit({ type: 'ApprovalRefused', userId: event.userId, reason });
@@ -202,13 +134,8 @@ export function createOperationMachine(deps: { now?: () => number } = {}) {
         if (event.type !== 'ABORT') return;
         // A running step cannot be interrupted mid-call: its effect may or may not have
         // happened, and the card must not show it as still running on a finished operation.
-        const unknown: ErrorInfo = {
-          code: 'unknown',
-          message: 'The operation was aborted while this step was running; its outcome is unknown. Check the component before acting on it.',
-          retryable: false,
-        };
         const steps = context.steps.map((s) =>
-          s.status === 'running' ? { ...s, status: 'failed' as const, finishedAt: event.at, error: unknown } : s,
+          s.status === 'running' ? { ...s, status: 'failed' as const, finishedAt: event.at, error: abortedWhileRunning() } : s,
         );
         enqueue.assign({ steps, abortedBy: event.userId, finishedAt: event.at });
         enqueue.emit({ type: 'OperationAborted', userId: event.userId, ...(event.reason ? { reason: event.reason } : {}) });
@@ -312,9 +239,9 @@ export function createOperationMachine(deps: { now?: () => number } = {}) {
    * Every active state answers every person's action: the ones it accepts are listed first, the
    * fallback emits the refusal for the timeline (the adapter answers the person ephemerally).
    */
-  function actionHandlers(phase: Phase, accepted: Partial<Record<ActionEvent['type'], unknown[]>>): Transitions {
+  function actionHandlers(phase: Phase, accepted: Partial<Record<UserEventType, unknown[]>>): Transitions {
     const on: Record<string, unknown[]> = {};
-    for (const type of Object.keys(ACTION_OF) as ActionEvent['type'][]) {
+    for (const type of Object.keys(ACTION_OF) as UserEventType[]) {
       on[type] = [...(accepted[type] ?? []), { actions: { type: 'refuse', params: { phase } } }];
     }
     return on as Transitions;
@@ -446,7 +373,7 @@ export function createOperationMachine(deps: { now?: () => number } = {}) {
     context: ({ input }) => ({
       ...input,
       approvals: [],
-      steps: runbookSteps(RUNBOOKS[input.kind]).map((id) => ({ id, title: STEP_TITLES[id], status: 'pending', attempts: 0 })),
+      steps: initialSteps(input.kind),
     }),
     entry: 'emitRequested',
     initial: 'preflight',
@@ -553,9 +480,5 @@ export function createOperationMachine(deps: { now?: () => number } = {}) {
   });
 }
 
-function preflightError(error: unknown): ErrorInfo {
-  const info = errorInfo(error);
-  return { ...info, message: `Preflight could not check the components, so nothing was changed: ${info.message}` };
-}
 
 export type OperationMachine = ReturnType<typeof createOperationMachine>;
