@@ -23,13 +23,15 @@ export function redisUrl(port: number): string {
 }
 
 async function withRedis<T>(url: string, fn: (r: Redis) => Promise<T>): Promise<T> {
-  const r = new Redis(url, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  const r = new Redis(url, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, disconnectTimeout: 100 });
   r.on('error', () => undefined);
   try {
     await r.connect();
     return await fn(r);
   } finally {
-    r.disconnect();
+    // QUIT, not disconnect(): disconnect() leaves a 2 s timer that keeps `dr lab up` alive.
+    if (r.status === 'ready') await r.quit().catch(() => r.disconnect());
+    else r.disconnect();
   }
 }
 

@@ -1,0 +1,514 @@
+/**
+ * Redis replication provider (CacheProvider) on `ioredis`.
+ *
+ *   createRedisProvider({
+ *     primaryUrl,             // redis://[:password@]host:port of the primary region's server
+ *     secondaryUrl,           //   and of the secondary's (resolved from config url/urlEnv)
+ *     promoteTimeoutSeconds,  // FAILOVER TIMEOUT / catch-up wait; config: redis.promoteTimeoutSeconds
+ *     useFailoverCommand,     // planned: FAILOVER TO on Redis >= 6.2; else pause + wait + REPLICAOF NO ONE
+ *     log,                    // pino logger (child with provider: 'redis')
+ *     connectTimeoutMs?,      // default 3000: how long "is the other side reachable?" may take
+ *   })
+ *
+ * After any failover the old master, where it can be reached, is made a replica of the new one
+ * (as FAILOVER does): that is Redis's fence, so there are never two masters. The address used for
+ * it is the one the old master listed the replica under (ROLE/INFO), else the configured URL's.
+ * Why one short-lived connection per call and no shared client: a shared client would reconnect
+ * and queue commands behind a dead primary and hide that it is unreachable.
+ */
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { CheckResult, ComponentReadiness, Evidence, ExpectedLoss, Mode, RegionRole, RpoMeasurement } from '../domain/types.js';
+import { DrError, PreconditionFailed, ProviderError } from '../errors.js';
+import { formatBytes } from './pg-lsn.js';
+import type { ActionResult, CacheProvider, Progress, PromotionResult } from './types.js';
+
+export interface RedisProviderOptions {
+  primaryUrl: string;
+  secondaryUrl: string;
+  promoteTimeoutSeconds: number;
+  useFailoverCommand: boolean;
+  log: Logger;
+  connectTimeoutMs?: number;
+}
+
+const NAME = 'redis';
+const other = (side: RegionRole): RegionRole => (side === 'primary' ? 'secondary' : 'primary');
+
+interface ReplicaEntry {
+  ip: string;
+  port: number;
+  state: string;
+  offset: number;
+}
+
+interface Reachable {
+  reachable: true;
+  role: 'master' | 'replica';
+  version: string;
+  tcpPort: number;
+  /** The replication stream this server is on (a replica reports its master's). */
+  replid: string;
+  replid2: string;
+  /** master_repl_offset: a master's write position. */
+  offset: number;
+  /** Replica: how far it has applied its master's stream. */
+  replicaOffset: number | null;
+  linkUp: boolean | null;
+  masterHost: string | null;
+  masterPort: number | null;
+  lastIoSecondsAgo: number | null;
+  linkDownSinceSeconds: number | null;
+  failoverState: string | null;
+  replicas: ReplicaEntry[];
+}
+interface Unreachable {
+  reachable: false;
+  error: DrError;
+}
+type SideState = Reachable | Unreachable;
+
+function parseInfo(text: string): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const line of text.split(/\r?\n/)) {
+    const i = line.indexOf(':');
+    if (i > 0 && !line.startsWith('#')) map.set(line.slice(0, i), line.slice(i + 1).trim());
+  }
+  return map;
+}
+
+const num = (v: string | undefined): number | null => (v === undefined || v === '' ? null : Number(v));
+
+function versionAtLeast(version: string, major: number, minor: number): boolean {
+  const [a, b] = version.split('.').map(Number);
+  return a > major || (a === major && (b ?? 0) >= minor);
+}
+
+/** QUIT when connected: disconnect() leaves a 2 s timer behind that keeps a CLI (or jest) alive. */
+async function release(r: Redis): Promise<void> {
+  if (r.status === 'ready') {
+    await r.quit().catch(() => r.disconnect());
+    return;
+  }
+  r.disconnect();
+}
+
+export function createRedisProvider(opts: RedisProviderOptions): CacheProvider {
+  return new RedisProvider(opts);
+}
+
+class RedisProvider implements CacheProvider {
+  readonly name = NAME;
+  private readonly open = new Set<Redis>();
+  private readonly connectTimeoutMs: number;
+
+  constructor(private readonly opts: RedisProviderOptions) {
+    this.connectTimeoutMs = opts.connectTimeoutMs ?? 3000;
+  }
+
+  private url(side: RegionRole): string {
+    return side === 'primary' ? this.opts.primaryUrl : this.opts.secondaryUrl;
+  }
+
+  private address(side: RegionRole): { host: string; port: number } {
+    const u = new URL(this.url(side));
+    return { host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port || 6379) };
+  }
+
+  private where(side: RegionRole): string {
+    try {
+      const a = this.address(side);
+      return `${side} (${a.host}:${a.port})`;
+    } catch {
+      return side;
+    }
+  }
+
+  private async withClient<T>(side: RegionRole, action: string, fn: (r: Redis) => Promise<T>): Promise<T> {
+    const r = new Redis(this.url(side), {
+      lazyConnect: true,
+      connectTimeout: this.connectTimeoutMs,
+      commandTimeout: 15_000,
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+      retryStrategy: () => null,
+      connectionName: 'dr-bot',
+      disconnectTimeout: 100,
+    });
+    r.on('error', () => undefined);
+    this.open.add(r);
+    try {
+      await r.connect();
+      return await fn(r);
+    } catch (err) {
+      if (err instanceof DrError) throw err;
+      const message = err instanceof Error ? err.message : String(err);
+      const retryable = r.status !== 'ready' || /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|timed? ?out|LOADING|Connection is closed/i.test(message);
+      throw new ProviderError(NAME, `${this.where(side)}: ${action} failed: ${message}`, { retryable, cause: err });
+    } finally {
+      this.open.delete(r);
+      await release(r);
+    }
+  }
+
+  private async inspect(side: RegionRole): Promise<SideState> {
+    try {
+      return await this.withClient(side, 'reading replication state', async (r) => {
+        const info = parseInfo(await r.info('replication'));
+        const server = parseInfo(await r.info('server'));
+        const role = info.get('role') === 'master' ? ('master' as const) : ('replica' as const);
+        const replicas: ReplicaEntry[] = [];
+        for (const [key, value] of info) {
+          if (!/^slave\d+$/.test(key)) continue;
+          const f = Object.fromEntries(value.split(',').map((kv) => kv.split('=') as [string, string]));
+          replicas.push({ ip: f.ip, port: Number(f.port), state: f.state, offset: Number(f.offset) });
+        }
+        return {
+          reachable: true as const,
+          role,
+          version: server.get('redis_version') ?? '0.0.0',
+          tcpPort: Number(server.get('tcp_port') ?? 0),
+          replid: info.get('master_replid') ?? '',
+          replid2: info.get('master_replid2') ?? '',
+          offset: Number(info.get('master_repl_offset') ?? 0),
+          replicaOffset: role === 'replica' ? num(info.get('slave_repl_offset')) : null,
+          linkUp: role === 'replica' ? info.get('master_link_status') === 'up' : null,
+          masterHost: info.get('master_host') ?? null,
+          masterPort: num(info.get('master_port')),
+          lastIoSecondsAgo: num(info.get('master_last_io_seconds_ago')),
+          linkDownSinceSeconds: num(info.get('master_link_down_since_seconds')),
+          failoverState: info.get('master_failover_state') ?? null,
+          replicas,
+        };
+      });
+    } catch (err) {
+      if (err instanceof DrError && err.retryable) return { reachable: false, error: err };
+      throw err;
+    }
+  }
+
+  private async inspectReachable(side: RegionRole): Promise<Reachable> {
+    const s = await this.inspect(side);
+    if (!s.reachable) throw s.error;
+    return s;
+  }
+
+  /** A replica follows `master` when it is on the same replication stream (replid) as the master is, or was before its last promotion. */
+  private follows(replica: Reachable, master: Reachable): boolean {
+    return replica.replid !== '' && (replica.replid === master.replid || replica.replid === master.replid2);
+  }
+
+  /** Where `master` sees `replica`, for FAILOVER TO and REPLICAOF: its replica list first, else the configured address. */
+  private replicaAddress(master: Reachable, replica: Reachable, replicaSide: RegionRole): { host: string; port: number } {
+    const listed = master.replicas.filter((e) => e.port === replica.tcpPort);
+    const configured = this.address(replicaSide);
+    const entry = listed.find((e) => e.ip === configured.host) ?? (listed.length === 1 ? listed[0] : undefined);
+    return entry ? { host: entry.ip, port: entry.port } : { host: configured.host, port: replica.tcpPort || configured.port };
+  }
+
+  async readiness(target: RegionRole): Promise<ComponentReadiness> {
+    const src = other(target);
+    const [t, o] = await Promise.all([this.inspect(target), this.inspect(src)]);
+    const primaryReachable = o.reachable && o.role === 'master';
+    const base = { component: 'cache' as const, primaryReachable };
+    if (!t.reachable) {
+      return { ...base, status: 'blocked', summary: `${this.where(target)} is unreachable: ${t.error.message}`, details: { targetReachable: false, error: t.error.message }, planFacts: { targetReachable: false } };
+    }
+    const details: Evidence = {
+      targetRole: t.role,
+      replid: t.replid,
+      replicaOffset: t.replicaOffset,
+      linkUp: t.linkUp,
+      masterLastIoSecondsAgo: t.lastIoSecondsAgo,
+      masterLinkDownSinceSeconds: t.linkDownSinceSeconds,
+      primaryReachable,
+      ...(o.reachable ? { otherRole: o.role, otherReplid: o.replid, otherOffset: o.offset } : { otherError: o.error.message }),
+    };
+    if (t.role === 'master') {
+      if (o.reachable && o.role === 'master') {
+        return { ...base, status: 'blocked', summary: `both ${target} and ${src} are masters: ${target} is not a replica of ${src}`, details, planFacts: { targetRole: 'master', otherRole: 'master' } };
+      }
+      return { ...base, status: 'ready', summary: `${target} is already a master: promotion will be a no-op`, details, planFacts: { targetRole: 'master', replid: t.replid } };
+    }
+    if (o.reachable) {
+      if (o.role !== 'master') {
+        return { ...base, status: 'blocked', summary: `neither side is a master: ${src} is a replica too`, details, planFacts: { targetRole: 'replica', otherRole: 'replica' } };
+      }
+      if (!this.follows(t, o)) {
+        return {
+          ...base,
+          status: 'blocked',
+          summary: `wrong target: ${target} follows replication id ${t.replid}, ${src} has ${o.replid}: not a replica of ${src}`,
+          details,
+          planFacts: { targetRole: 'replica', replid: t.replid, otherReplid: o.replid },
+        };
+      }
+      const gap = Math.max(0, o.offset - (t.replicaOffset ?? 0));
+      const warnings = t.linkUp ? [] : [`${target}'s link to ${src} is down: a planned failover waits up to ${this.opts.promoteTimeoutSeconds} s for it to catch up`];
+      return {
+        ...base,
+        status: t.linkUp ? 'ready' : 'warning',
+        summary: `${target} replica, link ${t.linkUp ? 'up' : 'DOWN'}, offset gap ${formatBytes(gap)}; ${src} reachable: planned, zero loss`,
+        details: { ...details, offsetGapBytes: gap },
+        planFacts: { targetRole: 'replica', replid: t.replid, primaryReachable: true },
+        ...(warnings.length ? { warnings } : {}),
+      };
+    }
+    const expectedLoss = this.expectedLoss(t, o.error.message);
+    return {
+      ...base,
+      status: 'warning',
+      summary: `${target} replica; ${src} unreachable: unplanned, ${expectedLoss.description}`,
+      details,
+      planFacts: { targetRole: 'replica', replid: t.replid, primaryReachable: false, replicaOffset: t.replicaOffset },
+      expectedLoss,
+      warnings: [`${src} cannot be demoted while unreachable: when it comes back it must become a replica before it takes writes`],
+    };
+  }
+
+  /**
+   * With the master gone the replica knows its own offset and when it last heard from the master.
+   * Writes the master accepted after that are lost and cannot be counted without it; the time since
+   * the last contact bounds how long that window can have been.
+   */
+  private expectedLoss(t: Reachable, why: string): ExpectedLoss & { bytes: number | null; seconds: number | null } {
+    const seconds = t.linkDownSinceSeconds ?? t.lastIoSecondsAgo;
+    return {
+      bytes: null,
+      seconds,
+      description: `the replica applied the master's stream up to offset ${t.replicaOffset ?? '?'}, last contact ${seconds === null ? 'unknown' : `${seconds} s ago`}; writes the master took after that are lost (their size cannot be measured while it is unreachable; master: ${why})`,
+    };
+  }
+
+  async isWriter(target: RegionRole): Promise<boolean> {
+    return (await this.inspectReachable(target)).role === 'master';
+  }
+
+  async promote({ target, mode, progress }: { target: RegionRole; mode: Mode; progress: Progress }): Promise<PromotionResult> {
+    const started = Date.now();
+    const src = other(target);
+    const t = await this.inspectReachable(target);
+    const o = await this.inspect(src);
+    if (t.role === 'master') {
+      if (o.reachable && o.role === 'master') {
+        throw new PreconditionFailed(`${this.where(target)} and ${this.where(src)} are both masters: ${target} is not a replica to promote. Decide which holds the data, make the other its replica, then retry.`, {
+          code: 'wrong-target',
+        });
+      }
+      return {
+        noop: true,
+        mode,
+        summary: `${target} is already a master: nothing to do`,
+        evidence: { role: 'master', offset: t.offset, replid: t.replid },
+        rpo: { component: 'cache', bytes: 0, seconds: 0, description: 'no promotion by this step: the target was already the master' },
+      };
+    }
+    if (o.reachable) {
+      if (o.role !== 'master') throw new PreconditionFailed(`${this.where(src)} is a replica too: there is no master to fail over from.`, { code: 'wrong-target' });
+      if (!this.follows(t, o)) {
+        throw new PreconditionFailed(
+          `${this.where(target)} is not a replica of ${this.where(src)}: it follows replication id ${t.replid}, ${src} has ${o.replid}. Check components.redis.${target} in the config.`,
+          { code: 'wrong-target' },
+        );
+      }
+    }
+    if (mode === 'planned') {
+      if (!o.reachable) {
+        throw new PreconditionFailed(`a planned failover pauses ${this.where(src)} and waits for equal offsets, but it is unreachable (${o.error.message}). Re-run preflight: with ${src} down the failover is unplanned.`);
+      }
+      const useFailover = this.opts.useFailoverCommand && versionAtLeast(o.version, 6, 2);
+      return useFailover ? this.failoverCommand(target, t, o, progress, started) : this.pauseAndPromote(target, t, o, 'planned', progress, started);
+    }
+    if (o.reachable) return this.pauseAndPromote(target, t, o, 'unplanned', progress, started);
+    return this.promoteAlone(target, t, o, progress, started);
+  }
+
+  /** Redis's own planned switch: the master pauses writes, waits for the replica, swaps roles. */
+  private async failoverCommand(target: RegionRole, t: Reachable, o: Reachable, progress: Progress, started: number): Promise<PromotionResult> {
+    const src = other(target);
+    const to = this.replicaAddress(o, t, target);
+    const timeoutMs = this.opts.promoteTimeoutSeconds * 1000;
+    progress(`FAILOVER TO ${to.host} ${to.port} on ${src}`, { primaryOffset: o.offset, replicaOffset: t.replicaOffset });
+    await this.withClient(src, 'FAILOVER', (r) => r.call('FAILOVER', 'TO', to.host, String(to.port), 'TIMEOUT', String(timeoutMs)));
+    const done = await this.poll(timeoutMs + 5000, async () => {
+      const [nt, no] = await Promise.all([this.inspect(target), this.inspect(src)]);
+      if (!nt.reachable || !no.reachable) return undefined;
+      if (nt.role === 'master' && no.role === 'replica') return { nt, no };
+      // The master gave up (timeout) and resumed writes as master: report instead of waiting.
+      if (no.role === 'master' && no.failoverState === 'no-failover') return { nt, no, failed: true };
+      return undefined;
+    });
+    if (!done || 'failed' in done) {
+      throw new ProviderError(
+        NAME,
+        `FAILOVER TO ${to.host}:${to.port} did not complete within ${this.opts.promoteTimeoutSeconds} s: ${target} did not catch up with ${src}. ${src} resumed taking writes as master; check the replication link and retry.`,
+        { code: 'timeout', retryable: true },
+      );
+    }
+    const totalMs = Date.now() - started;
+    return {
+      noop: false,
+      mode: 'planned',
+      summary: `FAILOVER: ${target} is master at offset ${done.nt.offset}, ${src} is now its replica (${totalMs} ms): zero loss`,
+      evidence: { method: 'FAILOVER TO', primaryOffsetBefore: o.offset, replicaOffsetBefore: t.replicaOffset, finalOffset: done.nt.offset, oldMasterRole: done.no.role, totalMs },
+      rpo: { component: 'cache', bytes: 0, seconds: 0, description: `zero loss: ${src} paused writes until ${target} had its whole stream` },
+    };
+  }
+
+  /**
+   * Pause writes on the old master, measure (planned: wait for) the offset gap, promote, then make
+   * the old master a replica of the new one so it can never take writes again.
+   */
+  private async pauseAndPromote(target: RegionRole, t: Reachable, o: Reachable, mode: Mode, progress: Progress, started: number): Promise<PromotionResult> {
+    const src = other(target);
+    const pauseMs = this.opts.promoteTimeoutSeconds * 1000 + 10_000;
+    const writeOnly = versionAtLeast(o.version, 6, 2);
+    progress(`pausing writes on ${src}`);
+    const finalOffset = await this.withClient(src, 'CLIENT PAUSE', async (r) => {
+      await r.call('CLIENT', 'PAUSE', String(pauseMs), ...(writeOnly ? ['WRITE'] : []));
+      return Number(parseInfo(await r.info('replication')).get('master_repl_offset') ?? 0);
+    });
+    let replicaOffset = t.replicaOffset ?? 0;
+    const catchUpStarted = Date.now();
+    if (mode === 'planned') {
+      const caught = await this.poll(this.opts.promoteTimeoutSeconds * 1000, async () => {
+        const s = await this.inspectReachable(target);
+        replicaOffset = s.replicaOffset ?? 0;
+        if (replicaOffset >= finalOffset) return true;
+        if (Date.now() % 1000 < 60) progress(`waiting for ${target}: ${formatBytes(finalOffset - replicaOffset)} behind`, { finalOffset, replicaOffset });
+        return undefined;
+      });
+      if (!caught) {
+        await this.withClient(src, 'CLIENT UNPAUSE', (r) => r.call('CLIENT', 'UNPAUSE')).catch(() => undefined);
+        throw new ProviderError(
+          NAME,
+          `${this.where(target)} did not reach ${src}'s offset ${finalOffset} within ${this.opts.promoteTimeoutSeconds} s (at ${replicaOffset}). ${src} was unpaused and is still the master; fix the replication link and retry.`,
+          { code: 'timeout', retryable: true },
+        );
+      }
+    } else {
+      replicaOffset = (await this.inspectReachable(target)).replicaOffset ?? 0;
+    }
+    const catchUpMs = Date.now() - catchUpStarted;
+    const promoteStarted = Date.now();
+    await this.withClient(target, 'REPLICAOF NO ONE', (r) => r.call('REPLICAOF', 'NO', 'ONE'));
+    const promoteMs = Date.now() - promoteStarted;
+    const nt = await this.inspectReachable(target);
+    const to = this.replicaAddress(o, nt, target);
+    progress(`making ${src} a replica of ${to.host}:${to.port}`);
+    await this.withClient(src, 'REPLICAOF (demote the old master)', async (r) => {
+      await r.call('REPLICAOF', to.host, String(to.port));
+      if (writeOnly) await r.call('CLIENT', 'UNPAUSE');
+    });
+    const gap = Math.max(0, finalOffset - replicaOffset);
+    const rpo: RpoMeasurement =
+      mode === 'planned' || gap === 0
+        ? { component: 'cache', bytes: 0, seconds: 0, description: `zero loss: ${target} had ${src}'s offset ${finalOffset} when promoted` }
+        : {
+            component: 'cache',
+            bytes: gap,
+            seconds: t.linkDownSinceSeconds ?? t.lastIoSecondsAgo,
+            description: `${formatBytes(gap)} of the replication stream lost: ${src} was at offset ${finalOffset}, ${target} at ${replicaOffset}${t.linkDownSinceSeconds !== null ? `; link down for ${t.linkDownSinceSeconds} s` : ''}`,
+          };
+    const totalMs = Date.now() - started;
+    return {
+      noop: false,
+      mode,
+      summary: `promoted ${target} (REPLICAOF NO ONE, ${mode}) in ${totalMs} ms; ${src} paused and made its replica; ${rpo.bytes ? `loss ${formatBytes(rpo.bytes)}` : 'zero loss'}`,
+      evidence: { method: 'pause + REPLICAOF NO ONE', finalOffset, replicaOffset, offsetGapBytes: gap, fenced: true, demotedTo: `${to.host}:${to.port}`, catchUpMs, promoteMs, totalMs },
+      rpo,
+    };
+  }
+
+  private async promoteAlone(target: RegionRole, t: Reachable, o: Unreachable, progress: Progress, started: number): Promise<PromotionResult> {
+    const src = other(target);
+    progress(`${src} is unreachable (${o.error.message}): it cannot be demoted`);
+    const loss = this.expectedLoss(t, o.error.message);
+    const promoteStarted = Date.now();
+    await this.withClient(target, 'REPLICAOF NO ONE', (r) => r.call('REPLICAOF', 'NO', 'ONE'));
+    const promoteMs = Date.now() - promoteStarted;
+    return {
+      noop: false,
+      mode: 'unplanned',
+      summary: `promoted ${target} (REPLICAOF NO ONE, unplanned) in ${promoteMs} ms; ${src} NOT demoted (unreachable): make it a replica before it takes writes again`,
+      evidence: {
+        method: 'REPLICAOF NO ONE',
+        replicaOffset: t.replicaOffset,
+        masterLastIoSecondsAgo: t.lastIoSecondsAgo,
+        masterLinkDownSinceSeconds: t.linkDownSinceSeconds,
+        fenced: false,
+        oldMasterError: o.error.message,
+        promoteMs,
+        totalMs: Date.now() - started,
+      },
+      rpo: { component: 'cache', bytes: loss.bytes, seconds: loss.seconds, description: loss.description },
+    };
+  }
+
+  private async poll<T>(timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const v = await probe();
+      if (v !== undefined) return v;
+      if (Date.now() > deadline) return undefined;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  async verifyWriter(target: RegionRole): Promise<CheckResult[]> {
+    const s = await this.inspect(target);
+    if (!s.reachable) return [{ name: `redis ${target} reachable`, kind: 'cache', ok: false, detail: s.error.message }];
+    const checks: CheckResult[] = [{ name: `redis ${target} is master`, kind: 'cache', ok: s.role === 'master', detail: `role=${s.role}` }];
+    const started = Date.now();
+    try {
+      await this.withClient(target, 'write probe', (r) => r.set(`dr:probe:${target}`, new Date().toISOString(), 'EX', 300));
+      checks.push({ name: `redis ${target} write probe`, kind: 'cache', ok: true, detail: `SET dr:probe:${target} EX 300`, durationMs: Date.now() - started });
+    } catch (err) {
+      checks.push({ name: `redis ${target} write probe`, kind: 'cache', ok: false, detail: (err as Error).message, durationMs: Date.now() - started });
+    }
+    return checks;
+  }
+
+  async isStreamingStandby(standby: RegionRole): Promise<boolean> {
+    const s = await this.inspectReachable(standby);
+    if (s.role !== 'replica' || !s.linkUp) return false;
+    const o = await this.inspect(other(standby));
+    return o.reachable && o.role === 'master' && this.follows(s, o);
+  }
+
+  /** Make `standby` a replica of the other side (Redis resyncs by itself: partial or full). */
+  async resync({ standby, progress }: { standby: RegionRole; progress: Progress }): Promise<ActionResult> {
+    if (await this.isStreamingStandby(standby)) return { noop: true, summary: `${standby} is already a replica of ${other(standby)}`, evidence: {} };
+    const writer = other(standby);
+    const w = await this.inspectReachable(writer);
+    if (w.role !== 'master') throw new PreconditionFailed(`${this.where(writer)} is not a master: nothing to resync ${standby} from.`, { code: 'wrong-target' });
+    const s = await this.inspectReachable(standby);
+    const to = { host: this.address(writer).host, port: w.tcpPort || this.address(writer).port };
+    const started = Date.now();
+    progress(`REPLICAOF ${to.host} ${to.port} on ${standby}`);
+    await this.withClient(standby, 'REPLICAOF', (r) => r.call('REPLICAOF', to.host, String(to.port)));
+    const ok = await this.poll(this.opts.promoteTimeoutSeconds * 1000, async () => ((await this.isStreamingStandby(standby).catch(() => false)) ? true : undefined));
+    if (!ok) throw new ProviderError(NAME, `${this.where(standby)} did not sync with ${writer} within ${this.opts.promoteTimeoutSeconds} s after REPLICAOF; see its log`, { code: 'timeout', retryable: true });
+    return { noop: false, summary: `${standby} is a replica of ${writer} again`, evidence: { previousRole: s.role, replicaOf: `${to.host}:${to.port}`, durationMs: Date.now() - started } };
+  }
+
+  async consistency({ writer }: { writer: RegionRole; progress: Progress }): Promise<CheckResult[]> {
+    const standby = other(writer);
+    const [w, s] = await Promise.all([this.inspectReachable(writer), this.inspectReachable(standby)]);
+    const caught = await this.poll(this.opts.promoteTimeoutSeconds * 1000, async () => {
+      const now = await this.inspectReachable(standby);
+      return (now.replicaOffset ?? -1) >= w.offset ? now : undefined;
+    });
+    const [a, b] = await Promise.all([this.withClient(writer, 'DBSIZE', (r) => r.dbsize()), this.withClient(standby, 'DBSIZE', (r) => r.dbsize())]);
+    return [
+      { name: `redis ${standby} follows ${writer}`, kind: 'cache', ok: s.role === 'replica' && this.follows(s, w), detail: `role=${s.role}, replid ${s.replid} / ${w.replid}` },
+      { name: `redis ${standby} offset caught up`, kind: 'cache', ok: caught !== undefined, detail: `${standby} at ${caught?.replicaOffset ?? s.replicaOffset}, ${writer} at ${w.offset}` },
+      { name: 'redis key count', kind: 'cache', ok: a === b, detail: `${writer}: ${a} keys, ${standby}: ${b} keys` },
+    ];
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.open].map(release));
+    this.open.clear();
+  }
+}

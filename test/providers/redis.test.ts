@@ -1,0 +1,222 @@
+import { Redis } from 'ioredis';
+import { PreconditionFailed } from '../../src/errors.js';
+import type { LabInfo } from '../../src/lab/index.js';
+import { createRedisProvider } from '../../src/providers/redis.js';
+import type { CacheProvider, Progress } from '../../src/providers/types.js';
+import { silentLog, startLab, stopLabs, until } from '../support/lab.js';
+
+const progress: Progress = () => undefined;
+const clients: Redis[] = [];
+
+function connect(url: string): Redis {
+  const r = new Redis(url, { maxRetriesPerRequest: 0, retryStrategy: () => null, disconnectTimeout: 100 });
+  r.on('error', () => undefined);
+  clients.push(r);
+  return r;
+}
+
+function provider(primaryUrl: string, secondaryUrl: string, useFailoverCommand = true): CacheProvider {
+  return createRedisProvider({ primaryUrl, secondaryUrl, promoteTimeoutSeconds: 10, useFailoverCommand, log: silentLog, connectTimeoutMs: 1000 });
+}
+
+function field(info: string, name: string): string | undefined {
+  return new RegExp(`^${name}:(.*)$`, 'm').exec(info)?.[1]?.trim();
+}
+
+async function offset(url: string, which: 'master_repl_offset' | 'slave_repl_offset'): Promise<number> {
+  const r = connect(url);
+  return Number(field(await r.info('replication'), which));
+}
+
+async function synced(lab: LabInfo): Promise<void> {
+  await until('the replica to apply the whole stream', async () => {
+    const m = await offset(lab.redis.primary.url, 'master_repl_offset');
+    return (await offset(lab.redis.secondary.url, 'slave_repl_offset')) === m;
+  });
+}
+
+/** The replica loses its link (the master now wants a password it does not have) and keeps what it has. */
+async function holdRedisReplication(lab: LabInfo, password: string): Promise<string> {
+  const master = connect(lab.redis.primary.url);
+  await master.config('SET', 'requirepass', password);
+  await master.call('CLIENT', 'KILL', 'TYPE', 'replica');
+  const replica = connect(lab.redis.secondary.url);
+  await until('the replica link to go down', async () => field(await replica.info('replication'), 'master_link_status') === 'down');
+  return `redis://:${password}@127.0.0.1:${lab.redis.primary.port}`;
+}
+
+/** The application: RPUSHes one order at a time until the server refuses. */
+function startWriter(url: string): { acknowledged: number[]; stop: () => Promise<Error | undefined> } {
+  const acknowledged: number[] = [];
+  const r = connect(url);
+  let stopped = false;
+  let failure: Error | undefined;
+  const loop = (async () => {
+    for (let i = 1; !stopped; i++) {
+      try {
+        await r.rpush('orders', String(i));
+        acknowledged.push(i);
+      } catch (err) {
+        failure = err as Error;
+        return;
+      }
+    }
+  })();
+  return {
+    acknowledged,
+    stop: async () => {
+      stopped = true;
+      await loop;
+      return failure;
+    },
+  };
+}
+
+afterAll(async () => {
+  await Promise.all(clients.map((c) => (c.status === 'ready' ? c.quit().catch(() => c.disconnect()) : c.disconnect())));
+  await stopLabs();
+});
+
+describe('planned failover and back', () => {
+  let lab: LabInfo;
+  beforeAll(async () => {
+    lab = await startLab();
+  });
+
+  test('readiness of a healthy pair: replica of the primary, link up, planned', async () => {
+    const cache = provider(lab.redis.primary.url, lab.redis.secondary.url);
+    const r = await cache.readiness('secondary');
+    expect(r.status).toBe('ready');
+    expect(r.primaryReachable).toBe(true);
+    expect(r.planFacts).toMatchObject({ targetRole: 'replica', primaryReachable: true });
+    expect(r.details.replid).toBe(r.details.otherReplid);
+    expect(await cache.isStreamingStandby('secondary')).toBe(true);
+    expect(await cache.isWriter('secondary')).toBe(false);
+    await cache.close();
+  });
+
+  test.each([
+    ['FAILOVER TO', 'secondary', true],
+    ['pause + REPLICAOF NO ONE', 'primary', false],
+  ] as const)('%s while a writer pushes continuously: every acknowledged write is on the new master', async (method, target, useFailover) => {
+    const cache = provider(lab.redis.primary.url, lab.redis.secondary.url, useFailover);
+    const oldSide = target === 'secondary' ? lab.redis.primary : lab.redis.secondary;
+    const newSide = target === 'secondary' ? lab.redis.secondary : lab.redis.primary;
+    const newMaster = connect(newSide.url);
+    const before = await newMaster.llen('orders');
+    const writer = startWriter(oldSide.url);
+    await until('the writer to get going', async () => writer.acknowledged.length >= 200);
+
+    const result = await cache.promote({ target, mode: 'planned', progress });
+    const failure = await writer.stop();
+
+    expect(result.evidence.method).toBe(method);
+    expect(result.noop).toBe(false);
+    expect(result.rpo).toMatchObject({ component: 'cache', bytes: 0, seconds: 0 });
+    // The writer was stopped by the switch, not by the test: the old master refuses writes now.
+    expect(failure?.message).toMatch(/READONLY/);
+    const all = (await newMaster.lrange('orders', before, -1)).map(Number);
+    expect(all).toEqual(writer.acknowledged);
+    await newMaster.set('after-failover', '1');
+    expect(await cache.isWriter(target)).toBe(true);
+    expect((await cache.verifyWriter(target)).every((c) => c.ok)).toBe(true);
+    // The old master was demoted, not left as a second writer.
+    const standby = target === 'secondary' ? 'primary' : 'secondary';
+    await until('the old master to follow the new one', () => cache.isStreamingStandby(standby));
+    await expect(connect(oldSide.url).set('x', '1')).rejects.toThrow(/READONLY/);
+    await cache.close();
+  });
+
+  test('promoting the master again is a no-op that says so', async () => {
+    const cache = provider(lab.redis.primary.url, lab.redis.secondary.url);
+    const again = await cache.promote({ target: 'primary', mode: 'planned', progress });
+    expect(again.noop).toBe(true);
+    expect(again.summary).toMatch(/already a master/);
+    expect(await cache.isStreamingStandby('secondary')).toBe(true);
+    await cache.close();
+  });
+});
+
+describe('wrong targets and unplanned failover', () => {
+  let b: LabInfo;
+  let c: LabInfo;
+  beforeAll(async () => {
+    [b, c] = await Promise.all([startLab(), startLab()]);
+  });
+
+  test('a replica of another master is refused before any change', async () => {
+    const cache = provider(b.redis.primary.url, c.redis.secondary.url);
+    const r = await cache.readiness('secondary');
+    expect(r.status).toBe('blocked');
+    expect(r.summary).toMatch(/not a replica/);
+    const attempt = cache.promote({ target: 'secondary', mode: 'planned', progress });
+    await expect(attempt).rejects.toBeInstanceOf(PreconditionFailed);
+    await expect(attempt).rejects.toMatchObject({ code: 'wrong-target' });
+    expect(field(await connect(c.redis.secondary.url).info('replication'), 'role')).toBe('slave');
+    await cache.close();
+  });
+
+  test('a "replica" that is itself a master beside the primary is refused', async () => {
+    const cache = provider(b.redis.primary.url, c.redis.primary.url);
+    expect((await cache.readiness('secondary')).status).toBe('blocked');
+    await expect(cache.promote({ target: 'secondary', mode: 'unplanned', progress })).rejects.toMatchObject({ code: 'wrong-target' });
+    await cache.close();
+  });
+
+  test('master reachable, link broken: the old master is paused and demoted, RPO is the offset gap', async () => {
+    const app = connect(b.redis.primary.url);
+    for (let i = 0; i < 20; i++) await app.set(`kept:${i}`, 'v');
+    await synced(b);
+    const primaryUrl = await holdRedisReplication(b, 's3cret-b');
+    const replicaOffset = await offset(b.redis.secondary.url, 'slave_repl_offset');
+    const authed = connect(primaryUrl);
+    for (let i = 0; i < 5; i++) await authed.set(`lost:${i}`, 'v');
+    const masterOffset = await offset(primaryUrl, 'master_repl_offset');
+    const cache = provider(primaryUrl, b.redis.secondary.url);
+
+    const result = await cache.promote({ target: 'secondary', mode: 'unplanned', progress });
+
+    expect(result.mode).toBe('unplanned');
+    expect(result.evidence).toMatchObject({ fenced: true, finalOffset: masterOffset, replicaOffset });
+    expect(result.rpo.bytes).toBe(masterOffset - replicaOffset);
+    expect(result.rpo.bytes).toBeGreaterThan(0);
+    const newMaster = connect(b.redis.secondary.url);
+    expect(await newMaster.exists('kept:19')).toBe(1);
+    expect(await newMaster.exists('lost:0')).toBe(0);
+    await newMaster.set('after', '1');
+    expect(await cache.isWriter('primary')).toBe(false);
+    await cache.close();
+  });
+
+  test('master killed with replication held back: loss shown first, promotion succeeds, RPO recorded', async () => {
+    const app = connect(c.redis.primary.url);
+    for (let i = 0; i < 10; i++) await app.set(`kept:${i}`, 'v');
+    await synced(c);
+    const primaryUrl = await holdRedisReplication(c, 's3cret-c');
+    const replicaOffset = await offset(c.redis.secondary.url, 'slave_repl_offset');
+    const authed = connect(primaryUrl);
+    for (let i = 0; i < 5; i++) await authed.set(`lost:${i}`, 'v');
+    process.kill(c.redis.primary.pid, 'SIGKILL');
+    const cache = provider(primaryUrl, c.redis.secondary.url);
+    await until('the master to be gone', async () => !(await cache.readiness('secondary')).primaryReachable);
+
+    const readiness = await cache.readiness('secondary');
+    expect(readiness.status).toBe('warning');
+    expect(readiness.planFacts).toMatchObject({ primaryReachable: false, replicaOffset });
+    expect(readiness.expectedLoss?.bytes).toBeNull();
+    expect(readiness.expectedLoss?.description).toContain(`offset ${replicaOffset}`);
+
+    const result = await cache.promote({ target: 'secondary', mode: 'unplanned', progress });
+    expect(result.evidence).toMatchObject({ fenced: false, replicaOffset });
+    expect(result.summary).toMatch(/NOT demoted/);
+    expect(result.rpo.bytes).toBeNull();
+    expect(result.rpo.description).toContain(`offset ${replicaOffset}`);
+    const newMaster = connect(c.redis.secondary.url);
+    expect(await newMaster.exists('kept:9')).toBe(1);
+    expect(await newMaster.exists('lost:0')).toBe(0);
+    expect((await cache.verifyWriter('secondary')).every((x) => x.ok)).toBe(true);
+    const again = await cache.promote({ target: 'secondary', mode: 'unplanned', progress });
+    expect(again.noop).toBe(true);
+    await cache.close();
+  });
+});
