@@ -126,8 +126,9 @@ export function createOperationMachine(deps: { now?: () => number } = {}) {
         enqueue.assign({ rejectedBy: event.userId, finishedAt: event.at });
         enqueue.emit({ type: 'OperationRejected', userId: event.userId, ...(event.reason ? { reason: event.reason } : {}) });
       }),
-      expire: enqueueActions(({ enqueue, event }) => {
-        enqueue.assign({ finishedAt: 'at' in event ? event.at : now() });
+      expire: enqueueActions(({ context, enqueue }) => {
+        // It expired at the deadline, even when a restored actor only notices on a later TICK.
+        enqueue.assign({ finishedAt: context.expiresAt ?? now() });
         enqueue.emit({ type: 'OperationExpired' });
       }),
       abort: enqueueActions(({ context, enqueue, event }) => {

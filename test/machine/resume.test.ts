@@ -54,7 +54,7 @@ describe('resume from a persisted snapshot', () => {
     resumed.send({ type: 'TICK', at: T0 + TIMEOUT_MS - 1 });
     await settle();
     expect(phase(resumed)).toBe('awaitingApproval');
-    resumed.send({ type: 'TICK', at: T0 + TIMEOUT_MS });
+    resumed.send({ type: 'TICK', at: T0 + TIMEOUT_MS + 3 * 3600_000 });
     expect(phase(resumed)).toBe('expired');
     expect(after.types()).toEqual(['OperationExpired']);
     expect(toView(resumed.getSnapshot()).finishedAt).toBe(T0 + TIMEOUT_MS);
