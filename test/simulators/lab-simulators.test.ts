@@ -1,0 +1,81 @@
+import { readFile, rm } from 'node:fs/promises';
+import pino from 'pino';
+import { configSchema } from '../../src/config/schema.js';
+import { startSimulators, type Simulators } from '../../src/lab/simulators/index.js';
+import { createRoute53Provider } from '../../src/providers/route53.js';
+import { createKubernetesProvider } from '../../src/providers/kubernetes.js';
+import { createVerificationProvider } from '../../src/providers/verification.js';
+import { createTrafficManagerProvider } from '../../src/providers/traffic-manager.js';
+
+const log = pino({ level: 'silent' });
+let sims: Simulators;
+
+beforeAll(async () => {
+  sims = await startSimulators({ podReadyMs: 5, changeDelayMs: 20 });
+  Object.assign(process.env, sims.env);
+});
+
+afterAll(async () => {
+  await sims.stop();
+  await rm(sims.dir, { recursive: true, force: true });
+});
+
+test('the config block it returns is a valid dr-bot config', () => {
+  const parsed = configSchema.safeParse({
+    environment: 'lab',
+    regions: { primary: { name: 'lab-a' }, secondary: { name: 'lab-b' } },
+    slack: { incidentChannel: 'C0LAB' },
+    approvals: { approvers: ['U0APPROVER'] },
+    components: sims.components,
+  });
+  expect(parsed.error?.issues ?? []).toEqual([]);
+});
+
+test('the providers configured from it fail the traffic and compute over to the secondary', async () => {
+  const c = sims.components;
+  const r53 = c.dns!.route53!;
+  const dns = createRoute53Provider({ ...r53, pollMs: 20, rtoMinutes: 30, resolverServers: [sims.route53.dnsServer], log });
+  const cluster = createKubernetesProvider({ ...c.kubernetes!, pollMs: 10, log } as Parameters<typeof createKubernetesProvider>[0]);
+  const verification = createVerificationProvider({ ...(c.verification as Parameters<typeof createVerificationProvider>[0]), retryDelayMs: 10, log });
+
+  expect((await dns.readiness('secondary')).status).toBe('ready');
+  expect((await cluster.readiness('secondary')).status).toBe('ready');
+  expect(await readFile(sims.kubernetes.kubeconfigPath, 'utf8')).toContain('lab-secondary');
+
+  await dns.switchTo({ target: 'secondary', progress: () => {} });
+  await cluster.scale({ region: 'secondary', profile: 'production', progress: () => {} });
+  const checks = [...(await dns.verify('secondary')), ...(await verification.run({ region: 'secondary', progress: () => {} }))];
+  expect(checks.filter((x) => !x.ok)).toEqual([]);
+  expect(sims.kubernetes.secondary.sim.workload('Deployment', 'shop', 'api')).toEqual({ replicas: 4, readyReplicas: 4 });
+  await dns.close();
+});
+
+test('losing the primary health endpoint makes Route 53 answer the secondary on its own', async () => {
+  const sim = sims.route53.sim;
+  sims.health.primary.setHealthy(true);
+  // Undo any earlier switch (a no-op when there was none), so Route 53's own failover is what shows.
+  const dns = createRoute53Provider({ ...sims.components.dns!.route53!, pollMs: 20, log });
+  await dns.switchTo({ target: 'primary', progress: () => {} });
+  await dns.close();
+  expect(sim.answer()).toEqual([sim.primaryValue]);
+  await sims.health.primary.stop();
+  expect(sim.answer()).toEqual([sim.secondaryValue]);
+  await sims.health.primary.start();
+  expect(sim.answer()).toEqual([sim.primaryValue]);
+});
+
+test('Traffic Manager is reachable with the CA file and token it hands out', async () => {
+  const tm = sims.trafficManager;
+  const provider = createTrafficManagerProvider({
+    subscriptionId: tm.subscriptionId,
+    resourceGroup: tm.resourceGroup,
+    profileName: tm.profileName,
+    primaryEndpoint: tm.primaryEndpoint,
+    secondaryEndpoint: tm.secondaryEndpoint,
+    endpoint: tm.url,
+    ca: await readFile(tm.caPath, 'utf8'),
+    credential: { getToken: async () => ({ token: tm.token, expiresOnTimestamp: Date.now() + 3600_000 }) },
+    log,
+  });
+  expect(await provider.currentTarget()).toBe('primary');
+});
