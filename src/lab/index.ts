@@ -33,8 +33,9 @@ export interface LabUpOptions {
   dir?: string;
 }
 
-function prepareDir(dir: string | undefined, user: LabUser): string {
+function prepareDir(dir: string | undefined, user: LabUser): { dir: string; created: boolean } {
   let target: string;
+  let created = true;
   if (dir === undefined) {
     target = mkdtempSync(join(tmpdir(), 'dr-lab-'));
   } else {
@@ -45,11 +46,21 @@ function prepareDir(dir: string | undefined, user: LabUser): string {
     if (existsSync(target) && readdirSync(target).length > 0) {
       throw new PreconditionFailed(`${target} is not empty: give \`dr lab up --dir\` a new or empty directory (\`dr lab down\` deletes it)`);
     }
+    created = !existsSync(target);
     mkdirSync(target, { recursive: true, mode: 0o700 });
   }
   // The servers run as `user` and keep their data, sockets and logs here.
   if (user.uid !== undefined) chownSync(target, user.uid, user.gid ?? user.uid);
-  return target;
+  return { dir: target, created };
+}
+
+/** Undo a failed `up`: delete what we made, but only empty a directory the user handed us. */
+function removeDir(dir: string, created: boolean): void {
+  if (created) {
+    rmSync(dir, { recursive: true, force: true });
+    return;
+  }
+  for (const entry of readdirSync(dir)) rmSync(join(dir, entry), { recursive: true, force: true });
 }
 
 /** The parts of a lab.json that can be stopped, even from a half-finished `up`. */
@@ -60,7 +71,15 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
   const bindir = await findPostgresBin();
   const redisServer = findRedisServer();
   const user = labUser();
-  const dir = prepareDir(opts.dir, user);
+  const { dir, created } = prepareDir(opts.dir, user);
+  try {
+    await run('test', ['-w', dir, '-a', '-x', dir], { user, timeoutMs: 5000 });
+  } catch {
+    removeDir(dir, created);
+    throw new PreconditionFailed(
+      `${user.name} (the user the servers run as) cannot reach ${dir}: a parent directory is closed to it (e.g. /root is 0700). Use a --dir under /tmp or /var/tmp, or open the parent directories.`,
+    );
+  }
   const socketDir = join(dir, 'sockets');
   const useSockets = socketDir.length <= MAX_SOCKET_DIR;
   if (useSockets) {
@@ -120,7 +139,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
   } catch (err) {
     // Leave nothing half-started behind: the caller only sees the error.
     await stopAll(started, ctx).catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
+    removeDir(dir, created);
     throw err;
   }
 }

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -96,6 +96,12 @@ describe('dr lab', () => {
       // Nor does `up` take over a directory with files in it.
       await expect(labUp({ dir })).rejects.toThrow(/not empty/);
       expect(readdirSync(dir)).toEqual(['precious.txt']);
+      if (process.getuid?.() === 0) {
+        // Root's private directories are closed to the user the servers run as: say so up front.
+        chmodSync(dir, 0o700);
+        await expect(labUp({ dir: join(dir, 'lab') })).rejects.toThrow(/cannot reach/);
+        expect(readdirSync(dir)).toEqual(['precious.txt']);
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
