@@ -93,7 +93,8 @@ export function mapKubernetesError(err: unknown, region: RegionRole, doing: stri
 export function createKubernetesProvider(opts: KubernetesProviderOptions): ClusterProvider {
   const timeoutMs = (opts.readyTimeoutSeconds ?? 600) * 1000;
   const pollMs = opts.pollMs ?? 2000;
-  const log = opts.log.child({ provider: NAME });
+  // The factory hands in a logger already bound to the provider name.
+  const log = opts.log;
   const clients: Partial<Record<RegionRole, RegionClient>> = {};
 
   function client(region: RegionRole): RegionClient {

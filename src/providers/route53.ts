@@ -111,7 +111,8 @@ export function createRoute53Provider(opts: Route53ProviderOptions): DnsProvider
   const recordName = normalizeName(opts.recordName);
   const timeoutMs = (opts.changeTimeoutSeconds ?? 300) * 1000;
   const pollMs = opts.pollMs ?? 2000;
-  const log = opts.log.child({ provider: NAME });
+  // The factory hands in a logger already bound to the provider name.
+  const log = opts.log;
   const endpoint = opts.endpoint ?? process.env.AWS_ENDPOINT_URL_ROUTE_53;
   const client = new Route53Client({
     region: opts.region ?? 'us-east-1',

@@ -84,7 +84,8 @@ export function createTrafficManagerProvider(opts: TrafficManagerProviderOptions
   const endpointType = (endpointTypeConfig[0].toUpperCase() + endpointTypeConfig.slice(1)) as EndpointType;
   const timeoutMs = (opts.changeTimeoutSeconds ?? 120) * 1000;
   const pollMs = opts.pollMs ?? 2000;
-  const log = opts.log.child({ provider: NAME });
+  // The factory hands in a logger already bound to the provider name.
+  const log = opts.log;
   const client = new TrafficManagerManagementClient(opts.credential ?? new DefaultAzureCredential(), opts.subscriptionId, {
     ...(opts.endpoint ? { endpoint: opts.endpoint, $host: opts.endpoint } : {}),
     ...(opts.ca ? { tlsOptions: { ca: opts.ca } } : {}),

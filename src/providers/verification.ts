@@ -137,7 +137,8 @@ export async function runCommandCheck(check: CommandCheckConfig, region: RegionR
 export function createVerificationProvider(opts: VerificationProviderOptions): VerificationProvider {
   const retryDelayMs = opts.retryDelayMs ?? 1000;
   const tailLines = opts.tailLines ?? 15;
-  const log = opts.log.child({ provider: NAME });
+  // The factory hands in a logger already bound to the provider name.
+  const log = opts.log;
   const checksOf = (region: RegionRole): Required<RegionChecks> => ({ http: opts[region].http ?? [], commands: opts[region].commands ?? [] });
 
   return {

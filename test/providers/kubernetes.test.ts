@@ -118,6 +118,14 @@ test('403 from the API server is a forbidden error that says which permission is
   expect((err as Error).message).toMatch(/cannot update resource "deployments\/scale"/);
 });
 
+test('API server throttling (429) is retried and the scale goes through', async () => {
+  await start(0);
+  secondary.throttleNext(2);
+  const result = await provider().scale({ region: 'secondary', profile: 'production', progress: () => {} });
+  expect(result.noop).toBe(false);
+  expect(secondary.workload('Deployment', 'shop', 'api')).toEqual({ replicas: 6, readyReplicas: 6 });
+});
+
 test('reachable reports the API server version, or why it cannot be reached', async () => {
   await start(0);
   const cluster = provider();

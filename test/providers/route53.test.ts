@@ -105,12 +105,15 @@ describe('Route 53 provider, invert-health-check', () => {
     await expect(dns.switchTo({ target: 'primary', progress })).rejects.toMatchObject({ code: 'precondition-failed' });
   });
 
-  test('throttling is retried and the switch succeeds', async () => {
+  test('throttling (Throttling, PriorRequestNotComplete) is retried and the switch succeeds', async () => {
     const dns = provider();
-    sim.throttleNext(2);
+    sim.throttleNext(1);
+    sim.failNext(400, 'PriorRequestNotComplete', 'The request was rejected because Route 53 was still processing a prior request.', { operation: 'UpdateHealthCheck' });
     const result = await dns.switchTo({ target: 'secondary', progress });
     expect(result.noop).toBe(false);
     expect(sim.answer()).toEqual(['10.0.2.10']);
+    // The rejected UpdateHealthCheck was sent again.
+    expect(sim.requestsFor('UpdateHealthCheck')).toHaveLength(2);
   });
 
   test('403 AccessDenied is a non-retryable forbidden error that names the missing permission, and nothing changes', async () => {

@@ -47,6 +47,8 @@ export interface KubernetesSim {
   stall(name: string, stalled?: boolean): void;
   /** Next `times` requests answer this Status (403 Forbidden, 429, 500...). */
   failNext(status: number, reason: string, message: string, opts?: { times?: number; method?: string }): void;
+  /** Next `times` requests get 429 TooManyRequests (API priority and fairness). */
+  throttleNext(times: number): void;
   /** The kubeconfig text for this cluster (http, bearer token). */
   kubeconfig(): string;
   writeKubeconfig(path: string): Promise<void>;
@@ -198,6 +200,10 @@ export async function startKubernetesSimulator(opts: KubernetesSimOptions = {}):
     },
     failNext(code, reason, message, { times = 1, method } = {}) {
       http.inject({ response: status(code, reason, message), times, match: method ? (r) => r.method === method : undefined });
+    },
+    throttleNext(times) {
+      const r = status(429, 'TooManyRequests', 'Too many requests, please try again later.', { retryAfterSeconds: 1 });
+      http.inject({ response: { ...r, headers: { ...r.headers, 'retry-after': '1' } }, times });
     },
     kubeconfig: () => kubeconfigFor([{ name: contextName, url: http.url, token }]),
     writeKubeconfig: (path) => writeFile(path, sim.kubeconfig(), { mode: 0o600 }),
