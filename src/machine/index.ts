@@ -6,8 +6,9 @@
  *   runStep: fromPromise<StepOutcome, RunStepInput>(...) } })`. A rejected runStep promise is a failed
  *   step (the machine serializes the error with errorInfo()); an outcome with `verified: false` fails
  *   the step with code `verification-failed`; `result: 'not-configured'` skips it.
- * - Timeline: the machine `emit`s DomainEvents (OperationRequested on start, then preflight,
- *   approval, step and final events); listen with `actor.on('*', ...)` and stamp `{ opId, at }`.
+ * - Timeline: the machine `emit`s DomainEvents (OperationRequested when a new actor starts, then
+ *   preflight, approval, step and final events); listen with `actor.on('*', ...)` before
+ *   `actor.start()` and stamp `{ opId, at }`. Final phases end the actor (`snapshot.status === 'done'`).
  *   It also emits ApprovalRefused / ActionRefused for every refused click it receives, so send
  *   every click (with `authorized` from the Authorizer) and answer the person with
  *   `evaluateAction(view, ...)`, which applies the same policy the machine does.
