@@ -85,6 +85,16 @@ describe('Route 53 provider, invert-health-check', () => {
     expect((await dns.verify('secondary')).some((c) => c.ok)).toBe(false);
   });
 
+  test('AWS_ENDPOINT_URL_ROUTE_53 points the SDK at another endpoint when the config does not', async () => {
+    process.env.AWS_ENDPOINT_URL_ROUTE_53 = sim.url;
+    try {
+      expect(await provider({ endpoint: undefined }).currentTarget()).toBe('primary');
+      expect(sim.requestsFor('TestDNSAnswer')).toHaveLength(1);
+    } finally {
+      delete process.env.AWS_ENDPOINT_URL_ROUTE_53;
+    }
+  });
+
   test('a TTL longer than the RTO target is a warning before approval', async () => {
     sim.setTtl(3600);
     const ready = await provider({ rtoMinutes: 30 }).readiness('secondary');
