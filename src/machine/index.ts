@@ -32,6 +32,7 @@ export type { OperationMachine } from './operation-machine.js';
 export { canonicalJson, computePlanHash, evaluateAction, fnv1a64 } from './approval.js';
 export type { OperationAction, PolicySubject } from './approval.js';
 export { phaseOf, toView } from './view.js';
+export { machineDiagram } from './diagram.js';
 export type { OperationSnapshot } from './view.js';
 export type { OperationContext, OperationEvent, OperationInput, PreflightInput, RunStepInput } from './types.js';
 export { FAILBACK_RUNBOOK, FAILOVER_RUNBOOK, RUNBOOKS, STEP_TITLES, runbookSteps } from './runbook.js';
