@@ -218,6 +218,16 @@ export function createRoute53Provider(opts: Route53ProviderOptions): DnsProvider
     );
   }
 
+  /** The region the routing controls send users to, health permitting. */
+  function heldOn(st: RoutingState): RegionRole {
+    if (method === 'invert-health-check') {
+      if (st.healthCheck?.HealthCheckConfig?.Inverted === true) return 'secondary';
+      // A failing primary check is as far as inversion could take it (inverting it would make it pass).
+      return st.servedBy === 'secondary' ? 'secondary' : 'primary';
+    }
+    return st.records.secondary.Failover === 'PRIMARY' ? 'secondary' : 'primary';
+  }
+
   function describe(records: Record<RegionRole, ResourceRecordSet>, role: RegionRole | 'unknown'): string {
     return role === 'unknown' ? 'neither record' : `${role} (${recordValues(records[role]).join(', ')})`;
   }
@@ -231,8 +241,14 @@ export function createRoute53Provider(opts: Route53ProviderOptions): DnsProvider
   const provider: DnsProvider = {
     name: NAME,
 
+    /**
+     * Where users go AND are held: the switch step takes a match as "done". When Route 53 answers a
+     * region the controls do not hold it on (rewrite-records with a failing primary: the records
+     * still say primary), this is 'unknown', so the switch still runs and pins the traffic there.
+     */
     async currentTarget() {
-      return (await state()).servedBy;
+      const st = await state();
+      return heldOn(st) === st.servedBy ? st.servedBy : 'unknown';
     },
 
     async switchTo({ target, progress }): Promise<ActionResult> {

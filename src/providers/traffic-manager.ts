@@ -161,8 +161,15 @@ export function createTrafficManagerProvider(opts: TrafficManagerProviderOptions
   const provider: DnsProvider = {
     name: NAME,
 
+    /**
+     * Where users go AND are held: the switch step takes a match as "done". A degraded but still
+     * enabled primary sends users to the secondary only until it recovers, so that is 'unknown'
+     * and the switch still runs and disables it (or swaps priorities).
+     */
     async currentTarget() {
-      return (await state()).servedBy;
+      const st = await state();
+      const held: RegionRole = alreadySet(st, 'secondary') ? 'secondary' : 'primary';
+      return held === st.servedBy ? st.servedBy : 'unknown';
     },
 
     async switchTo({ target, progress }): Promise<ActionResult> {

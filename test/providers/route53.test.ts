@@ -174,6 +174,17 @@ describe('Route 53 provider, rewrite-records', () => {
     expect(sim.answer()).toEqual(['10.0.1.10']);
   });
 
+  test('a failing primary that Route 53 routes around is still pinned to the secondary by the records', async () => {
+    sim.setEndpointHealthy('primary', false);
+    const dns = provider({ method: 'rewrite-records' });
+    expect(sim.answer()).toEqual(['10.0.2.10']);
+    expect(await dns.currentTarget()).toBe('unknown');
+    expect((await dns.switchTo({ target: 'secondary', progress })).noop).toBe(false);
+    sim.setEndpointHealthy('primary', true);
+    expect(await dns.currentTarget()).toBe('secondary');
+    expect(sim.answer()).toEqual(['10.0.2.10']);
+  });
+
   test('a change stuck in PENDING times out with a retryable timeout error', async () => {
     const dns = provider({ method: 'rewrite-records', changeTimeoutSeconds: 0.2 });
     sim.stickPending();

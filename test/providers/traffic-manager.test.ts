@@ -79,6 +79,19 @@ test('failover disables the primary endpoint, failback enables it; the SDK talks
   expect((await dns.verify('primary')).every((c) => c.ok)).toBe(true);
 });
 
+test('a degraded primary that still takes traffic back on recovery is not taken as switched', async () => {
+  sim.setEndpointHealthy('primary', false);
+  const dns = provider();
+  expect(sim.served()?.name).toBe('secondary');
+  expect(await dns.currentTarget()).toBe('unknown');
+  const result = await dns.switchTo({ target: 'secondary', progress });
+  expect(result.noop).toBe(false);
+  expect(sim.endpoint('primary')?.endpointStatus).toBe('Disabled');
+  sim.setEndpointHealthy('primary', true);
+  expect(await dns.currentTarget()).toBe('secondary');
+  expect(sim.served()?.name).toBe('secondary');
+});
+
 test('swap-priorities gives the secondary the lower number through a free priority and back', async () => {
   const dns = provider({ method: 'swap-priorities' });
   await dns.switchTo({ target: 'secondary', progress });
