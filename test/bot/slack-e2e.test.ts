@@ -28,12 +28,12 @@ const STEP_TITLES = ['Promote secondary database', 'Promote secondary cache', 'S
 
 const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
-function makeConfig(required: number): DrConfig {
+function makeConfig(required: number, timeoutMinutes = 30): DrConfig {
   return configSchema.parse({
     environment: 'e2e',
     regions: { primary: { name: 'eu-west-1' }, secondary: { name: 'eu-central-1' } },
     slack: { incidentChannel: CHANNEL },
-    approvals: { approvers: [BOB, CAROL], required, timeoutMinutes: 30 },
+    approvals: { approvers: [BOB, CAROL], required, timeoutMinutes },
   });
 }
 
@@ -52,7 +52,11 @@ interface Harness {
   /** The card as Slack shows it now: the last postMessage/update of the card's ts. */
   cardNow(ts: string): ApiCall;
   threadReplies(ts: string): ApiCall[];
-  stop(): Promise<void>;
+  /** Stop the bot and the engine; `keepState` leaves the Redis keys for a restarted bot. */
+  stop(opts?: { keepState?: boolean }): Promise<void>;
+  prefix: string;
+  /** Where this harness's calls start in the fake's record. */
+  mark: number;
 }
 
 let redis: Redis;
@@ -67,12 +71,12 @@ afterAll(async () => {
 });
 
 let counter = 0;
-async function start(opts: { required?: number } = {}): Promise<Harness> {
-  const prefix = uniquePrefix('slack-e2e');
-  const config = makeConfig(opts.required ?? 1);
+async function start(opts: { required?: number; timeoutMinutes?: number; prefix?: string; world?: FakeWorld } = {}): Promise<Harness> {
+  const prefix = opts.prefix ?? uniquePrefix('slack-e2e');
+  const config = makeConfig(opts.required ?? 1, opts.timeoutMinutes);
   const env = { SLACK_BOT_TOKEN: 'xoxb-e2e', SLACK_SIGNING_SECRET: SECRET, SLACK_API_URL: slack.apiUrl, PORT: '0' };
   const store = createRedisStore({ url: REDIS_URL, prefix });
-  const world = await new FakeWorld().init();
+  const world = opts.world ?? (await new FakeWorld().init());
   const authorizer = createSlackAuthorizer({ config, client: createSlackClient(env.SLACK_BOT_TOKEN, env, log), log });
   const engine = createEngine({ config, store, providers: createFakeProviders(world), authorizer, log, tickMs: 50 });
   const bot = await createSlackBot({ config, engine, store, log, env, cardUpdateIntervalMs: 100 });
@@ -111,20 +115,27 @@ async function start(opts: { required?: number } = {}): Promise<Harness> {
     },
     card: () => slack.waitFor(() => mine().find((c) => c.method === 'chat.postMessage' && !c.args.thread_ts), 'the status card'),
     cardNow(ts) {
-      const versions = mine().filter(
+      // A ts is unique on the fake, so the card's versions are found across restarts of the bot.
+      const versions = slack.api().filter(
         (c) => (c.method === 'chat.postMessage' && !c.args.thread_ts && c.result.ts === ts) || (c.method === 'chat.update' && c.args.ts === ts),
       );
       return versions[versions.length - 1]!;
     },
-    threadReplies: (ts) => mine().filter((c) => c.method === 'chat.postMessage' && c.args.thread_ts === ts),
-    async stop() {
+    threadReplies: (ts) => slack.api('chat.postMessage').filter((c) => c.args.thread_ts === ts),
+    prefix,
+    mark: firstCall,
+    async stop(stopOpts) {
       await bot.stop();
       await engine.stop();
-      await deleteKeys(redis, prefix);
+      if (!stopOpts?.keepState) await deleteKeys(redis, prefix);
       await store.close();
     },
   };
   return h;
+}
+
+function cardsPostedSince(mark: number): ApiCall[] {
+  return slack.calls.slice(mark).filter((c): c is ApiCall => c.kind === 'api' && c.method === 'chat.postMessage' && !c.args.thread_ts);
 }
 
 function cardText(call: ApiCall): string {
@@ -198,7 +209,7 @@ describe('Slack end to end', () => {
     expect(replies.filter((t) => t.startsWith('🏁'))).toEqual([expect.stringContaining(`${opId} completed`)]);
     expect(replies).toContain('👍 <@U0BOB> approved (1/1)');
     // One card per operation, edited in place.
-    expect(slack.api('chat.postMessage').filter((c) => !c.args.thread_ts && c.args.channel === CHANNEL && JSON.stringify(c.args.blocks).includes(opId))).toHaveLength(1);
+    expect(cardsPostedSince(h.mark)).toHaveLength(1);
     expect(slack.api('chat.update').filter((c) => c.args.ts === ref.ts).length).toBeGreaterThan(0);
     // The card's place is remembered so that a restarted bot edits the same message.
     expect(JSON.parse((await h.store.getMeta(opId, 'slack.card'))!)).toEqual({ channel: CHANNEL, ts: ref.ts });
@@ -330,6 +341,43 @@ describe('Slack end to end', () => {
     await slack.waitFor(() => cardText(h.cardNow(ref.ts)).includes('🟢 Completed'), 'the card to show completed');
     expect(cardText(h.cardNow(ref.ts))).toMatch(/✅ \*Switch DNS to secondary\*/);
     expect(await h.world.effects('dns.switchTo')).toBe(1);
+  });
+
+  test('a restarted bot keeps editing the same card, and the requester can withdraw with /dr abort', async () => {
+    const first = await start();
+    await first.command('failover planned drill', ALICE);
+    const ref = { ts: String((await first.card()).result.ts) };
+    const value = await approveButton(first, ref.ts);
+    const { opId } = decodeButtonValue(value)!;
+    await cardStored(first, opId);
+    await first.stop({ keepState: true });
+
+    h = await start({ prefix: first.prefix, world: first.world });
+    await h.click('approve', value, BOB);
+    await slack.waitFor(() => cardText(h.cardNow(ref.ts)).includes('*Approvals:* 1/1 — <@U0BOB>'), 'the old card to count the approval');
+    await slack.waitFor(() => cardText(h.cardNow(ref.ts)).includes('🟢 Completed'), 'the old card to show completed');
+    expect(cardsPostedSince(first.mark)).toHaveLength(1);
+
+    // A fresh request in the same environment, withdrawn by its requester before approval.
+    const again = await h.command('failover unplanned second thoughts', ALICE);
+    expect(await h.answer(again.path)).toMatch(/^DR-\d{8}-\d{4} requested/);
+    const second = (await h.engine.status()).active!;
+    const abort = await h.command('abort not needed after all', ALICE);
+    expect(await h.answer(abort.path)).toContain(second.id);
+    expect((await h.engine.get(second.id))!.phase).toBe('aborted');
+    const none = await h.command('abort', ALICE);
+    expect(await h.answer(none.path)).toBe('There is no operation in progress for *e2e*: nothing to abort.');
+  });
+
+  test('no approval in time: the card says expired and nothing ran', async () => {
+    h = await start({ timeoutMinutes: 0.002 });
+    await h.command('failover planned drill', ALICE);
+    const ref = { ts: String((await h.card()).result.ts) };
+    await slack.waitFor(() => h.threadReplies(ref.ts).find((c) => String(c.args.text).startsWith('🏁')), 'the summary reply');
+    await slack.waitFor(() => cardText(h.cardNow(ref.ts)).includes('⌛ Expired'), 'the card to show expired');
+    expect(buttonValue(h.cardNow(ref.ts), ACTION_IDS.approve)).toBeUndefined();
+    expect(cardText(h.cardNow(ref.ts))).not.toMatch(/✅ \*Promote/);
+    expect(await h.world.effects('database.promote')).toBe(0);
   });
 
   test('unknown subcommands and help get the usage, ephemeral, in the ack itself', async () => {

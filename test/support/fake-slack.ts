@@ -152,7 +152,14 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     waitFor(predicate, what, timeoutMs = 15_000) {
       return new Promise((resolve, reject) => {
         const check = (): boolean => {
-          const v = predicate(fake);
+          let v: ReturnType<typeof predicate>;
+          try {
+            v = predicate(fake);
+          } catch (err) {
+            cleanup();
+            reject(err as Error);
+            return true;
+          }
           if (v) {
             cleanup();
             resolve(v);
