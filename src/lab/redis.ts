@@ -35,6 +35,11 @@ async function withRedis<T>(url: string, fn: (r: Redis) => Promise<T>): Promise<
   }
 }
 
+function logTail(file: string): string {
+  if (!existsSync(file)) return '(no log written)';
+  return readFileSync(file, 'utf8').trim().split('\n').slice(-3).join(' | ');
+}
+
 function readPid(pidFile: string): number | undefined {
   if (!existsSync(pidFile)) return undefined;
   const pid = Number(readFileSync(pidFile, 'utf8').trim());
@@ -68,7 +73,9 @@ export async function startRedis(opts: {
   ];
   await run(opts.redisServer, args, { cwd: opts.dir, timeoutMs: 20_000 });
   const url = redisUrl(opts.port);
-  const pid = await waitFor(`${opts.name} to write ${pidFile}`, 10_000, async () => readPid(pidFile));
+  const pid = await waitFor(`${opts.name} to write ${pidFile}`, 10_000, async () => readPid(pidFile)).catch((err: Error) => {
+    throw new ProviderError('lab', `${err.message}; redis log: ${logTail(logFile)}`, { code: 'timeout', cause: err });
+  });
   await waitFor(`${opts.name} to answer PING${opts.replicaOf ? ' and sync with its primary' : ''}`, 20_000, () =>
     withRedis(url, async (r) => {
       if (!opts.replicaOf) return (await r.ping()) === 'PONG' ? true : undefined;

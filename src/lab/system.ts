@@ -104,19 +104,50 @@ export function labUser(): LabUser {
   throw new PreconditionFailed('running as root, and neither a `postgres` nor a `nobody` user exists to run PostgreSQL as: create one (adduser --system postgres)');
 }
 
+/** Ports handed out by this process, so labs started side by side never share one. */
+const handedOut = new Set<number>();
+
+/**
+ * The kernel's ephemeral range: outgoing connections (replication, clients) take their local port
+ * from it, so a port found free there by binding port 0 can be taken again before the server binds
+ * it. Lab ports come from below that range.
+ */
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 12_000 ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+function tryListen(port: number): Promise<ReturnType<typeof createServer> | undefined> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(undefined));
+    s.listen(port, '127.0.0.1', () => resolve(s));
+  });
+}
+
 /** `count` distinct free ports on 127.0.0.1, held open together so they cannot collide with each other. */
 export async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: count }, () => {
-      return new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-        const s = createServer();
-        s.once('error', reject);
-        s.listen(0, '127.0.0.1', () => resolve(s));
-      });
-    }),
-  );
-  const ports = servers.map((s) => (s.address() as AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  const low = 10_000;
+  const high = ephemeralLow() - 1;
+  const held: ReturnType<typeof createServer>[] = [];
+  for (let attempts = 0; held.length < count && attempts < 500; attempts++) {
+    const port = low + Math.floor(Math.random() * (high - low));
+    if (handedOut.has(port)) continue;
+    const s = await tryListen(port);
+    if (s) held.push(s);
+  }
+  // Fall back to whatever the kernel offers when the low range is crowded.
+  while (held.length < count) {
+    const s = await tryListen(0);
+    if (s) held.push(s);
+  }
+  const ports = held.map((s) => (s.address() as AddressInfo).port);
+  for (const p of ports) handedOut.add(p);
+  await Promise.all(held.map((s) => new Promise((r) => s.close(r))));
   return ports;
 }
 
