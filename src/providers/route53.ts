@@ -135,7 +135,7 @@ export function createRoute53Provider(opts: Route53ProviderOptions): DnsProvider
   }
 
   async function loadRecords(): Promise<Record<RegionRole, ResourceRecordSet>> {
-    await call(`reading hosted zone ${opts.hostedZoneId}`, () => client.send(new GetHostedZoneCommand({ Id: opts.hostedZoneId })));
+    // ListResourceRecordSets answers NoSuchHostedZone itself: no GetHostedZone here, Route 53 allows only 5 calls/s per account.
     const out = await call(`listing ${where}`, () =>
       client.send(new ListResourceRecordSetsCommand({ HostedZoneId: opts.hostedZoneId, StartRecordName: recordName, StartRecordType: recordType, MaxItems: 20 })),
     );
@@ -352,7 +352,10 @@ export function createRoute53Provider(opts: Route53ProviderOptions): DnsProvider
     async readiness(target): Promise<ComponentReadiness> {
       const planFacts = { provider: NAME, zone: opts.hostedZoneId, record: recordName, type: recordType, method };
       let st: RoutingState;
+      let zoneName: string | undefined;
       try {
+        const zone = await call(`reading hosted zone ${opts.hostedZoneId}`, () => client.send(new GetHostedZoneCommand({ Id: opts.hostedZoneId })));
+        zoneName = zone.HostedZone?.Name;
         st = await state();
       } catch (err) {
         const info = errorInfo(err);
@@ -375,6 +378,7 @@ export function createRoute53Provider(opts: Route53ProviderOptions): DnsProvider
         summary,
         details: {
           zone: opts.hostedZoneId,
+          zoneName: zoneName ?? null,
           record: recordName,
           type: recordType,
           method,
