@@ -152,6 +152,18 @@ describe('Route 53 provider, invert-health-check', () => {
   });
 });
 
+describe('Route 53 provider, CNAME records', () => {
+  test('switches and resolves a CNAME failover pair', async () => {
+    await sim.stop();
+    sim = await startRoute53Simulator({ recordType: 'CNAME' });
+    const dns = provider({ recordType: 'CNAME' });
+    await dns.switchTo({ target: 'secondary', progress });
+    const checks = await dns.verify('secondary');
+    expect(checks.every((c) => c.ok)).toBe(true);
+    expect(checks[2].detail).toBe('secondary.example.net');
+  });
+});
+
 describe('Route 53 provider, rewrite-records', () => {
   test('failover swaps the failover roles in one batch and waits for INSYNC; failback swaps them back', async () => {
     await sim.stop();
