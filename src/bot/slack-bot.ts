@@ -76,7 +76,9 @@ export async function createSlackBot(opts: SlackBotOptions): Promise<SlackBot> {
   let healthServer: Server | undefined;
   let app: BoltApp;
   if (appToken) {
-    const receiver = new SocketModeReceiver({ appToken, logger, ...(env.SLACK_API_URL ? { clientOptions: { slackApiUrl: client.slackApiUrl } } : {}) });
+    // Bolt hands installerOptions.clientOptions to the Socket Mode client (apps.connections.open);
+    // no installer is created without OAuth client credentials.
+    const receiver = new SocketModeReceiver({ appToken, logger, installerOptions: { clientOptions: { slackApiUrl: client.slackApiUrl } } });
     app = new App({ receiver, authorize, logger, clientOptions: { slackApiUrl: client.slackApiUrl } });
     healthServer = createServer((req, res) => {
       if (req.method === 'GET' && req.url?.split('?')[0] === '/healthz') return health(req, res);

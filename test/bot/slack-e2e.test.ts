@@ -424,6 +424,14 @@ describe('Slack end to end', () => {
 
     const socket = await createSlackBot({ ...deps, env: { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1-test', PORT: '0', SLACK_API_URL: slack.apiUrl } });
     expect(socket.port).toBeUndefined();
+    // Socket Mode opens its connection through SLACK_API_URL too; a revoked app token stops start-up.
+    slack.failMethod('apps.connections.open', 'invalid_auth');
+    try {
+      await expect(socket.start()).rejects.toThrow(/invalid_auth/);
+    } finally {
+      slack.failMethod('apps.connections.open', undefined);
+    }
+    expect(slack.api('apps.connections.open').map((c) => c.token)).toContain('xapp-1-test');
     await socket.stop();
   });
 });
