@@ -271,11 +271,21 @@ function rpoLines(rpo: RpoMeasurement[] | undefined, targets: Targets): string[]
   });
 }
 
+/** Rows beyond this are summarized, so the table (and its closing fence) fits in one section. */
+const MAX_CHECK_ROWS = 25;
+
 function checksTable(checks: CheckResult[]): string {
-  const rows = [['result', 'check', 'kind', 'detail'], ...checks.map((c) => [c.ok ? 'pass' : 'FAIL', c.name, c.kind, c.detail])];
+  // Failures first: when the list is cut, the ones a person must read stay visible.
+  const ordered = [...checks.filter((c) => !c.ok), ...checks.filter((c) => c.ok)];
+  const shown = ordered.slice(0, MAX_CHECK_ROWS);
+  const rows = [
+    ['result', 'check', 'kind', 'detail'],
+    ...shown.map((c) => [c.ok ? 'pass' : 'FAIL', clip(c.name, 40), c.kind, clip(c.detail, 60)]),
+  ];
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
   const lines = rows.map((r) => r.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]!) : cell)).join('  '));
   // A code block keeps the columns aligned; Slack mrkdwn has no tables.
+  if (ordered.length > shown.length) lines.push(`… and ${ordered.length - shown.length} more (all passed)`);
   return '```\n' + lines.join('\n').replace(/```/g, "'''") + '\n```';
 }
 

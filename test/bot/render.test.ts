@@ -238,3 +238,28 @@ describe('refusal answers', () => {
     );
   });
 });
+
+describe('long evidence', () => {
+  test('a long list of checks keeps failures visible and the table closed', () => {
+    const checks = Array.from({ length: 60 }, (_, i) => ({ name: `check ${i}`, kind: 'http' as const, ok: i !== 57, detail: '200 in 3 ms' }));
+    const msg = renderStepReply(
+      {
+        opId: 'DR-1',
+        at: 0,
+        type: 'StepSucceeded',
+        stepId: 'verify-secondary',
+        durationMs: 10,
+        outcome: { result: 'done', summary: 'ran', evidence: {}, checks },
+      },
+      view({ phase: 'running' }),
+      targets,
+    )!;
+    const table = JSON.stringify(msg.blocks);
+    expect(table).toContain('*Checks* 59/60 passed');
+    expect(table).toMatch(/FAIL\s+check 57/);
+    expect(table).toContain('… and 35 more (all passed)');
+    const checksText = (msg.blocks.find((b) => JSON.stringify(b).includes('*Checks*')) as { text: { text: string } }).text.text;
+    expect(checksText.endsWith('\n```')).toBe(true);
+    expect(checksText.length).toBeLessThanOrEqual(3000);
+  });
+});
