@@ -1,5 +1,6 @@
 import {
   ACTION_IDS,
+  cardPermalinkFallback,
   decodeButtonValue,
   renderCard,
   renderEventReply,
@@ -262,4 +263,8 @@ describe('long evidence', () => {
     expect(checksText.endsWith('\n```')).toBe(true);
     expect(checksText.length).toBeLessThanOrEqual(3000);
   });
+});
+
+test('a card link built by hand when chat.getPermalink is unavailable has Slack\'s archive form', () => {
+  expect(cardPermalinkFallback('C0INCIDENT', '1764000000.000123')).toBe('https://slack.com/archives/C0INCIDENT/p1764000000000123');
 });
