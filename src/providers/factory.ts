@@ -1,7 +1,7 @@
 /**
  * Builds the provider of each configured component, one small function per component. A
- * configured component whose implementation is missing stops start-up with a ConfigError: a
- * silently skipped DNS switch would look like a successful failover.
+ * configured component is never skipped: its provider is built (or start-up stops with a
+ * ConfigError), because a silently skipped DNS switch would look like a successful failover.
  */
 import type { Logger } from 'pino';
 import { ConfigError } from '../errors.js';
@@ -18,14 +18,12 @@ import type {
 } from './types.js';
 import { createKubernetesProvider } from './kubernetes.js';
 import { createPostgresProvider } from './postgres.js';
+import { createRedisProvider } from './redis.js';
 import { createRoute53Provider } from './route53.js';
+import { createTrafficManagerProvider } from './traffic-manager.js';
 import { createVerificationProvider } from './verification.js';
 
 type Components = DrConfig['components'];
-
-function unavailable(component: string, provider: string): never {
-  throw new ConfigError(`components.${component} is configured but the ${provider} provider is not available in this build`);
-}
 
 function buildDatabase(pg: NonNullable<Components['postgres']>, env: NodeJS.ProcessEnv, log: Logger): DatabaseProvider {
   return createPostgresProvider({
@@ -41,10 +39,14 @@ function buildDatabase(pg: NonNullable<Components['postgres']>, env: NodeJS.Proc
   });
 }
 
-function buildCache(redis: NonNullable<Components['redis']>, env: NodeJS.ProcessEnv, _log: Logger): CacheProvider {
-  resolveConnection(redis.primary, env, 'components.redis.primary');
-  resolveConnection(redis.secondary, env, 'components.redis.secondary');
-  return unavailable('redis', 'redis');
+function buildCache(redis: NonNullable<Components['redis']>, env: NodeJS.ProcessEnv, log: Logger): CacheProvider {
+  return createRedisProvider({
+    primaryUrl: resolveConnection(redis.primary, env, 'components.redis.primary'),
+    secondaryUrl: resolveConnection(redis.secondary, env, 'components.redis.secondary'),
+    promoteTimeoutSeconds: redis.promoteTimeoutSeconds,
+    useFailoverCommand: redis.useFailoverCommand,
+    log,
+  });
 }
 
 function buildDns(dns: NonNullable<Components['dns']>, targets: DrConfig['targets'], log: Logger): DnsProvider {
@@ -67,7 +69,22 @@ function buildDns(dns: NonNullable<Components['dns']>, targets: DrConfig['target
       log,
     });
   }
-  return unavailable('dns', 'traffic-manager');
+  const t = dns.trafficManager;
+  if (!t) throw new ConfigError('components.dns.trafficManager: missing; dns.provider is traffic-manager');
+  // Credentials come from DefaultAzureCredential's chain (env, workload/managed identity, CLI).
+  return createTrafficManagerProvider({
+    subscriptionId: t.subscriptionId,
+    resourceGroup: t.resourceGroup,
+    profileName: t.profileName,
+    primaryEndpoint: t.primaryEndpoint,
+    secondaryEndpoint: t.secondaryEndpoint,
+    endpointType: t.endpointType,
+    method: t.method,
+    ...(t.endpoint ? { endpoint: t.endpoint } : {}),
+    rtoMinutes: targets.rtoMinutes,
+    ...(dns.resolveName ? { resolveName: dns.resolveName } : {}),
+    log,
+  });
 }
 
 function buildCluster(k8s: NonNullable<Components['kubernetes']>, log: Logger): ClusterProvider {

@@ -41,6 +41,9 @@ describe('createProviders', () => {
   postgres:
     primary: { urlEnv: PG_PRIMARY }
     secondary: { url: "postgres://127.0.0.1:1/app" }
+  redis:
+    primary: { url: "redis://127.0.0.1:1" }
+    secondary: { urlEnv: REDIS_SECONDARY }
   dns:
     provider: route53
     route53:
@@ -59,14 +62,35 @@ describe('createProviders', () => {
       http: [{ name: health, url: "http://127.0.0.1:1/healthz" }]
 `,
     );
-    const providers = createProviders(c, { PG_PRIMARY: 'postgres://dr:pw@127.0.0.1:1/app' }, log);
+    const providers = createProviders(c, { PG_PRIMARY: 'postgres://dr:pw@127.0.0.1:1/app', REDIS_SECONDARY: 'redis://127.0.0.1:2' }, log);
     expect({
       database: providers.database?.name,
       cache: providers.cache?.name,
       dns: providers.dns?.name,
       cluster: providers.cluster?.name,
       verification: providers.verification?.name,
-    }).toEqual({ database: 'postgres', cache: undefined, dns: 'route53', cluster: 'kubernetes', verification: 'verification' });
+    }).toEqual({ database: 'postgres', cache: 'redis', dns: 'route53', cluster: 'kubernetes', verification: 'verification' });
+    await closeProviders(providers, log);
+  });
+
+  it('builds Traffic Manager when the DNS provider says so', async () => {
+    const c = config(
+      'tm.yaml',
+      `components:
+  dns:
+    provider: traffic-manager
+    trafficManager:
+      subscriptionId: 00000000-0000-0000-0000-000000000000
+      resourceGroup: rg
+      profileName: app-tm
+      primaryEndpoint: west
+      secondaryEndpoint: north
+      endpoint: https://127.0.0.1:1
+`,
+    );
+    const providers = createProviders(c, {}, log);
+    expect(Object.keys(providers)).toEqual(['dns']);
+    expect(providers.dns?.name).toBe('traffic-manager');
     await closeProviders(providers, log);
   });
 
