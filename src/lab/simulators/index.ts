@@ -22,6 +22,8 @@ export { startKubernetesSimulator, kubeconfigFor, type KubernetesSim, type Kuber
 export { startHealthServer, type HealthServer } from './health.js';
 export { startDnsServer, type DnsServer, type DnsAnswerFn } from './dns-server.js';
 export { startHttpSim, type HttpSim, type RecordedRequest } from './http-sim.js';
+export { spawnSimulators, SIMULATORS_FILE, type SpawnedSimulators } from './spawn.js';
+export { startControlServer, type ControlServer } from './control.js';
 
 export interface LabWorkload {
   kind: 'Deployment' | 'StatefulSet';
@@ -36,6 +38,36 @@ export const DEFAULT_LAB_WORKLOADS: LabWorkload[] = [
   { kind: 'Deployment', namespace: 'shop', name: 'web', productionReplicas: 3, standbyReplicas: 1 },
   { kind: 'StatefulSet', namespace: 'shop', name: 'worker', productionReplicas: 2, standbyReplicas: 1 },
 ];
+
+/** What a lab (or a test) needs to point a bot at running simulators: plain JSON, no live objects. */
+export interface SimulatorsDescriptor {
+  dir: string;
+  route53: Omit<Simulators['route53'], 'sim'>;
+  trafficManager: Omit<Simulators['trafficManager'], 'sim'>;
+  kubernetes: { url: string; kubeconfigPath: string; primary: { url: string; context: string }; secondary: { url: string; context: string } };
+  health: { primaryUrl: string; secondaryUrl: string };
+  components: Simulators['components'];
+  env: Record<string, string>;
+}
+
+export function describeSimulators(s: Simulators): SimulatorsDescriptor {
+  const { sim: _r53, ...route53 } = s.route53;
+  const { sim: _tm, ...trafficManager } = s.trafficManager;
+  return {
+    dir: s.dir,
+    route53,
+    trafficManager,
+    kubernetes: {
+      url: s.kubernetes.url,
+      kubeconfigPath: s.kubernetes.kubeconfigPath,
+      primary: { url: s.kubernetes.primary.url, context: s.kubernetes.primary.context },
+      secondary: { url: s.kubernetes.secondary.url, context: s.kubernetes.secondary.context },
+    },
+    health: { primaryUrl: s.health.primaryUrl, secondaryUrl: s.health.secondaryUrl },
+    components: s.components,
+    env: s.env,
+  };
+}
 
 export interface StartSimulatorsOptions {
   /** Where the kubeconfig and the Traffic Manager CA are written (default: a new temp dir). */

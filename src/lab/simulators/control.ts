@@ -1,0 +1,46 @@
+/**
+ * The simulators' control API over HTTP, for when they run in their own process (`dr lab up`):
+ * read the state, and play a region going down or coming back.
+ *
+ *   GET  /state                                  routing, health and replica counts
+ *   POST /health/{primary|secondary}/{down|up}   health endpoint answers 503 / 200
+ *   POST /health/{primary|secondary}/{stop|start} health endpoint refuses connections / listens again
+ */
+import { json, startHttpSim, type HttpSim } from './http-sim.js';
+import type { Simulators } from './index.js';
+
+export interface ControlServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startControlServer(sims: Simulators): Promise<ControlServer> {
+  const workloads = (sim: Simulators['kubernetes']['primary']['sim']) =>
+    sims.components.kubernetes!.workloads.map((w) => ({ kind: w.kind, namespace: w.namespace, name: w.name, ...sim.workload(w.kind, w.namespace, w.name) }));
+  const server: HttpSim = await startHttpSim(async (req) => {
+    if (req.method === 'GET' && req.path === '/state') {
+      return json(200, {
+        route53: { answer: sims.route53.sim.answer(), primaryHealthCheckInverted: sims.route53.sim.healthCheck(sims.route53.primaryHealthCheckId)?.inverted ?? null },
+        trafficManager: { served: sims.trafficManager.sim.served()?.name ?? null },
+        health: {
+          primary: { healthy: sims.health.primary.healthy, running: sims.health.primary.running },
+          secondary: { healthy: sims.health.secondary.healthy, running: sims.health.secondary.running },
+        },
+        kubernetes: { primary: workloads(sims.kubernetes.primary.sim), secondary: workloads(sims.kubernetes.secondary.sim) },
+      });
+    }
+    const m = /^\/health\/(primary|secondary)\/(down|up|stop|start)$/.exec(req.path);
+    if (req.method === 'POST' && m) {
+      const region = m[1] as 'primary' | 'secondary';
+      const health = sims.health[region];
+      if (m[2] === 'down' || m[2] === 'up') health.setHealthy(m[2] === 'up');
+      else if (m[2] === 'stop') await health.stop();
+      else await health.start();
+      // Traffic Manager probes the same endpoints in a real setup.
+      sims.trafficManager.sim.setEndpointHealthy(region, health.healthy && health.running);
+      return json(200, { region, healthy: health.healthy, running: health.running });
+    }
+    return json(404, { error: `unknown control request ${req.method} ${req.path}; see GET /state, POST /health/{region}/{down|up|stop|start}` });
+  });
+  return { url: server.url, close: () => server.close() };
+}

@@ -1,0 +1,59 @@
+/**
+ * Starts the simulators as a detached process that outlives the CLI (like the lab's PostgreSQL and
+ * Redis), and waits until it has announced itself in DIR/simulators.json. `dr lab down` stops it
+ * by the pid returned here (SIGTERM).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, openSync, readFileSync, closeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ProviderError } from '../../errors.js';
+import type { SimulatorsDescriptor } from './index.js';
+
+export const SIMULATORS_FILE = 'simulators.json';
+
+export interface SpawnedSimulators extends SimulatorsDescriptor {
+  pid: number;
+  controlUrl: string;
+  logFile: string;
+}
+
+function entry(): { args: string[] } {
+  const here = fileURLToPath(import.meta.url);
+  // From the TypeScript sources (checkout, tests) run serve.ts through tsx; from dist/, serve.js.
+  if (here.endsWith('.ts')) return { args: ['--import', 'tsx', join(dirname(here), 'serve.ts')] };
+  return { args: [join(dirname(here), 'serve.js')] };
+}
+
+export async function spawnSimulators(opts: { dir: string; timeoutMs?: number }): Promise<SpawnedSimulators> {
+  const file = join(opts.dir, SIMULATORS_FILE);
+  const logFile = join(opts.dir, 'simulators.log');
+  const log = openSync(logFile, 'a');
+  const child = spawn(process.execPath, [...entry().args, '--dir', opts.dir], {
+    detached: true,
+    stdio: ['ignore', log, log],
+    cwd: join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..'),
+    env: process.env,
+  });
+  closeSync(log);
+  let exited: number | null | undefined;
+  child.once('exit', (code) => {
+    exited = code;
+  });
+  child.unref();
+  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
+  for (;;) {
+    if (existsSync(file)) {
+      const d = JSON.parse(readFileSync(file, 'utf8')) as SpawnedSimulators;
+      if (d.pid === child.pid) return { ...d, logFile };
+    }
+    const tail = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8').trim().split('\n').slice(-5).join(' | ') : '');
+    if (exited !== undefined)
+      throw new ProviderError('lab', `the simulator process exited (code ${exited}) before it was ready: ${tail()}`);
+    if (Date.now() > deadline) {
+      if (child.pid) process.kill(child.pid, 'SIGKILL');
+      throw new ProviderError('lab', `the simulators did not come up within ${Math.round((opts.timeoutMs ?? 30_000) / 1000)} s: ${tail()}`, { code: 'timeout' });
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
