@@ -338,6 +338,14 @@ class PostgresProvider implements DatabaseProvider {
     if (o.reachable && o.inRecovery) {
       throw new PreconditionFailed(`${this.where(src)} is in recovery too: there is no writer to fail over from; find the real writer first.`, { code: 'wrong-target' });
     }
+    if (mode === 'planned' && o.reachable && t.receiver?.status !== 'streaming') {
+      // Fencing now would stop the application for a catch-up that cannot happen: refuse first.
+      throw new ProviderError(
+        NAME,
+        `${this.where(target)} is not streaming from ${src} (WAL receiver ${t.receiver?.status ?? 'not running'}, received up to ${t.receiveLsn ?? 'nothing'}): a planned failover could not reach zero loss. Nothing was changed. Fix replication and retry, or choose an unplanned failover.`,
+        { retryable: true, code: 'precondition-failed' },
+      );
+    }
     return mode === 'planned' ? this.promotePlanned(target, o, progress, started) : this.promoteUnplanned(target, o, progress, started);
   }
 
@@ -476,6 +484,7 @@ class PostgresProvider implements DatabaseProvider {
       }
       return (await c.query('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0].lsn as string;
     }, 300_000);
+    this.opts.log.info({ side, method: this.opts.fence.method, terminated, finalLsn }, 'postgres writes fenced');
     return { finalLsn, terminated, ms: Date.now() - started };
   }
 
@@ -534,6 +543,7 @@ class PostgresProvider implements DatabaseProvider {
       async (c) => (await c.query('SELECT pg_promote(true, $1) AS ok', [timeout])).rows[0].ok as boolean,
       (timeout + 10) * 1000,
     );
+    this.opts.log.info({ target, promoted, ms: Date.now() - started }, 'pg_promote returned');
     if (!promoted) {
       throw new ProviderError(NAME, `${this.where(target)}: pg_promote did not finish within ${timeout} s; check the server log. The step re-checks before any retry.`, {
         code: 'timeout',

@@ -316,6 +316,14 @@ class RedisProvider implements CacheProvider {
       if (!o.reachable) {
         throw new PreconditionFailed(`a planned failover pauses ${this.where(src)} and waits for equal offsets, but it is unreachable (${o.error.message}). Re-run preflight: with ${src} down the failover is unplanned.`);
       }
+      if (!t.linkUp) {
+        // Pausing the master now would stop the application for a catch-up that cannot happen.
+        throw new ProviderError(
+          NAME,
+          `${this.where(target)}'s replication link to ${src} is down${t.linkDownSinceSeconds !== null ? ` (for ${t.linkDownSinceSeconds} s)` : ''}: a planned failover could not reach zero loss. Nothing was changed. Fix the link and retry, or choose an unplanned failover (offset gap ${formatBytes(Math.max(0, o.offset - (t.replicaOffset ?? 0)))}).`,
+          { retryable: true, code: 'precondition-failed' },
+        );
+      }
       const useFailover = this.opts.useFailoverCommand && versionAtLeast(o.version, 6, 2);
       return useFailover ? this.failoverCommand(target, t, o, progress, started) : this.pauseAndPromote(target, t, o, 'planned', progress, started);
     }
@@ -346,6 +354,7 @@ class RedisProvider implements CacheProvider {
       );
     }
     const totalMs = Date.now() - started;
+    this.opts.log.info({ target, finalOffset: done.nt.offset, totalMs }, 'redis FAILOVER completed');
     return {
       noop: false,
       mode: 'planned',
@@ -393,6 +402,7 @@ class RedisProvider implements CacheProvider {
     const promoteStarted = Date.now();
     await this.withClient(target, 'REPLICAOF NO ONE', (r) => r.call('REPLICAOF', 'NO', 'ONE'));
     const promoteMs = Date.now() - promoteStarted;
+    this.opts.log.info({ target, mode, finalOffset, replicaOffset }, 'redis replica promoted (REPLICAOF NO ONE)');
     const nt = await this.inspectReachable(target);
     const to = this.replicaAddress(o, nt, target);
     progress(`making ${src} a replica of ${to.host}:${to.port}`);
@@ -427,6 +437,7 @@ class RedisProvider implements CacheProvider {
     const promoteStarted = Date.now();
     await this.withClient(target, 'REPLICAOF NO ONE', (r) => r.call('REPLICAOF', 'NO', 'ONE'));
     const promoteMs = Date.now() - promoteStarted;
+    this.opts.log.warn({ target, replicaOffset: t.replicaOffset, oldMaster: src }, 'redis replica promoted without demoting the unreachable old master');
     return {
       noop: false,
       mode: 'unplanned',

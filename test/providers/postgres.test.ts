@@ -172,6 +172,26 @@ describe('wrong targets are refused before any change', () => {
   });
 });
 
+test('planned failover with a fence command that shuts the primary down: final LSN read from the standby', async () => {
+  const lab = await startLab();
+  const pgCtl = `${lab.postgres.bindir}/pg_ctl stop -m fast -w -D "${lab.postgres.primary.dataDir}"`;
+  const command = process.getuid?.() === 0 ? `runuser -u ${lab.user} -- ${pgCtl}` : pgCtl;
+  const db = provider(lab.postgres.primary.url, lab.postgres.secondary.url, { fence: { method: 'command', command } });
+  await createOrders(lab);
+  await insertOrders(lab.postgres.primary.url, 300, 'before');
+
+  const result = await db.promote({ target: 'secondary', mode: 'planned', progress });
+
+  expect(result.rpo.bytes).toBe(0);
+  expect(result.evidence.fenceMethod).toBe('command');
+  expect(await count(lab.postgres.secondary.url)).toBe(300);
+  await expect(sql(lab.postgres.primary.url, 'SELECT 1')).rejects.toThrow();
+  const [{ lsn }] = await sql<{ lsn: string }>(lab.postgres.secondary.url, 'SELECT pg_last_wal_replay_lsn()::text AS lsn');
+  expect(lsnDiff(lsn, String(result.evidence.finalLsn))).toBeGreaterThanOrEqual(0);
+  await insertOrders(lab.postgres.secondary.url, 1, 'after');
+  await db.close();
+});
+
 describe('unplanned failover', () => {
   test('primary still reachable but replication broken: fenced first, RPO is the measured WAL gap', async () => {
     const lab = await startLab();
@@ -182,6 +202,9 @@ describe('unplanned failover', () => {
     await holdPostgresReplication(lab);
     const [{ lsn: received }] = await sql<{ lsn: string }>(lab.postgres.secondary.url, 'SELECT pg_last_wal_receive_lsn()::text AS lsn');
     await insertOrders(lab.postgres.primary.url, 7, 'lost');
+    // A planned (zero-loss) failover is impossible now: refused before the application is fenced.
+    await expect(db.promote({ target: 'secondary', mode: 'planned', progress })).rejects.toMatchObject({ code: 'precondition-failed', retryable: true });
+    expect(await db.isWriter('primary')).toBe(true);
     const [{ lsn: primaryAfterWrites }] = await sql<{ lsn: string }>(lab.postgres.primary.url, 'SELECT pg_current_wal_lsn()::text AS lsn');
 
     const result = await db.promote({ target: 'secondary', mode: 'unplanned', progress });

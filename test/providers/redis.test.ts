@@ -173,6 +173,10 @@ describe('wrong targets and unplanned failover', () => {
     for (let i = 0; i < 5; i++) await authed.set(`lost:${i}`, 'v');
     const masterOffset = await offset(primaryUrl, 'master_repl_offset');
     const cache = provider(primaryUrl, b.redis.secondary.url);
+    // Zero loss is impossible with the link down: planned is refused before writes are paused.
+    await expect(cache.promote({ target: 'secondary', mode: 'planned', progress })).rejects.toMatchObject({ code: 'precondition-failed', retryable: true });
+    expect(await cache.isWriter('primary')).toBe(true);
+    expect(await offset(primaryUrl, 'master_repl_offset')).toBe(masterOffset);
 
     const result = await cache.promote({ target: 'secondary', mode: 'unplanned', progress });
 
