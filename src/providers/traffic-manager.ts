@@ -218,7 +218,7 @@ export function createTrafficManagerProvider(opts: TrafficManagerProviderOptions
       const t = st.endpoints[target];
       const checks: CheckResult[] = [
         { name: 'traffic manager profile', kind: 'dns', ok: st.profile.profileStatus === 'Enabled', detail: `${opts.profileName} ${st.profile.profileStatus}, monitor ${st.profile.monitorConfig?.profileMonitorStatus ?? '?'}`, durationMs: Date.now() - t0 },
-        { name: `traffic manager ${target} endpoint`, kind: 'dns', ok: t.endpointStatus === 'Enabled' && t.endpointMonitorStatus === 'Online', detail: endpointLine(t), durationMs: Date.now() - t0 },
+        { name: `traffic manager ${target} endpoint`, kind: 'dns', ok: t.endpointStatus === 'Enabled' && (t.endpointMonitorStatus === 'Online' || t.endpointMonitorStatus === 'Unmonitored'), detail: endpointLine(t), durationMs: Date.now() - t0 },
         { name: 'traffic manager routing', kind: 'dns', ok: st.servedBy === target && alreadySet(st, target), detail: `routes to ${describe(st, st.servedBy)}; ${endpointLine(st.endpoints.primary)}; ${endpointLine(st.endpoints.secondary)}`, durationMs: Date.now() - t0 },
       ];
       if (doResolve) {
