@@ -208,6 +208,11 @@ export const configSchema = z
       .strict()
       .refine((a) => a.approvers.length > 0 || a.userGroup !== undefined, {
         message: 'name at least one approver (approvals.approvers) or a user group (approvals.userGroup)',
+      })
+      // Without a group, fewer listed approvers than `required` means no request can ever be approved.
+      .refine((a) => a.userGroup !== undefined || a.approvers.length === 0 || new Set(a.approvers).size >= a.required, {
+        message: 'fewer distinct approvers than approvals.required: list more approvers, lower required, or add approvals.userGroup',
+        path: ['required'],
       }),
     targets: z
       .object({

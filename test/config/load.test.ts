@@ -137,6 +137,13 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('refuses an approval rule nobody could ever satisfy', () => {
+    const path = write('unreachable.yaml', MINIMAL.replace('  approvers: [U0123ALICE]', '  approvers: [U0123ALICE]\n  required: 2'));
+    expect(loadError(path).message).toContain(
+      `${path}: approvals.required: fewer distinct approvers than approvals.required: list more approvers, lower required, or add approvals.userGroup (line 9)`,
+    );
+  });
+
   it('names a value of the wrong type', () => {
     const path = write('type.yaml', MINIMAL.replace('  approvers: [U0123ALICE]', '  approvers: [U0123ALICE]\n  timeoutMinutes: soon'));
     expect(loadError(path).message).toContain(`${path}: approvals.timeoutMinutes: expected a number, got the text "soon" (line 9)`);
