@@ -26,7 +26,8 @@ import type { Logger } from 'pino';
 import type { CheckResult, ComponentReadiness, Evidence, ExpectedLoss, Mode, RegionRole, RpoMeasurement } from '../domain/types.js';
 import { DrError, PreconditionFailed, ProviderError } from '../errors.js';
 import { runShellCommand } from './pg-command.js';
-import { formatBytes, lsnDiff } from './pg-lsn.js';
+import { formatBytes } from './bytes.js';
+import { lsnDiff } from './pg-lsn.js';
 import type { ActionResult, DatabaseProvider, Progress, PromotionResult } from './types.js';
 
 export interface PostgresProviderOptions {

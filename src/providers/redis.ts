@@ -20,7 +20,7 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { CheckResult, ComponentReadiness, Evidence, ExpectedLoss, Mode, RegionRole, RpoMeasurement } from '../domain/types.js';
 import { DrError, PreconditionFailed, ProviderError } from '../errors.js';
-import { formatBytes } from './pg-lsn.js';
+import { formatBytes } from './bytes.js';
 import type { ActionResult, CacheProvider, Progress, PromotionResult } from './types.js';
 
 export interface RedisProviderOptions {

@@ -102,6 +102,20 @@ describe('wrong targets are refused before any change', () => {
     await db.close();
   });
 
+  test('consistency compares LSNs and table contents; resync of a streaming standby is a no-op', async () => {
+    const db = provider(a.postgres.primary.url, a.postgres.secondary.url, { consistencyTables: ['orders'] });
+    const checks = await db.consistency({ writer: 'primary', progress });
+    expect(checks.map((c) => [c.name, c.ok])).toEqual([
+      ['postgres same cluster', true],
+      ["postgres secondary replayed primary's WAL", true],
+      ['postgres table orders', true],
+    ]);
+    expect(checks[2].detail).toMatch(/10 rows.*10 rows, checksums match/);
+    const resync = await db.resync({ standby: 'secondary', progress });
+    expect(resync.noop).toBe(true);
+    await db.close();
+  });
+
   test('planned failover while a writer inserts continuously: every acknowledged insert survives', async () => {
     const db = provider(a.postgres.primary.url, a.postgres.secondary.url);
     const acknowledged: number[] = [];
@@ -168,6 +182,9 @@ describe('wrong targets are refused before any change', () => {
     const r = await db.readiness('secondary');
     expect(r.status).toBe('ready');
     expect(r.summary).toMatch(/already the writer/);
+    // The fenced old primary is not a standby yet; without a resync command that is said, not guessed.
+    expect(await db.isStreamingStandby('primary')).toBe(false);
+    await expect(db.resync({ standby: 'primary', progress })).rejects.toThrow(/postgres\.resync\.command is not configured/);
     await db.close();
   });
 });

@@ -135,6 +135,20 @@ describe('planned failover and back', () => {
     expect(await cache.isStreamingStandby('secondary')).toBe(true);
     await cache.close();
   });
+
+  test('resync makes a stray master a replica of the writer again; consistency then agrees', async () => {
+    const cache = provider(lab.redis.primary.url, lab.redis.secondary.url);
+    await connect(lab.redis.secondary.url).call('REPLICAOF', 'NO', 'ONE');
+    await connect(lab.redis.secondary.url).set('stray-write', '1');
+    expect(await cache.isStreamingStandby('secondary')).toBe(false);
+    const result = await cache.resync({ standby: 'secondary', progress });
+    expect(result.noop).toBe(false);
+    expect(await cache.isStreamingStandby('secondary')).toBe(true);
+    expect(await connect(lab.redis.secondary.url).exists('stray-write')).toBe(0);
+    const checks = await cache.consistency({ writer: 'primary', progress });
+    expect(checks.every((c) => c.ok)).toBe(true);
+    await cache.close();
+  });
 });
 
 describe('wrong targets and unplanned failover', () => {
