@@ -14,6 +14,7 @@ import type { DrConfig } from './schema.js';
  */
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 export const DEFAULT_PORT = 3000;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export interface StartEnvironment {
   redisUrl: string;
@@ -81,6 +82,11 @@ export function checkStartEnvironment(config: DrConfig, env: NodeJS.ProcessEnv):
   if (portText !== undefined) {
     port = Number(portText);
     if (!/^\d+$/.test(portText) || port < 0 || port > 65535) problems.push(`PORT: expected a port number 0-65535, got ${JSON.stringify(portText)}`);
+  }
+
+  const logLevel = set(env, 'LOG_LEVEL');
+  if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel)) {
+    problems.push(`LOG_LEVEL: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`);
   }
 
   const connections: Record<string, string> = {};

@@ -262,10 +262,17 @@ describe('checkStartEnvironment', () => {
     ).toThrow(/REDIS_URL: points at the same server as components\.redis\.primary \(cache-primary\.internal:6379\)/);
   });
 
-  it('refuses a bad PORT and a REDIS_URL that is not a redis url', () => {
+  it('refuses a bad PORT, LOG_LEVEL and a REDIS_URL that is not a redis url', () => {
     expect(() =>
-      checkStartEnvironment(loadConfig({ path: write('m.yaml', MINIMAL), env: {} }), { ...SLACK_ENV, PORT: 'http', REDIS_URL: 'localhost' }),
-    ).toThrow(/\(2 problems\):\n {2}REDIS_URL: expected redis:\/\/host:port[^\n]*\n {2}PORT: expected a port number 0-65535, got "http"$/);
+      checkStartEnvironment(loadConfig({ path: write('m.yaml', MINIMAL), env: {} }), {
+        ...SLACK_ENV,
+        PORT: 'http',
+        REDIS_URL: 'localhost',
+        LOG_LEVEL: 'verbose',
+      }),
+    ).toThrow(
+      /\(3 problems\):\n {2}REDIS_URL: expected redis:\/\/host:port[^\n]*\n {2}PORT: expected a port number 0-65535, got "http"\n {2}LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "verbose"$/,
+    );
   });
 });
 
