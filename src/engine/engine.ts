@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { fromPromise } from 'xstate';
 import type { DrConfig } from '../config/schema.js';
 import { FINAL_PHASES, type OperationView, type PreflightReport, type StepOutcome } from '../domain/types.js';
-import { DrError } from '../errors.js';
+import { DrError, errorInfo } from '../errors.js';
 import {
   createOperationMachine,
   evaluateAction,
@@ -50,7 +50,7 @@ export function createEngine(deps: EngineDeps): Engine {
       runStep: fromPromise<StepOutcome, RunStepInput>(async ({ input }) => {
         const runner = runners.get(input.opId);
         const stepLog = log.child({ opId: input.opId, stepId: input.stepId, attempt: input.attempt });
-        return runStepOnce(
+        const outcome = runStepOnce(
           {
             opId: input.opId,
             kind: input.kind,
@@ -64,6 +64,14 @@ export function createEngine(deps: EngineDeps): Engine {
           input.stepId,
           (message, data) => runner?.progress(input.stepId, message, data),
         );
+        try {
+          const done = await outcome;
+          stepLog.info({ result: done.result, verified: done.verified }, done.summary);
+          return done;
+        } catch (err) {
+          stepLog.warn({ err: errorInfo(err) }, 'step failed');
+          throw err;
+        }
       }),
     },
   }) as OperationMachine;
@@ -153,7 +161,16 @@ export function createEngine(deps: EngineDeps): Engine {
         if (runners.has(id)) continue;
         const p = await store.load(id);
         if (!p || p.status !== 'active') continue;
-        await OperationRunner.resume(runnerDeps, id, p.version, p.snapshot, register);
+        try {
+          await OperationRunner.resume(runnerDeps, id, p.version, p.snapshot, register);
+        } catch (err) {
+          // One unreadable operation must not keep the bot (and the others) down.
+          runners.delete(id);
+          log.error(
+            { opId: id, version: p.version, err: errorInfo(err) },
+            'could not resume this operation from its stored snapshot: it stays active in the state Redis and keeps the environment locked until someone resolves it by hand',
+          );
+        }
       }
       ticker ??= setInterval(tick, deps.tickMs ?? 5000);
       ticker.unref();
@@ -186,8 +203,11 @@ export function createEngine(deps: EngineDeps): Engine {
       const { runner, created } = await OperationRunner.start(runnerDeps, input, register);
       if (!created.ok) {
         runners.delete(id);
-        if (created.activeId) return alreadyActive(created.activeId);
-        throw new DrError('provider', `could not record ${id} in the state Redis; nothing was started. Check REDIS_URL and that Redis answers.`, { retryable: true });
+        if ('activeId' in created) return alreadyActive(created.activeId);
+        throw new DrError('provider', `could not record ${id} in the state Redis, so nothing was started: ${errorInfo(created.error).message}. Check REDIS_URL and that Redis answers, then request again.`, {
+          retryable: true,
+          cause: created.error,
+        });
       }
       log.info({ opId: id, kind, mode, requester }, 'operation requested');
       await runner.idle();

@@ -21,6 +21,9 @@ export interface RunnerDeps {
 
 type RunnerState = 'live' | 'finished' | 'lost' | 'stopped' | 'refused';
 
+/** store.create's answer, or the error that kept it from answering (Redis down). */
+export type CreateOutcome = CreateResult | { ok: false; error: unknown };
+
 /** Saves that fail for another reason than a stale version (Redis restarting) are retried a few times. */
 const SAVE_RETRY_DELAYS_MS = [200, 1000, 3000];
 
@@ -44,7 +47,7 @@ export class OperationRunner {
   private queue: Promise<void> = Promise.resolve();
   private lastSavedJson: string | undefined;
   private readonly log: Logger;
-  private createResult: ((r: CreateResult) => void) | undefined;
+  private createResult: ((r: CreateOutcome) => void) | undefined;
 
   private constructor(
     private readonly deps: RunnerDeps,
@@ -73,11 +76,11 @@ export class OperationRunner {
    * A new operation: its first snapshot is written with store.create, which takes the env lock.
    * Resolves with the create result; when the lock is held the actor is stopped and nothing is written.
    */
-  static start(deps: RunnerDeps, input: OperationInput, register: (r: OperationRunner) => void): Promise<{ runner: OperationRunner; created: CreateResult }> {
+  static start(deps: RunnerDeps, input: OperationInput, register: (r: OperationRunner) => void): Promise<{ runner: OperationRunner; created: CreateOutcome }> {
     const actor = createActor(deps.machine, { input });
     const runner = new OperationRunner(deps, input.id, actor, 0);
     register(runner);
-    const created = new Promise<CreateResult>((resolve) => {
+    const created = new Promise<CreateOutcome>((resolve) => {
       runner.createResult = resolve;
     });
     actor.start();
@@ -165,7 +168,7 @@ export class OperationRunner {
     this.enqueue(() => this.save(json, entries, view, final));
   }
 
-  private async create(json: string, entries: TimelineEntry[], view: OperationView, resolve: (r: CreateResult) => void): Promise<void> {
+  private async create(json: string, entries: TimelineEntry[], view: OperationView, resolve: (r: CreateOutcome) => void): Promise<void> {
     try {
       const res = await this.deps.store.create({ id: this.id, env: view.env, kind: view.kind, snapshot: JSON.parse(json), entries });
       if (res.ok) {
@@ -182,8 +185,7 @@ export class OperationRunner {
       this.state = 'refused';
       this.actor.stop();
       this.log.error({ err: errorInfo(err) }, 'could not create the operation in the store');
-      resolve({ ok: false, activeId: '' });
-      throw err;
+      resolve({ ok: false, error: err });
     }
   }
 

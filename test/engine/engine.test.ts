@@ -168,6 +168,25 @@ describe('engine with real Redis and provider fakes', () => {
     expect(again.message).toBe(`${id} is already aborted; nothing was changed.`);
   });
 
+  test('Abort while a step runs finishes the operation at once and says the step outcome is unknown', async () => {
+    h = await createHarness({ name: 'engine-abort-running' });
+    h.world.delay('dns.switchTo', 300_000);
+    const entered = h.world.entered('dns.switchTo');
+    const id = await requestAndApprove(h);
+    await entered;
+    const outsider = await h.engine.abort({ opId: id, userId: OUTSIDER });
+    expect(outsider).toMatchObject({ ok: false, reason: 'unauthorized' });
+    const aborted = await h.engine.abort({ opId: id, userId: APPROVER });
+    expect(aborted).toMatchObject({ ok: true, op: { phase: 'aborted' } });
+    const dns = aborted.ok ? aborted.op.steps.find((s) => s.id === 'switch-dns') : undefined;
+    expect(dns?.status).toBe('failed');
+    expect(dns?.error?.message).toContain('outcome is unknown');
+    expect(await h.store.activeFor('prod')).toBeNull();
+    const t = types(await h.engine.timeline(id));
+    expect(t.at(-1)).toBe('OperationAborted');
+    expect(t).not.toContain('StepStarted:scale-secondary');
+  });
+
   test('a second request while one is active is refused with the active id', async () => {
     h = await createHarness({ name: 'engine-second' });
     const first = await h.engine.request({ kind: 'failover', mode: 'auto', requester: REQUESTER, reason: 'first' });

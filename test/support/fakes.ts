@@ -148,7 +148,8 @@ export class FakeWorld {
       for (const w of ws) w();
     }
     const ms = this.delays.get(call);
-    if (ms) await new Promise((r) => setTimeout(r, ms));
+    // unref: a call abandoned by an aborted operation must not keep the test process alive.
+    if (ms) await new Promise((r) => setTimeout(r, ms).unref());
     const f = this.failures.get(call);
     if (f && f.times > 0) {
       f.times -= 1;
