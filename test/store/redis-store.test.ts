@@ -74,6 +74,27 @@ describe('redis store', () => {
     await expect(store.save('NOPE', 1, {}, [])).rejects.toThrow('store has none');
   });
 
+  test('two connections racing on the same version: exactly one save wins', async () => {
+    const other = createRedisStore({ url: REDIS_URL, prefix });
+    try {
+      await store.create({ id: 'OP-R', env: 'race', kind: 'failover', snapshot: { by: 'creator' }, entries: [] });
+      const results = await Promise.allSettled([
+        store.save('OP-R', 1, { by: 'first' }, [entry('OP-R', 'OperationExpired', 1)]),
+        other.save('OP-R', 1, { by: 'second' }, [entry('OP-R', 'OperationExpired', 2)]),
+      ]);
+      const won = results.filter((r) => r.status === 'fulfilled');
+      const lost = results.filter((r) => r.status === 'rejected');
+      expect(won).toHaveLength(1);
+      expect(lost).toHaveLength(1);
+      expect((lost[0] as PromiseRejectedResult).reason).toBeInstanceOf(StaleVersionError);
+      const winner = results[0].status === 'fulfilled' ? 'first' : 'second';
+      expect((await store.load('OP-R'))?.snapshot).toEqual({ by: winner });
+      expect(await store.timeline('OP-R')).toHaveLength(1);
+    } finally {
+      await other.close();
+    }
+  });
+
   test('timeline keeps the order of creation, saves and appends', async () => {
     await store.create({ id: 'OP-T', env: 'timeline', kind: 'failover', snapshot: {}, entries: [entry('OP-T', 'OperationRequested', 1), entry('OP-T', 'OperationExpired', 2)] });
     await store.append('OP-T', [entry('OP-T', 'OperationExpired', 3)]);
