@@ -48,6 +48,16 @@ function hostPort(url: string): string | undefined {
   }
 }
 
+/** host:port/database of a connection string, without credentials; undefined when unparsable. */
+function serverOf(url: string): string | undefined {
+  try {
+    const u = new URL(url);
+    return `${u.hostname.toLowerCase()}:${u.port || 'default'}${u.pathname === '/' ? '' : u.pathname}`;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Check the environment for `dr start`; throws one ConfigError listing every problem. */
 export function checkStartEnvironment(config: DrConfig, env: NodeJS.ProcessEnv): StartEnvironment {
   const problems: string[] = [];
@@ -95,6 +105,16 @@ export function checkStartEnvironment(config: DrConfig, env: NodeJS.ProcessEnv):
       connections[key] = resolveConnection(ref, env, key);
     } catch (err) {
       problems.push((err as Error).message);
+    }
+  }
+
+  // Both sides resolving to one server would have the bot "promote" the server it fences.
+  for (const component of ['postgres', 'redis']) {
+    const a = connections[`components.${component}.primary`];
+    const b = connections[`components.${component}.secondary`];
+    const server = a !== undefined && b !== undefined ? serverOf(a) : undefined;
+    if (server !== undefined && server === serverOf(b as string)) {
+      problems.push(`components.${component}: primary and secondary are the same server (${server}); check the connection strings`);
     }
   }
 

@@ -188,7 +188,13 @@ export const configSchema = z
   .object({
     /** Name of the environment; one active operation per environment. */
     environment: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and dashes'),
-    regions: z.object({ primary: region, secondary: region }).strict(),
+    regions: z
+      .object({ primary: region, secondary: region })
+      .strict()
+      .refine((r) => r.primary.name !== r.secondary.name, {
+        message: 'primary and secondary name the same region: a failover needs two regions',
+        path: ['secondary', 'name'],
+      }),
     slack: z
       .object({
         /** Channel id (C...) where status cards and timelines are posted. */

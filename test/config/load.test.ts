@@ -137,6 +137,11 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('refuses two regions with the same name', () => {
+    const path = write('same-region.yaml', MINIMAL.replace('secondary: { name: eu-central-1 }', 'secondary: { name: eu-west-1 }'));
+    expect(loadError(path).message).toContain(`${path}: regions.secondary.name: primary and secondary name the same region: a failover needs two regions (line 4)`);
+  });
+
   it('refuses an approval rule nobody could ever satisfy', () => {
     const path = write('unreachable.yaml', MINIMAL.replace('  approvers: [U0123ALICE]', '  approvers: [U0123ALICE]\n  required: 2'));
     expect(loadError(path).message).toContain(
@@ -260,6 +265,12 @@ describe('checkStartEnvironment', () => {
     expect(() =>
       checkStartEnvironment(example(), { ...EXAMPLE_ENV, ...SLACK_ENV, REDIS_URL: 'redis://cache-primary.internal:6379/1' }),
     ).toThrow(/REDIS_URL: points at the same server as components\.redis\.primary \(cache-primary\.internal:6379\)/);
+  });
+
+  it('refuses a component whose primary and secondary are the same server', () => {
+    expect(() =>
+      checkStartEnvironment(example(), { ...EXAMPLE_ENV, ...SLACK_ENV, DR_PG_SECONDARY_URL: 'postgres://other-user:x@db-primary.internal:5432/app' }),
+    ).toThrow(/components\.postgres: primary and secondary are the same server \(db-primary\.internal:5432\/app\)/);
   });
 
   it('refuses a bad PORT, LOG_LEVEL and a REDIS_URL that is not a redis url', () => {
