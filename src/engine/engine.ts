@@ -33,6 +33,8 @@ export interface EngineDeps {
   tickMs?: number;
 }
 
+const FINISHED_VIEWS_KEPT = 20;
+
 export function createEngine(deps: EngineDeps): Engine {
   const { config, store, providers, authorizer } = deps;
   const env = config.environment;
@@ -49,29 +51,20 @@ export function createEngine(deps: EngineDeps): Engine {
       preflight: fromPromise<PreflightReport, PreflightInput>(({ input }) => runPreflight(providers, input, now)),
       runStep: fromPromise<StepOutcome, RunStepInput>(async ({ input }) => {
         const runner = runners.get(input.opId);
-        const stepLog = log.child({ opId: input.opId, stepId: input.stepId, attempt: input.attempt });
-        const outcome = runStepOnce(
+        return runStepOnce(
           {
             opId: input.opId,
             kind: input.kind,
             mode: input.mode,
             preflight: runner?.liveView.preflight,
             providers,
-            log: stepLog,
+            log: log.child({ opId: input.opId, stepId: input.stepId, attempt: input.attempt }),
             approvedAt: input.approvedAt,
             targets: { rtoMinutes: config.targets.rtoMinutes, rpoMinutes: config.targets.rpoMinutes },
           },
           input.stepId,
           (message, data) => runner?.progress(input.stepId, message, data),
         );
-        try {
-          const done = await outcome;
-          stepLog.info({ result: done.result, verified: done.verified }, done.summary);
-          return done;
-        } catch (err) {
-          stepLog.warn({ err: errorInfo(err) }, 'step failed');
-          throw err;
-        }
       }),
     },
   }) as OperationMachine;
@@ -93,6 +86,8 @@ export function createEngine(deps: EngineDeps): Engine {
     onFinished(view) {
       runners.delete(view.id);
       finishedViews.set(view.id, view);
+      // Only recent ones are worth keeping in memory; older views are restored from the store.
+      if (finishedViews.size > FINISHED_VIEWS_KEPT) finishedViews.delete(finishedViews.keys().next().value!);
       log.info({ opId: view.id, phase: view.phase }, 'operation finished');
     },
     onLost(id) {

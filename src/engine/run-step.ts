@@ -1,6 +1,6 @@
-import type { Logger } from 'pino';
-import type { StepOutcome } from '../domain/types.js';
-import type { Progress, Providers } from '../providers/types.js';
+import type { StepId, StepOutcome } from '../domain/types.js';
+import { errorInfo } from '../errors.js';
+import type { Progress } from '../providers/types.js';
 import { getStep, isConfigured } from '../steps/index.js';
 import type { StepContext } from '../steps/index.js';
 
@@ -9,21 +9,26 @@ import type { StepContext } from '../steps/index.js';
  * first — after a crash the step's effect may already be in place — and run() only when needed.
  */
 export async function runStepOnce(
-  ctx: Omit<StepContext, 'log'> & { log: Logger },
-  stepId: Parameters<typeof getStep>[0],
+  ctx: StepContext,
+  stepId: StepId,
   progress: Progress,
 ): Promise<StepOutcome> {
   const step = getStep(stepId);
   if (!isConfigured(step, ctx.providers)) {
     return { result: 'not-configured', summary: 'skipped — not configured', evidence: { needs: step.needs.join(', ') } };
   }
-  const check = await step.check(ctx);
-  if (check.done) {
-    ctx.log.info({ check: check.summary }, 'step already done, nothing to change');
-    return { result: 'already-done', summary: `already done, nothing changed: ${check.summary}`, evidence: { check: check.summary } };
+  try {
+    const check = await step.check(ctx);
+    if (check.done) {
+      ctx.log.info({ check: check.summary }, 'step already done, nothing to change');
+      return { result: 'already-done', summary: `already done, nothing changed: ${check.summary}`, evidence: { check: check.summary } };
+    }
+    ctx.log.info({ check: check.summary }, 'step running');
+    const outcome = await step.run(ctx, progress);
+    ctx.log.info({ result: outcome.result, verified: outcome.verified }, outcome.summary);
+    return outcome;
+  } catch (err) {
+    ctx.log.warn({ err: errorInfo(err) }, 'step failed');
+    throw err;
   }
-  ctx.log.info({ check: check.summary }, 'step running');
-  return step.run(ctx, progress);
 }
-
-export type { Providers };
