@@ -50,6 +50,8 @@ interface Reachable {
   /** The replication stream this server is on (a replica reports its master's). */
   replid: string;
   replid2: string;
+  /** A promoted replica: the offset at which it left replid2's stream (second_repl_offset). */
+  secondReplOffset: number | null;
   /** master_repl_offset: a master's write position. */
   offset: number;
   /** Replica: how far it has applied its master's stream. */
@@ -170,6 +172,7 @@ class RedisProvider implements CacheProvider {
           tcpPort: Number(server.get('tcp_port') ?? 0),
           replid: info.get('master_replid') ?? '',
           replid2: info.get('master_replid2') ?? '',
+          secondReplOffset: num(info.get('second_repl_offset')),
           offset: Number(info.get('master_repl_offset') ?? 0),
           replicaOffset: role === 'replica' ? num(info.get('slave_repl_offset')) : null,
           linkUp: role === 'replica' ? info.get('master_link_status') === 'up' : null,
@@ -196,6 +199,14 @@ class RedisProvider implements CacheProvider {
   /** A replica follows `master` when it is on the same replication stream (replid) as the master is, or was before its last promotion. */
   private follows(replica: Reachable, master: Reachable): boolean {
     return replica.replid !== '' && (replica.replid === master.replid || replica.replid === master.replid2);
+  }
+
+  /**
+   * Both are masters and `promoted` left `stale`'s stream: a promotion that stopped (crash, lost
+   * connection) between REPLICAOF NO ONE and demoting the old master. Finishing it is safe.
+   */
+  private interrupted(promoted: Reachable, stale: SideState): boolean {
+    return stale.reachable && promoted.role === 'master' && stale.role === 'master' && promoted.replid2 !== '' && promoted.replid2 === stale.replid;
   }
 
   /** Where `master` sees `replica`, for FAILOVER TO and REPLICAOF: its replica list first, else the configured address. */
@@ -225,6 +236,15 @@ class RedisProvider implements CacheProvider {
       ...(o.reachable ? { otherRole: o.role, otherReplid: o.replid, otherOffset: o.offset } : { otherError: o.error.message }),
     };
     if (t.role === 'master') {
+      if (o.reachable && this.interrupted(t, o)) {
+        return {
+          ...base,
+          status: 'warning',
+          summary: `${target} was promoted but ${src} is still a master (an interrupted promotion): promoting again demotes ${src}, dropping writes it took since (${formatBytes(Math.max(0, o.offset - (t.secondReplOffset ?? o.offset)))})`,
+          details,
+          planFacts: { targetRole: 'master', otherRole: 'stale-master', replid: t.replid },
+        };
+      }
       if (o.reachable && o.role === 'master') {
         return { ...base, status: 'blocked', summary: `both ${target} and ${src} are masters: ${target} is not a replica of ${src}`, details, planFacts: { targetRole: 'master', otherRole: 'master' } };
       }
@@ -280,8 +300,11 @@ class RedisProvider implements CacheProvider {
     };
   }
 
+  /** Master, and the promotion that made it one is complete (the old master no longer a master too). */
   async isWriter(target: RegionRole): Promise<boolean> {
-    return (await this.inspectReachable(target)).role === 'master';
+    const t = await this.inspectReachable(target);
+    if (t.role !== 'master') return false;
+    return !this.interrupted(t, await this.inspect(other(target)));
   }
 
   async promote({ target, mode, progress }: { target: RegionRole; mode: Mode; progress: Progress }): Promise<PromotionResult> {
@@ -290,6 +313,7 @@ class RedisProvider implements CacheProvider {
     const t = await this.inspectReachable(target);
     const o = await this.inspect(src);
     if (t.role === 'master') {
+      if (this.interrupted(t, o)) return this.finishInterrupted(target, t, o as Reachable, mode, progress, started);
       if (o.reachable && o.role === 'master') {
         throw new PreconditionFailed(`${this.where(target)} and ${this.where(src)} are both masters: ${target} is not a replica to promote. Decide which holds the data, make the other its replica, then retry.`, {
           code: 'wrong-target',
@@ -329,6 +353,34 @@ class RedisProvider implements CacheProvider {
     }
     if (o.reachable) return this.pauseAndPromote(target, t, o, 'unplanned', progress, started);
     return this.promoteAlone(target, t, o, progress, started);
+  }
+
+  /** Demote the old master left behind by an interrupted promotion; what it took since the fork is dropped. */
+  private async finishInterrupted(target: RegionRole, t: Reachable, o: Reachable, mode: Mode, progress: Progress, started: number): Promise<PromotionResult> {
+    const src = other(target);
+    const to = this.replicaAddress(o, t, target);
+    const dropped = Math.max(0, o.offset - (t.secondReplOffset ?? o.offset));
+    progress(`${target} is already master but ${src} still is too: making ${src} a replica of ${to.host}:${to.port}`);
+    await this.withClient(src, 'REPLICAOF (demote the old master)', async (r) => {
+      await r.call('REPLICAOF', to.host, String(to.port));
+      // A pause left by the interrupted attempt would otherwise hold the old master's clients.
+      if (versionAtLeast(o.version, 6, 2)) await r.call('CLIENT', 'UNPAUSE');
+    });
+    this.opts.log.warn({ target, droppedBytes: dropped }, 'redis: finished an interrupted promotion by demoting the old master');
+    return {
+      noop: false,
+      mode,
+      summary: `finished an interrupted promotion: ${target} was already master, ${src} is now its replica${dropped ? ` (${formatBytes(dropped)} written to ${src} after the split dropped)` : ''}`,
+      evidence: { method: 'demote old master', promotedAtOffset: t.secondReplOffset, oldMasterOffset: o.offset, droppedBytes: dropped, demotedTo: `${to.host}:${to.port}`, totalMs: Date.now() - started },
+      rpo: {
+        component: 'cache',
+        bytes: dropped,
+        seconds: dropped ? null : 0,
+        description: dropped
+          ? `${formatBytes(dropped)} written to ${src} after ${target} was promoted at offset ${t.secondReplOffset} were dropped when ${src} became a replica`
+          : `no loss: ${src} took no writes after ${target} was promoted at offset ${t.secondReplOffset}`,
+      },
+    };
   }
 
   /** Redis's own planned switch: the master pauses writes, waits for the replica, swaps roles. */

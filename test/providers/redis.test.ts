@@ -149,6 +149,25 @@ describe('planned failover and back', () => {
     expect(checks.every((c) => c.ok)).toBe(true);
     await cache.close();
   });
+
+  test('a promotion interrupted after REPLICAOF NO ONE is not "done": promoting again demotes the old master', async () => {
+    const cache = provider(lab.redis.primary.url, lab.redis.secondary.url);
+    await synced(lab);
+    // What a crash between the two halves of a promotion leaves behind: two masters, one history.
+    await connect(lab.redis.secondary.url).call('REPLICAOF', 'NO', 'ONE');
+    expect(await cache.isWriter('secondary')).toBe(false);
+    const r = await cache.readiness('secondary');
+    expect(r.status).toBe('warning');
+    expect(r.summary).toMatch(/interrupted promotion/);
+
+    const result = await cache.promote({ target: 'secondary', mode: 'planned', progress });
+    expect(result.noop).toBe(false);
+    expect(result.rpo.bytes).toBe(0);
+    await until('the old master to follow the new one', () => cache.isStreamingStandby('primary'));
+    expect(await cache.isWriter('secondary')).toBe(true);
+    expect(await cache.isWriter('primary')).toBe(false);
+    await cache.close();
+  });
 });
 
 describe('wrong targets and unplanned failover', () => {
