@@ -5,9 +5,9 @@
  */
 import type { Logger } from 'pino';
 import { loadConfig } from './config/load.js';
-import { checkStartEnvironment } from './config/runtime.js';
+import { checkStartEnvironment, DEFAULT_PORT } from './config/runtime.js';
 import type { DrConfig } from './config/schema.js';
-import { ConfigError, DrError } from './errors.js';
+import { DrError } from './errors.js';
 import { createLogger, describeUrl } from './log.js';
 import type { Providers } from './providers/types.js';
 import type { OperationStore } from './store/types.js';
@@ -97,6 +97,15 @@ export async function startApp(opts: StartAppOptions): Promise<RunningApp> {
 
 const STOP_TIMEOUT_MS = 20_000;
 
+/** One message for a failed start: ours say what to do; the usual system errors get a hint. */
+function startFailure(err: unknown, env: NodeJS.ProcessEnv): string {
+  if (err instanceof DrError) return err.message;
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'EADDRINUSE') return `port ${env.PORT ?? DEFAULT_PORT} is already in use: stop the other process or set PORT to a free port`;
+  if (code === 'EACCES') return `not allowed to listen on port ${env.PORT ?? DEFAULT_PORT}: use a port above 1023 (PORT) or run with the needed privilege`;
+  return err instanceof Error ? (err.stack ?? err.message) : String(err);
+}
+
 /**
  * `dr start`: run until SIGTERM or SIGINT, then stop gracefully. Returns the process exit code;
  * a bad config or environment prints its message on stderr and returns 1 without listening.
@@ -106,8 +115,7 @@ export async function runStart(opts: { configPath: string; env: NodeJS.ProcessEn
   try {
     app = await startApp({ configPath: opts.configPath, env: opts.env });
   } catch (err) {
-    const message = err instanceof ConfigError || err instanceof DrError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
-    opts.io.stderr(`dr start: ${message}\n`);
+    opts.io.stderr(`dr start: ${startFailure(err, opts.env)}\n`);
     return 1;
   }
   const signal = await new Promise<NodeJS.Signals>((resolve) => {

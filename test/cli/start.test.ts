@@ -24,10 +24,11 @@ function freePort(): Promise<number> {
   });
 }
 
+/** Resolves after the process exited and its output was read to the end ('close', not 'exit'). */
 function exited(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => {
-    if (child.exitCode !== null) resolve(child.exitCode);
-    else child.once('exit', (code) => resolve(code));
+    if (child.exitCode !== null && child.stdout?.readableEnded !== false && child.stderr?.readableEnded !== false) resolve(child.exitCode);
+    else child.once('close', (code) => resolve(code));
   });
 }
 
@@ -62,13 +63,13 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-it('serves Slack and /healthz, and stops gracefully on SIGTERM', async () => {
+function startBot(port: number): ChildProcess {
   const config = join(dir, 'dr.config.yaml');
   writeFileSync(
     config,
     'environment: cli-test\nregions:\n  primary: { name: a }\n  secondary: { name: b }\nslack: { incidentChannel: C0INCIDENT }\napprovals: { approvers: [U0APPROVER] }\n',
   );
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'dr.js'), 'start'], {
+  return spawn(process.execPath, [join(ROOT, 'bin', 'dr.js'), 'start'], {
     cwd: dir,
     env: {
       PATH: process.env.PATH ?? '',
@@ -78,11 +79,30 @@ it('serves Slack and /healthz, and stops gracefully on SIGTERM', async () => {
       SLACK_BOT_TOKEN: 'xoxb-cli-start-test',
       SLACK_SIGNING_SECRET: SECRET,
       SLACK_API_URL: slack.apiUrl,
-      PORT: '0',
+      PORT: String(port),
       LOG_LEVEL: 'info',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+}
+
+it('says so and exits 1 when its port is taken', async () => {
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, resolve));
+  const { port } = taken.address() as { port: number };
+  try {
+    const child = startBot(port);
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    expect(await exited(child)).toBe(1);
+    expect(stderr).toContain(`dr start: port ${port} is already in use: stop the other process or set PORT to a free port`);
+  } finally {
+    await new Promise<void>((resolve) => taken.close(() => resolve()));
+  }
+});
+
+it('serves Slack and /healthz, and stops gracefully on SIGTERM', async () => {
+  const child = startBot(0);
   let stdout = '';
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
