@@ -14,6 +14,10 @@ import { DEFAULT_CONFIG_PATH } from './path.js';
 export interface LoadConfigOptions {
   /** The file to read; DR_CONFIG / ./dr.config.yaml are resolved by configPathFrom(). */
   path?: string;
+  /**
+   * Not read while loading: connection refs are resolved at start-up (checkStartEnvironment,
+   * createProviders), so a file can be validated on a machine that does not hold the secrets.
+   */
   env?: NodeJS.ProcessEnv;
 }
 
