@@ -20,6 +20,9 @@ export function createRedisStore(opts: RedisStoreOptions = {}): OperationStore {
   const prefix = opts.prefix ?? 'dr:';
   const owned = opts.redis === undefined;
   const redis = opts.redis ?? new Redis(opts.url ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 3 });
+  // Connection errors reach the caller through the command that failed (ping() false, a rejected
+  // save); without a listener ioredis would also print each reconnect attempt to stderr.
+  if (owned) redis.on('error', () => {});
 
   const keys = {
     op: (id: string) => `${prefix}op:${id}`,
@@ -140,7 +143,10 @@ export function createRedisStore(opts: RedisStoreOptions = {}): OperationStore {
     },
 
     async close() {
-      if (owned) await redis.quit();
+      if (!owned) return;
+      // QUIT needs a live connection; a store whose Redis is gone just drops the socket.
+      if (redis.status === 'ready') await redis.quit();
+      else redis.disconnect();
     },
   };
 }

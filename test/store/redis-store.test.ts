@@ -129,3 +129,9 @@ describe('redis store', () => {
     expect(await store.ping()).toBe(true);
   });
 });
+
+test('a store whose Redis does not answer reports ping false and closes without hanging', async () => {
+  const dead = createRedisStore({ url: 'redis://127.0.0.1:1', prefix: 'unused:' });
+  expect(await dead.ping()).toBe(false);
+  await dead.close();
+});
