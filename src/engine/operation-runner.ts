@@ -45,7 +45,11 @@ export class OperationRunner {
   /** Entries of a save that failed for good; the next save carries them so the timeline misses nothing. */
   private unsaved: TimelineEntry[] = [];
   private queue: Promise<void> = Promise.resolve();
-  private lastSavedJson: string | undefined;
+  /**
+   * The snapshot last handed to the queue (not the last one saved): a transition back to it
+   * before the queue drains must still be written, so compare with what was queued last.
+   */
+  private lastQueuedJson: string | undefined;
   private readonly log: Logger;
   private createResult: ((r: CreateOutcome) => void) | undefined;
 
@@ -54,12 +58,12 @@ export class OperationRunner {
     id: string,
     actor: Actor<OperationMachine>,
     version: number,
-    lastSavedJson?: string,
+    persistedJson?: string,
   ) {
     this.id = id;
     this.actor = actor;
     this.version = version;
-    this.lastSavedJson = lastSavedJson;
+    this.lastQueuedJson = persistedJson;
     this.log = deps.log.child({ opId: id });
     this.view = toView(actor.getSnapshot());
     this.liveView = this.view;
@@ -161,10 +165,12 @@ export class OperationRunner {
     if (this.createResult) {
       const resolve = this.createResult;
       this.createResult = undefined;
+      this.lastQueuedJson = json;
       this.enqueue(() => this.create(json, entries, view, resolve));
       return;
     }
-    if (!final && entries.length === 0 && json === this.lastSavedJson) return;
+    if (!final && entries.length === 0 && json === this.lastQueuedJson) return;
+    this.lastQueuedJson = json;
     this.enqueue(() => this.save(json, entries, view, final));
   }
 
@@ -173,7 +179,6 @@ export class OperationRunner {
       const res = await this.deps.store.create({ id: this.id, env: view.env, kind: view.kind, snapshot: JSON.parse(json), entries });
       if (res.ok) {
         this.version = res.version;
-        this.lastSavedJson = json;
         this.view = view;
         this.deps.notify({ op: view, entries });
       } else {
@@ -196,7 +201,6 @@ export class OperationRunner {
     for (let attempt = 0; ; attempt++) {
       try {
         this.version = await this.deps.store.save(this.id, this.version, JSON.parse(json), entries, { final });
-        this.lastSavedJson = json;
         this.view = view;
         break;
       } catch (err) {
@@ -214,6 +218,8 @@ export class OperationRunner {
         if (delay === undefined) {
           this.log.error({ err: errorInfo(err), phase: view.phase }, 'could not persist the operation; it keeps running in memory and the next transition retries');
           this.unsaved = entries;
+          // The store is behind: the next snapshot must be written even if it looks unchanged.
+          this.lastQueuedJson = undefined;
           return;
         }
         this.log.warn({ err: errorInfo(err), attempt: attempt + 1 }, 'saving the operation failed, retrying');
