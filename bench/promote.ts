@@ -73,7 +73,14 @@ const samples = new Map<Key, number[]>();
 const add = (key: Key, ms: number) => samples.set(key, [...(samples.get(key) ?? []), ms]);
 
 async function oneRun(): Promise<void> {
-  const labs = await Promise.all([labUp(), labUp(), labUp(), labUp()]);
+  const started = await Promise.allSettled([labUp(), labUp(), labUp(), labUp()]);
+  const labs = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) {
+    // Never leave the labs that did start running behind a failed one.
+    await Promise.all(labs.map((l) => labDown({ dir: l.dir })));
+    throw failed.reason;
+  }
   const [planned, pausePath, raw, unplanned] = labs;
   const progress = () => undefined;
   try {

@@ -297,7 +297,11 @@ class PostgresProvider implements DatabaseProvider {
     const knownBytes = w?.latestEndLsn && w.flushedLsn ? Math.max(0, lsnDiff(w.latestEndLsn, w.flushedLsn)) : null;
     const seconds = t.lastReplayAgeSeconds === null ? null : Math.round(t.lastReplayAgeSeconds * 10) / 10;
     const received = t.receiveLsn ?? t.replayLsn ?? 'unknown';
-    const last = t.lastReplayAt ? `its last replayed transaction committed at ${t.lastReplayAt} (${seconds} s ago)` : 'it has replayed no transaction yet';
+    // The age of the last replayed transaction bounds the loss window from above: an idle primary
+    // committed nothing since, so for it the number overstates the loss.
+    const last = t.lastReplayAt
+      ? `its last replayed transaction committed at ${t.lastReplayAt} (${seconds} s ago: at most that much time of writes is lost)`
+      : 'it has replayed no transaction yet';
     const pending = t.replayGapBytes ? `; ${formatBytes(t.replayGapBytes)} received but not yet replayed will be replayed at promotion, not lost` : '';
     const bytes = knownBytes === null ? 'WAL the primary wrote after that cannot be measured while it is unreachable' : `at least ${formatBytes(knownBytes)} of WAL the primary reported was never received`;
     return {
