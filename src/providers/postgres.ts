@@ -2,8 +2,8 @@
  * PostgreSQL streaming-replication provider (DatabaseProvider) on `pg`.
  *
  *   createPostgresProvider({
- *     primaryUrl,             // connection string of the primary region's server (a superuser, or a
- *     secondaryUrl,           //   role with pg_checkpoint + pg_signal_backend + pg_promote rights)
+ *     primaryUrl,             // connection string of the primary region's server, and of the secondary's:
+ *     secondaryUrl,           //   a superuser (fencing uses ALTER SYSTEM, CHECKPOINT, pg_terminate_backend, pg_promote)
  *     promoteTimeoutSeconds,  // pg_promote(wait => true, timeout); config: postgres.promoteTimeoutSeconds
  *     catchUpTimeoutSeconds,  // planned: how long to wait for the standby to replay the final LSN
  *     fence,                  // { method: 'read-only' } or { method: 'command', command } (config postgres.fence)
@@ -473,11 +473,17 @@ class PostgresProvider implements DatabaseProvider {
         this.withClient(side, 'checking the fence', async (c) => ((await c.query('SHOW default_transaction_read_only')).rows[0].default_transaction_read_only === 'on' ? true : undefined)),
       );
       terminated = await this.withClient(side, 'ending client sessions', async (c) => {
-        const { rows } = await c.query(
-          `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 5000))::int AS n
-             FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()`,
-        );
-        return rows[0].n as number;
+        const sessions = `FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()`;
+        try {
+          // Waiting for each session to exit means no commit can still be acknowledged after the final LSN is read.
+          return (await c.query(`SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 5000))::int AS n ${sessions}`)).rows[0].n as number;
+        } catch (err) {
+          if ((err as { code?: string }).code !== '42883') throw err;
+          // PostgreSQL < 14 has no timeout argument: end them, then wait until they are gone.
+          const n = (await c.query(`SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS n ${sessions}`)).rows[0].n as number;
+          await this.poll(10_000, `${side}'s client sessions to exit`, async () => ((await c.query(`SELECT 1 ${sessions}`)).rowCount ? undefined : true));
+          return n;
+        }
       });
     }
     const finalLsn = await this.withClient(side, 'reading the final LSN', async (c) => {
