@@ -187,6 +187,38 @@ describe('engine with real Redis and provider fakes', () => {
     expect(t).not.toContain('StepStarted:scale-secondary');
   });
 
+  test('failback: a failed consistency check pauses with the failing checks; Retry after the fix completes it', async () => {
+    const world = await new FakeWorld().init({
+      'database.writer': 'secondary',
+      'database.standby': 'none',
+      'cache.writer': 'secondary',
+      'cache.standby': 'none',
+      'dns.target': 'secondary',
+      'cluster.secondary': 'production',
+      'database.consistent': 'false',
+    });
+    h = await createHarness({ name: 'engine-failback', world });
+    const req = await h.engine.request({ kind: 'failback', mode: 'auto', requester: REQUESTER, reason: 'primary region back' });
+    if (!req.ok) throw new Error(req.message);
+    const waiting = await inPhase(h.engine, req.op.id, 'awaitingApproval');
+    await h.engine.approve({ opId: waiting.id, userId: APPROVER, planHash: waiting.planHash! });
+    const paused = await inPhase(h.engine, waiting.id, 'paused');
+    expect(paused.currentSteps).toEqual(['verify-consistency']);
+    expect(paused.lastError).toMatchObject({ code: 'verification-failed' });
+    expect(paused.lastError?.message).toContain('database consistency (checksums differ)');
+    // nothing past the failed check has happened
+    expect(await world.get('dns.target')).toBe('secondary');
+
+    await world.set('database.consistent', 'true');
+    await h.engine.retry({ opId: waiting.id, userId: APPROVER });
+    const done = await inPhase(h.engine, waiting.id, 'completed');
+    expect(done.steps.map((s) => s.status)).toEqual(Array(9).fill('succeeded'));
+    expect(await world.get('database.writer')).toBe('primary');
+    expect(await world.get('database.standby')).toBe('secondary');
+    expect(await world.get('dns.target')).toBe('primary');
+    expect(await world.get('cluster.secondary')).toBe('standby');
+  });
+
   test('a second request while one is active is refused with the active id', async () => {
     h = await createHarness({ name: 'engine-second' });
     const first = await h.engine.request({ kind: 'failover', mode: 'auto', requester: REQUESTER, reason: 'first' });
