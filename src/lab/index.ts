@@ -12,9 +12,9 @@ import { labConfig, writeLabConfig } from './config.js';
 import { createPrimary, createStandby, pgStatus, pgStop, type PgLabContext, type PgServerInfo, type PgStatus } from './postgres.js';
 import { redisStatus, startRedis, stopRedis, type RedisServerInfo, type RedisStatus } from './redis.js';
 import { commandOf, findPostgresBin, findRedisServer, freePorts, isAlive, labUser, run, waitForExit, type LabUser } from './system.js';
-import type { LabInfo, LabSimulatorInfo } from './types.js';
+import type { LabInfo, LabPart, LabSimulatorInfo } from './types.js';
 
-export type { LabInfo, LabSimulatorInfo } from './types.js';
+export type { LabInfo, LabPart, LabSimulatorInfo } from './types.js';
 export type { PgServerInfo, PgStatus, PgLabContext } from './postgres.js';
 export type { RedisServerInfo, RedisStatus } from './redis.js';
 export { LAB_APPROVERS, LAB_CHANNEL, labConfig, writeLabConfig } from './config.js';
@@ -31,6 +31,8 @@ const MAX_SOCKET_DIR = 80;
 export interface LabUpOptions {
   /** Where to put everything; default a new directory under the system temp dir. */
   dir?: string;
+  /** Parts started after the data tier, in order (the cloud simulators). */
+  parts?: readonly LabPart[];
 }
 
 function prepareDir(dir: string | undefined, user: LabUser): { dir: string; created: boolean } {
@@ -133,8 +135,14 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
       redis: started.redis as LabInfo['redis'],
       simulators: {},
     };
+    started.simulators = info.simulators;
+    for (const part of opts.parts ?? []) {
+      Object.assign(info.simulators, await part.start(info));
+    }
     writeLabInfo(info);
-    writeLabConfig(info.configPath, labConfig(info));
+    const config = labConfig(info);
+    for (const part of opts.parts ?? []) part.configure?.(config, info);
+    writeLabConfig(info.configPath, config);
     return info;
   } catch (err) {
     // Leave nothing half-started behind: the caller only sees the error.

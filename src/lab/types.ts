@@ -1,3 +1,4 @@
+import type { DrConfigInput } from '../config/schema.js';
 import type { PgServerInfo } from './postgres.js';
 import type { RedisServerInfo } from './redis.js';
 
@@ -31,4 +32,17 @@ export interface LabInfo {
   };
   /** Cloud simulators, keyed by name; filled in by the parts that start them. */
   simulators: Record<string, LabSimulatorInfo>;
+}
+
+/**
+ * A part of the lab started after the data tier (the cloud simulators, health endpoints). Parts
+ * run detached processes under `info.dir` so they outlive `dr lab up`; `dr lab down` stops every
+ * returned pid.
+ */
+export interface LabPart {
+  name: string;
+  /** Start; return what runs where, keyed by name (merged into `simulators`). */
+  start(info: LabInfo): Promise<Record<string, LabSimulatorInfo>>;
+  /** Add this part's settings (dns, kubernetes, verification...) to the lab's bot config. */
+  configure?(config: DrConfigInput, info: LabInfo): void;
 }

@@ -1,11 +1,11 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { configSchema } from '../../src/config/schema.js';
 import { PreconditionFailed } from '../../src/errors.js';
-import { labDown, labStatus, labUp, readLabInfo, type LabInfo } from '../../src/lab/index.js';
+import { labDown, labStatus, labUp, readLabInfo, type LabInfo, type LabPart } from '../../src/lab/index.js';
 
 /** Every live process whose working directory is inside `dir`: postgres backends, redis. */
 function processesIn(dir: string): number[] {
@@ -85,6 +85,31 @@ describe('dr lab', () => {
     expect(pids.filter(alive)).toEqual([]);
     expect(processesIn(dir)).toEqual([]);
     expect(existsSync(dir)).toBe(false);
+  });
+
+  test('parts started after the data tier are recorded, configured, and stopped by down', async () => {
+    const sim: LabPart = {
+      name: 'fake-health',
+      async start(lab) {
+        // A detached process standing in for a simulator, as a real part would start one.
+        const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { cwd: lab.dir, detached: true, stdio: 'ignore' });
+        child.unref();
+        return { health: { url: 'http://127.0.0.1:1/health', pid: child.pid } };
+      },
+      configure(config) {
+        config.regions.primary.healthUrl = 'http://127.0.0.1:1/health';
+      },
+    };
+    const lab = await labUp({ parts: [sim] });
+    const pid = lab.simulators.health?.pid as number;
+    expect(alive(pid)).toBe(true);
+    expect(readLabInfo(lab.dir).simulators.health.url).toBe('http://127.0.0.1:1/health');
+    const config = configSchema.parse(parse(readFileSync(lab.configPath, 'utf8')));
+    expect(config.regions.primary.healthUrl).toBe('http://127.0.0.1:1/health');
+    expect((await labStatus({ dir: lab.dir })).simulators).toEqual([{ name: 'health', url: 'http://127.0.0.1:1/health', pid, running: true }]);
+    await labDown({ dir: lab.dir });
+    expect(alive(pid)).toBe(false);
+    expect(existsSync(lab.dir)).toBe(false);
   });
 
   test('down refuses a directory that is not a lab, and leaves it alone', async () => {
