@@ -156,6 +156,8 @@ export interface PgStatus {
   pid: number | null;
   healthy: boolean;
   role?: 'primary' | 'standby';
+  /** A primary fenced by a failover (default_transaction_read_only). */
+  readOnly?: boolean;
   /** Standby: WAL received but not yet replayed; primary: WAL its slowest standby has not replayed. */
   lagBytes?: number | null;
   error?: string;
@@ -164,15 +166,24 @@ export interface PgStatus {
 export async function pgStatus(server: PgServerInfo): Promise<PgStatus> {
   const pid = postmasterPid(server.dataDir) ?? null;
   try {
-    const [row] = await pgQuery<{ standby: boolean; lag: string | null }>(
+    const [row] = await pgQuery<{ standby: boolean; lag: string | null; read_only: string }>(
       server.url,
       `SELECT pg_is_in_recovery() AS standby,
               CASE WHEN pg_is_in_recovery()
                    THEN pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())
                    ELSE (SELECT max(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)) FROM pg_stat_replication)
-              END::text AS lag`,
+              END::text AS lag,
+              current_setting('default_transaction_read_only') AS read_only`,
     );
-    return { name: server.name, url: server.url, pid, healthy: true, role: row.standby ? 'standby' : 'primary', lagBytes: row.lag === null ? null : Number(row.lag) };
+    return {
+      name: server.name,
+      url: server.url,
+      pid,
+      healthy: true,
+      role: row.standby ? 'standby' : 'primary',
+      readOnly: row.read_only === 'on',
+      lagBytes: row.lag === null ? null : Number(row.lag),
+    };
   } catch (err) {
     return { name: server.name, url: server.url, pid, healthy: false, error: err instanceof Error ? err.message : String(err) };
   }

@@ -14,6 +14,8 @@
  *     connectTimeoutMs?,      // default 3000: how long "is the other side reachable?" may take
  *   })
  *
+ * Needs PostgreSQL 13 or later (pg_stat_wal_receiver.flushed_lsn, pg_promote, wal_keep_size).
+ *
  * Commands run by `fence.command` / `resync.command` (via /bin/sh) get these environment variables:
  *   DR_SIDE (primary|secondary: the side being fenced / resynced), DR_PG_URL (its connection
  *   string), DR_PG_OTHER_URL (the other side's), DR_PG_STANDBY_URL and DR_PG_WRITER_URL (resync).

@@ -70,6 +70,7 @@ describe('dr lab', () => {
     }
 
     const status = await labStatus({ dir });
+    expect(status.postgres.map((s) => s.readOnly)).toEqual([false, false]);
     expect(status.postgres.map((s) => [s.role, s.healthy])).toEqual([
       ['primary', true],
       ['standby', true],
