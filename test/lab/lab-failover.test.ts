@@ -1,0 +1,50 @@
+/**
+ * The lab's own bot config, through the real config loader, provider factory and failover steps:
+ * what `dr lab up` then a failover does, minus Slack and the engine.
+ */
+import { loadConfig } from '../../src/config/index.js';
+import type { LabInfo } from '../../src/lab/index.js';
+import { closeProviders, createProviders } from '../../src/providers/factory.js';
+import type { Providers } from '../../src/providers/types.js';
+import { getStep } from '../../src/steps/index.js';
+import type { StepContext } from '../../src/steps/types.js';
+import { silentLog, sql, startLab, stopLabs, until } from '../support/lab.js';
+
+let lab: LabInfo;
+let providers: Providers;
+
+beforeAll(async () => {
+  lab = await startLab();
+  providers = createProviders(loadConfig({ path: lab.configPath }), process.env, silentLog);
+});
+
+afterAll(async () => {
+  if (providers) await closeProviders(providers, silentLog);
+  await stopLabs();
+});
+
+function ctx(): StepContext {
+  return { opId: 'lab-test', kind: 'failover', mode: 'planned', providers, log: silentLog, targets: { rtoMinutes: 30, rpoMinutes: 5 } };
+}
+
+test('the lab config yields a database and a cache that are ready for a planned failover', async () => {
+  const [db, cache] = await Promise.all([providers.database!.readiness('secondary'), providers.cache!.readiness('secondary')]);
+  expect([db.status, db.primaryReachable]).toEqual(['ready', true]);
+  expect([cache.status, cache.primaryReachable]).toEqual(['ready', true]);
+});
+
+test('promote-database and promote-cache run for real, then check() says they are done', async () => {
+  await sql(lab.postgres.primary.url, 'CREATE TABLE orders AS SELECT g AS id FROM generate_series(1, 500) g');
+  for (const id of ['promote-database', 'promote-cache'] as const) {
+    const step = getStep(id);
+    expect((await step.check(ctx())).done).toBe(false);
+    const outcome = await step.run(ctx(), () => undefined);
+    expect(outcome.result).toBe('done');
+    expect(outcome.rpo?.map((r) => r.bytes)).toEqual([0]);
+    expect(outcome.evidence.mode).toBe('planned');
+    expect((await step.check(ctx())).done).toBe(true);
+  }
+  expect((await sql<{ n: string }>(lab.postgres.secondary.url, 'SELECT count(*) AS n FROM orders'))[0].n).toBe('500');
+  expect(await providers.database!.isWriter('primary')).toBe(false);
+  await until('the old Redis master to follow the new one', () => providers.cache!.isStreamingStandby('primary'));
+});
