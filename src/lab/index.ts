@@ -18,7 +18,7 @@ export type { LabInfo, LabPart, LabSimulatorInfo } from './types.js';
 export type { PgServerInfo, PgStatus, PgLabContext } from './postgres.js';
 export type { RedisServerInfo, RedisStatus } from './redis.js';
 export { LAB_APPROVERS, LAB_CHANNEL, labConfig, writeLabConfig } from './config.js';
-export { createPrimary, createStandby, pgStart, pgStop, pgQuery, postmasterPid } from './postgres.js';
+export { createPrimary, createStandby, pgStart, pgStop, pgQuery, postmasterPid, resyncAsStandby } from './postgres.js';
 export { startRedis, stopRedis } from './redis.js';
 export { findPostgresBin, findRedisServer, freePorts, labUser } from './system.js';
 

@@ -4,7 +4,8 @@
  * pg_basebackup -R, start/stop with pg_ctl. Every server command runs as the lab user because
  * PostgreSQL refuses to run as root.
  */
-import { appendFileSync, chownSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { join } from 'node:path';
 import pg from 'pg';
 import { ProviderError } from '../errors.js';
@@ -31,15 +32,16 @@ export function pgUrl(port: number): string {
   return `postgresql://postgres@127.0.0.1:${port}/postgres`;
 }
 
-/** Settings shared by both sides: the standby inherits them through pg_basebackup. */
-function labSettings(ctx: PgLabContext, port: number, name: string): string {
+/**
+ * Settings shared by both sides. pg_basebackup and pg_rewind copy postgresql.conf from the source,
+ * so nothing that differs per server (port, cluster_name) lives here: pgStart passes those.
+ */
+function labSettings(ctx: PgLabContext): string {
   return [
     '',
     '# dr lab',
     "listen_addresses = '127.0.0.1'",
-    `port = ${port}`,
     `unix_socket_directories = '${ctx.socketDir}'`,
-    `cluster_name = '${name}'`,
     'max_connections = 40',
     'shared_buffers = 16MB',
     // A lab: losing it to a power cut costs nothing, starting fast matters.
@@ -75,9 +77,12 @@ export function postmasterPid(dataDir: string): number | undefined {
   return Number.isInteger(pid) && pid > 0 && isAlive(pid) ? pid : undefined;
 }
 
-export async function pgStart(ctx: PgLabContext, server: Pick<PgServerInfo, 'dataDir' | 'logFile' | 'name'>): Promise<number> {
+/** Start a lab server on its own port; `name` becomes its cluster_name (process titles, logs). */
+export async function pgStart(ctx: PgLabContext, server: Pick<PgServerInfo, 'dataDir' | 'logFile' | 'name' | 'port'>): Promise<number> {
+  if (!/^[a-z0-9-]+$/.test(server.name)) throw new ProviderError('lab', `lab server name "${server.name}" must be lower-case letters, digits and dashes`);
   // pg_ctl detaches the postmaster (its own session, output to the log file), so it outlives us.
-  await run(join(ctx.bindir, 'pg_ctl'), ['start', '-w', '-t', '60', '-D', server.dataDir, '-l', server.logFile], {
+  const options = `-p ${server.port} -c cluster_name=${server.name}`;
+  await run(join(ctx.bindir, 'pg_ctl'), ['start', '-w', '-t', '60', '-D', server.dataDir, '-l', server.logFile, '-o', options], {
     user: ctx.user,
     cwd: server.dataDir,
     timeoutMs: 70_000,
@@ -123,7 +128,7 @@ export async function createPrimary(ctx: PgLabContext, opts: { dataDir: string; 
     ['-D', opts.dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions'],
     { user: ctx.user, cwd: opts.dataDir, timeoutMs: 120_000 },
   );
-  appendFileSync(join(opts.dataDir, 'postgresql.conf'), labSettings(ctx, opts.port, opts.name));
+  appendFileSync(join(opts.dataDir, 'postgresql.conf'), labSettings(ctx));
   const pid = await pgStart(ctx, opts);
   return { name: opts.name, port: opts.port, url: pgUrl(opts.port), dataDir: opts.dataDir, logFile: opts.logFile, pid };
 }
@@ -139,8 +144,6 @@ export async function createStandby(
     ['-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres', '-D', opts.dataDir, '-R', '-C', '-S', opts.slot, '-X', 'stream', '-c', 'fast', '--no-sync'],
     { user: ctx.user, cwd: primary.dataDir, timeoutMs: 120_000 },
   );
-  // The copy carries the primary's settings; later lines win, so only what differs is appended.
-  appendFileSync(join(opts.dataDir, 'postgresql.conf'), `\n# dr lab standby\nport = ${opts.port}\ncluster_name = '${opts.name}'\n`);
   const pid = await pgStart(ctx, opts);
   const url = pgUrl(opts.port);
   await waitFor(`${opts.name} to stream from ${primary.name}`, 30_000, async () => {
@@ -148,6 +151,49 @@ export async function createStandby(
     return rows[0]?.status === 'streaming' ? true : undefined;
   });
   return { name: opts.name, port: opts.port, url, dataDir: opts.dataDir, logFile: opts.logFile, pid };
+}
+
+/**
+ * Make `server` a streaming standby of `source` again (the lab's failback resync): pg_rewind when
+ * it can, a fresh pg_basebackup when it cannot, over physical slot `slot` on the source.
+ */
+export async function resyncAsStandby(
+  ctx: PgLabContext,
+  opts: { server: PgServerInfo; source: PgServerInfo; slot: string },
+): Promise<{ method: 'pg_rewind' | 'pg_basebackup'; pid: number; rewindError?: string }> {
+  const { server, source, slot } = opts;
+  const cwd = dirname(server.dataDir);
+  // pg_rewind needs the target shut down; it runs crash recovery itself after an immediate stop.
+  await pgStop(ctx, server.dataDir, 'fast', server.pid);
+  // Without a checkpoint the new primary's control file still shows the old timeline and pg_rewind does nothing.
+  await pgQuery(source.url, 'CHECKPOINT');
+  await pgQuery(source.url, `SELECT pg_create_physical_replication_slot($1) WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)`, [slot]);
+  let method: 'pg_rewind' | 'pg_basebackup' = 'pg_rewind';
+  let rewindError: string | undefined;
+  try {
+    await run(join(ctx.bindir, 'pg_rewind'), ['-D', server.dataDir, '--source-server', `host=127.0.0.1 port=${source.port} user=postgres dbname=postgres`, '-R'], {
+      user: ctx.user,
+      cwd,
+      timeoutMs: 300_000,
+    });
+  } catch (err) {
+    method = 'pg_basebackup';
+    rewindError = err instanceof Error ? err.message : String(err);
+    rmSync(server.dataDir, { recursive: true, force: true });
+    await run(
+      join(ctx.bindir, 'pg_basebackup'),
+      ['-h', '127.0.0.1', '-p', String(source.port), '-U', 'postgres', '-D', server.dataDir, '-R', '-S', slot, '-X', 'stream', '-c', 'fast', '--no-sync'],
+      { user: ctx.user, cwd, timeoutMs: 300_000 },
+    );
+  }
+  // Both copy the source's postgresql.auto.conf, which names the source's own former slot: the last line wins.
+  appendFileSync(join(server.dataDir, 'postgresql.auto.conf'), `primary_slot_name = '${slot}'\n`);
+  const pid = await pgStart(ctx, server);
+  await waitFor(`${server.name} to stream from ${source.name}`, 30_000, async () => {
+    const rows = await pgQuery<{ status: string }>(server.url, 'SELECT status FROM pg_stat_wal_receiver');
+    return rows[0]?.status === 'streaming' ? true : undefined;
+  });
+  return { method, pid, ...(rewindError ? { rewindError } : {}) };
 }
 
 export interface PgStatus {

@@ -3,7 +3,7 @@
  * what `dr lab up` then a failover does, minus Slack and the engine.
  */
 import { loadConfig } from '../../src/config/index.js';
-import type { LabInfo } from '../../src/lab/index.js';
+import { labUser, resyncAsStandby, type LabInfo } from '../../src/lab/index.js';
 import { closeProviders, createProviders } from '../../src/providers/factory.js';
 import type { Providers } from '../../src/providers/types.js';
 import { getStep } from '../../src/steps/index.js';
@@ -47,4 +47,21 @@ test('promote-database and promote-cache run for real, then check() says they ar
   expect((await sql<{ n: string }>(lab.postgres.secondary.url, 'SELECT count(*) AS n FROM orders'))[0].n).toBe('500');
   expect(await providers.database!.isWriter('primary')).toBe(false);
   await until('the old Redis master to follow the new one', () => providers.cache!.isStreamingStandby('primary'));
+});
+
+test('failback: the old primary is rewound into a standby of the new one, then promoted again with zero loss', async () => {
+  await sql(lab.postgres.secondary.url, 'INSERT INTO orders SELECT g FROM generate_series(501, 600) g');
+  const ctxPg = { bindir: lab.postgres.bindir, user: labUser(), socketDir: '' };
+  const resync = await resyncAsStandby(ctxPg, { server: lab.postgres.primary, source: lab.postgres.secondary, slot: 'lab_primary' });
+  // The lab keeps the WAL and hint bits pg_rewind needs: no fallback to a full copy.
+  expect(resync).toMatchObject({ method: 'pg_rewind' });
+  expect(await providers.database!.isStreamingStandby('primary')).toBe(true);
+
+  const db = await providers.database!.promote({ target: 'primary', mode: 'planned', progress: () => undefined });
+  const cache = await providers.cache!.promote({ target: 'primary', mode: 'planned', progress: () => undefined });
+  expect([db.noop, db.rpo.bytes, cache.noop, cache.rpo.bytes]).toEqual([false, 0, false, 0]);
+  expect((await sql<{ n: string }>(lab.postgres.primary.url, 'SELECT count(*) AS n FROM orders'))[0].n).toBe('600');
+  expect(await providers.database!.isWriter('primary')).toBe(true);
+  expect(await providers.database!.isWriter('secondary')).toBe(false);
+  expect(await providers.cache!.isWriter('primary')).toBe(true);
 });
