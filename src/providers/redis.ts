@@ -432,11 +432,14 @@ class RedisProvider implements CacheProvider {
     let replicaOffset = t.replicaOffset ?? 0;
     const catchUpStarted = Date.now();
     if (mode === 'planned') {
+      let lastReport = Date.now();
       const caught = await this.poll(this.opts.promoteTimeoutSeconds * 1000, async () => {
         const s = await this.inspectReachable(target);
         replicaOffset = s.replicaOffset ?? 0;
         if (replicaOffset >= finalOffset) return true;
-        if (Date.now() % 1000 < 60) progress(`waiting for ${target}: ${formatBytes(finalOffset - replicaOffset)} behind`, { finalOffset, replicaOffset });
+        if (Date.now() - lastReport < 1000) return undefined;
+        lastReport = Date.now();
+        progress(`waiting for ${target}: ${formatBytes(finalOffset - replicaOffset)} behind`, { finalOffset, replicaOffset });
         return undefined;
       });
       if (!caught) {
