@@ -65,6 +65,8 @@ interface Reachable {
   lastReplayAt: string | null;
   lastReplayAgeSeconds: number | null;
   readOnlyFenced: boolean;
+  /** Someone paused WAL replay (pg_wal_replay_pause): promotion would resume it. */
+  replayPaused: boolean;
   receiver: { status: string; flushedLsn: string | null; latestEndLsn: string | null; lastMsgReceiptAt: string | null } | null;
 }
 interface Unreachable {
@@ -155,7 +157,8 @@ class PostgresProvider implements DatabaseProvider {
                  pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::text AS replay_gap,
                  pg_last_xact_replay_timestamp() AS last_replay_at,
                  extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp())::float8 AS last_replay_age,
-                 current_setting('default_transaction_read_only') AS read_only`);
+                 current_setting('default_transaction_read_only') AS read_only,
+                 CASE WHEN pg_is_in_recovery() THEN pg_is_wal_replay_paused() ELSE false END AS replay_paused`);
         const r = rows[0];
         const recv = await c.query(
           `SELECT status, flushed_lsn::text AS flushed, latest_end_lsn::text AS latest_end, last_msg_receipt_time FROM pg_stat_wal_receiver`,
@@ -172,6 +175,7 @@ class PostgresProvider implements DatabaseProvider {
           lastReplayAt: iso(r.last_replay_at),
           lastReplayAgeSeconds: r.last_replay_age === null ? null : Math.max(0, Number(r.last_replay_age)),
           readOnlyFenced: r.read_only === 'on',
+          replayPaused: r.replay_paused === true,
           receiver: w
             ? { status: w.status as string, flushedLsn: w.flushed ?? null, latestEndLsn: w.latest_end ?? null, lastMsgReceiptAt: iso(w.last_msg_receipt_time) }
             : null,
@@ -264,12 +268,13 @@ class PostgresProvider implements DatabaseProvider {
       // An idle primary writes no transactions: the last replayed one ages without any lag.
       const lagSeconds = lagBytes === 0 || t.receiveLsn === t.replayLsn ? 0 : t.lastReplayAgeSeconds;
       const streaming = t.receiver?.status === 'streaming';
-      const warnings = streaming
-        ? []
-        : [`${target} is not streaming from ${src} (receiver ${t.receiver?.status ?? 'not running'}): a planned failover will wait up to ${this.opts.catchUpTimeoutSeconds} s for it to catch up`];
+      const warnings = [
+        ...(streaming ? [] : [`${target} is not streaming from ${src} (receiver ${t.receiver?.status ?? 'not running'}): a planned failover is refused until it is`]),
+        ...(t.replayPaused ? [`WAL replay is paused on ${target}: a planned failover is refused until someone resumes it (SELECT pg_wal_replay_resume())`] : []),
+      ];
       return {
         ...base,
-        status: streaming ? 'ready' : 'warning',
+        status: warnings.length === 0 ? 'ready' : 'warning',
         summary: `${target} in recovery, ${streaming ? 'streaming' : 'NOT streaming'}, lag ${lagBytes === null ? '?' : formatBytes(lagBytes)} / ${lagSeconds === null ? '?' : `${lagSeconds.toFixed(1)} s`}; ${src} reachable: planned, zero loss`,
         details: { ...details, lagBytes, lagSeconds },
         planFacts: { targetRole: 'standby', systemId: t.systemId, primaryReachable: true },
@@ -350,6 +355,14 @@ class PostgresProvider implements DatabaseProvider {
       throw new ProviderError(
         NAME,
         `${this.where(target)} is not streaming from ${src} (WAL receiver ${t.receiver?.status ?? 'not running'}, received up to ${t.receiveLsn ?? 'nothing'}): a planned failover could not reach zero loss. Nothing was changed. Fix replication and retry, or choose an unplanned failover.`,
+        { retryable: true, code: 'precondition-failed' },
+      );
+    }
+    if (mode === 'planned' && t.replayPaused) {
+      // Someone paused replay on purpose (to keep a bad change from being applied?): not ours to resume.
+      throw new ProviderError(
+        NAME,
+        `WAL replay is paused on ${this.where(target)}: a planned failover would wait forever for it. Nothing was changed. If the pause is no longer needed, run SELECT pg_wal_replay_resume() there and retry.`,
         { retryable: true, code: 'precondition-failed' },
       );
     }

@@ -209,6 +209,26 @@ test('planned failover with a fence command that shuts the primary down: final L
   await db.close();
 });
 
+test('planned failover with WAL replay paused on the standby: refused before fencing, then done once resumed', async () => {
+  const lab = await startLab();
+  const db = provider(lab.postgres.primary.url, lab.postgres.secondary.url);
+  await createOrders(lab);
+  await sql(lab.postgres.secondary.url, 'SELECT pg_wal_replay_pause()');
+  await insertOrders(lab.postgres.primary.url, 10, 'waiting');
+  const readiness = await db.readiness('secondary');
+  expect(readiness.status).toBe('warning');
+  expect(readiness.warnings?.join(' ')).toMatch(/replay is paused/);
+
+  await expect(db.promote({ target: 'secondary', mode: 'planned', progress })).rejects.toMatchObject({ code: 'precondition-failed', retryable: true });
+  expect(await db.isWriter('primary')).toBe(true);
+
+  await sql(lab.postgres.secondary.url, 'SELECT pg_wal_replay_resume()');
+  const result = await db.promote({ target: 'secondary', mode: 'planned', progress });
+  expect(result.rpo.bytes).toBe(0);
+  expect(await count(lab.postgres.secondary.url)).toBe(10);
+  await db.close();
+});
+
 describe('unplanned failover', () => {
   test('primary still reachable but replication broken: fenced first, RPO is the measured WAL gap', async () => {
     const lab = await startLab();
