@@ -229,6 +229,30 @@ test('planned failover with WAL replay paused on the standby: refused before fen
   await db.close();
 });
 
+test('planned catch-up that does not finish in time: the step fails retryably, the primary stays fenced, a retry completes', async () => {
+  const lab = await startLab();
+  const db = provider(lab.postgres.primary.url, lab.postgres.secondary.url, { catchUpTimeoutSeconds: 1 });
+  await createOrders(lab);
+  // A standby that applies commits an hour late: streaming, but never caught up.
+  await sql(lab.postgres.secondary.url, `ALTER SYSTEM SET recovery_min_apply_delay = '1h'`);
+  await sql(lab.postgres.secondary.url, 'SELECT pg_reload_conf()');
+  await insertOrders(lab.postgres.primary.url, 10, 'delayed');
+
+  const attempt = db.promote({ target: 'secondary', mode: 'planned', progress });
+  await expect(attempt).rejects.toMatchObject({ code: 'timeout', retryable: true });
+  await expect(attempt).rejects.toThrow(/stays fenced read-only/);
+  expect(await db.isWriter('primary')).toBe(false);
+  expect(await db.isWriter('secondary')).toBe(false);
+  await expect(insertOrders(lab.postgres.primary.url, 1, 'x')).rejects.toThrow(/read-only/);
+
+  await sql(lab.postgres.secondary.url, 'ALTER SYSTEM RESET recovery_min_apply_delay');
+  await sql(lab.postgres.secondary.url, 'SELECT pg_reload_conf()');
+  const retry = await db.promote({ target: 'secondary', mode: 'planned', progress });
+  expect(retry.rpo.bytes).toBe(0);
+  expect(await count(lab.postgres.secondary.url)).toBe(10);
+  await db.close();
+});
+
 describe('unplanned failover', () => {
   test('primary still reachable but replication broken: fenced first, RPO is the measured WAL gap', async () => {
     const lab = await startLab();
