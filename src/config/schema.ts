@@ -108,6 +108,8 @@ const trafficManager = z
     method: z.enum(['disable-endpoint', 'swap-priorities']).default('disable-endpoint'),
     /** Override the ARM endpoint (tests, lab). */
     endpoint: z.string().url().optional(),
+    /** PEM file of extra CA certificates to trust for `endpoint` (the lab simulator's self-signed one). */
+    caFile: z.string().min(1).optional(),
   })
   .strict();
 
@@ -118,6 +120,8 @@ const dns = z
     trafficManager: trafficManager.optional(),
     /** Resolve this name after switching, to show what users get. */
     resolveName: z.string().optional(),
+    /** DNS servers for that resolution ("10.0.0.2", "127.0.0.1:5353"); default: the system's. */
+    resolverServers: z.array(z.string().regex(/^[0-9a-fA-F.:[\]]+$/, 'an IP address, optionally with :port')).min(1).optional(),
   })
   .strict()
   .refine((d) => (d.provider === 'route53' ? !!d.route53 : !!d.trafficManager), {

@@ -3,6 +3,7 @@
  * configured component is never skipped: its provider is built (or start-up stops with a
  * ConfigError), because a silently skipped DNS switch would look like a successful failover.
  */
+import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { ConfigError } from '../errors.js';
 import { resolveConnection } from '../config/connection.js';
@@ -49,6 +50,21 @@ function buildCache(redis: NonNullable<Components['redis']>, env: NodeJS.Process
   });
 }
 
+function resolution(dns: NonNullable<Components['dns']>): { resolveName?: string; resolverServers?: string[] } {
+  return {
+    ...(dns.resolveName ? { resolveName: dns.resolveName } : {}),
+    ...(dns.resolverServers ? { resolverServers: [...dns.resolverServers] } : {}),
+  };
+}
+
+function readCaFile(path: string, key: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`${key}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give the path of a PEM file`);
+  }
+}
+
 function buildDns(dns: NonNullable<Components['dns']>, targets: DrConfig['targets'], log: Logger): DnsProvider {
   if (dns.provider === 'route53') {
     const r = dns.route53;
@@ -65,7 +81,7 @@ function buildDns(dns: NonNullable<Components['dns']>, targets: DrConfig['target
       region: r.region,
       changeTimeoutSeconds: r.changeTimeoutSeconds,
       rtoMinutes: targets.rtoMinutes,
-      ...(dns.resolveName ? { resolveName: dns.resolveName } : {}),
+      ...resolution(dns),
       log,
     });
   }
@@ -81,8 +97,9 @@ function buildDns(dns: NonNullable<Components['dns']>, targets: DrConfig['target
     endpointType: t.endpointType,
     method: t.method,
     ...(t.endpoint ? { endpoint: t.endpoint } : {}),
+    ...(t.caFile ? { ca: readCaFile(t.caFile, 'components.dns.trafficManager.caFile') } : {}),
     rtoMinutes: targets.rtoMinutes,
-    ...(dns.resolveName ? { resolveName: dns.resolveName } : {}),
+    ...resolution(dns),
     log,
   });
 }

@@ -94,6 +94,28 @@ describe('createProviders', () => {
     await closeProviders(providers, log);
   });
 
+  it('stops start-up when the Traffic Manager CA file cannot be read', () => {
+    const c = config(
+      'tm-ca.yaml',
+      `components:
+  dns:
+    provider: traffic-manager
+    resolverServers: ["127.0.0.1:5353"]
+    trafficManager:
+      subscriptionId: 00000000-0000-0000-0000-000000000000
+      resourceGroup: rg
+      profileName: app-tm
+      primaryEndpoint: west
+      secondaryEndpoint: north
+      endpoint: https://127.0.0.1:1
+      caFile: ${join(dir, 'missing-ca.pem')}
+`,
+    );
+    expect(() => createProviders(c, {}, log)).toThrow(
+      new ConfigError(`components.dns.trafficManager.caFile: cannot read ${join(dir, 'missing-ca.pem')} (ENOENT); give the path of a PEM file`),
+    );
+  });
+
   it('stops start-up naming the variable when a connection string is missing', () => {
     const c = config('noenv.yaml', 'components:\n  postgres:\n    primary: { urlEnv: PG_PRIMARY }\n    secondary: { urlEnv: PG_SECONDARY }\n');
     expect(() => createProviders(c, { PG_PRIMARY: 'postgres://127.0.0.1:1/app' }, log)).toThrow(
