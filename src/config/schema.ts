@@ -152,8 +152,60 @@ const kubernetes = z
     secondary: clusterRef,
     workloads: z.array(workload).min(1),
     readyTimeoutSeconds: z.number().int().positive().default(600),
+    /** Readiness: Velero backups of the cluster state, read from the secondary cluster. */
+    velero: z
+      .object({
+        namespace: z.string().min(1).default('velero'),
+        /** The newest completed backup must be younger than this. */
+        maxAgeHours: z.number().positive().default(24),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
+
+/** One bucket (S3) or container (Azure Blob) of one region. */
+const objectStorageSide = z
+  .object({
+    /** S3: bucket name and its region; endpoint overrides the API URL (S3-compatible servers, the lab). */
+    bucket: z.string().min(1).optional(),
+    region: z.string().min(1).optional(),
+    endpoint: z.string().url().optional(),
+    /** Azure Blob: container, and either accountUrl (DefaultAzureCredential) or connectionStringEnv. */
+    container: z.string().min(1).optional(),
+    accountUrl: z.string().url().optional(),
+    /** Name of an environment variable holding a connection string (never the string itself). */
+    connectionStringEnv: envName.optional(),
+  })
+  .strict();
+
+const objectStorage = z
+  .object({
+    provider: z.enum(['s3', 'azure-blob']),
+    primary: objectStorageSide,
+    secondary: objectStorageSide,
+    /** S3: path-style addressing (S3-compatible servers, the lab simulator). */
+    forcePathStyle: z.boolean().default(false),
+    /** The canary object is <canaryPrefix><environment>; the replication rule must cover the prefix. */
+    canaryPrefix: z.string().min(1).default('dr-bot-canary/'),
+    /** How long the canary may take to reach the secondary; default targets.rpoMinutes. */
+    rpoSeconds: z.number().positive().optional(),
+  })
+  .strict()
+  .superRefine((o, ctx) => {
+    for (const side of ['primary', 'secondary'] as const) {
+      const s = o[side];
+      const problem = (message: string): void => void ctx.addIssue({ code: 'custom', path: [side], message });
+      if (o.provider === 's3') {
+        if (!s.bucket) problem('provider s3 needs `bucket`');
+        if (s.container || s.accountUrl || s.connectionStringEnv) problem('container, accountUrl and connectionStringEnv are for provider azure-blob; use bucket, region, endpoint');
+      } else {
+        if (!s.container) problem('provider azure-blob needs `container`');
+        if ((s.accountUrl === undefined) === (s.connectionStringEnv === undefined)) problem('provider azure-blob needs exactly one of `accountUrl` or `connectionStringEnv`');
+        if (s.bucket || s.region || s.endpoint) problem('bucket, region and endpoint are for provider s3; use container with accountUrl or connectionStringEnv');
+      }
+    }
+  });
 
 const httpCheck = z
   .object({
@@ -187,6 +239,41 @@ const verification = z
     secondary: regionChecks.default({ http: [], commands: [] }),
   })
   .strict();
+
+/**
+ * Detection of a regional failure (alerts + the bot's own probes of the primary). Optional: without
+ * it the bot neither listens for alerts nor probes. Provider status signals are not supported yet.
+ */
+const detection = z
+  .object({
+    /** Distinct firing alerts (by fingerprint) for the primary region needed within the window. */
+    minAlerts: z.number().int().min(1).default(3),
+    windowSeconds: z.number().int().positive().default(600),
+    /** The alert name (label `alertname`) that counts, and the label that names the region. */
+    alertName: z.string().min(1).default('ServiceDown'),
+    regionLabel: z.string().min(1).default('region'),
+    /** Health URLs of the primary to probe; default regions.primary.healthUrl. */
+    probeUrls: z.array(z.string().url()).min(1).optional(),
+    probeIntervalSeconds: z.number().positive().default(30),
+    /** Failed probe rounds in a row needed (with the alerts) to propose a failover. */
+    probeFailures: z.number().int().min(1).default(3),
+    probeTimeoutSeconds: z.number().positive().default(5),
+    /** Largest Alertmanager webhook body accepted. */
+    maxBodyBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(1024 * 1024),
+    /** Environment variable holding the webhook's bearer token. */
+    tokenEnv: envName.default('DR_ALERTMANAGER_TOKEN'),
+    providerStatus: z
+      .unknown()
+      .optional()
+      .refine((v) => v === undefined, {
+        message: 'provider status signals (AWS Health, Azure Resource Health) are not supported yet: remove detection.providerStatus',
+      }),
+  })
+  .strict()
+  .refine((d) => d.probeTimeoutSeconds <= d.probeIntervalSeconds, {
+    message: 'probeTimeoutSeconds must not exceed probeIntervalSeconds (a probe round must end before the next starts)',
+    path: ['probeTimeoutSeconds'],
+  });
 
 export const configSchema = z
   .object({
@@ -231,6 +318,16 @@ export const configSchema = z
       })
       .strict()
       .default({ rtoMinutes: 30, rpoMinutes: 5 }),
+    /** Continuous readiness checks; a check that turns degraded posts once, and once when it recovers. */
+    readiness: z
+      .object({
+        /** 0 turns the periodic checks off (`/dr status` still shows the last results). */
+        intervalMinutes: z.number().min(0).default(15),
+        /** A drill older than this (or none) makes the drill check degraded. */
+        drillWarnDays: z.number().positive().default(90),
+      })
+      .strict()
+      .default({ intervalMinutes: 15, drillWarnDays: 90 }),
     components: z
       .object({
         postgres: postgres.optional(),
@@ -238,9 +335,11 @@ export const configSchema = z
         dns: dns.optional(),
         kubernetes: kubernetes.optional(),
         verification: verification.optional(),
+        objectStorage: objectStorage.optional(),
       })
       .strict()
       .default({}),
+    detection: detection.optional(),
   })
   .strict();
 

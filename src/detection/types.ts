@@ -1,0 +1,114 @@
+/**
+ * Detection's own types: the signals it gathers (alerts, probe rounds), the persisted state of a
+ * suspected regional failure (the episode), and what an adapter needs to show it.
+ */
+import type { PreflightReport } from '../domain/types.js';
+
+/** Thresholds and names from `detection` in the config, resolved for the primary region. */
+export interface DetectionSettings {
+  /** The primary region's name: the only region whose alerts count. */
+  region: string;
+  alertName: string;
+  regionLabel: string;
+  minAlerts: number;
+  windowMs: number;
+  probeFailures: number;
+}
+
+/** One Alertmanager alert that names the primary region and the configured alert name. */
+export interface IncomingAlert {
+  fingerprint: string;
+  status: 'firing' | 'resolved';
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  startsAt: string;
+  endsAt?: string;
+}
+
+export interface TrackedAlert {
+  fingerprint: string;
+  status: 'firing' | 'resolved';
+  labels: Record<string, string>;
+  /** summary/description annotation, for the card. */
+  summary?: string;
+  startsAt: string;
+  /** When the bot first heard of it firing: the window is measured on this clock, not Prometheus'. */
+  firstSeenAt: number;
+  lastSeenAt: number;
+  resolvedAt?: number;
+}
+
+export interface ProbeResult {
+  url: string;
+  ok: boolean;
+  /** "200 in 35 ms", "timed out after 5 s", "connect ECONNREFUSED". */
+  detail: string;
+  durationMs: number;
+}
+
+/** One probe of every primary health URL; it fails when none of them answered healthy. */
+export interface ProbeRound {
+  at: number;
+  ok: boolean;
+  results: ProbeResult[];
+}
+
+export type CardState = null | 'posting' | { channel: string; ts: string };
+
+export interface Episode {
+  id: string;
+  region: string;
+  openedAt: number;
+  /** null: not posted yet; 'posting': claimed by a post whose outcome is unknown; else the card. */
+  card: CardState;
+  /** Standby readiness read once when the card is posted. */
+  readiness?: PreflightReport;
+  readinessError?: string;
+  clearedAt?: number;
+  clearReason?: string;
+  failover?: { opId: string; requester: string; at: number };
+}
+
+export interface DetectionState {
+  /** Source of episode ids, so an id is never reused (a card is bound to its id). */
+  seq: number;
+  alerts: TrackedAlert[];
+  probes: { consecutiveFailures: number; recent: ProbeRound[] };
+  /** The open episode, if any. */
+  episode: Episode | null;
+  /** The last cleared episode, kept so its card can say the signals cleared. */
+  lastEpisode: Episode | null;
+}
+
+/** The signals as they stand, for `/dr status` and the card. */
+export interface SignalsSummary {
+  region: string;
+  /** Firing alerts first seen within the window (what counts toward minAlerts). */
+  recentFiring: number;
+  firing: number;
+  minAlerts: number;
+  windowSeconds: number;
+  consecutiveProbeFailures: number;
+  probeFailures: number;
+  lastProbe: ProbeRound | null;
+  episode: Episode | null;
+}
+
+/** What the proposal card shows. */
+export interface ProposalView {
+  episode: Episode;
+  alerts: TrackedAlert[];
+  probes: ProbeRound[];
+  summary: SignalsSummary;
+}
+
+/** Where the detection state lives (the bot's state Redis), read and written whole. */
+export interface DetectionStore {
+  load(): Promise<DetectionState>;
+  /**
+   * Read, change and write the state atomically against other writers; `fn` may run more than
+   * once, so it must be pure. Returns what `fn` returned on the attempt that was written.
+   */
+  update<T>(fn: (state: DetectionState) => { state: DetectionState; result: T }): Promise<T>;
+  close(): Promise<void>;
+}
