@@ -1,17 +1,22 @@
 /**
  * The local two-region lab (DESIGN.md section 6): a PostgreSQL primary with a streaming standby
- * and a Redis primary with a replica, each on a free port under one directory, plus a bot config
- * pointing at them. Everything is a detached process recorded by pid in DIR/lab.json, so
- * `dr lab up` can exit and a later `dr lab down` stops exactly what was started.
+ * and a Redis primary with a replica, each on a free port under one directory, the cloud
+ * simulators (by default), a separate Redis as the bot's own state store, a bot config pointing at
+ * all of it and DIR/lab.env with the rest of what `dr start` needs. Everything is a detached
+ * process recorded by pid in DIR/lab.json, so `dr lab up` can exit and a later `dr lab down` stops
+ * exactly what was started.
  */
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PreconditionFailed } from '../errors.js';
 import { labConfig, writeLabConfig } from './config.js';
+import { LAB_ENV_FILE, writeLabEnv } from './env-file.js';
 import { createPrimary, createStandby, pgStatus, pgStop, type PgLabContext, type PgServerInfo, type PgStatus } from './postgres.js';
 import { redisStatus, startRedis, stopRedis, type RedisServerInfo, type RedisStatus } from './redis.js';
 import { commandOf, findPostgresBin, findRedisServer, freePorts, isAlive, labUser, run, waitForExit, type LabUser } from './system.js';
+import { cloudState, labCloud, simulatorsPart } from './simulators/part.js';
+import type { CloudState } from './simulators/control.js';
 import type { LabInfo, LabPart, LabSimulatorInfo } from './types.js';
 
 export type { LabInfo, LabPart, LabSimulatorInfo } from './types.js';
@@ -21,6 +26,9 @@ export { LAB_APPROVERS, LAB_CHANNEL, labConfig, writeLabConfig } from './config.
 export { createPrimary, createStandby, pgStart, pgStop, pgQuery, postmasterPid, resyncAsStandby } from './postgres.js';
 export { startRedis, stopRedis } from './redis.js';
 export { findPostgresBin, findRedisServer, freePorts, labUser } from './system.js';
+export { LAB_ENV_FILE, readLabEnv } from './env-file.js';
+export { simulatorsPart, labCloud, cloudState, setRegionHealth, type LabCloud } from './simulators/part.js';
+export type { CloudState, CloudWorkloadState } from './simulators/control.js';
 
 export const LAB_FILE = 'lab.json';
 export const LAB_CONFIG_FILE = 'dr.config.yaml';
@@ -31,8 +39,15 @@ const MAX_SOCKET_DIR = 80;
 export interface LabUpOptions {
   /** Where to put everything; default a new directory under the system temp dir. */
   dir?: string;
-  /** Parts started after the data tier, in order (the cloud simulators). */
+  /**
+   * Parts started after the data tier, in order. Default: the cloud simulators, so the config
+   * runs a whole failover; data-tier tests pass [] to skip them.
+   */
   parts?: readonly LabPart[];
+}
+
+export function defaultLabParts(): LabPart[] {
+  return [simulatorsPart()];
 }
 
 function prepareDir(dir: string | undefined, user: LabUser): { dir: string; created: boolean } {
@@ -66,7 +81,7 @@ function removeDir(dir: string, created: boolean): void {
 }
 
 /** The parts of a lab.json that can be stopped, even from a half-finished `up`. */
-type Startable = Partial<Pick<LabInfo, 'postgres' | 'redis' | 'simulators'>> & { dir: string };
+type Startable = Partial<Pick<LabInfo, 'postgres' | 'redis' | 'stateRedis' | 'simulators'>> & { dir: string };
 
 /** Start the lab and return what is running where (also written to DIR/lab.json). */
 export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
@@ -89,7 +104,8 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
     if (user.uid !== undefined) chownSync(socketDir, user.uid, user.gid ?? user.uid);
   }
   const ctx: PgLabContext = { bindir, user, socketDir: useSockets ? socketDir : '' };
-  const [pgPrimaryPort, pgSecondaryPort, redisPrimaryPort, redisSecondaryPort] = await freePorts(4);
+  const [pgPrimaryPort, pgSecondaryPort, redisPrimaryPort, redisSecondaryPort, stateRedisPort] = await freePorts(5);
+  const parts = opts.parts ?? defaultLabParts();
 
   const started: Startable = { dir, simulators: {} };
   try {
@@ -122,6 +138,9 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
           replicaOf: { host: '127.0.0.1', port: p.port },
         });
       })(),
+      (async () => {
+        started.stateRedis = await startRedis({ redisServer, name: 'lab-bot-state', port: stateRedisPort!, dir: join(dir, 'redis-bot-state') });
+      })(),
     ]);
     const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
     if (failed) throw failed.reason;
@@ -133,16 +152,25 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
       configPath: join(dir, LAB_CONFIG_FILE),
       postgres: started.postgres as LabInfo['postgres'],
       redis: started.redis as LabInfo['redis'],
+      stateRedis: started.stateRedis!,
+      envFile: join(dir, LAB_ENV_FILE),
       simulators: {},
     };
     started.simulators = info.simulators;
-    for (const part of opts.parts ?? []) {
+    for (const part of parts) {
       Object.assign(info.simulators, await part.start(info));
     }
     writeLabInfo(info);
     const config = labConfig(info);
-    for (const part of opts.parts ?? []) part.configure?.(config, info);
+    for (const part of parts) part.configure?.(config, info);
     writeLabConfig(info.configPath, config);
+    const env: Record<string, string> = { DR_CONFIG: info.configPath, REDIS_URL: info.stateRedis.url };
+    for (const part of parts) Object.assign(env, part.env?.(info));
+    writeLabEnv(info.envFile, env, [
+      `Written by \`dr lab up\`: what \`dr start\` needs for the lab in ${dir} besides its config.`,
+      'No real secrets: REDIS_URL is the bot\'s own state Redis; the AWS keys only satisfy the SDK (the simulators do not check signatures).',
+      `Use: . ${info.envFile}  then set SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET (SLACK_API_URL optional) and run \`dr start\`.`,
+    ]);
     return info;
   } catch (err) {
     // Leave nothing half-started behind: the caller only sees the error.
@@ -176,7 +204,7 @@ async function stopSimulator(sim: LabSimulatorInfo): Promise<void> {
 
 async function stopAll(lab: Startable, ctx: PgLabContext): Promise<void> {
   const pgServers = [lab.postgres?.secondary, lab.postgres?.primary].filter((s): s is PgServerInfo => !!s);
-  const redisServers = [lab.redis?.secondary, lab.redis?.primary].filter((s): s is RedisServerInfo => !!s);
+  const redisServers = [lab.redis?.secondary, lab.redis?.primary, lab.stateRedis].filter((s): s is RedisServerInfo => !!s);
   const results = await Promise.allSettled([
     ...pgServers.map((s) => pgStop(ctx, s.dataDir, 'immediate', s.pid)),
     ...redisServers.map((s) => stopRedis(s)),
@@ -199,17 +227,25 @@ export interface LabStatus {
   configPath: string;
   postgres: PgStatus[];
   redis: RedisStatus[];
+  /** The bot's own state Redis (REDIS_URL in lab.env). */
+  stateRedis: RedisStatus | null;
+  envFile: string | null;
   simulators: { name: string; url: string; pid: number | null; running: boolean | null }[];
+  /** DNS routing, health endpoints and replica counts, from the simulators' control API. */
+  cloud: CloudState | { error: string } | null;
 }
 
 /** Each server's role, lag and health, read from the servers themselves. */
 export async function labStatus(opts: { dir: string }): Promise<LabStatus> {
   const info = readLabInfo(opts.dir);
-  const [pgP, pgS, rP, rS] = await Promise.all([
+  const cloud = labCloud(info);
+  const [pgP, pgS, rP, rS, state, cloudNow] = await Promise.all([
     pgStatus(info.postgres.primary),
     pgStatus(info.postgres.secondary),
     redisStatus(info.redis.primary),
     redisStatus(info.redis.secondary),
+    info.stateRedis ? redisStatus(info.stateRedis) : Promise.resolve(null),
+    cloud ? cloudState(cloud) : Promise.resolve(null),
   ]);
   // A replica only knows its own offset: its lag is the master's offset minus it.
   for (const [a, b] of [[rP, rS], [rS, rP]] as const) {
@@ -220,11 +256,14 @@ export async function labStatus(opts: { dir: string }): Promise<LabStatus> {
     configPath: info.configPath,
     postgres: [pgP, pgS],
     redis: [rP, rS],
+    stateRedis: state,
+    envFile: info.envFile ?? null,
     simulators: Object.entries(info.simulators ?? {}).map(([name, s]) => ({
       name,
       url: s.url,
       pid: s.pid ?? null,
       running: s.pid === undefined ? null : isAlive(s.pid),
     })),
+    cloud: cloudNow,
   };
 }

@@ -30,6 +30,10 @@ export interface LabInfo {
     primary: RedisServerInfo;
     secondary: RedisServerInfo;
   };
+  /** The bot's own state store (REDIS_URL): never the application's Redis that it fails over. */
+  stateRedis: RedisServerInfo;
+  /** DIR/lab.env: `export` lines for what cannot live in the config (REDIS_URL, AWS credentials). */
+  envFile: string;
   /** Cloud simulators, keyed by name; filled in by the parts that start them. */
   simulators: Record<string, LabSimulatorInfo>;
 }
@@ -45,4 +49,6 @@ export interface LabPart {
   start(info: LabInfo): Promise<Record<string, LabSimulatorInfo>>;
   /** Add this part's settings (dns, kubernetes, verification...) to the lab's bot config. */
   configure?(config: DrConfigInput, info: LabInfo): void;
+  /** Environment the bot needs for this part (written to DIR/lab.env); never real secrets. */
+  env?(info: LabInfo): Record<string, string>;
 }

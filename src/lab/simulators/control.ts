@@ -9,6 +9,24 @@
 import { json, startHttpSim, type HttpSim } from './http-sim.js';
 import type { Simulators } from './index.js';
 
+export type RegionName = 'primary' | 'secondary';
+
+export interface CloudWorkloadState {
+  kind: string;
+  namespace: string;
+  name: string;
+  replicas?: number;
+  readyReplicas?: number;
+}
+
+/** GET /state: what a person would look at in the cloud consoles. */
+export interface CloudState {
+  route53: { answer: string[]; servedBy: RegionName | 'unknown'; primaryHealthCheckInverted: boolean | null };
+  trafficManager: { served: string | null };
+  health: Record<RegionName, { healthy: boolean; running: boolean }>;
+  kubernetes: Record<RegionName, CloudWorkloadState[]>;
+}
+
 export interface ControlServer {
   url: string;
   close(): Promise<void>;
@@ -19,15 +37,19 @@ export async function startControlServer(sims: Simulators): Promise<ControlServe
     sims.components.kubernetes!.workloads.map((w) => ({ kind: w.kind, namespace: w.namespace, name: w.name, ...sim.workload(w.kind, w.namespace, w.name) }));
   const server: HttpSim = await startHttpSim(async (req) => {
     if (req.method === 'GET' && req.path === '/state') {
-      return json(200, {
-        route53: { answer: sims.route53.sim.answer(), primaryHealthCheckInverted: sims.route53.sim.healthCheck(sims.route53.primaryHealthCheckId)?.inverted ?? null },
+      const r53 = sims.route53.sim;
+      const answer = r53.answer();
+      const servedBy: CloudState['route53']['servedBy'] = answer.includes(r53.primaryValue) ? 'primary' : answer.includes(r53.secondaryValue) ? 'secondary' : 'unknown';
+      const state: CloudState = {
+        route53: { answer, servedBy, primaryHealthCheckInverted: r53.healthCheck(sims.route53.primaryHealthCheckId)?.inverted ?? null },
         trafficManager: { served: sims.trafficManager.sim.served()?.name ?? null },
         health: {
           primary: { healthy: sims.health.primary.healthy, running: sims.health.primary.running },
           secondary: { healthy: sims.health.secondary.healthy, running: sims.health.secondary.running },
         },
         kubernetes: { primary: workloads(sims.kubernetes.primary.sim), secondary: workloads(sims.kubernetes.secondary.sim) },
-      });
+      };
+      return json(200, state);
     }
     const m = /^\/health\/(primary|secondary)\/(down|up|stop|start)$/.exec(req.path);
     if (req.method === 'POST' && m) {

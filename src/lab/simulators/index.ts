@@ -23,7 +23,8 @@ export { startHealthServer, type HealthServer } from './health.js';
 export { startDnsServer, type DnsServer, type DnsAnswerFn } from './dns-server.js';
 export { startHttpSim, type HttpSim, type RecordedRequest } from './http-sim.js';
 export { spawnSimulators, SIMULATORS_FILE, type SpawnedSimulators } from './spawn.js';
-export { startControlServer, type ControlServer } from './control.js';
+export { startControlServer, type ControlServer, type CloudState, type CloudWorkloadState, type RegionName } from './control.js';
+export { simulatorsPart, labCloud, cloudState, setRegionHealth, CLOUD_KEY, type LabCloud } from './part.js';
 
 export interface LabWorkload {
   kind: 'Deployment' | 'StatefulSet';

@@ -1,0 +1,277 @@
+/**
+ * The whole failover, end to end, as an on-call person runs it: a real lab (`labUp`: PostgreSQL
+ * and Redis pairs, the cloud simulators, the bot's own state Redis), the bot started the way
+ * `dr start` starts it (startApp) from the lab's dr.config.yaml and lab.env, driven through its
+ * Slack HTTP endpoint with signed requests while a local Web API stand-in records what it posts.
+ * After each run the test looks at every component itself, not at what the bot says it did.
+ */
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { startApp, type RunningApp } from '../../src/app.js';
+import { ACTION_IDS, decodeButtonValue } from '../../src/bot/render.js';
+import { labDown, labUp, labCloud, cloudState, readLabEnv, setRegionHealth, stopRedis, LAB_APPROVERS, LAB_CHANNEL, type CloudState, type LabCloud, type LabInfo } from '../../src/lab/index.js';
+import { FAILOVER_RUNBOOK, STEP_TITLES, runbookSteps } from '../../src/machine/index.js';
+import { createResolver } from '../../src/providers/dns-resolve.js';
+import { crashPostgresPrimary, sql } from '../support/lab.js';
+import { startFakeSlack, type ApiCall, type FakeSlack } from '../support/fake-slack.js';
+import { blockActionsBody, postToSlackApp, slashCommandBody } from '../support/slack-signing.js';
+
+const SECRET = 'e2e-lab-signing-secret-0123456789';
+const OPERATOR = 'U0LABOPER1'; // requests; not an approver
+const [APPROVER] = LAB_APPROVERS as [string, ...string[]];
+const STEPS = runbookSteps(FAILOVER_RUNBOOK).map((id) => STEP_TITLES[id]);
+/** A failover on the lab takes seconds; this only bounds a hung run. */
+const RUN_TIMEOUT_MS = 90_000;
+
+const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+
+let slack: FakeSlack;
+const savedEnv: Record<string, string | undefined> = {};
+beforeAll(async () => {
+  slack = await startFakeSlack();
+});
+afterAll(async () => {
+  await slack.close();
+  for (const [k, v] of Object.entries(savedEnv)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+});
+
+interface Run {
+  lab: LabInfo;
+  cloud: LabCloud;
+  app: RunningApp;
+  url: string;
+  mark: number;
+}
+
+let current: Run | undefined;
+afterEach(async () => {
+  const run = current;
+  current = undefined;
+  if (!run) return;
+  await run.app.stop().catch(() => undefined);
+  await labDown({ dir: run.lab.dir });
+});
+
+/** A lab, and the bot started on it from the lab's own files, as the README tells a person to. */
+async function startBotOnLab(): Promise<Run> {
+  const lab = await labUp();
+  const labEnv = readLabEnv(lab.envFile);
+  // The AWS SDK reads its credential chain from the process environment, as after `. lab.env`.
+  for (const [k, v] of Object.entries(labEnv)) {
+    if (!k.startsWith('AWS_')) continue;
+    if (!(k in savedEnv)) savedEnv[k] = process.env[k];
+    process.env[k] = v;
+  }
+  const cloud = labCloud(lab)!;
+  expect(cloud).toBeDefined();
+  const mark = slack.calls.length;
+  let app: RunningApp;
+  try {
+    app = await startApp({
+      configPath: labEnv.DR_CONFIG!,
+      env: { ...labEnv, SLACK_BOT_TOKEN: 'xoxb-lab-e2e', SLACK_SIGNING_SECRET: SECRET, SLACK_API_URL: slack.apiUrl, PORT: '0' },
+      log,
+    });
+  } catch (err) {
+    await labDown({ dir: lab.dir });
+    throw err;
+  }
+  current = { lab, cloud, app, url: `http://127.0.0.1:${app.port}/slack/events`, mark };
+  return current;
+}
+
+async function command(run: Run, text: string, userId: string): Promise<string> {
+  const path = `cmd-${slack.calls.length}`;
+  const res = await postToSlackApp(run.url, SECRET, slashCommandBody({ text, userId, channelId: LAB_CHANNEL, responseUrl: slack.responseUrl(path) }));
+  expect(res.status).toBe(200);
+  const [answer] = await slack.waitFor((f) => (f.responses(path).length > 0 ? f.responses(path) : null), `the answer to /dr ${text}`);
+  return String(answer!.body.text);
+}
+
+async function click(run: Run, action: keyof typeof ACTION_IDS, value: string, userId: string): Promise<void> {
+  const path = `click-${slack.calls.length}`;
+  const res = await postToSlackApp(run.url, SECRET, blockActionsBody({ userId, actionId: ACTION_IDS[action], value, channelId: LAB_CHANNEL, responseUrl: slack.responseUrl(path) }));
+  expect(res.status).toBe(200);
+}
+
+const apiCallsSince = (run: Run): ApiCall[] => slack.calls.slice(run.mark).filter((c): c is ApiCall => c.kind === 'api');
+
+/** The card as Slack shows it now: the last postMessage/update of its ts. */
+function cardNow(run: Run, ts: string): ApiCall {
+  const versions = apiCallsSince(run).filter((c) => (c.method === 'chat.postMessage' && c.result.ts === ts) || (c.method === 'chat.update' && c.args.ts === ts));
+  return versions[versions.length - 1]!;
+}
+
+const blocksText = (call: ApiCall): string => JSON.stringify(call.args.blocks);
+
+function approveValue(call: ApiCall): string | undefined {
+  const blocks = call.args.blocks as Array<{ type: string; elements?: Array<{ action_id?: string; value?: string }> }>;
+  return blocks.flatMap((b) => (b.type === 'actions' ? (b.elements ?? []) : [])).find((e) => e.action_id === ACTION_IDS.approve)?.value;
+}
+
+const threadReplies = (run: Run, ts: string): ApiCall[] => apiCallsSince(run).filter((c) => c.method === 'chat.postMessage' && c.args.thread_ts === ts);
+
+/** Request, wait for the card's Approve button, let a second person approve, wait for the end. */
+async function failoverThroughSlack(run: Run, mode: 'planned' | 'unplanned', reason: string): Promise<{ ts: string; opId: string; approvalCard: string; summary: ApiCall }> {
+  expect(await command(run, `failover ${mode} ${reason}`, OPERATOR)).toMatch(/^DR-\d{8}-\d{4} requested/);
+  const card = await slack.waitFor(() => apiCallsSince(run).find((c) => c.method === 'chat.postMessage' && !c.args.thread_ts), 'the status card');
+  expect(card.args.channel).toBe(LAB_CHANNEL);
+  const ts = String(card.result.ts);
+  // Preflight has read every component once the Approve button is drawn.
+  const value = await slack.waitFor(() => approveValue(cardNow(run, ts)), 'the Approve button', RUN_TIMEOUT_MS);
+  const approvalCard = blocksText(cardNow(run, ts));
+  const { opId } = decodeButtonValue(value)!;
+  await click(run, 'approve', value, APPROVER);
+  const summary = await slack.waitFor(() => threadReplies(run, ts).find((c) => String(c.args.text).startsWith('🏁')), 'the summary reply', RUN_TIMEOUT_MS);
+  await slack.waitFor(() => blocksText(cardNow(run, ts)).includes('🟢 Completed'), 'the card to show completed', RUN_TIMEOUT_MS);
+  return { ts, opId, approvalCard, summary };
+}
+
+/** Every step ✅ on the card, a thread reply per step, the verification table all green, RTO in the summary. */
+function expectCompletedCard(run: Run, ts: string, opId: string, summary: ApiCall): void {
+  const final = blocksText(cardNow(run, ts));
+  for (const title of STEPS) expect(final).toMatch(new RegExp(`✅ \\*${title}\\* — \\d`));
+  expect(final).not.toMatch(/⬜|⏳|❌|⏭/);
+  const replies = threadReplies(run, ts);
+  for (const title of STEPS) expect(replies.filter((c) => String(c.args.text).startsWith(`✅ ${title} `))).toHaveLength(1);
+  const verify = replies.find((c) => String(c.args.text).startsWith(`✅ ${STEP_TITLES['verify-secondary']} `))!;
+  const table = blocksText(verify);
+  const [, passed, total] = /\*Checks\* (\d+)\/(\d+) passed/.exec(table) ?? [];
+  expect(Number(total)).toBeGreaterThan(0);
+  expect(passed).toBe(total);
+  expect(table).toContain('secondary health');
+  expect(table).not.toContain('FAIL');
+  const text = blocksText(summary);
+  expect(text).toContain(`${opId} completed`);
+  expect(text).toMatch(/RTO \d[^(]* \(target 30 min ✅\)/);
+}
+
+async function redisRole(url: string): Promise<string> {
+  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  r.on('error', () => undefined);
+  try {
+    await r.connect();
+    return String(((await r.role()) as unknown[])[0]);
+  } finally {
+    r.disconnect();
+  }
+}
+
+async function redisGet(url: string, key: string): Promise<string | null> {
+  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  r.on('error', () => undefined);
+  try {
+    await r.connect();
+    return await r.get(key);
+  } finally {
+    r.disconnect();
+  }
+}
+
+async function state(cloud: LabCloud): Promise<CloudState> {
+  const s = await cloudState(cloud);
+  if ('error' in s) throw new Error(`simulators: ${s.error}`);
+  return s;
+}
+
+/** DNS answers the secondary, both as Route 53 reports it and as a resolver gets it. */
+async function expectDnsOnSecondary(cloud: LabCloud): Promise<CloudState> {
+  const s = await state(cloud);
+  expect(s.route53.servedBy).toBe('secondary');
+  const resolve = createResolver({ servers: [cloud.route53.dnsServer] });
+  expect(await resolve(cloud.route53.recordName, 'A')).toEqual(s.route53.answer);
+  return s;
+}
+
+/** The secondary cluster runs every workload at its production count, all ready. */
+function expectProductionScale(run: Run, s: CloudState): void {
+  const workloads = run.app.config.components.kubernetes!.workloads;
+  expect(s.kubernetes.secondary.map((w) => ({ name: w.name, replicas: w.replicas, ready: w.readyReplicas }))).toEqual(
+    workloads.map((w) => ({ name: w.name, replicas: w.productionReplicas, ready: w.productionReplicas })),
+  );
+}
+
+async function seedData(lab: LabInfo): Promise<void> {
+  await sql(lab.postgres.primary.url, 'CREATE TABLE orders (id int PRIMARY KEY, item text)');
+  await sql(lab.postgres.primary.url, `INSERT INTO orders VALUES (1, 'espresso'), (2, 'croissant')`);
+  const r = new Redis(lab.redis.primary.url);
+  try {
+    await r.set('cart:42', 'espresso');
+    // Wait until both standbys have it: what was replicated before a crash must survive it.
+    await r.wait(1, 5000);
+  } finally {
+    r.disconnect();
+  }
+  const deadline = Date.now() + 10_000;
+  while ((await sql(lab.postgres.secondary.url, 'SELECT count(*)::int AS n FROM orders').catch(() => [{ n: 0 }]))[0]!.n !== 2) {
+    if (Date.now() > deadline) throw new Error('the standby never received the seeded rows');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test('planned failover through Slack: one person requests, another approves, every component ends up on the secondary', async () => {
+  const run = await startBotOnLab();
+  const { lab, cloud } = run;
+  await seedData(lab);
+  const before = await state(cloud);
+  expect(before.route53.servedBy).toBe('primary');
+  expect(before.kubernetes.secondary.every((w) => w.replicas === 1)).toBe(true);
+
+  const { ts, opId, approvalCard, summary } = await failoverThroughSlack(run, 'planned', 'quarterly drill');
+  expect(approvalCard).toContain('*Mode:* planned');
+  expectCompletedCard(run, ts, opId, summary);
+  expect(blocksText(summary)).toMatch(/RPO database: 0 B[^•]*zero loss/);
+
+  // PostgreSQL: the secondary is a writable primary with every row; the old primary refuses writes.
+  const [{ in_recovery }] = (await sql(lab.postgres.secondary.url, 'SELECT pg_is_in_recovery() AS in_recovery')) as [{ in_recovery: boolean }];
+  expect(in_recovery).toBe(false);
+  await sql(lab.postgres.secondary.url, `INSERT INTO orders VALUES (3, 'after failover')`);
+  expect((await sql(lab.postgres.secondary.url, 'SELECT item FROM orders ORDER BY id')).map((r) => r.item)).toEqual(['espresso', 'croissant', 'after failover']);
+  await expect(sql(lab.postgres.primary.url, `INSERT INTO orders VALUES (4, 'split brain')`)).rejects.toThrow(/read-only/);
+
+  // Redis: the secondary is the master and kept the data; the old primary is no writer.
+  expect(await redisRole(lab.redis.secondary.url)).toBe('master');
+  expect(await redisRole(lab.redis.primary.url)).not.toBe('master');
+  expect(await redisGet(lab.redis.secondary.url, 'cart:42')).toBe('espresso');
+
+  const after = await expectDnsOnSecondary(cloud);
+  expect(after.route53.primaryHealthCheckInverted).toBe(true);
+  expectProductionScale(run, after);
+  // The secondary's health endpoint was what verification hit.
+  expect((await fetch(cloud.health.secondaryUrl)).status).toBe(200);
+});
+
+test('unplanned failover through Slack after the primary region is lost: the expected loss is shown before approval and recorded as RPO', async () => {
+  const run = await startBotOnLab();
+  const { lab, cloud } = run;
+  await seedData(lab);
+
+  // The primary region goes away: its database and cache die, its public health endpoint fails.
+  await crashPostgresPrimary(lab);
+  await stopRedis(lab.redis.primary);
+  await setRegionHealth(cloud, 'primary', 'down');
+
+  const { ts, opId, approvalCard, summary } = await failoverThroughSlack(run, 'unplanned', 'primary region unreachable');
+  expect(approvalCard).toContain('*Mode:* unplanned');
+  expect(approvalCard).toMatch(/expected loss: [^"]*the standby received WAL up to/);
+  expect(approvalCard).toMatch(/expected loss: [^"]*the replica applied the master's stream up to offset/);
+  expectCompletedCard(run, ts, opId, summary);
+  const text = blocksText(summary);
+  expect(text).toMatch(/• RPO database: /);
+  expect(text).toMatch(/• RPO cache: /);
+  expect(text).not.toContain('RPO not measured');
+
+  const [{ in_recovery }] = (await sql(lab.postgres.secondary.url, 'SELECT pg_is_in_recovery() AS in_recovery')) as [{ in_recovery: boolean }];
+  expect(in_recovery).toBe(false);
+  await sql(lab.postgres.secondary.url, `INSERT INTO orders VALUES (3, 'after failover')`);
+  expect((await sql(lab.postgres.secondary.url, 'SELECT count(*)::int AS n FROM orders'))[0]!.n).toBe(3);
+  expect(await redisRole(lab.redis.secondary.url)).toBe('master');
+  expect(await redisGet(lab.redis.secondary.url, 'cart:42')).toBe('espresso');
+
+  const after = await expectDnsOnSecondary(cloud);
+  expect(after.health.primary.healthy).toBe(false);
+  expectProductionScale(run, after);
+});
