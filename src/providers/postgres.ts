@@ -29,6 +29,7 @@ import type { CheckResult, ComponentReadiness, Evidence, ExpectedLoss, Mode, Reg
 import { DrError, PreconditionFailed, ProviderError } from '../errors.js';
 import { runShellCommand } from './pg-command.js';
 import { formatBytes } from './bytes.js';
+import { analyseStale, switchpointFrom, timelineHistory, writerTimeline, type Divergence, type ResyncMethod } from './pg-divergence.js';
 import { lsnDiff } from './pg-lsn.js';
 import type { ActionResult, DatabaseProvider, Progress, PromotionResult } from './types.js';
 
@@ -237,6 +238,8 @@ class PostgresProvider implements DatabaseProvider {
       };
     }
     if (!t.inRecovery) {
+      const stale = o.reachable && !o.inRecovery ? await this.divergence(target) : null;
+      if (stale) return this.staleReadiness(target, t, stale, base, details);
       if (o.reachable && !o.inRecovery && !o.readOnlyFenced) {
         return {
           ...base,
@@ -290,6 +293,52 @@ class PostgresProvider implements DatabaseProvider {
       planFacts: { targetRole: 'standby', systemId: t.systemId, primaryReachable: false, receivedLsn: t.receiveLsn },
       expectedLoss,
       warnings: [`${src} cannot be fenced while unreachable: make sure it cannot come back as a writer`],
+    };
+  }
+
+  /**
+   * When `stale` is a writer on a timeline the other side was promoted away from (the old primary
+   * after a failover, fenced or back from a crash), the analysis of what resyncing it means; null
+   * when it is not (no common history: then it is not ours to rewind).
+   */
+  private async divergence(stale: RegionRole): Promise<Divergence | null> {
+    const writer = other(stale);
+    const { writerTl, history } = await this.withClient(writer, 'reading the timeline history', async (c) => {
+      const tl = await writerTimeline(c);
+      return { writerTl: tl, history: await timelineHistory(c, tl) };
+    });
+    const staleTl = await this.withClient(stale, 'reading the timeline', writerTimeline);
+    if (writerTl <= staleTl) return null;
+    const divergenceLsn = switchpointFrom(history, staleTl);
+    if (!divergenceLsn) return null;
+    return this.withClient(stale, 'analysing WAL written after the split', (c) =>
+      analyseStale(c, { staleTimeline: staleTl, writerTimeline: writerTl, divergenceLsn }),
+    );
+  }
+
+  private staleReadiness(target: RegionRole, t: Reachable, d: Divergence, base: { component: 'database'; primaryReachable: boolean }, details: Evidence): ComponentReadiness {
+    const src = other(target);
+    const losesData = d.lostBytes > 0 && d.lostTransactions !== 0;
+    const warnings = [
+      ...(losesData ? [`${target} has data ${src} never received: ${d.description}. Approving accepts that loss; to keep it, copy it out of ${target} first.`] : []),
+      ...(d.method === 'rebuild' ? [`${target} cannot be rewound and will be rebuilt from a full copy of ${src} (pg_basebackup): ${d.reasons.join('; ')}`] : []),
+    ];
+    return {
+      ...base,
+      status: warnings.length ? 'warning' : 'ready',
+      summary: `${target} is the old primary (${t.readOnlyFenced ? 'fenced read-only' : 'accepting writes'}): it will be resynced as a standby of ${src} before it is promoted again; ${d.description}`,
+      details: { ...details, divergence: { ...d, reasons: d.reasons.join('; ') } },
+      planFacts: {
+        targetRole: 'stale-writer',
+        systemId: t.systemId,
+        resyncMethod: d.method,
+        divergenceLsn: d.divergenceLsn,
+        lostTransactions: d.lostTransactions,
+      },
+      ...(losesData
+        ? { expectedLoss: { bytes: d.lostBytes, seconds: null, description: `${target}: ${d.description}` } }
+        : {}),
+      ...(warnings.length ? { warnings } : {}),
     };
   }
 
@@ -624,62 +673,180 @@ class PostgresProvider implements DatabaseProvider {
     return o.reachable && !o.inRecovery && o.systemId === s.systemId;
   }
 
+  /**
+   * Make `standby` (the old primary, or the secondary at the end of a failback) a streaming
+   * standby of the other side through the configured resync command: analyse first (rewind or
+   * rebuild, what is lost), CHECKPOINT the writer (else pg_rewind sees one timeline and does
+   * nothing), run the command, rebuild when the rewind fails, then wait for streaming at lag 0.
+   */
   async resync({ standby, progress }: { standby: RegionRole; progress: Progress }): Promise<ActionResult> {
+    const writer = other(standby);
     if (await this.isStreamingStandby(standby)) {
-      return { noop: true, summary: `${standby} is already a streaming standby of ${other(standby)}`, evidence: {} };
+      return { noop: true, summary: `${standby} is already a streaming standby of ${writer}`, evidence: {} };
     }
     const resync = this.opts.resync;
     if (!resync) {
-      throw new PreconditionFailed(`postgres.resync.command is not configured: ${standby} must be rewound or rebuilt as a standby of ${other(standby)} by hand (pg_rewind, else pg_basebackup), or configure the command`);
+      throw new PreconditionFailed(
+        `postgres.resync.command is not configured: ${standby} must be rewound or rebuilt as a standby of ${writer} by hand (pg_rewind, else pg_basebackup), or configure the command (see README, "Failback")`,
+      );
     }
-    progress(`running the resync command for ${standby}`);
-    const result = await runShellCommand(NAME, 'resync', resync.command, {
-      env: {
-        DR_SIDE: standby,
-        DR_PG_URL: this.url(standby),
-        DR_PG_OTHER_URL: this.url(other(standby)),
-        DR_PG_STANDBY_URL: this.url(standby),
-        DR_PG_WRITER_URL: this.url(other(standby)),
+    const w = await this.inspectReachable(writer);
+    if (w.inRecovery) {
+      throw new PreconditionFailed(`${this.where(writer)} is in recovery: there is no writer to resync ${standby} from. Find the real writer first.`, { code: 'wrong-target' });
+    }
+    const s = await this.inspect(standby);
+    if (s.reachable) this.sameCluster(standby, s, w);
+    let analysis: Divergence | null = null;
+    if (s.reachable && !s.inRecovery) {
+      analysis = await this.divergence(standby);
+      if (!analysis) {
+        // Not promoted away from it: overwriting a writer with no common history would destroy data we cannot account for.
+        throw new PreconditionFailed(
+          `${this.where(standby)} accepts writes but ${writer} was not promoted from its timeline: refusing to overwrite it. Decide which side holds the data before resyncing.`,
+          { code: 'wrong-target' },
+        );
+      }
+      progress(`analysis of ${standby}: ${analysis.description}`, { divergenceLsn: analysis.divergenceLsn, lostBytes: analysis.lostBytes, lostTransactions: analysis.lostTransactions, method: analysis.method });
+    }
+    const planned: ResyncMethod = analysis?.method ?? 'rewind';
+    await this.withClient(writer, 'CHECKPOINT before the resync', (c) => c.query('CHECKPOINT'), 300_000);
+    const started = Date.now();
+    const run = (method: ResyncMethod) => {
+      progress(`running the resync command for ${standby} (${method === 'rewind' ? 'pg_rewind' : 'pg_basebackup'})`);
+      return runShellCommand(NAME, `resync (${method})`, resync.command, { env: this.resyncEnv(standby, method, analysis), timeoutSeconds: resync.timeoutSeconds });
+    };
+    let method = planned;
+    let rewindError: string | null = null;
+    let result;
+    try {
+      result = await run(method);
+    } catch (err) {
+      if (method !== 'rewind') throw err;
+      rewindError = (err as Error).message;
+      this.opts.log.warn({ standby, err: rewindError }, 'rewind failed: rebuilding with a full copy');
+      progress(`rewinding ${standby} failed (${rewindError}): rebuilding it from a full copy of ${writer}`);
+      method = 'rebuild';
+      result = await run(method);
+    }
+    await this.poll(60_000, `${standby} to stream from ${writer} after the resync`, async () => ((await this.isStreamingStandby(standby).catch(() => false)) ? true : undefined));
+    const caughtUp = await this.waitForLagZero(standby, progress);
+    const lost = analysis && analysis.lostBytes > 0 ? `; discarded ${formatBytes(analysis.lostBytes)} it wrote after the split (${analysis.lostTransactions ?? 'uncounted'} transactions)` : '';
+    return {
+      noop: false,
+      summary: `${standby} ${method === 'rewind' ? 'rewound (pg_rewind)' : `rebuilt (pg_basebackup${rewindError ? ' after the rewind failed' : ''})`} and streaming from ${writer}, lag 0 at ${caughtUp.replayLsn}${lost}`,
+      evidence: {
+        method,
+        plannedMethod: planned,
+        rewindError,
+        divergenceLsn: analysis?.divergenceLsn ?? null,
+        lostBytes: analysis?.lostBytes ?? null,
+        lostTransactions: analysis?.lostTransactions ?? null,
+        replayLsn: caughtUp.replayLsn,
+        durationMs: Date.now() - started,
+        commandMs: result.durationMs,
+        output: result.tail,
       },
-      timeoutSeconds: resync.timeoutSeconds,
-    });
-    const streaming = await this.poll(60_000, `${standby} to stream from ${other(standby)} after the resync`, async () =>
-      (await this.isStreamingStandby(standby).catch(() => false)) ? true : undefined,
-    );
-    return { noop: false, summary: `${standby} resynced and streaming from ${other(standby)}`, evidence: { durationMs: result.durationMs, output: result.tail, streaming } };
+    };
   }
 
+  /** What a resync command receives (README, "Failback"): inputs as variables, never on the command line. */
+  private resyncEnv(standby: RegionRole, method: ResyncMethod, analysis: Divergence | null): Record<string, string> {
+    const writer = other(standby);
+    return {
+      DR_RESYNC_STANDBY: standby,
+      DR_RESYNC_TARGET_URL: this.url(standby),
+      DR_RESYNC_SOURCE_URL: this.url(writer),
+      DR_RESYNC_METHOD: method,
+      DR_RESYNC_DIVERGENCE_LSN: analysis?.divergenceLsn ?? '',
+      // Older names, kept for scripts written against them.
+      DR_SIDE: standby,
+      DR_PG_URL: this.url(standby),
+      DR_PG_OTHER_URL: this.url(writer),
+      DR_PG_STANDBY_URL: this.url(standby),
+      DR_PG_WRITER_URL: this.url(writer),
+    };
+  }
+
+  /** Wait until `standby` has replayed everything the writer has written (lag 0). */
+  private async waitForLagZero(standby: RegionRole, progress: Progress): Promise<{ replayLsn: string }> {
+    const writer = other(standby);
+    const target = await this.withClient(writer, 'reading the write position', async (c) => (await c.query('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0].lsn as string);
+    let lastReport = 0;
+    const replayLsn = await this.poll(this.opts.catchUpTimeoutSeconds * 1000, `${standby} to replay ${writer}'s WAL up to ${target} (lag 0)`, () =>
+      this.withClient(standby, 'reading the replay LSN', async (c) => {
+        const lsn = (await c.query('SELECT pg_last_wal_replay_lsn()::text AS lsn')).rows[0].lsn as string | null;
+        if (lsn && lsnDiff(target, lsn) <= 0) return lsn;
+        if (Date.now() - lastReport >= 1000) {
+          lastReport = Date.now();
+          progress(`waiting for ${standby} to catch up: ${lsn ? formatBytes(lsnDiff(target, lsn)) : '?'} behind`);
+        }
+        return undefined;
+      }),
+    );
+    return { replayLsn };
+  }
+
+  /**
+   * Both sides hold the same data: same cluster, the standby replayed the writer's WAL (LSNs equal),
+   * and each configured table has the same row count and checksum. The writer is read first and
+   * the standby after it caught up with the LSN read after that, so writes still arriving on the
+   * writer cannot make a consistent pair look different.
+   */
   async consistency({ writer, progress }: { writer: RegionRole; progress: Progress }): Promise<CheckResult[]> {
     const standby = other(writer);
     const [w, s] = await Promise.all([this.inspectReachable(writer), this.inspectReachable(standby)]);
     const checks: CheckResult[] = [
       { name: 'postgres same cluster', kind: 'database', ok: w.systemId === s.systemId, detail: `system identifiers ${w.systemId} / ${s.systemId}` },
     ];
-    if (w.currentLsn) {
-      const lsn = w.currentLsn;
+    if (!w.currentLsn) {
+      checks.push({ name: `postgres ${writer} is the writer`, kind: 'database', ok: false, detail: `${writer} is in recovery` });
+      return checks;
+    }
+    if (!s.inRecovery) {
+      checks.push({ name: `postgres ${standby} is a standby`, kind: 'database', ok: false, detail: `${standby} is not in recovery: it is not replicating from ${writer}` });
+      return checks;
+    }
+    const sums = new Map<string, { n: string; sum: string } | Error>();
+    for (const table of this.opts.consistencyTables) {
+      sums.set(table, await this.withClient(writer, `checksumming ${table}`, (c) => this.tableSum(c, table)).catch((err: Error) => err));
+    }
+    const lsn = await this.withClient(writer, 'reading the write position', async (c) => (await c.query('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0].lsn as string);
+    const name = `postgres ${standby} replayed ${writer}'s WAL`;
+    let replayed = false;
+    if (s.replayPaused) {
+      // Paused replay never catches up by itself: say so now instead of waiting for the timeout.
+      checks.push({ name, kind: 'database', ok: false, detail: `WAL replay is paused on ${standby} (replayed ${s.replayLsn ?? 'nothing'}, ${writer} at ${lsn}): resume it with SELECT pg_wal_replay_resume() and retry` });
+    } else {
       try {
         const r = await this.waitForReplay(standby, lsn, progress);
-        checks.push({ name: `postgres ${standby} replayed ${writer}'s WAL`, kind: 'database', ok: true, detail: `replayed ${r.replayLsn} >= ${lsn}`, durationMs: r.ms });
+        replayed = true;
+        checks.push({ name, kind: 'database', ok: true, detail: `LSNs equal: ${standby} replayed ${r.replayLsn}, ${writer} at ${lsn}`, durationMs: r.ms });
       } catch (err) {
-        checks.push({ name: `postgres ${standby} replayed ${writer}'s WAL`, kind: 'database', ok: false, detail: (err as Error).message });
+        checks.push({ name, kind: 'database', ok: false, detail: (err as Error).message });
       }
-    } else {
-      checks.push({ name: `postgres ${writer} is the writer`, kind: 'database', ok: false, detail: `${writer} is in recovery` });
     }
-    for (const table of this.opts.consistencyTables) {
-      const sql = `SELECT count(*)::text AS n, coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') AS sum FROM ${quoteIdent(table)} t`;
+    for (const [table, a] of sums) {
+      const check = { name: `postgres table ${table}`, kind: 'database' as const };
+      if (a instanceof Error) {
+        checks.push({ ...check, ok: false, detail: a.message });
+        continue;
+      }
       try {
-        const [a, b] = await Promise.all([
-          this.withClient(writer, `counting ${table}`, async (c) => (await c.query(sql)).rows[0]),
-          this.withClient(standby, `counting ${table}`, async (c) => (await c.query(sql)).rows[0]),
-        ]);
+        const b = await this.withClient(standby, `checksumming ${table}`, (c) => this.tableSum(c, table));
         const ok = a.n === b.n && a.sum === b.sum;
-        checks.push({ name: `postgres table ${table}`, kind: 'database', ok, detail: `${writer}: ${a.n} rows, ${standby}: ${b.n} rows${ok ? ', checksums match' : a.n === b.n ? ', checksums differ' : ''}` });
+        const lagNote = ok || replayed ? '' : ` (${standby} has not replayed ${writer}'s WAL)`;
+        checks.push({ ...check, ok, detail: `${writer}: ${a.n} rows, ${standby}: ${b.n} rows${ok ? ', checksums match' : a.n === b.n ? ', checksums differ' : ''}${lagNote}` });
       } catch (err) {
-        checks.push({ name: `postgres table ${table}`, kind: 'database', ok: false, detail: (err as Error).message });
+        checks.push({ ...check, ok: false, detail: (err as Error).message });
       }
     }
     return checks;
+  }
+
+  /** Row count and an md5 over every row in a fixed order: equal on both sides only when the rows are. */
+  private async tableSum(c: pg.Client, table: string): Promise<{ n: string; sum: string }> {
+    const { rows } = await c.query(`SELECT count(*)::text AS n, coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') AS sum FROM ${quoteIdent(table)} t`);
+    return { n: rows[0].n as string, sum: rows[0].sum as string };
   }
 
   async close(): Promise<void> {

@@ -21,6 +21,7 @@ import type { Logger } from 'pino';
 import type { CheckResult, ComponentReadiness, Evidence, ExpectedLoss, Mode, RegionRole, RpoMeasurement } from '../domain/types.js';
 import { DrError, PreconditionFailed, ProviderError } from '../errors.js';
 import { formatBytes } from './bytes.js';
+import { digestsOf, sampleDigests } from './redis-digest.js';
 import type { ActionResult, CacheProvider, Progress, PromotionResult } from './types.js';
 
 export interface RedisProviderOptions {
@@ -33,6 +34,8 @@ export interface RedisProviderOptions {
 }
 
 const NAME = 'redis';
+/** Keys whose values are compared by verify-consistency: enough to catch a wrong or stale copy, cheap on a big keyspace. */
+const SAMPLE_KEYS = 200;
 const other = (side: RegionRole): RegionRole => (side === 'primary' ? 'secondary' : 'primary');
 
 interface ReplicaEntry {
@@ -542,7 +545,7 @@ class RedisProvider implements CacheProvider {
     return o.reachable && o.role === 'master' && this.follows(s, o);
   }
 
-  /** Make `standby` a replica of the other side (Redis resyncs by itself: partial or full). */
+  /** Make `standby` a replica of the other side (Redis resyncs by itself: partial or full), then wait for the link and equal offsets. */
   async resync({ standby, progress }: { standby: RegionRole; progress: Progress }): Promise<ActionResult> {
     if (await this.isStreamingStandby(standby)) return { noop: true, summary: `${standby} is already a replica of ${other(standby)}`, evidence: {} };
     const writer = other(standby);
@@ -555,21 +558,52 @@ class RedisProvider implements CacheProvider {
     await this.withClient(standby, 'REPLICAOF', (r) => r.call('REPLICAOF', to.host, String(to.port)));
     const ok = await this.poll(this.opts.promoteTimeoutSeconds * 1000, async () => ((await this.isStreamingStandby(standby).catch(() => false)) ? true : undefined));
     if (!ok) throw new ProviderError(NAME, `${this.where(standby)} did not sync with ${writer} within ${this.opts.promoteTimeoutSeconds} s after REPLICAOF; see its log`, { code: 'timeout', retryable: true });
-    return { noop: false, summary: `${standby} is a replica of ${writer} again`, evidence: { previousRole: s.role, replicaOf: `${to.host}:${to.port}`, durationMs: Date.now() - started } };
+    const offsets = await this.waitForEqualOffsets(writer, standby);
+    if (!offsets.equal) {
+      throw new ProviderError(NAME, `${this.where(standby)} follows ${writer} but did not reach its offset ${offsets.writer} within ${this.opts.promoteTimeoutSeconds} s (at ${offsets.standby}); see its log, then Retry`, { code: 'timeout', retryable: true });
+    }
+    return {
+      noop: false,
+      summary: `${standby} is a replica of ${writer} again, link up, offsets equal (${offsets.writer})`,
+      evidence: { previousRole: s.role, replicaOf: `${to.host}:${to.port}`, offset: offsets.writer, durationMs: Date.now() - started },
+    };
   }
 
+  /** Wait until `standby` has applied `writer`'s stream up to the writer's offset read now. */
+  private async waitForEqualOffsets(writer: RegionRole, standby: RegionRole): Promise<{ equal: boolean; writer: number; standby: number | null }> {
+    const target = (await this.inspectReachable(writer)).offset;
+    let at: number | null = null;
+    const caught = await this.poll(this.opts.promoteTimeoutSeconds * 1000, async () => {
+      at = (await this.inspectReachable(standby)).replicaOffset;
+      return at !== null && at >= target ? true : undefined;
+    });
+    return { equal: caught === true, writer: target, standby: at };
+  }
+
+  /**
+   * Same data on both sides: the standby follows the writer with equal offsets, DBSIZE matches and
+   * a sample of keys has the same value digest. The writer is read first and the standby after it
+   * reached the writer's offset, so writes still arriving cannot fake a difference.
+   */
   async consistency({ writer }: { writer: RegionRole; progress: Progress }): Promise<CheckResult[]> {
     const standby = other(writer);
     const [w, s] = await Promise.all([this.inspectReachable(writer), this.inspectReachable(standby)]);
-    const caught = await this.poll(this.opts.promoteTimeoutSeconds * 1000, async () => {
-      const now = await this.inspectReachable(standby);
-      return (now.replicaOffset ?? -1) >= w.offset ? now : undefined;
-    });
-    const [a, b] = await Promise.all([this.withClient(writer, 'DBSIZE', (r) => r.dbsize()), this.withClient(standby, 'DBSIZE', (r) => r.dbsize())]);
+    const sample = await this.withClient(writer, 'sampling keys', (r) => sampleDigests(r, SAMPLE_KEYS));
+    const a = await this.withClient(writer, 'DBSIZE', (r) => r.dbsize());
+    const offsets = await this.waitForEqualOffsets(writer, standby);
+    const b = await this.withClient(standby, 'DBSIZE', (r) => r.dbsize());
+    const theirs = await this.withClient(standby, 'reading sampled keys', (r) => digestsOf(r, [...sample.keys()]));
+    const differing = [...sample].filter(([key, digest]) => theirs.get(key) !== digest).map(([key]) => key);
     return [
       { name: `redis ${standby} follows ${writer}`, kind: 'cache', ok: s.role === 'replica' && this.follows(s, w), detail: `role=${s.role}, replid ${s.replid} / ${w.replid}` },
-      { name: `redis ${standby} offset caught up`, kind: 'cache', ok: caught !== undefined, detail: `${standby} at ${caught?.replicaOffset ?? s.replicaOffset}, ${writer} at ${w.offset}` },
+      { name: `redis ${standby} offset caught up`, kind: 'cache', ok: offsets.equal, detail: `${standby} at ${offsets.standby ?? '?'}, ${writer} at ${offsets.writer}` },
       { name: 'redis key count', kind: 'cache', ok: a === b, detail: `${writer}: ${a} keys, ${standby}: ${b} keys` },
+      {
+        name: 'redis sampled values',
+        kind: 'cache',
+        ok: differing.length === 0,
+        detail: differing.length === 0 ? `${sample.size} sampled keys have equal values` : `${differing.length} of ${sample.size} sampled keys differ: ${differing.slice(0, 5).join(', ')}`,
+      },
     ];
   }
 

@@ -1,0 +1,153 @@
+/**
+ * Failback analysis of an old PostgreSQL primary (the "stale" side) against the current writer:
+ * where their histories split, how much the stale side wrote after that (never replicated, so
+ * discarded by a rewind), and whether pg_rewind can work or a full pg_basebackup is needed.
+ * Read-only: it runs before approval, so people see the loss and the method first.
+ */
+import type pg from 'pg';
+import { formatBytes } from './bytes.js';
+import { lsnDiff, lsnToNumber } from './pg-lsn.js';
+
+export type ResyncMethod = 'rewind' | 'rebuild';
+
+export interface Divergence {
+  /** Timeline of the stale side, and of the writer (promoted from it). */
+  staleTimeline: number;
+  writerTimeline: number;
+  /** Where the writer's timeline left the stale side's (from the writer's timeline history). */
+  divergenceLsn: string;
+  /** The stale side's end of WAL. */
+  staleEndLsn: string;
+  /** WAL the stale side wrote after the divergence point: never replicated. */
+  lostBytes: number;
+  /** Committed transactions in that WAL; null when they cannot be counted (no pg_walinspect). */
+  lostTransactions: number | null;
+  method: ResyncMethod;
+  /** Why rebuild (missing WAL, no wal_log_hints/checksums); empty for rewind. */
+  reasons: string[];
+  /** One line for the approval card. */
+  description: string;
+}
+
+/** The writer's timeline from its WAL file name: the first 8 hex digits. */
+export async function writerTimeline(c: pg.Client): Promise<number> {
+  const { rows } = await c.query(`SELECT pg_walfile_name(pg_current_wal_lsn()) AS f`);
+  return parseInt(String(rows[0].f).slice(0, 8), 16);
+}
+
+/** Timeline history lines "parentTLI<TAB>switchpoint<TAB>reason" of `timeline` (superuser: pg_read_file). */
+export async function timelineHistory(c: pg.Client, timeline: number): Promise<{ parent: number; switchpoint: string }[]> {
+  if (timeline <= 1) return [];
+  const name = `pg_wal/${timeline.toString(16).toUpperCase().padStart(8, '0')}.history`;
+  const { rows } = await c.query('SELECT pg_read_file($1) AS text', [name]);
+  return String(rows[0].text)
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .filter((f) => f.length >= 2 && /^\d+$/.test(f[0]))
+    .map((f) => ({ parent: Number(f[0]), switchpoint: f[1] }));
+}
+
+/**
+ * The point where `writer`'s history left `staleTimeline`, or null when the writer was not
+ * promoted from it (another cluster, or two writers on one timeline: not a failback situation).
+ */
+export function switchpointFrom(history: { parent: number; switchpoint: string }[], staleTimeline: number): string | null {
+  return history.find((h) => h.parent === staleTimeline)?.switchpoint ?? null;
+}
+
+interface StaleFacts {
+  endLsn: string;
+  rewindable: boolean;
+  segmentSize: number;
+  oldestSegment: number | null;
+  latestRedoLsn: string | null;
+  walinspect: boolean;
+}
+
+async function staleFacts(c: pg.Client, timeline: number): Promise<StaleFacts> {
+  const { rows } = await c.query(`
+    SELECT pg_current_wal_flush_lsn()::text AS end_lsn,
+           current_setting('wal_log_hints') = 'on' OR current_setting('data_checksums') = 'on' AS rewindable,
+           current_setting('wal_segment_size') AS seg,
+           (SELECT redo_lsn::text FROM pg_control_checkpoint()) AS redo,
+           EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_walinspect') AS walinspect`);
+  const r = rows[0];
+  const segmentSize = parseSize(String(r.seg));
+  const prefix = timeline.toString(16).toUpperCase().padStart(8, '0');
+  const wal = await c.query(`SELECT name FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}$' AND left(name, 8) = $1`, [prefix]);
+  const segments = wal.rows.map((w) => segmentNumber(String(w.name), segmentSize));
+  return {
+    endLsn: r.end_lsn as string,
+    rewindable: r.rewindable === true,
+    segmentSize,
+    oldestSegment: segments.length ? Math.min(...segments) : null,
+    latestRedoLsn: (r.redo as string | null) ?? null,
+    walinspect: r.walinspect === true,
+  };
+}
+
+/** "16MB" / "16777216" → bytes (the setting's unit depends on the server version). */
+function parseSize(text: string): number {
+  const m = /^(\d+)\s*(kB|MB|GB)?$/.exec(text.trim());
+  if (!m) return 16 * 1024 * 1024;
+  const unit = { kB: 1024, MB: 1024 ** 2, GB: 1024 ** 3 }[m[2] as 'kB' | 'MB' | 'GB'] ?? 1;
+  return Number(m[1]) * unit;
+}
+
+/** WAL file TTTTTTTTXXXXXXXXYYYYYYYY → segment number (log * segments-per-log + seg). */
+function segmentNumber(name: string, segmentSize: number): number {
+  const perLog = 2 ** 32 / segmentSize;
+  return parseInt(name.slice(8, 16), 16) * perLog + parseInt(name.slice(16, 24), 16);
+}
+
+async function countCommits(c: pg.Client, from: string, to: string): Promise<number | null> {
+  if (lsnDiff(to, from) <= 0) return 0;
+  try {
+    const { rows } = await c.query(
+      `SELECT count(*)::int AS n FROM pg_get_wal_records_info($1::pg_lsn, $2::pg_lsn)
+        WHERE resource_manager = 'Transaction' AND record_type LIKE 'COMMIT%'`,
+      [from, to],
+    );
+    return rows[0].n as number;
+  } catch {
+    // A record still being written at `to`, or no rights: the byte count still stands.
+    return null;
+  }
+}
+
+/**
+ * Analyse `stale` (a writer on an older timeline) against the writer whose history left it at
+ * `divergenceLsn`. pg_rewind reads the stale side's own WAL back from its last checkpoint before
+ * the divergence, so that WAL must still be in its pg_wal, and it needs hint bits logged.
+ */
+export async function analyseStale(c: pg.Client, opts: { staleTimeline: number; writerTimeline: number; divergenceLsn: string }): Promise<Divergence> {
+  const f = await staleFacts(c, opts.staleTimeline);
+  const lostBytes = Math.max(0, lsnDiff(f.endLsn, opts.divergenceLsn));
+  const lostTransactions = f.walinspect ? await countCommits(c, opts.divergenceLsn, f.endLsn) : null;
+  const reasons: string[] = [];
+  if (!f.rewindable) reasons.push('wal_log_hints is off and data checksums are disabled, so pg_rewind refuses');
+  // The last checkpoint before the split is at or before the divergence point (and the latest checkpoint, when that is earlier).
+  const neededFrom = f.latestRedoLsn && lsnDiff(opts.divergenceLsn, f.latestRedoLsn) > 0 ? f.latestRedoLsn : opts.divergenceLsn;
+  const neededSegment = Math.floor(lsnToNumber(neededFrom) / f.segmentSize);
+  if (f.oldestSegment === null || f.oldestSegment > neededSegment) {
+    reasons.push(`the WAL pg_rewind needs (from ${neededFrom}) is no longer in its pg_wal`);
+  }
+  const method: ResyncMethod = reasons.length ? 'rebuild' : 'rewind';
+  const txText =
+    lostTransactions === null ? 'committed transactions not counted (install pg_walinspect to count them)' : `${lostTransactions} committed transaction${lostTransactions === 1 ? '' : 's'}`;
+  const loss =
+    lostBytes === 0
+      ? 'it wrote nothing after the split: no data is lost'
+      : `it wrote ${formatBytes(lostBytes)} of WAL after the split (${txText}) that never reached the current primary: ${method === 'rewind' ? 'pg_rewind discards it' : 'the rebuild discards it'}`;
+  return {
+    staleTimeline: opts.staleTimeline,
+    writerTimeline: opts.writerTimeline,
+    divergenceLsn: opts.divergenceLsn,
+    staleEndLsn: f.endLsn,
+    lostBytes,
+    lostTransactions,
+    method,
+    reasons,
+    description: `timeline ${opts.staleTimeline} left at ${opts.divergenceLsn} for timeline ${opts.writerTimeline}; ${loss}; will ${method === 'rewind' ? 'rewind (pg_rewind)' : `rebuild (pg_basebackup): ${reasons.join('; ')}`}`,
+  };
+}

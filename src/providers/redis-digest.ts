@@ -1,0 +1,50 @@
+/**
+ * Digests of Redis values for the failback consistency check. Logical (type + content, members in
+ * a fixed order), not DUMP bytes: a replica loaded from an RDB may encode the same value
+ * differently (listpack vs hashtable), and DEBUG DIGEST-VALUE is disabled by default since 7.0.
+ */
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+
+async function valueOf(r: Redis, key: string): Promise<unknown> {
+  const type = await r.type(key);
+  switch (type) {
+    case 'none':
+      return null;
+    case 'string':
+      return [type, await r.getBuffer(key).then((b) => b?.toString('base64') ?? null)];
+    case 'hash':
+      return [type, Object.entries(await r.hgetall(key)).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))];
+    case 'set':
+      return [type, (await r.smembers(key)).sort()];
+    case 'zset':
+      return [type, await r.zrange(key, 0, -1, 'WITHSCORES')];
+    case 'list':
+      return [type, await r.lrange(key, 0, -1)];
+    case 'stream':
+      return [type, await r.xrange(key, '-', '+')];
+    default:
+      // Module types: compare the serialized form, the only portable view of them.
+      return [type, (await r.dumpBuffer(key))?.toString('base64') ?? null];
+  }
+}
+
+export async function digestsOf(r: Redis, keys: readonly string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const key of keys) {
+    out.set(key, createHash('sha1').update(JSON.stringify(await valueOf(r, key))).digest('hex'));
+  }
+  return out;
+}
+
+/** Up to `limit` keys found by SCAN, with their digests. */
+export async function sampleDigests(r: Redis, limit: number): Promise<Map<string, string>> {
+  const keys: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = await r.scan(cursor, 'COUNT', 100);
+    keys.push(...batch);
+    cursor = next;
+  } while (cursor !== '0' && keys.length < limit);
+  return digestsOf(r, keys.slice(0, limit));
+}
