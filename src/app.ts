@@ -41,8 +41,19 @@ export async function startApp(opts: StartAppOptions): Promise<RunningApp> {
 
   // Loaded only now: a bad config or environment stops start-up before Slack, Redis and the
   // cloud SDKs are even loaded.
-  const [{ createRedisStore }, { closeProviders, createProviders }, { createEngine }, { createSlackAuthorizer, createSlackBot, createSlackClient }] =
-    await Promise.all([import('./store/index.js'), import('./providers/factory.js'), import('./engine/index.js'), import('./bot/index.js')]);
+  const [
+    { createDetectionStore, createRedisStore },
+    { closeProviders, createProviders },
+    { createEngine, runPreflight },
+    { createSlackAuthorizer, createSlackBot, createSlackClient },
+    { createDetector, detectionSettings },
+  ] = await Promise.all([
+    import('./store/index.js'),
+    import('./providers/factory.js'),
+    import('./engine/index.js'),
+    import('./bot/index.js'),
+    import('./detection/index.js'),
+  ]);
 
   const cleanups: (() => Promise<void>)[] = [];
   const unwind = async (): Promise<void> => {
@@ -69,12 +80,26 @@ export async function startApp(opts: StartAppOptions): Promise<RunningApp> {
     const slackClient = createSlackClient(runtime.slack.botToken, env, log);
     const authorizer = createSlackAuthorizer({ config, client: slackClient, log: log.child({ component: 'authorizer' }) });
     const engine = createEngine({ config, store, providers, authorizer, log });
+    let detector;
+    if (config.detection) {
+      const { settings, probe } = detectionSettings(config);
+      const detectionStore = createDetectionStore({ url: runtime.redisUrl, environment: config.environment });
+      cleanups.push(() => detectionStore.close());
+      // Read-only: the same preflight a failover request runs, so the card shows what approvers will see.
+      const readiness = () => runPreflight(providers, { kind: 'failover', requestedMode: 'auto' }, Date.now);
+      detector = createDetector({ settings, probe, store: detectionStore, readiness, log });
+    }
     // The bot subscribes to the engine when created, so resumed operations reach Slack.
-    const bot = await createSlackBot({ config, engine, store, log, env });
+    const bot = await createSlackBot({ config, engine, store, log, env, ...(detector ? { detector } : {}) });
     await engine.start();
     cleanups.push(() => engine.stop());
     await bot.start();
     cleanups.push(() => bot.stop());
+    if (detector) {
+      const started = detector;
+      await started.start();
+      cleanups.push(() => started.stop());
+    }
 
     log.info(
       { mode: runtime.slack.mode, port: bot.port, redis: describeUrl(runtime.redisUrl), components: Object.keys(providers) },

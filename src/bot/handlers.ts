@@ -9,6 +9,8 @@ import type { OperationView } from '../domain/types.js';
 import type { ActionOutcome, Engine } from '../engine/types.js';
 import { parseCommand, usageText } from './commands.js';
 import type { CardUpdater } from './card-updater.js';
+import type { Detector } from '../detection/index.js';
+import { signalsLine } from './proposal.js';
 import { refusalMessage } from './refusals.js';
 import { ACTION_IDS, cardPermalinkFallback, decodeButtonValue, statusLine, type CardAction } from './render.js';
 
@@ -23,6 +25,8 @@ export interface HandlerDeps {
   cards: CardUpdater;
   client: PermalinkClient;
   log: Logger;
+  /** When detection is on, `/dr status` shows its current signals. */
+  detector?: Detector;
 }
 
 async function answer(respond: RespondFn, log: Logger, text: string): Promise<void> {
@@ -98,6 +102,14 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
           `*Active:* ${(await viewLine(active)) ?? `no operation in progress for *${config.environment}*`}`,
           `*Last finished:* ${(await viewLine(last)) ?? 'none yet'}`,
         ];
+        if (deps.detector) {
+          try {
+            lines.push(`*Signals:* ${signalsLine(await deps.detector.signals())}`);
+          } catch (err) {
+            clog.warn({ err }, 'could not read the detection signals');
+            lines.push('*Signals:* could not be read (state Redis unavailable?)');
+          }
+        }
         await answer(respond, clog, lines.join('\n'));
       } else if (parsed.type === 'abort') {
         const outcome = await engine.abort({ userId, ...(parsed.reason ? { reason: parsed.reason } : {}) });

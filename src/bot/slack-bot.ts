@@ -16,6 +16,9 @@ import { createCardUpdater } from './card-updater.js';
 import { boltLogger, createSlackClient, requireEnv } from './client.js';
 import { registerHandlers } from './handlers.js';
 import { healthHandler } from './health.js';
+import { createProposalSink, registerProposalActions } from './proposal.js';
+import { ALERTMANAGER_PATH, alertmanagerWebhook } from './webhooks.js';
+import type { Detector } from '../detection/index.js';
 
 const { App, HTTPReceiver, SocketModeReceiver } = bolt;
 
@@ -34,6 +37,8 @@ export interface SlackBotOptions {
   env: NodeJS.ProcessEnv;
   /** Minimum gap between two edits of one status card (default 1000 ms). */
   cardUpdateIntervalMs?: number;
+  /** Regional-failure detection: serves POST /webhooks/alertmanager and shows its proposal card. */
+  detector?: Detector;
 }
 
 function parsePort(raw: string | undefined): number {
@@ -73,6 +78,13 @@ export async function createSlackBot(opts: SlackBotOptions): Promise<SlackBot> {
   };
 
   const health = healthHandler(store, log);
+  const { detector } = opts;
+  let alertmanager: ReturnType<typeof alertmanagerWebhook> | undefined;
+  if (detector) {
+    const tokenEnv = config.detection?.tokenEnv ?? 'DR_ALERTMANAGER_TOKEN';
+    const token = requireEnv(env, tokenEnv, 'the bearer token Alertmanager sends to /webhooks/alertmanager (http_config.authorization.credentials)');
+    alertmanager = alertmanagerWebhook({ detector, token, maxBodyBytes: config.detection?.maxBodyBytes ?? 1024 * 1024, log });
+  }
   let healthServer: Server | undefined;
   let app: BoltApp;
   if (appToken) {
@@ -82,6 +94,7 @@ export async function createSlackBot(opts: SlackBotOptions): Promise<SlackBot> {
     app = new App({ receiver, authorize, logger, clientOptions: { slackApiUrl: client.slackApiUrl } });
     healthServer = createServer((req, res) => {
       if (req.method === 'GET' && req.url?.split('?')[0] === '/healthz') return health(req, res);
+      if (alertmanager && req.method === 'POST' && req.url?.split('?')[0] === ALERTMANAGER_PATH) return alertmanager(req, res);
       res.writeHead(404).end();
     });
   } else {
@@ -90,7 +103,10 @@ export async function createSlackBot(opts: SlackBotOptions): Promise<SlackBot> {
       endpoints: '/slack/events',
       port: listenPort,
       logger,
-      customRoutes: [{ path: '/healthz', method: ['GET'], handler: health }],
+      customRoutes: [
+        { path: '/healthz', method: ['GET'], handler: health },
+        ...(alertmanager ? [{ path: ALERTMANAGER_PATH, method: ['POST'], handler: alertmanager }] : []),
+      ],
     });
     app = new App({ receiver, authorize, logger, clientOptions: { slackApiUrl: client.slackApiUrl } });
   }
@@ -106,7 +122,12 @@ export async function createSlackBot(opts: SlackBotOptions): Promise<SlackBot> {
     targets: config.targets,
     ...(opts.cardUpdateIntervalMs !== undefined ? { minIntervalMs: opts.cardUpdateIntervalMs } : {}),
   });
-  registerHandlers(app, { config, engine, cards, client, log });
+  registerHandlers(app, { config, engine, cards, client, log, ...(detector ? { detector } : {}) });
+  let detach: (() => void) | null = null;
+  if (detector) {
+    registerProposalActions(app, { config, engine, detector, log });
+    detach = detector.attach(createProposalSink({ client, channel: config.slack.incidentChannel, alertName: detector.settings.alertName }));
+  }
 
   // Subscribe now, not at start(): the engine resumes operations before the HTTP side listens,
   // and their first notifications must still reach the status cards.
@@ -132,6 +153,8 @@ export async function createSlackBot(opts: SlackBotOptions): Promise<SlackBot> {
     async stop() {
       unsubscribe?.();
       unsubscribe = null;
+      detach?.();
+      detach = null;
       await cards.close();
       try {
         await app.stop();

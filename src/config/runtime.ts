@@ -99,6 +99,16 @@ export function checkStartEnvironment(config: DrConfig, env: NodeJS.ProcessEnv):
     problems.push(`LOG_LEVEL: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`);
   }
 
+  if (config.detection) {
+    const tokenEnv = config.detection.tokenEnv;
+    if (set(env, tokenEnv) === undefined) {
+      problems.push(`${tokenEnv}: not set; detection needs the bearer token Alertmanager sends to /webhooks/alertmanager (or remove the detection section)`);
+    }
+    if (!config.detection.probeUrls?.length && !config.regions.primary.healthUrl) {
+      problems.push('detection: nothing to probe; set regions.primary.healthUrl or detection.probeUrls');
+    }
+  }
+
   const connections: Record<string, string> = {};
   for (const { key, ref } of connectionRefs(config)) {
     try {
