@@ -80,7 +80,7 @@ const READINESS_ICON: Record<ReadinessStatus, string> = {
   'not-configured': '➖',
 };
 
-const KIND_LABEL = { failover: 'Failover', failback: 'Failback' } as const;
+const KIND_LABEL = { failover: 'Failover', failback: 'Failback', drill: 'Drill' } as const;
 
 /** Slack mrkdwn treats &, < and > as control characters; user text must not inject links or mentions. */
 export function escapeMrkdwn(s: string): string {

@@ -315,6 +315,15 @@ export const configSchema = z
       .object({
         rtoMinutes: z.number().positive().default(30),
         rpoMinutes: z.number().positive().default(5),
+        /** Per-component RPO where it differs from rpoMinutes (drill reports, readiness). */
+        rpoMinutesByComponent: z
+          .object({
+            database: z.number().positive().optional(),
+            cache: z.number().positive().optional(),
+            objectStorage: z.number().positive().optional(),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .default({ rtoMinutes: 30, rpoMinutes: 5 }),

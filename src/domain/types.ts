@@ -5,7 +5,8 @@
  */
 import type { ErrorInfo } from '../errors.js';
 
-export type OperationKind = 'failover' | 'failback';
+/** A drill runs the failover, integration tests and the failback as one approved operation. */
+export type OperationKind = 'failover' | 'failback' | 'drill';
 /** What the requester asked for; `auto` lets preflight decide from the primary's reachability. */
 export type RequestedMode = 'planned' | 'unplanned' | 'auto';
 /** Planned: primary reachable, fence + catch up + promote, zero loss. Unplanned: primary gone, loss measured first. */
@@ -29,12 +30,18 @@ export type StepId =
   | 'switch-dns-back'
   | 'demote-secondary'
   | 'scale-secondary-down'
-  | 'verify-primary-serving';
+  | 'verify-primary-serving'
+  // drill
+  | 'start-write-load'
+  | 'run-integration-tests'
+  | 'stop-write-load';
 
 /** Ordered stages of step ids; the steps of one stage run in parallel. Data, not code. */
 export interface Runbook {
   kind: OperationKind;
   stages: readonly (readonly StepId[])[];
+  /** The step whose green result ends the RTO; default: the runbook's last `verify-` step. */
+  rtoStep?: StepId;
 }
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -89,6 +96,8 @@ export interface CheckResult {
 /** Data lost in a promotion, as recorded afterwards. Zero for a planned switch. */
 export interface RpoMeasurement {
   component: 'database' | 'cache' | 'object-storage';
+  /** How it was measured: `replication` (lag at promotion, the default) or `write-load` (a drill's acknowledged writes vs what is present). */
+  source?: 'replication' | 'write-load';
   bytes: number | null;
   seconds: number | null;
   description: string;

@@ -10,9 +10,9 @@ const COMPONENTS: readonly { key: keyof Providers; component: Component }[] = [
   { key: 'verification', component: 'verification' },
 ];
 
-/** Failover makes the secondary serve; failback hands it back to the primary. */
+/** Failover makes the secondary serve; failback hands it back to the primary; a drill starts with the failover. */
 export function targetOf(kind: OperationKind): RegionRole {
-  return kind === 'failover' ? 'secondary' : 'primary';
+  return kind === 'failback' ? 'primary' : 'secondary';
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { AnyStateNode, AnyTransitionDefinition } from 'xstate';
 import type { OperationKind } from '../domain/types.js';
 import { createOperationMachine } from './operation-machine.js';
+import { RUNBOOKS } from './runbook.js';
 
 /**
  * A Mermaid state diagram of one kind's operation, read from the machine definition itself (not
@@ -9,8 +10,8 @@ import { createOperationMachine } from './operation-machine.js';
  */
 export function machineDiagram(kind: OperationKind): string {
   const machine = createOperationMachine();
-  const otherKind: OperationKind = kind === 'failover' ? 'failback' : 'failover';
-  const included = (node: AnyStateNode) => !node.path.includes(otherKind);
+  const otherKinds = (Object.keys(RUNBOOKS) as OperationKind[]).filter((k) => k !== kind);
+  const included = (node: AnyStateNode) => !otherKinds.some((k) => node.path.includes(k));
   const lines = ['stateDiagram-v2'];
   const edges = new Set<string>();
 

@@ -43,7 +43,9 @@ export function collectRpo(steps: StepState[]): RpoMeasurement[] {
 
 /** The last verification step of a runbook: RTO ends when it goes green. */
 export function rtoStepOf(kind: OperationKind): StepId | undefined {
-  return runbookSteps(RUNBOOKS[kind])
+  const runbook = RUNBOOKS[kind];
+  if (runbook.rtoStep) return runbook.rtoStep;
+  return runbookSteps(runbook)
     .filter((id) => id.startsWith('verify-'))
     .at(-1);
 }

@@ -23,9 +23,27 @@ export const FAILBACK_RUNBOOK: Runbook = {
   ],
 };
 
+/**
+ * A drill: the failover and the failback as one approved operation, with a write load running
+ * through both (so RPO is measured from acknowledged writes) and integration tests against the
+ * secondary while it serves. RTO ends when the secondary verifies green, as in a real failover.
+ */
+export const DRILL_RUNBOOK: Runbook = {
+  kind: 'drill',
+  stages: [
+    ['start-write-load'],
+    ...FAILOVER_RUNBOOK.stages,
+    ['run-integration-tests'],
+    ...FAILBACK_RUNBOOK.stages,
+    ['stop-write-load'],
+  ],
+  rtoStep: 'verify-secondary',
+};
+
 export const RUNBOOKS: Record<OperationKind, Runbook> = {
   failover: FAILOVER_RUNBOOK,
   failback: FAILBACK_RUNBOOK,
+  drill: DRILL_RUNBOOK,
 };
 
 /** Titles shown on the status card; the step files use the same ones. */
@@ -44,6 +62,9 @@ export const STEP_TITLES: Record<StepId, string> = {
   'demote-secondary': 'Demote secondary to standby',
   'scale-secondary-down': 'Scale secondary to standby',
   'verify-primary-serving': 'Verify primary',
+  'start-write-load': 'Start drill write load',
+  'run-integration-tests': 'Integration tests on secondary',
+  'stop-write-load': 'Stop write load, measure RPO',
 };
 
 export function runbookSteps(runbook: Runbook): StepId[] {

@@ -16,6 +16,7 @@ import type {
   Inspectable,
   Providers,
   VerificationProvider,
+  WriteLoadProvider,
 } from './types.js';
 import { createKubernetesProvider } from './kubernetes.js';
 import { createPostgresProvider } from './postgres.js';
@@ -23,6 +24,7 @@ import { createRedisProvider } from './redis.js';
 import { createRoute53Provider } from './route53.js';
 import { createTrafficManagerProvider } from './traffic-manager.js';
 import { createVerificationProvider } from './verification.js';
+import { createWriteLoadProvider } from './write-load.js';
 
 type Components = DrConfig['components'];
 
@@ -118,6 +120,29 @@ function buildVerification(v: NonNullable<Components['verification']>, log: Logg
   return createVerificationProvider({ primary: v.primary, secondary: v.secondary, log });
 }
 
+/** A drill's write load goes through the same connections the database and cache providers use. */
+function buildWriteLoad(c: Components, env: NodeJS.ProcessEnv, log: Logger): WriteLoadProvider {
+  return createWriteLoadProvider({
+    ...(c.postgres
+      ? {
+          postgres: {
+            primaryUrl: resolveConnection(c.postgres.primary, env, 'components.postgres.primary'),
+            secondaryUrl: resolveConnection(c.postgres.secondary, env, 'components.postgres.secondary'),
+          },
+        }
+      : {}),
+    ...(c.redis
+      ? {
+          redis: {
+            primaryUrl: resolveConnection(c.redis.primary, env, 'components.redis.primary'),
+            secondaryUrl: resolveConnection(c.redis.secondary, env, 'components.redis.secondary'),
+          },
+        }
+      : {}),
+    log,
+  });
+}
+
 /** One provider per configured component; absent components stay absent (their steps skip). */
 export function createProviders(config: DrConfig, env: NodeJS.ProcessEnv, log: Logger): Providers {
   const c = config.components;
@@ -133,6 +158,7 @@ export function createProviders(config: DrConfig, env: NodeJS.ProcessEnv, log: L
     if (c.dns) providers.dns = keep(buildDns(c.dns, config.targets, log.child({ provider: c.dns.provider })));
     if (c.kubernetes) providers.cluster = keep(buildCluster(c.kubernetes, log.child({ provider: 'kubernetes' })));
     if (c.verification) providers.verification = keep(buildVerification(c.verification, log.child({ provider: 'verification' })));
+    if (c.postgres || c.redis) providers.writeLoad = keep(buildWriteLoad(c, env, log));
     return providers;
   } catch (err) {
     // Providers built before the failure may hold pools: release them, start-up is over anyway.

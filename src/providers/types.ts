@@ -96,6 +96,35 @@ export interface VerificationProvider extends Inspectable {
   run(opts: { region: RegionRole; progress: Progress }): Promise<CheckResult[]>;
 }
 
+/** Acknowledged writes of a drill's write load so far, per component. */
+export interface WriteLoadComponentSample {
+  acknowledged: number;
+  failed: number;
+  /** The side the last acknowledged write went to. */
+  writer: RegionRole | null;
+  onPrimary: number;
+  onSecondary: number;
+}
+
+export interface WriteLoadSample {
+  runId: string;
+  startedAt: number;
+  database?: WriteLoadComponentSample;
+  cache?: WriteLoadComponentSample;
+}
+
+/**
+ * A drill's write load (rows into `dr_drill_load`, INCRs of a Redis key) on whichever side
+ * writes, so RPO is measured from acknowledged writes against what is present afterwards.
+ */
+export interface WriteLoadProvider extends Inspectable {
+  start(opts: { runId: string; progress: Progress }): Promise<ActionResult>;
+  running(runId: string): boolean;
+  sample(): WriteLoadSample | null;
+  /** Stop writing and count: acknowledged vs present on the final writer, per component. */
+  stop(opts: { runId: string; progress: Progress }): Promise<ActionResult & { rpo: RpoMeasurement[]; sample: WriteLoadSample }>;
+}
+
 /** The providers an operation uses; an absent one means "not configured" and its steps skip. */
 export interface Providers {
   database?: DatabaseProvider;
@@ -103,4 +132,6 @@ export interface Providers {
   dns?: DnsProvider;
   cluster?: ClusterProvider;
   verification?: VerificationProvider;
+  /** Drills only: built from the database and cache connections. */
+  writeLoad?: WriteLoadProvider;
 }

@@ -7,8 +7,11 @@ import { promoteDatabase } from './promote-database.js';
 import { promotePrimary } from './promote-primary.js';
 import { resyncCache } from './resync-cache.js';
 import { resyncDatabase } from './resync-database.js';
+import { runIntegrationTests } from './run-integration-tests.js';
 import { scaleSecondary } from './scale-secondary.js';
 import { scaleSecondaryDown } from './scale-secondary-down.js';
+import { startWriteLoad } from './start-write-load.js';
+import { stopWriteLoad } from './stop-write-load.js';
 import { switchDns } from './switch-dns.js';
 import { switchDnsBack } from './switch-dns-back.js';
 import type { Step } from './types.js';
@@ -32,6 +35,9 @@ export const STEPS: Readonly<Record<StepId, Step>> = Object.freeze({
   'demote-secondary': demoteSecondary,
   'scale-secondary-down': scaleSecondaryDown,
   'verify-primary-serving': verifyPrimaryServing,
+  'start-write-load': startWriteLoad,
+  'run-integration-tests': runIntegrationTests,
+  'stop-write-load': stopWriteLoad,
 });
 
 export function getStep(id: StepId): Step {

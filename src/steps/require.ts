@@ -10,5 +10,5 @@ export function requireProvider<K extends keyof Providers>(ctx: StepContext, key
 }
 
 function configKey(key: keyof Providers): string {
-  return { database: 'postgres', cache: 'redis', dns: 'dns', cluster: 'kubernetes', verification: 'verification' }[key];
+  return { database: 'postgres', cache: 'redis', dns: 'dns', cluster: 'kubernetes', verification: 'verification', writeLoad: 'postgres (or redis)' }[key];
 }

@@ -20,6 +20,7 @@ import type {
   Providers,
   ScaleProfile,
   VerificationProvider,
+  WriteLoadProvider,
 } from '../../src/providers/types.js';
 
 export interface StateBackend {
@@ -60,7 +61,8 @@ export type FakeCall =
   | `${'database' | 'cache'}.${'readiness' | 'isWriter' | 'promote' | 'verifyWriter' | 'isStreamingStandby' | 'resync' | 'consistency'}`
   | `dns.${'readiness' | 'currentTarget' | 'switchTo' | 'verify'}`
   | `cluster.${'readiness' | 'isScaled' | 'scale' | 'reachable'}`
-  | `verification.${'readiness' | 'run'}`;
+  | `verification.${'readiness' | 'run'}`
+  | `writeLoad.${'start' | 'stop'}`;
 
 /** The world the fakes act on: a steady state before a failover (primary writes, secondary streams). */
 export const INITIAL_STATE = {
@@ -80,6 +82,8 @@ export const INITIAL_STATE = {
   'cluster.primaryReachable': 'true',
   'verification.primary': 'true',
   'verification.secondary': 'true',
+  /** Acknowledged drill writes the fake "loses" (missing when the load is counted at the end). */
+  'writeLoad.lostWrites': '0',
 } as const;
 export type StateKey = keyof typeof INITIAL_STATE;
 
@@ -323,6 +327,72 @@ function verificationProvider(world: FakeWorld): VerificationProvider {
   };
 }
 
+/**
+ * A drill write load over the world: every few ms one acknowledged write per component, on the
+ * side the world says writes (none while no side does); `writeLoad.lostWrites` of them go missing.
+ */
+function writeLoadProvider(world: FakeWorld): WriteLoadProvider {
+  type Part = { acknowledged: number; failed: number; writer: RegionRole | null; onPrimary: number; onSecondary: number };
+  let run: { runId: string; startedAt: number; timer: NodeJS.Timeout; database: Part; cache: Part } | null = null;
+  const part = (): Part => ({ acknowledged: 0, failed: 0, writer: null, onPrimary: 0, onSecondary: 0 });
+  const write = async (p: Part, key: 'database.writer' | 'cache.writer') => {
+    const side = (await world.get(key)) as RegionRole | 'none';
+    if (side !== 'primary' && side !== 'secondary') {
+      p.failed += 1;
+      return;
+    }
+    p.acknowledged += 1;
+    p.writer = side;
+    if (side === 'primary') p.onPrimary += 1;
+    else p.onSecondary += 1;
+  };
+  const sample = () => (run ? { runId: run.runId, startedAt: run.startedAt, database: { ...run.database }, cache: { ...run.cache } } : null);
+  return {
+    name: 'fake-write-load',
+    async readiness() {
+      return { component: 'database', status: 'ready', summary: 'drill write load available', details: {}, planFacts: {} };
+    },
+    running: (runId) => run?.runId === runId,
+    sample,
+    async start({ runId }) {
+      await world.enter('writeLoad.start', runId);
+      if (run?.runId === runId) return { noop: true, summary: 'already running', evidence: { runId } };
+      const database = part();
+      const cache = part();
+      const timer = setInterval(() => {
+        void write(database, 'database.writer');
+        void write(cache, 'cache.writer');
+      }, 5);
+      timer.unref();
+      run = { runId, startedAt: Date.now(), timer, database, cache };
+      return { noop: false, summary: 'fake write load started', evidence: { runId } };
+    },
+    async stop({ runId }) {
+      await world.enter('writeLoad.stop', runId);
+      if (!run || run.runId !== runId) throw new PreconditionFailed(`the write load of ${runId} is not running in this process`);
+      clearInterval(run.timer);
+      const s = sample()!;
+      run = null;
+      const lost = Number(await world.get('writeLoad.lostWrites'));
+      const rpo = (['database', 'cache'] as const).map((component) => ({
+        component,
+        source: 'write-load' as const,
+        bytes: null,
+        seconds: lost === 0 ? 0 : lost * 0.005,
+        description: lost === 0 ? `zero loss: all ${s[component].acknowledged} acknowledged writes present` : `${lost} of ${s[component].acknowledged} acknowledged writes missing`,
+      }));
+      const evidence = Object.fromEntries(
+        (['database', 'cache'] as const).map((c) => [c, { acknowledged: s[c].acknowledged, present: s[c].acknowledged - lost, lost }]),
+      );
+      return { noop: false, summary: rpo.map((r) => `${r.component}: ${r.description}`).join('; '), evidence, rpo, sample: s };
+    },
+    async close() {
+      if (run) clearInterval(run.timer);
+      run = null;
+    },
+  };
+}
+
 /** Providers over one world; `only` leaves the others out ("not configured"). */
 export function createFakeProviders(world: FakeWorld, only?: readonly (keyof Providers)[]): Providers {
   const all: Required<Providers> = {
@@ -331,6 +401,7 @@ export function createFakeProviders(world: FakeWorld, only?: readonly (keyof Pro
     dns: dnsProvider(world),
     cluster: clusterProvider(world),
     verification: verificationProvider(world),
+    writeLoad: writeLoadProvider(world),
   };
   if (!only) return all;
   return Object.fromEntries(only.map((k) => [k, all[k]])) as Providers;

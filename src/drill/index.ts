@@ -1,0 +1,2 @@
+export { createDrillReporter } from './reporter.js';
+export type { DrillReporter, DrillReporterDeps, ReportListener } from './reporter.js';

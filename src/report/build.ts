@@ -1,0 +1,172 @@
+/**
+ * The drill report, computed from what was recorded: the operation's view (step times, evidence,
+ * RTO, RPO) and its timeline (failed attempts the view no longer shows). Pure.
+ */
+import { formatDuration } from '../domain/format.js';
+import type { OperationView, RpoMeasurement, StepId, TimelineEntry } from '../domain/types.js';
+import type { DrillReport, DrillSummary, DrillTargets, ReportStep, RpoRow, RtoRow } from './types.js';
+
+const FAILBACK_FIRST: StepId = 'verify-primary';
+const FAILBACK_LAST: StepId = 'verify-primary-serving';
+
+export function rpoTargetMinutes(targets: DrillTargets, component: RpoMeasurement['component']): number {
+  const key = component === 'object-storage' ? 'objectStorage' : component;
+  return targets.rpoMinutesByComponent?.[key] ?? targets.rpoMinutes;
+}
+
+function stepRows(view: OperationView): ReportStep[] {
+  return view.steps.map((s) => {
+    const durationMs = s.startedAt !== undefined && s.finishedAt !== undefined ? s.finishedAt - s.startedAt : undefined;
+    const note =
+      s.status === 'skipped'
+        ? s.skipReason === 'not-configured'
+          ? 'skipped: not configured'
+          : `skipped by ${s.skippedBy ?? 'someone'}`
+        : s.error?.message;
+    return {
+      id: s.id,
+      title: s.title,
+      status: s.status,
+      attempts: s.attempts,
+      ...(s.startedAt !== undefined ? { startedAt: s.startedAt } : {}),
+      ...(s.finishedAt !== undefined ? { finishedAt: s.finishedAt } : {}),
+      ...(durationMs !== undefined ? { durationMs } : {}),
+      ...(s.summary !== undefined ? { summary: s.summary } : {}),
+      ...(s.evidence !== undefined ? { evidence: s.evidence } : {}),
+      ...(s.checks !== undefined ? { checks: s.checks } : {}),
+      ...(note ? { note } : {}),
+    };
+  });
+}
+
+function rtoRows(view: OperationView, targets: DrillTargets): RtoRow[] {
+  const step = (id: StepId) => view.steps.find((s) => s.id === id);
+  const first = step(FAILBACK_FIRST);
+  const last = step(FAILBACK_LAST);
+  const failbackMs =
+    first?.startedAt !== undefined && last?.status === 'succeeded' && last.finishedAt !== undefined ? last.finishedAt - first.startedAt : null;
+  const row = (phase: RtoRow['phase'], ms: number | null): RtoRow => ({
+    phase,
+    ms,
+    targetMinutes: targets.rtoMinutes,
+    pass: ms === null ? null : ms <= targets.rtoMinutes * 60_000,
+  });
+  return [row('failover', view.rtoMs ?? null), row('failback', failbackMs)];
+}
+
+function rpoRows(view: OperationView, targets: DrillTargets): RpoRow[] {
+  return view.steps.flatMap((s) =>
+    s.status === 'succeeded'
+      ? (s.rpo ?? []).map((r) => {
+          const targetMinutes = rpoTargetMinutes(targets, r.component);
+          return { ...r, stepId: s.id, targetMinutes, pass: r.seconds === null ? null : r.seconds <= targetMinutes * 60 };
+        })
+      : [],
+  );
+}
+
+function deviationsOf(view: OperationView, timeline: TimelineEntry[], rto: RtoRow[], rpo: RpoRow[]): string[] {
+  const out: string[] = [];
+  if (view.phase !== 'completed') out.push(`The drill did not complete: it ended ${view.phase}${view.lastError ? ` (${view.lastError.message})` : ''}.`);
+  for (const e of timeline) {
+    if (e.type === 'StepFailed') out.push(`${title(view, e.stepId)} failed after ${formatDuration(e.durationMs)}: ${e.error.message}`);
+  }
+  for (const s of view.steps) {
+    if (s.status === 'skipped' && s.skipReason === 'skipped-by-user') out.push(`${s.title} was skipped by ${s.skippedBy ?? 'someone'}.`);
+    if (s.status === 'skipped' && s.skipReason === 'not-configured') out.push(`${s.title} did not run: its component is not configured.`);
+    for (const c of s.checks ?? []) if (!c.ok) out.push(`${s.title}: check ${c.name} failed (${c.detail}).`);
+  }
+  for (const r of rto) {
+    if (r.pass === false) out.push(`${cap(r.phase)} RTO ${formatDuration(r.ms)} is over the ${r.targetMinutes} min target.`);
+    if (r.ms === null && view.phase === 'completed') out.push(`${cap(r.phase)} RTO was not measured (its verification did not go green).`);
+  }
+  for (const r of rpo) {
+    if (r.pass === false) out.push(`RPO ${r.component} ${formatDuration((r.seconds ?? 0) * 1000)} is over the ${r.targetMinutes} min target (${r.description}).`);
+    else if (r.source === 'write-load' && !r.description.startsWith('zero loss')) out.push(`Acknowledged writes were lost (${r.component}): ${r.description}.`);
+  }
+  if (!rpo.some((r) => r.source === 'write-load') && view.phase === 'completed') {
+    out.push('RPO was not measured from a write load (no PostgreSQL or Redis configured, or the load step was skipped).');
+  }
+  return out;
+}
+
+function title(view: OperationView, id: StepId): string {
+  return view.steps.find((s) => s.id === id)?.title ?? id;
+}
+
+function cap(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+function delta(now: number | null, then: number | null): string {
+  if (now === null || then === null) return 'not comparable (not measured in both drills)';
+  const d = now - then;
+  if (d === 0) return `${formatDuration(now)}, unchanged`;
+  return `${formatDuration(now)} vs ${formatDuration(then)} (${d > 0 ? '+' : '−'}${formatDuration(Math.abs(d))}, ${d > 0 ? 'slower' : 'faster'})`;
+}
+
+function compare(now: DrillSummary, then: DrillSummary | null): string[] {
+  if (!then) return ['This is the first recorded drill of this environment: nothing to compare with.'];
+  const out = [`Previous drill: ${then.opId} on ${new Date(then.finishedAt).toISOString().slice(0, 10)}, ${then.passed ? 'passed' : 'failed'}.`];
+  for (const r of now.rto) {
+    const prev = then.rto.find((p) => p.phase === r.phase);
+    out.push(`${cap(r.phase)} RTO: ${delta(r.ms, prev?.ms ?? null)}.`);
+  }
+  for (const r of now.rpo.filter((x) => x.source === 'write-load')) {
+    const prev = then.rpo.find((p) => p.source === 'write-load' && p.component === r.component);
+    const sec = (x: RpoRow | undefined) => (x && x.seconds !== null ? x.seconds * 1000 : null);
+    out.push(`RPO ${r.component}: ${delta(sec(r), sec(prev))}.`);
+  }
+  out.push(`Total: ${delta(now.totalMs, then.totalMs)}.`);
+  return out;
+}
+
+/** A report for a finished drill; `previous` is the last drill of the same environment before it. */
+export function buildDrillReport(input: {
+  view: OperationView;
+  timeline: TimelineEntry[];
+  targets: DrillTargets;
+  previous: DrillSummary | null;
+  now: number;
+}): DrillReport {
+  const { view, timeline, targets } = input;
+  const rto = rtoRows(view, targets);
+  const rpo = rpoRows(view, targets);
+  const deviations = deviationsOf(view, timeline, rto, rpo);
+  const finishedAt = view.finishedAt ?? input.now;
+  const passed =
+    view.phase === 'completed' &&
+    rto.every((r) => r.pass !== false) &&
+    rto[0].pass === true &&
+    rpo.every((r) => r.pass !== false) &&
+    !view.steps.some((s) => s.status === 'failed' || (s.status === 'skipped' && s.skipReason === 'skipped-by-user'));
+  const summary: DrillSummary = {
+    opId: view.id,
+    finishedAt,
+    passed,
+    rto,
+    rpo,
+    totalMs: view.approvedAt !== undefined ? finishedAt - view.approvedAt : null,
+  };
+  return {
+    ...summary,
+    env: view.env,
+    requester: view.requester,
+    reason: view.reason,
+    approvers: view.approvals.map((a) => a.userId),
+    mode: view.mode ?? null,
+    phase: view.phase,
+    createdAt: view.createdAt,
+    approvedAt: view.approvedAt ?? null,
+    steps: stepRows(view),
+    deviations,
+    previous: input.previous,
+    comparison: compare(summary, input.previous),
+    generatedAt: input.now,
+  };
+}
+
+/** The part of a report the next drill compares with. */
+export function summaryOf(report: DrillReport): DrillSummary {
+  return { opId: report.opId, finishedAt: report.finishedAt, passed: report.passed, rto: report.rto, rpo: report.rpo, totalMs: report.totalMs };
+}

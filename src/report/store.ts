@@ -1,0 +1,65 @@
+/**
+ * Drill reports in the bot's state Redis, beside the operations (same prefix): the report per
+ * operation, the drills of each environment in order, and `drill:last:<env>` (epoch ms of the
+ * last completed drill) that readiness reads for "days since the last drill".
+ */
+import type { Redis } from 'ioredis';
+import type { DrillReport, DrillSummary } from './types.js';
+import { summaryOf } from './build.js';
+
+export interface ReportStore {
+  save(report: DrillReport): Promise<void>;
+  get(opId: string): Promise<DrillReport | null>;
+  /** The newest drill of `env` other than `exceptOpId`. */
+  previous(env: string, exceptOpId?: string): Promise<DrillSummary | null>;
+  lastDrillAt(env: string): Promise<number | null>;
+}
+
+/** Reports are evidence for audits: kept, not expired. Only the newest ones are listed per env. */
+const LISTED_PER_ENV = 50;
+
+export const drillLastKey = (prefix: string, env: string): string => `${prefix}drill:last:${env}`;
+
+export function createReportStore(opts: { redis: Redis; prefix?: string }): ReportStore {
+  const { redis } = opts;
+  const prefix = opts.prefix ?? 'dr:';
+  const keys = {
+    report: (id: string) => `${prefix}report:${id}`,
+    list: (env: string) => `${prefix}drill:reports:${env}`,
+  };
+
+  async function get(opId: string): Promise<DrillReport | null> {
+    const raw = await redis.get(keys.report(opId));
+    return raw ? (JSON.parse(raw) as DrillReport) : null;
+  }
+
+  return {
+    async save(report) {
+      const multi = redis
+        .multi()
+        .set(keys.report(report.opId), JSON.stringify(report))
+        .lrem(keys.list(report.env), 0, report.opId)
+        .lpush(keys.list(report.env), report.opId)
+        .ltrim(keys.list(report.env), 0, LISTED_PER_ENV - 1);
+      // Only a completed drill counts as "a drill happened"; an aborted one still gets its report.
+      if (report.phase === 'completed') multi.set(drillLastKey(prefix, report.env), String(report.finishedAt));
+      const res = await multi.exec();
+      const failed = res?.find(([err]) => err);
+      if (failed) throw failed[0];
+    },
+    get,
+    async previous(env, exceptOpId) {
+      const ids = await redis.lrange(keys.list(env), 0, 5);
+      for (const id of ids) {
+        if (id === exceptOpId) continue;
+        const r = await get(id);
+        if (r) return summaryOf(r);
+      }
+      return null;
+    },
+    async lastDrillAt(env) {
+      const raw = await redis.get(drillLastKey(prefix, env));
+      return raw === null ? null : Number(raw);
+    },
+  };
+}
