@@ -90,6 +90,23 @@ export function mapKubernetesError(err: unknown, region: RegionRole, doing: stri
   return new ProviderError(NAME, `(${region}) ${doing}: cannot reach the API server: ${e.code ?? ''} ${e.message ?? String(err)}`.replace(/\s+/g, ' ') + '. Check the network path and the kubeconfig server address.', { retryable: true, cause: err });
 }
 
+/** The kubeconfig of one region, switched to its configured context; a bad file or context is refused. */
+export function loadKubeConfig(ref: ClusterRef, region: RegionRole): KubeConfig {
+  const kc = new KubeConfig();
+  try {
+    if (ref.kubeconfig) kc.loadFromFile(ref.kubeconfig);
+    else kc.loadFromDefault();
+  } catch (err) {
+    throw new PreconditionFailed(`kubernetes (${region}): cannot load kubeconfig ${ref.kubeconfig ?? '(default)'}: ${(err as Error).message}`, { cause: err });
+  }
+  if (ref.context) {
+    if (!kc.getContextObject(ref.context))
+      throw new PreconditionFailed(`kubernetes (${region}): context "${ref.context}" is not in kubeconfig ${ref.kubeconfig ?? '(default)'} (it has: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'})`, { code: 'not-found' });
+    kc.setCurrentContext(ref.context);
+  }
+  return kc;
+}
+
 export function createKubernetesProvider(opts: KubernetesProviderOptions): ClusterProvider {
   const timeoutMs = (opts.readyTimeoutSeconds ?? 600) * 1000;
   const pollMs = opts.pollMs ?? 2000;
@@ -100,19 +117,7 @@ export function createKubernetesProvider(opts: KubernetesProviderOptions): Clust
   function client(region: RegionRole): RegionClient {
     const existing = clients[region];
     if (existing) return existing;
-    const ref = opts[region];
-    const kc = new KubeConfig();
-    try {
-      if (ref.kubeconfig) kc.loadFromFile(ref.kubeconfig);
-      else kc.loadFromDefault();
-    } catch (err) {
-      throw new PreconditionFailed(`kubernetes (${region}): cannot load kubeconfig ${ref.kubeconfig ?? '(default)'}: ${(err as Error).message}`, { cause: err });
-    }
-    if (ref.context) {
-      if (!kc.getContextObject(ref.context))
-        throw new PreconditionFailed(`kubernetes (${region}): context "${ref.context}" is not in kubeconfig ${ref.kubeconfig ?? '(default)'} (it has: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'})`, { code: 'not-found' });
-      kc.setCurrentContext(ref.context);
-    }
+    const kc = loadKubeConfig(opts[region], region);
     const created: RegionClient = { apps: kc.makeApiClient(AppsV1Api), version: kc.makeApiClient(VersionApi), server: kc.getCurrentCluster()?.server ?? '?' };
     clients[region] = created;
     return created;

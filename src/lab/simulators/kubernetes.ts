@@ -3,7 +3,8 @@
  * /scale subresource (GET, PUT, PATCH with merge-, strategic-merge- or json-patch), and /version.
  * Ready replicas follow spec.replicas one pod every `podReadyMs`, so a client sees "2/6 ready"
  * on its way up; `stall(name)` keeps a workload from ever getting there. Requests need a bearer
- * token (the one in the kubeconfig it writes).
+ * token (the one in the kubeconfig it writes). Velero's Backup resources (velero.io/v1) can be
+ * listed per namespace, so backup age can be read as from a real cluster.
  */
 import { writeFile } from 'node:fs/promises';
 import { json, startHttpSim, type HttpSim, type RecordedRequest, type SimResponse } from './http-sim.js';
@@ -35,6 +36,16 @@ export interface KubernetesSimOptions {
   token?: string;
   /** Name used for cluster, user and context when writing a kubeconfig. */
   contextName?: string;
+  /** velero.io/v1 Backup resources served in their namespace (list only). */
+  veleroBackups?: SimVeleroBackup[];
+}
+
+export interface SimVeleroBackup {
+  namespace?: string;
+  name: string;
+  phase: 'New' | 'InProgress' | 'Completed' | 'PartiallyFailed' | 'Failed';
+  /** When it finished (Completed, PartiallyFailed, Failed). */
+  completedAt?: Date;
 }
 
 export interface KubernetesSim {
@@ -52,6 +63,8 @@ export interface KubernetesSim {
   /** The kubeconfig text for this cluster (http, bearer token). */
   kubeconfig(): string;
   writeKubeconfig(path: string): Promise<void>;
+  /** Replace the Velero Backup resources the cluster lists. */
+  setVeleroBackups(backups: SimVeleroBackup[]): void;
   stop(): Promise<void>;
 }
 
@@ -148,8 +161,24 @@ export async function startKubernetesSimulator(opts: KubernetesSimOptions = {}):
     return typeof r === 'number' ? r : undefined;
   }
 
+  let veleroBackups = opts.veleroBackups ?? [];
+  function veleroList(ns: string): SimResponse {
+    const items = veleroBackups
+      .filter((b) => (b.namespace ?? 'velero') === ns)
+      .map((b) => ({
+        apiVersion: 'velero.io/v1',
+        kind: 'Backup',
+        metadata: { name: b.name, namespace: ns, uid: `uid-${b.name}`, resourceVersion: String(++seq) },
+        spec: { includedNamespaces: ['*'], storageLocation: 'default', ttl: '720h0m0s' },
+        status: { phase: b.phase, ...(b.completedAt ? { completionTimestamp: b.completedAt.toISOString().replace(/\.\d{3}Z$/, 'Z') } : {}) },
+      }));
+    return json(200, { apiVersion: 'velero.io/v1', kind: 'BackupList', metadata: { resourceVersion: String(++seq) }, items });
+  }
+
   function handle(req: RecordedRequest): SimResponse {
     if (req.headers.authorization !== `Bearer ${token}`) return status(401, 'Unauthorized', 'Unauthorized');
+    const velero = /^\/apis\/velero\.io\/v1\/namespaces\/([^/]+)\/backups$/.exec(req.path);
+    if (velero) return req.method === 'GET' ? veleroList(velero[1]!) : status(405, 'MethodNotAllowed', `${req.method} is not supported on backups by the simulator`);
     if (req.path === '/version')
       return json(200, { major: '1', minor: '30', gitVersion: 'v1.30.0-sim', gitCommit: 'sim', gitTreeState: 'clean', buildDate: '2026-01-01T00:00:00Z', goVersion: 'go1.22', compiler: 'gc', platform: 'linux/amd64' });
     const m = /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/(deployments|statefulsets)\/([^/]+)(\/scale)?$/.exec(req.path);
@@ -207,6 +236,9 @@ export async function startKubernetesSimulator(opts: KubernetesSimOptions = {}):
     },
     kubeconfig: () => kubeconfigFor([{ name: contextName, url: http.url, token }]),
     writeKubeconfig: (path) => writeFile(path, sim.kubeconfig(), { mode: 0o600 }),
+    setVeleroBackups(backups) {
+      veleroBackups = [...backups];
+    },
     stop: () => http.close(),
   };
   return sim;

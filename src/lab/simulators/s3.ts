@@ -1,0 +1,175 @@
+/**
+ * Amazon S3 simulator speaking the REST wire format the AWS SDK uses with path-style addressing
+ * (`forcePathStyle: true`): PutObject, GetObject, HeadObject and ListObjectsV2, with user
+ * metadata (x-amz-meta-*), ETags and S3's XML errors (NoSuchBucket, NoSuchKey).
+ *
+ * Cross-region replication is played by `replication` rules: an object written to `from` is
+ * copied to `to` after `delayMs`, the way S3 replication lands a copy some time after the write.
+ * `stallReplication()` holds every copy back (a broken replication role, a paused rule) until it
+ * is resumed. Signatures are not checked; any credentials the SDK signs with are accepted.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { startHttpSim, type HttpSim, type RecordedRequest, type SimResponse } from './http-sim.js';
+import { escapeXml } from './xml.js';
+
+export interface S3ReplicationRule {
+  from: string;
+  to: string;
+  /** Time from a write to its copy appearing in `to` (default 0: on the next tick). */
+  delayMs?: number;
+}
+
+export interface S3SimOptions {
+  port?: number;
+  buckets: string[];
+  replication?: S3ReplicationRule[];
+}
+
+interface StoredObject {
+  body: Buffer;
+  etag: string;
+  lastModified: Date;
+  contentType: string;
+  metadata: Record<string, string>;
+}
+
+export interface S3Sim {
+  readonly url: string;
+  readonly requests: RecordedRequest[];
+  /** Hold back (true) or let through again (false) every replication copy; held copies land after their delay on resume. */
+  stallReplication(stalled?: boolean): void;
+  /** The stored object, for tests to look at directly. */
+  object(bucket: string, key: string): { body: string; metadata: Record<string, string>; lastModified: Date } | undefined;
+  /** Copies written or waiting; a test waits for 0 before asserting on the replica. */
+  pendingReplications(): number;
+  stop(): Promise<void>;
+}
+
+const NS = 'http://s3.amazonaws.com/doc/2006-03-01/';
+
+function s3Error(status: number, code: string, message: string, extra: Record<string, string> = {}, head = false): SimResponse {
+  const requestId = randomBytes(8).toString('hex').toUpperCase();
+  const fields = Object.entries({ Code: code, Message: message, ...extra, RequestId: requestId })
+    .map(([k, v]) => `<${k}>${escapeXml(v)}</${k}>`)
+    .join('');
+  // HEAD answers carry no body; the SDK maps the status code (404 → NotFound).
+  return {
+    status,
+    body: head ? '' : `<?xml version="1.0" encoding="UTF-8"?>\n<Error>${fields}</Error>`,
+    headers: { 'content-type': 'application/xml', 'x-amz-request-id': requestId },
+  };
+}
+
+export async function startS3Simulator(opts: S3SimOptions): Promise<S3Sim> {
+  const buckets = new Map<string, Map<string, StoredObject>>(opts.buckets.map((b) => [b, new Map()]));
+  const rules = opts.replication ?? [];
+  for (const r of rules) {
+    for (const b of [r.from, r.to]) if (!buckets.has(b)) throw new Error(`S3 simulator: replication names bucket "${b}", which is not in buckets`);
+  }
+  let stalled = false;
+  const timers = new Set<NodeJS.Timeout>();
+  const held: { rule: S3ReplicationRule; key: string; obj: StoredObject }[] = [];
+
+  function copyLater(rule: S3ReplicationRule, key: string, obj: StoredObject): void {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      // A copy keeps its source's metadata and ETag, as S3 replication does.
+      buckets.get(rule.to)!.set(key, { ...obj, lastModified: new Date() });
+    }, rule.delayMs ?? 0);
+    timers.add(timer);
+  }
+
+  function replicate(bucket: string, key: string, obj: StoredObject): void {
+    for (const rule of rules) {
+      if (rule.from !== bucket) continue;
+      if (stalled) held.push({ rule, key, obj });
+      else copyLater(rule, key, obj);
+    }
+  }
+
+  function headers(obj: StoredObject): Record<string, string> {
+    return {
+      etag: obj.etag,
+      'last-modified': obj.lastModified.toUTCString(),
+      'content-length': String(obj.body.length),
+      'content-type': obj.contentType,
+      ...Object.fromEntries(Object.entries(obj.metadata).map(([k, v]) => [`x-amz-meta-${k}`, v])),
+    };
+  }
+
+  function list(bucket: string, objects: Map<string, StoredObject>, query: Record<string, string>): SimResponse {
+    const prefix = query.prefix ?? '';
+    const maxKeys = Math.min(1000, Number(query['max-keys'] ?? 1000));
+    const after = query['continuation-token'] ?? query['start-after'] ?? '';
+    const keys = [...objects.keys()].filter((k) => k.startsWith(prefix) && k > after).sort();
+    const page = keys.slice(0, maxKeys);
+    const truncated = keys.length > page.length;
+    const contents = page
+      .map((k) => {
+        const o = objects.get(k)!;
+        return `<Contents><Key>${escapeXml(k)}</Key><LastModified>${o.lastModified.toISOString()}</LastModified><ETag>${escapeXml(o.etag)}</ETag><Size>${o.body.length}</Size><StorageClass>STANDARD</StorageClass></Contents>`;
+      })
+      .join('');
+    const body =
+      `<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="${NS}"><Name>${escapeXml(bucket)}</Name><Prefix>${escapeXml(prefix)}</Prefix>` +
+      `<KeyCount>${page.length}</KeyCount><MaxKeys>${maxKeys}</MaxKeys><IsTruncated>${truncated}</IsTruncated>` +
+      (truncated ? `<NextContinuationToken>${escapeXml(page[page.length - 1]!)}</NextContinuationToken>` : '') +
+      `${contents}</ListBucketResult>`;
+    return { status: 200, body, headers: { 'content-type': 'application/xml' } };
+  }
+
+  function handle(req: RecordedRequest): SimResponse {
+    const head = req.method === 'HEAD';
+    const [, bucket = '', ...rest] = req.path.split('/');
+    const key = rest.join('/');
+    const objects = buckets.get(bucket);
+    if (!bucket) return s3Error(400, 'InvalidRequest', 'the simulator serves path-style requests only (forcePathStyle: true)', {}, head);
+    if (!objects) return s3Error(404, 'NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket }, head);
+    if (!key) {
+      if (req.method === 'GET' && req.query['list-type'] === '2') return list(bucket, objects, req.query);
+      return s3Error(501, 'NotImplemented', `${req.method} on a bucket is not implemented by the simulator (only ListObjectsV2)`, {}, head);
+    }
+    if (req.method === 'PUT') {
+      if (req.headers['x-amz-copy-source']) return s3Error(501, 'NotImplemented', 'CopyObject is not implemented by the simulator');
+      const body = Buffer.from(req.body, 'utf8');
+      const metadata: Record<string, string> = {};
+      for (const [h, v] of Object.entries(req.headers)) if (h.startsWith('x-amz-meta-') && typeof v === 'string') metadata[h.slice('x-amz-meta-'.length)] = v;
+      const obj: StoredObject = {
+        body,
+        etag: `"${createHash('md5').update(body).digest('hex')}"`,
+        lastModified: new Date(),
+        contentType: String(req.headers['content-type'] ?? 'application/octet-stream'),
+        metadata,
+      };
+      objects.set(key, obj);
+      replicate(bucket, key, obj);
+      return { status: 200, headers: { etag: obj.etag } };
+    }
+    if (req.method === 'GET' || head) {
+      const obj = objects.get(key);
+      if (!obj) return s3Error(404, 'NoSuchKey', 'The specified key does not exist.', { Key: key }, head);
+      return { status: 200, body: head ? '' : obj.body.toString('utf8'), headers: headers(obj) };
+    }
+    return s3Error(405, 'MethodNotAllowed', `${req.method} is not allowed against this resource by the simulator`);
+  }
+
+  const http: HttpSim = await startHttpSim(handle, { port: opts.port });
+  return {
+    url: http.url,
+    requests: http.requests,
+    stallReplication(stall = true) {
+      stalled = stall;
+      if (!stall) for (const h of held.splice(0)) copyLater(h.rule, h.key, h.obj);
+    },
+    object(bucket, key) {
+      const o = buckets.get(bucket)?.get(key);
+      return o ? { body: o.body.toString('utf8'), metadata: { ...o.metadata }, lastModified: o.lastModified } : undefined;
+    },
+    pendingReplications: () => timers.size + held.length,
+    async stop() {
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      await http.close();
+    },
+  };
+}

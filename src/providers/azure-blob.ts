@@ -1,0 +1,64 @@
+/**
+ * One Azure Blob container as a side of the object-storage replication check, through
+ * @azure/storage-blob. Authenticated either by a connection string read from the environment
+ * (account keys, SAS, Azurite) or, with only an account URL, by DefaultAzureCredential (workload
+ * or managed identity, CLI). The bot needs blob write on the primary container and read on the
+ * secondary; Azure's object replication policy is what copies between them.
+ */
+import { DefaultAzureCredential } from '@azure/identity';
+import { BlobServiceClient, RestError } from '@azure/storage-blob';
+import { DrError, ProviderError } from '../errors.js';
+import { stampFromMetadata, stampMetadata, type ObjectStoreSide } from './object-storage.js';
+
+export type AzureBlobSideOptions = { container: string } & ({ connectionString: string } | { accountUrl: string });
+
+const NAME = 'azure-blob';
+
+function mapAzureError(err: unknown, where: string, doing: string): DrError {
+  if (err instanceof DrError) return err;
+  if (err instanceof RestError) {
+    const status = err.statusCode;
+    if (err.code === 'ContainerNotFound') return new ProviderError(NAME, `${doing} ${where}: the container does not exist; check components.objectStorage container names`, { code: 'not-found', cause: err });
+    if (status === 403 || status === 401)
+      return new ProviderError(NAME, `${doing} ${where}: not authorized (${err.code ?? status}); give the bot Storage Blob Data Contributor on the primary container and Reader on the secondary, or check the connection string`, { code: 'forbidden', cause: err });
+    if (status === undefined)
+      return new ProviderError(NAME, `${doing} ${where}: cannot reach the storage account: ${err.message}`, { retryable: true, cause: err });
+    return new ProviderError(NAME, `${doing} ${where}: ${err.code ?? 'error'} (HTTP ${status}): ${err.message.split('\n')[0]}`, { retryable: status >= 500 || status === 429, cause: err });
+  }
+  return new ProviderError(NAME, `${doing} ${where}: ${err instanceof Error ? err.message : String(err)}`, { retryable: true, cause: err });
+}
+
+export function createAzureBlobSide(opts: AzureBlobSideOptions): ObjectStoreSide {
+  const service =
+    'connectionString' in opts
+      ? BlobServiceClient.fromConnectionString(opts.connectionString, { retryOptions: { maxTries: 3 } })
+      : new BlobServiceClient(opts.accountUrl, new DefaultAzureCredential(), { retryOptions: { maxTries: 3 } });
+  const container = service.getContainerClient(opts.container);
+  const where = `azure-blob://${service.accountName}/${opts.container}`;
+  return {
+    where,
+    async putCanary(key, stamp) {
+      const body = JSON.stringify(stamp);
+      try {
+        await container.getBlockBlobClient(key).upload(body, Buffer.byteLength(body), {
+          metadata: stampMetadata(stamp),
+          blobHTTPHeaders: { blobContentType: 'application/json' },
+        });
+      } catch (err) {
+        throw mapAzureError(err, where, 'writing the canary to');
+      }
+    },
+    async readCanary(key) {
+      try {
+        const props = await container.getBlobClient(key).getProperties();
+        return stampFromMetadata(props.metadata);
+      } catch (err) {
+        if (err instanceof RestError && err.statusCode === 404 && err.code !== 'ContainerNotFound') return null;
+        throw mapAzureError(err, where, 'reading the canary from');
+      }
+    },
+    async close() {
+      // The pipeline keeps no pooled connections that outlive a request.
+    },
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * One S3 bucket as a side of the object-storage replication check, through @aws-sdk/client-s3.
+ * Credentials come from the standard AWS chain (env, profile, IMDS, web identity); `endpoint`
+ * with `forcePathStyle` points it at an S3-compatible server (the lab's simulator, MinIO).
+ * The bot needs s3:PutObject on the primary's canary prefix and s3:GetObject on the secondary's.
+ */
+import { HeadObjectCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { DrError, ProviderError } from '../errors.js';
+import { stampFromMetadata, stampMetadata, type ObjectStoreSide } from './object-storage.js';
+
+export interface S3SideOptions {
+  bucket: string;
+  region?: string;
+  endpoint?: string;
+  forcePathStyle?: boolean;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
+const NAME = 's3';
+
+function mapS3Error(err: unknown, where: string, doing: string): DrError {
+  if (err instanceof DrError) return err;
+  if (err instanceof S3ServiceException) {
+    const status = err.$metadata.httpStatusCode;
+    if (err.name === 'NoSuchBucket') return new ProviderError(NAME, `${doing} ${where}: the bucket does not exist; check components.objectStorage bucket names and regions`, { code: 'not-found', cause: err });
+    if (status === 403 || err.name === 'AccessDenied')
+      return new ProviderError(NAME, `${doing} ${where}: access denied; give the bot s3:PutObject on the primary bucket and s3:GetObject on the secondary (canary prefix)`, { code: 'forbidden', cause: err });
+    return new ProviderError(NAME, `${doing} ${where}: ${err.name} (HTTP ${status ?? '?'}): ${err.message}`, { retryable: (status ?? 500) >= 500 || status === 429, cause: err });
+  }
+  const e = err as { code?: string; message?: string };
+  return new ProviderError(NAME, `${doing} ${where}: cannot reach S3: ${e.code ?? ''} ${e.message ?? String(err)}`.replace(/\s+/g, ' '), { retryable: true, cause: err });
+}
+
+export function createS3Side(opts: S3SideOptions): ObjectStoreSide {
+  const client = new S3Client({
+    region: opts.region ?? 'us-east-1',
+    maxAttempts: 3,
+    forcePathStyle: opts.forcePathStyle ?? false,
+    // A canary is a few bytes; checksums only where S3 requires them keeps S3-compatible servers happy.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
+    ...(opts.credentials ? { credentials: opts.credentials } : {}),
+  });
+  const where = `s3://${opts.bucket}${opts.region ? ` (${opts.region})` : ''}`;
+  return {
+    where,
+    async putCanary(key, stamp) {
+      try {
+        await client.send(
+          new PutObjectCommand({ Bucket: opts.bucket, Key: key, Body: JSON.stringify(stamp), ContentType: 'application/json', Metadata: stampMetadata(stamp) }),
+        );
+      } catch (err) {
+        throw mapS3Error(err, where, 'writing the canary to');
+      }
+    },
+    async readCanary(key) {
+      try {
+        const head = await client.send(new HeadObjectCommand({ Bucket: opts.bucket, Key: key }));
+        return stampFromMetadata(head.Metadata);
+      } catch (err) {
+        // HEAD has no body: a missing key and a missing bucket both answer 404 NotFound.
+        if (err instanceof S3ServiceException && err.name === 'NotFound') return null;
+        throw mapS3Error(err, where, 'reading the canary from');
+      }
+    },
+    async close() {
+      client.destroy();
+    },
+  };
+}

@@ -1,0 +1,95 @@
+/**
+ * Velero backups of a cluster's state: lists the velero.io/v1 Backup resources in the Velero
+ * namespace of one region's cluster and finds the newest one that completed. A restore after a
+ * regional loss can only bring back what that backup holds, so its age is the RPO of the
+ * Kubernetes state. The bot's service account needs list on backups.velero.io there.
+ */
+import { CustomObjectsApi } from '@kubernetes/client-node';
+import type { Evidence, RegionRole } from '../domain/types.js';
+import { loadKubeConfig, mapKubernetesError, type ClusterRef } from './kubernetes.js';
+
+export interface VeleroOptions {
+  cluster: ClusterRef;
+  /** The region whose cluster holds the backups (default secondary: where a restore happens). */
+  region?: RegionRole;
+  namespace: string;
+  maxAgeHours: number;
+  now?: () => number;
+}
+
+export interface VeleroBackup {
+  name: string;
+  phase: string;
+  completedAt: number | null;
+}
+
+export interface VeleroBackupCheck {
+  /** The newest completed backup is younger than maxAgeHours. */
+  ok: boolean;
+  ageHours: number | null;
+  detail: string;
+  evidence: Evidence;
+}
+
+export interface VeleroReader {
+  listBackups(): Promise<VeleroBackup[]>;
+  checkNewestBackup(): Promise<VeleroBackupCheck>;
+}
+
+interface BackupObject {
+  metadata?: { name?: string };
+  status?: { phase?: string; completionTimestamp?: string };
+}
+
+const hours = (ms: number): number => Math.round((ms / 3_600_000) * 10) / 10;
+
+export function createVeleroReader(opts: VeleroOptions): VeleroReader {
+  const region = opts.region ?? 'secondary';
+  const now = opts.now ?? Date.now;
+  let api: CustomObjectsApi | undefined;
+  const where = `namespace ${opts.namespace} of the ${region} cluster`;
+
+  const reader: VeleroReader = {
+    async listBackups() {
+      try {
+        api ??= loadKubeConfig(opts.cluster, region).makeApiClient(CustomObjectsApi);
+        const list = (await api.listNamespacedCustomObject({ group: 'velero.io', version: 'v1', namespace: opts.namespace, plural: 'backups' })) as { items?: BackupObject[] };
+        return (list.items ?? []).map((b) => {
+          const completed = b.status?.completionTimestamp ? Date.parse(b.status.completionTimestamp) : NaN;
+          return { name: b.metadata?.name ?? '?', phase: b.status?.phase ?? 'New', completedAt: Number.isFinite(completed) ? completed : null };
+        });
+      } catch (err) {
+        throw mapKubernetesError(err, region, `listing Velero backups in ${opts.namespace}`);
+      }
+    },
+
+    async checkNewestBackup() {
+      const backups = await reader.listBackups();
+      // PartiallyFailed backups miss resources: only Completed ones count as a restore point.
+      const completed = backups.filter((b) => b.phase === 'Completed' && b.completedAt !== null).sort((a, b) => b.completedAt! - a.completedAt!);
+      const newest = completed[0];
+      const base: Evidence = { namespace: opts.namespace, region, backups: backups.length, completed: completed.length, maxAgeHours: opts.maxAgeHours };
+      if (!newest) {
+        const phases = [...new Set(backups.map((b) => b.phase))].join(', ');
+        return {
+          ok: false,
+          ageHours: null,
+          detail: `no completed Velero backup in ${where}${backups.length ? ` (${backups.length} backups, phases: ${phases})` : ''}: check the Velero schedule and its backup storage location`,
+          evidence: base,
+        };
+      }
+      const ageHours = hours(now() - newest.completedAt!);
+      const ok = ageHours < opts.maxAgeHours;
+      const at = new Date(newest.completedAt!).toISOString();
+      return {
+        ok,
+        ageHours,
+        detail: ok
+          ? `newest completed backup ${newest.name} finished ${ageHours} h ago (${at}); limit ${opts.maxAgeHours} h`
+          : `newest completed backup ${newest.name} finished ${ageHours} h ago (${at}), older than ${opts.maxAgeHours} h: check the Velero schedule (velero schedule get) and recent failed backups`,
+        evidence: { ...base, newest: newest.name, completedAt: at, ageHours },
+      };
+    },
+  };
+  return reader;
+}
