@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { configSchema } from '../../src/config/schema.js';
 import { PreconditionFailed } from '../../src/errors.js';
-import { labDown, labStatus, labUp, readLabInfo, type LabInfo, type LabPart } from '../../src/lab/index.js';
+import { labCloud, labDown, labStatus, labUp, readLabEnv, readLabInfo, type LabInfo, type LabPart } from '../../src/lab/index.js';
+
+const DR = join(process.cwd(), 'bin', 'dr.js');
 
 /** Every live process whose working directory is inside `dir`: postgres backends, redis. */
 function processesIn(dir: string): number[] {
@@ -31,14 +33,20 @@ function alive(pid: number): boolean {
   }
 }
 
-/** `labUp` in a separate Node process that then exits, as `dr lab up` does. */
-function labUpInChild(): Promise<LabInfo> {
-  const script = `import { labUp } from ${JSON.stringify(join(process.cwd(), 'src/lab/index.ts'))}; const info = await labUp(); process.stdout.write(JSON.stringify(info));`;
+/** The `dr` CLI in its own process, as a person runs it; rejects unless it exits 0. */
+function dr(args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { timeout: 60_000 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`lab up failed: ${stderr || err.message}`));
-      else resolve(JSON.parse(stdout) as LabInfo);
+    execFile(process.execPath, [DR, ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`dr ${args.join(' ')} failed: ${stderr || err.message}`));
+      else resolve(stdout);
     });
+  });
+}
+
+/** A shell that sources lab.env, as the README says, and prints what it got. */
+function sourced(envFile: string, name: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('sh', ['-c', `. "$1" && printf %s "$${name}"`, 'sh', envFile], { env: { PATH: process.env.PATH } }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
   });
 }
 
@@ -49,18 +57,40 @@ describe('dr lab', () => {
     if (info && existsSync(info.dir)) await labDown({ dir: info.dir });
   });
 
-  test('up (from a process that exits), status, then down leaves no process and no directory', async () => {
-    info = await labUpInChild();
-    const dir = info.dir;
-    const pids = [info.postgres.primary.pid, info.postgres.secondary.pid, info.redis.primary.pid, info.redis.secondary.pid];
-    // The servers outlived the process that started them.
+  test('dr lab up (a process that exits), status, then down leaves no process and no directory', async () => {
+    // A fresh path, as a person would pick (mkdtemp's 0700 would shut out the servers' user).
+    const dir = join(tmpdir(), `dr-lab-cli-${process.pid}-${Date.now()}`);
+    const upOut = await dr(['lab', 'up', '--dir', dir]);
+    info = readLabInfo(dir);
+    const cloud = labCloud(info)!;
+    // It tells a person how to point the bot at the lab.
+    expect(upOut).toContain(`. ${join(dir, 'lab.env')}`);
+    expect(upOut).toContain(`dr start --config ${info.configPath}`);
+    expect(upOut).toContain(`dr lab down --dir ${dir}`);
+
+    const pids = [info.postgres.primary.pid, info.postgres.secondary.pid, info.redis.primary.pid, info.redis.secondary.pid, info.stateRedis.pid, cloud.pid];
+    // The servers and the simulators outlived the process that started them.
     expect(pids.every(alive)).toBe(true);
-    expect(readLabInfo(dir)).toEqual(info);
 
     const config = configSchema.parse(parse(readFileSync(info.configPath, 'utf8')));
     expect(config.environment).toBe('lab');
     expect(config.components.postgres?.secondary.url).toBe(info.postgres.secondary.url);
     expect(config.components.redis?.primary.url).toBe(info.redis.primary.url);
+    // DNS, scaling and verification point at the simulators.
+    expect(config.components.dns?.route53?.endpoint).toBe(cloud.route53.url);
+    expect(config.components.dns?.resolverServers).toEqual([cloud.route53.dnsServer]);
+    expect(config.components.kubernetes?.secondary).toEqual({ kubeconfig: cloud.kubernetes.kubeconfigPath, context: cloud.kubernetes.secondary.context });
+    expect(config.components.verification?.secondary.http.map((c) => c.url)).toEqual([cloud.health.secondaryUrl]);
+    expect(config.regions.primary.healthUrl).toBe(cloud.health.primaryUrl);
+
+    // lab.env: what cannot be in the config. The bot's state Redis is none of the application's.
+    const env = readLabEnv(info.envFile);
+    expect(env.REDIS_URL).toBe(info.stateRedis.url);
+    expect([info.redis.primary.url, info.redis.secondary.url]).not.toContain(env.REDIS_URL);
+    expect(env.DR_CONFIG).toBe(info.configPath);
+    expect(env.AWS_ACCESS_KEY_ID).toBeTruthy();
+    expect(await sourced(info.envFile, 'REDIS_URL')).toBe(info.stateRedis.url);
+    expect(await sourced(info.envFile, 'AWS_ENDPOINT_URL_ROUTE_53')).toBe(cloud.route53.url);
 
     if (process.getuid?.() === 0) {
       // PostgreSQL refuses root: the lab runs it as an unprivileged user.
@@ -80,9 +110,18 @@ describe('dr lab', () => {
       ['replica', true],
     ]);
     expect(status.redis[1].linkUp).toBe(true);
-    expect(processesIn(dir).length).toBeGreaterThanOrEqual(4);
+    expect(status.stateRedis).toMatchObject({ role: 'master', healthy: true });
+    expect(status.cloud).toMatchObject({ route53: { servedBy: 'primary' }, health: { primary: { healthy: true }, secondary: { healthy: true } } });
+    expect(processesIn(dir).length).toBeGreaterThanOrEqual(5);
 
-    await labDown({ dir });
+    const statusOut = await dr(['lab', 'status', '--dir', dir]);
+    expect(statusOut).toMatch(/dns \(route53\) +serving primary \(10\.0\.1\.10\)/);
+    expect(statusOut).toMatch(/health endpoints +primary healthy, secondary healthy/);
+    // The secondary cluster idles at its standby counts until a failover.
+    expect(statusOut).toMatch(/kubernetes second\. +ready\/desired shop\/api 1\/1, shop\/web 1\/1, shop\/worker 1\/1/);
+    expect(statusOut).toMatch(/bot state redis +up /);
+
+    expect(await dr(['lab', 'down', '--dir', dir])).toContain('stopped and removed');
     expect(pids.filter(alive)).toEqual([]);
     expect(processesIn(dir)).toEqual([]);
     expect(existsSync(dir)).toBe(false);
@@ -111,6 +150,19 @@ describe('dr lab', () => {
     await labDown({ dir: lab.dir });
     expect(alive(pid)).toBe(false);
     expect(existsSync(lab.dir)).toBe(false);
+  });
+
+  test('a part that fails to start leaves no server and no directory behind', async () => {
+    const dir = join(tmpdir(), `dr-lab-broken-${process.pid}-${Date.now()}`);
+    const broken: LabPart = {
+      name: 'broken',
+      async start() {
+        throw new Error('simulator port already taken');
+      },
+    };
+    await expect(labUp({ dir, parts: [broken] })).rejects.toThrow('simulator port already taken');
+    expect(existsSync(dir)).toBe(false);
+    expect(processesIn(dir)).toEqual([]);
   });
 
   test('down refuses a directory that is not a lab, and leaves it alone', async () => {
