@@ -8,6 +8,7 @@ import { configPathFrom, DEFAULT_CONFIG_PATH } from '../config/path.js';
 import { DrError } from '../errors.js';
 import { runConfigCheck } from './config-check.js';
 import { runLab, type LabAction } from './lab.js';
+import { runLabResync } from './lab-resync.js';
 import type { CliIo } from './io.js';
 
 export type { CliIo } from './io.js';
@@ -113,6 +114,21 @@ Stops gracefully on SIGTERM/SIGINT: operations stay in Redis and resume at the n
   labCommand('up', 'start the lab in a new or empty directory and write a bot config (DIR/dr.config.yaml) pointing at it');
   labCommand('down', 'stop every lab process and remove the lab directory');
   labCommand('status', 'show what the lab runs and which side is serving');
+  lab
+    .command('resync')
+    .description("make one lab PostgreSQL a standby of the other (pg_rewind, or pg_basebackup): the lab's postgres.resync.command")
+    .option('-d, --dir <dir>', 'lab directory (default: ./.lab)')
+    .addHelpText(
+      'after',
+      `
+Reads the variables dr-bot sets for a resync command:
+  DR_RESYNC_STANDBY      primary|secondary: the server that becomes a standby (required)
+  DR_RESYNC_METHOD       rewind (default) or rebuild; a failed rewind exits 1 and dr-bot retries with rebuild
+  DR_RESYNC_TARGET_URL   checked against the lab's server, so a config pointing elsewhere is refused`,
+    )
+    .action(async (opts: { dir?: string }) => {
+      setCode(await runLabResync({ dir: opts.dir, io }));
+    });
   return program;
 }
 

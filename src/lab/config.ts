@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { configSchema, type DrConfigInput } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
+import { labResyncCommand } from './resync-command.js';
 import type { LabInfo } from './types.js';
 
 /** Two made-up approvers so a lab operation can be approved from the console. */
@@ -25,6 +26,7 @@ export function labConfig(info: LabInfo): DrConfigInput {
         secondary: { url: info.postgres.secondary.url },
         promoteTimeoutSeconds: 30,
         catchUpTimeoutSeconds: 30,
+        resync: { command: labResyncCommand(info.dir), timeoutSeconds: 300 },
         consistencyTables: [],
       },
       redis: {
