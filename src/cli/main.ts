@@ -111,9 +111,9 @@ Stops gracefully on SIGTERM/SIGINT: operations stay in Redis and resume at the n
         setCode(await runLab(action, { dir: opts.dir, io }));
       });
   };
-  labCommand('up', 'start the lab in a new or empty directory and write a bot config (DIR/dr.config.yaml) pointing at it');
+  labCommand('up', 'start the lab (servers, cloud simulators, the bot\'s state Redis) in a new or empty directory; write DIR/dr.config.yaml and DIR/lab.env for `dr start`');
   labCommand('down', 'stop every lab process and remove the lab directory');
-  labCommand('status', 'show what the lab runs and which side is serving');
+  labCommand('status', 'show what the lab runs and which side is serving: roles, lag, DNS routing, health endpoints, replica counts');
   lab
     .command('resync')
     .description("make one lab PostgreSQL a standby of the other (pg_rewind, or pg_basebackup): the lab's postgres.resync.command")
