@@ -1,0 +1,118 @@
+/**
+ * Runs the readiness checks every interval and tells the channel only about changes: one message
+ * when a check becomes degraded, one when it is ok again. "unknown" (could not measure) changes
+ * nothing either way, so a flapping network to one API does not page anyone twice. The alert
+ * state lives in Redis (state.ts), which is what keeps it to one message across restarts.
+ */
+import type { Logger } from 'pino';
+import { errorInfo } from '../errors.js';
+import type { ReadinessState } from './state.js';
+import type { ReadinessCheck, ReadinessReport, ReadinessResult, ReadinessTransition } from './types.js';
+
+export type ReadinessNotify = (transition: ReadinessTransition) => Promise<void>;
+
+export interface ReadinessMonitorOptions {
+  env: string;
+  checks: ReadinessCheck[];
+  state: ReadinessState;
+  notify: ReadinessNotify;
+  /** 0: no periodic runs (runOnce still works). */
+  intervalMs: number;
+  log: Logger;
+  now?: () => number;
+}
+
+export interface ReadinessMonitor {
+  /** Run every check once, post what changed, save and return the report. */
+  runOnce(): Promise<ReadinessReport>;
+  /** Run now and then every interval; a run still going when the next is due is not doubled. */
+  start(): void;
+  /** Stop the timer and wait for a run in progress. */
+  stop(): Promise<void>;
+  lastReport(): Promise<ReadinessReport | null>;
+}
+
+export function createReadinessMonitor(opts: ReadinessMonitorOptions): ReadinessMonitor {
+  const { env, state, log } = opts;
+  const now = opts.now ?? Date.now;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<ReadinessReport> | undefined;
+
+  async function runCheck(check: ReadinessCheck): Promise<ReadinessResult> {
+    const base = { id: check.id, title: check.title };
+    try {
+      const finding = await check.run();
+      return { ...base, ...finding, checkedAt: now() };
+    } catch (err) {
+      const info = errorInfo(err);
+      log.warn({ check: check.id, err: info }, 'readiness check could not run');
+      return { ...base, status: 'unknown', detail: `could not check: ${info.message}`, measured: null, target: null, checkedAt: now() };
+    }
+  }
+
+  /** Claim the transition in Redis first, then post; a failed post gives the claim back for the next run. */
+  async function transition(result: ReadinessResult): Promise<void> {
+    const current = await state.alert(env, result.id);
+    if (result.status === 'degraded' && !current) {
+      const claimed = await state.swapAlert(env, result.id, null, { since: result.checkedAt });
+      if (!claimed.ok) return;
+      try {
+        await opts.notify({ kind: 'degraded', env, result, degradedSince: result.checkedAt });
+        log.warn({ check: result.id, detail: result.detail }, 'readiness check degraded');
+      } catch (err) {
+        log.error({ err, check: result.id }, 'could not post a degraded readiness check; retrying next run');
+        await state.swapAlert(env, result.id, claimed.raw, null);
+      }
+    } else if (result.status === 'ok' && current) {
+      const released = await state.swapAlert(env, result.id, current.raw, null);
+      if (!released.ok) return;
+      try {
+        await opts.notify({ kind: 'recovered', env, result, degradedSince: current.state.since });
+        log.info({ check: result.id }, 'readiness check recovered');
+      } catch (err) {
+        log.error({ err, check: result.id }, 'could not post a recovered readiness check; retrying next run');
+        await state.swapAlert(env, result.id, null, current.state);
+      }
+    }
+  }
+
+  async function run(): Promise<ReadinessReport> {
+    const results = await Promise.all(opts.checks.map(runCheck));
+    for (const r of results) {
+      try {
+        await transition(r);
+      } catch (err) {
+        log.error({ err, check: r.id }, 'readiness state could not be read or written');
+      }
+    }
+    const report: ReadinessReport = { env, checkedAt: now(), results };
+    await state.saveReport(report).catch((err: unknown) => log.error({ err }, 'could not save the readiness report'));
+    return report;
+  }
+
+  const monitor: ReadinessMonitor = {
+    runOnce() {
+      running ??= run().finally(() => {
+        running = undefined;
+      });
+      return running;
+    },
+    start() {
+      if (timer || opts.intervalMs <= 0) return;
+      const tick = (): void => {
+        if (running) return;
+        monitor.runOnce().catch((err: unknown) => log.error({ err }, 'readiness run failed'));
+      };
+      tick();
+      timer = setInterval(tick, opts.intervalMs);
+      timer.unref();
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+      await running?.catch(() => undefined);
+    },
+    lastReport: () => state.lastReport(env),
+  };
+  return monitor;
+}
