@@ -45,14 +45,16 @@ export async function startApp(opts: StartAppOptions): Promise<RunningApp> {
     { createDetectionStore, createRedisStore },
     { closeProviders, createProviders },
     { createEngine, runPreflight },
-    { createSlackAuthorizer, createSlackBot, createSlackClient },
+    { createReadinessNotifier, createSlackAuthorizer, createSlackBot, createSlackClient },
     { createDetector, detectionSettings },
+    { createReadinessChecks, createReadinessMonitor, createReadinessState },
   ] = await Promise.all([
     import('./store/index.js'),
     import('./providers/factory.js'),
     import('./engine/index.js'),
     import('./bot/index.js'),
     import('./detection/index.js'),
+    import('./readiness/index.js'),
   ]);
 
   const cleanups: (() => Promise<void>)[] = [];
@@ -89,8 +91,21 @@ export async function startApp(opts: StartAppOptions): Promise<RunningApp> {
       const readiness = () => runPreflight(providers, { kind: 'failover', requestedMode: 'auto' }, Date.now);
       detector = createDetector({ settings, probe, store: detectionStore, readiness, log });
     }
+    // Readiness keeps its alert state beside the operations, so a restart does not repeat an alert.
+    const readinessState = createReadinessState({ url: runtime.redisUrl });
+    cleanups.push(() => readinessState.close());
+    const readinessChecks = createReadinessChecks({ config, providers, env, drills: readinessState });
+    cleanups.push(() => readinessChecks.close());
+    const readinessMonitor = createReadinessMonitor({
+      env: config.environment,
+      checks: readinessChecks.checks,
+      state: readinessState,
+      notify: createReadinessNotifier({ client: slackClient, channel: config.slack.incidentChannel, log: log.child({ component: 'readiness' }) }),
+      intervalMs: config.readiness.intervalMinutes * 60_000,
+      log: log.child({ component: 'readiness' }),
+    });
     // The bot subscribes to the engine when created, so resumed operations reach Slack.
-    const bot = await createSlackBot({ config, engine, store, log, env, ...(detector ? { detector } : {}) });
+    const bot = await createSlackBot({ config, engine, store, log, env, readiness: readinessMonitor, ...(detector ? { detector } : {}) });
     await engine.start();
     cleanups.push(() => engine.stop());
     await bot.start();
@@ -100,6 +115,8 @@ export async function startApp(opts: StartAppOptions): Promise<RunningApp> {
       await started.start();
       cleanups.push(() => started.stop());
     }
+    readinessMonitor.start();
+    cleanups.push(() => readinessMonitor.stop());
 
     log.info(
       { mode: runtime.slack.mode, port: bot.port, redis: describeUrl(runtime.redisUrl), components: Object.keys(providers) },

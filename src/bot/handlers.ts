@@ -11,6 +11,7 @@ import { parseCommand, usageText } from './commands.js';
 import type { CardUpdater } from './card-updater.js';
 import type { Detector } from '../detection/index.js';
 import { signalsLine } from './proposal.js';
+import { readinessStatusLines, type ReadinessSource } from './readiness.js';
 import { refusalMessage } from './refusals.js';
 import { ACTION_IDS, cardPermalinkFallback, decodeButtonValue, statusLine, type CardAction } from './render.js';
 
@@ -27,6 +28,8 @@ export interface HandlerDeps {
   log: Logger;
   /** When detection is on, `/dr status` shows its current signals. */
   detector?: Detector;
+  /** `/dr status` adds the last readiness report's tally and every check that is not ok. */
+  readiness?: ReadinessSource;
 }
 
 async function answer(respond: RespondFn, log: Logger, text: string): Promise<void> {
@@ -108,6 +111,14 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
           } catch (err) {
             clog.warn({ err }, 'could not read the detection signals');
             lines.push('*Signals:* could not be read (state Redis unavailable?)');
+          }
+        }
+        if (deps.readiness) {
+          try {
+            lines.push(...readinessStatusLines(await deps.readiness.lastReport()));
+          } catch (err) {
+            clog.warn({ err }, 'could not read the last readiness report');
+            lines.push('*Readiness:* could not be read (state Redis unavailable?)');
           }
         }
         await answer(respond, clog, lines.join('\n'));

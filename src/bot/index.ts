@@ -20,3 +20,4 @@ export {
   type SlackMessage,
 } from './render.js';
 export { healthHandler } from './health.js';
+export { createReadinessNotifier, readinessStatusLines, renderReadinessTransition, type ReadinessPostClient, type ReadinessSource } from './readiness.js';

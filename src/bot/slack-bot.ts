@@ -16,6 +16,7 @@ import { createCardUpdater } from './card-updater.js';
 import { boltLogger, createSlackClient, requireEnv } from './client.js';
 import { registerHandlers } from './handlers.js';
 import { healthHandler } from './health.js';
+import type { ReadinessSource } from './readiness.js';
 import { createProposalSink, registerProposalActions } from './proposal.js';
 import { ALERTMANAGER_PATH, alertmanagerWebhook } from './webhooks.js';
 import type { Detector } from '../detection/index.js';
@@ -39,6 +40,8 @@ export interface SlackBotOptions {
   cardUpdateIntervalMs?: number;
   /** Regional-failure detection: serves POST /webhooks/alertmanager and shows its proposal card. */
   detector?: Detector;
+  /** The readiness monitor's last report, shown by `/dr status`. */
+  readiness?: ReadinessSource;
 }
 
 function parsePort(raw: string | undefined): number {
@@ -122,7 +125,7 @@ export async function createSlackBot(opts: SlackBotOptions): Promise<SlackBot> {
     targets: config.targets,
     ...(opts.cardUpdateIntervalMs !== undefined ? { minIntervalMs: opts.cardUpdateIntervalMs } : {}),
   });
-  registerHandlers(app, { config, engine, cards, client, log, ...(detector ? { detector } : {}) });
+  registerHandlers(app, { config, engine, cards, client, log, ...(detector ? { detector } : {}), ...(opts.readiness ? { readiness: opts.readiness } : {}) });
   let detach: (() => void) | null = null;
   if (detector) {
     registerProposalActions(app, { config, engine, detector, log });
