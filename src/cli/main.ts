@@ -67,6 +67,7 @@ Environment:
   SLACK_API_URL          send Slack Web API calls elsewhere (tests, proxies)
   PORT                   HTTP port for /slack/events and /healthz (default 3000)
   LOG_LEVEL              pino level (default info)
+  DR_ALERTMANAGER_TOKEN  bearer token for POST /webhooks/alertmanager (when the config has a detection section)
 
 Exit codes: 0 success, 1 failure, 2 usage error.`,
     );
