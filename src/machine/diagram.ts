@@ -22,7 +22,8 @@ export function machineDiagram(kind: OperationKind): string {
       return;
     }
     lines.push(`${indent}state "${node.key}" as ${nodeId(node)} {`);
-    if (node.type !== 'parallel') lines.push(`${indent}  [*] --> ${nodeId(node.initial.target[0])}`);
+    // `running` starts in the first kind's subtree; in another kind's diagram that start is not drawn.
+    if (node.type !== 'parallel' && included(node.initial.target[0])) lines.push(`${indent}  [*] --> ${nodeId(node.initial.target[0])}`);
     children.forEach((child, i) => {
       if (node.type === 'parallel' && i > 0) lines.push(`${indent}  --`);
       declare(child, `${indent}  `);

@@ -1,0 +1,147 @@
+/**
+ * A drill through the real engine and the real Redis with provider fakes: the report's numbers
+ * are the ones the timeline recorded, it is kept in the store with drill:last, and the next drill
+ * is compared with it.
+ */
+import pino from 'pino';
+import { createDrillReporter, type DrillReporter } from '../../src/drill/index.js';
+import type { TimelineEntry } from '../../src/domain/types.js';
+import { createReportStore, drillLastKey, renderDrillMarkdown, type DrillReport, type ReportStore } from '../../src/report/index.js';
+import { APPROVER, createHarness, inPhase, REQUESTER, type Harness } from '../support/engine-harness.js';
+
+let h: Harness;
+let reports: ReportStore;
+let reporter: DrillReporter;
+const published: DrillReport[] = [];
+
+beforeEach(async () => {
+  h = await createHarness({ name: 'drill-engine' });
+  reports = createReportStore({ redis: h.redis, prefix: h.prefix });
+  reporter = createDrillReporter({
+    engine: h.engine,
+    reports,
+    targets: { rtoMinutes: 30, rpoMinutes: 5, rpoMinutesByComponent: { cache: 1 } },
+    log: pino({ level: 'silent' }),
+  });
+  published.length = 0;
+  reporter.onReport((r) => {
+    published.push(r);
+  });
+});
+
+afterEach(async () => {
+  reporter.stop();
+  await h.close();
+});
+
+async function runDrill(reason = 'quarterly drill'): Promise<{ id: string; report: DrillReport; timeline: TimelineEntry[] }> {
+  const req = await h.engine.request({ kind: 'drill', mode: 'planned', requester: REQUESTER, reason });
+  if (!req.ok) throw new Error(req.message);
+  const id = req.op.id;
+  await inPhase(h.engine, id, 'awaitingApproval');
+  const approved = await h.engine.approve({ opId: id, userId: APPROVER, planHash: req.op.planHash ?? (await h.engine.get(id))!.planHash! });
+  expect(approved.ok).toBe(true);
+  await inPhase(h.engine, id, 'completed');
+  await reporter.idle();
+  const report = await reports.get(id);
+  if (!report) throw new Error(`no report stored for ${id}`);
+  return { id, report, timeline: await h.engine.timeline(id) };
+}
+
+test('a drill fails over, tests the secondary and fails back, and its report holds what the timeline recorded', async () => {
+  const { id, report, timeline } = await runDrill();
+  expect(report).toMatchObject({ opId: id, env: 'prod', requester: REQUESTER, approvers: [APPROVER], phase: 'completed', passed: true, deviations: [] });
+  expect(await h.world.get('database.writer')).toBe('primary');
+  expect(await h.world.get('dns.target')).toBe('primary');
+
+  // Every step's duration is the one its StepSucceeded entry recorded, and lies inside the timeline's times.
+  const succeeded = timeline.filter((e) => e.type === 'StepSucceeded');
+  expect(report.steps.map((s) => s.id)).toEqual(succeeded.map((e) => e.stepId));
+  const first = timeline[0].at;
+  const last = timeline.at(-1)!.at;
+  for (const s of report.steps) {
+    const entry = succeeded.find((e) => e.stepId === s.id)!;
+    expect(s.durationMs).toBe(entry.durationMs);
+    expect(s.startedAt!).toBeGreaterThanOrEqual(first);
+    expect(s.finishedAt!).toBeLessThanOrEqual(last);
+  }
+
+  // RTO: approval to the secondary verified green, against the target.
+  const verified = report.steps.find((s) => s.id === 'verify-secondary')!;
+  expect(report.rto[0]).toEqual({ phase: 'failover', ms: verified.finishedAt! - report.approvedAt!, targetMinutes: 30, pass: true });
+  expect(report.rto[1].ms).toBe(report.steps.find((s) => s.id === 'verify-primary-serving')!.finishedAt! - report.steps.find((s) => s.id === 'verify-primary')!.startedAt!);
+
+  // RPO from the write load, with the per-component target; the load wrote on both sides.
+  const load = report.rpo.filter((r) => r.source === 'write-load');
+  expect(load.map((r) => [r.component, r.seconds, r.targetMinutes, r.pass])).toEqual([
+    ['database', 0, 5, true],
+    ['cache', 0, 1, true],
+  ]);
+  const stop = report.steps.find((s) => s.id === 'stop-write-load')!;
+  expect(stop.evidence).toMatchObject({ database: { lost: 0 }, cache: { lost: 0 } });
+  const tests = report.steps.find((s) => s.id === 'run-integration-tests')!;
+  expect(tests.checks?.map((c) => [c.name, c.ok])).toEqual([
+    ['secondary /healthz', true],
+    ['drill writes to the secondary database', true],
+    ['drill writes to the secondary cache', true],
+  ]);
+
+  // Kept in the store, published once, and drill:last says when it finished.
+  expect(published.map((r) => r.opId)).toEqual([id]);
+  expect(Number(await h.redis.get(drillLastKey(h.prefix, 'prod')))).toBe(report.finishedAt);
+  expect(report.comparison).toEqual(['This is the first recorded drill of this environment: nothing to compare with.']);
+
+  const md = renderDrillMarkdown(report);
+  expect(md).toContain(`# Drill report ${id} — PASSED`);
+  expect(md).toContain('| RTO failover |');
+  expect(md).toContain('| Integration tests on secondary | succeeded | 1 |');
+});
+
+test('lost writes and a skipped failing step are deviations; the next drill is compared with the previous one', async () => {
+  const first = await runDrill('Q3 drill');
+
+  await h.world.set('writeLoad.lostWrites', '4');
+  await h.world.set('verification.secondary', 'false');
+  const req = await h.engine.request({ kind: 'drill', mode: 'planned', requester: REQUESTER, reason: 'Q4 drill' });
+  if (!req.ok) throw new Error(req.message);
+  const id = req.op.id;
+  await inPhase(h.engine, id, 'awaitingApproval');
+  await h.engine.approve({ opId: id, userId: APPROVER, planHash: (await h.engine.get(id))!.planHash! });
+  // verify-secondary fails first; the approver accepts it and later the integration tests too.
+  await inPhase(h.engine, id, 'paused');
+  expect((await h.engine.skip({ opId: id, userId: APPROVER })).ok).toBe(true);
+  await inPhase(h.engine, id, 'paused');
+  expect((await h.engine.get(id))!.currentSteps).toEqual(['run-integration-tests']);
+  expect((await h.engine.skip({ opId: id, userId: APPROVER })).ok).toBe(true);
+  await inPhase(h.engine, id, 'completed');
+  await reporter.idle();
+  const report = (await reports.get(id))!;
+
+  expect(report.passed).toBe(false);
+  expect(report.rto[0]).toMatchObject({ phase: 'failover', ms: null, pass: null });
+  expect(report.deviations).toEqual(
+    expect.arrayContaining([
+      expect.stringContaining('Verify secondary failed'),
+      `Verify secondary was skipped by ${APPROVER}.`,
+      `Integration tests on secondary was skipped by ${APPROVER}.`,
+      expect.stringMatching(/^Acknowledged writes were lost \(database\): 4 of \d+ acknowledged writes missing/),
+    ]),
+  );
+  expect(report.previous?.opId).toBe(first.id);
+  expect(report.comparison[0]).toBe(`Previous drill: ${first.id} on ${new Date(first.report.finishedAt).toISOString().slice(0, 10)}, passed.`);
+  expect(report.comparison).toContain('Failover RTO: not comparable (not measured in both drills).');
+  expect(await reports.previous('prod')).toMatchObject({ opId: id, passed: false });
+});
+
+test('dr report can rebuild the report of a finished drill that has none stored; a failover gets none', async () => {
+  reporter.stop();
+  const req = await h.engine.request({ kind: 'drill', mode: 'planned', requester: REQUESTER, reason: 'no reporter' });
+  if (!req.ok) throw new Error(req.message);
+  await inPhase(h.engine, req.op.id, 'awaitingApproval');
+  await h.engine.approve({ opId: req.op.id, userId: APPROVER, planHash: (await h.engine.get(req.op.id))!.planHash! });
+  await inPhase(h.engine, req.op.id, 'completed');
+  expect(await reports.get(req.op.id)).toBeNull();
+  expect(await reporter.reportFor(req.op.id)).toMatchObject({ opId: req.op.id, passed: true });
+  expect(await reports.get(req.op.id)).not.toBeNull();
+  expect(await reporter.reportFor('DR-20000101-0001')).toBeNull();
+});
