@@ -1,0 +1,66 @@
+/**
+ * The detection section of the config and what `dr start` needs for it: defaults, refusals that
+ * say what to fix, and the bearer token's environment variable.
+ */
+import { ConfigError } from '../../src/errors.js';
+import { checkStartEnvironment, configSchema, parseConfig } from '../../src/config/index.js';
+import { detectionSettings } from '../../src/detection/index.js';
+
+const BASE = `environment: staging
+regions:
+  primary: { name: eu-west-1, healthUrl: "https://eu-west-1.example.com/healthz" }
+  secondary: { name: eu-central-1 }
+slack:
+  incidentChannel: C0123ABCD
+approvals:
+  approvers: [U0123ALICE]
+`;
+const SLACK_ENV = { SLACK_BOT_TOKEN: 'xoxb-1-2-abc', SLACK_SIGNING_SECRET: 'signing' };
+
+function refusal(text: string): string {
+  try {
+    parseConfig(text, 'dr.config.yaml');
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error('expected the config to be refused');
+}
+
+test('defaults: ServiceDown alerts labelled region, the primary health URL probed', () => {
+  const config = parseConfig(`${BASE}detection: {}\n`, 'dr.config.yaml');
+  expect(config.detection).toMatchObject({ minAlerts: 3, windowSeconds: 600, alertName: 'ServiceDown', regionLabel: 'region', probeFailures: 3, tokenEnv: 'DR_ALERTMANAGER_TOKEN' });
+  const { settings, probe } = detectionSettings(config);
+  expect(settings).toMatchObject({ region: 'eu-west-1', windowMs: 600_000 });
+  expect(probe).toEqual({ urls: ['https://eu-west-1.example.com/healthz'], intervalMs: 30_000, timeoutMs: 5_000 });
+});
+
+test('provider status is refused as not supported yet; a probe timeout longer than the interval is refused', () => {
+  expect(refusal(`${BASE}detection:\n  providerStatus: { aws: { endpoint: "https://health.us-east-1.amazonaws.com" } }\n`)).toContain(
+    'provider status signals (AWS Health, Azure Resource Health) are not supported yet: remove detection.providerStatus',
+  );
+  expect(refusal(`${BASE}detection:\n  probeIntervalSeconds: 5\n  probeTimeoutSeconds: 10\n`)).toContain('probeTimeoutSeconds must not exceed probeIntervalSeconds');
+  expect(refusal(`${BASE}detection:\n  minAlerts: 0\n`)).toContain('detection.minAlerts');
+});
+
+test('dr start needs the bearer token and something to probe', () => {
+  const withoutUrl = configSchema.parse({
+    environment: 'staging',
+    regions: { primary: { name: 'eu-west-1' }, secondary: { name: 'eu-central-1' } },
+    slack: { incidentChannel: 'C0123ABCD' },
+    approvals: { approvers: ['U0123ALICE'] },
+    detection: { tokenEnv: 'AM_TOKEN' },
+  });
+  let message = '';
+  try {
+    checkStartEnvironment(withoutUrl, SLACK_ENV);
+  } catch (err) {
+    message = (err as Error).message;
+  }
+  expect(message).toContain('AM_TOKEN: not set; detection needs the bearer token Alertmanager sends to /webhooks/alertmanager');
+  expect(message).toContain('detection: nothing to probe; set regions.primary.healthUrl or detection.probeUrls');
+  expect(() => detectionSettings(withoutUrl)).toThrow(ConfigError);
+
+  const ok = parseConfig(`${BASE}detection: {}\n`, 'dr.config.yaml');
+  expect(() => checkStartEnvironment(ok, { ...SLACK_ENV, DR_ALERTMANAGER_TOKEN: 'secret-token' })).not.toThrow();
+});
