@@ -63,9 +63,26 @@ export function summarizeConfig(config: DrConfig, env: NodeJS.ProcessEnv): Confi
   const count = (r: 'primary' | 'secondary'): string =>
     v ? `${r} ${v[r].http.length} http + ${v[r].commands.length} command` : '';
   row('verification', v && `${count('primary')}, ${count('secondary')}`);
+  const o = c.objectStorage;
+  const side = (x: NonNullable<typeof o>['primary']): string =>
+    x.bucket ?? (x.container ? `${x.container}${x.connectionStringEnv ? ` via $${x.connectionStringEnv}` : ''}` : '?');
+  row('object store', o && `${o.provider} ${side(o.primary)} → ${side(o.secondary)}`);
+  const d = config.detection;
+  lines.push(
+    `detection:    ${
+      d
+        ? `${d.minAlerts} ${d.alertName} alerts in ${d.windowSeconds} s plus ${d.probeFailures} failed probe rounds; webhook token in $${d.tokenEnv}`
+        : 'off (no alert webhook, no probes)'
+    }`,
+  );
 
-  const missingEnv = connectionRefs(config)
-    .map(({ ref }) => ref.urlEnv)
-    .filter((name): name is string => name !== undefined && (env[name] === undefined || env[name]?.trim() === ''));
+  // Every variable the file names: connection strings, the detection token, blob connection strings.
+  const named = [
+    ...connectionRefs(config).map(({ ref }) => ref.urlEnv),
+    config.detection?.tokenEnv,
+    o?.primary.connectionStringEnv,
+    o?.secondary.connectionStringEnv,
+  ];
+  const missingEnv = named.filter((name): name is string => name !== undefined && (env[name] === undefined || env[name]?.trim() === ''));
   return { lines, missingEnv: [...new Set(missingEnv)] };
 }

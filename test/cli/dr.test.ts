@@ -7,6 +7,7 @@ const ROOT = new URL('../..', import.meta.url).pathname;
 const DR = join(ROOT, 'bin', 'dr.js');
 const EXAMPLE = join(ROOT, 'dr.config.example.yaml');
 const EXAMPLE_ENV = {
+  DR_ALERTMANAGER_TOKEN: 'alertmanager-bearer-token',
   DR_PG_PRIMARY_URL: 'postgres://dr_bot:s3cret@db-primary.internal:5432/app',
   DR_PG_SECONDARY_URL: 'postgres://dr_bot:s3cret@db-secondary.internal:5432/app',
   DR_REDIS_PRIMARY_URL: 'redis://cache-primary.internal:6379',
@@ -152,8 +153,8 @@ describe('dr start', () => {
   it('with a valid config but an incomplete environment lists every missing variable and exits 1', async () => {
     const run = await dr(['start', '--config', EXAMPLE], { PORT: '0' });
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain('the environment is not ready for dr start (6 problems)');
-    for (const name of ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET or SLACK_APP_TOKEN', 'DR_PG_PRIMARY_URL', 'DR_REDIS_SECONDARY_URL']) {
+    expect(run.stderr).toContain('the environment is not ready for dr start (7 problems)');
+    for (const name of ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET or SLACK_APP_TOKEN', 'DR_PG_PRIMARY_URL', 'DR_REDIS_SECONDARY_URL', 'DR_ALERTMANAGER_TOKEN']) {
       expect(run.stderr).toContain(name);
     }
     expect(run.stdout).not.toContain('dr-bot started');

@@ -13,6 +13,7 @@ import {
 
 const EXAMPLE = new URL('../../dr.config.example.yaml', import.meta.url).pathname;
 const EXAMPLE_ENV = {
+  DR_ALERTMANAGER_TOKEN: 'alertmanager-bearer-token',
   DR_PG_PRIMARY_URL: 'postgres://dr_bot:s3cret@db-primary.internal:5432/app',
   DR_PG_SECONDARY_URL: 'postgres://dr_bot:s3cret@db-secondary.internal:5432/app',
   DR_REDIS_PRIMARY_URL: 'redis://:s3cret@cache-primary.internal:6379',
@@ -58,7 +59,8 @@ describe('dr.config.example.yaml', () => {
   it('is a valid config, with every component configured', () => {
     const config = loadConfig({ path: EXAMPLE, env: EXAMPLE_ENV });
     expect(config.environment).toBe('prod');
-    expect(Object.keys(config.components).sort()).toEqual(['dns', 'kubernetes', 'postgres', 'redis', 'verification']);
+    expect(Object.keys(config.components).sort()).toEqual(['dns', 'kubernetes', 'objectStorage', 'postgres', 'redis', 'verification']);
+    expect(config.detection?.tokenEnv).toBe('DR_ALERTMANAGER_TOKEN');
     expect(config.components.dns?.provider).toBe('route53');
   });
 
@@ -234,10 +236,11 @@ describe('checkStartEnvironment', () => {
       message = (err as Error).message;
     }
     const lines = message.split('\n');
-    expect(lines[0]).toBe('the environment is not ready for dr start (5 problems):');
+    expect(lines[0]).toBe('the environment is not ready for dr start (6 problems):');
     expect(lines.slice(1).map((l) => l.trim().split(':')[0])).toEqual([
       'SLACK_BOT_TOKEN',
       'SLACK_SIGNING_SECRET or SLACK_APP_TOKEN',
+      'DR_ALERTMANAGER_TOKEN',
       'components.postgres.secondary.urlEnv',
       'components.redis.primary.urlEnv',
       'components.redis.secondary.urlEnv',
