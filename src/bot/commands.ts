@@ -32,6 +32,10 @@ export function parseCommand(text: string): ParsedCommand {
     }
     case 'failback':
       return { type: 'request', kind: 'failback', mode: 'auto', reason: tail(rest) };
+    case 'drill':
+      // A drill fails over on purpose: only a planned (zero-loss) switch makes sense, so preflight
+      // refuses it when the primary is not reachable.
+      return { type: 'request', kind: 'drill', mode: 'planned', reason: tail(rest) };
     case 'abort':
       return { type: 'abort', reason: tail(rest) };
     default:
@@ -44,6 +48,7 @@ export function usageText(command: string): string {
     `*Usage of \`${command}\`*`,
     `• \`${command} failover [planned|unplanned] [reason…]\` — request a failover to the secondary region (needs approval)`,
     `• \`${command} failback [reason…]\` — request the failback to the primary region (needs approval)`,
+    `• \`${command} drill [reason…]\` — request a DR drill: failover, integration tests, failback, with a drill report (needs approval)`,
     `• \`${command} status\` — the active operation and the last finished one`,
     `• \`${command} abort [reason…]\` — abort the active operation (approvers only)`,
     `• \`${command} help\` — this text`,
