@@ -50,7 +50,7 @@ function workloadsLine(ws: CloudState['kubernetes']['primary']): string {
 }
 
 function describeCloudState(cloud: CloudState | { error: string }): string[] {
-  if ('error' in cloud) return [`  simulators         DOWN (${cloud.error})`];
+  if ('error' in cloud) return [`  ${'simulators'.padEnd(19)} DOWN (${cloud.error})`];
   const health = (h: { healthy: boolean; running: boolean }): string => (!h.running ? 'stopped (refuses connections)' : h.healthy ? 'healthy' : 'unhealthy (503)');
   const inverted = cloud.route53.primaryHealthCheckInverted;
   return [

@@ -121,6 +121,13 @@ describe('dr lab', () => {
     expect(statusOut).toMatch(/kubernetes second\. +ready\/desired shop\/api 1\/1, shop\/web 1\/1, shop\/worker 1\/1/);
     expect(statusOut).toMatch(/bot state redis +up /);
 
+    // Simulators that died are reported as down, and `down` still cleans up everything else.
+    process.kill(cloud.pid, 'SIGKILL');
+    while (alive(cloud.pid)) await new Promise((r) => setTimeout(r, 20));
+    const deadOut = await dr(['lab', 'status', '--dir', dir]);
+    expect(deadOut).toMatch(/cloud +DOWN /);
+    expect(deadOut).toMatch(/simulators +DOWN \(/);
+
     expect(await dr(['lab', 'down', '--dir', dir])).toContain('stopped and removed');
     expect(pids.filter(alive)).toEqual([]);
     expect(processesIn(dir)).toEqual([]);

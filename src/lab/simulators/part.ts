@@ -61,7 +61,10 @@ export async function cloudState(cloud: Pick<LabCloud, 'controlUrl'>): Promise<C
     if (!res.ok) return { error: `control API answered ${res.status}` };
     return (await res.json()) as CloudState;
   } catch (err) {
-    return { error: err instanceof Error ? err.message : String(err) };
+    // fetch says only "fetch failed"; the cause (ECONNREFUSED, a timeout) is what a person needs.
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    const why = cause?.code ?? cause?.message;
+    return { error: `${cloud.controlUrl} does not answer: ${err instanceof Error ? err.message : String(err)}${why ? ` (${why})` : ''}` };
   }
 }
 
