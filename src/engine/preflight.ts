@@ -1,6 +1,7 @@
 import type { Component, ComponentReadiness, Mode, OperationKind, PreflightReport, RegionRole, RequestedMode } from '../domain/types.js';
 import { errorInfo } from '../errors.js';
 import type { Providers } from '../providers/types.js';
+import { primaryAlreadyServing, refuseNothingToFailBack } from './failback-preflight.js';
 
 const COMPONENTS: readonly { key: keyof Providers; component: Component }[] = [
   { key: 'database', component: 'database' },
@@ -44,7 +45,9 @@ export async function runPreflight(
     }),
   );
   const mode = resolveMode(input.requestedMode, components);
-  return { mode, components: applyModeRules(input.requestedMode, components), checkedAt: now() };
+  const ruled = applyModeRules(input.requestedMode, components);
+  const serving = input.kind === 'failback' ? await primaryAlreadyServing(providers) : null;
+  return { mode, components: serving ? refuseNothingToFailBack(ruled, serving) : ruled, checkedAt: now() };
 }
 
 /** The old writer counts as reachable unless a data component says it is not. */

@@ -1,0 +1,161 @@
+/**
+ * Failover and failback, twice, on a real lab with the cloud simulators: the engine runs every
+ * step against real PostgreSQL and Redis pairs, the Route 53 and Kubernetes simulators and the
+ * health endpoints, and the test then looks at each server itself.
+ */
+import { Redis } from 'ioredis';
+import { labDown, labUp, pgQuery, type LabInfo } from '../../src/lab/index.js';
+import { inPhase } from '../support/engine-harness.js';
+import { sql, until } from '../support/lab.js';
+import { APPROVER, ids, insertRows, labEngine, OPERATOR, range, requestAndApprove, standbyState, type LabEngine } from './support.js';
+
+let lab: LabInfo;
+let h: LabEngine;
+
+beforeAll(async () => {
+  lab = await labUp();
+  h = await labEngine(lab, 'failback-cycle', ['orders']);
+  // The lab's config wires the simulators in: DNS, scaling and verification run for real too.
+  expect([h.providers.dns?.name, h.providers.cluster, h.providers.verification].every(Boolean)).toBe(true);
+  await sql(lab.postgres.primary.url, 'CREATE EXTENSION pg_walinspect');
+  await sql(lab.postgres.primary.url, 'CREATE TABLE orders (id int PRIMARY KEY, side text NOT NULL)');
+}, 120_000);
+
+afterAll(async () => {
+  await h?.close();
+  if (lab) await labDown({ dir: lab.dir });
+});
+
+const pgUrl = (side: 'primary' | 'secondary') => lab.postgres[side].url;
+const redisOf = (side: 'primary' | 'secondary') => new Redis(lab.redis[side].url);
+
+async function redisDo<T>(side: 'primary' | 'secondary', fn: (r: Redis) => Promise<T>): Promise<T> {
+  const r = redisOf(side);
+  try {
+    return await fn(r);
+  } finally {
+    await r.quit();
+  }
+}
+
+async function replicaState(side: 'primary' | 'secondary'): Promise<{ role: string; link: string | undefined; offset: number; masterOffset: number }> {
+  const info = await redisDo(side, (r) => r.info('replication'));
+  const field = (k: string) => new RegExp(`^${k}:(.*)$`, 'm').exec(info)?.[1]?.trim();
+  const masterInfo = await redisDo(side === 'primary' ? 'secondary' : 'primary', (r) => r.info('replication'));
+  return {
+    role: field('role') ?? '',
+    link: field('master_link_status'),
+    offset: Number(field('slave_repl_offset') ?? -1),
+    masterOffset: Number(/^master_repl_offset:(\d+)/m.exec(masterInfo)?.[1] ?? -2),
+  };
+}
+
+test('a failback with nothing to fail back is refused at preflight and changes nothing', async () => {
+  await insertRows(pgUrl('primary'), range(1, 20), 'primary');
+  const req = await h.engine.request({ kind: 'failback', mode: 'auto', requester: OPERATOR, reason: 'nothing to do' });
+  if (!req.ok) throw new Error(req.message);
+  const refused = await inPhase(h.engine, req.op.id, 'refused');
+  expect(refused.lastError?.message).toContain('nothing to fail back: the primary region already serves');
+  expect(refused.steps.every((s) => s.status === 'pending')).toBe(true);
+  expect((await sql(pgUrl('primary'), 'SELECT pg_is_in_recovery() AS r'))[0].r).toBe(false);
+  expect(await h.providers.dns!.currentTarget()).toBe('primary');
+});
+
+test('a failback requested while a failover is still active is refused with the active operation named', async () => {
+  const failover = await h.engine.request({ kind: 'failover', mode: 'auto', requester: OPERATOR, reason: 'drill' });
+  if (!failover.ok) throw new Error(failover.message);
+  await inPhase(h.engine, failover.op.id, 'awaitingApproval');
+  const failback = await h.engine.request({ kind: 'failback', mode: 'auto', requester: OPERATOR, reason: 'too early' });
+  expect(failback).toMatchObject({ ok: false, code: 'already-active', activeId: failover.op.id });
+  expect(failback.ok ? '' : failback.message).toContain(failover.op.id);
+  await h.engine.abort({ opId: failover.op.id, userId: OPERATOR, reason: 'test over' });
+});
+
+test('failover, writes on the secondary, failback: every row is on the primary, the secondary streams from it again, DNS and scale are back', async () => {
+  await insertRows(pgUrl('primary'), range(21, 100), 'primary');
+  await redisDo('primary', (r) => r.mset('cart:1', 'primary', 'cart:2', 'primary'));
+
+  const failover = await requestAndApprove(h.engine, 'failover');
+  expect(failover.after.mode).toBe('planned');
+  await insertRows(pgUrl('secondary'), range(101, 150), 'secondary');
+  await redisDo('secondary', async (r) => {
+    await r.set('cart:2', 'secondary');
+    await r.hset('session:9', { user: 'ada', region: 'secondary' });
+  });
+
+  const failback = await requestAndApprove(h.engine, 'failback');
+  // Before approval the card said what the resync would do and that nothing is lost.
+  const db = failback.before.preflight?.components.find((c) => c.component === 'database');
+  expect(db?.planFacts).toMatchObject({ targetRole: 'stale-writer', resyncMethod: 'rewind', lostTransactions: 0 });
+  expect(db?.summary).toContain('will rewind (pg_rewind)');
+  expect(db?.expectedLoss).toBeUndefined();
+
+  const steps = Object.fromEntries(failback.after.steps.map((s) => [s.id, s]));
+  expect(failback.after.steps.map((s) => s.status).every((s) => s === 'succeeded' || s === 'skipped')).toBe(true);
+  expect(steps['resync-database'].evidence).toMatchObject({ method: 'rewind', rewindError: null });
+  expect(steps['verify-consistency'].checks?.map((c) => c.name)).toEqual(expect.arrayContaining(['postgres table orders', 'redis sampled values']));
+  expect(failback.after.rpo?.every((r) => r.bytes === 0)).toBe(true);
+
+  // Data: every row written on either side while it was the writer.
+  expect(await ids(pgUrl('primary'))).toEqual(range(1, 150));
+  expect((await sql(pgUrl('primary'), 'SELECT pg_is_in_recovery() AS r'))[0].r).toBe(false);
+  await until('the secondary to replay everything', async () => (await standbyState(pgUrl('secondary'), pgUrl('primary'))).lagBytes === 0);
+  expect(await standbyState(pgUrl('secondary'), pgUrl('primary'))).toEqual({ inRecovery: true, receiver: 'streaming', lagBytes: 0 });
+  expect(await ids(pgUrl('secondary'))).toEqual(range(1, 150));
+
+  // Redis likewise.
+  expect(await redisDo('primary', (r) => r.mget('cart:1', 'cart:2'))).toEqual(['primary', 'secondary']);
+  expect(await redisDo('primary', (r) => r.hgetall('session:9'))).toEqual({ user: 'ada', region: 'secondary' });
+  await until('the Redis replica to reach the master offset', async () => {
+    const s = await replicaState('secondary');
+    return s.offset === s.masterOffset;
+  });
+  expect(await replicaState('secondary')).toMatchObject({ role: 'slave', link: 'up' });
+
+  // DNS and the standby cluster (the lab's Route 53 and Kubernetes simulators).
+  expect(await h.providers.dns!.currentTarget()).toBe('primary');
+  expect(await h.providers.cluster!.isScaled('secondary', 'standby')).toBe(true);
+});
+
+test('the cycle repeats: a second failover and failback after the first', async () => {
+  const failover = await requestAndApprove(h.engine, 'failover');
+  expect(failover.after.steps.every((s) => s.status !== 'failed')).toBe(true);
+  expect((await sql(pgUrl('secondary'), 'SELECT pg_is_in_recovery() AS r'))[0].r).toBe(false);
+  await insertRows(pgUrl('secondary'), range(151, 170), 'secondary');
+  expect(await ids(pgUrl('secondary'))).toEqual(range(1, 170));
+
+  const failback = await requestAndApprove(h.engine, 'failback');
+  expect(failback.after.phase).toBe('completed');
+  expect(await ids(pgUrl('primary'))).toEqual(range(1, 170));
+  await until('the secondary to replay everything', async () => (await standbyState(pgUrl('secondary'), pgUrl('primary'))).lagBytes === 0);
+  expect(await standbyState(pgUrl('secondary'), pgUrl('primary'))).toEqual({ inRecovery: true, receiver: 'streaming', lagBytes: 0 });
+  expect(await h.providers.dns!.currentTarget()).toBe('primary');
+});
+
+test('a planted mismatch (replay paused on the resynced primary, a row written after) stops the failback before DNS moves; Retry after the fix completes it', async () => {
+  await requestAndApprove(h.engine, 'failover');
+  await insertRows(pgUrl('secondary'), range(171, 180), 'secondary');
+  // Someone resynced the old primary already; then its replay stops while the secondary takes a write.
+  await h.providers.database!.resync({ standby: 'primary', progress: () => undefined });
+  await pgQuery(pgUrl('primary'), 'SELECT pg_wal_replay_pause()');
+  await insertRows(pgUrl('secondary'), [181], 'secondary');
+
+  const stopped = await requestAndApprove(h.engine, 'failback', { until: 'paused' });
+  const view = stopped.after;
+  expect(view.currentSteps).toEqual(['verify-consistency']);
+  expect(view.lastError).toMatchObject({ code: 'verification-failed' });
+  expect(view.lastError?.message).toContain('WAL replay is paused on primary');
+  expect(view.lastError?.message).toContain('postgres table orders (secondary: 181 rows, primary: 180 rows');
+  // Nothing after the check happened: the secondary still takes writes and users still go there.
+  expect((await sql(pgUrl('primary'), 'SELECT pg_is_in_recovery() AS r'))[0].r).toBe(true);
+  expect((await sql(pgUrl('secondary'), 'SELECT pg_is_in_recovery() AS r'))[0].r).toBe(false);
+  expect(await h.providers.dns!.currentTarget()).toBe('secondary');
+
+  await pgQuery(pgUrl('primary'), 'SELECT pg_wal_replay_resume()');
+  const retried = await h.engine.retry({ opId: view.id, userId: APPROVER });
+  expect(retried.ok).toBe(true);
+  const done = await inPhase(h.engine, view.id, 'completed');
+  expect(done.phase).toBe('completed');
+  expect(await ids(pgUrl('primary'))).toEqual(range(1, 181));
+  expect(await h.providers.dns!.currentTarget()).toBe('primary');
+});
