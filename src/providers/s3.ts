@@ -27,7 +27,9 @@ function mapS3Error(err: unknown, where: string, doing: string): DrError {
       return new ProviderError(NAME, `${doing} ${where}: access denied; give the bot s3:PutObject on the primary bucket and s3:GetObject on the secondary (canary prefix)`, { code: 'forbidden', cause: err });
     return new ProviderError(NAME, `${doing} ${where}: ${err.name} (HTTP ${status ?? '?'}): ${err.message}`, { retryable: (status ?? 500) >= 500 || status === 429, cause: err });
   }
-  const e = err as { code?: string; message?: string };
+  const e = err as { name?: string; code?: string; message?: string };
+  if (e.name === 'CredentialsProviderError')
+    return new ProviderError(NAME, `${doing} ${where}: no AWS credentials found (environment, profile, web identity or instance role); give the bot's process one of them`, { code: 'forbidden', cause: err });
   return new ProviderError(NAME, `${doing} ${where}: cannot reach S3: ${e.code ?? ''} ${e.message ?? String(err)}`.replace(/\s+/g, ' '), { retryable: true, cause: err });
 }
 

@@ -17,9 +17,14 @@ import type { ReadinessCheck } from './types.js';
 
 type ObjectStorageConfig = NonNullable<DrConfig['components']['objectStorage']>;
 
-/** The canary's RPO: its own setting, else the environment's RPO target. */
+/** A component's RPO in seconds: targets.rpoMinutesByComponent, else targets.rpoMinutes. */
+function rpoSeconds(config: DrConfig, component: 'database' | 'cache' | 'objectStorage'): number {
+  return (config.targets.rpoMinutesByComponent?.[component] ?? config.targets.rpoMinutes) * 60;
+}
+
+/** The canary's RPO: components.objectStorage.rpoSeconds, else the object-storage RPO target. */
 export function objectStorageRpoSeconds(config: DrConfig): number {
-  return config.components.objectStorage?.rpoSeconds ?? config.targets.rpoMinutes * 60;
+  return config.components.objectStorage?.rpoSeconds ?? rpoSeconds(config, 'objectStorage');
 }
 
 function side(o: ObjectStorageConfig, which: 'primary' | 'secondary', env: NodeJS.ProcessEnv): ObjectStoreSide {
@@ -65,10 +70,9 @@ export interface ReadinessChecks {
 
 export function createReadinessChecks(opts: ReadinessChecksOptions): ReadinessChecks {
   const { config, providers } = opts;
-  const rpoSeconds = config.targets.rpoMinutes * 60;
   const checks: ReadinessCheck[] = [];
-  if (providers.database) checks.push(postgresCheck(providers.database, rpoSeconds));
-  if (providers.cache) checks.push(redisCheck(providers.cache, rpoSeconds));
+  if (providers.database) checks.push(postgresCheck(providers.database, rpoSeconds(config, 'database')));
+  if (providers.cache) checks.push(redisCheck(providers.cache, rpoSeconds(config, 'cache')));
   if (providers.dns) checks.push(dnsCheck(providers.dns, config.targets.rtoMinutes));
   if (providers.cluster) checks.push(standbyWorkloadsCheck(providers.cluster));
   const storage = opts.objectStorage ?? createObjectStorageFromConfig(config, opts.env);

@@ -1,0 +1,174 @@
+/**
+ * Each readiness check against the lab's simulators through the real SDKs, built from a config the
+ * way the bot builds them: DNS routing and TTL (Route 53), the standby's workloads (Kubernetes),
+ * object storage replication (S3), the newest Velero backup, and the drill age from Redis.
+ */
+import { Redis } from 'ioredis';
+import { configSchema, type DrConfig, type DrConfigInput } from '../../src/config/schema.js';
+import { startSimulators, type Simulators } from '../../src/lab/simulators/index.js';
+import { startS3Simulator, type S3Sim } from '../../src/lab/simulators/s3.js';
+import { closeProviders, createProviders } from '../../src/providers/factory.js';
+import type { DatabaseProvider, Providers } from '../../src/providers/types.js';
+import { createReadinessChecks, drillCheck, postgresCheck, recordDrillAt, type ReadinessCheck, type ReadinessChecks, type ReadinessCheckId } from '../../src/readiness/index.js';
+import { silentLog } from '../support/lab.js';
+import { REDIS_URL, deleteKeys, uniquePrefix } from '../support/redis.js';
+
+const DAY = 86_400_000;
+let sims: Simulators;
+let s3: S3Sim;
+let redis: Redis;
+let providers: Providers;
+let built: ReadinessChecks;
+let config: DrConfig;
+const prefix = uniquePrefix('readiness-checks');
+const drills = (): { redis: Redis; prefix: string } => ({ redis, prefix });
+
+function check(id: ReadinessCheckId): ReadinessCheck {
+  const c = built.checks.find((x) => x.id === id);
+  if (!c) throw new Error(`no ${id} check built; have ${built.checks.map((x) => x.id).join(', ')}`);
+  return c;
+}
+
+beforeAll(async () => {
+  sims = await startSimulators({ podReadyMs: 0, changeDelayMs: 0, ttl: 60 });
+  // The AWS SDKs read their (dummy) credentials from the process environment.
+  Object.assign(process.env, sims.env);
+  s3 = await startS3Simulator({ buckets: ['shop-eu', 'shop-us'], replication: [{ from: 'shop-eu', to: 'shop-us', delayMs: 100 }] });
+  redis = new Redis(REDIS_URL);
+  const components = sims.components as NonNullable<DrConfigInput['components']>;
+  const input: DrConfigInput = {
+    environment: 'checks',
+    regions: { primary: { name: 'eu-west-1' }, secondary: { name: 'us-east-1' } },
+    slack: { incidentChannel: 'C0READY' },
+    approvals: { approvers: ['U0APPROVER'] },
+    targets: { rtoMinutes: 30, rpoMinutes: 5 },
+    components: {
+      dns: components.dns,
+      kubernetes: { ...components.kubernetes!, velero: { namespace: 'velero', maxAgeHours: 24 } },
+      objectStorage: {
+        provider: 's3',
+        primary: { bucket: 'shop-eu', region: 'eu-west-1', endpoint: s3.url },
+        secondary: { bucket: 'shop-us', region: 'us-east-1', endpoint: s3.url },
+        forcePathStyle: true,
+        rpoSeconds: 2,
+      },
+    },
+  };
+  config = configSchema.parse(input);
+  const env = { ...process.env, ...sims.env };
+  providers = createProviders(config, env, silentLog);
+  built = createReadinessChecks({ config, providers, env, drills: drills() });
+});
+
+afterAll(async () => {
+  await built.close();
+  await closeProviders(providers, silentLog);
+  await deleteKeys(redis, prefix);
+  redis.disconnect();
+  await s3.stop();
+  await sims.stop();
+});
+
+test('the bot builds one check per configured component, plus the drill age', () => {
+  expect(built.checks.map((c) => c.id)).toEqual(['dns', 'standby-workloads', 'object-storage', 'velero', 'drill']);
+});
+
+test('DNS: users on the primary with a short TTL is ok; sent to the secondary is degraded', async () => {
+  const ok = await check('dns').run();
+  expect(ok).toMatchObject({ status: 'ok', measured: 'primary, TTL 60 s', target: 'primary, TTL < 30 min' });
+  // The primary's health endpoint fails: Route 53's health check answers the secondary by itself.
+  sims.health.primary.setHealthy(false);
+  try {
+    const moved = await check('dns').run();
+    expect(moved.status).toBe('degraded');
+    expect(moved.detail).toMatch(/^users are sent to the secondary, not the primary/);
+  } finally {
+    sims.health.primary.setHealthy(true);
+  }
+});
+
+test('DNS: a TTL not shorter than the RTO is degraded', async () => {
+  const slow = await startSimulators({ podReadyMs: 0, changeDelayMs: 0, ttl: 3600 });
+  const env = { ...process.env, ...slow.env };
+  const cfg = configSchema.parse({ ...config, components: { dns: slow.components.dns } });
+  const p = createProviders(cfg, env, silentLog);
+  try {
+    const dns = createReadinessChecks({ config: cfg, providers: p, env, drills: drills() }).checks.find((c) => c.id === 'dns')!;
+    const r = await dns.run();
+    expect(r.status).toBe('degraded');
+    expect(r.measured).toBe('primary, TTL 3600 s');
+    expect(r.detail).toMatch(/TTL 3600 s is not shorter than the RTO of 30 min/);
+  } finally {
+    await closeProviders(p, silentLog);
+    await slow.stop();
+  }
+});
+
+test('standby workloads: at their standby counts is ok; one scaled below is degraded', async () => {
+  const ok = await check('standby-workloads').run();
+  expect(ok).toMatchObject({ status: 'ok', measured: 'api 1/1, web 1/1, worker 1/1' });
+  const k8s = sims.kubernetes.secondary.sim;
+  const scale = (replicas: number) =>
+    fetch(`${k8s.url}/apis/apps/v1/namespaces/shop/deployments/web/scale`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${k8s.token}`, 'content-type': 'application/merge-patch+json' },
+      body: JSON.stringify({ spec: { replicas } }),
+    });
+  expect((await scale(0)).status).toBe(200);
+  try {
+    const r = await check('standby-workloads').run();
+    expect(r.status).toBe('degraded');
+    expect(r.detail).toMatch(/below their standby counts in the secondary: Deployment\/shop\/web 0 ready of 1 \(spec 0\)/);
+  } finally {
+    await scale(1);
+  }
+});
+
+test('object storage: the canary replicated is ok; stalled replication is degraded after the RPO', async () => {
+  const ok = await check('object-storage').run();
+  expect(ok.status).toBe('ok');
+  expect(ok.target).toBe('≤ 2 s');
+  expect(s3.object('shop-us', 'dr-bot-canary/checks')).toBeDefined();
+  s3.stallReplication(true);
+  try {
+    const r = await check('object-storage').run();
+    expect(r).toMatchObject({ status: 'degraded', measured: 'not replicated after 2 s' });
+  } finally {
+    s3.stallReplication(false);
+  }
+});
+
+test('Velero: a backup from this morning is ok; only old ones, or none, is degraded', async () => {
+  const k8s = sims.kubernetes.secondary.sim;
+  k8s.setVeleroBackups([{ name: 'nightly-1', phase: 'Completed', completedAt: new Date(Date.now() - 6 * 3_600_000) }]);
+  expect(await check('velero').run()).toMatchObject({ status: 'ok', target: '< 24 h' });
+  k8s.setVeleroBackups([{ name: 'nightly-0', phase: 'Completed', completedAt: new Date(Date.now() - 50 * 3_600_000) }]);
+  expect(await check('velero').run()).toMatchObject({ status: 'degraded', measured: '50 h old' });
+  k8s.setVeleroBackups([]);
+  expect(await check('velero').run()).toMatchObject({ status: 'degraded', measured: 'none completed' });
+});
+
+test('drill age: none recorded, too old, and recent', async () => {
+  const drill = check('drill');
+  expect(await drill.run()).toMatchObject({ status: 'degraded', measured: 'no drill recorded', target: '≤ 90 days' });
+  await recordDrillAt(drills(), 'checks', Date.now() - 120 * DAY);
+  const old = await drill.run();
+  expect(old).toMatchObject({ status: 'degraded', measured: '120 days' });
+  expect(old.detail).toMatch(/the last drill was 120 days ago .*more than 90/);
+  await recordDrillAt(drills(), 'checks', Date.now() - 3 * DAY);
+  expect(await drill.run()).toMatchObject({ status: 'ok', measured: '3 days' });
+  // An older drill recorded late does not hide the newer one.
+  await recordDrillAt(drills(), 'checks', Date.now() - 200 * DAY);
+  expect(await drillCheck(drills(), 'checks', 90).run()).toMatchObject({ status: 'ok', measured: '3 days' });
+});
+
+test('PostgreSQL: lag over the RPO is degraded, a standby that writes is degraded', async () => {
+  // An in-memory DatabaseProvider answering readiness the way the postgres provider does.
+  let details: Record<string, number | string | boolean | null> = { targetInRecovery: true, lagSeconds: 420, lagBytes: 5_000_000, receiverStatus: 'streaming' };
+  const db = { name: 'postgres', readiness: async () => ({ component: 'database', status: 'ready', summary: 'secondary in recovery', details, planFacts: {}, primaryReachable: true }) } as unknown as DatabaseProvider;
+  const lagging = await postgresCheck(db, 300).run();
+  expect(lagging).toMatchObject({ status: 'degraded', measured: '420 s (4.8 MB)', target: 'lag ≤ 300 s' });
+  expect(lagging.detail).toMatch(/420 s behind, over the RPO of 300 s/);
+  details = { targetInRecovery: false };
+  expect(await postgresCheck(db, 300).run()).toMatchObject({ status: 'degraded', measured: 'no standby' });
+});
