@@ -5,18 +5,18 @@
  */
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { createSlackAuthorizer, createSlackBot, createSlackClient, type SlackBot } from '../../src/bot/index.js';
+import { createSlackBot, type SlackBot } from '../../src/bot/index.js';
 import { ACTION_IDS, decodeButtonValue } from '../../src/bot/render.js';
 import { configSchema, type DrConfig } from '../../src/config/schema.js';
-import { createEngine } from '../../src/engine/index.js';
 import type { Engine } from '../../src/engine/types.js';
 import { ConfigError } from '../../src/errors.js';
 import { createRedisStore } from '../../src/store/index.js';
 import type { OperationStore } from '../../src/store/types.js';
-import { FakeWorld, createFakeProviders } from '../support/fakes.js';
+import { FakeWorld } from '../support/fakes.js';
 import { startFakeSlack, type ApiCall, type FakeSlack } from '../support/fake-slack.js';
-import { REDIS_URL, deleteKeys, uniquePrefix } from '../support/redis.js';
-import { blockActionsBody, postToSlackApp, slashCommandBody, type PostOptions } from '../support/slack-signing.js';
+import { REDIS_URL, uniquePrefix } from '../support/redis.js';
+import { blockActionsBody, postToSlackApp, type PostOptions } from '../support/slack-signing.js';
+import { startBotHarness } from '../support/slack-bot-harness.js';
 
 const SECRET = 'test-signing-secret-0123456789';
 const ALICE = 'U0ALICE'; // requester
@@ -70,49 +70,27 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-let counter = 0;
 async function start(opts: { required?: number; timeoutMinutes?: number; prefix?: string; world?: FakeWorld } = {}): Promise<Harness> {
-  const prefix = opts.prefix ?? uniquePrefix('slack-e2e');
-  const config = makeConfig(opts.required ?? 1, opts.timeoutMinutes);
-  const env = { SLACK_BOT_TOKEN: 'xoxb-e2e', SLACK_SIGNING_SECRET: SECRET, SLACK_API_URL: slack.apiUrl, PORT: '0' };
-  const store = createRedisStore({ url: REDIS_URL, prefix });
-  const world = opts.world ?? (await new FakeWorld().init());
-  const authorizer = createSlackAuthorizer({ config, client: createSlackClient(env.SLACK_BOT_TOKEN, env, log), log });
-  const engine = createEngine({ config, store, providers: createFakeProviders(world), authorizer, log, tickMs: 50 });
-  const bot = await createSlackBot({ config, engine, store, log, env, cardUpdateIntervalMs: 100 });
-  await engine.start();
-  await bot.start();
-  const url = `http://127.0.0.1:${bot.port}`;
-  const firstCall = slack.calls.length;
-  const mine = (): ApiCall[] => slack.calls.slice(firstCall).filter((c): c is ApiCall => c.kind === 'api');
-
-  const h: Harness = {
+  const b = await startBotHarness({
     slack,
-    store,
-    engine,
-    bot,
-    world,
-    url,
-    async command(text, userId, postOpts) {
-      const path = `cmd-${++counter}`;
-      const res = await postToSlackApp(`${url}/slack/events`, SECRET, slashCommandBody({ text, userId, responseUrl: slack.responseUrl(path) }), postOpts);
-      return { status: res.status, body: res.json, path };
-    },
-    async click(action, value, userId) {
-      const path = `click-${++counter}`;
-      const res = await postToSlackApp(
-        `${url}/slack/events`,
-        SECRET,
-        blockActionsBody({ userId, actionId: ACTION_IDS[action], value, responseUrl: slack.responseUrl(path) }),
-      );
-      return { status: res.status, path };
-    },
-    async answer(path) {
-      const [first] = await slack.waitFor((f) => (f.responses(path).length > 0 ? f.responses(path) : null), `an answer on ${path}`);
-      expect(first!.body.response_type).toBe('ephemeral');
-      expect(first!.body.replace_original).not.toBe(true);
-      return String(first!.body.text);
-    },
+    redis,
+    config: makeConfig(opts.required ?? 1, opts.timeoutMinutes),
+    signingSecret: SECRET,
+    prefix: opts.prefix ?? uniquePrefix('slack-e2e'),
+    log,
+    ...(opts.world ? { world: opts.world } : {}),
+  });
+  const mine = (): ApiCall[] => slack.calls.slice(b.mark).filter((c): c is ApiCall => c.kind === 'api');
+  return {
+    slack,
+    store: b.store,
+    engine: b.engine,
+    bot: b.bot,
+    world: b.world,
+    url: b.url,
+    command: b.command,
+    click: (action, value, userId) => b.clickAction(ACTION_IDS[action], value, userId),
+    answer: b.answer,
     card: () => slack.waitFor(() => mine().find((c) => c.method === 'chat.postMessage' && !c.args.thread_ts), 'the status card'),
     cardNow(ts) {
       // A ts is unique on the fake, so the card's versions are found across restarts of the bot.
@@ -122,16 +100,10 @@ async function start(opts: { required?: number; timeoutMinutes?: number; prefix?
       return versions[versions.length - 1]!;
     },
     threadReplies: (ts) => slack.api('chat.postMessage').filter((c) => c.args.thread_ts === ts),
-    prefix,
-    mark: firstCall,
-    async stop(stopOpts) {
-      await bot.stop();
-      await engine.stop();
-      if (!stopOpts?.keepState) await deleteKeys(redis, prefix);
-      await store.close();
-    },
+    prefix: b.prefix,
+    mark: b.mark,
+    stop: b.stop,
   };
-  return h;
 }
 
 function cardsPostedSince(mark: number): ApiCall[] {
