@@ -1,0 +1,71 @@
+/**
+ * The hard failback: an unplanned failover while the primary had commits the standby never
+ * received, the old primary coming back as a writer with them, and its old WAL gone so pg_rewind
+ * cannot work. The loss is shown before approval; the rewind fails, the rebuild takes over, and
+ * both sides end consistent.
+ */
+import { labUser, pgStart, type LabInfo } from '../../src/lab/index.js';
+import { crashPostgresPrimary, holdPostgresReplication, sql, startLab, stopLabs, until } from '../support/lab.js';
+import { ids, insertRows, labEngine, range, removeWalBefore, requestAndApprove, standbyState, type LabEngine } from './support.js';
+
+let lab: LabInfo;
+let h: LabEngine;
+
+beforeAll(async () => {
+  lab = await startLab();
+  h = await labEngine(lab, 'failback-rebuild', ['orders']);
+}, 120_000);
+
+afterAll(async () => {
+  await h?.close();
+  await stopLabs();
+});
+
+test('unplanned failover, the old primary returns with unreplicated commits and without its old WAL: loss shown before approval, rewind fails, rebuild ends consistent', async () => {
+  const primary = lab.postgres.primary.url;
+  const secondary = lab.postgres.secondary.url;
+  await sql(primary, 'CREATE EXTENSION pg_walinspect');
+  await sql(primary, 'CREATE TABLE orders (id int PRIMARY KEY, side text NOT NULL)');
+  await insertRows(primary, range(1, 100), 'primary');
+  // The last checkpoint before the split ends up in an older WAL segment than the split itself.
+  await sql(primary, 'CHECKPOINT');
+  await sql(primary, 'SELECT pg_switch_wal()');
+  await insertRows(primary, range(101, 120), 'primary');
+  await until('the standby to have row 120', async () => (await sql(secondary, 'SELECT 1 FROM orders WHERE id = 120')).length === 1);
+  await holdPostgresReplication(lab);
+  await insertRows(primary, range(121, 130), 'primary (never replicated)');
+  await crashPostgresPrimary(lab);
+
+  const failover = await requestAndApprove(h.engine, 'failover');
+  expect(failover.after.mode).toBe('unplanned');
+  await insertRows(secondary, range(1001, 1020), 'secondary');
+
+  // The old primary comes back as a writer on its old timeline, still holding rows 121-130.
+  await pgStart({ bindir: lab.postgres.bindir, user: labUser(), socketDir: '' }, lab.postgres.primary);
+  expect(await ids(primary)).toEqual(range(1, 130));
+  const [history] = await sql<{ text: string }>(secondary, `SELECT pg_read_file('pg_wal/00000002.history') AS text`);
+  const split = history.text.trim().split(/\s+/)[1]!;
+  expect(await removeWalBefore(primary, lab.postgres.primary.dataDir, split)).not.toHaveLength(0);
+
+  const failback = await requestAndApprove(h.engine, 'failback');
+  const db = failback.before.preflight?.components.find((c) => c.component === 'database');
+  expect(db?.status).toBe('warning');
+  expect(db?.planFacts).toMatchObject({ targetRole: 'stale-writer', resyncMethod: 'rewind', divergenceLsn: split });
+  // Ten single-row transactions, plus whatever the restarted server committed itself (autovacuum).
+  expect(db?.planFacts.lostTransactions).toBeGreaterThanOrEqual(10);
+  expect(db?.expectedLoss?.bytes).toBeGreaterThan(0);
+  expect(db?.expectedLoss?.description).toMatch(/\d+ committed transactions\) that never reached the current primary: pg_rewind discards it/);
+  expect(db?.warnings?.[0]).toContain('primary has data secondary never received');
+
+  const resync = failback.after.steps.find((s) => s.id === 'resync-database');
+  expect(resync?.evidence).toMatchObject({ plannedMethod: 'rewind', method: 'rebuild' });
+  expect(String(resync?.evidence?.rewindError)).toContain('pg_rewind');
+  expect(failback.after.steps.find((s) => s.id === 'verify-consistency')?.status).toBe('succeeded');
+
+  // Exactly what the card said: 121-130 are gone, everything the secondary took is on the primary.
+  expect(await ids(primary)).toEqual([...range(1, 120), ...range(1001, 1020)]);
+  expect((await sql(primary, 'SELECT pg_is_in_recovery() AS r'))[0].r).toBe(false);
+  await until('the secondary to replay everything', async () => (await standbyState(secondary, primary)).lagBytes === 0);
+  expect(await standbyState(secondary, primary)).toEqual({ inRecovery: true, receiver: 'streaming', lagBytes: 0 });
+  expect(await ids(secondary)).toEqual([...range(1, 120), ...range(1001, 1020)]);
+});
