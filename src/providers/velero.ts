@@ -4,7 +4,8 @@
  * regional loss can only bring back what that backup holds, so its age is the RPO of the
  * Kubernetes state. The bot's service account needs list on backups.velero.io there.
  */
-import { CustomObjectsApi } from '@kubernetes/client-node';
+import { ApiException, CustomObjectsApi } from '@kubernetes/client-node';
+import { PreconditionFailed, ProviderError } from '../errors.js';
 import type { Evidence, RegionRole } from '../domain/types.js';
 import { loadKubeConfig, mapKubernetesError, type ClusterRef } from './kubernetes.js';
 
@@ -59,7 +60,13 @@ export function createVeleroReader(opts: VeleroOptions): VeleroReader {
           return { name: b.metadata?.name ?? '?', phase: b.status?.phase ?? 'New', completedAt: Number.isFinite(completed) ? completed : null };
         });
       } catch (err) {
-        throw mapKubernetesError(err, region, `listing Velero backups in ${opts.namespace}`);
+        const mapped = mapKubernetesError(err, region, `listing Velero backups in ${opts.namespace}`);
+        // The generic advice names workload permissions; this call needs a different one.
+        if (err instanceof ApiException && err.code === 403)
+          return Promise.reject(new ProviderError('kubernetes', `(${region}) listing Velero backups in ${opts.namespace}: forbidden. Give the bot's service account list on backups.velero.io in namespace ${opts.namespace}.`, { code: 'forbidden', cause: err }));
+        if (err instanceof ApiException && err.code === 404)
+          return Promise.reject(new PreconditionFailed(`kubernetes (${region}): no velero.io/v1 Backup resource in namespace ${opts.namespace}: is Velero installed in the ${region} cluster, and is kubernetes.velero.namespace right?`, { code: 'not-found', cause: err }));
+        throw mapped;
       }
     },
 

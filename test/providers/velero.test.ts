@@ -69,5 +69,5 @@ test('errors say what to fix: a missing context, a forbidden list', async () => 
   const err = await reader().checkNewestBackup().catch((e: unknown) => e);
   expect(err).toBeInstanceOf(ProviderError);
   expect((err as ProviderError).code).toBe('forbidden');
-  expect((err as Error).message).toMatch(/listing Velero backups in velero: forbidden: backups.velero.io is forbidden/);
+  expect((err as Error).message).toMatch(/listing Velero backups in velero: forbidden. Give the bot's service account list on backups.velero.io in namespace velero/);
 });
