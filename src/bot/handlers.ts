@@ -96,7 +96,7 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
           await answer(
             respond,
             clog,
-            `${res.activeId} is already in progress${link ? `: <${link}|status card>` : ` (see <#${config.slack.incidentChannel}>)`}. Only one operation per environment runs at a time.`,
+            `${res.activeId} is already in progress${res.activeKind ? ` (a ${res.activeKind})` : ''}${link ? `: <${link}|status card>` : ` (see <#${config.slack.incidentChannel}>)`}. Only one operation per environment runs at a time: let it finish or abort it before requesting a ${parsed.kind}.`,
           );
         }
       } else if (parsed.type === 'status') {

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { fromPromise } from 'xstate';
 import type { DrConfig } from '../config/schema.js';
-import { FINAL_PHASES, type OperationView, type PreflightReport, type StepOutcome } from '../domain/types.js';
+import { FINAL_PHASES, type OperationKind, type OperationView, type PreflightReport, type StepOutcome } from '../domain/types.js';
 import { DrError, errorInfo } from '../errors.js';
 import {
   createOperationMachine,
@@ -97,6 +97,15 @@ export function createEngine(deps: EngineDeps): Engine {
 
   const register = (r: OperationRunner) => runners.set(r.id, r);
 
+  /** The active operation's kind for the refusal text; unknown (undefined) when it cannot be read. */
+  async function activeKindOf(id: string): Promise<OperationKind | undefined> {
+    try {
+      return (await get(id))?.kind;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** A stored operation's view without running it: the snapshot restored into an actor never started. */
   function viewOfPersisted(p: PersistedOperation): OperationView {
     return toView(restoreActor(machine, p.snapshot).getSnapshot());
@@ -182,7 +191,7 @@ export function createEngine(deps: EngineDeps): Engine {
     async request({ kind, mode, requester, reason }): Promise<RequestResult> {
       // Cheap early answer; store.create below is the atomic guard against a concurrent request.
       const active = await store.activeFor(env);
-      if (active) return alreadyActive(active);
+      if (active) return alreadyActive(active, kind, await activeKindOf(active));
       const id = await store.nextOperationId(new Date(now()));
       const input = {
         id,
@@ -198,7 +207,7 @@ export function createEngine(deps: EngineDeps): Engine {
       const { runner, created } = await OperationRunner.start(runnerDeps, input, register);
       if (!created.ok) {
         runners.delete(id);
-        if ('activeId' in created) return alreadyActive(created.activeId);
+        if ('activeId' in created) return alreadyActive(created.activeId, kind, await activeKindOf(created.activeId));
         throw new DrError('provider', `could not record ${id} in the state Redis, so nothing was started: ${errorInfo(created.error).message}. Check REDIS_URL and that Redis answers, then request again.`, {
           retryable: true,
           cause: created.error,
@@ -252,6 +261,14 @@ export function createEngine(deps: EngineDeps): Engine {
   };
 }
 
-function alreadyActive(activeId: string): RequestResult {
-  return { ok: false, code: 'already-active', activeId, message: `${activeId} is already in progress` };
+/** Says what is running, so "failback refused" reads as "the failover is not finished yet". */
+function alreadyActive(activeId: string, requested: OperationKind, activeKind: OperationKind | undefined): RequestResult {
+  const what = activeKind ? ` (a ${activeKind})` : '';
+  return {
+    ok: false,
+    code: 'already-active',
+    activeId,
+    ...(activeKind ? { activeKind } : {}),
+    message: `${activeId} is already in progress${what}: only one operation per environment runs at a time. Let it finish or abort it, then request the ${requested} again.`,
+  };
 }

@@ -13,7 +13,7 @@ export interface Authorizer {
 
 export type RequestResult =
   | { ok: true; op: OperationView }
-  | { ok: false; code: 'already-active'; activeId: string; message: string };
+  | { ok: false; code: 'already-active'; activeId: string; /** What the active one is, when it can be read. */ activeKind?: OperationKind; message: string };
 
 export type ActionOutcome =
   | { ok: true; message: string; op: OperationView }

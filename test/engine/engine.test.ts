@@ -224,7 +224,13 @@ describe('engine with real Redis and provider fakes', () => {
     const first = await h.engine.request({ kind: 'failover', mode: 'auto', requester: REQUESTER, reason: 'first' });
     if (!first.ok) throw new Error('first request refused');
     const second = await h.engine.request({ kind: 'failback', mode: 'auto', requester: APPROVER, reason: 'second' });
-    expect(second).toEqual({ ok: false, code: 'already-active', activeId: first.op.id, message: `${first.op.id} is already in progress` });
+    expect(second).toEqual({
+      ok: false,
+      code: 'already-active',
+      activeId: first.op.id,
+      activeKind: 'failover',
+      message: `${first.op.id} is already in progress (a failover): only one operation per environment runs at a time. Let it finish or abort it, then request the failback again.`,
+    });
     expect((await h.engine.status()).active?.id).toBe(first.op.id);
   });
 

@@ -67,7 +67,9 @@ test('a failback requested while a failover is still active is refused with the 
   await inPhase(h.engine, failover.op.id, 'awaitingApproval');
   const failback = await h.engine.request({ kind: 'failback', mode: 'auto', requester: OPERATOR, reason: 'too early' });
   expect(failback).toMatchObject({ ok: false, code: 'already-active', activeId: failover.op.id });
-  expect(failback.ok ? '' : failback.message).toContain(failover.op.id);
+  expect(failback.ok ? '' : failback.message).toBe(
+    `${failover.op.id} is already in progress (a failover): only one operation per environment runs at a time. Let it finish or abort it, then request the failback again.`,
+  );
   await h.engine.abort({ opId: failover.op.id, userId: OPERATOR, reason: 'test over' });
 });
 
