@@ -5,6 +5,7 @@
  *   GET  /state                                  routing, health and replica counts
  *   POST /health/{primary|secondary}/{down|up}   health endpoint answers 503 / 200
  *   POST /health/{primary|secondary}/{stop|start} health endpoint refuses connections / listens again
+ *   POST /s3/replication/{stall|resume}          S3 replication holds every copy back / delivers again
  */
 import { json, startHttpSim, type HttpSim } from './http-sim.js';
 import type { Simulators } from './index.js';
@@ -62,7 +63,12 @@ export async function startControlServer(sims: Simulators): Promise<ControlServe
       sims.trafficManager.sim.setEndpointHealthy(region, health.healthy && health.running);
       return json(200, { region, healthy: health.healthy, running: health.running });
     }
-    return json(404, { error: `unknown control request ${req.method} ${req.path}; see GET /state, POST /health/{region}/{down|up|stop|start}` });
+    const s3 = /^\/s3\/replication\/(stall|resume)$/.exec(req.path);
+    if (req.method === 'POST' && s3) {
+      sims.s3.sim.stallReplication(s3[1] === 'stall');
+      return json(200, { replication: s3[1] === 'stall' ? 'stalled' : 'running' });
+    }
+    return json(404, { error: `unknown control request ${req.method} ${req.path}; see GET /state, POST /health/{region}/{down|up|stop|start}, POST /s3/replication/{stall|resume}` });
   });
   return { url: server.url, close: () => server.close() };
 }

@@ -1,10 +1,11 @@
 /**
  * All cloud-side simulators of the lab in one call: Route 53 (with DNS over UDP), Traffic Manager
  * (https ARM, with DNS over UDP), one Kubernetes API server per region (one kubeconfig, a context
- * per region) and a health endpoint per region. Route 53's health checks follow the health
- * endpoints, so stopping the primary's makes Route 53 fail over on its own, as in a real outage.
+ * per region, with a recent Velero backup in the secondary), a health endpoint per region, and S3
+ * with the primary's bucket replicating to the secondary's. Route 53's health checks follow the
+ * health endpoints, so stopping the primary's makes Route 53 fail over on its own, as in a real outage.
  *
- * `components` is the config block (components.dns/kubernetes/verification) that points at them,
+ * `components` is the config block (components.dns/kubernetes/verification/objectStorage) that points at them,
  * and `env` the variables the bot needs for them (dummy AWS credentials).
  */
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
@@ -14,12 +15,14 @@ import type { DrConfigInput } from '../../config/schema.js';
 import { startHealthServer, type HealthServer } from './health.js';
 import { kubeconfigFor, startKubernetesSimulator, type KubernetesSim, type SimWorkloadSpec } from './kubernetes.js';
 import { startRoute53Simulator, type Route53Sim } from './route53.js';
+import { startS3Simulator, type S3Sim } from './s3.js';
 import { startTrafficManagerSimulator, type TrafficManagerSim } from './traffic-manager.js';
 
 export { startRoute53Simulator, route53Operation, type Route53Sim, type Route53SimOptions, type Route53Operation } from './route53.js';
 export { startTrafficManagerSimulator, TRAFFIC_MANAGER_API_VERSIONS, type TrafficManagerSim, type TrafficManagerSimOptions } from './traffic-manager.js';
 export { startKubernetesSimulator, kubeconfigFor, type KubernetesSim, type KubernetesSimOptions, type SimWorkloadSpec } from './kubernetes.js';
 export { startHealthServer, type HealthServer } from './health.js';
+export { startS3Simulator, type S3Sim, type S3SimOptions, type S3ReplicationRule } from './s3.js';
 export { startDnsServer, type DnsServer, type DnsAnswerFn } from './dns-server.js';
 export { startHttpSim, type HttpSim, type RecordedRequest } from './http-sim.js';
 export { spawnSimulators, SIMULATORS_FILE, type SpawnedSimulators } from './spawn.js';
@@ -47,6 +50,7 @@ export interface SimulatorsDescriptor {
   trafficManager: Omit<Simulators['trafficManager'], 'sim'>;
   kubernetes: { url: string; kubeconfigPath: string; primary: { url: string; context: string }; secondary: { url: string; context: string } };
   health: { primaryUrl: string; secondaryUrl: string };
+  s3: Omit<Simulators['s3'], 'sim'>;
   components: Simulators['components'];
   env: Record<string, string>;
 }
@@ -65,6 +69,7 @@ export function describeSimulators(s: Simulators): SimulatorsDescriptor {
       secondary: { url: s.kubernetes.secondary.url, context: s.kubernetes.secondary.context },
     },
     health: { primaryUrl: s.health.primaryUrl, secondaryUrl: s.health.secondaryUrl },
+    s3: { url: s.s3.url, primaryBucket: s.s3.primaryBucket, secondaryBucket: s.s3.secondaryBucket },
     components: s.components,
     env: s.env,
   };
@@ -116,6 +121,8 @@ export interface Simulators {
     secondary: { url: string; context: string; sim: KubernetesSim };
   };
   health: { primaryUrl: string; secondaryUrl: string; primary: HealthServer; secondary: HealthServer };
+  /** One S3 endpoint holding both regions' buckets, replicating primary → secondary. */
+  s3: { url: string; primaryBucket: string; secondaryBucket: string; sim: S3Sim };
   /** components.dns / kubernetes / verification for the bot config (Route 53 as the DNS provider). */
   components: NonNullable<DrConfigInput['components']>;
   /** Environment the bot needs for these simulators. */
@@ -148,8 +155,13 @@ export async function startSimulators(opts: StartSimulatorsOptions = {}): Promis
     const podReadyMs = opts.podReadyMs ?? 100;
     const k8sPrimary = await startKubernetesSimulator({ workloads: spec((w) => w.productionReplicas), podReadyMs, token: 'lab-primary-token', contextName: 'lab-primary' });
     started.push(k8sPrimary);
-    const k8sSecondary = await startKubernetesSimulator({ workloads: spec((w) => w.standbyReplicas), podReadyMs, token: 'lab-secondary-token', contextName: 'lab-secondary' });
+    // A nightly Velero backup that finished an hour ago, so readiness starts green.
+    const veleroBackups = [{ name: 'lab-nightly', phase: 'Completed' as const, completedAt: new Date(Date.now() - 3_600_000) }];
+    const k8sSecondary = await startKubernetesSimulator({ workloads: spec((w) => w.standbyReplicas), podReadyMs, token: 'lab-secondary-token', contextName: 'lab-secondary', veleroBackups });
     started.push(k8sSecondary);
+    const buckets = { primary: 'lab-primary-assets', secondary: 'lab-secondary-assets' };
+    const s3 = await startS3Simulator({ buckets: [buckets.primary, buckets.secondary], replication: [{ from: buckets.primary, to: buckets.secondary, delayMs: 500 }] });
+    started.push(s3);
 
     const kubeconfigPath = join(dir, 'kubeconfig.yaml');
     await writeFile(
@@ -198,6 +210,7 @@ export async function startSimulators(opts: StartSimulatorsOptions = {}): Promis
         secondary: { url: k8sSecondary.url, context: k8sSecondary.contextName, sim: k8sSecondary },
       },
       health: { primaryUrl: healthPrimary.url, secondaryUrl: healthSecondary.url, primary: healthPrimary, secondary: healthSecondary },
+      s3: { url: s3.url, primaryBucket: buckets.primary, secondaryBucket: buckets.secondary, sim: s3 },
       components: {
         dns: {
           provider: 'route53',
@@ -219,6 +232,14 @@ export async function startSimulators(opts: StartSimulatorsOptions = {}): Promis
           secondary: { kubeconfig: kubeconfigPath, context: k8sSecondary.contextName },
           workloads,
           readyTimeoutSeconds: 60,
+          velero: { namespace: 'velero', maxAgeHours: 24 },
+        },
+        objectStorage: {
+          provider: 's3',
+          primary: { bucket: buckets.primary, region: 'us-east-1', endpoint: s3.url },
+          secondary: { bucket: buckets.secondary, region: 'us-east-1', endpoint: s3.url },
+          forcePathStyle: true,
+          rpoSeconds: 30,
         },
         verification: {
           primary: { http: [healthCheck('primary', healthPrimary.url)], commands: [] },
