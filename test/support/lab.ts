@@ -8,9 +8,9 @@ import { labDown, labUp, pgStop, labUser, type LabInfo } from '../../src/lab/ind
 
 const started: LabInfo[] = [];
 
-export async function startLab(): Promise<LabInfo> {
-  // Data-tier tests need no cloud simulators: skip their process.
-  const info = await labUp({ parts: [] });
+export async function startLab(opts: { cloud?: boolean } = {}): Promise<LabInfo> {
+  // Data-tier tests need no cloud simulators: skip their process unless asked for.
+  const info = await labUp(opts.cloud ? {} : { parts: [] });
   started.push(info);
   return info;
 }

@@ -239,7 +239,7 @@ export async function startSimulators(opts: StartSimulatorsOptions = {}): Promis
           primary: { bucket: buckets.primary, region: 'us-east-1', endpoint: s3.url },
           secondary: { bucket: buckets.secondary, region: 'us-east-1', endpoint: s3.url },
           forcePathStyle: true,
-          rpoSeconds: 30,
+          rpoSeconds: 10,
         },
         verification: {
           primary: { http: [healthCheck('primary', healthPrimary.url)], commands: [] },
