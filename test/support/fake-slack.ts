@@ -40,6 +40,8 @@ export interface FakeSlack {
   delayMethod(method: string, ms: number): void;
   /** The most calls of `method` that were in flight at once. */
   maxInFlight(method: string): number;
+  /** Answer a method with `result` (merged into `{ ok: true }`) until cleared (undefined). */
+  answerMethod(method: string, result: Record<string, unknown> | undefined): void;
   /** Make a method answer `{ ok: false, error }` until cleared (error undefined). */
   failMethod(method: string, error: string | undefined): void;
   /** Resolve once `predicate` holds over the recorded calls (checked after each call). */
@@ -78,6 +80,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
   const events = new EventEmitter();
   const groups = new Map<string, string[]>();
   const failures = new Map<string, string>();
+  const answers = new Map<string, Record<string, unknown>>();
   const delays = new Map<string, number>();
   const inFlight = new Map<string, number>();
   const peak = new Map<string, number>();
@@ -87,6 +90,8 @@ export async function startFakeSlack(): Promise<FakeSlack> {
   function answer(method: string, args: Record<string, unknown>): Record<string, unknown> {
     const failure = failures.get(method);
     if (failure) return { ok: false, error: failure };
+    const fixed = answers.get(method);
+    if (fixed) return { ok: true, ...fixed };
     switch (method) {
       case 'auth.test':
         return { ok: true, url: 'https://fake.slack.test/', team: 'Fake', user: 'drbot', team_id: 'T0FAKE', user_id: 'UBOT0001', bot_id: 'BBOT0001' };
@@ -148,6 +153,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     setUserGroup: (id, users) => void groups.set(id, users),
     delayMethod: (method, ms) => void (ms > 0 ? delays.set(method, ms) : delays.delete(method)),
     maxInFlight: (method) => peak.get(method) ?? 0,
+    answerMethod: (method, result) => void (result === undefined ? answers.delete(method) : answers.set(method, result)),
     failMethod: (method, error) => void (error === undefined ? failures.delete(method) : failures.set(method, error)),
     waitFor(predicate, what, timeoutMs = 15_000) {
       return new Promise((resolve, reject) => {
