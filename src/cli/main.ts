@@ -130,6 +130,53 @@ Reads the variables dr-bot sets for a resync command:
     .action(async (opts: { dir?: string }) => {
       setCode(await runLabResync({ dir: opts.dir, io }));
     });
+
+  program
+    .command('console')
+    .description('the bot without Slack: the same commands, timeline and status card in the terminal (reads commands from stdin)')
+    .addOption(configOption())
+    .option('--as <user>', 'who types when a line names nobody (a user id from approvals.approvers to approve; default $USER)')
+    .option('--reports <dir>', 'where drill reports are written as Markdown (default ./dr-reports)')
+    .addHelpText(
+      'after',
+      `
+Commands: failover [planned|unplanned] [reason…], failback, drill, status, approve [DR-…], reject, retry, skip,
+abort, report [DR-…], wait, help, exit. \`as USER\` first or last on a line types as someone else
+(\`approve DR-20261125-0001 as U0LABAPPR2\`). Approvers are checked against approvals.approvers
+(a Slack user group cannot be read from the console). Uses REDIS_URL like dr start.`,
+    )
+    .action(async (opts: { config?: string; as?: string; reports?: string }) => {
+      const { runConsole } = await import('../console/cli.js');
+      setCode(
+        await runConsole({
+          configPath: configPathFrom({ flag: opts.config, env: io.env }),
+          io,
+          ...(opts.as ? { as: opts.as } : {}),
+          ...(opts.reports ? { reportsDir: opts.reports } : {}),
+        }),
+      );
+    });
+
+  program
+    .command('report')
+    .description('print the report of a finished drill (Markdown) from the state Redis')
+    .argument('<operation-id>', 'the drill, e.g. DR-20261125-0001')
+    .addOption(configOption())
+    .action(async (opId: string, opts: { config?: string }) => {
+      const { runReport } = await import('../console/cli.js');
+      setCode(await runReport({ configPath: configPathFrom({ flag: opts.config, env: io.env }), opId, io }));
+    });
+
+  program
+    .command('demo')
+    .description('one-command demo: start the lab, run a drill in the console (alice requests, bob approves), print the timeline, RTO/RPO and the report path, stop the lab')
+    .option('-d, --dir <dir>', 'lab directory (new or empty; default a temporary one)')
+    .option('--reports <dir>', 'where the drill report is written (default ./dr-reports)')
+    .addHelpText('after', '\nNeeds the PostgreSQL server binaries (initdb, pg_ctl, postgres) and redis-server on this machine.')
+    .action(async (opts: { dir?: string; reports?: string }) => {
+      const { runDemo } = await import('../demo/index.js');
+      setCode(await runDemo({ io, ...(opts.dir ? { dir: opts.dir } : {}), ...(opts.reports ? { reportsDir: opts.reports } : {}) }));
+    });
   return program;
 }
 

@@ -4,6 +4,7 @@
  * last completed drill) that readiness reads for "days since the last drill".
  */
 import type { Redis } from 'ioredis';
+import { drillLastKey, lastDrillAt, recordDrillAt } from '../readiness/drill-record.js';
 import type { DrillReport, DrillSummary } from './types.js';
 import { summaryOf } from './build.js';
 
@@ -18,7 +19,8 @@ export interface ReportStore {
 /** Reports are evidence for audits: kept, not expired. Only the newest ones are listed per env. */
 const LISTED_PER_ENV = 50;
 
-export const drillLastKey = (prefix: string, env: string): string => `${prefix}drill:last:${env}`;
+/** Readiness owns the key (it reads "days since the last drill"); re-exported for callers of this store. */
+export { drillLastKey };
 
 export function createReportStore(opts: { redis: Redis; prefix?: string }): ReportStore {
   const { redis } = opts;
@@ -41,11 +43,11 @@ export function createReportStore(opts: { redis: Redis; prefix?: string }): Repo
         .lrem(keys.list(report.env), 0, report.opId)
         .lpush(keys.list(report.env), report.opId)
         .ltrim(keys.list(report.env), 0, LISTED_PER_ENV - 1);
-      // Only a completed drill counts as "a drill happened"; an aborted one still gets its report.
-      if (report.phase === 'completed') multi.set(drillLastKey(prefix, report.env), String(report.finishedAt));
       const res = await multi.exec();
       const failed = res?.find(([err]) => err);
       if (failed) throw failed[0];
+      // Only a completed drill counts as "a drill happened"; an aborted one still gets its report.
+      if (report.phase === 'completed') await recordDrillAt({ redis, prefix }, report.env, report.finishedAt);
     },
     get,
     async previous(env, exceptOpId) {
@@ -57,9 +59,6 @@ export function createReportStore(opts: { redis: Redis; prefix?: string }): Repo
       }
       return null;
     },
-    async lastDrillAt(env) {
-      const raw = await redis.get(drillLastKey(prefix, env));
-      return raw === null ? null : Number(raw);
-    },
+    lastDrillAt: (env) => lastDrillAt({ redis, prefix }, env),
   };
 }

@@ -1,0 +1,70 @@
+/**
+ * What the console (and the demo) run on: the state Redis, the providers, the engine and the
+ * drill reporter, wired as `dr start` wires them, minus Slack. Approvers are checked against
+ * `approvals.approvers` only: a Slack user group cannot be read without Slack.
+ */
+import pino from 'pino';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { DrConfig } from '../config/schema.js';
+import { createDrillReporter, type DrillReporter } from '../drill/index.js';
+import { createEngine, type Engine } from '../engine/index.js';
+import { DrError } from '../errors.js';
+import { createLogger, describeUrl } from '../log.js';
+import { closeProviders, createProviders } from '../providers/factory.js';
+import { createReportStore } from '../report/index.js';
+import { createRedisStore } from '../store/index.js';
+
+export const DEFAULT_STATE_REDIS = 'redis://127.0.0.1:6379';
+
+export interface ConsoleRuntime {
+  engine: Engine;
+  reporter: DrillReporter;
+  log: Logger;
+  close(): Promise<void>;
+}
+
+/** Logs go to stderr at `warn` unless LOG_LEVEL says otherwise: the terminal shows the timeline. */
+export function consoleLogger(env: NodeJS.ProcessEnv): Logger {
+  return createLogger({ level: env.LOG_LEVEL ?? 'warn', destination: pino.destination(2) });
+}
+
+/**
+ * `drive: false` reads only (dr report): active operations are not resumed, so a running bot
+ * keeps driving them.
+ */
+export async function openConsoleRuntime(opts: { config: DrConfig; env: NodeJS.ProcessEnv; log?: Logger; prefix?: string; drive?: boolean }): Promise<ConsoleRuntime> {
+  const { config, env } = opts;
+  const log = (opts.log ?? consoleLogger(env)).child({ env: config.environment, adapter: 'console' });
+  const redisUrl = env.REDIS_URL ?? DEFAULT_STATE_REDIS;
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 3, lazyConnect: true });
+  redis.on('error', () => undefined);
+  const cleanups: (() => Promise<void>)[] = [async () => void (await redis.quit().catch(() => redis.disconnect()))];
+  const unwind = async () => {
+    for (const c of cleanups.reverse()) await c().catch((err: unknown) => log.warn({ err }, 'shutdown step failed'));
+  };
+  try {
+    try {
+      await redis.connect();
+      await redis.ping();
+    } catch {
+      throw new DrError('config', `the state Redis at ${describeUrl(redisUrl)} does not answer: start a Redis there or set REDIS_URL to the bot's own Redis`);
+    }
+    const store = createRedisStore({ redis, ...(opts.prefix ? { prefix: opts.prefix } : {}) });
+    const providers = createProviders(config, env, log);
+    cleanups.push(() => closeProviders(providers, log));
+    const approvers = new Set(config.approvals.approvers);
+    const engine = createEngine({ config, store, providers, authorizer: { isAuthorized: async (u) => approvers.has(u) }, log });
+    const reporter = createDrillReporter({ engine, reports: createReportStore({ redis, ...(opts.prefix ? { prefix: opts.prefix } : {}) }), targets: config.targets, log });
+    if (opts.drive !== false) await engine.start();
+    cleanups.push(async () => {
+      reporter.stop();
+      await reporter.idle();
+      await engine.stop();
+    });
+    return { engine, reporter, log, close: unwind };
+  } catch (err) {
+    await unwind();
+    throw err;
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * The console adapter: the same engine, timeline and status card as in Slack, typed and read in
+ * a terminal. One session reads command lines and prints the engine's notifications as they come.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { DrConfig } from '../config/schema.js';
+import { FINAL_PHASES, type OperationView, type Phase } from '../domain/types.js';
+import type { DrillReporter } from '../drill/index.js';
+import type { ActionOutcome, Engine } from '../engine/types.js';
+import { errorInfo } from '../errors.js';
+import { renderDrillMarkdown, renderDrillSummary, renderMeasuresTable, type DrillReport } from '../report/index.js';
+import { consoleHelp, parseConsoleLine, type ConsoleCommand } from './commands.js';
+import { renderEntry, renderStatus } from './render.js';
+
+export interface ConsoleSessionDeps {
+  engine: Engine;
+  config: DrConfig;
+  reporter?: DrillReporter;
+  /** Who types when a line names nobody. */
+  user: string;
+  /** Local names for user ids (`alice` → U0LABAPPR1), accepted after `as` and shown in the output. */
+  users?: Readonly<Record<string, string>>;
+  /** Where drill reports are written as Markdown files; default ./dr-reports. */
+  reportsDir?: string;
+  write: (text: string) => void;
+}
+
+export interface ConsoleSession {
+  /** Run one command line; `exit` is true for `exit`/`quit`. */
+  handle(line: string): Promise<{ exit: boolean }>;
+  /**
+   * Resolves with the operation once it needs a person (awaiting approval, paused) or has
+   * finished: scripts and the demo wait on this instead of sleeping.
+   */
+  settled(opId: string): Promise<OperationView>;
+  /** The file each drill report of this session was written to. */
+  readonly reportFiles: ReadonlyMap<string, string>;
+  close(): void;
+}
+
+/** Phases worth a full status card in the terminal; the timeline covers the rest. */
+const CARD_PHASES: readonly Phase[] = ['awaitingApproval', 'paused', ...FINAL_PHASES];
+/** Where an operation waits for a person, or stops. */
+const SETTLED_PHASES: readonly Phase[] = CARD_PHASES;
+
+export function createConsoleSession(deps: ConsoleSessionDeps): ConsoleSession {
+  const { engine, config, reporter } = deps;
+  const users = deps.users ?? {};
+  const names = new Map(Object.entries(users).map(([name, id]) => [id, name]));
+  const reportsDir = resolve(deps.reportsDir ?? 'dr-reports');
+  const reportFiles = new Map<string, string>();
+  const lastPhase = new Map<string, Phase>();
+
+  /** Ids read as the names people typed; Slack-style mentions too (engine messages use them). */
+  const display = (text: string): string =>
+    text.replace(/<@([UW][A-Z0-9]+)>|\b([UW][A-Z0-9]{2,})\b/g, (m, mention: string | undefined, bare: string | undefined) => {
+      const id = mention ?? bare ?? m;
+      const name = names.get(id);
+      return name ? name : mention ? id : m;
+    });
+  const write = (text: string) => deps.write(`${display(text)}\n`);
+  const idOf = (who: string): string => users[who] ?? who;
+
+  const unsubscribe = engine.subscribe((n) => {
+    for (const e of n.entries) write(renderEntry(e));
+    const before = lastPhase.get(n.op.id);
+    lastPhase.set(n.op.id, n.op.phase);
+    if (before !== n.op.phase && CARD_PHASES.includes(n.op.phase)) write(`\n${renderStatus(n.op)}\n`);
+  });
+
+  const stopReports = reporter?.onReport((report: DrillReport, markdown: string) => {
+    mkdirSync(reportsDir, { recursive: true });
+    const file = join(reportsDir, `${report.opId}.md`);
+    writeFileSync(file, markdown);
+    reportFiles.set(report.opId, file);
+    write(`\n${renderDrillSummary(report)}\n\n${renderMeasuresTable(report)}\n\ndrill report: ${file}\n`);
+  });
+
+  function settled(opId: string): Promise<OperationView> {
+    return new Promise((resolveView, reject) => {
+      let done = false;
+      const check = (v: OperationView | null) => {
+        if (done || !v || !SETTLED_PHASES.includes(v.phase)) return;
+        done = true;
+        stop();
+        resolveView(v);
+      };
+      const stop = engine.subscribe((n) => {
+        if (n.op.id === opId) check(n.op);
+      });
+      engine.get(opId).then((v) => {
+        if (!v && !done) {
+          done = true;
+          stop();
+          reject(new Error(`there is no operation ${opId}`));
+          return;
+        }
+        check(v);
+      }, reject);
+    });
+  }
+
+  async function target(opId: string | undefined): Promise<string | null> {
+    if (opId) return opId;
+    return (await engine.status()).active?.id ?? null;
+  }
+
+  function outcomeText(outcome: ActionOutcome): string {
+    return outcome.ok ? outcome.message : `refused: ${outcome.message}`;
+  }
+
+  async function run(command: ConsoleCommand, userId: string): Promise<string | null> {
+    switch (command.type) {
+      case 'exit':
+        return null;
+      case 'help':
+        return consoleHelp();
+      case 'usage':
+        return `${command.problem}\n${consoleHelp()}`;
+      case 'request': {
+        const res = await engine.request({ kind: command.kind, mode: command.mode, requester: userId, reason: command.reason });
+        if (!res.ok) return `${res.activeId} is already in progress: only one operation per environment runs at a time.`;
+        return `${res.op.id} requested: the ${command.kind} of ${res.op.env} runs after another approver types \`approve ${res.op.id} as USER\`.`;
+      }
+      case 'status': {
+        const { active, last } = await engine.status();
+        return [
+          active ? `Active:\n${renderStatus(active)}` : `Active: no operation in progress for ${config.environment}`,
+          last ? `Last finished:\n${renderStatus(last)}` : 'Last finished: none yet',
+        ].join('\n\n');
+      }
+      case 'abort': {
+        const outcome = await engine.abort({ userId, ...(command.reason ? { reason: command.reason } : {}) });
+        return outcomeText(outcome);
+      }
+      case 'action': {
+        const opId = await target(command.opId);
+        if (!opId) return `There is no operation in progress for ${config.environment}: name one (\`${command.action} DR-…\`).`;
+        if (command.action === 'approve') {
+          // The console shows the plan in the status card above; approving binds to that plan.
+          const view: OperationView | null = await engine.get(opId);
+          return outcomeText(await engine.approve({ opId, userId, planHash: view?.planHash ?? '' }));
+        }
+        if (command.action === 'reject') return outcomeText(await engine.reject({ opId, userId, ...(command.reason ? { reason: command.reason } : {}) }));
+        if (command.action === 'retry') return outcomeText(await engine.retry({ opId, userId }));
+        return outcomeText(await engine.skip({ opId, userId }));
+      }
+      case 'wait': {
+        const opId = await target(command.opId);
+        if (!opId) return `There is no operation in progress for ${config.environment}.`;
+        const v = await settled(opId);
+        return `${v.id} is ${v.phase}.`;
+      }
+      case 'report': {
+        if (!reporter) return 'Drill reports are not available in this console.';
+        let opId = command.opId;
+        if (!opId) {
+          const last = (await engine.status()).last;
+          if (!last || last.kind !== 'drill') return 'The last finished operation is not a drill: name the drill (`report DR-…`).';
+          opId = last.id;
+        }
+        const report = await reporter.reportFor(opId);
+        return report ? renderDrillMarkdown(report) : `${opId} is not a finished, approved drill: there is no report for it.`;
+      }
+    }
+  }
+
+  return {
+    reportFiles,
+    settled,
+    async handle(line) {
+      if (line.trim() === '') return { exit: false };
+      const parsed = parseConsoleLine(line);
+      const userId = parsed.as !== undefined ? idOf(parsed.as) : idOf(deps.user);
+      try {
+        const answer = await run(parsed.command, userId);
+        if (answer === null) return { exit: true };
+        write(answer);
+      } catch (err) {
+        write(`error: ${errorInfo(err).message}`);
+      }
+      return { exit: false };
+    },
+    close() {
+      unsubscribe();
+      stopReports?.();
+    },
+  };
+}
