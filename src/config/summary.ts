@@ -67,6 +67,13 @@ export function summarizeConfig(config: DrConfig, env: NodeJS.ProcessEnv): Confi
   const side = (x: NonNullable<typeof o>['primary']): string =>
     x.bucket ?? (x.container ? `${x.container}${x.connectionStringEnv ? ` via $${x.connectionStringEnv}` : ''}` : '?');
   row('object store', o && `${o.provider} ${side(o.primary)} → ${side(o.secondary)}`);
+  const rd = config.readiness;
+  const velero = c.kubernetes?.velero;
+  lines.push(
+    `readiness:    ${rd.intervalMinutes > 0 ? `every ${rd.intervalMinutes} min` : 'periodic checks off'}; drill warning after ${rd.drillWarnDays} days${
+      velero ? `; Velero backups in ${velero.namespace} younger than ${velero.maxAgeHours} h` : ''
+    }`,
+  );
   const d = config.detection;
   lines.push(
     `detection:    ${

@@ -105,6 +105,7 @@ describe('dr config check', () => {
     expect(run.stdout).toMatch(/approvals: +1 besides the requester, from U0123ALICE, U0123BOB and members of user group S0123ONCALL/);
     expect(run.stdout).toContain('postgres     primary $DR_PG_PRIMARY_URL (set)');
     expect(run.stdout).toContain('dns          route53 app.example.com');
+    expect(run.stdout).toContain('readiness:    every 15 min; drill warning after 90 days; Velero backups in velero younger than 24 h');
     expect(run.stdout).not.toContain('s3cret');
   });
 
