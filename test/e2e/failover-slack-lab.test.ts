@@ -1,14 +1,17 @@
 /**
  * The whole failover, end to end, as an on-call person runs it: a real lab (`labUp`: PostgreSQL
- * and Redis pairs, the cloud simulators, the bot's own state Redis), the bot started the way
- * `dr start` starts it (startApp) from the lab's dr.config.yaml and lab.env, driven through its
- * Slack HTTP endpoint with signed requests while a local Web API stand-in records what it posts.
- * After each run the test looks at every component itself, not at what the bot says it did.
+ * and Redis pairs, the cloud simulators, the bot's own state Redis), the bot run as `dr start
+ * --config DIR/dr.config.yaml` with DIR/lab.env in its environment (so loadConfig,
+ * createProviders, the engine, the Redis store and the Bolt app are all the real ones), driven
+ * through its Slack HTTP endpoint with signed requests while a local Web API stand-in records
+ * what it posts. After each run the test looks at every component itself, not at what the bot
+ * says it did.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { pino } from 'pino';
-import { startApp, type RunningApp } from '../../src/app.js';
 import { ACTION_IDS, decodeButtonValue } from '../../src/bot/render.js';
+import { loadConfig, type DrConfig } from '../../src/config/index.js';
 import { labDown, labUp, labCloud, cloudState, readLabEnv, setRegionHealth, stopRedis, LAB_APPROVERS, LAB_CHANNEL, type CloudState, type LabCloud, type LabInfo } from '../../src/lab/index.js';
 import { FAILOVER_RUNBOOK, STEP_TITLES, runbookSteps } from '../../src/machine/index.js';
 import { createResolver } from '../../src/providers/dns-resolve.js';
@@ -20,67 +23,75 @@ const SECRET = 'e2e-lab-signing-secret-0123456789';
 const OPERATOR = 'U0LABOPER1'; // requests; not an approver
 const [APPROVER] = LAB_APPROVERS as [string, ...string[]];
 const STEPS = runbookSteps(FAILOVER_RUNBOOK).map((id) => STEP_TITLES[id]);
-/** A failover on the lab takes seconds; this only bounds a hung run. */
+/** A failover on the lab takes seconds; these only bound a hung run on a busy machine. */
 const RUN_TIMEOUT_MS = 90_000;
+const TEST_TIMEOUT_MS = 180_000;
 
-const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+const DR = join(process.cwd(), 'bin', 'dr.js');
 
 let slack: FakeSlack;
-const savedEnv: Record<string, string | undefined> = {};
 beforeAll(async () => {
   slack = await startFakeSlack();
 });
 afterAll(async () => {
   await slack.close();
-  for (const [k, v] of Object.entries(savedEnv)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
 });
 
 interface Run {
   lab: LabInfo;
   cloud: LabCloud;
-  app: RunningApp;
+  config: DrConfig;
+  bot: ChildProcess;
   url: string;
   mark: number;
 }
 
-let current: Run | undefined;
+let current: { lab: LabInfo; bot?: ChildProcess } | undefined;
 afterEach(async () => {
   const run = current;
   current = undefined;
   if (!run) return;
-  await run.app.stop().catch(() => undefined);
+  if (run.bot && run.bot.exitCode === null) {
+    const exited = new Promise((resolve) => run.bot!.once('exit', resolve));
+    run.bot.kill('SIGTERM');
+    await exited;
+  }
   await labDown({ dir: run.lab.dir });
 });
+
+/** `dr start` in its own process; resolves with its HTTP port once it serves. */
+function startBot(configPath: string, env: Record<string, string>): Promise<{ bot: ChildProcess; port: number }> {
+  const bot = spawn(process.execPath, [DR, 'start', '--config', configPath], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env, LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const onData = (d: Buffer): void => {
+      output += d.toString();
+      for (const line of output.split('\n')) {
+        if (!line.startsWith('{')) continue;
+        const entry = JSON.parse(line) as { msg?: string; port?: number };
+        if (entry.msg === 'dr-bot started' && entry.port) resolve({ bot, port: entry.port });
+      }
+    };
+    bot.stdout!.on('data', onData);
+    bot.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    bot.once('exit', (code) => reject(new Error(`dr start exited with ${code} before serving:\n${output}`)));
+  });
+}
 
 /** A lab, and the bot started on it from the lab's own files, as the README tells a person to. */
 async function startBotOnLab(): Promise<Run> {
   const lab = await labUp();
-  const labEnv = readLabEnv(lab.envFile);
-  // The AWS SDK reads its credential chain from the process environment, as after `. lab.env`.
-  for (const [k, v] of Object.entries(labEnv)) {
-    if (!k.startsWith('AWS_')) continue;
-    if (!(k in savedEnv)) savedEnv[k] = process.env[k];
-    process.env[k] = v;
-  }
+  current = { lab };
   const cloud = labCloud(lab)!;
   expect(cloud).toBeDefined();
   const mark = slack.calls.length;
-  let app: RunningApp;
-  try {
-    app = await startApp({
-      configPath: labEnv.DR_CONFIG!,
-      env: { ...labEnv, SLACK_BOT_TOKEN: 'xoxb-lab-e2e', SLACK_SIGNING_SECRET: SECRET, SLACK_API_URL: slack.apiUrl, PORT: '0' },
-      log,
-    });
-  } catch (err) {
-    await labDown({ dir: lab.dir });
-    throw err;
-  }
-  current = { lab, cloud, app, url: `http://127.0.0.1:${app.port}/slack/events`, mark };
-  return current;
+  const labEnv = readLabEnv(lab.envFile);
+  const { bot, port } = await startBot(lab.configPath, { ...labEnv, SLACK_BOT_TOKEN: 'xoxb-lab-e2e', SLACK_SIGNING_SECRET: SECRET, SLACK_API_URL: slack.apiUrl, PORT: '0' });
+  current.bot = bot;
+  return { lab, cloud, config: loadConfig({ path: lab.configPath }), bot, url: `http://127.0.0.1:${port}/slack/events`, mark };
 }
 
 async function command(run: Run, text: string, userId: string): Promise<string> {
@@ -188,7 +199,7 @@ async function expectDnsOnSecondary(cloud: LabCloud): Promise<CloudState> {
 
 /** The secondary cluster runs every workload at its production count, all ready. */
 function expectProductionScale(run: Run, s: CloudState): void {
-  const workloads = run.app.config.components.kubernetes!.workloads;
+  const workloads = run.config.components.kubernetes!.workloads;
   expect(s.kubernetes.secondary.map((w) => ({ name: w.name, replicas: w.replicas, ready: w.readyReplicas }))).toEqual(
     workloads.map((w) => ({ name: w.name, replicas: w.productionReplicas, ready: w.productionReplicas })),
   );
@@ -242,7 +253,7 @@ test('planned failover through Slack: one person requests, another approves, eve
   expectProductionScale(run, after);
   // The secondary's health endpoint was what verification hit.
   expect((await fetch(cloud.health.secondaryUrl)).status).toBe(200);
-});
+}, TEST_TIMEOUT_MS);
 
 test('unplanned failover through Slack after the primary region is lost: the expected loss is shown before approval and recorded as RPO', async () => {
   const run = await startBotOnLab();
@@ -274,4 +285,4 @@ test('unplanned failover through Slack after the primary region is lost: the exp
   const after = await expectDnsOnSecondary(cloud);
   expect(after.health.primary.healthy).toBe(false);
   expectProductionScale(run, after);
-});
+}, TEST_TIMEOUT_MS);
