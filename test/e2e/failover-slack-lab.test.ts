@@ -128,7 +128,11 @@ const threadReplies = (run: Run, ts: string): ApiCall[] => apiCallsSince(run).fi
 /** Request, wait for the card's Approve button, let a second person approve, wait for the end. */
 async function failoverThroughSlack(run: Run, mode: 'planned' | 'unplanned', reason: string): Promise<{ ts: string; opId: string; approvalCard: string; summary: ApiCall }> {
   expect(await command(run, `failover ${mode} ${reason}`, OPERATOR)).toMatch(/^DR-\d{8}-\d{4} requested/);
-  const card = await slack.waitFor(() => apiCallsSince(run).find((c) => c.method === 'chat.postMessage' && !c.args.thread_ts), 'the status card');
+  // The readiness monitor posts into the same channel (the lab has never run a drill): skip its messages.
+  const card = await slack.waitFor(
+    () => apiCallsSince(run).find((c) => c.method === 'chat.postMessage' && !c.args.thread_ts && !String(c.args.text).startsWith('Readiness ')),
+    'the status card',
+  );
   expect(card.args.channel).toBe(LAB_CHANNEL);
   const ts = String(card.result.ts);
   // Preflight has read every component once the Approve button is drawn.
