@@ -83,6 +83,8 @@ export function renderProposal(view: ProposalView, alertName: string): { text: s
     );
   } else if (episode.readinessError) {
     blocks.push(section(`*Standby readiness:* could not be read — ${esc(episode.readinessError)}`));
+  } else if (!cleared) {
+    blocks.push(section('*Standby readiness:* checking…'));
   }
   if (episode.failover) {
     blocks.push({

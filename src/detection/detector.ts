@@ -34,7 +34,7 @@ export interface DetectorDeps {
   readiness?: () => Promise<PreflightReport>;
   log: Logger;
   now?: () => number;
-  /** How long the card waits for readiness before it is posted without it. Default 15 s. */
+  /** How long the readiness check may take before the card says it could not be read. Default 15 s. */
   readinessTimeoutMs?: number;
 }
 
@@ -81,6 +81,8 @@ export function createDetector(deps: DetectorDeps): Detector {
   let dirty = false;
   /** What each card shows now, so an unchanged view is not sent again. */
   const lastSent = new Map<string, string>();
+  /** Readiness checks under way, awaited by stop() and settled(). */
+  const jobs = new Set<Promise<void>>();
 
   function viewOf(state: DetectionState, episode: Episode, at: number): ProposalView {
     const until = episode.clearedAt ?? Number.POSITIVE_INFINITY;
@@ -135,11 +137,12 @@ export function createDetector(deps: DetectorDeps): Detector {
       return next ? { state: next, result: true } : { state, result: false };
     });
     if (!claimed) return;
-    const readiness = await readReadiness();
     const state = await store.load();
     const current = state.episode?.id === id ? state.episode : state.lastEpisode?.id === id ? state.lastEpisode : null;
     if (!current) return;
-    const view = viewOf(state, { ...current, ...readiness }, now());
+    // Posted at once: the readiness check can take as long as an unreachable primary's timeouts,
+    // and people should see the proposal meanwhile; the card shows readiness when it is known.
+    const view = viewOf(state, current, now());
     let ref: CardRef;
     try {
       ref = await target.post(view);
@@ -149,8 +152,20 @@ export function createDetector(deps: DetectorDeps): Detector {
       return;
     }
     lastSent.set(id, fingerprintOf(view));
-    await store.update((s) => ({ state: withEpisode(s, id, (e) => ({ ...e, ...readiness, card: ref })) ?? s, result: null }));
+    await store.update((s) => ({ state: withEpisode(s, id, (e) => ({ ...e, card: ref })) ?? s, result: null }));
     log.info({ episode: id, channel: ref.channel, ts: ref.ts }, 'proposal card posted');
+    checkReadiness(id);
+  }
+
+  function checkReadiness(id: string): void {
+    const job: Promise<void> = readReadiness()
+      .then(async (readiness) => {
+        await store.update((s) => ({ state: withEpisode(s, id, (e) => ({ ...e, ...readiness })) ?? s, result: null }));
+        schedulePublish();
+      })
+      .catch((err: unknown) => log.error({ err, episode: id }, 'could not record the standby readiness'))
+      .finally(() => jobs.delete(job));
+    jobs.add(job);
   }
 
   async function publishOnce(target: ProposalSink): Promise<void> {
@@ -221,6 +236,9 @@ export function createDetector(deps: DetectorDeps): Detector {
       for (const e of [state.episode, state.lastEpisode]) {
         if (e?.card === 'posting') log.warn({ episode: e.id }, 'an earlier run was posting this episode\'s card when it stopped; not posting it again');
       }
+      // An earlier run posted the card but stopped before its readiness check finished.
+      const open = state.episode;
+      if (open && typeof open.card === 'object' && open.card !== null && !open.readiness && !open.readinessError) checkReadiness(open.id);
       schedulePublish();
       scheduleProbe();
     },
@@ -229,6 +247,7 @@ export function createDetector(deps: DetectorDeps): Detector {
       if (timer) clearTimeout(timer);
       timer = undefined;
       await probing;
+      await Promise.all([...jobs]);
       await publishing;
     },
     attach(s) {
@@ -255,7 +274,10 @@ export function createDetector(deps: DetectorDeps): Detector {
       schedulePublish();
     },
     async settled() {
-      while (publishing) await publishing;
+      while (publishing || jobs.size > 0) {
+        await Promise.all([...jobs]);
+        await publishing;
+      }
     },
   };
 }
