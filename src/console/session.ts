@@ -27,8 +27,8 @@ export interface ConsoleSessionDeps {
 }
 
 export interface ConsoleSession {
-  /** Run one command line; `exit` is true for `exit`/`quit`. */
-  handle(line: string): Promise<{ exit: boolean }>;
+  /** Run one command line; `exit` is true for `exit`/`quit`; `answer` is what was written for the person. */
+  handle(line: string): Promise<{ exit: boolean; answer?: string }>;
   /**
    * Resolves with the operation once it needs a person (awaiting approval, paused) or has
    * finished: scripts and the demo wait on this instead of sleeping.
@@ -177,10 +177,12 @@ export function createConsoleSession(deps: ConsoleSessionDeps): ConsoleSession {
         const answer = await run(parsed.command, userId);
         if (answer === null) return { exit: true };
         write(answer);
+        return { exit: false, answer: display(answer) };
       } catch (err) {
-        write(`error: ${errorInfo(err).message}`);
+        const answer = `error: ${errorInfo(err).message}`;
+        write(answer);
+        return { exit: false, answer };
       }
-      return { exit: false };
     },
     close() {
       unsubscribe();
