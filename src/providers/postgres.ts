@@ -17,8 +17,10 @@
  * Needs PostgreSQL 13 or later (pg_stat_wal_receiver.flushed_lsn, pg_promote, wal_keep_size).
  *
  * Commands run by `fence.command` / `resync.command` (via /bin/sh) get these environment variables:
- *   DR_SIDE (primary|secondary: the side being fenced / resynced), DR_PG_URL (its connection
- *   string), DR_PG_OTHER_URL (the other side's), DR_PG_STANDBY_URL and DR_PG_WRITER_URL (resync).
+ *   fence: DR_SIDE (primary|secondary: the side being fenced), DR_PG_URL (its connection string),
+ *   DR_PG_OTHER_URL (the other side's). resync (README, "The resync command"): DR_RESYNC_STANDBY,
+ *   DR_RESYNC_TARGET_URL, DR_RESYNC_SOURCE_URL, DR_RESYNC_METHOD (rewind|rebuild),
+ *   DR_RESYNC_DIVERGENCE_LSN; plus the fence names and DR_PG_STANDBY_URL / DR_PG_WRITER_URL.
  *
  * Why one short-lived connection per call and no pool: during a failover the old primary may be
  * dying; a pool would hand out half-dead connections and hide reachability.
@@ -681,7 +683,8 @@ class PostgresProvider implements DatabaseProvider {
    */
   async resync({ standby, progress }: { standby: RegionRole; progress: Progress }): Promise<ActionResult> {
     const writer = other(standby);
-    if (await this.isStreamingStandby(standby)) {
+    const s = await this.inspect(standby);
+    if (s.reachable && (await this.isStreamingStandby(standby))) {
       return { noop: true, summary: `${standby} is already a streaming standby of ${writer}`, evidence: {} };
     }
     const resync = this.opts.resync;
@@ -694,8 +697,9 @@ class PostgresProvider implements DatabaseProvider {
     if (w.inRecovery) {
       throw new PreconditionFailed(`${this.where(writer)} is in recovery: there is no writer to resync ${standby} from. Find the real writer first.`, { code: 'wrong-target' });
     }
-    const s = await this.inspect(standby);
+    // Unreachable here means stopped (a resync interrupted after it stopped the server): the command starts from there.
     if (s.reachable) this.sameCluster(standby, s, w);
+    else progress(`${standby} does not answer (${s.error.message}): the resync command takes it from there`);
     let analysis: Divergence | null = null;
     if (s.reachable && !s.inRecovery) {
       analysis = await this.divergence(standby);
@@ -822,7 +826,9 @@ class PostgresProvider implements DatabaseProvider {
         replayed = true;
         checks.push({ name, kind: 'database', ok: true, detail: `LSNs equal: ${standby} replayed ${r.replayLsn}, ${writer} at ${lsn}`, durationMs: r.ms });
       } catch (err) {
-        checks.push({ name, kind: 'database', ok: false, detail: (err as Error).message });
+        // waitForReplay's own text is about a fenced failover; here nothing was fenced.
+        const detail = err instanceof DrError && err.code === 'timeout' ? `${standby} did not replay ${writer}'s WAL up to ${lsn} within ${this.opts.catchUpTimeoutSeconds} s: check its replication (pg_stat_wal_receiver on ${standby}), then Retry` : (err as Error).message;
+        checks.push({ name, kind: 'database', ok: false, detail });
       }
     }
     for (const [table, a] of sums) {

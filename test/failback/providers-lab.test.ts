@@ -1,0 +1,73 @@
+/**
+ * The failback provider calls on their own, on a real lab: a resync that finds the old primary
+ * stopped (a resync interrupted after the command stopped it) still ends streaming, and the Redis
+ * consistency check catches a replica whose data differs.
+ */
+import { Redis } from 'ioredis';
+import { labUser, pgStop, type LabInfo } from '../../src/lab/index.js';
+import { getStep } from '../../src/steps/index.js';
+import type { StepContext } from '../../src/steps/types.js';
+import { silentLog, sql, startLab, stopLabs, until } from '../support/lab.js';
+import { ids, insertRows, labEngine, range, standbyState, type LabEngine } from './support.js';
+
+let lab: LabInfo;
+let h: LabEngine;
+
+beforeAll(async () => {
+  lab = await startLab();
+  h = await labEngine(lab, 'failback-providers', ['orders']);
+  await sql(lab.postgres.primary.url, 'CREATE TABLE orders (id int PRIMARY KEY, side text NOT NULL)');
+}, 120_000);
+
+afterAll(async () => {
+  await h?.close();
+  await stopLabs();
+});
+
+const ctx = (kind: 'failover' | 'failback'): StepContext => ({ opId: 'failback-providers', kind, mode: 'planned', providers: h.providers, log: silentLog, targets: { rtoMinutes: 30, rpoMinutes: 5 } });
+
+test('resync-database finds the old primary stopped (an interrupted resync) and still makes it a streaming standby at lag 0', async () => {
+  await insertRows(lab.postgres.primary.url, range(1, 10), 'primary');
+  for (const id of ['promote-database', 'promote-cache'] as const) await getStep(id).run(ctx('failover'), () => undefined);
+  await insertRows(lab.postgres.secondary.url, range(11, 20), 'secondary');
+  await pgStop({ bindir: lab.postgres.bindir, user: labUser(), socketDir: '' }, lab.postgres.primary.dataDir, 'fast', lab.postgres.primary.pid);
+
+  const step = getStep('resync-database');
+  expect(await step.check(ctx('failback'))).toMatchObject({ done: false });
+  const progress: string[] = [];
+  const outcome = await step.run(ctx('failback'), (m) => progress.push(m));
+  expect(outcome.result).toBe('done');
+  expect(outcome.evidence).toMatchObject({ method: 'rewind', divergenceLsn: null });
+  expect(progress).toContainEqual(expect.stringContaining('primary does not answer'));
+  expect(await step.check(ctx('failback'))).toMatchObject({ done: true });
+  expect(await standbyState(lab.postgres.primary.url, lab.postgres.secondary.url)).toEqual({ inRecovery: true, receiver: 'streaming', lagBytes: 0 });
+  expect(await ids(lab.postgres.primary.url)).toEqual(range(1, 20));
+});
+
+test('Redis consistency: equal while the old master follows the new one; a replica value changed behind replication is caught by key', async () => {
+  const writer = new Redis(lab.redis.secondary.url);
+  const replica = new Redis(lab.redis.primary.url);
+  try {
+    await writer.mset('cart:1', 'a', 'cart:2', 'b');
+    await writer.zadd('scores', 1, 'x', 2, 'y');
+    await until('the old master to follow the new one', () => h.providers.cache!.isStreamingStandby('primary'));
+    const before = await h.providers.cache!.consistency({ writer: 'secondary', progress: () => undefined });
+    expect(before.map((c) => [c.name, c.ok])).toEqual([
+      ['redis primary follows secondary', true],
+      ['redis primary offset caught up', true],
+      ['redis key count', true],
+      ['redis sampled values', true],
+    ]);
+
+    // A write that bypassed replication: only possible on a replica someone made writable.
+    await replica.config('SET', 'replica-read-only', 'no');
+    await replica.set('cart:2', 'changed on the replica');
+    const after = await h.providers.cache!.consistency({ writer: 'secondary', progress: () => undefined });
+    expect(after.find((c) => c.name === 'redis sampled values')).toMatchObject({ ok: false, detail: expect.stringMatching(/^1 of \d+ sampled keys differ: cart:2$/) });
+    expect(after.find((c) => c.name === 'redis key count')?.ok).toBe(true);
+  } finally {
+    await replica.config('SET', 'replica-read-only', 'yes').catch(() => undefined);
+    await writer.quit();
+    await replica.quit();
+  }
+});
