@@ -102,7 +102,7 @@ Stops gracefully on SIGTERM/SIGINT: operations stay in Redis and resume at the n
 
   const lab = program
     .command('lab')
-    .description('a local two-region lab: PostgreSQL primary + standby, Redis primary + replica, cloud API simulators (dr lab up | status | down)');
+    .description('a local two-region lab: PostgreSQL primary + standby, Redis primary + replica, cloud API simulators (dr lab up | status | down | resync)');
   const labCommand = (action: LabAction, description: string): void => {
     lab
       .command(action)
