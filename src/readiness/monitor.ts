@@ -9,6 +9,9 @@ import { errorInfo } from '../errors.js';
 import type { ReadinessState } from './state.js';
 import type { ReadinessCheck, ReadinessReport, ReadinessResult, ReadinessTransition } from './types.js';
 
+/** How long stop() waits for a round in progress before shutdown goes on without it. */
+const STOP_GRACE_MS = 3000;
+
 export type ReadinessNotify = (transition: ReadinessTransition) => Promise<void>;
 
 export interface ReadinessMonitorOptions {
@@ -37,6 +40,7 @@ export function createReadinessMonitor(opts: ReadinessMonitorOptions): Readiness
   const now = opts.now ?? Date.now;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<ReadinessReport> | undefined;
+  let stopped = false;
 
   async function runCheck(check: ReadinessCheck): Promise<ReadinessResult> {
     const base = { id: check.id, title: check.title };
@@ -78,6 +82,9 @@ export function createReadinessMonitor(opts: ReadinessMonitorOptions): Readiness
 
   async function run(): Promise<ReadinessReport> {
     const results = await Promise.all(opts.checks.map(runCheck));
+    const report: ReadinessReport = { env, checkedAt: now(), results };
+    // A round that outlived stop() saw providers being closed: its results say nothing.
+    if (stopped) return report;
     for (const r of results) {
       try {
         await transition(r);
@@ -85,7 +92,6 @@ export function createReadinessMonitor(opts: ReadinessMonitorOptions): Readiness
         log.error({ err, check: r.id }, 'readiness state could not be read or written');
       }
     }
-    const report: ReadinessReport = { env, checkedAt: now(), results };
     await state.saveReport(report).catch((err: unknown) => log.error({ err }, 'could not save the readiness report'));
     return report;
   }
@@ -99,6 +105,7 @@ export function createReadinessMonitor(opts: ReadinessMonitorOptions): Readiness
     },
     start() {
       if (timer || opts.intervalMs <= 0) return;
+      stopped = false;
       const tick = (): void => {
         if (running) return;
         monitor.runOnce().catch((err: unknown) => log.error({ err }, 'readiness run failed'));
@@ -110,7 +117,11 @@ export function createReadinessMonitor(opts: ReadinessMonitorOptions): Readiness
     async stop() {
       if (timer) clearInterval(timer);
       timer = undefined;
-      await running?.catch(() => undefined);
+      stopped = true;
+      // An object-storage canary may wait up to its RPO: shutdown waits a little, not that long.
+      let grace: NodeJS.Timeout | undefined;
+      await Promise.race([running?.catch(() => undefined), new Promise<void>((resolve) => (grace = setTimeout(resolve, STOP_GRACE_MS)))]);
+      clearTimeout(grace);
     },
     lastReport: () => state.lastReport(env),
   };

@@ -94,3 +94,29 @@ test('start() checks right away and keeps the report for /dr status', async () =
   const report = await m.lastReport();
   expect(report?.results.map((r) => [r.id, r.status])).toEqual([['redis', 'degraded']]);
 });
+
+test('stop() does not wait for a canary stuck until its RPO, and that round posts nothing', async () => {
+  let release: () => void = () => undefined;
+  const client = createSlackClient('xoxb-monitor', { SLACK_API_URL: slack.apiUrl }, log);
+  const m = createReadinessMonitor({
+    env,
+    state,
+    intervalMs: 60_000,
+    log,
+    notify: createReadinessNotifier({ client, channel: 'C0MONITOR', log }),
+    checks: [
+      {
+        id: 'redis',
+        title: 'Redis replication',
+        run: () => new Promise((resolve) => (release = () => resolve({ status: 'degraded', detail: 'late', measured: null, target: null }))),
+      },
+    ],
+  });
+  m.start();
+  await m.stop();
+  release();
+  // The late round ends; nothing it found reaches the channel or the saved report.
+  await m.runOnce().catch(() => undefined);
+  expect(delivered('degraded')).toHaveLength(0);
+  expect(await m.lastReport()).toBeNull();
+});
