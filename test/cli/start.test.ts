@@ -63,12 +63,12 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function startBot(port: number): ChildProcess {
+const BASE_CONFIG =
+  'environment: cli-test\nregions:\n  primary: { name: a }\n  secondary: { name: b }\nslack: { incidentChannel: C0INCIDENT }\napprovals: { approvers: [U0APPROVER] }\n';
+
+function startBot(port: number, extra: { config?: string; env?: Record<string, string> } = {}): ChildProcess {
   const config = join(dir, 'dr.config.yaml');
-  writeFileSync(
-    config,
-    'environment: cli-test\nregions:\n  primary: { name: a }\n  secondary: { name: b }\nslack: { incidentChannel: C0INCIDENT }\napprovals: { approvers: [U0APPROVER] }\n',
-  );
+  writeFileSync(config, extra.config ?? BASE_CONFIG);
   return spawn(process.execPath, [join(ROOT, 'bin', 'dr.js'), 'start'], {
     cwd: dir,
     env: {
@@ -81,6 +81,7 @@ function startBot(port: number): ChildProcess {
       SLACK_API_URL: slack.apiUrl,
       PORT: String(port),
       LOG_LEVEL: 'info',
+      ...extra.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -133,6 +134,58 @@ it('serves Slack and /healthz, and stops gracefully on SIGTERM', async () => {
     expect(await exited(child)).toBe(0);
     expect(stderr).toContain('SIGTERM received, stopping');
     expect(stdout).toContain('"msg":"dr-bot stopped"');
+  } finally {
+    if (child.exitCode === null) {
+      child.kill('SIGKILL');
+      await exited(child);
+    }
+  }
+});
+
+it('with a detection section, needs the Alertmanager token, then serves the webhook and shows the signals', async () => {
+  const config = BASE_CONFIG.replace('primary: { name: a }', 'primary: { name: a, healthUrl: "http://127.0.0.1:1/healthz" }') + 'detection: { minAlerts: 2 }\n';
+  const refused = startBot(0, { config });
+  let refusedErr = '';
+  refused.stderr?.on('data', (d: Buffer) => (refusedErr += d.toString()));
+  expect(await exited(refused)).toBe(1);
+  expect(refusedErr).toContain('DR_ALERTMANAGER_TOKEN: not set; detection needs the bearer token');
+
+  const child = startBot(0, { config, env: { DR_ALERTMANAGER_TOKEN: 'cli-am-token' } });
+  let stdout = '';
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  try {
+    const started = await new Promise<{ port: number }>((resolve, reject) => {
+      child.stdout?.on('data', (d: Buffer) => {
+        stdout += d.toString();
+        for (const line of stdout.split('\n')) {
+          if (line.includes('"msg":"dr-bot started"')) resolve(JSON.parse(line) as { port: number });
+        }
+      });
+      child.once('exit', (code) => reject(new Error(`dr start exited with ${code} before starting:\n${stderr}\n${stdout}`)));
+    });
+    const url = `http://127.0.0.1:${started.port}/webhooks/alertmanager`;
+    const alerts = {
+      version: '4',
+      status: 'firing',
+      receiver: 'dr-bot',
+      alerts: [{ status: 'firing', labels: { alertname: 'ServiceDown', region: 'a', service: 'web' }, annotations: {}, startsAt: '2026-11-25T22:00:00Z', fingerprint: 'f00d' }],
+    };
+    const post = (token: string) =>
+      fetch(url, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(alerts) });
+    expect((await post('wrong')).status).toBe(401);
+    const res = await post('cli-am-token');
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ ok: true, accepted: 1, ignored: 0 });
+    expect(stdout).not.toContain('cli-am-token');
+
+    const body = slashCommandBody({ text: 'status', userId: 'U0REQUESTER', responseUrl: slack.responseUrl('detection-status') });
+    expect((await postToSlackApp(`http://127.0.0.1:${started.port}/slack/events`, SECRET, body)).status).toBe(200);
+    const answer = await slack.waitFor((f) => f.responses('detection-status')[0], 'the /dr status answer');
+    expect(String(answer.body.text)).toContain('*Signals:* no regional failure suspected in *a*: 1/2 alerts firing');
+
+    child.kill('SIGTERM');
+    expect(await exited(child)).toBe(0);
   } finally {
     if (child.exitCode === null) {
       child.kill('SIGKILL');
