@@ -1,0 +1,64 @@
+/**
+ * `dr demo` as a new user runs it: a child process from the checkout, on the machine's PostgreSQL
+ * and Redis binaries. It starts the lab, runs a drill and takes the lab down again.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const DR = join(process.cwd(), 'bin', 'dr.js');
+
+function dr(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [DR, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+let reports: string;
+beforeAll(() => {
+  reports = mkdtempSync(join(tmpdir(), 'dr-demo-reports-'));
+});
+afterAll(() => rmSync(reports, { recursive: true, force: true }));
+
+test('dr demo runs a drill on the lab, prints the timeline, the RTO/RPO table and the report path, and removes the lab', async () => {
+  const env = { ...process.env, LOG_LEVEL: 'warn' };
+  delete env.REDIS_URL;
+  const res = await dr(['demo', '--reports', reports], env);
+  if (res.code !== 0) throw new Error(`dr demo exited ${res.code}\n${res.stdout.slice(-4000)}\n${res.stderr.slice(-4000)}`);
+
+  const out = res.stdout;
+  expect(out).toContain('alice> drill quarterly DR drill (demo)');
+  expect(out).toMatch(/Approval by alice refused: the requester cannot approve their own request/);
+  expect(out).toMatch(/bob approved \(1\/1\)/);
+  // The timeline: every drill step reported done, in the terminal.
+  for (const step of ['Start drill write load', 'Promote secondary database', 'Integration tests on secondary', 'Resync primary database', 'Stop write load, measure RPO']) {
+    expect(out).toMatch(new RegExp(`${step}: (done|already done) in `));
+  }
+  expect(out).toMatch(/^measure +value +target +result$/m);
+  expect(out).toMatch(/^RTO failover +\S+ (ms|s|min \d+ s) +30 min +pass$/m);
+  expect(out).toMatch(/^RPO database \(write load\) +zero loss +5 min +pass$/m);
+  expect(out).toMatch(/^RPO cache \(write load\) +zero loss +5 min +pass$/m);
+
+  const path = /drill report: (\S+\.md)/.exec(out)?.[1];
+  expect(path).toBeDefined();
+  expect(path!.startsWith(reports)).toBe(true);
+  expect(readFileSync(path!, 'utf8')).toMatch(/^# Drill report DR-\d{8}-\d{4} — PASSED/);
+
+  const labDir = /lab up in (\S+)/.exec(out)?.[1];
+  expect(out).toContain(`stopping the lab (${labDir})`);
+  expect(existsSync(labDir!)).toBe(false);
+}, 180_000);
+
+test('without redis-server on the machine, dr demo says what to install and starts nothing', async () => {
+  const res = await dr(['demo', '--reports', reports], { ...process.env, PATH: '/nonexistent' });
+  expect(res.code).toBe(1);
+  expect(res.stderr).toContain('dr demo: the lab did not start: `redis-server` is not on PATH: install the Debian package `redis-server` (apt-get install redis-server)');
+  expect(res.stdout).not.toContain('lab up in');
+}, 60_000);
