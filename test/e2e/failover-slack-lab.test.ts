@@ -51,7 +51,7 @@ afterEach(async () => {
   const run = current;
   current = undefined;
   if (!run) return;
-  if (run.bot && run.bot.exitCode === null) {
+  if (run.bot && run.bot.exitCode === null && run.bot.signalCode === null) {
     const exited = new Promise((resolve) => run.bot!.once('exit', resolve));
     run.bot.kill('SIGTERM');
     await exited;
@@ -59,26 +59,26 @@ afterEach(async () => {
   await labDown({ dir: run.lab.dir });
 });
 
-/** `dr start` in its own process; resolves with its HTTP port once it serves. */
-function startBot(configPath: string, env: Record<string, string>): Promise<{ bot: ChildProcess; port: number }> {
+/** `dr start` in its own process; `port` resolves once it serves. */
+function startBot(configPath: string, env: Record<string, string>): { bot: ChildProcess; port: Promise<number> } {
   const bot = spawn(process.execPath, [DR, 'start', '--config', configPath], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env, LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  return new Promise((resolve, reject) => {
-    const onData = (d: Buffer): void => {
+  const port = new Promise<number>((resolve, reject) => {
+    bot.stdout!.on('data', (d: Buffer) => {
       output += d.toString();
       for (const line of output.split('\n')) {
-        if (!line.startsWith('{')) continue;
+        if (!line.startsWith('{') || !line.endsWith('}')) continue;
         const entry = JSON.parse(line) as { msg?: string; port?: number };
-        if (entry.msg === 'dr-bot started' && entry.port) resolve({ bot, port: entry.port });
+        if (entry.msg === 'dr-bot started' && entry.port) resolve(entry.port);
       }
-    };
-    bot.stdout!.on('data', onData);
+    });
     bot.stderr!.on('data', (d: Buffer) => (output += d.toString()));
     bot.once('exit', (code) => reject(new Error(`dr start exited with ${code} before serving:\n${output}`)));
   });
+  return { bot, port };
 }
 
 /** A lab, and the bot started on it from the lab's own files, as the README tells a person to. */
@@ -89,8 +89,10 @@ async function startBotOnLab(): Promise<Run> {
   expect(cloud).toBeDefined();
   const mark = slack.calls.length;
   const labEnv = readLabEnv(lab.envFile);
-  const { bot, port } = await startBot(lab.configPath, { ...labEnv, SLACK_BOT_TOKEN: 'xoxb-lab-e2e', SLACK_SIGNING_SECRET: SECRET, SLACK_API_URL: slack.apiUrl, PORT: '0' });
+  const { bot, port: ready } = startBot(lab.configPath, { ...labEnv, SLACK_BOT_TOKEN: 'xoxb-lab-e2e', SLACK_SIGNING_SECRET: SECRET, SLACK_API_URL: slack.apiUrl, PORT: '0' });
+  // Recorded before waiting, so a bot that never comes up is still stopped after the test.
   current.bot = bot;
+  const port = await ready;
   return { lab, cloud, config: loadConfig({ path: lab.configPath }), bot, url: `http://127.0.0.1:${port}/slack/events`, mark };
 }
 
