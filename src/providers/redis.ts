@@ -248,6 +248,19 @@ class RedisProvider implements CacheProvider {
           planFacts: { targetRole: 'master', otherRole: 'stale-master', replid: t.replid },
         };
       }
+      if (o.reachable && this.interrupted(o, t)) {
+        // Failback after an unplanned failover that could not demote this side: it is the old master, and the resync drops its late writes.
+        const lost = this.staleBytes(o, t);
+        return {
+          ...base,
+          status: 'warning',
+          summary: `${target} is the old master: ${src} was promoted from it while it stayed a master; the resync makes it a replica of ${src}, dropping ${formatBytes(lost)} of writes it took since`,
+          details: { ...details, staleBytes: lost },
+          planFacts: { targetRole: 'stale-master', replid: t.replid, otherReplid: o.replid },
+          ...(lost > 0 ? { expectedLoss: { bytes: lost, seconds: null, description: `${target} took ${formatBytes(lost)} of writes after ${src} was promoted from it; the resync drops them` } } : {}),
+          warnings: [`${target} is still a master beside ${src}: until the resync runs, clients that reach it write to a copy that will be dropped`],
+        };
+      }
       if (o.reachable && o.role === 'master') {
         return { ...base, status: 'blocked', summary: `both ${target} and ${src} are masters: ${target} is not a replica of ${src}`, details, planFacts: { targetRole: 'master', otherRole: 'master' } };
       }
@@ -301,6 +314,11 @@ class RedisProvider implements CacheProvider {
       seconds,
       description: `the replica applied the master's stream up to offset ${t.replicaOffset ?? '?'}, last contact ${seconds === null ? 'unknown' : `${seconds} s ago`}; writes the master took after that are lost (their size cannot be measured while it is unreachable; master: ${why})`,
     };
+  }
+
+  /** Bytes a stale master took after `promoted` left its stream (second_repl_offset): dropped when it becomes a replica. */
+  private staleBytes(promoted: Reachable, stale: Reachable): number {
+    return Math.max(0, stale.offset - (promoted.secondReplOffset ?? stale.offset));
   }
 
   /** Master, and the promotion that made it one is complete (the old master no longer a master too). */
@@ -553,6 +571,7 @@ class RedisProvider implements CacheProvider {
     if (w.role !== 'master') throw new PreconditionFailed(`${this.where(writer)} is not a master: nothing to resync ${standby} from.`, { code: 'wrong-target' });
     const s = await this.inspectReachable(standby);
     const to = { host: this.address(writer).host, port: w.tcpPort || this.address(writer).port };
+    const dropped = s.role === 'master' && this.interrupted(w, s) ? this.staleBytes(w, s) : 0;
     const started = Date.now();
     progress(`REPLICAOF ${to.host} ${to.port} on ${standby}`);
     await this.withClient(standby, 'REPLICAOF', (r) => r.call('REPLICAOF', to.host, String(to.port)));
@@ -564,8 +583,8 @@ class RedisProvider implements CacheProvider {
     }
     return {
       noop: false,
-      summary: `${standby} is a replica of ${writer} again, link up, offsets equal (${offsets.writer})`,
-      evidence: { previousRole: s.role, replicaOf: `${to.host}:${to.port}`, offset: offsets.writer, durationMs: Date.now() - started },
+      summary: `${standby} is a replica of ${writer} again, link up, offsets equal (${offsets.writer})${dropped ? `; dropped ${formatBytes(dropped)} it took as a stale master` : ''}`,
+      evidence: { previousRole: s.role, replicaOf: `${to.host}:${to.port}`, offset: offsets.writer, droppedBytes: dropped, durationMs: Date.now() - started },
     };
   }
 

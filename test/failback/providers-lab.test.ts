@@ -71,3 +71,29 @@ test('Redis consistency: equal while the old master follows the new one; a repli
     await replica.quit();
   }
 });
+
+test('Redis: a side left a master after the other was promoted from it is the stale master: readiness shows what the resync drops, the resync drops it', async () => {
+  const promoted = new Redis(lab.redis.primary.url);
+  const stale = new Redis(lab.redis.secondary.url);
+  try {
+    // An unplanned promotion that could not demote the old master: both are masters now.
+    await promoted.call('REPLICAOF', 'NO', 'ONE');
+    await promoted.set('kept', 'yes');
+    await stale.set('late:1', 'written to the old master after the promotion');
+
+    const readiness = await h.providers.cache!.readiness('secondary');
+    expect(readiness).toMatchObject({ status: 'warning', primaryReachable: true, planFacts: { targetRole: 'stale-master' } });
+    expect(readiness.expectedLoss?.bytes).toBeGreaterThan(0);
+    expect(readiness.summary).toContain('secondary is the old master');
+
+    const result = await h.providers.cache!.resync({ standby: 'secondary', progress: () => undefined });
+    expect(result.evidence.droppedBytes).toBeGreaterThanOrEqual(readiness.expectedLoss!.bytes!);
+    expect(await stale.exists('late:1')).toBe(0);
+    expect(await stale.get('kept')).toBe('yes');
+    const checks = await h.providers.cache!.consistency({ writer: 'primary', progress: () => undefined });
+    expect(checks.filter((c) => !c.ok)).toEqual([]);
+  } finally {
+    await promoted.quit();
+    await stale.quit();
+  }
+});
