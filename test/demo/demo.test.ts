@@ -28,7 +28,8 @@ beforeAll(() => {
 afterAll(() => rmSync(reports, { recursive: true, force: true }));
 
 test('dr demo runs a drill on the lab, prints the timeline, the RTO/RPO table and the report path, and removes the lab', async () => {
-  const env = { ...process.env, LOG_LEVEL: 'warn' };
+  // The demo's bot uses the lab's own state Redis, whatever REDIS_URL says.
+  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn' };
   delete env.REDIS_URL;
   const res = await dr(['demo', '--reports', reports], env);
   if (res.code !== 0) throw new Error(`dr demo exited ${res.code}\n${res.stdout.slice(-4000)}\n${res.stderr.slice(-4000)}`);

@@ -1,0 +1,110 @@
+/**
+ * A drill on the lab (real PostgreSQL, Redis and cloud simulators), driven through the console
+ * adapter: the report's numbers are what the servers hold and what the timeline recorded.
+ */
+import { Redis } from 'ioredis';
+import { loadConfig } from '../../src/config/load.js';
+import { createConsoleSession } from '../../src/console/index.js';
+import { openConsoleRuntime, type ConsoleRuntime } from '../../src/console/runtime.js';
+import { LAB_APPROVERS, readLabEnv, type LabInfo } from '../../src/lab/index.js';
+import { lastDrillAt } from '../../src/readiness/drill-record.js';
+import { DRILL_LOAD_TABLE } from '../../src/providers/write-load.js';
+import type { DrillReport } from '../../src/report/index.js';
+import { silentLog, sql, startLab, stopLabs } from '../support/lab.js';
+import { deleteKeys, uniquePrefix } from '../support/redis.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+let lab: LabInfo;
+let runtime: ConsoleRuntime | undefined;
+const prefix = uniquePrefix('drill-lab');
+const reportsDir = mkdtempSync(join(tmpdir(), 'dr-drill-lab-'));
+
+beforeAll(async () => {
+  lab = await startLab({ cloud: true });
+  // The cloud SDKs read the lab's dummy credentials from process.env.
+  Object.assign(process.env, readLabEnv(lab.envFile));
+}, 120_000);
+
+afterAll(async () => {
+  await runtime?.close();
+  const state = new Redis(lab.stateRedis.url);
+  await deleteKeys(state, prefix).finally(() => state.quit());
+  await stopLabs();
+  rmSync(reportsDir, { recursive: true, force: true });
+});
+
+test('the drill report of a lab drill matches the rows, the counter and the timeline', async () => {
+  const config = loadConfig({ path: lab.configPath });
+  runtime = await openConsoleRuntime({ config, env: { ...process.env, REDIS_URL: lab.stateRedis.url }, log: silentLog, prefix });
+  const session = createConsoleSession({
+    engine: runtime.engine,
+    config,
+    reporter: runtime.reporter,
+    user: 'alice',
+    users: { alice: LAB_APPROVERS[0], bob: LAB_APPROVERS[1] },
+    reportsDir,
+    write: () => undefined,
+  });
+  const reports: DrillReport[] = [];
+  runtime.reporter.onReport((r) => void reports.push(r));
+
+  await session.handle('drill lab drill');
+  const id = (await runtime.engine.status()).active!.id;
+  expect((await session.settled(id)).phase).toBe('awaitingApproval');
+  expect((await session.handle(`approve ${id} as bob`)).answer).toMatch(/^Approved/);
+  const end = await session.settled(id);
+  expect(end.lastError?.message).toBeUndefined();
+  expect(end.phase).toBe('completed');
+  await runtime.reporter.idle();
+  session.close();
+  const report = reports[0];
+  expect(report.opId).toBe(id);
+  expect(report.passed).toBe(true);
+  expect(report.deviations).toEqual([]);
+
+  // Rows: what the report says is present is what the primary (and its standby) hold for this run.
+  const stop = report.steps.find((s) => s.id === 'stop-write-load')!;
+  const db = stop.evidence!.database as { acknowledged: number; rowsPresent: number; lost: number; writer: string };
+  const [{ n: onPrimary }] = await sql<{ n: number }>(lab.postgres.primary.url, `SELECT count(*)::int AS n FROM ${DRILL_LOAD_TABLE} WHERE run_id = $1`, [id]);
+  expect(db.writer).toBe('primary');
+  expect(db.rowsPresent).toBe(onPrimary);
+  expect(db.lost).toBe(0);
+  expect(db.acknowledged).toBeGreaterThan(0);
+  expect(db.acknowledged).toBeLessThanOrEqual(onPrimary);
+  // Writes went to both sides: before the failover to the primary, while the secondary served to it.
+  const [{ sides }] = await sql<{ sides: string }>(lab.postgres.primary.url, `SELECT string_agg(DISTINCT side, ',' ORDER BY side) AS sides FROM ${DRILL_LOAD_TABLE} WHERE run_id = $1`, [id]);
+  expect(sides).toBe('primary,secondary');
+  const cache = stop.evidence!.cache as { acknowledged: number; counter: number; lost: number };
+  expect(cache.lost).toBe(0);
+  expect(cache.counter).toBeGreaterThanOrEqual(cache.acknowledged);
+  expect(report.rpo.filter((r) => r.source === 'write-load').map((r) => [r.component, r.seconds, r.pass])).toEqual([
+    ['database', 0, true],
+    ['cache', 0, true],
+  ]);
+
+  // Durations: each step's times lie between its StepStarted and StepSucceeded entries' times.
+  const timeline = await runtime.engine.timeline(id);
+  for (const s of report.steps) {
+    const started = timeline.filter((e) => e.type === 'StepStarted' && e.stepId === s.id).at(-1)!;
+    const finished = timeline.find((e): e is Extract<typeof e, { type: 'StepSucceeded' }> => e.type === 'StepSucceeded' && e.stepId === s.id)!;
+    expect(s.startedAt!).toBeLessThanOrEqual(started.at);
+    expect(s.finishedAt!).toBeGreaterThanOrEqual(started.at);
+    expect(s.finishedAt!).toBeLessThanOrEqual(finished.at);
+    expect(s.durationMs).toBe(finished.durationMs);
+  }
+  // RTO: from the approval to the secondary's green verification, as the timeline recorded them.
+  const approved = timeline.find((e) => e.type === 'OperationApproved')!;
+  const verified = report.steps.find((s) => s.id === 'verify-secondary')!;
+  expect(report.approvedAt!).toBeLessThanOrEqual(approved.at);
+  expect(report.rto[0].ms).toBe(verified.finishedAt! - report.approvedAt!);
+
+  // Readiness reads when the last drill finished.
+  const state = new Redis(lab.stateRedis.url);
+  try {
+    expect(await lastDrillAt({ redis: state, prefix }, 'lab')).toBe(report.finishedAt);
+  } finally {
+    await state.quit();
+  }
+}, 150_000);
