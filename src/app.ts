@@ -45,7 +45,7 @@ export async function startApp(opts: StartAppOptions): Promise<RunningApp> {
     { createDetectionStore, createRedisStore },
     { closeProviders, createProviders },
     { createEngine, runPreflight },
-    { createReadinessNotifier, createSlackAuthorizer, createSlackBot, createSlackClient },
+    { createReadinessNotifier, createSlackAuthorizer, createSlackBot, createSlackClient, postDrillReports },
     { createDetector, detectionSettings },
     { createReadinessChecks, createReadinessMonitor, createReadinessState },
   ] = await Promise.all([
@@ -56,6 +56,7 @@ export async function startApp(opts: StartAppOptions): Promise<RunningApp> {
     import('./detection/index.js'),
     import('./readiness/index.js'),
   ]);
+  const { openDrillReporter } = await import('./drill/index.js');
 
   const cleanups: (() => Promise<void>)[] = [];
   const unwind = async (): Promise<void> => {
@@ -82,6 +83,10 @@ export async function startApp(opts: StartAppOptions): Promise<RunningApp> {
     const slackClient = createSlackClient(runtime.slack.botToken, env, log);
     const authorizer = createSlackAuthorizer({ config, client: slackClient, log: log.child({ component: 'authorizer' }) });
     const engine = createEngine({ config, store, providers, authorizer, log });
+    // A finished drill's report is stored, then posted in the incident channel (summary + Markdown file).
+    const drills = openDrillReporter({ engine, redisUrl: runtime.redisUrl, targets: config.targets, log });
+    cleanups.push(() => drills.close());
+    postDrillReports({ reporter: drills.reporter, client: slackClient, store, config, log });
     let detector;
     if (config.detection) {
       const { settings, probe } = detectionSettings(config);

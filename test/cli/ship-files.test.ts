@@ -37,7 +37,7 @@ describe('manifest.yml', () => {
   });
 
   it('asks for the scopes the bot uses and no others', () => {
-    expect([...manifest.oauth_config.scopes.bot].sort()).toEqual(['chat:write', 'chat:write.public', 'commands', 'usergroups:read']);
+    expect([...manifest.oauth_config.scopes.bot].sort()).toEqual(['chat:write', 'chat:write.public', 'commands', 'files:write', 'usergroups:read']);
   });
 
   // Limits from Slack's published manifest JSON schema (slackapi/manifest-schema, v1).

@@ -26,6 +26,17 @@ export interface ResponseUrlCall {
 
 export type RecordedCall = ApiCall | ResponseUrlCall;
 
+/** A file sent through files.uploadV2 (getUploadURLExternal, the upload, completeUploadExternal). */
+export interface Upload {
+  fileId: string;
+  filename: string;
+  content: string;
+  /** Set by completeUploadExternal: where it was shared. */
+  channel?: string;
+  threadTs?: string;
+  title?: string;
+}
+
 export interface FakeSlack {
   /** Base URL for SLACK_API_URL, ending in /api/. */
   apiUrl: string;
@@ -34,6 +45,8 @@ export interface FakeSlack {
   calls: RecordedCall[];
   api(method?: string): ApiCall[];
   responses(path?: string): ResponseUrlCall[];
+  /** Files uploaded with files.uploadV2, completed or not. */
+  uploads(): Upload[];
   /** Members returned by usergroups.users.list for a group. */
   setUserGroup(id: string, users: string[]): void;
   /** Answer a method only after `ms` (0 clears it), so calls overlap the way they do over a real network. */
@@ -84,7 +97,10 @@ export async function startFakeSlack(): Promise<FakeSlack> {
   const delays = new Map<string, number>();
   const inFlight = new Map<string, number>();
   const peak = new Map<string, number>();
+  const uploads = new Map<string, Upload>();
   let tsCounter = 0;
+  let fileCounter = 0;
+  let base = '';
   const nextTs = (): string => `1764000000.${String(++tsCounter).padStart(6, '0')}`;
 
   function answer(method: string, args: Record<string, unknown>): Record<string, unknown> {
@@ -103,6 +119,24 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         return { ok: true, channel: args.channel, ts: args.ts, text: args.text };
       case 'chat.getPermalink':
         return { ok: true, channel: args.channel, permalink: `https://fake.slack.test/archives/${String(args.channel)}/p${String(args.message_ts).replace('.', '')}` };
+      case 'files.getUploadURLExternal': {
+        const fileId = `F0FAKE${String(++fileCounter).padStart(4, '0')}`;
+        uploads.set(fileId, { fileId, filename: String(args.filename), content: '' });
+        return { ok: true, file_id: fileId, upload_url: `${base}/upload/${fileId}` };
+      }
+      case 'files.completeUploadExternal': {
+        const files = (typeof args.files === 'string' ? JSON.parse(args.files) : args.files) as { id: string; title?: string }[];
+        for (const f of files) {
+          const u = uploads.get(f.id);
+          if (!u) return { ok: false, error: 'file_not_found' };
+          Object.assign(u, {
+            ...(args.channel_id ? { channel: String(args.channel_id) } : {}),
+            ...(args.thread_ts ? { threadTs: String(args.thread_ts) } : {}),
+            ...(f.title ? { title: f.title } : {}),
+          });
+        }
+        return { ok: true, files: files.map((f) => ({ id: f.id, title: f.title })) };
+      }
       case 'usergroups.users.list': {
         const users = groups.get(String(args.usergroup));
         return users ? { ok: true, users } : { ok: false, error: 'no_such_subteam' };
@@ -130,6 +164,12 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         inFlight.set(method, inFlight.get(method)! - 1);
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify(result));
+      } else if (req.method === 'POST' && url.pathname.startsWith('/upload/')) {
+        // The upload step of files.uploadV2: the file's bytes, posted to the URL we handed out.
+        const u = uploads.get(url.pathname.slice('/upload/'.length));
+        if (u) u.content = await uploadedContent(raw, req.headers['content-type']);
+        res.writeHead(u ? 200 : 404, { 'content-type': 'text/plain' });
+        res.end(u ? `OK - ${raw.length}` : 'no such upload');
       } else {
         calls.push({ kind: 'response', path: url.pathname, body: raw ? (JSON.parse(raw) as Record<string, unknown>) : {} });
         res.writeHead(200, { 'content-type': 'text/plain' });
@@ -141,7 +181,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   const fake: FakeSlack = {
     apiUrl: `${base}/api/`,
@@ -150,6 +190,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     api: (method) => calls.filter((c): c is ApiCall => c.kind === 'api' && (method === undefined || c.method === method)),
     responses: (path) =>
       calls.filter((c): c is ResponseUrlCall => c.kind === 'response' && (path === undefined || c.path === `/respond/${encodeURIComponent(path)}`)),
+    uploads: () => [...uploads.values()],
     setUserGroup: (id, users) => void groups.set(id, users),
     delayMethod: (method, ms) => void (ms > 0 ? delays.set(method, ms) : delays.delete(method)),
     maxInFlight: (method) => peak.get(method) ?? 0,
@@ -187,6 +228,14 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
   return fake;
+}
+
+/** The web client posts the file as multipart/form-data (one part); other clients may post it raw. */
+async function uploadedContent(raw: string, contentType: string | undefined): Promise<string> {
+  if (!contentType?.startsWith('multipart/form-data')) return raw;
+  const form = await new Response(raw, { headers: { 'content-type': contentType } }).formData();
+  const [first] = [...form.values()];
+  return typeof first === 'string' ? first : ((await first?.text()) ?? '');
 }
 
 function describeCalls(calls: RecordedCall[]): string {

@@ -1,0 +1,74 @@
+/**
+ * `/dr drill` in Slack: the real Bolt app and engine, the Web API played by the fake Slack. The
+ * drill report is posted in the status card's thread as a summary and a Markdown file
+ * (files.uploadV2), and is the report kept in the store.
+ */
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { createSlackClient, postDrillReports } from '../../src/bot/index.js';
+import { ACTION_IDS, encodeButtonValue } from '../../src/bot/render.js';
+import { configSchema } from '../../src/config/schema.js';
+import { openDrillReporter } from '../../src/drill/index.js';
+import { createReportStore, renderDrillMarkdown } from '../../src/report/index.js';
+import { inPhase } from '../support/engine-harness.js';
+import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
+import { REDIS_URL, uniquePrefix } from '../support/redis.js';
+import { startBotHarness, type BotHarness } from '../support/slack-bot-harness.js';
+
+const SECRET = 'drill-signing-secret-0123456789';
+const ALICE = 'U0ALICE';
+const BOB = 'U0BOB';
+const CHANNEL = 'C0DRILLS';
+const log = pino({ level: 'silent' });
+const config = configSchema.parse({
+  environment: 'drills',
+  regions: { primary: { name: 'eu-west-1' }, secondary: { name: 'eu-central-1' } },
+  slack: { incidentChannel: CHANNEL },
+  approvals: { approvers: [ALICE, BOB] },
+});
+
+let redis: Redis;
+let slack: FakeSlack;
+let bot: BotHarness;
+let drills: ReturnType<typeof openDrillReporter>;
+
+beforeAll(async () => {
+  redis = new Redis(REDIS_URL);
+  slack = await startFakeSlack();
+  bot = await startBotHarness({ slack, redis, config, signingSecret: SECRET, prefix: uniquePrefix('drill-slack'), log });
+  // Wired as dr start wires it (src/app.ts).
+  drills = openDrillReporter({ engine: bot.engine, redisUrl: REDIS_URL, targets: config.targets, log, prefix: bot.prefix });
+  const client = createSlackClient('xoxb-e2e', { SLACK_API_URL: slack.apiUrl }, log);
+  postDrillReports({ reporter: drills.reporter, client, store: bot.store, config, log });
+});
+
+afterAll(async () => {
+  await drills.close();
+  await bot.stop();
+  await slack.close();
+  redis.disconnect();
+});
+
+test('/dr drill runs after another approver clicks Approve; the report lands in the card thread as a summary and a Markdown file', async () => {
+  const cmd = await bot.command('drill quarterly drill', ALICE);
+  expect(cmd.status).toBe(200);
+  expect(await bot.answer(cmd.path)).toMatch(/^DR-\d{8}-\d{4} requested: the drill of \*drills\* runs after another approver approves it/);
+  const { active } = await bot.engine.status();
+  const id = active!.id;
+  const waiting = await inPhase(bot.engine, id, 'awaitingApproval');
+
+  await bot.clickAction(ACTION_IDS.approve, encodeButtonValue({ opId: id, planHash: waiting.planHash! }), BOB);
+  await inPhase(bot.engine, id, 'completed');
+  const upload = await slack.waitFor((f) => f.uploads().find((u) => u.channel === CHANNEL && u.content.length > 0 && u.title), 'the drill report file');
+
+  const card = slack.api('chat.postMessage').find((c) => !c.args.thread_ts && c.args.channel === CHANNEL)!;
+  const cardTs = String(card.result.ts);
+  const summary = slack.api('chat.postMessage').find((c) => c.args.thread_ts === cardTs && String(c.args.text).startsWith(`Drill ${id} in drills: PASSED`))!;
+  expect(summary).toBeDefined();
+  expect(String(summary.args.reply_broadcast)).toBe('true');
+  expect(String(summary.args.text)).toMatch(/• RTO failover: \S+ (ms|s) \(target 30 min\) — pass/);
+
+  const stored = await createReportStore({ redis, prefix: bot.prefix }).get(id);
+  expect(upload).toMatchObject({ filename: `${id}-drill-report.md`, threadTs: cardTs, title: `Drill report ${id} — passed` });
+  expect(upload.content).toBe(renderDrillMarkdown(stored!));
+});
