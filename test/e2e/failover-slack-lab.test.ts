@@ -259,6 +259,16 @@ test('planned failover through Slack: one person requests, another approves, eve
   expectProductionScale(run, after);
   // The secondary's health endpoint was what verification hit.
   expect((await fetch(cloud.health.secondaryUrl)).status).toBe(200);
+
+  // The bot's readiness monitor ran on start-up: the lab never had a drill, said once in the channel.
+  const readiness = await slack.waitFor(
+    () => {
+      const posted = apiCallsSince(run).filter((c) => c.method === 'chat.postMessage' && String(c.args.text).startsWith('Readiness '));
+      return posted.length > 0 ? posted : null;
+    },
+    'the readiness message about the missing drill',
+  );
+  expect(readiness.map((c) => String(c.args.text))).toEqual([expect.stringMatching(/^Readiness degraded: Last drill \(lab\): no drill recorded for lab/)]);
 }, TEST_TIMEOUT_MS);
 
 test('unplanned failover through Slack after the primary region is lost: the expected loss is shown before approval and recorded as RPO', async () => {
