@@ -45,7 +45,7 @@ export function renderReadinessTransition(t: ReadinessTransition, now: number = 
 
 /** The `/dr status` lines: a tally, then every check that is not ok. */
 export function readinessStatusLines(report: ReadinessReport | null, now: number = Date.now()): string[] {
-  if (!report) return ['*Readiness:* not checked yet (the first run starts with the bot)'];
+  if (!report) return ['*Readiness:* not checked yet (the first round runs when the bot starts, unless readiness.intervalMinutes is 0)'];
   const lines = [`*Readiness:* ${readinessTally(report, now)}`];
   for (const r of report.results) {
     if (r.status === 'ok') continue;
