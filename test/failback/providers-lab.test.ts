@@ -97,3 +97,21 @@ test('Redis: a side left a master after the other was promoted from it is the st
     await stale.quit();
   }
 });
+
+test('without pg_walinspect: a fenced old writer is not reported as losing data; once it takes writes, the uncounted loss is shown', async () => {
+  const db = h.providers.database!;
+  await db.promote({ target: 'primary', mode: 'planned', progress: () => undefined });
+  const fenced = await db.readiness('secondary');
+  expect(fenced.planFacts).toMatchObject({ targetRole: 'stale-writer', resyncMethod: 'rewind', lostTransactions: null });
+  expect(fenced.summary).toContain('secondary is the old primary (fenced read-only)');
+  expect(fenced.expectedLoss).toBeUndefined();
+
+  // Someone lifts the fence and writes there: that write can only be lost, and the card says so.
+  await sql(lab.postgres.secondary.url, 'ALTER SYSTEM RESET default_transaction_read_only');
+  await sql(lab.postgres.secondary.url, 'SELECT pg_reload_conf()');
+  await until('the fence to be lifted', async () => (await sql(lab.postgres.secondary.url, 'SHOW default_transaction_read_only'))[0].default_transaction_read_only === 'off');
+  await insertRows(lab.postgres.secondary.url, [999], 'secondary after the switch');
+  const writing = await db.readiness('secondary');
+  expect(writing.status).toBe('warning');
+  expect(writing.expectedLoss?.description).toContain('committed transactions not counted (install pg_walinspect to count them)');
+});
