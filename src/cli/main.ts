@@ -158,6 +158,16 @@ abort, report [DR-…], wait, help, exit. \`as USER\` first or last on a line ty
     });
 
   program
+    .command('readiness')
+    .description('run every readiness check once and print it (no Slack post); exit 0 only when all are ok')
+    .addOption(configOption())
+    .addHelpText('after', '\nReads REDIS_URL (the bot\'s state Redis) for the last drill; the object-storage check writes its canary.')
+    .action(async (opts: { config?: string }) => {
+      const { runReadiness } = await import('./readiness.js');
+      setCode(await runReadiness({ configPath: configPathFrom({ flag: opts.config, env: io.env }), io }));
+    });
+
+  program
     .command('report')
     .description('print the report of a finished drill (Markdown) from the state Redis')
     .argument('<operation-id>', 'the drill, e.g. DR-20261125-0001')

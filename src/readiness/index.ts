@@ -1,4 +1,4 @@
-export { createReadinessMonitor, type ReadinessMonitor, type ReadinessMonitorOptions, type ReadinessNotify } from './monitor.js';
+export { createReadinessMonitor, runReadinessCheck, type ReadinessMonitor, type ReadinessMonitorOptions, type ReadinessNotify } from './monitor.js';
 export { createReadinessState, type ReadinessState, type ReadinessStateOptions, type AlertState } from './state.js';
 export { createReadinessChecks, createObjectStorageFromConfig, objectStorageRpoSeconds, type ReadinessChecks, type ReadinessChecksOptions } from './build.js';
 export { postgresCheck, redisCheck, dnsCheck, standbyWorkloadsCheck, objectStorageCheck, veleroCheck, drillCheck } from './checks.js';

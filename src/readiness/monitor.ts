@@ -35,6 +35,19 @@ export interface ReadinessMonitor {
   lastReport(): Promise<ReadinessReport | null>;
 }
 
+/** Run one check; a check that throws is "unknown" with the error as its detail, never a crash. */
+export async function runReadinessCheck(check: ReadinessCheck, log: Logger, now: () => number = Date.now): Promise<ReadinessResult> {
+  const base = { id: check.id, title: check.title };
+  try {
+    const finding = await check.run();
+    return { ...base, ...finding, checkedAt: now() };
+  } catch (err) {
+    const info = errorInfo(err);
+    log.warn({ check: check.id, err: info }, 'readiness check could not run');
+    return { ...base, status: 'unknown', detail: `could not check: ${info.message}`, measured: null, target: null, checkedAt: now() };
+  }
+}
+
 export function createReadinessMonitor(opts: ReadinessMonitorOptions): ReadinessMonitor {
   const { env, state, log } = opts;
   const now = opts.now ?? Date.now;
@@ -42,17 +55,7 @@ export function createReadinessMonitor(opts: ReadinessMonitorOptions): Readiness
   let running: Promise<ReadinessReport> | undefined;
   let stopped = false;
 
-  async function runCheck(check: ReadinessCheck): Promise<ReadinessResult> {
-    const base = { id: check.id, title: check.title };
-    try {
-      const finding = await check.run();
-      return { ...base, ...finding, checkedAt: now() };
-    } catch (err) {
-      const info = errorInfo(err);
-      log.warn({ check: check.id, err: info }, 'readiness check could not run');
-      return { ...base, status: 'unknown', detail: `could not check: ${info.message}`, measured: null, target: null, checkedAt: now() };
-    }
-  }
+  const runCheck = (check: ReadinessCheck): Promise<ReadinessResult> => runReadinessCheck(check, log, now);
 
   /** Claim the transition in Redis first, then post; a failed post gives the claim back for the next run. */
   async function transition(result: ReadinessResult): Promise<void> {

@@ -53,6 +53,7 @@ describe('dr', () => {
     expect(run.stdout).toMatch(/^ {2}start \[options\] +run the bot/m);
     expect(run.stdout).toMatch(/^ {2}config +inspect the config file \(dr config check\)/m);
     expect(run.stdout).toMatch(/^ {2}lab +a local two-region lab/m);
+    expect(run.stdout).toMatch(/^ {2}readiness \[options\] +run every readiness check once/m);
     expect(run.stdout).toContain('SLACK_SIGNING_SECRET');
   });
 

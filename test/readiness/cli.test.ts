@@ -1,0 +1,91 @@
+/**
+ * `dr readiness` as a person runs it: the real CLI process, a config whose object storage points
+ * at the S3 simulator, the drill record in the test Redis. It prints every check and exits 0 only
+ * when all are ok; it posts nothing and leaves no alert state behind.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { startS3Simulator, type S3Sim } from '../../src/lab/simulators/s3.js';
+import { drillLastKey, recordDrillAt } from '../../src/readiness/index.js';
+import { REDIS_URL } from '../support/redis.js';
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+const DR = join(ROOT, 'bin', 'dr.js');
+// dr readiness uses the bot's key prefix (dr:): a unique environment keeps this file's keys apart.
+const ENV = `cli-${randomBytes(4).toString('hex')}`;
+let dir: string;
+let s3: S3Sim;
+let redis: Redis;
+
+function dr(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [DR, ...args], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', REDIS_URL, AWS_ACCESS_KEY_ID: 'sim', AWS_SECRET_ACCESS_KEY: 'sim', AWS_EC2_METADATA_DISABLED: 'true' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'dr-readiness-cli-'));
+  s3 = await startS3Simulator({ buckets: ['a-eu', 'a-de'], replication: [{ from: 'a-eu', to: 'a-de', delayMs: 100 }] });
+  redis = new Redis(REDIS_URL);
+  writeFileSync(
+    join(dir, 'dr.config.yaml'),
+    `environment: ${ENV}
+regions: { primary: { name: eu-west-1 }, secondary: { name: eu-central-1 } }
+slack: { incidentChannel: C0INCIDENT }
+approvals: { approvers: [U0APPROVER] }
+components:
+  objectStorage:
+    provider: s3
+    primary: { bucket: a-eu, region: eu-west-1, endpoint: "${s3.url}" }
+    secondary: { bucket: a-de, region: eu-central-1, endpoint: "${s3.url}" }
+    forcePathStyle: true
+    rpoSeconds: 2
+`,
+  );
+});
+
+afterAll(async () => {
+  await redis.del(drillLastKey('dr:', ENV));
+  redis.disconnect();
+  await s3.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('prints every check; exit 0 when all are ok, 1 when one is not', async () => {
+  await recordDrillAt({ redis, prefix: 'dr:' }, ENV, Date.now() - 12 * 86_400_000);
+  const ok = await dr(['readiness', '--config', 'dr.config.yaml']);
+  expect(ok.stderr).not.toContain('dr readiness:');
+  expect(ok.code).toBe(0);
+  expect(ok.stdout).toContain(`readiness of ${ENV}`);
+  expect(ok.stdout).toMatch(/✅ Object storage replication: ok — [\d.]+ s vs ≤ 2 s — canary dr-bot-canary\/cli-/);
+  expect(ok.stdout).toContain('✅ Last drill: ok — 12 days vs ≤ 90 days');
+
+  s3.stallReplication(true);
+  const stalled = await dr(['readiness', '--config', 'dr.config.yaml']);
+  s3.stallReplication(false);
+  expect(stalled.code).toBe(1);
+  expect(stalled.stdout).toContain('⚠️ Object storage replication: degraded — not replicated after 2 s vs ≤ 2 s');
+  // Nothing of the bot's alert state was written.
+  expect(await redis.keys(`dr:readiness:*:${ENV}`)).toEqual([]);
+}, 60_000);
+
+test('an invalid config is refused with the loader\'s message', async () => {
+  writeFileSync(join(dir, 'bad.yaml'), 'environment: Not Valid\n');
+  const run = await dr(['readiness', '--config', 'bad.yaml']);
+  expect(run.code).toBe(1);
+  expect(run.stderr).toMatch(/^dr readiness: config bad.yaml is invalid/);
+});
