@@ -118,6 +118,13 @@ function compare(now: DrillSummary, then: DrillSummary | null): string[] {
     out.push(`RPO ${r.component}: ${delta(sec(r), sec(prev))}.`);
   }
   out.push(`Total: ${delta(now.totalMs, then.totalMs)}.`);
+  // Only changes a person would act on: at least half again as long, and a second or more.
+  for (const [id, ms] of Object.entries(now.stepDurations ?? {}) as [StepId, number][]) {
+    const before = then.stepDurations?.[id];
+    if (before !== undefined && ms >= before * 1.5 && ms - before >= 1000) {
+      out.push(`Step ${id} took ${delta(ms, before)}.`);
+    }
+  }
   return out;
 }
 
@@ -147,6 +154,9 @@ export function buildDrillReport(input: {
     rto,
     rpo,
     totalMs: view.approvedAt !== undefined ? finishedAt - view.approvedAt : null,
+    stepDurations: Object.fromEntries(
+      view.steps.filter((x) => x.status === 'succeeded' && x.startedAt !== undefined && x.finishedAt !== undefined).map((x) => [x.id, x.finishedAt! - x.startedAt!]),
+    ),
   };
   return {
     ...summary,
@@ -168,5 +178,13 @@ export function buildDrillReport(input: {
 
 /** The part of a report the next drill compares with. */
 export function summaryOf(report: DrillReport): DrillSummary {
-  return { opId: report.opId, finishedAt: report.finishedAt, passed: report.passed, rto: report.rto, rpo: report.rpo, totalMs: report.totalMs };
+  return {
+    opId: report.opId,
+    finishedAt: report.finishedAt,
+    passed: report.passed,
+    rto: report.rto,
+    rpo: report.rpo,
+    totalMs: report.totalMs,
+    ...(report.stepDurations ? { stepDurations: report.stepDurations } : {}),
+  };
 }

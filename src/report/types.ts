@@ -44,6 +44,8 @@ export interface DrillSummary {
   rto: RtoRow[];
   rpo: RpoRow[];
   totalMs: number | null;
+  /** How long each step that finished took, for the next drill's comparison. */
+  stepDurations?: Partial<Record<StepId, number>>;
 }
 
 export interface DrillReport extends DrillSummary {

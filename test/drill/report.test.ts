@@ -1,0 +1,97 @@
+/**
+ * The drill report's verdicts from recorded data: targets missed, lost writes, a drill that
+ * did not complete, and what changed since the previous drill.
+ */
+import type { OperationView, RpoMeasurement, StepState } from '../../src/domain/types.js';
+import { DRILL_RUNBOOK, STEP_TITLES, runbookSteps } from '../../src/machine/runbook.js';
+import { buildDrillReport, renderDrillMarkdown, renderMeasuresTable, summaryOf } from '../../src/report/index.js';
+
+const T0 = Date.UTC(2026, 10, 25, 9, 0, 0);
+const TARGETS = { rtoMinutes: 30, rpoMinutes: 5, rpoMinutesByComponent: { cache: 1 } };
+
+/** A completed drill whose steps ran one after another, `ms` each (or as given). */
+function drillView(opts: { id?: string; ms?: Partial<Record<StepState['id'], number>>; loadRpo?: RpoMeasurement[]; phase?: OperationView['phase'] } = {}): OperationView {
+  const approvedAt = T0 + 60_000;
+  let at = approvedAt + 100;
+  const steps: StepState[] = runbookSteps(DRILL_RUNBOOK).map((id) => {
+    const startedAt = at;
+    at += opts.ms?.[id] ?? 1000;
+    const s: StepState = { id, title: STEP_TITLES[id], status: 'succeeded', attempts: 1, startedAt, finishedAt: at, summary: `${id} done`, evidence: { ok: true } };
+    if (id === 'stop-write-load') s.rpo = opts.loadRpo ?? [{ component: 'database', source: 'write-load', bytes: null, seconds: 0, description: 'zero loss: 0 of 300 acknowledged rows missing on the primary' }];
+    return s;
+  });
+  const verified = steps.find((s) => s.id === 'verify-secondary')!;
+  return {
+    id: opts.id ?? 'DR-20261125-0001',
+    env: 'prod',
+    kind: 'drill',
+    requestedMode: 'planned',
+    mode: 'planned',
+    requester: 'U0ALICE',
+    reason: 'Q4 drill',
+    phase: opts.phase ?? 'completed',
+    currentSteps: [],
+    steps,
+    approvals: [{ userId: 'U0BOB', at: approvedAt, planHash: 'abc' }],
+    requiredApprovals: 1,
+    createdAt: T0,
+    approvedAt,
+    finishedAt: at,
+    rtoMs: verified.finishedAt! - approvedAt,
+  };
+}
+
+test('a drill within its targets passes, with RTO for both halves and the write-load RPO against the per-component target', () => {
+  const report = buildDrillReport({ view: drillView(), timeline: [], targets: TARGETS, previous: null, now: T0 + 3_600_000 });
+  expect(report.passed).toBe(true);
+  expect(report.rto).toEqual([
+    { phase: 'failover', ms: 6100, targetMinutes: 30, pass: true },
+    { phase: 'failback', ms: 9000, targetMinutes: 30, pass: true },
+  ]);
+  expect(renderMeasuresTable(report)).toBe(
+    [
+      'measure                    value      target  result',
+      'RTO failover               6.1 s      30 min  pass',
+      'RTO failback               9.0 s      30 min  pass',
+      'RPO database (write load)  zero loss  5 min   pass',
+    ].join('\n'),
+  );
+  expect(report.deviations).toEqual([]);
+});
+
+test('a missed RTO, writes lost beyond the cache target and a drill that was aborted all fail it and are named', () => {
+  const slow = drillView({
+    ms: { 'switch-dns': 31 * 60_000 },
+    loadRpo: [{ component: 'cache', source: 'write-load', bytes: null, seconds: 90, description: '12 of 900 acknowledged INCRs missing' }],
+  });
+  const report = buildDrillReport({ view: slow, timeline: [], targets: TARGETS, previous: null, now: T0 });
+  expect(report.passed).toBe(false);
+  expect(report.deviations).toEqual([
+    'Failover RTO 31 min 5 s is over the 30 min target.',
+    'RPO cache 1 min 30 s is over the 1 min target (12 of 900 acknowledged INCRs missing).',
+  ]);
+  expect(renderDrillMarkdown(report)).toContain('| RPO cache (write load) | 1 min 30 s | 1 min | FAIL |');
+
+  const aborted = buildDrillReport({ view: drillView({ phase: 'aborted' }), timeline: [], targets: TARGETS, previous: null, now: T0 });
+  expect(aborted.passed).toBe(false);
+  expect(aborted.deviations[0]).toBe('The drill did not complete: it ended aborted.');
+});
+
+test('the comparison names what changed since the previous drill, including a step that got much slower', () => {
+  const before = buildDrillReport({ view: drillView({ id: 'DR-20260825-0001' }), timeline: [], targets: TARGETS, previous: null, now: T0 });
+  const now = buildDrillReport({
+    view: drillView({ ms: { 'resync-database': 9000, 'switch-dns': 1200 } }),
+    timeline: [],
+    targets: TARGETS,
+    previous: summaryOf(before),
+    now: T0,
+  });
+  expect(now.comparison).toEqual([
+    `Previous drill: DR-20260825-0001 on ${new Date(before.finishedAt).toISOString().slice(0, 10)}, passed.`,
+    'Failover RTO: 6.3 s vs 6.1 s (+200 ms, slower).',
+    'Failback RTO: 17.0 s vs 9.0 s (+8.0 s, slower).',
+    'RPO database: 0 ms, unchanged.',
+    'Total: 25.3 s vs 17.1 s (+8.2 s, slower).',
+    'Step resync-database took 9.0 s vs 1.0 s (+8.0 s, slower).',
+  ]);
+});
