@@ -7,12 +7,11 @@ import pino from 'pino';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { DrConfig } from '../config/schema.js';
-import { createDrillReporter, type DrillReporter } from '../drill/index.js';
+import { openDrillReporter, type DrillReporter } from '../drill/index.js';
 import { createEngine, type Engine } from '../engine/index.js';
 import { DrError } from '../errors.js';
 import { createLogger, describeUrl } from '../log.js';
 import { closeProviders, createProviders } from '../providers/factory.js';
-import { createReportStore } from '../report/index.js';
 import { createRedisStore } from '../store/index.js';
 
 export const DEFAULT_STATE_REDIS = 'redis://127.0.0.1:6379';
@@ -55,14 +54,11 @@ export async function openConsoleRuntime(opts: { config: DrConfig; env: NodeJS.P
     cleanups.push(() => closeProviders(providers, log));
     const approvers = new Set(config.approvals.approvers);
     const engine = createEngine({ config, store, providers, authorizer: { isAuthorized: async (u) => approvers.has(u) }, log });
-    const reporter = createDrillReporter({ engine, reports: createReportStore({ redis, ...(opts.prefix ? { prefix: opts.prefix } : {}) }), targets: config.targets, log });
+    const drills = openDrillReporter({ engine, redisUrl, targets: config.targets, log, ...(opts.prefix ? { prefix: opts.prefix } : {}) });
+    cleanups.push(() => drills.close());
     if (opts.drive !== false) await engine.start();
-    cleanups.push(async () => {
-      reporter.stop();
-      await reporter.idle();
-      await engine.stop();
-    });
-    return { engine, reporter, log, close: unwind };
+    cleanups.push(() => engine.stop());
+    return { engine, reporter: drills.reporter, log, close: unwind };
   } catch (err) {
     await unwind();
     throw err;

@@ -146,3 +146,40 @@ test('dr report can rebuild the report of a finished drill that has none stored;
   expect(await reports.get(req.op.id)).not.toBeNull();
   expect(await reporter.reportFor('DR-20000101-0001')).toBeNull();
 });
+
+test('a bot restarted mid-drill finishes it without the write load: integration tests still run, the lost RPO measurement is a deviation', async () => {
+  h.world.fail('cluster.scale', 1);
+  const req = await h.engine.request({ kind: 'drill', mode: 'planned', requester: REQUESTER, reason: 'restart drill' });
+  if (!req.ok) throw new Error(req.message);
+  const id = req.op.id;
+  await inPhase(h.engine, id, 'awaitingApproval');
+  await h.engine.approve({ opId: id, userId: APPROVER, planHash: (await h.engine.get(id))!.planHash! });
+  await inPhase(h.engine, id, 'paused');
+  await h.engine.stop();
+  reporter.stop();
+
+  // Another bot process takes over: its providers never started this drill's write load.
+  const restarted = h.another();
+  const after = createDrillReporter({ engine: restarted, reports, targets: { rtoMinutes: 30, rpoMinutes: 5 }, log: pino({ level: 'silent' }) });
+  await restarted.start();
+  expect((await restarted.retry({ opId: id, userId: APPROVER })).ok).toBe(true);
+  const paused = await inPhase(restarted, id, 'paused');
+  expect(paused.currentSteps).toEqual(['stop-write-load']);
+  expect(paused.lastError?.message).toMatch(/^the write load of DR-\S+ is not running in this process/);
+  const tests = paused.steps.find((s) => s.id === 'run-integration-tests')!;
+  expect(tests.status).toBe('succeeded');
+  expect(tests.evidence?.writeLoad).toBe('not running in this process (bot restarted?): writes to the secondary not checked');
+
+  expect((await restarted.skip({ opId: id, userId: APPROVER })).ok).toBe(true);
+  await inPhase(restarted, id, 'completed');
+  await after.idle();
+  after.stop();
+  const report = (await reports.get(id))!;
+  expect(report.passed).toBe(false);
+  expect(report.deviations).toEqual(
+    expect.arrayContaining([
+      `Stop write load, measure RPO was skipped by ${APPROVER}.`,
+      'RPO was not measured from a write load (no PostgreSQL or Redis configured, or the load step was skipped).',
+    ]),
+  );
+});
