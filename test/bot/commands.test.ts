@@ -24,6 +24,11 @@ describe('/dr command parsing', () => {
     expect(parseCommand('help')).toEqual({ type: 'help' });
   });
 
+  test('a drill is always requested as planned: it fails over on purpose, with the primary up', () => {
+    expect(parseCommand('drill Q4 DR drill')).toEqual({ type: 'request', kind: 'drill', mode: 'planned', reason: 'Q4 DR drill' });
+    expect(parseCommand('drill unplanned')).toEqual({ type: 'request', kind: 'drill', mode: 'planned', reason: 'unplanned' });
+  });
+
   test('anything else is a usage answer that says what was wrong', () => {
     expect(parseCommand('')).toEqual({ type: 'usage', problem: 'No subcommand given.' });
     expect(parseCommand('promote now')).toEqual({ type: 'usage', problem: 'Unknown subcommand `promote`.' });
@@ -32,7 +37,7 @@ describe('/dr command parsing', () => {
 
   test('the usage text lists every subcommand under the configured command name', () => {
     const text = usageText('/drx');
-    for (const sub of ['failover [planned|unplanned]', 'failback', 'status', 'abort', 'help']) {
+    for (const sub of ['failover [planned|unplanned]', 'failback', 'drill', 'status', 'abort', 'help']) {
       expect(text).toContain(`/drx ${sub}`);
     }
   });
