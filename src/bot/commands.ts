@@ -32,10 +32,15 @@ export function parseCommand(text: string): ParsedCommand {
     }
     case 'failback':
       return { type: 'request', kind: 'failback', mode: 'auto', reason: tail(rest) };
-    case 'drill':
+    case 'drill': {
       // A drill fails over on purpose: only a planned (zero-loss) switch makes sense, so preflight
       // refuses it when the primary is not reachable.
-      return { type: 'request', kind: 'drill', mode: 'planned', reason: tail(rest) };
+      const first = rest[0]?.toLowerCase();
+      if (first === 'unplanned' || first === 'auto') {
+        return { type: 'usage', problem: 'A drill is always planned (it fails over on purpose while the primary is up): give just a reason, e.g. `drill Q4 DR drill`.' };
+      }
+      return { type: 'request', kind: 'drill', mode: 'planned', reason: tail(first === 'planned' ? rest.slice(1) : rest) };
+    }
     case 'abort':
       return { type: 'abort', reason: tail(rest) };
     default:

@@ -26,7 +26,11 @@ describe('/dr command parsing', () => {
 
   test('a drill is always requested as planned: it fails over on purpose, with the primary up', () => {
     expect(parseCommand('drill Q4 DR drill')).toEqual({ type: 'request', kind: 'drill', mode: 'planned', reason: 'Q4 DR drill' });
-    expect(parseCommand('drill unplanned')).toEqual({ type: 'request', kind: 'drill', mode: 'planned', reason: 'unplanned' });
+    expect(parseCommand('drill planned Q4')).toEqual({ type: 'request', kind: 'drill', mode: 'planned', reason: 'Q4' });
+    expect(parseCommand('drill unplanned')).toEqual({
+      type: 'usage',
+      problem: 'A drill is always planned (it fails over on purpose while the primary is up): give just a reason, e.g. `drill Q4 DR drill`.',
+    });
   });
 
   test('anything else is a usage answer that says what was wrong', () => {
