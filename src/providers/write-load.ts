@@ -258,6 +258,8 @@ export function createWriteLoadProvider(opts: WriteLoadOptions): WriteLoadProvid
   return {
     name: 'write-load',
 
+    // Preflight does not ask it (it is not a component of the system): the database and cache
+    // readiness already say whether the load has somewhere to write.
     async readiness(): Promise<ComponentReadiness> {
       return {
         component: 'database',
