@@ -839,15 +839,42 @@ class PostgresProvider implements DatabaseProvider {
         continue;
       }
       try {
-        const b = await this.withClient(standby, `checksumming ${table}`, (c) => this.tableSum(c, table));
-        const ok = a.n === b.n && a.sum === b.sum;
-        const lagNote = ok || replayed ? '' : ` (${standby} has not replayed ${writer}'s WAL)`;
-        checks.push({ ...check, ok, detail: `${writer}: ${a.n} rows, ${standby}: ${b.n} rows${ok ? ', checksums match' : a.n === b.n ? ', checksums differ' : ''}${lagNote}` });
+        checks.push({ ...check, ...(await this.compareTable(writer, table, a, replayed, progress)) });
       } catch (err) {
         checks.push({ ...check, ok: false, detail: (err as Error).message });
       }
     }
     return checks;
+  }
+
+  /**
+   * `first` was read on the writer before the standby caught up. A mismatch only counts when the
+   * writer still shows `first` afterwards; a table written meanwhile is compared again (the
+   * writer keeps serving until promote-primary fences it).
+   */
+  private async compareTable(
+    writer: RegionRole,
+    table: string,
+    first: { n: string; sum: string },
+    replayed: boolean,
+    progress: Progress,
+  ): Promise<{ ok: boolean; detail: string }> {
+    const standby = other(writer);
+    const describe = (a: { n: string; sum: string }, b: { n: string; sum: string }, ok: boolean, note = '') =>
+      `${writer}: ${a.n} rows, ${standby}: ${b.n} rows${ok ? ', checksums match' : a.n === b.n ? ', checksums differ' : ''}${note}`;
+    let a = first;
+    for (let attempt = 1; ; attempt++) {
+      const b = await this.withClient(standby, `checksumming ${table}`, (c) => this.tableSum(c, table));
+      if (a.n === b.n && a.sum === b.sum) return { ok: true, detail: describe(a, b, true) };
+      if (!replayed) return { ok: false, detail: describe(a, b, false, ` (${standby} has not replayed ${writer}'s WAL)`) };
+      const now = await this.withClient(writer, `checksumming ${table}`, (c) => this.tableSum(c, table));
+      if (now.n === a.n && now.sum === a.sum) return { ok: false, detail: describe(a, b, false) };
+      if (attempt === 3) return { ok: false, detail: `${describe(now, b, false)}: ${table} kept changing on ${writer} during ${attempt} comparisons; compare it when its writes pause, or Skip` };
+      progress(`${table} changed on ${writer} during the comparison: comparing again`);
+      a = now;
+      const lsn = await this.withClient(writer, 'reading the write position', async (c) => (await c.query('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0].lsn as string);
+      await this.waitForReplay(standby, lsn, progress);
+    }
   }
 
   /** Row count and an md5 over every row in a fixed order: equal on both sides only when the rows are. */

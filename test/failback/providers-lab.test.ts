@@ -115,3 +115,32 @@ test('without pg_walinspect: a fenced old writer is not reported as losing data;
   expect(writing.status).toBe('warning');
   expect(writing.expectedLoss?.description).toContain('committed transactions not counted (install pg_walinspect to count them)');
 });
+
+test('the consistency checks raise no false alarm while the writer keeps taking writes elsewhere and to Redis', async () => {
+  const db = h.providers.database!;
+  await db.resync({ standby: 'secondary', progress: () => undefined });
+  await sql(lab.postgres.primary.url, 'CREATE TABLE events (id serial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())');
+  const redis = new Redis(lab.redis.primary.url);
+  let writing = true;
+  let written = 0;
+  // The application keeps writing to the serving side while failback verifies (orders itself is quiet).
+  const load = (async () => {
+    while (writing) {
+      await Promise.all([sql(lab.postgres.primary.url, 'INSERT INTO events DEFAULT VALUES'), redis.incr('load:counter'), redis.set(`load:${written}`, 'x')]);
+      written++;
+    }
+  })();
+  try {
+    await until('the load to be running', async () => written > 5);
+    const checks = [
+      ...(await db.consistency({ writer: 'primary', progress: () => undefined })),
+      ...(await h.providers.cache!.consistency({ writer: 'primary', progress: () => undefined })),
+    ];
+    expect(checks.filter((c) => !c.ok)).toEqual([]);
+    expect(checks.map((c) => c.name)).toEqual(expect.arrayContaining(['postgres table orders', 'redis key count', 'redis sampled values']));
+  } finally {
+    writing = false;
+    await load;
+    await redis.quit();
+  }
+});
