@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { ProviderError } from '../errors.js';
+import { commandEnv } from './command-env.js';
 
 export interface CommandResult {
   exitCode: number;
@@ -21,7 +22,7 @@ export function runShellCommand(
 ): Promise<CommandResult> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn('/bin/sh', ['-c', command], { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('/bin/sh', ['-c', command], { env: commandEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     const keep = (chunk: Buffer) => {
       output = (output + chunk.toString('utf8')).slice(-4000);

@@ -16,6 +16,7 @@ import type { Logger } from 'pino';
 import type { CheckResult, ComponentReadiness, RegionRole } from '../domain/types.js';
 import type { Progress, VerificationProvider } from './types.js';
 import { sleep } from './dns-resolve.js';
+import { commandEnv } from './command-env.js';
 
 export interface HttpCheckConfig {
   name: string;
@@ -90,7 +91,7 @@ export async function runCommandCheck(check: CommandCheckConfig, region: RegionR
   const t0 = Date.now();
   return new Promise<CheckResult>((resolve) => {
     // Own process group, so a timeout kills the whole test run, not just the shell.
-    const child = spawn('/bin/sh', ['-c', check.command], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DR_REGION: region } });
+    const child = spawn('/bin/sh', ['-c', check.command], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: commandEnv({ DR_REGION: region }) });
     let output = '';
     const collect = (chunk: Buffer): void => {
       output = (output + chunk.toString('utf8')).slice(-MAX_OUTPUT);

@@ -90,6 +90,22 @@ describe('command checks', () => {
     expect(r.detail).toMatch(/^exit 0 in .*\nok$/);
   });
 
+  test("a command does not see the bot's Slack credentials, but keeps the rest of the environment", async () => {
+    const saved = { token: process.env.SLACK_BOT_TOKEN, other: process.env.DR_TEST_VISIBLE };
+    process.env.SLACK_BOT_TOKEN = 'xoxb-must-not-leak';
+    process.env.DR_TEST_VISIBLE = 'visible';
+    try {
+      const [r] = await run({ commands: [{ name: 'env', command: 'echo "token=[$SLACK_BOT_TOKEN] other=[$DR_TEST_VISIBLE]"' }] });
+      expect(r.ok).toBe(true);
+      expect(r.detail).toContain('token=[] other=[visible]');
+    } finally {
+      if (saved.token === undefined) delete process.env.SLACK_BOT_TOKEN;
+      else process.env.SLACK_BOT_TOKEN = saved.token;
+      if (saved.other === undefined) delete process.env.DR_TEST_VISIBLE;
+      else process.env.DR_TEST_VISIBLE = saved.other;
+    }
+  });
+
   test('a command that runs too long is killed and fails', async () => {
     const [r] = await run({ commands: [{ name: 'hang', command: 'echo started; sleep 30', timeoutSeconds: 0.3 }] });
     expect(r.ok).toBe(false);
