@@ -157,28 +157,30 @@ export async function createStandby(
  * Make `server` a streaming standby of `source` again (the lab's failback resync): pg_rewind when
  * it can, a fresh pg_basebackup when it cannot, over physical slot `slot` on the source.
  */
-export async function resyncAsStandby(
+/**
+ * The host work of making `server` a streaming standby of `source` over `slot`: stop it, rewind
+ * it with pg_rewind (or replace it with a pg_basebackup), point it at the slot, start it and wait
+ * until it streams. Returns the new postmaster pid. Shared by `dr lab resync` and the lab tests.
+ */
+export async function resyncServer(
   ctx: PgLabContext,
-  opts: { server: PgServerInfo; source: PgServerInfo; slot: string },
-): Promise<{ method: 'pg_rewind' | 'pg_basebackup'; pid: number; rewindError?: string }> {
-  const { server, source, slot } = opts;
+  opts: { server: PgServerInfo; source: PgServerInfo; slot: string; method: 'rewind' | 'rebuild' },
+): Promise<number> {
+  const { server, source, slot, method } = opts;
   const cwd = dirname(server.dataDir);
   // pg_rewind needs the target shut down; it runs crash recovery itself after an immediate stop.
   await pgStop(ctx, server.dataDir, 'fast', server.pid);
   // Without a checkpoint the new primary's control file still shows the old timeline and pg_rewind does nothing.
   await pgQuery(source.url, 'CHECKPOINT');
   await pgQuery(source.url, `SELECT pg_create_physical_replication_slot($1) WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)`, [slot]);
-  let method: 'pg_rewind' | 'pg_basebackup' = 'pg_rewind';
-  let rewindError: string | undefined;
-  try {
+  if (method === 'rewind') {
+    // -R writes standby.signal and a primary_conninfo pointing at the source.
     await run(join(ctx.bindir, 'pg_rewind'), ['-D', server.dataDir, '--source-server', `host=127.0.0.1 port=${source.port} user=postgres dbname=postgres`, '-R'], {
       user: ctx.user,
       cwd,
       timeoutMs: 300_000,
     });
-  } catch (err) {
-    method = 'pg_basebackup';
-    rewindError = err instanceof Error ? err.message : String(err);
+  } else {
     rmSync(server.dataDir, { recursive: true, force: true });
     await run(
       join(ctx.bindir, 'pg_basebackup'),
@@ -193,7 +195,20 @@ export async function resyncAsStandby(
     const rows = await pgQuery<{ status: string }>(server.url, 'SELECT status FROM pg_stat_wal_receiver');
     return rows[0]?.status === 'streaming' ? true : undefined;
   });
-  return { method, pid, ...(rewindError ? { rewindError } : {}) };
+  return pid;
+}
+
+/** Rewind `server` as a standby of `source`; when pg_rewind fails, rebuild it with pg_basebackup. */
+export async function resyncAsStandby(
+  ctx: PgLabContext,
+  opts: { server: PgServerInfo; source: PgServerInfo; slot: string },
+): Promise<{ method: 'pg_rewind' | 'pg_basebackup'; pid: number; rewindError?: string }> {
+  try {
+    return { method: 'pg_rewind', pid: await resyncServer(ctx, { ...opts, method: 'rewind' }) };
+  } catch (err) {
+    const rewindError = err instanceof Error ? err.message : String(err);
+    return { method: 'pg_basebackup', pid: await resyncServer(ctx, { ...opts, method: 'rebuild' }), rewindError };
+  }
 }
 
 export interface PgStatus {

@@ -5,13 +5,11 @@
  * start it. The provider decides rewind or rebuild and falls back to rebuild when the rewind
  * fails; this does exactly what DR_RESYNC_METHOD says, so that decision stays in one place.
  */
-import { appendFileSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { PreconditionFailed } from '../errors.js';
 import type { RegionRole } from '../domain/types.js';
 import { readLabInfo, writeLabInfo } from './index.js';
-import { pgQuery, pgStart, pgStop, type PgLabContext, type PgServerInfo } from './postgres.js';
-import { labUser, run, waitFor } from './system.js';
+import { resyncServer, type PgLabContext, type PgServerInfo } from './postgres.js';
+import { labUser } from './system.js';
 
 export type LabResyncMethod = 'rewind' | 'rebuild';
 
@@ -64,34 +62,8 @@ export async function labResync(req: LabResyncRequest): Promise<LabResyncResult>
   }
   const ctx: PgLabContext = { bindir: info.postgres.bindir, user: labUser(), socketDir: '' };
   const slot = `lab_${req.standby}`;
-  const cwd = dirname(server.dataDir);
-  await pgStop(ctx, server.dataDir, 'fast', server.pid);
-  // Without a checkpoint the source's control file may still show the old timeline and pg_rewind does nothing.
-  await pgQuery(source.url, 'CHECKPOINT');
-  await pgQuery(source.url, `SELECT pg_create_physical_replication_slot($1) WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)`, [slot]);
-  if (req.method === 'rewind') {
-    // -R writes standby.signal and a primary_conninfo pointing at the source.
-    await run(join(ctx.bindir, 'pg_rewind'), ['-D', server.dataDir, '--source-server', `host=127.0.0.1 port=${source.port} user=postgres dbname=postgres`, '-R'], {
-      user: ctx.user,
-      cwd,
-      timeoutMs: 300_000,
-    });
-  } else {
-    rmSync(server.dataDir, { recursive: true, force: true });
-    await run(
-      join(ctx.bindir, 'pg_basebackup'),
-      ['-h', '127.0.0.1', '-p', String(source.port), '-U', 'postgres', '-D', server.dataDir, '-R', '-S', slot, '-X', 'stream', '-c', 'fast', '--no-sync'],
-      { user: ctx.user, cwd, timeoutMs: 300_000 },
-    );
-  }
-  // Both copy the source's postgresql.auto.conf, which names the slot the source itself streamed over: the last line wins.
-  appendFileSync(join(server.dataDir, 'postgresql.auto.conf'), `primary_slot_name = '${slot}'\n`);
-  const pid = await pgStart(ctx, server);
+  const pid = await resyncServer(ctx, { server, source, slot, method: req.method });
   server.pid = pid;
   writeLabInfo(info);
-  await waitFor(`${server.name} to stream from ${source.name}`, 30_000, async () => {
-    const rows = await pgQuery<{ status: string }>(server.url, 'SELECT status FROM pg_stat_wal_receiver');
-    return rows[0]?.status === 'streaming' ? true : undefined;
-  });
   return { server: server.name, source: source.name, method: req.method, slot, pid };
 }
