@@ -29,6 +29,8 @@ describe('manifest.yml', () => {
     const [command] = manifest.features.slash_commands;
     expect(command.url).toBe('https://YOUR-HOST/slack/events');
     expect(command.usage_hint).toContain('failover [planned|unplanned]');
+    // Every subcommand a person can type is in the hint Slack shows while typing.
+    for (const sub of ['failover', 'failback', 'drill', 'status', 'abort', 'help']) expect(command.usage_hint).toContain(sub);
   });
 
   it('sends button clicks to the same endpoint, in HTTP mode by default', () => {
