@@ -43,7 +43,7 @@ export async function startApp(opts: StartAppOptions): Promise<RunningApp> {
   // cloud SDKs are even loaded.
   const [
     { createDetectionStore, createRedisStore },
-    { closeProviders, createProviders },
+    { closeProviders, createProviders, createProviderStatusReader },
     { createEngine, runPreflight },
     { createReadinessNotifier, createSlackAuthorizer, createSlackBot, createSlackClient, postDrillReports },
     { createDetector, detectionSettings },
@@ -94,7 +94,9 @@ export async function startApp(opts: StartAppOptions): Promise<RunningApp> {
       cleanups.push(() => detectionStore.close());
       // Read-only: the same preflight a failover request runs, so the card shows what approvers will see.
       const readiness = () => runPreflight(providers, { kind: 'failover', requestedMode: 'auto' }, Date.now);
-      detector = createDetector({ settings, probe, store: detectionStore, readiness, log });
+      // Evidence only; read on its own timer so a slow status API never delays the probes.
+      const providerStatus = createProviderStatusReader(config);
+      detector = createDetector({ settings, probe, store: detectionStore, readiness, log, ...(providerStatus ? { providerStatus } : {}) });
     }
     // Readiness keeps its alert state beside the operations, so a restart does not repeat an alert.
     const readinessState = createReadinessState({ url: runtime.redisUrl });

@@ -22,5 +22,5 @@ export {
 export { healthHandler } from './health.js';
 export { createReadinessNotifier, readinessStatusLines, renderReadinessTransition, type ReadinessPostClient, type ReadinessSource } from './readiness.js';
 export { ALERTMANAGER_PATH, alertmanagerWebhook, type AlertmanagerWebhookOptions } from './webhooks.js';
-export { START_FAILOVER_ACTION, createProposalSink, registerProposalActions, renderProposal, signalsLine } from './proposal.js';
+export { START_FAILOVER_ACTION, createProposalSink, providerStatusText, registerProposalActions, renderProposal, signalsLine } from './proposal.js';
 export { postDrillReports, reportFileName, type DrillReportClient } from './drill-report.js';

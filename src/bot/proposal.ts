@@ -7,7 +7,7 @@ import type { App, RespondFn, types as SlackTypes, webApi } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { DrConfig } from '../config/schema.js';
 import type { ComponentReadiness, ReadinessStatus } from '../domain/types.js';
-import type { Detector, ProposalSink, ProposalView, SignalsSummary, TrackedAlert, ProbeRound } from '../detection/index.js';
+import type { Detector, ProposalSink, ProposalView, ProviderStatusReading, SignalsSummary, TrackedAlert, ProbeRound } from '../detection/index.js';
 import type { Engine } from '../engine/types.js';
 
 type Block = SlackTypes.KnownBlock;
@@ -49,11 +49,23 @@ function readinessLine(c: ComponentReadiness): string {
   return `${READINESS_ICON[c.status]} *${c.component}* (${c.status}) — ${esc(c.summary)}`;
 }
 
+const MAX_STATUS_LINES = 10;
+
+/** The cloud's status as evidence; "unavailable" says why, so nobody reads silence as health. */
+export function providerStatusText(p: ProviderStatusReading): string {
+  if (!p.ok) return `${esc(p.source)}: provider status unavailable: ${esc(p.error)} (checked ${when(p.at)})`;
+  if (p.events.length === 0) return `${esc(p.source)}: nothing reported for the region (checked ${when(p.at)})`;
+  const lines = p.events.slice(0, MAX_STATUS_LINES).map((e) => `⚠️ ${esc(e.title)} — ${esc(e.status)}${e.startedAt ? ` since ${when(Date.parse(e.startedAt))}` : ''}`);
+  if (p.events.length > MAX_STATUS_LINES) lines.push(`…and ${p.events.length - MAX_STATUS_LINES} more`);
+  return `${esc(p.source)} reports ${p.events.length} open issue${p.events.length === 1 ? '' : 's'} (checked ${when(p.at)}):\n${lines.join('\n')}`;
+}
+
 /** One line of the signals, for `/dr status`. */
 export function signalsLine(s: SignalsSummary): string {
   const probe = s.lastProbe ? `last probe ${s.lastProbe.ok ? 'ok' : 'failed'} at ${when(s.lastProbe.at)}` : 'no probe yet';
   const head = s.episode ? `🚨 regional failure suspected in *${esc(s.region)}* (episode ${esc(s.episode.id)})` : `no regional failure suspected in *${esc(s.region)}*`;
-  return `${head}: ${s.recentFiring}/${s.minAlerts} alerts firing within ${s.windowSeconds} s (${s.firing} firing in all), probes failed ${s.consecutiveProbeFailures}/${s.probeFailures} in a row, ${probe}`;
+  const line = `${head}: ${s.recentFiring}/${s.minAlerts} alerts firing within ${s.windowSeconds} s (${s.firing} firing in all), probes failed ${s.consecutiveProbeFailures}/${s.probeFailures} in a row, ${probe}`;
+  return s.providerStatus ? `${line}\n${providerStatusText(s.providerStatus)}` : line;
 }
 
 export function renderProposal(view: ProposalView, alertName: string): { text: string; blocks: Block[] } {
@@ -75,6 +87,7 @@ export function renderProposal(view: ProposalView, alertName: string): { text: s
   if (alerts.length > MAX_ALERT_LINES) shown.push(`…and ${alerts.length - MAX_ALERT_LINES} more`);
   blocks.push(section(`*Alerts*\n${shown.length > 0 ? shown.join('\n') : 'none'}`));
   blocks.push(section(`*Health probes of the primary*\n${probes.length > 0 ? probes.map(probeLine).join('\n') : 'none yet'}`));
+  if (!cleared && summary.providerStatus) blocks.push(section(`*Provider status* (evidence only)\n${providerStatusText(summary.providerStatus)}`));
   if (episode.readiness) {
     blocks.push(
       section(

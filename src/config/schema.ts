@@ -241,8 +241,40 @@ const verification = z
   .strict();
 
 /**
+ * AWS Health events or Azure Resource Health for the primary region: one cloud, never both (the
+ * primary region lives in one). Read every `intervalSeconds`.
+ */
+const providerStatus = z
+  .object({
+    aws: z
+      .object({
+        /** Region whose events count; default regions.primary.name. */
+        region: z.string().min(1).optional(),
+        /** AWS Health endpoint override (lab, tests); default the SDK's global endpoint. */
+        endpoint: z.string().url().optional(),
+      })
+      .strict()
+      .optional(),
+    azure: z
+      .object({
+        subscriptionId: z.string().min(1),
+        /** Resource whose availability counts; without it, every resource of the subscription in the primary's location. */
+        resourceId: z.string().regex(/^\/subscriptions\//, 'a full ARM resource id: /subscriptions/<id>/resourceGroups/<rg>/providers/...').optional(),
+        /** ARM endpoint override (lab, tests); default https://management.azure.com. */
+        endpoint: z.string().url().optional(),
+      })
+      .strict()
+      .optional(),
+    intervalSeconds: z.number().positive().default(60),
+  })
+  .strict()
+  .refine((p) => (p.aws ? 1 : 0) + (p.azure ? 1 : 0) === 1, {
+    message: 'set exactly one of providerStatus.aws or providerStatus.azure (the primary region is in one cloud)',
+  });
+
+/**
  * Detection of a regional failure (alerts + the bot's own probes of the primary). Optional: without
- * it the bot neither listens for alerts nor probes. Provider status signals are not supported yet.
+ * it the bot neither listens for alerts nor probes.
  */
 const detection = z
   .object({
@@ -262,12 +294,8 @@ const detection = z
     maxBodyBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(1024 * 1024),
     /** Environment variable holding the webhook's bearer token. */
     tokenEnv: envName.default('DR_ALERTMANAGER_TOKEN'),
-    providerStatus: z
-      .unknown()
-      .optional()
-      .refine((v) => v === undefined, {
-        message: 'provider status signals (AWS Health, Azure Resource Health) are not supported yet: remove detection.providerStatus',
-      }),
+    /** The cloud's own status signal, shown on the card as evidence; it never opens or clears an episode. */
+    providerStatus: providerStatus.optional(),
   })
   .strict()
   .refine((d) => d.probeTimeoutSeconds <= d.probeIntervalSeconds, {

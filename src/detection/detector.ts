@@ -13,7 +13,7 @@ import { errorInfo } from '../errors.js';
 import { relevantAlerts, type AlertmanagerPayload } from './alertmanager.js';
 import { episodeAlerts, evaluate, ingestAlerts, recordProbe, summarize, type Change } from './episode.js';
 import { probeRound } from './probe.js';
-import type { DetectionSettings, DetectionState, DetectionStore, Episode, ProbeRound, ProposalView, SignalsSummary } from './types.js';
+import type { DetectionSettings, DetectionState, DetectionStore, Episode, ProbeRound, ProposalView, ProviderStatusReader, ProviderStatusReading, SignalsSummary } from './types.js';
 
 export interface CardRef {
   channel: string;
@@ -36,6 +36,8 @@ export interface DetectorDeps {
   now?: () => number;
   /** How long the readiness check may take before the card says it could not be read. Default 15 s. */
   readinessTimeoutMs?: number;
+  /** The cloud's status signal, read on its own timer (a slow status API must not delay probes). */
+  providerStatus?: { reader: ProviderStatusReader; intervalMs: number; timeoutMs?: number };
 }
 
 export interface Detector {
@@ -48,6 +50,8 @@ export interface Detector {
   ingest(payload: AlertmanagerPayload): Promise<{ accepted: number; ignored: number; change: Change }>;
   /** One probe round now (the timer calls this too). */
   probeNow(): Promise<ProbeRound>;
+  /** Read the provider status now (the timer calls this too); null when none is configured. */
+  providerStatusNow(): Promise<ProviderStatusReading | null>;
   signals(): Promise<SignalsSummary>;
   /** A person started the failover from the card: say so on it. */
   failoverRequested(episodeId: string, opId: string, requester: string): Promise<void>;
@@ -77,6 +81,8 @@ export function createDetector(deps: DetectorDeps): Detector {
   let stopped = true;
   let timer: NodeJS.Timeout | undefined;
   let probing: Promise<unknown> | null = null;
+  let statusTimer: NodeJS.Timeout | undefined;
+  let statusReading: Promise<unknown> | null = null;
   let publishing: Promise<void> | null = null;
   let dirty = false;
   /** What each card shows now, so an unchanged view is not sent again. */
@@ -214,6 +220,50 @@ export function createDetector(deps: DetectorDeps): Detector {
     return round;
   }
 
+  /** Never throws: a failing status API is recorded as "unavailable" and detection goes on. */
+  async function readProviderStatus(): Promise<ProviderStatusReading | null> {
+    const ps = deps.providerStatus;
+    if (!ps) return null;
+    const timeoutMs = ps.timeoutMs ?? 15_000;
+    let timeout: NodeJS.Timeout | undefined;
+    let reading: ProviderStatusReading;
+    try {
+      const events = await Promise.race([
+        ps.reader.read(),
+        new Promise<never>((_, reject) => {
+          timeout = setTimeout(() => reject(new Error(`no answer within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
+        }),
+      ]);
+      reading = { source: ps.reader.source, at: now(), ok: true, events };
+      if (events.length > 0) log.warn({ source: ps.reader.source, events: events.length }, 'the cloud reports trouble in the primary region');
+    } catch (err) {
+      log.warn({ err, source: ps.reader.source }, 'provider status unavailable; detection goes on with alerts and probes');
+      reading = { source: ps.reader.source, at: now(), ok: false, error: errorInfo(err).message };
+    } finally {
+      clearTimeout(timeout);
+    }
+    try {
+      // Evidence only: stored beside the signals, never evaluated, so it cannot open or clear an episode.
+      await store.update((state) => ({ state: { ...state, providerStatus: reading }, result: null }));
+      schedulePublish();
+    } catch (err) {
+      log.error({ err }, 'provider status could not be recorded');
+    }
+    return reading;
+  }
+
+  function scheduleProviderStatus(delayMs: number): void {
+    const ps = deps.providerStatus;
+    if (stopped || !ps) return;
+    statusTimer = setTimeout(() => {
+      statusTimer = undefined;
+      statusReading = readProviderStatus().finally(() => {
+        statusReading = null;
+        scheduleProviderStatus(ps.intervalMs);
+      });
+    }, delayMs);
+  }
+
   function scheduleProbe(): void {
     if (stopped) return;
     timer = setTimeout(() => {
@@ -241,12 +291,16 @@ export function createDetector(deps: DetectorDeps): Detector {
       if (open && typeof open.card === 'object' && open.card !== null && !open.readiness && !open.readinessError) checkReadiness(open.id);
       schedulePublish();
       scheduleProbe();
+      scheduleProviderStatus(0);
     },
     async stop() {
       stopped = true;
       if (timer) clearTimeout(timer);
       timer = undefined;
+      if (statusTimer) clearTimeout(statusTimer);
+      statusTimer = undefined;
       await probing;
+      await statusReading;
       await Promise.all([...jobs]);
       await publishing;
     },
@@ -265,6 +319,7 @@ export function createDetector(deps: DetectorDeps): Detector {
       return { accepted: alerts.length, ignored, change };
     },
     probeNow: runProbe,
+    providerStatusNow: readProviderStatus,
     async signals() {
       return summarize(await store.load(), now(), settings);
     },

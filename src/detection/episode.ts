@@ -92,6 +92,7 @@ export function summarize(state: DetectionState, now: number, s: DetectionSettin
     probeFailures: s.probeFailures,
     lastProbe: state.probes.recent[state.probes.recent.length - 1] ?? null,
     episode: state.episode,
+    ...(state.providerStatus ? { providerStatus: state.providerStatus } : {}),
   };
 }
 

@@ -16,6 +16,9 @@ export type {
   ProbeResult,
   ProbeRound,
   ProposalView,
+  ProviderStatusEvent,
+  ProviderStatusReader,
+  ProviderStatusReading,
   SignalsSummary,
   TrackedAlert,
 } from './types.js';

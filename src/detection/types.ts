@@ -53,6 +53,31 @@ export interface ProbeRound {
   results: ProbeResult[];
 }
 
+/** One open event or non-available resource the cloud reports for the primary region. */
+export interface ProviderStatusEvent {
+  /** The event ARN or the resource id. */
+  id: string;
+  /** "EC2 operational issue", "Unavailable: The virtual machine is down". */
+  title: string;
+  /** "open", "Unavailable", "Degraded", ... as the cloud says it. */
+  status: string;
+  region?: string;
+  startedAt?: string;
+}
+
+/** The latest reading of the cloud's status signal: evidence only, it never opens or clears an episode. */
+export type ProviderStatusReading =
+  | { source: string; at: number; ok: true; events: ProviderStatusEvent[] }
+  | { source: string; at: number; ok: false; error: string };
+
+/** Reads the cloud's status for the primary region (src/providers/provider-status.ts). */
+export interface ProviderStatusReader {
+  /** "AWS Health", "Azure Resource Health". */
+  readonly source: string;
+  /** Rejects when the status API cannot be read; the detector records the reason. */
+  read(): Promise<ProviderStatusEvent[]>;
+}
+
 export type CardState = null | 'posting' | { channel: string; ts: string };
 
 export interface Episode {
@@ -78,6 +103,8 @@ export interface DetectionState {
   episode: Episode | null;
   /** The last cleared episode, kept so its card can say the signals cleared. */
   lastEpisode: Episode | null;
+  /** Absent until provider status is configured and read once. */
+  providerStatus?: ProviderStatusReading;
 }
 
 /** The signals as they stand, for `/dr status` and the card. */
@@ -92,6 +119,7 @@ export interface SignalsSummary {
   probeFailures: number;
   lastProbe: ProbeRound | null;
   episode: Episode | null;
+  providerStatus?: ProviderStatusReading;
 }
 
 /** What the proposal card shows. */

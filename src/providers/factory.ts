@@ -26,6 +26,9 @@ import { createTrafficManagerProvider } from './traffic-manager.js';
 import { createVerificationProvider } from './verification.js';
 import { createWriteLoadProvider } from './write-load.js';
 
+/** Detection's provider status reader is built from config like the providers, so `dr start` gets it here. */
+export { createProviderStatusReader } from './provider-status.js';
+
 type Components = DrConfig['components'];
 
 function buildDatabase(pg: NonNullable<Components['postgres']>, env: NodeJS.ProcessEnv, log: Logger): DatabaseProvider {

@@ -5,6 +5,7 @@
 import { ConfigError } from '../../src/errors.js';
 import { checkStartEnvironment, configSchema, parseConfig } from '../../src/config/index.js';
 import { detectionSettings } from '../../src/detection/index.js';
+import { createProviderStatusReader } from '../../src/providers/provider-status.js';
 
 const BASE = `environment: staging
 regions:
@@ -35,10 +36,21 @@ test('defaults: ServiceDown alerts labelled region, the primary health URL probe
   expect(probe).toEqual({ urls: ['https://eu-west-1.example.com/healthz'], intervalMs: 30_000, timeoutMs: 5_000 });
 });
 
-test('provider status is refused as not supported yet; a probe timeout longer than the interval is refused', () => {
-  expect(refusal(`${BASE}detection:\n  providerStatus: { aws: { endpoint: "https://health.us-east-1.amazonaws.com" } }\n`)).toContain(
-    'provider status signals (AWS Health, Azure Resource Health) are not supported yet: remove detection.providerStatus',
-  );
+test('provider status: AWS (region defaults to the primary) or Azure, never both; a probe timeout longer than the interval is refused', () => {
+  const aws = parseConfig(`${BASE}detection:\n  providerStatus: { aws: { endpoint: "https://health.us-east-1.amazonaws.com" } }\n`, 'dr.config.yaml');
+  expect(aws.detection?.providerStatus).toEqual({ aws: { endpoint: 'https://health.us-east-1.amazonaws.com' }, intervalSeconds: 60 });
+  const reader = createProviderStatusReader(aws);
+  expect(reader?.reader.source).toBe('AWS Health');
+  expect(reader?.intervalMs).toBe(60_000);
+  const azure = parseConfig(`${BASE}detection:\n  providerStatus: { intervalSeconds: 120, azure: { subscriptionId: "0000", resourceId: "/subscriptions/0000/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm" } }\n`, 'dr.config.yaml');
+  expect(createProviderStatusReader(azure)).toMatchObject({ reader: { source: 'Azure Resource Health' }, intervalMs: 120_000 });
+  expect(createProviderStatusReader(parseConfig(`${BASE}detection: {}\n`, 'dr.config.yaml'))).toBeUndefined();
+
+  expect(refusal(`${BASE}detection:\n  providerStatus: { aws: {}, azure: { subscriptionId: "0000" } }\n`)).toContain('set exactly one of providerStatus.aws or providerStatus.azure');
+  expect(refusal(`${BASE}detection:\n  providerStatus: { intervalSeconds: 60 }\n`)).toContain('set exactly one of providerStatus.aws or providerStatus.azure');
+  expect(refusal(`${BASE}detection:\n  providerStatus: { azure: { resourceId: "vm-1" } }\n`)).toContain('subscriptionId');
+  expect(refusal(`${BASE}detection:\n  providerStatus: { azure: { subscriptionId: "0000", resourceId: "vm-1" } }\n`)).toContain('a full ARM resource id');
+  expect(refusal(`${BASE}detection:\n  providerStatus: { aws: { endpoint: "not a url" } }\n`)).toContain('detection.providerStatus.aws.endpoint');
   expect(refusal(`${BASE}detection:\n  probeIntervalSeconds: 5\n  probeTimeoutSeconds: 10\n`)).toContain('probeTimeoutSeconds must not exceed probeIntervalSeconds');
   expect(refusal(`${BASE}detection:\n  minAlerts: 0\n`)).toContain('detection.minAlerts');
 });

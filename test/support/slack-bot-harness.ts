@@ -11,6 +11,7 @@ import type { DrConfig } from '../../src/config/schema.js';
 import { createDetector, detectionSettings, type Detector } from '../../src/detection/index.js';
 import { createEngine, runPreflight } from '../../src/engine/index.js';
 import type { Engine } from '../../src/engine/types.js';
+import { createProviderStatusReader, type ProviderStatusExtras } from '../../src/providers/provider-status.js';
 import { createDetectionStore, createRedisStore } from '../../src/store/index.js';
 import type { OperationStore } from '../../src/store/types.js';
 import type { FakeSlack } from './fake-slack.js';
@@ -31,6 +32,8 @@ export interface BotHarnessOptions {
   env?: Record<string, string>;
   /** Start the detector from config.detection. */
   detection?: boolean;
+  /** For detection.providerStatus.azure: the static-token credential and the simulator's CA. */
+  providerStatus?: ProviderStatusExtras;
   cardUpdateIntervalMs?: number;
   tickMs?: number;
 }
@@ -72,9 +75,11 @@ export async function startBotHarness(opts: BotHarnessOptions): Promise<BotHarne
     const { settings, probe } = detectionSettings(config);
     const detectionStore = createDetectionStore({ url: REDIS_URL, prefix, environment: config.environment });
     closeDetectionStore = () => detectionStore.close();
+    const providerStatus = createProviderStatusReader(config, opts.providerStatus);
     detector = createDetector({
       settings,
       probe,
+      ...(providerStatus ? { providerStatus } : {}),
       store: detectionStore,
       readiness: () => runPreflight(providers, { kind: 'failover', requestedMode: 'auto' }, Date.now),
       log,

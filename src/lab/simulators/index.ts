@@ -22,6 +22,8 @@ export { startRoute53Simulator, route53Operation, type Route53Sim, type Route53S
 export { startTrafficManagerSimulator, TRAFFIC_MANAGER_API_VERSIONS, type TrafficManagerSim, type TrafficManagerSimOptions } from './traffic-manager.js';
 export { startKubernetesSimulator, kubeconfigFor, type KubernetesSim, type KubernetesSimOptions, type SimWorkloadSpec } from './kubernetes.js';
 export { startHealthServer, type HealthServer } from './health.js';
+export { startAwsHealthSimulator, type AwsHealthSim, type SimHealthEvent } from './aws-health.js';
+export { startAzureResourceHealthSimulator, RESOURCE_HEALTH_API_VERSION, type AzureResourceHealthSim, type SimResourceStatus } from './azure-resource-health.js';
 export { startS3Simulator, type S3Sim, type S3SimOptions, type S3ReplicationRule } from './s3.js';
 export { startDnsServer, type DnsServer, type DnsAnswerFn } from './dns-server.js';
 export { startHttpSim, type HttpSim, type RecordedRequest } from './http-sim.js';

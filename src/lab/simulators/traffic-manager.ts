@@ -62,7 +62,7 @@ export interface TrafficManagerSim {
   stop(): Promise<void>;
 }
 
-function armError(status: number, code: string, message: string, headers: Record<string, string> = {}): SimResponse {
+export function armError(status: number, code: string, message: string, headers: Record<string, string> = {}): SimResponse {
   return json(status, { error: { code, message } }, { 'x-ms-request-id': `sim-${Date.now()}`, ...headers });
 }
 
