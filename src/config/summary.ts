@@ -24,6 +24,18 @@ export interface ConfigSummary {
   missingEnv: string[];
 }
 
+/** Which cloud status detection reads, as evidence (never a trigger). */
+function providerStatusSummary(config: DrConfig): string {
+  const p = config.detection?.providerStatus;
+  if (!p) return '';
+  const what = p.aws
+    ? `AWS Health events in ${p.aws.region ?? config.regions.primary.name}`
+    : p.azure?.resourceId
+      ? `Azure Resource Health of ${p.azure.resourceId}`
+      : `Azure Resource Health of subscription ${p.azure?.subscriptionId} in ${config.regions.primary.name}`;
+  return `; provider status: ${what} every ${p.intervalSeconds} s (evidence only)`;
+}
+
 export function summarizeConfig(config: DrConfig, env: NodeJS.ProcessEnv): ConfigSummary {
   const c = config.components;
   const lines: string[] = [];
@@ -78,7 +90,7 @@ export function summarizeConfig(config: DrConfig, env: NodeJS.ProcessEnv): Confi
   lines.push(
     `detection:    ${
       d
-        ? `${d.minAlerts} ${d.alertName} alerts in ${d.windowSeconds} s plus ${d.probeFailures} failed probe rounds; webhook token in $${d.tokenEnv}`
+        ? `${d.minAlerts} ${d.alertName} alerts in ${d.windowSeconds} s plus ${d.probeFailures} failed probe rounds; webhook token in $${d.tokenEnv}${providerStatusSummary(config)}`
         : 'off (no alert webhook, no probes)'
     }`,
   );

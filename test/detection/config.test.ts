@@ -3,7 +3,7 @@
  * say what to fix, and the bearer token's environment variable.
  */
 import { ConfigError } from '../../src/errors.js';
-import { checkStartEnvironment, configSchema, parseConfig } from '../../src/config/index.js';
+import { checkStartEnvironment, configSchema, parseConfig, summarizeConfig } from '../../src/config/index.js';
 import { detectionSettings } from '../../src/detection/index.js';
 import { createProviderStatusReader } from '../../src/providers/provider-status.js';
 
@@ -45,6 +45,9 @@ test('provider status: AWS (region defaults to the primary) or Azure, never both
   const azure = parseConfig(`${BASE}detection:\n  providerStatus: { intervalSeconds: 120, azure: { subscriptionId: "0000", resourceId: "/subscriptions/0000/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm" } }\n`, 'dr.config.yaml');
   expect(createProviderStatusReader(azure)).toMatchObject({ reader: { source: 'Azure Resource Health' }, intervalMs: 120_000 });
   expect(createProviderStatusReader(parseConfig(`${BASE}detection: {}\n`, 'dr.config.yaml'))).toBeUndefined();
+  // dr config check says what is read and that it is evidence only.
+  expect(summarizeConfig(aws, {}).lines.join('\n')).toContain('provider status: AWS Health events in eu-west-1 every 60 s (evidence only)');
+  expect(summarizeConfig(azure, {}).lines.join('\n')).toContain('provider status: Azure Resource Health of /subscriptions/0000/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm every 120 s');
 
   expect(refusal(`${BASE}detection:\n  providerStatus: { aws: {}, azure: { subscriptionId: "0000" } }\n`)).toContain('set exactly one of providerStatus.aws or providerStatus.azure');
   expect(refusal(`${BASE}detection:\n  providerStatus: { intervalSeconds: 60 }\n`)).toContain('set exactly one of providerStatus.aws or providerStatus.azure');
