@@ -55,7 +55,7 @@ export function usageText(command: string): string {
     `• \`${command} failback [reason…]\` — request the failback to the primary region (needs approval)`,
     `• \`${command} drill [reason…]\` — request a DR drill: failover, integration tests, failback, with a drill report (needs approval)`,
     `• \`${command} status\` — the active operation and the last finished one`,
-    `• \`${command} abort [reason…]\` — abort the active operation (approvers only)`,
+    `• \`${command} abort [reason…]\` — abort the active operation (approvers; the requester too, until it is approved)`,
     `• \`${command} help\` — this text`,
   ].join('\n');
 }

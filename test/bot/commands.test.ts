@@ -1,4 +1,5 @@
 import { parseCommand, usageText } from '../../src/bot/commands.js';
+import { evaluateAction } from '../../src/machine/index.js';
 
 describe('/dr command parsing', () => {
   test('failover without a mode lets preflight decide, and keeps the whole reason', () => {
@@ -44,5 +45,15 @@ describe('/dr command parsing', () => {
     for (const sub of ['failover [planned|unplanned]', 'failback', 'drill', 'status', 'abort', 'help']) {
       expect(text).toContain(`/drx ${sub}`);
     }
+  });
+
+  test('the abort line says who may abort as the approval policy decides it', () => {
+    const line = usageText('/dr').split('\n').find((l) => l.includes('/dr abort'))!;
+    const view = { phase: 'awaitingApproval' as const, requester: 'U0ALICE', approvals: [], planHash: 'h' };
+    // The requester may withdraw their own request before it is approved, not once it runs.
+    expect(evaluateAction(view, 'abort', 'U0ALICE', false)).toBeNull();
+    expect(evaluateAction({ ...view, phase: 'running' }, 'abort', 'U0ALICE', false)).toBe('unauthorized');
+    expect(line).not.toContain('approvers only');
+    expect(line).toContain('approvers; the requester too, until it is approved');
   });
 });
