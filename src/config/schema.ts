@@ -83,7 +83,7 @@ const route53 = z
     /** SetIdentifier of the PRIMARY and SECONDARY failover records. */
     primarySetIdentifier: z.string().min(1),
     secondarySetIdentifier: z.string().min(1),
-    /** invert-health-check: UpdateHealthCheck Inverted=true on the primary's check. rewrite-records: change the records. */
+    /** invert-health-check: UpdateHealthCheck Disabled=true + Inverted=true (pinned unhealthy) on the primary's check. rewrite-records: change the records. */
     method: z.enum(['invert-health-check', 'rewrite-records']).default('invert-health-check'),
     primaryHealthCheckId: z.string().optional(),
     /** Override the API endpoint (tests, lab). AWS_ENDPOINT_URL_ROUTE_53 works too. */

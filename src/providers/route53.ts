@@ -6,12 +6,15 @@
  * - hostedZoneId, recordName, recordType ('A' | 'AAAA' | 'CNAME', default 'A')
  * - primarySetIdentifier, secondarySetIdentifier: SetIdentifier of the PRIMARY / SECONDARY records
  * - method: 'invert-health-check' (default) | 'rewrite-records'
- *     invert-health-check: failover sets Inverted=true on the primary record's health check
- *       (primaryHealthCheckId, required), so Route 53 sees the primary as unhealthy and answers the
- *       SECONDARY record; failback sets Inverted=false. The records are never touched. Waits until
- *       TestDNSAnswer answers the target's record. Caveat (shown in readiness): when the primary's
- *       endpoint is really down, inverting would make its check pass, so it is left alone; and
- *       traffic then returns to the primary on its own as soon as it recovers.
+ *     invert-health-check: failover pins the primary record's health check (primaryHealthCheckId,
+ *       required) unhealthy with one UpdateHealthCheck setting Disabled=true and Inverted=true:
+ *       a disabled check counts as healthy whatever its endpoint says, and inversion turns that
+ *       into always unhealthy, so Route 53 answers the SECONDARY record and keeps doing so when the
+ *       primary's endpoint goes down or comes back. (Inverted alone would not hold: a primary
+ *       whose endpoint fails would pass its inverted check and get the traffic back.) It pins even
+ *       when the primary's check already fails on its own. Failback sets both back to false.
+ *       Inverted without Disabled (or the reverse) is a half-done switch that the step completes.
+ *       The records are never touched. Waits until TestDNSAnswer answers the target's record.
  *     rewrite-records: one ChangeResourceRecordSets batch of two UPSERTs swaps the Failover roles
  *       (the target region's record becomes PRIMARY, the other SECONDARY), then waits for GetChange
  *       INSYNC. Holds even when the old primary comes back.
@@ -98,6 +101,22 @@ export function mapRoute53Error(err: unknown, doing: string): DrError {
   if (status === undefined)
     return new ProviderError(NAME, `cannot reach the Route 53 API while ${doing}: ${e.code ?? code} ${e.message ?? ''}`.trim() + '. Check network egress and the endpoint setting.', { retryable: true, cause: err });
   return new ProviderError(NAME, `${doing} failed: ${code} (HTTP ${status})${said}`, { retryable: status >= 500, cause: err });
+}
+
+/**
+ * pinned: Disabled and Inverted, so Route 53 always sees the primary unhealthy. released: neither,
+ * the check follows the endpoint. partial: one of the two, which holds nothing.
+ */
+export type HealthCheckPin = 'pinned' | 'released' | 'partial';
+
+export function pinOf(hc: HealthCheck | undefined): HealthCheckPin {
+  const inverted = hc?.HealthCheckConfig?.Inverted === true;
+  const disabled = hc?.HealthCheckConfig?.Disabled === true;
+  return inverted && disabled ? 'pinned' : !inverted && !disabled ? 'released' : 'partial';
+}
+
+function pinLine(hc: HealthCheck | undefined): string {
+  return `health check ${hc?.Id ?? '?'} Disabled=${hc?.HealthCheckConfig?.Disabled === true}, Inverted=${hc?.HealthCheckConfig?.Inverted === true}`;
 }
 
 function recordValues(r: ResourceRecordSet): string[] {
@@ -218,12 +237,11 @@ export function createRoute53Provider(opts: Route53ProviderOptions): DnsProvider
     );
   }
 
-  /** The region the routing controls send users to, health permitting. */
-  function heldOn(st: RoutingState): RegionRole {
+  /** The region the routing controls hold users on, health permitting; 'partial' for a half-done pin. */
+  function heldOn(st: RoutingState): RegionRole | 'partial' {
     if (method === 'invert-health-check') {
-      if (st.healthCheck?.HealthCheckConfig?.Inverted === true) return 'secondary';
-      // A failing primary check is as far as inversion could take it (inverting it would make it pass).
-      return st.servedBy === 'secondary' ? 'secondary' : 'primary';
+      const pin = pinOf(st.healthCheck);
+      return pin === 'pinned' ? 'secondary' : pin === 'released' ? 'primary' : 'partial';
     }
     return st.records.secondary.Failover === 'PRIMARY' ? 'secondary' : 'primary';
   }
@@ -232,9 +250,10 @@ export function createRoute53Provider(opts: Route53ProviderOptions): DnsProvider
     return role === 'unknown' ? 'neither record' : `${role} (${recordValues(records[role]).join(', ')})`;
   }
 
-  async function setInverted(hc: HealthCheck, inverted: boolean): Promise<void> {
-    await call(`${inverted ? 'inverting' : 'un-inverting'} health check ${hc.Id}`, () =>
-      client.send(new UpdateHealthCheckCommand({ HealthCheckId: hc.Id!, HealthCheckVersion: hc.HealthCheckVersion, Inverted: inverted })),
+  /** Both flags in one UpdateHealthCheck, so no reader ever sees the check inverted but still evaluated. */
+  async function setPinned(hc: HealthCheck, pinned: boolean): Promise<void> {
+    await call(`${pinned ? 'pinning' : 'releasing'} health check ${hc.Id} (Disabled=${pinned}, Inverted=${pinned})`, () =>
+      client.send(new UpdateHealthCheckCommand({ HealthCheckId: hc.Id!, HealthCheckVersion: hc.HealthCheckVersion, Disabled: pinned, Inverted: pinned })),
     );
   }
 
@@ -256,27 +275,27 @@ export function createRoute53Provider(opts: Route53ProviderOptions): DnsProvider
       const evidence = { method, record: where, before: st.servedBy, answerBefore: st.answer, ttl: st.ttl ?? null };
       if (method === 'invert-health-check') {
         const hc = st.healthCheck!;
-        const inverted = hc.HealthCheckConfig?.Inverted === true;
-        if (target === 'secondary') {
-          if (inverted && st.servedBy === 'secondary')
-            return { noop: true, summary: `already switched: health check ${hc.Id} is inverted and Route 53 answers the ${describe(st.records, 'secondary')}`, evidence: { ...evidence, healthCheckId: hc.Id ?? null, inverted } };
-          if (!inverted && st.servedBy === 'secondary')
-            return { noop: true, summary: `Route 53 already answers the ${describe(st.records, 'secondary')}: the primary's health check ${hc.Id} is failing. Left un-inverted: inverting a failing check would make it pass and send users back to the primary.`, evidence: { ...evidence, healthCheckId: hc.Id ?? null, inverted } };
-          if (!inverted) {
-            progress(`inverting health check ${hc.Id} so Route 53 treats the primary as unhealthy`);
-            await setInverted(hc, true);
-          }
-        } else {
-          if (!inverted && st.servedBy === 'primary')
-            return { noop: true, summary: `already switched: health check ${hc.Id} is not inverted and Route 53 answers the ${describe(st.records, 'primary')}`, evidence: { ...evidence, healthCheckId: hc.Id ?? null, inverted } };
-          if (!inverted)
-            throw new PreconditionFailed(`the primary's health check ${hc.Id} is not inverted but fails, so Route 53 keeps answering ${describe(st.records, st.servedBy)}. Make the primary's health endpoint (${hc.HealthCheckConfig?.FullyQualifiedDomainName ?? hc.HealthCheckConfig?.IPAddress ?? '?'}:${hc.HealthCheckConfig?.Port ?? '?'}${hc.HealthCheckConfig?.ResourcePath ?? ''}) pass, then retry.`, { code: 'precondition-failed' });
-          progress(`setting health check ${hc.Id} back to not inverted`);
-          await setInverted(hc, false);
+        const pin = pinOf(hc);
+        const hcEvidence = { ...evidence, healthCheckId: hc.Id ?? null, pinBefore: pin };
+        const endpointText = `${hc.HealthCheckConfig?.FullyQualifiedDomainName ?? hc.HealthCheckConfig?.IPAddress ?? '?'}:${hc.HealthCheckConfig?.Port ?? '?'}${hc.HealthCheckConfig?.ResourcePath ?? ''}`;
+        const wanted: HealthCheckPin = target === 'secondary' ? 'pinned' : 'released';
+        if (pin === wanted && st.servedBy === target)
+          return { noop: true, summary: `already switched: ${pinLine(hc)} and Route 53 answers the ${describe(st.records, target)}`, evidence: hcEvidence };
+        if (pin === 'released' && target === 'primary')
+          throw new PreconditionFailed(`the primary's health check ${hc.Id} is released (not disabled, not inverted) but fails, so Route 53 keeps answering ${describe(st.records, st.servedBy)}. Make the primary's health endpoint (${endpointText}) pass, then retry.`, { code: 'precondition-failed' });
+        if (pin !== wanted) {
+          // Also when the primary's check already fails on its own: unpinned, it would take the traffic back as soon as the endpoint answers.
+          progress(
+            target === 'secondary'
+              ? `pinning health check ${hc.Id} unhealthy (Disabled and Inverted) so Route 53 answers the secondary whatever the primary's endpoint does`
+              : `releasing health check ${hc.Id} (Disabled and Inverted back to false) so Route 53 follows the primary's endpoint again`,
+          );
+          await setPinned(hc, target === 'secondary');
         }
         const answer = await waitForAnswer(target, st.records, progress);
-        log.info({ target, healthCheckId: hc.Id, answer }, 'route53: switched by health check inversion');
-        return { noop: false, summary: `Route 53 now answers the ${describe(st.records, target)} for ${recordName} (health check ${hc.Id} ${target === 'secondary' ? 'inverted' : 'restored'})`, evidence: { ...evidence, healthCheckId: hc.Id ?? null, inverted: target === 'secondary', after: target, answerAfter: answer } };
+        log.info({ target, healthCheckId: hc.Id, answer, pinBefore: pin }, 'route53: switched by pinning the health check');
+        const how = pin === wanted ? `${pinLine(hc)} already` : target === 'secondary' ? `health check ${hc.Id} pinned unhealthy: Disabled=true, Inverted=true` : `health check ${hc.Id} released: Disabled=false, Inverted=false`;
+        return { noop: false, summary: `Route 53 now answers the ${describe(st.records, target)} for ${recordName} (${how})`, evidence: { ...hcEvidence, pinAfter: wanted, after: target, answerAfter: answer } };
       }
 
       const targetRec = st.records[target];
@@ -313,14 +332,13 @@ export function createRoute53Provider(opts: Route53ProviderOptions): DnsProvider
         return [{ name: 'route53 records', kind: 'dns', ok: false, detail: errorInfo(err).message, durationMs: Date.now() - t0 }];
       }
       if (method === 'invert-health-check') {
-        const inverted = st.healthCheck?.HealthCheckConfig?.Inverted === true;
-        const wanted = target === 'secondary';
-        const failingPrimary = target === 'secondary' && !inverted && st.servedBy === 'secondary';
+        const pin = pinOf(st.healthCheck);
+        const wanted: HealthCheckPin = target === 'secondary' ? 'pinned' : 'released';
         checks.push({
-          name: 'route53 health check inversion',
+          name: 'route53 primary health check pin',
           kind: 'dns',
-          ok: inverted === wanted || failingPrimary,
-          detail: `primary health check ${st.healthCheck?.Id} inverted=${inverted}${failingPrimary ? ' (not needed: the primary check is failing on its own)' : ''}`,
+          ok: pin === wanted,
+          detail: `primary ${pinLine(st.healthCheck)}: ${pin}${pin === wanted ? '' : ` (expected ${wanted})`}`,
           durationMs: Date.now() - t0,
         });
       } else {
@@ -364,14 +382,20 @@ export function createRoute53Provider(opts: Route53ProviderOptions): DnsProvider
       const warnings: string[] = [];
       const ttlWarn = ttlWarning(st.ttl, opts.rtoMinutes);
       if (ttlWarn) warnings.push(ttlWarn);
-      const inverted = st.healthCheck?.HealthCheckConfig?.Inverted === true;
-      if (method === 'invert-health-check' && !inverted && st.servedBy === 'secondary')
-        warnings.push(`the primary's health check ${st.healthCheck?.Id} is failing, so Route 53 already answers the secondary; with invert-health-check, traffic returns to the primary by itself as soon as it recovers. Use method rewrite-records to hold it on the secondary.`);
+      const held = heldOn(st);
+      if (method === 'invert-health-check' && held === 'partial')
+        warnings.push(
+          st.healthCheck?.HealthCheckConfig?.Inverted === true
+            ? `the primary's ${pinLine(st.healthCheck)}: inverted but still evaluated, so a primary whose endpoint fails passes it and gets the traffic back. A switch sets both (to the secondary) or clears both (to the primary).`
+            : `the primary's ${pinLine(st.healthCheck)}: a disabled check counts as healthy, so Route 53 sends users to the primary whatever its endpoint says. A switch sets both (to the secondary) or clears both (to the primary).`,
+        );
+      if (method === 'invert-health-check' && held === 'primary' && st.servedBy === 'secondary' && target === 'secondary')
+        warnings.push(`the primary's health check ${st.healthCheck?.Id} is failing, so Route 53 already answers the secondary, but only until the primary's endpoint answers again; the switch pins it on the secondary.`);
       if (method === 'invert-health-check' && st.records.primary.HealthCheckId !== opts.primaryHealthCheckId)
         warnings.push(`the primary record is associated with health check ${st.records.primary.HealthCheckId ?? '(none)'}, not the configured ${opts.primaryHealthCheckId}: inverting the configured one will not move traffic.`);
       if (st.servedBy === 'unknown') warnings.push(`TestDNSAnswer returns ${st.answer.join(', ') || 'nothing'}, which matches neither failover record.`);
-      const already = st.servedBy === target;
-      const summary = `${recordName} ${recordType}: users go to the ${describe(st.records, st.servedBy)}, TTL ${st.ttl ?? '?'} s; ${already ? `already on the ${target}, nothing to switch` : method === 'invert-health-check' ? `switch by ${target === 'secondary' ? 'inverting' : 'restoring'} health check ${opts.primaryHealthCheckId}` : 'switch by swapping the failover records'}`;
+      const already = st.servedBy === target && held === target;
+      const summary = `${recordName} ${recordType}: users go to the ${describe(st.records, st.servedBy)}, TTL ${st.ttl ?? '?'} s; ${already ? `already on the ${target}, nothing to switch` : method === 'invert-health-check' ? `switch by ${target === 'secondary' ? 'pinning' : 'releasing'} health check ${opts.primaryHealthCheckId} (Disabled and Inverted ${target === 'secondary' ? 'true' : 'false'})` : 'switch by swapping the failover records'}`;
       return {
         component: 'dns',
         status: warnings.length > 0 ? 'warning' : 'ready',
@@ -383,11 +407,14 @@ export function createRoute53Provider(opts: Route53ProviderOptions): DnsProvider
           type: recordType,
           method,
           servedBy: st.servedBy,
+          heldOn: held,
           answer: st.answer,
           ttl: st.ttl ?? null,
           primaryValues: recordValues(st.records.primary),
           secondaryValues: recordValues(st.records.secondary),
-          ...(st.healthCheck ? { healthCheckId: st.healthCheck.Id ?? null, healthCheckInverted: inverted } : {}),
+          ...(st.healthCheck
+            ? { healthCheckId: st.healthCheck.Id ?? null, healthCheckInverted: st.healthCheck.HealthCheckConfig?.Inverted === true, healthCheckDisabled: st.healthCheck.HealthCheckConfig?.Disabled === true }
+            : {}),
         },
         planFacts: { ...planFacts, servedBy: st.servedBy, ttl: st.ttl ?? null },
         ...(warnings.length > 0 ? { warnings } : {}),

@@ -245,7 +245,7 @@ export function createTrafficManagerProvider(opts: TrafficManagerProviderOptions
         const info = errorInfo(err);
         return { component: 'dns', status: 'blocked', summary: info.message, details: { error: info.message, code: info.code }, planFacts };
       }
-      const details = { fqdn: st.fqdn ?? null, ttl: st.ttl ?? null, servedBy: st.servedBy, primary: endpointLine(st.endpoints.primary), secondary: endpointLine(st.endpoints.secondary), method };
+      const details = { fqdn: st.fqdn ?? null, ttl: st.ttl ?? null, servedBy: st.servedBy, heldOn: alreadySet(st, 'secondary') ? 'secondary' : 'primary', primary: endpointLine(st.endpoints.primary), secondary: endpointLine(st.endpoints.secondary), method };
       const head = `${opts.profileName} (${st.fqdn ?? '?'}, TTL ${st.ttl ?? '?'} s): users go to the ${describe(st, st.servedBy)}`;
       if (st.endpoints[target].endpointStatus !== 'Enabled' && !(method === 'disable-endpoint' && target === 'primary'))
         return { component: 'dns', status: 'blocked', summary: `${head}; the ${target} endpoint "${names[target]}" is disabled, enable it first`, details, planFacts };

@@ -81,9 +81,18 @@ export function dnsCheck(dns: DnsProvider, rtoMinutes: number): ReadinessCheck {
       const early = blocked(r, target);
       if (early) return early;
       const servedBy = typeof r.details.servedBy === 'string' ? r.details.servedBy : 'unknown';
+      // Where the routing controls hold users (Route 53 pin or records, Traffic Manager endpoints):
+      // answering the primary means nothing while the controls say the environment is failed over.
+      const heldOn = typeof r.details.heldOn === 'string' ? r.details.heldOn : 'primary';
       const ttl = num(r.details.ttl);
-      const measured = `${servedBy}, TTL ${ttl ?? '?'} s`;
-      const evidence = { servedBy, ttl };
+      const measured = `${servedBy}${heldOn === 'primary' ? '' : ` (held on ${heldOn})`}, TTL ${ttl ?? '?'} s`;
+      const evidence = { servedBy, heldOn, ttl };
+      if (heldOn === 'secondary' && servedBy === 'primary')
+        return { status: 'degraded', detail: `DNS is switched to the secondary (failed over) but answers the primary: check the routing controls. ${r.summary}`, measured, target, evidence };
+      if (heldOn === 'secondary')
+        return { status: 'degraded', detail: `DNS is switched to the secondary (failed over): users stay there until a failback switches it back. ${r.summary}`, measured, target, evidence };
+      if (heldOn !== 'primary')
+        return { status: 'degraded', detail: `DNS routing controls are half switched (${heldOn}): ${r.warnings?.join('; ') ?? r.summary}`, measured, target, evidence };
       if (servedBy !== 'primary') return { status: 'degraded', detail: `users are sent to the ${servedBy}, not the primary: ${r.summary}`, measured, target, evidence };
       if (ttl !== null && ttl >= rtoMinutes * 60)
         return { status: 'degraded', detail: `TTL ${ttl} s is not shorter than the RTO of ${rtoMinutes} min: resolvers would keep users on the failed region past the RTO`, measured, target, evidence };

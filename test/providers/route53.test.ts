@@ -49,7 +49,7 @@ function provider(over: Partial<Route53ProviderOptions> = {}): DnsProvider {
 const progress = () => {};
 
 describe('Route 53 provider, invert-health-check', () => {
-  test('preflight shows current routing and TTL; failover inverts the primary health check; failback restores it', async () => {
+  test('preflight shows current routing and TTL; failover pins the primary health check (Disabled+Inverted); failback releases it', async () => {
     const dns = provider();
     const ready = await dns.readiness('secondary');
     expect(ready.status).toBe('ready');
@@ -60,14 +60,17 @@ describe('Route 53 provider, invert-health-check', () => {
     const result = await dns.switchTo({ target: 'secondary', progress });
     expect(result.noop).toBe(false);
     expect(result.summary).toContain('10.0.2.10');
-    expect(sim.healthCheck(sim.primaryHealthCheckId)?.inverted).toBe(true);
+    expect(sim.healthCheck(sim.primaryHealthCheckId)).toMatchObject({ inverted: true, disabled: true });
+    // One request sets both, so the check is never inverted while still evaluated.
+    expect(sim.requestsFor('UpdateHealthCheck')).toHaveLength(1);
     expect(sim.requestsFor('UpdateHealthCheck')[0].body).toMatch(/<Inverted>true<\/Inverted>/);
+    expect(sim.requestsFor('UpdateHealthCheck')[0].body).toMatch(/<Disabled>true<\/Disabled>/);
     expect(sim.answer()).toEqual(['10.0.2.10']);
     expect(await dns.currentTarget()).toBe('secondary');
 
     const checks = await dns.verify('secondary');
     expect(checks.map((c) => [c.name, c.ok])).toEqual([
-      ['route53 health check inversion', true],
+      ['route53 primary health check pin', true],
       ['route53 TestDNSAnswer', true],
       [`resolve ${sim.recordName.replace(/\.$/, '')}`, true],
     ]);
@@ -79,7 +82,7 @@ describe('Route 53 provider, invert-health-check', () => {
 
     const back = await dns.switchTo({ target: 'primary', progress });
     expect(back.noop).toBe(false);
-    expect(sim.healthCheck(sim.primaryHealthCheckId)?.inverted).toBe(false);
+    expect(sim.healthCheck(sim.primaryHealthCheckId)).toMatchObject({ inverted: false, disabled: false });
     expect(await createResolver({ servers: [sim.dnsServer!] })(sim.recordName, 'A')).toEqual(['10.0.1.10']);
     expect((await dns.verify('primary')).every((c) => c.ok)).toBe(true);
     expect((await dns.verify('secondary')).some((c) => c.ok)).toBe(false);
@@ -102,17 +105,88 @@ describe('Route 53 provider, invert-health-check', () => {
     expect(ready.warnings?.join(' ')).toContain('TTL 3600 s is not shorter than the RTO target of 30 min');
   });
 
-  test('a primary whose health check already fails is not inverted (that would make it pass)', async () => {
+  test('after a failover the secondary keeps answering while the primary endpoint goes down and comes back; failback returns to the primary', async () => {
+    const dns = provider();
+    await dns.switchTo({ target: 'secondary', progress });
+    const resolve = createResolver({ servers: [sim.dnsServer!] });
+    // The region finishes dying (or its app fails its check against a read-only database).
+    sim.setEndpointHealthy('primary', false);
+    expect(sim.answer()).toEqual(['10.0.2.10']);
+    expect(await resolve(sim.recordName, 'A')).toEqual(['10.0.2.10']);
+    expect(await dns.currentTarget()).toBe('secondary');
+    // ...and comes back before anyone decided to fail back.
+    sim.setEndpointHealthy('primary', true);
+    expect(sim.answer()).toEqual(['10.0.2.10']);
+    expect(await resolve(sim.recordName, 'A')).toEqual(['10.0.2.10']);
+    expect((await dns.verify('secondary')).every((c) => c.ok)).toBe(true);
+    expect((await dns.switchTo({ target: 'secondary', progress })).noop).toBe(true);
+
+    const back = await dns.switchTo({ target: 'primary', progress });
+    expect(back.noop).toBe(false);
+    expect(back.summary).toMatch(/released: Disabled=false, Inverted=false/);
+    expect(sim.answer()).toEqual(['10.0.1.10']);
+    expect(await resolve(sim.recordName, 'A')).toEqual(['10.0.1.10']);
+  });
+
+  test('a primary whose health check already fails is pinned anyway, so its recovery does not pull traffic back', async () => {
     sim.setEndpointHealthy('primary', false);
     const dns = provider();
+    expect(sim.answer()).toEqual(['10.0.2.10']);
+    // Route 53 answers the secondary, but nothing holds it there.
+    expect(await dns.currentTarget()).toBe('unknown');
     const ready = await dns.readiness('secondary');
-    expect(ready.warnings?.join(' ')).toMatch(/returns to the primary by itself/);
+    expect(ready.warnings?.join(' ')).toMatch(/only until the primary's endpoint answers again; the switch pins it/);
+    expect(ready.summary).not.toMatch(/nothing to switch/);
+
     const result = await dns.switchTo({ target: 'secondary', progress });
-    expect(result.noop).toBe(true);
-    expect(result.summary).toMatch(/already answers the secondary/);
-    expect(sim.requestsFor('UpdateHealthCheck')).toHaveLength(0);
+    expect(result.noop).toBe(false);
+    expect(sim.healthCheck(sim.primaryHealthCheckId)).toMatchObject({ inverted: true, disabled: true });
+    sim.setEndpointHealthy('primary', true);
+    expect(sim.answer()).toEqual(['10.0.2.10']);
+    expect(await dns.currentTarget()).toBe('secondary');
     expect((await dns.verify('secondary')).every((c) => c.ok)).toBe(true);
-    await expect(dns.switchTo({ target: 'primary', progress })).rejects.toMatchObject({ code: 'precondition-failed' });
+  });
+
+  test('failback refuses while the released primary check still fails, naming the endpoint', async () => {
+    sim.setEndpointHealthy('primary', false);
+    const dns = provider();
+    const err = await dns.switchTo({ target: 'primary', progress }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'precondition-failed' });
+    expect((err as Error).message).toMatch(/Make the primary's health endpoint \(primary\.example\.test:443\/healthz\) pass/);
+    expect(sim.requestsFor('UpdateHealthCheck')).toHaveLength(0);
+  });
+
+  test('a check left inverted but not disabled (half switched) is not taken as switched; the switch completes the pin', async () => {
+    sim.setHealthCheckFlags(sim.primaryHealthCheckId, { inverted: true });
+    const dns = provider();
+    expect(sim.answer()).toEqual(['10.0.2.10']);
+    expect(await dns.currentTarget()).toBe('unknown');
+    const ready = await dns.readiness('secondary');
+    expect(ready.status).toBe('warning');
+    expect(ready.details.heldOn).toBe('partial');
+    expect(ready.warnings?.join(' ')).toMatch(/inverted but still evaluated/);
+    expect((await dns.verify('secondary'))[0]).toMatchObject({ name: 'route53 primary health check pin', ok: false });
+
+    const result = await dns.switchTo({ target: 'secondary', progress });
+    expect(result.noop).toBe(false);
+    expect(sim.healthCheck(sim.primaryHealthCheckId)).toMatchObject({ inverted: true, disabled: true });
+    // Inverted alone would now have sent users back to the failing primary.
+    sim.setEndpointHealthy('primary', false);
+    expect(sim.answer()).toEqual(['10.0.2.10']);
+  });
+
+  test('a check left disabled but not inverted counts healthy: a failback completes by clearing both', async () => {
+    sim.setHealthCheckFlags(sim.primaryHealthCheckId, { disabled: true });
+    sim.setEndpointHealthy('primary', false);
+    const dns = provider();
+    // Disabled counts as healthy: the dead primary gets the traffic.
+    expect(sim.answer()).toEqual(['10.0.1.10']);
+    expect(await dns.currentTarget()).toBe('unknown');
+    expect((await dns.readiness('primary')).warnings?.join(' ')).toMatch(/a disabled check counts as healthy/);
+    sim.setEndpointHealthy('primary', true);
+    expect((await dns.switchTo({ target: 'primary', progress })).noop).toBe(false);
+    expect(sim.healthCheck(sim.primaryHealthCheckId)).toMatchObject({ inverted: false, disabled: false });
+    expect(await dns.currentTarget()).toBe('primary');
   });
 
   test('throttling (Throttling, PriorRequestNotComplete) is retried and the switch succeeds', async () => {
@@ -132,7 +206,7 @@ describe('Route 53 provider, invert-health-check', () => {
     const err = await dns.switchTo({ target: 'secondary', progress }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'forbidden', retryable: false, provider: 'route53' });
     expect((err as Error).message).toMatch(/access denied.*UpdateHealthCheck/);
-    expect(sim.healthCheck(sim.primaryHealthCheckId)?.inverted).toBe(false);
+    expect(sim.healthCheck(sim.primaryHealthCheckId)).toMatchObject({ inverted: false, disabled: false });
   });
 
   test('an unknown hosted zone or record is refused before any change', async () => {

@@ -87,6 +87,42 @@ test('DNS: users on the primary with a short TTL is ok; sent to the secondary is
   }
 });
 
+test('DNS: while switched to the secondary it stays degraded whatever the primary endpoint does; ok again after failback', async () => {
+  await providers.dns!.switchTo({ target: 'secondary', progress: () => {} });
+  try {
+    const failedOver = await check('dns').run();
+    expect(failedOver).toMatchObject({ status: 'degraded', measured: 'secondary (held on secondary), TTL 60 s' });
+    expect(failedOver.detail).toMatch(/^DNS is switched to the secondary \(failed over\)/);
+    // The old primary's endpoint dies and comes back: still failed over, never "recovered".
+    for (const healthy of [false, true]) {
+      sims.health.primary.setHealthy(healthy);
+      const r = await check('dns').run();
+      expect(r.status).toBe('degraded');
+      expect(r.evidence).toMatchObject({ servedBy: 'secondary', heldOn: 'secondary' });
+    }
+  } finally {
+    sims.health.primary.setHealthy(true);
+    await providers.dns!.switchTo({ target: 'primary', progress: () => {} });
+  }
+  expect(await check('dns').run()).toMatchObject({ status: 'ok', measured: 'primary, TTL 60 s' });
+});
+
+test('DNS: a half-switched health check (inverted, not disabled) is degraded even while it answers the primary', async () => {
+  const r53 = sims.route53.sim;
+  r53.setHealthCheckFlags(sims.route53.primaryHealthCheckId, { inverted: true });
+  // Inverted alone: the primary's endpoint failing makes the check pass.
+  sims.health.primary.setHealthy(false);
+  try {
+    const r = await check('dns').run();
+    expect(r.status).toBe('degraded');
+    expect(r.measured).toBe('primary (held on partial), TTL 60 s');
+    expect(r.detail).toMatch(/half switched \(partial\).*inverted but still evaluated/);
+  } finally {
+    sims.health.primary.setHealthy(true);
+    r53.setHealthCheckFlags(sims.route53.primaryHealthCheckId, { inverted: false });
+  }
+});
+
 test('DNS: a TTL not shorter than the RTO is degraded', async () => {
   const slow = await startSimulators({ podReadyMs: 0, changeDelayMs: 0, ttl: 3600 });
   const env = { ...process.env, ...slow.env };

@@ -59,3 +59,41 @@ test('its DNS server answers like Route 53 name servers: PRIMARY while healthy, 
   expect(await resolve(sim.recordName, 'A')).toEqual(['10.0.2.10']);
   await expect(resolve('nothing.example.test', 'A')).rejects.toMatchObject({ code: 'ENOTFOUND' });
 });
+
+test('health checks as Route 53 evaluates them: disabled counts healthy whatever the endpoint, inversion then flips it', () => {
+  const id = sim.primaryHealthCheckId;
+  const primary = ['10.0.1.10'];
+  const secondary = ['10.0.2.10'];
+  const cases: [flags: { inverted: boolean; disabled: boolean }, endpointUp: boolean, answer: string[]][] = [
+    [{ inverted: false, disabled: false }, true, primary],
+    [{ inverted: false, disabled: false }, false, secondary],
+    [{ inverted: true, disabled: false }, true, secondary],
+    // Inverted alone: a dead primary passes its check and gets the traffic back.
+    [{ inverted: true, disabled: false }, false, primary],
+    [{ inverted: false, disabled: true }, true, primary],
+    [{ inverted: false, disabled: true }, false, primary],
+    // Disabled and inverted: always unhealthy, whatever the endpoint does.
+    [{ inverted: true, disabled: true }, true, secondary],
+    [{ inverted: true, disabled: true }, false, secondary],
+  ];
+  for (const [flags, up, answer] of cases) {
+    sim.setHealthCheckFlags(id, flags);
+    sim.setEndpointHealthy('primary', up);
+    expect({ flags, up, answer: sim.answer() }).toEqual({ flags, up, answer });
+  }
+});
+
+test('UpdateHealthCheck sets Disabled and Inverted and bumps the version', async () => {
+  const NSX = 'https://route53.amazonaws.com/doc/2013-04-01/';
+  const res = await fetch(`${sim.url}/2013-04-01/healthcheck/${sim.primaryHealthCheckId}`, {
+    method: 'POST',
+    body: `<?xml version="1.0" encoding="UTF-8"?><UpdateHealthCheckRequest xmlns="${NSX}"><HealthCheckVersion>1</HealthCheckVersion><Inverted>true</Inverted><Disabled>true</Disabled></UpdateHealthCheckRequest>`,
+  });
+  const body = await res.text();
+  expect(res.status).toBe(200);
+  expect(body).toContain('<Inverted>true</Inverted>');
+  expect(body).toContain('<Disabled>true</Disabled>');
+  expect(body).toContain('<HealthCheckVersion>2</HealthCheckVersion>');
+  sim.setEndpointHealthy('primary', false);
+  expect(sim.answer()).toEqual(['10.0.2.10']);
+});

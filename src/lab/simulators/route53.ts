@@ -73,6 +73,8 @@ export interface Route53Sim {
   /** The values the name servers answer right now. */
   answer(): string[];
   setEndpointHealthy(region: 'primary' | 'secondary', healthy: boolean): void;
+  /** Change a health check's flags as someone in the console would (bumps its version). */
+  setHealthCheckFlags(id: string, flags: { inverted?: boolean; disabled?: boolean }): void;
   setTtl(ttl: number): void;
   /** Next `times` requests (of `operation`, if given) get this error: an AWS error code and HTTP status. */
   failNext(status: number, code: string, message: string, opts?: { times?: number; operation?: Route53Operation }): void;
@@ -162,10 +164,11 @@ export async function startRoute53Simulator(opts: Route53SimOptions = {}): Promi
     if (!id) return true;
     const hc = healthChecks.get(id);
     if (!hc) return false;
-    // Route 53 treats a disabled check as healthy, and inversion flips what the endpoint says.
-    if (hc.disabled) return true;
+    // A disabled check counts as healthy whatever the endpoint says; inversion then flips that
+    // status, so Disabled+Inverted is always unhealthy ("to stop routing traffic to a resource,
+    // change the value of Inverted", UpdateHealthCheck).
     const region = regionOfCheck(id);
-    const up = region ? (opts.endpointHealthy ? opts.endpointHealthy(region) : endpointHealthy[region]) : true;
+    const up = hc.disabled || !region ? true : opts.endpointHealthy ? opts.endpointHealthy(region) : endpointHealthy[region];
     return hc.inverted ? !up : up;
   }
 
@@ -356,6 +359,13 @@ export async function startRoute53Simulator(opts: Route53SimOptions = {}): Promi
     answer: () => served(recordName, recordType)?.values ?? [],
     setEndpointHealthy(region, healthy) {
       endpointHealthy[region] = healthy;
+    },
+    setHealthCheckFlags(id, flags) {
+      const hc = healthChecks.get(id);
+      if (!hc) throw new Error(`no health check ${id} in the Route 53 simulator`);
+      if (flags.inverted !== undefined) hc.inverted = flags.inverted;
+      if (flags.disabled !== undefined) hc.disabled = flags.disabled;
+      hc.version += 1;
     },
     setTtl(newTtl) {
       records = records.map((r) => (r.name === recordName && r.type === recordType ? { ...r, ttl: newTtl } : r));
