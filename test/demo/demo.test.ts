@@ -3,15 +3,16 @@
  * and Redis binaries. It starts the lab, runs a drill and takes the lab down again.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const DR = join(process.cwd(), 'bin', 'dr.js');
 
-function dr(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function dr(args: string[], env: NodeJS.ProcessEnv, wrap: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [DR, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const [file, ...pre] = [...wrap, process.execPath];
+    const child = spawn(file, [...pre, DR, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -62,4 +63,37 @@ test('without redis-server on the machine, dr demo says what to install and star
   expect(res.code).toBe(1);
   expect(res.stderr).toContain('dr demo: the lab did not start: `redis-server` is not on PATH: install the Debian package `redis-server` (apt-get install redis-server)');
   expect(res.stdout).not.toContain('lab up in');
+}, 60_000);
+
+/** A program on this test's PATH, by absolute path (the child's PATH will not have it). */
+function which(name: string): string {
+  const dir = (process.env.PATH ?? '').split(':').find((d) => d && existsSync(join(d, name)));
+  if (!dir) throw new Error(`${name} is not on PATH: this test needs it (util-linux, redis-server)`);
+  return join(dir, name);
+}
+
+test('without the PostgreSQL server binaries on the machine, dr demo names the package to install and starts nothing', async () => {
+  // redis-server is there, PostgreSQL is not: PATH holds only redis-server, and Debian's
+  // /usr/lib/postgresql (where the lab also looks) is hidden behind an empty tmpfs in a mount
+  // namespace of the child's own, so the machine's real installation stays untouched.
+  const bin = mkdtempSync(join(tmpdir(), 'dr-demo-nopg-bin-'));
+  const labDir = join(tmpdir(), `dr-demo-nopg-lab-${process.pid}`);
+  try {
+    symlinkSync(which('redis-server'), join(bin, 'redis-server'));
+    const hide = `if [ -d /usr/lib/postgresql ]; then ${which('mount')} -t tmpfs tmpfs /usr/lib/postgresql || exit 97; fi; exec "$@"`;
+    const wrap = [which('unshare'), '--user', '--map-root-user', '--mount', which('sh'), '-c', hide, 'sh'];
+    const res = await dr(['demo', '--dir', labDir, '--reports', reports], { ...process.env, PATH: bin }, wrap);
+    if (res.code === 97) throw new Error(`could not hide /usr/lib/postgresql in a mount namespace: ${res.stderr}`);
+    expect(res.stderr).toContain(
+      'dr demo: the lab did not start: PostgreSQL server binaries (initdb, pg_ctl, pg_basebackup, postgres) not found via pg_config, /usr/lib/postgresql/*/bin or PATH: install the Debian package `postgresql` (apt-get install postgresql)',
+    );
+    expect(res.code).toBe(1);
+    expect(res.stdout).not.toContain('lab up in');
+    expect(res.stdout).not.toContain('stopping the lab');
+    // Nothing was started: not even the lab directory was made.
+    expect(existsSync(labDir)).toBe(false);
+  } finally {
+    rmSync(bin, { recursive: true, force: true });
+    rmSync(labDir, { recursive: true, force: true });
+  }
 }, 60_000);
