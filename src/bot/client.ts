@@ -12,15 +12,22 @@ const { LogLevel, webApi } = bolt;
 
 export type SlackClient = bolt.webApi.WebClient;
 
-export function createSlackClient(token: string, env: NodeJS.ProcessEnv, log: Logger): SlackClient {
+export interface SlackClientOptions {
+  /** Retries of a failed call (default 3, backing off from 0.5 s to 4 s). */
+  retries?: number;
+  /** Per-request timeout (default 10 s). */
+  timeoutMs?: number;
+}
+
+export function createSlackClient(token: string, env: NodeJS.ProcessEnv, log: Logger, opts: SlackClientOptions = {}): SlackClient {
   const apiUrl = env.SLACK_API_URL?.trim();
   return new webApi.WebClient(token, {
     // The client joins method names onto this URL, so it must end with a slash.
     ...(apiUrl ? { slackApiUrl: apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/` } : {}),
     logger: boltLogger(log.child({ component: 'slack-web-api' })),
     // The default retries for ~30 minutes; a status card that late is useless and holds memory.
-    retryConfig: { retries: 3, factor: 2, minTimeout: 500, maxTimeout: 4000 },
-    timeout: 10_000,
+    retryConfig: { retries: opts.retries ?? 3, factor: 2, minTimeout: 500, maxTimeout: 4000 },
+    timeout: opts.timeoutMs ?? 10_000,
   });
 }
 

@@ -63,21 +63,22 @@ export async function createSlackBot(opts: SlackBotOptions): Promise<SlackBot> {
   const client = createSlackClient(botToken, env, log);
   const logger = boltLogger(log.child({ component: 'bolt' }));
 
-  // Bolt's default authorization calls auth.test at construction (an unhandled failure when Slack
-  // is unreachable) or on every request; we learn the bot's identity once, lazily, and keep
-  // working without it when auth.test fails, since commands and buttons do not need it.
-  let identity: { botId?: string; botUserId?: string } | null = null;
-  const authorize = async () => {
-    if (!identity) {
-      try {
-        const res = await client.auth.test();
-        identity = { ...(res.bot_id ? { botId: res.bot_id } : {}), ...(res.user_id ? { botUserId: res.user_id } : {}) };
-      } catch (err) {
-        log.warn({ err }, 'auth.test failed; continuing without the bot identity');
-        return { botToken };
-      }
+  // Bolt runs `authorize` before any listener, so before the ack: it must answer from memory.
+  // Bolt's default calls auth.test (at construction, or per request), and a slow or failing Web
+  // API would then cost every command its 3 s. Commands and buttons do not need the bot's
+  // identity, so it is learned once in the background at start (one try, short timeout) and
+  // the bot works without it when Slack does not answer.
+  let identity: { botId?: string; botUserId?: string } = {};
+  const authorize = async () => ({ botToken, ...identity });
+  const identityClient = createSlackClient(botToken, env, log, { retries: 0, timeoutMs: 5000 });
+  const learnIdentity = async (): Promise<void> => {
+    try {
+      const res = await identityClient.auth.test();
+      identity = { ...(res.bot_id ? { botId: res.bot_id } : {}), ...(res.user_id ? { botUserId: res.user_id } : {}) };
+      log.debug({ ...identity }, 'bot identity from auth.test');
+    } catch (err) {
+      log.warn({ err }, 'auth.test failed; continuing without the bot identity (commands and buttons do not need it; check SLACK_BOT_TOKEN if Slack calls keep failing)');
     }
-    return { botToken, ...identity };
   };
 
   const health = healthHandler(store, log);
@@ -138,6 +139,7 @@ export async function createSlackBot(opts: SlackBotOptions): Promise<SlackBot> {
   const bot: SlackBot = {
     port: undefined,
     async start() {
+      void learnIdentity();
       if (healthServer) {
         await app.start();
         const server = healthServer;

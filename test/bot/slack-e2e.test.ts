@@ -205,7 +205,8 @@ describe('Slack end to end', () => {
 
     expect((await h.engine.status()).active).toBeNull();
     expect(await h.store.activeFor('e2e')).toBeNull();
-    expect(slack.calls.slice(before)).toEqual([]);
+    // The bot's start-up auth.test runs in the background and may land after `before`.
+    expect(slack.calls.slice(before).filter((c) => !(c.kind === 'api' && c.method === 'auth.test'))).toEqual([]);
   });
 
   test('refusals: self-approval, unauthorized, stale plan, double click and a finished operation each get their answer and change nothing', async () => {
