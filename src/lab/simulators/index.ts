@@ -8,7 +8,7 @@
  * `components` is the config block (components.dns/kubernetes/verification/objectStorage) that points at them,
  * and `env` the variables the bot needs for them (dummy AWS credentials).
  */
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DrConfigInput } from '../../config/schema.js';
@@ -135,6 +135,10 @@ export interface Simulators {
 export async function startSimulators(opts: StartSimulatorsOptions = {}): Promise<Simulators> {
   const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'dr-lab-sims-')));
   await mkdir(dir, { recursive: true });
+  // A dir the caller passed is theirs (the lab removes its own); one made here goes with the simulators.
+  const removeDir = async (): Promise<void> => {
+    if (!opts.dir) await rm(dir, { recursive: true, force: true });
+  };
   const workloads = opts.workloads ?? DEFAULT_LAB_WORKLOADS;
   const started: { stop(): Promise<void> }[] = [];
   try {
@@ -257,10 +261,12 @@ export async function startSimulators(opts: StartSimulatorsOptions = {}): Promis
       },
       async stop() {
         await Promise.all(started.map((s) => s.stop()));
+        await removeDir();
       },
     };
   } catch (err) {
     await Promise.all(started.map((s) => s.stop().catch(() => undefined)));
+    await removeDir().catch(() => undefined);
     throw err;
   }
 }
