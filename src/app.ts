@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import { loadConfig } from './config/load.js';
 import { checkStartEnvironment, DEFAULT_PORT } from './config/runtime.js';
+import { configWarnings } from './config/summary.js';
 import type { DrConfig } from './config/schema.js';
 import { DrError } from './errors.js';
 import { createLogger, describeUrl } from './log.js';
@@ -38,6 +39,8 @@ export async function startApp(opts: StartAppOptions): Promise<RunningApp> {
       'REDIS_URL is not set: keeping operation state in the Redis on localhost; set REDIS_URL to the bot\'s own Redis outside the primary region for real use',
     );
   }
+  // The same warnings `dr config check` prints: valid, but probably not what was meant.
+  for (const warning of configWarnings(config)) log.warn({ config: opts.configPath }, warning);
 
   // Loaded only now: a bad config or environment stops start-up before Slack, Redis and the
   // cloud SDKs are even loaded.

@@ -18,6 +18,7 @@ export function runConfigCheck(opts: { path: string; skipEnv: boolean; io: CliIo
   }
   const summary = summarizeConfig(config, io.env);
   io.stdout(`${opts.path}: valid\n${summary.lines.join('\n')}\n`);
+  for (const w of summary.warnings) io.stderr(`dr: warning: ${opts.path}: ${w}\n`);
   if (!opts.skipEnv && summary.missingEnv.length > 0) {
     io.stderr(
       `dr: ${opts.path} names environment variables that are not set: ${summary.missingEnv.join(', ')} ` +

@@ -22,6 +22,27 @@ export interface ConfigSummary {
   lines: string[];
   /** Env vars named by urlEnv that are not set: `dr start` would refuse to start. */
   missingEnv: string[];
+  /** Valid but probably not meant: `dr config check` prints them, `dr start` logs them. */
+  warnings: string[];
+}
+
+/**
+ * What a valid config still gets wrong. Requesters need not be approvers, so exactly `required`
+ * listed approvers is allowed; but an approver's own request then has one approver too few (the
+ * requester's approval never counts), so it can only expire. (Fewer than `required` is refused by
+ * the schema: nobody's request could be approved.) A user group can make up the rest, so no
+ * warning with one.
+ */
+export function configWarnings(config: DrConfig): string[] {
+  const warnings: string[] = [];
+  const a = config.approvals;
+  const listed = new Set(a.approvers).size;
+  if (a.userGroup === undefined && listed > 0 && listed <= a.required) {
+    warnings.push(
+      `approvals: with ${listed} approver${listed === 1 ? '' : 's'} and required ${a.required}, a request by an approver can never be approved: list at least ${a.required + 1} or lower required (or add approvals.userGroup)`,
+    );
+  }
+  return warnings;
 }
 
 /** Which cloud status detection reads, as evidence (never a trigger). */
@@ -103,5 +124,5 @@ export function summarizeConfig(config: DrConfig, env: NodeJS.ProcessEnv): Confi
     o?.secondary.connectionStringEnv,
   ];
   const missingEnv = named.filter((name): name is string => name !== undefined && (env[name] === undefined || env[name]?.trim() === ''));
-  return { lines, missingEnv: [...new Set(missingEnv)] };
+  return { lines, missingEnv: [...new Set(missingEnv)], warnings: configWarnings(config) };
 }

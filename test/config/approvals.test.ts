@@ -1,0 +1,121 @@
+/**
+ * Approval rules that cannot work as written: fewer listed approvers than `required` (no group)
+ * is refused, so neither `dr config check` nor `dr start` gets past it; exactly `required` is
+ * valid (requesters need not be approvers) but an approver's own request can never collect
+ * enough approvals, so both commands warn.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runConfigCheck } from '../../src/cli/config-check.js';
+import { parseConfig } from '../../src/config/index.js';
+import { configWarnings } from '../../src/config/summary.js';
+
+const DR = join(new URL('../..', import.meta.url).pathname, 'bin', 'dr.js');
+const BASE = `environment: approvals-test
+regions: { primary: { name: eu-west-1 }, secondary: { name: eu-central-1 } }
+slack: { incidentChannel: C0INCIDENT }
+`;
+const TWO_OF_TWO = `${BASE}approvals: { approvers: [U0ALICE, U0BOB], required: 2 }\n`;
+const TWO_OF_ONE = `${BASE}approvals: { approvers: [U0ALICE], required: 2 }\n`;
+const WARNING = 'approvals: with 2 approvers and required 2, a request by an approver can never be approved: list at least 3 or lower required (or add approvals.userGroup)';
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'dr-approvals-test-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function write(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+function captureIo(env: NodeJS.ProcessEnv = {}) {
+  const out = { stdout: '', stderr: '' };
+  return { out, io: { stdout: (t: string) => void (out.stdout += t), stderr: (t: string) => void (out.stderr += t), env } };
+}
+
+/** A port nothing listens on: the state Redis there never answers, so start-up stops after the config checks. */
+function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+describe('configWarnings', () => {
+  it('warns when the listed approvers are exactly `required` and no group makes up the rest', () => {
+    expect(configWarnings(parseConfig(TWO_OF_TWO, 'dr.config.yaml'))).toEqual([WARNING]);
+    expect(configWarnings(parseConfig(`${BASE}approvals: { approvers: [U0ALICE] }\n`, 'dr.config.yaml'))).toEqual([
+      'approvals: with 1 approver and required 1, a request by an approver can never be approved: list at least 2 or lower required (or add approvals.userGroup)',
+    ]);
+  });
+
+  it('says nothing with one approver more than required, or with a user group', () => {
+    expect(configWarnings(parseConfig(`${BASE}approvals: { approvers: [U0ALICE, U0BOB, U0CAROL], required: 2 }\n`, 'dr.config.yaml'))).toEqual([]);
+    expect(configWarnings(parseConfig(`${BASE}approvals: { approvers: [U0ALICE, U0BOB], userGroup: S0ONCALL, required: 2 }\n`, 'dr.config.yaml'))).toEqual([]);
+    expect(configWarnings(parseConfig(`${BASE}approvals: { userGroup: S0ONCALL, required: 2 }\n`, 'dr.config.yaml'))).toEqual([]);
+  });
+});
+
+describe('dr config check', () => {
+  it('prints the warning on stderr and still exits 0 for exactly `required` approvers', () => {
+    const path = write('two-of-two.yaml', TWO_OF_TWO);
+    const { out, io } = captureIo();
+    expect(runConfigCheck({ path, skipEnv: false, io })).toBe(0);
+    expect(out.stdout.split('\n')[0]).toBe(`${path}: valid`);
+    expect(out.stderr).toBe(`dr: warning: ${path}: ${WARNING}\n`);
+  });
+
+  it('exits 1 when fewer approvers are listed than required', () => {
+    const path = write('two-of-one.yaml', TWO_OF_ONE);
+    const { out, io } = captureIo();
+    expect(runConfigCheck({ path, skipEnv: false, io })).toBe(1);
+    expect(out.stdout).toBe('');
+    expect(out.stderr).toContain(`${path}: approvals.required: fewer distinct approvers than approvals.required: list more approvers, lower required, or add approvals.userGroup`);
+  });
+});
+
+describe('dr start', () => {
+  /** `dr start` as a process (the bot's lazy imports need a real Node, not the test runner's loader). */
+  async function drStart(path: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    // No state Redis answers there: a start that gets past the config stops at it.
+    const env = { PATH: process.env.PATH ?? '', SLACK_BOT_TOKEN: 'xoxb-approvals-test', SLACK_SIGNING_SECRET: 'approvals-test-secret', PORT: '0', REDIS_URL: `redis://127.0.0.1:${await closedPort()}` };
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [DR, 'start', '--config', path], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+  }
+  const logLines = (stdout: string): { level: string; msg: string; config?: string }[] =>
+    stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+
+  it('logs the warning at start-up for exactly `required` approvers', async () => {
+    const path = write('start-two-of-two.yaml', TWO_OF_TWO);
+    const run = await drStart(path);
+    // The config was accepted: start-up went on to the state Redis, which is not there.
+    expect(run.stderr).toMatch(/^dr start: the state Redis at .* does not answer PING/);
+    expect(logLines(run.stdout)).toContainEqual(expect.objectContaining({ level: 'warn', msg: WARNING, config: path }));
+  }, 30_000);
+
+  it('refuses to start with fewer approvers than required, before connecting anything', async () => {
+    const path = write('start-two-of-one.yaml', TWO_OF_ONE);
+    const run = await drStart(path);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`${path}: approvals.required: fewer distinct approvers than approvals.required`);
+    expect(run.stderr).not.toContain('Redis');
+    expect(run.stdout).toBe('');
+  }, 30_000);
+});
