@@ -17,7 +17,9 @@
  *       The records are never touched. Waits until TestDNSAnswer answers the target's record.
  *     rewrite-records: one ChangeResourceRecordSets batch of two UPSERTs swaps the Failover roles
  *       (the target region's record becomes PRIMARY, the other SECONDARY), then waits for GetChange
- *       INSYNC. Holds even when the old primary comes back.
+ *       INSYNC. Holds even when the old primary comes back. Records found already switched (a
+ *       retry after a change timed out PENDING) are re-submitted unchanged and that change awaited
+ *       INSYNC: Route 53 applies a zone's changes in order, so the earlier one has propagated too.
  * - primaryHealthCheckId: the primary record's health check (invert-health-check)
  * - endpoint: API endpoint override (lab, tests); AWS_ENDPOINT_URL_ROUTE_53 works too
  * - region: signing region (default us-east-1)
@@ -142,6 +144,8 @@ export function createRoute53Provider(opts: Route53ProviderOptions): DnsProvider
   const doResolve = opts.resolveName !== undefined || opts.resolverServers !== undefined || opts.resolver !== undefined;
   const resolve = opts.resolver ?? createResolver({ servers: opts.resolverServers });
   const where = `${recordName} ${recordType} in hosted zone ${opts.hostedZoneId}`;
+  /** The last change this provider submitted and has not seen INSYNC (rewrite-records). */
+  let unconfirmed: string | undefined;
 
   async function call<T>(doing: string, fn: () => Promise<T>): Promise<T> {
     try {
@@ -233,7 +237,7 @@ export function createRoute53Provider(opts: Route53ProviderOptions): DnsProvider
       },
       progress,
       (s) =>
-        new ProviderError(NAME, `change ${changeId} for ${where} is still PENDING after ${s} s: Route 53 accepted it but has not propagated it to its name servers. Retry the step later; it re-reads the records and will not submit the change twice.`, { code: 'timeout', retryable: true }),
+        new ProviderError(NAME, `change ${changeId} for ${where} is still PENDING after ${s} s: Route 53 accepted it but has not propagated it to its name servers. Retry the step later: it re-reads the records, finds them switched, and re-submits them unchanged to see them INSYNC (nothing is switched twice).`, { code: 'timeout', retryable: true }),
     );
   }
 
@@ -267,6 +271,14 @@ export function createRoute53Provider(opts: Route53ProviderOptions): DnsProvider
      */
     async currentTarget() {
       const st = await state();
+      // A change this provider saw PENDING last: not switched until it is INSYNC, even when a name
+      // server TestDNSAnswer asked already has it.
+      if (unconfirmed) {
+        const id = unconfirmed;
+        const out = await call(`reading change ${id}`, () => client.send(new GetChangeCommand({ Id: id })));
+        if (out.ChangeInfo?.Status !== 'INSYNC') return 'unknown';
+        unconfirmed = undefined;
+      }
       return heldOn(st) === st.servedBy ? st.servedBy : 'unknown';
     },
 
@@ -300,25 +312,36 @@ export function createRoute53Provider(opts: Route53ProviderOptions): DnsProvider
 
       const targetRec = st.records[target];
       const otherRole: RegionRole = target === 'primary' ? 'secondary' : 'primary';
-      if (targetRec.Failover === 'PRIMARY')
-        return { noop: true, summary: `already switched: the ${target} record "${targetRec.SetIdentifier}" is the PRIMARY failover record of ${recordName} (Route 53 answers ${describe(st.records, st.servedBy)})`, evidence };
+      // Records already switched (an earlier change that timed out PENDING, or a crash after the
+      // submit): the change id is gone, and there is no API that lists a zone's pending changes.
+      // Re-submitting the same records is a no-op change that Route 53 applies after every earlier
+      // one, so seeing it INSYNC proves the earlier change has propagated too.
+      const already = targetRec.Failover === 'PRIMARY';
       const upsert = (r: ResourceRecordSet, failover: 'PRIMARY' | 'SECONDARY') => ({ Action: 'UPSERT' as const, ResourceRecordSet: { ...r, Failover: failover } });
-      progress(`swapping failover roles: ${target} record "${targetRec.SetIdentifier}" becomes PRIMARY`);
+      progress(
+        already
+          ? `the ${target} record "${targetRec.SetIdentifier}" is already PRIMARY; re-submitting the records unchanged to see them propagated (INSYNC)`
+          : `swapping failover roles: ${target} record "${targetRec.SetIdentifier}" becomes PRIMARY`,
+      );
       const out = await call(`changing ${where}`, () =>
         client.send(
           new ChangeResourceRecordSetsCommand({
             HostedZoneId: opts.hostedZoneId,
             ChangeBatch: {
-              Comment: `dr-bot: route ${recordName} to the ${target}`,
+              Comment: already ? `dr-bot: confirm ${recordName} routes to the ${target} (unchanged)` : `dr-bot: route ${recordName} to the ${target}`,
               Changes: [upsert(targetRec, 'PRIMARY'), upsert(st.records[otherRole], 'SECONDARY')],
             },
           }),
         ),
       );
       const changeId = out.ChangeInfo?.Id ?? '';
+      unconfirmed = changeId || undefined;
       progress(`change ${changeId} submitted, waiting for INSYNC`);
       await waitInsync(changeId, progress);
-      log.info({ target, changeId }, 'route53: failover records rewritten');
+      unconfirmed = undefined;
+      log.info({ target, changeId, already }, already ? 'route53: switched failover records confirmed propagated' : 'route53: failover records rewritten');
+      if (already)
+        return { noop: true, summary: `already switched: the ${target} record "${targetRec.SetIdentifier}" is the PRIMARY failover record of ${recordName}, and change ${changeId} (the same records, re-submitted) is INSYNC, so it has propagated`, evidence: { ...evidence, changeId, after: target } };
       return { noop: false, summary: `the ${target} record "${targetRec.SetIdentifier}" is now PRIMARY for ${recordName}; change ${changeId} is INSYNC`, evidence: { ...evidence, changeId, after: target } };
     },
 

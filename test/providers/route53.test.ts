@@ -253,8 +253,12 @@ describe('Route 53 provider, rewrite-records', () => {
     expect(sim.answer()).toEqual(['10.0.2.10']);
     expect((await dns.verify('secondary')).every((c) => c.ok)).toBe(true);
 
-    expect((await dns.switchTo({ target: 'secondary', progress })).noop).toBe(true);
-    expect(sim.requestsFor('ChangeResourceRecordSets')).toHaveLength(1);
+    // Switched already: the same records go in again, only to see them INSYNC; nothing changes.
+    const again = await dns.switchTo({ target: 'secondary', progress });
+    expect(again.noop).toBe(true);
+    expect(again.summary).toMatch(/already switched: .* re-submitted\) is INSYNC/);
+    expect(sim.requestsFor('ChangeResourceRecordSets')).toHaveLength(2);
+    expect(Object.fromEntries(sim.records().filter((r) => r.failover).map((r) => [r.setIdentifier, r.failover]))).toEqual(roles);
 
     await dns.switchTo({ target: 'primary', progress });
     expect(sim.answer()).toEqual(['10.0.1.10']);
@@ -271,13 +275,32 @@ describe('Route 53 provider, rewrite-records', () => {
     expect(sim.answer()).toEqual(['10.0.2.10']);
   });
 
-  test('a change stuck in PENDING times out with a retryable timeout error', async () => {
+  test('a change stuck in PENDING times out; a retry is not "already done" until a change is seen INSYNC', async () => {
     const dns = provider({ method: 'rewrite-records', changeTimeoutSeconds: 0.2 });
     sim.stickPending();
     const err = await dns.switchTo({ target: 'secondary', progress }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'timeout', retryable: true });
     expect((err as Error).message).toMatch(/still PENDING/);
-    // The records were changed; a retry sees that and does not resubmit.
-    expect((await dns.switchTo({ target: 'secondary', progress })).noop).toBe(true);
+    // The records say secondary, but the name servers do not have it yet: the step's check is not satisfied.
+    expect(sim.records().find((r) => r.setIdentifier === sim.secondarySetIdentifier)?.failover).toBe('PRIMARY');
+    expect(sim.answer()).toEqual(['10.0.1.10']);
+    expect(await dns.currentTarget()).toBe('unknown');
+    // A bot restarted meanwhile (no change id in memory) does not take it as switched either.
+    expect(await provider({ method: 'rewrite-records' }).currentTarget()).toBe('unknown');
+
+    // Retried while Route 53 is still stuck: the same records again, and the timeout again.
+    const again = await dns.switchTo({ target: 'secondary', progress }).catch((e: unknown) => e);
+    expect(again).toMatchObject({ code: 'timeout' });
+    expect(sim.requestsFor('ChangeResourceRecordSets')).toHaveLength(2);
+
+    sim.stickPending(false);
+    const done = await dns.switchTo({ target: 'secondary', progress });
+    expect(done.noop).toBe(true);
+    expect(done.summary).toMatch(/is INSYNC, so it has propagated/);
+    expect(sim.answer()).toEqual(['10.0.2.10']);
+    expect(await dns.currentTarget()).toBe('secondary');
+    // Only the first batch changed anything; the others were the same records.
+    const bodies = sim.requestsFor('ChangeResourceRecordSets').map((r) => r.body.replace(/<Comment>[^<]*<\/Comment>/, ''));
+    expect(new Set(bodies).size).toBe(1);
   });
 });

@@ -97,3 +97,21 @@ test('UpdateHealthCheck sets Disabled and Inverted and bumps the version', async
   sim.setEndpointHealthy('primary', false);
   expect(sim.answer()).toEqual(['10.0.2.10']);
 });
+
+test('until a change is INSYNC the name servers answer the records as they were; a stuck change holds back later ones', async () => {
+  const post = (body: string) => fetch(`${sim.url}/2013-04-01/hostedzone/${sim.zoneId}/rrset`, { method: 'POST', body });
+  const status = async (id: string) => /<Status>(\w+)<\/Status>/.exec(await (await fetch(`${sim.url}/2013-04-01/change/${id}`)).text())![1];
+  const idOf = async (res: Response) => /<Id>\/change\/([^<]+)<\/Id>/.exec(await res.text())![1];
+  sim.stickPending();
+  const first = await idOf(await post(batch(upsert(sim.secondarySetIdentifier, 'PRIMARY', '10.0.2.10') + upsert(sim.primarySetIdentifier, 'SECONDARY', '10.0.1.10'))));
+  const second = await idOf(await post(batch(upsert(sim.secondarySetIdentifier, 'PRIMARY', '10.0.2.10') + upsert(sim.primarySetIdentifier, 'SECONDARY', '10.0.1.10'))));
+  // The API shows the new records at once; the name servers do not have them yet.
+  expect(sim.records().find((r) => r.setIdentifier === sim.secondarySetIdentifier)?.failover).toBe('PRIMARY');
+  expect(sim.answer()).toEqual(['10.0.1.10']);
+  expect(await createResolver({ servers: [sim.dnsServer!] })(sim.recordName, 'A')).toEqual(['10.0.1.10']);
+  await new Promise((r) => setTimeout(r, 80));
+  expect([await status(first), await status(second)]).toEqual(['PENDING', 'PENDING']);
+  sim.stickPending(false);
+  expect([await status(first), await status(second)]).toEqual(['INSYNC', 'INSYNC']);
+  expect(sim.answer()).toEqual(['10.0.2.10']);
+});

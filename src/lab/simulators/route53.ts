@@ -6,7 +6,9 @@
  *
  * Operations: GetHostedZone, ListResourceRecordSets, ChangeResourceRecordSets, GetChange,
  * GetHealthCheck, UpdateHealthCheck, TestDNSAnswer. Changes are PENDING for `changeDelayMs`, then
- * INSYNC, or PENDING forever after `stickPending()`.
+ * INSYNC, or PENDING until `stickPending(false)` after `stickPending()`. A zone's changes reach
+ * INSYNC in the order they were submitted, and until a change is INSYNC the name servers (the DNS
+ * server, TestDNSAnswer, answer()) still serve the records as they were before it.
  */
 import { startHttpSim, type HttpSim, type RecordedRequest, type SimResponse } from './http-sim.js';
 import { child, children, parseXml, text, xmlDocument, type XmlObject } from './xml.js';
@@ -80,7 +82,7 @@ export interface Route53Sim {
   failNext(status: number, code: string, message: string, opts?: { times?: number; operation?: Route53Operation }): void;
   /** Next `times` requests are throttled (400 Throttling: Rate exceeded). */
   throttleNext(times: number): void;
-  /** Changes submitted from now on never leave PENDING. */
+  /** Changes submitted from now on stay PENDING; stickPending(false) lets them (and later ones) reach INSYNC. */
   stickPending(stuck?: boolean): void;
   stop(): Promise<void>;
 }
@@ -155,7 +157,8 @@ export async function startRoute53Simulator(opts: Route53SimOptions = {}): Promi
     [ids.hcPrimary, { id: ids.hcPrimary, version: 1, inverted: false, disabled: false, fqdn: `primary.${zoneName}`.replace(/\.$/, ''), port: 443, path: '/healthz' }],
     [ids.hcSecondary, { id: ids.hcSecondary, version: 1, inverted: false, disabled: false, fqdn: `secondary.${zoneName}`.replace(/\.$/, ''), port: 443, path: '/healthz' }],
   ]);
-  const changes = new Map<string, { submittedAt: Date; insyncAt: number; comment?: string }>();
+  /** In submission order; `before` is what the name servers serve until the change is INSYNC. */
+  const changes = new Map<string, { submittedAt: Date; insyncAt: number; comment?: string; before: SimRecordSet[] }>();
 
   const regionOfCheck = (id: string): 'primary' | 'secondary' | undefined =>
     id === ids.hcPrimary ? 'primary' : id === ids.hcSecondary ? 'secondary' : undefined;
@@ -172,8 +175,15 @@ export async function startRoute53Simulator(opts: Route53SimOptions = {}): Promi
     return hc.inverted ? !up : up;
   }
 
+  /** The records as the name servers have them: before the oldest change that is not INSYNC yet. */
+  function propagated(): SimRecordSet[] {
+    const now = Date.now();
+    for (const c of changes.values()) if (c.insyncAt > now) return c.before;
+    return records;
+  }
+
   function served(name: string, type: string): SimRecordSet | undefined {
-    const group = records.filter((r) => r.name === fqdn(name) && r.type === type);
+    const group = propagated().filter((r) => r.name === fqdn(name) && r.type === type);
     const primary = group.find((r) => r.failover === 'PRIMARY');
     const secondary = group.find((r) => r.failover === 'SECONDARY');
     if (primary && checkPasses(primary.healthCheckId)) return primary;
@@ -226,9 +236,13 @@ export async function startRoute53Simulator(opts: Route53SimOptions = {}): Promi
           return errorResponse(400, 'InvalidChangeBatch', `[Only one resource record set with Failover=${role} is allowed for ${key.replace('|', ' ')}]`);
       }
     }
+    const before = records;
     records = next;
     const id = `C${String(++changeSeq).padStart(6, '0')}SIM`;
-    changes.set(id, { submittedAt: new Date(), insyncAt: stuck ? Number.POSITIVE_INFINITY : Date.now() + (opts.changeDelayMs ?? 0), comment: text(batch, 'Comment') });
+    // INSYNC in order: never before a change submitted earlier.
+    const previous = [...changes.values()].reduce((max, c) => Math.max(max, c.insyncAt), 0);
+    const insyncAt = stuck ? Number.POSITIVE_INFINITY : Math.max(previous, Date.now() + (opts.changeDelayMs ?? 0));
+    changes.set(id, { submittedAt: new Date(), insyncAt, comment: text(batch, 'Comment'), before });
     return ok('ChangeResourceRecordSetsResponse', { ChangeInfo: changeInfo(id) });
   }
 
@@ -368,7 +382,9 @@ export async function startRoute53Simulator(opts: Route53SimOptions = {}): Promi
       hc.version += 1;
     },
     setTtl(newTtl) {
-      records = records.map((r) => (r.name === recordName && r.type === recordType ? { ...r, ttl: newTtl } : r));
+      const withTtl = (rs: SimRecordSet[]): SimRecordSet[] => rs.map((r) => (r.name === recordName && r.type === recordType ? { ...r, ttl: newTtl } : r));
+      records = withTtl(records);
+      for (const c of changes.values()) c.before = withTtl(c.before);
     },
     failNext(status, code, message, { times = 1, operation } = {}) {
       http.inject({ response: errorResponse(status, code, message), times, match: operation ? (r) => route53Operation(r) === operation : undefined });
@@ -378,6 +394,11 @@ export async function startRoute53Simulator(opts: Route53SimOptions = {}): Promi
     },
     stickPending(value = true) {
       stuck = value;
+      // Released: the stuck changes propagate now, still in order.
+      if (!value) {
+        const now = Date.now();
+        for (const c of changes.values()) if (c.insyncAt === Number.POSITIVE_INFINITY) c.insyncAt = now;
+      }
     },
     async stop() {
       await Promise.all([http.close(), dns?.close()]);
