@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { createActor, type Actor } from 'xstate';
 import type { DomainEvent, Evidence, OperationView, StepId, TimelineEntry } from '../domain/types.js';
@@ -44,6 +45,12 @@ export class OperationRunner {
   private pending: TimelineEntry[] = [];
   /** Entries of a save that failed for good; the next save carries them so the timeline misses nothing. */
   private unsaved: TimelineEntry[] = [];
+  /**
+   * Saves that failed for good but may have been applied all the same (Redis wrote them and the
+   * reply was lost), each with how many of the leading `unsaved` entries it wrote. At most one
+   * of them can have landed (they all expected the same version).
+   */
+  private uncertain: { saveId: string; entryCount: number }[] = [];
   private queue: Promise<void> = Promise.resolve();
   /**
    * The snapshot last handed to the queue (not the last one saved): a transition back to it
@@ -196,38 +203,71 @@ export class OperationRunner {
 
   private async save(json: string, fresh: TimelineEntry[], view: OperationView, final: boolean): Promise<void> {
     if (this.state === 'lost' || this.state === 'refused') return;
-    const entries = [...this.unsaved, ...fresh];
+    let entries = [...this.unsaved, ...fresh];
     this.unsaved = [];
+    // One id for every attempt of this save: an attempt whose reply was lost but that Redis
+    // applied makes the next attempt a no-op success instead of a stale refusal.
+    const saveId = randomUUID();
     for (let attempt = 0; ; attempt++) {
       try {
-        this.version = await this.deps.store.save(this.id, this.version, JSON.parse(json), entries, { final });
+        this.version = await this.deps.store.save(this.id, this.version, JSON.parse(json), entries, { final, saveId });
         this.view = view;
+        this.uncertain = [];
         break;
       } catch (err) {
+        let transient = err;
         if (err instanceof StaleVersionError) {
-          this.state = 'lost';
-          this.actor.stop();
-          this.log.error(
-            { err: errorInfo(err), phase: view.phase },
-            'another process wrote this operation first: this process stops driving it and does not overwrite the stored state',
-          );
-          this.deps.onLost(this.id);
-          return;
+          const earlier = await this.ownEarlierSave().catch((loadErr: unknown) => ({ unknown: loadErr }));
+          if (earlier && 'entryCount' in earlier) {
+            // An earlier save of ours landed after all: its entries are in the timeline already.
+            entries = entries.slice(earlier.entryCount);
+            continue;
+          }
+          if (earlier === undefined) {
+            this.state = 'lost';
+            this.actor.stop();
+            this.log.error(
+              { err: errorInfo(err), phase: view.phase },
+              'another process wrote this operation first: this process stops driving it and does not overwrite the stored state',
+            );
+            this.deps.onLost(this.id);
+            return;
+          }
+          // Could not read the store to tell whose version it is: as good as Redis being away.
+          transient = earlier.unknown;
         }
         const delay = SAVE_RETRY_DELAYS_MS[attempt];
         if (delay === undefined) {
-          this.log.error({ err: errorInfo(err), phase: view.phase }, 'could not persist the operation; it keeps running in memory and the next transition retries');
+          this.log.error({ err: errorInfo(transient), phase: view.phase }, 'could not persist the operation; it keeps running in memory and the next transition retries');
           this.unsaved = entries;
+          this.uncertain.push({ saveId, entryCount: entries.length });
           // The store is behind: the next snapshot must be written even if it looks unchanged.
           this.lastQueuedJson = undefined;
           return;
         }
-        this.log.warn({ err: errorInfo(err), attempt: attempt + 1 }, 'saving the operation failed, retrying');
+        this.log.warn({ err: errorInfo(transient), attempt: attempt + 1 }, 'saving the operation failed, retrying');
         await new Promise((r) => setTimeout(r, delay));
       }
     }
     this.deps.notify({ op: view, entries });
     if (final) this.deps.onFinished(view);
+  }
+
+  /**
+   * After a stale refusal: is the stored version one of our own saves that failed for good (its
+   * reply lost)? If so, adopt it and say how many pending entries it already wrote; undefined
+   * when another writer made it.
+   */
+  private async ownEarlierSave(): Promise<{ entryCount: number } | undefined> {
+    if (this.uncertain.length === 0) return undefined;
+    const stored = await this.deps.store.load(this.id);
+    if (!stored || stored.version !== this.version + 1) return undefined;
+    const mine = this.uncertain.find((u) => u.saveId === stored.saveId);
+    if (!mine) return undefined;
+    this.log.info({ version: stored.version }, 'a save whose reply was lost had been applied; continuing from it');
+    this.version = stored.version;
+    this.uncertain = [];
+    return { entryCount: mine.entryCount };
   }
 
   private enqueue(task: () => Promise<void>): void {

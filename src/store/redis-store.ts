@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { OperationKind, TimelineEntry } from '../domain/types.js';
 import { DrError, StaleVersionError } from '../errors.js';
@@ -80,6 +81,7 @@ export function createRedisStore(opts: RedisStoreOptions = {}): OperationStore {
         String(Date.now()),
         saveOpts.final ? '1' : '0',
         prefix,
+        saveOpts.saveId ?? randomUUID(),
         ...encode(entries),
       )) as [number, number | null];
       if (res[0] === 1) return Number(res[1]);
@@ -97,6 +99,7 @@ export function createRedisStore(opts: RedisStoreOptions = {}): OperationStore {
         status: h.status === 'finished' ? 'finished' : 'active',
         snapshot: JSON.parse(h.snapshot) as unknown,
         updatedAt: Number(h.updatedAt),
+        ...(h.saveId ? { saveId: h.saveId } : {}),
       };
     },
 

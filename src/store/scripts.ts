@@ -12,9 +12,13 @@
  * KEYS: lock, op, timeline, active-set
  * ARGV: id, env, kind, snapshot, updatedAt, entry1, entry2, ...
  * Returns {1, version} or {0, activeId}.
+ *
+ * Ids are unique (a counter), so a lock already held by this very id with version 1 stored is
+ * this create arriving twice (ioredis resends a command whose reply a reconnect lost): success.
  */
 export const CREATE_SCRIPT = `
 local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] and redis.call('HGET', KEYS[2], 'version') == '1' then return {1, 1} end
 if holder then return {0, holder} end
 if redis.call('EXISTS', KEYS[2]) == 1 then
   return redis.error_reply('operation ' .. ARGV[1] .. ' already exists')
@@ -31,17 +35,24 @@ return {1, 1}
 
 /**
  * KEYS: op, timeline, active-set
- * ARGV: id, expectedVersion, snapshot, updatedAt, final ('1'|'0'), prefix, entry1, entry2, ...
+ * ARGV: id, expectedVersion, snapshot, updatedAt, final ('1'|'0'), prefix, saveId, entry1, entry2, ...
  * Returns {1, newVersion} or {0, actualVersion|false}.
+ *
+ * Each save carries an id stored beside the snapshot. The same save arriving again after it was
+ * applied (the caller retried because the reply was lost, or ioredis resent it after a
+ * reconnect) finds version expected+1 written by its own id: that is its success, and nothing
+ * is written or appended twice. Any other writer at a different version is refused.
  */
 export const SAVE_SCRIPT = `
-local current = redis.call('HGET', KEYS[1], 'version')
+local current = tonumber(redis.call('HGET', KEYS[1], 'version'))
 if not current then return {0, false} end
-if tonumber(current) ~= tonumber(ARGV[2]) then return {0, tonumber(current)} end
-if redis.call('HGET', KEYS[1], 'status') == 'finished' then return {0, tonumber(current)} end
-local nextVersion = tonumber(current) + 1
-redis.call('HSET', KEYS[1], 'version', nextVersion, 'snapshot', ARGV[3], 'updatedAt', ARGV[4])
-for i = 7, #ARGV do
+local expected = tonumber(ARGV[2])
+if current == expected + 1 and redis.call('HGET', KEYS[1], 'saveId') == ARGV[7] then return {1, current} end
+if current ~= expected then return {0, current} end
+if redis.call('HGET', KEYS[1], 'status') == 'finished' then return {0, current} end
+local nextVersion = current + 1
+redis.call('HSET', KEYS[1], 'version', nextVersion, 'snapshot', ARGV[3], 'updatedAt', ARGV[4], 'saveId', ARGV[7])
+for i = 8, #ARGV do
   redis.call('XADD', KEYS[2], '*', 'e', ARGV[i])
 end
 if ARGV[5] == '1' then

@@ -11,6 +11,8 @@ export interface PersistedOperation {
   /** The XState persisted snapshot (JSON). */
   snapshot: unknown;
   updatedAt: number;
+  /** The id of the save that wrote this version (none for version 1, written by create). */
+  saveId?: string;
 }
 
 export type CreateResult = { ok: true; version: number } | { ok: false; activeId: string };
@@ -31,8 +33,12 @@ export interface OperationStore {
    * Compare-and-set: write `snapshot` as version expectedVersion+1 and append `entries` to the
    * timeline, atomically. Throws StaleVersionError when the stored version is not
    * `expectedVersion`. `final` marks it finished and releases the env lock.
+   *
+   * Idempotent per `saveId` (default: a fresh one per call): the same save repeated after it
+   * was applied returns its version again and writes nothing. A caller that retries a save
+   * whose reply it did not get passes the same saveId each time.
    */
-  save(id: string, expectedVersion: number, snapshot: unknown, entries: TimelineEntry[], opts?: { final?: boolean }): Promise<number>;
+  save(id: string, expectedVersion: number, snapshot: unknown, entries: TimelineEntry[], opts?: { final?: boolean; saveId?: string }): Promise<number>;
   load(id: string): Promise<PersistedOperation | null>;
   /** Ids of active operations (all envs, or one). */
   listActive(env?: string): Promise<string[]>;

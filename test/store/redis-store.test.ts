@@ -74,6 +74,40 @@ describe('redis store', () => {
     await expect(store.save('NOPE', 1, {}, [])).rejects.toThrow('store has none');
   });
 
+  test('a save repeated after it was applied (its reply lost) succeeds again and writes nothing twice', async () => {
+    await store.create({ id: 'OP-I', env: 'idem', kind: 'failover', snapshot: { n: 0 }, entries: [] });
+    const save = () => store.save('OP-I', 1, { n: 'one' }, [entry('OP-I', 'OperationExpired', 20)], { saveId: 'save-1' });
+    expect(await save()).toBe(2);
+    expect(await save()).toBe(2);
+    const loaded = await store.load('OP-I');
+    expect(loaded).toMatchObject({ version: 2, snapshot: { n: 'one' }, saveId: 'save-1' });
+    expect((await store.timeline('OP-I')).map((e) => e.at)).toEqual([20]);
+
+    // Another writer that read version 1 is still refused, with its own id or none.
+    await expect(store.save('OP-I', 1, { n: 'other' }, [entry('OP-I', 'OperationExpired', 21)], { saveId: 'save-2' })).rejects.toBeInstanceOf(StaleVersionError);
+    await expect(store.save('OP-I', 1, { n: 'other' }, [entry('OP-I', 'OperationExpired', 21)])).rejects.toBeInstanceOf(StaleVersionError);
+    // The same id at the wrong version is no excuse either.
+    await expect(store.save('OP-I', 0, { n: 'one' }, [], { saveId: 'save-1' })).rejects.toBeInstanceOf(StaleVersionError);
+    expect(await store.load('OP-I')).toMatchObject({ version: 2, snapshot: { n: 'one' } });
+    expect((await store.timeline('OP-I')).map((e) => e.at)).toEqual([20]);
+
+    // A final save repeated: still success, the lock stays released, no second entry.
+    const final = () => store.save('OP-I', 2, { n: 'done' }, [entry('OP-I', 'OperationExpired', 22)], { final: true, saveId: 'save-3' });
+    expect(await final()).toBe(3);
+    expect(await final()).toBe(3);
+    expect(await store.activeFor('idem')).toBeNull();
+    expect((await store.timeline('OP-I')).map((e) => e.at)).toEqual([20, 22]);
+  });
+
+  test('a create repeated after it was applied (resent after a reconnect) succeeds again and writes nothing twice', async () => {
+    const create = () => store.create({ id: 'OP-K', env: 'idem-create', kind: 'failover', snapshot: { n: 0 }, entries: [entry('OP-K', 'OperationRequested', 1)] });
+    expect(await create()).toEqual({ ok: true, version: 1 });
+    expect(await create()).toEqual({ ok: true, version: 1 });
+    expect(await store.timeline('OP-K')).toHaveLength(1);
+    // Another operation still finds the lock held.
+    expect(await store.create({ id: 'OP-L', env: 'idem-create', kind: 'failover', snapshot: {}, entries: [] })).toEqual({ ok: false, activeId: 'OP-K' });
+  });
+
   test('two connections racing on the same version: exactly one save wins', async () => {
     const other = createRedisStore({ url: REDIS_URL, prefix });
     try {
