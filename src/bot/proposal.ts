@@ -82,6 +82,8 @@ export function renderProposal(view: ProposalView, alertName: string): { text: s
         `${summary.recentFiring} *${esc(alertName)}* alerts for *${region}* within ${summary.windowSeconds} s (threshold ${summary.minAlerts}), and the primary's health probes failed ${summary.consecutiveProbeFailures} times in a row (threshold ${summary.probeFailures}). The bot proposes; people decide.`,
       ),
     );
+    const r = episode.returned;
+    if (r) blocks.push(section(`🔁 Signals returned at ${when(r.at)}${r.count > 1 ? ` (${r.count} times)` : ''}; they had cleared at ${when(r.clearedAt)}: ${esc(r.clearReason)}.`));
   }
   const shown = alerts.slice(0, MAX_ALERT_LINES).map(alertLine);
   if (alerts.length > MAX_ALERT_LINES) shown.push(`…and ${alerts.length - MAX_ALERT_LINES} more`);

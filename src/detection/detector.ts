@@ -113,6 +113,7 @@ export function createDetector(deps: DetectorDeps): Detector {
       return { state: next.state, result: next.change };
     });
     if (change === 'opened') log.warn('regional failure suspected: alerts and probes both over their thresholds');
+    if (change === 'reopened') log.warn('regional failure signals returned within the window: the same episode and card again');
     if (change === 'cleared') log.info('regional failure signals cleared');
     if (change !== 'none') schedulePublish();
     return change;

@@ -3,7 +3,10 @@
  * regional failure is suspected when enough distinct alerts (by fingerprint) for the primary
  * region fired recently AND the bot's own probes failed enough times in a row; both are needed
  * because either alone is often noise (one flapping service, one lost network path). It clears
- * when fewer than minAlerts still fire or a probe round succeeds. It only ever proposes.
+ * when fewer than minAlerts still fire, or when the probes succeed as many rounds in a row as it
+ * took failures to suspect (probeFailures): one lucky round in a brownout does not clear it.
+ * Signals that return within the window after clearing reopen the same episode, so its card is
+ * edited ("signals returned") instead of a new card posted per flap. It only ever proposes.
  */
 import type {
   DetectionSettings,
@@ -20,10 +23,10 @@ export const MAX_ALERTS = 500;
 export const RECENT_PROBES = 5;
 const RESOLVED_KEPT_MS = 24 * 3600 * 1000;
 
-export type Change = 'opened' | 'cleared' | 'updated' | 'none';
+export type Change = 'opened' | 'reopened' | 'cleared' | 'updated' | 'none';
 
 export function emptyState(): DetectionState {
-  return { seq: 0, alerts: [], probes: { consecutiveFailures: 0, recent: [] }, episode: null, lastEpisode: null };
+  return { seq: 0, alerts: [], probes: { consecutiveFailures: 0, consecutiveSuccesses: 0, recent: [] }, episode: null, lastEpisode: null };
 }
 
 function summaryOf(a: IncomingAlert): string | undefined {
@@ -75,6 +78,7 @@ export function recordProbe(state: DetectionState, round: ProbeRound): Detection
     ...state,
     probes: {
       consecutiveFailures: round.ok ? 0 : state.probes.consecutiveFailures + 1,
+      consecutiveSuccesses: round.ok ? (state.probes.consecutiveSuccesses ?? 0) + 1 : 0,
       recent: [...state.probes.recent, round].slice(-RECENT_PROBES),
     },
   };
@@ -97,16 +101,17 @@ export function summarize(state: DetectionState, now: number, s: DetectionSettin
 }
 
 function clearReason(state: DetectionState, s: DetectionSettings): string | null {
-  const last = state.probes.recent[state.probes.recent.length - 1];
-  if (last?.ok) return 'the primary health endpoints answer again';
+  const good = state.probes.consecutiveSuccesses ?? 0;
+  if (good >= s.probeFailures) return `the primary health endpoints answer again (${good} probe round${good === 1 ? '' : 's'} in a row)`;
   const firing = state.alerts.filter((a) => a.status === 'firing').length;
   if (firing < s.minAlerts) return `only ${firing} ${s.alertName} alert${firing === 1 ? '' : 's'} still firing (threshold ${s.minAlerts})`;
   return null;
 }
 
 /**
- * Open an episode when both thresholds hold and none is open; clear the open one when its
- * signals no longer hold. Any other change to an open episode's signals is an update.
+ * Open an episode when both thresholds hold and none is open (or reopen the last one when it
+ * cleared less than a window ago); clear the open one when its signals no longer hold. Any other
+ * change to an open episode's signals is an update.
  */
 export function evaluate(state: DetectionState, now: number, s: DetectionSettings): { state: DetectionState; change: Change } {
   if (state.episode) {
@@ -117,6 +122,12 @@ export function evaluate(state: DetectionState, now: number, s: DetectionSetting
   }
   const sum = summarize(state, now, s);
   if (sum.recentFiring >= s.minAlerts && sum.consecutiveProbeFailures >= s.probeFailures) {
+    const last = state.lastEpisode;
+    if (last?.clearedAt !== undefined && now - last.clearedAt <= s.windowMs) {
+      const { clearedAt, clearReason: reason, ...rest } = last;
+      const episode: Episode = { ...rest, returned: { at: now, count: (last.returned?.count ?? 0) + 1, clearedAt, clearReason: reason ?? 'the signals no longer held' } };
+      return { state: { ...state, episode, lastEpisode: null }, change: 'reopened' };
+    }
     const seq = state.seq + 1;
     const episode: Episode = { id: `${s.region}-${seq}`, region: s.region, openedAt: now, card: null };
     return { state: { ...state, seq, episode }, change: 'opened' };

@@ -91,6 +91,11 @@ export interface Episode {
   readinessError?: string;
   clearedAt?: number;
   clearReason?: string;
+  /**
+   * The signals came back within the window after clearing: the same episode (and card) again
+   * instead of a new one. `count` is how often; clearedAt/clearReason are of the last clearing.
+   */
+  returned?: { at: number; count: number; clearedAt: number; clearReason: string };
   failover?: { opId: string; requester: string; at: number };
 }
 
@@ -98,7 +103,8 @@ export interface DetectionState {
   /** Source of episode ids, so an id is never reused (a card is bound to its id). */
   seq: number;
   alerts: TrackedAlert[];
-  probes: { consecutiveFailures: number; recent: ProbeRound[] };
+  /** consecutiveSuccesses is absent in state stored by older versions (read as 0). */
+  probes: { consecutiveFailures: number; consecutiveSuccesses?: number; recent: ProbeRound[] };
   /** The open episode, if any. */
   episode: Episode | null;
   /** The last cleared episode, kept so its card can say the signals cleared. */

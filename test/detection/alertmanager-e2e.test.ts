@@ -163,7 +163,7 @@ test('below the thresholds nothing is posted; at both thresholds one card, updat
   expect(proposalCards(h.mark)).toHaveLength(1);
 });
 
-test('resolved alerts clear the episode and the card says so; probes answering again clear a new one', async () => {
+test('resolved alerts clear the episode and the card says so; signals back within the window edit the same card; probes answering again clear it', async () => {
   const h = await start();
   const card = await openEpisode(h);
   const ts = String(card.result.ts);
@@ -174,17 +174,22 @@ test('resolved alerts clear the episode and the card says so; probes answering a
   expect(startButton(cardNow(ts))).toBeUndefined();
   expect(await statusAnswer(h)).toContain('no regional failure suspected');
 
-  // The region fails again: a new episode, a new card; then the probes answer and it clears.
+  // The region fails again minutes later: the same episode, the same card, edited.
   await ok(h, [alert({ fingerprint: 'e5' })]);
-  await failProbes(h, 1);
-  const second = await slack.waitFor(() => proposalCards(h.mark)[1], 'a second proposal card for the new episode');
+  await slack.waitFor(() => (String(cardNow(ts).args.text).startsWith('🚨') && cardText(cardNow(ts)).includes('Signals returned') ? cardNow(ts) : null), 'the same card to say the signals returned');
+  expect(cardText(cardNow(ts))).toContain('they had cleared at');
+  expect(startButton(cardNow(ts))).toBeDefined();
+  expect(await statusAnswer(h)).toContain('(episode eu-west-1-1)');
+
+  // One probe answering is not enough to clear (probeFailures is 2); two in a row are.
   await health.start();
   expect((await h.detector!.probeNow()).ok).toBe(true);
   await h.detector!.settled();
-  const ts2 = String(second.result.ts);
-  await slack.waitFor(() => cardText(cardNow(ts2)).includes('the primary health endpoints answer again'), 'the second card to clear');
-  expect(String(cardNow(ts).args.text)).toMatch(/^✅ Signals cleared/);
-  expect(proposalCards(h.mark)).toHaveLength(2);
+  expect(await statusAnswer(h)).toContain('regional failure suspected in *eu-west-1* (episode eu-west-1-1)');
+  expect((await h.detector!.probeNow()).ok).toBe(true);
+  await h.detector!.settled();
+  await slack.waitFor(() => cardText(cardNow(ts)).includes('the primary health endpoints answer again (2 probe rounds in a row)'), 'the card to clear again');
+  expect(proposalCards(h.mark)).toHaveLength(1);
 });
 
 test('a restarted bot keeps the episode and edits the same card instead of posting a second', async () => {

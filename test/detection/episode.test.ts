@@ -82,7 +82,7 @@ test('only alerts first seen within the window count toward the threshold', () =
   expect(evaluate(ingestAlerts(s, [firing('c')], inTime), inTime, S).change).toBe('opened');
 });
 
-test('clears when resolved alerts leave fewer than minAlerts firing, or when a probe succeeds; the next episode gets a new id', () => {
+test('clears when resolved alerts leave fewer than minAlerts firing, or when the probes succeed probeFailures rounds in a row; signals after the window open a new episode', () => {
   let s = recordProbe(recordProbe(emptyState(), round(false, T0)), round(false, T0));
   let r = evaluate(ingestAlerts(s, [firing('a'), firing('b'), firing('c')], T0), T0, S);
   expect(r.change).toBe('opened');
@@ -93,13 +93,59 @@ test('clears when resolved alerts leave fewer than minAlerts firing, or when a p
   expect(r.state.episode).toBeNull();
   expect(r.state.lastEpisode).toMatchObject({ id: 'eu-west-1-1', clearedAt: T0 + 2, clearReason: 'only 2 ServiceDown alerts still firing (threshold 3)' });
 
-  s = ingestAlerts(r.state, [firing('e')], T0 + 3);
-  r = evaluate(s, T0 + 3, S);
+  // Past the window since it cleared: a new failure, a new episode.
+  const later = T0 + 2 + S.windowMs + 1;
+  s = ingestAlerts(r.state, [firing('e'), firing('f'), firing('g')], later);
+  r = evaluate(s, later, S);
   expect(r.change).toBe('opened');
   expect(r.state.episode?.id).toBe('eu-west-1-2');
-  r = evaluate(recordProbe(r.state, round(true, T0 + 4)), T0 + 4, S);
+  expect(r.state.episode?.returned).toBeUndefined();
+  // One good round is not enough (probeFailures is 2): a lucky round in a brownout.
+  r = evaluate(recordProbe(r.state, round(true, later + 1)), later + 1, S);
+  expect(r.change).toBe('updated');
+  r = evaluate(recordProbe(r.state, round(true, later + 2)), later + 2, S);
   expect(r.change).toBe('cleared');
-  expect(r.state.lastEpisode).toMatchObject({ id: 'eu-west-1-2', clearReason: 'the primary health endpoints answer again' });
+  expect(r.state.lastEpisode).toMatchObject({ id: 'eu-west-1-2', clearReason: 'the primary health endpoints answer again (2 probe rounds in a row)' });
+});
+
+test('a flapping primary keeps one episode: a good round between failures does not clear it, and signals back within the window reopen the same one', () => {
+  let s = ingestAlerts(emptyState(), [firing('a'), firing('b'), firing('c')], T0);
+  s = recordProbe(recordProbe(s, round(false, T0)), round(false, T0 + 1));
+  let r = evaluate(s, T0 + 1, S);
+  expect(r.change).toBe('opened');
+  const card = { channel: 'C0INCIDENT', ts: '1.1' };
+  r = { ...r, state: { ...r.state, episode: { ...r.state.episode!, card } } };
+
+  // fail, ok, fail, fail: one lucky round does not clear.
+  for (const [i, ok] of [false, true, false, false].entries()) {
+    r = evaluate(recordProbe(r.state, round(ok, T0 + 10 + i)), T0 + 10 + i, S);
+    expect(r.change).toBe('updated');
+  }
+
+  // Cleared for real (two good rounds), then the brownout comes back a few minutes later.
+  r = evaluate(recordProbe(r.state, round(true, T0 + 20)), T0 + 20, S);
+  r = evaluate(recordProbe(r.state, round(true, T0 + 21)), T0 + 21, S);
+  expect(r.change).toBe('cleared');
+  r = evaluate(recordProbe(r.state, round(false, T0 + 30)), T0 + 30, S);
+  expect(r.change).toBe('none');
+  r = evaluate(recordProbe(r.state, round(false, T0 + 31)), T0 + 31, S);
+  expect(r.change).toBe('reopened');
+  expect(r.state.seq).toBe(1);
+  expect(r.state.lastEpisode).toBeNull();
+  expect(r.state.episode).toMatchObject({ id: 'eu-west-1-1', openedAt: T0 + 1, card, returned: { at: T0 + 31, count: 1, clearedAt: T0 + 21 } });
+  expect(r.state.episode?.clearedAt).toBeUndefined();
+
+  // And again: still the same episode, counted.
+  r = evaluate(recordProbe(recordProbe(r.state, round(true, T0 + 40)), round(true, T0 + 41)), T0 + 41, S);
+  expect(r.change).toBe('cleared');
+  r = evaluate(recordProbe(recordProbe(r.state, round(false, T0 + 50)), round(false, T0 + 51)), T0 + 51, S);
+  expect(r.change).toBe('reopened');
+  expect(r.state.episode).toMatchObject({ id: 'eu-west-1-1', card, returned: { count: 2, clearedAt: T0 + 41 } });
+});
+
+test('state stored before consecutive successes were counted reads as none yet', () => {
+  const old: DetectionState = { ...emptyState(), probes: { consecutiveFailures: 3, recent: [] } };
+  expect(recordProbe(old, round(true, T0)).probes).toMatchObject({ consecutiveFailures: 0, consecutiveSuccesses: 1 });
 });
 
 test('a resolved alert never seen firing is not recorded; kept state stays bounded', () => {

@@ -62,6 +62,17 @@ test('suspected: the button; requested: who asked instead; cleared: why, and no 
   expect(JSON.stringify(cleared.blocks)).not.toContain('dr_detect_start_failover');
 });
 
+test('signals that returned after clearing: the same card suspects again and says when they cleared and returned', () => {
+  const returned = renderProposal(view({ returned: { at: T0 + 120_000, count: 2, clearedAt: T0 + 60_000, clearReason: 'the primary health endpoints answer again (3 probe rounds in a row)' } }), 'ServiceDown');
+  expect(returned.text).toBe('🚨 Regional failure suspected in eu-west-1');
+  const text = JSON.stringify(returned.blocks);
+  expect(text).toContain('🔁 Signals returned at <!date^1795644120');
+  expect(text).toContain('(2 times); they had cleared at <!date^1795644060');
+  expect(text).toContain('the primary health endpoints answer again (3 probe rounds in a row)');
+  expect(text).toContain('"action_id":"dr_detect_start_failover"');
+  expect(JSON.stringify(renderProposal(view(), 'ServiceDown').blocks)).not.toContain('Signals returned');
+});
+
 test('the status line names thresholds and the open episode', () => {
   const v = view();
   expect(signalsLine(v.summary)).toBe(
