@@ -3,9 +3,11 @@
  * timer, keeps the state in Redis, and shows each episode on one proposal card through a sink the
  * adapter provides. It never starts a failover: the card's button hands that to a person.
  *
- * One card per episode, across restarts too: the card is claimed in the stored state ("posting")
- * before it is posted and its reference is stored after. A bot that dies between the two never
- * posts that episode again (it logs so): a missing card is better than two.
+ * One card per episode, across restarts too: the card is claimed in the stored state ("posting",
+ * with the time) before it is posted and its reference is stored after. The claim is a lease: a
+ * bot that dies between the two leaves a claim that is retaken once it is older than the lease
+ * (longer than a post can take with the Slack client's retries), so the episode is not silenced
+ * for good; a post still under way in this process is never retaken.
  */
 import type { Logger } from 'pino';
 import type { PreflightReport } from '../domain/types.js';
@@ -34,6 +36,8 @@ export interface DetectorDeps {
   readiness?: () => Promise<PreflightReport>;
   log: Logger;
   now?: () => number;
+  /** How long a "posting" claim holds before another run may retake it. Default 2 min. */
+  postLeaseMs?: number;
   /** How long the readiness check may take before the card says it could not be read. Default 15 s. */
   readinessTimeoutMs?: number;
   /** The cloud's status signal, read on its own timer (a slow status API must not delay probes). */
@@ -77,6 +81,11 @@ export function createDetector(deps: DetectorDeps): Detector {
   const now = deps.now ?? Date.now;
   const log = deps.log.child({ component: 'detection', region: settings.region });
   const readinessTimeoutMs = deps.readinessTimeoutMs ?? 15_000;
+  const postLeaseMs = deps.postLeaseMs ?? 120_000;
+  /** Episodes whose card this process is posting right now: their claim is live whatever its age. */
+  const postingHere = new Set<string>();
+  /** Publishes again when a claim seen live expires, in case no other signal arrives by then. */
+  let leaseTimer: NodeJS.Timeout | undefined;
   let sink: ProposalSink | null = null;
   let stopped = true;
   let timer: NodeJS.Timeout | undefined;
@@ -138,12 +147,40 @@ export function createDetector(deps: DetectorDeps): Detector {
     }
   }
 
+  /** A claim left by a run that died while posting (older than the lease, or from before claims had a time). */
+  function staleClaim(e: Episode, at: number): boolean {
+    return e.card === 'posting' && !postingHere.has(e.id) && at - (e.postingSince ?? 0) >= postLeaseMs;
+  }
+
+  function publishWhenLeaseEnds(e: Episode): void {
+    if (leaseTimer || stopped) return;
+    const wait = Math.max(0, (e.postingSince ?? 0) + postLeaseMs - now());
+    leaseTimer = setTimeout(() => {
+      leaseTimer = undefined;
+      schedulePublish();
+    }, wait);
+    leaseTimer.unref();
+  }
+
   async function postCard(target: ProposalSink, id: string): Promise<void> {
+    const at = now();
     const claimed = await store.update((state) => {
-      const next = state.episode?.id === id && state.episode.card === null ? withEpisode(state, id, (e) => ({ ...e, card: 'posting' })) : null;
-      return next ? { state: next, result: true } : { state, result: false };
+      const e = state.episode?.id === id ? state.episode : null;
+      const free = e !== null && (e.card === null || staleClaim(e, at));
+      const next = free ? withEpisode(state, id, (ep) => ({ ...ep, card: 'posting', postingSince: at })) : null;
+      return next ? { state: next, result: e!.card === 'posting' ? 'retaken' : 'claimed' } : { state, result: null };
     });
     if (!claimed) return;
+    if (claimed === 'retaken') log.warn({ episode: id }, `retaking the card claim of a run that stopped while posting it (older than ${Math.round(postLeaseMs / 1000)} s): posting the card`);
+    postingHere.add(id);
+    try {
+      await postClaimed(target, id);
+    } finally {
+      postingHere.delete(id);
+    }
+  }
+
+  async function postClaimed(target: ProposalSink, id: string): Promise<void> {
     const state = await store.load();
     const current = state.episode?.id === id ? state.episode : state.lastEpisode?.id === id ? state.lastEpisode : null;
     if (!current) return;
@@ -155,11 +192,11 @@ export function createDetector(deps: DetectorDeps): Detector {
       ref = await target.post(view);
     } catch (err) {
       log.error({ err, episode: id }, 'could not post the proposal card; trying again on the next signal');
-      await store.update((s) => ({ state: withEpisode(s, id, (e) => (e.card === 'posting' ? { ...e, card: null } : null)) ?? s, result: null }));
+      await store.update((s) => ({ state: withEpisode(s, id, ({ postingSince: _p, ...e }) => (e.card === 'posting' ? { ...e, card: null } : null)) ?? s, result: null }));
       return;
     }
     lastSent.set(id, fingerprintOf(view));
-    await store.update((s) => ({ state: withEpisode(s, id, (e) => ({ ...e, card: ref })) ?? s, result: null }));
+    await store.update((s) => ({ state: withEpisode(s, id, ({ postingSince: _p, ...e }) => ({ ...e, card: ref })) ?? s, result: null }));
     log.info({ episode: id, channel: ref.channel, ts: ref.ts }, 'proposal card posted');
     checkReadiness(id);
   }
@@ -183,7 +220,12 @@ export function createDetector(deps: DetectorDeps): Detector {
         if (episode === state.episode) await postCard(target, episode.id);
         continue;
       }
-      if (episode.card === 'posting') continue;
+      if (episode.card === 'posting') {
+        if (episode !== state.episode || postingHere.has(episode.id)) continue;
+        if (staleClaim(episode, now())) await postCard(target, episode.id);
+        else publishWhenLeaseEnds(episode);
+        continue;
+      }
       const view = viewOf(state, episode, now());
       const fp = fingerprintOf(view);
       if (lastSent.get(episode.id) === fp) continue;
@@ -285,7 +327,8 @@ export function createDetector(deps: DetectorDeps): Detector {
       stopped = false;
       const state = await store.load();
       for (const e of [state.episode, state.lastEpisode]) {
-        if (e?.card === 'posting') log.warn({ episode: e.id }, 'an earlier run was posting this episode\'s card when it stopped; not posting it again');
+        if (e?.card === 'posting' && e === state.episode)
+          log.warn({ episode: e.id }, `an earlier run was posting this episode's card when it stopped; it is posted again once that claim is ${Math.round(postLeaseMs / 1000)} s old`);
       }
       // An earlier run posted the card but stopped before its readiness check finished.
       const open = state.episode;
@@ -300,6 +343,8 @@ export function createDetector(deps: DetectorDeps): Detector {
       timer = undefined;
       if (statusTimer) clearTimeout(statusTimer);
       statusTimer = undefined;
+      if (leaseTimer) clearTimeout(leaseTimer);
+      leaseTimer = undefined;
       await probing;
       await statusReading;
       await Promise.all([...jobs]);

@@ -86,6 +86,8 @@ export interface Episode {
   openedAt: number;
   /** null: not posted yet; 'posting': claimed by a post whose outcome is unknown; else the card. */
   card: CardState;
+  /** When the 'posting' claim was taken: a claim older than the lease is a dead poster's, retaken. */
+  postingSince?: number;
   /** Standby readiness read once when the card is posted. */
   readiness?: PreflightReport;
   readinessError?: string;
