@@ -46,7 +46,7 @@ export async function startApp(opts: StartAppOptions): Promise<RunningApp> {
   // cloud SDKs are even loaded.
   const [
     { createDetectionStore, createRedisStore },
-    { closeProviders, createProviders, createProviderStatusReader },
+    { closeProviders, createProviders, createProviderStatusReader, keyValueSystemIdentifier },
     { createEngine, runPreflight },
     { createReadinessNotifier, createSlackAuthorizer, createSlackBot, createSlackClient, postDrillReports },
     { createDetector, detectionSettings },
@@ -60,6 +60,7 @@ export async function startApp(opts: StartAppOptions): Promise<RunningApp> {
     import('./readiness/index.js'),
   ]);
   const { openDrillReporter } = await import('./drill/index.js');
+  const { Redis } = await import('ioredis');
 
   const cleanups: (() => Promise<void>)[] = [];
   const unwind = async (): Promise<void> => {
@@ -79,7 +80,15 @@ export async function startApp(opts: StartAppOptions): Promise<RunningApp> {
       throw new DrError('config', `the state Redis at ${describeUrl(runtime.redisUrl)} does not answer PING: check REDIS_URL and that the server is up`);
     }
 
-    const providers: Providers = createProviders(config, env, log);
+    // The PostgreSQL cluster's identifier, remembered in the bot's Redis: it must outlive a bot restart while the primary is down.
+    const identityRedis = new Redis(runtime.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 });
+    identityRedis.on('error', () => undefined);
+    cleanups.push(async () => {
+      if (identityRedis.status === 'ready') await identityRedis.quit();
+      else identityRedis.disconnect();
+    });
+    const postgresIdentity = keyValueSystemIdentifier(identityRedis, `dr:pg-system-identifier:${config.environment}`);
+    const providers: Providers = createProviders(config, env, log, { postgresIdentity });
     cleanups.push(() => closeProviders(providers, log));
 
     // Approver checks read the user group through the same Web API settings as the bot.

@@ -62,6 +62,14 @@ const postgres = z
       .optional(),
     /** Failback: tables whose row count and checksum must match on both sides. */
     consistencyTables: z.array(z.string()).default([]),
+    /**
+     * The cluster's system identifier (SELECT system_identifier FROM pg_control_system()). Lets a
+     * failover with the primary down tell this cluster's secondary from an unrelated server.
+     */
+    systemIdentifier: z
+      .string({ error: 'quote the system identifier ("7312345678901234567"): YAML reads an unquoted 19-digit number inexactly' })
+      .regex(/^[1-9][0-9]*$/, 'the system identifier is a number, as SELECT system_identifier FROM pg_control_system() prints it')
+      .optional(),
   })
   .strict();
 

@@ -12,6 +12,8 @@
  *     consistencyTables,      // tables whose row count and checksum must match on both sides
  *     log,                    // pino logger (child with provider: 'postgres')
  *     connectTimeoutMs?,      // default 3000: how long "is the other side reachable?" may take
+ *     systemIdentifier?,      // config postgres.systemIdentifier: the cluster's identifier, checked on every side seen
+ *     identity?,              // where the identifier seen on both sides is remembered (default: in memory)
  *   })
  *
  * Needs PostgreSQL 13 or later (pg_stat_wal_receiver.flushed_lsn, pg_promote, wal_keep_size).
@@ -32,6 +34,7 @@ import { DrError, PreconditionFailed, ProviderError } from '../errors.js';
 import { runShellCommand } from './pg-command.js';
 import { formatBytes } from './bytes.js';
 import { analyseStale, switchpointFrom, timelineHistory, writerTimeline, type Divergence, type ResyncMethod } from './pg-divergence.js';
+import { memorySystemIdentifier, type SystemIdentifierMemory } from './pg-identity.js';
 import { lsnDiff } from './pg-lsn.js';
 import type { ActionResult, DatabaseProvider, Progress, PromotionResult } from './types.js';
 
@@ -46,6 +49,9 @@ export interface PostgresProviderOptions {
   consistencyTables: readonly string[];
   log: Logger;
   connectTimeoutMs?: number;
+  /** The cluster's system identifier (config); wins over the remembered one. */
+  systemIdentifier?: string;
+  identity?: SystemIdentifierMemory;
 }
 
 const NAME = 'postgres';
@@ -59,6 +65,8 @@ interface Reachable {
   reachable: true;
   inRecovery: boolean;
   systemId: string;
+  /** Writer only: the timeline it writes (1 until it was promoted from a standby). */
+  timeline: number | null;
   /** Writer only: pg_current_wal_lsn(). */
   currentLsn: string | null;
   receiveLsn: string | null;
@@ -100,9 +108,13 @@ class PostgresProvider implements DatabaseProvider {
   readonly name = NAME;
   private readonly open = new Set<pg.Client>();
   private readonly connectTimeoutMs: number;
+  private readonly identity: SystemIdentifierMemory;
+  /** What the identity port last said or was told, so it is read once and written on change only. */
+  private knownId: string | null | undefined;
 
   constructor(private readonly opts: PostgresProviderOptions) {
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 3000;
+    this.identity = opts.identity ?? memorySystemIdentifier();
   }
 
   private url(side: RegionRole): string {
@@ -155,6 +167,7 @@ class PostgresProvider implements DatabaseProvider {
           SELECT pg_is_in_recovery() AS in_recovery,
                  (SELECT system_identifier::text FROM pg_control_system()) AS system_id,
                  CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_lsn()::text END AS current_lsn,
+                 CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_walfile_name(pg_current_wal_lsn()) END AS walfile,
                  pg_last_wal_receive_lsn()::text AS receive_lsn,
                  pg_last_wal_replay_lsn()::text AS replay_lsn,
                  pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::text AS replay_gap,
@@ -171,6 +184,8 @@ class PostgresProvider implements DatabaseProvider {
           reachable: true as const,
           inRecovery: r.in_recovery as boolean,
           systemId: r.system_id as string,
+          // From the WAL file name, not pg_control: that shows the new timeline only after the first checkpoint.
+          timeline: r.walfile === null ? null : parseInt(String(r.walfile).slice(0, 8), 16),
           currentLsn: r.current_lsn as string | null,
           receiveLsn: r.receive_lsn as string | null,
           replayLsn: r.replay_lsn as string | null,
@@ -203,6 +218,72 @@ class PostgresProvider implements DatabaseProvider {
         { code: 'wrong-target' },
       );
     }
+  }
+
+  /** The identifier this cluster must have: configured, else remembered from both sides seen together. */
+  private async expectedId(): Promise<{ id: string; source: 'config' | 'remembered' } | null> {
+    if (this.opts.systemIdentifier) return { id: this.opts.systemIdentifier, source: 'config' };
+    if (this.knownId === undefined) {
+      try {
+        this.knownId = await this.identity.recall();
+      } catch (err) {
+        // The memory is a help, not a dependency: without it the checks fall back to "nothing known".
+        this.opts.log.warn({ err: (err as Error).message }, 'reading the remembered PostgreSQL system identifier failed');
+        return null;
+      }
+    }
+    return this.knownId ? { id: this.knownId, source: 'remembered' } : null;
+  }
+
+  private async rememberId(id: string): Promise<void> {
+    if (this.opts.systemIdentifier || this.knownId === id) return;
+    try {
+      await this.identity.remember(id);
+      this.knownId = id;
+    } catch (err) {
+      this.opts.log.warn({ err: (err as Error).message }, 'remembering the PostgreSQL system identifier failed');
+    }
+  }
+
+  /**
+   * Why `target` is not this cluster's server, or null when nothing says so. Both sides answering
+   * with one identifier is the evidence that is remembered; a configured identifier always wins.
+   * With the other side unreachable, the target is compared with what is configured or remembered.
+   */
+  private async identityProblem(target: RegionRole, t: Reachable, o: SideState): Promise<string | null> {
+    const expected = await this.expectedId();
+    if (expected?.source === 'config' && t.systemId !== expected.id) {
+      return `${this.where(target)} has system identifier ${t.systemId}, but components.postgres.systemIdentifier is ${expected.id}: it is not a server of this cluster. Check components.postgres.${target} (or the configured identifier).`;
+    }
+    if (o.reachable && o.systemId === t.systemId) {
+      if (expected && expected.id !== t.systemId) {
+        // Both sides agree on another identifier than the remembered one: the cluster was rebuilt, learn it.
+        this.opts.log.warn({ remembered: expected.id, seen: t.systemId }, 'both PostgreSQL sides have a new system identifier: remembering it');
+      }
+      await this.rememberId(t.systemId);
+      return null;
+    }
+    if (!o.reachable && expected && t.systemId !== expected.id) {
+      return `${this.where(target)} has system identifier ${t.systemId}, but this cluster's is ${expected.id} (remembered when both sides were last seen together): it is not a server of this cluster. Check components.postgres.${target}; if the cluster was rebuilt on purpose, set components.postgres.systemIdentifier to ${t.systemId}.`;
+    }
+    return null;
+  }
+
+  /**
+   * With the other side unreachable, a target that accepts writes counts as "already promoted" only
+   * with evidence that it was promoted from a standby of this cluster: a timeline after 1 and the
+   * configured or remembered identifier. Returns why not, or null.
+   */
+  private async notProvenPromoted(target: RegionRole, t: Reachable, o: Unreachable): Promise<string | null> {
+    const src = other(target);
+    const expected = await this.expectedId();
+    if (!expected) {
+      return `${this.where(target)} accepts writes and ${src} is unreachable (${o.error.message}): nothing shows it is a promoted standby of this cluster and not an unrelated server, because no system identifier is configured or remembered. Check components.postgres.${target}; if it is right, set components.postgres.systemIdentifier to ${t.systemId} (SELECT system_identifier FROM pg_control_system()) and retry.`;
+    }
+    if ((t.timeline ?? 1) <= 1) {
+      return `${this.where(target)} accepts writes on timeline ${t.timeline ?? '?'}: it was never promoted from a standby, so it is not a promoted standby of ${src}. Check components.postgres.${target}.`;
+    }
+    return null;
   }
 
   async readiness(target: RegionRole): Promise<ComponentReadiness> {
@@ -239,6 +320,16 @@ class PostgresProvider implements DatabaseProvider {
         planFacts: { targetRole: t.inRecovery ? 'standby' : 'writer', systemId: t.systemId, otherSystemId: o.systemId },
       };
     }
+    const wrongTarget = await this.identityProblem(target, t, o);
+    if (wrongTarget) {
+      return { ...base, status: 'blocked', summary: `wrong target: ${wrongTarget}`, details, planFacts: { targetRole: t.inRecovery ? 'standby' : 'writer', systemId: t.systemId } };
+    }
+    if (!t.inRecovery && !o.reachable) {
+      const unproven = await this.notProvenPromoted(target, t, o);
+      if (unproven) {
+        return { ...base, status: 'blocked', summary: `cannot confirm the target: ${unproven}`, details, planFacts: { targetRole: 'writer', systemId: t.systemId, timeline: t.timeline } };
+      }
+    }
     if (!t.inRecovery) {
       const stale = o.reachable && !o.inRecovery ? await this.divergence(target) : null;
       if (stale) return this.staleReadiness(target, t, stale, base, details);
@@ -254,7 +345,7 @@ class PostgresProvider implements DatabaseProvider {
       return {
         ...base,
         status: 'ready',
-        summary: `${target} is already the writer (not in recovery): promotion will be a no-op`,
+        summary: `${target} is already the writer (not in recovery, timeline ${t.timeline ?? '?'}): promotion will be a no-op`,
         details,
         planFacts: { targetRole: 'writer', systemId: t.systemId },
       };
@@ -287,6 +378,9 @@ class PostgresProvider implements DatabaseProvider {
       };
     }
     const expectedLoss = this.expectedLoss(t, o.error.message);
+    const unconfirmed = (await this.expectedId())
+      ? []
+      : [`${target}'s system identifier ${t.systemId} cannot be checked against ${src} (unreachable) and none is configured or remembered: make sure components.postgres.${target} is this cluster's standby, or set components.postgres.systemIdentifier`];
     return {
       ...base,
       status: 'warning',
@@ -294,7 +388,7 @@ class PostgresProvider implements DatabaseProvider {
       details: { ...details, lostBytesKnown: expectedLoss.bytes ?? null, lastReplayAgeSeconds: t.lastReplayAgeSeconds },
       planFacts: { targetRole: 'standby', systemId: t.systemId, primaryReachable: false, receivedLsn: t.receiveLsn },
       expectedLoss,
-      warnings: [`${src} cannot be fenced while unreachable: make sure it cannot come back as a writer`],
+      warnings: [`${src} cannot be fenced while unreachable: make sure it cannot come back as a writer`, ...unconfirmed],
     };
   }
 
@@ -382,6 +476,12 @@ class PostgresProvider implements DatabaseProvider {
     const t = await this.inspectReachable(target);
     const o = await this.inspect(src);
     if (o.reachable) this.sameCluster(target, t, o);
+    const wrongTarget = await this.identityProblem(target, t, o);
+    if (wrongTarget) throw new PreconditionFailed(`${wrongTarget} Nothing was changed.`, { code: 'wrong-target' });
+    if (!t.inRecovery && !o.reachable) {
+      const unproven = await this.notProvenPromoted(target, t, o);
+      if (unproven) throw new PreconditionFailed(`refusing to treat ${target} as "already promoted": ${unproven} Nothing was changed.`, { code: 'wrong-target' });
+    }
     if (!t.inRecovery) {
       // A side we fenced read-only earlier is the old primary of a finished failover, not a second writer.
       if (o.reachable && !o.inRecovery && !o.readOnlyFenced) {
@@ -700,7 +800,10 @@ class PostgresProvider implements DatabaseProvider {
     }
     // Unreachable here means stopped (a resync interrupted after it stopped the server): the command starts from there.
     if (s.reachable) this.sameCluster(standby, s, w);
-    else progress(`${standby} does not answer (${s.error.message}): the resync command takes it from there`);
+    // Stopped standby: the writer is the only side to check, and a wrong one would be copied over it.
+    const wrongTarget = s.reachable ? await this.identityProblem(standby, s, w) : await this.identityProblem(writer, w, s);
+    if (wrongTarget) throw new PreconditionFailed(`${wrongTarget} Nothing was changed.`, { code: 'wrong-target' });
+    if (!s.reachable) progress(`${standby} does not answer (${s.error.message}): the resync command takes it from there`);
     let analysis: Divergence | null = null;
     if (s.reachable && !s.inRecovery) {
       analysis = await this.divergence(standby);

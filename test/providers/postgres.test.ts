@@ -2,6 +2,7 @@ import pg from 'pg';
 import { PreconditionFailed } from '../../src/errors.js';
 import type { LabInfo } from '../../src/lab/index.js';
 import { createPostgresProvider, type PostgresProviderOptions } from '../../src/providers/postgres.js';
+import { memorySystemIdentifier } from '../../src/providers/pg-identity.js';
 import { lsnDiff } from '../../src/providers/pg-lsn.js';
 import type { DatabaseProvider, Progress } from '../../src/providers/types.js';
 import { crashPostgresPrimary, holdPostgresReplication, silentLog, sql, startLab, stopLabs, until } from '../support/lab.js';
@@ -186,6 +187,71 @@ describe('wrong targets are refused before any change', () => {
     expect(await db.isStreamingStandby('primary')).toBe(false);
     await expect(db.resync({ standby: 'primary', progress })).rejects.toThrow(/postgres\.resync\.command is not configured/);
     await db.close();
+  });
+
+  describe('with the primary unreachable, the system identifier decides', () => {
+    // Nothing listens on port 1: the primary region is down.
+    const DEAD = 'postgresql://postgres@127.0.0.1:1/postgres';
+    const systemId = async (url: string) => (await sql<{ id: string }>(url, 'SELECT system_identifier::text AS id FROM pg_control_system()'))[0].id;
+
+    test('an unrelated writer and nothing known: readiness blocks and promotion refuses, saying what to set', async () => {
+      // b's secondary was promoted above: a writer on timeline 2, but of another cluster than the config means.
+      const db = provider(DEAD, b.postgres.secondary.url);
+      const r = await db.readiness('secondary');
+      expect(r.status).toBe('blocked');
+      expect(r.summary).toMatch(/no system identifier is configured or remembered.*set components\.postgres\.systemIdentifier/);
+      const attempt = db.promote({ target: 'secondary', mode: 'unplanned', progress });
+      await expect(attempt).rejects.toMatchObject({ code: 'wrong-target' });
+      await expect(attempt).rejects.toThrow(/already promoted/);
+      await db.close();
+    });
+
+    test('the identifier remembered while both sides answered refuses a secondary URL that now points at another cluster', async () => {
+      const memory = memorySystemIdentifier();
+      const seen = provider(a.postgres.primary.url, a.postgres.secondary.url, { identity: memory });
+      await seen.readiness('secondary');
+      await seen.close();
+      expect(await memory.recall()).toBe(await systemId(a.postgres.primary.url));
+
+      const db = provider(DEAD, b.postgres.secondary.url, { identity: memory });
+      const r = await db.readiness('secondary');
+      expect(r.status).toBe('blocked');
+      expect(r.summary).toContain(`but this cluster's is ${await memory.recall()} (remembered when both sides were last seen together)`);
+      await expect(db.promote({ target: 'secondary', mode: 'unplanned', progress })).rejects.toMatchObject({ code: 'wrong-target' });
+      // The same memory accepts the real promoted secondary of this cluster.
+      const right = provider(DEAD, a.postgres.secondary.url, { identity: memory });
+      expect((await right.promote({ target: 'secondary', mode: 'unplanned', progress })).summary).toMatch(/already promoted/);
+      await db.close();
+      await right.close();
+    });
+
+    test('a configured identifier: a promoted standby of this cluster is "already promoted", another cluster or a never-promoted writer is not', async () => {
+      const id = await systemId(a.postgres.primary.url);
+      const wrong = provider(DEAD, b.postgres.secondary.url, { systemIdentifier: id });
+      expect((await wrong.readiness('secondary')).summary).toContain(`but components.postgres.systemIdentifier is ${id}`);
+      await expect(wrong.promote({ target: 'secondary', mode: 'unplanned', progress })).rejects.toMatchObject({ code: 'wrong-target' });
+
+      const right = provider(DEAD, a.postgres.secondary.url, { systemIdentifier: id });
+      const r = await right.readiness('secondary');
+      expect(r.status).toBe('ready');
+      expect(r.summary).toMatch(/already the writer \(not in recovery, timeline 2\)/);
+      const again = await right.promote({ target: 'secondary', mode: 'unplanned', progress });
+      expect(again).toMatchObject({ noop: true, summary: expect.stringMatching(/already promoted/) });
+
+      // a's old primary has the right identifier but never left timeline 1: not a promoted standby.
+      const original = provider(DEAD, a.postgres.primary.url, { systemIdentifier: id });
+      expect((await original.readiness('secondary')).summary).toMatch(/timeline 1: it was never promoted from a standby/);
+      await expect(original.promote({ target: 'secondary', mode: 'unplanned', progress })).rejects.toMatchObject({ code: 'wrong-target' });
+      for (const p of [wrong, right, original]) await p.close();
+    });
+
+    test('with both sides seen and agreeing, a configured identifier that differs still refuses', async () => {
+      const db = provider(a.postgres.primary.url, a.postgres.secondary.url, { systemIdentifier: await systemId(b.postgres.primary.url) });
+      const r = await db.readiness('secondary');
+      expect(r.status).toBe('blocked');
+      expect(r.summary).toMatch(/components\.postgres\.systemIdentifier is \d+: it is not a server of this cluster/);
+      await db.close();
+    });
   });
 });
 

@@ -1,0 +1,58 @@
+/**
+ * The cluster's system identifier kept in the bot's Redis outlives the provider (a restart of the
+ * bot): a provider built after the primary went down still refuses a secondary of another cluster.
+ */
+import { Redis } from 'ioredis';
+import type { LabInfo } from '../../src/lab/index.js';
+import { keyValueSystemIdentifier } from '../../src/providers/pg-identity.js';
+import { createPostgresProvider } from '../../src/providers/postgres.js';
+import { silentLog, sql, startLab, stopLabs } from '../support/lab.js';
+import { deleteKeys, REDIS_URL, uniquePrefix } from '../support/redis.js';
+
+const DEAD = 'postgresql://postgres@127.0.0.1:1/postgres';
+const prefix = uniquePrefix('pg-identity');
+const redis = new Redis(REDIS_URL);
+let a: LabInfo;
+let b: LabInfo;
+
+beforeAll(async () => {
+  [a, b] = await Promise.all([startLab(), startLab()]);
+});
+
+afterAll(async () => {
+  await stopLabs();
+  await deleteKeys(redis, prefix);
+  await redis.quit();
+});
+
+const provider = (primaryUrl: string, secondaryUrl: string) =>
+  createPostgresProvider({
+    primaryUrl,
+    secondaryUrl,
+    promoteTimeoutSeconds: 30,
+    catchUpTimeoutSeconds: 30,
+    fence: { method: 'read-only' },
+    probe: { table: 'dr_probe' },
+    consistencyTables: [],
+    log: silentLog,
+    connectTimeoutMs: 1500,
+    identity: keyValueSystemIdentifier(redis, `${prefix}pg-system-identifier`),
+  });
+
+test('remembered in Redis while both sides answer; a later provider with the primary down refuses another cluster\'s standby', async () => {
+  const before = provider(a.postgres.primary.url, a.postgres.secondary.url);
+  expect((await before.readiness('secondary')).status).toBe('ready');
+  await before.close();
+  const [{ id }] = await sql<{ id: string }>(a.postgres.primary.url, 'SELECT system_identifier::text AS id FROM pg_control_system()');
+  expect(await redis.get(`${prefix}pg-system-identifier`)).toBe(id);
+
+  const after = provider(DEAD, b.postgres.secondary.url);
+  const r = await after.readiness('secondary');
+  expect(r.status).toBe('blocked');
+  expect(r.summary).toContain(`this cluster's is ${id} (remembered when both sides were last seen together)`);
+  // Its own standby still passes: in recovery, the identifier matches.
+  const own = provider(DEAD, a.postgres.secondary.url);
+  expect((await own.readiness('secondary')).status).toBe('warning');
+  await after.close();
+  await own.close();
+});
