@@ -121,6 +121,8 @@ export async function startApp(opts: StartAppOptions): Promise<RunningApp> {
       state: readinessState,
       notify: createReadinessNotifier({ client: slackClient, channel: config.slack.incidentChannel, log: log.child({ component: 'readiness' }) }),
       intervalMs: config.readiness.intervalMinutes * 60_000,
+      // Mid-operation results show the failover half done: recorded, not posted.
+      activeOperation: () => store.activeFor(config.environment),
       log: log.child({ component: 'readiness' }),
     });
     // The bot subscribes to the engine when created, so resumed operations reach Slack.

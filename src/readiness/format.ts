@@ -13,11 +13,12 @@ export function readinessLine(r: ReadinessResult): string {
   return `${READINESS_ICONS[r.status]} ${r.title}: ${r.status}${numbers} — ${r.detail}`;
 }
 
-/** "5 ok, 1 degraded, checked 3 min ago" */
+/** "5 ok, 1 degraded, checked 3 min ago" (", alerts held while DR-… runs" for a round during an operation) */
 export function readinessTally(report: ReadinessReport, now: number = Date.now()): string {
   const count = (s: ReadinessResult['status']): number => report.results.filter((r) => r.status === s).length;
   const parts = [`${count('ok')} ok`];
   if (count('degraded')) parts.push(`${count('degraded')} degraded`);
   if (count('unknown')) parts.push(`${count('unknown')} unknown`);
-  return `${parts.join(', ')}, checked ${formatDuration(Math.max(0, now - report.checkedAt))} ago`;
+  const held = report.heldBy ? `, alerts held while ${report.heldBy} runs` : '';
+  return `${parts.join(', ')}, checked ${formatDuration(Math.max(0, now - report.checkedAt))} ago${held}`;
 }

@@ -3,6 +3,13 @@
  * when a check becomes degraded, one when it is ok again. "unknown" (could not measure) changes
  * nothing either way, so a flapping network to one API does not page anyone twice. The alert
  * state lives in Redis (state.ts), which is what keeps it to one message across restarts.
+ *
+ * While an operation (failover, failback, drill) is active in the environment, rounds still run and
+ * their report is saved (`/dr status` shows it, saying alerts are held), but nothing is posted and
+ * the alert state is left as it was: mid-operation the standby is being promoted and DNS moved on
+ * purpose. The first round after the operation compares against that untouched state, so it posts
+ * only what really changed (degraded before and after: nothing new; degraded by the operation's
+ * end state, such as a failed-over environment: one message).
  */
 import type { Logger } from 'pino';
 import { errorInfo } from '../errors.js';
@@ -21,6 +28,8 @@ export interface ReadinessMonitorOptions {
   notify: ReadinessNotify;
   /** 0: no periodic runs (runOnce still works). */
   intervalMs: number;
+  /** The operation active in the environment, if any (the engine's one-per-env lock); alerts are held meanwhile. */
+  activeOperation?: () => Promise<string | null>;
   log: Logger;
   now?: () => number;
 }
@@ -83,11 +92,30 @@ export function createReadinessMonitor(opts: ReadinessMonitorOptions): Readiness
     }
   }
 
+  /** Never throws: a lock that cannot be read holds nothing (the alert state itself needs the same Redis). */
+  async function activeOperation(): Promise<string | null> {
+    if (!opts.activeOperation) return null;
+    try {
+      return await opts.activeOperation();
+    } catch (err) {
+      log.warn({ err }, 'could not read whether an operation is active; readiness alerts are not held');
+      return null;
+    }
+  }
+
   async function run(): Promise<ReadinessReport> {
+    const before = await activeOperation();
     const results = await Promise.all(opts.checks.map(runCheck));
-    const report: ReadinessReport = { env, checkedAt: now(), results };
+    // Active at either end of the round: its results may show the operation half done.
+    const heldBy = before ?? (await activeOperation());
+    const report: ReadinessReport = { env, checkedAt: now(), results, ...(heldBy ? { heldBy } : {}) };
     // A round that outlived stop() saw providers being closed: its results say nothing.
     if (stopped) return report;
+    if (heldBy) {
+      log.info({ opId: heldBy }, 'readiness round recorded; alerts held while the operation runs');
+      await state.saveReport(report).catch((err: unknown) => log.error({ err }, 'could not save the readiness report'));
+      return report;
+    }
     for (const r of results) {
       try {
         await transition(r);

@@ -32,6 +32,8 @@ export interface ReadinessReport {
   env: string;
   checkedAt: number;
   results: ReadinessResult[];
+  /** The operation that was active during the round: nothing was posted for it. */
+  heldBy?: string;
 }
 
 /** A check changed between degraded and ok; the only moments that reach the channel. */
