@@ -87,7 +87,7 @@ export async function startApp(opts: StartAppOptions): Promise<RunningApp> {
       if (identityRedis.status === 'ready') await identityRedis.quit();
       else identityRedis.disconnect();
     });
-    const postgresIdentity = keyValueSystemIdentifier(identityRedis, `dr:pg-system-identifier:${config.environment}`);
+    const postgresIdentity = keyValueSystemIdentifier(identityRedis, `dr:pg-system-identifier:${config.environment}:`);
     const providers: Providers = createProviders(config, env, log, { postgresIdentity });
     cleanups.push(() => closeProviders(providers, log));
 

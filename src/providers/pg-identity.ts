@@ -9,18 +9,22 @@
  * (CLI commands, tests) keeps it in memory for the provider's lifetime.
  */
 
+/**
+ * `cluster` names the pair by its primary's host:port, so a new cluster at a new address (a lab
+ * created afresh) never meets an identifier remembered for an old one.
+ */
 export interface SystemIdentifierMemory {
   /** The identifier seen on both sides together last time, or null when never seen. */
-  recall(): Promise<string | null>;
-  remember(systemIdentifier: string): Promise<void>;
+  recall(cluster: string): Promise<string | null>;
+  remember(cluster: string, systemIdentifier: string): Promise<void>;
 }
 
-export function memorySystemIdentifier(initial: string | null = null): SystemIdentifierMemory {
-  let known = initial;
+export function memorySystemIdentifier(): SystemIdentifierMemory {
+  const known = new Map<string, string>();
   return {
-    recall: async () => known,
-    remember: async (id) => {
-      known = id;
+    recall: async (cluster) => known.get(cluster) ?? null,
+    remember: async (cluster, id) => {
+      known.set(cluster, id);
     },
   };
 }
@@ -31,12 +35,12 @@ export interface KeyValue {
   set(key: string, value: string): Promise<unknown>;
 }
 
-/** Kept under `key` (e.g. `dr:pg-system-identifier:<environment>`) in the bot's state Redis. */
-export function keyValueSystemIdentifier(kv: KeyValue, key: string): SystemIdentifierMemory {
+/** Kept under `<prefix><cluster>` (e.g. `dr:pg-system-identifier:<environment>:db1.internal:5432`) in the bot's state Redis. */
+export function keyValueSystemIdentifier(kv: KeyValue, prefix: string): SystemIdentifierMemory {
   return {
-    recall: () => kv.get(key),
-    remember: async (id) => {
-      await kv.set(key, id);
+    recall: (cluster) => kv.get(`${prefix}${cluster}`),
+    remember: async (cluster, id) => {
+      await kv.set(`${prefix}${cluster}`, id);
     },
   };
 }

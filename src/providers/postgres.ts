@@ -27,6 +27,7 @@
  * Why one short-lived connection per call and no pool: during a failover the old primary may be
  * dying; a pool would hand out half-dead connections and hide reachability.
  */
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { CheckResult, ComponentReadiness, Evidence, ExpectedLoss, Mode, RegionRole, RpoMeasurement } from '../domain/types.js';
@@ -220,12 +221,23 @@ class PostgresProvider implements DatabaseProvider {
     }
   }
 
+  /** The pair's name for the identity memory: its primary's address, never its credentials. */
+  private clusterName(): string {
+    try {
+      const u = new URL(this.opts.primaryUrl);
+      return `${u.hostname}:${u.port || '5432'}`;
+    } catch {
+      // A keyword/value conninfo: a digest names it without keeping a password in Redis.
+      return createHash('sha256').update(this.opts.primaryUrl).digest('hex').slice(0, 16);
+    }
+  }
+
   /** The identifier this cluster must have: configured, else remembered from both sides seen together. */
   private async expectedId(): Promise<{ id: string; source: 'config' | 'remembered' } | null> {
     if (this.opts.systemIdentifier) return { id: this.opts.systemIdentifier, source: 'config' };
     if (this.knownId === undefined) {
       try {
-        this.knownId = await this.identity.recall();
+        this.knownId = await this.identity.recall(this.clusterName());
       } catch (err) {
         // The memory is a help, not a dependency: without it the checks fall back to "nothing known".
         this.opts.log.warn({ err: (err as Error).message }, 'reading the remembered PostgreSQL system identifier failed');
@@ -238,7 +250,7 @@ class PostgresProvider implements DatabaseProvider {
   private async rememberId(id: string): Promise<void> {
     if (this.opts.systemIdentifier || this.knownId === id) return;
     try {
-      await this.identity.remember(id);
+      await this.identity.remember(this.clusterName(), id);
       this.knownId = id;
     } catch (err) {
       this.opts.log.warn({ err: (err as Error).message }, 'remembering the PostgreSQL system identifier failed');

@@ -6,10 +6,9 @@ import { Redis } from 'ioredis';
 import type { LabInfo } from '../../src/lab/index.js';
 import { keyValueSystemIdentifier } from '../../src/providers/pg-identity.js';
 import { createPostgresProvider } from '../../src/providers/postgres.js';
-import { silentLog, sql, startLab, stopLabs } from '../support/lab.js';
+import { crashPostgresPrimary, silentLog, sql, startLab, stopLabs } from '../support/lab.js';
 import { deleteKeys, REDIS_URL, uniquePrefix } from '../support/redis.js';
 
-const DEAD = 'postgresql://postgres@127.0.0.1:1/postgres';
 const prefix = uniquePrefix('pg-identity');
 const redis = new Redis(REDIS_URL);
 let a: LabInfo;
@@ -36,7 +35,7 @@ const provider = (primaryUrl: string, secondaryUrl: string) =>
     consistencyTables: [],
     log: silentLog,
     connectTimeoutMs: 1500,
-    identity: keyValueSystemIdentifier(redis, `${prefix}pg-system-identifier`),
+    identity: keyValueSystemIdentifier(redis, `${prefix}pg-system-identifier:`),
   });
 
 test('remembered in Redis while both sides answer; a later provider with the primary down refuses another cluster\'s standby', async () => {
@@ -44,15 +43,23 @@ test('remembered in Redis while both sides answer; a later provider with the pri
   expect((await before.readiness('secondary')).status).toBe('ready');
   await before.close();
   const [{ id }] = await sql<{ id: string }>(a.postgres.primary.url, 'SELECT system_identifier::text AS id FROM pg_control_system()');
-  expect(await redis.get(`${prefix}pg-system-identifier`)).toBe(id);
+  // Keyed by the primary's address: a cluster created afresh elsewhere never meets this one's identifier.
+  expect(await redis.get(`${prefix}pg-system-identifier:127.0.0.1:${a.postgres.primary.port}`)).toBe(id);
 
-  const after = provider(DEAD, b.postgres.secondary.url);
+  // The primary goes down; a provider built afterwards (the bot restarted) finds the identifier in Redis.
+  await crashPostgresPrimary(a);
+  const after = provider(a.postgres.primary.url, b.postgres.secondary.url);
   const r = await after.readiness('secondary');
   expect(r.status).toBe('blocked');
   expect(r.summary).toContain(`this cluster's is ${id} (remembered when both sides were last seen together)`);
   // Its own standby still passes: in recovery, the identifier matches.
-  const own = provider(DEAD, a.postgres.secondary.url);
-  expect((await own.readiness('secondary')).status).toBe('warning');
-  await after.close();
-  await own.close();
+  const own = provider(a.postgres.primary.url, a.postgres.secondary.url);
+  const ownReadiness = await own.readiness('secondary');
+  expect(ownReadiness.status).toBe('warning');
+  expect(ownReadiness.warnings?.join(' ')).not.toContain('cannot be checked');
+  // Promoted with the primary down, then asked again (a retried step): "already promoted" on that evidence.
+  expect((await own.promote({ target: 'secondary', mode: 'unplanned', progress: () => undefined })).noop).toBe(false);
+  const again = provider(a.postgres.primary.url, a.postgres.secondary.url);
+  expect(await again.promote({ target: 'secondary', mode: 'unplanned', progress: () => undefined })).toMatchObject({ noop: true, summary: expect.stringMatching(/already promoted/) });
+  for (const p of [after, own, again]) await p.close();
 });

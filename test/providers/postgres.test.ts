@@ -2,7 +2,6 @@ import pg from 'pg';
 import { PreconditionFailed } from '../../src/errors.js';
 import type { LabInfo } from '../../src/lab/index.js';
 import { createPostgresProvider, type PostgresProviderOptions } from '../../src/providers/postgres.js';
-import { memorySystemIdentifier } from '../../src/providers/pg-identity.js';
 import { lsnDiff } from '../../src/providers/pg-lsn.js';
 import type { DatabaseProvider, Progress } from '../../src/providers/types.js';
 import { crashPostgresPrimary, holdPostgresReplication, silentLog, sql, startLab, stopLabs, until } from '../support/lab.js';
@@ -204,25 +203,6 @@ describe('wrong targets are refused before any change', () => {
       await expect(attempt).rejects.toMatchObject({ code: 'wrong-target' });
       await expect(attempt).rejects.toThrow(/already promoted/);
       await db.close();
-    });
-
-    test('the identifier remembered while both sides answered refuses a secondary URL that now points at another cluster', async () => {
-      const memory = memorySystemIdentifier();
-      const seen = provider(a.postgres.primary.url, a.postgres.secondary.url, { identity: memory });
-      await seen.readiness('secondary');
-      await seen.close();
-      expect(await memory.recall()).toBe(await systemId(a.postgres.primary.url));
-
-      const db = provider(DEAD, b.postgres.secondary.url, { identity: memory });
-      const r = await db.readiness('secondary');
-      expect(r.status).toBe('blocked');
-      expect(r.summary).toContain(`but this cluster's is ${await memory.recall()} (remembered when both sides were last seen together)`);
-      await expect(db.promote({ target: 'secondary', mode: 'unplanned', progress })).rejects.toMatchObject({ code: 'wrong-target' });
-      // The same memory accepts the real promoted secondary of this cluster.
-      const right = provider(DEAD, a.postgres.secondary.url, { identity: memory });
-      expect((await right.promote({ target: 'secondary', mode: 'unplanned', progress })).summary).toMatch(/already promoted/);
-      await db.close();
-      await right.close();
     });
 
     test('a configured identifier: a promoted standby of this cluster is "already promoted", another cluster or a never-promoted writer is not', async () => {
