@@ -23,6 +23,10 @@ export interface Divergence {
   /** Committed transactions in that WAL; null when they cannot be counted (no pg_walinspect). */
   lostTransactions: number | null;
   method: ResyncMethod;
+  /** The last checkpoint record before the split, where pg_rewind starts reading; null when not located. */
+  rewindCheckpointLsn: string | null;
+  /** Rewind planned without locating that checkpoint: why a rebuild may still follow; null otherwise. */
+  caveat: string | null;
   /** Why rebuild (missing WAL, no wal_log_hints/checksums); empty for rewind. */
   reasons: string[];
   /** One line for the approval card. */
@@ -59,8 +63,10 @@ interface StaleFacts {
   endLsn: string;
   rewindable: boolean;
   segmentSize: number;
-  oldestSegment: number | null;
-  latestRedoLsn: string | null;
+  /** Segment numbers of the stale timeline still in its pg_wal. */
+  segments: Set<number>;
+  /** The latest checkpoint record in pg_control. */
+  latestCheckpointLsn: string | null;
   walinspect: boolean;
 }
 
@@ -69,19 +75,18 @@ async function staleFacts(c: pg.Client, timeline: number): Promise<StaleFacts> {
     SELECT pg_current_wal_flush_lsn()::text AS end_lsn,
            current_setting('wal_log_hints') = 'on' OR current_setting('data_checksums') = 'on' AS rewindable,
            current_setting('wal_segment_size') AS seg,
-           (SELECT redo_lsn::text FROM pg_control_checkpoint()) AS redo,
+           (SELECT checkpoint_lsn::text FROM pg_control_checkpoint()) AS checkpoint,
            EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_walinspect') AS walinspect`);
   const r = rows[0];
   const segmentSize = parseSize(String(r.seg));
   const prefix = timeline.toString(16).toUpperCase().padStart(8, '0');
   const wal = await c.query(`SELECT name FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}$' AND left(name, 8) = $1`, [prefix]);
-  const segments = wal.rows.map((w) => segmentNumber(String(w.name), segmentSize));
   return {
     endLsn: r.end_lsn as string,
     rewindable: r.rewindable === true,
     segmentSize,
-    oldestSegment: segments.length ? Math.min(...segments) : null,
-    latestRedoLsn: (r.redo as string | null) ?? null,
+    segments: new Set(wal.rows.map((w) => segmentNumber(String(w.name), segmentSize))),
+    latestCheckpointLsn: (r.checkpoint as string | null) ?? null,
     walinspect: r.walinspect === true,
   };
 }
@@ -100,6 +105,8 @@ function segmentNumber(name: string, segmentSize: number): number {
   return parseInt(name.slice(8, 16), 16) * perLog + parseInt(name.slice(16, 24), 16);
 }
 
+const lsnText = (n: number): string => `${Math.floor(n / 2 ** 32).toString(16).toUpperCase()}/${(n % 2 ** 32).toString(16).toUpperCase()}`;
+
 async function countCommits(c: pg.Client, from: string, to: string): Promise<number | null> {
   if (lsnDiff(to, from) <= 0) return 0;
   try {
@@ -115,10 +122,60 @@ async function countCommits(c: pg.Client, from: string, to: string): Promise<num
   }
 }
 
+/** Where pg_rewind starts reading, or why that is unknown or unreadable. */
+type RewindStart =
+  | { kind: 'found'; checkpointLsn: string }
+  | { kind: 'missing'; what: string }
+  | { kind: 'unknown'; why: string };
+
+/**
+ * pg_rewind finds the last checkpoint record before the divergence point by walking the stale
+ * side's WAL back from that point, then reads its WAL forward from that record: every segment from
+ * the one holding it to the end must still be in pg_wal. With pg_walinspect, walk back one segment
+ * at a time (usually one or two: checkpoints come every checkpoint_timeout) until a checkpoint
+ * record turns up or a segment is gone.
+ */
+async function rewindStart(c: pg.Client, f: StaleFacts, divergenceLsn: string): Promise<RewindStart> {
+  const divergence = lsnToNumber(divergenceLsn);
+  const divergenceSegment = Math.floor(divergence / f.segmentSize);
+  // The latest checkpoint before the split is necessarily the last one before it: exact without WAL reading.
+  if (f.latestCheckpointLsn && lsnDiff(divergenceLsn, f.latestCheckpointLsn) > 0) {
+    const segment = Math.floor(lsnToNumber(f.latestCheckpointLsn) / f.segmentSize);
+    return f.segments.has(segment)
+      ? { kind: 'found', checkpointLsn: f.latestCheckpointLsn }
+      : { kind: 'missing', what: `its WAL from the last checkpoint before the split (${f.latestCheckpointLsn})` };
+  }
+  if (!f.segments.has(divergenceSegment)) return { kind: 'missing', what: `its WAL at the split (${divergenceLsn})` };
+  if (!f.walinspect) {
+    return { kind: 'unknown', why: 'its latest checkpoint is after the split (a restart since?) and without pg_walinspect the checkpoint before the split cannot be located' };
+  }
+  try {
+    for (let segment = divergenceSegment; ; segment--) {
+      const gone = `its WAL back to the last checkpoint before the split (there is none from ${lsnText((segment + 1) * f.segmentSize)} to the split at ${divergenceLsn}, and older segments are gone)`;
+      if (!f.segments.has(segment)) return { kind: 'missing', what: gone };
+      const from = segment * f.segmentSize;
+      const to = Math.min((segment + 1) * f.segmentSize, divergence);
+      if (to > from) {
+        const { rows } = await c.query(
+          `SELECT start_lsn::text AS lsn FROM pg_get_wal_records_info($1::pg_lsn, $2::pg_lsn)
+            WHERE resource_manager = 'XLOG' AND record_type IN ('CHECKPOINT_ONLINE', 'CHECKPOINT_SHUTDOWN')
+            ORDER BY start_lsn DESC LIMIT 1`,
+          [lsnText(from), lsnText(to)],
+        );
+        if (rows[0]) return { kind: 'found', checkpointLsn: rows[0].lsn as string };
+      }
+      if (segment === 0) return { kind: 'missing', what: `a checkpoint before the split at ${divergenceLsn}` };
+    }
+  } catch (err) {
+    return { kind: 'unknown', why: `reading its WAL with pg_walinspect failed (${(err as Error).message})` };
+  }
+}
+
 /**
  * Analyse `stale` (a writer on an older timeline) against the writer whose history left it at
- * `divergenceLsn`. pg_rewind reads the stale side's own WAL back from its last checkpoint before
- * the divergence, so that WAL must still be in its pg_wal, and it needs hint bits logged.
+ * `divergenceLsn`: what it wrote after the split, and whether pg_rewind can work (hint bits logged,
+ * and its own WAL from the last checkpoint before the split still in pg_wal) or only a rebuild can.
+ * When that checkpoint cannot be located, it says rewind and that a rebuild may follow.
  */
 export async function analyseStale(c: pg.Client, opts: { staleTimeline: number; writerTimeline: number; divergenceLsn: string }): Promise<Divergence> {
   const f = await staleFacts(c, opts.staleTimeline);
@@ -126,19 +183,20 @@ export async function analyseStale(c: pg.Client, opts: { staleTimeline: number; 
   const lostTransactions = f.walinspect ? await countCommits(c, opts.divergenceLsn, f.endLsn) : null;
   const reasons: string[] = [];
   if (!f.rewindable) reasons.push('wal_log_hints is off and data checksums are disabled, so pg_rewind refuses');
-  // The last checkpoint before the split is at or before the divergence point (and the latest checkpoint, when that is earlier).
-  const neededFrom = f.latestRedoLsn && lsnDiff(opts.divergenceLsn, f.latestRedoLsn) > 0 ? f.latestRedoLsn : opts.divergenceLsn;
-  const neededSegment = Math.floor(lsnToNumber(neededFrom) / f.segmentSize);
-  if (f.oldestSegment === null || f.oldestSegment > neededSegment) {
-    reasons.push(`the WAL pg_rewind needs (from ${neededFrom}) is no longer in its pg_wal`);
-  }
+  const start = await rewindStart(c, f, opts.divergenceLsn);
+  if (start.kind === 'missing') reasons.push(`pg_rewind needs ${start.what}, which is no longer in its pg_wal`);
   const method: ResyncMethod = reasons.length ? 'rebuild' : 'rewind';
+  const caveat = method === 'rewind' && start.kind === 'unknown' ? `may fall back to a rebuild: ${start.why}` : null;
   const txText =
     lostTransactions === null ? 'committed transactions not counted (install pg_walinspect to count them)' : `${lostTransactions} committed transaction${lostTransactions === 1 ? '' : 's'}`;
   const loss =
     lostBytes === 0
       ? 'it wrote nothing after the split: no data is lost'
       : `it wrote ${formatBytes(lostBytes)} of WAL after the split (${txText}) that never reached the current primary: ${method === 'rewind' ? 'pg_rewind discards it' : 'the rebuild discards it'}`;
+  const plan =
+    method === 'rebuild'
+      ? `rebuild (pg_basebackup): ${reasons.join('; ')}`
+      : `rewind (pg_rewind)${start.kind === 'found' ? `, reading its WAL from the checkpoint at ${start.checkpointLsn}` : ''}${caveat ? `; ${caveat}` : ''}`;
   return {
     staleTimeline: opts.staleTimeline,
     writerTimeline: opts.writerTimeline,
@@ -147,7 +205,9 @@ export async function analyseStale(c: pg.Client, opts: { staleTimeline: number; 
     lostBytes,
     lostTransactions,
     method,
+    rewindCheckpointLsn: start.kind === 'found' ? start.checkpointLsn : null,
+    caveat,
     reasons,
-    description: `timeline ${opts.staleTimeline} left at ${opts.divergenceLsn} for timeline ${opts.writerTimeline}; ${loss}; will ${method === 'rewind' ? 'rewind (pg_rewind)' : `rebuild (pg_basebackup): ${reasons.join('; ')}`}`,
+    description: `timeline ${opts.staleTimeline} left at ${opts.divergenceLsn} for timeline ${opts.writerTimeline}; ${loss}; will ${plan}`,
   };
 }

@@ -431,6 +431,7 @@ class PostgresProvider implements DatabaseProvider {
     const warnings = [
       ...(losesData ? [`${target} has data ${src} never received: ${d.description}. Approving accepts that loss; to keep it, copy it out of ${target} first.`] : []),
       ...(d.method === 'rebuild' ? [`${target} cannot be rewound and will be rebuilt from a full copy of ${src} (pg_basebackup): ${d.reasons.join('; ')}`] : []),
+      ...(d.caveat ? [`${target} will be rewound, but ${d.caveat}; a rebuild copies all of ${src}'s data`] : []),
     ];
     return {
       ...base,
@@ -442,6 +443,7 @@ class PostgresProvider implements DatabaseProvider {
         systemId: t.systemId,
         resyncMethod: d.method,
         divergenceLsn: d.divergenceLsn,
+        rewindCheckpointLsn: d.rewindCheckpointLsn,
         lostTransactions: d.lostTransactions,
       },
       ...(losesData

@@ -1,11 +1,14 @@
 /**
  * The hard failback: an unplanned failover while the primary had commits the standby never
- * received, the old primary coming back as a writer with them, and its old WAL gone so pg_rewind
- * cannot work. The loss is shown before approval; the rewind fails, the rebuild takes over, and
- * both sides end consistent.
+ * received, the old primary coming back as a writer with them (crash recovery put its latest
+ * checkpoint after the split), and its WAL from the last checkpoint before the split gone so
+ * pg_rewind cannot work. The loss and the rebuild are shown before approval, the rebuild runs
+ * without a doomed rewind first, and both sides end consistent.
  */
 import { labUser, pgStart, type LabInfo } from '../../src/lab/index.js';
-import { crashPostgresPrimary, holdPostgresReplication, sql, startLab, stopLabs, until } from '../support/lab.js';
+import { lsnDiff } from '../../src/providers/pg-lsn.js';
+import { createPostgresProvider } from '../../src/providers/postgres.js';
+import { crashPostgresPrimary, holdPostgresReplication, silentLog, sql, startLab, stopLabs, until } from '../support/lab.js';
 import { ids, insertRows, labEngine, range, removeWalBefore, requestAndApprove, standbyState, type LabEngine } from './support.js';
 
 let lab: LabInfo;
@@ -21,7 +24,7 @@ afterAll(async () => {
   await stopLabs();
 });
 
-test('unplanned failover, the old primary returns with unreplicated commits and without its old WAL: loss shown before approval, rewind fails, rebuild ends consistent', async () => {
+test('unplanned failover, the old primary returns from a crash with unreplicated commits and without its WAL before the split: loss and rebuild shown before approval, rebuild ends consistent', async () => {
   const primary = lab.postgres.primary.url;
   const secondary = lab.postgres.secondary.url;
   await sql(primary, 'CREATE EXTENSION pg_walinspect');
@@ -45,21 +48,27 @@ test('unplanned failover, the old primary returns with unreplicated commits and 
   expect(await ids(primary)).toEqual(range(1, 130));
   const [history] = await sql<{ text: string }>(secondary, `SELECT pg_read_file('pg_wal/00000002.history') AS text`);
   const split = history.text.trim().split(/\s+/)[1]!;
+  // With its WAL still there, pg_rewind would read it from the checkpoint before the split (not the one after the restart).
+  const whole = await h.providers.database!.readiness('primary');
+  expect(whole.planFacts).toMatchObject({ targetRole: 'stale-writer', resyncMethod: 'rewind', divergenceLsn: split });
+  expect(lsnDiff(split, String(whole.planFacts.rewindCheckpointLsn))).toBeGreaterThan(0);
+  const [{ checkpoint }] = await sql<{ checkpoint: string }>(primary, 'SELECT checkpoint_lsn::text AS checkpoint FROM pg_control_checkpoint()');
+  expect(lsnDiff(checkpoint, split)).toBeGreaterThan(0);
   expect(await removeWalBefore(primary, lab.postgres.primary.dataDir, split)).not.toHaveLength(0);
 
   const failback = await requestAndApprove(h.engine, 'failback');
   const db = failback.before.preflight?.components.find((c) => c.component === 'database');
   expect(db?.status).toBe('warning');
-  expect(db?.planFacts).toMatchObject({ targetRole: 'stale-writer', resyncMethod: 'rewind', divergenceLsn: split });
+  expect(db?.planFacts).toMatchObject({ targetRole: 'stale-writer', resyncMethod: 'rebuild', divergenceLsn: split, rewindCheckpointLsn: null });
   // Ten single-row transactions, plus whatever the restarted server committed itself (autovacuum).
   expect(db?.planFacts.lostTransactions).toBeGreaterThanOrEqual(10);
   expect(db?.expectedLoss?.bytes).toBeGreaterThan(0);
-  expect(db?.expectedLoss?.description).toMatch(/\d+ committed transactions\) that never reached the current primary: pg_rewind discards it/);
+  expect(db?.expectedLoss?.description).toMatch(/\d+ committed transactions\) that never reached the current primary: the rebuild discards it/);
   expect(db?.warnings?.[0]).toContain('primary has data secondary never received');
+  expect(db?.warnings?.[1]).toMatch(/cannot be rewound and will be rebuilt .*pg_rewind needs its WAL back to the last checkpoint before the split/);
 
   const resync = failback.after.steps.find((s) => s.id === 'resync-database');
-  expect(resync?.evidence).toMatchObject({ plannedMethod: 'rewind', method: 'rebuild' });
-  expect(String(resync?.evidence?.rewindError)).toContain('pg_rewind');
+  expect(resync?.evidence).toMatchObject({ plannedMethod: 'rebuild', method: 'rebuild', rewindError: null });
   expect(failback.after.steps.find((s) => s.id === 'verify-consistency')?.status).toBe('succeeded');
 
   // Exactly what the card said: 121-130 are gone, everything the secondary took is on the primary.
@@ -68,4 +77,32 @@ test('unplanned failover, the old primary returns with unreplicated commits and 
   await until('the secondary to replay everything', async () => (await standbyState(secondary, primary)).lagBytes === 0);
   expect(await standbyState(secondary, primary)).toEqual({ inRecovery: true, receiver: 'streaming', lagBytes: 0 });
   expect(await ids(secondary)).toEqual([...range(1, 120), ...range(1001, 1020)]);
+});
+
+test('without pg_walinspect, after a crash and restart of the old primary: rewind, and the card says a rebuild may follow and why', async () => {
+  const other = await startLab();
+  const db = createPostgresProvider({
+    primaryUrl: other.postgres.primary.url,
+    secondaryUrl: other.postgres.secondary.url,
+    promoteTimeoutSeconds: 30,
+    catchUpTimeoutSeconds: 30,
+    fence: { method: 'read-only' },
+    probe: { table: 'dr_probe' },
+    consistencyTables: [],
+    log: silentLog,
+  });
+  try {
+    await sql(other.postgres.primary.url, 'CREATE TABLE orders (id int PRIMARY KEY, side text NOT NULL)');
+    await insertRows(other.postgres.primary.url, range(1, 5), 'primary');
+    await until('the standby to have row 5', async () => (await sql(other.postgres.secondary.url, 'SELECT 1 FROM orders WHERE id = 5')).length === 1);
+    await crashPostgresPrimary(other);
+    await db.promote({ target: 'secondary', mode: 'unplanned', progress: () => undefined });
+    await pgStart({ bindir: other.postgres.bindir, user: labUser(), socketDir: '' }, other.postgres.primary);
+    const r = await db.readiness('primary');
+    expect(r.planFacts).toMatchObject({ targetRole: 'stale-writer', resyncMethod: 'rewind', rewindCheckpointLsn: null });
+    expect(r.summary).toContain('will rewind (pg_rewind); may fall back to a rebuild: its latest checkpoint is after the split');
+    expect(r.warnings?.join(' ')).toMatch(/will be rewound, but may fall back to a rebuild: .*without pg_walinspect/);
+  } finally {
+    await db.close();
+  }
 });
