@@ -9,8 +9,10 @@
  * - method: 'disable-endpoint' (default): failover disables the primary endpoint, failback enables
  *     it (priorities untouched; the primary must have the lower priority number).
  *     'swap-priorities': failover gives the secondary the lower priority number, failback swaps
- *     back; both endpoints stay enabled (three PATCHes through a free priority, since priorities
- *     must be unique in a profile).
+ *     back; both endpoints stay enabled (three PATCHes through a parking priority, since
+ *     priorities must be unique in a profile). The parking priority encodes both original
+ *     priorities (see parkingPriority), so a swap interrupted between PATCHes is recognised
+ *     (readiness warns, the switch step is not "done") and finished with the exact priorities.
  * - endpoint: ARM endpoint override (lab, tests); default https://management.azure.com
  * - credential: a TokenCredential; default DefaultAzureCredential (env, workload identity,
  *   managed identity, Azure CLI...)
@@ -62,6 +64,40 @@ const NAME = 'traffic-manager';
 /** Monitor states in which Traffic Manager does not hand out an endpoint while a healthier one exists. */
 const UNHEALTHY = new Set(['Degraded', 'Stopped', 'Inactive', 'Disabled']);
 const other = (r: RegionRole): RegionRole => (r === 'primary' ? 'secondary' : 'primary');
+
+/** Original priorities up to this can be encoded in the parking priority. */
+const MAX_ENCODED = 31;
+const PARK_TOP = 997;
+
+/**
+ * Where a swap parks the endpoint that gains (priority t) before the other (priority o) takes t
+ * and it takes o: PARK_TOP - ((t-1)*31 + (o-1)), 37..997. Both visible states of an interrupted
+ * swap, (parked, o) and (parked, t), then say which endpoint was moving and both original
+ * priorities. undefined when t or o is above 31: the swap parks on a free priority instead and an
+ * interruption cannot be told from a deliberate setting.
+ */
+export function parkingPriority(t: number, o: number): number | undefined {
+  // A swap only ever moves the endpoint with the higher number (t) to the lower (o).
+  if (t <= o || o < 1 || t > MAX_ENCODED) return undefined;
+  return PARK_TOP - ((t - 1) * MAX_ENCODED + (o - 1));
+}
+
+function decodeParking(p: number): { t: number; o: number } | undefined {
+  const code = PARK_TOP - p;
+  if (code < 0 || code >= MAX_ENCODED * MAX_ENCODED) return undefined;
+  const t = Math.floor(code / MAX_ENCODED) + 1;
+  const o = (code % MAX_ENCODED) + 1;
+  return t > o ? { t, o } : undefined;
+}
+
+/** A swap stopped between PATCHes: `parked` was moving from t to o, the other from o to t. */
+interface InterruptedSwap {
+  parked: RegionRole;
+  t: number;
+  o: number;
+  /** 1: only the parked endpoint moved; 2: the other has taken t too. */
+  step: 1 | 2;
+}
 
 export function mapArmError(err: unknown, doing: string): DrError {
   if (err instanceof DrError) return err;
@@ -150,12 +186,52 @@ export function createTrafficManagerProvider(opts: TrafficManagerProviderOptions
     }
   }
 
+  function interruptedSwap(st: ProfileState): InterruptedSwap | undefined {
+    if (method !== 'swap-priorities') return undefined;
+    const taken = (p: number): boolean => (st.profile.endpoints ?? []).some((e) => e.priority === p);
+    for (const parked of ['primary', 'secondary'] as RegionRole[]) {
+      const code = decodeParking(st.endpoints[parked].priority ?? 0);
+      if (!code) continue;
+      const rest = st.endpoints[other(parked)].priority ?? 0;
+      if (rest === code.o && !taken(code.t)) return { parked, ...code, step: 1 };
+      if (rest === code.t && !taken(code.o)) return { parked, ...code, step: 2 };
+    }
+    return undefined;
+  }
+
   /** Is the control state already what a switch to `target` sets? */
   function alreadySet(st: ProfileState, target: RegionRole): boolean {
     const { primary, secondary } = st.endpoints;
     if (method === 'disable-endpoint') return target === 'secondary' ? primary.endpointStatus === 'Disabled' : primary.endpointStatus === 'Enabled';
+    if (interruptedSwap(st)) return false;
     const [t, o] = target === 'primary' ? [primary, secondary] : [secondary, primary];
     return (t.priority ?? 0) < (o.priority ?? 0);
+  }
+
+  /** Where the controls hold users; 'partial' for a swap interrupted between its PATCHes. */
+  function heldOn(st: ProfileState): RegionRole | 'partial' {
+    if (interruptedSwap(st)) return 'partial';
+    return alreadySet(st, 'secondary') ? 'secondary' : 'primary';
+  }
+
+  /**
+   * Finish (toward `target`) or undo (toward the other) an interrupted swap, with its original
+   * priorities. Either way `target` ends preferred: undoing a swap toward the other restores the
+   * priorities from before it, when `target` was preferred.
+   */
+  async function settleSwap(swap: InterruptedSwap, target: RegionRole, progress: Progress): Promise<string> {
+    const moving = swap.parked;
+    const rest = other(moving);
+    if (moving === target) {
+      progress(`finishing an interrupted priority swap: "${names[rest]}" takes ${swap.t}, "${names[moving]}" takes ${swap.o}`);
+      if (swap.step === 1) await patch(rest, { priority: swap.t });
+      await patch(moving, { priority: swap.o });
+      return `finished an interrupted priority swap (it had stopped after PATCH ${swap.step} of 3)`;
+    }
+    progress(`undoing an interrupted priority swap toward the ${moving}: "${names[rest]}" back to ${swap.o}, "${names[moving]}" back to ${swap.t}`);
+    if (swap.step === 2) await patch(rest, { priority: swap.o });
+    await patch(moving, { priority: swap.t });
+    return `undid an interrupted priority swap toward the ${moving} (it had stopped after PATCH ${swap.step} of 3)`;
   }
 
   const provider: DnsProvider = {
@@ -168,8 +244,7 @@ export function createTrafficManagerProvider(opts: TrafficManagerProviderOptions
      */
     async currentTarget() {
       const st = await state();
-      const held: RegionRole = alreadySet(st, 'secondary') ? 'secondary' : 'primary';
-      return held === st.servedBy ? st.servedBy : 'unknown';
+      return heldOn(st) === st.servedBy ? st.servedBy : 'unknown';
     },
 
     async switchTo({ target, progress }): Promise<ActionResult> {
@@ -177,7 +252,9 @@ export function createTrafficManagerProvider(opts: TrafficManagerProviderOptions
       const evidence = { method, profile: opts.profileName, before: st.servedBy, primary: endpointLine(st.endpoints.primary), secondary: endpointLine(st.endpoints.secondary), ttl: st.ttl ?? null };
       if (st.endpoints[target].endpointStatus !== 'Enabled' && !(method === 'disable-endpoint' && target === 'primary'))
         throw new PreconditionFailed(`the ${target} endpoint "${names[target]}" of ${where} is disabled: dr-bot will not send users to a disabled endpoint. Enable it (and check its health) first.`, { code: 'precondition-failed' });
-      if (alreadySet(st, target)) {
+      const swap = interruptedSwap(st);
+      const settled = swap ? await settleSwap(swap, target, progress) : undefined;
+      if (!swap && alreadySet(st, target)) {
         if (st.servedBy !== target)
           throw new PreconditionFailed(`${where} is already set up for the ${target} (${endpointLine(st.endpoints[target])}) but routes to ${describe(st, st.servedBy)}: the ${target} endpoint is not healthy. Fix its health probe, then retry.`, { code: 'precondition-failed' });
         return { noop: true, summary: `already switched: ${where} routes to the ${describe(st, target)}`, evidence };
@@ -186,15 +263,16 @@ export function createTrafficManagerProvider(opts: TrafficManagerProviderOptions
         const status = target === 'secondary' ? 'Disabled' : 'Enabled';
         progress(`${status === 'Disabled' ? 'disabling' : 'enabling'} the primary endpoint "${names.primary}"`);
         await patch('primary', { endpointStatus: status });
-      } else {
+      } else if (!settled) {
         const t = st.endpoints[target].priority ?? 0;
         const o = st.endpoints[other(target)].priority ?? 0;
         const used = new Set((st.profile.endpoints ?? []).map((e) => e.priority));
-        let free = 1000;
-        while (used.has(free)) free -= 1;
+        const encoded = parkingPriority(t, o);
+        let park = encoded !== undefined && !used.has(encoded) ? encoded : 1000;
+        while (used.has(park)) park -= 1;
         progress(`swapping priorities: the ${target} endpoint "${names[target]}" takes priority ${o}`);
-        // Priorities are unique per profile: park the target on a free one, then swap.
-        await patch(target, { priority: free });
+        // Priorities are unique per profile: park the target (on a priority that records t and o), then swap.
+        await patch(target, { priority: park });
         await patch(other(target), { priority: t });
         await patch(target, { priority: o });
       }
@@ -202,7 +280,7 @@ export function createTrafficManagerProvider(opts: TrafficManagerProviderOptions
       log.info({ target, method }, 'traffic-manager: switched');
       return {
         noop: false,
-        summary: `${where} now routes to the ${describe(after, target)} (${method === 'disable-endpoint' ? `primary endpoint ${target === 'secondary' ? 'disabled' : 'enabled'}` : 'priorities swapped'})`,
+        summary: `${where} now routes to the ${describe(after, target)} (${method === 'disable-endpoint' ? `primary endpoint ${target === 'secondary' ? 'disabled' : 'enabled'}` : (settled ?? 'priorities swapped')})`,
         evidence: { ...evidence, after: target, primaryAfter: endpointLine(after.endpoints.primary), secondaryAfter: endpointLine(after.endpoints.secondary) },
       };
     },
@@ -245,7 +323,7 @@ export function createTrafficManagerProvider(opts: TrafficManagerProviderOptions
         const info = errorInfo(err);
         return { component: 'dns', status: 'blocked', summary: info.message, details: { error: info.message, code: info.code }, planFacts };
       }
-      const details = { fqdn: st.fqdn ?? null, ttl: st.ttl ?? null, servedBy: st.servedBy, heldOn: alreadySet(st, 'secondary') ? 'secondary' : 'primary', primary: endpointLine(st.endpoints.primary), secondary: endpointLine(st.endpoints.secondary), method };
+      const details = { fqdn: st.fqdn ?? null, ttl: st.ttl ?? null, servedBy: st.servedBy, heldOn: heldOn(st), primary: endpointLine(st.endpoints.primary), secondary: endpointLine(st.endpoints.secondary), method };
       const head = `${opts.profileName} (${st.fqdn ?? '?'}, TTL ${st.ttl ?? '?'} s): users go to the ${describe(st, st.servedBy)}`;
       if (st.endpoints[target].endpointStatus !== 'Enabled' && !(method === 'disable-endpoint' && target === 'primary'))
         return { component: 'dns', status: 'blocked', summary: `${head}; the ${target} endpoint "${names[target]}" is disabled, enable it first`, details, planFacts };
@@ -254,6 +332,9 @@ export function createTrafficManagerProvider(opts: TrafficManagerProviderOptions
       if (ttlWarn) warnings.push(ttlWarn);
       if (UNHEALTHY.has(st.endpoints[target].endpointMonitorStatus ?? '') && st.endpoints[target].endpointStatus === 'Enabled')
         warnings.push(`the ${target} endpoint "${names[target]}" is ${st.endpoints[target].endpointMonitorStatus}: Traffic Manager may not route to it after the switch.`);
+      const swap = interruptedSwap(st);
+      if (swap)
+        warnings.push(`a priority swap toward the ${swap.parked} stopped after PATCH ${swap.step} of 3 (${endpointLine(st.endpoints.primary)}; ${endpointLine(st.endpoints.secondary)}): the next switch finishes or undoes it with the original priorities ${swap.o} and ${swap.t}.`);
       if (method === 'disable-endpoint' && (st.endpoints.primary.priority ?? 0) > (st.endpoints.secondary.priority ?? 0))
         warnings.push(`the primary endpoint has the higher priority number (${st.endpoints.primary.priority} > ${st.endpoints.secondary.priority}): enabling it will not route users back to it.`);
       const already = alreadySet(st, target) && st.servedBy === target;

@@ -64,6 +64,9 @@ export function redisCheck(cache: CacheProvider, rpoSeconds: number): ReadinessC
       const measured = d.linkUp === true ? `link up, offset gap ${gap === null ? '?' : formatBytes(gap)}` : `link down${down === null ? '' : ` for ${down} s`}`;
       const evidence = { linkUp: d.linkUp ?? null, offsetGapBytes: gap, masterLastIoSecondsAgo: lastIo };
       if (d.linkUp !== true) return { status: 'degraded', detail: `the secondary's replication link is down: ${r.summary}`, measured, target, evidence };
+      // The offset gap is shown, not judged: it is bytes of stream, and Redis reports no lag in
+      // seconds to turn it into time against the RPO. A stalled link shows as master_last_io
+      // growing, which is judged here; a link that is down, above.
       if (lastIo !== null && lastIo > rpoSeconds)
         return { status: 'degraded', detail: `the secondary last heard from the primary ${lastIo} s ago, over the RPO of ${rpoSeconds} s`, measured, target, evidence };
       return { status: 'ok', detail: r.summary, measured, target, evidence };

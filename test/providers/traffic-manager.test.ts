@@ -104,6 +104,55 @@ test('swap-priorities gives the secondary the lower number through a free priori
   expect([sim.endpoint('primary')?.priority, sim.endpoint('secondary')?.priority]).toEqual([1, 2]);
 });
 
+test('swap-priorities interrupted after the first PATCH (secondary parked): recognised, then finished with the original priorities', async () => {
+  const dns = provider({ method: 'swap-priorities' });
+  // The bot dies after parking the secondary: the second PATCH never arrives.
+  sim.failNext(400, 'BadRequest', 'connection reset', { method: 'PATCH', skip: 1 });
+  await expect(dns.switchTo({ target: 'secondary', progress })).rejects.toBeDefined();
+  const parked = sim.endpoint('secondary')!.priority;
+  expect([sim.endpoint('primary')?.priority, parked]).toEqual([1, 966]);
+  expect(sim.served()?.name).toBe('primary');
+
+  // Not "switched" and not "never started": the step runs again, and readiness says why.
+  expect(await dns.currentTarget()).toBe('unknown');
+  const ready = await dns.readiness('secondary');
+  expect(ready.details.heldOn).toBe('partial');
+  expect(ready.warnings?.join(' ')).toMatch(/a priority swap toward the secondary stopped after PATCH 1 of 3 .* original priorities 1 and 2/);
+  expect((await dns.verify('secondary')).find((c) => c.name === 'traffic manager routing')?.ok).toBe(false);
+
+  const done = await dns.switchTo({ target: 'secondary', progress });
+  expect(done.summary).toMatch(/finished an interrupted priority swap \(it had stopped after PATCH 1 of 3\)/);
+  expect([sim.endpoint('primary')?.priority, sim.endpoint('secondary')?.priority]).toEqual([2, 1]);
+  expect(sim.served()?.name).toBe('secondary');
+  expect(await dns.currentTarget()).toBe('secondary');
+});
+
+test('swap-priorities interrupted after the second PATCH is finished; one interrupted the other way is undone', async () => {
+  const dns = provider({ method: 'swap-priorities' });
+  // After PATCH 2 of a failover: the secondary parked, the primary already on the secondary's 2.
+  sim.setPriority('secondary', 966);
+  sim.setPriority('primary', 2);
+  expect(sim.served()?.name).toBe('primary');
+  expect(await dns.currentTarget()).toBe('unknown');
+  await dns.switchTo({ target: 'secondary', progress });
+  expect([sim.endpoint('primary')?.priority, sim.endpoint('secondary')?.priority]).toEqual([2, 1]);
+
+  // A failback interrupted after PATCH 1 (the primary parked), and the failover retried instead:
+  // the primary goes back to 2, and the secondary (still preferred) stays on 1.
+  sim.setPriority('primary', 966);
+  expect(await dns.currentTarget()).toBe('unknown');
+  const undone = await dns.switchTo({ target: 'secondary', progress });
+  expect(undone.summary).toMatch(/undid an interrupted priority swap toward the primary/);
+  expect([sim.endpoint('primary')?.priority, sim.endpoint('secondary')?.priority]).toEqual([2, 1]);
+  expect(await dns.currentTarget()).toBe('secondary');
+
+  // Priorities set on purpose, however unusual, are not taken for an interrupted swap.
+  sim.setPriority('secondary', 1000);
+  sim.setPriority('primary', 1);
+  expect(await dns.currentTarget()).toBe('primary');
+  expect((await dns.readiness('secondary')).details.heldOn).toBe('primary');
+});
+
 test('a TTL longer than the RTO target is a warning, a degraded target is a warning', async () => {
   sim.setTtl(7200);
   sim.setEndpointHealthy('secondary', false);

@@ -55,8 +55,10 @@ export interface TrafficManagerSim {
   served(): SimEndpoint | undefined;
   setEndpointHealthy(name: string, healthy: boolean): void;
   setTtl(ttl: number): void;
-  /** Next `times` requests (of `method`, if given) get this ARM error. */
-  failNext(status: number, code: string, message: string, opts?: { times?: number; method?: string }): void;
+  /** Next `times` requests (of `method`, if given, after letting `skip` of them through) get this ARM error. */
+  failNext(status: number, code: string, message: string, opts?: { times?: number; method?: string; skip?: number }): void;
+  /** Set an endpoint's priority directly, as someone in the portal (or an interrupted swap) would leave it. */
+  setPriority(name: string, priority: number): void;
   /** Next `times` requests get 429 TooManyRequests with Retry-After: 0. */
   throttleNext(times: number): void;
   stop(): Promise<void>;
@@ -205,8 +207,16 @@ export async function startTrafficManagerSimulator(opts: TrafficManagerSimOption
     setTtl(value) {
       ttl = value;
     },
-    failNext(status, code, message, { times = 1, method } = {}) {
-      http.inject({ response: armError(status, code, message), times, match: method ? (r) => r.method === method : undefined });
+    failNext(status, code, message, { times = 1, method, skip = 0 } = {}) {
+      let passed = 0;
+      const matches = (r: RecordedRequest): boolean => method === undefined || r.method === method;
+      const match = skip > 0 || method ? (r: RecordedRequest) => matches(r) && (passed >= skip || (passed++, false)) : undefined;
+      http.inject({ response: armError(status, code, message), times, match });
+    },
+    setPriority(name, priority) {
+      const e = endpoints.find((x) => x.name === name);
+      if (!e) throw new Error(`no endpoint ${name} in the Traffic Manager simulator`);
+      e.priority = priority;
     },
     throttleNext(times) {
       http.inject({ response: armError(429, 'TooManyRequests', 'Too many requests, retry later.', { 'retry-after': '0' }), times });
