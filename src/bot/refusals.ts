@@ -47,6 +47,8 @@ export function refusalMessage(input: {
       return `${opId} is not paused${op ? ` (it is ${op.phase})` : ''}: nothing to ${action}.`;
     case 'unknown-operation':
       return `There is no operation ${opId}.`;
+    case 'expired':
+      return `Too late: the approval window of ${opId} had closed${op?.expiresAt !== undefined ? ` (${new Date(op.expiresAt).toISOString()})` : ''}, so your approval did not count and nothing was changed. Request it again if it is still needed.`;
     default:
       return input.fallback ?? `Refused: ${String(reason)}.`;
   }

@@ -370,6 +370,8 @@ function refusalSummary(reason: string): string {
       return 'the plan changed since the button was drawn';
     case 'finished':
       return 'the operation has already finished';
+    case 'expired':
+      return 'it came after the approval deadline';
     default:
       return reason;
   }

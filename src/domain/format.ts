@@ -64,6 +64,7 @@ export const REFUSAL_TEXT: Record<RefusalReason, string> = {
   'not-paused': 'the operation is not paused',
   finished: 'the operation has already finished',
   'unknown-operation': 'no such operation',
+  expired: 'it came after the approval deadline',
 };
 
 function title(stepId: keyof typeof STEP_TITLES): string {

@@ -147,7 +147,9 @@ export type RefusalReason =
   | 'not-awaiting-approval'
   | 'not-paused'
   | 'finished'
-  | 'unknown-operation';
+  | 'unknown-operation'
+  /** An approval that arrived after the approval deadline. */
+  | 'expired';
 
 /** The phase an operation is in, derived from the machine state. */
 export type Phase =

@@ -142,9 +142,11 @@ export function createEngine(deps: EngineDeps): Engine {
       throw notOwned(opId);
     }
     const authorized = await authorizer.isAuthorized(userId);
+    // One instant for the answer and the event, so both judge the deadline alike.
+    const at = now();
     // The machine applies the same policy and records the refusal in the timeline; this answer is for the person.
-    const refusal = evaluateAction(runner.liveView, action, userId, authorized, planHash);
-    runner.send(event(authorized, now()));
+    const refusal = evaluateAction(runner.liveView, action, userId, authorized, planHash, at);
+    runner.send(event(authorized, at));
     await runner.idle();
     if (runner.lost) throw notOwned(opId);
     const op = runner.view;

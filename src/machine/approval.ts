@@ -13,7 +13,7 @@ import type { OperationContext, OperationEvent, UserEvent } from './types.js';
 export type OperationAction = 'approve' | 'reject' | 'retry' | 'skip' | 'abort';
 
 /** The part of an operation the approval policy looks at; an OperationView has all of it. */
-export type PolicySubject = Pick<OperationView, 'phase' | 'requester' | 'approvals' | 'planHash'>;
+export type PolicySubject = Pick<OperationView, 'phase' | 'requester' | 'approvals' | 'planHash'> & Partial<Pick<OperationView, 'expiresAt'>>;
 
 /**
  * Before the plan is approved nothing has changed yet, so the requester may still cancel
@@ -25,8 +25,8 @@ const PRE_APPROVAL_PHASES: readonly Phase[] = ['preflight', 'awaitingApproval', 
  * The approval policy, shared by the machine's guards and the adapters' ephemeral answers so
  * both always agree. Returns why the action is refused, or null when it counts.
  *
- * - approve: awaiting approval, not the requester, authorized, not already counted, bound to the
- *   current plan hash.
+ * - approve: awaiting approval, before the deadline (`at`, when the person clicked, is before
+ *   `expiresAt`), not the requester, authorized, not already counted, bound to the current plan hash.
  * - reject: before approval, by an authorized person or the requester.
  * - retry: paused, by an authorized person or the requester (it re-runs an approved step).
  * - skip: paused, by an authorized person only (skipping bypasses a safety step).
@@ -38,6 +38,7 @@ export function evaluateAction(
   userId: string,
   authorized: boolean,
   planHash?: string,
+  at?: number,
 ): RefusalReason | null {
   if (FINAL_PHASES.includes(view.phase)) return 'finished';
   const isRequester = userId === view.requester;
@@ -46,6 +47,8 @@ export function evaluateAction(
     case 'approve': {
       const already = hasApproved(view.approvals, userId);
       if (view.phase !== 'awaitingApproval') return already ? 'duplicate' : 'not-awaiting-approval';
+      // Past the deadline nothing else matters: the request expires, the click does not count.
+      if (at !== undefined && view.expiresAt !== undefined && at >= view.expiresAt) return 'expired';
       if (isRequester) return 'self-approval';
       if (!authorized) return 'unauthorized';
       if (already) return 'duplicate';
@@ -80,9 +83,15 @@ export const ACTION_OF: Record<UserEventType, OperationAction> = {
 /** The machine's side of the policy: the same evaluation, from its context in a known phase. */
 export function refusalForEvent(context: OperationContext, phase: Phase, event: OperationEvent): RefusalReason | null {
   if (event.type === 'TICK') return null;
-  const subject: PolicySubject = { phase, requester: context.requester, approvals: context.approvals, planHash: context.planHash };
+  const subject: PolicySubject = {
+    phase,
+    requester: context.requester,
+    approvals: context.approvals,
+    planHash: context.planHash,
+    ...(context.expiresAt !== undefined ? { expiresAt: context.expiresAt } : {}),
+  };
   const planHash = event.type === 'APPROVE' ? event.planHash : undefined;
-  return evaluateAction(subject, ACTION_OF[event.type], event.userId, event.authorized, planHash);
+  return evaluateAction(subject, ACTION_OF[event.type], event.userId, event.authorized, planHash, event.at);
 }
 
 function hasApproved(approvals: readonly Approval[], userId: string): boolean {

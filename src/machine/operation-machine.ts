@@ -416,8 +416,9 @@ export function createOperationMachine(deps: { now?: () => number } = {}) {
         on: {
           ...actionHandlers('awaitingApproval', {
             APPROVE: [
-              // A click that arrives after the deadline (before the timer fired) does not count.
-              { guard: 'pastDeadline', target: 'expired', actions: 'expire' },
+              // A click that arrives after the deadline (before the timer fired) does not count: it
+              // is refused as expired (the policy says so too), and the request expires.
+              { guard: 'pastDeadline', target: 'expired', actions: [{ type: 'refuse', params: { phase: 'awaitingApproval' } }, 'expire'] },
               { guard: 'approvalCompletes', target: 'recheck', actions: 'recordApproval' },
               { guard: { type: 'allowed', params: { phase: 'awaitingApproval' } }, actions: 'recordApproval' },
             ],

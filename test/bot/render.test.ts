@@ -237,6 +237,9 @@ describe('refusal answers', () => {
     expect(msg('not-awaiting-approval', { op: view({ phase: 'running', approvals: [{ userId: 'U0ALICE', at: T0, planHash: 'x' }] }) })).toBe(
       'Your approval is already counted.',
     );
+    expect(msg('expired', { op: view({ phase: 'expired', expiresAt: T0 }) })).toBe(
+      `Too late: the approval window of DR-20261125-0001 had closed (${new Date(T0).toISOString()}), so your approval did not count and nothing was changed. Request it again if it is still needed.`,
+    );
   });
 });
 

@@ -305,6 +305,27 @@ describe('engine with real Redis and provider fakes', () => {
     expect(await h.store.activeFor('prod')).toBeNull();
   });
 
+  test('an approval clicked after the deadline is refused as expired, with an answer for the person', async () => {
+    let clock = Date.UTC(2030, 0, 1);
+    // No tick during the test: the click is what finds the deadline passed.
+    h = await createHarness({ name: 'engine-late-approve', now: () => clock, tickMs: 3_600_000 });
+    const req = await h.engine.request({ kind: 'failover', mode: 'auto', requester: REQUESTER, reason: 'r' });
+    if (!req.ok) throw new Error('refused');
+    const waiting = await inPhase(h.engine, req.op.id, 'awaitingApproval');
+    clock = waiting.expiresAt! + 1;
+    const late = await h.engine.approve({ opId: waiting.id, userId: APPROVER, planHash: waiting.planHash! });
+    expect(late).toMatchObject({ ok: false, reason: 'expired', op: { phase: 'expired' } });
+    expect(late.message).toBe(
+      `Too late: the approval window of ${waiting.id} closed at ${new Date(waiting.expiresAt!).toISOString()}, so your approval did not count and nothing was changed. Request it again if it is still needed.`,
+    );
+    const tl = await h.engine.timeline(waiting.id);
+    expect(types(tl).slice(-2)).toEqual(['ApprovalRefused', 'OperationExpired']);
+    expect(tl.find((e) => e.type === 'ApprovalRefused')).toMatchObject({ userId: APPROVER, reason: 'expired' });
+    expect(types(tl)).not.toContain('ApprovalRecorded');
+    expect(await h.world.effects('database.promote')).toBe(0);
+    expect(await h.store.activeFor('prod')).toBeNull();
+  });
+
   test('status() works from the store after a restart', async () => {
     h = await createHarness({ name: 'engine-status' });
     const id = await requestAndApprove(h);

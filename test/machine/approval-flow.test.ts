@@ -209,5 +209,9 @@ describe('expiry', () => {
     await settle();
     expect(phase(second.actor)).toBe('expired');
     expect(late.preflightCalls).toHaveLength(1);
+    // The click is on the timeline as refused for being late, then the request expires.
+    expect(late.types().slice(-2)).toEqual(['ApprovalRefused', 'OperationExpired']);
+    expect(late.ofType('ApprovalRefused')).toEqual([{ type: 'ApprovalRefused', userId: ALICE, reason: 'expired' }]);
+    expect(late.ofType('ApprovalRecorded')).toEqual([]);
   });
 });

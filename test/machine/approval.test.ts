@@ -27,6 +27,16 @@ describe('evaluateAction: approve', () => {
     expect(evaluateAction(view('awaitingApproval', { approvals }), 'approve', BOB, true, HASH)).toBeNull();
   });
 
+  it('refuses an approval that comes at or after the deadline, whoever gives it', () => {
+    const deadline = 1_000_000;
+    const open = { ...view('awaitingApproval'), expiresAt: deadline };
+    expect(evaluateAction(open, 'approve', ALICE, true, HASH, deadline - 1)).toBeNull();
+    expect(evaluateAction(open, 'approve', ALICE, true, HASH, deadline)).toBe('expired');
+    expect(evaluateAction(open, 'approve', MALLORY, false, 'bbbbbbbbbbbbbbbb', deadline + 1)).toBe('expired');
+    // Without the click's time the deadline cannot be judged here; the machine's timer decides.
+    expect(evaluateAction(open, 'approve', ALICE, true, HASH)).toBeNull();
+  });
+
   it('refuses an approval bound to another plan, or to none', () => {
     expect(evaluateAction(view('awaitingApproval'), 'approve', ALICE, true, 'bbbbbbbbbbbbbbbb')).toBe('stale-plan');
     expect(evaluateAction(view('awaitingApproval'), 'approve', ALICE, true)).toBe('stale-plan');
