@@ -1,6 +1,7 @@
 /**
  * ClusterProvider for Kubernetes: scales a region's Deployments and StatefulSets between their
- * standby and production replica counts through the /scale subresource, then waits for the pods.
+ * standby and production replica counts with a merge patch of their /scale subresource
+ * ({"spec":{"replicas":N}}, what `kubectl scale` sends), then waits for the pods.
  *
  * Options (config: components.kubernetes):
  * - primary, secondary: { kubeconfig?: path (default: KUBECONFIG / ~/.kube/config), context?: name
@@ -15,7 +16,7 @@
  * A workload counts as scaled when the controller has observed the new spec (observedGeneration),
  * status.replicas equals the target (old pods gone on the way down) and readyReplicas reach it.
  */
-import { ApiException, AppsV1Api, KubeConfig, VersionApi } from '@kubernetes/client-node';
+import { ApiException, AppsV1Api, KubeConfig, PatchStrategy, VersionApi, setHeaderOptions } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { CheckResult, ComponentReadiness, RegionRole } from '../domain/types.js';
 import { DrError, PreconditionFailed, ProviderError, errorInfo } from '../errors.js';
@@ -82,7 +83,7 @@ export function mapKubernetesError(err: unknown, region: RegionRole, doing: stri
     const msg = statusMessage(err);
     if (err.code === 404) return new PreconditionFailed(`kubernetes (${region}): ${doing}: ${msg}. Check components.kubernetes.workloads and the ${region} context.`, { code: 'not-found', cause: err });
     if (err.code === 401) return new ProviderError(NAME, `(${region}) ${doing}: the API server rejected the credentials (401). Refresh the token in the ${region} kubeconfig.`, { code: 'forbidden', cause: err });
-    if (err.code === 403) return new ProviderError(NAME, `(${region}) ${doing}: forbidden: ${msg}. Give the bot's service account get on deployments/statefulsets and get/update on their scale subresource.`, { code: 'forbidden', cause: err });
+    if (err.code === 403) return new ProviderError(NAME, `(${region}) ${doing}: forbidden: ${msg}. Give the bot's service account get on deployments/statefulsets and patch on their scale subresource (deployments/scale, statefulsets/scale).`, { code: 'forbidden', cause: err });
     if (err.code === 429) return new ProviderError(NAME, `(${region}) ${doing}: throttled by the API server: ${msg}`, { code: 'throttled', retryable: true, cause: err });
     return new ProviderError(NAME, `(${region}) ${doing}: HTTP ${err.code}: ${msg}`, { retryable: err.code >= 500 || err.code === 409, cause: err });
   }
@@ -160,18 +161,16 @@ export function createKubernetesProvider(opts: KubernetesProviderOptions): Clust
   const progressLine = (all: Observed[], profile: ScaleProfile): string =>
     all.map((o) => `${o.w.name} ${o.ready}/${target(o.w, profile)} ready`).join(', ');
 
+  // The generated client sends PATCH bodies as JSON Patch unless told otherwise (client-node 1.x: a header middleware).
+  const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+  /** One PATCH: the count is all it sets, so there is no read-modify-write to race with. */
   async function setReplicas(region: RegionRole, w: WorkloadConfig, replicas: number): Promise<void> {
     const doing = `scaling ${label(w)} to ${replicas}`;
     await call(region, doing, async (c) => {
-      const args = { name: w.name, namespace: w.namespace };
-      // Read-modify-write of the Scale carries its resourceVersion: a concurrent change answers 409 and is retried on fresh data.
-      if (w.kind === 'Deployment') {
-        const scale = await c.apps.readNamespacedDeploymentScale(args);
-        await c.apps.replaceNamespacedDeploymentScale({ ...args, body: { ...scale, spec: { replicas } } });
-      } else {
-        const scale = await c.apps.readNamespacedStatefulSetScale(args);
-        await c.apps.replaceNamespacedStatefulSetScale({ ...args, body: { ...scale, spec: { replicas } } });
-      }
+      const args = { name: w.name, namespace: w.namespace, body: { spec: { replicas } } };
+      if (w.kind === 'Deployment') await c.apps.patchNamespacedDeploymentScale(args, mergePatch);
+      else await c.apps.patchNamespacedStatefulSetScale(args, mergePatch);
     });
   }
 

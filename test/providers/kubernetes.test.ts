@@ -73,10 +73,13 @@ test('scale-up patches the scale subresource, waits for ready replicas with prog
   expect(secondary.workload('StatefulSet', 'shop', 'worker')).toEqual({ replicas: 3, readyReplicas: 3 });
   // Progress shows the pods coming up, not just the end state.
   expect(messages.some((m) => /api [3-5]\/6 ready/.test(m))).toBe(true);
-  expect(secondary.requests.filter((r) => r.method === 'PUT' && r.path.endsWith('/scale')).map((r) => r.path)).toEqual([
-    '/apis/apps/v1/namespaces/shop/deployments/api/scale',
-    '/apis/apps/v1/namespaces/shop/statefulsets/worker/scale',
+  // One merge patch per workload on its scale subresource, as `kubectl scale` does; no read-modify-write.
+  const writes = secondary.requests.filter((r) => r.method !== 'GET');
+  expect(writes.map((r) => [r.method, r.path, r.headers['content-type'], JSON.parse(r.body) as unknown])).toEqual([
+    ['PATCH', '/apis/apps/v1/namespaces/shop/deployments/api/scale', 'application/merge-patch+json', { spec: { replicas: 6 } }],
+    ['PATCH', '/apis/apps/v1/namespaces/shop/statefulsets/worker/scale', 'application/merge-patch+json', { spec: { replicas: 3 } }],
   ]);
+  expect(secondary.requests.filter((r) => r.method === 'GET' && r.path.endsWith('/scale'))).toHaveLength(0);
   expect(await cluster.isScaled('secondary', 'production')).toBe(true);
   // The primary was never touched.
   expect(primary.requests).toHaveLength(0);
@@ -112,10 +115,10 @@ test('a missing workload is refused before any change and blocks readiness', asy
 
 test('403 from the API server is a forbidden error that says which permission is missing', async () => {
   await start(0);
-  secondary.failNext(403, 'Forbidden', 'deployments.apps "api" is forbidden: User "system:serviceaccount:dr:dr-bot" cannot update resource "deployments/scale" in API group "apps" in the namespace "shop"', { method: 'PUT' });
+  secondary.failNext(403, 'Forbidden', 'deployments.apps "api" is forbidden: User "system:serviceaccount:dr:dr-bot" cannot patch resource "deployments/scale" in API group "apps" in the namespace "shop"', { method: 'PATCH' });
   const err = await provider().scale({ region: 'secondary', profile: 'production', progress: () => {} }).catch((e: unknown) => e);
   expect(err).toMatchObject({ code: 'forbidden', retryable: false });
-  expect((err as Error).message).toMatch(/cannot update resource "deployments\/scale"/);
+  expect((err as Error).message).toMatch(/cannot patch resource "deployments\/scale".*patch on their scale subresource/);
 });
 
 test('API server throttling (429) is retried and the scale goes through', async () => {

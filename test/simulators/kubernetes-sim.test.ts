@@ -51,3 +51,9 @@ test('a health endpoint can turn unhealthy, go away and come back on the same po
     await health.stop();
   }
 });
+
+test('a PATCH without a patch media type is refused with 415, as the API server does', async () => {
+  const res = await fetch(scaleUrl(), { method: 'PATCH', headers: { ...auth, 'content-type': 'application/json' }, body: '{"spec":{"replicas":2}}' });
+  expect(res.status).toBe(415);
+  expect(((await res.json()) as { reason: string }).reason).toBe('UnsupportedMediaType');
+});

@@ -69,6 +69,7 @@ export interface KubernetesSim {
 }
 
 const RESOURCE: Record<string, WorkloadKind> = { deployments: 'Deployment', statefulsets: 'StatefulSet' };
+const PATCH_TYPES = ['application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json'];
 
 function status(code: number, reason: string, message: string, details?: Record<string, unknown>): SimResponse {
   return json(code, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, ...(details ? { details } : {}), code });
@@ -197,7 +198,11 @@ export async function startKubernetesSimulator(opts: KubernetesSimOptions = {}):
             return status(409, 'Conflict', `Operation cannot be fulfilled on ${resource}.apps "${name}": the object has been modified; please apply your changes to the latest version and try again`);
           replicas = body.spec?.replicas;
         } else {
-          replicas = replicasFromPatch(req.body, String(req.headers['content-type'] ?? ''));
+          const contentType = String(req.headers['content-type'] ?? '');
+          // As the API server: a PATCH says which kind of patch its body is, or it is refused.
+          if (!PATCH_TYPES.some((t) => contentType.startsWith(t)))
+            return status(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${PATCH_TYPES.join(', ')}`);
+          replicas = replicasFromPatch(req.body, contentType);
         }
       } catch (err) {
         return status(400, 'BadRequest', `invalid body: ${(err as Error).message}`);
