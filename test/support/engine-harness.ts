@@ -48,6 +48,8 @@ export async function createHarness(opts: {
   config?: DrConfig;
   now?: () => number;
   tickMs?: number;
+  /** Real providers to use instead of the fakes (e.g. the Route 53 provider against its simulator). */
+  providers?: Partial<Providers>;
 }): Promise<Harness> {
   const prefix = uniquePrefix(opts.name);
   const redis = new Redis(REDIS_URL);
@@ -59,7 +61,7 @@ export async function createHarness(opts: {
     createEngine({
       config,
       store,
-      providers: createFakeProviders(world, opts.only),
+      providers: { ...createFakeProviders(world, opts.only), ...opts.providers },
       authorizer: { isAuthorized: async (u) => approvers.has(u) },
       log: pino({ level: process.env.LOG_LEVEL ?? 'silent' }),
       now: opts.now,
