@@ -80,6 +80,19 @@ interface Reachable {
   /** Someone paused WAL replay (pg_wal_replay_pause): promotion would resume it. */
   replayPaused: boolean;
   receiver: { status: string; flushedLsn: string | null; latestEndLsn: string | null; lastMsgReceiptAt: string | null } | null;
+  /** The server's clock when it was read. */
+  checkedAt: string;
+}
+
+/**
+ * What a standby's WAL receiver showed about its primary, kept because pg_stat_wal_receiver loses
+ * its row the moment the receiver exits (a primary crash ends the connection at once).
+ */
+interface Contact {
+  /** Last seen streaming: the last message's receipt time and the primary's end of WAL it reported (latest_end_lsn). */
+  lastSeen: { at: string; latestEndLsn: string | null; flushedLsn: string | null } | null;
+  /** First seen without a streaming receiver since then (the standby's clock): contact was lost by this time. */
+  lostBy: string | null;
 }
 interface Unreachable {
   reachable: false;
@@ -112,6 +125,7 @@ class PostgresProvider implements DatabaseProvider {
   private readonly identity: SystemIdentifierMemory;
   /** What the identity port last said or was told, so it is read once and written on change only. */
   private knownId: string | null | undefined;
+  private readonly contact = new Map<RegionRole, Contact>();
 
   constructor(private readonly opts: PostgresProviderOptions) {
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 3000;
@@ -175,13 +189,14 @@ class PostgresProvider implements DatabaseProvider {
                  pg_last_xact_replay_timestamp() AS last_replay_at,
                  extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp())::float8 AS last_replay_age,
                  current_setting('default_transaction_read_only') AS read_only,
+                 clock_timestamp() AS checked_at,
                  CASE WHEN pg_is_in_recovery() THEN pg_is_wal_replay_paused() ELSE false END AS replay_paused`);
         const r = rows[0];
         const recv = await c.query(
           `SELECT status, flushed_lsn::text AS flushed, latest_end_lsn::text AS latest_end, last_msg_receipt_time FROM pg_stat_wal_receiver`,
         );
         const w = recv.rows[0];
-        return {
+        const state = {
           reachable: true as const,
           inRecovery: r.in_recovery as boolean,
           systemId: r.system_id as string,
@@ -198,11 +213,28 @@ class PostgresProvider implements DatabaseProvider {
           receiver: w
             ? { status: w.status as string, flushedLsn: w.flushed ?? null, latestEndLsn: w.latest_end ?? null, lastMsgReceiptAt: iso(w.last_msg_receipt_time) }
             : null,
+          checkedAt: iso(r.checked_at) ?? new Date().toISOString(),
         };
+        if (state.inRecovery) this.noteContact(side, state);
+        return state;
       });
     } catch (err) {
       if (err instanceof DrError && err.retryable) return { reachable: false, error: err };
       throw err;
+    }
+  }
+
+  /**
+   * Only a streaming receiver's times are contact: a receiver (re)starting resets them to its own
+   * start time, before it has heard from anyone.
+   */
+  private noteContact(side: RegionRole, s: Reachable): void {
+    const w = s.receiver;
+    const c = this.contact.get(side) ?? { lastSeen: null, lostBy: null };
+    if (w?.status === 'streaming' && w.lastMsgReceiptAt) {
+      this.contact.set(side, { lastSeen: { at: w.lastMsgReceiptAt, latestEndLsn: w.latestEndLsn, flushedLsn: w.flushedLsn }, lostBy: null });
+    } else if (!c.lostBy) {
+      this.contact.set(side, { ...c, lostBy: s.checkedAt });
     }
   }
 
@@ -389,7 +421,7 @@ class PostgresProvider implements DatabaseProvider {
         ...(warnings.length ? { warnings } : {}),
       };
     }
-    const expectedLoss = this.expectedLoss(t, o.error.message);
+    const { evidence: lossEvidence, ...expectedLoss } = this.expectedLoss(target, t, o.error.message);
     const unconfirmed = (await this.expectedId())
       ? []
       : [`${target}'s system identifier ${t.systemId} cannot be checked against ${src} (unreachable) and none is configured or remembered: make sure components.postgres.${target} is this cluster's standby, or set components.postgres.systemIdentifier`];
@@ -397,7 +429,7 @@ class PostgresProvider implements DatabaseProvider {
       ...base,
       status: 'warning',
       summary: `${target} in recovery; ${src} unreachable: unplanned, ${expectedLoss.description}`,
-      details: { ...details, lostBytesKnown: expectedLoss.bytes ?? null, lastReplayAgeSeconds: t.lastReplayAgeSeconds },
+      details: { ...details, lostBytesKnown: expectedLoss.bytes ?? null, lastReplayAgeSeconds: t.lastReplayAgeSeconds, ...lossEvidence },
       planFacts: { targetRole: 'standby', systemId: t.systemId, primaryReachable: false, receivedLsn: t.receiveLsn },
       expectedLoss,
       warnings: [`${src} cannot be fenced while unreachable: make sure it cannot come back as a writer`, ...unconfirmed],
@@ -454,27 +486,58 @@ class PostgresProvider implements DatabaseProvider {
   }
 
   /**
-   * With the primary gone, what the standby can tell: how far it received (all of it is replayed
-   * at promotion) and when the last transaction it has was committed. WAL the primary wrote after
-   * that cannot be counted without the primary; the live receiver's latest_end_lsn (the primary's
-   * own end of WAL at its last message) is the only lower bound, and only while it is connected.
+   * With the primary gone, what the standby can tell. All it received is replayed at promotion.
+   * The loss window is from its last replayed commit to its last contact with the primary: writes
+   * committed after the commit it has and before that contact never reached it (the primary may
+   * have written after the contact too; nothing here can time that). Contact is the receiver's
+   * last message while it streams; once its row is gone, "lost by" the first time this provider
+   * saw it without one, so the window is fixed then and does not grow while people approve.
+   * The receiver's latest_end_lsn is the primary's end of WAL at its last message: what lies past
+   * the received WAL is a lower bound of the loss in bytes; zero there proves nothing, so unknown.
+   * Times mix clocks: commit times are the primary's, contact times the standby's.
    */
-  private expectedLoss(t: Reachable, why: string): ExpectedLoss & { bytes: number | null; seconds: number | null } {
-    const w = t.receiver;
-    const knownBytes = w?.latestEndLsn && w.flushedLsn ? Math.max(0, lsnDiff(w.latestEndLsn, w.flushedLsn)) : null;
-    const seconds = t.lastReplayAgeSeconds === null ? null : Math.round(t.lastReplayAgeSeconds * 10) / 10;
-    const received = t.receiveLsn ?? t.replayLsn ?? 'unknown';
-    // The age of the last replayed transaction bounds the loss window from above: an idle primary
-    // committed nothing since, so for it the number overstates the loss.
-    const last = t.lastReplayAt
-      ? `its last replayed transaction committed at ${t.lastReplayAt} (${seconds} s ago: at most that much time of writes is lost)`
-      : 'it has replayed no transaction yet';
+  private expectedLoss(target: RegionRole, t: Reachable, why: string): ExpectedLoss & { bytes: number | null; seconds: number | null; evidence: Evidence } {
+    const w = t.receiver?.status === 'streaming' ? t.receiver : null;
+    const remembered = this.contact.get(target) ?? { lastSeen: null, lostBy: null };
+    const received = t.receiveLsn ?? t.replayLsn;
+    const walEnd = w ? w.latestEndLsn : remembered.lastSeen?.latestEndLsn ?? null;
+    const have = w?.flushedLsn ?? received;
+    const behind = walEnd && have ? lsnDiff(walEnd, have) : 0;
+    const bytes = behind > 0 ? behind : null;
+    const contactAt = w?.lastMsgReceiptAt ?? null;
+    const lostBy = w ? null : remembered.lostBy ?? t.checkedAt;
+    const until = contactAt ?? lostBy;
+    const seconds = t.lastReplayAt && until ? Math.max(0, Math.round((Date.parse(until) - Date.parse(t.lastReplayAt)) / 100) / 10) : null;
+
+    const last = t.lastReplayAt ? `its last replayed transaction committed at ${t.lastReplayAt}` : 'it has replayed no transaction yet';
+    const contact = contactAt
+      ? `its last message from the primary arrived at ${contactAt}`
+      : remembered.lastSeen
+        ? `it was last seen in contact with the primary at ${remembered.lastSeen.at} and had lost contact by ${lostBy}`
+        : `it had no contact with the primary when first checked at ${lostBy}`;
+    const window =
+      seconds === null
+        ? 'the loss window cannot be timed'
+        : contactAt
+          ? `writes of the ${seconds} s between them are lost`
+          : `writes of at most the ${seconds} s between them are lost`;
     const pending = t.replayGapBytes ? `; ${formatBytes(t.replayGapBytes)} received but not yet replayed will be replayed at promotion, not lost` : '';
-    const bytes = knownBytes === null ? 'WAL the primary wrote after that cannot be measured while it is unreachable' : `at least ${formatBytes(knownBytes)} of WAL the primary reported was never received`;
+    const bytesText =
+      bytes !== null
+        ? `at least ${formatBytes(bytes)} of WAL lost: the primary reported its WAL at ${walEnd}, the standby received up to ${have} (a lower bound: it may have written more after)`
+        : walEnd
+          ? `WAL lost in bytes unknown: the standby had received all WAL the primary reported (up to ${walEnd}); what it wrote after cannot be measured while it is unreachable`
+          : 'WAL lost in bytes unknown: the primary\'s end of WAL was never seen by this bot and cannot be measured while it is unreachable';
     return {
-      bytes: knownBytes,
+      bytes,
       seconds,
-      description: `the standby received WAL up to ${received}, ${last}${pending}; anything the primary committed later is lost (${bytes}; primary: ${why})`,
+      description: `the standby received WAL up to ${received ?? 'nothing'}, ${last}; ${contact}: ${window}${pending}; anything the primary committed after the last contact is lost too (${bytesText}; primary: ${why})`,
+      evidence: {
+        lastContactAt: contactAt ?? remembered.lastSeen?.at ?? null,
+        contactLostBy: lostBy,
+        primaryReportedWalEnd: walEnd,
+        lostBytesIsLowerBound: bytes !== null,
+      },
     };
   }
 
@@ -582,6 +645,7 @@ class PostgresProvider implements DatabaseProvider {
     const t = await this.inspectReachable(target);
     const received = t.receiveLsn ?? t.replayLsn;
     let rpo: RpoMeasurement;
+    let lossEvidence: Evidence = {};
     if (fence && received) {
       const bytes = Math.max(0, lsnDiff(fence.finalLsn, received));
       rpo = {
@@ -594,7 +658,8 @@ class PostgresProvider implements DatabaseProvider {
             : `${formatBytes(bytes)} of WAL lost: ${src}'s final LSN ${fence.finalLsn}, ${target} received up to ${received}; last replayed transaction ${t.lastReplayAt ?? 'none'}`,
       };
     } else {
-      const loss = this.expectedLoss(t, o.reachable ? 'no WAL position' : o.error.message);
+      const loss = this.expectedLoss(target, t, o.reachable ? 'no WAL position' : o.error.message);
+      lossEvidence = loss.evidence;
       rpo = { component: 'database', bytes: loss.bytes, seconds: loss.seconds, description: loss.description };
     }
     const promoteMs = await this.pgPromote(target, progress);
@@ -616,6 +681,7 @@ class PostgresProvider implements DatabaseProvider {
         oldPrimaryError: o.reachable ? null : o.error.message,
         lostBytes: rpo.bytes,
         lostSeconds: rpo.seconds,
+        ...lossEvidence,
         promoteMs,
         totalMs: Date.now() - started,
         unfenced,

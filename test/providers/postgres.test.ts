@@ -1,3 +1,4 @@
+import { createServer, connect, type Socket } from 'node:net';
 import pg from 'pg';
 import { PreconditionFailed } from '../../src/errors.js';
 import type { LabInfo } from '../../src/lab/index.js';
@@ -36,6 +37,66 @@ async function insertOrders(url: string, n: number, note: string): Promise<void>
 
 async function count(url: string, where = 'true'): Promise<number> {
   return Number((await sql<{ n: string }>(url, `SELECT count(*) AS n FROM orders WHERE ${where}`))[0].n);
+}
+
+/**
+ * A TCP hop between the standby's WAL receiver and the primary whose primary→standby direction
+ * can pass, trickle (8 kB per 10 ms) or hold: replication held back without cutting it.
+ */
+async function replicationProxy(upstreamPort: number): Promise<{ port: number; throttle(): void; hold(): void; close(): void }> {
+  let mode: 'pass' | 'throttle' | 'hold' = 'pass';
+  const sockets = new Set<Socket>();
+  const pipes: { queue: Buffer[]; up: Socket; down: Socket }[] = [];
+  const server = createServer((down) => {
+    const up = connect(upstreamPort, '127.0.0.1');
+    const pipe = { queue: [] as Buffer[], up, down };
+    pipes.push(pipe);
+    for (const s of [up, down]) {
+      sockets.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => {
+        up.destroy();
+        down.destroy();
+      });
+    }
+    down.pipe(up);
+    up.on('data', (chunk: Buffer) => {
+      pipe.queue.push(chunk);
+      if (pipe.queue.length > 64) up.pause();
+    });
+  });
+  const timer = setInterval(() => {
+    for (const p of pipes) {
+      let budget = mode === 'pass' ? Infinity : mode === 'throttle' ? 8 * 1024 : 0;
+      while (budget > 0 && p.queue.length) {
+        const chunk = p.queue.shift()!;
+        const part = chunk.subarray(0, Math.min(chunk.length, budget));
+        if (part.length < chunk.length) p.queue.unshift(chunk.subarray(part.length));
+        p.down.write(part);
+        budget -= part.length;
+      }
+      if (p.queue.length <= 64) p.up.resume();
+    }
+  }, 10);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as { port: number }).port,
+    throttle: () => void (mode = 'throttle'),
+    hold: () => void (mode = 'hold'),
+    close: () => {
+      clearInterval(timer);
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
+}
+
+/** Point the standby's WAL receiver at `port` and wait until it streams through it. */
+async function routeReplicationThrough(lab: LabInfo, port: number): Promise<void> {
+  const url = lab.postgres.secondary.url;
+  await sql(url, `ALTER SYSTEM SET primary_conninfo = 'host=127.0.0.1 port=${port} user=postgres'`);
+  await sql(url, 'SELECT pg_reload_conf()');
+  await until('the standby to stream through the proxy', async () => (await sql(url, `SELECT 1 FROM pg_stat_wal_receiver WHERE status = 'streaming' AND sender_port = $1`, [port])).length === 1);
 }
 
 async function replayed(lab: LabInfo, rows: number): Promise<void> {
@@ -330,18 +391,21 @@ describe('unplanned failover', () => {
     await db.close();
   });
 
-  test('primary crashed with replication held back: expected loss shown first, promotion succeeds, RPO recorded', async () => {
+  test('primary crashed with replication held back: expected loss shown first, fixed while approvers wait, promotion succeeds, RPO recorded', async () => {
     const lab = await startLab();
     const db = provider(lab.postgres.primary.url, lab.postgres.secondary.url);
     await createOrders(lab);
     await insertOrders(lab.postgres.primary.url, 15, 'replicated');
     await replayed(lab, 15);
+    // The bot's periodic readiness saw the standby streaming before the trouble began.
+    expect((await db.readiness('secondary')).details.receiverStatus).toBe('streaming');
     await holdPostgresReplication(lab);
     const [standby] = await sql<{ lsn: string; at: Date }>(
       lab.postgres.secondary.url,
       'SELECT pg_last_wal_receive_lsn()::text AS lsn, pg_last_xact_replay_timestamp() AS at',
     );
     await insertOrders(lab.postgres.primary.url, 5, 'lost');
+    const [{ lsn: primaryEnd }] = await sql<{ lsn: string }>(lab.postgres.primary.url, 'SELECT pg_current_wal_lsn()::text AS lsn');
     await crashPostgresPrimary(lab);
 
     const readiness = await db.readiness('secondary');
@@ -350,20 +414,62 @@ describe('unplanned failover', () => {
     expect(readiness.planFacts).toMatchObject({ primaryReachable: false, receivedLsn: standby.lsn });
     expect(readiness.expectedLoss?.description).toContain(standby.lsn);
     expect(readiness.expectedLoss?.description).toContain(standby.at.toISOString());
-    // Bytes the dead primary wrote cannot be counted from the standby: said, not invented.
+    // Real loss (the primary wrote past what the standby has), but nothing the standby saw measures it: unknown, never 0.
+    expect(lsnDiff(primaryEnd, standby.lsn)).toBeGreaterThan(0);
     expect(readiness.expectedLoss?.bytes).toBeNull();
+    expect(readiness.expectedLoss?.description).toMatch(/had received all WAL the primary reported/);
+    // The window runs from the last replayed commit to when contact was lost (by this check at the latest).
+    const lostBy = Date.parse(String(readiness.details.contactLostBy));
+    expect(lostBy).toBeGreaterThanOrEqual(Date.parse(String(readiness.details.lastContactAt)));
+    expect(readiness.expectedLoss?.seconds).toBe(Math.round((lostBy - standby.at.getTime()) / 100) / 10);
     expect(readiness.warnings?.join(' ')).toMatch(/cannot be fenced/);
 
+    // Approvers take their time; the loss they approved does not grow meanwhile.
+    await new Promise((r) => setTimeout(r, 1500));
     const result = await db.promote({ target: 'secondary', mode: 'unplanned', progress });
     expect(result.noop).toBe(false);
-    expect(result.evidence).toMatchObject({ fenced: false, receivedLsn: standby.lsn, lastReplayAt: standby.at.toISOString() });
+    expect(result.evidence).toMatchObject({ fenced: false, receivedLsn: standby.lsn, lastReplayAt: standby.at.toISOString(), contactLostBy: readiness.details.contactLostBy });
     expect(result.summary).toMatch(/NOT fenced/);
     expect(result.rpo.bytes).toBeNull();
     expect(result.rpo.description).toContain(standby.lsn);
-    expect(result.rpo.seconds).toBeGreaterThanOrEqual(readiness.expectedLoss?.seconds ?? Infinity);
+    expect(result.rpo.seconds).toBe(readiness.expectedLoss?.seconds);
     expect(await count(lab.postgres.secondary.url)).toBe(15);
     expect(await db.isWriter('secondary')).toBe(true);
     expect((await db.verifyWriter('secondary')).every((c) => c.ok)).toBe(true);
     await db.close();
+  });
+
+  test('primary crashed while the standby was behind what it had been told: RPO bytes is a lower bound, never above the real loss', async () => {
+    const lab = await startLab();
+    const db = provider(lab.postgres.primary.url, lab.postgres.secondary.url);
+    const proxy = await replicationProxy(lab.postgres.primary.port);
+    try {
+      await createOrders(lab);
+      await routeReplicationThrough(lab, proxy.port);
+      // Replication held back to a trickle: the primary's messages report its WAL end, far past the data they carry.
+      proxy.throttle();
+      await insertOrders(lab.postgres.primary.url, 20_000, 'x'.repeat(200));
+      await until('the standby to be told of WAL it has not received (1 MB or more)', async () => {
+        const [w] = await sql<{ behind: string | null }>(lab.postgres.secondary.url, 'SELECT pg_wal_lsn_diff(latest_end_lsn, flushed_lsn)::text AS behind FROM pg_stat_wal_receiver');
+        return Number(w?.behind ?? 0) >= 1024 * 1024;
+      });
+      proxy.hold();
+      const readiness = await db.readiness('secondary');
+      expect(readiness.details.receiverStatus).toBe('streaming');
+      const [{ lsn: primaryEnd }] = await sql<{ lsn: string }>(lab.postgres.primary.url, 'SELECT pg_current_wal_lsn()::text AS lsn');
+      await crashPostgresPrimary(lab);
+      proxy.close();
+      await until('the standby to see its WAL receiver go', async () => (await sql(lab.postgres.secondary.url, `SELECT 1 FROM pg_stat_wal_receiver WHERE status = 'streaming'`)).length === 0);
+      const [{ lsn: received }] = await sql<{ lsn: string }>(lab.postgres.secondary.url, 'SELECT pg_last_wal_receive_lsn()::text AS lsn');
+
+      const result = await db.promote({ target: 'secondary', mode: 'unplanned', progress });
+      expect(result.rpo.bytes).toBeGreaterThanOrEqual(1024 * 1024);
+      expect(result.rpo.bytes).toBeLessThanOrEqual(lsnDiff(primaryEnd, received));
+      expect(result.rpo.description).toMatch(/at least \S+ \S+ of WAL lost: .*\(a lower bound/);
+      expect(result.evidence).toMatchObject({ lostBytesIsLowerBound: true, receivedLsn: received });
+    } finally {
+      proxy.close();
+      await db.close();
+    }
   });
 });
