@@ -53,6 +53,8 @@ export interface PostgresProviderOptions {
   /** The cluster's system identifier (config); wins over the remembered one. */
   systemIdentifier?: string;
   identity?: SystemIdentifierMemory;
+  /** Fencing: how long sessions ended by pg_terminate_backend may take to exit (default 15000). */
+  sessionExitTimeoutMs?: number;
 }
 
 const NAME = 'postgres';
@@ -719,19 +721,7 @@ class PostgresProvider implements DatabaseProvider {
       await this.poll(10_000, `${side} to apply default_transaction_read_only`, () =>
         this.withClient(side, 'checking the fence', async (c) => ((await c.query('SHOW default_transaction_read_only')).rows[0].default_transaction_read_only === 'on' ? true : undefined)),
       );
-      terminated = await this.withClient(side, 'ending client sessions', async (c) => {
-        const sessions = `FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()`;
-        try {
-          // Waiting for each session to exit means no commit can still be acknowledged after the final LSN is read.
-          return (await c.query(`SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 5000))::int AS n ${sessions}`)).rows[0].n as number;
-        } catch (err) {
-          if ((err as { code?: string }).code !== '42883') throw err;
-          // PostgreSQL < 14 has no timeout argument: end them, then wait until they are gone.
-          const n = (await c.query(`SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS n ${sessions}`)).rows[0].n as number;
-          await this.poll(10_000, `${side}'s client sessions to exit`, async () => ((await c.query(`SELECT 1 ${sessions}`)).rowCount ? undefined : true));
-          return n;
-        }
-      });
+      terminated = await this.endSessions(side);
     }
     const finalLsn = await this.withClient(side, 'reading the final LSN', async (c) => {
       try {
@@ -744,6 +734,42 @@ class PostgresProvider implements DatabaseProvider {
     }, 300_000);
     this.opts.log.info({ side, method: this.opts.fence.method, terminated, finalLsn }, 'postgres writes fenced');
     return { finalLsn, terminated, ms: Date.now() - started };
+  }
+
+  /**
+   * End every client session that predates the fence and wait until each is gone, on every
+   * version: pg_terminate_backend(pid, timeout) on 14+ only returns false for a session that
+   * outlives it, and a session still open could commit after the final LSN is read. Sessions
+   * opened since are read-only by default and are not waited for (an application reconnecting
+   * in a loop would otherwise hold the fence up forever).
+   */
+  private async endSessions(side: RegionRole): Promise<number> {
+    const timeoutMs = this.opts.sessionExitTimeoutMs ?? 15_000;
+    return this.withClient(side, 'ending client sessions', async (c) => {
+      const { rows } = await c.query<{ pid: number; started: string; app: string; ended: boolean }>(
+        `SELECT pid, backend_start::text AS started, application_name AS app, pg_terminate_backend(pid) AS ended
+           FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()`,
+      );
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const alive = await c.query<{ pid: number; started: string; app: string }>(
+          `SELECT pid, backend_start::text AS started, application_name AS app FROM pg_stat_activity WHERE pid = ANY($1::int[])`,
+          [rows.map((r) => r.pid)],
+        );
+        // A pid reused by a new (read-only) session is not the one we ended.
+        const left = alive.rows.filter((a) => rows.some((r) => r.pid === a.pid && r.started === a.started));
+        if (left.length === 0) return rows.length;
+        if (Date.now() > deadline) {
+          const names = left.map((l) => `${l.pid}${l.app ? ` (${l.app})` : ''}`).join(', ');
+          throw new ProviderError(
+            NAME,
+            `${this.where(side)}: ${left.length} client session${left.length === 1 ? '' : 's'} did not exit within ${Math.round(timeoutMs / 1000)} s of pg_terminate_backend (pid ${names}); one still open could commit after the final LSN is read, so nothing was promoted. ${side} stays fenced read-only (new sessions cannot write): end them (on the host: kill the pid, check for a process stuck in I/O), then Retry.`,
+            { code: 'timeout', retryable: true },
+          );
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    });
   }
 
   private async receivedAfterShutdown(standby: RegionRole): Promise<string> {

@@ -360,6 +360,35 @@ test('planned catch-up that does not finish in time: the step fails retryably, t
   await db.close();
 });
 
+test('fencing waits until every ended session has exited: one that will not fails the step retryably, fenced and unpromoted; a retry completes once it is gone', async () => {
+  const lab = await startLab();
+  const db = provider(lab.postgres.primary.url, lab.postgres.secondary.url, { sessionExitTimeoutMs: 1500 });
+  await createOrders(lab);
+  // An application session in the middle of a write transaction, its process stopped (stuck in I/O, say).
+  const stuck = new pg.Client({ connectionString: lab.postgres.primary.url });
+  stuck.on('error', () => undefined);
+  await stuck.connect();
+  await stuck.query('BEGIN');
+  await stuck.query(`INSERT INTO orders (note) VALUES ('open transaction')`);
+  const pid = Number((await stuck.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid);
+  process.kill(pid, 'SIGSTOP');
+  try {
+    const attempt = db.promote({ target: 'secondary', mode: 'planned', progress });
+    await expect(attempt).rejects.toMatchObject({ code: 'timeout', retryable: true });
+    await expect(attempt).rejects.toThrow(new RegExp(`1 client session did not exit within 2 s of pg_terminate_backend \\(pid ${pid}\\).*primary stays fenced read-only`));
+    expect(await db.isWriter('secondary')).toBe(false);
+    expect(await db.isWriter('primary')).toBe(false);
+  } finally {
+    process.kill(pid, 'SIGCONT');
+  }
+  await until('the ended session to exit', async () => (await sql(lab.postgres.primary.url, 'SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])).length === 0);
+  const retry = await db.promote({ target: 'secondary', mode: 'planned', progress });
+  expect(retry.rpo.bytes).toBe(0);
+  expect(await count(lab.postgres.secondary.url)).toBe(0);
+  await stuck.end().catch(() => undefined);
+  await db.close();
+});
+
 describe('unplanned failover', () => {
   test('primary still reachable but replication broken: fenced first, RPO is the measured WAL gap', async () => {
     const lab = await startLab();
