@@ -332,6 +332,25 @@ class PostgresProvider implements DatabaseProvider {
     return null;
   }
 
+  /**
+   * Both sides are writers and `other` is fenced: `target` holds the current data only when it was
+   * promoted from other's timeline (a later timeline whose history leaves other's). Returns why
+   * not, or null.
+   */
+  private async notPromotedAfter(target: RegionRole, t: Reachable, o: Reachable): Promise<string | null> {
+    const src = other(target);
+    const [tl, otl] = [t.timeline ?? 0, o.timeline ?? 0];
+    const fix = `Resync ${target} as a standby of ${src} (the failback's resync stage) and check consistency before promoting it.`;
+    if (tl <= otl) {
+      return `${target} writes timeline ${tl} and ${src} (fenced read-only) timeline ${otl}: ${src} was promoted after ${target}, so ${target}'s history is the older, diverged one. ${fix}`;
+    }
+    const history = await this.withClient(target, 'reading the timeline history', (c) => timelineHistory(c, tl));
+    if (!switchpointFrom(history, otl)) {
+      return `${target} writes timeline ${tl}, whose history does not pass through ${src}'s timeline ${otl}: the two diverged. ${fix}`;
+    }
+    return null;
+  }
+
   async readiness(target: RegionRole): Promise<ComponentReadiness> {
     const src = other(target);
     const [t, o] = await Promise.all([this.inspect(target), this.inspect(src)]);
@@ -387,6 +406,10 @@ class PostgresProvider implements DatabaseProvider {
           details,
           planFacts: { targetRole: 'writer', systemId: t.systemId, otherRole: 'writer' },
         };
+      }
+      const behind = o.reachable && !o.inRecovery ? await this.notPromotedAfter(target, t, o) : null;
+      if (behind) {
+        return { ...base, status: 'blocked', summary: `diverged target: ${behind}`, details, planFacts: { targetRole: 'diverged-writer', systemId: t.systemId, timeline: t.timeline } };
       }
       return {
         ...base,
@@ -568,6 +591,11 @@ class PostgresProvider implements DatabaseProvider {
           `${this.where(target)} and ${this.where(src)} both accept writes: refusing to treat this as "already promoted". Decide which side holds the data, fence the other, then retry.`,
           { code: 'wrong-target' },
         );
+      }
+      if (o.reachable && !o.inRecovery) {
+        // Both writers, the other fenced: lifting the target's fence is right only if it is the side promoted later.
+        const behind = await this.notPromotedAfter(target, t, o);
+        if (behind) throw new PreconditionFailed(`refusing to treat ${target} as "already promoted" and lift its read-only fence: ${behind} Nothing was changed.`, { code: 'wrong-target' });
       }
       const unfenced = await this.unfence(target);
       return {

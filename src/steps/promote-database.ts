@@ -9,7 +9,9 @@ export const promoteDatabase: Step = {
   needs: ['database'],
   async check(ctx) {
     const db = requireProvider(ctx, 'database');
-    return allDone([{ label: 'database', done: await db.isWriter('secondary') }], 'secondary database already accepts writes', 'secondary database still a standby');
+    // A writer that readiness refuses (another cluster, two writers, a diverged timeline, no evidence with the primary down) is not "already promoted": promote says why.
+    const done = (await db.isWriter('secondary')) && (await db.readiness('secondary')).status !== 'blocked';
+    return allDone([{ label: 'database', done }], 'secondary database already accepts writes', 'secondary database still a standby');
   },
   async run(ctx, progress) {
     const db = requireProvider(ctx, 'database');

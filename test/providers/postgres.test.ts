@@ -5,6 +5,8 @@ import type { LabInfo } from '../../src/lab/index.js';
 import { createPostgresProvider, type PostgresProviderOptions } from '../../src/providers/postgres.js';
 import { lsnDiff } from '../../src/providers/pg-lsn.js';
 import type { DatabaseProvider, Progress } from '../../src/providers/types.js';
+import { getStep } from '../../src/steps/index.js';
+import type { StepContext } from '../../src/steps/types.js';
 import { crashPostgresPrimary, holdPostgresReplication, silentLog, sql, startLab, stopLabs, until } from '../support/lab.js';
 
 function provider(primaryUrl: string, secondaryUrl: string, extra: Partial<PostgresProviderOptions> = {}): DatabaseProvider {
@@ -263,6 +265,10 @@ describe('wrong targets are refused before any change', () => {
       const attempt = db.promote({ target: 'secondary', mode: 'unplanned', progress });
       await expect(attempt).rejects.toMatchObject({ code: 'wrong-target' });
       await expect(attempt).rejects.toThrow(/already promoted/);
+      // The failover step does not take "accepts writes" for "already promoted" either: it runs, and promote refuses.
+      const ctx: StepContext = { opId: 'wrong-target', kind: 'failover', mode: 'unplanned', providers: { database: db }, log: silentLog, targets: { rtoMinutes: 30, rpoMinutes: 5 } };
+      expect(await getStep('promote-database').check(ctx)).toMatchObject({ done: false });
+      await expect(getStep('promote-database').run(ctx, () => undefined)).rejects.toMatchObject({ code: 'wrong-target' });
       await db.close();
     });
 
