@@ -14,6 +14,7 @@
  *     connectTimeoutMs?,      // default 3000: how long "is the other side reachable?" may take
  *     systemIdentifier?,      // config postgres.systemIdentifier: the cluster's identifier, checked on every side seen
  *     identity?,              // where the identifier seen on both sides is remembered (default: in memory)
+ *     sessionExitTimeoutMs?,  // default 15000: how long fenced-off sessions may take to exit
  *   })
  *
  * Needs PostgreSQL 13 or later (pg_stat_wal_receiver.flushed_lsn, pg_promote, wal_keep_size).
