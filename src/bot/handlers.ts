@@ -91,6 +91,8 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
             clog,
             `${res.op.id} requested: the ${parsed.kind} of *${res.op.env}* runs after another approver approves it on the status card in <#${config.slack.incidentChannel}>.`,
           );
+        } else if (res.code === 'settling') {
+          await answer(respond, clog, res.message);
         } else {
           const link = await cardLink(res.activeId);
           await answer(

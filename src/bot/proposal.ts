@@ -182,6 +182,10 @@ export function registerProposalActions(app: App, deps: { config: DrConfig; engi
         requester: userId,
         reason: `regional failure suspected in ${detector.settings.region} (detection episode ${episodeId})`,
       });
+      if (!res.ok && res.code === 'settling') {
+        await answer(respond, alog, res.message);
+        return;
+      }
       if (!res.ok) {
         await answer(respond, alog, `${res.activeId} is already in progress (see <#${config.slack.incidentChannel}>). Only one operation per environment runs at a time.`);
         return;

@@ -352,6 +352,9 @@ export function renderEventReply(entry: TimelineEntry): SlackMessage | null {
     case 'StepResumed':
       text = `♻️ ${STEP_TITLES[entry.stepId] ?? entry.stepId}: resumed after a restart, re-checking before running`;
       break;
+    case 'AbortedStepSettled':
+      text = `⚠️ ${STEP_TITLES[entry.stepId] ?? entry.stepId} was still running at the abort and has now ${entry.outcome === 'succeeded' ? 'succeeded' : 'failed'} after ${formatDuration(entry.durationMs)}: ${escapeMrkdwn(entry.detail)}. Check the component before the next operation.`;
+      break;
     default:
       return null;
   }

@@ -114,6 +114,8 @@ export function describeEntry(e: TimelineEntry): string {
       return `${e.action} by ${e.userId} refused: ${REFUSAL_TEXT[e.reason]}`;
     case 'OperationAborted':
       return `Aborted by ${e.userId}${e.reason ? `: ${e.reason}` : ''}`;
+    case 'AbortedStepSettled':
+      return `${title(e.stepId)}: still running at the abort, ${e.outcome} after ${formatDuration(e.durationMs)} — ${e.detail}`;
     case 'OperationCompleted':
       return `Completed in ${formatDuration(e.durationMs)}${e.rtoMs !== undefined ? `, RTO ${formatDuration(e.rtoMs)}` : ''}`;
   }

@@ -221,6 +221,8 @@ export type DomainEvent =
   | { type: 'StepRetried'; stepId: StepId; userId: string }
   | { type: 'ActionRefused'; userId: string; action: 'approve' | 'reject' | 'retry' | 'skip' | 'abort'; reason: RefusalReason }
   | { type: 'OperationAborted'; userId: string; reason?: string }
+  /** A step call the abort left running has finished: what it did after all (summary or error). */
+  | { type: 'AbortedStepSettled'; stepId: StepId; outcome: 'succeeded' | 'failed'; detail: string; durationMs: number }
   | { type: 'OperationCompleted'; durationMs: number; rtoMs?: number; rpo?: RpoMeasurement[] };
 
 export type DomainEventType = DomainEvent['type'];

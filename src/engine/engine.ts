@@ -1,11 +1,12 @@
 import type { Logger } from 'pino';
 import { fromPromise } from 'xstate';
 import type { DrConfig } from '../config/schema.js';
-import { FINAL_PHASES, type OperationKind, type OperationView, type PreflightReport, type StepOutcome } from '../domain/types.js';
+import { FINAL_PHASES, type OperationKind, type OperationView, type PreflightReport, type StepId, type StepOutcome, type TimelineEntry } from '../domain/types.js';
 import { DrError, errorInfo } from '../errors.js';
 import {
   createOperationMachine,
   evaluateAction,
+  STEP_TITLES,
   toView,
   type OperationAction,
   type OperationEvent,
@@ -35,6 +36,13 @@ export interface EngineDeps {
 
 const FINISHED_VIEWS_KEPT = 20;
 
+/** A provider call of a step, under way in this process. */
+interface StepCall {
+  opId: string;
+  stepId: StepId;
+  startedAt: number;
+}
+
 export function createEngine(deps: EngineDeps): Engine {
   const { config, store, providers, authorizer } = deps;
   const env = config.environment;
@@ -45,13 +53,65 @@ export function createEngine(deps: EngineDeps): Engine {
   const finishedViews = new Map<string, OperationView>();
   const listeners = new Set<(n: EngineNotification) => void>();
   let ticker: NodeJS.Timeout | undefined;
+  /**
+   * Step calls under way. An abort cannot interrupt a provider call: the machine abandons its
+   * promise and the operation finishes (releasing the lock) while the call goes on. Until such a
+   * call settles no new operation may start, or two could touch DNS or the databases at once.
+   * In memory on purpose: after a restart the call died with the old process, so nothing is left
+   * to wait for.
+   */
+  const stepCalls = new Set<StepCall>();
+  /** Operations that finished as aborted while some of their step calls were still under way. */
+  const abortedWithCalls = new Set<string>();
+
+  function abandonedCalls(opId?: string): StepCall[] {
+    return [...stepCalls].filter((c) => abortedWithCalls.has(c.opId) && (opId === undefined || c.opId === opId));
+  }
+
+  function trackStepCall(call: StepCall, result: Promise<StepOutcome>): void {
+    stepCalls.add(call);
+    void result
+      .then(
+        (outcome) => ({ outcome, error: undefined }),
+        (error: unknown) => ({ outcome: undefined, error }),
+      )
+      .then(async ({ outcome, error }) => {
+        try {
+          // An abort's final save may still be queued: the settlement goes on the timeline after it.
+          await runners.get(call.opId)?.idle();
+          if (abortedWithCalls.has(call.opId)) await recordSettlement(call, outcome, error);
+        } catch (err) {
+          log.error({ opId: call.opId, stepId: call.stepId, err: errorInfo(err) }, 'could not record how a step call left running by an abort ended');
+        } finally {
+          stepCalls.delete(call);
+          if (!abandonedCalls(call.opId).length) abortedWithCalls.delete(call.opId);
+        }
+      });
+  }
+
+  async function recordSettlement(call: StepCall, outcome: StepOutcome | undefined, error: unknown): Promise<void> {
+    const failed = outcome === undefined || outcome.verified === false;
+    const entry: TimelineEntry = {
+      type: 'AbortedStepSettled',
+      stepId: call.stepId,
+      outcome: failed ? 'failed' : 'succeeded',
+      detail: outcome ? outcome.summary : errorInfo(error).message,
+      durationMs: now() - call.startedAt,
+      opId: call.opId,
+      at: now(),
+    };
+    await store.append(call.opId, [entry]);
+    log.warn({ opId: call.opId, stepId: call.stepId, outcome: entry.outcome, detail: entry.detail }, 'a step call left running by an abort has settled');
+    const view = finishedViews.get(call.opId) ?? (await get(call.opId));
+    if (view) runnerDeps.notify({ op: view, entries: [entry] });
+  }
 
   const machine: OperationMachine = createOperationMachine({ now }).provide({
     actors: {
       preflight: fromPromise<PreflightReport, PreflightInput>(({ input }) => runPreflight(providers, input, now)),
       runStep: fromPromise<StepOutcome, RunStepInput>(async ({ input }) => {
         const runner = runners.get(input.opId);
-        return runStepOnce(
+        const result = runStepOnce(
           {
             opId: input.opId,
             kind: input.kind,
@@ -65,6 +125,8 @@ export function createEngine(deps: EngineDeps): Engine {
           input.stepId,
           (message, data) => runner?.progress(input.stepId, message, data),
         );
+        trackStepCall({ opId: input.opId, stepId: input.stepId, startedAt: now() }, result);
+        return result;
       }),
     },
   }) as OperationMachine;
@@ -85,6 +147,7 @@ export function createEngine(deps: EngineDeps): Engine {
     },
     onFinished(view) {
       runners.delete(view.id);
+      if (view.phase === 'aborted' && [...stepCalls].some((c) => c.opId === view.id)) abortedWithCalls.add(view.id);
       finishedViews.set(view.id, view);
       // Only recent ones are worth keeping in memory; older views are restored from the store.
       if (finishedViews.size > FINISHED_VIEWS_KEPT) finishedViews.delete(finishedViews.keys().next().value!);
@@ -152,7 +215,11 @@ export function createEngine(deps: EngineDeps): Engine {
     const op = runner.view;
     log.info({ opId, action, userId, authorized, refusal, phase: op.phase }, 'action handled');
     if (refusal) return { ok: false, reason: refusal, message: refusalMessage(refusal, opId, op), op };
-    return { ok: true, message: successMessage(action, op, userId), op };
+    const left = action === 'abort' ? abandonedCalls(opId) : [];
+    const still = left.length
+      ? ` ${stepList(left)} was still running and cannot be interrupted: its outcome goes on the timeline when it settles, and no new operation starts before that.`
+      : '';
+    return { ok: true, message: successMessage(action, op, userId) + still, op };
   }
 
   function tick(): void {
@@ -185,12 +252,16 @@ export function createEngine(deps: EngineDeps): Engine {
     async stop() {
       if (ticker) clearInterval(ticker);
       ticker = undefined;
+      // Stopping is a restart to come: calls still under way are not waited for or recorded.
+      abortedWithCalls.clear();
       const all = [...runners.values()];
       runners.clear();
       await Promise.all(all.map((r) => r.stop()));
     },
 
     async request({ kind, mode, requester, reason }): Promise<RequestResult> {
+      const abandoned = abandonedCalls();
+      if (abandoned.length > 0) return settling(abandoned[0]!.opId, abandoned);
       // Cheap early answer; store.create below is the atomic guard against a concurrent request.
       const active = await store.activeFor(env);
       if (active) return alreadyActive(active, kind, await activeKindOf(active));
@@ -260,6 +331,20 @@ export function createEngine(deps: EngineDeps): Engine {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+  };
+}
+
+function stepList(calls: StepCall[]): string {
+  return [...new Set(calls.map((c) => STEP_TITLES[c.stepId] ?? c.stepId))].join(' and ');
+}
+
+function settling(opId: string, calls: StepCall[]): RequestResult {
+  return {
+    ok: false,
+    code: 'settling',
+    activeId: opId,
+    stepIds: [...new Set(calls.map((c) => c.stepId))],
+    message: `${opId} was aborted while ${stepList(calls)} was still running; waiting for it to settle. Its outcome goes on the timeline of ${opId}; request again once it is there.`,
   };
 }
 

@@ -3,6 +3,7 @@ import type {
   OperationView,
   RefusalReason,
   RequestedMode,
+  StepId,
   TimelineEntry,
 } from '../domain/types.js';
 
@@ -13,7 +14,12 @@ export interface Authorizer {
 
 export type RequestResult =
   | { ok: true; op: OperationView }
-  | { ok: false; code: 'already-active'; activeId: string; /** What the active one is, when it can be read. */ activeKind?: OperationKind; message: string };
+  | { ok: false; code: 'already-active'; activeId: string; /** What the active one is, when it can be read. */ activeKind?: OperationKind; message: string }
+  /**
+   * `activeId` was aborted while these steps' provider calls were under way; they still run in
+   * this process, and nothing new starts until they have settled (never two hands on DNS).
+   */
+  | { ok: false; code: 'settling'; activeId: string; stepIds: StepId[]; message: string };
 
 export type ActionOutcome =
   | { ok: true; message: string; op: OperationView }

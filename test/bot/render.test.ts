@@ -197,6 +197,9 @@ describe('thread replies', () => {
       'the requester cannot approve their own request',
     );
     expect(renderEventReply({ ...base, type: 'StepProgress', stepId: 'switch-dns', message: 'waiting' })).toBeNull();
+    expect(renderEventReply({ ...base, type: 'AbortedStepSettled', stepId: 'switch-dns', outcome: 'succeeded', detail: 'record now points at secondary', durationMs: 4200 })!.text).toBe(
+      '⚠️ Switch DNS to secondary was still running at the abort and has now succeeded after 4.2 s: record now points at secondary. Check the component before the next operation.',
+    );
   });
 
   test('the summary: outcome, duration, RTO vs target, RPO per component', () => {
