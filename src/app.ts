@@ -96,7 +96,7 @@ export async function startApp(opts: StartAppOptions): Promise<RunningApp> {
     const authorizer = createSlackAuthorizer({ config, client: slackClient, log: log.child({ component: 'authorizer' }) });
     const engine = createEngine({ config, store, providers, authorizer, log });
     // A finished drill's report is stored, then posted in the incident channel (summary + Markdown file).
-    const drills = openDrillReporter({ engine, redisUrl: runtime.redisUrl, targets: config.targets, log });
+    const drills = openDrillReporter({ engine, redisUrl: runtime.redisUrl, targets: config.targets, log, config, env });
     cleanups.push(() => drills.close());
     postDrillReports({ reporter: drills.reporter, client: slackClient, store, config, log });
     let detector;

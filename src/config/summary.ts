@@ -2,6 +2,7 @@
  * The human summary `dr config check` prints: what the bot will act on, and which components it
  * will skip as "not configured", so a reviewer can compare it with the real topology.
  */
+import { targetText } from '../report/build.js';
 import { connectionRefs } from './connection.js';
 import type { ConnectionRef, DrConfig } from './schema.js';
 
@@ -69,7 +70,16 @@ export function summarizeConfig(config: DrConfig, env: NodeJS.ProcessEnv): Confi
     a.userGroup ? `members of user group ${a.userGroup}` : undefined,
   ].filter(Boolean);
   lines.push(`approvals:    ${a.required} besides the requester, from ${who.join(' and ')}; expire after ${a.timeoutMinutes} min`);
-  lines.push(`targets:      RTO ${config.targets.rtoMinutes} min, RPO ${config.targets.rpoMinutes} min`);
+  const t = config.targets;
+  const byComponent = [
+    ['PostgreSQL', t.rpoMinutesByComponent?.database],
+    ['Redis', t.rpoMinutesByComponent?.cache],
+    ['object storage', t.rpoMinutesByComponent?.objectStorage],
+    ['Kubernetes state', t.rpoMinutesByComponent?.kubernetes],
+  ].filter((e): e is [string, number] => e[1] !== undefined);
+  lines.push(
+    `targets:      RTO ${t.rtoMinutes} min, RPO ${t.rpoMinutes} min${byComponent.length ? ` (${byComponent.map(([name, m]) => `${name} ${targetText(m)}`).join(', ')})` : ''}`,
+  );
   lines.push('components:');
   const row = (name: string, text: string | undefined): void => {
     lines.push(`  ${name.padEnd(13)}${text ?? 'not configured (its steps are skipped)'}`);

@@ -1,17 +1,32 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { DrConfig } from '../config/schema.js';
 import type { Engine } from '../engine/types.js';
 import { createReportStore, type DrillTargets } from '../report/index.js';
+import { drillMeasuresFromConfig } from './measures.js';
 import { createDrillReporter, type DrillReporter } from './reporter.js';
 
 /**
  * The drill reporter on its own connection to the bot's state Redis (reports live beside the
- * operations, same `dr:` prefix). `close()` waits for a report being stored.
+ * operations, same `dr:` prefix). With `config` it also measures object storage and the
+ * Kubernetes state during drills (its own canary client and Velero reader). `close()` waits for a
+ * report being stored.
  */
-export function openDrillReporter(opts: { engine: Engine; redisUrl: string; targets: DrillTargets; log: Logger; prefix?: string }): {
+export function openDrillReporter(opts: {
+  engine: Engine;
+  redisUrl: string;
+  targets: DrillTargets;
+  log: Logger;
+  prefix?: string;
+  config?: DrConfig;
+  /** Where object-storage connection strings are read (components.objectStorage.*.connectionStringEnv). */
+  env?: NodeJS.ProcessEnv;
+}): {
   reporter: DrillReporter;
   close(): Promise<void>;
 } {
+  // Built first: a connection string that is not set throws before anything is opened.
+  const measures = opts.config ? drillMeasuresFromConfig(opts.config, opts.env ?? process.env) : undefined;
   const redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: 3 });
   // Failures reach the reporter through the command that failed; no reconnect noise on stderr.
   redis.on('error', () => undefined);
@@ -20,12 +35,14 @@ export function openDrillReporter(opts: { engine: Engine; redisUrl: string; targ
     reports: createReportStore({ redis, ...(opts.prefix ? { prefix: opts.prefix } : {}) }),
     targets: opts.targets,
     log: opts.log,
+    ...(measures ? { measures } : {}),
   });
   return {
     reporter,
     async close() {
       reporter.stop();
       await reporter.idle();
+      await measures?.close().catch(() => undefined);
       await redis.quit().catch(() => redis.disconnect());
     },
   };

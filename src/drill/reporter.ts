@@ -1,13 +1,16 @@
 /**
  * Turns a finished drill into its report: built from the operation's view and timeline, compared
  * with the previous drill of the environment, kept in the store, then handed to the adapters
- * (Slack posts it in the incident channel, the console prints it).
+ * (Slack posts it in the incident channel, the console prints it). While a drill runs it also
+ * takes the measurements no step takes (object storage, Kubernetes state; see measures.ts) at
+ * their moments, and keeps them in the store for the report.
  */
 import type { Logger } from 'pino';
 import { FINAL_PHASES, type OperationView } from '../domain/types.js';
-import type { Engine } from '../engine/types.js';
+import type { Engine, EngineNotification } from '../engine/types.js';
 import { errorInfo } from '../errors.js';
-import { buildDrillReport, renderDrillMarkdown, type DrillReport, type DrillTargets, type ReportStore } from '../report/index.js';
+import { buildDrillReport, renderDrillMarkdown, type DrillMeasure, type DrillReport, type DrillTargets, type ReportStore } from '../report/index.js';
+import type { DrillMeasurer, DrillMeasures, DrillMoment } from './measures.js';
 
 export interface DrillReporterDeps {
   engine: Engine;
@@ -15,6 +18,8 @@ export interface DrillReporterDeps {
   targets: DrillTargets;
   log: Logger;
   now?: () => number;
+  /** Object storage and Kubernetes state; without it the report has no rows for them. */
+  measures?: Pick<DrillMeasures, 'measurers' | 'notConfigured'>;
 }
 
 export type ReportListener = (report: DrillReport, markdown: string) => Promise<void> | void;
@@ -41,10 +46,62 @@ export function createDrillReporter(deps: DrillReporterDeps): DrillReporter {
   const listeners = new Set<ReportListener>();
   const handled = new Set<string>();
   let queue: Promise<void> = Promise.resolve();
+  /** `<opId>:<component>` measurements started in this process, and those still running per drill. */
+  const measuring = new Set<string>();
+  const running = new Map<string, Promise<void>[]>();
+
+  /** The moments of a drill a notification carries: the final approval, the secondary serving. */
+  function momentsOf(n: EngineNotification): Set<DrillMoment> {
+    const moments = new Set<DrillMoment>();
+    for (const e of n.entries) {
+      if (e.type === 'OperationApproved') moments.add('approved');
+      // The integration tests run (or are skipped as not configured) exactly while the secondary serves.
+      if ((e.type === 'StepStarted' || e.type === 'StepSkipped') && e.stepId === 'run-integration-tests') moments.add('secondary-serving');
+    }
+    return moments;
+  }
+
+  function startMeasures(n: EngineNotification): void {
+    if (!deps.measures || n.op.kind !== 'drill') return;
+    const moments = momentsOf(n);
+    for (const m of deps.measures.measurers) {
+      const key = `${n.op.id}:${m.component}`;
+      if (!moments.has(m.when) || measuring.has(key)) continue;
+      measuring.add(key);
+      const opId = n.op.id;
+      const done = m
+        .measure(n.op)
+        .then(async (measure) => {
+          await reports.saveMeasure(opId, measure);
+          log.info({ opId, component: measure.component, status: measure.status, seconds: measure.seconds }, 'drill measurement recorded');
+        })
+        .catch((err: unknown) => log.warn({ opId, component: m.component, err: errorInfo(err) }, 'could not record the drill measurement; the report says it was not measured'));
+      running.set(opId, [...(running.get(opId) ?? []), done]);
+    }
+  }
+
+  /** Why a measurement is missing from the store, in the report's words. */
+  function missing(m: DrillMeasurer, view: OperationView): DrillMeasure {
+    const tests = view.steps.find((s) => s.id === 'run-integration-tests');
+    const why =
+      m.when === 'secondary-serving' && (tests === undefined || tests.status === 'pending')
+        ? 'the drill ended before the secondary served (it is read when the integration tests start)'
+        : `the bot restarted around ${m.when === 'approved' ? 'the approval' : 'the integration tests'}, when it is read`;
+    return { component: m.component, status: 'failed', seconds: null, targetMinutes: m.targetMinutes, description: why };
+  }
+
+  async function measuresFor(view: OperationView): Promise<DrillMeasure[] | undefined> {
+    if (!deps.measures) return undefined;
+    await Promise.all(running.get(view.id) ?? []);
+    running.delete(view.id);
+    const stored = await reports.measures(view.id);
+    const taken = deps.measures.measurers.map((m) => stored.find((s) => s.component === m.component) ?? missing(m, view));
+    return [...taken, ...deps.measures.notConfigured];
+  }
 
   async function build(view: OperationView): Promise<DrillReport> {
-    const [timeline, previous] = await Promise.all([engine.timeline(view.id), reports.previous(view.env, view.id)]);
-    return buildDrillReport({ view, timeline, targets, previous, now: now() });
+    const [timeline, previous, measures] = await Promise.all([engine.timeline(view.id), reports.previous(view.env, view.id), measuresFor(view)]);
+    return buildDrillReport({ view, timeline, targets, previous, now: now(), ...(measures ? { measures } : {}) });
   }
 
   async function publish(view: OperationView): Promise<void> {
@@ -63,6 +120,7 @@ export function createDrillReporter(deps: DrillReporterDeps): DrillReporter {
   }
 
   const unsubscribe = engine.subscribe((n) => {
+    startMeasures(n);
     if (!reportable(n.op) || handled.has(n.op.id)) return;
     handled.add(n.op.id);
     queue = queue.then(() => publish(n.op)).catch((err: unknown) => {

@@ -3,16 +3,36 @@
  * RTO, RPO) and its timeline (failed attempts the view no longer shows). Pure.
  */
 import { formatDuration } from '../domain/format.js';
-import type { OperationView, RpoMeasurement, StepId, TimelineEntry } from '../domain/types.js';
-import type { DrillReport, DrillSummary, DrillTargets, ReportStep, RpoRow, RtoRow } from './types.js';
+import type { OperationView, StepId, TimelineEntry } from '../domain/types.js';
+import type { DrillMeasure, DrillReport, DrillSummary, DrillTargets, ReportStep, RpoRow, RtoRow } from './types.js';
 
 const FAILBACK_FIRST: StepId = 'verify-primary';
 const FAILBACK_LAST: StepId = 'verify-primary-serving';
 
-export function rpoTargetMinutes(targets: DrillTargets, component: RpoMeasurement['component']): number {
+export function rpoTargetMinutes(targets: DrillTargets, component: RpoRow['component']): number {
   const key = component === 'object-storage' ? 'objectStorage' : component;
   return targets.rpoMinutesByComponent?.[key] ?? targets.rpoMinutes;
 }
+
+/** Rows measured beside the steps, in a fixed order; any source other than a step's has no stepId. */
+function measureRpoRows(measures: DrillMeasure[]): RpoRow[] {
+  const order: DrillMeasure['component'][] = ['object-storage', 'kubernetes'];
+  return [...measures]
+    .sort((a, b) => order.indexOf(a.component) - order.indexOf(b.component))
+    .map((m) => ({
+      component: m.component,
+      source: m.component === 'object-storage' ? 'canary' : 'velero-backup',
+      bytes: null,
+      seconds: m.seconds,
+      description: m.description,
+      targetMinutes: m.targetMinutes,
+      // Measured and never seen (no copy within the target, no completed backup) is as bad as over target.
+      pass: m.status === 'measured' ? m.seconds !== null && m.seconds <= m.targetMinutes * 60 : null,
+      ...(m.status === 'not-configured' ? { configured: false } : {}),
+    }));
+}
+
+const isMeasure = (r: Pick<RpoRow, 'source'>): boolean => r.source === 'canary' || r.source === 'velero-backup';
 
 function stepRows(view: OperationView): ReportStep[] {
   return view.steps.map((s) => {
@@ -81,13 +101,22 @@ function deviationsOf(view: OperationView, timeline: TimelineEntry[], rto: RtoRo
     if (r.ms === null && view.phase === 'completed') out.push(`${cap(r.phase)} RTO was not measured (its verification did not go green).`);
   }
   for (const r of rpo) {
-    if (r.pass === false) out.push(`RPO ${r.component} ${formatDuration((r.seconds ?? 0) * 1000)} is over the ${r.targetMinutes} min target (${r.description}).`);
+    if (r.pass === false && r.seconds === null) out.push(`RPO ${r.component} is over the ${targetText(r.targetMinutes)} target: ${r.description}.`);
+    else if (r.pass === false) out.push(`RPO ${r.component} ${formatDuration(r.seconds! * 1000)} is over the ${targetText(r.targetMinutes)} target (${r.description}).`);
     else if (r.source === 'write-load' && !r.description.startsWith('zero loss')) out.push(`Acknowledged writes were lost (${r.component}): ${r.description}.`);
+    else if (isMeasure(r) && r.configured !== false && r.pass === null) out.push(`RPO ${r.component} was not measured: ${r.description}.`);
   }
   if (!rpo.some((r) => r.source === 'write-load') && view.phase === 'completed') {
     out.push('RPO was not measured from a write load (no PostgreSQL or Redis configured, or the load step was skipped).');
   }
   return out;
+}
+
+/** "30 min", "10 s", "24 h": a target as people write it. */
+export function targetText(minutes: number): string {
+  if (minutes < 1) return `${Math.round(minutes * 60)} s`;
+  if (minutes >= 60 && minutes % 60 === 0) return `${minutes / 60} h`;
+  return `${minutes} min`;
 }
 
 function title(view: OperationView, id: StepId): string {
@@ -112,8 +141,8 @@ function compare(now: DrillSummary, then: DrillSummary | null): string[] {
     const prev = then.rto.find((p) => p.phase === r.phase);
     out.push(`${cap(r.phase)} RTO: ${delta(r.ms, prev?.ms ?? null)}.`);
   }
-  for (const r of now.rpo.filter((x) => x.source === 'write-load')) {
-    const prev = then.rpo.find((p) => p.source === 'write-load' && p.component === r.component);
+  for (const r of now.rpo.filter((x) => (x.source === 'write-load' || isMeasure(x)) && x.configured !== false)) {
+    const prev = then.rpo.find((p) => p.source === r.source && p.component === r.component);
     const sec = (x: RpoRow | undefined) => (x && x.seconds !== null ? x.seconds * 1000 : null);
     out.push(`RPO ${r.component}: ${delta(sec(r), sec(prev))}.`);
   }
@@ -135,10 +164,12 @@ export function buildDrillReport(input: {
   targets: DrillTargets;
   previous: DrillSummary | null;
   now: number;
+  /** Object storage and Kubernetes state, measured beside the steps; absent: no such rows. */
+  measures?: DrillMeasure[];
 }): DrillReport {
   const { view, timeline, targets } = input;
   const rto = rtoRows(view, targets);
-  const rpo = rpoRows(view, targets);
+  const rpo = [...rpoRows(view, targets), ...measureRpoRows(input.measures ?? [])];
   const deviations = deviationsOf(view, timeline, rto, rpo);
   const finishedAt = view.finishedAt ?? input.now;
   const passed =

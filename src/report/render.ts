@@ -3,6 +3,7 @@
  * a short summary (the channel message, the console). Plain text: no Slack markup.
  */
 import { evidenceLines, formatBytes, formatDuration } from '../domain/format.js';
+import { targetText } from './build.js';
 import type { DrillReport, RpoRow, RtoRow } from './types.js';
 
 function verdict(pass: boolean | null): string {
@@ -13,14 +14,23 @@ function iso(at: number | null | undefined): string {
   return at === null || at === undefined ? '—' : new Date(at).toISOString().replace('T', ' ').slice(0, 23);
 }
 
+const MEASURE_LABELS: Partial<Record<NonNullable<RpoRow['source']>, string>> = { canary: 'canary', 'velero-backup': 'Velero backup' };
+
 function rpoValue(r: RpoRow): string {
+  if (r.configured === false) return 'not configured';
+  if (r.source === 'canary' || r.source === 'velero-backup') {
+    if (r.seconds !== null) return formatDuration(r.seconds * 1000);
+    if (r.pass === null) return 'not measured';
+    return r.source === 'canary' ? 'not replicated' : 'no backup';
+  }
   if (r.seconds === 0 && (r.bytes ?? 0) === 0) return 'zero loss';
   const parts = [r.seconds === null ? null : formatDuration(r.seconds * 1000), r.bytes === null ? null : formatBytes(r.bytes)].filter((p) => p !== null);
   return parts.length > 0 ? parts.join(' / ') : 'unknown';
 }
 
 function rpoLabel(r: RpoRow): string {
-  return `RPO ${r.component} (${r.source === 'write-load' ? 'write load' : `at ${r.stepId}`})`;
+  const how = r.source === 'write-load' ? 'write load' : (MEASURE_LABELS[r.source ?? 'replication'] ?? `at ${r.stepId ?? '?'}`);
+  return `RPO ${r.component} (${how})`;
 }
 
 /** measure, value, target, result — the RTO/RPO table's rows. */
@@ -31,7 +41,7 @@ export function measureRows(report: Pick<DrillReport, 'rto' | 'rpo'>): [string, 
     `${r.targetMinutes} min`,
     verdict(r.pass),
   ]);
-  for (const r of report.rpo) rows.push([rpoLabel(r), rpoValue(r), `${r.targetMinutes} min`, verdict(r.pass)]);
+  for (const r of report.rpo) rows.push([rpoLabel(r), rpoValue(r), r.configured === false ? '—' : targetText(r.targetMinutes), verdict(r.pass)]);
   return rows;
 }
 

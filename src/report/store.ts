@@ -1,11 +1,12 @@
 /**
  * Drill reports in the bot's state Redis, beside the operations (same prefix): the report per
  * operation, the drills of each environment in order, and `drill:last:<env>` (epoch ms of the
- * last completed drill) that readiness reads for "days since the last drill".
+ * last completed drill) that readiness reads for "days since the last drill"; and, until the
+ * report copies them, the measurements a drill takes beside its steps.
  */
 import type { Redis } from 'ioredis';
 import { drillLastKey, lastDrillAt, recordDrillAt } from '../readiness/drill-record.js';
-import type { DrillReport, DrillSummary } from './types.js';
+import type { DrillMeasure, DrillReport, DrillSummary } from './types.js';
 import { summaryOf } from './build.js';
 
 export interface ReportStore {
@@ -14,10 +15,15 @@ export interface ReportStore {
   /** The newest drill of `env` other than `exceptOpId`. */
   previous(env: string, exceptOpId?: string): Promise<DrillSummary | null>;
   lastDrillAt(env: string): Promise<number | null>;
+  /** A measurement taken during the drill (one per component; a later one replaces it). */
+  saveMeasure(opId: string, measure: DrillMeasure): Promise<void>;
+  measures(opId: string): Promise<DrillMeasure[]>;
 }
 
 /** Reports are evidence for audits: kept, not expired. Only the newest ones are listed per env. */
 const LISTED_PER_ENV = 50;
+/** Measurements only wait for the drill's report, which copies them; no drill runs for a month. */
+const MEASURES_TTL_MS = 30 * 86_400_000;
 
 /** Readiness owns the key (it reads "days since the last drill"); re-exported for callers of this store. */
 export { drillLastKey };
@@ -28,6 +34,7 @@ export function createReportStore(opts: { redis: Redis; prefix?: string }): Repo
   const keys = {
     report: (id: string) => `${prefix}report:${id}`,
     list: (env: string) => `${prefix}drill:reports:${env}`,
+    measures: (id: string) => `${prefix}drill:measures:${id}`,
   };
 
   async function get(opId: string): Promise<DrillReport | null> {
@@ -60,5 +67,14 @@ export function createReportStore(opts: { redis: Redis; prefix?: string }): Repo
       return null;
     },
     lastDrillAt: (env) => lastDrillAt({ redis, prefix }, env),
+    async saveMeasure(opId, measure) {
+      const res = await redis.multi().hset(keys.measures(opId), measure.component, JSON.stringify(measure)).pexpire(keys.measures(opId), MEASURES_TTL_MS).exec();
+      const failed = res?.find(([err]) => err);
+      if (failed) throw failed[0];
+    },
+    async measures(opId) {
+      const all = await redis.hgetall(keys.measures(opId));
+      return Object.values(all).map((raw) => JSON.parse(raw) as DrillMeasure);
+    },
   };
 }

@@ -4,7 +4,25 @@ import type { CheckResult, Evidence, Phase, RpoMeasurement, StepId, StepStatus }
 export interface DrillTargets {
   rtoMinutes: number;
   rpoMinutes: number;
-  rpoMinutesByComponent?: { database?: number; cache?: number; objectStorage?: number };
+  rpoMinutesByComponent?: { database?: number; cache?: number; objectStorage?: number; kubernetes?: number };
+}
+
+/**
+ * An RPO the drill measures beside its steps, for the components no step fails over (DESIGN.md's
+ * replication table): object storage by the readiness canary while the secondary serves, the
+ * Kubernetes state by the age of the newest completed Velero backup when the failover starts.
+ */
+export interface DrillMeasure {
+  component: 'object-storage' | 'kubernetes';
+  /** `not-configured`: the config has no such component. `failed`: nothing could be read (the description says why). */
+  status: 'measured' | 'not-configured' | 'failed';
+  /** Canary: write-to-visible time; backup: its age at failover. Null when measured but never seen (no copy, no backup). */
+  seconds: number | null;
+  targetMinutes: number;
+  description: string;
+  /** When it was read. */
+  at?: number;
+  evidence?: Evidence;
 }
 
 export interface ReportStep {
@@ -29,11 +47,16 @@ export interface RtoRow {
   pass: boolean | null;
 }
 
-export interface RpoRow extends RpoMeasurement {
+export interface RpoRow extends Omit<RpoMeasurement, 'component' | 'source'> {
+  component: RpoMeasurement['component'] | DrillMeasure['component'];
+  /** `canary` and `velero-backup`: a DrillMeasure, not a step's measurement. */
+  source?: RpoMeasurement['source'] | 'canary' | 'velero-backup';
   targetMinutes: number;
   pass: boolean | null;
-  /** The step that measured it. */
-  stepId: StepId;
+  /** The step that measured it; none for a DrillMeasure. */
+  stepId?: StepId;
+  /** False for a component the config does not have: the row says so, nothing was measured. */
+  configured?: boolean;
 }
 
 /** A previous drill, as far as the comparison needs it. */

@@ -97,7 +97,8 @@ describe('loadConfig', () => {
     const config = loadConfig({ path: write('minimal.yaml', MINIMAL), env: {} });
     expect(config.approvals).toEqual({ approvers: ['U0123ALICE'], required: 1, timeoutMinutes: 30 });
     expect(config.slack.command).toBe('/dr');
-    expect(config.targets).toEqual({ rtoMinutes: 30, rpoMinutes: 5 });
+    // PostgreSQL and Redis follow rpoMinutes; object storage and Kubernetes state per DESIGN.md's table.
+    expect(config.targets).toEqual({ rtoMinutes: 30, rpoMinutes: 5, rpoMinutesByComponent: { objectStorage: 1, kubernetes: 24 * 60 } });
     expect(config.components).toEqual({});
   });
 
@@ -295,6 +296,7 @@ describe('summarizeConfig', () => {
     const { lines, missingEnv } = summarizeConfig(loadConfig({ path: write('s.yaml', MINIMAL), env: {} }), {});
     expect(lines).toContain('  postgres     not configured (its steps are skipped)');
     expect(lines).toContain('approvals:    1 besides the requester, from U0123ALICE; expire after 30 min');
+    expect(lines).toContain('targets:      RTO 30 min, RPO 5 min (object storage 1 min, Kubernetes state 24 h)');
     expect(missingEnv).toEqual([]);
   });
 });

@@ -4,7 +4,8 @@
  * is compared with it.
  */
 import pino from 'pino';
-import { createDrillReporter, type DrillReporter } from '../../src/drill/index.js';
+import { createDrillReporter, kubernetesMeasurer, objectStorageMeasurer, type DrillReporter } from '../../src/drill/index.js';
+import type { ReadinessCheck } from '../../src/readiness/types.js';
 import type { TimelineEntry } from '../../src/domain/types.js';
 import { createReportStore, drillLastKey, renderDrillMarkdown, type DrillReport, type ReportStore } from '../../src/report/index.js';
 import { APPROVER, createHarness, inPhase, REQUESTER, type Harness } from '../support/engine-harness.js';
@@ -182,4 +183,81 @@ test('a bot restarted mid-drill finishes it without the write load: integration 
       'RPO was not measured from a write load (no PostgreSQL or Redis configured, or the load step was skipped).',
     ]),
   );
+});
+
+test('object storage and Kubernetes state are read at their moments of the drill; a drill aborted before the secondary served has no canary reading', async () => {
+  reporter.stop();
+  const calls: { id: string; at: number }[] = [];
+  const BACKUP_AT = Date.now() - 2 * 3_600_000;
+  // The readiness checks' shape, answering as the real ones do (their evidence is what the measurers read).
+  const velero: ReadinessCheck = {
+    id: 'velero',
+    title: 'Velero backup',
+    run: async () => {
+      calls.push({ id: 'velero', at: Date.now() });
+      return { status: 'ok', detail: 'newest completed backup nightly', measured: '2 h old', target: '< 24 h', evidence: { newest: 'nightly', completedAt: new Date(BACKUP_AT).toISOString() } };
+    },
+  };
+  const canary: ReadinessCheck = {
+    id: 'object-storage',
+    title: 'Object storage replication',
+    run: async () => {
+      calls.push({ id: 'object-storage', at: Date.now() });
+      return { status: 'ok', detail: 'canary appeared after 0.7 s', measured: '0.7 s', target: '≤ 60 s', evidence: { seconds: 0.7 } };
+    },
+  };
+  const measured = createDrillReporter({
+    engine: h.engine,
+    reports,
+    targets: { rtoMinutes: 30, rpoMinutes: 5 },
+    log: pino({ level: 'silent' }),
+    measures: { measurers: [objectStorageMeasurer(canary, 60), kubernetesMeasurer(velero, 24 * 60)], notConfigured: [] },
+  });
+  try {
+    const { id, report } = await (async () => {
+      const req = await h.engine.request({ kind: 'drill', mode: 'planned', requester: REQUESTER, reason: 'measured drill' });
+      if (!req.ok) throw new Error(req.message);
+      await inPhase(h.engine, req.op.id, 'awaitingApproval');
+      await h.engine.approve({ opId: req.op.id, userId: APPROVER, planHash: (await h.engine.get(req.op.id))!.planHash! });
+      await inPhase(h.engine, req.op.id, 'completed');
+      await measured.idle();
+      return { id: req.op.id, report: (await reports.get(req.op.id))! };
+    })();
+    expect(calls.map((c) => c.id)).toEqual(['velero', 'object-storage']);
+    const tests = report.steps.find((s) => s.id === 'run-integration-tests')!;
+    const promote = report.steps.find((s) => s.id === 'promote-database')!;
+    expect(calls[0].at).toBeGreaterThanOrEqual(report.approvedAt!);
+    expect(calls[1].at).toBeGreaterThanOrEqual(tests.startedAt!);
+    expect(calls[1].at).toBeGreaterThanOrEqual(promote.finishedAt!);
+    const rows = report.rpo.filter((r) => r.source === 'canary' || r.source === 'velero-backup');
+    expect(rows.map((r) => [r.component, r.seconds, r.pass])).toEqual([
+      ['object-storage', 0.7, true],
+      // Aged at the approval, when the failover began, not when it was read.
+      ['kubernetes', Math.round((report.approvedAt! - BACKUP_AT) / 1000), true],
+    ]);
+    expect(report.passed).toBe(true);
+    expect(id).toBe(report.opId);
+
+    // Paused at scaling, then aborted: the secondary never served, so there was no moment for the canary.
+    calls.length = 0;
+    h.world.fail('cluster.scale', 1);
+    const req = await h.engine.request({ kind: 'drill', mode: 'planned', requester: REQUESTER, reason: 'aborted drill' });
+    if (!req.ok) throw new Error(req.message);
+    await inPhase(h.engine, req.op.id, 'awaitingApproval');
+    await h.engine.approve({ opId: req.op.id, userId: APPROVER, planHash: (await h.engine.get(req.op.id))!.planHash! });
+    await inPhase(h.engine, req.op.id, 'paused');
+    expect((await h.engine.abort({ opId: req.op.id, userId: APPROVER, reason: 'enough' })).ok).toBe(true);
+    await inPhase(h.engine, req.op.id, 'aborted');
+    await measured.idle();
+    const aborted = (await reports.get(req.op.id))!;
+    expect(calls.map((c) => c.id)).toEqual(['velero']);
+    expect(aborted.rpo.find((r) => r.component === 'object-storage')).toMatchObject({
+      seconds: null,
+      pass: null,
+      description: 'the drill ended before the secondary served (it is read when the integration tests start)',
+    });
+    expect(aborted.deviations).toContain('RPO object-storage was not measured: the drill ended before the secondary served (it is read when the integration tests start).');
+  } finally {
+    measured.stop();
+  }
 });

@@ -9,7 +9,9 @@ import { openConsoleRuntime, type ConsoleRuntime } from '../../src/console/runti
 import { LAB_APPROVERS, readLabEnv, type LabInfo } from '../../src/lab/index.js';
 import { lastDrillAt } from '../../src/readiness/drill-record.js';
 import { DRILL_LOAD_TABLE } from '../../src/providers/write-load.js';
-import type { DrillReport } from '../../src/report/index.js';
+import { createS3Side } from '../../src/providers/s3.js';
+import { createVeleroReader } from '../../src/providers/velero.js';
+import { createReportStore, renderMeasuresTable, type DrillReport } from '../../src/report/index.js';
 import { silentLog, sql, startLab, stopLabs } from '../support/lab.js';
 import { deleteKeys, uniquePrefix } from '../support/redis.js';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -100,9 +102,41 @@ test('the drill report of a lab drill matches the rows, the counter and the time
   expect(report.approvedAt!).toBeLessThanOrEqual(approved.at);
   expect(report.rto[0].ms).toBe(verified.finishedAt! - report.approvedAt!);
 
-  // Readiness reads when the last drill finished.
+  // Object storage and Kubernetes state, measured beside the steps against DESIGN.md's table.
+  expect(report.rpo.filter((r) => r.source === 'canary' || r.source === 'velero-backup').map((r) => [r.component, r.source, r.targetMinutes, r.pass])).toEqual([
+    ['object-storage', 'canary', 10 / 60, true],
+    ['kubernetes', 'velero-backup', 24 * 60, true],
+  ]);
+  const storageRow = report.rpo.find((r) => r.component === 'object-storage')!;
+  const k8sRow = report.rpo.find((r) => r.component === 'kubernetes')!;
+  expect(renderMeasuresTable(report)).toMatch(/^RPO object-storage \(canary\) +\d+\.\d s +10 s +pass$/m);
+  expect(renderMeasuresTable(report)).toMatch(/^RPO kubernetes \(Velero backup\) +1 h \d+ min +24 h +pass$/m);
+
   const state = new Redis(lab.stateRedis.url);
   try {
+    const measures = await createReportStore({ redis: state, prefix }).measures(id);
+    // The canary: the object the secondary bucket holds now is the drill's own (its nonce), written
+    // while the secondary served, and the simulator's 500 ms replication delay is in the time.
+    const canary = measures.find((m) => m.component === 'object-storage')!;
+    const storage = config.components.objectStorage!;
+    const secondary = createS3Side({ bucket: storage.secondary.bucket!, endpoint: storage.secondary.endpoint!, forcePathStyle: true });
+    const stamp = await secondary.readCanary(`${storage.canaryPrefix}lab-drill`).finally(() => secondary.close());
+    expect(stamp?.nonce).toBe(canary.evidence!.nonce);
+    const tests = report.steps.find((s) => s.id === 'run-integration-tests')!;
+    expect(stamp!.writtenAt).toBeGreaterThanOrEqual(tests.startedAt!);
+    expect(stamp!.writtenAt).toBeGreaterThanOrEqual(canary.at!);
+    expect(storageRow.seconds).toBe(canary.seconds);
+    expect(storageRow.seconds!).toBeGreaterThanOrEqual(0.5);
+    expect(stamp!.writtenAt + storageRow.seconds! * 1000).toBeLessThanOrEqual(report.generatedAt + 100);
+
+    // The backup: the newest completed one in the secondary cluster, aged at the drill's approval.
+    const k8s = config.components.kubernetes!;
+    const backups = await createVeleroReader({ cluster: k8s.secondary, namespace: k8s.velero!.namespace, maxAgeHours: 24 }).listBackups();
+    const newest = backups.filter((b) => b.phase === 'Completed').sort((a, b) => b.completedAt! - a.completedAt!)[0];
+    expect(k8sRow.seconds).toBe(Math.round((report.approvedAt! - newest.completedAt!) / 1000));
+    expect(k8sRow.description).toContain(`newest completed Velero backup ${newest.name} finished`);
+
+    // Readiness reads when the last drill finished.
     expect(await lastDrillAt({ redis: state, prefix }, 'lab')).toBe(report.finishedAt);
   } finally {
     await state.quit();

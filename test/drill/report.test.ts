@@ -4,7 +4,7 @@
  */
 import type { OperationView, RpoMeasurement, StepState } from '../../src/domain/types.js';
 import { DRILL_RUNBOOK, STEP_TITLES, runbookSteps } from '../../src/machine/runbook.js';
-import { buildDrillReport, renderDrillMarkdown, renderMeasuresTable, summaryOf } from '../../src/report/index.js';
+import { buildDrillReport, renderDrillMarkdown, renderMeasuresTable, summaryOf, type DrillMeasure } from '../../src/report/index.js';
 
 const T0 = Date.UTC(2026, 10, 25, 9, 0, 0);
 const TARGETS = { rtoMinutes: 30, rpoMinutes: 5, rpoMinutesByComponent: { cache: 1 } };
@@ -94,4 +94,82 @@ test('the comparison names what changed since the previous drill, including a st
     'Total: 25.3 s vs 17.1 s (+8.2 s, slower).',
     'Step resync-database took 9.0 s vs 1.0 s (+8.0 s, slower).',
   ]);
+});
+
+describe('object storage and Kubernetes state rows', () => {
+  const measured: DrillMeasure[] = [
+    { component: 'kubernetes', status: 'measured', seconds: 3 * 3600, targetMinutes: 24 * 60, description: 'newest completed Velero backup nightly finished 3 h 0 min before the failover began' },
+    { component: 'object-storage', status: 'measured', seconds: 2.5, targetMinutes: 1, description: 'canary appeared after 2.5 s' },
+  ];
+
+  test('measured within their targets they pass, in a fixed order, and are compared with the previous drill', () => {
+    const report = buildDrillReport({ view: drillView(), timeline: [], targets: TARGETS, previous: null, now: T0, measures: measured });
+    expect(report.passed).toBe(true);
+    expect(report.deviations).toEqual([]);
+    expect(renderMeasuresTable(report).split('\n').slice(4)).toEqual([
+      'RPO object-storage (canary)     2.5 s      1 min   pass',
+      'RPO kubernetes (Velero backup)  3 h 0 min  24 h    pass',
+    ]);
+    const next = buildDrillReport({
+      view: drillView({ id: 'DR-20261126-0001' }),
+      timeline: [],
+      targets: TARGETS,
+      previous: summaryOf(report),
+      now: T0,
+      measures: [{ ...measured[1], seconds: 4 }, measured[0]],
+    });
+    expect(next.comparison).toContain('RPO object-storage: 4.0 s vs 2.5 s (+1.5 s, slower).');
+    expect(next.comparison).toContain('RPO kubernetes: 3 h 0 min, unchanged.');
+  });
+
+  test('a canary that never arrived, a backup over its target and a failed reading are named; only the first two fail it', () => {
+    const report = buildDrillReport({
+      view: drillView(),
+      timeline: [],
+      targets: TARGETS,
+      previous: null,
+      now: T0,
+      measures: [
+        { component: 'object-storage', status: 'measured', seconds: null, targetMinutes: 1, description: 'canary has not appeared within the RPO of 60 s' },
+        { component: 'kubernetes', status: 'measured', seconds: 30 * 3600, targetMinutes: 24 * 60, description: 'newest completed Velero backup nightly finished 30 h 0 min before the failover began' },
+      ],
+    });
+    expect(report.passed).toBe(false);
+    expect(report.deviations).toEqual([
+      'RPO object-storage is over the 1 min target: canary has not appeared within the RPO of 60 s.',
+      'RPO kubernetes 30 h 0 min is over the 24 h target (newest completed Velero backup nightly finished 30 h 0 min before the failover began).',
+    ]);
+    expect(renderDrillMarkdown(report)).toContain('| RPO object-storage (canary) | not replicated | 1 min | FAIL |');
+
+    const unread = buildDrillReport({
+      view: drillView(),
+      timeline: [],
+      targets: TARGETS,
+      previous: null,
+      now: T0,
+      measures: [{ component: 'kubernetes', status: 'failed', seconds: null, targetMinutes: 24 * 60, description: 'the Velero backups could not be read: forbidden' }],
+    });
+    expect(unread.passed).toBe(true);
+    expect(unread.deviations).toEqual(['RPO kubernetes was not measured: the Velero backups could not be read: forbidden.']);
+    expect(renderDrillMarkdown(unread)).toContain('| RPO kubernetes (Velero backup) | not measured | 24 h | — |');
+  });
+
+  test('components the config does not have get a "not configured" row, and no deviation', () => {
+    const report = buildDrillReport({
+      view: drillView(),
+      timeline: [],
+      targets: TARGETS,
+      previous: null,
+      now: T0,
+      measures: [
+        { component: 'object-storage', status: 'not-configured', seconds: null, targetMinutes: 1, description: 'not configured (no components.objectStorage)' },
+        { component: 'kubernetes', status: 'not-configured', seconds: null, targetMinutes: 24 * 60, description: 'not configured (no components.kubernetes)' },
+      ],
+    });
+    expect(report.passed).toBe(true);
+    expect(report.deviations).toEqual([]);
+    const md = renderDrillMarkdown(report);
+    expect(md).toContain('| RPO object-storage (canary) | not configured | — | — |');
+    expect(md).toContain('| RPO kubernetes (Velero backup) | not configured | — | — |');
+  });
 });
