@@ -91,7 +91,7 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
             clog,
             `${res.op.id} requested: the ${parsed.kind} of *${res.op.env}* runs after another approver approves it on the status card in <#${config.slack.incidentChannel}>.`,
           );
-        } else if (res.code === 'settling') {
+        } else if (res.code === 'settling' || res.unrestorable) {
           await answer(respond, clog, res.message);
         } else {
           const link = await cardLink(res.activeId);
@@ -102,9 +102,12 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
           );
         }
       } else if (parsed.type === 'status') {
-        const { active, last } = await engine.status();
+        const { active, last, unrestorable } = await engine.status();
+        const activeLine = unrestorable
+          ? `*${unrestorable.id}* cannot be resumed by this version of dr-bot: ${unrestorable.reason}. It keeps *${config.environment}* locked; an approver can close it with \`${config.slack.command} abort\`.`
+          : ((await viewLine(active)) ?? `no operation in progress for *${config.environment}*`);
         const lines = [
-          `*Active:* ${(await viewLine(active)) ?? `no operation in progress for *${config.environment}*`}`,
+          `*Active:* ${activeLine}`,
           `*Last finished:* ${(await viewLine(last)) ?? 'none yet'}`,
         ];
         if (deps.detector) {

@@ -182,7 +182,7 @@ export function registerProposalActions(app: App, deps: { config: DrConfig; engi
         requester: userId,
         reason: `regional failure suspected in ${detector.settings.region} (detection episode ${episodeId})`,
       });
-      if (!res.ok && res.code === 'settling') {
+      if (!res.ok && (res.code === 'settling' || res.unrestorable)) {
         await answer(respond, alog, res.message);
         return;
       }

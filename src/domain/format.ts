@@ -65,6 +65,7 @@ export const REFUSAL_TEXT: Record<RefusalReason, string> = {
   finished: 'the operation has already finished',
   'unknown-operation': 'no such operation',
   expired: 'it came after the approval deadline',
+  unrestorable: 'the operation cannot be resumed by this version; only an abort closes it',
 };
 
 function title(stepId: keyof typeof STEP_TITLES): string {
@@ -113,7 +114,7 @@ export function describeEntry(e: TimelineEntry): string {
     case 'ActionRefused':
       return `${e.action} by ${e.userId} refused: ${REFUSAL_TEXT[e.reason]}`;
     case 'OperationAborted':
-      return `Aborted by ${e.userId}${e.reason ? `: ${e.reason}` : ''}`;
+      return `Aborted by ${e.userId}${e.reason ? `: ${e.reason}` : ''}${e.notResumed ? ` (closed without resuming: ${e.notResumed})` : ''}`;
     case 'AbortedStepSettled':
       return `${title(e.stepId)}: still running at the abort, ${e.outcome} after ${formatDuration(e.durationMs)} — ${e.detail}`;
     case 'OperationCompleted':

@@ -149,7 +149,9 @@ export type RefusalReason =
   | 'finished'
   | 'unknown-operation'
   /** An approval that arrived after the approval deadline. */
-  | 'expired';
+  | 'expired'
+  /** The operation cannot be resumed by this version (unreadable snapshot, changed runbook): it can only be closed with abort. */
+  | 'unrestorable';
 
 /** The phase an operation is in, derived from the machine state. */
 export type Phase =
@@ -220,7 +222,8 @@ export type DomainEvent =
   | { type: 'OperationPaused'; stepIds: StepId[] }
   | { type: 'StepRetried'; stepId: StepId; userId: string }
   | { type: 'ActionRefused'; userId: string; action: 'approve' | 'reject' | 'retry' | 'skip' | 'abort'; reason: RefusalReason }
-  | { type: 'OperationAborted'; userId: string; reason?: string }
+  /** `notResumed`: closed without resuming it, because this version could not (why). */
+  | { type: 'OperationAborted'; userId: string; reason?: string; notResumed?: string }
   /** A step call the abort left running has finished: what it did after all (summary or error). */
   | { type: 'AbortedStepSettled'; stepId: StepId; outcome: 'succeeded' | 'failed'; detail: string; durationMs: number }
   | { type: 'OperationCompleted'; durationMs: number; rtoMs?: number; rpo?: RpoMeasurement[] };

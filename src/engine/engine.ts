@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { fromPromise } from 'xstate';
 import type { DrConfig } from '../config/schema.js';
 import { FINAL_PHASES, type OperationKind, type OperationView, type PreflightReport, type StepId, type StepOutcome, type TimelineEntry } from '../domain/types.js';
-import { DrError, errorInfo } from '../errors.js';
+import { DrError, errorInfo, StaleVersionError } from '../errors.js';
 import {
   createOperationMachine,
   evaluateAction,
@@ -19,7 +19,7 @@ import type { OperationStore, PersistedOperation } from '../store/types.js';
 import { refusalMessage, successMessage } from './messages.js';
 import { OperationRunner, type RunnerDeps } from './operation-runner.js';
 import { runPreflight } from './preflight.js';
-import { restoreActor } from './restore.js';
+import { closedSnapshot, restoreActor, restoreChecked, restoreReadable, UnrestorableOperation } from './restore.js';
 import { runStepOnce } from './run-step.js';
 import type { ActionOutcome, Authorizer, Engine, EngineNotification, RequestResult } from './types.js';
 
@@ -148,9 +148,7 @@ export function createEngine(deps: EngineDeps): Engine {
     onFinished(view) {
       runners.delete(view.id);
       if (view.phase === 'aborted' && [...stepCalls].some((c) => c.opId === view.id)) abortedWithCalls.add(view.id);
-      finishedViews.set(view.id, view);
-      // Only recent ones are worth keeping in memory; older views are restored from the store.
-      if (finishedViews.size > FINISHED_VIEWS_KEPT) finishedViews.delete(finishedViews.keys().next().value!);
+      rememberFinished(view);
       log.info({ opId: view.id, phase: view.phase }, 'operation finished');
     },
     onLost(id) {
@@ -160,18 +158,83 @@ export function createEngine(deps: EngineDeps): Engine {
 
   const register = (r: OperationRunner) => runners.set(r.id, r);
 
-  /** The active operation's kind for the refusal text; unknown (undefined) when it cannot be read. */
-  async function activeKindOf(id: string): Promise<OperationKind | undefined> {
+  /** The active operation for the refusal text: its kind, or why this version cannot resume it. */
+  async function describeActive(id: string): Promise<{ kind?: OperationKind; unrestorable?: string }> {
     try {
-      return (await get(id))?.kind;
-    } catch {
-      return undefined;
+      const kind = (await get(id))?.kind;
+      return kind ? { kind } : {};
+    } catch (err) {
+      return err instanceof UnrestorableOperation ? { unrestorable: err.why } : {};
     }
   }
 
-  /** A stored operation's view without running it: the snapshot restored into an actor never started. */
+  /**
+   * A stored operation's view without running it: the snapshot restored into an actor never
+   * started. An active one must also be one this version can drive (its runbook unchanged);
+   * a finished one only has to be readable. Throws UnrestorableOperation otherwise.
+   */
   function viewOfPersisted(p: PersistedOperation): OperationView {
-    return toView(restoreActor(machine, p.snapshot).getSnapshot());
+    if (p.status === 'active') return toView(restoreChecked(machine, p.id, p.snapshot, p.snapshotError).getSnapshot());
+    if (p.snapshotError) throw new UnrestorableOperation(p.id, p.snapshotError);
+    return toView(restoreReadable(machine, p.id, p.snapshot).getSnapshot());
+  }
+
+  /** Why this version cannot resume the active operation `id`, or null when it can (or it is not active). */
+  async function unrestorableWhy(id: string): Promise<string | null> {
+    const p = await store.load(id);
+    if (!p || p.status !== 'active') return null;
+    try {
+      viewOfPersisted(p);
+      return null;
+    } catch (err) {
+      if (err instanceof UnrestorableOperation) return err.why;
+      throw err;
+    }
+  }
+
+  function rememberFinished(view: OperationView): void {
+    finishedViews.set(view.id, view);
+    // Only recent ones are worth keeping in memory; older views are restored from the store.
+    if (finishedViews.size > FINISHED_VIEWS_KEPT) finishedViews.delete(finishedViews.keys().next().value!);
+  }
+
+  /**
+   * `/dr abort` of an operation this version cannot resume: an approver closes it as aborted
+   * without a running machine (a final compare-and-set save releases the lock). Nothing is
+   * re-checked or undone; the answer says to check the components.
+   */
+  async function closeUnrestorable(id: string, userId: string, why: string, reason: string | undefined): Promise<ActionOutcome> {
+    const authorized = await authorizer.isAuthorized(userId);
+    const p = await store.load(id);
+    if (!p) return { ok: false, reason: 'unknown-operation', message: refusalMessage('unknown-operation', id) };
+    if (p.status !== 'active') return { ok: false, reason: 'finished', message: refusalMessage('finished', id) };
+    const at = now();
+    if (!authorized) {
+      // The requester's own withdrawal needs to know the request is not approved yet, which an
+      // unreadable operation cannot tell: closing it is for approvers.
+      await store.append(id, [{ type: 'ActionRefused', userId, action: 'abort', reason: 'unauthorized', opId: id, at }]);
+      log.info({ opId: id, userId }, 'abort of an unresumable operation refused: not an approver');
+      return { ok: false, reason: 'unauthorized', message: refusalMessage('unauthorized', id) };
+    }
+    const snapshot = closedSnapshot(machine, { id, env: p.env, kind: p.kind, updatedAt: p.updatedAt, snapshot: p.snapshot }, { userId, at });
+    const entry: TimelineEntry = { type: 'OperationAborted', userId, ...(reason ? { reason } : {}), notResumed: why, opId: id, at };
+    try {
+      await store.save(id, p.version, snapshot, [entry], { final: true });
+    } catch (err) {
+      if (err instanceof StaleVersionError) {
+        throw new DrError('conflict', `${id} changed while it was being closed (another dr-bot process?), so nothing was written. Check \`/dr status\` and abort again if it is still active.`, { cause: err });
+      }
+      throw err;
+    }
+    const view = toView(restoreActor(machine, snapshot).getSnapshot());
+    rememberFinished(view);
+    log.warn({ opId: id, userId, why }, 'operation this version could not resume closed as aborted; the environment is unlocked');
+    runnerDeps.notify({ op: view, entries: [entry] });
+    return {
+      ok: true,
+      message: `${id} closed as aborted by <@${userId}> without resuming it (${why}). The environment is unlocked. Nothing was re-checked or undone: check the components (database writer, DNS, replicas) before the next operation.`,
+      op: view,
+    };
   }
 
   async function get(opId: string): Promise<OperationView | null> {
@@ -199,7 +262,13 @@ export function createEngine(deps: EngineDeps): Engine {
   ): Promise<ActionOutcome> {
     const runner = runners.get(opId);
     if (!runner || !runner.live) {
-      const view = await get(opId);
+      let view: OperationView | null;
+      try {
+        view = await get(opId);
+      } catch (err) {
+        if (err instanceof UnrestorableOperation) return { ok: false, reason: 'unrestorable', message: err.message };
+        throw err;
+      }
       if (!view) return { ok: false, reason: 'unknown-operation', message: refusalMessage('unknown-operation', opId) };
       if (FINAL_PHASES.includes(view.phase)) return { ok: false, reason: 'finished', message: refusalMessage('finished', opId, view), op: view };
       throw notOwned(opId);
@@ -235,10 +304,14 @@ export function createEngine(deps: EngineDeps): Engine {
         const p = await store.load(id);
         if (!p || p.status !== 'active') continue;
         try {
-          await OperationRunner.resume(runnerDeps, id, p.version, p.snapshot, register);
+          await OperationRunner.resume(runnerDeps, id, p.version, p.snapshot, register, p.snapshotError);
         } catch (err) {
           // One unreadable operation must not keep the bot (and the others) down.
           runners.delete(id);
+          if (err instanceof UnrestorableOperation) {
+            log.error({ opId: id, version: p.version, kind: p.kind, why: err.why }, `${err.message} Nothing was run for it.`);
+            continue;
+          }
           log.error(
             { opId: id, version: p.version, err: errorInfo(err) },
             'could not resume this operation from its stored snapshot: it stays active in the state Redis and keeps the environment locked until someone resolves it by hand',
@@ -264,7 +337,7 @@ export function createEngine(deps: EngineDeps): Engine {
       if (abandoned.length > 0) return settling(abandoned[0]!.opId, abandoned);
       // Cheap early answer; store.create below is the atomic guard against a concurrent request.
       const active = await store.activeFor(env);
-      if (active) return alreadyActive(active, kind, await activeKindOf(active));
+      if (active) return alreadyActive(active, kind, await describeActive(active));
       const id = await store.nextOperationId(new Date(now()));
       const input = {
         id,
@@ -280,7 +353,7 @@ export function createEngine(deps: EngineDeps): Engine {
       const { runner, created } = await OperationRunner.start(runnerDeps, input, register);
       if (!created.ok) {
         runners.delete(id);
-        if ('activeId' in created) return alreadyActive(created.activeId, kind, await activeKindOf(created.activeId));
+        if ('activeId' in created) return alreadyActive(created.activeId, kind, await describeActive(created.activeId));
         throw new DrError('provider', `could not record ${id} in the state Redis, so nothing was started: ${errorInfo(created.error).message}. Check REDIS_URL and that Redis answers, then request again.`, {
           retryable: true,
           cause: created.error,
@@ -310,6 +383,10 @@ export function createEngine(deps: EngineDeps): Engine {
     async abort({ opId, userId, reason }) {
       const id = opId ?? (await store.activeFor(env));
       if (!id) return { ok: false, reason: 'unknown-operation', message: `There is no active operation in ${env} to abort.` };
+      if (!runners.get(id)?.live) {
+        const why = await unrestorableWhy(id);
+        if (why !== null) return closeUnrestorable(id, userId, why, reason);
+      }
       return act('abort', id, userId, (authorized, at) => ({ type: 'ABORT', userId, authorized, at, ...(reason ? { reason } : {}) }));
     },
 
@@ -317,10 +394,26 @@ export function createEngine(deps: EngineDeps): Engine {
 
     async status() {
       const [activeId, lastId] = await Promise.all([store.activeFor(env), store.lastFinished(env)]);
-      return {
-        active: activeId ? await get(activeId) : null,
-        last: lastId ? await get(lastId) : null,
-      };
+      let active: OperationView | null = null;
+      let unrestorable: { id: string; reason: string } | undefined;
+      if (activeId) {
+        try {
+          active = await get(activeId);
+        } catch (err) {
+          if (!(err instanceof UnrestorableOperation)) throw err;
+          unrestorable = { id: activeId, reason: err.why };
+        }
+      }
+      let last: OperationView | null = null;
+      if (lastId) {
+        try {
+          last = await get(lastId);
+        } catch (err) {
+          if (!(err instanceof UnrestorableOperation)) throw err;
+          log.warn({ opId: lastId, why: err.why }, 'the last finished operation cannot be shown by this version');
+        }
+      }
+      return { active, last, ...(unrestorable ? { unrestorable } : {}) };
     },
 
     timeline(opId) {
@@ -349,13 +442,17 @@ function settling(opId: string, calls: StepCall[]): RequestResult {
 }
 
 /** Says what is running, so "failback refused" reads as "the failover is not finished yet". */
-function alreadyActive(activeId: string, requested: OperationKind, activeKind: OperationKind | undefined): RequestResult {
+function alreadyActive(activeId: string, requested: OperationKind, active: { kind?: OperationKind; unrestorable?: string }): RequestResult {
+  const activeKind = active.kind;
   const what = activeKind ? ` (a ${activeKind})` : '';
   return {
     ok: false,
     code: 'already-active',
     activeId,
     ...(activeKind ? { activeKind } : {}),
-    message: `${activeId} is already in progress${what}: only one operation per environment runs at a time. Let it finish or abort it, then request the ${requested} again.`,
+    ...(active.unrestorable ? { unrestorable: active.unrestorable } : {}),
+    message: active.unrestorable
+      ? `${activeId} holds the environment but cannot be resumed by this version of dr-bot (${active.unrestorable}). An approver can close it with \`/dr abort\`; then request the ${requested} again.`
+      : `${activeId} is already in progress${what}: only one operation per environment runs at a time. Let it finish or abort it, then request the ${requested} again.`,
   };
 }

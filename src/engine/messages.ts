@@ -21,6 +21,8 @@ export function refusalMessage(reason: RefusalReason, opId: string, view?: Opera
       return `${opId} is already ${phase}; nothing was changed.`;
     case 'unknown-operation':
       return `There is no operation ${opId}. \`/dr status\` shows the active one.`;
+    case 'unrestorable':
+      return `${opId} cannot be resumed by this version of dr-bot, so it can only be closed: an approver runs \`/dr abort\`. \`/dr status\` says why.`;
     case 'expired':
       return `Too late: the approval window of ${opId} closed${view?.expiresAt !== undefined ? ` at ${new Date(view.expiresAt).toISOString()}` : ''}, so your approval did not count and nothing was changed. Request it again if it is still needed.`;
   }

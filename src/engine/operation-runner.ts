@@ -5,7 +5,7 @@ import type { DomainEvent, Evidence, OperationView, StepId, TimelineEntry } from
 import { errorInfo, StaleVersionError } from '../errors.js';
 import { toView, type OperationEvent, type OperationInput, type OperationMachine } from '../machine/index.js';
 import type { CreateResult, OperationStore } from '../store/types.js';
-import { restoreActor } from './restore.js';
+import { restoreChecked } from './restore.js';
 import type { EngineNotification } from './types.js';
 
 export interface RunnerDeps {
@@ -100,10 +100,18 @@ export class OperationRunner {
 
   /**
    * A persisted operation taken over after a restart. Steps that were running are recorded as
-   * resumed before the actor restarts them (runStep re-checks them before acting).
+   * resumed before the actor restarts them (runStep re-checks them before acting). Throws
+   * UnrestorableOperation, before anything runs, when this version cannot drive it.
    */
-  static async resume(deps: RunnerDeps, id: string, version: number, snapshot: unknown, register: (r: OperationRunner) => void): Promise<OperationRunner> {
-    const actor = restoreActor(deps.machine, snapshot);
+  static async resume(
+    deps: RunnerDeps,
+    id: string,
+    version: number,
+    snapshot: unknown,
+    register: (r: OperationRunner) => void,
+    snapshotError?: string,
+  ): Promise<OperationRunner> {
+    const actor = restoreChecked(deps.machine, id, snapshot, snapshotError);
     const runner = new OperationRunner(deps, id, actor, version, JSON.stringify(snapshot));
     register(runner);
     const resumed: TimelineEntry[] = runner.view.steps

@@ -1,5 +1,7 @@
 import { createActor, type Actor, type Snapshot } from 'xstate';
-import type { OperationInput, OperationMachine } from '../machine/index.js';
+import type { OperationKind, StepState } from '../domain/types.js';
+import { DrError, errorInfo } from '../errors.js';
+import { runbookChange, toView, type OperationContext, type OperationInput, type OperationMachine } from '../machine/index.js';
 
 /**
  * An actor from a persisted snapshot (not started). XState takes the state from the snapshot;
@@ -19,4 +21,106 @@ export function restoreActor(machine: OperationMachine, snapshot: unknown): Acto
     approvalTimeoutMs: context.approvalTimeoutMs,
   };
   return createActor(machine, { snapshot: snapshot as Snapshot<unknown>, input });
+}
+
+/**
+ * A stored operation this version cannot drive: its snapshot is unreadable, or it was started
+ * under a runbook that a deploy has changed since. It keeps its environment locked until an
+ * approver closes it with `/dr abort` (closedSnapshot), which needs no machine.
+ */
+export class UnrestorableOperation extends DrError {
+  constructor(
+    readonly opId: string,
+    /** Why, in words for the person on call. */
+    readonly why: string,
+  ) {
+    super('conflict', `${opId} cannot be resumed by this version of dr-bot: ${why}. It keeps the environment locked until an approver closes it with \`/dr abort\`.`);
+  }
+}
+
+function isContext(value: unknown): value is OperationContext {
+  const c = value as Partial<OperationContext> | null;
+  return (
+    typeof c === 'object' &&
+    c !== null &&
+    typeof c.id === 'string' &&
+    typeof c.kind === 'string' &&
+    Array.isArray(c.steps) &&
+    Array.isArray(c.approvals)
+  );
+}
+
+/**
+ * restoreActor for an operation to be driven again: refuses (UnrestorableOperation) a snapshot
+ * that cannot be read, or whose runbook is not this version's, before anything runs.
+ */
+export function restoreChecked(machine: OperationMachine, opId: string, snapshot: unknown, snapshotError?: string): Actor<OperationMachine> {
+  if (snapshotError) throw new UnrestorableOperation(opId, snapshotError);
+  const context = (snapshot as { context?: unknown } | null)?.context;
+  if (!isContext(context)) throw new UnrestorableOperation(opId, 'its stored snapshot has no readable operation context');
+  const change = runbookChange(context.kind, context.runbook, context.steps);
+  if (change) throw new UnrestorableOperation(opId, change);
+  return restoreReadable(machine, opId, snapshot);
+}
+
+/** restoreActor, with a snapshot whose state this machine cannot resolve reported as unrestorable. */
+export function restoreReadable(machine: OperationMachine, opId: string, snapshot: unknown): Actor<OperationMachine> {
+  try {
+    const actor = restoreActor(machine, snapshot);
+    // Resolving the state is where XState finds states that do not exist in this machine.
+    toView(actor.getSnapshot());
+    return actor;
+  } catch (err) {
+    throw new UnrestorableOperation(opId, `its stored state cannot be read by this version (${errorInfo(err).message})`);
+  }
+}
+
+/** What the store still knows of an operation whose snapshot may be unreadable. */
+export interface StoredFacts {
+  id: string;
+  env: string;
+  kind: OperationKind;
+  updatedAt: number;
+  snapshot: unknown;
+}
+
+/**
+ * The persisted snapshot of an unrestorable operation closed as aborted: its own context where
+ * that can be read (steps that were running are marked failed, outcome unknown), else the facts
+ * the store keeps beside it. The `aborted` state exists in every version, so this snapshot can
+ * always be shown again.
+ */
+export function closedSnapshot(machine: OperationMachine, facts: StoredFacts, closedBy: { userId: string; at: number }): unknown {
+  const stored = (facts.snapshot as { context?: unknown } | null)?.context;
+  const base: OperationContext = isContext(stored)
+    ? stored
+    : {
+        id: facts.id,
+        env: facts.env,
+        kind: facts.kind,
+        requestedMode: 'auto',
+        requester: 'unknown',
+        reason: '(the stored snapshot could not be read)',
+        createdAt: facts.updatedAt,
+        requiredApprovals: 1,
+        approvalTimeoutMs: 0,
+        approvals: [],
+        steps: [],
+      };
+  const steps: StepState[] = base.steps.map((s) =>
+    s.status === 'running'
+      ? {
+          ...s,
+          status: 'failed',
+          finishedAt: closedBy.at,
+          error: {
+            code: 'unknown',
+            message: 'This step was running when the operation could not be resumed; its outcome is unknown. Check the component before acting on it.',
+            retryable: false,
+          },
+        }
+      : s,
+  );
+  const context: OperationContext = { ...base, steps, abortedBy: closedBy.userId, finishedAt: closedBy.at };
+  return machine.getPersistedSnapshot(machine.resolveState({ value: 'aborted', context }));
 }

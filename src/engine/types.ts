@@ -14,7 +14,16 @@ export interface Authorizer {
 
 export type RequestResult =
   | { ok: true; op: OperationView }
-  | { ok: false; code: 'already-active'; activeId: string; /** What the active one is, when it can be read. */ activeKind?: OperationKind; message: string }
+  | {
+      ok: false;
+      code: 'already-active';
+      activeId: string;
+      /** What the active one is, when it can be read. */
+      activeKind?: OperationKind;
+      /** Set when this version cannot resume the active one: why (it only closes with abort). */
+      unrestorable?: string;
+      message: string;
+    }
   /**
    * `activeId` was aborted while these steps' provider calls were under way; they still run in
    * this process, and nothing new starts until they have settled (never two hands on DNS).
@@ -48,7 +57,11 @@ export interface Engine {
   /** Without opId: the active operation of this environment. */
   abort(input: { opId?: string; userId: string; reason?: string }): Promise<ActionOutcome>;
   get(opId: string): Promise<OperationView | null>;
-  status(): Promise<{ active: OperationView | null; last: OperationView | null }>;
+  /**
+   * The active and the last finished operation. `unrestorable`: the active one cannot be shown
+   * or resumed by this version (why); it keeps the lock until an approver aborts it.
+   */
+  status(): Promise<{ active: OperationView | null; last: OperationView | null; unrestorable?: { id: string; reason: string } }>;
   timeline(opId: string): Promise<TimelineEntry[]>;
   subscribe(listener: (n: EngineNotification) => void): () => void;
 }

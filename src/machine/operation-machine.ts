@@ -373,6 +373,7 @@ export function createOperationMachine(deps: { now?: () => number } = {}) {
     id: MACHINE_ID,
     context: ({ input }) => ({
       ...input,
+      runbook: RUNBOOKS[input.kind].stages.map((stage) => [...stage]),
       approvals: [],
       steps: initialSteps(input.kind),
     }),

@@ -70,3 +70,23 @@ export const STEP_TITLES: Record<StepId, string> = {
 export function runbookSteps(runbook: Runbook): StepId[] {
   return runbook.stages.flat();
 }
+
+function describeStages(stages: readonly (readonly string[])[]): string {
+  return stages.map((stage) => stage.join(' + ')).join(' → ');
+}
+
+/**
+ * Why an operation stored with `stored` stages (or, in older snapshots, only its `steps`) cannot
+ * be resumed by this version's runbook of `kind`; null when it can.
+ */
+export function runbookChange(kind: string, stored: readonly (readonly string[])[] | undefined, steps: readonly { id: string }[]): string | null {
+  const runbook = (RUNBOOKS as Record<string, Runbook | undefined>)[kind];
+  if (!runbook) return `this version of dr-bot has no "${kind}" runbook`;
+  if (stored) {
+    if (JSON.stringify(stored) === JSON.stringify(runbook.stages)) return null;
+    return `the ${kind} runbook changed since it started (then: ${describeStages(stored)}; now: ${describeStages(runbook.stages)})`;
+  }
+  const ids = steps.map((s) => s.id);
+  if (JSON.stringify(ids) === JSON.stringify(runbookSteps(runbook))) return null;
+  return `the ${kind} runbook changed since it started (then: ${ids.join(', ')}; now: ${describeStages(runbook.stages)})`;
+}

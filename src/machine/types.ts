@@ -57,6 +57,12 @@ export interface RunStepInput {
 
 /** The machine's context: everything toView needs, all JSON so it persists as is. */
 export interface OperationContext extends OperationInput {
+  /**
+   * The runbook's stages when the operation started. A deploy may change a runbook while an
+   * operation is under way; the stored states name the old stages, so such an operation is not
+   * resumed by the new version (see runbookChange). Absent in snapshots written before it existed.
+   */
+  runbook?: StepId[][];
   mode?: Mode;
   preflight?: PreflightReport;
   planHash?: string;

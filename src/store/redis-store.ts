@@ -91,15 +91,25 @@ export function createRedisStore(opts: RedisStoreOptions = {}): OperationStore {
     async load(id): Promise<PersistedOperation | null> {
       const h = await redis.hgetall(keys.op(id));
       if (!h.version) return null;
+      // A snapshot that is not JSON must not make the operation unloadable: the engine reports it
+      // and an approver can still close it.
+      let snapshot: unknown;
+      let snapshotError: string | undefined;
+      try {
+        snapshot = JSON.parse(h.snapshot ?? '') as unknown;
+      } catch (err) {
+        snapshotError = `its stored snapshot is not valid JSON (${err instanceof Error ? err.message : String(err)})`;
+      }
       return {
         id,
         env: h.env,
         kind: h.kind as OperationKind,
         version: Number(h.version),
         status: h.status === 'finished' ? 'finished' : 'active',
-        snapshot: JSON.parse(h.snapshot) as unknown,
+        snapshot,
         updatedAt: Number(h.updatedAt),
         ...(h.saveId ? { saveId: h.saveId } : {}),
+        ...(snapshotError ? { snapshotError } : {}),
       };
     },
 

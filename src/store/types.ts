@@ -8,8 +8,10 @@ export interface PersistedOperation {
   version: number;
   /** `active` until the operation reaches a final phase. */
   status: 'active' | 'finished';
-  /** The XState persisted snapshot (JSON). */
+  /** The XState persisted snapshot (JSON); undefined when it could not be parsed (see snapshotError). */
   snapshot: unknown;
+  /** Set when the stored snapshot is not JSON. */
+  snapshotError?: string;
   updatedAt: number;
   /** The id of the save that wrote this version (none for version 1, written by create). */
   saveId?: string;

@@ -342,6 +342,30 @@ describe('Slack end to end', () => {
     expect(await h.answer(none.path)).toBe('There is no operation in progress for *e2e*: nothing to abort.');
   });
 
+  test('an operation the bot cannot resume after a restart: /dr status says why, an approver\'s /dr abort closes it and the card', async () => {
+    const first = await start();
+    const req = await first.command('failover planned bad deploy', ALICE);
+    await first.answer(req.path);
+    const ref = { ts: String((await first.card()).result.ts) };
+    const { id } = (await first.engine.status()).active!;
+    await cardStored(first, id);
+    await first.stop({ keepState: true });
+    await redis.hset(`${first.prefix}op:${id}`, 'snapshot', 'not json');
+
+    h = await start({ prefix: first.prefix, world: first.world });
+    const status = await h.command('status', ALICE);
+    expect(await h.answer(status.path)).toContain(
+      `*Active:* *${id}* cannot be resumed by this version of dr-bot: its stored snapshot is not valid JSON`,
+    );
+    const retry = await h.command('failback', ALICE);
+    expect(await h.answer(retry.path)).toContain(`${id} holds the environment but cannot be resumed by this version of dr-bot`);
+
+    const abort = await h.command('abort bad deploy', BOB);
+    expect(await h.answer(abort.path)).toContain(`${id} closed as aborted by <@${BOB}> without resuming it`);
+    await slack.waitFor(() => cardText(h.cardNow(ref.ts)).includes('Aborted'), 'the old card to show aborted');
+    expect(await h.store.activeFor('e2e')).toBeNull();
+  });
+
   test('no approval in time: the card says expired and nothing ran', async () => {
     h = await start({ timeoutMinutes: 0.002 });
     await h.command('failover planned drill', ALICE);

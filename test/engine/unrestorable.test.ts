@@ -1,0 +1,170 @@
+/**
+ * Operations this version cannot resume: a snapshot that is not JSON any more, or an operation
+ * started under a runbook that a deploy has changed since. Start-up goes on and says so, the
+ * environment stays locked (nothing is run for it), and an approver's `/dr abort` closes it
+ * without a machine. An operation stored before snapshots carried their runbook still resumes.
+ */
+import { Writable } from 'node:stream';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import type { TimelineEntry } from '../../src/domain/types.js';
+import { createEngine, type Engine } from '../../src/engine/index.js';
+import { createRedisStore, type OperationStore } from '../../src/store/index.js';
+import { APPROVER, inPhase, OUTSIDER, REQUESTER, testConfig } from '../support/engine-harness.js';
+import { createFakeProviders, FakeWorld } from '../support/fakes.js';
+import { deleteKeys, REDIS_URL, uniquePrefix } from '../support/redis.js';
+
+let redis: Redis;
+let prefix: string;
+let store: OperationStore;
+let world: FakeWorld;
+const engines: Engine[] = [];
+let logs: Array<{ level: number; msg: string; opId?: string }>;
+
+beforeAll(() => {
+  redis = new Redis(REDIS_URL);
+});
+beforeEach(async () => {
+  prefix = uniquePrefix('unrestorable');
+  store = createRedisStore({ redis, prefix });
+  world = await new FakeWorld().init();
+  logs = [];
+});
+afterEach(async () => {
+  for (const e of engines.splice(0)) await e.stop();
+  await deleteKeys(redis, prefix);
+});
+afterAll(async () => {
+  await redis.quit();
+});
+
+async function startEngine(): Promise<Engine> {
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString().split('\n').filter(Boolean)) logs.push(JSON.parse(line) as (typeof logs)[number]);
+      done();
+    },
+  });
+  const approvers = new Set([APPROVER]);
+  const engine = createEngine({
+    config: testConfig(),
+    store,
+    providers: createFakeProviders(world),
+    authorizer: { isAuthorized: async (u) => approvers.has(u) },
+    log: pino({ level: 'warn' }, sink),
+  });
+  engines.push(engine);
+  await engine.start();
+  return engine;
+}
+
+async function stopAll(): Promise<void> {
+  for (const e of engines.splice(0)) await e.stop();
+}
+
+/** Rewrite the stored snapshot the way a bad write or an old deploy would have left it. */
+async function tamper(id: string, change: (snapshot: { value: unknown; context: Record<string, unknown> }) => void): Promise<void> {
+  const raw = await redis.hget(`${prefix}op:${id}`, 'snapshot');
+  const snapshot = JSON.parse(raw!) as { value: unknown; context: Record<string, unknown> };
+  change(snapshot);
+  await redis.hset(`${prefix}op:${id}`, 'snapshot', JSON.stringify(snapshot));
+}
+
+async function awaitingFailover(engine: Engine): Promise<string> {
+  const req = await engine.request({ kind: 'failover', mode: 'auto', requester: REQUESTER, reason: 'region down' });
+  if (!req.ok) throw new Error(req.message);
+  return (await inPhase(engine, req.op.id, 'awaitingApproval')).id;
+}
+
+const types = (tl: TimelineEntry[]) => tl.map((e) => e.type);
+
+describe('an operation this version cannot resume', () => {
+  test('a snapshot that is not JSON: start-up says so, the environment stays locked, an approver closes it with abort', async () => {
+    const id = await awaitingFailover(await startEngine());
+    await stopAll();
+    await redis.hset(`${prefix}op:${id}`, 'snapshot', '{"status":"active","value":"awaitingAppr');
+
+    const engine = await startEngine();
+    const report = logs.find((l) => l.opId === id && l.level === 50);
+    expect(report?.msg).toMatch(new RegExp(`^${id} cannot be resumed by this version of dr-bot: its stored snapshot is not valid JSON .*It keeps the environment locked until an approver closes it with \`/dr abort\`\\. Nothing was run for it\\.$`));
+
+    const status = await engine.status();
+    expect(status.active).toBeNull();
+    expect(status.unrestorable).toEqual({ id, reason: expect.stringContaining('its stored snapshot is not valid JSON') });
+
+    const request = await engine.request({ kind: 'failback', mode: 'auto', requester: REQUESTER, reason: 'r' });
+    expect(request).toMatchObject({ ok: false, code: 'already-active', activeId: id, unrestorable: expect.stringContaining('not valid JSON') });
+    expect(request.ok || request.message).toContain(`${id} holds the environment but cannot be resumed by this version of dr-bot`);
+    const approve = await engine.approve({ opId: id, userId: APPROVER, planHash: 'x' });
+    expect(approve).toMatchObject({ ok: false, reason: 'unrestorable' });
+
+    const outsider = await engine.abort({ userId: OUTSIDER });
+    expect(outsider).toMatchObject({ ok: false, reason: 'unauthorized' });
+    // Not even the requester: whether it was approved yet cannot be read.
+    expect(await engine.abort({ userId: REQUESTER })).toMatchObject({ ok: false, reason: 'unauthorized' });
+    expect(await store.activeFor('prod')).toBe(id);
+
+    const closed = await engine.abort({ userId: APPROVER, reason: 'bad deploy' });
+    expect(closed).toMatchObject({ ok: true, op: { id, phase: 'aborted', abortedBy: APPROVER, kind: 'failover' } });
+    expect(closed.message).toContain(`${id} closed as aborted by <@${APPROVER}> without resuming it (its stored snapshot is not valid JSON`);
+    expect(await store.activeFor('prod')).toBeNull();
+    const tl = await store.timeline(id);
+    expect(types(tl).slice(-3)).toEqual(['ActionRefused', 'ActionRefused', 'OperationAborted']);
+    expect(tl.at(-1)).toMatchObject({ userId: APPROVER, reason: 'bad deploy', notResumed: expect.stringContaining('not valid JSON') });
+
+    // Closed, it reads like any finished operation, here and after a restart.
+    expect((await engine.status()).last).toMatchObject({ id, phase: 'aborted' });
+    await stopAll();
+    const again = await startEngine();
+    expect(await again.status()).toMatchObject({ active: null, last: { id, phase: 'aborted' } });
+    expect((await again.request({ kind: 'failover', mode: 'auto', requester: REQUESTER, reason: 'again' })).ok).toBe(true);
+  });
+
+  test('a runbook changed by a deploy mid-operation: the running step is not run again, abort closes it with that step unknown', async () => {
+    world.delay('dns.switchTo', 300_000);
+    const entered = world.entered('dns.switchTo');
+    const first = await startEngine();
+    const id = await awaitingFailover(first);
+    const waiting = (await first.get(id))!;
+    expect((await first.approve({ opId: id, userId: APPROVER, planHash: waiting.planHash! })).ok).toBe(true);
+    await entered;
+    await stopAll();
+    // Started under a runbook with a stage this version no longer has.
+    await tamper(id, (s) => {
+      s.context.runbook = [['promote-database', 'promote-cache'], ['switch-dns'], ['warm-caches'], ['scale-secondary'], ['verify-secondary']];
+    });
+    const calls = world.calls.length;
+
+    const engine = await startEngine();
+    expect(world.calls.slice(calls)).toEqual([]);
+    const status = await engine.status();
+    expect(status.unrestorable).toEqual({
+      id,
+      reason:
+        'the failover runbook changed since it started (then: promote-database + promote-cache → switch-dns → warm-caches → scale-secondary → verify-secondary; now: promote-database + promote-cache → switch-dns → scale-secondary → verify-secondary)',
+    });
+    expect(await store.activeFor('prod')).toBe(id);
+
+    const closed = await engine.abort({ opId: id, userId: APPROVER });
+    expect(closed).toMatchObject({ ok: true, op: { id, phase: 'aborted' } });
+    const dns = closed.op!.steps.find((s) => s.id === 'switch-dns');
+    expect(dns).toMatchObject({ status: 'failed', error: { message: expect.stringContaining('its outcome is unknown') } });
+    expect(closed.op!.steps.find((s) => s.id === 'promote-database')?.status).toBe('succeeded');
+    expect(await store.activeFor('prod')).toBeNull();
+    expect(world.calls.slice(calls)).toEqual([]);
+  });
+
+  test('an operation stored before snapshots carried their runbook is resumed and completes', async () => {
+    const id = await awaitingFailover(await startEngine());
+    await stopAll();
+    await tamper(id, (s) => {
+      delete s.context.runbook;
+    });
+    const engine = await startEngine();
+    const view = (await engine.get(id))!;
+    expect(view.phase).toBe('awaitingApproval');
+    expect((await engine.approve({ opId: id, userId: APPROVER, planHash: view.planHash! })).ok).toBe(true);
+    await inPhase(engine, id, 'completed');
+    expect(logs.filter((l) => l.level >= 50)).toEqual([]);
+  });
+});
