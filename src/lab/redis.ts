@@ -2,7 +2,7 @@
  * Lab Redis servers: a primary and a replica, daemonized with a pidfile so they outlive the CLI,
  * no persistence (the lab's data is disposable), files under the lab dir.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { ProviderError } from '../errors.js';
@@ -57,6 +57,9 @@ export async function startRedis(opts: {
   mkdirSync(opts.dir, { recursive: true });
   const pidFile = join(opts.dir, 'redis.pid');
   const logFile = join(opts.dir, 'redis.log');
+  // A server that was killed (a test's regional loss) leaves its pidfile: waiting on it would return the dead pid.
+  const previous = readPid(pidFile);
+  if (previous !== undefined && !isAlive(previous)) rmSync(pidFile, { force: true });
   const args = [
     '--port', String(opts.port),
     '--bind', '127.0.0.1',

@@ -29,10 +29,15 @@ async function valueOf(r: Redis, key: string): Promise<unknown> {
   }
 }
 
+/** Keys read at once: ioredis pipelines them on the one connection, so a far-away server costs a few round trips, not one per key. */
+const BATCH = 100;
+
 export async function digestsOf(r: Redis, keys: readonly string[]): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  for (const key of keys) {
-    out.set(key, createHash('sha1').update(JSON.stringify(await valueOf(r, key))).digest('hex'));
+  for (let i = 0; i < keys.length; i += BATCH) {
+    const batch = keys.slice(i, i + BATCH);
+    const values = await Promise.all(batch.map((key) => valueOf(r, key)));
+    batch.forEach((key, j) => out.set(key, createHash('sha1').update(JSON.stringify(values[j])).digest('hex')));
   }
   return out;
 }

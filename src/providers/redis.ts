@@ -36,6 +36,8 @@ export interface RedisProviderOptions {
 const NAME = 'redis';
 /** Keys whose values are compared by verify-consistency: enough to catch a wrong or stale copy, cheap on a big keyspace. */
 const SAMPLE_KEYS = 200;
+/** Keys of a stale master compared with the writer before approval, to say what the resync drops. */
+const LOSS_SCAN_KEYS = 1000;
 const other = (side: RegionRole): RegionRole => (side === 'primary' ? 'secondary' : 'primary');
 
 interface ReplicaEntry {
@@ -72,6 +74,29 @@ interface Unreachable {
   error: DrError;
 }
 type SideState = Reachable | Unreachable;
+
+interface StaleLoss {
+  keys: number;
+  compared: number;
+  notOnWriter: number;
+  differing: number;
+  /** Stream bytes past the writer's promotion offset, when both share the stream it left; else not measurable. */
+  bytes: number | null;
+  /** Anything at all the resync throws away (or could, where not every key was compared). */
+  lost: boolean;
+  description: string;
+}
+
+/**
+ * What a restarted old master carries: no history, the stream the writer was promoted from, or an
+ * older stream Redis no longer links to the writer's (judged by offset only).
+ */
+type RestartedHistory = 'none' | 'same-stream' | 'older-stream';
+
+/** Redis reports an unset replication id as forty zeros. */
+const hasReplid = (id: string): boolean => id !== '' && !/^0+$/.test(id);
+/** A master that was a replica once: it keeps the stream it left and the offset it left it at. */
+const leftReplicaRole = (m: Reachable): boolean => m.role === 'master' && hasReplid(m.replid2) && (m.secondReplOffset ?? -1) > 0;
 
 function parseInfo(text: string): Map<string, string> {
   const map = new Map<string, string>();
@@ -212,6 +237,52 @@ class RedisProvider implements CacheProvider {
     return stale.reachable && promoted.role === 'master' && stale.role === 'master' && promoted.replid2 !== '' && promoted.replid2 === stale.replid;
   }
 
+  /**
+   * `stale` is the old master back beside `promoted` after a regional loss: its restart gave it a
+   * new replication id, so no stream links it to `promoted` any more. What still tells: `promoted`
+   * left a replica role (the failover's REPLICAOF NO ONE: Redis keeps the stream it left as replid2)
+   * and `stale`'s history ends before that promotion. Its history is none at all (restarted without
+   * persistence), the very stream `promoted` was promoted from (Redis 7 restores it from the RDB as
+   * replid2), or an older stream from an older RDB: Redis keeps one level of history, so that one
+   * is judged by offset (offsets only grow along a line of promotions; it must end at or before the
+   * offset `promoted` was promoted at). A master promoted from `promoted`'s stream, or whose history
+   * reaches past that offset, is not this: it may hold the newer data.
+   */
+  private restartedOldMaster(promoted: Reachable, stale: Reachable): RestartedHistory | null {
+    if (promoted.role !== 'master' || stale.role !== 'master' || !leftReplicaRole(promoted)) return null;
+    if ([promoted.replid, promoted.replid2].includes(stale.replid) || stale.replid2 === promoted.replid) return null;
+    if (!hasReplid(stale.replid2)) return 'none';
+    if (stale.replid2 === promoted.replid2) return 'same-stream';
+    return stale.secondReplOffset !== null && stale.secondReplOffset > 0 && stale.secondReplOffset <= (promoted.secondReplOffset ?? 0) ? 'older-stream' : null;
+  }
+
+  /**
+   * What making `stale` a replica of `writer` throws away, measured before anyone approves it: its
+   * keys (up to LOSS_SCAN_KEYS of them compared with the writer: missing there or with another
+   * value) and, when it restarted from the stream the writer was promoted from, the bytes it holds
+   * past the writer's promotion offset. A restarted master without history has no comparable offset.
+   */
+  private async restartedLoss(staleSide: RegionRole, stale: Reachable, writerSide: RegionRole, writer: Reachable): Promise<StaleLoss> {
+    const [keys, mine] = await this.withClient(staleSide, 'reading its keys', async (r) => [await r.dbsize(), await sampleDigests(r, LOSS_SCAN_KEYS)] as const);
+    const names = [...mine.keys()];
+    const [present, theirs] = await this.withClient(writerSide, 'comparing keys', async (r) => {
+      const exists = await Promise.all(names.map((k) => r.exists(k)));
+      return [new Set(names.filter((_, i) => exists[i] === 1)), await digestsOf(r, names)] as const;
+    });
+    const notOnWriter = names.filter((k) => !present.has(k)).length;
+    const differing = names.filter((k) => present.has(k) && theirs.get(k) !== mine.get(k)).length;
+    const forkOffset = (writer.secondReplOffset ?? 1) - 1;
+    const bytes = stale.replid2 === writer.replid2 ? Math.max(0, stale.offset - forkOffset) : null;
+    const compared = names.length >= keys ? `all ${keys} compared` : `${names.length} of ${keys} compared`;
+    const lost = notOnWriter + differing > 0 || (bytes ?? 0) > 0 || names.length < keys;
+    const description =
+      keys === 0
+        ? `${staleSide} came back empty (0 keys, offset ${stale.offset}): it holds nothing the resync could drop`
+        : `${staleSide} holds ${keys} keys, offset ${stale.offset}: ${notOnWriter} not on ${writerSide} and ${differing} with another value there (${compared})` +
+          `${bytes === null ? '' : `, ${formatBytes(bytes)} of stream past offset ${forkOffset} where ${writerSide} was promoted`}; the resync replaces them with ${writerSide}'s data`;
+    return { keys, compared: names.length, notOnWriter, differing, bytes, lost, description };
+  }
+
   /** Where `master` sees `replica`, for FAILOVER TO and REPLICAOF: its replica list first, else the configured address. */
   private replicaAddress(master: Reachable, replica: Reachable, replicaSide: RegionRole): { host: string; port: number } {
     const listed = master.replicas.filter((e) => e.port === replica.tcpPort);
@@ -236,7 +307,8 @@ class RedisProvider implements CacheProvider {
       masterLastIoSecondsAgo: t.lastIoSecondsAgo,
       masterLinkDownSinceSeconds: t.linkDownSinceSeconds,
       primaryReachable,
-      ...(o.reachable ? { otherRole: o.role, otherReplid: o.replid, otherOffset: o.offset } : { otherError: o.error.message }),
+      ...(t.role === 'master' ? { replid2: t.replid2, secondReplOffset: t.secondReplOffset, offset: t.offset } : {}),
+      ...(o.reachable ? { otherRole: o.role, otherReplid: o.replid, otherReplid2: o.replid2, otherSecondReplOffset: o.secondReplOffset, otherOffset: o.offset } : { otherError: o.error.message }),
     };
     if (t.role === 'master') {
       if (o.reachable && this.interrupted(t, o)) {
@@ -261,8 +333,33 @@ class RedisProvider implements CacheProvider {
           warnings: [`${target} is still a master beside ${src}: until the resync runs, clients that reach it write to a copy that will be dropped`],
         };
       }
+      // Only the failback target: its runbook resyncs the target from the side that serves before promoting it.
+      const history = o.reachable && target === 'primary' ? this.restartedOldMaster(o, t) : null;
+      if (o.reachable && history) {
+        const loss = await this.restartedLoss(target, t, src, o);
+        const promotedAt = (o.secondReplOffset ?? 1) - 1;
+        const byOffset =
+          history === 'older-stream'
+            ? [`${target} is judged the stale side by offsets only: its history (stream ${t.replid2}) ends at offset ${(t.secondReplOffset ?? 1) - 1}, before ${src} was promoted at ${promotedAt}, and Redis keeps no link between the two streams. Read the key comparison before approving: keys that ${src} never had mean ${target} holds data of its own.`]
+            : [];
+        return {
+          ...base,
+          status: 'warning',
+          summary: `${target} is the old master, back with a new replication id beside ${src} (promoted from a replica at offset ${promotedAt}): the resync makes it a replica of ${src}; ${loss.description}`,
+          details: { ...details, staleHistory: history, staleKeys: loss.keys, staleKeysCompared: loss.compared, staleKeysNotOnWriter: loss.notOnWriter, staleKeysDiffering: loss.differing, staleBytes: loss.bytes },
+          planFacts: { targetRole: 'stale-master', history: 'restarted', replid: t.replid, otherReplid: o.replid },
+          ...(loss.lost ? { expectedLoss: { bytes: loss.bytes, seconds: null, description: loss.description } } : {}),
+          warnings: [`${target} is a master beside ${src}: until the resync runs, clients that reach it write to a copy that will be dropped`, ...byOffset],
+        };
+      }
       if (o.reachable && o.role === 'master') {
-        return { ...base, status: 'blocked', summary: `both ${target} and ${src} are masters: ${target} is not a replica of ${src}`, details, planFacts: { targetRole: 'master', otherRole: 'master' } };
+        return {
+          ...base,
+          status: 'blocked',
+          summary: `both ${target} and ${src} are masters and share no replication history that says which holds the newer data: ${target} is not a replica of ${src}`,
+          details,
+          planFacts: { targetRole: 'master', otherRole: 'master' },
+        };
       }
       return { ...base, status: 'ready', summary: `${target} is already a master: promotion will be a no-op`, details, planFacts: { targetRole: 'master', replid: t.replid } };
     }
@@ -571,7 +668,7 @@ class RedisProvider implements CacheProvider {
     if (w.role !== 'master') throw new PreconditionFailed(`${this.where(writer)} is not a master: nothing to resync ${standby} from.`, { code: 'wrong-target' });
     const s = await this.inspectReachable(standby);
     const to = { host: this.address(writer).host, port: w.tcpPort || this.address(writer).port };
-    const dropped = s.role === 'master' && this.interrupted(w, s) ? this.staleBytes(w, s) : 0;
+    const { dropped, droppedKeys } = await this.whatResyncDrops(standby, s, writer, w);
     const started = Date.now();
     progress(`REPLICAOF ${to.host} ${to.port} on ${standby}`);
     await this.withClient(standby, 'REPLICAOF', (r) => r.call('REPLICAOF', to.host, String(to.port)));
@@ -583,9 +680,26 @@ class RedisProvider implements CacheProvider {
     }
     return {
       noop: false,
-      summary: `${standby} is a replica of ${writer} again, link up, offsets equal (${offsets.writer})${dropped ? `; dropped ${formatBytes(dropped)} it took as a stale master` : ''}`,
-      evidence: { previousRole: s.role, replicaOf: `${to.host}:${to.port}`, offset: offsets.writer, droppedBytes: dropped, durationMs: Date.now() - started },
+      summary: `${standby} is a replica of ${writer} again, link up, offsets equal (${offsets.writer})${dropped ? `; dropped ${formatBytes(dropped)} it took as a stale master` : ''}${droppedKeys ? `; replaced what it held as the old master (${droppedKeys})` : ''}`,
+      evidence: { previousRole: s.role, replicaOf: `${to.host}:${to.port}`, offset: offsets.writer, droppedBytes: dropped, ...(droppedKeys ? { droppedKeys } : {}), durationMs: Date.now() - started },
     };
+  }
+
+  /**
+   * A master standby is made a replica (its data replaced by the writer's) only when its history
+   * says it is the stale side: the writer was promoted from it, it was promoted by hand from the
+   * writer's stream, or it is the old master restarted after the writer's promotion. Any other
+   * master may be the one that serves; it is refused before any change.
+   */
+  private async whatResyncDrops(standby: RegionRole, s: Reachable, writer: RegionRole, w: Reachable): Promise<{ dropped: number; droppedKeys: string | null }> {
+    if (s.role !== 'master') return { dropped: 0, droppedKeys: null };
+    if (this.interrupted(w, s)) return { dropped: this.staleBytes(w, s), droppedKeys: null };
+    if (s.replid2 === w.replid) return { dropped: Math.max(0, s.offset - ((s.secondReplOffset ?? 1) - 1)), droppedKeys: null };
+    if (this.restartedOldMaster(w, s)) return { dropped: 0, droppedKeys: (await this.restartedLoss(standby, s, writer, w)).description };
+    throw new PreconditionFailed(
+      `${this.where(standby)} is a master that shares no replication history with ${this.where(writer)}${leftReplicaRole(w) ? '' : `, and ${writer} was never promoted from a replica`}: making it a replica would replace its data (${s.replid}, offset ${s.offset}) with ${writer}'s, and nothing shows it is the stale side. Nothing was changed. Check components.redis in the config; if ${standby} really holds nothing to keep, run REPLICAOF on it yourself.`,
+      { code: 'wrong-target' },
+    );
   }
 
   /** Wait until `standby` has applied `writer`'s stream up to the writer's offset read now. */

@@ -196,6 +196,19 @@ describe('wrong targets and unplanned failover', () => {
     await cache.close();
   });
 
+  test('resync refuses to make an unrelated master a replica: nothing shows it is the stale side', async () => {
+    const app = connect(c.redis.primary.url);
+    await app.set('own-data', 'kept');
+    const cache = provider(b.redis.primary.url, c.redis.primary.url);
+    const attempt = cache.resync({ standby: 'secondary', progress });
+    await expect(attempt).rejects.toBeInstanceOf(PreconditionFailed);
+    await expect(attempt).rejects.toMatchObject({ code: 'wrong-target', message: expect.stringContaining('shares no replication history') });
+    expect(field(await app.info('replication'), 'role')).toBe('master');
+    expect(await app.get('own-data')).toBe('kept');
+    await app.del('own-data');
+    await cache.close();
+  });
+
   test('master reachable, link broken: the old master is paused and demoted, RPO is the offset gap', async () => {
     const app = connect(b.redis.primary.url);
     for (let i = 0; i < 20; i++) await app.set(`kept:${i}`, 'v');
@@ -254,6 +267,21 @@ describe('wrong targets and unplanned failover', () => {
     expect((await cache.verifyWriter('secondary')).every((x) => x.ok)).toBe(true);
     const again = await cache.promote({ target: 'secondary', mode: 'unplanned', progress });
     expect(again.noop).toBe(true);
+    await cache.close();
+  });
+
+  test('two promoted masters of different pairs: the one whose history reaches past the other\'s promotion is not taken for a restarted old master', async () => {
+    // Both secondaries were promoted above, each from its own primary: two histories, no shared stream.
+    const promotedAt = async (url: string) => Number(field(await connect(url).info('replication'), 'second_repl_offset'));
+    const [atB, atC] = await Promise.all([promotedAt(b.redis.secondary.url), promotedAt(c.redis.secondary.url)]);
+    expect(atB).not.toBe(atC);
+    const [stale, writer] = atB > atC ? [b.redis.secondary.url, c.redis.secondary.url] : [c.redis.secondary.url, b.redis.secondary.url];
+    const cache = provider(stale, writer);
+    const r = await cache.readiness('primary');
+    expect(r.status).toBe('blocked');
+    expect(r.summary).toMatch(/share no replication history/);
+    await expect(cache.resync({ standby: 'primary', progress })).rejects.toMatchObject({ code: 'wrong-target' });
+    expect(field(await connect(stale).info('replication'), 'role')).toBe('master');
     await cache.close();
   });
 });
