@@ -68,6 +68,8 @@ interface Reachable {
   linkDownSinceSeconds: number | null;
   failoverState: string | null;
   replicas: ReplicaEntry[];
+  /** When INFO was read: the second counters above count back from it. */
+  readAt: number;
 }
 interface Unreachable {
   reachable: false;
@@ -210,6 +212,7 @@ class RedisProvider implements CacheProvider {
           linkDownSinceSeconds: num(info.get('master_link_down_since_seconds')),
           failoverState: info.get('master_failover_state') ?? null,
           replicas,
+          readAt: Date.now(),
         };
       });
     } catch (err) {
@@ -387,12 +390,12 @@ class RedisProvider implements CacheProvider {
         ...(warnings.length ? { warnings } : {}),
       };
     }
-    const expectedLoss = this.expectedLoss(t, o.error.message);
+    const { contactLostAt, ...expectedLoss } = this.expectedLoss(t, o.error.message);
     return {
       ...base,
       status: 'warning',
       summary: `${target} replica; ${src} unreachable: unplanned, ${expectedLoss.description}`,
-      details,
+      details: { ...details, masterContactLostAt: contactLostAt },
       planFacts: { targetRole: 'replica', replid: t.replid, primaryReachable: false, replicaOffset: t.replicaOffset },
       expectedLoss,
       warnings: [`${src} cannot be demoted while unreachable: when it comes back it must become a replica before it takes writes`],
@@ -400,16 +403,35 @@ class RedisProvider implements CacheProvider {
   }
 
   /**
-   * With the master gone the replica knows its own offset and when it last heard from the master.
-   * Writes the master accepted after that are lost and cannot be counted without it; the time since
-   * the last contact bounds how long that window can have been.
+   * When the replica last had contact with its master, as a fixed moment (not "N s ago", which
+   * grows while people read the card): Redis counts master_link_down_since_seconds from when the
+   * link dropped and, while the link still looks up (a partition not yet timed out),
+   * master_last_io_seconds_ago from the last byte. Whole seconds, as Redis keeps them.
    */
-  private expectedLoss(t: Reachable, why: string): ExpectedLoss & { bytes: number | null; seconds: number | null } {
-    const seconds = t.linkDownSinceSeconds ?? t.lastIoSecondsAgo;
+  private contactLost(t: Reachable): { at: string; basis: 'link down' | 'last I/O' } | null {
+    const second = Math.floor(t.readAt / 1000) * 1000;
+    const ago = t.linkUp === false ? t.linkDownSinceSeconds : t.lastIoSecondsAgo;
+    if (ago === null || ago < 0) return null;
+    return { at: new Date(second - ago * 1000).toISOString(), basis: t.linkUp === false ? 'link down' : 'last I/O' };
+  }
+
+  /**
+   * With the master gone the replica knows the offset it applied and when contact was lost. The
+   * writes lost are those the master took after that offset: their size needs the master's offset,
+   * and how long they went on needs to know when the master stopped (at the loss of contact only
+   * for a crash that cut the link; later for a partition or a link that failed first), so both are
+   * unknown here rather than guessed from the time since contact.
+   */
+  private expectedLoss(t: Reachable, why: string): ExpectedLoss & { bytes: number | null; seconds: number | null; contactLostAt: string | null } {
+    const lost = this.contactLost(t);
+    const when = lost
+      ? `contact lost at ${lost.at} (${lost.basis === 'link down' ? 'its link to the master dropped' : 'its last I/O from the master; the link still looked up'})`
+      : 'contact lost at an unknown time (Redis reported neither the link-down time nor the last I/O)';
     return {
       bytes: null,
-      seconds,
-      description: `the replica applied the master's stream up to offset ${t.replicaOffset ?? '?'}, last contact ${seconds === null ? 'unknown' : `${seconds} s ago`}; writes the master took after that are lost (their size cannot be measured while it is unreachable; master: ${why})`,
+      seconds: null,
+      contactLostAt: lost?.at ?? null,
+      description: `loss window: the replica applied the master's stream up to offset ${t.replicaOffset ?? '?'}; ${when}. Lost is what the master took after that, until it stopped taking writes, which the replica cannot see: size and duration unknown while the master is unreachable (${why})`,
     };
   }
 
@@ -584,21 +606,28 @@ class RedisProvider implements CacheProvider {
       if (writeOnly) await r.call('CLIENT', 'UNPAUSE');
     });
     const gap = Math.max(0, finalOffset - replicaOffset);
+    // The lost writes were taken between the loss of contact and the fence, which is when `t` was read.
+    const lost = this.contactLost(t);
+    const window = t.linkUp === false && t.linkDownSinceSeconds !== null && t.linkDownSinceSeconds >= 0 ? t.linkDownSinceSeconds : null;
     const rpo: RpoMeasurement =
       mode === 'planned' || gap === 0
         ? { component: 'cache', bytes: 0, seconds: 0, description: `zero loss: ${target} had ${src}'s offset ${finalOffset} when promoted` }
         : {
             component: 'cache',
             bytes: gap,
-            seconds: t.linkDownSinceSeconds ?? t.lastIoSecondsAgo,
-            description: `${formatBytes(gap)} of the replication stream lost: ${src} was at offset ${finalOffset}, ${target} at ${replicaOffset}${t.linkDownSinceSeconds !== null ? `; link down for ${t.linkDownSinceSeconds} s` : ''}`,
+            seconds: window,
+            description:
+              `${formatBytes(gap)} of the replication stream lost: ${src} was at offset ${finalOffset}, ${target} at ${replicaOffset}; ` +
+              (window !== null
+                ? `loss window: from the link drop at ${lost?.at} to the fence, ${window} s (writes just before the drop may be in it too)`
+                : `loss window: replication lag at the fence with the link up, its duration not measured`),
           };
     const totalMs = Date.now() - started;
     return {
       noop: false,
       mode,
       summary: `promoted ${target} (REPLICAOF NO ONE, ${mode}) in ${totalMs} ms; ${src} paused and made its replica; ${rpo.bytes ? `loss ${formatBytes(rpo.bytes)}` : 'zero loss'}`,
-      evidence: { method: 'pause + REPLICAOF NO ONE', finalOffset, replicaOffset, offsetGapBytes: gap, fenced: true, demotedTo: `${to.host}:${to.port}`, catchUpMs, promoteMs, totalMs },
+      evidence: { method: 'pause + REPLICAOF NO ONE', finalOffset, replicaOffset, offsetGapBytes: gap, masterContactLostAt: lost?.at ?? null, fenced: true, demotedTo: `${to.host}:${to.port}`, catchUpMs, promoteMs, totalMs },
       rpo,
     };
   }
@@ -620,6 +649,7 @@ class RedisProvider implements CacheProvider {
         replicaOffset: t.replicaOffset,
         masterLastIoSecondsAgo: t.lastIoSecondsAgo,
         masterLinkDownSinceSeconds: t.linkDownSinceSeconds,
+        masterContactLostAt: loss.contactLostAt,
         fenced: false,
         oldMasterError: o.error.message,
         promoteMs,

@@ -230,6 +230,9 @@ describe('wrong targets and unplanned failover', () => {
     expect(result.evidence).toMatchObject({ fenced: true, finalOffset: masterOffset, replicaOffset });
     expect(result.rpo.bytes).toBe(masterOffset - replicaOffset);
     expect(result.rpo.bytes).toBeGreaterThan(0);
+    // The writes in the gap were taken between the link drop and the fence: that is the window, fixed at the fence.
+    expect(result.rpo.seconds).toEqual(expect.any(Number));
+    expect(result.rpo.description).toContain(`loss window: from the link drop at ${result.evidence.masterContactLostAt} to the fence, ${result.rpo.seconds} s`);
     const newMaster = connect(b.redis.secondary.url);
     expect(await newMaster.exists('kept:19')).toBe(1);
     expect(await newMaster.exists('lost:0')).toBe(0);
@@ -242,10 +245,12 @@ describe('wrong targets and unplanned failover', () => {
     const app = connect(c.redis.primary.url);
     for (let i = 0; i < 10; i++) await app.set(`kept:${i}`, 'v');
     await synced(c);
+    const heldAt = Date.now();
     const primaryUrl = await holdRedisReplication(c, 's3cret-c');
     const replicaOffset = await offset(c.redis.secondary.url, 'slave_repl_offset');
     const authed = connect(primaryUrl);
     for (let i = 0; i < 5; i++) await authed.set(`lost:${i}`, 'v');
+    const killedAt = Date.now();
     process.kill(c.redis.primary.pid, 'SIGKILL');
     const cache = provider(primaryUrl, c.redis.secondary.url);
     await until('the master to be gone', async () => !(await cache.readiness('secondary')).primaryReachable);
@@ -255,12 +260,22 @@ describe('wrong targets and unplanned failover', () => {
     expect(readiness.planFacts).toMatchObject({ primaryReachable: false, replicaOffset });
     expect(readiness.expectedLoss?.bytes).toBeNull();
     expect(readiness.expectedLoss?.description).toContain(`offset ${replicaOffset}`);
+    // Not "N s ago" (which grows while people read the card): the moment contact was lost, when replication was held.
+    expect(readiness.expectedLoss?.seconds).toBeNull();
+    const contactLostAt = Date.parse(String(readiness.details.masterContactLostAt));
+    expect(contactLostAt).toBeGreaterThanOrEqual(Math.floor(heldAt / 1000) * 1000 - 1000);
+    expect(contactLostAt).toBeLessThanOrEqual(killedAt + 1000);
+    expect(readiness.expectedLoss?.description).toContain(`contact lost at ${readiness.details.masterContactLostAt} (its link to the master dropped)`);
 
     const result = await cache.promote({ target: 'secondary', mode: 'unplanned', progress });
     expect(result.evidence).toMatchObject({ fenced: false, replicaOffset });
     expect(result.summary).toMatch(/NOT demoted/);
     expect(result.rpo.bytes).toBeNull();
+    expect(result.rpo.seconds).toBeNull();
     expect(result.rpo.description).toContain(`offset ${replicaOffset}`);
+    expect(result.rpo.description).toMatch(/^loss window: .* size and duration unknown while the master is unreachable/);
+    expect(Date.parse(String(result.evidence.masterContactLostAt))).toBeGreaterThanOrEqual(Math.floor(heldAt / 1000) * 1000 - 1000);
+    expect(Date.parse(String(result.evidence.masterContactLostAt))).toBeLessThanOrEqual(killedAt + 1000);
     const newMaster = connect(c.redis.secondary.url);
     expect(await newMaster.exists('kept:9')).toBe(1);
     expect(await newMaster.exists('lost:0')).toBe(0);
