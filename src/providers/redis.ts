@@ -5,10 +5,18 @@
  *     primaryUrl,             // redis://[:password@]host:port of the primary region's server
  *     secondaryUrl,           //   and of the secondary's (resolved from config url/urlEnv)
  *     promoteTimeoutSeconds,  // FAILOVER TIMEOUT / catch-up wait; config: redis.promoteTimeoutSeconds
- *     useFailoverCommand,     // planned: FAILOVER TO on Redis >= 6.2; else pause + wait + REPLICAOF NO ONE
+ *     useFailoverCommand,     // planned: FAILOVER TO on Redis >= 6.2; else fence + wait + REPLICAOF NO ONE
  *     log,                    // pino logger (child with provider: 'redis')
  *     connectTimeoutMs?,      // default 3000: how long "is the other side reachable?" may take
+ *     assumeVersion?,         // tests only: choose the switch path as for this Redis version
  *   })
+ *
+ * The write fence before REPLICAOF NO ONE: CLIENT PAUSE WRITE on Redis >= 6.2. Before 6.2 CLIENT
+ * PAUSE has no WRITE mode and no UNPAUSE: it holds every client but replicas, this provider's own
+ * INFO and REPLICAOF included, until it expires, and then the application's queued writes run on
+ * the old master before a REPLICAOF sent after them, to be dropped. There the fence is
+ * min-replicas-to-write set beyond any replica count: writes are refused (NOREPLICAS) at once, the
+ * provider's commands are not, and the setting is restored once the old master is a replica.
  *
  * After any failover the old master, where it can be reached, is made a replica of the new one
  * (as FAILOVER does): that is Redis's fence, so there are never two masters. The address used for
@@ -31,6 +39,8 @@ export interface RedisProviderOptions {
   useFailoverCommand: boolean;
   log: Logger;
   connectTimeoutMs?: number;
+  /** Tests: the Redis version that chooses FAILOVER / CLIENT PAUSE WRITE / the < 6.2 fence, instead of the server's. Nothing else reads it. */
+  assumeVersion?: string;
 }
 
 const NAME = 'redis';
@@ -110,6 +120,13 @@ function parseInfo(text: string): Map<string, string> {
 }
 
 const num = (v: string | undefined): number | null => (v === undefined || v === '' ? null : Number(v));
+
+/**
+ * min-replicas-to-write while the < 6.2 fence is up: more good replicas than any server has, so
+ * every write is refused. Nobody sets it otherwise, so finding it means a switch stopped before
+ * restoring the setting; it is cleared wherever a promotion finds it.
+ */
+const FENCE_MIN_REPLICAS = 2147483647;
 
 function versionAtLeast(version: string, major: number, minor: number): boolean {
   const [a, b] = version.split('.').map(Number);
@@ -488,7 +505,7 @@ class RedisProvider implements CacheProvider {
           { retryable: true, code: 'precondition-failed' },
         );
       }
-      const useFailover = this.opts.useFailoverCommand && versionAtLeast(o.version, 6, 2);
+      const useFailover = this.opts.useFailoverCommand && this.hasWritePause(o);
       return useFailover ? this.failoverCommand(target, t, o, progress, started) : this.pauseAndPromote(target, t, o, 'planned', progress, started);
     }
     if (o.reachable) return this.pauseAndPromote(target, t, o, 'unplanned', progress, started);
@@ -503,8 +520,9 @@ class RedisProvider implements CacheProvider {
     progress(`${target} is already master but ${src} still is too: making ${src} a replica of ${to.host}:${to.port}`);
     await this.withClient(src, 'REPLICAOF (demote the old master)', async (r) => {
       await r.call('REPLICAOF', to.host, String(to.port));
-      // A pause left by the interrupted attempt would otherwise hold the old master's clients.
-      if (versionAtLeast(o.version, 6, 2)) await r.call('CLIENT', 'UNPAUSE');
+      // A pause or fence left by the interrupted attempt would otherwise hold the old master's clients, or its next promotion.
+      if (this.hasWritePause(o)) await r.call('CLIENT', 'UNPAUSE');
+      await this.clearLeftoverFence(r, src);
     });
     this.opts.log.warn({ target, droppedBytes: dropped }, 'redis: finished an interrupted promotion by demoting the old master');
     return {
@@ -545,30 +563,76 @@ class RedisProvider implements CacheProvider {
         { code: 'timeout', retryable: true },
       );
     }
+    const leftoverFenceCleared = await this.withClient(target, 'checking for a leftover write fence', (r) => this.clearLeftoverFence(r, target));
     const totalMs = Date.now() - started;
     this.opts.log.info({ target, finalOffset: done.nt.offset, totalMs }, 'redis FAILOVER completed');
     return {
       noop: false,
       mode: 'planned',
       summary: `FAILOVER: ${target} is master at offset ${done.nt.offset}, ${src} is now its replica (${totalMs} ms): zero loss`,
-      evidence: { method: 'FAILOVER TO', primaryOffsetBefore: o.offset, replicaOffsetBefore: t.replicaOffset, finalOffset: done.nt.offset, oldMasterRole: done.no.role, totalMs },
+      evidence: { method: 'FAILOVER TO', ...(leftoverFenceCleared ? { leftoverFenceCleared } : {}), primaryOffsetBefore: o.offset, replicaOffsetBefore: t.replicaOffset, finalOffset: done.nt.offset, oldMasterRole: done.no.role, totalMs },
       rpo: { component: 'cache', bytes: 0, seconds: 0, description: `zero loss: ${src} paused writes until ${target} had its whole stream` },
     };
   }
 
+  private hasWritePause(master: Reachable): boolean {
+    return versionAtLeast(this.opts.assumeVersion ?? master.version, 6, 2);
+  }
+
   /**
-   * Pause writes on the old master, measure (planned: wait for) the offset gap, promote, then make
+   * Stop writes on the master `src` and read its final offset after the stop: CLIENT PAUSE WRITE
+   * (Redis >= 6.2), else min-replicas-to-write beyond any replica count (see the header). `lift`
+   * undoes it on a connection to `src`.
+   */
+  private async fenceWrites(src: RegionRole, o: Reachable): Promise<{ method: string; finalOffset: number; lift: (r: Redis) => Promise<void> }> {
+    const offsetOf = async (r: Redis) => Number(parseInfo(await r.info('replication')).get('master_repl_offset') ?? 0);
+    if (this.hasWritePause(o)) {
+      const pauseMs = this.opts.promoteTimeoutSeconds * 1000 + 10_000;
+      const finalOffset = await this.withClient(src, 'CLIENT PAUSE WRITE', async (r) => {
+        await r.call('CLIENT', 'PAUSE', String(pauseMs), 'WRITE');
+        return offsetOf(r);
+      });
+      return { method: 'pause', finalOffset, lift: async (r) => void (await r.call('CLIENT', 'UNPAUSE')) };
+    }
+    return this.withClient(src, 'fencing writes (CONFIG SET min-replicas-to-write)', async (r) => {
+      const [, toWrite] = (await r.config('GET', 'min-replicas-to-write')) as [string, string];
+      const [, maxLag] = (await r.config('GET', 'min-replicas-max-lag')) as [string, string];
+      // The fence value itself is a leftover of a switch that stopped before restoring: nothing to restore to.
+      const original = Number(toWrite) === FENCE_MIN_REPLICAS ? '0' : toWrite;
+      // The count is only enforced while the lag limit is above 0.
+      if (Number(maxLag) <= 0) await r.config('SET', 'min-replicas-max-lag', '10');
+      await r.config('SET', 'min-replicas-to-write', String(FENCE_MIN_REPLICAS));
+      return {
+        method: 'min-replicas fence',
+        finalOffset: await offsetOf(r),
+        lift: async (c: Redis) => {
+          await c.config('SET', 'min-replicas-to-write', original);
+          await c.config('SET', 'min-replicas-max-lag', maxLag);
+        },
+      };
+    });
+  }
+
+  /** After a promotion: a fence value left on this side by a switch that stopped midway would refuse every write it now takes. */
+  private async clearLeftoverFence(r: Redis, side: RegionRole): Promise<boolean> {
+    // CONFIG may be renamed away (managed Redis); then no fence can have been set either.
+    const value = await r.config('GET', 'min-replicas-to-write').then((v) => Number((v as string[])[1]), () => null);
+    if (value !== FENCE_MIN_REPLICAS) return false;
+    await r.config('SET', 'min-replicas-to-write', '0');
+    this.opts.log.warn({ side }, 'redis: cleared min-replicas-to-write left at the fence value by an interrupted switch (set to 0: restore your own value if you had one)');
+    return true;
+  }
+
+  /**
+   * Fence writes on the old master, measure (planned: wait for) the offset gap, promote, then make
    * the old master a replica of the new one so it can never take writes again.
    */
   private async pauseAndPromote(target: RegionRole, t: Reachable, o: Reachable, mode: Mode, progress: Progress, started: number): Promise<PromotionResult> {
     const src = other(target);
-    const pauseMs = this.opts.promoteTimeoutSeconds * 1000 + 10_000;
-    const writeOnly = versionAtLeast(o.version, 6, 2);
-    progress(`pausing writes on ${src}`);
-    const finalOffset = await this.withClient(src, 'CLIENT PAUSE', async (r) => {
-      await r.call('CLIENT', 'PAUSE', String(pauseMs), ...(writeOnly ? ['WRITE'] : []));
-      return Number(parseInfo(await r.info('replication')).get('master_repl_offset') ?? 0);
-    });
+    const unfence = async (fence: { lift: (r: Redis) => Promise<void> }) => this.withClient(src, 'lifting the write fence', fence.lift).catch(() => undefined);
+    progress(`fencing writes on ${src}`);
+    const fence = await this.fenceWrites(src, o);
+    const { finalOffset } = fence;
     let replicaOffset = t.replicaOffset ?? 0;
     const catchUpStarted = Date.now();
     if (mode === 'planned') {
@@ -583,10 +647,10 @@ class RedisProvider implements CacheProvider {
         return undefined;
       });
       if (!caught) {
-        await this.withClient(src, 'CLIENT UNPAUSE', (r) => r.call('CLIENT', 'UNPAUSE')).catch(() => undefined);
+        await unfence(fence);
         throw new ProviderError(
           NAME,
-          `${this.where(target)} did not reach ${src}'s offset ${finalOffset} within ${this.opts.promoteTimeoutSeconds} s (at ${replicaOffset}). ${src} was unpaused and is still the master; fix the replication link and retry.`,
+          `${this.where(target)} did not reach ${src}'s offset ${finalOffset} within ${this.opts.promoteTimeoutSeconds} s (at ${replicaOffset}). ${src}'s writes were let through again and it is still the master; fix the replication link and retry.`,
           { code: 'timeout', retryable: true },
         );
       }
@@ -595,15 +659,22 @@ class RedisProvider implements CacheProvider {
     }
     const catchUpMs = Date.now() - catchUpStarted;
     const promoteStarted = Date.now();
-    await this.withClient(target, 'REPLICAOF NO ONE', (r) => r.call('REPLICAOF', 'NO', 'ONE'));
+    const leftoverFenceCleared = await this.withClient(target, 'REPLICAOF NO ONE', async (r) => {
+      await r.call('REPLICAOF', 'NO', 'ONE');
+      return this.clearLeftoverFence(r, target);
+    }).catch(async (err: unknown) => {
+      // Not promoted: the old master must take writes again. (Once promoted, a failed demotion keeps the fence: never two writers.)
+      if (!(await this.inspect(target).then((s) => s.reachable && s.role === 'master', () => false))) await unfence(fence);
+      throw err;
+    });
     const promoteMs = Date.now() - promoteStarted;
-    this.opts.log.info({ target, mode, finalOffset, replicaOffset }, 'redis replica promoted (REPLICAOF NO ONE)');
+    this.opts.log.info({ target, mode, finalOffset, replicaOffset, fence: fence.method }, 'redis replica promoted (REPLICAOF NO ONE)');
     const nt = await this.inspectReachable(target);
     const to = this.replicaAddress(o, nt, target);
     progress(`making ${src} a replica of ${to.host}:${to.port}`);
     await this.withClient(src, 'REPLICAOF (demote the old master)', async (r) => {
       await r.call('REPLICAOF', to.host, String(to.port));
-      if (writeOnly) await r.call('CLIENT', 'UNPAUSE');
+      await fence.lift(r);
     });
     const gap = Math.max(0, finalOffset - replicaOffset);
     // The lost writes were taken between the loss of contact and the fence, which is when `t` was read.
@@ -626,8 +697,12 @@ class RedisProvider implements CacheProvider {
     return {
       noop: false,
       mode,
-      summary: `promoted ${target} (REPLICAOF NO ONE, ${mode}) in ${totalMs} ms; ${src} paused and made its replica; ${rpo.bytes ? `loss ${formatBytes(rpo.bytes)}` : 'zero loss'}`,
-      evidence: { method: 'pause + REPLICAOF NO ONE', finalOffset, replicaOffset, offsetGapBytes: gap, masterContactLostAt: lost?.at ?? null, fenced: true, demotedTo: `${to.host}:${to.port}`, catchUpMs, promoteMs, totalMs },
+      summary: `promoted ${target} (REPLICAOF NO ONE, ${mode}) in ${totalMs} ms; ${src} ${fence.method === 'pause' ? 'paused' : 'fenced (min-replicas-to-write)'} and made its replica; ${rpo.bytes ? `loss ${formatBytes(rpo.bytes)}` : 'zero loss'}`,
+      evidence: {
+        method: `${fence.method} + REPLICAOF NO ONE`,
+        ...(leftoverFenceCleared ? { leftoverFenceCleared } : {}),
+        finalOffset, replicaOffset, offsetGapBytes: gap, masterContactLostAt: lost?.at ?? null, fenced: true, demotedTo: `${to.host}:${to.port}`, catchUpMs, promoteMs, totalMs,
+      },
       rpo,
     };
   }
@@ -637,7 +712,10 @@ class RedisProvider implements CacheProvider {
     progress(`${src} is unreachable (${o.error.message}): it cannot be demoted`);
     const loss = this.expectedLoss(t, o.error.message);
     const promoteStarted = Date.now();
-    await this.withClient(target, 'REPLICAOF NO ONE', (r) => r.call('REPLICAOF', 'NO', 'ONE'));
+    const leftoverFenceCleared = await this.withClient(target, 'REPLICAOF NO ONE', async (r) => {
+      await r.call('REPLICAOF', 'NO', 'ONE');
+      return this.clearLeftoverFence(r, target);
+    });
     const promoteMs = Date.now() - promoteStarted;
     this.opts.log.warn({ target, replicaOffset: t.replicaOffset, oldMaster: src }, 'redis replica promoted without demoting the unreachable old master');
     return {
@@ -646,6 +724,7 @@ class RedisProvider implements CacheProvider {
       summary: `promoted ${target} (REPLICAOF NO ONE, unplanned) in ${promoteMs} ms; ${src} NOT demoted (unreachable): make it a replica before it takes writes again`,
       evidence: {
         method: 'REPLICAOF NO ONE',
+        ...(leftoverFenceCleared ? { leftoverFenceCleared } : {}),
         replicaOffset: t.replicaOffset,
         masterLastIoSecondsAgo: t.lastIoSecondsAgo,
         masterLinkDownSinceSeconds: t.linkDownSinceSeconds,

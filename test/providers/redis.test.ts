@@ -15,8 +15,12 @@ function connect(url: string): Redis {
   return r;
 }
 
-function provider(primaryUrl: string, secondaryUrl: string, useFailoverCommand = true): CacheProvider {
-  return createRedisProvider({ primaryUrl, secondaryUrl, promoteTimeoutSeconds: 10, useFailoverCommand, log: silentLog, connectTimeoutMs: 1000 });
+function provider(primaryUrl: string, secondaryUrl: string, useFailoverCommand = true, extra: { assumeVersion?: string; promoteTimeoutSeconds?: number } = {}): CacheProvider {
+  return createRedisProvider({ primaryUrl, secondaryUrl, promoteTimeoutSeconds: 10, useFailoverCommand, log: silentLog, connectTimeoutMs: 1000, ...extra });
+}
+
+async function configOf(url: string, name: string): Promise<string> {
+  return ((await connect(url).config('GET', name)) as string[])[1]!;
 }
 
 function field(info: string, name: string): string | undefined {
@@ -297,6 +301,64 @@ describe('wrong targets and unplanned failover', () => {
     expect(r.summary).toMatch(/share no replication history/);
     await expect(cache.resync({ standby: 'primary', progress })).rejects.toMatchObject({ code: 'wrong-target' });
     expect(field(await connect(stale).info('replication'), 'role')).toBe('master');
+    await cache.close();
+  });
+});
+
+describe('the Redis < 6.2 path, forced on this server: min-replicas fence instead of CLIENT PAUSE', () => {
+  let lab: LabInfo;
+  const OLD = { assumeVersion: '6.0.20' };
+  beforeAll(async () => {
+    lab = await startLab();
+  });
+
+  test('planned while a writer pushes continuously: writes refused at once, the provider\'s own commands are not; every acknowledged write is on the new master; the old master\'s setting restored', async () => {
+    // An operator's own lag limit, to see it come back.
+    await connect(lab.redis.primary.url).config('SET', 'min-replicas-max-lag', '7');
+    // useFailoverCommand stays on: FAILOVER does not exist before 6.2 either.
+    const cache = provider(lab.redis.primary.url, lab.redis.secondary.url, true, OLD);
+    const newMaster = connect(lab.redis.secondary.url);
+    const writer = startWriter(lab.redis.primary.url);
+    await until('the writer to get going', async () => writer.acknowledged.length >= 200);
+
+    const result = await cache.promote({ target: 'secondary', mode: 'planned', progress });
+    const failure = await writer.stop();
+
+    expect(result.evidence.method).toBe('min-replicas fence + REPLICAOF NO ONE');
+    expect(result.summary).toContain('fenced (min-replicas-to-write)');
+    expect(result.rpo).toMatchObject({ bytes: 0, seconds: 0 });
+    expect(failure?.message).toMatch(/NOREPLICAS|READONLY/);
+    expect((await newMaster.lrange('orders', 0, -1)).map(Number)).toEqual(writer.acknowledged);
+    await until('the old master to follow the new one', () => cache.isStreamingStandby('primary'));
+    expect(await configOf(lab.redis.primary.url, 'min-replicas-to-write')).toBe('0');
+    expect(await configOf(lab.redis.primary.url, 'min-replicas-max-lag')).toBe('7');
+    await cache.close();
+  });
+
+  test('the replica does not catch up in time: the fence is lifted and the master takes writes again', async () => {
+    const cache = provider(lab.redis.primary.url, lab.redis.secondary.url, true, { ...OLD, promoteTimeoutSeconds: 1 });
+    const replica = connect(lab.redis.primary.url);
+    // A paused replica still answers INFO but applies nothing of its master's stream.
+    await replica.call('CLIENT', 'PAUSE', '30000', 'WRITE');
+    try {
+      await connect(lab.redis.secondary.url).set('behind', '1');
+      await expect(cache.promote({ target: 'primary', mode: 'planned', progress })).rejects.toMatchObject({ code: 'timeout', message: expect.stringContaining('let through again') });
+    } finally {
+      await replica.call('CLIENT', 'UNPAUSE');
+    }
+    expect(await configOf(lab.redis.secondary.url, 'min-replicas-to-write')).toBe('0');
+    expect(await connect(lab.redis.secondary.url).set('after-timeout', '1')).toBe('OK');
+    expect(await cache.isWriter('secondary')).toBe(true);
+    await cache.close();
+  });
+
+  test('a fence value left on the target by a switch that stopped midway is cleared when it is promoted', async () => {
+    await connect(lab.redis.primary.url).config('SET', 'min-replicas-to-write', '2147483647');
+    const cache = provider(lab.redis.primary.url, lab.redis.secondary.url, false);
+    await until('the replica to be streaming', () => cache.isStreamingStandby('primary'));
+    const result = await cache.promote({ target: 'primary', mode: 'planned', progress });
+    expect(result.evidence).toMatchObject({ method: 'pause + REPLICAOF NO ONE', leftoverFenceCleared: true });
+    expect(await connect(lab.redis.primary.url).set('writable', '1')).toBe('OK');
     await cache.close();
   });
 });
