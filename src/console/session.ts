@@ -120,7 +120,7 @@ export function createConsoleSession(deps: ConsoleSessionDeps): ConsoleSession {
         return `${command.problem}\n${consoleHelp()}`;
       case 'request': {
         const res = await engine.request({ kind: command.kind, mode: command.mode, requester: userId, reason: command.reason });
-        if (!res.ok) return `${res.activeId} is already in progress: only one operation per environment runs at a time.`;
+        if (!res.ok) return `refused: ${res.message}`;
         return `${res.op.id} requested: the ${command.kind} of ${res.op.env} runs after another approver types \`approve ${res.op.id} as USER\`.`;
       }
       case 'status': {

@@ -90,7 +90,9 @@ describe('a console session on the engine', () => {
     await answer('failover planned maintenance');
     const id = (await h.engine.status()).active!.id;
     await session.settled(id);
-    expect(await answer('as bob drill')).toBe(`${id} is already in progress: only one operation per environment runs at a time.`);
+    expect(await answer('as bob drill')).toBe(
+      `refused: ${id} is already in progress (a failover): only one operation per environment runs at a time. Let it finish or abort it, then request the drill again.`,
+    );
     expect(await answer('reject changed my mind')).toMatch(new RegExp(`^${id} rejected by alice; nothing was changed\\.`));
     expect((await h.engine.get(id))!.phase).toBe('rejected');
     expect(await answer('approve')).toBe('There is no operation in progress for prod: name one (`approve DR-…`).');
