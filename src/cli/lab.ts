@@ -52,9 +52,18 @@ function workloadsLine(ws: CloudState['kubernetes']['primary']): string {
 function describeCloudState(cloud: CloudState | { error: string }): string[] {
   if ('error' in cloud) return [`  ${'simulators'.padEnd(19)} DOWN (${cloud.error})`];
   const health = (h: { healthy: boolean; running: boolean }): string => (!h.running ? 'stopped (refuses connections)' : h.healthy ? 'healthy' : 'unhealthy (503)');
-  const inverted = cloud.route53.primaryHealthCheckInverted;
+  const { primaryHealthCheckInverted: inverted, primaryHealthCheckDisabled: disabled } = cloud.route53;
+  // Disabled+Inverted is what a failover sets: the check reads unhealthy whatever the endpoint does.
+  const check =
+    inverted === null
+      ? ''
+      : inverted && disabled
+        ? ', primary health check pinned unhealthy (disabled + inverted)'
+        : inverted || disabled
+          ? `, primary health check half switched (${inverted ? 'inverted' : 'disabled'} only)`
+          : ', primary health check normal';
   return [
-    `  dns (route53)       serving ${cloud.route53.servedBy} (${cloud.route53.answer.join(', ') || 'no answer'})${inverted === null ? '' : `, primary health check ${inverted ? 'inverted' : 'not inverted'}`}`,
+    `  dns (route53)       serving ${cloud.route53.servedBy} (${cloud.route53.answer.join(', ') || 'no answer'})${check}`,
     `  health endpoints    primary ${health(cloud.health.primary)}, secondary ${health(cloud.health.secondary)}`,
     `  kubernetes primary  ready/desired ${workloadsLine(cloud.kubernetes.primary)}`,
     `  kubernetes second.  ready/desired ${workloadsLine(cloud.kubernetes.secondary)}`,

@@ -267,6 +267,7 @@ test('planned failover through Slack: one person requests, another approves, eve
 
   const after = await expectDnsOnSecondary(cloud);
   expect(after.route53.primaryHealthCheckInverted).toBe(true);
+  expect(after.route53.primaryHealthCheckDisabled).toBe(true);
   expectProductionScale(run, after);
   // The secondary's health endpoint was what verification hit.
   expect((await fetch(cloud.health.secondaryUrl)).status).toBe(200);

@@ -115,7 +115,7 @@ describe('dr lab', () => {
     expect(processesIn(dir).length).toBeGreaterThanOrEqual(5);
 
     const statusOut = await dr(['lab', 'status', '--dir', dir]);
-    expect(statusOut).toMatch(/dns \(route53\) +serving primary \(10\.0\.1\.10\)/);
+    expect(statusOut).toMatch(/dns \(route53\) +serving primary \(10\.0\.1\.10\), primary health check normal/);
     expect(statusOut).toMatch(/health endpoints +primary healthy, secondary healthy/);
     // The secondary cluster idles at its standby counts until a failover.
     expect(statusOut).toMatch(/kubernetes second\. +ready\/desired shop\/api 1\/1, shop\/web 1\/1, shop\/worker 1\/1/);

@@ -22,7 +22,12 @@ export interface CloudWorkloadState {
 
 /** GET /state: what a person would look at in the cloud consoles. */
 export interface CloudState {
-  route53: { answer: string[]; servedBy: RegionName | 'unknown'; primaryHealthCheckInverted: boolean | null };
+  route53: {
+    answer: string[];
+    servedBy: RegionName | 'unknown';
+    primaryHealthCheckInverted: boolean | null;
+    primaryHealthCheckDisabled: boolean | null;
+  };
   trafficManager: { served: string | null };
   health: Record<RegionName, { healthy: boolean; running: boolean }>;
   kubernetes: Record<RegionName, CloudWorkloadState[]>;
@@ -42,7 +47,12 @@ export async function startControlServer(sims: Simulators): Promise<ControlServe
       const answer = r53.answer();
       const servedBy: CloudState['route53']['servedBy'] = answer.includes(r53.primaryValue) ? 'primary' : answer.includes(r53.secondaryValue) ? 'secondary' : 'unknown';
       const state: CloudState = {
-        route53: { answer, servedBy, primaryHealthCheckInverted: r53.healthCheck(sims.route53.primaryHealthCheckId)?.inverted ?? null },
+        route53: {
+          answer,
+          servedBy,
+          primaryHealthCheckInverted: r53.healthCheck(sims.route53.primaryHealthCheckId)?.inverted ?? null,
+          primaryHealthCheckDisabled: r53.healthCheck(sims.route53.primaryHealthCheckId)?.disabled ?? null,
+        },
         trafficManager: { served: sims.trafficManager.sim.served()?.name ?? null },
         health: {
           primary: { healthy: sims.health.primary.healthy, running: sims.health.primary.running },
