@@ -17,8 +17,19 @@ async function primaryDatabasePromoted(db: DatabaseProvider): Promise<boolean> {
   return r.status !== 'blocked' && r.planFacts.targetRole !== 'stale-writer';
 }
 
+/**
+ * Likewise the primary cache counts only next to a secondary that replicates from it. Two masters
+ * are a stale old master left by a skipped resync (promote refuses it) or a promotion the bot was
+ * interrupted in (promote finishes it), never "done"; isWriter alone cannot tell, since it reads
+ * the secondary's own promotion as the interrupted one. A replica whose link is not up yet is
+ * "not done" too, which only costs a promote that answers "already a master".
+ */
+async function primaryCachePromoted(cache: CacheProvider): Promise<boolean> {
+  return (await cache.isWriter('primary')) && (await cache.isStreamingStandby('secondary'));
+}
+
 const done = (ctx: StepContext) => (p: DatabaseProvider | CacheProvider) =>
-  p === ctx.providers.database ? primaryDatabasePromoted(ctx.providers.database) : p.isWriter('primary');
+  p === ctx.providers.database ? primaryDatabasePromoted(ctx.providers.database) : primaryCachePromoted(p as CacheProvider);
 
 /** Failback switches writes back only once the primary has caught up, so it is always planned. */
 export const promotePrimary: Step = {

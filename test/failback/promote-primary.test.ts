@@ -3,6 +3,7 @@
  * a writer primary on the timeline the secondary left is not "already promoted", and its
  * read-only fence is not lifted; once resynced, the step promotes it and then counts as done.
  */
+import { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config/index.js';
 import type { LabInfo } from '../../src/lab/index.js';
 import { closeProviders, createProviders } from '../../src/providers/factory.js';
@@ -73,4 +74,36 @@ test('once resynced, the step promotes the primary and then counts as done (seco
   // Promoting again is the no-op that keeps the (already lifted) fence off the primary.
   expect(await db.promote({ target: 'primary', mode: 'planned', progress: () => undefined })).toMatchObject({ noop: true });
   await insertRows(lab.postgres.primary.url, [21], 'primary');
+});
+
+test('Redis: the old master still a master beside the promoted secondary (resync skipped) is not done, and promote refuses it', async () => {
+  const cache = providers.cache!;
+  const cacheCtx = (): StepContext => ({ ...ctx(), providers: { cache } });
+  const primary = new Redis(lab.redis.primary.url, { lazyConnect: true });
+  const secondary = new Redis(lab.redis.secondary.url, { lazyConnect: true });
+  try {
+    await primary.set('order:1', 'from the primary');
+    await until('the replica to have the write', async () => (await secondary.get('order:1')) === 'from the primary');
+    // An unplanned failover that could not reach the old master: the secondary promoted alone.
+    await secondary.call('REPLICAOF', 'NO', 'ONE');
+    await secondary.set('order:2', 'from the secondary');
+
+    expect(await cache.isWriter('primary')).toBe(true);
+    expect(await step.check(cacheCtx())).toMatchObject({ done: false });
+    await expect(step.run(cacheCtx(), () => undefined)).rejects.toMatchObject({ code: 'wrong-target' });
+    // Nothing was handed to the stale side: both still masters, the secondary's write only there.
+    expect((await primary.call('ROLE')) as unknown[]).toEqual(expect.arrayContaining(['master']));
+    expect(((await secondary.call('ROLE')) as unknown[])[0]).toBe('master');
+    expect(await primary.get('order:2')).toBeNull();
+
+    // Once resynced (the old master a replica of the secondary), the step promotes it and is done.
+    await cache.resync({ standby: 'primary', progress: () => undefined });
+    const outcome = await step.run(cacheCtx(), () => undefined);
+    expect(outcome.result).toBe('done');
+    await until('the secondary to replicate from the primary', async () => (await step.check(cacheCtx())).done);
+    expect(await primary.get('order:2')).toBe('from the secondary');
+  } finally {
+    primary.disconnect();
+    secondary.disconnect();
+  }
 });
