@@ -99,6 +99,8 @@ export async function startApp(opts: StartAppOptions): Promise<RunningApp> {
     const drills = openDrillReporter({ engine, redisUrl: runtime.redisUrl, targets: config.targets, log, config, env });
     cleanups.push(() => drills.close());
     postDrillReports({ reporter: drills.reporter, client: slackClient, store, config, log });
+    // A drill that finished while the bot stopped before storing its report gets it now (posted once).
+    void drills.reporter.recover();
     let detector;
     if (config.detection) {
       const { settings, probe } = detectionSettings(config);

@@ -5,6 +5,7 @@
  * takes the measurements no step takes (object storage, Kubernetes state; see measures.ts) at
  * their moments, and keeps them in the store for the report.
  */
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { FINAL_PHASES, type OperationView } from '../domain/types.js';
 import type { Engine, EngineNotification } from '../engine/types.js';
@@ -20,6 +21,8 @@ export interface DrillReporterDeps {
   now?: () => number;
   /** Object storage and Kubernetes state; without it the report has no rows for them. */
   measures?: Pick<DrillMeasures, 'measurers' | 'notConfigured'>;
+  /** How long a claim to publish a report holds (default 2 min; tests shorten it). */
+  claimMs?: number;
 }
 
 export type ReportListener = (report: DrillReport, markdown: string) => Promise<void> | void;
@@ -29,6 +32,12 @@ export interface DrillReporter {
   onReport(listener: ReportListener): () => void;
   /** The stored report, or one built now for a finished drill that has none yet. */
   reportFor(opId: string): Promise<DrillReport | null>;
+  /**
+   * Start-up: the environment's last finished drill, when it has no stored report (the bot
+   * stopped between the drill's end and its report), gets it built, stored and published now,
+   * by one process only. Never rejects; a claim left by a process that died is waited out.
+   */
+  recover(): Promise<void>;
   /** Resolves when every report started so far is stored and published. */
   idle(): Promise<void>;
   stop(): void;
@@ -45,6 +54,11 @@ export function createDrillReporter(deps: DrillReporterDeps): DrillReporter {
   const log = deps.log.child({ component: 'drill-reporter' });
   const listeners = new Set<ReportListener>();
   const handled = new Set<string>();
+  /** This process, as the owner of a publish claim. */
+  const owner = randomUUID();
+  const claimMs = deps.claimMs ?? 120_000;
+  const retries = new Set<NodeJS.Timeout>();
+  let stopped = false;
   let queue: Promise<void> = Promise.resolve();
   /** `<opId>:<component>` measurements started in this process, and those still running per drill. */
   const measuring = new Set<string>();
@@ -104,9 +118,22 @@ export function createDrillReporter(deps: DrillReporterDeps): DrillReporter {
     return buildDrillReport({ view, timeline, targets, previous, now: now(), ...(measures ? { measures } : {}) });
   }
 
-  async function publish(view: OperationView): Promise<void> {
-    const report = await build(view);
-    await reports.save(report);
+  /** Build, store and publish under a claim; `held` when another process has it. */
+  async function publish(view: OperationView): Promise<'published' | 'held'> {
+    // Measurements end first (a canary may wait its whole target): the claim covers only the publishing.
+    await Promise.all(running.get(view.id) ?? []);
+    if (!(await reports.claim(view.id, owner, claimMs))) {
+      log.info({ opId: view.id }, 'another bot process is publishing this drill report');
+      return 'held';
+    }
+    let report: DrillReport;
+    try {
+      report = await build(view);
+      await reports.save(report);
+    } catch (err) {
+      await reports.release(view.id, owner).catch(() => undefined);
+      throw err;
+    }
     log.info({ opId: view.id, passed: report.passed, deviations: report.deviations.length }, 'drill report stored');
     const markdown = renderDrillMarkdown(report);
     for (const l of listeners) {
@@ -117,16 +144,46 @@ export function createDrillReporter(deps: DrillReporterDeps): DrillReporter {
         log.error({ opId: view.id, err: errorInfo(err) }, 'publishing the drill report failed');
       }
     }
+    return 'published';
   }
+
+  const enqueue = (opId: string, work: () => Promise<unknown>): Promise<void> =>
+    (queue = queue.then(work).then(
+      () => undefined,
+      (err: unknown) => log.error({ opId, err: errorInfo(err) }, 'could not build or store the drill report; `dr report` builds it again'),
+    ));
 
   const unsubscribe = engine.subscribe((n) => {
     startMeasures(n);
     if (!reportable(n.op) || handled.has(n.op.id)) return;
     handled.add(n.op.id);
-    queue = queue.then(() => publish(n.op)).catch((err: unknown) => {
-      log.error({ opId: n.op.id, err: errorInfo(err) }, 'could not build or store the drill report; `dr report` builds it again');
-    });
+    void enqueue(n.op.id, () => publish(n.op));
   });
+
+  /** A claim held by a process that died stays until it expires: look again then, a few times. */
+  const MAX_RECOVERY_TRIES = 3;
+  async function recoverOnce(tries: number): Promise<void> {
+    if (stopped) return;
+    const { last } = await engine.status();
+    if (!last || !reportable(last) || handled.has(last.id)) return;
+    if (await reports.get(last.id)) return;
+    log.warn({ opId: last.id }, 'the last drill finished without a stored report (the bot stopped before it was stored): building and posting it now');
+    if ((await publish(last)) === 'published') {
+      handled.add(last.id);
+      return;
+    }
+    if (tries >= MAX_RECOVERY_TRIES) {
+      log.warn({ opId: last.id }, 'the drill report is still claimed by another process; `dr report` builds it');
+      return;
+    }
+    const wait = (await reports.claimLeftMs(last.id)) + 100;
+    const timer = setTimeout(() => {
+      retries.delete(timer);
+      void enqueue(last.id, () => recoverOnce(tries + 1));
+    }, wait);
+    timer.unref();
+    retries.add(timer);
+  }
 
   return {
     onReport(listener) {
@@ -142,9 +199,13 @@ export function createDrillReporter(deps: DrillReporterDeps): DrillReporter {
       await reports.save(report);
       return report;
     },
+    recover: () => enqueue('last drill', () => recoverOnce(1)),
     idle: () => queue,
     stop: () => {
+      stopped = true;
       unsubscribe();
+      for (const t of retries) clearTimeout(t);
+      retries.clear();
     },
   };
 }

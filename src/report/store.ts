@@ -18,6 +18,15 @@ export interface ReportStore {
   /** A measurement taken during the drill (one per component; a later one replaces it). */
   saveMeasure(opId: string, measure: DrillMeasure): Promise<void>;
   measures(opId: string): Promise<DrillMeasure[]>;
+  /**
+   * Take the right to publish `opId`'s report for `ms` (SET NX PX), so two bot processes (a
+   * restart overlapping the old one, two replicas starting) never post it twice. False: held.
+   */
+  claim(opId: string, owner: string, ms: number): Promise<boolean>;
+  /** Milliseconds left on a held claim; 0 when none. */
+  claimLeftMs(opId: string): Promise<number>;
+  /** Give up our claim (publishing failed), so the next attempt need not wait it out. */
+  release(opId: string, owner: string): Promise<void>;
 }
 
 /** Reports are evidence for audits: kept, not expired. Only the newest ones are listed per env. */
@@ -35,6 +44,7 @@ export function createReportStore(opts: { redis: Redis; prefix?: string }): Repo
     report: (id: string) => `${prefix}report:${id}`,
     list: (env: string) => `${prefix}drill:reports:${env}`,
     measures: (id: string) => `${prefix}drill:measures:${id}`,
+    claim: (id: string) => `${prefix}report:claim:${id}`,
   };
 
   async function get(opId: string): Promise<DrillReport | null> {
@@ -75,6 +85,16 @@ export function createReportStore(opts: { redis: Redis; prefix?: string }): Repo
     async measures(opId) {
       const all = await redis.hgetall(keys.measures(opId));
       return Object.values(all).map((raw) => JSON.parse(raw) as DrillMeasure);
+    },
+    async claim(opId, owner, ms) {
+      return (await redis.set(keys.claim(opId), owner, 'PX', ms, 'NX')) === 'OK';
+    },
+    async claimLeftMs(opId) {
+      return Math.max(0, await redis.pttl(keys.claim(opId)));
+    },
+    async release(opId, owner) {
+      // Only our own: a claim that expired meanwhile may be another process's now.
+      await redis.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0", 1, keys.claim(opId), owner);
     },
   };
 }

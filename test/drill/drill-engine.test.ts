@@ -261,3 +261,86 @@ test('object storage and Kubernetes state are read at their moments of the drill
     measured.stop();
   }
 });
+
+/** A drill run to the end with no reporter subscribed: the bot stopped before its report was stored. */
+async function drillWithoutReport(reason: string): Promise<string> {
+  reporter.stop();
+  const req = await h.engine.request({ kind: 'drill', mode: 'planned', requester: REQUESTER, reason });
+  if (!req.ok) throw new Error(req.message);
+  await inPhase(h.engine, req.op.id, 'awaitingApproval');
+  await h.engine.approve({ opId: req.op.id, userId: APPROVER, planHash: (await h.engine.get(req.op.id))!.planHash! });
+  await inPhase(h.engine, req.op.id, 'completed');
+  expect(await reports.get(req.op.id)).toBeNull();
+  expect(await h.redis.get(drillLastKey(h.prefix, 'prod'))).toBeNull();
+  return req.op.id;
+}
+
+function restartedReporter(opts: { claimMs?: number } = {}): { reporter: DrillReporter; posted: string[] } {
+  const posted: string[] = [];
+  const r = createDrillReporter({ engine: h.another(), reports, targets: { rtoMinutes: 30, rpoMinutes: 5 }, log: pino({ level: 'silent' }), ...opts });
+  r.onReport((report) => void posted.push(report.opId));
+  return { reporter: r, posted };
+}
+
+test('a drill whose report was lost to a restart gets it at the next start-up: stored, drill:last written, posted once even with two processes starting', async () => {
+  const id = await drillWithoutReport('report lost');
+  // Two bot processes starting at once (a rolling restart overlapping the old one).
+  const a = restartedReporter();
+  const b = restartedReporter();
+  try {
+    await Promise.all([a.reporter.recover(), b.reporter.recover()]);
+    await Promise.all([a.reporter.idle(), b.reporter.idle()]);
+    const report = await reports.get(id);
+    expect(report).toMatchObject({ opId: id, phase: 'completed', passed: true });
+    expect(Number(await h.redis.get(drillLastKey(h.prefix, 'prod')))).toBe(report!.finishedAt);
+    expect([...a.posted, ...b.posted]).toEqual([id]);
+
+    // A later start finds the report stored: nothing is posted again.
+    await a.reporter.recover();
+    expect([...a.posted, ...b.posted]).toEqual([id]);
+  } finally {
+    a.reporter.stop();
+    b.reporter.stop();
+  }
+});
+
+test('a publish claim left by a process that died mid-report is waited out, then the report is posted', async () => {
+  const id = await drillWithoutReport('died while reporting');
+  // The dead process claimed the report and never stored it; its claim runs out by itself.
+  expect(await reports.claim(id, 'dead-process', 300)).toBe(true);
+  const next = restartedReporter();
+  try {
+    const posted = new Promise<string>((resolve) => next.reporter.onReport((r) => resolve(r.opId)));
+    await next.reporter.recover();
+    expect(next.posted).toEqual([]);
+    expect(await posted).toBe(id);
+    await next.reporter.idle();
+    expect(next.posted).toEqual([id]);
+    expect(await reports.get(id)).toMatchObject({ opId: id });
+  } finally {
+    next.reporter.stop();
+  }
+});
+
+test('a finished drill with its report stored, or a failover, is left alone at start-up', async () => {
+  const { id } = await runDrill('reported live');
+  expect(published.map((r) => r.opId)).toEqual([id]);
+  const next = restartedReporter();
+  try {
+    await next.reporter.recover();
+    expect(next.posted).toEqual([]);
+
+    // The last finished operation is a failover now: failovers have no drill report.
+    reporter.stop();
+    const req = await h.engine.request({ kind: 'failover', mode: 'planned', requester: REQUESTER, reason: 'after the drill' });
+    if (!req.ok) throw new Error(req.message);
+    await inPhase(h.engine, req.op.id, 'awaitingApproval');
+    await h.engine.approve({ opId: req.op.id, userId: APPROVER, planHash: (await h.engine.get(req.op.id))!.planHash! });
+    await inPhase(h.engine, req.op.id, 'completed');
+    await next.reporter.recover();
+    expect(next.posted).toEqual([]);
+    expect(await reports.get(req.op.id)).toBeNull();
+  } finally {
+    next.reporter.stop();
+  }
+});

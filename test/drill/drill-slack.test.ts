@@ -72,3 +72,31 @@ test('/dr drill runs after another approver clicks Approve; the report lands in 
   expect(upload).toMatchObject({ filename: `${id}-drill-report.md`, threadTs: cardTs, title: `Drill report ${id} — passed` });
   expect(upload.content).toBe(renderDrillMarkdown(stored!));
 });
+
+test('a drill that finished while the bot was down before storing its report is posted in the channel at the next start, once', async () => {
+  // The bot stops right after the drill completes: no reporter sees it finish.
+  await drills.close();
+  const cmd = await bot.command('drill report lost to a restart', ALICE);
+  expect(cmd.status).toBe(200);
+  expect(await bot.answer(cmd.path)).toMatch(/^DR-\d{8}-\d{4} requested/);
+  const id = (await bot.engine.status()).active!.id;
+  const waiting = await inPhase(bot.engine, id, 'awaitingApproval');
+  await bot.clickAction(ACTION_IDS.approve, encodeButtonValue({ opId: id, planHash: waiting.planHash! }), BOB);
+  await inPhase(bot.engine, id, 'completed');
+  const reports = createReportStore({ redis, prefix: bot.prefix });
+  expect(await reports.get(id)).toBeNull();
+
+  // The next start, wired as dr start wires it.
+  drills = openDrillReporter({ engine: bot.engine, redisUrl: REDIS_URL, targets: config.targets, log, prefix: bot.prefix });
+  const client = createSlackClient('xoxb-e2e', { SLACK_API_URL: slack.apiUrl }, log);
+  postDrillReports({ reporter: drills.reporter, client, store: bot.store, config, log });
+  await drills.reporter.recover();
+  await drills.reporter.idle();
+  const upload = await slack.waitFor((f) => f.uploads().find((u) => u.filename === `${id}-drill-report.md` && u.content.length > 0), 'the recovered drill report file');
+  expect(upload.content).toBe(renderDrillMarkdown((await reports.get(id))!));
+  expect(slack.api('chat.postMessage').filter((c) => String(c.args.text).startsWith(`Drill ${id} in drills: PASSED`))).toHaveLength(1);
+
+  await drills.reporter.recover();
+  await drills.reporter.idle();
+  expect(slack.uploads().filter((u) => u.filename === `${id}-drill-report.md`)).toHaveLength(1);
+});
