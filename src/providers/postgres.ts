@@ -23,7 +23,7 @@
  *   fence: DR_SIDE (primary|secondary: the side being fenced), DR_PG_URL (its connection string),
  *   DR_PG_OTHER_URL (the other side's). resync (README, "The resync command"): DR_RESYNC_STANDBY,
  *   DR_RESYNC_TARGET_URL, DR_RESYNC_SOURCE_URL, DR_RESYNC_METHOD (rewind|rebuild),
- *   DR_RESYNC_DIVERGENCE_LSN; plus the fence names and DR_PG_STANDBY_URL / DR_PG_WRITER_URL.
+ *   DR_RESYNC_DIVERGENCE_LSN.
  *
  * Why one short-lived connection per call and no pool: during a failover the old primary may be
  * dying; a pool would hand out half-dead connections and hide reachability.
@@ -1001,12 +1001,6 @@ class PostgresProvider implements DatabaseProvider {
       DR_RESYNC_SOURCE_URL: this.url(writer),
       DR_RESYNC_METHOD: method,
       DR_RESYNC_DIVERGENCE_LSN: analysis?.divergenceLsn ?? '',
-      // Older names, kept for scripts written against them.
-      DR_SIDE: standby,
-      DR_PG_URL: this.url(standby),
-      DR_PG_OTHER_URL: this.url(writer),
-      DR_PG_STANDBY_URL: this.url(standby),
-      DR_PG_WRITER_URL: this.url(writer),
     };
   }
 
