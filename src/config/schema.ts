@@ -196,7 +196,7 @@ const objectStorage = z
     forcePathStyle: z.boolean().default(false),
     /** The canary object is <canaryPrefix><environment>; the replication rule must cover the prefix. */
     canaryPrefix: z.string().min(1).default('dr-bot-canary/'),
-    /** How long the canary may take to reach the secondary; default targets.rpoMinutes. */
+    /** How long the canary may take to reach the secondary; default targets.rpoMinutesByComponent.objectStorage (1 min). */
     rpoSeconds: z.number().positive().optional(),
   })
   .strict()
