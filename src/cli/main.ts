@@ -184,6 +184,10 @@ abort, report [DR-…], wait, help, exit. \`as USER\` first or last on a line ty
     .option('--reports <dir>', 'where the drill report is written (default ./dr-reports)')
     .addHelpText('after', '\nNeeds the PostgreSQL server binaries (initdb, pg_ctl, postgres) and redis-server on this machine.')
     .action(async (opts: { dir?: string; reports?: string }) => {
+      // The demo talks to local simulators only: the AWS SDK's notice that its 2027 releases need
+      // Node.js 22 says nothing about the demo and would sit in the middle of its output. dr start
+      // keeps it: there it is news for whoever runs the bot.
+      process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
       const { runDemo } = await import('../demo/index.js');
       setCode(await runDemo({ io, ...(opts.dir ? { dir: opts.dir } : {}), ...(opts.reports ? { reportsDir: opts.reports } : {}) }));
     });
