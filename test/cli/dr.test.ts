@@ -1,10 +1,8 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ROOT, runDr, type DrRun } from '../support/dr-cli.js';
 
-const ROOT = new URL('../..', import.meta.url).pathname;
-const DR = join(ROOT, 'bin', 'dr.js');
 const EXAMPLE = join(ROOT, 'dr.config.example.yaml');
 const EXAMPLE_ENV = {
   DR_ALERTMANAGER_TOKEN: 'alertmanager-bearer-token',
@@ -14,27 +12,10 @@ const EXAMPLE_ENV = {
   DR_REDIS_SECONDARY_URL: 'redis://cache-secondary.internal:6379',
 };
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 /** Run `dr` as a user would, with only the environment given here (no leaked SLACK_* or REDIS_URL). */
-function dr(args: string[], env: Record<string, string> = {}, cwd = ROOT): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [DR, ...args], {
-      cwd,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function dr(args: string[], env: Record<string, string> = {}, cwd = ROOT): Promise<DrRun> {
+  return runDr(args, { cwd, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env } });
 }
 
 let dir: string;

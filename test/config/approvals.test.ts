@@ -4,16 +4,15 @@
  * valid (requesters need not be approvers) but an approver's own request can never collect
  * enough approvals, so both commands warn.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runConfigCheck } from '../../src/cli/config-check.js';
 import { parseConfig } from '../../src/config/index.js';
 import { configWarnings } from '../../src/config/summary.js';
+import { freePorts } from '../../src/lab/system.js';
+import { runDr, type DrRun } from '../support/dr-cli.js';
 
-const DR = join(new URL('../..', import.meta.url).pathname, 'bin', 'dr.js');
 const BASE = `environment: approvals-test
 regions: { primary: { name: eu-west-1 }, secondary: { name: eu-central-1 } }
 slack: { incidentChannel: C0INCIDENT }
@@ -40,15 +39,8 @@ function captureIo(env: NodeJS.ProcessEnv = {}) {
 }
 
 /** A port nothing listens on: the state Redis there never answers, so start-up stops after the config checks. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
+async function closedPort(): Promise<number> {
+  return (await freePorts(1))[0]!;
 }
 
 describe('configWarnings', () => {
@@ -86,18 +78,10 @@ describe('dr config check', () => {
 
 describe('dr start', () => {
   /** `dr start` as a process (the bot's lazy imports need a real Node, not the test runner's loader). */
-  async function drStart(path: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  async function drStart(path: string): Promise<DrRun> {
     // No state Redis answers there: a start that gets past the config stops at it.
     const env = { PATH: process.env.PATH ?? '', SLACK_BOT_TOKEN: 'xoxb-approvals-test', SLACK_SIGNING_SECRET: 'approvals-test-secret', PORT: '0', REDIS_URL: `redis://127.0.0.1:${await closedPort()}` };
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [DR, 'start', '--config', path], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
+    return runDr(['start', '--config', path], { env });
   }
   const logLines = (stdout: string): { level: string; msg: string; config?: string }[] =>
     stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));

@@ -2,24 +2,13 @@
  * `dr demo` as a new user runs it: a child process from the checkout, on the machine's PostgreSQL
  * and Redis binaries. It starts the lab, runs a drill and takes the lab down again.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runDr, type DrRun } from '../support/dr-cli.js';
 
-const DR = join(process.cwd(), 'bin', 'dr.js');
-
-function dr(args: string[], env: NodeJS.ProcessEnv, wrap: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const [file, ...pre] = [...wrap, process.execPath];
-    const child = spawn(file, [...pre, DR, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function dr(args: string[], env: NodeJS.ProcessEnv, wrap: string[] = []): Promise<DrRun> {
+  return runDr(args, { env, wrap, cwd: process.cwd() });
 }
 
 let reports: string;

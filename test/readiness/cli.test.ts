@@ -3,7 +3,6 @@
  * at the S3 simulator, the drill record in the test Redis. It prints every check and exits 0 only
  * when all are ok; it posts nothing and leaves no alert state behind.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,29 +10,19 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { startS3Simulator, type S3Sim } from '../../src/lab/simulators/s3.js';
 import { drillLastKey, recordDrillAt } from '../../src/readiness/index.js';
+import { runDr, type DrRun } from '../support/dr-cli.js';
 import { REDIS_URL } from '../support/redis.js';
 
-const ROOT = new URL('../..', import.meta.url).pathname;
-const DR = join(ROOT, 'bin', 'dr.js');
 // dr readiness uses the bot's key prefix (dr:): a unique environment keeps this file's keys apart.
 const ENV = `cli-${randomBytes(4).toString('hex')}`;
 let dir: string;
 let s3: S3Sim;
 let redis: Redis;
 
-function dr(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [DR, ...args], {
-      cwd: dir,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', REDIS_URL, AWS_ACCESS_KEY_ID: 'sim', AWS_SECRET_ACCESS_KEY: 'sim', AWS_EC2_METADATA_DISABLED: 'true' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+function dr(args: string[]): Promise<DrRun> {
+  return runDr(args, {
+    cwd: dir,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', REDIS_URL, AWS_ACCESS_KEY_ID: 'sim', AWS_SECRET_ACCESS_KEY: 'sim', AWS_EC2_METADATA_DISABLED: 'true' },
   });
 }
 

@@ -1,0 +1,29 @@
+/**
+ * The `dr` executable as a person runs it: a child process of this Node.js, from the checkout's
+ * bin/dr.js, with exactly the environment a test gives (nothing of the runner's leaks in).
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+
+export const ROOT = new URL('../..', import.meta.url).pathname;
+export const DR = join(ROOT, 'bin', 'dr.js');
+
+export interface DrRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function runDr(args: string[], opts: { env: NodeJS.ProcessEnv; cwd?: string; wrap?: string[] }): Promise<DrRun> {
+  // `wrap` runs node under another program (e.g. unshare), which then runs bin/dr.js.
+  const [file, ...pre] = [...(opts.wrap ?? []), process.execPath];
+  return new Promise((resolve, reject) => {
+    const child = spawn(file!, [...pre, DR, ...args], { cwd: opts.cwd ?? ROOT, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
