@@ -7,8 +7,7 @@
  */
 import { labUser, pgStart, type LabInfo } from '../../src/lab/index.js';
 import { lsnDiff } from '../../src/providers/pg-lsn.js';
-import { createPostgresProvider } from '../../src/providers/postgres.js';
-import { crashPostgresPrimary, holdPostgresReplication, silentLog, sql, startLab, stopLabs, until } from '../support/lab.js';
+import { crashPostgresPrimary, holdPostgresReplication, labPostgresProvider, sql, startLab, stopLabs, until } from '../support/lab.js';
 import { ids, insertRows, labEngine, range, removeWalBefore, requestAndApprove, standbyState, type LabEngine } from './support.js';
 
 let lab: LabInfo;
@@ -81,16 +80,7 @@ test('unplanned failover, the old primary returns from a crash with unreplicated
 
 test('without pg_walinspect, after a crash and restart of the old primary: rewind, and the card says a rebuild may follow and why', async () => {
   const other = await startLab();
-  const db = createPostgresProvider({
-    primaryUrl: other.postgres.primary.url,
-    secondaryUrl: other.postgres.secondary.url,
-    promoteTimeoutSeconds: 30,
-    catchUpTimeoutSeconds: 30,
-    fence: { method: 'read-only' },
-    probe: { table: 'dr_probe' },
-    consistencyTables: [],
-    log: silentLog,
-  });
+  const db = labPostgresProvider(other.postgres.primary.url, other.postgres.secondary.url);
   try {
     await sql(other.postgres.primary.url, 'CREATE TABLE orders (id int PRIMARY KEY, side text NOT NULL)');
     await insertRows(other.postgres.primary.url, range(1, 5), 'primary');

@@ -5,8 +5,7 @@
 import { Redis } from 'ioredis';
 import type { LabInfo } from '../../src/lab/index.js';
 import { keyValueSystemIdentifier } from '../../src/providers/pg-identity.js';
-import { createPostgresProvider } from '../../src/providers/postgres.js';
-import { crashPostgresPrimary, silentLog, sql, startLab, stopLabs } from '../support/lab.js';
+import { crashPostgresPrimary, labPostgresProvider, sql, startLab, stopLabs } from '../support/lab.js';
 import { deleteKeys, REDIS_URL, uniquePrefix } from '../support/redis.js';
 
 const prefix = uniquePrefix('pg-identity');
@@ -25,18 +24,7 @@ afterAll(async () => {
 });
 
 const provider = (primaryUrl: string, secondaryUrl: string) =>
-  createPostgresProvider({
-    primaryUrl,
-    secondaryUrl,
-    promoteTimeoutSeconds: 30,
-    catchUpTimeoutSeconds: 30,
-    fence: { method: 'read-only' },
-    probe: { table: 'dr_probe' },
-    consistencyTables: [],
-    log: silentLog,
-    connectTimeoutMs: 1500,
-    identity: keyValueSystemIdentifier(redis, `${prefix}pg-system-identifier:`),
-  });
+  labPostgresProvider(primaryUrl, secondaryUrl, { identity: keyValueSystemIdentifier(redis, `${prefix}pg-system-identifier:`) });
 
 test('remembered in Redis while both sides answer; a later provider with the primary down refuses another cluster\'s standby', async () => {
   const before = provider(a.postgres.primary.url, a.postgres.secondary.url);

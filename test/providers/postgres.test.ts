@@ -2,27 +2,13 @@ import { createServer, connect, type Socket } from 'node:net';
 import pg from 'pg';
 import { PreconditionFailed } from '../../src/errors.js';
 import type { LabInfo } from '../../src/lab/index.js';
-import { createPostgresProvider, type PostgresProviderOptions } from '../../src/providers/postgres.js';
 import { lsnDiff } from '../../src/providers/pg-lsn.js';
-import type { DatabaseProvider, Progress } from '../../src/providers/types.js';
+import type { Progress } from '../../src/providers/types.js';
 import { getStep } from '../../src/steps/index.js';
 import type { StepContext } from '../../src/steps/types.js';
-import { crashPostgresPrimary, holdPostgresReplication, silentLog, sql, startLab, stopLabs, until } from '../support/lab.js';
+import { crashPostgresPrimary, holdPostgresReplication, labPostgresProvider, silentLog, sql, startLab, stopLabs, until } from '../support/lab.js';
 
-function provider(primaryUrl: string, secondaryUrl: string, extra: Partial<PostgresProviderOptions> = {}): DatabaseProvider {
-  return createPostgresProvider({
-    primaryUrl,
-    secondaryUrl,
-    promoteTimeoutSeconds: 30,
-    catchUpTimeoutSeconds: 30,
-    fence: { method: 'read-only' },
-    probe: { table: 'dr_probe' },
-    consistencyTables: [],
-    log: silentLog,
-    connectTimeoutMs: 1500,
-    ...extra,
-  });
-}
+const provider = labPostgresProvider;
 
 const progressLog: string[] = [];
 const progress: Progress = (message) => {

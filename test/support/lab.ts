@@ -5,6 +5,8 @@
 import pg from 'pg';
 import { pino, type Logger } from 'pino';
 import { labDown, labUp, pgStop, labUser, type LabInfo } from '../../src/lab/index.js';
+import { createPostgresProvider, type PostgresProviderOptions } from '../../src/providers/postgres.js';
+import type { DatabaseProvider } from '../../src/providers/types.js';
 
 const started: LabInfo[] = [];
 
@@ -21,6 +23,22 @@ export async function stopLabs(): Promise<void> {
 }
 
 export const silentLog: Logger = pino({ level: 'silent' });
+
+/** The PostgreSQL provider on a lab's two servers, with timeouts short enough for tests. */
+export function labPostgresProvider(primaryUrl: string, secondaryUrl: string, extra: Partial<PostgresProviderOptions> = {}): DatabaseProvider {
+  return createPostgresProvider({
+    primaryUrl,
+    secondaryUrl,
+    promoteTimeoutSeconds: 30,
+    catchUpTimeoutSeconds: 30,
+    fence: { method: 'read-only' },
+    probe: { table: 'dr_probe' },
+    consistencyTables: [],
+    log: silentLog,
+    connectTimeoutMs: 1500,
+    ...extra,
+  });
+}
 
 /** Run one statement on a fresh connection (tests must not share sessions with the code under test). */
 export async function sql<T extends pg.QueryResultRow = pg.QueryResultRow>(url: string, text: string, params: unknown[] = []): Promise<T[]> {
