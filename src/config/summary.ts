@@ -72,10 +72,10 @@ export function summarizeConfig(config: DrConfig, env: NodeJS.ProcessEnv): Confi
   lines.push(`approvals:    ${a.required} besides the requester, from ${who.join(' and ')}; expire after ${a.timeoutMinutes} min`);
   const t = config.targets;
   const byComponent = [
-    ['PostgreSQL', t.rpoMinutesByComponent?.database],
-    ['Redis', t.rpoMinutesByComponent?.cache],
-    ['object storage', t.rpoMinutesByComponent?.objectStorage],
-    ['Kubernetes state', t.rpoMinutesByComponent?.kubernetes],
+    ['PostgreSQL', t.rpoMinutesByComponent.database],
+    ['Redis', t.rpoMinutesByComponent.cache],
+    ['object storage', t.rpoMinutesByComponent.objectStorage],
+    ['Kubernetes state', t.rpoMinutesByComponent.kubernetes],
   ].filter((e): e is [string, number] => e[1] !== undefined);
   lines.push(
     `targets:      RTO ${t.rtoMinutes} min, RPO ${t.rpoMinutes} min${byComponent.length ? ` (${byComponent.map(([name, m]) => `${name} ${targetText(m)}`).join(', ')})` : ''}`,

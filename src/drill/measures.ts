@@ -8,10 +8,9 @@ import type { DrConfig } from '../config/schema.js';
 import { formatDuration } from '../domain/format.js';
 import type { OperationView } from '../domain/types.js';
 import { errorInfo } from '../errors.js';
-import { createObjectStorageFromConfig, objectStorageRpoSeconds } from '../readiness/build.js';
-import { objectStorageCheck, veleroCheck } from '../readiness/checks.js';
+import { createObjectStorageFromConfig, objectStorageRpoSeconds, veleroCheckFromConfig } from '../readiness/build.js';
+import { objectStorageCheck } from '../readiness/checks.js';
 import type { ReadinessCheck } from '../readiness/types.js';
-import { createVeleroReader } from '../providers/velero.js';
 import type { DrillMeasure } from '../report/index.js';
 
 /** When in a drill a measurer reads: at the final approval, or once the secondary serves (integration tests). */
@@ -104,13 +103,12 @@ export function drillMeasuresFromConfig(config: DrConfig, env: NodeJS.ProcessEnv
   if (storage) measurers.push(objectStorageMeasurer(objectStorageCheck(storage, storageTargetSeconds), storageTargetSeconds));
   else missing.push(notConfigured('object-storage', storageTargetSeconds / 60, 'not configured (no components.objectStorage): no replication measured'));
 
-  const kubernetesTarget = config.targets.rpoMinutesByComponent?.kubernetes ?? 24 * 60;
-  const k8s = config.components.kubernetes;
-  if (k8s?.velero) {
-    const velero = createVeleroReader({ cluster: k8s.secondary, region: 'secondary', namespace: k8s.velero.namespace, maxAgeHours: k8s.velero.maxAgeHours });
-    measurers.push(kubernetesMeasurer(veleroCheck(velero, k8s.velero.maxAgeHours), kubernetesTarget));
-  } else {
-    missing.push(notConfigured('kubernetes', kubernetesTarget, `not configured (no components.kubernetes${k8s ? '.velero' : ''}): no Velero backups read`));
+  const kubernetesTarget = config.targets.rpoMinutesByComponent.kubernetes;
+  const velero = veleroCheckFromConfig(config);
+  if (velero) measurers.push(kubernetesMeasurer(velero, kubernetesTarget));
+  else {
+    const why = config.components.kubernetes ? 'components.kubernetes.velero' : 'components.kubernetes';
+    missing.push(notConfigured('kubernetes', kubernetesTarget, `not configured (no ${why}): no Velero backups read`));
   }
   return {
     measurers,

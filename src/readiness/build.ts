@@ -68,6 +68,14 @@ export interface ReadinessChecks {
   close(): Promise<void>;
 }
 
+/** The Velero backup check on the secondary cluster, when the config has `kubernetes.velero`. */
+export function veleroCheckFromConfig(config: DrConfig): ReadinessCheck | undefined {
+  const k8s = config.components.kubernetes;
+  if (!k8s?.velero) return undefined;
+  const velero = createVeleroReader({ cluster: k8s.secondary, region: 'secondary', namespace: k8s.velero.namespace, maxAgeHours: k8s.velero.maxAgeHours });
+  return veleroCheck(velero, k8s.velero.maxAgeHours);
+}
+
 export function createReadinessChecks(opts: ReadinessChecksOptions): ReadinessChecks {
   const { config, providers } = opts;
   const checks: ReadinessCheck[] = [];
@@ -77,11 +85,8 @@ export function createReadinessChecks(opts: ReadinessChecksOptions): ReadinessCh
   if (providers.cluster) checks.push(standbyWorkloadsCheck(providers.cluster));
   const storage = opts.objectStorage ?? createObjectStorageFromConfig(config, opts.env);
   if (storage) checks.push(objectStorageCheck(storage, objectStorageRpoSeconds(config)));
-  const k8s = config.components.kubernetes;
-  if (k8s?.velero) {
-    const velero = createVeleroReader({ cluster: k8s.secondary, region: 'secondary', namespace: k8s.velero.namespace, maxAgeHours: k8s.velero.maxAgeHours });
-    checks.push(veleroCheck(velero, k8s.velero.maxAgeHours));
-  }
+  const velero = veleroCheckFromConfig(config);
+  if (velero) checks.push(velero);
   checks.push(drillCheck(opts.drills, config.environment, config.readiness.drillWarnDays));
   return {
     checks,
