@@ -1,6 +1,6 @@
 /**
  * What both DNS providers share: resolving a name the way users' resolvers would (node:dns,
- * optionally pointed at given servers) and the TTL-versus-RTO warning shown before approval.
+ * optionally pointed at given servers) and the failover-time-versus-RTO warning shown before approval.
  */
 import { Resolver } from 'node:dns/promises';
 import net from 'node:net';
@@ -35,13 +35,47 @@ export function sameValues(a: readonly string[], b: readonly string[]): boolean 
 }
 
 /**
- * Resolvers may keep answering the old region for up to one TTL after the switch, so a TTL longer
- * than the RTO target means the target cannot be met for every user.
+ * How long the DNS service takes to notice that the region users are sent to has failed, read
+ * from its own health-check settings; `known: false` says why it could not be read.
  */
-export function ttlWarning(ttlSeconds: number | undefined, rtoMinutes: number | undefined): string | undefined {
-  if (ttlSeconds === undefined || rtoMinutes === undefined) return undefined;
-  if (ttlSeconds < rtoMinutes * 60) return undefined;
-  return `TTL ${ttlSeconds} s is not shorter than the RTO target of ${rtoMinutes} min: resolvers may keep sending users to the old region for up to ${formatSeconds(ttlSeconds)} after the switch. Lower the TTL well before a drill.`;
+export type FailoverDetection =
+  /** how: "health check 3 × 30 s"; watcher: who notices, "the health check". */
+  | { known: true; seconds: number; how: string; watcher: string }
+  | { known: false; why: string };
+
+/** The time a failed region keeps receiving users, in numbers a person can check. */
+export interface FailoverTime {
+  /** Detection plus one TTL, or the TTL alone when detection is unknown; undefined without a TTL. */
+  seconds: number | undefined;
+  /** "TTL 300 s + health check 3 × 30 s = 390 s", or "TTL 300 s (TTL only: why)". */
+  text: string;
+  detection: FailoverDetection;
+}
+
+/**
+ * After a region fails, the DNS service keeps answering it until its health check sees the
+ * failure, and resolvers keep that answer for up to one TTL more: the two add up.
+ */
+export function failoverTime(ttlSeconds: number | undefined, detection: FailoverDetection): FailoverTime {
+  const ttl = `TTL ${ttlSeconds ?? '?'} s`;
+  if (!detection.known) return { seconds: ttlSeconds, text: `${ttl} (TTL only: ${detection.why})`, detection };
+  if (ttlSeconds === undefined) return { seconds: undefined, text: `${ttl} + ${detection.how}`, detection };
+  const seconds = ttlSeconds + detection.seconds;
+  return { seconds, text: `${ttl} + ${detection.how} = ${seconds} s`, detection };
+}
+
+/**
+ * The warning shown before approval when the failover time alone uses up the RTO target (at the
+ * target nothing is left for promoting, scaling and verifying). `lower` says what to change.
+ */
+export function failoverWarning(time: FailoverTime, rtoMinutes: number | undefined, lower: string): string | undefined {
+  if (time.seconds === undefined || rtoMinutes === undefined) return undefined;
+  const target = rtoMinutes * 60;
+  if (time.seconds < target) return undefined;
+  const against = `${time.seconds > target ? 'over' : 'not under'} the ${rtoMinutes}-min RTO target`;
+  if (!time.detection.known)
+    return `TTL ${time.seconds} s, ${against} (TTL only: ${time.detection.why}): resolvers may keep sending users to the old region for up to ${formatSeconds(time.seconds)} after the switch. ${lower}`;
+  return `${time.text}, ${against}: users are sent to a failed region until ${time.detection.watcher} sees it fail, then for up to one TTL while resolvers keep the old answer. ${lower}`;
 }
 
 function formatSeconds(s: number): string {

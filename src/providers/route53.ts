@@ -26,7 +26,9 @@
  * - changeTimeoutSeconds: how long to wait for INSYNC / the new answer (default 300); then the
  *   step fails with code 'timeout' and the operation pauses
  * - pollMs: poll interval while waiting (default 2000)
- * - rtoMinutes: targets.rtoMinutes, for the TTL warning in readiness
+ * - rtoMinutes: targets.rtoMinutes, for the failover-time warning in readiness: the TTL plus the
+ *   time Route 53 takes to see the PRIMARY record's health check fail (RequestInterval ×
+ *   FailureThreshold, from GetHealthCheck); the TTL alone, said so, where that cannot be read
  * - resolveName: name to resolve in verify() (dns.resolveName); resolution runs when this,
  *   resolverServers or resolver is given
  * - resolverServers: DNS servers for that resolution ("10.0.0.2", "127.0.0.1:5353")
@@ -51,7 +53,7 @@ import type { Logger } from 'pino';
 import type { CheckResult, ComponentReadiness, RegionRole } from '../domain/types.js';
 import { DrError, PreconditionFailed, ProviderError, errorInfo } from '../errors.js';
 import type { ActionResult, DnsProvider, Progress } from './types.js';
-import { createResolver, normalizeName, sameValues, sleep, ttlWarning, type ResolveFn } from './dns-resolve.js';
+import { createResolver, failoverTime, failoverWarning, normalizeName, sameValues, sleep, type FailoverDetection, type ResolveFn } from './dns-resolve.js';
 
 export interface Route53ProviderOptions {
   hostedZoneId: string;
@@ -83,6 +85,8 @@ interface RoutingState {
 }
 
 const NAME = 'route53';
+/** Health checks that probe an endpoint, so RequestInterval and FailureThreshold time them. */
+const ENDPOINT_CHECK_TYPES = new Set(['HTTP', 'HTTPS', 'HTTP_STR_MATCH', 'HTTPS_STR_MATCH', 'TCP']);
 const THROTTLING = new Set(['Throttling', 'ThrottlingException', 'PriorRequestNotComplete', 'TooManyRequestsException', 'RequestLimitExceeded']);
 
 /** Turn an SDK error into one of ours, with what to do about it. */
@@ -194,6 +198,31 @@ export function createRoute53Provider(opts: Route53ProviderOptions): DnsProvider
     const out = await call(`reading health check ${id}`, () => client.send(new GetHealthCheckCommand({ HealthCheckId: id })));
     if (!out.HealthCheck) throw new ProviderError(NAME, `GetHealthCheck ${id} returned no health check`);
     return out.HealthCheck;
+  }
+
+  /**
+   * How long Route 53 takes to stop answering a failed region: the health check of the record that
+   * is PRIMARY now must fail FailureThreshold checks in a row, one every RequestInterval seconds.
+   */
+  async function detection(st: RoutingState): Promise<FailoverDetection> {
+    const active = st.records.secondary.Failover === 'PRIMARY' ? st.records.secondary : st.records.primary;
+    const id = active.HealthCheckId;
+    if (!id) return { known: false, why: `the PRIMARY record "${active.SetIdentifier}" has no health check, so Route 53 does not fail over by itself` };
+    let hc = st.healthCheck?.Id === id ? st.healthCheck : undefined;
+    if (!hc) {
+      try {
+        hc = (await call(`reading health check ${id}`, () => client.send(new GetHealthCheckCommand({ HealthCheckId: id })))).HealthCheck;
+      } catch (err) {
+        return { known: false, why: `health check ${id} could not be read: ${errorInfo(err).message.replace(/\.$/, '')}` };
+      }
+    }
+    const cfg = hc?.HealthCheckConfig;
+    // Calculated, CloudWatch-alarm and recovery-control checks follow something else, on its own clock.
+    if (!cfg?.Type || !ENDPOINT_CHECK_TYPES.has(cfg.Type))
+      return { known: false, why: `health check ${id} is of type ${cfg?.Type ?? '?'}, whose status does not follow RequestInterval × FailureThreshold` };
+    if (cfg.RequestInterval === undefined || cfg.FailureThreshold === undefined)
+      return { known: false, why: `health check ${id} reports no RequestInterval or FailureThreshold` };
+    return { known: true, seconds: cfg.RequestInterval * cfg.FailureThreshold, how: `health check ${cfg.FailureThreshold} × ${cfg.RequestInterval} s`, watcher: `health check ${id}` };
   }
 
   async function state(): Promise<RoutingState> {
@@ -403,8 +432,9 @@ export function createRoute53Provider(opts: Route53ProviderOptions): DnsProvider
         return { component: 'dns', status: 'blocked', summary: info.message, details: { error: info.message, code: info.code }, planFacts };
       }
       const warnings: string[] = [];
-      const ttlWarn = ttlWarning(st.ttl, opts.rtoMinutes);
-      if (ttlWarn) warnings.push(ttlWarn);
+      const time = failoverTime(st.ttl, await detection(st));
+      const timeWarn = failoverWarning(time, opts.rtoMinutes, "Lower the records' TTL (or the health check's FailureThreshold) well before a drill.");
+      if (timeWarn) warnings.push(timeWarn);
       const held = heldOn(st);
       if (method === 'invert-health-check' && held === 'partial')
         warnings.push(
@@ -418,7 +448,7 @@ export function createRoute53Provider(opts: Route53ProviderOptions): DnsProvider
         warnings.push(`the primary record is associated with health check ${st.records.primary.HealthCheckId ?? '(none)'}, not the configured ${opts.primaryHealthCheckId}: inverting the configured one will not move traffic.`);
       if (st.servedBy === 'unknown') warnings.push(`TestDNSAnswer returns ${st.answer.join(', ') || 'nothing'}, which matches neither failover record.`);
       const already = st.servedBy === target && held === target;
-      const summary = `${recordName} ${recordType}: users go to the ${describe(st.records, st.servedBy)}, TTL ${st.ttl ?? '?'} s; ${already ? `already on the ${target}, nothing to switch` : method === 'invert-health-check' ? `switch by ${target === 'secondary' ? 'pinning' : 'releasing'} health check ${opts.primaryHealthCheckId} (Disabled and Inverted ${target === 'secondary' ? 'true' : 'false'})` : 'switch by swapping the failover records'}`;
+      const summary = `${recordName} ${recordType}: users go to the ${describe(st.records, st.servedBy)}, failover time ${time.text}; ${already ? `already on the ${target}, nothing to switch` : method === 'invert-health-check' ? `switch by ${target === 'secondary' ? 'pinning' : 'releasing'} health check ${opts.primaryHealthCheckId} (Disabled and Inverted ${target === 'secondary' ? 'true' : 'false'})` : 'switch by swapping the failover records'}`;
       return {
         component: 'dns',
         status: warnings.length > 0 ? 'warning' : 'ready',
@@ -433,6 +463,8 @@ export function createRoute53Provider(opts: Route53ProviderOptions): DnsProvider
           heldOn: held,
           answer: st.answer,
           ttl: st.ttl ?? null,
+          failoverSeconds: time.seconds ?? null,
+          failoverText: time.text,
           primaryValues: recordValues(st.records.primary),
           secondaryValues: recordValues(st.records.secondary),
           ...(st.healthCheck

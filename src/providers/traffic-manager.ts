@@ -21,7 +21,9 @@
  *   then code 'timeout' and the operation pauses
  * - pollMs: poll interval while waiting (default 2000)
  * - rtoMinutes, resolveName, resolverServers, resolver: as for Route 53; resolution (of
- *   resolveName, default the profile's FQDN) runs when one of the last three is given
+ *   resolveName, default the profile's FQDN) runs when one of the last three is given. The
+ *   failover-time warning adds to the profile's DNS TTL the time the monitor takes to mark the
+ *   serving endpoint Degraded: (toleratedNumberOfFailures + 1) × intervalInSeconds
  * - log: pino logger
  */
 import { TrafficManagerManagementClient, type Endpoint, type EndpointType, type Profile } from '@azure/arm-trafficmanager';
@@ -30,7 +32,7 @@ import type { Logger } from 'pino';
 import type { CheckResult, ComponentReadiness, RegionRole } from '../domain/types.js';
 import { DrError, PreconditionFailed, ProviderError, errorInfo } from '../errors.js';
 import type { ActionResult, DnsProvider, Progress } from './types.js';
-import { createResolver, queryTypeFor, sameValues, sleep, ttlWarning, type ResolveFn } from './dns-resolve.js';
+import { createResolver, failoverTime, failoverWarning, queryTypeFor, sameValues, sleep, type FailoverDetection, type ResolveFn } from './dns-resolve.js';
 
 export interface TrafficManagerProviderOptions {
   subscriptionId: string;
@@ -160,6 +162,21 @@ export function createTrafficManagerProvider(opts: TrafficManagerProviderOptions
     };
     const endpoints = { primary: find('primary'), secondary: find('secondary') };
     return { profile, endpoints, servedBy: servedBy(endpoints), ttl: profile.dnsConfig?.ttl, fqdn: profile.dnsConfig?.fqdn };
+  }
+
+  /**
+   * How long Traffic Manager keeps handing out a failed endpoint: it tolerates
+   * toleratedNumberOfFailures failed probes and marks the endpoint Degraded on the next one,
+   * probing every intervalInSeconds.
+   */
+  function detection(st: ProfileState): FailoverDetection {
+    const e = st.endpoints[st.servedBy === 'unknown' ? 'primary' : st.servedBy];
+    if (e.alwaysServe === 'Enabled')
+      return { known: false, why: `endpoint "${e.name}" has Always Serve enabled, so Traffic Manager does not probe it and does not fail over by itself` };
+    const interval = st.profile.monitorConfig?.intervalInSeconds;
+    const tolerated = st.profile.monitorConfig?.toleratedNumberOfFailures;
+    if (interval === undefined || tolerated === undefined) return { known: false, why: 'the profile reports no monitor intervalInSeconds or toleratedNumberOfFailures' };
+    return { known: true, seconds: (tolerated + 1) * interval, how: `probes ${tolerated + 1} × ${interval} s (${tolerated} tolerated failures + 1)`, watcher: 'the monitor' };
   }
 
   const describe = (st: ProfileState, role: RegionRole | 'unknown'): string =>
@@ -323,13 +340,14 @@ export function createTrafficManagerProvider(opts: TrafficManagerProviderOptions
         const info = errorInfo(err);
         return { component: 'dns', status: 'blocked', summary: info.message, details: { error: info.message, code: info.code }, planFacts };
       }
-      const details = { fqdn: st.fqdn ?? null, ttl: st.ttl ?? null, servedBy: st.servedBy, heldOn: heldOn(st), primary: endpointLine(st.endpoints.primary), secondary: endpointLine(st.endpoints.secondary), method };
-      const head = `${opts.profileName} (${st.fqdn ?? '?'}, TTL ${st.ttl ?? '?'} s): users go to the ${describe(st, st.servedBy)}`;
+      const time = failoverTime(st.ttl, detection(st));
+      const details = { fqdn: st.fqdn ?? null, ttl: st.ttl ?? null, failoverSeconds: time.seconds ?? null, failoverText: time.text, servedBy: st.servedBy, heldOn: heldOn(st), primary: endpointLine(st.endpoints.primary), secondary: endpointLine(st.endpoints.secondary), method };
+      const head = `${opts.profileName} (${st.fqdn ?? '?'}, TTL ${st.ttl ?? '?'} s): users go to the ${describe(st, st.servedBy)}, failover time ${time.text}`;
       if (st.endpoints[target].endpointStatus !== 'Enabled' && !(method === 'disable-endpoint' && target === 'primary'))
         return { component: 'dns', status: 'blocked', summary: `${head}; the ${target} endpoint "${names[target]}" is disabled, enable it first`, details, planFacts };
       const warnings: string[] = [];
-      const ttlWarn = ttlWarning(st.ttl, opts.rtoMinutes);
-      if (ttlWarn) warnings.push(ttlWarn);
+      const timeWarn = failoverWarning(time, opts.rtoMinutes, "Lower the profile's DNS TTL (or the monitor's interval or tolerated failures) well before a drill.");
+      if (timeWarn) warnings.push(timeWarn);
       if (UNHEALTHY.has(st.endpoints[target].endpointMonitorStatus ?? '') && st.endpoints[target].endpointStatus === 'Enabled')
         warnings.push(`the ${target} endpoint "${names[target]}" is ${st.endpoints[target].endpointMonitorStatus}: Traffic Manager may not route to it after the switch.`);
       const swap = interruptedSwap(st);

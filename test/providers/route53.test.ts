@@ -1,4 +1,5 @@
 import pino from 'pino';
+import { Route53Client, UpdateHealthCheckCommand } from '@aws-sdk/client-route-53';
 import { createRoute53Provider, type Route53ProviderOptions } from '../../src/providers/route53.js';
 import { createResolver } from '../../src/providers/dns-resolve.js';
 import { startRoute53Simulator, type Route53Sim } from '../../src/lab/simulators/route53.js';
@@ -102,7 +103,7 @@ describe('Route 53 provider, invert-health-check', () => {
     sim.setTtl(3600);
     const ready = await provider({ rtoMinutes: 30 }).readiness('secondary');
     expect(ready.status).toBe('warning');
-    expect(ready.warnings?.join(' ')).toContain('TTL 3600 s is not shorter than the RTO target of 30 min');
+    expect(ready.warnings?.join(' ')).toContain('TTL 3600 s + health check 3 × 30 s = 3690 s, over the 30-min RTO target');
   });
 
   test('after a failover the secondary keeps answering while the primary endpoint goes down and comes back; failback returns to the primary', async () => {
@@ -302,5 +303,76 @@ describe('Route 53 provider, rewrite-records', () => {
     // Only the first batch changed anything; the others were the same records.
     const bodies = sim.requestsFor('ChangeResourceRecordSets').map((r) => r.body.replace(/<Comment>[^<]*<\/Comment>/, ''));
     expect(new Set(bodies).size).toBe(1);
+  });
+});
+
+describe('Route 53 provider, failover time against the RTO target', () => {
+  // The simulator's health checks probe every 30 s and turn unhealthy after 3 failures: 90 s.
+  const warningsOf = async (over: Partial<Route53ProviderOptions> = {}) => {
+    const ready = await provider({ rtoMinutes: 5, ...over }).readiness('secondary');
+    return { ready, text: (ready.warnings ?? []).join(' ') };
+  };
+
+  test('below the target: TTL plus health check, read with GetHealthCheck, is said in the preflight and does not warn', async () => {
+    sim.setTtl(200);
+    const { ready, text } = await warningsOf();
+    expect(ready.status).toBe('ready');
+    expect(text).toBe('');
+    expect(ready.summary).toContain('failover time TTL 200 s + health check 3 × 30 s = 290 s');
+    expect(ready.details).toMatchObject({ ttl: 200, failoverSeconds: 290 });
+    expect(sim.requestsFor('GetHealthCheck').length).toBeGreaterThan(0);
+  });
+
+  test('at the target: 210 s + 3 × 30 s uses all of a 5-min RTO, a warning although the TTL alone is well under it', async () => {
+    sim.setTtl(210);
+    const { ready, text } = await warningsOf();
+    expect(ready.status).toBe('warning');
+    expect(text).toContain('TTL 210 s + health check 3 × 30 s = 300 s, not under the 5-min RTO target: users are sent to a failed region until health check hc-0000-primary sees it fail');
+  });
+
+  test("over the target: the health check's own FailureThreshold and RequestInterval count, as Route 53 reports them", async () => {
+    sim.setTtl(300);
+    expect((await warningsOf()).text).toContain('TTL 300 s + health check 3 × 30 s = 390 s, over the 5-min RTO target');
+
+    // FailureThreshold changed through the API; a fast (10 s) check has to be created so.
+    sim.setTtl(250);
+    const sdk = new Route53Client({ endpoint: sim.url, region: 'us-east-1' });
+    try {
+      await sdk.send(new UpdateHealthCheckCommand({ HealthCheckId: sim.primaryHealthCheckId, FailureThreshold: 6 }));
+    } finally {
+      sdk.destroy();
+    }
+    expect((await warningsOf()).text).toContain('TTL 250 s + health check 6 × 30 s = 430 s, over the 5-min RTO target');
+    sim.setHealthCheckConfig(sim.primaryHealthCheckId, { requestInterval: 10, failureThreshold: 2 });
+    const fast = await warningsOf();
+    expect(fast.ready.status).toBe('ready');
+    expect(fast.ready.summary).toContain('TTL 250 s + health check 2 × 10 s = 270 s');
+  });
+
+  test('a calculated health check has no RequestInterval × FailureThreshold: the TTL alone is judged, and the preflight says so', async () => {
+    sim.setHealthCheckConfig(sim.primaryHealthCheckId, { type: 'CALCULATED' });
+    sim.setTtl(250);
+    const under = await warningsOf();
+    expect(under.ready.status).toBe('ready');
+    expect(under.ready.summary).toContain('failover time TTL 250 s (TTL only: health check hc-0000-primary is of type CALCULATED, whose status does not follow RequestInterval × FailureThreshold)');
+    expect(under.ready.details).toMatchObject({ failoverSeconds: 250 });
+    sim.setTtl(300);
+    expect((await warningsOf()).text).toContain('TTL 300 s, not under the 5-min RTO target (TTL only: health check hc-0000-primary is of type CALCULATED');
+  });
+
+  test('rewrite-records reads the health check of the record that is PRIMARY; when it cannot, the TTL alone is judged and the reason shown', async () => {
+    sim.setTtl(250);
+    const rewrite = { method: 'rewrite-records' as const, primaryHealthCheckId: undefined };
+    expect((await warningsOf(rewrite)).text).toContain('TTL 250 s + health check 3 × 30 s = 340 s, over the 5-min RTO target');
+    sim.failNext(403, 'AccessDenied', 'User: arn:aws:iam::123456789012:user/dr-bot is not authorized to perform: route53:GetHealthCheck', { operation: 'GetHealthCheck' });
+    const denied = await warningsOf(rewrite);
+    expect(denied.ready.status).toBe('ready');
+    expect(denied.ready.summary).toMatch(/failover time TTL 250 s \(TTL only: health check hc-0000-primary could not be read: route53: access denied while reading health check hc-0000-primary .*then retry the step\); switch by/);
+
+    // Failed over, the secondary's record is PRIMARY: its health check is the one that has to see a failure.
+    await provider(rewrite).switchTo({ target: 'secondary', progress });
+    sim.setHealthCheckConfig(sim.secondaryHealthCheckId, { failureThreshold: 1 });
+    const back = await provider({ ...rewrite, rtoMinutes: 5 }).readiness('primary');
+    expect(back.summary).toContain('failover time TTL 250 s + health check 1 × 30 s = 280 s');
   });
 });

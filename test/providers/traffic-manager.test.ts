@@ -158,7 +158,7 @@ test('a TTL longer than the RTO target is a warning, a degraded target is a warn
   sim.setEndpointHealthy('secondary', false);
   const ready = await provider({ rtoMinutes: 15 }).readiness('secondary');
   expect(ready.status).toBe('warning');
-  expect(ready.warnings).toEqual([expect.stringContaining('TTL 7200 s is not shorter than the RTO target of 15 min'), expect.stringContaining('"secondary" is Degraded')]);
+  expect(ready.warnings).toEqual([expect.stringContaining('TTL 7200 s + probes 4 × 30 s (3 tolerated failures + 1) = 7320 s, over the 15-min RTO target'), expect.stringContaining('"secondary" is Degraded')]);
 });
 
 test('429 throttling is retried by the SDK and the switch succeeds', async () => {
@@ -193,4 +193,46 @@ test('failback to a primary that is still unhealthy times out with a retryable t
   const err = await dns.switchTo({ target: 'primary', progress }).catch((e: unknown) => e);
   expect(err).toMatchObject({ code: 'timeout', retryable: true });
   expect((err as Error).message).toMatch(/still routes to secondary/);
+});
+
+describe('failover time against the RTO target: the profile TTL plus the monitor marking the endpoint Degraded', () => {
+  // The simulator's monitor probes every 30 s and tolerates 3 failures: Degraded on the 4th, 120 s.
+  const readiness = () => provider({ rtoMinutes: 5 }).readiness('secondary');
+  const warningText = async () => ((await readiness()).warnings ?? []).join(' ');
+
+  test('below the target: the numbers are in the preflight, no warning', async () => {
+    sim.setTtl(170);
+    const ready = await readiness();
+    expect(ready.status).toBe('ready');
+    expect(ready.summary).toContain('failover time TTL 170 s + probes 4 × 30 s (3 tolerated failures + 1) = 290 s');
+    expect(ready.details).toMatchObject({ ttl: 170, failoverSeconds: 290 });
+  });
+
+  test('at the target: a warning although the TTL alone is well under it', async () => {
+    sim.setTtl(180);
+    const ready = await readiness();
+    expect(ready.status).toBe('warning');
+    expect(ready.warnings).toEqual([
+      expect.stringContaining('TTL 180 s + probes 4 × 30 s (3 tolerated failures + 1) = 300 s, not under the 5-min RTO target: users are sent to a failed region until the monitor sees it fail'),
+    ]);
+  });
+
+  test("over the target, with the profile's own monitor settings", async () => {
+    sim.setTtl(200);
+    expect(await warningText()).toContain('TTL 200 s + probes 4 × 30 s (3 tolerated failures + 1) = 320 s, over the 5-min RTO target');
+    sim.setMonitor({ intervalInSeconds: 10, toleratedNumberOfFailures: 1 });
+    const fast = await readiness();
+    expect(fast.status).toBe('ready');
+    expect(fast.summary).toContain('TTL 200 s + probes 2 × 10 s (1 tolerated failures + 1) = 220 s');
+  });
+
+  test('an endpoint with Always Serve is not probed: the TTL alone is judged, and the preflight says so', async () => {
+    sim.setAlwaysServe('primary', true);
+    sim.setTtl(200);
+    const ready = await readiness();
+    expect(ready.status).toBe('ready');
+    expect(ready.summary).toContain('failover time TTL 200 s (TTL only: endpoint "primary" has Always Serve enabled, so Traffic Manager does not probe it and does not fail over by itself)');
+    sim.setTtl(400);
+    expect(await warningText()).toContain('TTL 400 s, over the 5-min RTO target (TTL only: endpoint "primary" has Always Serve enabled');
+  });
 });

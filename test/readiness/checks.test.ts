@@ -75,7 +75,7 @@ test('the bot builds one check per configured component, plus the drill age', ()
 
 test('DNS: users on the primary with a short TTL is ok; sent to the secondary is degraded', async () => {
   const ok = await check('dns').run();
-  expect(ok).toMatchObject({ status: 'ok', measured: 'primary, TTL 60 s', target: 'primary, TTL < 30 min' });
+  expect(ok).toMatchObject({ status: 'ok', measured: 'primary, TTL 60 s', target: 'primary, TTL + detection < 30 min' });
   // The primary's health endpoint fails: Route 53's health check answers the secondary by itself.
   sims.health.primary.setHealthy(false);
   try {
@@ -123,7 +123,7 @@ test('DNS: a half-switched health check (inverted, not disabled) is degraded eve
   }
 });
 
-test('DNS: a TTL not shorter than the RTO is degraded', async () => {
+test("DNS: the TTL plus the health check's detection not under the RTO is degraded, even with the TTL alone under it", async () => {
   const slow = await startSimulators({ podReadyMs: 0, changeDelayMs: 0, ttl: 3600 });
   const env = { ...process.env, ...slow.env };
   const cfg = configSchema.parse({ ...config, components: { dns: slow.components.dns } });
@@ -133,7 +133,14 @@ test('DNS: a TTL not shorter than the RTO is degraded', async () => {
     const r = await dns.run();
     expect(r.status).toBe('degraded');
     expect(r.measured).toBe('primary, TTL 3600 s');
-    expect(r.detail).toMatch(/TTL 3600 s is not shorter than the RTO of 30 min/);
+    expect(r.detail).toMatch(/^TTL 3600 s \+ health check 3 × 30 s = 3690 s is not under the RTO of 30 min/);
+    // 1750 s is under 30 min; with the 90 s the health check takes to see the primary fail it is not.
+    slow.route53.sim.setTtl(1750);
+    const near = await dns.run();
+    expect(near).toMatchObject({ status: 'degraded', measured: 'primary, TTL 1750 s', evidence: { ttl: 1750, failoverSeconds: 1840 } });
+    expect(near.detail).toMatch(/^TTL 1750 s \+ health check 3 × 30 s = 1840 s is not under the RTO of 30 min: users would keep being sent to a failed region past the RTO/);
+    slow.route53.sim.setTtl(1700);
+    expect(await dns.run()).toMatchObject({ status: 'ok', measured: 'primary, TTL 1700 s' });
   } finally {
     await closeProviders(p, silentLog);
     await slow.stop();

@@ -5,7 +5,8 @@
  * passes, SECONDARY otherwise).
  *
  * Operations: GetHostedZone, ListResourceRecordSets, ChangeResourceRecordSets, GetChange,
- * GetHealthCheck, UpdateHealthCheck, TestDNSAnswer. Changes are PENDING for `changeDelayMs`, then
+ * GetHealthCheck (with RequestInterval and FailureThreshold), UpdateHealthCheck (Inverted,
+ * Disabled, FailureThreshold), TestDNSAnswer. Changes are PENDING for `changeDelayMs`, then
  * INSYNC, or PENDING until `stickPending(false)` after `stickPending()`. A zone's changes reach
  * INSYNC in the order they were submitted, and until a change is INSYNC the name servers (the DNS
  * server, TestDNSAnswer, answer()) still serve the records as they were before it.
@@ -34,6 +35,12 @@ export interface SimHealthCheck {
   fqdn: string;
   port: number;
   path: string;
+  /** HTTPS probes the endpoint; CALCULATED follows child checks and has no RequestInterval or FailureThreshold. */
+  type: 'HTTPS' | 'CALCULATED';
+  /** Seconds between checks (10 or 30 in Route 53). */
+  requestInterval: number;
+  /** Consecutive failures (or passes) before the status changes, 1..10. */
+  failureThreshold: number;
 }
 
 export interface Route53SimOptions {
@@ -77,6 +84,11 @@ export interface Route53Sim {
   setEndpointHealthy(region: 'primary' | 'secondary', healthy: boolean): void;
   /** Change a health check's flags as someone in the console would (bumps its version). */
   setHealthCheckFlags(id: string, flags: { inverted?: boolean; disabled?: boolean }): void;
+  /**
+   * Set a health check's timing or type as if it had been created so (Route 53 cannot change
+   * RequestInterval or the type of an existing check; FailureThreshold also via UpdateHealthCheck).
+   */
+  setHealthCheckConfig(id: string, config: { type?: SimHealthCheck['type']; requestInterval?: number; failureThreshold?: number }): void;
   setTtl(ttl: number): void;
   /** Next `times` requests (of `operation`, if given) get this error: an AWS error code and HTTP status. */
   failNext(status: number, code: string, message: string, opts?: { times?: number; operation?: Route53Operation }): void;
@@ -154,8 +166,8 @@ export async function startRoute53Simulator(opts: Route53SimOptions = {}): Promi
     { name: recordName, type: recordType, setIdentifier: ids.secondary, failover: 'SECONDARY', ttl, values: [secondaryValue], healthCheckId: ids.hcSecondary },
   ];
   const healthChecks = new Map<string, SimHealthCheck>([
-    [ids.hcPrimary, { id: ids.hcPrimary, version: 1, inverted: false, disabled: false, fqdn: `primary.${zoneName}`.replace(/\.$/, ''), port: 443, path: '/healthz' }],
-    [ids.hcSecondary, { id: ids.hcSecondary, version: 1, inverted: false, disabled: false, fqdn: `secondary.${zoneName}`.replace(/\.$/, ''), port: 443, path: '/healthz' }],
+    [ids.hcPrimary, { id: ids.hcPrimary, version: 1, inverted: false, disabled: false, fqdn: `primary.${zoneName}`.replace(/\.$/, ''), port: 443, path: '/healthz', type: 'HTTPS', requestInterval: 30, failureThreshold: 3 }],
+    [ids.hcSecondary, { id: ids.hcSecondary, version: 1, inverted: false, disabled: false, fqdn: `secondary.${zoneName}`.replace(/\.$/, ''), port: 443, path: '/healthz', type: 'HTTPS', requestInterval: 30, failureThreshold: 3 }],
   ]);
   /** In submission order; `before` is what the name servers serve until the change is INSYNC. */
   const changes = new Map<string, { submittedAt: Date; insyncAt: number; comment?: string; before: SimRecordSet[] }>();
@@ -247,23 +259,23 @@ export async function startRoute53Simulator(opts: Route53SimOptions = {}): Promi
   }
 
   function healthCheckXml(hc: SimHealthCheck): XmlObject {
-    return {
-      Id: hc.id,
-      CallerReference: `sim-${hc.id}`,
-      HealthCheckConfig: {
-        Type: 'HTTPS',
-        ResourcePath: hc.path,
-        FullyQualifiedDomainName: hc.fqdn,
-        Port: hc.port,
-        RequestInterval: 30,
-        FailureThreshold: 3,
-        MeasureLatency: false,
-        Inverted: hc.inverted,
-        Disabled: hc.disabled,
-        EnableSNI: true,
-      },
-      HealthCheckVersion: hc.version,
-    };
+    // A calculated check aggregates its children: no endpoint, no RequestInterval or FailureThreshold.
+    const config: XmlObject =
+      hc.type === 'CALCULATED'
+        ? { Type: 'CALCULATED', Inverted: hc.inverted, Disabled: hc.disabled, HealthThreshold: 1, ChildHealthChecks: { itemName: 'ChildHealthCheck', items: [] } }
+        : {
+            Type: 'HTTPS',
+            ResourcePath: hc.path,
+            FullyQualifiedDomainName: hc.fqdn,
+            Port: hc.port,
+            RequestInterval: hc.requestInterval,
+            FailureThreshold: hc.failureThreshold,
+            MeasureLatency: false,
+            Inverted: hc.inverted,
+            Disabled: hc.disabled,
+            EnableSNI: true,
+          };
+    return { Id: hc.id, CallerReference: `sim-${hc.id}`, HealthCheckConfig: config, HealthCheckVersion: hc.version };
   }
 
   function handle(req: RecordedRequest): SimResponse {
@@ -316,8 +328,12 @@ export async function startRoute53Simulator(opts: Route53SimOptions = {}): Promi
             return errorResponse(409, 'HealthCheckVersionMismatch', `The value of HealthCheckVersion in the request (${version}) doesn't match the health check (${hc.version})`);
           const inverted = text(doc, 'Inverted');
           const disabled = text(doc, 'Disabled');
+          const threshold = text(doc, 'FailureThreshold');
+          if (threshold !== undefined && !(Number(threshold) >= 1 && Number(threshold) <= 10))
+            return errorResponse(400, 'InvalidInput', `FailureThreshold must be between 1 and 10, not ${threshold}`);
           if (inverted !== undefined) hc.inverted = inverted === 'true';
           if (disabled !== undefined) hc.disabled = disabled === 'true';
+          if (threshold !== undefined) hc.failureThreshold = Number(threshold);
           hc.version += 1;
           return ok('UpdateHealthCheckResponse', { HealthCheck: healthCheckXml(hc) });
         }
@@ -379,6 +395,12 @@ export async function startRoute53Simulator(opts: Route53SimOptions = {}): Promi
       if (!hc) throw new Error(`no health check ${id} in the Route 53 simulator`);
       if (flags.inverted !== undefined) hc.inverted = flags.inverted;
       if (flags.disabled !== undefined) hc.disabled = flags.disabled;
+      hc.version += 1;
+    },
+    setHealthCheckConfig(id, config) {
+      const hc = healthChecks.get(id);
+      if (!hc) throw new Error(`no health check ${id} in the Route 53 simulator`);
+      Object.assign(hc, Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined)));
       hc.version += 1;
     },
     setTtl(newTtl) {

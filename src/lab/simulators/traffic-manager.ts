@@ -1,9 +1,10 @@
 /**
  * Azure Traffic Manager simulator: the ARM JSON API (api-version 2022-04-01, the one
  * @azure/arm-trafficmanager 6 sends) for one Priority profile with a primary and a secondary
- * endpoint. Profiles GET; endpoints GET, PATCH, PUT; monitor status per endpoint; https with a
- * self-signed certificate (`ca`) and a bearer token check. A UDP DNS server answers the profile's
- * FQDN with the endpoint Traffic Manager would pick.
+ * endpoint. Profiles GET (with the monitor config); endpoints GET, PATCH, PUT; monitor status per
+ * endpoint (Unmonitored with Always Serve); https with a self-signed certificate (`ca`) and a
+ * bearer token check. A UDP DNS server answers the profile's FQDN with the endpoint Traffic
+ * Manager would pick.
  */
 import { startHttpSim, json, type HttpSim, type RecordedRequest, type SimResponse } from './http-sim.js';
 import { selfSignedCert } from './tls.js';
@@ -21,6 +22,15 @@ export interface SimEndpoint {
   priority: number;
   weight: number;
   healthy: boolean;
+  /** Always Serve: not probed, always handed out while enabled. */
+  alwaysServe: boolean;
+}
+
+/** The profile's endpoint monitor: a probe every intervalInSeconds; Degraded after toleratedNumberOfFailures + 1 failures. */
+export interface SimMonitor {
+  intervalInSeconds: number;
+  toleratedNumberOfFailures: number;
+  timeoutInSeconds: number;
 }
 
 export interface TrafficManagerSimOptions {
@@ -55,6 +65,8 @@ export interface TrafficManagerSim {
   served(): SimEndpoint | undefined;
   setEndpointHealthy(name: string, healthy: boolean): void;
   setTtl(ttl: number): void;
+  setMonitor(monitor: Partial<SimMonitor>): void;
+  setAlwaysServe(name: string, on: boolean): void;
   /** Next `times` requests (of `method`, if given, after letting `skip` of them through) get this ARM error. */
   failNext(status: number, code: string, message: string, opts?: { times?: number; method?: string; skip?: number }): void;
   /** Set an endpoint's priority directly, as someone in the portal (or an interrupted swap) would leave it. */
@@ -76,18 +88,21 @@ export async function startTrafficManagerSimulator(opts: TrafficManagerSimOption
   const token = opts.token ?? 'sim-arm-token';
   const fqdn = `${profileName}.trafficmanager.net`;
   let ttl = opts.ttl ?? 60;
+  const monitor: SimMonitor = { intervalInSeconds: 30, toleratedNumberOfFailures: 3, timeoutInSeconds: 10 };
   const endpoints: SimEndpoint[] = [
-    { name: 'primary', type: endpointType, target: opts.primaryTarget ?? 'primary.example.net', endpointStatus: 'Enabled', priority: 1, weight: 1, healthy: true },
-    { name: 'secondary', type: endpointType, target: opts.secondaryTarget ?? 'secondary.example.net', endpointStatus: 'Enabled', priority: 2, weight: 1, healthy: true },
+    { name: 'primary', type: endpointType, target: opts.primaryTarget ?? 'primary.example.net', endpointStatus: 'Enabled', priority: 1, weight: 1, healthy: true, alwaysServe: false },
+    { name: 'secondary', type: endpointType, target: opts.secondaryTarget ?? 'secondary.example.net', endpointStatus: 'Enabled', priority: 2, weight: 1, healthy: true, alwaysServe: false },
   ];
 
   const profileId = `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/Microsoft.Network/trafficManagerProfiles/${profileName}`;
-  const monitorStatus = (e: SimEndpoint): MonitorStatus => (e.endpointStatus === 'Disabled' ? 'Disabled' : e.healthy ? 'Online' : 'Degraded');
+  // Always Serve turns probing off, so there is no health to report.
+  const monitorStatus = (e: SimEndpoint): MonitorStatus =>
+    e.endpointStatus === 'Disabled' ? 'Disabled' : e.alwaysServe ? 'Unmonitored' : e.healthy ? 'Online' : 'Degraded';
 
   function served(): SimEndpoint | undefined {
     const enabled = endpoints.filter((e) => e.endpointStatus === 'Enabled').sort((a, b) => a.priority - b.priority);
     // With every enabled endpoint degraded, Traffic Manager answers as if all were healthy.
-    return enabled.find((e) => e.healthy) ?? enabled[0];
+    return enabled.find((e) => e.healthy || e.alwaysServe) ?? enabled[0];
   }
 
   function endpointJson(e: SimEndpoint): Record<string, unknown> {
@@ -95,7 +110,7 @@ export async function startTrafficManagerSimulator(opts: TrafficManagerSimOption
       id: `${profileId}/${e.type}/${e.name}`,
       name: e.name,
       type: `Microsoft.Network/trafficManagerProfiles/${e.type}`,
-      properties: { endpointStatus: e.endpointStatus, endpointMonitorStatus: monitorStatus(e), target: e.target, weight: e.weight, priority: e.priority, endpointLocation: null, alwaysServe: 'Disabled' },
+      properties: { endpointStatus: e.endpointStatus, endpointMonitorStatus: monitorStatus(e), target: e.target, weight: e.weight, priority: e.priority, endpointLocation: null, alwaysServe: e.alwaysServe ? 'Enabled' : 'Disabled' },
     };
   }
 
@@ -112,7 +127,7 @@ export async function startTrafficManagerSimulator(opts: TrafficManagerSimOption
         profileStatus: 'Enabled',
         trafficRoutingMethod: 'Priority',
         dnsConfig: { relativeName: profileName, fqdn, ttl },
-        monitorConfig: { profileMonitorStatus, protocol: 'HTTPS', port: 443, path: '/healthz', intervalInSeconds: 30, toleratedNumberOfFailures: 3, timeoutInSeconds: 10 },
+        monitorConfig: { profileMonitorStatus, protocol: 'HTTPS', port: 443, path: '/healthz', ...monitor },
         endpoints: endpoints.map(endpointJson),
         trafficViewEnrollmentStatus: 'Disabled',
       },
@@ -206,6 +221,14 @@ export async function startTrafficManagerSimulator(opts: TrafficManagerSimOption
     },
     setTtl(value) {
       ttl = value;
+    },
+    setMonitor(value) {
+      Object.assign(monitor, value);
+    },
+    setAlwaysServe(name, on) {
+      const e = endpoints.find((x) => x.name === name);
+      if (!e) throw new Error(`no endpoint ${name} in the Traffic Manager simulator`);
+      e.alwaysServe = on;
     },
     failNext(status, code, message, { times = 1, method, skip = 0 } = {}) {
       let passed = 0;
