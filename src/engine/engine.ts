@@ -63,6 +63,38 @@ export function createEngine(deps: EngineDeps): Engine {
   const stepCalls = new Set<StepCall>();
   /** Operations that finished as aborted while some of their step calls were still under way. */
   const abortedWithCalls = new Set<string>();
+  /**
+   * Creates reported to the requester as failed whose outcome is unknown: the connection dropped
+   * and no attempt got an answer, so Redis may hold the operation and its env lock all the same.
+   * Each is withdrawn (removed, if still untouched) as soon as Redis answers, so nobody meets an
+   * operation "already in progress" that was never shown to anyone.
+   */
+  const unconfirmed = new Set<string>();
+  let withdrawing: Promise<void> | undefined;
+
+  function withdrawUnconfirmed(): Promise<void> {
+    if (unconfirmed.size === 0) return Promise.resolve();
+    withdrawing ??= (async () => {
+      try {
+        for (const id of [...unconfirmed]) {
+          let res;
+          try {
+            res = await store.withdraw(id);
+          } catch (err) {
+            log.warn({ opId: id, err: errorInfo(err) }, 'could not yet remove an operation whose create was reported as failed; trying again later');
+            continue;
+          }
+          unconfirmed.delete(id);
+          if (res === 'withdrawn') log.warn({ opId: id }, 'removed an operation that Redis recorded after all though its requester was told the request failed; the environment is unlocked');
+          else if (res === 'absent') log.info({ opId: id }, 'an operation whose create was reported as failed never reached Redis: nothing to remove');
+          else log.warn({ opId: id }, 'an operation whose create was reported as failed is recorded and was saved since (another process drives it); it is kept');
+        }
+      } finally {
+        withdrawing = undefined;
+      }
+    })();
+    return withdrawing;
+  }
 
   function abandonedCalls(opId?: string): StepCall[] {
     return [...stepCalls].filter((c) => abortedWithCalls.has(c.opId) && (opId === undefined || c.opId === opId));
@@ -292,6 +324,7 @@ export function createEngine(deps: EngineDeps): Engine {
   }
 
   function tick(): void {
+    void withdrawUnconfirmed();
     for (const r of runners.values()) {
       if (r.live && r.liveView.phase === 'awaitingApproval') r.send({ type: 'TICK', at: now() });
     }
@@ -335,6 +368,7 @@ export function createEngine(deps: EngineDeps): Engine {
     async request({ kind, mode, requester, reason }): Promise<RequestResult> {
       const abandoned = abandonedCalls();
       if (abandoned.length > 0) return settling(abandoned[0]!.opId, abandoned);
+      await withdrawUnconfirmed();
       // Cheap early answer; store.create below is the atomic guard against a concurrent request.
       const active = await store.activeFor(env);
       if (active) return alreadyActive(active, kind, await describeActive(active));
@@ -354,7 +388,15 @@ export function createEngine(deps: EngineDeps): Engine {
       if (!created.ok) {
         runners.delete(id);
         if ('activeId' in created) return alreadyActive(created.activeId, kind, await describeActive(created.activeId));
-        throw new DrError('provider', `could not record ${id} in the state Redis, so nothing was started: ${errorInfo(created.error).message}. Check REDIS_URL and that Redis answers, then request again.`, {
+        // Redis may have recorded it before the connection dropped: remove it once Redis answers.
+        if (created.uncertain) {
+          unconfirmed.add(id);
+          void withdrawUnconfirmed();
+        }
+        const leftover = created.uncertain
+          ? ` If Redis recorded it before the connection dropped, dr-bot removes it as soon as Redis answers again, so it does not hold ${env}.`
+          : '';
+        throw new DrError('provider', `could not record ${id} in the state Redis, so nothing was started: ${errorInfo(created.error).message.replace(/\.$/, '')}.${leftover} Check REDIS_URL and that Redis answers, then request again.`, {
           retryable: true,
           cause: created.error,
         });
@@ -381,6 +423,7 @@ export function createEngine(deps: EngineDeps): Engine {
     },
 
     async abort({ opId, userId, reason }) {
+      await withdrawUnconfirmed();
       const id = opId ?? (await store.activeFor(env));
       if (!id) return { ok: false, reason: 'unknown-operation', message: `There is no active operation in ${env} to abort.` };
       if (!runners.get(id)?.live) {
@@ -393,6 +436,7 @@ export function createEngine(deps: EngineDeps): Engine {
     get,
 
     async status() {
+      await withdrawUnconfirmed();
       const [activeId, lastId] = await Promise.all([store.activeFor(env), store.lastFinished(env)]);
       let active: OperationView | null = null;
       let unrestorable: { id: string; reason: string } | undefined;

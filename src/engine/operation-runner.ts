@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { createActor, type Actor } from 'xstate';
 import type { DomainEvent, Evidence, OperationView, StepId, TimelineEntry } from '../domain/types.js';
-import { errorInfo, StaleVersionError } from '../errors.js';
+import { DrError, errorInfo, StaleVersionError } from '../errors.js';
 import { toView, type OperationEvent, type OperationInput, type OperationMachine } from '../machine/index.js';
 import type { CreateResult, OperationStore } from '../store/types.js';
 import { restoreChecked } from './restore.js';
@@ -22,11 +22,20 @@ export interface RunnerDeps {
 
 type RunnerState = 'live' | 'finished' | 'lost' | 'stopped' | 'refused';
 
-/** store.create's answer, or the error that kept it from answering (Redis down). */
-export type CreateOutcome = CreateResult | { ok: false; error: unknown };
+/**
+ * store.create's answer, or the error that kept it from answering. `uncertain`: no attempt got an
+ * answer from Redis (the connection dropped), so the first one may have been applied all the same.
+ */
+export type CreateOutcome = CreateResult | { ok: false; error: unknown; uncertain: boolean };
 
-/** Saves that fail for another reason than a stale version (Redis restarting) are retried a few times. */
+/**
+ * Saves that fail for another reason than a stale version (Redis restarting) are retried a few
+ * times; so are the create and progress appends, each attempt with the same id.
+ */
 const SAVE_RETRY_DELAYS_MS = [200, 1000, 3000];
+
+/** An error Redis itself answered (not a lost connection): repeating the same write changes nothing. */
+const isAnswered = (err: unknown) => err instanceof DrError && !err.retryable;
 
 /**
  * One operation's actor and its persistence. Every snapshot the actor publishes is written with
@@ -153,9 +162,22 @@ export class OperationRunner {
   progress(stepId: StepId, message: string, data?: Evidence): void {
     if (this.state !== 'live') return;
     const entry: TimelineEntry = { type: 'StepProgress', stepId, message, ...(data ? { data } : {}), opId: this.id, at: this.deps.now() };
+    // One id for every attempt: an attempt Redis applied but whose reply was lost makes the
+    // retry a no-op, so the timeline shows the entry once.
+    const appendId = randomUUID();
     this.enqueue(async () => {
-      if (this.state === 'lost' || this.state === 'refused') return;
-      await this.deps.store.append(this.id, [entry]);
+      for (let attempt = 0; ; attempt++) {
+        if (this.state === 'lost' || this.state === 'refused') return;
+        try {
+          await this.deps.store.append(this.id, [entry], { appendId });
+          break;
+        } catch (err) {
+          const delay = SAVE_RETRY_DELAYS_MS[attempt];
+          if (delay === undefined || isAnswered(err)) throw err;
+          this.log.warn({ err: errorInfo(err), stepId, attempt: attempt + 1 }, 'writing a step progress entry failed, retrying');
+          await new Promise((r) => setTimeout(r, delay));
+        }
+      }
       this.deps.notify({ op: this.view, entries: [entry] });
     });
   }
@@ -189,23 +211,40 @@ export class OperationRunner {
     this.enqueue(() => this.save(json, entries, view, final));
   }
 
+  /**
+   * The create is idempotent on the operation id (the same create arriving again is its own
+   * success), so an attempt whose reply was lost is retried as it is: Redis either applied it
+   * (the retry answers "created") or did not (the retry creates it, or finds another operation
+   * holding the lock). Only when no attempt got an answer is the outcome left uncertain.
+   */
   private async create(json: string, entries: TimelineEntry[], view: OperationView, resolve: (r: CreateOutcome) => void): Promise<void> {
-    try {
-      const res = await this.deps.store.create({ id: this.id, env: view.env, kind: view.kind, snapshot: JSON.parse(json), entries });
-      if (res.ok) {
-        this.version = res.version;
-        this.view = view;
-        this.deps.notify({ op: view, entries });
-      } else {
-        this.state = 'refused';
-        this.actor.stop();
+    const op = { id: this.id, env: view.env, kind: view.kind, snapshot: JSON.parse(json) as unknown, entries };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const res = await this.deps.store.create(op);
+        if (res.ok) {
+          this.version = res.version;
+          this.view = view;
+          if (attempt > 0) this.log.info({ attempts: attempt + 1 }, 'the operation was created after its store connection dropped');
+          this.deps.notify({ op: view, entries });
+        } else {
+          this.state = 'refused';
+          this.actor.stop();
+        }
+        resolve(res);
+        return;
+      } catch (err) {
+        const delay = SAVE_RETRY_DELAYS_MS[attempt];
+        if (delay === undefined || isAnswered(err)) {
+          this.state = 'refused';
+          this.actor.stop();
+          this.log.error({ err: errorInfo(err), attempts: attempt + 1 }, 'could not create the operation in the store');
+          resolve({ ok: false, error: err, uncertain: !isAnswered(err) });
+          return;
+        }
+        this.log.warn({ err: errorInfo(err), attempt: attempt + 1 }, 'creating the operation in the store failed, retrying');
+        await new Promise((r) => setTimeout(r, delay));
       }
-      resolve(res);
-    } catch (err) {
-      this.state = 'refused';
-      this.actor.stop();
-      this.log.error({ err: errorInfo(err) }, 'could not create the operation in the store');
-      resolve({ ok: false, error: err });
     }
   }
 

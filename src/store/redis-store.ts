@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { Redis, ReplyError } from 'ioredis';
 import type { OperationKind, TimelineEntry } from '../domain/types.js';
 import { DrError, StaleVersionError } from '../errors.js';
-import { APPEND_SCRIPT, CREATE_SCRIPT, SAVE_SCRIPT } from './scripts.js';
-import type { CreateResult, OperationStore, PersistedOperation } from './types.js';
+import { APPEND_SCRIPT, CREATE_SCRIPT, SAVE_SCRIPT, WITHDRAW_SCRIPT } from './scripts.js';
+import type { CreateResult, OperationStore, PersistedOperation, WithdrawResult } from './types.js';
 
 export interface RedisStoreOptions {
   /** An existing connection; the caller keeps owning it (close() leaves it open). */
@@ -16,6 +16,12 @@ export interface RedisStoreOptions {
 
 /** Day counters outlive their day a little so an id issued just before midnight UTC stays unique. */
 const COUNTER_TTL_SECONDS = 3 * 24 * 3600;
+/**
+ * How many of an operation's latest append ids are remembered, and for how long after its last
+ * append: enough to recognise a resend or a retry, which come right after the lost reply.
+ */
+export const APPEND_IDS_KEPT = 200;
+const APPEND_IDS_TTL_SECONDS = 24 * 3600;
 
 export function createRedisStore(opts: RedisStoreOptions = {}): OperationStore {
   const prefix = opts.prefix ?? 'dr:';
@@ -29,6 +35,7 @@ export function createRedisStore(opts: RedisStoreOptions = {}): OperationStore {
     op: (id: string) => `${prefix}op:${id}`,
     timeline: (id: string) => `${prefix}timeline:${id}`,
     meta: (id: string) => `${prefix}meta:${id}`,
+    appends: (id: string) => `${prefix}appends:${id}`,
     lock: (env: string) => `${prefix}lock:${env}`,
     last: (env: string) => `${prefix}last:${env}`,
     day: (day: string) => `${prefix}seq:${day}`,
@@ -50,20 +57,28 @@ export function createRedisStore(opts: RedisStoreOptions = {}): OperationStore {
     },
 
     async create(op): Promise<CreateResult> {
-      const res = (await redis.eval(
-        CREATE_SCRIPT,
-        4,
-        keys.lock(op.env),
-        keys.op(op.id),
-        keys.timeline(op.id),
-        keys.active,
-        op.id,
-        op.env,
-        op.kind,
-        JSON.stringify(op.snapshot),
-        String(Date.now()),
-        ...encode(op.entries),
-      )) as [number, string | number];
+      let res: [number, string | number];
+      try {
+        res = (await redis.eval(
+          CREATE_SCRIPT,
+          4,
+          keys.lock(op.env),
+          keys.op(op.id),
+          keys.timeline(op.id),
+          keys.active,
+          op.id,
+          op.env,
+          op.kind,
+          JSON.stringify(op.snapshot),
+          String(Date.now()),
+          ...encode(op.entries),
+        )) as [number, string | number];
+      } catch (err) {
+        // Redis answered with an error: the script refused before writing, and repeating it
+        // would be refused again. Anything else (a lost connection) leaves the outcome open.
+        if (err instanceof ReplyError) throw new DrError('conflict', `the state Redis refused to create ${op.id}: ${(err as Error).message}`, { cause: err });
+        throw err;
+      }
       if (res[0] === 1) return { ok: true, version: Number(res[1]) };
       return { ok: false, activeId: String(res[1]) };
     },
@@ -128,10 +143,25 @@ export function createRedisStore(opts: RedisStoreOptions = {}): OperationStore {
       return redis.get(keys.last(env));
     },
 
-    async append(id, entries) {
+    async append(id, entries, appendOpts = {}) {
       if (entries.length === 0) return;
-      const ok = await redis.eval(APPEND_SCRIPT, 2, keys.op(id), keys.timeline(id), ...encode(entries));
+      const ok = await redis.eval(
+        APPEND_SCRIPT,
+        3,
+        keys.op(id),
+        keys.timeline(id),
+        keys.appends(id),
+        appendOpts.appendId ?? randomUUID(),
+        String(APPEND_IDS_KEPT),
+        String(APPEND_IDS_TTL_SECONDS),
+        ...encode(entries),
+      );
       if (ok !== 1) throw new DrError('not-found', `operation ${id} does not exist in the store: timeline entry not written`);
+    },
+
+    async withdraw(id): Promise<WithdrawResult> {
+      const res = await redis.eval(WITHDRAW_SCRIPT, 5, keys.op(id), keys.timeline(id), keys.meta(id), keys.appends(id), keys.active, id, prefix);
+      return res === 1 ? 'withdrawn' : res === 0 ? 'absent' : 'in-use';
     },
 
     async timeline(id) {

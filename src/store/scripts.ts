@@ -67,14 +67,43 @@ return {1, nextVersion}
 `;
 
 /**
- * KEYS: op, timeline
- * ARGV: entry1, entry2, ...
+ * KEYS: op, timeline, appends (a sorted set of the append ids seen)
+ * ARGV: appendId, keep, ttlSeconds, entry1, entry2, ...
  * Returns 1, or 0 when the operation does not exist (nothing written).
+ *
+ * An append carries an id. The same append arriving again (ioredis resends a command whose reply
+ * a reconnect lost; the caller retries with the same id) finds its id among the ones seen and
+ * writes nothing: the timeline never shows an entry twice. Only the latest `keep` ids are kept,
+ * scored by the stream length after each append (strictly increasing), and the set expires
+ * `ttlSeconds` after the last append: a repeat comes within seconds, not days.
  */
 export const APPEND_SCRIPT = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-for i = 1, #ARGV do
+if redis.call('ZSCORE', KEYS[3], ARGV[1]) then return 1 end
+for i = 4, #ARGV do
   redis.call('XADD', KEYS[2], '*', 'e', ARGV[i])
 end
+redis.call('ZADD', KEYS[3], redis.call('XLEN', KEYS[2]), ARGV[1])
+redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -(tonumber(ARGV[2]) + 1))
+redis.call('EXPIRE', KEYS[3], ARGV[3])
+return 1
+`;
+
+/**
+ * KEYS: op, timeline, meta, appends, active-set
+ * ARGV: id, prefix
+ * Returns 1 (removed), 0 (no such operation) or -1 (it moved on past version 1, or finished: kept).
+ *
+ * Undoes a create whose outcome the caller could not learn and that it reported as failed. Only
+ * an operation nobody has written since its create (version 1, active) is removed; one that a
+ * process went on driving is a real operation now and stays.
+ */
+export const WITHDRAW_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('HGET', KEYS[1], 'version') ~= '1' or redis.call('HGET', KEYS[1], 'status') ~= 'active' then return -1 end
+local lock = ARGV[2] .. 'lock:' .. redis.call('HGET', KEYS[1], 'env')
+if redis.call('GET', lock) == ARGV[1] then redis.call('DEL', lock) end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+redis.call('SREM', KEYS[5], ARGV[1])
 return 1
 `;

@@ -19,6 +19,9 @@ export interface PersistedOperation {
 
 export type CreateResult = { ok: true; version: number } | { ok: false; activeId: string };
 
+/** withdraw's answer: removed, not there at all, or kept because it moved on past its create. */
+export type WithdrawResult = 'withdrawn' | 'absent' | 'in-use';
+
 /**
  * Redis persistence for operations. Keys live under a prefix (default `dr:`) so tests can use
  * their own namespace on a shared server.
@@ -46,8 +49,20 @@ export interface OperationStore {
   listActive(env?: string): Promise<string[]>;
   activeFor(env: string): Promise<string | null>;
   lastFinished(env: string): Promise<string | null>;
-  /** Entries that are not transitions (step progress, resume notes); no version change. */
-  append(id: string, entries: TimelineEntry[]): Promise<void>;
+  /**
+   * Entries that are not transitions (step progress, resume notes); no version change.
+   *
+   * Idempotent per `appendId` (default: a fresh one per call, which covers ioredis resending the
+   * command after a reconnect): the same append repeated after it was applied writes nothing.
+   * A caller that retries an append whose reply it did not get passes the same appendId.
+   */
+  append(id: string, entries: TimelineEntry[], opts?: { appendId?: string }): Promise<void>;
+  /**
+   * Remove an operation that is still exactly as its create wrote it (version 1, active), with
+   * its lock, timeline and metadata: a create reported to the requester as failed, whose write
+   * Redis may have applied all the same. An operation saved since then is kept ('in-use').
+   */
+  withdraw(id: string): Promise<WithdrawResult>;
   timeline(id: string): Promise<TimelineEntry[]>;
   /** Adapter metadata (the Slack status card's channel and ts, ...). */
   setMeta(id: string, key: string, value: string): Promise<void>;

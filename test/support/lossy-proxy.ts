@@ -1,0 +1,148 @@
+/**
+ * A TCP proxy between a Redis client and a real redis-server that can lose one reply the way a
+ * network does: the command goes through, Redis runs it, and the connection drops before the
+ * reply gets back. Optionally the proxy then refuses connections for a while (stops listening),
+ * as a partition or a restarting load balancer does, so ioredis gives up on the command.
+ */
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { freePorts } from '../../src/lab/index.js';
+
+export interface LoseOptions {
+  /** Drop the connection before the command reaches Redis (Redis never runs it). Default false. */
+  beforeForward?: boolean;
+  /** After the drop, refuse new connections for this long. Default 0: reconnects go through at once. */
+  outageMs?: number;
+}
+
+export interface LossyProxy {
+  /** redis://127.0.0.1:<port> of the proxy. */
+  url: string;
+  /**
+   * The next command whose bytes contain `marker` loses its reply. Resolves once the connection
+   * was dropped (after Redis replied, unless beforeForward).
+   */
+  loseReplyTo(marker: string, opts?: LoseOptions): Promise<void>;
+  /** Refuse connections for `ms` (drops the open ones too). */
+  outage(ms: number): Promise<void>;
+  /** Resolves when the current outage (if any) is over and the proxy listens again. */
+  listening(): Promise<void>;
+  close(): Promise<void>;
+}
+
+interface Trap {
+  marker: string;
+  opts: LoseOptions;
+  sprung: () => void;
+}
+
+export async function startLossyProxy(target: { host?: string; port: number }): Promise<LossyProxy> {
+  const [port] = await freePorts(1);
+  const sockets = new Set<Socket>();
+  let trap: Trap | undefined;
+  let server: Server | undefined;
+  let back: Promise<void> = Promise.resolve();
+  let closed = false;
+
+  function onClient(client: Socket): void {
+    const upstream = connect({ host: target.host ?? '127.0.0.1', port: target.port });
+    sockets.add(client);
+    sockets.add(upstream);
+    let swallow: Trap | undefined;
+    // A command may arrive split over chunks: keep the tail of the last one to match across them.
+    let tail = '';
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('close', () => {
+      sockets.delete(client);
+      upstream.destroy();
+    });
+    upstream.on('close', () => {
+      sockets.delete(upstream);
+      client.destroy();
+    });
+    client.on('error', drop);
+    upstream.on('error', drop);
+    client.on('data', (chunk: Buffer) => {
+      const text = tail + chunk.toString('latin1');
+      tail = text.slice(-256);
+      const t = trap;
+      if (t && text.includes(t.marker)) {
+        trap = undefined;
+        if (t.opts.beforeForward) {
+          drop();
+          spring(t);
+          return;
+        }
+        swallow = t;
+      }
+      upstream.write(chunk);
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      if (swallow) {
+        // Redis has run the command and this is (the start of) its reply: lose it.
+        const t = swallow;
+        swallow = undefined;
+        drop();
+        spring(t);
+        return;
+      }
+      client.write(chunk);
+    });
+  }
+
+  function spring(t: Trap): void {
+    if (t.opts.outageMs) void outage(t.opts.outageMs);
+    t.sprung();
+  }
+
+  function listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const s = createServer(onClient);
+      s.once('error', reject);
+      s.listen(port, '127.0.0.1', () => {
+        s.off('error', reject);
+        server = s;
+        resolve();
+      });
+    });
+  }
+
+  function dropAll(): void {
+    for (const s of sockets) s.destroy();
+    sockets.clear();
+  }
+
+  async function outage(ms: number): Promise<void> {
+    const s = server;
+    server = undefined;
+    // Not listening: connects are refused (ECONNREFUSED), as with a server that is away.
+    s?.close();
+    dropAll();
+    back = new Promise<void>((resolve) => setTimeout(resolve, ms)).then(() => (closed ? undefined : listen()));
+    await back;
+  }
+
+  await listen();
+
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    loseReplyTo(marker, opts = {}) {
+      return new Promise<void>((resolve) => {
+        trap = { marker, opts, sprung: resolve };
+      });
+    },
+    outage,
+    listening: () => back,
+    async close() {
+      closed = true;
+      trap = undefined;
+      await back.catch(() => {});
+      const s = server;
+      server = undefined;
+      dropAll();
+      if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
+    },
+  };
+}
