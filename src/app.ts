@@ -96,10 +96,10 @@ export async function startApp(opts: StartAppOptions): Promise<RunningApp> {
     const authorizer = createSlackAuthorizer({ config, client: slackClient, log: log.child({ component: 'authorizer' }) });
     const engine = createEngine({ config, store, providers, authorizer, log });
     // A finished drill's report is stored, then posted in the incident channel (summary + Markdown file).
-    const drills = openDrillReporter({ engine, redisUrl: runtime.redisUrl, targets: config.targets, log, config, env });
+    const drills = openDrillReporter({ engine, environment: config.environment, redisUrl: runtime.redisUrl, targets: config.targets, log, config, env });
     cleanups.push(() => drills.close());
     postDrillReports({ reporter: drills.reporter, client: slackClient, store, config, log });
-    // A drill that finished while the bot stopped before storing its report gets it now (posted once).
+    // A drill that finished while the bot stopped before its report was posted (or whose posting failed) gets it posted now, once.
     void drills.reporter.recover();
     let detector;
     if (config.detection) {

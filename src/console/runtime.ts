@@ -54,7 +54,7 @@ export async function openConsoleRuntime(opts: { config: DrConfig; env: NodeJS.P
     cleanups.push(() => closeProviders(providers, log));
     const approvers = new Set(config.approvals.approvers);
     const engine = createEngine({ config, store, providers, authorizer: { isAuthorized: async (u) => approvers.has(u) }, log });
-    const drills = openDrillReporter({ engine, redisUrl, targets: config.targets, log, config, env, ...(opts.prefix ? { prefix: opts.prefix } : {}) });
+    const drills = openDrillReporter({ engine, environment: config.environment, redisUrl, targets: config.targets, log, config, env, ...(opts.prefix ? { prefix: opts.prefix } : {}) });
     cleanups.push(() => drills.close());
     if (opts.drive !== false) await engine.start();
     cleanups.push(() => engine.stop());

@@ -14,6 +14,8 @@ import { createDrillReporter, type DrillReporter } from './reporter.js';
  */
 export function openDrillReporter(opts: {
   engine: Engine;
+  /** The engine's environment (`config.environment`). */
+  environment: string;
   redisUrl: string;
   targets: DrillTargets;
   log: Logger;
@@ -32,6 +34,7 @@ export function openDrillReporter(opts: {
   redis.on('error', () => undefined);
   const reporter = createDrillReporter({
     engine: opts.engine,
+    environment: opts.environment,
     reports: createReportStore({ redis, ...(opts.prefix ? { prefix: opts.prefix } : {}) }),
     targets: opts.targets,
     log: opts.log,

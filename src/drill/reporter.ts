@@ -4,6 +4,10 @@
  * (Slack posts it in the incident channel, the console prints it). While a drill runs it also
  * takes the measurements no step takes (object storage, Kubernetes state; see measures.ts) at
  * their moments, and keeps them in the store for the report.
+ *
+ * Delivery survives a stop at any point: a drill is marked as awaiting publication as soon as it
+ * is approved, the report stays so until every adapter has published it, and the next start
+ * (`recover`) publishes what is still awaiting, by one process at a time.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -15,6 +19,8 @@ import type { DrillMeasurer, DrillMeasures, DrillMoment } from './measures.js';
 
 export interface DrillReporterDeps {
   engine: Engine;
+  /** The engine's environment (`config.environment`): whose drills `recover` looks for. */
+  environment: string;
   reports: ReportStore;
   targets: DrillTargets;
   log: Logger;
@@ -30,12 +36,14 @@ export type ReportListener = (report: DrillReport, markdown: string) => Promise<
 export interface DrillReporter {
   /** Adapters register here to publish reports (channel post, console output). */
   onReport(listener: ReportListener): () => void;
-  /** The stored report, or one built now for a finished drill that has none yet. */
+  /** The stored report, or one built now for a finished drill that has none yet (stored unpublished: the next start publishes it). */
   reportFor(opId: string): Promise<DrillReport | null>;
   /**
-   * Start-up: the environment's last finished drill, when it has no stored report (the bot
-   * stopped between the drill's end and its report), gets it built, stored and published now,
-   * by one process only. Never rejects; a claim left by a process that died is waited out.
+   * Start-up: publish every finished drill of the environment whose report was not published
+   * (the bot stopped before posting it, or an adapter failed), oldest first, building and storing
+   * the report first when it has none: the drills awaiting publication, and the last finished
+   * operation (a drill from before this bookkeeping). By one process only; never rejects; a claim
+   * left by a process that died is waited out.
    */
   recover(): Promise<void>;
   /** Resolves when every report started so far is stored and published. */
@@ -48,8 +56,11 @@ function reportable(view: OperationView): boolean {
   return view.kind === 'drill' && FINAL_PHASES.includes(view.phase) && view.approvedAt !== undefined;
 }
 
+/** How many drills awaiting publication one start looks at (more means publishing keeps failing). */
+const RECOVERED_PER_START = 10;
+
 export function createDrillReporter(deps: DrillReporterDeps): DrillReporter {
-  const { engine, reports, targets } = deps;
+  const { engine, environment, reports, targets } = deps;
   const now = deps.now ?? Date.now;
   const log = deps.log.child({ component: 'drill-reporter' });
   const listeners = new Set<ReportListener>();
@@ -63,6 +74,8 @@ export function createDrillReporter(deps: DrillReporterDeps): DrillReporter {
   /** `<opId>:<component>` measurements started in this process, and those still running per drill. */
   const measuring = new Set<string>();
   const running = new Map<string, Promise<void>[]>();
+  /** Drills this process has recorded as awaiting publication. */
+  const awaiting = new Set<string>();
 
   /** The moments of a drill a notification carries: the final approval, the secondary serving. */
   function momentsOf(n: EngineNotification): Set<DrillMoment> {
@@ -113,38 +126,88 @@ export function createDrillReporter(deps: DrillReporterDeps): DrillReporter {
     return [...taken, ...deps.measures.notConfigured];
   }
 
+  /**
+   * As soon as a drill is approved (long before it finishes), so that a stop anywhere between
+   * its end and its publication leaves it for the next start even when other operations finish
+   * meanwhile. Tried again on the next notification when Redis refused it.
+   */
+  function markAwaiting(view: OperationView): void {
+    if (view.kind !== 'drill' || view.approvedAt === undefined || awaiting.has(view.id)) return;
+    awaiting.add(view.id);
+    reports.awaitPublication(view.env, view.id, view.approvedAt).catch((err: unknown) => {
+      awaiting.delete(view.id);
+      log.warn({ opId: view.id, err: errorInfo(err) }, 'could not record the drill as awaiting its report; trying again on its next change');
+    });
+  }
+
   async function build(view: OperationView): Promise<DrillReport> {
-    const [timeline, previous, measures] = await Promise.all([engine.timeline(view.id), reports.previous(view.env, view.id), measuresFor(view)]);
+    const [timeline, previous, measures] = await Promise.all([
+      engine.timeline(view.id),
+      reports.previous(view.env, view.id, view.finishedAt),
+      measuresFor(view),
+    ]);
     return buildDrillReport({ view, timeline, targets, previous, now: now(), ...(measures ? { measures } : {}) });
   }
 
-  /** Build, store and publish under a claim; `held` when another process has it. */
-  async function publish(view: OperationView): Promise<'published' | 'held'> {
-    // Measurements end first (a canary may wait its whole target): the claim covers only the publishing.
-    await Promise.all(running.get(view.id) ?? []);
-    if (!(await reports.claim(view.id, owner, claimMs))) {
-      log.info({ opId: view.id }, 'another bot process is publishing this drill report');
-      return 'held';
+  /** Hands the report to every adapter; true when all of them published it (and there was one). */
+  async function deliver(report: DrillReport): Promise<boolean> {
+    if (listeners.size === 0) {
+      log.warn({ opId: report.opId }, 'no adapter publishes drill reports in this process: the report stays unpublished for the next start');
+      return false;
     }
-    let report: DrillReport;
-    try {
-      report = await build(view);
-      await reports.save(report);
-    } catch (err) {
-      await reports.release(view.id, owner).catch(() => undefined);
-      throw err;
-    }
-    log.info({ opId: view.id, passed: report.passed, deviations: report.deviations.length }, 'drill report stored');
     const markdown = renderDrillMarkdown(report);
+    let all = true;
     for (const l of listeners) {
       try {
         await l(report, markdown);
       } catch (err) {
         // One adapter failing to post must not keep the report from the others (it is stored anyway).
-        log.error({ opId: view.id, err: errorInfo(err) }, 'publishing the drill report failed');
+        all = false;
+        log.error({ opId: report.opId, err: errorInfo(err) }, 'publishing the drill report failed: it stays unpublished and the next start publishes it again');
       }
     }
-    return 'published';
+    return all;
+  }
+
+  type Outcome = 'published' | 'held' | 'failed' | 'nothing' | 'unfinished';
+
+  /**
+   * Under a claim: the stored report, or one built and stored now from the drill's view, handed
+   * to the adapters and then marked published. `held`: another process has the claim. `nothing`:
+   * it was published meanwhile (by the process whose claim we waited for). `unfinished`: no report
+   * and the drill is still running (its end publishes it) or cannot be read.
+   *
+   * Delivery is at least once, not exactly once: the mark is written after the adapters
+   * published, so a process that dies in between (or a mark Redis refuses) leaves the report to be
+   * published again at the next start; Slack then skips what it recorded as posted (see
+   * bot/drill-report.ts), the console prints it again. Without a stop it is published once: the
+   * claim serializes processes, and whoever gets it looks at the mark first.
+   */
+  async function publish(opId: string, finished?: OperationView): Promise<Outcome> {
+    // Measurements end first (a canary may wait its whole target): the claim covers only the publishing.
+    await Promise.all(running.get(opId) ?? []);
+    if (!(await reports.claim(opId, owner, claimMs))) {
+      log.info({ opId }, 'another bot process is publishing this drill report');
+      return 'held';
+    }
+    try {
+      if (await reports.isPublished(opId)) return 'nothing';
+      let report = await reports.get(opId);
+      if (!report) {
+        const view = finished ?? (await engine.get(opId));
+        if (!view || !reportable(view)) return 'unfinished';
+        report = await build(view);
+        await reports.save(report);
+        log.info({ opId, passed: report.passed, deviations: report.deviations.length }, 'drill report stored');
+      }
+      if (!finished) log.warn({ opId }, 'a finished drill\'s report was not published (the bot stopped first, or posting failed): publishing it now');
+      if (!(await deliver(report))) return 'failed';
+      await reports.markPublished(report.env, opId, now());
+      log.info({ opId }, 'drill report published');
+      return 'published';
+    } finally {
+      await reports.release(opId, owner).catch(() => undefined);
+    }
   }
 
   const enqueue = (opId: string, work: () => Promise<unknown>): Promise<void> =>
@@ -155,34 +218,47 @@ export function createDrillReporter(deps: DrillReporterDeps): DrillReporter {
 
   const unsubscribe = engine.subscribe((n) => {
     startMeasures(n);
+    markAwaiting(n.op);
     if (!reportable(n.op) || handled.has(n.op.id)) return;
     handled.add(n.op.id);
-    void enqueue(n.op.id, () => publish(n.op));
+    void enqueue(n.op.id, () => publish(n.op.id, n.op));
   });
 
   /** A claim held by a process that died stays until it expires: look again then, a few times. */
   const MAX_RECOVERY_TRIES = 3;
-  async function recoverOnce(tries: number): Promise<void> {
-    if (stopped) return;
-    const { last } = await engine.status();
-    if (!last || !reportable(last) || handled.has(last.id)) return;
-    if (await reports.get(last.id)) return;
-    log.warn({ opId: last.id }, 'the last drill finished without a stored report (the bot stopped before it was stored): building and posting it now');
-    if ((await publish(last)) === 'published') {
-      handled.add(last.id);
-      return;
-    }
+  async function recoverDrill(opId: string, tries: number): Promise<void> {
+    if (stopped || handled.has(opId)) return;
+    const outcome = await publish(opId);
+    // Failed: left unpublished for the next start, not retried in a loop against a channel that refuses it.
+    if (outcome === 'published' || outcome === 'nothing') handled.add(opId);
+    if (outcome !== 'held') return;
     if (tries >= MAX_RECOVERY_TRIES) {
-      log.warn({ opId: last.id }, 'the drill report is still claimed by another process; `dr report` builds it');
+      log.warn({ opId }, 'the drill report is still claimed by another process; the next start publishes it if that process did not');
       return;
     }
-    const wait = (await reports.claimLeftMs(last.id)) + 100;
+    const wait = (await reports.claimLeftMs(opId)) + 100;
     const timer = setTimeout(() => {
       retries.delete(timer);
-      void enqueue(last.id, () => recoverOnce(tries + 1));
+      void enqueue(opId, () => recoverDrill(opId, tries + 1));
     }, wait);
     timer.unref();
     retries.add(timer);
+  }
+
+  async function recoverAll(): Promise<void> {
+    if (stopped) return;
+    const ids = await reports.awaitingPublication(environment, RECOVERED_PER_START);
+    // A drill that finished before drills were marked as awaiting publication: the last finished
+    // operation, reported unless it has a stored report (then it was published, as it was then).
+    const { last } = await engine.status();
+    if (last && reportable(last) && !ids.includes(last.id) && !(await reports.get(last.id))) ids.push(last.id);
+    for (const opId of ids) {
+      if (handled.has(opId)) continue;
+      // One drill whose report cannot be built must not keep the others from theirs.
+      await recoverDrill(opId, 1).catch((err: unknown) =>
+        log.error({ opId, err: errorInfo(err) }, 'could not build or store the drill report; the next start tries again, `dr report` builds it'),
+      );
+    }
   }
 
   return {
@@ -199,7 +275,7 @@ export function createDrillReporter(deps: DrillReporterDeps): DrillReporter {
       await reports.save(report);
       return report;
     },
-    recover: () => enqueue('last drill', () => recoverOnce(1)),
+    recover: () => enqueue('drills awaiting publication', recoverAll),
     idle: () => queue,
     stop: () => {
       stopped = true;

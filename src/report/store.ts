@@ -3,6 +3,11 @@
  * operation, the drills of each environment in order, and `drill:last:<env>` (epoch ms of the
  * last completed drill) that readiness reads for "days since the last drill"; and, until the
  * report copies them, the measurements a drill takes beside its steps.
+ *
+ * Storing a report and publishing it (the adapters posted or printed it) are recorded apart, so
+ * a bot that stops in between publishes it at its next start: `drill:unpublished:<env>` holds the
+ * drills that ran and whose report has not been published yet (a sorted set by when they were
+ * approved), `report:published:<id>` when one was.
  */
 import type { Redis } from 'ioredis';
 import { drillLastKey, lastDrillAt, recordDrillAt } from '../readiness/drill-record.js';
@@ -10,10 +15,15 @@ import type { DrillMeasure, DrillReport, DrillSummary } from './types.js';
 import { summaryOf } from './build.js';
 
 export interface ReportStore {
+  /** Keeps the report; until `markPublished` it is awaiting publication (never again once published). */
   save(report: DrillReport): Promise<void>;
   get(opId: string): Promise<DrillReport | null>;
-  /** The newest drill of `env` other than `exceptOpId`. */
-  previous(env: string, exceptOpId?: string): Promise<DrillSummary | null>;
+  /**
+   * The newest drill of `env` other than `exceptOpId`; with `before` (epoch ms), the newest that
+   * finished before it, so a report built late (recovered at a start) is compared with the drill
+   * before it, not with a later one.
+   */
+  previous(env: string, exceptOpId?: string, before?: number): Promise<DrillSummary | null>;
   lastDrillAt(env: string): Promise<number | null>;
   /** A measurement taken during the drill (one per component; a later one replaces it). */
   saveMeasure(opId: string, measure: DrillMeasure): Promise<void>;
@@ -25,14 +35,43 @@ export interface ReportStore {
   claim(opId: string, owner: string, ms: number): Promise<boolean>;
   /** Milliseconds left on a held claim; 0 when none. */
   claimLeftMs(opId: string): Promise<number>;
-  /** Give up our claim (publishing failed), so the next attempt need not wait it out. */
+  /** Give up our claim (publishing is over, or failed), so the next attempt need not wait it out. */
   release(opId: string, owner: string): Promise<void>;
+  /**
+   * A drill ran (`at`: when it was approved): its report is awaiting publication until
+   * `markPublished`, also when the bot stops before the report is even built. No-op once published.
+   */
+  awaitPublication(env: string, opId: string, at: number): Promise<void>;
+  /** The adapters published the report: no start publishes it again. */
+  markPublished(env: string, opId: string, at: number): Promise<void>;
+  isPublished(opId: string): Promise<boolean>;
+  /** Drills of `env` whose report awaits publication, the oldest first, at most `limit`. */
+  awaitingPublication(env: string, limit: number): Promise<string[]>;
 }
 
 /** Reports are evidence for audits: kept, not expired. Only the newest ones are listed per env. */
 const LISTED_PER_ENV = 50;
 /** Measurements only wait for the drill's report, which copies them; no drill runs for a month. */
 const MEASURES_TTL_MS = 30 * 86_400_000;
+
+/**
+ * KEYS: report, list, unpublished, published. ARGV: report JSON, opId, listed per env, score.
+ * One script, so a report is never stored without being either published or awaiting publication.
+ */
+const SAVE_SCRIPT = `
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('LREM', KEYS[2], 0, ARGV[2])
+redis.call('LPUSH', KEYS[2], ARGV[2])
+redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[3]) - 1)
+if redis.call('EXISTS', KEYS[4]) == 0 then redis.call('ZADD', KEYS[3], 'NX', ARGV[4], ARGV[2]) end
+return 1
+`;
+
+/** KEYS: unpublished, published. ARGV: score, opId. */
+const AWAIT_SCRIPT = `
+if redis.call('EXISTS', KEYS[2]) == 0 then redis.call('ZADD', KEYS[1], 'NX', ARGV[1], ARGV[2]) end
+return 1
+`;
 
 /** Readiness owns the key (it reads "days since the last drill"); re-exported for callers of this store. */
 export { drillLastKey };
@@ -45,6 +84,8 @@ export function createReportStore(opts: { redis: Redis; prefix?: string }): Repo
     list: (env: string) => `${prefix}drill:reports:${env}`,
     measures: (id: string) => `${prefix}drill:measures:${id}`,
     claim: (id: string) => `${prefix}report:claim:${id}`,
+    published: (id: string) => `${prefix}report:published:${id}`,
+    unpublished: (env: string) => `${prefix}drill:unpublished:${env}`,
   };
 
   async function get(opId: string): Promise<DrillReport | null> {
@@ -54,27 +95,29 @@ export function createReportStore(opts: { redis: Redis; prefix?: string }): Repo
 
   return {
     async save(report) {
-      const multi = redis
-        .multi()
-        .set(keys.report(report.opId), JSON.stringify(report))
-        .lrem(keys.list(report.env), 0, report.opId)
-        .lpush(keys.list(report.env), report.opId)
-        .ltrim(keys.list(report.env), 0, LISTED_PER_ENV - 1);
-      const res = await multi.exec();
-      const failed = res?.find(([err]) => err);
-      if (failed) throw failed[0];
+      const { opId, env } = report;
+      await redis.eval(
+        SAVE_SCRIPT,
+        4,
+        keys.report(opId),
+        keys.list(env),
+        keys.unpublished(env),
+        keys.published(opId),
+        JSON.stringify(report),
+        opId,
+        String(LISTED_PER_ENV),
+        String(report.approvedAt ?? report.createdAt),
+      );
       // Only a completed drill counts as "a drill happened"; an aborted one still gets its report.
       if (report.phase === 'completed') await recordDrillAt({ redis, prefix }, report.env, report.finishedAt);
     },
     get,
-    async previous(env, exceptOpId) {
-      const ids = await redis.lrange(keys.list(env), 0, 5);
-      for (const id of ids) {
-        if (id === exceptOpId) continue;
-        const r = await get(id);
-        if (r) return summaryOf(r);
-      }
-      return null;
+    async previous(env, exceptOpId, before) {
+      // The list is in the order reports were stored; a report recovered late is stored after later drills.
+      const ids = (await redis.lrange(keys.list(env), 0, 9)).filter((id) => id !== exceptOpId);
+      const candidates = (await Promise.all(ids.map(get))).filter((r): r is DrillReport => r !== null && (before === undefined || r.finishedAt < before));
+      const newest = candidates.reduce<DrillReport | null>((a, r) => (a === null || r.finishedAt > a.finishedAt ? r : a), null);
+      return newest ? summaryOf(newest) : null;
     },
     lastDrillAt: (env) => lastDrillAt({ redis, prefix }, env),
     async saveMeasure(opId, measure) {
@@ -96,5 +139,17 @@ export function createReportStore(opts: { redis: Redis; prefix?: string }): Repo
       // Only our own: a claim that expired meanwhile may be another process's now.
       await redis.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0", 1, keys.claim(opId), owner);
     },
+    async awaitPublication(env, opId, at) {
+      await redis.eval(AWAIT_SCRIPT, 2, keys.unpublished(env), keys.published(opId), String(at), opId);
+    },
+    async markPublished(env, opId, at) {
+      const res = await redis.multi().set(keys.published(opId), String(at)).zrem(keys.unpublished(env), opId).exec();
+      const failed = res?.find(([err]) => err);
+      if (failed) throw failed[0];
+    },
+    async isPublished(opId) {
+      return (await redis.exists(keys.published(opId))) === 1;
+    },
+    awaitingPublication: (env, limit) => redis.zrange(keys.unpublished(env), 0, limit - 1),
   };
 }

@@ -1,16 +1,18 @@
 /**
  * `dr console` and `dr report` through main(), as the CLI runs them: commands read from an input
  * stream, answers and errors on the CLI's stdout/stderr. An environment name of its own keeps it
- * apart from other tests on the shared Redis; nothing is written.
+ * apart from other tests on the shared Redis; what a test writes there it deletes.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { Redis } from 'ioredis';
 import { main } from '../../src/cli/main.js';
 import { runConsole } from '../../src/console/cli.js';
 import type { CliIo } from '../../src/cli/io.js';
-import { REDIS_URL } from '../support/redis.js';
+import { buildDrillReport, createReportStore } from '../../src/report/index.js';
+import { deleteKeys, REDIS_URL } from '../support/redis.js';
 
 let dir: string;
 let config: string;
@@ -57,4 +59,32 @@ test('dr console says what to fix when the state Redis does not answer', async (
   const cli = io({ REDIS_URL: 'redis://127.0.0.1:1', LOG_LEVEL: 'silent' });
   expect(await main(['console', '--config', config], cli)).toBe(1);
   expect(cli.err).toBe("dr console: the state Redis at redis://127.0.0.1:1 does not answer: start a Redis there or set REDIS_URL to the bot's own Redis\n");
+});
+
+test('dr console prints a drill report that was stored but never published, once', async () => {
+  const env = `console-cli-${process.pid}`;
+  const opId = `DR-20000102-${String(process.pid % 10_000).padStart(4, '0')}`;
+  const redis = new Redis(REDIS_URL);
+  const reportsDir = join(dir, 'reports');
+  try {
+    // A drill whose report was stored by a process that stopped before printing or posting it.
+    const at = Date.UTC(2000, 0, 2, 9);
+    const view = { id: opId, env, kind: 'drill' as const, requestedMode: 'planned' as const, requester: 'U0ME', reason: 'missed', phase: 'completed' as const, currentSteps: [], steps: [], approvals: [], requiredApprovals: 1, createdAt: at, approvedAt: at + 1000, finishedAt: at + 60_000 };
+    await createReportStore({ redis }).save(buildDrillReport({ view, timeline: [], targets: { rtoMinutes: 30, rpoMinutes: 5 }, previous: null, now: at + 61_000 }));
+
+    const first = io();
+    expect(await runConsole({ configPath: config, io: first, input: Readable.from(['exit\n']), reportsDir })).toBe(0);
+    expect(first.out).toContain(`Drill ${opId} in ${env}:`);
+    expect(first.out).toContain(`drill report: ${join(reportsDir, `${opId}.md`)}`);
+
+    const second = io();
+    expect(await runConsole({ configPath: config, io: second, input: Readable.from(['exit\n']), reportsDir })).toBe(0);
+    expect(second.out).not.toContain(`Drill ${opId}`);
+  } finally {
+    await deleteKeys(redis, `dr:report:${opId}`);
+    await deleteKeys(redis, `dr:report:published:${opId}`);
+    await deleteKeys(redis, `dr:report:claim:${opId}`);
+    for (const key of ['drill:reports', 'drill:unpublished', 'drill:last']) await redis.del(`dr:${key}:${env}`);
+    redis.disconnect();
+  }
 });

@@ -32,7 +32,7 @@ describe('a console session on the engine', () => {
 
   beforeEach(async () => {
     h = await createHarness({ name: 'console', config: testConfig() });
-    reporter = createDrillReporter({ engine: h.engine, reports: createReportStore({ redis: h.redis, prefix: h.prefix }), targets: testConfig().targets, log: pino({ level: 'silent' }) });
+    reporter = createDrillReporter({ engine: h.engine, environment: 'prod', reports: createReportStore({ redis: h.redis, prefix: h.prefix }), targets: testConfig().targets, log: pino({ level: 'silent' }) });
     reportsDir = mkdtempSync(join(tmpdir(), 'dr-console-'));
     out = [];
     session = createConsoleSession({

@@ -20,6 +20,7 @@ beforeEach(async () => {
   reports = createReportStore({ redis: h.redis, prefix: h.prefix });
   reporter = createDrillReporter({
     engine: h.engine,
+    environment: 'prod',
     reports,
     targets: { rtoMinutes: 30, rpoMinutes: 5, rpoMinutesByComponent: { cache: 1 } },
     log: pino({ level: 'silent' }),
@@ -161,7 +162,7 @@ test('a bot restarted mid-drill finishes it without the write load: integration 
 
   // Another bot process takes over: its providers never started this drill's write load.
   const restarted = h.another();
-  const after = createDrillReporter({ engine: restarted, reports, targets: { rtoMinutes: 30, rpoMinutes: 5 }, log: pino({ level: 'silent' }) });
+  const after = createDrillReporter({ engine: restarted, environment: 'prod', reports, targets: { rtoMinutes: 30, rpoMinutes: 5 }, log: pino({ level: 'silent' }) });
   await restarted.start();
   expect((await restarted.retry({ opId: id, userId: APPROVER })).ok).toBe(true);
   const paused = await inPhase(restarted, id, 'paused');
@@ -208,6 +209,7 @@ test('object storage and Kubernetes state are read at their moments of the drill
   };
   const measured = createDrillReporter({
     engine: h.engine,
+    environment: 'prod',
     reports,
     targets: { rtoMinutes: 30, rpoMinutes: 5 },
     log: pino({ level: 'silent' }),
@@ -262,24 +264,40 @@ test('object storage and Kubernetes state are read at their moments of the drill
   }
 });
 
-/** A drill run to the end with no reporter subscribed: the bot stopped before its report was stored. */
-async function drillWithoutReport(reason: string): Promise<string> {
+/** An operation run to the end with no reporter subscribed (the bot stopped before anything was reported). */
+async function finishUnreported(kind: 'drill' | 'failover', reason: string): Promise<string> {
   reporter.stop();
-  const req = await h.engine.request({ kind: 'drill', mode: 'planned', requester: REQUESTER, reason });
+  const req = await h.engine.request({ kind, mode: 'planned', requester: REQUESTER, reason });
   if (!req.ok) throw new Error(req.message);
   await inPhase(h.engine, req.op.id, 'awaitingApproval');
   await h.engine.approve({ opId: req.op.id, userId: APPROVER, planHash: (await h.engine.get(req.op.id))!.planHash! });
   await inPhase(h.engine, req.op.id, 'completed');
   expect(await reports.get(req.op.id)).toBeNull();
-  expect(await h.redis.get(drillLastKey(h.prefix, 'prod'))).toBeNull();
   return req.op.id;
 }
 
-function restartedReporter(opts: { claimMs?: number } = {}): { reporter: DrillReporter; posted: string[] } {
+/** A drill run to the end with no reporter subscribed: the bot stopped before its report was stored. */
+async function drillWithoutReport(reason: string): Promise<string> {
+  const id = await finishUnreported('drill', reason);
+  expect(await h.redis.get(drillLastKey(h.prefix, 'prod'))).toBeNull();
+  return id;
+}
+
+function restartedReporter(opts: { claimMs?: number } = {}): { reporter: DrillReporter; posted: string[]; reports: DrillReport[] } {
   const posted: string[] = [];
-  const r = createDrillReporter({ engine: h.another(), reports, targets: { rtoMinutes: 30, rpoMinutes: 5 }, log: pino({ level: 'silent' }), ...opts });
-  r.onReport((report) => void posted.push(report.opId));
-  return { reporter: r, posted };
+  const got: DrillReport[] = [];
+  const r = createDrillReporter({ engine: h.another(), environment: 'prod', reports, targets: { rtoMinutes: 30, rpoMinutes: 5 }, log: pino({ level: 'silent' }), ...opts });
+  r.onReport((report) => {
+    posted.push(report.opId);
+    got.push(report);
+  });
+  return { reporter: r, posted, reports: got };
+}
+
+/** One bot start: recover, and wait until what it recovered is published. */
+async function start(r: { reporter: DrillReporter }): Promise<void> {
+  await r.reporter.recover();
+  await r.reporter.idle();
 }
 
 test('a drill whose report was lost to a restart gets it at the next start-up: stored, drill:last written, posted once even with two processes starting', async () => {
@@ -342,5 +360,153 @@ test('a finished drill with its report stored, or a failover, is left alone at s
     expect(await reports.get(req.op.id)).toBeNull();
   } finally {
     next.reporter.stop();
+  }
+});
+
+test('a report stored but never published (the bot died before posting it) is published at the next start, exactly once', async () => {
+  const id = await drillWithoutReport('died after storing');
+  // The dead process got as far as storing the report (reportFor stores it as publish does).
+  const stored = await reporter.reportFor(id);
+  expect(stored).toMatchObject({ opId: id });
+  const next = restartedReporter();
+  const later = restartedReporter();
+  try {
+    await start(next);
+    expect(next.posted).toEqual([id]);
+    // The stored report is the one published, not a rebuilt one.
+    expect(next.reports[0]).toEqual(stored);
+    // Neither a second recovery of the same process nor a later start posts it again.
+    await start(next);
+    await start(later);
+    expect([...next.posted, ...later.posted]).toEqual([id]);
+  } finally {
+    next.reporter.stop();
+    later.reporter.stop();
+  }
+});
+
+test('a listener that fails leaves the report unpublished: the next start publishes it, one that fails again leaves it again', async () => {
+  const stopFailing = reporter.onReport(() => {
+    throw new Error('Slack is down');
+  });
+  const { id } = await runDrill('Slack down at the end');
+  // The other adapter got it all the same, and it is stored.
+  expect(published.map((r) => r.opId)).toEqual([id]);
+  stopFailing();
+  reporter.stop();
+
+  const stillDown = restartedReporter();
+  stillDown.reporter.onReport(() => Promise.reject(new Error('Slack is still down')));
+  try {
+    await start(stillDown);
+    expect(stillDown.posted).toEqual([id]);
+  } finally {
+    stillDown.reporter.stop();
+  }
+
+  const next = restartedReporter();
+  const later = restartedReporter();
+  try {
+    await start(next);
+    expect(next.posted).toEqual([id]);
+    expect(next.reports[0]).toEqual(await reports.get(id));
+    await start(later);
+    expect(later.posted).toEqual([]);
+  } finally {
+    next.reporter.stop();
+    later.reporter.stop();
+  }
+});
+
+test('drills followed by a failover are still recovered at the next start, oldest first, each compared with the drill before it', async () => {
+  // The first drill's report was stored but never posted.
+  const first = await drillWithoutReport('stored, not posted');
+  await reporter.reportFor(first);
+  // The second one's was never even built: the bot that ran it died holding the claim to publish it.
+  const dying = createDrillReporter({ engine: h.engine, environment: 'prod', reports, targets: { rtoMinutes: 30, rpoMinutes: 5 }, log: pino({ level: 'silent' }) });
+  const req = await h.engine.request({ kind: 'drill', mode: 'planned', requester: REQUESTER, reason: 'never reported' });
+  if (!req.ok) throw new Error(req.message);
+  const second = req.op.id;
+  expect(await reports.claim(second, 'dead-process', 300)).toBe(true);
+  await inPhase(h.engine, second, 'awaitingApproval');
+  await h.engine.approve({ opId: second, userId: APPROVER, planHash: (await h.engine.get(second))!.planHash! });
+  await inPhase(h.engine, second, 'completed');
+  await dying.idle();
+  dying.stop();
+  expect(await reports.get(second)).toBeNull();
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  // Then a failover ran: the environment's last finished operation is no drill.
+  const failover = await finishUnreported('failover', 'after the drills');
+  expect((await h.engine.status()).last?.id).toBe(failover);
+
+  const next = restartedReporter();
+  try {
+    await start(next);
+    expect(next.posted).toEqual([first, second]);
+    expect(await reports.get(second)).toMatchObject({ opId: second, previous: { opId: first } });
+    expect(await reports.get(failover)).toBeNull();
+    await start(restartedReporter());
+    expect(next.posted).toEqual([first, second]);
+  } finally {
+    next.reporter.stop();
+  }
+});
+
+test('two processes starting at once publish a stored, unpublished report once, even while the first one is still posting', async () => {
+  const id = await drillWithoutReport('two starts');
+  await reporter.reportFor(id);
+  const a = restartedReporter({ claimMs: 1000 });
+  const b = restartedReporter({ claimMs: 1000 });
+  // A slow channel: the first process is still posting when the second looks.
+  for (const r of [a, b]) r.reporter.onReport(() => new Promise((resolve) => setTimeout(resolve, 300)));
+  try {
+    await Promise.all([a.reporter.recover(), b.reporter.recover()]);
+    await Promise.all([a.reporter.idle(), b.reporter.idle()]);
+    expect([...a.posted, ...b.posted]).toEqual([id]);
+    // The one that found it claimed looks again when the claim has run out, and finds it published.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await Promise.all([a.reporter.idle(), b.reporter.idle()]);
+    expect([...a.posted, ...b.posted]).toEqual([id]);
+  } finally {
+    a.reporter.stop();
+    b.reporter.stop();
+  }
+});
+
+test('a drill recovered after a later drill was reported is compared with the drill before it, and the later one stays the previous drill', async () => {
+  const dying = createDrillReporter({ engine: h.engine, environment: 'prod', reports, targets: { rtoMinutes: 30, rpoMinutes: 5 }, log: pino({ level: 'silent' }) });
+  reporter.stop();
+  const req = await h.engine.request({ kind: 'drill', mode: 'planned', requester: REQUESTER, reason: 'died before its report' });
+  if (!req.ok) throw new Error(req.message);
+  const early = req.op.id;
+  // The process running it dies holding the claim; the claim outlives the next drill.
+  expect(await reports.claim(early, 'dead-process', 60_000)).toBe(true);
+  await inPhase(h.engine, early, 'awaitingApproval');
+  await h.engine.approve({ opId: early, userId: APPROVER, planHash: (await h.engine.get(early))!.planHash! });
+  await inPhase(h.engine, early, 'completed');
+  await dying.idle();
+  dying.stop();
+
+  const live = restartedReporter();
+  try {
+    const later = await h.engine.request({ kind: 'drill', mode: 'planned', requester: REQUESTER, reason: 'reported live' });
+    if (!later.ok) throw new Error(later.message);
+    const liveReporter = createDrillReporter({ engine: h.engine, environment: 'prod', reports, targets: { rtoMinutes: 30, rpoMinutes: 5 }, log: pino({ level: 'silent' }) });
+    liveReporter.onReport(() => undefined);
+    await inPhase(h.engine, later.op.id, 'awaitingApproval');
+    await h.engine.approve({ opId: later.op.id, userId: APPROVER, planHash: (await h.engine.get(later.op.id))!.planHash! });
+    await inPhase(h.engine, later.op.id, 'completed');
+    await liveReporter.idle();
+    liveReporter.stop();
+    expect(await reports.get(later.op.id)).toMatchObject({ previous: null });
+
+    // The claim runs out; the next start builds the early drill's report.
+    await reports.release(early, 'dead-process');
+    await start(live);
+    expect(live.posted).toEqual([early]);
+    expect(await reports.get(early)).toMatchObject({ opId: early, previous: null });
+    expect(await reports.previous('prod')).toMatchObject({ opId: later.op.id });
+  } finally {
+    live.reporter.stop();
   }
 });

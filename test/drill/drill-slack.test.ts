@@ -37,7 +37,7 @@ beforeAll(async () => {
   slack = await startFakeSlack();
   bot = await startBotHarness({ slack, redis, config, signingSecret: SECRET, prefix: uniquePrefix('drill-slack'), log });
   // Wired as dr start wires it (src/app.ts).
-  drills = openDrillReporter({ engine: bot.engine, redisUrl: REDIS_URL, targets: config.targets, log, prefix: bot.prefix });
+  drills = openDrillReporter({ engine: bot.engine, environment: config.environment, redisUrl: REDIS_URL, targets: config.targets, log, prefix: bot.prefix });
   const client = createSlackClient('xoxb-e2e', { SLACK_API_URL: slack.apiUrl }, log);
   postDrillReports({ reporter: drills.reporter, client, store: bot.store, config, log });
 });
@@ -87,7 +87,7 @@ test('a drill that finished while the bot was down before storing its report is 
   expect(await reports.get(id)).toBeNull();
 
   // The next start, wired as dr start wires it.
-  drills = openDrillReporter({ engine: bot.engine, redisUrl: REDIS_URL, targets: config.targets, log, prefix: bot.prefix });
+  drills = openDrillReporter({ engine: bot.engine, environment: config.environment, redisUrl: REDIS_URL, targets: config.targets, log, prefix: bot.prefix });
   const client = createSlackClient('xoxb-e2e', { SLACK_API_URL: slack.apiUrl }, log);
   postDrillReports({ reporter: drills.reporter, client, store: bot.store, config, log });
   await drills.reporter.recover();
@@ -99,4 +99,40 @@ test('a drill that finished while the bot was down before storing its report is 
   await drills.reporter.recover();
   await drills.reporter.idle();
   expect(slack.uploads().filter((u) => u.filename === `${id}-drill-report.md`)).toHaveLength(1);
+});
+
+test('a report whose file upload failed is not lost: the next start uploads it in the summary\'s thread, without a second summary', async () => {
+  const reports = createReportStore({ redis, prefix: bot.prefix });
+  slack.failMethod('files.completeUploadExternal', 'not_in_channel');
+  const cmd = await bot.command('drill upload refused', ALICE);
+  expect(cmd.status).toBe(200);
+  expect(await bot.answer(cmd.path)).toMatch(/^DR-\d{8}-\d{4} requested/);
+  const id = (await bot.engine.status()).active!.id;
+  const waiting = await inPhase(bot.engine, id, 'awaitingApproval');
+  await bot.clickAction(ACTION_IDS.approve, encodeButtonValue({ opId: id, planHash: waiting.planHash! }), BOB);
+  await inPhase(bot.engine, id, 'completed');
+  await drills.reporter.idle();
+  const summaries = () => slack.api('chat.postMessage').filter((c) => String(c.args.text).startsWith(`Drill ${id} in drills: PASSED`));
+  const posted = () => slack.uploads().filter((u) => u.filename === `${id}-drill-report.md` && u.channel === CHANNEL);
+  expect(summaries()).toHaveLength(1);
+  expect(posted()).toHaveLength(0);
+  expect(await reports.get(id)).not.toBeNull();
+
+  // Slack accepts files again; the bot restarts.
+  slack.failMethod('files.completeUploadExternal', undefined);
+  await drills.close();
+  drills = openDrillReporter({ engine: bot.engine, environment: config.environment, redisUrl: REDIS_URL, targets: config.targets, log, prefix: bot.prefix });
+  const client = createSlackClient('xoxb-e2e', { SLACK_API_URL: slack.apiUrl }, log);
+  postDrillReports({ reporter: drills.reporter, client, store: bot.store, config, log });
+  await drills.reporter.recover();
+  await drills.reporter.idle();
+  expect(posted()).toHaveLength(1);
+  expect(posted()[0]).toMatchObject({ threadTs: summaries()[0].args.thread_ts, content: renderDrillMarkdown((await reports.get(id))!) });
+  expect(summaries()).toHaveLength(1);
+
+  // Published now: a further start posts nothing.
+  await drills.reporter.recover();
+  await drills.reporter.idle();
+  expect(posted()).toHaveLength(1);
+  expect(summaries()).toHaveLength(1);
 });
