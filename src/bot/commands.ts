@@ -2,6 +2,7 @@
  * Parsing of the slash command text. Pure: the handler decides what to do with the result, and
  * anything we do not understand becomes the usage text rather than a guess.
  */
+import { renderCommands } from '../domain/commands.js';
 import type { OperationKind, RequestedMode } from '../domain/types.js';
 
 export type ParsedCommand =
@@ -58,4 +59,12 @@ export function usageText(command: string): string {
     `• \`${command} abort [reason…]\` — abort the active operation (approvers; the requester too, until it is approved)`,
     `• \`${command} help\` — this text`,
   ].join('\n');
+}
+
+/**
+ * The engine names commands by verb (domain/commands); in Slack they are the configured slash
+ * command and the verb, `/dr abort`.
+ */
+export function slackText(text: string, command: string): string {
+  return renderCommands(text, (verb) => `\`${command} ${verb}\``);
 }

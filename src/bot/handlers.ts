@@ -7,7 +7,8 @@ import type { Logger } from 'pino';
 import type { DrConfig } from '../config/schema.js';
 import type { OperationView } from '../domain/types.js';
 import type { ActionOutcome, Engine } from '../engine/types.js';
-import { parseCommand, usageText } from './commands.js';
+import { commandRef } from '../domain/commands.js';
+import { parseCommand, slackText, usageText } from './commands.js';
 import type { CardUpdater } from './card-updater.js';
 import type { Detector } from '../detection/index.js';
 import { signalsLine } from './proposal.js';
@@ -42,12 +43,14 @@ async function answer(respond: RespondFn, log: Logger, text: string): Promise<vo
 
 function describeFailure(err: unknown, what: 'command' | 'click'): string {
   const msg = err instanceof Error ? err.message : String(err);
-  return `The bot could not handle this ${what}: ${msg}. Try again, check \`/dr status\`, or look at the bot's logs.`;
+  return `The bot could not handle this ${what}: ${msg}. Try again, check ${commandRef('status')}, or look at the bot's logs.`;
 }
 
 export function registerHandlers(app: App, deps: HandlerDeps): void {
   const { config, engine, cards, client, log } = deps;
   const policy = { approvers: config.approvals.approvers, ...(config.approvals.userGroup ? { userGroup: config.approvals.userGroup } : {}) };
+  /** Every ephemeral answer, engine messages included, with their commands spelled for Slack. */
+  const reply = (respond: RespondFn, l: Logger, text: string): Promise<void> => answer(respond, l, slackText(text, config.slack.command));
 
   async function cardLink(opId: string): Promise<string | null> {
     let ref;
@@ -86,16 +89,16 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
         const res = await engine.request({ kind: parsed.kind, mode: parsed.mode, requester: userId, reason: parsed.reason });
         if (res.ok) {
           clog.info({ opId: res.op.id, kind: parsed.kind }, 'operation requested from Slack');
-          await answer(
+          await reply(
             respond,
             clog,
             `${res.op.id} requested: the ${parsed.kind} of *${res.op.env}* runs after another approver approves it on the status card in <#${config.slack.incidentChannel}>.`,
           );
         } else if (res.code === 'settling' || res.unrestorable) {
-          await answer(respond, clog, res.message);
+          await reply(respond, clog, res.message);
         } else {
           const link = await cardLink(res.activeId);
-          await answer(
+          await reply(
             respond,
             clog,
             `${res.activeId} is already in progress${res.activeKind ? ` (a ${res.activeKind})` : ''}${link ? `: <${link}|status card>` : ` (see <#${config.slack.incidentChannel}>)`}. Only one operation per environment runs at a time: let it finish or abort it before requesting a ${parsed.kind}.`,
@@ -126,18 +129,18 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
             lines.push('*Readiness:* could not be read (state Redis unavailable?)');
           }
         }
-        await answer(respond, clog, lines.join('\n'));
+        await reply(respond, clog, lines.join('\n'));
       } else if (parsed.type === 'abort') {
         const outcome = await engine.abort({ userId, ...(parsed.reason ? { reason: parsed.reason } : {}) });
         if (!outcome.ok && outcome.reason === 'unknown-operation') {
-          await answer(respond, clog, `There is no operation in progress for *${config.environment}*: nothing to abort.`);
+          await reply(respond, clog, `There is no operation in progress for *${config.environment}*: nothing to abort.`);
         } else {
-          await answer(respond, clog, outcomeText(outcome, outcome.op?.id ?? 'the operation', userId, 'abort'));
+          await reply(respond, clog, outcomeText(outcome, outcome.op?.id ?? 'the operation', userId, 'abort'));
         }
       }
     } catch (err) {
       clog.error({ err }, 'slash command failed');
-      await answer(respond, clog, describeFailure(err, 'command'));
+      await reply(respond, clog, describeFailure(err, 'command'));
     }
   });
 
@@ -154,7 +157,7 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
       const value = decodeButtonValue(raw);
       if (!value) {
         log.warn({ userId, action }, 'button without a readable value');
-        await answer(respond, log, 'This button is not one the bot can read; use the buttons on the latest status card.');
+        await reply(respond, log, 'This button is not one the bot can read; use the buttons on the latest status card.');
         return;
       }
       const alog = log.child({ opId: value.opId, userId, action });
@@ -165,10 +168,10 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
           return;
         }
         alog.info({ reason: outcome.reason }, 'button action refused');
-        await answer(respond, alog, outcomeText(outcome, value.opId, userId, action));
+        await reply(respond, alog, outcomeText(outcome, value.opId, userId, action));
       } catch (err) {
         alog.error({ err }, 'button action failed');
-        await answer(respond, alog, describeFailure(err, 'click'));
+        await reply(respond, alog, describeFailure(err, 'click'));
       }
     });
   }

@@ -6,9 +6,11 @@
 import type { App, RespondFn, types as SlackTypes, webApi } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { DrConfig } from '../config/schema.js';
+import { commandRef } from '../domain/commands.js';
 import type { ComponentReadiness, ReadinessStatus } from '../domain/types.js';
 import type { Detector, ProposalSink, ProposalView, ProviderStatusReading, SignalsSummary, TrackedAlert, ProbeRound } from '../detection/index.js';
 import type { Engine } from '../engine/types.js';
+import { slackText } from './commands.js';
 
 type Block = SlackTypes.KnownBlock;
 
@@ -166,13 +168,14 @@ async function answer(respond: RespondFn, log: Logger, text: string): Promise<vo
 
 export function registerProposalActions(app: App, deps: { config: DrConfig; engine: Engine; detector: Detector; log: Logger }): void {
   const { config, engine, detector, log } = deps;
+  const reply = (respond: RespondFn, l: Logger, text: string): Promise<void> => answer(respond, l, slackText(text, config.slack.command));
   app.action(START_FAILOVER_ACTION, async ({ ack, body, action, respond }) => {
     await ack();
     const userId = body.user.id;
     const episodeId = episodeOf('value' in action && typeof action.value === 'string' ? action.value : undefined);
     const alog = log.child({ userId, episode: episodeId });
     if (!episodeId) {
-      await answer(respond, alog, 'This button is not one the bot can read; use `/dr failover` instead.');
+      await reply(respond, alog, `This button is not one the bot can read; use ${commandRef('failover')} instead.`);
       return;
     }
     try {
@@ -183,23 +186,23 @@ export function registerProposalActions(app: App, deps: { config: DrConfig; engi
         reason: `regional failure suspected in ${detector.settings.region} (detection episode ${episodeId})`,
       });
       if (!res.ok && (res.code === 'settling' || res.unrestorable)) {
-        await answer(respond, alog, res.message);
+        await reply(respond, alog, res.message);
         return;
       }
       if (!res.ok) {
-        await answer(respond, alog, `${res.activeId} is already in progress (see <#${config.slack.incidentChannel}>). Only one operation per environment runs at a time.`);
+        await reply(respond, alog, `${res.activeId} is already in progress (see <#${config.slack.incidentChannel}>). Only one operation per environment runs at a time.`);
         return;
       }
       alog.info({ opId: res.op.id }, 'failover requested from a detection proposal');
       await detector.failoverRequested(episodeId, res.op.id, userId);
-      await answer(
+      await reply(
         respond,
         alog,
         `${res.op.id} requested: the failover of *${res.op.env}* runs after another approver approves it on the status card in <#${config.slack.incidentChannel}>.`,
       );
     } catch (err) {
       alog.error({ err }, 'Start failover failed');
-      await answer(respond, alog, `The bot could not request the failover: ${err instanceof Error ? err.message : String(err)}. Try \`/dr failover\`.`);
+      await reply(respond, alog, `The bot could not request the failover: ${err instanceof Error ? err.message : String(err)}. Try ${commandRef('failover')}.`);
     }
   });
 }

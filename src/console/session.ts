@@ -5,6 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { DrConfig } from '../config/schema.js';
+import { renderCommands } from '../domain/commands.js';
 import { FINAL_PHASES, type OperationView, type Phase } from '../domain/types.js';
 import type { DrillReporter } from '../drill/index.js';
 import type { ActionOutcome, Engine } from '../engine/types.js';
@@ -52,9 +53,12 @@ export function createConsoleSession(deps: ConsoleSessionDeps): ConsoleSession {
   const reportFiles = new Map<string, string>();
   const lastPhase = new Map<string, Phase>();
 
-  /** Ids read as the names people typed; Slack-style mentions too (engine messages use them). */
+  /**
+   * Ids read as the names people typed; Slack-style mentions too (engine messages use them). The
+   * commands engine messages name are spelled as typed here: `abort`, not `/dr abort`.
+   */
   const display = (text: string): string =>
-    text.replace(/<@([UW][A-Z0-9]+)>|\b([UW][A-Z0-9]{2,})\b/g, (m, mention: string | undefined, bare: string | undefined) => {
+    renderCommands(text, (verb) => `\`${verb}\``).replace(/<@([UW][A-Z0-9]+)>|\b([UW][A-Z0-9]{2,})\b/g, (m, mention: string | undefined, bare: string | undefined) => {
       const id = mention ?? bare ?? m;
       const name = names.get(id);
       return name ? name : mention ? id : m;
@@ -124,9 +128,13 @@ export function createConsoleSession(deps: ConsoleSessionDeps): ConsoleSession {
         return `${res.op.id} requested: the ${command.kind} of ${res.op.env} runs after another approver types \`approve ${res.op.id} as USER\`.`;
       }
       case 'status': {
-        const { active, last } = await engine.status();
+        const { active, last, unrestorable } = await engine.status();
         return [
-          active ? `Active:\n${renderStatus(active)}` : `Active: no operation in progress for ${config.environment}`,
+          active
+            ? `Active:\n${renderStatus(active)}`
+            : unrestorable
+              ? `Active: ${unrestorable.id} cannot be resumed by this version of dr-bot: ${unrestorable.reason}. It keeps ${config.environment} locked; an approver can close it with \`abort\`.`
+              : `Active: no operation in progress for ${config.environment}`,
           last ? `Last finished:\n${renderStatus(last)}` : 'Last finished: none yet',
         ].join('\n\n');
       }
@@ -181,7 +189,7 @@ export function createConsoleSession(deps: ConsoleSessionDeps): ConsoleSession {
       } catch (err) {
         const answer = `error: ${errorInfo(err).message}`;
         write(answer);
-        return { exit: false, answer };
+        return { exit: false, answer: display(answer) };
       }
     },
     close() {

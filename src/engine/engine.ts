@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { fromPromise } from 'xstate';
 import type { DrConfig } from '../config/schema.js';
+import { commandRef, plainCommands } from '../domain/commands.js';
 import { FINAL_PHASES, type OperationKind, type OperationView, type PreflightReport, type StepId, type StepOutcome, type TimelineEntry } from '../domain/types.js';
 import { DrError, errorInfo, StaleVersionError } from '../errors.js';
 import {
@@ -231,7 +232,7 @@ export function createEngine(deps: EngineDeps): Engine {
   }
 
   /**
-   * `/dr abort` of an operation this version cannot resume: an approver closes it as aborted
+   * An abort of an operation this version cannot resume: an approver closes it as aborted
    * without a running machine (a final compare-and-set save releases the lock). Nothing is
    * re-checked or undone; the answer says to check the components.
    */
@@ -254,7 +255,7 @@ export function createEngine(deps: EngineDeps): Engine {
       await store.save(id, p.version, snapshot, [entry], { final: true });
     } catch (err) {
       if (err instanceof StaleVersionError) {
-        throw new DrError('conflict', `${id} changed while it was being closed (another dr-bot process?), so nothing was written. Check \`/dr status\` and abort again if it is still active.`, { cause: err });
+        throw new DrError('conflict', `${id} changed while it was being closed (another dr-bot process?), so nothing was written. Check ${commandRef('status')} and abort again if it is still active.`, { cause: err });
       }
       throw err;
     }
@@ -342,7 +343,7 @@ export function createEngine(deps: EngineDeps): Engine {
           // One unreadable operation must not keep the bot (and the others) down.
           runners.delete(id);
           if (err instanceof UnrestorableOperation) {
-            log.error({ opId: id, version: p.version, kind: p.kind, why: err.why }, `${err.message} Nothing was run for it.`);
+            log.error({ opId: id, version: p.version, kind: p.kind, why: err.why }, `${plainCommands(err.message)} Nothing was run for it.`);
             continue;
           }
           log.error(
@@ -496,7 +497,7 @@ function alreadyActive(activeId: string, requested: OperationKind, active: { kin
     ...(activeKind ? { activeKind } : {}),
     ...(active.unrestorable ? { unrestorable: active.unrestorable } : {}),
     message: active.unrestorable
-      ? `${activeId} holds the environment but cannot be resumed by this version of dr-bot (${active.unrestorable}). An approver can close it with \`/dr abort\`; then request the ${requested} again.`
+      ? `${activeId} holds the environment but cannot be resumed by this version of dr-bot (${active.unrestorable}). An approver can close it with ${commandRef('abort')}; then request the ${requested} again.`
       : `${activeId} is already in progress${what}: only one operation per environment runs at a time. Let it finish or abort it, then request the ${requested} again.`,
   };
 }

@@ -1,7 +1,11 @@
+import { commandRef } from '../domain/commands.js';
 import type { OperationView, RefusalReason } from '../domain/types.js';
 import type { OperationAction } from '../machine/index.js';
 
-/** What the person who clicked reads (ephemeral in Slack): why it did not count and what to do. */
+/**
+ * What the person who clicked reads (ephemeral in Slack): why it did not count and what to do.
+ * Commands are named with commandRef, which the adapter spells.
+ */
 export function refusalMessage(reason: RefusalReason, opId: string, view?: OperationView): string {
   const phase = view ? phaseWords(view) : 'not active';
   switch (reason) {
@@ -20,9 +24,9 @@ export function refusalMessage(reason: RefusalReason, opId: string, view?: Opera
     case 'finished':
       return `${opId} is already ${phase}; nothing was changed.`;
     case 'unknown-operation':
-      return `There is no operation ${opId}. \`/dr status\` shows the active one.`;
+      return `There is no operation ${opId}. ${commandRef('status')} shows the active one.`;
     case 'unrestorable':
-      return `${opId} cannot be resumed by this version of dr-bot, so it can only be closed: an approver runs \`/dr abort\`. \`/dr status\` says why.`;
+      return `${opId} cannot be resumed by this version of dr-bot, so it can only be closed: an approver runs ${commandRef('abort')}. ${commandRef('status')} says why.`;
     case 'expired':
       return `Too late: the approval window of ${opId} closed${view?.expiresAt !== undefined ? ` at ${new Date(view.expiresAt).toISOString()}` : ''}, so your approval did not count and nothing was changed. Request it again if it is still needed.`;
   }

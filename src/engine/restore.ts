@@ -1,5 +1,6 @@
 import { createActor, type Actor, type Snapshot } from 'xstate';
 import type { OperationKind, StepState } from '../domain/types.js';
+import { commandRef } from '../domain/commands.js';
 import { DrError, errorInfo } from '../errors.js';
 import { runbookChange, toView, type OperationContext, type OperationInput, type OperationMachine } from '../machine/index.js';
 
@@ -26,7 +27,7 @@ export function restoreActor(machine: OperationMachine, snapshot: unknown): Acto
 /**
  * A stored operation this version cannot drive: its snapshot is unreadable, or it was started
  * under a runbook that a deploy has changed since. It keeps its environment locked until an
- * approver closes it with `/dr abort` (closedSnapshot), which needs no machine.
+ * approver closes it with an abort (closedSnapshot), which needs no machine.
  */
 export class UnrestorableOperation extends DrError {
   constructor(
@@ -34,7 +35,7 @@ export class UnrestorableOperation extends DrError {
     /** Why, in words for the person on call. */
     readonly why: string,
   ) {
-    super('conflict', `${opId} cannot be resumed by this version of dr-bot: ${why}. It keeps the environment locked until an approver closes it with \`/dr abort\`.`);
+    super('conflict', `${opId} cannot be resumed by this version of dr-bot: ${why}. It keeps the environment locked until an approver closes it with ${commandRef('abort')}.`);
   }
 }
 

@@ -28,11 +28,11 @@ const STEP_TITLES = ['Promote secondary database', 'Promote secondary cache', 'S
 
 const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
-function makeConfig(required: number, timeoutMinutes = 30): DrConfig {
+function makeConfig(required: number, timeoutMinutes = 30, command?: string): DrConfig {
   return configSchema.parse({
     environment: 'e2e',
     regions: { primary: { name: 'eu-west-1' }, secondary: { name: 'eu-central-1' } },
-    slack: { incidentChannel: CHANNEL },
+    slack: { incidentChannel: CHANNEL, ...(command ? { command } : {}) },
     approvals: { approvers: [BOB, CAROL], required, timeoutMinutes },
   });
 }
@@ -70,11 +70,11 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-async function start(opts: { required?: number; timeoutMinutes?: number; prefix?: string; world?: FakeWorld } = {}): Promise<Harness> {
+async function start(opts: { required?: number; timeoutMinutes?: number; prefix?: string; world?: FakeWorld; command?: string } = {}): Promise<Harness> {
   const b = await startBotHarness({
     slack,
     redis,
-    config: makeConfig(opts.required ?? 1, opts.timeoutMinutes),
+    config: makeConfig(opts.required ?? 1, opts.timeoutMinutes, opts.command),
     signingSecret: SECRET,
     prefix: opts.prefix ?? uniquePrefix('slack-e2e'),
     log,
@@ -343,22 +343,31 @@ describe('Slack end to end', () => {
   });
 
   test('an operation the bot cannot resume after a restart: /dr status says why, an approver\'s /dr abort closes it and the card', async () => {
-    const first = await start();
+    // A renamed slash command: every answer names the commands as this workspace types them.
+    const first = await start({ command: '/dr-e2e' });
     const req = await first.command('failover planned bad deploy', ALICE);
     await first.answer(req.path);
     const ref = { ts: String((await first.card()).result.ts) };
+    const approve = await approveButton(first, ref.ts);
     const { id } = (await first.engine.status()).active!;
     await cardStored(first, id);
     await first.stop({ keepState: true });
     await redis.hset(`${first.prefix}op:${id}`, 'snapshot', 'not json');
 
-    h = await start({ prefix: first.prefix, world: first.world });
+    h = await start({ prefix: first.prefix, world: first.world, command: '/dr-e2e' });
     const status = await h.command('status', ALICE);
-    expect(await h.answer(status.path)).toContain(
-      `*Active:* *${id}* cannot be resumed by this version of dr-bot: its stored snapshot is not valid JSON`,
-    );
+    const statusText = await h.answer(status.path);
+    expect(statusText).toContain(`*Active:* *${id}* cannot be resumed by this version of dr-bot: its stored snapshot is not valid JSON`);
+    expect(statusText).toContain('an approver can close it with `/dr-e2e abort`.');
     const retry = await h.command('failback', ALICE);
-    expect(await h.answer(retry.path)).toContain(`${id} holds the environment but cannot be resumed by this version of dr-bot`);
+    const refused = await h.answer(retry.path);
+    expect(refused).toContain(`${id} holds the environment but cannot be resumed by this version of dr-bot`);
+    expect(refused).toContain('An approver can close it with `/dr-e2e abort`; then request the failback again.');
+    // The old card's Approve button: refused, saying how to close it instead.
+    const click = await h.click('approve', approve, BOB);
+    const clickRefused = await h.answer(click.path);
+    expect(clickRefused).toMatch(new RegExp(`^${id} cannot be resumed by this version of dr-bot: its stored snapshot is not valid JSON.* It keeps the environment locked until an approver closes it with \`/dr-e2e abort\`\\.$`));
+    for (const text of [statusText, refused, clickRefused]) expect(text).not.toMatch(/\/dr |\{\{/);
 
     const abort = await h.command('abort bad deploy', BOB);
     expect(await h.answer(abort.path)).toContain(`${id} closed as aborted by <@${BOB}> without resuming it`);

@@ -7,6 +7,7 @@
 import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
+import { commandRef } from '../../src/domain/commands.js';
 import type { TimelineEntry } from '../../src/domain/types.js';
 import { createEngine, type Engine } from '../../src/engine/index.js';
 import { createRedisStore, type OperationStore } from '../../src/store/index.js';
@@ -86,7 +87,7 @@ describe('an operation this version cannot resume', () => {
 
     const engine = await startEngine();
     const report = logs.find((l) => l.opId === id && l.level === 50);
-    expect(report?.msg).toMatch(new RegExp(`^${id} cannot be resumed by this version of dr-bot: its stored snapshot is not valid JSON .*It keeps the environment locked until an approver closes it with \`/dr abort\`\\. Nothing was run for it\\.$`));
+    expect(report?.msg).toMatch(new RegExp(`^${id} cannot be resumed by this version of dr-bot: its stored snapshot is not valid JSON .*It keeps the environment locked until an approver closes it with \`abort\`\\. Nothing was run for it\\.$`));
 
     const status = await engine.status();
     expect(status.active).toBeNull();
@@ -95,8 +96,12 @@ describe('an operation this version cannot resume', () => {
     const request = await engine.request({ kind: 'failback', mode: 'auto', requester: REQUESTER, reason: 'r' });
     expect(request).toMatchObject({ ok: false, code: 'already-active', activeId: id, unrestorable: expect.stringContaining('not valid JSON') });
     expect(request.ok || request.message).toContain(`${id} holds the environment but cannot be resumed by this version of dr-bot`);
+    // Commands by verb, for each adapter to spell: `/dr abort` in Slack, `abort` in the console.
+    expect(request.ok || request.message).toContain(`An approver can close it with ${commandRef('abort')}; then request the failback again.`);
     const approve = await engine.approve({ opId: id, userId: APPROVER, planHash: 'x' });
     expect(approve).toMatchObject({ ok: false, reason: 'unrestorable' });
+    expect(approve.message).toContain(`until an approver closes it with ${commandRef('abort')}.`);
+    expect(approve.message).not.toContain('/dr');
 
     const outsider = await engine.abort({ userId: OUTSIDER });
     expect(outsider).toMatchObject({ ok: false, reason: 'unauthorized' });

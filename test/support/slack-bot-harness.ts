@@ -111,7 +111,7 @@ export async function startBotHarness(opts: BotHarnessOptions): Promise<BotHarne
     mark,
     async command(text, userId, postOpts) {
       const path = `cmd-${++counter}`;
-      const res = await postToSlackApp(`${url}/slack/events`, opts.signingSecret, slashCommandBody({ text, userId, responseUrl: slack.responseUrl(path) }), postOpts);
+      const res = await postToSlackApp(`${url}/slack/events`, opts.signingSecret, slashCommandBody({ command: config.slack.command, text, userId, responseUrl: slack.responseUrl(path) }), postOpts);
       return { status: res.status, body: res.json, path };
     },
     async clickAction(actionId, value, userId) {

@@ -1,0 +1,52 @@
+/**
+ * An operation this version cannot resume, met in `dr console`: the engine's answers name the
+ * console's own commands (`abort`, `status`), never Slack's `/dr abort`.
+ */
+import { createConsoleSession, type ConsoleSession } from '../../src/console/index.js';
+import type { Engine } from '../../src/engine/index.js';
+import { APPROVER, createHarness, inPhase, REQUESTER, testConfig, type Harness } from '../support/engine-harness.js';
+
+let h: Harness;
+let session: ConsoleSession;
+let out: string[];
+
+function open(engine: Engine): ConsoleSession {
+  return createConsoleSession({ engine, config: testConfig(), user: 'alice', users: { alice: REQUESTER, bob: APPROVER }, write: (t) => out.push(t) });
+}
+
+beforeEach(async () => {
+  h = await createHarness({ name: 'console-unrestorable', config: testConfig() });
+  out = [];
+});
+
+afterEach(async () => {
+  session?.close();
+  await h.close();
+});
+
+test('the refusals name `abort` and `status` as typed in the console; status says why; bob closes it with abort', async () => {
+  session = open(h.engine);
+  await session.handle('failover planned bad deploy');
+  const id = (await h.engine.status()).active!.id;
+  await inPhase(h.engine, id, 'awaitingApproval');
+  // The bot stops, and its snapshot is found unreadable by the next one (a bad write, an old deploy).
+  session.close();
+  await h.engine.stop();
+  await h.redis.hset(`${h.prefix}op:${id}`, 'snapshot', 'not json');
+  const engine = h.another();
+  await engine.start();
+  session = open(engine);
+
+  const answer = async (line: string): Promise<string> => (await session.handle(line)).answer ?? '';
+  const request = await answer('failback');
+  expect(request).toMatch(new RegExp(`^refused: ${id} holds the environment but cannot be resumed by this version of dr-bot \\(its stored snapshot is not valid JSON.*\\)\\. An approver can close it with \`abort\`; then request the failback again\\.$`));
+  // Approving reads the operation first, which is where the console meets it.
+  const approve = await answer(`approve ${id} as bob`);
+  expect(approve).toMatch(new RegExp(`^error: ${id} cannot be resumed by this version of dr-bot: its stored snapshot is not valid JSON.*It keeps the environment locked until an approver closes it with \`abort\`\\.$`));
+  const status = await answer('status');
+  expect(status).toMatch(new RegExp(`^Active: ${id} cannot be resumed by this version of dr-bot: its stored snapshot is not valid JSON.*It keeps prod locked; an approver can close it with \`abort\`\\.`));
+  for (const text of [request, approve, status, out.join('')]) expect(text).not.toMatch(/\/dr |\{\{/);
+
+  expect(await answer('abort as bob')).toMatch(new RegExp(`^${id} closed as aborted by bob without resuming it`));
+  expect(await h.store.activeFor('prod')).toBeNull();
+});
