@@ -12,6 +12,38 @@ function capture(): { lines: () => Record<string, unknown>[]; raw: () => string;
   return { stream, raw: () => text, lines: () => text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>) };
 }
 
+/**
+ * The top-level keys of one JSON object as written, duplicates included (JSON.parse keeps only
+ * one of two equal keys, so it cannot see them).
+ */
+function topLevelKeys(line: string): string[] {
+  const keys: string[] = [];
+  let depth = 0;
+  let expectKey = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (line[j] !== '"') j += line[j] === '\\' ? 2 : 1;
+      if (depth === 1 && expectKey) keys.push(JSON.parse(line.slice(i, j + 1)) as string);
+      expectKey = false;
+      i = j;
+    } else if (c === '{' || c === '[') {
+      depth++;
+      expectKey = c === '{' && depth === 1;
+    } else if (c === '}' || c === ']') depth--;
+    else if (c === ',' && depth === 1) expectKey = true;
+  }
+  return keys;
+}
+
+function expectUniqueKeys(raw: string): void {
+  for (const line of raw.trim().split('\n')) {
+    const keys = topLevelKeys(line);
+    expect({ line, duplicates: keys.filter((k, i) => keys.indexOf(k) !== i) }).toEqual({ line, duplicates: [] });
+  }
+}
+
 describe('createLogger', () => {
   it('writes JSON lines with the operation id and step of a child logger', () => {
     const out = capture();
@@ -52,6 +84,37 @@ describe('createLogger', () => {
     const [line] = out.lines();
     expect(line.env).toBe('prod');
     expect(line.vars).toEqual({ SLACK_SIGNING_SECRET: '[redacted]', AWS_SECRET_ACCESS_KEY: '[redacted]', PORT: '3000' });
+  });
+
+  it('writes each key once: a nested child replaces a binding of its parent, a line\'s field replaces a binding', () => {
+    expect(topLevelKeys('{"a":1,"b":{"a":2,"c":"x\\"y"},"a":[{"d":1}]}')).toEqual(['a', 'b', 'a']);
+    const out = capture();
+    const app = createLogger({ destination: out.stream }).child({ env: 'prod' });
+    // As dr start wires them: the Slack bot's child, the Web API client's under it, the engine's env again.
+    app.child({ component: 'slack' }).child({ component: 'slack-web-api' }).warn('slack said no');
+    app.child({ component: 'engine', env: 'prod' }).child({ opId: 'DR-20261125-0001' }).info({ opId: 'DR-20261125-0001', step: 'switch-dns' }, 'step started');
+    app.child({ component: 'drill-reporter' }).info({ component: 'object-storage' }, 'drill measurement recorded');
+    expectUniqueKeys(out.raw());
+    const [slack, engine, measure] = out.lines();
+    expect(slack).toMatchObject({ name: 'dr-bot', env: 'prod', component: 'slack-web-api', msg: 'slack said no' });
+    expect(engine).toMatchObject({ env: 'prod', component: 'engine', opId: 'DR-20261125-0001', step: 'switch-dns' });
+    expect(measure).toMatchObject({ component: 'object-storage' });
+    // The bindings a logger reports are the merged ones; the parent keeps its own.
+    expect(app.child({ env: 'staging' }).bindings()).toEqual({ name: 'dr-bot', env: 'staging' });
+    expect(app.bindings()).toEqual({ name: 'dr-bot', env: 'prod' });
+  });
+
+  it('redacts and scrubs bound fields like logged ones, and a child keeps its own level', () => {
+    const out = capture();
+    const log = createLogger({ level: 'info', destination: out.stream }).child({ token: 'xoxb-bound-1', target: 'redis://:pw-bound@cache:6379' });
+    log.info('bound');
+    log.child({ opId: 'DR-20261125-0002' }, { level: 'debug' }).debug('debug in the child');
+    log.debug('not at debug in the parent');
+    expect(out.raw()).not.toContain('xoxb-bound-1');
+    expect(out.raw()).not.toContain('pw-bound');
+    expect(out.lines().map((l) => l.msg)).toEqual(['bound', 'debug in the child']);
+    expect(out.lines()[0]).toMatchObject({ token: '[redacted]', target: 'redis://:***@cache:6379' });
+    expectUniqueKeys(out.raw());
   });
 
   it('honours the level', () => {
