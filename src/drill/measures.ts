@@ -60,7 +60,8 @@ export function kubernetesMeasurer(check: ReadinessCheck, targetMinutes: number,
     targetMinutes,
     async measure(view) {
       const at = now();
-      const failoverAt = view.approvedAt ?? at;
+      // Read when the final approval is announced, before the re-check sets approvedAt: that approval's click.
+      const failoverAt = view.approvedAt ?? view.approvals.at(-1)?.at ?? at;
       const base = { component: 'kubernetes' as const, targetMinutes, at };
       try {
         const f = await check.run();

@@ -94,7 +94,7 @@ export function createOperationMachine(deps: { now?: () => number } = {}) {
         if (context.planHash !== undefined && context.planHash !== planHash) {
           enqueue.emit({ type: 'ApprovalsInvalidated', previousPlanHash: context.planHash, planHash });
         }
-        enqueue.assign({ planHash, expiresAt, approvals: [] });
+        enqueue.assign({ planHash, expiresAt, approvals: [], approvalCompletedAt: undefined });
         enqueue.emit({ type: 'ApprovalRequested', planHash, expiresAt, required: context.requiredApprovals });
       }),
       recordApproval: enqueueActions(({ context, event, enqueue }) => {
@@ -103,9 +103,24 @@ export function createOperationMachine(deps: { now?: () => number } = {}) {
         enqueue.assign({ approvals });
         enqueue.emit({ type: 'ApprovalRecorded', userId: event.userId, count: approvals.length, required: context.requiredApprovals });
       }),
-      markApproved: enqueueActions(({ context, enqueue }) => {
-        enqueue.assign({ approvedAt: now() });
+      /**
+       * The approval that completes the quorum is the final approval: announced then, and RTO runs
+       * from its click (`at`), not from the end of the re-check that follows, which a restart
+       * repeats and which may take a while.
+       */
+      completeApproval: enqueueActions(({ context, enqueue, event }) => {
+        if (event.type !== 'APPROVE') return;
+        enqueue.assign({ approvalCompletedAt: event.at });
         enqueue.emit({ type: 'OperationApproved', approvers: context.approvals.map((a) => a.userId) });
+      }),
+      /** The re-check passed: the operation counts as approved (at the final approval) and starts. */
+      markApproved: enqueueActions(({ context, enqueue }) => {
+        const finalApproval = context.approvalCompletedAt ?? context.approvals.at(-1)?.at ?? now();
+        enqueue.assign({ approvedAt: finalApproval });
+        // A snapshot saved in the re-check by a version that announced the approval only here.
+        if (context.approvalCompletedAt === undefined) {
+          enqueue.emit({ type: 'OperationApproved', approvers: context.approvals.map((a) => a.userId) });
+        }
       }),
       refuse: enqueueActions(({ context, event, enqueue }, params: { phase: Phase }) => {
         if (event.type === 'TICK') return;
@@ -420,7 +435,7 @@ export function createOperationMachine(deps: { now?: () => number } = {}) {
               // A click that arrives after the deadline (before the timer fired) does not count: it
               // is refused as expired (the policy says so too), and the request expires.
               { guard: 'pastDeadline', target: 'expired', actions: [{ type: 'refuse', params: { phase: 'awaitingApproval' } }, 'expire'] },
-              { guard: 'approvalCompletes', target: 'recheck', actions: 'recordApproval' },
+              { guard: 'approvalCompletes', target: 'recheck', actions: ['recordApproval', 'completeApproval'] },
               { guard: { type: 'allowed', params: { phase: 'awaitingApproval' } }, actions: 'recordApproval' },
             ],
             REJECT: [{ guard: { type: 'allowed', params: { phase: 'awaitingApproval' } }, target: 'rejected', actions: 'reject' }],

@@ -70,6 +70,13 @@ export interface OperationContext extends OperationInput {
   approvals: Approval[];
   /** In runbook order. */
   steps: StepState[];
+  /**
+   * When the approval that completed the quorum was given (its click), set at once; the re-check
+   * runs after it. Absent in snapshots written before it existed (they announced the approval
+   * after the re-check).
+   */
+  approvalCompletedAt?: number;
+  /** The final approval's time, once the re-check passed and the steps start: RTO runs from here. */
   approvedAt?: number;
   finishedAt?: number;
   rtoMs?: number;

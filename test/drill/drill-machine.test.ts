@@ -1,7 +1,7 @@
 import { waitFor } from 'xstate';
 import { machineDiagram, toView } from '../../src/machine/index.js';
 import { DRILL_RUNBOOK } from '../../src/machine/runbook.js';
-import { ALICE, approve, done, Harness, until } from '../machine/harness.js';
+import { ALICE, approve, done, Harness, T0, until } from '../machine/harness.js';
 
 describe('the drill runbook in the operation machine', () => {
   it('runs the write load, the failover, integration tests, the failback and the count, in that order, as one approved operation', async () => {
@@ -39,7 +39,7 @@ describe('the drill runbook in the operation machine', () => {
     const h = new Harness({ steps: { 'verify-secondary': ['hold'], 'stop-write-load': ['hold'] } });
     const actor = h.start({ kind: 'drill', requestedMode: 'planned' });
     await until(actor, 'awaitingApproval');
-    actor.send(approve(ALICE, actor.getSnapshot().context.planHash!));
+    actor.send(approve(ALICE, actor.getSnapshot().context.planHash!, T0));
     await waitFor(actor, (s) => s.matches({ running: { drill: 'stage-5' } } as never));
     const approvedAt = actor.getSnapshot().context.approvedAt!;
     h.clock.increment(90_000);

@@ -63,8 +63,8 @@ describe('engine with real Redis and provider fakes', () => {
 
     const tl = await h.engine.timeline(waiting.id);
     const t = types(tl);
-    // the approval re-checks the components before anything changes
-    expect(t.slice(0, 6)).toEqual(['OperationRequested', 'PreflightCompleted', 'ApprovalRequested', 'ApprovalRecorded', 'PreflightCompleted', 'OperationApproved']);
+    // the final approval is announced at once; the re-check of the components follows before anything changes
+    expect(t.slice(0, 6)).toEqual(['OperationRequested', 'PreflightCompleted', 'ApprovalRequested', 'ApprovalRecorded', 'OperationApproved', 'PreflightCompleted']);
     expect(t.at(-1)).toBe('OperationCompleted');
     for (const id of ['promote-database', 'promote-cache', 'switch-dns', 'scale-secondary', 'verify-secondary']) {
       expect(t.filter((x) => x === `StepStarted:${id}`)).toHaveLength(1);
@@ -346,6 +346,41 @@ describe('engine with real Redis and provider fakes', () => {
     const done = await inPhase(restarted, req.op.id, 'completed');
     expect(done.steps.every((s) => s.status === 'succeeded')).toBe(true);
     expect(await h.world.get('database.writer')).toBe('primary');
+  });
+
+  test('stopped during the re-check after the final approval: the restarted bot announces that approval once and measures RTO from it', async () => {
+    h = await createHarness({ name: 'engine-recheck-stop' });
+    const req = await h.engine.request({ kind: 'failover', mode: 'auto', requester: REQUESTER, reason: 'practice' });
+    if (!req.ok) throw new Error(req.message);
+    const waiting = await inPhase(h.engine, req.op.id, 'awaitingApproval');
+    // The re-check is slow, and the person leaves (dr console: `exit`) before it ends.
+    h.world.delay('database.readiness', 1500);
+    const clickedBefore = Date.now();
+    const approved = await h.engine.approve({ opId: waiting.id, userId: APPROVER, planHash: waiting.planHash! });
+    const clickedAfter = Date.now();
+    expect(approved.op?.phase).toBe('recheck');
+    await h.engine.stop();
+    h.world.delay('database.readiness', 0);
+    // A second later the console is opened again.
+    await new Promise((r) => setTimeout(r, 1000));
+
+    const restarted = h.another();
+    await restarted.start();
+    const done = await inPhase(restarted, waiting.id, 'completed');
+    const tl = await restarted.timeline(waiting.id);
+    expect(tl.filter((e) => e.type === 'OperationApproved')).toHaveLength(1);
+    expect(tl.filter((e) => e.type === 'ApprovalRecorded')).toHaveLength(1);
+    const recorded = tl.find((e) => e.type === 'ApprovalRecorded')!;
+    const announced = tl.find((e) => e.type === 'OperationApproved')!;
+    // Announced with the click, before the interrupted re-check and the resumed one.
+    expect(announced.at - recorded.at).toBeLessThan(100);
+    expect(tl.indexOf(announced)).toBe(tl.indexOf(recorded) + 1);
+    expect(done.approvedAt).toBeGreaterThanOrEqual(clickedBefore);
+    expect(done.approvedAt).toBeLessThanOrEqual(clickedAfter);
+    const verified = done.steps.find((s) => s.id === 'verify-secondary')!;
+    expect(done.rtoMs).toBe(verified.finishedAt! - done.approvedAt!);
+    // The time the bot was away counts: RTO runs from the click, not from the resumed re-check.
+    expect(done.rtoMs).toBeGreaterThanOrEqual(1000);
   });
 
   test('two processes: the one holding a stale version is refused and does not overwrite', async () => {

@@ -1,6 +1,6 @@
 import { waitFor } from 'xstate';
 import { toView } from '../../src/machine/index.js';
-import { ALICE, approve, Harness, phase, report, settle, T0, TIMEOUT_MS, until } from './harness.js';
+import { ALICE, approve, done, Harness, phase, report, settle, T0, TIMEOUT_MS, until } from './harness.js';
 
 /** What the store keeps: the persisted snapshot as JSON text. */
 function persist(actor: ReturnType<Harness['start']>): unknown {
@@ -26,7 +26,8 @@ describe('resume from a persisted snapshot', () => {
       stepId: 'promote-cache',
       mode: 'planned',
       attempt: 1,
-      approvedAt: T0,
+      // The approval's click (approve()'s default time), not when the re-check ended.
+      approvedAt: T0 + 1000,
     });
     expect(after.stepCalls.map((c) => c.stepId)).toEqual(['promote-cache', 'switch-dns', 'scale-secondary', 'verify-secondary']);
     expect(after.preflightCalls).toEqual([]);
@@ -78,19 +79,48 @@ describe('resume from a persisted snapshot', () => {
     expect(after.ofType('OperationApproved')).toEqual([{ type: 'OperationApproved', approvers: [ALICE, 'U-BOB'] }]);
   });
 
-  it('re-runs the re-check that was in flight', async () => {
+  it('re-runs the re-check that was in flight, without announcing the approval again; RTO runs from the approval', async () => {
     const before = new Harness({ preflight: [report(), 'hold'] });
     const crashed = before.start();
     await until(crashed, 'awaitingApproval');
-    crashed.send(approve(ALICE, crashed.getSnapshot().context.planHash!));
+    const approvedAt = T0 + 1000;
+    crashed.send(approve(ALICE, crashed.getSnapshot().context.planHash!, approvedAt));
     await until(crashed, 'recheck');
+    expect(before.ofType('OperationApproved')).toEqual([{ type: 'OperationApproved', approvers: [ALICE] }]);
     const snapshot = persist(crashed);
+    crashed.stop();
+
+    // The bot comes back 8 s later; the steps then take 2 s more.
+    const after = new Harness({ steps: { 'verify-secondary': ['hold'] } });
+    after.clock.set(T0 + 9000);
+    const resumed = after.restore(snapshot);
+    await waitFor(resumed, (s) => s.context.steps.find((x) => x.id === 'verify-secondary')?.status === 'running');
+    expect(after.preflightCalls.map((c) => c.purpose)).toEqual(['recheck']);
+    after.clock.set(T0 + 11_000);
+    after.release('verify-secondary', done('green', { verified: true }));
+    await until(resumed, 'completed');
+    expect(after.types()).not.toContain('OperationApproved');
+    expect(after.types()).not.toContain('ApprovalRecorded');
+    const view = toView(resumed.getSnapshot());
+    expect(view.approvedAt).toBe(approvedAt);
+    expect(view.rtoMs).toBe(10_000);
+  });
+
+  it('a snapshot saved in the re-check by a version that announced the approval only afterwards still announces it once', async () => {
+    const before = new Harness({ preflight: [report(), 'hold'] });
+    const crashed = before.start();
+    await until(crashed, 'awaitingApproval');
+    crashed.send(approve(ALICE, crashed.getSnapshot().context.planHash!, T0 + 1000));
+    await until(crashed, 'recheck');
+    const snapshot = persist(crashed) as { context: Record<string, unknown> };
+    delete snapshot.context.approvalCompletedAt;
     crashed.stop();
 
     const after = new Harness();
     const resumed = after.restore(snapshot);
     await until(resumed, 'completed');
-    expect(after.preflightCalls.map((c) => c.purpose)).toEqual(['recheck']);
+    expect(after.ofType('OperationApproved')).toEqual([{ type: 'OperationApproved', approvers: [ALICE] }]);
+    expect(toView(resumed.getSnapshot()).approvedAt).toBe(T0 + 1000);
   });
 
   it('resumes a paused operation that can then be retried', async () => {

@@ -51,11 +51,12 @@ describe('running the failover runbook', () => {
       ['scale-secondary', 'succeeded'],
       ['verify-secondary', 'succeeded'],
     ]);
-    expect(view.rtoMs).toBe(94_000);
+    // From the approval (approve()'s default, T0 + 1 s) to the green verification.
+    expect(view.rtoMs).toBe(93_000);
     expect(view.rpo).toEqual([dbRpo]);
     expect(view.steps[4].checks).toEqual([{ name: 'healthz', kind: 'http', ok: true, detail: '200 in 35 ms' }]);
     const completed = h.ofType('OperationCompleted');
-    expect(completed).toEqual([{ type: 'OperationCompleted', durationMs: 94_000, rtoMs: 94_000, rpo: [dbRpo] }]);
+    expect(completed).toEqual([{ type: 'OperationCompleted', durationMs: 94_000, rtoMs: 93_000, rpo: [dbRpo] }]);
     expect(h.ofType('StepSucceeded').find((e) => e.stepId === 'switch-dns')?.durationMs).toBe(60_000);
     expect(h.ofType('StepSucceeded').find((e) => e.stepId === 'promote-cache')?.outcome.result).toBe('already-done');
   });
