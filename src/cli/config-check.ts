@@ -1,9 +1,13 @@
 import { loadConfig } from '../config/load.js';
+import { checkStart, startProblemsTitle } from '../config/runtime.js';
 import { summarizeConfig } from '../config/summary.js';
 import { ConfigError } from '../errors.js';
 import type { CliIo } from './io.js';
 
-/** `dr config check`: 0 when the file is valid and every variable it names is set, else 1. */
+/**
+ * `dr config check`: 0 when `dr start` would accept the file and the environment, else 1. The
+ * checks are start's own (checkStart); --skip-env leaves out those that read the environment.
+ */
 export function runConfigCheck(opts: { path: string; skipEnv: boolean; io: CliIo }): number {
   const { io } = opts;
   let config;
@@ -16,15 +20,16 @@ export function runConfigCheck(opts: { path: string; skipEnv: boolean; io: CliIo
     }
     throw err;
   }
+  const { problems, environment } = checkStart(config, io.env, { skipEnv: opts.skipEnv });
   const summary = summarizeConfig(config, io.env);
-  io.stdout(`${opts.path}: valid\n${summary.lines.join('\n')}\n`);
+  // "valid" means the file itself is right; what the environment lacks is listed below it.
+  if (!problems.some((p) => !p.needsEnv)) io.stdout(`${opts.path}: valid\n${summary.lines.join('\n')}\n`);
   for (const w of summary.warnings) io.stderr(`dr: warning: ${opts.path}: ${w}\n`);
-  if (!opts.skipEnv && summary.missingEnv.length > 0) {
-    io.stderr(
-      `dr: ${opts.path} names environment variables that are not set: ${summary.missingEnv.join(', ')} ` +
-        '(dr start would refuse to start; use --skip-env to check the file only)\n',
-    );
-    return 1;
+  if (environment?.redisUrlDefaulted) {
+    io.stderr(`dr: warning: REDIS_URL is not set: dr start would keep operation state in the Redis on localhost; set it to the bot's own Redis outside the primary region\n`);
   }
-  return 0;
+  if (problems.length === 0) return 0;
+  io.stderr(`dr: ${opts.path}: ${startProblemsTitle(problems)}:\n${problems.map((p) => `  ${p.text}`).join('\n')}\n`);
+  if (problems.some((p) => p.needsEnv)) io.stderr('dr: (dr start would refuse to start; use --skip-env to check the file only)\n');
+  return 1;
 }

@@ -93,9 +93,9 @@ Stops gracefully on SIGTERM/SIGINT: operations stay in Redis and resume at the n
   const config = program.command('config').description('inspect the config file (dr config check)');
   config
     .command('check')
-    .description('validate the config file and the connection-string variables it names; print what is configured')
+    .description('run the checks dr start runs on the config file and the environment (without connecting); print what is configured')
     .addOption(configOption())
-    .option('--skip-env', 'validate the file only, not the environment variables it refers to')
+    .option('--skip-env', 'check the file only: skip every check that needs an environment variable (Slack tokens, REDIS_URL, urlEnv values)')
     .action((opts: { config?: string; skipEnv?: boolean }) => {
       setCode(runConfigCheck({ path: configPathFrom({ flag: opts.config, env: io.env }), skipEnv: opts.skipEnv === true, io }));
     });

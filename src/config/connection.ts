@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors.js';
+import type { ConnectionKind } from './connection-url.js';
 import type { ConnectionRef } from './schema.js';
 
 /**
@@ -22,13 +23,13 @@ export function resolveConnection(ref: ConnectionRef, env: NodeJS.ProcessEnv, ke
 /** Every connection ref in the config, with its key path: start-up resolves them all at once. */
 export function connectionRefs(config: {
   components: { postgres?: { primary: ConnectionRef; secondary: ConnectionRef }; redis?: { primary: ConnectionRef; secondary: ConnectionRef } };
-}): { key: string; ref: ConnectionRef }[] {
-  const refs: { key: string; ref: ConnectionRef }[] = [];
+}): { key: string; ref: ConnectionRef; kind: ConnectionKind }[] {
+  const refs: { key: string; ref: ConnectionRef; kind: ConnectionKind }[] = [];
   for (const component of ['postgres', 'redis'] as const) {
     const c = config.components[component];
     if (!c) continue;
-    refs.push({ key: `components.${component}.primary`, ref: c.primary });
-    refs.push({ key: `components.${component}.secondary`, ref: c.secondary });
+    refs.push({ key: `components.${component}.primary`, ref: c.primary, kind: component });
+    refs.push({ key: `components.${component}.secondary`, ref: c.secondary, kind: component });
   }
   return refs;
 }

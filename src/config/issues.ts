@@ -26,11 +26,16 @@ function valueAt(root: unknown, path: readonly PathKey[]): unknown {
   return cur;
 }
 
-function describeValue(value: unknown): string {
+/**
+ * `source` is the value as written in the YAML, when known: a number too long for a double reads
+ * as other digits than the person typed, so show theirs too.
+ */
+function describeValue(value: unknown, source?: string): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
   if (typeof value === 'string') return `the text ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+  if (typeof value === 'number' && source !== undefined && source !== String(value)) return `the number ${source} (read as ${String(value)})`;
   return `${typeof value === 'number' ? 'the number' : typeof value} ${String(value)}`;
 }
 
@@ -43,28 +48,49 @@ const TYPE_NAMES: Record<string, string> = {
   array: 'a list',
 };
 
-/** The keys a strict object at `path` accepts, found by walking the schema's definition. */
-function knownKeys(schema: z.ZodType, path: readonly PathKey[]): string[] {
-  let cur: unknown = schema;
-  const unwrap = (s: unknown): unknown => {
-    let node = s as { _zod?: { def?: Record<string, unknown> } } | undefined;
+type SchemaDef = Record<string, unknown>;
+
+/** The schema node that validates `path`, past optional/default/pipe wrappers. */
+function nodeAt(schema: z.ZodType, path: readonly PathKey[]): SchemaDef | undefined {
+  const unwrap = (s: unknown): SchemaDef | undefined => {
+    let node = s as { _zod?: { def?: SchemaDef } } | undefined;
     for (let i = 0; i < 10 && node?._zod?.def; i += 1) {
       const def = node._zod.def;
       if (def.innerType) node = def.innerType as typeof node;
       else if (def.type === 'pipe' && def.in) node = def.in as typeof node;
       else break;
     }
-    return node;
+    return node?._zod?.def;
   };
-  for (const key of [...path, null]) {
-    const def = (unwrap(cur) as { _zod?: { def?: Record<string, unknown> } } | undefined)?._zod?.def;
-    if (!def) return [];
-    if (key === null) return def.type === 'object' ? Object.keys(def.shape as object) : [];
-    if (def.type === 'object') cur = (def.shape as Record<string, unknown>)[key as string];
-    else if (def.type === 'array') cur = def.element;
-    else return [];
+  let def = unwrap(schema);
+  for (const key of path) {
+    if (!def) return undefined;
+    if (def.type === 'object') def = unwrap((def.shape as Record<string, unknown>)[key as string]);
+    else if (def.type === 'array') def = unwrap(def.element);
+    else return undefined;
   }
-  return [];
+  return def;
+}
+
+/** The keys a strict object at `path` accepts, found by walking the schema's definition. */
+function knownKeys(schema: z.ZodType, path: readonly PathKey[]): string[] {
+  const def = nodeAt(schema, path);
+  return def?.type === 'object' ? Object.keys(def.shape as object) : [];
+}
+
+/**
+ * Whether the schema gave this issue its own message (`z.string({ error })`, `.regex(re, message)`):
+ * that message is written for the person and is kept; zod's defaults name types and patterns.
+ */
+function hasOwnMessage(schema: z.ZodType, issue: Issue): boolean {
+  const def = nodeAt(schema, issue.path);
+  if (!def) return false;
+  if (issue.code === 'invalid_type') return def.error !== undefined;
+  if (issue.code === 'invalid_format') {
+    const checks = (def.checks as { _zod?: { def?: SchemaDef } }[] | undefined) ?? [];
+    return checks.some((c) => c._zod?.def?.format === issue.format && c._zod.def.error !== undefined);
+  }
+  return false;
 }
 
 function closest(word: string, candidates: string[]): string | undefined {
@@ -105,12 +131,21 @@ export interface Problem {
   reason: string;
 }
 
-/** One problem per issue; an unknown-keys issue becomes one problem per key. */
-export function describeIssues(issues: readonly Issue[], input: unknown, schema: z.ZodType): Problem[] {
+/**
+ * One problem per issue; an unknown-keys issue becomes one problem per key. `source` gives the text
+ * of a plain scalar as written in the file (load.ts reads it from the YAML document).
+ */
+export function describeIssues(
+  issues: readonly Issue[],
+  input: unknown,
+  schema: z.ZodType,
+  source: (keys: readonly PathKey[]) => string | undefined = () => undefined,
+): Problem[] {
   const problems: Problem[] = [];
   for (const issue of issues) {
     const keys = [...issue.path];
     const at = valueAt(input, keys);
+    const written = source(keys);
     switch (issue.code) {
       case 'unrecognized_keys': {
         const allowed = knownKeys(schema, keys);
@@ -129,14 +164,22 @@ export function describeIssues(issues: readonly Issue[], input: unknown, schema:
       }
       case 'invalid_type': {
         const expected = TYPE_NAMES[issue.expected] ?? issue.expected;
-        const reason = at === undefined ? `missing: expected ${expected}` : `expected ${expected}, got ${describeValue(at)}`;
+        let reason = at === undefined ? `missing: expected ${expected}` : `expected ${expected}, got ${describeValue(at, written)}`;
+        if (at !== undefined && hasOwnMessage(schema, issue)) {
+          // The schema's hint, then what was written: for a number that should be text, as typed and quoted.
+          const shown = written ?? String(at);
+          reason =
+            issue.expected === 'string' && (typeof at === 'number' || typeof at === 'boolean')
+              ? `${issue.message}; you wrote ${shown}${shown === String(at) ? '' : `, which YAML reads as ${String(at)}`}: write ${JSON.stringify(shown)}`
+              : `${issue.message}, got ${describeValue(at, written)}`;
+        }
         problems.push({ path: formatPath(keys), keys, reason });
         continue;
       }
       case 'too_small': {
         let reason: string;
         if (issue.origin === 'number' || issue.origin === 'int' || issue.origin === 'bigint') {
-          reason = `expected a number ${bound(issue, 'min')} ${String(issue.minimum)}, got ${String(at)}`;
+          reason = `expected a number ${bound(issue, 'min')} ${String(issue.minimum)}, got ${written ?? String(at)}`;
         } else if (issue.origin === 'array' || issue.origin === 'set') {
           reason = `needs at least ${String(issue.minimum)} item${Number(issue.minimum) === 1 ? '' : 's'}`;
         } else if (issue.origin === 'string') {
@@ -150,7 +193,7 @@ export function describeIssues(issues: readonly Issue[], input: unknown, schema:
       case 'too_big': {
         const reason =
           issue.origin === 'number' || issue.origin === 'int'
-            ? `expected a number ${bound(issue, 'max')} ${String(issue.maximum)}, got ${String(at)}`
+            ? `expected a number ${bound(issue, 'max')} ${String(issue.maximum)}, got ${written ?? String(at)}`
             : issue.origin === 'array'
               ? `allows at most ${String(issue.maximum)} items`
               : issue.message;
@@ -159,16 +202,17 @@ export function describeIssues(issues: readonly Issue[], input: unknown, schema:
       }
       case 'invalid_value': {
         const options = issue.values.map((v) => JSON.stringify(v)).join(', ');
-        problems.push({ path: formatPath(keys), keys, reason: `expected one of ${options}, got ${describeValue(at)}` });
+        problems.push({ path: formatPath(keys), keys, reason: `expected one of ${options}, got ${describeValue(at, written)}` });
         continue;
       }
       case 'invalid_format': {
         const reason =
           issue.format === 'url'
             ? `expected a URL such as https://status.example.com/health, got ${describeValue(at)}`
-            : issue.format === 'regex'
-              ? `${issue.message}, got ${describeValue(at)}`
-              : issue.message;
+            : hasOwnMessage(schema, issue)
+              ? `${issue.message}, got ${describeValue(at, written)}`
+              : // zod's default names the pattern (/^…$/), which tells a person nothing.
+                `not in the expected form, got ${describeValue(at, written)}`;
         problems.push({ path: formatPath(keys), keys, reason });
         continue;
       }

@@ -48,6 +48,13 @@ function lineOf(doc: Document, counter: LineCounter, keys: Problem['keys']): num
   return undefined;
 }
 
+/** The text of a plain (unquoted) scalar as written, e.g. the digits of a number YAML rounds. */
+function sourceOf(doc: Document, text: string, keys: readonly PropertyKey[]): string | undefined {
+  const node = doc.getIn(keys as unknown[], true);
+  if (!isScalar(node) || node.type !== 'PLAIN' || !node.range) return undefined;
+  return text.slice(node.range[0], node.range[1]).trim();
+}
+
 /** Parse and validate YAML text; `path` is only used in messages. */
 export function parseConfig(text: string, path: string): DrConfig {
   const counter = new LineCounter();
@@ -67,7 +74,7 @@ export function parseConfig(text: string, path: string): DrConfig {
   }
   const result = configSchema.safeParse(input);
   if (!result.success) {
-    const problems = describeIssues(result.error.issues, input, configSchema);
+    const problems = describeIssues(result.error.issues, input, configSchema, (keys) => sourceOf(doc, text, keys));
     const lines = problems.map((p) => {
       const line = lineOf(doc, counter, p.keys);
       return `  ${path}: ${p.path}: ${p.reason}${line === undefined ? '' : ` (line ${line})`}`;

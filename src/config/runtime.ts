@@ -5,6 +5,7 @@
  */
 import { ConfigError } from '../errors.js';
 import { connectionRefs, resolveConnection } from './connection.js';
+import { CONNECTION_FORM, ENCODING_HINT, parseConnectionUrl, schemesText, type ConnectionKind, type ConnectionServer } from './connection-url.js';
 import type { DrConfig } from './schema.js';
 
 /**
@@ -38,120 +39,228 @@ function set(env: NodeJS.ProcessEnv, name: string): string | undefined {
   return v === undefined || v.trim() === '' ? undefined : v.trim();
 }
 
-function hostPort(url: string): string | undefined {
-  try {
-    const u = new URL(url);
-    const port = u.port || (u.protocol === 'rediss:' ? '6380' : '6379');
-    return `${u.hostname.toLowerCase()}:${port}`;
-  } catch {
-    return undefined;
-  }
+export interface StartProblem {
+  /** `key: what to fix`, never containing a secret. */
+  text: string;
+  /** Checking it needs the environment: `dr config check --skip-env` leaves it out. */
+  needsEnv: boolean;
 }
 
-/** host:port/database of a connection string, without credentials; undefined when unparsable. */
-function serverOf(url: string): string | undefined {
-  try {
-    const u = new URL(url);
-    return `${u.hostname.toLowerCase()}:${u.port || 'default'}${u.pathname === '/' ? '' : u.pathname}`;
-  } catch {
-    return undefined;
-  }
+export interface StartCheck {
+  problems: StartProblem[];
+  /** What start runs with; undefined when there are problems or the environment was skipped. */
+  environment: StartEnvironment | undefined;
 }
 
-/** Check the environment for `dr start`; throws one ConfigError listing every problem. */
-export function checkStartEnvironment(config: DrConfig, env: NodeJS.ProcessEnv): StartEnvironment {
-  const problems: string[] = [];
+export interface StartCheckOptions {
+  /** Check the file only: skip every check that reads an environment variable. */
+  skipEnv?: boolean;
+}
 
-  const redisFromEnv = set(env, 'REDIS_URL');
+/** What kind of Slack token a value is, by its prefix; the prefix is all a message may show. */
+const SLACK_TOKEN_KINDS: [prefix: string, kind: string][] = [
+  ['xoxb-', 'a bot token'],
+  ['xoxp-', 'a user token'],
+  ['xapp-', 'an app-level token'],
+  ['xoxe.', 'a token rotation token'],
+  ['xoxe-', 'a refresh token'],
+  ['xoxa-', 'a workspace app token'],
+  ['xoxs-', 'a session token'],
+];
+
+function tokenKind(value: string): [prefix: string, kind: string] | undefined {
+  return SLACK_TOKEN_KINDS.find(([prefix]) => value.startsWith(prefix));
+}
+
+const BOT_TOKEN_SOURCE = 'the bot needs the Bot User OAuth Token (xoxb-…) from the Slack app\'s "OAuth & Permissions" page';
+
+function botTokenProblem(token: string): string | undefined {
+  const kind = tokenKind(token);
+  if (kind?.[0] === 'xoxb-') return undefined;
+  if (kind === undefined) return `SLACK_BOT_TOKEN: not a bot token: it starts with xoxb-; ${BOT_TOKEN_SOURCE}`;
+  if (kind[0] === 'xapp-') return `SLACK_BOT_TOKEN: this is ${kind[1]} (xapp-…), which belongs in SLACK_APP_TOKEN; ${BOT_TOKEN_SOURCE}`;
+  return `SLACK_BOT_TOKEN: this is ${kind[1]} (${kind[0]}…); ${BOT_TOKEN_SOURCE}`;
+}
+
+function appTokenProblem(token: string): string | undefined {
+  const kind = tokenKind(token);
+  if (kind?.[0] === 'xapp-') return undefined;
+  const rest = 'Socket Mode needs an app-level token (xapp-…) with connections:write ("Basic Information" page); leave it unset for HTTP mode';
+  if (kind === undefined) return `SLACK_APP_TOKEN: not an app-level token: it starts with xapp-; ${rest}`;
+  if (kind[0] === 'xoxb-') return `SLACK_APP_TOKEN: this is ${kind[1]} (xoxb-…), which belongs in SLACK_BOT_TOKEN; ${rest}`;
+  return `SLACK_APP_TOKEN: this is ${kind[1]} (${kind[0]}…); ${rest}`;
+}
+
+/** The state Redis's connection string, judged like the components' (never quoted back). */
+function stateRedisProblem(url: string): string | undefined {
+  const parsed = parseConnectionUrl(url, 'redis');
+  if (parsed.ok) return undefined;
+  const p = parsed.problem;
+  if (p.code === 'needs-encoding') return `REDIS_URL: the user name or password has characters that must be percent-encoded (${ENCODING_HINT})`;
+  if (p.code === 'wrong-scheme') return `REDIS_URL: holds a ${p.scheme}:// URL; expected redis://host:port or rediss://host:port (the bot's own state Redis)`;
+  return "REDIS_URL: expected redis://host:port or rediss://host:port (the bot's own state Redis)";
+}
+
+/** A connection string read from variable `name` for config key `key`, judged without quoting it. */
+function envConnectionProblem(key: string, name: string, url: string, kind: ConnectionKind): string | undefined {
+  const parsed = parseConnectionUrl(url, kind);
+  if (parsed.ok) return undefined;
+  const p = parsed.problem;
+  if (p.code === 'needs-encoding') {
+    return `${key}.urlEnv: the user name or password in ${name} has characters that must be percent-encoded (${ENCODING_HINT})`;
+  }
+  if (p.code === 'wrong-scheme') return `${key}.urlEnv: ${name} holds a ${p.scheme}:// URL; expected ${schemesText(kind)}`;
+  return `${key}.urlEnv: ${name} does not hold a connection URL; expected ${CONNECTION_FORM[kind]}`;
+}
+
+/**
+ * Every check `dr start` makes before it connects to anything, in one place: `dr start` refuses
+ * on any problem (checkStartEnvironment), `dr config check` prints the same list. With
+ * `skipEnv` only the checks the file alone decides run (a config on a machine without secrets).
+ */
+export function checkStart(config: DrConfig, env: NodeJS.ProcessEnv, opts: StartCheckOptions = {}): StartCheck {
+  const problems: StartProblem[] = [];
+  const useEnv = opts.skipEnv !== true;
+  const envProblem = (text: string): void => void problems.push({ text, needsEnv: true });
+  const fileProblem = (text: string): void => void problems.push({ text, needsEnv: false });
+
+  const redisFromEnv = useEnv ? set(env, 'REDIS_URL') : undefined;
   const redisUrl = redisFromEnv ?? DEFAULT_REDIS_URL;
-  if (redisFromEnv !== undefined && !/^rediss?:\/\/[^/]/.test(redisFromEnv)) {
-    problems.push('REDIS_URL: expected redis://host:port or rediss://host:port (the bot\'s own state Redis)');
-  }
-
   const botToken = set(env, 'SLACK_BOT_TOKEN');
-  if (botToken === undefined) {
-    problems.push('SLACK_BOT_TOKEN: not set; copy the Bot User OAuth Token (xoxb-…) from the Slack app\'s "OAuth & Permissions" page');
-  }
   const signingSecret = set(env, 'SLACK_SIGNING_SECRET');
   const appToken = set(env, 'SLACK_APP_TOKEN');
-  if (signingSecret === undefined && appToken === undefined) {
-    problems.push(
-      'SLACK_SIGNING_SECRET or SLACK_APP_TOKEN: neither is set; HTTP mode needs the signing secret ("Basic Information" page), Socket Mode an app-level token (xapp-…) with connections:write',
-    );
-  }
-  if (appToken !== undefined && !appToken.startsWith('xapp-')) {
-    problems.push('SLACK_APP_TOKEN: an app-level token starts with xapp-; leave it unset for HTTP mode');
-  }
   const apiUrl = set(env, 'SLACK_API_URL');
-  if (apiUrl !== undefined && !/^https?:\/\//.test(apiUrl)) {
-    problems.push('SLACK_API_URL: expected an http(s) URL such as https://slack.com/api/');
-  }
-
   let port = DEFAULT_PORT;
-  const portText = set(env, 'PORT');
-  if (portText !== undefined) {
-    port = Number(portText);
-    if (!/^\d+$/.test(portText) || port < 0 || port > 65535) problems.push(`PORT: expected a port number 0-65535, got ${JSON.stringify(portText)}`);
-  }
 
-  const logLevel = set(env, 'LOG_LEVEL');
-  if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel)) {
-    problems.push(`LOG_LEVEL: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`);
+  if (useEnv) {
+    const stateProblem = redisFromEnv === undefined ? undefined : stateRedisProblem(redisFromEnv);
+    if (stateProblem !== undefined) envProblem(stateProblem);
+
+    if (botToken === undefined) {
+      envProblem('SLACK_BOT_TOKEN: not set; copy the Bot User OAuth Token (xoxb-…) from the Slack app\'s "OAuth & Permissions" page');
+    } else {
+      const tokenProblem = botTokenProblem(botToken);
+      if (tokenProblem !== undefined) envProblem(tokenProblem);
+    }
+    if (signingSecret === undefined && appToken === undefined) {
+      envProblem(
+        'SLACK_SIGNING_SECRET or SLACK_APP_TOKEN: neither is set; HTTP mode needs the signing secret ("Basic Information" page), Socket Mode an app-level token (xapp-…) with connections:write',
+      );
+    }
+    const appProblem = appToken === undefined ? undefined : appTokenProblem(appToken);
+    if (appProblem !== undefined) envProblem(appProblem);
+    if (apiUrl !== undefined && !/^https?:\/\//.test(apiUrl)) {
+      envProblem('SLACK_API_URL: expected an http(s) URL such as https://slack.com/api/');
+    }
+
+    const portText = set(env, 'PORT');
+    if (portText !== undefined) {
+      port = Number(portText);
+      if (!/^\d+$/.test(portText) || port < 0 || port > 65535) envProblem(`PORT: expected a port number 0-65535, got ${JSON.stringify(portText)}`);
+    }
+
+    const logLevel = set(env, 'LOG_LEVEL');
+    if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel)) {
+      envProblem(`LOG_LEVEL: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`);
+    }
   }
 
   if (config.detection) {
     const tokenEnv = config.detection.tokenEnv;
-    if (set(env, tokenEnv) === undefined) {
-      problems.push(`${tokenEnv}: not set; detection needs the bearer token Alertmanager sends to /webhooks/alertmanager (or remove the detection section)`);
+    if (useEnv && set(env, tokenEnv) === undefined) {
+      envProblem(`${tokenEnv}: not set; detection needs the bearer token Alertmanager sends to /webhooks/alertmanager (or remove the detection section)`);
     }
     if (!config.detection.probeUrls?.length && !config.regions.primary.healthUrl) {
-      problems.push('detection: nothing to probe; set regions.primary.healthUrl or detection.probeUrls');
+      fileProblem('detection: nothing to probe; set regions.primary.healthUrl or detection.probeUrls');
     }
   }
 
+  // Each connection string, parsed as its driver will: a bad one is named now, by key and variable,
+  // not at the first readiness round as "Invalid URL".
   const connections: Record<string, string> = {};
-  for (const { key, ref } of connectionRefs(config)) {
+  const servers: Record<string, { server: ConnectionServer; fromEnv: boolean }> = {};
+  for (const { key, ref, kind } of connectionRefs(config)) {
+    if (ref.urlEnv !== undefined && !useEnv) continue;
+    let url: string;
     try {
-      connections[key] = resolveConnection(ref, env, key);
+      url = resolveConnection(ref, env, key);
     } catch (err) {
-      problems.push((err as Error).message);
+      envProblem((err as Error).message);
+      continue;
     }
+    connections[key] = url;
+    const parsed = parseConnectionUrl(url, kind);
+    if (parsed.ok) servers[key] = { server: parsed.server, fromEnv: ref.urlEnv !== undefined };
+    else if (ref.urlEnv !== undefined) envProblem(envConnectionProblem(key, ref.urlEnv, url, kind) as string);
+    // A bad `url` written in the file is refused by the schema, with its line.
   }
 
-  // Both sides resolving to one server would have the bot "promote" the server it fences.
+  // Both sides reaching one server would have the bot "promote" the server it fences.
   for (const component of ['postgres', 'redis']) {
-    const a = connections[`components.${component}.primary`];
-    const b = connections[`components.${component}.secondary`];
-    const server = a !== undefined && b !== undefined ? serverOf(a) : undefined;
-    if (server !== undefined && server === serverOf(b as string)) {
-      problems.push(`components.${component}: primary and secondary are the same server (${server}); check the connection strings`);
-    }
+    const a = servers[`components.${component}.primary`];
+    const b = servers[`components.${component}.secondary`];
+    if (a === undefined || b === undefined || a.server.key !== b.server.key) continue;
+    const shown = a.server.display === b.server.display ? a.server.display : `${a.server.display} and ${b.server.display}`;
+    const text = `components.${component}: primary and secondary are the same server (${shown}); check the connection strings`;
+    if (a.fromEnv || b.fromEnv) envProblem(text);
+    else fileProblem(text);
   }
 
   // Failing over the Redis that holds the bot's own state would lose the operation mid-way.
-  const stateHost = hostPort(redisUrl);
-  for (const key of ['components.redis.primary', 'components.redis.secondary']) {
-    const url = connections[key];
-    if (url !== undefined && stateHost !== undefined && hostPort(url) === stateHost) {
-      problems.push(`REDIS_URL: points at the same server as ${key} (${stateHost}); the bot's state needs its own Redis outside the primary region`);
+  const state = useEnv ? parseConnectionUrl(redisUrl, 'redis') : undefined;
+  if (state?.ok) {
+    for (const key of ['components.redis.primary', 'components.redis.secondary']) {
+      const side = servers[key];
+      if (side !== undefined && side.server.key === state.server.key) {
+        envProblem(`REDIS_URL: points at the same server as ${key} (${state.server.display}); the bot's state needs its own Redis outside the primary region`);
+      }
     }
   }
 
-  if (problems.length > 0) {
-    const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
-    throw new ConfigError(`the environment is not ready for dr start (${count}):\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  // Azure Blob connection strings are read when the readiness checks are built; say it now.
+  const store = config.components.objectStorage;
+  if (useEnv && store) {
+    for (const side of ['primary', 'secondary'] as const) {
+      const name = store[side].connectionStringEnv;
+      if (name !== undefined && set(env, name) === undefined) {
+        envProblem(`components.objectStorage.${side}.connectionStringEnv: ${name} is not set; export the storage account's connection string in it`);
+      }
+    }
   }
+
+  if (problems.length > 0 || !useEnv) return { problems, environment: undefined };
   return {
-    redisUrl,
-    redisUrlDefaulted: redisFromEnv === undefined,
-    slack: {
-      botToken: botToken as string,
-      mode: appToken !== undefined ? 'socket' : 'http',
-      ...(signingSecret !== undefined ? { signingSecret } : {}),
-      ...(appToken !== undefined ? { appToken } : {}),
-      ...(apiUrl !== undefined ? { apiUrl } : {}),
+    problems,
+    environment: {
+      redisUrl,
+      redisUrlDefaulted: redisFromEnv === undefined,
+      slack: {
+        botToken: botToken as string,
+        mode: appToken !== undefined ? 'socket' : 'http',
+        ...(signingSecret !== undefined ? { signingSecret } : {}),
+        ...(appToken !== undefined ? { appToken } : {}),
+        ...(apiUrl !== undefined ? { apiUrl } : {}),
+      },
+      port,
+      connections,
     },
-    port,
-    connections,
   };
+}
+
+/** What the list of problems is about, for its first line. */
+export function startProblemsTitle(problems: readonly StartProblem[]): string {
+  const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
+  const env = problems.some((p) => p.needsEnv);
+  const file = problems.some((p) => !p.needsEnv);
+  const what = env && file ? 'the config and the environment are' : file ? 'the config is' : 'the environment is';
+  return `${what} not ready for dr start (${count})`;
+}
+
+/** Check the config and the environment for `dr start`; throws one ConfigError listing every problem. */
+export function checkStartEnvironment(config: DrConfig, env: NodeJS.ProcessEnv): StartEnvironment {
+  const { problems, environment } = checkStart(config, env);
+  if (problems.length > 0 || environment === undefined) {
+    throw new ConfigError(`${startProblemsTitle(problems)}:\n${problems.map((p) => `  ${p.text}`).join('\n')}`);
+  }
+  return environment;
 }

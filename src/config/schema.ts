@@ -4,12 +4,16 @@
  * either as a password-less `url` or by reference (`urlEnv: NAME`, read from the environment).
  */
 import { z } from 'zod';
+import { ENCODING_HINT, parseConnectionUrl, schemesText, userInfoHoldsPassword, type ConnectionKind } from './connection-url.js';
 
 const slackUserId = z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'a Slack user id looks like U0123ABCD');
 const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name (A-Z, 0-9, _)');
 
-/** A connection string: `url` (no password inside) or `urlEnv` (the name of an env var holding it). */
-export const connectionRef = z
+const PASSWORD_IN_URL = 'this url contains a password: put it in an environment variable and use `urlEnv`';
+/** A connection string written in the file, as it may be written there: no password anywhere. */
+const FILE_FORM: Record<ConnectionKind, string> = { postgres: 'postgres://user@host[:port]/db', redis: 'redis://host[:port][/db]' };
+
+const connectionRefShape = z
   .object({
     url: z.string().min(1).optional(),
     urlEnv: envName.optional(),
@@ -17,10 +21,42 @@ export const connectionRef = z
   .strict()
   .refine((c) => (c.url === undefined) !== (c.urlEnv === undefined), {
     message: 'give exactly one of `url` or `urlEnv`',
-  })
-  .refine((c) => c.url === undefined || !/:\/\/[^/@:]*:[^/@]+@/.test(c.url), {
-    message: 'this url contains a password: put it in an environment variable and use `urlEnv`',
   });
+
+/** A connection string: `url` (no password inside) or `urlEnv` (the name of an env var holding it). */
+export const connectionRef = connectionRefShape.refine((c) => c.url === undefined || !userInfoHoldsPassword(c.url), {
+  message: PASSWORD_IN_URL,
+});
+
+/**
+ * The same for a PostgreSQL or Redis side: a `url` written in the file must also be a connection
+ * URL of that kind, and carry no password in its query (`?password=` works for both drivers).
+ */
+function connectionRefOf(kind: ConnectionKind) {
+  return connectionRefShape.superRefine((c, ctx) => {
+    if (c.url === undefined) return;
+    if (userInfoHoldsPassword(c.url)) {
+      ctx.addIssue({ code: 'custom', message: PASSWORD_IN_URL });
+      return;
+    }
+    const parsed = parseConnectionUrl(c.url, kind);
+    if (!parsed.ok) {
+      const p = parsed.problem;
+      const message =
+        p.code === 'wrong-scheme'
+          ? `a ${p.scheme}:// URL; expected ${schemesText(kind)}`
+          : p.code === 'needs-encoding'
+            ? `the user name has characters that must be percent-encoded (${ENCODING_HINT})`
+            : `not a connection URL; expected ${FILE_FORM[kind]}`;
+      ctx.addIssue({ code: 'custom', path: ['url'], message });
+    } else if (parsed.server.passwordParam) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'this url carries a password in its query; put the whole connection string in an environment variable and name it with `urlEnv`',
+      });
+    }
+  });
+}
 
 const region = z
   .object({
@@ -33,8 +69,8 @@ const region = z
 
 const postgres = z
   .object({
-    primary: connectionRef,
-    secondary: connectionRef,
+    primary: connectionRefOf('postgres'),
+    secondary: connectionRefOf('postgres'),
     promoteTimeoutSeconds: z.number().int().positive().default(60),
     /** Planned failover: how long to wait for the standby to replay the primary's final LSN. */
     catchUpTimeoutSeconds: z.number().int().positive().default(120),
@@ -67,7 +103,7 @@ const postgres = z
      * failover with the primary down tell this cluster's secondary from an unrelated server.
      */
     systemIdentifier: z
-      .string({ error: 'quote the system identifier ("7312345678901234567"): YAML reads an unquoted 19-digit number inexactly' })
+      .string({ error: 'quote the system identifier: YAML reads an unquoted 19-digit number inexactly' })
       .regex(/^[1-9][0-9]*$/, 'the system identifier is a number, as SELECT system_identifier FROM pg_control_system() prints it')
       .optional(),
   })
@@ -75,8 +111,8 @@ const postgres = z
 
 const redis = z
   .object({
-    primary: connectionRef,
-    secondary: connectionRef,
+    primary: connectionRefOf('redis'),
+    secondary: connectionRefOf('redis'),
     promoteTimeoutSeconds: z.number().int().positive().default(30),
     /** Planned: use FAILOVER TO where the server supports it (Redis >= 6.2). */
     useFailoverCommand: z.boolean().default(true),
@@ -327,7 +363,10 @@ export const configSchema = z
         /** Channel id (C...) where status cards and timelines are posted. */
         incidentChannel: z.string().regex(/^[CG][A-Z0-9]{2,}$/, 'a Slack channel id looks like C0123ABCD'),
         /** The slash command registered in the manifest. */
-        command: z.string().regex(/^\/[a-z0-9_-]+$/).default('/dr'),
+        command: z
+          .string()
+          .regex(/^\/[a-z0-9_-]+$/, 'a slash command like /dr (starts with /, lowercase letters, digits, - or _)')
+          .default('/dr'),
       })
       .strict(),
     approvals: z

@@ -3,7 +3,6 @@
  * will skip as "not configured", so a reviewer can compare it with the real topology.
  */
 import { targetText } from '../report/build.js';
-import { connectionRefs } from './connection.js';
 import type { ConnectionRef, DrConfig } from './schema.js';
 
 function refText(ref: ConnectionRef, env: NodeJS.ProcessEnv): string {
@@ -21,8 +20,6 @@ function refText(ref: ConnectionRef, env: NodeJS.ProcessEnv): string {
 
 export interface ConfigSummary {
   lines: string[];
-  /** Env vars named by urlEnv that are not set: `dr start` would refuse to start. */
-  missingEnv: string[];
   /** Valid but probably not meant: `dr config check` prints them, `dr start` logs them. */
   warnings: string[];
 }
@@ -126,13 +123,7 @@ export function summarizeConfig(config: DrConfig, env: NodeJS.ProcessEnv): Confi
     }`,
   );
 
-  // Every variable the file names: connection strings, the detection token, blob connection strings.
-  const named = [
-    ...connectionRefs(config).map(({ ref }) => ref.urlEnv),
-    config.detection?.tokenEnv,
-    o?.primary.connectionStringEnv,
-    o?.secondary.connectionStringEnv,
-  ];
-  const missingEnv = named.filter((name): name is string => name !== undefined && (env[name] === undefined || env[name]?.trim() === ''));
-  return { lines, missingEnv: [...new Set(missingEnv)], warnings: configWarnings(config) };
+  // What the environment lacks is not the summary's to say: checkStart (runtime.ts) says it, for
+  // dr start and dr config check alike.
+  return { lines, warnings: configWarnings(config) };
 }
