@@ -2,6 +2,7 @@ import type { Component, ComponentReadiness, Mode, OperationKind, PreflightRepor
 import { errorInfo } from '../errors.js';
 import type { Providers } from '../providers/types.js';
 import { primaryAlreadyServing, refuseNothingToFailBack } from './failback-preflight.js';
+import { refuseAlreadyFailedOver, secondaryAlreadyServing } from './failover-preflight.js';
 
 const COMPONENTS: readonly { key: keyof Providers; component: Component }[] = [
   { key: 'database', component: 'database' },
@@ -46,8 +47,17 @@ export async function runPreflight(
   );
   const mode = resolveMode(input.requestedMode, components);
   const ruled = applyModeRules(input.requestedMode, components);
-  const serving = input.kind === 'failback' ? await primaryAlreadyServing(providers) : null;
-  return { mode, components: serving ? refuseNothingToFailBack(ruled, serving) : ruled, checkedAt: now() };
+  return { mode, components: await refuseNothingToDo(providers, input.kind, ruled), checkedAt: now() };
+}
+
+/** A failback when the primary already serves, or a failover (or drill) when the secondary does, changes nothing: refused. */
+async function refuseNothingToDo(providers: Providers, kind: OperationKind, components: ComponentReadiness[]): Promise<ComponentReadiness[]> {
+  if (kind === 'failback') {
+    const serving = await primaryAlreadyServing(providers);
+    return serving ? refuseNothingToFailBack(components, serving) : components;
+  }
+  const serving = await secondaryAlreadyServing(providers);
+  return serving ? refuseAlreadyFailedOver(kind, components, serving) : components;
 }
 
 /** The old writer counts as reachable unless a data component says it is not. */

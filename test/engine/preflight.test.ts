@@ -16,7 +16,8 @@ describe('preflight', () => {
       ['cluster', 'not-configured'],
       ['verification', 'not-configured'],
     ]);
-    expect(world.calls).toEqual(['database.readiness(secondary)', 'dns.readiness(secondary)']);
+    // Read-only: the readiness of each, then whether the secondary already serves (it does not).
+    expect(world.calls).toEqual(['database.readiness(secondary)', 'dns.readiness(secondary)', 'database.isWriter(secondary)']);
   });
 
   test('failback asks about the primary', async () => {
@@ -60,5 +61,62 @@ describe('preflight', () => {
     const db = report.components.find((c) => c.component === 'database');
     expect(db?.status).toBe('warning');
     expect(db?.warnings).toEqual([expect.stringContaining('`planned` would lose nothing')]);
+  });
+});
+
+describe('already failed over', () => {
+  const failedOver = {
+    'database.writer': 'secondary',
+    'database.standby': 'none',
+    'database.primaryReachable': 'true',
+    'cache.writer': 'secondary',
+    'cache.standby': 'none',
+    // After a planned switch the old Redis master is a replica: not reachable as a writer.
+    'cache.primaryReachable': 'false',
+    'dns.target': 'secondary',
+    'cluster.secondary': 'production',
+  } as const;
+
+  test('a failover while the secondary already serves is refused before approval and says to fail back', async () => {
+    const world = await new FakeWorld().init(failedOver);
+    const report = await runPreflight(createFakeProviders(world), { kind: 'failover', requestedMode: 'auto' }, now);
+    const blocked = report.components.filter((c) => c.status === 'blocked');
+    expect(blocked.map((c) => c.component)).toEqual(['dns']);
+    expect(blocked[0].summary).toBe(
+      "already failed over: the secondary region is serving (the secondary database is the writer; the secondary cache is the writer; DNS sends users to the secondary; the secondary's workloads run at production size): nothing to fail over. Request a failback to return to the primary. Nothing was changed.",
+    );
+    expect(blocked[0].planFacts).toMatchObject({ alreadyFailedOver: true });
+    expect(world.calls.filter((c) => /promote|resync|switchTo|scale\(/.test(c))).toEqual([]);
+  });
+
+  test('so is a drill, which starts with a failover; a failback is not', async () => {
+    const world = await new FakeWorld().init(failedOver);
+    const drill = await runPreflight(createFakeProviders(world), { kind: 'drill', requestedMode: 'planned' }, now);
+    expect(drill.components.find((c) => c.component === 'dns')).toMatchObject({ status: 'blocked', summary: expect.stringMatching(/^already failed over: .*a drill starts with a failover\. Request a failback/) });
+    const failback = await runPreflight(createFakeProviders(world), { kind: 'failback', requestedMode: 'auto' }, now);
+    expect(failback.components.filter((c) => c.status === 'blocked')).toEqual([]);
+  });
+
+  test('without DNS configured, the block lands on the database', async () => {
+    const world = await new FakeWorld().init(failedOver);
+    const report = await runPreflight(createFakeProviders(world, ['database', 'cache']), { kind: 'failover', requestedMode: 'auto' }, now);
+    expect(report.components.filter((c) => c.status === 'blocked').map((c) => c.component)).toEqual(['database']);
+  });
+
+  test.each([
+    ['the database promoted but DNS still on the primary', { 'dns.target': 'primary', 'cluster.secondary': 'standby' }],
+    ['the data tier and DNS switched, the workloads still at standby counts', { 'cluster.secondary': 'standby' }],
+    ['DNS switched but the cache not promoted', { 'cache.writer': 'primary', 'cache.standby': 'secondary' }],
+  ] as const)('a half-done failover (%s) is not refused: its steps finish it', async (_what, state) => {
+    const world = await new FakeWorld().init({ ...failedOver, ...state });
+    const report = await runPreflight(createFakeProviders(world), { kind: 'failover', requestedMode: 'auto' }, now);
+    expect(report.components.filter((c) => c.status === 'blocked')).toEqual([]);
+  });
+
+  test('a component that cannot say is no proof of "already failed over"', async () => {
+    const world = await new FakeWorld().init(failedOver);
+    world.fail('dns.currentTarget');
+    const report = await runPreflight(createFakeProviders(world), { kind: 'failover', requestedMode: 'auto' }, now);
+    expect(report.components.filter((c) => c.status === 'blocked')).toEqual([]);
   });
 });
