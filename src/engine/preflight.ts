@@ -10,6 +10,7 @@ const COMPONENTS: readonly { key: keyof Providers; component: Component }[] = [
   { key: 'dns', component: 'dns' },
   { key: 'cluster', component: 'cluster' },
   { key: 'verification', component: 'verification' },
+  { key: 'health', component: 'health' },
 ];
 
 /** Failover makes the secondary serve; failback hands it back to the primary; a drill starts with the failover. */

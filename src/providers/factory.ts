@@ -18,6 +18,7 @@ import type {
   VerificationProvider,
   WriteLoadProvider,
 } from './types.js';
+import { createHealthProvider } from './health.js';
 import { createKubernetesProvider } from './kubernetes.js';
 import type { SystemIdentifierMemory } from './pg-identity.js';
 import { createPostgresProvider } from './postgres.js';
@@ -169,6 +170,16 @@ export function createProviders(config: DrConfig, env: NodeJS.ProcessEnv, log: L
     if (c.dns) providers.dns = keep(buildDns(c.dns, config.targets, log.child({ provider: c.dns.provider })));
     if (c.kubernetes) providers.cluster = keep(buildCluster(c.kubernetes, log.child({ provider: 'kubernetes' })));
     if (c.verification) providers.verification = keep(buildVerification(c.verification, log.child({ provider: 'verification' })));
+    const { primary, secondary } = config.regions;
+    if (primary.healthUrl || secondary.healthUrl) {
+      providers.health = keep(
+        createHealthProvider({
+          ...(primary.healthUrl ? { primaryUrl: primary.healthUrl } : {}),
+          ...(secondary.healthUrl ? { secondaryUrl: secondary.healthUrl } : {}),
+          log: log.child({ provider: 'health' }),
+        }),
+      );
+    }
     if (c.postgres || c.redis) providers.writeLoad = keep(buildWriteLoad(c, env, log));
     return providers;
   } catch (err) {

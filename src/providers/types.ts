@@ -96,6 +96,14 @@ export interface VerificationProvider extends Inspectable {
   run(opts: { region: RegionRole; progress: Progress }): Promise<CheckResult[]>;
 }
 
+/** Each region's health endpoint as users see it (`regions.<region>.healthUrl`). */
+export interface HealthProvider extends Inspectable {
+  /** The region's health URL, or null when it has none. */
+  url(region: RegionRole): string | null;
+  /** One check of the region's endpoint (with retries); null when the region has no URL. */
+  probe(region: RegionRole, progress?: Progress): Promise<CheckResult | null>;
+}
+
 /** Acknowledged writes of a drill's write load so far, per component. */
 export interface WriteLoadComponentSample {
   acknowledged: number;
@@ -132,6 +140,8 @@ export interface Providers {
   dns?: DnsProvider;
   cluster?: ClusterProvider;
   verification?: VerificationProvider;
+  /** Built from `regions.*.healthUrl`, when either region has one. */
+  health?: HealthProvider;
   /** Drills only: built from the database and cache connections. */
   writeLoad?: WriteLoadProvider;
 }

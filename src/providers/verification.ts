@@ -21,7 +21,8 @@ import { commandEnv } from './command-env.js';
 export interface HttpCheckConfig {
   name: string;
   url: string;
-  expectStatus?: number;
+  /** The status to expect (default 200); `2xx` takes any success, as a health endpoint's. */
+  expectStatus?: number | '2xx';
   bodyMatch?: string;
   timeoutSeconds?: number;
   retries?: number;
@@ -62,7 +63,8 @@ async function httpAttempt(check: HttpCheckConfig): Promise<{ ok: boolean; detai
     const res = await fetch(check.url, { signal: AbortSignal.timeout(timeoutS * 1000), redirect: 'manual', headers: { 'user-agent': 'dr-bot-verification' } });
     const body = await res.text();
     const ms = Date.now() - t0;
-    if (res.status !== expect) return { ok: false, detail: `${res.status} (expected ${expect}) in ${ms} ms: ${excerpt(body, 120)}` };
+    const statusOk = expect === '2xx' ? res.status >= 200 && res.status < 300 : res.status === expect;
+    if (!statusOk) return { ok: false, detail: `${res.status} (expected ${expect}) in ${ms} ms: ${excerpt(body, 120)}` };
     if (check.bodyMatch !== undefined && !new RegExp(check.bodyMatch).test(body))
       return { ok: false, detail: `${res.status} in ${ms} ms but the body does not match /${check.bodyMatch}/: ${excerpt(body, 120)}` };
     return { ok: true, detail: `${res.status} in ${ms} ms${check.bodyMatch !== undefined ? `, body matches /${check.bodyMatch}/` : ''}` };

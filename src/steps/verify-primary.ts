@@ -4,15 +4,21 @@ import { STEP_TITLES } from '../machine/runbook.js';
 import { ALWAYS_RUN, checksOutcome } from './outcome.js';
 import type { Step } from './types.js';
 
-/** Failback starts only when the primary region is back: its checks pass and its parts answer. */
+/**
+ * Failback starts only when the primary region is back: its health endpoint (regions.primary.healthUrl)
+ * and verification checks pass, and its Kubernetes API, PostgreSQL and Redis answer. Every failing
+ * check is listed and the step fails, so nothing moves before the region is whole.
+ */
 export const verifyPrimary: Step = {
   id: 'verify-primary',
   title: STEP_TITLES['verify-primary'],
-  needs: ['verification', 'cluster', 'database', 'cache'],
+  needs: ['health', 'verification', 'cluster', 'database', 'cache'],
   check: async () => ALWAYS_RUN,
   async run(ctx, progress) {
-    const { verification, cluster, database, cache } = ctx.providers;
+    const { health, verification, cluster, database, cache } = ctx.providers;
     const checks: CheckResult[] = [];
+    const endpoint = health ? await health.probe('primary', progress) : null;
+    if (endpoint) checks.push(endpoint);
     if (verification) checks.push(...(await verification.run({ region: 'primary', progress })));
     if (cluster) checks.push(await cluster.reachable('primary'));
     if (database) checks.push(await answers('database', () => database.isWriter('primary')));

@@ -35,6 +35,7 @@ describe('engine with real Redis and provider fakes', () => {
       ['dns', 'ready'],
       ['cluster', 'ready'],
       ['verification', 'ready'],
+      ['health', 'not-configured'],
     ]);
 
     const answer = await h.engine.approve({ opId: waiting.id, userId: APPROVER, planHash: waiting.planHash! });

@@ -15,6 +15,7 @@ describe('preflight', () => {
       ['dns', 'ready'],
       ['cluster', 'not-configured'],
       ['verification', 'not-configured'],
+      ['health', 'not-configured'],
     ]);
     // Read-only: the readiness of each, then whether the secondary already serves (it does not).
     expect(world.calls).toEqual(['database.readiness(secondary)', 'dns.readiness(secondary)', 'database.isWriter(secondary)']);
@@ -119,4 +120,12 @@ describe('already failed over', () => {
     const report = await runPreflight(createFakeProviders(world), { kind: 'failover', requestedMode: 'auto' }, now);
     expect(report.components.filter((c) => c.status === 'blocked')).toEqual([]);
   });
+});
+
+test("the target region's health endpoint is asked about too: for a failover the secondary's, a warning when it does not answer", async () => {
+  const world = await new FakeWorld().init({ 'health.secondary': 'false' });
+  const report = await runPreflight(createFakeProviders(world, ['database', 'health']), { kind: 'failover', requestedMode: 'auto' }, now);
+  expect(world.calls).toContain('health.readiness(secondary)');
+  expect(report.components.find((c) => c.component === 'health')).toMatchObject({ status: 'warning' });
+  expect(report.components.filter((c) => c.status === 'blocked')).toEqual([]);
 });

@@ -73,6 +73,16 @@ describe('createProviders', () => {
     await closeProviders(providers, log);
   });
 
+  it('builds the health endpoints from regions.*.healthUrl, even without components', async () => {
+    const path = join(dir, 'health.yaml');
+    writeFileSync(path, BASE.replace('primary: { name: a }', 'primary: { name: a, healthUrl: "https://a.example.com/healthz" }'));
+    const providers = createProviders(loadConfig({ path, env: {} }), {}, log);
+    expect(Object.keys(providers)).toEqual(['health']);
+    expect(providers.health?.url('primary')).toBe('https://a.example.com/healthz');
+    expect(providers.health?.url('secondary')).toBeNull();
+    await closeProviders(providers, log);
+  });
+
   it('builds Traffic Manager when the DNS provider says so', async () => {
     const c = config(
       'tm.yaml',

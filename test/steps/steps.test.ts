@@ -129,3 +129,27 @@ test('verify-primary reports a primary database that does not answer', async () 
   expect(outcome.verified).toBe(false);
   expect(outcome.checks?.[0]).toMatchObject({ name: 'primary database', ok: false, detail: 'unreachable: fake-database: database.isWriter failed (injected)' });
 });
+
+describe('verify-primary probes the primary health endpoint (regions.primary.healthUrl)', () => {
+  test('a primary whose health endpoint fails stops the failback, listed with whatever else is missing', async () => {
+    const world = await new FakeWorld().init({ 'health.primary': 'false', 'cluster.primaryReachable': 'false' });
+    const progress: string[] = [];
+    const outcome = await STEPS['verify-primary'].run(ctx(createFakeProviders(world, ['health', 'cluster', 'database']), 'failback'), (m) => progress.push(m));
+    expect(outcome.verified).toBe(false);
+    expect(outcome.checks?.map((c) => [c.name, c.ok])).toEqual([
+      ['primary health endpoint', false],
+      ['primary API server', false],
+      ['primary database', true],
+    ]);
+    expect(outcome.summary).toContain('primary health endpoint: https://primary.example.test/healthz → 503');
+    expect(world.calls).toContain('health.probe(primary)');
+  });
+
+  test('with only a health endpoint configured the step still runs, and passes once it answers', async () => {
+    const world = await new FakeWorld().init();
+    const c = ctx(createFakeProviders(world, ['health']), 'failback');
+    expect(STEPS['verify-primary'].needs).toContain('health');
+    const outcome = await STEPS['verify-primary'].run(c, () => {});
+    expect(outcome).toMatchObject({ verified: true, summary: 'primary region: 1/1 checks passed' });
+  });
+});

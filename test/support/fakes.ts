@@ -15,6 +15,7 @@ import type {
   ClusterProvider,
   DatabaseProvider,
   DnsProvider,
+  HealthProvider,
   Progress,
   PromotionResult,
   Providers,
@@ -62,6 +63,7 @@ export type FakeCall =
   | `dns.${'readiness' | 'currentTarget' | 'switchTo' | 'verify'}`
   | `cluster.${'readiness' | 'isScaled' | 'scale' | 'reachable'}`
   | `verification.${'readiness' | 'run'}`
+  | `health.${'readiness' | 'probe'}`
   | `writeLoad.${'start' | 'stop'}`;
 
 /** The world the fakes act on: a steady state before a failover (primary writes, secondary streams). */
@@ -82,6 +84,9 @@ export const INITIAL_STATE = {
   'cluster.primaryReachable': 'true',
   'verification.primary': 'true',
   'verification.secondary': 'true',
+  /** The regions' health endpoints (regions.*.healthUrl) answer 2xx. */
+  'health.primary': 'true',
+  'health.secondary': 'true',
   /** Acknowledged drill writes the fake "loses" (missing when the load is counted at the end). */
   'writeLoad.lostWrites': '0',
 } as const;
@@ -327,6 +332,28 @@ function verificationProvider(world: FakeWorld): VerificationProvider {
   };
 }
 
+function healthProvider(world: FakeWorld): HealthProvider {
+  const url = (region: RegionRole) => `https://${region}.example.test/healthz`;
+  const check = async (region: RegionRole): Promise<CheckResult> => {
+    const ok = (await world.get(region === 'primary' ? 'health.primary' : 'health.secondary')) === 'true';
+    return { name: `${region} health endpoint`, kind: 'http', ok, detail: `${url(region)} → ${ok ? '200' : '503 (expected 2xx)'} in 5 ms`, durationMs: 5 };
+  };
+  return {
+    name: 'fake-health',
+    url,
+    async probe(region) {
+      await world.enter('health.probe', region);
+      return check(region);
+    },
+    async readiness(target) {
+      await world.enter('health.readiness', target);
+      const r = await check(target);
+      return { component: 'health', status: r.ok ? 'ready' : 'warning', summary: r.detail, details: { ok: r.ok }, planFacts: { region: target, url: url(target) } };
+    },
+    async close() {},
+  };
+}
+
 /**
  * A drill write load over the world: every few ms one acknowledged write per component, on the
  * side the world says writes (none while no side does); `writeLoad.lostWrites` of them go missing.
@@ -393,7 +420,10 @@ function writeLoadProvider(world: FakeWorld): WriteLoadProvider {
   };
 }
 
-/** Providers over one world; `only` leaves the others out ("not configured"). */
+/**
+ * Providers over one world; `only` leaves the others out ("not configured"). Without `only`, all
+ * but `health`: a config without regions.*.healthUrl, as most tests' are.
+ */
 export function createFakeProviders(world: FakeWorld, only?: readonly (keyof Providers)[]): Providers {
   const all: Required<Providers> = {
     database: dataProvider(world, 'database'),
@@ -401,8 +431,12 @@ export function createFakeProviders(world: FakeWorld, only?: readonly (keyof Pro
     dns: dnsProvider(world),
     cluster: clusterProvider(world),
     verification: verificationProvider(world),
+    health: healthProvider(world),
     writeLoad: writeLoadProvider(world),
   };
-  if (!only) return all;
+  if (!only) {
+    const { health: _health, ...rest } = all;
+    return rest;
+  }
   return Object.fromEntries(only.map((k) => [k, all[k]])) as Providers;
 }
