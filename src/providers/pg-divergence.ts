@@ -22,6 +22,12 @@ export interface Divergence {
   lostBytes: number;
   /** Committed transactions in that WAL; null when they cannot be counted (no pg_walinspect). */
   lostTransactions: number | null;
+  /**
+   * Whether the resync can discard committed transactions: some were counted, or they cannot be
+   * counted on a side that took writes (not fenced read-only). WAL without a committed transaction
+   * (counted 0) or written while fenced (checkpoints, snapshots) loses nothing the application wrote.
+   */
+  losesCommitted: boolean;
   method: ResyncMethod;
   /** The last checkpoint record before the split, where pg_rewind starts reading; null when not located. */
   rewindCheckpointLsn: string | null;
@@ -68,6 +74,8 @@ interface StaleFacts {
   /** The latest checkpoint record in pg_control. */
   latestCheckpointLsn: string | null;
   walinspect: boolean;
+  /** Fenced read-only (default_transaction_read_only), as a planned failover leaves the old primary. */
+  fenced: boolean;
 }
 
 async function staleFacts(c: pg.Client, timeline: number): Promise<StaleFacts> {
@@ -76,7 +84,8 @@ async function staleFacts(c: pg.Client, timeline: number): Promise<StaleFacts> {
            current_setting('wal_log_hints') = 'on' OR current_setting('data_checksums') = 'on' AS rewindable,
            current_setting('wal_segment_size') AS seg,
            (SELECT checkpoint_lsn::text FROM pg_control_checkpoint()) AS checkpoint,
-           EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_walinspect') AS walinspect`);
+           EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_walinspect') AS walinspect,
+           current_setting('default_transaction_read_only') = 'on' AS fenced`);
   const r = rows[0];
   const segmentSize = parseSize(String(r.seg));
   const prefix = timeline.toString(16).toUpperCase().padStart(8, '0');
@@ -88,6 +97,7 @@ async function staleFacts(c: pg.Client, timeline: number): Promise<StaleFacts> {
     segments: new Set(wal.rows.map((w) => segmentNumber(String(w.name), segmentSize))),
     latestCheckpointLsn: (r.checkpoint as string | null) ?? null,
     walinspect: r.walinspect === true,
+    fenced: r.fenced === true,
   };
 }
 
@@ -187,12 +197,19 @@ export async function analyseStale(c: pg.Client, opts: { staleTimeline: number; 
   if (start.kind === 'missing') reasons.push(`pg_rewind needs ${start.what}, which is no longer in its pg_wal`);
   const method: ResyncMethod = reasons.length ? 'rebuild' : 'rewind';
   const caveat = method === 'rewind' && start.kind === 'unknown' ? `may fall back to a rebuild: ${start.why}` : null;
-  const txText =
-    lostTransactions === null ? 'committed transactions not counted (install pg_walinspect to count them)' : `${lostTransactions} committed transaction${lostTransactions === 1 ? '' : 's'}`;
+  const discards = method === 'rewind' ? 'pg_rewind discards it' : 'the rebuild discards it';
+  const wrote = `it wrote ${formatBytes(lostBytes)} of WAL after the split`;
+  const losesCommitted = lostBytes > 0 && (lostTransactions === null ? !f.fenced : lostTransactions > 0);
   const loss =
     lostBytes === 0
       ? 'it wrote nothing after the split: no data is lost'
-      : `it wrote ${formatBytes(lostBytes)} of WAL after the split (${txText}) that never reached the current primary: ${method === 'rewind' ? 'pg_rewind discards it' : 'the rebuild discards it'}`;
+      : lostTransactions === 0
+        ? `${wrote}, none of it a committed transaction (counted with pg_walinspect): no committed transaction is lost; ${discards}`
+        : lostTransactions !== null
+          ? `${wrote} (${lostTransactions} committed transaction${lostTransactions === 1 ? '' : 's'}) that never reached the current primary: ${discards}`
+          : f.fenced
+            ? `${wrote}; it is fenced read-only (as a planned failover leaves it), which refuses the application's writes, so that is normally background records such as checkpoints (committed transactions not counted: install pg_walinspect to count them); ${discards}`
+            : `${wrote} (committed transactions not counted: install pg_walinspect to count them) that never reached the current primary: ${discards}`;
   const plan =
     method === 'rebuild'
       ? `rebuild (pg_basebackup): ${reasons.join('; ')}`
@@ -204,6 +221,7 @@ export async function analyseStale(c: pg.Client, opts: { staleTimeline: number; 
     staleEndLsn: f.endLsn,
     lostBytes,
     lostTransactions,
+    losesCommitted,
     method,
     rewindCheckpointLsn: start.kind === 'found' ? start.checkpointLsn : null,
     caveat,

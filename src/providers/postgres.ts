@@ -484,8 +484,9 @@ class PostgresProvider implements DatabaseProvider {
 
   private staleReadiness(target: RegionRole, t: Reachable, d: Divergence, base: { component: 'database'; primaryReachable: boolean }, details: Evidence): ComponentReadiness {
     const src = other(target);
-    // Uncounted WAL on a side fenced read-only since the failover is housekeeping (checkpoints, snapshots), not writes.
-    const losesData = d.lostBytes > 0 && d.lostTransactions !== 0 && !(d.lostTransactions === null && t.readOnlyFenced);
+    // A warning (and the expected loss) only when committed transactions can be lost; WAL with none
+    // (counted 0, or written while fenced read-only) is said in the summary, a note.
+    const losesData = d.losesCommitted;
     const warnings = [
       ...(losesData ? [`${target} has data ${src} never received: ${d.description}. Approving accepts that loss; to keep it, copy it out of ${target} first.`] : []),
       ...(d.method === 'rebuild' ? [`${target} cannot be rewound and will be rebuilt from a full copy of ${src} (pg_basebackup): ${d.reasons.join('; ')}`] : []),

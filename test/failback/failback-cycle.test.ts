@@ -17,7 +17,8 @@ beforeAll(async () => {
   h = await labEngine(lab, 'failback-cycle', ['orders']);
   // The lab's config wires the simulators in: DNS, scaling and verification run for real too.
   expect([h.providers.dns?.name, h.providers.cluster, h.providers.verification].every(Boolean)).toBe(true);
-  await sql(lab.postgres.primary.url, 'CREATE EXTENSION pg_walinspect');
+  // `dr lab up` creates it where this PostgreSQL ships it; the test needs it.
+  await sql(lab.postgres.primary.url, 'CREATE EXTENSION IF NOT EXISTS pg_walinspect');
   await sql(lab.postgres.primary.url, 'CREATE TABLE orders (id int PRIMARY KEY, side text NOT NULL)');
 }, 120_000);
 
@@ -79,17 +80,34 @@ test('failover, writes on the secondary, failback: every row is on the primary, 
 
   const failover = await requestAndApprove(h.engine, 'failover');
   expect(failover.after.mode).toBe('planned');
+
+  // Failed over: another failover has nothing to do and is refused before approval, saying so.
+  const again = await h.engine.request({ kind: 'failover', mode: 'auto', requester: OPERATOR, reason: 'once more' });
+  if (!again.ok) throw new Error(again.message);
+  const refused = await inPhase(h.engine, again.op.id, 'refused');
+  expect(refused.lastError?.message).toContain(
+    "dns: already failed over: the secondary region is serving (the secondary database is the writer; the secondary cache is the writer; DNS sends users to the secondary; the secondary's workloads run at production size): nothing to fail over. Request a failback to return to the primary.",
+  );
+  expect(refused.steps.every((s) => s.status === 'pending')).toBe(true);
+
   await insertRows(pgUrl('secondary'), range(101, 150), 'secondary');
   await redisDo('secondary', async (r) => {
     await r.set('cart:2', 'secondary');
     await r.hset('session:9', { user: 'ada', region: 'secondary' });
   });
 
+  // The fenced old primary writes background WAL after the split (here a checkpoint), no transaction.
+  await sql(pgUrl('primary'), 'CHECKPOINT');
+
   const failback = await requestAndApprove(h.engine, 'failback');
-  // Before approval the card said what the resync would do and that nothing is lost.
+  // Before approval the card said what the resync would do and that nothing is lost: a note, no warning.
   const db = failback.before.preflight?.components.find((c) => c.component === 'database');
   expect(db?.planFacts).toMatchObject({ targetRole: 'stale-writer', resyncMethod: 'rewind', lostTransactions: 0 });
+  expect(db?.status).toBe('ready');
+  expect(db?.summary).toMatch(/it wrote \d+ B of WAL after the split, none of it a committed transaction \(counted with pg_walinspect\): no committed transaction is lost; pg_rewind discards it/);
+  expect(db?.summary).not.toContain('never reached');
   expect(db?.summary).toContain('will rewind (pg_rewind)');
+  expect(db?.warnings).toBeUndefined();
   expect(db?.expectedLoss).toBeUndefined();
 
   const steps = Object.fromEntries(failback.after.steps.map((s) => [s.id, s]));

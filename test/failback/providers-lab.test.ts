@@ -101,9 +101,15 @@ test('Redis: a side left a master after the other was promoted from it is the st
 test('without pg_walinspect: a fenced old writer is not reported as losing data; once it takes writes, the uncounted loss is shown', async () => {
   const db = h.providers.database!;
   await db.promote({ target: 'primary', mode: 'planned', progress: () => undefined });
+  // Background WAL on the fenced old primary after the split (a checkpoint; it also leaves the
+  // checkpoint before the split to be found by pg_rewind itself, which the card warns about).
+  await sql(lab.postgres.secondary.url, 'CHECKPOINT');
   const fenced = await db.readiness('secondary');
   expect(fenced.planFacts).toMatchObject({ targetRole: 'stale-writer', resyncMethod: 'rewind', lostTransactions: null });
   expect(fenced.summary).toContain('secondary is the old primary (fenced read-only)');
+  expect(fenced.summary).toMatch(/it wrote \d+ B of WAL after the split; it is fenced read-only .* normally background records such as checkpoints \(committed transactions not counted/);
+  // No loss warning: the only one is about the rewind.
+  expect(fenced.warnings).toEqual([expect.stringMatching(/^secondary will be rewound, but may fall back to a rebuild/)]);
   expect(fenced.expectedLoss).toBeUndefined();
 
   // Someone lifts the fence and writes there: that write can only be lost, and the card says so.
@@ -113,7 +119,8 @@ test('without pg_walinspect: a fenced old writer is not reported as losing data;
   await insertRows(lab.postgres.secondary.url, [999], 'secondary after the switch');
   const writing = await db.readiness('secondary');
   expect(writing.status).toBe('warning');
-  expect(writing.expectedLoss?.description).toContain('committed transactions not counted (install pg_walinspect to count them)');
+  expect(writing.expectedLoss?.description).toContain('committed transactions not counted: install pg_walinspect to count them');
+  expect(writing.warnings?.[0]).toMatch(/^secondary has data primary never received: .*that never reached the current primary/);
 });
 
 test('the consistency checks raise no false alarm while the writer keeps taking writes elsewhere and to Redis', async () => {
