@@ -73,6 +73,8 @@ interface Reachable {
   timeline: number | null;
   /** Writer only: pg_current_wal_lsn(). */
   currentLsn: string | null;
+  /** Writer only: pg_current_wal_flush_lsn(), which every acknowledged commit is at or before. */
+  flushLsn: string | null;
   receiveLsn: string | null;
   replayLsn: string | null;
   /** WAL received but not replayed yet: replayed at promotion, so never lost. */
@@ -129,6 +131,8 @@ class PostgresProvider implements DatabaseProvider {
   /** What the identity port last said or was told, so it is read once and written on change only. */
   private knownId: string | null | undefined;
   private readonly contact = new Map<RegionRole, Contact>();
+  /** The last reading of each side as a writer (readiness rounds, preflights, steps), in memory. */
+  private readonly writerSeen = new Map<RegionRole, { flushLsn: string; at: string }>();
 
   constructor(private readonly opts: PostgresProviderOptions) {
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 3000;
@@ -185,6 +189,7 @@ class PostgresProvider implements DatabaseProvider {
           SELECT pg_is_in_recovery() AS in_recovery,
                  (SELECT system_identifier::text FROM pg_control_system()) AS system_id,
                  CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_lsn()::text END AS current_lsn,
+                 CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_flush_lsn()::text END AS flush_lsn,
                  CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_walfile_name(pg_current_wal_lsn()) END AS walfile,
                  pg_last_wal_receive_lsn()::text AS receive_lsn,
                  pg_last_wal_replay_lsn()::text AS replay_lsn,
@@ -206,6 +211,7 @@ class PostgresProvider implements DatabaseProvider {
           // From the WAL file name, not pg_control: that shows the new timeline only after the first checkpoint.
           timeline: r.walfile === null ? null : parseInt(String(r.walfile).slice(0, 8), 16),
           currentLsn: r.current_lsn as string | null,
+          flushLsn: r.flush_lsn as string | null,
           receiveLsn: r.receive_lsn as string | null,
           replayLsn: r.replay_lsn as string | null,
           replayGapBytes: r.replay_gap === null ? null : Number(r.replay_gap),
@@ -219,6 +225,7 @@ class PostgresProvider implements DatabaseProvider {
           checkedAt: iso(r.checked_at) ?? new Date().toISOString(),
         };
         if (state.inRecovery) this.noteContact(side, state);
+        this.noteWriter(side, state);
         return state;
       });
     } catch (err) {
@@ -239,6 +246,16 @@ class PostgresProvider implements DatabaseProvider {
     } else if (!c.lostBy) {
       this.contact.set(side, { ...c, lostBy: s.checkedAt });
     }
+  }
+
+  /**
+   * A writer's flushed WAL and when it was read (its own clock): a standby later found holding all
+   * of it lost no transaction committed before then. Forgotten once the side is seen in recovery,
+   * so a position from an earlier history (before a resync) is never compared with a new one.
+   */
+  private noteWriter(side: RegionRole, s: Reachable): void {
+    if (!s.inRecovery && s.flushLsn) this.writerSeen.set(side, { flushLsn: s.flushLsn, at: s.checkedAt });
+    else if (s.inRecovery) this.writerSeen.delete(side);
   }
 
   private async inspectReachable(side: RegionRole): Promise<Reachable> {
@@ -514,14 +531,19 @@ class PostgresProvider implements DatabaseProvider {
 
   /**
    * With the primary gone, what the standby can tell. All it received is replayed at promotion.
-   * The loss window is from its last replayed commit to its last contact with the primary: writes
-   * committed after the commit it has and before that contact never reached it (the primary may
-   * have written after the contact too; nothing here can time that). Contact is the receiver's
-   * last message while it streams; once its row is gone, "lost by" the first time this provider
-   * saw it without one, so the window is fixed then and does not grow while people approve.
-   * The receiver's latest_end_lsn is the primary's end of WAL at its last message: what lies past
-   * the received WAL is a lower bound of the loss in bytes; zero there proves nothing, so unknown.
-   * Times mix clocks: commit times are the primary's, contact times the standby's.
+   * The loss window ends at its last contact with the primary: the receiver's last message while
+   * it streams; once its row is gone, "lost by" the first time this provider saw it without one,
+   * so the window is fixed then and does not grow while people approve (the primary may have
+   * written after the contact too; nothing here can time that). It starts at the later of two
+   * points before which nothing can be missing: the last replayed commit, and the last time this
+   * bot read the primary's flushed WAL (readiness rounds, preflights) if the standby holds all of
+   * it — every acknowledged commit was flushed, so none before that reading is lost. On an idle
+   * primary the first is long ago and the second recent: that reading keeps the window honest
+   * without inflating it.
+   * Bytes: what lies past the received WAL, of the primary's end of WAL as last reported to the
+   * standby (latest_end_lsn) or of the flushed WAL this bot last read there, is lost for certain: a
+   * lower bound. Zero there proves nothing about later writes, so the size is then unknown.
+   * Times mix clocks: commit and reading times are the primary's, contact times the standby's.
    */
   private expectedLoss(target: RegionRole, t: Reachable, why: string): ExpectedLoss & { bytes: number | null; seconds: number | null; evidence: Evidence } {
     const w = t.receiver?.status === 'streaming' ? t.receiver : null;
@@ -529,14 +551,23 @@ class PostgresProvider implements DatabaseProvider {
     const received = t.receiveLsn ?? t.replayLsn;
     const walEnd = w ? w.latestEndLsn : remembered.lastSeen?.latestEndLsn ?? null;
     const have = w?.flushedLsn ?? received;
-    const behind = walEnd && have ? lsnDiff(walEnd, have) : 0;
+    const seen = this.writerSeen.get(other(target)) ?? null;
+    const reportedBehind = walEnd && have ? lsnDiff(walEnd, have) : 0;
+    const seenBehind = seen && have ? lsnDiff(seen.flushLsn, have) : null;
+    const behind = Math.max(reportedBehind, seenBehind ?? 0);
     const bytes = behind > 0 ? behind : null;
+    // The standby holds everything the primary had flushed when this bot last read it.
+    const inSyncAt = seen && seenBehind !== null && seenBehind <= 0 ? seen.at : null;
     const contactAt = w?.lastMsgReceiptAt ?? null;
     const lostBy = w ? null : remembered.lostBy ?? t.checkedAt;
     const until = contactAt ?? lostBy;
-    const seconds = t.lastReplayAt && until ? Math.max(0, Math.round((Date.parse(until) - Date.parse(t.lastReplayAt)) / 100) / 10) : null;
+    const from = [t.lastReplayAt, inSyncAt].filter((x): x is string => x !== null).sort((a, b) => Date.parse(a) - Date.parse(b)).at(-1) ?? null;
+    const seconds = from && until ? Math.max(0, Math.round((Date.parse(until) - Date.parse(from)) / 100) / 10) : null;
 
     const last = t.lastReplayAt ? `its last replayed transaction committed at ${t.lastReplayAt}` : 'it has replayed no transaction yet';
+    const sync = inSyncAt
+      ? `; it holds all the WAL the primary had flushed (up to ${seen!.flushLsn}) when this bot last read the primary at ${inSyncAt}: 0 B behind the last primary position seen, so no transaction committed before ${inSyncAt} is lost`
+      : '';
     const contact = contactAt
       ? `its last message from the primary arrived at ${contactAt}`
       : remembered.lastSeen
@@ -545,24 +576,30 @@ class PostgresProvider implements DatabaseProvider {
     const window =
       seconds === null
         ? 'the loss window cannot be timed'
-        : contactAt
-          ? `writes of the ${seconds} s between them are lost`
-          : `writes of at most the ${seconds} s between them are lost`;
+        : `transactions the primary committed in the ${contactAt ? '' : 'at most '}${seconds} s from ${from} to ${until}, if any, are lost`;
     const pending = t.replayGapBytes ? `; ${formatBytes(t.replayGapBytes)} received but not yet replayed will be replayed at promotion, not lost` : '';
     const bytesText =
       bytes !== null
-        ? `at least ${formatBytes(bytes)} of WAL lost: the primary reported its WAL at ${walEnd}, the standby received up to ${have} (a lower bound: it may have written more after)`
-        : walEnd
-          ? `WAL lost in bytes unknown: the standby had received all WAL the primary reported (up to ${walEnd}); what it wrote after cannot be measured while it is unreachable`
-          : 'WAL lost in bytes unknown: the primary\'s end of WAL was never seen by this bot and cannot be measured while it is unreachable';
+        ? seenBehind !== null && seenBehind >= reportedBehind
+          ? `at least ${formatBytes(bytes)} of WAL lost: the primary had flushed WAL up to ${seen!.flushLsn} when this bot read it at ${seen!.at}, the standby received up to ${have} (a lower bound: it may have written more after)`
+          : `at least ${formatBytes(bytes)} of WAL lost: the primary reported its WAL at ${walEnd}, the standby received up to ${have} (a lower bound: it may have written more after)`
+        : inSyncAt
+          ? `WAL lost in bytes unknown: none was missing at ${inSyncAt}; what the primary wrote after cannot be measured while it is unreachable`
+          : walEnd
+            ? `WAL lost in bytes unknown: the standby had received all WAL the primary reported (up to ${walEnd}); what it wrote after cannot be measured while it is unreachable`
+            : 'WAL lost in bytes unknown: the primary\'s end of WAL was never seen by this bot and cannot be measured while it is unreachable';
     return {
       bytes,
       seconds,
-      description: `the standby received WAL up to ${received ?? 'nothing'}, ${last}; ${contact}: ${window}${pending}; anything the primary committed after the last contact is lost too (${bytesText}; primary: ${why})`,
+      description: `the standby received WAL up to ${received ?? 'nothing'}, ${last}${sync}; ${contact}: ${window}${pending}; anything the primary committed after the last contact is lost too (${bytesText}; primary: ${why})`,
       evidence: {
         lastContactAt: contactAt ?? remembered.lastSeen?.at ?? null,
         contactLostBy: lostBy,
         primaryReportedWalEnd: walEnd,
+        primarySeenFlushLsn: seen?.flushLsn ?? null,
+        primarySeenAt: seen?.at ?? null,
+        inSyncAt,
+        lossWindowFrom: from,
         lostBytesIsLowerBound: bytes !== null,
       },
     };

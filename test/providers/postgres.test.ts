@@ -425,6 +425,7 @@ describe('unplanned failover', () => {
       lab.postgres.secondary.url,
       'SELECT pg_last_wal_receive_lsn()::text AS lsn, pg_last_xact_replay_timestamp() AS at',
     );
+    const lostAt = Date.now();
     await insertOrders(lab.postgres.primary.url, 5, 'lost');
     const [{ lsn: primaryEnd }] = await sql<{ lsn: string }>(lab.postgres.primary.url, 'SELECT pg_current_wal_lsn()::text AS lsn');
     await crashPostgresPrimary(lab);
@@ -438,11 +439,18 @@ describe('unplanned failover', () => {
     // Real loss (the primary wrote past what the standby has), but nothing the standby saw measures it: unknown, never 0.
     expect(lsnDiff(primaryEnd, standby.lsn)).toBeGreaterThan(0);
     expect(readiness.expectedLoss?.bytes).toBeNull();
-    expect(readiness.expectedLoss?.description).toMatch(/had received all WAL the primary reported/);
-    // The window runs from the last replayed commit to when contact was lost (by this check at the latest).
+    expect(readiness.expectedLoss?.description).toMatch(/WAL lost in bytes unknown: none was missing at \S+; what the primary wrote after cannot be measured/);
+    // The window runs from the last moment nothing was missing to when contact was lost (by this
+    // check at the latest): here the readiness before the hold, which found the standby holding all
+    // of the primary's flushed WAL, later than the last replayed commit. The lost rows came after it.
     const lostBy = Date.parse(String(readiness.details.contactLostBy));
     expect(lostBy).toBeGreaterThanOrEqual(Date.parse(String(readiness.details.lastContactAt)));
-    expect(readiness.expectedLoss?.seconds).toBe(Math.round((lostBy - standby.at.getTime()) / 100) / 10);
+    const inSyncAt = Date.parse(String(readiness.details.inSyncAt));
+    expect(inSyncAt).toBeGreaterThanOrEqual(standby.at.getTime());
+    expect(inSyncAt).toBeLessThanOrEqual(lostAt);
+    expect(readiness.details.lossWindowFrom).toBe(readiness.details.inSyncAt);
+    expect(readiness.expectedLoss?.seconds).toBe(Math.round((lostBy - inSyncAt) / 100) / 10);
+    expect(readiness.expectedLoss?.description).toContain(`0 B behind the last primary position seen, so no transaction committed before ${readiness.details.inSyncAt} is lost`);
     expect(readiness.warnings?.join(' ')).toMatch(/cannot be fenced/);
 
     // Approvers take their time; the loss they approved does not grow meanwhile.
@@ -457,6 +465,71 @@ describe('unplanned failover', () => {
     expect(await count(lab.postgres.secondary.url)).toBe(15);
     expect(await db.isWriter('secondary')).toBe(true);
     expect((await db.verifyWriter('secondary')).every((c) => c.ok)).toBe(true);
+    await db.close();
+  });
+
+  test('an idle primary crashed after a readiness round saw the standby in sync: the window starts at that reading, not at the long-ago last commit', async () => {
+    const lab = await startLab();
+    const db = provider(lab.postgres.primary.url, lab.postgres.secondary.url);
+    await createOrders(lab);
+    await insertOrders(lab.postgres.primary.url, 3, 'replicated');
+    await replayed(lab, 3);
+    const [standby] = await sql<{ at: Date }>(lab.postgres.secondary.url, 'SELECT pg_last_xact_replay_timestamp() AS at');
+    // Idle for a while: the last replayed commit ages, nothing is written.
+    await new Promise((r) => setTimeout(r, 3000));
+    // A readiness round reads the primary's flushed WAL while both answer.
+    const before = await db.readiness('secondary');
+    expect(before.primaryReachable).toBe(true);
+    const [{ lsn: flushed }] = await sql<{ lsn: string }>(lab.postgres.primary.url, 'SELECT pg_current_wal_flush_lsn()::text AS lsn');
+    await until('the standby to hold all the flushed WAL', async () => {
+      const [r] = await sql<{ d: string }>(lab.postgres.secondary.url, 'SELECT pg_wal_lsn_diff(pg_last_wal_receive_lsn(), $1)::text AS d', [flushed]);
+      return Number(r.d) >= 0;
+    });
+    await crashPostgresPrimary(lab);
+
+    const readiness = await db.readiness('secondary');
+    const loss = readiness.expectedLoss!;
+    const inSyncAt = Date.parse(String(readiness.details.inSyncAt));
+    const lostBy = Date.parse(String(readiness.details.contactLostBy));
+    expect(inSyncAt - standby.at.getTime()).toBeGreaterThanOrEqual(3000);
+    expect(loss.seconds).toBe(Math.round((lostBy - inSyncAt) / 100) / 10);
+    // Old reading: at least the 3 s idle since the last commit were counted as lost writes.
+    expect(loss.seconds!).toBeLessThan((lostBy - standby.at.getTime()) / 1000 - 2);
+    expect(loss.bytes).toBeNull();
+    expect(loss.description).toContain(`0 B behind the last primary position seen, so no transaction committed before ${readiness.details.inSyncAt} is lost`);
+    expect(loss.description).toMatch(/transactions the primary committed in the at most [\d.]+ s from \S+ to \S+, if any, are lost/);
+    expect(loss.description).toContain(`WAL lost in bytes unknown: none was missing at ${readiness.details.inSyncAt}`);
+
+    const result = await db.promote({ target: 'secondary', mode: 'unplanned', progress });
+    expect(result.rpo.seconds).toBe(loss.seconds);
+    expect(result.evidence).toMatchObject({ inSyncAt: readiness.details.inSyncAt, lossWindowFrom: readiness.details.inSyncAt });
+    expect(await count(lab.postgres.secondary.url)).toBe(3);
+    await db.close();
+  });
+
+  test('a readiness round that saw the primary ahead of the standby: that gap is a certain loss, reported as a lower bound', async () => {
+    const lab = await startLab();
+    const db = provider(lab.postgres.primary.url, lab.postgres.secondary.url);
+    await createOrders(lab);
+    await insertOrders(lab.postgres.primary.url, 10, 'replicated');
+    await replayed(lab, 10);
+    await holdPostgresReplication(lab);
+    const [{ lsn: received }] = await sql<{ lsn: string }>(lab.postgres.secondary.url, 'SELECT pg_last_wal_receive_lsn()::text AS lsn');
+    await insertOrders(lab.postgres.primary.url, 50, 'lost');
+    // The bot reads both sides while replication is cut: the primary has flushed WAL the standby lacks.
+    const before = await db.readiness('secondary');
+    expect(before.primaryReachable).toBe(true);
+    const [{ lsn: primaryEnd }] = await sql<{ lsn: string }>(lab.postgres.primary.url, 'SELECT pg_current_wal_lsn()::text AS lsn');
+    await crashPostgresPrimary(lab);
+
+    const readiness = await db.readiness('secondary');
+    const loss = readiness.expectedLoss!;
+    expect(loss.bytes).toBeGreaterThan(0);
+    expect(loss.bytes).toBeLessThanOrEqual(lsnDiff(primaryEnd, received));
+    expect(loss.description).toMatch(/at least \S+ \S+ of WAL lost: the primary had flushed WAL up to \S+ when this bot read it at \S+, the standby received up to \S+ \(a lower bound/);
+    // Nothing says the standby was in sync after its last commit: the window starts there.
+    expect(readiness.details.inSyncAt).toBeNull();
+    expect(readiness.details.lossWindowFrom).toBe(readiness.details.lastReplayAt);
     await db.close();
   });
 
