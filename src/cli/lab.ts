@@ -1,12 +1,16 @@
 /**
- * `dr lab up|down|status`: thin wrappers over src/lab that print what a person needs next.
- * src/lab is imported lazily so the rest of the CLI does not load process management and simulators.
+ * `dr lab up|down|status|outage|restore`: thin wrappers over src/lab that print what a person
+ * needs next. src/lab is imported lazily so the rest of the CLI does not load process management
+ * and simulators.
  */
+import { constants } from 'node:os';
+import type { RegionRole } from '../domain/types.js';
 import { DrError } from '../errors.js';
 import type { CloudState, LabCloud, LabInfo, LabStatus } from '../lab/index.js';
+import type { LabOutageResult, LabRestoreResult } from '../lab/outage.js';
 import type { CliIo } from './io.js';
 
-export type LabAction = 'up' | 'down' | 'status';
+export type LabAction = 'up' | 'down' | 'status' | 'outage' | 'restore';
 /** One fixed place by default, so `dr lab status` and `dr lab down` find what `dr lab up` started. */
 export const DEFAULT_LAB_DIR = './.lab';
 
@@ -17,15 +21,17 @@ function describeCloud(cloud: LabCloud): string[] {
     `  kubernetes second.  ${cloud.kubernetes.secondary.url} (context ${cloud.kubernetes.secondary.context}; kubeconfig ${cloud.kubernetes.kubeconfigPath})`,
     `  health primary      ${cloud.health.primaryUrl}`,
     `  health secondary    ${cloud.health.secondaryUrl}`,
-    `  traffic manager     ${cloud.trafficManager.url} (not used by the lab config: it fails DNS over with Route 53)`,
+    `  traffic manager     ${cloud.trafficManager.url} (DNS server ${cloud.trafficManager.dnsServer}; not used by the lab config: it fails DNS over with Route 53)`,
+    `  s3                  ${cloud.s3.url} (buckets ${cloud.s3.primaryBucket} → ${cloud.s3.secondaryBucket}, replicated after 0.5 s)`,
     `  simulator control   ${cloud.controlUrl} (GET /state; POST /health/{primary|secondary}/{down|up|stop|start})`,
   ];
 }
 
 function describeUp(info: LabInfo, cloud: LabCloud | undefined): string {
+  const dir = info.dir;
   const lines = [
-    `lab running in ${info.dir} (servers run as ${info.user})`,
-    `  postgres primary    ${info.postgres.primary.url}`,
+    `lab running in ${dir} (servers run as ${info.user})`,
+    `  postgres primary    ${info.postgres.primary.url} (${info.postgres.walinspect ? 'pg_walinspect: failback counts lost transactions' : 'no pg_walinspect in this PostgreSQL: failback counts lost WAL bytes only'})`,
     `  postgres secondary  ${info.postgres.secondary.url} (streaming standby, ${info.postgres.version})`,
     `  redis primary       ${info.redis.primary.url}`,
     `  redis secondary     ${info.redis.secondary.url} (replica, Redis ${info.redis.version})`,
@@ -35,12 +41,14 @@ function describeUp(info: LabInfo, cloud: LabCloud | undefined): string {
       : Object.entries(info.simulators).map(([name, sim]) => `  ${name.padEnd(19)} ${sim.url}`)),
     `bot config: ${info.configPath}`,
     `bot environment: ${info.envFile} (REDIS_URL, DR_CONFIG and the dummy AWS credentials for the simulators)`,
-    'run the bot against it:',
+    'run the bot against it (from the dr-bot checkout):',
     `  . ${info.envFile}`,
     '  export SLACK_BOT_TOKEN=xoxb-… SLACK_SIGNING_SECRET=…   # SLACK_API_URL optional (a Web API stand-in)',
-    `  dr start --config ${info.configPath}`,
-    `check: dr config check --config ${info.configPath}    state: dr lab status --dir ${info.dir}`,
-    `stop: dr lab down --dir ${info.dir}`,
+    `  npx dr start --config ${info.configPath}`,
+    `  or without Slack: npx dr console --config ${info.configPath}`,
+    `check: npx dr config check --config ${info.configPath}    state: npx dr lab status --dir ${dir}`,
+    `regional outage: npx dr lab outage --dir ${dir}    back: npx dr lab restore --dir ${dir}`,
+    `stop: npx dr lab down --dir ${dir}`,
   ];
   return lines.join('\n');
 }
@@ -70,15 +78,24 @@ function describeCloudState(cloud: CloudState | { error: string }): string[] {
   ];
 }
 
-function describeStatus(status: LabStatus): string {
+function describeStatus(status: LabStatus, dir: string): string {
   const lines = [`lab in ${status.dir} (bot config ${status.configPath})`];
   const lag = (bytes: number | null | undefined): string => (bytes === undefined || bytes === null ? '' : `, lag ${bytes} B`);
-  for (const pg of status.postgres) {
-    lines.push(`  postgres ${pg.name.padEnd(14)} ${pg.healthy ? `up, ${pg.role ?? 'role unknown'}${lag(pg.lagBytes)}` : `DOWN${pg.error ? ` (${pg.error})` : ''}`}`);
-  }
-  for (const r of status.redis) {
-    lines.push(`  redis    ${r.name.padEnd(14)} ${r.healthy ? `up, ${r.role ?? 'role unknown'}${lag(r.lagBytes)}` : `DOWN${r.error ? ` (${r.error})` : ''}`}`);
-  }
+  const outage = status.outage;
+  const down = (region: RegionRole, error: string | undefined): string =>
+    outage?.region === region
+      ? `DOWN (regional outage played by dr lab outage at ${outage.at}: npx dr lab restore --dir ${dir} brings it back)`
+      : `DOWN${error ? ` (${error})` : ''}`;
+  const regions: RegionRole[] = ['primary', 'secondary'];
+  status.postgres.forEach((pg, i) => {
+    const fenced = pg.role === 'primary' && pg.readOnly ? ', fenced (read-only)' : '';
+    lines.push(`  postgres ${pg.name.padEnd(14)} ${pg.healthy ? `up, ${pg.role ?? 'role unknown'}${fenced}${lag(pg.lagBytes)}` : down(regions[i]!, pg.error)}`);
+  });
+  status.redis.forEach((r, i) => {
+    const fenced = r.fenced ? `, fenced (min-replicas-to-write ${r.fenced.minReplicasToWrite}, ${r.fenced.goodReplicas} good replicas: refuses writes)` : '';
+    const link = r.role === 'replica' && r.linkUp === false ? ', link to its master DOWN' : '';
+    lines.push(`  redis    ${r.name.padEnd(14)} ${r.healthy ? `up, ${r.role ?? 'role unknown'}${fenced}${link}${lag(r.lagBytes)}` : down(regions[i]!, r.error)}`);
+  });
   if (status.stateRedis) {
     const r = status.stateRedis;
     lines.push(`  bot state redis     ${r.healthy ? 'up' : `DOWN${r.error ? ` (${r.error})` : ''}`} ${r.url}`);
@@ -87,23 +104,82 @@ function describeStatus(status: LabStatus): string {
     lines.push(`  ${s.name.padEnd(19)} ${s.running === false ? 'DOWN' : 'up'} ${s.url}`);
   }
   if (status.cloud) lines.push(...describeCloudState(status.cloud));
+  for (const w of status.warnings) lines.push(`WARNING: ${w}`);
   if (status.envFile) lines.push(`bot environment: . ${status.envFile}`);
   return lines.join('\n');
 }
 
-export async function runLab(action: LabAction, opts: { dir?: string; io: CliIo }): Promise<number> {
+function describeOutage(r: LabOutageResult, dir: string): string {
+  const redisRole = r.redis.replicaOf === undefined ? '' : `; it was ${r.redis.replicaOf === null ? 'a master' : `a replica of port ${r.redis.replicaOf.port}`}, its data saved for the restore`;
+  return [
+    `regional outage of the ${r.region} region in ${dir}:`,
+    `  postgres ${r.postgres.name.padEnd(14)} ${r.postgres.stopped ? 'stopped as a crash (pg_ctl stop -m immediate: no shutdown checkpoint)' : 'was already down'}`,
+    `  redis    ${r.redis.name.padEnd(14)} ${r.redis.stopped ? `killed (SIGKILL)${redisRole}` : 'was already down'}`,
+    `  health endpoint     ${r.health.stopped ? 'stopped (refuses connections)' : `not changed: ${r.health.note}`}`,
+    `next: npx dr lab status --dir ${dir}; fail over (it is unplanned now); then npx dr lab restore --dir ${dir} brings the region back for a failback`,
+  ].join('\n');
+}
+
+function describeRestore(r: LabRestoreResult, dir: string): string {
+  const redisRole = r.redis.replicaOf ? `as a replica of port ${r.redis.replicaOf.port}` : 'as a master';
+  return [
+    `${r.region} region of ${dir} restored:`,
+    `  postgres ${r.postgres.name.padEnd(14)} ${r.postgres.started ? `started from its data directory (pid ${r.postgres.pid})` : 'was running'}`,
+    `  redis    ${r.redis.name.padEnd(14)} ${r.redis.started ? `started ${redisRole} with the data it had (pid ${r.redis.pid})` : 'was running'}`,
+    `  health endpoint     ${r.health.started ? 'listening and healthy' : `not changed: ${r.health.note}`}`,
+    `next: npx dr lab status --dir ${dir} (an old primary back beside a promoted standby shows as a second writer until the failback)`,
+  ].join('\n');
+}
+
+const signalNumber = (s: NodeJS.Signals): number => constants.signals[s] ?? 2;
+
+/**
+ * `dr lab up` stops what it started and removes DIR on SIGINT (Ctrl-C) or SIGTERM, as `dr demo`
+ * takes its lab down; a second signal exits at once (DIR/lab.json lets `dr lab down` finish).
+ */
+async function up(lab: typeof import('../lab/index.js'), dir: string, io: CliIo): Promise<number> {
+  const controller = new AbortController();
+  let received: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (received) {
+      io.stderr(`dr lab up: ${signal} again: exiting now; run \`npx dr lab down --dir ${dir}\` to stop what is left\n`);
+      process.exit(128 + signalNumber(signal));
+    }
+    received = signal;
+    io.stderr(`\ndr lab up: ${signal} received: stopping what was started and removing ${dir}…\n`);
+    controller.abort(new DrError('precondition-failed', `interrupted by ${signal}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const info = await lab.labUp({ dir, signal: controller.signal });
+    io.stdout(`${describeUp(info, lab.labCloud(info))}\n`);
+    return 0;
+  } catch (err) {
+    if (!received) throw err;
+    io.stderr(`dr lab up: interrupted by ${received}: stopped what it had started and removed ${dir}\n`);
+    return 128 + signalNumber(received);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+export async function runLab(action: LabAction, opts: { dir?: string; region?: RegionRole; io: CliIo }): Promise<number> {
   const { io } = opts;
   const dir = opts.dir ?? DEFAULT_LAB_DIR;
   try {
     const lab = await import('../lab/index.js');
-    if (action === 'up') {
-      const info = await lab.labUp({ dir });
-      io.stdout(`${describeUp(info, lab.labCloud(info))}\n`);
-    } else if (action === 'down') {
+    if (action === 'up') return await up(lab, dir, io);
+    if (action === 'down') {
       await lab.labDown({ dir });
       io.stdout(`lab in ${dir} stopped and removed\n`);
+    } else if (action === 'outage' || action === 'restore') {
+      const { labOutage, labRestore } = await import('../lab/outage.js');
+      const region = opts.region ? { region: opts.region } : {};
+      io.stdout(`${action === 'outage' ? describeOutage(await labOutage({ dir, ...region }), dir) : describeRestore(await labRestore({ dir, ...region }), dir)}\n`);
     } else {
-      io.stdout(`${describeStatus(await lab.labStatus({ dir }))}\n`);
+      io.stdout(`${describeStatus(await lab.labStatus({ dir }), dir)}\n`);
     }
     return 0;
   } catch (err) {

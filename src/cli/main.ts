@@ -102,19 +102,35 @@ Stops gracefully on SIGTERM/SIGINT: operations stay in Redis and resume at the n
 
   const lab = program
     .command('lab')
-    .description('a local two-region lab: PostgreSQL primary + standby, Redis primary + replica, cloud API simulators (dr lab up | status | down | resync)');
-  const labCommand = (action: LabAction, description: string): void => {
-    lab
+    .description(
+      'a local two-region lab: PostgreSQL primary + standby, Redis primary + replica, cloud API simulators (dr lab up | status | outage | restore | down | resync)',
+    );
+  const labCommand = (action: LabAction, description: string, withRegion = false): Command => {
+    const command = lab
       .command(action)
       .description(description)
-      .option('-d, --dir <dir>', 'lab directory (default: ./.lab)')
-      .action(async (opts: { dir?: string }) => {
-        setCode(await runLab(action, { dir: opts.dir, io }));
-      });
+      .option('-d, --dir <dir>', 'lab directory (default: ./.lab)');
+    if (withRegion) command.addOption(new Option('--region <region>', 'the region to take down or bring back').choices(['primary', 'secondary']));
+    return command.action(async (opts: { dir?: string; region?: 'primary' | 'secondary' }) => {
+      setCode(await runLab(action, { dir: opts.dir, ...(opts.region ? { region: opts.region } : {}), io }));
+    });
   };
-  labCommand('up', 'start the lab (servers, cloud simulators, the bot\'s state Redis) in a new or empty directory; write DIR/dr.config.yaml and DIR/lab.env for `dr start`');
-  labCommand('down', 'stop every lab process and remove the lab directory');
-  labCommand('status', 'show what the lab runs and which side is serving: roles, lag, DNS routing, health endpoints, replica counts');
+  labCommand('up', 'start the lab (servers, cloud simulators, the bot\'s state Redis) in a new or empty directory; write DIR/dr.config.yaml and DIR/lab.env for `dr start`').addHelpText(
+    'after',
+    '\nCtrl-C (SIGINT) or SIGTERM while it starts: it stops what it started and removes DIR (exit 130 / 143).\nAfter a kill -9, `dr lab down --dir DIR` stops what DIR/lab.json records.',
+  );
+  labCommand('down', 'stop every lab process and remove the lab directory (a half-started lab too)');
+  labCommand('status', 'show what the lab runs and which side is serving: roles, fences, lag, two writers, DNS routing, health endpoints, replica counts');
+  labCommand(
+    'outage',
+    "play a regional outage: stop the region's PostgreSQL as a crash (immediate), kill its Redis (SIGKILL) and stop its health endpoint (default region: primary)",
+    true,
+  );
+  labCommand(
+    'restore',
+    'end the outage: start that region\'s PostgreSQL and Redis again on the same ports and data, as they were, and its health endpoint (for a failback)',
+    true,
+  );
   lab
     .command('resync')
     .description("make one lab PostgreSQL a standby of the other (pg_rewind, or pg_basebackup): the lab's postgres.resync.command")

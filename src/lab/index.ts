@@ -6,24 +6,24 @@
  * process recorded by pid in DIR/lab.json, so `dr lab up` can exit and a later `dr lab down` stops
  * exactly what was started.
  */
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PreconditionFailed } from '../errors.js';
 import { labConfig, writeLabConfig } from './config.js';
 import { LAB_ENV_FILE, writeLabEnv } from './env-file.js';
-import { createPrimary, createStandby, pgStatus, pgStop, type PgLabContext, type PgServerInfo, type PgStatus } from './postgres.js';
-import { redisStatus, startRedis, stopRedis, type RedisServerInfo, type RedisStatus } from './redis.js';
-import { commandOf, findPostgresBin, findRedisServer, freePorts, isAlive, labUser, run, waitForExit, type LabUser } from './system.js';
+import { createPrimary, createStandby, ensureExtension, pgStatus, pgStop, pgUrl, type PgLabContext, type PgServerInfo, type PgStatus } from './postgres.js';
+import { redisFiles, redisStatus, redisUrl, startRedis, stopRedis, type RedisServerInfo, type RedisStatus } from './redis.js';
+import { commandOf, findPostgresBin, findRedisServer, freePorts, isAlive, killLabProcessesIn, labUser, run, waitForExit, type LabUser } from './system.js';
 import { cloudState, labCloud, simulatorsPart } from './simulators/part.js';
 import type { CloudState } from './simulators/control.js';
-import type { LabInfo, LabPart, LabSimulatorInfo } from './types.js';
+import type { LabInfo, LabOutage, LabPart, LabSimulatorInfo } from './types.js';
 
-export type { LabInfo, LabPart, LabSimulatorInfo } from './types.js';
+export type { LabInfo, LabOutage, LabPart, LabSimulatorInfo } from './types.js';
 export type { PgServerInfo, PgStatus, PgLabContext } from './postgres.js';
 export type { RedisServerInfo, RedisStatus } from './redis.js';
 export { LAB_APPROVERS, LAB_CHANNEL, labConfig, writeLabConfig } from './config.js';
-export { createPrimary, createStandby, pgStart, pgStop, pgQuery, postmasterPid, resyncAsStandby } from './postgres.js';
+export { createPrimary, createStandby, ensureExtension, pgStart, pgStop, pgQuery, postmasterPid, resyncAsStandby } from './postgres.js';
 export { startRedis, stopRedis } from './redis.js';
 export { findPostgresBin, findRedisServer, freePorts, labUser } from './system.js';
 export { LAB_ENV_FILE, readLabEnv } from './env-file.js';
@@ -44,6 +44,17 @@ export interface LabUpOptions {
    * runs a whole failover; data-tier tests pass [] to skip them.
    */
   parts?: readonly LabPart[];
+  /**
+   * CREATE EXTENSION pg_walinspect on the primary where this PostgreSQL ships it (default true),
+   * so a failback counts the transactions an old primary would lose; tests of the case without
+   * it pass false.
+   */
+  walinspect?: boolean;
+  /**
+   * Interrupts the start (`dr lab up` on SIGINT/SIGTERM): what was started is stopped, the
+   * directory removed, and labUp rejects with the signal's reason.
+   */
+  signal?: AbortSignal;
 }
 
 export function defaultLabParts(): LabPart[] {
@@ -57,22 +68,55 @@ function prepareDir(dir: string | undefined, user: LabUser): { dir: string; crea
     target = mkdtempSync(join(tmpdir(), 'dr-lab-'));
   } else {
     target = resolve(dir);
-    if (existsSync(join(target, LAB_FILE))) {
-      throw new PreconditionFailed(`a lab already lives in ${target} (${LAB_FILE} exists): run \`dr lab down --dir ${target}\` first or choose another --dir`);
+    const kind = pathKind(target);
+    if (kind === 'other') {
+      throw new PreconditionFailed(`${target} exists and is not a directory: give \`dr lab up --dir\` a new path (it is created) or an empty directory`);
     }
-    if (existsSync(target) && readdirSync(target).length > 0) {
-      throw new PreconditionFailed(`${target} is not empty: give \`dr lab up --dir\` a new or empty directory (\`dr lab down\` deletes it)`);
+    if (kind === 'directory' && existsSync(join(target, LAB_FILE))) {
+      const starting = readManifestQuietly(target)?.starting;
+      throw new PreconditionFailed(
+        starting
+          ? `${target} holds a lab that did not finish starting (\`dr lab up\` was interrupted): run \`npx dr lab down --dir ${target}\` to stop what it started, then start again`
+          : `a lab already lives in ${target} (${LAB_FILE} exists): run \`npx dr lab down --dir ${target}\` first or choose another --dir`,
+      );
     }
-    created = !existsSync(target);
-    mkdirSync(target, { recursive: true, mode: 0o700 });
+    if (kind === 'directory') {
+      const entries = readdirSync(target);
+      if (entries.length > 0) {
+        const shown = entries.slice(0, 3).join(', ') + (entries.length > 3 ? `, … (${entries.length} entries)` : '');
+        throw new PreconditionFailed(
+          `${target} is not empty (it holds ${shown}) and is not a lab: \`dr lab up --dir\` needs a new or empty directory, because \`dr lab down\` deletes it; choose another --dir`,
+        );
+      }
+    }
+    created = kind === 'missing';
+    try {
+      mkdirSync(target, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === 'ENOTDIR' || code === 'EEXIST' ? 'a part of that path is a file, not a directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+      throw new PreconditionFailed(`cannot create the lab directory ${target}: ${why}; give \`dr lab up --dir\` a path under a directory you can write to (e.g. /tmp)`, { cause: err });
+    }
   }
   // The servers run as `user` and keep their data, sockets and logs here.
   if (user.uid !== undefined) chownSync(target, user.uid, user.gid ?? user.uid);
   return { dir: target, created };
 }
 
+function pathKind(path: string): 'missing' | 'directory' | 'other' {
+  try {
+    return statSync(path).isDirectory() ? 'directory' : 'other';
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // ENOTDIR: a parent is a file; mkdir says so below.
+    if (code === 'ENOENT' || code === 'ENOTDIR') return 'missing';
+    throw new PreconditionFailed(`cannot look at ${path}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
 /** Undo a failed `up`: delete what we made, but only empty a directory the user handed us. */
 function removeDir(dir: string, created: boolean): void {
+  if (!existsSync(dir)) return;
   if (created) {
     rmSync(dir, { recursive: true, force: true });
     return;
@@ -80,68 +124,109 @@ function removeDir(dir: string, created: boolean): void {
   for (const entry of readdirSync(dir)) rmSync(join(dir, entry), { recursive: true, force: true });
 }
 
-/** The parts of a lab.json that can be stopped, even from a half-finished `up`. */
-type Startable = Partial<Pick<LabInfo, 'postgres' | 'redis' | 'stateRedis' | 'simulators'>> & { dir: string };
+/** A server recorded before it runs: its files are known, its pid not yet. */
+type Pending<T extends { pid: number }> = Omit<T, 'pid'> & { pid?: number };
+
+/**
+ * DIR/lab.json from the moment `up` makes the directory: every server is recorded (data dir, pid
+ * file) before it starts and again with its pid once it runs, so a `dr lab down` after an `up`
+ * that was killed (even SIGKILL) stops exactly what it had started. `starting` is there until the
+ * lab is complete; the finished lab.json is a LabInfo.
+ */
+interface LabManifest {
+  dir: string;
+  user?: string;
+  starting?: { pid: number; since: string };
+  postgres?: Partial<Pick<LabInfo['postgres'], 'bindir' | 'version' | 'slot' | 'walinspect'>> & { primary?: Pending<PgServerInfo>; secondary?: Pending<PgServerInfo> };
+  redis?: { version?: string; primary?: Pending<RedisServerInfo>; secondary?: Pending<RedisServerInfo> };
+  stateRedis?: Pending<RedisServerInfo>;
+  simulators?: Record<string, LabSimulatorInfo>;
+  /** Parts being started, by name: where their process writes its pid. */
+  pendingParts?: Record<string, { pidFile: string }>;
+}
+
+function writeJsonAtomically(file: string, value: unknown): void {
+  // A kill in the middle of a write must not leave half a lab.json: write aside, then rename.
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
+  renameSync(tmp, file);
+}
+
+function pendingRedis(name: string, port: number, dir: string): Pending<RedisServerInfo> {
+  return { name, port, url: redisUrl(port), dir, ...redisFiles(dir) };
+}
 
 /** Start the lab and return what is running where (also written to DIR/lab.json). */
 export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
+  const { signal } = opts;
+  signal?.throwIfAborted();
   const bindir = await findPostgresBin();
   const redisServer = findRedisServer();
   const user = labUser();
   const { dir, created } = prepareDir(opts.dir, user);
-  try {
-    await run('test', ['-w', dir, '-a', '-x', dir], { user, timeoutMs: 5000 });
-  } catch {
-    removeDir(dir, created);
-    throw new PreconditionFailed(
-      `${user.name} (the user the servers run as) cannot reach ${dir}: a parent directory is closed to it (e.g. /root is 0700). Use a --dir under /tmp or /var/tmp, or open the parent directories.`,
-    );
-  }
-  const socketDir = join(dir, 'sockets');
-  const useSockets = socketDir.length <= MAX_SOCKET_DIR;
-  if (useSockets) {
-    mkdirSync(socketDir, { mode: 0o700 });
-    if (user.uid !== undefined) chownSync(socketDir, user.uid, user.gid ?? user.uid);
-  }
-  const ctx: PgLabContext = { bindir, user, socketDir: useSockets ? socketDir : '' };
-  const [pgPrimaryPort, pgSecondaryPort, redisPrimaryPort, redisSecondaryPort, stateRedisPort] = await freePorts(5);
+  const manifest: LabManifest = { dir, user: user.name, starting: { pid: process.pid, since: new Date().toISOString() }, simulators: {} };
+  const save = (): void => writeJsonAtomically(join(dir, LAB_FILE), manifest);
   const parts = opts.parts ?? defaultLabParts();
-
-  const started: Startable = { dir, simulators: {} };
   try {
+    save();
+    try {
+      await run('test', ['-w', dir, '-a', '-x', dir], { user, timeoutMs: 5000 });
+    } catch {
+      throw new PreconditionFailed(
+        `${user.name} (the user the servers run as) cannot reach ${dir}: a parent directory is closed to it (e.g. /root is 0700). Use a --dir under /tmp or /var/tmp, or open the parent directories.`,
+      );
+    }
+    const socketDir = join(dir, 'sockets');
+    const useSockets = socketDir.length <= MAX_SOCKET_DIR;
+    if (useSockets) {
+      mkdirSync(socketDir, { mode: 0o700 });
+      if (user.uid !== undefined) chownSync(socketDir, user.uid, user.gid ?? user.uid);
+    }
+    const ctx: PgLabContext = { bindir, user, socketDir: useSockets ? socketDir : '', ...(signal ? { signal } : {}) };
+    const [pgPrimaryPort, pgSecondaryPort, redisPrimaryPort, redisSecondaryPort, stateRedisPort] = await freePorts(5);
+
     const [pgVersion, redisVersion] = await Promise.all([
-      run(join(bindir, 'postgres'), ['--version']).then((r) => r.stdout.trim()),
-      run(redisServer, ['--version']).then((r) => /v=(\S+)/.exec(r.stdout)?.[1] ?? r.stdout.trim()),
+      run(join(bindir, 'postgres'), ['--version'], { signal }).then((r) => r.stdout.trim()),
+      run(redisServer, ['--version'], { signal }).then((r) => /v=(\S+)/.exec(r.stdout)?.[1] ?? r.stdout.trim()),
     ]);
-    started.postgres = { bindir, version: pgVersion, slot: SLOT } as LabInfo['postgres'];
-    started.redis = { version: redisVersion } as LabInfo['redis'];
+    const pgInfo: NonNullable<LabManifest['postgres']> = (manifest.postgres = { bindir, version: pgVersion, slot: SLOT, walinspect: false });
+    const redisInfo: NonNullable<LabManifest['redis']> = (manifest.redis = { version: redisVersion });
+    save();
+    const redisStart = async (name: string, port: number, sub: string, replicaOf?: { host: string; port: number }): Promise<RedisServerInfo> =>
+      startRedis({ redisServer, name, port, dir: join(dir, sub), ...(replicaOf ? { replicaOf } : {}), ...(signal ? { signal } : {}) });
     const outcomes = await Promise.allSettled([
       (async () => {
-        const p = await createPrimary(ctx, { name: 'lab-primary', port: pgPrimaryPort, dataDir: join(dir, 'pg-primary'), logFile: join(dir, 'pg-primary.log') });
-        started.postgres!.primary = p;
-        started.postgres!.secondary = await createStandby(ctx, p, {
-          name: 'lab-secondary',
-          port: pgSecondaryPort,
-          dataDir: join(dir, 'pg-secondary'),
-          logFile: join(dir, 'pg-secondary.log'),
-          slot: SLOT,
-        });
+        const primary = { name: 'lab-primary', port: pgPrimaryPort!, url: pgUrl(pgPrimaryPort!), dataDir: join(dir, 'pg-primary'), logFile: join(dir, 'pg-primary.log') };
+        pgInfo.primary = primary;
+        save();
+        const p = (pgInfo.primary = await createPrimary(ctx, primary));
+        save();
+        // Before the standby is cloned, so it has the extension too (a failback may analyse either side).
+        if (opts.walinspect !== false) pgInfo.walinspect = await ensureExtension(p.url, 'pg_walinspect');
+        const secondary = { name: 'lab-secondary', port: pgSecondaryPort!, url: pgUrl(pgSecondaryPort!), dataDir: join(dir, 'pg-secondary'), logFile: join(dir, 'pg-secondary.log') };
+        pgInfo.secondary = secondary;
+        save();
+        pgInfo.secondary = await createStandby(ctx, p, { ...secondary, slot: SLOT });
+        save();
       })(),
       (async () => {
-        const p = await startRedis({ redisServer, name: 'lab-primary', port: redisPrimaryPort, dir: join(dir, 'redis-primary') });
-        started.redis!.primary = p;
-        started.redis!.secondary = await startRedis({
-          redisServer,
-          name: 'lab-secondary',
-          port: redisSecondaryPort,
-          dir: join(dir, 'redis-secondary'),
-          replicaOf: { host: '127.0.0.1', port: p.port },
-        });
+        redisInfo.primary = pendingRedis('lab-primary', redisPrimaryPort!, join(dir, 'redis-primary'));
+        save();
+        const p = (redisInfo.primary = await redisStart('lab-primary', redisPrimaryPort!, 'redis-primary'));
+        save();
+        redisInfo.secondary = pendingRedis('lab-secondary', redisSecondaryPort!, join(dir, 'redis-secondary'));
+        save();
+        redisInfo.secondary = await redisStart('lab-secondary', redisSecondaryPort!, 'redis-secondary', { host: '127.0.0.1', port: p.port });
+        save();
       })(),
       (async () => {
-        started.stateRedis = await startRedis({ redisServer, name: 'lab-bot-state', port: stateRedisPort!, dir: join(dir, 'redis-bot-state') });
+        manifest.stateRedis = pendingRedis('lab-bot-state', stateRedisPort!, join(dir, 'redis-bot-state'));
+        save();
+        manifest.stateRedis = await redisStart('lab-bot-state', stateRedisPort!, 'redis-bot-state');
+        save();
       })(),
     ]);
+    signal?.throwIfAborted();
     const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
     if (failed) throw failed.reason;
 
@@ -150,17 +235,23 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
       user: user.name,
       createdAt: new Date().toISOString(),
       configPath: join(dir, LAB_CONFIG_FILE),
-      postgres: started.postgres as LabInfo['postgres'],
-      redis: started.redis as LabInfo['redis'],
-      stateRedis: started.stateRedis!,
+      postgres: manifest.postgres as LabInfo['postgres'],
+      redis: manifest.redis as LabInfo['redis'],
+      stateRedis: manifest.stateRedis as RedisServerInfo,
       envFile: join(dir, LAB_ENV_FILE),
-      simulators: {},
+      simulators: manifest.simulators!,
     };
-    started.simulators = info.simulators;
     for (const part of parts) {
+      signal?.throwIfAborted();
+      if (part.pidFile) {
+        (manifest.pendingParts ??= {})[part.name] = { pidFile: part.pidFile(info) };
+        save();
+      }
       Object.assign(info.simulators, await part.start(info));
+      delete manifest.pendingParts?.[part.name];
+      save();
     }
-    writeLabInfo(info);
+    signal?.throwIfAborted();
     const config = labConfig(info);
     for (const part of parts) part.configure?.(config, info);
     writeLabConfig(info.configPath, config);
@@ -169,31 +260,74 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
     writeLabEnv(info.envFile, env, [
       `Written by \`dr lab up\`: what \`dr start\` needs for the lab in ${dir} besides its config.`,
       'No real secrets: REDIS_URL is the bot\'s own state Redis; the AWS keys only satisfy the SDK (the simulators do not check signatures).',
-      `Use: . ${info.envFile}  then set SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET (SLACK_API_URL optional) and run \`dr start\`.`,
+      `Use: . ${info.envFile}  then set SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET (SLACK_API_URL optional) and run \`npx dr start\`.`,
     ]);
+    signal?.throwIfAborted();
+    // Last: a lab.json without `starting` says the lab is complete.
+    writeLabInfo(info);
     return info;
   } catch (err) {
     // Leave nothing half-started behind: the caller only sees the error.
-    await stopAll(started, ctx).catch(() => undefined);
+    await stopAll(manifest).catch(() => undefined);
+    await killLabProcessesIn(dir).catch(() => undefined);
     removeDir(dir, created);
     throw err;
   }
 }
 
 export function writeLabInfo(info: LabInfo): void {
-  writeFileSync(join(info.dir, LAB_FILE), `${JSON.stringify(info, null, 2)}\n`);
+  writeJsonAtomically(join(info.dir, LAB_FILE), info);
 }
 
-export function readLabInfo(dir: string): LabInfo {
-  const file = join(resolve(dir), LAB_FILE);
+function readManifest(dir: string): LabManifest {
+  const target = resolve(dir);
+  const file = join(target, LAB_FILE);
   if (!existsSync(file)) {
-    throw new PreconditionFailed(`${file} not found: ${dir} is not a lab directory (start one with \`dr lab up\`)`, { code: 'not-found' });
+    const what = !existsSync(target) ? `${target} does not exist` : pathKind(target) === 'directory' ? `${dir} is not a lab directory` : `${target} is not a directory`;
+    throw new PreconditionFailed(`${file} not found: ${what} (start a lab with \`npx dr lab up --dir ${dir}\`)`, { code: 'not-found' });
   }
-  return JSON.parse(readFileSync(file, 'utf8')) as LabInfo;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as LabManifest;
+  } catch (err) {
+    throw new PreconditionFailed(`${file} is not readable as JSON (${(err as Error).message}): stop the lab's processes by hand, or fix the file`, { cause: err });
+  }
 }
 
-async function stopSimulator(sim: LabSimulatorInfo): Promise<void> {
-  const pid = sim.pid;
+function readManifestQuietly(dir: string): LabManifest | undefined {
+  try {
+    return readManifest(dir);
+  } catch {
+    return undefined;
+  }
+}
+
+/** DIR/lab.json of a lab that is up (a half-started one is refused: only `dr lab down` deals with it). */
+export function readLabInfo(dir: string): LabInfo {
+  const manifest = readManifest(dir);
+  if (manifest.starting) {
+    const { pid } = manifest.starting;
+    const still = pid !== process.pid && isAlive(pid) ? ` (\`dr lab up\`, pid ${pid}, may still be running)` : ' (`dr lab up` was interrupted)';
+    throw new PreconditionFailed(`the lab in ${manifest.dir} did not finish starting${still}: run \`npx dr lab down --dir ${dir}\` to stop what it started`);
+  }
+  return manifest as LabInfo;
+}
+
+function readPidFile(file: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(file, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function stopSimulator(sim: Partial<LabSimulatorInfo>, dir: string): Promise<void> {
+  let pid = sim.pid;
+  if (pid === undefined && sim.pidFile) {
+    pid = readPidFile(sim.pidFile);
+    // Only a pid file names this one: make sure it is still the simulator of this lab (its --dir is in it).
+    if (pid !== undefined && !(commandOf(pid) ?? '').includes(dir)) return;
+  }
   if (pid === undefined || !isAlive(pid) || commandOf(pid) === undefined) return;
   process.kill(pid, 'SIGTERM');
   if (!(await waitForExit(pid, 5000))) {
@@ -202,24 +336,37 @@ async function stopSimulator(sim: LabSimulatorInfo): Promise<void> {
   }
 }
 
-async function stopAll(lab: Startable, ctx: PgLabContext): Promise<void> {
-  const pgServers = [lab.postgres?.secondary, lab.postgres?.primary].filter((s): s is PgServerInfo => !!s);
-  const redisServers = [lab.redis?.secondary, lab.redis?.primary, lab.stateRedis].filter((s): s is RedisServerInfo => !!s);
+async function stopAll(lab: LabManifest): Promise<void> {
+  const ctx: PgLabContext = { bindir: lab.postgres?.bindir ?? '', user: labUser(), socketDir: '' };
+  const pgServers = [lab.postgres?.secondary, lab.postgres?.primary].filter((s): s is Pending<PgServerInfo> => !!s);
+  const redisServers = [lab.redis?.secondary, lab.redis?.primary, lab.stateRedis].filter((s): s is Pending<RedisServerInfo> => !!s);
+  const simulators: Partial<LabSimulatorInfo>[] = [...Object.values(lab.simulators ?? {}), ...Object.values(lab.pendingParts ?? {})];
   const results = await Promise.allSettled([
     ...pgServers.map((s) => pgStop(ctx, s.dataDir, 'immediate', s.pid)),
     ...redisServers.map((s) => stopRedis(s)),
-    ...Object.values(lab.simulators ?? {}).map(stopSimulator),
+    ...simulators.map((sim) => stopSimulator(sim, lab.dir)),
   ]);
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
 }
 
-/** Stop every process the lab started (by pid, waiting for each to exit), then delete DIR. */
+/**
+ * Stop every process the lab started (by pid, waiting for each to exit), then delete DIR. Works on
+ * a half-started lab too (an `up` that was interrupted or killed), once that `up` is gone.
+ */
 export async function labDown(opts: { dir: string }): Promise<void> {
-  const info = readLabInfo(opts.dir);
-  const ctx: PgLabContext = { bindir: info.postgres.bindir, user: labUser(), socketDir: '' };
-  await stopAll(info, ctx);
-  rmSync(info.dir, { recursive: true, force: true });
+  const dir = resolve(opts.dir);
+  const manifest = readManifest(dir);
+  const upPid = manifest.starting?.pid;
+  if (upPid !== undefined && upPid !== process.pid && isAlive(upPid) && /\bnode\b|dr/.test(commandOf(upPid) ?? '')) {
+    throw new PreconditionFailed(
+      `\`dr lab up\` (pid ${upPid}) is still starting the lab in ${dir}: interrupt it (Ctrl-C, or kill ${upPid}) and it stops what it started and removes the directory; if it hangs, kill -9 ${upPid} and run \`npx dr lab down\` again`,
+    );
+  }
+  await stopAll({ ...manifest, dir });
+  // Anything of the lab no pid file names (an `up` killed between starting a server and recording it).
+  await killLabProcessesIn(dir);
+  rmSync(dir, { recursive: true, force: true });
 }
 
 export interface LabStatus {
@@ -233,6 +380,44 @@ export interface LabStatus {
   simulators: { name: string; url: string; pid: number | null; running: boolean | null }[];
   /** DNS routing, health endpoints and replica counts, from the simulators' control API. */
   cloud: CloudState | { error: string } | null;
+  /** A regional outage played by `dr lab outage` and not yet restored. */
+  outage: LabOutage | null;
+  /** What a person must not miss: two writers (PostgreSQL or Redis), or none. */
+  warnings: string[];
+}
+
+/**
+ * Two servers that both take writes diverge: the state a failover must never leave, and the one
+ * an old primary is in when it comes back after an unplanned failover, until the failback.
+ */
+export function writerWarnings(postgres: readonly PgStatus[], redis: readonly RedisStatus[]): string[] {
+  const warnings: string[] = [];
+  const names = (xs: readonly { name: string }[]): string => xs.map((x) => x.name).join(' and ');
+  if (postgres.length === 2 && postgres.every((s) => s.healthy)) {
+    const primaries = postgres.filter((s) => s.role === 'primary');
+    const writers = primaries.filter((s) => !s.readOnly);
+    if (writers.length === 2) {
+      warnings.push(
+        `two PostgreSQL writers: ${names(writers)} both accept writes (neither is in recovery or fenced read-only), so their data diverges; a failback resyncs the old primary from the other, or fence one (ALTER SYSTEM SET default_transaction_read_only = on)`,
+      );
+    } else if (writers.length === 0) {
+      warnings.push(
+        primaries.length === 0
+          ? `no PostgreSQL writer: ${names(postgres)} are both standbys (in recovery); promote one`
+          : `no PostgreSQL writer: ${names(primaries)} is fenced read-only and ${names(postgres.filter((s) => s.role !== 'primary'))} is a standby; finish the failover (promote the standby) or lift the fence`,
+      );
+    }
+  }
+  if (redis.length === 2 && redis.every((s) => s.healthy)) {
+    const writers = redis.filter((s) => s.role === 'master' && !s.fenced);
+    if (writers.length === 2) {
+      warnings.push(`two Redis writers: ${names(writers)} are both masters and accept writes, so their data diverges; a failback resyncs the old master as a replica of the other`);
+    } else if (writers.length === 0) {
+      const fenced = redis.filter((s) => s.fenced);
+      warnings.push(`no Redis writer: ${fenced.length ? `${names(fenced)} refuses writes (min-replicas-to-write fence)` : `${names(redis)} are both replicas`}; finish the failover or lift the fence`);
+    }
+  }
+  return warnings;
 }
 
 /** Each server's role, lag and health, read from the servers themselves. */
@@ -265,5 +450,7 @@ export async function labStatus(opts: { dir: string }): Promise<LabStatus> {
       running: s.pid === undefined ? null : isAlive(s.pid),
     })),
     cloud: cloudNow,
+    outage: info.outage ?? null,
+    warnings: writerWarnings([pgP, pgS], [rP, rS]),
   };
 }

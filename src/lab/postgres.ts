@@ -16,6 +16,11 @@ export interface PgLabContext {
   user: LabUser;
   /** Unix socket directory, or '' for TCP only (socket paths are limited to ~107 bytes). */
   socketDir: string;
+  /**
+   * An interrupted `dr lab up`: kills initdb and pg_basebackup and stops waiting. pg_ctl start is
+   * left to finish (a second or so) so the postmaster it forks is always in postmaster.pid.
+   */
+  signal?: AbortSignal;
 }
 
 export interface PgServerInfo {
@@ -119,6 +124,17 @@ export async function pgQuery<T extends pg.QueryResultRow>(url: string, sql: str
   }
 }
 
+/**
+ * CREATE EXTENSION `name` in the `postgres` database (the one the lab's URLs name) when this
+ * PostgreSQL ships it; false, and nothing done, when it does not (no contrib package, too old).
+ */
+export async function ensureExtension(url: string, name: string): Promise<boolean> {
+  const available = await pgQuery(url, 'SELECT 1 FROM pg_available_extensions WHERE name = $1', [name]);
+  if (available.length === 0) return false;
+  await pgQuery(url, `CREATE EXTENSION IF NOT EXISTS "${name.replace(/"/g, '""')}"`);
+  return true;
+}
+
 /** initdb a new cluster and start it as a writer. */
 export async function createPrimary(ctx: PgLabContext, opts: { dataDir: string; port: number; name: string; logFile: string }): Promise<PgServerInfo> {
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
@@ -126,7 +142,7 @@ export async function createPrimary(ctx: PgLabContext, opts: { dataDir: string; 
   await run(
     join(ctx.bindir, 'initdb'),
     ['-D', opts.dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions'],
-    { user: ctx.user, cwd: opts.dataDir, timeoutMs: 120_000 },
+    { user: ctx.user, cwd: opts.dataDir, timeoutMs: 120_000, signal: ctx.signal },
   );
   appendFileSync(join(opts.dataDir, 'postgresql.conf'), labSettings(ctx));
   const pid = await pgStart(ctx, opts);
@@ -142,14 +158,20 @@ export async function createStandby(
   await run(
     join(ctx.bindir, 'pg_basebackup'),
     ['-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres', '-D', opts.dataDir, '-R', '-C', '-S', opts.slot, '-X', 'stream', '-c', 'fast', '--no-sync'],
-    { user: ctx.user, cwd: primary.dataDir, timeoutMs: 120_000 },
+    { user: ctx.user, cwd: primary.dataDir, timeoutMs: 120_000, signal: ctx.signal },
   );
+  ctx.signal?.throwIfAborted();
   const pid = await pgStart(ctx, opts);
   const url = pgUrl(opts.port);
-  await waitFor(`${opts.name} to stream from ${primary.name}`, 30_000, async () => {
-    const rows = await pgQuery<{ status: string }>(url, 'SELECT status FROM pg_stat_wal_receiver');
-    return rows[0]?.status === 'streaming' ? true : undefined;
-  });
+  await waitFor(
+    `${opts.name} to stream from ${primary.name}`,
+    30_000,
+    async () => {
+      const rows = await pgQuery<{ status: string }>(url, 'SELECT status FROM pg_stat_wal_receiver');
+      return rows[0]?.status === 'streaming' ? true : undefined;
+    },
+    ctx.signal,
+  );
   return { name: opts.name, port: opts.port, url, dataDir: opts.dataDir, logFile: opts.logFile, pid };
 }
 

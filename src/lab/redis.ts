@@ -46,6 +46,11 @@ function readPid(pidFile: string): number | undefined {
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
+/** Where a lab redis-server keeps its pid file and log: known before it starts, so an interrupted start can be stopped. */
+export function redisFiles(dir: string): { pidFile: string; logFile: string } {
+  return { pidFile: join(dir, 'redis.pid'), logFile: join(dir, 'redis.log') };
+}
+
 /** Start one redis-server (a replica of `replicaOf` when given) and wait until it answers (and has synced). */
 export async function startRedis(opts: {
   redisServer: string;
@@ -53,10 +58,11 @@ export async function startRedis(opts: {
   port: number;
   dir: string;
   replicaOf?: { host: string; port: number };
+  /** Stop waiting when aborted (the server itself is stopped by whoever aborted, by its pid file). */
+  signal?: AbortSignal;
 }): Promise<RedisServerInfo> {
   mkdirSync(opts.dir, { recursive: true });
-  const pidFile = join(opts.dir, 'redis.pid');
-  const logFile = join(opts.dir, 'redis.log');
+  const { pidFile, logFile } = redisFiles(opts.dir);
   // A server that was killed (a test's regional loss) leaves its pidfile: waiting on it would return the dead pid.
   const previous = readPid(pidFile);
   if (previous !== undefined && !isAlive(previous)) rmSync(pidFile, { force: true });
@@ -76,7 +82,8 @@ export async function startRedis(opts: {
   ];
   await run(opts.redisServer, args, { cwd: opts.dir, timeoutMs: 20_000 });
   const url = redisUrl(opts.port);
-  const pid = await waitFor(`${opts.name} to write ${pidFile}`, 10_000, async () => readPid(pidFile)).catch((err: Error) => {
+  const pid = await waitFor(`${opts.name} to write ${pidFile}`, 10_000, async () => readPid(pidFile), opts.signal).catch((err: Error) => {
+    if (opts.signal?.aborted) throw err;
     throw new ProviderError('lab', `${err.message}; redis log: ${logTail(logFile)}`, { code: 'timeout', cause: err });
   });
   await waitFor(`${opts.name} to answer PING${opts.replicaOf ? ' and sync with its primary' : ''}`, 20_000, () =>
@@ -85,16 +92,20 @@ export async function startRedis(opts: {
       const info = await r.info('replication');
       return /master_link_status:up/.test(info) ? true : undefined;
     }),
+    opts.signal,
   );
   return { name: opts.name, port: opts.port, url, dir: opts.dir, logFile, pidFile, pid };
 }
 
-/** Stop by pid (the pidfile's, else the recorded one), only if it is still a redis-server. */
-export async function stopRedis(server: Pick<RedisServerInfo, 'pid' | 'pidFile' | 'name'>): Promise<void> {
+/**
+ * Stop by pid (the pidfile's, else the recorded one), only if it is still a redis-server. SIGTERM
+ * by default; SIGKILL is what a regional loss looks like (`dr lab outage`).
+ */
+export async function stopRedis(server: Pick<RedisServerInfo, 'pidFile' | 'name'> & { pid?: number }, signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
   const pids = new Set([readPid(server.pidFile), server.pid].filter((p): p is number => p !== undefined));
   for (const pid of pids) {
     if (!isAlive(pid) || !(commandOf(pid) ?? '').includes('redis')) continue;
-    process.kill(pid, 'SIGTERM');
+    process.kill(pid, signal);
     if (!(await waitForExit(pid, 5000))) {
       process.kill(pid, 'SIGKILL');
       if (!(await waitForExit(pid, 5000))) throw new ProviderError('lab', `${server.name}: redis-server pid ${pid} did not exit`);
@@ -112,6 +123,11 @@ export interface RedisStatus {
   offset?: number;
   /** Master: bytes its slowest replica is behind (the lab fills it in for the replica from both sides). */
   lagBytes?: number | null;
+  /**
+   * Master fenced by min-replicas-to-write (the provider's fence on Redis < 6.2): it has fewer good
+   * replicas than that, so it refuses every write (NOREPLICAS).
+   */
+  fenced?: { minReplicasToWrite: number; goodReplicas: number };
   error?: string;
 }
 
@@ -130,7 +146,11 @@ export async function redisStatus(server: RedisServerInfo): Promise<RedisStatus>
       if (master) {
         const replicaOffsets = [...info.matchAll(/^slave\d+:.*offset=(\d+)/gm)].map((m) => Number(m[1]));
         const lag = replicaOffsets.length ? offset - Math.min(...replicaOffsets) : null;
-        return { ...base, healthy: true, role: 'master' as const, offset, lagBytes: lag };
+        // CONFIG may be renamed away; then nothing can have fenced it this way either.
+        const toWrite = await r.config('GET', 'min-replicas-to-write').then((v) => Number((v as string[])[1] ?? 0), () => 0);
+        const good = Number(field(info, 'min_slaves_good_slaves') ?? field(info, 'connected_slaves') ?? 0);
+        const fenced = toWrite > good ? { fenced: { minReplicasToWrite: toWrite, goodReplicas: good } } : {};
+        return { ...base, healthy: true, role: 'master' as const, offset, lagBytes: lag, ...fenced };
       }
       const replicaOffset = Number(field(info, 'slave_repl_offset') ?? 0);
       return {
@@ -144,4 +164,18 @@ export async function redisStatus(server: RedisServerInfo): Promise<RedisStatus>
   } catch (err) {
     return { ...base, healthy: false, error: err instanceof Error ? err.message : String(err) };
   }
+}
+
+/** What a server replicates from (null for a master), as `dr lab outage` records it for the restore. */
+export async function redisReplicaOf(server: Pick<RedisServerInfo, 'url'>): Promise<{ host: string; port: number } | null> {
+  return withRedis(server.url, async (r) => {
+    const info = await r.info('replication');
+    if (field(info, 'role') === 'master') return null;
+    return { host: field(info, 'master_host') ?? '127.0.0.1', port: Number(field(info, 'master_port')) };
+  });
+}
+
+/** SAVE: write its data to DIR/dump.rdb, which redis-server loads when it starts in that dir again. */
+export async function redisSave(server: Pick<RedisServerInfo, 'url'>): Promise<void> {
+  await withRedis(server.url, async (r) => void (await r.call('SAVE')));
 }

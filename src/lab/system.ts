@@ -3,7 +3,7 @@
  * runs them, free ports, running a command (as that user), and waiting on processes by pid.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -21,6 +21,8 @@ export interface RunOptions {
   cwd?: string;
   timeoutMs?: number;
   env?: NodeJS.ProcessEnv;
+  /** Kills the program (SIGTERM) when aborted: an interrupted `dr lab up` does not wait for an initdb. */
+  signal?: AbortSignal;
 }
 
 /** Run a program (no shell) and return its output; a failure names the command and its stderr. */
@@ -34,6 +36,7 @@ export function run(file: string, args: string[], opts: RunOptions = {}): Promis
         env: opts.env ?? { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C', LC_ALL: 'C' },
         timeout: opts.timeoutMs ?? 60_000,
         maxBuffer: 16 * 1024 * 1024,
+        ...(opts.signal ? { signal: opts.signal } : {}),
         ...(opts.user?.uid !== undefined ? { uid: opts.user.uid, gid: opts.user.gid } : {}),
       },
       (err, stdout, stderr) => {
@@ -185,11 +188,12 @@ export async function waitForExit(pid: number, timeoutMs: number): Promise<boole
   return true;
 }
 
-/** Poll `probe` until it returns a value, or throw `what` as a timeout after `timeoutMs`. */
-export async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+/** Poll `probe` until it returns a value, or throw `what` as a timeout after `timeoutMs` (or the abort reason). */
+export async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, signal?: AbortSignal): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
+    signal?.throwIfAborted();
     try {
       const value = await probe();
       if (value !== undefined) return value;
@@ -202,4 +206,70 @@ export async function waitFor<T>(what: string, timeoutMs: number, probe: () => P
     }
     await sleep(50);
   }
+}
+
+/**
+ * The programs the lab runs with their working directory inside the lab dir: the servers (postgres
+ * and redis-server chdir into their data dirs) and the tools that build them. Processes of the
+ * lab that no pid file names (an `up` killed between spawning one and recording it) are found by this.
+ */
+const LAB_PROGRAMS = new Set(['postgres', 'redis-server', 'initdb', 'pg_ctl', 'pg_basebackup', 'pg_rewind']);
+
+function inside(path: string, dir: string): boolean {
+  return path === dir || path.startsWith(`${dir}/`);
+}
+
+/** Live lab programs (LAB_PROGRAMS) whose working directory is `dir` or below it. */
+export function labProcessesIn(dir: string): { pid: number; program: string }[] {
+  const found: { pid: number; program: string }[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return found;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    try {
+      const program = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      if (!LAB_PROGRAMS.has(program) || !inside(readlinkSync(`/proc/${pid}/cwd`), dir)) continue;
+      if (isAlive(pid)) found.push({ pid, program });
+    } catch {
+      // Gone meanwhile, or not ours to look at.
+    }
+  }
+  return found;
+}
+
+/**
+ * SIGKILL every lab program still running in `dir` (see labProcessesIn) until none is left: the
+ * last sweep of `dr lab down` and of an interrupted `up`. A postmaster restarting a killed child
+ * meanwhile is caught by the next round.
+ */
+export async function killLabProcessesIn(dir: string, timeoutMs = 10_000): Promise<number[]> {
+  const killed = new Set<number>();
+  const deadline = Date.now() + timeoutMs;
+  // Two empty scans in a row: pg_ctl's child is briefly a shell (not a lab program) before it becomes the postmaster.
+  for (let empty = 0; empty < 2; ) {
+    const left = labProcessesIn(dir);
+    if (left.length === 0) {
+      empty++;
+    } else {
+      empty = 0;
+      if (Date.now() > deadline) {
+        throw new ProviderError('lab', `processes still running in ${dir} after SIGKILL: ${left.map((p) => `${p.program} ${p.pid}`).join(', ')}`);
+      }
+      for (const { pid } of left) {
+        try {
+          process.kill(pid, 'SIGKILL');
+          killed.add(pid);
+        } catch {
+          // Exited meanwhile.
+        }
+      }
+    }
+    await sleep(empty ? 100 : 50);
+  }
+  return [...killed];
 }

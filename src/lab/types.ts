@@ -7,6 +7,8 @@ export interface LabSimulatorInfo {
   url: string;
   /** A detached simulator process: `dr lab down` stops it by this pid. */
   pid?: number;
+  /** Where its pid is written when it is spawned (used when `pid` is not known yet). */
+  pidFile?: string;
   [key: string]: unknown;
 }
 
@@ -22,6 +24,11 @@ export interface LabInfo {
     version: string;
     /** Physical slot on the primary the standby streams from. */
     slot: string;
+    /**
+     * pg_walinspect was created on the primary (and so is on the standby): failback counts the
+     * transactions an old primary would lose. False where this PostgreSQL does not ship it.
+     */
+    walinspect?: boolean;
     primary: PgServerInfo;
     secondary: PgServerInfo;
   };
@@ -36,6 +43,16 @@ export interface LabInfo {
   envFile: string;
   /** Cloud simulators, keyed by name; filled in by the parts that start them. */
   simulators: Record<string, LabSimulatorInfo>;
+  /** A regional outage played by `dr lab outage`, until `dr lab restore` ends it. */
+  outage?: LabOutage;
+}
+
+/** What `dr lab outage` stopped, and what `dr lab restore` needs to start it again as it was. */
+export interface LabOutage {
+  region: 'primary' | 'secondary';
+  at: string;
+  /** The region's Redis replicated from this server at the outage (null: it was a master; absent: it was already down). */
+  redisReplicaOf?: { host: string; port: number } | null;
 }
 
 /**
@@ -45,6 +62,11 @@ export interface LabInfo {
  */
 export interface LabPart {
   name: string;
+  /**
+   * Where the part's process writes its pid as soon as it is spawned: recorded in lab.json before
+   * start(), so a `dr lab down` after an `up` killed mid-start stops it too.
+   */
+  pidFile?(info: LabInfo): string;
   /** Start; return what runs where, keyed by name (merged into `simulators`). */
   start(info: LabInfo): Promise<Record<string, LabSimulatorInfo>>;
   /** Add this part's settings (dns, kubernetes, verification...) to the lab's bot config. */

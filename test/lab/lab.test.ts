@@ -65,8 +65,17 @@ describe('dr lab', () => {
     const cloud = labCloud(info)!;
     // It tells a person how to point the bot at the lab.
     expect(upOut).toContain(`. ${join(dir, 'lab.env')}`);
-    expect(upOut).toContain(`dr start --config ${info.configPath}`);
-    expect(upOut).toContain(`dr lab down --dir ${dir}`);
+    // As `npx dr`: a checkout has no `dr` on the PATH (package.json's bin makes npx find it).
+    expect(upOut).toContain(`  npx dr start --config ${info.configPath}\n`);
+    expect(upOut).toContain(`stop: npx dr lab down --dir ${dir}\n`);
+    expect(upOut).toContain(`regional outage: npx dr lab outage --dir ${dir}    back: npx dr lab restore --dir ${dir}\n`);
+    expect(upOut).not.toMatch(/(^|[^x] )dr (start|lab|config|console) /m);
+    // Every endpoint it started, the S3 simulator too.
+    for (const url of [cloud.route53.url, cloud.trafficManager.url, cloud.kubernetes.primary.url, cloud.kubernetes.secondary.url, cloud.health.primaryUrl, cloud.health.secondaryUrl, cloud.s3.url, cloud.controlUrl]) {
+      expect(upOut).toContain(url);
+    }
+    expect(upOut).toMatch(new RegExp(`s3 +${cloud.s3.url} \\(buckets lab-primary-assets → lab-secondary-assets`));
+    expect(upOut).toContain(`(pg_walinspect: failback counts lost transactions)`);
 
     const pids = [info.postgres.primary.pid, info.postgres.secondary.pid, info.redis.primary.pid, info.redis.secondary.pid, info.stateRedis.pid, cloud.pid];
     // The servers and the simulators outlived the process that started them.
@@ -132,6 +141,13 @@ describe('dr lab', () => {
     expect(pids.filter(alive)).toEqual([]);
     expect(processesIn(dir)).toEqual([]);
     expect(existsSync(dir)).toBe(false);
+  });
+
+  test('`npx dr`, as the README and `dr lab up` say it, runs this checkout\'s dr', async () => {
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile('npx', ['--no-install', 'dr', '--version'], { cwd: process.cwd(), timeout: 60_000 }, (err, stdout, stderr) => (err ? reject(new Error(stderr || err.message)) : resolve(stdout))),
+    );
+    expect(out.trim()).toBe(JSON.parse(readFileSync('package.json', 'utf8')).version);
   });
 
   test('parts started after the data tier are recorded, configured, and stopped by down', async () => {

@@ -10,9 +10,10 @@ import type { DatabaseProvider } from '../../src/providers/types.js';
 
 const started: LabInfo[] = [];
 
-export async function startLab(opts: { cloud?: boolean } = {}): Promise<LabInfo> {
-  // Data-tier tests need no cloud simulators: skip their process unless asked for.
-  const info = await labUp(opts.cloud ? {} : { parts: [] });
+export async function startLab(opts: { cloud?: boolean; walinspect?: boolean } = {}): Promise<LabInfo> {
+  // Data-tier tests need no cloud simulators: skip their process unless asked for. Nor pg_walinspect,
+  // which `dr lab up` creates: tests of failback with and without it create it themselves.
+  const info = await labUp({ ...(opts.cloud ? {} : { parts: [] }), walinspect: opts.walinspect ?? false });
   started.push(info);
   return info;
 }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { ProviderError } from '../../errors.js';
 import type { LabInfo, LabPart, LabSimulatorInfo } from '../types.js';
 import type { CloudState } from './control.js';
-import { spawnSimulators, type SpawnedSimulators } from './spawn.js';
+import { SIMULATORS_PID_FILE, spawnSimulators, type SpawnedSimulators } from './spawn.js';
 
 /** The key of the simulator process in lab.json's `simulators`. */
 export const CLOUD_KEY = 'cloud';
@@ -32,6 +32,7 @@ export function simulatorsPart(opts: { timeoutMs?: number } = {}): LabPart {
   };
   return {
     name: 'simulators',
+    pidFile: (info) => join(info.dir, 'simulators', SIMULATORS_PID_FILE),
     async start(info) {
       const dir = join(info.dir, 'simulators');
       mkdirSync(dir, { recursive: true, mode: 0o700 });

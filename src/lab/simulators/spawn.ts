@@ -4,13 +4,15 @@
  * by the pid returned here (SIGTERM).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, openSync, readFileSync, closeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ProviderError } from '../../errors.js';
 import type { SimulatorsDescriptor } from './index.js';
 
 export const SIMULATORS_FILE = 'simulators.json';
+/** Written the moment the process is spawned, so an `up` killed before it is ready can still stop it. */
+export const SIMULATORS_PID_FILE = 'simulators.pid';
 
 export interface SpawnedSimulators extends SimulatorsDescriptor {
   pid: number;
@@ -36,6 +38,7 @@ export async function spawnSimulators(opts: { dir: string; timeoutMs?: number })
     env: process.env,
   });
   closeSync(log);
+  if (child.pid !== undefined) writeFileSync(join(opts.dir, SIMULATORS_PID_FILE), `${child.pid}\n`);
   let exited: number | null | undefined;
   child.once('exit', (code) => {
     exited = code;

@@ -1,0 +1,165 @@
+/**
+ * A regional outage played on the lab and ended, as a person plays it: `dr lab outage`, a
+ * failover of a lost region (unplanned promotions), `dr lab restore`, then what a failback sees.
+ * The restored servers come back as what they were, with their data; `dr lab status` shows the
+ * outage, and the two writers the restore leaves until the failback.
+ */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { labDown, labStatus, labUp, readLabInfo, writerWarnings, type LabInfo, type PgStatus, type RedisStatus } from '../../src/lab/index.js';
+import { createRedisProvider } from '../../src/providers/redis.js';
+import type { CacheProvider, DatabaseProvider } from '../../src/providers/types.js';
+import { runDr } from '../support/dr-cli.js';
+import { holdPostgresReplication, labPostgresProvider, silentLog, sql, until } from '../support/lab.js';
+
+const ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp' };
+
+let lab: LabInfo;
+let db: DatabaseProvider;
+let cache: CacheProvider;
+const clients: Redis[] = [];
+
+function connect(url: string): Redis {
+  const r = new Redis(url, { maxRetriesPerRequest: 0, retryStrategy: () => null, disconnectTimeout: 100 });
+  r.on('error', () => undefined);
+  clients.push(r);
+  return r;
+}
+
+beforeAll(async () => {
+  // The lab as `dr lab up` makes it: simulators (the health endpoints) and pg_walinspect.
+  lab = await labUp({ dir: join(tmpdir(), `dr-lab-outage-${process.pid}-${Date.now()}`) });
+  db = labPostgresProvider(lab.postgres.primary.url, lab.postgres.secondary.url);
+  cache = createRedisProvider({ primaryUrl: lab.redis.primary.url, secondaryUrl: lab.redis.secondary.url, promoteTimeoutSeconds: 10, useFailoverCommand: true, log: silentLog, connectTimeoutMs: 1000 });
+}, 120_000);
+
+afterAll(async () => {
+  await db?.close();
+  await cache?.close();
+  for (const c of clients) c.disconnect();
+  if (lab) await labDown({ dir: lab.dir });
+});
+
+test('outage, unplanned failover, restore: the old primaries come back as writers with their data, status shows the outage then two writers, and failback readiness counts the lost transactions', async () => {
+  const { dir } = lab;
+  const P = lab.postgres.primary.url;
+  const S = lab.postgres.secondary.url;
+  await sql(P, 'CREATE TABLE orders (id int PRIMARY KEY)');
+  await sql(P, 'INSERT INTO orders SELECT generate_series(1, 50)');
+  await until('the standby to have row 50', async () => (await sql(S, 'SELECT 1 FROM orders WHERE id = 50')).length === 1);
+  // The loss window of the outage: three commits the standby never receives.
+  await holdPostgresReplication(lab);
+  for (const id of [51, 52, 53]) await sql(P, 'INSERT INTO orders VALUES ($1)', [id]);
+  await connect(lab.redis.primary.url).set('before-outage', 'kept');
+  await until('the Redis replica to have it', async () => (await connect(lab.redis.secondary.url).get('before-outage')) === 'kept');
+
+  const outage = await runDr(['lab', 'outage', '--dir', dir], { env: ENV });
+  expect([outage.code, outage.stderr]).toEqual([0, '']);
+  expect(outage.stdout).toContain('postgres lab-primary    stopped as a crash (pg_ctl stop -m immediate: no shutdown checkpoint)');
+  expect(outage.stdout).toContain('redis    lab-primary    killed (SIGKILL); it was a master, its data saved for the restore');
+  expect(outage.stdout).toContain('health endpoint     stopped (refuses connections)');
+
+  const down = await labStatus({ dir });
+  expect(down.postgres.map((s) => [s.name, s.healthy])).toEqual([
+    ['lab-primary', false],
+    ['lab-secondary', true],
+  ]);
+  expect(down.redis.map((s) => [s.name, s.healthy])).toEqual([
+    ['lab-primary', false],
+    ['lab-secondary', true],
+  ]);
+  expect(down.outage).toMatchObject({ region: 'primary', redisReplicaOf: null });
+  expect(down.cloud).toMatchObject({ health: { primary: { running: false }, secondary: { running: true, healthy: true } } });
+  const downOut = (await runDr(['lab', 'status', '--dir', dir], { env: ENV })).stdout;
+  expect(downOut).toMatch(new RegExp(`postgres lab-primary +DOWN \\(regional outage played by dr lab outage at [^:]+:[^:]+:[^:]+: npx dr lab restore --dir ${dir} brings it back\\)`));
+  expect(downOut).toMatch(/redis {4}lab-primary +DOWN \(regional outage/);
+  expect(downOut).toMatch(/health endpoints +primary stopped \(refuses connections\)/);
+  expect(downOut).not.toContain('WARNING');
+
+  // The failover of a lost region: the secondary side is promoted without the primary.
+  await db.promote({ target: 'secondary', mode: 'unplanned', progress: () => undefined });
+  await cache.promote({ target: 'secondary', mode: 'unplanned', progress: () => undefined });
+  await sql(S, 'INSERT INTO orders VALUES (1000)');
+
+  const restore = await runDr(['lab', 'restore', '--dir', dir], { env: ENV });
+  expect([restore.code, restore.stderr]).toEqual([0, '']);
+  expect(restore.stdout).toMatch(/postgres lab-primary +started from its data directory \(pid \d+\)/);
+  expect(restore.stdout).toMatch(/redis {4}lab-primary +started as a master with the data it had \(pid \d+\)/);
+  expect(restore.stdout).toContain('health endpoint     listening and healthy');
+
+  const back = await labStatus({ dir });
+  expect(back.outage).toBeNull();
+  // As they were: the old PostgreSQL primary a writer again (on its old timeline), the old Redis master a master.
+  expect(back.postgres.map((s) => [s.name, s.healthy, s.role, s.readOnly])).toEqual([
+    ['lab-primary', true, 'primary', false],
+    ['lab-secondary', true, 'primary', false],
+  ]);
+  expect(back.redis.map((s) => [s.name, s.healthy, s.role])).toEqual([
+    ['lab-primary', true, 'master'],
+    ['lab-secondary', true, 'master'],
+  ]);
+  expect(back.cloud).toMatchObject({ health: { primary: { running: true, healthy: true } } });
+  // With their own data: every row it had, the three the standby never received too, and the Redis key.
+  expect((await sql<{ n: string }>(P, 'SELECT count(*) AS n FROM orders'))[0].n).toBe('53');
+  expect(await connect(lab.redis.primary.url).get('before-outage')).toBe('kept');
+  // lab.json follows the restarted servers, so `dr lab down` stops them.
+  const after = readLabInfo(dir);
+  expect([after.postgres.primary.pid, after.redis.primary.pid]).toEqual([back.postgres[0]!.pid, back.redis[0]!.pid]);
+  expect(after.outage).toBeUndefined();
+
+  expect(back.warnings).toEqual([
+    expect.stringContaining('two PostgreSQL writers: lab-primary and lab-secondary both accept writes'),
+    expect.stringContaining('two Redis writers: lab-primary and lab-secondary are both masters'),
+  ]);
+  const backOut = (await runDr(['lab', 'status', '--dir', dir], { env: ENV })).stdout;
+  expect(backOut).toMatch(/^WARNING: two PostgreSQL writers: /m);
+  expect(backOut).toMatch(/^WARNING: two Redis writers: /m);
+
+  // A failback can run: the restored old primary is the stale side, and pg_walinspect (created by
+  // the lab) counts the commits a resync would discard instead of "not counted".
+  const pgReady = await db.readiness('primary');
+  expect(pgReady.planFacts).toMatchObject({ targetRole: 'stale-writer', resyncMethod: 'rewind' });
+  expect(pgReady.planFacts.lostTransactions).toBeGreaterThanOrEqual(3);
+  expect(pgReady.expectedLoss?.description).toMatch(/\(\d+ committed transactions\)/);
+  expect(pgReady.expectedLoss?.description).not.toContain('not counted');
+  const cacheReady = await cache.readiness('primary');
+  expect(cacheReady).toMatchObject({ status: 'warning', planFacts: { targetRole: 'stale-master' } });
+});
+
+test('outage of a region while another is out is refused; restore with nothing down starts nothing', async () => {
+  const { dir } = lab;
+  expect((await runDr(['lab', 'outage', '--dir', dir, '--region', 'secondary'], { env: ENV })).code).toBe(0);
+  const twice = await runDr(['lab', 'outage', '--dir', dir], { env: ENV });
+  expect(twice.code).toBe(1);
+  expect(twice.stderr).toContain(`the secondary region is already out`);
+  expect((await runDr(['lab', 'restore', '--dir', dir], { env: ENV })).stdout).toMatch(/secondary region of .* restored/);
+  const again = await runDr(['lab', 'restore', '--dir', dir], { env: ENV });
+  expect(again.stdout).toMatch(/postgres lab-primary +was running/);
+  expect(again.stdout).toMatch(/redis {4}lab-primary +was running/);
+  expect((await labStatus({ dir })).postgres.every((s) => s.healthy)).toBe(true);
+});
+
+describe('writerWarnings', () => {
+  const pg = (name: string, role: 'primary' | 'standby', readOnly = false): PgStatus => ({ name, url: '', pid: 1, healthy: true, role, readOnly });
+  const redis = (name: string, role: 'master' | 'replica', fenced?: RedisStatus['fenced']): RedisStatus => ({ name, url: '', pid: 1, healthy: true, role, ...(fenced ? { fenced } : {}) });
+
+  test('a fenced old primary beside the promoted standby is one writer: no warning', () => {
+    expect(writerWarnings([pg('a', 'primary', true), pg('b', 'primary')], [redis('a', 'replica'), redis('b', 'master')])).toEqual([]);
+  });
+
+  test('a Redis master fenced by min-replicas-to-write does not count as a writer', () => {
+    expect(writerWarnings([], [redis('a', 'master', { minReplicasToWrite: 3, goodReplicas: 0 }), redis('b', 'master')])).toEqual([]);
+  });
+
+  test('no writer at all is said too', () => {
+    expect(writerWarnings([pg('a', 'primary', true), pg('b', 'standby')], [redis('a', 'replica'), redis('b', 'replica')])).toEqual([
+      'no PostgreSQL writer: a is fenced read-only and b is a standby; finish the failover (promote the standby) or lift the fence',
+      'no Redis writer: a and b are both replicas; finish the failover or lift the fence',
+    ]);
+  });
+
+  test('a server that is down is no writer, and no warning is guessed', () => {
+    expect(writerWarnings([{ ...pg('a', 'primary'), healthy: false }, pg('b', 'primary')], [{ ...redis('a', 'master'), healthy: false }, redis('b', 'master')])).toEqual([]);
+  });
+});
