@@ -15,6 +15,7 @@ import type { Logger } from 'pino';
 import type { DomainEventType, OperationView } from '../domain/types.js';
 import type { EngineNotification } from '../engine/types.js';
 import type { OperationStore } from '../store/types.js';
+import { channelFailure, describeSlackFailure } from './slack-errors.js';
 import { renderCard, renderEventReply, renderStepReply, renderSummary, type SlackMessage, type Targets } from './render.js';
 
 export const CARD_META_KEY = 'slack.card';
@@ -106,7 +107,7 @@ export function createCardUpdater(opts: CardUpdaterOptions): CardUpdater {
       s.lastSentJson = JSON.stringify(msg);
       s.lastSentAt = now();
     } catch (err) {
-      log.error({ err, opId: view.id, channel }, 'could not post the status card; is the bot a member of the incident channel?');
+      log.error({ err, opId: view.id, channel }, `could not post the status card: ${channelFailure(err, channel)}`);
       return null;
     }
     try {
@@ -121,7 +122,7 @@ export function createCardUpdater(opts: CardUpdaterOptions): CardUpdater {
     try {
       await client.chat.postMessage({ channel: ref.channel, thread_ts: ref.ts, text: msg.text, blocks: msg.blocks });
     } catch (err) {
-      log.error({ err, opId }, 'could not post a thread reply on the status card');
+      log.error({ err, opId }, `could not post a thread reply on the status card: ${channelFailure(err, ref.channel)}`);
     }
   }
 
@@ -135,7 +136,7 @@ export function createCardUpdater(opts: CardUpdaterOptions): CardUpdater {
       await client.chat.update({ channel: s.ref.channel, ts: s.ref.ts, text: msg.text, blocks: msg.blocks });
       s.lastSentJson = json;
     } catch (err) {
-      log.error({ err, opId }, 'could not update the status card');
+      log.error({ err, opId }, `could not update the status card: ${describeSlackFailure(err)}`);
     } finally {
       s.lastSentAt = now();
     }

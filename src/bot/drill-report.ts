@@ -1,15 +1,18 @@
 /**
  * Drill reports in the incident channel: a summary in the thread of the drill's status card
  * (top level when the card is unknown), and the full report as a Markdown file in that thread.
+ * The file needs the bot to be a member of the channel (Slack answers not_in_channel otherwise,
+ * whatever the scopes); a failure says so, and the report is published again at the next start.
  */
 import type { Logger } from 'pino';
 import type { DrConfig } from '../config/schema.js';
 import type { DrillReporter } from '../drill/index.js';
-import { errorInfo } from '../errors.js';
+import { DrError, errorInfo } from '../errors.js';
 import type { OperationStore } from '../store/types.js';
 import { readCardRef } from './card-updater.js';
 import type { SlackClient } from './client.js';
 import { escapeMrkdwn } from './render.js';
+import { channelFailure } from './slack-errors.js';
 import { renderDrillSummary, type DrillReport } from '../report/index.js';
 
 export type DrillReportClient = Pick<SlackClient, 'chat' | 'filesUploadV2'>;
@@ -63,16 +66,22 @@ export function postDrillReports(deps: { reporter: DrillReporter; client: DrillR
     if (!posted) {
       const channel = card?.channel ?? config.slack.incidentChannel;
       const text = escapeMrkdwn(renderDrillSummary(report));
-      const summary = card
-        ? await client.chat.postMessage({ channel, text, thread_ts: card.ts, reply_broadcast: true })
-        : await client.chat.postMessage({ channel, text });
+      const summary = await (card
+        ? client.chat.postMessage({ channel, text, thread_ts: card.ts, reply_broadcast: true })
+        : client.chat.postMessage({ channel, text })
+      ).catch((err: unknown) => {
+        throw new DrError('provider', `could not post the drill report summary in ${channel}: ${channelFailure(err, channel)}`, { cause: err });
+      });
       posted = { channel, ts: summary.ts ?? '' };
       await record(report.opId, posted);
     }
     const { channel } = posted;
     const thread = card?.ts ?? (posted.ts || undefined);
     const file = { filename: reportFileName(report), title: `Drill report ${report.opId} — ${report.passed ? 'passed' : 'failed'}`, content: markdown };
-    await (thread ? client.filesUploadV2({ channel_id: channel, thread_ts: thread, ...file }) : client.filesUploadV2({ channel_id: channel, ...file }));
+    // files.completeUploadExternal needs the bot in the channel: chat:write.public covers messages only.
+    await (thread ? client.filesUploadV2({ channel_id: channel, thread_ts: thread, ...file }) : client.filesUploadV2({ channel_id: channel, ...file })).catch((err: unknown) => {
+      throw new DrError('provider', `could not upload the drill report file to ${channel}: ${channelFailure(err, channel, 'file')}`, { cause: err });
+    });
     await record(report.opId, { ...posted, file: true });
     log.info({ opId: report.opId, channel }, 'drill report posted');
   });

@@ -3,15 +3,20 @@
  * operation, edits coalesced with one in flight, the same card after a restart, thread replies in
  * timeline order, and Slack failures that never reach the engine.
  */
+import { createServer } from 'node:net';
+import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
+import bolt from '@slack/bolt';
 import { createCardUpdater, createSlackClient, readCardRef } from '../../src/bot/index.js';
+import { channelFailure, describeSlackFailure } from '../../src/bot/slack-errors.js';
 import type { DomainEvent, OperationView, StepState, TimelineEntry } from '../../src/domain/types.js';
 import { createRedisStore } from '../../src/store/index.js';
 import type { OperationStore } from '../../src/store/types.js';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
 import { REDIS_URL, deleteKeys, uniquePrefix } from '../support/redis.js';
 
+const { webApi } = bolt;
 const log = pino({ level: 'silent' });
 const targets = { rtoMinutes: 30, rpoMinutes: 5 };
 const CHANNEL = 'C0INCIDENT';
@@ -147,4 +152,54 @@ test('Slack errors are logged and swallowed: the next change still reaches the c
   const calls = cardCalls(ref.ts);
   expect(JSON.stringify(calls[0]!.args.blocks)).toContain('second try');
   expect(JSON.stringify(calls[calls.length - 1]!.args.blocks)).toContain('third');
+});
+
+/** Log lines written through a pino logger, parsed. */
+function logLines(): { log: pino.Logger; msgs: () => string[] } {
+  let text = '';
+  const stream = new Writable({
+    write(chunk, _enc, done) {
+      text += String(chunk);
+      done();
+    },
+  });
+  return { log: pino({ level: 'warn' }, stream), msgs: () => text.trim().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { msg: string }).msg) };
+}
+
+test('a card Slack refuses for the channel says to invite the bot; a Slack that does not answer says that, not "is the bot a member"', async () => {
+  const refused = logLines();
+  const client = createSlackClient('xoxb-cards', { SLACK_API_URL: slack.apiUrl }, log, { retries: 0 });
+  const cards = createCardUpdater({ client, store, log: refused.log, channel: CHANNEL, targets, minIntervalMs: 20 });
+  slack.failMethod('chat.postMessage', 'not_in_channel');
+  cards.onNotification({ op: view('DR-20261125-0105'), entries: [] });
+  await cards.close();
+  slack.failMethod('chat.postMessage', undefined);
+  expect(refused.msgs()).toEqual([
+    `could not post the status card: the bot is not a member of ${CHANNEL} (Slack answered not_in_channel): invite @dr-bot to ${CHANNEL} (\`/invite @dr-bot\` in that channel), or give the app the chat:write.public scope`,
+  ]);
+
+  // Nothing listens where SLACK_API_URL points: the connection is refused before Slack says anything.
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  const down = logLines();
+  const nowhere = createSlackClient('xoxb-cards', { SLACK_API_URL: `http://127.0.0.1:${port}/api/` }, log, { retries: 0 });
+  const lost = createCardUpdater({ client: nowhere, store, log: down.log, channel: CHANNEL, targets, minIntervalMs: 20 });
+  lost.onNotification({ op: view('DR-20261125-0106'), entries: [] });
+  await lost.close();
+  const [line, ...more] = down.msgs();
+  expect(more).toEqual([]);
+  expect(line).toMatch(/^could not post the status card: the Slack Web API did not answer \(.+\): check the network, and SLACK_API_URL when it is set$/);
+  expect(line).not.toContain('member');
+  // Under jest the client cannot keep fetch's cause (another realm's TypeError becomes a new
+  // Error); in the bot it has it, and the line names the refused connection.
+  const fetchFailed = await fetch(`http://127.0.0.1:${port}/api/chat.postMessage`).catch((err: unknown) => err);
+  expect(describeSlackFailure(new webApi.WebAPIRequestError(fetchFailed as Error))).toBe(
+    `the Slack Web API did not answer (connect ECONNREFUSED 127.0.0.1:${port}): check the network, and SLACK_API_URL when it is set`,
+  );
+  expect(channelFailure(new webApi.WebAPIRequestError(fetchFailed as Error), CHANNEL)).not.toContain('invite');
+  expect(channelFailure(new webApi.WebAPIPlatformError({ ok: false, error: 'channel_not_found' }), CHANNEL)).toBe(
+    `Slack answered channel_not_found for ${CHANNEL}: check slack.incidentChannel (a channel id such as C0123INCIDENT), and invite @dr-bot if it is a private channel`,
+  );
 });
