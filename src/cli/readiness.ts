@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import { loadConfig } from '../config/load.js';
 import { DEFAULT_REDIS_URL } from '../config/runtime.js';
 import { DrError } from '../errors.js';
+import { closeStateRedis, reachStateRedis, stateRedisClient } from '../console/state-redis.js';
 import { describeUrl } from '../log.js';
 import type { CliIo } from './io.js';
 
@@ -28,13 +29,22 @@ export async function runReadiness(opts: { configPath: string; io: CliIo }): Pro
   ]);
   const log = pino({ level: io.env.LOG_LEVEL ?? 'silent' }, pino.destination(2));
   const redisUrl = io.env.REDIS_URL?.trim() || DEFAULT_REDIS_URL;
-  const state = createReadinessState({ url: redisUrl });
+  // Only the last-drill check reads the state Redis: without it the other checks still run, and
+  // that one says which Redis does not answer (as dr console and dr report do), not ioredis's
+  // "max retries per request" after seconds of retrying.
+  const redis = stateRedisClient(redisUrl);
+  const stateDown = await reachStateRedis(redis, redisUrl).then(
+    () => null,
+    (err: unknown) => err,
+  );
+  const state = createReadinessState({ redis });
   let providers;
   let built;
   try {
     providers = createProviders(config, io.env, log);
     built = createReadinessChecks({ config, providers, env: io.env, drills: state });
-    const results = await Promise.all(built.checks.map((c) => runReadinessCheck(c, log)));
+    const checks = built.checks.map((c) => (stateDown && c.id === 'drill' ? { ...c, run: () => Promise.reject(stateDown) } : c));
+    const results = await Promise.all(checks.map((c) => runReadinessCheck(c, log)));
     io.stdout(`readiness of ${config.environment} (drill record in ${describeUrl(redisUrl)}):\n${results.map((r) => `  ${readinessLine(r)}`).join('\n')}\n`);
     return results.every((r) => r.status === 'ok') ? 0 : 1;
   } catch (err) {
@@ -43,5 +53,6 @@ export async function runReadiness(opts: { configPath: string; io: CliIo }): Pro
     await built?.close().catch(() => undefined);
     if (providers) await closeProviders(providers, log);
     await state.close().catch(() => undefined);
+    await closeStateRedis(redis);
   }
 }

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { startS3Simulator, type S3Sim } from '../../src/lab/simulators/s3.js';
 import { drillLastKey, recordDrillAt } from '../../src/readiness/index.js';
@@ -18,6 +19,15 @@ const ENV = `cli-${randomBytes(4).toString('hex')}`;
 let dir: string;
 let s3: S3Sim;
 let redis: Redis;
+
+/** A port nothing listens on: one the system just handed out and that was closed again. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
 
 function dr(args: string[]): Promise<DrRun> {
   return runDr(args, {
@@ -70,6 +80,21 @@ test('prints every check; exit 0 when all are ok, 1 when one is not', async () =
   expect(stalled.stdout).toContain('⚠️ Object storage replication: degraded — not replicated after 2 s vs ≤ 2 s');
   // Nothing of the bot's alert state was written.
   expect(await redis.keys(`dr:readiness:*:${ENV}`)).toEqual([]);
+}, 60_000);
+
+test('a state Redis that does not answer is named, without its password, and the other checks still run', async () => {
+  const closed = await closedPort();
+  const run = await runDr(['readiness', '--config', 'dr.config.yaml'], {
+    cwd: dir,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', REDIS_URL: `redis://:pw-state@127.0.0.1:${closed}`, AWS_ACCESS_KEY_ID: 'sim', AWS_SECRET_ACCESS_KEY: 'sim', AWS_EC2_METADATA_DISABLED: 'true' },
+  });
+  expect(run.code).toBe(1);
+  expect(run.stdout).toContain(
+    `❔ Last drill: unknown — could not check: the state Redis at redis://127.0.0.1:${closed} does not answer: start a Redis there or set REDIS_URL to the bot's own Redis`,
+  );
+  expect(run.stdout).toMatch(/✅ Object storage replication: ok/);
+  expect(run.stdout + run.stderr).not.toContain('pw-state');
+  expect(run.stdout).not.toContain('max retries');
 }, 60_000);
 
 test('an invalid config is refused with the loader\'s message', async () => {
