@@ -8,9 +8,34 @@ import type { OperationKind, RequestedMode } from '../domain/types.js';
 export type ParsedCommand =
   | { type: 'request'; kind: OperationKind; mode: RequestedMode; reason: string }
   | { type: 'status' }
-  | { type: 'abort'; reason: string }
+  /** `opId`: the operation named (`abort DR-… reason`); without it, the active one. */
+  | { type: 'abort'; opId?: string; reason: string }
   | { type: 'help' }
   | { type: 'usage'; problem: string };
+
+/** Operation ids as the store makes them: DR-<yyyymmdd>-<nnnn>. */
+const OP_ID = /^DR-\d{8}-\d{4,}$/i;
+export const OP_ID_EXAMPLE = 'DR-20261125-0001';
+
+/**
+ * A word where an operation id may stand: the id (upper-cased), a mistyped one (anything starting
+ * with `DR-`, refused, never read as a reason or as "the active operation"), or no id at all.
+ */
+export type OpIdWord = { kind: 'id'; opId: string } | { kind: 'malformed'; problem: string } | { kind: 'none' };
+
+export function readOpId(word: string | undefined): OpIdWord {
+  if (word === undefined || !/^DR-/i.test(word)) return { kind: 'none' };
+  if (OP_ID.test(word)) return { kind: 'id', opId: word.toUpperCase() };
+  return { kind: 'malformed', problem: malformedOpId(word) };
+}
+
+export function isOpId(word: string): boolean {
+  return OP_ID.test(word);
+}
+
+export function malformedOpId(word: string): string {
+  return `\`${word}\` is not an operation id: they look like ${OP_ID_EXAMPLE}.`;
+}
 
 export function parseCommand(text: string): ParsedCommand {
   const words = text.trim().split(/\s+/).filter((w) => w.length > 0);
@@ -42,8 +67,13 @@ export function parseCommand(text: string): ParsedCommand {
       }
       return { type: 'request', kind: 'drill', mode: 'planned', reason: tail(first === 'planned' ? rest.slice(1) : rest) };
     }
-    case 'abort':
-      return { type: 'abort', reason: tail(rest) };
+    case 'abort': {
+      // `/dr abort DR-…` names the operation: a mistyped id must not abort the active one with
+      // the typo as its reason.
+      const id = readOpId(rest[0]);
+      if (id.kind === 'malformed') return { type: 'usage', problem: id.problem };
+      return id.kind === 'id' ? { type: 'abort', opId: id.opId, reason: tail(rest.slice(1)) } : { type: 'abort', reason: tail(rest) };
+    }
     default:
       return { type: 'usage', problem: `Unknown subcommand \`${sub}\`.` };
   }
@@ -56,7 +86,7 @@ export function usageText(command: string): string {
     `• \`${command} failback [reason…]\` — request the failback to the primary region (needs approval)`,
     `• \`${command} drill [reason…]\` — request a DR drill: failover, integration tests, failback, with a drill report (needs approval)`,
     `• \`${command} status\` — the active operation and the last finished one`,
-    `• \`${command} abort [reason…]\` — abort the active operation (approvers; the requester too, until it is approved)`,
+    `• \`${command} abort [DR-…] [reason…]\` — abort the active operation (approvers; the requester too, until it is approved)`,
     `• \`${command} help\` — this text`,
   ].join('\n');
 }

@@ -131,11 +131,13 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
         }
         await reply(respond, clog, lines.join('\n'));
       } else if (parsed.type === 'abort') {
-        const outcome = await engine.abort({ userId, ...(parsed.reason ? { reason: parsed.reason } : {}) });
-        if (!outcome.ok && outcome.reason === 'unknown-operation') {
+        // A named operation is aborted only if it is that one: the engine refuses one that has
+        // finished or does not exist, instead of aborting whatever is active.
+        const outcome = await engine.abort({ userId, ...(parsed.opId ? { opId: parsed.opId } : {}), ...(parsed.reason ? { reason: parsed.reason } : {}) });
+        if (!outcome.ok && outcome.reason === 'unknown-operation' && !parsed.opId) {
           await reply(respond, clog, `There is no operation in progress for *${config.environment}*: nothing to abort.`);
         } else {
-          await reply(respond, clog, outcomeText(outcome, outcome.op?.id ?? 'the operation', userId, 'abort'));
+          await reply(respond, clog, outcomeText(outcome, outcome.op?.id ?? parsed.opId ?? 'the operation', userId, 'abort'));
         }
       }
     } catch (err) {

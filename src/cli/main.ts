@@ -3,7 +3,8 @@
  * 0 success, 1 failure (invalid config, start-up or lab error), 2 usage error (usage on stderr).
  */
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { isOpId, malformedOpId } from '../bot/commands.js';
 import { configPathFrom, DEFAULT_CONFIG_PATH } from '../config/path.js';
 import { DrError } from '../errors.js';
 import { runConfigCheck } from './config-check.js';
@@ -156,10 +157,12 @@ Reads the variables dr-bot sets for a resync command:
     .addHelpText(
       'after',
       `
-Commands: failover [planned|unplanned] [reason…], failback, drill, status, approve [DR-…], reject, retry, skip,
-abort, report [DR-…], wait, help, exit. \`as USER\` first or last on a line types as someone else
-(\`approve DR-20261125-0001 as U0LABAPPR2\`). Approvers are checked against approvals.approvers
-(a Slack user group cannot be read from the console). Uses REDIS_URL like dr start.`,
+Commands: failover [planned|unplanned] [reason…], failback, drill, status, approve [DR-…], reject [DR-…] [reason…],
+retry, skip, abort [DR-…] [reason…], report [DR-…], reports, wait, help, exit. \`as USER\` first or last on a
+line types as someone else; USER is a user id from approvals.approvers (in the lab U0LABAPPR1 or U0LABAPPR2:
+\`approve as U0LABAPPR2\`). An approve typed while the preflight still runs waits for its plan, then approves
+it. A mistyped id (DR-… that is not one) is refused. Approvers are checked against approvals.approvers (a Slack
+user group cannot be read from the console). Uses REDIS_URL like dr start.`,
     )
     .action(async (opts: { config?: string; as?: string; reports?: string }) => {
       const { runConsole } = await import('../console/cli.js');
@@ -185,12 +188,30 @@ abort, report [DR-…], wait, help, exit. \`as USER\` first or last on a line ty
 
   program
     .command('report')
-    .description('print the report of a finished drill (Markdown) from the state Redis')
-    .argument('<operation-id>', 'the drill, e.g. DR-20261125-0001')
+    .description('print the report of a finished drill (Markdown) from the state Redis; without an id, the last drill\'s')
+    .argument('[operation-id]', 'the drill, e.g. DR-20261125-0001 (default: the last drill of the environment)', (value: string) => {
+      if (!isOpId(value)) throw new InvalidArgumentError(malformedOpId(value));
+      return value.toUpperCase();
+    })
     .addOption(configOption())
-    .action(async (opId: string, opts: { config?: string }) => {
+    .option('-l, --list', 'list the drills of the environment that have a report (newest first) instead')
+    .addHelpText(
+      'after',
+      `
+Exit 1 when there is no such report, saying why: no operation with that id in this environment's store,
+an operation that is not a drill (a failover, a failback), or a drill that has not finished or was never
+approved. Reads REDIS_URL (the bot's state Redis) like dr start; changes nothing.`,
+    )
+    .action(async (opId: string | undefined, opts: { config?: string; list?: boolean }) => {
       const { runReport } = await import('../console/cli.js');
-      setCode(await runReport({ configPath: configPathFrom({ flag: opts.config, env: io.env }), opId, io }));
+      setCode(
+        await runReport({
+          configPath: configPathFrom({ flag: opts.config, env: io.env }),
+          io,
+          ...(opId ? { opId } : {}),
+          ...(opts.list ? { list: true } : {}),
+        }),
+      );
     });
 
   program

@@ -1,12 +1,13 @@
 /**
  * `dr console` and `dr report`: the console adapter on stdin/stdout, and a drill report printed
- * again from the store. Both read the config and REDIS_URL (the bot's own state Redis) like `dr start`.
+ * again from the store (or the list of drills that have one). Both read the config and REDIS_URL (the bot's own state Redis) like `dr start`.
  */
 import { createInterface } from 'node:readline';
 import { loadConfig } from '../config/load.js';
 import type { CliIo } from '../cli/io.js';
 import { DrError } from '../errors.js';
 import { renderDrillMarkdown } from '../report/index.js';
+import { drillListLine, findReport, lastReport, recentDrills } from './reports.js';
 import { createConsoleSession } from './session.js';
 import { openConsoleRuntime } from './runtime.js';
 
@@ -30,6 +31,7 @@ export async function runConsole(opts: { configPath: string; as?: string; io: Cl
     engine: runtime.engine,
     config,
     reporter: runtime.reporter,
+    reports: runtime.reports,
     user,
     ...(opts.reportsDir ? { reportsDir: opts.reportsDir } : {}),
     write: io.stdout,
@@ -51,24 +53,49 @@ export async function runConsole(opts: { configPath: string; as?: string; io: Cl
   return 0;
 }
 
-export async function runReport(opts: { configPath: string; opId: string; io: CliIo }): Promise<number> {
+/**
+ * `dr report [DR-…]`: one drill's report, else the last drill's; `list`: the drills that have one.
+ * The id is checked by the command line (a malformed one is a usage error).
+ */
+export async function runReport(opts: { configPath: string; opId?: string; list?: boolean; io: CliIo }): Promise<number> {
   const { io } = opts;
   let runtime;
+  let config;
   try {
-    const config = loadConfig({ path: opts.configPath });
+    config = loadConfig({ path: opts.configPath });
     runtime = await openConsoleRuntime({ config, env: io.env, drive: false });
   } catch (err) {
     io.stderr(`dr report: ${failure(err)}\n`);
     return 1;
   }
+  const lookup = {
+    engine: runtime.engine,
+    reporter: runtime.reporter,
+    reports: runtime.reports,
+    environment: config.environment,
+    storeName: `${config.environment}, in ${runtime.stateRedis}`,
+  };
   try {
-    const report = await runtime.reporter.reportFor(opts.opId.toUpperCase());
-    if (!report) {
-      io.stderr(`dr report: ${opts.opId} is not a finished, approved drill of this environment, so it has no report (\`dr console\` then \`status\` shows the operations)\n`);
+    if (opts.list) {
+      const drills = await recentDrills(lookup);
+      io.stdout(
+        drills.length === 0
+          ? `no drill of ${config.environment} has a report yet\n`
+          : `drills of ${config.environment} with a report, newest first (\`dr report DR-…\` prints one):\n${drills.map((d) => `  ${drillListLine(d)}\n`).join('')}`,
+      );
+      return 0;
+    }
+    const found = opts.opId ? await findReport(lookup, opts.opId.toUpperCase()) : await lastReport(lookup);
+    if (!found.ok) {
+      const next = opts.opId ? '`dr report --list` lists the drills that have one' : 'a drill (`/dr drill` in Slack, `drill` in `dr console`) writes one';
+      io.stderr(`dr report: ${found.message} (${next})\n`);
       return 1;
     }
-    io.stdout(renderDrillMarkdown(report));
+    io.stdout(renderDrillMarkdown(found.report));
     return 0;
+  } catch (err) {
+    io.stderr(`dr report: ${failure(err)}\n`);
+    return 1;
   } finally {
     await runtime.close();
   }

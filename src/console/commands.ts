@@ -2,7 +2,7 @@
  * The console's command line: the Slack slash command's words (parsed by the same parser), plus
  * what Slack does with buttons (approve, reject, retry, skip) and who is typing (`as USER`).
  */
-import { parseCommand, type ParsedCommand } from '../bot/commands.js';
+import { OP_ID_EXAMPLE, parseCommand, readOpId, type ParsedCommand } from '../bot/commands.js';
 
 export type ButtonAction = 'approve' | 'reject' | 'retry' | 'skip';
 
@@ -10,6 +10,7 @@ export type ConsoleCommand =
   | ParsedCommand
   | { type: 'action'; action: ButtonAction; opId?: string; reason: string }
   | { type: 'report'; opId?: string }
+  | { type: 'reports' }
   | { type: 'wait'; opId?: string }
   | { type: 'exit' };
 
@@ -19,7 +20,6 @@ export interface ConsoleLine {
   command: ConsoleCommand;
 }
 
-const OP_ID = /^DR-\d{8}-\d{4,}$/i;
 const ACTIONS: readonly ButtonAction[] = ['approve', 'reject', 'retry', 'skip'];
 
 /** `as USER` first or last on the line picks the person; the rest is the command. */
@@ -35,31 +35,55 @@ export function parseConsoleLine(line: string): ConsoleLine {
   const who = split.as !== undefined ? { as: split.as.replace(/:$/, '') } : {};
   const [sub, ...rest] = split.words;
   const lower = sub?.toLowerCase();
-  const opFirst = rest[0] !== undefined && OP_ID.test(rest[0]) ? rest[0].toUpperCase() : undefined;
-  const after = opFirst ? rest.slice(1) : rest;
+  const usage = (problem: string): ConsoleLine => ({ ...who, command: { type: 'usage', problem } });
   if (lower === 'exit' || lower === 'quit') return { ...who, command: { type: 'exit' } };
-  if (lower === 'report') return { ...who, command: { type: 'report', ...(opFirst ? { opId: opFirst } : {}) } };
-  if (lower === 'wait') return { ...who, command: { type: 'wait', ...(opFirst ? { opId: opFirst } : {}) } };
-  if (ACTIONS.includes(lower as ButtonAction)) {
-    return { ...who, command: { type: 'action', action: lower as ButtonAction, ...(opFirst ? { opId: opFirst } : {}), reason: after.join(' ') } };
+  if (lower === 'reports') return rest.length === 0 ? { ...who, command: { type: 'reports' } } : usage('`reports` takes no arguments.');
+  if (lower === 'report' || lower === 'wait' || ACTIONS.includes(lower as ButtonAction)) {
+    // An id may follow the verb. Something that starts like one but is not one is a typo: it
+    // must not fall back to the active operation (or become a reason).
+    const id = readOpId(rest[0]);
+    if (id.kind === 'malformed') return usage(id.problem);
+    const opId = id.kind === 'id' ? { opId: id.opId } : {};
+    const after = id.kind === 'id' ? rest.slice(1) : rest;
+    if (lower === 'reject') return { ...who, command: { type: 'action', action: 'reject', ...opId, reason: after.join(' ') } };
+    if (after.length > 0) return usage(`\`${lower}\` takes at most an operation id (\`${lower} [DR-…]\`, e.g. \`${lower} ${OP_ID_EXAMPLE}\`), not \`${after.join(' ')}\`.`);
+    if (lower === 'report') return { ...who, command: { type: 'report', ...opId } };
+    if (lower === 'wait') return { ...who, command: { type: 'wait', ...opId } };
+    return { ...who, command: { type: 'action', action: lower as ButtonAction, ...opId, reason: '' } };
   }
   return { ...who, command: parseCommand(split.words.join(' ')) };
 }
 
-export function consoleHelp(): string {
+export interface HelpContext {
+  /** approvals.approvers, as they are typed here (local names where the session has them). */
+  approvers: readonly string[];
+  /** Who types when a line names nobody. */
+  user: string;
+}
+
+export function consoleHelp(ctx?: HelpContext): string {
+  const others = ctx ? ctx.approvers.filter((a) => a !== ctx.user) : [];
+  const example = others[0] ?? ctx?.approvers[0];
+  const who = !ctx
+    ? 'USER is a Slack user id from approvals.approvers'
+    : ctx.approvers.length === 0
+      ? 'nobody is listed in approvals.approvers, so nobody can approve here'
+      : `approvers here (approvals.approvers): ${ctx.approvers.join(', ')}`;
   return [
     'Commands (the same as /dr in Slack; the buttons are commands here):',
     '  failover [planned|unplanned] [reason…]   request a failover to the secondary',
     '  failback [reason…]                       request the failback to the primary',
     '  drill [reason…]                          request a drill: failover, integration tests, failback, report',
     '  status                                   the active operation and the last finished one',
-    '  approve [DR-…]                           approve the plan shown (default: the active operation)',
+    '  approve [DR-…]                           approve the plan shown (default: the active operation; during its preflight, once that ends)',
     '  reject [DR-…] [reason…]                  reject before it runs',
     '  retry [DR-…] | skip [DR-…]               after a step failed',
-    '  abort [reason…]                          abort the active operation',
-    '  report [DR-…]                            print a drill report (default: the last finished drill)',
+    '  abort [DR-…] [reason…]                   abort the active operation',
+    '  report [DR-…]                            print a drill report (default: the last drill)',
+    '  reports                                  the drills of this environment that have a report',
     '  wait [DR-…]                              until the operation needs someone (approval, a failed step) or finishes',
     '  help | exit',
-    'Add `as USER` (first or last on the line) to type as someone else, e.g. `approve DR-20261125-0001 as bob`.',
+    `An id names one operation (they look like ${OP_ID_EXAMPLE}); a mistyped one is refused, never taken for the active operation.`,
+    `Add \`as USER\` (first or last on the line) to type as someone else, e.g. \`approve as ${example ?? 'U0123BOB'}\`; ${who}.`,
   ].join('\n');
 }

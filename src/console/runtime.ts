@@ -4,21 +4,25 @@
  * `approvals.approvers` only: a Slack user group cannot be read without Slack.
  */
 import pino from 'pino';
-import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { DrConfig } from '../config/schema.js';
 import { openDrillReporter, type DrillReporter } from '../drill/index.js';
 import { createEngine, type Engine } from '../engine/index.js';
-import { DrError } from '../errors.js';
 import { createLogger, describeUrl } from '../log.js';
 import { closeProviders, createProviders } from '../providers/factory.js';
+import { createReportStore, type ReportStore } from '../report/index.js';
 import { createRedisStore } from '../store/index.js';
+import { closeStateRedis, reachStateRedis, stateRedisClient } from './state-redis.js';
 
 export const DEFAULT_STATE_REDIS = 'redis://127.0.0.1:6379';
 
 export interface ConsoleRuntime {
   engine: Engine;
   reporter: DrillReporter;
+  /** The stored drill reports (which drills have one: `report` without an id, `dr report --list`). */
+  reports: ReportStore;
+  /** Where the state Redis is, without credentials. */
+  stateRedis: string;
   log: Logger;
   close(): Promise<void>;
 }
@@ -36,29 +40,24 @@ export async function openConsoleRuntime(opts: { config: DrConfig; env: NodeJS.P
   const { config, env } = opts;
   const log = (opts.log ?? consoleLogger(env)).child({ env: config.environment, adapter: 'console' });
   const redisUrl = env.REDIS_URL ?? DEFAULT_STATE_REDIS;
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 3, lazyConnect: true });
-  redis.on('error', () => undefined);
-  const cleanups: (() => Promise<void>)[] = [async () => void (await redis.quit().catch(() => redis.disconnect()))];
+  const redis = stateRedisClient(redisUrl);
+  const cleanups: (() => Promise<void>)[] = [() => closeStateRedis(redis)];
   const unwind = async () => {
     for (const c of cleanups.reverse()) await c().catch((err: unknown) => log.warn({ err }, 'shutdown step failed'));
   };
   try {
-    try {
-      await redis.connect();
-      await redis.ping();
-    } catch {
-      throw new DrError('config', `the state Redis at ${describeUrl(redisUrl)} does not answer: start a Redis there or set REDIS_URL to the bot's own Redis`);
-    }
-    const store = createRedisStore({ redis, ...(opts.prefix ? { prefix: opts.prefix } : {}) });
+    await reachStateRedis(redis, redisUrl);
+    const prefix = opts.prefix ? { prefix: opts.prefix } : {};
+    const store = createRedisStore({ redis, ...prefix });
     const providers = createProviders(config, env, log);
     cleanups.push(() => closeProviders(providers, log));
     const approvers = new Set(config.approvals.approvers);
     const engine = createEngine({ config, store, providers, authorizer: { isAuthorized: async (u) => approvers.has(u) }, log });
-    const drills = openDrillReporter({ engine, environment: config.environment, redisUrl, targets: config.targets, log, config, env, ...(opts.prefix ? { prefix: opts.prefix } : {}) });
+    const drills = openDrillReporter({ engine, environment: config.environment, redisUrl, targets: config.targets, log, config, env, ...prefix });
     cleanups.push(() => drills.close());
     if (opts.drive !== false) await engine.start();
     cleanups.push(() => engine.stop());
-    return { engine, reporter: drills.reporter, log, close: unwind };
+    return { engine, reporter: drills.reporter, reports: createReportStore({ redis, ...prefix }), stateRedis: describeUrl(redisUrl), log, close: unwind };
   } catch (err) {
     await unwind();
     throw err;

@@ -10,14 +10,17 @@ import { FINAL_PHASES, type OperationView, type Phase } from '../domain/types.js
 import type { DrillReporter } from '../drill/index.js';
 import type { ActionOutcome, Engine } from '../engine/types.js';
 import { errorInfo } from '../errors.js';
-import { renderDrillMarkdown, renderDrillSummary, renderMeasuresTable, type DrillReport } from '../report/index.js';
+import { renderDrillMarkdown, renderDrillSummary, renderMeasuresTable, type DrillReport, type ReportStore } from '../report/index.js';
 import { consoleHelp, parseConsoleLine, type ConsoleCommand } from './commands.js';
 import { renderEntry, renderStatus } from './render.js';
+import { drillListLine, findReport, lastReport, recentDrills, type ReportLookup } from './reports.js';
 
 export interface ConsoleSessionDeps {
   engine: Engine;
   config: DrConfig;
   reporter?: DrillReporter;
+  /** The stored drill reports: `report` without an id finds the last drill there, `reports` lists them. */
+  reports?: Pick<ReportStore, 'previous'>;
   /** Who types when a line names nobody. */
   user: string;
   /** Local names for user ids (`alice` → U0LABAPPR1), accepted after `as` and shown in the output. */
@@ -65,6 +68,7 @@ export function createConsoleSession(deps: ConsoleSessionDeps): ConsoleSession {
     });
   const write = (text: string) => deps.write(`${display(text)}\n`);
   const idOf = (who: string): string => users[who] ?? who;
+  const help = (): string => consoleHelp({ approvers: config.approvals.approvers.map((id) => names.get(id) ?? id), user: names.get(idOf(deps.user)) ?? deps.user });
 
   const unsubscribe = engine.subscribe((n) => {
     for (const e of n.entries) write(renderEntry(e));
@@ -119,9 +123,9 @@ export function createConsoleSession(deps: ConsoleSessionDeps): ConsoleSession {
       case 'exit':
         return null;
       case 'help':
-        return consoleHelp();
+        return help();
       case 'usage':
-        return `${command.problem}\n${consoleHelp()}`;
+        return `${command.problem}\n${help()}`;
       case 'request': {
         const res = await engine.request({ kind: command.kind, mode: command.mode, requester: userId, reason: command.reason });
         if (!res.ok) return `refused: ${res.message}`;
@@ -139,7 +143,7 @@ export function createConsoleSession(deps: ConsoleSessionDeps): ConsoleSession {
         ].join('\n\n');
       }
       case 'abort': {
-        const outcome = await engine.abort({ userId, ...(command.reason ? { reason: command.reason } : {}) });
+        const outcome = await engine.abort({ userId, ...(command.opId ? { opId: command.opId } : {}), ...(command.reason ? { reason: command.reason } : {}) });
         return outcomeText(outcome);
       }
       case 'action': {
@@ -147,7 +151,13 @@ export function createConsoleSession(deps: ConsoleSessionDeps): ConsoleSession {
         if (!opId) return `There is no operation in progress for ${config.environment}: name one (\`${command.action} DR-…\`).`;
         if (command.action === 'approve') {
           // The console shows the plan in the status card above; approving binds to that plan.
-          const view: OperationView | null = await engine.get(opId);
+          let view: OperationView | null = await engine.get(opId);
+          if (view?.phase === 'preflight') {
+            // Typed before the plan exists (a script, or someone quick): the engine would refuse
+            // it as "not waiting for approval". Wait for the plan, print it, then approve that.
+            write(`${opId} is still in preflight: waiting for it to finish, then approving the plan it shows.`);
+            view = await settled(opId);
+          }
           return outcomeText(await engine.approve({ opId, userId, planHash: view?.planHash ?? '' }));
         }
         if (command.action === 'reject') return outcomeText(await engine.reject({ opId, userId, ...(command.reason ? { reason: command.reason } : {}) }));
@@ -162,14 +172,17 @@ export function createConsoleSession(deps: ConsoleSessionDeps): ConsoleSession {
       }
       case 'report': {
         if (!reporter) return 'Drill reports are not available in this console.';
-        let opId = command.opId;
-        if (!opId) {
-          const last = (await engine.status()).last;
-          if (!last || last.kind !== 'drill') return 'The last finished operation is not a drill: name the drill (`report DR-…`).';
-          opId = last.id;
-        }
-        const report = await reporter.reportFor(opId);
-        return report ? renderDrillMarkdown(report) : `${opId} is not a finished, approved drill: there is no report for it.`;
+        // Without the store only the last finished operation can be the last drill.
+        const lookup = { engine, reporter, reports: deps.reports ?? { previous: async () => null }, environment: config.environment };
+        const found: ReportLookup = command.opId ? await findReport(lookup, command.opId) : await lastReport(lookup);
+        if (found.ok) return renderDrillMarkdown(found.report);
+        return `${found.message}.${command.opId ? ' `reports` lists the drills that have one.' : ' `drill` runs one.'}`;
+      }
+      case 'reports': {
+        if (!deps.reports) return 'Drill reports are not available in this console.';
+        const drills = await recentDrills({ reports: deps.reports, environment: config.environment });
+        if (drills.length === 0) return `No drill of ${config.environment} has a report yet: \`drill\` runs one.`;
+        return [`Drills of ${config.environment} with a report, newest first (\`report DR-…\` prints one):`, ...drills.map((d) => `  ${drillListLine(d)}`)].join('\n');
       }
     }
   }

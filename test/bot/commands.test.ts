@@ -22,6 +22,8 @@ describe('/dr command parsing', () => {
     expect(parseCommand('status')).toEqual({ type: 'status' });
     expect(parseCommand('abort wrong region')).toEqual({ type: 'abort', reason: 'wrong region' });
     expect(parseCommand('abort')).toEqual({ type: 'abort', reason: '' });
+    expect(parseCommand('abort dr-20261125-0004 wrong region')).toEqual({ type: 'abort', opId: 'DR-20261125-0004', reason: 'wrong region' });
+    expect(parseCommand('abort DR-2026120-0004 x')).toEqual({ type: 'usage', problem: '`DR-2026120-0004` is not an operation id: they look like DR-20261125-0001.' });
     expect(parseCommand('help')).toEqual({ type: 'help' });
   });
 

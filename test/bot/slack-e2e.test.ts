@@ -331,11 +331,18 @@ describe('Slack end to end', () => {
     await slack.waitFor(() => cardText(h.cardNow(ref.ts)).includes('🟢 Completed'), 'the old card to show completed');
     expect(cardsPostedSince(first.mark)).toHaveLength(1);
 
-    // A fresh request in the same environment, withdrawn by its requester before approval.
-    const again = await h.command('failover unplanned second thoughts', ALICE);
+    // A fresh request in the same environment (the failback: it is failed over now), withdrawn by
+    // its requester before approval.
+    const again = await h.command('failback second thoughts', ALICE);
     expect(await h.answer(again.path)).toMatch(/^DR-\d{8}-\d{4} requested/);
     const second = (await h.engine.status()).active!;
-    const abort = await h.command('abort not needed after all', ALICE);
+    // A mistyped id is the usage, a finished operation's id is refused: neither aborts the active one.
+    const typo = await h.command(`abort ${second.id.slice(0, -1)} typo`, ALICE);
+    expect(String(typo.body!.text)).toContain(`\`${second.id.slice(0, -1)}\` is not an operation id: they look like DR-20261125-0001.`);
+    const old = await h.command(`abort ${opId} the finished one`, ALICE);
+    expect(await h.answer(old.path)).toBe(`${opId} has already finished (completed).`);
+    expect(['preflight', 'awaitingApproval']).toContain((await h.engine.get(second.id))!.phase);
+    const abort = await h.command(`abort ${second.id.toLowerCase()} not needed after all`, ALICE);
     expect(await h.answer(abort.path)).toContain(second.id);
     expect((await h.engine.get(second.id))!.phase).toBe('aborted');
     const none = await h.command('abort', ALICE);

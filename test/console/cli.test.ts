@@ -47,12 +47,42 @@ test('dr console answers status and help from stdin and leaves on exit', async (
   expect(cli.out.match(/Active: no operation/g)).toHaveLength(1);
 });
 
-test('dr report names an operation without a report and exits 1', async () => {
+test('dr report tells a mistyped id (usage), an unknown one, a failover and no drill at all apart', async () => {
+  const env = `console-cli-${process.pid}`;
+  const bad = io();
+  expect(await main(['report', 'bad-id', '--config', config], bad)).toBe(2);
+  expect(bad.err).toContain('`bad-id` is not an operation id: they look like DR-20261125-0001.');
+  expect(bad.err).toContain('Usage: dr report');
+
+  const unknown = io();
+  expect(await main(['report', 'dr-20000101-0009', '--config', config], unknown)).toBe(1);
+  expect(unknown.err).toBe(`dr report: no operation DR-20000101-0009 in this environment's store (${env}, in ${REDIS_URL.replace(/\/$/, '')}) (\`dr report --list\` lists the drills that have one)\n`);
+
+  const none = io();
+  expect(await main(['report', '--config', config], none)).toBe(1);
+  expect(none.err).toMatch(new RegExp(`^dr report: no drill of ${env} has a report yet.* \\(a drill \\(\`/dr drill\` in Slack, \`drill\` in \`dr console\`\\) writes one\\)\n$`));
+  const list = io();
+  expect(await main(['report', '--list', '--config', config], list)).toBe(0);
+  expect(list.out).toBe(`no drill of ${env} has a report yet\n`);
+
+  // A failover, requested and withdrawn in the console, is not a drill.
+  const redis = new Redis(REDIS_URL);
   const cli = io();
-  expect(await main(['report', 'DR-20000101-0001', '--config', config], cli)).toBe(1);
-  expect(cli.err).toBe(
-    'dr report: DR-20000101-0001 is not a finished, approved drill of this environment, so it has no report (`dr console` then `status` shows the operations)\n',
-  );
+  let opId = '';
+  try {
+    expect(await runConsole({ configPath: config, as: 'U0ME', io: cli, input: Readable.from(['failover planned not a drill\n', 'wait\n', 'reject withdrawn\n', 'exit\n']) })).toBe(0);
+    opId = /(DR-\d{8}-\d{4}) requested/.exec(cli.out)![1];
+    const failover = io();
+    expect(await main(['report', opId, '--config', config], failover)).toBe(1);
+    expect(failover.err).toBe(`dr report: ${opId} is a failover, not a drill: only drills have reports (\`dr report --list\` lists the drills that have one)\n`);
+    const last = io();
+    expect(await main(['report', '--config', config], last)).toBe(1);
+    expect(last.err).toContain(`no drill of ${env} has a report yet (the last finished operation, ${opId}, is a failover)`);
+  } finally {
+    for (const key of ['op', 'timeline', 'meta', 'appends']) await redis.del(`dr:${key}:${opId}`);
+    for (const key of ['lock', 'last']) await redis.del(`dr:${key}:${env}`);
+    redis.disconnect();
+  }
 });
 
 test('dr console says what to fix when the state Redis does not answer', async () => {
@@ -80,6 +110,14 @@ test('dr console prints a drill report that was stored but never published, once
     const second = io();
     expect(await runConsole({ configPath: config, io: second, input: Readable.from(['exit\n']), reportsDir })).toBe(0);
     expect(second.out).not.toContain(`Drill ${opId}`);
+
+    // dr report without an id prints the last drill's report; --list names it.
+    const last = io();
+    expect(await main(['report', '--config', config], last)).toBe(0);
+    expect(last.out).toContain(`# Drill report ${opId}`);
+    const list = io();
+    expect(await main(['report', '--list', '--config', config], list)).toBe(0);
+    expect(list.out).toBe(`drills of ${env} with a report, newest first (\`dr report DR-…\` prints one):\n  ${opId}  2000-01-02 09:01 UTC  FAILED\n`);
   } finally {
     await deleteKeys(redis, `dr:report:${opId}`);
     await deleteKeys(redis, `dr:report:published:${opId}`);

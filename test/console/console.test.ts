@@ -20,6 +20,22 @@ describe('parsing console lines', () => {
     expect(parseConsoleLine('failover unplanned region gone')).toEqual({ command: { type: 'request', kind: 'failover', mode: 'unplanned', reason: 'region gone' } });
     expect(parseConsoleLine('report')).toEqual({ command: { type: 'report' } });
     expect(parseConsoleLine('frobnicate')).toEqual({ command: { type: 'usage', problem: 'Unknown subcommand `frobnicate`.' } });
+    expect(parseConsoleLine('reject DR-20261125-0003 wrong plan as bob')).toEqual({ as: 'bob', command: { type: 'action', action: 'reject', opId: 'DR-20261125-0003', reason: 'wrong plan' } });
+    expect(parseConsoleLine('abort dr-20261125-0003 stop')).toEqual({ command: { type: 'abort', opId: 'DR-20261125-0003', reason: 'stop' } });
+  });
+
+  test('anything that starts like an operation id but is not one is the usage, never the active operation or a reason', () => {
+    const notAnId = (word: string) => ({ type: 'usage', problem: `\`${word}\` is not an operation id: they look like DR-20261125-0001.` });
+    expect(parseConsoleLine('report DR-bad').command).toEqual(notAnId('DR-bad'));
+    expect(parseConsoleLine('reject DR-2026120-0004 x').command).toEqual(notAnId('DR-2026120-0004'));
+    expect(parseConsoleLine('approve dr-20261125 as bob')).toEqual({ as: 'bob', command: notAnId('dr-20261125') });
+    expect(parseConsoleLine('wait DR-').command).toEqual(notAnId('DR-'));
+    expect(parseConsoleLine('abort DR-x oops').command).toEqual(notAnId('DR-x'));
+    expect(parseConsoleLine('retry DR-20261125-0001x').command).toEqual(notAnId('DR-20261125-0001x'));
+    // Verbs that take no reason refuse other words instead of ignoring them.
+    expect(parseConsoleLine('approve garbage').command).toEqual({ type: 'usage', problem: '`approve` takes at most an operation id (`approve [DR-…]`, e.g. `approve DR-20261125-0001`), not `garbage`.' });
+    expect(parseConsoleLine('report last one').command).toMatchObject({ type: 'usage' });
+    expect(parseConsoleLine('skip DR-20261125-0001 now').command).toMatchObject({ type: 'usage' });
   });
 });
 
@@ -39,6 +55,7 @@ describe('a console session on the engine', () => {
       engine: h.engine,
       config: testConfig(),
       reporter,
+      reports: createReportStore({ redis: h.redis, prefix: h.prefix }),
       user: 'alice',
       users: { alice: REQUESTER, bob: APPROVER, mallory: OUTSIDER },
       reportsDir,
@@ -84,6 +101,47 @@ describe('a console session on the engine', () => {
     expect(await answer('report')).toContain(`# Drill report ${id} — PASSED`);
     expect(await answer('status')).toContain(`Last finished:\n${id}  drill (planned)  env prod  — completed`);
     expect(await answer(`retry ${id} as bob`)).toBe(`refused: ${id} is already completed; nothing was changed.`);
+
+    // A failover finishes after the drill: `report` is still the last drill's, `reports` lists it.
+    await answer('failover planned after the drill');
+    const failover = (await h.engine.status()).active!.id;
+    await session.settled(failover);
+    await answer('reject not today');
+    expect(await answer('report')).toContain(`# Drill report ${id} — PASSED`);
+    expect(await answer('reports')).toMatch(new RegExp(`^Drills of prod with a report, newest first \\(\`report DR-…\` prints one\\):\n  ${id}  \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC  PASSED$`));
+    expect(await answer(`report ${failover}`)).toBe(`${failover} is a failover, not a drill: only drills have reports. \`reports\` lists the drills that have one.`);
+  });
+
+  test('approve typed while the preflight still runs waits for its plan, shows it, then approves it', async () => {
+    h.world.delay('database.readiness', 400);
+    expect(await answer('drill typed quickly')).toMatch(/requested/);
+    const id = (await h.engine.status()).active!.id;
+    expect((await h.engine.get(id))!.phase).toBe('preflight');
+    expect(await answer('approve as bob')).toMatch(new RegExp(`^Approved: ${id} is `));
+    const text = said();
+    const waiting = text.indexOf(`${id} is still in preflight: waiting for it to finish, then approving the plan it shows.`);
+    const card = text.indexOf(`${id}  drill (planned)  env prod  — awaitingApproval`);
+    expect(waiting).toBeGreaterThan(-1);
+    expect(card).toBeGreaterThan(waiting);
+    expect(text.indexOf(`Approved: ${id}`)).toBeGreaterThan(card);
+    expect(await answer('wait')).toBe(`${id} is completed.`);
+  });
+
+  test('a mistyped id changes nothing; a well-formed one that is not the active operation is refused, not applied to it', async () => {
+    await answer('failover planned maintenance');
+    const id = (await h.engine.status()).active!.id;
+    await session.settled(id);
+    for (const line of ['approve garbage as bob', 'approve DR-2026120-0004 as bob', 'reject DR-2026120-0004 x', 'abort DR-2026120-0004 x', 'report DR-bad', 'wait DR-bad']) {
+      expect(await answer(line)).toMatch(/^(`DR-\S*` is not an operation id: they look like DR-20261125-0001\.|`approve` takes at most an operation id)/);
+    }
+    const unknown = 'DR-20000101-0001';
+    expect(await answer(`approve ${unknown} as bob`)).toBe(`refused: There is no operation ${unknown}. \`status\` shows the active one.`);
+    expect(await answer(`reject ${unknown} wrong one`)).toMatch(new RegExp(`^refused: There is no operation ${unknown}\\.`));
+    expect(await answer(`abort ${unknown} wrong one as bob`)).toMatch(new RegExp(`^refused: There is no operation ${unknown}\\.`));
+    expect(await answer(`report ${unknown}`)).toBe(`no operation ${unknown} in this environment's store (prod). \`reports\` lists the drills that have one.`);
+    expect(await h.engine.get(id)).toMatchObject({ phase: 'awaitingApproval', approvals: [] });
+    expect(await answer(`report ${id}`)).toBe(`${id} is a failover, not a drill: only drills have reports. \`reports\` lists the drills that have one.`);
+    expect(await answer(`approve ${id.toLowerCase()} as bob`)).toMatch(new RegExp(`^Approved: ${id} is `));
   });
 
   test('one operation at a time, reject by the requester, and help for what it does not know', async () => {
@@ -96,10 +154,13 @@ describe('a console session on the engine', () => {
     expect(await answer('reject changed my mind')).toMatch(new RegExp(`^${id} rejected by alice; nothing was changed\\.`));
     expect((await h.engine.get(id))!.phase).toBe('rejected');
     expect(await answer('approve')).toBe('There is no operation in progress for prod: name one (`approve DR-…`).');
-    expect(await answer('report')).toBe('The last finished operation is not a drill: name the drill (`report DR-…`).');
+    expect(await answer('report')).toBe(`no drill of prod has a report yet (the last finished operation, ${id}, is a failover). \`drill\` runs one.`);
+    expect(await answer('reports')).toBe('No drill of prod has a report yet: `drill` runs one.');
     const help = await answer('launch');
     expect(help).toContain('Unknown subcommand `launch`.');
     expect(help).toContain('approve [DR-…]');
+    // The example names an approver of this config, as typed here.
+    expect(help).toContain('e.g. `approve as bob`; approvers here (approvals.approvers): alice, bob, UAPPROVE2.');
     expect((await session.handle('exit')).exit).toBe(true);
   });
 });
