@@ -48,9 +48,17 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       }
     })());
 
+  // A signal while the lab is still starting aborts labUp, which stops what it started and removes
+  // its directory before rejecting; exiting at once would leave those servers running.
+  const starting = new AbortController();
+  let labStart: Promise<unknown> | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
     io.stderr(`\ndr demo: ${signal} received, taking the lab down\n`);
-    void cleanup().finally(() => process.exit(130));
+    starting.abort(new Error(`${signal} received`));
+    void (labStart ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(cleanup)
+      .finally(() => process.exit(signal === 'SIGTERM' ? 143 : 130));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
@@ -58,8 +66,11 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   try {
     io.stdout('dr demo: starting the lab — PostgreSQL primary + streaming standby, Redis primary + replica, a state Redis for the bot, and the cloud simulators (Route 53, Kubernetes, health)…\n');
     try {
-      info = await lab.labUp(opts.dir ? { dir: opts.dir } : {});
+      const up = lab.labUp({ ...(opts.dir ? { dir: opts.dir } : {}), signal: starting.signal });
+      labStart = up;
+      info = await up;
     } catch (err) {
+      if (starting.signal.aborted) return 130;
       io.stderr(`dr demo: the lab did not start: ${failure(err)}\n`);
       return 1;
     }

@@ -5,7 +5,9 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runDr, type DrRun } from '../support/dr-cli.js';
+import { spawn } from 'node:child_process';
+import { DR, runDr, type DrRun } from '../support/dr-cli.js';
+import { labProcesses, until } from '../support/processes.js';
 
 function dr(args: string[], env: NodeJS.ProcessEnv, wrap: string[] = []): Promise<DrRun> {
   return runDr(args, { env, wrap, cwd: process.cwd() });
@@ -51,6 +53,29 @@ test('dr demo runs a drill on the lab, prints the timeline, the RTO/RPO table an
   expect(out).toContain(`stopping the lab (${labDir})`);
   expect(existsSync(labDir!)).toBe(false);
 }, 180_000);
+
+test('Ctrl-C while dr demo starts the lab stops what it started and removes the lab directory', async () => {
+  const dir = join(tmpdir(), `dr-lab-demo-interrupt-${process.pid}-${Date.now()}`);
+  // Its own process group, as a shell runs a foreground job: Ctrl-C signals the whole group.
+  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn' };
+  delete env.REDIS_URL;
+  const child = spawn(process.execPath, [DR, 'demo', '--dir', dir, '--reports', reports], { env, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  try {
+    // The data tier is starting: servers run with their working directory inside the lab.
+    await until('dr demo to start the lab servers', () => labProcesses(dir, [child.pid!], true).length > 0);
+    process.kill(-child.pid!, 'SIGINT');
+    expect(await exited).toBe(130);
+    expect(stderr).toContain('dr demo: SIGINT received, taking the lab down');
+    expect(labProcesses(dir)).toEqual([]);
+    expect(existsSync(dir)).toBe(false);
+  } finally {
+    for (const line of labProcesses(dir)) process.kill(Number(line.split(' ')[0]), 'SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 120_000);
 
 test('without redis-server on the machine, dr demo says what to install and starts nothing', async () => {
   const res = await dr(['demo', '--reports', reports], { ...process.env, PATH: '/nonexistent' });

@@ -5,42 +5,14 @@
  * directories `dr lab up` must refuse with a message that says what to do.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labDown } from '../../src/lab/index.js';
 import { DR, runDr } from '../support/dr-cli.js';
+import { labProcesses, until } from '../support/processes.js';
 
 const ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp' };
-
-/**
- * Every live process of the lab in `dir`: working directory inside it (servers, the tools that
- * build them) or, unless `cwdOnly`, `dir` in its command line (the simulators).
- */
-function labProcesses(dir: string, except: number[] = [], cwdOnly = false): string[] {
-  const found: string[] = [];
-  for (const p of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
-    const pid = Number(p);
-    if (except.includes(pid) || pid === process.pid) continue;
-    try {
-      if (readFileSync(`/proc/${p}/stat`, 'utf8').includes(') Z ')) continue;
-      const cwd = readlinkSync(`/proc/${p}/cwd`);
-      const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').join(' ');
-      if (cwd === dir || cwd.startsWith(`${dir}/`) || (!cwdOnly && cmd.includes(dir))) found.push(`${pid} ${cmd.trim()}`);
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return found;
-}
-
-async function until(what: string, probe: () => boolean, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 interface Up {
   child: ChildProcess;
