@@ -47,6 +47,8 @@ export async function runConsole(opts: { configPath: string; as?: string; io: Cl
     }
   } finally {
     lines.close();
+    // A drill that just ended (its last line was `exit`, or stdin ended) still prints its report.
+    await session.idle().catch(() => undefined);
     session.close();
     await runtime.close();
   }

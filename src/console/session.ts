@@ -40,6 +40,8 @@ export interface ConsoleSession {
   settled(opId: string): Promise<OperationView>;
   /** The file each drill report of this session was written to. */
   readonly reportFiles: ReadonlyMap<string, string>;
+  /** Resolves when the drill reports started so far were printed (call before close on exit). */
+  idle(): Promise<void>;
   close(): void;
 }
 
@@ -168,6 +170,9 @@ export function createConsoleSession(deps: ConsoleSessionDeps): ConsoleSession {
         const opId = await target(command.opId);
         if (!opId) return `There is no operation in progress for ${config.environment}.`;
         const v = await settled(opId);
+        // A drill that ended has its report on the way: wait for it too, so the next line (or a
+        // script's `exit`) comes after the report was printed and written.
+        if (v.kind === 'drill' && FINAL_PHASES.includes(v.phase)) await reporter?.idle();
         return `${v.id} is ${v.phase}.`;
       }
       case 'report': {
@@ -190,6 +195,9 @@ export function createConsoleSession(deps: ConsoleSessionDeps): ConsoleSession {
   return {
     reportFiles,
     settled,
+    idle: async () => {
+      await reporter?.idle();
+    },
     async handle(line) {
       if (line.trim() === '') return { exit: false };
       const parsed = parseConsoleLine(line);

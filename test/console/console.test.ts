@@ -89,9 +89,10 @@ describe('a console session on the engine', () => {
 
     expect(await answer(`approve ${id} as bob`)).toMatch(new RegExp(`^Approved: ${id} is `));
     expect(await answer('wait')).toBe(`${id} is completed.`);
-    expect((await session.settled(id)).phase).toBe('completed');
-    await reporter.idle();
+    // `wait` answers once the report is printed too: a script's next line (`exit`) cannot cut it off.
     expect(said()).toContain(`Drill ${id} in prod: PASSED (completed)`);
+    expect(said().indexOf('drill report: ')).toBeLessThan(said().lastIndexOf(`${id} is completed.`));
+    expect((await session.settled(id)).phase).toBe('completed');
     expect(said()).toMatch(/RTO failover +\S+ (ms|s) +30 min +pass/);
     const file = session.reportFiles.get(id)!;
     expect(file).toBe(join(reportsDir, `${id}.md`));
