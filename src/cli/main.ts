@@ -200,7 +200,8 @@ user group cannot be read from the console). Uses REDIS_URL like dr start.`,
       `
 Exit 1 when there is no such report, saying why: no operation with that id in this environment's store,
 an operation that is not a drill (a failover, a failback), or a drill that has not finished or was never
-approved. Reads REDIS_URL (the bot's state Redis) like dr start; changes nothing.`,
+approved. Reads REDIS_URL (the bot's state Redis) like dr start. A finished drill whose report was never
+built gets it built and stored now (the bot posts it at its next start).`,
     )
     .action(async (opId: string | undefined, opts: { config?: string; list?: boolean }) => {
       const { runReport } = await import('../console/cli.js');
