@@ -54,11 +54,17 @@ export function blockedComponents(report: PreflightReport): ComponentReadiness[]
   return report.components.filter((c) => c.status === 'blocked');
 }
 
+/** A block that says the operation has nothing to do (already failed over, nothing to fail back), not that something is broken. */
+const nothingToDo = (c: ComponentReadiness): boolean => c.planFacts.alreadyFailedOver === true || c.planFacts.nothingToFailBack === true;
+
 export function refusalFromReport(report: PreflightReport): ErrorInfo {
-  const reasons = blockedComponents(report).map((c) => `${c.component}: ${c.summary}`);
+  const blocked = blockedComponents(report);
+  const reasons = blocked.map((c) => `${c.component}: ${c.summary}`);
+  // Nothing to fix when there is nothing to do: the reason itself says what to request instead.
+  const next = blocked.every(nothingToDo) ? '' : ' Fix the blocked component(s) and request it again.';
   return {
     code: 'precondition-failed',
-    message: `Preflight blocked the operation before any change (${reasons.join('; ')}). Fix the blocked component(s) and request it again.`,
+    message: `Preflight blocked the operation before any change (${reasons.join('; ')}).${next}`,
     retryable: false,
   };
 }

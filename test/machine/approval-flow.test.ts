@@ -49,6 +49,17 @@ describe('preflight', () => {
     expect(toView(actor.getSnapshot())).toMatchObject({ phase: 'refused', finishedAt: T0, lastError: refusal.error });
   });
 
+  it('a block that says there is nothing to do is not presented as something to fix', async () => {
+    const done = report({
+      components: [component('database'), component('dns', { status: 'blocked', summary: 'already failed over: the secondary region is serving (…)', planFacts: { alreadyFailedOver: true } })],
+    });
+    const h = new Harness({ preflight: [done] });
+    const actor = h.start();
+    await until(actor, 'refused');
+    const [refusal] = h.ofType('OperationRefused');
+    expect(refusal.error.message).toBe('Preflight blocked the operation before any change (dns: already failed over: the secondary region is serving (…)).');
+  });
+
   it('refuses the operation when preflight itself fails', async () => {
     const h = new Harness({ preflight: [new ProviderError('postgres', 'connection refused to standby 10.0.2.5:5432', { retryable: true })] });
     const actor = h.start();
