@@ -62,7 +62,11 @@ const region = z
   .object({
     /** The cloud region name, e.g. eu-west-1 / westeurope. */
     name: z.string().min(1),
-    /** Health endpoint of the region as users see it (probes, failback's verify-primary). */
+    /**
+     * Health endpoint of the region as users see it (any 2xx): detection's probes and failback's
+     * verify-primary use the primary's; preflight asks about the target region's (a failover's: the
+     * secondary's, a warning when it does not answer).
+     */
     healthUrl: z.string().url().optional(),
   })
   .strict();
