@@ -57,6 +57,8 @@ describe('dr lab resync refuses bad input and changes nothing', () => {
   test('in a directory without a lab', async () => {
     const out = io({ DR_RESYNC_STANDBY: 'secondary' });
     expect(await main(['lab', 'resync', '--dir', join(dir, 'nope')], out)).toBe(1);
-    expect(out.err).toContain('is not a lab directory');
+    // Named, with how to start one there (the lab's own wording).
+    expect(out.err).toContain(`${join(dir, 'nope')}/lab.json not found`);
+    expect(out.err).toContain('dr lab up --dir');
   });
 });
