@@ -61,7 +61,8 @@ describe('configWarnings', () => {
 describe('dr config check', () => {
   it('prints the warning on stderr and still exits 0 for exactly `required` approvers', () => {
     const path = write('two-of-two.yaml', TWO_OF_TWO);
-    const { out, io } = captureIo();
+    // Everything else start needs is set, so the approvals warning is the only thing said.
+    const { out, io } = captureIo({ SLACK_BOT_TOKEN: 'xoxb-test', SLACK_SIGNING_SECRET: 'test-secret', REDIS_URL: 'redis://dr-state.internal:6379' });
     expect(runConfigCheck({ path, skipEnv: false, io })).toBe(0);
     expect(out.stdout.split('\n')[0]).toBe(`${path}: valid`);
     expect(out.stderr).toBe(`dr: warning: ${path}: ${WARNING}\n`);
