@@ -1,6 +1,7 @@
 /**
  * Start-up wiring for `dr start`, in the order that fails fastest: config and environment first
- * (no connection opened for an invalid file), then the state Redis, providers, engine, Slack.
+ * (no connection opened for an invalid file), then the state Redis, the environment's instance
+ * lease (a standby waits here), providers, engine, Slack.
  * Shutdown runs the other way round so no Slack click arrives at a stopped engine.
  */
 import type { Logger } from 'pino';
@@ -25,13 +26,37 @@ export interface StartAppOptions {
   configPath: string;
   env: NodeJS.ProcessEnv;
   log?: Logger;
+  /**
+   * Aborts the wait of a standby (another instance holds the environment's lease): startApp then
+   * rejects with StoppedWhileStandby. Once the lease is taken, stop() is how to stop.
+   */
+  signal?: AbortSignal;
+  /**
+   * Called once the lease is lost (another owner in the key, or no renewal for the TTL minus a
+   * margin), after the fatal log line; it must stop this process acting at once. Default: exit 1.
+   */
+  onLeaseLost?: (message: string) => void;
 }
 
-/** Start the bot and return once it serves Slack. Throws ConfigError/DrError on a bad start. */
+/** startApp stopped (its signal aborted) while it waited as a standby: nothing was started. */
+export class StoppedWhileStandby extends Error {
+  constructor() {
+    super('stopped while standing by');
+    this.name = 'StoppedWhileStandby';
+  }
+}
+
+/**
+ * Start the bot and return once it serves Slack. Throws ConfigError/DrError on a bad start.
+ * While another instance holds the environment's instance lease it stands by first: no Slack,
+ * nothing resumed, only /healthz (bot/standby.ts), until the lease is free.
+ */
 export async function startApp(opts: StartAppOptions): Promise<RunningApp> {
   const { env } = opts;
   const config = loadConfig({ path: opts.configPath, env });
   const runtime = checkStartEnvironment(config, env);
+  const { leaseTtlFromEnv } = await import('./store/lease.js');
+  const leaseTtlMs = leaseTtlFromEnv(env);
   const log = (opts.log ?? createLogger({ level: env.LOG_LEVEL })).child({ env: config.environment });
   if (runtime.redisUrlDefaulted) {
     log.warn(
@@ -45,7 +70,7 @@ export async function startApp(opts: StartAppOptions): Promise<RunningApp> {
   // Loaded only now: a bad config or environment stops start-up before Slack, Redis and the
   // cloud SDKs are even loaded.
   const [
-    { createDetectionStore, createRedisStore },
+    { createDetectionStore, createRedisStore, createInstanceLease, describeHolder, LeaseWaitAborted },
     { closeProviders, createProviders, createProviderStatusReader, keyValueSystemIdentifier },
     { createEngine, runPreflight },
     { createReadinessNotifier, createSlackAuthorizer, createSlackBot, createSlackClient, postDrillReports },
@@ -79,6 +104,57 @@ export async function startApp(opts: StartAppOptions): Promise<RunningApp> {
     if (!(await store.ping())) {
       throw new DrError('config', `the state Redis at ${describeUrl(runtime.redisUrl)} does not answer PING: check REDIS_URL and that the server is up`);
     }
+
+    // One instance acts on an environment at a time. Taken before anything can resume an
+    // operation or post (engine, drill-report recovery, readiness, detection, Slack); released
+    // last on a graceful stop, after the engine stopped, so a waiting standby takes over at once.
+    const lease = createInstanceLease({ url: runtime.redisUrl, environment: config.environment, command: 'dr start', ttlMs: leaseTtlMs, log });
+    cleanups.push(() => lease.close());
+    let first;
+    try {
+      first = await lease.tryAcquire();
+    } catch (err) {
+      log.warn({ err }, 'taking the instance lease failed; retrying as a standby');
+    }
+    if (!first?.acquired) {
+      const { startStandbyServer } = await import('./bot/standby.js');
+      let active = first?.holder
+        ? describeHolder(first.holder, config.environment)
+        : first
+          ? `another instance took environment ${config.environment} just now`
+          : `the instance lease of environment ${config.environment} could not be asked for yet`;
+      const standby = await startStandbyServer({ port: runtime.port, environment: config.environment, store, active: () => active, log });
+      const waiting = `standing by: ${active}. No Slack connection and nothing resumed until its instance lease (${lease.key}) is free; asking every ${lease.pollMs} ms. /healthz answers 200 (role standby), everything else 503`;
+      log.warn({ holder: first?.holder?.owner ?? first?.holder?.value, expiresInMs: first?.holder?.ttlMs, port: standby.port, key: lease.key }, waiting);
+      let failing = false;
+      try {
+        await lease.waitUntilAcquired({
+          ...(opts.signal ? { signal: opts.signal } : {}),
+          known: first?.holder ?? null,
+          onWaiting: (holder) => {
+            failing = false;
+            if (!holder) return;
+            active = describeHolder(holder, config.environment);
+            log.warn({ holder: holder.owner ?? holder.value, expiresInMs: holder.ttlMs, key: lease.key }, `standing by: ${active}`);
+          },
+          onError: (err) => {
+            if (!failing) log.warn({ err }, 'standby: asking for the instance lease failed; asking again');
+            failing = true;
+          },
+        });
+      } catch (err) {
+        if (err instanceof LeaseWaitAborted) throw new StoppedWhileStandby();
+        throw err;
+      } finally {
+        await standby.close();
+      }
+      log.info({ key: lease.key, previous: active }, `took over the instance lease of environment ${config.environment}: starting`);
+    }
+    lease.hold((reason) => {
+      const message = `lost the instance lease for environment ${config.environment}: ${reason}. Stopping at once: another instance may be acting on it; a step cut off here is re-checked by whoever resumes the operation`;
+      log.fatal({ key: lease.key }, message);
+      (opts.onLeaseLost ?? (() => process.exit(1)))(message);
+    });
 
     // The PostgreSQL cluster's identifier, remembered in the bot's Redis: it must outlive a bot restart while the primary is down.
     const identityRedis = new Redis(runtime.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 });
@@ -142,7 +218,7 @@ export async function startApp(opts: StartAppOptions): Promise<RunningApp> {
     cleanups.push(() => readinessMonitor.stop());
 
     log.info(
-      { mode: runtime.slack.mode, port: bot.port, redis: describeUrl(runtime.redisUrl), components: Object.keys(providers) },
+      { mode: runtime.slack.mode, port: bot.port, redis: describeUrl(runtime.redisUrl), components: Object.keys(providers), lease: lease.key, leaseTtlMs },
       'dr-bot started',
     );
     let stopped: Promise<void> | undefined;
@@ -176,22 +252,42 @@ function startFailure(err: unknown, env: NodeJS.ProcessEnv): string {
  * a bad config or environment prints its message on stderr and returns 1 without listening.
  */
 export async function runStart(opts: { configPath: string; env: NodeJS.ProcessEnv; io: CliIo }): Promise<number> {
-  let app: RunningApp;
-  try {
-    app = await startApp({ configPath: opts.configPath, env: opts.env });
-  } catch (err) {
-    opts.io.stderr(`dr start: ${startFailure(err, opts.env)}\n`);
-    return 1;
-  }
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    const onSignal = (s: NodeJS.Signals): void => {
+  // Listened for from the start: a standby waiting for the lease stops on them too.
+  const stopping = new AbortController();
+  let onSignal: (s: NodeJS.Signals) => void = () => undefined;
+  const received = new Promise<NodeJS.Signals>((resolve) => {
+    onSignal = (s) => {
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
+      stopping.abort();
       resolve(s);
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
+  let app: RunningApp;
+  try {
+    app = await startApp({
+      configPath: opts.configPath,
+      env: opts.env,
+      signal: stopping.signal,
+      onLeaseLost: (message) => {
+        opts.io.stderr(`dr start: ${message}\n`);
+        process.exit(1);
+      },
+    });
+  } catch (err) {
+    if (err instanceof StoppedWhileStandby) {
+      opts.io.stderr(`dr start: ${await received} received while standing by, stopping (the active instance keeps the environment)\n`);
+      setTimeout(() => process.exit(0), 2000).unref();
+      return 0;
+    }
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    opts.io.stderr(`dr start: ${startFailure(err, opts.env)}\n`);
+    return 1;
+  }
+  const signal = await received;
   opts.io.stderr(`dr start: ${signal} received, stopping (operations stay persisted and resume on the next start)\n`);
   // A second signal or a hung shutdown must not keep a container from stopping.
   const forced = new Promise<number>((resolve) => {

@@ -83,7 +83,11 @@ Exit codes: 0 success, 1 failure, 2 usage error.`,
 Needs SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET (HTTP) or SLACK_APP_TOKEN (Socket Mode), REDIS_URL (else the local Redis,
 with a warning) and the connection-string variables the config names (see \`dr --help\`); every missing one
 is listed before exiting 1.
-Stops gracefully on SIGTERM/SIGINT: operations stay in Redis and resume at the next start.`,
+Stops gracefully on SIGTERM/SIGINT: operations stay in Redis and resume at the next start.
+One instance acts on an environment: while another dr start (or dr console) holds the environment's
+instance lease in the state Redis, this one stands by (no Slack connection, nothing resumed; /healthz
+answers 200 with role standby, everything else 503) and takes over when that lease is released or
+expires (15 s after its holder died). A bot that loses the lease exits 1 at once.`,
     )
     .action(async (opts: { config?: string }) => {
       // Loaded lazily so `dr --help` and `dr config check` do not pull in Slack, Redis and the SDKs.
@@ -162,7 +166,8 @@ retry, skip, abort [DR-…] [reason…], report [DR-…], reports, wait, help, e
 line types as someone else; USER is a user id from approvals.approvers (in the lab U0LABAPPR1 or U0LABAPPR2:
 \`approve as U0LABAPPR2\`). An approve typed while the preflight still runs waits for its plan, then approves
 it. A mistyped id (DR-… that is not one) is refused. Approvers are checked against approvals.approvers (a Slack
-user group cannot be read from the console). Uses REDIS_URL like dr start.`,
+user group cannot be read from the console). Uses REDIS_URL like dr start, and takes the environment's
+instance lease like it: refused (exit 1) while a dr start of the environment runs.`,
     )
     .action(async (opts: { config?: string; as?: string; reports?: string }) => {
       const { runConsole } = await import('../console/cli.js');

@@ -11,7 +11,8 @@ import { createEngine, type Engine } from '../engine/index.js';
 import { createLogger, describeUrl } from '../log.js';
 import { closeProviders, createProviders } from '../providers/factory.js';
 import { createReportStore, type ReportStore } from '../report/index.js';
-import { createRedisStore } from '../store/index.js';
+import { DrError } from '../errors.js';
+import { createInstanceLease, describeHolder, leaseTtlFromEnv, createRedisStore } from '../store/index.js';
 import { closeStateRedis, reachStateRedis, stateRedisClient } from './state-redis.js';
 
 export const DEFAULT_STATE_REDIS = 'redis://127.0.0.1:6379';
@@ -34,9 +35,18 @@ export function consoleLogger(env: NodeJS.ProcessEnv): Logger {
 
 /**
  * `drive: false` reads only (dr report): active operations are not resumed, so a running bot
- * keeps driving them.
+ * keeps driving them. Driving takes the environment's instance lease first, as `dr start` does:
+ * held by a bot (or another console), the console is refused before anything resumes. A lease
+ * lost later calls `onLeaseLost` (default: say so on stderr and exit 1).
  */
-export async function openConsoleRuntime(opts: { config: DrConfig; env: NodeJS.ProcessEnv; log?: Logger; prefix?: string; drive?: boolean }): Promise<ConsoleRuntime> {
+export async function openConsoleRuntime(opts: {
+  config: DrConfig;
+  env: NodeJS.ProcessEnv;
+  log?: Logger;
+  prefix?: string;
+  drive?: boolean;
+  onLeaseLost?: (message: string) => void;
+}): Promise<ConsoleRuntime> {
   const { config, env } = opts;
   const log = (opts.log ?? consoleLogger(env)).child({ env: config.environment, adapter: 'console' });
   const redisUrl = env.REDIS_URL ?? DEFAULT_STATE_REDIS;
@@ -48,6 +58,25 @@ export async function openConsoleRuntime(opts: { config: DrConfig; env: NodeJS.P
   try {
     await reachStateRedis(redis, redisUrl);
     const prefix = opts.prefix ? { prefix: opts.prefix } : {};
+    if (opts.drive !== false) {
+      const lease = createInstanceLease({ url: redisUrl, environment: config.environment, command: 'dr console', ttlMs: leaseTtlFromEnv(env), log, ...prefix });
+      cleanups.push(() => lease.close());
+      const taken = await lease.tryAcquire();
+      if (!taken.acquired) {
+        const holder = taken.holder ? describeHolder(taken.holder, config.environment) : `another instance is running environment ${config.environment}`;
+        const advice = taken.holder?.owner?.command === 'dr start' ? 'use Slack, or stop it first' : 'use it, or stop it first';
+        throw new DrError('conflict', `${holder}: ${advice}`);
+      }
+      lease.hold((reason) => {
+        const message = `lost the instance lease for environment ${config.environment}: ${reason}. Stopping at once: another instance may be acting on it`;
+        log.fatal({ key: lease.key }, message);
+        if (opts.onLeaseLost) opts.onLeaseLost(message);
+        else {
+          process.stderr.write(`dr: ${message}\n`);
+          process.exit(1);
+        }
+      });
+    }
     const store = createRedisStore({ redis, ...prefix });
     const providers = createProviders(config, env, log);
     cleanups.push(() => closeProviders(providers, log));
