@@ -3,9 +3,9 @@
  * command gets its inputs as environment variables, never interpolated into the command line, so
  * a connection string cannot inject shell syntax.
  */
-import { spawn } from 'node:child_process';
 import { ProviderError } from '../errors.js';
 import { commandEnv } from './command-env.js';
+import { killCommandGroup, spawnCommandGroup } from './command-group.js';
 
 export interface CommandResult {
   exitCode: number;
@@ -22,14 +22,19 @@ export function runShellCommand(
 ): Promise<CommandResult> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn('/bin/sh', ['-c', command], { env: commandEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnCommandGroup(command, commandEnv(opts.env));
     let output = '';
     const keep = (chunk: Buffer) => {
       output = (output + chunk.toString('utf8')).slice(-4000);
     };
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutSeconds * 1000);
+    // The whole group: killing only the shell would leave its pg_rewind or pg_basebackup running.
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      if (child.pid !== undefined) killCommandGroup(child.pid, 'SIGKILL');
+    }, opts.timeoutSeconds * 1000);
     child.on('error', (err) => {
       clearTimeout(timer);
       reject(new ProviderError(provider, `${what} command could not be started: ${err.message}`, { cause: err }));
@@ -42,8 +47,8 @@ export function runShellCommand(
         resolve({ exitCode: 0, durationMs, tail });
         return;
       }
-      const how = signal === 'SIGKILL' ? `was killed after the ${opts.timeoutSeconds} s timeout` : `exited with ${code ?? signal}`;
-      reject(new ProviderError(provider, `${what} command ${how}${tail ? `: ${tail}` : ''}`, { code: signal === 'SIGKILL' ? 'timeout' : 'provider' }));
+      const how = timedOut ? `was killed after the ${opts.timeoutSeconds} s timeout` : `exited with ${code ?? signal}`;
+      reject(new ProviderError(provider, `${what} command ${how}${tail ? `: ${tail}` : ''}`, { code: timedOut ? 'timeout' : 'provider' }));
     });
   });
 }

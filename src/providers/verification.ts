@@ -11,12 +11,12 @@
  * - tailLines: lines of command output kept in the result (default 15)
  * - log: pino logger
  */
-import { spawn } from 'node:child_process';
 import type { Logger } from 'pino';
 import type { CheckResult, ComponentReadiness, RegionRole } from '../domain/types.js';
 import type { Progress, VerificationProvider } from './types.js';
 import { sleep } from './dns-resolve.js';
 import { commandEnv } from './command-env.js';
+import { killCommandGroup, spawnCommandGroup } from './command-group.js';
 
 export interface HttpCheckConfig {
   name: string;
@@ -92,8 +92,8 @@ export async function runCommandCheck(check: CommandCheckConfig, region: RegionR
   const timeoutS = check.timeoutSeconds ?? 300;
   const t0 = Date.now();
   return new Promise<CheckResult>((resolve) => {
-    // Own process group, so a timeout kills the whole test run, not just the shell.
-    const child = spawn('/bin/sh', ['-c', check.command], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: commandEnv({ DR_REGION: region }) });
+    // Own process group, so a timeout (or the bot leaving) kills the whole test run, not just the shell.
+    const child = spawnCommandGroup(check.command, commandEnv({ DR_REGION: region }));
     let output = '';
     const collect = (chunk: Buffer): void => {
       output = (output + chunk.toString('utf8')).slice(-MAX_OUTPUT);
@@ -102,11 +102,7 @@ export async function runCommandCheck(check: CommandCheckConfig, region: RegionR
     child.stderr.on('data', collect);
     let timedOut = false;
     const kill = (signal: NodeJS.Signals): void => {
-      try {
-        if (child.pid) process.kill(-child.pid, signal);
-      } catch {
-        // Already gone.
-      }
+      if (child.pid) killCommandGroup(child.pid, signal);
     };
     const timer = setTimeout(() => {
       timedOut = true;
