@@ -4,13 +4,11 @@
  * valid (requesters need not be approvers) but an approver's own request can never collect
  * enough approvals, so both commands warn.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { runConfigCheck } from '../../src/cli/config-check.js';
 import { parseConfig } from '../../src/config/index.js';
 import { configWarnings } from '../../src/config/summary.js';
 import { freePorts } from '../../src/lab/system.js';
+import { configFiles } from '../support/config-files.js';
 import { runDr, type DrRun } from '../support/dr-cli.js';
 
 const BASE = `environment: approvals-test
@@ -21,17 +19,7 @@ const TWO_OF_TWO = `${BASE}approvals: { approvers: [U0ALICE, U0BOB], required: 2
 const TWO_OF_ONE = `${BASE}approvals: { approvers: [U0ALICE], required: 2 }\n`;
 const WARNING = 'approvals: with 2 approvers and required 2, a request by an approver can never be approved: list at least 3 or lower required (or add approvals.userGroup)';
 
-let dir: string;
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'dr-approvals-test-'));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function write(name: string, text: string): string {
-  const path = join(dir, name);
-  writeFileSync(path, text);
-  return path;
-}
+const write = configFiles('dr-approvals-test');
 
 function captureIo(env: NodeJS.ProcessEnv = {}) {
   const out = { stdout: '', stderr: '' };

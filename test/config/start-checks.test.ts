@@ -3,12 +3,10 @@
  * check refuses too, and `--skip-env` leaves out only what needs the environment. Connection
  * strings are compared as servers, parsed where they are given, and never echoed with a secret.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ConfigError } from '../../src/errors.js';
 import { checkStart, checkStartEnvironment, loadConfig, parseConfig, type DrConfig } from '../../src/config/index.js';
 import { runConfigCheck } from '../../src/cli/config-check.js';
+import { configFiles, configRefusal } from '../support/config-files.js';
 
 const SLACK_ENV = { SLACK_BOT_TOKEN: 'xoxb-1-2-abc', SLACK_SIGNING_SECRET: 'signing' };
 const STATE_ENV = { REDIS_URL: 'redis://dr-state.internal:6379' };
@@ -23,19 +21,7 @@ approvals:
   approvers: [U0123ALICE, U0123BOB]
 `;
 
-let dir: string;
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'dr-start-checks-test-'));
-});
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
-
-function write(name: string, text: string): string {
-  const path = join(dir, name);
-  writeFileSync(path, text);
-  return path;
-}
+const write = configFiles('dr-start-checks-test');
 
 function configCheck(path: string, env: NodeJS.ProcessEnv, skipEnv = false): { code: number; stdout: string; stderr: string } {
   let stdout = '';
@@ -54,15 +40,7 @@ function startRefusal(config: DrConfig, env: NodeJS.ProcessEnv): string {
   throw new Error('expected dr start to refuse');
 }
 
-function fileRefusal(text: string): string {
-  try {
-    parseConfig(text, 'dr.config.yaml');
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error('expected the config to be refused');
-}
+const fileRefusal = configRefusal;
 
 function components(kind: 'postgres' | 'redis', primary: string, secondary: string): string {
   return `${BASE}components:\n  ${kind}:\n    primary: { ${primary} }\n    secondary: { ${secondary} }\n`;

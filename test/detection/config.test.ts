@@ -5,6 +5,7 @@
 import { ConfigError } from '../../src/errors.js';
 import { checkStartEnvironment, configSchema, parseConfig, summarizeConfig } from '../../src/config/index.js';
 import { detectionSettings } from '../../src/detection/index.js';
+import { configRefusal } from '../support/config-files.js';
 import { createProviderStatusReader } from '../../src/providers/provider-status.js';
 
 const BASE = `environment: staging
@@ -18,15 +19,7 @@ approvals:
 `;
 const SLACK_ENV = { SLACK_BOT_TOKEN: 'xoxb-1-2-abc', SLACK_SIGNING_SECRET: 'signing' };
 
-function refusal(text: string): string {
-  try {
-    parseConfig(text, 'dr.config.yaml');
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error('expected the config to be refused');
-}
+const refusal = configRefusal;
 
 test('defaults: ServiceDown alerts labelled region, the primary health URL probed', () => {
   const config = parseConfig(`${BASE}detection: {}\n`, 'dr.config.yaml');
