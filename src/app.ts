@@ -148,6 +148,8 @@ export async function startApp(opts: StartAppOptions): Promise<RunningApp> {
       } finally {
         await standby.close();
       }
+      // A signal while the standby server closed: nothing started yet, and unwinding releases the lease.
+      if (opts.signal?.aborted) throw new StoppedWhileStandby();
       log.info({ key: lease.key, previous: active }, `took over the instance lease of environment ${config.environment}: starting`);
     }
     lease.hold((reason) => {

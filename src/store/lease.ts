@@ -74,7 +74,8 @@ export interface InstanceLease {
   holder(): Promise<LeaseHolder | null>;
   /**
    * Poll until acquired. `onWaiting` hears each new holder (`known`: the one already reported);
-   * `onError` each failed attempt. Rejects with LeaseWaitAborted on abort.
+   * `onError` each failed attempt. Rejects with LeaseWaitAborted on abort, also when the attempt
+   * under way at the abort took the lease (it is released again).
    */
   waitUntilAcquired(opts: {
     signal?: AbortSignal;
@@ -251,14 +252,25 @@ export function createInstanceLease(opts: InstanceLeaseOptions): InstanceLease {
       let last: string | null | undefined = known?.value;
       for (;;) {
         if (signal?.aborted) throw new LeaseWaitAborted();
+        let res: AcquireResult | undefined;
         try {
-          const res = await lease.tryAcquire();
-          if (res.acquired) return;
+          res = await lease.tryAcquire();
+        } catch (err) {
+          onError?.(err);
+        }
+        if (res?.acquired) {
+          // Stopped while this attempt was under way: the caller starts nothing now, so the lease
+          // goes back at once rather than keeping the next instance waiting for a TTL.
+          if (signal?.aborted) {
+            await lease.release();
+            throw new LeaseWaitAborted();
+          }
+          return;
+        }
+        if (res) {
           const now = res.holder?.value ?? null;
           if (now !== last) onWaiting?.(res.holder);
           last = now;
-        } catch (err) {
-          onError?.(err);
         }
         await sleep(pollMs, signal);
       }

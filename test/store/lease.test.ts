@@ -94,6 +94,15 @@ test('waiting stops when aborted', async () => {
   await expect(waited).rejects.toThrow('stopped while waiting for the instance lease');
 });
 
+test('aborted while an attempt is under way that then takes the lease: the wait still stops, and the lease is given back', async () => {
+  const stop = new AbortController();
+  const waited = lease('aborted-mid-attempt').waitUntilAcquired({ signal: stop.signal });
+  // The first SET NX is on its way to Redis (the key is free): the stop comes before its reply.
+  stop.abort();
+  await expect(waited).rejects.toThrow('stopped while waiting for the instance lease');
+  expect(await redis.exists(`${prefix}lease:aborted-mid-attempt`)).toBe(0);
+});
+
 test('another owner written into the key: the holder learns at its next renewal that it lost it, and release leaves the key alone', async () => {
   const a = lease('stolen');
   await a.tryAcquire();
