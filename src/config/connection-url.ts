@@ -43,9 +43,35 @@ export type ParsedConnection = { ok: true; server: ConnectionServer } | { ok: fa
 export type ConnectionProblem =
   | { code: 'not-a-url' }
   | { code: 'wrong-scheme'; scheme: string }
-  | { code: 'needs-encoding' };
+  | { code: 'needs-encoding' }
+  /** libpq's `host1:5432,host2:5432` form: neither pg nor ioredis takes it (pg reads one host name with a comma in it). */
+  | { code: 'several-hosts' };
 
+export const ONE_HOST = "the bot connects to one server per side: give each side's own host";
 export const ENCODING_HINT = '@ as %40, # as %23, / as %2F, ? as %3F, % as %25, : in the user name as %3A';
+
+/** A socket directory (pg) or socket file (ioredis), with trailing slashes removed. */
+function socketPath(path: string): string {
+  return path.replace(/(.)\/+$/, '$1');
+}
+
+/** One host of a list: a name or IPv4 address, or a bracketed IPv6 address, with an optional port. */
+const LISTED_HOST = /^(?:[a-z0-9_.-]+|\[[0-9a-f:.]+\])(?::\d*)?$/i;
+
+/**
+ * Whether the authority lists several hosts. Read from the text, since `h1:5432,h2:5432` does not
+ * parse. The user info (before the last `@`) may hold commas of its own, and a user info cut short
+ * by an unencoded `/`, `?` or `#` leaves its `@` past the authority: an encoding problem instead.
+ */
+function listsSeveralHosts(text: string): boolean {
+  const rest = text.slice(text.indexOf('//') + 2);
+  const authority = rest.split(/[/?#]/)[0] ?? '';
+  // An `@` past the authority and before any `=` ends a user info cut short; one in a query value does not.
+  const at = rest.indexOf('@', authority.length);
+  if (!authority.includes('@') && at >= 0 && !rest.slice(authority.length, at).includes('=')) return false;
+  const hosts = authority.slice(authority.lastIndexOf('@') + 1).split(',');
+  return hosts.length > 1 && hosts.every((h) => LISTED_HOST.test(h));
+}
 
 function hostKey(host: string): string {
   const h = host.toLowerCase().replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '');
@@ -83,28 +109,43 @@ export function parseConnectionUrl(text: string, kind: ConnectionKind): ParsedCo
   const trimmed = text.trim();
   // Unix sockets: pg takes "/dir [db]", ioredis "/path/redis.sock[?db=1]".
   if (trimmed.startsWith('/')) {
-    const path = kind === 'postgres' ? trimmed.split(' ')[0] : trimmed.split('?')[0];
-    return { ok: true, server: { key: `socket ${path}`, display: path, hasPassword: false, passwordParam: false } };
+    const path = socketPath((kind === 'postgres' ? trimmed.split(' ')[0] : trimmed.split('?')[0]) ?? trimmed);
+    // pg's socket is DIR/.s.PGSQL.<port>: the same key as a URL naming that directory and the default port.
+    const key = kind === 'postgres' ? `socket ${path}:${DEFAULT_PORT.postgres}` : `socket ${path}`;
+    return { ok: true, server: { key, display: path, hasPassword: false, passwordParam: false } };
   }
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(trimmed)?.[1]?.toLowerCase();
   if (scheme === undefined) return { ok: false, problem: { code: 'not-a-url' } };
   if (!SCHEMES[kind].includes(`${scheme}:`)) return { ok: false, problem: { code: 'wrong-scheme', scheme } };
+  if (listsSeveralHosts(trimmed)) return { ok: false, problem: { code: 'several-hosts' } };
   let u: URL | undefined;
+  let noHost = false;
   try {
     u = new URL(trimmed);
   } catch {
     u = undefined;
   }
+  if (u === undefined && kind === 'postgres' && trimmed.includes('@/')) {
+    // `user@/db?host=/socket/dir`: credentials without a host do not parse; pg retries with a
+    // placeholder host, as here, and then takes the host from the query (else localhost).
+    try {
+      u = new URL(trimmed.replace('@/', '@placeholder.invalid/'));
+      noHost = true;
+    } catch {
+      u = undefined;
+    }
+  }
   if (misreadUserInfo(trimmed, u)) return { ok: false, problem: { code: 'needs-encoding' } };
   if (u === undefined) return { ok: false, problem: { code: 'not-a-url' } };
 
   const params = u.searchParams;
-  let host = u.hostname;
+  let host = noHost ? '' : u.hostname;
   let port = u.port;
   if (kind === 'postgres') {
     // pg lets ?host= and ?port= override the authority (a socket directory as host, too).
     host = params.get('host') ?? (percentDecodes(host) ? decodeURIComponent(host) : host);
     port = params.get('port') ?? port;
+    if (host.includes(',')) return { ok: false, problem: { code: 'several-hosts' } };
   } else {
     // ioredis fills in from the query only what the authority leaves out.
     host = host || (params.get('host') ?? '');
@@ -112,7 +153,7 @@ export function parseConnectionUrl(text: string, kind: ConnectionKind): ParsedCo
   }
   port = port || DEFAULT_PORT[kind];
   // No host: both drivers go to localhost (pg: unless PGHOST says otherwise).
-  const key = host.startsWith('/') ? `socket ${host}:${port}` : `${host === '' ? 'loopback' : hostKey(host)}:${port}`;
+  const key = host.startsWith('/') ? `socket ${socketPath(host)}:${port}` : `${host === '' ? 'loopback' : hostKey(host)}:${port}`;
   const shownHost = host === '' ? 'localhost' : host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
   const display = `${shownHost}:${port}`;
   let passwordParam = false;

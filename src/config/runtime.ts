@@ -5,7 +5,7 @@
  */
 import { ConfigError } from '../errors.js';
 import { connectionRefs, resolveConnection } from './connection.js';
-import { CONNECTION_FORM, ENCODING_HINT, parseConnectionUrl, schemesText, type ConnectionKind, type ConnectionServer } from './connection-url.js';
+import { CONNECTION_FORM, ENCODING_HINT, ONE_HOST, parseConnectionUrl, schemesText, type ConnectionKind, type ConnectionServer } from './connection-url.js';
 import type { DrConfig } from './schema.js';
 
 /**
@@ -98,6 +98,7 @@ function stateRedisProblem(url: string): string | undefined {
   const p = parsed.problem;
   if (p.code === 'needs-encoding') return `REDIS_URL: the user name or password has characters that must be percent-encoded (${ENCODING_HINT})`;
   if (p.code === 'wrong-scheme') return `REDIS_URL: holds a ${p.scheme}:// URL; expected redis://host:port or rediss://host:port (the bot's own state Redis)`;
+  if (p.code === 'several-hosts') return `REDIS_URL: lists several hosts; expected redis://host:port or rediss://host:port (the bot's own state Redis)`;
   return "REDIS_URL: expected redis://host:port or rediss://host:port (the bot's own state Redis)";
 }
 
@@ -110,6 +111,7 @@ function envConnectionProblem(key: string, name: string, url: string, kind: Conn
     return `${key}.urlEnv: the user name or password in ${name} has characters that must be percent-encoded (${ENCODING_HINT})`;
   }
   if (p.code === 'wrong-scheme') return `${key}.urlEnv: ${name} holds a ${p.scheme}:// URL; expected ${schemesText(kind)}`;
+  if (p.code === 'several-hosts') return `${key}.urlEnv: ${name} lists several hosts; ${ONE_HOST}`;
   return `${key}.urlEnv: ${name} does not hold a connection URL; expected ${CONNECTION_FORM[kind]}`;
 }
 

@@ -4,7 +4,7 @@
  * either as a password-less `url` or by reference (`urlEnv: NAME`, read from the environment).
  */
 import { z } from 'zod';
-import { ENCODING_HINT, parseConnectionUrl, schemesText, userInfoHoldsPassword, type ConnectionKind } from './connection-url.js';
+import { ENCODING_HINT, ONE_HOST, parseConnectionUrl, schemesText, userInfoHoldsPassword, type ConnectionKind } from './connection-url.js';
 
 const slackUserId = z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'a Slack user id looks like U0123ABCD');
 const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name (A-Z, 0-9, _)');
@@ -47,7 +47,9 @@ function connectionRefOf(kind: ConnectionKind) {
           ? `a ${p.scheme}:// URL; expected ${schemesText(kind)}`
           : p.code === 'needs-encoding'
             ? `the user name has characters that must be percent-encoded (${ENCODING_HINT})`
-            : `not a connection URL; expected ${FILE_FORM[kind]}`;
+            : p.code === 'several-hosts'
+              ? `lists several hosts; ${ONE_HOST}`
+              : `not a connection URL; expected ${FILE_FORM[kind]}`;
       ctx.addIssue({ code: 'custom', path: ['url'], message });
     } else if (parsed.server.passwordParam) {
       ctx.addIssue({

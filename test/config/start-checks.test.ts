@@ -268,3 +268,59 @@ describe('Slack tokens of the wrong kind', () => {
     expect(configCheck(path, { SLACK_BOT_TOKEN: 'xoxp-1-secretpart' }, true).code).toBe(0);
   });
 });
+
+describe('PostgreSQL over a unix socket, as pg reads it', () => {
+  it.each([
+    ['the socket directory in ?host= with an empty host', 'postgres://dr@/app?host=/var/run/postgresql'],
+    ['a password and ?host=', 'postgres://dr:p%40ss@/app?host=/var/run/postgresql'],
+    ['no user, no host', 'postgresql:///app?host=/var/run/postgresql'],
+    ['the percent-encoded directory as the host', 'postgres://dr@%2Fvar%2Frun%2Fpostgresql/app'],
+    ['the plain directory and database', '/var/run/postgresql app'],
+  ])('accepts %s', (_what, url) => {
+    const pg = parseConfig(components('postgres', 'urlEnv: PGA', 'url: "postgres://dr@db-b.internal/app"'), 'dr.config.yaml');
+    expect(() => checkStartEnvironment(pg, { ...SLACK_ENV, ...STATE_ENV, PGA: url })).not.toThrow();
+  });
+
+  it('accepts a password-less socket url written in the file', () => {
+    expect(() =>
+      parseConfig(components('postgres', 'url: "postgres://dr@/app?host=/var/run/postgresql"', 'url: "postgres://dr@db-b.internal/app"'), 'dr.config.yaml'),
+    ).not.toThrow();
+  });
+
+  it.each([
+    ['/var/run/postgresql app', 'postgresql:///reports?host=/var/run/postgresql'],
+    ['postgres://dr@/app?host=/var/run/postgresql/', 'postgres://dr@%2Fvar%2Frun%2Fpostgresql/app'],
+    ['/var/run/postgresql app', 'postgres://dr@/app?host=/var/run/postgresql&port=5432'],
+  ])('%s and %s are the same server', (a, b) => {
+    const config = parseConfig(components('postgres', 'urlEnv: A', 'urlEnv: B'), 'dr.config.yaml');
+    expect(startRefusal(config, { ...SLACK_ENV, ...STATE_ENV, A: a, B: b })).toContain('components.postgres: primary and secondary are the same server');
+  });
+
+  it('one socket directory with two ports is two servers', () => {
+    const config = parseConfig(components('postgres', 'urlEnv: A', 'urlEnv: B'), 'dr.config.yaml');
+    expect(() =>
+      checkStartEnvironment(config, { ...SLACK_ENV, ...STATE_ENV, A: '/var/run/postgresql app', B: 'postgres://dr@/app?host=/var/run/postgresql&port=5433' }),
+    ).not.toThrow();
+  });
+});
+
+describe("several hosts in one URL (libpq's host1,host2 form)", () => {
+  it.each([
+    ['postgres', 'postgres://dr:secret@db-a.internal:5432,db-b.internal:5432/app?target_session_attrs=read-write'],
+    ['postgres', 'postgres://dr:secret@db-a.internal,db-b.internal/app'],
+    ['postgres', 'postgres://dr:secret@/app?host=db-a.internal,db-b.internal'],
+    ['redis', 'redis://:secret@cache-a.internal:6379,cache-b.internal:6379/0'],
+  ] as const)('%s: %s is refused as such, not as a percent-encoding problem', (kind, url) => {
+    const config = parseConfig(components(kind, 'urlEnv: A', `url: "${kind}://dr@other.internal:1"`), 'dr.config.yaml');
+    const message = startRefusal(config, { ...SLACK_ENV, ...STATE_ENV, A: url });
+    expect(message).toContain(`components.${kind}.primary.urlEnv: A lists several hosts; the bot connects to one server per side: give each side's own host`);
+    expect(message).not.toContain('percent-encoded');
+    expect(message).not.toContain('secret');
+  });
+
+  it('in the file too', () => {
+    expect(fileRefusal(components('postgres', 'url: "postgres://dr@db-a:5432,db-b:5432/app"', 'urlEnv: B'))).toContain(
+      "components.postgres.primary.url: lists several hosts; the bot connects to one server per side: give each side's own host",
+    );
+  });
+});
