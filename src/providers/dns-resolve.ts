@@ -45,7 +45,10 @@ export type FailoverDetection =
 
 /** The time a failed region keeps receiving users, in numbers a person can check. */
 export interface FailoverTime {
-  /** Detection plus one TTL, or the TTL alone when detection is unknown; undefined without a TTL. */
+  /**
+   * Detection plus one TTL, the TTL alone when detection is unknown, the detection alone (a lower
+   * bound) without a TTL; undefined when neither is known.
+   */
   seconds: number | undefined;
   /** "TTL 300 s + health check 3 × 30 s = 390 s", or "TTL 300 s (TTL only: why)". */
   text: string;
@@ -59,7 +62,9 @@ export interface FailoverTime {
 export function failoverTime(ttlSeconds: number | undefined, detection: FailoverDetection): FailoverTime {
   const ttl = `TTL ${ttlSeconds ?? '?'} s`;
   if (!detection.known) return { seconds: ttlSeconds, text: `${ttl} (TTL only: ${detection.why})`, detection };
-  if (ttlSeconds === undefined) return { seconds: undefined, text: `${ttl} + ${detection.how}`, detection };
+  // No TTL of its own (a Route 53 alias record answers with its target's): the detection alone is
+  // a lower bound, and one that already uses up the RTO target must still be said.
+  if (ttlSeconds === undefined) return { seconds: detection.seconds, text: `${ttl} + ${detection.how} = at least ${detection.seconds} s`, detection };
   const seconds = ttlSeconds + detection.seconds;
   return { seconds, text: `${ttl} + ${detection.how} = ${seconds} s`, detection };
 }
