@@ -138,6 +138,22 @@ test('a state Redis that stops answering: lost after the TTL minus a margin, bef
   await proxy.listening();
 });
 
+test('a renewal that fails is tried again soon, not a whole renewal interval later: a state Redis stuck for a few seconds does not cost the lease', async () => {
+  // TTL 9 s: renewals every 3 s, each given 2 s, and the lease is given up 7.2 s after the last good one.
+  const a = lease('stuck-redis', { url: proxy.url, ttlMs: 9000 });
+  expect(await a.tryAcquire()).toEqual({ acquired: true });
+  const lost: string[] = [];
+  a.hold((reason) => lost.push(reason));
+  // Redis answers nothing from 2.5 s to 5.4 s: the renewal sent at 3 s gets no answer in its 2 s.
+  await new Promise((r) => setTimeout(r, 2500));
+  await proxy.stall(2900);
+  // Waiting a whole interval (3 s) after that failure would renew at 8 s, past the 7.2 s deadline.
+  await new Promise((r) => setTimeout(r, 8500 - 5400));
+  expect(lost).toEqual([]);
+  expect(JSON.parse((await redis.get(`${prefix}lease:stuck-redis`))!).id).toBe(a.self.id);
+  expect(await redis.pttl(`${prefix}lease:stuck-redis`)).toBeGreaterThan(9000 - 3500);
+}, 15_000);
+
 test('a SET NX whose reply was lost (ioredis resends it, and it finds the key taken) counts as taken: by this process', async () => {
   const a = lease('lost-reply-env', { url: proxy.url });
   const dropped = proxy.loseReplyTo('lease:lost-reply-env');

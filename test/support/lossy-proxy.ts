@@ -24,6 +24,11 @@ export interface LossyProxy {
   loseReplyTo(marker: string, opts?: LoseOptions): Promise<void>;
   /** Refuse connections for `ms` (drops the open ones too). */
   outage(ms: number): Promise<void>;
+  /**
+   * Hold every command for `ms` (connections stay open, nothing is answered), then let them
+   * through in order: a Redis that does not answer for a while, as when it is stuck or paused.
+   */
+  stall(ms: number): Promise<void>;
   /** Resolves when the current outage (if any) is over and the proxy listens again. */
   listening(): Promise<void>;
   close(): Promise<void>;
@@ -42,6 +47,8 @@ export async function startLossyProxy(target: { host?: string; port: number }): 
   let server: Server | undefined;
   let back: Promise<void> = Promise.resolve();
   let closed = false;
+  /** While set, what clients send waits here (per connection, in order) instead of reaching Redis. */
+  let held: { chunks: { upstream: Socket; chunk: Buffer }[] } | undefined;
 
   function onClient(client: Socket): void {
     const upstream = connect({ host: target.host ?? '127.0.0.1', port: target.port });
@@ -77,7 +84,8 @@ export async function startLossyProxy(target: { host?: string; port: number }): 
         }
         swallow = t;
       }
-      upstream.write(chunk);
+      if (held) held.chunks.push({ upstream, chunk });
+      else upstream.write(chunk);
     });
     upstream.on('data', (chunk: Buffer) => {
       if (swallow) {
@@ -124,6 +132,14 @@ export async function startLossyProxy(target: { host?: string; port: number }): 
     await back;
   }
 
+  async function stall(ms: number): Promise<void> {
+    const h = { chunks: [] as { upstream: Socket; chunk: Buffer }[] };
+    held = h;
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    if (held === h) held = undefined;
+    for (const { upstream, chunk } of h.chunks) if (!upstream.destroyed) upstream.write(chunk);
+  }
+
   await listen();
 
   return {
@@ -134,6 +150,7 @@ export async function startLossyProxy(target: { host?: string; port: number }): 
       });
     },
     outage,
+    stall,
     listening: () => back,
     async close() {
       closed = true;
