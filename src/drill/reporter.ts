@@ -172,7 +172,8 @@ export function createDrillReporter(deps: DrillReporterDeps): DrillReporter {
   type Outcome = 'published' | 'held' | 'failed' | 'nothing' | 'unfinished';
 
   /**
-   * Under a claim: the stored report, or one built and stored now from the drill's view, handed
+   * Under a claim: the stored report (when recovering; the drill's end builds it afresh from
+   * `finished`), or one built and stored now from the drill's view, handed
    * to the adapters and then marked published. `held`: another process has the claim. `nothing`:
    * it was published meanwhile (by the process whose claim we waited for). `unfinished`: no report
    * and the drill is still running (its end publishes it) or cannot be read.
@@ -192,7 +193,10 @@ export function createDrillReporter(deps: DrillReporterDeps): DrillReporter {
     }
     try {
       if (await reports.isPublished(opId)) return 'nothing';
-      let report = await reports.get(opId);
+      // The process that ran the drill builds its report itself, with the measurements it took: a
+      // report stored meanwhile by someone else (`dr report` in another process, before those
+      // measurements ended) lacks them. Recovery publishes the stored report as it is.
+      let report = finished ? null : await reports.get(opId);
       if (!report) {
         const view = finished ?? (await engine.get(opId));
         if (!view || !reportable(view)) return 'unfinished';

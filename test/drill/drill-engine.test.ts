@@ -264,6 +264,63 @@ test('object storage and Kubernetes state are read at their moments of the drill
   }
 });
 
+test('a report another process stored while this one still measured (dr report right after the end) is not what this one publishes: it builds its own, with the measurements', async () => {
+  reporter.stop();
+  // A canary that takes its time: it answers when the test says so.
+  let canaryDone: (() => void) | undefined;
+  let started: () => void = () => undefined;
+  const canaryStarted = new Promise<void>((resolve) => (started = resolve));
+  const canary: ReadinessCheck = {
+    id: 'object-storage',
+    title: 'Object storage replication',
+    run: () =>
+      new Promise((resolve) => {
+        canaryDone = () => resolve({ status: 'ok', detail: 'canary appeared after 40 s', measured: '40 s', target: '≤ 60 s', evidence: { seconds: 40 } });
+        started();
+      }),
+  };
+  const got: DrillReport[] = [];
+  const measured = createDrillReporter({
+    engine: h.engine,
+    environment: 'prod',
+    reports,
+    targets: { rtoMinutes: 30, rpoMinutes: 5 },
+    log: pino({ level: 'silent' }),
+    measures: { measurers: [objectStorageMeasurer(canary, 60)], notConfigured: [] },
+  });
+  measured.onReport((r) => {
+    got.push(r);
+  });
+  // `dr report` in another process, configured alike: it took no measurement of this drill.
+  const elsewhere = createDrillReporter({
+    engine: h.another(),
+    environment: 'prod',
+    reports,
+    targets: { rtoMinutes: 30, rpoMinutes: 5 },
+    log: pino({ level: 'silent' }),
+    measures: { measurers: [objectStorageMeasurer(canary, 60)], notConfigured: [] },
+  });
+  try {
+    const req = await h.engine.request({ kind: 'drill', mode: 'planned', requester: REQUESTER, reason: 'slow canary' });
+    if (!req.ok) throw new Error(req.message);
+    await inPhase(h.engine, req.op.id, 'awaitingApproval');
+    await h.engine.approve({ opId: req.op.id, userId: APPROVER, planHash: (await h.engine.get(req.op.id))!.planHash! });
+    await canaryStarted;
+    await inPhase(h.engine, req.op.id, 'completed');
+    // The canary still waits; someone runs `dr report` (another process) and gets a report without it.
+    const early = await elsewhere.reportFor(req.op.id);
+    expect(early?.rpo.find((r) => r.component === 'object-storage')).toMatchObject({ seconds: null, description: expect.stringContaining('the bot restarted') });
+    canaryDone!();
+    await measured.idle();
+    expect(got).toHaveLength(1);
+    expect(got[0].rpo.find((r) => r.component === 'object-storage')).toMatchObject({ seconds: 40, pass: true });
+    expect((await reports.get(req.op.id))?.rpo.find((r) => r.component === 'object-storage')).toMatchObject({ seconds: 40 });
+  } finally {
+    measured.stop();
+    elsewhere.stop();
+  }
+});
+
 /** An operation run to the end with no reporter subscribed (the bot stopped before anything was reported). */
 async function finishUnreported(kind: 'drill' | 'failover', reason: string): Promise<string> {
   reporter.stop();
