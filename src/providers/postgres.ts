@@ -534,7 +534,9 @@ class PostgresProvider implements DatabaseProvider {
    * The loss window ends at its last contact with the primary: the receiver's last message while
    * it streams; once its row is gone, "lost by" the first time this provider saw it without one,
    * so the window is fixed then and does not grow while people approve (the primary may have
-   * written after the contact too; nothing here can time that). It starts at the later of two
+   * written after the contact too; nothing here can time that, except a reading of the primary
+   * by this bot after the contact that found WAL the standby lacks: the window reaches at least
+   * that reading). It starts at the later of two
    * points before which nothing can be missing: the last replayed commit, and the last time this
    * bot read the primary's flushed WAL (readiness rounds, preflights) if the standby holds all of
    * it — every acknowledged commit was flushed, so none before that reading is lost. On an idle
@@ -560,7 +562,13 @@ class PostgresProvider implements DatabaseProvider {
     const inSyncAt = seen && seenBehind !== null && seenBehind <= 0 ? seen.at : null;
     const contactAt = w?.lastMsgReceiptAt ?? null;
     const lostBy = w ? null : remembered.lostBy ?? t.checkedAt;
-    const until = contactAt ?? lostBy;
+    const contactEnd = contactAt ?? lostBy;
+    // A reading after the last contact that found the primary ahead of the standby: it was still
+    // writing then, so its commits up to that reading are in the window too (a partition between
+    // the regions before the primary region went down), and the window is at least that long.
+    const aheadAfterContact =
+      seen !== null && seenBehind !== null && seenBehind > 0 && (contactEnd === null || Date.parse(seen.at) > Date.parse(contactEnd));
+    const until = aheadAfterContact ? seen.at : contactEnd;
     const from = [t.lastReplayAt, inSyncAt].filter((x): x is string => x !== null).sort((a, b) => Date.parse(a) - Date.parse(b)).at(-1) ?? null;
     const seconds = from && until ? Math.max(0, Math.round((Date.parse(until) - Date.parse(from)) / 100) / 10) : null;
 
@@ -576,7 +584,9 @@ class PostgresProvider implements DatabaseProvider {
     const window =
       seconds === null
         ? 'the loss window cannot be timed'
-        : `transactions the primary committed in the ${contactAt ? '' : 'at most '}${seconds} s from ${from} to ${until}, if any, are lost`;
+        : aheadAfterContact
+          ? `transactions the primary committed in the at least ${seconds} s from ${from} to ${until}, if any, are lost: this bot read the primary then, after the standby's last contact, with WAL the standby does not have`
+          : `transactions the primary committed in the ${contactAt ? '' : 'at most '}${seconds} s from ${from} to ${until}, if any, are lost`;
     const pending = t.replayGapBytes ? `; ${formatBytes(t.replayGapBytes)} received but not yet replayed will be replayed at promotion, not lost` : '';
     const bytesText =
       bytes !== null
@@ -600,6 +610,7 @@ class PostgresProvider implements DatabaseProvider {
         primarySeenAt: seen?.at ?? null,
         inSyncAt,
         lossWindowFrom: from,
+        lossWindowUntil: until,
         lostBytesIsLowerBound: bytes !== null,
       },
     };

@@ -533,6 +533,44 @@ describe('unplanned failover', () => {
     await db.close();
   });
 
+  test('replication cut, then the primary kept writing for a while before it crashed: the window reaches the last reading that saw it ahead, not only the lost contact', async () => {
+    const lab = await startLab();
+    const db = provider(lab.postgres.primary.url, lab.postgres.secondary.url);
+    await createOrders(lab);
+    await insertOrders(lab.postgres.primary.url, 10, 'replicated');
+    await replayed(lab, 10);
+    // The link between the regions goes first; the bot's next readiness round sees the standby without contact.
+    await holdPostgresReplication(lab);
+    const first = await db.readiness('secondary');
+    expect(first.primaryReachable).toBe(true);
+    // The primary region keeps taking writes for seconds, and the bot keeps reading it.
+    await insertOrders(lab.postgres.primary.url, 5, 'lost');
+    await new Promise((r) => setTimeout(r, 2000));
+    await insertOrders(lab.postgres.primary.url, 5, 'lost');
+    const second = await db.readiness('secondary');
+    expect(second.primaryReachable).toBe(true);
+    await crashPostgresPrimary(lab);
+
+    const readiness = await db.readiness('secondary');
+    const loss = readiness.expectedLoss!;
+    const seenAt = Date.parse(String(readiness.details.primarySeenAt));
+    const lastReplay = Date.parse(String(readiness.details.lastReplayAt));
+    const lostBy = Date.parse(String(readiness.details.contactLostBy));
+    // The last reading of the primary, with WAL the standby lacks, came after the contact was lost.
+    expect(seenAt - lostBy).toBeGreaterThanOrEqual(1500);
+    expect(readiness.details.lossWindowFrom).toBe(readiness.details.lastReplayAt);
+    expect(readiness.details.lossWindowUntil).toBe(readiness.details.primarySeenAt);
+    // Commits of those seconds are lost: they count, instead of the window ending at the lost contact.
+    expect(loss.seconds).toBe(Math.round((seenAt - lastReplay) / 100) / 10);
+    expect(loss.description).toContain(
+      `transactions the primary committed in the at least ${loss.seconds} s from ${String(readiness.details.lastReplayAt)} to ${String(readiness.details.primarySeenAt)}, if any, are lost: this bot read the primary then, after the standby's last contact, with WAL the standby does not have`,
+    );
+    const result = await db.promote({ target: 'secondary', mode: 'unplanned', progress });
+    expect(result.rpo.seconds).toBe(loss.seconds);
+    expect(await count(lab.postgres.secondary.url)).toBe(10);
+    await db.close();
+  });
+
   test('primary crashed while the standby was behind what it had been told: RPO bytes is a lower bound, never above the real loss', async () => {
     const lab = await startLab();
     const db = provider(lab.postgres.primary.url, lab.postgres.secondary.url);
