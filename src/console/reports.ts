@@ -6,6 +6,7 @@
  */
 import { FINAL_PHASES, type OperationView } from '../domain/types.js';
 import type { DrillReporter } from '../drill/index.js';
+import { UnrestorableOperation } from '../engine/index.js';
 import type { Engine } from '../engine/types.js';
 import type { DrillReport, DrillSummary, ReportStore } from '../report/index.js';
 
@@ -32,10 +33,17 @@ export function noReportReason(opId: string, view: OperationView | null, environ
 
 /** The report of `opId` (stored, or built now for a finished drill without one), or why there is none. */
 export async function findReport(deps: ReportLookupDeps, opId: string): Promise<ReportLookup> {
-  const report = await deps.reporter.reportFor(opId);
-  if (report && report.env === deps.environment) return { ok: true, report };
-  if (report) return { ok: false, message: `${opId} is a drill of ${report.env}, not of ${deps.environment}: its report is read with ${report.env}'s config` };
-  return { ok: false, message: noReportReason(opId, await deps.engine.get(opId), deps.environment, deps.storeName) };
+  try {
+    const report = await deps.reporter.reportFor(opId);
+    if (report && report.env === deps.environment) return { ok: true, report };
+    if (report) return { ok: false, message: `${opId} is a drill of ${report.env}, not of ${deps.environment}: its report is read with ${report.env}'s config` };
+    return { ok: false, message: noReportReason(opId, await deps.engine.get(opId), deps.environment, deps.storeName) };
+  } catch (err) {
+    // Its snapshot cannot be read, so no report can be built from it (the engine's own message
+    // is about resuming it, with a command for the adapter to spell).
+    if (err instanceof UnrestorableOperation) return { ok: false, message: `${opId} cannot be read by this version of dr-bot (${err.why}), so it has no report here` };
+    throw err;
+  }
 }
 
 /** The drills of the environment that have a report, newest first (the store lists its last ten). */

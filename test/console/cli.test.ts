@@ -85,6 +85,23 @@ test('dr report tells a mistyped id (usage), an unknown one, a failover and no d
   }
 });
 
+test('dr report of a drill this version cannot read says so, in words (no command placeholder)', async () => {
+  const env = `console-cli-${process.pid}`;
+  const opId = 'DR-20000103-0001';
+  const redis = new Redis(REDIS_URL);
+  try {
+    // A drill whose stored snapshot cannot be read (a bad write, a deploy that changed the format).
+    await redis.hset(`dr:op:${opId}`, { id: opId, env, kind: 'drill', snapshot: 'not json', updatedAt: '1', version: '3', status: 'active' });
+    const cli = io();
+    expect(await main(['report', opId, '--config', config], cli)).toBe(1);
+    expect(cli.err).toMatch(new RegExp(`^dr report: ${opId} cannot be read by this version of dr-bot \\(its stored snapshot is not valid JSON.*\\), so it has no report here \\(\`dr report --list\` lists the drills that have one\\)\n$`));
+    expect(cli.err).not.toContain('{{');
+  } finally {
+    await redis.del(`dr:op:${opId}`);
+    redis.disconnect();
+  }
+});
+
 test('dr console says what to fix when the state Redis does not answer', async () => {
   const cli = io({ REDIS_URL: 'redis://127.0.0.1:1', LOG_LEVEL: 'silent' });
   expect(await main(['console', '--config', config], cli)).toBe(1);
