@@ -130,7 +130,10 @@ test('a report whose file upload failed is not lost: the next start uploads it i
   expect(posted()[0]).toMatchObject({ threadTs: summaries()[0].args.thread_ts, content: renderDrillMarkdown((await reports.get(id))!) });
   expect(summaries()).toHaveLength(1);
 
-  // Published now: a further start posts nothing.
+  // Published now: a further start (a new process, which has not handled it) posts nothing.
+  await drills.close();
+  drills = openDrillReporter({ engine: bot.engine, environment: config.environment, redisUrl: REDIS_URL, targets: config.targets, log, prefix: bot.prefix });
+  postDrillReports({ reporter: drills.reporter, client: createSlackClient('xoxb-e2e', { SLACK_API_URL: slack.apiUrl }, log), store: bot.store, config, log });
   await drills.reporter.recover();
   await drills.reporter.idle();
   expect(posted()).toHaveLength(1);
