@@ -64,6 +64,7 @@ export const REFUSAL_TEXT: Record<RefusalReason, string> = {
   'not-paused': 'the operation is not paused',
   finished: 'the operation has already finished',
   'unknown-operation': 'no such operation',
+  'other-environment': 'the operation belongs to another environment',
   expired: 'it came after the approval deadline',
   unrestorable: 'the operation cannot be resumed by this version; only an abort closes it',
 };

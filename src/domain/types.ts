@@ -148,6 +148,8 @@ export type RefusalReason =
   | 'not-paused'
   | 'finished'
   | 'unknown-operation'
+  /** The operation belongs to another environment on the same state Redis: its own bot acts on it. */
+  | 'other-environment'
   /** An approval that arrived after the approval deadline. */
   | 'expired'
   /** The operation cannot be resumed by this version (unreadable snapshot, changed runbook): it can only be closed with abort. */

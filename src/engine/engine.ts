@@ -279,6 +279,15 @@ export function createEngine(deps: EngineDeps): Engine {
     return p ? viewOfPersisted(p) : null;
   }
 
+  /**
+   * Environments may share a state Redis (their keys are apart, operation ids unique across
+   * them): an id typed here may name another environment's operation, which this engine never
+   * drives, and which this environment's approvers must not approve, abort or close.
+   */
+  function otherEnvironment(opId: string, other: string): ActionOutcome {
+    return { ok: false, reason: 'other-environment', message: `${opId} is an operation of ${other}, not of ${env}: act on it with the bot (or dr console) of ${other}.` };
+  }
+
   function notOwned(opId: string): DrError {
     return new DrError(
       'conflict',
@@ -295,6 +304,8 @@ export function createEngine(deps: EngineDeps): Engine {
   ): Promise<ActionOutcome> {
     const runner = runners.get(opId);
     if (!runner || !runner.live) {
+      const stored = await store.load(opId);
+      if (stored && stored.env !== env) return otherEnvironment(opId, stored.env);
       let view: OperationView | null;
       try {
         view = await get(opId);
@@ -428,6 +439,8 @@ export function createEngine(deps: EngineDeps): Engine {
       const id = opId ?? (await store.activeFor(env));
       if (!id) return { ok: false, reason: 'unknown-operation', message: `There is no active operation in ${env} to abort.` };
       if (!runners.get(id)?.live) {
+        const stored = await store.load(id);
+        if (stored && stored.env !== env) return otherEnvironment(id, stored.env);
         const why = await unrestorableWhy(id);
         if (why !== null) return closeUnrestorable(id, userId, why, reason);
       }

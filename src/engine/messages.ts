@@ -25,6 +25,8 @@ export function refusalMessage(reason: RefusalReason, opId: string, view?: Opera
       return `${opId} is already ${phase}; nothing was changed.`;
     case 'unknown-operation':
       return `There is no operation ${opId}. ${commandRef('status')} shows the active one.`;
+    case 'other-environment':
+      return `${opId} is an operation of ${view?.env ?? 'another environment'}, not of this one.`;
     case 'unrestorable':
       return `${opId} cannot be resumed by this version of dr-bot, so it can only be closed: an approver runs ${commandRef('abort')}. ${commandRef('status')} says why.`;
     case 'expired':

@@ -39,7 +39,7 @@ afterAll(async () => {
   await redis.quit();
 });
 
-async function startEngine(): Promise<Engine> {
+async function startEngine(environment = 'prod'): Promise<Engine> {
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
       for (const line of chunk.toString().split('\n').filter(Boolean)) logs.push(JSON.parse(line) as (typeof logs)[number]);
@@ -48,7 +48,7 @@ async function startEngine(): Promise<Engine> {
   });
   const approvers = new Set([APPROVER]);
   const engine = createEngine({
-    config: testConfig(),
+    config: testConfig({ environment }),
     store,
     providers: createFakeProviders(world),
     authorizer: { isAuthorized: async (u) => approvers.has(u) },
@@ -123,6 +123,22 @@ describe('an operation this version cannot resume', () => {
     const again = await startEngine();
     expect(await again.status()).toMatchObject({ active: null, last: { id, phase: 'aborted' } });
     expect((await again.request({ kind: 'failover', mode: 'auto', requester: REQUESTER, reason: 'again' })).ok).toBe(true);
+  });
+
+  test('an operation of another environment on the same state Redis is refused by id, not acted on or closed from this one', async () => {
+    // Staging's bot requested a failover and stopped; prod's bot shares the state Redis.
+    const id = await awaitingFailover(await startEngine('staging'));
+    await stopAll();
+    const prod = await startEngine('prod');
+    const notOurs = `${id} is an operation of staging, not of prod: act on it with the bot (or dr console) of staging.`;
+    expect(await prod.approve({ opId: id, userId: APPROVER, planHash: 'x' })).toEqual({ ok: false, reason: 'other-environment', message: notOurs });
+    expect(await prod.abort({ opId: id, userId: APPROVER, reason: 'typed the wrong id' })).toEqual({ ok: false, reason: 'other-environment', message: notOurs });
+    // Unreadable there too: prod's approvers still cannot close it.
+    await redis.hset(`${prefix}op:${id}`, 'snapshot', 'not json');
+    expect(await prod.abort({ opId: id, userId: APPROVER, reason: 'typed the wrong id' })).toEqual({ ok: false, reason: 'other-environment', message: notOurs });
+    expect(await prod.reject({ opId: id, userId: APPROVER })).toEqual({ ok: false, reason: 'other-environment', message: notOurs });
+    expect(await store.activeFor('staging')).toBe(id);
+    expect((await store.load(id))?.status).toBe('active');
   });
 
   test('a runbook changed by a deploy mid-operation: the running step is not run again, abort closes it with that step unknown', async () => {
