@@ -23,9 +23,11 @@ export interface Divergence {
   /** Committed transactions in that WAL; null when they cannot be counted (no pg_walinspect). */
   lostTransactions: number | null;
   /**
-   * Whether the resync can discard committed transactions: some were counted, or they cannot be
-   * counted on a side that took writes (not fenced read-only). WAL without a committed transaction
-   * (counted 0) or written while fenced (checkpoints, snapshots) loses nothing the application wrote.
+   * Whether the resync can discard committed transactions: some were counted, or WAL was written
+   * that cannot be counted. Only a count of 0 (pg_walinspect) proves it loses nothing the
+   * application wrote: a fence read-only now does not say when it came. After a planned failover it
+   * came before the split (background records only), but an old primary of an unplanned failover,
+   * fenced when it came back, still holds the commits that never replicated.
    */
   losesCommitted: boolean;
   method: ResyncMethod;
@@ -199,7 +201,7 @@ export async function analyseStale(c: pg.Client, opts: { staleTimeline: number; 
   const caveat = method === 'rewind' && start.kind === 'unknown' ? `may fall back to a rebuild: ${start.why}` : null;
   const discards = method === 'rewind' ? 'pg_rewind discards it' : 'the rebuild discards it';
   const wrote = `it wrote ${formatBytes(lostBytes)} of WAL after the split`;
-  const losesCommitted = lostBytes > 0 && (lostTransactions === null ? !f.fenced : lostTransactions > 0);
+  const losesCommitted = lostBytes > 0 && lostTransactions !== 0;
   const loss =
     lostBytes === 0
       ? 'it wrote nothing after the split: no data is lost'
@@ -208,7 +210,7 @@ export async function analyseStale(c: pg.Client, opts: { staleTimeline: number; 
         : lostTransactions !== null
           ? `${wrote} (${lostTransactions} committed transaction${lostTransactions === 1 ? '' : 's'}) that never reached the current primary: ${discards}`
           : f.fenced
-            ? `${wrote}; it is fenced read-only (as a planned failover leaves it), which refuses the application's writes, so that is normally background records such as checkpoints (committed transactions not counted: install pg_walinspect to count them); ${discards}`
+            ? `${wrote} (committed transactions not counted: install pg_walinspect to count them); it is fenced read-only: after a planned failover (fenced before the split) that is background records such as checkpoints, but after an unplanned one it holds the commits that never replicated; ${discards}`
             : `${wrote} (committed transactions not counted: install pg_walinspect to count them) that never reached the current primary: ${discards}`;
   const plan =
     method === 'rebuild'
