@@ -199,7 +199,7 @@ export async function startApp(opts: StartAppOptions): Promise<RunningApp> {
       env: config.environment,
       checks: readinessChecks.checks,
       state: readinessState,
-      notify: createReadinessNotifier({ client: slackClient, channel: config.slack.incidentChannel, log: log.child({ component: 'readiness' }) }),
+      notify: createReadinessNotifier({ client: slackClient, channel: config.slack.incidentChannel, command: config.slack.command, log: log.child({ component: 'readiness' }) }),
       intervalMs: config.readiness.intervalMinutes * 60_000,
       // Mid-operation results show the failover half done: recorded, not posted.
       activeOperation: () => store.activeFor(config.environment),

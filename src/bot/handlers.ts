@@ -42,7 +42,8 @@ async function answer(respond: RespondFn, log: Logger, text: string): Promise<vo
 }
 
 function describeFailure(err: unknown, what: 'command' | 'click'): string {
-  const msg = err instanceof Error ? err.message : String(err);
+  // Our messages end with a full stop already.
+  const msg = (err instanceof Error ? err.message : String(err)).replace(/\.+$/, '');
   return `The bot could not handle this ${what}: ${msg}. Try again, check ${commandRef('status')}, or look at the bot's logs.`;
 }
 

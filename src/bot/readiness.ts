@@ -23,7 +23,7 @@ function numbers(r: ReadinessResult): string {
   return ` (measured ${escapeMrkdwn(r.measured ?? '?')}${r.target ? `, target ${escapeMrkdwn(r.target)}` : ''})`;
 }
 
-export function renderReadinessTransition(t: ReadinessTransition, now: number = Date.now()): SlackMessage {
+export function renderReadinessTransition(t: ReadinessTransition, now: number = Date.now(), command = '/dr'): SlackMessage {
   const r = t.result;
   const head =
     t.kind === 'degraded'
@@ -32,8 +32,8 @@ export function renderReadinessTransition(t: ReadinessTransition, now: number = 
   const body = `${escapeMrkdwn(r.detail)}${numbers(r)}`;
   const footer =
     t.kind === 'degraded'
-      ? 'One message now and one when it recovers; `/dr status` shows every check.'
-      : '`/dr status` shows every check.';
+      ? `One message now and one when it recovers; \`${command} status\` shows every check.`
+      : `\`${command} status\` shows every check.`;
   return {
     text: `${t.kind === 'degraded' ? 'Readiness degraded' : 'Readiness recovered'}: ${r.title} (${t.env}): ${r.detail}`,
     blocks: [
@@ -55,9 +55,9 @@ export function readinessStatusLines(report: ReadinessReport | null, now: number
 }
 
 /** Post each transition into the incident channel; a Slack failure is thrown so the monitor retries it. */
-export function createReadinessNotifier(opts: { client: ReadinessPostClient; channel: string; log: Logger }): ReadinessNotify {
+export function createReadinessNotifier(opts: { client: ReadinessPostClient; channel: string; log: Logger; /** The configured slash command (default /dr). */ command?: string }): ReadinessNotify {
   return async (t) => {
-    const message = renderReadinessTransition(t);
+    const message = renderReadinessTransition(t, Date.now(), opts.command);
     await opts.client.chat.postMessage({ channel: opts.channel, text: message.text, blocks: message.blocks });
     opts.log.info({ check: t.result.id, kind: t.kind }, 'readiness change posted');
   };

@@ -177,11 +177,11 @@ export function drillCheck(store: DrillRecordStore, env: string, warnDays: numbe
     title: 'Last drill',
     async run() {
       const at = await lastDrillAt(store, env);
-      if (at === null) return { status: 'degraded', detail: `no drill recorded for ${env}: run \`/dr drill\` to rehearse failover and failback`, measured: 'no drill recorded', target };
+      if (at === null) return { status: 'degraded', detail: `no drill recorded for ${env}: run a drill to rehearse failover and failback`, measured: 'no drill recorded', target };
       const days = Math.floor((now() - at) / 86_400_000);
       const when = new Date(at).toISOString().slice(0, 10);
       if (days > warnDays)
-        return { status: 'degraded', detail: `the last drill was ${days} days ago (${when}), more than ${warnDays}: run \`/dr drill\``, measured: `${days} days`, target, evidence: { lastDrillAt: at } };
+        return { status: 'degraded', detail: `the last drill was ${days} days ago (${when}), more than ${warnDays}: run a drill`, measured: `${days} days`, target, evidence: { lastDrillAt: at } };
       return { status: 'ok', detail: `last drill ${days} days ago (${when})`, measured: `${days} days`, target, evidence: { lastDrillAt: at } };
     },
   };
