@@ -169,6 +169,9 @@ export function createConsoleSession(deps: ConsoleSessionDeps): ConsoleSession {
       case 'wait': {
         const opId = await target(command.opId);
         if (!opId) return `There is no operation in progress for ${config.environment}.`;
+        // Only this environment's operations move here: another's would be waited for forever.
+        const seen = await engine.get(opId);
+        if (seen && seen.env !== config.environment) return `refused: ${opId} is an operation of ${seen.env}, not of ${config.environment}: wait for it in the console (or bot) of ${seen.env}.`;
         const v = await settled(opId);
         // A drill that ended has its report on the way: wait for it too, so the next line (or a
         // script's `exit`) comes after the report was printed and written.

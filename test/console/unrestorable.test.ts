@@ -1,6 +1,7 @@
 /**
  * An operation this version cannot resume, met in `dr console`: the engine's answers name the
- * console's own commands (`abort`, `status`), never Slack's `/dr abort`.
+ * console's own commands (`abort`, `status`), never Slack's `/dr abort`. And one of another
+ * environment is refused by `wait` (it never moves in this one).
  */
 import { createConsoleSession, type ConsoleSession } from '../../src/console/index.js';
 import type { Engine } from '../../src/engine/index.js';
@@ -49,4 +50,16 @@ test('the refusals name `abort` and `status` as typed in the console; status say
 
   expect(await answer('abort as bob')).toMatch(new RegExp(`^${id} closed as aborted by bob without resuming it`));
   expect(await h.store.activeFor('prod')).toBeNull();
+});
+
+test("`wait` for an operation of another environment on the same state Redis is refused: it never moves in this environment", async () => {
+  session = open(h.engine);
+  await session.handle('failover planned bad deploy');
+  const id = (await h.engine.status()).active!.id;
+  await inPhase(h.engine, id, 'awaitingApproval');
+  session.close();
+  // A console of staging, on the same state Redis: prod's operation never moves there.
+  session = createConsoleSession({ engine: h.engine, config: testConfig({ environment: 'staging' }), user: 'alice', users: { alice: REQUESTER }, write: (t) => out.push(t) });
+  const answer = (await session.handle(`wait ${id}`)).answer;
+  expect(answer).toBe(`refused: ${id} is an operation of prod, not of staging: wait for it in the console (or bot) of prod.`);
 });
