@@ -43,6 +43,9 @@ async function readPosted(store: OperationStore, opId: string): Promise<Posted |
   }
 }
 
+/** The incident channel is the record of the incident: a report counts as published once it is posted there. */
+export const SLACK_ADAPTER = { name: 'slack', ofRecord: true } as const;
+
 /**
  * Posts every report the reporter publishes; returns the unsubscribe. A report is published
  * again after a failed upload or a stop before it counted as published (see drill/reporter.ts):
@@ -84,5 +87,5 @@ export function postDrillReports(deps: { reporter: DrillReporter; client: DrillR
     });
     await record(report.opId, { ...posted, file: true });
     log.info({ opId: report.opId, channel }, 'drill report posted');
-  });
+  }, SLACK_ADAPTER);
 }

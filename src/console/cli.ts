@@ -37,8 +37,9 @@ export async function runConsole(opts: { configPath: string; as?: string; io: Cl
     write: io.stdout,
   });
   io.stdout(`dr console — environment ${config.environment}, typing as ${user}. \`help\` lists the commands, \`exit\` leaves (operations keep their state).\n`);
-  // As `dr start` does once its adapter listens: a drill whose report was never published (the
-  // session or bot that ran it stopped first) is printed now, before the first command is read.
+  // As `dr start` does once its adapter listens: a drill whose report was never posted in Slack
+  // (the session or bot that ran it stopped first) and that no console printed is printed now,
+  // before the first command is read, and left for the bot to post.
   await runtime.reporter.recover();
   const lines = createInterface({ input: opts.input ?? process.stdin, terminal: false });
   try {

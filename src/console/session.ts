@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import type { DrConfig } from '../config/schema.js';
 import { renderCommands } from '../domain/commands.js';
 import { FINAL_PHASES, type OperationView, type Phase } from '../domain/types.js';
-import type { DrillReporter } from '../drill/index.js';
+import type { DrillReporter, ReportDelivery } from '../drill/index.js';
 import type { ActionOutcome, Engine } from '../engine/types.js';
 import { errorInfo } from '../errors.js';
 import { renderDrillMarkdown, renderDrillSummary, renderMeasuresTable, type DrillReport, type ReportStore } from '../report/index.js';
@@ -79,13 +79,25 @@ export function createConsoleSession(deps: ConsoleSessionDeps): ConsoleSession {
     if (before !== n.op.phase && CARD_PHASES.includes(n.op.phase)) write(`\n${renderStatus(n.op)}\n`);
   });
 
-  const stopReports = reporter?.onReport((report: DrillReport, markdown: string) => {
-    mkdirSync(reportsDir, { recursive: true });
-    const file = join(reportsDir, `${report.opId}.md`);
-    writeFileSync(file, markdown);
-    reportFiles.set(report.opId, file);
-    write(`\n${renderDrillSummary(report)}\n\n${renderMeasuresTable(report)}\n\ndrill report: ${file}\n`);
-  });
+  /**
+   * The console is no record of the incident: what it prints still awaits publication in the
+   * incident channel (the bot's next start posts it). It prints the reports of drills that end
+   * while it runs, and at its start those of earlier drills not posted in Slack yet that no console
+   * printed (once: `report DR-…` prints one again), saying so.
+   */
+  const stopReports = reporter?.onReport(
+    (report: DrillReport, markdown: string, delivery: ReportDelivery) => {
+      mkdirSync(reportsDir, { recursive: true });
+      const file = join(reportsDir, `${report.opId}.md`);
+      writeFileSync(file, markdown);
+      reportFiles.set(report.opId, file);
+      const earlier = delivery.recovered
+        ? `\n(the report of an earlier drill${delivery.published ? '' : `, not yet posted in Slack: the bot posts it in the incident channel when it next starts`})`
+        : '';
+      write(`${earlier}\n${renderDrillSummary(report)}\n\n${renderMeasuresTable(report)}\n\ndrill report: ${file}\n`);
+    },
+    { name: 'console', ofRecord: false },
+  );
 
   function settled(opId: string): Promise<OperationView> {
     return new Promise((resolveView, reject) => {

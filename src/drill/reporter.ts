@@ -6,8 +6,11 @@
  * their moments, and keeps them in the store for the report.
  *
  * Delivery survives a stop at any point: a drill is marked as awaiting publication as soon as it
- * is approved, the report stays so until every adapter has published it, and the next start
- * (`recover`) publishes what is still awaiting, by one process at a time.
+ * is approved, the report stays so until every adapter of record (the incident channel: Slack) has
+ * published it, and the next start (`recover`) publishes what is still awaiting, by one process at
+ * a time. An adapter that is no record (the console) is handed the reports it sees end live and,
+ * at a start, those still awaiting that it has not shown yet (once each); what it shows never
+ * counts as published, so a console opened while the bot is down leaves the report for Slack.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -31,16 +34,31 @@ export interface DrillReporterDeps {
   claimMs?: number;
 }
 
-export type ReportListener = (report: DrillReport, markdown: string) => Promise<void> | void;
+export interface ReportDelivery {
+  /** Recovered at a start: the drill ended earlier and its report still awaits publication; false when it just ended in this process. */
+  recovered: boolean;
+  /** The channel of record has the report (only ever true for an adapter that is no record, handed it after Slack took it). */
+  published: boolean;
+}
+
+export type ReportListener = (report: DrillReport, markdown: string, delivery: ReportDelivery) => Promise<void> | void;
+
+/** Who a listener is: `ofRecord` for the incident channel (Slack), whose delivery makes a report published; the console is not. */
+export interface ReportAdapter {
+  /** Names its delivery marker when it is no record (`console`). */
+  name: string;
+  ofRecord: boolean;
+}
 
 export interface DrillReporter {
   /** Adapters register here to publish reports (channel post, console output). */
-  onReport(listener: ReportListener): () => void;
+  onReport(listener: ReportListener, adapter: ReportAdapter): () => void;
   /** The stored report, or one built now for a finished drill that has none yet (stored unpublished: the next start publishes it). */
   reportFor(opId: string): Promise<DrillReport | null>;
   /**
    * Start-up: publish every finished drill of the environment whose report was not published
-   * (the bot stopped before posting it, or an adapter failed), oldest first, building and storing
+   * (the bot stopped before posting it, or an adapter failed), oldest first, to the adapters of
+   * this process still due (Slack: not published; the console: not shown yet), building and storing
    * the report first when it has none: the drills awaiting publication, and the last finished
    * operation (a drill from before this bookkeeping). By one process only; never rejects; a claim
    * left by a process that died is waited out.
@@ -56,14 +74,19 @@ function reportable(view: OperationView): boolean {
   return view.kind === 'drill' && FINAL_PHASES.includes(view.phase) && view.approvedAt !== undefined;
 }
 
-/** How many drills awaiting publication one start looks at (more means publishing keeps failing). */
+/** How many drills awaiting publication one start publishes (more means publishing keeps failing). */
 const RECOVERED_PER_START = 10;
+/**
+ * How many it looks through for those: without Slack (the lab) every drill stays awaiting
+ * publication, and the console skips those it showed already.
+ */
+const SCANNED_PER_START = 200;
 
 export function createDrillReporter(deps: DrillReporterDeps): DrillReporter {
   const { engine, environment, reports, targets } = deps;
   const now = deps.now ?? Date.now;
   const log = deps.log.child({ component: 'drill-reporter' });
-  const listeners = new Set<ReportListener>();
+  const listeners = new Map<ReportListener, ReportAdapter>();
   const handled = new Set<string>();
   /** This process, as the owner of a publish claim. */
   const owner = randomUUID();
@@ -149,34 +172,63 @@ export function createDrillReporter(deps: DrillReporterDeps): DrillReporter {
     return buildDrillReport({ view, timeline, targets, previous, now: now(), ...(measures ? { measures } : {}) });
   }
 
-  /** Hands the report to every adapter; true when all of them published it (and there was one). */
-  async function deliver(report: DrillReport): Promise<boolean> {
-    if (listeners.size === 0) {
-      log.warn({ opId: report.opId }, 'no adapter publishes drill reports in this process: the report stays unpublished for the next start');
-      return false;
+  type Due = { record: [ReportListener, ReportAdapter][]; others: [ReportListener, ReportAdapter][]; published: boolean };
+
+  /** The adapters of this process that still have to be handed `opId`'s report. */
+  async function due(opId: string): Promise<Due> {
+    const published = await reports.isPublished(opId);
+    const record: Due['record'] = [];
+    const others: Due['others'] = [];
+    for (const [l, a] of listeners) {
+      if (a.ofRecord) {
+        if (!published) record.push([l, a]);
+      } else if (!(await reports.isDelivered(opId, a.name))) others.push([l, a]);
     }
-    const markdown = renderDrillMarkdown(report);
-    let all = true;
-    for (const l of listeners) {
-      try {
-        await l(report, markdown);
-      } catch (err) {
-        // One adapter failing to post must not keep the report from the others (it is stored anyway).
-        all = false;
-        log.error({ opId: report.opId, err: errorInfo(err) }, 'publishing the drill report failed: it stays unpublished and the next start publishes it again');
-      }
-    }
-    return all;
+    return { record, others, published };
   }
 
-  type Outcome = 'published' | 'held' | 'failed' | 'nothing' | 'unfinished';
+  /**
+   * Hands the report to the adapters due, those of record first; marks it published when they all
+   * took it (and there was one), and each other adapter's delivery apart. 'failed' when one failed.
+   */
+  async function deliver(report: DrillReport, todo: Due, recovered: boolean): Promise<'published' | 'delivered' | 'failed'> {
+    const markdown = renderDrillMarkdown(report);
+    const hand = async (l: ReportListener, a: ReportAdapter, published: boolean): Promise<boolean> => {
+      try {
+        await l(report, markdown, { recovered, published });
+        return true;
+      } catch (err) {
+        // One adapter failing to post must not keep the report from the others (it is stored anyway).
+        log.error({ opId: report.opId, adapter: a.name, err: errorInfo(err) }, 'publishing the drill report failed: the next start hands it to this adapter again');
+        return false;
+      }
+    };
+    let recordOk = true;
+    for (const [l, a] of todo.record) recordOk = (await hand(l, a, false)) && recordOk;
+    const published = todo.published || (todo.record.length > 0 && recordOk);
+    let othersOk = true;
+    const shown: string[] = [];
+    for (const [l, a] of todo.others) {
+      if (await hand(l, a, published)) shown.push(a.name);
+      else othersOk = false;
+    }
+    if (todo.record.length > 0 && recordOk) await reports.markPublished(report.env, report.opId, now());
+    for (const name of shown) await reports.markDelivered(report.opId, name, now());
+    if (!recordOk || !othersOk) return 'failed';
+    return todo.record.length > 0 ? 'published' : 'delivered';
+  }
+
+  type Outcome = 'published' | 'delivered' | 'held' | 'failed' | 'nothing' | 'unfinished';
 
   /**
    * Under a claim: the stored report (when recovering; the drill's end builds it afresh from
-   * `finished`), or one built and stored now from the drill's view, handed
-   * to the adapters and then marked published. `held`: another process has the claim. `nothing`:
-   * it was published meanwhile (by the process whose claim we waited for). `unfinished`: no report
-   * and the drill is still running (its end publishes it) or cannot be read.
+   * `finished`), or one built and stored now from the drill's view, handed to the adapters due
+   * and then marked published (when the adapters of record took it) or delivered (the others).
+   * `delivered`: only adapters that are no record were due (it stays awaiting publication). `held`:
+   * another process has the claim. `nothing`: no adapter of this process is due (published
+   * meanwhile by the process whose claim we waited for, or already shown by the console).
+   * `unfinished`: no report and the drill is still running (its end publishes it) or cannot be read.
+   * Without any adapter the report is still built and stored (it awaits publication).
    *
    * Delivery is at least once, not exactly once: the mark is written after the adapters
    * published, so a process that dies in between (or a mark Redis refuses) leaves the report to be
@@ -192,7 +244,8 @@ export function createDrillReporter(deps: DrillReporterDeps): DrillReporter {
       return 'held';
     }
     try {
-      if (await reports.isPublished(opId)) return 'nothing';
+      const todo = await due(opId);
+      if (listeners.size > 0 && todo.record.length === 0 && todo.others.length === 0) return 'nothing';
       // The process that ran the drill builds its report itself, with the measurements it took: a
       // report stored meanwhile by someone else (`dr report` in another process, before those
       // measurements ended) lacks them. Recovery publishes the stored report as it is.
@@ -204,11 +257,16 @@ export function createDrillReporter(deps: DrillReporterDeps): DrillReporter {
         await reports.save(report);
         log.info({ opId, passed: report.passed, deviations: report.deviations.length }, 'drill report stored');
       }
-      if (!finished) log.warn({ opId }, 'a finished drill\'s report was not published (the bot stopped first, or posting failed): publishing it now');
-      if (!(await deliver(report))) return 'failed';
-      await reports.markPublished(report.env, opId, now());
-      log.info({ opId }, 'drill report published');
-      return 'published';
+      if (listeners.size === 0) {
+        log.warn({ opId }, 'no adapter publishes drill reports in this process: the report stays unpublished for the next start');
+        return 'failed';
+      }
+      if (!finished && todo.record.length > 0) log.warn({ opId }, 'a finished drill\'s report was not published (the bot stopped first, or posting failed): publishing it now');
+      const outcome = await deliver(report, todo, !finished);
+      if (outcome === 'published') log.info({ opId }, 'drill report published');
+      // The console prints it; the incident channel gets it from the bot's next start.
+      if (outcome === 'delivered') log.info({ opId }, 'drill report shown; it awaits publication in the incident channel (no adapter of record in this process)');
+      return outcome;
     } finally {
       await reports.release(opId, owner).catch(() => undefined);
     }
@@ -234,7 +292,7 @@ export function createDrillReporter(deps: DrillReporterDeps): DrillReporter {
     if (stopped || handled.has(opId)) return;
     const outcome = await publish(opId);
     // Failed: left unpublished for the next start, not retried in a loop against a channel that refuses it.
-    if (outcome === 'published' || outcome === 'nothing') handled.add(opId);
+    if (outcome === 'published' || outcome === 'delivered' || outcome === 'nothing') handled.add(opId);
     if (outcome !== 'held') return;
     if (tries >= MAX_RECOVERY_TRIES) {
       log.warn({ opId }, 'the drill report is still claimed by another process; the next start publishes it if that process did not');
@@ -251,13 +309,20 @@ export function createDrillReporter(deps: DrillReporterDeps): DrillReporter {
 
   async function recoverAll(): Promise<void> {
     if (stopped) return;
-    const ids = await reports.awaitingPublication(environment, RECOVERED_PER_START);
+    const ids = await reports.awaitingPublication(environment, SCANNED_PER_START);
     // A drill that finished before drills were marked as awaiting publication: the last finished
     // operation, reported unless it has a stored report (then it was published, as it was then).
     const { last } = await engine.status();
     if (last && reportable(last) && !ids.includes(last.id) && !(await reports.get(last.id))) ids.push(last.id);
+    let tried = 0;
     for (const opId of ids) {
       if (handled.has(opId)) continue;
+      if (listeners.size > 0) {
+        // Looked at again under the claim; this only passes over what no adapter here is due (shown by the console already).
+        const todo = await due(opId).catch(() => null);
+        if (todo && todo.record.length === 0 && todo.others.length === 0) continue;
+      }
+      if (++tried > RECOVERED_PER_START) break;
       // One drill whose report cannot be built must not keep the others from theirs.
       await recoverDrill(opId, 1).catch((err: unknown) =>
         log.error({ opId, err: errorInfo(err) }, 'could not build or store the drill report; the next start tries again, `dr report` builds it'),
@@ -266,8 +331,8 @@ export function createDrillReporter(deps: DrillReporterDeps): DrillReporter {
   }
 
   return {
-    onReport(listener) {
-      listeners.add(listener);
+    onReport(listener, adapter) {
+      listeners.set(listener, adapter);
       return () => listeners.delete(listener);
     },
     async reportFor(opId) {

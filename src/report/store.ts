@@ -7,7 +7,10 @@
  * Storing a report and publishing it (the adapters posted or printed it) are recorded apart, so
  * a bot that stops in between publishes it at its next start: `drill:unpublished:<env>` holds the
  * drills that ran and whose report has not been published yet (a sorted set by when they were
- * approved), `report:published:<id>` when one was.
+ * approved), `report:published:<id>` when one was. Published means the channel of record has it:
+ * the incident channel (Slack). An adapter that is no record (the console prints what it sees) is
+ * recorded apart, `report:delivered:<adapter>:<id>`, so that it does not print a report twice and
+ * never takes it off the list for Slack.
  */
 import type { Redis } from 'ioredis';
 import { drillLastKey, lastDrillAt, recordDrillAt } from '../readiness/drill-record.js';
@@ -42,9 +45,12 @@ export interface ReportStore {
    * `markPublished`, also when the bot stops before the report is even built. No-op once published.
    */
   awaitPublication(env: string, opId: string, at: number): Promise<void>;
-  /** The adapters published the report: no start publishes it again. */
+  /** The channel of record (Slack) published the report: no start publishes it again. */
   markPublished(env: string, opId: string, at: number): Promise<void>;
   isPublished(opId: string): Promise<boolean>;
+  /** An adapter that is no channel of record (the console) has shown the report; it stays awaiting publication. */
+  markDelivered(opId: string, adapter: string, at: number): Promise<void>;
+  isDelivered(opId: string, adapter: string): Promise<boolean>;
   /** Drills of `env` whose report awaits publication, the oldest first, at most `limit`. */
   awaitingPublication(env: string, limit: number): Promise<string[]>;
 }
@@ -85,6 +91,7 @@ export function createReportStore(opts: { redis: Redis; prefix?: string }): Repo
     measures: (id: string) => `${prefix}drill:measures:${id}`,
     claim: (id: string) => `${prefix}report:claim:${id}`,
     published: (id: string) => `${prefix}report:published:${id}`,
+    delivered: (id: string, adapter: string) => `${prefix}report:delivered:${adapter}:${id}`,
     unpublished: (env: string) => `${prefix}drill:unpublished:${env}`,
   };
 
@@ -149,6 +156,12 @@ export function createReportStore(opts: { redis: Redis; prefix?: string }): Repo
     },
     async isPublished(opId) {
       return (await redis.exists(keys.published(opId))) === 1;
+    },
+    async markDelivered(opId, adapter, at) {
+      await redis.set(keys.delivered(opId, adapter), String(at));
+    },
+    async isDelivered(opId, adapter) {
+      return (await redis.exists(keys.delivered(opId, adapter))) === 1;
     },
     awaitingPublication: (env, limit) => redis.zrange(keys.unpublished(env), 0, limit - 1),
   };

@@ -108,7 +108,7 @@ test('dr console says what to fix when the state Redis does not answer', async (
   expect(cli.err).toBe("dr console: the state Redis at redis://127.0.0.1:1 does not answer: start a Redis there or set REDIS_URL to the bot's own Redis\n");
 });
 
-test('dr console prints a drill report that was stored but never published, once', async () => {
+test('dr console prints a drill report that was stored but never posted in Slack, once, saying so, and leaves it for the bot to post', async () => {
   const env = `console-cli-${process.pid}`;
   const opId = `DR-20000102-${String(process.pid % 10_000).padStart(4, '0')}`;
   const redis = new Redis(REDIS_URL);
@@ -121,8 +121,11 @@ test('dr console prints a drill report that was stored but never published, once
 
     const first = io();
     expect(await runConsole({ configPath: config, io: first, input: Readable.from(['exit\n']), reportsDir })).toBe(0);
-    expect(first.out).toContain(`Drill ${opId} in ${env}:`);
+    expect(first.out).toContain(`(the report of an earlier drill, not yet posted in Slack: the bot posts it in the incident channel when it next starts)\nDrill ${opId} in ${env}:`);
     expect(first.out).toContain(`drill report: ${join(reportsDir, `${opId}.md`)}`);
+    // The incident channel has not got it: it still awaits publication, for the bot's next start.
+    expect(await redis.exists(`dr:report:published:${opId}`)).toBe(0);
+    expect(await redis.zrange(`dr:drill:unpublished:${env}`, 0, -1)).toEqual([opId]);
 
     const second = io();
     expect(await runConsole({ configPath: config, io: second, input: Readable.from(['exit\n']), reportsDir })).toBe(0);
@@ -138,6 +141,7 @@ test('dr console prints a drill report that was stored but never published, once
   } finally {
     await deleteKeys(redis, `dr:report:${opId}`);
     await deleteKeys(redis, `dr:report:published:${opId}`);
+    await deleteKeys(redis, `dr:report:delivered:console:${opId}`);
     await deleteKeys(redis, `dr:report:claim:${opId}`);
     for (const key of ['drill:reports', 'drill:unpublished', 'drill:last']) await redis.del(`dr:${key}:${env}`);
     redis.disconnect();

@@ -10,6 +10,9 @@ import type { TimelineEntry } from '../../src/domain/types.js';
 import { createReportStore, drillLastKey, renderDrillMarkdown, type DrillReport, type ReportStore } from '../../src/report/index.js';
 import { APPROVER, createHarness, inPhase, REQUESTER, type Harness } from '../support/engine-harness.js';
 
+/** The listeners stand for the incident channel, whose delivery makes a report published. */
+const SLACK = { name: 'slack', ofRecord: true };
+
 let h: Harness;
 let reports: ReportStore;
 let reporter: DrillReporter;
@@ -28,7 +31,7 @@ beforeEach(async () => {
   published.length = 0;
   reporter.onReport((r) => {
     published.push(r);
-  });
+  }, SLACK);
 });
 
 afterEach(async () => {
@@ -290,7 +293,7 @@ test('a report another process stored while this one still measured (dr report r
   });
   measured.onReport((r) => {
     got.push(r);
-  });
+  }, SLACK);
   // `dr report` in another process, configured alike: it took no measurement of this drill.
   const elsewhere = createDrillReporter({
     engine: h.another(),
@@ -347,7 +350,7 @@ function restartedReporter(opts: { claimMs?: number } = {}): { reporter: DrillRe
   r.onReport((report) => {
     posted.push(report.opId);
     got.push(report);
-  });
+  }, SLACK);
   return { reporter: r, posted, reports: got };
 }
 
@@ -385,7 +388,7 @@ test('a publish claim left by a process that died mid-report is waited out, then
   expect(await reports.claim(id, 'dead-process', 300)).toBe(true);
   const next = restartedReporter();
   try {
-    const posted = new Promise<string>((resolve) => next.reporter.onReport((r) => resolve(r.opId)));
+    const posted = new Promise<string>((resolve) => next.reporter.onReport((r) => resolve(r.opId), SLACK));
     await next.reporter.recover();
     expect(next.posted).toEqual([]);
     expect(await posted).toBe(id);
@@ -445,7 +448,7 @@ test('a report stored but never published (the bot died before posting it) is pu
 test('a listener that fails leaves the report unpublished: the next start publishes it, one that fails again leaves it again', async () => {
   const stopFailing = reporter.onReport(() => {
     throw new Error('Slack is down');
-  });
+  }, SLACK);
   const { id } = await runDrill('Slack down at the end');
   // The other adapter got it all the same, and it is stored.
   expect(published.map((r) => r.opId)).toEqual([id]);
@@ -453,7 +456,7 @@ test('a listener that fails leaves the report unpublished: the next start publis
   reporter.stop();
 
   const stillDown = restartedReporter();
-  stillDown.reporter.onReport(() => Promise.reject(new Error('Slack is still down')));
+  stillDown.reporter.onReport(() => Promise.reject(new Error('Slack is still down')), SLACK);
   try {
     await start(stillDown);
     expect(stillDown.posted).toEqual([id]);
@@ -515,7 +518,7 @@ test('two processes starting at once publish a stored, unpublished report once, 
   const a = restartedReporter({ claimMs: 1000 });
   const b = restartedReporter({ claimMs: 1000 });
   // A slow channel: the first process is still posting when the second looks.
-  for (const r of [a, b]) r.reporter.onReport(() => new Promise((resolve) => setTimeout(resolve, 300)));
+  for (const r of [a, b]) r.reporter.onReport(() => new Promise((resolve) => setTimeout(resolve, 300)), SLACK);
   try {
     await Promise.all([a.reporter.recover(), b.reporter.recover()]);
     await Promise.all([a.reporter.idle(), b.reporter.idle()]);
@@ -549,7 +552,7 @@ test('a drill recovered after a later drill was reported is compared with the dr
     const later = await h.engine.request({ kind: 'drill', mode: 'planned', requester: REQUESTER, reason: 'reported live' });
     if (!later.ok) throw new Error(later.message);
     const liveReporter = createDrillReporter({ engine: h.engine, environment: 'prod', reports, targets: { rtoMinutes: 30, rpoMinutes: 5 }, log: pino({ level: 'silent' }) });
-    liveReporter.onReport(() => undefined);
+    liveReporter.onReport(() => undefined, SLACK);
     await inPhase(h.engine, later.op.id, 'awaitingApproval');
     await h.engine.approve({ opId: later.op.id, userId: APPROVER, planHash: (await h.engine.get(later.op.id))!.planHash! });
     await inPhase(h.engine, later.op.id, 'completed');
@@ -565,5 +568,72 @@ test('a drill recovered after a later drill was reported is compared with the dr
     expect(await reports.previous('prod')).toMatchObject({ opId: later.op.id });
   } finally {
     live.reporter.stop();
+  }
+});
+
+/** A `dr console` process: its adapter prints reports but is no record of the incident. */
+function consoleReporter(engine = h.another()): { reporter: DrillReporter; shown: { opId: string; recovered: boolean; published: boolean }[] } {
+  const shown: { opId: string; recovered: boolean; published: boolean }[] = [];
+  const r = createDrillReporter({ engine, environment: 'prod', reports, targets: { rtoMinutes: 30, rpoMinutes: 5 }, log: pino({ level: 'silent' }) });
+  r.onReport((report, _markdown, delivery) => void shown.push({ opId: report.opId, ...delivery }), { name: 'console', ofRecord: false });
+  return { reporter: r, shown };
+}
+
+test('a console opened while the bot is down shows a report not yet posted in Slack, once, and leaves it for the bot: its next start posts it once', async () => {
+  const id = await drillWithoutReport('bot died before posting');
+  await reporter.reportFor(id);
+  const consoles = [consoleReporter(), consoleReporter()];
+  const bot = restartedReporter();
+  const later = restartedReporter();
+  try {
+    await start(consoles[0]);
+    expect(consoles[0].shown).toEqual([{ opId: id, recovered: true, published: false }]);
+    expect(await reports.isPublished(id)).toBe(false);
+    expect(await reports.awaitingPublication('prod', 10)).toEqual([id]);
+    // The next console does not print it again.
+    await start(consoles[1]);
+    expect(consoles[1].shown).toEqual([]);
+
+    await start(bot);
+    expect(bot.posted).toEqual([id]);
+    expect(bot.reports[0]).toEqual(await reports.get(id));
+    expect(await reports.isPublished(id)).toBe(true);
+    expect(await reports.awaitingPublication('prod', 10)).toEqual([]);
+    await start(later);
+    expect(later.posted).toEqual([]);
+  } finally {
+    for (const c of consoles) c.reporter.stop();
+    bot.reporter.stop();
+    later.reporter.stop();
+  }
+});
+
+test('a drill that ends in a console (no Slack in the process) is printed live and awaits publication in Slack; no later console prints it again', async () => {
+  reporter.stop();
+  // The console drives the drill: it sees it end.
+  const live = consoleReporter(h.engine);
+  const bot = restartedReporter();
+  const next = consoleReporter();
+  try {
+    const req = await h.engine.request({ kind: 'drill', mode: 'planned', requester: REQUESTER, reason: 'run from the console' });
+    if (!req.ok) throw new Error(req.message);
+    await inPhase(h.engine, req.op.id, 'awaitingApproval');
+    await h.engine.approve({ opId: req.op.id, userId: APPROVER, planHash: (await h.engine.get(req.op.id))!.planHash! });
+    await inPhase(h.engine, req.op.id, 'completed');
+    await live.reporter.idle();
+    expect(live.shown).toEqual([{ opId: req.op.id, recovered: false, published: false }]);
+    expect(await reports.get(req.op.id)).toMatchObject({ opId: req.op.id });
+    expect(await reports.isPublished(req.op.id)).toBe(false);
+    live.reporter.stop();
+
+    await start(next);
+    expect(next.shown).toEqual([]);
+    await start(bot);
+    expect(bot.posted).toEqual([req.op.id]);
+    expect(await reports.isPublished(req.op.id)).toBe(true);
+  } finally {
+    live.reporter.stop();
+    next.reporter.stop();
+    bot.reporter.stop();
   }
 });

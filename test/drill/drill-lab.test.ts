@@ -50,7 +50,7 @@ test('the drill report of a lab drill matches the rows, the counter and the time
     write: () => undefined,
   });
   const reports: DrillReport[] = [];
-  runtime.reporter.onReport((r) => void reports.push(r));
+  runtime.reporter.onReport((r) => void reports.push(r), { name: 'test', ofRecord: false });
 
   await session.handle('drill lab drill');
   const id = (await runtime.engine.status()).active!.id;

@@ -3,11 +3,15 @@
  * drill report is posted in the status card's thread as a summary and a Markdown file
  * (files.uploadV2), and is the report kept in the store.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { createSlackClient, postDrillReports } from '../../src/bot/index.js';
 import { ACTION_IDS, encodeButtonValue } from '../../src/bot/render.js';
 import { configSchema } from '../../src/config/schema.js';
+import { createConsoleSession } from '../../src/console/session.js';
 import { openDrillReporter } from '../../src/drill/index.js';
 import { createReportStore, renderDrillMarkdown } from '../../src/report/index.js';
 import { inPhase } from '../support/engine-harness.js';
@@ -31,8 +35,10 @@ let redis: Redis;
 let slack: FakeSlack;
 let bot: BotHarness;
 let drills: ReturnType<typeof openDrillReporter>;
+let reportsDir: string;
 
 beforeAll(async () => {
+  reportsDir = mkdtempSync(join(tmpdir(), 'dr-drill-slack-'));
   redis = new Redis(REDIS_URL);
   slack = await startFakeSlack();
   bot = await startBotHarness({ slack, redis, config, signingSecret: SECRET, prefix: uniquePrefix('drill-slack'), log });
@@ -47,6 +53,7 @@ afterAll(async () => {
   await bot.stop();
   await slack.close();
   redis.disconnect();
+  rmSync(reportsDir, { recursive: true, force: true });
 });
 
 test('/dr drill runs after another approver clicks Approve; the report lands in the card thread as a summary and a Markdown file', async () => {
@@ -138,4 +145,56 @@ test('a report whose file upload failed is not lost: the next start uploads it i
   await drills.reporter.idle();
   expect(posted()).toHaveLength(1);
   expect(summaries()).toHaveLength(1);
+});
+
+test('a report a console printed while the bot was down is still posted in the channel at the bot\'s next start, once; no console prints it twice', async () => {
+  // The bot dies as the drill ends: its report is never built, let alone posted.
+  await drills.close();
+  const cmd = await bot.command('drill bot down at its end', ALICE);
+  expect(cmd.status).toBe(200);
+  expect(await bot.answer(cmd.path)).toMatch(/^DR-\d{8}-\d{4} requested/);
+  const id = (await bot.engine.status()).active!.id;
+  const waiting = await inPhase(bot.engine, id, 'awaitingApproval');
+  await bot.clickAction(ACTION_IDS.approve, encodeButtonValue({ opId: id, planHash: waiting.planHash! }), BOB);
+  await inPhase(bot.engine, id, 'completed');
+  const reports = createReportStore({ redis, prefix: bot.prefix });
+  const summaries = () => slack.api('chat.postMessage').filter((c) => String(c.args.text).startsWith(`Drill ${id} in drills: PASSED`));
+  const files = () => slack.uploads().filter((u) => u.filename === `${id}-drill-report.md`);
+
+  // `dr console` on the environment meanwhile (the lease allows it while the bot is down): it prints the report at its start.
+  const openConsole = async () => {
+    const out: string[] = [];
+    const reporter = openDrillReporter({ engine: bot.engine, environment: config.environment, redisUrl: REDIS_URL, targets: config.targets, log, prefix: bot.prefix });
+    const session = createConsoleSession({ engine: bot.engine, config, reporter: reporter.reporter, user: ALICE, reportsDir, write: (t) => void out.push(t) });
+    await reporter.reporter.recover();
+    await session.idle();
+    session.close();
+    await reporter.close();
+    return out.join('');
+  };
+  const printed = await openConsole();
+  expect(printed).toContain(`(the report of an earlier drill, not yet posted in Slack: the bot posts it in the incident channel when it next starts)\nDrill ${id} in drills: PASSED`);
+  expect(printed).toContain(`drill report: ${join(reportsDir, `${id}.md`)}`);
+  expect(summaries()).toHaveLength(0);
+  expect(await reports.isPublished(id)).toBe(false);
+  expect(await openConsole()).not.toContain(`Drill ${id}`);
+
+  // The bot starts again, wired as dr start wires it: the channel gets the report the console printed.
+  drills = openDrillReporter({ engine: bot.engine, environment: config.environment, redisUrl: REDIS_URL, targets: config.targets, log, prefix: bot.prefix });
+  postDrillReports({ reporter: drills.reporter, client: createSlackClient('xoxb-e2e', { SLACK_API_URL: slack.apiUrl }, log), store: bot.store, config, log });
+  await drills.reporter.recover();
+  await drills.reporter.idle();
+  expect(summaries()).toHaveLength(1);
+  expect(files()).toHaveLength(1);
+  expect(files()[0].content).toBe(renderDrillMarkdown((await reports.get(id))!));
+  expect(await reports.isPublished(id)).toBe(true);
+
+  // A further start (a new process) posts nothing.
+  await drills.close();
+  drills = openDrillReporter({ engine: bot.engine, environment: config.environment, redisUrl: REDIS_URL, targets: config.targets, log, prefix: bot.prefix });
+  postDrillReports({ reporter: drills.reporter, client: createSlackClient('xoxb-e2e', { SLACK_API_URL: slack.apiUrl }, log), store: bot.store, config, log });
+  await drills.reporter.recover();
+  await drills.reporter.idle();
+  expect(summaries()).toHaveLength(1);
+  expect(files()).toHaveLength(1);
 });
