@@ -71,7 +71,7 @@ export async function startApp(opts: StartAppOptions): Promise<RunningApp> {
   // cloud SDKs are even loaded.
   const [
     { createDetectionStore, createRedisStore, createInstanceLease, describeHolder, LeaseWaitAborted },
-    { closeProviders, createProviders, createProviderStatusReader, keyValueSystemIdentifier },
+    { closeProviders, createProviders, createProviderStatusReader, keyValuePostgresServers, keyValueSystemIdentifier },
     { createEngine, runPreflight },
     { createReadinessNotifier, createSlackAuthorizer, createSlackBot, createSlackClient, postDrillReports },
     { createDetector, detectionSettings },
@@ -166,7 +166,9 @@ export async function startApp(opts: StartAppOptions): Promise<RunningApp> {
       else identityRedis.disconnect();
     });
     const postgresIdentity = keyValueSystemIdentifier(identityRedis, `dr:pg-system-identifier:${config.environment}:`);
-    const providers: Providers = createProviders(config, env, log, { postgresIdentity });
+    // Its planned-failover fences and last writer readings per server too (failback's note, an unplanned loss window after a restart).
+    const postgresServers = keyValuePostgresServers(identityRedis, { prefix: 'dr:', environment: config.environment });
+    const providers: Providers = createProviders(config, env, log, { postgresIdentity, postgresServers });
     cleanups.push(() => closeProviders(providers, log));
 
     // Approver checks read the user group through the same Web API settings as the bot.

@@ -20,7 +20,7 @@ import type {
 } from './types.js';
 import { createHealthProvider } from './health.js';
 import { createKubernetesProvider } from './kubernetes.js';
-import type { SystemIdentifierMemory } from './pg-identity.js';
+import type { PostgresServerMemory, SystemIdentifierMemory } from './pg-identity.js';
 import { createPostgresProvider } from './postgres.js';
 import { createRedisProvider } from './redis.js';
 import { createRoute53Provider } from './route53.js';
@@ -30,11 +30,11 @@ import { createWriteLoadProvider } from './write-load.js';
 
 /** Detection's provider status reader is built from config like the providers, so `dr start` gets it here. */
 export { createProviderStatusReader } from './provider-status.js';
-export { keyValueSystemIdentifier } from './pg-identity.js';
+export { keyValuePostgresServers, keyValueSystemIdentifier } from './pg-identity.js';
 
 type Components = DrConfig['components'];
 
-function buildDatabase(pg: NonNullable<Components['postgres']>, env: NodeJS.ProcessEnv, log: Logger, identity?: SystemIdentifierMemory): DatabaseProvider {
+function buildDatabase(pg: NonNullable<Components['postgres']>, env: NodeJS.ProcessEnv, log: Logger, identity?: SystemIdentifierMemory, servers?: PostgresServerMemory): DatabaseProvider {
   return createPostgresProvider({
     primaryUrl: resolveConnection(pg.primary, env, 'components.postgres.primary'),
     secondaryUrl: resolveConnection(pg.secondary, env, 'components.postgres.secondary'),
@@ -46,6 +46,7 @@ function buildDatabase(pg: NonNullable<Components['postgres']>, env: NodeJS.Proc
     consistencyTables: pg.consistencyTables,
     ...(pg.systemIdentifier ? { systemIdentifier: pg.systemIdentifier } : {}),
     ...(identity ? { identity } : {}),
+    ...(servers ? { servers } : {}),
     log,
   });
 }
@@ -154,9 +155,15 @@ function buildWriteLoad(c: Components, env: NodeJS.ProcessEnv, log: Logger): Wri
 /**
  * One provider per configured component; absent components stay absent (their steps skip).
  * `postgresIdentity`: where the PostgreSQL provider remembers the cluster's system identifier
- * (`dr start`: the bot's Redis); in memory without it.
+ * (`dr start`: the bot's Redis); in memory without it. `postgresServers`: where it keeps each
+ * server's planned-failover fence and last writer reading (`dr start`, `dr console`: the bot's Redis).
  */
-export function createProviders(config: DrConfig, env: NodeJS.ProcessEnv, log: Logger, opts: { postgresIdentity?: SystemIdentifierMemory } = {}): Providers {
+export function createProviders(
+  config: DrConfig,
+  env: NodeJS.ProcessEnv,
+  log: Logger,
+  opts: { postgresIdentity?: SystemIdentifierMemory; postgresServers?: PostgresServerMemory } = {},
+): Providers {
   const c = config.components;
   const built: Inspectable[] = [];
   const keep = <T extends Inspectable>(p: T): T => {
@@ -165,7 +172,7 @@ export function createProviders(config: DrConfig, env: NodeJS.ProcessEnv, log: L
   };
   try {
     const providers: Providers = {};
-    if (c.postgres) providers.database = keep(buildDatabase(c.postgres, env, log.child({ provider: 'postgres' }), opts.postgresIdentity));
+    if (c.postgres) providers.database = keep(buildDatabase(c.postgres, env, log.child({ provider: 'postgres' }), opts.postgresIdentity, opts.postgresServers));
     if (c.redis) providers.cache = keep(buildCache(c.redis, env, log.child({ provider: 'redis' })));
     if (c.dns) providers.dns = keep(buildDns(c.dns, config.targets, log.child({ provider: c.dns.provider })));
     if (c.kubernetes) providers.cluster = keep(buildCluster(c.kubernetes, log.child({ provider: 'kubernetes' })));

@@ -6,6 +6,7 @@
  */
 import type pg from 'pg';
 import { formatBytes } from './bytes.js';
+import type { FenceRecord } from './pg-identity.js';
 import { lsnDiff, lsnToNumber } from './pg-lsn.js';
 
 export type ResyncMethod = 'rewind' | 'rebuild';
@@ -27,9 +28,16 @@ export interface Divergence {
    * that cannot be counted. Only a count of 0 (pg_walinspect) proves it loses nothing the
    * application wrote: a fence read-only now does not say when it came. After a planned failover it
    * came before the split (background records only), but an old primary of an unplanned failover,
-   * fenced when it came back, still holds the commits that never replicated.
+   * fenced when it came back, still holds the commits that never replicated. The one exception is
+   * `fencedBeforeSplit`.
    */
   losesCommitted: boolean;
+  /**
+   * The bot's record of its planned-failover fence of this server matches this split (same
+   * timeline and fork LSN, final LSN at or before the fork), the server is still fenced and has
+   * taken no transaction id since: its uncounted WAL after the split is background records. Null otherwise.
+   */
+  fencedBeforeSplit: FenceRecord | null;
   method: ResyncMethod;
   /** The last checkpoint record before the split, where pg_rewind starts reading; null when not located. */
   rewindCheckpointLsn: string | null;
@@ -78,6 +86,8 @@ interface StaleFacts {
   walinspect: boolean;
   /** Fenced read-only (default_transaction_read_only), as a planned failover leaves the old primary. */
   fenced: boolean;
+  /** The next transaction id (pg_snapshot_xmax of pg_current_snapshot): unchanged while nothing writes. */
+  nextXid: string | null;
 }
 
 async function staleFacts(c: pg.Client, timeline: number): Promise<StaleFacts> {
@@ -87,7 +97,8 @@ async function staleFacts(c: pg.Client, timeline: number): Promise<StaleFacts> {
            current_setting('wal_segment_size') AS seg,
            (SELECT checkpoint_lsn::text FROM pg_control_checkpoint()) AS checkpoint,
            EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_walinspect') AS walinspect,
-           current_setting('default_transaction_read_only') = 'on' AS fenced`);
+           current_setting('default_transaction_read_only') = 'on' AS fenced,
+           pg_snapshot_xmax(pg_current_snapshot())::text AS next_xid`);
   const r = rows[0];
   const segmentSize = parseSize(String(r.seg));
   const prefix = timeline.toString(16).toUpperCase().padStart(8, '0');
@@ -100,6 +111,7 @@ async function staleFacts(c: pg.Client, timeline: number): Promise<StaleFacts> {
     latestCheckpointLsn: (r.checkpoint as string | null) ?? null,
     walinspect: r.walinspect === true,
     fenced: r.fenced === true,
+    nextXid: (r.next_xid as string | null) ?? null,
   };
 }
 
@@ -189,8 +201,12 @@ async function rewindStart(c: pg.Client, f: StaleFacts, divergenceLsn: string): 
  * and its own WAL from the last checkpoint before the split still in pg_wal) or only a rebuild can.
  * When that checkpoint cannot be located, it says rewind and that a rebuild may follow.
  */
-export async function analyseStale(c: pg.Client, opts: { staleTimeline: number; writerTimeline: number; divergenceLsn: string }): Promise<Divergence> {
+export async function analyseStale(
+  c: pg.Client,
+  opts: { staleTimeline: number; writerTimeline: number; divergenceLsn: string; fence?: FenceRecord | null },
+): Promise<Divergence> {
   const f = await staleFacts(c, opts.staleTimeline);
+  const fencedBeforeSplit = opts.fence && fenceProvesNoCommit(opts.fence, f, opts) ? opts.fence : null;
   const lostBytes = Math.max(0, lsnDiff(f.endLsn, opts.divergenceLsn));
   const lostTransactions = f.walinspect ? await countCommits(c, opts.divergenceLsn, f.endLsn) : null;
   const reasons: string[] = [];
@@ -201,7 +217,7 @@ export async function analyseStale(c: pg.Client, opts: { staleTimeline: number; 
   const caveat = method === 'rewind' && start.kind === 'unknown' ? `may fall back to a rebuild: ${start.why}` : null;
   const discards = method === 'rewind' ? 'pg_rewind discards it' : 'the rebuild discards it';
   const wrote = `it wrote ${formatBytes(lostBytes)} of WAL after the split`;
-  const losesCommitted = lostBytes > 0 && lostTransactions !== 0;
+  const losesCommitted = lostBytes > 0 && lostTransactions !== 0 && !(lostTransactions === null && fencedBeforeSplit);
   const loss =
     lostBytes === 0
       ? 'it wrote nothing after the split: no data is lost'
@@ -209,6 +225,8 @@ export async function analyseStale(c: pg.Client, opts: { staleTimeline: number; 
         ? `${wrote}, none of it a committed transaction (counted with pg_walinspect): no committed transaction is lost; ${discards}`
         : lostTransactions !== null
           ? `${wrote} (${lostTransactions} committed transaction${lostTransactions === 1 ? '' : 's'}) that never reached the current primary: ${discards}`
+          : fencedBeforeSplit
+            ? `${wrote} (committed transactions not counted: no pg_walinspect); it was fenced at LSN ${fencedBeforeSplit.finalLsn} before the split (planned failover at ${fencedBeforeSplit.at}), is still fenced and has taken no transaction id since: the ${formatBytes(lostBytes)} after the split are background records, no committed transaction is lost; ${discards}`
           : f.fenced
             ? `${wrote} (committed transactions not counted: install pg_walinspect to count them); it is fenced read-only: after a planned failover (fenced before the split) that is background records such as checkpoints, but after an unplanned one it holds the commits that never replicated; ${discards}`
             : `${wrote} (committed transactions not counted: install pg_walinspect to count them) that never reached the current primary: ${discards}`;
@@ -224,10 +242,30 @@ export async function analyseStale(c: pg.Client, opts: { staleTimeline: number; 
     lostBytes,
     lostTransactions,
     losesCommitted,
+    fencedBeforeSplit,
     method,
     rewindCheckpointLsn: start.kind === 'found' ? start.checkpointLsn : null,
     caveat,
     reasons,
     description: `timeline ${opts.staleTimeline} left at ${opts.divergenceLsn} for timeline ${opts.writerTimeline}; ${loss}; will ${plan}`,
   };
+}
+
+/**
+ * Proof that a fence recorded by a planned failover covers all the WAL after this split: it is the
+ * fence of this split (the fenced timeline and the fork the promotion made, its final LSN at or
+ * before that fork: the standby replayed it before promotion), the server is fenced now, and its
+ * next transaction id is the one read once it was fenced, so no transaction wrote anything since
+ * (a fence lifted and set again in between would have let one take an id). Anything short of
+ * that, including a fence set by hand after an unplanned failover, proves nothing.
+ */
+function fenceProvesNoCommit(fence: FenceRecord, f: StaleFacts, split: { staleTimeline: number; divergenceLsn: string }): boolean {
+  return (
+    f.fenced &&
+    fence.timeline === split.staleTimeline &&
+    fence.splitLsn === split.divergenceLsn &&
+    lsnDiff(split.divergenceLsn, fence.finalLsn) >= 0 &&
+    f.nextXid !== null &&
+    fence.nextXid === f.nextXid
+  );
 }

@@ -44,3 +44,101 @@ export function keyValueSystemIdentifier(kv: KeyValue, prefix: string): SystemId
     },
   };
 }
+
+/**
+ * Two more facts per server (its host:port) that must outlive the bot's process, kept beside the
+ * identifier: the fence a planned failover left on it, and the last reading of it as a writer.
+ */
+
+/**
+ * A planned failover's read-only fence of `server`: the final LSN read after it (which the standby
+ * replayed before promotion), the split that promotion made (the fenced timeline and the new
+ * timeline's fork LSN, read from the promoted side's history) and the next transaction id then, so
+ * a failback can prove the fence it finds is this one and that nothing took a transaction id since.
+ */
+export interface FenceRecord {
+  finalLsn: string;
+  /** The fenced server's timeline, and the fork of the timeline promoted from it. */
+  timeline: number;
+  splitLsn: string;
+  /** The fenced server's next transaction id (pg_snapshot_xmax of pg_current_snapshot) once fenced. */
+  nextXid: string;
+  at: string;
+}
+
+/** A writer's flushed WAL and when it was read (its clock), with what names its history. */
+export interface WriterReading {
+  flushLsn: string;
+  at: string;
+  systemId: string;
+  timeline: number | null;
+}
+
+export interface PostgresServerMemory {
+  recallFence(server: string): Promise<FenceRecord | null>;
+  rememberFence(server: string, fence: FenceRecord): Promise<void>;
+  recallWriter(server: string): Promise<WriterReading | null>;
+  rememberWriter(server: string, reading: WriterReading): Promise<void>;
+  forgetWriter(server: string): Promise<void>;
+}
+
+export function memoryPostgresServers(): PostgresServerMemory {
+  const fences = new Map<string, FenceRecord>();
+  const writers = new Map<string, WriterReading>();
+  return {
+    recallFence: async (s) => fences.get(s) ?? null,
+    rememberFence: async (s, f) => void fences.set(s, f),
+    recallWriter: async (s) => writers.get(s) ?? null,
+    rememberWriter: async (s, r) => void writers.set(s, r),
+    forgetWriter: async (s) => void writers.delete(s),
+  };
+}
+
+/** The commands kept facts need, with an expiry (ioredis fits). */
+export interface ExpiringKeyValue {
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string): Promise<unknown>;
+  set(key: string, value: string, px: 'PX', ms: number): Promise<unknown>;
+  del(key: string): Promise<unknown>;
+}
+
+/** A writer reading older than this tells nothing about a failure now: it expires. */
+export const WRITER_READING_TTL_MS = 3 * 24 * 3600 * 1000;
+
+function parse<T>(text: string | null, valid: (v: Record<string, unknown>) => boolean): T | null {
+  if (!text) return null;
+  try {
+    const v = JSON.parse(text) as unknown;
+    return v && typeof v === 'object' && valid(v as Record<string, unknown>) ? (v as T) : null;
+  } catch {
+    return null;
+  }
+}
+
+const str = (v: unknown): boolean => typeof v === 'string' && v.length > 0;
+
+/**
+ * Kept in the bot's state Redis as small JSON under `<prefix>pg-fence:<server>` (no expiry: a
+ * failback may come weeks later; the next planned fence of the server overwrites it) and
+ * `<prefix>pg-writer-seen:<server>` (overwritten at each reading, expires after 3 days). `prefix`
+ * names the environment, e.g. `dr:` + `<environment>:` gives `dr:pg-fence:<environment>:db1:5432`.
+ */
+export function keyValuePostgresServers(kv: ExpiringKeyValue, opts: { prefix: string; environment: string }): PostgresServerMemory {
+  const fence = (s: string) => `${opts.prefix}pg-fence:${opts.environment}:${s}`;
+  const writer = (s: string) => `${opts.prefix}pg-writer-seen:${opts.environment}:${s}`;
+  return {
+    recallFence: async (s) =>
+      parse<FenceRecord>(await kv.get(fence(s)), (v) => str(v.finalLsn) && str(v.splitLsn) && str(v.nextXid) && str(v.at) && typeof v.timeline === 'number'),
+    rememberFence: async (s, f) => {
+      await kv.set(fence(s), JSON.stringify(f));
+    },
+    recallWriter: async (s) =>
+      parse<WriterReading>(await kv.get(writer(s)), (v) => str(v.flushLsn) && str(v.at) && str(v.systemId) && (v.timeline === null || typeof v.timeline === 'number')),
+    rememberWriter: async (s, r) => {
+      await kv.set(writer(s), JSON.stringify(r), 'PX', WRITER_READING_TTL_MS);
+    },
+    forgetWriter: async (s) => {
+      await kv.del(writer(s));
+    },
+  };
+}

@@ -14,6 +14,7 @@
  *     connectTimeoutMs?,      // default 3000: how long "is the other side reachable?" may take
  *     systemIdentifier?,      // config postgres.systemIdentifier: the cluster's identifier, checked on every side seen
  *     identity?,              // where the identifier seen on both sides is remembered (default: in memory)
+ *     servers?,               // where each server's planned-failover fence and last writer reading are kept (default: in memory)
  *     sessionExitTimeoutMs?,  // default 15000: how long fenced-off sessions may take to exit
  *   })
  *
@@ -36,7 +37,7 @@ import { DrError, PreconditionFailed, ProviderError } from '../errors.js';
 import { runShellCommand } from './pg-command.js';
 import { formatBytes } from './bytes.js';
 import { analyseStale, switchpointFrom, timelineHistory, writerTimeline, type Divergence, type ResyncMethod } from './pg-divergence.js';
-import { memorySystemIdentifier, type SystemIdentifierMemory } from './pg-identity.js';
+import { memoryPostgresServers, memorySystemIdentifier, type PostgresServerMemory, type SystemIdentifierMemory, type WriterReading } from './pg-identity.js';
 import { lsnDiff } from './pg-lsn.js';
 import type { ActionResult, DatabaseProvider, Progress, PromotionResult } from './types.js';
 
@@ -54,6 +55,12 @@ export interface PostgresProviderOptions {
   /** The cluster's system identifier (config); wins over the remembered one. */
   systemIdentifier?: string;
   identity?: SystemIdentifierMemory;
+  /**
+   * Per server (host:port): the fence a planned failover left (failback tells background WAL from
+   * lost commits with it) and the last reading as a writer (narrows an unplanned loss window).
+   * `dr start` and `dr console` keep them in the bot's Redis, so they outlive a restart.
+   */
+  servers?: PostgresServerMemory;
   /** Fencing: how long sessions ended by pg_terminate_backend may take to exit (default 15000). */
   sessionExitTimeoutMs?: number;
 }
@@ -131,16 +138,37 @@ class PostgresProvider implements DatabaseProvider {
   /** What the identity port last said or was told, so it is read once and written on change only. */
   private knownId: string | null | undefined;
   private readonly contact = new Map<RegionRole, Contact>();
-  /** The last reading of each side as a writer (readiness rounds, preflights, steps), in memory. */
-  private readonly writerSeen = new Map<RegionRole, { flushLsn: string; at: string }>();
+  /** The last reading of each side as a writer (readiness rounds, preflights, steps), also kept in `servers`. */
+  private readonly writerSeen = new Map<RegionRole, WriterReading>();
+  private readonly servers: PostgresServerMemory;
+  /** Sides whose kept writer reading this process already forgot (seen in recovery): one DEL, not one per reading. */
+  private readonly writerForgotten = new Set<RegionRole>();
+  /** Writes to `servers`, in order; close() waits for them. */
+  private keeping: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: PostgresProviderOptions) {
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 3000;
     this.identity = opts.identity ?? memorySystemIdentifier();
+    this.servers = opts.servers ?? memoryPostgresServers();
   }
 
   private url(side: RegionRole): string {
     return side === 'primary' ? this.opts.primaryUrl : this.opts.secondaryUrl;
+  }
+
+  /** A side's server as `servers` names it: host:port, or a digest of a keyword/value conninfo (never its password). */
+  private serverName(side: RegionRole): string {
+    try {
+      const u = new URL(this.url(side));
+      return `${u.hostname}:${u.port || '5432'}`;
+    } catch {
+      return createHash('sha256').update(this.url(side)).digest('hex').slice(0, 16);
+    }
+  }
+
+  /** Queue a write to `servers`: a help, never a reason for a step or a reading to fail. */
+  private keep(what: string, write: () => Promise<void>): void {
+    this.keeping = this.keeping.then(write).catch((err: unknown) => this.opts.log.warn({ err: (err as Error).message }, `keeping ${what} failed`));
   }
 
   /** "primary (db1.example:5432)": where, without credentials. */
@@ -254,8 +282,42 @@ class PostgresProvider implements DatabaseProvider {
    * so a position from an earlier history (before a resync) is never compared with a new one.
    */
   private noteWriter(side: RegionRole, s: Reachable): void {
-    if (!s.inRecovery && s.flushLsn) this.writerSeen.set(side, { flushLsn: s.flushLsn, at: s.checkedAt });
-    else if (s.inRecovery) this.writerSeen.delete(side);
+    const server = this.serverName(side);
+    if (!s.inRecovery && s.flushLsn) {
+      const reading: WriterReading = { flushLsn: s.flushLsn, at: s.checkedAt, systemId: s.systemId, timeline: s.timeline };
+      this.writerSeen.set(side, reading);
+      this.writerForgotten.delete(side);
+      this.keep('the PostgreSQL writer reading', () => this.servers.rememberWriter(server, reading));
+    } else if (s.inRecovery) {
+      this.writerSeen.delete(side);
+      if (!this.writerForgotten.has(side)) {
+        this.writerForgotten.add(side);
+        this.keep('the PostgreSQL writer reading', () => this.servers.forgetWriter(server));
+      }
+    }
+  }
+
+  /**
+   * The last reading of `side` as a writer: this process's own, else the one kept in `servers` by
+   * an earlier process (a bot restarted after the primary died) when it can only be of the history
+   * `standby` follows: same system identifier, and the writer's timeline is the one of the
+   * standby's last restartpoint. Anything else (another cluster, a reading from before a failover)
+   * is left out, which only widens the loss window.
+   */
+  private async writerReading(side: RegionRole, standby: Reachable): Promise<WriterReading | null> {
+    const own = this.writerSeen.get(side);
+    if (own) return own;
+    try {
+      const kept = await this.servers.recallWriter(this.serverName(side));
+      if (!kept || kept.systemId !== standby.systemId || kept.timeline === null) return null;
+      const tli = await this.withClient(other(side), 'reading the timeline of the last restartpoint', async (c) =>
+        Number((await c.query('SELECT timeline_id FROM pg_control_checkpoint()')).rows[0].timeline_id),
+      );
+      return tli === kept.timeline ? kept : null;
+    } catch (err) {
+      this.opts.log.warn({ err: (err as Error).message }, 'reading the kept PostgreSQL writer reading failed');
+      return null;
+    }
   }
 
   private async inspectReachable(side: RegionRole): Promise<Reachable> {
@@ -464,7 +526,7 @@ class PostgresProvider implements DatabaseProvider {
         ...(warnings.length ? { warnings } : {}),
       };
     }
-    const { evidence: lossEvidence, ...expectedLoss } = this.expectedLoss(target, t, o.error.message);
+    const { evidence: lossEvidence, ...expectedLoss } = this.expectedLoss(target, t, o.error.message, await this.writerReading(src, t));
     const unconfirmed = (await this.expectedId())
       ? []
       : [`${target}'s system identifier ${t.systemId} cannot be checked against ${src} (unreachable) and none is configured or remembered: make sure components.postgres.${target} is this cluster's standby, or set components.postgres.systemIdentifier`];
@@ -494,8 +556,12 @@ class PostgresProvider implements DatabaseProvider {
     if (writerTl <= staleTl) return null;
     const divergenceLsn = switchpointFrom(history, staleTl);
     if (!divergenceLsn) return null;
+    const fence = await this.servers.recallFence(this.serverName(stale)).catch((err: Error) => {
+      this.opts.log.warn({ err: err.message }, 'reading the PostgreSQL fence record failed');
+      return null;
+    });
     return this.withClient(stale, 'analysing WAL written after the split', (c) =>
-      analyseStale(c, { staleTimeline: staleTl, writerTimeline: writerTl, divergenceLsn }),
+      analyseStale(c, { staleTimeline: staleTl, writerTimeline: writerTl, divergenceLsn, fence }),
     );
   }
 
@@ -513,7 +579,7 @@ class PostgresProvider implements DatabaseProvider {
       ...base,
       status: warnings.length ? 'warning' : 'ready',
       summary: `${target} is the old primary (${t.readOnlyFenced ? 'fenced read-only' : 'accepting writes'}): it will be resynced as a standby of ${src} before it is promoted again; ${d.description}`,
-      details: { ...details, divergence: { ...d, reasons: d.reasons.join('; ') } },
+      details: { ...details, divergence: { ...d, reasons: d.reasons.join('; '), fencedBeforeSplit: d.fencedBeforeSplit ? { ...d.fencedBeforeSplit } : null } },
       planFacts: {
         targetRole: 'stale-writer',
         systemId: t.systemId,
@@ -547,13 +613,12 @@ class PostgresProvider implements DatabaseProvider {
    * lower bound. Zero there proves nothing about later writes, so the size is then unknown.
    * Times mix clocks: commit and reading times are the primary's, contact times the standby's.
    */
-  private expectedLoss(target: RegionRole, t: Reachable, why: string): ExpectedLoss & { bytes: number | null; seconds: number | null; evidence: Evidence } {
+  private expectedLoss(target: RegionRole, t: Reachable, why: string, seen: WriterReading | null): ExpectedLoss & { bytes: number | null; seconds: number | null; evidence: Evidence } {
     const w = t.receiver?.status === 'streaming' ? t.receiver : null;
     const remembered = this.contact.get(target) ?? { lastSeen: null, lostBy: null };
     const received = t.receiveLsn ?? t.replayLsn;
     const walEnd = w ? w.latestEndLsn : remembered.lastSeen?.latestEndLsn ?? null;
     const have = w?.flushedLsn ?? received;
-    const seen = this.writerSeen.get(other(target)) ?? null;
     const reportedBehind = walEnd && have ? lsnDiff(walEnd, have) : 0;
     const seenBehind = seen && have ? lsnDiff(seen.flushLsn, have) : null;
     const behind = Math.max(reportedBehind, seenBehind ?? 0);
@@ -688,8 +753,10 @@ class PostgresProvider implements DatabaseProvider {
     progress(`fencing ${src} (${this.opts.fence.method})`);
     const fence = await this.fence(src);
     progress(`${src} fenced; final LSN ${fence.finalLsn}`, { finalLsn: fence.finalLsn });
+    const fencedState = await this.fencedState(src);
     const catchUp = await this.waitForReplay(target, fence.finalLsn, progress);
     const promoteMs = await this.pgPromote(target, progress);
+    await this.recordFence(src, target, fence.finalLsn, fencedState);
     const unfenced = await this.unfence(target);
     const totalMs = Date.now() - started;
     return {
@@ -738,7 +805,7 @@ class PostgresProvider implements DatabaseProvider {
             : `${formatBytes(bytes)} of WAL lost: ${src}'s final LSN ${fence.finalLsn}, ${target} received up to ${received}; last replayed transaction ${t.lastReplayAt ?? 'none'}`,
       };
     } else {
-      const loss = this.expectedLoss(target, t, o.reachable ? 'no WAL position' : o.error.message);
+      const loss = this.expectedLoss(target, t, o.reachable ? 'no WAL position' : o.error.message, await this.writerReading(src, t));
       lossEvidence = loss.evidence;
       rpo = { component: 'database', bytes: loss.bytes, seconds: loss.seconds, description: loss.description };
     }
@@ -768,6 +835,41 @@ class PostgresProvider implements DatabaseProvider {
       },
       rpo,
     };
+  }
+
+  /** The fenced side's timeline and next transaction id, for the fence record; null when unreadable (a fence command that stopped it). */
+  private async fencedState(side: RegionRole): Promise<{ timeline: number; nextXid: string } | null> {
+    try {
+      return await this.withClient(side, 'reading the fenced state', async (c) => {
+        const { rows } = await c.query(`SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS xid, current_setting('default_transaction_read_only') = 'on' AS fenced`);
+        if (rows[0].fenced !== true) return null;
+        return { timeline: await writerTimeline(c), nextXid: rows[0].xid as string };
+      });
+    } catch (err) {
+      this.opts.log.warn({ err: (err as Error).message, side }, 'reading the fenced side for the fence record failed');
+      return null;
+    }
+  }
+
+  /**
+   * Keep the fence of a planned failover for `fenced`'s server: its final LSN and the split the
+   * promotion of `promoted` made (read from its timeline history), so a failback can tell WAL
+   * written after the split under this fence (background records) from lost commits. A failure
+   * only loses that note: the failback then warns as without the record.
+   */
+  private async recordFence(fenced: RegionRole, promoted: RegionRole, finalLsn: string, state: { timeline: number; nextXid: string } | null): Promise<void> {
+    if (!state) return;
+    try {
+      const splitLsn = await this.withClient(promoted, 'reading the timeline history', async (c) => switchpointFrom(await timelineHistory(c, await writerTimeline(c)), state.timeline));
+      if (!splitLsn || lsnDiff(splitLsn, finalLsn) < 0) {
+        this.opts.log.warn({ fenced, finalLsn, splitLsn }, 'the promoted timeline does not fork at or after the final LSN: no fence record');
+        return;
+      }
+      const record = { finalLsn, timeline: state.timeline, splitLsn, nextXid: state.nextXid, at: new Date().toISOString() };
+      this.keep('the PostgreSQL fence record', () => this.servers.rememberFence(this.serverName(fenced), record));
+    } catch (err) {
+      this.opts.log.warn({ err: (err as Error).message, fenced }, 'reading the split for the fence record failed');
+    }
   }
 
   /**
@@ -1165,6 +1267,7 @@ class PostgresProvider implements DatabaseProvider {
   }
 
   async close(): Promise<void> {
+    await this.keeping;
     await Promise.all([...this.open].map((c) => c.end().catch(() => undefined)));
     this.open.clear();
   }

@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { labUser, pgStop, type LabInfo } from '../../src/lab/index.js';
 import { getStep } from '../../src/steps/index.js';
 import type { StepContext } from '../../src/steps/types.js';
-import { silentLog, sql, startLab, stopLabs, until } from '../support/lab.js';
+import { labPostgresProvider, silentLog, sql, startLab, stopLabs, until } from '../support/lab.js';
 import { ids, insertRows, labEngine, range, standbyState, type LabEngine } from './support.js';
 
 let lab: LabInfo;
@@ -98,13 +98,22 @@ test('Redis: a side left a master after the other was promoted from it is the st
   }
 });
 
-test('without pg_walinspect: WAL after the split is an uncounted possible loss, fenced or not (a fence does not say when it came)', async () => {
+test('without pg_walinspect: WAL after the split is an uncounted possible loss, fenced or not (a fence does not say when it came), unless this provider recorded the fence of this split', async () => {
   const db = h.providers.database!;
-  await db.promote({ target: 'primary', mode: 'planned', progress: () => undefined });
+  const promoted = await db.promote({ target: 'primary', mode: 'planned', progress: () => undefined });
   // Background WAL on the fenced old primary after the split (a checkpoint; it also leaves the
   // checkpoint before the split to be found by pg_rewind itself, which the card warns about).
   await sql(lab.postgres.secondary.url, 'CHECKPOINT');
-  const fenced = await db.readiness('secondary');
+  // The provider that fenced it kept the fence (in memory here; in the bot's Redis for dr start): a note.
+  const recorded = await db.readiness('secondary');
+  expect(recorded.summary).toContain(`it was fenced at LSN ${String(promoted.evidence.finalLsn)} before the split (planned failover at `);
+  expect(recorded.warnings).toEqual([expect.stringMatching(/^secondary will be rewound, but may fall back to a rebuild/)]);
+  expect(recorded.expectedLoss).toBeUndefined();
+
+  // Another process without that record: the fence does not say when it came.
+  const unrecorded = labPostgresProvider(lab.postgres.primary.url, lab.postgres.secondary.url);
+  const fenced = await unrecorded.readiness('secondary');
+  await unrecorded.close();
   expect(fenced.planFacts).toMatchObject({ targetRole: 'stale-writer', resyncMethod: 'rewind', lostTransactions: null });
   expect(fenced.summary).toContain('secondary is the old primary (fenced read-only)');
   expect(fenced.summary).toMatch(/it wrote \d+ B of WAL after the split \(committed transactions not counted: install pg_walinspect to count them\); it is fenced read-only: after a planned failover .* background records such as checkpoints, but after an unplanned one it holds the commits that never replicated/);
