@@ -74,6 +74,25 @@ describe('failback of a fenced old primary without pg_walinspect', () => {
     expect(unrecorded.expectedLoss).toBeDefined();
   });
 
+  test('the fence lifted, a commit, the fence set again by hand: same split, still fenced, but a transaction id was taken: a possible loss', async () => {
+    const url = lab.postgres.primary.url;
+    const fenced = async (on: boolean) =>
+      until(`the fence ${on ? 'set' : 'lifted'}`, async () => (await sql(url, 'SHOW default_transaction_read_only'))[0].default_transaction_read_only === (on ? 'on' : 'off'));
+    await sql(url, 'ALTER SYSTEM RESET default_transaction_read_only');
+    await sql(url, 'SELECT pg_reload_conf()');
+    await fenced(false);
+    await sql(url, 'INSERT INTO orders VALUES (100)');
+    await sql(url, 'ALTER SYSTEM SET default_transaction_read_only = on');
+    await sql(url, 'SELECT pg_reload_conf()');
+    await fenced(true);
+
+    const r = await provider(lab).readiness('primary');
+    expect(r.summary).toContain('primary is the old primary (fenced read-only)');
+    expect(r.summary).not.toContain('are background records');
+    expect(r.warnings).toContainEqual(expect.stringMatching(lossWarning));
+    expect(r.expectedLoss).toBeDefined();
+  });
+
   test('an unplanned failover whose old primary came back and was fenced by hand: a possible loss, though a fence record of an earlier split is kept for it', async () => {
     // Failback first: the primary rewound, promoted again (it fences the secondary), the secondary resynced.
     const back = provider(lab);
