@@ -15,7 +15,7 @@ import { createRedisProvider } from '../../src/providers/redis.js';
 import type { CacheProvider } from '../../src/providers/types.js';
 import { createRedisStore } from '../../src/store/index.js';
 import { silentLog, startLab, stopLabs, until } from '../support/lab.js';
-import { deleteKeys, REDIS_URL, uniquePrefix } from '../support/redis.js';
+import { deleteKeys, labRedisClients, REDIS_URL, uniquePrefix } from '../support/redis.js';
 import { requestAndApprove } from './support.js';
 
 let lab: LabInfo;
@@ -23,15 +23,9 @@ let cache: CacheProvider;
 let engine: Engine;
 let state: Redis;
 const prefix = uniquePrefix('redis-regional-loss');
-const clients: Redis[] = [];
+const { connect, closeAll } = labRedisClients();
 let restartedPid = 0;
 
-function connect(url: string): Redis {
-  const r = new Redis(url, { maxRetriesPerRequest: 0, retryStrategy: () => null, disconnectTimeout: 100 });
-  r.on('error', () => undefined);
-  clients.push(r);
-  return r;
-}
 
 async function replication(url: string): Promise<Record<string, string>> {
   const text = await connect(url).info('replication');
@@ -63,7 +57,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await engine?.stop();
   await cache?.close();
-  await Promise.all(clients.map((c) => (c.status === 'ready' ? c.quit().catch(() => c.disconnect()) : c.disconnect())));
+  await closeAll();
   if (state) {
     await deleteKeys(state, prefix);
     await state.quit();

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { labDown, labStatus, labUp, readLabInfo, writerWarnings, type LabInfo, type PgStatus, type RedisStatus } from '../../src/lab/index.js';
 import { createRedisProvider } from '../../src/providers/redis.js';
+import { labRedisClients } from '../support/redis.js';
 import type { CacheProvider, DatabaseProvider } from '../../src/providers/types.js';
 import { runDr } from '../support/dr-cli.js';
 import { holdPostgresReplication, labPostgresProvider, silentLog, sql, until } from '../support/lab.js';
@@ -18,14 +19,8 @@ const ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME 
 let lab: LabInfo;
 let db: DatabaseProvider;
 let cache: CacheProvider;
-const clients: Redis[] = [];
+const { connect, closeAll } = labRedisClients();
 
-function connect(url: string): Redis {
-  const r = new Redis(url, { maxRetriesPerRequest: 0, retryStrategy: () => null, disconnectTimeout: 100 });
-  r.on('error', () => undefined);
-  clients.push(r);
-  return r;
-}
 
 beforeAll(async () => {
   // The lab as `dr lab up` makes it: simulators (the health endpoints) and pg_walinspect.
@@ -37,7 +32,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await db?.close();
   await cache?.close();
-  for (const c of clients) c.disconnect();
+  await closeAll();
   if (lab) await labDown({ dir: lab.dir });
 });
 

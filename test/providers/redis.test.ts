@@ -1,19 +1,13 @@
-import { Redis } from 'ioredis';
 import { PreconditionFailed } from '../../src/errors.js';
 import type { LabInfo } from '../../src/lab/index.js';
 import { createRedisProvider } from '../../src/providers/redis.js';
+import { labRedisClients } from '../support/redis.js';
 import type { CacheProvider, Progress } from '../../src/providers/types.js';
 import { silentLog, startLab, stopLabs, until } from '../support/lab.js';
 
 const progress: Progress = () => undefined;
-const clients: Redis[] = [];
+const { connect, closeAll } = labRedisClients();
 
-function connect(url: string): Redis {
-  const r = new Redis(url, { maxRetriesPerRequest: 0, retryStrategy: () => null, disconnectTimeout: 100 });
-  r.on('error', () => undefined);
-  clients.push(r);
-  return r;
-}
 
 function provider(primaryUrl: string, secondaryUrl: string, useFailoverCommand = true, extra: { assumeVersion?: string; promoteTimeoutSeconds?: number } = {}): CacheProvider {
   return createRedisProvider({ primaryUrl, secondaryUrl, promoteTimeoutSeconds: 10, useFailoverCommand, log: silentLog, connectTimeoutMs: 1000, ...extra });
@@ -77,7 +71,7 @@ function startWriter(url: string): { acknowledged: number[]; stop: () => Promise
 }
 
 afterAll(async () => {
-  await Promise.all(clients.map((c) => (c.status === 'ready' ? c.quit().catch(() => c.disconnect()) : c.disconnect())));
+  await closeAll();
   await stopLabs();
 });
 

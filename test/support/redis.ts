@@ -17,3 +17,22 @@ export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
     if (keys.length > 0) await redis.del(...keys);
   } while (cursor !== '0');
 }
+
+/**
+ * Clients of lab Redis servers that a test may stop under them: no retries, errors swallowed
+ * (the test asserts on what it reads, not on a reconnect), all closed by `closeAll`.
+ */
+export function labRedisClients(): { connect(url: string): Redis; closeAll(): Promise<void> } {
+  const clients: Redis[] = [];
+  return {
+    connect(url) {
+      const r = new Redis(url, { maxRetriesPerRequest: 0, retryStrategy: () => null, disconnectTimeout: 100 });
+      r.on('error', () => undefined);
+      clients.push(r);
+      return r;
+    },
+    async closeAll() {
+      await Promise.all(clients.splice(0).map((c) => (c.status === 'ready' ? c.quit().catch(() => c.disconnect()) : c.disconnect())));
+    },
+  };
+}
