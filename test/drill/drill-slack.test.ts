@@ -56,6 +56,18 @@ afterAll(async () => {
   rmSync(reportsDir, { recursive: true, force: true });
 });
 
+/** `/dr drill REASON` by alice, approved by bob, run to completion; its id. */
+async function completedDrill(reason: string): Promise<string> {
+  const cmd = await bot.command(`drill ${reason}`, ALICE);
+  expect(cmd.status).toBe(200);
+  expect(await bot.answer(cmd.path)).toMatch(/^DR-\d{8}-\d{4} requested/);
+  const id = (await bot.engine.status()).active!.id;
+  const waiting = await inPhase(bot.engine, id, 'awaitingApproval');
+  await bot.clickAction(ACTION_IDS.approve, encodeButtonValue({ opId: id, planHash: waiting.planHash! }), BOB);
+  await inPhase(bot.engine, id, 'completed');
+  return id;
+}
+
 test('/dr drill runs after another approver clicks Approve; the report lands in the card thread as a summary and a Markdown file', async () => {
   const cmd = await bot.command('drill quarterly drill', ALICE);
   expect(cmd.status).toBe(200);
@@ -83,13 +95,7 @@ test('/dr drill runs after another approver clicks Approve; the report lands in 
 test('a drill that finished while the bot was down before storing its report is posted in the channel at the next start, once', async () => {
   // The bot stops right after the drill completes: no reporter sees it finish.
   await drills.close();
-  const cmd = await bot.command('drill report lost to a restart', ALICE);
-  expect(cmd.status).toBe(200);
-  expect(await bot.answer(cmd.path)).toMatch(/^DR-\d{8}-\d{4} requested/);
-  const id = (await bot.engine.status()).active!.id;
-  const waiting = await inPhase(bot.engine, id, 'awaitingApproval');
-  await bot.clickAction(ACTION_IDS.approve, encodeButtonValue({ opId: id, planHash: waiting.planHash! }), BOB);
-  await inPhase(bot.engine, id, 'completed');
+  const id = await completedDrill('report lost to a restart');
   const reports = createReportStore({ redis, prefix: bot.prefix });
   expect(await reports.get(id)).toBeNull();
 
@@ -111,13 +117,7 @@ test('a drill that finished while the bot was down before storing its report is 
 test('a report whose file upload failed is not lost: the next start uploads it in the summary\'s thread, without a second summary', async () => {
   const reports = createReportStore({ redis, prefix: bot.prefix });
   slack.failMethod('files.completeUploadExternal', 'not_in_channel');
-  const cmd = await bot.command('drill upload refused', ALICE);
-  expect(cmd.status).toBe(200);
-  expect(await bot.answer(cmd.path)).toMatch(/^DR-\d{8}-\d{4} requested/);
-  const id = (await bot.engine.status()).active!.id;
-  const waiting = await inPhase(bot.engine, id, 'awaitingApproval');
-  await bot.clickAction(ACTION_IDS.approve, encodeButtonValue({ opId: id, planHash: waiting.planHash! }), BOB);
-  await inPhase(bot.engine, id, 'completed');
+  const id = await completedDrill('upload refused');
   await drills.reporter.idle();
   const summaries = () => slack.api('chat.postMessage').filter((c) => String(c.args.text).startsWith(`Drill ${id} in drills: PASSED`));
   const posted = () => slack.uploads().filter((u) => u.filename === `${id}-drill-report.md` && u.channel === CHANNEL);
@@ -150,13 +150,7 @@ test('a report whose file upload failed is not lost: the next start uploads it i
 test('a report a console printed while the bot was down is still posted in the channel at the bot\'s next start, once; no console prints it twice', async () => {
   // The bot dies as the drill ends: its report is never built, let alone posted.
   await drills.close();
-  const cmd = await bot.command('drill bot down at its end', ALICE);
-  expect(cmd.status).toBe(200);
-  expect(await bot.answer(cmd.path)).toMatch(/^DR-\d{8}-\d{4} requested/);
-  const id = (await bot.engine.status()).active!.id;
-  const waiting = await inPhase(bot.engine, id, 'awaitingApproval');
-  await bot.clickAction(ACTION_IDS.approve, encodeButtonValue({ opId: id, planHash: waiting.planHash! }), BOB);
-  await inPhase(bot.engine, id, 'completed');
+  const id = await completedDrill('bot down at its end');
   const reports = createReportStore({ redis, prefix: bot.prefix });
   const summaries = () => slack.api('chat.postMessage').filter((c) => String(c.args.text).startsWith(`Drill ${id} in drills: PASSED`));
   const files = () => slack.uploads().filter((u) => u.filename === `${id}-drill-report.md`);
