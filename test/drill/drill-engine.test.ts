@@ -336,6 +336,25 @@ async function finishUnreported(kind: 'drill' | 'failover', reason: string): Pro
   return req.op.id;
 }
 
+/**
+ * A drill whose process dies holding the claim to publish its report (for `claimMs`): its own
+ * reporter sees it finish but cannot publish, so no report is stored.
+ */
+async function drillDyingWithClaim(reason: string, claimMs: number): Promise<string> {
+  reporter.stop();
+  const dying = createDrillReporter({ engine: h.engine, environment: 'prod', reports, targets: { rtoMinutes: 30, rpoMinutes: 5 }, log: pino({ level: 'silent' }) });
+  const req = await h.engine.request({ kind: 'drill', mode: 'planned', requester: REQUESTER, reason });
+  if (!req.ok) throw new Error(req.message);
+  const id = req.op.id;
+  expect(await reports.claim(id, 'dead-process', claimMs)).toBe(true);
+  await inPhase(h.engine, id, 'awaitingApproval');
+  await h.engine.approve({ opId: id, userId: APPROVER, planHash: (await h.engine.get(id))!.planHash! });
+  await inPhase(h.engine, id, 'completed');
+  await dying.idle();
+  dying.stop();
+  return id;
+}
+
 /** A drill run to the end with no reporter subscribed: the bot stopped before its report was stored. */
 async function drillWithoutReport(reason: string): Promise<string> {
   const id = await finishUnreported('drill', reason);
@@ -483,16 +502,7 @@ test('drills followed by a failover are still recovered at the next start, oldes
   const first = await drillWithoutReport('stored, not posted');
   await reporter.reportFor(first);
   // The second one's was never even built: the bot that ran it died holding the claim to publish it.
-  const dying = createDrillReporter({ engine: h.engine, environment: 'prod', reports, targets: { rtoMinutes: 30, rpoMinutes: 5 }, log: pino({ level: 'silent' }) });
-  const req = await h.engine.request({ kind: 'drill', mode: 'planned', requester: REQUESTER, reason: 'never reported' });
-  if (!req.ok) throw new Error(req.message);
-  const second = req.op.id;
-  expect(await reports.claim(second, 'dead-process', 300)).toBe(true);
-  await inPhase(h.engine, second, 'awaitingApproval');
-  await h.engine.approve({ opId: second, userId: APPROVER, planHash: (await h.engine.get(second))!.planHash! });
-  await inPhase(h.engine, second, 'completed');
-  await dying.idle();
-  dying.stop();
+  const second = await drillDyingWithClaim('never reported', 300);
   expect(await reports.get(second)).toBeNull();
   await new Promise((resolve) => setTimeout(resolve, 400));
   // Then a failover ran: the environment's last finished operation is no drill.
@@ -534,18 +544,8 @@ test('two processes starting at once publish a stored, unpublished report once, 
 });
 
 test('a drill recovered after a later drill was reported is compared with the drill before it, and the later one stays the previous drill', async () => {
-  const dying = createDrillReporter({ engine: h.engine, environment: 'prod', reports, targets: { rtoMinutes: 30, rpoMinutes: 5 }, log: pino({ level: 'silent' }) });
-  reporter.stop();
-  const req = await h.engine.request({ kind: 'drill', mode: 'planned', requester: REQUESTER, reason: 'died before its report' });
-  if (!req.ok) throw new Error(req.message);
-  const early = req.op.id;
   // The process running it dies holding the claim; the claim outlives the next drill.
-  expect(await reports.claim(early, 'dead-process', 60_000)).toBe(true);
-  await inPhase(h.engine, early, 'awaitingApproval');
-  await h.engine.approve({ opId: early, userId: APPROVER, planHash: (await h.engine.get(early))!.planHash! });
-  await inPhase(h.engine, early, 'completed');
-  await dying.idle();
-  dying.stop();
+  const early = await drillDyingWithClaim('died before its report', 60_000);
 
   const live = restartedReporter();
   try {
