@@ -4,7 +4,7 @@
  */
 import type { OperationView, RpoMeasurement, StepState } from '../../src/domain/types.js';
 import { DRILL_RUNBOOK, STEP_TITLES, runbookSteps } from '../../src/machine/runbook.js';
-import { buildDrillReport, renderDrillMarkdown, renderMeasuresTable, summaryOf, type DrillMeasure } from '../../src/report/index.js';
+import { buildDrillReport, renderDrillMarkdown, renderMeasuresTable, summaryOf, type DrillMeasure, type DrillReport } from '../../src/report/index.js';
 
 const T0 = Date.UTC(2026, 10, 25, 9, 0, 0);
 const TARGETS = { rtoMinutes: 30, rpoMinutes: 5, rpoMinutesByComponent: { cache: 1 } };
@@ -39,6 +39,11 @@ function drillView(opts: { id?: string; ms?: Partial<Record<StepState['id'], num
     finishedAt: at,
     rtoMs: verified.finishedAt! - approvedAt,
   };
+}
+
+/** A drill's report with only these object-storage / Kubernetes readings (no timeline, no previous drill). */
+function measuredReport(measures: DrillMeasure[]): DrillReport {
+  return buildDrillReport({ view: drillView(), timeline: [], targets: TARGETS, previous: null, now: T0, measures });
 }
 
 test('a drill within its targets passes, with RTO for both halves and the write-load RPO against the per-component target', () => {
@@ -123,17 +128,10 @@ describe('object storage and Kubernetes state rows', () => {
   });
 
   test('a canary that never arrived, a backup over its target and a failed reading are named; only the first two fail it', () => {
-    const report = buildDrillReport({
-      view: drillView(),
-      timeline: [],
-      targets: TARGETS,
-      previous: null,
-      now: T0,
-      measures: [
-        { component: 'object-storage', status: 'measured', seconds: null, targetMinutes: 1, description: 'canary has not appeared within the RPO of 60 s' },
-        { component: 'kubernetes', status: 'measured', seconds: 30 * 3600, targetMinutes: 24 * 60, description: 'newest completed Velero backup nightly finished 30 h 0 min before the failover began' },
-      ],
-    });
+    const report = measuredReport([
+      { component: 'object-storage', status: 'measured', seconds: null, targetMinutes: 1, description: 'canary has not appeared within the RPO of 60 s' },
+      { component: 'kubernetes', status: 'measured', seconds: 30 * 3600, targetMinutes: 24 * 60, description: 'newest completed Velero backup nightly finished 30 h 0 min before the failover began' },
+    ]);
     expect(report.passed).toBe(false);
     expect(report.deviations).toEqual([
       'RPO object-storage is over the 1 min target: canary has not appeared within the RPO of 60 s.',
@@ -141,31 +139,17 @@ describe('object storage and Kubernetes state rows', () => {
     ]);
     expect(renderDrillMarkdown(report)).toContain('| RPO object-storage (canary) | not replicated | 1 min | FAIL |');
 
-    const unread = buildDrillReport({
-      view: drillView(),
-      timeline: [],
-      targets: TARGETS,
-      previous: null,
-      now: T0,
-      measures: [{ component: 'kubernetes', status: 'failed', seconds: null, targetMinutes: 24 * 60, description: 'the Velero backups could not be read: forbidden' }],
-    });
+    const unread = measuredReport([{ component: 'kubernetes', status: 'failed', seconds: null, targetMinutes: 24 * 60, description: 'the Velero backups could not be read: forbidden' }]);
     expect(unread.passed).toBe(true);
     expect(unread.deviations).toEqual(['RPO kubernetes was not measured: the Velero backups could not be read: forbidden.']);
     expect(renderDrillMarkdown(unread)).toContain('| RPO kubernetes (Velero backup) | not measured | 24 h | — |');
   });
 
   test('components the config does not have get a "not configured" row, and no deviation', () => {
-    const report = buildDrillReport({
-      view: drillView(),
-      timeline: [],
-      targets: TARGETS,
-      previous: null,
-      now: T0,
-      measures: [
-        { component: 'object-storage', status: 'not-configured', seconds: null, targetMinutes: 1, description: 'not configured (no components.objectStorage)' },
-        { component: 'kubernetes', status: 'not-configured', seconds: null, targetMinutes: 24 * 60, description: 'not configured (no components.kubernetes)' },
-      ],
-    });
+    const report = measuredReport([
+      { component: 'object-storage', status: 'not-configured', seconds: null, targetMinutes: 1, description: 'not configured (no components.objectStorage)' },
+      { component: 'kubernetes', status: 'not-configured', seconds: null, targetMinutes: 24 * 60, description: 'not configured (no components.kubernetes)' },
+    ]);
     expect(report.passed).toBe(true);
     expect(report.deviations).toEqual([]);
     const md = renderDrillMarkdown(report);
