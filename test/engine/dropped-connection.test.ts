@@ -11,7 +11,7 @@ import { createEngine, type Engine, type EngineNotification } from '../../src/en
 import { createRedisStore, type OperationStore } from '../../src/store/index.js';
 import { APPROVER, inPhase, REQUESTER, testConfig } from '../support/engine-harness.js';
 import { createFakeProviders, FakeWorld } from '../support/fakes.js';
-import { startLossyProxy, type LossyProxy } from '../support/lossy-proxy.js';
+import { startLossyProxy, type LoseOptions, type LossyProxy } from '../support/lossy-proxy.js';
 import { deleteKeys, REDIS_URL, uniquePrefix } from '../support/redis.js';
 
 const REQUESTED = '"type":"OperationRequested"';
@@ -148,22 +148,13 @@ describe('a create whose reply was lost', () => {
 });
 
 describe('a step progress entry whose reply was lost', () => {
-  test('resent by ioredis after the reconnect: the timeline shows it once', async () => {
+  test.each<[string, string, LoseOptions]>([
+    ['resent by ioredis after the reconnect: the timeline shows it once', 'progress reply lost', {}],
+    ['that never reached Redis while the connection was away: retried, and on the timeline once', 'progress not delivered', { beforeForward: true, outageMs: 1500 }],
+  ])('%s', async (_name, reason, loss) => {
     const { engine } = await setup();
-    const lost = proxy.loseReplyTo(DNS_PROGRESS);
-    const req = await engine.request({ kind: 'failover', mode: 'auto', requester: REQUESTER, reason: 'progress reply lost' });
-    if (!req.ok) throw new Error(req.message);
-    await failover(engine, req.op.id);
-    await lost;
-    const tl = await direct.timeline(req.op.id);
-    expect(count(tl, isDnsProgress)).toBe(1);
-    expect(tl.at(-1)?.type).toBe('OperationCompleted');
-  });
-
-  test('that never reached Redis while the connection was away: retried, and on the timeline once', async () => {
-    const { engine } = await setup();
-    const lost = proxy.loseReplyTo(DNS_PROGRESS, { beforeForward: true, outageMs: 1500 });
-    const req = await engine.request({ kind: 'failover', mode: 'auto', requester: REQUESTER, reason: 'progress not delivered' });
+    const lost = proxy.loseReplyTo(DNS_PROGRESS, loss);
+    const req = await engine.request({ kind: 'failover', mode: 'auto', requester: REQUESTER, reason });
     if (!req.ok) throw new Error(req.message);
     await failover(engine, req.op.id);
     await lost;
