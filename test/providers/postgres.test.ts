@@ -3,7 +3,7 @@ import pg from 'pg';
 import { PreconditionFailed } from '../../src/errors.js';
 import type { LabInfo } from '../../src/lab/index.js';
 import { lsnDiff } from '../../src/providers/pg-lsn.js';
-import type { Progress } from '../../src/providers/types.js';
+import type { DatabaseProvider, Progress } from '../../src/providers/types.js';
 import { getStep } from '../../src/steps/index.js';
 import type { StepContext } from '../../src/steps/types.js';
 import { crashPostgresPrimary, holdPostgresReplication, labPostgresProvider, silentLog, sql, startLab, stopLabs, until } from '../support/lab.js';
@@ -94,6 +94,16 @@ async function replayed(lab: LabInfo, rows: number): Promise<void> {
 afterAll(async () => {
   await stopLabs();
 });
+
+/** A lab and its provider, with `rows` orders written on the primary and replayed on the standby. */
+async function replicatedLab(rows: number): Promise<{ lab: LabInfo; db: DatabaseProvider }> {
+  const lab = await startLab();
+  const db = provider(lab.postgres.primary.url, lab.postgres.secondary.url);
+  await createOrders(lab);
+  await insertOrders(lab.postgres.primary.url, rows, 'replicated');
+  await replayed(lab, rows);
+  return { lab, db };
+}
 
 describe('wrong targets are refused before any change', () => {
   let a: LabInfo;
@@ -383,11 +393,7 @@ test('fencing waits until every ended session has exited: one that will not fail
 
 describe('unplanned failover', () => {
   test('primary still reachable but replication broken: fenced first, RPO is the measured WAL gap', async () => {
-    const lab = await startLab();
-    const db = provider(lab.postgres.primary.url, lab.postgres.secondary.url);
-    await createOrders(lab);
-    await insertOrders(lab.postgres.primary.url, 20, 'replicated');
-    await replayed(lab, 20);
+    const { lab, db } = await replicatedLab(20);
     await holdPostgresReplication(lab);
     const [{ lsn: received }] = await sql<{ lsn: string }>(lab.postgres.secondary.url, 'SELECT pg_last_wal_receive_lsn()::text AS lsn');
     await insertOrders(lab.postgres.primary.url, 7, 'lost');
@@ -413,11 +419,7 @@ describe('unplanned failover', () => {
   });
 
   test('primary crashed with replication held back: expected loss shown first, fixed while approvers wait, promotion succeeds, RPO recorded', async () => {
-    const lab = await startLab();
-    const db = provider(lab.postgres.primary.url, lab.postgres.secondary.url);
-    await createOrders(lab);
-    await insertOrders(lab.postgres.primary.url, 15, 'replicated');
-    await replayed(lab, 15);
+    const { lab, db } = await replicatedLab(15);
     // The bot's periodic readiness saw the standby streaming before the trouble began.
     expect((await db.readiness('secondary')).details.receiverStatus).toBe('streaming');
     await holdPostgresReplication(lab);
@@ -469,11 +471,7 @@ describe('unplanned failover', () => {
   });
 
   test('an idle primary crashed after a readiness round saw the standby in sync: the window starts at that reading, not at the long-ago last commit', async () => {
-    const lab = await startLab();
-    const db = provider(lab.postgres.primary.url, lab.postgres.secondary.url);
-    await createOrders(lab);
-    await insertOrders(lab.postgres.primary.url, 3, 'replicated');
-    await replayed(lab, 3);
+    const { lab, db } = await replicatedLab(3);
     const [standby] = await sql<{ at: Date }>(lab.postgres.secondary.url, 'SELECT pg_last_xact_replay_timestamp() AS at');
     // Idle for a while: the last replayed commit ages, nothing is written.
     await new Promise((r) => setTimeout(r, 3000));
@@ -508,11 +506,7 @@ describe('unplanned failover', () => {
   });
 
   test('a readiness round that saw the primary ahead of the standby: that gap is a certain loss, reported as a lower bound', async () => {
-    const lab = await startLab();
-    const db = provider(lab.postgres.primary.url, lab.postgres.secondary.url);
-    await createOrders(lab);
-    await insertOrders(lab.postgres.primary.url, 10, 'replicated');
-    await replayed(lab, 10);
+    const { lab, db } = await replicatedLab(10);
     await holdPostgresReplication(lab);
     const [{ lsn: received }] = await sql<{ lsn: string }>(lab.postgres.secondary.url, 'SELECT pg_last_wal_receive_lsn()::text AS lsn');
     await insertOrders(lab.postgres.primary.url, 50, 'lost');
@@ -534,11 +528,7 @@ describe('unplanned failover', () => {
   });
 
   test('replication cut, then the primary kept writing for a while before it crashed: the window reaches the last reading that saw it ahead, not only the lost contact', async () => {
-    const lab = await startLab();
-    const db = provider(lab.postgres.primary.url, lab.postgres.secondary.url);
-    await createOrders(lab);
-    await insertOrders(lab.postgres.primary.url, 10, 'replicated');
-    await replayed(lab, 10);
+    const { lab, db } = await replicatedLab(10);
     // The link between the regions goes first; the bot's next readiness round sees the standby without contact.
     await holdPostgresReplication(lab);
     const first = await db.readiness('secondary');
