@@ -13,7 +13,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { ACTION_IDS } from '../../src/bot/render.js';
-import { freePorts } from '../../src/lab/index.js';
+import { findRedisServer, freePorts, startRedis, stopRedis, type RedisServerInfo } from '../../src/lab/index.js';
 import { kubeconfigFor, startKubernetesSimulator, type KubernetesSim } from '../../src/lab/simulators/kubernetes.js';
 import { startFakeSlack, type ApiCall, type FakeSlack } from '../support/fake-slack.js';
 import { startLossyProxy } from '../support/lossy-proxy.js';
@@ -26,7 +26,7 @@ const APPROVER = 'U0APPROVER';
 const TEST_TIMEOUT_MS = 120_000;
 
 let dir: string;
-let redisServer: ChildProcess;
+let redisServer: RedisServerInfo | undefined;
 let redisUrl: string;
 let redis: Redis;
 let slack: FakeSlack;
@@ -36,18 +36,8 @@ const sims: KubernetesSim[] = [];
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'dr-lease-test-'));
   const [port] = await freePorts(1);
-  redisServer = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    redisServer.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('Ready to accept connections')) resolve();
-    });
-    redisServer.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${out}`)));
-  });
-  redisUrl = `redis://127.0.0.1:${port}`;
+  redisServer = await startRedis({ redisServer: findRedisServer(), name: 'lease-test state', port: port!, dir: join(dir, 'redis') });
+  redisUrl = redisServer.url;
   redis = new Redis(redisUrl);
   slack = await startFakeSlack();
 });
@@ -66,11 +56,7 @@ afterEach(async () => {
 afterAll(async () => {
   await redis?.quit();
   await slack?.close();
-  if (redisServer && redisServer.exitCode === null) {
-    const gone = new Promise((resolve) => redisServer.once('close', resolve));
-    redisServer.kill('SIGTERM');
-    await gone;
-  }
+  if (redisServer) await stopRedis(redisServer);
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { findRedisServer, startRedis, stopRedis, type RedisServerInfo } from '../../src/lab/index.js';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
 import { postToSlackApp, slashCommandBody } from '../support/slack-signing.js';
 
@@ -33,33 +34,20 @@ function exited(child: ChildProcess): Promise<number | null> {
 }
 
 let dir: string;
-let redis: ChildProcess;
+let redis: RedisServerInfo | undefined;
 let redisPort: number;
 let slack: FakeSlack;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'dr-start-test-'));
   redisPort = await freePort();
-  redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    redis.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('Ready to accept connections')) resolve();
-    });
-    redis.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${out}`)));
-  });
+  redis = await startRedis({ redisServer: findRedisServer(), name: 'cli-start-test state', port: redisPort, dir: join(dir, 'redis') });
   slack = await startFakeSlack();
 });
 
 afterAll(async () => {
   await slack?.close();
-  if (redis && redis.exitCode === null) {
-    redis.kill('SIGTERM');
-    await exited(redis);
-  }
+  if (redis) await stopRedis(redis);
   rmSync(dir, { recursive: true, force: true });
 });
 
