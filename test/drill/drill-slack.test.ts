@@ -42,10 +42,7 @@ beforeAll(async () => {
   redis = new Redis(REDIS_URL);
   slack = await startFakeSlack();
   bot = await startBotHarness({ slack, redis, config, signingSecret: SECRET, prefix: uniquePrefix('drill-slack'), log });
-  // Wired as dr start wires it (src/app.ts).
-  drills = openDrillReporter({ engine: bot.engine, environment: config.environment, redisUrl: REDIS_URL, targets: config.targets, log, prefix: bot.prefix });
-  const client = createSlackClient('xoxb-e2e', { SLACK_API_URL: slack.apiUrl }, log);
-  postDrillReports({ reporter: drills.reporter, client, store: bot.store, config, log });
+  wireReporter();
 });
 
 afterAll(async () => {
@@ -55,6 +52,19 @@ afterAll(async () => {
   redis.disconnect();
   rmSync(reportsDir, { recursive: true, force: true });
 });
+
+/** The drill reporter wired as dr start wires it (src/app.ts): stored, then posted in Slack. */
+function wireReporter(): void {
+  drills = openDrillReporter({ engine: bot.engine, environment: config.environment, redisUrl: REDIS_URL, targets: config.targets, log, prefix: bot.prefix });
+  postDrillReports({ reporter: drills.reporter, client: createSlackClient('xoxb-e2e', { SLACK_API_URL: slack.apiUrl }, log), store: bot.store, config, log });
+}
+
+/** The bot's next start: wired again, then its start-up recovery, run to the end. */
+async function nextStart(): Promise<void> {
+  wireReporter();
+  await drills.reporter.recover();
+  await drills.reporter.idle();
+}
 
 /** `/dr drill REASON` by alice, approved by bob, run to completion; its id. */
 async function completedDrill(reason: string): Promise<string> {
@@ -99,12 +109,8 @@ test('a drill that finished while the bot was down before storing its report is 
   const reports = createReportStore({ redis, prefix: bot.prefix });
   expect(await reports.get(id)).toBeNull();
 
-  // The next start, wired as dr start wires it.
-  drills = openDrillReporter({ engine: bot.engine, environment: config.environment, redisUrl: REDIS_URL, targets: config.targets, log, prefix: bot.prefix });
-  const client = createSlackClient('xoxb-e2e', { SLACK_API_URL: slack.apiUrl }, log);
-  postDrillReports({ reporter: drills.reporter, client, store: bot.store, config, log });
-  await drills.reporter.recover();
-  await drills.reporter.idle();
+  // The next start.
+  await nextStart();
   const upload = await slack.waitFor((f) => f.uploads().find((u) => u.filename === `${id}-drill-report.md` && u.content.length > 0), 'the recovered drill report file');
   expect(upload.content).toBe(renderDrillMarkdown((await reports.get(id))!));
   expect(slack.api('chat.postMessage').filter((c) => String(c.args.text).startsWith(`Drill ${id} in drills: PASSED`))).toHaveLength(1);
@@ -128,21 +134,14 @@ test('a report whose file upload failed is not lost: the next start uploads it i
   // Slack accepts files again; the bot restarts.
   slack.failMethod('files.completeUploadExternal', undefined);
   await drills.close();
-  drills = openDrillReporter({ engine: bot.engine, environment: config.environment, redisUrl: REDIS_URL, targets: config.targets, log, prefix: bot.prefix });
-  const client = createSlackClient('xoxb-e2e', { SLACK_API_URL: slack.apiUrl }, log);
-  postDrillReports({ reporter: drills.reporter, client, store: bot.store, config, log });
-  await drills.reporter.recover();
-  await drills.reporter.idle();
+  await nextStart();
   expect(posted()).toHaveLength(1);
   expect(posted()[0]).toMatchObject({ threadTs: summaries()[0].args.thread_ts, content: renderDrillMarkdown((await reports.get(id))!) });
   expect(summaries()).toHaveLength(1);
 
   // Published now: a further start (a new process, which has not handled it) posts nothing.
   await drills.close();
-  drills = openDrillReporter({ engine: bot.engine, environment: config.environment, redisUrl: REDIS_URL, targets: config.targets, log, prefix: bot.prefix });
-  postDrillReports({ reporter: drills.reporter, client: createSlackClient('xoxb-e2e', { SLACK_API_URL: slack.apiUrl }, log), store: bot.store, config, log });
-  await drills.reporter.recover();
-  await drills.reporter.idle();
+  await nextStart();
   expect(posted()).toHaveLength(1);
   expect(summaries()).toHaveLength(1);
 });
@@ -174,10 +173,7 @@ test('a report a console printed while the bot was down is still posted in the c
   expect(await openConsole()).not.toContain(`Drill ${id}`);
 
   // The bot starts again, wired as dr start wires it: the channel gets the report the console printed.
-  drills = openDrillReporter({ engine: bot.engine, environment: config.environment, redisUrl: REDIS_URL, targets: config.targets, log, prefix: bot.prefix });
-  postDrillReports({ reporter: drills.reporter, client: createSlackClient('xoxb-e2e', { SLACK_API_URL: slack.apiUrl }, log), store: bot.store, config, log });
-  await drills.reporter.recover();
-  await drills.reporter.idle();
+  await nextStart();
   expect(summaries()).toHaveLength(1);
   expect(files()).toHaveLength(1);
   expect(files()[0].content).toBe(renderDrillMarkdown((await reports.get(id))!));
@@ -185,10 +181,7 @@ test('a report a console printed while the bot was down is still posted in the c
 
   // A further start (a new process) posts nothing.
   await drills.close();
-  drills = openDrillReporter({ engine: bot.engine, environment: config.environment, redisUrl: REDIS_URL, targets: config.targets, log, prefix: bot.prefix });
-  postDrillReports({ reporter: drills.reporter, client: createSlackClient('xoxb-e2e', { SLACK_API_URL: slack.apiUrl }, log), store: bot.store, config, log });
-  await drills.reporter.recover();
-  await drills.reporter.idle();
+  await nextStart();
   expect(summaries()).toHaveLength(1);
   expect(files()).toHaveLength(1);
 });
