@@ -71,7 +71,7 @@ export async function startApp(opts: StartAppOptions): Promise<RunningApp> {
   // cloud SDKs are even loaded.
   const [
     { createDetectionStore, createRedisStore, createInstanceLease, describeHolder, LeaseWaitAborted },
-    { closeProviders, createProviders, createProviderStatusReader, keyValuePostgresServers, keyValueSystemIdentifier },
+    { closeProviders, createProviders, createProviderStatusReader, keptPostgresFacts },
     { createEngine, runPreflight },
     { createReadinessNotifier, createSlackAuthorizer, createSlackBot, createSlackClient, postDrillReports },
     { createDetector, detectionSettings },
@@ -158,17 +158,15 @@ export async function startApp(opts: StartAppOptions): Promise<RunningApp> {
       (opts.onLeaseLost ?? (() => process.exit(1)))(message);
     });
 
-    // The PostgreSQL cluster's identifier, remembered in the bot's Redis: it must outlive a bot restart while the primary is down.
+    // What the PostgreSQL provider keeps (the cluster's identifier, each server's fence and last
+    // writer reading) lives in the bot's Redis: it must outlive a bot restart while the primary is down.
     const identityRedis = new Redis(runtime.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 });
     identityRedis.on('error', () => undefined);
     cleanups.push(async () => {
       if (identityRedis.status === 'ready') await identityRedis.quit();
       else identityRedis.disconnect();
     });
-    const postgresIdentity = keyValueSystemIdentifier(identityRedis, `dr:pg-system-identifier:${config.environment}:`);
-    // Its planned-failover fences and last writer readings per server too (failback's note, an unplanned loss window after a restart).
-    const postgresServers = keyValuePostgresServers(identityRedis, { prefix: 'dr:', environment: config.environment });
-    const providers: Providers = createProviders(config, env, log, { postgresIdentity, postgresServers });
+    const providers: Providers = createProviders(config, env, log, keptPostgresFacts(identityRedis, { environment: config.environment }));
     cleanups.push(() => closeProviders(providers, log));
 
     // Approver checks read the user group through the same Web API settings as the bot.

@@ -9,7 +9,7 @@ import type { DrConfig } from '../config/schema.js';
 import { openDrillReporter, type DrillReporter } from '../drill/index.js';
 import { createEngine, type Engine } from '../engine/index.js';
 import { createLogger, describeUrl } from '../log.js';
-import { closeProviders, createProviders, keyValuePostgresServers } from '../providers/factory.js';
+import { closeProviders, createProviders, keptPostgresFacts } from '../providers/factory.js';
 import { createReportStore, type ReportStore } from '../report/index.js';
 import { DrError } from '../errors.js';
 import { createInstanceLease, describeHolder, leaseTtlFromEnv, createRedisStore } from '../store/index.js';
@@ -78,9 +78,8 @@ export async function openConsoleRuntime(opts: {
       });
     }
     const store = createRedisStore({ redis, ...prefix });
-    // PostgreSQL's fences and writer readings in the state Redis, as `dr start` keeps them: a console after a bot (or the reverse) still has them.
-    const postgresServers = keyValuePostgresServers(redis, { prefix: opts.prefix ?? 'dr:', environment: config.environment });
-    const providers = createProviders(config, env, log, { postgresServers });
+    // What the PostgreSQL provider keeps, in the state Redis as `dr start` keeps it: a console after a bot (or the reverse) still has it.
+    const providers = createProviders(config, env, log, keptPostgresFacts(redis, { environment: config.environment, ...(opts.prefix ? { prefix: opts.prefix } : {}) }));
     cleanups.push(() => closeProviders(providers, log));
     const approvers = new Set(config.approvals.approvers);
     const engine = createEngine({ config, store, providers, authorizer: { isAuthorized: async (u) => approvers.has(u) }, log });

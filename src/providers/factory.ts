@@ -30,7 +30,7 @@ import { createWriteLoadProvider } from './write-load.js';
 
 /** Detection's provider status reader is built from config like the providers, so `dr start` gets it here. */
 export { createProviderStatusReader } from './provider-status.js';
-export { keyValuePostgresServers, keyValueSystemIdentifier } from './pg-identity.js';
+export { keptPostgresFacts, keyValuePostgresServers, keyValueSystemIdentifier } from './pg-identity.js';
 
 type Components = DrConfig['components'];
 
@@ -155,7 +155,7 @@ function buildWriteLoad(c: Components, env: NodeJS.ProcessEnv, log: Logger): Wri
 /**
  * One provider per configured component; absent components stay absent (their steps skip).
  * `postgresIdentity`: where the PostgreSQL provider remembers the cluster's system identifier
- * (`dr start`: the bot's Redis); in memory without it. `postgresServers`: where it keeps each
+ * (`dr start`, `dr console`: the bot's Redis); in memory without it. `postgresServers`: where it keeps each
  * server's planned-failover fence and last writer reading (`dr start`, `dr console`: the bot's Redis).
  */
 export function createProviders(

@@ -142,3 +142,17 @@ export function keyValuePostgresServers(kv: ExpiringKeyValue, opts: { prefix: st
     },
   };
 }
+
+/**
+ * Everything the PostgreSQL provider keeps about the servers in the bot's state Redis, under the
+ * keys `dr start` and `dr console` share: the cluster's system identifier, and each server's fence
+ * and last writer reading. One place, so a console after a bot (or the reverse) reads what the
+ * other kept.
+ */
+export function keptPostgresFacts(kv: ExpiringKeyValue, opts: { environment: string; prefix?: string }): { postgresIdentity: SystemIdentifierMemory; postgresServers: PostgresServerMemory } {
+  const prefix = opts.prefix ?? 'dr:';
+  return {
+    postgresIdentity: keyValueSystemIdentifier(kv, `${prefix}pg-system-identifier:${opts.environment}:`),
+    postgresServers: keyValuePostgresServers(kv, { prefix, environment: opts.environment }),
+  };
+}

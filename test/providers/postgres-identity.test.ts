@@ -4,7 +4,7 @@
  */
 import { Redis } from 'ioredis';
 import type { LabInfo } from '../../src/lab/index.js';
-import { keyValueSystemIdentifier } from '../../src/providers/pg-identity.js';
+import { keptPostgresFacts, keyValueSystemIdentifier } from '../../src/providers/pg-identity.js';
 import { crashPostgresPrimary, labPostgresProvider, sql, startLab, stopLabs } from '../support/lab.js';
 import { deleteKeys, REDIS_URL, uniquePrefix } from '../support/redis.js';
 
@@ -50,4 +50,15 @@ test('remembered in Redis while both sides answer; a later provider with the pri
   const again = provider(a.postgres.primary.url, a.postgres.secondary.url);
   expect(await again.promote({ target: 'secondary', mode: 'unplanned', progress: () => undefined })).toMatchObject({ noop: true, summary: expect.stringMatching(/already promoted/) });
   for (const p of [after, own, again]) await p.close();
+});
+
+test('dr start and dr console keep the identifier under one key per environment, so either reads what the other remembered', async () => {
+  const bot = keptPostgresFacts(redis, { environment: 'prod', prefix });
+  await bot.postgresIdentity.remember('db1.internal:5432', '7312345678901234567');
+  expect(await redis.get(`${prefix}pg-system-identifier:prod:db1.internal:5432`)).toBe('7312345678901234567');
+  // The console, started after the bot stopped (the primary down meanwhile), builds its own.
+  const console = keptPostgresFacts(redis, { environment: 'prod', prefix });
+  expect(await console.postgresIdentity.recall('db1.internal:5432')).toBe('7312345678901234567');
+  // Another environment on the same state Redis keeps its own.
+  expect(await keptPostgresFacts(redis, { environment: 'staging', prefix }).postgresIdentity.recall('db1.internal:5432')).toBeNull();
 });
