@@ -39,7 +39,7 @@ export interface StartAppOptions {
 }
 
 /** startApp stopped (its signal aborted) while it waited as a standby: nothing was started. */
-export class StoppedWhileStandby extends Error {
+class StoppedWhileStandby extends Error {
   constructor() {
     super('stopped while standing by');
     this.name = 'StoppedWhileStandby';

@@ -22,7 +22,7 @@ export function reportFileName(report: DrillReport): string {
 }
 
 /** Operation metadata: what of the report is already in Slack (`{ channel, ts, file? }`). */
-export const REPORT_POSTED_META_KEY = 'drillReportPosted';
+const REPORT_POSTED_META_KEY = 'drillReportPosted';
 
 interface Posted {
   channel: string;
@@ -44,7 +44,7 @@ async function readPosted(store: OperationStore, opId: string): Promise<Posted |
 }
 
 /** The incident channel is the record of the incident: a report counts as published once it is posted there. */
-export const SLACK_ADAPTER = { name: 'slack', ofRecord: true } as const;
+const SLACK_ADAPTER = { name: 'slack', ofRecord: true } as const;
 
 /**
  * Posts every report the reporter publishes; returns the unsubscribe. A report is published

@@ -7,7 +7,7 @@
  */
 
 /** Slack's answer to a call it refused (`not_in_channel`), or undefined when Slack did not answer one. */
-export function slackErrorCode(err: unknown): string | undefined {
+function slackErrorCode(err: unknown): string | undefined {
   if (typeof err !== 'object' || err === null) return undefined;
   const e = err as { code?: unknown; data?: { error?: unknown } };
   return e.code === 'slack_webapi_platform_error' && typeof e.data?.error === 'string' ? e.data.error : undefined;

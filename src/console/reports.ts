@@ -23,7 +23,7 @@ export interface ReportLookupDeps {
 export type ReportLookup = { ok: true; report: DrillReport } | { ok: false; message: string };
 
 /** Why `view` (the operation `opId`, or null when the store has none) has no drill report. */
-export function noReportReason(opId: string, view: OperationView | null, environment: string, storeName = environment): string {
+function noReportReason(opId: string, view: OperationView | null, environment: string, storeName = environment): string {
   if (!view) return `no operation ${opId} in this environment's store (${storeName})`;
   if (view.env !== environment) return `${opId} is an operation of ${view.env}, not of ${environment}: its report is read with ${view.env}'s config`;
   if (view.kind !== 'drill') return `${opId} is a ${view.kind}, not a drill: only drills have reports`;

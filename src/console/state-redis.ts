@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { DrError } from '../errors.js';
 import { describeUrl } from '../log.js';
 
-export function stateRedisUnanswered(url: string): string {
+function stateRedisUnanswered(url: string): string {
   return `the state Redis at ${describeUrl(url)} does not answer: start a Redis there or set REDIS_URL to the bot's own Redis`;
 }
 

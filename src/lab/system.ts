@@ -220,7 +220,7 @@ function inside(path: string, dir: string): boolean {
 }
 
 /** Live lab programs (LAB_PROGRAMS) whose working directory is `dir` or below it. */
-export function labProcessesIn(dir: string): { pid: number; program: string }[] {
+function labProcessesIn(dir: string): { pid: number; program: string }[] {
   const found: { pid: number; program: string }[] = [];
   let entries: string[];
   try {

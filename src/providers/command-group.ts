@@ -23,7 +23,7 @@ export function killCommandGroup(pid: number, signal: NodeJS.Signals): boolean {
 }
 
 /** SIGKILL every command group this process started and that still runs; how many were killed. */
-export function killRunningCommands(): number {
+function killRunningCommands(): number {
   let killed = 0;
   for (const pid of running) if (killCommandGroup(pid, 'SIGKILL')) killed++;
   running.clear();

@@ -103,7 +103,7 @@ export interface ExpiringKeyValue {
 }
 
 /** A writer reading older than this tells nothing about a failure now: it expires. */
-export const WRITER_READING_TTL_MS = 3 * 24 * 3600 * 1000;
+const WRITER_READING_TTL_MS = 3 * 24 * 3600 * 1000;
 
 function parse<T>(text: string | null, valid: (v: Record<string, unknown>) => boolean): T | null {
   if (!text) return null;

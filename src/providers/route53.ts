@@ -115,7 +115,7 @@ export function mapRoute53Error(err: unknown, doing: string): DrError {
  */
 export type HealthCheckPin = 'pinned' | 'released' | 'partial';
 
-export function pinOf(hc: HealthCheck | undefined): HealthCheckPin {
+function pinOf(hc: HealthCheck | undefined): HealthCheckPin {
   const inverted = hc?.HealthCheckConfig?.Inverted === true;
   const disabled = hc?.HealthCheckConfig?.Disabled === true;
   return inverted && disabled ? 'pinned' : !inverted && !disabled ? 'released' : 'partial';

@@ -78,7 +78,7 @@ const PARK_TOP = 997;
  * priorities. undefined when t or o is above 31: the swap parks on a free priority instead and an
  * interruption cannot be told from a deliberate setting.
  */
-export function parkingPriority(t: number, o: number): number | undefined {
+function parkingPriority(t: number, o: number): number | undefined {
   // A swap only ever moves the endpoint with the higher number (t) to the lower (o).
   if (t <= o || o < 1 || t > MAX_ENCODED) return undefined;
   return PARK_TOP - ((t - 1) * MAX_ENCODED + (o - 1));

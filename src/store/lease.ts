@@ -21,7 +21,7 @@ export const LEASE_TTL_MS = 15_000;
 export const LEASE_TTL_ENV = 'DR_LEASE_TTL_MS';
 
 /** KEYS: lease. ARGV: owner, ttlMs. {1} when ours (expiry pushed back), else {0, holder or ''}. */
-export const RENEW_SCRIPT = `
+const RENEW_SCRIPT = `
 local holder = redis.call('GET', KEYS[1])
 if holder == ARGV[1] then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
@@ -31,7 +31,7 @@ return {0, holder or ''}
 `;
 
 /** KEYS: lease. ARGV: owner. 1 when released, 0 when it was not ours (left alone). */
-export const RELEASE_SCRIPT = `
+const RELEASE_SCRIPT = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 `;
@@ -126,7 +126,7 @@ export function leaseKey(environment: string, prefix = 'dr:'): string {
   return `${prefix}lease:${environment}`;
 }
 
-export function parseOwner(value: string): LeaseOwner | undefined {
+function parseOwner(value: string): LeaseOwner | undefined {
   try {
     const o = JSON.parse(value) as Partial<LeaseOwner>;
     if (typeof o.id === 'string' && typeof o.host === 'string' && typeof o.pid === 'number' && typeof o.command === 'string' && typeof o.since === 'string') {
