@@ -546,6 +546,13 @@ class RedisProvider implements CacheProvider {
     const src = other(target);
     const to = this.replicaAddress(o, t, target);
     const timeoutMs = this.opts.promoteTimeoutSeconds * 1000;
+    // FAILOVER TO refuses a replica its master does not list as online yet ("target replica is not
+    // online"), which a replica that has just (re)synced can be for a moment after its own side
+    // reports the link up: wait for the master's view, within the promotion's time.
+    const online = (m: SideState): boolean => m.reachable && m.replicas.some((e) => e.ip === to.host && e.port === to.port && e.state === 'online');
+    if (!online(o) && (await this.poll(timeoutMs, async () => (online(await this.inspect(src)) ? true : undefined))) === undefined) {
+      throw new ProviderError(NAME, `${src} does not list ${target} (${to.host}:${to.port}) as an online replica after ${this.opts.promoteTimeoutSeconds} s, so FAILOVER TO cannot run: check the replication link and retry.`, { retryable: true });
+    }
     progress(`FAILOVER TO ${to.host} ${to.port} on ${src}`, { primaryOffset: o.offset, replicaOffset: t.replicaOffset });
     await this.withClient(src, 'FAILOVER', (r) => r.call('FAILOVER', 'TO', to.host, String(to.port), 'TIMEOUT', String(timeoutMs)));
     const done = await this.poll(timeoutMs + 5000, async () => {
