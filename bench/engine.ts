@@ -17,7 +17,12 @@ for (let i = 0; i < RUNS; i++) {
   // A fresh world per run: a failover cannot be repeated on an already failed-over world.
   const h = await createHarness({ name: 'bench-engine' });
   const started = performance.now();
-  const req = await h.engine.request({ kind: 'failover', mode: 'auto', requester: REQUESTER, reason: 'bench' });
+  const req = await h.engine.request({
+    kind: 'failover',
+    mode: 'auto',
+    requester: REQUESTER,
+    reason: 'bench',
+  });
   if (!req.ok) throw new Error(req.message);
   const waiting = await inPhase(h.engine, req.op.id, 'awaitingApproval');
   await h.engine.approve({ opId: waiting.id, userId: APPROVER, planHash: waiting.planHash! });
@@ -28,6 +33,7 @@ for (let i = 0; i < RUNS; i++) {
 }
 
 durations.sort((a, b) => a - b);
-const pct = (p: number) => durations[Math.min(durations.length - 1, Math.floor((p / 100) * durations.length))].toFixed(1);
+const pct = (p: number) =>
+  durations[Math.min(durations.length - 1, Math.floor((p / 100) * durations.length))].toFixed(1);
 console.log(`engine: ${RUNS} failovers, ${(saves / RUNS).toFixed(1)} saves each`);
 console.log(`  request → completed: p50 ${pct(50)} ms, p90 ${pct(90)} ms, max ${pct(100)} ms`);

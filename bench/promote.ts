@@ -20,7 +20,10 @@ const log = pino({ level: 'silent' });
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 5;
 
-function providers(lab: LabInfo, useFailoverCommand = true): { db: DatabaseProvider; cache: CacheProvider } {
+function providers(
+  lab: LabInfo,
+  useFailoverCommand = true,
+): { db: DatabaseProvider; cache: CacheProvider } {
   return {
     db: createPostgresProvider({
       primaryUrl: lab.postgres.primary.url,
@@ -33,7 +36,14 @@ function providers(lab: LabInfo, useFailoverCommand = true): { db: DatabaseProvi
       log,
       connectTimeoutMs: 1000,
     }),
-    cache: createRedisProvider({ primaryUrl: lab.redis.primary.url, secondaryUrl: lab.redis.secondary.url, promoteTimeoutSeconds: 30, useFailoverCommand, log, connectTimeoutMs: 1000 }),
+    cache: createRedisProvider({
+      primaryUrl: lab.redis.primary.url,
+      secondaryUrl: lab.redis.secondary.url,
+      promoteTimeoutSeconds: 30,
+      useFailoverCommand,
+      log,
+      connectTimeoutMs: 1000,
+    }),
   };
 }
 
@@ -64,11 +74,23 @@ async function rawReplicaofNoOne(lab: LabInfo): Promise<number> {
 }
 
 async function crashPrimaries(lab: LabInfo): Promise<void> {
-  await pgStop({ bindir: lab.postgres.bindir, user: labUser(), socketDir: '' }, lab.postgres.primary.dataDir, 'immediate', lab.postgres.primary.pid);
+  await pgStop(
+    { bindir: lab.postgres.bindir, user: labUser(), socketDir: '' },
+    lab.postgres.primary.dataDir,
+    'immediate',
+    lab.postgres.primary.pid,
+  );
   process.kill(lab.redis.primary.pid, 'SIGKILL');
 }
 
-type Key = 'pg planned' | 'pg unplanned' | 'pg raw' | 'redis planned FAILOVER' | 'redis planned pause' | 'redis unplanned' | 'redis raw';
+type Key =
+  | 'pg planned'
+  | 'pg unplanned'
+  | 'pg raw'
+  | 'redis planned FAILOVER'
+  | 'redis planned pause'
+  | 'redis unplanned'
+  | 'redis raw';
 const samples = new Map<Key, number[]>();
 const add = (key: Key, ms: number) => samples.set(key, [...(samples.get(key) ?? []), ms]);
 
@@ -91,18 +113,33 @@ async function oneRun(): Promise<void> {
     await seed.end();
 
     const p = providers(planned);
-    add('pg planned', await timed(() => p.db.promote({ target: 'secondary', mode: 'planned', progress })));
-    add('redis planned FAILOVER', await timed(() => p.cache.promote({ target: 'secondary', mode: 'planned', progress })));
+    add(
+      'pg planned',
+      await timed(() => p.db.promote({ target: 'secondary', mode: 'planned', progress })),
+    );
+    add(
+      'redis planned FAILOVER',
+      await timed(() => p.cache.promote({ target: 'secondary', mode: 'planned', progress })),
+    );
     const q = providers(pausePath, false);
-    add('redis planned pause', await timed(() => q.cache.promote({ target: 'secondary', mode: 'planned', progress })));
+    add(
+      'redis planned pause',
+      await timed(() => q.cache.promote({ target: 'secondary', mode: 'planned', progress })),
+    );
 
     add('pg raw', await rawPgPromote(raw));
     add('redis raw', await rawReplicaofNoOne(raw));
 
     await crashPrimaries(unplanned);
     const u = providers(unplanned);
-    add('pg unplanned', await timed(() => u.db.promote({ target: 'secondary', mode: 'unplanned', progress })));
-    add('redis unplanned', await timed(() => u.cache.promote({ target: 'secondary', mode: 'unplanned', progress })));
+    add(
+      'pg unplanned',
+      await timed(() => u.db.promote({ target: 'secondary', mode: 'unplanned', progress })),
+    );
+    add(
+      'redis unplanned',
+      await timed(() => u.cache.promote({ target: 'secondary', mode: 'unplanned', progress })),
+    );
     await Promise.all([p, q, u].flatMap((x) => [x.db.close(), x.cache.close()]));
   } finally {
     await Promise.all(labs.map((l) => labDown({ dir: l.dir })));
@@ -126,13 +163,17 @@ async function main(): Promise<void> {
     return `${name.padEnd(34)} ${mine.toFixed(1).padStart(9)} ms ${raw.toFixed(1).padStart(9)} ms ${(mine / raw).toFixed(1).padStart(7)}x`;
   };
   console.log(`promotion on the lab, median of ${RUNS} runs`);
-  console.log(`${'provider call'.padEnd(34)} ${'provider'.padStart(12)} ${'raw'.padStart(12)} ${'ratio'.padStart(8)}`);
+  console.log(
+    `${'provider call'.padEnd(34)} ${'provider'.padStart(12)} ${'raw'.padStart(12)} ${'ratio'.padStart(8)}`,
+  );
   console.log(row('postgres planned (fence+catch-up)', 'pg planned', 'pg raw'));
   console.log(row('postgres unplanned (primary down)', 'pg unplanned', 'pg raw'));
   console.log(row('redis planned (FAILOVER TO)', 'redis planned FAILOVER', 'redis raw'));
   console.log(row('redis planned (pause+REPLICAOF)', 'redis planned pause', 'redis raw'));
   console.log(row('redis unplanned (master down)', 'redis unplanned', 'redis raw'));
-  console.log('raw: pg_promote(true, 60) on a standby / REPLICAOF NO ONE on a replica, timed in the same runs');
+  console.log(
+    'raw: pg_promote(true, 60) on a standby / REPLICAOF NO ONE on a replica, timed in the same runs',
+  );
 }
 
 await main();

@@ -62,9 +62,15 @@ async function oneRun(): Promise<void> {
   const rewind = provider(labResyncCommand(lab.dir));
   const rebuild = provider(`DR_RESYNC_METHOD=rebuild ${labResyncCommand(lab.dir)}`);
   try {
-    await exec(lab.postgres.primary.url, `CREATE TABLE orders AS SELECT g AS id, md5(g::text) AS note FROM generate_series(1, ${ROWS}) g`);
+    await exec(
+      lab.postgres.primary.url,
+      `CREATE TABLE orders AS SELECT g AS id, md5(g::text) AS note FROM generate_series(1, ${ROWS}) g`,
+    );
     await rewind.promote({ target: 'secondary', mode: 'planned', progress });
-    await exec(lab.postgres.secondary.url, `INSERT INTO orders SELECT g, md5(g::text) FROM generate_series(${ROWS + 1}, ${ROWS + 1000}) g`);
+    await exec(
+      lab.postgres.secondary.url,
+      `INSERT INTO orders SELECT g, md5(g::text) FROM generate_series(${ROWS + 1}, ${ROWS + 1000}) g`,
+    );
     add('rewind', await timed(() => rewind.resync({ standby: 'primary', progress })));
     add('consistency', await timed(() => rewind.consistency({ writer: 'secondary', progress })));
     // Back to the primary, then the secondary is resynced again, this time by a full copy.
@@ -87,12 +93,17 @@ async function main(): Promise<void> {
     process.stderr.write(`run ${i}/${RUNS}\n`);
     await oneRun();
   }
-  const row = (name: string, key: Key) => `${name.padEnd(44)} ${median(samples.get(key) ?? []).toFixed(0).padStart(8)} ms`;
+  const row = (name: string, key: Key) =>
+    `${name.padEnd(44)} ${median(samples.get(key) ?? [])
+      .toFixed(0)
+      .padStart(8)} ms`;
   console.log(`failback resync on the lab, ${ROWS} rows, median of ${RUNS} runs`);
   console.log(row('postgres resync by rewind (pg_rewind)', 'rewind'));
   console.log(row('postgres resync by rebuild (pg_basebackup)', 'rebuild'));
   console.log(row('consistency check (LSNs, row count, md5)', 'consistency'));
-  console.log('each resync: analysis, CHECKPOINT, the lab resync command (stop, copy, start), streaming at lag 0');
+  console.log(
+    'each resync: analysis, CHECKPOINT, the lab resync command (stop, copy, start), streaming at lag 0',
+  );
 }
 
 await main();

@@ -57,11 +57,13 @@ export async function startApp(opts: StartAppOptions): Promise<RunningApp> {
   const runtime = checkStartEnvironment(config, env);
   const { leaseTtlFromEnv } = await import('./store/lease.js');
   const leaseTtlMs = leaseTtlFromEnv(env);
-  const log = (opts.log ?? createLogger({ level: env.LOG_LEVEL })).child({ env: config.environment });
+  const log = (opts.log ?? createLogger({ level: env.LOG_LEVEL })).child({
+    env: config.environment,
+  });
   if (runtime.redisUrlDefaulted) {
     log.warn(
       { redis: runtime.redisUrl },
-      'REDIS_URL is not set: keeping operation state in the Redis on localhost; set REDIS_URL to the bot\'s own Redis outside the primary region for real use',
+      "REDIS_URL is not set: keeping operation state in the Redis on localhost; set REDIS_URL to the bot's own Redis outside the primary region for real use",
     );
   }
   // The same warnings `dr config check` prints: valid, but probably not what was meant.
@@ -70,10 +72,22 @@ export async function startApp(opts: StartAppOptions): Promise<RunningApp> {
   // Loaded only now: a bad config or environment stops start-up before Slack, Redis and the
   // cloud SDKs are even loaded.
   const [
-    { createDetectionStore, createRedisStore, createInstanceLease, describeHolder, LeaseWaitAborted },
+    {
+      createDetectionStore,
+      createRedisStore,
+      createInstanceLease,
+      describeHolder,
+      LeaseWaitAborted,
+    },
     { closeProviders, createProviders, createProviderStatusReader, keptPostgresFacts },
     { createEngine, runPreflight },
-    { createReadinessNotifier, createSlackAuthorizer, createSlackBot, createSlackClient, postDrillReports },
+    {
+      createReadinessNotifier,
+      createSlackAuthorizer,
+      createSlackBot,
+      createSlackClient,
+      postDrillReports,
+    },
     { createDetector, detectionSettings },
     { createReadinessChecks, createReadinessMonitor, createReadinessState },
   ] = await Promise.all([
@@ -102,13 +116,22 @@ export async function startApp(opts: StartAppOptions): Promise<RunningApp> {
     const store: OperationStore = createRedisStore({ url: runtime.redisUrl });
     cleanups.push(() => store.close());
     if (!(await store.ping())) {
-      throw new DrError('config', `the state Redis at ${describeUrl(runtime.redisUrl)} does not answer PING: check REDIS_URL and that the server is up`);
+      throw new DrError(
+        'config',
+        `the state Redis at ${describeUrl(runtime.redisUrl)} does not answer PING: check REDIS_URL and that the server is up`,
+      );
     }
 
     // One instance acts on an environment at a time. Taken before anything can resume an
     // operation or post (engine, drill-report recovery, readiness, detection, Slack); released
     // last on a graceful stop, after the engine stopped, so a waiting standby takes over at once.
-    const lease = createInstanceLease({ url: runtime.redisUrl, environment: config.environment, command: 'dr start', ttlMs: leaseTtlMs, log });
+    const lease = createInstanceLease({
+      url: runtime.redisUrl,
+      environment: config.environment,
+      command: 'dr start',
+      ttlMs: leaseTtlMs,
+      log,
+    });
     cleanups.push(() => lease.close());
     let first;
     try {
@@ -123,9 +146,23 @@ export async function startApp(opts: StartAppOptions): Promise<RunningApp> {
         : first
           ? `another instance took environment ${config.environment} just now`
           : `the instance lease of environment ${config.environment} could not be asked for yet`;
-      const standby = await startStandbyServer({ port: runtime.port, environment: config.environment, store, active: () => active, log });
+      const standby = await startStandbyServer({
+        port: runtime.port,
+        environment: config.environment,
+        store,
+        active: () => active,
+        log,
+      });
       const waiting = `standing by: ${active}. No Slack connection and nothing resumed until its instance lease (${lease.key}) is free; asking every ${lease.pollMs} ms. /healthz answers 200 (role standby), everything else 503`;
-      log.warn({ holder: first?.holder?.owner ?? first?.holder?.value, expiresInMs: first?.holder?.ttlMs, port: standby.port, key: lease.key }, waiting);
+      log.warn(
+        {
+          holder: first?.holder?.owner ?? first?.holder?.value,
+          expiresInMs: first?.holder?.ttlMs,
+          port: standby.port,
+          key: lease.key,
+        },
+        waiting,
+      );
       let failing = false;
       try {
         await lease.waitUntilAcquired({
@@ -135,10 +172,14 @@ export async function startApp(opts: StartAppOptions): Promise<RunningApp> {
             failing = false;
             if (!holder) return;
             active = describeHolder(holder, config.environment);
-            log.warn({ holder: holder.owner ?? holder.value, expiresInMs: holder.ttlMs, key: lease.key }, `standing by: ${active}`);
+            log.warn(
+              { holder: holder.owner ?? holder.value, expiresInMs: holder.ttlMs, key: lease.key },
+              `standing by: ${active}`,
+            );
           },
           onError: (err) => {
-            if (!failing) log.warn({ err }, 'standby: asking for the instance lease failed; asking again');
+            if (!failing)
+              log.warn({ err }, 'standby: asking for the instance lease failed; asking again');
             failing = true;
           },
         });
@@ -150,7 +191,10 @@ export async function startApp(opts: StartAppOptions): Promise<RunningApp> {
       }
       // A signal while the standby server closed: nothing started yet, and unwinding releases the lease.
       if (opts.signal?.aborted) throw new StoppedWhileStandby();
-      log.info({ key: lease.key, previous: active }, `took over the instance lease of environment ${config.environment}: starting`);
+      log.info(
+        { key: lease.key, previous: active },
+        `took over the instance lease of environment ${config.environment}: starting`,
+      );
     }
     lease.hold((reason) => {
       const message = `lost the instance lease for environment ${config.environment}: ${reason}. Stopping at once: another instance may be acting on it; a step cut off here is re-checked by whoever resumes the operation`;
@@ -160,21 +204,41 @@ export async function startApp(opts: StartAppOptions): Promise<RunningApp> {
 
     // What the PostgreSQL provider keeps (the cluster's identifier, each server's fence and last
     // writer reading) lives in the bot's Redis: it must outlive a bot restart while the primary is down.
-    const identityRedis = new Redis(runtime.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 });
+    const identityRedis = new Redis(runtime.redisUrl, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 3,
+    });
     identityRedis.on('error', () => undefined);
     cleanups.push(async () => {
       if (identityRedis.status === 'ready') await identityRedis.quit();
       else identityRedis.disconnect();
     });
-    const providers: Providers = createProviders(config, env, log, keptPostgresFacts(identityRedis, { environment: config.environment }));
+    const providers: Providers = createProviders(
+      config,
+      env,
+      log,
+      keptPostgresFacts(identityRedis, { environment: config.environment }),
+    );
     cleanups.push(() => closeProviders(providers, log));
 
     // Approver checks read the user group through the same Web API settings as the bot.
     const slackClient = createSlackClient(runtime.slack.botToken, env, log);
-    const authorizer = createSlackAuthorizer({ config, client: slackClient, log: log.child({ component: 'authorizer' }) });
+    const authorizer = createSlackAuthorizer({
+      config,
+      client: slackClient,
+      log: log.child({ component: 'authorizer' }),
+    });
     const engine = createEngine({ config, store, providers, authorizer, log });
     // A finished drill's report is stored, then posted in the incident channel (summary + Markdown file).
-    const drills = openDrillReporter({ engine, environment: config.environment, redisUrl: runtime.redisUrl, targets: config.targets, log, config, env });
+    const drills = openDrillReporter({
+      engine,
+      environment: config.environment,
+      redisUrl: runtime.redisUrl,
+      targets: config.targets,
+      log,
+      config,
+      env,
+    });
     cleanups.push(() => drills.close());
     postDrillReports({ reporter: drills.reporter, client: slackClient, store, config, log });
     // A drill that finished while the bot stopped before its report was posted (or whose posting failed) gets it posted now, once.
@@ -182,31 +246,60 @@ export async function startApp(opts: StartAppOptions): Promise<RunningApp> {
     let detector;
     if (config.detection) {
       const { settings, probe } = detectionSettings(config);
-      const detectionStore = createDetectionStore({ url: runtime.redisUrl, environment: config.environment });
+      const detectionStore = createDetectionStore({
+        url: runtime.redisUrl,
+        environment: config.environment,
+      });
       cleanups.push(() => detectionStore.close());
       // Read-only: the same preflight a failover request runs, so the card shows what approvers will see.
-      const readiness = () => runPreflight(providers, { kind: 'failover', requestedMode: 'auto' }, Date.now);
+      const readiness = () =>
+        runPreflight(providers, { kind: 'failover', requestedMode: 'auto' }, Date.now);
       // Evidence only; read on its own timer so a slow status API never delays the probes.
       const providerStatus = createProviderStatusReader(config);
-      detector = createDetector({ settings, probe, store: detectionStore, readiness, log, ...(providerStatus ? { providerStatus } : {}) });
+      detector = createDetector({
+        settings,
+        probe,
+        store: detectionStore,
+        readiness,
+        log,
+        ...(providerStatus ? { providerStatus } : {}),
+      });
     }
     // Readiness keeps its alert state beside the operations, so a restart does not repeat an alert.
     const readinessState = createReadinessState({ url: runtime.redisUrl });
     cleanups.push(() => readinessState.close());
-    const readinessChecks = createReadinessChecks({ config, providers, env, drills: readinessState });
+    const readinessChecks = createReadinessChecks({
+      config,
+      providers,
+      env,
+      drills: readinessState,
+    });
     cleanups.push(() => readinessChecks.close());
     const readinessMonitor = createReadinessMonitor({
       env: config.environment,
       checks: readinessChecks.checks,
       state: readinessState,
-      notify: createReadinessNotifier({ client: slackClient, channel: config.slack.incidentChannel, command: config.slack.command, log: log.child({ component: 'readiness' }) }),
+      notify: createReadinessNotifier({
+        client: slackClient,
+        channel: config.slack.incidentChannel,
+        command: config.slack.command,
+        log: log.child({ component: 'readiness' }),
+      }),
       intervalMs: config.readiness.intervalMinutes * 60_000,
       // Mid-operation results show the failover half done: recorded, not posted.
       activeOperation: () => store.activeFor(config.environment),
       log: log.child({ component: 'readiness' }),
     });
     // The bot subscribes to the engine when created, so resumed operations reach Slack.
-    const bot = await createSlackBot({ config, engine, store, log, env, readiness: readinessMonitor, ...(detector ? { detector } : {}) });
+    const bot = await createSlackBot({
+      config,
+      engine,
+      store,
+      log,
+      env,
+      readiness: readinessMonitor,
+      ...(detector ? { detector } : {}),
+    });
     await engine.start();
     cleanups.push(() => engine.stop());
     await bot.start();
@@ -220,7 +313,14 @@ export async function startApp(opts: StartAppOptions): Promise<RunningApp> {
     cleanups.push(() => readinessMonitor.stop());
 
     log.info(
-      { mode: runtime.slack.mode, port: bot.port, redis: describeUrl(runtime.redisUrl), components: Object.keys(providers), lease: lease.key, leaseTtlMs },
+      {
+        mode: runtime.slack.mode,
+        port: bot.port,
+        redis: describeUrl(runtime.redisUrl),
+        components: Object.keys(providers),
+        lease: lease.key,
+        leaseTtlMs,
+      },
       'dr-bot started',
     );
     let stopped: Promise<void> | undefined;
@@ -244,8 +344,10 @@ const STOP_TIMEOUT_MS = 20_000;
 function startFailure(err: unknown, env: NodeJS.ProcessEnv): string {
   if (err instanceof DrError) return err.message;
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'EADDRINUSE') return `port ${env.PORT ?? DEFAULT_PORT} is already in use: stop the other process or set PORT to a free port`;
-  if (code === 'EACCES') return `not allowed to listen on port ${env.PORT ?? DEFAULT_PORT}: use a port above 1023 (PORT) or run with the needed privilege`;
+  if (code === 'EADDRINUSE')
+    return `port ${env.PORT ?? DEFAULT_PORT} is already in use: stop the other process or set PORT to a free port`;
+  if (code === 'EACCES')
+    return `not allowed to listen on port ${env.PORT ?? DEFAULT_PORT}: use a port above 1023 (PORT) or run with the needed privilege`;
   return err instanceof Error ? (err.stack ?? err.message) : String(err);
 }
 
@@ -253,7 +355,11 @@ function startFailure(err: unknown, env: NodeJS.ProcessEnv): string {
  * `dr start`: run until SIGTERM or SIGINT, then stop gracefully. Returns the process exit code;
  * a bad config or environment prints its message on stderr and returns 1 without listening.
  */
-export async function runStart(opts: { configPath: string; env: NodeJS.ProcessEnv; io: CliIo }): Promise<number> {
+export async function runStart(opts: {
+  configPath: string;
+  env: NodeJS.ProcessEnv;
+  io: CliIo;
+}): Promise<number> {
   // Listened for from the start: a standby waiting for the lease stops on them too.
   const stopping = new AbortController();
   let onSignal: (s: NodeJS.Signals) => void = () => undefined;
@@ -280,7 +386,9 @@ export async function runStart(opts: { configPath: string; env: NodeJS.ProcessEn
     });
   } catch (err) {
     if (err instanceof StoppedWhileStandby) {
-      opts.io.stderr(`dr start: ${await received} received while standing by, stopping (the active instance keeps the environment)\n`);
+      opts.io.stderr(
+        `dr start: ${await received} received while standing by, stopping (the active instance keeps the environment)\n`,
+      );
       setTimeout(() => process.exit(0), 2000).unref();
       return 0;
     }
@@ -290,7 +398,9 @@ export async function runStart(opts: { configPath: string; env: NodeJS.ProcessEn
     return 1;
   }
   const signal = await received;
-  opts.io.stderr(`dr start: ${signal} received, stopping (operations stay persisted and resume on the next start)\n`);
+  opts.io.stderr(
+    `dr start: ${signal} received, stopping (operations stay persisted and resume on the next start)\n`,
+  );
   // A second signal or a hung shutdown must not keep a container from stopping.
   const forced = new Promise<number>((resolve) => {
     const timer = setTimeout(() => resolve(1), STOP_TIMEOUT_MS);

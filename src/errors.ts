@@ -18,7 +18,11 @@ export type ErrorCode =
 export class DrError extends Error {
   readonly code: ErrorCode;
   readonly retryable: boolean;
-  constructor(code: ErrorCode, message: string, options: { retryable?: boolean; cause?: unknown } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { retryable?: boolean; cause?: unknown } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
@@ -41,8 +45,14 @@ export class ProviderError extends DrError {
 
 /** The real state is not what the step needs (wrong target, not a standby, record missing...). Refused before any change. */
 export class PreconditionFailed extends DrError {
-  constructor(message: string, options: { cause?: unknown; code?: 'precondition-failed' | 'wrong-target' | 'not-found' } = {}) {
-    super(options.code ?? 'precondition-failed', message, { retryable: false, cause: options.cause });
+  constructor(
+    message: string,
+    options: { cause?: unknown; code?: 'precondition-failed' | 'wrong-target' | 'not-found' } = {},
+  ) {
+    super(options.code ?? 'precondition-failed', message, {
+      retryable: false,
+      cause: options.cause,
+    });
   }
 }
 
@@ -56,7 +66,10 @@ export class ConfigError extends DrError {
 /** A compare-and-set write found a newer version: another writer got there first. */
 export class StaleVersionError extends DrError {
   constructor(opId: string, expected: number, actual: number | null) {
-    super('stale-version', `operation ${opId}: stale write refused (expected version ${expected}, store has ${actual ?? 'none'})`);
+    super(
+      'stale-version',
+      `operation ${opId}: stale write refused (expected version ${expected}, store has ${actual ?? 'none'})`,
+    );
   }
 }
 

@@ -11,7 +11,13 @@
  * replaces the outer one, a line's own field replaces a binding), which is what `JSON.parse`
  * made of those lines anyway.
  */
-import { pino, stdSerializers, type DestinationStream, type Logger, type LevelWithSilent } from 'pino';
+import {
+  pino,
+  stdSerializers,
+  type DestinationStream,
+  type Logger,
+  type LevelWithSilent,
+} from 'pino';
 
 export type { Logger } from 'pino';
 
@@ -70,7 +76,8 @@ export function describeUrl(url: string): string {
 function scrubDeep(value: unknown, depth: number, seen: WeakSet<object>): unknown {
   if (typeof value === 'string') return scrubSecrets(value);
   // Errors pass through untouched: the `err` serializer turns them into plain data and scrubs that.
-  if (value === null || typeof value !== 'object' || depth > 6 || value instanceof Error) return value;
+  if (value === null || typeof value !== 'object' || depth > 6 || value instanceof Error)
+    return value;
   if (seen.has(value)) return value;
   seen.add(value);
   if (Array.isArray(value)) return value.map((v) => scrubDeep(v, depth + 1, seen));
@@ -96,7 +103,9 @@ type Bound = Logger & { [BINDINGS]?: Record<string, unknown> };
 const NOT_FIELDS = new Set(['level', 'serializers', 'formatters', 'customLevels']);
 
 function fields(bindings: pino.Bindings): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(bindings).filter(([k, v]) => !NOT_FIELDS.has(k) && v !== undefined));
+  return Object.fromEntries(
+    Object.entries(bindings).filter(([k, v]) => !NOT_FIELDS.has(k) && v !== undefined),
+  );
 }
 
 /**
@@ -106,11 +115,19 @@ function fields(bindings: pino.Bindings): Record<string, unknown> {
  * the child with Object.create(parent), so every descendant inherits these methods.
  */
 function mergeBindings(root: Logger, base: Record<string, unknown>): void {
-  const pinoChild = root.child as unknown as (this: Logger, bindings: pino.Bindings, options?: pino.ChildLoggerOptions) => Logger;
+  const pinoChild = root.child as unknown as (
+    this: Logger,
+    bindings: pino.Bindings,
+    options?: pino.ChildLoggerOptions,
+  ) => Logger;
   (root as Bound)[BINDINGS] = base;
   Object.defineProperties(root, {
     child: {
-      value: function child(this: Bound, bindings: pino.Bindings, options?: pino.ChildLoggerOptions): Logger {
+      value: function child(
+        this: Bound,
+        bindings: pino.Bindings,
+        options?: pino.ChildLoggerOptions,
+      ): Logger {
         const instance = pinoChild.call(this, {}, options) as Bound;
         instance[BINDINGS] = { ...this[BINDINGS], ...fields(bindings) };
         return instance;
@@ -141,7 +158,10 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     serializers: {
-      err: (err: Error) => scrubDeep(stdSerializers.err(err), 0, new WeakSet()) as ReturnType<typeof stdSerializers.err>,
+      err: (err: Error) =>
+        scrubDeep(stdSerializers.err(err), 0, new WeakSet()) as ReturnType<
+          typeof stdSerializers.err
+        >,
     },
     formatters: {
       level: (label) => ({ level: label }),
@@ -149,7 +169,12 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     },
     hooks: {
       logMethod(args, method) {
-        method.apply(this, args.map((a) => (typeof a === 'string' ? scrubSecrets(a) : a)) as Parameters<typeof method>);
+        method.apply(
+          this,
+          args.map((a) => (typeof a === 'string' ? scrubSecrets(a) : a)) as Parameters<
+            typeof method
+          >,
+        );
       },
     },
   };

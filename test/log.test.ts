@@ -1,7 +1,11 @@
 import { Writable } from 'node:stream';
 import { createLogger, describeUrl, scrubSecrets } from '../src/log.js';
 
-function capture(): { lines: () => Record<string, unknown>[]; raw: () => string; stream: Writable } {
+function capture(): {
+  lines: () => Record<string, unknown>[];
+  raw: () => string;
+  stream: Writable;
+} {
   let text = '';
   const stream = new Writable({
     write(chunk, _enc, done) {
@@ -9,7 +13,15 @@ function capture(): { lines: () => Record<string, unknown>[]; raw: () => string;
       done();
     },
   });
-  return { stream, raw: () => text, lines: () => text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>) };
+  return {
+    stream,
+    raw: () => text,
+    lines: () =>
+      text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
 }
 
 /**
@@ -40,7 +52,10 @@ function topLevelKeys(line: string): string[] {
 function expectUniqueKeys(raw: string): void {
   for (const line of raw.trim().split('\n')) {
     const keys = topLevelKeys(line);
-    expect({ line, duplicates: keys.filter((k, i) => keys.indexOf(k) !== i) }).toEqual({ line, duplicates: [] });
+    expect({ line, duplicates: keys.filter((k, i) => keys.indexOf(k) !== i) }).toEqual({
+      line,
+      duplicates: [],
+    });
   }
 }
 
@@ -48,8 +63,16 @@ describe('createLogger', () => {
   it('writes JSON lines with the operation id and step of a child logger', () => {
     const out = capture();
     const log = createLogger({ level: 'info', destination: out.stream });
-    log.child({ opId: 'DR-20261125-0001' }).child({ step: 'promote-database' }).info('promoting the standby');
-    expect(out.lines()[0]).toMatchObject({ level: 'info', opId: 'DR-20261125-0001', step: 'promote-database', msg: 'promoting the standby' });
+    log
+      .child({ opId: 'DR-20261125-0001' })
+      .child({ step: 'promote-database' })
+      .info('promoting the standby');
+    expect(out.lines()[0]).toMatchObject({
+      level: 'info',
+      opId: 'DR-20261125-0001',
+      step: 'promote-database',
+      msg: 'promoting the standby',
+    });
   });
 
   it('never writes tokens, secrets, passwords or credentials inside urls', () => {
@@ -65,39 +88,81 @@ describe('createLogger', () => {
       },
       'connecting to redis://:pw-in-msg@cache:6379',
     );
-    log.error({ err: new Error('connect failed for postgres://dr_bot:pw-in-error@db.internal/app') }, 'promotion failed');
+    log.error(
+      { err: new Error('connect failed for postgres://dr_bot:pw-in-error@db.internal/app') },
+      'promotion failed',
+    );
     log.warn('slack said no to token xoxb-999-888-zzz');
     const raw = out.raw();
-    for (const secret of ['xoxb-111', 'sign-me', 'xapp-1', 'pw-plain', 'pw-in-url', 'pw-in-msg', 'pw-in-error', 'xoxb-999']) {
+    for (const secret of [
+      'xoxb-111',
+      'sign-me',
+      'xapp-1',
+      'pw-plain',
+      'pw-in-url',
+      'pw-in-msg',
+      'pw-in-error',
+      'xoxb-999',
+    ]) {
       expect(raw).not.toContain(secret);
     }
     const [first, second] = out.lines();
     expect(first.target).toBe('postgres://dr_bot:***@db.internal:5432/app');
     expect(first.msg).toBe('connecting to redis://:***@cache:6379');
-    expect((second.err as { message: string }).message).toBe('connect failed for postgres://dr_bot:***@db.internal/app');
+    expect((second.err as { message: string }).message).toBe(
+      'connect failed for postgres://dr_bot:***@db.internal/app',
+    );
   });
 
   it('keeps the environment name but blanks secret variables of an environment dump', () => {
     const out = capture();
     const log = createLogger({ destination: out.stream }).child({ env: 'prod' });
-    log.info({ vars: { SLACK_SIGNING_SECRET: 'sig-value', AWS_SECRET_ACCESS_KEY: 'aws-value', PORT: '3000' } }, 'environment');
+    log.info(
+      {
+        vars: {
+          SLACK_SIGNING_SECRET: 'sig-value',
+          AWS_SECRET_ACCESS_KEY: 'aws-value',
+          PORT: '3000',
+        },
+      },
+      'environment',
+    );
     const [line] = out.lines();
     expect(line.env).toBe('prod');
-    expect(line.vars).toEqual({ SLACK_SIGNING_SECRET: '[redacted]', AWS_SECRET_ACCESS_KEY: '[redacted]', PORT: '3000' });
+    expect(line.vars).toEqual({
+      SLACK_SIGNING_SECRET: '[redacted]',
+      AWS_SECRET_ACCESS_KEY: '[redacted]',
+      PORT: '3000',
+    });
   });
 
-  it('writes each key once: a nested child replaces a binding of its parent, a line\'s field replaces a binding', () => {
+  it("writes each key once: a nested child replaces a binding of its parent, a line's field replaces a binding", () => {
     expect(topLevelKeys('{"a":1,"b":{"a":2,"c":"x\\"y"},"a":[{"d":1}]}')).toEqual(['a', 'b', 'a']);
     const out = capture();
     const app = createLogger({ destination: out.stream }).child({ env: 'prod' });
     // As dr start wires them: the Slack bot's child, the Web API client's under it, the engine's env again.
     app.child({ component: 'slack' }).child({ component: 'slack-web-api' }).warn('slack said no');
-    app.child({ component: 'engine', env: 'prod' }).child({ opId: 'DR-20261125-0001' }).info({ opId: 'DR-20261125-0001', step: 'switch-dns' }, 'step started');
-    app.child({ component: 'drill-reporter' }).info({ component: 'object-storage' }, 'drill measurement recorded');
+    app
+      .child({ component: 'engine', env: 'prod' })
+      .child({ opId: 'DR-20261125-0001' })
+      .info({ opId: 'DR-20261125-0001', step: 'switch-dns' }, 'step started');
+    app
+      .child({ component: 'drill-reporter' })
+      .info({ component: 'object-storage' }, 'drill measurement recorded');
     expectUniqueKeys(out.raw());
     const [slack, engine, measure] = out.lines();
-    expect(slack).toMatchObject({ name: 'dr-bot', env: 'prod', component: 'slack-web-api', msg: 'slack said no' });
-    expect(engine).toMatchObject({ env: 'prod', component: 'engine', opId: 'DR-20261125-0001', step: 'switch-dns' });
+    expect(slack).toMatchObject({
+      name: 'dr-bot',
+      env: 'prod',
+      component: 'slack-web-api',
+      msg: 'slack said no',
+    });
+    expect(engine).toMatchObject({
+      env: 'prod',
+      component: 'engine',
+      opId: 'DR-20261125-0001',
+      step: 'switch-dns',
+    });
     expect(measure).toMatchObject({ component: 'object-storage' });
     // The bindings a logger reports are the merged ones; the parent keeps its own.
     expect(app.child({ env: 'staging' }).bindings()).toEqual({ name: 'dr-bot', env: 'staging' });
@@ -106,14 +171,20 @@ describe('createLogger', () => {
 
   it('redacts and scrubs bound fields like logged ones, and a child keeps its own level', () => {
     const out = capture();
-    const log = createLogger({ level: 'info', destination: out.stream }).child({ token: 'xoxb-bound-1', target: 'redis://:pw-bound@cache:6379' });
+    const log = createLogger({ level: 'info', destination: out.stream }).child({
+      token: 'xoxb-bound-1',
+      target: 'redis://:pw-bound@cache:6379',
+    });
     log.info('bound');
     log.child({ opId: 'DR-20261125-0002' }, { level: 'debug' }).debug('debug in the child');
     log.debug('not at debug in the parent');
     expect(out.raw()).not.toContain('xoxb-bound-1');
     expect(out.raw()).not.toContain('pw-bound');
     expect(out.lines().map((l) => l.msg)).toEqual(['bound', 'debug in the child']);
-    expect(out.lines()[0]).toMatchObject({ token: '[redacted]', target: 'redis://:***@cache:6379' });
+    expect(out.lines()[0]).toMatchObject({
+      token: '[redacted]',
+      target: 'redis://:***@cache:6379',
+    });
     expectUniqueKeys(out.raw());
   });
 
@@ -128,7 +199,9 @@ describe('createLogger', () => {
 
 describe('url helpers', () => {
   it('describeUrl keeps host and path and drops credentials', () => {
-    expect(describeUrl('rediss://default:pw@state.internal:6380/0')).toBe('rediss://state.internal:6380/0');
+    expect(describeUrl('rediss://default:pw@state.internal:6380/0')).toBe(
+      'rediss://state.internal:6380/0',
+    );
   });
   it('scrubSecrets leaves text without secrets alone', () => {
     expect(scrubSecrets('standby replay lag 0 B, https://status.example.com/healthz ok')).toBe(

@@ -24,7 +24,18 @@ export function createSlackAuthorizer(opts: SlackAuthorizerOptions): Authorizer 
   const { config, log } = opts;
   const group = config.approvals.userGroup;
   // Only the user group needs Slack; without one, the approvers list alone decides.
-  const client = group ? (opts.client ?? createSlackClient(requireEnv(opts.env ?? {}, 'SLACK_BOT_TOKEN', 'approvals.userGroup is read from Slack with the bot token'), opts.env ?? {}, log)) : null;
+  const client = group
+    ? (opts.client ??
+      createSlackClient(
+        requireEnv(
+          opts.env ?? {},
+          'SLACK_BOT_TOKEN',
+          'approvals.userGroup is read from Slack with the bot token',
+        ),
+        opts.env ?? {},
+        log,
+      ))
+    : null;
   const cacheMs = opts.cacheMs ?? 60_000;
   const now = opts.now ?? Date.now;
   const approvers = new Set(config.approvals.approvers);
@@ -40,7 +51,10 @@ export function createSlackAuthorizer(opts: SlackAuthorizerOptions): Authorizer 
     } catch (err) {
       // Fail closed for the group, but keep a recent answer: a Slack hiccup should not lock
       // out approvers mid-incident, and the explicit approvers list still works.
-      log.warn({ err, usergroup }, 'could not read the approvers user group from Slack; using the last known members');
+      log.warn(
+        { err, usergroup },
+        'could not read the approvers user group from Slack; using the last known members',
+      );
       return cached?.members ?? new Set();
     } finally {
       inFlight = null;

@@ -16,7 +16,14 @@ import type { DomainEventType, OperationView } from '../domain/types.js';
 import type { EngineNotification } from '../engine/types.js';
 import type { OperationStore } from '../store/types.js';
 import { channelFailure, describeSlackFailure } from './slack-errors.js';
-import { renderCard, renderEventReply, renderStepReply, renderSummary, type SlackMessage, type Targets } from './render.js';
+import {
+  renderCard,
+  renderEventReply,
+  renderStepReply,
+  renderSummary,
+  type SlackMessage,
+  type Targets,
+} from './render.js';
 
 export const CARD_META_KEY = 'slack.card';
 
@@ -69,7 +76,9 @@ export async function readCardRef(store: OperationStore, opId: string): Promise<
   if (!raw) return null;
   try {
     const v = JSON.parse(raw) as Partial<CardRef>;
-    return typeof v.channel === 'string' && typeof v.ts === 'string' ? { channel: v.channel, ts: v.ts } : null;
+    return typeof v.channel === 'string' && typeof v.ts === 'string'
+      ? { channel: v.channel, ts: v.ts }
+      : null;
   } catch {
     return null;
   }
@@ -85,7 +94,16 @@ export function createCardUpdater(opts: CardUpdaterOptions): CardUpdater {
   function stateOf(opId: string): CardState {
     let s = cards.get(opId);
     if (!s) {
-      s = { ref: null, chain: Promise.resolve(), latest: null, lastSentJson: null, lastSentAt: 0, timer: null, updating: null, summaryPosted: false };
+      s = {
+        ref: null,
+        chain: Promise.resolve(),
+        latest: null,
+        lastSentJson: null,
+        lastSentAt: 0,
+        timer: null,
+        updating: null,
+        summaryPosted: false,
+      };
       cards.set(opId, s);
     }
     return s;
@@ -107,22 +125,36 @@ export function createCardUpdater(opts: CardUpdaterOptions): CardUpdater {
       s.lastSentJson = JSON.stringify(msg);
       s.lastSentAt = now();
     } catch (err) {
-      log.error({ err, opId: view.id, channel }, `could not post the status card: ${channelFailure(err, channel)}`);
+      log.error(
+        { err, opId: view.id, channel },
+        `could not post the status card: ${channelFailure(err, channel)}`,
+      );
       return null;
     }
     try {
       await store.setMeta(view.id, CARD_META_KEY, JSON.stringify(s.ref));
     } catch (err) {
-      log.warn({ err, opId: view.id }, 'could not remember the status card in the store; a restart will post a new one');
+      log.warn(
+        { err, opId: view.id },
+        'could not remember the status card in the store; a restart will post a new one',
+      );
     }
     return s.ref;
   }
 
   async function reply(ref: CardRef, opId: string, msg: SlackMessage): Promise<void> {
     try {
-      await client.chat.postMessage({ channel: ref.channel, thread_ts: ref.ts, text: msg.text, blocks: msg.blocks });
+      await client.chat.postMessage({
+        channel: ref.channel,
+        thread_ts: ref.ts,
+        text: msg.text,
+        blocks: msg.blocks,
+      });
     } catch (err) {
-      log.error({ err, opId }, `could not post a thread reply on the status card: ${channelFailure(err, ref.channel)}`);
+      log.error(
+        { err, opId },
+        `could not post a thread reply on the status card: ${channelFailure(err, ref.channel)}`,
+      );
     }
   }
 
@@ -133,7 +165,12 @@ export function createCardUpdater(opts: CardUpdaterOptions): CardUpdater {
     const json = JSON.stringify(msg);
     if (json === s.lastSentJson) return;
     try {
-      await client.chat.update({ channel: s.ref.channel, ts: s.ref.ts, text: msg.text, blocks: msg.blocks });
+      await client.chat.update({
+        channel: s.ref.channel,
+        ts: s.ref.ts,
+        text: msg.text,
+        blocks: msg.blocks,
+      });
       s.lastSentJson = json;
     } catch (err) {
       log.error({ err, opId }, `could not update the status card: ${describeSlackFailure(err)}`);
@@ -150,7 +187,8 @@ export function createCardUpdater(opts: CardUpdaterOptions): CardUpdater {
       s.updating = sendUpdate(opId, s).finally(() => {
         s.updating = null;
         // A newer view arrived while this one was in flight: send it in turn.
-        if (s.latest && JSON.stringify(renderCard(s.latest, targets)) !== s.lastSentJson) scheduleUpdate(opId, s);
+        if (s.latest && JSON.stringify(renderCard(s.latest, targets)) !== s.lastSentJson)
+          scheduleUpdate(opId, s);
       });
     }, wait);
   }
@@ -176,9 +214,11 @@ export function createCardUpdater(opts: CardUpdaterOptions): CardUpdater {
       if (closed) return;
       const s = stateOf(n.op.id);
       s.latest = n.op;
-      s.chain = s.chain.then(() => handle(n, s)).catch((err: unknown) => {
-        log.error({ err, opId: n.op.id }, 'status card rendering failed');
-      });
+      s.chain = s.chain
+        .then(() => handle(n, s))
+        .catch((err: unknown) => {
+          log.error({ err, opId: n.op.id }, 'status card rendering failed');
+        });
     },
     async cardRef(opId) {
       const s = cards.get(opId);

@@ -19,7 +19,12 @@ export interface SlackClientOptions {
   timeoutMs?: number;
 }
 
-export function createSlackClient(token: string, env: NodeJS.ProcessEnv, log: Logger, opts: SlackClientOptions = {}): SlackClient {
+export function createSlackClient(
+  token: string,
+  env: NodeJS.ProcessEnv,
+  log: Logger,
+  opts: SlackClientOptions = {},
+): SlackClient {
   const apiUrl = env.SLACK_API_URL?.trim();
   return new webApi.WebClient(token, {
     // The client joins method names onto this URL, so it must end with a slash.
@@ -33,7 +38,9 @@ export function createSlackClient(token: string, env: NodeJS.ProcessEnv, log: Lo
 
 export function boltLogger(log: Logger): BoltLogger {
   const text = (msg: unknown[]): string =>
-    msg.map((m) => (typeof m === 'string' ? m : m instanceof Error ? m.message : JSON.stringify(m))).join(' ');
+    msg
+      .map((m) => (typeof m === 'string' ? m : m instanceof Error ? m.message : JSON.stringify(m)))
+      .join(' ');
   return {
     // Bolt's info lines (connection chatter) are debug detail for us.
     debug: (...msg: unknown[]) => log.debug(text(msg)),

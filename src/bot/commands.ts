@@ -21,7 +21,8 @@ export const OP_ID_EXAMPLE = 'DR-20261125-0001';
  * A word where an operation id may stand: the id (upper-cased), a mistyped one (anything starting
  * with `DR-`, refused, never read as a reason or as "the active operation"), or no id at all.
  */
-export type OpIdWord = { kind: 'id'; opId: string } | { kind: 'malformed'; problem: string } | { kind: 'none' };
+export type OpIdWord =
+  { kind: 'id'; opId: string } | { kind: 'malformed'; problem: string } | { kind: 'none' };
 
 export function readOpId(word: string | undefined): OpIdWord {
   if (word === undefined || !/^DR-/i.test(word)) return { kind: 'none' };
@@ -38,7 +39,10 @@ export function malformedOpId(word: string): string {
 }
 
 export function parseCommand(text: string): ParsedCommand {
-  const words = text.trim().split(/\s+/).filter((w) => w.length > 0);
+  const words = text
+    .trim()
+    .split(/\s+/)
+    .filter((w) => w.length > 0);
   const [sub, ...rest] = words;
   const tail = (ws: string[]): string => ws.join(' ');
   switch (sub?.toLowerCase()) {
@@ -47,7 +51,9 @@ export function parseCommand(text: string): ParsedCommand {
     case 'help':
       return { type: 'help' };
     case 'status':
-      return rest.length === 0 ? { type: 'status' } : { type: 'usage', problem: '`status` takes no arguments.' };
+      return rest.length === 0
+        ? { type: 'status' }
+        : { type: 'usage', problem: '`status` takes no arguments.' };
     case 'failover': {
       const first = rest[0]?.toLowerCase();
       // `auto` lets preflight decide from the primary's reachability; naming a mode overrides that.
@@ -63,16 +69,27 @@ export function parseCommand(text: string): ParsedCommand {
       // refuses it when the primary is not reachable.
       const first = rest[0]?.toLowerCase();
       if (first === 'unplanned' || first === 'auto') {
-        return { type: 'usage', problem: 'A drill is always planned (it fails over on purpose while the primary is up): give just a reason, e.g. `drill Q4 DR drill`.' };
+        return {
+          type: 'usage',
+          problem:
+            'A drill is always planned (it fails over on purpose while the primary is up): give just a reason, e.g. `drill Q4 DR drill`.',
+        };
       }
-      return { type: 'request', kind: 'drill', mode: 'planned', reason: tail(first === 'planned' ? rest.slice(1) : rest) };
+      return {
+        type: 'request',
+        kind: 'drill',
+        mode: 'planned',
+        reason: tail(first === 'planned' ? rest.slice(1) : rest),
+      };
     }
     case 'abort': {
       // `/dr abort DR-…` names the operation: a mistyped id must not abort the active one with
       // the typo as its reason.
       const id = readOpId(rest[0]);
       if (id.kind === 'malformed') return { type: 'usage', problem: id.problem };
-      return id.kind === 'id' ? { type: 'abort', opId: id.opId, reason: tail(rest.slice(1)) } : { type: 'abort', reason: tail(rest) };
+      return id.kind === 'id'
+        ? { type: 'abort', opId: id.opId, reason: tail(rest.slice(1)) }
+        : { type: 'abort', reason: tail(rest) };
     }
     default:
       return { type: 'usage', problem: `Unknown subcommand \`${sub}\`.` };

@@ -37,7 +37,9 @@ async function readPosted(store: OperationStore, opId: string): Promise<Posted |
   if (!raw) return null;
   try {
     const v = JSON.parse(raw) as Partial<Posted>;
-    return typeof v.channel === 'string' && typeof v.ts === 'string' ? { channel: v.channel, ts: v.ts, ...(v.file ? { file: true } : {}) } : null;
+    return typeof v.channel === 'string' && typeof v.ts === 'string'
+      ? { channel: v.channel, ts: v.ts, ...(v.file ? { file: true } : {}) }
+      : null;
   } catch {
     return null;
   }
@@ -52,13 +54,24 @@ const SLACK_ADAPTER = { name: 'slack', ofRecord: true } as const;
  * each part posted is recorded on the operation, so that attempt posts only what is missing.
  * Still at least once: a stop between Slack's answer and that record posts the part again.
  */
-export function postDrillReports(deps: { reporter: DrillReporter; client: DrillReportClient; store: OperationStore; config: DrConfig; log: Logger }): () => void {
+export function postDrillReports(deps: {
+  reporter: DrillReporter;
+  client: DrillReportClient;
+  store: OperationStore;
+  config: DrConfig;
+  log: Logger;
+}): () => void {
   const { client, config, store } = deps;
   const log = deps.log.child({ component: 'drill-report' });
   const record = (opId: string, posted: Posted) =>
     store
       .setMeta(opId, REPORT_POSTED_META_KEY, JSON.stringify(posted))
-      .catch((err: unknown) => log.warn({ opId, err: errorInfo(err) }, 'could not record the drill report as posted; a retry posts it again'));
+      .catch((err: unknown) =>
+        log.warn(
+          { opId, err: errorInfo(err) },
+          'could not record the drill report as posted; a retry posts it again',
+        ),
+      );
   return deps.reporter.onReport(async (report, markdown) => {
     const card = await readCardRef(store, report.opId).catch(() => null);
     let posted = await readPosted(store, report.opId);
@@ -69,21 +82,38 @@ export function postDrillReports(deps: { reporter: DrillReporter; client: DrillR
     if (!posted) {
       const channel = card?.channel ?? config.slack.incidentChannel;
       const text = escapeMrkdwn(renderDrillSummary(report));
-      const summary = await (card
-        ? client.chat.postMessage({ channel, text, thread_ts: card.ts, reply_broadcast: true })
-        : client.chat.postMessage({ channel, text })
+      const summary = await (
+        card
+          ? client.chat.postMessage({ channel, text, thread_ts: card.ts, reply_broadcast: true })
+          : client.chat.postMessage({ channel, text })
       ).catch((err: unknown) => {
-        throw new DrError('provider', `could not post the drill report summary in ${channel}: ${channelFailure(err, channel)}`, { cause: err });
+        throw new DrError(
+          'provider',
+          `could not post the drill report summary in ${channel}: ${channelFailure(err, channel)}`,
+          { cause: err },
+        );
       });
       posted = { channel, ts: summary.ts ?? '' };
       await record(report.opId, posted);
     }
     const { channel } = posted;
     const thread = card?.ts ?? (posted.ts || undefined);
-    const file = { filename: reportFileName(report), title: `Drill report ${report.opId} — ${report.passed ? 'passed' : 'failed'}`, content: markdown };
+    const file = {
+      filename: reportFileName(report),
+      title: `Drill report ${report.opId} — ${report.passed ? 'passed' : 'failed'}`,
+      content: markdown,
+    };
     // files.completeUploadExternal needs the bot in the channel: chat:write.public covers messages only.
-    await (thread ? client.filesUploadV2({ channel_id: channel, thread_ts: thread, ...file }) : client.filesUploadV2({ channel_id: channel, ...file })).catch((err: unknown) => {
-      throw new DrError('provider', `could not upload the drill report file to ${channel}: ${channelFailure(err, channel, 'file')}`, { cause: err });
+    await (
+      thread
+        ? client.filesUploadV2({ channel_id: channel, thread_ts: thread, ...file })
+        : client.filesUploadV2({ channel_id: channel, ...file })
+    ).catch((err: unknown) => {
+      throw new DrError(
+        'provider',
+        `could not upload the drill report file to ${channel}: ${channelFailure(err, channel, 'file')}`,
+        { cause: err },
+      );
     });
     await record(report.opId, { ...posted, file: true });
     log.info({ opId: report.opId, channel }, 'drill report posted');

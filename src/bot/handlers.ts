@@ -14,11 +14,19 @@ import type { Detector } from '../detection/index.js';
 import { signalsLine } from './proposal.js';
 import { readinessStatusLines, type ReadinessSource } from './readiness.js';
 import { refusalMessage } from './refusals.js';
-import { ACTION_IDS, cardPermalinkFallback, decodeButtonValue, statusLine, type CardAction } from './render.js';
+import {
+  ACTION_IDS,
+  cardPermalinkFallback,
+  decodeButtonValue,
+  statusLine,
+  type CardAction,
+} from './render.js';
 
 /** The slice of the Web API the handlers need (permalinks for links to status cards). */
 export interface PermalinkClient {
-  chat: { getPermalink(args: { channel: string; message_ts: string }): Promise<{ permalink?: string }> };
+  chat: {
+    getPermalink(args: { channel: string; message_ts: string }): Promise<{ permalink?: string }>;
+  };
 }
 
 export interface HandlerDeps {
@@ -49,9 +57,13 @@ function describeFailure(err: unknown, what: 'command' | 'click'): string {
 
 export function registerHandlers(app: App, deps: HandlerDeps): void {
   const { config, engine, cards, client, log } = deps;
-  const policy = { approvers: config.approvals.approvers, ...(config.approvals.userGroup ? { userGroup: config.approvals.userGroup } : {}) };
+  const policy = {
+    approvers: config.approvals.approvers,
+    ...(config.approvals.userGroup ? { userGroup: config.approvals.userGroup } : {}),
+  };
   /** Every ephemeral answer, engine messages included, with their commands spelled for Slack. */
-  const reply = (respond: RespondFn, l: Logger, text: string): Promise<void> => answer(respond, l, slackText(text, config.slack.command));
+  const reply = (respond: RespondFn, l: Logger, text: string): Promise<void> =>
+    answer(respond, l, slackText(text, config.slack.command));
 
   async function cardLink(opId: string): Promise<string | null> {
     let ref;
@@ -78,7 +90,10 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
   app.command(config.slack.command, async ({ command, ack, respond }) => {
     const parsed = parseCommand(command.text ?? '');
     if (parsed.type === 'help' || parsed.type === 'usage') {
-      const text = parsed.type === 'usage' ? `${parsed.problem}\n${usageText(config.slack.command)}` : usageText(config.slack.command);
+      const text =
+        parsed.type === 'usage'
+          ? `${parsed.problem}\n${usageText(config.slack.command)}`
+          : usageText(config.slack.command);
       await ack({ response_type: 'ephemeral', text });
       return;
     }
@@ -87,7 +102,12 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
     const clog = log.child({ userId, subcommand: parsed.type });
     try {
       if (parsed.type === 'request') {
-        const res = await engine.request({ kind: parsed.kind, mode: parsed.mode, requester: userId, reason: parsed.reason });
+        const res = await engine.request({
+          kind: parsed.kind,
+          mode: parsed.mode,
+          requester: userId,
+          reason: parsed.reason,
+        });
         if (res.ok) {
           clog.info({ opId: res.op.id, kind: parsed.kind }, 'operation requested from Slack');
           await reply(
@@ -134,11 +154,23 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
       } else if (parsed.type === 'abort') {
         // A named operation is aborted only if it is that one: the engine refuses one that has
         // finished or does not exist, instead of aborting whatever is active.
-        const outcome = await engine.abort({ userId, ...(parsed.opId ? { opId: parsed.opId } : {}), ...(parsed.reason ? { reason: parsed.reason } : {}) });
+        const outcome = await engine.abort({
+          userId,
+          ...(parsed.opId ? { opId: parsed.opId } : {}),
+          ...(parsed.reason ? { reason: parsed.reason } : {}),
+        });
         if (!outcome.ok && outcome.reason === 'unknown-operation' && !parsed.opId) {
-          await reply(respond, clog, `There is no operation in progress for *${config.environment}*: nothing to abort.`);
+          await reply(
+            respond,
+            clog,
+            `There is no operation in progress for *${config.environment}*: nothing to abort.`,
+          );
         } else {
-          await reply(respond, clog, outcomeText(outcome, outcome.op?.id ?? parsed.opId ?? 'the operation', userId, 'abort'));
+          await reply(
+            respond,
+            clog,
+            outcomeText(outcome, outcome.op?.id ?? parsed.opId ?? 'the operation', userId, 'abort'),
+          );
         }
       }
     } catch (err) {
@@ -147,20 +179,41 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
     }
   });
 
-  function outcomeText(outcome: ActionOutcome, opId: string, userId: string, action: CardAction): string {
+  function outcomeText(
+    outcome: ActionOutcome,
+    opId: string,
+    userId: string,
+    action: CardAction,
+  ): string {
     if (outcome.ok) return outcome.message;
-    return refusalMessage({ reason: outcome.reason, opId, userId, action, op: outcome.op ?? null, policy, fallback: outcome.message });
+    return refusalMessage({
+      reason: outcome.reason,
+      opId,
+      userId,
+      action,
+      op: outcome.op ?? null,
+      policy,
+      fallback: outcome.message,
+    });
   }
 
-  function onButton(action: CardAction, call: (opId: string, userId: string, planHash: string | undefined) => Promise<ActionOutcome>): void {
+  function onButton(
+    action: CardAction,
+    call: (opId: string, userId: string, planHash: string | undefined) => Promise<ActionOutcome>,
+  ): void {
     app.action(ACTION_IDS[action], async ({ ack, body, action: element, respond }) => {
       await ack();
       const userId = body.user.id;
-      const raw = 'value' in element && typeof element.value === 'string' ? element.value : undefined;
+      const raw =
+        'value' in element && typeof element.value === 'string' ? element.value : undefined;
       const value = decodeButtonValue(raw);
       if (!value) {
         log.warn({ userId, action }, 'button without a readable value');
-        await reply(respond, log, 'This button is not one the bot can read; use the buttons on the latest status card.');
+        await reply(
+          respond,
+          log,
+          'This button is not one the bot can read; use the buttons on the latest status card.',
+        );
         return;
       }
       const alog = log.child({ opId: value.opId, userId, action });
@@ -181,7 +234,9 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
 
   // A button drawn before the plan hash existed carries none; an empty hash can never match, so
   // the engine answers "stale plan" instead of approving a plan nobody saw.
-  onButton('approve', (opId, userId, planHash) => engine.approve({ opId, userId, planHash: planHash ?? '' }));
+  onButton('approve', (opId, userId, planHash) =>
+    engine.approve({ opId, userId, planHash: planHash ?? '' }),
+  );
   onButton('reject', (opId, userId) => engine.reject({ opId, userId }));
   onButton('retry', (opId, userId) => engine.retry({ opId, userId }));
   onButton('skip', (opId, userId) => engine.skip({ opId, userId }));

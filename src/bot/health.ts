@@ -13,10 +13,13 @@ export async function healthy(store: OperationStore, log: Logger): Promise<boole
     timer = setTimeout(() => resolve(false), 2000);
   });
   try {
-    return await Promise.race([store.ping().catch((err: unknown) => {
-      log.warn({ err }, 'health check: the state Redis did not answer PING');
-      return false;
-    }), timeout]);
+    return await Promise.race([
+      store.ping().catch((err: unknown) => {
+        log.warn({ err }, 'health check: the state Redis did not answer PING');
+        return false;
+      }),
+      timeout,
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -26,8 +29,9 @@ export function healthHandler(store: OperationStore, log: Logger) {
   return (_req: IncomingMessage, res: ServerResponse): void => {
     void healthy(store, log).then((ok) => {
       res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(ok ? { ok: true } : { ok: false, error: 'the state Redis does not answer' }));
+      res.end(
+        JSON.stringify(ok ? { ok: true } : { ok: false, error: 'the state Redis does not answer' }),
+      );
     });
   };
 }
-

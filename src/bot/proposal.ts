@@ -8,7 +8,15 @@ import type { Logger } from 'pino';
 import type { DrConfig } from '../config/schema.js';
 import { commandRef } from '../domain/commands.js';
 import type { ComponentReadiness, ReadinessStatus } from '../domain/types.js';
-import type { Detector, ProposalSink, ProposalView, ProviderStatusReading, SignalsSummary, TrackedAlert, ProbeRound } from '../detection/index.js';
+import type {
+  Detector,
+  ProposalSink,
+  ProposalView,
+  ProviderStatusReading,
+  SignalsSummary,
+  TrackedAlert,
+  ProbeRound,
+} from '../detection/index.js';
 import type { Engine } from '../engine/types.js';
 import { slackText } from './commands.js';
 
@@ -17,7 +25,12 @@ type Block = SlackTypes.KnownBlock;
 export const START_FAILOVER_ACTION = 'dr_detect_start_failover';
 const MAX_ALERT_LINES = 15;
 
-const READINESS_ICON: Record<ReadinessStatus, string> = { ready: '✅', warning: '⚠️', blocked: '⛔', 'not-configured': '➖' };
+const READINESS_ICON: Record<ReadinessStatus, string> = {
+  ready: '✅',
+  warning: '⚠️',
+  blocked: '⛔',
+  'not-configured': '➖',
+};
 
 function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -38,7 +51,10 @@ function section(text: string): Block {
 function alertLine(a: TrackedAlert): string {
   const name = a.labels.service ?? a.labels.job ?? a.labels.instance ?? a.fingerprint;
   const icon = a.status === 'firing' ? '🔴' : '🟢';
-  const what = a.status === 'firing' ? `firing since ${when(a.firstSeenAt)}` : `resolved ${when(a.resolvedAt ?? a.lastSeenAt)}`;
+  const what =
+    a.status === 'firing'
+      ? `firing since ${when(a.firstSeenAt)}`
+      : `resolved ${when(a.resolvedAt ?? a.lastSeenAt)}`;
   return `${icon} *${esc(name)}* — ${what}${a.summary ? ` — ${esc(clip(a.summary, 150))}` : ''}`;
 }
 
@@ -55,29 +71,52 @@ const MAX_STATUS_LINES = 10;
 
 /** The cloud's status as evidence; "unavailable" says why, so nobody reads silence as health. */
 export function providerStatusText(p: ProviderStatusReading): string {
-  if (!p.ok) return `${esc(p.source)}: provider status unavailable: ${esc(p.error)} (checked ${when(p.at)})`;
-  if (p.events.length === 0) return `${esc(p.source)}: nothing reported for the region (checked ${when(p.at)})`;
-  const lines = p.events.slice(0, MAX_STATUS_LINES).map((e) => `⚠️ ${esc(e.title)} — ${esc(e.status)}${e.startedAt ? ` since ${when(Date.parse(e.startedAt))}` : ''}`);
-  if (p.events.length > MAX_STATUS_LINES) lines.push(`…and ${p.events.length - MAX_STATUS_LINES} more`);
+  if (!p.ok)
+    return `${esc(p.source)}: provider status unavailable: ${esc(p.error)} (checked ${when(p.at)})`;
+  if (p.events.length === 0)
+    return `${esc(p.source)}: nothing reported for the region (checked ${when(p.at)})`;
+  const lines = p.events
+    .slice(0, MAX_STATUS_LINES)
+    .map(
+      (e) =>
+        `⚠️ ${esc(e.title)} — ${esc(e.status)}${e.startedAt ? ` since ${when(Date.parse(e.startedAt))}` : ''}`,
+    );
+  if (p.events.length > MAX_STATUS_LINES)
+    lines.push(`…and ${p.events.length - MAX_STATUS_LINES} more`);
   return `${esc(p.source)} reports ${p.events.length} open issue${p.events.length === 1 ? '' : 's'} (checked ${when(p.at)}):\n${lines.join('\n')}`;
 }
 
 /** One line of the signals, for `/dr status`. */
 export function signalsLine(s: SignalsSummary): string {
-  const probe = s.lastProbe ? `last probe ${s.lastProbe.ok ? 'ok' : 'failed'} at ${when(s.lastProbe.at)}` : 'no probe yet';
-  const head = s.episode ? `🚨 regional failure suspected in *${esc(s.region)}* (episode ${esc(s.episode.id)})` : `no regional failure suspected in *${esc(s.region)}*`;
+  const probe = s.lastProbe
+    ? `last probe ${s.lastProbe.ok ? 'ok' : 'failed'} at ${when(s.lastProbe.at)}`
+    : 'no probe yet';
+  const head = s.episode
+    ? `🚨 regional failure suspected in *${esc(s.region)}* (episode ${esc(s.episode.id)})`
+    : `no regional failure suspected in *${esc(s.region)}*`;
   const line = `${head}: ${s.recentFiring}/${s.minAlerts} alerts firing within ${s.windowSeconds} s (${s.firing} firing in all), probes failed ${s.consecutiveProbeFailures}/${s.probeFailures} in a row, ${probe}`;
   return s.providerStatus ? `${line}\n${providerStatusText(s.providerStatus)}` : line;
 }
 
-export function renderProposal(view: ProposalView, alertName: string): { text: string; blocks: Block[] } {
+export function renderProposal(
+  view: ProposalView,
+  alertName: string,
+): { text: string; blocks: Block[] } {
   const { episode, alerts, probes, summary } = view;
   const region = esc(episode.region);
   const cleared = episode.clearedAt !== undefined;
-  const title = cleared ? `✅ Signals cleared — regional failure no longer suspected in ${episode.region}` : `🚨 Regional failure suspected in ${episode.region}`;
-  const blocks: Block[] = [{ type: 'header', text: { type: 'plain_text', text: clip(title, 150) } }];
+  const title = cleared
+    ? `✅ Signals cleared — regional failure no longer suspected in ${episode.region}`
+    : `🚨 Regional failure suspected in ${episode.region}`;
+  const blocks: Block[] = [
+    { type: 'header', text: { type: 'plain_text', text: clip(title, 150) } },
+  ];
   if (cleared) {
-    blocks.push(section(`Signals cleared at ${when(episode.clearedAt!)}: ${esc(episode.clearReason ?? 'the signals no longer hold')}.`));
+    blocks.push(
+      section(
+        `Signals cleared at ${when(episode.clearedAt!)}: ${esc(episode.clearReason ?? 'the signals no longer hold')}.`,
+      ),
+    );
   } else {
     blocks.push(
       section(
@@ -85,13 +124,25 @@ export function renderProposal(view: ProposalView, alertName: string): { text: s
       ),
     );
     const r = episode.returned;
-    if (r) blocks.push(section(`🔁 Signals returned at ${when(r.at)}${r.count > 1 ? ` (${r.count} times)` : ''}; they had cleared at ${when(r.clearedAt)}: ${esc(r.clearReason)}.`));
+    if (r)
+      blocks.push(
+        section(
+          `🔁 Signals returned at ${when(r.at)}${r.count > 1 ? ` (${r.count} times)` : ''}; they had cleared at ${when(r.clearedAt)}: ${esc(r.clearReason)}.`,
+        ),
+      );
   }
   const shown = alerts.slice(0, MAX_ALERT_LINES).map(alertLine);
   if (alerts.length > MAX_ALERT_LINES) shown.push(`…and ${alerts.length - MAX_ALERT_LINES} more`);
   blocks.push(section(`*Alerts*\n${shown.length > 0 ? shown.join('\n') : 'none'}`));
-  blocks.push(section(`*Health probes of the primary*\n${probes.length > 0 ? probes.map(probeLine).join('\n') : 'none yet'}`));
-  if (!cleared && summary.providerStatus) blocks.push(section(`*Provider status* (evidence only)\n${providerStatusText(summary.providerStatus)}`));
+  blocks.push(
+    section(
+      `*Health probes of the primary*\n${probes.length > 0 ? probes.map(probeLine).join('\n') : 'none yet'}`,
+    ),
+  );
+  if (!cleared && summary.providerStatus)
+    blocks.push(
+      section(`*Provider status* (evidence only)\n${providerStatusText(summary.providerStatus)}`),
+    );
   if (episode.readiness) {
     blocks.push(
       section(
@@ -106,7 +157,12 @@ export function renderProposal(view: ProposalView, alertName: string): { text: s
   if (episode.failover) {
     blocks.push({
       type: 'context',
-      elements: [{ type: 'mrkdwn', text: `${esc(episode.failover.opId)} requested by <@${episode.failover.requester}> at ${when(episode.failover.at)}: follow its status card.` }],
+      elements: [
+        {
+          type: 'mrkdwn',
+          text: `${esc(episode.failover.opId)} requested by <@${episode.failover.requester}> at ${when(episode.failover.at)}: follow its status card.`,
+        },
+      ],
     });
   } else if (!cleared) {
     blocks.push({
@@ -121,7 +177,10 @@ export function renderProposal(view: ProposalView, alertName: string): { text: s
           value: JSON.stringify({ episodeId: episode.id }),
           confirm: {
             title: { type: 'plain_text', text: 'Request a failover?' },
-            text: { type: 'mrkdwn', text: `You become the requester of a failover away from *${region}*. Nothing changes until another approver approves it.` },
+            text: {
+              type: 'mrkdwn',
+              text: `You become the requester of a failover away from *${region}*. Nothing changes until another approver approves it.`,
+            },
             confirm: { type: 'plain_text', text: 'Request failover' },
             deny: { type: 'plain_text', text: 'Cancel' },
           },
@@ -132,7 +191,11 @@ export function renderProposal(view: ProposalView, alertName: string): { text: s
   return { text: title, blocks };
 }
 
-export function createProposalSink(opts: { client: webApi.WebClient; channel: string; alertName: string }): ProposalSink {
+export function createProposalSink(opts: {
+  client: webApi.WebClient;
+  channel: string;
+  alertName: string;
+}): ProposalSink {
   const { client, channel, alertName } = opts;
   return {
     async post(view) {
@@ -143,7 +206,12 @@ export function createProposalSink(opts: { client: webApi.WebClient; channel: st
     },
     async update(ref, view) {
       const msg = renderProposal(view, alertName);
-      await client.chat.update({ channel: ref.channel, ts: ref.ts, text: msg.text, blocks: msg.blocks });
+      await client.chat.update({
+        channel: ref.channel,
+        ts: ref.ts,
+        text: msg.text,
+        blocks: msg.blocks,
+      });
     },
   };
 }
@@ -166,16 +234,26 @@ async function answer(respond: RespondFn, log: Logger, text: string): Promise<vo
   }
 }
 
-export function registerProposalActions(app: App, deps: { config: DrConfig; engine: Engine; detector: Detector; log: Logger }): void {
+export function registerProposalActions(
+  app: App,
+  deps: { config: DrConfig; engine: Engine; detector: Detector; log: Logger },
+): void {
   const { config, engine, detector, log } = deps;
-  const reply = (respond: RespondFn, l: Logger, text: string): Promise<void> => answer(respond, l, slackText(text, config.slack.command));
+  const reply = (respond: RespondFn, l: Logger, text: string): Promise<void> =>
+    answer(respond, l, slackText(text, config.slack.command));
   app.action(START_FAILOVER_ACTION, async ({ ack, body, action, respond }) => {
     await ack();
     const userId = body.user.id;
-    const episodeId = episodeOf('value' in action && typeof action.value === 'string' ? action.value : undefined);
+    const episodeId = episodeOf(
+      'value' in action && typeof action.value === 'string' ? action.value : undefined,
+    );
     const alog = log.child({ userId, episode: episodeId });
     if (!episodeId) {
-      await reply(respond, alog, `This button is not one the bot can read; use ${commandRef('failover')} instead.`);
+      await reply(
+        respond,
+        alog,
+        `This button is not one the bot can read; use ${commandRef('failover')} instead.`,
+      );
       return;
     }
     try {
@@ -190,7 +268,11 @@ export function registerProposalActions(app: App, deps: { config: DrConfig; engi
         return;
       }
       if (!res.ok) {
-        await reply(respond, alog, `${res.activeId} is already in progress (see <#${config.slack.incidentChannel}>). Only one operation per environment runs at a time.`);
+        await reply(
+          respond,
+          alog,
+          `${res.activeId} is already in progress (see <#${config.slack.incidentChannel}>). Only one operation per environment runs at a time.`,
+        );
         return;
       }
       alog.info({ opId: res.op.id }, 'failover requested from a detection proposal');
@@ -202,7 +284,11 @@ export function registerProposalActions(app: App, deps: { config: DrConfig; engi
       );
     } catch (err) {
       alog.error({ err }, 'Start failover failed');
-      await reply(respond, alog, `The bot could not request the failover: ${err instanceof Error ? err.message : String(err)}. Try ${commandRef('failover')}.`);
+      await reply(
+        respond,
+        alog,
+        `The bot could not request the failover: ${err instanceof Error ? err.message : String(err)}. Try ${commandRef('failover')}.`,
+      );
     }
   });
 }

@@ -10,7 +10,13 @@ import type { ReadinessReport, ReadinessResult, ReadinessTransition } from '../r
 import { escapeMrkdwn, type SlackMessage } from './render.js';
 
 export interface ReadinessPostClient {
-  chat: { postMessage(args: { channel: string; text: string; blocks: SlackMessage['blocks'] }): Promise<unknown> };
+  chat: {
+    postMessage(args: {
+      channel: string;
+      text: string;
+      blocks: SlackMessage['blocks'];
+    }): Promise<unknown>;
+  };
 }
 
 /** Where `/dr status` reads the last readiness report from. */
@@ -23,7 +29,11 @@ function numbers(r: ReadinessResult): string {
   return ` (measured ${escapeMrkdwn(r.measured ?? '?')}${r.target ? `, target ${escapeMrkdwn(r.target)}` : ''})`;
 }
 
-export function renderReadinessTransition(t: ReadinessTransition, now: number = Date.now(), command = '/dr'): SlackMessage {
+export function renderReadinessTransition(
+  t: ReadinessTransition,
+  now: number = Date.now(),
+  command = '/dr',
+): SlackMessage {
   const r = t.result;
   const head =
     t.kind === 'degraded'
@@ -44,21 +54,38 @@ export function renderReadinessTransition(t: ReadinessTransition, now: number = 
 }
 
 /** The `/dr status` lines: a tally, then every check that is not ok. */
-export function readinessStatusLines(report: ReadinessReport | null, now: number = Date.now()): string[] {
-  if (!report) return ['*Readiness:* not checked yet (the first round runs when the bot starts, unless readiness.intervalMinutes is 0)'];
+export function readinessStatusLines(
+  report: ReadinessReport | null,
+  now: number = Date.now(),
+): string[] {
+  if (!report)
+    return [
+      '*Readiness:* not checked yet (the first round runs when the bot starts, unless readiness.intervalMinutes is 0)',
+    ];
   const lines = [`*Readiness:* ${readinessTally(report, now)}`];
   for (const r of report.results) {
     if (r.status === 'ok') continue;
-    lines.push(`• ${READINESS_ICONS[r.status]} *${escapeMrkdwn(r.title)}* ${r.status}: ${escapeMrkdwn(r.detail)}${numbers(r)}`);
+    lines.push(
+      `• ${READINESS_ICONS[r.status]} *${escapeMrkdwn(r.title)}* ${r.status}: ${escapeMrkdwn(r.detail)}${numbers(r)}`,
+    );
   }
   return lines;
 }
 
 /** Post each transition into the incident channel; a Slack failure is thrown so the monitor retries it. */
-export function createReadinessNotifier(opts: { client: ReadinessPostClient; channel: string; log: Logger; /** The configured slash command (default /dr). */ command?: string }): ReadinessNotify {
+export function createReadinessNotifier(opts: {
+  client: ReadinessPostClient;
+  channel: string;
+  log: Logger;
+  /** The configured slash command (default /dr). */ command?: string;
+}): ReadinessNotify {
   return async (t) => {
     const message = renderReadinessTransition(t, Date.now(), opts.command);
-    await opts.client.chat.postMessage({ channel: opts.channel, text: message.text, blocks: message.blocks });
+    await opts.client.chat.postMessage({
+      channel: opts.channel,
+      text: message.text,
+      blocks: message.blocks,
+    });
     opts.log.info({ check: t.result.id, kind: t.kind }, 'readiness change posted');
   };
 }

@@ -12,7 +12,8 @@ export interface ApproverPolicy {
 export function whoMayApprove(policy: ApproverPolicy): string {
   const names = policy.approvers.map((id) => `<@${id}>`);
   if (policy.userGroup) names.push(`members of <!subteam^${policy.userGroup}>`);
-  if (names.length === 0) return 'nobody is configured as an approver (approvals.approvers / approvals.userGroup)';
+  if (names.length === 0)
+    return 'nobody is configured as an approver (approvals.approvers / approvals.userGroup)';
   if (names.length === 1) return names[0]!;
   return `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`;
 }
@@ -41,7 +42,8 @@ export function refusalMessage(input: {
       return `${opId} has already finished (${op?.phase ?? 'finished'}).`;
     case 'not-awaiting-approval':
       // A second click on Approve after the first one started the operation is a double click.
-      if (action === 'approve' && op?.approvals.some((a) => a.userId === userId)) return 'Your approval is already counted.';
+      if (action === 'approve' && op?.approvals.some((a) => a.userId === userId))
+        return 'Your approval is already counted.';
       return `${opId} is not waiting for approval any more${op ? ` (it is ${op.phase})` : ''}.`;
     case 'not-paused':
       return `${opId} is not paused${op ? ` (it is ${op.phase})` : ''}: nothing to ${action}.`;

@@ -109,7 +109,8 @@ function slackDate(ms: number, fallback: string): string {
 }
 
 export function modeLabel(view: OperationView): string {
-  if (view.mode) return view.requestedMode === 'auto' ? `${view.mode} (chosen by preflight)` : view.mode;
+  if (view.mode)
+    return view.requestedMode === 'auto' ? `${view.mode} (chosen by preflight)` : view.mode;
   return view.requestedMode === 'auto' ? 'decided by preflight' : view.requestedMode;
 }
 
@@ -118,7 +119,9 @@ export function isFinal(phase: Phase): boolean {
 }
 
 export function stepDuration(s: StepState): number | undefined {
-  return s.startedAt !== undefined && s.finishedAt !== undefined ? s.finishedAt - s.startedAt : undefined;
+  return s.startedAt !== undefined && s.finishedAt !== undefined
+    ? s.finishedAt - s.startedAt
+    : undefined;
 }
 
 export function stepLine(s: StepState): string {
@@ -126,7 +129,10 @@ export function stepLine(s: StepState): string {
   const took = stepDuration(s);
   let note = '';
   if (s.status === 'skipped') {
-    note = s.skipReason === 'not-configured' ? 'skipped — not configured' : `skipped by ${s.skippedBy ? user(s.skippedBy) : 'someone'}`;
+    note =
+      s.skipReason === 'not-configured'
+        ? 'skipped — not configured'
+        : `skipped by ${s.skippedBy ? user(s.skippedBy) : 'someone'}`;
   } else if (s.status === 'failed') {
     note = s.error ? escapeMrkdwn(s.error.message) : 'failed';
   } else if (s.status === 'running') {
@@ -141,8 +147,11 @@ export function stepLine(s: StepState): string {
 }
 
 function readinessLines(c: ComponentReadiness): string {
-  const lines = [`${READINESS_ICON[c.status]} *${c.component}* (${c.status}) — ${escapeMrkdwn(c.summary)}`];
-  if (c.expectedLoss) lines.push(`      expected loss: ${escapeMrkdwn(c.expectedLoss.description)}`);
+  const lines = [
+    `${READINESS_ICON[c.status]} *${c.component}* (${c.status}) — ${escapeMrkdwn(c.summary)}`,
+  ];
+  if (c.expectedLoss)
+    lines.push(`      expected loss: ${escapeMrkdwn(c.expectedLoss.description)}`);
   for (const w of c.warnings ?? []) lines.push(`      ⚠️ ${escapeMrkdwn(w)}`);
   return lines.join('\n');
 }
@@ -177,7 +186,9 @@ function button(
 function actionButtons(view: OperationView): Block | null {
   const kind = KIND_LABEL[view.kind].toLowerCase();
   if (view.phase === 'awaitingApproval') {
-    const value: ButtonValue = view.planHash ? { opId: view.id, planHash: view.planHash } : { opId: view.id };
+    const value: ButtonValue = view.planHash
+      ? { opId: view.id, planHash: view.planHash }
+      : { opId: view.id };
     return {
       type: 'actions',
       block_id: `dr_approval:${view.id}`,
@@ -193,7 +204,8 @@ function actionButtons(view: OperationView): Block | null {
   }
   if (view.phase === 'paused') {
     const value: ButtonValue = { opId: view.id };
-    const paused = view.currentSteps.map((id) => STEP_TITLES[id] ?? id).join(', ') || 'the failed step';
+    const paused =
+      view.currentSteps.map((id) => STEP_TITLES[id] ?? id).join(', ') || 'the failed step';
     return {
       type: 'actions',
       block_id: `dr_paused:${view.id}`,
@@ -219,7 +231,10 @@ function actionButtons(view: OperationView): Block | null {
 export function renderCard(view: OperationView, targets: Targets): SlackMessage {
   const kind = KIND_LABEL[view.kind];
   const blocks: Block[] = [
-    { type: 'header', text: { type: 'plain_text', text: clip(`${kind} ${view.id} · ${view.env}`, 150) } },
+    {
+      type: 'header',
+      text: { type: 'plain_text', text: clip(`${kind} ${view.id} · ${view.env}`, 150) },
+    },
     section(
       [
         `*Requested by* ${user(view.requester)} — ${view.reason ? escapeMrkdwn(view.reason) : '_no reason given_'}`,
@@ -228,7 +243,9 @@ export function renderCard(view: OperationView, targets: Targets): SlackMessage 
     ),
   ];
   if (view.preflight) {
-    blocks.push(section(['*Preflight*', ...view.preflight.components.map(readinessLines)].join('\n')));
+    blocks.push(
+      section(['*Preflight*', ...view.preflight.components.map(readinessLines)].join('\n')),
+    );
   }
   const approvers = view.approvals.map((a) => user(a.userId)).join(', ');
   let approvalLine = `*Approvals:* ${view.approvals.length}/${view.requiredApprovals}${approvers ? ` — ${approvers}` : ''}`;
@@ -240,7 +257,11 @@ export function renderCard(view: OperationView, targets: Targets): SlackMessage 
     blocks.push(section(['*Steps*', ...view.steps.map(stepLine)].join('\n')));
   }
   if (view.lastError && (view.phase === 'paused' || view.phase === 'refused')) {
-    blocks.push(section(`❌ *${view.phase === 'paused' ? 'Paused' : 'Refused'}:* ${escapeMrkdwn(view.lastError.message)}`));
+    blocks.push(
+      section(
+        `❌ *${view.phase === 'paused' ? 'Paused' : 'Refused'}:* ${escapeMrkdwn(view.lastError.message)}`,
+      ),
+    );
   }
   if (isFinal(view.phase)) {
     blocks.push(context(finalLine(view, targets)));
@@ -252,7 +273,8 @@ export function renderCard(view: OperationView, targets: Targets): SlackMessage 
 
 function finalLine(view: OperationView, targets: Targets): string {
   const parts: string[] = [PHASE_LABEL[view.phase]];
-  if (view.finishedAt !== undefined) parts.push(`in ${formatDuration(view.finishedAt - view.createdAt)}`);
+  if (view.finishedAt !== undefined)
+    parts.push(`in ${formatDuration(view.finishedAt - view.createdAt)}`);
   if (view.rtoMs !== undefined) parts.push(rtoText(view.rtoMs, targets));
   if (view.rejectedBy) parts.push(`rejected by ${user(view.rejectedBy)}`);
   if (view.abortedBy) parts.push(`aborted by ${user(view.abortedBy)}`);
@@ -283,29 +305,44 @@ function checksTable(checks: CheckResult[]): string {
     ...shown.map((c) => [c.ok ? 'pass' : 'FAIL', clip(c.name, 40), c.kind, clip(c.detail, 60)]),
   ];
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
-  const lines = rows.map((r) => r.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]!) : cell)).join('  '));
+  const lines = rows.map((r) =>
+    r.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]!) : cell)).join('  '),
+  );
   // A code block keeps the columns aligned; Slack mrkdwn has no tables.
-  if (ordered.length > shown.length) lines.push(`… and ${ordered.length - shown.length} more (all passed)`);
+  if (ordered.length > shown.length)
+    lines.push(`… and ${ordered.length - shown.length} more (all passed)`);
   return '```\n' + lines.join('\n').replace(/```/g, "'''") + '\n```';
 }
 
 /** The thread reply for one finished step: what happened and its evidence. */
-export function renderStepReply(entry: TimelineEntry, view: OperationView, targets: Targets): SlackMessage | null {
-  if (entry.type !== 'StepSucceeded' && entry.type !== 'StepFailed' && entry.type !== 'StepSkipped') return null;
+export function renderStepReply(
+  entry: TimelineEntry,
+  view: OperationView,
+  targets: Targets,
+): SlackMessage | null {
+  if (entry.type !== 'StepSucceeded' && entry.type !== 'StepFailed' && entry.type !== 'StepSkipped')
+    return null;
   const title = STEP_TITLES[entry.stepId] ?? entry.stepId;
   const step = view.steps.find((s) => s.id === entry.stepId);
   const blocks: Block[] = [];
   let text: string;
   if (entry.type === 'StepSucceeded') {
     const o = entry.outcome;
-    const how = o.result === 'already-done' ? 'was already done' : o.result === 'not-configured' ? 'is not configured' : 'succeeded';
+    const how =
+      o.result === 'already-done'
+        ? 'was already done'
+        : o.result === 'not-configured'
+          ? 'is not configured'
+          : 'succeeded';
     text = `✅ ${title} ${how} in ${formatDuration(entry.durationMs)}`;
     blocks.push(section(`*${escapeMrkdwn(text)}*\n${escapeMrkdwn(o.summary)}`));
     const ev = evidenceLines(o.evidence).map((l) => `• ${escapeMrkdwn(l)}`);
     if (ev.length > 0) blocks.push(section(['*Evidence*', ...ev].join('\n')));
     if (o.checks && o.checks.length > 0) {
       const passed = o.checks.filter((c) => c.ok).length;
-      blocks.push(section(`*Checks* ${passed}/${o.checks.length} passed\n${checksTable(o.checks)}`));
+      blocks.push(
+        section(`*Checks* ${passed}/${o.checks.length} passed\n${checksTable(o.checks)}`),
+      );
     }
     const rpo = rpoLines(o.rpo, targets);
     if (rpo.length > 0) blocks.push(section(rpo.join('\n')));
@@ -315,9 +352,16 @@ export function renderStepReply(entry: TimelineEntry, view: OperationView, targe
     blocks.push(section(`*${escapeMrkdwn(text)}*${attempt}\n${escapeMrkdwn(entry.error.message)}`));
     const ev = evidenceLines(step?.evidence).map((l) => `• ${escapeMrkdwn(l)}`);
     if (ev.length > 0) blocks.push(section(['*Evidence*', ...ev].join('\n')));
-    blocks.push(context(`error code \`${entry.error.code}\`${entry.error.provider ? ` from ${entry.error.provider}` : ''}${entry.error.retryable ? ' · retryable' : ''} · use the card's Retry, Skip or Abort`));
+    blocks.push(
+      context(
+        `error code \`${entry.error.code}\`${entry.error.provider ? ` from ${entry.error.provider}` : ''}${entry.error.retryable ? ' · retryable' : ''} · use the card's Retry, Skip or Abort`,
+      ),
+    );
   } else {
-    const why = entry.reason === 'not-configured' ? 'not configured' : `by ${entry.userId ? user(entry.userId) : 'someone'}`;
+    const why =
+      entry.reason === 'not-configured'
+        ? 'not configured'
+        : `by ${entry.userId ? user(entry.userId) : 'someone'}`;
     text = `⏭ ${title} skipped — ${entry.reason === 'not-configured' ? 'not configured' : 'by a person'}`;
     blocks.push(section(`*⏭ ${escapeMrkdwn(title)} skipped* — ${why}`));
   }
@@ -338,7 +382,8 @@ export function renderEventReply(entry: TimelineEntry): SlackMessage | null {
       text = `🚫 ${entry.action} by ${user(entry.userId)} refused: ${refusalSummary(entry.reason)}`;
       break;
     case 'ApprovalsInvalidated':
-      text = '♻️ The plan changed since approval was requested: earlier approvals no longer count. Review the card again.';
+      text =
+        '♻️ The plan changed since approval was requested: earlier approvals no longer count. Review the card again.';
       break;
     case 'OperationApproved':
       text = `✅ Approved by ${entry.approvers.map(user).join(', ')}: starting`;
@@ -383,18 +428,27 @@ function refusalSummary(reason: string): string {
 /** The final thread reply: outcome, duration, RTO against target, RPO. */
 export function renderSummary(view: OperationView, targets: Targets): SlackMessage {
   const kind = KIND_LABEL[view.kind];
-  const duration = view.finishedAt !== undefined ? formatDuration(view.finishedAt - view.createdAt) : '—';
+  const duration =
+    view.finishedAt !== undefined ? formatDuration(view.finishedAt - view.createdAt) : '—';
   const head = `🏁 ${kind} ${view.id} ${view.phase} after ${duration}`;
   const lines = [`*${head}*`];
   const done = view.steps.filter((s) => s.status === 'succeeded').length;
   const skipped = view.steps.filter((s) => s.status === 'skipped').length;
   const failed = view.steps.filter((s) => s.status === 'failed').length;
-  lines.push(`Steps: ${done} succeeded, ${skipped} skipped, ${failed} failed of ${view.steps.length}`);
-  if (view.approvals.length > 0) lines.push(`Approved by ${view.approvals.map((a) => user(a.userId)).join(', ')}`);
+  lines.push(
+    `Steps: ${done} succeeded, ${skipped} skipped, ${failed} failed of ${view.steps.length}`,
+  );
+  if (view.approvals.length > 0)
+    lines.push(`Approved by ${view.approvals.map((a) => user(a.userId)).join(', ')}`);
   if (view.rejectedBy) lines.push(`Rejected by ${user(view.rejectedBy)}`);
   if (view.abortedBy) lines.push(`Aborted by ${user(view.abortedBy)}`);
-  if (view.lastError && view.phase !== 'completed') lines.push(`Last error: ${escapeMrkdwn(view.lastError.message)}`);
-  lines.push(view.rtoMs !== undefined ? rtoText(view.rtoMs, targets) : `RTO not measured (target ${targets.rtoMinutes} min)`);
+  if (view.lastError && view.phase !== 'completed')
+    lines.push(`Last error: ${escapeMrkdwn(view.lastError.message)}`);
+  lines.push(
+    view.rtoMs !== undefined
+      ? rtoText(view.rtoMs, targets)
+      : `RTO not measured (target ${targets.rtoMinutes} min)`,
+  );
   const rpo = rpoLines(view.rpo, targets);
   lines.push(...(rpo.length > 0 ? rpo : ['RPO not measured']));
   return { text: head, blocks: [section(lines.join('\n'))] };
@@ -413,6 +467,7 @@ export function statusLine(view: OperationView, link: string | null): string {
     `requested by ${user(view.requester)}${view.reason ? `: ${escapeMrkdwn(view.reason)}` : ''}`,
     `steps ${done}/${view.steps.length}${running && !isFinal(view.phase) ? `, at ${escapeMrkdwn(running.title)}` : ''}`,
   ];
-  if (view.finishedAt !== undefined) parts.push(`finished ${slackDate(view.finishedAt, new Date(view.finishedAt).toISOString())}`);
+  if (view.finishedAt !== undefined)
+    parts.push(`finished ${slackDate(view.finishedAt, new Date(view.finishedAt).toISOString())}`);
   return parts.join(' · ');
 }

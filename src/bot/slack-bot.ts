@@ -47,18 +47,27 @@ export interface SlackBotOptions {
 function parsePort(raw: string | undefined): number {
   if (raw === undefined || raw === '') return 3000;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`PORT must be a port number (0-65535, 0 = any free port), got "${raw}"`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new ConfigError(`PORT must be a port number (0-65535, 0 = any free port), got "${raw}"`);
   return n;
 }
 
 export async function createSlackBot(opts: SlackBotOptions): Promise<SlackBot> {
   const { config, engine, store, env } = opts;
   const log = opts.log.child({ component: 'slack' });
-  const botToken = requireEnv(env, 'SLACK_BOT_TOKEN', 'the bot token (xoxb-…) from the Slack app\'s "OAuth & Permissions" page');
+  const botToken = requireEnv(
+    env,
+    'SLACK_BOT_TOKEN',
+    'the bot token (xoxb-…) from the Slack app\'s "OAuth & Permissions" page',
+  );
   const appToken = env.SLACK_APP_TOKEN?.trim() ? env.SLACK_APP_TOKEN : undefined;
   const signingSecret = appToken
     ? undefined
-    : requireEnv(env, 'SLACK_SIGNING_SECRET', 'HTTP mode needs the signing secret from the Slack app\'s "Basic Information" page (or set SLACK_APP_TOKEN for Socket Mode)');
+    : requireEnv(
+        env,
+        'SLACK_SIGNING_SECRET',
+        'HTTP mode needs the signing secret from the Slack app\'s "Basic Information" page (or set SLACK_APP_TOKEN for Socket Mode)',
+      );
   const listenPort = parsePort(env.PORT);
   const client = createSlackClient(botToken, env, log);
   const logger = boltLogger(log.child({ component: 'bolt' }));
@@ -74,10 +83,16 @@ export async function createSlackBot(opts: SlackBotOptions): Promise<SlackBot> {
   const learnIdentity = async (): Promise<void> => {
     try {
       const res = await identityClient.auth.test();
-      identity = { ...(res.bot_id ? { botId: res.bot_id } : {}), ...(res.user_id ? { botUserId: res.user_id } : {}) };
+      identity = {
+        ...(res.bot_id ? { botId: res.bot_id } : {}),
+        ...(res.user_id ? { botUserId: res.user_id } : {}),
+      };
       log.debug({ ...identity }, 'bot identity from auth.test');
     } catch (err) {
-      log.warn({ err }, 'auth.test failed; continuing without the bot identity (commands and buttons do not need it; check SLACK_BOT_TOKEN if Slack calls keep failing)');
+      log.warn(
+        { err },
+        'auth.test failed; continuing without the bot identity (commands and buttons do not need it; check SLACK_BOT_TOKEN if Slack calls keep failing)',
+      );
     }
   };
 
@@ -86,19 +101,38 @@ export async function createSlackBot(opts: SlackBotOptions): Promise<SlackBot> {
   let alertmanager: ReturnType<typeof alertmanagerWebhook> | undefined;
   if (detector) {
     const tokenEnv = config.detection?.tokenEnv ?? 'DR_ALERTMANAGER_TOKEN';
-    const token = requireEnv(env, tokenEnv, 'the bearer token Alertmanager sends to /webhooks/alertmanager (http_config.authorization.credentials)');
-    alertmanager = alertmanagerWebhook({ detector, token, maxBodyBytes: config.detection?.maxBodyBytes ?? 1024 * 1024, log });
+    const token = requireEnv(
+      env,
+      tokenEnv,
+      'the bearer token Alertmanager sends to /webhooks/alertmanager (http_config.authorization.credentials)',
+    );
+    alertmanager = alertmanagerWebhook({
+      detector,
+      token,
+      maxBodyBytes: config.detection?.maxBodyBytes ?? 1024 * 1024,
+      log,
+    });
   }
   let healthServer: Server | undefined;
   let app: BoltApp;
   if (appToken) {
     // Bolt hands installerOptions.clientOptions to the Socket Mode client (apps.connections.open);
     // no installer is created without OAuth client credentials.
-    const receiver = new SocketModeReceiver({ appToken, logger, installerOptions: { clientOptions: { slackApiUrl: client.slackApiUrl } } });
-    app = new App({ receiver, authorize, logger, clientOptions: { slackApiUrl: client.slackApiUrl } });
+    const receiver = new SocketModeReceiver({
+      appToken,
+      logger,
+      installerOptions: { clientOptions: { slackApiUrl: client.slackApiUrl } },
+    });
+    app = new App({
+      receiver,
+      authorize,
+      logger,
+      clientOptions: { slackApiUrl: client.slackApiUrl },
+    });
     healthServer = createServer((req, res) => {
       if (req.method === 'GET' && req.url?.split('?')[0] === '/healthz') return health(req, res);
-      if (alertmanager && req.method === 'POST' && req.url?.split('?')[0] === ALERTMANAGER_PATH) return alertmanager(req, res);
+      if (alertmanager && req.method === 'POST' && req.url?.split('?')[0] === ALERTMANAGER_PATH)
+        return alertmanager(req, res);
       res.writeHead(404).end();
     });
   } else {
@@ -109,10 +143,17 @@ export async function createSlackBot(opts: SlackBotOptions): Promise<SlackBot> {
       logger,
       customRoutes: [
         { path: '/healthz', method: ['GET'], handler: health },
-        ...(alertmanager ? [{ path: ALERTMANAGER_PATH, method: ['POST'], handler: alertmanager }] : []),
+        ...(alertmanager
+          ? [{ path: ALERTMANAGER_PATH, method: ['POST'], handler: alertmanager }]
+          : []),
       ],
     });
-    app = new App({ receiver, authorize, logger, clientOptions: { slackApiUrl: client.slackApiUrl } });
+    app = new App({
+      receiver,
+      authorize,
+      logger,
+      clientOptions: { slackApiUrl: client.slackApiUrl },
+    });
   }
   app.error(async (err) => {
     log.error({ err }, 'unhandled error in a Slack listener');
@@ -124,13 +165,29 @@ export async function createSlackBot(opts: SlackBotOptions): Promise<SlackBot> {
     log,
     channel: config.slack.incidentChannel,
     targets: config.targets,
-    ...(opts.cardUpdateIntervalMs !== undefined ? { minIntervalMs: opts.cardUpdateIntervalMs } : {}),
+    ...(opts.cardUpdateIntervalMs !== undefined
+      ? { minIntervalMs: opts.cardUpdateIntervalMs }
+      : {}),
   });
-  registerHandlers(app, { config, engine, cards, client, log, ...(detector ? { detector } : {}), ...(opts.readiness ? { readiness: opts.readiness } : {}) });
+  registerHandlers(app, {
+    config,
+    engine,
+    cards,
+    client,
+    log,
+    ...(detector ? { detector } : {}),
+    ...(opts.readiness ? { readiness: opts.readiness } : {}),
+  });
   let detach: (() => void) | null = null;
   if (detector) {
     registerProposalActions(app, { config, engine, detector, log });
-    detach = detector.attach(createProposalSink({ client, channel: config.slack.incidentChannel, alertName: detector.settings.alertName }));
+    detach = detector.attach(
+      createProposalSink({
+        client,
+        channel: config.slack.incidentChannel,
+        alertName: detector.settings.alertName,
+      }),
+    );
   }
 
   // Subscribe now, not at start(): the engine resumes operations before the HTTP side listens,
@@ -148,11 +205,17 @@ export async function createSlackBot(opts: SlackBotOptions): Promise<SlackBot> {
           server.listen(listenPort, () => resolve());
         });
         bot.port = (server.address() as AddressInfo).port;
-        log.info({ mode: 'socket', port: bot.port }, 'Slack bot connected in Socket Mode; /healthz served on this port');
+        log.info(
+          { mode: 'socket', port: bot.port },
+          'Slack bot connected in Socket Mode; /healthz served on this port',
+        );
       } else {
         const server = (await app.start(listenPort)) as Server;
         bot.port = (server.address() as AddressInfo).port;
-        log.info({ mode: 'http', port: bot.port }, 'Slack bot listening on /slack/events and /healthz');
+        log.info(
+          { mode: 'http', port: bot.port },
+          'Slack bot listening on /slack/events and /healthz',
+        );
       }
     },
     async stop() {

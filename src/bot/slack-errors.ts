@@ -10,7 +10,9 @@
 function slackErrorCode(err: unknown): string | undefined {
   if (typeof err !== 'object' || err === null) return undefined;
   const e = err as { code?: unknown; data?: { error?: unknown } };
-  return e.code === 'slack_webapi_platform_error' && typeof e.data?.error === 'string' ? e.data.error : undefined;
+  return e.code === 'slack_webapi_platform_error' && typeof e.data?.error === 'string'
+    ? e.data.error
+    : undefined;
 }
 
 /**
@@ -19,11 +21,23 @@ function slackErrorCode(err: unknown): string | undefined {
  */
 function networkCause(err: unknown): string {
   let e: unknown = err;
-  for (let depth = 0; depth < 5 && typeof e === 'object' && e !== null && (e as { cause?: unknown }).cause; depth++) e = (e as { cause?: unknown }).cause;
+  for (
+    let depth = 0;
+    depth < 5 && typeof e === 'object' && e !== null && (e as { cause?: unknown }).cause;
+    depth++
+  )
+    e = (e as { cause?: unknown }).cause;
   if (typeof e !== 'object' || e === null) return e === undefined ? '' : String(e);
   const { code, message, errors } = e as { code?: unknown; message?: unknown; errors?: unknown };
-  const inner = Array.isArray(errors) ? (errors[0] as { message?: unknown } | undefined)?.message : undefined;
-  const text = typeof message === 'string' && message.length > 0 ? message : typeof inner === 'string' ? inner : '';
+  const inner = Array.isArray(errors)
+    ? (errors[0] as { message?: unknown } | undefined)?.message
+    : undefined;
+  const text =
+    typeof message === 'string' && message.length > 0
+      ? message
+      : typeof inner === 'string'
+        ? inner
+        : '';
   if (typeof code === 'string' && !text.includes(code)) return text ? `${code}: ${text}` : code;
   return text;
 }
@@ -32,7 +46,13 @@ function networkCause(err: unknown): string {
 export function describeSlackFailure(err: unknown): string {
   const code = slackErrorCode(err);
   if (code) return `Slack answered ${code}`;
-  const e = (typeof err === 'object' && err !== null ? err : {}) as { code?: unknown; original?: { code?: unknown; message?: unknown }; statusCode?: unknown; retryAfter?: unknown; message?: unknown };
+  const e = (typeof err === 'object' && err !== null ? err : {}) as {
+    code?: unknown;
+    original?: { code?: unknown; message?: unknown };
+    statusCode?: unknown;
+    retryAfter?: unknown;
+    message?: unknown;
+  };
   switch (e.code) {
     case 'slack_webapi_request_error': {
       const detail = networkCause(e.original);
@@ -53,7 +73,11 @@ export function describeSlackFailure(err: unknown): string {
  * covers chat.postMessage only; a file shared by files.completeUploadExternal needs the invite),
  * `channel_not_found` (a wrong id, or a private channel the bot was not invited to).
  */
-export function channelFailure(err: unknown, channel: string, what: 'message' | 'file' = 'message'): string {
+export function channelFailure(
+  err: unknown,
+  channel: string,
+  what: 'message' | 'file' = 'message',
+): string {
   switch (slackErrorCode(err)) {
     case 'not_in_channel':
       return what === 'file'

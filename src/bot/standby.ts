@@ -29,7 +29,12 @@ export interface StandbyServerOptions {
 
 export async function startStandbyServer(opts: StandbyServerOptions): Promise<StandbyServer> {
   const log = opts.log.child({ component: 'standby' });
-  const send = (res: ServerResponse, status: number, body: Record<string, unknown>, headers: Record<string, string> = {}): void => {
+  const send = (
+    res: ServerResponse,
+    status: number,
+    body: Record<string, unknown>,
+    headers: Record<string, string> = {},
+  ): void => {
     res.writeHead(status, { 'content-type': 'application/json', ...headers });
     res.end(JSON.stringify(body));
   };
@@ -40,14 +45,22 @@ export async function startStandbyServer(opts: StandbyServerOptions): Promise<St
       void healthy(opts.store, log).then((ok) =>
         ok
           ? send(res, 200, { ok: true, role: 'standby', active: opts.active() })
-          : send(res, 503, { ok: false, role: 'standby', error: 'the state Redis does not answer' }),
+          : send(res, 503, {
+              ok: false,
+              role: 'standby',
+              error: 'the state Redis does not answer',
+            }),
       );
       return;
     }
     send(
       res,
       503,
-      { ok: false, role: 'standby', error: `standby: another instance is active for environment ${opts.environment} (${opts.active()}); try again` },
+      {
+        ok: false,
+        role: 'standby',
+        error: `standby: another instance is active for environment ${opts.environment} (${opts.active()}); try again`,
+      },
       { 'retry-after': '5' },
     );
   });

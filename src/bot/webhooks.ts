@@ -18,7 +18,12 @@ export interface AlertmanagerWebhookOptions {
   log: Logger;
 }
 
-function send(res: ServerResponse, status: number, body: Record<string, unknown>, headers: Record<string, string> = {}): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  body: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): void {
   if (res.headersSent) return;
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
   res.end(JSON.stringify(body));
@@ -80,12 +85,24 @@ export function alertmanagerWebhook(opts: AlertmanagerWebhookOptions) {
     void (async () => {
       const given = bearer(req);
       if (given === null || !tokenMatches(given, token)) {
-        log.warn({ remote: req.socket.remoteAddress, hasToken: given !== null }, 'Alertmanager webhook refused: missing or wrong bearer token');
+        log.warn(
+          { remote: req.socket.remoteAddress, hasToken: given !== null },
+          'Alertmanager webhook refused: missing or wrong bearer token',
+        );
         // Discard the body unread (no buffering) so the client gets the answer, not a reset.
         req.resume();
-        send(res, 401, { ok: false, error: 'missing or wrong bearer token: set Authorization: Bearer <the token in the bot\'s environment>' }, {
-          'www-authenticate': 'Bearer',
-        });
+        send(
+          res,
+          401,
+          {
+            ok: false,
+            error:
+              "missing or wrong bearer token: set Authorization: Bearer <the token in the bot's environment>",
+          },
+          {
+            'www-authenticate': 'Bearer',
+          },
+        );
         return;
       }
       let raw: Buffer;
@@ -94,7 +111,10 @@ export function alertmanagerWebhook(opts: AlertmanagerWebhookOptions) {
       } catch (err) {
         if (err instanceof BodyTooLarge) {
           log.warn({ maxBodyBytes }, 'Alertmanager webhook refused: body too large');
-          send(res, 400, { ok: false, error: `body larger than ${maxBodyBytes} bytes (detection.maxBodyBytes): lower max_alerts in the Alertmanager webhook config` });
+          send(res, 400, {
+            ok: false,
+            error: `body larger than ${maxBodyBytes} bytes (detection.maxBodyBytes): lower max_alerts in the Alertmanager webhook config`,
+          });
           return;
         }
         throw err;
@@ -114,12 +134,19 @@ export function alertmanagerWebhook(opts: AlertmanagerWebhookOptions) {
       }
       try {
         const result = await detector.ingest(parsed.payload);
-        log.info({ accepted: result.accepted, ignored: result.ignored, change: result.change }, 'Alertmanager alerts received');
+        log.info(
+          { accepted: result.accepted, ignored: result.ignored, change: result.change },
+          'Alertmanager alerts received',
+        );
         send(res, 200, { ok: true, accepted: result.accepted, ignored: result.ignored });
       } catch (err) {
         // Alertmanager retries on 5xx, which is what a down state Redis needs.
         log.error({ err }, 'could not record Alertmanager alerts');
-        send(res, 503, { ok: false, error: 'the bot could not record the alerts (state Redis unavailable?); Alertmanager will retry' });
+        send(res, 503, {
+          ok: false,
+          error:
+            'the bot could not record the alerts (state Redis unavailable?); Alertmanager will retry',
+        });
       }
     })().catch((err: unknown) => {
       log.error({ err }, 'Alertmanager webhook failed');

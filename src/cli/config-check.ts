@@ -23,13 +23,19 @@ export function runConfigCheck(opts: { path: string; skipEnv: boolean; io: CliIo
   const { problems, environment } = checkStart(config, io.env, { skipEnv: opts.skipEnv });
   const summary = summarizeConfig(config, io.env);
   // "valid" means the file itself is right; what the environment lacks is listed below it.
-  if (!problems.some((p) => !p.needsEnv)) io.stdout(`${opts.path}: valid\n${summary.lines.join('\n')}\n`);
+  if (!problems.some((p) => !p.needsEnv))
+    io.stdout(`${opts.path}: valid\n${summary.lines.join('\n')}\n`);
   for (const w of summary.warnings) io.stderr(`dr: warning: ${opts.path}: ${w}\n`);
   if (environment?.redisUrlDefaulted) {
-    io.stderr(`dr: warning: REDIS_URL is not set: dr start would keep operation state in the Redis on localhost; set it to the bot's own Redis outside the primary region\n`);
+    io.stderr(
+      `dr: warning: REDIS_URL is not set: dr start would keep operation state in the Redis on localhost; set it to the bot's own Redis outside the primary region\n`,
+    );
   }
   if (problems.length === 0) return 0;
-  io.stderr(`dr: ${opts.path}: ${startProblemsTitle(problems)}:\n${problems.map((p) => `  ${p.text}`).join('\n')}\n`);
-  if (problems.some((p) => p.needsEnv)) io.stderr('dr: (dr start would refuse to start; use --skip-env to check the file only)\n');
+  io.stderr(
+    `dr: ${opts.path}: ${startProblemsTitle(problems)}:\n${problems.map((p) => `  ${p.text}`).join('\n')}\n`,
+  );
+  if (problems.some((p) => p.needsEnv))
+    io.stderr('dr: (dr start would refuse to start; use --skip-env to check the file only)\n');
   return 1;
 }

@@ -13,10 +13,14 @@ export async function runLabResync(opts: { dir?: string; io: CliIo }): Promise<n
     const { labResync, resyncRequestFromEnv } = await import('../lab/resync.js');
     const result = await labResync(resyncRequestFromEnv(opts.dir ?? DEFAULT_LAB_DIR, io.env));
     const how = result.method === 'rewind' ? 'rewound (pg_rewind)' : 'rebuilt (pg_basebackup)';
-    io.stdout(`${result.server} ${how}: streaming from ${result.source} over slot ${result.slot} (pid ${result.pid})\n`);
+    io.stdout(
+      `${result.server} ${how}: streaming from ${result.source} over slot ${result.slot} (pid ${result.pid})\n`,
+    );
     return 0;
   } catch (err) {
-    io.stderr(`dr lab resync: ${err instanceof DrError || err instanceof Error ? err.message : String(err)}\n`);
+    io.stderr(
+      `dr lab resync: ${err instanceof DrError || err instanceof Error ? err.message : String(err)}\n`,
+    );
     return 1;
   }
 }

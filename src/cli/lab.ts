@@ -54,13 +54,17 @@ function describeUp(info: LabInfo, cloud: LabCloud | undefined): string {
 }
 
 function workloadsLine(ws: CloudState['kubernetes']['primary']): string {
-  return ws.map((w) => `${w.namespace}/${w.name} ${w.readyReplicas ?? '?'}/${w.replicas ?? '?'}`).join(', ');
+  return ws
+    .map((w) => `${w.namespace}/${w.name} ${w.readyReplicas ?? '?'}/${w.replicas ?? '?'}`)
+    .join(', ');
 }
 
 function describeCloudState(cloud: CloudState | { error: string }): string[] {
   if ('error' in cloud) return [`  ${'simulators'.padEnd(19)} DOWN (${cloud.error})`];
-  const health = (h: { healthy: boolean; running: boolean }): string => (!h.running ? 'stopped (refuses connections)' : h.healthy ? 'healthy' : 'unhealthy (503)');
-  const { primaryHealthCheckInverted: inverted, primaryHealthCheckDisabled: disabled } = cloud.route53;
+  const health = (h: { healthy: boolean; running: boolean }): string =>
+    !h.running ? 'stopped (refuses connections)' : h.healthy ? 'healthy' : 'unhealthy (503)';
+  const { primaryHealthCheckInverted: inverted, primaryHealthCheckDisabled: disabled } =
+    cloud.route53;
   // Disabled+Inverted is what a failover sets: the check reads unhealthy whatever the endpoint does.
   const check =
     inverted === null
@@ -80,7 +84,8 @@ function describeCloudState(cloud: CloudState | { error: string }): string[] {
 
 function describeStatus(status: LabStatus, dir: string): string {
   const lines = [`lab in ${status.dir} (bot config ${status.configPath})`];
-  const lag = (bytes: number | null | undefined): string => (bytes === undefined || bytes === null ? '' : `, lag ${bytes} B`);
+  const lag = (bytes: number | null | undefined): string =>
+    bytes === undefined || bytes === null ? '' : `, lag ${bytes} B`;
   const outage = status.outage;
   const down = (region: RegionRole, error: string | undefined): string =>
     outage?.region === region
@@ -89,16 +94,24 @@ function describeStatus(status: LabStatus, dir: string): string {
   const regions: RegionRole[] = ['primary', 'secondary'];
   status.postgres.forEach((pg, i) => {
     const fenced = pg.role === 'primary' && pg.readOnly ? ', fenced (read-only)' : '';
-    lines.push(`  postgres ${pg.name.padEnd(14)} ${pg.healthy ? `up, ${pg.role ?? 'role unknown'}${fenced}${lag(pg.lagBytes)}` : down(regions[i]!, pg.error)}`);
+    lines.push(
+      `  postgres ${pg.name.padEnd(14)} ${pg.healthy ? `up, ${pg.role ?? 'role unknown'}${fenced}${lag(pg.lagBytes)}` : down(regions[i]!, pg.error)}`,
+    );
   });
   status.redis.forEach((r, i) => {
-    const fenced = r.fenced ? `, fenced (min-replicas-to-write ${r.fenced.minReplicasToWrite}, ${r.fenced.goodReplicas} good replicas: refuses writes)` : '';
+    const fenced = r.fenced
+      ? `, fenced (min-replicas-to-write ${r.fenced.minReplicasToWrite}, ${r.fenced.goodReplicas} good replicas: refuses writes)`
+      : '';
     const link = r.role === 'replica' && r.linkUp === false ? ', link to its master DOWN' : '';
-    lines.push(`  redis    ${r.name.padEnd(14)} ${r.healthy ? `up, ${r.role ?? 'role unknown'}${fenced}${link}${lag(r.lagBytes)}` : down(regions[i]!, r.error)}`);
+    lines.push(
+      `  redis    ${r.name.padEnd(14)} ${r.healthy ? `up, ${r.role ?? 'role unknown'}${fenced}${link}${lag(r.lagBytes)}` : down(regions[i]!, r.error)}`,
+    );
   });
   if (status.stateRedis) {
     const r = status.stateRedis;
-    lines.push(`  bot state redis     ${r.healthy ? 'up' : `DOWN${r.error ? ` (${r.error})` : ''}`} ${r.url}`);
+    lines.push(
+      `  bot state redis     ${r.healthy ? 'up' : `DOWN${r.error ? ` (${r.error})` : ''}`} ${r.url}`,
+    );
   }
   for (const s of status.simulators) {
     lines.push(`  ${s.name.padEnd(19)} ${s.running === false ? 'DOWN' : 'up'} ${s.url}`);
@@ -110,7 +123,10 @@ function describeStatus(status: LabStatus, dir: string): string {
 }
 
 function describeOutage(r: LabOutageResult, dir: string): string {
-  const redisRole = r.redis.replicaOf === undefined ? '' : `; it was ${r.redis.replicaOf === null ? 'a master' : `a replica of port ${r.redis.replicaOf.port}`}, its data saved for the restore`;
+  const redisRole =
+    r.redis.replicaOf === undefined
+      ? ''
+      : `; it was ${r.redis.replicaOf === null ? 'a master' : `a replica of port ${r.redis.replicaOf.port}`}, its data saved for the restore`;
   return [
     `regional outage of the ${r.region} region in ${dir}:`,
     `  postgres ${r.postgres.name.padEnd(14)} ${r.postgres.stopped ? 'stopped as a crash (pg_ctl stop -m immediate: no shutdown checkpoint)' : 'was already down'}`,
@@ -121,7 +137,9 @@ function describeOutage(r: LabOutageResult, dir: string): string {
 }
 
 function describeRestore(r: LabRestoreResult, dir: string): string {
-  const redisRole = r.redis.replicaOf ? `as a replica of port ${r.redis.replicaOf.port}` : 'as a master';
+  const redisRole = r.redis.replicaOf
+    ? `as a replica of port ${r.redis.replicaOf.port}`
+    : 'as a master';
   return [
     `${r.region} region of ${dir} restored:`,
     `  postgres ${r.postgres.name.padEnd(14)} ${r.postgres.started ? `started from its data directory (pid ${r.postgres.pid})` : 'was running'}`,
@@ -142,7 +160,9 @@ async function up(lab: typeof import('../lab/index.js'), dir: string, io: CliIo)
   let received: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (received) {
-      io.stderr(`dr lab up: ${signal} again: exiting now; run \`npx dr lab down --dir ${dir}\` to stop what is left\n`);
+      io.stderr(
+        `dr lab up: ${signal} again: exiting now; run \`npx dr lab down --dir ${dir}\` to stop what is left\n`,
+      );
       process.exit(128 + signalNumber(signal));
     }
     received = signal;
@@ -157,7 +177,9 @@ async function up(lab: typeof import('../lab/index.js'), dir: string, io: CliIo)
     return 0;
   } catch (err) {
     if (!received) throw err;
-    io.stderr(`dr lab up: interrupted by ${received}: stopped what it had started and removed ${dir}\n`);
+    io.stderr(
+      `dr lab up: interrupted by ${received}: stopped what it had started and removed ${dir}\n`,
+    );
     return 128 + signalNumber(received);
   } finally {
     process.off('SIGINT', onSignal);
@@ -165,7 +187,10 @@ async function up(lab: typeof import('../lab/index.js'), dir: string, io: CliIo)
   }
 }
 
-export async function runLab(action: LabAction, opts: { dir?: string; region?: RegionRole; io: CliIo }): Promise<number> {
+export async function runLab(
+  action: LabAction,
+  opts: { dir?: string; region?: RegionRole; io: CliIo },
+): Promise<number> {
   const { io } = opts;
   const dir = opts.dir ?? DEFAULT_LAB_DIR;
   try {
@@ -177,13 +202,17 @@ export async function runLab(action: LabAction, opts: { dir?: string; region?: R
     } else if (action === 'outage' || action === 'restore') {
       const { labOutage, labRestore } = await import('../lab/outage.js');
       const region = opts.region ? { region: opts.region } : {};
-      io.stdout(`${action === 'outage' ? describeOutage(await labOutage({ dir, ...region }), dir) : describeRestore(await labRestore({ dir, ...region }), dir)}\n`);
+      io.stdout(
+        `${action === 'outage' ? describeOutage(await labOutage({ dir, ...region }), dir) : describeRestore(await labRestore({ dir, ...region }), dir)}\n`,
+      );
     } else {
       io.stdout(`${describeStatus(await lab.labStatus({ dir }), dir)}\n`);
     }
     return 0;
   } catch (err) {
-    io.stderr(`dr lab ${action}: ${err instanceof DrError || err instanceof Error ? err.message : String(err)}\n`);
+    io.stderr(
+      `dr lab ${action}: ${err instanceof DrError || err instanceof Error ? err.message : String(err)}\n`,
+    );
     return 1;
   }
 }

@@ -16,7 +16,9 @@ export type { CliIo } from './io.js';
 
 function version(): string {
   try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    const pkg = JSON.parse(
+      readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+    ) as { version?: string };
     return pkg.version ?? 'unknown';
   } catch {
     return 'unknown';
@@ -45,12 +47,17 @@ function defaultIo(): CliIo {
 }
 
 const configOption = (): Option =>
-  new Option('-c, --config <file>', `config file (default: $DR_CONFIG, else ${DEFAULT_CONFIG_PATH})`);
+  new Option(
+    '-c, --config <file>',
+    `config file (default: $DR_CONFIG, else ${DEFAULT_CONFIG_PATH})`,
+  );
 
 function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
   const program = new Command('dr');
   program
-    .description('dr-bot: cross-region disaster-recovery failover and failback, run from Slack with two-person approval')
+    .description(
+      'dr-bot: cross-region disaster-recovery failover and failback, run from Slack with two-person approval',
+    )
     .version(version(), '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help for a command')
     .exitOverride()
@@ -75,7 +82,9 @@ Exit codes: 0 success, 1 failure, 2 usage error.`,
 
   program
     .command('start')
-    .description('run the bot: load the config, connect to the state Redis, resume active operations, serve Slack')
+    .description(
+      'run the bot: load the config, connect to the state Redis, resume active operations, serve Slack',
+    )
     .addOption(configOption())
     .addHelpText(
       'after',
@@ -92,17 +101,34 @@ expires (15 s after its holder died). A bot that loses the lease exits 1 at once
     .action(async (opts: { config?: string }) => {
       // Loaded lazily so `dr --help` and `dr config check` do not pull in Slack, Redis and the SDKs.
       const { runStart } = await import('../app.js');
-      setCode(await runStart({ configPath: configPathFrom({ flag: opts.config, env: io.env }), env: io.env, io }));
+      setCode(
+        await runStart({
+          configPath: configPathFrom({ flag: opts.config, env: io.env }),
+          env: io.env,
+          io,
+        }),
+      );
     });
 
   const config = program.command('config').description('inspect the config file (dr config check)');
   config
     .command('check')
-    .description('run the checks dr start runs on the config file and the environment (without connecting); print what is configured')
+    .description(
+      'run the checks dr start runs on the config file and the environment (without connecting); print what is configured',
+    )
     .addOption(configOption())
-    .option('--skip-env', 'check the file only: skip every check that needs an environment variable (Slack tokens, REDIS_URL, urlEnv values)')
+    .option(
+      '--skip-env',
+      'check the file only: skip every check that needs an environment variable (Slack tokens, REDIS_URL, urlEnv values)',
+    )
     .action((opts: { config?: string; skipEnv?: boolean }) => {
-      setCode(runConfigCheck({ path: configPathFrom({ flag: opts.config, env: io.env }), skipEnv: opts.skipEnv === true, io }));
+      setCode(
+        runConfigCheck({
+          path: configPathFrom({ flag: opts.config, env: io.env }),
+          skipEnv: opts.skipEnv === true,
+          io,
+        }),
+      );
     });
 
   const lab = program
@@ -115,17 +141,38 @@ expires (15 s after its holder died). A bot that loses the lease exits 1 at once
       .command(action)
       .description(description)
       .option('-d, --dir <dir>', 'lab directory (default: ./.lab)');
-    if (withRegion) command.addOption(new Option('--region <region>', 'the region to take down or bring back').choices(['primary', 'secondary']));
+    if (withRegion)
+      command.addOption(
+        new Option('--region <region>', 'the region to take down or bring back').choices([
+          'primary',
+          'secondary',
+        ]),
+      );
     return command.action(async (opts: { dir?: string; region?: 'primary' | 'secondary' }) => {
-      setCode(await runLab(action, { dir: opts.dir, ...(opts.region ? { region: opts.region } : {}), io }));
+      setCode(
+        await runLab(action, {
+          dir: opts.dir,
+          ...(opts.region ? { region: opts.region } : {}),
+          io,
+        }),
+      );
     });
   };
-  labCommand('up', 'start the lab (servers, cloud simulators, the bot\'s state Redis) in a new or empty directory; write DIR/dr.config.yaml and DIR/lab.env for `dr start`').addHelpText(
+  labCommand(
+    'up',
+    "start the lab (servers, cloud simulators, the bot's state Redis) in a new or empty directory; write DIR/dr.config.yaml and DIR/lab.env for `dr start`",
+  ).addHelpText(
     'after',
     '\nCtrl-C (SIGINT) or SIGTERM while it starts: it stops what it started and removes DIR (exit 130 / 143).\nAfter a kill -9, `dr lab down --dir DIR` stops what DIR/lab.json records.',
   );
-  labCommand('down', 'stop every lab process and remove the lab directory (a half-started lab too)');
-  labCommand('status', 'show what the lab runs and which side is serving: roles, fences, lag, two writers, DNS routing, health endpoints, replica counts');
+  labCommand(
+    'down',
+    'stop every lab process and remove the lab directory (a half-started lab too)',
+  );
+  labCommand(
+    'status',
+    'show what the lab runs and which side is serving: roles, fences, lag, two writers, DNS routing, health endpoints, replica counts',
+  );
   labCommand(
     'outage',
     "play a regional outage: stop the region's PostgreSQL as a crash (immediate), kill its Redis (SIGKILL) and stop its health endpoint (default region: primary)",
@@ -133,12 +180,14 @@ expires (15 s after its holder died). A bot that loses the lease exits 1 at once
   );
   labCommand(
     'restore',
-    'end the outage: start that region\'s PostgreSQL and Redis again on the same ports and data, as they were, and its health endpoint (for a failback)',
+    "end the outage: start that region's PostgreSQL and Redis again on the same ports and data, as they were, and its health endpoint (for a failback)",
     true,
   );
   lab
     .command('resync')
-    .description("make one lab PostgreSQL a standby of the other (pg_rewind, or pg_basebackup): the lab's postgres.resync.command")
+    .description(
+      "make one lab PostgreSQL a standby of the other (pg_rewind, or pg_basebackup): the lab's postgres.resync.command",
+    )
     .option('-d, --dir <dir>', 'lab directory (default: ./.lab)')
     .addHelpText(
       'after',
@@ -154,9 +203,14 @@ Reads the variables dr-bot sets for a resync command:
 
   program
     .command('console')
-    .description('the bot without Slack: the same commands, timeline and status card in the terminal (reads commands from stdin)')
+    .description(
+      'the bot without Slack: the same commands, timeline and status card in the terminal (reads commands from stdin)',
+    )
     .addOption(configOption())
-    .option('--as <user>', 'who types when a line names nobody (a user id from approvals.approvers to approve; default $USER)')
+    .option(
+      '--as <user>',
+      'who types when a line names nobody (a user id from approvals.approvers to approve; default $USER)',
+    )
     .option('--reports <dir>', 'where drill reports are written as Markdown (default ./dr-reports)')
     .addHelpText(
       'after',
@@ -183,23 +237,39 @@ instance lease like it: refused (exit 1) while a dr start of the environment run
 
   program
     .command('readiness')
-    .description('run every readiness check once and print it (no Slack post); exit 0 only when all are ok')
+    .description(
+      'run every readiness check once and print it (no Slack post); exit 0 only when all are ok',
+    )
     .addOption(configOption())
-    .addHelpText('after', '\nReads REDIS_URL (the bot\'s state Redis) for the last drill; the object-storage check writes its canary.')
+    .addHelpText(
+      'after',
+      "\nReads REDIS_URL (the bot's state Redis) for the last drill; the object-storage check writes its canary.",
+    )
     .action(async (opts: { config?: string }) => {
       const { runReadiness } = await import('./readiness.js');
-      setCode(await runReadiness({ configPath: configPathFrom({ flag: opts.config, env: io.env }), io }));
+      setCode(
+        await runReadiness({ configPath: configPathFrom({ flag: opts.config, env: io.env }), io }),
+      );
     });
 
   program
     .command('report')
-    .description('print the report of a finished drill (Markdown) from the state Redis; without an id, the last drill\'s')
-    .argument('[operation-id]', 'the drill, e.g. DR-20261125-0001 (default: the last drill of the environment)', (value: string) => {
-      if (!isOpId(value)) throw new InvalidArgumentError(malformedOpId(value));
-      return value.toUpperCase();
-    })
+    .description(
+      "print the report of a finished drill (Markdown) from the state Redis; without an id, the last drill's",
+    )
+    .argument(
+      '[operation-id]',
+      'the drill, e.g. DR-20261125-0001 (default: the last drill of the environment)',
+      (value: string) => {
+        if (!isOpId(value)) throw new InvalidArgumentError(malformedOpId(value));
+        return value.toUpperCase();
+      },
+    )
     .addOption(configOption())
-    .option('-l, --list', 'list the drills of the environment that have a report (newest first) instead')
+    .option(
+      '-l, --list',
+      'list the drills of the environment that have a report (newest first) instead',
+    )
     .addHelpText(
       'after',
       `
@@ -222,17 +292,28 @@ built gets it built and stored now (the bot posts it at its next start).`,
 
   program
     .command('demo')
-    .description('one-command demo: start the lab, run a drill in the console (alice requests, bob approves), print the timeline, RTO/RPO and the report path, stop the lab')
+    .description(
+      'one-command demo: start the lab, run a drill in the console (alice requests, bob approves), print the timeline, RTO/RPO and the report path, stop the lab',
+    )
     .option('-d, --dir <dir>', 'lab directory (new or empty; default a temporary one)')
     .option('--reports <dir>', 'where the drill report is written (default ./dr-reports)')
-    .addHelpText('after', '\nNeeds the PostgreSQL server binaries (initdb, pg_ctl, postgres) and redis-server on this machine.')
+    .addHelpText(
+      'after',
+      '\nNeeds the PostgreSQL server binaries (initdb, pg_ctl, postgres) and redis-server on this machine.',
+    )
     .action(async (opts: { dir?: string; reports?: string }) => {
       // The demo talks to local simulators only: the AWS SDK's notice that its 2027 releases need
       // Node.js 22 says nothing about the demo and would sit in the middle of its output. dr start
       // keeps it: there it is news for whoever runs the bot.
       process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
       const { runDemo } = await import('../demo/index.js');
-      setCode(await runDemo({ io, ...(opts.dir ? { dir: opts.dir } : {}), ...(opts.reports ? { reportsDir: opts.reports } : {}) }));
+      setCode(
+        await runDemo({
+          io,
+          ...(opts.dir ? { dir: opts.dir } : {}),
+          ...(opts.reports ? { reportsDir: opts.reports } : {}),
+        }),
+      );
     });
   return program;
 }
@@ -251,7 +332,9 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
       if (USAGE_ERRORS.has(err.code)) return 2;
       return err.exitCode === 0 ? 0 : 2;
     }
-    io.stderr(`dr: ${err instanceof DrError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    io.stderr(
+      `dr: ${err instanceof DrError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
     return 1;
   }
 }

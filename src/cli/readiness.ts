@@ -14,7 +14,9 @@ import type { CliIo } from './io.js';
 export async function runReadiness(opts: { configPath: string; io: CliIo }): Promise<number> {
   const { io } = opts;
   const fail = (err: unknown): number => {
-    io.stderr(`dr readiness: ${err instanceof DrError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    io.stderr(
+      `dr readiness: ${err instanceof DrError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
     return 1;
   };
   let config;
@@ -23,10 +25,10 @@ export async function runReadiness(opts: { configPath: string; io: CliIo }): Pro
   } catch (err) {
     return fail(err);
   }
-  const [{ closeProviders, createProviders }, { createReadinessChecks, createReadinessState, readinessLine, runReadinessCheck }] = await Promise.all([
-    import('../providers/factory.js'),
-    import('../readiness/index.js'),
-  ]);
+  const [
+    { closeProviders, createProviders },
+    { createReadinessChecks, createReadinessState, readinessLine, runReadinessCheck },
+  ] = await Promise.all([import('../providers/factory.js'), import('../readiness/index.js')]);
   const log = pino({ level: io.env.LOG_LEVEL ?? 'silent' }, pino.destination(2));
   const redisUrl = io.env.REDIS_URL?.trim() || DEFAULT_REDIS_URL;
   // Only the last-drill check reads the state Redis: without it the other checks still run, and
@@ -43,9 +45,13 @@ export async function runReadiness(opts: { configPath: string; io: CliIo }): Pro
   try {
     providers = createProviders(config, io.env, log);
     built = createReadinessChecks({ config, providers, env: io.env, drills: state });
-    const checks = built.checks.map((c) => (stateDown && c.id === 'drill' ? { ...c, run: () => Promise.reject(stateDown) } : c));
+    const checks = built.checks.map((c) =>
+      stateDown && c.id === 'drill' ? { ...c, run: () => Promise.reject(stateDown) } : c,
+    );
     const results = await Promise.all(checks.map((c) => runReadinessCheck(c, log)));
-    io.stdout(`readiness of ${config.environment} (drill record in ${describeUrl(redisUrl)}):\n${results.map((r) => `  ${readinessLine(r)}`).join('\n')}\n`);
+    io.stdout(
+      `readiness of ${config.environment} (drill record in ${describeUrl(redisUrl)}):\n${results.map((r) => `  ${readinessLine(r)}`).join('\n')}\n`,
+    );
     return results.every((r) => r.status === 'ok') ? 0 : 1;
   } catch (err) {
     return fail(err);

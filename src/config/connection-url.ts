@@ -34,7 +34,8 @@ export interface ConnectionServer {
   passwordParam: boolean;
 }
 
-export type ParsedConnection = { ok: true; server: ConnectionServer } | { ok: false; problem: ConnectionProblem };
+export type ParsedConnection =
+  { ok: true; server: ConnectionServer } | { ok: false; problem: ConnectionProblem };
 
 /**
  * Why a string is not a usable connection URL. `wrong-scheme` carries the scheme written (never
@@ -48,7 +49,8 @@ export type ConnectionProblem =
   | { code: 'several-hosts' };
 
 export const ONE_HOST = "the bot connects to one server per side: give each side's own host";
-export const ENCODING_HINT = '@ as %40, # as %23, / as %2F, ? as %3F, % as %25, : in the user name as %3A';
+export const ENCODING_HINT =
+  '@ as %40, # as %23, / as %2F, ? as %3F, % as %25, : in the user name as %3A';
 
 /** A socket directory (pg) or socket file (ioredis), with trailing slashes removed. */
 function socketPath(path: string): string {
@@ -68,13 +70,17 @@ function listsSeveralHosts(text: string): boolean {
   const authority = rest.split(/[/?#]/)[0] ?? '';
   // An `@` past the authority and before any `=` ends a user info cut short; one in a query value does not.
   const at = rest.indexOf('@', authority.length);
-  if (!authority.includes('@') && at >= 0 && !rest.slice(authority.length, at).includes('=')) return false;
+  if (!authority.includes('@') && at >= 0 && !rest.slice(authority.length, at).includes('='))
+    return false;
   const hosts = authority.slice(authority.lastIndexOf('@') + 1).split(',');
   return hosts.length > 1 && hosts.every((h) => LISTED_HOST.test(h));
 }
 
 function hostKey(host: string): string {
-  const h = host.toLowerCase().replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '');
+  const h = host
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1')
+    .replace(/\.$/, '');
   return LOOPBACK.has(h) ? 'loopback' : h;
 }
 
@@ -95,7 +101,8 @@ function percentDecodes(text: string): boolean {
  */
 function misreadUserInfo(text: string, u: URL | undefined): boolean {
   const rest = text.slice(text.indexOf('//') + 2);
-  if (!rest.includes('@')) return u !== undefined && !(percentDecodes(u.username) && percentDecodes(u.password));
+  if (!rest.includes('@'))
+    return u !== undefined && !(percentDecodes(u.username) && percentDecodes(u.password));
   if (u === undefined) return true;
   if (u.hash !== '') return true;
   if (u.pathname.includes('@')) return true;
@@ -109,14 +116,17 @@ export function parseConnectionUrl(text: string, kind: ConnectionKind): ParsedCo
   const trimmed = text.trim();
   // Unix sockets: pg takes "/dir [db]", ioredis "/path/redis.sock[?db=1]".
   if (trimmed.startsWith('/')) {
-    const path = socketPath((kind === 'postgres' ? trimmed.split(' ')[0] : trimmed.split('?')[0]) ?? trimmed);
+    const path = socketPath(
+      (kind === 'postgres' ? trimmed.split(' ')[0] : trimmed.split('?')[0]) ?? trimmed,
+    );
     // pg's socket is DIR/.s.PGSQL.<port>: the same key as a URL naming that directory and the default port.
     const key = kind === 'postgres' ? `socket ${path}:${DEFAULT_PORT.postgres}` : `socket ${path}`;
     return { ok: true, server: { key, display: path, hasPassword: false, passwordParam: false } };
   }
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(trimmed)?.[1]?.toLowerCase();
   if (scheme === undefined) return { ok: false, problem: { code: 'not-a-url' } };
-  if (!SCHEMES[kind].includes(`${scheme}:`)) return { ok: false, problem: { code: 'wrong-scheme', scheme } };
+  if (!SCHEMES[kind].includes(`${scheme}:`))
+    return { ok: false, problem: { code: 'wrong-scheme', scheme } };
   if (listsSeveralHosts(trimmed)) return { ok: false, problem: { code: 'several-hosts' } };
   let u: URL | undefined;
   let noHost = false;
@@ -153,8 +163,11 @@ export function parseConnectionUrl(text: string, kind: ConnectionKind): ParsedCo
   }
   port = port || DEFAULT_PORT[kind];
   // No host: both drivers go to localhost (pg: unless PGHOST says otherwise).
-  const key = host.startsWith('/') ? `socket ${socketPath(host)}:${port}` : `${host === '' ? 'loopback' : hostKey(host)}:${port}`;
-  const shownHost = host === '' ? 'localhost' : host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  const key = host.startsWith('/')
+    ? `socket ${socketPath(host)}:${port}`
+    : `${host === '' ? 'loopback' : hostKey(host)}:${port}`;
+  const shownHost =
+    host === '' ? 'localhost' : host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
   const display = `${shownHost}:${port}`;
   let passwordParam = false;
   for (const name of params.keys()) if (PASSWORD_PARAM.test(name)) passwordParam = true;

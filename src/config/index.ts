@@ -12,7 +12,17 @@ export {
   type StartEnvironment,
   type StartProblem,
 } from './runtime.js';
-export { parseConnectionUrl, type ConnectionKind, type ConnectionServer } from './connection-url.js';
+export {
+  parseConnectionUrl,
+  type ConnectionKind,
+  type ConnectionServer,
+} from './connection-url.js';
 export { summarizeConfig } from './summary.js';
 export { deepFreeze } from './freeze.js';
-export { configSchema, connectionRef, type DrConfig, type DrConfigInput, type ConnectionRef } from './schema.js';
+export {
+  configSchema,
+  connectionRef,
+  type DrConfig,
+  type DrConfigInput,
+  type ConnectionRef,
+} from './schema.js';

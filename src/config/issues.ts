@@ -34,8 +34,10 @@ function describeValue(value: unknown, source?: string): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
-  if (typeof value === 'string') return `the text ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
-  if (typeof value === 'number' && source !== undefined && source !== String(value)) return `the number ${source} (read as ${String(value)})`;
+  if (typeof value === 'string')
+    return `the text ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+  if (typeof value === 'number' && source !== undefined && source !== String(value))
+    return `the number ${source} (read as ${String(value)})`;
   return `${typeof value === 'number' ? 'the number' : typeof value} ${String(value)}`;
 }
 
@@ -88,7 +90,9 @@ function hasOwnMessage(schema: z.ZodType, issue: Issue): boolean {
   if (issue.code === 'invalid_type') return def.error !== undefined;
   if (issue.code === 'invalid_format') {
     const checks = (def.checks as { _zod?: { def?: SchemaDef } }[] | undefined) ?? [];
-    return checks.some((c) => c._zod?.def?.format === issue.format && c._zod.def.error !== undefined);
+    return checks.some(
+      (c) => c._zod?.def?.format === issue.format && c._zod.def.error !== undefined,
+    );
   }
   return false;
 }
@@ -101,7 +105,11 @@ function closest(word: string, candidates: string[]): string | undefined {
       row[0] = i;
       for (let j = 1; j <= b.length; j += 1) {
         const tmp = row[j];
-        row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
+        row[j] = Math.min(
+          row[j] + 1,
+          row[j - 1] + 1,
+          prev + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1),
+        );
         prev = tmp;
       }
     }
@@ -150,10 +158,16 @@ export function describeIssues(
       case 'unrecognized_keys': {
         const allowed = knownKeys(schema, keys);
         const present = valueAt(input, keys);
-        const unused = allowed.filter((k) => present === null || typeof present !== 'object' || !(k in present));
+        const unused = allowed.filter(
+          (k) => present === null || typeof present !== 'object' || !(k in present),
+        );
         for (const key of issue.keys) {
           const guess = closest(key, unused);
-          const hint = guess ? `did you mean ${guess}?` : allowed.length ? `expected one of ${allowed.join(', ')}` : '';
+          const hint = guess
+            ? `did you mean ${guess}?`
+            : allowed.length
+              ? `expected one of ${allowed.join(', ')}`
+              : '';
           problems.push({
             path: formatPath([...keys, key]),
             keys: [...keys, key],
@@ -164,7 +178,10 @@ export function describeIssues(
       }
       case 'invalid_type': {
         const expected = TYPE_NAMES[issue.expected] ?? issue.expected;
-        let reason = at === undefined ? `missing: expected ${expected}` : `expected ${expected}, got ${describeValue(at, written)}`;
+        let reason =
+          at === undefined
+            ? `missing: expected ${expected}`
+            : `expected ${expected}, got ${describeValue(at, written)}`;
         if (at !== undefined && hasOwnMessage(schema, issue)) {
           // The schema's hint, then what was written: for a number that should be text, as typed and quoted.
           const shown = written ?? String(at);
@@ -183,7 +200,10 @@ export function describeIssues(
         } else if (issue.origin === 'array' || issue.origin === 'set') {
           reason = `needs at least ${String(issue.minimum)} item${Number(issue.minimum) === 1 ? '' : 's'}`;
         } else if (issue.origin === 'string') {
-          reason = Number(issue.minimum) <= 1 ? 'must not be empty' : `needs at least ${String(issue.minimum)} characters`;
+          reason =
+            Number(issue.minimum) <= 1
+              ? 'must not be empty'
+              : `needs at least ${String(issue.minimum)} characters`;
         } else {
           reason = issue.message;
         }
@@ -202,7 +222,11 @@ export function describeIssues(
       }
       case 'invalid_value': {
         const options = issue.values.map((v) => JSON.stringify(v)).join(', ');
-        problems.push({ path: formatPath(keys), keys, reason: `expected one of ${options}, got ${describeValue(at, written)}` });
+        problems.push({
+          path: formatPath(keys),
+          keys,
+          reason: `expected one of ${options}, got ${describeValue(at, written)}`,
+        });
         continue;
       }
       case 'invalid_format': {
@@ -217,7 +241,11 @@ export function describeIssues(
         continue;
       }
       case 'invalid_union': {
-        problems.push({ path: formatPath(keys), keys, reason: `does not match any accepted form (${issue.message})` });
+        problems.push({
+          path: formatPath(keys),
+          keys,
+          reason: `does not match any accepted form (${issue.message})`,
+        });
         continue;
       }
       default:

@@ -27,10 +27,18 @@ function readConfigText(path: string): string {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
-      throw new ConfigError(`no config at ${path}: pass --config FILE or set DR_CONFIG (dr.config.example.yaml shows every key)`);
+      throw new ConfigError(
+        `no config at ${path}: pass --config FILE or set DR_CONFIG (dr.config.example.yaml shows every key)`,
+      );
     }
-    if (code === 'EISDIR') throw new ConfigError(`config ${path} is a directory: pass the YAML file itself with --config FILE`);
-    if (code === 'EACCES') throw new ConfigError(`cannot read config ${path}: permission denied for the user running dr`);
+    if (code === 'EISDIR')
+      throw new ConfigError(
+        `config ${path} is a directory: pass the YAML file itself with --config FILE`,
+      );
+    if (code === 'EACCES')
+      throw new ConfigError(
+        `cannot read config ${path}: permission denied for the user running dr`,
+      );
     throw new ConfigError(`cannot read config ${path}: ${(err as Error).message}`);
   }
 }
@@ -41,7 +49,8 @@ function lineOf(doc: Document, counter: LineCounter, keys: Problem['keys']): num
     const parent = n === 1 ? doc.contents : doc.getIn(keys.slice(0, n - 1) as unknown[], true);
     const last = keys[n - 1];
     let node: unknown;
-    if (isMap(parent)) node = parent.items.find((pair) => isScalar(pair.key) && pair.key.value === last)?.key;
+    if (isMap(parent))
+      node = parent.items.find((pair) => isScalar(pair.key) && pair.key.value === last)?.key;
     else if (isSeq(parent) && typeof last === 'number') node = parent.items[last];
     if (isNode(node) && node.range) return counter.linePos(node.range[0]).line;
   }
@@ -74,7 +83,9 @@ export function parseConfig(text: string, path: string): DrConfig {
   }
   const result = configSchema.safeParse(input);
   if (!result.success) {
-    const problems = describeIssues(result.error.issues, input, configSchema, (keys) => sourceOf(doc, text, keys));
+    const problems = describeIssues(result.error.issues, input, configSchema, (keys) =>
+      sourceOf(doc, text, keys),
+    );
     const lines = problems.map((p) => {
       const line = lineOf(doc, counter, p.keys);
       return `  ${path}: ${p.path}: ${p.reason}${line === undefined ? '' : ` (line ${line})`}`;

@@ -5,7 +5,15 @@
  */
 import { ConfigError } from '../errors.js';
 import { connectionRefs, resolveConnection } from './connection.js';
-import { CONNECTION_FORM, ENCODING_HINT, ONE_HOST, parseConnectionUrl, schemesText, type ConnectionKind, type ConnectionServer } from './connection-url.js';
+import {
+  CONNECTION_FORM,
+  ENCODING_HINT,
+  ONE_HOST,
+  parseConnectionUrl,
+  schemesText,
+  type ConnectionKind,
+  type ConnectionServer,
+} from './connection-url.js';
 import type { DrConfig } from './schema.js';
 
 /**
@@ -72,22 +80,28 @@ function tokenKind(value: string): [prefix: string, kind: string] | undefined {
   return SLACK_TOKEN_KINDS.find(([prefix]) => value.startsWith(prefix));
 }
 
-const BOT_TOKEN_SOURCE = 'the bot needs the Bot User OAuth Token (xoxb-…) from the Slack app\'s "OAuth & Permissions" page';
+const BOT_TOKEN_SOURCE =
+  'the bot needs the Bot User OAuth Token (xoxb-…) from the Slack app\'s "OAuth & Permissions" page';
 
 function botTokenProblem(token: string): string | undefined {
   const kind = tokenKind(token);
   if (kind?.[0] === 'xoxb-') return undefined;
-  if (kind === undefined) return `SLACK_BOT_TOKEN: not a bot token: it starts with xoxb-; ${BOT_TOKEN_SOURCE}`;
-  if (kind[0] === 'xapp-') return `SLACK_BOT_TOKEN: this is ${kind[1]} (xapp-…), which belongs in SLACK_APP_TOKEN; ${BOT_TOKEN_SOURCE}`;
+  if (kind === undefined)
+    return `SLACK_BOT_TOKEN: not a bot token: it starts with xoxb-; ${BOT_TOKEN_SOURCE}`;
+  if (kind[0] === 'xapp-')
+    return `SLACK_BOT_TOKEN: this is ${kind[1]} (xapp-…), which belongs in SLACK_APP_TOKEN; ${BOT_TOKEN_SOURCE}`;
   return `SLACK_BOT_TOKEN: this is ${kind[1]} (${kind[0]}…); ${BOT_TOKEN_SOURCE}`;
 }
 
 function appTokenProblem(token: string): string | undefined {
   const kind = tokenKind(token);
   if (kind?.[0] === 'xapp-') return undefined;
-  const rest = 'Socket Mode needs an app-level token (xapp-…) with connections:write ("Basic Information" page); leave it unset for HTTP mode';
-  if (kind === undefined) return `SLACK_APP_TOKEN: not an app-level token: it starts with xapp-; ${rest}`;
-  if (kind[0] === 'xoxb-') return `SLACK_APP_TOKEN: this is ${kind[1]} (xoxb-…), which belongs in SLACK_BOT_TOKEN; ${rest}`;
+  const rest =
+    'Socket Mode needs an app-level token (xapp-…) with connections:write ("Basic Information" page); leave it unset for HTTP mode';
+  if (kind === undefined)
+    return `SLACK_APP_TOKEN: not an app-level token: it starts with xapp-; ${rest}`;
+  if (kind[0] === 'xoxb-')
+    return `SLACK_APP_TOKEN: this is ${kind[1]} (xoxb-…), which belongs in SLACK_BOT_TOKEN; ${rest}`;
   return `SLACK_APP_TOKEN: this is ${kind[1]} (${kind[0]}…); ${rest}`;
 }
 
@@ -96,21 +110,30 @@ function stateRedisProblem(url: string): string | undefined {
   const parsed = parseConnectionUrl(url, 'redis');
   if (parsed.ok) return undefined;
   const p = parsed.problem;
-  if (p.code === 'needs-encoding') return `REDIS_URL: the user name or password has characters that must be percent-encoded (${ENCODING_HINT})`;
-  if (p.code === 'wrong-scheme') return `REDIS_URL: holds a ${p.scheme}:// URL; expected redis://host:port or rediss://host:port (the bot's own state Redis)`;
-  if (p.code === 'several-hosts') return `REDIS_URL: lists several hosts; expected redis://host:port or rediss://host:port (the bot's own state Redis)`;
+  if (p.code === 'needs-encoding')
+    return `REDIS_URL: the user name or password has characters that must be percent-encoded (${ENCODING_HINT})`;
+  if (p.code === 'wrong-scheme')
+    return `REDIS_URL: holds a ${p.scheme}:// URL; expected redis://host:port or rediss://host:port (the bot's own state Redis)`;
+  if (p.code === 'several-hosts')
+    return `REDIS_URL: lists several hosts; expected redis://host:port or rediss://host:port (the bot's own state Redis)`;
   return "REDIS_URL: expected redis://host:port or rediss://host:port (the bot's own state Redis)";
 }
 
 /** A connection string read from variable `name` for config key `key`, judged without quoting it. */
-function envConnectionProblem(key: string, name: string, url: string, kind: ConnectionKind): string | undefined {
+function envConnectionProblem(
+  key: string,
+  name: string,
+  url: string,
+  kind: ConnectionKind,
+): string | undefined {
   const parsed = parseConnectionUrl(url, kind);
   if (parsed.ok) return undefined;
   const p = parsed.problem;
   if (p.code === 'needs-encoding') {
     return `${key}.urlEnv: the user name or password in ${name} has characters that must be percent-encoded (${ENCODING_HINT})`;
   }
-  if (p.code === 'wrong-scheme') return `${key}.urlEnv: ${name} holds a ${p.scheme}:// URL; expected ${schemesText(kind)}`;
+  if (p.code === 'wrong-scheme')
+    return `${key}.urlEnv: ${name} holds a ${p.scheme}:// URL; expected ${schemesText(kind)}`;
   if (p.code === 'several-hosts') return `${key}.urlEnv: ${name} lists several hosts; ${ONE_HOST}`;
   return `${key}.urlEnv: ${name} does not hold a connection URL; expected ${CONNECTION_FORM[kind]}`;
 }
@@ -120,7 +143,11 @@ function envConnectionProblem(key: string, name: string, url: string, kind: Conn
  * on any problem (checkStartEnvironment), `dr config check` prints the same list. With
  * `skipEnv` only the checks the file alone decides run (a config on a machine without secrets).
  */
-export function checkStart(config: DrConfig, env: NodeJS.ProcessEnv, opts: StartCheckOptions = {}): StartCheck {
+export function checkStart(
+  config: DrConfig,
+  env: NodeJS.ProcessEnv,
+  opts: StartCheckOptions = {},
+): StartCheck {
   const problems: StartProblem[] = [];
   const useEnv = opts.skipEnv !== true;
   const envProblem = (text: string): void => void problems.push({ text, needsEnv: true });
@@ -139,7 +166,9 @@ export function checkStart(config: DrConfig, env: NodeJS.ProcessEnv, opts: Start
     if (stateProblem !== undefined) envProblem(stateProblem);
 
     if (botToken === undefined) {
-      envProblem('SLACK_BOT_TOKEN: not set; copy the Bot User OAuth Token (xoxb-…) from the Slack app\'s "OAuth & Permissions" page');
+      envProblem(
+        'SLACK_BOT_TOKEN: not set; copy the Bot User OAuth Token (xoxb-…) from the Slack app\'s "OAuth & Permissions" page',
+      );
     } else {
       const tokenProblem = botTokenProblem(botToken);
       if (tokenProblem !== undefined) envProblem(tokenProblem);
@@ -158,22 +187,29 @@ export function checkStart(config: DrConfig, env: NodeJS.ProcessEnv, opts: Start
     const portText = set(env, 'PORT');
     if (portText !== undefined) {
       port = Number(portText);
-      if (!/^\d+$/.test(portText) || port < 0 || port > 65535) envProblem(`PORT: expected a port number 0-65535, got ${JSON.stringify(portText)}`);
+      if (!/^\d+$/.test(portText) || port < 0 || port > 65535)
+        envProblem(`PORT: expected a port number 0-65535, got ${JSON.stringify(portText)}`);
     }
 
     const logLevel = set(env, 'LOG_LEVEL');
     if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel)) {
-      envProblem(`LOG_LEVEL: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`);
+      envProblem(
+        `LOG_LEVEL: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`,
+      );
     }
   }
 
   if (config.detection) {
     const tokenEnv = config.detection.tokenEnv;
     if (useEnv && set(env, tokenEnv) === undefined) {
-      envProblem(`${tokenEnv}: not set; detection needs the bearer token Alertmanager sends to /webhooks/alertmanager (or remove the detection section)`);
+      envProblem(
+        `${tokenEnv}: not set; detection needs the bearer token Alertmanager sends to /webhooks/alertmanager (or remove the detection section)`,
+      );
     }
     if (!config.detection.probeUrls?.length && !config.regions.primary.healthUrl) {
-      fileProblem('detection: nothing to probe; set regions.primary.healthUrl or detection.probeUrls');
+      fileProblem(
+        'detection: nothing to probe; set regions.primary.healthUrl or detection.probeUrls',
+      );
     }
   }
 
@@ -193,7 +229,8 @@ export function checkStart(config: DrConfig, env: NodeJS.ProcessEnv, opts: Start
     connections[key] = url;
     const parsed = parseConnectionUrl(url, kind);
     if (parsed.ok) servers[key] = { server: parsed.server, fromEnv: ref.urlEnv !== undefined };
-    else if (ref.urlEnv !== undefined) envProblem(envConnectionProblem(key, ref.urlEnv, url, kind) as string);
+    else if (ref.urlEnv !== undefined)
+      envProblem(envConnectionProblem(key, ref.urlEnv, url, kind) as string);
     // A bad `url` written in the file is refused by the schema, with its line.
   }
 
@@ -202,7 +239,10 @@ export function checkStart(config: DrConfig, env: NodeJS.ProcessEnv, opts: Start
     const a = servers[`components.${component}.primary`];
     const b = servers[`components.${component}.secondary`];
     if (a === undefined || b === undefined || a.server.key !== b.server.key) continue;
-    const shown = a.server.display === b.server.display ? a.server.display : `${a.server.display} and ${b.server.display}`;
+    const shown =
+      a.server.display === b.server.display
+        ? a.server.display
+        : `${a.server.display} and ${b.server.display}`;
     const text = `components.${component}: primary and secondary are the same server (${shown}); check the connection strings`;
     if (a.fromEnv || b.fromEnv) envProblem(text);
     else fileProblem(text);
@@ -214,7 +254,9 @@ export function checkStart(config: DrConfig, env: NodeJS.ProcessEnv, opts: Start
     for (const key of ['components.redis.primary', 'components.redis.secondary']) {
       const side = servers[key];
       if (side !== undefined && side.server.key === state.server.key) {
-        envProblem(`REDIS_URL: points at the same server as ${key} (${state.server.display}); the bot's state needs its own Redis outside the primary region`);
+        envProblem(
+          `REDIS_URL: points at the same server as ${key} (${state.server.display}); the bot's state needs its own Redis outside the primary region`,
+        );
       }
     }
   }
@@ -225,7 +267,9 @@ export function checkStart(config: DrConfig, env: NodeJS.ProcessEnv, opts: Start
     for (const side of ['primary', 'secondary'] as const) {
       const name = store[side].connectionStringEnv;
       if (name !== undefined && set(env, name) === undefined) {
-        envProblem(`components.objectStorage.${side}.connectionStringEnv: ${name} is not set; export the storage account's connection string in it`);
+        envProblem(
+          `components.objectStorage.${side}.connectionStringEnv: ${name} is not set; export the storage account's connection string in it`,
+        );
       }
     }
   }
@@ -254,7 +298,12 @@ export function startProblemsTitle(problems: readonly StartProblem[]): string {
   const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
   const env = problems.some((p) => p.needsEnv);
   const file = problems.some((p) => !p.needsEnv);
-  const what = env && file ? 'the config and the environment are' : file ? 'the config is' : 'the environment is';
+  const what =
+    env && file
+      ? 'the config and the environment are'
+      : file
+        ? 'the config is'
+        : 'the environment is';
   return `${what} not ready for dr start (${count})`;
 }
 
@@ -262,7 +311,9 @@ export function startProblemsTitle(problems: readonly StartProblem[]): string {
 export function checkStartEnvironment(config: DrConfig, env: NodeJS.ProcessEnv): StartEnvironment {
   const { problems, environment } = checkStart(config, env);
   if (problems.length > 0 || environment === undefined) {
-    throw new ConfigError(`${startProblemsTitle(problems)}:\n${problems.map((p) => `  ${p.text}`).join('\n')}`);
+    throw new ConfigError(
+      `${startProblemsTitle(problems)}:\n${problems.map((p) => `  ${p.text}`).join('\n')}`,
+    );
   }
   return environment;
 }

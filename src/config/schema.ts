@@ -4,14 +4,27 @@
  * either as a password-less `url` or by reference (`urlEnv: NAME`, read from the environment).
  */
 import { z } from 'zod';
-import { ENCODING_HINT, ONE_HOST, parseConnectionUrl, schemesText, userInfoHoldsPassword, type ConnectionKind } from './connection-url.js';
+import {
+  ENCODING_HINT,
+  ONE_HOST,
+  parseConnectionUrl,
+  schemesText,
+  userInfoHoldsPassword,
+  type ConnectionKind,
+} from './connection-url.js';
 
 const slackUserId = z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'a Slack user id looks like U0123ABCD');
-const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name (A-Z, 0-9, _)');
+const envName = z
+  .string()
+  .regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name (A-Z, 0-9, _)');
 
-const PASSWORD_IN_URL = 'this url contains a password: put it in an environment variable and use `urlEnv`';
+const PASSWORD_IN_URL =
+  'this url contains a password: put it in an environment variable and use `urlEnv`';
 /** A connection string written in the file, as it may be written there: no password anywhere. */
-const FILE_FORM: Record<ConnectionKind, string> = { postgres: 'postgres://user@host[:port]/db', redis: 'redis://host[:port][/db]' };
+const FILE_FORM: Record<ConnectionKind, string> = {
+  postgres: 'postgres://user@host[:port]/db',
+  redis: 'redis://host[:port][/db]',
+};
 
 const connectionRefShape = z
   .object({
@@ -24,9 +37,12 @@ const connectionRefShape = z
   });
 
 /** A connection string: `url` (no password inside) or `urlEnv` (the name of an env var holding it). */
-export const connectionRef = connectionRefShape.refine((c) => c.url === undefined || !userInfoHoldsPassword(c.url), {
-  message: PASSWORD_IN_URL,
-});
+export const connectionRef = connectionRefShape.refine(
+  (c) => c.url === undefined || !userInfoHoldsPassword(c.url),
+  {
+    message: PASSWORD_IN_URL,
+  },
+);
 
 /**
  * The same for a PostgreSQL or Redis side: a `url` written in the file must also be a connection
@@ -54,7 +70,8 @@ function connectionRefOf(kind: ConnectionKind) {
     } else if (parsed.server.passwordParam) {
       ctx.addIssue({
         code: 'custom',
-        message: 'this url carries a password in its query; put the whole connection string in an environment variable and name it with `urlEnv`',
+        message:
+          'this url carries a password in its query; put the whole connection string in an environment variable and name it with `urlEnv`',
       });
     }
   });
@@ -87,7 +104,9 @@ const postgres = z
         command: z.string().optional(),
       })
       .strict()
-      .refine((f) => f.method !== 'command' || !!f.command, { message: 'fence.method "command" needs fence.command' })
+      .refine((f) => f.method !== 'command' || !!f.command, {
+        message: 'fence.method "command" needs fence.command',
+      })
       .default({ method: 'read-only' }),
     /** Write probe used by verification: a `dr_probe` table by default, or a statement. */
     probe: z
@@ -109,8 +128,13 @@ const postgres = z
      * failover with the primary down tell this cluster's secondary from an unrelated server.
      */
     systemIdentifier: z
-      .string({ error: 'quote the system identifier: YAML reads an unquoted 19-digit number inexactly' })
-      .regex(/^[1-9][0-9]*$/, 'the system identifier is a number, as SELECT system_identifier FROM pg_control_system() prints it')
+      .string({
+        error: 'quote the system identifier: YAML reads an unquoted 19-digit number inexactly',
+      })
+      .regex(
+        /^[1-9][0-9]*$/,
+        'the system identifier is a number, as SELECT system_identifier FROM pg_control_system() prints it',
+      )
       .optional(),
   })
   .strict();
@@ -153,7 +177,9 @@ const trafficManager = z
     profileName: z.string().min(1),
     primaryEndpoint: z.string().min(1),
     secondaryEndpoint: z.string().min(1),
-    endpointType: z.enum(['azureEndpoints', 'externalEndpoints', 'nestedEndpoints']).default('externalEndpoints'),
+    endpointType: z
+      .enum(['azureEndpoints', 'externalEndpoints', 'nestedEndpoints'])
+      .default('externalEndpoints'),
     /** disable-endpoint: disable the primary endpoint. swap-priorities: swap the two priorities. */
     method: z.enum(['disable-endpoint', 'swap-priorities']).default('disable-endpoint'),
     /** Override the ARM endpoint (tests, lab). */
@@ -171,7 +197,10 @@ const dns = z
     /** Resolve this name after switching, to show what users get. */
     resolveName: z.string().optional(),
     /** DNS servers for that resolution ("10.0.0.2", "127.0.0.1:5353"); default: the system's. */
-    resolverServers: z.array(z.string().regex(/^[0-9a-fA-F.:[\]]+$/, 'an IP address, optionally with :port')).min(1).optional(),
+    resolverServers: z
+      .array(z.string().regex(/^[0-9a-fA-F.:[\]]+$/, 'an IP address, optionally with :port'))
+      .min(1)
+      .optional(),
   })
   .strict()
   .refine((d) => (d.provider === 'route53' ? !!d.route53 : !!d.trafficManager), {
@@ -245,14 +274,22 @@ const objectStorage = z
   .superRefine((o, ctx) => {
     for (const side of ['primary', 'secondary'] as const) {
       const s = o[side];
-      const problem = (message: string): void => void ctx.addIssue({ code: 'custom', path: [side], message });
+      const problem = (message: string): void =>
+        void ctx.addIssue({ code: 'custom', path: [side], message });
       if (o.provider === 's3') {
         if (!s.bucket) problem('provider s3 needs `bucket`');
-        if (s.container || s.accountUrl || s.connectionStringEnv) problem('container, accountUrl and connectionStringEnv are for provider azure-blob; use bucket, region, endpoint');
+        if (s.container || s.accountUrl || s.connectionStringEnv)
+          problem(
+            'container, accountUrl and connectionStringEnv are for provider azure-blob; use bucket, region, endpoint',
+          );
       } else {
         if (!s.container) problem('provider azure-blob needs `container`');
-        if ((s.accountUrl === undefined) === (s.connectionStringEnv === undefined)) problem('provider azure-blob needs exactly one of `accountUrl` or `connectionStringEnv`');
-        if (s.bucket || s.region || s.endpoint) problem('bucket, region and endpoint are for provider s3; use container with accountUrl or connectionStringEnv');
+        if ((s.accountUrl === undefined) === (s.connectionStringEnv === undefined))
+          problem('provider azure-blob needs exactly one of `accountUrl` or `connectionStringEnv`');
+        if (s.bucket || s.region || s.endpoint)
+          problem(
+            'bucket, region and endpoint are for provider s3; use container with accountUrl or connectionStringEnv',
+          );
       }
     }
   });
@@ -309,7 +346,13 @@ const providerStatus = z
       .object({
         subscriptionId: z.string().min(1),
         /** Resource whose availability counts; without it, every resource of the subscription in the primary's location. */
-        resourceId: z.string().regex(/^\/subscriptions\//, 'a full ARM resource id: /subscriptions/<id>/resourceGroups/<rg>/providers/...').optional(),
+        resourceId: z
+          .string()
+          .regex(
+            /^\/subscriptions\//,
+            'a full ARM resource id: /subscriptions/<id>/resourceGroups/<rg>/providers/...',
+          )
+          .optional(),
         /** ARM endpoint override (lab, tests); default https://management.azure.com. */
         endpoint: z.string().url().optional(),
       })
@@ -319,7 +362,8 @@ const providerStatus = z
   })
   .strict()
   .refine((p) => (p.aws ? 1 : 0) + (p.azure ? 1 : 0) === 1, {
-    message: 'set exactly one of providerStatus.aws or providerStatus.azure (the primary region is in one cloud)',
+    message:
+      'set exactly one of providerStatus.aws or providerStatus.azure (the primary region is in one cloud)',
   });
 
 /**
@@ -341,7 +385,12 @@ const detection = z
     probeFailures: z.number().int().min(1).default(3),
     probeTimeoutSeconds: z.number().positive().default(5),
     /** Largest Alertmanager webhook body accepted. */
-    maxBodyBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(1024 * 1024),
+    maxBodyBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(16 * 1024 * 1024)
+      .default(1024 * 1024),
     /** Environment variable holding the webhook's bearer token. */
     tokenEnv: envName.default('DR_ALERTMANAGER_TOKEN'),
     /** The cloud's own status signal, shown on the card as evidence; it never opens or clears an episode. */
@@ -349,7 +398,8 @@ const detection = z
   })
   .strict()
   .refine((d) => d.probeTimeoutSeconds <= d.probeIntervalSeconds, {
-    message: 'probeTimeoutSeconds must not exceed probeIntervalSeconds (a probe round must end before the next starts)',
+    message:
+      'probeTimeoutSeconds must not exceed probeIntervalSeconds (a probe round must end before the next starts)',
     path: ['probeTimeoutSeconds'],
   });
 
@@ -367,31 +417,51 @@ export const configSchema = z
     slack: z
       .object({
         /** Channel id (C...) where status cards and timelines are posted. */
-        incidentChannel: z.string().regex(/^[CG][A-Z0-9]{2,}$/, 'a Slack channel id looks like C0123ABCD'),
+        incidentChannel: z
+          .string()
+          .regex(/^[CG][A-Z0-9]{2,}$/, 'a Slack channel id looks like C0123ABCD'),
         /** The slash command registered in the manifest. */
         command: z
           .string()
-          .regex(/^\/[a-z0-9_-]+$/, 'a slash command like /dr (starts with /, lowercase letters, digits, - or _)')
+          .regex(
+            /^\/[a-z0-9_-]+$/,
+            'a slash command like /dr (starts with /, lowercase letters, digits, - or _)',
+          )
           .default('/dr'),
       })
       .strict(),
     approvals: z
       .object({
         approvers: z.array(slackUserId).default([]),
-        userGroup: z.string().regex(/^S[A-Z0-9]{2,}$/, 'a Slack user group id looks like S0123ABCD').optional(),
+        userGroup: z
+          .string()
+          .regex(/^S[A-Z0-9]{2,}$/, 'a Slack user group id looks like S0123ABCD')
+          .optional(),
         /** Distinct approvers needed besides the requester. */
         required: z.number().int().min(1).max(10).default(1),
-        timeoutMinutes: z.number().positive().max(24 * 60).default(30),
+        timeoutMinutes: z
+          .number()
+          .positive()
+          .max(24 * 60)
+          .default(30),
       })
       .strict()
       .refine((a) => a.approvers.length > 0 || a.userGroup !== undefined, {
-        message: 'name at least one approver (approvals.approvers) or a user group (approvals.userGroup)',
+        message:
+          'name at least one approver (approvals.approvers) or a user group (approvals.userGroup)',
       })
       // Without a group, fewer listed approvers than `required` means no request can ever be approved.
-      .refine((a) => a.userGroup !== undefined || a.approvers.length === 0 || new Set(a.approvers).size >= a.required, {
-        message: 'fewer distinct approvers than approvals.required: list more approvers, lower required, or add approvals.userGroup',
-        path: ['required'],
-      }),
+      .refine(
+        (a) =>
+          a.userGroup !== undefined ||
+          a.approvers.length === 0 ||
+          new Set(a.approvers).size >= a.required,
+        {
+          message:
+            'fewer distinct approvers than approvals.required: list more approvers, lower required, or add approvals.userGroup',
+          path: ['required'],
+        },
+      ),
     targets: z
       .object({
         rtoMinutes: z.number().positive().default(30),
@@ -409,7 +479,10 @@ export const configSchema = z
             // spare while a stalled one (objects minutes behind) fails.
             objectStorage: z.number().positive().default(1),
             // Velero backups run daily: the newest completed one may be up to a day old.
-            kubernetes: z.number().positive().default(24 * 60),
+            kubernetes: z
+              .number()
+              .positive()
+              .default(24 * 60),
           })
           .strict()
           .prefault({}),

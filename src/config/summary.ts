@@ -60,13 +60,19 @@ export function summarizeConfig(config: DrConfig, env: NodeJS.ProcessEnv): Confi
   const lines: string[] = [];
   const a = config.approvals;
   lines.push(`environment:  ${config.environment}`);
-  lines.push(`regions:      primary ${config.regions.primary.name}, secondary ${config.regions.secondary.name}`);
-  lines.push(`slack:        incident channel ${config.slack.incidentChannel}, command ${config.slack.command}`);
+  lines.push(
+    `regions:      primary ${config.regions.primary.name}, secondary ${config.regions.secondary.name}`,
+  );
+  lines.push(
+    `slack:        incident channel ${config.slack.incidentChannel}, command ${config.slack.command}`,
+  );
   const who = [
     a.approvers.length ? a.approvers.join(', ') : undefined,
     a.userGroup ? `members of user group ${a.userGroup}` : undefined,
   ].filter(Boolean);
-  lines.push(`approvals:    ${a.required} besides the requester, from ${who.join(' and ')}; expire after ${a.timeoutMinutes} min`);
+  lines.push(
+    `approvals:    ${a.required} besides the requester, from ${who.join(' and ')}; expire after ${a.timeoutMinutes} min`,
+  );
   const t = config.targets;
   const byComponent = [
     ['PostgreSQL', t.rpoMinutesByComponent.database],
@@ -81,8 +87,16 @@ export function summarizeConfig(config: DrConfig, env: NodeJS.ProcessEnv): Confi
   const row = (name: string, text: string | undefined): void => {
     lines.push(`  ${name.padEnd(13)}${text ?? 'not configured (its steps are skipped)'}`);
   };
-  row('postgres', c.postgres && `primary ${refText(c.postgres.primary, env)}, secondary ${refText(c.postgres.secondary, env)}`);
-  row('redis', c.redis && `primary ${refText(c.redis.primary, env)}, secondary ${refText(c.redis.secondary, env)}`);
+  row(
+    'postgres',
+    c.postgres &&
+      `primary ${refText(c.postgres.primary, env)}, secondary ${refText(c.postgres.secondary, env)}`,
+  );
+  row(
+    'redis',
+    c.redis &&
+      `primary ${refText(c.redis.primary, env)}, secondary ${refText(c.redis.secondary, env)}`,
+  );
   let dns: string | undefined;
   if (c.dns?.provider === 'route53' && c.dns.route53) {
     const r = c.dns.route53;
@@ -96,7 +110,9 @@ export function summarizeConfig(config: DrConfig, env: NodeJS.ProcessEnv): Confi
     'kubernetes',
     c.kubernetes &&
       `${c.kubernetes.workloads.length} workload(s): ${c.kubernetes.workloads
-        .map((w) => `${w.kind} ${w.namespace}/${w.name} ${w.standbyReplicas}→${w.productionReplicas}`)
+        .map(
+          (w) => `${w.kind} ${w.namespace}/${w.name} ${w.standbyReplicas}→${w.productionReplicas}`,
+        )
         .join(', ')}`,
   );
   const v = c.verification;
@@ -105,7 +121,10 @@ export function summarizeConfig(config: DrConfig, env: NodeJS.ProcessEnv): Confi
   row('verification', v && `${count('primary')}, ${count('secondary')}`);
   const o = c.objectStorage;
   const side = (x: NonNullable<typeof o>['primary']): string =>
-    x.bucket ?? (x.container ? `${x.container}${x.connectionStringEnv ? ` via $${x.connectionStringEnv}` : ''}` : '?');
+    x.bucket ??
+    (x.container
+      ? `${x.container}${x.connectionStringEnv ? ` via $${x.connectionStringEnv}` : ''}`
+      : '?');
   row('object store', o && `${o.provider} ${side(o.primary)} → ${side(o.secondary)}`);
   const rd = config.readiness;
   const velero = c.kubernetes?.velero;

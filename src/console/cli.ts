@@ -12,10 +12,20 @@ import { createConsoleSession } from './session.js';
 import { openConsoleRuntime } from './runtime.js';
 
 function failure(err: unknown): string {
-  return err instanceof DrError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
+  return err instanceof DrError
+    ? err.message
+    : err instanceof Error
+      ? (err.stack ?? err.message)
+      : String(err);
 }
 
-export async function runConsole(opts: { configPath: string; as?: string; io: CliIo; input?: NodeJS.ReadableStream; reportsDir?: string }): Promise<number> {
+export async function runConsole(opts: {
+  configPath: string;
+  as?: string;
+  io: CliIo;
+  input?: NodeJS.ReadableStream;
+  reportsDir?: string;
+}): Promise<number> {
   const { io } = opts;
   let runtime;
   let config;
@@ -36,7 +46,9 @@ export async function runConsole(opts: { configPath: string; as?: string; io: Cl
     ...(opts.reportsDir ? { reportsDir: opts.reportsDir } : {}),
     write: io.stdout,
   });
-  io.stdout(`dr console — environment ${config.environment}, typing as ${user}. \`help\` lists the commands, \`exit\` leaves (operations keep their state).\n`);
+  io.stdout(
+    `dr console — environment ${config.environment}, typing as ${user}. \`help\` lists the commands, \`exit\` leaves (operations keep their state).\n`,
+  );
   // As `dr start` does once its adapter listens: a drill whose report was never posted in Slack
   // (the session or bot that ran it stopped first) and that no console printed is printed now,
   // before the first command is read, and left for the bot to post.
@@ -60,7 +72,12 @@ export async function runConsole(opts: { configPath: string; as?: string; io: Cl
  * `dr report [DR-…]`: one drill's report, else the last drill's; `list`: the drills that have one.
  * The id is checked by the command line (a malformed one is a usage error).
  */
-export async function runReport(opts: { configPath: string; opId?: string; list?: boolean; io: CliIo }): Promise<number> {
+export async function runReport(opts: {
+  configPath: string;
+  opId?: string;
+  list?: boolean;
+  io: CliIo;
+}): Promise<number> {
   const { io } = opts;
   let runtime;
   let config;
@@ -88,9 +105,13 @@ export async function runReport(opts: { configPath: string; opId?: string; list?
       );
       return 0;
     }
-    const found = opts.opId ? await findReport(lookup, opts.opId.toUpperCase()) : await lastReport(lookup);
+    const found = opts.opId
+      ? await findReport(lookup, opts.opId.toUpperCase())
+      : await lastReport(lookup);
     if (!found.ok) {
-      const next = opts.opId ? '`dr report --list` lists the drills that have one' : 'a drill (`/dr drill` in Slack, `drill` in `dr console`) writes one';
+      const next = opts.opId
+        ? '`dr report --list` lists the drills that have one'
+        : 'a drill (`/dr drill` in Slack, `drill` in `dr console`) writes one';
       io.stderr(`dr report: ${found.message} (${next})\n`);
       return 1;
     }

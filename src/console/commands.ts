@@ -24,20 +24,31 @@ const ACTIONS: readonly ButtonAction[] = ['approve', 'reject', 'retry', 'skip'];
 
 /** `as USER` first or last on the line picks the person; the rest is the command. */
 function splitUser(words: string[]): { as?: string; words: string[] } {
-  if (words.length >= 2 && words[0].toLowerCase() === 'as') return { as: words[1], words: words.slice(2) };
+  if (words.length >= 2 && words[0].toLowerCase() === 'as')
+    return { as: words[1], words: words.slice(2) };
   const n = words.length;
-  if (n >= 3 && words[n - 2].toLowerCase() === 'as') return { as: words[n - 1], words: words.slice(0, n - 2) };
+  if (n >= 3 && words[n - 2].toLowerCase() === 'as')
+    return { as: words[n - 1], words: words.slice(0, n - 2) };
   return { words };
 }
 
 export function parseConsoleLine(line: string): ConsoleLine {
-  const split = splitUser(line.trim().replace(/:$/, '').split(/\s+/).filter((w) => w.length > 0));
+  const split = splitUser(
+    line
+      .trim()
+      .replace(/:$/, '')
+      .split(/\s+/)
+      .filter((w) => w.length > 0),
+  );
   const who = split.as !== undefined ? { as: split.as.replace(/:$/, '') } : {};
   const [sub, ...rest] = split.words;
   const lower = sub?.toLowerCase();
   const usage = (problem: string): ConsoleLine => ({ ...who, command: { type: 'usage', problem } });
   if (lower === 'exit' || lower === 'quit') return { ...who, command: { type: 'exit' } };
-  if (lower === 'reports') return rest.length === 0 ? { ...who, command: { type: 'reports' } } : usage('`reports` takes no arguments.');
+  if (lower === 'reports')
+    return rest.length === 0
+      ? { ...who, command: { type: 'reports' } }
+      : usage('`reports` takes no arguments.');
   if (lower === 'report' || lower === 'wait' || ACTIONS.includes(lower as ButtonAction)) {
     // An id may follow the verb. Something that starts like one but is not one is a typo: it
     // must not fall back to the active operation (or become a reason).
@@ -45,11 +56,21 @@ export function parseConsoleLine(line: string): ConsoleLine {
     if (id.kind === 'malformed') return usage(id.problem);
     const opId = id.kind === 'id' ? { opId: id.opId } : {};
     const after = id.kind === 'id' ? rest.slice(1) : rest;
-    if (lower === 'reject') return { ...who, command: { type: 'action', action: 'reject', ...opId, reason: after.join(' ') } };
-    if (after.length > 0) return usage(`\`${lower}\` takes at most an operation id (\`${lower} [DR-…]\`, e.g. \`${lower} ${OP_ID_EXAMPLE}\`), not \`${after.join(' ')}\`.`);
+    if (lower === 'reject')
+      return {
+        ...who,
+        command: { type: 'action', action: 'reject', ...opId, reason: after.join(' ') },
+      };
+    if (after.length > 0)
+      return usage(
+        `\`${lower}\` takes at most an operation id (\`${lower} [DR-…]\`, e.g. \`${lower} ${OP_ID_EXAMPLE}\`), not \`${after.join(' ')}\`.`,
+      );
     if (lower === 'report') return { ...who, command: { type: 'report', ...opId } };
     if (lower === 'wait') return { ...who, command: { type: 'wait', ...opId } };
-    return { ...who, command: { type: 'action', action: lower as ButtonAction, ...opId, reason: '' } };
+    return {
+      ...who,
+      command: { type: 'action', action: lower as ButtonAction, ...opId, reason: '' },
+    };
   }
   return { ...who, command: parseCommand(split.words.join(' ')) };
 }

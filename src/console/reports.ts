@@ -23,11 +23,19 @@ export interface ReportLookupDeps {
 export type ReportLookup = { ok: true; report: DrillReport } | { ok: false; message: string };
 
 /** Why `view` (the operation `opId`, or null when the store has none) has no drill report. */
-function noReportReason(opId: string, view: OperationView | null, environment: string, storeName = environment): string {
+function noReportReason(
+  opId: string,
+  view: OperationView | null,
+  environment: string,
+  storeName = environment,
+): string {
   if (!view) return `no operation ${opId} in this environment's store (${storeName})`;
-  if (view.env !== environment) return `${opId} is an operation of ${view.env}, not of ${environment}: its report is read with ${view.env}'s config`;
-  if (view.kind !== 'drill') return `${opId} is a ${view.kind}, not a drill: only drills have reports`;
-  if (!FINAL_PHASES.includes(view.phase)) return `${opId} is a drill that has not finished (it is ${view.phase}): its report is written when it ends`;
+  if (view.env !== environment)
+    return `${opId} is an operation of ${view.env}, not of ${environment}: its report is read with ${view.env}'s config`;
+  if (view.kind !== 'drill')
+    return `${opId} is a ${view.kind}, not a drill: only drills have reports`;
+  if (!FINAL_PHASES.includes(view.phase))
+    return `${opId} is a drill that has not finished (it is ${view.phase}): its report is written when it ends`;
   return `${opId} is a drill that was ${view.phase} before anyone approved it: nothing ran, so it has no report`;
 }
 
@@ -36,18 +44,32 @@ export async function findReport(deps: ReportLookupDeps, opId: string): Promise<
   try {
     const report = await deps.reporter.reportFor(opId);
     if (report && report.env === deps.environment) return { ok: true, report };
-    if (report) return { ok: false, message: `${opId} is a drill of ${report.env}, not of ${deps.environment}: its report is read with ${report.env}'s config` };
-    return { ok: false, message: noReportReason(opId, await deps.engine.get(opId), deps.environment, deps.storeName) };
+    if (report)
+      return {
+        ok: false,
+        message: `${opId} is a drill of ${report.env}, not of ${deps.environment}: its report is read with ${report.env}'s config`,
+      };
+    return {
+      ok: false,
+      message: noReportReason(opId, await deps.engine.get(opId), deps.environment, deps.storeName),
+    };
   } catch (err) {
     // Its snapshot cannot be read, so no report can be built from it (the engine's own message
     // is about resuming it, with a command for the adapter to spell).
-    if (err instanceof UnrestorableOperation) return { ok: false, message: `${opId} cannot be read by this version of dr-bot (${err.why}), so it has no report here` };
+    if (err instanceof UnrestorableOperation)
+      return {
+        ok: false,
+        message: `${opId} cannot be read by this version of dr-bot (${err.why}), so it has no report here`,
+      };
     throw err;
   }
 }
 
 /** The drills of the environment that have a report, newest first (the store lists its last ten). */
-export async function recentDrills(deps: Pick<ReportLookupDeps, 'reports' | 'environment'>, limit = 10): Promise<DrillSummary[]> {
+export async function recentDrills(
+  deps: Pick<ReportLookupDeps, 'reports' | 'environment'>,
+  limit = 10,
+): Promise<DrillSummary[]> {
   const out: DrillSummary[] = [];
   let before: number | undefined;
   while (out.length < limit) {
@@ -64,11 +86,19 @@ export async function recentDrills(deps: Pick<ReportLookupDeps, 'reports' | 'env
  * drill that finished later (its report was not stored yet: it is built now).
  */
 export async function lastReport(deps: ReportLookupDeps): Promise<ReportLookup> {
-  const [newest, { last }] = await Promise.all([deps.reports.previous(deps.environment), deps.engine.status()]);
+  const [newest, { last }] = await Promise.all([
+    deps.reports.previous(deps.environment),
+    deps.engine.status(),
+  ]);
   const lastDrill = last && last.kind === 'drill' && last.approvedAt !== undefined ? last : null;
-  const opId = lastDrill && (!newest || (lastDrill.finishedAt ?? 0) > newest.finishedAt) ? lastDrill.id : newest?.opId;
+  const opId =
+    lastDrill && (!newest || (lastDrill.finishedAt ?? 0) > newest.finishedAt)
+      ? lastDrill.id
+      : newest?.opId;
   if (!opId) {
-    const lastOne = last ? ` (the last finished operation, ${last.id}, is a ${last.kind}${last.kind === 'drill' ? ` that was ${last.phase} before anyone approved it` : ''})` : '';
+    const lastOne = last
+      ? ` (the last finished operation, ${last.id}, is a ${last.kind}${last.kind === 'drill' ? ` that was ${last.phase} before anyone approved it` : ''})`
+      : '';
     return { ok: false, message: `no drill of ${deps.environment} has a report yet${lastOne}` };
   }
   return findReport(deps, opId);

@@ -12,7 +12,12 @@ import { createLogger, describeUrl } from '../log.js';
 import { closeProviders, createProviders, keptPostgresFacts } from '../providers/factory.js';
 import { createReportStore, type ReportStore } from '../report/index.js';
 import { DrError } from '../errors.js';
-import { createInstanceLease, describeHolder, leaseTtlFromEnv, createRedisStore } from '../store/index.js';
+import {
+  createInstanceLease,
+  describeHolder,
+  leaseTtlFromEnv,
+  createRedisStore,
+} from '../store/index.js';
 import { closeStateRedis, reachStateRedis, stateRedisClient } from './state-redis.js';
 
 export const DEFAULT_STATE_REDIS = 'redis://127.0.0.1:6379';
@@ -48,23 +53,39 @@ export async function openConsoleRuntime(opts: {
   onLeaseLost?: (message: string) => void;
 }): Promise<ConsoleRuntime> {
   const { config, env } = opts;
-  const log = (opts.log ?? consoleLogger(env)).child({ env: config.environment, adapter: 'console' });
+  const log = (opts.log ?? consoleLogger(env)).child({
+    env: config.environment,
+    adapter: 'console',
+  });
   const redisUrl = env.REDIS_URL ?? DEFAULT_STATE_REDIS;
   const redis = stateRedisClient(redisUrl);
   const cleanups: (() => Promise<void>)[] = [() => closeStateRedis(redis)];
   const unwind = async () => {
-    for (const c of cleanups.reverse()) await c().catch((err: unknown) => log.warn({ err }, 'shutdown step failed'));
+    for (const c of cleanups.reverse())
+      await c().catch((err: unknown) => log.warn({ err }, 'shutdown step failed'));
   };
   try {
     await reachStateRedis(redis, redisUrl);
     const prefix = opts.prefix ? { prefix: opts.prefix } : {};
     if (opts.drive !== false) {
-      const lease = createInstanceLease({ url: redisUrl, environment: config.environment, command: 'dr console', ttlMs: leaseTtlFromEnv(env), log, ...prefix });
+      const lease = createInstanceLease({
+        url: redisUrl,
+        environment: config.environment,
+        command: 'dr console',
+        ttlMs: leaseTtlFromEnv(env),
+        log,
+        ...prefix,
+      });
       cleanups.push(() => lease.close());
       const taken = await lease.tryAcquire();
       if (!taken.acquired) {
-        const holder = taken.holder ? describeHolder(taken.holder, config.environment) : `another instance is running environment ${config.environment}`;
-        const advice = taken.holder?.owner?.command === 'dr start' ? 'use Slack, or stop it first' : 'use it, or stop it first';
+        const holder = taken.holder
+          ? describeHolder(taken.holder, config.environment)
+          : `another instance is running environment ${config.environment}`;
+        const advice =
+          taken.holder?.owner?.command === 'dr start'
+            ? 'use Slack, or stop it first'
+            : 'use it, or stop it first';
         throw new DrError('conflict', `${holder}: ${advice}`);
       }
       lease.hold((reason) => {
@@ -79,15 +100,45 @@ export async function openConsoleRuntime(opts: {
     }
     const store = createRedisStore({ redis, ...prefix });
     // What the PostgreSQL provider keeps, in the state Redis as `dr start` keeps it: a console after a bot (or the reverse) still has it.
-    const providers = createProviders(config, env, log, keptPostgresFacts(redis, { environment: config.environment, ...(opts.prefix ? { prefix: opts.prefix } : {}) }));
+    const providers = createProviders(
+      config,
+      env,
+      log,
+      keptPostgresFacts(redis, {
+        environment: config.environment,
+        ...(opts.prefix ? { prefix: opts.prefix } : {}),
+      }),
+    );
     cleanups.push(() => closeProviders(providers, log));
     const approvers = new Set(config.approvals.approvers);
-    const engine = createEngine({ config, store, providers, authorizer: { isAuthorized: async (u) => approvers.has(u) }, log });
-    const drills = openDrillReporter({ engine, environment: config.environment, redisUrl, targets: config.targets, log, config, env, ...prefix });
+    const engine = createEngine({
+      config,
+      store,
+      providers,
+      authorizer: { isAuthorized: async (u) => approvers.has(u) },
+      log,
+    });
+    const drills = openDrillReporter({
+      engine,
+      environment: config.environment,
+      redisUrl,
+      targets: config.targets,
+      log,
+      config,
+      env,
+      ...prefix,
+    });
     cleanups.push(() => drills.close());
     if (opts.drive !== false) await engine.start();
     cleanups.push(() => engine.stop());
-    return { engine, reporter: drills.reporter, reports: createReportStore({ redis, ...prefix }), stateRedis: describeUrl(redisUrl), log, close: unwind };
+    return {
+      engine,
+      reporter: drills.reporter,
+      reports: createReportStore({ redis, ...prefix }),
+      stateRedis: describeUrl(redisUrl),
+      log,
+      close: unwind,
+    };
   } catch (err) {
     await unwind();
     throw err;

@@ -10,10 +10,22 @@ import { FINAL_PHASES, type OperationView, type Phase } from '../domain/types.js
 import type { DrillReporter, ReportDelivery } from '../drill/index.js';
 import type { ActionOutcome, Engine } from '../engine/types.js';
 import { errorInfo } from '../errors.js';
-import { renderDrillMarkdown, renderDrillSummary, renderMeasuresTable, type DrillReport, type ReportStore } from '../report/index.js';
+import {
+  renderDrillMarkdown,
+  renderDrillSummary,
+  renderMeasuresTable,
+  type DrillReport,
+  type ReportStore,
+} from '../report/index.js';
 import { consoleHelp, parseConsoleLine, type ConsoleCommand } from './commands.js';
 import { renderEntry, renderStatus } from './render.js';
-import { drillListLine, findReport, lastReport, recentDrills, type ReportLookup } from './reports.js';
+import {
+  drillListLine,
+  findReport,
+  lastReport,
+  recentDrills,
+  type ReportLookup,
+} from './reports.js';
 
 export interface ConsoleSessionDeps {
   engine: Engine;
@@ -63,20 +75,28 @@ export function createConsoleSession(deps: ConsoleSessionDeps): ConsoleSession {
    * commands engine messages name are spelled as typed here: `abort`, not `/dr abort`.
    */
   const display = (text: string): string =>
-    renderCommands(text, (verb) => `\`${verb}\``).replace(/<@([UW][A-Z0-9]+)>|\b([UW][A-Z0-9]{2,})\b/g, (m, mention: string | undefined, bare: string | undefined) => {
-      const id = mention ?? bare ?? m;
-      const name = names.get(id);
-      return name ? name : mention ? id : m;
-    });
+    renderCommands(text, (verb) => `\`${verb}\``).replace(
+      /<@([UW][A-Z0-9]+)>|\b([UW][A-Z0-9]{2,})\b/g,
+      (m, mention: string | undefined, bare: string | undefined) => {
+        const id = mention ?? bare ?? m;
+        const name = names.get(id);
+        return name ? name : mention ? id : m;
+      },
+    );
   const write = (text: string) => deps.write(`${display(text)}\n`);
   const idOf = (who: string): string => users[who] ?? who;
-  const help = (): string => consoleHelp({ approvers: config.approvals.approvers.map((id) => names.get(id) ?? id), user: names.get(idOf(deps.user)) ?? deps.user });
+  const help = (): string =>
+    consoleHelp({
+      approvers: config.approvals.approvers.map((id) => names.get(id) ?? id),
+      user: names.get(idOf(deps.user)) ?? deps.user,
+    });
 
   const unsubscribe = engine.subscribe((n) => {
     for (const e of n.entries) write(renderEntry(e));
     const before = lastPhase.get(n.op.id);
     lastPhase.set(n.op.id, n.op.phase);
-    if (before !== n.op.phase && CARD_PHASES.includes(n.op.phase)) write(`\n${renderStatus(n.op)}\n`);
+    if (before !== n.op.phase && CARD_PHASES.includes(n.op.phase))
+      write(`\n${renderStatus(n.op)}\n`);
   });
 
   /**
@@ -94,7 +114,9 @@ export function createConsoleSession(deps: ConsoleSessionDeps): ConsoleSession {
       const earlier = delivery.recovered
         ? `\n(the report of an earlier drill${delivery.published ? '' : `, not yet posted in Slack: the bot posts it in the incident channel when it next starts`})`
         : '';
-      write(`${earlier}\n${renderDrillSummary(report)}\n\n${renderMeasuresTable(report)}\n\ndrill report: ${file}\n`);
+      write(
+        `${earlier}\n${renderDrillSummary(report)}\n\n${renderMeasuresTable(report)}\n\ndrill report: ${file}\n`,
+      );
     },
     { name: 'console', ofRecord: false },
   );
@@ -141,7 +163,12 @@ export function createConsoleSession(deps: ConsoleSessionDeps): ConsoleSession {
       case 'usage':
         return `${command.problem}\n${help()}`;
       case 'request': {
-        const res = await engine.request({ kind: command.kind, mode: command.mode, requester: userId, reason: command.reason });
+        const res = await engine.request({
+          kind: command.kind,
+          mode: command.mode,
+          requester: userId,
+          reason: command.reason,
+        });
         if (!res.ok) return `refused: ${res.message}`;
         return `${res.op.id} requested: the ${command.kind} of ${res.op.env} runs after another approver types \`approve ${res.op.id} as USER\`.`;
       }
@@ -157,24 +184,40 @@ export function createConsoleSession(deps: ConsoleSessionDeps): ConsoleSession {
         ].join('\n\n');
       }
       case 'abort': {
-        const outcome = await engine.abort({ userId, ...(command.opId ? { opId: command.opId } : {}), ...(command.reason ? { reason: command.reason } : {}) });
+        const outcome = await engine.abort({
+          userId,
+          ...(command.opId ? { opId: command.opId } : {}),
+          ...(command.reason ? { reason: command.reason } : {}),
+        });
         return outcomeText(outcome);
       }
       case 'action': {
         const opId = await target(command.opId);
-        if (!opId) return `There is no operation in progress for ${config.environment}: name one (\`${command.action} DR-…\`).`;
+        if (!opId)
+          return `There is no operation in progress for ${config.environment}: name one (\`${command.action} DR-…\`).`;
         if (command.action === 'approve') {
           // The console shows the plan in the status card above; approving binds to that plan.
           let view: OperationView | null = await engine.get(opId);
           if (view?.phase === 'preflight') {
             // Typed before the plan exists (a script, or someone quick): the engine would refuse
             // it as "not waiting for approval". Wait for the plan, print it, then approve that.
-            write(`${opId} is still in preflight: waiting for it to finish, then approving the plan it shows.`);
+            write(
+              `${opId} is still in preflight: waiting for it to finish, then approving the plan it shows.`,
+            );
             view = await settled(opId);
           }
-          return outcomeText(await engine.approve({ opId, userId, planHash: view?.planHash ?? '' }));
+          return outcomeText(
+            await engine.approve({ opId, userId, planHash: view?.planHash ?? '' }),
+          );
         }
-        if (command.action === 'reject') return outcomeText(await engine.reject({ opId, userId, ...(command.reason ? { reason: command.reason } : {}) }));
+        if (command.action === 'reject')
+          return outcomeText(
+            await engine.reject({
+              opId,
+              userId,
+              ...(command.reason ? { reason: command.reason } : {}),
+            }),
+          );
         if (command.action === 'retry') return outcomeText(await engine.retry({ opId, userId }));
         return outcomeText(await engine.skip({ opId, userId }));
       }
@@ -183,7 +226,8 @@ export function createConsoleSession(deps: ConsoleSessionDeps): ConsoleSession {
         if (!opId) return `There is no operation in progress for ${config.environment}.`;
         // Only this environment's operations move here: another's would be waited for forever.
         const seen = await engine.get(opId);
-        if (seen && seen.env !== config.environment) return `refused: ${opId} is an operation of ${seen.env}, not of ${config.environment}: wait for it in the console (or bot) of ${seen.env}.`;
+        if (seen && seen.env !== config.environment)
+          return `refused: ${opId} is an operation of ${seen.env}, not of ${config.environment}: wait for it in the console (or bot) of ${seen.env}.`;
         const v = await settled(opId);
         // A drill that ended has its report on the way: wait for it too, so the next line (or a
         // script's `exit`) comes after the report was printed and written.
@@ -193,16 +237,30 @@ export function createConsoleSession(deps: ConsoleSessionDeps): ConsoleSession {
       case 'report': {
         if (!reporter) return 'Drill reports are not available in this console.';
         // Without the store only the last finished operation can be the last drill.
-        const lookup = { engine, reporter, reports: deps.reports ?? { previous: async () => null }, environment: config.environment };
-        const found: ReportLookup = command.opId ? await findReport(lookup, command.opId) : await lastReport(lookup);
+        const lookup = {
+          engine,
+          reporter,
+          reports: deps.reports ?? { previous: async () => null },
+          environment: config.environment,
+        };
+        const found: ReportLookup = command.opId
+          ? await findReport(lookup, command.opId)
+          : await lastReport(lookup);
         if (found.ok) return renderDrillMarkdown(found.report);
         return `${found.message}.${command.opId ? ' `reports` lists the drills that have one.' : ' `drill` runs one.'}`;
       }
       case 'reports': {
         if (!deps.reports) return 'Drill reports are not available in this console.';
-        const drills = await recentDrills({ reports: deps.reports, environment: config.environment });
-        if (drills.length === 0) return `No drill of ${config.environment} has a report yet: \`drill\` runs one.`;
-        return [`Drills of ${config.environment} with a report, newest first (\`report DR-…\` prints one):`, ...drills.map((d) => `  ${drillListLine(d)}`)].join('\n');
+        const drills = await recentDrills({
+          reports: deps.reports,
+          environment: config.environment,
+        });
+        if (drills.length === 0)
+          return `No drill of ${config.environment} has a report yet: \`drill\` runs one.`;
+        return [
+          `Drills of ${config.environment} with a report, newest first (\`report DR-…\` prints one):`,
+          ...drills.map((d) => `  ${drillListLine(d)}`),
+        ].join('\n');
       }
     }
   }

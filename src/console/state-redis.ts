@@ -18,7 +18,11 @@ function stateRedisUnanswered(url: string): string {
  */
 export function stateRedisClient(url: string): Redis {
   let connected = false;
-  const redis = new Redis(url, { maxRetriesPerRequest: 3, lazyConnect: true, retryStrategy: (times) => (connected ? Math.min(times * 50, 2000) : null) });
+  const redis = new Redis(url, {
+    maxRetriesPerRequest: 3,
+    lazyConnect: true,
+    retryStrategy: (times) => (connected ? Math.min(times * 50, 2000) : null),
+  });
   redis.on('error', () => undefined);
   redis.once('ready', () => {
     connected = true;

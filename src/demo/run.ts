@@ -44,7 +44,13 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       await runtime?.close().catch(() => undefined);
       if (info) {
         io.stdout(`\nstopping the lab (${info.dir})…\n`);
-        await lab.labDown({ dir: info.dir }).catch((err: unknown) => io.stderr(`dr demo: could not stop the lab: ${failure(err)}; run \`dr lab down --dir ${info!.dir}\`\n`));
+        await lab
+          .labDown({ dir: info.dir })
+          .catch((err: unknown) =>
+            io.stderr(
+              `dr demo: could not stop the lab: ${failure(err)}; run \`dr lab down --dir ${info!.dir}\`\n`,
+            ),
+          );
       }
     })());
 
@@ -64,7 +70,9 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   process.once('SIGTERM', onSignal);
 
   try {
-    io.stdout('dr demo: starting the lab — PostgreSQL primary + streaming standby, Redis primary + replica, a state Redis for the bot, and the cloud simulators (Route 53, Kubernetes, health)…\n');
+    io.stdout(
+      'dr demo: starting the lab — PostgreSQL primary + streaming standby, Redis primary + replica, a state Redis for the bot, and the cloud simulators (Route 53, Kubernetes, health)…\n',
+    );
     try {
       const up = lab.labUp({ ...(opts.dir ? { dir: opts.dir } : {}), signal: starting.signal });
       labStart = up;
@@ -77,7 +85,8 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     io.stdout(`lab up in ${info.dir}\n`);
     const labEnv = lab.readLabEnv(info.envFile);
     // The cloud SDKs read their (dummy, simulator-only) credentials from process.env itself.
-    for (const [k, v] of Object.entries(labEnv)) if (k.startsWith('AWS_') || k.startsWith('AZURE_')) process.env[k] = v;
+    for (const [k, v] of Object.entries(labEnv))
+      if (k.startsWith('AWS_') || k.startsWith('AZURE_')) process.env[k] = v;
     const env = { ...io.env, ...labEnv };
     const config = loadConfig({ path: info.configPath });
     runtime = await openConsoleRuntime({ config, env });
@@ -92,7 +101,9 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       reportsDir: resolve(opts.reportsDir ?? 'dr-reports'),
       write: io.stdout,
     });
-    io.stdout(`users: ${DEMO_REQUESTER} (${aliceId}) requests, ${DEMO_APPROVER} (${bobId}) approves — both are approvers in the lab config\n\n`);
+    io.stdout(
+      `users: ${DEMO_REQUESTER} (${aliceId}) requests, ${DEMO_APPROVER} (${bobId}) approves — both are approvers in the lab config\n\n`,
+    );
 
     const say = async (who: string, line: string): Promise<void> => {
       io.stdout(`\n${who}> ${line}\n`);
@@ -112,7 +123,9 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     await say(DEMO_APPROVER, `approve ${requested.id}`);
     const end = await session.settled(requested.id);
     if (end.phase === 'paused') {
-      io.stderr(`dr demo: the drill paused at ${end.currentSteps.join(', ')}: ${end.lastError?.message ?? 'a step failed'}\n`);
+      io.stderr(
+        `dr demo: the drill paused at ${end.currentSteps.join(', ')}: ${end.lastError?.message ?? 'a step failed'}\n`,
+      );
       await say(DEMO_APPROVER, `abort demo stopped at a failed step`);
       return 1;
     }
@@ -131,9 +144,13 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
 function finish(io: CliIo, view: OperationView, session: ConsoleSession): number {
   const file = session.reportFiles.get(view.id);
   if (view.phase !== 'completed') {
-    io.stderr(`dr demo: the drill ended ${view.phase}${view.lastError ? `: ${view.lastError.message}` : ''}\n`);
+    io.stderr(
+      `dr demo: the drill ended ${view.phase}${view.lastError ? `: ${view.lastError.message}` : ''}\n`,
+    );
     return 1;
   }
-  io.stdout(`\ndr demo: drill ${view.id} completed. Report: ${file ?? '(not written, see the log above)'}\n`);
+  io.stdout(
+    `\ndr demo: drill ${view.id} completed. Report: ${file ?? '(not written, see the log above)'}\n`,
+  );
   return file ? 0 : 1;
 }

@@ -14,11 +14,15 @@ const alert = z.object({
   startsAt: z.string().min(1),
   endsAt: z.string().optional(),
   generatorURL: z.string().optional(),
-  fingerprint: z.string().min(1, 'every alert needs its fingerprint (Alertmanager sends one since 0.19)'),
+  fingerprint: z
+    .string()
+    .min(1, 'every alert needs its fingerprint (Alertmanager sends one since 0.19)'),
 });
 
 export const alertmanagerPayload = z.object({
-  version: z.literal('4', { message: 'only Alertmanager webhook payload version "4" is understood' }),
+  version: z.literal('4', {
+    message: 'only Alertmanager webhook payload version "4" is understood',
+  }),
   status: z.enum(['firing', 'resolved']),
   receiver: z.string().optional(),
   groupKey: z.string().optional(),
@@ -32,7 +36,8 @@ export const alertmanagerPayload = z.object({
 
 export type AlertmanagerPayload = z.output<typeof alertmanagerPayload>;
 
-export type ParsedPayload = { ok: true; payload: AlertmanagerPayload } | { ok: false; reason: string };
+export type ParsedPayload =
+  { ok: true; payload: AlertmanagerPayload } | { ok: false; reason: string };
 
 /** Validate a decoded JSON body; the reason names the first problems by path. */
 export function parseAlertmanagerPayload(body: unknown): ParsedPayload {
@@ -49,7 +54,10 @@ export function parseAlertmanagerPayload(body: unknown): ParsedPayload {
  * The alerts that count: the configured alert name for the primary region. An alert's own status
  * wins over the group's (a group can be "firing" while some of its alerts are resolved).
  */
-export function relevantAlerts(payload: AlertmanagerPayload, s: DetectionSettings): IncomingAlert[] {
+export function relevantAlerts(
+  payload: AlertmanagerPayload,
+  s: DetectionSettings,
+): IncomingAlert[] {
   return payload.alerts
     .filter((a) => a.labels.alertname === s.alertName && a.labels[s.regionLabel] === s.region)
     .map((a) => ({

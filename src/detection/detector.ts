@@ -13,9 +13,26 @@ import type { Logger } from 'pino';
 import type { PreflightReport } from '../domain/types.js';
 import { errorInfo } from '../errors.js';
 import { relevantAlerts, type AlertmanagerPayload } from './alertmanager.js';
-import { episodeAlerts, evaluate, ingestAlerts, recordProbe, summarize, type Change } from './episode.js';
+import {
+  episodeAlerts,
+  evaluate,
+  ingestAlerts,
+  recordProbe,
+  summarize,
+  type Change,
+} from './episode.js';
 import { probeRound } from './probe.js';
-import type { DetectionSettings, DetectionState, DetectionStore, Episode, ProbeRound, ProposalView, ProviderStatusReader, ProviderStatusReading, SignalsSummary } from './types.js';
+import type {
+  DetectionSettings,
+  DetectionState,
+  DetectionStore,
+  Episode,
+  ProbeRound,
+  ProposalView,
+  ProviderStatusReader,
+  ProviderStatusReading,
+  SignalsSummary,
+} from './types.js';
 
 export interface CardRef {
   channel: string;
@@ -51,7 +68,9 @@ export interface Detector {
   /** Connect the adapter that shows proposals; returns the detach function. */
   attach(sink: ProposalSink): () => void;
   /** Take one validated Alertmanager payload. Nothing is written when no alert in it counts. */
-  ingest(payload: AlertmanagerPayload): Promise<{ accepted: number; ignored: number; change: Change }>;
+  ingest(
+    payload: AlertmanagerPayload,
+  ): Promise<{ accepted: number; ignored: number; change: Change }>;
   /** One probe round now (the timer calls this too). */
   probeNow(): Promise<ProbeRound>;
   /** Read the provider status now (the timer calls this too); null when none is configured. */
@@ -64,7 +83,11 @@ export interface Detector {
   readonly settings: DetectionSettings;
 }
 
-function withEpisode(state: DetectionState, id: string, change: (e: Episode) => Episode | null): DetectionState | null {
+function withEpisode(
+  state: DetectionState,
+  id: string,
+  change: (e: Episode) => Episode | null,
+): DetectionState | null {
   if (state.episode?.id === id) {
     const next = change(state.episode);
     return next ? { ...state, episode: next } : null;
@@ -112,17 +135,27 @@ export function createDetector(deps: DetectorDeps): Detector {
   /** The view's content without what changes on every read (the card ref, the summary clock). */
   function fingerprintOf(view: ProposalView): string {
     const { card: _card, ...episode } = view.episode;
-    return JSON.stringify({ ...view, episode, summary: view.episode.clearedAt ? null : view.summary });
+    return JSON.stringify({
+      ...view,
+      episode,
+      summary: view.episode.clearedAt ? null : view.summary,
+    });
   }
 
-  async function mutate(apply: (state: DetectionState, at: number) => DetectionState): Promise<Change> {
+  async function mutate(
+    apply: (state: DetectionState, at: number) => DetectionState,
+  ): Promise<Change> {
     const change = await store.update((state) => {
       const at = now();
       const next = evaluate(apply(state, at), at, settings);
       return { state: next.state, result: next.change };
     });
-    if (change === 'opened') log.warn('regional failure suspected: alerts and probes both over their thresholds');
-    if (change === 'reopened') log.warn('regional failure signals returned within the window: the same episode and card again');
+    if (change === 'opened')
+      log.warn('regional failure suspected: alerts and probes both over their thresholds');
+    if (change === 'reopened')
+      log.warn(
+        'regional failure signals returned within the window: the same episode and card again',
+      );
     if (change === 'cleared') log.info('regional failure signals cleared');
     if (change !== 'none') schedulePublish();
     return change;
@@ -135,7 +168,10 @@ export function createDetector(deps: DetectorDeps): Detector {
       const report = await Promise.race([
         deps.readiness(),
         new Promise<never>((_, reject) => {
-          timeout = setTimeout(() => reject(new Error(`no answer within ${Math.round(readinessTimeoutMs / 1000)} s`)), readinessTimeoutMs);
+          timeout = setTimeout(
+            () => reject(new Error(`no answer within ${Math.round(readinessTimeoutMs / 1000)} s`)),
+            readinessTimeoutMs,
+          );
         }),
       ]);
       return { readiness: report };
@@ -149,7 +185,9 @@ export function createDetector(deps: DetectorDeps): Detector {
 
   /** A claim left by a run that died while posting (older than the lease, or from before claims had a time). */
   function staleClaim(e: Episode, at: number): boolean {
-    return e.card === 'posting' && !postingHere.has(e.id) && at - (e.postingSince ?? 0) >= postLeaseMs;
+    return (
+      e.card === 'posting' && !postingHere.has(e.id) && at - (e.postingSince ?? 0) >= postLeaseMs
+    );
   }
 
   function publishWhenLeaseEnds(e: Episode): void {
@@ -167,11 +205,19 @@ export function createDetector(deps: DetectorDeps): Detector {
     const claimed = await store.update((state) => {
       const e = state.episode?.id === id ? state.episode : null;
       const free = e !== null && (e.card === null || staleClaim(e, at));
-      const next = free ? withEpisode(state, id, (ep) => ({ ...ep, card: 'posting', postingSince: at })) : null;
-      return next ? { state: next, result: e!.card === 'posting' ? 'retaken' : 'claimed' } : { state, result: null };
+      const next = free
+        ? withEpisode(state, id, (ep) => ({ ...ep, card: 'posting', postingSince: at }))
+        : null;
+      return next
+        ? { state: next, result: e!.card === 'posting' ? 'retaken' : 'claimed' }
+        : { state, result: null };
     });
     if (!claimed) return;
-    if (claimed === 'retaken') log.warn({ episode: id }, `retaking the card claim of a run that stopped while posting it (older than ${Math.round(postLeaseMs / 1000)} s): posting the card`);
+    if (claimed === 'retaken')
+      log.warn(
+        { episode: id },
+        `retaking the card claim of a run that stopped while posting it (older than ${Math.round(postLeaseMs / 1000)} s): posting the card`,
+      );
     postingHere.add(id);
     try {
       await postClaimed(target, id);
@@ -182,7 +228,12 @@ export function createDetector(deps: DetectorDeps): Detector {
 
   async function postClaimed(target: ProposalSink, id: string): Promise<void> {
     const state = await store.load();
-    const current = state.episode?.id === id ? state.episode : state.lastEpisode?.id === id ? state.lastEpisode : null;
+    const current =
+      state.episode?.id === id
+        ? state.episode
+        : state.lastEpisode?.id === id
+          ? state.lastEpisode
+          : null;
     if (!current) return;
     // Posted at once: the readiness check can take as long as an unreachable primary's timeouts,
     // and people should see the proposal meanwhile; the card shows readiness when it is known.
@@ -191,12 +242,24 @@ export function createDetector(deps: DetectorDeps): Detector {
     try {
       ref = await target.post(view);
     } catch (err) {
-      log.error({ err, episode: id }, 'could not post the proposal card; trying again on the next signal');
-      await store.update((s) => ({ state: withEpisode(s, id, ({ postingSince: _p, ...e }) => (e.card === 'posting' ? { ...e, card: null } : null)) ?? s, result: null }));
+      log.error(
+        { err, episode: id },
+        'could not post the proposal card; trying again on the next signal',
+      );
+      await store.update((s) => ({
+        state:
+          withEpisode(s, id, ({ postingSince: _p, ...e }) =>
+            e.card === 'posting' ? { ...e, card: null } : null,
+          ) ?? s,
+        result: null,
+      }));
       return;
     }
     lastSent.set(id, fingerprintOf(view));
-    await store.update((s) => ({ state: withEpisode(s, id, ({ postingSince: _p, ...e }) => ({ ...e, card: ref })) ?? s, result: null }));
+    await store.update((s) => ({
+      state: withEpisode(s, id, ({ postingSince: _p, ...e }) => ({ ...e, card: ref })) ?? s,
+      result: null,
+    }));
     log.info({ episode: id, channel: ref.channel, ts: ref.ts }, 'proposal card posted');
     checkReadiness(id);
   }
@@ -204,10 +267,15 @@ export function createDetector(deps: DetectorDeps): Detector {
   function checkReadiness(id: string): void {
     const job: Promise<void> = readReadiness()
       .then(async (readiness) => {
-        await store.update((s) => ({ state: withEpisode(s, id, (e) => ({ ...e, ...readiness })) ?? s, result: null }));
+        await store.update((s) => ({
+          state: withEpisode(s, id, (e) => ({ ...e, ...readiness })) ?? s,
+          result: null,
+        }));
         schedulePublish();
       })
-      .catch((err: unknown) => log.error({ err, episode: id }, 'could not record the standby readiness'))
+      .catch((err: unknown) =>
+        log.error({ err, episode: id }, 'could not record the standby readiness'),
+      )
       .finally(() => jobs.delete(job));
     jobs.add(job);
   }
@@ -274,20 +342,33 @@ export function createDetector(deps: DetectorDeps): Detector {
       const events = await Promise.race([
         ps.reader.read(),
         new Promise<never>((_, reject) => {
-          timeout = setTimeout(() => reject(new Error(`no answer within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
+          timeout = setTimeout(
+            () => reject(new Error(`no answer within ${Math.round(timeoutMs / 1000)} s`)),
+            timeoutMs,
+          );
         }),
       ]);
       reading = { source: ps.reader.source, at: now(), ok: true, events };
-      if (events.length > 0) log.warn({ source: ps.reader.source, events: events.length }, 'the cloud reports trouble in the primary region');
+      if (events.length > 0)
+        log.warn(
+          { source: ps.reader.source, events: events.length },
+          'the cloud reports trouble in the primary region',
+        );
     } catch (err) {
-      log.warn({ err, source: ps.reader.source }, 'provider status unavailable; detection goes on with alerts and probes');
+      log.warn(
+        { err, source: ps.reader.source },
+        'provider status unavailable; detection goes on with alerts and probes',
+      );
       reading = { source: ps.reader.source, at: now(), ok: false, error: errorInfo(err).message };
     } finally {
       clearTimeout(timeout);
     }
     try {
       // Evidence only: stored beside the signals, never evaluated, so it cannot open or clear an episode.
-      await store.update((state) => ({ state: { ...state, providerStatus: reading }, result: null }));
+      await store.update((state) => ({
+        state: { ...state, providerStatus: reading },
+        result: null,
+      }));
       schedulePublish();
     } catch (err) {
       log.error({ err }, 'provider status could not be recorded');
@@ -328,11 +409,21 @@ export function createDetector(deps: DetectorDeps): Detector {
       const state = await store.load();
       for (const e of [state.episode, state.lastEpisode]) {
         if (e?.card === 'posting' && e === state.episode)
-          log.warn({ episode: e.id }, `an earlier run was posting this episode's card when it stopped; it is posted again once that claim is ${Math.round(postLeaseMs / 1000)} s old`);
+          log.warn(
+            { episode: e.id },
+            `an earlier run was posting this episode's card when it stopped; it is posted again once that claim is ${Math.round(postLeaseMs / 1000)} s old`,
+          );
       }
       // An earlier run posted the card but stopped before its readiness check finished.
       const open = state.episode;
-      if (open && typeof open.card === 'object' && open.card !== null && !open.readiness && !open.readinessError) checkReadiness(open.id);
+      if (
+        open &&
+        typeof open.card === 'object' &&
+        open.card !== null &&
+        !open.readiness &&
+        !open.readinessError
+      )
+        checkReadiness(open.id);
       schedulePublish();
       scheduleProbe();
       scheduleProviderStatus(0);
@@ -371,7 +462,10 @@ export function createDetector(deps: DetectorDeps): Detector {
     },
     async failoverRequested(episodeId, opId, requester) {
       const at = now();
-      await store.update((s) => ({ state: withEpisode(s, episodeId, (e) => ({ ...e, failover: { opId, requester, at } })) ?? s, result: null }));
+      await store.update((s) => ({
+        state: withEpisode(s, episodeId, (e) => ({ ...e, failover: { opId, requester, at } })) ?? s,
+        result: null,
+      }));
       schedulePublish();
     },
     async settled() {

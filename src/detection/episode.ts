@@ -26,7 +26,13 @@ const RESOLVED_KEPT_MS = 24 * 3600 * 1000;
 export type Change = 'opened' | 'reopened' | 'cleared' | 'updated' | 'none';
 
 export function emptyState(): DetectionState {
-  return { seq: 0, alerts: [], probes: { consecutiveFailures: 0, consecutiveSuccesses: 0, recent: [] }, episode: null, lastEpisode: null };
+  return {
+    seq: 0,
+    alerts: [],
+    probes: { consecutiveFailures: 0, consecutiveSuccesses: 0, recent: [] },
+    episode: null,
+    lastEpisode: null,
+  };
 }
 
 function summaryOf(a: IncomingAlert): string | undefined {
@@ -37,18 +43,28 @@ function summaryOf(a: IncomingAlert): string | undefined {
  * Merge alerts into the state. A fingerprint seen again is the same alert (Alertmanager re-sends
  * whole groups), so duplicates never count twice and do not move its first-seen time.
  */
-export function ingestAlerts(state: DetectionState, alerts: IncomingAlert[], now: number): DetectionState {
+export function ingestAlerts(
+  state: DetectionState,
+  alerts: IncomingAlert[],
+  now: number,
+): DetectionState {
   const byFp = new Map(state.alerts.map((a) => [a.fingerprint, a] as const));
   for (const a of alerts) {
     const known = byFp.get(a.fingerprint);
     const summary = summaryOf(a);
     if (a.status === 'resolved') {
-      if (known && known.status === 'firing') byFp.set(a.fingerprint, { ...known, status: 'resolved', resolvedAt: now, lastSeenAt: now });
+      if (known && known.status === 'firing')
+        byFp.set(a.fingerprint, { ...known, status: 'resolved', resolvedAt: now, lastSeenAt: now });
       // A resolved alert the bot never saw firing carries no signal: nothing to record.
       continue;
     }
     if (known && known.status === 'firing') {
-      byFp.set(a.fingerprint, { ...known, lastSeenAt: now, labels: a.labels, ...(summary ? { summary } : {}) });
+      byFp.set(a.fingerprint, {
+        ...known,
+        lastSeenAt: now,
+        labels: a.labels,
+        ...(summary ? { summary } : {}),
+      });
     } else {
       byFp.set(a.fingerprint, {
         fingerprint: a.fingerprint,
@@ -62,14 +78,18 @@ export function ingestAlerts(state: DetectionState, alerts: IncomingAlert[], now
     }
   }
   // A resolved alert stays a while so the card can show it; after a day it is only history.
-  const kept = [...byFp.values()].filter((a) => a.status === 'firing' || (a.resolvedAt ?? now) >= now - RESOLVED_KEPT_MS);
+  const kept = [...byFp.values()].filter(
+    (a) => a.status === 'firing' || (a.resolvedAt ?? now) >= now - RESOLVED_KEPT_MS,
+  );
   return { ...state, alerts: prune(kept) };
 }
 
 /** Drop the oldest resolved alerts first, then the oldest firing ones, past MAX_ALERTS. */
 function prune(alerts: TrackedAlert[]): TrackedAlert[] {
   if (alerts.length <= MAX_ALERTS) return alerts;
-  const sorted = [...alerts].sort((a, b) => (a.status === b.status ? b.lastSeenAt - a.lastSeenAt : a.status === 'firing' ? -1 : 1));
+  const sorted = [...alerts].sort((a, b) =>
+    a.status === b.status ? b.lastSeenAt - a.lastSeenAt : a.status === 'firing' ? -1 : 1,
+  );
   return sorted.slice(0, MAX_ALERTS);
 }
 
@@ -84,7 +104,11 @@ export function recordProbe(state: DetectionState, round: ProbeRound): Detection
   };
 }
 
-export function summarize(state: DetectionState, now: number, s: DetectionSettings): SignalsSummary {
+export function summarize(
+  state: DetectionState,
+  now: number,
+  s: DetectionSettings,
+): SignalsSummary {
   const firing = state.alerts.filter((a) => a.status === 'firing');
   return {
     region: s.region,
@@ -102,9 +126,11 @@ export function summarize(state: DetectionState, now: number, s: DetectionSettin
 
 function clearReason(state: DetectionState, s: DetectionSettings): string | null {
   const good = state.probes.consecutiveSuccesses ?? 0;
-  if (good >= s.probeFailures) return `the primary health endpoints answer again (${good} probe round${good === 1 ? '' : 's'} in a row)`;
+  if (good >= s.probeFailures)
+    return `the primary health endpoints answer again (${good} probe round${good === 1 ? '' : 's'} in a row)`;
   const firing = state.alerts.filter((a) => a.status === 'firing').length;
-  if (firing < s.minAlerts) return `only ${firing} ${s.alertName} alert${firing === 1 ? '' : 's'} still firing (threshold ${s.minAlerts})`;
+  if (firing < s.minAlerts)
+    return `only ${firing} ${s.alertName} alert${firing === 1 ? '' : 's'} still firing (threshold ${s.minAlerts})`;
   return null;
 }
 
@@ -113,7 +139,11 @@ function clearReason(state: DetectionState, s: DetectionSettings): string | null
  * cleared less than a window ago); clear the open one when its signals no longer hold. Any other
  * change to an open episode's signals is an update.
  */
-export function evaluate(state: DetectionState, now: number, s: DetectionSettings): { state: DetectionState; change: Change } {
+export function evaluate(
+  state: DetectionState,
+  now: number,
+  s: DetectionSettings,
+): { state: DetectionState; change: Change } {
   if (state.episode) {
     const reason = clearReason(state, s);
     if (reason === null) return { state, change: 'updated' };
@@ -125,18 +155,35 @@ export function evaluate(state: DetectionState, now: number, s: DetectionSetting
     const last = state.lastEpisode;
     if (last?.clearedAt !== undefined && now - last.clearedAt <= s.windowMs) {
       const { clearedAt, clearReason: reason, ...rest } = last;
-      const episode: Episode = { ...rest, returned: { at: now, count: (last.returned?.count ?? 0) + 1, clearedAt, clearReason: reason ?? 'the signals no longer held' } };
+      const episode: Episode = {
+        ...rest,
+        returned: {
+          at: now,
+          count: (last.returned?.count ?? 0) + 1,
+          clearedAt,
+          clearReason: reason ?? 'the signals no longer held',
+        },
+      };
       return { state: { ...state, episode, lastEpisode: null }, change: 'reopened' };
     }
     const seq = state.seq + 1;
-    const episode: Episode = { id: `${s.region}-${seq}`, region: s.region, openedAt: now, card: null };
+    const episode: Episode = {
+      id: `${s.region}-${seq}`,
+      region: s.region,
+      openedAt: now,
+      card: null,
+    };
     return { state: { ...state, seq, episode }, change: 'opened' };
   }
   return { state, change: 'none' };
 }
 
 /** The alerts to show for an episode: those that fired since shortly before it opened. */
-export function episodeAlerts(state: DetectionState, episode: Episode, s: DetectionSettings): TrackedAlert[] {
+export function episodeAlerts(
+  state: DetectionState,
+  episode: Episode,
+  s: DetectionSettings,
+): TrackedAlert[] {
   const since = episode.openedAt - s.windowMs;
   return state.alerts
     .filter((a) => a.lastSeenAt >= since)

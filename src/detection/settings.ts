@@ -15,12 +15,19 @@ export function probeUrls(config: DrConfig): string[] {
   return config.regions.primary.healthUrl ? [config.regions.primary.healthUrl] : [];
 }
 
-export function detectionSettings(config: DrConfig): { settings: DetectionSettings; probe: { urls: string[]; intervalMs: number; timeoutMs: number }; detection: DetectionConfig } {
+export function detectionSettings(config: DrConfig): {
+  settings: DetectionSettings;
+  probe: { urls: string[]; intervalMs: number; timeoutMs: number };
+  detection: DetectionConfig;
+} {
   const d = config.detection;
-  if (!d) throw new ConfigError('detection is not configured: add a `detection` section to the config');
+  if (!d)
+    throw new ConfigError('detection is not configured: add a `detection` section to the config');
   const urls = probeUrls(config);
   if (urls.length === 0) {
-    throw new ConfigError('detection: nothing to probe; set regions.primary.healthUrl or detection.probeUrls');
+    throw new ConfigError(
+      'detection: nothing to probe; set regions.primary.healthUrl or detection.probeUrls',
+    );
   }
   return {
     settings: {
@@ -31,7 +38,11 @@ export function detectionSettings(config: DrConfig): { settings: DetectionSettin
       windowMs: d.windowSeconds * 1000,
       probeFailures: d.probeFailures,
     },
-    probe: { urls, intervalMs: d.probeIntervalSeconds * 1000, timeoutMs: d.probeTimeoutSeconds * 1000 },
+    probe: {
+      urls,
+      intervalMs: d.probeIntervalSeconds * 1000,
+      timeoutMs: d.probeTimeoutSeconds * 1000,
+    },
     detection: d,
   };
 }

@@ -2,7 +2,14 @@
  * Plain-text wording shared by every adapter (Slack, console, reports), so the same event reads
  * the same everywhere. Pure functions, no markup: adapters add their own (mrkdwn, ANSI).
  */
-import type { Evidence, JsonValue, RefusalReason, RpoMeasurement, StepState, TimelineEntry } from './types.js';
+import type {
+  Evidence,
+  JsonValue,
+  RefusalReason,
+  RpoMeasurement,
+  StepState,
+  TimelineEntry,
+} from './types.js';
 import { STEP_TITLES } from '../machine/runbook.js';
 
 export function formatDuration(ms: number | undefined | null): string {
@@ -50,8 +57,10 @@ export function evidenceLines(evidence: Evidence | undefined): string[] {
 }
 
 export function formatRpo(rpo: RpoMeasurement): string {
-  const parts = [rpo.bytes === null ? null : formatBytes(rpo.bytes), rpo.seconds === null ? null : formatDuration(rpo.seconds * 1000)]
-    .filter((p): p is string => p !== null);
+  const parts = [
+    rpo.bytes === null ? null : formatBytes(rpo.bytes),
+    rpo.seconds === null ? null : formatDuration(rpo.seconds * 1000),
+  ].filter((p): p is string => p !== null);
   return `${rpo.component}: ${parts.length ? parts.join(' / ') : 'unknown'} — ${rpo.description}`;
 }
 

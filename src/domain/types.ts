@@ -44,7 +44,8 @@ export interface Runbook {
   rtoStep?: StepId;
 }
 
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonValue =
+  string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 /** What a step or a readiness check saw: LSNs, offsets, lag, durations, record values. */
 export type Evidence = Record<string, JsonValue>;
 
@@ -168,7 +169,13 @@ export type Phase =
   | 'expired'
   | 'refused';
 
-export const FINAL_PHASES: readonly Phase[] = ['completed', 'rejected', 'aborted', 'expired', 'refused'];
+export const FINAL_PHASES: readonly Phase[] = [
+  'completed',
+  'rejected',
+  'aborted',
+  'expired',
+  'refused',
+];
 
 /** Everything an adapter needs to render an operation (status card, /dr status, console). */
 export interface OperationView {
@@ -205,7 +212,13 @@ export interface OperationView {
  * adds progress and resume events. Adapters render them; the store keeps them in a Redis Stream.
  */
 export type DomainEvent =
-  | { type: 'OperationRequested'; kind: OperationKind; requestedMode: RequestedMode; requester: string; reason: string }
+  | {
+      type: 'OperationRequested';
+      kind: OperationKind;
+      requestedMode: RequestedMode;
+      requester: string;
+      reason: string;
+    }
   | { type: 'PreflightCompleted'; report: PreflightReport }
   | { type: 'ApprovalRequested'; planHash: string; expiresAt: number; required: number }
   | { type: 'ApprovalRecorded'; userId: string; count: number; required: number }
@@ -219,15 +232,31 @@ export type DomainEvent =
   | { type: 'StepProgress'; stepId: StepId; message: string; data?: Evidence }
   | { type: 'StepResumed'; stepId: StepId }
   | { type: 'StepSucceeded'; stepId: StepId; outcome: StepOutcome; durationMs: number }
-  | { type: 'StepSkipped'; stepId: StepId; reason: 'not-configured' | 'skipped-by-user'; userId?: string }
+  | {
+      type: 'StepSkipped';
+      stepId: StepId;
+      reason: 'not-configured' | 'skipped-by-user';
+      userId?: string;
+    }
   | { type: 'StepFailed'; stepId: StepId; error: ErrorInfo; durationMs: number }
   | { type: 'OperationPaused'; stepIds: StepId[] }
   | { type: 'StepRetried'; stepId: StepId; userId: string }
-  | { type: 'ActionRefused'; userId: string; action: 'approve' | 'reject' | 'retry' | 'skip' | 'abort'; reason: RefusalReason }
+  | {
+      type: 'ActionRefused';
+      userId: string;
+      action: 'approve' | 'reject' | 'retry' | 'skip' | 'abort';
+      reason: RefusalReason;
+    }
   /** `notResumed`: closed without resuming it, because this version could not (why). */
   | { type: 'OperationAborted'; userId: string; reason?: string; notResumed?: string }
   /** A step call the abort left running has finished: what it did after all (summary or error). */
-  | { type: 'AbortedStepSettled'; stepId: StepId; outcome: 'succeeded' | 'failed'; detail: string; durationMs: number }
+  | {
+      type: 'AbortedStepSettled';
+      stepId: StepId;
+      outcome: 'succeeded' | 'failed';
+      detail: string;
+      durationMs: number;
+    }
   | { type: 'OperationCompleted'; durationMs: number; rtoMs?: number; rpo?: RpoMeasurement[] };
 
 export type DomainEventType = DomainEvent['type'];

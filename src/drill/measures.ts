@@ -8,7 +8,11 @@ import type { DrConfig } from '../config/schema.js';
 import { formatDuration } from '../domain/format.js';
 import type { OperationView } from '../domain/types.js';
 import { errorInfo } from '../errors.js';
-import { createObjectStorageFromConfig, objectStorageRpoSeconds, veleroCheckFromConfig } from '../readiness/build.js';
+import {
+  createObjectStorageFromConfig,
+  objectStorageRpoSeconds,
+  veleroCheckFromConfig,
+} from '../readiness/build.js';
 import { objectStorageCheck } from '../readiness/checks.js';
 import type { ReadinessCheck } from '../readiness/types.js';
 import type { DrillMeasure } from '../report/index.js';
@@ -33,7 +37,11 @@ export interface DrillMeasures {
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
 /** The canary check: its write-to-visible time, or none when the copy did not arrive within the target. */
-export function objectStorageMeasurer(check: ReadinessCheck, targetSeconds: number, now: () => number = Date.now): DrillMeasurer {
+export function objectStorageMeasurer(
+  check: ReadinessCheck,
+  targetSeconds: number,
+  now: () => number = Date.now,
+): DrillMeasurer {
   const targetMinutes = targetSeconds / 60;
   return {
     component: 'object-storage',
@@ -44,16 +52,35 @@ export function objectStorageMeasurer(check: ReadinessCheck, targetSeconds: numb
       try {
         const f = await check.run();
         const seconds = f.status === 'ok' ? num(f.evidence?.seconds) : null;
-        return { component: 'object-storage', status: 'measured', seconds, targetMinutes, description: f.detail, at, ...(f.evidence ? { evidence: f.evidence } : {}) };
+        return {
+          component: 'object-storage',
+          status: 'measured',
+          seconds,
+          targetMinutes,
+          description: f.detail,
+          at,
+          ...(f.evidence ? { evidence: f.evidence } : {}),
+        };
       } catch (err) {
-        return { component: 'object-storage', status: 'failed', seconds: null, targetMinutes, description: `the canary check failed: ${errorInfo(err).message}`, at };
+        return {
+          component: 'object-storage',
+          status: 'failed',
+          seconds: null,
+          targetMinutes,
+          description: `the canary check failed: ${errorInfo(err).message}`,
+          at,
+        };
       }
     },
   };
 }
 
 /** The Velero check: the age of the newest completed backup at the drill's final approval (the failover's start). */
-export function kubernetesMeasurer(check: ReadinessCheck, targetMinutes: number, now: () => number = Date.now): DrillMeasurer {
+export function kubernetesMeasurer(
+  check: ReadinessCheck,
+  targetMinutes: number,
+  now: () => number = Date.now,
+): DrillMeasurer {
   return {
     component: 'kubernetes',
     when: 'approved',
@@ -66,11 +93,19 @@ export function kubernetesMeasurer(check: ReadinessCheck, targetMinutes: number,
       try {
         const f = await check.run();
         const evidence = f.evidence ?? {};
-        const completedAt = typeof evidence.completedAt === 'string' ? Date.parse(evidence.completedAt) : NaN;
-        if (!Number.isFinite(completedAt)) return { ...base, status: 'measured', seconds: null, description: f.detail, evidence };
+        const completedAt =
+          typeof evidence.completedAt === 'string' ? Date.parse(evidence.completedAt) : NaN;
+        if (!Number.isFinite(completedAt))
+          return { ...base, status: 'measured', seconds: null, description: f.detail, evidence };
         if (completedAt > failoverAt) {
           // Read late (a backup finished since the failover began): its age says nothing about then.
-          return { ...base, status: 'failed', seconds: null, description: `the newest completed Velero backup ${String(evidence.newest)} finished after the failover began; its age then is unknown`, evidence };
+          return {
+            ...base,
+            status: 'failed',
+            seconds: null,
+            description: `the newest completed Velero backup ${String(evidence.newest)} finished after the failover began; its age then is unknown`,
+            evidence,
+          };
         }
         const seconds = Math.round((failoverAt - completedAt) / 1000);
         return {
@@ -81,13 +116,22 @@ export function kubernetesMeasurer(check: ReadinessCheck, targetMinutes: number,
           evidence: { ...evidence, failoverAt },
         };
       } catch (err) {
-        return { ...base, status: 'failed', seconds: null, description: `the Velero backups could not be read: ${errorInfo(err).message}` };
+        return {
+          ...base,
+          status: 'failed',
+          seconds: null,
+          description: `the Velero backups could not be read: ${errorInfo(err).message}`,
+        };
       }
     },
   };
 }
 
-function notConfigured(component: DrillMeasure['component'], targetMinutes: number, why: string): DrillMeasure {
+function notConfigured(
+  component: DrillMeasure['component'],
+  targetMinutes: number,
+  why: string,
+): DrillMeasure {
   return { component, status: 'not-configured', seconds: null, targetMinutes, description: why };
 }
 
@@ -100,16 +144,40 @@ export function drillMeasuresFromConfig(config: DrConfig, env: NodeJS.ProcessEnv
   const measurers: DrillMeasurer[] = [];
   const missing: DrillMeasure[] = [];
   const storageTargetSeconds = objectStorageRpoSeconds(config);
-  const storage = createObjectStorageFromConfig({ ...config, environment: `${config.environment}-drill` }, env);
-  if (storage) measurers.push(objectStorageMeasurer(objectStorageCheck(storage, storageTargetSeconds), storageTargetSeconds));
-  else missing.push(notConfigured('object-storage', storageTargetSeconds / 60, 'not configured (no components.objectStorage): no replication measured'));
+  const storage = createObjectStorageFromConfig(
+    { ...config, environment: `${config.environment}-drill` },
+    env,
+  );
+  if (storage)
+    measurers.push(
+      objectStorageMeasurer(
+        objectStorageCheck(storage, storageTargetSeconds),
+        storageTargetSeconds,
+      ),
+    );
+  else
+    missing.push(
+      notConfigured(
+        'object-storage',
+        storageTargetSeconds / 60,
+        'not configured (no components.objectStorage): no replication measured',
+      ),
+    );
 
   const kubernetesTarget = config.targets.rpoMinutesByComponent.kubernetes;
   const velero = veleroCheckFromConfig(config);
   if (velero) measurers.push(kubernetesMeasurer(velero, kubernetesTarget));
   else {
-    const why = config.components.kubernetes ? 'components.kubernetes.velero' : 'components.kubernetes';
-    missing.push(notConfigured('kubernetes', kubernetesTarget, `not configured (no ${why}): no Velero backups read`));
+    const why = config.components.kubernetes
+      ? 'components.kubernetes.velero'
+      : 'components.kubernetes';
+    missing.push(
+      notConfigured(
+        'kubernetes',
+        kubernetesTarget,
+        `not configured (no ${why}): no Velero backups read`,
+      ),
+    );
   }
   return {
     measurers,

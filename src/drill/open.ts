@@ -28,7 +28,9 @@ export function openDrillReporter(opts: {
   close(): Promise<void>;
 } {
   // Built first: a connection string that is not set throws before anything is opened.
-  const measures = opts.config ? drillMeasuresFromConfig(opts.config, opts.env ?? process.env) : undefined;
+  const measures = opts.config
+    ? drillMeasuresFromConfig(opts.config, opts.env ?? process.env)
+    : undefined;
   const redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: 3 });
   // Failures reach the reporter through the command that failed; no reconnect noise on stderr.
   redis.on('error', () => undefined);

@@ -17,7 +17,14 @@ import type { Logger } from 'pino';
 import { FINAL_PHASES, type OperationView } from '../domain/types.js';
 import type { Engine, EngineNotification } from '../engine/types.js';
 import { errorInfo } from '../errors.js';
-import { buildDrillReport, renderDrillMarkdown, type DrillMeasure, type DrillReport, type DrillTargets, type ReportStore } from '../report/index.js';
+import {
+  buildDrillReport,
+  renderDrillMarkdown,
+  type DrillMeasure,
+  type DrillReport,
+  type DrillTargets,
+  type ReportStore,
+} from '../report/index.js';
 import type { DrillMeasurer, DrillMeasures, DrillMoment } from './measures.js';
 
 export interface DrillReporterDeps {
@@ -41,7 +48,11 @@ export interface ReportDelivery {
   published: boolean;
 }
 
-export type ReportListener = (report: DrillReport, markdown: string, delivery: ReportDelivery) => Promise<void> | void;
+export type ReportListener = (
+  report: DrillReport,
+  markdown: string,
+  delivery: ReportDelivery,
+) => Promise<void> | void;
 
 /** Who a listener is: `ofRecord` for the incident channel (Slack), whose delivery makes a report published; the console is not. */
 export interface ReportAdapter {
@@ -71,7 +82,9 @@ export interface DrillReporter {
 
 /** Only a drill that was approved ran anything worth reporting; a rejected request has no report. */
 function reportable(view: OperationView): boolean {
-  return view.kind === 'drill' && FINAL_PHASES.includes(view.phase) && view.approvedAt !== undefined;
+  return (
+    view.kind === 'drill' && FINAL_PHASES.includes(view.phase) && view.approvedAt !== undefined
+  );
 }
 
 /** How many drills awaiting publication one start publishes (more means publishing keeps failing). */
@@ -106,7 +119,11 @@ export function createDrillReporter(deps: DrillReporterDeps): DrillReporter {
     for (const e of n.entries) {
       if (e.type === 'OperationApproved') moments.add('approved');
       // The integration tests run (or are skipped as not configured) exactly while the secondary serves.
-      if ((e.type === 'StepStarted' || e.type === 'StepSkipped') && e.stepId === 'run-integration-tests') moments.add('secondary-serving');
+      if (
+        (e.type === 'StepStarted' || e.type === 'StepSkipped') &&
+        e.stepId === 'run-integration-tests'
+      )
+        moments.add('secondary-serving');
     }
     return moments;
   }
@@ -123,9 +140,22 @@ export function createDrillReporter(deps: DrillReporterDeps): DrillReporter {
         .measure(n.op)
         .then(async (measure) => {
           await reports.saveMeasure(opId, measure);
-          log.info({ opId, component: measure.component, status: measure.status, seconds: measure.seconds }, 'drill measurement recorded');
+          log.info(
+            {
+              opId,
+              component: measure.component,
+              status: measure.status,
+              seconds: measure.seconds,
+            },
+            'drill measurement recorded',
+          );
         })
-        .catch((err: unknown) => log.warn({ opId, component: m.component, err: errorInfo(err) }, 'could not record the drill measurement; the report says it was not measured'));
+        .catch((err: unknown) =>
+          log.warn(
+            { opId, component: m.component, err: errorInfo(err) },
+            'could not record the drill measurement; the report says it was not measured',
+          ),
+        );
       running.set(opId, [...(running.get(opId) ?? []), done]);
     }
   }
@@ -137,7 +167,13 @@ export function createDrillReporter(deps: DrillReporterDeps): DrillReporter {
       m.when === 'secondary-serving' && (tests === undefined || tests.status === 'pending')
         ? 'the drill ended before the secondary served (it is read when the integration tests start)'
         : `the bot restarted around ${m.when === 'approved' ? 'the approval' : 'the integration tests'}, when it is read`;
-    return { component: m.component, status: 'failed', seconds: null, targetMinutes: m.targetMinutes, description: why };
+    return {
+      component: m.component,
+      status: 'failed',
+      seconds: null,
+      targetMinutes: m.targetMinutes,
+      description: why,
+    };
   }
 
   async function measuresFor(view: OperationView): Promise<DrillMeasure[] | undefined> {
@@ -145,7 +181,9 @@ export function createDrillReporter(deps: DrillReporterDeps): DrillReporter {
     await Promise.all(running.get(view.id) ?? []);
     running.delete(view.id);
     const stored = await reports.measures(view.id);
-    const taken = deps.measures.measurers.map((m) => stored.find((s) => s.component === m.component) ?? missing(m, view));
+    const taken = deps.measures.measurers.map(
+      (m) => stored.find((s) => s.component === m.component) ?? missing(m, view),
+    );
     return [...taken, ...deps.measures.notConfigured];
   }
 
@@ -159,7 +197,10 @@ export function createDrillReporter(deps: DrillReporterDeps): DrillReporter {
     awaiting.add(view.id);
     reports.awaitPublication(view.env, view.id, view.approvedAt).catch((err: unknown) => {
       awaiting.delete(view.id);
-      log.warn({ opId: view.id, err: errorInfo(err) }, 'could not record the drill as awaiting its report; trying again on its next change');
+      log.warn(
+        { opId: view.id, err: errorInfo(err) },
+        'could not record the drill as awaiting its report; trying again on its next change',
+      );
     });
   }
 
@@ -169,10 +210,21 @@ export function createDrillReporter(deps: DrillReporterDeps): DrillReporter {
       reports.previous(view.env, view.id, view.finishedAt),
       measuresFor(view),
     ]);
-    return buildDrillReport({ view, timeline, targets, previous, now: now(), ...(measures ? { measures } : {}) });
+    return buildDrillReport({
+      view,
+      timeline,
+      targets,
+      previous,
+      now: now(),
+      ...(measures ? { measures } : {}),
+    });
   }
 
-  type Due = { record: [ReportListener, ReportAdapter][]; others: [ReportListener, ReportAdapter][]; published: boolean };
+  type Due = {
+    record: [ReportListener, ReportAdapter][];
+    others: [ReportListener, ReportAdapter][];
+    published: boolean;
+  };
 
   /** The adapters of this process that still have to be handed `opId`'s report. */
   async function due(opId: string): Promise<Due> {
@@ -191,15 +243,26 @@ export function createDrillReporter(deps: DrillReporterDeps): DrillReporter {
    * Hands the report to the adapters due, those of record first; marks it published when they all
    * took it (and there was one), and each other adapter's delivery apart. 'failed' when one failed.
    */
-  async function deliver(report: DrillReport, todo: Due, recovered: boolean): Promise<'published' | 'delivered' | 'failed'> {
+  async function deliver(
+    report: DrillReport,
+    todo: Due,
+    recovered: boolean,
+  ): Promise<'published' | 'delivered' | 'failed'> {
     const markdown = renderDrillMarkdown(report);
-    const hand = async (l: ReportListener, a: ReportAdapter, published: boolean): Promise<boolean> => {
+    const hand = async (
+      l: ReportListener,
+      a: ReportAdapter,
+      published: boolean,
+    ): Promise<boolean> => {
       try {
         await l(report, markdown, { recovered, published });
         return true;
       } catch (err) {
         // One adapter failing to post must not keep the report from the others (it is stored anyway).
-        log.error({ opId: report.opId, adapter: a.name, err: errorInfo(err) }, 'publishing the drill report failed: the next start hands it to this adapter again');
+        log.error(
+          { opId: report.opId, adapter: a.name, err: errorInfo(err) },
+          'publishing the drill report failed: the next start hands it to this adapter again',
+        );
         return false;
       }
     };
@@ -212,7 +275,8 @@ export function createDrillReporter(deps: DrillReporterDeps): DrillReporter {
       if (await hand(l, a, published)) shown.push(a.name);
       else othersOk = false;
     }
-    if (todo.record.length > 0 && recordOk) await reports.markPublished(report.env, report.opId, now());
+    if (todo.record.length > 0 && recordOk)
+      await reports.markPublished(report.env, report.opId, now());
     for (const name of shown) await reports.markDelivered(report.opId, name, now());
     if (!recordOk || !othersOk) return 'failed';
     return todo.record.length > 0 ? 'published' : 'delivered';
@@ -245,7 +309,8 @@ export function createDrillReporter(deps: DrillReporterDeps): DrillReporter {
     }
     try {
       const todo = await due(opId);
-      if (listeners.size > 0 && todo.record.length === 0 && todo.others.length === 0) return 'nothing';
+      if (listeners.size > 0 && todo.record.length === 0 && todo.others.length === 0)
+        return 'nothing';
       // The process that ran the drill builds its report itself, with the measurements it took: a
       // report stored meanwhile by someone else (`dr report` in another process, before those
       // measurements ended) lacks them. Recovery publishes the stored report as it is.
@@ -255,17 +320,31 @@ export function createDrillReporter(deps: DrillReporterDeps): DrillReporter {
         if (!view || !reportable(view)) return 'unfinished';
         report = await build(view);
         await reports.save(report);
-        log.info({ opId, passed: report.passed, deviations: report.deviations.length }, 'drill report stored');
+        log.info(
+          { opId, passed: report.passed, deviations: report.deviations.length },
+          'drill report stored',
+        );
       }
       if (listeners.size === 0) {
-        log.warn({ opId }, 'no adapter publishes drill reports in this process: the report stays unpublished for the next start');
+        log.warn(
+          { opId },
+          'no adapter publishes drill reports in this process: the report stays unpublished for the next start',
+        );
         return 'failed';
       }
-      if (!finished && todo.record.length > 0) log.warn({ opId }, 'a finished drill\'s report was not published (the bot stopped first, or posting failed): publishing it now');
+      if (!finished && todo.record.length > 0)
+        log.warn(
+          { opId },
+          "a finished drill's report was not published (the bot stopped first, or posting failed): publishing it now",
+        );
       const outcome = await deliver(report, todo, !finished);
       if (outcome === 'published') log.info({ opId }, 'drill report published');
       // The console prints it; the incident channel gets it from the bot's next start.
-      if (outcome === 'delivered') log.info({ opId }, 'drill report shown; it awaits publication in the incident channel (no adapter of record in this process)');
+      if (outcome === 'delivered')
+        log.info(
+          { opId },
+          'drill report shown; it awaits publication in the incident channel (no adapter of record in this process)',
+        );
       return outcome;
     } finally {
       await reports.release(opId, owner).catch(() => undefined);
@@ -275,7 +354,11 @@ export function createDrillReporter(deps: DrillReporterDeps): DrillReporter {
   const enqueue = (opId: string, work: () => Promise<unknown>): Promise<void> =>
     (queue = queue.then(work).then(
       () => undefined,
-      (err: unknown) => log.error({ opId, err: errorInfo(err) }, 'could not build or store the drill report; `dr report` builds it again'),
+      (err: unknown) =>
+        log.error(
+          { opId, err: errorInfo(err) },
+          'could not build or store the drill report; `dr report` builds it again',
+        ),
     ));
 
   const unsubscribe = engine.subscribe((n) => {
@@ -292,10 +375,14 @@ export function createDrillReporter(deps: DrillReporterDeps): DrillReporter {
     if (stopped || handled.has(opId)) return;
     const outcome = await publish(opId);
     // Failed: left unpublished for the next start, not retried in a loop against a channel that refuses it.
-    if (outcome === 'published' || outcome === 'delivered' || outcome === 'nothing') handled.add(opId);
+    if (outcome === 'published' || outcome === 'delivered' || outcome === 'nothing')
+      handled.add(opId);
     if (outcome !== 'held') return;
     if (tries >= MAX_RECOVERY_TRIES) {
-      log.warn({ opId }, 'the drill report is still claimed by another process; the next start publishes it if that process did not');
+      log.warn(
+        { opId },
+        'the drill report is still claimed by another process; the next start publishes it if that process did not',
+      );
       return;
     }
     const wait = (await reports.claimLeftMs(opId)) + 100;
@@ -313,7 +400,8 @@ export function createDrillReporter(deps: DrillReporterDeps): DrillReporter {
     // A drill that finished before drills were marked as awaiting publication: the last finished
     // operation, reported unless it has a stored report (then it was published, as it was then).
     const { last } = await engine.status();
-    if (last && reportable(last) && !ids.includes(last.id) && !(await reports.get(last.id))) ids.push(last.id);
+    if (last && reportable(last) && !ids.includes(last.id) && !(await reports.get(last.id)))
+      ids.push(last.id);
     let tried = 0;
     for (const opId of ids) {
       if (handled.has(opId)) continue;
@@ -325,7 +413,10 @@ export function createDrillReporter(deps: DrillReporterDeps): DrillReporter {
       if (++tried > RECOVERED_PER_START) break;
       // One drill whose report cannot be built must not keep the others from theirs.
       await recoverDrill(opId, 1).catch((err: unknown) =>
-        log.error({ opId, err: errorInfo(err) }, 'could not build or store the drill report; the next start tries again, `dr report` builds it'),
+        log.error(
+          { opId, err: errorInfo(err) },
+          'could not build or store the drill report; the next start tries again, `dr report` builds it',
+        ),
       );
     }
   }

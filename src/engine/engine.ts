@@ -2,7 +2,15 @@ import type { Logger } from 'pino';
 import { fromPromise } from 'xstate';
 import type { DrConfig } from '../config/schema.js';
 import { commandRef, plainCommands } from '../domain/commands.js';
-import { FINAL_PHASES, type OperationKind, type OperationView, type PreflightReport, type StepId, type StepOutcome, type TimelineEntry } from '../domain/types.js';
+import {
+  FINAL_PHASES,
+  type OperationKind,
+  type OperationView,
+  type PreflightReport,
+  type StepId,
+  type StepOutcome,
+  type TimelineEntry,
+} from '../domain/types.js';
 import { DrError, errorInfo, StaleVersionError } from '../errors.js';
 import {
   createOperationMachine,
@@ -20,9 +28,21 @@ import type { OperationStore, PersistedOperation } from '../store/types.js';
 import { refusalMessage, successMessage } from './messages.js';
 import { OperationRunner, type RunnerDeps } from './operation-runner.js';
 import { runPreflight } from './preflight.js';
-import { closedSnapshot, restoreActor, restoreChecked, restoreReadable, UnrestorableOperation } from './restore.js';
+import {
+  closedSnapshot,
+  restoreActor,
+  restoreChecked,
+  restoreReadable,
+  UnrestorableOperation,
+} from './restore.js';
 import { runStepOnce } from './run-step.js';
-import type { ActionOutcome, Authorizer, Engine, EngineNotification, RequestResult } from './types.js';
+import type {
+  ActionOutcome,
+  Authorizer,
+  Engine,
+  EngineNotification,
+  RequestResult,
+} from './types.js';
 
 export interface EngineDeps {
   config: DrConfig;
@@ -82,13 +102,28 @@ export function createEngine(deps: EngineDeps): Engine {
           try {
             res = await store.withdraw(id);
           } catch (err) {
-            log.warn({ opId: id, err: errorInfo(err) }, 'could not yet remove an operation whose create was reported as failed; trying again later');
+            log.warn(
+              { opId: id, err: errorInfo(err) },
+              'could not yet remove an operation whose create was reported as failed; trying again later',
+            );
             continue;
           }
           unconfirmed.delete(id);
-          if (res === 'withdrawn') log.warn({ opId: id }, 'removed an operation that Redis recorded after all though its requester was told the request failed; the environment is unlocked');
-          else if (res === 'absent') log.info({ opId: id }, 'an operation whose create was reported as failed never reached Redis: nothing to remove');
-          else log.warn({ opId: id }, 'an operation whose create was reported as failed is recorded and was saved since (another process drives it); it is kept');
+          if (res === 'withdrawn')
+            log.warn(
+              { opId: id },
+              'removed an operation that Redis recorded after all though its requester was told the request failed; the environment is unlocked',
+            );
+          else if (res === 'absent')
+            log.info(
+              { opId: id },
+              'an operation whose create was reported as failed never reached Redis: nothing to remove',
+            );
+          else
+            log.warn(
+              { opId: id },
+              'an operation whose create was reported as failed is recorded and was saved since (another process drives it); it is kept',
+            );
         }
       } finally {
         withdrawing = undefined;
@@ -98,7 +133,9 @@ export function createEngine(deps: EngineDeps): Engine {
   }
 
   function abandonedCalls(opId?: string): StepCall[] {
-    return [...stepCalls].filter((c) => abortedWithCalls.has(c.opId) && (opId === undefined || c.opId === opId));
+    return [...stepCalls].filter(
+      (c) => abortedWithCalls.has(c.opId) && (opId === undefined || c.opId === opId),
+    );
   }
 
   function trackStepCall(call: StepCall, result: Promise<StepOutcome>): void {
@@ -114,7 +151,10 @@ export function createEngine(deps: EngineDeps): Engine {
           await runners.get(call.opId)?.idle();
           if (abortedWithCalls.has(call.opId)) await recordSettlement(call, outcome, error);
         } catch (err) {
-          log.error({ opId: call.opId, stepId: call.stepId, err: errorInfo(err) }, 'could not record how a step call left running by an abort ended');
+          log.error(
+            { opId: call.opId, stepId: call.stepId, err: errorInfo(err) },
+            'could not record how a step call left running by an abort ended',
+          );
         } finally {
           stepCalls.delete(call);
           if (!abandonedCalls(call.opId).length) abortedWithCalls.delete(call.opId);
@@ -122,7 +162,11 @@ export function createEngine(deps: EngineDeps): Engine {
       });
   }
 
-  async function recordSettlement(call: StepCall, outcome: StepOutcome | undefined, error: unknown): Promise<void> {
+  async function recordSettlement(
+    call: StepCall,
+    outcome: StepOutcome | undefined,
+    error: unknown,
+  ): Promise<void> {
     const failed = outcome === undefined || outcome.verified === false;
     const entry: TimelineEntry = {
       type: 'AbortedStepSettled',
@@ -134,14 +178,19 @@ export function createEngine(deps: EngineDeps): Engine {
       at: now(),
     };
     await store.append(call.opId, [entry]);
-    log.warn({ opId: call.opId, stepId: call.stepId, outcome: entry.outcome, detail: entry.detail }, 'a step call left running by an abort has settled');
+    log.warn(
+      { opId: call.opId, stepId: call.stepId, outcome: entry.outcome, detail: entry.detail },
+      'a step call left running by an abort has settled',
+    );
     const view = finishedViews.get(call.opId) ?? (await get(call.opId));
     if (view) runnerDeps.notify({ op: view, entries: [entry] });
   }
 
   const machine: OperationMachine = createOperationMachine({ now }).provide({
     actors: {
-      preflight: fromPromise<PreflightReport, PreflightInput>(({ input }) => runPreflight(providers, input, now)),
+      preflight: fromPromise<PreflightReport, PreflightInput>(({ input }) =>
+        runPreflight(providers, input, now),
+      ),
       runStep: fromPromise<StepOutcome, RunStepInput>(async ({ input }) => {
         const runner = runners.get(input.opId);
         const result = runStepOnce(
@@ -153,7 +202,10 @@ export function createEngine(deps: EngineDeps): Engine {
             providers,
             log: log.child({ opId: input.opId, stepId: input.stepId, attempt: input.attempt }),
             approvedAt: input.approvedAt,
-            targets: { rtoMinutes: config.targets.rtoMinutes, rpoMinutes: config.targets.rpoMinutes },
+            targets: {
+              rtoMinutes: config.targets.rtoMinutes,
+              rpoMinutes: config.targets.rpoMinutes,
+            },
           },
           input.stepId,
           (message, data) => runner?.progress(input.stepId, message, data),
@@ -180,7 +232,8 @@ export function createEngine(deps: EngineDeps): Engine {
     },
     onFinished(view) {
       runners.delete(view.id);
-      if (view.phase === 'aborted' && [...stepCalls].some((c) => c.opId === view.id)) abortedWithCalls.add(view.id);
+      if (view.phase === 'aborted' && [...stepCalls].some((c) => c.opId === view.id))
+        abortedWithCalls.add(view.id);
       rememberFinished(view);
       log.info({ opId: view.id, phase: view.phase }, 'operation finished');
     },
@@ -192,7 +245,9 @@ export function createEngine(deps: EngineDeps): Engine {
   const register = (r: OperationRunner) => runners.set(r.id, r);
 
   /** The active operation for the refusal text: its kind, or why this version cannot resume it. */
-  async function describeActive(id: string): Promise<{ kind?: OperationKind; unrestorable?: string }> {
+  async function describeActive(
+    id: string,
+  ): Promise<{ kind?: OperationKind; unrestorable?: string }> {
     try {
       const kind = (await get(id))?.kind;
       return kind ? { kind } : {};
@@ -207,7 +262,8 @@ export function createEngine(deps: EngineDeps): Engine {
    * a finished one only has to be readable. Throws UnrestorableOperation otherwise.
    */
   function viewOfPersisted(p: PersistedOperation): OperationView {
-    if (p.status === 'active') return toView(restoreChecked(machine, p.id, p.snapshot, p.snapshotError).getSnapshot());
+    if (p.status === 'active')
+      return toView(restoreChecked(machine, p.id, p.snapshot, p.snapshotError).getSnapshot());
     if (p.snapshotError) throw new UnrestorableOperation(p.id, p.snapshotError);
     return toView(restoreReadable(machine, p.id, p.snapshot).getSnapshot());
   }
@@ -228,7 +284,8 @@ export function createEngine(deps: EngineDeps): Engine {
   function rememberFinished(view: OperationView): void {
     finishedViews.set(view.id, view);
     // Only recent ones are worth keeping in memory; older views are restored from the store.
-    if (finishedViews.size > FINISHED_VIEWS_KEPT) finishedViews.delete(finishedViews.keys().next().value!);
+    if (finishedViews.size > FINISHED_VIEWS_KEPT)
+      finishedViews.delete(finishedViews.keys().next().value!);
   }
 
   /**
@@ -236,32 +293,63 @@ export function createEngine(deps: EngineDeps): Engine {
    * without a running machine (a final compare-and-set save releases the lock). Nothing is
    * re-checked or undone; the answer says to check the components.
    */
-  async function closeUnrestorable(id: string, userId: string, why: string, reason: string | undefined): Promise<ActionOutcome> {
+  async function closeUnrestorable(
+    id: string,
+    userId: string,
+    why: string,
+    reason: string | undefined,
+  ): Promise<ActionOutcome> {
     const authorized = await authorizer.isAuthorized(userId);
     const p = await store.load(id);
-    if (!p) return { ok: false, reason: 'unknown-operation', message: refusalMessage('unknown-operation', id) };
-    if (p.status !== 'active') return { ok: false, reason: 'finished', message: refusalMessage('finished', id) };
+    if (!p)
+      return {
+        ok: false,
+        reason: 'unknown-operation',
+        message: refusalMessage('unknown-operation', id),
+      };
+    if (p.status !== 'active')
+      return { ok: false, reason: 'finished', message: refusalMessage('finished', id) };
     const at = now();
     if (!authorized) {
       // The requester's own withdrawal needs to know the request is not approved yet, which an
       // unreadable operation cannot tell: closing it is for approvers.
-      await store.append(id, [{ type: 'ActionRefused', userId, action: 'abort', reason: 'unauthorized', opId: id, at }]);
+      await store.append(id, [
+        { type: 'ActionRefused', userId, action: 'abort', reason: 'unauthorized', opId: id, at },
+      ]);
       log.info({ opId: id, userId }, 'abort of an unresumable operation refused: not an approver');
       return { ok: false, reason: 'unauthorized', message: refusalMessage('unauthorized', id) };
     }
-    const snapshot = closedSnapshot(machine, { id, env: p.env, kind: p.kind, updatedAt: p.updatedAt, snapshot: p.snapshot }, { userId, at });
-    const entry: TimelineEntry = { type: 'OperationAborted', userId, ...(reason ? { reason } : {}), notResumed: why, opId: id, at };
+    const snapshot = closedSnapshot(
+      machine,
+      { id, env: p.env, kind: p.kind, updatedAt: p.updatedAt, snapshot: p.snapshot },
+      { userId, at },
+    );
+    const entry: TimelineEntry = {
+      type: 'OperationAborted',
+      userId,
+      ...(reason ? { reason } : {}),
+      notResumed: why,
+      opId: id,
+      at,
+    };
     try {
       await store.save(id, p.version, snapshot, [entry], { final: true });
     } catch (err) {
       if (err instanceof StaleVersionError) {
-        throw new DrError('conflict', `${id} changed while it was being closed (another dr-bot process?), so nothing was written. Check ${commandRef('status')} and abort again if it is still active.`, { cause: err });
+        throw new DrError(
+          'conflict',
+          `${id} changed while it was being closed (another dr-bot process?), so nothing was written. Check ${commandRef('status')} and abort again if it is still active.`,
+          { cause: err },
+        );
       }
       throw err;
     }
     const view = toView(restoreActor(machine, snapshot).getSnapshot());
     rememberFinished(view);
-    log.warn({ opId: id, userId, why }, 'operation this version could not resume closed as aborted; the environment is unlocked');
+    log.warn(
+      { opId: id, userId, why },
+      'operation this version could not resume closed as aborted; the environment is unlocked',
+    );
     runnerDeps.notify({ op: view, entries: [entry] });
     return {
       ok: true,
@@ -285,7 +373,11 @@ export function createEngine(deps: EngineDeps): Engine {
    * drives, and which this environment's approvers must not approve, abort or close.
    */
   function otherEnvironment(opId: string, other: string): ActionOutcome {
-    return { ok: false, reason: 'other-environment', message: `${opId} is an operation of ${other}, not of ${env}: act on it with the bot (or dr console) of ${other}.` };
+    return {
+      ok: false,
+      reason: 'other-environment',
+      message: `${opId} is an operation of ${other}, not of ${env}: act on it with the bot (or dr console) of ${other}.`,
+    };
   }
 
   function notOwned(opId: string): DrError {
@@ -310,11 +402,23 @@ export function createEngine(deps: EngineDeps): Engine {
       try {
         view = await get(opId);
       } catch (err) {
-        if (err instanceof UnrestorableOperation) return { ok: false, reason: 'unrestorable', message: err.message };
+        if (err instanceof UnrestorableOperation)
+          return { ok: false, reason: 'unrestorable', message: err.message };
         throw err;
       }
-      if (!view) return { ok: false, reason: 'unknown-operation', message: refusalMessage('unknown-operation', opId) };
-      if (FINAL_PHASES.includes(view.phase)) return { ok: false, reason: 'finished', message: refusalMessage('finished', opId, view), op: view };
+      if (!view)
+        return {
+          ok: false,
+          reason: 'unknown-operation',
+          message: refusalMessage('unknown-operation', opId),
+        };
+      if (FINAL_PHASES.includes(view.phase))
+        return {
+          ok: false,
+          reason: 'finished',
+          message: refusalMessage('finished', opId, view),
+          op: view,
+        };
       throw notOwned(opId);
     }
     const authorized = await authorizer.isAuthorized(userId);
@@ -327,7 +431,8 @@ export function createEngine(deps: EngineDeps): Engine {
     if (runner.lost) throw notOwned(opId);
     const op = runner.view;
     log.info({ opId, action, userId, authorized, refusal, phase: op.phase }, 'action handled');
-    if (refusal) return { ok: false, reason: refusal, message: refusalMessage(refusal, opId, op), op };
+    if (refusal)
+      return { ok: false, reason: refusal, message: refusalMessage(refusal, opId, op), op };
     const left = action === 'abort' ? abandonedCalls(opId) : [];
     const still = left.length
       ? ` ${stepList(left)} was still running and cannot be interrupted: its outcome goes on the timeline when it settles, and no new operation starts before that.`
@@ -349,12 +454,22 @@ export function createEngine(deps: EngineDeps): Engine {
         const p = await store.load(id);
         if (!p || p.status !== 'active') continue;
         try {
-          await OperationRunner.resume(runnerDeps, id, p.version, p.snapshot, register, p.snapshotError);
+          await OperationRunner.resume(
+            runnerDeps,
+            id,
+            p.version,
+            p.snapshot,
+            register,
+            p.snapshotError,
+          );
         } catch (err) {
           // One unreadable operation must not keep the bot (and the others) down.
           runners.delete(id);
           if (err instanceof UnrestorableOperation) {
-            log.error({ opId: id, version: p.version, kind: p.kind, why: err.why }, `${plainCommands(err.message)} Nothing was run for it.`);
+            log.error(
+              { opId: id, version: p.version, kind: p.kind, why: err.why },
+              `${plainCommands(err.message)} Nothing was run for it.`,
+            );
             continue;
           }
           log.error(
@@ -399,7 +514,8 @@ export function createEngine(deps: EngineDeps): Engine {
       const { runner, created } = await OperationRunner.start(runnerDeps, input, register);
       if (!created.ok) {
         runners.delete(id);
-        if ('activeId' in created) return alreadyActive(created.activeId, kind, await describeActive(created.activeId));
+        if ('activeId' in created)
+          return alreadyActive(created.activeId, kind, await describeActive(created.activeId));
         // Redis may have recorded it before the connection dropped: remove it once Redis answers.
         if (created.uncertain) {
           unconfirmed.add(id);
@@ -408,10 +524,14 @@ export function createEngine(deps: EngineDeps): Engine {
         const leftover = created.uncertain
           ? ` If Redis recorded it before the connection dropped, dr-bot removes it as soon as Redis answers again, so it does not hold ${env}.`
           : '';
-        throw new DrError('provider', `could not record ${id} in the state Redis, so nothing was started: ${errorInfo(created.error).message.replace(/\.$/, '')}.${leftover} Check REDIS_URL and that Redis answers, then request again.`, {
-          retryable: true,
-          cause: created.error,
-        });
+        throw new DrError(
+          'provider',
+          `could not record ${id} in the state Redis, so nothing was started: ${errorInfo(created.error).message.replace(/\.$/, '')}.${leftover} Check REDIS_URL and that Redis answers, then request again.`,
+          {
+            retryable: true,
+            cause: created.error,
+          },
+        );
       }
       log.info({ opId: id, kind, mode, requester }, 'operation requested');
       await runner.idle();
@@ -419,32 +539,65 @@ export function createEngine(deps: EngineDeps): Engine {
     },
 
     approve({ opId, userId, planHash }) {
-      return act('approve', opId, userId, (authorized, at) => ({ type: 'APPROVE', userId, planHash, authorized, at }), planHash);
+      return act(
+        'approve',
+        opId,
+        userId,
+        (authorized, at) => ({ type: 'APPROVE', userId, planHash, authorized, at }),
+        planHash,
+      );
     },
 
     reject({ opId, userId, reason }) {
-      return act('reject', opId, userId, (authorized, at) => ({ type: 'REJECT', userId, authorized, at, ...(reason ? { reason } : {}) }));
+      return act('reject', opId, userId, (authorized, at) => ({
+        type: 'REJECT',
+        userId,
+        authorized,
+        at,
+        ...(reason ? { reason } : {}),
+      }));
     },
 
     retry({ opId, userId }) {
-      return act('retry', opId, userId, (authorized, at) => ({ type: 'RETRY', userId, authorized, at }));
+      return act('retry', opId, userId, (authorized, at) => ({
+        type: 'RETRY',
+        userId,
+        authorized,
+        at,
+      }));
     },
 
     skip({ opId, userId }) {
-      return act('skip', opId, userId, (authorized, at) => ({ type: 'SKIP', userId, authorized, at }));
+      return act('skip', opId, userId, (authorized, at) => ({
+        type: 'SKIP',
+        userId,
+        authorized,
+        at,
+      }));
     },
 
     async abort({ opId, userId, reason }) {
       await withdrawUnconfirmed();
       const id = opId ?? (await store.activeFor(env));
-      if (!id) return { ok: false, reason: 'unknown-operation', message: `There is no active operation in ${env} to abort.` };
+      if (!id)
+        return {
+          ok: false,
+          reason: 'unknown-operation',
+          message: `There is no active operation in ${env} to abort.`,
+        };
       if (!runners.get(id)?.live) {
         const stored = await store.load(id);
         if (stored && stored.env !== env) return otherEnvironment(id, stored.env);
         const why = await unrestorableWhy(id);
         if (why !== null) return closeUnrestorable(id, userId, why, reason);
       }
-      return act('abort', id, userId, (authorized, at) => ({ type: 'ABORT', userId, authorized, at, ...(reason ? { reason } : {}) }));
+      return act('abort', id, userId, (authorized, at) => ({
+        type: 'ABORT',
+        userId,
+        authorized,
+        at,
+        ...(reason ? { reason } : {}),
+      }));
     },
 
     get,
@@ -468,7 +621,10 @@ export function createEngine(deps: EngineDeps): Engine {
           last = await get(lastId);
         } catch (err) {
           if (!(err instanceof UnrestorableOperation)) throw err;
-          log.warn({ opId: lastId, why: err.why }, 'the last finished operation cannot be shown by this version');
+          log.warn(
+            { opId: lastId, why: err.why },
+            'the last finished operation cannot be shown by this version',
+          );
         }
       }
       return { active, last, ...(unrestorable ? { unrestorable } : {}) };
@@ -500,7 +656,11 @@ function settling(opId: string, calls: StepCall[]): RequestResult {
 }
 
 /** Says what is running, so "failback refused" reads as "the failover is not finished yet". */
-function alreadyActive(activeId: string, requested: OperationKind, active: { kind?: OperationKind; unrestorable?: string }): RequestResult {
+function alreadyActive(
+  activeId: string,
+  requested: OperationKind,
+  active: { kind?: OperationKind; unrestorable?: string },
+): RequestResult {
   const activeKind = active.kind;
   const what = activeKind ? ` (a ${activeKind})` : '';
   return {

@@ -13,7 +13,10 @@ export async function primaryAlreadyServing(providers: Providers): Promise<strin
   if (!database && !cache && !dns) return null;
   const facts: string[] = [];
   try {
-    for (const [name, p] of [['database', database], ['cache', cache]] as const) {
+    for (const [name, p] of [
+      ['database', database],
+      ['cache', cache],
+    ] as const) {
       if (!p) continue;
       if (!(await p.isWriter('primary')) || !(await p.isStreamingStandby('secondary'))) return null;
       facts.push(`the primary ${name} is the writer and the secondary streams from it`);
@@ -30,8 +33,13 @@ export async function primaryAlreadyServing(providers: Providers): Promise<strin
 }
 
 /** Block the report on the first data/DNS component with the reason, so the request is refused before any change. */
-export function refuseNothingToFailBack(components: ComponentReadiness[], facts: string[]): ComponentReadiness[] {
-  const blockOn = (['dns', 'database', 'cache'] as const).find((k) => components.some((c) => c.component === k && c.status !== 'not-configured'));
+export function refuseNothingToFailBack(
+  components: ComponentReadiness[],
+  facts: string[],
+): ComponentReadiness[] {
+  const blockOn = (['dns', 'database', 'cache'] as const).find((k) =>
+    components.some((c) => c.component === k && c.status !== 'not-configured'),
+  );
   return components.map((c) =>
     c.component === blockOn
       ? {

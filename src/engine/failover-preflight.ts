@@ -20,7 +20,10 @@ export async function secondaryAlreadyServing(providers: Providers): Promise<str
   if (!database && !cache && !dns) return null;
   const facts: string[] = [];
   try {
-    for (const [name, p] of [['database', database], ['cache', cache]] as const) {
+    for (const [name, p] of [
+      ['database', database],
+      ['cache', cache],
+    ] as const) {
       if (!p) continue;
       if (!(await p.isWriter('secondary'))) return null;
       facts.push(`the secondary ${name} is the writer`);
@@ -41,12 +44,22 @@ export async function secondaryAlreadyServing(providers: Providers): Promise<str
 }
 
 /** Block the report on the first DNS/data component with the reason, so the request is refused before any change. */
-export function refuseAlreadyFailedOver(kind: OperationKind, components: ComponentReadiness[], facts: string[]): ComponentReadiness[] {
-  const blockOn = (['dns', 'database', 'cache'] as const).find((k) => components.some((c) => c.component === k && c.status !== 'not-configured'));
+export function refuseAlreadyFailedOver(
+  kind: OperationKind,
+  components: ComponentReadiness[],
+  facts: string[],
+): ComponentReadiness[] {
+  const blockOn = (['dns', 'database', 'cache'] as const).find((k) =>
+    components.some((c) => c.component === k && c.status !== 'not-configured'),
+  );
   const serving = `already failed over: the secondary region is serving (${facts.join('; ')})`;
   const summary =
     kind === 'drill'
       ? `${serving}, and a drill starts with a failover. Request a failback to return to the primary first. Nothing was changed.`
       : `${serving}: nothing to fail over. Request a failback to return to the primary. Nothing was changed.`;
-  return components.map((c) => (c.component === blockOn ? { ...c, status: 'blocked', summary, planFacts: { ...c.planFacts, alreadyFailedOver: true } } : c));
+  return components.map((c) =>
+    c.component === blockOn
+      ? { ...c, status: 'blocked', summary, planFacts: { ...c.planFacts, alreadyFailedOver: true } }
+      : c,
+  );
 }

@@ -3,4 +3,10 @@ export type { EngineDeps } from './engine.js';
 export { runPreflight, targetOf } from './preflight.js';
 export { refusalMessage, successMessage } from './messages.js';
 export { UnrestorableOperation } from './restore.js';
-export type { ActionOutcome, Authorizer, Engine, EngineNotification, RequestResult } from './types.js';
+export type {
+  ActionOutcome,
+  Authorizer,
+  Engine,
+  EngineNotification,
+  RequestResult,
+} from './types.js';

@@ -34,7 +34,11 @@ export function refusalMessage(reason: RefusalReason, opId: string, view?: Opera
   }
 }
 
-export function successMessage(action: OperationAction, view: OperationView, userId: string): string {
+export function successMessage(
+  action: OperationAction,
+  view: OperationView,
+  userId: string,
+): string {
   switch (action) {
     case 'approve': {
       if (view.phase === 'awaitingApproval') {

@@ -1,9 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { createActor, type Actor } from 'xstate';
-import type { DomainEvent, Evidence, OperationView, StepId, TimelineEntry } from '../domain/types.js';
+import type {
+  DomainEvent,
+  Evidence,
+  OperationView,
+  StepId,
+  TimelineEntry,
+} from '../domain/types.js';
 import { DrError, errorInfo, StaleVersionError } from '../errors.js';
-import { toView, type OperationEvent, type OperationInput, type OperationMachine } from '../machine/index.js';
+import {
+  toView,
+  type OperationEvent,
+  type OperationInput,
+  type OperationMachine,
+} from '../machine/index.js';
 import type { CreateResult, OperationStore } from '../store/types.js';
 import { restoreChecked } from './restore.js';
 import type { EngineNotification } from './types.js';
@@ -88,7 +99,11 @@ export class OperationRunner {
     });
     actor.subscribe({
       next: () => this.onSnapshot(),
-      error: (err) => this.log.error({ err: errorInfo(err) }, 'operation actor crashed; its last persisted state is kept'),
+      error: (err) =>
+        this.log.error(
+          { err: errorInfo(err) },
+          'operation actor crashed; its last persisted state is kept',
+        ),
     });
   }
 
@@ -96,7 +111,11 @@ export class OperationRunner {
    * A new operation: its first snapshot is written with store.create, which takes the env lock.
    * Resolves with the create result; when the lock is held the actor is stopped and nothing is written.
    */
-  static start(deps: RunnerDeps, input: OperationInput, register: (r: OperationRunner) => void): Promise<{ runner: OperationRunner; created: CreateOutcome }> {
+  static start(
+    deps: RunnerDeps,
+    input: OperationInput,
+    register: (r: OperationRunner) => void,
+  ): Promise<{ runner: OperationRunner; created: CreateOutcome }> {
     const actor = createActor(deps.machine, { input });
     const runner = new OperationRunner(deps, input.id, actor, 0);
     register(runner);
@@ -130,7 +149,13 @@ export class OperationRunner {
       await deps.store.append(id, resumed);
       deps.notify({ op: runner.view, entries: resumed });
     }
-    runner.log.info({ phase: runner.view.phase, resumedSteps: resumed.map((e) => (e as { stepId: StepId }).stepId) }, 'operation resumed');
+    runner.log.info(
+      {
+        phase: runner.view.phase,
+        resumedSteps: resumed.map((e) => (e as { stepId: StepId }).stepId),
+      },
+      'operation resumed',
+    );
     actor.start();
     runner.send({ type: 'TICK', at: deps.now() });
     return runner;
@@ -161,7 +186,14 @@ export class OperationRunner {
   /** Step progress: a timeline entry outside the snapshot, in order with the transitions. */
   progress(stepId: StepId, message: string, data?: Evidence): void {
     if (this.state !== 'live') return;
-    const entry: TimelineEntry = { type: 'StepProgress', stepId, message, ...(data ? { data } : {}), opId: this.id, at: this.deps.now() };
+    const entry: TimelineEntry = {
+      type: 'StepProgress',
+      stepId,
+      message,
+      ...(data ? { data } : {}),
+      opId: this.id,
+      at: this.deps.now(),
+    };
     // One id for every attempt: an attempt Redis applied but whose reply was lost makes the
     // retry a no-op, so the timeline shows the entry once.
     const appendId = randomUUID();
@@ -174,7 +206,10 @@ export class OperationRunner {
         } catch (err) {
           const delay = SAVE_RETRY_DELAYS_MS[attempt];
           if (delay === undefined || isAnswered(err)) throw err;
-          this.log.warn({ err: errorInfo(err), stepId, attempt: attempt + 1 }, 'writing a step progress entry failed, retrying');
+          this.log.warn(
+            { err: errorInfo(err), stepId, attempt: attempt + 1 },
+            'writing a step progress entry failed, retrying',
+          );
           await new Promise((r) => setTimeout(r, delay));
         }
       }
@@ -217,15 +252,30 @@ export class OperationRunner {
    * (the retry answers "created") or did not (the retry creates it, or finds another operation
    * holding the lock). Only when no attempt got an answer is the outcome left uncertain.
    */
-  private async create(json: string, entries: TimelineEntry[], view: OperationView, resolve: (r: CreateOutcome) => void): Promise<void> {
-    const op = { id: this.id, env: view.env, kind: view.kind, snapshot: JSON.parse(json) as unknown, entries };
+  private async create(
+    json: string,
+    entries: TimelineEntry[],
+    view: OperationView,
+    resolve: (r: CreateOutcome) => void,
+  ): Promise<void> {
+    const op = {
+      id: this.id,
+      env: view.env,
+      kind: view.kind,
+      snapshot: JSON.parse(json) as unknown,
+      entries,
+    };
     for (let attempt = 0; ; attempt++) {
       try {
         const res = await this.deps.store.create(op);
         if (res.ok) {
           this.version = res.version;
           this.view = view;
-          if (attempt > 0) this.log.info({ attempts: attempt + 1 }, 'the operation was created after its store connection dropped');
+          if (attempt > 0)
+            this.log.info(
+              { attempts: attempt + 1 },
+              'the operation was created after its store connection dropped',
+            );
           this.deps.notify({ op: view, entries });
         } else {
           this.state = 'refused';
@@ -238,17 +288,28 @@ export class OperationRunner {
         if (delay === undefined || isAnswered(err)) {
           this.state = 'refused';
           this.actor.stop();
-          this.log.error({ err: errorInfo(err), attempts: attempt + 1 }, 'could not create the operation in the store');
+          this.log.error(
+            { err: errorInfo(err), attempts: attempt + 1 },
+            'could not create the operation in the store',
+          );
           resolve({ ok: false, error: err, uncertain: !isAnswered(err) });
           return;
         }
-        this.log.warn({ err: errorInfo(err), attempt: attempt + 1 }, 'creating the operation in the store failed, retrying');
+        this.log.warn(
+          { err: errorInfo(err), attempt: attempt + 1 },
+          'creating the operation in the store failed, retrying',
+        );
         await new Promise((r) => setTimeout(r, delay));
       }
     }
   }
 
-  private async save(json: string, fresh: TimelineEntry[], view: OperationView, final: boolean): Promise<void> {
+  private async save(
+    json: string,
+    fresh: TimelineEntry[],
+    view: OperationView,
+    final: boolean,
+  ): Promise<void> {
     if (this.state === 'lost' || this.state === 'refused') return;
     let entries = [...this.unsaved, ...fresh];
     this.unsaved = [];
@@ -257,14 +318,22 @@ export class OperationRunner {
     const saveId = randomUUID();
     for (let attempt = 0; ; attempt++) {
       try {
-        this.version = await this.deps.store.save(this.id, this.version, JSON.parse(json), entries, { final, saveId });
+        this.version = await this.deps.store.save(
+          this.id,
+          this.version,
+          JSON.parse(json),
+          entries,
+          { final, saveId },
+        );
         this.view = view;
         this.uncertain = [];
         break;
       } catch (err) {
         let transient = err;
         if (err instanceof StaleVersionError) {
-          const earlier = await this.ownEarlierSave().catch((loadErr: unknown) => ({ unknown: loadErr }));
+          const earlier = await this.ownEarlierSave().catch((loadErr: unknown) => ({
+            unknown: loadErr,
+          }));
           if (earlier && 'entryCount' in earlier) {
             // An earlier save of ours landed after all: its entries are in the timeline already.
             entries = entries.slice(earlier.entryCount);
@@ -285,14 +354,20 @@ export class OperationRunner {
         }
         const delay = SAVE_RETRY_DELAYS_MS[attempt];
         if (delay === undefined) {
-          this.log.error({ err: errorInfo(transient), phase: view.phase }, 'could not persist the operation; it keeps running in memory and the next transition retries');
+          this.log.error(
+            { err: errorInfo(transient), phase: view.phase },
+            'could not persist the operation; it keeps running in memory and the next transition retries',
+          );
           this.unsaved = entries;
           this.uncertain.push({ saveId, entryCount: entries.length });
           // The store is behind: the next snapshot must be written even if it looks unchanged.
           this.lastQueuedJson = undefined;
           return;
         }
-        this.log.warn({ err: errorInfo(transient), attempt: attempt + 1 }, 'saving the operation failed, retrying');
+        this.log.warn(
+          { err: errorInfo(transient), attempt: attempt + 1 },
+          'saving the operation failed, retrying',
+        );
         await new Promise((r) => setTimeout(r, delay));
       }
     }
@@ -311,7 +386,10 @@ export class OperationRunner {
     if (!stored || stored.version !== this.version + 1) return undefined;
     const mine = this.uncertain.find((u) => u.saveId === stored.saveId);
     if (!mine) return undefined;
-    this.log.info({ version: stored.version }, 'a save whose reply was lost had been applied; continuing from it');
+    this.log.info(
+      { version: stored.version },
+      'a save whose reply was lost had been applied; continuing from it',
+    );
     this.version = stored.version;
     this.uncertain = [];
     return { entryCount: mine.entryCount };

@@ -1,4 +1,12 @@
-import type { Component, ComponentReadiness, Mode, OperationKind, PreflightReport, RegionRole, RequestedMode } from '../domain/types.js';
+import type {
+  Component,
+  ComponentReadiness,
+  Mode,
+  OperationKind,
+  PreflightReport,
+  RegionRole,
+  RequestedMode,
+} from '../domain/types.js';
 import { errorInfo } from '../errors.js';
 import type { Providers } from '../providers/types.js';
 import { primaryAlreadyServing, refuseNothingToFailBack } from './failback-preflight.js';
@@ -31,7 +39,14 @@ export async function runPreflight(
   const components = await Promise.all(
     COMPONENTS.map(async ({ key, component }): Promise<ComponentReadiness> => {
       const provider = providers[key];
-      if (!provider) return { component, status: 'not-configured', summary: 'not configured', details: {}, planFacts: {} };
+      if (!provider)
+        return {
+          component,
+          status: 'not-configured',
+          summary: 'not configured',
+          details: {},
+          planFacts: {},
+        };
       try {
         return await provider.readiness(target);
       } catch (err) {
@@ -48,11 +63,19 @@ export async function runPreflight(
   );
   const mode = resolveMode(input.requestedMode, components);
   const ruled = applyModeRules(input.requestedMode, components);
-  return { mode, components: await refuseNothingToDo(providers, input.kind, ruled), checkedAt: now() };
+  return {
+    mode,
+    components: await refuseNothingToDo(providers, input.kind, ruled),
+    checkedAt: now(),
+  };
 }
 
 /** A failback when the primary already serves, or a failover (or drill) when the secondary does, changes nothing: refused. */
-async function refuseNothingToDo(providers: Providers, kind: OperationKind, components: ComponentReadiness[]): Promise<ComponentReadiness[]> {
+async function refuseNothingToDo(
+  providers: Providers,
+  kind: OperationKind,
+  components: ComponentReadiness[],
+): Promise<ComponentReadiness[]> {
   if (kind === 'failback') {
     const serving = await primaryAlreadyServing(providers);
     return serving ? refuseNothingToFailBack(components, serving) : components;
@@ -76,7 +99,10 @@ function resolveMode(requested: RequestedMode, components: ComponentReadiness[])
  * is gone; an unplanned one while the writer still answers may lose acknowledged writes, which a
  * person must read before approving.
  */
-function applyModeRules(requested: RequestedMode, components: ComponentReadiness[]): ComponentReadiness[] {
+function applyModeRules(
+  requested: RequestedMode,
+  components: ComponentReadiness[],
+): ComponentReadiness[] {
   return components.map((c) => {
     if (c.primaryReachable === false && requested === 'planned') {
       return {
@@ -87,7 +113,11 @@ function applyModeRules(requested: RequestedMode, components: ComponentReadiness
     }
     if (c.primaryReachable === true && requested === 'unplanned') {
       const warning = `the current ${c.component} writer is reachable: unplanned mode fences it and promotes without waiting for replay, so writes not yet replicated are lost — \`planned\` would lose nothing`;
-      return { ...c, status: c.status === 'ready' ? 'warning' : c.status, warnings: [...(c.warnings ?? []), warning] };
+      return {
+        ...c,
+        status: c.status === 'ready' ? 'warning' : c.status,
+        warnings: [...(c.warnings ?? []), warning],
+      };
     }
     return c;
   });

@@ -2,13 +2,22 @@ import { createActor, type Actor, type Snapshot } from 'xstate';
 import type { OperationKind, StepState } from '../domain/types.js';
 import { commandRef } from '../domain/commands.js';
 import { DrError, errorInfo } from '../errors.js';
-import { runbookChange, toView, type OperationContext, type OperationInput, type OperationMachine } from '../machine/index.js';
+import {
+  runbookChange,
+  toView,
+  type OperationContext,
+  type OperationInput,
+  type OperationMachine,
+} from '../machine/index.js';
 
 /**
  * An actor from a persisted snapshot (not started). XState takes the state from the snapshot;
  * the input is required by the types only, so it is read back from the persisted context.
  */
-export function restoreActor(machine: OperationMachine, snapshot: unknown): Actor<OperationMachine> {
+export function restoreActor(
+  machine: OperationMachine,
+  snapshot: unknown,
+): Actor<OperationMachine> {
   const context = (snapshot as { context: OperationInput }).context;
   const input: OperationInput = {
     id: context.id,
@@ -35,7 +44,10 @@ export class UnrestorableOperation extends DrError {
     /** Why, in words for the person on call. */
     readonly why: string,
   ) {
-    super('conflict', `${opId} cannot be resumed by this version of dr-bot: ${why}. It keeps the environment locked until an approver closes it with ${commandRef('abort')}.`);
+    super(
+      'conflict',
+      `${opId} cannot be resumed by this version of dr-bot: ${why}. It keeps the environment locked until an approver closes it with ${commandRef('abort')}.`,
+    );
   }
 }
 
@@ -55,24 +67,37 @@ function isContext(value: unknown): value is OperationContext {
  * restoreActor for an operation to be driven again: refuses (UnrestorableOperation) a snapshot
  * that cannot be read, or whose runbook is not this version's, before anything runs.
  */
-export function restoreChecked(machine: OperationMachine, opId: string, snapshot: unknown, snapshotError?: string): Actor<OperationMachine> {
+export function restoreChecked(
+  machine: OperationMachine,
+  opId: string,
+  snapshot: unknown,
+  snapshotError?: string,
+): Actor<OperationMachine> {
   if (snapshotError) throw new UnrestorableOperation(opId, snapshotError);
   const context = (snapshot as { context?: unknown } | null)?.context;
-  if (!isContext(context)) throw new UnrestorableOperation(opId, 'its stored snapshot has no readable operation context');
+  if (!isContext(context))
+    throw new UnrestorableOperation(opId, 'its stored snapshot has no readable operation context');
   const change = runbookChange(context.kind, context.runbook, context.steps);
   if (change) throw new UnrestorableOperation(opId, change);
   return restoreReadable(machine, opId, snapshot);
 }
 
 /** restoreActor, with a snapshot whose state this machine cannot resolve reported as unrestorable. */
-export function restoreReadable(machine: OperationMachine, opId: string, snapshot: unknown): Actor<OperationMachine> {
+export function restoreReadable(
+  machine: OperationMachine,
+  opId: string,
+  snapshot: unknown,
+): Actor<OperationMachine> {
   try {
     const actor = restoreActor(machine, snapshot);
     // Resolving the state is where XState finds states that do not exist in this machine.
     toView(actor.getSnapshot());
     return actor;
   } catch (err) {
-    throw new UnrestorableOperation(opId, `its stored state cannot be read by this version (${errorInfo(err).message})`);
+    throw new UnrestorableOperation(
+      opId,
+      `its stored state cannot be read by this version (${errorInfo(err).message})`,
+    );
   }
 }
 
@@ -91,7 +116,11 @@ export interface StoredFacts {
  * the store keeps beside it. The `aborted` state exists in every version, so this snapshot can
  * always be shown again.
  */
-export function closedSnapshot(machine: OperationMachine, facts: StoredFacts, closedBy: { userId: string; at: number }): unknown {
+export function closedSnapshot(
+  machine: OperationMachine,
+  facts: StoredFacts,
+  closedBy: { userId: string; at: number },
+): unknown {
   const stored = (facts.snapshot as { context?: unknown } | null)?.context;
   const base: OperationContext = isContext(stored)
     ? stored
@@ -116,12 +145,18 @@ export function closedSnapshot(machine: OperationMachine, facts: StoredFacts, cl
           finishedAt: closedBy.at,
           error: {
             code: 'unknown',
-            message: 'This step was running when the operation could not be resumed; its outcome is unknown. Check the component before acting on it.',
+            message:
+              'This step was running when the operation could not be resumed; its outcome is unknown. Check the component before acting on it.',
             retryable: false,
           },
         }
       : s,
   );
-  const context: OperationContext = { ...base, steps, abortedBy: closedBy.userId, finishedAt: closedBy.at };
+  const context: OperationContext = {
+    ...base,
+    steps,
+    abortedBy: closedBy.userId,
+    finishedAt: closedBy.at,
+  };
   return machine.getPersistedSnapshot(machine.resolveState({ value: 'aborted', context }));
 }

@@ -15,13 +15,21 @@ export async function runStepOnce(
 ): Promise<StepOutcome> {
   const step = getStep(stepId);
   if (!isConfigured(step, ctx.providers)) {
-    return { result: 'not-configured', summary: 'skipped — not configured', evidence: { needs: step.needs.join(', ') } };
+    return {
+      result: 'not-configured',
+      summary: 'skipped — not configured',
+      evidence: { needs: step.needs.join(', ') },
+    };
   }
   try {
     const check = await step.check(ctx);
     if (check.done) {
       ctx.log.info({ check: check.summary }, 'step already done, nothing to change');
-      return { result: 'already-done', summary: `already done, nothing changed: ${check.summary}`, evidence: { check: check.summary } };
+      return {
+        result: 'already-done',
+        summary: `already done, nothing changed: ${check.summary}`,
+        evidence: { check: check.summary },
+      };
     }
     ctx.log.info({ check: check.summary }, 'step running');
     const outcome = await step.run(ctx, progress);

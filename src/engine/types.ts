@@ -49,7 +49,12 @@ export interface Engine {
   start(): Promise<void>;
   /** Stop actors (they stay persisted) and close what the engine owns. */
   stop(): Promise<void>;
-  request(input: { kind: OperationKind; mode: RequestedMode; requester: string; reason: string }): Promise<RequestResult>;
+  request(input: {
+    kind: OperationKind;
+    mode: RequestedMode;
+    requester: string;
+    reason: string;
+  }): Promise<RequestResult>;
   approve(input: { opId: string; userId: string; planHash: string }): Promise<ActionOutcome>;
   reject(input: { opId: string; userId: string; reason?: string }): Promise<ActionOutcome>;
   retry(input: { opId: string; userId: string }): Promise<ActionOutcome>;
@@ -61,7 +66,11 @@ export interface Engine {
    * The active and the last finished operation. `unrestorable`: the active one cannot be shown
    * or resumed by this version (why); it keeps the lock until an approver aborts it.
    */
-  status(): Promise<{ active: OperationView | null; last: OperationView | null; unrestorable?: { id: string; reason: string } }>;
+  status(): Promise<{
+    active: OperationView | null;
+    last: OperationView | null;
+    unrestorable?: { id: string; reason: string };
+  }>;
   timeline(opId: string): Promise<TimelineEntry[]>;
   subscribe(listener: (n: EngineNotification) => void): () => void;
 }

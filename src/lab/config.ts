@@ -43,7 +43,12 @@ export function writeLabConfig(path: string, config: DrConfigInput): void {
   const parsed = configSchema.safeParse(config);
   if (!parsed.success) {
     // A bug in the lab, not the user's input: say which field.
-    throw new ConfigError(`the lab built an invalid config: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new ConfigError(
+      `the lab built an invalid config: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   }
-  writeFileSync(path, `# Written by \`dr lab up\`: a bot config pointing at the local lab.\n${stringify(config)}`);
+  writeFileSync(
+    path,
+    `# Written by \`dr lab up\`: a bot config pointing at the local lab.\n${stringify(config)}`,
+  );
 }

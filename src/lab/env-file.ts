@@ -13,7 +13,10 @@ function quote(value: string): string {
 }
 
 export function writeLabEnv(path: string, vars: Record<string, string>, header: string[]): void {
-  const lines = [...header.map((h) => `# ${h}`), ...Object.entries(vars).map(([k, v]) => `export ${k}=${quote(v)}`)];
+  const lines = [
+    ...header.map((h) => `# ${h}`),
+    ...Object.entries(vars).map(([k, v]) => `export ${k}=${quote(v)}`),
+  ];
   writeFileSync(path, `${lines.join('\n')}\n`, { mode: 0o600 });
 }
 
@@ -23,7 +26,10 @@ export function readLabEnv(path: string): Record<string, string> {
   try {
     text = readFileSync(path, 'utf8');
   } catch {
-    throw new PreconditionFailed(`${path} not found: it is written by \`dr lab up\`; start a lab first`, { code: 'not-found' });
+    throw new PreconditionFailed(
+      `${path} not found: it is written by \`dr lab up\`; start a lab first`,
+      { code: 'not-found' },
+    );
   }
   const vars: Record<string, string> = {};
   for (const line of text.split('\n')) {

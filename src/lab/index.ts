@@ -6,15 +6,55 @@
  * process recorded by pid in DIR/lab.json, so `dr lab up` can exit and a later `dr lab down` stops
  * exactly what was started.
  */
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PreconditionFailed } from '../errors.js';
 import { labConfig, writeLabConfig } from './config.js';
 import { LAB_ENV_FILE, writeLabEnv } from './env-file.js';
-import { createPrimary, createStandby, ensureExtension, pgStatus, pgStop, pgUrl, type PgLabContext, type PgServerInfo, type PgStatus } from './postgres.js';
-import { redisFiles, redisStatus, redisUrl, startRedis, stopRedis, type RedisServerInfo, type RedisStatus } from './redis.js';
-import { commandOf, findPostgresBin, findRedisServer, freePorts, isAlive, killLabProcessesIn, labUser, run, waitForExit, type LabUser } from './system.js';
+import {
+  createPrimary,
+  createStandby,
+  ensureExtension,
+  pgStatus,
+  pgStop,
+  pgUrl,
+  type PgLabContext,
+  type PgServerInfo,
+  type PgStatus,
+} from './postgres.js';
+import {
+  redisFiles,
+  redisStatus,
+  redisUrl,
+  startRedis,
+  stopRedis,
+  type RedisServerInfo,
+  type RedisStatus,
+} from './redis.js';
+import {
+  commandOf,
+  findPostgresBin,
+  findRedisServer,
+  freePorts,
+  isAlive,
+  killLabProcessesIn,
+  labUser,
+  run,
+  waitForExit,
+  type LabUser,
+} from './system.js';
 import { cloudState, labCloud, simulatorsPart } from './simulators/part.js';
 import type { CloudState } from './simulators/control.js';
 import type { LabInfo, LabOutage, LabPart, LabSimulatorInfo } from './types.js';
@@ -23,11 +63,26 @@ export type { LabInfo, LabOutage, LabPart, LabSimulatorInfo } from './types.js';
 export type { PgServerInfo, PgStatus, PgLabContext } from './postgres.js';
 export type { RedisServerInfo, RedisStatus } from './redis.js';
 export { LAB_APPROVERS, LAB_CHANNEL, labConfig, writeLabConfig } from './config.js';
-export { createPrimary, createStandby, ensureExtension, pgStart, pgStop, pgQuery, postmasterPid, resyncAsStandby } from './postgres.js';
+export {
+  createPrimary,
+  createStandby,
+  ensureExtension,
+  pgStart,
+  pgStop,
+  pgQuery,
+  postmasterPid,
+  resyncAsStandby,
+} from './postgres.js';
 export { startRedis, stopRedis } from './redis.js';
 export { findPostgresBin, findRedisServer, freePorts, labUser } from './system.js';
 export { LAB_ENV_FILE, readLabEnv } from './env-file.js';
-export { simulatorsPart, labCloud, cloudState, setRegionHealth, type LabCloud } from './simulators/part.js';
+export {
+  simulatorsPart,
+  labCloud,
+  cloudState,
+  setRegionHealth,
+  type LabCloud,
+} from './simulators/part.js';
 export type { CloudState, CloudWorkloadState } from './simulators/control.js';
 
 export const LAB_FILE = 'lab.json';
@@ -70,7 +125,9 @@ function prepareDir(dir: string | undefined, user: LabUser): { dir: string; crea
     target = resolve(dir);
     const kind = pathKind(target);
     if (kind === 'other') {
-      throw new PreconditionFailed(`${target} exists and is not a directory: give \`dr lab up --dir\` a new path (it is created) or an empty directory`);
+      throw new PreconditionFailed(
+        `${target} exists and is not a directory: give \`dr lab up --dir\` a new path (it is created) or an empty directory`,
+      );
     }
     if (kind === 'directory' && existsSync(join(target, LAB_FILE))) {
       const starting = readManifestQuietly(target)?.starting;
@@ -83,7 +140,9 @@ function prepareDir(dir: string | undefined, user: LabUser): { dir: string; crea
     if (kind === 'directory') {
       const entries = readdirSync(target);
       if (entries.length > 0) {
-        const shown = entries.slice(0, 3).join(', ') + (entries.length > 3 ? `, … (${entries.length} entries)` : '');
+        const shown =
+          entries.slice(0, 3).join(', ') +
+          (entries.length > 3 ? `, … (${entries.length} entries)` : '');
         throw new PreconditionFailed(
           `${target} is not empty (it holds ${shown}) and is not a lab: \`dr lab up --dir\` needs a new or empty directory, because \`dr lab down\` deletes it; choose another --dir`,
         );
@@ -94,8 +153,16 @@ function prepareDir(dir: string | undefined, user: LabUser): { dir: string; crea
       mkdirSync(target, { recursive: true, mode: 0o700 });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      const why = code === 'ENOTDIR' || code === 'EEXIST' ? 'a part of that path is a file, not a directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
-      throw new PreconditionFailed(`cannot create the lab directory ${target}: ${why}; give \`dr lab up --dir\` a path under a directory you can write to (e.g. /tmp)`, { cause: err });
+      const why =
+        code === 'ENOTDIR' || code === 'EEXIST'
+          ? 'a part of that path is a file, not a directory'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : (err as Error).message;
+      throw new PreconditionFailed(
+        `cannot create the lab directory ${target}: ${why}; give \`dr lab up --dir\` a path under a directory you can write to (e.g. /tmp)`,
+        { cause: err },
+      );
     }
   }
   // The servers run as `user` and keep their data, sockets and logs here.
@@ -110,7 +177,9 @@ function pathKind(path: string): 'missing' | 'directory' | 'other' {
     const code = (err as NodeJS.ErrnoException).code;
     // ENOTDIR: a parent is a file; mkdir says so below.
     if (code === 'ENOENT' || code === 'ENOTDIR') return 'missing';
-    throw new PreconditionFailed(`cannot look at ${path}: ${(err as Error).message}`, { cause: err });
+    throw new PreconditionFailed(`cannot look at ${path}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }
 
@@ -137,8 +206,15 @@ interface LabManifest {
   dir: string;
   user?: string;
   starting?: { pid: number; since: string };
-  postgres?: Partial<Pick<LabInfo['postgres'], 'bindir' | 'version' | 'slot' | 'walinspect'>> & { primary?: Pending<PgServerInfo>; secondary?: Pending<PgServerInfo> };
-  redis?: { version?: string; primary?: Pending<RedisServerInfo>; secondary?: Pending<RedisServerInfo> };
+  postgres?: Partial<Pick<LabInfo['postgres'], 'bindir' | 'version' | 'slot' | 'walinspect'>> & {
+    primary?: Pending<PgServerInfo>;
+    secondary?: Pending<PgServerInfo>;
+  };
+  redis?: {
+    version?: string;
+    primary?: Pending<RedisServerInfo>;
+    secondary?: Pending<RedisServerInfo>;
+  };
   stateRedis?: Pending<RedisServerInfo>;
   simulators?: Record<string, LabSimulatorInfo>;
   /** Parts being started, by name: where their process writes its pid. */
@@ -164,7 +240,12 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
   const redisServer = findRedisServer();
   const user = labUser();
   const { dir, created } = prepareDir(opts.dir, user);
-  const manifest: LabManifest = { dir, user: user.name, starting: { pid: process.pid, since: new Date().toISOString() }, simulators: {} };
+  const manifest: LabManifest = {
+    dir,
+    user: user.name,
+    starting: { pid: process.pid, since: new Date().toISOString() },
+    simulators: {},
+  };
   const save = (): void => writeJsonAtomically(join(dir, LAB_FILE), manifest);
   const parts = opts.parts ?? defaultLabParts();
   try {
@@ -182,45 +263,106 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
       mkdirSync(socketDir, { mode: 0o700 });
       if (user.uid !== undefined) chownSync(socketDir, user.uid, user.gid ?? user.uid);
     }
-    const ctx: PgLabContext = { bindir, user, socketDir: useSockets ? socketDir : '', ...(signal ? { signal } : {}) };
-    const [pgPrimaryPort, pgSecondaryPort, redisPrimaryPort, redisSecondaryPort, stateRedisPort] = await freePorts(5);
+    const ctx: PgLabContext = {
+      bindir,
+      user,
+      socketDir: useSockets ? socketDir : '',
+      ...(signal ? { signal } : {}),
+    };
+    const [pgPrimaryPort, pgSecondaryPort, redisPrimaryPort, redisSecondaryPort, stateRedisPort] =
+      await freePorts(5);
 
     const [pgVersion, redisVersion] = await Promise.all([
       run(join(bindir, 'postgres'), ['--version'], { signal }).then((r) => r.stdout.trim()),
-      run(redisServer, ['--version'], { signal }).then((r) => /v=(\S+)/.exec(r.stdout)?.[1] ?? r.stdout.trim()),
+      run(redisServer, ['--version'], { signal }).then(
+        (r) => /v=(\S+)/.exec(r.stdout)?.[1] ?? r.stdout.trim(),
+      ),
     ]);
-    const pgInfo: NonNullable<LabManifest['postgres']> = (manifest.postgres = { bindir, version: pgVersion, slot: SLOT, walinspect: false });
-    const redisInfo: NonNullable<LabManifest['redis']> = (manifest.redis = { version: redisVersion });
+    const pgInfo: NonNullable<LabManifest['postgres']> = (manifest.postgres = {
+      bindir,
+      version: pgVersion,
+      slot: SLOT,
+      walinspect: false,
+    });
+    const redisInfo: NonNullable<LabManifest['redis']> = (manifest.redis = {
+      version: redisVersion,
+    });
     save();
-    const redisStart = async (name: string, port: number, sub: string, replicaOf?: { host: string; port: number }): Promise<RedisServerInfo> =>
-      startRedis({ redisServer, name, port, dir: join(dir, sub), ...(replicaOf ? { replicaOf } : {}), ...(signal ? { signal } : {}) });
+    const redisStart = async (
+      name: string,
+      port: number,
+      sub: string,
+      replicaOf?: { host: string; port: number },
+    ): Promise<RedisServerInfo> =>
+      startRedis({
+        redisServer,
+        name,
+        port,
+        dir: join(dir, sub),
+        ...(replicaOf ? { replicaOf } : {}),
+        ...(signal ? { signal } : {}),
+      });
     const outcomes = await Promise.allSettled([
       (async () => {
-        const primary = { name: 'lab-primary', port: pgPrimaryPort!, url: pgUrl(pgPrimaryPort!), dataDir: join(dir, 'pg-primary'), logFile: join(dir, 'pg-primary.log') };
+        const primary = {
+          name: 'lab-primary',
+          port: pgPrimaryPort!,
+          url: pgUrl(pgPrimaryPort!),
+          dataDir: join(dir, 'pg-primary'),
+          logFile: join(dir, 'pg-primary.log'),
+        };
         pgInfo.primary = primary;
         save();
         const p = (pgInfo.primary = await createPrimary(ctx, primary));
         save();
         // Before the standby is cloned, so it has the extension too (a failback may analyse either side).
-        if (opts.walinspect !== false) pgInfo.walinspect = await ensureExtension(p.url, 'pg_walinspect');
-        const secondary = { name: 'lab-secondary', port: pgSecondaryPort!, url: pgUrl(pgSecondaryPort!), dataDir: join(dir, 'pg-secondary'), logFile: join(dir, 'pg-secondary.log') };
+        if (opts.walinspect !== false)
+          pgInfo.walinspect = await ensureExtension(p.url, 'pg_walinspect');
+        const secondary = {
+          name: 'lab-secondary',
+          port: pgSecondaryPort!,
+          url: pgUrl(pgSecondaryPort!),
+          dataDir: join(dir, 'pg-secondary'),
+          logFile: join(dir, 'pg-secondary.log'),
+        };
         pgInfo.secondary = secondary;
         save();
         pgInfo.secondary = await createStandby(ctx, p, { ...secondary, slot: SLOT });
         save();
       })(),
       (async () => {
-        redisInfo.primary = pendingRedis('lab-primary', redisPrimaryPort!, join(dir, 'redis-primary'));
+        redisInfo.primary = pendingRedis(
+          'lab-primary',
+          redisPrimaryPort!,
+          join(dir, 'redis-primary'),
+        );
         save();
-        const p = (redisInfo.primary = await redisStart('lab-primary', redisPrimaryPort!, 'redis-primary'));
+        const p = (redisInfo.primary = await redisStart(
+          'lab-primary',
+          redisPrimaryPort!,
+          'redis-primary',
+        ));
         save();
-        redisInfo.secondary = pendingRedis('lab-secondary', redisSecondaryPort!, join(dir, 'redis-secondary'));
+        redisInfo.secondary = pendingRedis(
+          'lab-secondary',
+          redisSecondaryPort!,
+          join(dir, 'redis-secondary'),
+        );
         save();
-        redisInfo.secondary = await redisStart('lab-secondary', redisSecondaryPort!, 'redis-secondary', { host: '127.0.0.1', port: p.port });
+        redisInfo.secondary = await redisStart(
+          'lab-secondary',
+          redisSecondaryPort!,
+          'redis-secondary',
+          { host: '127.0.0.1', port: p.port },
+        );
         save();
       })(),
       (async () => {
-        manifest.stateRedis = pendingRedis('lab-bot-state', stateRedisPort!, join(dir, 'redis-bot-state'));
+        manifest.stateRedis = pendingRedis(
+          'lab-bot-state',
+          stateRedisPort!,
+          join(dir, 'redis-bot-state'),
+        );
         save();
         manifest.stateRedis = await redisStart('lab-bot-state', stateRedisPort!, 'redis-bot-state');
         save();
@@ -255,11 +397,14 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
     const config = labConfig(info);
     for (const part of parts) part.configure?.(config, info);
     writeLabConfig(info.configPath, config);
-    const env: Record<string, string> = { DR_CONFIG: info.configPath, REDIS_URL: info.stateRedis.url };
+    const env: Record<string, string> = {
+      DR_CONFIG: info.configPath,
+      REDIS_URL: info.stateRedis.url,
+    };
     for (const part of parts) Object.assign(env, part.env?.(info));
     writeLabEnv(info.envFile, env, [
       `Written by \`dr lab up\`: what \`dr start\` needs for the lab in ${dir} besides its config.`,
-      'No real secrets: REDIS_URL is the bot\'s own state Redis; the AWS keys only satisfy the SDK (the simulators do not check signatures).',
+      "No real secrets: REDIS_URL is the bot's own state Redis; the AWS keys only satisfy the SDK (the simulators do not check signatures).",
       `Use: . ${info.envFile}  then set SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET (SLACK_API_URL optional) and run \`npx dr start\`.`,
     ]);
     signal?.throwIfAborted();
@@ -283,13 +428,23 @@ function readManifest(dir: string): LabManifest {
   const target = resolve(dir);
   const file = join(target, LAB_FILE);
   if (!existsSync(file)) {
-    const what = !existsSync(target) ? `${target} does not exist` : pathKind(target) === 'directory' ? `${dir} is not a lab directory` : `${target} is not a directory`;
-    throw new PreconditionFailed(`${file} not found: ${what} (start a lab with \`npx dr lab up --dir ${dir}\`)`, { code: 'not-found' });
+    const what = !existsSync(target)
+      ? `${target} does not exist`
+      : pathKind(target) === 'directory'
+        ? `${dir} is not a lab directory`
+        : `${target} is not a directory`;
+    throw new PreconditionFailed(
+      `${file} not found: ${what} (start a lab with \`npx dr lab up --dir ${dir}\`)`,
+      { code: 'not-found' },
+    );
   }
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as LabManifest;
   } catch (err) {
-    throw new PreconditionFailed(`${file} is not readable as JSON (${(err as Error).message}): stop the lab's processes by hand, or fix the file`, { cause: err });
+    throw new PreconditionFailed(
+      `${file} is not readable as JSON (${(err as Error).message}): stop the lab's processes by hand, or fix the file`,
+      { cause: err },
+    );
   }
 }
 
@@ -306,8 +461,13 @@ export function readLabInfo(dir: string): LabInfo {
   const manifest = readManifest(dir);
   if (manifest.starting) {
     const { pid } = manifest.starting;
-    const still = pid !== process.pid && isAlive(pid) ? ` (\`dr lab up\`, pid ${pid}, may still be running)` : ' (`dr lab up` was interrupted)';
-    throw new PreconditionFailed(`the lab in ${manifest.dir} did not finish starting${still}: run \`npx dr lab down --dir ${dir}\` to stop what it started`);
+    const still =
+      pid !== process.pid && isAlive(pid)
+        ? ` (\`dr lab up\`, pid ${pid}, may still be running)`
+        : ' (`dr lab up` was interrupted)';
+    throw new PreconditionFailed(
+      `the lab in ${manifest.dir} did not finish starting${still}: run \`npx dr lab down --dir ${dir}\` to stop what it started`,
+    );
   }
   return manifest as LabInfo;
 }
@@ -338,9 +498,16 @@ async function stopSimulator(sim: Partial<LabSimulatorInfo>, dir: string): Promi
 
 async function stopAll(lab: LabManifest): Promise<void> {
   const ctx: PgLabContext = { bindir: lab.postgres?.bindir ?? '', user: labUser(), socketDir: '' };
-  const pgServers = [lab.postgres?.secondary, lab.postgres?.primary].filter((s): s is Pending<PgServerInfo> => !!s);
-  const redisServers = [lab.redis?.secondary, lab.redis?.primary, lab.stateRedis].filter((s): s is Pending<RedisServerInfo> => !!s);
-  const simulators: Partial<LabSimulatorInfo>[] = [...Object.values(lab.simulators ?? {}), ...Object.values(lab.pendingParts ?? {})];
+  const pgServers = [lab.postgres?.secondary, lab.postgres?.primary].filter(
+    (s): s is Pending<PgServerInfo> => !!s,
+  );
+  const redisServers = [lab.redis?.secondary, lab.redis?.primary, lab.stateRedis].filter(
+    (s): s is Pending<RedisServerInfo> => !!s,
+  );
+  const simulators: Partial<LabSimulatorInfo>[] = [
+    ...Object.values(lab.simulators ?? {}),
+    ...Object.values(lab.pendingParts ?? {}),
+  ];
   const results = await Promise.allSettled([
     ...pgServers.map((s) => pgStop(ctx, s.dataDir, 'immediate', s.pid)),
     ...redisServers.map((s) => stopRedis(s)),
@@ -358,7 +525,12 @@ export async function labDown(opts: { dir: string }): Promise<void> {
   const dir = resolve(opts.dir);
   const manifest = readManifest(dir);
   const upPid = manifest.starting?.pid;
-  if (upPid !== undefined && upPid !== process.pid && isAlive(upPid) && /\bnode\b|dr/.test(commandOf(upPid) ?? '')) {
+  if (
+    upPid !== undefined &&
+    upPid !== process.pid &&
+    isAlive(upPid) &&
+    /\bnode\b|dr/.test(commandOf(upPid) ?? '')
+  ) {
     throw new PreconditionFailed(
       `\`dr lab up\` (pid ${upPid}) is still starting the lab in ${dir}: interrupt it (Ctrl-C, or kill ${upPid}) and it stops what it started and removes the directory; if it hangs, kill -9 ${upPid} and run \`npx dr lab down\` again`,
     );
@@ -390,7 +562,10 @@ export interface LabStatus {
  * Two servers that both take writes diverge: the state a failover must never leave, and the one
  * an old primary is in when it comes back after an unplanned failover, until the failback.
  */
-export function writerWarnings(postgres: readonly PgStatus[], redis: readonly RedisStatus[]): string[] {
+export function writerWarnings(
+  postgres: readonly PgStatus[],
+  redis: readonly RedisStatus[],
+): string[] {
   const warnings: string[] = [];
   const names = (xs: readonly { name: string }[]): string => xs.map((x) => x.name).join(' and ');
   if (postgres.length === 2 && postgres.every((s) => s.healthy)) {
@@ -411,10 +586,14 @@ export function writerWarnings(postgres: readonly PgStatus[], redis: readonly Re
   if (redis.length === 2 && redis.every((s) => s.healthy)) {
     const writers = redis.filter((s) => s.role === 'master' && !s.fenced);
     if (writers.length === 2) {
-      warnings.push(`two Redis writers: ${names(writers)} are both masters and accept writes, so their data diverges; a failback resyncs the old master as a replica of the other`);
+      warnings.push(
+        `two Redis writers: ${names(writers)} are both masters and accept writes, so their data diverges; a failback resyncs the old master as a replica of the other`,
+      );
     } else if (writers.length === 0) {
       const fenced = redis.filter((s) => s.fenced);
-      warnings.push(`no Redis writer: ${fenced.length ? `${names(fenced)} refuses writes (min-replicas-to-write fence)` : `${names(redis)} are both replicas`}; finish the failover or lift the fence`);
+      warnings.push(
+        `no Redis writer: ${fenced.length ? `${names(fenced)} refuses writes (min-replicas-to-write fence)` : `${names(redis)} are both replicas`}; finish the failover or lift the fence`,
+      );
     }
   }
   return warnings;
@@ -433,8 +612,17 @@ export async function labStatus(opts: { dir: string }): Promise<LabStatus> {
     cloud ? cloudState(cloud) : Promise.resolve(null),
   ]);
   // A replica only knows its own offset: its lag is the master's offset minus it.
-  for (const [a, b] of [[rP, rS], [rS, rP]] as const) {
-    if (a.role === 'replica' && b.role === 'master' && a.offset !== undefined && b.offset !== undefined) a.lagBytes = Math.max(0, b.offset - a.offset);
+  for (const [a, b] of [
+    [rP, rS],
+    [rS, rP],
+  ] as const) {
+    if (
+      a.role === 'replica' &&
+      b.role === 'master' &&
+      a.offset !== undefined &&
+      b.offset !== undefined
+    )
+      a.lagBytes = Math.max(0, b.offset - a.offset);
   }
   return {
     dir: info.dir,

@@ -20,7 +20,11 @@ const other = (r: RegionRole): RegionRole => (r === 'primary' ? 'secondary' : 'p
 export interface LabOutageResult {
   region: RegionRole;
   postgres: { name: string; stopped: boolean };
-  redis: { name: string; stopped: boolean; replicaOf: { host: string; port: number } | null | undefined };
+  redis: {
+    name: string;
+    stopped: boolean;
+    replicaOf: { host: string; port: number } | null | undefined;
+  };
   /** The region's health endpoint: stopped, or why not (no simulators in this lab, or they do not answer). */
   health: { stopped: boolean; note?: string };
 }
@@ -28,7 +32,12 @@ export interface LabOutageResult {
 export interface LabRestoreResult {
   region: RegionRole;
   postgres: { name: string; started: boolean; pid: number | null };
-  redis: { name: string; started: boolean; pid: number | null; replicaOf: { host: string; port: number } | null };
+  redis: {
+    name: string;
+    started: boolean;
+    pid: number | null;
+    replicaOf: { host: string; port: number } | null;
+  };
   health: { started: boolean; note?: string };
 }
 
@@ -36,23 +45,35 @@ function pgContext(info: LabInfo): PgLabContext {
   return { bindir: info.postgres.bindir, user: labUser(), socketDir: '' };
 }
 
-async function health(info: LabInfo, region: RegionRole, actions: ('stop' | 'start' | 'up')[]): Promise<{ done: boolean; note?: string }> {
+async function health(
+  info: LabInfo,
+  region: RegionRole,
+  actions: ('stop' | 'start' | 'up')[],
+): Promise<{ done: boolean; note?: string }> {
   const cloud = labCloud(info);
   if (!cloud) return { done: false, note: 'this lab runs no simulators' };
   try {
     for (const action of actions) await setRegionHealth(cloud, region, action);
     return { done: true };
   } catch (err) {
-    return { done: false, note: `the simulators did not take it: ${err instanceof Error ? err.message : String(err)}` };
+    return {
+      done: false,
+      note: `the simulators did not take it: ${err instanceof Error ? err.message : String(err)}`,
+    };
   }
 }
 
 /** Take `region` (default primary) down as a regional loss would; recorded in lab.json for the restore. */
-export async function labOutage(opts: { dir: string; region?: RegionRole }): Promise<LabOutageResult> {
+export async function labOutage(opts: {
+  dir: string;
+  region?: RegionRole;
+}): Promise<LabOutageResult> {
   const info = readLabInfo(opts.dir);
   const region = opts.region ?? 'primary';
   if (info.outage && info.outage.region !== region) {
-    throw new PreconditionFailed(`the ${info.outage.region} region is already out (since ${info.outage.at}): run \`npx dr lab restore --dir ${opts.dir}\` first; the lab plays one regional outage at a time`);
+    throw new PreconditionFailed(
+      `the ${info.outage.region} region is already out (since ${info.outage.at}): run \`npx dr lab restore --dir ${opts.dir}\` first; the lab plays one regional outage at a time`,
+    );
   }
   const pg = info.postgres[region];
   const redis = info.redis[region];
@@ -65,9 +86,16 @@ export async function labOutage(opts: { dir: string; region?: RegionRole }): Pro
     await redisSave(redis);
   }
   const pgUp = postmasterPid(pg.dataDir) !== undefined;
-  await Promise.all([pgUp ? pgStop(pgContext(info), pg.dataDir, 'immediate', pg.pid) : undefined, redisUp ? stopRedis(redis, 'SIGKILL') : undefined]);
+  await Promise.all([
+    pgUp ? pgStop(pgContext(info), pg.dataDir, 'immediate', pg.pid) : undefined,
+    redisUp ? stopRedis(redis, 'SIGKILL') : undefined,
+  ]);
   const h = await health(info, region, ['stop']);
-  const outage: LabOutage = { region, at: info.outage?.at ?? new Date().toISOString(), ...(replicaOf !== undefined ? { redisReplicaOf: replicaOf } : {}) };
+  const outage: LabOutage = {
+    region,
+    at: info.outage?.at ?? new Date().toISOString(),
+    ...(replicaOf !== undefined ? { redisReplicaOf: replicaOf } : {}),
+  };
   writeLabInfo({ ...info, outage });
   return {
     region,
@@ -83,14 +111,21 @@ export async function labOutage(opts: { dir: string; region?: RegionRole }): Pro
  * outage saved, replicating from what it replicated from then (without a record: the primary's
  * Redis as a master, the secondary's as a replica of the primary's). Servers that run are left alone.
  */
-export async function labRestore(opts: { dir: string; region?: RegionRole }): Promise<LabRestoreResult> {
+export async function labRestore(opts: {
+  dir: string;
+  region?: RegionRole;
+}): Promise<LabRestoreResult> {
   const info = readLabInfo(opts.dir);
   const region = opts.region ?? info.outage?.region ?? 'primary';
   const pg = info.postgres[region];
   const redis = info.redis[region];
   const recorded = info.outage?.region === region ? info.outage.redisReplicaOf : undefined;
   const replicaOf =
-    recorded !== undefined ? recorded : region === 'primary' ? null : { host: '127.0.0.1', port: info.redis[other(region)].port };
+    recorded !== undefined
+      ? recorded
+      : region === 'primary'
+        ? null
+        : { host: '127.0.0.1', port: info.redis[other(region)].port };
 
   const pgRunning = postmasterPid(pg.dataDir);
   const redisUp = (await redisStatus(redis)).healthy;
@@ -98,7 +133,13 @@ export async function labRestore(opts: { dir: string; region?: RegionRole }): Pr
     pgRunning ?? pgStart(pgContext(info), pg),
     redisUp
       ? undefined
-      : startRedis({ redisServer: findRedisServer(), name: redis.name, port: redis.port, dir: redis.dir, ...(replicaOf ? { replicaOf } : {}) }),
+      : startRedis({
+          redisServer: findRedisServer(),
+          name: redis.name,
+          port: redis.port,
+          dir: redis.dir,
+          ...(replicaOf ? { replicaOf } : {}),
+        }),
   ]);
   pg.pid = pgPid;
   if (redisServer) redis.pid = redisServer.pid;
@@ -108,7 +149,12 @@ export async function labRestore(opts: { dir: string; region?: RegionRole }): Pr
   return {
     region,
     postgres: { name: pg.name, started: pgRunning === undefined, pid: pgPid },
-    redis: { name: redis.name, started: !redisUp, pid: redisServer?.pid ?? null, replicaOf: redisUp ? null : replicaOf },
+    redis: {
+      name: redis.name,
+      started: !redisUp,
+      pid: redisServer?.pid ?? null,
+      replicaOf: redisUp ? null : replicaOf,
+    },
     health: { started: h.done, ...(h.note ? { note: h.note } : {}) },
   };
 }

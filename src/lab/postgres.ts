@@ -64,7 +64,7 @@ function labSettings(ctx: PgLabContext): string {
     // Reconnect quickly after a failover or a restart instead of the default 5 s.
     'wal_retrieve_retry_interval = 1s',
     'log_min_messages = warning',
-    'log_line_prefix = \'%m [%p] %q%a \'',
+    "log_line_prefix = '%m [%p] %q%a '",
     '',
   ].join('\n');
 }
@@ -83,17 +83,32 @@ export function postmasterPid(dataDir: string): number | undefined {
 }
 
 /** Start a lab server on its own port; `name` becomes its cluster_name (process titles, logs). */
-export async function pgStart(ctx: PgLabContext, server: Pick<PgServerInfo, 'dataDir' | 'logFile' | 'name' | 'port'>): Promise<number> {
-  if (!/^[a-z0-9-]+$/.test(server.name)) throw new ProviderError('lab', `lab server name "${server.name}" must be lower-case letters, digits and dashes`);
+export async function pgStart(
+  ctx: PgLabContext,
+  server: Pick<PgServerInfo, 'dataDir' | 'logFile' | 'name' | 'port'>,
+): Promise<number> {
+  if (!/^[a-z0-9-]+$/.test(server.name))
+    throw new ProviderError(
+      'lab',
+      `lab server name "${server.name}" must be lower-case letters, digits and dashes`,
+    );
   // pg_ctl detaches the postmaster (its own session, output to the log file), so it outlives us.
   const options = `-p ${server.port} -c cluster_name=${server.name}`;
-  await run(join(ctx.bindir, 'pg_ctl'), ['start', '-w', '-t', '60', '-D', server.dataDir, '-l', server.logFile, '-o', options], {
-    user: ctx.user,
-    cwd: server.dataDir,
-    timeoutMs: 70_000,
-  });
+  await run(
+    join(ctx.bindir, 'pg_ctl'),
+    ['start', '-w', '-t', '60', '-D', server.dataDir, '-l', server.logFile, '-o', options],
+    {
+      user: ctx.user,
+      cwd: server.dataDir,
+      timeoutMs: 70_000,
+    },
+  );
   const pid = postmasterPid(server.dataDir);
-  if (pid === undefined) throw new ProviderError('lab', `${server.name}: pg_ctl reported a start but no postmaster is running; see ${server.logFile}`);
+  if (pid === undefined)
+    throw new ProviderError(
+      'lab',
+      `${server.name}: pg_ctl reported a start but no postmaster is running; see ${server.logFile}`,
+    );
   return pid;
 }
 
@@ -101,20 +116,38 @@ export async function pgStart(ctx: PgLabContext, server: Pick<PgServerInfo, 'dat
  * Stop a server. `immediate` is what a crash looks like to the standby (no shutdown checkpoint);
  * falls back to SIGKILL by pid when pg_ctl cannot do it.
  */
-export async function pgStop(ctx: PgLabContext, dataDir: string, mode: 'immediate' | 'fast' = 'immediate', knownPid?: number): Promise<void> {
+export async function pgStop(
+  ctx: PgLabContext,
+  dataDir: string,
+  mode: 'immediate' | 'fast' = 'immediate',
+  knownPid?: number,
+): Promise<void> {
   const pid = postmasterPid(dataDir) ?? knownPid;
   if (pid === undefined || !isAlive(pid)) return;
   try {
-    await run(join(ctx.bindir, 'pg_ctl'), ['stop', '-w', '-t', '30', '-m', mode, '-D', dataDir], { user: ctx.user, cwd: dataDir, timeoutMs: 40_000 });
+    await run(join(ctx.bindir, 'pg_ctl'), ['stop', '-w', '-t', '30', '-m', mode, '-D', dataDir], {
+      user: ctx.user,
+      cwd: dataDir,
+      timeoutMs: 40_000,
+    });
   } catch {
     // Data dir gone or pg_ctl confused: fall through to the pid.
   }
   if (isAlive(pid) && (commandOf(pid) ?? '').includes('postgres')) process.kill(pid, 'SIGKILL');
-  if (!(await waitForExit(pid, 15_000))) throw new ProviderError('lab', `postgres pid ${pid} (${dataDir}) did not exit`);
+  if (!(await waitForExit(pid, 15_000)))
+    throw new ProviderError('lab', `postgres pid ${pid} (${dataDir}) did not exit`);
 }
 
-export async function pgQuery<T extends pg.QueryResultRow>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000, application_name: 'dr-lab' });
+export async function pgQuery<T extends pg.QueryResultRow>(
+  url: string,
+  sql: string,
+  params: unknown[] = [],
+): Promise<T[]> {
+  const client = new pg.Client({
+    connectionString: url,
+    connectionTimeoutMillis: 3000,
+    application_name: 'dr-lab',
+  });
   client.on('error', () => undefined);
   await client.connect();
   try {
@@ -129,24 +162,48 @@ export async function pgQuery<T extends pg.QueryResultRow>(url: string, sql: str
  * PostgreSQL ships it; false, and nothing done, when it does not (no contrib package, too old).
  */
 export async function ensureExtension(url: string, name: string): Promise<boolean> {
-  const available = await pgQuery(url, 'SELECT 1 FROM pg_available_extensions WHERE name = $1', [name]);
+  const available = await pgQuery(url, 'SELECT 1 FROM pg_available_extensions WHERE name = $1', [
+    name,
+  ]);
   if (available.length === 0) return false;
   await pgQuery(url, `CREATE EXTENSION IF NOT EXISTS "${name.replace(/"/g, '""')}"`);
   return true;
 }
 
 /** initdb a new cluster and start it as a writer. */
-export async function createPrimary(ctx: PgLabContext, opts: { dataDir: string; port: number; name: string; logFile: string }): Promise<PgServerInfo> {
+export async function createPrimary(
+  ctx: PgLabContext,
+  opts: { dataDir: string; port: number; name: string; logFile: string },
+): Promise<PgServerInfo> {
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   chownTree(opts.dataDir, ctx.user);
   await run(
     join(ctx.bindir, 'initdb'),
-    ['-D', opts.dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions'],
+    [
+      '-D',
+      opts.dataDir,
+      '-U',
+      'postgres',
+      '-A',
+      'trust',
+      '-E',
+      'UTF8',
+      '--locale=C',
+      '--no-sync',
+      '--no-instructions',
+    ],
     { user: ctx.user, cwd: opts.dataDir, timeoutMs: 120_000, signal: ctx.signal },
   );
   appendFileSync(join(opts.dataDir, 'postgresql.conf'), labSettings(ctx));
   const pid = await pgStart(ctx, opts);
-  return { name: opts.name, port: opts.port, url: pgUrl(opts.port), dataDir: opts.dataDir, logFile: opts.logFile, pid };
+  return {
+    name: opts.name,
+    port: opts.port,
+    url: pgUrl(opts.port),
+    dataDir: opts.dataDir,
+    logFile: opts.logFile,
+    pid,
+  };
 }
 
 /** Clone `primary` with pg_basebackup -R over a new physical slot, start it and wait until it streams. */
@@ -157,7 +214,25 @@ export async function createStandby(
 ): Promise<PgServerInfo> {
   await run(
     join(ctx.bindir, 'pg_basebackup'),
-    ['-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres', '-D', opts.dataDir, '-R', '-C', '-S', opts.slot, '-X', 'stream', '-c', 'fast', '--no-sync'],
+    [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(primary.port),
+      '-U',
+      'postgres',
+      '-D',
+      opts.dataDir,
+      '-R',
+      '-C',
+      '-S',
+      opts.slot,
+      '-X',
+      'stream',
+      '-c',
+      'fast',
+      '--no-sync',
+    ],
     { user: ctx.user, cwd: primary.dataDir, timeoutMs: 120_000, signal: ctx.signal },
   );
   ctx.signal?.throwIfAborted();
@@ -167,12 +242,22 @@ export async function createStandby(
     `${opts.name} to stream from ${primary.name}`,
     30_000,
     async () => {
-      const rows = await pgQuery<{ status: string }>(url, 'SELECT status FROM pg_stat_wal_receiver');
+      const rows = await pgQuery<{ status: string }>(
+        url,
+        'SELECT status FROM pg_stat_wal_receiver',
+      );
       return rows[0]?.status === 'streaming' ? true : undefined;
     },
     ctx.signal,
   );
-  return { name: opts.name, port: opts.port, url, dataDir: opts.dataDir, logFile: opts.logFile, pid };
+  return {
+    name: opts.name,
+    port: opts.port,
+    url,
+    dataDir: opts.dataDir,
+    logFile: opts.logFile,
+    pid,
+  };
 }
 
 /**
@@ -194,19 +279,50 @@ export async function resyncServer(
   await pgStop(ctx, server.dataDir, 'fast', server.pid);
   // Without a checkpoint the new primary's control file still shows the old timeline and pg_rewind does nothing.
   await pgQuery(source.url, 'CHECKPOINT');
-  await pgQuery(source.url, `SELECT pg_create_physical_replication_slot($1) WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)`, [slot]);
+  await pgQuery(
+    source.url,
+    `SELECT pg_create_physical_replication_slot($1) WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)`,
+    [slot],
+  );
   if (method === 'rewind') {
     // -R writes standby.signal and a primary_conninfo pointing at the source.
-    await run(join(ctx.bindir, 'pg_rewind'), ['-D', server.dataDir, '--source-server', `host=127.0.0.1 port=${source.port} user=postgres dbname=postgres`, '-R'], {
-      user: ctx.user,
-      cwd,
-      timeoutMs: 300_000,
-    });
+    await run(
+      join(ctx.bindir, 'pg_rewind'),
+      [
+        '-D',
+        server.dataDir,
+        '--source-server',
+        `host=127.0.0.1 port=${source.port} user=postgres dbname=postgres`,
+        '-R',
+      ],
+      {
+        user: ctx.user,
+        cwd,
+        timeoutMs: 300_000,
+      },
+    );
   } else {
     rmSync(server.dataDir, { recursive: true, force: true });
     await run(
       join(ctx.bindir, 'pg_basebackup'),
-      ['-h', '127.0.0.1', '-p', String(source.port), '-U', 'postgres', '-D', server.dataDir, '-R', '-S', slot, '-X', 'stream', '-c', 'fast', '--no-sync'],
+      [
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(source.port),
+        '-U',
+        'postgres',
+        '-D',
+        server.dataDir,
+        '-R',
+        '-S',
+        slot,
+        '-X',
+        'stream',
+        '-c',
+        'fast',
+        '--no-sync',
+      ],
       { user: ctx.user, cwd, timeoutMs: 300_000 },
     );
   }
@@ -214,7 +330,10 @@ export async function resyncServer(
   appendFileSync(join(server.dataDir, 'postgresql.auto.conf'), `primary_slot_name = '${slot}'\n`);
   const pid = await pgStart(ctx, server);
   await waitFor(`${server.name} to stream from ${source.name}`, 30_000, async () => {
-    const rows = await pgQuery<{ status: string }>(server.url, 'SELECT status FROM pg_stat_wal_receiver');
+    const rows = await pgQuery<{ status: string }>(
+      server.url,
+      'SELECT status FROM pg_stat_wal_receiver',
+    );
     return rows[0]?.status === 'streaming' ? true : undefined;
   });
   return pid;
@@ -229,7 +348,11 @@ export async function resyncAsStandby(
     return { method: 'pg_rewind', pid: await resyncServer(ctx, { ...opts, method: 'rewind' }) };
   } catch (err) {
     const rewindError = err instanceof Error ? err.message : String(err);
-    return { method: 'pg_basebackup', pid: await resyncServer(ctx, { ...opts, method: 'rebuild' }), rewindError };
+    return {
+      method: 'pg_basebackup',
+      pid: await resyncServer(ctx, { ...opts, method: 'rebuild' }),
+      rewindError,
+    };
   }
 }
 
@@ -268,6 +391,12 @@ export async function pgStatus(server: PgServerInfo): Promise<PgStatus> {
       lagBytes: row.lag === null ? null : Number(row.lag),
     };
   } catch (err) {
-    return { name: server.name, url: server.url, pid, healthy: false, error: err instanceof Error ? err.message : String(err) };
+    return {
+      name: server.name,
+      url: server.url,
+      pid,
+      healthy: false,
+      error: err instanceof Error ? err.message : String(err),
+    };
   }
 }

@@ -23,7 +23,14 @@ export function redisUrl(port: number): string {
 }
 
 async function withRedis<T>(url: string, fn: (r: Redis) => Promise<T>): Promise<T> {
-  const r = new Redis(url, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, disconnectTimeout: 100 });
+  const r = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 2000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+    disconnectTimeout: 100,
+  });
   r.on('error', () => undefined);
   try {
     await r.connect();
@@ -67,31 +74,52 @@ export async function startRedis(opts: {
   const previous = readPid(pidFile);
   if (previous !== undefined && !isAlive(previous)) rmSync(pidFile, { force: true });
   const args = [
-    '--port', String(opts.port),
-    '--bind', '127.0.0.1',
-    '--protected-mode', 'no',
-    '--daemonize', 'yes',
-    '--pidfile', pidFile,
-    '--logfile', logFile,
-    '--dir', opts.dir,
-    '--save', '',
-    '--appendonly', 'no',
+    '--port',
+    String(opts.port),
+    '--bind',
+    '127.0.0.1',
+    '--protected-mode',
+    'no',
+    '--daemonize',
+    'yes',
+    '--pidfile',
+    pidFile,
+    '--logfile',
+    logFile,
+    '--dir',
+    opts.dir,
+    '--save',
+    '',
+    '--appendonly',
+    'no',
     // The default 5 s wait for more replicas before a diskless sync would dominate lab start-up and resyncs.
-    '--repl-diskless-sync-delay', '0',
+    '--repl-diskless-sync-delay',
+    '0',
     ...(opts.replicaOf ? ['--replicaof', opts.replicaOf.host, String(opts.replicaOf.port)] : []),
   ];
   await run(opts.redisServer, args, { cwd: opts.dir, timeoutMs: 20_000 });
   const url = redisUrl(opts.port);
-  const pid = await waitFor(`${opts.name} to write ${pidFile}`, 10_000, async () => readPid(pidFile), opts.signal).catch((err: Error) => {
+  const pid = await waitFor(
+    `${opts.name} to write ${pidFile}`,
+    10_000,
+    async () => readPid(pidFile),
+    opts.signal,
+  ).catch((err: Error) => {
     if (opts.signal?.aborted) throw err;
-    throw new ProviderError('lab', `${err.message}; redis log: ${logTail(logFile)}`, { code: 'timeout', cause: err });
+    throw new ProviderError('lab', `${err.message}; redis log: ${logTail(logFile)}`, {
+      code: 'timeout',
+      cause: err,
+    });
   });
-  await waitFor(`${opts.name} to answer PING${opts.replicaOf ? ' and sync with its primary' : ''}`, 20_000, () =>
-    withRedis(url, async (r) => {
-      if (!opts.replicaOf) return (await r.ping()) === 'PONG' ? true : undefined;
-      const info = await r.info('replication');
-      return /master_link_status:up/.test(info) ? true : undefined;
-    }),
+  await waitFor(
+    `${opts.name} to answer PING${opts.replicaOf ? ' and sync with its primary' : ''}`,
+    20_000,
+    () =>
+      withRedis(url, async (r) => {
+        if (!opts.replicaOf) return (await r.ping()) === 'PONG' ? true : undefined;
+        const info = await r.info('replication');
+        return /master_link_status:up/.test(info) ? true : undefined;
+      }),
     opts.signal,
   );
   return { name: opts.name, port: opts.port, url, dir: opts.dir, logFile, pidFile, pid };
@@ -101,14 +129,20 @@ export async function startRedis(opts: {
  * Stop by pid (the pidfile's, else the recorded one), only if it is still a redis-server. SIGTERM
  * by default; SIGKILL is what a regional loss looks like (`dr lab outage`).
  */
-export async function stopRedis(server: Pick<RedisServerInfo, 'pidFile' | 'name'> & { pid?: number }, signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
-  const pids = new Set([readPid(server.pidFile), server.pid].filter((p): p is number => p !== undefined));
+export async function stopRedis(
+  server: Pick<RedisServerInfo, 'pidFile' | 'name'> & { pid?: number },
+  signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM',
+): Promise<void> {
+  const pids = new Set(
+    [readPid(server.pidFile), server.pid].filter((p): p is number => p !== undefined),
+  );
   for (const pid of pids) {
     if (!isAlive(pid) || !(commandOf(pid) ?? '').includes('redis')) continue;
     process.kill(pid, signal);
     if (!(await waitForExit(pid, 5000))) {
       process.kill(pid, 'SIGKILL');
-      if (!(await waitForExit(pid, 5000))) throw new ProviderError('lab', `${server.name}: redis-server pid ${pid} did not exit`);
+      if (!(await waitForExit(pid, 5000)))
+        throw new ProviderError('lab', `${server.name}: redis-server pid ${pid} did not exit`);
     }
   }
 }
@@ -144,13 +178,28 @@ export async function redisStatus(server: RedisServerInfo): Promise<RedisStatus>
       const master = field(info, 'role') === 'master';
       const offset = Number(field(info, 'master_repl_offset') ?? 0);
       if (master) {
-        const replicaOffsets = [...info.matchAll(/^slave\d+:.*offset=(\d+)/gm)].map((m) => Number(m[1]));
+        const replicaOffsets = [...info.matchAll(/^slave\d+:.*offset=(\d+)/gm)].map((m) =>
+          Number(m[1]),
+        );
         const lag = replicaOffsets.length ? offset - Math.min(...replicaOffsets) : null;
         // CONFIG may be renamed away; then nothing can have fenced it this way either.
-        const toWrite = await r.config('GET', 'min-replicas-to-write').then((v) => Number((v as string[])[1] ?? 0), () => 0);
-        const good = Number(field(info, 'min_slaves_good_slaves') ?? field(info, 'connected_slaves') ?? 0);
-        const fenced = toWrite > good ? { fenced: { minReplicasToWrite: toWrite, goodReplicas: good } } : {};
-        return { ...base, healthy: true, role: 'master' as const, offset, lagBytes: lag, ...fenced };
+        const toWrite = await r.config('GET', 'min-replicas-to-write').then(
+          (v) => Number((v as string[])[1] ?? 0),
+          () => 0,
+        );
+        const good = Number(
+          field(info, 'min_slaves_good_slaves') ?? field(info, 'connected_slaves') ?? 0,
+        );
+        const fenced =
+          toWrite > good ? { fenced: { minReplicasToWrite: toWrite, goodReplicas: good } } : {};
+        return {
+          ...base,
+          healthy: true,
+          role: 'master' as const,
+          offset,
+          lagBytes: lag,
+          ...fenced,
+        };
       }
       const replicaOffset = Number(field(info, 'slave_repl_offset') ?? 0);
       return {
@@ -167,11 +216,16 @@ export async function redisStatus(server: RedisServerInfo): Promise<RedisStatus>
 }
 
 /** What a server replicates from (null for a master), as `dr lab outage` records it for the restore. */
-export async function redisReplicaOf(server: Pick<RedisServerInfo, 'url'>): Promise<{ host: string; port: number } | null> {
+export async function redisReplicaOf(
+  server: Pick<RedisServerInfo, 'url'>,
+): Promise<{ host: string; port: number } | null> {
   return withRedis(server.url, async (r) => {
     const info = await r.info('replication');
     if (field(info, 'role') === 'master') return null;
-    return { host: field(info, 'master_host') ?? '127.0.0.1', port: Number(field(info, 'master_port')) };
+    return {
+      host: field(info, 'master_host') ?? '127.0.0.1',
+      port: Number(field(info, 'master_port')),
+    };
   });
 }
 

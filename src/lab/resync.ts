@@ -35,12 +35,19 @@ export function resyncRequestFromEnv(dir: string, env: NodeJS.ProcessEnv): LabRe
   const standby = env.DR_RESYNC_STANDBY;
   const method = env.DR_RESYNC_METHOD ?? 'rewind';
   if (standby !== 'primary' && standby !== 'secondary') {
-    throw new PreconditionFailed(`DR_RESYNC_STANDBY must be primary or secondary (the side that becomes a standby), got ${standby === undefined ? 'nothing' : `"${standby}"`}`);
+    throw new PreconditionFailed(
+      `DR_RESYNC_STANDBY must be primary or secondary (the side that becomes a standby), got ${standby === undefined ? 'nothing' : `"${standby}"`}`,
+    );
   }
   if (method !== 'rewind' && method !== 'rebuild') {
     throw new PreconditionFailed(`DR_RESYNC_METHOD must be rewind or rebuild, got "${method}"`);
   }
-  return { dir, standby, method, ...(env.DR_RESYNC_TARGET_URL ? { targetUrl: env.DR_RESYNC_TARGET_URL } : {}) };
+  return {
+    dir,
+    standby,
+    method,
+    ...(env.DR_RESYNC_TARGET_URL ? { targetUrl: env.DR_RESYNC_TARGET_URL } : {}),
+  };
 }
 
 function portOf(url: string): number | null {

@@ -26,7 +26,11 @@ export interface RunOptions {
 }
 
 /** Run a program (no shell) and return its output; a failure names the command and its stderr. */
-export function run(file: string, args: string[], opts: RunOptions = {}): Promise<{ stdout: string; stderr: string }> {
+export function run(
+  file: string,
+  args: string[],
+  opts: RunOptions = {},
+): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     execFile(
       file,
@@ -41,8 +45,16 @@ export function run(file: string, args: string[], opts: RunOptions = {}): Promis
       },
       (err, stdout, stderr) => {
         if (err) {
-          const detail = String(stderr || stdout || err.message).trim().split('\n').slice(-5).join(' | ');
-          reject(new ProviderError('lab', `\`${[file, ...args].join(' ')}\` failed: ${detail}`, { cause: err }));
+          const detail = String(stderr || stdout || err.message)
+            .trim()
+            .split('\n')
+            .slice(-5)
+            .join(' | ');
+          reject(
+            new ProviderError('lab', `\`${[file, ...args].join(' ')}\` failed: ${detail}`, {
+              cause: err,
+            }),
+          );
           return;
         }
         resolve({ stdout: String(stdout), stderr: String(stderr) });
@@ -53,7 +65,8 @@ export function run(file: string, args: string[], opts: RunOptions = {}): Promis
 
 /** Directory holding initdb/pg_ctl/pg_basebackup/postgres: pg_config first, else the newest /usr/lib/postgresql/N/bin. */
 export async function findPostgresBin(): Promise<string> {
-  const has = (dir: string) => ['initdb', 'pg_ctl', 'pg_basebackup', 'postgres'].every((b) => existsSync(join(dir, b)));
+  const has = (dir: string) =>
+    ['initdb', 'pg_ctl', 'pg_basebackup', 'postgres'].every((b) => existsSync(join(dir, b)));
   const candidates: string[] = [];
   try {
     const { stdout } = await run('pg_config', ['--bindir'], { timeoutMs: 5000 });
@@ -83,9 +96,12 @@ export function findRedisServer(): string {
   for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':')) {
     if (dir && existsSync(join(dir, 'redis-server'))) return join(dir, 'redis-server');
   }
-  throw new PreconditionFailed('`redis-server` is not on PATH: install the Debian package `redis-server` (apt-get install redis-server)', {
-    code: 'not-found',
-  });
+  throw new PreconditionFailed(
+    '`redis-server` is not on PATH: install the Debian package `redis-server` (apt-get install redis-server)',
+    {
+      code: 'not-found',
+    },
+  );
 }
 
 function passwdEntry(name: string): { uid: number; gid: number } | undefined {
@@ -99,12 +115,15 @@ function passwdEntry(name: string): { uid: number; gid: number } | undefined {
 
 /** PostgreSQL refuses to run as root, so under root the servers run as `postgres`, else `nobody`. */
 export function labUser(): LabUser {
-  if (process.getuid?.() !== 0) return { name: process.env.USER ?? String(process.getuid?.() ?? 'current') };
+  if (process.getuid?.() !== 0)
+    return { name: process.env.USER ?? String(process.getuid?.() ?? 'current') };
   for (const name of ['postgres', 'nobody']) {
     const entry = passwdEntry(name);
     if (entry) return { name, ...entry };
   }
-  throw new PreconditionFailed('running as root, and neither a `postgres` nor a `nobody` user exists to run PostgreSQL as: create one (adduser --system postgres)');
+  throw new PreconditionFailed(
+    'running as root, and neither a `postgres` nor a `nobody` user exists to run PostgreSQL as: create one (adduser --system postgres)',
+  );
 }
 
 /** Ports handed out by this process, so labs started side by side never share one. */
@@ -117,7 +136,9 @@ const handedOut = new Set<number>();
  */
 function ephemeralLow(): number {
   try {
-    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    const low = Number(
+      readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0],
+    );
     return Number.isInteger(low) && low > 12_000 ? low : 32_768;
   } catch {
     return 32_768;
@@ -189,7 +210,12 @@ export async function waitForExit(pid: number, timeoutMs: number): Promise<boole
 }
 
 /** Poll `probe` until it returns a value, or throw `what` as a timeout after `timeoutMs` (or the abort reason). */
-export async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, signal?: AbortSignal): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | undefined>,
+  signal?: AbortSignal,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -202,7 +228,10 @@ export async function waitFor<T>(what: string, timeoutMs: number, probe: () => P
     }
     if (Date.now() > deadline) {
       const why = last instanceof Error ? `: ${last.message}` : '';
-      throw new ProviderError('lab', `timed out after ${timeoutMs} ms waiting for ${what}${why}`, { code: 'timeout', cause: last });
+      throw new ProviderError('lab', `timed out after ${timeoutMs} ms waiting for ${what}${why}`, {
+        code: 'timeout',
+        cause: last,
+      });
     }
     await sleep(50);
   }
@@ -213,7 +242,14 @@ export async function waitFor<T>(what: string, timeoutMs: number, probe: () => P
  * and redis-server chdir into their data dirs) and the tools that build them. Processes of the
  * lab that no pid file names (an `up` killed between spawning one and recording it) are found by this.
  */
-const LAB_PROGRAMS = new Set(['postgres', 'redis-server', 'initdb', 'pg_ctl', 'pg_basebackup', 'pg_rewind']);
+const LAB_PROGRAMS = new Set([
+  'postgres',
+  'redis-server',
+  'initdb',
+  'pg_ctl',
+  'pg_basebackup',
+  'pg_rewind',
+]);
 
 function inside(path: string, dir: string): boolean {
   return path === dir || path.startsWith(`${dir}/`);
@@ -251,14 +287,17 @@ export async function killLabProcessesIn(dir: string, timeoutMs = 10_000): Promi
   const killed = new Set<number>();
   const deadline = Date.now() + timeoutMs;
   // Two empty scans in a row: pg_ctl's child is briefly a shell (not a lab program) before it becomes the postmaster.
-  for (let empty = 0; empty < 2; ) {
+  for (let empty = 0; empty < 2;) {
     const left = labProcessesIn(dir);
     if (left.length === 0) {
       empty++;
     } else {
       empty = 0;
       if (Date.now() > deadline) {
-        throw new ProviderError('lab', `processes still running in ${dir} after SIGKILL: ${left.map((p) => `${p.program} ${p.pid}`).join(', ')}`);
+        throw new ProviderError(
+          'lab',
+          `processes still running in ${dir} after SIGKILL: ${left.map((p) => `${p.program} ${p.pid}`).join(', ')}`,
+        );
       }
       for (const { pid } of left) {
         try {

@@ -13,7 +13,8 @@ import type { OperationContext, OperationEvent, UserEvent } from './types.js';
 export type OperationAction = 'approve' | 'reject' | 'retry' | 'skip' | 'abort';
 
 /** The part of an operation the approval policy looks at; an OperationView has all of it. */
-export type PolicySubject = Pick<OperationView, 'phase' | 'requester' | 'approvals' | 'planHash'> & Partial<Pick<OperationView, 'expiresAt'>>;
+export type PolicySubject = Pick<OperationView, 'phase' | 'requester' | 'approvals' | 'planHash'> &
+  Partial<Pick<OperationView, 'expiresAt'>>;
 
 /**
  * Before the plan is approved nothing has changed yet, so the requester may still cancel
@@ -48,7 +49,8 @@ export function evaluateAction(
       const already = hasApproved(view.approvals, userId);
       if (view.phase !== 'awaitingApproval') return already ? 'duplicate' : 'not-awaiting-approval';
       // Past the deadline nothing else matters: the request expires, the click does not count.
-      if (at !== undefined && view.expiresAt !== undefined && at >= view.expiresAt) return 'expired';
+      if (at !== undefined && view.expiresAt !== undefined && at >= view.expiresAt)
+        return 'expired';
       if (isRequester) return 'self-approval';
       if (!authorized) return 'unauthorized';
       if (already) return 'duplicate';
@@ -81,7 +83,11 @@ export const ACTION_OF: Record<UserEventType, OperationAction> = {
 };
 
 /** The machine's side of the policy: the same evaluation, from its context in a known phase. */
-export function refusalForEvent(context: OperationContext, phase: Phase, event: OperationEvent): RefusalReason | null {
+export function refusalForEvent(
+  context: OperationContext,
+  phase: Phase,
+  event: OperationEvent,
+): RefusalReason | null {
   if (event.type === 'TICK') return null;
   const subject: PolicySubject = {
     phase,
@@ -91,7 +97,14 @@ export function refusalForEvent(context: OperationContext, phase: Phase, event: 
     ...(context.expiresAt !== undefined ? { expiresAt: context.expiresAt } : {}),
   };
   const planHash = event.type === 'APPROVE' ? event.planHash : undefined;
-  return evaluateAction(subject, ACTION_OF[event.type], event.userId, event.authorized, planHash, event.at);
+  return evaluateAction(
+    subject,
+    ACTION_OF[event.type],
+    event.userId,
+    event.authorized,
+    planHash,
+    event.at,
+  );
 }
 
 function hasApproved(approvals: readonly Approval[], userId: string): boolean {
@@ -103,7 +116,12 @@ function hasApproved(approvals: readonly Approval[], userId: string): boolean {
  * component's stable `planFacts` (never raw lag, which changes every second and would
  * invalidate every approval). Components are sorted so the preflight's order does not matter.
  */
-export function computePlanHash(opId: string, kind: OperationKind, report: PreflightReport, steps: StepId[]): string {
+export function computePlanHash(
+  opId: string,
+  kind: OperationKind,
+  report: PreflightReport,
+  steps: StepId[],
+): string {
   const components = [...report.components]
     .sort((a, b) => (a.component < b.component ? -1 : a.component > b.component ? 1 : 0))
     .map((c) => ({ component: c.component, facts: c.planFacts ?? {} }));

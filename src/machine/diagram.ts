@@ -23,7 +23,8 @@ export function machineDiagram(kind: OperationKind): string {
     }
     lines.push(`${indent}state "${node.key}" as ${nodeId(node)} {`);
     // `running` starts in the first kind's subtree; in another kind's diagram that start is not drawn.
-    if (node.type !== 'parallel' && included(node.initial.target[0])) lines.push(`${indent}  [*] --> ${nodeId(node.initial.target[0])}`);
+    if (node.type !== 'parallel' && included(node.initial.target[0]))
+      lines.push(`${indent}  [*] --> ${nodeId(node.initial.target[0])}`);
     children.forEach((child, i) => {
       if (node.type === 'parallel' && i > 0) lines.push(`${indent}  --`);
       declare(child, `${indent}  `);
@@ -32,7 +33,9 @@ export function machineDiagram(kind: OperationKind): string {
   };
 
   const collect = (node: AnyStateNode) => {
-    const transitions: AnyTransitionDefinition[] = [...node.transitions.values()].flat().concat(node.always ?? []);
+    const transitions: AnyTransitionDefinition[] = [...node.transitions.values()]
+      .flat()
+      .concat(node.always ?? []);
     for (const t of transitions) {
       for (const target of t.target ?? []) {
         if (!included(target)) continue;
@@ -68,7 +71,12 @@ function label(t: AnyTransitionDefinition): string {
           : type === ''
             ? 'always'
             : type;
-  const name = typeof t.guard === 'string' ? t.guard : t.guard && typeof t.guard === 'object' && 'type' in t.guard ? String(t.guard.type) : '';
+  const name =
+    typeof t.guard === 'string'
+      ? t.guard
+      : t.guard && typeof t.guard === 'object' && 'type' in t.guard
+        ? String(t.guard.type)
+        : '';
   const guard = name ? ` [${name}]` : '';
   return `${event}${guard}`;
 }

@@ -34,5 +34,18 @@ export type { OperationAction, PolicySubject } from './approval.js';
 export { phaseOf, toView } from './view.js';
 export { machineDiagram } from './diagram.js';
 export type { OperationSnapshot } from './view.js';
-export type { OperationContext, OperationEvent, OperationInput, PreflightInput, RunStepInput } from './types.js';
-export { FAILBACK_RUNBOOK, FAILOVER_RUNBOOK, RUNBOOKS, STEP_TITLES, runbookChange, runbookSteps } from './runbook.js';
+export type {
+  OperationContext,
+  OperationEvent,
+  OperationInput,
+  PreflightInput,
+  RunStepInput,
+} from './types.js';
+export {
+  FAILBACK_RUNBOOK,
+  FAILOVER_RUNBOOK,
+  RUNBOOKS,
+  STEP_TITLES,
+  runbookChange,
+  runbookSteps,
+} from './runbook.js';

@@ -1,5 +1,12 @@
 import { emit, enqueueActions, fromPromise, setup } from 'xstate';
-import type { DomainEvent, OperationKind, Phase, PreflightReport, StepId, StepOutcome } from '../domain/types.js';
+import type {
+  DomainEvent,
+  OperationKind,
+  Phase,
+  PreflightReport,
+  StepId,
+  StepOutcome,
+} from '../domain/types.js';
 import { errorInfo, type ErrorInfo } from '../errors.js';
 import { ACTION_OF, computePlanHash, refusalForEvent, type UserEventType } from './approval.js';
 import {
@@ -16,7 +23,13 @@ import {
   verificationError,
 } from './records.js';
 import { RUNBOOKS, runbookSteps } from './runbook.js';
-import type { OperationContext, OperationEvent, OperationInput, PreflightInput, RunStepInput } from './types.js';
+import type {
+  OperationContext,
+  OperationEvent,
+  OperationInput,
+  PreflightInput,
+  RunStepInput,
+} from './types.js';
 
 /** The machine's id: state ids in targets are `#operation.running.failover.stage-1`. */
 export const MACHINE_ID = 'operation';
@@ -28,10 +41,11 @@ export function stageKey(index: number): string {
   return `stage-${index + 1}`;
 }
 
-
 function notProvided<TOutput, TInput>(name: string) {
   return fromPromise<TOutput, TInput>(async () => {
-    throw new Error(`the ${name} actor was not provided: use machine.provide({ actors: { ${name} } })`);
+    throw new Error(
+      `the ${name} actor was not provided: use machine.provide({ actors: { ${name} } })`,
+    );
   });
 }
 
@@ -61,20 +75,31 @@ export function createOperationMachine(deps: { now?: () => number } = {}) {
       approvalExpiry: ({ context }) => Math.max(0, (context.expiresAt ?? now()) - now()),
     },
     guards: {
-      reportBlocked: (_, params: { report: PreflightReport }) => blockedComponents(params.report).length > 0,
+      reportBlocked: (_, params: { report: PreflightReport }) =>
+        blockedComponents(params.report).length > 0,
       planUnchanged: ({ context }, params: { report: PreflightReport; kind: OperationKind }) =>
         context.kind === params.kind &&
-        computePlanHash(context.id, context.kind, params.report, runbookSteps(RUNBOOKS[context.kind])) === context.planHash,
-      allowed: ({ context, event }, params: { phase: Phase }) => refusalForEvent(context, params.phase, event) === null,
+        computePlanHash(
+          context.id,
+          context.kind,
+          params.report,
+          runbookSteps(RUNBOOKS[context.kind]),
+        ) === context.planHash,
+      allowed: ({ context, event }, params: { phase: Phase }) =>
+        refusalForEvent(context, params.phase, event) === null,
       approvalCompletes: ({ context, event }) =>
-        refusalForEvent(context, 'awaitingApproval', event) === null && context.approvals.length + 1 >= context.requiredApprovals,
+        refusalForEvent(context, 'awaitingApproval', event) === null &&
+        context.approvals.length + 1 >= context.requiredApprovals,
       pastDeadline: ({ context, event }) =>
         context.expiresAt !== undefined && 'at' in event && event.at >= context.expiresAt,
       stepSettled: ({ context }, params: { stepId: StepId; status: 'succeeded' | 'skipped' }) =>
         stepOf(context, params.stepId).status === params.status,
-      notConfigured: (_, params: { outcome: StepOutcome }) => params.outcome.result === 'not-configured',
-      verificationFailed: (_, params: { outcome: StepOutcome }) => params.outcome.verified === false,
-      stageFailed: ({ context }, params: { stage: readonly StepId[] }) => failedIn(context, params.stage).length > 0,
+      notConfigured: (_, params: { outcome: StepOutcome }) =>
+        params.outcome.result === 'not-configured',
+      verificationFailed: (_, params: { outcome: StepOutcome }) =>
+        params.outcome.verified === false,
+      stageFailed: ({ context }, params: { stage: readonly StepId[] }) =>
+        failedIn(context, params.stage).length > 0,
     },
     actions: {
       emitRequested: emit(({ context }) => ({
@@ -89,19 +114,41 @@ export function createOperationMachine(deps: { now?: () => number } = {}) {
         enqueue.emit({ type: 'PreflightCompleted', report: params.report });
       }),
       openApproval: enqueueActions(({ context, enqueue }, params: { report: PreflightReport }) => {
-        const planHash = computePlanHash(context.id, context.kind, params.report, runbookSteps(RUNBOOKS[context.kind]));
+        const planHash = computePlanHash(
+          context.id,
+          context.kind,
+          params.report,
+          runbookSteps(RUNBOOKS[context.kind]),
+        );
         const expiresAt = now() + context.approvalTimeoutMs;
         if (context.planHash !== undefined && context.planHash !== planHash) {
-          enqueue.emit({ type: 'ApprovalsInvalidated', previousPlanHash: context.planHash, planHash });
+          enqueue.emit({
+            type: 'ApprovalsInvalidated',
+            previousPlanHash: context.planHash,
+            planHash,
+          });
         }
         enqueue.assign({ planHash, expiresAt, approvals: [], approvalCompletedAt: undefined });
-        enqueue.emit({ type: 'ApprovalRequested', planHash, expiresAt, required: context.requiredApprovals });
+        enqueue.emit({
+          type: 'ApprovalRequested',
+          planHash,
+          expiresAt,
+          required: context.requiredApprovals,
+        });
       }),
       recordApproval: enqueueActions(({ context, event, enqueue }) => {
         if (event.type !== 'APPROVE') return;
-        const approvals = [...context.approvals, { userId: event.userId, at: event.at, planHash: event.planHash }];
+        const approvals = [
+          ...context.approvals,
+          { userId: event.userId, at: event.at, planHash: event.planHash },
+        ];
         enqueue.assign({ approvals });
-        enqueue.emit({ type: 'ApprovalRecorded', userId: event.userId, count: approvals.length, required: context.requiredApprovals });
+        enqueue.emit({
+          type: 'ApprovalRecorded',
+          userId: event.userId,
+          count: approvals.length,
+          required: context.requiredApprovals,
+        });
       }),
       /**
        * The approval that completes the quorum is the final approval: announced then, and RTO runs
@@ -111,7 +158,10 @@ export function createOperationMachine(deps: { now?: () => number } = {}) {
       completeApproval: enqueueActions(({ context, enqueue, event }) => {
         if (event.type !== 'APPROVE') return;
         enqueue.assign({ approvalCompletedAt: event.at });
-        enqueue.emit({ type: 'OperationApproved', approvers: context.approvals.map((a) => a.userId) });
+        enqueue.emit({
+          type: 'OperationApproved',
+          approvers: context.approvals.map((a) => a.userId),
+        });
       }),
       /** The re-check passed: the operation counts as approved (at the final approval) and starts. */
       markApproved: enqueueActions(({ context, enqueue }) => {
@@ -119,7 +169,10 @@ export function createOperationMachine(deps: { now?: () => number } = {}) {
         enqueue.assign({ approvedAt: finalApproval });
         // A snapshot saved in the re-check by a version that announced the approval only here.
         if (context.approvalCompletedAt === undefined) {
-          enqueue.emit({ type: 'OperationApproved', approvers: context.approvals.map((a) => a.userId) });
+          enqueue.emit({
+            type: 'OperationApproved',
+            approvers: context.approvals.map((a) => a.userId),
+          });
         }
       }),
       refuse: enqueueActions(({ context, event, enqueue }, params: { phase: Phase }) => {
@@ -129,7 +182,12 @@ export function createOperationMachine(deps: { now?: () => number } = {}) {
         if (event.type === 'APPROVE') {
           enqueue.emit({ type: 'ApprovalRefused', userId: event.userId, reason });
         } else {
-          enqueue.emit({ type: 'ActionRefused', userId: event.userId, action: ACTION_OF[event.type], reason });
+          enqueue.emit({
+            type: 'ActionRefused',
+            userId: event.userId,
+            action: ACTION_OF[event.type],
+            reason,
+          });
         }
       }),
       refuseOperation: enqueueActions(({ enqueue }, params: { error: ErrorInfo }) => {
@@ -139,7 +197,11 @@ export function createOperationMachine(deps: { now?: () => number } = {}) {
       reject: enqueueActions(({ enqueue, event }) => {
         if (event.type !== 'REJECT') return;
         enqueue.assign({ rejectedBy: event.userId, finishedAt: event.at });
-        enqueue.emit({ type: 'OperationRejected', userId: event.userId, ...(event.reason ? { reason: event.reason } : {}) });
+        enqueue.emit({
+          type: 'OperationRejected',
+          userId: event.userId,
+          ...(event.reason ? { reason: event.reason } : {}),
+        });
       }),
       expire: enqueueActions(({ context, enqueue }) => {
         // It expired at the deadline, even when a restored actor only notices on a later TICK.
@@ -151,10 +213,21 @@ export function createOperationMachine(deps: { now?: () => number } = {}) {
         // A running step cannot be interrupted mid-call: its effect may or may not have
         // happened, and the card must not show it as still running on a finished operation.
         const steps = context.steps.map((s) =>
-          s.status === 'running' ? { ...s, status: 'failed' as const, finishedAt: event.at, error: abortedWhileRunning() } : s,
+          s.status === 'running'
+            ? {
+                ...s,
+                status: 'failed' as const,
+                finishedAt: event.at,
+                error: abortedWhileRunning(),
+              }
+            : s,
         );
         enqueue.assign({ steps, abortedBy: event.userId, finishedAt: event.at });
-        enqueue.emit({ type: 'OperationAborted', userId: event.userId, ...(event.reason ? { reason: event.reason } : {}) });
+        enqueue.emit({
+          type: 'OperationAborted',
+          userId: event.userId,
+          ...(event.reason ? { reason: event.reason } : {}),
+        });
       }),
       startStep: enqueueActions(({ context, enqueue }, params: { stepId: StepId }) => {
         const attempts = stepOf(context, params.stepId).attempts + 1;
@@ -169,37 +242,67 @@ export function createOperationMachine(deps: { now?: () => number } = {}) {
         });
         enqueue.emit({ type: 'StepStarted', stepId: params.stepId, attempt: attempts });
       }),
-      stepNotConfigured: enqueueActions(({ context, enqueue }, params: { stepId: StepId; outcome: StepOutcome }) => {
-        enqueue.assign({
-          steps: patchStep(context.steps, params.stepId, {
-            status: 'skipped',
-            skipReason: 'not-configured',
-            finishedAt: now(),
-            summary: params.outcome.summary,
-            evidence: params.outcome.evidence,
-          }),
-        });
-        enqueue.emit({ type: 'StepSkipped', stepId: params.stepId, reason: 'not-configured' });
-      }),
-      stepSucceeded: enqueueActions(({ context, enqueue }, params: { stepId: StepId; outcome: StepOutcome }) => {
-        const finishedAt = now();
-        const durationMs = finishedAt - (stepOf(context, params.stepId).startedAt ?? finishedAt);
-        const { summary, evidence, checks, rpo } = params.outcome;
-        enqueue.assign({
-          steps: patchStep(context.steps, params.stepId, { status: 'succeeded', finishedAt, summary, evidence, checks, rpo }),
-        });
-        enqueue.emit({ type: 'StepSucceeded', stepId: params.stepId, outcome: params.outcome, durationMs });
-      }),
-      stepFailed: enqueueActions(
-        ({ context, enqueue }, params: { stepId: StepId; error: unknown; outcome?: StepOutcome }) => {
+      stepNotConfigured: enqueueActions(
+        ({ context, enqueue }, params: { stepId: StepId; outcome: StepOutcome }) => {
+          enqueue.assign({
+            steps: patchStep(context.steps, params.stepId, {
+              status: 'skipped',
+              skipReason: 'not-configured',
+              finishedAt: now(),
+              summary: params.outcome.summary,
+              evidence: params.outcome.evidence,
+            }),
+          });
+          enqueue.emit({ type: 'StepSkipped', stepId: params.stepId, reason: 'not-configured' });
+        },
+      ),
+      stepSucceeded: enqueueActions(
+        ({ context, enqueue }, params: { stepId: StepId; outcome: StepOutcome }) => {
           const finishedAt = now();
           const durationMs = finishedAt - (stepOf(context, params.stepId).startedAt ?? finishedAt);
-          const error = params.outcome ? verificationError(params.stepId, params.outcome) : errorInfo(params.error);
+          const { summary, evidence, checks, rpo } = params.outcome;
+          enqueue.assign({
+            steps: patchStep(context.steps, params.stepId, {
+              status: 'succeeded',
+              finishedAt,
+              summary,
+              evidence,
+              checks,
+              rpo,
+            }),
+          });
+          enqueue.emit({
+            type: 'StepSucceeded',
+            stepId: params.stepId,
+            outcome: params.outcome,
+            durationMs,
+          });
+        },
+      ),
+      stepFailed: enqueueActions(
+        (
+          { context, enqueue },
+          params: { stepId: StepId; error: unknown; outcome?: StepOutcome },
+        ) => {
+          const finishedAt = now();
+          const durationMs = finishedAt - (stepOf(context, params.stepId).startedAt ?? finishedAt);
+          const error = params.outcome
+            ? verificationError(params.stepId, params.outcome)
+            : errorInfo(params.error);
           const seen = params.outcome
-            ? { summary: params.outcome.summary, evidence: params.outcome.evidence, checks: params.outcome.checks }
+            ? {
+                summary: params.outcome.summary,
+                evidence: params.outcome.evidence,
+                checks: params.outcome.checks,
+              }
             : {};
           enqueue.assign({
-            steps: patchStep(context.steps, params.stepId, { status: 'failed', finishedAt, error, ...seen }),
+            steps: patchStep(context.steps, params.stepId, {
+              status: 'failed',
+              finishedAt,
+              error,
+              ...seen,
+            }),
           });
           enqueue.emit({ type: 'StepFailed', stepId: params.stepId, error, durationMs });
         },
@@ -209,30 +312,45 @@ export function createOperationMachine(deps: { now?: () => number } = {}) {
         enqueue.assign({ lastError: stepOf(context, stepIds[0]).error });
         enqueue.emit({ type: 'OperationPaused', stepIds });
       }),
-      retryStage: enqueueActions(({ context, enqueue, event }, params: { stage: readonly StepId[] }) => {
-        if (event.type !== 'RETRY') return;
-        let steps = context.steps;
-        for (const stepId of failedIn(context, params.stage)) {
-          steps = patchStep(steps, stepId, { status: 'pending' });
-          enqueue.emit({ type: 'StepRetried', stepId, userId: event.userId });
-        }
-        enqueue.assign({ steps, lastError: undefined });
-      }),
-      skipStage: enqueueActions(({ context, enqueue, event }, params: { stage: readonly StepId[] }) => {
-        if (event.type !== 'SKIP') return;
-        let steps = context.steps;
-        for (const stepId of failedIn(context, params.stage)) {
-          steps = patchStep(steps, stepId, { status: 'skipped', skipReason: 'skipped-by-user', skippedBy: event.userId });
-          enqueue.emit({ type: 'StepSkipped', stepId, reason: 'skipped-by-user', userId: event.userId });
-        }
-        enqueue.assign({ steps, lastError: undefined });
-      }),
+      retryStage: enqueueActions(
+        ({ context, enqueue, event }, params: { stage: readonly StepId[] }) => {
+          if (event.type !== 'RETRY') return;
+          let steps = context.steps;
+          for (const stepId of failedIn(context, params.stage)) {
+            steps = patchStep(steps, stepId, { status: 'pending' });
+            enqueue.emit({ type: 'StepRetried', stepId, userId: event.userId });
+          }
+          enqueue.assign({ steps, lastError: undefined });
+        },
+      ),
+      skipStage: enqueueActions(
+        ({ context, enqueue, event }, params: { stage: readonly StepId[] }) => {
+          if (event.type !== 'SKIP') return;
+          let steps = context.steps;
+          for (const stepId of failedIn(context, params.stage)) {
+            steps = patchStep(steps, stepId, {
+              status: 'skipped',
+              skipReason: 'skipped-by-user',
+              skippedBy: event.userId,
+            });
+            enqueue.emit({
+              type: 'StepSkipped',
+              stepId,
+              reason: 'skipped-by-user',
+              userId: event.userId,
+            });
+          }
+          enqueue.assign({ steps, lastError: undefined });
+        },
+      ),
       complete: enqueueActions(({ context, enqueue }) => {
         const finishedAt = now();
         const rtoStep = rtoStepOf(context.kind);
         const verified = rtoStep ? stepOf(context, rtoStep) : undefined;
         const rtoMs =
-          verified?.status === 'succeeded' && verified.finishedAt !== undefined && context.approvedAt !== undefined
+          verified?.status === 'succeeded' &&
+          verified.finishedAt !== undefined &&
+          context.approvedAt !== undefined
             ? verified.finishedAt - context.approvedAt
             : undefined;
         const rpo = collectRpo(context.steps);
@@ -255,7 +373,10 @@ export function createOperationMachine(deps: { now?: () => number } = {}) {
    * Every active state answers every person's action: the ones it accepts are listed first, the
    * fallback emits the refusal for the timeline (the adapter answers the person ephemerally).
    */
-  function actionHandlers(phase: Phase, accepted: Partial<Record<UserEventType, unknown[]>>): Transitions {
+  function actionHandlers(
+    phase: Phase,
+    accepted: Partial<Record<UserEventType, unknown[]>>,
+  ): Transitions {
     const on: Record<string, unknown[]> = {};
     for (const type of Object.keys(ACTION_OF) as UserEventType[]) {
       on[type] = [...(accepted[type] ?? []), { actions: { type: 'refuse', params: { phase } } }];
@@ -265,12 +386,18 @@ export function createOperationMachine(deps: { now?: () => number } = {}) {
 
   /** ABORT from any active phase; a running step's promise is abandoned (see index.ts). */
   function abortTransition(phase: Phase) {
-    return { guard: { type: 'allowed', params: { phase } }, target: `#${MACHINE_ID}.aborted`, actions: 'abort' };
+    return {
+      guard: { type: 'allowed', params: { phase } },
+      target: `#${MACHINE_ID}.aborted`,
+      actions: 'abort',
+    };
   }
 
   function stageTarget(kind: OperationKind, index: number): string {
     const stages = RUNBOOKS[kind].stages;
-    return index < stages.length ? `#${MACHINE_ID}.running.${kind}.${stageKey(index)}` : `#${MACHINE_ID}.completed`;
+    return index < stages.length
+      ? `#${MACHINE_ID}.running.${kind}.${stageKey(index)}`
+      : `#${MACHINE_ID}.completed`;
   }
 
   function stepNode(stepId: StepId): NodeConfig {
@@ -280,8 +407,14 @@ export function createOperationMachine(deps: { now?: () => number } = {}) {
       states: {
         pending: {
           always: [
-            { guard: { type: 'stepSettled', params: { stepId, status: 'succeeded' } }, target: 'succeeded' },
-            { guard: { type: 'stepSettled', params: { stepId, status: 'skipped' } }, target: 'skipped' },
+            {
+              guard: { type: 'stepSettled', params: { stepId, status: 'succeeded' } },
+              target: 'succeeded',
+            },
+            {
+              guard: { type: 'stepSettled', params: { stepId, status: 'skipped' } },
+              target: 'skipped',
+            },
             { target: 'running' },
           ],
         },
@@ -300,12 +433,21 @@ export function createOperationMachine(deps: { now?: () => number } = {}) {
             }),
             onDone: [
               {
-                guard: { type: 'notConfigured', params: ({ event }) => ({ outcome: event.output }) },
+                guard: {
+                  type: 'notConfigured',
+                  params: ({ event }) => ({ outcome: event.output }),
+                },
                 target: 'skipped',
-                actions: { type: 'stepNotConfigured', params: ({ event }) => ({ stepId, outcome: event.output }) },
+                actions: {
+                  type: 'stepNotConfigured',
+                  params: ({ event }) => ({ stepId, outcome: event.output }),
+                },
               },
               {
-                guard: { type: 'verificationFailed', params: ({ event }) => ({ outcome: event.output }) },
+                guard: {
+                  type: 'verificationFailed',
+                  params: ({ event }) => ({ outcome: event.output }),
+                },
                 target: 'failed',
                 actions: {
                   type: 'stepFailed',
@@ -314,12 +456,18 @@ export function createOperationMachine(deps: { now?: () => number } = {}) {
               },
               {
                 target: 'succeeded',
-                actions: { type: 'stepSucceeded', params: ({ event }) => ({ stepId, outcome: event.output }) },
+                actions: {
+                  type: 'stepSucceeded',
+                  params: ({ event }) => ({ stepId, outcome: event.output }),
+                },
               },
             ],
             onError: {
               target: 'failed',
-              actions: { type: 'stepFailed', params: ({ event }) => ({ stepId, error: event.error }) },
+              actions: {
+                type: 'stepFailed',
+                params: ({ event }) => ({ stepId, error: event.error }),
+              },
             },
           },
         },
@@ -375,10 +523,19 @@ export function createOperationMachine(deps: { now?: () => number } = {}) {
   /** Same plan as approved: run the operation's own runbook (one transition per kind). */
   function startRunning() {
     return KINDS.map((kind) => ({
-      guard: { type: 'planUnchanged' as const, params: ({ event }: { event: { output: PreflightReport } }) => ({ report: event.output, kind }) },
+      guard: {
+        type: 'planUnchanged' as const,
+        params: ({ event }: { event: { output: PreflightReport } }) => ({
+          report: event.output,
+          kind,
+        }),
+      },
       target: `#${MACHINE_ID}.running.${kind}`,
       actions: [
-        { type: 'recordPreflight' as const, params: ({ event }: { event: { output: PreflightReport } }) => ({ report: event.output }) },
+        {
+          type: 'recordPreflight' as const,
+          params: ({ event }: { event: { output: PreflightReport } }) => ({ report: event.output }),
+        },
         'markApproved' as const,
       ],
     }));
@@ -399,14 +556,22 @@ export function createOperationMachine(deps: { now?: () => number } = {}) {
         invoke: {
           id: 'preflight',
           src: 'preflight',
-          input: ({ context }) => ({ opId: context.id, kind: context.kind, requestedMode: context.requestedMode, purpose: 'initial' as const }),
+          input: ({ context }) => ({
+            opId: context.id,
+            kind: context.kind,
+            requestedMode: context.requestedMode,
+            purpose: 'initial' as const,
+          }),
           onDone: [
             {
               guard: { type: 'reportBlocked', params: ({ event }) => ({ report: event.output }) },
               target: 'refused',
               actions: [
                 { type: 'recordPreflight', params: ({ event }) => ({ report: event.output }) },
-                { type: 'refuseOperation', params: ({ event }) => ({ error: refusalFromReport(event.output) }) },
+                {
+                  type: 'refuseOperation',
+                  params: ({ event }) => ({ error: refusalFromReport(event.output) }),
+                },
               ],
             },
             {
@@ -419,11 +584,20 @@ export function createOperationMachine(deps: { now?: () => number } = {}) {
           ],
           onError: {
             target: 'refused',
-            actions: { type: 'refuseOperation', params: ({ event }) => ({ error: preflightError(event.error) }) },
+            actions: {
+              type: 'refuseOperation',
+              params: ({ event }) => ({ error: preflightError(event.error) }),
+            },
           },
         },
         on: actionHandlers('preflight', {
-          REJECT: [{ guard: { type: 'allowed', params: { phase: 'preflight' } }, target: 'rejected', actions: 'reject' }],
+          REJECT: [
+            {
+              guard: { type: 'allowed', params: { phase: 'preflight' } },
+              target: 'rejected',
+              actions: 'reject',
+            },
+          ],
           ABORT: [abortTransition('preflight')],
         }),
       },
@@ -434,11 +608,28 @@ export function createOperationMachine(deps: { now?: () => number } = {}) {
             APPROVE: [
               // A click that arrives after the deadline (before the timer fired) does not count: it
               // is refused as expired (the policy says so too), and the request expires.
-              { guard: 'pastDeadline', target: 'expired', actions: [{ type: 'refuse', params: { phase: 'awaitingApproval' } }, 'expire'] },
-              { guard: 'approvalCompletes', target: 'recheck', actions: ['recordApproval', 'completeApproval'] },
-              { guard: { type: 'allowed', params: { phase: 'awaitingApproval' } }, actions: 'recordApproval' },
+              {
+                guard: 'pastDeadline',
+                target: 'expired',
+                actions: [{ type: 'refuse', params: { phase: 'awaitingApproval' } }, 'expire'],
+              },
+              {
+                guard: 'approvalCompletes',
+                target: 'recheck',
+                actions: ['recordApproval', 'completeApproval'],
+              },
+              {
+                guard: { type: 'allowed', params: { phase: 'awaitingApproval' } },
+                actions: 'recordApproval',
+              },
             ],
-            REJECT: [{ guard: { type: 'allowed', params: { phase: 'awaitingApproval' } }, target: 'rejected', actions: 'reject' }],
+            REJECT: [
+              {
+                guard: { type: 'allowed', params: { phase: 'awaitingApproval' } },
+                target: 'rejected',
+                actions: 'reject',
+              },
+            ],
             ABORT: [abortTransition('awaitingApproval')],
           }),
           TICK: { guard: 'pastDeadline', target: 'expired', actions: 'expire' },
@@ -448,14 +639,22 @@ export function createOperationMachine(deps: { now?: () => number } = {}) {
         invoke: {
           id: 'recheck',
           src: 'preflight',
-          input: ({ context }) => ({ opId: context.id, kind: context.kind, requestedMode: context.requestedMode, purpose: 'recheck' as const }),
+          input: ({ context }) => ({
+            opId: context.id,
+            kind: context.kind,
+            requestedMode: context.requestedMode,
+            purpose: 'recheck' as const,
+          }),
           onDone: [
             {
               guard: { type: 'reportBlocked', params: ({ event }) => ({ report: event.output }) },
               target: 'refused',
               actions: [
                 { type: 'recordPreflight', params: ({ event }) => ({ report: event.output }) },
-                { type: 'refuseOperation', params: ({ event }) => ({ error: refusalFromReport(event.output) }) },
+                {
+                  type: 'refuseOperation',
+                  params: ({ event }) => ({ error: refusalFromReport(event.output) }),
+                },
               ],
             },
             ...startRunning(),
@@ -470,11 +669,20 @@ export function createOperationMachine(deps: { now?: () => number } = {}) {
           ],
           onError: {
             target: 'refused',
-            actions: { type: 'refuseOperation', params: ({ event }) => ({ error: preflightError(event.error) }) },
+            actions: {
+              type: 'refuseOperation',
+              params: ({ event }) => ({ error: preflightError(event.error) }),
+            },
           },
         },
         on: actionHandlers('recheck', {
-          REJECT: [{ guard: { type: 'allowed', params: { phase: 'recheck' } }, target: 'rejected', actions: 'reject' }],
+          REJECT: [
+            {
+              guard: { type: 'allowed', params: { phase: 'recheck' } },
+              target: 'rejected',
+              actions: 'reject',
+            },
+          ],
           ABORT: [abortTransition('recheck')],
         }),
       },
@@ -497,6 +705,5 @@ export function createOperationMachine(deps: { now?: () => number } = {}) {
     },
   });
 }
-
 
 export type OperationMachine = ReturnType<typeof createOperationMachine>;

@@ -14,7 +14,12 @@ import type { OperationContext } from './types.js';
 /** Bookkeeping of the machine's context: the step records, the errors they carry, the measurements. */
 
 export function initialSteps(kind: OperationKind): StepState[] {
-  return runbookSteps(RUNBOOKS[kind]).map((id) => ({ id, title: STEP_TITLES[id], status: 'pending', attempts: 0 }));
+  return runbookSteps(RUNBOOKS[kind]).map((id) => ({
+    id,
+    title: STEP_TITLES[id],
+    status: 'pending',
+    attempts: 0,
+  }));
 }
 
 /** `undefined` in a patch removes the field, so persisted steps carry only what happened. */
@@ -55,13 +60,16 @@ export function blockedComponents(report: PreflightReport): ComponentReadiness[]
 }
 
 /** A block that says the operation has nothing to do (already failed over, nothing to fail back), not that something is broken. */
-const nothingToDo = (c: ComponentReadiness): boolean => c.planFacts.alreadyFailedOver === true || c.planFacts.nothingToFailBack === true;
+const nothingToDo = (c: ComponentReadiness): boolean =>
+  c.planFacts.alreadyFailedOver === true || c.planFacts.nothingToFailBack === true;
 
 export function refusalFromReport(report: PreflightReport): ErrorInfo {
   const blocked = blockedComponents(report);
   const reasons = blocked.map((c) => `${c.component}: ${c.summary}`);
   // Nothing to fix when there is nothing to do: the reason itself says what to request instead.
-  const next = blocked.every(nothingToDo) ? '' : ' Fix the blocked component(s) and request it again.';
+  const next = blocked.every(nothingToDo)
+    ? ''
+    : ' Fix the blocked component(s) and request it again.';
   return {
     code: 'precondition-failed',
     message: `Preflight blocked the operation before any change (${reasons.join('; ')}).${next}`,
@@ -71,7 +79,10 @@ export function refusalFromReport(report: PreflightReport): ErrorInfo {
 
 export function preflightError(error: unknown): ErrorInfo {
   const info = errorInfo(error);
-  return { ...info, message: `Preflight could not check the components, so nothing was changed: ${info.message}` };
+  return {
+    ...info,
+    message: `Preflight could not check the components, so nothing was changed: ${info.message}`,
+  };
 }
 
 export function verificationError(stepId: StepId, outcome: StepOutcome): ErrorInfo {
@@ -87,7 +98,8 @@ export function verificationError(stepId: StepId, outcome: StepOutcome): ErrorIn
 export function abortedWhileRunning(): ErrorInfo {
   return {
     code: 'unknown',
-    message: 'The operation was aborted while this step was running; its outcome is unknown. Check the component before acting on it.',
+    message:
+      'The operation was aborted while this step was running; its outcome is unknown. Check the component before acting on it.',
     retryable: false,
   };
 }

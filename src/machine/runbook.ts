@@ -6,7 +6,12 @@ import type { OperationKind, Runbook, StepId } from '../domain/types.js';
  */
 export const FAILOVER_RUNBOOK: Runbook = {
   kind: 'failover',
-  stages: [['promote-database', 'promote-cache'], ['switch-dns'], ['scale-secondary'], ['verify-secondary']],
+  stages: [
+    ['promote-database', 'promote-cache'],
+    ['switch-dns'],
+    ['scale-secondary'],
+    ['verify-secondary'],
+  ],
 };
 
 export const FAILBACK_RUNBOOK: Runbook = {
@@ -79,7 +84,11 @@ function describeStages(stages: readonly (readonly string[])[]): string {
  * Why an operation stored with `stored` stages (or, in older snapshots, only its `steps`) cannot
  * be resumed by this version's runbook of `kind`; null when it can.
  */
-export function runbookChange(kind: string, stored: readonly (readonly string[])[] | undefined, steps: readonly { id: string }[]): string | null {
+export function runbookChange(
+  kind: string,
+  stored: readonly (readonly string[])[] | undefined,
+  steps: readonly { id: string }[],
+): string | null {
   const runbook = (RUNBOOKS as Record<string, Runbook | undefined>)[kind];
   if (!runbook) return `this version of dr-bot has no "${kind}" runbook`;
   if (stored) {

@@ -10,7 +10,9 @@ import { BlobServiceClient, RestError } from '@azure/storage-blob';
 import { DrError, ProviderError } from '../errors.js';
 import { stampFromMetadata, stampMetadata, type ObjectStoreSide } from './object-storage.js';
 
-export type AzureBlobSideOptions = { container: string } & ({ connectionString: string } | { accountUrl: string });
+export type AzureBlobSideOptions = { container: string } & (
+  { connectionString: string } | { accountUrl: string }
+);
 
 const NAME = 'azure-blob';
 
@@ -18,21 +20,46 @@ function mapAzureError(err: unknown, where: string, doing: string): DrError {
   if (err instanceof DrError) return err;
   if (err instanceof RestError) {
     const status = err.statusCode;
-    if (err.code === 'ContainerNotFound') return new ProviderError(NAME, `${doing} ${where}: the container does not exist; check components.objectStorage container names`, { code: 'not-found', cause: err });
+    if (err.code === 'ContainerNotFound')
+      return new ProviderError(
+        NAME,
+        `${doing} ${where}: the container does not exist; check components.objectStorage container names`,
+        { code: 'not-found', cause: err },
+      );
     if (status === 403 || status === 401)
-      return new ProviderError(NAME, `${doing} ${where}: not authorized (${err.code ?? status}); give the bot Storage Blob Data Contributor on the primary container and Reader on the secondary, or check the connection string`, { code: 'forbidden', cause: err });
+      return new ProviderError(
+        NAME,
+        `${doing} ${where}: not authorized (${err.code ?? status}); give the bot Storage Blob Data Contributor on the primary container and Reader on the secondary, or check the connection string`,
+        { code: 'forbidden', cause: err },
+      );
     if (status === undefined)
-      return new ProviderError(NAME, `${doing} ${where}: cannot reach the storage account: ${err.message}`, { retryable: true, cause: err });
-    return new ProviderError(NAME, `${doing} ${where}: ${err.code ?? 'error'} (HTTP ${status}): ${err.message.split('\n')[0]}`, { retryable: status >= 500 || status === 429, cause: err });
+      return new ProviderError(
+        NAME,
+        `${doing} ${where}: cannot reach the storage account: ${err.message}`,
+        { retryable: true, cause: err },
+      );
+    return new ProviderError(
+      NAME,
+      `${doing} ${where}: ${err.code ?? 'error'} (HTTP ${status}): ${err.message.split('\n')[0]}`,
+      { retryable: status >= 500 || status === 429, cause: err },
+    );
   }
-  return new ProviderError(NAME, `${doing} ${where}: ${err instanceof Error ? err.message : String(err)}`, { retryable: true, cause: err });
+  return new ProviderError(
+    NAME,
+    `${doing} ${where}: ${err instanceof Error ? err.message : String(err)}`,
+    { retryable: true, cause: err },
+  );
 }
 
 export function createAzureBlobSide(opts: AzureBlobSideOptions): ObjectStoreSide {
   const service =
     'connectionString' in opts
-      ? BlobServiceClient.fromConnectionString(opts.connectionString, { retryOptions: { maxTries: 3 } })
-      : new BlobServiceClient(opts.accountUrl, new DefaultAzureCredential(), { retryOptions: { maxTries: 3 } });
+      ? BlobServiceClient.fromConnectionString(opts.connectionString, {
+          retryOptions: { maxTries: 3 },
+        })
+      : new BlobServiceClient(opts.accountUrl, new DefaultAzureCredential(), {
+          retryOptions: { maxTries: 3 },
+        });
   const container = service.getContainerClient(opts.container);
   const where = `azure-blob://${service.accountName}/${opts.container}`;
   return {
@@ -53,7 +80,8 @@ export function createAzureBlobSide(opts: AzureBlobSideOptions): ObjectStoreSide
         const props = await container.getBlobClient(key).getProperties();
         return stampFromMetadata(props.metadata);
       } catch (err) {
-        if (err instanceof RestError && err.statusCode === 404 && err.code !== 'ContainerNotFound') return null;
+        if (err instanceof RestError && err.statusCode === 404 && err.code !== 'ContainerNotFound')
+          return null;
         throw mapAzureError(err, where, 'reading the canary from');
       }
     },

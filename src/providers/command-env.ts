@@ -6,7 +6,10 @@
  */
 const BOT_SECRETS = [/^SLACK_/, /^DR_ALERTMANAGER_TOKEN$/];
 
-export function commandEnv(extra: Record<string, string> = {}, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+export function commandEnv(
+  extra: Record<string, string> = {},
+  base: NodeJS.ProcessEnv = process.env,
+): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(base)) {
     if (v !== undefined && !BOT_SECRETS.some((re) => re.test(k))) env[k] = v;

@@ -31,13 +31,20 @@ function killRunningCommands(): number {
 }
 
 /** `/bin/sh -c command` as the leader of a new process group, tracked until it closes. */
-export function spawnCommandGroup(command: string, env: NodeJS.ProcessEnv): ChildProcessWithoutNullStreams {
+export function spawnCommandGroup(
+  command: string,
+  env: NodeJS.ProcessEnv,
+): ChildProcessWithoutNullStreams {
   if (!exitHook) {
     exitHook = true;
     // Synchronous, so it also runs inside process.exit().
     process.on('exit', () => void killRunningCommands());
   }
-  const child = spawn('/bin/sh', ['-c', command], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env }) as unknown as ChildProcessWithoutNullStreams;
+  const child = spawn('/bin/sh', ['-c', command], {
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env,
+  }) as unknown as ChildProcessWithoutNullStreams;
   const pid = child.pid;
   if (pid !== undefined) {
     running.add(pid);

@@ -40,8 +40,7 @@ export function sameValues(a: readonly string[], b: readonly string[]): boolean 
  */
 export type FailoverDetection =
   /** how: "health check 3 × 30 s"; watcher: who notices, "the health check". */
-  | { known: true; seconds: number; how: string; watcher: string }
-  | { known: false; why: string };
+  { known: true; seconds: number; how: string; watcher: string } | { known: false; why: string };
 
 /** The time a failed region keeps receiving users, in numbers a person can check. */
 export interface FailoverTime {
@@ -59,12 +58,21 @@ export interface FailoverTime {
  * After a region fails, the DNS service keeps answering it until its health check sees the
  * failure, and resolvers keep that answer for up to one TTL more: the two add up.
  */
-export function failoverTime(ttlSeconds: number | undefined, detection: FailoverDetection): FailoverTime {
+export function failoverTime(
+  ttlSeconds: number | undefined,
+  detection: FailoverDetection,
+): FailoverTime {
   const ttl = `TTL ${ttlSeconds ?? '?'} s`;
-  if (!detection.known) return { seconds: ttlSeconds, text: `${ttl} (TTL only: ${detection.why})`, detection };
+  if (!detection.known)
+    return { seconds: ttlSeconds, text: `${ttl} (TTL only: ${detection.why})`, detection };
   // No TTL of its own (a Route 53 alias record answers with its target's): the detection alone is
   // a lower bound, and one that already uses up the RTO target must still be said.
-  if (ttlSeconds === undefined) return { seconds: detection.seconds, text: `${ttl} + ${detection.how} = at least ${detection.seconds} s`, detection };
+  if (ttlSeconds === undefined)
+    return {
+      seconds: detection.seconds,
+      text: `${ttl} + ${detection.how} = at least ${detection.seconds} s`,
+      detection,
+    };
   const seconds = ttlSeconds + detection.seconds;
   return { seconds, text: `${ttl} + ${detection.how} = ${seconds} s`, detection };
 }
@@ -73,7 +81,11 @@ export function failoverTime(ttlSeconds: number | undefined, detection: Failover
  * The warning shown before approval when the failover time alone uses up the RTO target (at the
  * target nothing is left for promoting, scaling and verifying). `lower` says what to change.
  */
-export function failoverWarning(time: FailoverTime, rtoMinutes: number | undefined, lower: string): string | undefined {
+export function failoverWarning(
+  time: FailoverTime,
+  rtoMinutes: number | undefined,
+  lower: string,
+): string | undefined {
   if (time.seconds === undefined || rtoMinutes === undefined) return undefined;
   const target = rtoMinutes * 60;
   if (time.seconds < target) return undefined;
@@ -89,4 +101,5 @@ function formatSeconds(s: number): string {
   return `${Math.round(s / 3600)} h`;
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+export const sleep = (ms: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, ms));

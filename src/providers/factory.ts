@@ -30,11 +30,21 @@ import { createWriteLoadProvider } from './write-load.js';
 
 /** Detection's provider status reader is built from config like the providers, so `dr start` gets it here. */
 export { createProviderStatusReader } from './provider-status.js';
-export { keptPostgresFacts, keyValuePostgresServers, keyValueSystemIdentifier } from './pg-identity.js';
+export {
+  keptPostgresFacts,
+  keyValuePostgresServers,
+  keyValueSystemIdentifier,
+} from './pg-identity.js';
 
 type Components = DrConfig['components'];
 
-function buildDatabase(pg: NonNullable<Components['postgres']>, env: NodeJS.ProcessEnv, log: Logger, identity?: SystemIdentifierMemory, servers?: PostgresServerMemory): DatabaseProvider {
+function buildDatabase(
+  pg: NonNullable<Components['postgres']>,
+  env: NodeJS.ProcessEnv,
+  log: Logger,
+  identity?: SystemIdentifierMemory,
+  servers?: PostgresServerMemory,
+): DatabaseProvider {
   return createPostgresProvider({
     primaryUrl: resolveConnection(pg.primary, env, 'components.postgres.primary'),
     secondaryUrl: resolveConnection(pg.secondary, env, 'components.postgres.secondary'),
@@ -51,7 +61,11 @@ function buildDatabase(pg: NonNullable<Components['postgres']>, env: NodeJS.Proc
   });
 }
 
-function buildCache(redis: NonNullable<Components['redis']>, env: NodeJS.ProcessEnv, log: Logger): CacheProvider {
+function buildCache(
+  redis: NonNullable<Components['redis']>,
+  env: NodeJS.ProcessEnv,
+  log: Logger,
+): CacheProvider {
   return createRedisProvider({
     primaryUrl: resolveConnection(redis.primary, env, 'components.redis.primary'),
     secondaryUrl: resolveConnection(redis.secondary, env, 'components.redis.secondary'),
@@ -61,7 +75,10 @@ function buildCache(redis: NonNullable<Components['redis']>, env: NodeJS.Process
   });
 }
 
-function resolution(dns: NonNullable<Components['dns']>): { resolveName?: string; resolverServers?: string[] } {
+function resolution(dns: NonNullable<Components['dns']>): {
+  resolveName?: string;
+  resolverServers?: string[];
+} {
   return {
     ...(dns.resolveName ? { resolveName: dns.resolveName } : {}),
     ...(dns.resolverServers ? { resolverServers: [...dns.resolverServers] } : {}),
@@ -72,11 +89,17 @@ function readCaFile(path: string, key: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (err) {
-    throw new ConfigError(`${key}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give the path of a PEM file`);
+    throw new ConfigError(
+      `${key}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give the path of a PEM file`,
+    );
   }
 }
 
-function buildDns(dns: NonNullable<Components['dns']>, targets: DrConfig['targets'], log: Logger): DnsProvider {
+function buildDns(
+  dns: NonNullable<Components['dns']>,
+  targets: DrConfig['targets'],
+  log: Logger,
+): DnsProvider {
   if (dns.provider === 'route53') {
     const r = dns.route53;
     if (!r) throw new ConfigError('components.dns.route53: missing; dns.provider is route53');
@@ -97,7 +120,10 @@ function buildDns(dns: NonNullable<Components['dns']>, targets: DrConfig['target
     });
   }
   const t = dns.trafficManager;
-  if (!t) throw new ConfigError('components.dns.trafficManager: missing; dns.provider is traffic-manager');
+  if (!t)
+    throw new ConfigError(
+      'components.dns.trafficManager: missing; dns.provider is traffic-manager',
+    );
   // Credentials come from DefaultAzureCredential's chain (env, workload/managed identity, CLI).
   return createTrafficManagerProvider({
     subscriptionId: t.subscriptionId,
@@ -125,7 +151,10 @@ function buildCluster(k8s: NonNullable<Components['kubernetes']>, log: Logger): 
   });
 }
 
-function buildVerification(v: NonNullable<Components['verification']>, log: Logger): VerificationProvider {
+function buildVerification(
+  v: NonNullable<Components['verification']>,
+  log: Logger,
+): VerificationProvider {
   return createVerificationProvider({ primary: v.primary, secondary: v.secondary, log });
 }
 
@@ -136,7 +165,11 @@ function buildWriteLoad(c: Components, env: NodeJS.ProcessEnv, log: Logger): Wri
       ? {
           postgres: {
             primaryUrl: resolveConnection(c.postgres.primary, env, 'components.postgres.primary'),
-            secondaryUrl: resolveConnection(c.postgres.secondary, env, 'components.postgres.secondary'),
+            secondaryUrl: resolveConnection(
+              c.postgres.secondary,
+              env,
+              'components.postgres.secondary',
+            ),
           },
         }
       : {}),
@@ -172,11 +205,27 @@ export function createProviders(
   };
   try {
     const providers: Providers = {};
-    if (c.postgres) providers.database = keep(buildDatabase(c.postgres, env, log.child({ provider: 'postgres' }), opts.postgresIdentity, opts.postgresServers));
+    if (c.postgres)
+      providers.database = keep(
+        buildDatabase(
+          c.postgres,
+          env,
+          log.child({ provider: 'postgres' }),
+          opts.postgresIdentity,
+          opts.postgresServers,
+        ),
+      );
     if (c.redis) providers.cache = keep(buildCache(c.redis, env, log.child({ provider: 'redis' })));
-    if (c.dns) providers.dns = keep(buildDns(c.dns, config.targets, log.child({ provider: c.dns.provider })));
-    if (c.kubernetes) providers.cluster = keep(buildCluster(c.kubernetes, log.child({ provider: 'kubernetes' })));
-    if (c.verification) providers.verification = keep(buildVerification(c.verification, log.child({ provider: 'verification' })));
+    if (c.dns)
+      providers.dns = keep(
+        buildDns(c.dns, config.targets, log.child({ provider: c.dns.provider })),
+      );
+    if (c.kubernetes)
+      providers.cluster = keep(buildCluster(c.kubernetes, log.child({ provider: 'kubernetes' })));
+    if (c.verification)
+      providers.verification = keep(
+        buildVerification(c.verification, log.child({ provider: 'verification' })),
+      );
     const { primary, secondary } = config.regions;
     if (primary.healthUrl || secondary.healthUrl) {
       providers.health = keep(

@@ -32,12 +32,16 @@ const STEP_RETRIES = 3;
 export function createHealthProvider(opts: HealthProviderOptions): HealthProvider {
   const retryDelayMs = opts.retryDelayMs ?? 1000;
   const timeoutSeconds = opts.timeoutSeconds ?? 5;
-  const urlOf = (region: RegionRole): string | null => (region === 'primary' ? opts.primaryUrl : opts.secondaryUrl) ?? null;
+  const urlOf = (region: RegionRole): string | null =>
+    (region === 'primary' ? opts.primaryUrl : opts.secondaryUrl) ?? null;
 
   async function check(region: RegionRole, retries: number): Promise<CheckResult | null> {
     const url = urlOf(region);
     if (!url) return null;
-    const r = await runHttpCheck({ name: `${region} health endpoint`, url, expectStatus: '2xx', timeoutSeconds, retries }, retryDelayMs);
+    const r = await runHttpCheck(
+      { name: `${region} health endpoint`, url, expectStatus: '2xx', timeoutSeconds, retries },
+      retryDelayMs,
+    );
     opts.log.info({ region, ok: r.ok, durationMs: r.durationMs }, 'health endpoint checked');
     return r;
   }
@@ -58,11 +62,24 @@ export function createHealthProvider(opts: HealthProviderOptions): HealthProvide
       // The URL, never the answer: a flapping endpoint must not invalidate approvals.
       const planFacts = { region: target, url };
       if (!url) {
-        return { component: 'health', status: 'not-configured', summary: `no regions.${target}.healthUrl`, details: {}, planFacts };
+        return {
+          component: 'health',
+          status: 'not-configured',
+          summary: `no regions.${target}.healthUrl`,
+          details: {},
+          planFacts,
+        };
       }
       const r = (await check(target, READINESS_RETRIES))!;
       const details = { url, ok: r.ok, detail: r.detail, durationMs: r.durationMs ?? null };
-      if (r.ok) return { component: 'health', status: 'ready', summary: `the ${target}'s health endpoint answers: ${r.detail}`, details, planFacts };
+      if (r.ok)
+        return {
+          component: 'health',
+          status: 'ready',
+          summary: `the ${target}'s health endpoint answers: ${r.detail}`,
+          details,
+          planFacts,
+        };
       const consequence =
         target === 'secondary'
           ? 'users sent there may get errors: check the secondary before approving'
@@ -73,7 +90,9 @@ export function createHealthProvider(opts: HealthProviderOptions): HealthProvide
         summary: `the ${target}'s health endpoint does not answer: ${r.detail}`,
         details,
         planFacts,
-        warnings: [`the ${target}'s health endpoint ${url} does not answer with a 2xx: ${consequence}`],
+        warnings: [
+          `the ${target}'s health endpoint ${url} does not answer with a 2xx: ${consequence}`,
+        ],
       };
     },
 

@@ -16,7 +16,14 @@
  * A workload counts as scaled when the controller has observed the new spec (observedGeneration),
  * status.replicas equals the target (old pods gone on the way down) and readyReplicas reach it.
  */
-import { ApiException, AppsV1Api, KubeConfig, PatchStrategy, VersionApi, setHeaderOptions } from '@kubernetes/client-node';
+import {
+  ApiException,
+  AppsV1Api,
+  KubeConfig,
+  PatchStrategy,
+  VersionApi,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { CheckResult, ComponentReadiness, RegionRole } from '../domain/types.js';
 import { DrError, PreconditionFailed, ProviderError, errorInfo } from '../errors.js';
@@ -61,8 +68,10 @@ interface RegionClient {
 
 const NAME = 'kubernetes';
 const label = (w: WorkloadConfig): string => `${w.kind}/${w.namespace}/${w.name}`;
-const target = (w: WorkloadConfig, profile: ScaleProfile): number => (profile === 'production' ? w.productionReplicas : w.standbyReplicas);
-const settled = (o: Observed, want: number): boolean => o.observed && o.spec === want && o.replicas === want && o.ready >= want;
+const target = (w: WorkloadConfig, profile: ScaleProfile): number =>
+  profile === 'production' ? w.productionReplicas : w.standbyReplicas;
+const settled = (o: Observed, want: number): boolean =>
+  o.observed && o.spec === want && o.replicas === want && o.ready >= want;
 
 function statusMessage(err: ApiException<unknown>): string {
   const body = err.body;
@@ -81,14 +90,43 @@ export function mapKubernetesError(err: unknown, region: RegionRole, doing: stri
   if (err instanceof DrError) return err;
   if (err instanceof ApiException) {
     const msg = statusMessage(err);
-    if (err.code === 404) return new PreconditionFailed(`kubernetes (${region}): ${doing}: ${msg}. Check components.kubernetes.workloads and the ${region} context.`, { code: 'not-found', cause: err });
-    if (err.code === 401) return new ProviderError(NAME, `(${region}) ${doing}: the API server rejected the credentials (401). Refresh the token in the ${region} kubeconfig.`, { code: 'forbidden', cause: err });
-    if (err.code === 403) return new ProviderError(NAME, `(${region}) ${doing}: forbidden: ${msg}. Give the bot's service account get on deployments/statefulsets and patch on their scale subresource (deployments/scale, statefulsets/scale).`, { code: 'forbidden', cause: err });
-    if (err.code === 429) return new ProviderError(NAME, `(${region}) ${doing}: throttled by the API server: ${msg}`, { code: 'throttled', retryable: true, cause: err });
-    return new ProviderError(NAME, `(${region}) ${doing}: HTTP ${err.code}: ${msg}`, { retryable: err.code >= 500 || err.code === 409, cause: err });
+    if (err.code === 404)
+      return new PreconditionFailed(
+        `kubernetes (${region}): ${doing}: ${msg}. Check components.kubernetes.workloads and the ${region} context.`,
+        { code: 'not-found', cause: err },
+      );
+    if (err.code === 401)
+      return new ProviderError(
+        NAME,
+        `(${region}) ${doing}: the API server rejected the credentials (401). Refresh the token in the ${region} kubeconfig.`,
+        { code: 'forbidden', cause: err },
+      );
+    if (err.code === 403)
+      return new ProviderError(
+        NAME,
+        `(${region}) ${doing}: forbidden: ${msg}. Give the bot's service account get on deployments/statefulsets and patch on their scale subresource (deployments/scale, statefulsets/scale).`,
+        { code: 'forbidden', cause: err },
+      );
+    if (err.code === 429)
+      return new ProviderError(NAME, `(${region}) ${doing}: throttled by the API server: ${msg}`, {
+        code: 'throttled',
+        retryable: true,
+        cause: err,
+      });
+    return new ProviderError(NAME, `(${region}) ${doing}: HTTP ${err.code}: ${msg}`, {
+      retryable: err.code >= 500 || err.code === 409,
+      cause: err,
+    });
   }
   const e = err as { code?: string; message?: string };
-  return new ProviderError(NAME, `(${region}) ${doing}: cannot reach the API server: ${e.code ?? ''} ${e.message ?? String(err)}`.replace(/\s+/g, ' ') + '. Check the network path and the kubeconfig server address.', { retryable: true, cause: err });
+  return new ProviderError(
+    NAME,
+    `(${region}) ${doing}: cannot reach the API server: ${e.code ?? ''} ${e.message ?? String(err)}`.replace(
+      /\s+/g,
+      ' ',
+    ) + '. Check the network path and the kubeconfig server address.',
+    { retryable: true, cause: err },
+  );
 }
 
 /** The kubeconfig of one region, switched to its configured context; a bad file or context is refused. */
@@ -98,11 +136,22 @@ export function loadKubeConfig(ref: ClusterRef, region: RegionRole): KubeConfig 
     if (ref.kubeconfig) kc.loadFromFile(ref.kubeconfig);
     else kc.loadFromDefault();
   } catch (err) {
-    throw new PreconditionFailed(`kubernetes (${region}): cannot load kubeconfig ${ref.kubeconfig ?? '(default)'}: ${(err as Error).message}`, { cause: err });
+    throw new PreconditionFailed(
+      `kubernetes (${region}): cannot load kubeconfig ${ref.kubeconfig ?? '(default)'}: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   if (ref.context) {
     if (!kc.getContextObject(ref.context))
-      throw new PreconditionFailed(`kubernetes (${region}): context "${ref.context}" is not in kubeconfig ${ref.kubeconfig ?? '(default)'} (it has: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'})`, { code: 'not-found' });
+      throw new PreconditionFailed(
+        `kubernetes (${region}): context "${ref.context}" is not in kubeconfig ${ref.kubeconfig ?? '(default)'} (it has: ${
+          kc
+            .getContexts()
+            .map((c) => c.name)
+            .join(', ') || 'none'
+        })`,
+        { code: 'not-found' },
+      );
     kc.setCurrentContext(ref.context);
   }
   return kc;
@@ -119,13 +168,21 @@ export function createKubernetesProvider(opts: KubernetesProviderOptions): Clust
     const existing = clients[region];
     if (existing) return existing;
     const kc = loadKubeConfig(opts[region], region);
-    const created: RegionClient = { apps: kc.makeApiClient(AppsV1Api), version: kc.makeApiClient(VersionApi), server: kc.getCurrentCluster()?.server ?? '?' };
+    const created: RegionClient = {
+      apps: kc.makeApiClient(AppsV1Api),
+      version: kc.makeApiClient(VersionApi),
+      server: kc.getCurrentCluster()?.server ?? '?',
+    };
     clients[region] = created;
     return created;
   }
 
   /** Retries what is worth retrying (throttling, 5xx, network) a few times with a short backoff. */
-  async function call<T>(region: RegionRole, doing: string, fn: (c: RegionClient) => Promise<T>): Promise<T> {
+  async function call<T>(
+    region: RegionRole,
+    doing: string,
+    fn: (c: RegionClient) => Promise<T>,
+  ): Promise<T> {
     const c = client(region);
     for (let attempt = 1; ; attempt++) {
       try {
@@ -142,9 +199,12 @@ export function createKubernetesProvider(opts: KubernetesProviderOptions): Clust
   }
 
   async function observe(region: RegionRole, w: WorkloadConfig): Promise<Observed> {
-    const read = w.kind === 'Deployment'
-      ? (c: RegionClient) => c.apps.readNamespacedDeployment({ name: w.name, namespace: w.namespace })
-      : (c: RegionClient) => c.apps.readNamespacedStatefulSet({ name: w.name, namespace: w.namespace });
+    const read =
+      w.kind === 'Deployment'
+        ? (c: RegionClient) =>
+            c.apps.readNamespacedDeployment({ name: w.name, namespace: w.namespace })
+        : (c: RegionClient) =>
+            c.apps.readNamespacedStatefulSet({ name: w.name, namespace: w.namespace });
     const obj = await call(region, `reading ${label(w)}`, read);
     const spec = obj.spec?.replicas ?? 1;
     return {
@@ -156,7 +216,8 @@ export function createKubernetesProvider(opts: KubernetesProviderOptions): Clust
     };
   }
 
-  const observeAll = (region: RegionRole): Promise<Observed[]> => Promise.all(opts.workloads.map((w) => observe(region, w)));
+  const observeAll = (region: RegionRole): Promise<Observed[]> =>
+    Promise.all(opts.workloads.map((w) => observe(region, w)));
 
   const progressLine = (all: Observed[], profile: ScaleProfile): string =>
     all.map((o) => `${o.w.name} ${o.ready}/${target(o.w, profile)} ready`).join(', ');
@@ -165,7 +226,11 @@ export function createKubernetesProvider(opts: KubernetesProviderOptions): Clust
   const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
   /** One PATCH: the count is all it sets, so there is no read-modify-write to race with. */
-  async function setReplicas(region: RegionRole, w: WorkloadConfig, replicas: number): Promise<void> {
+  async function setReplicas(
+    region: RegionRole,
+    w: WorkloadConfig,
+    replicas: number,
+  ): Promise<void> {
     const doing = `scaling ${label(w)} to ${replicas}`;
     await call(region, doing, async (c) => {
       const args = { name: w.name, namespace: w.namespace, body: { spec: { replicas } } };
@@ -191,7 +256,11 @@ export function createKubernetesProvider(opts: KubernetesProviderOptions): Clust
       };
       const toChange = before.filter((o) => o.spec !== target(o.w, profile));
       if (toChange.length === 0 && before.every((o) => settled(o, target(o.w, profile))))
-        return { noop: true, summary: `already at ${profile} counts in the ${region}: ${progressLine(before, profile)}`, evidence };
+        return {
+          noop: true,
+          summary: `already at ${profile} counts in the ${region}: ${progressLine(before, profile)}`,
+          evidence,
+        };
       for (const o of toChange) {
         progress(`scaling ${label(o.w)} from ${o.spec} to ${target(o.w, profile)}`);
         await setReplicas(region, o.w, target(o.w, profile));
@@ -207,10 +276,15 @@ export function createKubernetesProvider(opts: KubernetesProviderOptions): Clust
           return {
             noop: false,
             summary: `scaled the ${region} to ${profile}: ${toChange.map((o) => `${o.w.name} ${o.spec}→${target(o.w, profile)}`).join(', ') || 'counts already set'}; all ready after ${secs} s`,
-            evidence: { ...evidence, after: Object.fromEntries(now.map((o) => [label(o.w), `${o.ready}/${o.spec}`])), readySeconds: secs },
+            evidence: {
+              ...evidence,
+              after: Object.fromEntries(now.map((o) => [label(o.w), `${o.ready}/${o.spec}`])),
+              readySeconds: secs,
+            },
           };
         }
-        if (line !== last) progress(line, { ready: Object.fromEntries(now.map((o) => [label(o.w), o.ready])) });
+        if (line !== last)
+          progress(line, { ready: Object.fromEntries(now.map((o) => [label(o.w), o.ready])) });
         last = line;
         if (Date.now() - started >= timeoutMs) {
           const lagging = now.filter((o) => !settled(o, target(o.w, profile)));
@@ -228,9 +302,21 @@ export function createKubernetesProvider(opts: KubernetesProviderOptions): Clust
       const t0 = Date.now();
       try {
         const v = await call(region, 'reading /version', (c) => c.version.getCode());
-        return { name: `kubernetes ${region} API`, kind: 'cluster', ok: true, detail: `${v.gitVersion} at ${client(region).server} in ${Date.now() - t0} ms`, durationMs: Date.now() - t0 };
+        return {
+          name: `kubernetes ${region} API`,
+          kind: 'cluster',
+          ok: true,
+          detail: `${v.gitVersion} at ${client(region).server} in ${Date.now() - t0} ms`,
+          durationMs: Date.now() - t0,
+        };
       } catch (err) {
-        return { name: `kubernetes ${region} API`, kind: 'cluster', ok: false, detail: errorInfo(err).message, durationMs: Date.now() - t0 };
+        return {
+          name: `kubernetes ${region} API`,
+          kind: 'cluster',
+          ok: false,
+          detail: errorInfo(err).message,
+          durationMs: Date.now() - t0,
+        };
       }
     },
 
@@ -239,7 +325,14 @@ export function createKubernetesProvider(opts: KubernetesProviderOptions): Clust
       const profile: ScaleProfile = 'production';
       const planFacts = { provider: NAME, region, workloads: opts.workloads.map(label).join(',') };
       const api = await provider.reachable(region);
-      if (!api.ok) return { component: 'cluster', status: 'blocked', summary: api.detail, details: { api: api.detail }, planFacts };
+      if (!api.ok)
+        return {
+          component: 'cluster',
+          status: 'blocked',
+          summary: api.detail,
+          details: { api: api.detail },
+          planFacts,
+        };
       const results = await Promise.all(
         opts.workloads.map((w) =>
           observe(region, w).then(
@@ -250,17 +343,40 @@ export function createKubernetesProvider(opts: KubernetesProviderOptions): Clust
       );
       const errors = results.filter((r) => r.error).map((r) => r.error!);
       if (errors.length > 0)
-        return { component: 'cluster', status: 'blocked', summary: `${errors.length} of ${opts.workloads.length} workloads unusable in the ${region}: ${errors.join('; ')}`, details: { errors }, planFacts };
+        return {
+          component: 'cluster',
+          status: 'blocked',
+          summary: `${errors.length} of ${opts.workloads.length} workloads unusable in the ${region}: ${errors.join('; ')}`,
+          details: { errors },
+          planFacts,
+        };
       const observed = results.map((r) => r.o!);
       const warnings = observed
         .filter((o) => o.ready < o.spec)
-        .map((o) => `${label(o.w)} has only ${o.ready}/${o.spec} ready replicas in the ${region} now`);
-      const plan = observed.map((o) => `${o.w.name} ${o.ready}/${o.spec}${o.spec === target(o.w, profile) ? '' : `→${target(o.w, profile)}`}`).join(', ');
+        .map(
+          (o) => `${label(o.w)} has only ${o.ready}/${o.spec} ready replicas in the ${region} now`,
+        );
+      const plan = observed
+        .map(
+          (o) =>
+            `${o.w.name} ${o.ready}/${o.spec}${o.spec === target(o.w, profile) ? '' : `→${target(o.w, profile)}`}`,
+        )
+        .join(', ');
       return {
         component: 'cluster',
         status: warnings.length > 0 ? 'warning' : 'ready',
         summary: `${observed.length} workloads in the ${region} (${client(region).server}): ${plan}`,
-        details: Object.fromEntries(observed.map((o) => [label(o.w), { spec: o.spec, ready: o.ready, standby: o.w.standbyReplicas, production: o.w.productionReplicas }])),
+        details: Object.fromEntries(
+          observed.map((o) => [
+            label(o.w),
+            {
+              spec: o.spec,
+              ready: o.ready,
+              standby: o.w.standbyReplicas,
+              production: o.w.productionReplicas,
+            },
+          ]),
+        ),
         planFacts,
         ...(warnings.length > 0 ? { warnings } : {}),
       };

@@ -73,7 +73,9 @@ export function stampMetadata(stamp: CanaryStamp): Record<string, string> {
   return { [CANARY_NONCE_KEY]: stamp.nonce, [CANARY_WRITTEN_KEY]: String(stamp.writtenAt) };
 }
 
-export function createObjectStorageProvider(opts: ObjectStorageProviderOptions): ObjectStorageProvider {
+export function createObjectStorageProvider(
+  opts: ObjectStorageProviderOptions,
+): ObjectStorageProvider {
   const now = opts.now ?? Date.now;
   const pollMs = opts.pollMs ?? 1000;
   const { primary, secondary, canaryKey } = opts;
@@ -84,13 +86,24 @@ export function createObjectStorageProvider(opts: ObjectStorageProviderOptions):
       const stamp: CanaryStamp = { nonce: randomBytes(8).toString('hex'), writtenAt: now() };
       await primary.putCanary(canaryKey, stamp);
       const deadline = stamp.writtenAt + rpoSeconds * 1000;
-      const evidence: Evidence = { key: canaryKey, primary: primary.where, secondary: secondary.where, nonce: stamp.nonce, rpoSeconds };
+      const evidence: Evidence = {
+        key: canaryKey,
+        primary: primary.where,
+        secondary: secondary.where,
+        nonce: stamp.nonce,
+        rpoSeconds,
+      };
       let seen: CanaryStamp | null = null;
       for (;;) {
         seen = await secondary.readCanary(canaryKey);
         if (seen?.nonce === stamp.nonce) {
           const seconds = round1((now() - stamp.writtenAt) / 1000);
-          return { ok: true, seconds, detail: `canary ${canaryKey} written to ${primary.where} appeared in ${secondary.where} after ${seconds} s (RPO ${rpoSeconds} s)`, evidence: { ...evidence, seconds } };
+          return {
+            ok: true,
+            seconds,
+            detail: `canary ${canaryKey} written to ${primary.where} appeared in ${secondary.where} after ${seconds} s (RPO ${rpoSeconds} s)`,
+            evidence: { ...evidence, seconds },
+          };
         }
         if (now() >= deadline) break;
         await sleep(Math.max(0, Math.min(pollMs, deadline - now())));
@@ -103,7 +116,11 @@ export function createObjectStorageProvider(opts: ObjectStorageProviderOptions):
         ok: false,
         seconds: null,
         detail: `canary ${canaryKey} written to ${primary.where} has not appeared in ${secondary.where} within the RPO of ${rpoSeconds} s${older}. Check the replication rule and its role/permissions.`,
-        evidence: { ...evidence, secondaryNonce: seen?.nonce ?? null, secondaryWrittenAt: seen?.writtenAt ?? null },
+        evidence: {
+          ...evidence,
+          secondaryNonce: seen?.nonce ?? null,
+          secondaryWrittenAt: seen?.writtenAt ?? null,
+        },
       };
     },
     async close() {

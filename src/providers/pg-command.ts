@@ -37,7 +37,11 @@ export function runShellCommand(
     }, opts.timeoutSeconds * 1000);
     child.on('error', (err) => {
       clearTimeout(timer);
-      reject(new ProviderError(provider, `${what} command could not be started: ${err.message}`, { cause: err }));
+      reject(
+        new ProviderError(provider, `${what} command could not be started: ${err.message}`, {
+          cause: err,
+        }),
+      );
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
@@ -47,8 +51,14 @@ export function runShellCommand(
         resolve({ exitCode: 0, durationMs, tail });
         return;
       }
-      const how = timedOut ? `was killed after the ${opts.timeoutSeconds} s timeout` : `exited with ${code ?? signal}`;
-      reject(new ProviderError(provider, `${what} command ${how}${tail ? `: ${tail}` : ''}`, { code: timedOut ? 'timeout' : 'provider' }));
+      const how = timedOut
+        ? `was killed after the ${opts.timeoutSeconds} s timeout`
+        : `exited with ${code ?? signal}`;
+      reject(
+        new ProviderError(provider, `${what} command ${how}${tail ? `: ${tail}` : ''}`, {
+          code: timedOut ? 'timeout' : 'provider',
+        }),
+      );
     });
   });
 }

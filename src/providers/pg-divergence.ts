@@ -56,7 +56,10 @@ export async function writerTimeline(c: pg.Client): Promise<number> {
 }
 
 /** Timeline history lines "parentTLI<TAB>switchpoint<TAB>reason" of `timeline` (superuser: pg_read_file). */
-export async function timelineHistory(c: pg.Client, timeline: number): Promise<{ parent: number; switchpoint: string }[]> {
+export async function timelineHistory(
+  c: pg.Client,
+  timeline: number,
+): Promise<{ parent: number; switchpoint: string }[]> {
   if (timeline <= 1) return [];
   const name = `pg_wal/${timeline.toString(16).toUpperCase().padStart(8, '0')}.history`;
   const { rows } = await c.query('SELECT pg_read_file($1) AS text', [name]);
@@ -71,7 +74,10 @@ export async function timelineHistory(c: pg.Client, timeline: number): Promise<{
  * The point where `writer`'s history left `staleTimeline`, or null when the writer was not
  * promoted from it (another cluster, or two writers on one timeline: not a failback situation).
  */
-export function switchpointFrom(history: { parent: number; switchpoint: string }[], staleTimeline: number): string | null {
+export function switchpointFrom(
+  history: { parent: number; switchpoint: string }[],
+  staleTimeline: number,
+): string | null {
   return history.find((h) => h.parent === staleTimeline)?.switchpoint ?? null;
 }
 
@@ -102,7 +108,10 @@ async function staleFacts(c: pg.Client, timeline: number): Promise<StaleFacts> {
   const r = rows[0];
   const segmentSize = parseSize(String(r.seg));
   const prefix = timeline.toString(16).toUpperCase().padStart(8, '0');
-  const wal = await c.query(`SELECT name FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}$' AND left(name, 8) = $1`, [prefix]);
+  const wal = await c.query(
+    `SELECT name FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}$' AND left(name, 8) = $1`,
+    [prefix],
+  );
   return {
     endLsn: r.end_lsn as string,
     rewindable: r.rewindable === true,
@@ -129,7 +138,10 @@ function segmentNumber(name: string, segmentSize: number): number {
   return parseInt(name.slice(8, 16), 16) * perLog + parseInt(name.slice(16, 24), 16);
 }
 
-const lsnText = (n: number): string => `${Math.floor(n / 2 ** 32).toString(16).toUpperCase()}/${(n % 2 ** 32).toString(16).toUpperCase()}`;
+const lsnText = (n: number): string =>
+  `${Math.floor(n / 2 ** 32)
+    .toString(16)
+    .toUpperCase()}/${(n % 2 ** 32).toString(16).toUpperCase()}`;
 
 async function countCommits(c: pg.Client, from: string, to: string): Promise<number | null> {
   if (lsnDiff(to, from) <= 0) return 0;
@@ -159,7 +171,11 @@ type RewindStart =
  * at a time (usually one or two: checkpoints come every checkpoint_timeout) until a checkpoint
  * record turns up or a segment is gone.
  */
-async function rewindStart(c: pg.Client, f: StaleFacts, divergenceLsn: string): Promise<RewindStart> {
+async function rewindStart(
+  c: pg.Client,
+  f: StaleFacts,
+  divergenceLsn: string,
+): Promise<RewindStart> {
   const divergence = lsnToNumber(divergenceLsn);
   const divergenceSegment = Math.floor(divergence / f.segmentSize);
   // The latest checkpoint before the split is necessarily the last one before it: exact without WAL reading.
@@ -167,11 +183,18 @@ async function rewindStart(c: pg.Client, f: StaleFacts, divergenceLsn: string): 
     const segment = Math.floor(lsnToNumber(f.latestCheckpointLsn) / f.segmentSize);
     return f.segments.has(segment)
       ? { kind: 'found', checkpointLsn: f.latestCheckpointLsn }
-      : { kind: 'missing', what: `its WAL from the last checkpoint before the split (${f.latestCheckpointLsn})` };
+      : {
+          kind: 'missing',
+          what: `its WAL from the last checkpoint before the split (${f.latestCheckpointLsn})`,
+        };
   }
-  if (!f.segments.has(divergenceSegment)) return { kind: 'missing', what: `its WAL at the split (${divergenceLsn})` };
+  if (!f.segments.has(divergenceSegment))
+    return { kind: 'missing', what: `its WAL at the split (${divergenceLsn})` };
   if (!f.walinspect) {
-    return { kind: 'unknown', why: 'its latest checkpoint is after the split (a restart since?) and without pg_walinspect the checkpoint before the split cannot be located' };
+    return {
+      kind: 'unknown',
+      why: 'its latest checkpoint is after the split (a restart since?) and without pg_walinspect the checkpoint before the split cannot be located',
+    };
   }
   try {
     for (let segment = divergenceSegment; ; segment--) {
@@ -188,10 +211,14 @@ async function rewindStart(c: pg.Client, f: StaleFacts, divergenceLsn: string): 
         );
         if (rows[0]) return { kind: 'found', checkpointLsn: rows[0].lsn as string };
       }
-      if (segment === 0) return { kind: 'missing', what: `a checkpoint before the split at ${divergenceLsn}` };
+      if (segment === 0)
+        return { kind: 'missing', what: `a checkpoint before the split at ${divergenceLsn}` };
     }
   } catch (err) {
-    return { kind: 'unknown', why: `reading its WAL with pg_walinspect failed (${(err as Error).message})` };
+    return {
+      kind: 'unknown',
+      why: `reading its WAL with pg_walinspect failed (${(err as Error).message})`,
+    };
   }
 }
 
@@ -203,21 +230,35 @@ async function rewindStart(c: pg.Client, f: StaleFacts, divergenceLsn: string): 
  */
 export async function analyseStale(
   c: pg.Client,
-  opts: { staleTimeline: number; writerTimeline: number; divergenceLsn: string; fence?: FenceRecord | null },
+  opts: {
+    staleTimeline: number;
+    writerTimeline: number;
+    divergenceLsn: string;
+    fence?: FenceRecord | null;
+  },
 ): Promise<Divergence> {
   const f = await staleFacts(c, opts.staleTimeline);
-  const fencedBeforeSplit = opts.fence && fenceProvesNoCommit(opts.fence, f, opts) ? opts.fence : null;
+  const fencedBeforeSplit =
+    opts.fence && fenceProvesNoCommit(opts.fence, f, opts) ? opts.fence : null;
   const lostBytes = Math.max(0, lsnDiff(f.endLsn, opts.divergenceLsn));
-  const lostTransactions = f.walinspect ? await countCommits(c, opts.divergenceLsn, f.endLsn) : null;
+  const lostTransactions = f.walinspect
+    ? await countCommits(c, opts.divergenceLsn, f.endLsn)
+    : null;
   const reasons: string[] = [];
-  if (!f.rewindable) reasons.push('wal_log_hints is off and data checksums are disabled, so pg_rewind refuses');
+  if (!f.rewindable)
+    reasons.push('wal_log_hints is off and data checksums are disabled, so pg_rewind refuses');
   const start = await rewindStart(c, f, opts.divergenceLsn);
-  if (start.kind === 'missing') reasons.push(`pg_rewind needs ${start.what}, which is no longer in its pg_wal`);
+  if (start.kind === 'missing')
+    reasons.push(`pg_rewind needs ${start.what}, which is no longer in its pg_wal`);
   const method: ResyncMethod = reasons.length ? 'rebuild' : 'rewind';
-  const caveat = method === 'rewind' && start.kind === 'unknown' ? `may fall back to a rebuild: ${start.why}` : null;
+  const caveat =
+    method === 'rewind' && start.kind === 'unknown'
+      ? `may fall back to a rebuild: ${start.why}`
+      : null;
   const discards = method === 'rewind' ? 'pg_rewind discards it' : 'the rebuild discards it';
   const wrote = `it wrote ${formatBytes(lostBytes)} of WAL after the split`;
-  const losesCommitted = lostBytes > 0 && lostTransactions !== 0 && !(lostTransactions === null && fencedBeforeSplit);
+  const losesCommitted =
+    lostBytes > 0 && lostTransactions !== 0 && !(lostTransactions === null && fencedBeforeSplit);
   const loss =
     lostBytes === 0
       ? 'it wrote nothing after the split: no data is lost'
@@ -227,9 +268,9 @@ export async function analyseStale(
           ? `${wrote} (${lostTransactions} committed transaction${lostTransactions === 1 ? '' : 's'}) that never reached the current primary: ${discards}`
           : fencedBeforeSplit
             ? `${wrote} (committed transactions not counted: no pg_walinspect); it was fenced at LSN ${fencedBeforeSplit.finalLsn} before the split (planned failover at ${fencedBeforeSplit.at}), is still fenced and has taken no transaction id since: the ${formatBytes(lostBytes)} after the split are background records, no committed transaction is lost; ${discards}`
-          : f.fenced
-            ? `${wrote} (committed transactions not counted: install pg_walinspect to count them); it is fenced read-only: after a planned failover (fenced before the split) that is background records such as checkpoints, but after an unplanned one it holds the commits that never replicated; ${discards}`
-            : `${wrote} (committed transactions not counted: install pg_walinspect to count them) that never reached the current primary: ${discards}`;
+            : f.fenced
+              ? `${wrote} (committed transactions not counted: install pg_walinspect to count them); it is fenced read-only: after a planned failover (fenced before the split) that is background records such as checkpoints, but after an unplanned one it holds the commits that never replicated; ${discards}`
+              : `${wrote} (committed transactions not counted: install pg_walinspect to count them) that never reached the current primary: ${discards}`;
   const plan =
     method === 'rebuild'
       ? `rebuild (pg_basebackup): ${reasons.join('; ')}`
@@ -259,7 +300,11 @@ export async function analyseStale(
  * (a fence lifted and set again in between would have let one take an id). Anything short of
  * that, including a fence set by hand after an unplanned failover, proves nothing.
  */
-function fenceProvesNoCommit(fence: FenceRecord, f: StaleFacts, split: { staleTimeline: number; divergenceLsn: string }): boolean {
+function fenceProvesNoCommit(
+  fence: FenceRecord,
+  f: StaleFacts,
+  split: { staleTimeline: number; divergenceLsn: string },
+): boolean {
   return (
     f.fenced &&
     fence.timeline === split.staleTimeline &&

@@ -123,17 +123,35 @@ const str = (v: unknown): boolean => typeof v === 'string' && v.length > 0;
  * `<prefix>pg-writer-seen:<server>` (overwritten at each reading, expires after 3 days). `prefix`
  * names the environment, e.g. `dr:` + `<environment>:` gives `dr:pg-fence:<environment>:db1:5432`.
  */
-export function keyValuePostgresServers(kv: ExpiringKeyValue, opts: { prefix: string; environment: string }): PostgresServerMemory {
+export function keyValuePostgresServers(
+  kv: ExpiringKeyValue,
+  opts: { prefix: string; environment: string },
+): PostgresServerMemory {
   const fence = (s: string) => `${opts.prefix}pg-fence:${opts.environment}:${s}`;
   const writer = (s: string) => `${opts.prefix}pg-writer-seen:${opts.environment}:${s}`;
   return {
     recallFence: async (s) =>
-      parse<FenceRecord>(await kv.get(fence(s)), (v) => str(v.finalLsn) && str(v.splitLsn) && str(v.nextXid) && str(v.at) && typeof v.timeline === 'number'),
+      parse<FenceRecord>(
+        await kv.get(fence(s)),
+        (v) =>
+          str(v.finalLsn) &&
+          str(v.splitLsn) &&
+          str(v.nextXid) &&
+          str(v.at) &&
+          typeof v.timeline === 'number',
+      ),
     rememberFence: async (s, f) => {
       await kv.set(fence(s), JSON.stringify(f));
     },
     recallWriter: async (s) =>
-      parse<WriterReading>(await kv.get(writer(s)), (v) => str(v.flushLsn) && str(v.at) && str(v.systemId) && (v.timeline === null || typeof v.timeline === 'number')),
+      parse<WriterReading>(
+        await kv.get(writer(s)),
+        (v) =>
+          str(v.flushLsn) &&
+          str(v.at) &&
+          str(v.systemId) &&
+          (v.timeline === null || typeof v.timeline === 'number'),
+      ),
     rememberWriter: async (s, r) => {
       await kv.set(writer(s), JSON.stringify(r), 'PX', WRITER_READING_TTL_MS);
     },
@@ -149,10 +167,16 @@ export function keyValuePostgresServers(kv: ExpiringKeyValue, opts: { prefix: st
  * and last writer reading. One place, so a console after a bot (or the reverse) reads what the
  * other kept.
  */
-export function keptPostgresFacts(kv: ExpiringKeyValue, opts: { environment: string; prefix?: string }): { postgresIdentity: SystemIdentifierMemory; postgresServers: PostgresServerMemory } {
+export function keptPostgresFacts(
+  kv: ExpiringKeyValue,
+  opts: { environment: string; prefix?: string },
+): { postgresIdentity: SystemIdentifierMemory; postgresServers: PostgresServerMemory } {
   const prefix = opts.prefix ?? 'dr:';
   return {
-    postgresIdentity: keyValueSystemIdentifier(kv, `${prefix}pg-system-identifier:${opts.environment}:`),
+    postgresIdentity: keyValueSystemIdentifier(
+      kv,
+      `${prefix}pg-system-identifier:${opts.environment}:`,
+    ),
     postgresServers: keyValuePostgresServers(kv, { prefix, environment: opts.environment }),
   };
 }

@@ -32,12 +32,33 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Logger } from 'pino';
-import type { CheckResult, ComponentReadiness, Evidence, ExpectedLoss, Mode, RegionRole, RpoMeasurement } from '../domain/types.js';
+import type {
+  CheckResult,
+  ComponentReadiness,
+  Evidence,
+  ExpectedLoss,
+  Mode,
+  RegionRole,
+  RpoMeasurement,
+} from '../domain/types.js';
 import { DrError, PreconditionFailed, ProviderError } from '../errors.js';
 import { runShellCommand } from './pg-command.js';
 import { formatBytes } from './bytes.js';
-import { analyseStale, switchpointFrom, timelineHistory, writerTimeline, type Divergence, type ResyncMethod } from './pg-divergence.js';
-import { memoryPostgresServers, memorySystemIdentifier, type PostgresServerMemory, type SystemIdentifierMemory, type WriterReading } from './pg-identity.js';
+import {
+  analyseStale,
+  switchpointFrom,
+  timelineHistory,
+  writerTimeline,
+  type Divergence,
+  type ResyncMethod,
+} from './pg-divergence.js';
+import {
+  memoryPostgresServers,
+  memorySystemIdentifier,
+  type PostgresServerMemory,
+  type SystemIdentifierMemory,
+  type WriterReading,
+} from './pg-identity.js';
 import { lsnDiff } from './pg-lsn.js';
 import type { ActionResult, DatabaseProvider, Progress, PromotionResult } from './types.js';
 
@@ -68,8 +89,23 @@ export interface PostgresProviderOptions {
 const NAME = 'postgres';
 /** SQLSTATEs and socket errors that mean "the server is not there (yet)": worth retrying. */
 const RETRYABLE = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE',
-  '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006', '53300',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+  '53300',
 ]);
 
 interface Reachable {
@@ -91,7 +127,12 @@ interface Reachable {
   readOnlyFenced: boolean;
   /** Someone paused WAL replay (pg_wal_replay_pause): promotion would resume it. */
   replayPaused: boolean;
-  receiver: { status: string; flushedLsn: string | null; latestEndLsn: string | null; lastMsgReceiptAt: string | null } | null;
+  receiver: {
+    status: string;
+    flushedLsn: string | null;
+    latestEndLsn: string | null;
+    lastMsgReceiptAt: string | null;
+  } | null;
   /** The server's clock when it was read. */
   checkedAt: string;
 }
@@ -168,7 +209,11 @@ class PostgresProvider implements DatabaseProvider {
 
   /** Queue a write to `servers`: a help, never a reason for a step or a reading to fail. */
   private keep(what: string, write: () => Promise<void>): void {
-    this.keeping = this.keeping.then(write).catch((err: unknown) => this.opts.log.warn({ err: (err as Error).message }, `keeping ${what} failed`));
+    this.keeping = this.keeping
+      .then(write)
+      .catch((err: unknown) =>
+        this.opts.log.warn({ err: (err as Error).message }, `keeping ${what} failed`),
+      );
   }
 
   /** "primary (db1.example:5432)": where, without credentials. */
@@ -185,12 +230,21 @@ class PostgresProvider implements DatabaseProvider {
     if (err instanceof DrError) return err;
     const e = err as { code?: string; message?: string };
     const message = e.message ?? String(err);
-    const retryable = RETRYABLE.has(e.code ?? '') || /timeout|terminated|ECONNREFUSED/i.test(message);
-    return new ProviderError(NAME, `${this.where(side)}: ${action} failed: ${message}`, { retryable, cause: err });
+    const retryable =
+      RETRYABLE.has(e.code ?? '') || /timeout|terminated|ECONNREFUSED/i.test(message);
+    return new ProviderError(NAME, `${this.where(side)}: ${action} failed: ${message}`, {
+      retryable,
+      cause: err,
+    });
   }
 
   /** Run `fn` with a fresh connection to `side`; errors become ProviderError naming the side and action. */
-  private async withClient<T>(side: RegionRole, action: string, fn: (c: pg.Client) => Promise<T>, queryTimeoutMs = 15_000): Promise<T> {
+  private async withClient<T>(
+    side: RegionRole,
+    action: string,
+    fn: (c: pg.Client) => Promise<T>,
+    queryTimeoutMs = 15_000,
+  ): Promise<T> {
     const client = new pg.Client({
       connectionString: this.url(side),
       connectionTimeoutMillis: this.connectTimeoutMs,
@@ -244,11 +298,17 @@ class PostgresProvider implements DatabaseProvider {
           replayLsn: r.replay_lsn as string | null,
           replayGapBytes: r.replay_gap === null ? null : Number(r.replay_gap),
           lastReplayAt: iso(r.last_replay_at),
-          lastReplayAgeSeconds: r.last_replay_age === null ? null : Math.max(0, Number(r.last_replay_age)),
+          lastReplayAgeSeconds:
+            r.last_replay_age === null ? null : Math.max(0, Number(r.last_replay_age)),
           readOnlyFenced: r.read_only === 'on',
           replayPaused: r.replay_paused === true,
           receiver: w
-            ? { status: w.status as string, flushedLsn: w.flushed ?? null, latestEndLsn: w.latest_end ?? null, lastMsgReceiptAt: iso(w.last_msg_receipt_time) }
+            ? {
+                status: w.status as string,
+                flushedLsn: w.flushed ?? null,
+                latestEndLsn: w.latest_end ?? null,
+                lastMsgReceiptAt: iso(w.last_msg_receipt_time),
+              }
             : null,
           checkedAt: iso(r.checked_at) ?? new Date().toISOString(),
         };
@@ -270,7 +330,14 @@ class PostgresProvider implements DatabaseProvider {
     const w = s.receiver;
     const c = this.contact.get(side) ?? { lastSeen: null, lostBy: null };
     if (w?.status === 'streaming' && w.lastMsgReceiptAt) {
-      this.contact.set(side, { lastSeen: { at: w.lastMsgReceiptAt, latestEndLsn: w.latestEndLsn, flushedLsn: w.flushedLsn }, lostBy: null });
+      this.contact.set(side, {
+        lastSeen: {
+          at: w.lastMsgReceiptAt,
+          latestEndLsn: w.latestEndLsn,
+          flushedLsn: w.flushedLsn,
+        },
+        lostBy: null,
+      });
     } else if (!c.lostBy) {
       this.contact.set(side, { ...c, lostBy: s.checkedAt });
     }
@@ -284,10 +351,17 @@ class PostgresProvider implements DatabaseProvider {
   private noteWriter(side: RegionRole, s: Reachable): void {
     const server = this.serverName(side);
     if (!s.inRecovery && s.flushLsn) {
-      const reading: WriterReading = { flushLsn: s.flushLsn, at: s.checkedAt, systemId: s.systemId, timeline: s.timeline };
+      const reading: WriterReading = {
+        flushLsn: s.flushLsn,
+        at: s.checkedAt,
+        systemId: s.systemId,
+        timeline: s.timeline,
+      };
       this.writerSeen.set(side, reading);
       this.writerForgotten.delete(side);
-      this.keep('the PostgreSQL writer reading', () => this.servers.rememberWriter(server, reading));
+      this.keep('the PostgreSQL writer reading', () =>
+        this.servers.rememberWriter(server, reading),
+      );
     } else if (s.inRecovery) {
       this.writerSeen.delete(side);
       if (!this.writerForgotten.has(side)) {
@@ -310,12 +384,20 @@ class PostgresProvider implements DatabaseProvider {
     try {
       const kept = await this.servers.recallWriter(this.serverName(side));
       if (!kept || kept.systemId !== standby.systemId || kept.timeline === null) return null;
-      const tli = await this.withClient(other(side), 'reading the timeline of the last restartpoint', async (c) =>
-        Number((await c.query('SELECT timeline_id FROM pg_control_checkpoint()')).rows[0].timeline_id),
+      const tli = await this.withClient(
+        other(side),
+        'reading the timeline of the last restartpoint',
+        async (c) =>
+          Number(
+            (await c.query('SELECT timeline_id FROM pg_control_checkpoint()')).rows[0].timeline_id,
+          ),
       );
       return tli === kept.timeline ? kept : null;
     } catch (err) {
-      this.opts.log.warn({ err: (err as Error).message }, 'reading the kept PostgreSQL writer reading failed');
+      this.opts.log.warn(
+        { err: (err as Error).message },
+        'reading the kept PostgreSQL writer reading failed',
+      );
       return null;
     }
   }
@@ -354,7 +436,10 @@ class PostgresProvider implements DatabaseProvider {
         this.knownId = await this.identity.recall(this.clusterName());
       } catch (err) {
         // The memory is a help, not a dependency: without it the checks fall back to "nothing known".
-        this.opts.log.warn({ err: (err as Error).message }, 'reading the remembered PostgreSQL system identifier failed');
+        this.opts.log.warn(
+          { err: (err as Error).message },
+          'reading the remembered PostgreSQL system identifier failed',
+        );
         return null;
       }
     }
@@ -367,7 +452,10 @@ class PostgresProvider implements DatabaseProvider {
       await this.identity.remember(this.clusterName(), id);
       this.knownId = id;
     } catch (err) {
-      this.opts.log.warn({ err: (err as Error).message }, 'remembering the PostgreSQL system identifier failed');
+      this.opts.log.warn(
+        { err: (err as Error).message },
+        'remembering the PostgreSQL system identifier failed',
+      );
     }
   }
 
@@ -376,7 +464,11 @@ class PostgresProvider implements DatabaseProvider {
    * with one identifier is the evidence that is remembered; a configured identifier always wins.
    * With the other side unreachable, the target is compared with what is configured or remembered.
    */
-  private async identityProblem(target: RegionRole, t: Reachable, o: SideState): Promise<string | null> {
+  private async identityProblem(
+    target: RegionRole,
+    t: Reachable,
+    o: SideState,
+  ): Promise<string | null> {
     const expected = await this.expectedId();
     if (expected?.source === 'config' && t.systemId !== expected.id) {
       return `${this.where(target)} has system identifier ${t.systemId}, but components.postgres.systemIdentifier is ${expected.id}: it is not a server of this cluster. Check components.postgres.${target} (or the configured identifier).`;
@@ -384,7 +476,10 @@ class PostgresProvider implements DatabaseProvider {
     if (o.reachable && o.systemId === t.systemId) {
       if (expected && expected.id !== t.systemId) {
         // Both sides agree on another identifier than the remembered one: the cluster was rebuilt, learn it.
-        this.opts.log.warn({ remembered: expected.id, seen: t.systemId }, 'both PostgreSQL sides have a new system identifier: remembering it');
+        this.opts.log.warn(
+          { remembered: expected.id, seen: t.systemId },
+          'both PostgreSQL sides have a new system identifier: remembering it',
+        );
       }
       await this.rememberId(t.systemId);
       return null;
@@ -400,7 +495,11 @@ class PostgresProvider implements DatabaseProvider {
    * with evidence that it was promoted from a standby of this cluster: a timeline after 1 and the
    * configured or remembered identifier. Returns why not, or null.
    */
-  private async notProvenPromoted(target: RegionRole, t: Reachable, o: Unreachable): Promise<string | null> {
+  private async notProvenPromoted(
+    target: RegionRole,
+    t: Reachable,
+    o: Unreachable,
+  ): Promise<string | null> {
     const src = other(target);
     const expected = await this.expectedId();
     if (!expected) {
@@ -417,14 +516,20 @@ class PostgresProvider implements DatabaseProvider {
    * promoted from other's timeline (a later timeline whose history leaves other's). Returns why
    * not, or null.
    */
-  private async notPromotedAfter(target: RegionRole, t: Reachable, o: Reachable): Promise<string | null> {
+  private async notPromotedAfter(
+    target: RegionRole,
+    t: Reachable,
+    o: Reachable,
+  ): Promise<string | null> {
     const src = other(target);
     const [tl, otl] = [t.timeline ?? 0, o.timeline ?? 0];
     const fix = `Resync ${target} as a standby of ${src} (the failback's resync stage) and check consistency before promoting it.`;
     if (tl <= otl) {
       return `${target} writes timeline ${tl} and ${src} (fenced read-only) timeline ${otl}: ${src} was promoted after ${target}, so ${target}'s history is the older, diverged one. ${fix}`;
     }
-    const history = await this.withClient(target, 'reading the timeline history', (c) => timelineHistory(c, tl));
+    const history = await this.withClient(target, 'reading the timeline history', (c) =>
+      timelineHistory(c, tl),
+    );
     if (!switchpointFrom(history, otl)) {
       return `${target} writes timeline ${tl}, whose history does not pass through ${src}'s timeline ${otl}: the two diverged. ${fix}`;
     }
@@ -454,7 +559,9 @@ class PostgresProvider implements DatabaseProvider {
       lastReplayAt: t.lastReplayAt,
       receiverStatus: t.receiver?.status ?? null,
       primaryReachable,
-      ...(o.reachable ? { otherSystemId: o.systemId, otherInRecovery: o.inRecovery, otherLsn: o.currentLsn } : { otherError: o.error.message }),
+      ...(o.reachable
+        ? { otherSystemId: o.systemId, otherInRecovery: o.inRecovery, otherLsn: o.currentLsn }
+        : { otherError: o.error.message }),
     };
     if (o.reachable && o.systemId !== t.systemId) {
       return {
@@ -462,17 +569,33 @@ class PostgresProvider implements DatabaseProvider {
         status: 'blocked',
         summary: `wrong target: ${target} has system identifier ${t.systemId}, ${src} has ${o.systemId}: not the same cluster`,
         details,
-        planFacts: { targetRole: t.inRecovery ? 'standby' : 'writer', systemId: t.systemId, otherSystemId: o.systemId },
+        planFacts: {
+          targetRole: t.inRecovery ? 'standby' : 'writer',
+          systemId: t.systemId,
+          otherSystemId: o.systemId,
+        },
       };
     }
     const wrongTarget = await this.identityProblem(target, t, o);
     if (wrongTarget) {
-      return { ...base, status: 'blocked', summary: `wrong target: ${wrongTarget}`, details, planFacts: { targetRole: t.inRecovery ? 'standby' : 'writer', systemId: t.systemId } };
+      return {
+        ...base,
+        status: 'blocked',
+        summary: `wrong target: ${wrongTarget}`,
+        details,
+        planFacts: { targetRole: t.inRecovery ? 'standby' : 'writer', systemId: t.systemId },
+      };
     }
     if (!t.inRecovery && !o.reachable) {
       const unproven = await this.notProvenPromoted(target, t, o);
       if (unproven) {
-        return { ...base, status: 'blocked', summary: `cannot confirm the target: ${unproven}`, details, planFacts: { targetRole: 'writer', systemId: t.systemId, timeline: t.timeline } };
+        return {
+          ...base,
+          status: 'blocked',
+          summary: `cannot confirm the target: ${unproven}`,
+          details,
+          planFacts: { targetRole: 'writer', systemId: t.systemId, timeline: t.timeline },
+        };
       }
     }
     if (!t.inRecovery) {
@@ -487,9 +610,16 @@ class PostgresProvider implements DatabaseProvider {
           planFacts: { targetRole: 'writer', systemId: t.systemId, otherRole: 'writer' },
         };
       }
-      const behind = o.reachable && !o.inRecovery ? await this.notPromotedAfter(target, t, o) : null;
+      const behind =
+        o.reachable && !o.inRecovery ? await this.notPromotedAfter(target, t, o) : null;
       if (behind) {
-        return { ...base, status: 'blocked', summary: `diverged target: ${behind}`, details, planFacts: { targetRole: 'diverged-writer', systemId: t.systemId, timeline: t.timeline } };
+        return {
+          ...base,
+          status: 'blocked',
+          summary: `diverged target: ${behind}`,
+          details,
+          planFacts: { targetRole: 'diverged-writer', systemId: t.systemId, timeline: t.timeline },
+        };
       }
       return {
         ...base,
@@ -509,13 +639,23 @@ class PostgresProvider implements DatabaseProvider {
       };
     }
     if (o.reachable) {
-      const lagBytes = o.currentLsn && t.replayLsn ? Math.max(0, lsnDiff(o.currentLsn, t.replayLsn)) : null;
+      const lagBytes =
+        o.currentLsn && t.replayLsn ? Math.max(0, lsnDiff(o.currentLsn, t.replayLsn)) : null;
       // An idle primary writes no transactions: the last replayed one ages without any lag.
-      const lagSeconds = lagBytes === 0 || t.receiveLsn === t.replayLsn ? 0 : t.lastReplayAgeSeconds;
+      const lagSeconds =
+        lagBytes === 0 || t.receiveLsn === t.replayLsn ? 0 : t.lastReplayAgeSeconds;
       const streaming = t.receiver?.status === 'streaming';
       const warnings = [
-        ...(streaming ? [] : [`${target} is not streaming from ${src} (receiver ${t.receiver?.status ?? 'not running'}): a planned failover is refused until it is`]),
-        ...(t.replayPaused ? [`WAL replay is paused on ${target}: a planned failover is refused until someone resumes it (SELECT pg_wal_replay_resume())`] : []),
+        ...(streaming
+          ? []
+          : [
+              `${target} is not streaming from ${src} (receiver ${t.receiver?.status ?? 'not running'}): a planned failover is refused until it is`,
+            ]),
+        ...(t.replayPaused
+          ? [
+              `WAL replay is paused on ${target}: a planned failover is refused until someone resumes it (SELECT pg_wal_replay_resume())`,
+            ]
+          : []),
       ];
       return {
         ...base,
@@ -526,18 +666,38 @@ class PostgresProvider implements DatabaseProvider {
         ...(warnings.length ? { warnings } : {}),
       };
     }
-    const { evidence: lossEvidence, ...expectedLoss } = this.expectedLoss(target, t, o.error.message, await this.writerReading(src, t));
+    const { evidence: lossEvidence, ...expectedLoss } = this.expectedLoss(
+      target,
+      t,
+      o.error.message,
+      await this.writerReading(src, t),
+    );
     const unconfirmed = (await this.expectedId())
       ? []
-      : [`${target}'s system identifier ${t.systemId} cannot be checked against ${src} (unreachable) and none is configured or remembered: make sure components.postgres.${target} is this cluster's standby, or set components.postgres.systemIdentifier`];
+      : [
+          `${target}'s system identifier ${t.systemId} cannot be checked against ${src} (unreachable) and none is configured or remembered: make sure components.postgres.${target} is this cluster's standby, or set components.postgres.systemIdentifier`,
+        ];
     return {
       ...base,
       status: 'warning',
       summary: `${target} in recovery; ${src} unreachable: unplanned, ${expectedLoss.description}`,
-      details: { ...details, lostBytesKnown: expectedLoss.bytes ?? null, lastReplayAgeSeconds: t.lastReplayAgeSeconds, ...lossEvidence },
-      planFacts: { targetRole: 'standby', systemId: t.systemId, primaryReachable: false, receivedLsn: t.receiveLsn },
+      details: {
+        ...details,
+        lostBytesKnown: expectedLoss.bytes ?? null,
+        lastReplayAgeSeconds: t.lastReplayAgeSeconds,
+        ...lossEvidence,
+      },
+      planFacts: {
+        targetRole: 'standby',
+        systemId: t.systemId,
+        primaryReachable: false,
+        receivedLsn: t.receiveLsn,
+      },
       expectedLoss,
-      warnings: [`${src} cannot be fenced while unreachable: make sure it cannot come back as a writer`, ...unconfirmed],
+      warnings: [
+        `${src} cannot be fenced while unreachable: make sure it cannot come back as a writer`,
+        ...unconfirmed,
+      ],
     };
   }
 
@@ -548,10 +708,14 @@ class PostgresProvider implements DatabaseProvider {
    */
   private async divergence(stale: RegionRole): Promise<Divergence | null> {
     const writer = other(stale);
-    const { writerTl, history } = await this.withClient(writer, 'reading the timeline history', async (c) => {
-      const tl = await writerTimeline(c);
-      return { writerTl: tl, history: await timelineHistory(c, tl) };
-    });
+    const { writerTl, history } = await this.withClient(
+      writer,
+      'reading the timeline history',
+      async (c) => {
+        const tl = await writerTimeline(c);
+        return { writerTl: tl, history: await timelineHistory(c, tl) };
+      },
+    );
     const staleTl = await this.withClient(stale, 'reading the timeline', writerTimeline);
     if (writerTl <= staleTl) return null;
     const divergenceLsn = switchpointFrom(history, staleTl);
@@ -565,21 +729,44 @@ class PostgresProvider implements DatabaseProvider {
     );
   }
 
-  private staleReadiness(target: RegionRole, t: Reachable, d: Divergence, base: { component: 'database'; primaryReachable: boolean }, details: Evidence): ComponentReadiness {
+  private staleReadiness(
+    target: RegionRole,
+    t: Reachable,
+    d: Divergence,
+    base: { component: 'database'; primaryReachable: boolean },
+    details: Evidence,
+  ): ComponentReadiness {
     const src = other(target);
     // A warning (and the expected loss) only when committed transactions can be lost; WAL with none
     // (counted 0, or written while fenced read-only) is said in the summary, a note.
     const losesData = d.losesCommitted;
     const warnings = [
-      ...(losesData ? [`${target} has data ${src} never received: ${d.description}. Approving accepts that loss; to keep it, copy it out of ${target} first.`] : []),
-      ...(d.method === 'rebuild' ? [`${target} cannot be rewound and will be rebuilt from a full copy of ${src} (pg_basebackup): ${d.reasons.join('; ')}`] : []),
-      ...(d.caveat ? [`${target} will be rewound, but ${d.caveat}; a rebuild copies all of ${src}'s data`] : []),
+      ...(losesData
+        ? [
+            `${target} has data ${src} never received: ${d.description}. Approving accepts that loss; to keep it, copy it out of ${target} first.`,
+          ]
+        : []),
+      ...(d.method === 'rebuild'
+        ? [
+            `${target} cannot be rewound and will be rebuilt from a full copy of ${src} (pg_basebackup): ${d.reasons.join('; ')}`,
+          ]
+        : []),
+      ...(d.caveat
+        ? [`${target} will be rewound, but ${d.caveat}; a rebuild copies all of ${src}'s data`]
+        : []),
     ];
     return {
       ...base,
       status: warnings.length ? 'warning' : 'ready',
       summary: `${target} is the old primary (${t.readOnlyFenced ? 'fenced read-only' : 'accepting writes'}): it will be resynced as a standby of ${src} before it is promoted again; ${d.description}`,
-      details: { ...details, divergence: { ...d, reasons: d.reasons.join('; '), fencedBeforeSplit: d.fencedBeforeSplit ? { ...d.fencedBeforeSplit } : null } },
+      details: {
+        ...details,
+        divergence: {
+          ...d,
+          reasons: d.reasons.join('; '),
+          fencedBeforeSplit: d.fencedBeforeSplit ? { ...d.fencedBeforeSplit } : null,
+        },
+      },
       planFacts: {
         targetRole: 'stale-writer',
         systemId: t.systemId,
@@ -589,7 +776,13 @@ class PostgresProvider implements DatabaseProvider {
         lostTransactions: d.lostTransactions,
       },
       ...(losesData
-        ? { expectedLoss: { bytes: d.lostBytes, seconds: null, description: `${target}: ${d.description}` } }
+        ? {
+            expectedLoss: {
+              bytes: d.lostBytes,
+              seconds: null,
+              description: `${target}: ${d.description}`,
+            },
+          }
         : {}),
       ...(warnings.length ? { warnings } : {}),
     };
@@ -613,11 +806,16 @@ class PostgresProvider implements DatabaseProvider {
    * lower bound. Zero there proves nothing about later writes, so the size is then unknown.
    * Times mix clocks: commit and reading times are the primary's, contact times the standby's.
    */
-  private expectedLoss(target: RegionRole, t: Reachable, why: string, seen: WriterReading | null): ExpectedLoss & { bytes: number | null; seconds: number | null; evidence: Evidence } {
+  private expectedLoss(
+    target: RegionRole,
+    t: Reachable,
+    why: string,
+    seen: WriterReading | null,
+  ): ExpectedLoss & { bytes: number | null; seconds: number | null; evidence: Evidence } {
     const w = t.receiver?.status === 'streaming' ? t.receiver : null;
     const remembered = this.contact.get(target) ?? { lastSeen: null, lostBy: null };
     const received = t.receiveLsn ?? t.replayLsn;
-    const walEnd = w ? w.latestEndLsn : remembered.lastSeen?.latestEndLsn ?? null;
+    const walEnd = w ? w.latestEndLsn : (remembered.lastSeen?.latestEndLsn ?? null);
     const have = w?.flushedLsn ?? received;
     const reportedBehind = walEnd && have ? lsnDiff(walEnd, have) : 0;
     const seenBehind = seen && have ? lsnDiff(seen.flushLsn, have) : null;
@@ -626,18 +824,30 @@ class PostgresProvider implements DatabaseProvider {
     // The standby holds everything the primary had flushed when this bot last read it.
     const inSyncAt = seen && seenBehind !== null && seenBehind <= 0 ? seen.at : null;
     const contactAt = w?.lastMsgReceiptAt ?? null;
-    const lostBy = w ? null : remembered.lostBy ?? t.checkedAt;
+    const lostBy = w ? null : (remembered.lostBy ?? t.checkedAt);
     const contactEnd = contactAt ?? lostBy;
     // A reading after the last contact that found the primary ahead of the standby: it was still
     // writing then, so its commits up to that reading are in the window too (a partition between
     // the regions before the primary region went down), and the window is at least that long.
     const aheadAfterContact =
-      seen !== null && seenBehind !== null && seenBehind > 0 && (contactEnd === null || Date.parse(seen.at) > Date.parse(contactEnd));
+      seen !== null &&
+      seenBehind !== null &&
+      seenBehind > 0 &&
+      (contactEnd === null || Date.parse(seen.at) > Date.parse(contactEnd));
     const until = aheadAfterContact ? seen.at : contactEnd;
-    const from = [t.lastReplayAt, inSyncAt].filter((x): x is string => x !== null).sort((a, b) => Date.parse(a) - Date.parse(b)).at(-1) ?? null;
-    const seconds = from && until ? Math.max(0, Math.round((Date.parse(until) - Date.parse(from)) / 100) / 10) : null;
+    const from =
+      [t.lastReplayAt, inSyncAt]
+        .filter((x): x is string => x !== null)
+        .sort((a, b) => Date.parse(a) - Date.parse(b))
+        .at(-1) ?? null;
+    const seconds =
+      from && until
+        ? Math.max(0, Math.round((Date.parse(until) - Date.parse(from)) / 100) / 10)
+        : null;
 
-    const last = t.lastReplayAt ? `its last replayed transaction committed at ${t.lastReplayAt}` : 'it has replayed no transaction yet';
+    const last = t.lastReplayAt
+      ? `its last replayed transaction committed at ${t.lastReplayAt}`
+      : 'it has replayed no transaction yet';
     const sync = inSyncAt
       ? `; it holds all the WAL the primary had flushed (up to ${seen!.flushLsn}) when this bot last read the primary at ${inSyncAt}: 0 B behind the last primary position seen, so no transaction committed before ${inSyncAt} is lost`
       : '';
@@ -652,7 +862,9 @@ class PostgresProvider implements DatabaseProvider {
         : aheadAfterContact
           ? `transactions the primary committed in the at least ${seconds} s from ${from} to ${until}, if any, are lost: this bot read the primary then, after the standby's last contact, with WAL the standby does not have`
           : `transactions the primary committed in the ${contactAt ? '' : 'at most '}${seconds} s from ${from} to ${until}, if any, are lost`;
-    const pending = t.replayGapBytes ? `; ${formatBytes(t.replayGapBytes)} received but not yet replayed will be replayed at promotion, not lost` : '';
+    const pending = t.replayGapBytes
+      ? `; ${formatBytes(t.replayGapBytes)} received but not yet replayed will be replayed at promotion, not lost`
+      : '';
     const bytesText =
       bytes !== null
         ? seenBehind !== null && seenBehind >= reportedBehind
@@ -662,7 +874,7 @@ class PostgresProvider implements DatabaseProvider {
           ? `WAL lost in bytes unknown: none was missing at ${inSyncAt}; what the primary wrote after cannot be measured while it is unreachable`
           : walEnd
             ? `WAL lost in bytes unknown: the standby had received all WAL the primary reported (up to ${walEnd}); what it wrote after cannot be measured while it is unreachable`
-            : 'WAL lost in bytes unknown: the primary\'s end of WAL was never seen by this bot and cannot be measured while it is unreachable';
+            : "WAL lost in bytes unknown: the primary's end of WAL was never seen by this bot and cannot be measured while it is unreachable";
     return {
       bytes,
       seconds,
@@ -687,17 +899,30 @@ class PostgresProvider implements DatabaseProvider {
     return !s.inRecovery && !s.readOnlyFenced;
   }
 
-  async promote({ target, mode, progress }: { target: RegionRole; mode: Mode; progress: Progress }): Promise<PromotionResult> {
+  async promote({
+    target,
+    mode,
+    progress,
+  }: {
+    target: RegionRole;
+    mode: Mode;
+    progress: Progress;
+  }): Promise<PromotionResult> {
     const started = Date.now();
     const src = other(target);
     const t = await this.inspectReachable(target);
     const o = await this.inspect(src);
     if (o.reachable) this.sameCluster(target, t, o);
     const wrongTarget = await this.identityProblem(target, t, o);
-    if (wrongTarget) throw new PreconditionFailed(`${wrongTarget} Nothing was changed.`, { code: 'wrong-target' });
+    if (wrongTarget)
+      throw new PreconditionFailed(`${wrongTarget} Nothing was changed.`, { code: 'wrong-target' });
     if (!t.inRecovery && !o.reachable) {
       const unproven = await this.notProvenPromoted(target, t, o);
-      if (unproven) throw new PreconditionFailed(`refusing to treat ${target} as "already promoted": ${unproven} Nothing was changed.`, { code: 'wrong-target' });
+      if (unproven)
+        throw new PreconditionFailed(
+          `refusing to treat ${target} as "already promoted": ${unproven} Nothing was changed.`,
+          { code: 'wrong-target' },
+        );
     }
     if (!t.inRecovery) {
       // A side we fenced read-only earlier is the old primary of a finished failover, not a second writer.
@@ -710,19 +935,36 @@ class PostgresProvider implements DatabaseProvider {
       if (o.reachable && !o.inRecovery) {
         // Both writers, the other fenced: lifting the target's fence is right only if it is the side promoted later.
         const behind = await this.notPromotedAfter(target, t, o);
-        if (behind) throw new PreconditionFailed(`refusing to treat ${target} as "already promoted" and lift its read-only fence: ${behind} Nothing was changed.`, { code: 'wrong-target' });
+        if (behind)
+          throw new PreconditionFailed(
+            `refusing to treat ${target} as "already promoted" and lift its read-only fence: ${behind} Nothing was changed.`,
+            { code: 'wrong-target' },
+          );
       }
       const unfenced = await this.unfence(target);
       return {
         noop: true,
         mode,
         summary: `${target} is already promoted (not in recovery): nothing to do`,
-        evidence: { targetInRecovery: false, systemId: t.systemId, currentLsn: t.currentLsn, unfenced },
-        rpo: { component: 'database', bytes: 0, seconds: 0, description: 'no promotion by this step: the target was already the writer' },
+        evidence: {
+          targetInRecovery: false,
+          systemId: t.systemId,
+          currentLsn: t.currentLsn,
+          unfenced,
+        },
+        rpo: {
+          component: 'database',
+          bytes: 0,
+          seconds: 0,
+          description: 'no promotion by this step: the target was already the writer',
+        },
       };
     }
     if (o.reachable && o.inRecovery) {
-      throw new PreconditionFailed(`${this.where(src)} is in recovery too: there is no writer to fail over from; find the real writer first.`, { code: 'wrong-target' });
+      throw new PreconditionFailed(
+        `${this.where(src)} is in recovery too: there is no writer to fail over from; find the real writer first.`,
+        { code: 'wrong-target' },
+      );
     }
     if (mode === 'planned' && o.reachable && t.receiver?.status !== 'streaming') {
       // Fencing now would stop the application for a catch-up that cannot happen: refuse first.
@@ -740,10 +982,17 @@ class PostgresProvider implements DatabaseProvider {
         { retryable: true, code: 'precondition-failed' },
       );
     }
-    return mode === 'planned' ? this.promotePlanned(target, o, progress, started) : this.promoteUnplanned(target, o, progress, started);
+    return mode === 'planned'
+      ? this.promotePlanned(target, o, progress, started)
+      : this.promoteUnplanned(target, o, progress, started);
   }
 
-  private async promotePlanned(target: RegionRole, o: SideState, progress: Progress, started: number): Promise<PromotionResult> {
+  private async promotePlanned(
+    target: RegionRole,
+    o: SideState,
+    progress: Progress,
+    started: number,
+  ): Promise<PromotionResult> {
     const src = other(target);
     if (!o.reachable) {
       throw new PreconditionFailed(
@@ -775,11 +1024,21 @@ class PostgresProvider implements DatabaseProvider {
         totalMs,
         unfenced,
       },
-      rpo: { component: 'database', bytes: 0, seconds: 0, description: `zero loss: ${target} replayed ${src}'s final LSN ${fence.finalLsn} after writes were fenced` },
+      rpo: {
+        component: 'database',
+        bytes: 0,
+        seconds: 0,
+        description: `zero loss: ${target} replayed ${src}'s final LSN ${fence.finalLsn} after writes were fenced`,
+      },
     };
   }
 
-  private async promoteUnplanned(target: RegionRole, o: SideState, progress: Progress, started: number): Promise<PromotionResult> {
+  private async promoteUnplanned(
+    target: RegionRole,
+    o: SideState,
+    progress: Progress,
+    started: number,
+  ): Promise<PromotionResult> {
     const src = other(target);
     let fence: { finalLsn: string; terminated: number | null; ms: number } | null = null;
     if (o.reachable) {
@@ -805,13 +1064,25 @@ class PostgresProvider implements DatabaseProvider {
             : `${formatBytes(bytes)} of WAL lost: ${src}'s final LSN ${fence.finalLsn}, ${target} received up to ${received}; last replayed transaction ${t.lastReplayAt ?? 'none'}`,
       };
     } else {
-      const loss = this.expectedLoss(target, t, o.reachable ? 'no WAL position' : o.error.message, await this.writerReading(src, t));
+      const loss = this.expectedLoss(
+        target,
+        t,
+        o.reachable ? 'no WAL position' : o.error.message,
+        await this.writerReading(src, t),
+      );
       lossEvidence = loss.evidence;
-      rpo = { component: 'database', bytes: loss.bytes, seconds: loss.seconds, description: loss.description };
+      rpo = {
+        component: 'database',
+        bytes: loss.bytes,
+        seconds: loss.seconds,
+        description: loss.description,
+      };
     }
     const promoteMs = await this.pgPromote(target, progress);
     const unfenced = await this.unfence(target);
-    const fencedText = fence ? `${src} fenced (${this.opts.fence.method})` : `${src} NOT fenced (unreachable): make sure it cannot come back as a writer`;
+    const fencedText = fence
+      ? `${src} fenced (${this.opts.fence.method})`
+      : `${src} NOT fenced (unreachable): make sure it cannot come back as a writer`;
     return {
       noop: false,
       mode: 'unplanned',
@@ -838,15 +1109,22 @@ class PostgresProvider implements DatabaseProvider {
   }
 
   /** The fenced side's timeline and next transaction id, for the fence record; null when unreadable (a fence command that stopped it). */
-  private async fencedState(side: RegionRole): Promise<{ timeline: number; nextXid: string } | null> {
+  private async fencedState(
+    side: RegionRole,
+  ): Promise<{ timeline: number; nextXid: string } | null> {
     try {
       return await this.withClient(side, 'reading the fenced state', async (c) => {
-        const { rows } = await c.query(`SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS xid, current_setting('default_transaction_read_only') = 'on' AS fenced`);
+        const { rows } = await c.query(
+          `SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS xid, current_setting('default_transaction_read_only') = 'on' AS fenced`,
+        );
         if (rows[0].fenced !== true) return null;
         return { timeline: await writerTimeline(c), nextXid: rows[0].xid as string };
       });
     } catch (err) {
-      this.opts.log.warn({ err: (err as Error).message, side }, 'reading the fenced side for the fence record failed');
+      this.opts.log.warn(
+        { err: (err as Error).message, side },
+        'reading the fenced side for the fence record failed',
+      );
       return null;
     }
   }
@@ -857,18 +1135,39 @@ class PostgresProvider implements DatabaseProvider {
    * written after the split under this fence (background records) from lost commits. A failure
    * only loses that note: the failback then warns as without the record.
    */
-  private async recordFence(fenced: RegionRole, promoted: RegionRole, finalLsn: string, state: { timeline: number; nextXid: string } | null): Promise<void> {
+  private async recordFence(
+    fenced: RegionRole,
+    promoted: RegionRole,
+    finalLsn: string,
+    state: { timeline: number; nextXid: string } | null,
+  ): Promise<void> {
     if (!state) return;
     try {
-      const splitLsn = await this.withClient(promoted, 'reading the timeline history', async (c) => switchpointFrom(await timelineHistory(c, await writerTimeline(c)), state.timeline));
+      const splitLsn = await this.withClient(promoted, 'reading the timeline history', async (c) =>
+        switchpointFrom(await timelineHistory(c, await writerTimeline(c)), state.timeline),
+      );
       if (!splitLsn || lsnDiff(splitLsn, finalLsn) < 0) {
-        this.opts.log.warn({ fenced, finalLsn, splitLsn }, 'the promoted timeline does not fork at or after the final LSN: no fence record');
+        this.opts.log.warn(
+          { fenced, finalLsn, splitLsn },
+          'the promoted timeline does not fork at or after the final LSN: no fence record',
+        );
         return;
       }
-      const record = { finalLsn, timeline: state.timeline, splitLsn, nextXid: state.nextXid, at: new Date().toISOString() };
-      this.keep('the PostgreSQL fence record', () => this.servers.rememberFence(this.serverName(fenced), record));
+      const record = {
+        finalLsn,
+        timeline: state.timeline,
+        splitLsn,
+        nextXid: state.nextXid,
+        at: new Date().toISOString(),
+      };
+      this.keep('the PostgreSQL fence record', () =>
+        this.servers.rememberFence(this.serverName(fenced), record),
+      );
     } catch (err) {
-      this.opts.log.warn({ err: (err as Error).message, fenced }, 'reading the split for the fence record failed');
+      this.opts.log.warn(
+        { err: (err as Error).message, fenced },
+        'reading the split for the fence record failed',
+      );
     }
   }
 
@@ -878,7 +1177,9 @@ class PostgresProvider implements DatabaseProvider {
    * writing. A CHECKPOINT then flushes all WAL, so the LSN read after it is one the standby can
    * reach exactly.
    */
-  private async fence(side: RegionRole): Promise<{ finalLsn: string; terminated: number | null; ms: number }> {
+  private async fence(
+    side: RegionRole,
+  ): Promise<{ finalLsn: string; terminated: number | null; ms: number }> {
     const started = Date.now();
     let terminated: number | null = null;
     if (this.opts.fence.method === 'command') {
@@ -899,20 +1200,36 @@ class PostgresProvider implements DatabaseProvider {
       });
       // The reload is asynchronous: once a new session sees it, every later session is read-only.
       await this.poll(10_000, `${side} to apply default_transaction_read_only`, () =>
-        this.withClient(side, 'checking the fence', async (c) => ((await c.query('SHOW default_transaction_read_only')).rows[0].default_transaction_read_only === 'on' ? true : undefined)),
+        this.withClient(side, 'checking the fence', async (c) =>
+          (await c.query('SHOW default_transaction_read_only')).rows[0]
+            .default_transaction_read_only === 'on'
+            ? true
+            : undefined,
+        ),
       );
       terminated = await this.endSessions(side);
     }
-    const finalLsn = await this.withClient(side, 'reading the final LSN', async (c) => {
-      try {
-        await c.query('CHECKPOINT');
-      } catch (err) {
-        // Without CHECKPOINT rights the write position is still a correct, if slightly early, target.
-        this.opts.log.warn({ err: (err as Error).message, side }, 'CHECKPOINT before reading the final LSN failed');
-      }
-      return (await c.query('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0].lsn as string;
-    }, 300_000);
-    this.opts.log.info({ side, method: this.opts.fence.method, terminated, finalLsn }, 'postgres writes fenced');
+    const finalLsn = await this.withClient(
+      side,
+      'reading the final LSN',
+      async (c) => {
+        try {
+          await c.query('CHECKPOINT');
+        } catch (err) {
+          // Without CHECKPOINT rights the write position is still a correct, if slightly early, target.
+          this.opts.log.warn(
+            { err: (err as Error).message, side },
+            'CHECKPOINT before reading the final LSN failed',
+          );
+        }
+        return (await c.query('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0].lsn as string;
+      },
+      300_000,
+    );
+    this.opts.log.info(
+      { side, method: this.opts.fence.method, terminated, finalLsn },
+      'postgres writes fenced',
+    );
     return { finalLsn, terminated, ms: Date.now() - started };
   }
 
@@ -937,7 +1254,9 @@ class PostgresProvider implements DatabaseProvider {
           [rows.map((r) => r.pid)],
         );
         // A pid reused by a new (read-only) session is not the one we ended.
-        const left = alive.rows.filter((a) => rows.some((r) => r.pid === a.pid && r.started === a.started));
+        const left = alive.rows.filter((a) =>
+          rows.some((r) => r.pid === a.pid && r.started === a.started),
+        );
         if (left.length === 0) return rows.length;
         if (Date.now() > deadline) {
           const names = left.map((l) => `${l.pid}${l.app ? ` (${l.app})` : ''}`).join(', ');
@@ -953,20 +1272,32 @@ class PostgresProvider implements DatabaseProvider {
   }
 
   private async receivedAfterShutdown(standby: RegionRole): Promise<string> {
-    return this.poll(this.opts.catchUpTimeoutSeconds * 1000, `${standby}'s WAL receiver to see the fenced server go away`, () =>
-      this.withClient(standby, 'reading the received LSN', async (c) => {
-        const streaming = (await c.query(`SELECT 1 FROM pg_stat_wal_receiver WHERE status = 'streaming'`)).rowCount;
-        if (streaming) return undefined;
-        return ((await c.query('SELECT pg_last_wal_receive_lsn()::text AS lsn')).rows[0].lsn as string | null) ?? undefined;
-      }),
+    return this.poll(
+      this.opts.catchUpTimeoutSeconds * 1000,
+      `${standby}'s WAL receiver to see the fenced server go away`,
+      () =>
+        this.withClient(standby, 'reading the received LSN', async (c) => {
+          const streaming = (
+            await c.query(`SELECT 1 FROM pg_stat_wal_receiver WHERE status = 'streaming'`)
+          ).rowCount;
+          if (streaming) return undefined;
+          return (
+            ((await c.query('SELECT pg_last_wal_receive_lsn()::text AS lsn')).rows[0].lsn as
+              string | null) ?? undefined
+          );
+        }),
     );
   }
 
   /** Undo a read-only fence we left on `side` earlier (a failback promotes the old, fenced primary). */
   private async unfence(side: RegionRole): Promise<boolean> {
     return this.withClient(side, 'removing the read-only fence', async (c) => {
-      const { rows } = await c.query(`SELECT setting, sourcefile FROM pg_settings WHERE name = 'default_transaction_read_only'`);
-      const fenced = rows[0]?.setting === 'on' && String(rows[0]?.sourcefile ?? '').endsWith('postgresql.auto.conf');
+      const { rows } = await c.query(
+        `SELECT setting, sourcefile FROM pg_settings WHERE name = 'default_transaction_read_only'`,
+      );
+      const fenced =
+        rows[0]?.setting === 'on' &&
+        String(rows[0]?.sourcefile ?? '').endsWith('postgresql.auto.conf');
       if (!fenced) return false;
       await c.query('ALTER SYSTEM RESET default_transaction_read_only');
       await c.query('SELECT pg_reload_conf()');
@@ -974,14 +1305,25 @@ class PostgresProvider implements DatabaseProvider {
     });
   }
 
-  private async waitForReplay(target: RegionRole, finalLsn: string, progress: Progress): Promise<{ ms: number; replayLsn: string }> {
+  private async waitForReplay(
+    target: RegionRole,
+    finalLsn: string,
+    progress: Progress,
+  ): Promise<{ ms: number; replayLsn: string }> {
     const started = Date.now();
     const deadline = started + this.opts.catchUpTimeoutSeconds * 1000;
     let lastReport = 0;
     for (;;) {
-      const replayLsn = await this.withClient(target, 'reading the replay LSN', async (c) => (await c.query('SELECT pg_last_wal_replay_lsn()::text AS lsn')).rows[0].lsn as string | null);
+      const replayLsn = await this.withClient(
+        target,
+        'reading the replay LSN',
+        async (c) =>
+          (await c.query('SELECT pg_last_wal_replay_lsn()::text AS lsn')).rows[0].lsn as
+            string | null,
+      );
       const behind = replayLsn ? lsnDiff(finalLsn, replayLsn) : null;
-      if (replayLsn && behind !== null && behind <= 0) return { ms: Date.now() - started, replayLsn };
+      if (replayLsn && behind !== null && behind <= 0)
+        return { ms: Date.now() - started, replayLsn };
       if (Date.now() > deadline) {
         throw new ProviderError(
           NAME,
@@ -991,7 +1333,10 @@ class PostgresProvider implements DatabaseProvider {
       }
       if (Date.now() - lastReport >= 1000) {
         lastReport = Date.now();
-        progress(`waiting for ${target} to replay ${finalLsn}: ${behind === null ? '?' : formatBytes(behind)} behind`, { finalLsn, replayLsn, behindBytes: behind });
+        progress(
+          `waiting for ${target} to replay ${finalLsn}: ${behind === null ? '?' : formatBytes(behind)} behind`,
+          { finalLsn, replayLsn, behindBytes: behind },
+        );
       }
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -1004,34 +1349,61 @@ class PostgresProvider implements DatabaseProvider {
     const promoted = await this.withClient(
       target,
       'pg_promote',
-      async (c) => (await c.query('SELECT pg_promote(true, $1) AS ok', [timeout])).rows[0].ok as boolean,
+      async (c) =>
+        (await c.query('SELECT pg_promote(true, $1) AS ok', [timeout])).rows[0].ok as boolean,
       (timeout + 10) * 1000,
     );
     this.opts.log.info({ target, promoted, ms: Date.now() - started }, 'pg_promote returned');
     if (!promoted) {
-      throw new ProviderError(NAME, `${this.where(target)}: pg_promote did not finish within ${timeout} s; check the server log. The step re-checks before any retry.`, {
-        code: 'timeout',
-        retryable: true,
-      });
+      throw new ProviderError(
+        NAME,
+        `${this.where(target)}: pg_promote did not finish within ${timeout} s; check the server log. The step re-checks before any retry.`,
+        {
+          code: 'timeout',
+          retryable: true,
+        },
+      );
     }
     return Date.now() - started;
   }
 
-  private async poll<T>(timeoutMs: number, what: string, probe: () => Promise<T | undefined>): Promise<T> {
+  private async poll<T>(
+    timeoutMs: number,
+    what: string,
+    probe: () => Promise<T | undefined>,
+  ): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const v = await probe();
       if (v !== undefined) return v;
-      if (Date.now() > deadline) throw new ProviderError(NAME, `timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}`, { code: 'timeout', retryable: true });
+      if (Date.now() > deadline)
+        throw new ProviderError(
+          NAME,
+          `timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}`,
+          { code: 'timeout', retryable: true },
+        );
       await new Promise((r) => setTimeout(r, 50));
     }
   }
 
   async verifyWriter(target: RegionRole): Promise<CheckResult[]> {
     const s = await this.inspect(target);
-    if (!s.reachable) return [{ name: `postgres ${target} reachable`, kind: 'database', ok: false, detail: s.error.message }];
+    if (!s.reachable)
+      return [
+        {
+          name: `postgres ${target} reachable`,
+          kind: 'database',
+          ok: false,
+          detail: s.error.message,
+        },
+      ];
     const checks: CheckResult[] = [
-      { name: `postgres ${target} not in recovery`, kind: 'database', ok: !s.inRecovery, detail: `pg_is_in_recovery() = ${s.inRecovery}` },
+      {
+        name: `postgres ${target} not in recovery`,
+        kind: 'database',
+        ok: !s.inRecovery,
+        detail: `pg_is_in_recovery() = ${s.inRecovery}`,
+      },
     ];
     const started = Date.now();
     try {
@@ -1041,16 +1413,32 @@ class PostgresProvider implements DatabaseProvider {
           return;
         }
         const table = quoteIdent(this.opts.probe.table);
-        await c.query(`CREATE TABLE IF NOT EXISTS ${table} (region text PRIMARY KEY, probed_at timestamptz NOT NULL, probed_by text NOT NULL)`);
+        await c.query(
+          `CREATE TABLE IF NOT EXISTS ${table} (region text PRIMARY KEY, probed_at timestamptz NOT NULL, probed_by text NOT NULL)`,
+        );
         await c.query(
           `INSERT INTO ${table} (region, probed_at, probed_by) VALUES ($1, clock_timestamp(), 'dr-bot')
            ON CONFLICT (region) DO UPDATE SET probed_at = EXCLUDED.probed_at, probed_by = EXCLUDED.probed_by`,
           [target],
         );
       });
-      checks.push({ name: `postgres ${target} write probe`, kind: 'database', ok: true, detail: this.opts.probe.statement ? 'probe statement succeeded' : `wrote ${this.opts.probe.table}`, durationMs: Date.now() - started });
+      checks.push({
+        name: `postgres ${target} write probe`,
+        kind: 'database',
+        ok: true,
+        detail: this.opts.probe.statement
+          ? 'probe statement succeeded'
+          : `wrote ${this.opts.probe.table}`,
+        durationMs: Date.now() - started,
+      });
     } catch (err) {
-      checks.push({ name: `postgres ${target} write probe`, kind: 'database', ok: false, detail: (err as Error).message, durationMs: Date.now() - started });
+      checks.push({
+        name: `postgres ${target} write probe`,
+        kind: 'database',
+        ok: false,
+        detail: (err as Error).message,
+        durationMs: Date.now() - started,
+      });
     }
     return checks;
   }
@@ -1068,11 +1456,21 @@ class PostgresProvider implements DatabaseProvider {
    * rebuild, what is lost), CHECKPOINT the writer (else pg_rewind sees one timeline and does
    * nothing), run the command, rebuild when the rewind fails, then wait for streaming at lag 0.
    */
-  async resync({ standby, progress }: { standby: RegionRole; progress: Progress }): Promise<ActionResult> {
+  async resync({
+    standby,
+    progress,
+  }: {
+    standby: RegionRole;
+    progress: Progress;
+  }): Promise<ActionResult> {
     const writer = other(standby);
     const s = await this.inspect(standby);
     if (s.reachable && (await this.isStreamingStandby(standby))) {
-      return { noop: true, summary: `${standby} is already a streaming standby of ${writer}`, evidence: {} };
+      return {
+        noop: true,
+        summary: `${standby} is already a streaming standby of ${writer}`,
+        evidence: {},
+      };
     }
     const resync = this.opts.resync;
     if (!resync) {
@@ -1082,14 +1480,23 @@ class PostgresProvider implements DatabaseProvider {
     }
     const w = await this.inspectReachable(writer);
     if (w.inRecovery) {
-      throw new PreconditionFailed(`${this.where(writer)} is in recovery: there is no writer to resync ${standby} from. Find the real writer first.`, { code: 'wrong-target' });
+      throw new PreconditionFailed(
+        `${this.where(writer)} is in recovery: there is no writer to resync ${standby} from. Find the real writer first.`,
+        { code: 'wrong-target' },
+      );
     }
     // Unreachable here means stopped (a resync interrupted after it stopped the server): the command starts from there.
     if (s.reachable) this.sameCluster(standby, s, w);
     // Stopped standby: the writer is the only side to check, and a wrong one would be copied over it.
-    const wrongTarget = s.reachable ? await this.identityProblem(standby, s, w) : await this.identityProblem(writer, w, s);
-    if (wrongTarget) throw new PreconditionFailed(`${wrongTarget} Nothing was changed.`, { code: 'wrong-target' });
-    if (!s.reachable) progress(`${standby} does not answer (${s.error.message}): the resync command takes it from there`);
+    const wrongTarget = s.reachable
+      ? await this.identityProblem(standby, s, w)
+      : await this.identityProblem(writer, w, s);
+    if (wrongTarget)
+      throw new PreconditionFailed(`${wrongTarget} Nothing was changed.`, { code: 'wrong-target' });
+    if (!s.reachable)
+      progress(
+        `${standby} does not answer (${s.error.message}): the resync command takes it from there`,
+      );
     let analysis: Divergence | null = null;
     if (s.reachable && !s.inRecovery) {
       analysis = await this.divergence(standby);
@@ -1100,14 +1507,29 @@ class PostgresProvider implements DatabaseProvider {
           { code: 'wrong-target' },
         );
       }
-      progress(`analysis of ${standby}: ${analysis.description}`, { divergenceLsn: analysis.divergenceLsn, lostBytes: analysis.lostBytes, lostTransactions: analysis.lostTransactions, method: analysis.method });
+      progress(`analysis of ${standby}: ${analysis.description}`, {
+        divergenceLsn: analysis.divergenceLsn,
+        lostBytes: analysis.lostBytes,
+        lostTransactions: analysis.lostTransactions,
+        method: analysis.method,
+      });
     }
     const planned: ResyncMethod = analysis?.method ?? 'rewind';
-    await this.withClient(writer, 'CHECKPOINT before the resync', (c) => c.query('CHECKPOINT'), 300_000);
+    await this.withClient(
+      writer,
+      'CHECKPOINT before the resync',
+      (c) => c.query('CHECKPOINT'),
+      300_000,
+    );
     const started = Date.now();
     const run = (method: ResyncMethod) => {
-      progress(`running the resync command for ${standby} (${method === 'rewind' ? 'pg_rewind' : 'pg_basebackup'})`);
-      return runShellCommand(NAME, `resync (${method})`, resync.command, { env: this.resyncEnv(standby, method, analysis), timeoutSeconds: resync.timeoutSeconds });
+      progress(
+        `running the resync command for ${standby} (${method === 'rewind' ? 'pg_rewind' : 'pg_basebackup'})`,
+      );
+      return runShellCommand(NAME, `resync (${method})`, resync.command, {
+        env: this.resyncEnv(standby, method, analysis),
+        timeoutSeconds: resync.timeoutSeconds,
+      });
     };
     let method = planned;
     let rewindError: string | null = null;
@@ -1117,14 +1539,24 @@ class PostgresProvider implements DatabaseProvider {
     } catch (err) {
       if (method !== 'rewind') throw err;
       rewindError = (err as Error).message;
-      this.opts.log.warn({ standby, err: rewindError }, 'rewind failed: rebuilding with a full copy');
-      progress(`rewinding ${standby} failed (${rewindError}): rebuilding it from a full copy of ${writer}`);
+      this.opts.log.warn(
+        { standby, err: rewindError },
+        'rewind failed: rebuilding with a full copy',
+      );
+      progress(
+        `rewinding ${standby} failed (${rewindError}): rebuilding it from a full copy of ${writer}`,
+      );
       method = 'rebuild';
       result = await run(method);
     }
-    await this.poll(60_000, `${standby} to stream from ${writer} after the resync`, async () => ((await this.isStreamingStandby(standby).catch(() => false)) ? true : undefined));
+    await this.poll(60_000, `${standby} to stream from ${writer} after the resync`, async () =>
+      (await this.isStreamingStandby(standby).catch(() => false)) ? true : undefined,
+    );
     const caughtUp = await this.waitForLagZero(standby, progress);
-    const lost = analysis && analysis.lostBytes > 0 ? `; discarded ${formatBytes(analysis.lostBytes)} it wrote after the split (${analysis.lostTransactions ?? 'uncounted'} transactions)` : '';
+    const lost =
+      analysis && analysis.lostBytes > 0
+        ? `; discarded ${formatBytes(analysis.lostBytes)} it wrote after the split (${analysis.lostTransactions ?? 'uncounted'} transactions)`
+        : '';
     return {
       noop: false,
       summary: `${standby} ${method === 'rewind' ? 'rewound (pg_rewind)' : `rebuilt (pg_basebackup${rewindError ? ' after the rewind failed' : ''})`} and streaming from ${writer}, lag 0 at ${caughtUp.replayLsn}${lost}`,
@@ -1144,7 +1576,11 @@ class PostgresProvider implements DatabaseProvider {
   }
 
   /** What a resync command receives (README, "Failback"): inputs as variables, never on the command line. */
-  private resyncEnv(standby: RegionRole, method: ResyncMethod, analysis: Divergence | null): Record<string, string> {
+  private resyncEnv(
+    standby: RegionRole,
+    method: ResyncMethod,
+    analysis: Divergence | null,
+  ): Record<string, string> {
     const writer = other(standby);
     return {
       DR_RESYNC_STANDBY: standby,
@@ -1156,20 +1592,34 @@ class PostgresProvider implements DatabaseProvider {
   }
 
   /** Wait until `standby` has replayed everything the writer has written (lag 0). */
-  private async waitForLagZero(standby: RegionRole, progress: Progress): Promise<{ replayLsn: string }> {
+  private async waitForLagZero(
+    standby: RegionRole,
+    progress: Progress,
+  ): Promise<{ replayLsn: string }> {
     const writer = other(standby);
-    const target = await this.withClient(writer, 'reading the write position', async (c) => (await c.query('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0].lsn as string);
+    const target = await this.withClient(
+      writer,
+      'reading the write position',
+      async (c) =>
+        (await c.query('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0].lsn as string,
+    );
     let lastReport = 0;
-    const replayLsn = await this.poll(this.opts.catchUpTimeoutSeconds * 1000, `${standby} to replay ${writer}'s WAL up to ${target} (lag 0)`, () =>
-      this.withClient(standby, 'reading the replay LSN', async (c) => {
-        const lsn = (await c.query('SELECT pg_last_wal_replay_lsn()::text AS lsn')).rows[0].lsn as string | null;
-        if (lsn && lsnDiff(target, lsn) <= 0) return lsn;
-        if (Date.now() - lastReport >= 1000) {
-          lastReport = Date.now();
-          progress(`waiting for ${standby} to catch up: ${lsn ? formatBytes(lsnDiff(target, lsn)) : '?'} behind`);
-        }
-        return undefined;
-      }),
+    const replayLsn = await this.poll(
+      this.opts.catchUpTimeoutSeconds * 1000,
+      `${standby} to replay ${writer}'s WAL up to ${target} (lag 0)`,
+      () =>
+        this.withClient(standby, 'reading the replay LSN', async (c) => {
+          const lsn = (await c.query('SELECT pg_last_wal_replay_lsn()::text AS lsn')).rows[0]
+            .lsn as string | null;
+          if (lsn && lsnDiff(target, lsn) <= 0) return lsn;
+          if (Date.now() - lastReport >= 1000) {
+            lastReport = Date.now();
+            progress(
+              `waiting for ${standby} to catch up: ${lsn ? formatBytes(lsnDiff(target, lsn)) : '?'} behind`,
+            );
+          }
+          return undefined;
+        }),
     );
     return { replayLsn };
   }
@@ -1180,38 +1630,86 @@ class PostgresProvider implements DatabaseProvider {
    * the standby after it caught up with the LSN read after that, so writes still arriving on the
    * writer cannot make a consistent pair look different.
    */
-  async consistency({ writer, progress }: { writer: RegionRole; progress: Progress }): Promise<CheckResult[]> {
+  async consistency({
+    writer,
+    progress,
+  }: {
+    writer: RegionRole;
+    progress: Progress;
+  }): Promise<CheckResult[]> {
     const standby = other(writer);
-    const [w, s] = await Promise.all([this.inspectReachable(writer), this.inspectReachable(standby)]);
+    const [w, s] = await Promise.all([
+      this.inspectReachable(writer),
+      this.inspectReachable(standby),
+    ]);
     const checks: CheckResult[] = [
-      { name: 'postgres same cluster', kind: 'database', ok: w.systemId === s.systemId, detail: `system identifiers ${w.systemId} / ${s.systemId}` },
+      {
+        name: 'postgres same cluster',
+        kind: 'database',
+        ok: w.systemId === s.systemId,
+        detail: `system identifiers ${w.systemId} / ${s.systemId}`,
+      },
     ];
     if (!w.currentLsn) {
-      checks.push({ name: `postgres ${writer} is the writer`, kind: 'database', ok: false, detail: `${writer} is in recovery` });
+      checks.push({
+        name: `postgres ${writer} is the writer`,
+        kind: 'database',
+        ok: false,
+        detail: `${writer} is in recovery`,
+      });
       return checks;
     }
     if (!s.inRecovery) {
-      checks.push({ name: `postgres ${standby} is a standby`, kind: 'database', ok: false, detail: `${standby} is not in recovery: it is not replicating from ${writer}` });
+      checks.push({
+        name: `postgres ${standby} is a standby`,
+        kind: 'database',
+        ok: false,
+        detail: `${standby} is not in recovery: it is not replicating from ${writer}`,
+      });
       return checks;
     }
     const sums = new Map<string, { n: string; sum: string } | Error>();
     for (const table of this.opts.consistencyTables) {
-      sums.set(table, await this.withClient(writer, `checksumming ${table}`, (c) => this.tableSum(c, table)).catch((err: Error) => err));
+      sums.set(
+        table,
+        await this.withClient(writer, `checksumming ${table}`, (c) =>
+          this.tableSum(c, table),
+        ).catch((err: Error) => err),
+      );
     }
-    const lsn = await this.withClient(writer, 'reading the write position', async (c) => (await c.query('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0].lsn as string);
+    const lsn = await this.withClient(
+      writer,
+      'reading the write position',
+      async (c) =>
+        (await c.query('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0].lsn as string,
+    );
     const name = `postgres ${standby} replayed ${writer}'s WAL`;
     let replayed = false;
     if (s.replayPaused) {
       // Paused replay never catches up by itself: say so now instead of waiting for the timeout.
-      checks.push({ name, kind: 'database', ok: false, detail: `WAL replay is paused on ${standby} (replayed ${s.replayLsn ?? 'nothing'}, ${writer} at ${lsn}): resume it with SELECT pg_wal_replay_resume() and retry` });
+      checks.push({
+        name,
+        kind: 'database',
+        ok: false,
+        detail: `WAL replay is paused on ${standby} (replayed ${s.replayLsn ?? 'nothing'}, ${writer} at ${lsn}): resume it with SELECT pg_wal_replay_resume() and retry`,
+      });
     } else {
       try {
         const r = await this.waitForReplay(standby, lsn, progress);
         replayed = true;
-        checks.push({ name, kind: 'database', ok: true, detail: `LSNs equal: ${standby} replayed ${r.replayLsn}, ${writer} at ${lsn}`, durationMs: r.ms });
+        checks.push({
+          name,
+          kind: 'database',
+          ok: true,
+          detail: `LSNs equal: ${standby} replayed ${r.replayLsn}, ${writer} at ${lsn}`,
+          durationMs: r.ms,
+        });
       } catch (err) {
         // waitForReplay's own text is about a fenced failover; here nothing was fenced.
-        const detail = err instanceof DrError && err.code === 'timeout' ? `${standby} did not replay ${writer}'s WAL up to ${lsn} within ${this.opts.catchUpTimeoutSeconds} s: check its replication (pg_stat_wal_receiver on ${standby}), then Retry` : (err as Error).message;
+        const detail =
+          err instanceof DrError && err.code === 'timeout'
+            ? `${standby} did not replay ${writer}'s WAL up to ${lsn} within ${this.opts.catchUpTimeoutSeconds} s: check its replication (pg_stat_wal_receiver on ${standby}), then Retry`
+            : (err as Error).message;
         checks.push({ name, kind: 'database', ok: false, detail });
       }
     }
@@ -1222,7 +1720,10 @@ class PostgresProvider implements DatabaseProvider {
         continue;
       }
       try {
-        checks.push({ ...check, ...(await this.compareTable(writer, table, a, replayed, progress)) });
+        checks.push({
+          ...check,
+          ...(await this.compareTable(writer, table, a, replayed, progress)),
+        });
       } catch (err) {
         checks.push({ ...check, ok: false, detail: (err as Error).message });
       }
@@ -1243,26 +1744,50 @@ class PostgresProvider implements DatabaseProvider {
     progress: Progress,
   ): Promise<{ ok: boolean; detail: string }> {
     const standby = other(writer);
-    const describe = (a: { n: string; sum: string }, b: { n: string; sum: string }, ok: boolean, note = '') =>
+    const describe = (
+      a: { n: string; sum: string },
+      b: { n: string; sum: string },
+      ok: boolean,
+      note = '',
+    ) =>
       `${writer}: ${a.n} rows, ${standby}: ${b.n} rows${ok ? ', checksums match' : a.n === b.n ? ', checksums differ' : ''}${note}`;
     let a = first;
     for (let attempt = 1; ; attempt++) {
-      const b = await this.withClient(standby, `checksumming ${table}`, (c) => this.tableSum(c, table));
+      const b = await this.withClient(standby, `checksumming ${table}`, (c) =>
+        this.tableSum(c, table),
+      );
       if (a.n === b.n && a.sum === b.sum) return { ok: true, detail: describe(a, b, true) };
-      if (!replayed) return { ok: false, detail: describe(a, b, false, ` (${standby} has not replayed ${writer}'s WAL)`) };
-      const now = await this.withClient(writer, `checksumming ${table}`, (c) => this.tableSum(c, table));
+      if (!replayed)
+        return {
+          ok: false,
+          detail: describe(a, b, false, ` (${standby} has not replayed ${writer}'s WAL)`),
+        };
+      const now = await this.withClient(writer, `checksumming ${table}`, (c) =>
+        this.tableSum(c, table),
+      );
       if (now.n === a.n && now.sum === a.sum) return { ok: false, detail: describe(a, b, false) };
-      if (attempt === 3) return { ok: false, detail: `${describe(now, b, false)}: ${table} kept changing on ${writer} during ${attempt} comparisons; compare it when its writes pause, or Skip` };
+      if (attempt === 3)
+        return {
+          ok: false,
+          detail: `${describe(now, b, false)}: ${table} kept changing on ${writer} during ${attempt} comparisons; compare it when its writes pause, or Skip`,
+        };
       progress(`${table} changed on ${writer} during the comparison: comparing again`);
       a = now;
-      const lsn = await this.withClient(writer, 'reading the write position', async (c) => (await c.query('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0].lsn as string);
+      const lsn = await this.withClient(
+        writer,
+        'reading the write position',
+        async (c) =>
+          (await c.query('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0].lsn as string,
+      );
       await this.waitForReplay(standby, lsn, progress);
     }
   }
 
   /** Row count and an md5 over every row in a fixed order: equal on both sides only when the rows are. */
   private async tableSum(c: pg.Client, table: string): Promise<{ n: string; sum: string }> {
-    const { rows } = await c.query(`SELECT count(*)::text AS n, coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') AS sum FROM ${quoteIdent(table)} t`);
+    const { rows } = await c.query(
+      `SELECT count(*)::text AS n, coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') AS sum FROM ${quoteIdent(table)} t`,
+    );
     return { n: rows[0].n as string, sum: rows[0].sum as string };
   }
 

@@ -4,7 +4,11 @@
  * the subscription in the primary's location). Read-only; a failure rejects with a ProviderError
  * that says what to check, and detection shows it as "unavailable".
  */
-import { HealthClient, paginateDescribeEvents, type Event as AwsHealthEvent } from '@aws-sdk/client-health';
+import {
+  HealthClient,
+  paginateDescribeEvents,
+  type Event as AwsHealthEvent,
+} from '@aws-sdk/client-health';
 import { MicrosoftResourceHealth, type AvailabilityStatus } from '@azure/arm-resourcehealth';
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import type { DrConfig } from '../config/schema.js';
@@ -31,9 +35,19 @@ export interface AzureResourceHealthOptions {
 }
 
 function reason(err: unknown): string {
-  const e = err as { name?: string; code?: string; statusCode?: number; message?: string; $metadata?: { httpStatusCode?: number } };
+  const e = err as {
+    name?: string;
+    code?: string;
+    statusCode?: number;
+    message?: string;
+    $metadata?: { httpStatusCode?: number };
+  };
   const status = e.$metadata?.httpStatusCode ?? e.statusCode;
-  return [status ? `HTTP ${status}` : '', e.name && e.name !== 'Error' && e.name !== 'RestError' ? e.name : (e.code ?? ''), e.message ?? String(err)]
+  return [
+    status ? `HTTP ${status}` : '',
+    e.name && e.name !== 'Error' && e.name !== 'RestError' ? e.name : (e.code ?? ''),
+    e.message ?? String(err),
+  ]
     .filter((p) => p !== '')
     .join(' ')
     .replace(/\.+$/, '');
@@ -54,7 +68,10 @@ export function createAwsHealthReader(opts: AwsHealthOptions): ProviderStatusRea
     async read() {
       const events: AwsHealthEvent[] = [];
       try {
-        const pages = paginateDescribeEvents({ client, pageSize: 100 }, { filter: { regions: [opts.region], eventStatusCodes: [OPEN] } });
+        const pages = paginateDescribeEvents(
+          { client, pageSize: 100 },
+          { filter: { regions: [opts.region], eventStatusCodes: [OPEN] } },
+        );
         for await (const page of pages) events.push(...(page.events ?? []));
       } catch (err) {
         throw new ProviderError(
@@ -79,13 +96,18 @@ export function createAwsHealthReader(opts: AwsHealthOptions): ProviderStatusRea
 
 function sameLocation(a: string | undefined, b: string): boolean {
   // ARM spells locations both ways ("West Europe", "westeurope").
-  return a === undefined || a.replace(/\s+/g, '').toLowerCase() === b.replace(/\s+/g, '').toLowerCase();
+  return (
+    a === undefined || a.replace(/\s+/g, '').toLowerCase() === b.replace(/\s+/g, '').toLowerCase()
+  );
 }
 
 function azureEvent(s: AvailabilityStatus, fallbackId: string): ProviderStatusEvent {
   const p = s.properties ?? {};
   const state = p.availabilityState ?? 'Unknown';
-  const id = (s.id ?? fallbackId).replace(/\/providers\/Microsoft\.ResourceHealth\/availabilityStatuses\/current$/i, '');
+  const id = (s.id ?? fallbackId).replace(
+    /\/providers\/Microsoft\.ResourceHealth\/availabilityStatuses\/current$/i,
+    '',
+  );
   return {
     id,
     title: `${id.split('/').pop() ?? id}: ${state}${p.summary ? ` — ${p.summary}` : ''}`,
@@ -95,12 +117,18 @@ function azureEvent(s: AvailabilityStatus, fallbackId: string): ProviderStatusEv
   };
 }
 
-export function createAzureResourceHealthReader(opts: AzureResourceHealthOptions): ProviderStatusReader {
-  const client = new MicrosoftResourceHealth(opts.credential ?? new DefaultAzureCredential(), opts.subscriptionId, {
-    ...(opts.endpoint ? { endpoint: opts.endpoint, $host: opts.endpoint } : {}),
-    ...(opts.ca ? { tlsOptions: { ca: opts.ca } } : {}),
-    retryOptions: { maxRetries: 1, retryDelayInMs: 500 },
-  });
+export function createAzureResourceHealthReader(
+  opts: AzureResourceHealthOptions,
+): ProviderStatusReader {
+  const client = new MicrosoftResourceHealth(
+    opts.credential ?? new DefaultAzureCredential(),
+    opts.subscriptionId,
+    {
+      ...(opts.endpoint ? { endpoint: opts.endpoint, $host: opts.endpoint } : {}),
+      ...(opts.ca ? { tlsOptions: { ca: opts.ca } } : {}),
+      retryOptions: { maxRetries: 1, retryDelayInMs: 500 },
+    },
+  );
   return {
     source: 'Azure Resource Health',
     async read() {
@@ -108,10 +136,13 @@ export function createAzureResourceHealthReader(opts: AzureResourceHealthOptions
       try {
         if (opts.resourceId) {
           // The SDK puts a slash before the URI itself; a second one would make the path protocol-relative.
-          statuses = [await client.availabilityStatuses.getByResource(opts.resourceId.replace(/^\/+/, ''))];
+          statuses = [
+            await client.availabilityStatuses.getByResource(opts.resourceId.replace(/^\/+/, '')),
+          ];
         } else {
           statuses = [];
-          for await (const s of client.availabilityStatuses.listBySubscriptionId()) statuses.push(s);
+          for await (const s of client.availabilityStatuses.listBySubscriptionId())
+            statuses.push(s);
         }
       } catch (err) {
         throw new ProviderError(
@@ -135,13 +166,22 @@ export interface ProviderStatusExtras {
 }
 
 /** The reader `detection.providerStatus` configures, or undefined when it is not set. */
-export function createProviderStatusReader(config: DrConfig, extras: ProviderStatusExtras = {}): { reader: ProviderStatusReader; intervalMs: number } | undefined {
+export function createProviderStatusReader(
+  config: DrConfig,
+  extras: ProviderStatusExtras = {},
+): { reader: ProviderStatusReader; intervalMs: number } | undefined {
   const ps = config.detection?.providerStatus;
   if (!ps) return undefined;
   const region = config.regions.primary.name;
   const intervalMs = ps.intervalSeconds * 1000;
   if (ps.aws) {
-    return { intervalMs, reader: createAwsHealthReader({ region: ps.aws.region ?? region, ...(ps.aws.endpoint ? { endpoint: ps.aws.endpoint } : {}) }) };
+    return {
+      intervalMs,
+      reader: createAwsHealthReader({
+        region: ps.aws.region ?? region,
+        ...(ps.aws.endpoint ? { endpoint: ps.aws.endpoint } : {}),
+      }),
+    };
   }
   const az = ps.azure!;
   return {

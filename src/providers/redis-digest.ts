@@ -14,7 +14,10 @@ async function valueOf(r: Redis, key: string): Promise<unknown> {
     case 'string':
       return [type, await r.getBuffer(key).then((b) => b?.toString('base64') ?? null)];
     case 'hash':
-      return [type, Object.entries(await r.hgetall(key)).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))];
+      return [
+        type,
+        Object.entries(await r.hgetall(key)).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)),
+      ];
     case 'set':
       return [type, (await r.smembers(key)).sort()];
     case 'zset':
@@ -37,7 +40,9 @@ export async function digestsOf(r: Redis, keys: readonly string[]): Promise<Map<
   for (let i = 0; i < keys.length; i += BATCH) {
     const batch = keys.slice(i, i + BATCH);
     const values = await Promise.all(batch.map((key) => valueOf(r, key)));
-    batch.forEach((key, j) => out.set(key, createHash('sha1').update(JSON.stringify(values[j])).digest('hex')));
+    batch.forEach((key, j) =>
+      out.set(key, createHash('sha1').update(JSON.stringify(values[j])).digest('hex')),
+    );
   }
   return out;
 }

@@ -26,7 +26,15 @@
  */
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { CheckResult, ComponentReadiness, Evidence, ExpectedLoss, Mode, RegionRole, RpoMeasurement } from '../domain/types.js';
+import type {
+  CheckResult,
+  ComponentReadiness,
+  Evidence,
+  ExpectedLoss,
+  Mode,
+  RegionRole,
+  RpoMeasurement,
+} from '../domain/types.js';
 import { DrError, PreconditionFailed, ProviderError } from '../errors.js';
 import { formatBytes } from './bytes.js';
 import { digestsOf, sampleDigests } from './redis-digest.js';
@@ -108,7 +116,8 @@ type RestartedHistory = 'none' | 'same-stream' | 'older-stream';
 /** Redis reports an unset replication id as forty zeros. */
 const hasReplid = (id: string): boolean => id !== '' && !/^0+$/.test(id);
 /** A master that was a replica once: it keeps the stream it left and the offset it left it at. */
-const leftReplicaRole = (m: Reachable): boolean => m.role === 'master' && hasReplid(m.replid2) && (m.secondReplOffset ?? -1) > 0;
+const leftReplicaRole = (m: Reachable): boolean =>
+  m.role === 'master' && hasReplid(m.replid2) && (m.secondReplOffset ?? -1) > 0;
 
 function parseInfo(text: string): Map<string, string> {
   const map = new Map<string, string>();
@@ -119,7 +128,8 @@ function parseInfo(text: string): Map<string, string> {
   return map;
 }
 
-const num = (v: string | undefined): number | null => (v === undefined || v === '' ? null : Number(v));
+const num = (v: string | undefined): number | null =>
+  v === undefined || v === '' ? null : Number(v);
 
 /**
  * min-replicas-to-write while the < 6.2 fence is up: more good replicas than any server has, so
@@ -173,7 +183,11 @@ class RedisProvider implements CacheProvider {
     }
   }
 
-  private async withClient<T>(side: RegionRole, action: string, fn: (r: Redis) => Promise<T>): Promise<T> {
+  private async withClient<T>(
+    side: RegionRole,
+    action: string,
+    fn: (r: Redis) => Promise<T>,
+  ): Promise<T> {
     const r = new Redis(this.url(side), {
       lazyConnect: true,
       connectTimeout: this.connectTimeoutMs,
@@ -192,8 +206,15 @@ class RedisProvider implements CacheProvider {
     } catch (err) {
       if (err instanceof DrError) throw err;
       const message = err instanceof Error ? err.message : String(err);
-      const retryable = r.status !== 'ready' || /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|timed? ?out|LOADING|Connection is closed/i.test(message);
-      throw new ProviderError(NAME, `${this.where(side)}: ${action} failed: ${message}`, { retryable, cause: err });
+      const retryable =
+        r.status !== 'ready' ||
+        /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|timed? ?out|LOADING|Connection is closed/i.test(
+          message,
+        );
+      throw new ProviderError(NAME, `${this.where(side)}: ${action} failed: ${message}`, {
+        retryable,
+        cause: err,
+      });
     } finally {
       this.open.delete(r);
       await release(r);
@@ -209,8 +230,15 @@ class RedisProvider implements CacheProvider {
         const replicas: ReplicaEntry[] = [];
         for (const [key, value] of info) {
           if (!/^slave\d+$/.test(key)) continue;
-          const f = Object.fromEntries(value.split(',').map((kv) => kv.split('=') as [string, string]));
-          replicas.push({ ip: f.ip, port: Number(f.port), state: f.state, offset: Number(f.offset) });
+          const f = Object.fromEntries(
+            value.split(',').map((kv) => kv.split('=') as [string, string]),
+          );
+          replicas.push({
+            ip: f.ip,
+            port: Number(f.port),
+            state: f.state,
+            offset: Number(f.offset),
+          });
         }
         return {
           reachable: true as const,
@@ -246,7 +274,10 @@ class RedisProvider implements CacheProvider {
 
   /** A replica follows `master` when it is on the same replication stream (replid) as the master is, or was before its last promotion. */
   private follows(replica: Reachable, master: Reachable): boolean {
-    return replica.replid !== '' && (replica.replid === master.replid || replica.replid === master.replid2);
+    return (
+      replica.replid !== '' &&
+      (replica.replid === master.replid || replica.replid === master.replid2)
+    );
   }
 
   /**
@@ -254,7 +285,13 @@ class RedisProvider implements CacheProvider {
    * connection) between REPLICAOF NO ONE and demoting the old master. Finishing it is safe.
    */
   private interrupted(promoted: Reachable, stale: SideState): boolean {
-    return stale.reachable && promoted.role === 'master' && stale.role === 'master' && promoted.replid2 !== '' && promoted.replid2 === stale.replid;
+    return (
+      stale.reachable &&
+      promoted.role === 'master' &&
+      stale.role === 'master' &&
+      promoted.replid2 !== '' &&
+      promoted.replid2 === stale.replid
+    );
   }
 
   /**
@@ -269,11 +306,20 @@ class RedisProvider implements CacheProvider {
    * reaches past that offset, is not this: it may hold the newer data.
    */
   private restartedOldMaster(promoted: Reachable, stale: Reachable): RestartedHistory | null {
-    if (promoted.role !== 'master' || stale.role !== 'master' || !leftReplicaRole(promoted)) return null;
-    if ([promoted.replid, promoted.replid2].includes(stale.replid) || stale.replid2 === promoted.replid) return null;
+    if (promoted.role !== 'master' || stale.role !== 'master' || !leftReplicaRole(promoted))
+      return null;
+    if (
+      [promoted.replid, promoted.replid2].includes(stale.replid) ||
+      stale.replid2 === promoted.replid
+    )
+      return null;
     if (!hasReplid(stale.replid2)) return 'none';
     if (stale.replid2 === promoted.replid2) return 'same-stream';
-    return stale.secondReplOffset !== null && stale.secondReplOffset > 0 && stale.secondReplOffset <= (promoted.secondReplOffset ?? 0) ? 'older-stream' : null;
+    return stale.secondReplOffset !== null &&
+      stale.secondReplOffset > 0 &&
+      stale.secondReplOffset <= (promoted.secondReplOffset ?? 0)
+      ? 'older-stream'
+      : null;
   }
 
   /**
@@ -282,8 +328,17 @@ class RedisProvider implements CacheProvider {
    * value) and, when it restarted from the stream the writer was promoted from, the bytes it holds
    * past the writer's promotion offset. A restarted master without history has no comparable offset.
    */
-  private async restartedLoss(staleSide: RegionRole, stale: Reachable, writerSide: RegionRole, writer: Reachable): Promise<StaleLoss> {
-    const [keys, mine] = await this.withClient(staleSide, 'reading its keys', async (r) => [await r.dbsize(), await sampleDigests(r, LOSS_SCAN_KEYS)] as const);
+  private async restartedLoss(
+    staleSide: RegionRole,
+    stale: Reachable,
+    writerSide: RegionRole,
+    writer: Reachable,
+  ): Promise<StaleLoss> {
+    const [keys, mine] = await this.withClient(
+      staleSide,
+      'reading its keys',
+      async (r) => [await r.dbsize(), await sampleDigests(r, LOSS_SCAN_KEYS)] as const,
+    );
     const names = [...mine.keys()];
     const [present, theirs] = await this.withClient(writerSide, 'comparing keys', async (r) => {
       const exists = await Promise.all(names.map((k) => r.exists(k)));
@@ -293,7 +348,8 @@ class RedisProvider implements CacheProvider {
     const differing = names.filter((k) => present.has(k) && theirs.get(k) !== mine.get(k)).length;
     const forkOffset = (writer.secondReplOffset ?? 1) - 1;
     const bytes = stale.replid2 === writer.replid2 ? Math.max(0, stale.offset - forkOffset) : null;
-    const compared = names.length >= keys ? `all ${keys} compared` : `${names.length} of ${keys} compared`;
+    const compared =
+      names.length >= keys ? `all ${keys} compared` : `${names.length} of ${keys} compared`;
     const lost = notOnWriter + differing > 0 || (bytes ?? 0) > 0 || names.length < keys;
     const description =
       keys === 0
@@ -304,11 +360,18 @@ class RedisProvider implements CacheProvider {
   }
 
   /** Where `master` sees `replica`, for FAILOVER TO and REPLICAOF: its replica list first, else the configured address. */
-  private replicaAddress(master: Reachable, replica: Reachable, replicaSide: RegionRole): { host: string; port: number } {
+  private replicaAddress(
+    master: Reachable,
+    replica: Reachable,
+    replicaSide: RegionRole,
+  ): { host: string; port: number } {
     const listed = master.replicas.filter((e) => e.port === replica.tcpPort);
     const configured = this.address(replicaSide);
-    const entry = listed.find((e) => e.ip === configured.host) ?? (listed.length === 1 ? listed[0] : undefined);
-    return entry ? { host: entry.ip, port: entry.port } : { host: configured.host, port: replica.tcpPort || configured.port };
+    const entry =
+      listed.find((e) => e.ip === configured.host) ?? (listed.length === 1 ? listed[0] : undefined);
+    return entry
+      ? { host: entry.ip, port: entry.port }
+      : { host: configured.host, port: replica.tcpPort || configured.port };
   }
 
   async readiness(target: RegionRole): Promise<ComponentReadiness> {
@@ -317,7 +380,13 @@ class RedisProvider implements CacheProvider {
     const primaryReachable = o.reachable && o.role === 'master';
     const base = { component: 'cache' as const, primaryReachable };
     if (!t.reachable) {
-      return { ...base, status: 'blocked', summary: `${this.where(target)} is unreachable: ${t.error.message}`, details: { targetReachable: false, error: t.error.message }, planFacts: { targetReachable: false } };
+      return {
+        ...base,
+        status: 'blocked',
+        summary: `${this.where(target)} is unreachable: ${t.error.message}`,
+        details: { targetReachable: false, error: t.error.message },
+        planFacts: { targetReachable: false },
+      };
     }
     const details: Evidence = {
       targetRole: t.role,
@@ -327,8 +396,18 @@ class RedisProvider implements CacheProvider {
       masterLastIoSecondsAgo: t.lastIoSecondsAgo,
       masterLinkDownSinceSeconds: t.linkDownSinceSeconds,
       primaryReachable,
-      ...(t.role === 'master' ? { replid2: t.replid2, secondReplOffset: t.secondReplOffset, offset: t.offset } : {}),
-      ...(o.reachable ? { otherRole: o.role, otherReplid: o.replid, otherReplid2: o.replid2, otherSecondReplOffset: o.secondReplOffset, otherOffset: o.offset } : { otherError: o.error.message }),
+      ...(t.role === 'master'
+        ? { replid2: t.replid2, secondReplOffset: t.secondReplOffset, offset: t.offset }
+        : {}),
+      ...(o.reachable
+        ? {
+            otherRole: o.role,
+            otherReplid: o.replid,
+            otherReplid2: o.replid2,
+            otherSecondReplOffset: o.secondReplOffset,
+            otherOffset: o.offset,
+          }
+        : { otherError: o.error.message }),
     };
     if (t.role === 'master') {
       if (o.reachable && this.interrupted(t, o)) {
@@ -349,8 +428,18 @@ class RedisProvider implements CacheProvider {
           summary: `${target} is the old master: ${src} was promoted from it while it stayed a master; the resync makes it a replica of ${src}, dropping ${formatBytes(lost)} of writes it took since`,
           details: { ...details, staleBytes: lost },
           planFacts: { targetRole: 'stale-master', replid: t.replid, otherReplid: o.replid },
-          ...(lost > 0 ? { expectedLoss: { bytes: lost, seconds: null, description: `${target} took ${formatBytes(lost)} of writes after ${src} was promoted from it; the resync drops them` } } : {}),
-          warnings: [`${target} is still a master beside ${src}: until the resync runs, clients that reach it write to a copy that will be dropped`],
+          ...(lost > 0
+            ? {
+                expectedLoss: {
+                  bytes: lost,
+                  seconds: null,
+                  description: `${target} took ${formatBytes(lost)} of writes after ${src} was promoted from it; the resync drops them`,
+                },
+              }
+            : {}),
+          warnings: [
+            `${target} is still a master beside ${src}: until the resync runs, clients that reach it write to a copy that will be dropped`,
+          ],
         };
       }
       // Only the failback target: its runbook resyncs the target from the side that serves before promoting it.
@@ -360,16 +449,36 @@ class RedisProvider implements CacheProvider {
         const promotedAt = (o.secondReplOffset ?? 1) - 1;
         const byOffset =
           history === 'older-stream'
-            ? [`${target} is judged the stale side by offsets only: its history (stream ${t.replid2}) ends at offset ${(t.secondReplOffset ?? 1) - 1}, before ${src} was promoted at ${promotedAt}, and Redis keeps no link between the two streams. Read the key comparison before approving: keys that ${src} never had mean ${target} holds data of its own.`]
+            ? [
+                `${target} is judged the stale side by offsets only: its history (stream ${t.replid2}) ends at offset ${(t.secondReplOffset ?? 1) - 1}, before ${src} was promoted at ${promotedAt}, and Redis keeps no link between the two streams. Read the key comparison before approving: keys that ${src} never had mean ${target} holds data of its own.`,
+              ]
             : [];
         return {
           ...base,
           status: 'warning',
           summary: `${target} is the old master, back with a new replication id beside ${src} (promoted from a replica at offset ${promotedAt}): the resync makes it a replica of ${src}; ${loss.description}`,
-          details: { ...details, staleHistory: history, staleKeys: loss.keys, staleKeysCompared: loss.compared, staleKeysNotOnWriter: loss.notOnWriter, staleKeysDiffering: loss.differing, staleBytes: loss.bytes },
-          planFacts: { targetRole: 'stale-master', history: 'restarted', replid: t.replid, otherReplid: o.replid },
-          ...(loss.lost ? { expectedLoss: { bytes: loss.bytes, seconds: null, description: loss.description } } : {}),
-          warnings: [`${target} is a master beside ${src}: until the resync runs, clients that reach it write to a copy that will be dropped`, ...byOffset],
+          details: {
+            ...details,
+            staleHistory: history,
+            staleKeys: loss.keys,
+            staleKeysCompared: loss.compared,
+            staleKeysNotOnWriter: loss.notOnWriter,
+            staleKeysDiffering: loss.differing,
+            staleBytes: loss.bytes,
+          },
+          planFacts: {
+            targetRole: 'stale-master',
+            history: 'restarted',
+            replid: t.replid,
+            otherReplid: o.replid,
+          },
+          ...(loss.lost
+            ? { expectedLoss: { bytes: loss.bytes, seconds: null, description: loss.description } }
+            : {}),
+          warnings: [
+            `${target} is a master beside ${src}: until the resync runs, clients that reach it write to a copy that will be dropped`,
+            ...byOffset,
+          ],
         };
       }
       if (o.reachable && o.role === 'master') {
@@ -381,11 +490,23 @@ class RedisProvider implements CacheProvider {
           planFacts: { targetRole: 'master', otherRole: 'master' },
         };
       }
-      return { ...base, status: 'ready', summary: `${target} is already a master: promotion will be a no-op`, details, planFacts: { targetRole: 'master', replid: t.replid } };
+      return {
+        ...base,
+        status: 'ready',
+        summary: `${target} is already a master: promotion will be a no-op`,
+        details,
+        planFacts: { targetRole: 'master', replid: t.replid },
+      };
     }
     if (o.reachable) {
       if (o.role !== 'master') {
-        return { ...base, status: 'blocked', summary: `neither side is a master: ${src} is a replica too`, details, planFacts: { targetRole: 'replica', otherRole: 'replica' } };
+        return {
+          ...base,
+          status: 'blocked',
+          summary: `neither side is a master: ${src} is a replica too`,
+          details,
+          planFacts: { targetRole: 'replica', otherRole: 'replica' },
+        };
       }
       if (!this.follows(t, o)) {
         return {
@@ -397,7 +518,11 @@ class RedisProvider implements CacheProvider {
         };
       }
       const gap = Math.max(0, o.offset - (t.replicaOffset ?? 0));
-      const warnings = t.linkUp ? [] : [`${target}'s link to ${src} is down: a planned failover waits up to ${this.opts.promoteTimeoutSeconds} s for it to catch up`];
+      const warnings = t.linkUp
+        ? []
+        : [
+            `${target}'s link to ${src} is down: a planned failover waits up to ${this.opts.promoteTimeoutSeconds} s for it to catch up`,
+          ];
       return {
         ...base,
         status: t.linkUp ? 'ready' : 'warning',
@@ -413,9 +538,16 @@ class RedisProvider implements CacheProvider {
       status: 'warning',
       summary: `${target} replica; ${src} unreachable: unplanned, ${expectedLoss.description}`,
       details: { ...details, masterContactLostAt: contactLostAt },
-      planFacts: { targetRole: 'replica', replid: t.replid, primaryReachable: false, replicaOffset: t.replicaOffset },
+      planFacts: {
+        targetRole: 'replica',
+        replid: t.replid,
+        primaryReachable: false,
+        replicaOffset: t.replicaOffset,
+      },
       expectedLoss,
-      warnings: [`${src} cannot be demoted while unreachable: when it comes back it must become a replica before it takes writes`],
+      warnings: [
+        `${src} cannot be demoted while unreachable: when it comes back it must become a replica before it takes writes`,
+      ],
     };
   }
 
@@ -429,7 +561,10 @@ class RedisProvider implements CacheProvider {
     const second = Math.floor(t.readAt / 1000) * 1000;
     const ago = t.linkUp === false ? t.linkDownSinceSeconds : t.lastIoSecondsAgo;
     if (ago === null || ago < 0) return null;
-    return { at: new Date(second - ago * 1000).toISOString(), basis: t.linkUp === false ? 'link down' : 'last I/O' };
+    return {
+      at: new Date(second - ago * 1000).toISOString(),
+      basis: t.linkUp === false ? 'link down' : 'last I/O',
+    };
   }
 
   /**
@@ -439,7 +574,10 @@ class RedisProvider implements CacheProvider {
    * for a crash that cut the link; later for a partition or a link that failed first), so both are
    * unknown here rather than guessed from the time since contact.
    */
-  private expectedLoss(t: Reachable, why: string): ExpectedLoss & { bytes: number | null; seconds: number | null; contactLostAt: string | null } {
+  private expectedLoss(
+    t: Reachable,
+    why: string,
+  ): ExpectedLoss & { bytes: number | null; seconds: number | null; contactLostAt: string | null } {
     const lost = this.contactLost(t);
     const when = lost
       ? `contact lost at ${lost.at} (${lost.basis === 'link down' ? 'its link to the master dropped' : 'its last I/O from the master; the link still looked up'})`
@@ -464,28 +602,49 @@ class RedisProvider implements CacheProvider {
     return !this.interrupted(t, await this.inspect(other(target)));
   }
 
-  async promote({ target, mode, progress }: { target: RegionRole; mode: Mode; progress: Progress }): Promise<PromotionResult> {
+  async promote({
+    target,
+    mode,
+    progress,
+  }: {
+    target: RegionRole;
+    mode: Mode;
+    progress: Progress;
+  }): Promise<PromotionResult> {
     const started = Date.now();
     const src = other(target);
     const t = await this.inspectReachable(target);
     const o = await this.inspect(src);
     if (t.role === 'master') {
-      if (this.interrupted(t, o)) return this.finishInterrupted(target, t, o as Reachable, mode, progress, started);
+      if (this.interrupted(t, o))
+        return this.finishInterrupted(target, t, o as Reachable, mode, progress, started);
       if (o.reachable && o.role === 'master') {
-        throw new PreconditionFailed(`${this.where(target)} and ${this.where(src)} are both masters: ${target} is not a replica to promote. Decide which holds the data, make the other its replica, then retry.`, {
-          code: 'wrong-target',
-        });
+        throw new PreconditionFailed(
+          `${this.where(target)} and ${this.where(src)} are both masters: ${target} is not a replica to promote. Decide which holds the data, make the other its replica, then retry.`,
+          {
+            code: 'wrong-target',
+          },
+        );
       }
       return {
         noop: true,
         mode,
         summary: `${target} is already a master: nothing to do`,
         evidence: { role: 'master', offset: t.offset, replid: t.replid },
-        rpo: { component: 'cache', bytes: 0, seconds: 0, description: 'no promotion by this step: the target was already the master' },
+        rpo: {
+          component: 'cache',
+          bytes: 0,
+          seconds: 0,
+          description: 'no promotion by this step: the target was already the master',
+        },
       };
     }
     if (o.reachable) {
-      if (o.role !== 'master') throw new PreconditionFailed(`${this.where(src)} is a replica too: there is no master to fail over from.`, { code: 'wrong-target' });
+      if (o.role !== 'master')
+        throw new PreconditionFailed(
+          `${this.where(src)} is a replica too: there is no master to fail over from.`,
+          { code: 'wrong-target' },
+        );
       if (!this.follows(t, o)) {
         throw new PreconditionFailed(
           `${this.where(target)} is not a replica of ${this.where(src)}: it follows replication id ${t.replid}, ${src} has ${o.replid}. Check components.redis.${target} in the config.`,
@@ -495,7 +654,9 @@ class RedisProvider implements CacheProvider {
     }
     if (mode === 'planned') {
       if (!o.reachable) {
-        throw new PreconditionFailed(`a planned failover pauses ${this.where(src)} and waits for equal offsets, but it is unreachable (${o.error.message}). Re-run preflight: with ${src} down the failover is unplanned.`);
+        throw new PreconditionFailed(
+          `a planned failover pauses ${this.where(src)} and waits for equal offsets, but it is unreachable (${o.error.message}). Re-run preflight: with ${src} down the failover is unplanned.`,
+        );
       }
       if (!t.linkUp) {
         // Pausing the master now would stop the application for a catch-up that cannot happen.
@@ -506,30 +667,51 @@ class RedisProvider implements CacheProvider {
         );
       }
       const useFailover = this.opts.useFailoverCommand && this.hasWritePause(o);
-      return useFailover ? this.failoverCommand(target, t, o, progress, started) : this.pauseAndPromote(target, t, o, 'planned', progress, started);
+      return useFailover
+        ? this.failoverCommand(target, t, o, progress, started)
+        : this.pauseAndPromote(target, t, o, 'planned', progress, started);
     }
     if (o.reachable) return this.pauseAndPromote(target, t, o, 'unplanned', progress, started);
     return this.promoteAlone(target, t, o, progress, started);
   }
 
   /** Demote the old master left behind by an interrupted promotion; what it took since the fork is dropped. */
-  private async finishInterrupted(target: RegionRole, t: Reachable, o: Reachable, mode: Mode, progress: Progress, started: number): Promise<PromotionResult> {
+  private async finishInterrupted(
+    target: RegionRole,
+    t: Reachable,
+    o: Reachable,
+    mode: Mode,
+    progress: Progress,
+    started: number,
+  ): Promise<PromotionResult> {
     const src = other(target);
     const to = this.replicaAddress(o, t, target);
     const dropped = Math.max(0, o.offset - (t.secondReplOffset ?? o.offset));
-    progress(`${target} is already master but ${src} still is too: making ${src} a replica of ${to.host}:${to.port}`);
+    progress(
+      `${target} is already master but ${src} still is too: making ${src} a replica of ${to.host}:${to.port}`,
+    );
     await this.withClient(src, 'REPLICAOF (demote the old master)', async (r) => {
       await r.call('REPLICAOF', to.host, String(to.port));
       // A pause or fence left by the interrupted attempt would otherwise hold the old master's clients, or its next promotion.
       if (this.hasWritePause(o)) await r.call('CLIENT', 'UNPAUSE');
       await this.clearLeftoverFence(r, src);
     });
-    this.opts.log.warn({ target, droppedBytes: dropped }, 'redis: finished an interrupted promotion by demoting the old master');
+    this.opts.log.warn(
+      { target, droppedBytes: dropped },
+      'redis: finished an interrupted promotion by demoting the old master',
+    );
     return {
       noop: false,
       mode,
       summary: `finished an interrupted promotion: ${target} was already master, ${src} is now its replica${dropped ? ` (${formatBytes(dropped)} written to ${src} after the split dropped)` : ''}`,
-      evidence: { method: 'demote old master', promotedAtOffset: t.secondReplOffset, oldMasterOffset: o.offset, droppedBytes: dropped, demotedTo: `${to.host}:${to.port}`, totalMs: Date.now() - started },
+      evidence: {
+        method: 'demote old master',
+        promotedAtOffset: t.secondReplOffset,
+        oldMasterOffset: o.offset,
+        droppedBytes: dropped,
+        demotedTo: `${to.host}:${to.port}`,
+        totalMs: Date.now() - started,
+      },
       rpo: {
         component: 'cache',
         bytes: dropped,
@@ -542,25 +724,48 @@ class RedisProvider implements CacheProvider {
   }
 
   /** Redis's own planned switch: the master pauses writes, waits for the replica, swaps roles. */
-  private async failoverCommand(target: RegionRole, t: Reachable, o: Reachable, progress: Progress, started: number): Promise<PromotionResult> {
+  private async failoverCommand(
+    target: RegionRole,
+    t: Reachable,
+    o: Reachable,
+    progress: Progress,
+    started: number,
+  ): Promise<PromotionResult> {
     const src = other(target);
     const to = this.replicaAddress(o, t, target);
     const timeoutMs = this.opts.promoteTimeoutSeconds * 1000;
     // FAILOVER TO refuses a replica its master does not list as online yet ("target replica is not
     // online"), which a replica that has just (re)synced can be for a moment after its own side
     // reports the link up: wait for the master's view, within the promotion's time.
-    const online = (m: SideState): boolean => m.reachable && m.replicas.some((e) => e.ip === to.host && e.port === to.port && e.state === 'online');
-    if (!online(o) && (await this.poll(timeoutMs, async () => (online(await this.inspect(src)) ? true : undefined))) === undefined) {
-      throw new ProviderError(NAME, `${src} does not list ${target} (${to.host}:${to.port}) as an online replica after ${this.opts.promoteTimeoutSeconds} s, so FAILOVER TO cannot run: check the replication link and retry.`, { retryable: true });
+    const online = (m: SideState): boolean =>
+      m.reachable &&
+      m.replicas.some((e) => e.ip === to.host && e.port === to.port && e.state === 'online');
+    if (
+      !online(o) &&
+      (await this.poll(timeoutMs, async () =>
+        online(await this.inspect(src)) ? true : undefined,
+      )) === undefined
+    ) {
+      throw new ProviderError(
+        NAME,
+        `${src} does not list ${target} (${to.host}:${to.port}) as an online replica after ${this.opts.promoteTimeoutSeconds} s, so FAILOVER TO cannot run: check the replication link and retry.`,
+        { retryable: true },
+      );
     }
-    progress(`FAILOVER TO ${to.host} ${to.port} on ${src}`, { primaryOffset: o.offset, replicaOffset: t.replicaOffset });
-    await this.withClient(src, 'FAILOVER', (r) => r.call('FAILOVER', 'TO', to.host, String(to.port), 'TIMEOUT', String(timeoutMs)));
+    progress(`FAILOVER TO ${to.host} ${to.port} on ${src}`, {
+      primaryOffset: o.offset,
+      replicaOffset: t.replicaOffset,
+    });
+    await this.withClient(src, 'FAILOVER', (r) =>
+      r.call('FAILOVER', 'TO', to.host, String(to.port), 'TIMEOUT', String(timeoutMs)),
+    );
     const done = await this.poll(timeoutMs + 5000, async () => {
       const [nt, no] = await Promise.all([this.inspect(target), this.inspect(src)]);
       if (!nt.reachable || !no.reachable) return undefined;
       if (nt.role === 'master' && no.role === 'replica') return { nt, no };
       // The master gave up (timeout) and resumed writes as master: report instead of waiting.
-      if (no.role === 'master' && no.failoverState === 'no-failover') return { nt, no, failed: true };
+      if (no.role === 'master' && no.failoverState === 'no-failover')
+        return { nt, no, failed: true };
       return undefined;
     });
     if (!done || 'failed' in done) {
@@ -570,15 +775,35 @@ class RedisProvider implements CacheProvider {
         { code: 'timeout', retryable: true },
       );
     }
-    const leftoverFenceCleared = await this.withClient(target, 'checking for a leftover write fence', (r) => this.clearLeftoverFence(r, target));
+    const leftoverFenceCleared = await this.withClient(
+      target,
+      'checking for a leftover write fence',
+      (r) => this.clearLeftoverFence(r, target),
+    );
     const totalMs = Date.now() - started;
-    this.opts.log.info({ target, finalOffset: done.nt.offset, totalMs }, 'redis FAILOVER completed');
+    this.opts.log.info(
+      { target, finalOffset: done.nt.offset, totalMs },
+      'redis FAILOVER completed',
+    );
     return {
       noop: false,
       mode: 'planned',
       summary: `FAILOVER: ${target} is master at offset ${done.nt.offset}, ${src} is now its replica (${totalMs} ms): zero loss`,
-      evidence: { method: 'FAILOVER TO', ...(leftoverFenceCleared ? { leftoverFenceCleared } : {}), primaryOffsetBefore: o.offset, replicaOffsetBefore: t.replicaOffset, finalOffset: done.nt.offset, oldMasterRole: done.no.role, totalMs },
-      rpo: { component: 'cache', bytes: 0, seconds: 0, description: `zero loss: ${src} paused writes until ${target} had its whole stream` },
+      evidence: {
+        method: 'FAILOVER TO',
+        ...(leftoverFenceCleared ? { leftoverFenceCleared } : {}),
+        primaryOffsetBefore: o.offset,
+        replicaOffsetBefore: t.replicaOffset,
+        finalOffset: done.nt.offset,
+        oldMasterRole: done.no.role,
+        totalMs,
+      },
+      rpo: {
+        component: 'cache',
+        bytes: 0,
+        seconds: 0,
+        description: `zero loss: ${src} paused writes until ${target} had its whole stream`,
+      },
     };
   }
 
@@ -591,15 +816,23 @@ class RedisProvider implements CacheProvider {
    * (Redis >= 6.2), else min-replicas-to-write beyond any replica count (see the header). `lift`
    * undoes it on a connection to `src`.
    */
-  private async fenceWrites(src: RegionRole, o: Reachable): Promise<{ method: string; finalOffset: number; lift: (r: Redis) => Promise<void> }> {
-    const offsetOf = async (r: Redis) => Number(parseInfo(await r.info('replication')).get('master_repl_offset') ?? 0);
+  private async fenceWrites(
+    src: RegionRole,
+    o: Reachable,
+  ): Promise<{ method: string; finalOffset: number; lift: (r: Redis) => Promise<void> }> {
+    const offsetOf = async (r: Redis) =>
+      Number(parseInfo(await r.info('replication')).get('master_repl_offset') ?? 0);
     if (this.hasWritePause(o)) {
       const pauseMs = this.opts.promoteTimeoutSeconds * 1000 + 10_000;
       const finalOffset = await this.withClient(src, 'CLIENT PAUSE WRITE', async (r) => {
         await r.call('CLIENT', 'PAUSE', String(pauseMs), 'WRITE');
         return offsetOf(r);
       });
-      return { method: 'pause', finalOffset, lift: async (r) => void (await r.call('CLIENT', 'UNPAUSE')) };
+      return {
+        method: 'pause',
+        finalOffset,
+        lift: async (r) => void (await r.call('CLIENT', 'UNPAUSE')),
+      };
     }
     return this.withClient(src, 'fencing writes (CONFIG SET min-replicas-to-write)', async (r) => {
       const [, toWrite] = (await r.config('GET', 'min-replicas-to-write')) as [string, string];
@@ -623,10 +856,16 @@ class RedisProvider implements CacheProvider {
   /** After a promotion: a fence value left on this side by a switch that stopped midway would refuse every write it now takes. */
   private async clearLeftoverFence(r: Redis, side: RegionRole): Promise<boolean> {
     // CONFIG may be renamed away (managed Redis); then no fence can have been set either.
-    const value = await r.config('GET', 'min-replicas-to-write').then((v) => Number((v as string[])[1]), () => null);
+    const value = await r.config('GET', 'min-replicas-to-write').then(
+      (v) => Number((v as string[])[1]),
+      () => null,
+    );
     if (value !== FENCE_MIN_REPLICAS) return false;
     await r.config('SET', 'min-replicas-to-write', '0');
-    this.opts.log.warn({ side }, 'redis: cleared min-replicas-to-write left at the fence value by an interrupted switch (set to 0: restore your own value if you had one)');
+    this.opts.log.warn(
+      { side },
+      'redis: cleared min-replicas-to-write left at the fence value by an interrupted switch (set to 0: restore your own value if you had one)',
+    );
     return true;
   }
 
@@ -634,9 +873,17 @@ class RedisProvider implements CacheProvider {
    * Fence writes on the old master, measure (planned: wait for) the offset gap, promote, then make
    * the old master a replica of the new one so it can never take writes again.
    */
-  private async pauseAndPromote(target: RegionRole, t: Reachable, o: Reachable, mode: Mode, progress: Progress, started: number): Promise<PromotionResult> {
+  private async pauseAndPromote(
+    target: RegionRole,
+    t: Reachable,
+    o: Reachable,
+    mode: Mode,
+    progress: Progress,
+    started: number,
+  ): Promise<PromotionResult> {
     const src = other(target);
-    const unfence = async (fence: { lift: (r: Redis) => Promise<void> }) => this.withClient(src, 'lifting the write fence', fence.lift).catch(() => undefined);
+    const unfence = async (fence: { lift: (r: Redis) => Promise<void> }) =>
+      this.withClient(src, 'lifting the write fence', fence.lift).catch(() => undefined);
     progress(`fencing writes on ${src}`);
     const fence = await this.fenceWrites(src, o);
     const { finalOffset } = fence;
@@ -650,7 +897,10 @@ class RedisProvider implements CacheProvider {
         if (replicaOffset >= finalOffset) return true;
         if (Date.now() - lastReport < 1000) return undefined;
         lastReport = Date.now();
-        progress(`waiting for ${target}: ${formatBytes(finalOffset - replicaOffset)} behind`, { finalOffset, replicaOffset });
+        progress(`waiting for ${target}: ${formatBytes(finalOffset - replicaOffset)} behind`, {
+          finalOffset,
+          replicaOffset,
+        });
         return undefined;
       });
       if (!caught) {
@@ -671,11 +921,20 @@ class RedisProvider implements CacheProvider {
       return this.clearLeftoverFence(r, target);
     }).catch(async (err: unknown) => {
       // Not promoted: the old master must take writes again. (Once promoted, a failed demotion keeps the fence: never two writers.)
-      if (!(await this.inspect(target).then((s) => s.reachable && s.role === 'master', () => false))) await unfence(fence);
+      if (
+        !(await this.inspect(target).then(
+          (s) => s.reachable && s.role === 'master',
+          () => false,
+        ))
+      )
+        await unfence(fence);
       throw err;
     });
     const promoteMs = Date.now() - promoteStarted;
-    this.opts.log.info({ target, mode, finalOffset, replicaOffset, fence: fence.method }, 'redis replica promoted (REPLICAOF NO ONE)');
+    this.opts.log.info(
+      { target, mode, finalOffset, replicaOffset, fence: fence.method },
+      'redis replica promoted (REPLICAOF NO ONE)',
+    );
     const nt = await this.inspectReachable(target);
     const to = this.replicaAddress(o, nt, target);
     progress(`making ${src} a replica of ${to.host}:${to.port}`);
@@ -686,10 +945,18 @@ class RedisProvider implements CacheProvider {
     const gap = Math.max(0, finalOffset - replicaOffset);
     // The lost writes were taken between the loss of contact and the fence, which is when `t` was read.
     const lost = this.contactLost(t);
-    const window = t.linkUp === false && t.linkDownSinceSeconds !== null && t.linkDownSinceSeconds >= 0 ? t.linkDownSinceSeconds : null;
+    const window =
+      t.linkUp === false && t.linkDownSinceSeconds !== null && t.linkDownSinceSeconds >= 0
+        ? t.linkDownSinceSeconds
+        : null;
     const rpo: RpoMeasurement =
       mode === 'planned' || gap === 0
-        ? { component: 'cache', bytes: 0, seconds: 0, description: `zero loss: ${target} had ${src}'s offset ${finalOffset} when promoted` }
+        ? {
+            component: 'cache',
+            bytes: 0,
+            seconds: 0,
+            description: `zero loss: ${target} had ${src}'s offset ${finalOffset} when promoted`,
+          }
         : {
             component: 'cache',
             bytes: gap,
@@ -708,13 +975,27 @@ class RedisProvider implements CacheProvider {
       evidence: {
         method: `${fence.method} + REPLICAOF NO ONE`,
         ...(leftoverFenceCleared ? { leftoverFenceCleared } : {}),
-        finalOffset, replicaOffset, offsetGapBytes: gap, masterContactLostAt: lost?.at ?? null, fenced: true, demotedTo: `${to.host}:${to.port}`, catchUpMs, promoteMs, totalMs,
+        finalOffset,
+        replicaOffset,
+        offsetGapBytes: gap,
+        masterContactLostAt: lost?.at ?? null,
+        fenced: true,
+        demotedTo: `${to.host}:${to.port}`,
+        catchUpMs,
+        promoteMs,
+        totalMs,
       },
       rpo,
     };
   }
 
-  private async promoteAlone(target: RegionRole, t: Reachable, o: Unreachable, progress: Progress, started: number): Promise<PromotionResult> {
+  private async promoteAlone(
+    target: RegionRole,
+    t: Reachable,
+    o: Unreachable,
+    progress: Progress,
+    started: number,
+  ): Promise<PromotionResult> {
     const src = other(target);
     progress(`${src} is unreachable (${o.error.message}): it cannot be demoted`);
     const loss = this.expectedLoss(t, o.error.message);
@@ -724,7 +1005,10 @@ class RedisProvider implements CacheProvider {
       return this.clearLeftoverFence(r, target);
     });
     const promoteMs = Date.now() - promoteStarted;
-    this.opts.log.warn({ target, replicaOffset: t.replicaOffset, oldMaster: src }, 'redis replica promoted without demoting the unreachable old master');
+    this.opts.log.warn(
+      { target, replicaOffset: t.replicaOffset, oldMaster: src },
+      'redis replica promoted without demoting the unreachable old master',
+    );
     return {
       noop: false,
       mode: 'unplanned',
@@ -741,11 +1025,19 @@ class RedisProvider implements CacheProvider {
         promoteMs,
         totalMs: Date.now() - started,
       },
-      rpo: { component: 'cache', bytes: loss.bytes, seconds: loss.seconds, description: loss.description },
+      rpo: {
+        component: 'cache',
+        bytes: loss.bytes,
+        seconds: loss.seconds,
+        description: loss.description,
+      },
     };
   }
 
-  private async poll<T>(timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T | undefined> {
+  private async poll<T>(
+    timeoutMs: number,
+    probe: () => Promise<T | undefined>,
+  ): Promise<T | undefined> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const v = await probe();
@@ -757,14 +1049,38 @@ class RedisProvider implements CacheProvider {
 
   async verifyWriter(target: RegionRole): Promise<CheckResult[]> {
     const s = await this.inspect(target);
-    if (!s.reachable) return [{ name: `redis ${target} reachable`, kind: 'cache', ok: false, detail: s.error.message }];
-    const checks: CheckResult[] = [{ name: `redis ${target} is master`, kind: 'cache', ok: s.role === 'master', detail: `role=${s.role}` }];
+    if (!s.reachable)
+      return [
+        { name: `redis ${target} reachable`, kind: 'cache', ok: false, detail: s.error.message },
+      ];
+    const checks: CheckResult[] = [
+      {
+        name: `redis ${target} is master`,
+        kind: 'cache',
+        ok: s.role === 'master',
+        detail: `role=${s.role}`,
+      },
+    ];
     const started = Date.now();
     try {
-      await this.withClient(target, 'write probe', (r) => r.set(`dr:probe:${target}`, new Date().toISOString(), 'EX', 300));
-      checks.push({ name: `redis ${target} write probe`, kind: 'cache', ok: true, detail: `SET dr:probe:${target} EX 300`, durationMs: Date.now() - started });
+      await this.withClient(target, 'write probe', (r) =>
+        r.set(`dr:probe:${target}`, new Date().toISOString(), 'EX', 300),
+      );
+      checks.push({
+        name: `redis ${target} write probe`,
+        kind: 'cache',
+        ok: true,
+        detail: `SET dr:probe:${target} EX 300`,
+        durationMs: Date.now() - started,
+      });
     } catch (err) {
-      checks.push({ name: `redis ${target} write probe`, kind: 'cache', ok: false, detail: (err as Error).message, durationMs: Date.now() - started });
+      checks.push({
+        name: `redis ${target} write probe`,
+        kind: 'cache',
+        ok: false,
+        detail: (err as Error).message,
+        durationMs: Date.now() - started,
+      });
     }
     return checks;
   }
@@ -777,27 +1093,62 @@ class RedisProvider implements CacheProvider {
   }
 
   /** Make `standby` a replica of the other side (Redis resyncs by itself: partial or full), then wait for the link and equal offsets. */
-  async resync({ standby, progress }: { standby: RegionRole; progress: Progress }): Promise<ActionResult> {
-    if (await this.isStreamingStandby(standby)) return { noop: true, summary: `${standby} is already a replica of ${other(standby)}`, evidence: {} };
+  async resync({
+    standby,
+    progress,
+  }: {
+    standby: RegionRole;
+    progress: Progress;
+  }): Promise<ActionResult> {
+    if (await this.isStreamingStandby(standby))
+      return {
+        noop: true,
+        summary: `${standby} is already a replica of ${other(standby)}`,
+        evidence: {},
+      };
     const writer = other(standby);
     const w = await this.inspectReachable(writer);
-    if (w.role !== 'master') throw new PreconditionFailed(`${this.where(writer)} is not a master: nothing to resync ${standby} from.`, { code: 'wrong-target' });
+    if (w.role !== 'master')
+      throw new PreconditionFailed(
+        `${this.where(writer)} is not a master: nothing to resync ${standby} from.`,
+        { code: 'wrong-target' },
+      );
     const s = await this.inspectReachable(standby);
     const to = { host: this.address(writer).host, port: w.tcpPort || this.address(writer).port };
     const { dropped, droppedKeys } = await this.whatResyncDrops(standby, s, writer, w);
     const started = Date.now();
     progress(`REPLICAOF ${to.host} ${to.port} on ${standby}`);
-    await this.withClient(standby, 'REPLICAOF', (r) => r.call('REPLICAOF', to.host, String(to.port)));
-    const ok = await this.poll(this.opts.promoteTimeoutSeconds * 1000, async () => ((await this.isStreamingStandby(standby).catch(() => false)) ? true : undefined));
-    if (!ok) throw new ProviderError(NAME, `${this.where(standby)} did not sync with ${writer} within ${this.opts.promoteTimeoutSeconds} s after REPLICAOF; see its log`, { code: 'timeout', retryable: true });
+    await this.withClient(standby, 'REPLICAOF', (r) =>
+      r.call('REPLICAOF', to.host, String(to.port)),
+    );
+    const ok = await this.poll(this.opts.promoteTimeoutSeconds * 1000, async () =>
+      (await this.isStreamingStandby(standby).catch(() => false)) ? true : undefined,
+    );
+    if (!ok)
+      throw new ProviderError(
+        NAME,
+        `${this.where(standby)} did not sync with ${writer} within ${this.opts.promoteTimeoutSeconds} s after REPLICAOF; see its log`,
+        { code: 'timeout', retryable: true },
+      );
     const offsets = await this.waitForEqualOffsets(writer, standby);
     if (!offsets.equal) {
-      throw new ProviderError(NAME, `${this.where(standby)} follows ${writer} but did not reach its offset ${offsets.writer} within ${this.opts.promoteTimeoutSeconds} s (at ${offsets.standby}); see its log, then Retry`, { code: 'timeout', retryable: true });
+      throw new ProviderError(
+        NAME,
+        `${this.where(standby)} follows ${writer} but did not reach its offset ${offsets.writer} within ${this.opts.promoteTimeoutSeconds} s (at ${offsets.standby}); see its log, then Retry`,
+        { code: 'timeout', retryable: true },
+      );
     }
     return {
       noop: false,
       summary: `${standby} is a replica of ${writer} again, link up, offsets equal (${offsets.writer})${dropped ? `; dropped ${formatBytes(dropped)} it took as a stale master` : ''}${droppedKeys ? `; replaced what it held as the old master (${droppedKeys})` : ''}`,
-      evidence: { previousRole: s.role, replicaOf: `${to.host}:${to.port}`, offset: offsets.writer, droppedBytes: dropped, ...(droppedKeys ? { droppedKeys } : {}), durationMs: Date.now() - started },
+      evidence: {
+        previousRole: s.role,
+        replicaOf: `${to.host}:${to.port}`,
+        offset: offsets.writer,
+        droppedBytes: dropped,
+        ...(droppedKeys ? { droppedKeys } : {}),
+        durationMs: Date.now() - started,
+      },
     };
   }
 
@@ -807,11 +1158,24 @@ class RedisProvider implements CacheProvider {
    * writer's stream, or it is the old master restarted after the writer's promotion. Any other
    * master may be the one that serves; it is refused before any change.
    */
-  private async whatResyncDrops(standby: RegionRole, s: Reachable, writer: RegionRole, w: Reachable): Promise<{ dropped: number; droppedKeys: string | null }> {
+  private async whatResyncDrops(
+    standby: RegionRole,
+    s: Reachable,
+    writer: RegionRole,
+    w: Reachable,
+  ): Promise<{ dropped: number; droppedKeys: string | null }> {
     if (s.role !== 'master') return { dropped: 0, droppedKeys: null };
     if (this.interrupted(w, s)) return { dropped: this.staleBytes(w, s), droppedKeys: null };
-    if (s.replid2 === w.replid) return { dropped: Math.max(0, s.offset - ((s.secondReplOffset ?? 1) - 1)), droppedKeys: null };
-    if (this.restartedOldMaster(w, s)) return { dropped: 0, droppedKeys: (await this.restartedLoss(standby, s, writer, w)).description };
+    if (s.replid2 === w.replid)
+      return {
+        dropped: Math.max(0, s.offset - ((s.secondReplOffset ?? 1) - 1)),
+        droppedKeys: null,
+      };
+    if (this.restartedOldMaster(w, s))
+      return {
+        dropped: 0,
+        droppedKeys: (await this.restartedLoss(standby, s, writer, w)).description,
+      };
     throw new PreconditionFailed(
       `${this.where(standby)} is a master that shares no replication history with ${this.where(writer)}${leftReplicaRole(w) ? '' : `, and ${writer} was never promoted from a replica`}: making it a replica would replace its data (${s.replid}, offset ${s.offset}) with ${writer}'s, and nothing shows it is the stale side. Nothing was changed. Check components.redis in the config; if ${standby} really holds nothing to keep, run REPLICAOF on it yourself.`,
       { code: 'wrong-target' },
@@ -819,7 +1183,10 @@ class RedisProvider implements CacheProvider {
   }
 
   /** Wait until `standby` has applied `writer`'s stream up to the writer's offset read now. */
-  private async waitForEqualOffsets(writer: RegionRole, standby: RegionRole): Promise<{ equal: boolean; writer: number; standby: number | null }> {
+  private async waitForEqualOffsets(
+    writer: RegionRole,
+    standby: RegionRole,
+  ): Promise<{ equal: boolean; writer: number; standby: number | null }> {
     const target = (await this.inspectReachable(writer)).offset;
     let at: number | null = null;
     const caught = await this.poll(this.opts.promoteTimeoutSeconds * 1000, async () => {
@@ -836,26 +1203,59 @@ class RedisProvider implements CacheProvider {
    * changed on the writer in between is in flux, not evidence either way, and is left out; a key
    * that stayed put on the writer must have the same value on the standby.
    */
-  async consistency({ writer }: { writer: RegionRole; progress: Progress }): Promise<CheckResult[]> {
+  async consistency({
+    writer,
+  }: {
+    writer: RegionRole;
+    progress: Progress;
+  }): Promise<CheckResult[]> {
     const standby = other(writer);
-    const [w, s] = await Promise.all([this.inspectReachable(writer), this.inspectReachable(standby)]);
-    const sample = await this.withClient(writer, 'sampling keys', (r) => sampleDigests(r, SAMPLE_KEYS));
+    const [w, s] = await Promise.all([
+      this.inspectReachable(writer),
+      this.inspectReachable(standby),
+    ]);
+    const sample = await this.withClient(writer, 'sampling keys', (r) =>
+      sampleDigests(r, SAMPLE_KEYS),
+    );
     const a = await this.withClient(writer, 'DBSIZE', (r) => r.dbsize());
     const offsets = await this.waitForEqualOffsets(writer, standby);
     const b = await this.withClient(standby, 'DBSIZE', (r) => r.dbsize());
     const keys = [...sample.keys()];
-    const theirs = await this.withClient(standby, 'reading sampled keys', (r) => digestsOf(r, keys));
-    const again = await this.withClient(writer, 're-reading sampled keys', (r) => digestsOf(r, keys));
+    const theirs = await this.withClient(standby, 'reading sampled keys', (r) =>
+      digestsOf(r, keys),
+    );
+    const again = await this.withClient(writer, 're-reading sampled keys', (r) =>
+      digestsOf(r, keys),
+    );
     const a2 = await this.withClient(writer, 'DBSIZE', (r) => r.dbsize());
     const changing = keys.filter((k) => again.get(k) !== sample.get(k));
-    const differing = keys.filter((k) => again.get(k) === sample.get(k) && theirs.get(k) !== sample.get(k));
+    const differing = keys.filter(
+      (k) => again.get(k) === sample.get(k) && theirs.get(k) !== sample.get(k),
+    );
     const compared = keys.length - changing.length;
     const countOk = b >= Math.min(a, a2) && b <= Math.max(a, a2);
-    const inFlux = changing.length ? `; ${changing.length} changing on ${writer} during the check left out` : '';
+    const inFlux = changing.length
+      ? `; ${changing.length} changing on ${writer} during the check left out`
+      : '';
     return [
-      { name: `redis ${standby} follows ${writer}`, kind: 'cache', ok: s.role === 'replica' && this.follows(s, w), detail: `role=${s.role}, replid ${s.replid} / ${w.replid}` },
-      { name: `redis ${standby} offset caught up`, kind: 'cache', ok: offsets.equal, detail: `${standby} at ${offsets.standby ?? '?'}, ${writer} at ${offsets.writer}` },
-      { name: 'redis key count', kind: 'cache', ok: countOk, detail: `${writer}: ${a === a2 ? a : `${a}..${a2}`} keys, ${standby}: ${b} keys` },
+      {
+        name: `redis ${standby} follows ${writer}`,
+        kind: 'cache',
+        ok: s.role === 'replica' && this.follows(s, w),
+        detail: `role=${s.role}, replid ${s.replid} / ${w.replid}`,
+      },
+      {
+        name: `redis ${standby} offset caught up`,
+        kind: 'cache',
+        ok: offsets.equal,
+        detail: `${standby} at ${offsets.standby ?? '?'}, ${writer} at ${offsets.writer}`,
+      },
+      {
+        name: 'redis key count',
+        kind: 'cache',
+        ok: countOk,
+        detail: `${writer}: ${a === a2 ? a : `${a}..${a2}`} keys, ${standby}: ${b} keys`,
+      },
       {
         name: 'redis sampled values',
         kind: 'cache',

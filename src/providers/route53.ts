@@ -53,7 +53,16 @@ import type { Logger } from 'pino';
 import type { CheckResult, ComponentReadiness, RegionRole } from '../domain/types.js';
 import { DrError, PreconditionFailed, ProviderError, errorInfo } from '../errors.js';
 import type { ActionResult, DnsProvider, Progress } from './types.js';
-import { createResolver, failoverTime, failoverWarning, normalizeName, sameValues, sleep, type FailoverDetection, type ResolveFn } from './dns-resolve.js';
+import {
+  createResolver,
+  failoverTime,
+  failoverWarning,
+  normalizeName,
+  sameValues,
+  sleep,
+  type FailoverDetection,
+  type ResolveFn,
+} from './dns-resolve.js';
 
 export interface Route53ProviderOptions {
   hostedZoneId: string;
@@ -87,26 +96,64 @@ interface RoutingState {
 const NAME = 'route53';
 /** Health checks that probe an endpoint, so RequestInterval and FailureThreshold time them. */
 const ENDPOINT_CHECK_TYPES = new Set(['HTTP', 'HTTPS', 'HTTP_STR_MATCH', 'HTTPS_STR_MATCH', 'TCP']);
-const THROTTLING = new Set(['Throttling', 'ThrottlingException', 'PriorRequestNotComplete', 'TooManyRequestsException', 'RequestLimitExceeded']);
+const THROTTLING = new Set([
+  'Throttling',
+  'ThrottlingException',
+  'PriorRequestNotComplete',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+]);
 
 /** Turn an SDK error into one of ours, with what to do about it. */
 export function mapRoute53Error(err: unknown, doing: string): DrError {
   if (err instanceof DrError) return err;
-  const e = err as { name?: string; message?: string; code?: string; $metadata?: { httpStatusCode?: number } };
+  const e = err as {
+    name?: string;
+    message?: string;
+    code?: string;
+    $metadata?: { httpStatusCode?: number };
+  };
   const code = e.name ?? 'Error';
   const status = e.$metadata?.httpStatusCode;
   const said = e.message ? ` (AWS said: ${e.message})` : '';
   if (code === 'NoSuchHostedZone' || code === 'NoSuchHealthCheck' || code === 'NoSuchChange')
-    return new PreconditionFailed(`Route 53: ${doing} failed, ${code}${said}. Check the ids in components.dns.route53 against the AWS account the bot's credentials belong to.`, { code: 'not-found', cause: err });
+    return new PreconditionFailed(
+      `Route 53: ${doing} failed, ${code}${said}. Check the ids in components.dns.route53 against the AWS account the bot's credentials belong to.`,
+      { code: 'not-found', cause: err },
+    );
   if (code === 'AccessDenied' || code === 'AccessDeniedException' || status === 403)
-    return new ProviderError(NAME, `access denied while ${doing}${said}. Grant the bot's IAM identity route53:GetHostedZone, ListResourceRecordSets, ChangeResourceRecordSets, GetChange, GetHealthCheck, UpdateHealthCheck and TestDNSAnswer, then retry the step.`, { code: 'forbidden', retryable: false, cause: err });
+    return new ProviderError(
+      NAME,
+      `access denied while ${doing}${said}. Grant the bot's IAM identity route53:GetHostedZone, ListResourceRecordSets, ChangeResourceRecordSets, GetChange, GetHealthCheck, UpdateHealthCheck and TestDNSAnswer, then retry the step.`,
+      { code: 'forbidden', retryable: false, cause: err },
+    );
   if (THROTTLING.has(code) || status === 429)
-    return new ProviderError(NAME, `throttled while ${doing} even after retries${said}. Another tool may be hammering the Route 53 API; retry the step in a minute.`, { code: 'throttled', retryable: true, cause: err });
-  if (code === 'InvalidChangeBatch' || code === 'InvalidInput' || code === 'HealthCheckVersionMismatch')
-    return new ProviderError(NAME, `${doing} was rejected: ${code}${said}. Someone may have changed the records or the health check meanwhile; retry re-reads them.`, { retryable: true, cause: err });
+    return new ProviderError(
+      NAME,
+      `throttled while ${doing} even after retries${said}. Another tool may be hammering the Route 53 API; retry the step in a minute.`,
+      { code: 'throttled', retryable: true, cause: err },
+    );
+  if (
+    code === 'InvalidChangeBatch' ||
+    code === 'InvalidInput' ||
+    code === 'HealthCheckVersionMismatch'
+  )
+    return new ProviderError(
+      NAME,
+      `${doing} was rejected: ${code}${said}. Someone may have changed the records or the health check meanwhile; retry re-reads them.`,
+      { retryable: true, cause: err },
+    );
   if (status === undefined)
-    return new ProviderError(NAME, `cannot reach the Route 53 API while ${doing}: ${e.code ?? code} ${e.message ?? ''}`.trim() + '. Check network egress and the endpoint setting.', { retryable: true, cause: err });
-  return new ProviderError(NAME, `${doing} failed: ${code} (HTTP ${status})${said}`, { retryable: status >= 500, cause: err });
+    return new ProviderError(
+      NAME,
+      `cannot reach the Route 53 API while ${doing}: ${e.code ?? code} ${e.message ?? ''}`.trim() +
+        '. Check network egress and the endpoint setting.',
+      { retryable: true, cause: err },
+    );
+  return new ProviderError(NAME, `${doing} failed: ${code} (HTTP ${status})${said}`, {
+    retryable: status >= 500,
+    cause: err,
+  });
 }
 
 /**
@@ -145,7 +192,10 @@ export function createRoute53Provider(opts: Route53ProviderOptions): DnsProvider
     ...(endpoint ? { endpoint } : {}),
     ...(opts.credentials ? { credentials: opts.credentials } : {}),
   });
-  const doResolve = opts.resolveName !== undefined || opts.resolverServers !== undefined || opts.resolver !== undefined;
+  const doResolve =
+    opts.resolveName !== undefined ||
+    opts.resolverServers !== undefined ||
+    opts.resolver !== undefined;
   const resolve = opts.resolver ?? createResolver({ servers: opts.resolverServers });
   const where = `${recordName} ${recordType} in hosted zone ${opts.hostedZoneId}`;
   /** The last change this provider submitted and has not seen INSYNC (rewrite-records). */
@@ -164,28 +214,55 @@ export function createRoute53Provider(opts: Route53ProviderOptions): DnsProvider
   async function loadRecords(): Promise<Record<RegionRole, ResourceRecordSet>> {
     // ListResourceRecordSets answers NoSuchHostedZone itself: no GetHostedZone here, Route 53 allows only 5 calls/s per account.
     const out = await call(`listing ${where}`, () =>
-      client.send(new ListResourceRecordSetsCommand({ HostedZoneId: opts.hostedZoneId, StartRecordName: recordName, StartRecordType: recordType, MaxItems: 20 })),
+      client.send(
+        new ListResourceRecordSetsCommand({
+          HostedZoneId: opts.hostedZoneId,
+          StartRecordName: recordName,
+          StartRecordType: recordType,
+          MaxItems: 20,
+        }),
+      ),
     );
-    const group = (out.ResourceRecordSets ?? []).filter((r) => normalizeName(r.Name ?? '') === recordName && r.Type === recordType);
+    const group = (out.ResourceRecordSets ?? []).filter(
+      (r) => normalizeName(r.Name ?? '') === recordName && r.Type === recordType,
+    );
     const find = (role: RegionRole, id: string): ResourceRecordSet => {
       const r = group.find((x) => x.SetIdentifier === id);
       if (!r)
-        throw new PreconditionFailed(`Route 53 has no ${where} with SetIdentifier "${id}" (the ${role} record). Found: ${group.map((g) => `"${g.SetIdentifier ?? '(none)'}"`).join(', ') || 'no record of that name and type'}. Fix components.dns.route53.${role}SetIdentifier or create the failover record.`, { code: 'not-found' });
+        throw new PreconditionFailed(
+          `Route 53 has no ${where} with SetIdentifier "${id}" (the ${role} record). Found: ${group.map((g) => `"${g.SetIdentifier ?? '(none)'}"`).join(', ') || 'no record of that name and type'}. Fix components.dns.route53.${role}SetIdentifier or create the failover record.`,
+          { code: 'not-found' },
+        );
       if (!r.Failover)
-        throw new PreconditionFailed(`${where} with SetIdentifier "${id}" is not a failover record (no Failover PRIMARY/SECONDARY): dr-bot only switches failover routing.`, { code: 'wrong-target' });
+        throw new PreconditionFailed(
+          `${where} with SetIdentifier "${id}" is not a failover record (no Failover PRIMARY/SECONDARY): dr-bot only switches failover routing.`,
+          { code: 'wrong-target' },
+        );
       return r;
     };
-    return { primary: find('primary', opts.primarySetIdentifier), secondary: find('secondary', opts.secondarySetIdentifier) };
+    return {
+      primary: find('primary', opts.primarySetIdentifier),
+      secondary: find('secondary', opts.secondarySetIdentifier),
+    };
   }
 
   async function testAnswer(): Promise<string[]> {
     const out = await call(`asking TestDNSAnswer for ${where}`, () =>
-      client.send(new TestDNSAnswerCommand({ HostedZoneId: opts.hostedZoneId, RecordName: recordName, RecordType: recordType })),
+      client.send(
+        new TestDNSAnswerCommand({
+          HostedZoneId: opts.hostedZoneId,
+          RecordName: recordName,
+          RecordType: recordType,
+        }),
+      ),
     );
     return out.RecordData ?? [];
   }
 
-  function servedBy(records: Record<RegionRole, ResourceRecordSet>, answer: string[]): RegionRole | 'unknown' {
+  function servedBy(
+    records: Record<RegionRole, ResourceRecordSet>,
+    answer: string[],
+  ): RegionRole | 'unknown' {
     if (sameValues(answer, recordValues(records.primary))) return 'primary';
     if (sameValues(answer, recordValues(records.secondary))) return 'secondary';
     return 'unknown';
@@ -193,10 +270,16 @@ export function createRoute53Provider(opts: Route53ProviderOptions): DnsProvider
 
   async function healthCheck(): Promise<HealthCheck> {
     if (!opts.primaryHealthCheckId)
-      throw new PreconditionFailed('method "invert-health-check" needs components.dns.route53.primaryHealthCheckId', { code: 'precondition-failed' });
+      throw new PreconditionFailed(
+        'method "invert-health-check" needs components.dns.route53.primaryHealthCheckId',
+        { code: 'precondition-failed' },
+      );
     const id = opts.primaryHealthCheckId;
-    const out = await call(`reading health check ${id}`, () => client.send(new GetHealthCheckCommand({ HealthCheckId: id })));
-    if (!out.HealthCheck) throw new ProviderError(NAME, `GetHealthCheck ${id} returned no health check`);
+    const out = await call(`reading health check ${id}`, () =>
+      client.send(new GetHealthCheckCommand({ HealthCheckId: id })),
+    );
+    if (!out.HealthCheck)
+      throw new ProviderError(NAME, `GetHealthCheck ${id} returned no health check`);
     return out.HealthCheck;
   }
 
@@ -205,34 +288,68 @@ export function createRoute53Provider(opts: Route53ProviderOptions): DnsProvider
    * is PRIMARY now must fail FailureThreshold checks in a row, one every RequestInterval seconds.
    */
   async function detection(st: RoutingState): Promise<FailoverDetection> {
-    const active = st.records.secondary.Failover === 'PRIMARY' ? st.records.secondary : st.records.primary;
+    const active =
+      st.records.secondary.Failover === 'PRIMARY' ? st.records.secondary : st.records.primary;
     const id = active.HealthCheckId;
-    if (!id) return { known: false, why: `the PRIMARY record "${active.SetIdentifier}" has no health check, so Route 53 does not fail over by itself` };
+    if (!id)
+      return {
+        known: false,
+        why: `the PRIMARY record "${active.SetIdentifier}" has no health check, so Route 53 does not fail over by itself`,
+      };
     let hc = st.healthCheck?.Id === id ? st.healthCheck : undefined;
     if (!hc) {
       try {
-        hc = (await call(`reading health check ${id}`, () => client.send(new GetHealthCheckCommand({ HealthCheckId: id })))).HealthCheck;
+        hc = (
+          await call(`reading health check ${id}`, () =>
+            client.send(new GetHealthCheckCommand({ HealthCheckId: id })),
+          )
+        ).HealthCheck;
       } catch (err) {
-        return { known: false, why: `health check ${id} could not be read: ${errorInfo(err).message.replace(/\.$/, '')}` };
+        return {
+          known: false,
+          why: `health check ${id} could not be read: ${errorInfo(err).message.replace(/\.$/, '')}`,
+        };
       }
     }
     const cfg = hc?.HealthCheckConfig;
     // Calculated, CloudWatch-alarm and recovery-control checks follow something else, on its own clock.
     if (!cfg?.Type || !ENDPOINT_CHECK_TYPES.has(cfg.Type))
-      return { known: false, why: `health check ${id} is of type ${cfg?.Type ?? '?'}, whose status does not follow RequestInterval × FailureThreshold` };
+      return {
+        known: false,
+        why: `health check ${id} is of type ${cfg?.Type ?? '?'}, whose status does not follow RequestInterval × FailureThreshold`,
+      };
     if (cfg.RequestInterval === undefined || cfg.FailureThreshold === undefined)
-      return { known: false, why: `health check ${id} reports no RequestInterval or FailureThreshold` };
-    return { known: true, seconds: cfg.RequestInterval * cfg.FailureThreshold, how: `health check ${cfg.FailureThreshold} × ${cfg.RequestInterval} s`, watcher: `health check ${id}` };
+      return {
+        known: false,
+        why: `health check ${id} reports no RequestInterval or FailureThreshold`,
+      };
+    return {
+      known: true,
+      seconds: cfg.RequestInterval * cfg.FailureThreshold,
+      how: `health check ${cfg.FailureThreshold} × ${cfg.RequestInterval} s`,
+      watcher: `health check ${id}`,
+    };
   }
 
   async function state(): Promise<RoutingState> {
     const records = await loadRecords();
     const hc = method === 'invert-health-check' ? await healthCheck() : undefined;
     const answer = await testAnswer();
-    return { records, healthCheck: hc, answer, servedBy: servedBy(records, answer), ttl: records.primary.TTL ?? records.secondary.TTL };
+    return {
+      records,
+      healthCheck: hc,
+      answer,
+      servedBy: servedBy(records, answer),
+      ttl: records.primary.TTL ?? records.secondary.TTL,
+    };
   }
 
-  async function waitFor<T>(what: string, poll: () => Promise<T | undefined>, progress: Progress, onTimeout: (waitedS: number) => DrError): Promise<T> {
+  async function waitFor<T>(
+    what: string,
+    poll: () => Promise<T | undefined>,
+    progress: Progress,
+    onTimeout: (waitedS: number) => DrError,
+  ): Promise<T> {
     const started = Date.now();
     for (;;) {
       const done = await poll();
@@ -244,7 +361,11 @@ export function createRoute53Provider(opts: Route53ProviderOptions): DnsProvider
     }
   }
 
-  async function waitForAnswer(target: RegionRole, records: Record<RegionRole, ResourceRecordSet>, progress: Progress): Promise<string[]> {
+  async function waitForAnswer(
+    target: RegionRole,
+    records: Record<RegionRole, ResourceRecordSet>,
+    progress: Progress,
+  ): Promise<string[]> {
     return waitFor(
       `waiting for Route 53 to answer the ${target}`,
       async () => {
@@ -253,7 +374,11 @@ export function createRoute53Provider(opts: Route53ProviderOptions): DnsProvider
       },
       progress,
       (s) =>
-        new ProviderError(NAME, `the change was made, but after ${s} s TestDNSAnswer still does not answer the ${target} record (${recordValues(records[target]).join(', ')}) for ${where}. Route 53's health checkers may not have re-evaluated yet, or the ${target}'s own health check fails; look at the health checks in the Route 53 console, then retry (the step re-checks before acting).`, { code: 'timeout', retryable: true }),
+        new ProviderError(
+          NAME,
+          `the change was made, but after ${s} s TestDNSAnswer still does not answer the ${target} record (${recordValues(records[target]).join(', ')}) for ${where}. Route 53's health checkers may not have re-evaluated yet, or the ${target}'s own health check fails; look at the health checks in the Route 53 console, then retry (the step re-checks before acting).`,
+          { code: 'timeout', retryable: true },
+        ),
     );
   }
 
@@ -261,12 +386,18 @@ export function createRoute53Provider(opts: Route53ProviderOptions): DnsProvider
     await waitFor(
       `change ${changeId} is PENDING`,
       async () => {
-        const out = await call(`reading change ${changeId}`, () => client.send(new GetChangeCommand({ Id: changeId })));
+        const out = await call(`reading change ${changeId}`, () =>
+          client.send(new GetChangeCommand({ Id: changeId })),
+        );
         return out.ChangeInfo?.Status === 'INSYNC' ? true : undefined;
       },
       progress,
       (s) =>
-        new ProviderError(NAME, `change ${changeId} for ${where} is still PENDING after ${s} s: Route 53 accepted it but has not propagated it to its name servers. Retry the step later: it re-reads the records, finds them switched, and re-submits them unchanged to see them INSYNC (nothing is switched twice).`, { code: 'timeout', retryable: true }),
+        new ProviderError(
+          NAME,
+          `change ${changeId} for ${where} is still PENDING after ${s} s: Route 53 accepted it but has not propagated it to its name servers. Retry the step later: it re-reads the records, finds them switched, and re-submits them unchanged to see them INSYNC (nothing is switched twice).`,
+          { code: 'timeout', retryable: true },
+        ),
     );
   }
 
@@ -279,14 +410,28 @@ export function createRoute53Provider(opts: Route53ProviderOptions): DnsProvider
     return st.records.secondary.Failover === 'PRIMARY' ? 'secondary' : 'primary';
   }
 
-  function describe(records: Record<RegionRole, ResourceRecordSet>, role: RegionRole | 'unknown'): string {
-    return role === 'unknown' ? 'neither record' : `${role} (${recordValues(records[role]).join(', ')})`;
+  function describe(
+    records: Record<RegionRole, ResourceRecordSet>,
+    role: RegionRole | 'unknown',
+  ): string {
+    return role === 'unknown'
+      ? 'neither record'
+      : `${role} (${recordValues(records[role]).join(', ')})`;
   }
 
   /** Both flags in one UpdateHealthCheck, so no reader ever sees the check inverted but still evaluated. */
   async function setPinned(hc: HealthCheck, pinned: boolean): Promise<void> {
-    await call(`${pinned ? 'pinning' : 'releasing'} health check ${hc.Id} (Disabled=${pinned}, Inverted=${pinned})`, () =>
-      client.send(new UpdateHealthCheckCommand({ HealthCheckId: hc.Id!, HealthCheckVersion: hc.HealthCheckVersion, Disabled: pinned, Inverted: pinned })),
+    await call(
+      `${pinned ? 'pinning' : 'releasing'} health check ${hc.Id} (Disabled=${pinned}, Inverted=${pinned})`,
+      () =>
+        client.send(
+          new UpdateHealthCheckCommand({
+            HealthCheckId: hc.Id!,
+            HealthCheckVersion: hc.HealthCheckVersion,
+            Disabled: pinned,
+            Inverted: pinned,
+          }),
+        ),
     );
   }
 
@@ -304,7 +449,9 @@ export function createRoute53Provider(opts: Route53ProviderOptions): DnsProvider
       // server TestDNSAnswer asked already has it.
       if (unconfirmed) {
         const id = unconfirmed;
-        const out = await call(`reading change ${id}`, () => client.send(new GetChangeCommand({ Id: id })));
+        const out = await call(`reading change ${id}`, () =>
+          client.send(new GetChangeCommand({ Id: id })),
+        );
         if (out.ChangeInfo?.Status !== 'INSYNC') return 'unknown';
         unconfirmed = undefined;
       }
@@ -313,7 +460,13 @@ export function createRoute53Provider(opts: Route53ProviderOptions): DnsProvider
 
     async switchTo({ target, progress }): Promise<ActionResult> {
       const st = await state();
-      const evidence = { method, record: where, before: st.servedBy, answerBefore: st.answer, ttl: st.ttl ?? null };
+      const evidence = {
+        method,
+        record: where,
+        before: st.servedBy,
+        answerBefore: st.answer,
+        ttl: st.ttl ?? null,
+      };
       if (method === 'invert-health-check') {
         const hc = st.healthCheck!;
         const pin = pinOf(hc);
@@ -321,9 +474,16 @@ export function createRoute53Provider(opts: Route53ProviderOptions): DnsProvider
         const endpointText = `${hc.HealthCheckConfig?.FullyQualifiedDomainName ?? hc.HealthCheckConfig?.IPAddress ?? '?'}:${hc.HealthCheckConfig?.Port ?? '?'}${hc.HealthCheckConfig?.ResourcePath ?? ''}`;
         const wanted: HealthCheckPin = target === 'secondary' ? 'pinned' : 'released';
         if (pin === wanted && st.servedBy === target)
-          return { noop: true, summary: `already switched: ${pinLine(hc)} and Route 53 answers the ${describe(st.records, target)}`, evidence: hcEvidence };
+          return {
+            noop: true,
+            summary: `already switched: ${pinLine(hc)} and Route 53 answers the ${describe(st.records, target)}`,
+            evidence: hcEvidence,
+          };
         if (pin === 'released' && target === 'primary')
-          throw new PreconditionFailed(`the primary's health check ${hc.Id} is released (not disabled, not inverted) but fails, so Route 53 keeps answering ${describe(st.records, st.servedBy)}. Make the primary's health endpoint (${endpointText}) pass, then retry.`, { code: 'precondition-failed' });
+          throw new PreconditionFailed(
+            `the primary's health check ${hc.Id} is released (not disabled, not inverted) but fails, so Route 53 keeps answering ${describe(st.records, st.servedBy)}. Make the primary's health endpoint (${endpointText}) pass, then retry.`,
+            { code: 'precondition-failed' },
+          );
         if (pin !== wanted) {
           // Also when the primary's check already fails on its own: unpinned, it would take the traffic back as soon as the endpoint answers.
           progress(
@@ -334,9 +494,21 @@ export function createRoute53Provider(opts: Route53ProviderOptions): DnsProvider
           await setPinned(hc, target === 'secondary');
         }
         const answer = await waitForAnswer(target, st.records, progress);
-        log.info({ target, healthCheckId: hc.Id, answer, pinBefore: pin }, 'route53: switched by pinning the health check');
-        const how = pin === wanted ? `${pinLine(hc)} already` : target === 'secondary' ? `health check ${hc.Id} pinned unhealthy: Disabled=true, Inverted=true` : `health check ${hc.Id} released: Disabled=false, Inverted=false`;
-        return { noop: false, summary: `Route 53 now answers the ${describe(st.records, target)} for ${recordName} (${how})`, evidence: { ...hcEvidence, pinAfter: wanted, after: target, answerAfter: answer } };
+        log.info(
+          { target, healthCheckId: hc.Id, answer, pinBefore: pin },
+          'route53: switched by pinning the health check',
+        );
+        const how =
+          pin === wanted
+            ? `${pinLine(hc)} already`
+            : target === 'secondary'
+              ? `health check ${hc.Id} pinned unhealthy: Disabled=true, Inverted=true`
+              : `health check ${hc.Id} released: Disabled=false, Inverted=false`;
+        return {
+          noop: false,
+          summary: `Route 53 now answers the ${describe(st.records, target)} for ${recordName} (${how})`,
+          evidence: { ...hcEvidence, pinAfter: wanted, after: target, answerAfter: answer },
+        };
       }
 
       const targetRec = st.records[target];
@@ -346,7 +518,10 @@ export function createRoute53Provider(opts: Route53ProviderOptions): DnsProvider
       // Re-submitting the same records is a no-op change that Route 53 applies after every earlier
       // one, so seeing it INSYNC proves the earlier change has propagated too.
       const already = targetRec.Failover === 'PRIMARY';
-      const upsert = (r: ResourceRecordSet, failover: 'PRIMARY' | 'SECONDARY') => ({ Action: 'UPSERT' as const, ResourceRecordSet: { ...r, Failover: failover } });
+      const upsert = (r: ResourceRecordSet, failover: 'PRIMARY' | 'SECONDARY') => ({
+        Action: 'UPSERT' as const,
+        ResourceRecordSet: { ...r, Failover: failover },
+      });
       progress(
         already
           ? `the ${target} record "${targetRec.SetIdentifier}" is already PRIMARY; re-submitting the records unchanged to see them propagated (INSYNC)`
@@ -357,7 +532,9 @@ export function createRoute53Provider(opts: Route53ProviderOptions): DnsProvider
           new ChangeResourceRecordSetsCommand({
             HostedZoneId: opts.hostedZoneId,
             ChangeBatch: {
-              Comment: already ? `dr-bot: confirm ${recordName} routes to the ${target} (unchanged)` : `dr-bot: route ${recordName} to the ${target}`,
+              Comment: already
+                ? `dr-bot: confirm ${recordName} routes to the ${target} (unchanged)`
+                : `dr-bot: route ${recordName} to the ${target}`,
               Changes: [upsert(targetRec, 'PRIMARY'), upsert(st.records[otherRole], 'SECONDARY')],
             },
           }),
@@ -368,10 +545,23 @@ export function createRoute53Provider(opts: Route53ProviderOptions): DnsProvider
       progress(`change ${changeId} submitted, waiting for INSYNC`);
       await waitInsync(changeId, progress);
       unconfirmed = undefined;
-      log.info({ target, changeId, already }, already ? 'route53: switched failover records confirmed propagated' : 'route53: failover records rewritten');
+      log.info(
+        { target, changeId, already },
+        already
+          ? 'route53: switched failover records confirmed propagated'
+          : 'route53: failover records rewritten',
+      );
       if (already)
-        return { noop: true, summary: `already switched: the ${target} record "${targetRec.SetIdentifier}" is the PRIMARY failover record of ${recordName}, and change ${changeId} (the same records, re-submitted) is INSYNC, so it has propagated`, evidence: { ...evidence, changeId, after: target } };
-      return { noop: false, summary: `the ${target} record "${targetRec.SetIdentifier}" is now PRIMARY for ${recordName}; change ${changeId} is INSYNC`, evidence: { ...evidence, changeId, after: target } };
+        return {
+          noop: true,
+          summary: `already switched: the ${target} record "${targetRec.SetIdentifier}" is the PRIMARY failover record of ${recordName}, and change ${changeId} (the same records, re-submitted) is INSYNC, so it has propagated`,
+          evidence: { ...evidence, changeId, after: target },
+        };
+      return {
+        noop: false,
+        summary: `the ${target} record "${targetRec.SetIdentifier}" is now PRIMARY for ${recordName}; change ${changeId} is INSYNC`,
+        evidence: { ...evidence, changeId, after: target },
+      };
     },
 
     async verify(target): Promise<CheckResult[]> {
@@ -381,7 +571,15 @@ export function createRoute53Provider(opts: Route53ProviderOptions): DnsProvider
       try {
         st = await state();
       } catch (err) {
-        return [{ name: 'route53 records', kind: 'dns', ok: false, detail: errorInfo(err).message, durationMs: Date.now() - t0 }];
+        return [
+          {
+            name: 'route53 records',
+            kind: 'dns',
+            ok: false,
+            detail: errorInfo(err).message,
+            durationMs: Date.now() - t0,
+          },
+        ];
       }
       if (method === 'invert-health-check') {
         const pin = pinOf(st.healthCheck);
@@ -395,7 +593,13 @@ export function createRoute53Provider(opts: Route53ProviderOptions): DnsProvider
         });
       } else {
         const rec = st.records[target];
-        checks.push({ name: 'route53 failover records', kind: 'dns', ok: rec.Failover === 'PRIMARY', detail: `${target} record "${rec.SetIdentifier}" is ${rec.Failover}`, durationMs: Date.now() - t0 });
+        checks.push({
+          name: 'route53 failover records',
+          kind: 'dns',
+          ok: rec.Failover === 'PRIMARY',
+          detail: `${target} record "${rec.SetIdentifier}" is ${rec.Failover}`,
+          durationMs: Date.now() - t0,
+        });
       }
       checks.push({
         name: 'route53 TestDNSAnswer',
@@ -411,29 +615,59 @@ export function createRoute53Provider(opts: Route53ProviderOptions): DnsProvider
         try {
           const got = await resolve(name, recordType);
           const ok = sameValues(got, expected);
-          checks.push({ name: `resolve ${name}`, kind: 'dns', ok, detail: `${got.join(', ')}${ok ? '' : ` (expected ${expected.join(', ')}; resolvers may still cache the old answer for up to ${st.ttl ?? '?'} s)`}`, durationMs: Date.now() - t1 });
+          checks.push({
+            name: `resolve ${name}`,
+            kind: 'dns',
+            ok,
+            detail: `${got.join(', ')}${ok ? '' : ` (expected ${expected.join(', ')}; resolvers may still cache the old answer for up to ${st.ttl ?? '?'} s)`}`,
+            durationMs: Date.now() - t1,
+          });
         } catch (err) {
-          checks.push({ name: `resolve ${name}`, kind: 'dns', ok: false, detail: `resolution failed: ${(err as Error).message}`, durationMs: Date.now() - t1 });
+          checks.push({
+            name: `resolve ${name}`,
+            kind: 'dns',
+            ok: false,
+            detail: `resolution failed: ${(err as Error).message}`,
+            durationMs: Date.now() - t1,
+          });
         }
       }
       return checks;
     },
 
     async readiness(target): Promise<ComponentReadiness> {
-      const planFacts = { provider: NAME, zone: opts.hostedZoneId, record: recordName, type: recordType, method };
+      const planFacts = {
+        provider: NAME,
+        zone: opts.hostedZoneId,
+        record: recordName,
+        type: recordType,
+        method,
+      };
       let st: RoutingState;
       let zoneName: string | undefined;
       try {
-        const zone = await call(`reading hosted zone ${opts.hostedZoneId}`, () => client.send(new GetHostedZoneCommand({ Id: opts.hostedZoneId })));
+        const zone = await call(`reading hosted zone ${opts.hostedZoneId}`, () =>
+          client.send(new GetHostedZoneCommand({ Id: opts.hostedZoneId })),
+        );
         zoneName = zone.HostedZone?.Name;
         st = await state();
       } catch (err) {
         const info = errorInfo(err);
-        return { component: 'dns', status: 'blocked', summary: info.message, details: { error: info.message, code: info.code }, planFacts };
+        return {
+          component: 'dns',
+          status: 'blocked',
+          summary: info.message,
+          details: { error: info.message, code: info.code },
+          planFacts,
+        };
       }
       const warnings: string[] = [];
       const time = failoverTime(st.ttl, await detection(st));
-      const timeWarn = failoverWarning(time, opts.rtoMinutes, "Lower the records' TTL (or the health check's FailureThreshold) well before a drill.");
+      const timeWarn = failoverWarning(
+        time,
+        opts.rtoMinutes,
+        "Lower the records' TTL (or the health check's FailureThreshold) well before a drill.",
+      );
       if (timeWarn) warnings.push(timeWarn);
       const held = heldOn(st);
       if (method === 'invert-health-check' && held === 'partial')
@@ -442,11 +676,26 @@ export function createRoute53Provider(opts: Route53ProviderOptions): DnsProvider
             ? `the primary's ${pinLine(st.healthCheck)}: inverted but still evaluated, so a primary whose endpoint fails passes it and gets the traffic back. A switch sets both (to the secondary) or clears both (to the primary).`
             : `the primary's ${pinLine(st.healthCheck)}: a disabled check counts as healthy, so Route 53 sends users to the primary whatever its endpoint says. A switch sets both (to the secondary) or clears both (to the primary).`,
         );
-      if (method === 'invert-health-check' && held === 'primary' && st.servedBy === 'secondary' && target === 'secondary')
-        warnings.push(`the primary's health check ${st.healthCheck?.Id} is failing, so Route 53 already answers the secondary, but only until the primary's endpoint answers again; the switch pins it on the secondary.`);
-      if (method === 'invert-health-check' && st.records.primary.HealthCheckId !== opts.primaryHealthCheckId)
-        warnings.push(`the primary record is associated with health check ${st.records.primary.HealthCheckId ?? '(none)'}, not the configured ${opts.primaryHealthCheckId}: inverting the configured one will not move traffic.`);
-      if (st.servedBy === 'unknown') warnings.push(`TestDNSAnswer returns ${st.answer.join(', ') || 'nothing'}, which matches neither failover record.`);
+      if (
+        method === 'invert-health-check' &&
+        held === 'primary' &&
+        st.servedBy === 'secondary' &&
+        target === 'secondary'
+      )
+        warnings.push(
+          `the primary's health check ${st.healthCheck?.Id} is failing, so Route 53 already answers the secondary, but only until the primary's endpoint answers again; the switch pins it on the secondary.`,
+        );
+      if (
+        method === 'invert-health-check' &&
+        st.records.primary.HealthCheckId !== opts.primaryHealthCheckId
+      )
+        warnings.push(
+          `the primary record is associated with health check ${st.records.primary.HealthCheckId ?? '(none)'}, not the configured ${opts.primaryHealthCheckId}: inverting the configured one will not move traffic.`,
+        );
+      if (st.servedBy === 'unknown')
+        warnings.push(
+          `TestDNSAnswer returns ${st.answer.join(', ') || 'nothing'}, which matches neither failover record.`,
+        );
       const already = st.servedBy === target && held === target;
       const summary = `${recordName} ${recordType}: users go to the ${describe(st.records, st.servedBy)}, failover time ${time.text}; ${already ? `already on the ${target}, nothing to switch` : method === 'invert-health-check' ? `switch by ${target === 'secondary' ? 'pinning' : 'releasing'} health check ${opts.primaryHealthCheckId} (Disabled and Inverted ${target === 'secondary' ? 'true' : 'false'})` : 'switch by swapping the failover records'}`;
       return {
@@ -468,7 +717,11 @@ export function createRoute53Provider(opts: Route53ProviderOptions): DnsProvider
           primaryValues: recordValues(st.records.primary),
           secondaryValues: recordValues(st.records.secondary),
           ...(st.healthCheck
-            ? { healthCheckId: st.healthCheck.Id ?? null, healthCheckInverted: st.healthCheck.HealthCheckConfig?.Inverted === true, healthCheckDisabled: st.healthCheck.HealthCheckConfig?.Disabled === true }
+            ? {
+                healthCheckId: st.healthCheck.Id ?? null,
+                healthCheckInverted: st.healthCheck.HealthCheckConfig?.Inverted === true,
+                healthCheckDisabled: st.healthCheck.HealthCheckConfig?.Disabled === true,
+              }
             : {}),
         },
         planFacts: { ...planFacts, servedBy: st.servedBy, ttl: st.ttl ?? null },

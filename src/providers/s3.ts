@@ -4,7 +4,12 @@
  * with `forcePathStyle` points it at an S3-compatible server (the lab's simulator, MinIO).
  * The bot needs s3:PutObject on the primary's canary prefix and s3:GetObject on the secondary's.
  */
-import { HeadObjectCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import {
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
 import { DrError, ProviderError } from '../errors.js';
 import { stampFromMetadata, stampMetadata, type ObjectStoreSide } from './object-storage.js';
 
@@ -22,15 +27,39 @@ function mapS3Error(err: unknown, where: string, doing: string): DrError {
   if (err instanceof DrError) return err;
   if (err instanceof S3ServiceException) {
     const status = err.$metadata.httpStatusCode;
-    if (err.name === 'NoSuchBucket') return new ProviderError(NAME, `${doing} ${where}: the bucket does not exist; check components.objectStorage bucket names and regions`, { code: 'not-found', cause: err });
+    if (err.name === 'NoSuchBucket')
+      return new ProviderError(
+        NAME,
+        `${doing} ${where}: the bucket does not exist; check components.objectStorage bucket names and regions`,
+        { code: 'not-found', cause: err },
+      );
     if (status === 403 || err.name === 'AccessDenied')
-      return new ProviderError(NAME, `${doing} ${where}: access denied; give the bot s3:PutObject on the primary bucket and s3:GetObject on the secondary (canary prefix)`, { code: 'forbidden', cause: err });
-    return new ProviderError(NAME, `${doing} ${where}: ${err.name} (HTTP ${status ?? '?'}): ${err.message}`, { retryable: (status ?? 500) >= 500 || status === 429, cause: err });
+      return new ProviderError(
+        NAME,
+        `${doing} ${where}: access denied; give the bot s3:PutObject on the primary bucket and s3:GetObject on the secondary (canary prefix)`,
+        { code: 'forbidden', cause: err },
+      );
+    return new ProviderError(
+      NAME,
+      `${doing} ${where}: ${err.name} (HTTP ${status ?? '?'}): ${err.message}`,
+      { retryable: (status ?? 500) >= 500 || status === 429, cause: err },
+    );
   }
   const e = err as { name?: string; code?: string; message?: string };
   if (e.name === 'CredentialsProviderError')
-    return new ProviderError(NAME, `${doing} ${where}: no AWS credentials found (environment, profile, web identity or instance role); give the bot's process one of them`, { code: 'forbidden', cause: err });
-  return new ProviderError(NAME, `${doing} ${where}: cannot reach S3: ${e.code ?? ''} ${e.message ?? String(err)}`.replace(/\s+/g, ' '), { retryable: true, cause: err });
+    return new ProviderError(
+      NAME,
+      `${doing} ${where}: no AWS credentials found (environment, profile, web identity or instance role); give the bot's process one of them`,
+      { code: 'forbidden', cause: err },
+    );
+  return new ProviderError(
+    NAME,
+    `${doing} ${where}: cannot reach S3: ${e.code ?? ''} ${e.message ?? String(err)}`.replace(
+      /\s+/g,
+      ' ',
+    ),
+    { retryable: true, cause: err },
+  );
 }
 
 export function createS3Side(opts: S3SideOptions): ObjectStoreSide {
@@ -50,7 +79,13 @@ export function createS3Side(opts: S3SideOptions): ObjectStoreSide {
     async putCanary(key, stamp) {
       try {
         await client.send(
-          new PutObjectCommand({ Bucket: opts.bucket, Key: key, Body: JSON.stringify(stamp), ContentType: 'application/json', Metadata: stampMetadata(stamp) }),
+          new PutObjectCommand({
+            Bucket: opts.bucket,
+            Key: key,
+            Body: JSON.stringify(stamp),
+            ContentType: 'application/json',
+            Metadata: stampMetadata(stamp),
+          }),
         );
       } catch (err) {
         throw mapS3Error(err, where, 'writing the canary to');

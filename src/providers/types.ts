@@ -86,7 +86,11 @@ export type ScaleProfile = 'production' | 'standby';
 export interface ClusterProvider extends Inspectable {
   /** Every configured workload in `region` has the profile's replica count ready. */
   isScaled(region: RegionRole, profile: ScaleProfile): Promise<boolean>;
-  scale(opts: { region: RegionRole; profile: ScaleProfile; progress: Progress }): Promise<ActionResult>;
+  scale(opts: {
+    region: RegionRole;
+    profile: ScaleProfile;
+    progress: Progress;
+  }): Promise<ActionResult>;
   /** Reachability of the region's API server (failback's verify-primary). */
   reachable(region: RegionRole): Promise<CheckResult>;
 }
@@ -130,7 +134,10 @@ export interface WriteLoadProvider extends Inspectable {
   running(runId: string): boolean;
   sample(): WriteLoadSample | null;
   /** Stop writing and count: acknowledged vs present on the final writer, per component. */
-  stop(opts: { runId: string; progress: Progress }): Promise<ActionResult & { rpo: RpoMeasurement[]; sample: WriteLoadSample }>;
+  stop(opts: {
+    runId: string;
+    progress: Progress;
+  }): Promise<ActionResult & { rpo: RpoMeasurement[]; sample: WriteLoadSample }>;
 }
 
 /** The providers an operation uses; an absent one means "not configured" and its steps skip. */

@@ -54,18 +54,44 @@ export function createVeleroReader(opts: VeleroOptions): VeleroReader {
     async listBackups() {
       try {
         api ??= loadKubeConfig(opts.cluster, region).makeApiClient(CustomObjectsApi);
-        const list = (await api.listNamespacedCustomObject({ group: 'velero.io', version: 'v1', namespace: opts.namespace, plural: 'backups' })) as { items?: BackupObject[] };
+        const list = (await api.listNamespacedCustomObject({
+          group: 'velero.io',
+          version: 'v1',
+          namespace: opts.namespace,
+          plural: 'backups',
+        })) as { items?: BackupObject[] };
         return (list.items ?? []).map((b) => {
-          const completed = b.status?.completionTimestamp ? Date.parse(b.status.completionTimestamp) : NaN;
-          return { name: b.metadata?.name ?? '?', phase: b.status?.phase ?? 'New', completedAt: Number.isFinite(completed) ? completed : null };
+          const completed = b.status?.completionTimestamp
+            ? Date.parse(b.status.completionTimestamp)
+            : NaN;
+          return {
+            name: b.metadata?.name ?? '?',
+            phase: b.status?.phase ?? 'New',
+            completedAt: Number.isFinite(completed) ? completed : null,
+          };
         });
       } catch (err) {
-        const mapped = mapKubernetesError(err, region, `listing Velero backups in ${opts.namespace}`);
+        const mapped = mapKubernetesError(
+          err,
+          region,
+          `listing Velero backups in ${opts.namespace}`,
+        );
         // The generic advice names workload permissions; this call needs a different one.
         if (err instanceof ApiException && err.code === 403)
-          return Promise.reject(new ProviderError('kubernetes', `(${region}) listing Velero backups in ${opts.namespace}: forbidden. Give the bot's service account list on backups.velero.io in namespace ${opts.namespace}.`, { code: 'forbidden', cause: err }));
+          return Promise.reject(
+            new ProviderError(
+              'kubernetes',
+              `(${region}) listing Velero backups in ${opts.namespace}: forbidden. Give the bot's service account list on backups.velero.io in namespace ${opts.namespace}.`,
+              { code: 'forbidden', cause: err },
+            ),
+          );
         if (err instanceof ApiException && err.code === 404)
-          return Promise.reject(new PreconditionFailed(`kubernetes (${region}): no velero.io/v1 Backup resource in namespace ${opts.namespace}: is Velero installed in the ${region} cluster, and is kubernetes.velero.namespace right?`, { code: 'not-found', cause: err }));
+          return Promise.reject(
+            new PreconditionFailed(
+              `kubernetes (${region}): no velero.io/v1 Backup resource in namespace ${opts.namespace}: is Velero installed in the ${region} cluster, and is kubernetes.velero.namespace right?`,
+              { code: 'not-found', cause: err },
+            ),
+          );
         throw mapped;
       }
     },
@@ -73,9 +99,17 @@ export function createVeleroReader(opts: VeleroOptions): VeleroReader {
     async checkNewestBackup() {
       const backups = await reader.listBackups();
       // PartiallyFailed backups miss resources: only Completed ones count as a restore point.
-      const completed = backups.filter((b) => b.phase === 'Completed' && b.completedAt !== null).sort((a, b) => b.completedAt! - a.completedAt!);
+      const completed = backups
+        .filter((b) => b.phase === 'Completed' && b.completedAt !== null)
+        .sort((a, b) => b.completedAt! - a.completedAt!);
       const newest = completed[0];
-      const base: Evidence = { namespace: opts.namespace, region, backups: backups.length, completed: completed.length, maxAgeHours: opts.maxAgeHours };
+      const base: Evidence = {
+        namespace: opts.namespace,
+        region,
+        backups: backups.length,
+        completed: completed.length,
+        maxAgeHours: opts.maxAgeHours,
+      };
       if (!newest) {
         const phases = [...new Set(backups.map((b) => b.phase))].join(', ');
         return {

@@ -60,22 +60,44 @@ async function httpAttempt(check: HttpCheckConfig): Promise<{ ok: boolean; detai
   const timeoutS = check.timeoutSeconds ?? 5;
   const t0 = Date.now();
   try {
-    const res = await fetch(check.url, { signal: AbortSignal.timeout(timeoutS * 1000), redirect: 'manual', headers: { 'user-agent': 'dr-bot-verification' } });
+    const res = await fetch(check.url, {
+      signal: AbortSignal.timeout(timeoutS * 1000),
+      redirect: 'manual',
+      headers: { 'user-agent': 'dr-bot-verification' },
+    });
     const body = await res.text();
     const ms = Date.now() - t0;
-    const statusOk = expect === '2xx' ? res.status >= 200 && res.status < 300 : res.status === expect;
-    if (!statusOk) return { ok: false, detail: `${res.status} (expected ${expect}) in ${ms} ms: ${excerpt(body, 120)}` };
+    const statusOk =
+      expect === '2xx' ? res.status >= 200 && res.status < 300 : res.status === expect;
+    if (!statusOk)
+      return {
+        ok: false,
+        detail: `${res.status} (expected ${expect}) in ${ms} ms: ${excerpt(body, 120)}`,
+      };
     if (check.bodyMatch !== undefined && !new RegExp(check.bodyMatch).test(body))
-      return { ok: false, detail: `${res.status} in ${ms} ms but the body does not match /${check.bodyMatch}/: ${excerpt(body, 120)}` };
-    return { ok: true, detail: `${res.status} in ${ms} ms${check.bodyMatch !== undefined ? `, body matches /${check.bodyMatch}/` : ''}` };
+      return {
+        ok: false,
+        detail: `${res.status} in ${ms} ms but the body does not match /${check.bodyMatch}/: ${excerpt(body, 120)}`,
+      };
+    return {
+      ok: true,
+      detail: `${res.status} in ${ms} ms${check.bodyMatch !== undefined ? `, body matches /${check.bodyMatch}/` : ''}`,
+    };
   } catch (err) {
     const e = err as Error & { cause?: { code?: string; message?: string } };
-    if (e.name === 'TimeoutError' || e.name === 'AbortError') return { ok: false, detail: `no answer within ${timeoutS} s` };
-    return { ok: false, detail: `request failed: ${e.cause?.code ?? e.cause?.message ?? e.message}` };
+    if (e.name === 'TimeoutError' || e.name === 'AbortError')
+      return { ok: false, detail: `no answer within ${timeoutS} s` };
+    return {
+      ok: false,
+      detail: `request failed: ${e.cause?.code ?? e.cause?.message ?? e.message}`,
+    };
   }
 }
 
-export async function runHttpCheck(check: HttpCheckConfig, retryDelayMs: number): Promise<CheckResult> {
+export async function runHttpCheck(
+  check: HttpCheckConfig,
+  retryDelayMs: number,
+): Promise<CheckResult> {
   const attempts = 1 + (check.retries ?? 3);
   const t0 = Date.now();
   let last = { ok: false, detail: 'not run' };
@@ -85,10 +107,20 @@ export async function runHttpCheck(check: HttpCheckConfig, retryDelayMs: number)
     if (attempt < attempts) await sleep(retryDelayMs * attempt);
   }
   const tries = last.ok ? '' : ` (${attempts} attempt${attempts > 1 ? 's' : ''})`;
-  return { name: check.name, kind: 'http', ok: last.ok, detail: `${check.url} → ${last.detail}${tries}`, durationMs: Date.now() - t0 };
+  return {
+    name: check.name,
+    kind: 'http',
+    ok: last.ok,
+    detail: `${check.url} → ${last.detail}${tries}`,
+    durationMs: Date.now() - t0,
+  };
 }
 
-export async function runCommandCheck(check: CommandCheckConfig, region: RegionRole, tailLines: number): Promise<CheckResult> {
+export async function runCommandCheck(
+  check: CommandCheckConfig,
+  region: RegionRole,
+  tailLines: number,
+): Promise<CheckResult> {
   const timeoutS = check.timeoutSeconds ?? 300;
   const t0 = Date.now();
   return new Promise<CheckResult>((resolve) => {
@@ -109,7 +141,11 @@ export async function runCommandCheck(check: CommandCheckConfig, region: RegionR
       kill('SIGTERM');
       setTimeout(() => kill('SIGKILL'), 2000).unref();
     }, timeoutS * 1000);
-    const finish = (code: number | null, signal: NodeJS.Signals | null, spawnError?: Error): void => {
+    const finish = (
+      code: number | null,
+      signal: NodeJS.Signals | null,
+      spawnError?: Error,
+    ): void => {
       clearTimeout(timer);
       const ms = Date.now() - t0;
       const tail = output.trimEnd().split('\n').slice(-tailLines).join('\n');
@@ -133,24 +169,40 @@ export async function runCommandCheck(check: CommandCheckConfig, region: RegionR
   });
 }
 
-export function createVerificationProvider(opts: VerificationProviderOptions): VerificationProvider {
+export function createVerificationProvider(
+  opts: VerificationProviderOptions,
+): VerificationProvider {
   const retryDelayMs = opts.retryDelayMs ?? 1000;
   const tailLines = opts.tailLines ?? 15;
   // The factory hands in a logger already bound to the provider name.
   const log = opts.log;
-  const checksOf = (region: RegionRole): Required<RegionChecks> => ({ http: opts[region].http ?? [], commands: opts[region].commands ?? [] });
+  const checksOf = (region: RegionRole): Required<RegionChecks> => ({
+    http: opts[region].http ?? [],
+    commands: opts[region].commands ?? [],
+  });
 
   return {
     name: NAME,
 
-    async run({ region, progress }: { region: RegionRole; progress: Progress }): Promise<CheckResult[]> {
+    async run({
+      region,
+      progress,
+    }: {
+      region: RegionRole;
+      progress: Progress;
+    }): Promise<CheckResult[]> {
       const { http, commands } = checksOf(region);
       const report = (r: CheckResult): CheckResult => {
         progress(`${r.ok ? '✓' : '✗'} ${r.name}: ${r.detail.split('\n')[0]}`);
-        log.info({ region, check: r.name, ok: r.ok, durationMs: r.durationMs }, 'verification check finished');
+        log.info(
+          { region, check: r.name, ok: r.ok, durationMs: r.durationMs },
+          'verification check finished',
+        );
         return r;
       };
-      const httpResults = await Promise.all(http.map((c) => runHttpCheck(c, retryDelayMs).then(report)));
+      const httpResults = await Promise.all(
+        http.map((c) => runHttpCheck(c, retryDelayMs).then(report)),
+      );
       const commandResults: CheckResult[] = [];
       // Integration tests one at a time: they may share fixtures and compete for the same service.
       for (const c of commands) {
@@ -170,7 +222,13 @@ export function createVerificationProvider(opts: VerificationProviderOptions): V
         summary,
         details: { http: http.map((c) => c.name), commands: commands.map((c) => c.name) },
         planFacts: { provider: NAME, region, http: http.length, commands: commands.length },
-        ...(total === 0 ? { warnings: [`no verification checks are configured for the ${region}: the operation cannot prove it serves before it says done`] } : {}),
+        ...(total === 0
+          ? {
+              warnings: [
+                `no verification checks are configured for the ${region}: the operation cannot prove it serves before it says done`,
+              ],
+            }
+          : {}),
       };
     },
 

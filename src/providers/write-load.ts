@@ -68,7 +68,12 @@ class PostgresWriter implements Writer {
   private async client(side: RegionRole): Promise<pg.Client> {
     const existing = this.clients.get(side);
     if (existing) return existing;
-    const c = new pg.Client({ connectionString: this.urls[side], connectionTimeoutMillis: 2000, query_timeout: 3000, application_name: 'dr-bot drill load' });
+    const c = new pg.Client({
+      connectionString: this.urls[side],
+      connectionTimeoutMillis: 2000,
+      query_timeout: 3000,
+      application_name: 'dr-bot drill load',
+    });
     c.on('error', () => this.clients.delete(side));
     await c.connect();
     this.clients.set(side, c);
@@ -78,7 +83,11 @@ class PostgresWriter implements Writer {
   async write(side: RegionRole, seq: number): Promise<void> {
     try {
       const c = await this.client(side);
-      await c.query(`INSERT INTO ${DRILL_LOAD_TABLE} (run_id, seq, side) VALUES ($1, $2, $3)`, [this.runId, seq, side]);
+      await c.query(`INSERT INTO ${DRILL_LOAD_TABLE} (run_id, seq, side) VALUES ($1, $2, $3)`, [
+        this.runId,
+        seq,
+        side,
+      ]);
     } catch (err) {
       // A fenced or terminated session is gone for good: the next write opens a new one.
       await this.drop(side);
@@ -110,7 +119,13 @@ class RedisWriter implements Writer {
     let c = this.clients.get(side);
     if (!c) {
       // No retries: a write either reaches the server now or counts as failed (never replayed later).
-      c = new Redis(this.urls[side], { enableOfflineQueue: true, maxRetriesPerRequest: 0, connectTimeout: 2000, commandTimeout: 3000, lazyConnect: true });
+      c = new Redis(this.urls[side], {
+        enableOfflineQueue: true,
+        maxRetriesPerRequest: 0,
+        connectTimeout: 2000,
+        commandTimeout: 3000,
+        lazyConnect: true,
+      });
       c.on('error', () => undefined);
       this.clients.set(side, c);
     }
@@ -142,12 +157,24 @@ export function createWriteLoadProvider(opts: WriteLoadOptions): WriteLoadProvid
   const log = opts.log.child({ provider: 'write-load' });
   let run: Run | null = null;
 
-  const pgUrls = opts.postgres ? { primary: opts.postgres.primaryUrl, secondary: opts.postgres.secondaryUrl } : undefined;
-  const redisUrls = opts.redis ? { primary: opts.redis.primaryUrl, secondary: opts.redis.secondaryUrl } : undefined;
+  const pgUrls = opts.postgres
+    ? { primary: opts.postgres.primaryUrl, secondary: opts.postgres.secondaryUrl }
+    : undefined;
+  const redisUrls = opts.redis
+    ? { primary: opts.redis.primaryUrl, secondary: opts.redis.secondaryUrl }
+    : undefined;
   const redisKey = (runId: string) => `${DRILL_LOAD_TABLE}:${runId}`;
 
-  async function pgQuery<T extends pg.QueryResultRow>(side: RegionRole, text: string, params: unknown[] = []): Promise<T[]> {
-    const c = new pg.Client({ connectionString: pgUrls![side], connectionTimeoutMillis: 3000, query_timeout: 10_000 });
+  async function pgQuery<T extends pg.QueryResultRow>(
+    side: RegionRole,
+    text: string,
+    params: unknown[] = [],
+  ): Promise<T[]> {
+    const c = new pg.Client({
+      connectionString: pgUrls![side],
+      connectionTimeoutMillis: 3000,
+      query_timeout: 10_000,
+    });
     c.on('error', () => undefined);
     await c.connect();
     try {
@@ -159,7 +186,10 @@ export function createWriteLoadProvider(opts: WriteLoadOptions): WriteLoadProvid
 
   async function pgWriter(): Promise<RegionRole | null> {
     for (const side of SIDES) {
-      const rows = await pgQuery<{ r: boolean; ro: string }>(side, `SELECT pg_is_in_recovery() AS r, current_setting('default_transaction_read_only') AS ro`).catch(() => null);
+      const rows = await pgQuery<{ r: boolean; ro: string }>(
+        side,
+        `SELECT pg_is_in_recovery() AS r, current_setting('default_transaction_read_only') AS ro`,
+      ).catch(() => null);
       if (rows && !rows[0].r && rows[0].ro !== 'on') return side;
     }
     return null;
@@ -167,7 +197,11 @@ export function createWriteLoadProvider(opts: WriteLoadOptions): WriteLoadProvid
 
   async function redisWriter(): Promise<RegionRole | null> {
     for (const side of SIDES) {
-      const c = new Redis(redisUrls![side], { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 2000 });
+      const c = new Redis(redisUrls![side], {
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        connectTimeout: 2000,
+      });
       c.on('error', () => undefined);
       try {
         await c.connect();
@@ -222,21 +256,47 @@ export function createWriteLoadProvider(opts: WriteLoadOptions): WriteLoadProvid
   async function measureDatabase(r: Run): Promise<{ rpo: RpoMeasurement; evidence: Evidence }> {
     const load = r.loads.database;
     const writer = await pgWriter();
-    if (!writer) throw new PreconditionFailed('no PostgreSQL side accepts writes, so the drill load cannot be counted: check which side is the writer and retry');
-    const rows = await pgQuery<{ seq: number }>(writer, `SELECT seq FROM ${DRILL_LOAD_TABLE} WHERE run_id = $1`, [r.runId]);
+    if (!writer)
+      throw new PreconditionFailed(
+        'no PostgreSQL side accepts writes, so the drill load cannot be counted: check which side is the writer and retry',
+      );
+    const rows = await pgQuery<{ seq: number }>(
+      writer,
+      `SELECT seq FROM ${DRILL_LOAD_TABLE} WHERE run_id = $1`,
+      [r.runId],
+    );
     const present = new Set(rows.map((x) => Number(x.seq)));
     const lost = load.acked.filter((a) => !present.has(a.seq));
     return {
-      rpo: lossOf('database', lost, load.acked, `${lost.length} of ${load.acked.length} acknowledged rows missing on the ${writer}`),
-      evidence: { table: DRILL_LOAD_TABLE, writer, acknowledged: load.acked.length, failedAttempts: load.failed, rowsPresent: present.size, lost: lost.length },
+      rpo: lossOf(
+        'database',
+        lost,
+        load.acked,
+        `${lost.length} of ${load.acked.length} acknowledged rows missing on the ${writer}`,
+      ),
+      evidence: {
+        table: DRILL_LOAD_TABLE,
+        writer,
+        acknowledged: load.acked.length,
+        failedAttempts: load.failed,
+        rowsPresent: present.size,
+        lost: lost.length,
+      },
     };
   }
 
   async function measureCache(r: Run): Promise<{ rpo: RpoMeasurement; evidence: Evidence }> {
     const load = r.loads.cache;
     const writer = await redisWriter();
-    if (!writer) throw new PreconditionFailed('no Redis side is master, so the drill load cannot be counted: check the Redis roles and retry');
-    const c = new Redis(redisUrls![writer], { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 3000 });
+    if (!writer)
+      throw new PreconditionFailed(
+        'no Redis side is master, so the drill load cannot be counted: check the Redis roles and retry',
+      );
+    const c = new Redis(redisUrls![writer], {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      connectTimeout: 3000,
+    });
     c.on('error', () => undefined);
     let value: number;
     try {
@@ -250,8 +310,20 @@ export function createWriteLoadProvider(opts: WriteLoadOptions): WriteLoadProvid
     const lostCount = Math.max(0, load.acked.length - value);
     const lost = load.acked.slice(load.acked.length - lostCount);
     return {
-      rpo: lossOf('cache', lost, load.acked, `counter ${value} on the ${writer} for ${load.acked.length} acknowledged INCRs`),
-      evidence: { key: redisKey(r.runId), writer, acknowledged: load.acked.length, failedAttempts: load.failed, counter: value, lost: lostCount },
+      rpo: lossOf(
+        'cache',
+        lost,
+        load.acked,
+        `counter ${value} on the ${writer} for ${load.acked.length} acknowledged INCRs`,
+      ),
+      evidence: {
+        key: redisKey(r.runId),
+        writer,
+        acknowledged: load.acked.length,
+        failedAttempts: load.failed,
+        counter: value,
+        lost: lostCount,
+      },
     };
   }
 
@@ -280,18 +352,34 @@ export function createWriteLoadProvider(opts: WriteLoadOptions): WriteLoadProvid
 
     async start({ runId, progress }): Promise<ActionResult> {
       if (run && !run.stopping) {
-        if (run.runId === runId) return { noop: true, summary: 'the write load is already running', evidence: { runId } };
-        throw new PreconditionFailed(`a drill write load for ${run.runId} is still running in this process: stop it first`);
+        if (run.runId === runId)
+          return { noop: true, summary: 'the write load is already running', evidence: { runId } };
+        throw new PreconditionFailed(
+          `a drill write load for ${run.runId} is still running in this process: stop it first`,
+        );
       }
       const writers: Writer[] = [];
       if (pgUrls) {
         const side = await pgWriter();
-        if (!side) throw new PreconditionFailed('no PostgreSQL side accepts writes: the drill load needs a writer to start on');
-        await pgQuery(side, `CREATE TABLE IF NOT EXISTS ${DRILL_LOAD_TABLE} (run_id text NOT NULL, seq integer NOT NULL, side text NOT NULL, at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (run_id, seq))`);
+        if (!side)
+          throw new PreconditionFailed(
+            'no PostgreSQL side accepts writes: the drill load needs a writer to start on',
+          );
+        await pgQuery(
+          side,
+          `CREATE TABLE IF NOT EXISTS ${DRILL_LOAD_TABLE} (run_id text NOT NULL, seq integer NOT NULL, side text NOT NULL, at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (run_id, seq))`,
+        );
         writers.push(new PostgresWriter(pgUrls, runId));
       }
       if (redisUrls) writers.push(new RedisWriter(redisUrls, redisKey(runId)));
-      const r: Run = { runId, startedAt: Date.now(), loads: { database: newLoad(), cache: newLoad() }, writers, stopping: false, loops: [] };
+      const r: Run = {
+        runId,
+        startedAt: Date.now(),
+        loads: { database: newLoad(), cache: newLoad() },
+        writers,
+        stopping: false,
+        loops: [],
+      };
       r.loops = writers.map((w) => loop(r, w));
       run = r;
       progress('write load started', { components: writers.map((w) => w.component).join(', ') });
@@ -299,7 +387,12 @@ export function createWriteLoadProvider(opts: WriteLoadOptions): WriteLoadProvid
       return {
         noop: false,
         summary: `writing to ${writers.map((w) => (w.component === 'database' ? DRILL_LOAD_TABLE : `Redis key ${redisKey(runId)}`)).join(' and ')} every ${intervalMs} ms`,
-        evidence: { runId, intervalMs, table: pgUrls ? DRILL_LOAD_TABLE : null, redisKey: redisUrls ? redisKey(runId) : null },
+        evidence: {
+          runId,
+          intervalMs,
+          table: pgUrls ? DRILL_LOAD_TABLE : null,
+          redisKey: redisUrls ? redisKey(runId) : null,
+        },
       };
     },
 
@@ -320,9 +413,17 @@ export function createWriteLoadProvider(opts: WriteLoadOptions): WriteLoadProvid
       run = null;
       const evidence: Evidence = { runId, durationMs: Date.now() - r.startedAt };
       for (const res of results) evidence[res.rpo.component] = res.evidence;
-      const summary = results.map((res) => `${res.rpo.component}: ${res.rpo.description}`).join('; ');
+      const summary = results
+        .map((res) => `${res.rpo.component}: ${res.rpo.description}`)
+        .join('; ');
       log.info({ runId, rpo: results.map((x) => x.rpo) }, 'drill write load stopped');
-      return { noop: false, summary, evidence, rpo: results.map((x) => x.rpo), sample: sampleOf(r) };
+      return {
+        noop: false,
+        summary,
+        evidence,
+        rpo: results.map((x) => x.rpo),
+        sample: sampleOf(r),
+      };
     },
 
     async close() {
@@ -336,7 +437,12 @@ export function createWriteLoadProvider(opts: WriteLoadOptions): WriteLoadProvid
   };
 }
 
-function lossOf(component: 'database' | 'cache', lost: Ack[], acked: Ack[], description: string): RpoMeasurement {
+function lossOf(
+  component: 'database' | 'cache',
+  lost: Ack[],
+  acked: Ack[],
+  description: string,
+): RpoMeasurement {
   const last = acked.at(-1);
   const seconds = lost.length === 0 || !last ? 0 : Math.max(0, (last.at - lost[0].at) / 1000);
   return {
@@ -344,6 +450,9 @@ function lossOf(component: 'database' | 'cache', lost: Ack[], acked: Ack[], desc
     source: 'write-load',
     bytes: null,
     seconds,
-    description: lost.length === 0 ? `zero loss: ${description}` : `${description} (≈ ${seconds.toFixed(1)} s of writes)`,
+    description:
+      lost.length === 0
+        ? `zero loss: ${description}`
+        : `${description} (≈ ${seconds.toFixed(1)} s of writes)`,
   };
 }

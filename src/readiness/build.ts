@@ -7,11 +7,23 @@ import { resolveConnection } from '../config/connection.js';
 import type { DrConfig } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
 import { createAzureBlobSide } from '../providers/azure-blob.js';
-import { createObjectStorageProvider, type ObjectStorageProvider, type ObjectStoreSide } from '../providers/object-storage.js';
+import {
+  createObjectStorageProvider,
+  type ObjectStorageProvider,
+  type ObjectStoreSide,
+} from '../providers/object-storage.js';
 import { createS3Side } from '../providers/s3.js';
 import type { Providers } from '../providers/types.js';
 import { createVeleroReader } from '../providers/velero.js';
-import { dnsCheck, drillCheck, objectStorageCheck, postgresCheck, redisCheck, standbyWorkloadsCheck, veleroCheck } from './checks.js';
+import {
+  dnsCheck,
+  drillCheck,
+  objectStorageCheck,
+  postgresCheck,
+  redisCheck,
+  standbyWorkloadsCheck,
+  veleroCheck,
+} from './checks.js';
 import type { DrillRecordStore } from './drill-record.js';
 import type { ReadinessCheck } from './types.js';
 
@@ -27,21 +39,36 @@ export function objectStorageRpoSeconds(config: DrConfig): number {
   return config.components.objectStorage?.rpoSeconds ?? rpoSeconds(config, 'objectStorage');
 }
 
-function side(o: ObjectStorageConfig, which: 'primary' | 'secondary', env: NodeJS.ProcessEnv): ObjectStoreSide {
+function side(
+  o: ObjectStorageConfig,
+  which: 'primary' | 'secondary',
+  env: NodeJS.ProcessEnv,
+): ObjectStoreSide {
   const s = o[which];
   const key = `components.objectStorage.${which}`;
   if (o.provider === 's3') {
-    return createS3Side({ bucket: s.bucket!, ...(s.region ? { region: s.region } : {}), ...(s.endpoint ? { endpoint: s.endpoint } : {}), forcePathStyle: o.forcePathStyle });
+    return createS3Side({
+      bucket: s.bucket!,
+      ...(s.region ? { region: s.region } : {}),
+      ...(s.endpoint ? { endpoint: s.endpoint } : {}),
+      forcePathStyle: o.forcePathStyle,
+    });
   }
   if (s.connectionStringEnv) {
     const cs = env[s.connectionStringEnv];
-    if (!cs?.trim()) throw new ConfigError(`${key}.connectionStringEnv: ${s.connectionStringEnv} is not set; export the storage account's connection string in it`);
+    if (!cs?.trim())
+      throw new ConfigError(
+        `${key}.connectionStringEnv: ${s.connectionStringEnv} is not set; export the storage account's connection string in it`,
+      );
     return createAzureBlobSide({ container: s.container!, connectionString: cs });
   }
   return createAzureBlobSide({ container: s.container!, accountUrl: s.accountUrl! });
 }
 
-export function createObjectStorageFromConfig(config: DrConfig, env: NodeJS.ProcessEnv): ObjectStorageProvider | undefined {
+export function createObjectStorageFromConfig(
+  config: DrConfig,
+  env: NodeJS.ProcessEnv,
+): ObjectStorageProvider | undefined {
   const o = config.components.objectStorage;
   if (!o) return undefined;
   return createObjectStorageProvider({
@@ -72,14 +99,20 @@ export interface ReadinessChecks {
 export function veleroCheckFromConfig(config: DrConfig): ReadinessCheck | undefined {
   const k8s = config.components.kubernetes;
   if (!k8s?.velero) return undefined;
-  const velero = createVeleroReader({ cluster: k8s.secondary, region: 'secondary', namespace: k8s.velero.namespace, maxAgeHours: k8s.velero.maxAgeHours });
+  const velero = createVeleroReader({
+    cluster: k8s.secondary,
+    region: 'secondary',
+    namespace: k8s.velero.namespace,
+    maxAgeHours: k8s.velero.maxAgeHours,
+  });
   return veleroCheck(velero, k8s.velero.maxAgeHours);
 }
 
 export function createReadinessChecks(opts: ReadinessChecksOptions): ReadinessChecks {
   const { config, providers } = opts;
   const checks: ReadinessCheck[] = [];
-  if (providers.database) checks.push(postgresCheck(providers.database, rpoSeconds(config, 'database')));
+  if (providers.database)
+    checks.push(postgresCheck(providers.database, rpoSeconds(config, 'database')));
   if (providers.cache) checks.push(redisCheck(providers.cache, rpoSeconds(config, 'cache')));
   if (providers.dns) checks.push(dnsCheck(providers.dns, config.targets.rtoMinutes));
   if (providers.cluster) checks.push(standbyWorkloadsCheck(providers.cluster));

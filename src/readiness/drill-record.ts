@@ -27,7 +27,11 @@ export async function lastDrillAt(store: DrillRecordStore, env: string): Promise
 }
 
 /** Record a finished drill (the drill calls this); an older time never overwrites a newer one. */
-export async function recordDrillAt(store: DrillRecordStore, env: string, at: number): Promise<void> {
+export async function recordDrillAt(
+  store: DrillRecordStore,
+  env: string,
+  at: number,
+): Promise<void> {
   const key = drillLastKey(store.prefix, env);
   await store.redis.eval(
     "local cur = tonumber(redis.call('GET', KEYS[1]) or '0') if tonumber(ARGV[1]) > cur then redis.call('SET', KEYS[1], ARGV[1]) end return 1",

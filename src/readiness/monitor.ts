@@ -14,7 +14,12 @@
 import type { Logger } from 'pino';
 import { errorInfo } from '../errors.js';
 import type { ReadinessState } from './state.js';
-import type { ReadinessCheck, ReadinessReport, ReadinessResult, ReadinessTransition } from './types.js';
+import type {
+  ReadinessCheck,
+  ReadinessReport,
+  ReadinessResult,
+  ReadinessTransition,
+} from './types.js';
 
 /** How long stop() waits for a round in progress before shutdown goes on without it. */
 const STOP_GRACE_MS = 3000;
@@ -45,7 +50,11 @@ export interface ReadinessMonitor {
 }
 
 /** Run one check; a check that throws is "unknown" with the error as its detail, never a crash. */
-export async function runReadinessCheck(check: ReadinessCheck, log: Logger, now: () => number = Date.now): Promise<ReadinessResult> {
+export async function runReadinessCheck(
+  check: ReadinessCheck,
+  log: Logger,
+  now: () => number = Date.now,
+): Promise<ReadinessResult> {
   const base = { id: check.id, title: check.title };
   try {
     const finding = await check.run();
@@ -53,7 +62,14 @@ export async function runReadinessCheck(check: ReadinessCheck, log: Logger, now:
   } catch (err) {
     const info = errorInfo(err);
     log.warn({ check: check.id, err: info }, 'readiness check could not run');
-    return { ...base, status: 'unknown', detail: `could not check: ${info.message}`, measured: null, target: null, checkedAt: now() };
+    return {
+      ...base,
+      status: 'unknown',
+      detail: `could not check: ${info.message}`,
+      measured: null,
+      target: null,
+      checkedAt: now(),
+    };
   }
 }
 
@@ -64,7 +80,8 @@ export function createReadinessMonitor(opts: ReadinessMonitorOptions): Readiness
   let running: Promise<ReadinessReport> | undefined;
   let stopped = false;
 
-  const runCheck = (check: ReadinessCheck): Promise<ReadinessResult> => runReadinessCheck(check, log, now);
+  const runCheck = (check: ReadinessCheck): Promise<ReadinessResult> =>
+    runReadinessCheck(check, log, now);
 
   /** Claim the transition in Redis first, then post; a failed post gives the claim back for the next run. */
   async function transition(result: ReadinessResult): Promise<void> {
@@ -76,7 +93,10 @@ export function createReadinessMonitor(opts: ReadinessMonitorOptions): Readiness
         await opts.notify({ kind: 'degraded', env, result, degradedSince: result.checkedAt });
         log.warn({ check: result.id, detail: result.detail }, 'readiness check degraded');
       } catch (err) {
-        log.error({ err, check: result.id }, 'could not post a degraded readiness check; retrying next run');
+        log.error(
+          { err, check: result.id },
+          'could not post a degraded readiness check; retrying next run',
+        );
         await state.swapAlert(env, result.id, claimed.raw, null);
       }
     } else if (result.status === 'ok' && current) {
@@ -86,7 +106,10 @@ export function createReadinessMonitor(opts: ReadinessMonitorOptions): Readiness
         await opts.notify({ kind: 'recovered', env, result, degradedSince: current.state.since });
         log.info({ check: result.id }, 'readiness check recovered');
       } catch (err) {
-        log.error({ err, check: result.id }, 'could not post a recovered readiness check; retrying next run');
+        log.error(
+          { err, check: result.id },
+          'could not post a recovered readiness check; retrying next run',
+        );
         await state.swapAlert(env, result.id, null, current.state);
       }
     }
@@ -98,7 +121,10 @@ export function createReadinessMonitor(opts: ReadinessMonitorOptions): Readiness
     try {
       return await opts.activeOperation();
     } catch (err) {
-      log.warn({ err }, 'could not read whether an operation is active; readiness alerts are not held');
+      log.warn(
+        { err },
+        'could not read whether an operation is active; readiness alerts are not held',
+      );
       return null;
     }
   }
@@ -108,12 +134,19 @@ export function createReadinessMonitor(opts: ReadinessMonitorOptions): Readiness
     const results = await Promise.all(opts.checks.map(runCheck));
     // Active at either end of the round: its results may show the operation half done.
     const heldBy = before ?? (await activeOperation());
-    const report: ReadinessReport = { env, checkedAt: now(), results, ...(heldBy ? { heldBy } : {}) };
+    const report: ReadinessReport = {
+      env,
+      checkedAt: now(),
+      results,
+      ...(heldBy ? { heldBy } : {}),
+    };
     // A round that outlived stop() saw providers being closed: its results say nothing.
     if (stopped) return report;
     if (heldBy) {
       log.info({ opId: heldBy }, 'readiness round recorded; alerts held while the operation runs');
-      await state.saveReport(report).catch((err: unknown) => log.error({ err }, 'could not save the readiness report'));
+      await state
+        .saveReport(report)
+        .catch((err: unknown) => log.error({ err }, 'could not save the readiness report'));
       return report;
     }
     for (const r of results) {
@@ -123,7 +156,9 @@ export function createReadinessMonitor(opts: ReadinessMonitorOptions): Readiness
         log.error({ err, check: r.id }, 'readiness state could not be read or written');
       }
     }
-    await state.saveReport(report).catch((err: unknown) => log.error({ err }, 'could not save the readiness report'));
+    await state
+      .saveReport(report)
+      .catch((err: unknown) => log.error({ err }, 'could not save the readiness report'));
     return report;
   }
 
@@ -151,7 +186,10 @@ export function createReadinessMonitor(opts: ReadinessMonitorOptions): Readiness
       stopped = true;
       // An object-storage canary may wait up to its RPO: shutdown waits a little, not that long.
       let grace: NodeJS.Timeout | undefined;
-      await Promise.race([running?.catch(() => undefined), new Promise<void>((resolve) => (grace = setTimeout(resolve, STOP_GRACE_MS)))]);
+      await Promise.race([
+        running?.catch(() => undefined),
+        new Promise<void>((resolve) => (grace = setTimeout(resolve, STOP_GRACE_MS))),
+      ]);
       clearTimeout(grace);
     },
     lastReport: () => state.lastReport(env),

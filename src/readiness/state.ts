@@ -26,7 +26,12 @@ export interface ReadinessState {
   readonly prefix: string;
   alert(env: string, id: ReadinessCheckId): Promise<{ raw: string; state: AlertState } | null>;
   /** Swap the stored alert from `expected` (raw, or null for none) to `next` (null clears); false when another writer got there first. */
-  swapAlert(env: string, id: ReadinessCheckId, expected: string | null, next: AlertState | null): Promise<{ ok: boolean; raw: string | null }>;
+  swapAlert(
+    env: string,
+    id: ReadinessCheckId,
+    expected: string | null,
+    next: AlertState | null,
+  ): Promise<{ ok: boolean; raw: string | null }>;
   saveReport(report: ReadinessReport): Promise<void>;
   lastReport(env: string): Promise<ReadinessReport | null>;
   close(): Promise<void>;
@@ -42,7 +47,8 @@ export interface ReadinessStateOptions {
 export function createReadinessState(opts: ReadinessStateOptions = {}): ReadinessState {
   const prefix = opts.prefix ?? DEFAULT_READINESS_PREFIX;
   const owned = opts.redis === undefined;
-  const redis = opts.redis ?? new Redis(opts.url ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 3 });
+  const redis =
+    opts.redis ?? new Redis(opts.url ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 3 });
   // Failures surface through the command that failed (a check run logs it); no reconnect noise.
   if (owned) redis.on('error', () => {});
   const alertsKey = (env: string): string => `${prefix}readiness:alerts:${env}`;

@@ -1,6 +1,7 @@
 import type { Evidence } from '../domain/types.js';
 
-export type ReadinessCheckId = 'postgres' | 'redis' | 'dns' | 'standby-workloads' | 'object-storage' | 'velero' | 'drill';
+export type ReadinessCheckId =
+  'postgres' | 'redis' | 'dns' | 'standby-workloads' | 'object-storage' | 'velero' | 'drill';
 
 /** ok: within target. degraded: measured and out of target. unknown: could not be measured (the error says why). */
 export type ReadinessCheckStatus = 'ok' | 'degraded' | 'unknown';

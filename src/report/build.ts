@@ -4,7 +4,15 @@
  */
 import { formatDuration } from '../domain/format.js';
 import type { OperationView, StepId, TimelineEntry } from '../domain/types.js';
-import type { DrillMeasure, DrillReport, DrillSummary, DrillTargets, ReportStep, RpoRow, RtoRow } from './types.js';
+import type {
+  DrillMeasure,
+  DrillReport,
+  DrillSummary,
+  DrillTargets,
+  ReportStep,
+  RpoRow,
+  RtoRow,
+} from './types.js';
 
 const FAILBACK_FIRST: StepId = 'verify-primary';
 const FAILBACK_LAST: StepId = 'verify-primary-serving';
@@ -27,16 +35,21 @@ function measureRpoRows(measures: DrillMeasure[]): RpoRow[] {
       description: m.description,
       targetMinutes: m.targetMinutes,
       // Measured and never seen (no copy within the target, no completed backup) is as bad as over target.
-      pass: m.status === 'measured' ? m.seconds !== null && m.seconds <= m.targetMinutes * 60 : null,
+      pass:
+        m.status === 'measured' ? m.seconds !== null && m.seconds <= m.targetMinutes * 60 : null,
       ...(m.status === 'not-configured' ? { configured: false } : {}),
     }));
 }
 
-const isMeasure = (r: Pick<RpoRow, 'source'>): boolean => r.source === 'canary' || r.source === 'velero-backup';
+const isMeasure = (r: Pick<RpoRow, 'source'>): boolean =>
+  r.source === 'canary' || r.source === 'velero-backup';
 
 function stepRows(view: OperationView): ReportStep[] {
   return view.steps.map((s) => {
-    const durationMs = s.startedAt !== undefined && s.finishedAt !== undefined ? s.finishedAt - s.startedAt : undefined;
+    const durationMs =
+      s.startedAt !== undefined && s.finishedAt !== undefined
+        ? s.finishedAt - s.startedAt
+        : undefined;
     const note =
       s.status === 'skipped'
         ? s.skipReason === 'not-configured'
@@ -64,7 +77,9 @@ function rtoRows(view: OperationView, targets: DrillTargets): RtoRow[] {
   const first = step(FAILBACK_FIRST);
   const last = step(FAILBACK_LAST);
   const failbackMs =
-    first?.startedAt !== undefined && last?.status === 'succeeded' && last.finishedAt !== undefined ? last.finishedAt - first.startedAt : null;
+    first?.startedAt !== undefined && last?.status === 'succeeded' && last.finishedAt !== undefined
+      ? last.finishedAt - first.startedAt
+      : null;
   const row = (phase: RtoRow['phase'], ms: number | null): RtoRow => ({
     phase,
     ms,
@@ -79,35 +94,68 @@ function rpoRows(view: OperationView, targets: DrillTargets): RpoRow[] {
     s.status === 'succeeded'
       ? (s.rpo ?? []).map((r) => {
           const targetMinutes = rpoTargetMinutes(targets, r.component);
-          return { ...r, stepId: s.id, targetMinutes, pass: r.seconds === null ? null : r.seconds <= targetMinutes * 60 };
+          return {
+            ...r,
+            stepId: s.id,
+            targetMinutes,
+            pass: r.seconds === null ? null : r.seconds <= targetMinutes * 60,
+          };
         })
       : [],
   );
 }
 
-function deviationsOf(view: OperationView, timeline: TimelineEntry[], rto: RtoRow[], rpo: RpoRow[]): string[] {
+function deviationsOf(
+  view: OperationView,
+  timeline: TimelineEntry[],
+  rto: RtoRow[],
+  rpo: RpoRow[],
+): string[] {
   const out: string[] = [];
-  if (view.phase !== 'completed') out.push(`The drill did not complete: it ended ${view.phase}${view.lastError ? ` (${view.lastError.message})` : ''}.`);
+  if (view.phase !== 'completed')
+    out.push(
+      `The drill did not complete: it ended ${view.phase}${view.lastError ? ` (${view.lastError.message})` : ''}.`,
+    );
   for (const e of timeline) {
-    if (e.type === 'StepFailed') out.push(`${title(view, e.stepId)} failed after ${formatDuration(e.durationMs)}: ${e.error.message}`);
+    if (e.type === 'StepFailed')
+      out.push(
+        `${title(view, e.stepId)} failed after ${formatDuration(e.durationMs)}: ${e.error.message}`,
+      );
   }
   for (const s of view.steps) {
-    if (s.status === 'skipped' && s.skipReason === 'skipped-by-user') out.push(`${s.title} was skipped by ${s.skippedBy ?? 'someone'}.`);
-    if (s.status === 'skipped' && s.skipReason === 'not-configured') out.push(`${s.title} did not run: its component is not configured.`);
-    for (const c of s.checks ?? []) if (!c.ok) out.push(`${s.title}: check ${c.name} failed (${c.detail}).`);
+    if (s.status === 'skipped' && s.skipReason === 'skipped-by-user')
+      out.push(`${s.title} was skipped by ${s.skippedBy ?? 'someone'}.`);
+    if (s.status === 'skipped' && s.skipReason === 'not-configured')
+      out.push(`${s.title} did not run: its component is not configured.`);
+    for (const c of s.checks ?? [])
+      if (!c.ok) out.push(`${s.title}: check ${c.name} failed (${c.detail}).`);
   }
   for (const r of rto) {
-    if (r.pass === false) out.push(`${cap(r.phase)} RTO ${formatDuration(r.ms)} is over the ${r.targetMinutes} min target.`);
-    if (r.ms === null && view.phase === 'completed') out.push(`${cap(r.phase)} RTO was not measured (its verification did not go green).`);
+    if (r.pass === false)
+      out.push(
+        `${cap(r.phase)} RTO ${formatDuration(r.ms)} is over the ${r.targetMinutes} min target.`,
+      );
+    if (r.ms === null && view.phase === 'completed')
+      out.push(`${cap(r.phase)} RTO was not measured (its verification did not go green).`);
   }
   for (const r of rpo) {
-    if (r.pass === false && r.seconds === null) out.push(`RPO ${r.component} is over the ${targetText(r.targetMinutes)} target: ${r.description}.`);
-    else if (r.pass === false) out.push(`RPO ${r.component} ${formatDuration(r.seconds! * 1000)} is over the ${targetText(r.targetMinutes)} target (${r.description}).`);
-    else if (r.source === 'write-load' && !r.description.startsWith('zero loss')) out.push(`Acknowledged writes were lost (${r.component}): ${r.description}.`);
-    else if (isMeasure(r) && r.configured !== false && r.pass === null) out.push(`RPO ${r.component} was not measured: ${r.description}.`);
+    if (r.pass === false && r.seconds === null)
+      out.push(
+        `RPO ${r.component} is over the ${targetText(r.targetMinutes)} target: ${r.description}.`,
+      );
+    else if (r.pass === false)
+      out.push(
+        `RPO ${r.component} ${formatDuration(r.seconds! * 1000)} is over the ${targetText(r.targetMinutes)} target (${r.description}).`,
+      );
+    else if (r.source === 'write-load' && !r.description.startsWith('zero loss'))
+      out.push(`Acknowledged writes were lost (${r.component}): ${r.description}.`);
+    else if (isMeasure(r) && r.configured !== false && r.pass === null)
+      out.push(`RPO ${r.component} was not measured: ${r.description}.`);
   }
   if (!rpo.some((r) => r.source === 'write-load') && view.phase === 'completed') {
-    out.push('RPO was not measured from a write load (no PostgreSQL or Redis configured, or the load step was skipped).');
+    out.push(
+      'RPO was not measured from a write load (no PostgreSQL or Redis configured, or the load step was skipped).',
+    );
   }
   return out;
 }
@@ -135,13 +183,18 @@ function delta(now: number | null, then: number | null): string {
 }
 
 function compare(now: DrillSummary, then: DrillSummary | null): string[] {
-  if (!then) return ['This is the first recorded drill of this environment: nothing to compare with.'];
-  const out = [`Previous drill: ${then.opId} on ${new Date(then.finishedAt).toISOString().slice(0, 10)}, ${then.passed ? 'passed' : 'failed'}.`];
+  if (!then)
+    return ['This is the first recorded drill of this environment: nothing to compare with.'];
+  const out = [
+    `Previous drill: ${then.opId} on ${new Date(then.finishedAt).toISOString().slice(0, 10)}, ${then.passed ? 'passed' : 'failed'}.`,
+  ];
   for (const r of now.rto) {
     const prev = then.rto.find((p) => p.phase === r.phase);
     out.push(`${cap(r.phase)} RTO: ${delta(r.ms, prev?.ms ?? null)}.`);
   }
-  for (const r of now.rpo.filter((x) => (x.source === 'write-load' || isMeasure(x)) && x.configured !== false)) {
+  for (const r of now.rpo.filter(
+    (x) => (x.source === 'write-load' || isMeasure(x)) && x.configured !== false,
+  )) {
     const prev = then.rpo.find((p) => p.source === r.source && p.component === r.component);
     const sec = (x: RpoRow | undefined) => (x && x.seconds !== null ? x.seconds * 1000 : null);
     out.push(`RPO ${r.component}: ${delta(sec(r), sec(prev))}.`);
@@ -177,7 +230,10 @@ export function buildDrillReport(input: {
     rto.every((r) => r.pass !== false) &&
     rto[0].pass === true &&
     rpo.every((r) => r.pass !== false) &&
-    !view.steps.some((s) => s.status === 'failed' || (s.status === 'skipped' && s.skipReason === 'skipped-by-user'));
+    !view.steps.some(
+      (s) =>
+        s.status === 'failed' || (s.status === 'skipped' && s.skipReason === 'skipped-by-user'),
+    );
   const summary: DrillSummary = {
     opId: view.id,
     finishedAt,
@@ -186,7 +242,12 @@ export function buildDrillReport(input: {
     rpo,
     totalMs: view.approvedAt !== undefined ? finishedAt - view.approvedAt : null,
     stepDurations: Object.fromEntries(
-      view.steps.filter((x) => x.status === 'succeeded' && x.startedAt !== undefined && x.finishedAt !== undefined).map((x) => [x.id, x.finishedAt! - x.startedAt!]),
+      view.steps
+        .filter(
+          (x) =>
+            x.status === 'succeeded' && x.startedAt !== undefined && x.finishedAt !== undefined,
+        )
+        .map((x) => [x.id, x.finishedAt! - x.startedAt!]),
     ),
   };
   return {

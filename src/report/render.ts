@@ -11,10 +11,15 @@ function verdict(pass: boolean | null): string {
 }
 
 function iso(at: number | null | undefined): string {
-  return at === null || at === undefined ? '—' : new Date(at).toISOString().replace('T', ' ').slice(0, 23);
+  return at === null || at === undefined
+    ? '—'
+    : new Date(at).toISOString().replace('T', ' ').slice(0, 23);
 }
 
-const MEASURE_LABELS: Partial<Record<NonNullable<RpoRow['source']>, string>> = { canary: 'canary', 'velero-backup': 'Velero backup' };
+const MEASURE_LABELS: Partial<Record<NonNullable<RpoRow['source']>, string>> = {
+  canary: 'canary',
+  'velero-backup': 'Velero backup',
+};
 
 function rpoValue(r: RpoRow): string {
   if (r.configured === false) return 'not configured';
@@ -24,39 +29,70 @@ function rpoValue(r: RpoRow): string {
     return r.source === 'canary' ? 'not replicated' : 'no backup';
   }
   if (r.seconds === 0 && (r.bytes ?? 0) === 0) return 'zero loss';
-  const parts = [r.seconds === null ? null : formatDuration(r.seconds * 1000), r.bytes === null ? null : formatBytes(r.bytes)].filter((p) => p !== null);
+  const parts = [
+    r.seconds === null ? null : formatDuration(r.seconds * 1000),
+    r.bytes === null ? null : formatBytes(r.bytes),
+  ].filter((p) => p !== null);
   return parts.length > 0 ? parts.join(' / ') : 'unknown';
 }
 
 function rpoLabel(r: RpoRow): string {
-  const how = r.source === 'write-load' ? 'write load' : (MEASURE_LABELS[r.source ?? 'replication'] ?? `at ${r.stepId ?? '?'}`);
+  const how =
+    r.source === 'write-load'
+      ? 'write load'
+      : (MEASURE_LABELS[r.source ?? 'replication'] ?? `at ${r.stepId ?? '?'}`);
   return `RPO ${r.component} (${how})`;
 }
 
 /** measure, value, target, result — the RTO/RPO table's rows. */
-export function measureRows(report: Pick<DrillReport, 'rto' | 'rpo'>): [string, string, string, string][] {
+export function measureRows(
+  report: Pick<DrillReport, 'rto' | 'rpo'>,
+): [string, string, string, string][] {
   const rows: [string, string, string, string][] = report.rto.map((r: RtoRow) => [
     `RTO ${r.phase}`,
     r.ms === null ? 'not measured' : formatDuration(r.ms),
     `${r.targetMinutes} min`,
     verdict(r.pass),
   ]);
-  for (const r of report.rpo) rows.push([rpoLabel(r), rpoValue(r), r.configured === false ? '—' : targetText(r.targetMinutes), verdict(r.pass)]);
+  for (const r of report.rpo)
+    rows.push([
+      rpoLabel(r),
+      rpoValue(r),
+      r.configured === false ? '—' : targetText(r.targetMinutes),
+      verdict(r.pass),
+    ]);
   return rows;
 }
 
 /** The RTO/RPO table in fixed-width columns (terminal, CI logs). */
 export function renderMeasuresTable(report: Pick<DrillReport, 'rto' | 'rpo'>): string {
-  const rows: [string, string, string, string][] = [['measure', 'value', 'target', 'result'], ...measureRows(report)];
+  const rows: [string, string, string, string][] = [
+    ['measure', 'value', 'target', 'result'],
+    ...measureRows(report),
+  ];
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** A few lines: verdict, RTO and RPO, the number of deviations. */
 export function renderDrillSummary(report: DrillReport): string {
-  const lines = [`Drill ${report.opId} in ${report.env}: ${report.passed ? 'PASSED' : 'FAILED'} (${report.phase})`];
-  for (const [measure, value, target, result] of measureRows(report)) lines.push(`• ${measure}: ${value} (target ${target}) — ${result}`);
-  lines.push(report.deviations.length === 0 ? '• No deviations.' : `• ${report.deviations.length} deviation(s); the first: ${report.deviations[0]}`);
+  const lines = [
+    `Drill ${report.opId} in ${report.env}: ${report.passed ? 'PASSED' : 'FAILED'} (${report.phase})`,
+  ];
+  for (const [measure, value, target, result] of measureRows(report))
+    lines.push(`• ${measure}: ${value} (target ${target}) — ${result}`);
+  lines.push(
+    report.deviations.length === 0
+      ? '• No deviations.'
+      : `• ${report.deviations.length} deviation(s); the first: ${report.deviations[0]}`,
+  );
   if (report.previous) lines.push(`• ${report.comparison[1] ?? report.comparison[0]}`);
   return lines.join('\n');
 }
@@ -71,22 +107,38 @@ export function renderDrillMarkdown(report: DrillReport): string {
   out.push(`- Environment: ${report.env}`);
   out.push(`- Requested by ${report.requester}: ${report.reason || '(no reason given)'}`);
   out.push(`- Approved by ${report.approvers.join(', ') || '—'} at ${iso(report.approvedAt)} UTC`);
-  out.push(`- Mode: ${report.mode ?? '—'}; outcome: ${report.phase}; finished ${iso(report.finishedAt)} UTC`);
+  out.push(
+    `- Mode: ${report.mode ?? '—'}; outcome: ${report.phase}; finished ${iso(report.finishedAt)} UTC`,
+  );
   out.push(`- Total from approval: ${formatDuration(report.totalMs)}`, '');
 
-  out.push('## RTO and RPO against the targets', '', '| Measure | Value | Target | Result |', '|---|---|---|---|');
+  out.push(
+    '## RTO and RPO against the targets',
+    '',
+    '| Measure | Value | Target | Result |',
+    '|---|---|---|---|',
+  );
   for (const row of measureRows(report)) out.push(`| ${row.map(cell).join(' | ')} |`);
   for (const r of report.rpo) out.push('', `- ${rpoLabel(r)}: ${r.description}`);
   out.push('');
 
-  out.push('## Steps', '', '| Step | Status | Attempts | Started (UTC) | Duration | Summary |', '|---|---|---|---|---|---|');
+  out.push(
+    '## Steps',
+    '',
+    '| Step | Status | Attempts | Started (UTC) | Duration | Summary |',
+    '|---|---|---|---|---|---|',
+  );
   for (const s of report.steps) {
-    out.push(`| ${cell(s.title)} | ${s.status} | ${s.attempts} | ${iso(s.startedAt)} | ${formatDuration(s.durationMs)} | ${cell(s.summary ?? s.note ?? '')} |`);
+    out.push(
+      `| ${cell(s.title)} | ${s.status} | ${s.attempts} | ${iso(s.startedAt)} | ${formatDuration(s.durationMs)} | ${cell(s.summary ?? s.note ?? '')} |`,
+    );
   }
   out.push('', '### Evidence', '');
   for (const s of report.steps) {
     const ev = evidenceLines(s.evidence);
-    const checks = (s.checks ?? []).map((c) => `${c.ok ? 'ok' : 'FAILED'} — ${c.name}: ${c.detail}`);
+    const checks = (s.checks ?? []).map(
+      (c) => `${c.ok ? 'ok' : 'FAILED'} — ${c.name}: ${c.detail}`,
+    );
     if (ev.length === 0 && checks.length === 0) continue;
     out.push(`**${s.title}**`, '');
     for (const l of [...ev, ...checks]) out.push(`- ${l}`);
@@ -94,7 +146,8 @@ export function renderDrillMarkdown(report: DrillReport): string {
   }
 
   out.push('## Deviations', '');
-  if (report.deviations.length === 0) out.push('None: every step ran once and every measure is within its target.');
+  if (report.deviations.length === 0)
+    out.push('None: every step ran once and every measure is within its target.');
   for (const d of report.deviations) out.push(`- ${d}`);
   out.push('', '## Compared with the previous drill', '');
   for (const c of report.comparison) out.push(`- ${c}`);

@@ -116,19 +116,29 @@ export function createReportStore(opts: { redis: Redis; prefix?: string }): Repo
         String(report.approvedAt ?? report.createdAt),
       );
       // Only a completed drill counts as "a drill happened"; an aborted one still gets its report.
-      if (report.phase === 'completed') await recordDrillAt({ redis, prefix }, report.env, report.finishedAt);
+      if (report.phase === 'completed')
+        await recordDrillAt({ redis, prefix }, report.env, report.finishedAt);
     },
     get,
     async previous(env, exceptOpId, before) {
       // The list is in the order reports were stored; a report recovered late is stored after later drills.
       const ids = (await redis.lrange(keys.list(env), 0, 9)).filter((id) => id !== exceptOpId);
-      const candidates = (await Promise.all(ids.map(get))).filter((r): r is DrillReport => r !== null && (before === undefined || r.finishedAt < before));
-      const newest = candidates.reduce<DrillReport | null>((a, r) => (a === null || r.finishedAt > a.finishedAt ? r : a), null);
+      const candidates = (await Promise.all(ids.map(get))).filter(
+        (r): r is DrillReport => r !== null && (before === undefined || r.finishedAt < before),
+      );
+      const newest = candidates.reduce<DrillReport | null>(
+        (a, r) => (a === null || r.finishedAt > a.finishedAt ? r : a),
+        null,
+      );
       return newest ? summaryOf(newest) : null;
     },
     lastDrillAt: (env) => lastDrillAt({ redis, prefix }, env),
     async saveMeasure(opId, measure) {
-      const res = await redis.multi().hset(keys.measures(opId), measure.component, JSON.stringify(measure)).pexpire(keys.measures(opId), MEASURES_TTL_MS).exec();
+      const res = await redis
+        .multi()
+        .hset(keys.measures(opId), measure.component, JSON.stringify(measure))
+        .pexpire(keys.measures(opId), MEASURES_TTL_MS)
+        .exec();
       const failed = res?.find(([err]) => err);
       if (failed) throw failed[0];
     },
@@ -144,13 +154,29 @@ export function createReportStore(opts: { redis: Redis; prefix?: string }): Repo
     },
     async release(opId, owner) {
       // Only our own: a claim that expired meanwhile may be another process's now.
-      await redis.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0", 1, keys.claim(opId), owner);
+      await redis.eval(
+        "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0",
+        1,
+        keys.claim(opId),
+        owner,
+      );
     },
     async awaitPublication(env, opId, at) {
-      await redis.eval(AWAIT_SCRIPT, 2, keys.unpublished(env), keys.published(opId), String(at), opId);
+      await redis.eval(
+        AWAIT_SCRIPT,
+        2,
+        keys.unpublished(env),
+        keys.published(opId),
+        String(at),
+        opId,
+      );
     },
     async markPublished(env, opId, at) {
-      const res = await redis.multi().set(keys.published(opId), String(at)).zrem(keys.unpublished(env), opId).exec();
+      const res = await redis
+        .multi()
+        .set(keys.published(opId), String(at))
+        .zrem(keys.unpublished(env), opId)
+        .exec();
       const failed = res?.find(([err]) => err);
       if (failed) throw failed[0];
     },

@@ -1,10 +1,22 @@
-import type { CheckResult, Evidence, Phase, RpoMeasurement, StepId, StepStatus } from '../domain/types.js';
+import type {
+  CheckResult,
+  Evidence,
+  Phase,
+  RpoMeasurement,
+  StepId,
+  StepStatus,
+} from '../domain/types.js';
 
 /** Targets as the config gives them; per-component RPO falls back to `rpoMinutes`. */
 export interface DrillTargets {
   rtoMinutes: number;
   rpoMinutes: number;
-  rpoMinutesByComponent?: { database?: number; cache?: number; objectStorage?: number; kubernetes?: number };
+  rpoMinutesByComponent?: {
+    database?: number;
+    cache?: number;
+    objectStorage?: number;
+    kubernetes?: number;
+  };
 }
 
 /**

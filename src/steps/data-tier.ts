@@ -7,7 +7,10 @@ export type DataComponent = 'database' | 'cache';
 type DataProvider = DatabaseProvider | CacheProvider;
 
 /** The configured data-tier providers among `which`, in a stable order (database first). */
-export function dataProviders(ctx: StepContext, which: readonly DataComponent[]): { component: DataComponent; provider: DataProvider }[] {
+export function dataProviders(
+  ctx: StepContext,
+  which: readonly DataComponent[],
+): { component: DataComponent; provider: DataProvider }[] {
   return which.flatMap((component) => {
     const provider = ctx.providers[component];
     return provider ? [{ component, provider }] : [];
@@ -41,7 +44,10 @@ export async function dataRun(
   const results: { component: DataComponent; result: ActionResult }[] = [];
   for (const { component, provider } of dataProviders(ctx, which)) {
     if (which.length > 1 && (await isDone(provider))) {
-      results.push({ component, result: { noop: true, summary: `${component}: already done`, evidence: {} } });
+      results.push({
+        component,
+        result: { noop: true, summary: `${component}: already done`, evidence: {} },
+      });
       continue;
     }
     results.push({ component, result: await act(provider) });

@@ -12,7 +12,11 @@ export async function dnsCheck(ctx: StepContext, target: RegionRole): Promise<Ch
     : { done: false, summary: `DNS currently sends users to: ${current}` };
 }
 
-export async function dnsRun(ctx: StepContext, target: RegionRole, progress: Progress): Promise<StepOutcome> {
+export async function dnsRun(
+  ctx: StepContext,
+  target: RegionRole,
+  progress: Progress,
+): Promise<StepOutcome> {
   const result = await requireProvider(ctx, 'dns').switchTo({ target, progress });
   return actionOutcome([{ component: 'dns', result }]);
 }

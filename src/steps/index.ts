@@ -42,7 +42,11 @@ export const STEPS: Readonly<Record<StepId, Step>> = Object.freeze({
 
 export function getStep(id: StepId): Step {
   const step = STEPS[id];
-  if (!step) throw new DrError('not-found', `unknown step id "${id}": the runbook names a step that has no implementation in src/steps`);
+  if (!step)
+    throw new DrError(
+      'not-found',
+      `unknown step id "${id}": the runbook names a step that has no implementation in src/steps`,
+    );
   return step;
 }
 

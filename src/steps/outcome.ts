@@ -36,7 +36,11 @@ function isPromotion(r: ActionResult): r is PromotionResult {
 }
 
 /** Verification-style steps: the checks decide; `verified: false` fails the step. */
-export function checksOutcome(what: string, checks: CheckResult[], extra: Evidence = {}): StepOutcome {
+export function checksOutcome(
+  what: string,
+  checks: CheckResult[],
+  extra: Evidence = {},
+): StepOutcome {
   const failed = checks.filter((c) => !c.ok);
   const verified = failed.length === 0;
   const summary = verified
@@ -52,7 +56,11 @@ export function checksOutcome(what: string, checks: CheckResult[], extra: Eviden
 }
 
 /** Each configured provider's "already done?" answer combined: done only when all of them are. */
-export function allDone(answers: { label: string; done: boolean }[], doneText: string, todoText: string): CheckOutcome {
+export function allDone(
+  answers: { label: string; done: boolean }[],
+  doneText: string,
+  todoText: string,
+): CheckOutcome {
   const pending = answers.filter((a) => !a.done).map((a) => a.label);
   if (answers.length > 0 && pending.length === 0) return { done: true, summary: doneText };
   return { done: false, summary: `${todoText}: ${pending.join(', ')}` };

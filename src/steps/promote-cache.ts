@@ -9,7 +9,11 @@ export const promoteCache: Step = {
   needs: ['cache'],
   async check(ctx) {
     const cache = requireProvider(ctx, 'cache');
-    return allDone([{ label: 'cache', done: await cache.isWriter('secondary') }], 'secondary cache is already the writer', 'secondary cache still a replica');
+    return allDone(
+      [{ label: 'cache', done: await cache.isWriter('secondary') }],
+      'secondary cache is already the writer',
+      'secondary cache still a replica',
+    );
   },
   async run(ctx, progress) {
     const cache = requireProvider(ctx, 'cache');

@@ -10,8 +10,13 @@ export const promoteDatabase: Step = {
   async check(ctx) {
     const db = requireProvider(ctx, 'database');
     // A writer that readiness refuses (another cluster, two writers, a diverged timeline, no evidence with the primary down) is not "already promoted": promote says why.
-    const done = (await db.isWriter('secondary')) && (await db.readiness('secondary')).status !== 'blocked';
-    return allDone([{ label: 'database', done }], 'secondary database already accepts writes', 'secondary database still a standby');
+    const done =
+      (await db.isWriter('secondary')) && (await db.readiness('secondary')).status !== 'blocked';
+    return allDone(
+      [{ label: 'database', done }],
+      'secondary database already accepts writes',
+      'secondary database still a standby',
+    );
   },
   async run(ctx, progress) {
     const db = requireProvider(ctx, 'database');

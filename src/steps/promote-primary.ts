@@ -29,7 +29,9 @@ async function primaryCachePromoted(cache: CacheProvider): Promise<boolean> {
 }
 
 const done = (ctx: StepContext) => (p: DatabaseProvider | CacheProvider) =>
-  p === ctx.providers.database ? primaryDatabasePromoted(ctx.providers.database) : primaryCachePromoted(p as CacheProvider);
+  p === ctx.providers.database
+    ? primaryDatabasePromoted(ctx.providers.database)
+    : primaryCachePromoted(p as CacheProvider);
 
 /** Failback switches writes back only once the primary has caught up, so it is always planned. */
 export const promotePrimary: Step = {
@@ -41,5 +43,8 @@ export const promotePrimary: Step = {
       done: 'primary already takes writes',
       todo: 'primary still a standby',
     }),
-  run: (ctx, progress) => dataRun(ctx, ['database', 'cache'], done(ctx), (p) => p.promote({ target: 'primary', mode: 'planned', progress })),
+  run: (ctx, progress) =>
+    dataRun(ctx, ['database', 'cache'], done(ctx), (p) =>
+      p.promote({ target: 'primary', mode: 'planned', progress }),
+    ),
 };

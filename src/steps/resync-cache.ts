@@ -12,5 +12,10 @@ export const resyncCache: Step = {
       todo: 'primary cache not yet a replica',
     }),
   run: (ctx, progress) =>
-    dataRun(ctx, ['cache'], (p) => p.isStreamingStandby('primary'), (p) => p.resync({ standby: 'primary', progress })),
+    dataRun(
+      ctx,
+      ['cache'],
+      (p) => p.isStreamingStandby('primary'),
+      (p) => p.resync({ standby: 'primary', progress }),
+    ),
 };

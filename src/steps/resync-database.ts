@@ -6,7 +6,8 @@ import type { Step } from './types.js';
  * A resync interrupted after the command stopped the server leaves it down: that is "not done
  * yet" (the command picks it up), not a reason to fail the check.
  */
-const streams = (p: { isStreamingStandby(s: 'primary'): Promise<boolean> }) => p.isStreamingStandby('primary').catch(() => false);
+const streams = (p: { isStreamingStandby(s: 'primary'): Promise<boolean> }) =>
+  p.isStreamingStandby('primary').catch(() => false);
 
 export const resyncDatabase: Step = {
   id: 'resync-database',

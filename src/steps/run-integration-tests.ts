@@ -25,7 +25,9 @@ export const runIntegrationTests: Step = {
     // A bot restarted mid-drill has lost its writer: that costs the RPO measurement (the last step
     // says so), not the integration tests.
     if (writeLoad?.running(ctx.opId)) checks.push(...(await loadChecks(writeLoad)));
-    else if (writeLoad) extra.writeLoad = 'not running in this process (bot restarted?): writes to the secondary not checked';
+    else if (writeLoad)
+      extra.writeLoad =
+        'not running in this process (bot restarted?): writes to the secondary not checked';
     return checksOutcome('integration tests against the secondary', checks, extra);
   },
 };
@@ -33,8 +35,10 @@ export const runIntegrationTests: Step = {
 async function loadChecks(load: WriteLoadProvider): Promise<CheckResult[]> {
   const started = Date.now();
   const before = load.sample();
-  const landed = (now: WriteLoadComponentSample | undefined, then: WriteLoadComponentSample | undefined) =>
-    now !== undefined && now.onSecondary > (then?.onSecondary ?? 0);
+  const landed = (
+    now: WriteLoadComponentSample | undefined,
+    then: WriteLoadComponentSample | undefined,
+  ) => now !== undefined && now.onSecondary > (then?.onSecondary ?? 0);
   for (;;) {
     const now = load.sample();
     const parts = (['database', 'cache'] as const).filter((c) => before?.[c] !== undefined);

@@ -11,7 +11,15 @@ export async function scaleCheck(ctx: StepContext, profile: ScaleProfile): Promi
     : { done: false, summary: `secondary workloads not at ${profile} size` };
 }
 
-export async function scaleRun(ctx: StepContext, profile: ScaleProfile, progress: Progress): Promise<StepOutcome> {
-  const result = await requireProvider(ctx, 'cluster').scale({ region: 'secondary', profile, progress });
+export async function scaleRun(
+  ctx: StepContext,
+  profile: ScaleProfile,
+  progress: Progress,
+): Promise<StepOutcome> {
+  const result = await requireProvider(ctx, 'cluster').scale({
+    region: 'secondary',
+    profile,
+    progress,
+  });
   return actionOutcome([{ component: 'cluster', result }]);
 }

@@ -9,10 +9,19 @@ export const startWriteLoad: Step = {
   needs: ['writeLoad'],
   check: async (ctx) => {
     const running = requireProvider(ctx, 'writeLoad').running(ctx.opId);
-    return { done: running, summary: running ? `the write load of ${ctx.opId} is running` : 'the write load is not running' };
+    return {
+      done: running,
+      summary: running
+        ? `the write load of ${ctx.opId} is running`
+        : 'the write load is not running',
+    };
   },
   run: async (ctx, progress) => {
     const res = await requireProvider(ctx, 'writeLoad').start({ runId: ctx.opId, progress });
-    return { result: res.noop ? 'already-done' : 'done', summary: res.summary, evidence: res.evidence };
+    return {
+      result: res.noop ? 'already-done' : 'done',
+      summary: res.summary,
+      evidence: res.evidence,
+    };
   },
 };

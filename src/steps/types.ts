@@ -1,11 +1,5 @@
 import type { Logger } from 'pino';
-import type {
-  Mode,
-  OperationKind,
-  PreflightReport,
-  StepId,
-  StepOutcome,
-} from '../domain/types.js';
+import type { Mode, OperationKind, PreflightReport, StepId, StepOutcome } from '../domain/types.js';
 import type { Progress, Providers } from '../providers/types.js';
 
 /** What a step receives. Steps never build clients: they use `providers`. */

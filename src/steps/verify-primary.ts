@@ -31,12 +31,27 @@ export const verifyPrimary: Step = {
  * Reachability only: the old primary may still be a writer (unplanned failover) or already read
  * only; the resync step that follows deals with either. An error here means it does not answer.
  */
-async function answers(kind: 'database' | 'cache', probe: () => Promise<boolean>): Promise<CheckResult> {
+async function answers(
+  kind: 'database' | 'cache',
+  probe: () => Promise<boolean>,
+): Promise<CheckResult> {
   const started = Date.now();
   try {
     const writer = await probe();
-    return { name: `primary ${kind}`, kind, ok: true, detail: `reachable (${writer ? 'accepts writes' : 'read-only'})`, durationMs: Date.now() - started };
+    return {
+      name: `primary ${kind}`,
+      kind,
+      ok: true,
+      detail: `reachable (${writer ? 'accepts writes' : 'read-only'})`,
+      durationMs: Date.now() - started,
+    };
   } catch (err) {
-    return { name: `primary ${kind}`, kind, ok: false, detail: `unreachable: ${errorInfo(err).message}`, durationMs: Date.now() - started };
+    return {
+      name: `primary ${kind}`,
+      kind,
+      ok: false,
+      detail: `unreachable: ${errorInfo(err).message}`,
+      durationMs: Date.now() - started,
+    };
   }
 }

@@ -7,7 +7,11 @@ import type { StepContext } from './types.js';
  * The region serves: its checks pass, the database and cache there take writes, DNS points at it.
  * Used after failover (secondary) and at the end of failback (primary).
  */
-export async function verifyServing(ctx: StepContext, region: RegionRole, progress: Progress): Promise<StepOutcome> {
+export async function verifyServing(
+  ctx: StepContext,
+  region: RegionRole,
+  progress: Progress,
+): Promise<StepOutcome> {
   const { verification, database, cache, dns } = ctx.providers;
   const checks: CheckResult[] = [];
   if (verification) checks.push(...(await verification.run({ region, progress })));

@@ -58,7 +58,11 @@ export function createDetectionStore(opts: DetectionStoreOptions): DetectionStor
           const res = await redis.multi().set(key, JSON.stringify(state)).exec();
           if (res !== null) return result;
         }
-        throw new DrError('conflict', `detection state ${key}: ${MAX_ATTEMPTS} writers collided; another bot instance is writing it`, { retryable: true });
+        throw new DrError(
+          'conflict',
+          `detection state ${key}: ${MAX_ATTEMPTS} writers collided; another bot instance is writing it`,
+          { retryable: true },
+        );
       };
       const p = chain.then(run, run);
       chain = p.catch(() => undefined);

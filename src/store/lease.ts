@@ -118,7 +118,10 @@ export function leaseTtlFromEnv(env: NodeJS.ProcessEnv): number {
   const raw = env[LEASE_TTL_ENV];
   if (raw === undefined || raw === '') return LEASE_TTL_MS;
   const n = Number(raw);
-  if (!/^\d+$/.test(raw) || n < 300) throw new ConfigError(`${LEASE_TTL_ENV}: expected the instance lease TTL in milliseconds (300 or more), got ${JSON.stringify(raw)}`);
+  if (!/^\d+$/.test(raw) || n < 300)
+    throw new ConfigError(
+      `${LEASE_TTL_ENV}: expected the instance lease TTL in milliseconds (300 or more), got ${JSON.stringify(raw)}`,
+    );
   return n;
 }
 
@@ -129,7 +132,13 @@ export function leaseKey(environment: string, prefix = 'dr:'): string {
 function parseOwner(value: string): LeaseOwner | undefined {
   try {
     const o = JSON.parse(value) as Partial<LeaseOwner>;
-    if (typeof o.id === 'string' && typeof o.host === 'string' && typeof o.pid === 'number' && typeof o.command === 'string' && typeof o.since === 'string') {
+    if (
+      typeof o.id === 'string' &&
+      typeof o.host === 'string' &&
+      typeof o.pid === 'number' &&
+      typeof o.command === 'string' &&
+      typeof o.since === 'string'
+    ) {
       return { id: o.id, host: o.host, pid: o.pid, command: o.command, since: o.since };
     }
   } catch {
@@ -141,7 +150,8 @@ function parseOwner(value: string): LeaseOwner | undefined {
 /** "dr-bot on host web-1 (pid 42)" / "dr console on host …"; an unknown value is quoted. */
 export function describeOwner(value: string): string {
   const owner = parseOwner(value);
-  if (!owner) return `an unknown holder (${JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value)})`;
+  if (!owner)
+    return `an unknown holder (${JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value)})`;
   const who = owner.command === 'dr start' ? 'dr-bot' : owner.command;
   return `${who} on host ${owner.host} (pid ${owner.pid})`;
 }
@@ -149,7 +159,8 @@ export function describeOwner(value: string): string {
 /** The sentence a refused or waiting process says about the holder. */
 export function describeHolder(holder: LeaseHolder, environment: string): string {
   const since = holder.owner ? ` since ${holder.owner.since}` : '';
-  const expiry = holder.ttlMs === -1 ? ' (the key never expires: delete it if no instance runs)' : '';
+  const expiry =
+    holder.ttlMs === -1 ? ' (the key never expires: delete it if no instance runs)' : '';
   return `${describeOwner(holder.value)} is running environment ${environment}${since}${expiry}`;
 }
 
@@ -170,7 +181,10 @@ function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
   return Promise.race([
     p,
     new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what}: the state Redis did not answer within ${ms} ms`)), ms);
+      timer = setTimeout(
+        () => reject(new Error(`${what}: the state Redis did not answer within ${ms} ms`)),
+        ms,
+      );
     }),
   ]).finally(() => clearTimeout(timer));
 }
@@ -189,9 +203,19 @@ export function createInstanceLease(opts: InstanceLeaseOptions): InstanceLease {
   const key = leaseKey(opts.environment, opts.prefix);
   const log = opts.log.child({ component: 'lease' });
   const id = randomBytes(8).toString('hex');
-  const self: LeaseOwner = { id, host: hostname(), pid: process.pid, command: opts.command, since: new Date().toISOString() };
+  const self: LeaseOwner = {
+    id,
+    host: hostname(),
+    pid: process.pid,
+    command: opts.command,
+    since: new Date().toISOString(),
+  };
   // disconnectTimeout: closing a connection to a Redis that does not answer must not hold the process for ioredis's 2 s.
-  const redis = new Redis(opts.url, { maxRetriesPerRequest: 1, retryStrategy: (times) => Math.min(times * 100, 1000), disconnectTimeout: 200 });
+  const redis = new Redis(opts.url, {
+    maxRetriesPerRequest: 1,
+    retryStrategy: (times) => Math.min(times * 100, 1000),
+    disconnectTimeout: 200,
+  });
   redis.on('error', () => undefined);
 
   /** The value this process holds the key with, once acquired. */
@@ -203,8 +227,15 @@ export function createInstanceLease(opts: InstanceLeaseOptions): InstanceLease {
   let lost = false;
 
   const readHolder = async (): Promise<LeaseHolder | null> => {
-    const res = await within(commandTimeoutMs, 'reading the instance lease', redis.multi().get(key).pttl(key).exec());
-    const [[getErr, value], [ttlErr, ttl]] = res as [[Error | null, string | null], [Error | null, number]];
+    const res = await within(
+      commandTimeoutMs,
+      'reading the instance lease',
+      redis.multi().get(key).pttl(key).exec(),
+    );
+    const [[getErr, value], [ttlErr, ttl]] = res as [
+      [Error | null, string | null],
+      [Error | null, number],
+    ];
     if (getErr ?? ttlErr) throw getErr ?? ttlErr;
     if (value === null) return null;
     const owner = parseOwner(value);
@@ -230,7 +261,11 @@ export function createInstanceLease(opts: InstanceLeaseOptions): InstanceLease {
       const sentAt = Date.now();
       const since = new Date(sentAt).toISOString();
       const value = JSON.stringify({ ...self, since });
-      const ok = await within(commandTimeoutMs, 'taking the instance lease', redis.set(key, value, 'PX', ttlMs, 'NX'));
+      const ok = await within(
+        commandTimeoutMs,
+        'taking the instance lease',
+        redis.set(key, value, 'PX', ttlMs, 'NX'),
+      );
       let holder: LeaseHolder | null = null;
       if (ok !== 'OK') {
         holder = await readHolder();
@@ -240,7 +275,8 @@ export function createInstanceLease(opts: InstanceLeaseOptions): InstanceLease {
         held = holder.value;
         self.since = holder.owner.since;
         // When it expires is what Redis says, not when this attempt was sent.
-        renewedAt = holder.ttlMs >= 0 ? Math.min(sentAt, Date.now() - (ttlMs - holder.ttlMs)) : sentAt;
+        renewedAt =
+          holder.ttlMs >= 0 ? Math.min(sentAt, Date.now() - (ttlMs - holder.ttlMs)) : sentAt;
       } else {
         held = value;
         self.since = since;
@@ -295,7 +331,10 @@ export function createInstanceLease(opts: InstanceLeaseOptions): InstanceLease {
       const arm = (): void => {
         clearTimeout(deadlineTimer);
         deadlineTimer = setTimeout(
-          () => fail(`no renewal succeeded for ${Date.now() - lastOk} ms (the state Redis does not answer); it expires ${ttlMs} ms after the last one, and another instance may take over then`),
+          () =>
+            fail(
+              `no renewal succeeded for ${Date.now() - lastOk} ms (the state Redis does not answer); it expires ${ttlMs} ms after the last one, and another instance may take over then`,
+            ),
           Math.max(0, lastOk + ttlMs - marginMs - Date.now()),
         );
         deadlineTimer.unref();
@@ -303,21 +342,33 @@ export function createInstanceLease(opts: InstanceLeaseOptions): InstanceLease {
       const renew = async (): Promise<void> => {
         const sentAt = Date.now();
         try {
-          const [ok, holder] = (await within(commandTimeoutMs, 'renewing the instance lease', redis.eval(RENEW_SCRIPT, 1, key, value, String(ttlMs)))) as [number, string?];
+          const [ok, holder] = (await within(
+            commandTimeoutMs,
+            'renewing the instance lease',
+            redis.eval(RENEW_SCRIPT, 1, key, value, String(ttlMs)),
+          )) as [number, string?];
           if (held !== value) return;
           if (ok === 1) {
-            if (failures > 0) log.info({ failures }, 'instance lease renewed again after failed renewals');
+            if (failures > 0)
+              log.info({ failures }, 'instance lease renewed again after failed renewals');
             failures = 0;
             lastOk = sentAt;
             arm();
           } else {
-            fail(holder ? `${describeOwner(holder)} holds it now` : 'it expired and the key is gone (another instance may have taken over and finished meanwhile)');
+            fail(
+              holder
+                ? `${describeOwner(holder)} holds it now`
+                : 'it expired and the key is gone (another instance may have taken over and finished meanwhile)',
+            );
             return;
           }
         } catch (err) {
           if (held !== value) return;
           failures += 1;
-          log.warn({ err, failures, sinceLastRenewalMs: Date.now() - lastOk, retryInMs: retryMs }, 'renewing the instance lease failed; retrying');
+          log.warn(
+            { err, failures, sinceLastRenewalMs: Date.now() - lastOk, retryInMs: retryMs },
+            'renewing the instance lease failed; retrying',
+          );
         }
         if (held === value) {
           renewTimer = setTimeout(() => void renew(), failures > 0 ? retryMs : renewMs);
@@ -335,11 +386,18 @@ export function createInstanceLease(opts: InstanceLeaseOptions): InstanceLease {
       stopTimers();
       if (value === undefined) return;
       try {
-        const released = await within(commandTimeoutMs, 'releasing the instance lease', redis.eval(RELEASE_SCRIPT, 1, key, value));
+        const released = await within(
+          commandTimeoutMs,
+          'releasing the instance lease',
+          redis.eval(RELEASE_SCRIPT, 1, key, value),
+        );
         if (released === 1) log.info({ key }, 'instance lease released');
         else log.warn({ key }, 'the instance lease was no longer ours at release');
       } catch (err) {
-        log.warn({ err, key }, `releasing the instance lease failed: it expires by itself within ${ttlMs} ms`);
+        log.warn(
+          { err, key },
+          `releasing the instance lease failed: it expires by itself within ${ttlMs} ms`,
+        );
       }
     },
 

@@ -26,7 +26,8 @@ const APPEND_IDS_TTL_SECONDS = 24 * 3600;
 export function createRedisStore(opts: RedisStoreOptions = {}): OperationStore {
   const prefix = opts.prefix ?? 'dr:';
   const owned = opts.redis === undefined;
-  const redis = opts.redis ?? new Redis(opts.url ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 3 });
+  const redis =
+    opts.redis ?? new Redis(opts.url ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 3 });
   // Connection errors reach the caller through the command that failed (ping() false, a rejected
   // save); without a listener ioredis would also print each reconnect attempt to stderr.
   if (owned) redis.on('error', () => {});
@@ -76,7 +77,12 @@ export function createRedisStore(opts: RedisStoreOptions = {}): OperationStore {
       } catch (err) {
         // Redis answered with an error: the script refused before writing, and repeating it
         // would be refused again. Anything else (a lost connection) leaves the outcome open.
-        if (err instanceof ReplyError) throw new DrError('conflict', `the state Redis refused to create ${op.id}: ${(err as Error).message}`, { cause: err });
+        if (err instanceof ReplyError)
+          throw new DrError(
+            'conflict',
+            `the state Redis refused to create ${op.id}: ${(err as Error).message}`,
+            { cause: err },
+          );
         throw err;
       }
       if (res[0] === 1) return { ok: true, version: Number(res[1]) };
@@ -156,11 +162,25 @@ export function createRedisStore(opts: RedisStoreOptions = {}): OperationStore {
         String(APPEND_IDS_TTL_SECONDS),
         ...encode(entries),
       );
-      if (ok !== 1) throw new DrError('not-found', `operation ${id} does not exist in the store: timeline entry not written`);
+      if (ok !== 1)
+        throw new DrError(
+          'not-found',
+          `operation ${id} does not exist in the store: timeline entry not written`,
+        );
     },
 
     async withdraw(id): Promise<WithdrawResult> {
-      const res = await redis.eval(WITHDRAW_SCRIPT, 5, keys.op(id), keys.timeline(id), keys.meta(id), keys.appends(id), keys.active, id, prefix);
+      const res = await redis.eval(
+        WITHDRAW_SCRIPT,
+        5,
+        keys.op(id),
+        keys.timeline(id),
+        keys.meta(id),
+        keys.appends(id),
+        keys.active,
+        id,
+        prefix,
+      );
       return res === 1 ? 'withdrawn' : res === 0 ? 'absent' : 'in-use';
     },
 

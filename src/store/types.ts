@@ -33,7 +33,13 @@ export interface OperationStore {
    * Atomically take the one-active-operation lock of `env` and write version 1 with its first
    * timeline entries. When another operation holds the lock, nothing is written.
    */
-  create(op: { id: string; env: string; kind: OperationKind; snapshot: unknown; entries: TimelineEntry[] }): Promise<CreateResult>;
+  create(op: {
+    id: string;
+    env: string;
+    kind: OperationKind;
+    snapshot: unknown;
+    entries: TimelineEntry[];
+  }): Promise<CreateResult>;
   /**
    * Compare-and-set: write `snapshot` as version expectedVersion+1 and append `entries` to the
    * timeline, atomically. Throws StaleVersionError when the stored version is not
@@ -43,7 +49,13 @@ export interface OperationStore {
    * was applied returns its version again and writes nothing. A caller that retries a save
    * whose reply it did not get passes the same saveId each time.
    */
-  save(id: string, expectedVersion: number, snapshot: unknown, entries: TimelineEntry[], opts?: { final?: boolean; saveId?: string }): Promise<number>;
+  save(
+    id: string,
+    expectedVersion: number,
+    snapshot: unknown,
+    entries: TimelineEntry[],
+    opts?: { final?: boolean; saveId?: string },
+  ): Promise<number>;
   load(id: string): Promise<PersistedOperation | null>;
   /** Ids of active operations (all envs, or one). */
   listActive(env?: string): Promise<string[]>;

@@ -18,7 +18,9 @@ describe('Slack authorizer', () => {
     let clock = 1_000_000;
     const client = createSlackClient('xoxb-test', { SLACK_API_URL: slack.apiUrl }, log);
     const auth = createSlackAuthorizer({
-      config: { approvals: { approvers: ['U0BOB'], userGroup: 'S0ONCALL', required: 1, timeoutMinutes: 30 } },
+      config: {
+        approvals: { approvers: ['U0BOB'], userGroup: 'S0ONCALL', required: 1, timeoutMinutes: 30 },
+      },
       client,
       log,
       cacheMs: 60_000,
@@ -42,7 +44,9 @@ describe('Slack authorizer', () => {
     slack.setUserGroup('S0TEAM', ['U0DAVE']);
     let clock = 0;
     const auth = createSlackAuthorizer({
-      config: { approvals: { approvers: ['U0BOB'], userGroup: 'S0TEAM', required: 1, timeoutMinutes: 30 } },
+      config: {
+        approvals: { approvers: ['U0BOB'], userGroup: 'S0TEAM', required: 1, timeoutMinutes: 30 },
+      },
       env: { SLACK_BOT_TOKEN: 'xoxb-env', SLACK_API_URL: slack.apiUrl },
       log,
       now: () => clock,
@@ -61,12 +65,21 @@ describe('Slack authorizer', () => {
 
   test('without a user group no Slack call is made, and a group without a token is a config error', async () => {
     const before = slack.calls.length;
-    const auth = createSlackAuthorizer({ config: { approvals: { approvers: ['U0BOB'], required: 1, timeoutMinutes: 30 } }, log });
+    const auth = createSlackAuthorizer({
+      config: { approvals: { approvers: ['U0BOB'], required: 1, timeoutMinutes: 30 } },
+      log,
+    });
     expect(await auth.isAuthorized('U0BOB')).toBe(true);
     expect(await auth.isAuthorized('U0ALICE')).toBe(false);
     expect(slack.calls.length).toBe(before);
     expect(() =>
-      createSlackAuthorizer({ config: { approvals: { approvers: [], userGroup: 'S0TEAM', required: 1, timeoutMinutes: 30 } }, env: {}, log }),
+      createSlackAuthorizer({
+        config: {
+          approvals: { approvers: [], userGroup: 'S0TEAM', required: 1, timeoutMinutes: 30 },
+        },
+        env: {},
+        log,
+      }),
     ).toThrow(/SLACK_BOT_TOKEN is not set/);
   });
 });

@@ -10,7 +10,12 @@ import { pino } from 'pino';
 import bolt from '@slack/bolt';
 import { createCardUpdater, createSlackClient, readCardRef } from '../../src/bot/index.js';
 import { channelFailure, describeSlackFailure } from '../../src/bot/slack-errors.js';
-import type { DomainEvent, OperationView, StepState, TimelineEntry } from '../../src/domain/types.js';
+import type {
+  DomainEvent,
+  OperationView,
+  StepState,
+  TimelineEntry,
+} from '../../src/domain/types.js';
 import { createRedisStore } from '../../src/store/index.js';
 import type { OperationStore } from '../../src/store/types.js';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
@@ -65,7 +70,13 @@ function updater() {
 }
 
 function cardCalls(ts: string) {
-  return slack.api().filter((c) => (c.method === 'chat.postMessage' && !c.args.thread_ts && c.result.ts === ts) || (c.method === 'chat.update' && c.args.ts === ts));
+  return slack
+    .api()
+    .filter(
+      (c) =>
+        (c.method === 'chat.postMessage' && !c.args.thread_ts && c.result.ts === ts) ||
+        (c.method === 'chat.update' && c.args.ts === ts),
+    );
 }
 
 test('one card per operation; rapid changes coalesce into few edits, one in flight, and the latest view wins', async () => {
@@ -98,7 +109,10 @@ test('a restarted bot edits the card it posted before instead of posting another
   const ref = (await readCardRef(store, opId))!;
 
   const second = updater();
-  second.onNotification({ op: view(opId, { phase: 'paused', reason: 'after restart' }), entries: [] });
+  second.onNotification({
+    op: view(opId, { phase: 'paused', reason: 'after restart' }),
+    entries: [],
+  });
   await second.close();
   const calls = cardCalls(ref.ts);
   expect(calls.map((c) => c.method)).toEqual(['chat.postMessage', 'chat.update']);
@@ -110,28 +124,63 @@ test('thread replies follow the timeline, and the summary is posted once', async
   const opId = 'DR-20261125-0103';
   const at = 2_000;
   const e = (x: DomainEvent): TimelineEntry => ({ ...x, opId, at });
-  cards.onNotification({ op: view(opId, { phase: 'awaitingApproval', planHash: 'p' }), entries: [e({ type: 'OperationRequested', kind: 'failover', requestedMode: 'planned', requester: 'U0ALICE', reason: 'drill' })] });
-  cards.onNotification({ op: view(opId), entries: [e({ type: 'ApprovalRecorded', userId: 'U0BOB', count: 1, required: 1 })] });
+  cards.onNotification({
+    op: view(opId, { phase: 'awaitingApproval', planHash: 'p' }),
+    entries: [
+      e({
+        type: 'OperationRequested',
+        kind: 'failover',
+        requestedMode: 'planned',
+        requester: 'U0ALICE',
+        reason: 'drill',
+      }),
+    ],
+  });
+  cards.onNotification({
+    op: view(opId),
+    entries: [e({ type: 'ApprovalRecorded', userId: 'U0BOB', count: 1, required: 1 })],
+  });
   cards.onNotification({
     op: view(opId),
     entries: [
       e({ type: 'StepStarted', stepId: 'promote-database', attempt: 1 }),
-      e({ type: 'StepSucceeded', stepId: 'promote-database', durationMs: 1200, outcome: { result: 'done', summary: 'promoted', evidence: { lsn: '0/5' } } }),
+      e({
+        type: 'StepSucceeded',
+        stepId: 'promote-database',
+        durationMs: 1200,
+        outcome: { result: 'done', summary: 'promoted', evidence: { lsn: '0/5' } },
+      }),
     ],
   });
   const done = view(opId, { phase: 'completed', finishedAt: 9_000 });
-  cards.onNotification({ op: done, entries: [e({ type: 'StepSkipped', stepId: 'switch-dns', reason: 'not-configured' }), e({ type: 'OperationCompleted', durationMs: 8000 })] });
+  cards.onNotification({
+    op: done,
+    entries: [
+      e({ type: 'StepSkipped', stepId: 'switch-dns', reason: 'not-configured' }),
+      e({ type: 'OperationCompleted', durationMs: 8000 }),
+    ],
+  });
   cards.onNotification({ op: done, entries: [] });
   await cards.close();
   const ref = (await readCardRef(store, opId))!;
-  const replies = slack.api('chat.postMessage').filter((c) => c.args.thread_ts === ref.ts).map((c) => String(c.args.text));
+  const replies = slack
+    .api('chat.postMessage')
+    .filter((c) => c.args.thread_ts === ref.ts)
+    .map((c) => String(c.args.text));
   expect(replies).toEqual([
     '👍 <@U0BOB> approved (1/1)',
     '✅ Promote secondary database succeeded in 1.2 s',
     '⏭ Switch DNS to secondary skipped — not configured',
     '🏁 Failover DR-20261125-0103 completed after 8.0 s',
   ]);
-  expect(JSON.stringify(slack.api('chat.postMessage').find((c) => c.args.thread_ts === ref.ts && String(c.args.text).startsWith('✅'))!.args.blocks)).toContain('lsn: 0/5');
+  expect(
+    JSON.stringify(
+      slack
+        .api('chat.postMessage')
+        .find((c) => c.args.thread_ts === ref.ts && String(c.args.text).startsWith('✅'))!.args
+        .blocks,
+    ),
+  ).toContain('lsn: 0/5');
 });
 
 test('Slack errors are logged and swallowed: the next change still reaches the card', async () => {
@@ -163,13 +212,30 @@ function logLines(): { log: pino.Logger; msgs: () => string[] } {
       done();
     },
   });
-  return { log: pino({ level: 'warn' }, stream), msgs: () => text.trim().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { msg: string }).msg) };
+  return {
+    log: pino({ level: 'warn' }, stream),
+    msgs: () =>
+      text
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => (JSON.parse(l) as { msg: string }).msg),
+  };
 }
 
 test('a card Slack refuses for the channel says to invite the bot; a Slack that does not answer says that, not "is the bot a member"', async () => {
   const refused = logLines();
-  const client = createSlackClient('xoxb-cards', { SLACK_API_URL: slack.apiUrl }, log, { retries: 0 });
-  const cards = createCardUpdater({ client, store, log: refused.log, channel: CHANNEL, targets, minIntervalMs: 20 });
+  const client = createSlackClient('xoxb-cards', { SLACK_API_URL: slack.apiUrl }, log, {
+    retries: 0,
+  });
+  const cards = createCardUpdater({
+    client,
+    store,
+    log: refused.log,
+    channel: CHANNEL,
+    targets,
+    minIntervalMs: 20,
+  });
   slack.failMethod('chat.postMessage', 'not_in_channel');
   cards.onNotification({ op: view('DR-20261125-0105'), entries: [] });
   await cards.close();
@@ -184,22 +250,45 @@ test('a card Slack refuses for the channel says to invite the bot; a Slack that 
   const { port } = server.address() as { port: number };
   await new Promise<void>((resolve) => server.close(() => resolve()));
   const down = logLines();
-  const nowhere = createSlackClient('xoxb-cards', { SLACK_API_URL: `http://127.0.0.1:${port}/api/` }, log, { retries: 0 });
-  const lost = createCardUpdater({ client: nowhere, store, log: down.log, channel: CHANNEL, targets, minIntervalMs: 20 });
+  const nowhere = createSlackClient(
+    'xoxb-cards',
+    { SLACK_API_URL: `http://127.0.0.1:${port}/api/` },
+    log,
+    { retries: 0 },
+  );
+  const lost = createCardUpdater({
+    client: nowhere,
+    store,
+    log: down.log,
+    channel: CHANNEL,
+    targets,
+    minIntervalMs: 20,
+  });
   lost.onNotification({ op: view('DR-20261125-0106'), entries: [] });
   await lost.close();
   const [line, ...more] = down.msgs();
   expect(more).toEqual([]);
-  expect(line).toMatch(/^could not post the status card: the Slack Web API did not answer \(.+\): check the network, and SLACK_API_URL when it is set$/);
+  expect(line).toMatch(
+    /^could not post the status card: the Slack Web API did not answer \(.+\): check the network, and SLACK_API_URL when it is set$/,
+  );
   expect(line).not.toContain('member');
   // Under jest the client cannot keep fetch's cause (another realm's TypeError becomes a new
   // Error); in the bot it has it, and the line names the refused connection.
-  const fetchFailed = await fetch(`http://127.0.0.1:${port}/api/chat.postMessage`).catch((err: unknown) => err);
+  const fetchFailed = await fetch(`http://127.0.0.1:${port}/api/chat.postMessage`).catch(
+    (err: unknown) => err,
+  );
   expect(describeSlackFailure(new webApi.WebAPIRequestError(fetchFailed as Error))).toBe(
     `the Slack Web API did not answer (connect ECONNREFUSED 127.0.0.1:${port}): check the network, and SLACK_API_URL when it is set`,
   );
-  expect(channelFailure(new webApi.WebAPIRequestError(fetchFailed as Error), CHANNEL)).not.toContain('invite');
-  expect(channelFailure(new webApi.WebAPIPlatformError({ ok: false, error: 'channel_not_found' }), CHANNEL)).toBe(
+  expect(
+    channelFailure(new webApi.WebAPIRequestError(fetchFailed as Error), CHANNEL),
+  ).not.toContain('invite');
+  expect(
+    channelFailure(
+      new webApi.WebAPIPlatformError({ ok: false, error: 'channel_not_found' }),
+      CHANNEL,
+    ),
+  ).toBe(
     `Slack answered channel_not_found for ${CHANNEL}: check slack.incidentChannel (a channel id such as C0123INCIDENT), and invite @dr-bot if it is a private channel`,
   );
 });

@@ -10,7 +10,14 @@ import { pino } from 'pino';
 import { createSlackClient, postDrillReports } from '../../src/bot/index.js';
 import { createDrillReporter, type DrillReporter } from '../../src/drill/index.js';
 import { createReportStore } from '../../src/report/index.js';
-import { APPROVER, createHarness, inPhase, REQUESTER, testConfig, type Harness } from '../support/engine-harness.js';
+import {
+  APPROVER,
+  createHarness,
+  inPhase,
+  REQUESTER,
+  testConfig,
+  type Harness,
+} from '../support/engine-harness.js';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
 
 const config = testConfig();
@@ -32,8 +39,19 @@ beforeAll(async () => {
       },
     }),
   );
-  reporter = createDrillReporter({ engine: h.engine, environment: config.environment, reports: createReportStore({ redis: h.redis, prefix: h.prefix }), targets: config.targets, log });
-  const client = createSlackClient('xoxb-drill-report', { SLACK_API_URL: slack.apiUrl }, pino({ level: 'silent' }), { retries: 0 });
+  reporter = createDrillReporter({
+    engine: h.engine,
+    environment: config.environment,
+    reports: createReportStore({ redis: h.redis, prefix: h.prefix }),
+    targets: config.targets,
+    log,
+  });
+  const client = createSlackClient(
+    'xoxb-drill-report',
+    { SLACK_API_URL: slack.apiUrl },
+    pino({ level: 'silent' }),
+    { retries: 0 },
+  );
   postDrillReports({ reporter, client, store: h.store, config, log });
 });
 
@@ -45,14 +63,23 @@ afterAll(async () => {
 
 test('a report file Slack refuses with not_in_channel fails with "invite @dr-bot to <channel>", after the summary was posted', async () => {
   slack.failMethod('files.completeUploadExternal', 'not_in_channel');
-  const req = await h.engine.request({ kind: 'drill', mode: 'planned', requester: REQUESTER, reason: 'bot not invited' });
+  const req = await h.engine.request({
+    kind: 'drill',
+    mode: 'planned',
+    requester: REQUESTER,
+    reason: 'bot not invited',
+  });
   if (!req.ok) throw new Error(req.message);
   const waiting = await inPhase(h.engine, req.op.id, 'awaitingApproval');
   await h.engine.approve({ opId: req.op.id, userId: APPROVER, planHash: waiting.planHash! });
   await inPhase(h.engine, req.op.id, 'completed');
   await reporter.idle();
 
-  expect(slack.api('chat.postMessage').filter((c) => String(c.args.text).startsWith(`Drill ${req.op.id}`))).toHaveLength(1);
+  expect(
+    slack
+      .api('chat.postMessage')
+      .filter((c) => String(c.args.text).startsWith(`Drill ${req.op.id}`)),
+  ).toHaveLength(1);
   const failure = logged
     .trim()
     .split('\n')

@@ -17,11 +17,27 @@ afterAll(async () => {
 
 test('a degraded drill check: the advice names no command, the footer names the configured one', async () => {
   const finding = await drillCheck({ redis, prefix }, 'staging', 90).run();
-  expect(finding.detail).toBe('no drill recorded for staging: run a drill to rehearse failover and failback');
+  expect(finding.detail).toBe(
+    'no drill recorded for staging: run a drill to rehearse failover and failback',
+  );
   const result = { ...finding, id: 'drill' as const, title: 'Last drill', checkedAt: Date.now() };
-  const degraded = JSON.stringify(renderReadinessTransition({ kind: 'degraded', env: 'staging', result, degradedSince: Date.now() }, Date.now(), '/dr-e2e'));
-  expect(degraded).toContain('One message now and one when it recovers; `/dr-e2e status` shows every check.');
+  const degraded = JSON.stringify(
+    renderReadinessTransition(
+      { kind: 'degraded', env: 'staging', result, degradedSince: Date.now() },
+      Date.now(),
+      '/dr-e2e',
+    ),
+  );
+  expect(degraded).toContain(
+    'One message now and one when it recovers; `/dr-e2e status` shows every check.',
+  );
   expect(degraded).not.toMatch(/\/dr[ `]/);
-  const recovered = JSON.stringify(renderReadinessTransition({ kind: 'recovered', env: 'staging', result, degradedSince: Date.now() - 60_000 }, Date.now(), '/dr-e2e'));
+  const recovered = JSON.stringify(
+    renderReadinessTransition(
+      { kind: 'recovered', env: 'staging', result, degradedSince: Date.now() - 60_000 },
+      Date.now(),
+      '/dr-e2e',
+    ),
+  );
   expect(recovered).toContain('`/dr-e2e status` shows every check.');
 });

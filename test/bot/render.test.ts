@@ -27,7 +27,9 @@ function steps(status: StepState['status']): StepState[] {
     title,
     status,
     attempts: status === 'pending' ? 0 : 1,
-    ...(status === 'pending' ? {} : { startedAt: T0 + 60_000 + i * 2000, finishedAt: T0 + 61_500 + i * 2000 }),
+    ...(status === 'pending'
+      ? {}
+      : { startedAt: T0 + 60_000 + i * 2000, finishedAt: T0 + 61_500 + i * 2000 }),
   }));
 }
 
@@ -58,11 +60,27 @@ function view(over: Partial<OperationView> = {}): OperationView {
           details: {},
           planFacts: {},
           primaryReachable: false,
-          expectedLoss: { bytes: 12288, seconds: 4.2, description: '≈ 12 kB of WAL, last replay 4.2 s before loss' },
+          expectedLoss: {
+            bytes: 12288,
+            seconds: 4.2,
+            description: '≈ 12 kB of WAL, last replay 4.2 s before loss',
+          },
           warnings: ['lag over the RPO target'],
         },
-        { component: 'dns', status: 'ready', summary: 'PRIMARY record healthy', details: {}, planFacts: {} },
-        { component: 'cluster', status: 'not-configured', summary: 'not configured', details: {}, planFacts: {} },
+        {
+          component: 'dns',
+          status: 'ready',
+          summary: 'PRIMARY record healthy',
+          details: {},
+          planFacts: {},
+        },
+        {
+          component: 'cluster',
+          status: 'not-configured',
+          summary: 'not configured',
+          details: {},
+          planFacts: {},
+        },
       ],
     },
     createdAt: T0,
@@ -98,7 +116,10 @@ describe('status card', () => {
     const [approve, reject, ...rest] = buttons(card);
     expect(rest).toHaveLength(0);
     expect(approve!.action_id).toBe(ACTION_IDS.approve);
-    expect(decodeButtonValue(approve!.value)).toEqual({ opId: 'DR-20261125-0001', planHash: 'ph-123' });
+    expect(decodeButtonValue(approve!.value)).toEqual({
+      opId: 'DR-20261125-0001',
+      planHash: 'ph-123',
+    });
     expect(approve!.confirm.title.text).toContain('DR-20261125-0001');
     expect(approve!.confirm.confirm.text).toBe('Approve');
     expect(reject!.action_id).toBe(ACTION_IDS.reject);
@@ -107,11 +128,21 @@ describe('status card', () => {
 
   test('paused: the failed step with its error, and Retry / Skip / Abort (Skip and Abort confirmed)', () => {
     const s = steps('succeeded');
-    s[2] = { ...s[2]!, status: 'failed', error: { code: 'provider', message: 'route53: throttled, try again', retryable: true } };
+    s[2] = {
+      ...s[2]!,
+      status: 'failed',
+      error: { code: 'provider', message: 'route53: throttled, try again', retryable: true },
+    };
     s[3] = { ...s[3]!, status: 'pending', startedAt: undefined, finishedAt: undefined };
     s[4] = { ...s[4]!, status: 'pending', startedAt: undefined, finishedAt: undefined };
     const card = renderCard(
-      view({ phase: 'paused', currentSteps: ['switch-dns'], steps: s, approvals: [{ userId: 'U0BOB', at: T0, planHash: 'ph-123' }], lastError: s[2]!.error }),
+      view({
+        phase: 'paused',
+        currentSteps: ['switch-dns'],
+        steps: s,
+        approvals: [{ userId: 'U0BOB', at: T0, planHash: 'ph-123' }],
+        lastError: s[2]!.error,
+      }),
       targets,
     );
     const text = allText(card);
@@ -119,7 +150,11 @@ describe('status card', () => {
     expect(text).toContain('✅ *Promote secondary database* — 1.5 s');
     expect(text).toContain('*Approvals:* 1/1 — <@U0BOB>');
     const [retry, skip, abort] = buttons(card);
-    expect([retry!.action_id, skip!.action_id, abort!.action_id]).toEqual([ACTION_IDS.retry, ACTION_IDS.skip, ACTION_IDS.abort]);
+    expect([retry!.action_id, skip!.action_id, abort!.action_id]).toEqual([
+      ACTION_IDS.retry,
+      ACTION_IDS.skip,
+      ACTION_IDS.abort,
+    ]);
     expect(retry!.confirm).toBeUndefined();
     expect(skip!.confirm.text.text).toContain('Switch DNS to secondary');
     expect(abort!.confirm.text.text).toContain('NOT undone');
@@ -127,11 +162,23 @@ describe('status card', () => {
 
   test('completed: every step ✅ with its duration, RTO against target, no buttons', () => {
     const card = renderCard(
-      view({ phase: 'completed', steps: steps('succeeded'), approvals: [{ userId: 'U0BOB', at: T0, planHash: 'ph-123' }], finishedAt: T0 + 70_000, rtoMs: 9000 }),
+      view({
+        phase: 'completed',
+        steps: steps('succeeded'),
+        approvals: [{ userId: 'U0BOB', at: T0, planHash: 'ph-123' }],
+        finishedAt: T0 + 70_000,
+        rtoMs: 9000,
+      }),
       targets,
     );
     const text = allText(card);
-    for (const title of ['Promote secondary database', 'Promote secondary cache', 'Switch DNS to secondary', 'Scale secondary to production', 'Verify secondary']) {
+    for (const title of [
+      'Promote secondary database',
+      'Promote secondary cache',
+      'Switch DNS to secondary',
+      'Scale secondary to production',
+      'Verify secondary',
+    ]) {
       expect(text).toContain(`✅ *${title}* — 1.5 s`);
     }
     expect(text).not.toMatch(/⬜|⏳|❌/);
@@ -166,7 +213,9 @@ describe('thread replies', () => {
           { name: 'api health', kind: 'http', ok: true, detail: '200 in 35 ms' },
           { name: 'writes', kind: 'database', ok: false, detail: 'read-only' },
         ],
-        rpo: [{ component: 'database', bytes: 0, seconds: 0, description: 'planned: nothing lost' }],
+        rpo: [
+          { component: 'database', bytes: 0, seconds: 0, description: 'planned: nothing lost' },
+        ],
       },
     };
     const msg = renderStepReply(entry, view({ phase: 'running' }), targets)!;
@@ -182,7 +231,18 @@ describe('thread replies', () => {
 
   test('a failed step: the error and what to do', () => {
     const msg = renderStepReply(
-      { ...base, type: 'StepFailed', stepId: 'switch-dns', durationMs: 800, error: { code: 'provider', message: 'route53: Throttling', retryable: true, provider: 'route53' } },
+      {
+        ...base,
+        type: 'StepFailed',
+        stepId: 'switch-dns',
+        durationMs: 800,
+        error: {
+          code: 'provider',
+          message: 'route53: Throttling',
+          retryable: true,
+          provider: 'route53',
+        },
+      },
       view({ phase: 'paused' }),
       targets,
     )!;
@@ -192,12 +252,36 @@ describe('thread replies', () => {
   });
 
   test('approvals and refusals are told in the thread; progress is not', () => {
-    expect(renderEventReply({ ...base, type: 'ApprovalRecorded', userId: 'U0BOB', count: 1, required: 1 })!.text).toBe('👍 <@U0BOB> approved (1/1)');
-    expect(renderEventReply({ ...base, type: 'ApprovalRefused', userId: 'U0ALICE', reason: 'self-approval' })!.text).toContain(
-      'the requester cannot approve their own request',
-    );
-    expect(renderEventReply({ ...base, type: 'StepProgress', stepId: 'switch-dns', message: 'waiting' })).toBeNull();
-    expect(renderEventReply({ ...base, type: 'AbortedStepSettled', stepId: 'switch-dns', outcome: 'succeeded', detail: 'record now points at secondary', durationMs: 4200 })!.text).toBe(
+    expect(
+      renderEventReply({
+        ...base,
+        type: 'ApprovalRecorded',
+        userId: 'U0BOB',
+        count: 1,
+        required: 1,
+      })!.text,
+    ).toBe('👍 <@U0BOB> approved (1/1)');
+    expect(
+      renderEventReply({
+        ...base,
+        type: 'ApprovalRefused',
+        userId: 'U0ALICE',
+        reason: 'self-approval',
+      })!.text,
+    ).toContain('the requester cannot approve their own request');
+    expect(
+      renderEventReply({ ...base, type: 'StepProgress', stepId: 'switch-dns', message: 'waiting' }),
+    ).toBeNull();
+    expect(
+      renderEventReply({
+        ...base,
+        type: 'AbortedStepSettled',
+        stepId: 'switch-dns',
+        outcome: 'succeeded',
+        detail: 'record now points at secondary',
+        durationMs: 4200,
+      })!.text,
+    ).toBe(
       '⚠️ Switch DNS to secondary was still running at the abort and has now succeeded after 4.2 s: record now points at secondary. Check the component before the next operation.',
     );
   });
@@ -210,7 +294,14 @@ describe('thread replies', () => {
         approvals: [{ userId: 'U0BOB', at: T0, planHash: 'ph-123' }],
         finishedAt: T0 + 125_000,
         rtoMs: 45 * 60_000,
-        rpo: [{ component: 'database', bytes: 12288, seconds: 4.2, description: 'unplanned: lag at promotion' }],
+        rpo: [
+          {
+            component: 'database',
+            bytes: 12288,
+            seconds: 4.2,
+            description: 'unplanned: lag at promotion',
+          },
+        ],
       }),
       targets,
     );
@@ -227,19 +318,29 @@ describe('refusal answers', () => {
   const opId = 'DR-20261125-0001';
 
   test('each refusal says what happened and what to do', () => {
-    const msg = (reason: Parameters<typeof refusalMessage>[0]['reason'], extra: Partial<Parameters<typeof refusalMessage>[0]> = {}) =>
-      refusalMessage({ reason, opId, userId: 'U0ALICE', action: 'approve', policy, ...extra });
-    expect(msg('self-approval')).toBe('You requested DR-20261125-0001; another approver must approve it.');
+    const msg = (
+      reason: Parameters<typeof refusalMessage>[0]['reason'],
+      extra: Partial<Parameters<typeof refusalMessage>[0]> = {},
+    ) => refusalMessage({ reason, opId, userId: 'U0ALICE', action: 'approve', policy, ...extra });
+    expect(msg('self-approval')).toBe(
+      'You requested DR-20261125-0001; another approver must approve it.',
+    );
     expect(msg('unauthorized')).toBe(
       'You are not allowed to approve DR-20261125-0001. Only <@U0BOB>, <@U0CAROL> or members of <!subteam^S0ONCALL> may approve.',
     );
     expect(msg('duplicate')).toBe('Your approval is already counted.');
-    expect(msg('stale-plan')).toBe('The plan changed since this button was drawn; review the updated card.');
-    expect(msg('finished', { op: view({ phase: 'completed' }) })).toBe('DR-20261125-0001 has already finished (completed).');
-    // The second click of a double click arrives after the first one started the operation.
-    expect(msg('not-awaiting-approval', { op: view({ phase: 'running', approvals: [{ userId: 'U0ALICE', at: T0, planHash: 'x' }] }) })).toBe(
-      'Your approval is already counted.',
+    expect(msg('stale-plan')).toBe(
+      'The plan changed since this button was drawn; review the updated card.',
     );
+    expect(msg('finished', { op: view({ phase: 'completed' }) })).toBe(
+      'DR-20261125-0001 has already finished (completed).',
+    );
+    // The second click of a double click arrives after the first one started the operation.
+    expect(
+      msg('not-awaiting-approval', {
+        op: view({ phase: 'running', approvals: [{ userId: 'U0ALICE', at: T0, planHash: 'x' }] }),
+      }),
+    ).toBe('Your approval is already counted.');
     expect(msg('expired', { op: view({ phase: 'expired', expiresAt: T0 }) })).toBe(
       `Too late: the approval window of DR-20261125-0001 had closed (${new Date(T0).toISOString()}), so your approval did not count and nothing was changed. Request it again if it is still needed.`,
     );
@@ -248,7 +349,12 @@ describe('refusal answers', () => {
 
 describe('long evidence', () => {
   test('a long list of checks keeps failures visible and the table closed', () => {
-    const checks = Array.from({ length: 60 }, (_, i) => ({ name: `check ${i}`, kind: 'http' as const, ok: i !== 57, detail: '200 in 3 ms' }));
+    const checks = Array.from({ length: 60 }, (_, i) => ({
+      name: `check ${i}`,
+      kind: 'http' as const,
+      ok: i !== 57,
+      detail: '200 in 3 ms',
+    }));
     const msg = renderStepReply(
       {
         opId: 'DR-1',
@@ -265,12 +371,16 @@ describe('long evidence', () => {
     expect(table).toContain('*Checks* 59/60 passed');
     expect(table).toMatch(/FAIL\s+check 57/);
     expect(table).toContain('… and 35 more (all passed)');
-    const checksText = (msg.blocks.find((b) => JSON.stringify(b).includes('*Checks*')) as { text: { text: string } }).text.text;
+    const checksText = (
+      msg.blocks.find((b) => JSON.stringify(b).includes('*Checks*')) as { text: { text: string } }
+    ).text.text;
     expect(checksText.endsWith('\n```')).toBe(true);
     expect(checksText.length).toBeLessThanOrEqual(3000);
   });
 });
 
-test('a card link built by hand when chat.getPermalink is unavailable has Slack\'s archive form', () => {
-  expect(cardPermalinkFallback('C0INCIDENT', '1764000000.000123')).toBe('https://slack.com/archives/C0INCIDENT/p1764000000000123');
+test("a card link built by hand when chat.getPermalink is unavailable has Slack's archive form", () => {
+  expect(cardPermalinkFallback('C0INCIDENT', '1764000000.000123')).toBe(
+    'https://slack.com/archives/C0INCIDENT/p1764000000000123',
+  );
 });

@@ -41,7 +41,14 @@ afterAll(async () => {
 });
 
 function start(): Promise<BotHarness> {
-  return startBotHarness({ slack, redis, config, signingSecret: SECRET, prefix: uniquePrefix('slack-ack'), log });
+  return startBotHarness({
+    slack,
+    redis,
+    config,
+    signingSecret: SECRET,
+    prefix: uniquePrefix('slack-ack'),
+    log,
+  });
 }
 
 describe('acknowledging while the Slack Web API is slow and failing', () => {
@@ -69,7 +76,11 @@ describe('acknowledging while the Slack Web API is slow and failing', () => {
   test('a button click is acknowledged and then answered', async () => {
     slack.delayMethod('auth.test', 5000);
     h = await start();
-    const res = await h.clickAction(ACTION_IDS.approve, encodeButtonValue({ opId: 'DR-20000101-0001', planHash: 'x' }), ALICE);
+    const res = await h.clickAction(
+      ACTION_IDS.approve,
+      encodeButtonValue({ opId: 'DR-20000101-0001', planHash: 'x' }),
+      ALICE,
+    );
     expect(res.status).toBe(200);
     expect(await h.answer(res.path)).toContain('There is no operation DR-20000101-0001');
   });

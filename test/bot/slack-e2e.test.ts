@@ -24,7 +24,13 @@ const BOB = 'U0BOB'; // approver
 const CAROL = 'U0CAROL'; // approver
 const MALLORY = 'U0MALLORY'; // not an approver
 const CHANNEL = 'C0INCIDENT';
-const STEP_TITLES = ['Promote secondary database', 'Promote secondary cache', 'Switch DNS to secondary', 'Scale secondary to production', 'Verify secondary'];
+const STEP_TITLES = [
+  'Promote secondary database',
+  'Promote secondary cache',
+  'Switch DNS to secondary',
+  'Scale secondary to production',
+  'Verify secondary',
+];
 
 const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
@@ -44,8 +50,16 @@ interface Harness {
   bot: SlackBot;
   world: FakeWorld;
   url: string;
-  command(text: string, userId: string, opts?: PostOptions): Promise<{ status: number; body: Record<string, unknown> | null; path: string }>;
-  click(action: keyof typeof ACTION_IDS, value: string, userId: string): Promise<{ status: number; path: string }>;
+  command(
+    text: string,
+    userId: string,
+    opts?: PostOptions,
+  ): Promise<{ status: number; body: Record<string, unknown> | null; path: string }>;
+  click(
+    action: keyof typeof ACTION_IDS,
+    value: string,
+    userId: string,
+  ): Promise<{ status: number; path: string }>;
   /** The ephemeral answer sent to one command's or click's response_url. */
   answer(path: string): Promise<string>;
   card(): Promise<ApiCall>;
@@ -70,7 +84,15 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-async function start(opts: { required?: number; timeoutMinutes?: number; prefix?: string; world?: FakeWorld; command?: string } = {}): Promise<Harness> {
+async function start(
+  opts: {
+    required?: number;
+    timeoutMinutes?: number;
+    prefix?: string;
+    world?: FakeWorld;
+    command?: string;
+  } = {},
+): Promise<Harness> {
   const b = await startBotHarness({
     slack,
     redis,
@@ -80,7 +102,8 @@ async function start(opts: { required?: number; timeoutMinutes?: number; prefix?
     log,
     ...(opts.world ? { world: opts.world } : {}),
   });
-  const mine = (): ApiCall[] => slack.calls.slice(b.mark).filter((c): c is ApiCall => c.kind === 'api');
+  const mine = (): ApiCall[] =>
+    slack.calls.slice(b.mark).filter((c): c is ApiCall => c.kind === 'api');
   return {
     slack,
     store: b.store,
@@ -91,12 +114,20 @@ async function start(opts: { required?: number; timeoutMinutes?: number; prefix?
     command: b.command,
     click: (action, value, userId) => b.clickAction(ACTION_IDS[action], value, userId),
     answer: b.answer,
-    card: () => slack.waitFor(() => mine().find((c) => c.method === 'chat.postMessage' && !c.args.thread_ts), 'the status card'),
+    card: () =>
+      slack.waitFor(
+        () => mine().find((c) => c.method === 'chat.postMessage' && !c.args.thread_ts),
+        'the status card',
+      ),
     cardNow(ts) {
       // A ts is unique on the fake, so the card's versions are found across restarts of the bot.
-      const versions = slack.api().filter(
-        (c) => (c.method === 'chat.postMessage' && !c.args.thread_ts && c.result.ts === ts) || (c.method === 'chat.update' && c.args.ts === ts),
-      );
+      const versions = slack
+        .api()
+        .filter(
+          (c) =>
+            (c.method === 'chat.postMessage' && !c.args.thread_ts && c.result.ts === ts) ||
+            (c.method === 'chat.update' && c.args.ts === ts),
+        );
       return versions[versions.length - 1]!;
     },
     threadReplies: (ts) => slack.api('chat.postMessage').filter((c) => c.args.thread_ts === ts),
@@ -107,7 +138,11 @@ async function start(opts: { required?: number; timeoutMinutes?: number; prefix?
 }
 
 function cardsPostedSince(mark: number): ApiCall[] {
-  return slack.calls.slice(mark).filter((c): c is ApiCall => c.kind === 'api' && c.method === 'chat.postMessage' && !c.args.thread_ts);
+  return slack.calls
+    .slice(mark)
+    .filter(
+      (c): c is ApiCall => c.kind === 'api' && c.method === 'chat.postMessage' && !c.args.thread_ts,
+    );
 }
 
 function cardText(call: ApiCall): string {
@@ -115,13 +150,21 @@ function cardText(call: ApiCall): string {
 }
 
 function buttonValue(call: ApiCall, actionId: string): string | undefined {
-  const blocks = call.args.blocks as Array<{ type: string; elements?: Array<{ action_id?: string; value?: string }> }>;
-  return blocks.flatMap((b) => (b.type === 'actions' ? (b.elements ?? []) : [])).find((e) => e.action_id === actionId)?.value;
+  const blocks = call.args.blocks as Array<{
+    type: string;
+    elements?: Array<{ action_id?: string; value?: string }>;
+  }>;
+  return blocks
+    .flatMap((b) => (b.type === 'actions' ? (b.elements ?? []) : []))
+    .find((e) => e.action_id === actionId)?.value;
 }
 
 /** Waits until the card (as last sent) shows the Approve button; returns that button's value. */
 async function approveButton(h: Harness, ts: string): Promise<string> {
-  return slack.waitFor(() => buttonValue(h.cardNow(ts), ACTION_IDS.approve), 'the Approve button on the card');
+  return slack.waitFor(
+    () => buttonValue(h.cardNow(ts), ACTION_IDS.approve),
+    'the Approve button on the card',
+  );
 }
 
 async function cardStored(h: Harness, opId: string): Promise<void> {
@@ -163,8 +206,14 @@ describe('Slack end to end', () => {
     const click = await h.click('approve', value, BOB);
     expect(click.status).toBe(200);
 
-    await slack.waitFor(() => h.threadReplies(ref.ts).find((c) => String(c.args.text).startsWith('🏁')), 'the summary reply');
-    await slack.waitFor(() => cardText(h.cardNow(ref.ts)).includes('🟢 Completed'), 'the card to show completed');
+    await slack.waitFor(
+      () => h.threadReplies(ref.ts).find((c) => String(c.args.text).startsWith('🏁')),
+      'the summary reply',
+    );
+    await slack.waitFor(
+      () => cardText(h.cardNow(ref.ts)).includes('🟢 Completed'),
+      'the card to show completed',
+    );
 
     const op = await h.engine.get(opId);
     expect(op!.phase).toBe('completed');
@@ -178,27 +227,39 @@ describe('Slack end to end', () => {
     for (const title of STEP_TITLES) {
       expect(replies.filter((t) => t.startsWith(`✅ ${title} `))).toHaveLength(1);
     }
-    expect(replies.filter((t) => t.startsWith('🏁'))).toEqual([expect.stringContaining(`${opId} completed`)]);
+    expect(replies.filter((t) => t.startsWith('🏁'))).toEqual([
+      expect.stringContaining(`${opId} completed`),
+    ]);
     expect(replies).toContain('👍 <@U0BOB> approved (1/1)');
     // One card per operation, edited in place.
     expect(cardsPostedSince(h.mark)).toHaveLength(1);
     expect(slack.api('chat.update').filter((c) => c.args.ts === ref.ts).length).toBeGreaterThan(0);
     // The card's place is remembered so that a restarted bot edits the same message.
-    expect(JSON.parse((await h.store.getMeta(opId, 'slack.card'))!)).toEqual({ channel: CHANNEL, ts: ref.ts });
+    expect(JSON.parse((await h.store.getMeta(opId, 'slack.card'))!)).toEqual({
+      channel: CHANNEL,
+      ts: ref.ts,
+    });
   });
 
   test('unsigned and stale-signed requests get 401 and create nothing', async () => {
     h = await start();
     const before = slack.calls.length;
     const unsigned = await h.command('failover unplanned', ALICE, { unsigned: true });
-    const stale = await h.command('failover unplanned', ALICE, { timestamp: Math.floor(Date.now() / 1000) - 6 * 60 });
+    const stale = await h.command('failover unplanned', ALICE, {
+      timestamp: Math.floor(Date.now() / 1000) - 6 * 60,
+    });
     const wrongSecret = await h.command('failover unplanned', ALICE, { secret: 'not-the-secret' });
     expect([unsigned.status, stale.status, wrongSecret.status]).toEqual([401, 401, 401]);
 
     const approveForged = await postToSlackApp(
       `${h.url}/slack/events`,
       SECRET,
-      blockActionsBody({ userId: BOB, actionId: ACTION_IDS.approve, value: '{"opId":"DR-x"}', responseUrl: slack.responseUrl('forged') }),
+      blockActionsBody({
+        userId: BOB,
+        actionId: ACTION_IDS.approve,
+        value: '{"opId":"DR-x"}',
+        responseUrl: slack.responseUrl('forged'),
+      }),
       { unsigned: true },
     );
     expect(approveForged.status).toBe(401);
@@ -206,7 +267,9 @@ describe('Slack end to end', () => {
     expect((await h.engine.status()).active).toBeNull();
     expect(await h.store.activeFor('e2e')).toBeNull();
     // The bot's start-up auth.test runs in the background and may land after `before`.
-    expect(slack.calls.slice(before).filter((c) => !(c.kind === 'api' && c.method === 'auth.test'))).toEqual([]);
+    expect(
+      slack.calls.slice(before).filter((c) => !(c.kind === 'api' && c.method === 'auth.test')),
+    ).toEqual([]);
   });
 
   test('refusals: self-approval, unauthorized, stale plan, double click and a finished operation each get their answer and change nothing', async () => {
@@ -223,7 +286,9 @@ describe('Slack end to end', () => {
     };
 
     const self = await h.click('approve', value, ALICE);
-    expect(await h.answer(self.path)).toBe(`You requested ${opId}; another approver must approve it.`);
+    expect(await h.answer(self.path)).toBe(
+      `You requested ${opId}; another approver must approve it.`,
+    );
     expect(await state()).toEqual({ phase: 'awaitingApproval', approvals: [] });
 
     const unauthorized = await h.click('approve', value, MALLORY);
@@ -233,13 +298,22 @@ describe('Slack end to end', () => {
     expect(unauthorizedText).toContain('<@U0CAROL>');
     expect(await state()).toEqual({ phase: 'awaitingApproval', approvals: [] });
 
-    const stale = await h.click('approve', JSON.stringify({ opId, planHash: `${planHash}-old` }), BOB);
-    expect(await h.answer(stale.path)).toBe('The plan changed since this button was drawn; review the updated card.');
+    const stale = await h.click(
+      'approve',
+      JSON.stringify({ opId, planHash: `${planHash}-old` }),
+      BOB,
+    );
+    expect(await h.answer(stale.path)).toBe(
+      'The plan changed since this button was drawn; review the updated card.',
+    );
     expect(await state()).toEqual({ phase: 'awaitingApproval', approvals: [] });
 
     const first = await h.click('approve', value, BOB);
     expect(first.status).toBe(200);
-    await slack.waitFor(() => cardText(h.cardNow(ref.ts)).includes('*Approvals:* 1/2'), 'the card to count 1/2');
+    await slack.waitFor(
+      () => cardText(h.cardNow(ref.ts)).includes('*Approvals:* 1/2'),
+      'the card to count 1/2',
+    );
     const second = await h.click('approve', value, BOB);
     expect(await h.answer(second.path)).toBe('Your approval is already counted.');
     expect(await state()).toEqual({ phase: 'awaitingApproval', approvals: [BOB] });
@@ -247,11 +321,16 @@ describe('Slack end to end', () => {
     expect(slack.responses(first.path)).toEqual([]);
 
     // The machine records every refusal in the timeline.
-    const refused = (await h.engine.timeline(opId)).filter((e) => e.type === 'ApprovalRefused').map((e) => (e.type === 'ApprovalRefused' ? e.reason : null));
+    const refused = (await h.engine.timeline(opId))
+      .filter((e) => e.type === 'ApprovalRefused')
+      .map((e) => (e.type === 'ApprovalRefused' ? e.reason : null));
     expect(refused).toEqual(['self-approval', 'unauthorized', 'stale-plan', 'duplicate']);
 
     await h.click('approve', value, CAROL);
-    await slack.waitFor(() => cardText(h.cardNow(ref.ts)).includes('🟢 Completed'), 'the card to show completed');
+    await slack.waitFor(
+      () => cardText(h.cardNow(ref.ts)).includes('🟢 Completed'),
+      'the card to show completed',
+    );
 
     const late = await h.click('approve', value, CAROL);
     expect(await h.answer(late.path)).toBe(`${opId} has already finished (completed).`);
@@ -260,7 +339,9 @@ describe('Slack end to end', () => {
     const status = await h.command('status', MALLORY);
     const statusText = await h.answer(status.path);
     expect(statusText).toContain('*Active:* no operation in progress for *e2e*');
-    expect(statusText).toContain(`*Last finished:* *<https://fake.slack.test/archives/${CHANNEL}/p`);
+    expect(statusText).toContain(
+      `*Last finished:* *<https://fake.slack.test/archives/${CHANNEL}/p`,
+    );
     expect(statusText).toContain(`|${opId}>*`);
   });
 
@@ -276,16 +357,23 @@ describe('Slack end to end', () => {
     const again = await h.command('failover unplanned it is really down', CAROL);
     const text = await h.answer(again.path);
     expect(text).toContain(`${opId} is already in progress`);
-    expect(text).toContain(`<https://fake.slack.test/archives/${ref.channel}/p${ref.ts.replace('.', '')}|status card>`);
+    expect(text).toContain(
+      `<https://fake.slack.test/archives/${ref.channel}/p${ref.ts.replace('.', '')}|status card>`,
+    );
     expect((await h.engine.status()).active!.id).toBe(opId);
 
     const status = await h.command('status', CAROL);
-    expect(await h.answer(status.path)).toContain(`*Active:* *<https://fake.slack.test/archives/${ref.channel}/p${ref.ts.replace('.', '')}|${opId}>* failover of e2e`);
+    expect(await h.answer(status.path)).toContain(
+      `*Active:* *<https://fake.slack.test/archives/${ref.channel}/p${ref.ts.replace('.', '')}|${opId}>* failover of e2e`,
+    );
 
     // The requester may still withdraw before approval.
     const reject = await h.click('reject', JSON.stringify({ opId }), ALICE);
     expect(reject.status).toBe(200);
-    await slack.waitFor(() => cardText(h.cardNow(ref.ts)).includes('⛔ Rejected'), 'the card to show rejected');
+    await slack.waitFor(
+      () => cardText(h.cardNow(ref.ts)).includes('⛔ Rejected'),
+      'the card to show rejected',
+    );
     expect((await h.engine.get(opId))!.phase).toBe('rejected');
   });
 
@@ -296,13 +384,22 @@ describe('Slack end to end', () => {
     const ref = { ts: String((await h.card()).result.ts) };
     await h.click('approve', await approveButton(h, ref.ts), BOB);
 
-    const retryValue = await slack.waitFor(() => buttonValue(h.cardNow(ref.ts), ACTION_IDS.retry), 'the Retry button');
+    const retryValue = await slack.waitFor(
+      () => buttonValue(h.cardNow(ref.ts), ACTION_IDS.retry),
+      'the Retry button',
+    );
     const paused = cardText(h.cardNow(ref.ts));
     expect(paused).toContain('❌ *Switch DNS to secondary*');
     expect(paused).toContain('dns.switchTo failed (injected)');
     expect(buttonValue(h.cardNow(ref.ts), ACTION_IDS.skip)).toBe(retryValue);
     expect(buttonValue(h.cardNow(ref.ts), ACTION_IDS.abort)).toBe(retryValue);
-    const failed = await slack.waitFor(() => h.threadReplies(ref.ts).find((c) => String(c.args.text).startsWith('❌ Switch DNS to secondary failed')), 'the failure reply');
+    const failed = await slack.waitFor(
+      () =>
+        h
+          .threadReplies(ref.ts)
+          .find((c) => String(c.args.text).startsWith('❌ Switch DNS to secondary failed')),
+      'the failure reply',
+    );
     expect(JSON.stringify(failed.args.blocks)).toContain('dns.switchTo failed (injected)');
 
     const { opId } = decodeButtonValue(retryValue)!;
@@ -311,7 +408,10 @@ describe('Slack end to end', () => {
     expect((await h.engine.get(opId))!.phase).toBe('paused');
 
     await h.click('retry', retryValue, BOB);
-    await slack.waitFor(() => cardText(h.cardNow(ref.ts)).includes('🟢 Completed'), 'the card to show completed');
+    await slack.waitFor(
+      () => cardText(h.cardNow(ref.ts)).includes('🟢 Completed'),
+      'the card to show completed',
+    );
     expect(cardText(h.cardNow(ref.ts))).toMatch(/✅ \*Switch DNS to secondary\*/);
     expect(await h.world.effects('dns.switchTo')).toBe(1);
   });
@@ -327,8 +427,14 @@ describe('Slack end to end', () => {
 
     h = await start({ prefix: first.prefix, world: first.world });
     await h.click('approve', value, BOB);
-    await slack.waitFor(() => cardText(h.cardNow(ref.ts)).includes('*Approvals:* 1/1 — <@U0BOB>'), 'the old card to count the approval');
-    await slack.waitFor(() => cardText(h.cardNow(ref.ts)).includes('🟢 Completed'), 'the old card to show completed');
+    await slack.waitFor(
+      () => cardText(h.cardNow(ref.ts)).includes('*Approvals:* 1/1 — <@U0BOB>'),
+      'the old card to count the approval',
+    );
+    await slack.waitFor(
+      () => cardText(h.cardNow(ref.ts)).includes('🟢 Completed'),
+      'the old card to show completed',
+    );
     expect(cardsPostedSince(first.mark)).toHaveLength(1);
 
     // A fresh request in the same environment (the failback: it is failed over now), withdrawn by
@@ -338,7 +444,9 @@ describe('Slack end to end', () => {
     const second = (await h.engine.status()).active!;
     // A mistyped id is the usage, a finished operation's id is refused: neither aborts the active one.
     const typo = await h.command(`abort ${second.id.slice(0, -1)} typo`, ALICE);
-    expect(String(typo.body!.text)).toContain(`\`${second.id.slice(0, -1)}\` is not an operation id: they look like DR-20261125-0001.`);
+    expect(String(typo.body!.text)).toContain(
+      `\`${second.id.slice(0, -1)}\` is not an operation id: they look like DR-20261125-0001.`,
+    );
     const old = await h.command(`abort ${opId} the finished one`, ALICE);
     expect(await h.answer(old.path)).toBe(`${opId} has already finished (completed).`);
     expect(['preflight', 'awaitingApproval']).toContain((await h.engine.get(second.id))!.phase);
@@ -346,10 +454,12 @@ describe('Slack end to end', () => {
     expect(await h.answer(abort.path)).toContain(second.id);
     expect((await h.engine.get(second.id))!.phase).toBe('aborted');
     const none = await h.command('abort', ALICE);
-    expect(await h.answer(none.path)).toBe('There is no operation in progress for *e2e*: nothing to abort.');
+    expect(await h.answer(none.path)).toBe(
+      'There is no operation in progress for *e2e*: nothing to abort.',
+    );
   });
 
-  test('an operation the bot cannot resume after a restart: /dr status says why, an approver\'s /dr abort closes it and the card', async () => {
+  test("an operation the bot cannot resume after a restart: /dr status says why, an approver's /dr abort closes it and the card", async () => {
     // A renamed slash command: every answer names the commands as this workspace types them.
     const first = await start({ command: '/dr-e2e' });
     const req = await first.command('failover planned bad deploy', ALICE);
@@ -364,21 +474,36 @@ describe('Slack end to end', () => {
     h = await start({ prefix: first.prefix, world: first.world, command: '/dr-e2e' });
     const status = await h.command('status', ALICE);
     const statusText = await h.answer(status.path);
-    expect(statusText).toContain(`*Active:* *${id}* cannot be resumed by this version of dr-bot: its stored snapshot is not valid JSON`);
+    expect(statusText).toContain(
+      `*Active:* *${id}* cannot be resumed by this version of dr-bot: its stored snapshot is not valid JSON`,
+    );
     expect(statusText).toContain('an approver can close it with `/dr-e2e abort`.');
     const retry = await h.command('failback', ALICE);
     const refused = await h.answer(retry.path);
-    expect(refused).toContain(`${id} holds the environment but cannot be resumed by this version of dr-bot`);
-    expect(refused).toContain('An approver can close it with `/dr-e2e abort`; then request the failback again.');
+    expect(refused).toContain(
+      `${id} holds the environment but cannot be resumed by this version of dr-bot`,
+    );
+    expect(refused).toContain(
+      'An approver can close it with `/dr-e2e abort`; then request the failback again.',
+    );
     // The old card's Approve button: refused, saying how to close it instead.
     const click = await h.click('approve', approve, BOB);
     const clickRefused = await h.answer(click.path);
-    expect(clickRefused).toMatch(new RegExp(`^${id} cannot be resumed by this version of dr-bot: its stored snapshot is not valid JSON.* It keeps the environment locked until an approver closes it with \`/dr-e2e abort\`\\.$`));
+    expect(clickRefused).toMatch(
+      new RegExp(
+        `^${id} cannot be resumed by this version of dr-bot: its stored snapshot is not valid JSON.* It keeps the environment locked until an approver closes it with \`/dr-e2e abort\`\\.$`,
+      ),
+    );
     for (const text of [statusText, refused, clickRefused]) expect(text).not.toMatch(/\/dr |\{\{/);
 
     const abort = await h.command('abort bad deploy', BOB);
-    expect(await h.answer(abort.path)).toContain(`${id} closed as aborted by <@${BOB}> without resuming it`);
-    await slack.waitFor(() => cardText(h.cardNow(ref.ts)).includes('Aborted'), 'the old card to show aborted');
+    expect(await h.answer(abort.path)).toContain(
+      `${id} closed as aborted by <@${BOB}> without resuming it`,
+    );
+    await slack.waitFor(
+      () => cardText(h.cardNow(ref.ts)).includes('Aborted'),
+      'the old card to show aborted',
+    );
     expect(await h.store.activeFor('e2e')).toBeNull();
   });
 
@@ -386,8 +511,14 @@ describe('Slack end to end', () => {
     h = await start({ timeoutMinutes: 0.002 });
     await h.command('failover planned drill', ALICE);
     const ref = { ts: String((await h.card()).result.ts) };
-    await slack.waitFor(() => h.threadReplies(ref.ts).find((c) => String(c.args.text).startsWith('🏁')), 'the summary reply');
-    await slack.waitFor(() => cardText(h.cardNow(ref.ts)).includes('⌛ Expired'), 'the card to show expired');
+    await slack.waitFor(
+      () => h.threadReplies(ref.ts).find((c) => String(c.args.text).startsWith('🏁')),
+      'the summary reply',
+    );
+    await slack.waitFor(
+      () => cardText(h.cardNow(ref.ts)).includes('⌛ Expired'),
+      'the card to show expired',
+    );
     expect(buttonValue(h.cardNow(ref.ts), ACTION_IDS.approve)).toBeUndefined();
     expect(cardText(h.cardNow(ref.ts))).not.toMatch(/✅ \*Promote/);
     expect(await h.world.effects('database.promote')).toBe(0);
@@ -411,11 +542,29 @@ describe('Slack end to end', () => {
     expect(ok.status).toBe(200);
     expect(await ok.json()).toEqual({ ok: true });
 
-    const deadRedis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false });
-    const deadStore = createRedisStore({ redis: deadRedis, prefix: uniquePrefix('slack-e2e-dead') });
+    const deadRedis = new Redis(REDIS_URL, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+    });
+    const deadStore = createRedisStore({
+      redis: deadRedis,
+      prefix: uniquePrefix('slack-e2e-dead'),
+    });
     deadRedis.disconnect();
-    const env = { SLACK_BOT_TOKEN: 'xoxb-e2e', SLACK_SIGNING_SECRET: SECRET, SLACK_API_URL: slack.apiUrl, PORT: '0' };
-    const sick = await createSlackBot({ config: makeConfig(1), engine: h.engine, store: deadStore, log, env });
+    const env = {
+      SLACK_BOT_TOKEN: 'xoxb-e2e',
+      SLACK_SIGNING_SECRET: SECRET,
+      SLACK_API_URL: slack.apiUrl,
+      PORT: '0',
+    };
+    const sick = await createSlackBot({
+      config: makeConfig(1),
+      engine: h.engine,
+      store: deadStore,
+      log,
+      env,
+    });
     await sick.start();
     try {
       const res = await fetch(`http://127.0.0.1:${sick.port}/healthz`);
@@ -429,13 +578,32 @@ describe('Slack end to end', () => {
   test('missing tokens are config errors that name the variable; Socket Mode needs no signing secret', async () => {
     h = await start();
     const deps = { config: makeConfig(1), engine: h.engine, store: h.store, log };
-    await expect(createSlackBot({ ...deps, env: { SLACK_SIGNING_SECRET: SECRET } })).rejects.toThrow(
-      new ConfigError('SLACK_BOT_TOKEN is not set: the bot token (xoxb-…) from the Slack app\'s "OAuth & Permissions" page'),
+    await expect(
+      createSlackBot({ ...deps, env: { SLACK_SIGNING_SECRET: SECRET } }),
+    ).rejects.toThrow(
+      new ConfigError(
+        'SLACK_BOT_TOKEN is not set: the bot token (xoxb-…) from the Slack app\'s "OAuth & Permissions" page',
+      ),
     );
-    await expect(createSlackBot({ ...deps, env: { SLACK_BOT_TOKEN: 'xoxb-1' } })).rejects.toThrow(/SLACK_SIGNING_SECRET is not set.*or set SLACK_APP_TOKEN for Socket Mode/);
-    await expect(createSlackBot({ ...deps, env: { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: SECRET, PORT: 'http' } })).rejects.toThrow(/PORT must be a port number/);
+    await expect(createSlackBot({ ...deps, env: { SLACK_BOT_TOKEN: 'xoxb-1' } })).rejects.toThrow(
+      /SLACK_SIGNING_SECRET is not set.*or set SLACK_APP_TOKEN for Socket Mode/,
+    );
+    await expect(
+      createSlackBot({
+        ...deps,
+        env: { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: SECRET, PORT: 'http' },
+      }),
+    ).rejects.toThrow(/PORT must be a port number/);
 
-    const socket = await createSlackBot({ ...deps, env: { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1-test', PORT: '0', SLACK_API_URL: slack.apiUrl } });
+    const socket = await createSlackBot({
+      ...deps,
+      env: {
+        SLACK_BOT_TOKEN: 'xoxb-1',
+        SLACK_APP_TOKEN: 'xapp-1-test',
+        PORT: '0',
+        SLACK_API_URL: slack.apiUrl,
+      },
+    });
     expect(socket.port).toBeUndefined();
     // Socket Mode opens its connection through SLACK_API_URL too; a revoked app token stops start-up.
     slack.failMethod('apps.connections.open', 'invalid_auth');

@@ -18,11 +18,22 @@ let app: string;
 
 beforeAll(async () => {
   app = mkdtempSync(join(tmpdir(), 'dr-image-'));
-  await run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(app, 'dist')], {
-    cwd: ROOT,
-  });
+  await run(
+    process.execPath,
+    [
+      join(ROOT, 'node_modules/typescript/bin/tsc'),
+      '-p',
+      join(ROOT, 'tsconfig.build.json'),
+      '--outDir',
+      join(app, 'dist'),
+    ],
+    {
+      cwd: ROOT,
+    },
+  );
   cpSync(join(ROOT, 'bin'), join(app, 'bin'), { recursive: true });
-  for (const f of ['package.json', 'dr.config.example.yaml', 'manifest.yml']) cpSync(join(ROOT, f), join(app, f));
+  for (const f of ['package.json', 'dr.config.example.yaml', 'manifest.yml'])
+    cpSync(join(ROOT, f), join(app, f));
   // The image installs the production dependencies; the checkout's are a superset of them.
   symlinkSync(join(ROOT, 'node_modules'), join(app, 'node_modules'), 'dir');
 }, 180_000);
@@ -33,11 +44,18 @@ afterAll(() => {
 
 async function dr(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [join(app, 'bin/dr.js'), ...args], { cwd: app, env: { PATH: process.env.PATH ?? '' } });
+    const { stdout, stderr } = await run(process.execPath, [join(app, 'bin/dr.js'), ...args], {
+      cwd: app,
+      env: { PATH: process.env.PATH ?? '' },
+    });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+    return {
+      code: typeof e.code === 'number' ? e.code : -1,
+      stdout: e.stdout ?? '',
+      stderr: e.stderr ?? '',
+    };
   }
 }
 
@@ -52,7 +70,8 @@ describe('the compiled CLI, laid out as in the image', () => {
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
     expect(res.stdout).toContain('Usage: dr [options] [command]');
-    for (const command of ['start', 'config', 'lab', 'console']) expect(res.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
+    for (const command of ['start', 'config', 'lab', 'console'])
+      expect(res.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
   });
 
   it('checks the example config', async () => {

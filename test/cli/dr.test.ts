@@ -12,12 +12,18 @@ const EXAMPLE_ENV = {
   DR_REDIS_SECONDARY_URL: 'redis://cache-secondary.internal:6379',
 };
 /** What dr start needs besides the config's variables. */
-const START_ENV = { SLACK_BOT_TOKEN: 'xoxb-1-2-abc', SLACK_SIGNING_SECRET: 'signing', REDIS_URL: 'redis://dr-state.internal:6379' };
-
+const START_ENV = {
+  SLACK_BOT_TOKEN: 'xoxb-1-2-abc',
+  SLACK_SIGNING_SECRET: 'signing',
+  REDIS_URL: 'redis://dr-state.internal:6379',
+};
 
 /** Run `dr` as a user would, with only the environment given here (no leaked SLACK_* or REDIS_URL). */
 function dr(args: string[], env: Record<string, string> = {}, cwd = ROOT): Promise<DrRun> {
-  return runDr(args, { cwd, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env } });
+  return runDr(args, {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+  });
 }
 
 let dir: string;
@@ -80,17 +86,24 @@ describe('dr lab', () => {
 describe('dr config check', () => {
   it('validates the example file and prints what is configured', async () => {
     // Everything dr start needs is set, so config check has nothing to add on stderr.
-    const run = await dr(['config', 'check', '--config', EXAMPLE], { ...EXAMPLE_ENV, ...START_ENV });
+    const run = await dr(['config', 'check', '--config', EXAMPLE], {
+      ...EXAMPLE_ENV,
+      ...START_ENV,
+    });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const lines = run.stdout.split('\n');
     expect(lines[0]).toBe(`${EXAMPLE}: valid`);
     expect(lines).toContain('regions:      primary eu-west-1, secondary eu-central-1');
     expect(lines).toContain('slack:        incident channel C0123INCIDENT, command /dr');
-    expect(run.stdout).toMatch(/approvals: +1 besides the requester, from U0123ALICE, U0123BOB and members of user group S0123ONCALL/);
+    expect(run.stdout).toMatch(
+      /approvals: +1 besides the requester, from U0123ALICE, U0123BOB and members of user group S0123ONCALL/,
+    );
     expect(run.stdout).toContain('postgres     primary $DR_PG_PRIMARY_URL (set)');
     expect(run.stdout).toContain('dns          route53 app.example.com');
-    expect(run.stdout).toContain('readiness:    every 15 min; drill warning after 90 days; Velero backups in velero younger than 24 h');
+    expect(run.stdout).toContain(
+      'readiness:    every 15 min; drill warning after 90 days; Velero backups in velero younger than 24 h',
+    );
     expect(run.stdout).not.toContain('s3cret');
   });
 
@@ -103,8 +116,12 @@ describe('dr config check', () => {
     const run = await dr(['config', 'check'], { DR_CONFIG: path, PG_A: 'postgres://a/db' });
     expect(run.code).toBe(1);
     expect(run.stdout).toContain('redis        not configured (its steps are skipped)');
-    expect(run.stderr).toContain(`dr: ${path}: the environment is not ready for dr start (3 problems):`);
-    expect(run.stderr).toContain('components.postgres.secondary.urlEnv: environment variable PG_B is not set');
+    expect(run.stderr).toContain(
+      `dr: ${path}: the environment is not ready for dr start (3 problems):`,
+    );
+    expect(run.stderr).toContain(
+      'components.postgres.secondary.urlEnv: environment variable PG_B is not set',
+    );
     expect(run.stderr).toContain('SLACK_BOT_TOKEN: not set');
     expect(run.stderr).toContain('use --skip-env to check the file only');
 
@@ -114,26 +131,40 @@ describe('dr config check', () => {
 
   it('exits 1 naming the file, the key and the reason for an invalid config', async () => {
     const path = join(dir, 'bad.yaml');
-    writeFileSync(path, 'environment: prod\nregions:\n  primary: { name: a }\n  secondary: { name: b }\nslack: { incidentChannel: C0123ABCD }\napprovals: { approvers: [U0123ALICE], required: 0 }\n');
+    writeFileSync(
+      path,
+      'environment: prod\nregions:\n  primary: { name: a }\n  secondary: { name: b }\nslack: { incidentChannel: C0123ABCD }\napprovals: { approvers: [U0123ALICE], required: 0 }\n',
+    );
     const run = await dr(['config', 'check', '-c', path]);
     expect(run.code).toBe(1);
     expect(run.stdout).toBe('');
-    expect(run.stderr).toContain(`${path}: approvals.required: expected a number ≥ 1, got 0 (line 6)`);
+    expect(run.stderr).toContain(
+      `${path}: approvals.required: expected a number ≥ 1, got 0 (line 6)`,
+    );
   });
 
   it('without --config or DR_CONFIG looks for ./dr.config.yaml and says how to point elsewhere', async () => {
     const run = await dr(['config', 'check'], {}, dir);
     expect(run.code).toBe(1);
-    expect(run.stderr).toBe('dr: no config at ./dr.config.yaml: pass --config FILE or set DR_CONFIG (dr.config.example.yaml shows every key)\n');
+    expect(run.stderr).toBe(
+      'dr: no config at ./dr.config.yaml: pass --config FILE or set DR_CONFIG (dr.config.example.yaml shows every key)\n',
+    );
   });
 });
 
 describe('dr start', () => {
   it('with an invalid config exits 1 with the path and the reason, before listening', async () => {
     const path = join(dir, 'start-bad.yaml');
-    writeFileSync(path, 'environment: prod\nregions:\n  primary: { name: a }\nslack: { incidentChannel: C0123ABCD }\napprovals: { approvers: [U0123ALICE] }\n');
+    writeFileSync(
+      path,
+      'environment: prod\nregions:\n  primary: { name: a }\nslack: { incidentChannel: C0123ABCD }\napprovals: { approvers: [U0123ALICE] }\n',
+    );
     // Everything else is in place, so only the config can be the reason; a bot that listened would not exit.
-    const run = await dr(['start', '--config', path], { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's', PORT: '0' });
+    const run = await dr(['start', '--config', path], {
+      SLACK_BOT_TOKEN: 'xoxb-1',
+      SLACK_SIGNING_SECRET: 's',
+      PORT: '0',
+    });
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(`${path}: regions.secondary: missing`);
     expect(run.stdout).not.toContain('dr-bot started');
@@ -143,7 +174,13 @@ describe('dr start', () => {
     const run = await dr(['start', '--config', EXAMPLE], { PORT: '0' });
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('the environment is not ready for dr start (7 problems)');
-    for (const name of ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET or SLACK_APP_TOKEN', 'DR_PG_PRIMARY_URL', 'DR_REDIS_SECONDARY_URL', 'DR_ALERTMANAGER_TOKEN']) {
+    for (const name of [
+      'SLACK_BOT_TOKEN',
+      'SLACK_SIGNING_SECRET or SLACK_APP_TOKEN',
+      'DR_PG_PRIMARY_URL',
+      'DR_REDIS_SECONDARY_URL',
+      'DR_ALERTMANAGER_TOKEN',
+    ]) {
       expect(run.stderr).toContain(name);
     }
     expect(run.stdout).not.toContain('dr-bot started');

@@ -13,8 +13,18 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { ACTION_IDS } from '../../src/bot/render.js';
-import { findRedisServer, freePorts, startRedis, stopRedis, type RedisServerInfo } from '../../src/lab/index.js';
-import { kubeconfigFor, startKubernetesSimulator, type KubernetesSim } from '../../src/lab/simulators/kubernetes.js';
+import {
+  findRedisServer,
+  freePorts,
+  startRedis,
+  stopRedis,
+  type RedisServerInfo,
+} from '../../src/lab/index.js';
+import {
+  kubeconfigFor,
+  startKubernetesSimulator,
+  type KubernetesSim,
+} from '../../src/lab/simulators/kubernetes.js';
 import { startFakeSlack, type ApiCall, type FakeSlack } from '../support/fake-slack.js';
 import { startLossyProxy } from '../support/lossy-proxy.js';
 import { DR, runDr } from '../support/dr-cli.js';
@@ -36,7 +46,12 @@ const sims: KubernetesSim[] = [];
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'dr-lease-test-'));
   const [port] = await freePorts(1);
-  redisServer = await startRedis({ redisServer: findRedisServer(), name: 'lease-test state', port: port!, dir: join(dir, 'redis') });
+  redisServer = await startRedis({
+    redisServer: findRedisServer(),
+    name: 'lease-test state',
+    port: port!,
+    dir: join(dir, 'redis'),
+  });
   redisUrl = redisServer.url;
   redis = new Redis(redisUrl);
   slack = await startFakeSlack();
@@ -74,15 +89,31 @@ interface Bot {
   lines: LogLine[];
   stderr(): string;
   /** The first log line matching, once written (with when this test saw it). */
-  line(match: (l: LogLine) => boolean, what: string, timeoutMs?: number): Promise<LogLine & { seenAt: number }>;
+  line(
+    match: (l: LogLine) => boolean,
+    what: string,
+    timeoutMs?: number,
+  ): Promise<LogLine & { seenAt: number }>;
   exited: Promise<number | null>;
 }
 
 /** The test's environment: a config with Kubernetes (two simulators) and a verification command whose runs are counted. */
-async function environment(name: string, podReadyMs = 0): Promise<{ config: string; primary: KubernetesSim; secondary: KubernetesSim; effects: string }> {
+async function environment(
+  name: string,
+  podReadyMs = 0,
+): Promise<{ config: string; primary: KubernetesSim; secondary: KubernetesSim; effects: string }> {
   const workload = { kind: 'Deployment' as const, namespace: 'shop', name: 'api' };
-  const primary = await startKubernetesSimulator({ workloads: [{ ...workload, replicas: 6 }], token: 'tok-primary', contextName: 'primary' });
-  const secondary = await startKubernetesSimulator({ workloads: [{ ...workload, replicas: 1 }], podReadyMs, token: 'tok-secondary', contextName: 'secondary' });
+  const primary = await startKubernetesSimulator({
+    workloads: [{ ...workload, replicas: 6 }],
+    token: 'tok-primary',
+    contextName: 'primary',
+  });
+  const secondary = await startKubernetesSimulator({
+    workloads: [{ ...workload, replicas: 1 }],
+    podReadyMs,
+    token: 'tok-secondary',
+    contextName: 'secondary',
+  });
   sims.push(primary, secondary);
   const kubeconfig = join(dir, `${name}.kubeconfig`);
   writeFileSync(
@@ -141,12 +172,15 @@ function startBot(config: string, token: string, env: Record<string, string> = {
     const parts = out.split('\n');
     out = parts.pop()!;
     for (const text of parts) {
-      if (text.startsWith('{')) lines.push({ ...(JSON.parse(text) as LogLine), seenAt: Date.now() });
+      if (text.startsWith('{'))
+        lines.push({ ...(JSON.parse(text) as LogLine), seenAt: Date.now() });
     }
     for (const w of waiters) w();
   });
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('close', (code) => resolve(code)),
+  );
   void exited.then(() => {
     for (const w of waiters) w();
   });
@@ -158,11 +192,24 @@ function startBot(config: string, token: string, env: Record<string, string> = {
     exited,
     line: (match, what, timeoutMs = 30_000) =>
       new Promise((resolve, reject) => {
-        const timer = setTimeout(() => done(new Error(`timed out waiting for ${what}:\n${err}\n${lines.map((l) => l.msg).join('\n')}`)), timeoutMs);
+        const timer = setTimeout(
+          () =>
+            done(
+              new Error(
+                `timed out waiting for ${what}:\n${err}\n${lines.map((l) => l.msg).join('\n')}`,
+              ),
+            ),
+          timeoutMs,
+        );
         const check = (): void => {
           const found = lines.find(match);
           if (found) done(undefined, found);
-          else if (child.exitCode !== null || child.signalCode !== null) done(new Error(`dr start exited (${child.exitCode ?? child.signalCode}) before ${what}:\n${err}`));
+          else if (child.exitCode !== null || child.signalCode !== null)
+            done(
+              new Error(
+                `dr start exited (${child.exitCode ?? child.signalCode}) before ${what}:\n${err}`,
+              ),
+            );
         };
         function done(e?: Error, found?: LogLine & { seenAt: number }): void {
           clearTimeout(timer);
@@ -177,20 +224,34 @@ function startBot(config: string, token: string, env: Record<string, string> = {
 }
 
 const started = (bot: Bot) => bot.line((l) => l.msg === 'dr-bot started', 'dr-bot started');
-const standingBy = (bot: Bot) => bot.line((l) => l.msg.startsWith('standing by: '), 'the standby line');
-const callsBy = (token: string): ApiCall[] => slack.calls.filter((c): c is ApiCall => c.kind === 'api' && c.token === token);
+const standingBy = (bot: Bot) =>
+  bot.line((l) => l.msg.startsWith('standing by: '), 'the standby line');
+const callsBy = (token: string): ApiCall[] =>
+  slack.calls.filter((c): c is ApiCall => c.kind === 'api' && c.token === token);
 
 async function command(port: number, text: string, userId: string): Promise<string> {
   const path = `cmd-${slack.calls.length}-${Math.random().toString(16).slice(2)}`;
-  const res = await postToSlackApp(`http://127.0.0.1:${port}/slack/events`, SECRET, slashCommandBody({ text, userId, responseUrl: slack.responseUrl(path) }));
+  const res = await postToSlackApp(
+    `http://127.0.0.1:${port}/slack/events`,
+    SECRET,
+    slashCommandBody({ text, userId, responseUrl: slack.responseUrl(path) }),
+  );
   expect(res.status).toBe(200);
-  const [answer] = await slack.waitFor((f) => (f.responses(path).length > 0 ? f.responses(path) : null), `the answer to /dr ${text}`);
+  const [answer] = await slack.waitFor(
+    (f) => (f.responses(path).length > 0 ? f.responses(path) : null),
+    `the answer to /dr ${text}`,
+  );
   return String(answer!.body.text);
 }
 
 function approveValue(call: ApiCall): string | undefined {
-  const blocks = (call.args.blocks ?? []) as Array<{ type: string; elements?: Array<{ action_id?: string; value?: string }> }>;
-  return blocks.flatMap((b) => (b.type === 'actions' ? (b.elements ?? []) : [])).find((e) => e.action_id === ACTION_IDS.approve)?.value;
+  const blocks = (call.args.blocks ?? []) as Array<{
+    type: string;
+    elements?: Array<{ action_id?: string; value?: string }>;
+  }>;
+  return blocks
+    .flatMap((b) => (b.type === 'actions' ? (b.elements ?? []) : []))
+    .find((e) => e.action_id === ACTION_IDS.approve)?.value;
 }
 
 /** Request a failover from `bot` and wait for its card's Approve button. */
@@ -198,7 +259,14 @@ async function requestFailover(bot: Bot, port: number): Promise<{ opId: string; 
   const answer = await command(port, 'failover planned lease test', OPERATOR);
   const opId = /^(DR-\d{8}-\d{4}) requested/.exec(answer)?.[1];
   expect(opId).toBeDefined();
-  const approve = await slack.waitFor(() => callsBy(bot.token).map(approveValue).find((v) => v !== undefined), 'the Approve button', 60_000);
+  const approve = await slack.waitFor(
+    () =>
+      callsBy(bot.token)
+        .map(approveValue)
+        .find((v) => v !== undefined),
+    'the Approve button',
+    60_000,
+  );
   return { opId: opId!, approve };
 }
 
@@ -206,7 +274,12 @@ async function click(port: number, value: string): Promise<void> {
   const res = await postToSlackApp(
     `http://127.0.0.1:${port}/slack/events`,
     SECRET,
-    blockActionsBody({ userId: APPROVER, actionId: ACTION_IDS.approve, value, responseUrl: slack.responseUrl(`click-${slack.calls.length}`) }),
+    blockActionsBody({
+      userId: APPROVER,
+      actionId: ACTION_IDS.approve,
+      value,
+      responseUrl: slack.responseUrl(`click-${slack.calls.length}`),
+    }),
   );
   expect(res.status).toBe(200);
 }
@@ -216,9 +289,14 @@ const leaseOwner = async (env: string): Promise<{ pid: number; host: string } | 
   return value ? (JSON.parse(value) as { pid: number; host: string }) : null;
 };
 
-const scalePatches = (sim: KubernetesSim) => sim.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith('/scale'));
+const scalePatches = (sim: KubernetesSim) =>
+  sim.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith('/scale'));
 
-async function until(what: string, probe: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+async function until(
+  what: string,
+  probe: () => boolean | Promise<boolean>,
+  timeoutMs = 30_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await probe())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -239,19 +317,35 @@ test(
     const b = startBot(config, 'xoxb-lease-b', ttl);
     const waiting = await standingBy(b);
     expect(waiting.level).toBe('warn');
-    expect(waiting.msg).toMatch(new RegExp(`^standing by: dr-bot on host ${hostname()} \\(pid ${a.child.pid}\\) is running environment lease-handover since \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\. No Slack connection`));
+    expect(waiting.msg).toMatch(
+      new RegExp(
+        `^standing by: dr-bot on host ${hostname()} \\(pid ${a.child.pid}\\) is running environment lease-handover since \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\. No Slack connection`,
+      ),
+    );
     // In Socket Mode a standby opens no Socket Mode session either (apps.connections.open).
-    const c = startBot(config, 'xoxb-lease-c', { ...ttl, SLACK_APP_TOKEN: 'xapp-lease-c', SLACK_SIGNING_SECRET: '' });
+    const c = startBot(config, 'xoxb-lease-c', {
+      ...ttl,
+      SLACK_APP_TOKEN: 'xapp-lease-c',
+      SLACK_SIGNING_SECRET: '',
+    });
     await standingBy(c);
 
     // Alive for the orchestrator, closed to Slack (which retries).
     const health = await fetch(`http://127.0.0.1:${waiting.port}/healthz`);
     expect(health.status).toBe(200);
-    expect(await health.json()).toEqual({ ok: true, role: 'standby', active: expect.stringContaining(`(pid ${a.child.pid}) is running environment lease-handover`) });
+    expect(await health.json()).toEqual({
+      ok: true,
+      role: 'standby',
+      active: expect.stringContaining(`(pid ${a.child.pid}) is running environment lease-handover`),
+    });
     const events = await postToSlackApp(
       `http://127.0.0.1:${waiting.port}/slack/events`,
       SECRET,
-      slashCommandBody({ text: 'status', userId: OPERATOR, responseUrl: slack.responseUrl('to-standby') }),
+      slashCommandBody({
+        text: 'status',
+        userId: OPERATOR,
+        responseUrl: slack.responseUrl('to-standby'),
+      }),
     );
     expect(events.status).toBe(503);
 
@@ -268,13 +362,18 @@ test(
     // A standby stops on SIGTERM like the bot does, and leaves the lease alone.
     c.child.kill('SIGTERM');
     expect(await c.exited).toBe(0);
-    expect(c.stderr()).toContain('dr start: SIGTERM received while standing by, stopping (the active instance keeps the environment)');
+    expect(c.stderr()).toContain(
+      'dr start: SIGTERM received while standing by, stopping (the active instance keeps the environment)',
+    );
 
     a.child.kill('SIGTERM');
     expect(await a.exited).toBe(0);
     const stoppedAt = Date.now();
     expect(a.lines.map((l) => l.msg)).toContain('instance lease released');
-    const tookOver = await b.line((l) => l.msg.startsWith('took over the instance lease'), 'the takeover');
+    const tookOver = await b.line(
+      (l) => l.msg.startsWith('took over the instance lease'),
+      'the takeover',
+    );
     // Released, not expired: A's last renewal left at least 6 s of the 9 s lease.
     expect(tookOver.seenAt - stoppedAt).toBeLessThan(4000);
     const bPort = (await started(b)).port!;
@@ -303,18 +402,27 @@ test(
     const { opId, approve } = await requestFailover(a, aPort);
     await click(aPort, approve);
     await until('A to scale the secondary', () => scalePatches(secondary).length > 0);
-    await until('the first pods to come up', () => (secondary.workload('Deployment', 'shop', 'api')?.readyReplicas ?? 0) >= 2);
+    await until(
+      'the first pods to come up',
+      () => (secondary.workload('Deployment', 'shop', 'api')?.readyReplicas ?? 0) >= 2,
+    );
     expect(secondary.workload('Deployment', 'shop', 'api')!.readyReplicas).toBeLessThan(6);
     expect(callsBy('xoxb-crash-b')).toEqual([]);
 
     a.child.kill('SIGKILL');
     await a.exited;
     const killedAt = Date.now();
-    const tookOver = await b.line((l) => l.msg.startsWith('took over the instance lease'), 'the takeover');
+    const tookOver = await b.line(
+      (l) => l.msg.startsWith('took over the instance lease'),
+      'the takeover',
+    );
     expect(tookOver.seenAt - killedAt).toBeLessThan(2000 + 1500);
 
     const summary = await slack.waitFor(
-      () => callsBy('xoxb-crash-b').find((c) => c.method === 'chat.postMessage' && String(c.args.text).startsWith('🏁')),
+      () =>
+        callsBy('xoxb-crash-b').find(
+          (c) => c.method === 'chat.postMessage' && String(c.args.text).startsWith('🏁'),
+        ),
       'the summary from B',
       60_000,
     );
@@ -323,7 +431,10 @@ test(
     // Each effect once: one PATCH of the scale (B re-checked the cut-off step, found the count
     // set and only waited for the pods), one verification run (by B), nothing on the primary.
     expect(scalePatches(secondary)).toHaveLength(1);
-    expect(secondary.workload('Deployment', 'shop', 'api')).toEqual({ replicas: 6, readyReplicas: 6 });
+    expect(secondary.workload('Deployment', 'shop', 'api')).toEqual({
+      replicas: 6,
+      readyReplicas: 6,
+    });
     expect(scalePatches(primary)).toHaveLength(0);
     expect(readFileSync(effects, 'utf8')).toBe('verified\n');
     // A posted nothing after its death, B nothing before its takeover.
@@ -341,7 +452,13 @@ test(
     const { config, effects } = await environment('lease-stolen');
     const a = startBot(config, 'xoxb-stolen-a', { DR_LEASE_TTL_MS: '1500' });
     await started(a);
-    const thief = JSON.stringify({ id: 'thief', host: 'elsewhere', pid: 7, command: 'dr start', since: '2026-01-01T00:00:00.000Z' });
+    const thief = JSON.stringify({
+      id: 'thief',
+      host: 'elsewhere',
+      pid: 7,
+      command: 'dr start',
+      since: '2026-01-01T00:00:00.000Z',
+    });
     await redis.set('dr:lease:lease-stolen', thief, 'PX', 30_000);
     const stolenAt = Date.now();
     expect(await a.exited).toBe(1);
@@ -365,14 +482,19 @@ test(
     const { config } = await environment('lease-unreachable');
     const proxy = await startLossyProxy({ port: Number(new URL(redisUrl).port) });
     try {
-      const a = startBot(config, 'xoxb-unreachable-a', { DR_LEASE_TTL_MS: '1500', REDIS_URL: proxy.url });
+      const a = startBot(config, 'xoxb-unreachable-a', {
+        DR_LEASE_TTL_MS: '1500',
+        REDIS_URL: proxy.url,
+      });
       await started(a);
       const cutAt = Date.now();
       void proxy.outage(5000);
       expect(await a.exited).toBe(1);
       // The last renewal was at most 500 ms before the cut; the lease expires 1500 ms after it.
       expect(Date.now() - cutAt).toBeLessThan(1500 + 1000);
-      expect(a.stderr()).toMatch(/dr start: lost the instance lease for environment lease-unreachable: no renewal succeeded for \d+ ms \(the state Redis does not answer\)/);
+      expect(a.stderr()).toMatch(
+        /dr start: lost the instance lease for environment lease-unreachable: no renewal succeeded for \d+ ms \(the state Redis does not answer\)/,
+      );
     } finally {
       await proxy.close();
     }
@@ -386,11 +508,21 @@ test(
     const { config } = await environment('lease-console');
     const a = startBot(config, 'xoxb-console-a', { DR_LEASE_TTL_MS: '2000' });
     await started(a);
-    const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', REDIS_URL: redisUrl, LOG_LEVEL: 'silent' };
-    const refused = await runDr(['console', '--config', config, '--as', APPROVER], { env, cwd: dir });
+    const env = {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      REDIS_URL: redisUrl,
+      LOG_LEVEL: 'silent',
+    };
+    const refused = await runDr(['console', '--config', config, '--as', APPROVER], {
+      env,
+      cwd: dir,
+    });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(
-      new RegExp(`^dr console: dr-bot on host ${hostname()} \\(pid ${a.child.pid}\\) is running environment lease-console since \\S+Z: use Slack, or stop it first\\n$`),
+      new RegExp(
+        `^dr console: dr-bot on host ${hostname()} \\(pid ${a.child.pid}\\) is running environment lease-console since \\S+Z: use Slack, or stop it first\\n$`,
+      ),
     );
     expect(refused.stdout).toBe('');
     expect((await leaseOwner('lease-console'))?.pid).toBe(a.child.pid);

@@ -17,33 +17,46 @@ interface Manifest {
     slash_commands: { command: string; url: string; description: string; usage_hint: string }[];
   };
   oauth_config: { scopes: { bot: string[] } };
-  settings: { interactivity: { is_enabled: boolean; request_url: string }; socket_mode_enabled: boolean };
+  settings: {
+    interactivity: { is_enabled: boolean; request_url: string };
+    socket_mode_enabled: boolean;
+  };
 }
 
 describe('manifest.yml', () => {
   const manifest = parse(read('manifest.yml')) as Manifest;
 
-  it('registers the slash command of the example config, at the bot\'s events endpoint', () => {
+  it("registers the slash command of the example config, at the bot's events endpoint", () => {
     const config = loadConfig({ path: `${ROOT}dr.config.example.yaml`, env: {} });
     expect(manifest.features.slash_commands.map((c) => c.command)).toEqual([config.slack.command]);
     const [command] = manifest.features.slash_commands;
     expect(command.url).toBe('https://YOUR-HOST/slack/events');
     expect(command.usage_hint).toContain('failover [planned|unplanned]');
     // Every subcommand a person can type is in the hint Slack shows while typing.
-    for (const sub of ['failover', 'failback', 'drill', 'status', 'abort', 'help']) expect(command.usage_hint).toContain(sub);
+    for (const sub of ['failover', 'failback', 'drill', 'status', 'abort', 'help'])
+      expect(command.usage_hint).toContain(sub);
   });
 
   it('sends button clicks to the same endpoint, in HTTP mode by default', () => {
-    expect(manifest.settings.interactivity).toEqual({ is_enabled: true, request_url: 'https://YOUR-HOST/slack/events' });
+    expect(manifest.settings.interactivity).toEqual({
+      is_enabled: true,
+      request_url: 'https://YOUR-HOST/slack/events',
+    });
     expect(manifest.settings.socket_mode_enabled).toBe(false);
   });
 
   it('asks for the scopes the bot uses and no others', () => {
-    expect([...manifest.oauth_config.scopes.bot].sort()).toEqual(['chat:write', 'chat:write.public', 'commands', 'files:write', 'usergroups:read']);
+    expect([...manifest.oauth_config.scopes.bot].sort()).toEqual([
+      'chat:write',
+      'chat:write.public',
+      'commands',
+      'files:write',
+      'usergroups:read',
+    ]);
   });
 
   // Limits from Slack's published manifest JSON schema (slackapi/manifest-schema, v1).
-  it('stays within Slack\'s length limits for names and descriptions', () => {
+  it("stays within Slack's length limits for names and descriptions", () => {
     const [command] = manifest.features.slash_commands;
     expect(manifest.display_information.name.length).toBeLessThanOrEqual(35);
     expect(manifest.display_information.description.length).toBeLessThanOrEqual(140);
@@ -62,14 +75,19 @@ describe('Dockerfile', () => {
     expect(pkg.scripts.start).toBe('node bin/dr.js start');
     expect(dockerfile).toMatch(/^CMD \["node", "bin\/dr\.js", "start"\]$/m);
     expect(dockerfile).toMatch(/^USER node$/m);
-    expect(dockerfile).toMatch(/^HEALTHCHECK [\s\S]*CMD \["node", "-e", "fetch\('http:\/\/127\.0\.0\.1:'\+\(process\.env\.PORT\|\|3000\)\+'\/healthz'\)/m);
+    expect(dockerfile).toMatch(
+      /^HEALTHCHECK [\s\S]*CMD \["node", "-e", "fetch\('http:\/\/127\.0\.0\.1:'\+\(process\.env\.PORT\|\|3000\)\+'\/healthz'\)/m,
+    );
     const instructions = dockerfile.split('\n').filter((l) => !l.startsWith('#'));
     expect(instructions.join('\n')).not.toMatch(/curl|wget/);
   });
 
   it('builds in one stage and installs only production dependencies in the runtime stage', () => {
     const stages = dockerfile.split(/^FROM /m).slice(1);
-    expect(stages.map((s) => s.split('\n')[0])).toEqual(['node:20-slim AS build', 'node:20-slim AS runtime']);
+    expect(stages.map((s) => s.split('\n')[0])).toEqual([
+      'node:20-slim AS build',
+      'node:20-slim AS runtime',
+    ]);
     expect(stages[0]).toContain('RUN npm ci');
     expect(stages[0]).toContain('RUN npm run build');
     expect(stages[1]).toContain('npm ci --omit=dev');

@@ -7,7 +7,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findRedisServer, startRedis, stopRedis, type RedisServerInfo } from '../../src/lab/index.js';
+import {
+  findRedisServer,
+  startRedis,
+  stopRedis,
+  type RedisServerInfo,
+} from '../../src/lab/index.js';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
 import { postToSlackApp, slashCommandBody } from '../support/slack-signing.js';
 
@@ -28,7 +33,12 @@ function freePort(): Promise<number> {
 /** Resolves after the process exited and its output was read to the end ('close', not 'exit'). */
 function exited(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => {
-    if (child.exitCode !== null && child.stdout?.readableEnded !== false && child.stderr?.readableEnded !== false) resolve(child.exitCode);
+    if (
+      child.exitCode !== null &&
+      child.stdout?.readableEnded !== false &&
+      child.stderr?.readableEnded !== false
+    )
+      resolve(child.exitCode);
     else child.once('close', (code) => resolve(code));
   });
 }
@@ -41,7 +51,12 @@ let slack: FakeSlack;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'dr-start-test-'));
   redisPort = await freePort();
-  redis = await startRedis({ redisServer: findRedisServer(), name: 'cli-start-test state', port: redisPort, dir: join(dir, 'redis') });
+  redis = await startRedis({
+    redisServer: findRedisServer(),
+    name: 'cli-start-test state',
+    port: redisPort,
+    dir: join(dir, 'redis'),
+  });
   slack = await startFakeSlack();
 });
 
@@ -54,7 +69,10 @@ afterAll(async () => {
 const BASE_CONFIG =
   'environment: cli-test\nregions:\n  primary: { name: a }\n  secondary: { name: b }\nslack: { incidentChannel: C0INCIDENT }\napprovals: { approvers: [U0APPROVER] }\n';
 
-function startBot(port: number, extra: { config?: string; env?: Record<string, string> } = {}): ChildProcess {
+function startBot(
+  port: number,
+  extra: { config?: string; env?: Record<string, string> } = {},
+): ChildProcess {
   const config = join(dir, 'dr.config.yaml');
   writeFileSync(config, extra.config ?? BASE_CONFIG);
   return spawn(process.execPath, [join(ROOT, 'bin', 'dr.js'), 'start'], {
@@ -84,7 +102,9 @@ it('says so and exits 1 when its port is taken', async () => {
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     expect(await exited(child)).toBe(1);
-    expect(stderr).toContain(`dr start: port ${port} is already in use: stop the other process or set PORT to a free port`);
+    expect(stderr).toContain(
+      `dr start: port ${port} is already in use: stop the other process or set PORT to a free port`,
+    );
   } finally {
     await new Promise<void>((resolve) => taken.close(() => resolve()));
   }
@@ -100,10 +120,13 @@ it('serves Slack and /healthz, and stops gracefully on SIGTERM', async () => {
       child.stdout?.on('data', (d: Buffer) => {
         stdout += d.toString();
         for (const line of stdout.split('\n')) {
-          if (line.includes('"msg":"dr-bot started"')) resolve(JSON.parse(line) as { port: number });
+          if (line.includes('"msg":"dr-bot started"'))
+            resolve(JSON.parse(line) as { port: number });
         }
       });
-      child.once('exit', (code) => reject(new Error(`dr start exited with ${code} before starting:\n${stderr}\n${stdout}`)));
+      child.once('exit', (code) =>
+        reject(new Error(`dr start exited with ${code} before starting:\n${stderr}\n${stdout}`)),
+      );
     });
     expect(started.port).toBeGreaterThan(0);
     expect(stdout).not.toContain('xoxb-cli-start-test');
@@ -112,7 +135,11 @@ it('serves Slack and /healthz, and stops gracefully on SIGTERM', async () => {
     expect(health.status).toBe(200);
 
     // /dr status goes Slack → bot → engine → state Redis and back through the response_url.
-    const body = slashCommandBody({ text: 'status', userId: 'U0REQUESTER', responseUrl: slack.responseUrl('status') });
+    const body = slashCommandBody({
+      text: 'status',
+      userId: 'U0REQUESTER',
+      responseUrl: slack.responseUrl('status'),
+    });
     const ack = await postToSlackApp(`http://127.0.0.1:${started.port}/slack/events`, SECRET, body);
     expect(ack.status).toBe(200);
     const answer = await slack.waitFor((f) => f.responses()[0], 'the /dr status answer');
@@ -131,7 +158,11 @@ it('serves Slack and /healthz, and stops gracefully on SIGTERM', async () => {
 });
 
 it('with a detection section, needs the Alertmanager token, then serves the webhook and shows the signals', async () => {
-  const config = BASE_CONFIG.replace('primary: { name: a }', 'primary: { name: a, healthUrl: "http://127.0.0.1:1/healthz" }') + 'detection: { minAlerts: 2 }\n';
+  const config =
+    BASE_CONFIG.replace(
+      'primary: { name: a }',
+      'primary: { name: a, healthUrl: "http://127.0.0.1:1/healthz" }',
+    ) + 'detection: { minAlerts: 2 }\n';
   const refused = startBot(0, { config });
   let refusedErr = '';
   refused.stderr?.on('data', (d: Buffer) => (refusedErr += d.toString()));
@@ -147,30 +178,56 @@ it('with a detection section, needs the Alertmanager token, then serves the webh
       child.stdout?.on('data', (d: Buffer) => {
         stdout += d.toString();
         for (const line of stdout.split('\n')) {
-          if (line.includes('"msg":"dr-bot started"')) resolve(JSON.parse(line) as { port: number });
+          if (line.includes('"msg":"dr-bot started"'))
+            resolve(JSON.parse(line) as { port: number });
         }
       });
-      child.once('exit', (code) => reject(new Error(`dr start exited with ${code} before starting:\n${stderr}\n${stdout}`)));
+      child.once('exit', (code) =>
+        reject(new Error(`dr start exited with ${code} before starting:\n${stderr}\n${stdout}`)),
+      );
     });
     const url = `http://127.0.0.1:${started.port}/webhooks/alertmanager`;
     const alerts = {
       version: '4',
       status: 'firing',
       receiver: 'dr-bot',
-      alerts: [{ status: 'firing', labels: { alertname: 'ServiceDown', region: 'a', service: 'web' }, annotations: {}, startsAt: '2026-11-25T22:00:00Z', fingerprint: 'f00d' }],
+      alerts: [
+        {
+          status: 'firing',
+          labels: { alertname: 'ServiceDown', region: 'a', service: 'web' },
+          annotations: {},
+          startsAt: '2026-11-25T22:00:00Z',
+          fingerprint: 'f00d',
+        },
+      ],
     };
     const post = (token: string) =>
-      fetch(url, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(alerts) });
+      fetch(url, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(alerts),
+      });
     expect((await post('wrong')).status).toBe(401);
     const res = await post('cli-am-token');
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ ok: true, accepted: 1, ignored: 0 });
     expect(stdout).not.toContain('cli-am-token');
 
-    const body = slashCommandBody({ text: 'status', userId: 'U0REQUESTER', responseUrl: slack.responseUrl('detection-status') });
-    expect((await postToSlackApp(`http://127.0.0.1:${started.port}/slack/events`, SECRET, body)).status).toBe(200);
-    const answer = await slack.waitFor((f) => f.responses('detection-status')[0], 'the /dr status answer');
-    expect(String(answer.body.text)).toContain('*Signals:* no regional failure suspected in *a*: 1/2 alerts firing');
+    const body = slashCommandBody({
+      text: 'status',
+      userId: 'U0REQUESTER',
+      responseUrl: slack.responseUrl('detection-status'),
+    });
+    expect(
+      (await postToSlackApp(`http://127.0.0.1:${started.port}/slack/events`, SECRET, body)).status,
+    ).toBe(200);
+    const answer = await slack.waitFor(
+      (f) => f.responses('detection-status')[0],
+      'the /dr status answer',
+    );
+    expect(String(answer.body.text)).toContain(
+      '*Signals:* no regional failure suspected in *a*: 1/2 alerts firing',
+    );
 
     child.kill('SIGTERM');
     expect(await exited(child)).toBe(0);

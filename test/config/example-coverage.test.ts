@@ -19,9 +19,13 @@ function keyPaths(def: Def, prefix: string[] = []): string[][] {
   if (def.innerType) return keyPaths(def.innerType._zod.def, prefix);
   if (def.type === 'pipe' && def.in) return keyPaths(def.in._zod.def, prefix);
   if (def.type === 'array' && def.element) return keyPaths(def.element._zod.def, prefix);
-  if (def.type === 'union' && def.options) return def.options.flatMap((o) => keyPaths(o._zod.def, prefix));
+  if (def.type === 'union' && def.options)
+    return def.options.flatMap((o) => keyPaths(o._zod.def, prefix));
   if (def.type !== 'object' || !def.shape) return [];
-  return Object.entries(def.shape).flatMap(([key, child]) => [[...prefix, key], ...keyPaths(child._zod.def, [...prefix, key])]);
+  return Object.entries(def.shape).flatMap(([key, child]) => [
+    [...prefix, key],
+    ...keyPaths(child._zod.def, [...prefix, key]),
+  ]);
 }
 
 const example = readFileSync(new URL('../../dr.config.example.yaml', import.meta.url), 'utf8');
@@ -29,7 +33,14 @@ const paths = keyPaths((configSchema as unknown as { _zod: { def: Def } })._zod.
 
 it('finds the keys of the schema (the walk itself works)', () => {
   const names = paths.map((p) => p.join('.'));
-  expect(names).toEqual(expect.arrayContaining(['environment', 'approvals.required', 'components.postgres.fence.method', 'components.kubernetes.workloads.kind']));
+  expect(names).toEqual(
+    expect.arrayContaining([
+      'environment',
+      'approvals.required',
+      'components.postgres.fence.method',
+      'components.kubernetes.workloads.kind',
+    ]),
+  );
 });
 
 it('documents every key of the schema in dr.config.example.yaml', () => {

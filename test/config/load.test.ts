@@ -60,16 +60,29 @@ describe('dr.config.example.yaml', () => {
   it('is a valid config, with every component configured', () => {
     const config = loadConfig({ path: EXAMPLE, env: EXAMPLE_ENV });
     expect(config.environment).toBe('prod');
-    expect(Object.keys(config.components).sort()).toEqual(['dns', 'kubernetes', 'objectStorage', 'postgres', 'redis', 'verification']);
+    expect(Object.keys(config.components).sort()).toEqual([
+      'dns',
+      'kubernetes',
+      'objectStorage',
+      'postgres',
+      'redis',
+      'verification',
+    ]);
     expect(config.detection?.tokenEnv).toBe('DR_ALERTMANAGER_TOKEN');
     expect(config.components.dns?.provider).toBe('route53');
   });
 
   it('names only variables that, once set, let dr start resolve every connection', () => {
     const config = loadConfig({ path: EXAMPLE, env: EXAMPLE_ENV });
-    const runtime = checkStartEnvironment(config, { ...EXAMPLE_ENV, ...SLACK_ENV, REDIS_URL: 'redis://dr-state.internal:6379' });
+    const runtime = checkStartEnvironment(config, {
+      ...EXAMPLE_ENV,
+      ...SLACK_ENV,
+      REDIS_URL: 'redis://dr-state.internal:6379',
+    });
     expect(runtime.connections['components.postgres.primary']).toBe(EXAMPLE_ENV.DR_PG_PRIMARY_URL);
-    expect(runtime.connections['components.redis.secondary']).toBe(EXAMPLE_ENV.DR_REDIS_SECONDARY_URL);
+    expect(runtime.connections['components.redis.secondary']).toBe(
+      EXAMPLE_ENV.DR_REDIS_SECONDARY_URL,
+    );
   });
 
   it('documents the Traffic Manager variant, which is valid when uncommented', () => {
@@ -88,22 +101,35 @@ describe('dr.config.example.yaml', () => {
       .replace('    provider: route53', '    provider: traffic-manager');
     const config = loadConfig({ path: write('tm.yaml', variant), env: {} });
     expect(config.components.dns?.provider).toBe('traffic-manager');
-    expect(config.components.dns?.trafficManager).toMatchObject({ profileName: 'app-tm', method: 'disable-endpoint' });
+    expect(config.components.dns?.trafficManager).toMatchObject({
+      profileName: 'app-tm',
+      method: 'disable-endpoint',
+    });
   });
 });
 
 describe('loadConfig', () => {
   it('fills the documented defaults', () => {
     const config = loadConfig({ path: write('minimal.yaml', MINIMAL), env: {} });
-    expect(config.approvals).toEqual({ approvers: ['U0123ALICE'], required: 1, timeoutMinutes: 30 });
+    expect(config.approvals).toEqual({
+      approvers: ['U0123ALICE'],
+      required: 1,
+      timeoutMinutes: 30,
+    });
     expect(config.slack.command).toBe('/dr');
     // PostgreSQL and Redis follow rpoMinutes; object storage and Kubernetes state per DESIGN.md's table.
-    expect(config.targets).toEqual({ rtoMinutes: 30, rpoMinutes: 5, rpoMinutesByComponent: { objectStorage: 1, kubernetes: 24 * 60 } });
+    expect(config.targets).toEqual({
+      rtoMinutes: 30,
+      rpoMinutes: 5,
+      rpoMinutesByComponent: { objectStorage: 1, kubernetes: 24 * 60 },
+    });
     expect(config.components).toEqual({});
   });
 
   it('returns a deep-frozen config', () => {
-    const config = loadConfig({ path: write('frozen.yaml', MINIMAL), env: {} }) as { approvals: { approvers: string[]; required: number } };
+    const config = loadConfig({ path: write('frozen.yaml', MINIMAL), env: {} }) as {
+      approvals: { approvers: string[]; required: number };
+    };
     expect(() => {
       config.approvals.required = 5;
     }).toThrow(TypeError);
@@ -113,18 +139,27 @@ describe('loadConfig', () => {
 
   it('tells where to put the config when the file is missing', () => {
     const err = loadError(join(dir, 'nope.yaml'));
-    expect(err.message).toBe(`no config at ${join(dir, 'nope.yaml')}: pass --config FILE or set DR_CONFIG (dr.config.example.yaml shows every key)`);
+    expect(err.message).toBe(
+      `no config at ${join(dir, 'nope.yaml')}: pass --config FILE or set DR_CONFIG (dr.config.example.yaml shows every key)`,
+    );
   });
 
   it('reports a YAML syntax error with its line and column', () => {
-    const path = write('syntax.yaml', 'environment: prod\nregions:\n  primary: [eu\n  secondary: x\n');
+    const path = write(
+      'syntax.yaml',
+      'environment: prod\nregions:\n  primary: [eu\n  secondary: x\n',
+    );
     const err = loadError(path);
-    expect(err.message).toMatch(new RegExp(`^config ${path} is not valid YAML:\\n  ${path}: line \\d+, column \\d+: `));
+    expect(err.message).toMatch(
+      new RegExp(`^config ${path} is not valid YAML:\\n  ${path}: line \\d+, column \\d+: `),
+    );
   });
 
   it('refuses a duplicated key instead of silently keeping the last one', () => {
     const path = write('dup.yaml', `${MINIMAL}environment: prod\n`);
-    expect(loadError(path).message).toMatch(/not valid YAML:[\s\S]*line 9, column 1: Map keys must be unique/);
+    expect(loadError(path).message).toMatch(
+      /not valid YAML:[\s\S]*line 9, column 1: Map keys must be unique/,
+    );
   });
 
   it('refuses an empty file', () => {
@@ -132,7 +167,10 @@ describe('loadConfig', () => {
   });
 
   it('names the file, the key and the reason for a value out of range', () => {
-    const path = write('range.yaml', MINIMAL.replace('  approvers: [U0123ALICE]', '  approvers: [U0123ALICE]\n  required: 0'));
+    const path = write(
+      'range.yaml',
+      MINIMAL.replace('  approvers: [U0123ALICE]', '  approvers: [U0123ALICE]\n  required: 0'),
+    );
     const err = loadError(path);
     expect(err.message.split('\n')).toEqual([
       `config ${path} is invalid (1 problem):`,
@@ -141,30 +179,56 @@ describe('loadConfig', () => {
   });
 
   it('refuses two regions with the same name', () => {
-    const path = write('same-region.yaml', MINIMAL.replace('secondary: { name: eu-central-1 }', 'secondary: { name: eu-west-1 }'));
-    expect(loadError(path).message).toContain(`${path}: regions.secondary.name: primary and secondary name the same region: a failover needs two regions (line 4)`);
+    const path = write(
+      'same-region.yaml',
+      MINIMAL.replace('secondary: { name: eu-central-1 }', 'secondary: { name: eu-west-1 }'),
+    );
+    expect(loadError(path).message).toContain(
+      `${path}: regions.secondary.name: primary and secondary name the same region: a failover needs two regions (line 4)`,
+    );
   });
 
   it('refuses an approval rule nobody could ever satisfy', () => {
-    const path = write('unreachable.yaml', MINIMAL.replace('  approvers: [U0123ALICE]', '  approvers: [U0123ALICE]\n  required: 2'));
+    const path = write(
+      'unreachable.yaml',
+      MINIMAL.replace('  approvers: [U0123ALICE]', '  approvers: [U0123ALICE]\n  required: 2'),
+    );
     expect(loadError(path).message).toContain(
       `${path}: approvals.required: fewer distinct approvers than approvals.required: list more approvers, lower required, or add approvals.userGroup (line 9)`,
     );
   });
 
   it('names a value of the wrong type', () => {
-    const path = write('type.yaml', MINIMAL.replace('  approvers: [U0123ALICE]', '  approvers: [U0123ALICE]\n  timeoutMinutes: soon'));
-    expect(loadError(path).message).toContain(`${path}: approvals.timeoutMinutes: expected a number, got the text "soon" (line 9)`);
+    const path = write(
+      'type.yaml',
+      MINIMAL.replace(
+        '  approvers: [U0123ALICE]',
+        '  approvers: [U0123ALICE]\n  timeoutMinutes: soon',
+      ),
+    );
+    expect(loadError(path).message).toContain(
+      `${path}: approvals.timeoutMinutes: expected a number, got the text "soon" (line 9)`,
+    );
   });
 
   it('names a missing required key at the mapping that should hold it', () => {
-    const path = write('missing.yaml', MINIMAL.replace('  secondary: { name: eu-central-1 }\n', ''));
-    expect(loadError(path).message).toContain(`${path}: regions.secondary: missing: expected a mapping (key: value lines) (line 2)`);
+    const path = write(
+      'missing.yaml',
+      MINIMAL.replace('  secondary: { name: eu-central-1 }\n', ''),
+    );
+    expect(loadError(path).message).toContain(
+      `${path}: regions.secondary: missing: expected a mapping (key: value lines) (line 2)`,
+    );
   });
 
   it('refuses an unknown key and suggests the one that was meant', () => {
-    const path = write('unknown.yaml', `${MINIMAL}components:\n  postgress:\n    primary: { urlEnv: A }\n`);
-    expect(loadError(path).message).toContain(`${path}: components.postgress: unknown key (did you mean postgres?) (line 10)`);
+    const path = write(
+      'unknown.yaml',
+      `${MINIMAL}components:\n  postgress:\n    primary: { urlEnv: A }\n`,
+    );
+    expect(loadError(path).message).toContain(
+      `${path}: components.postgress: unknown key (did you mean postgres?) (line 10)`,
+    );
   });
 
   it('refuses a connection url with a password in it', () => {
@@ -173,7 +237,9 @@ describe('loadConfig', () => {
       `${MINIMAL}components:\n  redis:\n    primary: { url: "redis://default:hunter2@cache:6379" }\n    secondary: { urlEnv: DR_REDIS_SECONDARY_URL }\n`,
     );
     const err = loadError(path);
-    expect(err.message).toContain(`${path}: components.redis.primary: this url contains a password: put it in an environment variable and use \`urlEnv\``);
+    expect(err.message).toContain(
+      `${path}: components.redis.primary: this url contains a password: put it in an environment variable and use \`urlEnv\``,
+    );
     expect(err.message).not.toContain('hunter2');
   });
 
@@ -184,7 +250,12 @@ describe('loadConfig', () => {
     );
     const lines = loadError(path).message.split('\n');
     expect(lines[0]).toBe(`config ${path} is invalid (3 problems):`);
-    expect(lines.slice(1).map((l) => l.split(': ')[1]).sort()).toEqual(['approvals.approvers[0]', 'environment', 'slack.incidentChannel']);
+    expect(
+      lines
+        .slice(1)
+        .map((l) => l.split(': ')[1])
+        .sort(),
+    ).toEqual(['approvals.approvers[0]', 'environment', 'slack.incidentChannel']);
   });
 
   it('keeps the quoting hint for an unquoted system identifier and shows the digits as written', () => {
@@ -198,9 +269,17 @@ describe('loadConfig', () => {
   });
 
   it('says what a slash command looks like instead of the pattern', () => {
-    const path = write('command.yaml', MINIMAL.replace('  incidentChannel: C0123ABCD', '  incidentChannel: C0123ABCD\n  command: dr'));
+    const path = write(
+      'command.yaml',
+      MINIMAL.replace(
+        '  incidentChannel: C0123ABCD',
+        '  incidentChannel: C0123ABCD\n  command: dr',
+      ),
+    );
     const message = loadError(path).message;
-    expect(message).toContain(`${path}: slack.command: a slash command like /dr (starts with /, lowercase letters, digits, - or _), got the text "dr" (line 7)`);
+    expect(message).toContain(
+      `${path}: slack.command: a slash command like /dr (starts with /, lowercase letters, digits, - or _), got the text "dr" (line 7)`,
+    );
     expect(message).not.toMatch(/Invalid|pattern/);
   });
 
@@ -212,11 +291,15 @@ describe('loadConfig', () => {
       const def = (node as { _zod?: { def?: Record<string, unknown> } } | undefined)?._zod?.def;
       if (!def || seen.has(node)) return;
       seen.add(node);
-      for (const check of (def.checks as { _zod: { def: Record<string, unknown> } }[] | undefined) ?? []) {
+      for (const check of (def.checks as
+        { _zod: { def: Record<string, unknown> } }[] | undefined) ?? []) {
         const c = check._zod.def;
-        if (c.check === 'string_format' && c.error === undefined) unexplained.push(`${where} (${String(c.format)})`);
+        if (c.check === 'string_format' && c.error === undefined)
+          unexplained.push(`${where} (${String(c.format)})`);
       }
-      if (def.shape) for (const [k, v] of Object.entries(def.shape as object)) walk(v, where ? `${where}.${k}` : k);
+      if (def.shape)
+        for (const [k, v] of Object.entries(def.shape as object))
+          walk(v, where ? `${where}.${k}` : k);
       for (const k of ['innerType', 'in', 'out', 'element']) if (def[k]) walk(def[k], where);
     };
     walk(configSchema, '');
@@ -226,21 +309,33 @@ describe('loadConfig', () => {
 
   it('reports an enum value with the accepted values', () => {
     const path = write('enum.yaml', `${MINIMAL}components:\n  dns:\n    provider: route54\n`);
-    expect(loadError(path).message).toContain(`components.dns.provider: expected one of "route53", "traffic-manager", got the text "route54"`);
+    expect(loadError(path).message).toContain(
+      `components.dns.provider: expected one of "route53", "traffic-manager", got the text "route54"`,
+    );
   });
 });
 
 describe('resolveConnection', () => {
   it('returns a password-less url as written', () => {
-    expect(resolveConnection({ url: 'redis://cache:6379' }, {}, 'components.redis.primary')).toBe('redis://cache:6379');
+    expect(resolveConnection({ url: 'redis://cache:6379' }, {}, 'components.redis.primary')).toBe(
+      'redis://cache:6379',
+    );
   });
 
   it('reads the variable named by urlEnv', () => {
-    expect(resolveConnection({ urlEnv: 'PG' }, { PG: 'postgres://u:p@h/db' }, 'components.postgres.primary')).toBe('postgres://u:p@h/db');
+    expect(
+      resolveConnection(
+        { urlEnv: 'PG' },
+        { PG: 'postgres://u:p@h/db' },
+        'components.postgres.primary',
+      ),
+    ).toBe('postgres://u:p@h/db');
   });
 
   it('names the variable and the key when the variable is not set', () => {
-    expect(() => resolveConnection({ urlEnv: 'DR_PG_PRIMARY_URL' }, {}, 'components.postgres.primary')).toThrow(
+    expect(() =>
+      resolveConnection({ urlEnv: 'DR_PG_PRIMARY_URL' }, {}, 'components.postgres.primary'),
+    ).toThrow(
       new ConfigError(
         'components.postgres.primary.urlEnv: environment variable DR_PG_PRIMARY_URL is not set; set it to the connection string (e.g. postgres://user:password@host:5432/db)',
       ),
@@ -248,9 +343,9 @@ describe('resolveConnection', () => {
   });
 
   it('treats an empty variable like a missing one', () => {
-    expect(() => resolveConnection({ urlEnv: 'PG' }, { PG: '  ' }, 'components.postgres.secondary')).toThrow(
-      /components\.postgres\.secondary\.urlEnv: environment variable PG is empty/,
-    );
+    expect(() =>
+      resolveConnection({ urlEnv: 'PG' }, { PG: '  ' }, 'components.postgres.secondary'),
+    ).toThrow(/components\.postgres\.secondary\.urlEnv: environment variable PG is empty/);
   });
 });
 
@@ -286,8 +381,15 @@ describe('checkStartEnvironment', () => {
   });
 
   it('runs in HTTP mode with a signing secret and falls back to the local Redis, flagged', () => {
-    const runtime = checkStartEnvironment(loadConfig({ path: write('m.yaml', MINIMAL), env: {} }), SLACK_ENV);
-    expect(runtime).toMatchObject({ redisUrl: 'redis://127.0.0.1:6379', redisUrlDefaulted: true, port: 3000 });
+    const runtime = checkStartEnvironment(
+      loadConfig({ path: write('m.yaml', MINIMAL), env: {} }),
+      SLACK_ENV,
+    );
+    expect(runtime).toMatchObject({
+      redisUrl: 'redis://127.0.0.1:6379',
+      redisUrlDefaulted: true,
+      port: 3000,
+    });
     expect(runtime.slack.mode).toBe('http');
   });
 
@@ -298,20 +400,36 @@ describe('checkStartEnvironment', () => {
       REDIS_URL: 'redis://state:6379',
       PORT: '8080',
     });
-    expect(runtime).toMatchObject({ redisUrl: 'redis://state:6379', redisUrlDefaulted: false, port: 8080 });
+    expect(runtime).toMatchObject({
+      redisUrl: 'redis://state:6379',
+      redisUrlDefaulted: false,
+      port: 8080,
+    });
     expect(runtime.slack.mode).toBe('socket');
   });
 
   it("refuses to keep the bot's state in the application's Redis it fails over", () => {
     expect(() =>
-      checkStartEnvironment(example(), { ...EXAMPLE_ENV, ...SLACK_ENV, REDIS_URL: 'redis://cache-primary.internal:6379/1' }),
-    ).toThrow(/REDIS_URL: points at the same server as components\.redis\.primary \(cache-primary\.internal:6379\)/);
+      checkStartEnvironment(example(), {
+        ...EXAMPLE_ENV,
+        ...SLACK_ENV,
+        REDIS_URL: 'redis://cache-primary.internal:6379/1',
+      }),
+    ).toThrow(
+      /REDIS_URL: points at the same server as components\.redis\.primary \(cache-primary\.internal:6379\)/,
+    );
   });
 
   it('refuses a component whose primary and secondary are the same server', () => {
     expect(() =>
-      checkStartEnvironment(example(), { ...EXAMPLE_ENV, ...SLACK_ENV, DR_PG_SECONDARY_URL: 'postgres://other-user:x@db-primary.internal:5432/app' }),
-    ).toThrow(/components\.postgres: primary and secondary are the same server \(db-primary\.internal:5432\); check the connection strings$/);
+      checkStartEnvironment(example(), {
+        ...EXAMPLE_ENV,
+        ...SLACK_ENV,
+        DR_PG_SECONDARY_URL: 'postgres://other-user:x@db-primary.internal:5432/app',
+      }),
+    ).toThrow(
+      /components\.postgres: primary and secondary are the same server \(db-primary\.internal:5432\); check the connection strings$/,
+    );
   });
 
   it('refuses a bad PORT, LOG_LEVEL and a REDIS_URL that is not a redis url', () => {
@@ -332,7 +450,11 @@ describe('summarizeConfig', () => {
   it('says which components are configured and which are skipped', () => {
     const { lines } = summarizeConfig(loadConfig({ path: write('s.yaml', MINIMAL), env: {} }), {});
     expect(lines).toContain('  postgres     not configured (its steps are skipped)');
-    expect(lines).toContain('approvals:    1 besides the requester, from U0123ALICE; expire after 30 min');
-    expect(lines).toContain('targets:      RTO 30 min, RPO 5 min (object storage 1 min, Kubernetes state 24 h)');
+    expect(lines).toContain(
+      'approvals:    1 besides the requester, from U0123ALICE; expire after 30 min',
+    );
+    expect(lines).toContain(
+      'targets:      RTO 30 min, RPO 5 min (object storage 1 min, Kubernetes state 24 h)',
+    );
   });
 });

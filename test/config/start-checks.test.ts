@@ -4,7 +4,13 @@
  * strings are compared as servers, parsed where they are given, and never echoed with a secret.
  */
 import { ConfigError } from '../../src/errors.js';
-import { checkStart, checkStartEnvironment, loadConfig, parseConfig, type DrConfig } from '../../src/config/index.js';
+import {
+  checkStart,
+  checkStartEnvironment,
+  loadConfig,
+  parseConfig,
+  type DrConfig,
+} from '../../src/config/index.js';
 import { runConfigCheck } from '../../src/cli/config-check.js';
 import { configFiles, configRefusal } from '../support/config-files.js';
 
@@ -23,10 +29,18 @@ approvals:
 
 const write = configFiles('dr-start-checks-test');
 
-function configCheck(path: string, env: NodeJS.ProcessEnv, skipEnv = false): { code: number; stdout: string; stderr: string } {
+function configCheck(
+  path: string,
+  env: NodeJS.ProcessEnv,
+  skipEnv = false,
+): { code: number; stdout: string; stderr: string } {
   let stdout = '';
   let stderr = '';
-  const code = runConfigCheck({ path, skipEnv, io: { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env } });
+  const code = runConfigCheck({
+    path,
+    skipEnv,
+    io: { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env },
+  });
   return { code, stdout, stderr };
 }
 
@@ -55,8 +69,12 @@ describe('dr config check runs the checks dr start runs', () => {
     const run = configCheck(path, { ...AUDIT_ENV, ...SLACK_ENV, ...STATE_ENV });
     expect(run.code).toBe(1);
     expect(run.stdout).not.toContain('valid');
-    expect(run.stderr).toContain('detection: nothing to probe; set regions.primary.healthUrl or detection.probeUrls');
-    expect(run.stderr).toContain('components.postgres: primary and secondary are the same server (db.internal:5432)');
+    expect(run.stderr).toContain(
+      'detection: nothing to probe; set regions.primary.healthUrl or detection.probeUrls',
+    );
+    expect(run.stderr).toContain(
+      'components.postgres: primary and secondary are the same server (db.internal:5432)',
+    );
 
     // Every line dr start prints is in what config check printed.
     const start = startRefusal(loadConfig({ path }), { ...AUDIT_ENV, ...SLACK_ENV, ...STATE_ENV });
@@ -72,8 +90,14 @@ describe('dr config check runs the checks dr start runs', () => {
     expect(run.stderr).toContain('SLACK_SIGNING_SECRET or SLACK_APP_TOKEN: neither is set');
     expect(run.stderr).toContain('--skip-env');
     // The default state Redis is a warning at start; config check says it too.
-    expect(configCheck(path, SLACK_ENV)).toMatchObject({ code: 0, stderr: expect.stringContaining('warning: REDIS_URL is not set') });
-    expect(configCheck(path, { ...SLACK_ENV, ...STATE_ENV })).toMatchObject({ code: 0, stderr: '' });
+    expect(configCheck(path, SLACK_ENV)).toMatchObject({
+      code: 0,
+      stderr: expect.stringContaining('warning: REDIS_URL is not set'),
+    });
+    expect(configCheck(path, { ...SLACK_ENV, ...STATE_ENV })).toMatchObject({
+      code: 0,
+      stderr: '',
+    });
   });
 
   it('with --skip-env still refuses what the file alone gets wrong, and nothing that needs the environment', () => {
@@ -83,19 +107,45 @@ describe('dr config check runs the checks dr start runs', () => {
     expect(run.stderr).not.toMatch(/SLACK|MY_TOKEN|PGP|same server/);
 
     // Both sides written in the file: no variable needed, so the same-server check runs too.
-    const inFile = configCheck(write('same-in-file.yaml', components('redis', 'url: "redis://cache.internal:6379/0"', 'url: "redis://cache.internal:6379/1"')), {}, true);
+    const inFile = configCheck(
+      write(
+        'same-in-file.yaml',
+        components(
+          'redis',
+          'url: "redis://cache.internal:6379/0"',
+          'url: "redis://cache.internal:6379/1"',
+        ),
+      ),
+      {},
+      true,
+    );
     expect(inFile.code).toBe(1);
-    expect(inFile.stderr).toContain('components.redis: primary and secondary are the same server (cache.internal:6379)');
+    expect(inFile.stderr).toContain(
+      'components.redis: primary and secondary are the same server (cache.internal:6379)',
+    );
 
-    expect(configCheck(write('ok-skip.yaml', BASE), {}, true)).toMatchObject({ code: 0, stderr: '' });
+    expect(configCheck(write('ok-skip.yaml', BASE), {}, true)).toMatchObject({
+      code: 0,
+      stderr: '',
+    });
   });
 
   it('refuses an unset object-storage connection string variable at start, as config check does', () => {
     const text = `${BASE}components:\n  objectStorage:\n    provider: azure-blob\n    primary: { container: a, connectionStringEnv: BLOB_A }\n    secondary: { container: b, accountUrl: "https://b.blob.core.windows.net" }\n`;
     const config = parseConfig(text, 'dr.config.yaml');
-    expect(startRefusal(config, { ...SLACK_ENV, ...STATE_ENV })).toContain('components.objectStorage.primary.connectionStringEnv: BLOB_A is not set');
-    expect(configCheck(write('blob.yaml', text), { ...SLACK_ENV, ...STATE_ENV }).stderr).toContain('BLOB_A is not set');
-    expect(() => checkStartEnvironment(config, { ...SLACK_ENV, ...STATE_ENV, BLOB_A: 'UseDevelopmentStorage=true' })).not.toThrow();
+    expect(startRefusal(config, { ...SLACK_ENV, ...STATE_ENV })).toContain(
+      'components.objectStorage.primary.connectionStringEnv: BLOB_A is not set',
+    );
+    expect(configCheck(write('blob.yaml', text), { ...SLACK_ENV, ...STATE_ENV }).stderr).toContain(
+      'BLOB_A is not set',
+    );
+    expect(() =>
+      checkStartEnvironment(config, {
+        ...SLACK_ENV,
+        ...STATE_ENV,
+        BLOB_A: 'UseDevelopmentStorage=true',
+      }),
+    ).not.toThrow();
   });
 
   it('exposes the problems and whether each needs the environment', () => {
@@ -106,7 +156,9 @@ describe('dr config check runs the checks dr start runs', () => {
       ['detection', false],
       ['components.postgres', true],
     ]);
-    expect(checkStart(config, {}, { skipEnv: true }).problems.map((p) => p.text.split(':')[0])).toEqual(['detection']);
+    expect(
+      checkStart(config, {}, { skipEnv: true }).problems.map((p) => p.text.split(':')[0]),
+    ).toEqual(['detection']);
   });
 });
 
@@ -117,13 +169,19 @@ describe('the same server, however it is spelled', () => {
     ['redis', 'redis://127.0.0.1:6390', 'redis://localhost:6390'],
     ['redis', 'redis://[::1]:6390', 'redis://127.0.0.1:6390/2'],
     ['postgres', 'postgres://dr@db.internal/app', 'postgres://dr@db.internal:5432/app'],
-    ['postgres', 'postgres://dr@db.internal:5432/app', 'postgresql://other@db.internal:5432/reports'],
+    [
+      'postgres',
+      'postgres://dr@db.internal:5432/app',
+      'postgresql://other@db.internal:5432/reports',
+    ],
     ['postgres', 'postgres://dr@localhost:6543/app', 'postgres://dr@127.0.0.1:6543/app'],
   ] as const;
 
   it.each(sameServer)('%s: %s and %s are refused', (kind, a, b) => {
     const config = parseConfig(components(kind, 'urlEnv: A', 'urlEnv: B'), 'dr.config.yaml');
-    expect(startRefusal(config, { ...SLACK_ENV, ...STATE_ENV, A: a, B: b })).toContain(`components.${kind}: primary and secondary are the same server`);
+    expect(startRefusal(config, { ...SLACK_ENV, ...STATE_ENV, A: a, B: b })).toContain(
+      `components.${kind}: primary and secondary are the same server`,
+    );
   });
 
   const different = [
@@ -135,34 +193,61 @@ describe('the same server, however it is spelled', () => {
 
   it.each(different)('%s: %s and %s are two servers', (kind, a, b) => {
     const config = parseConfig(components(kind, 'urlEnv: A', 'urlEnv: B'), 'dr.config.yaml');
-    expect(() => checkStartEnvironment(config, { ...SLACK_ENV, ...STATE_ENV, A: a, B: b })).not.toThrow();
+    expect(() =>
+      checkStartEnvironment(config, { ...SLACK_ENV, ...STATE_ENV, A: a, B: b }),
+    ).not.toThrow();
   });
 
   it("refuses a state REDIS_URL spelled localhost on the application's Redis spelled 127.0.0.1", () => {
-    const config = parseConfig(components('redis', 'url: "redis://127.0.0.1:6390"', 'url: "redis://127.0.0.1:6391"'), 'dr.config.yaml');
+    const config = parseConfig(
+      components('redis', 'url: "redis://127.0.0.1:6390"', 'url: "redis://127.0.0.1:6391"'),
+      'dr.config.yaml',
+    );
     expect(startRefusal(config, { ...SLACK_ENV, REDIS_URL: 'redis://localhost:6390' })).toContain(
       "REDIS_URL: points at the same server as components.redis.primary (localhost:6390); the bot's state needs its own Redis outside the primary region",
     );
     // The default state Redis (127.0.0.1:6379) is this machine's too.
-    const onDefault = parseConfig(components('redis', 'url: "redis://localhost/0"', 'url: "redis://127.0.0.1:6391"'), 'dr.config.yaml');
-    expect(startRefusal(onDefault, SLACK_ENV)).toContain('REDIS_URL: points at the same server as components.redis.primary');
+    const onDefault = parseConfig(
+      components('redis', 'url: "redis://localhost/0"', 'url: "redis://127.0.0.1:6391"'),
+      'dr.config.yaml',
+    );
+    expect(startRefusal(onDefault, SLACK_ENV)).toContain(
+      'REDIS_URL: points at the same server as components.redis.primary',
+    );
   });
 });
 
 describe('connection strings from the environment are parsed at start', () => {
-  const config = (): DrConfig => parseConfig(components('redis', 'url: "redis://cache-a.internal:6379"', 'urlEnv: RS'), 'dr.config.yaml');
+  const config = (): DrConfig =>
+    parseConfig(
+      components('redis', 'url: "redis://cache-a.internal:6379"', 'urlEnv: RS'),
+      'dr.config.yaml',
+    );
 
   it('names the key and the variable of a value that is not a URL', () => {
     const message = startRefusal(config(), { ...SLACK_ENV, ...STATE_ENV, RS: 'not a url' });
-    expect(message).toContain('components.redis.secondary.urlEnv: RS does not hold a connection URL; expected redis://[:password@]host[:port][/db]');
+    expect(message).toContain(
+      'components.redis.secondary.urlEnv: RS does not hold a connection URL; expected redis://[:password@]host[:port][/db]',
+    );
     expect(message).not.toContain('not a url');
-    const run = configCheck(write('rs.yaml', components('redis', 'url: "redis://cache-a.internal:6379"', 'urlEnv: RS')), { ...SLACK_ENV, ...STATE_ENV, RS: 'not a url' });
+    const run = configCheck(
+      write('rs.yaml', components('redis', 'url: "redis://cache-a.internal:6379"', 'urlEnv: RS')),
+      { ...SLACK_ENV, ...STATE_ENV, RS: 'not a url' },
+    );
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain('components.redis.secondary.urlEnv: RS does not hold a connection URL');
+    expect(run.stderr).toContain(
+      'components.redis.secondary.urlEnv: RS does not hold a connection URL',
+    );
   });
 
   it('refuses a URL of the wrong kind', () => {
-    expect(startRefusal(config(), { ...SLACK_ENV, ...STATE_ENV, RS: 'postgres://cache-b.internal:6379' })).toContain(
+    expect(
+      startRefusal(config(), {
+        ...SLACK_ENV,
+        ...STATE_ENV,
+        RS: 'postgres://cache-b.internal:6379',
+      }),
+    ).toContain(
       'components.redis.secondary.urlEnv: RS holds a postgres:// URL; expected redis:// or rediss://',
     );
   });
@@ -174,24 +259,50 @@ describe('connection strings from the environment are parsed at start', () => {
     ['? in the password', 'postgres://dr:12?34@127.0.0.1:2/app'],
     ['a stray % in the password', 'postgres://dr:qk%zw@127.0.0.1:2/app'],
   ])('says a password with %s needs percent-encoding, without printing it', (_what, url) => {
-    const pg = parseConfig(components('postgres', 'urlEnv: PGA', 'url: "postgres://dr@db-b.internal/app"'), 'dr.config.yaml');
+    const pg = parseConfig(
+      components('postgres', 'urlEnv: PGA', 'url: "postgres://dr@db-b.internal/app"'),
+      'dr.config.yaml',
+    );
     const message = startRefusal(pg, { ...SLACK_ENV, ...STATE_ENV, PGA: url });
-    expect(message).toContain('components.postgres.primary.urlEnv: the user name or password in PGA has characters that must be percent-encoded');
+    expect(message).toContain(
+      'components.postgres.primary.urlEnv: the user name or password in PGA has characters that must be percent-encoded',
+    );
     const password = url.slice('postgres://dr:'.length, url.lastIndexOf('@'));
     expect(message).not.toContain(password);
     // Not even a piece of it, such as the "host" a parser would make of the audit example's "ss".
-    for (const part of password.split(/[@#/?%]/).filter((p) => p.length > 1)) expect(message).not.toMatch(new RegExp(`\\b${part}\\b`));
+    for (const part of password.split(/[@#/?%]/).filter((p) => p.length > 1))
+      expect(message).not.toMatch(new RegExp(`\\b${part}\\b`));
   });
 
   it('accepts an encoded password, and a query that holds an @', () => {
-    const pg = parseConfig(components('postgres', 'urlEnv: PGA', 'url: "postgres://dr@db-b.internal/app"'), 'dr.config.yaml');
-    expect(() => checkStartEnvironment(pg, { ...SLACK_ENV, ...STATE_ENV, PGA: 'postgres://dr:p%40ss%23x@127.0.0.1:2/app' })).not.toThrow();
-    expect(() => checkStartEnvironment(pg, { ...SLACK_ENV, ...STATE_ENV, PGA: 'postgres://dr@127.0.0.1:2/app?application_name=dr@bot' })).not.toThrow();
+    const pg = parseConfig(
+      components('postgres', 'urlEnv: PGA', 'url: "postgres://dr@db-b.internal/app"'),
+      'dr.config.yaml',
+    );
+    expect(() =>
+      checkStartEnvironment(pg, {
+        ...SLACK_ENV,
+        ...STATE_ENV,
+        PGA: 'postgres://dr:p%40ss%23x@127.0.0.1:2/app',
+      }),
+    ).not.toThrow();
+    expect(() =>
+      checkStartEnvironment(pg, {
+        ...SLACK_ENV,
+        ...STATE_ENV,
+        PGA: 'postgres://dr@127.0.0.1:2/app?application_name=dr@bot',
+      }),
+    ).not.toThrow();
   });
 
   it('refuses a state REDIS_URL that does not parse, without echoing it', () => {
-    const message = startRefusal(parseConfig(BASE, 'dr.config.yaml'), { ...SLACK_ENV, REDIS_URL: 'redis://:se#cret@state:6379' });
-    expect(message).toContain('REDIS_URL: the user name or password has characters that must be percent-encoded');
+    const message = startRefusal(parseConfig(BASE, 'dr.config.yaml'), {
+      ...SLACK_ENV,
+      REDIS_URL: 'redis://:se#cret@state:6379',
+    });
+    expect(message).toContain(
+      'REDIS_URL: the user name or password has characters that must be percent-encoded',
+    );
     expect(message).not.toContain('se#cret');
   });
 });
@@ -204,7 +315,9 @@ describe('no secrets in the file', () => {
     ['postgres', 'postgres://dr@db:5432/app?sslmode=verify-full&sslpassword=hunter2'],
   ] as const)('%s: refuses a password in the query of %s', (kind, url) => {
     const message = fileRefusal(components(kind, `url: "${url}"`, 'urlEnv: B'));
-    expect(message).toContain(`components.${kind}.primary: this url carries a password in its query; put the whole connection string in an environment variable and name it with \`urlEnv\``);
+    expect(message).toContain(
+      `components.${kind}.primary: this url carries a password in its query; put the whole connection string in an environment variable and name it with \`urlEnv\``,
+    );
     expect(message).not.toContain('hunter2');
   });
 
@@ -215,7 +328,9 @@ describe('no secrets in the file', () => {
     ['postgres', 'postgresql://dr:hunter2@[::1]:5432/app'],
   ] as const)('%s: refuses a password in the user info of %s', (kind, url) => {
     const message = fileRefusal(components(kind, `url: "${url}"`, 'urlEnv: B'));
-    expect(message).toContain(`components.${kind}.primary: this url contains a password: put it in an environment variable and use \`urlEnv\``);
+    expect(message).toContain(
+      `components.${kind}.primary: this url contains a password: put it in an environment variable and use \`urlEnv\``,
+    );
     expect(message).not.toContain('hunter2');
     expect(message).not.toContain('ter2');
   });
@@ -230,7 +345,16 @@ describe('no secrets in the file', () => {
   });
 
   it('accepts a password-less url with harmless query parameters', () => {
-    expect(() => parseConfig(components('postgres', 'url: "postgres://dr@db-a:5432/app?sslmode=require"', 'url: "postgres://dr@db-b/app"'), 'dr.config.yaml')).not.toThrow();
+    expect(() =>
+      parseConfig(
+        components(
+          'postgres',
+          'url: "postgres://dr@db-a:5432/app?sslmode=require"',
+          'url: "postgres://dr@db-b/app"',
+        ),
+        'dr.config.yaml',
+      ),
+    ).not.toThrow();
   });
 });
 
@@ -238,7 +362,11 @@ describe('Slack tokens of the wrong kind', () => {
   const config = (): DrConfig => parseConfig(BASE, 'dr.config.yaml');
 
   it('refuses a user token as the bot token, without printing it', () => {
-    const message = startRefusal(config(), { ...STATE_ENV, SLACK_BOT_TOKEN: 'xoxp-1111-2222-secretpart', SLACK_SIGNING_SECRET: 's' });
+    const message = startRefusal(config(), {
+      ...STATE_ENV,
+      SLACK_BOT_TOKEN: 'xoxp-1111-2222-secretpart',
+      SLACK_SIGNING_SECRET: 's',
+    });
     expect(message).toContain(
       'SLACK_BOT_TOKEN: this is a user token (xoxp-…); the bot needs the Bot User OAuth Token (xoxb-…) from the Slack app\'s "OAuth & Permissions" page',
     );
@@ -247,21 +375,37 @@ describe('Slack tokens of the wrong kind', () => {
   });
 
   it('refuses an app-level token as the bot token, and a bot token as the app token', () => {
-    const message = startRefusal(config(), { ...STATE_ENV, SLACK_BOT_TOKEN: 'xapp-1-A-secret', SLACK_APP_TOKEN: 'xoxb-1-secret' });
-    expect(message).toContain('SLACK_BOT_TOKEN: this is an app-level token (xapp-…), which belongs in SLACK_APP_TOKEN;');
-    expect(message).toContain('SLACK_APP_TOKEN: this is a bot token (xoxb-…), which belongs in SLACK_BOT_TOKEN;');
+    const message = startRefusal(config(), {
+      ...STATE_ENV,
+      SLACK_BOT_TOKEN: 'xapp-1-A-secret',
+      SLACK_APP_TOKEN: 'xoxb-1-secret',
+    });
+    expect(message).toContain(
+      'SLACK_BOT_TOKEN: this is an app-level token (xapp-…), which belongs in SLACK_APP_TOKEN;',
+    );
+    expect(message).toContain(
+      'SLACK_APP_TOKEN: this is a bot token (xoxb-…), which belongs in SLACK_BOT_TOKEN;',
+    );
     expect(message).not.toContain('secret');
   });
 
   it('refuses a bot token of no known kind without echoing any of it', () => {
-    const message = startRefusal(config(), { ...STATE_ENV, SLACK_BOT_TOKEN: 'abcdef-secret', SLACK_SIGNING_SECRET: 's' });
+    const message = startRefusal(config(), {
+      ...STATE_ENV,
+      SLACK_BOT_TOKEN: 'abcdef-secret',
+      SLACK_SIGNING_SECRET: 's',
+    });
     expect(message).toContain('SLACK_BOT_TOKEN: not a bot token: it starts with xoxb-');
     expect(message).not.toContain('abcdef');
   });
 
   it('is flagged by config check too, and skipped with --skip-env', () => {
     const path = write('token.yaml', BASE);
-    const run = configCheck(path, { ...STATE_ENV, SLACK_BOT_TOKEN: 'xoxp-1-secretpart', SLACK_SIGNING_SECRET: 's' });
+    const run = configCheck(path, {
+      ...STATE_ENV,
+      SLACK_BOT_TOKEN: 'xoxp-1-secretpart',
+      SLACK_SIGNING_SECRET: 's',
+    });
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('SLACK_BOT_TOKEN: this is a user token (xoxp-…)');
     expect(run.stderr).not.toContain('secretpart');
@@ -271,19 +415,32 @@ describe('Slack tokens of the wrong kind', () => {
 
 describe('PostgreSQL over a unix socket, as pg reads it', () => {
   it.each([
-    ['the socket directory in ?host= with an empty host', 'postgres://dr@/app?host=/var/run/postgresql'],
+    [
+      'the socket directory in ?host= with an empty host',
+      'postgres://dr@/app?host=/var/run/postgresql',
+    ],
     ['a password and ?host=', 'postgres://dr:p%40ss@/app?host=/var/run/postgresql'],
     ['no user, no host', 'postgresql:///app?host=/var/run/postgresql'],
     ['the percent-encoded directory as the host', 'postgres://dr@%2Fvar%2Frun%2Fpostgresql/app'],
     ['the plain directory and database', '/var/run/postgresql app'],
   ])('accepts %s', (_what, url) => {
-    const pg = parseConfig(components('postgres', 'urlEnv: PGA', 'url: "postgres://dr@db-b.internal/app"'), 'dr.config.yaml');
+    const pg = parseConfig(
+      components('postgres', 'urlEnv: PGA', 'url: "postgres://dr@db-b.internal/app"'),
+      'dr.config.yaml',
+    );
     expect(() => checkStartEnvironment(pg, { ...SLACK_ENV, ...STATE_ENV, PGA: url })).not.toThrow();
   });
 
   it('accepts a password-less socket url written in the file', () => {
     expect(() =>
-      parseConfig(components('postgres', 'url: "postgres://dr@/app?host=/var/run/postgresql"', 'url: "postgres://dr@db-b.internal/app"'), 'dr.config.yaml'),
+      parseConfig(
+        components(
+          'postgres',
+          'url: "postgres://dr@/app?host=/var/run/postgresql"',
+          'url: "postgres://dr@db-b.internal/app"',
+        ),
+        'dr.config.yaml',
+      ),
     ).not.toThrow();
   });
 
@@ -293,33 +450,52 @@ describe('PostgreSQL over a unix socket, as pg reads it', () => {
     ['/var/run/postgresql app', 'postgres://dr@/app?host=/var/run/postgresql&port=5432'],
   ])('%s and %s are the same server', (a, b) => {
     const config = parseConfig(components('postgres', 'urlEnv: A', 'urlEnv: B'), 'dr.config.yaml');
-    expect(startRefusal(config, { ...SLACK_ENV, ...STATE_ENV, A: a, B: b })).toContain('components.postgres: primary and secondary are the same server');
+    expect(startRefusal(config, { ...SLACK_ENV, ...STATE_ENV, A: a, B: b })).toContain(
+      'components.postgres: primary and secondary are the same server',
+    );
   });
 
   it('one socket directory with two ports is two servers', () => {
     const config = parseConfig(components('postgres', 'urlEnv: A', 'urlEnv: B'), 'dr.config.yaml');
     expect(() =>
-      checkStartEnvironment(config, { ...SLACK_ENV, ...STATE_ENV, A: '/var/run/postgresql app', B: 'postgres://dr@/app?host=/var/run/postgresql&port=5433' }),
+      checkStartEnvironment(config, {
+        ...SLACK_ENV,
+        ...STATE_ENV,
+        A: '/var/run/postgresql app',
+        B: 'postgres://dr@/app?host=/var/run/postgresql&port=5433',
+      }),
     ).not.toThrow();
   });
 });
 
 describe("several hosts in one URL (libpq's host1,host2 form)", () => {
   it.each([
-    ['postgres', 'postgres://dr:secret@db-a.internal:5432,db-b.internal:5432/app?target_session_attrs=read-write'],
+    [
+      'postgres',
+      'postgres://dr:secret@db-a.internal:5432,db-b.internal:5432/app?target_session_attrs=read-write',
+    ],
     ['postgres', 'postgres://dr:secret@db-a.internal,db-b.internal/app'],
     ['postgres', 'postgres://dr:secret@/app?host=db-a.internal,db-b.internal'],
     ['redis', 'redis://:secret@cache-a.internal:6379,cache-b.internal:6379/0'],
   ] as const)('%s: %s is refused as such, not as a percent-encoding problem', (kind, url) => {
-    const config = parseConfig(components(kind, 'urlEnv: A', `url: "${kind}://dr@other.internal:1"`), 'dr.config.yaml');
+    const config = parseConfig(
+      components(kind, 'urlEnv: A', `url: "${kind}://dr@other.internal:1"`),
+      'dr.config.yaml',
+    );
     const message = startRefusal(config, { ...SLACK_ENV, ...STATE_ENV, A: url });
-    expect(message).toContain(`components.${kind}.primary.urlEnv: A lists several hosts; the bot connects to one server per side: give each side's own host`);
+    expect(message).toContain(
+      `components.${kind}.primary.urlEnv: A lists several hosts; the bot connects to one server per side: give each side's own host`,
+    );
     expect(message).not.toContain('percent-encoded');
     expect(message).not.toContain('secret');
   });
 
   it('in the file too', () => {
-    expect(fileRefusal(components('postgres', 'url: "postgres://dr@db-a:5432,db-b:5432/app"', 'urlEnv: B'))).toContain(
+    expect(
+      fileRefusal(
+        components('postgres', 'url: "postgres://dr@db-a:5432,db-b:5432/app"', 'urlEnv: B'),
+      ),
+    ).toContain(
       "components.postgres.primary.url: lists several hosts; the bot connects to one server per side: give each side's own host",
     );
   });

@@ -31,14 +31,27 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function io(env: NodeJS.ProcessEnv = { REDIS_URL, LOG_LEVEL: 'silent' }): CliIo & { out: string; err: string } {
-  const o = { out: '', err: '', env, stdout: (t: string) => void (o.out += t), stderr: (t: string) => void (o.err += t) };
+function io(
+  env: NodeJS.ProcessEnv = { REDIS_URL, LOG_LEVEL: 'silent' },
+): CliIo & { out: string; err: string } {
+  const o = {
+    out: '',
+    err: '',
+    env,
+    stdout: (t: string) => void (o.out += t),
+    stderr: (t: string) => void (o.err += t),
+  };
   return o;
 }
 
 test('dr console answers status and help from stdin and leaves on exit', async () => {
   const cli = io();
-  const code = await runConsole({ configPath: config, as: 'U0ME', io: cli, input: Readable.from(['status\n', 'launch rockets\n', 'exit\n', 'status\n']) });
+  const code = await runConsole({
+    configPath: config,
+    as: 'U0ME',
+    io: cli,
+    input: Readable.from(['status\n', 'launch rockets\n', 'exit\n', 'status\n']),
+  });
   expect(code).toBe(0);
   expect(cli.out).toContain(`dr console — environment console-cli-${process.pid}, typing as U0ME.`);
   expect(cli.out).toContain(`Active: no operation in progress for console-cli-${process.pid}`);
@@ -56,11 +69,17 @@ test('dr report tells a mistyped id (usage), an unknown one, a failover and no d
 
   const unknown = io();
   expect(await main(['report', 'dr-20000101-0009', '--config', config], unknown)).toBe(1);
-  expect(unknown.err).toBe(`dr report: no operation DR-20000101-0009 in this environment's store (${env}, in ${REDIS_URL.replace(/\/$/, '')}) (\`dr report --list\` lists the drills that have one)\n`);
+  expect(unknown.err).toBe(
+    `dr report: no operation DR-20000101-0009 in this environment's store (${env}, in ${REDIS_URL.replace(/\/$/, '')}) (\`dr report --list\` lists the drills that have one)\n`,
+  );
 
   const none = io();
   expect(await main(['report', '--config', config], none)).toBe(1);
-  expect(none.err).toMatch(new RegExp(`^dr report: no drill of ${env} has a report yet.* \\(a drill \\(\`/dr drill\` in Slack, \`drill\` in \`dr console\`\\) writes one\\)\n$`));
+  expect(none.err).toMatch(
+    new RegExp(
+      `^dr report: no drill of ${env} has a report yet.* \\(a drill \\(\`/dr drill\` in Slack, \`drill\` in \`dr console\`\\) writes one\\)\n$`,
+    ),
+  );
   const list = io();
   expect(await main(['report', '--list', '--config', config], list)).toBe(0);
   expect(list.out).toBe(`no drill of ${env} has a report yet\n`);
@@ -70,14 +89,30 @@ test('dr report tells a mistyped id (usage), an unknown one, a failover and no d
   const cli = io();
   let opId = '';
   try {
-    expect(await runConsole({ configPath: config, as: 'U0ME', io: cli, input: Readable.from(['failover planned not a drill\n', 'wait\n', 'reject withdrawn\n', 'exit\n']) })).toBe(0);
+    expect(
+      await runConsole({
+        configPath: config,
+        as: 'U0ME',
+        io: cli,
+        input: Readable.from([
+          'failover planned not a drill\n',
+          'wait\n',
+          'reject withdrawn\n',
+          'exit\n',
+        ]),
+      }),
+    ).toBe(0);
     opId = /(DR-\d{8}-\d{4}) requested/.exec(cli.out)![1];
     const failover = io();
     expect(await main(['report', opId, '--config', config], failover)).toBe(1);
-    expect(failover.err).toBe(`dr report: ${opId} is a failover, not a drill: only drills have reports (\`dr report --list\` lists the drills that have one)\n`);
+    expect(failover.err).toBe(
+      `dr report: ${opId} is a failover, not a drill: only drills have reports (\`dr report --list\` lists the drills that have one)\n`,
+    );
     const last = io();
     expect(await main(['report', '--config', config], last)).toBe(1);
-    expect(last.err).toContain(`no drill of ${env} has a report yet (the last finished operation, ${opId}, is a failover)`);
+    expect(last.err).toContain(
+      `no drill of ${env} has a report yet (the last finished operation, ${opId}, is a failover)`,
+    );
   } finally {
     for (const key of ['op', 'timeline', 'meta', 'appends']) await redis.del(`dr:${key}:${opId}`);
     for (const key of ['lock', 'last']) await redis.del(`dr:${key}:${env}`);
@@ -91,10 +126,22 @@ test('dr report of a drill this version cannot read says so, in words (no comman
   const redis = new Redis(REDIS_URL);
   try {
     // A drill whose stored snapshot cannot be read (a bad write, a deploy that changed the format).
-    await redis.hset(`dr:op:${opId}`, { id: opId, env, kind: 'drill', snapshot: 'not json', updatedAt: '1', version: '3', status: 'active' });
+    await redis.hset(`dr:op:${opId}`, {
+      id: opId,
+      env,
+      kind: 'drill',
+      snapshot: 'not json',
+      updatedAt: '1',
+      version: '3',
+      status: 'active',
+    });
     const cli = io();
     expect(await main(['report', opId, '--config', config], cli)).toBe(1);
-    expect(cli.err).toMatch(new RegExp(`^dr report: ${opId} cannot be read by this version of dr-bot \\(its stored snapshot is not valid JSON.*\\), so it has no report here \\(\`dr report --list\` lists the drills that have one\\)\n$`));
+    expect(cli.err).toMatch(
+      new RegExp(
+        `^dr report: ${opId} cannot be read by this version of dr-bot \\(its stored snapshot is not valid JSON.*\\), so it has no report here \\(\`dr report --list\` lists the drills that have one\\)\n$`,
+      ),
+    );
     expect(cli.err).not.toContain('{{');
   } finally {
     await redis.del(`dr:op:${opId}`);
@@ -105,7 +152,9 @@ test('dr report of a drill this version cannot read says so, in words (no comman
 test('dr console says what to fix when the state Redis does not answer', async () => {
   const cli = io({ REDIS_URL: 'redis://127.0.0.1:1', LOG_LEVEL: 'silent' });
   expect(await main(['console', '--config', config], cli)).toBe(1);
-  expect(cli.err).toBe("dr console: the state Redis at redis://127.0.0.1:1 does not answer: start a Redis there or set REDIS_URL to the bot's own Redis\n");
+  expect(cli.err).toBe(
+    "dr console: the state Redis at redis://127.0.0.1:1 does not answer: start a Redis there or set REDIS_URL to the bot's own Redis\n",
+  );
 });
 
 test('dr console prints a drill report that was stored but never posted in Slack, once, saying so, and leaves it for the bot to post', async () => {
@@ -116,19 +165,58 @@ test('dr console prints a drill report that was stored but never posted in Slack
   try {
     // A drill whose report was stored by a process that stopped before printing or posting it.
     const at = Date.UTC(2000, 0, 2, 9);
-    const view = { id: opId, env, kind: 'drill' as const, requestedMode: 'planned' as const, requester: 'U0ME', reason: 'missed', phase: 'completed' as const, currentSteps: [], steps: [], approvals: [], requiredApprovals: 1, createdAt: at, approvedAt: at + 1000, finishedAt: at + 60_000 };
-    await createReportStore({ redis }).save(buildDrillReport({ view, timeline: [], targets: { rtoMinutes: 30, rpoMinutes: 5 }, previous: null, now: at + 61_000 }));
+    const view = {
+      id: opId,
+      env,
+      kind: 'drill' as const,
+      requestedMode: 'planned' as const,
+      requester: 'U0ME',
+      reason: 'missed',
+      phase: 'completed' as const,
+      currentSteps: [],
+      steps: [],
+      approvals: [],
+      requiredApprovals: 1,
+      createdAt: at,
+      approvedAt: at + 1000,
+      finishedAt: at + 60_000,
+    };
+    await createReportStore({ redis }).save(
+      buildDrillReport({
+        view,
+        timeline: [],
+        targets: { rtoMinutes: 30, rpoMinutes: 5 },
+        previous: null,
+        now: at + 61_000,
+      }),
+    );
 
     const first = io();
-    expect(await runConsole({ configPath: config, io: first, input: Readable.from(['exit\n']), reportsDir })).toBe(0);
-    expect(first.out).toContain(`(the report of an earlier drill, not yet posted in Slack: the bot posts it in the incident channel when it next starts)\nDrill ${opId} in ${env}:`);
+    expect(
+      await runConsole({
+        configPath: config,
+        io: first,
+        input: Readable.from(['exit\n']),
+        reportsDir,
+      }),
+    ).toBe(0);
+    expect(first.out).toContain(
+      `(the report of an earlier drill, not yet posted in Slack: the bot posts it in the incident channel when it next starts)\nDrill ${opId} in ${env}:`,
+    );
     expect(first.out).toContain(`drill report: ${join(reportsDir, `${opId}.md`)}`);
     // The incident channel has not got it: it still awaits publication, for the bot's next start.
     expect(await redis.exists(`dr:report:published:${opId}`)).toBe(0);
     expect(await redis.zrange(`dr:drill:unpublished:${env}`, 0, -1)).toEqual([opId]);
 
     const second = io();
-    expect(await runConsole({ configPath: config, io: second, input: Readable.from(['exit\n']), reportsDir })).toBe(0);
+    expect(
+      await runConsole({
+        configPath: config,
+        io: second,
+        input: Readable.from(['exit\n']),
+        reportsDir,
+      }),
+    ).toBe(0);
     expect(second.out).not.toContain(`Drill ${opId}`);
 
     // dr report without an id prints the last drill's report; --list names it.
@@ -137,13 +225,16 @@ test('dr console prints a drill report that was stored but never posted in Slack
     expect(last.out).toContain(`# Drill report ${opId}`);
     const list = io();
     expect(await main(['report', '--list', '--config', config], list)).toBe(0);
-    expect(list.out).toBe(`drills of ${env} with a report, newest first (\`dr report DR-…\` prints one):\n  ${opId}  2000-01-02 09:01 UTC  FAILED\n`);
+    expect(list.out).toBe(
+      `drills of ${env} with a report, newest first (\`dr report DR-…\` prints one):\n  ${opId}  2000-01-02 09:01 UTC  FAILED\n`,
+    );
   } finally {
     await deleteKeys(redis, `dr:report:${opId}`);
     await deleteKeys(redis, `dr:report:published:${opId}`);
     await deleteKeys(redis, `dr:report:delivered:console:${opId}`);
     await deleteKeys(redis, `dr:report:claim:${opId}`);
-    for (const key of ['drill:reports', 'drill:unpublished', 'drill:last']) await redis.del(`dr:${key}:${env}`);
+    for (const key of ['drill:reports', 'drill:unpublished', 'drill:last'])
+      await redis.del(`dr:${key}:${env}`);
     redis.disconnect();
   }
 });

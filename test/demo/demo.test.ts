@@ -24,7 +24,10 @@ test('dr demo runs a drill on the lab, prints the timeline, the RTO/RPO table an
   const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn' };
   delete env.REDIS_URL;
   const res = await dr(['demo', '--reports', reports], env);
-  if (res.code !== 0) throw new Error(`dr demo exited ${res.code}\n${res.stdout.slice(-4000)}\n${res.stderr.slice(-4000)}`);
+  if (res.code !== 0)
+    throw new Error(
+      `dr demo exited ${res.code}\n${res.stdout.slice(-4000)}\n${res.stderr.slice(-4000)}`,
+    );
 
   const out = res.stdout;
   // Nothing but the demo in its output: no SDK notice about Node.js versions in the middle of it.
@@ -33,7 +36,13 @@ test('dr demo runs a drill on the lab, prints the timeline, the RTO/RPO table an
   expect(out).toMatch(/Approval by alice refused: the requester cannot approve their own request/);
   expect(out).toMatch(/bob approved \(1\/1\)/);
   // The timeline: every drill step reported done, in the terminal.
-  for (const step of ['Start drill write load', 'Promote secondary database', 'Integration tests on secondary', 'Resync primary database', 'Stop write load, measure RPO']) {
+  for (const step of [
+    'Start drill write load',
+    'Promote secondary database',
+    'Integration tests on secondary',
+    'Resync primary database',
+    'Stop write load, measure RPO',
+  ]) {
     expect(out).toMatch(new RegExp(`${step}: (done|already done) in `));
   }
   expect(out).toMatch(/^measure +value +target +result$/m);
@@ -59,13 +68,22 @@ test('Ctrl-C while dr demo starts the lab stops what it started and removes the 
   // Its own process group, as a shell runs a foreground job: Ctrl-C signals the whole group.
   const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn' };
   delete env.REDIS_URL;
-  const child = spawn(process.execPath, [DR, 'demo', '--dir', dir, '--reports', reports], { env, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [DR, 'demo', '--dir', dir, '--reports', reports], {
+    env,
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('close', (code) => resolve(code)),
+  );
   try {
     // The data tier is starting: servers run with their working directory inside the lab.
-    await until('dr demo to start the lab servers', () => labProcesses(dir, [child.pid!], true).length > 0);
+    await until(
+      'dr demo to start the lab servers',
+      () => labProcesses(dir, [child.pid!], true).length > 0,
+    );
     process.kill(-child.pid!, 'SIGINT');
     expect(await exited).toBe(130);
     expect(stderr).toContain('dr demo: SIGINT received, taking the lab down');
@@ -80,14 +98,17 @@ test('Ctrl-C while dr demo starts the lab stops what it started and removes the 
 test('without redis-server on the machine, dr demo says what to install and starts nothing', async () => {
   const res = await dr(['demo', '--reports', reports], { ...process.env, PATH: '/nonexistent' });
   expect(res.code).toBe(1);
-  expect(res.stderr).toContain('dr demo: the lab did not start: `redis-server` is not on PATH: install the Debian package `redis-server` (apt-get install redis-server)');
+  expect(res.stderr).toContain(
+    'dr demo: the lab did not start: `redis-server` is not on PATH: install the Debian package `redis-server` (apt-get install redis-server)',
+  );
   expect(res.stdout).not.toContain('lab up in');
 }, 60_000);
 
 /** A program on this test's PATH, by absolute path (the child's PATH will not have it). */
 function which(name: string): string {
   const dir = (process.env.PATH ?? '').split(':').find((d) => d && existsSync(join(d, name)));
-  if (!dir) throw new Error(`${name} is not on PATH: this test needs it (util-linux, redis-server)`);
+  if (!dir)
+    throw new Error(`${name} is not on PATH: this test needs it (util-linux, redis-server)`);
   return join(dir, name);
 }
 
@@ -100,9 +121,23 @@ test('without the PostgreSQL server binaries on the machine, dr demo names the p
   try {
     symlinkSync(which('redis-server'), join(bin, 'redis-server'));
     const hide = `if [ -d /usr/lib/postgresql ]; then ${which('mount')} -t tmpfs tmpfs /usr/lib/postgresql || exit 97; fi; exec "$@"`;
-    const wrap = [which('unshare'), '--user', '--map-root-user', '--mount', which('sh'), '-c', hide, 'sh'];
-    const res = await dr(['demo', '--dir', labDir, '--reports', reports], { ...process.env, PATH: bin }, wrap);
-    if (res.code === 97) throw new Error(`could not hide /usr/lib/postgresql in a mount namespace: ${res.stderr}`);
+    const wrap = [
+      which('unshare'),
+      '--user',
+      '--map-root-user',
+      '--mount',
+      which('sh'),
+      '-c',
+      hide,
+      'sh',
+    ];
+    const res = await dr(
+      ['demo', '--dir', labDir, '--reports', reports],
+      { ...process.env, PATH: bin },
+      wrap,
+    );
+    if (res.code === 97)
+      throw new Error(`could not hide /usr/lib/postgresql in a mount namespace: ${res.stderr}`);
     expect(res.stderr).toContain(
       'dr demo: the lab did not start: PostgreSQL server binaries (initdb, pg_ctl, pg_basebackup, postgres) not found via pg_config, /usr/lib/postgresql/*/bin or PATH: install the Debian package `postgresql` (apt-get install postgresql)',
     );

@@ -5,13 +5,29 @@
  */
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { createDetector, emptyState, parseAlertmanagerPayload, type Detector, type DetectionState, type DetectionStore, type ProposalSink, type ProposalView } from '../../src/detection/index.js';
+import {
+  createDetector,
+  emptyState,
+  parseAlertmanagerPayload,
+  type Detector,
+  type DetectionState,
+  type DetectionStore,
+  type ProposalSink,
+  type ProposalView,
+} from '../../src/detection/index.js';
 import { createDetectionStore } from '../../src/store/index.js';
 import { REDIS_URL, deleteKeys, uniquePrefix } from '../support/redis.js';
 import { alert, payload } from './fixtures.js';
 
 const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-const SETTINGS = { region: 'eu-west-1', alertName: 'ServiceDown', regionLabel: 'region', minAlerts: 3, windowMs: 600_000, probeFailures: 3 };
+const SETTINGS = {
+  region: 'eu-west-1',
+  alertName: 'ServiceDown',
+  regionLabel: 'region',
+  minAlerts: 3,
+  windowMs: 600_000,
+  probeFailures: 3,
+};
 const LEASE_MS = 120_000;
 const T0 = Date.parse('2026-11-25T22:00:00Z');
 
@@ -61,14 +77,27 @@ async function leftClaim(postingSince: number | undefined): Promise<void> {
       ...emptyState(),
       seq: s.seq + 1,
       probes: { consecutiveFailures: 3, consecutiveSuccesses: 0, recent: [] },
-      episode: { id: 'eu-west-1-1', region: 'eu-west-1', openedAt: T0 - 1000, card: 'posting', ...(postingSince === undefined ? {} : { postingSince }) },
+      episode: {
+        id: 'eu-west-1-1',
+        region: 'eu-west-1',
+        openedAt: T0 - 1000,
+        card: 'posting',
+        ...(postingSince === undefined ? {} : { postingSince }),
+      },
     },
     result: null,
   }));
 }
 
 async function startDetector(): Promise<{ d: Detector; sink: ReturnType<typeof recordingSink> }> {
-  const d = createDetector({ settings: SETTINGS, probe: { urls: ['http://127.0.0.1:1/healthz'], intervalMs: 3_600_000, timeoutMs: 200 }, store, log, now: () => clock, postLeaseMs: LEASE_MS });
+  const d = createDetector({
+    settings: SETTINGS,
+    probe: { urls: ['http://127.0.0.1:1/healthz'], intervalMs: 3_600_000, timeoutMs: 200 },
+    store,
+    log,
+    now: () => clock,
+    postLeaseMs: LEASE_MS,
+  });
   detector = d;
   const sink = recordingSink();
   await d.start();
@@ -86,7 +115,13 @@ test('a claim older than the lease (the poster died) is retaken after a restart 
   expect(stored.card).toEqual({ channel: 'C0INCIDENT', ts: '1.000' });
   expect(stored.postingSince).toBeUndefined();
   // Later signals edit that card; nothing is posted twice.
-  const parsed = parseAlertmanagerPayload(payload([alert({ fingerprint: 'a1' }), alert({ fingerprint: 'b2' }), alert({ fingerprint: 'c3' })]));
+  const parsed = parseAlertmanagerPayload(
+    payload([
+      alert({ fingerprint: 'a1' }),
+      alert({ fingerprint: 'b2' }),
+      alert({ fingerprint: 'c3' }),
+    ]),
+  );
   if (!parsed.ok) throw new Error(parsed.reason);
   await d.ingest(parsed.payload);
   await d.settled();
@@ -106,7 +141,13 @@ test('a fresh claim is left to its poster; once the lease has passed, the next s
   expect(sink.posts).toHaveLength(0);
   expect((await store.load()).episode?.card).toBe('posting');
 
-  const parsed = parseAlertmanagerPayload(payload([alert({ fingerprint: 'a1' }), alert({ fingerprint: 'b2' }), alert({ fingerprint: 'c3' })]));
+  const parsed = parseAlertmanagerPayload(
+    payload([
+      alert({ fingerprint: 'a1' }),
+      alert({ fingerprint: 'b2' }),
+      alert({ fingerprint: 'c3' }),
+    ]),
+  );
   if (!parsed.ok) throw new Error(parsed.reason);
   await d.ingest(parsed.payload);
   await d.settled();

@@ -3,7 +3,12 @@
  * say what to fix, and the bearer token's environment variable.
  */
 import { ConfigError } from '../../src/errors.js';
-import { checkStartEnvironment, configSchema, parseConfig, summarizeConfig } from '../../src/config/index.js';
+import {
+  checkStartEnvironment,
+  configSchema,
+  parseConfig,
+  summarizeConfig,
+} from '../../src/config/index.js';
 import { detectionSettings } from '../../src/detection/index.js';
 import { configRefusal } from '../support/config-files.js';
 import { createProviderStatusReader } from '../../src/providers/provider-status.js';
@@ -23,31 +28,76 @@ const refusal = configRefusal;
 
 test('defaults: ServiceDown alerts labelled region, the primary health URL probed', () => {
   const config = parseConfig(`${BASE}detection: {}\n`, 'dr.config.yaml');
-  expect(config.detection).toMatchObject({ minAlerts: 3, windowSeconds: 600, alertName: 'ServiceDown', regionLabel: 'region', probeFailures: 3, tokenEnv: 'DR_ALERTMANAGER_TOKEN' });
+  expect(config.detection).toMatchObject({
+    minAlerts: 3,
+    windowSeconds: 600,
+    alertName: 'ServiceDown',
+    regionLabel: 'region',
+    probeFailures: 3,
+    tokenEnv: 'DR_ALERTMANAGER_TOKEN',
+  });
   const { settings, probe } = detectionSettings(config);
   expect(settings).toMatchObject({ region: 'eu-west-1', windowMs: 600_000 });
-  expect(probe).toEqual({ urls: ['https://eu-west-1.example.com/healthz'], intervalMs: 30_000, timeoutMs: 5_000 });
+  expect(probe).toEqual({
+    urls: ['https://eu-west-1.example.com/healthz'],
+    intervalMs: 30_000,
+    timeoutMs: 5_000,
+  });
 });
 
 test('provider status: AWS (region defaults to the primary) or Azure, never both; a probe timeout longer than the interval is refused', () => {
-  const aws = parseConfig(`${BASE}detection:\n  providerStatus: { aws: { endpoint: "https://health.us-east-1.amazonaws.com" } }\n`, 'dr.config.yaml');
-  expect(aws.detection?.providerStatus).toEqual({ aws: { endpoint: 'https://health.us-east-1.amazonaws.com' }, intervalSeconds: 60 });
+  const aws = parseConfig(
+    `${BASE}detection:\n  providerStatus: { aws: { endpoint: "https://health.us-east-1.amazonaws.com" } }\n`,
+    'dr.config.yaml',
+  );
+  expect(aws.detection?.providerStatus).toEqual({
+    aws: { endpoint: 'https://health.us-east-1.amazonaws.com' },
+    intervalSeconds: 60,
+  });
   const reader = createProviderStatusReader(aws);
   expect(reader?.reader.source).toBe('AWS Health');
   expect(reader?.intervalMs).toBe(60_000);
-  const azure = parseConfig(`${BASE}detection:\n  providerStatus: { intervalSeconds: 120, azure: { subscriptionId: "0000", resourceId: "/subscriptions/0000/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm" } }\n`, 'dr.config.yaml');
-  expect(createProviderStatusReader(azure)).toMatchObject({ reader: { source: 'Azure Resource Health' }, intervalMs: 120_000 });
-  expect(createProviderStatusReader(parseConfig(`${BASE}detection: {}\n`, 'dr.config.yaml'))).toBeUndefined();
+  const azure = parseConfig(
+    `${BASE}detection:\n  providerStatus: { intervalSeconds: 120, azure: { subscriptionId: "0000", resourceId: "/subscriptions/0000/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm" } }\n`,
+    'dr.config.yaml',
+  );
+  expect(createProviderStatusReader(azure)).toMatchObject({
+    reader: { source: 'Azure Resource Health' },
+    intervalMs: 120_000,
+  });
+  expect(
+    createProviderStatusReader(parseConfig(`${BASE}detection: {}\n`, 'dr.config.yaml')),
+  ).toBeUndefined();
   // dr config check says what is read and that it is evidence only.
-  expect(summarizeConfig(aws, {}).lines.join('\n')).toContain('provider status: AWS Health events in eu-west-1 every 60 s (evidence only)');
-  expect(summarizeConfig(azure, {}).lines.join('\n')).toContain('provider status: Azure Resource Health of /subscriptions/0000/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm every 120 s');
+  expect(summarizeConfig(aws, {}).lines.join('\n')).toContain(
+    'provider status: AWS Health events in eu-west-1 every 60 s (evidence only)',
+  );
+  expect(summarizeConfig(azure, {}).lines.join('\n')).toContain(
+    'provider status: Azure Resource Health of /subscriptions/0000/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm every 120 s',
+  );
 
-  expect(refusal(`${BASE}detection:\n  providerStatus: { aws: {}, azure: { subscriptionId: "0000" } }\n`)).toContain('set exactly one of providerStatus.aws or providerStatus.azure');
-  expect(refusal(`${BASE}detection:\n  providerStatus: { intervalSeconds: 60 }\n`)).toContain('set exactly one of providerStatus.aws or providerStatus.azure');
-  expect(refusal(`${BASE}detection:\n  providerStatus: { azure: { resourceId: "vm-1" } }\n`)).toContain('subscriptionId');
-  expect(refusal(`${BASE}detection:\n  providerStatus: { azure: { subscriptionId: "0000", resourceId: "vm-1" } }\n`)).toContain('a full ARM resource id');
-  expect(refusal(`${BASE}detection:\n  providerStatus: { aws: { endpoint: "not a url" } }\n`)).toContain('detection.providerStatus.aws.endpoint');
-  expect(refusal(`${BASE}detection:\n  probeIntervalSeconds: 5\n  probeTimeoutSeconds: 10\n`)).toContain('probeTimeoutSeconds must not exceed probeIntervalSeconds');
+  expect(
+    refusal(
+      `${BASE}detection:\n  providerStatus: { aws: {}, azure: { subscriptionId: "0000" } }\n`,
+    ),
+  ).toContain('set exactly one of providerStatus.aws or providerStatus.azure');
+  expect(refusal(`${BASE}detection:\n  providerStatus: { intervalSeconds: 60 }\n`)).toContain(
+    'set exactly one of providerStatus.aws or providerStatus.azure',
+  );
+  expect(
+    refusal(`${BASE}detection:\n  providerStatus: { azure: { resourceId: "vm-1" } }\n`),
+  ).toContain('subscriptionId');
+  expect(
+    refusal(
+      `${BASE}detection:\n  providerStatus: { azure: { subscriptionId: "0000", resourceId: "vm-1" } }\n`,
+    ),
+  ).toContain('a full ARM resource id');
+  expect(
+    refusal(`${BASE}detection:\n  providerStatus: { aws: { endpoint: "not a url" } }\n`),
+  ).toContain('detection.providerStatus.aws.endpoint');
+  expect(
+    refusal(`${BASE}detection:\n  probeIntervalSeconds: 5\n  probeTimeoutSeconds: 10\n`),
+  ).toContain('probeTimeoutSeconds must not exceed probeIntervalSeconds');
   expect(refusal(`${BASE}detection:\n  minAlerts: 0\n`)).toContain('detection.minAlerts');
 });
 
@@ -65,10 +115,16 @@ test('dr start needs the bearer token and something to probe', () => {
   } catch (err) {
     message = (err as Error).message;
   }
-  expect(message).toContain('AM_TOKEN: not set; detection needs the bearer token Alertmanager sends to /webhooks/alertmanager');
-  expect(message).toContain('detection: nothing to probe; set regions.primary.healthUrl or detection.probeUrls');
+  expect(message).toContain(
+    'AM_TOKEN: not set; detection needs the bearer token Alertmanager sends to /webhooks/alertmanager',
+  );
+  expect(message).toContain(
+    'detection: nothing to probe; set regions.primary.healthUrl or detection.probeUrls',
+  );
   expect(() => detectionSettings(withoutUrl)).toThrow(ConfigError);
 
   const ok = parseConfig(`${BASE}detection: {}\n`, 'dr.config.yaml');
-  expect(() => checkStartEnvironment(ok, { ...SLACK_ENV, DR_ALERTMANAGER_TOKEN: 'secret-token' })).not.toThrow();
+  expect(() =>
+    checkStartEnvironment(ok, { ...SLACK_ENV, DR_ALERTMANAGER_TOKEN: 'secret-token' }),
+  ).not.toThrow();
 });

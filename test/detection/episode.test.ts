@@ -19,35 +19,72 @@ import {
 } from '../../src/detection/index.js';
 import { alert, payload } from './fixtures.js';
 
-const S: DetectionSettings = { region: 'eu-west-1', alertName: 'ServiceDown', regionLabel: 'region', minAlerts: 3, windowMs: 60_000, probeFailures: 2 };
+const S: DetectionSettings = {
+  region: 'eu-west-1',
+  alertName: 'ServiceDown',
+  regionLabel: 'region',
+  minAlerts: 3,
+  windowMs: 60_000,
+  probeFailures: 2,
+};
 const T0 = Date.parse('2026-11-25T22:00:00Z');
 
 function firing(fp: string): IncomingAlert {
-  return { fingerprint: fp, status: 'firing', labels: { alertname: 'ServiceDown', region: 'eu-west-1' }, annotations: { summary: `${fp} down` }, startsAt: '2026-11-25T21:59:00Z' };
+  return {
+    fingerprint: fp,
+    status: 'firing',
+    labels: { alertname: 'ServiceDown', region: 'eu-west-1' },
+    annotations: { summary: `${fp} down` },
+    startsAt: '2026-11-25T21:59:00Z',
+  };
 }
 function resolved(fp: string): IncomingAlert {
   return { ...firing(fp), status: 'resolved' };
 }
 function round(ok: boolean, at: number): ProbeRound {
-  return { at, ok, results: [{ url: 'http://primary/healthz', ok, detail: ok ? '200 in 3 ms' : 'ECONNREFUSED', durationMs: 3 }] };
+  return {
+    at,
+    ok,
+    results: [
+      {
+        url: 'http://primary/healthz',
+        ok,
+        detail: ok ? '200 in 3 ms' : 'ECONNREFUSED',
+        durationMs: 3,
+      },
+    ],
+  };
 }
 
 /** Apply a change and evaluate, as the detector does. */
-function step(state: DetectionState, at: number, change: (s: DetectionState) => DetectionState): ReturnType<typeof evaluate> {
+function step(
+  state: DetectionState,
+  at: number,
+  change: (s: DetectionState) => DetectionState,
+): ReturnType<typeof evaluate> {
   return evaluate(change(state), at, S);
 }
 
 test('opens only when both the alerts and the probes reach their thresholds', () => {
-  let r = step(emptyState(), T0, (s) => ingestAlerts(s, [firing('a'), firing('b'), firing('c')], T0));
+  let r = step(emptyState(), T0, (s) =>
+    ingestAlerts(s, [firing('a'), firing('b'), firing('c')], T0),
+  );
   expect(r.change).toBe('none');
   r = step(r.state, T0 + 1, (s) => recordProbe(s, round(false, T0 + 1)));
   expect(r.change).toBe('none');
   r = step(r.state, T0 + 2, (s) => recordProbe(s, round(false, T0 + 2)));
   expect(r.change).toBe('opened');
-  expect(r.state.episode).toMatchObject({ id: 'eu-west-1-1', region: 'eu-west-1', openedAt: T0 + 2, card: null });
+  expect(r.state.episode).toMatchObject({
+    id: 'eu-west-1-1',
+    region: 'eu-west-1',
+    openedAt: T0 + 2,
+    card: null,
+  });
 
   // Probes first, alerts second: the same outcome at the third alert.
-  let q = step(emptyState(), T0, (s) => recordProbe(recordProbe(s, round(false, T0)), round(false, T0)));
+  let q = step(emptyState(), T0, (s) =>
+    recordProbe(recordProbe(s, round(false, T0)), round(false, T0)),
+  );
   q = step(q.state, T0, (s) => ingestAlerts(s, [firing('a'), firing('b')], T0));
   expect(q.change).toBe('none');
   q = step(q.state, T0, (s) => ingestAlerts(s, [firing('c')], T0));
@@ -67,7 +104,10 @@ test('the same fingerprint counts once and keeps its first-seen time', () => {
   let s = ingestAlerts(emptyState(), [firing('a'), firing('a'), firing('b')], T0);
   s = ingestAlerts(s, [firing('a'), firing('b')], T0 + 30_000);
   expect(s.alerts).toHaveLength(2);
-  expect(s.alerts.find((a) => a.fingerprint === 'a')).toMatchObject({ firstSeenAt: T0, lastSeenAt: T0 + 30_000 });
+  expect(s.alerts.find((a) => a.fingerprint === 'a')).toMatchObject({
+    firstSeenAt: T0,
+    lastSeenAt: T0 + 30_000,
+  });
   expect(summarize(s, T0 + 30_000, S).recentFiring).toBe(2);
 });
 
@@ -91,7 +131,11 @@ test('clears when resolved alerts leave fewer than minAlerts firing, or when the
   r = evaluate(ingestAlerts(r.state, [resolved('a'), resolved('b')], T0 + 2), T0 + 2, S);
   expect(r.change).toBe('cleared');
   expect(r.state.episode).toBeNull();
-  expect(r.state.lastEpisode).toMatchObject({ id: 'eu-west-1-1', clearedAt: T0 + 2, clearReason: 'only 2 ServiceDown alerts still firing (threshold 3)' });
+  expect(r.state.lastEpisode).toMatchObject({
+    id: 'eu-west-1-1',
+    clearedAt: T0 + 2,
+    clearReason: 'only 2 ServiceDown alerts still firing (threshold 3)',
+  });
 
   // Past the window since it cleared: a new failure, a new episode.
   const later = T0 + 2 + S.windowMs + 1;
@@ -105,7 +149,10 @@ test('clears when resolved alerts leave fewer than minAlerts firing, or when the
   expect(r.change).toBe('updated');
   r = evaluate(recordProbe(r.state, round(true, later + 2)), later + 2, S);
   expect(r.change).toBe('cleared');
-  expect(r.state.lastEpisode).toMatchObject({ id: 'eu-west-1-2', clearReason: 'the primary health endpoints answer again (2 probe rounds in a row)' });
+  expect(r.state.lastEpisode).toMatchObject({
+    id: 'eu-west-1-2',
+    clearReason: 'the primary health endpoints answer again (2 probe rounds in a row)',
+  });
 });
 
 test('a flapping primary keeps one episode: a good round between failures does not clear it, and signals back within the window reopen the same one', () => {
@@ -132,20 +179,40 @@ test('a flapping primary keeps one episode: a good round between failures does n
   expect(r.change).toBe('reopened');
   expect(r.state.seq).toBe(1);
   expect(r.state.lastEpisode).toBeNull();
-  expect(r.state.episode).toMatchObject({ id: 'eu-west-1-1', openedAt: T0 + 1, card, returned: { at: T0 + 31, count: 1, clearedAt: T0 + 21 } });
+  expect(r.state.episode).toMatchObject({
+    id: 'eu-west-1-1',
+    openedAt: T0 + 1,
+    card,
+    returned: { at: T0 + 31, count: 1, clearedAt: T0 + 21 },
+  });
   expect(r.state.episode?.clearedAt).toBeUndefined();
 
   // And again: still the same episode, counted.
-  r = evaluate(recordProbe(recordProbe(r.state, round(true, T0 + 40)), round(true, T0 + 41)), T0 + 41, S);
+  r = evaluate(
+    recordProbe(recordProbe(r.state, round(true, T0 + 40)), round(true, T0 + 41)),
+    T0 + 41,
+    S,
+  );
   expect(r.change).toBe('cleared');
-  r = evaluate(recordProbe(recordProbe(r.state, round(false, T0 + 50)), round(false, T0 + 51)), T0 + 51, S);
+  r = evaluate(
+    recordProbe(recordProbe(r.state, round(false, T0 + 50)), round(false, T0 + 51)),
+    T0 + 51,
+    S,
+  );
   expect(r.change).toBe('reopened');
-  expect(r.state.episode).toMatchObject({ id: 'eu-west-1-1', card, returned: { count: 2, clearedAt: T0 + 41 } });
+  expect(r.state.episode).toMatchObject({
+    id: 'eu-west-1-1',
+    card,
+    returned: { count: 2, clearedAt: T0 + 41 },
+  });
 });
 
 test('state stored before consecutive successes were counted reads as none yet', () => {
   const old: DetectionState = { ...emptyState(), probes: { consecutiveFailures: 3, recent: [] } };
-  expect(recordProbe(old, round(true, T0)).probes).toMatchObject({ consecutiveFailures: 0, consecutiveSuccesses: 1 });
+  expect(recordProbe(old, round(true, T0)).probes).toMatchObject({
+    consecutiveFailures: 0,
+    consecutiveSuccesses: 1,
+  });
 });
 
 test('a resolved alert never seen firing is not recorded; kept state stays bounded', () => {
@@ -158,7 +225,7 @@ test('a resolved alert never seen firing is not recorded; kept state stays bound
   expect(s.probes.consecutiveFailures).toBe(RECENT_PROBES + 3);
 });
 
-test('the payload filter keeps the configured alert name for the primary region, by the alert\'s own status', () => {
+test("the payload filter keeps the configured alert name for the primary region, by the alert's own status", () => {
   const parsed = parseAlertmanagerPayload(
     payload([
       alert({ fingerprint: 'a' }),
@@ -178,7 +245,10 @@ test('the payload filter keeps the configured alert name for the primary region,
 
 test('invalid payloads are refused with the path of the problem', () => {
   expect(parseAlertmanagerPayload([])).toMatchObject({ ok: false });
-  const bad = parseAlertmanagerPayload({ ...payload([alert({ fingerprint: 'a' })]), alerts: [{ ...alert({ fingerprint: 'a' }), status: 'pending' }] });
+  const bad = parseAlertmanagerPayload({
+    ...payload([alert({ fingerprint: 'a' })]),
+    alerts: [{ ...alert({ fingerprint: 'a' }), status: 'pending' }],
+  });
   expect(bad.ok).toBe(false);
   if (!bad.ok) expect(bad.reason).toContain('alerts.0.status');
 });

@@ -21,8 +21,16 @@ export function alert(a: AlertInput): Record<string, unknown> {
   const service = a.service ?? `svc-${a.fingerprint}`;
   return {
     status,
-    labels: { alertname: a.alertname ?? 'ServiceDown', region: a.region ?? PRIMARY, service, severity: 'critical' },
-    annotations: { summary: `${service} does not answer`, runbook_url: 'https://runbooks.example/service-down' },
+    labels: {
+      alertname: a.alertname ?? 'ServiceDown',
+      region: a.region ?? PRIMARY,
+      service,
+      severity: 'critical',
+    },
+    annotations: {
+      summary: `${service} does not answer`,
+      runbook_url: 'https://runbooks.example/service-down',
+    },
     startsAt: '2026-11-25T21:59:30.123Z',
     endsAt: status === 'resolved' ? '2026-11-25T22:04:30.123Z' : '0001-01-01T00:00:00Z',
     generatorURL: `http://prometheus:9090/graph?g0.expr=up%7Bservice%3D%22${service}%22%7D+%3D%3D+0`,
@@ -51,8 +59,13 @@ export async function postAlerts(
   opts: { token?: string | null; raw?: string } = {},
 ): Promise<{ status: number; json: Record<string, unknown> | null }> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (opts.token !== null && opts.token !== undefined) headers.authorization = `Bearer ${opts.token}`;
-  const res = await fetch(`${baseUrl}/webhooks/alertmanager`, { method: 'POST', headers, body: opts.raw ?? JSON.stringify(body) });
+  if (opts.token !== null && opts.token !== undefined)
+    headers.authorization = `Bearer ${opts.token}`;
+  const res = await fetch(`${baseUrl}/webhooks/alertmanager`, {
+    method: 'POST',
+    headers,
+    body: opts.raw ?? JSON.stringify(body),
+  });
   const text = await res.text();
   let json: Record<string, unknown> | null = null;
   try {

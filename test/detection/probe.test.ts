@@ -11,7 +11,14 @@ import { REDIS_URL, deleteKeys, uniquePrefix } from '../support/redis.js';
 import { startHealthEndpoint, type HealthEndpoint } from './fixtures.js';
 
 const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-const SETTINGS = { region: 'eu-west-1', alertName: 'ServiceDown', regionLabel: 'region', minAlerts: 3, windowMs: 600_000, probeFailures: 3 };
+const SETTINGS = {
+  region: 'eu-west-1',
+  alertName: 'ServiceDown',
+  regionLabel: 'region',
+  minAlerts: 3,
+  windowMs: 600_000,
+  probeFailures: 3,
+};
 
 let redis: Redis;
 let health: HealthEndpoint;
@@ -40,23 +47,40 @@ afterEach(async () => {
 });
 
 function make(intervalMs: number, timeoutMs = 500): Detector {
-  detector = createDetector({ settings: SETTINGS, probe: { urls: [health.url], intervalMs, timeoutMs }, store, log });
+  detector = createDetector({
+    settings: SETTINGS,
+    probe: { urls: [health.url], intervalMs, timeoutMs },
+    store,
+    log,
+  });
   return detector;
 }
 
 test('a stopped, failing or hanging endpoint fails the round with what happened; a healthy one passes', async () => {
-  expect(await probeRound({ urls: [health.url], timeoutMs: 500 })).toMatchObject({ ok: true, results: [{ url: health.url, ok: true, detail: expect.stringMatching(/^200 in \d+ ms$/) }] });
+  expect(await probeRound({ urls: [health.url], timeoutMs: 500 })).toMatchObject({
+    ok: true,
+    results: [{ url: health.url, ok: true, detail: expect.stringMatching(/^200 in \d+ ms$/) }],
+  });
   health.mode = 'error';
-  expect((await probeRound({ urls: [health.url], timeoutMs: 500 })).results[0]).toMatchObject({ ok: false, detail: expect.stringMatching(/^503 in/) });
+  expect((await probeRound({ urls: [health.url], timeoutMs: 500 })).results[0]).toMatchObject({
+    ok: false,
+    detail: expect.stringMatching(/^503 in/),
+  });
   health.mode = 'hang';
-  expect((await probeRound({ urls: [health.url], timeoutMs: 200 })).results[0]).toMatchObject({ ok: false, detail: 'no answer within 200 ms' });
+  expect((await probeRound({ urls: [health.url], timeoutMs: 200 })).results[0]).toMatchObject({
+    ok: false,
+    detail: 'no answer within 200 ms',
+  });
   health.mode = 'ok';
   await health.stop();
   const down = await probeRound({ urls: [health.url], timeoutMs: 500 });
   expect(down).toMatchObject({ ok: false, results: [{ ok: false, detail: 'ECONNREFUSED' }] });
   // One endpoint of the region answering means the region is reachable.
   await health.start();
-  const mixed = await probeRound({ urls: ['http://127.0.0.1:1/healthz', health.url], timeoutMs: 500 });
+  const mixed = await probeRound({
+    urls: ['http://127.0.0.1:1/healthz', health.url],
+    timeoutMs: 500,
+  });
   expect(mixed.ok).toBe(true);
   expect(mixed.results.map((r) => r.ok)).toEqual([false, true]);
 });
@@ -68,7 +92,12 @@ test('failures in a row are counted in Redis and reset by a success', async () =
   await d.probeNow();
   expect((await d.signals()).consecutiveProbeFailures).toBe(2);
   // Another detector on the same Redis (a restarted bot) sees the same count.
-  const other = createDetector({ settings: SETTINGS, probe: { urls: [health.url], intervalMs: 3_600_000, timeoutMs: 500 }, store, log });
+  const other = createDetector({
+    settings: SETTINGS,
+    probe: { urls: [health.url], intervalMs: 3_600_000, timeoutMs: 500 },
+    store,
+    log,
+  });
   expect((await other.signals()).consecutiveProbeFailures).toBe(2);
   await health.start();
   await d.probeNow();

@@ -22,7 +22,20 @@ function view(over: Partial<ProposalView['episode']> = {}): ProposalView {
         lastSeenAt: T0,
       },
     ],
-    probes: [{ at: T0, ok: false, results: [{ url: 'https://primary.example/healthz', ok: false, detail: 'ECONNREFUSED', durationMs: 2 }] }],
+    probes: [
+      {
+        at: T0,
+        ok: false,
+        results: [
+          {
+            url: 'https://primary.example/healthz',
+            ok: false,
+            detail: 'ECONNREFUSED',
+            durationMs: 2,
+          },
+        ],
+      },
+    ],
     summary: {
       region: 'eu-west-1',
       recentFiring: 3,
@@ -50,27 +63,51 @@ test('suspected: the button; requested: who asked instead; cleared: why, and no 
   const suspected = renderProposal(view(), 'ServiceDown');
   expect(suspected.text).toBe('🚨 Regional failure suspected in eu-west-1');
   expect(JSON.stringify(suspected.blocks)).toContain('"action_id":"dr_detect_start_failover"');
-  expect(JSON.stringify(suspected.blocks)).toContain('https://primary.example/healthz: ECONNREFUSED');
+  expect(JSON.stringify(suspected.blocks)).toContain(
+    'https://primary.example/healthz: ECONNREFUSED',
+  );
 
-  const requested = JSON.stringify(renderProposal(view({ failover: { opId: 'DR-20261125-0001', requester: 'U0ALICE', at: T0 } }), 'ServiceDown').blocks);
+  const requested = JSON.stringify(
+    renderProposal(
+      view({ failover: { opId: 'DR-20261125-0001', requester: 'U0ALICE', at: T0 } }),
+      'ServiceDown',
+    ).blocks,
+  );
   expect(requested).toContain('DR-20261125-0001 requested by <@U0ALICE>');
   expect(requested).not.toContain('dr_detect_start_failover');
 
-  const cleared = renderProposal(view({ clearedAt: T0 + 60_000, clearReason: 'the primary health endpoints answer again' }), 'ServiceDown');
-  expect(cleared.text).toBe('✅ Signals cleared — regional failure no longer suspected in eu-west-1');
+  const cleared = renderProposal(
+    view({ clearedAt: T0 + 60_000, clearReason: 'the primary health endpoints answer again' }),
+    'ServiceDown',
+  );
+  expect(cleared.text).toBe(
+    '✅ Signals cleared — regional failure no longer suspected in eu-west-1',
+  );
   expect(JSON.stringify(cleared.blocks)).toContain('the primary health endpoints answer again');
   expect(JSON.stringify(cleared.blocks)).not.toContain('dr_detect_start_failover');
 });
 
 test('signals that returned after clearing: the same card suspects again and says when they cleared and returned', () => {
-  const returned = renderProposal(view({ returned: { at: T0 + 120_000, count: 2, clearedAt: T0 + 60_000, clearReason: 'the primary health endpoints answer again (3 probe rounds in a row)' } }), 'ServiceDown');
+  const returned = renderProposal(
+    view({
+      returned: {
+        at: T0 + 120_000,
+        count: 2,
+        clearedAt: T0 + 60_000,
+        clearReason: 'the primary health endpoints answer again (3 probe rounds in a row)',
+      },
+    }),
+    'ServiceDown',
+  );
   expect(returned.text).toBe('🚨 Regional failure suspected in eu-west-1');
   const text = JSON.stringify(returned.blocks);
   expect(text).toContain('🔁 Signals returned at <!date^1795644120');
   expect(text).toContain('(2 times); they had cleared at <!date^1795644060');
   expect(text).toContain('the primary health endpoints answer again (3 probe rounds in a row)');
   expect(text).toContain('"action_id":"dr_detect_start_failover"');
-  expect(JSON.stringify(renderProposal(view(), 'ServiceDown').blocks)).not.toContain('Signals returned');
+  expect(JSON.stringify(renderProposal(view(), 'ServiceDown').blocks)).not.toContain(
+    'Signals returned',
+  );
 });
 
 test('the status line names thresholds and the open episode', () => {

@@ -21,7 +21,10 @@ const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 /** One WebSocket text frame from server to client (unmasked, as servers send them). */
 function textFrame(text: string): Buffer {
   const body = Buffer.from(text);
-  const head = body.length < 126 ? Buffer.from([0x81, body.length]) : Buffer.from([0x81, 126, body.length >> 8, body.length & 0xff]);
+  const head =
+    body.length < 126
+      ? Buffer.from([0x81, body.length])
+      : Buffer.from([0x81, 126, body.length >> 8, body.length & 0xff]);
   return Buffer.concat([head, body]);
 }
 
@@ -36,9 +39,22 @@ async function startSocketGateway(): Promise<{ url: string; close(): Promise<voi
     socket.on('data', (chunk: Buffer) => {
       if ((chunk[0]! & 0x0f) === 0x8) socket.end(Buffer.from([0x88, 0x00]));
     });
-    const accept = createHash('sha1').update(`${String(req.headers['sec-websocket-key'])}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
-    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
-    socket.write(textFrame(JSON.stringify({ type: 'hello', num_connections: 1, debug_info: { host: 'fake', approximate_connection_time: 3600 }, connection_info: { app_id: 'A0FAKE' } })));
+    const accept = createHash('sha1')
+      .update(`${String(req.headers['sec-websocket-key'])}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`)
+      .digest('base64');
+    socket.write(
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
+    );
+    socket.write(
+      textFrame(
+        JSON.stringify({
+          type: 'hello',
+          num_connections: 1,
+          debug_info: { host: 'fake', approximate_connection_time: 3600 },
+          connection_info: { app_id: 'A0FAKE' },
+        }),
+      ),
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   return {
@@ -70,7 +86,10 @@ afterAll(async () => {
 test('the webhook is served next to /healthz, with the same token check', async () => {
   const config = configSchema.parse({
     environment: 'detect-socket',
-    regions: { primary: { name: PRIMARY, healthUrl: 'http://127.0.0.1:1/healthz' }, secondary: { name: SECONDARY } },
+    regions: {
+      primary: { name: PRIMARY, healthUrl: 'http://127.0.0.1:1/healthz' },
+      secondary: { name: SECONDARY },
+    },
     slack: { incidentChannel: 'C0INCIDENT' },
     approvals: { approvers: ['U0BOB'] },
     detection: { probeIntervalSeconds: 3600, probeTimeoutSeconds: 1 },
@@ -87,8 +106,14 @@ test('the webhook is served next to /healthz, with the same token check', async 
   });
   expect(slack.api('apps.connections.open')).toHaveLength(1);
   expect((await fetch(`${h.url}/healthz`)).status).toBe(200);
-  expect((await postAlerts(h.url, payload([alert({ fingerprint: 'a1' })]), { token: 'wrong' })).status).toBe(401);
-  const res = await postAlerts(h.url, payload([alert({ fingerprint: 'a1' }), alert({ fingerprint: 'b2', region: SECONDARY })]), { token: TOKEN });
+  expect(
+    (await postAlerts(h.url, payload([alert({ fingerprint: 'a1' })]), { token: 'wrong' })).status,
+  ).toBe(401);
+  const res = await postAlerts(
+    h.url,
+    payload([alert({ fingerprint: 'a1' }), alert({ fingerprint: 'b2', region: SECONDARY })]),
+    { token: TOKEN },
+  );
   expect(res).toEqual({ status: 200, json: { ok: true, accepted: 1, ignored: 1 } });
   expect((await h.detector!.signals()).firing).toBe(1);
 });

@@ -4,11 +4,28 @@
  * is compared with it.
  */
 import pino from 'pino';
-import { createDrillReporter, kubernetesMeasurer, objectStorageMeasurer, type DrillReporter } from '../../src/drill/index.js';
+import {
+  createDrillReporter,
+  kubernetesMeasurer,
+  objectStorageMeasurer,
+  type DrillReporter,
+} from '../../src/drill/index.js';
 import type { ReadinessCheck } from '../../src/readiness/types.js';
 import type { TimelineEntry } from '../../src/domain/types.js';
-import { createReportStore, drillLastKey, renderDrillMarkdown, type DrillReport, type ReportStore } from '../../src/report/index.js';
-import { APPROVER, createHarness, inPhase, REQUESTER, type Harness } from '../support/engine-harness.js';
+import {
+  createReportStore,
+  drillLastKey,
+  renderDrillMarkdown,
+  type DrillReport,
+  type ReportStore,
+} from '../../src/report/index.js';
+import {
+  APPROVER,
+  createHarness,
+  inPhase,
+  REQUESTER,
+  type Harness,
+} from '../support/engine-harness.js';
 
 /** The listeners stand for the incident channel, whose delivery makes a report published. */
 const SLACK = { name: 'slack', ofRecord: true };
@@ -39,12 +56,23 @@ afterEach(async () => {
   await h.close();
 });
 
-async function runDrill(reason = 'quarterly drill'): Promise<{ id: string; report: DrillReport; timeline: TimelineEntry[] }> {
-  const req = await h.engine.request({ kind: 'drill', mode: 'planned', requester: REQUESTER, reason });
+async function runDrill(
+  reason = 'quarterly drill',
+): Promise<{ id: string; report: DrillReport; timeline: TimelineEntry[] }> {
+  const req = await h.engine.request({
+    kind: 'drill',
+    mode: 'planned',
+    requester: REQUESTER,
+    reason,
+  });
   if (!req.ok) throw new Error(req.message);
   const id = req.op.id;
   await inPhase(h.engine, id, 'awaitingApproval');
-  const approved = await h.engine.approve({ opId: id, userId: APPROVER, planHash: req.op.planHash ?? (await h.engine.get(id))!.planHash! });
+  const approved = await h.engine.approve({
+    opId: id,
+    userId: APPROVER,
+    planHash: req.op.planHash ?? (await h.engine.get(id))!.planHash!,
+  });
   expect(approved.ok).toBe(true);
   await inPhase(h.engine, id, 'completed');
   await reporter.idle();
@@ -55,7 +83,15 @@ async function runDrill(reason = 'quarterly drill'): Promise<{ id: string; repor
 
 test('a drill fails over, tests the secondary and fails back, and its report holds what the timeline recorded', async () => {
   const { id, report, timeline } = await runDrill();
-  expect(report).toMatchObject({ opId: id, env: 'prod', requester: REQUESTER, approvers: [APPROVER], phase: 'completed', passed: true, deviations: [] });
+  expect(report).toMatchObject({
+    opId: id,
+    env: 'prod',
+    requester: REQUESTER,
+    approvers: [APPROVER],
+    phase: 'completed',
+    passed: true,
+    deviations: [],
+  });
   expect(await h.world.get('database.writer')).toBe('primary');
   expect(await h.world.get('dns.target')).toBe('primary');
 
@@ -74,8 +110,16 @@ test('a drill fails over, tests the secondary and fails back, and its report hol
 
   // RTO: approval to the secondary verified green, against the target.
   const verified = report.steps.find((s) => s.id === 'verify-secondary')!;
-  expect(report.rto[0]).toEqual({ phase: 'failover', ms: verified.finishedAt! - report.approvedAt!, targetMinutes: 30, pass: true });
-  expect(report.rto[1].ms).toBe(report.steps.find((s) => s.id === 'verify-primary-serving')!.finishedAt! - report.steps.find((s) => s.id === 'verify-primary')!.startedAt!);
+  expect(report.rto[0]).toEqual({
+    phase: 'failover',
+    ms: verified.finishedAt! - report.approvedAt!,
+    targetMinutes: 30,
+    pass: true,
+  });
+  expect(report.rto[1].ms).toBe(
+    report.steps.find((s) => s.id === 'verify-primary-serving')!.finishedAt! -
+      report.steps.find((s) => s.id === 'verify-primary')!.startedAt!,
+  );
 
   // RPO from the write load, with the per-component target; the load wrote on both sides.
   const load = report.rpo.filter((r) => r.source === 'write-load');
@@ -95,7 +139,9 @@ test('a drill fails over, tests the secondary and fails back, and its report hol
   // Kept in the store, published once, and drill:last says when it finished.
   expect(published.map((r) => r.opId)).toEqual([id]);
   expect(Number(await h.redis.get(drillLastKey(h.prefix, 'prod')))).toBe(report.finishedAt);
-  expect(report.comparison).toEqual(['This is the first recorded drill of this environment: nothing to compare with.']);
+  expect(report.comparison).toEqual([
+    'This is the first recorded drill of this environment: nothing to compare with.',
+  ]);
 
   const md = renderDrillMarkdown(report);
   expect(md).toContain(`# Drill report ${id} — PASSED`);
@@ -108,11 +154,20 @@ test('lost writes and a skipped failing step are deviations; the next drill is c
 
   await h.world.set('writeLoad.lostWrites', '4');
   await h.world.set('verification.secondary', 'false');
-  const req = await h.engine.request({ kind: 'drill', mode: 'planned', requester: REQUESTER, reason: 'Q4 drill' });
+  const req = await h.engine.request({
+    kind: 'drill',
+    mode: 'planned',
+    requester: REQUESTER,
+    reason: 'Q4 drill',
+  });
   if (!req.ok) throw new Error(req.message);
   const id = req.op.id;
   await inPhase(h.engine, id, 'awaitingApproval');
-  await h.engine.approve({ opId: id, userId: APPROVER, planHash: (await h.engine.get(id))!.planHash! });
+  await h.engine.approve({
+    opId: id,
+    userId: APPROVER,
+    planHash: (await h.engine.get(id))!.planHash!,
+  });
   // verify-secondary fails first; the approver accepts it and later the integration tests too.
   await inPhase(h.engine, id, 'paused');
   expect((await h.engine.skip({ opId: id, userId: APPROVER })).ok).toBe(true);
@@ -130,21 +185,36 @@ test('lost writes and a skipped failing step are deviations; the next drill is c
       expect.stringContaining('Verify secondary failed'),
       `Verify secondary was skipped by ${APPROVER}.`,
       `Integration tests on secondary was skipped by ${APPROVER}.`,
-      expect.stringMatching(/^Acknowledged writes were lost \(database\): 4 of \d+ acknowledged writes missing/),
+      expect.stringMatching(
+        /^Acknowledged writes were lost \(database\): 4 of \d+ acknowledged writes missing/,
+      ),
     ]),
   );
   expect(report.previous?.opId).toBe(first.id);
-  expect(report.comparison[0]).toBe(`Previous drill: ${first.id} on ${new Date(first.report.finishedAt).toISOString().slice(0, 10)}, passed.`);
-  expect(report.comparison).toContain('Failover RTO: not comparable (not measured in both drills).');
+  expect(report.comparison[0]).toBe(
+    `Previous drill: ${first.id} on ${new Date(first.report.finishedAt).toISOString().slice(0, 10)}, passed.`,
+  );
+  expect(report.comparison).toContain(
+    'Failover RTO: not comparable (not measured in both drills).',
+  );
   expect(await reports.previous('prod')).toMatchObject({ opId: id, passed: false });
 });
 
 test('dr report can rebuild the report of a finished drill that has none stored; a failover gets none', async () => {
   reporter.stop();
-  const req = await h.engine.request({ kind: 'drill', mode: 'planned', requester: REQUESTER, reason: 'no reporter' });
+  const req = await h.engine.request({
+    kind: 'drill',
+    mode: 'planned',
+    requester: REQUESTER,
+    reason: 'no reporter',
+  });
   if (!req.ok) throw new Error(req.message);
   await inPhase(h.engine, req.op.id, 'awaitingApproval');
-  await h.engine.approve({ opId: req.op.id, userId: APPROVER, planHash: (await h.engine.get(req.op.id))!.planHash! });
+  await h.engine.approve({
+    opId: req.op.id,
+    userId: APPROVER,
+    planHash: (await h.engine.get(req.op.id))!.planHash!,
+  });
   await inPhase(h.engine, req.op.id, 'completed');
   expect(await reports.get(req.op.id)).toBeNull();
   expect(await reporter.reportFor(req.op.id)).toMatchObject({ opId: req.op.id, passed: true });
@@ -154,26 +224,45 @@ test('dr report can rebuild the report of a finished drill that has none stored;
 
 test('a bot restarted mid-drill finishes it without the write load: integration tests still run, the lost RPO measurement is a deviation', async () => {
   h.world.fail('cluster.scale', 1);
-  const req = await h.engine.request({ kind: 'drill', mode: 'planned', requester: REQUESTER, reason: 'restart drill' });
+  const req = await h.engine.request({
+    kind: 'drill',
+    mode: 'planned',
+    requester: REQUESTER,
+    reason: 'restart drill',
+  });
   if (!req.ok) throw new Error(req.message);
   const id = req.op.id;
   await inPhase(h.engine, id, 'awaitingApproval');
-  await h.engine.approve({ opId: id, userId: APPROVER, planHash: (await h.engine.get(id))!.planHash! });
+  await h.engine.approve({
+    opId: id,
+    userId: APPROVER,
+    planHash: (await h.engine.get(id))!.planHash!,
+  });
   await inPhase(h.engine, id, 'paused');
   await h.engine.stop();
   reporter.stop();
 
   // Another bot process takes over: its providers never started this drill's write load.
   const restarted = h.another();
-  const after = createDrillReporter({ engine: restarted, environment: 'prod', reports, targets: { rtoMinutes: 30, rpoMinutes: 5 }, log: pino({ level: 'silent' }) });
+  const after = createDrillReporter({
+    engine: restarted,
+    environment: 'prod',
+    reports,
+    targets: { rtoMinutes: 30, rpoMinutes: 5 },
+    log: pino({ level: 'silent' }),
+  });
   await restarted.start();
   expect((await restarted.retry({ opId: id, userId: APPROVER })).ok).toBe(true);
   const paused = await inPhase(restarted, id, 'paused');
   expect(paused.currentSteps).toEqual(['stop-write-load']);
-  expect(paused.lastError?.message).toMatch(/^the write load of DR-\S+ is not running in this process/);
+  expect(paused.lastError?.message).toMatch(
+    /^the write load of DR-\S+ is not running in this process/,
+  );
   const tests = paused.steps.find((s) => s.id === 'run-integration-tests')!;
   expect(tests.status).toBe('succeeded');
-  expect(tests.evidence?.writeLoad).toBe('not running in this process (bot restarted?): writes to the secondary not checked');
+  expect(tests.evidence?.writeLoad).toBe(
+    'not running in this process (bot restarted?): writes to the secondary not checked',
+  );
 
   expect((await restarted.skip({ opId: id, userId: APPROVER })).ok).toBe(true);
   await inPhase(restarted, id, 'completed');
@@ -199,7 +288,13 @@ test('object storage and Kubernetes state are read at their moments of the drill
     title: 'Velero backup',
     run: async () => {
       calls.push({ id: 'velero', at: Date.now() });
-      return { status: 'ok', detail: 'newest completed backup nightly', measured: '2 h old', target: '< 24 h', evidence: { newest: 'nightly', completedAt: new Date(BACKUP_AT).toISOString() } };
+      return {
+        status: 'ok',
+        detail: 'newest completed backup nightly',
+        measured: '2 h old',
+        target: '< 24 h',
+        evidence: { newest: 'nightly', completedAt: new Date(BACKUP_AT).toISOString() },
+      };
     },
   };
   const canary: ReadinessCheck = {
@@ -207,7 +302,13 @@ test('object storage and Kubernetes state are read at their moments of the drill
     title: 'Object storage replication',
     run: async () => {
       calls.push({ id: 'object-storage', at: Date.now() });
-      return { status: 'ok', detail: 'canary appeared after 0.7 s', measured: '0.7 s', target: '≤ 60 s', evidence: { seconds: 0.7 } };
+      return {
+        status: 'ok',
+        detail: 'canary appeared after 0.7 s',
+        measured: '0.7 s',
+        target: '≤ 60 s',
+        evidence: { seconds: 0.7 },
+      };
     },
   };
   const measured = createDrillReporter({
@@ -216,14 +317,26 @@ test('object storage and Kubernetes state are read at their moments of the drill
     reports,
     targets: { rtoMinutes: 30, rpoMinutes: 5 },
     log: pino({ level: 'silent' }),
-    measures: { measurers: [objectStorageMeasurer(canary, 60), kubernetesMeasurer(velero, 24 * 60)], notConfigured: [] },
+    measures: {
+      measurers: [objectStorageMeasurer(canary, 60), kubernetesMeasurer(velero, 24 * 60)],
+      notConfigured: [],
+    },
   });
   try {
     const { id, report } = await (async () => {
-      const req = await h.engine.request({ kind: 'drill', mode: 'planned', requester: REQUESTER, reason: 'measured drill' });
+      const req = await h.engine.request({
+        kind: 'drill',
+        mode: 'planned',
+        requester: REQUESTER,
+        reason: 'measured drill',
+      });
       if (!req.ok) throw new Error(req.message);
       await inPhase(h.engine, req.op.id, 'awaitingApproval');
-      await h.engine.approve({ opId: req.op.id, userId: APPROVER, planHash: (await h.engine.get(req.op.id))!.planHash! });
+      await h.engine.approve({
+        opId: req.op.id,
+        userId: APPROVER,
+        planHash: (await h.engine.get(req.op.id))!.planHash!,
+      });
       await inPhase(h.engine, req.op.id, 'completed');
       await measured.idle();
       return { id: req.op.id, report: (await reports.get(req.op.id))! };
@@ -246,12 +359,23 @@ test('object storage and Kubernetes state are read at their moments of the drill
     // Paused at scaling, then aborted: the secondary never served, so there was no moment for the canary.
     calls.length = 0;
     h.world.fail('cluster.scale', 1);
-    const req = await h.engine.request({ kind: 'drill', mode: 'planned', requester: REQUESTER, reason: 'aborted drill' });
+    const req = await h.engine.request({
+      kind: 'drill',
+      mode: 'planned',
+      requester: REQUESTER,
+      reason: 'aborted drill',
+    });
     if (!req.ok) throw new Error(req.message);
     await inPhase(h.engine, req.op.id, 'awaitingApproval');
-    await h.engine.approve({ opId: req.op.id, userId: APPROVER, planHash: (await h.engine.get(req.op.id))!.planHash! });
+    await h.engine.approve({
+      opId: req.op.id,
+      userId: APPROVER,
+      planHash: (await h.engine.get(req.op.id))!.planHash!,
+    });
     await inPhase(h.engine, req.op.id, 'paused');
-    expect((await h.engine.abort({ opId: req.op.id, userId: APPROVER, reason: 'enough' })).ok).toBe(true);
+    expect((await h.engine.abort({ opId: req.op.id, userId: APPROVER, reason: 'enough' })).ok).toBe(
+      true,
+    );
     await inPhase(h.engine, req.op.id, 'aborted');
     await measured.idle();
     const aborted = (await reports.get(req.op.id))!;
@@ -259,9 +383,12 @@ test('object storage and Kubernetes state are read at their moments of the drill
     expect(aborted.rpo.find((r) => r.component === 'object-storage')).toMatchObject({
       seconds: null,
       pass: null,
-      description: 'the drill ended before the secondary served (it is read when the integration tests start)',
+      description:
+        'the drill ended before the secondary served (it is read when the integration tests start)',
     });
-    expect(aborted.deviations).toContain('RPO object-storage was not measured: the drill ended before the secondary served (it is read when the integration tests start).');
+    expect(aborted.deviations).toContain(
+      'RPO object-storage was not measured: the drill ended before the secondary served (it is read when the integration tests start).',
+    );
   } finally {
     measured.stop();
   }
@@ -278,7 +405,14 @@ test('a report another process stored while this one still measured (dr report r
     title: 'Object storage replication',
     run: () =>
       new Promise((resolve) => {
-        canaryDone = () => resolve({ status: 'ok', detail: 'canary appeared after 40 s', measured: '40 s', target: '≤ 60 s', evidence: { seconds: 40 } });
+        canaryDone = () =>
+          resolve({
+            status: 'ok',
+            detail: 'canary appeared after 40 s',
+            measured: '40 s',
+            target: '≤ 60 s',
+            evidence: { seconds: 40 },
+          });
         started();
       }),
   };
@@ -304,20 +438,37 @@ test('a report another process stored while this one still measured (dr report r
     measures: { measurers: [objectStorageMeasurer(canary, 60)], notConfigured: [] },
   });
   try {
-    const req = await h.engine.request({ kind: 'drill', mode: 'planned', requester: REQUESTER, reason: 'slow canary' });
+    const req = await h.engine.request({
+      kind: 'drill',
+      mode: 'planned',
+      requester: REQUESTER,
+      reason: 'slow canary',
+    });
     if (!req.ok) throw new Error(req.message);
     await inPhase(h.engine, req.op.id, 'awaitingApproval');
-    await h.engine.approve({ opId: req.op.id, userId: APPROVER, planHash: (await h.engine.get(req.op.id))!.planHash! });
+    await h.engine.approve({
+      opId: req.op.id,
+      userId: APPROVER,
+      planHash: (await h.engine.get(req.op.id))!.planHash!,
+    });
     await canaryStarted;
     await inPhase(h.engine, req.op.id, 'completed');
     // The canary still waits; someone runs `dr report` (another process) and gets a report without it.
     const early = await elsewhere.reportFor(req.op.id);
-    expect(early?.rpo.find((r) => r.component === 'object-storage')).toMatchObject({ seconds: null, description: expect.stringContaining('the bot restarted') });
+    expect(early?.rpo.find((r) => r.component === 'object-storage')).toMatchObject({
+      seconds: null,
+      description: expect.stringContaining('the bot restarted'),
+    });
     canaryDone!();
     await measured.idle();
     expect(got).toHaveLength(1);
-    expect(got[0].rpo.find((r) => r.component === 'object-storage')).toMatchObject({ seconds: 40, pass: true });
-    expect((await reports.get(req.op.id))?.rpo.find((r) => r.component === 'object-storage')).toMatchObject({ seconds: 40 });
+    expect(got[0].rpo.find((r) => r.component === 'object-storage')).toMatchObject({
+      seconds: 40,
+      pass: true,
+    });
+    expect(
+      (await reports.get(req.op.id))?.rpo.find((r) => r.component === 'object-storage'),
+    ).toMatchObject({ seconds: 40 });
   } finally {
     measured.stop();
     elsewhere.stop();
@@ -330,7 +481,11 @@ async function finishUnreported(kind: 'drill' | 'failover', reason: string): Pro
   const req = await h.engine.request({ kind, mode: 'planned', requester: REQUESTER, reason });
   if (!req.ok) throw new Error(req.message);
   await inPhase(h.engine, req.op.id, 'awaitingApproval');
-  await h.engine.approve({ opId: req.op.id, userId: APPROVER, planHash: (await h.engine.get(req.op.id))!.planHash! });
+  await h.engine.approve({
+    opId: req.op.id,
+    userId: APPROVER,
+    planHash: (await h.engine.get(req.op.id))!.planHash!,
+  });
   await inPhase(h.engine, req.op.id, 'completed');
   expect(await reports.get(req.op.id)).toBeNull();
   return req.op.id;
@@ -342,13 +497,28 @@ async function finishUnreported(kind: 'drill' | 'failover', reason: string): Pro
  */
 async function drillDyingWithClaim(reason: string, claimMs: number): Promise<string> {
   reporter.stop();
-  const dying = createDrillReporter({ engine: h.engine, environment: 'prod', reports, targets: { rtoMinutes: 30, rpoMinutes: 5 }, log: pino({ level: 'silent' }) });
-  const req = await h.engine.request({ kind: 'drill', mode: 'planned', requester: REQUESTER, reason });
+  const dying = createDrillReporter({
+    engine: h.engine,
+    environment: 'prod',
+    reports,
+    targets: { rtoMinutes: 30, rpoMinutes: 5 },
+    log: pino({ level: 'silent' }),
+  });
+  const req = await h.engine.request({
+    kind: 'drill',
+    mode: 'planned',
+    requester: REQUESTER,
+    reason,
+  });
   if (!req.ok) throw new Error(req.message);
   const id = req.op.id;
   expect(await reports.claim(id, 'dead-process', claimMs)).toBe(true);
   await inPhase(h.engine, id, 'awaitingApproval');
-  await h.engine.approve({ opId: id, userId: APPROVER, planHash: (await h.engine.get(id))!.planHash! });
+  await h.engine.approve({
+    opId: id,
+    userId: APPROVER,
+    planHash: (await h.engine.get(id))!.planHash!,
+  });
   await inPhase(h.engine, id, 'completed');
   await dying.idle();
   dying.stop();
@@ -362,10 +532,21 @@ async function drillWithoutReport(reason: string): Promise<string> {
   return id;
 }
 
-function restartedReporter(opts: { claimMs?: number } = {}): { reporter: DrillReporter; posted: string[]; reports: DrillReport[] } {
+function restartedReporter(opts: { claimMs?: number } = {}): {
+  reporter: DrillReporter;
+  posted: string[];
+  reports: DrillReport[];
+} {
   const posted: string[] = [];
   const got: DrillReport[] = [];
-  const r = createDrillReporter({ engine: h.another(), environment: 'prod', reports, targets: { rtoMinutes: 30, rpoMinutes: 5 }, log: pino({ level: 'silent' }), ...opts });
+  const r = createDrillReporter({
+    engine: h.another(),
+    environment: 'prod',
+    reports,
+    targets: { rtoMinutes: 30, rpoMinutes: 5 },
+    log: pino({ level: 'silent' }),
+    ...opts,
+  });
   r.onReport((report) => {
     posted.push(report.opId);
     got.push(report);
@@ -407,7 +588,9 @@ test('a publish claim left by a process that died mid-report is waited out, then
   expect(await reports.claim(id, 'dead-process', 300)).toBe(true);
   const next = restartedReporter();
   try {
-    const posted = new Promise<string>((resolve) => next.reporter.onReport((r) => resolve(r.opId), SLACK));
+    const posted = new Promise<string>((resolve) =>
+      next.reporter.onReport((r) => resolve(r.opId), SLACK),
+    );
     await next.reporter.recover();
     expect(next.posted).toEqual([]);
     expect(await posted).toBe(id);
@@ -429,10 +612,19 @@ test('a finished drill with its report stored, or a failover, is left alone at s
 
     // The last finished operation is a failover now: failovers have no drill report.
     reporter.stop();
-    const req = await h.engine.request({ kind: 'failover', mode: 'planned', requester: REQUESTER, reason: 'after the drill' });
+    const req = await h.engine.request({
+      kind: 'failover',
+      mode: 'planned',
+      requester: REQUESTER,
+      reason: 'after the drill',
+    });
     if (!req.ok) throw new Error(req.message);
     await inPhase(h.engine, req.op.id, 'awaitingApproval');
-    await h.engine.approve({ opId: req.op.id, userId: APPROVER, planHash: (await h.engine.get(req.op.id))!.planHash! });
+    await h.engine.approve({
+      opId: req.op.id,
+      userId: APPROVER,
+      planHash: (await h.engine.get(req.op.id))!.planHash!,
+    });
     await inPhase(h.engine, req.op.id, 'completed');
     await next.reporter.recover();
     expect(next.posted).toEqual([]);
@@ -528,7 +720,8 @@ test('two processes starting at once publish a stored, unpublished report once, 
   const a = restartedReporter({ claimMs: 1000 });
   const b = restartedReporter({ claimMs: 1000 });
   // A slow channel: the first process is still posting when the second looks.
-  for (const r of [a, b]) r.reporter.onReport(() => new Promise((resolve) => setTimeout(resolve, 300)), SLACK);
+  for (const r of [a, b])
+    r.reporter.onReport(() => new Promise((resolve) => setTimeout(resolve, 300)), SLACK);
   try {
     await Promise.all([a.reporter.recover(), b.reporter.recover()]);
     await Promise.all([a.reporter.idle(), b.reporter.idle()]);
@@ -549,12 +742,27 @@ test('a drill recovered after a later drill was reported is compared with the dr
 
   const live = restartedReporter();
   try {
-    const later = await h.engine.request({ kind: 'drill', mode: 'planned', requester: REQUESTER, reason: 'reported live' });
+    const later = await h.engine.request({
+      kind: 'drill',
+      mode: 'planned',
+      requester: REQUESTER,
+      reason: 'reported live',
+    });
     if (!later.ok) throw new Error(later.message);
-    const liveReporter = createDrillReporter({ engine: h.engine, environment: 'prod', reports, targets: { rtoMinutes: 30, rpoMinutes: 5 }, log: pino({ level: 'silent' }) });
+    const liveReporter = createDrillReporter({
+      engine: h.engine,
+      environment: 'prod',
+      reports,
+      targets: { rtoMinutes: 30, rpoMinutes: 5 },
+      log: pino({ level: 'silent' }),
+    });
     liveReporter.onReport(() => undefined, SLACK);
     await inPhase(h.engine, later.op.id, 'awaitingApproval');
-    await h.engine.approve({ opId: later.op.id, userId: APPROVER, planHash: (await h.engine.get(later.op.id))!.planHash! });
+    await h.engine.approve({
+      opId: later.op.id,
+      userId: APPROVER,
+      planHash: (await h.engine.get(later.op.id))!.planHash!,
+    });
     await inPhase(h.engine, later.op.id, 'completed');
     await liveReporter.idle();
     liveReporter.stop();
@@ -572,10 +780,22 @@ test('a drill recovered after a later drill was reported is compared with the dr
 });
 
 /** A `dr console` process: its adapter prints reports but is no record of the incident. */
-function consoleReporter(engine = h.another()): { reporter: DrillReporter; shown: { opId: string; recovered: boolean; published: boolean }[] } {
+function consoleReporter(engine = h.another()): {
+  reporter: DrillReporter;
+  shown: { opId: string; recovered: boolean; published: boolean }[];
+} {
   const shown: { opId: string; recovered: boolean; published: boolean }[] = [];
-  const r = createDrillReporter({ engine, environment: 'prod', reports, targets: { rtoMinutes: 30, rpoMinutes: 5 }, log: pino({ level: 'silent' }) });
-  r.onReport((report, _markdown, delivery) => void shown.push({ opId: report.opId, ...delivery }), { name: 'console', ofRecord: false });
+  const r = createDrillReporter({
+    engine,
+    environment: 'prod',
+    reports,
+    targets: { rtoMinutes: 30, rpoMinutes: 5 },
+    log: pino({ level: 'silent' }),
+  });
+  r.onReport((report, _markdown, delivery) => void shown.push({ opId: report.opId, ...delivery }), {
+    name: 'console',
+    ofRecord: false,
+  });
   return { reporter: r, shown };
 }
 
@@ -615,10 +835,19 @@ test('a drill that ends in a console (no Slack in the process) is printed live a
   const bot = restartedReporter();
   const next = consoleReporter();
   try {
-    const req = await h.engine.request({ kind: 'drill', mode: 'planned', requester: REQUESTER, reason: 'run from the console' });
+    const req = await h.engine.request({
+      kind: 'drill',
+      mode: 'planned',
+      requester: REQUESTER,
+      reason: 'run from the console',
+    });
     if (!req.ok) throw new Error(req.message);
     await inPhase(h.engine, req.op.id, 'awaitingApproval');
-    await h.engine.approve({ opId: req.op.id, userId: APPROVER, planHash: (await h.engine.get(req.op.id))!.planHash! });
+    await h.engine.approve({
+      opId: req.op.id,
+      userId: APPROVER,
+      planHash: (await h.engine.get(req.op.id))!.planHash!,
+    });
     await inPhase(h.engine, req.op.id, 'completed');
     await live.reporter.idle();
     expect(live.shown).toEqual([{ opId: req.op.id, recovered: false, published: false }]);

@@ -11,7 +11,11 @@ import { lastDrillAt } from '../../src/readiness/drill-record.js';
 import { DRILL_LOAD_TABLE } from '../../src/providers/write-load.js';
 import { createS3Side } from '../../src/providers/s3.js';
 import { createVeleroReader } from '../../src/providers/velero.js';
-import { createReportStore, renderMeasuresTable, type DrillReport } from '../../src/report/index.js';
+import {
+  createReportStore,
+  renderMeasuresTable,
+  type DrillReport,
+} from '../../src/report/index.js';
 import { silentLog, sql, startLab, stopLabs } from '../support/lab.js';
 import { deleteKeys, uniquePrefix } from '../support/redis.js';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -39,7 +43,12 @@ afterAll(async () => {
 
 test('the drill report of a lab drill matches the rows, the counter and the timeline', async () => {
   const config = loadConfig({ path: lab.configPath });
-  runtime = await openConsoleRuntime({ config, env: { ...process.env, REDIS_URL: lab.stateRedis.url }, log: silentLog, prefix });
+  runtime = await openConsoleRuntime({
+    config,
+    env: { ...process.env, REDIS_URL: lab.stateRedis.url },
+    log: silentLog,
+    prefix,
+  });
   const session = createConsoleSession({
     engine: runtime.engine,
     config,
@@ -68,20 +77,37 @@ test('the drill report of a lab drill matches the rows, the counter and the time
 
   // Rows: what the report says is present is what the primary (and its standby) hold for this run.
   const stop = report.steps.find((s) => s.id === 'stop-write-load')!;
-  const db = stop.evidence!.database as { acknowledged: number; rowsPresent: number; lost: number; writer: string };
-  const [{ n: onPrimary }] = await sql<{ n: number }>(lab.postgres.primary.url, `SELECT count(*)::int AS n FROM ${DRILL_LOAD_TABLE} WHERE run_id = $1`, [id]);
+  const db = stop.evidence!.database as {
+    acknowledged: number;
+    rowsPresent: number;
+    lost: number;
+    writer: string;
+  };
+  const [{ n: onPrimary }] = await sql<{ n: number }>(
+    lab.postgres.primary.url,
+    `SELECT count(*)::int AS n FROM ${DRILL_LOAD_TABLE} WHERE run_id = $1`,
+    [id],
+  );
   expect(db.writer).toBe('primary');
   expect(db.rowsPresent).toBe(onPrimary);
   expect(db.lost).toBe(0);
   expect(db.acknowledged).toBeGreaterThan(0);
   expect(db.acknowledged).toBeLessThanOrEqual(onPrimary);
   // Writes went to both sides: before the failover to the primary, while the secondary served to it.
-  const [{ sides }] = await sql<{ sides: string }>(lab.postgres.primary.url, `SELECT string_agg(DISTINCT side, ',' ORDER BY side) AS sides FROM ${DRILL_LOAD_TABLE} WHERE run_id = $1`, [id]);
+  const [{ sides }] = await sql<{ sides: string }>(
+    lab.postgres.primary.url,
+    `SELECT string_agg(DISTINCT side, ',' ORDER BY side) AS sides FROM ${DRILL_LOAD_TABLE} WHERE run_id = $1`,
+    [id],
+  );
   expect(sides).toBe('primary,secondary');
   const cache = stop.evidence!.cache as { acknowledged: number; counter: number; lost: number };
   expect(cache.lost).toBe(0);
   expect(cache.counter).toBeGreaterThanOrEqual(cache.acknowledged);
-  expect(report.rpo.filter((r) => r.source === 'write-load').map((r) => [r.component, r.seconds, r.pass])).toEqual([
+  expect(
+    report.rpo
+      .filter((r) => r.source === 'write-load')
+      .map((r) => [r.component, r.seconds, r.pass]),
+  ).toEqual([
     ['database', 0, true],
     ['cache', 0, true],
   ]);
@@ -90,7 +116,10 @@ test('the drill report of a lab drill matches the rows, the counter and the time
   const timeline = await runtime.engine.timeline(id);
   for (const s of report.steps) {
     const started = timeline.filter((e) => e.type === 'StepStarted' && e.stepId === s.id).at(-1)!;
-    const finished = timeline.find((e): e is Extract<typeof e, { type: 'StepSucceeded' }> => e.type === 'StepSucceeded' && e.stepId === s.id)!;
+    const finished = timeline.find(
+      (e): e is Extract<typeof e, { type: 'StepSucceeded' }> =>
+        e.type === 'StepSucceeded' && e.stepId === s.id,
+    )!;
     expect(s.startedAt!).toBeLessThanOrEqual(started.at);
     expect(s.finishedAt!).toBeGreaterThanOrEqual(started.at);
     expect(s.finishedAt!).toBeLessThanOrEqual(finished.at);
@@ -103,14 +132,22 @@ test('the drill report of a lab drill matches the rows, the counter and the time
   expect(report.rto[0].ms).toBe(verified.finishedAt! - report.approvedAt!);
 
   // Object storage and Kubernetes state, measured beside the steps against DESIGN.md's table.
-  expect(report.rpo.filter((r) => r.source === 'canary' || r.source === 'velero-backup').map((r) => [r.component, r.source, r.targetMinutes, r.pass])).toEqual([
+  expect(
+    report.rpo
+      .filter((r) => r.source === 'canary' || r.source === 'velero-backup')
+      .map((r) => [r.component, r.source, r.targetMinutes, r.pass]),
+  ).toEqual([
     ['object-storage', 'canary', 10 / 60, true],
     ['kubernetes', 'velero-backup', 24 * 60, true],
   ]);
   const storageRow = report.rpo.find((r) => r.component === 'object-storage')!;
   const k8sRow = report.rpo.find((r) => r.component === 'kubernetes')!;
-  expect(renderMeasuresTable(report)).toMatch(/^RPO object-storage \(canary\) +\d+\.\d s +10 s +pass$/m);
-  expect(renderMeasuresTable(report)).toMatch(/^RPO kubernetes \(Velero backup\) +1 h \d+ min +24 h +pass$/m);
+  expect(renderMeasuresTable(report)).toMatch(
+    /^RPO object-storage \(canary\) +\d+\.\d s +10 s +pass$/m,
+  );
+  expect(renderMeasuresTable(report)).toMatch(
+    /^RPO kubernetes \(Velero backup\) +1 h \d+ min +24 h +pass$/m,
+  );
 
   const state = new Redis(lab.stateRedis.url);
   try {
@@ -119,20 +156,34 @@ test('the drill report of a lab drill matches the rows, the counter and the time
     // while the secondary served, and the simulator's 500 ms replication delay is in the time.
     const canary = measures.find((m) => m.component === 'object-storage')!;
     const storage = config.components.objectStorage!;
-    const secondary = createS3Side({ bucket: storage.secondary.bucket!, endpoint: storage.secondary.endpoint!, forcePathStyle: true });
-    const stamp = await secondary.readCanary(`${storage.canaryPrefix}lab-drill`).finally(() => secondary.close());
+    const secondary = createS3Side({
+      bucket: storage.secondary.bucket!,
+      endpoint: storage.secondary.endpoint!,
+      forcePathStyle: true,
+    });
+    const stamp = await secondary
+      .readCanary(`${storage.canaryPrefix}lab-drill`)
+      .finally(() => secondary.close());
     expect(stamp?.nonce).toBe(canary.evidence!.nonce);
     const tests = report.steps.find((s) => s.id === 'run-integration-tests')!;
     expect(stamp!.writtenAt).toBeGreaterThanOrEqual(tests.startedAt!);
     expect(stamp!.writtenAt).toBeGreaterThanOrEqual(canary.at!);
     expect(storageRow.seconds).toBe(canary.seconds);
     expect(storageRow.seconds!).toBeGreaterThanOrEqual(0.5);
-    expect(stamp!.writtenAt + storageRow.seconds! * 1000).toBeLessThanOrEqual(report.generatedAt + 100);
+    expect(stamp!.writtenAt + storageRow.seconds! * 1000).toBeLessThanOrEqual(
+      report.generatedAt + 100,
+    );
 
     // The backup: the newest completed one in the secondary cluster, aged at the drill's approval.
     const k8s = config.components.kubernetes!;
-    const backups = await createVeleroReader({ cluster: k8s.secondary, namespace: k8s.velero!.namespace, maxAgeHours: 24 }).listBackups();
-    const newest = backups.filter((b) => b.phase === 'Completed').sort((a, b) => b.completedAt! - a.completedAt!)[0];
+    const backups = await createVeleroReader({
+      cluster: k8s.secondary,
+      namespace: k8s.velero!.namespace,
+      maxAgeHours: 24,
+    }).listBackups();
+    const newest = backups
+      .filter((b) => b.phase === 'Completed')
+      .sort((a, b) => b.completedAt! - a.completedAt!)[0];
     expect(k8sRow.seconds).toBe(Math.round((report.approvedAt! - newest.completedAt!) / 1000));
     expect(k8sRow.description).toContain(`newest completed Velero backup ${newest.name} finished`);
 

@@ -44,9 +44,17 @@ describe('the drill runbook in the operation machine', () => {
     const approvedAt = actor.getSnapshot().context.approvedAt!;
     h.clock.increment(90_000);
     h.release('verify-secondary', done('secondary serving'));
-    await waitFor(actor, (s) => s.matches({ running: { drill: `stage-${DRILL_RUNBOOK.stages.length}` } } as never));
+    await waitFor(actor, (s) =>
+      s.matches({ running: { drill: `stage-${DRILL_RUNBOOK.stages.length}` } } as never),
+    );
     h.clock.increment(600_000);
-    const rpo = { component: 'database' as const, source: 'write-load' as const, bytes: null, seconds: 0, description: 'zero loss' };
+    const rpo = {
+      component: 'database' as const,
+      source: 'write-load' as const,
+      bytes: null,
+      seconds: 0,
+      description: 'zero loss',
+    };
     h.release('stop-write-load', done('counted', { rpo: [rpo] }));
     await waitFor(actor, (s) => s.status === 'done');
     const view = toView(actor.getSnapshot());
@@ -55,7 +63,9 @@ describe('the drill runbook in the operation machine', () => {
   });
 
   it('pauses a failed drill stage like any other and keeps the other kinds out of its diagram', async () => {
-    const h = new Harness({ steps: { 'run-integration-tests': [done('1 of 2 checks failed', { verified: false })] } });
+    const h = new Harness({
+      steps: { 'run-integration-tests': [done('1 of 2 checks failed', { verified: false })] },
+    });
     const actor = h.start({ kind: 'drill', requestedMode: 'planned' });
     await until(actor, 'awaitingApproval');
     actor.send(approve(ALICE, actor.getSnapshot().context.planHash!));

@@ -4,20 +4,52 @@
  */
 import type { OperationView, RpoMeasurement, StepState } from '../../src/domain/types.js';
 import { DRILL_RUNBOOK, STEP_TITLES, runbookSteps } from '../../src/machine/runbook.js';
-import { buildDrillReport, renderDrillMarkdown, renderMeasuresTable, summaryOf, type DrillMeasure, type DrillReport } from '../../src/report/index.js';
+import {
+  buildDrillReport,
+  renderDrillMarkdown,
+  renderMeasuresTable,
+  summaryOf,
+  type DrillMeasure,
+  type DrillReport,
+} from '../../src/report/index.js';
 
 const T0 = Date.UTC(2026, 10, 25, 9, 0, 0);
 const TARGETS = { rtoMinutes: 30, rpoMinutes: 5, rpoMinutesByComponent: { cache: 1 } };
 
 /** A completed drill whose steps ran one after another, `ms` each (or as given). */
-function drillView(opts: { id?: string; ms?: Partial<Record<StepState['id'], number>>; loadRpo?: RpoMeasurement[]; phase?: OperationView['phase'] } = {}): OperationView {
+function drillView(
+  opts: {
+    id?: string;
+    ms?: Partial<Record<StepState['id'], number>>;
+    loadRpo?: RpoMeasurement[];
+    phase?: OperationView['phase'];
+  } = {},
+): OperationView {
   const approvedAt = T0 + 60_000;
   let at = approvedAt + 100;
   const steps: StepState[] = runbookSteps(DRILL_RUNBOOK).map((id) => {
     const startedAt = at;
     at += opts.ms?.[id] ?? 1000;
-    const s: StepState = { id, title: STEP_TITLES[id], status: 'succeeded', attempts: 1, startedAt, finishedAt: at, summary: `${id} done`, evidence: { ok: true } };
-    if (id === 'stop-write-load') s.rpo = opts.loadRpo ?? [{ component: 'database', source: 'write-load', bytes: null, seconds: 0, description: 'zero loss: 0 of 300 acknowledged rows missing on the primary' }];
+    const s: StepState = {
+      id,
+      title: STEP_TITLES[id],
+      status: 'succeeded',
+      attempts: 1,
+      startedAt,
+      finishedAt: at,
+      summary: `${id} done`,
+      evidence: { ok: true },
+    };
+    if (id === 'stop-write-load')
+      s.rpo = opts.loadRpo ?? [
+        {
+          component: 'database',
+          source: 'write-load',
+          bytes: null,
+          seconds: 0,
+          description: 'zero loss: 0 of 300 acknowledged rows missing on the primary',
+        },
+      ];
     return s;
   });
   const verified = steps.find((s) => s.id === 'verify-secondary')!;
@@ -43,11 +75,24 @@ function drillView(opts: { id?: string; ms?: Partial<Record<StepState['id'], num
 
 /** A drill's report with only these object-storage / Kubernetes readings (no timeline, no previous drill). */
 function measuredReport(measures: DrillMeasure[]): DrillReport {
-  return buildDrillReport({ view: drillView(), timeline: [], targets: TARGETS, previous: null, now: T0, measures });
+  return buildDrillReport({
+    view: drillView(),
+    timeline: [],
+    targets: TARGETS,
+    previous: null,
+    now: T0,
+    measures,
+  });
 }
 
 test('a drill within its targets passes, with RTO for both halves and the write-load RPO against the per-component target', () => {
-  const report = buildDrillReport({ view: drillView(), timeline: [], targets: TARGETS, previous: null, now: T0 + 3_600_000 });
+  const report = buildDrillReport({
+    view: drillView(),
+    timeline: [],
+    targets: TARGETS,
+    previous: null,
+    now: T0 + 3_600_000,
+  });
   expect(report.passed).toBe(true);
   expect(report.rto).toEqual([
     { phase: 'failover', ms: 6100, targetMinutes: 30, pass: true },
@@ -67,23 +112,51 @@ test('a drill within its targets passes, with RTO for both halves and the write-
 test('a missed RTO, writes lost beyond the cache target and a drill that was aborted all fail it and are named', () => {
   const slow = drillView({
     ms: { 'switch-dns': 31 * 60_000 },
-    loadRpo: [{ component: 'cache', source: 'write-load', bytes: null, seconds: 90, description: '12 of 900 acknowledged INCRs missing' }],
+    loadRpo: [
+      {
+        component: 'cache',
+        source: 'write-load',
+        bytes: null,
+        seconds: 90,
+        description: '12 of 900 acknowledged INCRs missing',
+      },
+    ],
   });
-  const report = buildDrillReport({ view: slow, timeline: [], targets: TARGETS, previous: null, now: T0 });
+  const report = buildDrillReport({
+    view: slow,
+    timeline: [],
+    targets: TARGETS,
+    previous: null,
+    now: T0,
+  });
   expect(report.passed).toBe(false);
   expect(report.deviations).toEqual([
     'Failover RTO 31 min 5 s is over the 30 min target.',
     'RPO cache 1 min 30 s is over the 1 min target (12 of 900 acknowledged INCRs missing).',
   ]);
-  expect(renderDrillMarkdown(report)).toContain('| RPO cache (write load) | 1 min 30 s | 1 min | FAIL |');
+  expect(renderDrillMarkdown(report)).toContain(
+    '| RPO cache (write load) | 1 min 30 s | 1 min | FAIL |',
+  );
 
-  const aborted = buildDrillReport({ view: drillView({ phase: 'aborted' }), timeline: [], targets: TARGETS, previous: null, now: T0 });
+  const aborted = buildDrillReport({
+    view: drillView({ phase: 'aborted' }),
+    timeline: [],
+    targets: TARGETS,
+    previous: null,
+    now: T0,
+  });
   expect(aborted.passed).toBe(false);
   expect(aborted.deviations[0]).toBe('The drill did not complete: it ended aborted.');
 });
 
 test('the comparison names what changed since the previous drill, including a step that got much slower', () => {
-  const before = buildDrillReport({ view: drillView({ id: 'DR-20260825-0001' }), timeline: [], targets: TARGETS, previous: null, now: T0 });
+  const before = buildDrillReport({
+    view: drillView({ id: 'DR-20260825-0001' }),
+    timeline: [],
+    targets: TARGETS,
+    previous: null,
+    now: T0,
+  });
   const now = buildDrillReport({
     view: drillView({ ms: { 'resync-database': 9000, 'switch-dns': 1200 } }),
     timeline: [],
@@ -103,12 +176,32 @@ test('the comparison names what changed since the previous drill, including a st
 
 describe('object storage and Kubernetes state rows', () => {
   const measured: DrillMeasure[] = [
-    { component: 'kubernetes', status: 'measured', seconds: 3 * 3600, targetMinutes: 24 * 60, description: 'newest completed Velero backup nightly finished 3 h 0 min before the failover began' },
-    { component: 'object-storage', status: 'measured', seconds: 2.5, targetMinutes: 1, description: 'canary appeared after 2.5 s' },
+    {
+      component: 'kubernetes',
+      status: 'measured',
+      seconds: 3 * 3600,
+      targetMinutes: 24 * 60,
+      description:
+        'newest completed Velero backup nightly finished 3 h 0 min before the failover began',
+    },
+    {
+      component: 'object-storage',
+      status: 'measured',
+      seconds: 2.5,
+      targetMinutes: 1,
+      description: 'canary appeared after 2.5 s',
+    },
   ];
 
   test('measured within their targets they pass, in a fixed order, and are compared with the previous drill', () => {
-    const report = buildDrillReport({ view: drillView(), timeline: [], targets: TARGETS, previous: null, now: T0, measures: measured });
+    const report = buildDrillReport({
+      view: drillView(),
+      timeline: [],
+      targets: TARGETS,
+      previous: null,
+      now: T0,
+      measures: measured,
+    });
     expect(report.passed).toBe(true);
     expect(report.deviations).toEqual([]);
     expect(renderMeasuresTable(report).split('\n').slice(4)).toEqual([
@@ -129,26 +222,65 @@ describe('object storage and Kubernetes state rows', () => {
 
   test('a canary that never arrived, a backup over its target and a failed reading are named; only the first two fail it', () => {
     const report = measuredReport([
-      { component: 'object-storage', status: 'measured', seconds: null, targetMinutes: 1, description: 'canary has not appeared within the RPO of 60 s' },
-      { component: 'kubernetes', status: 'measured', seconds: 30 * 3600, targetMinutes: 24 * 60, description: 'newest completed Velero backup nightly finished 30 h 0 min before the failover began' },
+      {
+        component: 'object-storage',
+        status: 'measured',
+        seconds: null,
+        targetMinutes: 1,
+        description: 'canary has not appeared within the RPO of 60 s',
+      },
+      {
+        component: 'kubernetes',
+        status: 'measured',
+        seconds: 30 * 3600,
+        targetMinutes: 24 * 60,
+        description:
+          'newest completed Velero backup nightly finished 30 h 0 min before the failover began',
+      },
     ]);
     expect(report.passed).toBe(false);
     expect(report.deviations).toEqual([
       'RPO object-storage is over the 1 min target: canary has not appeared within the RPO of 60 s.',
       'RPO kubernetes 30 h 0 min is over the 24 h target (newest completed Velero backup nightly finished 30 h 0 min before the failover began).',
     ]);
-    expect(renderDrillMarkdown(report)).toContain('| RPO object-storage (canary) | not replicated | 1 min | FAIL |');
+    expect(renderDrillMarkdown(report)).toContain(
+      '| RPO object-storage (canary) | not replicated | 1 min | FAIL |',
+    );
 
-    const unread = measuredReport([{ component: 'kubernetes', status: 'failed', seconds: null, targetMinutes: 24 * 60, description: 'the Velero backups could not be read: forbidden' }]);
+    const unread = measuredReport([
+      {
+        component: 'kubernetes',
+        status: 'failed',
+        seconds: null,
+        targetMinutes: 24 * 60,
+        description: 'the Velero backups could not be read: forbidden',
+      },
+    ]);
     expect(unread.passed).toBe(true);
-    expect(unread.deviations).toEqual(['RPO kubernetes was not measured: the Velero backups could not be read: forbidden.']);
-    expect(renderDrillMarkdown(unread)).toContain('| RPO kubernetes (Velero backup) | not measured | 24 h | — |');
+    expect(unread.deviations).toEqual([
+      'RPO kubernetes was not measured: the Velero backups could not be read: forbidden.',
+    ]);
+    expect(renderDrillMarkdown(unread)).toContain(
+      '| RPO kubernetes (Velero backup) | not measured | 24 h | — |',
+    );
   });
 
   test('components the config does not have get a "not configured" row, and no deviation', () => {
     const report = measuredReport([
-      { component: 'object-storage', status: 'not-configured', seconds: null, targetMinutes: 1, description: 'not configured (no components.objectStorage)' },
-      { component: 'kubernetes', status: 'not-configured', seconds: null, targetMinutes: 24 * 60, description: 'not configured (no components.kubernetes)' },
+      {
+        component: 'object-storage',
+        status: 'not-configured',
+        seconds: null,
+        targetMinutes: 1,
+        description: 'not configured (no components.objectStorage)',
+      },
+      {
+        component: 'kubernetes',
+        status: 'not-configured',
+        seconds: null,
+        targetMinutes: 24 * 60,
+        description: 'not configured (no components.kubernetes)',
+      },
     ]);
     expect(report.passed).toBe(true);
     expect(report.deviations).toEqual([]);

@@ -12,7 +12,20 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { ACTION_IDS, decodeButtonValue } from '../../src/bot/render.js';
 import { loadConfig, type DrConfig } from '../../src/config/index.js';
-import { labDown, labUp, labCloud, cloudState, readLabEnv, setRegionHealth, stopRedis, LAB_APPROVERS, LAB_CHANNEL, type CloudState, type LabCloud, type LabInfo } from '../../src/lab/index.js';
+import {
+  labDown,
+  labUp,
+  labCloud,
+  cloudState,
+  readLabEnv,
+  setRegionHealth,
+  stopRedis,
+  LAB_APPROVERS,
+  LAB_CHANNEL,
+  type CloudState,
+  type LabCloud,
+  type LabInfo,
+} from '../../src/lab/index.js';
 import { FAILOVER_RUNBOOK, STEP_TITLES, runbookSteps } from '../../src/machine/index.js';
 import { createResolver } from '../../src/providers/dns-resolve.js';
 import { crashPostgresPrimary, sql } from '../support/lab.js';
@@ -60,9 +73,17 @@ afterEach(async () => {
 });
 
 /** `dr start` in its own process; `port` resolves once it serves. */
-function startBot(configPath: string, env: Record<string, string>): { bot: ChildProcess; port: Promise<number> } {
+function startBot(
+  configPath: string,
+  env: Record<string, string>,
+): { bot: ChildProcess; port: Promise<number> } {
   const bot = spawn(process.execPath, [DR, 'start', '--config', configPath], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env, LOG_LEVEL: 'info' },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      ...env,
+      LOG_LEVEL: 'info',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -76,7 +97,9 @@ function startBot(configPath: string, env: Record<string, string>): { bot: Child
       }
     });
     bot.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-    bot.once('exit', (code) => reject(new Error(`dr start exited with ${code} before serving:\n${output}`)));
+    bot.once('exit', (code) =>
+      reject(new Error(`dr start exited with ${code} before serving:\n${output}`)),
+    );
   });
   return { bot, port };
 }
@@ -89,61 +112,136 @@ async function startBotOnLab(): Promise<Run> {
   expect(cloud).toBeDefined();
   const mark = slack.calls.length;
   const labEnv = readLabEnv(lab.envFile);
-  const { bot, port: ready } = startBot(lab.configPath, { ...labEnv, SLACK_BOT_TOKEN: 'xoxb-lab-e2e', SLACK_SIGNING_SECRET: SECRET, SLACK_API_URL: slack.apiUrl, PORT: '0' });
+  const { bot, port: ready } = startBot(lab.configPath, {
+    ...labEnv,
+    SLACK_BOT_TOKEN: 'xoxb-lab-e2e',
+    SLACK_SIGNING_SECRET: SECRET,
+    SLACK_API_URL: slack.apiUrl,
+    PORT: '0',
+  });
   // Recorded before waiting, so a bot that never comes up is still stopped after the test.
   current.bot = bot;
   const port = await ready;
-  return { lab, cloud, config: loadConfig({ path: lab.configPath }), bot, url: `http://127.0.0.1:${port}/slack/events`, mark };
+  return {
+    lab,
+    cloud,
+    config: loadConfig({ path: lab.configPath }),
+    bot,
+    url: `http://127.0.0.1:${port}/slack/events`,
+    mark,
+  };
 }
 
 async function command(run: Run, text: string, userId: string): Promise<string> {
   const path = `cmd-${slack.calls.length}`;
-  const res = await postToSlackApp(run.url, SECRET, slashCommandBody({ text, userId, channelId: LAB_CHANNEL, responseUrl: slack.responseUrl(path) }));
+  const res = await postToSlackApp(
+    run.url,
+    SECRET,
+    slashCommandBody({
+      text,
+      userId,
+      channelId: LAB_CHANNEL,
+      responseUrl: slack.responseUrl(path),
+    }),
+  );
   expect(res.status).toBe(200);
-  const [answer] = await slack.waitFor((f) => (f.responses(path).length > 0 ? f.responses(path) : null), `the answer to /dr ${text}`);
+  const [answer] = await slack.waitFor(
+    (f) => (f.responses(path).length > 0 ? f.responses(path) : null),
+    `the answer to /dr ${text}`,
+  );
   return String(answer!.body.text);
 }
 
-async function click(run: Run, action: keyof typeof ACTION_IDS, value: string, userId: string): Promise<void> {
+async function click(
+  run: Run,
+  action: keyof typeof ACTION_IDS,
+  value: string,
+  userId: string,
+): Promise<void> {
   const path = `click-${slack.calls.length}`;
-  const res = await postToSlackApp(run.url, SECRET, blockActionsBody({ userId, actionId: ACTION_IDS[action], value, channelId: LAB_CHANNEL, responseUrl: slack.responseUrl(path) }));
+  const res = await postToSlackApp(
+    run.url,
+    SECRET,
+    blockActionsBody({
+      userId,
+      actionId: ACTION_IDS[action],
+      value,
+      channelId: LAB_CHANNEL,
+      responseUrl: slack.responseUrl(path),
+    }),
+  );
   expect(res.status).toBe(200);
 }
 
-const apiCallsSince = (run: Run): ApiCall[] => slack.calls.slice(run.mark).filter((c): c is ApiCall => c.kind === 'api');
+const apiCallsSince = (run: Run): ApiCall[] =>
+  slack.calls.slice(run.mark).filter((c): c is ApiCall => c.kind === 'api');
 
 /** The card as Slack shows it now: the last postMessage/update of its ts. */
 function cardNow(run: Run, ts: string): ApiCall {
-  const versions = apiCallsSince(run).filter((c) => (c.method === 'chat.postMessage' && c.result.ts === ts) || (c.method === 'chat.update' && c.args.ts === ts));
+  const versions = apiCallsSince(run).filter(
+    (c) =>
+      (c.method === 'chat.postMessage' && c.result.ts === ts) ||
+      (c.method === 'chat.update' && c.args.ts === ts),
+  );
   return versions[versions.length - 1]!;
 }
 
 const blocksText = (call: ApiCall): string => JSON.stringify(call.args.blocks);
 
 function approveValue(call: ApiCall): string | undefined {
-  const blocks = call.args.blocks as Array<{ type: string; elements?: Array<{ action_id?: string; value?: string }> }>;
-  return blocks.flatMap((b) => (b.type === 'actions' ? (b.elements ?? []) : [])).find((e) => e.action_id === ACTION_IDS.approve)?.value;
+  const blocks = call.args.blocks as Array<{
+    type: string;
+    elements?: Array<{ action_id?: string; value?: string }>;
+  }>;
+  return blocks
+    .flatMap((b) => (b.type === 'actions' ? (b.elements ?? []) : []))
+    .find((e) => e.action_id === ACTION_IDS.approve)?.value;
 }
 
-const threadReplies = (run: Run, ts: string): ApiCall[] => apiCallsSince(run).filter((c) => c.method === 'chat.postMessage' && c.args.thread_ts === ts);
+const threadReplies = (run: Run, ts: string): ApiCall[] =>
+  apiCallsSince(run).filter((c) => c.method === 'chat.postMessage' && c.args.thread_ts === ts);
 
 /** Request, wait for the card's Approve button, let a second person approve, wait for the end. */
-async function failoverThroughSlack(run: Run, mode: 'planned' | 'unplanned', reason: string): Promise<{ ts: string; opId: string; approvalCard: string; summary: ApiCall }> {
-  expect(await command(run, `failover ${mode} ${reason}`, OPERATOR)).toMatch(/^DR-\d{8}-\d{4} requested/);
+async function failoverThroughSlack(
+  run: Run,
+  mode: 'planned' | 'unplanned',
+  reason: string,
+): Promise<{ ts: string; opId: string; approvalCard: string; summary: ApiCall }> {
+  expect(await command(run, `failover ${mode} ${reason}`, OPERATOR)).toMatch(
+    /^DR-\d{8}-\d{4} requested/,
+  );
   // The readiness monitor posts into the same channel (the lab has never run a drill): skip its messages.
   const card = await slack.waitFor(
-    () => apiCallsSince(run).find((c) => c.method === 'chat.postMessage' && !c.args.thread_ts && !String(c.args.text).startsWith('Readiness ')),
+    () =>
+      apiCallsSince(run).find(
+        (c) =>
+          c.method === 'chat.postMessage' &&
+          !c.args.thread_ts &&
+          !String(c.args.text).startsWith('Readiness '),
+      ),
     'the status card',
   );
   expect(card.args.channel).toBe(LAB_CHANNEL);
   const ts = String(card.result.ts);
   // Preflight has read every component once the Approve button is drawn.
-  const value = await slack.waitFor(() => approveValue(cardNow(run, ts)), 'the Approve button', RUN_TIMEOUT_MS);
+  const value = await slack.waitFor(
+    () => approveValue(cardNow(run, ts)),
+    'the Approve button',
+    RUN_TIMEOUT_MS,
+  );
   const approvalCard = blocksText(cardNow(run, ts));
   const { opId } = decodeButtonValue(value)!;
   await click(run, 'approve', value, APPROVER);
-  const summary = await slack.waitFor(() => threadReplies(run, ts).find((c) => String(c.args.text).startsWith('🏁')), 'the summary reply', RUN_TIMEOUT_MS);
-  await slack.waitFor(() => blocksText(cardNow(run, ts)).includes('🟢 Completed'), 'the card to show completed', RUN_TIMEOUT_MS);
+  const summary = await slack.waitFor(
+    () => threadReplies(run, ts).find((c) => String(c.args.text).startsWith('🏁')),
+    'the summary reply',
+    RUN_TIMEOUT_MS,
+  );
+  await slack.waitFor(
+    () => blocksText(cardNow(run, ts)).includes('🟢 Completed'),
+    'the card to show completed',
+    RUN_TIMEOUT_MS,
+  );
   return { ts, opId, approvalCard, summary };
 }
 
@@ -153,8 +251,11 @@ function expectCompletedCard(run: Run, ts: string, opId: string, summary: ApiCal
   for (const title of STEPS) expect(final).toMatch(new RegExp(`✅ \\*${title}\\* — \\d`));
   expect(final).not.toMatch(/⬜|⏳|❌|⏭/);
   const replies = threadReplies(run, ts);
-  for (const title of STEPS) expect(replies.filter((c) => String(c.args.text).startsWith(`✅ ${title} `))).toHaveLength(1);
-  const verify = replies.find((c) => String(c.args.text).startsWith(`✅ ${STEP_TITLES['verify-secondary']} `))!;
+  for (const title of STEPS)
+    expect(replies.filter((c) => String(c.args.text).startsWith(`✅ ${title} `))).toHaveLength(1);
+  const verify = replies.find((c) =>
+    String(c.args.text).startsWith(`✅ ${STEP_TITLES['verify-secondary']} `),
+  )!;
   const table = blocksText(verify);
   const [, passed, total] = /\*Checks\* (\d+)\/(\d+) passed/.exec(table) ?? [];
   expect(Number(total)).toBeGreaterThan(0);
@@ -167,7 +268,11 @@ function expectCompletedCard(run: Run, ts: string, opId: string, summary: ApiCal
 }
 
 async function redisRole(url: string): Promise<string> {
-  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const r = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   r.on('error', () => undefined);
   try {
     await r.connect();
@@ -178,7 +283,11 @@ async function redisRole(url: string): Promise<string> {
 }
 
 async function redisGet(url: string, key: string): Promise<string | null> {
-  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const r = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   r.on('error', () => undefined);
   try {
     await r.connect();
@@ -206,14 +315,27 @@ async function expectDnsOnSecondary(cloud: LabCloud): Promise<CloudState> {
 /** The secondary cluster runs every workload at its production count, all ready. */
 function expectProductionScale(run: Run, s: CloudState): void {
   const workloads = run.config.components.kubernetes!.workloads;
-  expect(s.kubernetes.secondary.map((w) => ({ name: w.name, replicas: w.replicas, ready: w.readyReplicas }))).toEqual(
-    workloads.map((w) => ({ name: w.name, replicas: w.productionReplicas, ready: w.productionReplicas })),
+  expect(
+    s.kubernetes.secondary.map((w) => ({
+      name: w.name,
+      replicas: w.replicas,
+      ready: w.readyReplicas,
+    })),
+  ).toEqual(
+    workloads.map((w) => ({
+      name: w.name,
+      replicas: w.productionReplicas,
+      ready: w.productionReplicas,
+    })),
   );
 }
 
 async function seedData(lab: LabInfo): Promise<void> {
   await sql(lab.postgres.primary.url, 'CREATE TABLE orders (id int PRIMARY KEY, item text)');
-  await sql(lab.postgres.primary.url, `INSERT INTO orders VALUES (1, 'espresso'), (2, 'croissant')`);
+  await sql(
+    lab.postgres.primary.url,
+    `INSERT INTO orders VALUES (1, 'espresso'), (2, 'croissant')`,
+  );
   const r = new Redis(lab.redis.primary.url);
   try {
     await r.set('cart:42', 'espresso');
@@ -223,86 +345,129 @@ async function seedData(lab: LabInfo): Promise<void> {
     r.disconnect();
   }
   const deadline = Date.now() + 10_000;
-  while ((await sql(lab.postgres.secondary.url, 'SELECT count(*)::int AS n FROM orders').catch(() => [{ n: 0 }]))[0]!.n !== 2) {
+  while (
+    (
+      await sql(lab.postgres.secondary.url, 'SELECT count(*)::int AS n FROM orders').catch(() => [
+        { n: 0 },
+      ])
+    )[0]!.n !== 2
+  ) {
     if (Date.now() > deadline) throw new Error('the standby never received the seeded rows');
     await new Promise((r) => setTimeout(r, 50));
   }
 }
 
-test('planned failover through Slack: one person requests, another approves, every component ends up on the secondary', async () => {
-  const run = await startBotOnLab();
-  const { lab, cloud } = run;
-  await seedData(lab);
-  const before = await state(cloud);
-  expect(before.route53.servedBy).toBe('primary');
-  expect(before.kubernetes.secondary.every((w) => w.replicas === 1)).toBe(true);
+test(
+  'planned failover through Slack: one person requests, another approves, every component ends up on the secondary',
+  async () => {
+    const run = await startBotOnLab();
+    const { lab, cloud } = run;
+    await seedData(lab);
+    const before = await state(cloud);
+    expect(before.route53.servedBy).toBe('primary');
+    expect(before.kubernetes.secondary.every((w) => w.replicas === 1)).toBe(true);
 
-  // The bot's readiness monitor runs on start-up: the lab never had a drill, said once in the
-  // channel. Awaited before the failover: a round that ends while an operation runs posts nothing.
-  const readiness = await slack.waitFor(
-    () => {
-      const posted = apiCallsSince(run).filter((c) => c.method === 'chat.postMessage' && String(c.args.text).startsWith('Readiness '));
+    // The bot's readiness monitor runs on start-up: the lab never had a drill, said once in the
+    // channel. Awaited before the failover: a round that ends while an operation runs posts nothing.
+    const readiness = await slack.waitFor(() => {
+      const posted = apiCallsSince(run).filter(
+        (c) => c.method === 'chat.postMessage' && String(c.args.text).startsWith('Readiness '),
+      );
       return posted.length > 0 ? posted : null;
-    },
-    'the readiness message about the missing drill',
-  );
-  expect(readiness.map((c) => String(c.args.text))).toEqual([expect.stringMatching(/^Readiness degraded: Last drill \(lab\): no drill recorded for lab/)]);
+    }, 'the readiness message about the missing drill');
+    expect(readiness.map((c) => String(c.args.text))).toEqual([
+      expect.stringMatching(/^Readiness degraded: Last drill \(lab\): no drill recorded for lab/),
+    ]);
 
-  const { ts, opId, approvalCard, summary } = await failoverThroughSlack(run, 'planned', 'quarterly drill');
-  expect(approvalCard).toContain('*Mode:* planned');
-  expectCompletedCard(run, ts, opId, summary);
-  expect(blocksText(summary)).toMatch(/RPO database: 0 B[^•]*zero loss/);
+    const { ts, opId, approvalCard, summary } = await failoverThroughSlack(
+      run,
+      'planned',
+      'quarterly drill',
+    );
+    expect(approvalCard).toContain('*Mode:* planned');
+    expectCompletedCard(run, ts, opId, summary);
+    expect(blocksText(summary)).toMatch(/RPO database: 0 B[^•]*zero loss/);
 
-  // PostgreSQL: the secondary is a writable primary with every row; the old primary refuses writes.
-  const [{ in_recovery }] = (await sql(lab.postgres.secondary.url, 'SELECT pg_is_in_recovery() AS in_recovery')) as [{ in_recovery: boolean }];
-  expect(in_recovery).toBe(false);
-  await sql(lab.postgres.secondary.url, `INSERT INTO orders VALUES (3, 'after failover')`);
-  expect((await sql(lab.postgres.secondary.url, 'SELECT item FROM orders ORDER BY id')).map((r) => r.item)).toEqual(['espresso', 'croissant', 'after failover']);
-  await expect(sql(lab.postgres.primary.url, `INSERT INTO orders VALUES (4, 'split brain')`)).rejects.toThrow(/read-only/);
+    // PostgreSQL: the secondary is a writable primary with every row; the old primary refuses writes.
+    const [{ in_recovery }] = (await sql(
+      lab.postgres.secondary.url,
+      'SELECT pg_is_in_recovery() AS in_recovery',
+    )) as [{ in_recovery: boolean }];
+    expect(in_recovery).toBe(false);
+    await sql(lab.postgres.secondary.url, `INSERT INTO orders VALUES (3, 'after failover')`);
+    expect(
+      (await sql(lab.postgres.secondary.url, 'SELECT item FROM orders ORDER BY id')).map(
+        (r) => r.item,
+      ),
+    ).toEqual(['espresso', 'croissant', 'after failover']);
+    await expect(
+      sql(lab.postgres.primary.url, `INSERT INTO orders VALUES (4, 'split brain')`),
+    ).rejects.toThrow(/read-only/);
 
-  // Redis: the secondary is the master and kept the data; the old primary is no writer.
-  expect(await redisRole(lab.redis.secondary.url)).toBe('master');
-  expect(await redisRole(lab.redis.primary.url)).not.toBe('master');
-  expect(await redisGet(lab.redis.secondary.url, 'cart:42')).toBe('espresso');
+    // Redis: the secondary is the master and kept the data; the old primary is no writer.
+    expect(await redisRole(lab.redis.secondary.url)).toBe('master');
+    expect(await redisRole(lab.redis.primary.url)).not.toBe('master');
+    expect(await redisGet(lab.redis.secondary.url, 'cart:42')).toBe('espresso');
 
-  const after = await expectDnsOnSecondary(cloud);
-  expect(after.route53.primaryHealthCheckInverted).toBe(true);
-  expect(after.route53.primaryHealthCheckDisabled).toBe(true);
-  expectProductionScale(run, after);
-  // The secondary's health endpoint was what verification hit.
-  expect((await fetch(cloud.health.secondaryUrl)).status).toBe(200);
-  // Still the one readiness message: nothing was posted about the failover's own changes.
-  expect(apiCallsSince(run).filter((c) => c.method === 'chat.postMessage' && String(c.args.text).startsWith('Readiness '))).toHaveLength(1);
-}, TEST_TIMEOUT_MS);
+    const after = await expectDnsOnSecondary(cloud);
+    expect(after.route53.primaryHealthCheckInverted).toBe(true);
+    expect(after.route53.primaryHealthCheckDisabled).toBe(true);
+    expectProductionScale(run, after);
+    // The secondary's health endpoint was what verification hit.
+    expect((await fetch(cloud.health.secondaryUrl)).status).toBe(200);
+    // Still the one readiness message: nothing was posted about the failover's own changes.
+    expect(
+      apiCallsSince(run).filter(
+        (c) => c.method === 'chat.postMessage' && String(c.args.text).startsWith('Readiness '),
+      ),
+    ).toHaveLength(1);
+  },
+  TEST_TIMEOUT_MS,
+);
 
-test('unplanned failover through Slack after the primary region is lost: the expected loss is shown before approval and recorded as RPO', async () => {
-  const run = await startBotOnLab();
-  const { lab, cloud } = run;
-  await seedData(lab);
+test(
+  'unplanned failover through Slack after the primary region is lost: the expected loss is shown before approval and recorded as RPO',
+  async () => {
+    const run = await startBotOnLab();
+    const { lab, cloud } = run;
+    await seedData(lab);
 
-  // The primary region goes away: its database and cache die, its public health endpoint fails.
-  await crashPostgresPrimary(lab);
-  await stopRedis(lab.redis.primary);
-  await setRegionHealth(cloud, 'primary', 'down');
+    // The primary region goes away: its database and cache die, its public health endpoint fails.
+    await crashPostgresPrimary(lab);
+    await stopRedis(lab.redis.primary);
+    await setRegionHealth(cloud, 'primary', 'down');
 
-  const { ts, opId, approvalCard, summary } = await failoverThroughSlack(run, 'unplanned', 'primary region unreachable');
-  expect(approvalCard).toContain('*Mode:* unplanned');
-  expect(approvalCard).toMatch(/expected loss: [^"]*the standby received WAL up to/);
-  expect(approvalCard).toMatch(/expected loss: [^"]*the replica applied the master's stream up to offset/);
-  expectCompletedCard(run, ts, opId, summary);
-  const text = blocksText(summary);
-  expect(text).toMatch(/• RPO database: /);
-  expect(text).toMatch(/• RPO cache: /);
-  expect(text).not.toContain('RPO not measured');
+    const { ts, opId, approvalCard, summary } = await failoverThroughSlack(
+      run,
+      'unplanned',
+      'primary region unreachable',
+    );
+    expect(approvalCard).toContain('*Mode:* unplanned');
+    expect(approvalCard).toMatch(/expected loss: [^"]*the standby received WAL up to/);
+    expect(approvalCard).toMatch(
+      /expected loss: [^"]*the replica applied the master's stream up to offset/,
+    );
+    expectCompletedCard(run, ts, opId, summary);
+    const text = blocksText(summary);
+    expect(text).toMatch(/• RPO database: /);
+    expect(text).toMatch(/• RPO cache: /);
+    expect(text).not.toContain('RPO not measured');
 
-  const [{ in_recovery }] = (await sql(lab.postgres.secondary.url, 'SELECT pg_is_in_recovery() AS in_recovery')) as [{ in_recovery: boolean }];
-  expect(in_recovery).toBe(false);
-  await sql(lab.postgres.secondary.url, `INSERT INTO orders VALUES (3, 'after failover')`);
-  expect((await sql(lab.postgres.secondary.url, 'SELECT count(*)::int AS n FROM orders'))[0]!.n).toBe(3);
-  expect(await redisRole(lab.redis.secondary.url)).toBe('master');
-  expect(await redisGet(lab.redis.secondary.url, 'cart:42')).toBe('espresso');
+    const [{ in_recovery }] = (await sql(
+      lab.postgres.secondary.url,
+      'SELECT pg_is_in_recovery() AS in_recovery',
+    )) as [{ in_recovery: boolean }];
+    expect(in_recovery).toBe(false);
+    await sql(lab.postgres.secondary.url, `INSERT INTO orders VALUES (3, 'after failover')`);
+    expect(
+      (await sql(lab.postgres.secondary.url, 'SELECT count(*)::int AS n FROM orders'))[0]!.n,
+    ).toBe(3);
+    expect(await redisRole(lab.redis.secondary.url)).toBe('master');
+    expect(await redisGet(lab.redis.secondary.url, 'cart:42')).toBe('espresso');
 
-  const after = await expectDnsOnSecondary(cloud);
-  expect(after.health.primary.healthy).toBe(false);
-  expectProductionScale(run, after);
-}, TEST_TIMEOUT_MS);
+    const after = await expectDnsOnSecondary(cloud);
+    expect(after.health.primary.healthy).toBe(false);
+    expectProductionScale(run, after);
+  },
+  TEST_TIMEOUT_MS,
+);

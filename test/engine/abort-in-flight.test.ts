@@ -70,21 +70,32 @@ async function setup() {
 }
 
 async function abortDuringDnsSwitch(engine: Engine, inside: Promise<void>): Promise<string> {
-  const req = await engine.request({ kind: 'failover', mode: 'auto', requester: REQUESTER, reason: 'region down' });
+  const req = await engine.request({
+    kind: 'failover',
+    mode: 'auto',
+    requester: REQUESTER,
+    reason: 'region down',
+  });
   if (!req.ok) throw new Error(req.message);
   const waiting = await inPhase(engine, req.op.id, 'awaitingApproval');
-  expect((await engine.approve({ opId: waiting.id, userId: APPROVER, planHash: waiting.planHash! })).ok).toBe(true);
+  expect(
+    (await engine.approve({ opId: waiting.id, userId: APPROVER, planHash: waiting.planHash! })).ok,
+  ).toBe(true);
   await inside;
   const aborted = await engine.abort({ userId: APPROVER, reason: 'wrong region' });
   expect(aborted).toMatchObject({ ok: true, op: { id: waiting.id, phase: 'aborted' } });
-  expect(aborted.message).toContain('Switch DNS to secondary was still running and cannot be interrupted');
+  expect(aborted.message).toContain(
+    'Switch DNS to secondary was still running and cannot be interrupted',
+  );
   return waiting.id;
 }
 
 function settledEntry(notes: EngineNotification[], opId: string): Promise<TimelineEntry> {
   return new Promise((resolve) => {
     const look = (): void => {
-      const found = notes.flatMap((n) => n.entries).find((e) => e.opId === opId && e.type === 'AbortedStepSettled');
+      const found = notes
+        .flatMap((n) => n.entries)
+        .find((e) => e.opId === opId && e.type === 'AbortedStepSettled');
       if (found) resolve(found);
       else setTimeout(look, 10);
     };
@@ -98,7 +109,12 @@ describe('abort while a step call is under way', () => {
     const id = await abortDuringDnsSwitch(engine, inside);
     // The lock is released (the operation is over), but the environment is not free yet.
     expect(await store.activeFor('prod')).toBeNull();
-    const early = await engine.request({ kind: 'failback', mode: 'auto', requester: REQUESTER, reason: 'undo' });
+    const early = await engine.request({
+      kind: 'failback',
+      mode: 'auto',
+      requester: REQUESTER,
+      reason: 'undo',
+    });
     expect(early).toEqual({
       ok: false,
       code: 'settling',
@@ -110,12 +126,21 @@ describe('abort while a step call is under way', () => {
 
     release();
     const settled = await settledEntry(notes, id);
-    expect(settled).toMatchObject({ type: 'AbortedStepSettled', stepId: 'switch-dns', outcome: 'succeeded' });
+    expect(settled).toMatchObject({
+      type: 'AbortedStepSettled',
+      stepId: 'switch-dns',
+      outcome: 'succeeded',
+    });
     expect(await world.get('dns.target')).toBe('secondary');
     const tl = (await store.timeline(id)).map((e) => e.type);
     expect(tl.slice(-2)).toEqual(['OperationAborted', 'AbortedStepSettled']);
 
-    const next = await engine.request({ kind: 'failback', mode: 'auto', requester: REQUESTER, reason: 'undo' });
+    const next = await engine.request({
+      kind: 'failback',
+      mode: 'auto',
+      requester: REQUESTER,
+      reason: 'undo',
+    });
     expect(next.ok).toBe(true);
   });
 
@@ -124,10 +149,23 @@ describe('abort while a step call is under way', () => {
     const id = await abortDuringDnsSwitch(engine, inside);
     release(new Error('Route 53 throttled the change'));
     const settled = await settledEntry(notes, id);
-    expect(settled).toMatchObject({ type: 'AbortedStepSettled', stepId: 'switch-dns', outcome: 'failed' });
+    expect(settled).toMatchObject({
+      type: 'AbortedStepSettled',
+      stepId: 'switch-dns',
+      outcome: 'failed',
+    });
     expect((settled as { detail: string }).detail).toContain('Route 53 throttled the change');
     expect((await store.timeline(id)).at(-1)?.type).toBe('AbortedStepSettled');
-    expect((await engine.request({ kind: 'failover', mode: 'auto', requester: REQUESTER, reason: 'again' })).ok).toBe(true);
+    expect(
+      (
+        await engine.request({
+          kind: 'failover',
+          mode: 'auto',
+          requester: REQUESTER,
+          reason: 'again',
+        })
+      ).ok,
+    ).toBe(true);
   });
 
   test('after a restart the abandoned call died with the old process: nothing to wait for', async () => {
@@ -137,6 +175,15 @@ describe('abort while a step call is under way', () => {
     const restarted = build();
     engines.push(restarted);
     await restarted.start();
-    expect((await restarted.request({ kind: 'failback', mode: 'auto', requester: REQUESTER, reason: 'undo' })).ok).toBe(true);
+    expect(
+      (
+        await restarted.request({
+          kind: 'failback',
+          mode: 'auto',
+          requester: REQUESTER,
+          reason: 'undo',
+        })
+      ).ok,
+    ).toBe(true);
   });
 });

@@ -8,7 +8,13 @@ import { FakeWorld, redisBackend, type FakeCall } from '../support/fakes.js';
 import { deleteKeys, REDIS_URL, uniquePrefix } from '../support/redis.js';
 
 const SCRIPT = fileURLToPath(new URL('../support/engine-process.ts', import.meta.url));
-const FAILOVER_STEPS: StepId[] = ['promote-database', 'promote-cache', 'switch-dns', 'scale-secondary', 'verify-secondary'];
+const FAILOVER_STEPS: StepId[] = [
+  'promote-database',
+  'promote-cache',
+  'switch-dns',
+  'scale-secondary',
+  'verify-secondary',
+];
 const EFFECTS: FakeCall[] = ['database.promote', 'cache.promote', 'dns.switchTo', 'cluster.scale'];
 
 type Line = { type: string; [k: string]: unknown };
@@ -21,7 +27,9 @@ class BotProcess {
   private readonly exited: Promise<void>;
 
   constructor(args: string[]) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', SCRIPT, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+    this.child = spawn(process.execPath, ['--import', 'tsx', SCRIPT, ...args], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
     this.exited = new Promise((r) => this.child.once('exit', () => r()));
     createInterface({ input: this.child.stdout! }).on('line', (text) => {
       const line = JSON.parse(text) as Line;
@@ -36,7 +44,9 @@ class BotProcess {
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
       this.waiters.push({ pred, resolve });
-      void this.exited.then(() => reject(new Error('the bot process exited before the awaited line')));
+      void this.exited.then(() =>
+        reject(new Error('the bot process exited before the awaited line')),
+      );
     });
   }
 
@@ -55,7 +65,8 @@ class BotProcess {
   }
 }
 
-const phaseLine = (id: string, phase: string) => (l: Line) => l.type === 'op' && l.id === id && l.phase === phase;
+const phaseLine = (id: string, phase: string) => (l: Line) =>
+  l.type === 'op' && l.id === id && l.phase === phase;
 
 describe('crash and resume with real Redis and a real bot process', () => {
   let redis: Redis;
@@ -68,7 +79,8 @@ describe('crash and resume with real Redis and a real bot process', () => {
   });
 
   afterEach(async () => {
-    for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) await p.kill();
+    for (const p of procs)
+      if (p.child.exitCode === null && p.child.signalCode === null) await p.kill();
     await deleteKeys(redis, prefix);
     await redis.quit();
   });
@@ -83,11 +95,16 @@ describe('crash and resume with real Redis and a real bot process', () => {
   async function requestAndApprove(bot: BotProcess): Promise<string> {
     await bot.next((l) => l.type === 'ready');
     bot.send({ cmd: 'request' });
-    const req = (await bot.next((l) => l.type === 'result' && l.cmd === 'request')).result as { ok: boolean; op: { id: string } };
+    const req = (await bot.next((l) => l.type === 'result' && l.cmd === 'request')).result as {
+      ok: boolean;
+      op: { id: string };
+    };
     expect(req.ok).toBe(true);
     const waiting = await bot.next(phaseLine(req.op.id, 'awaitingApproval'));
     bot.send({ cmd: 'approve', opId: req.op.id, planHash: waiting.planHash });
-    const approved = (await bot.next((l) => l.type === 'result' && l.cmd === 'approve')).result as { ok: boolean };
+    const approved = (await bot.next((l) => l.type === 'result' && l.cmd === 'approve')).result as {
+      ok: boolean;
+    };
     expect(approved.ok).toBe(true);
     return req.op.id;
   }
@@ -95,7 +112,9 @@ describe('crash and resume with real Redis and a real bot process', () => {
   async function readBack(id: string) {
     const store = createRedisStore({ redis, prefix });
     const world = new FakeWorld(redisBackend(redis, `${prefix}world:`));
-    const effects = Object.fromEntries(await Promise.all(EFFECTS.map(async (c) => [c, await world.effects(c)] as const)));
+    const effects = Object.fromEntries(
+      await Promise.all(EFFECTS.map(async (c) => [c, await world.effects(c)] as const)),
+    );
     return { op: await store.load(id), timeline: await store.timeline(id), effects, store };
   }
 
@@ -103,9 +122,19 @@ describe('crash and resume with real Redis and a real bot process', () => {
     for (const stepId of FAILOVER_STEPS) {
       const started = timeline.filter((e) => e.type === 'StepStarted' && e.stepId === stepId);
       const succeeded = timeline.filter((e) => e.type === 'StepSucceeded' && e.stepId === stepId);
-      expect({ stepId, started: started.length, succeeded: succeeded.length }).toEqual({ stepId, started: 1, succeeded: 1 });
+      expect({ stepId, started: started.length, succeeded: succeeded.length }).toEqual({
+        stepId,
+        started: 1,
+        succeeded: 1,
+      });
     }
-    const once = ['OperationRequested', 'ApprovalRequested', 'ApprovalRecorded', 'OperationApproved', 'OperationCompleted'];
+    const once = [
+      'OperationRequested',
+      'ApprovalRequested',
+      'ApprovalRecorded',
+      'OperationApproved',
+      'OperationCompleted',
+    ];
     for (const type of once) expect(timeline.filter((e) => e.type === type)).toHaveLength(1);
   }
 
@@ -126,15 +155,26 @@ describe('crash and resume with real Redis and a real bot process', () => {
 
     const after = await readBack(id);
     expect(after.op?.status).toBe('finished');
-    expect(after.effects).toEqual({ 'database.promote': 1, 'cache.promote': 1, 'dns.switchTo': 1, 'cluster.scale': 1 });
+    expect(after.effects).toEqual({
+      'database.promote': 1,
+      'cache.promote': 1,
+      'dns.switchTo': 1,
+      'cluster.scale': 1,
+    });
     expectNoDuplicates(after.timeline);
-    const resumed = after.timeline.filter((e) => e.type === 'StepResumed').map((e) => (e.type === 'StepResumed' ? e.stepId : null));
+    const resumed = after.timeline
+      .filter((e) => e.type === 'StepResumed')
+      .map((e) => (e.type === 'StepResumed' ? e.stepId : null));
     expect(resumed.filter((s) => s === 'promote-cache')).toHaveLength(1);
     expect(new Set(resumed).size).toBe(resumed.length);
     // the resume note sits between the step's start and its success
     const types = after.timeline.map((e) => ('stepId' in e ? `${e.type}:${e.stepId}` : e.type));
-    expect(types.indexOf('StepResumed:promote-cache')).toBeGreaterThan(types.indexOf('StepStarted:promote-cache'));
-    expect(types.indexOf('StepResumed:promote-cache')).toBeLessThan(types.indexOf('StepSucceeded:promote-cache'));
+    expect(types.indexOf('StepResumed:promote-cache')).toBeGreaterThan(
+      types.indexOf('StepStarted:promote-cache'),
+    );
+    expect(types.indexOf('StepResumed:promote-cache')).toBeLessThan(
+      types.indexOf('StepSucceeded:promote-cache'),
+    );
     expect(await after.store.activeFor('prod')).toBeNull();
     expect(await after.store.lastFinished('prod')).toBe(id);
   });
@@ -149,7 +189,9 @@ describe('crash and resume with real Redis and a real bot process', () => {
     while ((await world.effects('dns.switchTo')) === 0) await new Promise((r) => setTimeout(r, 20));
     await first.kill();
     const before = await readBack(id);
-    expect(before.timeline.some((e) => e.type === 'StepSucceeded' && e.stepId === 'switch-dns')).toBe(false);
+    expect(
+      before.timeline.some((e) => e.type === 'StepSucceeded' && e.stepId === 'switch-dns'),
+    ).toBe(false);
 
     const second = startBot();
     await second.next(phaseLine(id, 'completed'));
@@ -157,13 +199,22 @@ describe('crash and resume with real Redis and a real bot process', () => {
 
     const after = await readBack(id);
     expect(after.effects['dns.switchTo']).toBe(1);
-    expect(after.effects).toEqual({ 'database.promote': 1, 'cache.promote': 1, 'dns.switchTo': 1, 'cluster.scale': 1 });
+    expect(after.effects).toEqual({
+      'database.promote': 1,
+      'cache.promote': 1,
+      'dns.switchTo': 1,
+      'cluster.scale': 1,
+    });
     expectNoDuplicates(after.timeline);
     const dns = after.timeline.find((e) => e.type === 'StepSucceeded' && e.stepId === 'switch-dns');
     expect(dns?.type === 'StepSucceeded' && dns.outcome).toMatchObject({
       result: 'already-done',
       summary: 'already done, nothing changed: DNS already sends users to the secondary',
     });
-    expect(after.timeline.filter((e) => e.type === 'StepResumed').map((e) => (e.type === 'StepResumed' ? e.stepId : ''))).toEqual(['switch-dns']);
+    expect(
+      after.timeline
+        .filter((e) => e.type === 'StepResumed')
+        .map((e) => (e.type === 'StepResumed' ? e.stepId : '')),
+    ).toEqual(['switch-dns']);
   });
 });

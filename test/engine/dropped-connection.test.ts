@@ -90,7 +90,9 @@ async function until(what: string, cond: () => Promise<boolean>, ms = 15_000): P
 
 async function failover(engine: Engine, opId: string) {
   const waiting = await inPhase(engine, opId, 'awaitingApproval');
-  expect((await engine.approve({ opId, userId: APPROVER, planHash: waiting.planHash! })).ok).toBe(true);
+  expect((await engine.approve({ opId, userId: APPROVER, planHash: waiting.planHash! })).ok).toBe(
+    true,
+  );
   return inPhase(engine, opId, 'completed');
 }
 
@@ -98,13 +100,22 @@ describe('a create whose reply was lost', () => {
   test('while Redis is away for a moment: the request answers with the created operation and its card, recorded once', async () => {
     const { engine } = await setup();
     const lost = proxy.loseReplyTo(REQUESTED, { outageMs: 1500 });
-    const req = await engine.request({ kind: 'failover', mode: 'auto', requester: REQUESTER, reason: 'create reply lost' });
+    const req = await engine.request({
+      kind: 'failover',
+      mode: 'auto',
+      requester: REQUESTER,
+      reason: 'create reply lost',
+    });
     await lost;
     if (!req.ok) throw new Error(req.message);
     const id = req.op.id;
     expect(await direct.activeFor('prod')).toBe(id);
     // The card: the adapters were told of the new operation with its request.
-    expect(notifications.some((n) => n.op.id === id && n.entries.some((e) => e.type === 'OperationRequested'))).toBe(true);
+    expect(
+      notifications.some(
+        (n) => n.op.id === id && n.entries.some((e) => e.type === 'OperationRequested'),
+      ),
+    ).toBe(true);
     await failover(engine, id);
     const tl = await direct.timeline(id);
     expect(count(tl, (e) => e.type === 'OperationRequested')).toBe(1);
@@ -115,15 +126,29 @@ describe('a create whose reply was lost', () => {
   test('while Redis stays away past every retry: a clear failure, and the operation Redis recorded does not hold the environment', async () => {
     const { engine } = await setup({ fastGiveUp: true });
     const lost = proxy.loseReplyTo(REQUESTED, { outageMs: 6000 });
-    const failed = engine.request({ kind: 'failover', mode: 'auto', requester: REQUESTER, reason: 'create reply lost for good' });
-    await expect(failed).rejects.toThrow(/could not record DR-\S+ in the state Redis, so nothing was started: .*removes it as soon as Redis answers again/);
+    const failed = engine.request({
+      kind: 'failover',
+      mode: 'auto',
+      requester: REQUESTER,
+      reason: 'create reply lost for good',
+    });
+    await expect(failed).rejects.toThrow(
+      /could not record DR-\S+ in the state Redis, so nothing was started: .*removes it as soon as Redis answers again/,
+    );
     await lost;
-    const id = /could not record (DR-\S+)/.exec(((await failed.catch((e: unknown) => e)) as Error).message)![1]!;
+    const id = /could not record (DR-\S+)/.exec(
+      ((await failed.catch((e: unknown) => e)) as Error).message,
+    )![1]!;
     // Redis did run the create: it holds the operation and the lock that nobody was shown.
     expect(await direct.activeFor('prod')).toBe(id);
 
     await proxy.listening();
-    const next = await engine.request({ kind: 'failover', mode: 'auto', requester: REQUESTER, reason: 'second try' });
+    const next = await engine.request({
+      kind: 'failover',
+      mode: 'auto',
+      requester: REQUESTER,
+      reason: 'second try',
+    });
     if (!next.ok) throw new Error(`the retry was refused: ${next.message}`);
     expect(next.op.id).not.toBe(id);
     expect(await direct.load(id)).toBeNull();
@@ -136,12 +161,22 @@ describe('a create whose reply was lost', () => {
   test('the unconfirmed operation is removed once Redis answers, without waiting for another request', async () => {
     const { engine } = await setup({ fastGiveUp: true, tickMs: 100 });
     const lost = proxy.loseReplyTo(REQUESTED, { outageMs: 6000 });
-    await expect(engine.request({ kind: 'failover', mode: 'auto', requester: REQUESTER, reason: 'lost for good' })).rejects.toThrow(/could not record/);
+    await expect(
+      engine.request({
+        kind: 'failover',
+        mode: 'auto',
+        requester: REQUESTER,
+        reason: 'lost for good',
+      }),
+    ).rejects.toThrow(/could not record/);
     await lost;
     const id = (await direct.activeFor('prod'))!;
     expect(id).toMatch(/^DR-/);
     await proxy.listening();
-    await until('the unconfirmed operation to be removed', async () => (await direct.load(id)) === null);
+    await until(
+      'the unconfirmed operation to be removed',
+      async () => (await direct.load(id)) === null,
+    );
     expect(await direct.activeFor('prod')).toBeNull();
     expect((await engine.status()).active).toBeNull();
   });
@@ -149,12 +184,25 @@ describe('a create whose reply was lost', () => {
 
 describe('a step progress entry whose reply was lost', () => {
   test.each<[string, string, LoseOptions]>([
-    ['resent by ioredis after the reconnect: the timeline shows it once', 'progress reply lost', {}],
-    ['that never reached Redis while the connection was away: retried, and on the timeline once', 'progress not delivered', { beforeForward: true, outageMs: 1500 }],
+    [
+      'resent by ioredis after the reconnect: the timeline shows it once',
+      'progress reply lost',
+      {},
+    ],
+    [
+      'that never reached Redis while the connection was away: retried, and on the timeline once',
+      'progress not delivered',
+      { beforeForward: true, outageMs: 1500 },
+    ],
   ])('%s', async (_name, reason, loss) => {
     const { engine } = await setup();
     const lost = proxy.loseReplyTo(DNS_PROGRESS, loss);
-    const req = await engine.request({ kind: 'failover', mode: 'auto', requester: REQUESTER, reason });
+    const req = await engine.request({
+      kind: 'failover',
+      mode: 'auto',
+      requester: REQUESTER,
+      reason,
+    });
     if (!req.ok) throw new Error(req.message);
     await failover(engine, req.op.id);
     await lost;

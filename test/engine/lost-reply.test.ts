@@ -13,7 +13,8 @@ import { APPROVER, inPhase, REQUESTER, testConfig } from '../support/engine-harn
 import { createFakeProviders, FakeWorld } from '../support/fakes.js';
 import { deleteKeys, REDIS_URL, uniquePrefix } from '../support/redis.js';
 
-const types = (tl: TimelineEntry[]) => tl.map((e) => ('stepId' in e ? `${e.type}:${e.stepId}` : e.type));
+const types = (tl: TimelineEntry[]) =>
+  tl.map((e) => ('stepId' in e ? `${e.type}:${e.stepId}` : e.type));
 
 let redis: Redis;
 let prefix: string;
@@ -77,11 +78,19 @@ describe('a save applied by Redis whose reply was lost', () => {
   test('the retry of the same save counts as done: the failover runs to the end, nothing written twice', async () => {
     const { engine, real, world, control } = await setup();
     control.drop = 1;
-    const req = await engine.request({ kind: 'failover', mode: 'auto', requester: REQUESTER, reason: 'lost reply' });
+    const req = await engine.request({
+      kind: 'failover',
+      mode: 'auto',
+      requester: REQUESTER,
+      reason: 'lost reply',
+    });
     if (!req.ok) throw new Error(req.message);
     const waiting = await inPhase(engine, req.op.id, 'awaitingApproval');
     expect(control.saves).toBeGreaterThanOrEqual(2);
-    expect((await engine.approve({ opId: waiting.id, userId: APPROVER, planHash: waiting.planHash! })).ok).toBe(true);
+    expect(
+      (await engine.approve({ opId: waiting.id, userId: APPROVER, planHash: waiting.planHash! }))
+        .ok,
+    ).toBe(true);
     await inPhase(engine, waiting.id, 'completed');
 
     const t = types(await real.timeline(waiting.id));
@@ -96,10 +105,18 @@ describe('a save applied by Redis whose reply was lost', () => {
     const { engine, real, world, control } = await setup();
     // The first save and all three retries: the runner gives up on it, though Redis has it.
     control.drop = 4;
-    const req = await engine.request({ kind: 'failover', mode: 'auto', requester: REQUESTER, reason: 'lost replies' });
+    const req = await engine.request({
+      kind: 'failover',
+      mode: 'auto',
+      requester: REQUESTER,
+      reason: 'lost replies',
+    });
     if (!req.ok) throw new Error(req.message);
     const id = req.op.id;
-    await until('the retries of the first save', async () => control.saves >= 4 && control.drop === 0);
+    await until(
+      'the retries of the first save',
+      async () => control.saves >= 4 && control.drop === 0,
+    );
     const stored = await real.load(id);
     expect(stored?.version).toBe(2);
     const planHash = (stored!.snapshot as { context: { planHash: string } }).context.planHash;
@@ -116,13 +133,20 @@ describe('a save applied by Redis whose reply was lost', () => {
 
   test('a save refused because another writer moved the version on still stops this process', async () => {
     const { engine, real } = await setup();
-    const req = await engine.request({ kind: 'failover', mode: 'auto', requester: REQUESTER, reason: 'two writers' });
+    const req = await engine.request({
+      kind: 'failover',
+      mode: 'auto',
+      requester: REQUESTER,
+      reason: 'two writers',
+    });
     if (!req.ok) throw new Error(req.message);
     const waiting = await inPhase(engine, req.op.id, 'awaitingApproval');
     const stored = (await real.load(waiting.id))!;
     // Another process writes the next version first.
     await real.save(waiting.id, stored.version, stored.snapshot, []);
-    await expect(engine.approve({ opId: waiting.id, userId: APPROVER, planHash: waiting.planHash! })).rejects.toThrow(/not driven by this dr-bot process/);
+    await expect(
+      engine.approve({ opId: waiting.id, userId: APPROVER, planHash: waiting.planHash! }),
+    ).rejects.toThrow(/not driven by this dr-bot process/);
     expect((await real.load(waiting.id))?.version).toBe(stored.version + 1);
   });
 });

@@ -6,7 +6,11 @@ const now = () => 1_700_000_000_000;
 describe('preflight', () => {
   test('every configured component is asked about the target side; absent ones are not configured', async () => {
     const world = await new FakeWorld().init();
-    const report = await runPreflight(createFakeProviders(world, ['database', 'dns']), { kind: 'failover', requestedMode: 'auto' }, now);
+    const report = await runPreflight(
+      createFakeProviders(world, ['database', 'dns']),
+      { kind: 'failover', requestedMode: 'auto' },
+      now,
+    );
     expect(report.mode).toBe('planned');
     expect(report.checkedAt).toBe(now());
     expect(report.components.map((c) => [c.component, c.status])).toEqual([
@@ -18,19 +22,31 @@ describe('preflight', () => {
       ['health', 'not-configured'],
     ]);
     // Read-only: the readiness of each, then whether the secondary already serves (it does not).
-    expect(world.calls).toEqual(['database.readiness(secondary)', 'dns.readiness(secondary)', 'database.isWriter(secondary)']);
+    expect(world.calls).toEqual([
+      'database.readiness(secondary)',
+      'dns.readiness(secondary)',
+      'database.isWriter(secondary)',
+    ]);
   });
 
   test('failback asks about the primary', async () => {
     const world = await new FakeWorld().init();
-    await runPreflight(createFakeProviders(world, ['cluster']), { kind: 'failback', requestedMode: 'auto' }, now);
+    await runPreflight(
+      createFakeProviders(world, ['cluster']),
+      { kind: 'failback', requestedMode: 'auto' },
+      now,
+    );
     expect(world.calls).toEqual(['cluster.readiness(primary)']);
   });
 
   test('a component whose readiness check fails blocks the operation with the reason', async () => {
     const world = await new FakeWorld().init();
     world.fail('dns.readiness');
-    const report = await runPreflight(createFakeProviders(world), { kind: 'failover', requestedMode: 'auto' }, now);
+    const report = await runPreflight(
+      createFakeProviders(world),
+      { kind: 'failover', requestedMode: 'auto' },
+      now,
+    );
     expect(report.components.find((c) => c.component === 'dns')).toMatchObject({
       status: 'blocked',
       summary: 'readiness check failed: fake-dns: dns.readiness failed (injected)',
@@ -38,8 +54,15 @@ describe('preflight', () => {
   });
 
   test('auto with the writer gone is unplanned and carries the expected loss', async () => {
-    const world = await new FakeWorld().init({ 'cache.primaryReachable': 'false', 'cache.lagBytes': '512' });
-    const report = await runPreflight(createFakeProviders(world), { kind: 'failover', requestedMode: 'auto' }, now);
+    const world = await new FakeWorld().init({
+      'cache.primaryReachable': 'false',
+      'cache.lagBytes': '512',
+    });
+    const report = await runPreflight(
+      createFakeProviders(world),
+      { kind: 'failover', requestedMode: 'auto' },
+      now,
+    );
     expect(report.mode).toBe('unplanned');
     const cache = report.components.find((c) => c.component === 'cache');
     expect(cache).toMatchObject({ status: 'ready', expectedLoss: { bytes: 512 } });
@@ -47,7 +70,11 @@ describe('preflight', () => {
 
   test('planned with the writer gone is blocked and says to use unplanned', async () => {
     const world = await new FakeWorld().init({ 'database.primaryReachable': 'false' });
-    const report = await runPreflight(createFakeProviders(world), { kind: 'failover', requestedMode: 'planned' }, now);
+    const report = await runPreflight(
+      createFakeProviders(world),
+      { kind: 'failover', requestedMode: 'planned' },
+      now,
+    );
     expect(report.mode).toBe('planned');
     const db = report.components.find((c) => c.component === 'database');
     expect(db?.status).toBe('blocked');
@@ -57,7 +84,11 @@ describe('preflight', () => {
 
   test('unplanned with the writer reachable is a warning to read before approving', async () => {
     const world = await new FakeWorld().init();
-    const report = await runPreflight(createFakeProviders(world), { kind: 'failover', requestedMode: 'unplanned' }, now);
+    const report = await runPreflight(
+      createFakeProviders(world),
+      { kind: 'failover', requestedMode: 'unplanned' },
+      now,
+    );
     expect(report.mode).toBe('unplanned');
     const db = report.components.find((c) => c.component === 'database');
     expect(db?.status).toBe('warning');
@@ -80,7 +111,11 @@ describe('already failed over', () => {
 
   test('a failover while the secondary already serves is refused before approval and says to fail back', async () => {
     const world = await new FakeWorld().init(failedOver);
-    const report = await runPreflight(createFakeProviders(world), { kind: 'failover', requestedMode: 'auto' }, now);
+    const report = await runPreflight(
+      createFakeProviders(world),
+      { kind: 'failover', requestedMode: 'auto' },
+      now,
+    );
     const blocked = report.components.filter((c) => c.status === 'blocked');
     expect(blocked.map((c) => c.component)).toEqual(['dns']);
     expect(blocked[0].summary).toBe(
@@ -92,40 +127,85 @@ describe('already failed over', () => {
 
   test('so is a drill, which starts with a failover; a failback is not', async () => {
     const world = await new FakeWorld().init(failedOver);
-    const drill = await runPreflight(createFakeProviders(world), { kind: 'drill', requestedMode: 'planned' }, now);
-    expect(drill.components.find((c) => c.component === 'dns')).toMatchObject({ status: 'blocked', summary: expect.stringMatching(/^already failed over: .*a drill starts with a failover\. Request a failback/) });
-    const failback = await runPreflight(createFakeProviders(world), { kind: 'failback', requestedMode: 'auto' }, now);
+    const drill = await runPreflight(
+      createFakeProviders(world),
+      { kind: 'drill', requestedMode: 'planned' },
+      now,
+    );
+    expect(drill.components.find((c) => c.component === 'dns')).toMatchObject({
+      status: 'blocked',
+      summary: expect.stringMatching(
+        /^already failed over: .*a drill starts with a failover\. Request a failback/,
+      ),
+    });
+    const failback = await runPreflight(
+      createFakeProviders(world),
+      { kind: 'failback', requestedMode: 'auto' },
+      now,
+    );
     expect(failback.components.filter((c) => c.status === 'blocked')).toEqual([]);
   });
 
   test('without DNS configured, the block lands on the database', async () => {
     const world = await new FakeWorld().init(failedOver);
-    const report = await runPreflight(createFakeProviders(world, ['database', 'cache']), { kind: 'failover', requestedMode: 'auto' }, now);
-    expect(report.components.filter((c) => c.status === 'blocked').map((c) => c.component)).toEqual(['database']);
+    const report = await runPreflight(
+      createFakeProviders(world, ['database', 'cache']),
+      { kind: 'failover', requestedMode: 'auto' },
+      now,
+    );
+    expect(report.components.filter((c) => c.status === 'blocked').map((c) => c.component)).toEqual(
+      ['database'],
+    );
   });
 
   test.each([
-    ['the database promoted but DNS still on the primary', { 'dns.target': 'primary', 'cluster.secondary': 'standby' }],
-    ['the data tier and DNS switched, the workloads still at standby counts', { 'cluster.secondary': 'standby' }],
-    ['DNS switched but the cache not promoted', { 'cache.writer': 'primary', 'cache.standby': 'secondary' }],
-  ] as const)('a half-done failover (%s) is not refused: its steps finish it', async (_what, state) => {
-    const world = await new FakeWorld().init({ ...failedOver, ...state });
-    const report = await runPreflight(createFakeProviders(world), { kind: 'failover', requestedMode: 'auto' }, now);
-    expect(report.components.filter((c) => c.status === 'blocked')).toEqual([]);
-  });
+    [
+      'the database promoted but DNS still on the primary',
+      { 'dns.target': 'primary', 'cluster.secondary': 'standby' },
+    ],
+    [
+      'the data tier and DNS switched, the workloads still at standby counts',
+      { 'cluster.secondary': 'standby' },
+    ],
+    [
+      'DNS switched but the cache not promoted',
+      { 'cache.writer': 'primary', 'cache.standby': 'secondary' },
+    ],
+  ] as const)(
+    'a half-done failover (%s) is not refused: its steps finish it',
+    async (_what, state) => {
+      const world = await new FakeWorld().init({ ...failedOver, ...state });
+      const report = await runPreflight(
+        createFakeProviders(world),
+        { kind: 'failover', requestedMode: 'auto' },
+        now,
+      );
+      expect(report.components.filter((c) => c.status === 'blocked')).toEqual([]);
+    },
+  );
 
   test('a component that cannot say is no proof of "already failed over"', async () => {
     const world = await new FakeWorld().init(failedOver);
     world.fail('dns.currentTarget');
-    const report = await runPreflight(createFakeProviders(world), { kind: 'failover', requestedMode: 'auto' }, now);
+    const report = await runPreflight(
+      createFakeProviders(world),
+      { kind: 'failover', requestedMode: 'auto' },
+      now,
+    );
     expect(report.components.filter((c) => c.status === 'blocked')).toEqual([]);
   });
 });
 
 test("the target region's health endpoint is asked about too: for a failover the secondary's, a warning when it does not answer", async () => {
   const world = await new FakeWorld().init({ 'health.secondary': 'false' });
-  const report = await runPreflight(createFakeProviders(world, ['database', 'health']), { kind: 'failover', requestedMode: 'auto' }, now);
+  const report = await runPreflight(
+    createFakeProviders(world, ['database', 'health']),
+    { kind: 'failover', requestedMode: 'auto' },
+    now,
+  );
   expect(world.calls).toContain('health.readiness(secondary)');
-  expect(report.components.find((c) => c.component === 'health')).toMatchObject({ status: 'warning' });
+  expect(report.components.find((c) => c.component === 'health')).toMatchObject({
+    status: 'warning',
+  });
   expect(report.components.filter((c) => c.status === 'blocked')).toEqual([]);
 });

@@ -42,7 +42,8 @@ afterAll(async () => {
 async function startEngine(environment = 'prod'): Promise<Engine> {
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) logs.push(JSON.parse(line) as (typeof logs)[number]);
+      for (const line of chunk.toString().split('\n').filter(Boolean))
+        logs.push(JSON.parse(line) as (typeof logs)[number]);
       done();
     },
   });
@@ -64,7 +65,10 @@ async function stopAll(): Promise<void> {
 }
 
 /** Rewrite the stored snapshot the way a bad write or an old deploy would have left it. */
-async function tamper(id: string, change: (snapshot: { value: unknown; context: Record<string, unknown> }) => void): Promise<void> {
+async function tamper(
+  id: string,
+  change: (snapshot: { value: unknown; context: Record<string, unknown> }) => void,
+): Promise<void> {
   const raw = await redis.hget(`${prefix}op:${id}`, 'snapshot');
   const snapshot = JSON.parse(raw!) as { value: unknown; context: Record<string, unknown> };
   change(snapshot);
@@ -72,7 +76,12 @@ async function tamper(id: string, change: (snapshot: { value: unknown; context: 
 }
 
 async function awaitingFailover(engine: Engine): Promise<string> {
-  const req = await engine.request({ kind: 'failover', mode: 'auto', requester: REQUESTER, reason: 'region down' });
+  const req = await engine.request({
+    kind: 'failover',
+    mode: 'auto',
+    requester: REQUESTER,
+    reason: 'region down',
+  });
   if (!req.ok) throw new Error(req.message);
   return (await inPhase(engine, req.op.id, 'awaitingApproval')).id;
 }
@@ -87,17 +96,38 @@ describe('an operation this version cannot resume', () => {
 
     const engine = await startEngine();
     const report = logs.find((l) => l.opId === id && l.level === 50);
-    expect(report?.msg).toMatch(new RegExp(`^${id} cannot be resumed by this version of dr-bot: its stored snapshot is not valid JSON .*It keeps the environment locked until an approver closes it with \`abort\`\\. Nothing was run for it\\.$`));
+    expect(report?.msg).toMatch(
+      new RegExp(
+        `^${id} cannot be resumed by this version of dr-bot: its stored snapshot is not valid JSON .*It keeps the environment locked until an approver closes it with \`abort\`\\. Nothing was run for it\\.$`,
+      ),
+    );
 
     const status = await engine.status();
     expect(status.active).toBeNull();
-    expect(status.unrestorable).toEqual({ id, reason: expect.stringContaining('its stored snapshot is not valid JSON') });
+    expect(status.unrestorable).toEqual({
+      id,
+      reason: expect.stringContaining('its stored snapshot is not valid JSON'),
+    });
 
-    const request = await engine.request({ kind: 'failback', mode: 'auto', requester: REQUESTER, reason: 'r' });
-    expect(request).toMatchObject({ ok: false, code: 'already-active', activeId: id, unrestorable: expect.stringContaining('not valid JSON') });
-    expect(request.ok || request.message).toContain(`${id} holds the environment but cannot be resumed by this version of dr-bot`);
+    const request = await engine.request({
+      kind: 'failback',
+      mode: 'auto',
+      requester: REQUESTER,
+      reason: 'r',
+    });
+    expect(request).toMatchObject({
+      ok: false,
+      code: 'already-active',
+      activeId: id,
+      unrestorable: expect.stringContaining('not valid JSON'),
+    });
+    expect(request.ok || request.message).toContain(
+      `${id} holds the environment but cannot be resumed by this version of dr-bot`,
+    );
     // Commands by verb, for each adapter to spell: `/dr abort` in Slack, `abort` in the console.
-    expect(request.ok || request.message).toContain(`An approver can close it with ${commandRef('abort')}; then request the failback again.`);
+    expect(request.ok || request.message).toContain(
+      `An approver can close it with ${commandRef('abort')}; then request the failback again.`,
+    );
     const approve = await engine.approve({ opId: id, userId: APPROVER, planHash: 'x' });
     expect(approve).toMatchObject({ ok: false, reason: 'unrestorable' });
     expect(approve.message).toContain(`until an approver closes it with ${commandRef('abort')}.`);
@@ -106,23 +136,44 @@ describe('an operation this version cannot resume', () => {
     const outsider = await engine.abort({ userId: OUTSIDER });
     expect(outsider).toMatchObject({ ok: false, reason: 'unauthorized' });
     // Not even the requester: whether it was approved yet cannot be read.
-    expect(await engine.abort({ userId: REQUESTER })).toMatchObject({ ok: false, reason: 'unauthorized' });
+    expect(await engine.abort({ userId: REQUESTER })).toMatchObject({
+      ok: false,
+      reason: 'unauthorized',
+    });
     expect(await store.activeFor('prod')).toBe(id);
 
     const closed = await engine.abort({ userId: APPROVER, reason: 'bad deploy' });
-    expect(closed).toMatchObject({ ok: true, op: { id, phase: 'aborted', abortedBy: APPROVER, kind: 'failover' } });
-    expect(closed.message).toContain(`${id} closed as aborted by <@${APPROVER}> without resuming it (its stored snapshot is not valid JSON`);
+    expect(closed).toMatchObject({
+      ok: true,
+      op: { id, phase: 'aborted', abortedBy: APPROVER, kind: 'failover' },
+    });
+    expect(closed.message).toContain(
+      `${id} closed as aborted by <@${APPROVER}> without resuming it (its stored snapshot is not valid JSON`,
+    );
     expect(await store.activeFor('prod')).toBeNull();
     const tl = await store.timeline(id);
     expect(types(tl).slice(-3)).toEqual(['ActionRefused', 'ActionRefused', 'OperationAborted']);
-    expect(tl.at(-1)).toMatchObject({ userId: APPROVER, reason: 'bad deploy', notResumed: expect.stringContaining('not valid JSON') });
+    expect(tl.at(-1)).toMatchObject({
+      userId: APPROVER,
+      reason: 'bad deploy',
+      notResumed: expect.stringContaining('not valid JSON'),
+    });
 
     // Closed, it reads like any finished operation, here and after a restart.
     expect((await engine.status()).last).toMatchObject({ id, phase: 'aborted' });
     await stopAll();
     const again = await startEngine();
     expect(await again.status()).toMatchObject({ active: null, last: { id, phase: 'aborted' } });
-    expect((await again.request({ kind: 'failover', mode: 'auto', requester: REQUESTER, reason: 'again' })).ok).toBe(true);
+    expect(
+      (
+        await again.request({
+          kind: 'failover',
+          mode: 'auto',
+          requester: REQUESTER,
+          reason: 'again',
+        })
+      ).ok,
+    ).toBe(true);
   });
 
   test('an operation of another environment on the same state Redis is refused by id, not acted on or closed from this one', async () => {
@@ -131,12 +182,28 @@ describe('an operation this version cannot resume', () => {
     await stopAll();
     const prod = await startEngine('prod');
     const notOurs = `${id} is an operation of staging, not of prod: act on it with the bot (or dr console) of staging.`;
-    expect(await prod.approve({ opId: id, userId: APPROVER, planHash: 'x' })).toEqual({ ok: false, reason: 'other-environment', message: notOurs });
-    expect(await prod.abort({ opId: id, userId: APPROVER, reason: 'typed the wrong id' })).toEqual({ ok: false, reason: 'other-environment', message: notOurs });
+    expect(await prod.approve({ opId: id, userId: APPROVER, planHash: 'x' })).toEqual({
+      ok: false,
+      reason: 'other-environment',
+      message: notOurs,
+    });
+    expect(await prod.abort({ opId: id, userId: APPROVER, reason: 'typed the wrong id' })).toEqual({
+      ok: false,
+      reason: 'other-environment',
+      message: notOurs,
+    });
     // Unreadable there too: prod's approvers still cannot close it.
     await redis.hset(`${prefix}op:${id}`, 'snapshot', 'not json');
-    expect(await prod.abort({ opId: id, userId: APPROVER, reason: 'typed the wrong id' })).toEqual({ ok: false, reason: 'other-environment', message: notOurs });
-    expect(await prod.reject({ opId: id, userId: APPROVER })).toEqual({ ok: false, reason: 'other-environment', message: notOurs });
+    expect(await prod.abort({ opId: id, userId: APPROVER, reason: 'typed the wrong id' })).toEqual({
+      ok: false,
+      reason: 'other-environment',
+      message: notOurs,
+    });
+    expect(await prod.reject({ opId: id, userId: APPROVER })).toEqual({
+      ok: false,
+      reason: 'other-environment',
+      message: notOurs,
+    });
     expect(await store.activeFor('staging')).toBe(id);
     expect((await store.load(id))?.status).toBe('active');
   });
@@ -147,12 +214,20 @@ describe('an operation this version cannot resume', () => {
     const first = await startEngine();
     const id = await awaitingFailover(first);
     const waiting = (await first.get(id))!;
-    expect((await first.approve({ opId: id, userId: APPROVER, planHash: waiting.planHash! })).ok).toBe(true);
+    expect(
+      (await first.approve({ opId: id, userId: APPROVER, planHash: waiting.planHash! })).ok,
+    ).toBe(true);
     await entered;
     await stopAll();
     // Started under a runbook with a stage this version no longer has.
     await tamper(id, (s) => {
-      s.context.runbook = [['promote-database', 'promote-cache'], ['switch-dns'], ['warm-caches'], ['scale-secondary'], ['verify-secondary']];
+      s.context.runbook = [
+        ['promote-database', 'promote-cache'],
+        ['switch-dns'],
+        ['warm-caches'],
+        ['scale-secondary'],
+        ['verify-secondary'],
+      ];
     });
     const calls = world.calls.length;
 
@@ -169,7 +244,10 @@ describe('an operation this version cannot resume', () => {
     const closed = await engine.abort({ opId: id, userId: APPROVER });
     expect(closed).toMatchObject({ ok: true, op: { id, phase: 'aborted' } });
     const dns = closed.op!.steps.find((s) => s.id === 'switch-dns');
-    expect(dns).toMatchObject({ status: 'failed', error: { message: expect.stringContaining('its outcome is unknown') } });
+    expect(dns).toMatchObject({
+      status: 'failed',
+      error: { message: expect.stringContaining('its outcome is unknown') },
+    });
     expect(closed.op!.steps.find((s) => s.id === 'promote-database')?.status).toBe('succeeded');
     expect(await store.activeFor('prod')).toBeNull();
     expect(world.calls.slice(calls)).toEqual([]);
@@ -184,7 +262,9 @@ describe('an operation this version cannot resume', () => {
     const engine = await startEngine();
     const view = (await engine.get(id))!;
     expect(view.phase).toBe('awaitingApproval');
-    expect((await engine.approve({ opId: id, userId: APPROVER, planHash: view.planHash! })).ok).toBe(true);
+    expect(
+      (await engine.approve({ opId: id, userId: APPROVER, planHash: view.planHash! })).ok,
+    ).toBe(true);
     await inPhase(engine, id, 'completed');
     expect(logs.filter((l) => l.level >= 50)).toEqual([]);
   });

@@ -7,7 +7,17 @@ import { Redis } from 'ioredis';
 import { labDown, labUp, pgQuery, type LabInfo } from '../../src/lab/index.js';
 import { inPhase } from '../support/engine-harness.js';
 import { sql, until } from '../support/lab.js';
-import { APPROVER, ids, insertRows, labEngine, OPERATOR, range, requestAndApprove, standbyState, type LabEngine } from './support.js';
+import {
+  APPROVER,
+  ids,
+  insertRows,
+  labEngine,
+  OPERATOR,
+  range,
+  requestAndApprove,
+  standbyState,
+  type LabEngine,
+} from './support.js';
 
 let lab: LabInfo;
 let h: LabEngine;
@@ -16,10 +26,15 @@ beforeAll(async () => {
   lab = await labUp();
   h = await labEngine(lab, 'failback-cycle', ['orders']);
   // The lab's config wires the simulators in: DNS, scaling and verification run for real too.
-  expect([h.providers.dns?.name, h.providers.cluster, h.providers.verification].every(Boolean)).toBe(true);
+  expect(
+    [h.providers.dns?.name, h.providers.cluster, h.providers.verification].every(Boolean),
+  ).toBe(true);
   // `dr lab up` creates it where this PostgreSQL ships it; the test needs it.
   await sql(lab.postgres.primary.url, 'CREATE EXTENSION IF NOT EXISTS pg_walinspect');
-  await sql(lab.postgres.primary.url, 'CREATE TABLE orders (id int PRIMARY KEY, side text NOT NULL)');
+  await sql(
+    lab.postgres.primary.url,
+    'CREATE TABLE orders (id int PRIMARY KEY, side text NOT NULL)',
+  );
 }, 120_000);
 
 afterAll(async () => {
@@ -39,10 +54,14 @@ async function redisDo<T>(side: 'primary' | 'secondary', fn: (r: Redis) => Promi
   }
 }
 
-async function replicaState(side: 'primary' | 'secondary'): Promise<{ role: string; link: string | undefined; offset: number; masterOffset: number }> {
+async function replicaState(
+  side: 'primary' | 'secondary',
+): Promise<{ role: string; link: string | undefined; offset: number; masterOffset: number }> {
   const info = await redisDo(side, (r) => r.info('replication'));
   const field = (k: string) => new RegExp(`^${k}:(.*)$`, 'm').exec(info)?.[1]?.trim();
-  const masterInfo = await redisDo(side === 'primary' ? 'secondary' : 'primary', (r) => r.info('replication'));
+  const masterInfo = await redisDo(side === 'primary' ? 'secondary' : 'primary', (r) =>
+    r.info('replication'),
+  );
   return {
     role: field('role') ?? '',
     link: field('master_link_status'),
@@ -53,20 +72,37 @@ async function replicaState(side: 'primary' | 'secondary'): Promise<{ role: stri
 
 test('a failback with nothing to fail back is refused at preflight and changes nothing', async () => {
   await insertRows(pgUrl('primary'), range(1, 20), 'primary');
-  const req = await h.engine.request({ kind: 'failback', mode: 'auto', requester: OPERATOR, reason: 'nothing to do' });
+  const req = await h.engine.request({
+    kind: 'failback',
+    mode: 'auto',
+    requester: OPERATOR,
+    reason: 'nothing to do',
+  });
   if (!req.ok) throw new Error(req.message);
   const refused = await inPhase(h.engine, req.op.id, 'refused');
-  expect(refused.lastError?.message).toContain('nothing to fail back: the primary region already serves');
+  expect(refused.lastError?.message).toContain(
+    'nothing to fail back: the primary region already serves',
+  );
   expect(refused.steps.every((s) => s.status === 'pending')).toBe(true);
   expect((await sql(pgUrl('primary'), 'SELECT pg_is_in_recovery() AS r'))[0].r).toBe(false);
   expect(await h.providers.dns!.currentTarget()).toBe('primary');
 });
 
 test('a failback requested while a failover is still active is refused with the active operation named', async () => {
-  const failover = await h.engine.request({ kind: 'failover', mode: 'auto', requester: OPERATOR, reason: 'drill' });
+  const failover = await h.engine.request({
+    kind: 'failover',
+    mode: 'auto',
+    requester: OPERATOR,
+    reason: 'drill',
+  });
   if (!failover.ok) throw new Error(failover.message);
   await inPhase(h.engine, failover.op.id, 'awaitingApproval');
-  const failback = await h.engine.request({ kind: 'failback', mode: 'auto', requester: OPERATOR, reason: 'too early' });
+  const failback = await h.engine.request({
+    kind: 'failback',
+    mode: 'auto',
+    requester: OPERATOR,
+    reason: 'too early',
+  });
   expect(failback).toMatchObject({ ok: false, code: 'already-active', activeId: failover.op.id });
   expect(failback.ok ? '' : failback.message).toBe(
     `${failover.op.id} is already in progress (a failover): only one operation per environment runs at a time. Let it finish or abort it, then request the failback again.`,
@@ -82,7 +118,12 @@ test('failover, writes on the secondary, failback: every row is on the primary, 
   expect(failover.after.mode).toBe('planned');
 
   // Failed over: another failover has nothing to do and is refused before approval, saying so.
-  const again = await h.engine.request({ kind: 'failover', mode: 'auto', requester: OPERATOR, reason: 'once more' });
+  const again = await h.engine.request({
+    kind: 'failover',
+    mode: 'auto',
+    requester: OPERATOR,
+    reason: 'once more',
+  });
   if (!again.ok) throw new Error(again.message);
   const refused = await inPhase(h.engine, again.op.id, 'refused');
   expect(refused.lastError?.message).toContain(
@@ -102,18 +143,28 @@ test('failover, writes on the secondary, failback: every row is on the primary, 
   const failback = await requestAndApprove(h.engine, 'failback');
   // Before approval the card said what the resync would do and that nothing is lost: a note, no warning.
   const db = failback.before.preflight?.components.find((c) => c.component === 'database');
-  expect(db?.planFacts).toMatchObject({ targetRole: 'stale-writer', resyncMethod: 'rewind', lostTransactions: 0 });
+  expect(db?.planFacts).toMatchObject({
+    targetRole: 'stale-writer',
+    resyncMethod: 'rewind',
+    lostTransactions: 0,
+  });
   expect(db?.status).toBe('ready');
-  expect(db?.summary).toMatch(/it wrote \d+ B of WAL after the split, none of it a committed transaction \(counted with pg_walinspect\): no committed transaction is lost; pg_rewind discards it/);
+  expect(db?.summary).toMatch(
+    /it wrote \d+ B of WAL after the split, none of it a committed transaction \(counted with pg_walinspect\): no committed transaction is lost; pg_rewind discards it/,
+  );
   expect(db?.summary).not.toContain('never reached');
   expect(db?.summary).toContain('will rewind (pg_rewind)');
   expect(db?.warnings).toBeUndefined();
   expect(db?.expectedLoss).toBeUndefined();
 
   const steps = Object.fromEntries(failback.after.steps.map((s) => [s.id, s]));
-  expect(failback.after.steps.map((s) => s.status).every((s) => s === 'succeeded' || s === 'skipped')).toBe(true);
+  expect(
+    failback.after.steps.map((s) => s.status).every((s) => s === 'succeeded' || s === 'skipped'),
+  ).toBe(true);
   expect(steps['resync-database'].evidence).toMatchObject({ method: 'rewind', rewindError: null });
-  expect(steps['verify-consistency'].checks?.map((c) => c.name)).toEqual(expect.arrayContaining(['postgres table orders', 'redis sampled values']));
+  expect(steps['verify-consistency'].checks?.map((c) => c.name)).toEqual(
+    expect.arrayContaining(['postgres table orders', 'redis sampled values']),
+  );
   // RTO and RPO as for a failover: measured up to the green verification of the primary; zero loss.
   expect(failback.after.rtoMs).toBeGreaterThan(0);
   expect(failback.after.rpo?.map((r) => [r.component, r.bytes])).toEqual([
@@ -124,13 +175,26 @@ test('failover, writes on the secondary, failback: every row is on the primary, 
   // Data: every row written on either side while it was the writer.
   expect(await ids(pgUrl('primary'))).toEqual(range(1, 150));
   expect((await sql(pgUrl('primary'), 'SELECT pg_is_in_recovery() AS r'))[0].r).toBe(false);
-  await until('the secondary to replay everything', async () => (await standbyState(pgUrl('secondary'), pgUrl('primary'))).lagBytes === 0);
-  expect(await standbyState(pgUrl('secondary'), pgUrl('primary'))).toEqual({ inRecovery: true, receiver: 'streaming', lagBytes: 0 });
+  await until(
+    'the secondary to replay everything',
+    async () => (await standbyState(pgUrl('secondary'), pgUrl('primary'))).lagBytes === 0,
+  );
+  expect(await standbyState(pgUrl('secondary'), pgUrl('primary'))).toEqual({
+    inRecovery: true,
+    receiver: 'streaming',
+    lagBytes: 0,
+  });
   expect(await ids(pgUrl('secondary'))).toEqual(range(1, 150));
 
   // Redis likewise.
-  expect(await redisDo('primary', (r) => r.mget('cart:1', 'cart:2'))).toEqual(['primary', 'secondary']);
-  expect(await redisDo('primary', (r) => r.hgetall('session:9'))).toEqual({ user: 'ada', region: 'secondary' });
+  expect(await redisDo('primary', (r) => r.mget('cart:1', 'cart:2'))).toEqual([
+    'primary',
+    'secondary',
+  ]);
+  expect(await redisDo('primary', (r) => r.hgetall('session:9'))).toEqual({
+    user: 'ada',
+    region: 'secondary',
+  });
   await until('the Redis replica to reach the master offset', async () => {
     const s = await replicaState('secondary');
     return s.offset === s.masterOffset;
@@ -152,8 +216,15 @@ test('the cycle repeats: a second failover and failback after the first', async 
   const failback = await requestAndApprove(h.engine, 'failback');
   expect(failback.after.phase).toBe('completed');
   expect(await ids(pgUrl('primary'))).toEqual(range(1, 170));
-  await until('the secondary to replay everything', async () => (await standbyState(pgUrl('secondary'), pgUrl('primary'))).lagBytes === 0);
-  expect(await standbyState(pgUrl('secondary'), pgUrl('primary'))).toEqual({ inRecovery: true, receiver: 'streaming', lagBytes: 0 });
+  await until(
+    'the secondary to replay everything',
+    async () => (await standbyState(pgUrl('secondary'), pgUrl('primary'))).lagBytes === 0,
+  );
+  expect(await standbyState(pgUrl('secondary'), pgUrl('primary'))).toEqual({
+    inRecovery: true,
+    receiver: 'streaming',
+    lagBytes: 0,
+  });
   expect(await h.providers.dns!.currentTarget()).toBe('primary');
 });
 
@@ -170,7 +241,9 @@ test('a planted mismatch (replay paused on the resynced primary, a row written a
   expect(view.currentSteps).toEqual(['verify-consistency']);
   expect(view.lastError).toMatchObject({ code: 'verification-failed' });
   expect(view.lastError?.message).toContain('WAL replay is paused on primary');
-  expect(view.lastError?.message).toContain('postgres table orders (secondary: 181 rows, primary: 180 rows');
+  expect(view.lastError?.message).toContain(
+    'postgres table orders (secondary: 181 rows, primary: 180 rows',
+  );
   // Nothing after the check happened: the secondary still takes writes and users still go there.
   expect((await sql(pgUrl('primary'), 'SELECT pg_is_in_recovery() AS r'))[0].r).toBe(true);
   expect((await sql(pgUrl('secondary'), 'SELECT pg_is_in_recovery() AS r'))[0].r).toBe(false);

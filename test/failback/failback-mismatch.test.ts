@@ -5,9 +5,24 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { labUser, pgStart, pgStop, readLabInfo, writeLabInfo, type LabInfo } from '../../src/lab/index.js';
+import {
+  labUser,
+  pgStart,
+  pgStop,
+  readLabInfo,
+  writeLabInfo,
+  type LabInfo,
+} from '../../src/lab/index.js';
 import { sql, startLab, stopLabs, until } from '../support/lab.js';
-import { insertRows, labEngine, OPERATOR, range, requestAndApprove, standbyState, type LabEngine } from './support.js';
+import {
+  insertRows,
+  labEngine,
+  OPERATOR,
+  range,
+  requestAndApprove,
+  standbyState,
+  type LabEngine,
+} from './support.js';
 
 let lab: LabInfo;
 let h: LabEngine;
@@ -25,7 +40,11 @@ afterAll(async () => {
 /** Change the first `from` in the standby's heap file of `table` to `to` (same length), with the server stopped. */
 async function corruptStandbyRow(table: string, from: string, to: string): Promise<void> {
   const server = lab.postgres.primary;
-  const [{ path }] = await sql<{ path: string }>(server.url, 'SELECT pg_relation_filepath($1) AS path', [table]);
+  const [{ path }] = await sql<{ path: string }>(
+    server.url,
+    'SELECT pg_relation_filepath($1) AS path',
+    [table],
+  );
   // The page as replayed is on disk, and the restart replays nothing that touches it again.
   await sql(server.url, 'CHECKPOINT');
   const ctx = { bindir: lab.postgres.bindir, user: labUser(), socketDir: '' };
@@ -54,22 +73,37 @@ test('equal LSNs but a row that differs: the failback stops at verify-consistenc
   await h.providers.database!.resync({ standby: 'primary', progress: () => undefined });
   await sql(secondary, 'VACUUM (FREEZE) orders');
   await sql(secondary, 'CHECKPOINT');
-  await until('the primary to replay the checkpoint', async () => (await standbyState(primary, secondary)).lagBytes === 0);
+  await until(
+    'the primary to replay the checkpoint',
+    async () => (await standbyState(primary, secondary)).lagBytes === 0,
+  );
   await corruptStandbyRow('orders', 'secondary', 'SECONDARY');
   await until('the primary to stream again at lag 0', async () => {
     const s = await standbyState(primary, secondary);
     return s.receiver === 'streaming' && s.lagBytes === 0;
   });
-  expect((await sql<{ n: string }>(primary, `SELECT count(*) AS n FROM orders WHERE side = 'SECONDARY'`))[0].n).toBe('1');
+  expect(
+    (
+      await sql<{ n: string }>(primary, `SELECT count(*) AS n FROM orders WHERE side = 'SECONDARY'`)
+    )[0].n,
+  ).toBe('1');
 
   const stopped = await requestAndApprove(h.engine, 'failback', { until: 'paused' });
   const view = stopped.after;
   expect(view.currentSteps).toEqual(['verify-consistency']);
   expect(view.lastError).toMatchObject({ code: 'verification-failed' });
   const checks = view.steps.find((s) => s.id === 'verify-consistency')?.checks ?? [];
-  expect(checks.find((c) => c.name === "postgres primary replayed secondary's WAL")).toMatchObject({ ok: true, detail: expect.stringContaining('LSNs equal') });
-  expect(checks.find((c) => c.name === 'postgres table orders')).toMatchObject({ ok: false, detail: 'secondary: 40 rows, primary: 40 rows, checksums differ' });
-  expect(view.lastError?.message).toContain('postgres table orders (secondary: 40 rows, primary: 40 rows, checksums differ)');
+  expect(checks.find((c) => c.name === "postgres primary replayed secondary's WAL")).toMatchObject({
+    ok: true,
+    detail: expect.stringContaining('LSNs equal'),
+  });
+  expect(checks.find((c) => c.name === 'postgres table orders')).toMatchObject({
+    ok: false,
+    detail: 'secondary: 40 rows, primary: 40 rows, checksums differ',
+  });
+  expect(view.lastError?.message).toContain(
+    'postgres table orders (secondary: 40 rows, primary: 40 rows, checksums differ)',
+  );
   // Nothing after the check happened: the secondary still takes writes and users still go there.
   expect((await sql(primary, 'SELECT pg_is_in_recovery() AS r'))[0].r).toBe(true);
   expect((await sql(secondary, 'SELECT pg_is_in_recovery() AS r'))[0].r).toBe(false);

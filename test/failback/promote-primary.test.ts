@@ -19,7 +19,10 @@ let providers: Providers;
 beforeAll(async () => {
   lab = await startLab();
   providers = createProviders(loadConfig({ path: lab.configPath }), process.env, silentLog);
-  await sql(lab.postgres.primary.url, 'CREATE TABLE orders (id int PRIMARY KEY, side text NOT NULL)');
+  await sql(
+    lab.postgres.primary.url,
+    'CREATE TABLE orders (id int PRIMARY KEY, side text NOT NULL)',
+  );
 }, 120_000);
 
 afterAll(async () => {
@@ -27,13 +30,30 @@ afterAll(async () => {
   await stopLabs();
 });
 
-const ctx = (): StepContext => ({ opId: 'promote-primary-lab', kind: 'failback', mode: 'planned', providers: { database: providers.database! }, log: silentLog, targets: { rtoMinutes: 30, rpoMinutes: 5 } });
+const ctx = (): StepContext => ({
+  opId: 'promote-primary-lab',
+  kind: 'failback',
+  mode: 'planned',
+  providers: { database: providers.database! },
+  log: silentLog,
+  targets: { rtoMinutes: 30, rpoMinutes: 5 },
+});
 const step = getStep('promote-primary');
-const readOnly = async (url: string) => (await sql<{ v: string }>(url, "SELECT current_setting('default_transaction_read_only') AS v"))[0].v === 'on';
+const readOnly = async (url: string) =>
+  (await sql<{ v: string }>(url, "SELECT current_setting('default_transaction_read_only') AS v"))[0]
+    .v === 'on';
 const setFence = async (url: string, on: boolean) => {
-  await sql(url, on ? 'ALTER SYSTEM SET default_transaction_read_only = on' : 'ALTER SYSTEM RESET default_transaction_read_only');
+  await sql(
+    url,
+    on
+      ? 'ALTER SYSTEM SET default_transaction_read_only = on'
+      : 'ALTER SYSTEM RESET default_transaction_read_only',
+  );
   await sql(url, 'SELECT pg_reload_conf()');
-  await until(`the fence on ${url} to be ${on ? 'set' : 'lifted'}`, async () => (await readOnly(url)) === on);
+  await until(
+    `the fence on ${url} to be ${on ? 'set' : 'lifted'}`,
+    async () => (await readOnly(url)) === on,
+  );
 };
 
 test('after a failover, a fenced old primary next to a fenced secondary: not done, and promote keeps its fence', async () => {
@@ -47,7 +67,9 @@ test('after a failover, a fenced old primary next to a fenced secondary: not don
   expect(await step.check(ctx())).toMatchObject({ done: false });
   const attempt = step.run(ctx(), () => undefined);
   await expect(attempt).rejects.toMatchObject({ code: 'wrong-target' });
-  await expect(attempt).rejects.toThrow(/primary writes timeline 1 and secondary \(fenced read-only\) timeline 2: .*diverged/);
+  await expect(attempt).rejects.toThrow(
+    /primary writes timeline 1 and secondary \(fenced read-only\) timeline 2: .*diverged/,
+  );
   // The diverged old primary was not handed the writes.
   expect(await readOnly(lab.postgres.primary.url)).toBe(true);
   expect(await ids(lab.postgres.primary.url)).toEqual(range(1, 10));
@@ -72,7 +94,9 @@ test('once resynced, the step promotes the primary and then counts as done (seco
   expect(await readOnly(lab.postgres.secondary.url)).toBe(true);
   expect(await ids(lab.postgres.primary.url)).toEqual(range(1, 20));
   // Promoting again is the no-op that keeps the (already lifted) fence off the primary.
-  expect(await db.promote({ target: 'primary', mode: 'planned', progress: () => undefined })).toMatchObject({ noop: true });
+  expect(
+    await db.promote({ target: 'primary', mode: 'planned', progress: () => undefined }),
+  ).toMatchObject({ noop: true });
   await insertRows(lab.postgres.primary.url, [21], 'primary');
 });
 
@@ -83,14 +107,19 @@ test('Redis: the old master still a master beside the promoted secondary (resync
   const secondary = new Redis(lab.redis.secondary.url, { lazyConnect: true });
   try {
     await primary.set('order:1', 'from the primary');
-    await until('the replica to have the write', async () => (await secondary.get('order:1')) === 'from the primary');
+    await until(
+      'the replica to have the write',
+      async () => (await secondary.get('order:1')) === 'from the primary',
+    );
     // An unplanned failover that could not reach the old master: the secondary promoted alone.
     await secondary.call('REPLICAOF', 'NO', 'ONE');
     await secondary.set('order:2', 'from the secondary');
 
     expect(await cache.isWriter('primary')).toBe(true);
     expect(await step.check(cacheCtx())).toMatchObject({ done: false });
-    await expect(step.run(cacheCtx(), () => undefined)).rejects.toMatchObject({ code: 'wrong-target' });
+    await expect(step.run(cacheCtx(), () => undefined)).rejects.toMatchObject({
+      code: 'wrong-target',
+    });
     // Nothing was handed to the stale side: both still masters, the secondary's write only there.
     expect((await primary.call('ROLE')) as unknown[]).toEqual(expect.arrayContaining(['master']));
     expect(((await secondary.call('ROLE')) as unknown[])[0]).toBe('master');
@@ -100,7 +129,10 @@ test('Redis: the old master still a master beside the promoted secondary (resync
     await cache.resync({ standby: 'primary', progress: () => undefined });
     const outcome = await step.run(cacheCtx(), () => undefined);
     expect(outcome.result).toBe('done');
-    await until('the secondary to replicate from the primary', async () => (await step.check(cacheCtx())).done);
+    await until(
+      'the secondary to replicate from the primary',
+      async () => (await step.check(cacheCtx())).done,
+    );
     expect(await primary.get('order:2')).toBe('from the secondary');
   } finally {
     primary.disconnect();

@@ -26,10 +26,14 @@ const prefix = uniquePrefix('redis-regional-loss');
 const { connect, closeAll } = labRedisClients();
 let restartedPid = 0;
 
-
 async function replication(url: string): Promise<Record<string, string>> {
   const text = await connect(url).info('replication');
-  return Object.fromEntries(text.split(/\r?\n/).filter((l) => l.includes(':')).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1)]));
+  return Object.fromEntries(
+    text
+      .split(/\r?\n/)
+      .filter((l) => l.includes(':'))
+      .map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1)]),
+  );
 }
 
 beforeAll(async () => {
@@ -68,66 +72,135 @@ afterAll(async () => {
 test('primary killed, unplanned failover, old primary restarted: failback readiness warns (not blocked) with what it holds; the resync makes it a replica with every key the new master took', async () => {
   const primary = connect(lab.redis.primary.url);
   for (let i = 1; i <= 20; i++) await primary.set(`before:${i}`, String(i));
-  await until('the replica to have the whole stream', async () => (await replication(lab.redis.secondary.url)).slave_repl_offset === (await replication(lab.redis.primary.url)).master_repl_offset);
+  await until(
+    'the replica to have the whole stream',
+    async () =>
+      (await replication(lab.redis.secondary.url)).slave_repl_offset ===
+      (await replication(lab.redis.primary.url)).master_repl_offset,
+  );
   process.kill(lab.redis.primary.pid, 'SIGKILL');
-  await until('the primary to be gone', async () => !(await cache.readiness('secondary')).primaryReachable);
+  await until(
+    'the primary to be gone',
+    async () => !(await cache.readiness('secondary')).primaryReachable,
+  );
 
   const failover = await requestAndApprove(engine, 'failover');
   expect(failover.after.mode).toBe('unplanned');
-  expect(failover.after.steps.find((s) => s.id === 'promote-cache')?.evidence).toMatchObject({ fenced: false });
+  expect(failover.after.steps.find((s) => s.id === 'promote-cache')?.evidence).toMatchObject({
+    fenced: false,
+  });
   const newMaster = connect(lab.redis.secondary.url);
   for (let i = 1; i <= 30; i++) await newMaster.set(`after:${i}`, String(i));
 
   // The region is back: the old primary restarts as the master its config says it is, empty (no persistence in the lab).
-  restartedPid = (await startRedis({ redisServer: findRedisServer(), name: 'lab-primary', port: lab.redis.primary.port, dir: lab.redis.primary.dir })).pid;
+  restartedPid = (
+    await startRedis({
+      redisServer: findRedisServer(),
+      name: 'lab-primary',
+      port: lab.redis.primary.port,
+      dir: lab.redis.primary.dir,
+    })
+  ).pid;
   const restarted = await replication(lab.redis.primary.url);
   expect(restarted.role).toBe('master');
-  expect(restarted.master_replid).not.toBe((await replication(lab.redis.secondary.url)).master_replid2);
+  expect(restarted.master_replid).not.toBe(
+    (await replication(lab.redis.secondary.url)).master_replid2,
+  );
   // A client that reached it in the meantime: its write is what the resync drops.
   await connect(lab.redis.primary.url).set('late', 'written to the restarted old primary');
 
   const ready = await cache.readiness('primary');
-  expect(ready).toMatchObject({ status: 'warning', primaryReachable: true, planFacts: { targetRole: 'stale-master', history: 'restarted' } });
-  expect(ready.summary).toContain('primary is the old master, back with a new replication id beside secondary');
-  expect(ready.details).toMatchObject({ staleKeys: 1, staleKeysNotOnWriter: 1, staleKeysDiffering: 0 });
-  expect(ready.expectedLoss?.description).toBe(`primary holds 1 keys, offset 0: 1 not on secondary and 0 with another value there (all 1 compared); the resync replaces them with secondary's data`);
+  expect(ready).toMatchObject({
+    status: 'warning',
+    primaryReachable: true,
+    planFacts: { targetRole: 'stale-master', history: 'restarted' },
+  });
+  expect(ready.summary).toContain(
+    'primary is the old master, back with a new replication id beside secondary',
+  );
+  expect(ready.details).toMatchObject({
+    staleKeys: 1,
+    staleKeysNotOnWriter: 1,
+    staleKeysDiffering: 0,
+  });
+  expect(ready.expectedLoss?.description).toBe(
+    `primary holds 1 keys, offset 0: 1 not on secondary and 0 with another value there (all 1 compared); the resync replaces them with secondary's data`,
+  );
 
   const failback = await requestAndApprove(engine, 'failback');
-  const card = failback.before.preflight?.components.find((c) => c.component === 'cache') as ComponentReadiness;
+  const card = failback.before.preflight?.components.find(
+    (c) => c.component === 'cache',
+  ) as ComponentReadiness;
   expect(card.status).toBe('warning');
   expect(card.expectedLoss?.description).toContain('1 not on secondary');
   expect(failback.after.phase).toBe('completed');
   const resync = failback.after.steps.find((s) => s.id === 'resync-cache');
-  expect(resync).toMatchObject({ status: 'succeeded', evidence: { previousRole: 'master', droppedKeys: expect.stringContaining('1 not on secondary') } });
+  expect(resync).toMatchObject({
+    status: 'succeeded',
+    evidence: {
+      previousRole: 'master',
+      droppedKeys: expect.stringContaining('1 not on secondary'),
+    },
+  });
 
   // The failback ends with the primary serving again and the secondary its replica, at equal offsets.
   await until('the secondary to follow the primary at its offset', async () => {
-    const [p, s] = await Promise.all([replication(lab.redis.primary.url), replication(lab.redis.secondary.url)]);
-    return p.role === 'master' && s.role === 'slave' && s.master_link_status === 'up' && s.slave_repl_offset === p.master_repl_offset;
+    const [p, s] = await Promise.all([
+      replication(lab.redis.primary.url),
+      replication(lab.redis.secondary.url),
+    ]);
+    return (
+      p.role === 'master' &&
+      s.role === 'slave' &&
+      s.master_link_status === 'up' &&
+      s.slave_repl_offset === p.master_repl_offset
+    );
   });
   const back = connect(lab.redis.primary.url);
   expect(await back.exists('late')).toBe(0);
-  expect(await back.mget(Array.from({ length: 30 }, (_, i) => `after:${i + 1}`))).toEqual(Array.from({ length: 30 }, (_, i) => String(i + 1)));
+  expect(await back.mget(Array.from({ length: 30 }, (_, i) => `after:${i + 1}`))).toEqual(
+    Array.from({ length: 30 }, (_, i) => String(i + 1)),
+  );
   expect(await back.get('before:20')).toBe('20');
 });
 
 test('resync alone: the restarted old primary becomes a replica of the writer with equal offsets', async () => {
   // After the failback above the primary serves: kill it again and fail over without the engine.
   process.kill(restartedPid, 'SIGKILL');
-  await until('the primary to be gone', async () => !(await cache.readiness('secondary')).primaryReachable);
+  await until(
+    'the primary to be gone',
+    async () => !(await cache.readiness('secondary')).primaryReachable,
+  );
   await cache.promote({ target: 'secondary', mode: 'unplanned', progress: () => undefined });
   await connect(lab.redis.secondary.url).set('after-second-loss', 'kept');
-  await startRedis({ redisServer: findRedisServer(), name: 'lab-primary', port: lab.redis.primary.port, dir: lab.redis.primary.dir });
+  await startRedis({
+    redisServer: findRedisServer(),
+    name: 'lab-primary',
+    port: lab.redis.primary.port,
+    dir: lab.redis.primary.dir,
+  });
 
   // This time it restarts from the RDB it loaded as a replica: a history older than the secondary's promotion.
   const ready = await cache.readiness('primary');
-  expect(ready).toMatchObject({ status: 'warning', planFacts: { targetRole: 'stale-master', history: 'restarted' } });
-  expect(Number(ready.details.secondReplOffset)).toBeLessThanOrEqual(Number(ready.details.otherSecondReplOffset));
+  expect(ready).toMatchObject({
+    status: 'warning',
+    planFacts: { targetRole: 'stale-master', history: 'restarted' },
+  });
+  expect(Number(ready.details.secondReplOffset)).toBeLessThanOrEqual(
+    Number(ready.details.otherSecondReplOffset),
+  );
   const result = await cache.resync({ standby: 'primary', progress: () => undefined });
   expect(result.noop).toBe(false);
   expect(result.summary).toMatch(/offsets equal/);
-  const [p, s] = await Promise.all([replication(lab.redis.primary.url), replication(lab.redis.secondary.url)]);
-  expect(p).toMatchObject({ role: 'slave', master_link_status: 'up', master_replid: s.master_replid });
+  const [p, s] = await Promise.all([
+    replication(lab.redis.primary.url),
+    replication(lab.redis.secondary.url),
+  ]);
+  expect(p).toMatchObject({
+    role: 'slave',
+    master_link_status: 'up',
+    master_replid: s.master_replid,
+  });
   expect(Number(p.slave_repl_offset)).toBeGreaterThanOrEqual(Number(result.evidence.offset));
   expect(await connect(lab.redis.primary.url).get('after-second-loss')).toBe('kept');
 });

@@ -9,7 +9,13 @@ import { main, type CliIo } from '../../src/cli/main.js';
 import { switchpointFrom } from '../../src/providers/pg-divergence.js';
 
 function io(env: NodeJS.ProcessEnv): CliIo & { out: string; err: string } {
-  const o = { out: '', err: '', env, stdout: (t: string) => void (o.out += t), stderr: (t: string) => void (o.err += t) };
+  const o = {
+    out: '',
+    err: '',
+    env,
+    stdout: (t: string) => void (o.out += t),
+    stderr: (t: string) => void (o.err += t),
+  };
   return o;
 }
 
@@ -31,7 +37,14 @@ describe('dr lab resync refuses bad input and changes nothing', () => {
     // Only what the guard reads: where the lab's servers listen.
     writeFileSync(
       join(dir, 'lab.json'),
-      JSON.stringify({ dir, postgres: { bindir: '/nonexistent', primary: { name: 'lab-primary', port: 15432, dataDir: join(dir, 'p') }, secondary: { name: 'lab-secondary', port: 15433, dataDir: join(dir, 's') } } }),
+      JSON.stringify({
+        dir,
+        postgres: {
+          bindir: '/nonexistent',
+          primary: { name: 'lab-primary', port: 15432, dataDir: join(dir, 'p') },
+          secondary: { name: 'lab-secondary', port: 15433, dataDir: join(dir, 's') },
+        },
+      }),
     );
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -39,7 +52,9 @@ describe('dr lab resync refuses bad input and changes nothing', () => {
   test('without DR_RESYNC_STANDBY', async () => {
     const out = io({});
     expect(await main(['lab', 'resync', '--dir', dir], out)).toBe(1);
-    expect(out.err).toBe('dr lab resync: DR_RESYNC_STANDBY must be primary or secondary (the side that becomes a standby), got nothing\n');
+    expect(out.err).toBe(
+      'dr lab resync: DR_RESYNC_STANDBY must be primary or secondary (the side that becomes a standby), got nothing\n',
+    );
   });
 
   test('with an unknown method', async () => {
@@ -49,9 +64,15 @@ describe('dr lab resync refuses bad input and changes nothing', () => {
   });
 
   test('with a target that is not the lab’s server', async () => {
-    const out = io({ DR_RESYNC_STANDBY: 'primary', DR_RESYNC_METHOD: 'rewind', DR_RESYNC_TARGET_URL: 'postgresql://postgres@db.example:5432/postgres' });
+    const out = io({
+      DR_RESYNC_STANDBY: 'primary',
+      DR_RESYNC_METHOD: 'rewind',
+      DR_RESYNC_TARGET_URL: 'postgresql://postgres@db.example:5432/postgres',
+    });
     expect(await main(['lab', 'resync', '--dir', dir], out)).toBe(1);
-    expect(out.err).toContain(`DR_RESYNC_TARGET_URL points at port 5432, but the lab's primary PostgreSQL (lab-primary) listens on 15432`);
+    expect(out.err).toContain(
+      `DR_RESYNC_TARGET_URL points at port 5432, but the lab's primary PostgreSQL (lab-primary) listens on 15432`,
+    );
   });
 
   test('in a directory without a lab', async () => {

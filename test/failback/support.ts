@@ -27,15 +27,23 @@ export interface LabEngine {
   close(): Promise<void>;
 }
 
-export async function labEngine(lab: LabInfo, name: string, consistencyTables: string[]): Promise<LabEngine> {
+export async function labEngine(
+  lab: LabInfo,
+  name: string,
+  consistencyTables: string[],
+): Promise<LabEngine> {
   const base = loadConfig({ path: lab.configPath });
   const config = configSchema.parse({
     ...base,
-    components: { ...base.components, postgres: { ...base.components.postgres!, consistencyTables } },
+    components: {
+      ...base.components,
+      postgres: { ...base.components.postgres!, consistencyTables },
+    },
   });
   // The AWS SDK (Route 53 simulator) reads its credentials from the environment, as after `. lab.env`.
   const env = { ...process.env, ...(lab.envFile ? readLabEnv(lab.envFile) : {}) };
-  for (const [k, v] of Object.entries(env)) if (k.startsWith('AWS_') && v !== undefined) process.env[k] = v;
+  for (const [k, v] of Object.entries(env))
+    if (k.startsWith('AWS_') && v !== undefined) process.env[k] = v;
   const providers = createProviders(config, env, silentLog);
   const redis = new Redis(REDIS_URL);
   const prefix = uniquePrefix(name);
@@ -66,10 +74,19 @@ export async function requestAndApprove(
   kind: OperationKind,
   opts: { mode?: RequestedMode; until?: 'completed' | 'paused' } = {},
 ): Promise<{ before: OperationView; after: OperationView }> {
-  const req = await engine.request({ kind, mode: opts.mode ?? 'auto', requester: OPERATOR, reason: `lab ${kind}` });
+  const req = await engine.request({
+    kind,
+    mode: opts.mode ?? 'auto',
+    requester: OPERATOR,
+    reason: `lab ${kind}`,
+  });
   if (!req.ok) throw new Error(req.message);
   const before = await inPhase(engine, req.op.id, 'awaitingApproval');
-  const approved = await engine.approve({ opId: before.id, userId: APPROVER, planHash: before.planHash! });
+  const approved = await engine.approve({
+    opId: before.id,
+    userId: APPROVER,
+    planHash: before.planHash!,
+  });
   if (!approved.ok) throw new Error(approved.message);
   const after = await inPhase(engine, before.id, opts.until ?? 'completed');
   return { before, after };
@@ -79,15 +96,20 @@ export async function ids(url: string, table = 'orders'): Promise<number[]> {
   return (await sql<{ id: number }>(url, `SELECT id FROM ${table} ORDER BY id`)).map((r) => r.id);
 }
 
-export const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+export const range = (from: number, to: number): number[] =>
+  Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 /** One committed transaction per row, so the count of transactions is known. */
 export async function insertRows(url: string, rows: number[], side: string): Promise<void> {
-  for (const id of rows) await sql(url, 'INSERT INTO orders (id, side) VALUES ($1, $2)', [id, side]);
+  for (const id of rows)
+    await sql(url, 'INSERT INTO orders (id, side) VALUES ($1, $2)', [id, side]);
 }
 
 /** A standby in recovery, streaming, and at lag 0: it has replayed the writer's current LSN. */
-export async function standbyState(standbyUrl: string, writerUrl: string): Promise<{ inRecovery: boolean; receiver: string | null; lagBytes: number }> {
+export async function standbyState(
+  standbyUrl: string,
+  writerUrl: string,
+): Promise<{ inRecovery: boolean; receiver: string | null; lagBytes: number }> {
   const [w] = await sql<{ lsn: string }>(writerUrl, 'SELECT pg_current_wal_lsn()::text AS lsn');
   const [s] = await sql<{ rec: boolean; status: string | null; lag: string }>(
     standbyUrl,
@@ -99,9 +121,19 @@ export async function standbyState(standbyUrl: string, writerUrl: string): Promi
 }
 
 /** Delete `dataDir`'s WAL segments of `timeline` older than the one holding `lsn` (what a short wal_keep_size does). */
-export async function removeWalBefore(url: string, dataDir: string, lsn: string): Promise<string[]> {
-  const [{ name }] = await sql<{ name: string }>(url, 'SELECT pg_walfile_name($1::pg_lsn) AS name', [lsn]);
-  const removed = readdirSync(join(dataDir, 'pg_wal')).filter((f) => /^[0-9A-F]{24}$/.test(f) && f.slice(0, 8) === name.slice(0, 8) && f < name);
+export async function removeWalBefore(
+  url: string,
+  dataDir: string,
+  lsn: string,
+): Promise<string[]> {
+  const [{ name }] = await sql<{ name: string }>(
+    url,
+    'SELECT pg_walfile_name($1::pg_lsn) AS name',
+    [lsn],
+  );
+  const removed = readdirSync(join(dataDir, 'pg_wal')).filter(
+    (f) => /^[0-9A-F]{24}$/.test(f) && f.slice(0, 8) === name.slice(0, 8) && f < name,
+  );
   for (const f of removed) rmSync(join(dataDir, 'pg_wal', f));
   return removed;
 }

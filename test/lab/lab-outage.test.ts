@@ -7,12 +7,27 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { labDown, labStatus, labUp, readLabInfo, writerWarnings, type LabInfo, type PgStatus, type RedisStatus } from '../../src/lab/index.js';
+import {
+  labDown,
+  labStatus,
+  labUp,
+  readLabInfo,
+  writerWarnings,
+  type LabInfo,
+  type PgStatus,
+  type RedisStatus,
+} from '../../src/lab/index.js';
 import { createRedisProvider } from '../../src/providers/redis.js';
 import { labRedisClients } from '../support/redis.js';
 import type { CacheProvider, DatabaseProvider } from '../../src/providers/types.js';
 import { runDr } from '../support/dr-cli.js';
-import { holdPostgresReplication, labPostgresProvider, silentLog, sql, until } from '../support/lab.js';
+import {
+  holdPostgresReplication,
+  labPostgresProvider,
+  silentLog,
+  sql,
+  until,
+} from '../support/lab.js';
 
 const ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp' };
 
@@ -21,12 +36,18 @@ let db: DatabaseProvider;
 let cache: CacheProvider;
 const { connect, closeAll } = labRedisClients();
 
-
 beforeAll(async () => {
   // The lab as `dr lab up` makes it: simulators (the health endpoints) and pg_walinspect.
   lab = await labUp({ dir: join(tmpdir(), `dr-lab-outage-${process.pid}-${Date.now()}`) });
   db = labPostgresProvider(lab.postgres.primary.url, lab.postgres.secondary.url);
-  cache = createRedisProvider({ primaryUrl: lab.redis.primary.url, secondaryUrl: lab.redis.secondary.url, promoteTimeoutSeconds: 10, useFailoverCommand: true, log: silentLog, connectTimeoutMs: 1000 });
+  cache = createRedisProvider({
+    primaryUrl: lab.redis.primary.url,
+    secondaryUrl: lab.redis.secondary.url,
+    promoteTimeoutSeconds: 10,
+    useFailoverCommand: true,
+    log: silentLog,
+    connectTimeoutMs: 1000,
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -42,17 +63,27 @@ test('outage, unplanned failover, restore: the old primaries come back as writer
   const S = lab.postgres.secondary.url;
   await sql(P, 'CREATE TABLE orders (id int PRIMARY KEY)');
   await sql(P, 'INSERT INTO orders SELECT generate_series(1, 50)');
-  await until('the standby to have row 50', async () => (await sql(S, 'SELECT 1 FROM orders WHERE id = 50')).length === 1);
+  await until(
+    'the standby to have row 50',
+    async () => (await sql(S, 'SELECT 1 FROM orders WHERE id = 50')).length === 1,
+  );
   // The loss window of the outage: three commits the standby never receives.
   await holdPostgresReplication(lab);
   for (const id of [51, 52, 53]) await sql(P, 'INSERT INTO orders VALUES ($1)', [id]);
   await connect(lab.redis.primary.url).set('before-outage', 'kept');
-  await until('the Redis replica to have it', async () => (await connect(lab.redis.secondary.url).get('before-outage')) === 'kept');
+  await until(
+    'the Redis replica to have it',
+    async () => (await connect(lab.redis.secondary.url).get('before-outage')) === 'kept',
+  );
 
   const outage = await runDr(['lab', 'outage', '--dir', dir], { env: ENV });
   expect([outage.code, outage.stderr]).toEqual([0, '']);
-  expect(outage.stdout).toContain('postgres lab-primary    stopped as a crash (pg_ctl stop -m immediate: no shutdown checkpoint)');
-  expect(outage.stdout).toContain('redis    lab-primary    killed (SIGKILL); it was a master, its data saved for the restore');
+  expect(outage.stdout).toContain(
+    'postgres lab-primary    stopped as a crash (pg_ctl stop -m immediate: no shutdown checkpoint)',
+  );
+  expect(outage.stdout).toContain(
+    'redis    lab-primary    killed (SIGKILL); it was a master, its data saved for the restore',
+  );
   expect(outage.stdout).toContain('health endpoint     stopped (refuses connections)');
 
   const down = await labStatus({ dir });
@@ -65,9 +96,15 @@ test('outage, unplanned failover, restore: the old primaries come back as writer
     ['lab-secondary', true],
   ]);
   expect(down.outage).toMatchObject({ region: 'primary', redisReplicaOf: null });
-  expect(down.cloud).toMatchObject({ health: { primary: { running: false }, secondary: { running: true, healthy: true } } });
+  expect(down.cloud).toMatchObject({
+    health: { primary: { running: false }, secondary: { running: true, healthy: true } },
+  });
   const downOut = (await runDr(['lab', 'status', '--dir', dir], { env: ENV })).stdout;
-  expect(downOut).toMatch(new RegExp(`postgres lab-primary +DOWN \\(regional outage played by dr lab outage at [^:]+:[^:]+:[^:]+: npx dr lab restore --dir ${dir} brings it back\\)`));
+  expect(downOut).toMatch(
+    new RegExp(
+      `postgres lab-primary +DOWN \\(regional outage played by dr lab outage at [^:]+:[^:]+:[^:]+: npx dr lab restore --dir ${dir} brings it back\\)`,
+    ),
+  );
   expect(downOut).toMatch(/redis {4}lab-primary +DOWN \(regional outage/);
   expect(downOut).toMatch(/health endpoints +primary stopped \(refuses connections\)/);
   expect(downOut).not.toContain('WARNING');
@@ -79,8 +116,12 @@ test('outage, unplanned failover, restore: the old primaries come back as writer
 
   const restore = await runDr(['lab', 'restore', '--dir', dir], { env: ENV });
   expect([restore.code, restore.stderr]).toEqual([0, '']);
-  expect(restore.stdout).toMatch(/postgres lab-primary +started from its data directory \(pid \d+\)/);
-  expect(restore.stdout).toMatch(/redis {4}lab-primary +started as a master with the data it had \(pid \d+\)/);
+  expect(restore.stdout).toMatch(
+    /postgres lab-primary +started from its data directory \(pid \d+\)/,
+  );
+  expect(restore.stdout).toMatch(
+    /redis {4}lab-primary +started as a master with the data it had \(pid \d+\)/,
+  );
   expect(restore.stdout).toContain('health endpoint     listening and healthy');
 
   const back = await labStatus({ dir });
@@ -100,11 +141,16 @@ test('outage, unplanned failover, restore: the old primaries come back as writer
   expect(await connect(lab.redis.primary.url).get('before-outage')).toBe('kept');
   // lab.json follows the restarted servers, so `dr lab down` stops them.
   const after = readLabInfo(dir);
-  expect([after.postgres.primary.pid, after.redis.primary.pid]).toEqual([back.postgres[0]!.pid, back.redis[0]!.pid]);
+  expect([after.postgres.primary.pid, after.redis.primary.pid]).toEqual([
+    back.postgres[0]!.pid,
+    back.redis[0]!.pid,
+  ]);
   expect(after.outage).toBeUndefined();
 
   expect(back.warnings).toEqual([
-    expect.stringContaining('two PostgreSQL writers: lab-primary and lab-secondary both accept writes'),
+    expect.stringContaining(
+      'two PostgreSQL writers: lab-primary and lab-secondary both accept writes',
+    ),
     expect.stringContaining('two Redis writers: lab-primary and lab-secondary are both masters'),
   ]);
   const backOut = (await runDr(['lab', 'status', '--dir', dir], { env: ENV })).stdout;
@@ -119,16 +165,23 @@ test('outage, unplanned failover, restore: the old primaries come back as writer
   expect(pgReady.expectedLoss?.description).toMatch(/\(\d+ committed transactions\)/);
   expect(pgReady.expectedLoss?.description).not.toContain('not counted');
   const cacheReady = await cache.readiness('primary');
-  expect(cacheReady).toMatchObject({ status: 'warning', planFacts: { targetRole: 'stale-master' } });
+  expect(cacheReady).toMatchObject({
+    status: 'warning',
+    planFacts: { targetRole: 'stale-master' },
+  });
 });
 
 test('outage of a region while another is out is refused; restore with nothing down starts nothing', async () => {
   const { dir } = lab;
-  expect((await runDr(['lab', 'outage', '--dir', dir, '--region', 'secondary'], { env: ENV })).code).toBe(0);
+  expect(
+    (await runDr(['lab', 'outage', '--dir', dir, '--region', 'secondary'], { env: ENV })).code,
+  ).toBe(0);
   const twice = await runDr(['lab', 'outage', '--dir', dir], { env: ENV });
   expect(twice.code).toBe(1);
   expect(twice.stderr).toContain(`the secondary region is already out`);
-  expect((await runDr(['lab', 'restore', '--dir', dir], { env: ENV })).stdout).toMatch(/secondary region of .* restored/);
+  expect((await runDr(['lab', 'restore', '--dir', dir], { env: ENV })).stdout).toMatch(
+    /secondary region of .* restored/,
+  );
   const again = await runDr(['lab', 'restore', '--dir', dir], { env: ENV });
   expect(again.stdout).toMatch(/postgres lab-primary +was running/);
   expect(again.stdout).toMatch(/redis {4}lab-primary +was running/);
@@ -136,25 +189,56 @@ test('outage of a region while another is out is refused; restore with nothing d
 });
 
 describe('writerWarnings', () => {
-  const pg = (name: string, role: 'primary' | 'standby', readOnly = false): PgStatus => ({ name, url: '', pid: 1, healthy: true, role, readOnly });
-  const redis = (name: string, role: 'master' | 'replica', fenced?: RedisStatus['fenced']): RedisStatus => ({ name, url: '', pid: 1, healthy: true, role, ...(fenced ? { fenced } : {}) });
+  const pg = (name: string, role: 'primary' | 'standby', readOnly = false): PgStatus => ({
+    name,
+    url: '',
+    pid: 1,
+    healthy: true,
+    role,
+    readOnly,
+  });
+  const redis = (
+    name: string,
+    role: 'master' | 'replica',
+    fenced?: RedisStatus['fenced'],
+  ): RedisStatus => ({ name, url: '', pid: 1, healthy: true, role, ...(fenced ? { fenced } : {}) });
 
   test('a fenced old primary beside the promoted standby is one writer: no warning', () => {
-    expect(writerWarnings([pg('a', 'primary', true), pg('b', 'primary')], [redis('a', 'replica'), redis('b', 'master')])).toEqual([]);
+    expect(
+      writerWarnings(
+        [pg('a', 'primary', true), pg('b', 'primary')],
+        [redis('a', 'replica'), redis('b', 'master')],
+      ),
+    ).toEqual([]);
   });
 
   test('a Redis master fenced by min-replicas-to-write does not count as a writer', () => {
-    expect(writerWarnings([], [redis('a', 'master', { minReplicasToWrite: 3, goodReplicas: 0 }), redis('b', 'master')])).toEqual([]);
+    expect(
+      writerWarnings(
+        [],
+        [redis('a', 'master', { minReplicasToWrite: 3, goodReplicas: 0 }), redis('b', 'master')],
+      ),
+    ).toEqual([]);
   });
 
   test('no writer at all is said too', () => {
-    expect(writerWarnings([pg('a', 'primary', true), pg('b', 'standby')], [redis('a', 'replica'), redis('b', 'replica')])).toEqual([
+    expect(
+      writerWarnings(
+        [pg('a', 'primary', true), pg('b', 'standby')],
+        [redis('a', 'replica'), redis('b', 'replica')],
+      ),
+    ).toEqual([
       'no PostgreSQL writer: a is fenced read-only and b is a standby; finish the failover (promote the standby) or lift the fence',
       'no Redis writer: a and b are both replicas; finish the failover or lift the fence',
     ]);
   });
 
   test('a server that is down is no writer, and no warning is guessed', () => {
-    expect(writerWarnings([{ ...pg('a', 'primary'), healthy: false }, pg('b', 'primary')], [{ ...redis('a', 'master'), healthy: false }, redis('b', 'master')])).toEqual([]);
+    expect(
+      writerWarnings(
+        [{ ...pg('a', 'primary'), healthy: false }, pg('b', 'primary')],
+        [{ ...redis('a', 'master'), healthy: false }, redis('b', 'master')],
+      ),
+    ).toEqual([]);
   });
 });

@@ -1,11 +1,29 @@
 import { execFile, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { configSchema } from '../../src/config/schema.js';
 import { PreconditionFailed } from '../../src/errors.js';
-import { labCloud, labDown, labStatus, labUp, readLabEnv, readLabInfo, type LabInfo, type LabPart } from '../../src/lab/index.js';
+import {
+  labCloud,
+  labDown,
+  labStatus,
+  labUp,
+  readLabEnv,
+  readLabInfo,
+  type LabInfo,
+  type LabPart,
+} from '../../src/lab/index.js';
 
 const DR = join(process.cwd(), 'bin', 'dr.js');
 
@@ -46,7 +64,12 @@ function dr(args: string[]): Promise<string> {
 /** A shell that sources lab.env, as the README says, and prints what it got. */
 function sourced(envFile: string, name: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile('sh', ['-c', `. "$1" && printf %s "$${name}"`, 'sh', envFile], { env: { PATH: process.env.PATH } }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
+    execFile(
+      'sh',
+      ['-c', `. "$1" && printf %s "$${name}"`, 'sh', envFile],
+      { env: { PATH: process.env.PATH } },
+      (err, stdout) => (err ? reject(err) : resolve(stdout)),
+    );
   });
 }
 
@@ -68,16 +91,36 @@ describe('dr lab', () => {
     // As `npx dr`: a checkout has no `dr` on the PATH (package.json's bin makes npx find it).
     expect(upOut).toContain(`  npx dr start --config ${info.configPath}\n`);
     expect(upOut).toContain(`stop: npx dr lab down --dir ${dir}\n`);
-    expect(upOut).toContain(`regional outage: npx dr lab outage --dir ${dir}    back: npx dr lab restore --dir ${dir}\n`);
+    expect(upOut).toContain(
+      `regional outage: npx dr lab outage --dir ${dir}    back: npx dr lab restore --dir ${dir}\n`,
+    );
     expect(upOut).not.toMatch(/(^|[^x] )dr (start|lab|config|console) /m);
     // Every endpoint it started, the S3 simulator too.
-    for (const url of [cloud.route53.url, cloud.trafficManager.url, cloud.kubernetes.primary.url, cloud.kubernetes.secondary.url, cloud.health.primaryUrl, cloud.health.secondaryUrl, cloud.s3.url, cloud.controlUrl]) {
+    for (const url of [
+      cloud.route53.url,
+      cloud.trafficManager.url,
+      cloud.kubernetes.primary.url,
+      cloud.kubernetes.secondary.url,
+      cloud.health.primaryUrl,
+      cloud.health.secondaryUrl,
+      cloud.s3.url,
+      cloud.controlUrl,
+    ]) {
       expect(upOut).toContain(url);
     }
-    expect(upOut).toMatch(new RegExp(`s3 +${cloud.s3.url} \\(buckets lab-primary-assets → lab-secondary-assets`));
+    expect(upOut).toMatch(
+      new RegExp(`s3 +${cloud.s3.url} \\(buckets lab-primary-assets → lab-secondary-assets`),
+    );
     expect(upOut).toContain(`(pg_walinspect: failback counts lost transactions)`);
 
-    const pids = [info.postgres.primary.pid, info.postgres.secondary.pid, info.redis.primary.pid, info.redis.secondary.pid, info.stateRedis.pid, cloud.pid];
+    const pids = [
+      info.postgres.primary.pid,
+      info.postgres.secondary.pid,
+      info.redis.primary.pid,
+      info.redis.secondary.pid,
+      info.stateRedis.pid,
+      cloud.pid,
+    ];
     // The servers and the simulators outlived the process that started them.
     expect(pids.every(alive)).toBe(true);
 
@@ -88,8 +131,13 @@ describe('dr lab', () => {
     // DNS, scaling and verification point at the simulators.
     expect(config.components.dns?.route53?.endpoint).toBe(cloud.route53.url);
     expect(config.components.dns?.resolverServers).toEqual([cloud.route53.dnsServer]);
-    expect(config.components.kubernetes?.secondary).toEqual({ kubeconfig: cloud.kubernetes.kubeconfigPath, context: cloud.kubernetes.secondary.context });
-    expect(config.components.verification?.secondary.http.map((c) => c.url)).toEqual([cloud.health.secondaryUrl]);
+    expect(config.components.kubernetes?.secondary).toEqual({
+      kubeconfig: cloud.kubernetes.kubeconfigPath,
+      context: cloud.kubernetes.secondary.context,
+    });
+    expect(config.components.verification?.secondary.http.map((c) => c.url)).toEqual([
+      cloud.health.secondaryUrl,
+    ]);
     expect(config.regions.primary.healthUrl).toBe(cloud.health.primaryUrl);
 
     // lab.env: what cannot be in the config. The bot's state Redis is none of the application's.
@@ -103,7 +151,9 @@ describe('dr lab', () => {
 
     if (process.getuid?.() === 0) {
       // PostgreSQL refuses root: the lab runs it as an unprivileged user.
-      const uid = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${info.postgres.primary.pid}/status`, 'utf8'))?.[1];
+      const uid = /^Uid:\s+(\d+)/m.exec(
+        readFileSync(`/proc/${info.postgres.primary.pid}/status`, 'utf8'),
+      )?.[1];
       expect(uid).not.toBe('0');
       expect(info.user).not.toBe('root');
     }
@@ -120,14 +170,21 @@ describe('dr lab', () => {
     ]);
     expect(status.redis[1].linkUp).toBe(true);
     expect(status.stateRedis).toMatchObject({ role: 'master', healthy: true });
-    expect(status.cloud).toMatchObject({ route53: { servedBy: 'primary' }, health: { primary: { healthy: true }, secondary: { healthy: true } } });
+    expect(status.cloud).toMatchObject({
+      route53: { servedBy: 'primary' },
+      health: { primary: { healthy: true }, secondary: { healthy: true } },
+    });
     expect(processesIn(dir).length).toBeGreaterThanOrEqual(5);
 
     const statusOut = await dr(['lab', 'status', '--dir', dir]);
-    expect(statusOut).toMatch(/dns \(route53\) +serving primary \(10\.0\.1\.10\), primary health check normal/);
+    expect(statusOut).toMatch(
+      /dns \(route53\) +serving primary \(10\.0\.1\.10\), primary health check normal/,
+    );
     expect(statusOut).toMatch(/health endpoints +primary healthy, secondary healthy/);
     // The secondary cluster idles at its standby counts until a failover.
-    expect(statusOut).toMatch(/kubernetes second\. +ready\/desired shop\/api 1\/1, shop\/web 1\/1, shop\/worker 1\/1/);
+    expect(statusOut).toMatch(
+      /kubernetes second\. +ready\/desired shop\/api 1\/1, shop\/web 1\/1, shop\/worker 1\/1/,
+    );
     expect(statusOut).toMatch(/bot state redis +up /);
 
     // Simulators that died are reported as down, and `down` still cleans up everything else.
@@ -143,9 +200,14 @@ describe('dr lab', () => {
     expect(existsSync(dir)).toBe(false);
   });
 
-  test('`npx dr`, as the README and `dr lab up` say it, runs this checkout\'s dr', async () => {
+  test("`npx dr`, as the README and `dr lab up` say it, runs this checkout's dr", async () => {
     const out = await new Promise<string>((resolve, reject) =>
-      execFile('npx', ['--no-install', 'dr', '--version'], { cwd: process.cwd(), timeout: 60_000 }, (err, stdout, stderr) => (err ? reject(new Error(stderr || err.message)) : resolve(stdout))),
+      execFile(
+        'npx',
+        ['--no-install', 'dr', '--version'],
+        { cwd: process.cwd(), timeout: 60_000 },
+        (err, stdout, stderr) => (err ? reject(new Error(stderr || err.message)) : resolve(stdout)),
+      ),
     );
     expect(out.trim()).toBe(JSON.parse(readFileSync('package.json', 'utf8')).version);
   });
@@ -155,7 +217,11 @@ describe('dr lab', () => {
       name: 'fake-health',
       async start(lab) {
         // A detached process standing in for a simulator, as a real part would start one.
-        const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { cwd: lab.dir, detached: true, stdio: 'ignore' });
+        const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], {
+          cwd: lab.dir,
+          detached: true,
+          stdio: 'ignore',
+        });
         child.unref();
         return { health: { url: 'http://127.0.0.1:1/health', pid: child.pid } };
       },
@@ -169,7 +235,9 @@ describe('dr lab', () => {
     expect(readLabInfo(lab.dir).simulators.health.url).toBe('http://127.0.0.1:1/health');
     const config = configSchema.parse(parse(readFileSync(lab.configPath, 'utf8')));
     expect(config.regions.primary.healthUrl).toBe('http://127.0.0.1:1/health');
-    expect((await labStatus({ dir: lab.dir })).simulators).toEqual([{ name: 'health', url: 'http://127.0.0.1:1/health', pid, running: true }]);
+    expect((await labStatus({ dir: lab.dir })).simulators).toEqual([
+      { name: 'health', url: 'http://127.0.0.1:1/health', pid, running: true },
+    ]);
     await labDown({ dir: lab.dir });
     expect(alive(pid)).toBe(false);
     expect(existsSync(lab.dir)).toBe(false);

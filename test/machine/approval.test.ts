@@ -1,10 +1,18 @@
 import type { OperationView, Phase } from '../../src/domain/types.js';
-import { computePlanHash, evaluateAction, runbookSteps, FAILOVER_RUNBOOK } from '../../src/machine/index.js';
+import {
+  computePlanHash,
+  evaluateAction,
+  runbookSteps,
+  FAILOVER_RUNBOOK,
+} from '../../src/machine/index.js';
 import { ALICE, BOB, component, MALLORY, report, REQUESTER } from './harness.js';
 
 const HASH = 'aaaaaaaaaaaaaaaa';
 
-function view(phase: Phase, overrides: Partial<OperationView> = {}): Pick<OperationView, 'phase' | 'requester' | 'approvals' | 'planHash'> {
+function view(
+  phase: Phase,
+  overrides: Partial<OperationView> = {},
+): Pick<OperationView, 'phase' | 'requester' | 'approvals' | 'planHash'> {
   return { phase, requester: REQUESTER, approvals: [], planHash: HASH, ...overrides };
 }
 
@@ -14,17 +22,25 @@ describe('evaluateAction: approve', () => {
   });
 
   it('never counts the requester, even an authorized one', () => {
-    expect(evaluateAction(view('awaitingApproval'), 'approve', REQUESTER, true, HASH)).toBe('self-approval');
+    expect(evaluateAction(view('awaitingApproval'), 'approve', REQUESTER, true, HASH)).toBe(
+      'self-approval',
+    );
   });
 
   it('refuses a person who is not an approver', () => {
-    expect(evaluateAction(view('awaitingApproval'), 'approve', MALLORY, false, HASH)).toBe('unauthorized');
+    expect(evaluateAction(view('awaitingApproval'), 'approve', MALLORY, false, HASH)).toBe(
+      'unauthorized',
+    );
   });
 
   it('counts a second click by the same person once', () => {
     const approvals = [{ userId: ALICE, at: 1, planHash: HASH }];
-    expect(evaluateAction(view('awaitingApproval', { approvals }), 'approve', ALICE, true, HASH)).toBe('duplicate');
-    expect(evaluateAction(view('awaitingApproval', { approvals }), 'approve', BOB, true, HASH)).toBeNull();
+    expect(
+      evaluateAction(view('awaitingApproval', { approvals }), 'approve', ALICE, true, HASH),
+    ).toBe('duplicate');
+    expect(
+      evaluateAction(view('awaitingApproval', { approvals }), 'approve', BOB, true, HASH),
+    ).toBeNull();
   });
 
   it('refuses an approval that comes at or after the deadline, whoever gives it', () => {
@@ -32,20 +48,28 @@ describe('evaluateAction: approve', () => {
     const open = { ...view('awaitingApproval'), expiresAt: deadline };
     expect(evaluateAction(open, 'approve', ALICE, true, HASH, deadline - 1)).toBeNull();
     expect(evaluateAction(open, 'approve', ALICE, true, HASH, deadline)).toBe('expired');
-    expect(evaluateAction(open, 'approve', MALLORY, false, 'bbbbbbbbbbbbbbbb', deadline + 1)).toBe('expired');
+    expect(evaluateAction(open, 'approve', MALLORY, false, 'bbbbbbbbbbbbbbbb', deadline + 1)).toBe(
+      'expired',
+    );
     // Without the click's time the deadline cannot be judged here; the machine's timer decides.
     expect(evaluateAction(open, 'approve', ALICE, true, HASH)).toBeNull();
   });
 
   it('refuses an approval bound to another plan, or to none', () => {
-    expect(evaluateAction(view('awaitingApproval'), 'approve', ALICE, true, 'bbbbbbbbbbbbbbbb')).toBe('stale-plan');
+    expect(
+      evaluateAction(view('awaitingApproval'), 'approve', ALICE, true, 'bbbbbbbbbbbbbbbb'),
+    ).toBe('stale-plan');
     expect(evaluateAction(view('awaitingApproval'), 'approve', ALICE, true)).toBe('stale-plan');
   });
 
   it('answers a late click: duplicate for someone who approved, not-awaiting for others, finished at the end', () => {
     const approvals = [{ userId: ALICE, at: 1, planHash: HASH }];
-    expect(evaluateAction(view('running', { approvals }), 'approve', ALICE, true, HASH)).toBe('duplicate');
-    expect(evaluateAction(view('running', { approvals }), 'approve', BOB, true, HASH)).toBe('not-awaiting-approval');
+    expect(evaluateAction(view('running', { approvals }), 'approve', ALICE, true, HASH)).toBe(
+      'duplicate',
+    );
+    expect(evaluateAction(view('running', { approvals }), 'approve', BOB, true, HASH)).toBe(
+      'not-awaiting-approval',
+    );
     for (const phase of ['completed', 'rejected', 'aborted', 'expired', 'refused'] as Phase[]) {
       expect(evaluateAction(view(phase), 'approve', BOB, true, HASH)).toBe('finished');
     }
@@ -99,7 +123,13 @@ describe('computePlanHash', () => {
 
   it('changes with the plan facts, the mode, the steps, the kind and the operation', () => {
     const base = computePlanHash('DR-1', 'failover', report(), steps);
-    const otherTarget = report({ components: [component('database', { planFacts: { target: 'db-other' } }), component('cache'), component('dns')] });
+    const otherTarget = report({
+      components: [
+        component('database', { planFacts: { target: 'db-other' } }),
+        component('cache'),
+        component('dns'),
+      ],
+    });
     const variants = [
       computePlanHash('DR-1', 'failover', otherTarget, steps),
       computePlanHash('DR-1', 'failover', report({ mode: 'unplanned' }), steps),

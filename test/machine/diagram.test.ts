@@ -1,10 +1,16 @@
-import { FAILBACK_RUNBOOK, FAILOVER_RUNBOOK, machineDiagram, runbookSteps } from '../../src/machine/index.js';
+import {
+  FAILBACK_RUNBOOK,
+  FAILOVER_RUNBOOK,
+  machineDiagram,
+  runbookSteps,
+} from '../../src/machine/index.js';
 
 describe('machineDiagram', () => {
   it('draws the failover operation with its own stages and steps only', () => {
     const diagram = machineDiagram('failover');
     expect(diagram.startsWith('stateDiagram-v2\n  [*] --> preflight\n')).toBe(true);
-    for (const step of runbookSteps(FAILOVER_RUNBOOK)) expect(diagram).toContain(`state "${step}" as running_failover_`);
+    for (const step of runbookSteps(FAILOVER_RUNBOOK))
+      expect(diagram).toContain(`state "${step}" as running_failover_`);
     for (const step of runbookSteps(FAILBACK_RUNBOOK)) expect(diagram).not.toContain(`"${step}"`);
     expect(diagram).toContain('state "stage-4" as running_failover_stage_4 {');
     expect(diagram).not.toContain('stage-5');
@@ -18,9 +24,15 @@ describe('machineDiagram', () => {
     expect(diagram).toContain('awaitingApproval --> expired: TICK [pastDeadline]');
     expect(diagram).toContain('awaitingApproval --> expired: deadline');
     expect(diagram).toContain('recheck --> running_failover: done [planUnchanged]');
-    expect(diagram).toContain('running_failover_stage_2 --> paused_failover_stage_2: stage finished [stageFailed]');
-    expect(diagram).toContain('paused_failover_stage_2 --> running_failover_stage_2: RETRY [allowed]');
-    expect(diagram).toContain('paused_failover_stage_2 --> running_failover_stage_3: SKIP [allowed]');
+    expect(diagram).toContain(
+      'running_failover_stage_2 --> paused_failover_stage_2: stage finished [stageFailed]',
+    );
+    expect(diagram).toContain(
+      'paused_failover_stage_2 --> running_failover_stage_2: RETRY [allowed]',
+    );
+    expect(diagram).toContain(
+      'paused_failover_stage_2 --> running_failover_stage_3: SKIP [allowed]',
+    );
     expect(diagram).toContain('running_failover_stage_4 --> completed: stage finished');
   });
 

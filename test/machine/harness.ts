@@ -80,7 +80,10 @@ export class Harness {
   readonly machine: OperationMachine;
   readonly logic: OperationMachine;
   // Keyed by invoke id: 'preflight', 'recheck' or the step id.
-  private readonly held = new Map<string, { resolve: (o: never) => void; reject: (e: unknown) => void }>();
+  private readonly held = new Map<
+    string,
+    { resolve: (o: never) => void; reject: (e: unknown) => void }
+  >();
 
   constructor(
     readonly scripts: {
@@ -98,15 +101,22 @@ export class Harness {
       actors: {
         preflight: fromPromise<PreflightReport, PreflightInput>(async ({ input }) => {
           this.preflightCalls.push(input);
-          const list = this.scripts.holdAll ? ['hold' as const] : (this.scripts.preflight ?? [report()]);
+          const list = this.scripts.holdAll
+            ? ['hold' as const]
+            : (this.scripts.preflight ?? [report()]);
           const answer = list[Math.min(this.preflightCalls.length - 1, list.length - 1)];
-          if (answer === 'hold') return this.hold<PreflightReport>(input.purpose === 'initial' ? 'preflight' : 'recheck');
+          if (answer === 'hold')
+            return this.hold<PreflightReport>(
+              input.purpose === 'initial' ? 'preflight' : 'recheck',
+            );
           if (answer instanceof Error) throw answer;
           return answer;
         }),
         runStep: fromPromise<StepOutcome, RunStepInput>(async ({ input }) => {
           this.stepCalls.push(input);
-          const list = this.scripts.holdAll ? ['hold' as const] : (this.scripts.steps?.[input.stepId] ?? [done(`${input.stepId} done`)]);
+          const list = this.scripts.holdAll
+            ? ['hold' as const]
+            : (this.scripts.steps?.[input.stepId] ?? [done(`${input.stepId} done`)]);
           const answer = list[Math.min(input.attempt - 1, list.length - 1)];
           if (answer === 'hold') return this.hold<StepOutcome>(input.stepId);
           if (answer instanceof Error) throw answer;
@@ -143,7 +153,8 @@ export class Harness {
   /** Answer a held call: the preflight ('preflight' / 'recheck') or a step (its id). */
   release(id: string, answer: StepOutcome | PreflightReport | Error): void {
     const held = this.held.get(id);
-    if (!held) throw new Error(`${id} is not held (held: ${[...this.held.keys()].join(', ') || 'none'})`);
+    if (!held)
+      throw new Error(`${id} is not held (held: ${[...this.held.keys()].join(', ') || 'none'})`);
     this.held.delete(id);
     if (answer instanceof Error) held.reject(answer);
     else held.resolve(answer as never);

@@ -1,8 +1,25 @@
 import { getShortestPaths } from 'xstate/graph';
 import type { SnapshotFrom } from 'xstate';
 import { FINAL_PHASES, type OperationKind, type Phase } from '../../src/domain/types.js';
-import { createOperationMachine, phaseOf, type OperationEvent, type OperationMachine } from '../../src/machine/index.js';
-import { ALICE, approve, BOB, component, done, Harness, input, report, REQUESTER, settle, T0 } from './harness.js';
+import {
+  createOperationMachine,
+  phaseOf,
+  type OperationEvent,
+  type OperationMachine,
+} from '../../src/machine/index.js';
+import {
+  ALICE,
+  approve,
+  BOB,
+  component,
+  done,
+  Harness,
+  input,
+  report,
+  REQUESTER,
+  settle,
+  T0,
+} from './harness.js';
 
 /**
  * Model-based tests: xstate/graph walks the machine with every event a person or an actor can
@@ -16,8 +33,16 @@ type ActorEvent = { type: string; output?: unknown; error?: unknown };
 type PathEvent = OperationEvent | ActorEvent;
 
 const BASE = report();
-const MOVED = report({ components: [component('database', { planFacts: { target: 'db-standby-2' } }), component('cache'), component('dns')] });
-const BLOCKED = report({ components: [component('database', { status: 'blocked', summary: 'standby is not in recovery' })] });
+const MOVED = report({
+  components: [
+    component('database', { planFacts: { target: 'db-standby-2' } }),
+    component('cache'),
+    component('dns'),
+  ],
+});
+const BLOCKED = report({
+  components: [component('database', { status: 'blocked', summary: 'standby is not in recovery' })],
+});
 const USER = { at: T0 + 1000 };
 
 function eventsFor(rich: boolean) {
@@ -54,8 +79,22 @@ function eventsFor(rich: boolean) {
             .flatMap((st): PathEvent[] => [
               { type: `xstate.done.actor.${st.id}`, output: done() },
               { type: `xstate.error.actor.${st.id}`, error: new Error(`${st.id} failed`) },
-              ...(rich ? [{ type: `xstate.done.actor.${st.id}`, output: { result: 'not-configured', summary: 'not configured', evidence: {} } }] : []),
-              ...(st.id.startsWith('verify-') ? [{ type: `xstate.done.actor.${st.id}`, output: done('health check red', { verified: false }) }] : []),
+              ...(rich
+                ? [
+                    {
+                      type: `xstate.done.actor.${st.id}`,
+                      output: { result: 'not-configured', summary: 'not configured', evidence: {} },
+                    },
+                  ]
+                : []),
+              ...(st.id.startsWith('verify-')
+                ? [
+                    {
+                      type: `xstate.done.actor.${st.id}`,
+                      output: done('health check red', { verified: false }),
+                    },
+                  ]
+                : []),
             ]),
           { type: 'ABORT', userId: ALICE, authorized: true, ...USER },
         ];
@@ -73,7 +112,12 @@ function eventsFor(rich: boolean) {
 
 /** What a person sees: where it is, each step's status, the approvals and the plan. Attempt counts and times are left out so retry loops close. */
 function seenByPeople(s: Snap) {
-  return { value: s.value, steps: s.context.steps.map((st) => st.status), approvals: s.context.approvals.length, plan: s.context.planHash };
+  return {
+    value: s.value,
+    steps: s.context.steps.map((st) => st.status),
+    approvals: s.context.approvals.length,
+    plan: s.context.planHash,
+  };
 }
 
 /** The failback runbook is long: its walk forgets finished steps' statuses to stay small. */
@@ -89,7 +133,12 @@ function pathsFor(kind: OperationKind, rich: boolean) {
   });
 }
 
-async function replay(kind: OperationKind, rich: boolean, steps: { event: PathEvent; state: Snap }[], restoreAt?: number) {
+async function replay(
+  kind: OperationKind,
+  rich: boolean,
+  steps: { event: PathEvent; state: Snap }[],
+  restoreAt?: number,
+) {
   const seen = rich ? seenByPeople : coarse;
   let h = new Harness({ holdAll: true }, model);
   let actor = h.start({ kind });
@@ -112,7 +161,11 @@ async function replay(kind: OperationKind, rich: boolean, steps: { event: PathEv
       actor.send(event as OperationEvent);
     }
     await tick();
-    expect({ step: i, event: event.type, ...seen(actor.getSnapshot()) }).toEqual({ step: i, event: event.type, ...seen(state) });
+    expect({ step: i, event: event.type, ...seen(actor.getSnapshot()) }).toEqual({
+      step: i,
+      event: event.type,
+      ...seen(state),
+    });
   }
   return actor;
 }
@@ -120,7 +173,14 @@ async function replay(kind: OperationKind, rich: boolean, steps: { event: PathEv
 /** One turn of the event loop: a released fake answers through microtasks only. */
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-const ALL_PHASES: Phase[] = ['preflight', 'awaitingApproval', 'recheck', 'running', 'paused', ...FINAL_PHASES];
+const ALL_PHASES: Phase[] = [
+  'preflight',
+  'awaitingApproval',
+  'recheck',
+  'running',
+  'paused',
+  ...FINAL_PHASES,
+];
 
 describe.each([
   ['failover', true],
@@ -129,9 +189,12 @@ describe.each([
   const paths = pathsFor(kind, rich);
   const finals = paths.filter((p) => FINAL_PHASES.includes(phaseOf(p.state)));
   // A path that another one extends adds nothing to a replay: keep the longest ones.
-  const key = (p: (typeof paths)[number]) => p.steps.map((st) => st.event.type + JSON.stringify(st.state.value)).join('>');
+  const key = (p: (typeof paths)[number]) =>
+    p.steps.map((st) => st.event.type + JSON.stringify(st.state.value)).join('>');
   const keys = paths.map(key);
-  const maximal = paths.filter((_, i) => !keys.some((k, j) => j !== i && k.startsWith(keys[i] + '>')));
+  const maximal = paths.filter(
+    (_, i) => !keys.some((k, j) => j !== i && k.startsWith(keys[i] + '>')),
+  );
 
   it('reaches every phase, and every final phase', () => {
     expect(new Set(paths.map((p) => phaseOf(p.state)))).toEqual(new Set(ALL_PHASES));
@@ -150,7 +213,12 @@ describe.each([
   it('is followed after a crash and restore halfway along', async () => {
     const chosen = (rich ? maximal : finals).filter((p) => p.steps.length > 2);
     for (const path of chosen) {
-      const actor = await replay(kind, rich, path.steps as never, Math.floor(path.steps.length / 2));
+      const actor = await replay(
+        kind,
+        rich,
+        path.steps as never,
+        Math.floor(path.steps.length / 2),
+      );
       expect(phaseOf(actor.getSnapshot())).toBe(phaseOf(path.state));
       actor.stop();
     }

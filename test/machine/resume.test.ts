@@ -1,6 +1,17 @@
 import { waitFor } from 'xstate';
 import { toView } from '../../src/machine/index.js';
-import { ALICE, approve, done, Harness, phase, report, settle, T0, TIMEOUT_MS, until } from './harness.js';
+import {
+  ALICE,
+  approve,
+  done,
+  Harness,
+  phase,
+  report,
+  settle,
+  T0,
+  TIMEOUT_MS,
+  until,
+} from './harness.js';
 
 /** What the store keeps: the persisted snapshot as JSON text. */
 function persist(actor: ReturnType<Harness['start']>): unknown {
@@ -29,10 +40,19 @@ describe('resume from a persisted snapshot', () => {
       // The approval's click (approve()'s default time), not when the re-check ended.
       approvedAt: T0 + 1000,
     });
-    expect(after.stepCalls.map((c) => c.stepId)).toEqual(['promote-cache', 'switch-dns', 'scale-secondary', 'verify-secondary']);
+    expect(after.stepCalls.map((c) => c.stepId)).toEqual([
+      'promote-cache',
+      'switch-dns',
+      'scale-secondary',
+      'verify-secondary',
+    ]);
     expect(after.preflightCalls).toEqual([]);
     // Resuming is not a new start: the engine adds StepResumed, the machine does not repeat StepStarted.
-    expect(after.ofType('StepStarted').map((e) => e.stepId)).toEqual(['switch-dns', 'scale-secondary', 'verify-secondary']);
+    expect(after.ofType('StepStarted').map((e) => e.stepId)).toEqual([
+      'switch-dns',
+      'scale-secondary',
+      'verify-secondary',
+    ]);
     const view = toView(resumed.getSnapshot());
     expect(view.steps.map((s) => [s.id, s.status, s.attempts])).toEqual([
       ['promote-database', 'succeeded', 1],
@@ -73,10 +93,14 @@ describe('resume from a persisted snapshot', () => {
     const after = new Harness();
     const resumed = after.restore(snapshot, { requiredApprovals: 2 });
     resumed.send(approve(ALICE, hash, T0 + 2000));
-    expect(after.ofType('ApprovalRefused')).toEqual([{ type: 'ApprovalRefused', userId: ALICE, reason: 'duplicate' }]);
+    expect(after.ofType('ApprovalRefused')).toEqual([
+      { type: 'ApprovalRefused', userId: ALICE, reason: 'duplicate' },
+    ]);
     resumed.send(approve('U-BOB', hash, T0 + 3000));
     await until(resumed, 'completed');
-    expect(after.ofType('OperationApproved')).toEqual([{ type: 'OperationApproved', approvers: [ALICE, 'U-BOB'] }]);
+    expect(after.ofType('OperationApproved')).toEqual([
+      { type: 'OperationApproved', approvers: [ALICE, 'U-BOB'] },
+    ]);
   });
 
   it('re-runs the re-check that was in flight, without announcing the approval again; RTO runs from the approval', async () => {
@@ -86,7 +110,9 @@ describe('resume from a persisted snapshot', () => {
     const approvedAt = T0 + 1000;
     crashed.send(approve(ALICE, crashed.getSnapshot().context.planHash!, approvedAt));
     await until(crashed, 'recheck');
-    expect(before.ofType('OperationApproved')).toEqual([{ type: 'OperationApproved', approvers: [ALICE] }]);
+    expect(before.ofType('OperationApproved')).toEqual([
+      { type: 'OperationApproved', approvers: [ALICE] },
+    ]);
     const snapshot = persist(crashed);
     crashed.stop();
 
@@ -94,7 +120,10 @@ describe('resume from a persisted snapshot', () => {
     const after = new Harness({ steps: { 'verify-secondary': ['hold'] } });
     after.clock.set(T0 + 9000);
     const resumed = after.restore(snapshot);
-    await waitFor(resumed, (s) => s.context.steps.find((x) => x.id === 'verify-secondary')?.status === 'running');
+    await waitFor(
+      resumed,
+      (s) => s.context.steps.find((x) => x.id === 'verify-secondary')?.status === 'running',
+    );
     expect(after.preflightCalls.map((c) => c.purpose)).toEqual(['recheck']);
     after.clock.set(T0 + 11_000);
     after.release('verify-secondary', done('green', { verified: true }));
@@ -119,7 +148,9 @@ describe('resume from a persisted snapshot', () => {
     const after = new Harness();
     const resumed = after.restore(snapshot);
     await until(resumed, 'completed');
-    expect(after.ofType('OperationApproved')).toEqual([{ type: 'OperationApproved', approvers: [ALICE] }]);
+    expect(after.ofType('OperationApproved')).toEqual([
+      { type: 'OperationApproved', approvers: [ALICE] },
+    ]);
     expect(toView(resumed.getSnapshot()).approvedAt).toBe(T0 + 1000);
   });
 

@@ -1,13 +1,25 @@
 import { ProviderError } from '../../src/errors.js';
 import { toView } from '../../src/machine/index.js';
-import { ALICE, approve, done, Harness, report, REQUESTER, T0, TIMEOUT_MS, until } from './harness.js';
+import {
+  ALICE,
+  approve,
+  done,
+  Harness,
+  report,
+  REQUESTER,
+  T0,
+  TIMEOUT_MS,
+  until,
+} from './harness.js';
 
 describe('toView', () => {
   it('gives adapters everything about a paused operation, and nothing undefined', async () => {
     const h = new Harness({
       steps: {
         'promote-database': [done('promoted 10.1.0.7', { evidence: { lsn: '0/3000060' } })],
-        'promote-cache': [{ result: 'not-configured', summary: 'no Redis configured', evidence: {} }],
+        'promote-cache': [
+          { result: 'not-configured', summary: 'no Redis configured', evidence: {} },
+        ],
         'switch-dns': ['hold'],
       },
     });
@@ -18,10 +30,18 @@ describe('toView', () => {
     actor.send(approve(ALICE, planHash, T0 + 2000));
     await until(actor, 'running');
     h.clock.increment(5000);
-    h.release('switch-dns', new ProviderError('route53', 'hosted zone Z123 not found', { code: 'not-found' }));
+    h.release(
+      'switch-dns',
+      new ProviderError('route53', 'hosted zone Z123 not found', { code: 'not-found' }),
+    );
     await until(actor, 'paused');
 
-    const error = { code: 'not-found', message: 'route53: hosted zone Z123 not found', retryable: false, provider: 'route53' };
+    const error = {
+      code: 'not-found',
+      message: 'route53: hosted zone Z123 not found',
+      retryable: false,
+      provider: 'route53',
+    };
     expect(toView(actor.getSnapshot())).toStrictEqual({
       id: 'DR-20261125-0001',
       env: 'prod',
@@ -54,8 +74,21 @@ describe('toView', () => {
           summary: 'no Redis configured',
           evidence: {},
         },
-        { id: 'switch-dns', title: 'Switch DNS to secondary', status: 'failed', attempts: 1, startedAt: T0 + 2000, finishedAt: T0 + 7000, error },
-        { id: 'scale-secondary', title: 'Scale secondary to production', status: 'pending', attempts: 0 },
+        {
+          id: 'switch-dns',
+          title: 'Switch DNS to secondary',
+          status: 'failed',
+          attempts: 1,
+          startedAt: T0 + 2000,
+          finishedAt: T0 + 7000,
+          error,
+        },
+        {
+          id: 'scale-secondary',
+          title: 'Scale secondary to production',
+          status: 'pending',
+          attempts: 0,
+        },
         { id: 'verify-secondary', title: 'Verify secondary', status: 'pending', attempts: 0 },
       ],
       approvals: [{ userId: ALICE, at: T0 + 2000, planHash }],

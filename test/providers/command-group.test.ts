@@ -50,7 +50,12 @@ async function eventually(probe: () => boolean, what: string, ms = 5000): Promis
 }
 
 test('a command that times out is killed with everything it started', async () => {
-  await expect(runShellCommand('postgres', 'resync (rewind)', longCommand(dir), { env: {}, timeoutSeconds: 1 })).rejects.toMatchObject({
+  await expect(
+    runShellCommand('postgres', 'resync (rewind)', longCommand(dir), {
+      env: {},
+      timeoutSeconds: 1,
+    }),
+  ).rejects.toMatchObject({
     code: 'timeout',
     message: expect.stringContaining('resync (rewind) command was killed after the 1 s timeout'),
   });
@@ -75,7 +80,9 @@ const started = setInterval(() => {
 }, 20);
 `,
   );
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));

@@ -62,20 +62,36 @@ describe('createProviders', () => {
       http: [{ name: health, url: "http://127.0.0.1:1/healthz" }]
 `,
     );
-    const providers = createProviders(c, { PG_PRIMARY: 'postgres://dr:pw@127.0.0.1:1/app', REDIS_SECONDARY: 'redis://127.0.0.1:2' }, log);
+    const providers = createProviders(
+      c,
+      { PG_PRIMARY: 'postgres://dr:pw@127.0.0.1:1/app', REDIS_SECONDARY: 'redis://127.0.0.1:2' },
+      log,
+    );
     expect({
       database: providers.database?.name,
       cache: providers.cache?.name,
       dns: providers.dns?.name,
       cluster: providers.cluster?.name,
       verification: providers.verification?.name,
-    }).toEqual({ database: 'postgres', cache: 'redis', dns: 'route53', cluster: 'kubernetes', verification: 'verification' });
+    }).toEqual({
+      database: 'postgres',
+      cache: 'redis',
+      dns: 'route53',
+      cluster: 'kubernetes',
+      verification: 'verification',
+    });
     await closeProviders(providers, log);
   });
 
   it('builds the health endpoints from regions.*.healthUrl, even without components', async () => {
     const path = join(dir, 'health.yaml');
-    writeFileSync(path, BASE.replace('primary: { name: a }', 'primary: { name: a, healthUrl: "https://a.example.com/healthz" }'));
+    writeFileSync(
+      path,
+      BASE.replace(
+        'primary: { name: a }',
+        'primary: { name: a, healthUrl: "https://a.example.com/healthz" }',
+      ),
+    );
     const providers = createProviders(loadConfig({ path, env: {} }), {}, log);
     expect(Object.keys(providers)).toEqual(['health']);
     expect(providers.health?.url('primary')).toBe('https://a.example.com/healthz');
@@ -122,12 +138,17 @@ describe('createProviders', () => {
 `,
     );
     expect(() => createProviders(c, {}, log)).toThrow(
-      new ConfigError(`components.dns.trafficManager.caFile: cannot read ${join(dir, 'missing-ca.pem')} (ENOENT); give the path of a PEM file`),
+      new ConfigError(
+        `components.dns.trafficManager.caFile: cannot read ${join(dir, 'missing-ca.pem')} (ENOENT); give the path of a PEM file`,
+      ),
     );
   });
 
   it('stops start-up naming the variable when a connection string is missing', () => {
-    const c = config('noenv.yaml', 'components:\n  postgres:\n    primary: { urlEnv: PG_PRIMARY }\n    secondary: { urlEnv: PG_SECONDARY }\n');
+    const c = config(
+      'noenv.yaml',
+      'components:\n  postgres:\n    primary: { urlEnv: PG_PRIMARY }\n    secondary: { urlEnv: PG_SECONDARY }\n',
+    );
     expect(() => createProviders(c, { PG_PRIMARY: 'postgres://127.0.0.1:1/app' }, log)).toThrow(
       new ConfigError(
         'components.postgres.secondary.urlEnv: environment variable PG_SECONDARY is not set; set it to the connection string (e.g. postgres://user:password@host:5432/db)',

@@ -2,15 +2,29 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { createKubernetesProvider, type KubernetesProviderOptions, type WorkloadConfig } from '../../src/providers/kubernetes.js';
-import { kubeconfigFor, startKubernetesSimulator, type KubernetesSim } from '../../src/lab/simulators/kubernetes.js';
+import {
+  createKubernetesProvider,
+  type KubernetesProviderOptions,
+  type WorkloadConfig,
+} from '../../src/providers/kubernetes.js';
+import {
+  kubeconfigFor,
+  startKubernetesSimulator,
+  type KubernetesSim,
+} from '../../src/lab/simulators/kubernetes.js';
 import type { ClusterProvider } from '../../src/providers/types.js';
 import { writeFile } from 'node:fs/promises';
 
 const log = pino({ level: 'silent' });
 const workloads: WorkloadConfig[] = [
   { kind: 'Deployment', namespace: 'shop', name: 'api', productionReplicas: 6, standbyReplicas: 2 },
-  { kind: 'StatefulSet', namespace: 'shop', name: 'worker', productionReplicas: 3, standbyReplicas: 1 },
+  {
+    kind: 'StatefulSet',
+    namespace: 'shop',
+    name: 'worker',
+    productionReplicas: 3,
+    standbyReplicas: 1,
+  },
 ];
 let dir: string;
 let primary: KubernetesSim;
@@ -19,10 +33,29 @@ let kubeconfig: string;
 const providers: ClusterProvider[] = [];
 
 async function start(podReadyMs: number): Promise<void> {
-  const atStandby = workloads.map((w) => ({ kind: w.kind, namespace: w.namespace, name: w.name, replicas: w.standbyReplicas }));
-  const atProduction = workloads.map((w) => ({ kind: w.kind, namespace: w.namespace, name: w.name, replicas: w.productionReplicas }));
-  primary = await startKubernetesSimulator({ workloads: atProduction, token: 'tok-primary', contextName: 'eu-west' });
-  secondary = await startKubernetesSimulator({ workloads: atStandby, podReadyMs, token: 'tok-secondary', contextName: 'eu-central' });
+  const atStandby = workloads.map((w) => ({
+    kind: w.kind,
+    namespace: w.namespace,
+    name: w.name,
+    replicas: w.standbyReplicas,
+  }));
+  const atProduction = workloads.map((w) => ({
+    kind: w.kind,
+    namespace: w.namespace,
+    name: w.name,
+    replicas: w.productionReplicas,
+  }));
+  primary = await startKubernetesSimulator({
+    workloads: atProduction,
+    token: 'tok-primary',
+    contextName: 'eu-west',
+  });
+  secondary = await startKubernetesSimulator({
+    workloads: atStandby,
+    podReadyMs,
+    token: 'tok-secondary',
+    contextName: 'eu-central',
+  });
   kubeconfig = join(dir, 'kubeconfig');
   await writeFile(
     kubeconfig,
@@ -66,31 +99,62 @@ test('scale-up patches the scale subresource, waits for ready replicas with prog
   expect(await cluster.isScaled('secondary', 'production')).toBe(false);
 
   const messages: string[] = [];
-  const result = await cluster.scale({ region: 'secondary', profile: 'production', progress: (m) => messages.push(m) });
+  const result = await cluster.scale({
+    region: 'secondary',
+    profile: 'production',
+    progress: (m) => messages.push(m),
+  });
   expect(result.noop).toBe(false);
   expect(result.summary).toMatch(/api 2→6, worker 1→3/);
-  expect(secondary.workload('Deployment', 'shop', 'api')).toEqual({ replicas: 6, readyReplicas: 6 });
-  expect(secondary.workload('StatefulSet', 'shop', 'worker')).toEqual({ replicas: 3, readyReplicas: 3 });
+  expect(secondary.workload('Deployment', 'shop', 'api')).toEqual({
+    replicas: 6,
+    readyReplicas: 6,
+  });
+  expect(secondary.workload('StatefulSet', 'shop', 'worker')).toEqual({
+    replicas: 3,
+    readyReplicas: 3,
+  });
   // Progress shows the pods coming up, not just the end state.
   expect(messages.some((m) => /api [3-5]\/6 ready/.test(m))).toBe(true);
   // One merge patch per workload on its scale subresource, as `kubectl scale` does; no read-modify-write.
   const writes = secondary.requests.filter((r) => r.method !== 'GET');
-  expect(writes.map((r) => [r.method, r.path, r.headers['content-type'], JSON.parse(r.body) as unknown])).toEqual([
-    ['PATCH', '/apis/apps/v1/namespaces/shop/deployments/api/scale', 'application/merge-patch+json', { spec: { replicas: 6 } }],
-    ['PATCH', '/apis/apps/v1/namespaces/shop/statefulsets/worker/scale', 'application/merge-patch+json', { spec: { replicas: 3 } }],
+  expect(
+    writes.map((r) => [r.method, r.path, r.headers['content-type'], JSON.parse(r.body) as unknown]),
+  ).toEqual([
+    [
+      'PATCH',
+      '/apis/apps/v1/namespaces/shop/deployments/api/scale',
+      'application/merge-patch+json',
+      { spec: { replicas: 6 } },
+    ],
+    [
+      'PATCH',
+      '/apis/apps/v1/namespaces/shop/statefulsets/worker/scale',
+      'application/merge-patch+json',
+      { spec: { replicas: 3 } },
+    ],
   ]);
-  expect(secondary.requests.filter((r) => r.method === 'GET' && r.path.endsWith('/scale'))).toHaveLength(0);
+  expect(
+    secondary.requests.filter((r) => r.method === 'GET' && r.path.endsWith('/scale')),
+  ).toHaveLength(0);
   expect(await cluster.isScaled('secondary', 'production')).toBe(true);
   // The primary was never touched.
   expect(primary.requests).toHaveLength(0);
 
-  const again = await cluster.scale({ region: 'secondary', profile: 'production', progress: () => {} });
+  const again = await cluster.scale({
+    region: 'secondary',
+    profile: 'production',
+    progress: () => {},
+  });
   expect(again.noop).toBe(true);
   expect(again.summary).toMatch(/already at production counts/);
 
   const down = await cluster.scale({ region: 'secondary', profile: 'standby', progress: () => {} });
   expect(down.noop).toBe(false);
-  expect(secondary.workload('Deployment', 'shop', 'api')).toEqual({ replicas: 2, readyReplicas: 2 });
+  expect(secondary.workload('Deployment', 'shop', 'api')).toEqual({
+    replicas: 2,
+    readyReplicas: 2,
+  });
   expect(await cluster.isScaled('secondary', 'standby')).toBe(true);
 });
 
@@ -98,35 +162,66 @@ test('pods that never become ready time out with a retryable timeout naming the 
   await start(0);
   secondary.stall('api');
   const cluster = provider({ readyTimeoutSeconds: 0.3 });
-  const err = await cluster.scale({ region: 'secondary', profile: 'production', progress: () => {} }).catch((e: unknown) => e);
+  const err = await cluster
+    .scale({ region: 'secondary', profile: 'production', progress: () => {} })
+    .catch((e: unknown) => e);
   expect(err).toMatchObject({ code: 'timeout', retryable: true, provider: 'kubernetes' });
   expect((err as Error).message).toMatch(/Deployment\/shop\/api 2\/6 ready/);
 });
 
 test('a missing workload is refused before any change and blocks readiness', async () => {
   await start(0);
-  const cluster = provider({ workloads: [...workloads, { kind: 'Deployment', namespace: 'shop', name: 'checkout', productionReplicas: 4, standbyReplicas: 1 }] });
+  const cluster = provider({
+    workloads: [
+      ...workloads,
+      {
+        kind: 'Deployment',
+        namespace: 'shop',
+        name: 'checkout',
+        productionReplicas: 4,
+        standbyReplicas: 1,
+      },
+    ],
+  });
   const ready = await cluster.readiness('secondary');
   expect(ready.status).toBe('blocked');
   expect(ready.summary).toContain('deployments.apps "checkout" not found');
-  await expect(cluster.scale({ region: 'secondary', profile: 'production', progress: () => {} })).rejects.toMatchObject({ code: 'not-found' });
+  await expect(
+    cluster.scale({ region: 'secondary', profile: 'production', progress: () => {} }),
+  ).rejects.toMatchObject({ code: 'not-found' });
   expect(secondary.requests.filter((r) => r.method !== 'GET')).toHaveLength(0);
 });
 
 test('403 from the API server is a forbidden error that says which permission is missing', async () => {
   await start(0);
-  secondary.failNext(403, 'Forbidden', 'deployments.apps "api" is forbidden: User "system:serviceaccount:dr:dr-bot" cannot patch resource "deployments/scale" in API group "apps" in the namespace "shop"', { method: 'PATCH' });
-  const err = await provider().scale({ region: 'secondary', profile: 'production', progress: () => {} }).catch((e: unknown) => e);
+  secondary.failNext(
+    403,
+    'Forbidden',
+    'deployments.apps "api" is forbidden: User "system:serviceaccount:dr:dr-bot" cannot patch resource "deployments/scale" in API group "apps" in the namespace "shop"',
+    { method: 'PATCH' },
+  );
+  const err = await provider()
+    .scale({ region: 'secondary', profile: 'production', progress: () => {} })
+    .catch((e: unknown) => e);
   expect(err).toMatchObject({ code: 'forbidden', retryable: false });
-  expect((err as Error).message).toMatch(/cannot patch resource "deployments\/scale".*patch on their scale subresource/);
+  expect((err as Error).message).toMatch(
+    /cannot patch resource "deployments\/scale".*patch on their scale subresource/,
+  );
 });
 
 test('API server throttling (429) is retried and the scale goes through', async () => {
   await start(0);
   secondary.throttleNext(2);
-  const result = await provider().scale({ region: 'secondary', profile: 'production', progress: () => {} });
+  const result = await provider().scale({
+    region: 'secondary',
+    profile: 'production',
+    progress: () => {},
+  });
   expect(result.noop).toBe(false);
-  expect(secondary.workload('Deployment', 'shop', 'api')).toEqual({ replicas: 6, readyReplicas: 6 });
+  expect(secondary.workload('Deployment', 'shop', 'api')).toEqual({
+    replicas: 6,
+    readyReplicas: 6,
+  });
 });
 
 test('reachable reports the API server version, or why it cannot be reached', async () => {
@@ -140,5 +235,7 @@ test('reachable reports the API server version, or why it cannot be reached', as
   expect(down.ok).toBe(false);
   expect(down.detail).toMatch(/cannot reach the API server/);
   const missingContext = provider({ primary: { kubeconfig, context: 'nope' } });
-  expect((await missingContext.reachable('primary')).detail).toMatch(/context "nope" is not in kubeconfig/);
+  expect((await missingContext.reachable('primary')).detail).toMatch(
+    /context "nope" is not in kubeconfig/,
+  );
 });

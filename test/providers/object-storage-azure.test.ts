@@ -6,7 +6,10 @@
  */
 import { BlobServiceClient } from '@azure/storage-blob';
 import { createAzureBlobSide } from '../../src/providers/azure-blob.js';
-import { createObjectStorageProvider, type ObjectStorageProvider } from '../../src/providers/object-storage.js';
+import {
+  createObjectStorageProvider,
+  type ObjectStorageProvider,
+} from '../../src/providers/object-storage.js';
 import { ProviderError } from '../../src/errors.js';
 import { startAzurite, type Azurite } from '../support/azurite.js';
 
@@ -17,11 +20,19 @@ let replicating = true;
 let replicator: NodeJS.Timeout | undefined;
 const open: ObjectStorageProvider[] = [];
 
-function provider(opts: { primaryContainer?: string; rpoSeconds?: number } = {}): ObjectStorageProvider {
+function provider(
+  opts: { primaryContainer?: string; rpoSeconds?: number } = {},
+): ObjectStorageProvider {
   const p = createObjectStorageProvider({
     name: 'azure-blob',
-    primary: createAzureBlobSide({ container: opts.primaryContainer ?? 'app-primary', connectionString: azurite.connectionString }),
-    secondary: createAzureBlobSide({ container: 'app-secondary', connectionString: azurite.connectionString }),
+    primary: createAzureBlobSide({
+      container: opts.primaryContainer ?? 'app-primary',
+      connectionString: azurite.connectionString,
+    }),
+    secondary: createAzureBlobSide({
+      container: 'app-secondary',
+      connectionString: azurite.connectionString,
+    }),
     canaryKey: KEY,
     rpoSeconds: opts.rpoSeconds ?? 10,
     pollMs: 50,
@@ -67,8 +78,13 @@ afterEach(() => {
 test('a canary copied to the secondary container within the RPO is ok', async () => {
   const r = await provider().checkReplication();
   expect(r.ok).toBe(true);
-  expect(r.detail).toMatch(/written to azure-blob:\/\/devstoreaccount1\/app-primary appeared in azure-blob:\/\/devstoreaccount1\/app-secondary after [\d.]+ s \(RPO 10 s\)/);
-  const props = await service.getContainerClient('app-secondary').getBlobClient(KEY).getProperties();
+  expect(r.detail).toMatch(
+    /written to azure-blob:\/\/devstoreaccount1\/app-primary appeared in azure-blob:\/\/devstoreaccount1\/app-secondary after [\d.]+ s \(RPO 10 s\)/,
+  );
+  const props = await service
+    .getContainerClient('app-secondary')
+    .getBlobClient(KEY)
+    .getProperties();
   expect(props.metadata?.drcanary).toBe(r.evidence.nonce);
 });
 
@@ -77,11 +93,15 @@ test('no copy within the RPO is not ok, and names the older canary the secondary
   replicating = false;
   const r = await provider({ rpoSeconds: 1 }).checkReplication();
   expect(r.ok).toBe(false);
-  expect(r.detail).toMatch(/has not appeared in azure-blob:\/\/devstoreaccount1\/app-secondary within the RPO of 1 s; it holds an older canary/);
+  expect(r.detail).toMatch(
+    /has not appeared in azure-blob:\/\/devstoreaccount1\/app-secondary within the RPO of 1 s; it holds an older canary/,
+  );
 });
 
 test('a missing container is a clear not-found error', async () => {
-  const err = await provider({ primaryContainer: 'no-such-container' }).checkReplication().catch((e: unknown) => e);
+  const err = await provider({ primaryContainer: 'no-such-container' })
+    .checkReplication()
+    .catch((e: unknown) => e);
   expect(err).toBeInstanceOf(ProviderError);
   expect((err as ProviderError).code).toBe('not-found');
   expect((err as Error).message).toMatch(/no-such-container: the container does not exist/);

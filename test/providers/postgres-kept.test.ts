@@ -10,7 +10,15 @@ import { labUser, pgStart, readLabInfo, writeLabInfo, type LabInfo } from '../..
 import { labResyncCommand } from '../../src/lab/resync-command.js';
 import { keyValuePostgresServers } from '../../src/providers/pg-identity.js';
 import type { DatabaseProvider } from '../../src/providers/types.js';
-import { crashPostgresPrimary, holdPostgresReplication, labPostgresProvider, sql, startLab, stopLabs, until } from '../support/lab.js';
+import {
+  crashPostgresPrimary,
+  holdPostgresReplication,
+  labPostgresProvider,
+  sql,
+  startLab,
+  stopLabs,
+  until,
+} from '../support/lab.js';
 import { deleteKeys, REDIS_URL, uniquePrefix } from '../support/redis.js';
 
 const prefix = uniquePrefix('pg-kept');
@@ -48,22 +56,43 @@ describe('failback of a fenced old primary without pg_walinspect', () => {
 
   test('after a planned failover the recorded fence makes the WAL after the split a note; without the record it stays a warning', async () => {
     const failover = provider(lab);
-    const promoted = await failover.promote({ target: 'secondary', mode: 'planned', progress: quiet });
+    const promoted = await failover.promote({
+      target: 'secondary',
+      mode: 'planned',
+      progress: quiet,
+    });
     await failover.close();
     const finalLsn = String(promoted.evidence.finalLsn);
-    const kept = JSON.parse((await redis.get(fenceKey(lab.postgres.primary.port))) ?? 'null') as { finalLsn: string; splitLsn: string; timeline: number; at: string };
+    const kept = JSON.parse((await redis.get(fenceKey(lab.postgres.primary.port))) ?? 'null') as {
+      finalLsn: string;
+      splitLsn: string;
+      timeline: number;
+      at: string;
+    };
     expect(kept).toMatchObject({ finalLsn, timeline: 1 });
-    const [history] = await sql<{ text: string }>(lab.postgres.secondary.url, `SELECT pg_read_file('pg_wal/00000002.history') AS text`);
+    const [history] = await sql<{ text: string }>(
+      lab.postgres.secondary.url,
+      `SELECT pg_read_file('pg_wal/00000002.history') AS text`,
+    );
     expect(kept.splitLsn).toBe(history.text.trim().split(/\s+/)[1]);
     // Background WAL on the fenced old primary after the split.
     await sql(lab.postgres.primary.url, 'CHECKPOINT');
 
     // A bot restarted since (a new provider): the record is in Redis.
     const failback = await provider(lab).readiness('primary');
-    expect(failback.planFacts).toMatchObject({ targetRole: 'stale-writer', lostTransactions: null });
-    expect(Number((failback.details.divergence as { lostBytes: number }).lostBytes)).toBeGreaterThan(0);
-    expect(failback.summary).toContain(`fenced at LSN ${finalLsn} before the split (planned failover at ${kept.at})`);
-    expect(failback.summary).toMatch(/the \d+ B after the split are background records, no committed transaction is lost/);
+    expect(failback.planFacts).toMatchObject({
+      targetRole: 'stale-writer',
+      lostTransactions: null,
+    });
+    expect(
+      Number((failback.details.divergence as { lostBytes: number }).lostBytes),
+    ).toBeGreaterThan(0);
+    expect(failback.summary).toContain(
+      `fenced at LSN ${finalLsn} before the split (planned failover at ${kept.at})`,
+    );
+    expect(failback.summary).toMatch(
+      /the \d+ B after the split are background records, no committed transaction is lost/,
+    );
     expect(failback.warnings ?? []).not.toContainEqual(expect.stringMatching(lossWarning));
     expect(failback.expectedLoss).toBeUndefined();
 
@@ -77,7 +106,12 @@ describe('failback of a fenced old primary without pg_walinspect', () => {
   test('the fence lifted, a commit, the fence set again by hand: same split, still fenced, but a transaction id was taken: a possible loss', async () => {
     const url = lab.postgres.primary.url;
     const fenced = async (on: boolean) =>
-      until(`the fence ${on ? 'set' : 'lifted'}`, async () => (await sql(url, 'SHOW default_transaction_read_only'))[0].default_transaction_read_only === (on ? 'on' : 'off'));
+      until(
+        `the fence ${on ? 'set' : 'lifted'}`,
+        async () =>
+          (await sql(url, 'SHOW default_transaction_read_only'))[0]
+            .default_transaction_read_only === (on ? 'on' : 'off'),
+      );
     await sql(url, 'ALTER SYSTEM RESET default_transaction_read_only');
     await sql(url, 'SELECT pg_reload_conf()');
     await fenced(false);
@@ -116,7 +150,12 @@ describe('failback of a fenced old primary without pg_walinspect', () => {
     writeLabInfo(info);
     await sql(lab.postgres.primary.url, 'ALTER SYSTEM SET default_transaction_read_only = on');
     await sql(lab.postgres.primary.url, 'SELECT pg_reload_conf()');
-    await until('the hand-made fence', async () => (await sql(lab.postgres.primary.url, 'SHOW default_transaction_read_only'))[0].default_transaction_read_only === 'on');
+    await until(
+      'the hand-made fence',
+      async () =>
+        (await sql(lab.postgres.primary.url, 'SHOW default_transaction_read_only'))[0]
+          .default_transaction_read_only === 'on',
+    );
 
     const r = await provider(lab).readiness('primary');
     expect(r.summary).toContain('primary is the old primary (fenced read-only)');
@@ -132,16 +171,34 @@ test('a provider built after the primary crashed (a restarted bot) still narrows
   const lab = await startLab();
   await sql(lab.postgres.primary.url, 'CREATE TABLE orders (id int PRIMARY KEY)');
   await sql(lab.postgres.primary.url, 'INSERT INTO orders SELECT generate_series(1, 3)');
-  await until('the standby to replay the inserts', async () => Number((await sql<{ n: string }>(lab.postgres.secondary.url, 'SELECT count(*) AS n FROM orders'))[0].n) === 3);
-  const [standby] = await sql<{ at: Date }>(lab.postgres.secondary.url, 'SELECT pg_last_xact_replay_timestamp() AS at');
+  await until(
+    'the standby to replay the inserts',
+    async () =>
+      Number(
+        (
+          await sql<{ n: string }>(lab.postgres.secondary.url, 'SELECT count(*) AS n FROM orders')
+        )[0].n,
+      ) === 3,
+  );
+  const [standby] = await sql<{ at: Date }>(
+    lab.postgres.secondary.url,
+    'SELECT pg_last_xact_replay_timestamp() AS at',
+  );
   // Idle: the last replayed commit ages; then a readiness round reads the primary.
   await new Promise((r) => setTimeout(r, 3000));
   const before = provider(lab);
   expect((await before.readiness('secondary')).primaryReachable).toBe(true);
   await before.close();
-  const [{ lsn: flushed }] = await sql<{ lsn: string }>(lab.postgres.primary.url, 'SELECT pg_current_wal_flush_lsn()::text AS lsn');
+  const [{ lsn: flushed }] = await sql<{ lsn: string }>(
+    lab.postgres.primary.url,
+    'SELECT pg_current_wal_flush_lsn()::text AS lsn',
+  );
   await until('the standby to hold all the flushed WAL', async () => {
-    const [r] = await sql<{ d: string }>(lab.postgres.secondary.url, 'SELECT pg_wal_lsn_diff(pg_last_wal_receive_lsn(), $1)::text AS d', [flushed]);
+    const [r] = await sql<{ d: string }>(
+      lab.postgres.secondary.url,
+      'SELECT pg_wal_lsn_diff(pg_last_wal_receive_lsn(), $1)::text AS d',
+      [flushed],
+    );
     return Number(r.d) >= 0;
   });
   const key = `${prefix}pg-writer-seen:test:127.0.0.1:${lab.postgres.primary.port}`;
@@ -157,7 +214,9 @@ test('a provider built after the primary crashed (a restarted bot) still narrows
   expect(readiness.details.inSyncAt).toBe(kept.at);
   expect(readiness.details.lossWindowFrom).toBe(kept.at);
   expect(Date.parse(kept.at) - standby.at.getTime()).toBeGreaterThanOrEqual(3000);
-  expect(readiness.expectedLoss?.description).toContain(`0 B behind the last primary position seen, so no transaction committed before ${kept.at} is lost`);
+  expect(readiness.expectedLoss?.description).toContain(
+    `0 B behind the last primary position seen, so no transaction committed before ${kept.at} is lost`,
+  );
 
   // Without the kept reading (fresh keys) the window starts at the long-ago last commit.
   const unkept = await provider(lab, uniquePrefix('pg-kept-none')).readiness('secondary');

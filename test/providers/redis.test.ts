@@ -8,9 +8,21 @@ import { silentLog, startLab, stopLabs, until } from '../support/lab.js';
 const progress: Progress = () => undefined;
 const { connect, closeAll } = labRedisClients();
 
-
-function provider(primaryUrl: string, secondaryUrl: string, useFailoverCommand = true, extra: { assumeVersion?: string; promoteTimeoutSeconds?: number } = {}): CacheProvider {
-  return createRedisProvider({ primaryUrl, secondaryUrl, promoteTimeoutSeconds: 10, useFailoverCommand, log: silentLog, connectTimeoutMs: 1000, ...extra });
+function provider(
+  primaryUrl: string,
+  secondaryUrl: string,
+  useFailoverCommand = true,
+  extra: { assumeVersion?: string; promoteTimeoutSeconds?: number } = {},
+): CacheProvider {
+  return createRedisProvider({
+    primaryUrl,
+    secondaryUrl,
+    promoteTimeoutSeconds: 10,
+    useFailoverCommand,
+    log: silentLog,
+    connectTimeoutMs: 1000,
+    ...extra,
+  });
 }
 
 async function configOf(url: string, name: string): Promise<string> {
@@ -21,7 +33,10 @@ function field(info: string, name: string): string | undefined {
   return new RegExp(`^${name}:(.*)$`, 'm').exec(info)?.[1]?.trim();
 }
 
-async function offset(url: string, which: 'master_repl_offset' | 'slave_repl_offset'): Promise<number> {
+async function offset(
+  url: string,
+  which: 'master_repl_offset' | 'slave_repl_offset',
+): Promise<number> {
   const r = connect(url);
   return Number(field(await r.info('replication'), which));
 }
@@ -39,12 +54,18 @@ async function holdRedisReplication(lab: LabInfo, password: string): Promise<str
   await master.config('SET', 'requirepass', password);
   await master.call('CLIENT', 'KILL', 'TYPE', 'replica');
   const replica = connect(lab.redis.secondary.url);
-  await until('the replica link to go down', async () => field(await replica.info('replication'), 'master_link_status') === 'down');
+  await until(
+    'the replica link to go down',
+    async () => field(await replica.info('replication'), 'master_link_status') === 'down',
+  );
   return `redis://:${password}@127.0.0.1:${lab.redis.primary.port}`;
 }
 
 /** The application: RPUSHes one order at a time until the server refuses. */
-function startWriter(url: string): { acknowledged: number[]; stop: () => Promise<Error | undefined> } {
+function startWriter(url: string): {
+  acknowledged: number[];
+  stop: () => Promise<Error | undefined>;
+} {
   const acknowledged: number[] = [];
   const r = connect(url);
   let stopped = false;
@@ -96,34 +117,37 @@ describe('planned failover and back', () => {
   test.each([
     ['FAILOVER TO', 'secondary', true],
     ['pause + REPLICAOF NO ONE', 'primary', false],
-  ] as const)('%s while a writer pushes continuously: every acknowledged write is on the new master', async (method, target, useFailover) => {
-    const cache = provider(lab.redis.primary.url, lab.redis.secondary.url, useFailover);
-    const oldSide = target === 'secondary' ? lab.redis.primary : lab.redis.secondary;
-    const newSide = target === 'secondary' ? lab.redis.secondary : lab.redis.primary;
-    const newMaster = connect(newSide.url);
-    const before = await newMaster.llen('orders');
-    const writer = startWriter(oldSide.url);
-    await until('the writer to get going', async () => writer.acknowledged.length >= 200);
+  ] as const)(
+    '%s while a writer pushes continuously: every acknowledged write is on the new master',
+    async (method, target, useFailover) => {
+      const cache = provider(lab.redis.primary.url, lab.redis.secondary.url, useFailover);
+      const oldSide = target === 'secondary' ? lab.redis.primary : lab.redis.secondary;
+      const newSide = target === 'secondary' ? lab.redis.secondary : lab.redis.primary;
+      const newMaster = connect(newSide.url);
+      const before = await newMaster.llen('orders');
+      const writer = startWriter(oldSide.url);
+      await until('the writer to get going', async () => writer.acknowledged.length >= 200);
 
-    const result = await cache.promote({ target, mode: 'planned', progress });
-    const failure = await writer.stop();
+      const result = await cache.promote({ target, mode: 'planned', progress });
+      const failure = await writer.stop();
 
-    expect(result.evidence.method).toBe(method);
-    expect(result.noop).toBe(false);
-    expect(result.rpo).toMatchObject({ component: 'cache', bytes: 0, seconds: 0 });
-    // The writer was stopped by the switch, not by the test: the old master refuses writes now.
-    expect(failure?.message).toMatch(/READONLY/);
-    const all = (await newMaster.lrange('orders', before, -1)).map(Number);
-    expect(all).toEqual(writer.acknowledged);
-    await newMaster.set('after-failover', '1');
-    expect(await cache.isWriter(target)).toBe(true);
-    expect((await cache.verifyWriter(target)).every((c) => c.ok)).toBe(true);
-    // The old master was demoted, not left as a second writer.
-    const standby = target === 'secondary' ? 'primary' : 'secondary';
-    await until('the old master to follow the new one', () => cache.isStreamingStandby(standby));
-    await expect(connect(oldSide.url).set('x', '1')).rejects.toThrow(/READONLY/);
-    await cache.close();
-  });
+      expect(result.evidence.method).toBe(method);
+      expect(result.noop).toBe(false);
+      expect(result.rpo).toMatchObject({ component: 'cache', bytes: 0, seconds: 0 });
+      // The writer was stopped by the switch, not by the test: the old master refuses writes now.
+      expect(failure?.message).toMatch(/READONLY/);
+      const all = (await newMaster.lrange('orders', before, -1)).map(Number);
+      expect(all).toEqual(writer.acknowledged);
+      await newMaster.set('after-failover', '1');
+      expect(await cache.isWriter(target)).toBe(true);
+      expect((await cache.verifyWriter(target)).every((c) => c.ok)).toBe(true);
+      // The old master was demoted, not left as a second writer.
+      const standby = target === 'secondary' ? 'primary' : 'secondary';
+      await until('the old master to follow the new one', () => cache.isStreamingStandby(standby));
+      await expect(connect(oldSide.url).set('x', '1')).rejects.toThrow(/READONLY/);
+      await cache.close();
+    },
+  );
 
   test('promoting the master again is a no-op that says so', async () => {
     const cache = provider(lab.redis.primary.url, lab.redis.secondary.url);
@@ -190,7 +214,9 @@ describe('wrong targets and unplanned failover', () => {
   test('a "replica" that is itself a master beside the primary is refused', async () => {
     const cache = provider(b.redis.primary.url, c.redis.primary.url);
     expect((await cache.readiness('secondary')).status).toBe('blocked');
-    await expect(cache.promote({ target: 'secondary', mode: 'unplanned', progress })).rejects.toMatchObject({ code: 'wrong-target' });
+    await expect(
+      cache.promote({ target: 'secondary', mode: 'unplanned', progress }),
+    ).rejects.toMatchObject({ code: 'wrong-target' });
     await cache.close();
   });
 
@@ -200,7 +226,10 @@ describe('wrong targets and unplanned failover', () => {
     const cache = provider(b.redis.primary.url, c.redis.primary.url);
     const attempt = cache.resync({ standby: 'secondary', progress });
     await expect(attempt).rejects.toBeInstanceOf(PreconditionFailed);
-    await expect(attempt).rejects.toMatchObject({ code: 'wrong-target', message: expect.stringContaining('shares no replication history') });
+    await expect(attempt).rejects.toMatchObject({
+      code: 'wrong-target',
+      message: expect.stringContaining('shares no replication history'),
+    });
     expect(field(await app.info('replication'), 'role')).toBe('master');
     expect(await app.get('own-data')).toBe('kept');
     await app.del('own-data');
@@ -218,19 +247,27 @@ describe('wrong targets and unplanned failover', () => {
     const masterOffset = await offset(primaryUrl, 'master_repl_offset');
     const cache = provider(primaryUrl, b.redis.secondary.url);
     // Zero loss is impossible with the link down: planned is refused before writes are paused.
-    await expect(cache.promote({ target: 'secondary', mode: 'planned', progress })).rejects.toMatchObject({ code: 'precondition-failed', retryable: true });
+    await expect(
+      cache.promote({ target: 'secondary', mode: 'planned', progress }),
+    ).rejects.toMatchObject({ code: 'precondition-failed', retryable: true });
     expect(await cache.isWriter('primary')).toBe(true);
     expect(await offset(primaryUrl, 'master_repl_offset')).toBe(masterOffset);
 
     const result = await cache.promote({ target: 'secondary', mode: 'unplanned', progress });
 
     expect(result.mode).toBe('unplanned');
-    expect(result.evidence).toMatchObject({ fenced: true, finalOffset: masterOffset, replicaOffset });
+    expect(result.evidence).toMatchObject({
+      fenced: true,
+      finalOffset: masterOffset,
+      replicaOffset,
+    });
     expect(result.rpo.bytes).toBe(masterOffset - replicaOffset);
     expect(result.rpo.bytes).toBeGreaterThan(0);
     // The writes in the gap were taken between the link drop and the fence: that is the window, fixed at the fence.
     expect(result.rpo.seconds).toEqual(expect.any(Number));
-    expect(result.rpo.description).toContain(`loss window: from the link drop at ${result.evidence.masterContactLostAt} to the fence, ${result.rpo.seconds} s`);
+    expect(result.rpo.description).toContain(
+      `loss window: from the link drop at ${result.evidence.masterContactLostAt} to the fence, ${result.rpo.seconds} s`,
+    );
     const newMaster = connect(b.redis.secondary.url);
     expect(await newMaster.exists('kept:19')).toBe(1);
     expect(await newMaster.exists('lost:0')).toBe(0);
@@ -251,7 +288,10 @@ describe('wrong targets and unplanned failover', () => {
     const killedAt = Date.now();
     process.kill(c.redis.primary.pid, 'SIGKILL');
     const cache = provider(primaryUrl, c.redis.secondary.url);
-    await until('the master to be gone', async () => !(await cache.readiness('secondary')).primaryReachable);
+    await until(
+      'the master to be gone',
+      async () => !(await cache.readiness('secondary')).primaryReachable,
+    );
 
     const readiness = await cache.readiness('secondary');
     expect(readiness.status).toBe('warning');
@@ -263,7 +303,9 @@ describe('wrong targets and unplanned failover', () => {
     const contactLostAt = Date.parse(String(readiness.details.masterContactLostAt));
     expect(contactLostAt).toBeGreaterThanOrEqual(Math.floor(heldAt / 1000) * 1000 - 1000);
     expect(contactLostAt).toBeLessThanOrEqual(killedAt + 1000);
-    expect(readiness.expectedLoss?.description).toContain(`contact lost at ${readiness.details.masterContactLostAt} (its link to the master dropped)`);
+    expect(readiness.expectedLoss?.description).toContain(
+      `contact lost at ${readiness.details.masterContactLostAt} (its link to the master dropped)`,
+    );
 
     const result = await cache.promote({ target: 'secondary', mode: 'unplanned', progress });
     expect(result.evidence).toMatchObject({ fenced: false, replicaOffset });
@@ -271,9 +313,15 @@ describe('wrong targets and unplanned failover', () => {
     expect(result.rpo.bytes).toBeNull();
     expect(result.rpo.seconds).toBeNull();
     expect(result.rpo.description).toContain(`offset ${replicaOffset}`);
-    expect(result.rpo.description).toMatch(/^loss window: .* size and duration unknown while the master is unreachable/);
-    expect(Date.parse(String(result.evidence.masterContactLostAt))).toBeGreaterThanOrEqual(Math.floor(heldAt / 1000) * 1000 - 1000);
-    expect(Date.parse(String(result.evidence.masterContactLostAt))).toBeLessThanOrEqual(killedAt + 1000);
+    expect(result.rpo.description).toMatch(
+      /^loss window: .* size and duration unknown while the master is unreachable/,
+    );
+    expect(Date.parse(String(result.evidence.masterContactLostAt))).toBeGreaterThanOrEqual(
+      Math.floor(heldAt / 1000) * 1000 - 1000,
+    );
+    expect(Date.parse(String(result.evidence.masterContactLostAt))).toBeLessThanOrEqual(
+      killedAt + 1000,
+    );
     const newMaster = connect(c.redis.secondary.url);
     expect(await newMaster.exists('kept:9')).toBe(1);
     expect(await newMaster.exists('lost:0')).toBe(0);
@@ -283,17 +331,26 @@ describe('wrong targets and unplanned failover', () => {
     await cache.close();
   });
 
-  test('two promoted masters of different pairs: the one whose history reaches past the other\'s promotion is not taken for a restarted old master', async () => {
+  test("two promoted masters of different pairs: the one whose history reaches past the other's promotion is not taken for a restarted old master", async () => {
     // Both secondaries were promoted above, each from its own primary: two histories, no shared stream.
-    const promotedAt = async (url: string) => Number(field(await connect(url).info('replication'), 'second_repl_offset'));
-    const [atB, atC] = await Promise.all([promotedAt(b.redis.secondary.url), promotedAt(c.redis.secondary.url)]);
+    const promotedAt = async (url: string) =>
+      Number(field(await connect(url).info('replication'), 'second_repl_offset'));
+    const [atB, atC] = await Promise.all([
+      promotedAt(b.redis.secondary.url),
+      promotedAt(c.redis.secondary.url),
+    ]);
     expect(atB).not.toBe(atC);
-    const [stale, writer] = atB > atC ? [b.redis.secondary.url, c.redis.secondary.url] : [c.redis.secondary.url, b.redis.secondary.url];
+    const [stale, writer] =
+      atB > atC
+        ? [b.redis.secondary.url, c.redis.secondary.url]
+        : [c.redis.secondary.url, b.redis.secondary.url];
     const cache = provider(stale, writer);
     const r = await cache.readiness('primary');
     expect(r.status).toBe('blocked');
     expect(r.summary).toMatch(/share no replication history/);
-    await expect(cache.resync({ standby: 'primary', progress })).rejects.toMatchObject({ code: 'wrong-target' });
+    await expect(cache.resync({ standby: 'primary', progress })).rejects.toMatchObject({
+      code: 'wrong-target',
+    });
     expect(field(await connect(stale).info('replication'), 'role')).toBe('master');
     await cache.close();
   });
@@ -306,7 +363,7 @@ describe('the Redis < 6.2 path, forced on this server: min-replicas fence instea
     lab = await startLab();
   });
 
-  test('planned while a writer pushes continuously: writes refused at once, the provider\'s own commands are not; every acknowledged write is on the new master; the old master\'s setting restored', async () => {
+  test("planned while a writer pushes continuously: writes refused at once, the provider's own commands are not; every acknowledged write is on the new master; the old master's setting restored", async () => {
     // An operator's own lag limit, to see it come back.
     await connect(lab.redis.primary.url).config('SET', 'min-replicas-max-lag', '7');
     // useFailoverCommand stays on: FAILOVER does not exist before 6.2 either.
@@ -330,13 +387,21 @@ describe('the Redis < 6.2 path, forced on this server: min-replicas fence instea
   });
 
   test('the replica does not catch up in time: the fence is lifted and the master takes writes again', async () => {
-    const cache = provider(lab.redis.primary.url, lab.redis.secondary.url, true, { ...OLD, promoteTimeoutSeconds: 1 });
+    const cache = provider(lab.redis.primary.url, lab.redis.secondary.url, true, {
+      ...OLD,
+      promoteTimeoutSeconds: 1,
+    });
     const replica = connect(lab.redis.primary.url);
     // A paused replica still answers INFO but applies nothing of its master's stream.
     await replica.call('CLIENT', 'PAUSE', '30000', 'WRITE');
     try {
       await connect(lab.redis.secondary.url).set('behind', '1');
-      await expect(cache.promote({ target: 'primary', mode: 'planned', progress })).rejects.toMatchObject({ code: 'timeout', message: expect.stringContaining('let through again') });
+      await expect(
+        cache.promote({ target: 'primary', mode: 'planned', progress }),
+      ).rejects.toMatchObject({
+        code: 'timeout',
+        message: expect.stringContaining('let through again'),
+      });
     } finally {
       await replica.call('CLIENT', 'UNPAUSE');
     }
@@ -351,7 +416,10 @@ describe('the Redis < 6.2 path, forced on this server: min-replicas fence instea
     const cache = provider(lab.redis.primary.url, lab.redis.secondary.url, false);
     await until('the replica to be streaming', () => cache.isStreamingStandby('primary'));
     const result = await cache.promote({ target: 'primary', mode: 'planned', progress });
-    expect(result.evidence).toMatchObject({ method: 'pause + REPLICAOF NO ONE', leftoverFenceCleared: true });
+    expect(result.evidence).toMatchObject({
+      method: 'pause + REPLICAOF NO ONE',
+      leftoverFenceCleared: true,
+    });
     expect(await connect(lab.redis.primary.url).set('writable', '1')).toBe('OK');
     await cache.close();
   });

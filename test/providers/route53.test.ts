@@ -61,7 +61,10 @@ describe('Route 53 provider, invert-health-check', () => {
     const result = await dns.switchTo({ target: 'secondary', progress });
     expect(result.noop).toBe(false);
     expect(result.summary).toContain('10.0.2.10');
-    expect(sim.healthCheck(sim.primaryHealthCheckId)).toMatchObject({ inverted: true, disabled: true });
+    expect(sim.healthCheck(sim.primaryHealthCheckId)).toMatchObject({
+      inverted: true,
+      disabled: true,
+    });
     // One request sets both, so the check is never inverted while still evaluated.
     expect(sim.requestsFor('UpdateHealthCheck')).toHaveLength(1);
     expect(sim.requestsFor('UpdateHealthCheck')[0].body).toMatch(/<Inverted>true<\/Inverted>/);
@@ -83,8 +86,13 @@ describe('Route 53 provider, invert-health-check', () => {
 
     const back = await dns.switchTo({ target: 'primary', progress });
     expect(back.noop).toBe(false);
-    expect(sim.healthCheck(sim.primaryHealthCheckId)).toMatchObject({ inverted: false, disabled: false });
-    expect(await createResolver({ servers: [sim.dnsServer!] })(sim.recordName, 'A')).toEqual(['10.0.1.10']);
+    expect(sim.healthCheck(sim.primaryHealthCheckId)).toMatchObject({
+      inverted: false,
+      disabled: false,
+    });
+    expect(await createResolver({ servers: [sim.dnsServer!] })(sim.recordName, 'A')).toEqual([
+      '10.0.1.10',
+    ]);
     expect((await dns.verify('primary')).every((c) => c.ok)).toBe(true);
     expect((await dns.verify('secondary')).some((c) => c.ok)).toBe(false);
   });
@@ -103,7 +111,9 @@ describe('Route 53 provider, invert-health-check', () => {
     sim.setTtl(3600);
     const ready = await provider({ rtoMinutes: 30 }).readiness('secondary');
     expect(ready.status).toBe('warning');
-    expect(ready.warnings?.join(' ')).toContain('TTL 3600 s + health check 3 × 30 s = 3690 s, over the 30-min RTO target');
+    expect(ready.warnings?.join(' ')).toContain(
+      'TTL 3600 s + health check 3 × 30 s = 3690 s, over the 30-min RTO target',
+    );
   });
 
   test('after a failover the secondary keeps answering while the primary endpoint goes down and comes back; failback returns to the primary', async () => {
@@ -136,12 +146,17 @@ describe('Route 53 provider, invert-health-check', () => {
     // Route 53 answers the secondary, but nothing holds it there.
     expect(await dns.currentTarget()).toBe('unknown');
     const ready = await dns.readiness('secondary');
-    expect(ready.warnings?.join(' ')).toMatch(/only until the primary's endpoint answers again; the switch pins it/);
+    expect(ready.warnings?.join(' ')).toMatch(
+      /only until the primary's endpoint answers again; the switch pins it/,
+    );
     expect(ready.summary).not.toMatch(/nothing to switch/);
 
     const result = await dns.switchTo({ target: 'secondary', progress });
     expect(result.noop).toBe(false);
-    expect(sim.healthCheck(sim.primaryHealthCheckId)).toMatchObject({ inverted: true, disabled: true });
+    expect(sim.healthCheck(sim.primaryHealthCheckId)).toMatchObject({
+      inverted: true,
+      disabled: true,
+    });
     sim.setEndpointHealthy('primary', true);
     expect(sim.answer()).toEqual(['10.0.2.10']);
     expect(await dns.currentTarget()).toBe('secondary');
@@ -153,7 +168,9 @@ describe('Route 53 provider, invert-health-check', () => {
     const dns = provider();
     const err = await dns.switchTo({ target: 'primary', progress }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'precondition-failed' });
-    expect((err as Error).message).toMatch(/Make the primary's health endpoint \(primary\.example\.test:443\/healthz\) pass/);
+    expect((err as Error).message).toMatch(
+      /Make the primary's health endpoint \(primary\.example\.test:443\/healthz\) pass/,
+    );
     expect(sim.requestsFor('UpdateHealthCheck')).toHaveLength(0);
   });
 
@@ -166,11 +183,17 @@ describe('Route 53 provider, invert-health-check', () => {
     expect(ready.status).toBe('warning');
     expect(ready.details.heldOn).toBe('partial');
     expect(ready.warnings?.join(' ')).toMatch(/inverted but still evaluated/);
-    expect((await dns.verify('secondary'))[0]).toMatchObject({ name: 'route53 primary health check pin', ok: false });
+    expect((await dns.verify('secondary'))[0]).toMatchObject({
+      name: 'route53 primary health check pin',
+      ok: false,
+    });
 
     const result = await dns.switchTo({ target: 'secondary', progress });
     expect(result.noop).toBe(false);
-    expect(sim.healthCheck(sim.primaryHealthCheckId)).toMatchObject({ inverted: true, disabled: true });
+    expect(sim.healthCheck(sim.primaryHealthCheckId)).toMatchObject({
+      inverted: true,
+      disabled: true,
+    });
     // Inverted alone would now have sent users back to the failing primary.
     sim.setEndpointHealthy('primary', false);
     expect(sim.answer()).toEqual(['10.0.2.10']);
@@ -183,17 +206,27 @@ describe('Route 53 provider, invert-health-check', () => {
     // Disabled counts as healthy: the dead primary gets the traffic.
     expect(sim.answer()).toEqual(['10.0.1.10']);
     expect(await dns.currentTarget()).toBe('unknown');
-    expect((await dns.readiness('primary')).warnings?.join(' ')).toMatch(/a disabled check counts as healthy/);
+    expect((await dns.readiness('primary')).warnings?.join(' ')).toMatch(
+      /a disabled check counts as healthy/,
+    );
     sim.setEndpointHealthy('primary', true);
     expect((await dns.switchTo({ target: 'primary', progress })).noop).toBe(false);
-    expect(sim.healthCheck(sim.primaryHealthCheckId)).toMatchObject({ inverted: false, disabled: false });
+    expect(sim.healthCheck(sim.primaryHealthCheckId)).toMatchObject({
+      inverted: false,
+      disabled: false,
+    });
     expect(await dns.currentTarget()).toBe('primary');
   });
 
   test('throttling (Throttling, PriorRequestNotComplete) is retried and the switch succeeds', async () => {
     const dns = provider();
     sim.throttleNext(1);
-    sim.failNext(400, 'PriorRequestNotComplete', 'The request was rejected because Route 53 was still processing a prior request.', { operation: 'UpdateHealthCheck' });
+    sim.failNext(
+      400,
+      'PriorRequestNotComplete',
+      'The request was rejected because Route 53 was still processing a prior request.',
+      { operation: 'UpdateHealthCheck' },
+    );
     const result = await dns.switchTo({ target: 'secondary', progress });
     expect(result.noop).toBe(false);
     expect(sim.answer()).toEqual(['10.0.2.10']);
@@ -203,11 +236,19 @@ describe('Route 53 provider, invert-health-check', () => {
 
   test('403 AccessDenied is a non-retryable forbidden error that names the missing permission, and nothing changes', async () => {
     const dns = provider();
-    sim.failNext(403, 'AccessDenied', 'User: arn:aws:iam::123456789012:user/dr-bot is not authorized to perform: route53:UpdateHealthCheck', { operation: 'UpdateHealthCheck' });
+    sim.failNext(
+      403,
+      'AccessDenied',
+      'User: arn:aws:iam::123456789012:user/dr-bot is not authorized to perform: route53:UpdateHealthCheck',
+      { operation: 'UpdateHealthCheck' },
+    );
     const err = await dns.switchTo({ target: 'secondary', progress }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'forbidden', retryable: false, provider: 'route53' });
     expect((err as Error).message).toMatch(/access denied.*UpdateHealthCheck/);
-    expect(sim.healthCheck(sim.primaryHealthCheckId)).toMatchObject({ inverted: false, disabled: false });
+    expect(sim.healthCheck(sim.primaryHealthCheckId)).toMatchObject({
+      inverted: false,
+      disabled: false,
+    });
   });
 
   test('an unknown hosted zone or record is refused before any change', async () => {
@@ -215,13 +256,20 @@ describe('Route 53 provider, invert-health-check', () => {
     const ready = await noZone.readiness('secondary');
     expect(ready.status).toBe('blocked');
     expect(ready.summary).toContain('NoSuchHostedZone');
-    await expect(noZone.switchTo({ target: 'secondary', progress })).rejects.toMatchObject({ code: 'not-found', name: 'PreconditionFailed' });
+    await expect(noZone.switchTo({ target: 'secondary', progress })).rejects.toMatchObject({
+      code: 'not-found',
+      name: 'PreconditionFailed',
+    });
 
     const noRecord = provider({ secondarySetIdentifier: 'app-dr' });
-    await expect(noRecord.switchTo({ target: 'secondary', progress })).rejects.toThrow(/no app\.example\.test A in hosted zone .* with SetIdentifier "app-dr"/);
+    await expect(noRecord.switchTo({ target: 'secondary', progress })).rejects.toThrow(
+      /no app\.example\.test A in hosted zone .* with SetIdentifier "app-dr"/,
+    );
 
     const noCheck = provider({ primaryHealthCheckId: 'hc-missing' });
-    await expect(noCheck.switchTo({ target: 'secondary', progress })).rejects.toMatchObject({ code: 'not-found' });
+    await expect(noCheck.switchTo({ target: 'secondary', progress })).rejects.toMatchObject({
+      code: 'not-found',
+    });
     expect(sim.requestsFor('UpdateHealthCheck')).toHaveLength(0);
     expect(sim.requestsFor('ChangeResourceRecordSets')).toHaveLength(0);
   });
@@ -248,8 +296,16 @@ describe('Route 53 provider, rewrite-records', () => {
     const result = await dns.switchTo({ target: 'secondary', progress: (m) => messages.push(m) });
     expect(result.noop).toBe(false);
     expect(messages.some((m) => /PENDING/.test(m))).toBe(true);
-    const roles = Object.fromEntries(sim.records().filter((r) => r.failover).map((r) => [r.setIdentifier, r.failover]));
-    expect(roles).toEqual({ [sim.primarySetIdentifier]: 'SECONDARY', [sim.secondarySetIdentifier]: 'PRIMARY' });
+    const roles = Object.fromEntries(
+      sim
+        .records()
+        .filter((r) => r.failover)
+        .map((r) => [r.setIdentifier, r.failover]),
+    );
+    expect(roles).toEqual({
+      [sim.primarySetIdentifier]: 'SECONDARY',
+      [sim.secondarySetIdentifier]: 'PRIMARY',
+    });
     expect(sim.requestsFor('ChangeResourceRecordSets')).toHaveLength(1);
     expect(sim.answer()).toEqual(['10.0.2.10']);
     expect((await dns.verify('secondary')).every((c) => c.ok)).toBe(true);
@@ -259,7 +315,14 @@ describe('Route 53 provider, rewrite-records', () => {
     expect(again.noop).toBe(true);
     expect(again.summary).toMatch(/already switched: .* re-submitted\) is INSYNC/);
     expect(sim.requestsFor('ChangeResourceRecordSets')).toHaveLength(2);
-    expect(Object.fromEntries(sim.records().filter((r) => r.failover).map((r) => [r.setIdentifier, r.failover]))).toEqual(roles);
+    expect(
+      Object.fromEntries(
+        sim
+          .records()
+          .filter((r) => r.failover)
+          .map((r) => [r.setIdentifier, r.failover]),
+      ),
+    ).toEqual(roles);
 
     await dns.switchTo({ target: 'primary', progress });
     expect(sim.answer()).toEqual(['10.0.1.10']);
@@ -283,7 +346,9 @@ describe('Route 53 provider, rewrite-records', () => {
     expect(err).toMatchObject({ code: 'timeout', retryable: true });
     expect((err as Error).message).toMatch(/still PENDING/);
     // The records say secondary, but the name servers do not have it yet: the step's check is not satisfied.
-    expect(sim.records().find((r) => r.setIdentifier === sim.secondarySetIdentifier)?.failover).toBe('PRIMARY');
+    expect(
+      sim.records().find((r) => r.setIdentifier === sim.secondarySetIdentifier)?.failover,
+    ).toBe('PRIMARY');
     expect(sim.answer()).toEqual(['10.0.1.10']);
     expect(await dns.currentTarget()).toBe('unknown');
     // A bot restarted meanwhile (no change id in memory) does not take it as switched either.
@@ -301,7 +366,9 @@ describe('Route 53 provider, rewrite-records', () => {
     expect(sim.answer()).toEqual(['10.0.2.10']);
     expect(await dns.currentTarget()).toBe('secondary');
     // Only the first batch changed anything; the others were the same records.
-    const bodies = sim.requestsFor('ChangeResourceRecordSets').map((r) => r.body.replace(/<Comment>[^<]*<\/Comment>/, ''));
+    const bodies = sim
+      .requestsFor('ChangeResourceRecordSets')
+      .map((r) => r.body.replace(/<Comment>[^<]*<\/Comment>/, ''));
     expect(new Set(bodies).size).toBe(1);
   });
 });
@@ -327,23 +394,37 @@ describe('Route 53 provider, failover time against the RTO target', () => {
     sim.setTtl(210);
     const { ready, text } = await warningsOf();
     expect(ready.status).toBe('warning');
-    expect(text).toContain('TTL 210 s + health check 3 × 30 s = 300 s, not under the 5-min RTO target: users are sent to a failed region until health check hc-0000-primary sees it fail');
+    expect(text).toContain(
+      'TTL 210 s + health check 3 × 30 s = 300 s, not under the 5-min RTO target: users are sent to a failed region until health check hc-0000-primary sees it fail',
+    );
   });
 
   test("over the target: the health check's own FailureThreshold and RequestInterval count, as Route 53 reports them", async () => {
     sim.setTtl(300);
-    expect((await warningsOf()).text).toContain('TTL 300 s + health check 3 × 30 s = 390 s, over the 5-min RTO target');
+    expect((await warningsOf()).text).toContain(
+      'TTL 300 s + health check 3 × 30 s = 390 s, over the 5-min RTO target',
+    );
 
     // FailureThreshold changed through the API; a fast (10 s) check has to be created so.
     sim.setTtl(250);
     const sdk = new Route53Client({ endpoint: sim.url, region: 'us-east-1' });
     try {
-      await sdk.send(new UpdateHealthCheckCommand({ HealthCheckId: sim.primaryHealthCheckId, FailureThreshold: 6 }));
+      await sdk.send(
+        new UpdateHealthCheckCommand({
+          HealthCheckId: sim.primaryHealthCheckId,
+          FailureThreshold: 6,
+        }),
+      );
     } finally {
       sdk.destroy();
     }
-    expect((await warningsOf()).text).toContain('TTL 250 s + health check 6 × 30 s = 430 s, over the 5-min RTO target');
-    sim.setHealthCheckConfig(sim.primaryHealthCheckId, { requestInterval: 10, failureThreshold: 2 });
+    expect((await warningsOf()).text).toContain(
+      'TTL 250 s + health check 6 × 30 s = 430 s, over the 5-min RTO target',
+    );
+    sim.setHealthCheckConfig(sim.primaryHealthCheckId, {
+      requestInterval: 10,
+      failureThreshold: 2,
+    });
     const fast = await warningsOf();
     expect(fast.ready.status).toBe('ready');
     expect(fast.ready.summary).toContain('TTL 250 s + health check 2 × 10 s = 270 s');
@@ -354,20 +435,33 @@ describe('Route 53 provider, failover time against the RTO target', () => {
     sim.setTtl(250);
     const under = await warningsOf();
     expect(under.ready.status).toBe('ready');
-    expect(under.ready.summary).toContain('failover time TTL 250 s (TTL only: health check hc-0000-primary is of type CALCULATED, whose status does not follow RequestInterval × FailureThreshold)');
+    expect(under.ready.summary).toContain(
+      'failover time TTL 250 s (TTL only: health check hc-0000-primary is of type CALCULATED, whose status does not follow RequestInterval × FailureThreshold)',
+    );
     expect(under.ready.details).toMatchObject({ failoverSeconds: 250 });
     sim.setTtl(300);
-    expect((await warningsOf()).text).toContain('TTL 300 s, not under the 5-min RTO target (TTL only: health check hc-0000-primary is of type CALCULATED');
+    expect((await warningsOf()).text).toContain(
+      'TTL 300 s, not under the 5-min RTO target (TTL only: health check hc-0000-primary is of type CALCULATED',
+    );
   });
 
   test('rewrite-records reads the health check of the record that is PRIMARY; when it cannot, the TTL alone is judged and the reason shown', async () => {
     sim.setTtl(250);
     const rewrite = { method: 'rewrite-records' as const, primaryHealthCheckId: undefined };
-    expect((await warningsOf(rewrite)).text).toContain('TTL 250 s + health check 3 × 30 s = 340 s, over the 5-min RTO target');
-    sim.failNext(403, 'AccessDenied', 'User: arn:aws:iam::123456789012:user/dr-bot is not authorized to perform: route53:GetHealthCheck', { operation: 'GetHealthCheck' });
+    expect((await warningsOf(rewrite)).text).toContain(
+      'TTL 250 s + health check 3 × 30 s = 340 s, over the 5-min RTO target',
+    );
+    sim.failNext(
+      403,
+      'AccessDenied',
+      'User: arn:aws:iam::123456789012:user/dr-bot is not authorized to perform: route53:GetHealthCheck',
+      { operation: 'GetHealthCheck' },
+    );
     const denied = await warningsOf(rewrite);
     expect(denied.ready.status).toBe('ready');
-    expect(denied.ready.summary).toMatch(/failover time TTL 250 s \(TTL only: health check hc-0000-primary could not be read: route53: access denied while reading health check hc-0000-primary .*then retry the step\); switch by/);
+    expect(denied.ready.summary).toMatch(
+      /failover time TTL 250 s \(TTL only: health check hc-0000-primary could not be read: route53: access denied while reading health check hc-0000-primary .*then retry the step\); switch by/,
+    );
 
     // Failed over, the secondary's record is PRIMARY: its health check is the one that has to see a failure.
     await provider(rewrite).switchTo({ target: 'secondary', progress });

@@ -1,7 +1,13 @@
 import pino from 'pino';
 import type { AccessToken, TokenCredential } from '@azure/identity';
-import { createTrafficManagerProvider, type TrafficManagerProviderOptions } from '../../src/providers/traffic-manager.js';
-import { startTrafficManagerSimulator, type TrafficManagerSim } from '../../src/lab/simulators/traffic-manager.js';
+import {
+  createTrafficManagerProvider,
+  type TrafficManagerProviderOptions,
+} from '../../src/providers/traffic-manager.js';
+import {
+  startTrafficManagerSimulator,
+  type TrafficManagerSim,
+} from '../../src/lab/simulators/traffic-manager.js';
 import type { DnsProvider } from '../../src/providers/types.js';
 
 const log = pino({ level: 'silent' });
@@ -9,7 +15,12 @@ let sim: TrafficManagerSim;
 
 /** What a workload identity would hand the SDK, minus the identity provider. */
 function staticToken(token: string): TokenCredential {
-  return { getToken: async (): Promise<AccessToken> => ({ token, expiresOnTimestamp: Date.now() + 3600_000 }) };
+  return {
+    getToken: async (): Promise<AccessToken> => ({
+      token,
+      expiresOnTimestamp: Date.now() + 3600_000,
+    }),
+  };
 }
 
 beforeEach(async () => {
@@ -117,11 +128,17 @@ test('swap-priorities interrupted after the first PATCH (secondary parked): reco
   expect(await dns.currentTarget()).toBe('unknown');
   const ready = await dns.readiness('secondary');
   expect(ready.details.heldOn).toBe('partial');
-  expect(ready.warnings?.join(' ')).toMatch(/a priority swap toward the secondary stopped after PATCH 1 of 3 .* original priorities 1 and 2/);
-  expect((await dns.verify('secondary')).find((c) => c.name === 'traffic manager routing')?.ok).toBe(false);
+  expect(ready.warnings?.join(' ')).toMatch(
+    /a priority swap toward the secondary stopped after PATCH 1 of 3 .* original priorities 1 and 2/,
+  );
+  expect(
+    (await dns.verify('secondary')).find((c) => c.name === 'traffic manager routing')?.ok,
+  ).toBe(false);
 
   const done = await dns.switchTo({ target: 'secondary', progress });
-  expect(done.summary).toMatch(/finished an interrupted priority swap \(it had stopped after PATCH 1 of 3\)/);
+  expect(done.summary).toMatch(
+    /finished an interrupted priority swap \(it had stopped after PATCH 1 of 3\)/,
+  );
   expect([sim.endpoint('primary')?.priority, sim.endpoint('secondary')?.priority]).toEqual([2, 1]);
   expect(sim.served()?.name).toBe('secondary');
   expect(await dns.currentTarget()).toBe('secondary');
@@ -158,7 +175,12 @@ test('a TTL longer than the RTO target is a warning, a degraded target is a warn
   sim.setEndpointHealthy('secondary', false);
   const ready = await provider({ rtoMinutes: 15 }).readiness('secondary');
   expect(ready.status).toBe('warning');
-  expect(ready.warnings).toEqual([expect.stringContaining('TTL 7200 s + probes 4 × 30 s (3 tolerated failures + 1) = 7320 s, over the 15-min RTO target'), expect.stringContaining('"secondary" is Degraded')]);
+  expect(ready.warnings).toEqual([
+    expect.stringContaining(
+      'TTL 7200 s + probes 4 × 30 s (3 tolerated failures + 1) = 7320 s, over the 15-min RTO target',
+    ),
+    expect.stringContaining('"secondary" is Degraded'),
+  ]);
 });
 
 test('429 throttling is retried by the SDK and the switch succeeds', async () => {
@@ -169,8 +191,15 @@ test('429 throttling is retried by the SDK and the switch succeeds', async () =>
 });
 
 test('403 is a non-retryable forbidden error that says which role is missing, and nothing changes', async () => {
-  sim.failNext(403, 'AuthorizationFailed', "The client 'dr-bot' does not have authorization to perform action 'Microsoft.Network/trafficManagerProfiles/externalEndpoints/write'", { method: 'PATCH' });
-  const err = await provider().switchTo({ target: 'secondary', progress }).catch((e: unknown) => e);
+  sim.failNext(
+    403,
+    'AuthorizationFailed',
+    "The client 'dr-bot' does not have authorization to perform action 'Microsoft.Network/trafficManagerProfiles/externalEndpoints/write'",
+    { method: 'PATCH' },
+  );
+  const err = await provider()
+    .switchTo({ target: 'secondary', progress })
+    .catch((e: unknown) => e);
   expect(err).toMatchObject({ code: 'forbidden', retryable: false, provider: 'traffic-manager' });
   expect((err as Error).message).toMatch(/Traffic Manager Contributor/);
   expect(sim.endpoint('primary')?.endpointStatus).toBe('Enabled');
@@ -181,8 +210,12 @@ test('an unknown profile or endpoint is refused before any change', async () => 
   const ready = await noProfile.readiness('secondary');
   expect(ready.status).toBe('blocked');
   expect(ready.summary).toMatch(/ResourceNotFound/);
-  await expect(noProfile.switchTo({ target: 'secondary', progress })).rejects.toMatchObject({ code: 'not-found' });
-  await expect(provider({ secondaryEndpoint: 'dr' }).switchTo({ target: 'secondary', progress })).rejects.toThrow(/no externalEndpoints endpoint "dr"/);
+  await expect(noProfile.switchTo({ target: 'secondary', progress })).rejects.toMatchObject({
+    code: 'not-found',
+  });
+  await expect(
+    provider({ secondaryEndpoint: 'dr' }).switchTo({ target: 'secondary', progress }),
+  ).rejects.toThrow(/no externalEndpoints endpoint "dr"/);
   expect(sim.requests.filter((r) => r.method === 'PATCH')).toHaveLength(0);
 });
 
@@ -204,7 +237,9 @@ describe('failover time against the RTO target: the profile TTL plus the monitor
     sim.setTtl(170);
     const ready = await readiness();
     expect(ready.status).toBe('ready');
-    expect(ready.summary).toContain('failover time TTL 170 s + probes 4 × 30 s (3 tolerated failures + 1) = 290 s');
+    expect(ready.summary).toContain(
+      'failover time TTL 170 s + probes 4 × 30 s (3 tolerated failures + 1) = 290 s',
+    );
     expect(ready.details).toMatchObject({ ttl: 170, failoverSeconds: 290 });
   });
 
@@ -213,17 +248,23 @@ describe('failover time against the RTO target: the profile TTL plus the monitor
     const ready = await readiness();
     expect(ready.status).toBe('warning');
     expect(ready.warnings).toEqual([
-      expect.stringContaining('TTL 180 s + probes 4 × 30 s (3 tolerated failures + 1) = 300 s, not under the 5-min RTO target: users are sent to a failed region until the monitor sees it fail'),
+      expect.stringContaining(
+        'TTL 180 s + probes 4 × 30 s (3 tolerated failures + 1) = 300 s, not under the 5-min RTO target: users are sent to a failed region until the monitor sees it fail',
+      ),
     ]);
   });
 
   test("over the target, with the profile's own monitor settings", async () => {
     sim.setTtl(200);
-    expect(await warningText()).toContain('TTL 200 s + probes 4 × 30 s (3 tolerated failures + 1) = 320 s, over the 5-min RTO target');
+    expect(await warningText()).toContain(
+      'TTL 200 s + probes 4 × 30 s (3 tolerated failures + 1) = 320 s, over the 5-min RTO target',
+    );
     sim.setMonitor({ intervalInSeconds: 10, toleratedNumberOfFailures: 1 });
     const fast = await readiness();
     expect(fast.status).toBe('ready');
-    expect(fast.summary).toContain('TTL 200 s + probes 2 × 10 s (1 tolerated failures + 1) = 220 s');
+    expect(fast.summary).toContain(
+      'TTL 200 s + probes 2 × 10 s (1 tolerated failures + 1) = 220 s',
+    );
   });
 
   test('an endpoint with Always Serve is not probed: the TTL alone is judged, and the preflight says so', async () => {
@@ -231,8 +272,12 @@ describe('failover time against the RTO target: the profile TTL plus the monitor
     sim.setTtl(200);
     const ready = await readiness();
     expect(ready.status).toBe('ready');
-    expect(ready.summary).toContain('failover time TTL 200 s (TTL only: endpoint "primary" has Always Serve enabled, so Traffic Manager does not probe it and does not fail over by itself)');
+    expect(ready.summary).toContain(
+      'failover time TTL 200 s (TTL only: endpoint "primary" has Always Serve enabled, so Traffic Manager does not probe it and does not fail over by itself)',
+    );
     sim.setTtl(400);
-    expect(await warningText()).toContain('TTL 400 s, over the 5-min RTO target (TTL only: endpoint "primary" has Always Serve enabled');
+    expect(await warningText()).toContain(
+      'TTL 400 s, over the 5-min RTO target (TTL only: endpoint "primary" has Always Serve enabled',
+    );
   });
 });

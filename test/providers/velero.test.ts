@@ -5,7 +5,10 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startKubernetesSimulator, type KubernetesSim } from '../../src/lab/simulators/kubernetes.js';
+import {
+  startKubernetesSimulator,
+  type KubernetesSim,
+} from '../../src/lab/simulators/kubernetes.js';
 import { createVeleroReader, type VeleroReader } from '../../src/providers/velero.js';
 import { PreconditionFailed, ProviderError } from '../../src/errors.js';
 
@@ -16,7 +19,11 @@ let kubeconfig: string;
 const ago = (hours: number): Date => new Date(Date.now() - hours * HOUR);
 
 function reader(opts: { namespace?: string; context?: string } = {}): VeleroReader {
-  return createVeleroReader({ cluster: { kubeconfig, context: opts.context ?? 'standby' }, namespace: opts.namespace ?? 'velero', maxAgeHours: 24 });
+  return createVeleroReader({
+    cluster: { kubeconfig, context: opts.context ?? 'standby' },
+    namespace: opts.namespace ?? 'velero',
+    maxAgeHours: 24,
+  });
 }
 
 beforeAll(async () => {
@@ -41,16 +48,22 @@ test('the newest completed backup younger than a day is ok; newer failed or runn
   const r = await reader().checkNewestBackup();
   expect(r.ok).toBe(true);
   expect(r.ageHours).toBeCloseTo(5, 0);
-  expect(r.detail).toMatch(/^newest completed backup daily-20261121 finished 5(\.\d)? h ago .*; limit 24 h$/);
+  expect(r.detail).toMatch(
+    /^newest completed backup daily-20261121 finished 5(\.\d)? h ago .*; limit 24 h$/,
+  );
   expect(r.evidence).toMatchObject({ backups: 4, completed: 2, newest: 'daily-20261121' });
-  expect(sim.requests.some((q) => q.path === '/apis/velero.io/v1/namespaces/velero/backups')).toBe(true);
+  expect(sim.requests.some((q) => q.path === '/apis/velero.io/v1/namespaces/velero/backups')).toBe(
+    true,
+  );
 });
 
 test('a newest completed backup older than a day is not ok and says where to look', async () => {
   sim.setVeleroBackups([{ name: 'daily-old', phase: 'Completed', completedAt: ago(30) }]);
   const r = await reader().checkNewestBackup();
   expect(r.ok).toBe(false);
-  expect(r.detail).toMatch(/daily-old finished 30 h ago .*older than 24 h: check the Velero schedule/);
+  expect(r.detail).toMatch(
+    /daily-old finished 30 h ago .*older than 24 h: check the Velero schedule/,
+  );
 });
 
 test('no completed backup at all is not ok', async () => {
@@ -58,16 +71,28 @@ test('no completed backup at all is not ok', async () => {
   const r = await reader().checkNewestBackup();
   expect(r.ok).toBe(false);
   expect(r.ageHours).toBeNull();
-  expect(r.detail).toMatch(/no completed Velero backup in namespace velero of the secondary cluster \(1 backups, phases: Failed\)/);
+  expect(r.detail).toMatch(
+    /no completed Velero backup in namespace velero of the secondary cluster \(1 backups, phases: Failed\)/,
+  );
   sim.setVeleroBackups([]);
-  expect((await reader().checkNewestBackup()).detail).toMatch(/^no completed Velero backup in namespace velero of the secondary cluster: check the Velero schedule/);
+  expect((await reader().checkNewestBackup()).detail).toMatch(
+    /^no completed Velero backup in namespace velero of the secondary cluster: check the Velero schedule/,
+  );
 });
 
 test('errors say what to fix: a missing context, a forbidden list', async () => {
   await expect(reader({ context: 'nope' }).checkNewestBackup()).rejects.toThrow(PreconditionFailed);
-  sim.failNext(403, 'Forbidden', 'backups.velero.io is forbidden: User "dr-bot" cannot list resource "backups"');
-  const err = await reader().checkNewestBackup().catch((e: unknown) => e);
+  sim.failNext(
+    403,
+    'Forbidden',
+    'backups.velero.io is forbidden: User "dr-bot" cannot list resource "backups"',
+  );
+  const err = await reader()
+    .checkNewestBackup()
+    .catch((e: unknown) => e);
   expect(err).toBeInstanceOf(ProviderError);
   expect((err as ProviderError).code).toBe('forbidden');
-  expect((err as Error).message).toMatch(/listing Velero backups in velero: forbidden. Give the bot's service account list on backups.velero.io in namespace velero/);
+  expect((err as Error).message).toMatch(
+    /listing Velero backups in velero: forbidden. Give the bot's service account list on backups.velero.io in namespace velero/,
+  );
 });

@@ -11,8 +11,12 @@ let flakyFailures = 0;
 
 beforeAll(async () => {
   health = await startHealthServer({ region: 'secondary' });
-  flaky = await startHttpSim(() => (flakyFailures-- > 0 ? json(503, { status: 'starting' }) : json(200, { status: 'ok' })));
-  slow = await startHttpSim(() => new Promise((resolve) => setTimeout(() => resolve(json(200, {})), 1500)));
+  flaky = await startHttpSim(() =>
+    flakyFailures-- > 0 ? json(503, { status: 'starting' }) : json(200, { status: 'ok' }),
+  );
+  slow = await startHttpSim(
+    () => new Promise((resolve) => setTimeout(() => resolve(json(200, {})), 1500)),
+  );
 });
 
 afterAll(async () => {
@@ -29,7 +33,10 @@ const run = (secondary: RegionChecks, progress: (m: string) => void = () => {}) 
 describe('HTTP checks', () => {
   test('a healthy endpoint passes with its status, timing and body match', async () => {
     const messages: string[] = [];
-    const [r] = await run({ http: [{ name: 'health', url: health.url, bodyMatch: '"status":"ok"' }] }, (m) => messages.push(m));
+    const [r] = await run(
+      { http: [{ name: 'health', url: health.url, bodyMatch: '"status":"ok"' }] },
+      (m) => messages.push(m),
+    );
     expect(r).toMatchObject({ name: 'health', kind: 'http', ok: true });
     expect(r.detail).toMatch(/→ 200 in \d+ ms, body matches/);
     expect(messages).toEqual([expect.stringMatching(/^✓ health: /)]);
@@ -47,7 +54,9 @@ describe('HTTP checks', () => {
   });
 
   test('a body that does not match fails even with the right status', async () => {
-    const [r] = await run({ http: [{ name: 'health', url: health.url, bodyMatch: 'ready', retries: 0 }] });
+    const [r] = await run({
+      http: [{ name: 'health', url: health.url, bodyMatch: 'ready', retries: 0 }],
+    });
     expect(r.ok).toBe(false);
     expect(r.detail).toMatch(/body does not match \/ready\/: \{"status":"ok"/);
   });
@@ -60,7 +69,9 @@ describe('HTTP checks', () => {
   });
 
   test('an endpoint that does not answer in time fails with a timeout', async () => {
-    const [r] = await run({ http: [{ name: 'slow', url: slow.url, timeoutSeconds: 0.2, retries: 0 }] });
+    const [r] = await run({
+      http: [{ name: 'slow', url: slow.url, timeoutSeconds: 0.2, retries: 0 }],
+    });
     expect(r.ok).toBe(false);
     expect(r.detail).toContain('no answer within 0.2 s');
   });
@@ -76,7 +87,15 @@ describe('HTTP checks', () => {
 
 describe('command checks', () => {
   test('exit code and the tail of the output are the result', async () => {
-    const [r] = await run({ commands: [{ name: 'smoke', command: 'for i in $(seq 1 30); do echo "line $i"; done; echo "payment test failed" >&2; exit 3' }] });
+    const [r] = await run({
+      commands: [
+        {
+          name: 'smoke',
+          command:
+            'for i in $(seq 1 30); do echo "line $i"; done; echo "payment test failed" >&2; exit 3',
+        },
+      ],
+    });
     expect(r).toMatchObject({ name: 'smoke', kind: 'command', ok: false });
     expect(r.detail).toMatch(/^exit 3 in /);
     expect(r.detail).toContain('payment test failed');
@@ -85,7 +104,9 @@ describe('command checks', () => {
   });
 
   test('a passing command gets the region in DR_REGION', async () => {
-    const [r] = await run({ commands: [{ name: 'region', command: 'test "$DR_REGION" = secondary && echo ok' }] });
+    const [r] = await run({
+      commands: [{ name: 'region', command: 'test "$DR_REGION" = secondary && echo ok' }],
+    });
     expect(r.ok).toBe(true);
     expect(r.detail).toMatch(/^exit 0 in .*\nok$/);
   });
@@ -95,7 +116,11 @@ describe('command checks', () => {
     process.env.SLACK_BOT_TOKEN = 'xoxb-must-not-leak';
     process.env.DR_TEST_VISIBLE = 'visible';
     try {
-      const [r] = await run({ commands: [{ name: 'env', command: 'echo "token=[$SLACK_BOT_TOKEN] other=[$DR_TEST_VISIBLE]"' }] });
+      const [r] = await run({
+        commands: [
+          { name: 'env', command: 'echo "token=[$SLACK_BOT_TOKEN] other=[$DR_TEST_VISIBLE]"' },
+        ],
+      });
       expect(r.ok).toBe(true);
       expect(r.detail).toContain('token=[] other=[visible]');
     } finally {
@@ -107,7 +132,9 @@ describe('command checks', () => {
   });
 
   test('a command that runs too long is killed and fails', async () => {
-    const [r] = await run({ commands: [{ name: 'hang', command: 'echo started; sleep 30', timeoutSeconds: 0.3 }] });
+    const [r] = await run({
+      commands: [{ name: 'hang', command: 'echo started; sleep 30', timeoutSeconds: 0.3 }],
+    });
     expect(r.ok).toBe(false);
     expect(r.detail).toMatch(/^timed out after 0.3 s \(killed\)/);
     expect(r.detail).toContain('started');
@@ -117,11 +144,21 @@ describe('command checks', () => {
 test('readiness counts the configured checks and warns when there are none', async () => {
   const v = createVerificationProvider({
     primary: {},
-    secondary: { http: [{ name: 'a', url: health.url }, { name: 'b', url: health.url }], commands: [{ name: 'c', command: 'true' }] },
+    secondary: {
+      http: [
+        { name: 'a', url: health.url },
+        { name: 'b', url: health.url },
+      ],
+      commands: [{ name: 'c', command: 'true' }],
+    },
     log,
   });
   const ready = await v.readiness('secondary');
-  expect(ready).toMatchObject({ component: 'verification', status: 'ready', summary: '2 HTTP checks and 1 command check for the secondary' });
+  expect(ready).toMatchObject({
+    component: 'verification',
+    status: 'ready',
+    summary: '2 HTTP checks and 1 command check for the secondary',
+  });
   const none = await v.readiness('primary');
   expect(none.status).toBe('warning');
   expect(none.warnings?.[0]).toMatch(/no verification checks/);

@@ -9,7 +9,15 @@ import { startSimulators, type Simulators } from '../../src/lab/simulators/index
 import { startS3Simulator, type S3Sim } from '../../src/lab/simulators/s3.js';
 import { closeProviders, createProviders } from '../../src/providers/factory.js';
 import type { DatabaseProvider, Providers } from '../../src/providers/types.js';
-import { createReadinessChecks, drillCheck, postgresCheck, recordDrillAt, type ReadinessCheck, type ReadinessChecks, type ReadinessCheckId } from '../../src/readiness/index.js';
+import {
+  createReadinessChecks,
+  drillCheck,
+  postgresCheck,
+  recordDrillAt,
+  type ReadinessCheck,
+  type ReadinessChecks,
+  type ReadinessCheckId,
+} from '../../src/readiness/index.js';
 import { silentLog } from '../support/lab.js';
 import { REDIS_URL, deleteKeys, uniquePrefix } from '../support/redis.js';
 
@@ -33,7 +41,10 @@ beforeAll(async () => {
   sims = await startSimulators({ podReadyMs: 0, changeDelayMs: 0, ttl: 60 });
   // The AWS SDKs read their (dummy) credentials from the process environment.
   Object.assign(process.env, sims.env);
-  s3 = await startS3Simulator({ buckets: ['shop-eu', 'shop-us'], replication: [{ from: 'shop-eu', to: 'shop-us', delayMs: 100 }] });
+  s3 = await startS3Simulator({
+    buckets: ['shop-eu', 'shop-us'],
+    replication: [{ from: 'shop-eu', to: 'shop-us', delayMs: 100 }],
+  });
   redis = new Redis(REDIS_URL);
   const components = sims.components as NonNullable<DrConfigInput['components']>;
   const input: DrConfigInput = {
@@ -70,12 +81,22 @@ afterAll(async () => {
 });
 
 test('the bot builds one check per configured component, plus the drill age', () => {
-  expect(built.checks.map((c) => c.id)).toEqual(['dns', 'standby-workloads', 'object-storage', 'velero', 'drill']);
+  expect(built.checks.map((c) => c.id)).toEqual([
+    'dns',
+    'standby-workloads',
+    'object-storage',
+    'velero',
+    'drill',
+  ]);
 });
 
 test('DNS: users on the primary with a short TTL is ok; sent to the secondary is degraded', async () => {
   const ok = await check('dns').run();
-  expect(ok).toMatchObject({ status: 'ok', measured: 'primary, TTL 60 s', target: 'primary, TTL + detection < 30 min' });
+  expect(ok).toMatchObject({
+    status: 'ok',
+    measured: 'primary, TTL 60 s',
+    target: 'primary, TTL + detection < 30 min',
+  });
   // The primary's health endpoint fails: Route 53's health check answers the secondary by itself.
   sims.health.primary.setHealthy(false);
   try {
@@ -91,7 +112,10 @@ test('DNS: while switched to the secondary it stays degraded whatever the primar
   await providers.dns!.switchTo({ target: 'secondary', progress: () => {} });
   try {
     const failedOver = await check('dns').run();
-    expect(failedOver).toMatchObject({ status: 'degraded', measured: 'secondary (held on secondary), TTL 60 s' });
+    expect(failedOver).toMatchObject({
+      status: 'degraded',
+      measured: 'secondary (held on secondary), TTL 60 s',
+    });
     expect(failedOver.detail).toMatch(/^DNS is switched to the secondary \(failed over\)/);
     // The old primary's endpoint dies and comes back: still failed over, never "recovered".
     for (const healthy of [false, true]) {
@@ -129,16 +153,29 @@ test("DNS: the TTL plus the health check's detection not under the RTO is degrad
   const cfg = configSchema.parse({ ...config, components: { dns: slow.components.dns } });
   const p = createProviders(cfg, env, silentLog);
   try {
-    const dns = createReadinessChecks({ config: cfg, providers: p, env, drills: drills() }).checks.find((c) => c.id === 'dns')!;
+    const dns = createReadinessChecks({
+      config: cfg,
+      providers: p,
+      env,
+      drills: drills(),
+    }).checks.find((c) => c.id === 'dns')!;
     const r = await dns.run();
     expect(r.status).toBe('degraded');
     expect(r.measured).toBe('primary, TTL 3600 s');
-    expect(r.detail).toMatch(/^TTL 3600 s \+ health check 3 × 30 s = 3690 s is not under the RTO of 30 min/);
+    expect(r.detail).toMatch(
+      /^TTL 3600 s \+ health check 3 × 30 s = 3690 s is not under the RTO of 30 min/,
+    );
     // 1750 s is under 30 min; with the 90 s the health check takes to see the primary fail it is not.
     slow.route53.sim.setTtl(1750);
     const near = await dns.run();
-    expect(near).toMatchObject({ status: 'degraded', measured: 'primary, TTL 1750 s', evidence: { ttl: 1750, failoverSeconds: 1840 } });
-    expect(near.detail).toMatch(/^TTL 1750 s \+ health check 3 × 30 s = 1840 s is not under the RTO of 30 min: users would keep being sent to a failed region past the RTO/);
+    expect(near).toMatchObject({
+      status: 'degraded',
+      measured: 'primary, TTL 1750 s',
+      evidence: { ttl: 1750, failoverSeconds: 1840 },
+    });
+    expect(near.detail).toMatch(
+      /^TTL 1750 s \+ health check 3 × 30 s = 1840 s is not under the RTO of 30 min: users would keep being sent to a failed region past the RTO/,
+    );
     slow.route53.sim.setTtl(1700);
     expect(await dns.run()).toMatchObject({ status: 'ok', measured: 'primary, TTL 1700 s' });
   } finally {
@@ -154,14 +191,19 @@ test('standby workloads: at their standby counts is ok; one scaled below is degr
   const scale = (replicas: number) =>
     fetch(`${k8s.url}/apis/apps/v1/namespaces/shop/deployments/web/scale`, {
       method: 'PATCH',
-      headers: { authorization: `Bearer ${k8s.token}`, 'content-type': 'application/merge-patch+json' },
+      headers: {
+        authorization: `Bearer ${k8s.token}`,
+        'content-type': 'application/merge-patch+json',
+      },
       body: JSON.stringify({ spec: { replicas } }),
     });
   expect((await scale(0)).status).toBe(200);
   try {
     const r = await check('standby-workloads').run();
     expect(r.status).toBe('degraded');
-    expect(r.detail).toMatch(/below their standby counts in the secondary: Deployment\/shop\/web 0 ready of 1 \(spec 0\)/);
+    expect(r.detail).toMatch(
+      /below their standby counts in the secondary: Deployment\/shop\/web 0 ready of 1 \(spec 0\)/,
+    );
   } finally {
     await scale(1);
   }
@@ -183,17 +225,28 @@ test('object storage: the canary replicated is ok; stalled replication is degrad
 
 test('Velero: a backup from this morning is ok; only old ones, or none, is degraded', async () => {
   const k8s = sims.kubernetes.secondary.sim;
-  k8s.setVeleroBackups([{ name: 'nightly-1', phase: 'Completed', completedAt: new Date(Date.now() - 6 * 3_600_000) }]);
+  k8s.setVeleroBackups([
+    { name: 'nightly-1', phase: 'Completed', completedAt: new Date(Date.now() - 6 * 3_600_000) },
+  ]);
   expect(await check('velero').run()).toMatchObject({ status: 'ok', target: '< 24 h' });
-  k8s.setVeleroBackups([{ name: 'nightly-0', phase: 'Completed', completedAt: new Date(Date.now() - 50 * 3_600_000) }]);
+  k8s.setVeleroBackups([
+    { name: 'nightly-0', phase: 'Completed', completedAt: new Date(Date.now() - 50 * 3_600_000) },
+  ]);
   expect(await check('velero').run()).toMatchObject({ status: 'degraded', measured: '50 h old' });
   k8s.setVeleroBackups([]);
-  expect(await check('velero').run()).toMatchObject({ status: 'degraded', measured: 'none completed' });
+  expect(await check('velero').run()).toMatchObject({
+    status: 'degraded',
+    measured: 'none completed',
+  });
 });
 
 test('drill age: none recorded, too old, and recent', async () => {
   const drill = check('drill');
-  expect(await drill.run()).toMatchObject({ status: 'degraded', measured: 'no drill recorded', target: '≤ 90 days' });
+  expect(await drill.run()).toMatchObject({
+    status: 'degraded',
+    measured: 'no drill recorded',
+    target: '≤ 90 days',
+  });
   await recordDrillAt(drills(), 'checks', Date.now() - 120 * DAY);
   const old = await drill.run();
   expect(old).toMatchObject({ status: 'degraded', measured: '120 days' });
@@ -202,16 +255,41 @@ test('drill age: none recorded, too old, and recent', async () => {
   expect(await drill.run()).toMatchObject({ status: 'ok', measured: '3 days' });
   // An older drill recorded late does not hide the newer one.
   await recordDrillAt(drills(), 'checks', Date.now() - 200 * DAY);
-  expect(await drillCheck(drills(), 'checks', 90).run()).toMatchObject({ status: 'ok', measured: '3 days' });
+  expect(await drillCheck(drills(), 'checks', 90).run()).toMatchObject({
+    status: 'ok',
+    measured: '3 days',
+  });
 });
 
 test('PostgreSQL: lag over the RPO is degraded, a standby that writes is degraded', async () => {
   // An in-memory DatabaseProvider answering readiness the way the postgres provider does.
-  let details: Record<string, number | string | boolean | null> = { targetInRecovery: true, lagSeconds: 420, lagBytes: 5_000_000, receiverStatus: 'streaming' };
-  const db = { name: 'postgres', readiness: async () => ({ component: 'database', status: 'ready', summary: 'secondary in recovery', details, planFacts: {}, primaryReachable: true }) } as unknown as DatabaseProvider;
+  let details: Record<string, number | string | boolean | null> = {
+    targetInRecovery: true,
+    lagSeconds: 420,
+    lagBytes: 5_000_000,
+    receiverStatus: 'streaming',
+  };
+  const db = {
+    name: 'postgres',
+    readiness: async () => ({
+      component: 'database',
+      status: 'ready',
+      summary: 'secondary in recovery',
+      details,
+      planFacts: {},
+      primaryReachable: true,
+    }),
+  } as unknown as DatabaseProvider;
   const lagging = await postgresCheck(db, 300).run();
-  expect(lagging).toMatchObject({ status: 'degraded', measured: '420 s (4.8 MB)', target: 'lag ≤ 300 s' });
+  expect(lagging).toMatchObject({
+    status: 'degraded',
+    measured: '420 s (4.8 MB)',
+    target: 'lag ≤ 300 s',
+  });
   expect(lagging.detail).toMatch(/420 s behind, over the RPO of 300 s/);
   details = { targetInRecovery: false };
-  expect(await postgresCheck(db, 300).run()).toMatchObject({ status: 'degraded', measured: 'no standby' });
+  expect(await postgresCheck(db, 300).run()).toMatchObject({
+    status: 'degraded',
+    measured: 'no standby',
+  });
 });

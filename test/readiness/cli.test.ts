@@ -32,13 +32,23 @@ async function closedPort(): Promise<number> {
 function dr(args: string[]): Promise<DrRun> {
   return runDr(args, {
     cwd: dir,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', REDIS_URL, AWS_ACCESS_KEY_ID: 'sim', AWS_SECRET_ACCESS_KEY: 'sim', AWS_EC2_METADATA_DISABLED: 'true' },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      REDIS_URL,
+      AWS_ACCESS_KEY_ID: 'sim',
+      AWS_SECRET_ACCESS_KEY: 'sim',
+      AWS_EC2_METADATA_DISABLED: 'true',
+    },
   });
 }
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'dr-readiness-cli-'));
-  s3 = await startS3Simulator({ buckets: ['a-eu', 'a-de'], replication: [{ from: 'a-eu', to: 'a-de', delayMs: 100 }] });
+  s3 = await startS3Simulator({
+    buckets: ['a-eu', 'a-de'],
+    replication: [{ from: 'a-eu', to: 'a-de', delayMs: 100 }],
+  });
   redis = new Redis(REDIS_URL);
   writeFileSync(
     join(dir, 'dr.config.yaml'),
@@ -70,14 +80,18 @@ test('prints every check; exit 0 when all are ok, 1 when one is not', async () =
   expect(ok.stderr).not.toContain('dr readiness:');
   expect(ok.code).toBe(0);
   expect(ok.stdout).toContain(`readiness of ${ENV}`);
-  expect(ok.stdout).toMatch(/✅ Object storage replication: ok — [\d.]+ s vs ≤ 2 s — canary dr-bot-canary\/cli-/);
+  expect(ok.stdout).toMatch(
+    /✅ Object storage replication: ok — [\d.]+ s vs ≤ 2 s — canary dr-bot-canary\/cli-/,
+  );
   expect(ok.stdout).toContain('✅ Last drill: ok — 12 days vs ≤ 90 days');
 
   s3.stallReplication(true);
   const stalled = await dr(['readiness', '--config', 'dr.config.yaml']);
   s3.stallReplication(false);
   expect(stalled.code).toBe(1);
-  expect(stalled.stdout).toContain('⚠️ Object storage replication: degraded — not replicated after 2 s vs ≤ 2 s');
+  expect(stalled.stdout).toContain(
+    '⚠️ Object storage replication: degraded — not replicated after 2 s vs ≤ 2 s',
+  );
   // Nothing of the bot's alert state was written.
   expect(await redis.keys(`dr:readiness:*:${ENV}`)).toEqual([]);
 }, 60_000);
@@ -86,7 +100,14 @@ test('a state Redis that does not answer is named, without its password, and the
   const closed = await closedPort();
   const run = await runDr(['readiness', '--config', 'dr.config.yaml'], {
     cwd: dir,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', REDIS_URL: `redis://:pw-state@127.0.0.1:${closed}`, AWS_ACCESS_KEY_ID: 'sim', AWS_SECRET_ACCESS_KEY: 'sim', AWS_EC2_METADATA_DISABLED: 'true' },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      REDIS_URL: `redis://:pw-state@127.0.0.1:${closed}`,
+      AWS_ACCESS_KEY_ID: 'sim',
+      AWS_SECRET_ACCESS_KEY: 'sim',
+      AWS_EC2_METADATA_DISABLED: 'true',
+    },
   });
   expect(run.code).toBe(1);
   expect(run.stdout).toContain(
@@ -97,7 +118,7 @@ test('a state Redis that does not answer is named, without its password, and the
   expect(run.stdout).not.toContain('max retries');
 }, 60_000);
 
-test('an invalid config is refused with the loader\'s message', async () => {
+test("an invalid config is refused with the loader's message", async () => {
   writeFileSync(join(dir, 'bad.yaml'), 'environment: Not Valid\n');
   const run = await dr(['readiness', '--config', 'bad.yaml']);
   expect(run.code).toBe(1);

@@ -46,15 +46,21 @@ test('object storage: a missing bucket, mixed providers, and both Azure credenti
     secondary: { bucket: b }
 `);
   expect(msg).toContain('components.objectStorage.primary: provider s3 needs `bucket`');
-  expect(msg).toContain('container, accountUrl and connectionStringEnv are for provider azure-blob');
+  expect(msg).toContain(
+    'container, accountUrl and connectionStringEnv are for provider azure-blob',
+  );
   const azure = problems(`components:
   objectStorage:
     provider: azure-blob
     primary: { container: a, accountUrl: "https://acct.blob.core.windows.net", connectionStringEnv: BLOB_CS }
     secondary: { container: a }
 `);
-  expect(azure).toContain('components.objectStorage.primary: provider azure-blob needs exactly one of `accountUrl` or `connectionStringEnv`');
-  expect(azure).toContain('components.objectStorage.secondary: provider azure-blob needs exactly one of `accountUrl` or `connectionStringEnv`');
+  expect(azure).toContain(
+    'components.objectStorage.primary: provider azure-blob needs exactly one of `accountUrl` or `connectionStringEnv`',
+  );
+  expect(azure).toContain(
+    'components.objectStorage.secondary: provider azure-blob needs exactly one of `accountUrl` or `connectionStringEnv`',
+  );
 });
 
 test('an Azure connection string variable that is not set stops start-up with its name', () => {
@@ -68,7 +74,12 @@ test('an Azure connection string variable that is not set stops start-up with it
     'dr.config.yaml',
   );
   const drills = { redis: undefined as never, prefix: 'unused:' };
-  expect(() => createReadinessChecks({ config, providers: {}, env: { DR_BLOB_PRIMARY: 'UseDevelopmentStorage=true' }, drills })).toThrow(
-    'components.objectStorage.secondary.connectionStringEnv: DR_BLOB_SECONDARY is not set',
-  );
+  expect(() =>
+    createReadinessChecks({
+      config,
+      providers: {},
+      env: { DR_BLOB_PRIMARY: 'UseDevelopmentStorage=true' },
+      drills,
+    }),
+  ).toThrow('components.objectStorage.secondary.connectionStringEnv: DR_BLOB_SECONDARY is not set');
 });

@@ -9,7 +9,13 @@ import { configSchema, loadConfig, type DrConfig } from '../../src/config/index.
 import { labCloud, readLabEnv, type LabInfo } from '../../src/lab/index.js';
 import { closeProviders, createProviders } from '../../src/providers/factory.js';
 import type { Providers } from '../../src/providers/types.js';
-import { createReadinessChecks, createReadinessMonitor, createReadinessState, type ReadinessChecks, type ReadinessMonitor } from '../../src/readiness/index.js';
+import {
+  createReadinessChecks,
+  createReadinessMonitor,
+  createReadinessState,
+  type ReadinessChecks,
+  type ReadinessMonitor,
+} from '../../src/readiness/index.js';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
 import { silentLog, startLab, stopLabs } from '../support/lab.js';
 import { REDIS_URL, deleteKeys, uniquePrefix } from '../support/redis.js';
@@ -29,7 +35,13 @@ beforeAll(async () => {
   Object.assign(process.env, labEnv);
   const fromFile = loadConfig({ path: lab.configPath });
   // A short canary RPO keeps the stalled round quick; everything else is the lab's config as written.
-  const config: DrConfig = configSchema.parse({ ...fromFile, components: { ...fromFile.components, objectStorage: { ...fromFile.components.objectStorage!, rpoSeconds: 2 } } });
+  const config: DrConfig = configSchema.parse({
+    ...fromFile,
+    components: {
+      ...fromFile.components,
+      objectStorage: { ...fromFile.components.objectStorage!, rpoSeconds: 2 },
+    },
+  });
   providers = createProviders(config, process.env, silentLog);
   slack = await startFakeSlack();
   redis = new Redis(REDIS_URL);
@@ -40,7 +52,11 @@ beforeAll(async () => {
     env: config.environment,
     checks: built.checks,
     state,
-    notify: createReadinessNotifier({ client, channel: config.slack.incidentChannel, log: silentLog }),
+    notify: createReadinessNotifier({
+      client,
+      channel: config.slack.incidentChannel,
+      log: silentLog,
+    }),
     intervalMs: 0,
     log: silentLog,
   });
@@ -58,7 +74,9 @@ afterAll(async () => {
 const texts = (): string[] => slack.api('chat.postMessage').map((c) => String(c.args.text));
 
 async function s3Replication(action: 'stall' | 'resume'): Promise<void> {
-  const res = await fetch(`${labCloud(lab)!.controlUrl}/s3/replication/${action}`, { method: 'POST' });
+  const res = await fetch(`${labCloud(lab)!.controlUrl}/s3/replication/${action}`, {
+    method: 'POST',
+  });
   expect(res.status).toBe(200);
 }
 
@@ -73,7 +91,9 @@ test('a fresh lab is ready except for the drill; stalled S3 replication posts on
     velero: 'ok',
     drill: 'degraded',
   });
-  expect(texts()).toEqual([expect.stringMatching(/^Readiness degraded: Last drill \(lab\): no drill recorded for lab/)]);
+  expect(texts()).toEqual([
+    expect.stringMatching(/^Readiness degraded: Last drill \(lab\): no drill recorded for lab/),
+  ]);
 
   await s3Replication('stall');
   try {
@@ -82,9 +102,13 @@ test('a fresh lab is ready except for the drill; stalled S3 replication posts on
   } finally {
     await s3Replication('resume');
   }
-  expect(texts().filter((t) => t.startsWith('Readiness degraded: Object storage replication (lab)'))).toHaveLength(1);
+  expect(
+    texts().filter((t) => t.startsWith('Readiness degraded: Object storage replication (lab)')),
+  ).toHaveLength(1);
   const back = await monitor.runOnce();
   expect(back.results.find((r) => r.id === 'object-storage')!.status).toBe('ok');
-  expect(texts().filter((t) => t.startsWith('Readiness recovered: Object storage replication (lab)'))).toHaveLength(1);
+  expect(
+    texts().filter((t) => t.startsWith('Readiness recovered: Object storage replication (lab)')),
+  ).toHaveLength(1);
   expect(texts()).toHaveLength(3);
 }, 120_000);

@@ -7,7 +7,13 @@
 import { Redis } from 'ioredis';
 import { createReadinessNotifier, createSlackClient } from '../../src/bot/index.js';
 import { configSchema, type DrConfig } from '../../src/config/schema.js';
-import { findRedisServer, labConfig, startRedis, stopRedis, type LabInfo } from '../../src/lab/index.js';
+import {
+  findRedisServer,
+  labConfig,
+  startRedis,
+  stopRedis,
+  type LabInfo,
+} from '../../src/lab/index.js';
 import { closeProviders, createProviders } from '../../src/providers/factory.js';
 import type { Providers } from '../../src/providers/types.js';
 import {
@@ -57,7 +63,11 @@ function monitor(): ReadinessMonitor {
     env: config.environment,
     checks,
     state,
-    notify: createReadinessNotifier({ client, channel: config.slack.incidentChannel, log: silentLog }),
+    notify: createReadinessNotifier({
+      client,
+      channel: config.slack.incidentChannel,
+      log: silentLog,
+    }),
     intervalMs: 0,
     log: silentLog,
   });
@@ -73,7 +83,9 @@ test('a stopped Redis replica posts once while it is down, and once when it is b
     ['redis', 'ok'],
     ['drill', 'ok'],
   ]);
-  expect(healthy.results.find((r) => r.id === 'redis')!.measured).toMatch(/^link up, offset gap \d/);
+  expect(healthy.results.find((r) => r.id === 'redis')!.measured).toMatch(
+    /^link up, offset gap \d/,
+  );
   expect(posts()).toHaveLength(0);
 
   await stopRedis(lab.redis.secondary);
@@ -84,9 +96,13 @@ test('a stopped Redis replica posts once while it is down, and once when it is b
   expect(posts()).toHaveLength(1);
   const degraded = posts()[0]!;
   expect(degraded.args.channel).toBe(config.slack.incidentChannel);
-  expect(String(degraded.args.text)).toMatch(/^Readiness degraded: Redis replication \(lab\): .*unreachable/);
+  expect(String(degraded.args.text)).toMatch(
+    /^Readiness degraded: Redis replication \(lab\): .*unreachable/,
+  );
   // The other checks stayed quiet.
-  expect((await first.lastReport())!.results.filter((r) => r.status !== 'ok').map((r) => r.id)).toEqual(['redis']);
+  expect(
+    (await first.lastReport())!.results.filter((r) => r.status !== 'ok').map((r) => r.id),
+  ).toEqual(['redis']);
 
   // A restarted bot reads the alert from Redis and does not post it again.
   const restarted = monitor();
@@ -94,7 +110,13 @@ test('a stopped Redis replica posts once while it is down, and once when it is b
   expect(posts()).toHaveLength(1);
 
   const s = lab.redis.secondary;
-  await startRedis({ redisServer: findRedisServer(), name: s.name, port: s.port, dir: s.dir, replicaOf: { host: '127.0.0.1', port: lab.redis.primary.port } });
+  await startRedis({
+    redisServer: findRedisServer(),
+    name: s.name,
+    port: s.port,
+    dir: s.dir,
+    replicaOf: { host: '127.0.0.1', port: lab.redis.primary.port },
+  });
   const back = await restarted.runOnce();
   expect(back.results.find((r) => r.id === 'redis')!.status).toBe('ok');
   await restarted.runOnce();

@@ -6,7 +6,13 @@
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { createReadinessNotifier, createSlackClient } from '../../src/bot/index.js';
-import { createReadinessMonitor, createReadinessState, type ReadinessCheckStatus, type ReadinessMonitor, type ReadinessState } from '../../src/readiness/index.js';
+import {
+  createReadinessMonitor,
+  createReadinessState,
+  type ReadinessCheckStatus,
+  type ReadinessMonitor,
+  type ReadinessState,
+} from '../../src/readiness/index.js';
 import { readinessTally } from '../../src/readiness/index.js';
 import { createRedisStore } from '../../src/store/index.js';
 import type { OperationStore } from '../../src/store/types.js';
@@ -48,13 +54,30 @@ function monitor(intervalMs = 0): ReadinessMonitor {
     activeOperation: () => ops.activeFor(env),
     log,
     notify: createReadinessNotifier({ client, channel: 'C0MONITOR', log }),
-    checks: [{ id: 'redis', title: 'Redis replication', run: async () => ({ status, detail: `the check says ${status}`, measured: null, target: 'link up' }) }],
+    checks: [
+      {
+        id: 'redis',
+        title: 'Redis replication',
+        run: async () => ({
+          status,
+          detail: `the check says ${status}`,
+          measured: null,
+          target: 'link up',
+        }),
+      },
+    ],
   });
 }
 
 /** Messages Slack accepted for this test's environment. */
 const delivered = (kind: 'degraded' | 'recovered'): ApiCall[] =>
-  slack.api('chat.postMessage').filter((c) => c.result.ok === true && String(c.args.text).startsWith(`Readiness ${kind}: Redis replication (${env})`));
+  slack
+    .api('chat.postMessage')
+    .filter(
+      (c) =>
+        c.result.ok === true &&
+        String(c.args.text).startsWith(`Readiness ${kind}: Redis replication (${env})`),
+    );
 
 test('unknown neither alerts nor clears an alert', async () => {
   const m = monitor();
@@ -94,7 +117,10 @@ test('start() checks right away and keeps the report for /dr status', async () =
   status = 'degraded';
   m.start();
   try {
-    await slack.waitFor(() => delivered('degraded').length > 0, 'the degraded message from the first scheduled run');
+    await slack.waitFor(
+      () => delivered('degraded').length > 0,
+      'the degraded message from the first scheduled run',
+    );
   } finally {
     await m.stop();
   }
@@ -115,7 +141,12 @@ test('stop() does not wait for a canary stuck until its RPO, and that round post
       {
         id: 'redis',
         title: 'Redis replication',
-        run: () => new Promise((resolve) => (release = () => resolve({ status: 'degraded', detail: 'late', measured: null, target: null }))),
+        run: () =>
+          new Promise(
+            (resolve) =>
+              (release = () =>
+                resolve({ status: 'degraded', detail: 'late', measured: null, target: null })),
+          ),
       },
     ],
   });
@@ -142,7 +173,9 @@ test('while an operation is active, rounds are recorded (shown as held) but noth
   expect(delivered('degraded')).toHaveLength(0);
   const held = await m.lastReport();
   expect(held).toMatchObject({ heldBy: opId, results: [{ id: 'redis', status: 'degraded' }] });
-  expect(readinessTally(held!, held!.checkedAt)).toBe(`0 ok, 1 degraded, checked 0 ms ago, alerts held while ${opId} runs`);
+  expect(readinessTally(held!, held!.checkedAt)).toBe(
+    `0 ok, 1 degraded, checked 0 ms ago, alerts held while ${opId} runs`,
+  );
 
   // The operation ends with the check still degraded (the environment is failed over): one message now.
   await ops.save(opId, 1, {}, [], { final: true });
@@ -158,7 +191,9 @@ test('a check that was degraded before an operation and is ok after it: held dur
   await m.runOnce();
   expect(delivered('degraded')).toHaveLength(1);
   const opId = `DR-HELD2-${env}`;
-  expect((await ops.create({ id: opId, env, kind: 'failback', snapshot: {}, entries: [] })).ok).toBe(true);
+  expect(
+    (await ops.create({ id: opId, env, kind: 'failback', snapshot: {}, entries: [] })).ok,
+  ).toBe(true);
   status = 'ok';
   await m.runOnce();
   status = 'degraded';

@@ -4,11 +4,21 @@
  */
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { createSlackAuthorizer, createSlackBot, createSlackClient, type SlackBot } from '../../src/bot/index.js';
+import {
+  createSlackAuthorizer,
+  createSlackBot,
+  createSlackClient,
+  type SlackBot,
+} from '../../src/bot/index.js';
 import { configSchema } from '../../src/config/schema.js';
 import { createEngine } from '../../src/engine/index.js';
 import type { Engine } from '../../src/engine/types.js';
-import { createReadinessMonitor, createReadinessState, type ReadinessCheck, type ReadinessState } from '../../src/readiness/index.js';
+import {
+  createReadinessMonitor,
+  createReadinessState,
+  type ReadinessCheck,
+  type ReadinessState,
+} from '../../src/readiness/index.js';
 import { createRedisStore } from '../../src/store/index.js';
 import type { OperationStore } from '../../src/store/types.js';
 import { FakeWorld, createFakeProviders } from '../support/fakes.js';
@@ -47,10 +57,32 @@ afterAll(async () => {
 });
 
 async function startBot(): Promise<string> {
-  const env = { SLACK_BOT_TOKEN: 'xoxb-status', SLACK_SIGNING_SECRET: SECRET, SLACK_API_URL: slack.apiUrl, PORT: '0' };
-  const authorizer = createSlackAuthorizer({ config, client: createSlackClient(env.SLACK_BOT_TOKEN, env, log), log });
-  engine = createEngine({ config, store, providers: createFakeProviders(await new FakeWorld().init()), authorizer, log });
-  bot = await createSlackBot({ config, engine, store, log, env, readiness: { lastReport: () => state.lastReport(config.environment) } });
+  const env = {
+    SLACK_BOT_TOKEN: 'xoxb-status',
+    SLACK_SIGNING_SECRET: SECRET,
+    SLACK_API_URL: slack.apiUrl,
+    PORT: '0',
+  };
+  const authorizer = createSlackAuthorizer({
+    config,
+    client: createSlackClient(env.SLACK_BOT_TOKEN, env, log),
+    log,
+  });
+  engine = createEngine({
+    config,
+    store,
+    providers: createFakeProviders(await new FakeWorld().init()),
+    authorizer,
+    log,
+  });
+  bot = await createSlackBot({
+    config,
+    engine,
+    store,
+    log,
+    env,
+    readiness: { lastReport: () => state.lastReport(config.environment) },
+  });
   await engine.start();
   await bot.start();
   return `http://127.0.0.1:${bot.port}`;
@@ -62,13 +94,24 @@ async function stopBot(): Promise<void> {
 }
 
 async function status(url: string, path: string): Promise<string> {
-  const res = await postToSlackApp(`${url}/slack/events`, SECRET, slashCommandBody({ text: 'status', userId: 'U0ALICE', responseUrl: slack.responseUrl(path) }));
+  const res = await postToSlackApp(
+    `${url}/slack/events`,
+    SECRET,
+    slashCommandBody({ text: 'status', userId: 'U0ALICE', responseUrl: slack.responseUrl(path) }),
+  );
   expect(res.status).toBe(200);
-  const [answer] = await slack.waitFor((f) => (f.responses(path).length > 0 ? f.responses(path) : null), `the status answer on ${path}`);
+  const [answer] = await slack.waitFor(
+    (f) => (f.responses(path).length > 0 ? f.responses(path) : null),
+    `the status answer on ${path}`,
+  );
   return String(answer!.body.text);
 }
 
-const fixed = (id: ReadinessCheck['id'], title: string, finding: Awaited<ReturnType<ReadinessCheck['run']>>): ReadinessCheck => ({ id, title, run: async () => finding });
+const fixed = (
+  id: ReadinessCheck['id'],
+  title: string,
+  finding: Awaited<ReturnType<ReadinessCheck['run']>>,
+): ReadinessCheck => ({ id, title, run: async () => finding });
 
 test('/dr status says readiness was not checked yet, then shows the last report with what is not ok', async () => {
   let url = await startBot();
@@ -85,9 +128,23 @@ test('/dr status says readiness was not checked yet, then shows the last report 
     log,
     notify: async () => undefined,
     checks: [
-      fixed('postgres', 'PostgreSQL replication', { status: 'ok', detail: 'streaming', measured: '0 s (0 B)', target: 'lag ≤ 300 s' }),
-      fixed('velero', 'Velero backup', { status: 'degraded', detail: 'newest completed backup nightly-3 finished 50 h ago', measured: '50 h old', target: '< 24 h' }),
-      { id: 'dns', title: 'DNS routing', run: async () => Promise.reject(new Error('connect ECONNREFUSED')) },
+      fixed('postgres', 'PostgreSQL replication', {
+        status: 'ok',
+        detail: 'streaming',
+        measured: '0 s (0 B)',
+        target: 'lag ≤ 300 s',
+      }),
+      fixed('velero', 'Velero backup', {
+        status: 'degraded',
+        detail: 'newest completed backup nightly-3 finished 50 h ago',
+        measured: '50 h old',
+        target: '< 24 h',
+      }),
+      {
+        id: 'dns',
+        title: 'DNS routing',
+        run: async () => Promise.reject(new Error('connect ECONNREFUSED')),
+      },
     ],
   });
   await monitor.runOnce();
@@ -97,7 +154,9 @@ test('/dr status says readiness was not checked yet, then shows the last report 
   try {
     const text = await status(url, 'after');
     expect(text).toMatch(/\*Readiness:\* 1 ok, 1 degraded, 1 unknown, checked .* ago/);
-    expect(text).toContain('⚠️ *Velero backup* degraded: newest completed backup nightly-3 finished 50 h ago (measured 50 h old, target &lt; 24 h)');
+    expect(text).toContain(
+      '⚠️ *Velero backup* degraded: newest completed backup nightly-3 finished 50 h ago (measured 50 h old, target &lt; 24 h)',
+    );
     expect(text).toContain('❔ *DNS routing* unknown: could not check: connect ECONNREFUSED');
     expect(text).not.toContain('PostgreSQL replication');
   } finally {

@@ -1,9 +1,15 @@
-import { startKubernetesSimulator, type KubernetesSim } from '../../src/lab/simulators/kubernetes.js';
+import {
+  startKubernetesSimulator,
+  type KubernetesSim,
+} from '../../src/lab/simulators/kubernetes.js';
 import { startHealthServer } from '../../src/lab/simulators/health.js';
 
 let sim: KubernetesSim;
 beforeEach(async () => {
-  sim = await startKubernetesSimulator({ workloads: [{ kind: 'Deployment', namespace: 'shop', name: 'api', replicas: 1 }], token: 't' });
+  sim = await startKubernetesSimulator({
+    workloads: [{ kind: 'Deployment', namespace: 'shop', name: 'api', replicas: 1 }],
+    token: 't',
+  });
 });
 afterEach(async () => {
   await sim.stop();
@@ -13,27 +19,56 @@ const auth = { authorization: 'Bearer t' };
 const scaleUrl = () => `${sim.url}/apis/apps/v1/namespaces/shop/deployments/api/scale`;
 
 test('the scale subresource accepts merge patch and JSON patch, and answers an autoscaling/v1 Scale', async () => {
-  const merge = await fetch(scaleUrl(), { method: 'PATCH', headers: { ...auth, 'content-type': 'application/merge-patch+json' }, body: JSON.stringify({ spec: { replicas: 3 } }) });
+  const merge = await fetch(scaleUrl(), {
+    method: 'PATCH',
+    headers: { ...auth, 'content-type': 'application/merge-patch+json' },
+    body: JSON.stringify({ spec: { replicas: 3 } }),
+  });
   expect(merge.status).toBe(200);
-  expect(await merge.json()).toMatchObject({ kind: 'Scale', apiVersion: 'autoscaling/v1', spec: { replicas: 3 }, status: { selector: 'app=api' } });
-  const jsonPatch = await fetch(scaleUrl(), { method: 'PATCH', headers: { ...auth, 'content-type': 'application/json-patch+json' }, body: JSON.stringify([{ op: 'replace', path: '/spec/replicas', value: 5 }]) });
+  expect(await merge.json()).toMatchObject({
+    kind: 'Scale',
+    apiVersion: 'autoscaling/v1',
+    spec: { replicas: 3 },
+    status: { selector: 'app=api' },
+  });
+  const jsonPatch = await fetch(scaleUrl(), {
+    method: 'PATCH',
+    headers: { ...auth, 'content-type': 'application/json-patch+json' },
+    body: JSON.stringify([{ op: 'replace', path: '/spec/replicas', value: 5 }]),
+  });
   expect(jsonPatch.status).toBe(200);
   expect(sim.workload('Deployment', 'shop', 'api')).toEqual({ replicas: 5, readyReplicas: 5 });
 });
 
 test('a PUT with a stale resourceVersion is a 409 Conflict', async () => {
-  const scale = (await (await fetch(scaleUrl(), { headers: auth })).json()) as { metadata: { resourceVersion: string } };
-  await fetch(scaleUrl(), { method: 'PATCH', headers: { ...auth, 'content-type': 'application/merge-patch+json' }, body: '{"spec":{"replicas":2}}' });
-  const res = await fetch(scaleUrl(), { method: 'PUT', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ ...scale, spec: { replicas: 4 } }) });
+  const scale = (await (await fetch(scaleUrl(), { headers: auth })).json()) as {
+    metadata: { resourceVersion: string };
+  };
+  await fetch(scaleUrl(), {
+    method: 'PATCH',
+    headers: { ...auth, 'content-type': 'application/merge-patch+json' },
+    body: '{"spec":{"replicas":2}}',
+  });
+  const res = await fetch(scaleUrl(), {
+    method: 'PUT',
+    headers: { ...auth, 'content-type': 'application/json' },
+    body: JSON.stringify({ ...scale, spec: { replicas: 4 } }),
+  });
   expect(res.status).toBe(409);
   expect(await res.json()).toMatchObject({ kind: 'Status', reason: 'Conflict' });
 });
 
 test('requests without the token are 401, unknown workloads a NotFound Status', async () => {
   expect((await fetch(`${sim.url}/version`)).status).toBe(401);
-  const res = await fetch(`${sim.url}/apis/apps/v1/namespaces/shop/statefulsets/db`, { headers: auth });
+  const res = await fetch(`${sim.url}/apis/apps/v1/namespaces/shop/statefulsets/db`, {
+    headers: auth,
+  });
   expect(res.status).toBe(404);
-  expect(await res.json()).toMatchObject({ kind: 'Status', reason: 'NotFound', message: 'statefulsets.apps "db" not found' });
+  expect(await res.json()).toMatchObject({
+    kind: 'Status',
+    reason: 'NotFound',
+    message: 'statefulsets.apps "db" not found',
+  });
 });
 
 test('a health endpoint can turn unhealthy, go away and come back on the same port', async () => {
@@ -53,7 +88,11 @@ test('a health endpoint can turn unhealthy, go away and come back on the same po
 });
 
 test('a PATCH without a patch media type is refused with 415, as the API server does', async () => {
-  const res = await fetch(scaleUrl(), { method: 'PATCH', headers: { ...auth, 'content-type': 'application/json' }, body: '{"spec":{"replicas":2}}' });
+  const res = await fetch(scaleUrl(), {
+    method: 'PATCH',
+    headers: { ...auth, 'content-type': 'application/json' },
+    body: '{"spec":{"replicas":2}}',
+  });
   expect(res.status).toBe(415);
   expect(((await res.json()) as { reason: string }).reason).toBe('UnsupportedMediaType');
 });

@@ -34,9 +34,21 @@ test('the config block it returns is a valid dr-bot config', () => {
 test('the providers configured from it fail the traffic and compute over to the secondary', async () => {
   const c = sims.components;
   const r53 = c.dns!.route53!;
-  const dns = createRoute53Provider({ ...r53, pollMs: 20, rtoMinutes: 30, resolverServers: [sims.route53.dnsServer], log });
-  const cluster = createKubernetesProvider({ ...c.kubernetes!, pollMs: 10, log } as Parameters<typeof createKubernetesProvider>[0]);
-  const verification = createVerificationProvider({ ...(c.verification as Parameters<typeof createVerificationProvider>[0]), retryDelayMs: 10, log });
+  const dns = createRoute53Provider({
+    ...r53,
+    pollMs: 20,
+    rtoMinutes: 30,
+    resolverServers: [sims.route53.dnsServer],
+    log,
+  });
+  const cluster = createKubernetesProvider({ ...c.kubernetes!, pollMs: 10, log } as Parameters<
+    typeof createKubernetesProvider
+  >[0]);
+  const verification = createVerificationProvider({
+    ...(c.verification as Parameters<typeof createVerificationProvider>[0]),
+    retryDelayMs: 10,
+    log,
+  });
 
   expect((await dns.readiness('secondary')).status).toBe('ready');
   expect((await cluster.readiness('secondary')).status).toBe('ready');
@@ -44,9 +56,15 @@ test('the providers configured from it fail the traffic and compute over to the 
 
   await dns.switchTo({ target: 'secondary', progress: () => {} });
   await cluster.scale({ region: 'secondary', profile: 'production', progress: () => {} });
-  const checks = [...(await dns.verify('secondary')), ...(await verification.run({ region: 'secondary', progress: () => {} }))];
+  const checks = [
+    ...(await dns.verify('secondary')),
+    ...(await verification.run({ region: 'secondary', progress: () => {} })),
+  ];
   expect(checks.filter((x) => !x.ok)).toEqual([]);
-  expect(sims.kubernetes.secondary.sim.workload('Deployment', 'shop', 'api')).toEqual({ replicas: 4, readyReplicas: 4 });
+  expect(sims.kubernetes.secondary.sim.workload('Deployment', 'shop', 'api')).toEqual({
+    replicas: 4,
+    readyReplicas: 4,
+  });
   await dns.close();
 });
 
@@ -74,7 +92,9 @@ test('Traffic Manager is reachable with the CA file and token it hands out', asy
     secondaryEndpoint: tm.secondaryEndpoint,
     endpoint: tm.url,
     ca: await readFile(tm.caPath, 'utf8'),
-    credential: { getToken: async () => ({ token: tm.token, expiresOnTimestamp: Date.now() + 3600_000 }) },
+    credential: {
+      getToken: async () => ({ token: tm.token, expiresOnTimestamp: Date.now() + 3600_000 }),
+    },
     log,
   });
   expect(await provider.currentTarget()).toBe('primary');

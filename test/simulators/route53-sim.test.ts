@@ -16,7 +16,9 @@ const upsert = (id: string, failover: string, value: string) =>
   `<Change><Action>UPSERT</Action><ResourceRecordSet><Name>${sim.recordName}</Name><Type>A</Type><SetIdentifier>${id}</SetIdentifier><Failover>${failover}</Failover><TTL>60</TTL><ResourceRecords><ResourceRecord><Value>${value}</Value></ResourceRecord></ResourceRecords></ResourceRecordSet></Change>`;
 
 test('TestDNSAnswer speaks REST-XML with RecordDataEntry items', async () => {
-  const res = await fetch(`${sim.url}/2013-04-01/testdnsanswer?hostedzoneid=${sim.zoneId}&recordname=${sim.recordName}&recordtype=A`);
+  const res = await fetch(
+    `${sim.url}/2013-04-01/testdnsanswer?hostedzoneid=${sim.zoneId}&recordname=${sim.recordName}&recordtype=A`,
+  );
   const body = await res.text();
   expect(res.status).toBe(200);
   expect(body).toContain(`<TestDNSAnswerResponse xmlns="${NS}">`);
@@ -27,18 +29,28 @@ test('TestDNSAnswer speaks REST-XML with RecordDataEntry items', async () => {
 test('errors use the ErrorResponse envelope with the AWS code', async () => {
   const res = await fetch(`${sim.url}/2013-04-01/hostedzone/ZNOPE`);
   expect(res.status).toBe(404);
-  expect(await res.text()).toMatch(/<ErrorResponse xmlns=".*"><Error><Type>Sender<\/Type><Code>NoSuchHostedZone<\/Code><Message>No hosted zone found with ID: ZNOPE<\/Message><\/Error>/);
+  expect(await res.text()).toMatch(
+    /<ErrorResponse xmlns=".*"><Error><Type>Sender<\/Type><Code>NoSuchHostedZone<\/Code><Message>No hosted zone found with ID: ZNOPE<\/Message><\/Error>/,
+  );
 });
 
 test('a batch leaving two PRIMARY records is rejected whole; a valid one is PENDING, then INSYNC', async () => {
-  const bad = await fetch(`${sim.url}/2013-04-01/hostedzone/${sim.zoneId}/rrset`, { method: 'POST', body: batch(upsert(sim.secondarySetIdentifier, 'PRIMARY', '10.0.2.10')) });
+  const bad = await fetch(`${sim.url}/2013-04-01/hostedzone/${sim.zoneId}/rrset`, {
+    method: 'POST',
+    body: batch(upsert(sim.secondarySetIdentifier, 'PRIMARY', '10.0.2.10')),
+  });
   expect(bad.status).toBe(400);
   expect(await bad.text()).toContain('InvalidChangeBatch');
-  expect(sim.records().find((r) => r.setIdentifier === sim.secondarySetIdentifier)?.failover).toBe('SECONDARY');
+  expect(sim.records().find((r) => r.setIdentifier === sim.secondarySetIdentifier)?.failover).toBe(
+    'SECONDARY',
+  );
 
   const ok = await fetch(`${sim.url}/2013-04-01/hostedzone/${sim.zoneId}/rrset`, {
     method: 'POST',
-    body: batch(upsert(sim.secondarySetIdentifier, 'PRIMARY', '10.0.2.10') + upsert(sim.primarySetIdentifier, 'SECONDARY', '10.0.1.10')),
+    body: batch(
+      upsert(sim.secondarySetIdentifier, 'PRIMARY', '10.0.2.10') +
+        upsert(sim.primarySetIdentifier, 'SECONDARY', '10.0.1.10'),
+    ),
   });
   const info = await ok.text();
   expect(info).toContain('<Status>PENDING</Status>');
@@ -46,7 +58,9 @@ test('a batch leaving two PRIMARY records is rejected whole; a valid one is PEND
   let status = 'PENDING';
   while (status === 'PENDING') {
     await new Promise((r) => setTimeout(r, 20));
-    status = /<Status>(\w+)<\/Status>/.exec(await (await fetch(`${sim.url}/2013-04-01/change/${id}`)).text())![1];
+    status = /<Status>(\w+)<\/Status>/.exec(
+      await (await fetch(`${sim.url}/2013-04-01/change/${id}`)).text(),
+    )![1];
   }
   expect(status).toBe('INSYNC');
   expect(sim.answer()).toEqual(['10.0.2.10']);
@@ -64,7 +78,11 @@ test('health checks as Route 53 evaluates them: disabled counts healthy whatever
   const id = sim.primaryHealthCheckId;
   const primary = ['10.0.1.10'];
   const secondary = ['10.0.2.10'];
-  const cases: [flags: { inverted: boolean; disabled: boolean }, endpointUp: boolean, answer: string[]][] = [
+  const cases: [
+    flags: { inverted: boolean; disabled: boolean },
+    endpointUp: boolean,
+    answer: string[],
+  ][] = [
     [{ inverted: false, disabled: false }, true, primary],
     [{ inverted: false, disabled: false }, false, secondary],
     [{ inverted: true, disabled: false }, true, secondary],
@@ -99,16 +117,38 @@ test('UpdateHealthCheck sets Disabled and Inverted and bumps the version', async
 });
 
 test('until a change is INSYNC the name servers answer the records as they were; a stuck change holds back later ones', async () => {
-  const post = (body: string) => fetch(`${sim.url}/2013-04-01/hostedzone/${sim.zoneId}/rrset`, { method: 'POST', body });
-  const status = async (id: string) => /<Status>(\w+)<\/Status>/.exec(await (await fetch(`${sim.url}/2013-04-01/change/${id}`)).text())![1];
+  const post = (body: string) =>
+    fetch(`${sim.url}/2013-04-01/hostedzone/${sim.zoneId}/rrset`, { method: 'POST', body });
+  const status = async (id: string) =>
+    /<Status>(\w+)<\/Status>/.exec(
+      await (await fetch(`${sim.url}/2013-04-01/change/${id}`)).text(),
+    )![1];
   const idOf = async (res: Response) => /<Id>\/change\/([^<]+)<\/Id>/.exec(await res.text())![1];
   sim.stickPending();
-  const first = await idOf(await post(batch(upsert(sim.secondarySetIdentifier, 'PRIMARY', '10.0.2.10') + upsert(sim.primarySetIdentifier, 'SECONDARY', '10.0.1.10'))));
-  const second = await idOf(await post(batch(upsert(sim.secondarySetIdentifier, 'PRIMARY', '10.0.2.10') + upsert(sim.primarySetIdentifier, 'SECONDARY', '10.0.1.10'))));
+  const first = await idOf(
+    await post(
+      batch(
+        upsert(sim.secondarySetIdentifier, 'PRIMARY', '10.0.2.10') +
+          upsert(sim.primarySetIdentifier, 'SECONDARY', '10.0.1.10'),
+      ),
+    ),
+  );
+  const second = await idOf(
+    await post(
+      batch(
+        upsert(sim.secondarySetIdentifier, 'PRIMARY', '10.0.2.10') +
+          upsert(sim.primarySetIdentifier, 'SECONDARY', '10.0.1.10'),
+      ),
+    ),
+  );
   // The API shows the new records at once; the name servers do not have them yet.
-  expect(sim.records().find((r) => r.setIdentifier === sim.secondarySetIdentifier)?.failover).toBe('PRIMARY');
+  expect(sim.records().find((r) => r.setIdentifier === sim.secondarySetIdentifier)?.failover).toBe(
+    'PRIMARY',
+  );
   expect(sim.answer()).toEqual(['10.0.1.10']);
-  expect(await createResolver({ servers: [sim.dnsServer!] })(sim.recordName, 'A')).toEqual(['10.0.1.10']);
+  expect(await createResolver({ servers: [sim.dnsServer!] })(sim.recordName, 'A')).toEqual([
+    '10.0.1.10',
+  ]);
   await new Promise((r) => setTimeout(r, 80));
   expect([await status(first), await status(second)]).toEqual(['PENDING', 'PENDING']);
   sim.stickPending(false);

@@ -37,7 +37,9 @@ test('the detached simulator process serves, obeys its control API, and stops on
   expect(await down.json()).toEqual({ region: 'primary', healthy: true, running: false });
   await expect(fetch(sims.health.primaryUrl)).rejects.toThrow();
   expect(await resolve(sims.route53.recordName, 'A')).toEqual(['10.0.2.10']);
-  const state = (await (await fetch(`${sims.controlUrl}/state`)).json()) as { trafficManager: { served: string } };
+  const state = (await (await fetch(`${sims.controlUrl}/state`)).json()) as {
+    trafficManager: { served: string };
+  };
   expect(state.trafficManager.served).toBe('secondary');
 
   process.kill(sims.pid, 'SIGTERM');

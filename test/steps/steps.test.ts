@@ -1,7 +1,12 @@
 import pino from 'pino';
 import type { Mode, OperationKind, StepId } from '../../src/domain/types.js';
 import { PreconditionFailed } from '../../src/errors.js';
-import { FAILBACK_RUNBOOK, FAILOVER_RUNBOOK, runbookSteps, STEP_TITLES } from '../../src/machine/runbook.js';
+import {
+  FAILBACK_RUNBOOK,
+  FAILOVER_RUNBOOK,
+  runbookSteps,
+  STEP_TITLES,
+} from '../../src/machine/runbook.js';
 import type { Providers } from '../../src/providers/types.js';
 import { getStep, STEPS } from '../../src/steps/index.js';
 import type { StepContext } from '../../src/steps/index.js';
@@ -9,8 +14,20 @@ import { createFakeProviders, FakeWorld } from '../support/fakes.js';
 
 const log = pino({ level: 'silent' });
 
-function ctx(providers: Providers, kind: OperationKind = 'failover', mode: Mode = 'planned'): StepContext {
-  return { opId: 'DR-TEST', kind, mode, providers, log, approvedAt: Date.now() - 1000, targets: { rtoMinutes: 30, rpoMinutes: 5 } };
+function ctx(
+  providers: Providers,
+  kind: OperationKind = 'failover',
+  mode: Mode = 'planned',
+): StepContext {
+  return {
+    opId: 'DR-TEST',
+    kind,
+    mode,
+    providers,
+    log,
+    approvedAt: Date.now() - 1000,
+    targets: { rtoMinutes: 30, rpoMinutes: 5 },
+  };
 }
 
 async function runAll(ids: StepId[], c: StepContext) {
@@ -41,7 +58,11 @@ describe('steps', () => {
     const world = await new FakeWorld().init();
     const providers = createFakeProviders(world);
     const failover = await runAll(runbookSteps(FAILOVER_RUNBOOK), ctx(providers));
-    expect(failover['verify-secondary']).toEqual({ checked: false, result: 'done', verified: true });
+    expect(failover['verify-secondary']).toEqual({
+      checked: false,
+      result: 'done',
+      verified: true,
+    });
     expect(await world.get('database.writer')).toBe('secondary');
     expect(await world.get('dns.target')).toBe('secondary');
     expect(await world.get('cluster.secondary')).toBe('production');
@@ -62,7 +83,10 @@ describe('steps', () => {
   });
 
   test('promote-database reports the promotion evidence and RPO; check() then says it is done', async () => {
-    const world = await new FakeWorld().init({ 'database.primaryReachable': 'false', 'database.lagBytes': '4096' });
+    const world = await new FakeWorld().init({
+      'database.primaryReachable': 'false',
+      'database.lagBytes': '4096',
+    });
     const c = ctx(createFakeProviders(world), 'failover', 'unplanned');
     expect((await STEPS['promote-database'].check(c)).done).toBe(false);
     const outcome = await STEPS['promote-database'].run(c, () => {});
@@ -71,7 +95,10 @@ describe('steps', () => {
       evidence: { writer: 'secondary', lagBytes: 4096, mode: 'unplanned' },
       rpo: [{ component: 'database', bytes: 4096 }],
     });
-    expect(await STEPS['promote-database'].check(c)).toEqual({ done: true, summary: 'secondary database already accepts writes' });
+    expect(await STEPS['promote-database'].check(c)).toEqual({
+      done: true,
+      summary: 'secondary database already accepts writes',
+    });
   });
 
   test('a wrong target is refused with a clear error and nothing changes', async () => {
@@ -86,7 +113,10 @@ describe('steps', () => {
   test('verification fails (verified false) and names the failed checks', async () => {
     const world = await new FakeWorld().init({ 'verification.secondary': 'false' });
     const c = ctx(createFakeProviders(world, ['verification', 'dns']));
-    expect(await STEPS['verify-secondary'].check(c)).toEqual({ done: false, summary: 'verification always runs' });
+    expect(await STEPS['verify-secondary'].check(c)).toEqual({
+      done: false,
+      summary: 'verification always runs',
+    });
     const outcome = await STEPS['verify-secondary'].run(c, () => {});
     expect(outcome.verified).toBe(false);
     expect(outcome.summary).toContain('secondary /healthz: 503 in 5 ms');
@@ -98,18 +128,28 @@ describe('steps', () => {
 
   test('failback verify-primary fails while the primary region is unreachable', async () => {
     const world = await new FakeWorld().init({ 'cluster.primaryReachable': 'false' });
-    const outcome = await STEPS['verify-primary'].run(ctx(createFakeProviders(world, ['cluster']), 'failback'), () => {});
+    const outcome = await STEPS['verify-primary'].run(
+      ctx(createFakeProviders(world, ['cluster']), 'failback'),
+      () => {},
+    );
     expect(outcome.verified).toBe(false);
-    expect(outcome.checks).toEqual([{ name: 'primary API server', kind: 'cluster', ok: false, detail: 'connection refused' }]);
+    expect(outcome.checks).toEqual([
+      { name: 'primary API server', kind: 'cluster', ok: false, detail: 'connection refused' },
+    ]);
   });
 
   test('a two-component step with only the database configured acts on the database alone', async () => {
-    const world = await new FakeWorld().init({ 'database.writer': 'secondary', 'database.standby': 'primary' });
+    const world = await new FakeWorld().init({
+      'database.writer': 'secondary',
+      'database.standby': 'primary',
+    });
     const c = ctx(createFakeProviders(world, ['database']), 'failback');
     expect((await STEPS['promote-primary'].check(c)).done).toBe(false);
     const outcome = await STEPS['promote-primary'].run(c, () => {});
     expect(outcome.result).toBe('done');
-    expect(outcome.rpo).toEqual([{ component: 'database', bytes: 0, seconds: 0, description: 'zero loss (planned)' }]);
+    expect(outcome.rpo).toEqual([
+      { component: 'database', bytes: 0, seconds: 0, description: 'zero loss (planned)' },
+    ]);
     expect(world.calls.filter((x) => x.startsWith('cache.'))).toEqual([]);
     expect((await STEPS['promote-primary'].check(c)).done).toBe(true);
   });
@@ -125,23 +165,38 @@ describe('steps', () => {
 test('verify-primary reports a primary database that does not answer', async () => {
   const world = await new FakeWorld().init();
   world.fail('database.isWriter', 1);
-  const outcome = await STEPS['verify-primary'].run(ctx(createFakeProviders(world, ['database']), 'failback'), () => {});
+  const outcome = await STEPS['verify-primary'].run(
+    ctx(createFakeProviders(world, ['database']), 'failback'),
+    () => {},
+  );
   expect(outcome.verified).toBe(false);
-  expect(outcome.checks?.[0]).toMatchObject({ name: 'primary database', ok: false, detail: 'unreachable: fake-database: database.isWriter failed (injected)' });
+  expect(outcome.checks?.[0]).toMatchObject({
+    name: 'primary database',
+    ok: false,
+    detail: 'unreachable: fake-database: database.isWriter failed (injected)',
+  });
 });
 
 describe('verify-primary probes the primary health endpoint (regions.primary.healthUrl)', () => {
   test('a primary whose health endpoint fails stops the failback, listed with whatever else is missing', async () => {
-    const world = await new FakeWorld().init({ 'health.primary': 'false', 'cluster.primaryReachable': 'false' });
+    const world = await new FakeWorld().init({
+      'health.primary': 'false',
+      'cluster.primaryReachable': 'false',
+    });
     const progress: string[] = [];
-    const outcome = await STEPS['verify-primary'].run(ctx(createFakeProviders(world, ['health', 'cluster', 'database']), 'failback'), (m) => progress.push(m));
+    const outcome = await STEPS['verify-primary'].run(
+      ctx(createFakeProviders(world, ['health', 'cluster', 'database']), 'failback'),
+      (m) => progress.push(m),
+    );
     expect(outcome.verified).toBe(false);
     expect(outcome.checks?.map((c) => [c.name, c.ok])).toEqual([
       ['primary health endpoint', false],
       ['primary API server', false],
       ['primary database', true],
     ]);
-    expect(outcome.summary).toContain('primary health endpoint: https://primary.example.test/healthz → 503');
+    expect(outcome.summary).toContain(
+      'primary health endpoint: https://primary.example.test/healthz → 503',
+    );
     expect(world.calls).toContain('health.probe(primary)');
   });
 

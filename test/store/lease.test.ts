@@ -7,7 +7,13 @@
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { createInstanceLease, describeHolder, leaseTtlFromEnv, type InstanceLease, type InstanceLeaseOptions } from '../../src/store/lease.js';
+import {
+  createInstanceLease,
+  describeHolder,
+  leaseTtlFromEnv,
+  type InstanceLease,
+  type InstanceLeaseOptions,
+} from '../../src/store/lease.js';
 import { startLossyProxy, type LossyProxy } from '../support/lossy-proxy.js';
 import { deleteKeys, REDIS_URL, uniquePrefix } from '../support/redis.js';
 
@@ -34,7 +40,15 @@ afterAll(async () => {
 });
 
 function lease(environment: string, over: Partial<InstanceLeaseOptions> = {}): InstanceLease {
-  const l = createInstanceLease({ url: REDIS_URL, environment, command: 'dr start', prefix, ttlMs: 600, log, ...over });
+  const l = createInstanceLease({
+    url: REDIS_URL,
+    environment,
+    command: 'dr start',
+    prefix,
+    ttlMs: 600,
+    log,
+    ...over,
+  });
   leases.push(l);
   return l;
 }
@@ -55,15 +69,25 @@ test('one holder at a time: the second is told who holds it and since when, and 
   const refused = await b.tryAcquire();
   expect(refused.acquired).toBe(false);
   const holder = refused.acquired ? null : refused.holder;
-  expect(holder?.owner).toEqual({ id: a.self.id, host: hostname(), pid: process.pid, command: 'dr start', since: a.self.since });
+  expect(holder?.owner).toEqual({
+    id: a.self.id,
+    host: hostname(),
+    pid: process.pid,
+    command: 'dr start',
+    since: a.self.since,
+  });
   expect(holder!.ttlMs).toBeGreaterThan(0);
-  expect(describeHolder(holder!, 'one-holder')).toBe(`dr-bot on host ${hostname()} (pid ${process.pid}) is running environment one-holder since ${a.self.since}`);
+  expect(describeHolder(holder!, 'one-holder')).toBe(
+    `dr-bot on host ${hostname()} (pid ${process.pid}) is running environment one-holder since ${a.self.since}`,
+  );
 
   await a.release();
   expect(await redis.exists(`${prefix}lease:one-holder`)).toBe(0);
   expect(await b.tryAcquire()).toEqual({ acquired: true });
   const byConsole = await a.tryAcquire();
-  expect(byConsole.acquired ? '' : describeHolder(byConsole.holder!, 'one-holder')).toMatch(/^dr console on host .* \(pid \d+\) is running environment one-holder since /);
+  expect(byConsole.acquired ? '' : describeHolder(byConsole.holder!, 'one-holder')).toMatch(
+    /^dr console on host .* \(pid \d+\) is running environment one-holder since /,
+  );
 });
 
 test('a held lease is renewed past its TTL; a waiting one gets it as soon as it is released', async () => {
@@ -107,7 +131,13 @@ test('another owner written into the key: the holder learns at its next renewal 
   const a = lease('stolen');
   await a.tryAcquire();
   const lost = lostWithin(a, 2000);
-  const thief = JSON.stringify({ id: 'thief', host: 'elsewhere', pid: 7, command: 'dr start', since: '2026-01-01T00:00:00.000Z' });
+  const thief = JSON.stringify({
+    id: 'thief',
+    host: 'elsewhere',
+    pid: 7,
+    command: 'dr start',
+    since: '2026-01-01T00:00:00.000Z',
+  });
   await redis.set(`${prefix}lease:stolen`, thief, 'PX', 10_000);
   expect((await lost).reason).toBe('dr-bot on host elsewhere (pid 7) holds it now');
   await a.release();
@@ -166,5 +196,7 @@ test('a SET NX whose reply was lost (ioredis resends it, and it finds the key ta
 test('the TTL test knob is validated', () => {
   expect(leaseTtlFromEnv({})).toBe(15_000);
   expect(leaseTtlFromEnv({ DR_LEASE_TTL_MS: '2000' })).toBe(2000);
-  expect(() => leaseTtlFromEnv({ DR_LEASE_TTL_MS: '2s' })).toThrow('DR_LEASE_TTL_MS: expected the instance lease TTL in milliseconds (300 or more), got "2s"');
+  expect(() => leaseTtlFromEnv({ DR_LEASE_TTL_MS: '2s' })).toThrow(
+    'DR_LEASE_TTL_MS: expected the instance lease TTL in milliseconds (300 or more), got "2s"',
+  );
 });

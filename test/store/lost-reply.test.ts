@@ -16,7 +16,13 @@ let direct: OperationStore;
 let proxy: LossyProxy;
 let store: OperationStore;
 
-const progress = (opId: string, message: string, at: number): TimelineEntry => ({ type: 'StepProgress', stepId: 'switch-dns', message, opId, at });
+const progress = (opId: string, message: string, at: number): TimelineEntry => ({
+  type: 'StepProgress',
+  stepId: 'switch-dns',
+  message,
+  opId,
+  at,
+});
 
 beforeAll(async () => {
   redis = new Redis(REDIS_URL);
@@ -36,7 +42,13 @@ afterAll(async () => {
 
 describe('an append whose reply was lost', () => {
   test('resent by ioredis after the reconnect, it is written once', async () => {
-    await direct.create({ id: 'OP-P', env: 'append-resend', kind: 'failover', snapshot: {}, entries: [] });
+    await direct.create({
+      id: 'OP-P',
+      env: 'append-resend',
+      kind: 'failover',
+      snapshot: {},
+      entries: [],
+    });
     const lost = proxy.loseReplyTo('marker-resend-1');
     await store.append('OP-P', [progress('OP-P', 'marker-resend-1', 1)]);
     await lost;
@@ -45,7 +57,13 @@ describe('an append whose reply was lost', () => {
   });
 
   test('repeated by the caller with the same appendId after ioredis gave up, it is written once', async () => {
-    await direct.create({ id: 'OP-Q', env: 'append-retry', kind: 'failover', snapshot: {}, entries: [] });
+    await direct.create({
+      id: 'OP-Q',
+      env: 'append-retry',
+      kind: 'failover',
+      snapshot: {},
+      entries: [],
+    });
     const entries = [progress('OP-Q', 'marker-retry-1', 1)];
     const lost = proxy.loseReplyTo('marker-retry-1', { outageMs: 1500 });
     // Redis ran it, the reply was lost and the connection stayed away: ioredis rejects the call.
@@ -60,14 +78,23 @@ describe('an append whose reply was lost', () => {
   });
 
   test('the append ids an operation has seen are kept bounded (the most recent) and expire', async () => {
-    await direct.create({ id: 'OP-B', env: 'append-bounded', kind: 'failover', snapshot: {}, entries: [] });
-    for (let i = 0; i < APPEND_IDS_KEPT + 5; i++) await direct.append('OP-B', [progress('OP-B', `m${i}`, i)], { appendId: `a${i}` });
+    await direct.create({
+      id: 'OP-B',
+      env: 'append-bounded',
+      kind: 'failover',
+      snapshot: {},
+      entries: [],
+    });
+    for (let i = 0; i < APPEND_IDS_KEPT + 5; i++)
+      await direct.append('OP-B', [progress('OP-B', `m${i}`, i)], { appendId: `a${i}` });
     const key = `${prefix}appends:OP-B`;
     expect(await redis.zcard(key)).toBe(APPEND_IDS_KEPT);
     expect(await redis.zscore(key, 'a4')).toBeNull();
     expect(await redis.zscore(key, `a${APPEND_IDS_KEPT + 4}`)).not.toBeNull();
     // The latest ones still refuse a repeat.
-    await direct.append('OP-B', [progress('OP-B', 'again', 0)], { appendId: `a${APPEND_IDS_KEPT + 4}` });
+    await direct.append('OP-B', [progress('OP-B', 'again', 0)], {
+      appendId: `a${APPEND_IDS_KEPT + 4}`,
+    });
     expect(await direct.timeline('OP-B')).toHaveLength(APPEND_IDS_KEPT + 5);
     const ttl = await redis.ttl(key);
     expect(ttl).toBeGreaterThan(0);
@@ -77,7 +104,13 @@ describe('an append whose reply was lost', () => {
 
 describe('withdraw', () => {
   test('removes an operation still at version 1 with its lock, timeline and metadata; leaves one that moved on', async () => {
-    await direct.create({ id: 'OP-W', env: 'withdraw', kind: 'failover', snapshot: {}, entries: [progress('OP-W', 'x', 1)] });
+    await direct.create({
+      id: 'OP-W',
+      env: 'withdraw',
+      kind: 'failover',
+      snapshot: {},
+      entries: [progress('OP-W', 'x', 1)],
+    });
     await direct.append('OP-W', [progress('OP-W', 'y', 2)]);
     await direct.setMeta('OP-W', 'slack.ts', '1.2');
     expect(await direct.withdraw('OP-W')).toBe('withdrawn');
@@ -89,7 +122,13 @@ describe('withdraw', () => {
     expect(await redis.exists(`${prefix}appends:OP-W`)).toBe(0);
     expect(await direct.withdraw('OP-W')).toBe('absent');
 
-    await direct.create({ id: 'OP-V', env: 'withdraw', kind: 'failover', snapshot: {}, entries: [] });
+    await direct.create({
+      id: 'OP-V',
+      env: 'withdraw',
+      kind: 'failover',
+      snapshot: {},
+      entries: [],
+    });
     await direct.save('OP-V', 1, { moved: true }, []);
     expect(await direct.withdraw('OP-V')).toBe('in-use');
     expect(await direct.load('OP-V')).toMatchObject({ version: 2 });

@@ -11,7 +11,8 @@ import { freePorts } from '../../src/lab/system.js';
 
 /** Azurite's well-known development account (public, documented by Microsoft). */
 const ACCOUNT = 'devstoreaccount1';
-const KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+const KEY =
+  'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 
 export interface Azurite {
   connectionString: string;
@@ -34,7 +35,18 @@ export async function startAzurite(): Promise<Azurite> {
   const dir = mkdtempSync(join(tmpdir(), 'dr-azurite-'));
   const child: ChildProcess = spawn(
     join(process.cwd(), 'node_modules', '.bin', 'azurite-blob'),
-    ['--blobHost', '127.0.0.1', '--blobPort', String(port), '--location', dir, '--silent', '--skipApiVersionCheck', '--loose', '--disableTelemetry'],
+    [
+      '--blobHost',
+      '127.0.0.1',
+      '--blobPort',
+      String(port),
+      '--location',
+      dir,
+      '--silent',
+      '--skipApiVersionCheck',
+      '--loose',
+      '--disableTelemetry',
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir },
   );
   let stderr = '';
@@ -45,7 +57,9 @@ export async function startAzurite(): Promise<Azurite> {
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
-      throw new Error(`azurite-blob did not start on port ${port}: ${stderr.trim() || `exit ${child.exitCode}`}`);
+      throw new Error(
+        `azurite-blob did not start on port ${port}: ${stderr.trim() || `exit ${child.exitCode}`}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -14,11 +14,18 @@ export interface DrRun {
   stderr: string;
 }
 
-export function runDr(args: string[], opts: { env: NodeJS.ProcessEnv; cwd?: string; wrap?: string[] }): Promise<DrRun> {
+export function runDr(
+  args: string[],
+  opts: { env: NodeJS.ProcessEnv; cwd?: string; wrap?: string[] },
+): Promise<DrRun> {
   // `wrap` runs node under another program (e.g. unshare), which then runs bin/dr.js.
   const [file, ...pre] = [...(opts.wrap ?? []), process.execPath];
   return new Promise((resolve, reject) => {
-    const child = spawn(file!, [...pre, DR, ...args], { cwd: opts.cwd ?? ROOT, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file!, [...pre, DR, ...args], {
+      cwd: opts.cwd ?? ROOT,
+      env: opts.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -113,7 +113,11 @@ export function waitFor(
       } else if (stuck(v)) {
         done = true;
         unsubscribe();
-        reject(new Error(`${opId} is ${v.phase}${v.lastError ? ` (${v.lastError.message})` : ''}: the awaited state cannot come`));
+        reject(
+          new Error(
+            `${opId} is ${v.phase}${v.lastError ? ` (${v.lastError.message})` : ''}: the awaited state cannot come`,
+          ),
+        );
       }
     };
     const unsubscribe = engine.subscribe((n) => {
@@ -125,4 +129,9 @@ export function waitFor(
 
 /** Waits for `phase`; fails fast when the operation pauses or finishes in another phase. */
 export const inPhase = (engine: Engine, opId: string, phase: Phase) =>
-  waitFor(engine, opId, (v) => v.phase === phase, (v) => v.phase !== phase && (v.phase === 'paused' || FINAL_PHASES.includes(v.phase)));
+  waitFor(
+    engine,
+    opId,
+    (v) => v.phase === phase,
+    (v) => v.phase !== phase && (v.phase === 'paused' || FINAL_PHASES.includes(v.phase)),
+  );

@@ -52,7 +52,13 @@ const engine = createEngine({
   tickMs: 200,
 });
 engine.subscribe((n) =>
-  out({ type: 'op', id: n.op.id, phase: n.op.phase, planHash: n.op.planHash, entries: n.entries.map((e) => e.type) }),
+  out({
+    type: 'op',
+    id: n.op.id,
+    phase: n.op.phase,
+    planHash: n.op.planHash,
+    entries: n.entries.map((e) => e.type),
+  }),
 );
 await engine.start();
 out({ type: 'ready' });
@@ -60,9 +66,22 @@ out({ type: 'ready' });
 for await (const line of createInterface({ input: process.stdin })) {
   const cmd = JSON.parse(line) as { cmd: 'request' | 'approve'; opId?: string; planHash?: string };
   if (cmd.cmd === 'request') {
-    out({ type: 'result', cmd: cmd.cmd, result: await engine.request({ kind: 'failover', mode: 'auto', requester: REQUESTER, reason: 'crash test' }) });
+    out({
+      type: 'result',
+      cmd: cmd.cmd,
+      result: await engine.request({
+        kind: 'failover',
+        mode: 'auto',
+        requester: REQUESTER,
+        reason: 'crash test',
+      }),
+    });
   } else {
-    out({ type: 'result', cmd: cmd.cmd, result: await engine.approve({ opId: cmd.opId!, userId: APPROVER, planHash: cmd.planHash! }) });
+    out({
+      type: 'result',
+      cmd: cmd.cmd,
+      result: await engine.approve({ opId: cmd.opId!, userId: APPROVER, planHash: cmd.planHash! }),
+    });
   }
 }
 // stdin closed: shut down cleanly (the test's normal stop; SIGKILL is the crash).

@@ -58,7 +58,11 @@ export interface FakeSlack {
   /** Make a method answer `{ ok: false, error }` until cleared (error undefined). */
   failMethod(method: string, error: string | undefined): void;
   /** Resolve once `predicate` holds over the recorded calls (checked after each call). */
-  waitFor<T>(predicate: (f: FakeSlack) => T | undefined | null | false, what: string, timeoutMs?: number): Promise<T>;
+  waitFor<T>(
+    predicate: (f: FakeSlack) => T | undefined | null | false,
+    what: string,
+    timeoutMs?: number,
+  ): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -110,22 +114,46 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     if (fixed) return { ok: true, ...fixed };
     switch (method) {
       case 'auth.test':
-        return { ok: true, url: 'https://fake.slack.test/', team: 'Fake', user: 'drbot', team_id: 'T0FAKE', user_id: 'UBOT0001', bot_id: 'BBOT0001' };
+        return {
+          ok: true,
+          url: 'https://fake.slack.test/',
+          team: 'Fake',
+          user: 'drbot',
+          team_id: 'T0FAKE',
+          user_id: 'UBOT0001',
+          bot_id: 'BBOT0001',
+        };
       case 'chat.postMessage': {
         const ts = nextTs();
-        return { ok: true, channel: args.channel, ts, message: { ts, text: args.text, ...(args.thread_ts ? { thread_ts: args.thread_ts } : {}) } };
+        return {
+          ok: true,
+          channel: args.channel,
+          ts,
+          message: {
+            ts,
+            text: args.text,
+            ...(args.thread_ts ? { thread_ts: args.thread_ts } : {}),
+          },
+        };
       }
       case 'chat.update':
         return { ok: true, channel: args.channel, ts: args.ts, text: args.text };
       case 'chat.getPermalink':
-        return { ok: true, channel: args.channel, permalink: `https://fake.slack.test/archives/${String(args.channel)}/p${String(args.message_ts).replace('.', '')}` };
+        return {
+          ok: true,
+          channel: args.channel,
+          permalink: `https://fake.slack.test/archives/${String(args.channel)}/p${String(args.message_ts).replace('.', '')}`,
+        };
       case 'files.getUploadURLExternal': {
         const fileId = `F0FAKE${String(++fileCounter).padStart(4, '0')}`;
         uploads.set(fileId, { fileId, filename: String(args.filename), content: '' });
         return { ok: true, file_id: fileId, upload_url: `${base}/upload/${fileId}` };
       }
       case 'files.completeUploadExternal': {
-        const files = (typeof args.files === 'string' ? JSON.parse(args.files) : args.files) as { id: string; title?: string }[];
+        const files = (typeof args.files === 'string' ? JSON.parse(args.files) : args.files) as {
+          id: string;
+          title?: string;
+        }[];
         for (const f of files) {
           const u = uploads.get(f.id);
           if (!u) return { ok: false, error: 'file_not_found' };
@@ -154,7 +182,11 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         const method = url.pathname.slice('/api/'.length);
         const args = parseArgs(raw, req.headers['content-type']);
         const auth = req.headers.authorization;
-        const token = auth?.startsWith('Bearer ') ? auth.slice(7) : typeof args.token === 'string' ? args.token : null;
+        const token = auth?.startsWith('Bearer ')
+          ? auth.slice(7)
+          : typeof args.token === 'string'
+            ? args.token
+            : null;
         const result = answer(method, args);
         calls.push({ kind: 'api', method, args, token, result });
         inFlight.set(method, (inFlight.get(method) ?? 0) + 1);
@@ -171,7 +203,11 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         res.writeHead(u ? 200 : 404, { 'content-type': 'text/plain' });
         res.end(u ? `OK - ${raw.length}` : 'no such upload');
       } else {
-        calls.push({ kind: 'response', path: url.pathname, body: raw ? (JSON.parse(raw) as Record<string, unknown>) : {} });
+        calls.push({
+          kind: 'response',
+          path: url.pathname,
+          body: raw ? (JSON.parse(raw) as Record<string, unknown>) : {},
+        });
         res.writeHead(200, { 'content-type': 'text/plain' });
         res.end('ok');
       }
@@ -187,15 +223,24 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     apiUrl: `${base}/api/`,
     responseUrl: (name) => `${base}/respond/${encodeURIComponent(name)}`,
     calls,
-    api: (method) => calls.filter((c): c is ApiCall => c.kind === 'api' && (method === undefined || c.method === method)),
+    api: (method) =>
+      calls.filter(
+        (c): c is ApiCall => c.kind === 'api' && (method === undefined || c.method === method),
+      ),
     responses: (path) =>
-      calls.filter((c): c is ResponseUrlCall => c.kind === 'response' && (path === undefined || c.path === `/respond/${encodeURIComponent(path)}`)),
+      calls.filter(
+        (c): c is ResponseUrlCall =>
+          c.kind === 'response' &&
+          (path === undefined || c.path === `/respond/${encodeURIComponent(path)}`),
+      ),
     uploads: () => [...uploads.values()],
     setUserGroup: (id, users) => void groups.set(id, users),
     delayMethod: (method, ms) => void (ms > 0 ? delays.set(method, ms) : delays.delete(method)),
     maxInFlight: (method) => peak.get(method) ?? 0,
-    answerMethod: (method, result) => void (result === undefined ? answers.delete(method) : answers.set(method, result)),
-    failMethod: (method, error) => void (error === undefined ? failures.delete(method) : failures.set(method, error)),
+    answerMethod: (method, result) =>
+      void (result === undefined ? answers.delete(method) : answers.set(method, result)),
+    failMethod: (method, error) =>
+      void (error === undefined ? failures.delete(method) : failures.set(method, error)),
     waitFor(predicate, what, timeoutMs = 15_000) {
       return new Promise((resolve, reject) => {
         const check = (): boolean => {
@@ -216,7 +261,11 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         };
         const timer = setTimeout(() => {
           cleanup();
-          reject(new Error(`fake Slack: gave up waiting for ${what}; calls so far:\n${describeCalls(calls)}`));
+          reject(
+            new Error(
+              `fake Slack: gave up waiting for ${what}; calls so far:\n${describeCalls(calls)}`,
+            ),
+          );
         }, timeoutMs);
         const cleanup = (): void => {
           clearTimeout(timer);
@@ -240,6 +289,10 @@ async function uploadedContent(raw: string, contentType: string | undefined): Pr
 
 function describeCalls(calls: RecordedCall[]): string {
   return calls
-    .map((c) => (c.kind === 'api' ? `  ${c.method} ${String(c.args.text ?? '').slice(0, 100)}` : `  response ${c.path} ${String(c.body.text ?? '').slice(0, 100)}`))
+    .map((c) =>
+      c.kind === 'api'
+        ? `  ${c.method} ${String(c.args.text ?? '').slice(0, 100)}`
+        : `  response ${c.path} ${String(c.body.text ?? '').slice(0, 100)}`,
+    )
     .join('\n');
 }

@@ -129,7 +129,12 @@ export class FakeWorld {
   /** The next `times` calls of `call` throw `error` (default: a retryable ProviderError). */
   fail(call: FakeCall, times = 1, error?: Error): void {
     const [provider] = call.split('.');
-    this.failures.set(call, { error: error ?? new ProviderError(`fake-${provider}`, `${call} failed (injected)`, { retryable: true }), times });
+    this.failures.set(call, {
+      error:
+        error ??
+        new ProviderError(`fake-${provider}`, `${call} failed (injected)`, { retryable: true }),
+      times,
+    });
   }
 
   delay(call: FakeCall, ms: number): void {
@@ -179,7 +184,8 @@ function dataProvider(world: FakeWorld, c: 'database' | 'cache'): DatabaseProvid
   const key = (k: string) => `${c}.${k}` as StateKey;
   const call = (m: string) => `${c}.${m}` as FakeCall;
   const isWriter = async (t: RegionRole) => (await world.get(key('writer'))) === t;
-  const isStandby = async (s: RegionRole) => (await world.get(key('standby'))) === s && !(await isWriter(s));
+  const isStandby = async (s: RegionRole) =>
+    (await world.get(key('standby'))) === s && !(await isWriter(s));
   return {
     name: `fake-${c}`,
     async readiness(target): Promise<ComponentReadiness> {
@@ -204,7 +210,15 @@ function dataProvider(world: FakeWorld, c: 'database' | 'cache'): DatabaseProvid
         details: { writer, standby, lagBytes },
         planFacts: { writer, standby },
         primaryReachable,
-        ...(primaryReachable ? {} : { expectedLoss: { bytes: lagBytes, seconds: null, description: `≈ ${lagBytes} B not replayed` } }),
+        ...(primaryReachable
+          ? {}
+          : {
+              expectedLoss: {
+                bytes: lagBytes,
+                seconds: null,
+                description: `≈ ${lagBytes} B not replayed`,
+              },
+            }),
       };
     },
     async isWriter(t) {
@@ -214,24 +228,59 @@ function dataProvider(world: FakeWorld, c: 'database' | 'cache'): DatabaseProvid
     async promote({ target, mode, progress }): Promise<PromotionResult> {
       await world.enter(call('promote'), target);
       const lagBytes = Number(await world.get(key('lagBytes')));
-      const rpo = { component: c, bytes: mode === 'planned' ? 0 : lagBytes, seconds: mode === 'planned' ? 0 : null, description: mode === 'planned' ? 'zero loss (planned)' : `${lagBytes} B lost` } as const;
-      if (await isWriter(target)) return { noop: true, summary: `${target} ${c} already the writer`, evidence: { writer: target }, mode, rpo };
+      const rpo = {
+        component: c,
+        bytes: mode === 'planned' ? 0 : lagBytes,
+        seconds: mode === 'planned' ? 0 : null,
+        description: mode === 'planned' ? 'zero loss (planned)' : `${lagBytes} B lost`,
+      } as const;
+      if (await isWriter(target))
+        return {
+          noop: true,
+          summary: `${target} ${c} already the writer`,
+          evidence: { writer: target },
+          mode,
+          rpo,
+        };
       if ((await world.get(key('standby'))) !== target) {
-        throw new PreconditionFailed(`${target} ${c} is not a standby of the ${other(target)}: refusing to promote`, { code: 'wrong-target' });
+        throw new PreconditionFailed(
+          `${target} ${c} is not a standby of the ${other(target)}: refusing to promote`,
+          { code: 'wrong-target' },
+        );
       }
       if (mode === 'planned' && (await world.get(key('primaryReachable'))) !== 'true') {
-        throw new PreconditionFailed(`the old ${c} writer is unreachable: a planned promotion cannot fence it; use unplanned`);
+        throw new PreconditionFailed(
+          `the old ${c} writer is unreachable: a planned promotion cannot fence it; use unplanned`,
+        );
       }
-      progress(mode === 'planned' ? `fenced ${other(target)}, standby caught up` : `fencing ${other(target)} where reachable`, { lagBytes });
+      progress(
+        mode === 'planned'
+          ? `fenced ${other(target)}, standby caught up`
+          : `fencing ${other(target)} where reachable`,
+        { lagBytes },
+      );
       await world.set(key('writer'), target);
       await world.set(key('standby'), 'none');
       await world.effect(call('promote'));
-      return { noop: false, summary: `promoted ${target} ${c} (${mode})`, evidence: { writer: target, lagBytes }, mode, rpo };
+      return {
+        noop: false,
+        summary: `promoted ${target} ${c} (${mode})`,
+        evidence: { writer: target, lagBytes },
+        mode,
+        rpo,
+      };
     },
     async verifyWriter(t): Promise<CheckResult[]> {
       await world.enter(call('verifyWriter'), t);
       const ok = await isWriter(t);
-      return [{ name: `${c} ${t} takes writes`, kind: c, ok, detail: ok ? 'write probe ok' : `${t} is read-only` }];
+      return [
+        {
+          name: `${c} ${t} takes writes`,
+          kind: c,
+          ok,
+          detail: ok ? 'write probe ok' : `${t} is read-only`,
+        },
+      ];
     },
     async isStreamingStandby(s) {
       await world.enter(call('isStreamingStandby'), s);
@@ -239,19 +288,34 @@ function dataProvider(world: FakeWorld, c: 'database' | 'cache'): DatabaseProvid
     },
     async resync({ standby, progress }): Promise<ActionResult> {
       await world.enter(call('resync'), standby);
-      if (await isStandby(standby)) return { noop: true, summary: `${standby} ${c} already streams`, evidence: { standby } };
+      if (await isStandby(standby))
+        return { noop: true, summary: `${standby} ${c} already streams`, evidence: { standby } };
       if (await isWriter(standby)) {
-        throw new PreconditionFailed(`${standby} ${c} is the writer: refusing to turn it into a standby`, { code: 'wrong-target' });
+        throw new PreconditionFailed(
+          `${standby} ${c} is the writer: refusing to turn it into a standby`,
+          { code: 'wrong-target' },
+        );
       }
       progress(`rewinding ${standby} ${c}`);
       await world.set(key('standby'), standby);
       await world.effect(call('resync'));
-      return { noop: false, summary: `${standby} ${c} now streams from ${other(standby)}`, evidence: { standby, method: 'rewind' } };
+      return {
+        noop: false,
+        summary: `${standby} ${c} now streams from ${other(standby)}`,
+        evidence: { standby, method: 'rewind' },
+      };
     },
     async consistency({ writer }): Promise<CheckResult[]> {
       await world.enter(call('consistency'), writer);
       const ok = (await world.get(key('consistent'))) === 'true';
-      return [{ name: `${c} consistency`, kind: c, ok, detail: ok ? 'checksums equal' : 'checksums differ' }];
+      return [
+        {
+          name: `${c} consistency`,
+          kind: c,
+          ok,
+          detail: ok ? 'checksums equal' : 'checksums differ',
+        },
+      ];
     },
     async close() {},
   };
@@ -263,7 +327,13 @@ function dnsProvider(world: FakeWorld): DnsProvider {
     async readiness(target) {
       await world.enter('dns.readiness', target);
       const current = await world.get('dns.target');
-      return { component: 'dns', status: 'ready', summary: `record points at ${current}`, details: { current }, planFacts: { current } };
+      return {
+        component: 'dns',
+        status: 'ready',
+        summary: `record points at ${current}`,
+        details: { current },
+        planFacts: { current },
+      };
     },
     async currentTarget() {
       await world.enter('dns.currentTarget');
@@ -271,16 +341,28 @@ function dnsProvider(world: FakeWorld): DnsProvider {
     },
     async switchTo({ target, progress }): Promise<ActionResult> {
       await world.enter('dns.switchTo', target);
-      if ((await world.get('dns.target')) === target) return { noop: true, summary: `DNS already on ${target}`, evidence: { target } };
+      if ((await world.get('dns.target')) === target)
+        return { noop: true, summary: `DNS already on ${target}`, evidence: { target } };
       progress(`change submitted for ${target}`);
       await world.set('dns.target', target);
       await world.effect('dns.switchTo');
-      return { noop: false, summary: `DNS switched to ${target}`, evidence: { target, changeId: 'C-FAKE' } };
+      return {
+        noop: false,
+        summary: `DNS switched to ${target}`,
+        evidence: { target, changeId: 'C-FAKE' },
+      };
     },
     async verify(target) {
       await world.enter('dns.verify', target);
       const ok = (await world.get('dns.target')) === target;
-      return [{ name: `dns points at ${target}`, kind: 'dns', ok, detail: ok ? 'record matches' : 'record elsewhere' }];
+      return [
+        {
+          name: `dns points at ${target}`,
+          kind: 'dns',
+          ok,
+          detail: ok ? 'record matches' : 'record elsewhere',
+        },
+      ];
     },
     async close() {},
   };
@@ -291,26 +373,59 @@ function clusterProvider(world: FakeWorld): ClusterProvider {
     name: 'fake-cluster',
     async readiness(target) {
       await world.enter('cluster.readiness', target);
-      const profile = await world.get(target === 'primary' ? 'cluster.primary' : 'cluster.secondary');
-      return { component: 'cluster', status: 'ready', summary: `${target} at ${profile} size`, details: { profile }, planFacts: { profile } };
+      const profile = await world.get(
+        target === 'primary' ? 'cluster.primary' : 'cluster.secondary',
+      );
+      return {
+        component: 'cluster',
+        status: 'ready',
+        summary: `${target} at ${profile} size`,
+        details: { profile },
+        planFacts: { profile },
+      };
     },
     async isScaled(region, profile) {
       await world.enter('cluster.isScaled', `${region},${profile}`);
-      return (await world.get(region === 'primary' ? 'cluster.primary' : 'cluster.secondary')) === profile;
+      return (
+        (await world.get(region === 'primary' ? 'cluster.primary' : 'cluster.secondary')) ===
+        profile
+      );
     },
-    async scale({ region, profile, progress }: { region: RegionRole; profile: ScaleProfile; progress: Progress }): Promise<ActionResult> {
+    async scale({
+      region,
+      profile,
+      progress,
+    }: {
+      region: RegionRole;
+      profile: ScaleProfile;
+      progress: Progress;
+    }): Promise<ActionResult> {
       await world.enter('cluster.scale', `${region},${profile}`);
       const key = region === 'primary' ? 'cluster.primary' : 'cluster.secondary';
-      if ((await world.get(key)) === profile) return { noop: true, summary: `${region} already at ${profile} size`, evidence: { profile } };
+      if ((await world.get(key)) === profile)
+        return {
+          noop: true,
+          summary: `${region} already at ${profile} size`,
+          evidence: { profile },
+        };
       progress(`scaling ${region} to ${profile}`);
       await world.set(key, profile);
       await world.effect('cluster.scale');
-      return { noop: false, summary: `${region} scaled to ${profile}`, evidence: { profile, workloads: 2 } };
+      return {
+        noop: false,
+        summary: `${region} scaled to ${profile}`,
+        evidence: { profile, workloads: 2 },
+      };
     },
     async reachable(region) {
       await world.enter('cluster.reachable', region);
       const ok = region === 'secondary' || (await world.get('cluster.primaryReachable')) === 'true';
-      return { name: `${region} API server`, kind: 'cluster', ok, detail: ok ? 'reachable' : 'connection refused' };
+      return {
+        name: `${region} API server`,
+        kind: 'cluster',
+        ok,
+        detail: ok ? 'reachable' : 'connection refused',
+      };
     },
     async close() {},
   };
@@ -321,12 +436,29 @@ function verificationProvider(world: FakeWorld): VerificationProvider {
     name: 'fake-verification',
     async readiness(target) {
       await world.enter('verification.readiness', target);
-      return { component: 'verification', status: 'ready', summary: '1 check configured', details: {}, planFacts: { checks: 1 } };
+      return {
+        component: 'verification',
+        status: 'ready',
+        summary: '1 check configured',
+        details: {},
+        planFacts: { checks: 1 },
+      };
     },
     async run({ region }) {
       await world.enter('verification.run', region);
-      const ok = (await world.get(region === 'primary' ? 'verification.primary' : 'verification.secondary')) === 'true';
-      return [{ name: `${region} /healthz`, kind: 'http', ok, detail: ok ? '200 in 5 ms' : '503 in 5 ms', durationMs: 5 }];
+      const ok =
+        (await world.get(
+          region === 'primary' ? 'verification.primary' : 'verification.secondary',
+        )) === 'true';
+      return [
+        {
+          name: `${region} /healthz`,
+          kind: 'http',
+          ok,
+          detail: ok ? '200 in 5 ms' : '503 in 5 ms',
+          durationMs: 5,
+        },
+      ];
     },
     async close() {},
   };
@@ -335,8 +467,15 @@ function verificationProvider(world: FakeWorld): VerificationProvider {
 function healthProvider(world: FakeWorld): HealthProvider {
   const url = (region: RegionRole) => `https://${region}.example.test/healthz`;
   const check = async (region: RegionRole): Promise<CheckResult> => {
-    const ok = (await world.get(region === 'primary' ? 'health.primary' : 'health.secondary')) === 'true';
-    return { name: `${region} health endpoint`, kind: 'http', ok, detail: `${url(region)} → ${ok ? '200' : '503 (expected 2xx)'} in 5 ms`, durationMs: 5 };
+    const ok =
+      (await world.get(region === 'primary' ? 'health.primary' : 'health.secondary')) === 'true';
+    return {
+      name: `${region} health endpoint`,
+      kind: 'http',
+      ok,
+      detail: `${url(region)} → ${ok ? '200' : '503 (expected 2xx)'} in 5 ms`,
+      durationMs: 5,
+    };
   };
   return {
     name: 'fake-health',
@@ -348,7 +487,13 @@ function healthProvider(world: FakeWorld): HealthProvider {
     async readiness(target) {
       await world.enter('health.readiness', target);
       const r = await check(target);
-      return { component: 'health', status: r.ok ? 'ready' : 'warning', summary: r.detail, details: { ok: r.ok }, planFacts: { region: target, url: url(target) } };
+      return {
+        component: 'health',
+        status: r.ok ? 'ready' : 'warning',
+        summary: r.detail,
+        details: { ok: r.ok },
+        planFacts: { region: target, url: url(target) },
+      };
     },
     async close() {},
   };
@@ -359,9 +504,27 @@ function healthProvider(world: FakeWorld): HealthProvider {
  * side the world says writes (none while no side does); `writeLoad.lostWrites` of them go missing.
  */
 function writeLoadProvider(world: FakeWorld): WriteLoadProvider {
-  type Part = { acknowledged: number; failed: number; writer: RegionRole | null; onPrimary: number; onSecondary: number };
-  let run: { runId: string; startedAt: number; timer: NodeJS.Timeout; database: Part; cache: Part } | null = null;
-  const part = (): Part => ({ acknowledged: 0, failed: 0, writer: null, onPrimary: 0, onSecondary: 0 });
+  type Part = {
+    acknowledged: number;
+    failed: number;
+    writer: RegionRole | null;
+    onPrimary: number;
+    onSecondary: number;
+  };
+  let run: {
+    runId: string;
+    startedAt: number;
+    timer: NodeJS.Timeout;
+    database: Part;
+    cache: Part;
+  } | null = null;
+  const part = (): Part => ({
+    acknowledged: 0,
+    failed: 0,
+    writer: null,
+    onPrimary: 0,
+    onSecondary: 0,
+  });
   const write = async (p: Part, key: 'database.writer' | 'cache.writer') => {
     const side = (await world.get(key)) as RegionRole | 'none';
     if (side !== 'primary' && side !== 'secondary') {
@@ -373,17 +536,32 @@ function writeLoadProvider(world: FakeWorld): WriteLoadProvider {
     if (side === 'primary') p.onPrimary += 1;
     else p.onSecondary += 1;
   };
-  const sample = () => (run ? { runId: run.runId, startedAt: run.startedAt, database: { ...run.database }, cache: { ...run.cache } } : null);
+  const sample = () =>
+    run
+      ? {
+          runId: run.runId,
+          startedAt: run.startedAt,
+          database: { ...run.database },
+          cache: { ...run.cache },
+        }
+      : null;
   return {
     name: 'fake-write-load',
     async readiness() {
-      return { component: 'database', status: 'ready', summary: 'drill write load available', details: {}, planFacts: {} };
+      return {
+        component: 'database',
+        status: 'ready',
+        summary: 'drill write load available',
+        details: {},
+        planFacts: {},
+      };
     },
     running: (runId) => run?.runId === runId,
     sample,
     async start({ runId }) {
       await world.enter('writeLoad.start', runId);
-      if (run?.runId === runId) return { noop: true, summary: 'already running', evidence: { runId } };
+      if (run?.runId === runId)
+        return { noop: true, summary: 'already running', evidence: { runId } };
       const database = part();
       const cache = part();
       const timer = setInterval(() => {
@@ -396,7 +574,8 @@ function writeLoadProvider(world: FakeWorld): WriteLoadProvider {
     },
     async stop({ runId }) {
       await world.enter('writeLoad.stop', runId);
-      if (!run || run.runId !== runId) throw new PreconditionFailed(`the write load of ${runId} is not running in this process`);
+      if (!run || run.runId !== runId)
+        throw new PreconditionFailed(`the write load of ${runId} is not running in this process`);
       clearInterval(run.timer);
       const s = sample()!;
       run = null;
@@ -406,12 +585,24 @@ function writeLoadProvider(world: FakeWorld): WriteLoadProvider {
         source: 'write-load' as const,
         bytes: null,
         seconds: lost === 0 ? 0 : lost * 0.005,
-        description: lost === 0 ? `zero loss: all ${s[component].acknowledged} acknowledged writes present` : `${lost} of ${s[component].acknowledged} acknowledged writes missing`,
+        description:
+          lost === 0
+            ? `zero loss: all ${s[component].acknowledged} acknowledged writes present`
+            : `${lost} of ${s[component].acknowledged} acknowledged writes missing`,
       }));
       const evidence = Object.fromEntries(
-        (['database', 'cache'] as const).map((c) => [c, { acknowledged: s[c].acknowledged, present: s[c].acknowledged - lost, lost }]),
+        (['database', 'cache'] as const).map((c) => [
+          c,
+          { acknowledged: s[c].acknowledged, present: s[c].acknowledged - lost, lost },
+        ]),
       );
-      return { noop: false, summary: rpo.map((r) => `${r.component}: ${r.description}`).join('; '), evidence, rpo, sample: s };
+      return {
+        noop: false,
+        summary: rpo.map((r) => `${r.component}: ${r.description}`).join('; '),
+        evidence,
+        rpo,
+        sample: s,
+      };
     },
     async close() {
       if (run) clearInterval(run.timer);
@@ -424,7 +615,10 @@ function writeLoadProvider(world: FakeWorld): WriteLoadProvider {
  * Providers over one world; `only` leaves the others out ("not configured"). Without `only`, all
  * but `health`: a config without regions.*.healthUrl, as most tests' are.
  */
-export function createFakeProviders(world: FakeWorld, only?: readonly (keyof Providers)[]): Providers {
+export function createFakeProviders(
+  world: FakeWorld,
+  only?: readonly (keyof Providers)[],
+): Providers {
   const all: Required<Providers> = {
     database: dataProvider(world, 'database'),
     cache: dataProvider(world, 'cache'),

@@ -15,7 +15,12 @@ import { Redis } from 'ioredis';
 const DEFAULT_URL = 'redis://127.0.0.1:6379';
 
 async function answers(url) {
-  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 });
+  const r = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 1000,
+  });
   r.on('error', () => undefined);
   try {
     await r.connect();
@@ -41,7 +46,10 @@ function freePort() {
 function redisServerBin() {
   const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/bin', '/usr/local/bin'];
   const found = dirs.map((d) => join(d, 'redis-server')).find((p) => existsSync(p));
-  if (!found) throw new Error(`no Redis answers on ${DEFAULT_URL} and \`redis-server\` is not installed: install the Debian package redis-server, or set REDIS_URL`);
+  if (!found)
+    throw new Error(
+      `no Redis answers on ${DEFAULT_URL} and \`redis-server\` is not installed: install the Debian package redis-server, or set REDIS_URL`,
+    );
   return found;
 }
 
@@ -49,19 +57,39 @@ export default async function globalSetup() {
   const url = process.env.REDIS_URL ?? DEFAULT_URL;
   if (await answers(url)) return;
   if (process.env.REDIS_URL) {
-    throw new Error(`REDIS_URL=${url.replace(/\/\/[^@/]*@/, '//***@')} does not answer: start that Redis, or unset REDIS_URL to let the tests start their own`);
+    throw new Error(
+      `REDIS_URL=${url.replace(/\/\/[^@/]*@/, '//***@')} does not answer: start that Redis, or unset REDIS_URL to let the tests start their own`,
+    );
   }
   const bin = redisServerBin();
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'dr-test-redis-'));
-  const child = spawn(bin, ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  const child = spawn(
+    bin,
+    [
+      '--bind',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+    ],
+    { stdio: 'ignore' },
+  );
   const started = `redis://127.0.0.1:${port}`;
   let up = false;
-  for (let i = 0; i < 100 && !(up = await answers(started)); i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 100 && !(up = await answers(started)); i++)
+    await new Promise((r) => setTimeout(r, 100));
   if (!up) {
     child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
-    throw new Error(`no Redis answers on ${DEFAULT_URL}, and the one started on port ${port} (${bin}) did not come up`);
+    throw new Error(
+      `no Redis answers on ${DEFAULT_URL}, and the one started on port ${port} (${bin}) did not come up`,
+    );
   }
   process.env.REDIS_URL = started;
   globalThis.__drTestRedis = { child, dir };

@@ -5,15 +5,23 @@
 import pg from 'pg';
 import { pino, type Logger } from 'pino';
 import { labDown, labUp, pgStop, labUser, type LabInfo } from '../../src/lab/index.js';
-import { createPostgresProvider, type PostgresProviderOptions } from '../../src/providers/postgres.js';
+import {
+  createPostgresProvider,
+  type PostgresProviderOptions,
+} from '../../src/providers/postgres.js';
 import type { DatabaseProvider } from '../../src/providers/types.js';
 
 const started: LabInfo[] = [];
 
-export async function startLab(opts: { cloud?: boolean; walinspect?: boolean } = {}): Promise<LabInfo> {
+export async function startLab(
+  opts: { cloud?: boolean; walinspect?: boolean } = {},
+): Promise<LabInfo> {
   // Data-tier tests need no cloud simulators: skip their process unless asked for. Nor pg_walinspect,
   // which `dr lab up` creates: tests of failback with and without it create it themselves.
-  const info = await labUp({ ...(opts.cloud ? {} : { parts: [] }), walinspect: opts.walinspect ?? false });
+  const info = await labUp({
+    ...(opts.cloud ? {} : { parts: [] }),
+    walinspect: opts.walinspect ?? false,
+  });
   started.push(info);
   return info;
 }
@@ -26,7 +34,11 @@ export async function stopLabs(): Promise<void> {
 export const silentLog: Logger = pino({ level: 'silent' });
 
 /** The PostgreSQL provider on a lab's two servers, with timeouts short enough for tests. */
-export function labPostgresProvider(primaryUrl: string, secondaryUrl: string, extra: Partial<PostgresProviderOptions> = {}): DatabaseProvider {
+export function labPostgresProvider(
+  primaryUrl: string,
+  secondaryUrl: string,
+  extra: Partial<PostgresProviderOptions> = {},
+): DatabaseProvider {
   return createPostgresProvider({
     primaryUrl,
     secondaryUrl,
@@ -42,7 +54,11 @@ export function labPostgresProvider(primaryUrl: string, secondaryUrl: string, ex
 }
 
 /** Run one statement on a fresh connection (tests must not share sessions with the code under test). */
-export async function sql<T extends pg.QueryResultRow = pg.QueryResultRow>(url: string, text: string, params: unknown[] = []): Promise<T[]> {
+export async function sql<T extends pg.QueryResultRow = pg.QueryResultRow>(
+  url: string,
+  text: string,
+  params: unknown[] = [],
+): Promise<T[]> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
   client.on('error', () => undefined);
   await client.connect();
@@ -54,7 +70,11 @@ export async function sql<T extends pg.QueryResultRow = pg.QueryResultRow>(url: 
 }
 
 /** Poll `probe` until it returns true (a readiness wait, not a timed assertion). */
-export async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+export async function until(
+  what: string,
+  probe: () => Promise<boolean>,
+  timeoutMs = 20_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await probe().catch(() => false))) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -64,7 +84,12 @@ export async function until(what: string, probe: () => Promise<boolean>, timeout
 
 /** What a crash looks like to the standby: the primary stops without a shutdown checkpoint. */
 export async function crashPostgresPrimary(lab: LabInfo): Promise<void> {
-  await pgStop({ bindir: lab.postgres.bindir, user: labUser(), socketDir: '' }, lab.postgres.primary.dataDir, 'immediate', lab.postgres.primary.pid);
+  await pgStop(
+    { bindir: lab.postgres.bindir, user: labUser(), socketDir: '' },
+    lab.postgres.primary.dataDir,
+    'immediate',
+    lab.postgres.primary.pid,
+  );
 }
 
 /** Cut the standby off from the primary (it keeps what it has received) so later writes never reach it. */
@@ -72,5 +97,8 @@ export async function holdPostgresReplication(lab: LabInfo): Promise<void> {
   const url = lab.postgres.secondary.url;
   await sql(url, `ALTER SYSTEM SET primary_conninfo = ''`);
   await sql(url, 'SELECT pg_reload_conf()');
-  await until('the standby to stop its WAL receiver', async () => (await sql(url, 'SELECT 1 FROM pg_stat_wal_receiver')).length === 0);
+  await until(
+    'the standby to stop its WAL receiver',
+    async () => (await sql(url, 'SELECT 1 FROM pg_stat_wal_receiver')).length === 0,
+  );
 }

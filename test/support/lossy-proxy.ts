@@ -40,7 +40,10 @@ interface Trap {
   sprung: () => void;
 }
 
-export async function startLossyProxy(target: { host?: string; port: number }): Promise<LossyProxy> {
+export async function startLossyProxy(target: {
+  host?: string;
+  port: number;
+}): Promise<LossyProxy> {
   const [port] = await freePorts(1);
   const sockets = new Set<Socket>();
   let trap: Trap | undefined;
@@ -128,7 +131,9 @@ export async function startLossyProxy(target: { host?: string; port: number }): 
     // Not listening: connects are refused (ECONNREFUSED), as with a server that is away.
     s?.close();
     dropAll();
-    back = new Promise<void>((resolve) => setTimeout(resolve, ms)).then(() => (closed ? undefined : listen()));
+    back = new Promise<void>((resolve) => setTimeout(resolve, ms)).then(() =>
+      closed ? undefined : listen(),
+    );
     await back;
   }
 

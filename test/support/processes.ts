@@ -14,7 +14,8 @@ export function labProcesses(dir: string, except: number[] = [], cwdOnly = false
       if (readFileSync(`/proc/${p}/stat`, 'utf8').includes(') Z ')) continue;
       const cwd = readlinkSync(`/proc/${p}/cwd`);
       const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').join(' ');
-      if (cwd === dir || cwd.startsWith(`${dir}/`) || (!cwdOnly && cmd.includes(dir))) found.push(`${pid} ${cmd.trim()}`);
+      if (cwd === dir || cwd.startsWith(`${dir}/`) || (!cwdOnly && cmd.includes(dir)))
+        found.push(`${pid} ${cmd.trim()}`);
     } catch {
       // Gone meanwhile.
     }

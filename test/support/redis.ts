@@ -26,13 +26,23 @@ export function labRedisClients(): { connect(url: string): Redis; closeAll(): Pr
   const clients: Redis[] = [];
   return {
     connect(url) {
-      const r = new Redis(url, { maxRetriesPerRequest: 0, retryStrategy: () => null, disconnectTimeout: 100 });
+      const r = new Redis(url, {
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+        disconnectTimeout: 100,
+      });
       r.on('error', () => undefined);
       clients.push(r);
       return r;
     },
     async closeAll() {
-      await Promise.all(clients.splice(0).map((c) => (c.status === 'ready' ? c.quit().catch(() => c.disconnect()) : c.disconnect())));
+      await Promise.all(
+        clients
+          .splice(0)
+          .map((c) =>
+            c.status === 'ready' ? c.quit().catch(() => c.disconnect()) : c.disconnect(),
+          ),
+      );
     },
   };
 }

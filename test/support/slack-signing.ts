@@ -24,7 +24,12 @@ export interface PostResult {
   json: Record<string, unknown> | null;
 }
 
-export async function postToSlackApp(url: string, secret: string, body: string, opts: PostOptions = {}): Promise<PostResult> {
+export async function postToSlackApp(
+  url: string,
+  secret: string,
+  body: string,
+  opts: PostOptions = {},
+): Promise<PostResult> {
   const timestamp = opts.timestamp ?? Math.floor(Date.now() / 1000);
   const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
   if (!opts.unsigned) {
@@ -80,10 +85,20 @@ export function blockActionsBody(f: {
   const channel = f.channelId ?? 'C0INCIDENT';
   const payload = {
     type: 'block_actions',
-    user: { id: f.userId, username: f.userId.toLowerCase(), name: f.userId.toLowerCase(), team_id: f.teamId ?? 'T0FAKE' },
+    user: {
+      id: f.userId,
+      username: f.userId.toLowerCase(),
+      name: f.userId.toLowerCase(),
+      team_id: f.teamId ?? 'T0FAKE',
+    },
     api_app_id: 'A0FAKE',
     token: 'deprecated-verification-token',
-    container: { type: 'message', message_ts: f.messageTs ?? '1764000000.000001', channel_id: channel, is_ephemeral: false },
+    container: {
+      type: 'message',
+      message_ts: f.messageTs ?? '1764000000.000001',
+      channel_id: channel,
+      is_ephemeral: false,
+    },
     trigger_id: `${Date.now()}.trigger`,
     team: { id: f.teamId ?? 'T0FAKE', domain: 'fake' },
     enterprise: null,

@@ -3,7 +3,13 @@
  * for DescribeEvents, honouring the filter's regions and eventStatusCodes and paging with
  * nextToken as the real service does. Events are set by the test or the lab.
  */
-import { startHttpSim, json, type HttpSim, type RecordedRequest, type SimResponse } from './http-sim.js';
+import {
+  startHttpSim,
+  json,
+  type HttpSim,
+  type RecordedRequest,
+  type SimResponse,
+} from './http-sim.js';
 
 const TARGET_PREFIX = 'AWSHealth_20160804.';
 
@@ -28,7 +34,14 @@ export interface AwsHealthSim {
 }
 
 function awsError(status: number, type: string, message: string): SimResponse {
-  return { status, body: JSON.stringify({ __type: type, message }), headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': `sim-${Date.now()}` } };
+  return {
+    status,
+    body: JSON.stringify({ __type: type, message }),
+    headers: {
+      'content-type': 'application/x-amz-json-1.1',
+      'x-amzn-requestid': `sim-${Date.now()}`,
+    },
+  };
 }
 
 interface DescribeEventsInput {
@@ -37,7 +50,9 @@ interface DescribeEventsInput {
   nextToken?: string;
 }
 
-export async function startAwsHealthSimulator(opts: { port?: number; pageSize?: number } = {}): Promise<AwsHealthSim> {
+export async function startAwsHealthSimulator(
+  opts: { port?: number; pageSize?: number } = {},
+): Promise<AwsHealthSim> {
   let events: SimHealthEvent[] = [];
   const defaultPage = opts.pageSize ?? 10;
 
@@ -50,12 +65,18 @@ export async function startAwsHealthSimulator(opts: { port?: number; pageSize?: 
         (!f.services || f.services.includes(e.service)),
     );
     const start = input.nextToken ? Number(input.nextToken) : 0;
-    if (!Number.isInteger(start) || start < 0) return awsError(400, 'InvalidPaginationToken', 'The pagination token is not valid.');
+    if (!Number.isInteger(start) || start < 0)
+      return awsError(400, 'InvalidPaginationToken', 'The pagination token is not valid.');
     const size = Math.min(input.maxResults ?? defaultPage, defaultPage);
     const page = matching.slice(start, start + size);
     const next = start + size < matching.length ? String(start + size) : undefined;
     return json(200, {
-      events: page.map((e) => ({ ...e, eventTypeCategory: e.eventTypeCategory ?? 'issue', startTime: e.startTime.getTime() / 1000, lastUpdatedTime: e.startTime.getTime() / 1000 })),
+      events: page.map((e) => ({
+        ...e,
+        eventTypeCategory: e.eventTypeCategory ?? 'issue',
+        startTime: e.startTime.getTime() / 1000,
+        lastUpdatedTime: e.startTime.getTime() / 1000,
+      })),
       ...(next ? { nextToken: next } : {}),
     });
   }
@@ -63,8 +84,14 @@ export async function startAwsHealthSimulator(opts: { port?: number; pageSize?: 
   const http: HttpSim = await startHttpSim(
     (req) => {
       const target = String(req.headers['x-amz-target'] ?? '');
-      if (req.method !== 'POST' || req.path !== '/' || !target.startsWith(TARGET_PREFIX)) return awsError(400, 'UnknownOperationException', `unknown operation ${target || '(no X-Amz-Target)'}`);
-      if (!String(req.headers.authorization ?? '').startsWith('AWS4-HMAC-SHA256')) return awsError(403, 'MissingAuthenticationTokenException', 'Missing Authentication Token');
+      if (req.method !== 'POST' || req.path !== '/' || !target.startsWith(TARGET_PREFIX))
+        return awsError(
+          400,
+          'UnknownOperationException',
+          `unknown operation ${target || '(no X-Amz-Target)'}`,
+        );
+      if (!String(req.headers.authorization ?? '').startsWith('AWS4-HMAC-SHA256'))
+        return awsError(403, 'MissingAuthenticationTokenException', 'Missing Authentication Token');
       let input: DescribeEventsInput;
       try {
         input = JSON.parse(req.body || '{}') as DescribeEventsInput;

@@ -33,7 +33,9 @@ export interface AzureResourceHealthSim {
   stop(): Promise<void>;
 }
 
-export async function startAzureResourceHealthSimulator(opts: { port?: number; subscriptionId?: string; token?: string } = {}): Promise<AzureResourceHealthSim> {
+export async function startAzureResourceHealthSimulator(
+  opts: { port?: number; subscriptionId?: string; token?: string } = {},
+): Promise<AzureResourceHealthSim> {
   const subscriptionId = opts.subscriptionId ?? '00000000-0000-0000-0000-000000000000';
   const token = opts.token ?? 'sim-resource-health-token';
   const tls = await selfSignedCert();
@@ -46,7 +48,11 @@ export async function startAzureResourceHealthSimulator(opts: { port?: number; s
     location: s.location,
     properties: {
       availabilityState: s.availabilityState,
-      summary: s.summary ?? (s.availabilityState === 'Available' ? 'There are no known problems affecting this resource.' : 'The resource is affected by a platform problem.'),
+      summary:
+        s.summary ??
+        (s.availabilityState === 'Available'
+          ? 'There are no known problems affecting this resource.'
+          : 'The resource is affected by a platform problem.'),
       ...(s.reasonType ? { reasonType: s.reasonType } : {}),
       ...(s.occuredTime ? { occuredTime: s.occuredTime.toISOString() } : {}),
     },
@@ -54,16 +60,30 @@ export async function startAzureResourceHealthSimulator(opts: { port?: number; s
 
   const http: HttpSim = await startHttpSim(
     (req) => {
-      if (!/^Bearer .+/.test(String(req.headers.authorization ?? ''))) return armError(401, 'AuthenticationFailed', "Authentication failed. The 'Authorization' header is missing.");
-      if (req.headers.authorization !== `Bearer ${token}`) return armError(401, 'InvalidAuthenticationToken', 'The access token is invalid.');
-      if (req.query['api-version'] !== RESOURCE_HEALTH_API_VERSION) return armError(400, 'InvalidApiVersionParameter', `The api-version '${req.query['api-version'] ?? ''}' is invalid.`);
-      if (req.method !== 'GET') return armError(405, 'MethodNotAllowed', `${req.method} is not supported.`);
+      if (!/^Bearer .+/.test(String(req.headers.authorization ?? '')))
+        return armError(
+          401,
+          'AuthenticationFailed',
+          "Authentication failed. The 'Authorization' header is missing.",
+        );
+      if (req.headers.authorization !== `Bearer ${token}`)
+        return armError(401, 'InvalidAuthenticationToken', 'The access token is invalid.');
+      if (req.query['api-version'] !== RESOURCE_HEALTH_API_VERSION)
+        return armError(
+          400,
+          'InvalidApiVersionParameter',
+          `The api-version '${req.query['api-version'] ?? ''}' is invalid.`,
+        );
+      if (req.method !== 'GET')
+        return armError(405, 'MethodNotAllowed', `${req.method} is not supported.`);
       const subList = `/subscriptions/${subscriptionId}/providers/Microsoft.ResourceHealth/availabilityStatuses`;
-      if (req.path.toLowerCase() === subList.toLowerCase()) return json(200, { value: statuses.map(body) });
+      if (req.path.toLowerCase() === subList.toLowerCase())
+        return json(200, { value: statuses.map(body) });
       if (req.path.toLowerCase().endsWith(CURRENT.toLowerCase())) {
         const resourceId = req.path.slice(0, -CURRENT.length);
         const found = statuses.find((s) => s.resourceId.toLowerCase() === resourceId.toLowerCase());
-        if (!found) return armError(404, 'ResourceNotFound', `The Resource '${resourceId}' was not found.`);
+        if (!found)
+          return armError(404, 'ResourceNotFound', `The Resource '${resourceId}' was not found.`);
         return json(200, body(found));
       }
       return armError(404, 'NotFound', `No route for ${req.path}.`);

@@ -40,25 +40,42 @@ export interface ControlServer {
 
 export async function startControlServer(sims: Simulators): Promise<ControlServer> {
   const workloads = (sim: Simulators['kubernetes']['primary']['sim']) =>
-    sims.components.kubernetes!.workloads.map((w) => ({ kind: w.kind, namespace: w.namespace, name: w.name, ...sim.workload(w.kind, w.namespace, w.name) }));
+    sims.components.kubernetes!.workloads.map((w) => ({
+      kind: w.kind,
+      namespace: w.namespace,
+      name: w.name,
+      ...sim.workload(w.kind, w.namespace, w.name),
+    }));
   const server: HttpSim = await startHttpSim(async (req) => {
     if (req.method === 'GET' && req.path === '/state') {
       const r53 = sims.route53.sim;
       const answer = r53.answer();
-      const servedBy: CloudState['route53']['servedBy'] = answer.includes(r53.primaryValue) ? 'primary' : answer.includes(r53.secondaryValue) ? 'secondary' : 'unknown';
+      const servedBy: CloudState['route53']['servedBy'] = answer.includes(r53.primaryValue)
+        ? 'primary'
+        : answer.includes(r53.secondaryValue)
+          ? 'secondary'
+          : 'unknown';
       const state: CloudState = {
         route53: {
           answer,
           servedBy,
-          primaryHealthCheckInverted: r53.healthCheck(sims.route53.primaryHealthCheckId)?.inverted ?? null,
-          primaryHealthCheckDisabled: r53.healthCheck(sims.route53.primaryHealthCheckId)?.disabled ?? null,
+          primaryHealthCheckInverted:
+            r53.healthCheck(sims.route53.primaryHealthCheckId)?.inverted ?? null,
+          primaryHealthCheckDisabled:
+            r53.healthCheck(sims.route53.primaryHealthCheckId)?.disabled ?? null,
         },
         trafficManager: { served: sims.trafficManager.sim.served()?.name ?? null },
         health: {
           primary: { healthy: sims.health.primary.healthy, running: sims.health.primary.running },
-          secondary: { healthy: sims.health.secondary.healthy, running: sims.health.secondary.running },
+          secondary: {
+            healthy: sims.health.secondary.healthy,
+            running: sims.health.secondary.running,
+          },
         },
-        kubernetes: { primary: workloads(sims.kubernetes.primary.sim), secondary: workloads(sims.kubernetes.secondary.sim) },
+        kubernetes: {
+          primary: workloads(sims.kubernetes.primary.sim),
+          secondary: workloads(sims.kubernetes.secondary.sim),
+        },
       };
       return json(200, state);
     }
@@ -78,7 +95,9 @@ export async function startControlServer(sims: Simulators): Promise<ControlServe
       sims.s3.sim.stallReplication(s3[1] === 'stall');
       return json(200, { replication: s3[1] === 'stall' ? 'stalled' : 'running' });
     }
-    return json(404, { error: `unknown control request ${req.method} ${req.path}; see GET /state, POST /health/{region}/{down|up|stop|start}, POST /s3/replication/{stall|resume}` });
+    return json(404, {
+      error: `unknown control request ${req.method} ${req.path}; see GET /state, POST /health/{region}/{down|up|stop|start}, POST /s3/replication/{stall|resume}`,
+    });
   });
   return { url: server.url, close: () => server.close() };
 }

@@ -7,7 +7,10 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 
 export type DnsRecordType = 'A' | 'AAAA' | 'CNAME';
-export type DnsAnswerFn = (name: string, type: DnsRecordType) => { type: DnsRecordType; values: string[]; ttl: number } | null;
+export type DnsAnswerFn = (
+  name: string,
+  type: DnsRecordType,
+) => { type: DnsRecordType; values: string[]; ttl: number } | null;
 
 export interface DnsServer {
   readonly port: number;
@@ -32,14 +35,19 @@ function readName(buf: Buffer, offset: number): { name: string; next: number } {
 
 function encodeName(name: string): Buffer {
   const parts = name.replace(/\.$/, '').split('.').filter(Boolean);
-  return Buffer.concat([...parts.map((p) => Buffer.concat([Buffer.from([p.length]), Buffer.from(p, 'ascii')])), Buffer.from([0])]);
+  return Buffer.concat([
+    ...parts.map((p) => Buffer.concat([Buffer.from([p.length]), Buffer.from(p, 'ascii')])),
+    Buffer.from([0]),
+  ]);
 }
 
 function rdata(type: DnsRecordType, value: string): Buffer {
   if (type === 'A') return Buffer.from(value.split('.').map((x) => Number(x)));
   if (type === 'AAAA') {
     const full = expandIpv6(value);
-    return Buffer.from(full.split(':').flatMap((g) => [parseInt(g, 16) >> 8, parseInt(g, 16) & 0xff]));
+    return Buffer.from(
+      full.split(':').flatMap((g) => [parseInt(g, 16) >> 8, parseInt(g, 16) & 0xff]),
+    );
   }
   return encodeName(value);
 }
@@ -78,7 +86,10 @@ export function buildResponse(query: Buffer, answer: DnsAnswerFn): Buffer {
   return Buffer.concat([header, question, ...answers]);
 }
 
-export async function startDnsServer(answer: DnsAnswerFn, opts: { port?: number } = {}): Promise<DnsServer> {
+export async function startDnsServer(
+  answer: DnsAnswerFn,
+  opts: { port?: number } = {},
+): Promise<DnsServer> {
   const socket = dgram.createSocket('udp4');
   socket.on('message', (msg, rinfo) => {
     try {

@@ -19,12 +19,18 @@ export interface HealthServer {
   start(): Promise<void>;
 }
 
-export async function startHealthServer(opts: { region: string; healthy?: boolean; port?: number }): Promise<HealthServer> {
+export async function startHealthServer(opts: {
+  region: string;
+  healthy?: boolean;
+  port?: number;
+}): Promise<HealthServer> {
   let healthy = opts.healthy ?? true;
   const requests: RecordedRequest[] = [];
   const handler = (req: RecordedRequest) => {
     requests.push(req);
-    return healthy ? json(200, { status: 'ok', region: opts.region }) : json(503, { status: 'unavailable', region: opts.region });
+    return healthy
+      ? json(200, { status: 'ok', region: opts.region })
+      : json(503, { status: 'unavailable', region: opts.region });
   };
   let sim: HttpSim | undefined = await startHttpSim(handler, { port: opts.port });
   const port = sim.port;

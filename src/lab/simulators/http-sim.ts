@@ -81,7 +81,9 @@ export async function startHttpSim(
     });
   };
 
-  const server = opts.tls ? https.createServer({ key: opts.tls.key, cert: opts.tls.cert }, listener) : http.createServer(listener);
+  const server = opts.tls
+    ? https.createServer({ key: opts.tls.key, cert: opts.tls.cert }, listener)
+    : http.createServer(listener);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
@@ -108,6 +110,14 @@ export async function startHttpSim(
   };
 }
 
-export function json(status: number, value: unknown, headers: Record<string, string> = {}): SimResponse {
-  return { status, body: JSON.stringify(value), headers: { 'content-type': 'application/json', ...headers } };
+export function json(
+  status: number,
+  value: unknown,
+  headers: Record<string, string> = {},
+): SimResponse {
+  return {
+    status,
+    body: JSON.stringify(value),
+    headers: { 'content-type': 'application/json', ...headers },
+  };
 }

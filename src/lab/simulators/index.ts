@@ -13,23 +13,63 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DrConfigInput } from '../../config/schema.js';
 import { startHealthServer, type HealthServer } from './health.js';
-import { kubeconfigFor, startKubernetesSimulator, type KubernetesSim, type SimWorkloadSpec } from './kubernetes.js';
+import {
+  kubeconfigFor,
+  startKubernetesSimulator,
+  type KubernetesSim,
+  type SimWorkloadSpec,
+} from './kubernetes.js';
 import { startRoute53Simulator, type Route53Sim } from './route53.js';
 import { startS3Simulator, type S3Sim } from './s3.js';
 import { startTrafficManagerSimulator, type TrafficManagerSim } from './traffic-manager.js';
 
-export { startRoute53Simulator, route53Operation, type Route53Sim, type Route53SimOptions, type Route53Operation } from './route53.js';
-export { startTrafficManagerSimulator, TRAFFIC_MANAGER_API_VERSIONS, type TrafficManagerSim, type TrafficManagerSimOptions } from './traffic-manager.js';
-export { startKubernetesSimulator, kubeconfigFor, type KubernetesSim, type KubernetesSimOptions, type SimWorkloadSpec } from './kubernetes.js';
+export {
+  startRoute53Simulator,
+  route53Operation,
+  type Route53Sim,
+  type Route53SimOptions,
+  type Route53Operation,
+} from './route53.js';
+export {
+  startTrafficManagerSimulator,
+  TRAFFIC_MANAGER_API_VERSIONS,
+  type TrafficManagerSim,
+  type TrafficManagerSimOptions,
+} from './traffic-manager.js';
+export {
+  startKubernetesSimulator,
+  kubeconfigFor,
+  type KubernetesSim,
+  type KubernetesSimOptions,
+  type SimWorkloadSpec,
+} from './kubernetes.js';
 export { startHealthServer, type HealthServer } from './health.js';
 export { startAwsHealthSimulator, type AwsHealthSim, type SimHealthEvent } from './aws-health.js';
-export { startAzureResourceHealthSimulator, RESOURCE_HEALTH_API_VERSION, type AzureResourceHealthSim, type SimResourceStatus } from './azure-resource-health.js';
+export {
+  startAzureResourceHealthSimulator,
+  RESOURCE_HEALTH_API_VERSION,
+  type AzureResourceHealthSim,
+  type SimResourceStatus,
+} from './azure-resource-health.js';
 export { startS3Simulator, type S3Sim, type S3SimOptions, type S3ReplicationRule } from './s3.js';
 export { startDnsServer, type DnsServer, type DnsAnswerFn } from './dns-server.js';
 export { startHttpSim, type HttpSim, type RecordedRequest } from './http-sim.js';
 export { spawnSimulators, SIMULATORS_FILE, type SpawnedSimulators } from './spawn.js';
-export { startControlServer, type ControlServer, type CloudState, type CloudWorkloadState, type RegionName } from './control.js';
-export { simulatorsPart, labCloud, cloudState, setRegionHealth, CLOUD_KEY, type LabCloud } from './part.js';
+export {
+  startControlServer,
+  type ControlServer,
+  type CloudState,
+  type CloudWorkloadState,
+  type RegionName,
+} from './control.js';
+export {
+  simulatorsPart,
+  labCloud,
+  cloudState,
+  setRegionHealth,
+  CLOUD_KEY,
+  type LabCloud,
+} from './part.js';
 
 export interface LabWorkload {
   kind: 'Deployment' | 'StatefulSet';
@@ -42,7 +82,13 @@ export interface LabWorkload {
 export const DEFAULT_LAB_WORKLOADS: LabWorkload[] = [
   { kind: 'Deployment', namespace: 'shop', name: 'api', productionReplicas: 4, standbyReplicas: 1 },
   { kind: 'Deployment', namespace: 'shop', name: 'web', productionReplicas: 3, standbyReplicas: 1 },
-  { kind: 'StatefulSet', namespace: 'shop', name: 'worker', productionReplicas: 2, standbyReplicas: 1 },
+  {
+    kind: 'StatefulSet',
+    namespace: 'shop',
+    name: 'worker',
+    productionReplicas: 2,
+    standbyReplicas: 1,
+  },
 ];
 
 /** What a lab (or a test) needs to point a bot at running simulators: plain JSON, no live objects. */
@@ -50,7 +96,12 @@ export interface SimulatorsDescriptor {
   dir: string;
   route53: Omit<Simulators['route53'], 'sim'>;
   trafficManager: Omit<Simulators['trafficManager'], 'sim'>;
-  kubernetes: { url: string; kubeconfigPath: string; primary: { url: string; context: string }; secondary: { url: string; context: string } };
+  kubernetes: {
+    url: string;
+    kubeconfigPath: string;
+    primary: { url: string; context: string };
+    secondary: { url: string; context: string };
+  };
   health: { primaryUrl: string; secondaryUrl: string };
   s3: Omit<Simulators['s3'], 'sim'>;
   components: Simulators['components'];
@@ -122,7 +173,12 @@ export interface Simulators {
     primary: { url: string; context: string; sim: KubernetesSim };
     secondary: { url: string; context: string; sim: KubernetesSim };
   };
-  health: { primaryUrl: string; secondaryUrl: string; primary: HealthServer; secondary: HealthServer };
+  health: {
+    primaryUrl: string;
+    secondaryUrl: string;
+    primary: HealthServer;
+    secondary: HealthServer;
+  };
   /** One S3 endpoint holding both regions' buckets, replicating primary → secondary. */
   s3: { url: string; primaryBucket: string; secondaryBucket: string; sim: S3Sim };
   /** components.dns / kubernetes / verification for the bot config (Route 53 as the DNS provider). */
@@ -157,16 +213,42 @@ export async function startSimulators(opts: StartSimulatorsOptions = {}): Promis
     const tm = await startTrafficManagerSimulator({ ttl: opts.ttl ?? 60 });
     started.push(tm);
 
-    const spec = (count: (w: LabWorkload) => number): SimWorkloadSpec[] => workloads.map((w) => ({ kind: w.kind, namespace: w.namespace, name: w.name, replicas: count(w) }));
+    const spec = (count: (w: LabWorkload) => number): SimWorkloadSpec[] =>
+      workloads.map((w) => ({
+        kind: w.kind,
+        namespace: w.namespace,
+        name: w.name,
+        replicas: count(w),
+      }));
     const podReadyMs = opts.podReadyMs ?? 100;
-    const k8sPrimary = await startKubernetesSimulator({ workloads: spec((w) => w.productionReplicas), podReadyMs, token: 'lab-primary-token', contextName: 'lab-primary' });
+    const k8sPrimary = await startKubernetesSimulator({
+      workloads: spec((w) => w.productionReplicas),
+      podReadyMs,
+      token: 'lab-primary-token',
+      contextName: 'lab-primary',
+    });
     started.push(k8sPrimary);
     // A nightly Velero backup that finished an hour ago, so readiness starts green.
-    const veleroBackups = [{ name: 'lab-nightly', phase: 'Completed' as const, completedAt: new Date(Date.now() - 3_600_000) }];
-    const k8sSecondary = await startKubernetesSimulator({ workloads: spec((w) => w.standbyReplicas), podReadyMs, token: 'lab-secondary-token', contextName: 'lab-secondary', veleroBackups });
+    const veleroBackups = [
+      {
+        name: 'lab-nightly',
+        phase: 'Completed' as const,
+        completedAt: new Date(Date.now() - 3_600_000),
+      },
+    ];
+    const k8sSecondary = await startKubernetesSimulator({
+      workloads: spec((w) => w.standbyReplicas),
+      podReadyMs,
+      token: 'lab-secondary-token',
+      contextName: 'lab-secondary',
+      veleroBackups,
+    });
     started.push(k8sSecondary);
     const buckets = { primary: 'lab-primary-assets', secondary: 'lab-secondary-assets' };
-    const s3 = await startS3Simulator({ buckets: [buckets.primary, buckets.secondary], replication: [{ from: buckets.primary, to: buckets.secondary, delayMs: 500 }] });
+    const s3 = await startS3Simulator({
+      buckets: [buckets.primary, buckets.secondary],
+      replication: [{ from: buckets.primary, to: buckets.secondary, delayMs: 500 }],
+    });
     started.push(s3);
 
     const kubeconfigPath = join(dir, 'kubeconfig.yaml');
@@ -181,7 +263,14 @@ export async function startSimulators(opts: StartSimulatorsOptions = {}): Promis
     const caPath = join(dir, 'traffic-manager-ca.pem');
     await writeFile(caPath, tm.ca);
 
-    const healthCheck = (region: 'primary' | 'secondary', url: string) => ({ name: `${region} health`, url, expectStatus: 200, bodyMatch: '"status":"ok"', timeoutSeconds: 2, retries: 2 });
+    const healthCheck = (region: 'primary' | 'secondary', url: string) => ({
+      name: `${region} health`,
+      url,
+      expectStatus: 200,
+      bodyMatch: '"status":"ok"',
+      timeoutSeconds: 2,
+      retries: 2,
+    });
 
     return {
       dir,
@@ -215,8 +304,18 @@ export async function startSimulators(opts: StartSimulatorsOptions = {}): Promis
         primary: { url: k8sPrimary.url, context: k8sPrimary.contextName, sim: k8sPrimary },
         secondary: { url: k8sSecondary.url, context: k8sSecondary.contextName, sim: k8sSecondary },
       },
-      health: { primaryUrl: healthPrimary.url, secondaryUrl: healthSecondary.url, primary: healthPrimary, secondary: healthSecondary },
-      s3: { url: s3.url, primaryBucket: buckets.primary, secondaryBucket: buckets.secondary, sim: s3 },
+      health: {
+        primaryUrl: healthPrimary.url,
+        secondaryUrl: healthSecondary.url,
+        primary: healthPrimary,
+        secondary: healthSecondary,
+      },
+      s3: {
+        url: s3.url,
+        primaryBucket: buckets.primary,
+        secondaryBucket: buckets.secondary,
+        sim: s3,
+      },
       components: {
         dns: {
           provider: 'route53',

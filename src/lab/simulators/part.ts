@@ -36,7 +36,10 @@ export function simulatorsPart(opts: { timeoutMs?: number } = {}): LabPart {
     async start(info) {
       const dir = join(info.dir, 'simulators');
       mkdirSync(dir, { recursive: true, mode: 0o700 });
-      const spawned = await spawnSimulators({ dir, ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) });
+      const spawned = await spawnSimulators({
+        dir,
+        ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+      });
       return { [CLOUD_KEY]: { ...spawned, url: spawned.controlUrl } };
     },
     configure(config, info) {
@@ -56,7 +59,9 @@ export function simulatorsPart(opts: { timeoutMs?: number } = {}): LabPart {
 }
 
 /** The simulators' state from their control API; the error text when they do not answer. */
-export async function cloudState(cloud: Pick<LabCloud, 'controlUrl'>): Promise<CloudState | { error: string }> {
+export async function cloudState(
+  cloud: Pick<LabCloud, 'controlUrl'>,
+): Promise<CloudState | { error: string }> {
   try {
     const res = await fetch(`${cloud.controlUrl}/state`, { signal: AbortSignal.timeout(3000) });
     if (!res.ok) return { error: `control API answered ${res.status}` };
@@ -65,12 +70,25 @@ export async function cloudState(cloud: Pick<LabCloud, 'controlUrl'>): Promise<C
     // fetch says only "fetch failed"; the cause (ECONNREFUSED, a timeout) is what a person needs.
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     const why = cause?.code ?? cause?.message;
-    return { error: `${cloud.controlUrl} does not answer: ${err instanceof Error ? err.message : String(err)}${why ? ` (${why})` : ''}` };
+    return {
+      error: `${cloud.controlUrl} does not answer: ${err instanceof Error ? err.message : String(err)}${why ? ` (${why})` : ''}`,
+    };
   }
 }
 
 /** Play a region's health endpoint going down (503) or coming back, through the control API. */
-export async function setRegionHealth(cloud: Pick<LabCloud, 'controlUrl'>, region: 'primary' | 'secondary', action: 'down' | 'up' | 'stop' | 'start'): Promise<void> {
-  const res = await fetch(`${cloud.controlUrl}/health/${region}/${action}`, { method: 'POST', signal: AbortSignal.timeout(3000) });
-  if (!res.ok) throw new ProviderError('lab', `the simulators' control API refused ${action} for the ${region} health endpoint (${res.status}: ${await res.text()})`);
+export async function setRegionHealth(
+  cloud: Pick<LabCloud, 'controlUrl'>,
+  region: 'primary' | 'secondary',
+  action: 'down' | 'up' | 'stop' | 'start',
+): Promise<void> {
+  const res = await fetch(`${cloud.controlUrl}/health/${region}/${action}`, {
+    method: 'POST',
+    signal: AbortSignal.timeout(3000),
+  });
+  if (!res.ok)
+    throw new ProviderError(
+      'lab',
+      `the simulators' control API refused ${action} for the ${region} health endpoint (${res.status}: ${await res.text()})`,
+    );
 }

@@ -88,10 +88,18 @@ export interface Route53Sim {
    * Set a health check's timing or type as if it had been created so (Route 53 cannot change
    * RequestInterval or the type of an existing check; FailureThreshold also via UpdateHealthCheck).
    */
-  setHealthCheckConfig(id: string, config: { type?: SimHealthCheck['type']; requestInterval?: number; failureThreshold?: number }): void;
+  setHealthCheckConfig(
+    id: string,
+    config: { type?: SimHealthCheck['type']; requestInterval?: number; failureThreshold?: number },
+  ): void;
   setTtl(ttl: number): void;
   /** Next `times` requests (of `operation`, if given) get this error: an AWS error code and HTTP status. */
-  failNext(status: number, code: string, message: string, opts?: { times?: number; operation?: Route53Operation }): void;
+  failNext(
+    status: number,
+    code: string,
+    message: string,
+    opts?: { times?: number; operation?: Route53Operation },
+  ): void;
   /** Next `times` requests are throttled (400 Throttling: Rate exceeded). */
   throttleNext(times: number): void;
   /** Changes submitted from now on stay PENDING; stickPending(false) lets them (and later ones) reach INSYNC. */
@@ -112,9 +120,11 @@ export type Route53Operation =
 export function route53Operation(req: { method: string; path: string }): Route53Operation {
   const p = req.path;
   if (/^\/2013-04-01\/hostedzone\/[^/]+$/.test(p) && req.method === 'GET') return 'GetHostedZone';
-  if (/^\/2013-04-01\/hostedzone\/[^/]+\/rrset\/?$/.test(p)) return req.method === 'GET' ? 'ListResourceRecordSets' : 'ChangeResourceRecordSets';
+  if (/^\/2013-04-01\/hostedzone\/[^/]+\/rrset\/?$/.test(p))
+    return req.method === 'GET' ? 'ListResourceRecordSets' : 'ChangeResourceRecordSets';
   if (/^\/2013-04-01\/change\/[^/]+$/.test(p)) return 'GetChange';
-  if (/^\/2013-04-01\/healthcheck\/[^/]+$/.test(p)) return req.method === 'GET' ? 'GetHealthCheck' : 'UpdateHealthCheck';
+  if (/^\/2013-04-01\/healthcheck\/[^/]+$/.test(p))
+    return req.method === 'GET' ? 'GetHealthCheck' : 'UpdateHealthCheck';
   if (p === '/2013-04-01/testdnsanswer') return 'TestDNSAnswer';
   return 'Unknown';
 }
@@ -126,12 +136,19 @@ function errorResponse(status: number, code: string, message: string): SimRespon
   return {
     status,
     headers: { 'content-type': 'text/xml', 'x-amzn-requestid': `sim-${Date.now()}` },
-    body: xmlDocument('ErrorResponse', NS, { Error: { Type: type, Code: code, Message: message }, RequestId: `sim-${Date.now()}` }),
+    body: xmlDocument('ErrorResponse', NS, {
+      Error: { Type: type, Code: code, Message: message },
+      RequestId: `sim-${Date.now()}`,
+    }),
   };
 }
 
 function ok(root: string, body: XmlObject, status = 200): SimResponse {
-  return { status, headers: { 'content-type': 'text/xml', 'x-amzn-requestid': `sim-${Date.now()}` }, body: xmlDocument(root, NS, body) };
+  return {
+    status,
+    headers: { 'content-type': 'text/xml', 'x-amzn-requestid': `sim-${Date.now()}` },
+    body: xmlDocument(root, NS, body),
+  };
 }
 
 function recordXml(r: SimRecordSet): XmlObject {
@@ -151,26 +168,95 @@ export async function startRoute53Simulator(opts: Route53SimOptions = {}): Promi
   const zoneName = fqdn(opts.zoneName ?? 'example.test');
   const recordName = fqdn(opts.recordName ?? `app.${zoneName}`);
   const recordType = opts.recordType ?? 'A';
-  const primaryValue = opts.primaryValue ?? (recordType === 'CNAME' ? 'primary.example.net' : recordType === 'AAAA' ? 'fd00::1:10' : '10.0.1.10');
-  const secondaryValue = opts.secondaryValue ?? (recordType === 'CNAME' ? 'secondary.example.net' : recordType === 'AAAA' ? 'fd00::2:10' : '10.0.2.10');
+  const primaryValue =
+    opts.primaryValue ??
+    (recordType === 'CNAME'
+      ? 'primary.example.net'
+      : recordType === 'AAAA'
+        ? 'fd00::1:10'
+        : '10.0.1.10');
+  const secondaryValue =
+    opts.secondaryValue ??
+    (recordType === 'CNAME'
+      ? 'secondary.example.net'
+      : recordType === 'AAAA'
+        ? 'fd00::2:10'
+        : '10.0.2.10');
   const ttl = opts.ttl ?? 60;
-  const ids = { primary: 'app-primary', secondary: 'app-secondary', hcPrimary: 'hc-0000-primary', hcSecondary: 'hc-0000-secondary' };
+  const ids = {
+    primary: 'app-primary',
+    secondary: 'app-secondary',
+    hcPrimary: 'hc-0000-primary',
+    hcSecondary: 'hc-0000-secondary',
+  };
   const endpointHealthy = { primary: true, secondary: true };
   let stuck = false;
   let changeSeq = 0;
 
   let records: SimRecordSet[] = [
     { name: zoneName, type: 'NS', ttl: 172800, values: ['ns-1.sim.invalid.', 'ns-2.sim.invalid.'] },
-    { name: zoneName, type: 'SOA', ttl: 900, values: ['ns-1.sim.invalid. hostmaster.sim.invalid. 1 7200 900 1209600 86400'] },
-    { name: recordName, type: recordType, setIdentifier: ids.primary, failover: 'PRIMARY', ttl, values: [primaryValue], healthCheckId: ids.hcPrimary },
-    { name: recordName, type: recordType, setIdentifier: ids.secondary, failover: 'SECONDARY', ttl, values: [secondaryValue], healthCheckId: ids.hcSecondary },
+    {
+      name: zoneName,
+      type: 'SOA',
+      ttl: 900,
+      values: ['ns-1.sim.invalid. hostmaster.sim.invalid. 1 7200 900 1209600 86400'],
+    },
+    {
+      name: recordName,
+      type: recordType,
+      setIdentifier: ids.primary,
+      failover: 'PRIMARY',
+      ttl,
+      values: [primaryValue],
+      healthCheckId: ids.hcPrimary,
+    },
+    {
+      name: recordName,
+      type: recordType,
+      setIdentifier: ids.secondary,
+      failover: 'SECONDARY',
+      ttl,
+      values: [secondaryValue],
+      healthCheckId: ids.hcSecondary,
+    },
   ];
   const healthChecks = new Map<string, SimHealthCheck>([
-    [ids.hcPrimary, { id: ids.hcPrimary, version: 1, inverted: false, disabled: false, fqdn: `primary.${zoneName}`.replace(/\.$/, ''), port: 443, path: '/healthz', type: 'HTTPS', requestInterval: 30, failureThreshold: 3 }],
-    [ids.hcSecondary, { id: ids.hcSecondary, version: 1, inverted: false, disabled: false, fqdn: `secondary.${zoneName}`.replace(/\.$/, ''), port: 443, path: '/healthz', type: 'HTTPS', requestInterval: 30, failureThreshold: 3 }],
+    [
+      ids.hcPrimary,
+      {
+        id: ids.hcPrimary,
+        version: 1,
+        inverted: false,
+        disabled: false,
+        fqdn: `primary.${zoneName}`.replace(/\.$/, ''),
+        port: 443,
+        path: '/healthz',
+        type: 'HTTPS',
+        requestInterval: 30,
+        failureThreshold: 3,
+      },
+    ],
+    [
+      ids.hcSecondary,
+      {
+        id: ids.hcSecondary,
+        version: 1,
+        inverted: false,
+        disabled: false,
+        fqdn: `secondary.${zoneName}`.replace(/\.$/, ''),
+        port: 443,
+        path: '/healthz',
+        type: 'HTTPS',
+        requestInterval: 30,
+        failureThreshold: 3,
+      },
+    ],
   ]);
   /** In submission order; `before` is what the name servers serve until the change is INSYNC. */
-  const changes = new Map<string, { submittedAt: Date; insyncAt: number; comment?: string; before: SimRecordSet[] }>();
+  const changes = new Map<
+    string,
+    { submittedAt: Date; insyncAt: number; comment?: string; before: SimRecordSet[] }
+  >();
 
   const regionOfCheck = (id: string): 'primary' | 'secondary' | undefined =>
     id === ids.hcPrimary ? 'primary' : id === ids.hcSecondary ? 'secondary' : undefined;
@@ -183,7 +269,12 @@ export async function startRoute53Simulator(opts: Route53SimOptions = {}): Promi
     // status, so Disabled+Inverted is always unhealthy ("to stop routing traffic to a resource,
     // change the value of Inverted", UpdateHealthCheck).
     const region = regionOfCheck(id);
-    const up = hc.disabled || !region ? true : opts.endpointHealthy ? opts.endpointHealthy(region) : endpointHealthy[region];
+    const up =
+      hc.disabled || !region
+        ? true
+        : opts.endpointHealthy
+          ? opts.endpointHealthy(region)
+          : endpointHealthy[region];
     return hc.inverted ? !up : up;
   }
 
@@ -205,12 +296,19 @@ export async function startRoute53Simulator(opts: Route53SimOptions = {}): Promi
 
   function changeInfo(id: string): XmlObject {
     const c = changes.get(id)!;
-    return { Id: `/change/${id}`, Status: Date.now() >= c.insyncAt ? 'INSYNC' : 'PENDING', SubmittedAt: c.submittedAt.toISOString(), Comment: c.comment };
+    return {
+      Id: `/change/${id}`,
+      Status: Date.now() >= c.insyncAt ? 'INSYNC' : 'PENDING',
+      SubmittedAt: c.submittedAt.toISOString(),
+      Comment: c.comment,
+    };
   }
 
   function zoneOf(id: string): SimResponse | undefined {
     const clean = id.replace(/^\/?hostedzone\//, '');
-    return clean === zoneId ? undefined : errorResponse(404, 'NoSuchHostedZone', `No hosted zone found with ID: ${clean}`);
+    return clean === zoneId
+      ? undefined
+      : errorResponse(404, 'NoSuchHostedZone', `No hosted zone found with ID: ${clean}`);
   }
 
   function applyBatch(body: string): SimResponse {
@@ -226,26 +324,42 @@ export async function startRoute53Simulator(opts: Route53SimOptions = {}): Promi
         setIdentifier: text(rrs, 'SetIdentifier'),
         failover: text(rrs, 'Failover') as SimRecordSet['failover'],
         ttl: Number(text(rrs, 'TTL') ?? 300),
-        values: children(child(rrs, 'ResourceRecords'), 'ResourceRecord').map((r) => text(r, 'Value') ?? ''),
+        values: children(child(rrs, 'ResourceRecords'), 'ResourceRecord').map(
+          (r) => text(r, 'Value') ?? '',
+        ),
         healthCheckId: text(rrs, 'HealthCheckId'),
       };
-      const same = (r: SimRecordSet): boolean => r.name === rec.name && r.type === rec.type && r.setIdentifier === rec.setIdentifier;
+      const same = (r: SimRecordSet): boolean =>
+        r.name === rec.name && r.type === rec.type && r.setIdentifier === rec.setIdentifier;
       const idx = next.findIndex(same);
       if (action === 'CREATE' && idx >= 0)
-        return errorResponse(400, 'InvalidChangeBatch', `[Tried to create resource record set [name='${rec.name}', type='${rec.type}', set-identifier='${rec.setIdentifier}'] but it already exists]`);
+        return errorResponse(
+          400,
+          'InvalidChangeBatch',
+          `[Tried to create resource record set [name='${rec.name}', type='${rec.type}', set-identifier='${rec.setIdentifier}'] but it already exists]`,
+        );
       if (action === 'DELETE' && idx < 0)
-        return errorResponse(400, 'InvalidChangeBatch', `[Tried to delete resource record set [name='${rec.name}', type='${rec.type}', set-identifier='${rec.setIdentifier}'] but it was not found]`);
+        return errorResponse(
+          400,
+          'InvalidChangeBatch',
+          `[Tried to delete resource record set [name='${rec.name}', type='${rec.type}', set-identifier='${rec.setIdentifier}'] but it was not found]`,
+        );
       if (action === 'DELETE') next.splice(idx, 1);
       else if (idx >= 0) next[idx] = rec;
       else next.push(rec);
     }
     // Route 53 validates the batch as a whole: a failover group has at most one PRIMARY and one SECONDARY.
     const groups = new Map<string, SimRecordSet[]>();
-    for (const r of next.filter((x) => x.failover)) groups.set(`${r.name}|${r.type}`, [...(groups.get(`${r.name}|${r.type}`) ?? []), r]);
+    for (const r of next.filter((x) => x.failover))
+      groups.set(`${r.name}|${r.type}`, [...(groups.get(`${r.name}|${r.type}`) ?? []), r]);
     for (const [key, group] of groups) {
       for (const role of ['PRIMARY', 'SECONDARY']) {
         if (group.filter((r) => r.failover === role).length > 1)
-          return errorResponse(400, 'InvalidChangeBatch', `[Only one resource record set with Failover=${role} is allowed for ${key.replace('|', ' ')}]`);
+          return errorResponse(
+            400,
+            'InvalidChangeBatch',
+            `[Only one resource record set with Failover=${role} is allowed for ${key.replace('|', ' ')}]`,
+          );
       }
     }
     const before = records;
@@ -253,7 +367,9 @@ export async function startRoute53Simulator(opts: Route53SimOptions = {}): Promi
     const id = `C${String(++changeSeq).padStart(6, '0')}SIM`;
     // INSYNC in order: never before a change submitted earlier.
     const previous = [...changes.values()].reduce((max, c) => Math.max(max, c.insyncAt), 0);
-    const insyncAt = stuck ? Number.POSITIVE_INFINITY : Math.max(previous, Date.now() + (opts.changeDelayMs ?? 0));
+    const insyncAt = stuck
+      ? Number.POSITIVE_INFINITY
+      : Math.max(previous, Date.now() + (opts.changeDelayMs ?? 0));
     changes.set(id, { submittedAt: new Date(), insyncAt, comment: text(batch, 'Comment'), before });
     return ok('ChangeResourceRecordSetsResponse', { ChangeInfo: changeInfo(id) });
   }
@@ -262,7 +378,13 @@ export async function startRoute53Simulator(opts: Route53SimOptions = {}): Promi
     // A calculated check aggregates its children: no endpoint, no RequestInterval or FailureThreshold.
     const config: XmlObject =
       hc.type === 'CALCULATED'
-        ? { Type: 'CALCULATED', Inverted: hc.inverted, Disabled: hc.disabled, HealthThreshold: 1, ChildHealthChecks: { itemName: 'ChildHealthCheck', items: [] } }
+        ? {
+            Type: 'CALCULATED',
+            Inverted: hc.inverted,
+            Disabled: hc.disabled,
+            HealthThreshold: 1,
+            ChildHealthChecks: { itemName: 'ChildHealthCheck', items: [] },
+          }
         : {
             Type: 'HTTPS',
             ResourcePath: hc.path,
@@ -275,7 +397,12 @@ export async function startRoute53Simulator(opts: Route53SimOptions = {}): Promi
             Disabled: hc.disabled,
             EnableSNI: true,
           };
-    return { Id: hc.id, CallerReference: `sim-${hc.id}`, HealthCheckConfig: config, HealthCheckVersion: hc.version };
+    return {
+      Id: hc.id,
+      CallerReference: `sim-${hc.id}`,
+      HealthCheckConfig: config,
+      HealthCheckVersion: hc.version,
+    };
   }
 
   function handle(req: RecordedRequest): SimResponse {
@@ -286,8 +413,19 @@ export async function startRoute53Simulator(opts: Route53SimOptions = {}): Promi
         const missing = zoneOf(segs[2]);
         if (missing) return missing;
         return ok('GetHostedZoneResponse', {
-          HostedZone: { Id: `/hostedzone/${zoneId}`, Name: zoneName, CallerReference: 'sim', Config: { PrivateZone: false }, ResourceRecordSetCount: records.length },
-          DelegationSet: { NameServers: { itemName: 'NameServer', items: ['ns-1.sim.invalid', 'ns-2.sim.invalid'] } },
+          HostedZone: {
+            Id: `/hostedzone/${zoneId}`,
+            Name: zoneName,
+            CallerReference: 'sim',
+            Config: { PrivateZone: false },
+            ResourceRecordSetCount: records.length,
+          },
+          DelegationSet: {
+            NameServers: {
+              itemName: 'NameServer',
+              items: ['ns-1.sim.invalid', 'ns-2.sim.invalid'],
+            },
+          },
         });
       }
       case 'ListResourceRecordSets': {
@@ -295,8 +433,15 @@ export async function startRoute53Simulator(opts: Route53SimOptions = {}): Promi
         if (missing) return missing;
         const start = req.query.name ? fqdn(req.query.name) : undefined;
         const max = Number(req.query.maxitems ?? 300);
-        const sorted = [...records].sort((a, b) => a.name.localeCompare(b.name) || a.type.localeCompare(b.type));
-        const from = sorted.filter((r) => !start || r.name > start || (r.name === start && (!req.query.type || r.type >= req.query.type)));
+        const sorted = [...records].sort(
+          (a, b) => a.name.localeCompare(b.name) || a.type.localeCompare(b.type),
+        );
+        const from = sorted.filter(
+          (r) =>
+            !start ||
+            r.name > start ||
+            (r.name === start && (!req.query.type || r.type >= req.query.type)),
+        );
         const page = from.slice(0, max);
         const rest = from[max];
         return ok('ListResourceRecordSetsResponse', {
@@ -314,23 +459,41 @@ export async function startRoute53Simulator(opts: Route53SimOptions = {}): Promi
       }
       case 'GetChange': {
         const id = segs[2];
-        if (!changes.has(id)) return errorResponse(404, 'NoSuchChange', `A change with the specified change ID does not exist: ${id}`);
+        if (!changes.has(id))
+          return errorResponse(
+            404,
+            'NoSuchChange',
+            `A change with the specified change ID does not exist: ${id}`,
+          );
         return ok('GetChangeResponse', { ChangeInfo: changeInfo(id) });
       }
       case 'GetHealthCheck':
       case 'UpdateHealthCheck': {
         const hc = healthChecks.get(segs[2]);
-        if (!hc) return errorResponse(404, 'NoSuchHealthCheck', `No health check exists with the specified ID ${segs[2]}`);
+        if (!hc)
+          return errorResponse(
+            404,
+            'NoSuchHealthCheck',
+            `No health check exists with the specified ID ${segs[2]}`,
+          );
         if (op === 'UpdateHealthCheck') {
           const doc = parseXml(req.body);
           const version = text(doc, 'HealthCheckVersion');
           if (version !== undefined && Number(version) !== hc.version)
-            return errorResponse(409, 'HealthCheckVersionMismatch', `The value of HealthCheckVersion in the request (${version}) doesn't match the health check (${hc.version})`);
+            return errorResponse(
+              409,
+              'HealthCheckVersionMismatch',
+              `The value of HealthCheckVersion in the request (${version}) doesn't match the health check (${hc.version})`,
+            );
           const inverted = text(doc, 'Inverted');
           const disabled = text(doc, 'Disabled');
           const threshold = text(doc, 'FailureThreshold');
           if (threshold !== undefined && !(Number(threshold) >= 1 && Number(threshold) <= 10))
-            return errorResponse(400, 'InvalidInput', `FailureThreshold must be between 1 and 10, not ${threshold}`);
+            return errorResponse(
+              400,
+              'InvalidInput',
+              `FailureThreshold must be between 1 and 10, not ${threshold}`,
+            );
           if (inverted !== undefined) hc.inverted = inverted === 'true';
           if (disabled !== undefined) hc.disabled = disabled === 'true';
           if (threshold !== undefined) hc.failureThreshold = Number(threshold);
@@ -353,7 +516,11 @@ export async function startRoute53Simulator(opts: Route53SimOptions = {}): Promi
         });
       }
       default:
-        return errorResponse(400, 'InvalidInput', `the Route 53 simulator does not implement ${req.method} ${req.path}`);
+        return errorResponse(
+          400,
+          'InvalidInput',
+          `the Route 53 simulator does not implement ${req.method} ${req.path}`,
+        );
     }
   }
 
@@ -400,16 +567,24 @@ export async function startRoute53Simulator(opts: Route53SimOptions = {}): Promi
     setHealthCheckConfig(id, config) {
       const hc = healthChecks.get(id);
       if (!hc) throw new Error(`no health check ${id} in the Route 53 simulator`);
-      Object.assign(hc, Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined)));
+      Object.assign(
+        hc,
+        Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined)),
+      );
       hc.version += 1;
     },
     setTtl(newTtl) {
-      const withTtl = (rs: SimRecordSet[]): SimRecordSet[] => rs.map((r) => (r.name === recordName && r.type === recordType ? { ...r, ttl: newTtl } : r));
+      const withTtl = (rs: SimRecordSet[]): SimRecordSet[] =>
+        rs.map((r) => (r.name === recordName && r.type === recordType ? { ...r, ttl: newTtl } : r));
       records = withTtl(records);
       for (const c of changes.values()) c.before = withTtl(c.before);
     },
     failNext(status, code, message, { times = 1, operation } = {}) {
-      http.inject({ response: errorResponse(status, code, message), times, match: operation ? (r) => route53Operation(r) === operation : undefined });
+      http.inject({
+        response: errorResponse(status, code, message),
+        times,
+        match: operation ? (r) => route53Operation(r) === operation : undefined,
+      });
     },
     throttleNext(times) {
       http.inject({ response: errorResponse(400, 'Throttling', 'Rate exceeded'), times });
@@ -419,7 +594,8 @@ export async function startRoute53Simulator(opts: Route53SimOptions = {}): Promi
       // Released: the stuck changes propagate now, still in order.
       if (!value) {
         const now = Date.now();
-        for (const c of changes.values()) if (c.insyncAt === Number.POSITIVE_INFINITY) c.insyncAt = now;
+        for (const c of changes.values())
+          if (c.insyncAt === Number.POSITIVE_INFINITY) c.insyncAt = now;
       }
     },
     async stop() {

@@ -39,7 +39,10 @@ export interface S3Sim {
   /** Hold back (true) or let through again (false) every replication copy; held copies land after their delay on resume. */
   stallReplication(stalled?: boolean): void;
   /** The stored object, for tests to look at directly. */
-  object(bucket: string, key: string): { body: string; metadata: Record<string, string>; lastModified: Date } | undefined;
+  object(
+    bucket: string,
+    key: string,
+  ): { body: string; metadata: Record<string, string>; lastModified: Date } | undefined;
   /** Copies written or waiting; a test waits for 0 before asserting on the replica. */
   pendingReplications(): number;
   stop(): Promise<void>;
@@ -47,7 +50,13 @@ export interface S3Sim {
 
 const NS = 'http://s3.amazonaws.com/doc/2006-03-01/';
 
-function s3Error(status: number, code: string, message: string, extra: Record<string, string> = {}, head = false): SimResponse {
+function s3Error(
+  status: number,
+  code: string,
+  message: string,
+  extra: Record<string, string> = {},
+  head = false,
+): SimResponse {
   const requestId = randomBytes(8).toString('hex').toUpperCase();
   const fields = Object.entries({ Code: code, Message: message, ...extra, RequestId: requestId })
     .map(([k, v]) => `<${k}>${escapeXml(v)}</${k}>`)
@@ -61,10 +70,14 @@ function s3Error(status: number, code: string, message: string, extra: Record<st
 }
 
 export async function startS3Simulator(opts: S3SimOptions): Promise<S3Sim> {
-  const buckets = new Map<string, Map<string, StoredObject>>(opts.buckets.map((b) => [b, new Map()]));
+  const buckets = new Map<string, Map<string, StoredObject>>(
+    opts.buckets.map((b) => [b, new Map()]),
+  );
   const rules = opts.replication ?? [];
   for (const r of rules) {
-    for (const b of [r.from, r.to]) if (!buckets.has(b)) throw new Error(`S3 simulator: replication names bucket "${b}", which is not in buckets`);
+    for (const b of [r.from, r.to])
+      if (!buckets.has(b))
+        throw new Error(`S3 simulator: replication names bucket "${b}", which is not in buckets`);
   }
   let stalled = false;
   const timers = new Set<NodeJS.Timeout>();
@@ -97,7 +110,11 @@ export async function startS3Simulator(opts: S3SimOptions): Promise<S3Sim> {
     };
   }
 
-  function list(bucket: string, objects: Map<string, StoredObject>, query: Record<string, string>): SimResponse {
+  function list(
+    bucket: string,
+    objects: Map<string, StoredObject>,
+    query: Record<string, string>,
+  ): SimResponse {
     const prefix = query.prefix ?? '';
     const maxKeys = Math.min(1000, Number(query['max-keys'] ?? 1000));
     const after = query['continuation-token'] ?? query['start-after'] ?? '';
@@ -113,7 +130,9 @@ export async function startS3Simulator(opts: S3SimOptions): Promise<S3Sim> {
     const body =
       `<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="${NS}"><Name>${escapeXml(bucket)}</Name><Prefix>${escapeXml(prefix)}</Prefix>` +
       `<KeyCount>${page.length}</KeyCount><MaxKeys>${maxKeys}</MaxKeys><IsTruncated>${truncated}</IsTruncated>` +
-      (truncated ? `<NextContinuationToken>${escapeXml(page[page.length - 1]!)}</NextContinuationToken>` : '') +
+      (truncated
+        ? `<NextContinuationToken>${escapeXml(page[page.length - 1]!)}</NextContinuationToken>`
+        : '') +
       `${contents}</ListBucketResult>`;
     return { status: 200, body, headers: { 'content-type': 'application/xml' } };
   }
@@ -123,17 +142,41 @@ export async function startS3Simulator(opts: S3SimOptions): Promise<S3Sim> {
     const [, bucket = '', ...rest] = req.path.split('/');
     const key = rest.join('/');
     const objects = buckets.get(bucket);
-    if (!bucket) return s3Error(400, 'InvalidRequest', 'the simulator serves path-style requests only (forcePathStyle: true)', {}, head);
-    if (!objects) return s3Error(404, 'NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket }, head);
+    if (!bucket)
+      return s3Error(
+        400,
+        'InvalidRequest',
+        'the simulator serves path-style requests only (forcePathStyle: true)',
+        {},
+        head,
+      );
+    if (!objects)
+      return s3Error(
+        404,
+        'NoSuchBucket',
+        'The specified bucket does not exist',
+        { BucketName: bucket },
+        head,
+      );
     if (!key) {
-      if (req.method === 'GET' && req.query['list-type'] === '2') return list(bucket, objects, req.query);
-      return s3Error(501, 'NotImplemented', `${req.method} on a bucket is not implemented by the simulator (only ListObjectsV2)`, {}, head);
+      if (req.method === 'GET' && req.query['list-type'] === '2')
+        return list(bucket, objects, req.query);
+      return s3Error(
+        501,
+        'NotImplemented',
+        `${req.method} on a bucket is not implemented by the simulator (only ListObjectsV2)`,
+        {},
+        head,
+      );
     }
     if (req.method === 'PUT') {
-      if (req.headers['x-amz-copy-source']) return s3Error(501, 'NotImplemented', 'CopyObject is not implemented by the simulator');
+      if (req.headers['x-amz-copy-source'])
+        return s3Error(501, 'NotImplemented', 'CopyObject is not implemented by the simulator');
       const body = Buffer.from(req.body, 'utf8');
       const metadata: Record<string, string> = {};
-      for (const [h, v] of Object.entries(req.headers)) if (h.startsWith('x-amz-meta-') && typeof v === 'string') metadata[h.slice('x-amz-meta-'.length)] = v;
+      for (const [h, v] of Object.entries(req.headers))
+        if (h.startsWith('x-amz-meta-') && typeof v === 'string')
+          metadata[h.slice('x-amz-meta-'.length)] = v;
       const obj: StoredObject = {
         body,
         etag: `"${createHash('md5').update(body).digest('hex')}"`,
@@ -147,10 +190,15 @@ export async function startS3Simulator(opts: S3SimOptions): Promise<S3Sim> {
     }
     if (req.method === 'GET' || head) {
       const obj = objects.get(key);
-      if (!obj) return s3Error(404, 'NoSuchKey', 'The specified key does not exist.', { Key: key }, head);
+      if (!obj)
+        return s3Error(404, 'NoSuchKey', 'The specified key does not exist.', { Key: key }, head);
       return { status: 200, body: head ? '' : obj.body.toString('utf8'), headers: headers(obj) };
     }
-    return s3Error(405, 'MethodNotAllowed', `${req.method} is not allowed against this resource by the simulator`);
+    return s3Error(
+      405,
+      'MethodNotAllowed',
+      `${req.method} is not allowed against this resource by the simulator`,
+    );
   }
 
   const http: HttpSim = await startHttpSim(handle, { port: opts.port });
@@ -163,7 +211,13 @@ export async function startS3Simulator(opts: S3SimOptions): Promise<S3Sim> {
     },
     object(bucket, key) {
       const o = buckets.get(bucket)?.get(key);
-      return o ? { body: o.body.toString('utf8'), metadata: { ...o.metadata }, lastModified: o.lastModified } : undefined;
+      return o
+        ? {
+            body: o.body.toString('utf8'),
+            metadata: { ...o.metadata },
+            lastModified: o.lastModified,
+          }
+        : undefined;
     },
     pendingReplications: () => timers.size + held.length,
     async stop() {

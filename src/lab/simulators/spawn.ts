@@ -27,7 +27,10 @@ function entry(): { args: string[] } {
   return { args: [join(dirname(here), 'serve.js')] };
 }
 
-export async function spawnSimulators(opts: { dir: string; timeoutMs?: number }): Promise<SpawnedSimulators> {
+export async function spawnSimulators(opts: {
+  dir: string;
+  timeoutMs?: number;
+}): Promise<SpawnedSimulators> {
   const file = join(opts.dir, SIMULATORS_FILE);
   const logFile = join(opts.dir, 'simulators.log');
   const log = openSync(logFile, 'a');
@@ -50,12 +53,22 @@ export async function spawnSimulators(opts: { dir: string; timeoutMs?: number })
       const d = JSON.parse(readFileSync(file, 'utf8')) as SpawnedSimulators;
       if (d.pid === child.pid) return { ...d, logFile };
     }
-    const tail = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8').trim().split('\n').slice(-5).join(' | ') : '');
+    const tail = () =>
+      existsSync(logFile)
+        ? readFileSync(logFile, 'utf8').trim().split('\n').slice(-5).join(' | ')
+        : '';
     if (exited !== undefined)
-      throw new ProviderError('lab', `the simulator process exited (code ${exited}) before it was ready: ${tail()}`);
+      throw new ProviderError(
+        'lab',
+        `the simulator process exited (code ${exited}) before it was ready: ${tail()}`,
+      );
     if (Date.now() > deadline) {
       if (child.pid) process.kill(child.pid, 'SIGKILL');
-      throw new ProviderError('lab', `the simulators did not come up within ${Math.round((opts.timeoutMs ?? 30_000) / 1000)} s: ${tail()}`, { code: 'timeout' });
+      throw new ProviderError(
+        'lab',
+        `the simulators did not come up within ${Math.round((opts.timeoutMs ?? 30_000) / 1000)} s: ${tail()}`,
+        { code: 'timeout' },
+      );
     }
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -22,13 +22,29 @@ export async function selfSignedCert(): Promise<SelfSignedCert> {
     const key = join(dir, 'key.pem');
     const cert = join(dir, 'cert.pem');
     await run('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-keyout', key, '-out', cert, '-days', '30', '-subj', '/CN=localhost',
-      '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '30',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
     ]);
     return { key: await readFile(key, 'utf8'), cert: await readFile(cert, 'utf8') };
   } catch (err) {
-    throw new Error(`could not create the simulator's TLS certificate with openssl (is it installed?): ${(err as Error).message}`);
+    throw new Error(
+      `could not create the simulator's TLS certificate with openssl (is it installed?): ${(err as Error).message}`,
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
