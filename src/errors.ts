@@ -2,7 +2,7 @@
  * Typed errors. Guards and retry logic branch on `code` and `retryable`, never on message text;
  * the message is for the person on call and says what to do.
  */
-export type ErrorCode =
+type ErrorCode =
   | 'provider'
   | 'precondition-failed'
   | 'wrong-target'

@@ -19,8 +19,6 @@ import {
   type LevelWithSilent,
 } from 'pino';
 
-export type { Logger } from 'pino';
-
 const SECRET_KEYS = [
   'token',
   'botToken',
@@ -43,7 +41,7 @@ const SECRET_KEYS = [
 ];
 
 /** `*.key` only reaches one level down, so list the depths our log objects actually use. */
-export const REDACT_PATHS: string[] = [
+const REDACT_PATHS: string[] = [
   ...SECRET_KEYS,
   ...SECRET_KEYS.map((k) => `*.${k}`),
   ...SECRET_KEYS.map((k) => `*.*.${k}`),
@@ -86,7 +84,7 @@ function scrubDeep(value: unknown, depth: number, seen: WeakSet<object>): unknow
   return out;
 }
 
-export interface LoggerOptions {
+interface LoggerOptions {
   /** Default: LOG_LEVEL, else info. */
   level?: LevelWithSilent | string;
   /** Default: stdout. Tests pass a stream to read the lines back. */

@@ -40,7 +40,7 @@ export interface CardRef {
   ts: string;
 }
 
-export interface CardUpdaterOptions {
+interface CardUpdaterOptions {
   client: webApi.WebClient;
   store: OperationStore;
   log: Logger;

@@ -12,7 +12,7 @@ const { LogLevel, webApi } = bolt;
 
 export type SlackClient = bolt.webApi.WebClient;
 
-export interface SlackClientOptions {
+interface SlackClientOptions {
   /** Retries of a failed call (default 3, backing off from 0.5 s to 4 s). */
   retries?: number;
   /** Per-request timeout (default 10 s). */

@@ -21,7 +21,7 @@ export const OP_ID_EXAMPLE = 'DR-20261125-0001';
  * A word where an operation id may stand: the id (upper-cased), a mistyped one (anything starting
  * with `DR-`, refused, never read as a reason or as "the active operation"), or no id at all.
  */
-export type OpIdWord =
+type OpIdWord =
   { kind: 'id'; opId: string } | { kind: 'malformed'; problem: string } | { kind: 'none' };
 
 export function readOpId(word: string | undefined): OpIdWord {

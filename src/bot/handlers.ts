@@ -23,13 +23,13 @@ import {
 } from './render.js';
 
 /** The slice of the Web API the handlers need (permalinks for links to status cards). */
-export interface PermalinkClient {
+interface PermalinkClient {
   chat: {
     getPermalink(args: { channel: string; message_ts: string }): Promise<{ permalink?: string }>;
   };
 }
 
-export interface HandlerDeps {
+interface HandlerDeps {
   config: DrConfig;
   engine: Engine;
   cards: CardUpdater;

@@ -4,7 +4,7 @@
  */
 import type { OperationView, RefusalReason } from '../domain/types.js';
 
-export interface ApproverPolicy {
+interface ApproverPolicy {
   approvers: readonly string[];
   userGroup?: string;
 }

@@ -17,7 +17,7 @@ import { FINAL_PHASES } from '../domain/types.js';
 import { STEP_ICONS, evidenceLines, formatDuration, formatRpo } from '../domain/format.js';
 import { STEP_TITLES } from '../machine/runbook.js';
 
-export type Block = SlackTypes.KnownBlock;
+type Block = SlackTypes.KnownBlock;
 export interface SlackMessage {
   /** Notification and screen-reader fallback; Slack requires it alongside blocks. */
   text: string;
@@ -38,7 +38,7 @@ export const ACTION_IDS = {
 export type CardAction = keyof typeof ACTION_IDS;
 
 /** What a button carries. The plan hash binds an approval to the plan the approver saw. */
-export interface ButtonValue {
+interface ButtonValue {
   opId: string;
   planHash?: string;
 }
@@ -108,23 +108,23 @@ function slackDate(ms: number, fallback: string): string {
   return `<!date^${Math.floor(ms / 1000)}^{date_short_pretty} {time_secs}|${fallback}>`;
 }
 
-export function modeLabel(view: OperationView): string {
+function modeLabel(view: OperationView): string {
   if (view.mode)
     return view.requestedMode === 'auto' ? `${view.mode} (chosen by preflight)` : view.mode;
   return view.requestedMode === 'auto' ? 'decided by preflight' : view.requestedMode;
 }
 
-export function isFinal(phase: Phase): boolean {
+function isFinal(phase: Phase): boolean {
   return FINAL_PHASES.includes(phase);
 }
 
-export function stepDuration(s: StepState): number | undefined {
+function stepDuration(s: StepState): number | undefined {
   return s.startedAt !== undefined && s.finishedAt !== undefined
     ? s.finishedAt - s.startedAt
     : undefined;
 }
 
-export function stepLine(s: StepState): string {
+function stepLine(s: StepState): string {
   const icon = s.status === 'pending' ? '⬜' : STEP_ICONS[s.status];
   const took = stepDuration(s);
   let note = '';

@@ -34,14 +34,14 @@ export interface ConnectionServer {
   passwordParam: boolean;
 }
 
-export type ParsedConnection =
+type ParsedConnection =
   { ok: true; server: ConnectionServer } | { ok: false; problem: ConnectionProblem };
 
 /**
  * Why a string is not a usable connection URL. `wrong-scheme` carries the scheme written (never
  * anything after it); the others carry nothing from the string.
  */
-export type ConnectionProblem =
+type ConnectionProblem =
   | { code: 'not-a-url' }
   | { code: 'wrong-scheme'; scheme: string }
   | { code: 'needs-encoding' }

@@ -8,7 +8,7 @@ import type { z } from 'zod';
 type Issue = z.core.$ZodIssue;
 type PathKey = PropertyKey;
 
-export function formatPath(path: readonly PathKey[]): string {
+function formatPath(path: readonly PathKey[]): string {
   let out = '';
   for (const key of path) {
     if (typeof key === 'number') out += `[${key}]`;

@@ -11,7 +11,7 @@ import { deepFreeze } from './freeze.js';
 import { configSchema, type DrConfig } from './schema.js';
 import { DEFAULT_CONFIG_PATH } from './path.js';
 
-export interface LoadConfigOptions {
+interface LoadConfigOptions {
   /** The file to read; DR_CONFIG / ./dr.config.yaml are resolved by configPathFrom(). */
   path?: string;
   /**

@@ -25,7 +25,7 @@ export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 export const DEFAULT_PORT = 3000;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-export interface StartEnvironment {
+interface StartEnvironment {
   redisUrl: string;
   /** True when REDIS_URL was not set and DEFAULT_REDIS_URL is used. */
   redisUrlDefaulted: boolean;
@@ -47,20 +47,20 @@ function set(env: NodeJS.ProcessEnv, name: string): string | undefined {
   return v === undefined || v.trim() === '' ? undefined : v.trim();
 }
 
-export interface StartProblem {
+interface StartProblem {
   /** `key: what to fix`, never containing a secret. */
   text: string;
   /** Checking it needs the environment: `dr config check --skip-env` leaves it out. */
   needsEnv: boolean;
 }
 
-export interface StartCheck {
+interface StartCheck {
   problems: StartProblem[];
   /** What start runs with; undefined when there are problems or the environment was skipped. */
   environment: StartEnvironment | undefined;
 }
 
-export interface StartCheckOptions {
+interface StartCheckOptions {
   /** Check the file only: skip every check that reads an environment variable. */
   skipEnv?: boolean;
 }

@@ -36,14 +36,6 @@ const connectionRefShape = z
     message: 'give exactly one of `url` or `urlEnv`',
   });
 
-/** A connection string: `url` (no password inside) or `urlEnv` (the name of an env var holding it). */
-export const connectionRef = connectionRefShape.refine(
-  (c) => c.url === undefined || !userInfoHoldsPassword(c.url),
-  {
-    message: PASSWORD_IN_URL,
-  },
-);
-
 /**
  * The same for a PostgreSQL or Redis side: a `url` written in the file must also be a connection
  * URL of that kind, and carry no password in its query (`?password=` works for both drivers).
@@ -517,4 +509,4 @@ export const configSchema = z
 
 export type DrConfigInput = z.input<typeof configSchema>;
 export type DrConfig = z.output<typeof configSchema>;
-export type ConnectionRef = z.output<typeof connectionRef>;
+export type ConnectionRef = z.output<typeof connectionRefShape>;

@@ -18,7 +18,7 @@ function refText(ref: ConnectionRef, env: NodeJS.ProcessEnv): string {
   }
 }
 
-export interface ConfigSummary {
+interface ConfigSummary {
   lines: string[];
   /** Valid but probably not meant: `dr config check` prints them, `dr start` logs them. */
   warnings: string[];

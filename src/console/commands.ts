@@ -4,7 +4,7 @@
  */
 import { OP_ID_EXAMPLE, parseCommand, readOpId, type ParsedCommand } from '../bot/commands.js';
 
-export type ButtonAction = 'approve' | 'reject' | 'retry' | 'skip';
+type ButtonAction = 'approve' | 'reject' | 'retry' | 'skip';
 
 export type ConsoleCommand =
   | ParsedCommand
@@ -14,7 +14,7 @@ export type ConsoleCommand =
   | { type: 'wait'; opId?: string }
   | { type: 'exit' };
 
-export interface ConsoleLine {
+interface ConsoleLine {
   /** Who typed it, when the line names someone (`as bob …` or `… as bob`). */
   as?: string;
   command: ConsoleCommand;
@@ -75,7 +75,7 @@ export function parseConsoleLine(line: string): ConsoleLine {
   return { ...who, command: parseCommand(split.words.join(' ')) };
 }
 
-export interface HelpContext {
+interface HelpContext {
   /** approvals.approvers, as they are typed here (local names where the session has them). */
   approvers: readonly string[];
   /** Who types when a line names nobody. */

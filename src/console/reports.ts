@@ -10,7 +10,7 @@ import { UnrestorableOperation } from '../engine/index.js';
 import type { Engine } from '../engine/types.js';
 import type { DrillReport, DrillSummary, ReportStore } from '../report/index.js';
 
-export interface ReportLookupDeps {
+interface ReportLookupDeps {
   engine: Pick<Engine, 'get' | 'status'>;
   reporter: Pick<DrillReporter, 'reportFor'>;
   reports: Pick<ReportStore, 'previous'>;

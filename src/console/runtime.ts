@@ -20,7 +20,7 @@ import {
 } from '../store/index.js';
 import { closeStateRedis, reachStateRedis, stateRedisClient } from './state-redis.js';
 
-export const DEFAULT_STATE_REDIS = 'redis://127.0.0.1:6379';
+const DEFAULT_STATE_REDIS = 'redis://127.0.0.1:6379';
 
 export interface ConsoleRuntime {
   engine: Engine;
@@ -34,7 +34,7 @@ export interface ConsoleRuntime {
 }
 
 /** Logs go to stderr at `warn` unless LOG_LEVEL says otherwise: the terminal shows the timeline. */
-export function consoleLogger(env: NodeJS.ProcessEnv): Logger {
+function consoleLogger(env: NodeJS.ProcessEnv): Logger {
   return createLogger({ level: env.LOG_LEVEL ?? 'warn', destination: pino.destination(2) });
 }
 

@@ -27,7 +27,7 @@ import {
   type ReportLookup,
 } from './reports.js';
 
-export interface ConsoleSessionDeps {
+interface ConsoleSessionDeps {
   engine: Engine;
   config: DrConfig;
   reporter?: DrillReporter;

@@ -78,7 +78,7 @@ export interface ProviderStatusReader {
   read(): Promise<ProviderStatusEvent[]>;
 }
 
-export type CardState = null | 'posting' | { channel: string; ts: string };
+type CardState = null | 'posting' | { channel: string; ts: string };
 
 export interface Episode {
   id: string;

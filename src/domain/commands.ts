@@ -4,7 +4,7 @@
  * in `dr console`). commandRef marks a verb in a message; each adapter spells the marks its own
  * way with renderCommands before it shows the message.
  */
-export type CommandVerb =
+type CommandVerb =
   'failover' | 'failback' | 'drill' | 'status' | 'abort' | 'approve' | 'reject' | 'retry' | 'skip';
 
 const REF = /\{\{command:([a-z]+)\}\}/g;

@@ -43,7 +43,7 @@ export const STEP_ICONS: Record<StepState['status'], string> = {
   skipped: '⏭',
 };
 
-export function formatJson(value: JsonValue): string {
+function formatJson(value: JsonValue): string {
   if (value === null) return '—';
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
@@ -64,7 +64,7 @@ export function formatRpo(rpo: RpoMeasurement): string {
   return `${rpo.component}: ${parts.length ? parts.join(' / ') : 'unknown'} — ${rpo.description}`;
 }
 
-export const REFUSAL_TEXT: Record<RefusalReason, string> = {
+const REFUSAL_TEXT: Record<RefusalReason, string> = {
   'self-approval': 'the requester cannot approve their own request',
   unauthorized: 'not an authorized approver',
   duplicate: 'approval already counted',

@@ -37,7 +37,7 @@ type RunnerState = 'live' | 'finished' | 'lost' | 'stopped' | 'refused';
  * store.create's answer, or the error that kept it from answering. `uncertain`: no attempt got an
  * answer from Redis (the connection dropped), so the first one may have been applied all the same.
  */
-export type CreateOutcome = CreateResult | { ok: false; error: unknown; uncertain: boolean };
+type CreateOutcome = CreateResult | { ok: false; error: unknown; uncertain: boolean };
 
 /**
  * Saves that fail for another reason than a stale version (Redis restarting) are retried a few

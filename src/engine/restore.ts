@@ -102,7 +102,7 @@ export function restoreReadable(
 }
 
 /** What the store still knows of an operation whose snapshot may be unreadable. */
-export interface StoredFacts {
+interface StoredFacts {
   id: string;
   env: string;
   kind: OperationKind;

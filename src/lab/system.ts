@@ -16,7 +16,7 @@ export interface LabUser {
   gid?: number;
 }
 
-export interface RunOptions {
+interface RunOptions {
   user?: LabUser;
   cwd?: string;
   timeoutMs?: number;

@@ -13,7 +13,7 @@ import type { OperationContext, OperationEvent, UserEvent } from './types.js';
 export type OperationAction = 'approve' | 'reject' | 'retry' | 'skip' | 'abort';
 
 /** The part of an operation the approval policy looks at; an OperationView has all of it. */
-export type PolicySubject = Pick<OperationView, 'phase' | 'requester' | 'approvals' | 'planHash'> &
+type PolicySubject = Pick<OperationView, 'phase' | 'requester' | 'approvals' | 'planHash'> &
   Partial<Pick<OperationView, 'expiresAt'>>;
 
 /**
@@ -129,7 +129,7 @@ export function computePlanHash(
 }
 
 /** JSON with object keys sorted at every level, so equal data always gives equal text. */
-export function canonicalJson(value: unknown): string {
+function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') {
     // undefined and functions have no JSON form; treat them like a missing value.
     return JSON.stringify(value) ?? 'null';
@@ -150,7 +150,7 @@ const MASK64 = 0xffffffffffffffffn;
  * FNV-1a, 64 bit, over the UTF-8 bytes. Not a security hash: it only has to notice that the
  * plan changed, and it keeps the machine free of node:crypto.
  */
-export function fnv1a64(text: string): string {
+function fnv1a64(text: string): string {
   let hash = FNV64_OFFSET;
   for (const byte of new TextEncoder().encode(text)) {
     hash ^= BigInt(byte);

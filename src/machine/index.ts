@@ -26,14 +26,12 @@
  * Snapshot values name the step: `{ running: { failover: { 'stage-1': { 'promote-database': 'running',
  * 'promote-cache': 'succeeded' } } } }`, `{ paused: { failover: 'stage-1' } }`, `'awaitingApproval'`.
  */
-export { createOperationMachine, MACHINE_ID, stageKey } from './operation-machine.js';
-export { rtoStepOf } from './records.js';
+export { createOperationMachine } from './operation-machine.js';
 export type { OperationMachine } from './operation-machine.js';
-export { canonicalJson, computePlanHash, evaluateAction, fnv1a64 } from './approval.js';
-export type { OperationAction, PolicySubject } from './approval.js';
+export { computePlanHash, evaluateAction } from './approval.js';
+export type { OperationAction } from './approval.js';
 export { phaseOf, toView } from './view.js';
 export { machineDiagram } from './diagram.js';
-export type { OperationSnapshot } from './view.js';
 export type {
   OperationContext,
   OperationEvent,
@@ -44,7 +42,6 @@ export type {
 export {
   FAILBACK_RUNBOOK,
   FAILOVER_RUNBOOK,
-  RUNBOOKS,
   STEP_TITLES,
   runbookChange,
   runbookSteps,

@@ -32,12 +32,12 @@ import type {
 } from './types.js';
 
 /** The machine's id: state ids in targets are `#operation.running.failover.stage-1`. */
-export const MACHINE_ID = 'operation';
+const MACHINE_ID = 'operation';
 
 const KINDS: readonly OperationKind[] = ['failover', 'failback', 'drill'];
 
 /** `stage-1`, `stage-2`, ...: one-based, as people count stages on the card. */
-export function stageKey(index: number): string {
+function stageKey(index: number): string {
   return `stage-${index + 1}`;
 }
 

@@ -2,7 +2,7 @@ import type { SnapshotFrom } from 'xstate';
 import type { OperationView, Phase, StepId } from '../domain/types.js';
 import type { OperationMachine } from './operation-machine.js';
 
-export type OperationSnapshot = SnapshotFrom<OperationMachine>;
+type OperationSnapshot = SnapshotFrom<OperationMachine>;
 
 /** The top-level state is the phase: running/paused carry the stage below them. */
 export function phaseOf(snapshot: Pick<OperationSnapshot, 'value'>): Phase {

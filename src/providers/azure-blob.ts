@@ -10,7 +10,7 @@ import { BlobServiceClient, RestError } from '@azure/storage-blob';
 import { DrError, ProviderError } from '../errors.js';
 import { stampFromMetadata, stampMetadata, type ObjectStoreSide } from './object-storage.js';
 
-export type AzureBlobSideOptions = { container: string } & (
+type AzureBlobSideOptions = { container: string } & (
   { connectionString: string } | { accountUrl: string }
 );
 

@@ -5,7 +5,7 @@
 import { Resolver } from 'node:dns/promises';
 import net from 'node:net';
 
-export type DnsQueryType = 'A' | 'AAAA' | 'CNAME';
+type DnsQueryType = 'A' | 'AAAA' | 'CNAME';
 /** Resolve `name` to the values of records of `type`; throws when there are none. */
 export type ResolveFn = (name: string, type: DnsQueryType) => Promise<string[]>;
 
@@ -43,7 +43,7 @@ export type FailoverDetection =
   { known: true; seconds: number; how: string; watcher: string } | { known: false; why: string };
 
 /** The time a failed region keeps receiving users, in numbers a person can check. */
-export interface FailoverTime {
+interface FailoverTime {
   /**
    * Detection plus one TTL, the TTL alone when detection is unknown, the detection alone (a lower
    * bound) without a TTL; undefined when neither is known.

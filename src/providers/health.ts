@@ -16,7 +16,7 @@ import type { CheckResult, ComponentReadiness, RegionRole } from '../domain/type
 import type { HealthProvider, Progress } from './types.js';
 import { runHttpCheck } from './verification.js';
 
-export interface HealthProviderOptions {
+interface HealthProviderOptions {
   primaryUrl?: string;
   secondaryUrl?: string;
   retryDelayMs?: number;

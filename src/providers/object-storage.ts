@@ -13,14 +13,14 @@ import type { Evidence } from '../domain/types.js';
 import { sleep } from './dns-resolve.js';
 
 /** What a canary carries; both values travel as object metadata. */
-export interface CanaryStamp {
+interface CanaryStamp {
   nonce: string;
   writtenAt: number;
 }
 
 /** Metadata keys: lower-case identifiers, valid for S3 (x-amz-meta-*) and Azure (C# identifiers). */
-export const CANARY_NONCE_KEY = 'drcanary';
-export const CANARY_WRITTEN_KEY = 'drwrittenat';
+const CANARY_NONCE_KEY = 'drcanary';
+const CANARY_WRITTEN_KEY = 'drwrittenat';
 
 /** One bucket or container of one region. */
 export interface ObjectStoreSide {
@@ -32,7 +32,7 @@ export interface ObjectStoreSide {
   close(): Promise<void>;
 }
 
-export interface ReplicationCheck {
+interface ReplicationCheck {
   /** The canary reached the secondary within the RPO. */
   ok: boolean;
   /** Write-to-visible time of this canary, or null when it never showed up. */
@@ -47,7 +47,7 @@ export interface ObjectStorageProvider {
   close(): Promise<void>;
 }
 
-export interface ObjectStorageProviderOptions {
+interface ObjectStorageProviderOptions {
   name: 's3' | 'azure-blob';
   primary: ObjectStoreSide;
   secondary: ObjectStoreSide;

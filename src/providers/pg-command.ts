@@ -7,7 +7,7 @@ import { ProviderError } from '../errors.js';
 import { commandEnv } from './command-env.js';
 import { killCommandGroup, spawnCommandGroup } from './command-group.js';
 
-export interface CommandResult {
+interface CommandResult {
   exitCode: number;
   durationMs: number;
   /** The last lines of stdout+stderr, for evidence and error messages. */

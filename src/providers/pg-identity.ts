@@ -30,7 +30,7 @@ export function memorySystemIdentifier(): SystemIdentifierMemory {
 }
 
 /** The two commands it needs, so any Redis client (ioredis) fits without this module importing one. */
-export interface KeyValue {
+interface KeyValue {
   get(key: string): Promise<string | null>;
   set(key: string, value: string): Promise<unknown>;
 }
@@ -95,7 +95,7 @@ export function memoryPostgresServers(): PostgresServerMemory {
 }
 
 /** The commands kept facts need, with an expiry (ioredis fits). */
-export interface ExpiringKeyValue {
+interface ExpiringKeyValue {
   get(key: string): Promise<string | null>;
   set(key: string, value: string): Promise<unknown>;
   set(key: string, value: string, px: 'PX', ms: number): Promise<unknown>;

@@ -15,7 +15,7 @@ import type { DrConfig } from '../config/schema.js';
 import type { ProviderStatusEvent, ProviderStatusReader } from '../detection/types.js';
 import { ProviderError } from '../errors.js';
 
-export interface AwsHealthOptions {
+interface AwsHealthOptions {
   /** The region whose events count. */
   region: string;
   /** Endpoint override (lab, tests); default the global endpoint in us-east-1. */
@@ -23,7 +23,7 @@ export interface AwsHealthOptions {
   credentials?: { accessKeyId: string; secretAccessKey: string };
 }
 
-export interface AzureResourceHealthOptions {
+interface AzureResourceHealthOptions {
   subscriptionId: string;
   /** The primary's Azure location: resources elsewhere do not count. */
   location: string;
@@ -55,7 +55,7 @@ function reason(err: unknown): string {
 
 const OPEN = 'open';
 
-export function createAwsHealthReader(opts: AwsHealthOptions): ProviderStatusReader {
+function createAwsHealthReader(opts: AwsHealthOptions): ProviderStatusReader {
   // AWS Health is a global API served from us-east-1; the region is a filter, not the endpoint.
   const client = new HealthClient({
     region: 'us-east-1',
@@ -117,9 +117,7 @@ function azureEvent(s: AvailabilityStatus, fallbackId: string): ProviderStatusEv
   };
 }
 
-export function createAzureResourceHealthReader(
-  opts: AzureResourceHealthOptions,
-): ProviderStatusReader {
+function createAzureResourceHealthReader(opts: AzureResourceHealthOptions): ProviderStatusReader {
   const client = new MicrosoftResourceHealth(
     opts.credential ?? new DefaultAzureCredential(),
     opts.subscriptionId,

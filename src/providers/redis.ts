@@ -40,7 +40,7 @@ import { formatBytes } from './bytes.js';
 import { digestsOf, sampleDigests } from './redis-digest.js';
 import type { ActionResult, CacheProvider, Progress, PromotionResult } from './types.js';
 
-export interface RedisProviderOptions {
+interface RedisProviderOptions {
   primaryUrl: string;
   secondaryUrl: string;
   promoteTimeoutSeconds: number;

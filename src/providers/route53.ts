@@ -105,7 +105,7 @@ const THROTTLING = new Set([
 ]);
 
 /** Turn an SDK error into one of ours, with what to do about it. */
-export function mapRoute53Error(err: unknown, doing: string): DrError {
+function mapRoute53Error(err: unknown, doing: string): DrError {
   if (err instanceof DrError) return err;
   const e = err as {
     name?: string;
@@ -160,7 +160,7 @@ export function mapRoute53Error(err: unknown, doing: string): DrError {
  * pinned: Disabled and Inverted, so Route 53 always sees the primary unhealthy. released: neither,
  * the check follows the endpoint. partial: one of the two, which holds nothing.
  */
-export type HealthCheckPin = 'pinned' | 'released' | 'partial';
+type HealthCheckPin = 'pinned' | 'released' | 'partial';
 
 function pinOf(hc: HealthCheck | undefined): HealthCheckPin {
   const inverted = hc?.HealthCheckConfig?.Inverted === true;

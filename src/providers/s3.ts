@@ -13,7 +13,7 @@ import {
 import { DrError, ProviderError } from '../errors.js';
 import { stampFromMetadata, stampMetadata, type ObjectStoreSide } from './object-storage.js';
 
-export interface S3SideOptions {
+interface S3SideOptions {
   bucket: string;
   region?: string;
   endpoint?: string;

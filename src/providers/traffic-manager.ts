@@ -115,7 +115,7 @@ interface InterruptedSwap {
   step: 1 | 2;
 }
 
-export function mapArmError(err: unknown, doing: string): DrError {
+function mapArmError(err: unknown, doing: string): DrError {
   if (err instanceof DrError) return err;
   const e = err as { statusCode?: number; code?: string; message?: string };
   const said = e.message ? ` (Azure said: ${e.message})` : '';

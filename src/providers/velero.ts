@@ -9,7 +9,7 @@ import { PreconditionFailed, ProviderError } from '../errors.js';
 import type { Evidence, RegionRole } from '../domain/types.js';
 import { loadKubeConfig, mapKubernetesError, type ClusterRef } from './kubernetes.js';
 
-export interface VeleroOptions {
+interface VeleroOptions {
   cluster: ClusterRef;
   /** The region whose cluster holds the backups (default secondary: where a restore happens). */
   region?: RegionRole;
@@ -18,13 +18,13 @@ export interface VeleroOptions {
   now?: () => number;
 }
 
-export interface VeleroBackup {
+interface VeleroBackup {
   name: string;
   phase: string;
   completedAt: number | null;
 }
 
-export interface VeleroBackupCheck {
+interface VeleroBackupCheck {
   /** The newest completed backup is younger than maxAgeHours. */
   ok: boolean;
   ageHours: number | null;

@@ -18,7 +18,7 @@ import { sleep } from './dns-resolve.js';
 import { commandEnv } from './command-env.js';
 import { killCommandGroup, spawnCommandGroup } from './command-group.js';
 
-export interface HttpCheckConfig {
+interface HttpCheckConfig {
   name: string;
   url: string;
   /** The status to expect (default 200); `2xx` takes any success, as a health endpoint's. */
@@ -28,7 +28,7 @@ export interface HttpCheckConfig {
   retries?: number;
 }
 
-export interface CommandCheckConfig {
+interface CommandCheckConfig {
   name: string;
   command: string;
   timeoutSeconds?: number;
@@ -39,7 +39,7 @@ export interface RegionChecks {
   commands?: CommandCheckConfig[];
 }
 
-export interface VerificationProviderOptions {
+interface VerificationProviderOptions {
   primary: RegionChecks;
   secondary: RegionChecks;
   retryDelayMs?: number;
@@ -116,7 +116,7 @@ export async function runHttpCheck(
   };
 }
 
-export async function runCommandCheck(
+async function runCommandCheck(
   check: CommandCheckConfig,
   region: RegionRole,
   tailLines: number,

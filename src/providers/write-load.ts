@@ -12,11 +12,11 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ComponentReadiness, Evidence, RegionRole, RpoMeasurement } from '../domain/types.js';
 import { PreconditionFailed } from '../errors.js';
-import type { ActionResult, Progress, WriteLoadProvider, WriteLoadSample } from './types.js';
+import type { ActionResult, WriteLoadProvider, WriteLoadSample } from './types.js';
 
 export const DRILL_LOAD_TABLE = 'dr_drill_load';
 
-export interface WriteLoadOptions {
+interface WriteLoadOptions {
   postgres?: { primaryUrl: string; secondaryUrl: string };
   redis?: { primaryUrl: string; secondaryUrl: string };
   /** Pause between two writes of one component. */

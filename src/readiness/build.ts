@@ -3,7 +3,6 @@
  * storage and Velero readers are built here from their config blocks, because no operation step
  * uses them; the other checks reuse the operation's providers.
  */
-import { resolveConnection } from '../config/connection.js';
 import type { DrConfig } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
 import { createAzureBlobSide } from '../providers/azure-blob.js';

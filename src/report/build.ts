@@ -17,7 +17,7 @@ import type {
 const FAILBACK_FIRST: StepId = 'verify-primary';
 const FAILBACK_LAST: StepId = 'verify-primary-serving';
 
-export function rpoTargetMinutes(targets: DrillTargets, component: RpoRow['component']): number {
+function rpoTargetMinutes(targets: DrillTargets, component: RpoRow['component']): number {
   const key = component === 'object-storage' ? 'objectStorage' : component;
   return targets.rpoMinutesByComponent?.[key] ?? targets.rpoMinutes;
 }

@@ -45,9 +45,7 @@ function rpoLabel(r: RpoRow): string {
 }
 
 /** measure, value, target, result — the RTO/RPO table's rows. */
-export function measureRows(
-  report: Pick<DrillReport, 'rto' | 'rpo'>,
-): [string, string, string, string][] {
+function measureRows(report: Pick<DrillReport, 'rto' | 'rpo'>): [string, string, string, string][] {
   const rows: [string, string, string, string][] = report.rto.map((r: RtoRow) => [
     `RTO ${r.phase}`,
     r.ms === null ? 'not measured' : formatDuration(r.ms),

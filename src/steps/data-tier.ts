@@ -3,7 +3,7 @@ import type { ActionResult, CacheProvider, DatabaseProvider } from '../providers
 import { actionOutcome, allDone } from './outcome.js';
 import type { CheckOutcome, StepContext } from './types.js';
 
-export type DataComponent = 'database' | 'cache';
+type DataComponent = 'database' | 'cache';
 type DataProvider = DatabaseProvider | CacheProvider;
 
 /** The configured data-tier providers among `which`, in a stable order (database first). */

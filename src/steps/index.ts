@@ -55,4 +55,4 @@ export function isConfigured(step: Step, providers: Providers): boolean {
   return step.needs.some((k) => providers[k] !== undefined);
 }
 
-export type { Step, StepContext, CheckOutcome } from './types.js';
+export type { StepContext } from './types.js';

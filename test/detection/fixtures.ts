@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 export const PRIMARY = 'eu-west-1';
 export const SECONDARY = 'eu-central-1';
 
-export interface AlertInput {
+interface AlertInput {
   fingerprint: string;
   service?: string;
   status?: 'firing' | 'resolved';

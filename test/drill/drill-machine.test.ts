@@ -41,7 +41,6 @@ describe('the drill runbook in the operation machine', () => {
     await until(actor, 'awaitingApproval');
     actor.send(approve(ALICE, actor.getSnapshot().context.planHash!, T0));
     await waitFor(actor, (s) => s.matches({ running: { drill: 'stage-5' } } as never));
-    const approvedAt = actor.getSnapshot().context.approvedAt!;
     h.clock.increment(90_000);
     h.release('verify-secondary', done('secondary serving'));
     await waitFor(actor, (s) =>

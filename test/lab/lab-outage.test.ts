@@ -6,7 +6,6 @@
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import {
   labDown,
   labStatus,

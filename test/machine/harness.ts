@@ -64,9 +64,6 @@ export function done(summary = 'done', extra: Partial<StepOutcome> = {}): StepOu
   return { result: 'done', summary, evidence: { ok: true }, ...extra };
 }
 
-/** What a fake actor does on one call: answer, or throw. */
-export type Script<T> = T | Error | ((input: never) => T | Promise<T>);
-
 /**
  * Fake preflight and runStep actors with a simulated clock. Each step answers from its script,
  * one entry per attempt (the last entry repeats); unscripted steps succeed. A step scripted with
@@ -173,7 +170,7 @@ export class Harness {
   }
 }
 
-export type OperationActor = ReturnType<Harness['start']>;
+type OperationActor = ReturnType<Harness['start']>;
 
 export function phase(actor: OperationActor): string {
   const value = actor.getSnapshot().value as string | Record<string, unknown>;

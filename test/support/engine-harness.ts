@@ -96,7 +96,7 @@ export async function createHarness(opts: {
  * Resolves with the operation's view once `pred` holds (checked after every persisted change);
  * rejects as soon as `stuck` holds, so a test that went wrong fails with the reason at once.
  */
-export function waitFor(
+function waitFor(
   engine: Engine,
   opId: string,
   pred: (v: OperationView) => boolean,

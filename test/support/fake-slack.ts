@@ -18,16 +18,16 @@ export interface ApiCall {
   result: Record<string, unknown>;
 }
 
-export interface ResponseUrlCall {
+interface ResponseUrlCall {
   kind: 'response';
   path: string;
   body: Record<string, unknown>;
 }
 
-export type RecordedCall = ApiCall | ResponseUrlCall;
+type RecordedCall = ApiCall | ResponseUrlCall;
 
 /** A file sent through files.uploadV2 (getUploadURLExternal, the upload, completeUploadExternal). */
-export interface Upload {
+interface Upload {
   fileId: string;
   filename: string;
   content: string;

@@ -24,13 +24,13 @@ import type {
   WriteLoadProvider,
 } from '../../src/providers/types.js';
 
-export interface StateBackend {
+interface StateBackend {
   get(key: string): Promise<string | null>;
   set(key: string, value: string): Promise<void>;
   incr(key: string): Promise<number>;
 }
 
-export function memoryBackend(): StateBackend {
+function memoryBackend(): StateBackend {
   const m = new Map<string, string>();
   return {
     async get(k) {
@@ -67,7 +67,7 @@ export type FakeCall =
   | `writeLoad.${'start' | 'stop'}`;
 
 /** The world the fakes act on: a steady state before a failover (primary writes, secondary streams). */
-export const INITIAL_STATE = {
+const INITIAL_STATE = {
   'database.writer': 'primary',
   'database.standby': 'secondary',
   'database.primaryReachable': 'true',
@@ -90,7 +90,7 @@ export const INITIAL_STATE = {
   /** Acknowledged drill writes the fake "loses" (missing when the load is counted at the end). */
   'writeLoad.lostWrites': '0',
 } as const;
-export type StateKey = keyof typeof INITIAL_STATE;
+type StateKey = keyof typeof INITIAL_STATE;
 
 export class FakeWorld {
   readonly backend: StateBackend;

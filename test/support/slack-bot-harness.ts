@@ -32,7 +32,7 @@ import {
   type PostOptions,
 } from './slack-signing.js';
 
-export interface BotHarnessOptions {
+interface BotHarnessOptions {
   slack: FakeSlack;
   /** A connection used to delete the harness's keys on stop. */
   redis: Redis;

@@ -5,7 +5,7 @@
  */
 import { createHmac } from 'node:crypto';
 
-export function slackSignature(secret: string, timestamp: number, body: string): string {
+function slackSignature(secret: string, timestamp: number, body: string): string {
   return `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
 }
 
@@ -18,7 +18,7 @@ export interface PostOptions {
   secret?: string;
 }
 
-export interface PostResult {
+interface PostResult {
   status: number;
   text: string;
   json: Record<string, unknown> | null;

@@ -13,7 +13,7 @@ import {
 
 const TARGET_PREFIX = 'AWSHealth_20160804.';
 
-export interface SimHealthEvent {
+interface SimHealthEvent {
   arn: string;
   service: string;
   eventTypeCode: string;

@@ -8,10 +8,10 @@ import { startHttpSim, json, type HttpSim, type RecordedRequest } from './http-s
 import { selfSignedCert } from './tls.js';
 import { armError } from './traffic-manager.js';
 
-export const RESOURCE_HEALTH_API_VERSION = '2022-10-01';
+const RESOURCE_HEALTH_API_VERSION = '2022-10-01';
 const CURRENT = '/providers/Microsoft.ResourceHealth/availabilityStatuses/current';
 
-export interface SimResourceStatus {
+interface SimResourceStatus {
   resourceId: string;
   location: string;
   availabilityState: 'Available' | 'Unavailable' | 'Degraded' | 'Unknown';

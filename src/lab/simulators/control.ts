@@ -10,7 +10,7 @@
 import { json, startHttpSim, type HttpSim } from './http-sim.js';
 import type { Simulators } from './index.js';
 
-export type RegionName = 'primary' | 'secondary';
+type RegionName = 'primary' | 'secondary';
 
 export interface CloudWorkloadState {
   kind: string;
@@ -33,7 +33,7 @@ export interface CloudState {
   kubernetes: Record<RegionName, CloudWorkloadState[]>;
 }
 
-export interface ControlServer {
+interface ControlServer {
   url: string;
   close(): Promise<void>;
 }

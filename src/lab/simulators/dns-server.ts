@@ -7,7 +7,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 
 export type DnsRecordType = 'A' | 'AAAA' | 'CNAME';
-export type DnsAnswerFn = (
+type DnsAnswerFn = (
   name: string,
   type: DnsRecordType,
 ) => { type: DnsRecordType; values: string[]; ttl: number } | null;
@@ -60,7 +60,7 @@ function expandIpv6(ip: string): string {
   return [...h, ...(ip.includes('::') ? fill : []), ...t].join(':');
 }
 
-export function buildResponse(query: Buffer, answer: DnsAnswerFn): Buffer {
+function buildResponse(query: Buffer, answer: DnsAnswerFn): Buffer {
   const id = query.readUInt16BE(0);
   const { name, next } = readName(query, 12);
   const qtype = query.readUInt16BE(next);

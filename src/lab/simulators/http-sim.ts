@@ -22,10 +22,10 @@ export interface SimResponse {
   headers?: Record<string, string>;
 }
 
-export type SimHandler = (req: RecordedRequest) => SimResponse | Promise<SimResponse>;
+type SimHandler = (req: RecordedRequest) => SimResponse | Promise<SimResponse>;
 
 /** A fault to serve instead of the real answer; `times` requests in a row get it. */
-export interface InjectedFault {
+interface InjectedFault {
   response: SimResponse;
   times: number;
   /** Only requests this predicate accepts consume the fault (default: every request). */

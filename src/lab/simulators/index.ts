@@ -23,55 +23,14 @@ import { startRoute53Simulator, type Route53Sim } from './route53.js';
 import { startS3Simulator, type S3Sim } from './s3.js';
 import { startTrafficManagerSimulator, type TrafficManagerSim } from './traffic-manager.js';
 
-export {
-  startRoute53Simulator,
-  route53Operation,
-  type Route53Sim,
-  type Route53SimOptions,
-  type Route53Operation,
-} from './route53.js';
-export {
-  startTrafficManagerSimulator,
-  TRAFFIC_MANAGER_API_VERSIONS,
-  type TrafficManagerSim,
-  type TrafficManagerSimOptions,
-} from './traffic-manager.js';
-export {
-  startKubernetesSimulator,
-  kubeconfigFor,
-  type KubernetesSim,
-  type KubernetesSimOptions,
-  type SimWorkloadSpec,
-} from './kubernetes.js';
-export { startHealthServer, type HealthServer } from './health.js';
-export { startAwsHealthSimulator, type AwsHealthSim, type SimHealthEvent } from './aws-health.js';
+export { startAwsHealthSimulator, type AwsHealthSim } from './aws-health.js';
 export {
   startAzureResourceHealthSimulator,
-  RESOURCE_HEALTH_API_VERSION,
   type AzureResourceHealthSim,
-  type SimResourceStatus,
 } from './azure-resource-health.js';
-export { startS3Simulator, type S3Sim, type S3SimOptions, type S3ReplicationRule } from './s3.js';
-export { startDnsServer, type DnsServer, type DnsAnswerFn } from './dns-server.js';
-export { startHttpSim, type HttpSim, type RecordedRequest } from './http-sim.js';
-export { spawnSimulators, SIMULATORS_FILE, type SpawnedSimulators } from './spawn.js';
-export {
-  startControlServer,
-  type ControlServer,
-  type CloudState,
-  type CloudWorkloadState,
-  type RegionName,
-} from './control.js';
-export {
-  simulatorsPart,
-  labCloud,
-  cloudState,
-  setRegionHealth,
-  CLOUD_KEY,
-  type LabCloud,
-} from './part.js';
+export { spawnSimulators, type SpawnedSimulators } from './spawn.js';
 
-export interface LabWorkload {
+interface LabWorkload {
   kind: 'Deployment' | 'StatefulSet';
   namespace: string;
   name: string;
@@ -79,7 +38,7 @@ export interface LabWorkload {
   standbyReplicas: number;
 }
 
-export const DEFAULT_LAB_WORKLOADS: LabWorkload[] = [
+const DEFAULT_LAB_WORKLOADS: LabWorkload[] = [
   { kind: 'Deployment', namespace: 'shop', name: 'api', productionReplicas: 4, standbyReplicas: 1 },
   { kind: 'Deployment', namespace: 'shop', name: 'web', productionReplicas: 3, standbyReplicas: 1 },
   {
@@ -128,7 +87,7 @@ export function describeSimulators(s: Simulators): SimulatorsDescriptor {
   };
 }
 
-export interface StartSimulatorsOptions {
+interface StartSimulatorsOptions {
   /** Where the kubeconfig and the Traffic Manager CA are written (default: a new temp dir). */
   dir?: string;
   workloads?: LabWorkload[];

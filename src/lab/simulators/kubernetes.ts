@@ -15,7 +15,7 @@ import {
   type SimResponse,
 } from './http-sim.js';
 
-export type WorkloadKind = 'Deployment' | 'StatefulSet';
+type WorkloadKind = 'Deployment' | 'StatefulSet';
 
 export interface SimWorkloadSpec {
   kind: WorkloadKind;
@@ -34,7 +34,7 @@ interface SimWorkload extends SimWorkloadSpec {
   stalled: boolean;
 }
 
-export interface KubernetesSimOptions {
+interface KubernetesSimOptions {
   port?: number;
   workloads?: SimWorkloadSpec[];
   /** Time for each pod to become ready (or go away). 0: immediately. */
@@ -46,7 +46,7 @@ export interface KubernetesSimOptions {
   veleroBackups?: SimVeleroBackup[];
 }
 
-export interface SimVeleroBackup {
+interface SimVeleroBackup {
   namespace?: string;
   name: string;
   phase: 'New' | 'InProgress' | 'Completed' | 'PartiallyFailed' | 'Failed';

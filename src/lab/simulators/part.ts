@@ -13,7 +13,7 @@ import type { CloudState } from './control.js';
 import { SIMULATORS_PID_FILE, spawnSimulators, type SpawnedSimulators } from './spawn.js';
 
 /** The key of the simulator process in lab.json's `simulators`. */
-export const CLOUD_KEY = 'cloud';
+const CLOUD_KEY = 'cloud';
 
 export type LabCloud = SpawnedSimulators & LabSimulatorInfo;
 

@@ -17,7 +17,7 @@ import { startDnsServer, type DnsRecordType, type DnsServer } from './dns-server
 
 const NS = 'https://route53.amazonaws.com/doc/2013-04-01/';
 
-export interface SimRecordSet {
+interface SimRecordSet {
   name: string;
   type: string;
   setIdentifier?: string;
@@ -27,7 +27,7 @@ export interface SimRecordSet {
   healthCheckId?: string;
 }
 
-export interface SimHealthCheck {
+interface SimHealthCheck {
   id: string;
   version: number;
   inverted: boolean;
@@ -43,7 +43,7 @@ export interface SimHealthCheck {
   failureThreshold: number;
 }
 
-export interface Route53SimOptions {
+interface Route53SimOptions {
   port?: number;
   zoneId?: string;
   zoneName?: string;
@@ -107,7 +107,7 @@ export interface Route53Sim {
   stop(): Promise<void>;
 }
 
-export type Route53Operation =
+type Route53Operation =
   | 'GetHostedZone'
   | 'ListResourceRecordSets'
   | 'ChangeResourceRecordSets'
@@ -117,7 +117,7 @@ export type Route53Operation =
   | 'TestDNSAnswer'
   | 'Unknown';
 
-export function route53Operation(req: { method: string; path: string }): Route53Operation {
+function route53Operation(req: { method: string; path: string }): Route53Operation {
   const p = req.path;
   if (/^\/2013-04-01\/hostedzone\/[^/]+$/.test(p) && req.method === 'GET') return 'GetHostedZone';
   if (/^\/2013-04-01\/hostedzone\/[^/]+\/rrset\/?$/.test(p))

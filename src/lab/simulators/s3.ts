@@ -12,14 +12,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import { startHttpSim, type HttpSim, type RecordedRequest, type SimResponse } from './http-sim.js';
 import { escapeXml } from './xml.js';
 
-export interface S3ReplicationRule {
+interface S3ReplicationRule {
   from: string;
   to: string;
   /** Time from a write to its copy appearing in `to` (default 0: on the next tick). */
   delayMs?: number;
 }
 
-export interface S3SimOptions {
+interface S3SimOptions {
   port?: number;
   buckets: string[];
   replication?: S3ReplicationRule[];

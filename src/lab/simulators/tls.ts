@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-export interface SelfSignedCert {
+interface SelfSignedCert {
   key: string;
   cert: string;
 }

@@ -16,12 +16,12 @@ import {
 import { selfSignedCert } from './tls.js';
 import { isIp, startDnsServer, type DnsServer } from './dns-server.js';
 
-export const TRAFFIC_MANAGER_API_VERSIONS = ['2022-04-01'];
+const TRAFFIC_MANAGER_API_VERSIONS = ['2022-04-01'];
 
-export type MonitorStatus =
+type MonitorStatus =
   'CheckingEndpoint' | 'Online' | 'Degraded' | 'Disabled' | 'Inactive' | 'Stopped' | 'Unmonitored';
 
-export interface SimEndpoint {
+interface SimEndpoint {
   name: string;
   type: 'azureEndpoints' | 'externalEndpoints' | 'nestedEndpoints';
   target: string;
@@ -34,13 +34,13 @@ export interface SimEndpoint {
 }
 
 /** The profile's endpoint monitor: a probe every intervalInSeconds; Degraded after toleratedNumberOfFailures + 1 failures. */
-export interface SimMonitor {
+interface SimMonitor {
   intervalInSeconds: number;
   toleratedNumberOfFailures: number;
   timeoutInSeconds: number;
 }
 
-export interface TrafficManagerSimOptions {
+interface TrafficManagerSimOptions {
   port?: number;
   subscriptionId?: string;
   resourceGroup?: string;

@@ -2,7 +2,7 @@
  * Just enough XML for the Route 53 simulator to read what the AWS SDK sends (element trees of
  * text, no mixed content) and to write what the SDK parses. Not a general XML library.
  */
-export interface XmlNode {
+interface XmlNode {
   name: string;
   children: XmlNode[];
   text: string;
@@ -68,11 +68,11 @@ export function text(n: XmlNode | undefined, name: string): string | undefined {
 }
 
 /** Serialize a plain object: arrays become repeated `itemName` children, undefined is left out. */
-export type XmlValue = string | number | boolean | undefined | XmlObject | XmlList;
+type XmlValue = string | number | boolean | undefined | XmlObject | XmlList;
 export interface XmlObject {
   [key: string]: XmlValue;
 }
-export interface XmlList {
+interface XmlList {
   itemName: string;
   items: XmlValue[];
 }
