@@ -37,7 +37,7 @@ import type {
 } from '../domain/types.js';
 import { DrError, PreconditionFailed, ProviderError } from '../errors.js';
 import { formatBytes } from './bytes.js';
-import { digestsOf, sampleDigests } from './redis-digest.js';
+import { digestsOf, sampleDigests } from './redis/digest.js';
 import type { ActionResult, CacheProvider, Progress, PromotionResult } from './types.js';
 
 interface RedisProviderOptions {
