@@ -13,7 +13,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { labDown, labUp, labUser, pgStop, type LabInfo } from '../src/lab/index.js';
 import { createPostgresProvider } from '../src/providers/postgres.js';
-import { createRedisProvider } from '../src/providers/redis.js';
+import { createRedisProvider } from '../src/providers/redis/index.js';
 import type { CacheProvider, DatabaseProvider } from '../src/providers/types.js';
 
 const log = pino({ level: 'silent' });

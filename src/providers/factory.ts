@@ -22,7 +22,7 @@ import { createHealthProvider } from './health.js';
 import { createKubernetesProvider } from './kubernetes.js';
 import type { PostgresServerMemory, SystemIdentifierMemory } from './pg-identity.js';
 import { createPostgresProvider } from './postgres.js';
-import { createRedisProvider } from './redis.js';
+import { createRedisProvider } from './redis/index.js';
 import { createRoute53Provider } from './route53.js';
 import { createTrafficManagerProvider } from './traffic-manager.js';
 import { createVerificationProvider } from './verification.js';

@@ -11,7 +11,7 @@ import { loadConfig } from '../../src/config/index.js';
 import type { ComponentReadiness } from '../../src/domain/types.js';
 import { createEngine, type Engine } from '../../src/engine/index.js';
 import { findRedisServer, startRedis, type LabInfo } from '../../src/lab/index.js';
-import { createRedisProvider } from '../../src/providers/redis.js';
+import { createRedisProvider } from '../../src/providers/redis/index.js';
 import type { CacheProvider } from '../../src/providers/types.js';
 import { createRedisStore } from '../../src/store/index.js';
 import { silentLog, startLab, stopLabs, until } from '../support/lab.js';

@@ -16,7 +16,7 @@ import {
   type PgStatus,
   type RedisStatus,
 } from '../../src/lab/index.js';
-import { createRedisProvider } from '../../src/providers/redis.js';
+import { createRedisProvider } from '../../src/providers/redis/index.js';
 import { labRedisClients } from '../support/redis.js';
 import type { CacheProvider, DatabaseProvider } from '../../src/providers/types.js';
 import { runDr } from '../support/dr-cli.js';

@@ -1,6 +1,6 @@
 import { PreconditionFailed } from '../../src/errors.js';
 import type { LabInfo } from '../../src/lab/index.js';
-import { createRedisProvider } from '../../src/providers/redis.js';
+import { createRedisProvider } from '../../src/providers/redis/index.js';
 import { labRedisClients } from '../support/redis.js';
 import type { CacheProvider, Progress } from '../../src/providers/types.js';
 import { silentLog, startLab, stopLabs, until } from '../support/lab.js';
