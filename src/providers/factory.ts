@@ -23,7 +23,7 @@ import { createKubernetesProvider } from './kubernetes.js';
 import type { PostgresServerMemory, SystemIdentifierMemory } from './pg-identity.js';
 import { createPostgresProvider } from './postgres.js';
 import { createRedisProvider } from './redis.js';
-import { createRoute53Provider } from './route53.js';
+import { createRoute53Provider } from './route53/index.js';
 import { createTrafficManagerProvider } from './traffic-manager.js';
 import { createVerificationProvider } from './verification.js';
 import { createWriteLoadProvider } from './write-load.js';
