@@ -24,7 +24,7 @@ import type { PostgresServerMemory, SystemIdentifierMemory } from './pg-identity
 import { createPostgresProvider } from './postgres.js';
 import { createRedisProvider } from './redis.js';
 import { createRoute53Provider } from './route53/index.js';
-import { createTrafficManagerProvider } from './traffic-manager.js';
+import { createTrafficManagerProvider } from './traffic-manager/index.js';
 import { createVerificationProvider } from './verification.js';
 import { createWriteLoadProvider } from './write-load.js';
 
