@@ -23,8 +23,8 @@ import { createKubernetesProvider } from './kubernetes.js';
 import type { PostgresServerMemory, SystemIdentifierMemory } from './pg-identity.js';
 import { createPostgresProvider } from './postgres.js';
 import { createRedisProvider } from './redis/index.js';
-import { createRoute53Provider } from './route53.js';
-import { createTrafficManagerProvider } from './traffic-manager.js';
+import { createRoute53Provider } from './route53/index.js';
+import { createTrafficManagerProvider } from './traffic-manager/index.js';
 import { createVerificationProvider } from './verification.js';
 import { createWriteLoadProvider } from './write-load.js';
 

@@ -25,9 +25,9 @@ import {
   setHeaderOptions,
 } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import type { CheckResult, ComponentReadiness, RegionRole } from '../domain/types.js';
+import type { CheckResult, ComponentReadiness, Evidence, RegionRole } from '../domain/types.js';
 import { DrError, PreconditionFailed, ProviderError, errorInfo } from '../errors.js';
-import type { ActionResult, ClusterProvider, ScaleProfile } from './types.js';
+import type { ActionResult, ClusterProvider, Progress, ScaleProfile } from './types.js';
 import { sleep } from './dns-resolve.js';
 
 export interface ClusterRef {
@@ -157,234 +157,271 @@ export function loadKubeConfig(ref: ClusterRef, region: RegionRole): KubeConfig 
   return kc;
 }
 
-export function createKubernetesProvider(opts: KubernetesProviderOptions): ClusterProvider {
-  const timeoutMs = (opts.readyTimeoutSeconds ?? 600) * 1000;
-  const pollMs = opts.pollMs ?? 2000;
-  // The factory hands in a logger already bound to the provider name.
-  const log = opts.log;
-  const clients: Partial<Record<RegionRole, RegionClient>> = {};
+/** What every function of the provider works with; one per provider instance. */
+interface KubernetesContext {
+  opts: KubernetesProviderOptions;
+  timeoutMs: number;
+  pollMs: number;
+  log: Logger;
+  /** One client per region, made on first use. */
+  clients: Partial<Record<RegionRole, RegionClient>>;
+  mergePatch: ReturnType<typeof setHeaderOptions>;
+}
 
-  function client(region: RegionRole): RegionClient {
-    const existing = clients[region];
-    if (existing) return existing;
-    const kc = loadKubeConfig(opts[region], region);
-    const created: RegionClient = {
-      apps: kc.makeApiClient(AppsV1Api),
-      version: kc.makeApiClient(VersionApi),
-      server: kc.getCurrentCluster()?.server ?? '?',
-    };
-    clients[region] = created;
-    return created;
-  }
+function regionClient(ctx: KubernetesContext, region: RegionRole): RegionClient {
+  const existing = ctx.clients[region];
+  if (existing) return existing;
+  const kc = loadKubeConfig(ctx.opts[region], region);
+  const created: RegionClient = {
+    apps: kc.makeApiClient(AppsV1Api),
+    version: kc.makeApiClient(VersionApi),
+    server: kc.getCurrentCluster()?.server ?? '?',
+  };
+  ctx.clients[region] = created;
+  return created;
+}
 
-  /** Retries what is worth retrying (throttling, 5xx, network) a few times with a short backoff. */
-  async function call<T>(
-    region: RegionRole,
-    doing: string,
-    fn: (c: RegionClient) => Promise<T>,
-  ): Promise<T> {
-    const c = client(region);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await fn(c);
-      } catch (err) {
-        const mapped = mapKubernetesError(err, region, doing);
-        if (!mapped.retryable || attempt >= 3) {
-          log.warn({ region, err: errorInfo(mapped) }, `kubernetes: ${doing} failed`);
-          throw mapped;
-        }
-        await sleep(Math.min(pollMs, 250) * 2 ** (attempt - 1));
+/** Retries what is worth retrying (throttling, 5xx, network) a few times with a short backoff. */
+async function call<T>(
+  ctx: KubernetesContext,
+  region: RegionRole,
+  doing: string,
+  fn: (c: RegionClient) => Promise<T>,
+): Promise<T> {
+  const c = regionClient(ctx, region);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn(c);
+    } catch (err) {
+      const mapped = mapKubernetesError(err, region, doing);
+      if (!mapped.retryable || attempt >= 3) {
+        ctx.log.warn({ region, err: errorInfo(mapped) }, `kubernetes: ${doing} failed`);
+        throw mapped;
       }
+      await sleep(Math.min(ctx.pollMs, 250) * 2 ** (attempt - 1));
     }
   }
+}
 
-  async function observe(region: RegionRole, w: WorkloadConfig): Promise<Observed> {
-    const read =
-      w.kind === 'Deployment'
-        ? (c: RegionClient) =>
-            c.apps.readNamespacedDeployment({ name: w.name, namespace: w.namespace })
-        : (c: RegionClient) =>
-            c.apps.readNamespacedStatefulSet({ name: w.name, namespace: w.namespace });
-    const obj = await call(region, `reading ${label(w)}`, read);
-    const spec = obj.spec?.replicas ?? 1;
+async function observe(
+  ctx: KubernetesContext,
+  region: RegionRole,
+  w: WorkloadConfig,
+): Promise<Observed> {
+  const read =
+    w.kind === 'Deployment'
+      ? (c: RegionClient) =>
+          c.apps.readNamespacedDeployment({ name: w.name, namespace: w.namespace })
+      : (c: RegionClient) =>
+          c.apps.readNamespacedStatefulSet({ name: w.name, namespace: w.namespace });
+  const obj = await call(ctx, region, `reading ${label(w)}`, read);
+  const spec = obj.spec?.replicas ?? 1;
+  return {
+    w,
+    spec,
+    replicas: obj.status?.replicas ?? 0,
+    ready: obj.status?.readyReplicas ?? 0,
+    observed: (obj.status?.observedGeneration ?? 0) >= (obj.metadata?.generation ?? 0),
+  };
+}
+
+const observeAll = (ctx: KubernetesContext, region: RegionRole): Promise<Observed[]> =>
+  Promise.all(ctx.opts.workloads.map((w) => observe(ctx, region, w)));
+
+const progressLine = (all: Observed[], profile: ScaleProfile): string =>
+  all.map((o) => `${o.w.name} ${o.ready}/${target(o.w, profile)} ready`).join(', ');
+
+/** One PATCH: the count is all it sets, so there is no read-modify-write to race with. */
+async function setReplicas(
+  ctx: KubernetesContext,
+  region: RegionRole,
+  w: WorkloadConfig,
+  replicas: number,
+): Promise<void> {
+  const doing = `scaling ${label(w)} to ${replicas}`;
+  await call(ctx, region, doing, async (c) => {
+    const args = { name: w.name, namespace: w.namespace, body: { spec: { replicas } } };
+    if (w.kind === 'Deployment') await c.apps.patchNamespacedDeploymentScale(args, ctx.mergePatch);
+    else await c.apps.patchNamespacedStatefulSetScale(args, ctx.mergePatch);
+  });
+}
+
+async function isScaled(
+  ctx: KubernetesContext,
+  region: RegionRole,
+  profile: ScaleProfile,
+): Promise<boolean> {
+  const all = await observeAll(ctx, region);
+  return all.every((o) => settled(o, target(o.w, profile)));
+}
+
+/** After the counts are set: poll until every workload is settled, or time out. */
+async function waitScaled(
+  ctx: KubernetesContext,
+  { region, profile, progress }: { region: RegionRole; profile: ScaleProfile; progress: Progress },
+  toChange: Observed[],
+  evidence: Evidence,
+): Promise<ActionResult> {
+  const started = Date.now();
+  let last = '';
+  for (;;) {
+    const now = await observeAll(ctx, region);
+    const line = progressLine(now, profile);
+    if (now.every((o) => settled(o, target(o.w, profile)))) {
+      const secs = Math.round((Date.now() - started) / 1000);
+      ctx.log.info({ region, profile, seconds: secs }, 'kubernetes: workloads scaled and ready');
+      return {
+        noop: false,
+        summary: `scaled the ${region} to ${profile}: ${toChange.map((o) => `${o.w.name} ${o.spec}→${target(o.w, profile)}`).join(', ') || 'counts already set'}; all ready after ${secs} s`,
+        evidence: {
+          ...evidence,
+          after: Object.fromEntries(now.map((o) => [label(o.w), `${o.ready}/${o.spec}`])),
+          readySeconds: secs,
+        },
+      };
+    }
+    if (line !== last)
+      progress(line, { ready: Object.fromEntries(now.map((o) => [label(o.w), o.ready])) });
+    last = line;
+    if (Date.now() - started >= ctx.timeoutMs) {
+      const lagging = now.filter((o) => !settled(o, target(o.w, profile)));
+      throw new ProviderError(
+        NAME,
+        `(${region}) not ready after ${Math.round((Date.now() - started) / 1000)} s: ${lagging.map((o) => `${label(o.w)} ${o.ready}/${target(o.w, profile)} ready`).join(', ')}. The new replica counts are set; look at the pods (kubectl -n ${lagging[0].w.namespace} describe ${lagging[0].w.kind.toLowerCase()} ${lagging[0].w.name}: image pulls, quotas, node capacity), then retry.`,
+        { code: 'timeout', retryable: true },
+      );
+    }
+    await sleep(ctx.pollMs);
+  }
+}
+
+async function scale(
+  ctx: KubernetesContext,
+  args: { region: RegionRole; profile: ScaleProfile; progress: Progress },
+): Promise<ActionResult> {
+  const { region, profile, progress } = args;
+  const before = await observeAll(ctx, region);
+  const evidence = {
+    region,
+    profile,
+    before: Object.fromEntries(before.map((o) => [label(o.w), `${o.ready}/${o.spec}`])),
+  };
+  const toChange = before.filter((o) => o.spec !== target(o.w, profile));
+  if (toChange.length === 0 && before.every((o) => settled(o, target(o.w, profile))))
     return {
-      w,
-      spec,
-      replicas: obj.status?.replicas ?? 0,
-      ready: obj.status?.readyReplicas ?? 0,
-      observed: (obj.status?.observedGeneration ?? 0) >= (obj.metadata?.generation ?? 0),
+      noop: true,
+      summary: `already at ${profile} counts in the ${region}: ${progressLine(before, profile)}`,
+      evidence,
+    };
+  for (const o of toChange) {
+    progress(`scaling ${label(o.w)} from ${o.spec} to ${target(o.w, profile)}`);
+    await setReplicas(ctx, region, o.w, target(o.w, profile));
+  }
+  return waitScaled(ctx, args, toChange, evidence);
+}
+
+async function reachable(ctx: KubernetesContext, region: RegionRole): Promise<CheckResult> {
+  const t0 = Date.now();
+  try {
+    const v = await call(ctx, region, 'reading /version', (c) => c.version.getCode());
+    return {
+      name: `kubernetes ${region} API`,
+      kind: 'cluster',
+      ok: true,
+      detail: `${v.gitVersion} at ${regionClient(ctx, region).server} in ${Date.now() - t0} ms`,
+      durationMs: Date.now() - t0,
+    };
+  } catch (err) {
+    return {
+      name: `kubernetes ${region} API`,
+      kind: 'cluster',
+      ok: false,
+      detail: errorInfo(err).message,
+      durationMs: Date.now() - t0,
     };
   }
+}
 
-  const observeAll = (region: RegionRole): Promise<Observed[]> =>
-    Promise.all(opts.workloads.map((w) => observe(region, w)));
+async function readiness(ctx: KubernetesContext, region: RegionRole): Promise<ComponentReadiness> {
+  const { opts } = ctx;
+  // The region being made the serving side is the one that has to reach production size.
+  const profile: ScaleProfile = 'production';
+  const planFacts = { provider: NAME, region, workloads: opts.workloads.map(label).join(',') };
+  const api = await reachable(ctx, region);
+  if (!api.ok)
+    return {
+      component: 'cluster',
+      status: 'blocked',
+      summary: api.detail,
+      details: { api: api.detail },
+      planFacts,
+    };
+  const results = await Promise.all(
+    opts.workloads.map((w) =>
+      observe(ctx, region, w).then(
+        (o) => ({ o, error: undefined as string | undefined }),
+        (err: unknown) => ({ o: undefined, error: `${label(w)}: ${errorInfo(err).message}` }),
+      ),
+    ),
+  );
+  const errors = results.filter((r) => r.error).map((r) => r.error!);
+  if (errors.length > 0)
+    return {
+      component: 'cluster',
+      status: 'blocked',
+      summary: `${errors.length} of ${opts.workloads.length} workloads unusable in the ${region}: ${errors.join('; ')}`,
+      details: { errors },
+      planFacts,
+    };
+  const observed = results.map((r) => r.o!);
+  const warnings = observed
+    .filter((o) => o.ready < o.spec)
+    .map((o) => `${label(o.w)} has only ${o.ready}/${o.spec} ready replicas in the ${region} now`);
+  const plan = observed
+    .map(
+      (o) =>
+        `${o.w.name} ${o.ready}/${o.spec}${o.spec === target(o.w, profile) ? '' : `→${target(o.w, profile)}`}`,
+    )
+    .join(', ');
+  return {
+    component: 'cluster',
+    status: warnings.length > 0 ? 'warning' : 'ready',
+    summary: `${observed.length} workloads in the ${region} (${regionClient(ctx, region).server}): ${plan}`,
+    details: Object.fromEntries(
+      observed.map((o) => [
+        label(o.w),
+        {
+          spec: o.spec,
+          ready: o.ready,
+          standby: o.w.standbyReplicas,
+          production: o.w.productionReplicas,
+        },
+      ]),
+    ),
+    planFacts,
+    ...(warnings.length > 0 ? { warnings } : {}),
+  };
+}
 
-  const progressLine = (all: Observed[], profile: ScaleProfile): string =>
-    all.map((o) => `${o.w.name} ${o.ready}/${target(o.w, profile)} ready`).join(', ');
-
-  // The generated client sends PATCH bodies as JSON Patch unless told otherwise (client-node 1.x: a header middleware).
-  const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-
-  /** One PATCH: the count is all it sets, so there is no read-modify-write to race with. */
-  async function setReplicas(
-    region: RegionRole,
-    w: WorkloadConfig,
-    replicas: number,
-  ): Promise<void> {
-    const doing = `scaling ${label(w)} to ${replicas}`;
-    await call(region, doing, async (c) => {
-      const args = { name: w.name, namespace: w.namespace, body: { spec: { replicas } } };
-      if (w.kind === 'Deployment') await c.apps.patchNamespacedDeploymentScale(args, mergePatch);
-      else await c.apps.patchNamespacedStatefulSetScale(args, mergePatch);
-    });
-  }
-
-  const provider: ClusterProvider = {
+export function createKubernetesProvider(opts: KubernetesProviderOptions): ClusterProvider {
+  const ctx: KubernetesContext = {
+    opts,
+    timeoutMs: (opts.readyTimeoutSeconds ?? 600) * 1000,
+    pollMs: opts.pollMs ?? 2000,
+    // The factory hands in a logger already bound to the provider name.
+    log: opts.log,
+    clients: {},
+    // The generated client sends PATCH bodies as JSON Patch unless told otherwise (client-node 1.x: a header middleware).
+    mergePatch: setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  };
+  return {
     name: NAME,
-
-    async isScaled(region, profile) {
-      const all = await observeAll(region);
-      return all.every((o) => settled(o, target(o.w, profile)));
-    },
-
-    async scale({ region, profile, progress }): Promise<ActionResult> {
-      const before = await observeAll(region);
-      const evidence = {
-        region,
-        profile,
-        before: Object.fromEntries(before.map((o) => [label(o.w), `${o.ready}/${o.spec}`])),
-      };
-      const toChange = before.filter((o) => o.spec !== target(o.w, profile));
-      if (toChange.length === 0 && before.every((o) => settled(o, target(o.w, profile))))
-        return {
-          noop: true,
-          summary: `already at ${profile} counts in the ${region}: ${progressLine(before, profile)}`,
-          evidence,
-        };
-      for (const o of toChange) {
-        progress(`scaling ${label(o.w)} from ${o.spec} to ${target(o.w, profile)}`);
-        await setReplicas(region, o.w, target(o.w, profile));
-      }
-      const started = Date.now();
-      let last = '';
-      for (;;) {
-        const now = await observeAll(region);
-        const line = progressLine(now, profile);
-        if (now.every((o) => settled(o, target(o.w, profile)))) {
-          const secs = Math.round((Date.now() - started) / 1000);
-          log.info({ region, profile, seconds: secs }, 'kubernetes: workloads scaled and ready');
-          return {
-            noop: false,
-            summary: `scaled the ${region} to ${profile}: ${toChange.map((o) => `${o.w.name} ${o.spec}→${target(o.w, profile)}`).join(', ') || 'counts already set'}; all ready after ${secs} s`,
-            evidence: {
-              ...evidence,
-              after: Object.fromEntries(now.map((o) => [label(o.w), `${o.ready}/${o.spec}`])),
-              readySeconds: secs,
-            },
-          };
-        }
-        if (line !== last)
-          progress(line, { ready: Object.fromEntries(now.map((o) => [label(o.w), o.ready])) });
-        last = line;
-        if (Date.now() - started >= timeoutMs) {
-          const lagging = now.filter((o) => !settled(o, target(o.w, profile)));
-          throw new ProviderError(
-            NAME,
-            `(${region}) not ready after ${Math.round((Date.now() - started) / 1000)} s: ${lagging.map((o) => `${label(o.w)} ${o.ready}/${target(o.w, profile)} ready`).join(', ')}. The new replica counts are set; look at the pods (kubectl -n ${lagging[0].w.namespace} describe ${lagging[0].w.kind.toLowerCase()} ${lagging[0].w.name}: image pulls, quotas, node capacity), then retry.`,
-            { code: 'timeout', retryable: true },
-          );
-        }
-        await sleep(pollMs);
-      }
-    },
-
-    async reachable(region): Promise<CheckResult> {
-      const t0 = Date.now();
-      try {
-        const v = await call(region, 'reading /version', (c) => c.version.getCode());
-        return {
-          name: `kubernetes ${region} API`,
-          kind: 'cluster',
-          ok: true,
-          detail: `${v.gitVersion} at ${client(region).server} in ${Date.now() - t0} ms`,
-          durationMs: Date.now() - t0,
-        };
-      } catch (err) {
-        return {
-          name: `kubernetes ${region} API`,
-          kind: 'cluster',
-          ok: false,
-          detail: errorInfo(err).message,
-          durationMs: Date.now() - t0,
-        };
-      }
-    },
-
-    async readiness(region): Promise<ComponentReadiness> {
-      // The region being made the serving side is the one that has to reach production size.
-      const profile: ScaleProfile = 'production';
-      const planFacts = { provider: NAME, region, workloads: opts.workloads.map(label).join(',') };
-      const api = await provider.reachable(region);
-      if (!api.ok)
-        return {
-          component: 'cluster',
-          status: 'blocked',
-          summary: api.detail,
-          details: { api: api.detail },
-          planFacts,
-        };
-      const results = await Promise.all(
-        opts.workloads.map((w) =>
-          observe(region, w).then(
-            (o) => ({ o, error: undefined as string | undefined }),
-            (err: unknown) => ({ o: undefined, error: `${label(w)}: ${errorInfo(err).message}` }),
-          ),
-        ),
-      );
-      const errors = results.filter((r) => r.error).map((r) => r.error!);
-      if (errors.length > 0)
-        return {
-          component: 'cluster',
-          status: 'blocked',
-          summary: `${errors.length} of ${opts.workloads.length} workloads unusable in the ${region}: ${errors.join('; ')}`,
-          details: { errors },
-          planFacts,
-        };
-      const observed = results.map((r) => r.o!);
-      const warnings = observed
-        .filter((o) => o.ready < o.spec)
-        .map(
-          (o) => `${label(o.w)} has only ${o.ready}/${o.spec} ready replicas in the ${region} now`,
-        );
-      const plan = observed
-        .map(
-          (o) =>
-            `${o.w.name} ${o.ready}/${o.spec}${o.spec === target(o.w, profile) ? '' : `→${target(o.w, profile)}`}`,
-        )
-        .join(', ');
-      return {
-        component: 'cluster',
-        status: warnings.length > 0 ? 'warning' : 'ready',
-        summary: `${observed.length} workloads in the ${region} (${client(region).server}): ${plan}`,
-        details: Object.fromEntries(
-          observed.map((o) => [
-            label(o.w),
-            {
-              spec: o.spec,
-              ready: o.ready,
-              standby: o.w.standbyReplicas,
-              production: o.w.productionReplicas,
-            },
-          ]),
-        ),
-        planFacts,
-        ...(warnings.length > 0 ? { warnings } : {}),
-      };
-    },
-
+    isScaled: (region, profile) => isScaled(ctx, region, profile),
+    scale: (args) => scale(ctx, args),
+    reachable: (region) => reachable(ctx, region),
+    readiness: (region) => readiness(ctx, region),
     async close() {
       // The client holds no pooled connections of its own to release.
     },
   };
-  return provider;
 }

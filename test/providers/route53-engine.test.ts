@@ -6,7 +6,7 @@
  */
 import pino from 'pino';
 import { startRoute53Simulator, type Route53Sim } from '../../src/lab/simulators/route53.js';
-import { createRoute53Provider } from '../../src/providers/route53.js';
+import { createRoute53Provider } from '../../src/providers/route53/index.js';
 import type { DnsProvider } from '../../src/providers/types.js';
 import {
   APPROVER,

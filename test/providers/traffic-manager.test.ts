@@ -3,7 +3,7 @@ import type { AccessToken, TokenCredential } from '@azure/identity';
 import {
   createTrafficManagerProvider,
   type TrafficManagerProviderOptions,
-} from '../../src/providers/traffic-manager.js';
+} from '../../src/providers/traffic-manager/index.js';
 import {
   startTrafficManagerSimulator,
   type TrafficManagerSim,

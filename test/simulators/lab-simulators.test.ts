@@ -2,10 +2,10 @@ import { readFile, rm } from 'node:fs/promises';
 import pino from 'pino';
 import { configSchema } from '../../src/config/schema.js';
 import { startSimulators, type Simulators } from '../../src/lab/simulators/index.js';
-import { createRoute53Provider } from '../../src/providers/route53.js';
+import { createRoute53Provider } from '../../src/providers/route53/index.js';
 import { createKubernetesProvider } from '../../src/providers/kubernetes.js';
 import { createVerificationProvider } from '../../src/providers/verification.js';
-import { createTrafficManagerProvider } from '../../src/providers/traffic-manager.js';
+import { createTrafficManagerProvider } from '../../src/providers/traffic-manager/index.js';
 
 const log = pino({ level: 'silent' });
 let sims: Simulators;
