@@ -139,6 +139,114 @@ export interface Problem {
   reason: string;
 }
 
+type IssueOf<C extends Issue['code']> = Extract<Issue, { code: C }>;
+
+/** Where an issue is and what is there: every description reads these. */
+interface IssueSite {
+  keys: PathKey[];
+  /** The value at `keys` in the input. */
+  at: unknown;
+  /** That value as written in the file, when known. */
+  written: string | undefined;
+  schema: z.ZodType;
+}
+
+/** An unknown-keys issue: one problem per key, with the closest key still unused as a guess. */
+function unknownKeyProblems(issue: IssueOf<'unrecognized_keys'>, site: IssueSite): Problem[] {
+  const { keys, schema } = site;
+  const allowed = knownKeys(schema, keys);
+  const present = site.at;
+  const unused = allowed.filter(
+    (k) => present === null || typeof present !== 'object' || !(k in present),
+  );
+  return issue.keys.map((key) => {
+    const guess = closest(key, unused);
+    const hint = guess
+      ? `did you mean ${guess}?`
+      : allowed.length
+        ? `expected one of ${allowed.join(', ')}`
+        : '';
+    return {
+      path: formatPath([...keys, key]),
+      keys: [...keys, key],
+      reason: `unknown key${hint ? ` (${hint})` : ''}`,
+    };
+  });
+}
+
+function invalidTypeReason(issue: IssueOf<'invalid_type'>, site: IssueSite): string {
+  const { at, written, schema } = site;
+  const expected = TYPE_NAMES[issue.expected] ?? issue.expected;
+  let reason =
+    at === undefined
+      ? `missing: expected ${expected}`
+      : `expected ${expected}, got ${describeValue(at, written)}`;
+  if (at !== undefined && hasOwnMessage(schema, issue)) {
+    // The schema's hint, then what was written: for a number that should be text, as typed and quoted.
+    const shown = written ?? String(at);
+    reason =
+      issue.expected === 'string' && (typeof at === 'number' || typeof at === 'boolean')
+        ? `${issue.message}; you wrote ${shown}${shown === String(at) ? '' : `, which YAML reads as ${String(at)}`}: write ${JSON.stringify(shown)}`
+        : `${issue.message}, got ${describeValue(at, written)}`;
+  }
+  return reason;
+}
+
+function tooSmallReason(issue: IssueOf<'too_small'>, site: IssueSite): string {
+  const { at, written } = site;
+  if (issue.origin === 'number' || issue.origin === 'int' || issue.origin === 'bigint') {
+    return `expected a number ${bound(issue, 'min')} ${String(issue.minimum)}, got ${written ?? String(at)}`;
+  } else if (issue.origin === 'array' || issue.origin === 'set') {
+    return `needs at least ${String(issue.minimum)} item${Number(issue.minimum) === 1 ? '' : 's'}`;
+  } else if (issue.origin === 'string') {
+    return Number(issue.minimum) <= 1
+      ? 'must not be empty'
+      : `needs at least ${String(issue.minimum)} characters`;
+  }
+  return issue.message;
+}
+
+function tooBigReason(issue: IssueOf<'too_big'>, site: IssueSite): string {
+  const { at, written } = site;
+  return issue.origin === 'number' || issue.origin === 'int'
+    ? `expected a number ${bound(issue, 'max')} ${String(issue.maximum)}, got ${written ?? String(at)}`
+    : issue.origin === 'array'
+      ? `allows at most ${String(issue.maximum)} items`
+      : issue.message;
+}
+
+function invalidFormatReason(issue: IssueOf<'invalid_format'>, site: IssueSite): string {
+  const { at, written, schema } = site;
+  return issue.format === 'url'
+    ? `expected a URL such as https://status.example.com/health, got ${describeValue(at)}`
+    : hasOwnMessage(schema, issue)
+      ? `${issue.message}, got ${describeValue(at, written)}`
+      : // zod's default names the pattern (/^…$/), which tells a person nothing.
+        `not in the expected form, got ${describeValue(at, written)}`;
+}
+
+/** The reason of any issue but an unknown-keys one (that one names each key). */
+function issueReason(issue: Issue, site: IssueSite): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      return invalidTypeReason(issue, site);
+    case 'too_small':
+      return tooSmallReason(issue, site);
+    case 'too_big':
+      return tooBigReason(issue, site);
+    case 'invalid_value': {
+      const options = issue.values.map((v) => JSON.stringify(v)).join(', ');
+      return `expected one of ${options}, got ${describeValue(site.at, site.written)}`;
+    }
+    case 'invalid_format':
+      return invalidFormatReason(issue, site);
+    case 'invalid_union':
+      return `does not match any accepted form (${issue.message})`;
+    default:
+      return issue.message;
+  }
+}
+
 /**
  * One problem per issue; an unknown-keys issue becomes one problem per key. `source` gives the text
  * of a plain scalar as written in the file (load.ts reads it from the YAML document).
@@ -152,105 +260,9 @@ export function describeIssues(
   const problems: Problem[] = [];
   for (const issue of issues) {
     const keys = [...issue.path];
-    const at = valueAt(input, keys);
-    const written = source(keys);
-    switch (issue.code) {
-      case 'unrecognized_keys': {
-        const allowed = knownKeys(schema, keys);
-        const present = valueAt(input, keys);
-        const unused = allowed.filter(
-          (k) => present === null || typeof present !== 'object' || !(k in present),
-        );
-        for (const key of issue.keys) {
-          const guess = closest(key, unused);
-          const hint = guess
-            ? `did you mean ${guess}?`
-            : allowed.length
-              ? `expected one of ${allowed.join(', ')}`
-              : '';
-          problems.push({
-            path: formatPath([...keys, key]),
-            keys: [...keys, key],
-            reason: `unknown key${hint ? ` (${hint})` : ''}`,
-          });
-        }
-        continue;
-      }
-      case 'invalid_type': {
-        const expected = TYPE_NAMES[issue.expected] ?? issue.expected;
-        let reason =
-          at === undefined
-            ? `missing: expected ${expected}`
-            : `expected ${expected}, got ${describeValue(at, written)}`;
-        if (at !== undefined && hasOwnMessage(schema, issue)) {
-          // The schema's hint, then what was written: for a number that should be text, as typed and quoted.
-          const shown = written ?? String(at);
-          reason =
-            issue.expected === 'string' && (typeof at === 'number' || typeof at === 'boolean')
-              ? `${issue.message}; you wrote ${shown}${shown === String(at) ? '' : `, which YAML reads as ${String(at)}`}: write ${JSON.stringify(shown)}`
-              : `${issue.message}, got ${describeValue(at, written)}`;
-        }
-        problems.push({ path: formatPath(keys), keys, reason });
-        continue;
-      }
-      case 'too_small': {
-        let reason: string;
-        if (issue.origin === 'number' || issue.origin === 'int' || issue.origin === 'bigint') {
-          reason = `expected a number ${bound(issue, 'min')} ${String(issue.minimum)}, got ${written ?? String(at)}`;
-        } else if (issue.origin === 'array' || issue.origin === 'set') {
-          reason = `needs at least ${String(issue.minimum)} item${Number(issue.minimum) === 1 ? '' : 's'}`;
-        } else if (issue.origin === 'string') {
-          reason =
-            Number(issue.minimum) <= 1
-              ? 'must not be empty'
-              : `needs at least ${String(issue.minimum)} characters`;
-        } else {
-          reason = issue.message;
-        }
-        problems.push({ path: formatPath(keys), keys, reason });
-        continue;
-      }
-      case 'too_big': {
-        const reason =
-          issue.origin === 'number' || issue.origin === 'int'
-            ? `expected a number ${bound(issue, 'max')} ${String(issue.maximum)}, got ${written ?? String(at)}`
-            : issue.origin === 'array'
-              ? `allows at most ${String(issue.maximum)} items`
-              : issue.message;
-        problems.push({ path: formatPath(keys), keys, reason });
-        continue;
-      }
-      case 'invalid_value': {
-        const options = issue.values.map((v) => JSON.stringify(v)).join(', ');
-        problems.push({
-          path: formatPath(keys),
-          keys,
-          reason: `expected one of ${options}, got ${describeValue(at, written)}`,
-        });
-        continue;
-      }
-      case 'invalid_format': {
-        const reason =
-          issue.format === 'url'
-            ? `expected a URL such as https://status.example.com/health, got ${describeValue(at)}`
-            : hasOwnMessage(schema, issue)
-              ? `${issue.message}, got ${describeValue(at, written)}`
-              : // zod's default names the pattern (/^…$/), which tells a person nothing.
-                `not in the expected form, got ${describeValue(at, written)}`;
-        problems.push({ path: formatPath(keys), keys, reason });
-        continue;
-      }
-      case 'invalid_union': {
-        problems.push({
-          path: formatPath(keys),
-          keys,
-          reason: `does not match any accepted form (${issue.message})`,
-        });
-        continue;
-      }
-      default:
-        problems.push({ path: formatPath(keys), keys, reason: issue.message });
-    }
+    const site: IssueSite = { keys, at: valueAt(input, keys), written: source(keys), schema };
+    if (issue.code === 'unrecognized_keys') problems.push(...unknownKeyProblems(issue, site));
+    else problems.push({ path: formatPath(keys), keys, reason: issueReason(issue, site) });
   }
   return problems;
 }

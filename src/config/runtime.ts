@@ -138,6 +138,176 @@ function envConnectionProblem(
   return `${key}.urlEnv: ${name} does not hold a connection URL; expected ${CONNECTION_FORM[kind]}`;
 }
 
+/** What every start check reads, and the list they add their problems to. */
+interface StartCheckContext {
+  config: DrConfig;
+  env: NodeJS.ProcessEnv;
+  /** False with `skipEnv`: only the checks the file alone decides run. */
+  useEnv: boolean;
+  problems: StartProblem[];
+}
+
+function envProblem(ctx: StartCheckContext, text: string): void {
+  ctx.problems.push({ text, needsEnv: true });
+}
+
+function fileProblem(ctx: StartCheckContext, text: string): void {
+  ctx.problems.push({ text, needsEnv: false });
+}
+
+/** The Slack variables as set (trimmed), unchecked. */
+interface SlackVariables {
+  botToken: string | undefined;
+  signingSecret: string | undefined;
+  appToken: string | undefined;
+  apiUrl: string | undefined;
+}
+
+function checkSlackEnv(ctx: StartCheckContext, slack: SlackVariables): void {
+  const { botToken, signingSecret, appToken, apiUrl } = slack;
+  if (botToken === undefined) {
+    envProblem(
+      ctx,
+      'SLACK_BOT_TOKEN: not set; copy the Bot User OAuth Token (xoxb-…) from the Slack app\'s "OAuth & Permissions" page',
+    );
+  } else {
+    const tokenProblem = botTokenProblem(botToken);
+    if (tokenProblem !== undefined) envProblem(ctx, tokenProblem);
+  }
+  if (signingSecret === undefined && appToken === undefined) {
+    envProblem(
+      ctx,
+      'SLACK_SIGNING_SECRET or SLACK_APP_TOKEN: neither is set; HTTP mode needs the signing secret ("Basic Information" page), Socket Mode an app-level token (xapp-…) with connections:write',
+    );
+  }
+  const appProblem = appToken === undefined ? undefined : appTokenProblem(appToken);
+  if (appProblem !== undefined) envProblem(ctx, appProblem);
+  if (apiUrl !== undefined && !/^https?:\/\//.test(apiUrl)) {
+    envProblem(ctx, 'SLACK_API_URL: expected an http(s) URL such as https://slack.com/api/');
+  }
+}
+
+/** PORT as set, or DEFAULT_PORT; LOG_LEVEL is only checked. */
+function checkProcessEnv(ctx: StartCheckContext): number {
+  const { env } = ctx;
+  let port = DEFAULT_PORT;
+  const portText = set(env, 'PORT');
+  if (portText !== undefined) {
+    port = Number(portText);
+    if (!/^\d+$/.test(portText) || port < 0 || port > 65535)
+      envProblem(ctx, `PORT: expected a port number 0-65535, got ${JSON.stringify(portText)}`);
+  }
+
+  const logLevel = set(env, 'LOG_LEVEL');
+  if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel)) {
+    envProblem(
+      ctx,
+      `LOG_LEVEL: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`,
+    );
+  }
+  return port;
+}
+
+function checkDetection(ctx: StartCheckContext): void {
+  const { config, env, useEnv } = ctx;
+  if (!config.detection) return;
+  const tokenEnv = config.detection.tokenEnv;
+  if (useEnv && set(env, tokenEnv) === undefined) {
+    envProblem(
+      ctx,
+      `${tokenEnv}: not set; detection needs the bearer token Alertmanager sends to /webhooks/alertmanager (or remove the detection section)`,
+    );
+  }
+  if (!config.detection.probeUrls?.length && !config.regions.primary.healthUrl) {
+    fileProblem(
+      ctx,
+      'detection: nothing to probe; set regions.primary.healthUrl or detection.probeUrls',
+    );
+  }
+}
+
+type ConnectionServers = Record<string, { server: ConnectionServer; fromEnv: boolean }>;
+
+/**
+ * Each connection string, parsed as its driver will: a bad one is named now, by key and variable,
+ * not at the first readiness round as "Invalid URL".
+ */
+function checkConnections(ctx: StartCheckContext): {
+  connections: Record<string, string>;
+  servers: ConnectionServers;
+} {
+  const { config, env, useEnv } = ctx;
+  const connections: Record<string, string> = {};
+  const servers: ConnectionServers = {};
+  for (const { key, ref, kind } of connectionRefs(config)) {
+    if (ref.urlEnv !== undefined && !useEnv) continue;
+    let url: string;
+    try {
+      url = resolveConnection(ref, env, key);
+    } catch (err) {
+      envProblem(ctx, (err as Error).message);
+      continue;
+    }
+    connections[key] = url;
+    const parsed = parseConnectionUrl(url, kind);
+    if (parsed.ok) servers[key] = { server: parsed.server, fromEnv: ref.urlEnv !== undefined };
+    else if (ref.urlEnv !== undefined)
+      envProblem(ctx, envConnectionProblem(key, ref.urlEnv, url, kind) as string);
+    // A bad `url` written in the file is refused by the schema, with its line.
+  }
+  return { connections, servers };
+}
+
+/** Both sides reaching one server would have the bot "promote" the server it fences. */
+function checkDistinctSides(ctx: StartCheckContext, servers: ConnectionServers): void {
+  for (const component of ['postgres', 'redis']) {
+    const a = servers[`components.${component}.primary`];
+    const b = servers[`components.${component}.secondary`];
+    if (a === undefined || b === undefined || a.server.key !== b.server.key) continue;
+    const shown =
+      a.server.display === b.server.display
+        ? a.server.display
+        : `${a.server.display} and ${b.server.display}`;
+    const text = `components.${component}: primary and secondary are the same server (${shown}); check the connection strings`;
+    if (a.fromEnv || b.fromEnv) envProblem(ctx, text);
+    else fileProblem(ctx, text);
+  }
+}
+
+/** Failing over the Redis that holds the bot's own state would lose the operation mid-way. */
+function checkStateRedisApart(
+  ctx: StartCheckContext,
+  redisUrl: string,
+  servers: ConnectionServers,
+): void {
+  const state = ctx.useEnv ? parseConnectionUrl(redisUrl, 'redis') : undefined;
+  if (!state?.ok) return;
+  for (const key of ['components.redis.primary', 'components.redis.secondary']) {
+    const side = servers[key];
+    if (side !== undefined && side.server.key === state.server.key) {
+      envProblem(
+        ctx,
+        `REDIS_URL: points at the same server as ${key} (${state.server.display}); the bot's state needs its own Redis outside the primary region`,
+      );
+    }
+  }
+}
+
+/** Azure Blob connection strings are read when the readiness checks are built; say it now. */
+function checkObjectStorageEnv(ctx: StartCheckContext): void {
+  const store = ctx.config.components.objectStorage;
+  if (!ctx.useEnv || !store) return;
+  for (const side of ['primary', 'secondary'] as const) {
+    const name = store[side].connectionStringEnv;
+    if (name !== undefined && set(ctx.env, name) === undefined) {
+      envProblem(
+        ctx,
+        `components.objectStorage.${side}.connectionStringEnv: ${name} is not set; export the storage account's connection string in it`,
+      );
+    }
+  }
+}
+
 /**
  * Every check `dr start` makes before it connects to anything, in one place: `dr start` refuses
  * on any problem (checkStartEnvironment), `dr config check` prints the same list. With
@@ -148,133 +318,35 @@ export function checkStart(
   env: NodeJS.ProcessEnv,
   opts: StartCheckOptions = {},
 ): StartCheck {
-  const problems: StartProblem[] = [];
   const useEnv = opts.skipEnv !== true;
-  const envProblem = (text: string): void => void problems.push({ text, needsEnv: true });
-  const fileProblem = (text: string): void => void problems.push({ text, needsEnv: false });
+  const ctx: StartCheckContext = { config, env, useEnv, problems: [] };
+  const { problems } = ctx;
 
   const redisFromEnv = useEnv ? set(env, 'REDIS_URL') : undefined;
   const redisUrl = redisFromEnv ?? DEFAULT_REDIS_URL;
-  const botToken = set(env, 'SLACK_BOT_TOKEN');
-  const signingSecret = set(env, 'SLACK_SIGNING_SECRET');
-  const appToken = set(env, 'SLACK_APP_TOKEN');
-  const apiUrl = set(env, 'SLACK_API_URL');
+  const slack: SlackVariables = {
+    botToken: set(env, 'SLACK_BOT_TOKEN'),
+    signingSecret: set(env, 'SLACK_SIGNING_SECRET'),
+    appToken: set(env, 'SLACK_APP_TOKEN'),
+    apiUrl: set(env, 'SLACK_API_URL'),
+  };
   let port = DEFAULT_PORT;
 
   if (useEnv) {
     const stateProblem = redisFromEnv === undefined ? undefined : stateRedisProblem(redisFromEnv);
-    if (stateProblem !== undefined) envProblem(stateProblem);
-
-    if (botToken === undefined) {
-      envProblem(
-        'SLACK_BOT_TOKEN: not set; copy the Bot User OAuth Token (xoxb-…) from the Slack app\'s "OAuth & Permissions" page',
-      );
-    } else {
-      const tokenProblem = botTokenProblem(botToken);
-      if (tokenProblem !== undefined) envProblem(tokenProblem);
-    }
-    if (signingSecret === undefined && appToken === undefined) {
-      envProblem(
-        'SLACK_SIGNING_SECRET or SLACK_APP_TOKEN: neither is set; HTTP mode needs the signing secret ("Basic Information" page), Socket Mode an app-level token (xapp-…) with connections:write',
-      );
-    }
-    const appProblem = appToken === undefined ? undefined : appTokenProblem(appToken);
-    if (appProblem !== undefined) envProblem(appProblem);
-    if (apiUrl !== undefined && !/^https?:\/\//.test(apiUrl)) {
-      envProblem('SLACK_API_URL: expected an http(s) URL such as https://slack.com/api/');
-    }
-
-    const portText = set(env, 'PORT');
-    if (portText !== undefined) {
-      port = Number(portText);
-      if (!/^\d+$/.test(portText) || port < 0 || port > 65535)
-        envProblem(`PORT: expected a port number 0-65535, got ${JSON.stringify(portText)}`);
-    }
-
-    const logLevel = set(env, 'LOG_LEVEL');
-    if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel)) {
-      envProblem(
-        `LOG_LEVEL: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`,
-      );
-    }
+    if (stateProblem !== undefined) envProblem(ctx, stateProblem);
+    checkSlackEnv(ctx, slack);
+    port = checkProcessEnv(ctx);
   }
 
-  if (config.detection) {
-    const tokenEnv = config.detection.tokenEnv;
-    if (useEnv && set(env, tokenEnv) === undefined) {
-      envProblem(
-        `${tokenEnv}: not set; detection needs the bearer token Alertmanager sends to /webhooks/alertmanager (or remove the detection section)`,
-      );
-    }
-    if (!config.detection.probeUrls?.length && !config.regions.primary.healthUrl) {
-      fileProblem(
-        'detection: nothing to probe; set regions.primary.healthUrl or detection.probeUrls',
-      );
-    }
-  }
-
-  // Each connection string, parsed as its driver will: a bad one is named now, by key and variable,
-  // not at the first readiness round as "Invalid URL".
-  const connections: Record<string, string> = {};
-  const servers: Record<string, { server: ConnectionServer; fromEnv: boolean }> = {};
-  for (const { key, ref, kind } of connectionRefs(config)) {
-    if (ref.urlEnv !== undefined && !useEnv) continue;
-    let url: string;
-    try {
-      url = resolveConnection(ref, env, key);
-    } catch (err) {
-      envProblem((err as Error).message);
-      continue;
-    }
-    connections[key] = url;
-    const parsed = parseConnectionUrl(url, kind);
-    if (parsed.ok) servers[key] = { server: parsed.server, fromEnv: ref.urlEnv !== undefined };
-    else if (ref.urlEnv !== undefined)
-      envProblem(envConnectionProblem(key, ref.urlEnv, url, kind) as string);
-    // A bad `url` written in the file is refused by the schema, with its line.
-  }
-
-  // Both sides reaching one server would have the bot "promote" the server it fences.
-  for (const component of ['postgres', 'redis']) {
-    const a = servers[`components.${component}.primary`];
-    const b = servers[`components.${component}.secondary`];
-    if (a === undefined || b === undefined || a.server.key !== b.server.key) continue;
-    const shown =
-      a.server.display === b.server.display
-        ? a.server.display
-        : `${a.server.display} and ${b.server.display}`;
-    const text = `components.${component}: primary and secondary are the same server (${shown}); check the connection strings`;
-    if (a.fromEnv || b.fromEnv) envProblem(text);
-    else fileProblem(text);
-  }
-
-  // Failing over the Redis that holds the bot's own state would lose the operation mid-way.
-  const state = useEnv ? parseConnectionUrl(redisUrl, 'redis') : undefined;
-  if (state?.ok) {
-    for (const key of ['components.redis.primary', 'components.redis.secondary']) {
-      const side = servers[key];
-      if (side !== undefined && side.server.key === state.server.key) {
-        envProblem(
-          `REDIS_URL: points at the same server as ${key} (${state.server.display}); the bot's state needs its own Redis outside the primary region`,
-        );
-      }
-    }
-  }
-
-  // Azure Blob connection strings are read when the readiness checks are built; say it now.
-  const store = config.components.objectStorage;
-  if (useEnv && store) {
-    for (const side of ['primary', 'secondary'] as const) {
-      const name = store[side].connectionStringEnv;
-      if (name !== undefined && set(env, name) === undefined) {
-        envProblem(
-          `components.objectStorage.${side}.connectionStringEnv: ${name} is not set; export the storage account's connection string in it`,
-        );
-      }
-    }
-  }
+  checkDetection(ctx);
+  const { connections, servers } = checkConnections(ctx);
+  checkDistinctSides(ctx, servers);
+  checkStateRedisApart(ctx, redisUrl, servers);
+  checkObjectStorageEnv(ctx);
 
   if (problems.length > 0 || !useEnv) return { problems, environment: undefined };
+  const { botToken, signingSecret, appToken, apiUrl } = slack;
   return {
     problems,
     environment: {

@@ -55,8 +55,8 @@ function providerStatusSummary(config: DrConfig): string {
   return `; provider status: ${what} every ${p.intervalSeconds} s (evidence only)`;
 }
 
-export function summarizeConfig(config: DrConfig, env: NodeJS.ProcessEnv): ConfigSummary {
-  const c = config.components;
+/** The lines before `components:`: where the bot acts, who approves, what it aims for. */
+function headerLines(config: DrConfig): string[] {
   const lines: string[] = [];
   const a = config.approvals;
   lines.push(`environment:  ${config.environment}`);
@@ -83,7 +83,24 @@ export function summarizeConfig(config: DrConfig, env: NodeJS.ProcessEnv): Confi
   lines.push(
     `targets:      RTO ${t.rtoMinutes} min, RPO ${t.rpoMinutes} min${byComponent.length ? ` (${byComponent.map(([name, m]) => `${name} ${targetText(m)}`).join(', ')})` : ''}`,
   );
-  lines.push('components:');
+  return lines;
+}
+
+function dnsText(c: DrConfig['components']): string | undefined {
+  let dns: string | undefined;
+  if (c.dns?.provider === 'route53' && c.dns.route53) {
+    const r = c.dns.route53;
+    dns = `route53 ${r.recordName} ${r.recordType} in zone ${r.hostedZoneId} (${r.method})`;
+  } else if (c.dns?.provider === 'traffic-manager' && c.dns.trafficManager) {
+    const t = c.dns.trafficManager;
+    dns = `traffic manager profile ${t.profileName} in ${t.resourceGroup} (${t.method})`;
+  }
+  return dns;
+}
+
+/** One `components:` row per component, "not configured" for those left out. */
+function componentLines(c: DrConfig['components'], env: NodeJS.ProcessEnv): string[] {
+  const lines: string[] = [];
   const row = (name: string, text: string | undefined): void => {
     lines.push(`  ${name.padEnd(13)}${text ?? 'not configured (its steps are skipped)'}`);
   };
@@ -97,15 +114,7 @@ export function summarizeConfig(config: DrConfig, env: NodeJS.ProcessEnv): Confi
     c.redis &&
       `primary ${refText(c.redis.primary, env)}, secondary ${refText(c.redis.secondary, env)}`,
   );
-  let dns: string | undefined;
-  if (c.dns?.provider === 'route53' && c.dns.route53) {
-    const r = c.dns.route53;
-    dns = `route53 ${r.recordName} ${r.recordType} in zone ${r.hostedZoneId} (${r.method})`;
-  } else if (c.dns?.provider === 'traffic-manager' && c.dns.trafficManager) {
-    const t = c.dns.trafficManager;
-    dns = `traffic manager profile ${t.profileName} in ${t.resourceGroup} (${t.method})`;
-  }
-  row('dns', dns);
+  row('dns', dnsText(c));
   row(
     'kubernetes',
     c.kubernetes &&
@@ -126,6 +135,12 @@ export function summarizeConfig(config: DrConfig, env: NodeJS.ProcessEnv): Confi
       ? `${x.container}${x.connectionStringEnv ? ` via $${x.connectionStringEnv}` : ''}`
       : '?');
   row('object store', o && `${o.provider} ${side(o.primary)} → ${side(o.secondary)}`);
+  return lines;
+}
+
+export function summarizeConfig(config: DrConfig, env: NodeJS.ProcessEnv): ConfigSummary {
+  const c = config.components;
+  const lines: string[] = [...headerLines(config), 'components:', ...componentLines(c, env)];
   const rd = config.readiness;
   const velero = c.kubernetes?.velero;
   lines.push(

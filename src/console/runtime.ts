@@ -3,6 +3,7 @@
  * drill reporter, wired as `dr start` wires them, minus Slack. Approvers are checked against
  * `approvals.approvers` only: a Slack user group cannot be read without Slack.
  */
+import type { Redis } from 'ioredis';
 import pino from 'pino';
 import type { Logger } from 'pino';
 import type { DrConfig } from '../config/schema.js';
@@ -38,20 +39,120 @@ function consoleLogger(env: NodeJS.ProcessEnv): Logger {
   return createLogger({ level: env.LOG_LEVEL ?? 'warn', destination: pino.destination(2) });
 }
 
-/**
- * `drive: false` reads only (dr report): active operations are not resumed, so a running bot
- * keeps driving them. Driving takes the environment's instance lease first, as `dr start` does:
- * held by a bot (or another console), the console is refused before anything resumes. A lease
- * lost later calls `onLeaseLost` (default: say so on stderr and exit 1).
- */
-export async function openConsoleRuntime(opts: {
+interface ConsoleRuntimeOptions {
   config: DrConfig;
   env: NodeJS.ProcessEnv;
   log?: Logger;
   prefix?: string;
   drive?: boolean;
   onLeaseLost?: (message: string) => void;
-}): Promise<ConsoleRuntime> {
+}
+
+/** What the steps of opening share; `cleanups` run in reverse on close or when opening fails. */
+interface OpeningContext {
+  opts: ConsoleRuntimeOptions;
+  log: Logger;
+  redisUrl: string;
+  prefix: { prefix?: string };
+  cleanups: (() => Promise<void>)[];
+}
+
+async function unwind(ctx: OpeningContext): Promise<void> {
+  for (const c of ctx.cleanups.reverse())
+    await c().catch((err: unknown) => ctx.log.warn({ err }, 'shutdown step failed'));
+}
+
+/** Refused with a conflict when a bot (or another console) holds the environment. */
+async function takeInstanceLease(ctx: OpeningContext): Promise<void> {
+  const { opts, log } = ctx;
+  const { config, env } = opts;
+  const lease = createInstanceLease({
+    url: ctx.redisUrl,
+    environment: config.environment,
+    command: 'dr console',
+    ttlMs: leaseTtlFromEnv(env),
+    log,
+    ...ctx.prefix,
+  });
+  ctx.cleanups.push(() => lease.close());
+  const taken = await lease.tryAcquire();
+  if (!taken.acquired) {
+    const holder = taken.holder
+      ? describeHolder(taken.holder, config.environment)
+      : `another instance is running environment ${config.environment}`;
+    const advice =
+      taken.holder?.owner?.command === 'dr start'
+        ? 'use Slack, or stop it first'
+        : 'use it, or stop it first';
+    throw new DrError('conflict', `${holder}: ${advice}`);
+  }
+  lease.hold((reason) => {
+    const message = `lost the instance lease for environment ${config.environment}: ${reason}. Stopping at once: another instance may be acting on it`;
+    log.fatal({ key: lease.key }, message);
+    if (opts.onLeaseLost) opts.onLeaseLost(message);
+    else {
+      process.stderr.write(`dr: ${message}\n`);
+      process.exit(1);
+    }
+  });
+}
+
+/** The providers, the engine (started when driving) and the drill reporter over the state Redis. */
+async function openEngine(
+  ctx: OpeningContext,
+  redis: Redis,
+): Promise<Omit<ConsoleRuntime, 'close'>> {
+  const { opts, log, redisUrl, prefix, cleanups } = ctx;
+  const { config, env } = opts;
+  const store = createRedisStore({ redis, ...prefix });
+  // What the PostgreSQL provider keeps, in the state Redis as `dr start` keeps it: a console after a bot (or the reverse) still has it.
+  const providers = createProviders(
+    config,
+    env,
+    log,
+    keptPostgresFacts(redis, {
+      environment: config.environment,
+      ...(opts.prefix ? { prefix: opts.prefix } : {}),
+    }),
+  );
+  cleanups.push(() => closeProviders(providers, log));
+  const approvers = new Set(config.approvals.approvers);
+  const engine = createEngine({
+    config,
+    store,
+    providers,
+    authorizer: { isAuthorized: async (u) => approvers.has(u) },
+    log,
+  });
+  const drills = openDrillReporter({
+    engine,
+    environment: config.environment,
+    redisUrl,
+    targets: config.targets,
+    log,
+    config,
+    env,
+    ...prefix,
+  });
+  cleanups.push(() => drills.close());
+  if (opts.drive !== false) await engine.start();
+  cleanups.push(() => engine.stop());
+  return {
+    engine,
+    reporter: drills.reporter,
+    reports: createReportStore({ redis, ...prefix }),
+    stateRedis: describeUrl(redisUrl),
+    log,
+  };
+}
+
+/**
+ * `drive: false` reads only (dr report): active operations are not resumed, so a running bot
+ * keeps driving them. Driving takes the environment's instance lease first, as `dr start` does:
+ * held by a bot (or another console), the console is refused before anything resumes. A lease
+ * lost later calls `onLeaseLost` (default: say so on stderr and exit 1).
+ */
+export async function openConsoleRuntime(opts: ConsoleRuntimeOptions): Promise<ConsoleRuntime> {
   const { config, env } = opts;
   const log = (opts.log ?? consoleLogger(env)).child({
     env: config.environment,
@@ -59,88 +160,20 @@ export async function openConsoleRuntime(opts: {
   });
   const redisUrl = env.REDIS_URL ?? DEFAULT_STATE_REDIS;
   const redis = stateRedisClient(redisUrl);
-  const cleanups: (() => Promise<void>)[] = [() => closeStateRedis(redis)];
-  const unwind = async () => {
-    for (const c of cleanups.reverse())
-      await c().catch((err: unknown) => log.warn({ err }, 'shutdown step failed'));
+  const ctx: OpeningContext = {
+    opts,
+    log,
+    redisUrl,
+    prefix: opts.prefix ? { prefix: opts.prefix } : {},
+    cleanups: [() => closeStateRedis(redis)],
   };
   try {
     await reachStateRedis(redis, redisUrl);
-    const prefix = opts.prefix ? { prefix: opts.prefix } : {};
-    if (opts.drive !== false) {
-      const lease = createInstanceLease({
-        url: redisUrl,
-        environment: config.environment,
-        command: 'dr console',
-        ttlMs: leaseTtlFromEnv(env),
-        log,
-        ...prefix,
-      });
-      cleanups.push(() => lease.close());
-      const taken = await lease.tryAcquire();
-      if (!taken.acquired) {
-        const holder = taken.holder
-          ? describeHolder(taken.holder, config.environment)
-          : `another instance is running environment ${config.environment}`;
-        const advice =
-          taken.holder?.owner?.command === 'dr start'
-            ? 'use Slack, or stop it first'
-            : 'use it, or stop it first';
-        throw new DrError('conflict', `${holder}: ${advice}`);
-      }
-      lease.hold((reason) => {
-        const message = `lost the instance lease for environment ${config.environment}: ${reason}. Stopping at once: another instance may be acting on it`;
-        log.fatal({ key: lease.key }, message);
-        if (opts.onLeaseLost) opts.onLeaseLost(message);
-        else {
-          process.stderr.write(`dr: ${message}\n`);
-          process.exit(1);
-        }
-      });
-    }
-    const store = createRedisStore({ redis, ...prefix });
-    // What the PostgreSQL provider keeps, in the state Redis as `dr start` keeps it: a console after a bot (or the reverse) still has it.
-    const providers = createProviders(
-      config,
-      env,
-      log,
-      keptPostgresFacts(redis, {
-        environment: config.environment,
-        ...(opts.prefix ? { prefix: opts.prefix } : {}),
-      }),
-    );
-    cleanups.push(() => closeProviders(providers, log));
-    const approvers = new Set(config.approvals.approvers);
-    const engine = createEngine({
-      config,
-      store,
-      providers,
-      authorizer: { isAuthorized: async (u) => approvers.has(u) },
-      log,
-    });
-    const drills = openDrillReporter({
-      engine,
-      environment: config.environment,
-      redisUrl,
-      targets: config.targets,
-      log,
-      config,
-      env,
-      ...prefix,
-    });
-    cleanups.push(() => drills.close());
-    if (opts.drive !== false) await engine.start();
-    cleanups.push(() => engine.stop());
-    return {
-      engine,
-      reporter: drills.reporter,
-      reports: createReportStore({ redis, ...prefix }),
-      stateRedis: describeUrl(redisUrl),
-      log,
-      close: unwind,
-    };
+    if (opts.drive !== false) await takeInstanceLease(ctx);
+    const runtime = await openEngine(ctx, redis);
+    return { ...runtime, close: () => unwind(ctx) };
   } catch (err) {
-    await unwind();
+    await unwind(ctx);
     throw err;
   }
 }

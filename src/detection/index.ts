@@ -2,13 +2,8 @@
  * Detection of a regional failure: Alertmanager alerts and the bot's own probes of the primary,
  * gathered into episodes that propose a failover to people. Never starts one by itself.
  */
-export {
-  createDetector,
-  type CardRef,
-  type Detector,
-  type DetectorDeps,
-  type ProposalSink,
-} from './detector.js';
+export { createDetector, type Detector } from './detector.js';
+export type { CardRef, DetectorDeps, ProposalSink } from './detector-context.js';
 export {
   alertmanagerPayload,
   parseAlertmanagerPayload,
