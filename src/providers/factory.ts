@@ -21,7 +21,7 @@ import type {
 import { createHealthProvider } from './health.js';
 import { createKubernetesProvider } from './kubernetes.js';
 import type { PostgresServerMemory, SystemIdentifierMemory } from './pg-identity.js';
-import { createPostgresProvider } from './postgres.js';
+import { createPostgresProvider } from './postgres/index.js';
 import { createRedisProvider } from './redis.js';
 import { createRoute53Provider } from './route53.js';
 import { createTrafficManagerProvider } from './traffic-manager.js';
