@@ -14,7 +14,7 @@ import {
   type PostgresServerMemory,
   type SystemIdentifierMemory,
   type WriterReading,
-} from '../pg-identity.js';
+} from './memory.js';
 
 export interface PostgresProviderOptions {
   primaryUrl: string;

@@ -6,8 +6,8 @@
 import type { RegionRole } from '../../domain/types.js';
 import { ProviderError } from '../../errors.js';
 import { runShellCommand } from '../pg-command.js';
-import { switchpointFrom, timelineHistory, writerTimeline } from '../pg-divergence.js';
-import { lsnDiff } from '../pg-lsn.js';
+import { switchpointFrom, timelineHistory, writerTimeline } from './divergence.js';
+import { lsnDiff } from './lsn.js';
 import { NAME, other, type PgContext } from './context.js';
 import { inspect } from './state.js';
 

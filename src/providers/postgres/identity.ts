@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { RegionRole } from '../../domain/types.js';
 import { PreconditionFailed } from '../../errors.js';
-import { switchpointFrom, timelineHistory } from '../pg-divergence.js';
+import { switchpointFrom, timelineHistory } from './divergence.js';
 import {
   other,
   type PgContext,

@@ -31,7 +31,8 @@
  *
  * One file per concern: context.ts (connection, options, what is remembered), state.ts (reading a
  * side, its role), identity.ts (is it this cluster's server), readiness.ts, loss.ts (RPO),
- * promote.ts, fence.ts, resync.ts (divergence and failback), consistency.ts.
+ * promote.ts, fence.ts, resync.ts (failback of an old primary), consistency.ts; and the helpers
+ * divergence.ts (the stale side's analysis), memory.ts (what outlives the process), lsn.ts.
  */
 import type { CheckResult, ComponentReadiness, Mode, RegionRole } from '../../domain/types.js';
 import type { ActionResult, DatabaseProvider, Progress, PromotionResult } from '../types.js';
@@ -43,6 +44,15 @@ import { resync } from './resync.js';
 import { isStreamingStandby, isWriter, verifyWriter } from './state.js';
 
 export type { PostgresProviderOptions } from './context.js';
+export { switchpointFrom } from './divergence.js';
+export { lsnDiff, lsnToNumber } from './lsn.js';
+export {
+  keptPostgresFacts,
+  keyValuePostgresServers,
+  keyValueSystemIdentifier,
+  type PostgresServerMemory,
+  type SystemIdentifierMemory,
+} from './memory.js';
 
 export function createPostgresProvider(opts: PostgresProviderOptions): DatabaseProvider {
   return new PostgresProvider(opts);

@@ -5,8 +5,8 @@
  */
 import type { Evidence, ExpectedLoss, RegionRole } from '../../domain/types.js';
 import { formatBytes } from '../bytes.js';
-import type { WriterReading } from '../pg-identity.js';
-import { lsnDiff } from '../pg-lsn.js';
+import type { WriterReading } from './memory.js';
+import { lsnDiff } from './lsn.js';
 import type { Contact, PgContext, Reachable } from './context.js';
 
 /** The loss window's ends and the WAL behind, with the readings they come from. */

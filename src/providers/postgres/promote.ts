@@ -6,7 +6,7 @@
 import type { Evidence, Mode, RegionRole, RpoMeasurement } from '../../domain/types.js';
 import { PreconditionFailed, ProviderError } from '../../errors.js';
 import { formatBytes } from '../bytes.js';
-import { lsnDiff } from '../pg-lsn.js';
+import { lsnDiff } from './lsn.js';
 import type { Progress, PromotionResult } from '../types.js';
 import { NAME, other, type PgContext, type Reachable, type SideState } from './context.js';
 import { fenceWrites, readFencedState, recordFence, unfence } from './fence.js';

@@ -5,7 +5,7 @@
  */
 import type { ComponentReadiness, Evidence, RegionRole } from '../../domain/types.js';
 import { formatBytes } from '../bytes.js';
-import { lsnDiff } from '../pg-lsn.js';
+import { lsnDiff } from './lsn.js';
 import {
   other,
   type PgContext,

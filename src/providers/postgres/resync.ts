@@ -14,8 +14,8 @@ import {
   writerTimeline,
   type Divergence,
   type ResyncMethod,
-} from '../pg-divergence.js';
-import { lsnDiff } from '../pg-lsn.js';
+} from './divergence.js';
+import { lsnDiff } from './lsn.js';
 import type { ActionResult, Progress } from '../types.js';
 import { NAME, other, type PgContext, type Reachable, type SideState } from './context.js';
 import { identityProblem, sameCluster } from './identity.js';

@@ -5,7 +5,7 @@
  */
 import type { CheckResult, RegionRole } from '../../domain/types.js';
 import { DrError } from '../../errors.js';
-import type { WriterReading } from '../pg-identity.js';
+import type { WriterReading } from './memory.js';
 import {
   iso,
   other,
