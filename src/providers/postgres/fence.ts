@@ -6,9 +6,9 @@
 import type { RegionRole } from '../../domain/types.js';
 import { ProviderError } from '../../errors.js';
 import { runShellCommand } from '../pg-command.js';
+import { NAME, other, type PgContext } from './context.js';
 import { switchpointFrom, timelineHistory, writerTimeline } from './divergence.js';
 import { lsnDiff } from './lsn.js';
-import { NAME, other, type PgContext } from './context.js';
 import { inspect } from './state.js';
 
 /**

@@ -6,7 +6,6 @@
 import { createHash } from 'node:crypto';
 import type { RegionRole } from '../../domain/types.js';
 import { PreconditionFailed } from '../../errors.js';
-import { switchpointFrom, timelineHistory } from './divergence.js';
 import {
   other,
   type PgContext,
@@ -14,6 +13,7 @@ import {
   type SideState,
   type Unreachable,
 } from './context.js';
+import { switchpointFrom, timelineHistory } from './divergence.js';
 
 export function sameCluster(ctx: PgContext, target: RegionRole, t: Reachable, o: Reachable): void {
   if (t.systemId !== o.systemId) {

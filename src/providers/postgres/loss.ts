@@ -5,9 +5,9 @@
  */
 import type { Evidence, ExpectedLoss, RegionRole } from '../../domain/types.js';
 import { formatBytes } from '../bytes.js';
-import type { WriterReading } from './memory.js';
-import { lsnDiff } from './lsn.js';
 import type { Contact, PgContext, Reachable } from './context.js';
+import { lsnDiff } from './lsn.js';
+import type { WriterReading } from './memory.js';
 
 /** The loss window's ends and the WAL behind, with the readings they come from. */
 interface LossMeasure {

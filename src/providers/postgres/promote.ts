@@ -6,12 +6,12 @@
 import type { Evidence, Mode, RegionRole, RpoMeasurement } from '../../domain/types.js';
 import { PreconditionFailed, ProviderError } from '../../errors.js';
 import { formatBytes } from '../bytes.js';
-import { lsnDiff } from './lsn.js';
 import type { Progress, PromotionResult } from '../types.js';
 import { NAME, other, type PgContext, type Reachable, type SideState } from './context.js';
 import { fenceWrites, readFencedState, recordFence, unfence } from './fence.js';
 import { identityProblem, notPromotedAfter, notProvenPromoted, sameCluster } from './identity.js';
 import { expectedLoss } from './loss.js';
+import { lsnDiff } from './lsn.js';
 import { inspect, inspectReachable, writerReading } from './state.js';
 
 export async function promote(

@@ -5,7 +5,6 @@
  */
 import type { ComponentReadiness, Evidence, RegionRole } from '../../domain/types.js';
 import { formatBytes } from '../bytes.js';
-import { lsnDiff } from './lsn.js';
 import {
   other,
   type PgContext,
@@ -15,6 +14,7 @@ import {
 } from './context.js';
 import { expectedId, identityProblem, notPromotedAfter, notProvenPromoted } from './identity.js';
 import { expectedLoss } from './loss.js';
+import { lsnDiff } from './lsn.js';
 import { divergence, staleReadiness } from './resync.js';
 import { inspect, writerReading } from './state.js';
 

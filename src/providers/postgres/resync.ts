@@ -7,6 +7,8 @@ import type { ComponentReadiness, Evidence, RegionRole } from '../../domain/type
 import { PreconditionFailed } from '../../errors.js';
 import { formatBytes } from '../bytes.js';
 import { runShellCommand } from '../pg-command.js';
+import type { ActionResult, Progress } from '../types.js';
+import { NAME, other, type PgContext, type Reachable, type SideState } from './context.js';
 import {
   analyseStale,
   switchpointFrom,
@@ -15,10 +17,8 @@ import {
   type Divergence,
   type ResyncMethod,
 } from './divergence.js';
-import { lsnDiff } from './lsn.js';
-import type { ActionResult, Progress } from '../types.js';
-import { NAME, other, type PgContext, type Reachable, type SideState } from './context.js';
 import { identityProblem, sameCluster } from './identity.js';
+import { lsnDiff } from './lsn.js';
 import { inspect, inspectReachable, isStreamingStandby, writePosition } from './state.js';
 
 /**

@@ -5,7 +5,6 @@
  */
 import type { CheckResult, RegionRole } from '../../domain/types.js';
 import { DrError } from '../../errors.js';
-import type { WriterReading } from './memory.js';
 import {
   iso,
   other,
@@ -14,6 +13,7 @@ import {
   type Reachable,
   type SideState,
 } from './context.js';
+import type { WriterReading } from './memory.js';
 
 /** One reading of `side`; a retryable failure (down, not up yet) is Unreachable, not an error. */
 export async function inspect(ctx: PgContext, side: RegionRole): Promise<SideState> {
