@@ -55,8 +55,7 @@ import {
   waitForExit,
   type LabUser,
 } from './system.js';
-import { cloudState, labCloud, simulatorsPart } from './simulators/part.js';
-import type { CloudState } from './simulators/control.js';
+import { cloudState, labCloud, simulatorsPart, type CloudState } from './simulators/index.js';
 import type { LabInfo, LabOutage, LabPart, LabSimulatorInfo } from './types.js';
 
 export type { LabInfo, LabOutage, LabPart, LabSimulatorInfo } from './types.js';
@@ -82,8 +81,9 @@ export {
   cloudState,
   setRegionHealth,
   type LabCloud,
-} from './simulators/part.js';
-export type { CloudState, CloudWorkloadState } from './simulators/control.js';
+  type CloudState,
+  type CloudWorkloadState,
+} from './simulators/index.js';
 
 export const LAB_FILE = 'lab.json';
 export const LAB_CONFIG_FILE = 'dr.config.yaml';

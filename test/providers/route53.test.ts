@@ -2,7 +2,7 @@ import pino from 'pino';
 import { Route53Client, UpdateHealthCheckCommand } from '@aws-sdk/client-route-53';
 import { createRoute53Provider, type Route53ProviderOptions } from '../../src/providers/route53.js';
 import { createResolver } from '../../src/providers/dns-resolve.js';
-import { startRoute53Simulator, type Route53Sim } from '../../src/lab/simulators/route53.js';
+import { startRoute53Simulator, type Route53Sim } from '../../src/lab/simulators/index.js';
 import type { DnsProvider } from '../../src/providers/types.js';
 
 const log = pino({ level: 'silent' });
