@@ -12,12 +12,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startHealthServer, type HealthServer } from './health.js';
-import {
-  kubeconfigFor,
-  startKubernetesSimulator,
-  type KubernetesSim,
-  type SimWorkloadSpec,
-} from './kubernetes.js';
+import { kubeconfigFor, startKubernetesSimulator, type KubernetesSim } from './kubernetes.js';
+import type { SimWorkloadSpec } from './kubernetes-cluster.js';
 import { startRoute53Simulator, type Route53Sim } from './route53.js';
 import { startS3Simulator, type S3Sim } from './s3.js';
 import { startTrafficManagerSimulator, type TrafficManagerSim } from './traffic-manager.js';
