@@ -114,6 +114,7 @@ function buildDns(
       secondarySetIdentifier: r.secondarySetIdentifier,
       method: r.method,
       ...(r.primaryHealthCheckId ? { primaryHealthCheckId: r.primaryHealthCheckId } : {}),
+      allowUnhealthyTarget: r.allowUnhealthyTarget,
       ...(r.endpoint ? { endpoint: r.endpoint } : {}),
       region: r.region,
       changeTimeoutSeconds: r.changeTimeoutSeconds,
