@@ -39,7 +39,8 @@ GRANT EXECUTE ON FUNCTION pg_ls_waldir() TO dr_bot;
 CREATE SCHEMA IF NOT EXISTS dr_bot AUTHORIZATION dr_bot;
 ALTER ROLE dr_bot SET search_path = dr_bot, public;
 
--- Optional: count the transactions a failback would drop (pg_walinspect, when it is installed).
+-- Optional: count the transactions a failback would drop (pg_walinspect, when it is installed;
+-- run this file again after CREATE EXTENSION pg_walinspect).
 DO $$
 BEGIN
   IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_walinspect') THEN
