@@ -25,6 +25,7 @@ import {
   pgUrl,
   type PgLabContext,
 } from './postgres.js';
+import { applyPostgresRole, applyRedisAcl } from './permissions.js';
 import { redisFiles, redisUrl, startRedis, type RedisServerInfo } from './redis.js';
 import { simulatorsPart } from './simulators/index.js';
 import {
@@ -194,6 +195,8 @@ async function startPostgresPair(
   save();
   // Before the standby is cloned, so it has the extension too (a failback may analyse either side).
   if (walinspect) pgInfo.walinspect = await ensureExtension(p.url, 'pg_walinspect');
+  // After the extension (its function is granted too), before the clone: the standby gets the role.
+  await applyPostgresRole(p.url);
   const secondary = {
     name: 'lab-secondary',
     port: secondaryPort,
@@ -229,6 +232,8 @@ async function startRedisPair(
     port: p.port,
   });
   save();
+  // ACLs are per server: the bot's user on both sides.
+  await Promise.all([applyRedisAcl(p.url), applyRedisAcl(redisInfo.secondary.url)]);
 }
 
 async function startStateRedis(st: UpState, port: number): Promise<void> {
