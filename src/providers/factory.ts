@@ -112,6 +112,7 @@ function buildDns(config: DrConfig, dns: NonNullable<Components['dns']>, log: Lo
       secondarySetIdentifier: r.secondarySetIdentifier,
       method: r.method,
       ...(r.primaryHealthCheckId ? { primaryHealthCheckId: r.primaryHealthCheckId } : {}),
+      allowUnhealthyTarget: r.allowUnhealthyTarget,
       ...(r.endpoint ? { endpoint: r.endpoint } : {}),
       region: r.region,
       changeTimeoutSeconds: r.changeTimeoutSeconds,

@@ -15,6 +15,8 @@ export interface Route53ProviderOptions {
   secondarySetIdentifier: string;
   method?: 'invert-health-check' | 'rewrite-records';
   primaryHealthCheckId?: string;
+  /** Switch even when Route 53 sees the target region unhealthy (it then keeps answering the other). */
+  allowUnhealthyTarget?: boolean;
   endpoint?: string;
   region?: string;
   changeTimeoutSeconds?: number;
@@ -104,7 +106,7 @@ function mapRoute53Error(err: unknown, doing: string): DrError {
   if (code === 'AccessDenied' || code === 'AccessDeniedException' || status === 403)
     return new ProviderError(
       NAME,
-      `access denied while ${doing}${said}. Grant the bot's IAM identity route53:GetHostedZone, ListResourceRecordSets, ChangeResourceRecordSets, GetChange, GetHealthCheck, UpdateHealthCheck and TestDNSAnswer, then retry the step.`,
+      `access denied while ${doing}${said}. Grant the bot's IAM identity route53:GetHostedZone, ListResourceRecordSets, ChangeResourceRecordSets, GetChange, GetHealthCheck, GetHealthCheckStatus, UpdateHealthCheck and TestDNSAnswer, then retry the step.`,
       { code: 'forbidden', retryable: false, cause: err },
     );
   if (THROTTLING.has(code) || status === 429)
