@@ -128,3 +128,36 @@ export function describeAzureCredentialError(
   const line = `Azure credential failed (tried ${tried.join(', ') || 'the default chain'}): ${likely(errors, env)}`;
   return { line, chain: e.message ?? String(err) };
 }
+
+const ARM = 'https://management.azure.com';
+
+/** The token scopes the configured Azure clients will ask for (ARM clients: `${endpoint}/.default`). */
+function azureScopes(config: DrConfig): string[] {
+  const c = config.components;
+  const scopes: string[] = [];
+  if (c.dns?.provider === 'traffic-manager')
+    scopes.push(`${c.dns.trafficManager?.endpoint ?? ARM}/.default`);
+  const az = config.detection?.providerStatus?.azure;
+  if (az) scopes.push(`${az.endpoint ?? ARM}/.default`);
+  const o = c.objectStorage;
+  if (o?.provider === 'azure-blob' && (o.primary.accountUrl || o.secondary.accountUrl))
+    scopes.push('https://storage.azure.com/.default');
+  return [...new Set(scopes)];
+}
+
+/**
+ * `dr start` gets one token per scope the config needs before it serves anyone: a bot that cannot
+ * authenticate could never fail over, so it refuses with the one line that says what to set.
+ */
+export async function checkAzureCredential(config: DrConfig): Promise<void> {
+  const scopes = azureScopes(config);
+  if (scopes.length === 0) return;
+  const credential = createAzureCredential(config);
+  for (const scope of scopes) {
+    try {
+      await credential.getToken(scope);
+    } catch (err) {
+      throw new ConfigError(`${describeAzureCredentialError(err).line} (needed for ${scope})`);
+    }
+  }
+}

@@ -32,6 +32,8 @@ import { createTrafficManagerProvider } from './traffic-manager/index.js';
 import { createVerificationProvider } from './verification.js';
 import { createWriteLoadProvider } from './write-load.js';
 
+/** `dr start` checks the Azure credential before serving; it loads this module lazily. */
+export { checkAzureCredential } from './azure-credential.js';
 /** Detection's provider status reader is built from config like the providers, so `dr start` gets it here. */
 export { createProviderStatusReader } from './provider-status.js';
 export {

@@ -66,3 +66,16 @@ test('without AZURE_CLIENT_SECRET, `dr readiness` shows one readable line naming
   );
   expect(run.code).not.toBe(0);
 }, 60_000);
+
+test('without AZURE_CLIENT_SECRET, `dr start` refuses to start and says what to set', async () => {
+  const run = await runDr(['start'], {
+    env: {
+      ...shellEnv(['AZURE_CLIENT_SECRET']),
+      SLACK_BOT_TOKEN: 'xoxb-lab-not-used',
+      SLACK_SIGNING_SECRET: 'lab-not-used',
+    },
+  });
+  expect(run.code).not.toBe(0);
+  expect(run.stderr).toMatch(/^dr start: .*AZURE_CLIENT_SECRET is not set/m);
+  expect(run.stderr).not.toMatch(/ChainedTokenCredential|dr-bot started/);
+}, 60_000);
