@@ -222,4 +222,10 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   'detection.providerStatus.azure.endpoint':
     'ARM endpoint override (lab, tests); default `https://management.azure.com`.',
   'detection.providerStatus.intervalSeconds': 'Seconds between reads.',
+  azure:
+    "How the bot's Azure credential (`DefaultAzureCredential`: environment, workload identity, managed identity, CLI) reaches Microsoft Entra ID; `AZURE_AUTHORITY_HOST` picks the cloud.",
+  'azure.disableInstanceDiscovery':
+    'Skip instance discovery (a call to login.microsoftonline.com that validates the authority host): private clouds, Azure Stack, the lab.',
+  'azure.caFile':
+    "PEM file of the CA certificates to trust for the authority host and the Azure APIs, instead of the system's.",
 };

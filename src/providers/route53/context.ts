@@ -2,6 +2,7 @@
  * The Route 53 provider's options, the context its functions share (SDK client, settings derived
  * from the options, the change awaiting INSYNC) and the mapping of SDK errors to ours.
  */
+import { describeAwsCredentialError } from '../aws-credential.js';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import type { Logger } from 'pino';
 import { DrError, PreconditionFailed, ProviderError, errorInfo } from '../../errors.js';
@@ -89,6 +90,13 @@ export function createRoute53Context(opts: Route53ProviderOptions): Route53Conte
 /** Turn an SDK error into one of ours, with what to do about it. */
 function mapRoute53Error(err: unknown, doing: string): DrError {
   if (err instanceof DrError) return err;
+  const credentials = describeAwsCredentialError(err);
+  if (credentials)
+    return new ProviderError(NAME, `${doing}: ${credentials}`, {
+      code: 'forbidden',
+      retryable: false,
+      cause: err,
+    });
   const e = err as {
     name?: string;
     message?: string;
