@@ -258,7 +258,7 @@ function approveValue(call: ApiCall): string | undefined {
 /** Request a failover from `bot` and wait for its card's Approve button. */
 async function requestFailover(bot: Bot, port: number): Promise<{ opId: string; approve: string }> {
   const answer = await command(port, 'failover planned lease test', OPERATOR);
-  const opId = /^(DR-\d{8}-\d{4}) requested/.exec(answer)?.[1];
+  const opId = /^(DR-\d{8}-\d{6}) requested/.exec(answer)?.[1];
   expect(opId).toBeDefined();
   const approve = await slack.waitFor(
     () =>

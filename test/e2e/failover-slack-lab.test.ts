@@ -209,7 +209,7 @@ async function failoverThroughSlack(
   reason: string,
 ): Promise<{ ts: string; opId: string; approvalCard: string; summary: ApiCall }> {
   expect(await command(run, `failover ${mode} ${reason}`, OPERATOR)).toMatch(
-    /^DR-\d{8}-\d{4} requested/,
+    /^DR-\d{8}-\d{6} requested/,
   );
   // The readiness monitor posts into the same channel (the lab has never run a drill): skip its messages.
   const card = await slack.waitFor(
