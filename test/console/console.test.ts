@@ -79,7 +79,9 @@ describe('parsing console lines', () => {
         '`approve` takes at most an operation id (`approve [DR-…]`, e.g. `approve DR-20261125-093015`), not `garbage`.',
     });
     expect(parseConsoleLine('report last one').command).toMatchObject({ type: 'usage' });
-    expect(parseConsoleLine('skip DR-20261125-093015 now').command).toMatchObject({ type: 'usage' });
+    expect(parseConsoleLine('skip DR-20261125-093015 now').command).toMatchObject({
+      type: 'usage',
+    });
   });
 });
 
