@@ -22,13 +22,17 @@ export function openEngine(ctx: StartContext, store: OperationStore): EnginePhas
   const { openDrillReporter } = ctx.modules.drill;
   const providers = openProviders(ctx);
   // Approver checks read the user group through the same Web API settings as the bot.
-  const slackClient = createSlackClient(runtime.slack.botToken, env, log);
+  const slackClient = createSlackClient(runtime.slack.botToken, env, log, {
+    onError: (method, code) => ctx.metrics.slackError(method, code),
+  });
   const authorizer = createSlackAuthorizer({
     config,
     client: slackClient,
     log: log.child({ component: 'authorizer' }),
   });
   const engine = createEngine({ config, store, providers, authorizer, log });
+  const unsubscribe = engine.subscribe((n) => ctx.metrics.notification(n));
+  ctx.cleanups.push(async () => unsubscribe());
   // A finished drill's report is stored, then posted in the incident channel (summary + Markdown file).
   const drills = openDrillReporter({
     engine,

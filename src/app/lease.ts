@@ -86,6 +86,7 @@ async function standBy(
     environment: config.environment,
     store,
     active: () => active,
+    metrics: ctx.metrics,
     log,
   });
   const waiting = `standing by: ${active}. No Slack connection and nothing resumed until its instance lease (${lease.key}) is free; asking every ${lease.pollMs} ms. /healthz answers 200 (role standby), everything else 503`;

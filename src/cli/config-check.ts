@@ -22,9 +22,12 @@ export function runConfigCheck(opts: { path: string; skipEnv: boolean; io: CliIo
   }
   const { problems, environment } = checkStart(config, io.env, { skipEnv: opts.skipEnv });
   const summary = summarizeConfig(config, io.env);
-  // "valid" means the file itself is right; what the environment lacks is listed below it.
-  if (!problems.some((p) => !p.needsEnv))
-    io.stdout(`${opts.path}: valid\n${summary.lines.join('\n')}\n`);
+  // "valid" only when dr start would accept it all; a right file in a wrong environment says so.
+  if (problems.length === 0) io.stdout(`${opts.path}: valid\n${summary.lines.join('\n')}\n`);
+  else if (!problems.some((p) => !p.needsEnv))
+    io.stdout(
+      `${opts.path}: the file is right, the environment is not (below)\n${summary.lines.join('\n')}\n`,
+    );
   for (const w of summary.warnings) io.stderr(`dr: warning: ${opts.path}: ${w}\n`);
   if (environment?.redisUrlDefaulted) {
     io.stderr(

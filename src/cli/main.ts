@@ -332,7 +332,7 @@ function addReportCommand(program: Command, cli: Cli): void {
     )
     .argument(
       '[operation-id]',
-      'the drill, e.g. DR-20261125-0001 (default: the last drill of the environment)',
+      'the drill, e.g. DR-20261125-093015 (default: the last drill of the environment)',
       (value: string) => {
         if (!isOpId(value)) throw new InvalidArgumentError(malformedOpId(value));
         return value.toUpperCase();

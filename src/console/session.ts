@@ -2,8 +2,9 @@
  * The console adapter: the same engine, timeline and status card as in Slack, typed and read in
  * a terminal. One session reads command lines and prints the engine's notifications as they come.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { writeReportFile } from './report-file.js';
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { DrConfig } from '../config/schema.js';
 import { renderCommands } from '../domain/commands.js';
 import type { OperationView, Phase } from '../domain/types.js';
@@ -101,8 +102,12 @@ function printReport(
   delivery: ReportDelivery,
 ): void {
   mkdirSync(session.reportsDir, { recursive: true });
-  const file = join(session.reportsDir, `${report.opId}.md`);
-  writeFileSync(file, markdown);
+  const file = writeReportFile(
+    session.reportsDir,
+    report.opId,
+    markdown,
+    session.reportFiles.get(report.opId),
+  );
   session.reportFiles.set(report.opId, file);
   const earlier = delivery.recovered
     ? `\n(the report of an earlier drill${delivery.published ? '' : `, not yet posted in Slack: the bot posts it in the incident channel when it next starts`})`

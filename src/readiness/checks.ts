@@ -225,18 +225,29 @@ export function standbyWorkloadsCheck(cluster: ClusterProvider): ReadinessCheck 
         .map(([name, w]) => `${name.split('/').pop()} ${w.ready}/${w.standby}`)
         .join(', ');
       const short = workloads.filter(([, w]) => w.ready < w.standby || w.spec < w.standby);
+      // Per workload, for the dr_standby_replicas / dr_standby_size_replicas gauges.
+      const evidence = {
+        workloads: Object.fromEntries(
+          workloads.map(([name, w]) => [
+            name,
+            { spec: w.spec, ready: w.ready, standby: w.standby },
+          ]),
+        ),
+      };
       if (short.length > 0)
         return {
           status: 'degraded',
           detail: `below their standby counts in the secondary: ${short.map(([name, w]) => `${name} ${w.ready} ready of ${w.standby} (spec ${w.spec})`).join(', ')}; a failover would start from fewer pods`,
           measured,
           target,
+          evidence,
         };
       return {
         status: 'ok',
         detail: `${workloads.length} workloads at or above their standby counts in the secondary`,
         measured,
         target,
+        evidence,
       };
     },
   };

@@ -17,18 +17,32 @@ const COUNTER_TTL_SECONDS = 3 * 24 * 3600;
 export const APPEND_IDS_KEPT = 200;
 const APPEND_IDS_TTL_SECONDS = 24 * 3600;
 
+/**
+ * Ids read as the UTC time of the request (`DR-20261207-093015`), or the next free number when
+ * that is taken, so ids of one store only grow and two labs (two state stores) do not repeat
+ * each other's ids, which name report files.
+ */
+const NEXT_ID_SCRIPT = `
+local last = tonumber(redis.call('GET', KEYS[1]) or '0')
+local id = math.max(last + 1, tonumber(ARGV[1]))
+redis.call('SET', KEYS[1], id, 'EX', ARGV[2])
+return id`;
+
 export async function nextOperationId(
   { redis, keys }: RedisStoreContext,
   now = new Date(),
 ): Promise<string> {
-  const day = now.toISOString().slice(0, 10).replaceAll('-', '');
-  const [[incErr, n], [expErr]] = (await redis
-    .multi()
-    .incr(keys.day(day))
-    .expire(keys.day(day), COUNTER_TTL_SECONDS)
-    .exec()) as [[Error | null, number], [Error | null, unknown]];
-  if (incErr ?? expErr) throw incErr ?? expErr;
-  return `DR-${day}-${String(n).padStart(4, '0')}`;
+  const iso = now.toISOString();
+  const day = iso.slice(0, 10).replaceAll('-', '');
+  const time = iso.slice(11, 19).replaceAll(':', '');
+  const n = (await redis.eval(
+    NEXT_ID_SCRIPT,
+    1,
+    keys.day(day),
+    time,
+    COUNTER_TTL_SECONDS,
+  )) as number;
+  return `DR-${day}-${String(n).padStart(6, '0')}`;
 }
 
 export async function createOperation(

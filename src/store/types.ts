@@ -27,7 +27,7 @@ export type WithdrawResult = 'withdrawn' | 'absent' | 'in-use';
  * their own namespace on a shared server.
  */
 export interface OperationStore {
-  /** A new id, e.g. `DR-20261125-0001` (per-day counter in Redis). */
+  /** A new id, e.g. `DR-20261125-093015`: the UTC time of the request, or the next free number. */
   nextOperationId(now?: Date): Promise<string>;
   /**
    * Atomically take the one-active-operation lock of `env` and write version 1 with its first

@@ -85,7 +85,9 @@ describe('dr config check runs the checks dr start runs', () => {
     const path = write('slack.yaml', BASE);
     const run = configCheck(path, {});
     expect(run.code).toBe(1);
-    expect(run.stdout).toContain(`${path}: valid`);
+    // Not "valid": dr start would refuse it. Every missing variable is listed at once.
+    expect(run.stdout).not.toContain('valid');
+    expect(run.stdout).toContain(`${path}: the file is right, the environment is not (below)`);
     expect(run.stderr).toContain('SLACK_BOT_TOKEN: not set');
     expect(run.stderr).toContain('SLACK_SIGNING_SECRET or SLACK_APP_TOKEN: neither is set');
     expect(run.stderr).toContain('--skip-env');

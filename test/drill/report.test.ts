@@ -54,7 +54,7 @@ function drillView(
   });
   const verified = steps.find((s) => s.id === 'verify-secondary')!;
   return {
-    id: opts.id ?? 'DR-20261125-0001',
+    id: opts.id ?? 'DR-20261125-093015',
     env: 'prod',
     kind: 'drill',
     requestedMode: 'planned',

@@ -49,7 +49,7 @@ describe('engine with real Redis and provider fakes', () => {
     });
     expect(req.ok).toBe(true);
     if (!req.ok) return;
-    expect(req.op.id).toMatch(/^DR-\d{8}-\d{4}$/);
+    expect(req.op.id).toMatch(/^DR-\d{8}-\d{6}$/);
 
     const waiting = await inPhase(h.engine, req.op.id, 'awaitingApproval');
     expect(waiting.mode).toBe('planned');

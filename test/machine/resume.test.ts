@@ -32,7 +32,7 @@ describe('resume from a persisted snapshot', () => {
     const resumed = after.restore(snapshot);
     await until(resumed, 'completed');
     expect(after.stepCalls[0]).toEqual({
-      opId: 'DR-20261125-0001',
+      opId: 'DR-20261125-093015',
       kind: 'failover',
       stepId: 'promote-cache',
       mode: 'planned',

@@ -43,7 +43,7 @@ describe('toView', () => {
       provider: 'route53',
     };
     expect(toView(actor.getSnapshot())).toStrictEqual({
-      id: 'DR-20261125-0001',
+      id: 'DR-20261125-093015',
       env: 'prod',
       kind: 'failover',
       requestedMode: 'planned',
