@@ -95,7 +95,7 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   'components.redis.useFailoverCommand':
     'Planned failover: use `FAILOVER TO` (Redis 6.2 or later) for a zero-loss switch.',
   'components.dns':
-    'Which region users are sent to: Route 53 failover records or Azure Traffic Manager.',
+    'Which region users are sent to: Route 53 failover records, Route 53 ARC routing controls or Azure Traffic Manager.',
   'components.dns.provider': 'The DNS service; the block of the same name is then required.',
   'components.dns.route53': 'Route 53 failover records (a PRIMARY and a SECONDARY record).',
   'components.dns.route53.hostedZoneId': 'The hosted zone holding the failover records.',
@@ -130,6 +130,19 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   'components.dns.trafficManager.endpoint': 'ARM endpoint override (lab, tests).',
   'components.dns.trafficManager.caFile':
     "PEM file of extra CA certificates to trust for `endpoint` (the lab simulator's self-signed one).",
+  'components.dns.route53Arc':
+    'Route 53 ARC routing controls: the data-plane switch, independent of the Route 53 control plane in us-east-1.',
+  'components.dns.route53Arc.endpoints':
+    "The cluster's regional endpoints (DescribeCluster's `ClusterEndpoints`), tried in turn.",
+  'components.dns.route53Arc.endpoints[].url':
+    "The endpoint's URL, e.g. `https://host-abc.us-west-2.example.com/v1`.",
+  'components.dns.route53Arc.endpoints[].region': "The endpoint's Region (the SDK signs for it).",
+  'components.dns.route53Arc.primaryRoutingControlArn':
+    "The routing control tied to the primary's failover record health check.",
+  'components.dns.route53Arc.secondaryRoutingControlArn':
+    "The routing control tied to the secondary's failover record health check.",
+  'components.dns.route53Arc.timeoutSeconds':
+    'Per endpoint: seconds to wait for an answer before trying the next endpoint.',
   'components.dns.resolveName': 'A name to resolve after switching, to show what users get now.',
   'components.dns.resolverServers':
     'DNS servers for that resolution (an IP, optionally with `:port`); default the system resolver.',

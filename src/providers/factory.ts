@@ -28,6 +28,7 @@ import {
 } from './postgres/index.js';
 import { createRedisProvider } from './redis/index.js';
 import { createRoute53Provider } from './route53/index.js';
+import { createRoute53ArcProvider } from './route53-arc/index.js';
 import { createTrafficManagerProvider } from './traffic-manager/index.js';
 import { createVerificationProvider } from './verification.js';
 import { createWriteLoadProvider } from './write-load.js';
@@ -120,6 +121,18 @@ function buildDns(config: DrConfig, dns: NonNullable<Components['dns']>, log: Lo
       changeTimeoutSeconds: r.changeTimeoutSeconds,
       rtoMinutes: targets.rtoMinutes,
       ...resolution(dns),
+      log,
+    });
+  }
+  if (dns.provider === 'route53-arc') {
+    const a = dns.route53Arc;
+    if (!a)
+      throw new ConfigError('components.dns.route53Arc: missing; dns.provider is route53-arc');
+    return createRoute53ArcProvider({
+      endpoints: a.endpoints.map((e) => ({ url: e.url, region: e.region })),
+      primaryRoutingControlArn: a.primaryRoutingControlArn,
+      secondaryRoutingControlArn: a.secondaryRoutingControlArn,
+      timeoutSeconds: a.timeoutSeconds,
       log,
     });
   }

@@ -9,6 +9,7 @@ import { AZURE_BLOB_CALLS } from '../../src/providers/azure-blob-api-calls.js';
 import { PG_RIGHTS } from '../../src/providers/postgres/rights.js';
 import { REDIS_RIGHTS } from '../../src/providers/redis/rights.js';
 import { ROUTE53_CALLS } from '../../src/providers/route53/api-calls.js';
+import { ROUTE53_ARC_CALLS } from '../../src/providers/route53-arc/api-calls.js';
 import { S3_CALLS } from '../../src/providers/s3-api-calls.js';
 import { TRAFFIC_MANAGER_CALLS } from '../../src/providers/traffic-manager/api-calls.js';
 
@@ -58,14 +59,26 @@ describe('the AWS IAM policy', () => {
     expect(sent).toEqual(Object.keys(ROUTE53_CALLS).sort());
   });
 
+  it('lists every ARC cluster call the route53-arc provider sends', () => {
+    const sent = commandsImported(
+      sources('src/providers/route53-arc'),
+      '@aws-sdk/client-route53-recovery-cluster',
+    );
+    expect(sent.length).toBeGreaterThan(0);
+    expect(sent).toEqual(Object.keys(ROUTE53_ARC_CALLS).sort());
+  });
+
   it('lists every S3 call the canary sends', () => {
     const sent = commandsImported(read('src/providers/s3.ts'), '@aws-sdk/client-s3');
     expect(sent).toEqual(Object.keys(S3_CALLS).sort());
   });
 
-  it.each(Object.entries({ ...ROUTE53_CALLS, ...S3_CALLS }))('allows %s (%s)', (_call, action) => {
-    expect(allows(iamActions, action)).toBe(true);
-  });
+  it.each(Object.entries({ ...ROUTE53_CALLS, ...ROUTE53_ARC_CALLS, ...S3_CALLS }))(
+    'allows %s (%s)',
+    (_call, action) => {
+      expect(allows(iamActions, action)).toBe(true);
+    },
+  );
 });
 
 describe('the Azure custom role', () => {
