@@ -59,6 +59,21 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
     'The components the runbook acts on. Every one is optional: a step whose component is absent shows as "skipped — not configured".',
   'components.postgres':
     'PostgreSQL with a streaming standby in the secondary region (PostgreSQL 13 or later).',
+  'components.postgres.driver':
+    '`streaming` (default): self-managed servers, `pg_promote` and rewind. `rds-replica`: an RDS cross-region read replica, promoted with `PromoteReadReplica`; failback rebuilds a replica (see docs/postgres-drivers.md).',
+  'components.postgres.rds':
+    'Driver `rds-replica` only: the RDS instances behind `primary` and `secondary`. SQL (readiness, fence, catch-up, consistency) still goes to the connection URLs.',
+  'components.postgres.rds.<side>': 'The RDS DB instance of that region.',
+  'components.postgres.rds.<side>.instanceIdentifier': 'Its DB instance identifier.',
+  'components.postgres.rds.<side>.region': 'The AWS region it lives in; calls about it go there.',
+  'components.postgres.rds.accountId':
+    'The AWS account id: a cross-region `CreateDBInstanceReadReplica` names its source by ARN.',
+  'components.postgres.rds.endpoint':
+    'Overrides the RDS API URL of both regions (the lab simulator).',
+  'components.postgres.rds.promoteTimeoutSeconds':
+    'How long `PromoteReadReplica` may take until `DescribeDBInstances` shows a standalone, available instance.',
+  'components.postgres.rds.rebuildTimeoutMinutes':
+    'Failback: how long the new cross-region replica may take to be available and caught up.',
   ...connection(
     'components.postgres.<side>',
     'PostgreSQL server',

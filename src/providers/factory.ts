@@ -26,6 +26,7 @@ import {
   type PostgresServerMemory,
   type SystemIdentifierMemory,
 } from './postgres/index.js';
+import { createRdsReplicaProvider } from './postgres/rds-replica.js';
 import { createRedisProvider } from './redis/index.js';
 import { createRoute53Provider } from './route53/index.js';
 import { createRoute53ArcProvider } from './route53-arc/index.js';
@@ -52,7 +53,7 @@ function buildDatabase(
   identity?: SystemIdentifierMemory,
   servers?: PostgresServerMemory,
 ): DatabaseProvider {
-  return createPostgresProvider({
+  const opts = {
     primaryUrl: resolveConnection(pg.primary, env, 'components.postgres.primary'),
     secondaryUrl: resolveConnection(pg.secondary, env, 'components.postgres.secondary'),
     promoteTimeoutSeconds: pg.promoteTimeoutSeconds,
@@ -65,7 +66,11 @@ function buildDatabase(
     ...(identity ? { identity } : {}),
     ...(servers ? { servers } : {}),
     log,
-  });
+  };
+  if (pg.driver === 'streaming') return createPostgresProvider(opts);
+  // The schema requires `rds` with this driver; the check keeps a hand-built config honest.
+  if (!pg.rds) throw new ConfigError('components.postgres.rds: missing; driver is rds-replica');
+  return createRdsReplicaProvider(opts, pg.rds);
 }
 
 function buildCache(

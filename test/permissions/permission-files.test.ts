@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { AZURE_BLOB_CALLS } from '../../src/providers/azure-blob-api-calls.js';
 import { PG_RIGHTS } from '../../src/providers/postgres/rights.js';
 import { REDIS_RIGHTS } from '../../src/providers/redis/rights.js';
+import { RDS_REPLICA_CALLS } from '../../src/providers/postgres/rds-api-calls.js';
 import { ROUTE53_CALLS } from '../../src/providers/route53/api-calls.js';
 import { ROUTE53_ARC_CALLS } from '../../src/providers/route53-arc/api-calls.js';
 import { S3_CALLS } from '../../src/providers/s3-api-calls.js';
@@ -73,12 +74,19 @@ describe('the AWS IAM policy', () => {
     expect(sent).toEqual(Object.keys(S3_CALLS).sort());
   });
 
-  it.each(Object.entries({ ...ROUTE53_CALLS, ...ROUTE53_ARC_CALLS, ...S3_CALLS }))(
-    'allows %s (%s)',
-    (_call, action) => {
-      expect(allows(iamActions, action)).toBe(true);
-    },
-  );
+  it('lists every RDS call the rds-replica driver sends', () => {
+    const sent = commandsImported(
+      read('src/providers/postgres/rds-replica.ts'),
+      '@aws-sdk/client-rds',
+    );
+    expect(sent).toEqual(Object.keys(RDS_REPLICA_CALLS).sort());
+  });
+
+  it.each(
+    Object.entries({ ...ROUTE53_CALLS, ...ROUTE53_ARC_CALLS, ...S3_CALLS, ...RDS_REPLICA_CALLS }),
+  )('allows %s (%s)', (_call, action) => {
+    expect(allows(iamActions, action)).toBe(true);
+  });
 });
 
 describe('the Azure custom role', () => {

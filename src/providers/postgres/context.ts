@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { RegionRole } from '../../domain/types.js';
+import type { Progress } from '../types.js';
 import { DrError, ProviderError } from '../../errors.js';
 import {
   memoryPostgresServers,
@@ -38,6 +39,11 @@ export interface PostgresProviderOptions {
   servers?: PostgresServerMemory;
   /** Fencing: how long sessions ended by pg_terminate_backend may take to exit (default 15000). */
   sessionExitTimeoutMs?: number;
+  /**
+   * A driver's way to promote (e.g. RDS PromoteReadReplica) instead of pg_promote; it returns
+   * once `target` accepts writes, in ms. Fencing, catch-up and loss stay the SQL ones.
+   */
+  promoter?: (target: RegionRole, progress: Progress) => Promise<number>;
 }
 
 export const NAME = 'postgres';

@@ -153,7 +153,7 @@ async function promotePlanned(
   progress(`${src} fenced; final LSN ${fence.finalLsn}`, { finalLsn: fence.finalLsn });
   const fencedState = await readFencedState(ctx, src);
   const catchUp = await waitForReplay(ctx, target, fence.finalLsn, progress);
-  const promoteMs = await pgPromote(ctx, target, progress);
+  const promoteMs = await promoteBy(ctx, target, progress);
   await recordFence(ctx, src, target, fence.finalLsn, fencedState);
   const unfenced = await unfence(ctx, target);
   const totalMs = Date.now() - started;
@@ -229,7 +229,7 @@ async function promoteUnplanned(
       description: loss.description,
     };
   }
-  const promoteMs = await pgPromote(ctx, target, progress);
+  const promoteMs = await promoteBy(ctx, target, progress);
   const unfenced = await unfence(ctx, target);
   const fencedText = fence
     ? `${src} fenced (${ctx.opts.fence.method})`
@@ -294,6 +294,11 @@ export async function waitForReplay(
     }
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** The driver's promotion when it has one (RDS), pg_promote otherwise. */
+function promoteBy(ctx: PgContext, target: RegionRole, progress: Progress): Promise<number> {
+  return ctx.opts.promoter ? ctx.opts.promoter(target, progress) : pgPromote(ctx, target, progress);
 }
 
 async function pgPromote(ctx: PgContext, target: RegionRole, progress: Progress): Promise<number> {
