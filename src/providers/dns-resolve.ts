@@ -103,3 +103,10 @@ function formatSeconds(s: number): string {
 
 export const sleep = (ms: number): Promise<void> =>
   new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The pause before the next poll of a change that usually lands in milliseconds (Route 53
+ * GetChange, Traffic Manager routing): 25 ms first, doubling up to the configured interval.
+ */
+export const backoffMs = (attempt: number, maxMs: number): number =>
+  Math.min(maxMs, 25 * 2 ** attempt);
