@@ -106,7 +106,8 @@ export const sleep = (ms: number): Promise<void> =>
 
 /**
  * The pause before the next poll of a change that usually lands in milliseconds (Route 53
- * GetChange, Traffic Manager routing): 25 ms first, doubling up to the configured interval.
+ * GetChange, Traffic Manager routing: 25 ms first; a replica's LSN or ROLE: 1 ms first), doubling
+ * up to `maxMs`.
  */
-export const backoffMs = (attempt: number, maxMs: number): number =>
-  Math.min(maxMs, 25 * 2 ** attempt);
+export const backoffMs = (attempt: number, maxMs: number, firstMs = 25): number =>
+  Math.min(maxMs, firstMs * 2 ** attempt);
