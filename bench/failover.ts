@@ -5,7 +5,7 @@
  * REPLICAOF NO ONE beside the scale to ready, then the DNS switch until Route 53 answers it.
  *
  *   npm run bench:failover                 # 3 of each
- *   npm run bench:failover -- --runs 2 --json
+ *   npm run -s bench:failover -- --runs 2 --json   # -s: only the JSON on stdout
  *
  * Raw promotions cannot be undone cheaply, so the raw database and cache figures come from one
  * promotion at the end; the reversible ones (scale, DNS) are repeated N times.
