@@ -9,6 +9,7 @@ import {
   evidenceLines,
   formatDuration,
   formatRpo,
+  laneLines,
 } from '../domain/format.js';
 
 function clock(at: number): string {
@@ -43,7 +44,7 @@ export function renderStatus(view: OperationView): string {
     `requested by ${view.requester}: ${view.reason || '(no reason given)'}`,
     `approvals ${view.approvals.length}/${view.requiredApprovals}${view.approvals.length ? `: ${view.approvals.map((a) => a.userId).join(', ')}` : ''}`,
   ];
-  for (const s of view.steps) {
+  const stepLine = (s: OperationView['steps'][number]): string => {
     const took =
       s.startedAt !== undefined && s.finishedAt !== undefined
         ? formatDuration(s.finishedAt - s.startedAt)
@@ -54,7 +55,8 @@ export function renderStatus(view: OperationView): string {
           ? 'skipped — not configured'
           : `skipped by ${s.skippedBy ?? '?'}`
         : (s.summary ?? s.error?.message ?? '');
-    lines.push(`  ${STEP_ICONS[s.status]} ${s.title.padEnd(34)} ${took.padStart(9)}  ${note}`);
-  }
+    return `${STEP_ICONS[s.status]} ${s.title.padEnd(34)} ${took.padStart(9)}  ${note}`;
+  };
+  for (const l of laneLines(view, stepLine)) lines.push(`  ${l}`);
   return lines.join('\n');
 }

@@ -5,6 +5,7 @@
 import type {
   Evidence,
   JsonValue,
+  OperationView,
   RefusalReason,
   RpoMeasurement,
   StepState,
@@ -106,7 +107,7 @@ export function describeEntry(e: TimelineEntry): string {
     case 'OperationRefused':
       return `Refused before any change: ${e.error.message}`;
     case 'StepStarted':
-      return `${title(e.stepId)}: started${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''}`;
+      return `${title(e.stepId)}: started${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''}${e.beside?.length ? `, in parallel with ${e.beside.map(title).join(', ')}` : ''}`;
     case 'StepProgress':
       return `${title(e.stepId)}: ${e.message}`;
     case 'StepResumed':
@@ -130,4 +131,24 @@ export function describeEntry(e: TimelineEntry): string {
     case 'OperationCompleted':
       return `Completed in ${formatDuration(e.durationMs)}${e.rtoMs !== undefined ? `, RTO ${formatDuration(e.rtoMs)}` : ''}`;
   }
+}
+
+/**
+ * The step lines of a card, stage by stage: the steps of a stage run side by side, so each gets
+ * a lane mark ("1┬", "1├", "1└") and a single step its stage number.
+ */
+export function laneLines(
+  view: Pick<OperationView, 'steps' | 'stages'>,
+  line: (s: StepState) => string,
+): string[] {
+  const stages = view.stages ?? view.steps.map((s) => [s.id]);
+  return stages.flatMap((stage, i) =>
+    stage.flatMap((id, lane) => {
+      const step = view.steps.find((s) => s.id === id);
+      if (!step) return [];
+      const mark =
+        stage.length === 1 ? ' ' : lane === 0 ? '┬' : lane === stage.length - 1 ? '└' : '├';
+      return [`${i + 1}${mark} ${line(step)}`];
+    }),
+  );
 }

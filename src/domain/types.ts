@@ -25,6 +25,7 @@ export type StepId =
   | 'verify-primary'
   | 'resync-database'
   | 'resync-cache'
+  | 'scale-primary'
   | 'verify-consistency'
   | 'promote-primary'
   | 'switch-dns-back'
@@ -190,6 +191,8 @@ export interface OperationView {
   /** Running or paused step(s). */
   currentSteps: StepId[];
   steps: StepState[];
+  /** The runbook's stages the operation runs (steps of one stage run side by side). */
+  stages?: StepId[][];
   approvals: Approval[];
   requiredApprovals: number;
   expiresAt?: number;
@@ -228,7 +231,13 @@ export type DomainEvent =
   | { type: 'OperationRejected'; userId: string; reason?: string }
   | { type: 'OperationExpired' }
   | { type: 'OperationRefused'; error: ErrorInfo }
-  | { type: 'StepStarted'; stepId: StepId; attempt: number }
+  | {
+      type: 'StepStarted';
+      stepId: StepId;
+      attempt: number;
+      /** The other steps of its stage, running beside it (its parallel lanes). */
+      beside?: StepId[];
+    }
   | { type: 'StepProgress'; stepId: StepId; message: string; data?: Evidence }
   | { type: 'StepResumed'; stepId: StepId }
   | { type: 'StepSucceeded'; stepId: StepId; outcome: StepOutcome; durationMs: number }

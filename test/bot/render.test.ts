@@ -9,6 +9,7 @@ import {
   type SlackMessage,
 } from '../../src/bot/render.js';
 import { refusalMessage } from '../../src/bot/refusals.js';
+import { renderEntry as renderConsoleEntry } from '../../src/console/render.js';
 import type { OperationView, StepState, TimelineEntry } from '../../src/domain/types.js';
 
 const targets = { rtoMinutes: 30, rpoMinutes: 5 };
@@ -193,6 +194,45 @@ describe('status card', () => {
     const text = allText(renderCard(view({ phase: 'running', steps: s }), targets));
     expect(text).toContain('⏭ *Promote secondary cache* — 1.5 s — skipped — not configured');
     expect(text).toContain('skipped by <@U0BOB>');
+  });
+});
+
+describe('parallel lanes', () => {
+  test('the card shows the steps of a stage as lanes side by side, and DNS after them', () => {
+    const s = steps('pending');
+    const byId = (id: string) => s.find((x) => x.id === id)!;
+    Object.assign(byId('promote-database'), { status: 'succeeded', attempts: 1 });
+    Object.assign(byId('promote-cache'), { status: 'running', attempts: 1 });
+    Object.assign(byId('scale-secondary'), { status: 'running', attempts: 1 });
+    const stages = [
+      ['promote-database', 'promote-cache', 'scale-secondary'],
+      ['switch-dns'],
+      ['verify-secondary'],
+    ] as OperationView['stages'];
+    const card = renderCard(view({ phase: 'running', steps: s, stages }), targets);
+    const section = card.blocks
+      .map((b) => (b as { text?: { text?: string } }).text?.text ?? '')
+      .find((t) => t.startsWith('*Steps*'))!;
+    const lines = section.split('\n').slice(1);
+    expect(lines.map((l) => l.slice(0, 2))).toEqual(['1┬', '1├', '1└', '2 ', '3 ']);
+    expect(lines[0]).toContain('Promote secondary database');
+    expect(lines[2]).toContain('Scale secondary to production');
+    expect(lines[2]).toContain('running');
+    expect(lines[3]).toContain('⬜ *Switch DNS to secondary*');
+  });
+
+  test('the timeline says which steps a step runs beside', () => {
+    const entry: TimelineEntry = {
+      opId: 'DR-20261125-0001',
+      at: T0,
+      type: 'StepStarted',
+      stepId: 'scale-secondary',
+      attempt: 1,
+      beside: ['promote-database', 'promote-cache'],
+    };
+    expect(renderConsoleEntry(entry)).toContain(
+      'Scale secondary to production: started, in parallel with Promote secondary database, Promote secondary cache',
+    );
   });
 });
 

@@ -96,13 +96,13 @@ test('a drill within its targets passes, with RTO for both halves and the write-
   expect(report.passed).toBe(true);
   expect(report.rto).toEqual([
     { phase: 'failover', ms: 6100, targetMinutes: 30, pass: true },
-    { phase: 'failback', ms: 9000, targetMinutes: 30, pass: true },
+    { phase: 'failback', ms: 8000, targetMinutes: 30, pass: true },
   ]);
   expect(renderMeasuresTable(report)).toBe(
     [
       'measure                    value      target  result',
       'RTO failover               6.1 s      30 min  pass',
-      'RTO failback               9.0 s      30 min  pass',
+      'RTO failback               8.0 s      30 min  pass',
       'RPO database (write load)  zero loss  5 min   pass',
     ].join('\n'),
   );
@@ -167,9 +167,9 @@ test('the comparison names what changed since the previous drill, including a st
   expect(now.comparison).toEqual([
     `Previous drill: DR-20260825-0001 on ${new Date(before.finishedAt).toISOString().slice(0, 10)}, passed.`,
     'Failover RTO: 6.3 s vs 6.1 s (+200 ms, slower).',
-    'Failback RTO: 17.0 s vs 9.0 s (+8.0 s, slower).',
+    'Failback RTO: 16.0 s vs 8.0 s (+8.0 s, slower).',
     'RPO database: 0 ms, unchanged.',
-    'Total: 25.3 s vs 17.1 s (+8.2 s, slower).',
+    'Total: 26.3 s vs 18.1 s (+8.2 s, slower).',
     'Step resync-database took 9.0 s vs 1.0 s (+8.0 s, slower).',
   ]);
 });

@@ -251,7 +251,14 @@ function expectCompletedCard(run: Run, ts: string, opId: string, summary: ApiCal
   const final = blocksText(cardNow(run, ts));
   for (const title of STEPS) expect(final).toMatch(new RegExp(`✅ \\*${title}\\* — \\d`));
   expect(final).not.toMatch(/⬜|⏳|❌|⏭/);
+  // Scaling ran as a lane beside the data tier; DNS came after the three, as its own stage.
+  expect(final).toContain(`1┬ ✅ *${STEP_TITLES['promote-database']}*`);
+  expect(final).toContain(`1└ ✅ *${STEP_TITLES['scale-secondary']}*`);
+  expect(final).toContain(`2  ✅ *${STEP_TITLES['switch-dns']}*`);
   const replies = threadReplies(run, ts);
+  const replyOf = (id: 'scale-secondary' | 'switch-dns') =>
+    replies.findIndex((c) => String(c.args.text).startsWith(`✅ ${STEP_TITLES[id]} `));
+  expect(replyOf('scale-secondary')).toBeLessThan(replyOf('switch-dns'));
   for (const title of STEPS)
     expect(replies.filter((c) => String(c.args.text).startsWith(`✅ ${title} `))).toHaveLength(1);
   const verify = replies.find((c) =>

@@ -14,6 +14,7 @@ import {
   type SimWorkload,
   type WorkloadKind,
 } from './kubernetes-cluster.js';
+import { workloadCollection } from './kubernetes-watch.js';
 
 const RESOURCE: Record<string, WorkloadKind> = {
   deployments: 'Deployment',
@@ -48,6 +49,10 @@ type RouteHandler = (c: ClusterState, req: RecordedRequest, m: RegExpExecArray) 
 const ROUTES: { path: RegExp; handle: RouteHandler }[] = [
   { path: /^\/apis\/velero\.io\/v1\/namespaces\/([^/]+)\/backups$/, handle: veleroBackups },
   { path: /^\/version$/, handle: version },
+  {
+    path: /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/(deployments|statefulsets)$/,
+    handle: workloadCollection,
+  },
   {
     path: /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/(deployments|statefulsets)\/([^/]+)(\/scale)?$/,
     handle: workload,

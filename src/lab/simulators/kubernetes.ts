@@ -49,7 +49,7 @@ export interface KubernetesSim {
     status: number,
     reason: string,
     message: string,
-    opts?: { times?: number; method?: string },
+    opts?: { times?: number; method?: string; watch?: boolean },
   ): void;
   /** Next `times` requests get 429 TooManyRequests (API priority and fairness). */
   throttleNext(times: number): void;
@@ -120,11 +120,13 @@ function kubernetesSim(c: ClusterState, http: HttpSim, contextName: string): Kub
       return w ? { replicas: w.replicas, readyReplicas: ready(c, w) } : undefined;
     },
     stall: (name, stalled = true) => stallWorkload(c, name, stalled),
-    failNext(code, reason, message, { times = 1, method } = {}) {
+    failNext(code, reason, message, { times = 1, method, watch } = {}) {
+      const isWatch = (r: RecordedRequest): boolean => r.query.watch === 'true';
       http.inject({
         response: status(code, reason, message),
         times,
-        match: method ? (r) => r.method === method : undefined,
+        match: (r) =>
+          (!method || r.method === method) && (watch === undefined || isWatch(r) === watch),
       });
     },
     throttleNext(times) {
@@ -138,7 +140,11 @@ function kubernetesSim(c: ClusterState, http: HttpSim, contextName: string): Kub
     setVeleroBackups(backups) {
       c.veleroBackups = [...backups];
     },
-    stop: () => http.close(),
+    stop: () => {
+      for (const timer of c.timers) clearTimeout(timer);
+      c.timers.clear();
+      return http.close();
+    },
   };
   return sim;
 }

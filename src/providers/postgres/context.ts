@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { RegionRole } from '../../domain/types.js';
 import type { Progress } from '../types.js';
 import { DrError, ProviderError } from '../../errors.js';
+import { backoffMs, sleep } from '../dns-resolve.js';
 import {
   memoryPostgresServers,
   memorySystemIdentifier,
@@ -222,7 +223,7 @@ export class PgContext {
 
   async poll<T>(timeoutMs: number, what: string, probe: () => Promise<T | undefined>): Promise<T> {
     const deadline = Date.now() + timeoutMs;
-    for (;;) {
+    for (let attempt = 0; ; attempt++) {
       const v = await probe();
       if (v !== undefined) return v;
       if (Date.now() > deadline)
@@ -231,7 +232,8 @@ export class PgContext {
           `timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}`,
           { code: 'timeout', retryable: true },
         );
-      await new Promise((r) => setTimeout(r, 50));
+      // A server's state answers in a millisecond: look again soon, then back off.
+      await sleep(backoffMs(attempt, 20, 1));
     }
   }
 

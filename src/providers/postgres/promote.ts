@@ -13,6 +13,7 @@ import { identityProblem, notPromotedAfter, notProvenPromoted, sameCluster } fro
 import { expectedLoss } from './loss.js';
 import { lsnDiff } from './lsn.js';
 import { inspect, inspectReachable, writerReading } from './state.js';
+import { backoffMs, sleep } from '../dns-resolve.js';
 
 export async function promote(
   ctx: PgContext,
@@ -268,7 +269,7 @@ export async function waitForReplay(
   const started = Date.now();
   const deadline = started + ctx.opts.catchUpTimeoutSeconds * 1000;
   let lastReport = 0;
-  for (;;) {
+  for (let attempt = 0; ; attempt++) {
     const replayLsn = await ctx.withClient(
       target,
       'reading the replay LSN',
@@ -292,7 +293,8 @@ export async function waitForReplay(
         { finalLsn, replayLsn, behindBytes: behind },
       );
     }
-    await new Promise((r) => setTimeout(r, 50));
+    // Replay is usually milliseconds behind: look again at once, then back off.
+    await sleep(backoffMs(attempt, 20, 1));
   }
 }
 
