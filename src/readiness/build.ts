@@ -13,6 +13,10 @@ import {
 } from '../providers/object-storage.js';
 import { createS3Side } from '../providers/s3.js';
 import type { Providers } from '../providers/types.js';
+import type { TerraformStateSideConfig } from '../config/schema/terraform-state.js';
+import { createAzureStateCopy } from '../providers/terraform-state-azure.js';
+import { createS3StateCopy } from '../providers/terraform-state-s3.js';
+import type { TerraformStateCopy } from '../providers/terraform-state.js';
 import { createVeleroReader } from '../providers/velero.js';
 import {
   dnsCheck,
@@ -24,6 +28,7 @@ import {
   veleroCheck,
 } from './checks.js';
 import type { DrillRecordStore } from './drill-record.js';
+import { terraformStateCheck } from './terraform-check.js';
 import type { ReadinessCheck } from './types.js';
 
 type ObjectStorageConfig = NonNullable<DrConfig['components']['objectStorage']>;
@@ -79,6 +84,51 @@ export function createObjectStorageFromConfig(
   });
 }
 
+function stateCopy(
+  s: TerraformStateSideConfig,
+  which: 'primary' | 'secondary',
+  env: NodeJS.ProcessEnv,
+): TerraformStateCopy {
+  if (s.backend === 's3')
+    return createS3StateCopy({
+      bucket: s.bucket!,
+      key: s.key,
+      lock: s.lock,
+      forcePathStyle: s.forcePathStyle,
+      ...(s.region ? { region: s.region } : {}),
+      ...(s.endpoint ? { endpoint: s.endpoint } : {}),
+    });
+  if (s.connectionStringEnv) {
+    const cs = env[s.connectionStringEnv];
+    if (!cs?.trim())
+      throw new ConfigError(
+        `components.terraformState.${which}.connectionStringEnv: ${s.connectionStringEnv} is not set; export the state storage account's connection string in it`,
+      );
+    return createAzureStateCopy({ container: s.container!, key: s.key, connectionString: cs });
+  }
+  return createAzureStateCopy({ container: s.container!, key: s.key, accountUrl: s.accountUrl! });
+}
+
+/** The Terraform state check over both regions' copies, when the config has `terraformState`. */
+function terraformCheckFromConfig(
+  config: DrConfig,
+  env: NodeJS.ProcessEnv,
+): { check: ReadinessCheck; close(): Promise<void> } | undefined {
+  const t = config.components.terraformState;
+  if (!t) return undefined;
+  const primary = stateCopy(t.primary, 'primary', env);
+  const secondary = stateCopy(t.secondary, 'secondary', env);
+  return {
+    check: terraformStateCheck({
+      primary,
+      secondary,
+      maxSerialLag: t.maxSerialLag,
+      staleLockMinutes: t.staleLockMinutes,
+    }),
+    close: () => Promise.all([primary.close(), secondary.close()]).then(() => undefined),
+  };
+}
+
 export interface ReadinessChecksOptions {
   config: DrConfig;
   providers: Providers;
@@ -119,11 +169,13 @@ export function createReadinessChecks(opts: ReadinessChecksOptions): ReadinessCh
   if (storage) checks.push(objectStorageCheck(storage, objectStorageRpoSeconds(config)));
   const velero = veleroCheckFromConfig(config);
   if (velero) checks.push(velero);
+  const terraform = terraformCheckFromConfig(config, opts.env);
+  if (terraform) checks.push(terraform.check);
   checks.push(drillCheck(opts.drills, config.environment, config.readiness.drillWarnDays));
   return {
     checks,
     async close() {
-      await storage?.close();
+      await Promise.all([storage?.close(), terraform?.close()]);
     },
   };
 }

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { postgres, redis } from './databases.js';
 import { dns } from './dns.js';
 import { envName } from './fields.js';
+import { terraformState } from './terraform-state.js';
 
 const clusterRef = z
   .object({
@@ -136,6 +137,7 @@ export const components = z
     kubernetes: kubernetes.optional(),
     verification: verification.optional(),
     objectStorage: objectStorage.optional(),
+    terraformState: terraformState.optional(),
   })
   .strict()
   .default({});

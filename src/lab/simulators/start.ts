@@ -16,6 +16,7 @@ import { kubeconfigFor, startKubernetesSimulator, type KubernetesSim } from './k
 import type { SimWorkloadSpec } from './kubernetes-cluster.js';
 import { startRoute53Simulator, type Route53Sim } from './route53.js';
 import { startS3Simulator, type S3Sim } from './s3.js';
+import { LAB_STATE_BUCKETS, LAB_STATE_KEY, labStateFile } from './terraform-state.js';
 import { startTrafficManagerSimulator, type TrafficManagerSim } from './traffic-manager.js';
 import type {
   LabWorkload,
@@ -133,9 +134,23 @@ async function startEach(
   started.push(tm);
 
   const { k8sPrimary, k8sSecondary } = await startClusters(opts, workloads, started);
+  // Both regions' Terraform state, in step: the primary's state bucket replicates to the secondary's.
+  const state = labStateFile();
   const s3 = await startS3Simulator({
-    buckets: [BUCKETS.primary, BUCKETS.secondary],
-    replication: [{ from: BUCKETS.primary, to: BUCKETS.secondary, delayMs: 500 }],
+    buckets: [
+      BUCKETS.primary,
+      BUCKETS.secondary,
+      LAB_STATE_BUCKETS.primary,
+      LAB_STATE_BUCKETS.secondary,
+    ],
+    replication: [
+      { from: BUCKETS.primary, to: BUCKETS.secondary, delayMs: 500 },
+      { from: LAB_STATE_BUCKETS.primary, to: LAB_STATE_BUCKETS.secondary, delayMs: 500 },
+    ],
+    objects: [
+      { bucket: LAB_STATE_BUCKETS.primary, key: LAB_STATE_KEY, body: state },
+      { bucket: LAB_STATE_BUCKETS.secondary, key: LAB_STATE_KEY, body: state },
+    ],
   });
   started.push(s3);
   return { healthPrimary, healthSecondary, route53, tm, k8sPrimary, k8sSecondary, s3 };
@@ -288,10 +303,25 @@ function labComponents(
       forcePathStyle: true,
       rpoSeconds: 10,
     },
+    terraformState: {
+      primary: labStateSide('primary', s3.url),
+      secondary: labStateSide('secondary', s3.url),
+    },
     verification: {
       primary: { http: [healthCheck('primary', r.healthPrimary.url)], commands: [] },
       secondary: { http: [healthCheck('secondary', r.healthSecondary.url)], commands: [] },
     },
+  };
+}
+
+function labStateSide(region: 'primary' | 'secondary', url: string) {
+  return {
+    backend: 's3' as const,
+    bucket: LAB_STATE_BUCKETS[region],
+    key: LAB_STATE_KEY,
+    region: 'us-east-1',
+    endpoint: url,
+    forcePathStyle: true,
   };
 }
 
