@@ -146,10 +146,18 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   'components.kubernetes.readyTimeoutSeconds':
     'How long to wait for scaled workloads to be ready; then the step fails and the operation pauses.',
   'components.kubernetes.velero':
-    'Velero backups of the cluster state, read from the secondary cluster: readiness, and the drill report\'s Kubernetes RPO (else "not configured").',
-  'components.kubernetes.velero.namespace': 'Namespace of the Velero Backup objects.',
+    "Velero backups of the cluster state, read from the primary cluster's storage location, and the secondary's location that must see them: readiness, and the drill report's Kubernetes RPO (else \"not configured\").",
+  'components.kubernetes.velero.namespace': 'Namespace of the Velero objects, in both clusters.',
   'components.kubernetes.velero.maxAgeHours':
-    'Readiness: the newest completed backup must be younger than this many hours.',
+    'Readiness: the newest Completed backup (of each schedule) must be younger than this many hours. PartiallyFailed backups count as failed.',
+  'components.kubernetes.velero.schedules':
+    'Schedules (label `velero.io/schedule-name`) whose newest backup is judged; empty: the newest backup of any.',
+  'components.kubernetes.velero.storageLocation':
+    "The primary's BackupStorageLocation the backups are stored in; it must be `Available`.",
+  'components.kubernetes.velero.secondaryStorageLocation':
+    "The secondary's location on the same bucket and prefix; default the same name. It must be `Available`, synced lately and list the newest backups.",
+  'components.kubernetes.velero.maxSyncAgeMinutes':
+    "The secondary's location must have synced (`status.lastSyncedTime`) within this many minutes.",
   'components.verification':
     "Checks run against a region after it takes over: the secondary in a failover (and a drill's integration tests), the primary in a failback.",
   'components.verification.<side>': "That region's checks; default none.",

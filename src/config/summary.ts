@@ -155,7 +155,9 @@ export function summarizeConfig(config: DrConfig, env: NodeJS.ProcessEnv): Confi
   const velero = c.kubernetes?.velero;
   lines.push(
     `readiness:    ${rd.intervalMinutes > 0 ? `every ${rd.intervalMinutes} min` : 'periodic checks off'}; drill warning after ${rd.drillWarnDays} days${
-      velero ? `; Velero backups in ${velero.namespace} younger than ${velero.maxAgeHours} h` : ''
+      velero
+        ? `; Velero backups${velero.schedules.length ? ` (${velero.schedules.join(', ')})` : ''} in ${velero.namespace}, location ${velero.storageLocation}, younger than ${velero.maxAgeHours} h, seen by the secondary's ${velero.secondaryStorageLocation ?? velero.storageLocation}`
+        : ''
     }`,
   );
   const d = config.detection;

@@ -25,10 +25,10 @@ import {
   postgresCheck,
   redisCheck,
   standbyWorkloadsCheck,
-  veleroCheck,
 } from './checks.js';
 import type { DrillRecordStore } from './drill-record.js';
 import { terraformStateCheck } from './terraform-check.js';
+import { veleroCheck } from './velero-check.js';
 import type { ReadinessCheck } from './types.js';
 
 type ObjectStorageConfig = NonNullable<DrConfig['components']['objectStorage']>;
@@ -144,17 +144,30 @@ export interface ReadinessChecks {
   close(): Promise<void>;
 }
 
-/** The Velero backup check on the secondary cluster, when the config has `kubernetes.velero`. */
+/**
+ * The Velero check when the config has `kubernetes.velero`: backups read from the primary cluster
+ * (its storage location), and the secondary's location that must see them.
+ */
 export function veleroCheckFromConfig(config: DrConfig): ReadinessCheck | undefined {
   const k8s = config.components.kubernetes;
-  if (!k8s?.velero) return undefined;
-  const velero = createVeleroReader({
-    cluster: k8s.secondary,
-    region: 'secondary',
-    namespace: k8s.velero.namespace,
-    maxAgeHours: k8s.velero.maxAgeHours,
+  const v = k8s?.velero;
+  if (!k8s || !v) return undefined;
+  const reader = (region: 'primary' | 'secondary') =>
+    createVeleroReader({
+      cluster: k8s[region],
+      region,
+      namespace: v.namespace,
+      maxAgeHours: v.maxAgeHours,
+    });
+  return veleroCheck({
+    primary: reader('primary'),
+    secondary: reader('secondary'),
+    storageLocation: v.storageLocation,
+    secondaryStorageLocation: v.secondaryStorageLocation ?? v.storageLocation,
+    schedules: v.schedules,
+    maxAgeHours: v.maxAgeHours,
+    maxSyncAgeMinutes: v.maxSyncAgeMinutes,
   });
-  return veleroCheck(velero, k8s.velero.maxAgeHours);
 }
 
 export function createReadinessChecks(opts: ReadinessChecksOptions): ReadinessChecks {

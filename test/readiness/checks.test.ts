@@ -227,20 +227,29 @@ test('object storage: the canary replicated is ok; stalled replication is degrad
   }
 });
 
-test('Velero: a backup from this morning is ok; only old ones, or none, is degraded', async () => {
-  const k8s = sims.kubernetes.secondary.sim;
-  k8s.setVeleroBackups([
+test('Velero: a backup of the primary from this morning, synced to the secondary, is ok; old or none is degraded', async () => {
+  const both = (backups: Parameters<typeof sims.kubernetes.primary.sim.setVeleroBackups>[0]) => {
+    sims.kubernetes.primary.sim.setVeleroBackups(backups);
+    sims.kubernetes.secondary.sim.setVeleroBackups(backups);
+  };
+  both([
     { name: 'nightly-1', phase: 'Completed', completedAt: new Date(Date.now() - 6 * 3_600_000) },
   ]);
-  expect(await check('velero').run()).toMatchObject({ status: 'ok', target: '< 24 h' });
-  k8s.setVeleroBackups([
+  expect(await check('velero').run()).toMatchObject({
+    status: 'ok',
+    target: '< 24 h, secondary location Available and synced',
+  });
+  both([
     { name: 'nightly-0', phase: 'Completed', completedAt: new Date(Date.now() - 50 * 3_600_000) },
   ]);
-  expect(await check('velero').run()).toMatchObject({ status: 'degraded', measured: '50 h old' });
-  k8s.setVeleroBackups([]);
   expect(await check('velero').run()).toMatchObject({
     status: 'degraded',
-    measured: 'none completed',
+    measured: '50 h old; secondary location Available',
+  });
+  both([]);
+  expect(await check('velero').run()).toMatchObject({
+    status: 'degraded',
+    measured: 'none completed; secondary location Available',
   });
 });
 

@@ -33,12 +33,23 @@ const kubernetes = z
     secondary: clusterRef,
     workloads: z.array(workload).min(1),
     readyTimeoutSeconds: z.number().int().positive().default(600),
-    /** Readiness: Velero backups of the cluster state, read from the secondary cluster. */
+    /**
+     * Readiness: Velero backups of the cluster state, read from the primary cluster (its storage
+     * location), and the secondary's location that must see them for a restore there.
+     */
     velero: z
       .object({
         namespace: z.string().min(1).default('velero'),
-        /** The newest completed backup must be younger than this. */
+        /** The newest completed backup (of each schedule) must be younger than this. */
         maxAgeHours: z.number().positive().default(24),
+        /** Schedules whose newest backup is judged; empty: the newest backup of any. */
+        schedules: z.array(z.string().min(1)).default([]),
+        /** The primary's BackupStorageLocation the backups are stored in. */
+        storageLocation: z.string().min(1).default('default'),
+        /** The secondary's location on the same bucket; default the same name. */
+        secondaryStorageLocation: z.string().min(1).optional(),
+        /** The secondary's location must have synced within this. */
+        maxSyncAgeMinutes: z.number().positive().default(10),
       })
       .strict()
       .optional(),

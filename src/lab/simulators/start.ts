@@ -1,8 +1,9 @@
 /**
  * All cloud-side simulators of the lab in one call: Route 53 (with DNS over UDP), Traffic Manager
  * (https ARM, with DNS over UDP), one Kubernetes API server per region (one kubeconfig, a context
- * per region, with a recent Velero backup in the secondary), a health endpoint per region, and S3
- * with the primary's bucket replicating to the secondary's. Route 53's health checks follow the
+ * per region, each with a recent Velero backup and a storage location on one bucket), a health
+ * endpoint per region, and S3 with the primary's bucket replicating to the secondary's (assets
+ * and Terraform state alike). Route 53's health checks follow the
  * health endpoints, so stopping the primary's makes Route 53 fail over on its own, as in a real outage.
  *
  * `components` is the config block (components.dns/kubernetes/verification/objectStorage) that points at them,
@@ -170,27 +171,35 @@ async function startClusters(
       replicas: count(w),
     }));
   const podReadyMs = opts.podReadyMs ?? 100;
+  // A nightly Velero backup of the primary that finished an hour ago, in its storage location;
+  // the secondary's read-only location on the same bucket has synced it, so readiness starts green.
+  const veleroBackups = [
+    {
+      name: 'lab-nightly-1',
+      phase: 'Completed' as const,
+      completedAt: new Date(Date.now() - 3_600_000),
+      schedule: 'lab-nightly',
+    },
+  ];
+  const location = (accessMode: 'ReadWrite' | 'ReadOnly') => [
+    { name: 'default', phase: 'Available' as const, bucket: 'lab-velero', accessMode },
+  ];
   const k8sPrimary = await startKubernetesSimulator({
     workloads: spec((w) => w.productionReplicas),
     podReadyMs,
     token: 'lab-primary-token',
     contextName: 'lab-primary',
+    veleroBackups,
+    veleroLocations: location('ReadWrite'),
   });
   started.push(k8sPrimary);
-  // A nightly Velero backup that finished an hour ago, so readiness starts green.
-  const veleroBackups = [
-    {
-      name: 'lab-nightly',
-      phase: 'Completed' as const,
-      completedAt: new Date(Date.now() - 3_600_000),
-    },
-  ];
   const k8sSecondary = await startKubernetesSimulator({
     workloads: spec((w) => w.standbyReplicas),
     podReadyMs,
     token: 'lab-secondary-token',
     contextName: 'lab-secondary',
     veleroBackups,
+    veleroLocations: location('ReadOnly'),
   });
   started.push(k8sSecondary);
   return { k8sPrimary, k8sSecondary };
@@ -294,7 +303,7 @@ function labComponents(
       secondary: { kubeconfig: kubeconfigPath, context: k8sSecondary.contextName },
       workloads,
       readyTimeoutSeconds: 60,
-      velero: { namespace: 'velero', maxAgeHours: 24 },
+      velero: { namespace: 'velero', maxAgeHours: 24, schedules: ['lab-nightly'] },
     },
     objectStorage: {
       provider: 's3',
