@@ -195,6 +195,8 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
     'The canary object is `<canaryPrefix><environment>`; the replication rule must cover the prefix.',
   'components.objectStorage.rpoSeconds':
     'How long the canary may take to reach the secondary; default `targets.rpoMinutesByComponent.objectStorage`.',
+  'components.objectStorage.reverseReplication':
+    'A rule also replicates the secondary back to the primary: at failback a canary written to the secondary must reach the primary. Without it the failback card lists the objects the primary lacks.',
   'components.terraformState':
     "Terraform state in both regions (readiness): each copy's header (serial, lineage), age and lock, compared. Nothing else of the state is read.",
   'components.terraformState.<side>':

@@ -80,6 +80,7 @@ export function createObjectStorageFromConfig(
     primary: side(o, 'primary', env),
     secondary: side(o, 'secondary', env),
     canaryKey: `${o.canaryPrefix}${config.environment}`,
+    canaryPrefix: o.canaryPrefix,
     rpoSeconds: objectStorageRpoSeconds(config),
   });
 }

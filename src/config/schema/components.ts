@@ -82,6 +82,8 @@ const objectStorage = z
     canaryPrefix: z.string().min(1).default('dr-bot-canary/'),
     /** How long the canary may take to reach the secondary; default targets.rpoMinutesByComponent.objectStorage (1 min). */
     rpoSeconds: z.number().positive().optional(),
+    /** A rule replicates the secondary back to the primary: failback checks it with a reverse canary. */
+    reverseReplication: z.boolean().default(false),
   })
   .strict()
   .superRefine((o, ctx) => {
