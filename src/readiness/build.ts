@@ -27,6 +27,7 @@ import {
   standbyWorkloadsCheck,
 } from './checks.js';
 import type { DrillRecordStore } from './drill-record.js';
+import { standbyCostCheck } from './standby-cost.js';
 import { terraformStateCheck } from './terraform-check.js';
 import { veleroCheck } from './velero-check.js';
 import type { ReadinessCheck } from './types.js';
@@ -178,7 +179,8 @@ export function createReadinessChecks(opts: ReadinessChecksOptions): ReadinessCh
     checks.push(postgresCheck(providers.database, rpoSeconds(config, 'database')));
   if (providers.cache) checks.push(redisCheck(providers.cache, rpoSeconds(config, 'cache')));
   if (providers.dns) checks.push(dnsCheck(providers.dns, config.targets.rtoMinutes));
-  if (providers.cluster) checks.push(standbyWorkloadsCheck(providers.cluster));
+  if (providers.cluster)
+    checks.push(standbyWorkloadsCheck(providers.cluster), standbyCostCheck(providers.cluster));
   const storage = opts.objectStorage ?? createObjectStorageFromConfig(config, opts.env);
   if (storage) checks.push(objectStorageCheck(storage, objectStorageRpoSeconds(config)));
   const velero = veleroCheckFromConfig(config);

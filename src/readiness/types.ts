@@ -5,6 +5,7 @@ export type ReadinessCheckId =
   | 'redis'
   | 'dns'
   | 'standby-workloads'
+  | 'standby-cost'
   | 'object-storage'
   | 'velero'
   | 'terraform-state'

@@ -93,6 +93,7 @@ test('a fresh lab is ready except for the drill; stalled S3 replication posts on
     redis: 'ok',
     dns: 'ok',
     'standby-workloads': 'ok',
+    'standby-cost': 'ok',
     'object-storage': 'ok',
     velero: 'ok',
     'terraform-state': 'ok',
