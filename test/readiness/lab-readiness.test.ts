@@ -1,7 +1,8 @@
 /**
  * Readiness on the whole lab `dr lab up` starts (data tier plus the cloud simulators in their own
  * process), read through the lab's own config and env: every check is ok but the drill, which has
- * never run; stalling S3 replication through the lab's control API posts once and recovers once.
+ * never run; stalling S3 replication through the lab's control API posts once and recovers once;
+ * the Terraform state and failback object-storage cases a user can repeat on the lab.
  */
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Redis } from 'ioredis';
@@ -11,6 +12,7 @@ import {
   readinessStatusLines,
 } from '../../src/bot/index.js';
 import { configSchema, loadConfig, type DrConfig } from '../../src/config/index.js';
+import { runPreflight } from '../../src/engine/preflight.js';
 import { labCloud, readLabEnv, type LabInfo } from '../../src/lab/index.js';
 import { closeProviders, createProviders } from '../../src/providers/factory.js';
 import type { Providers } from '../../src/providers/types.js';
@@ -141,5 +143,36 @@ test('the secondary Terraform state overwritten with another lineage turns the r
   );
   expect(texts()).toContainEqual(
     expect.stringMatching(/^Readiness degraded: Terraform state \(lab\)/),
+  );
+}, 60_000);
+
+test("the failback card on the lab names an object written only to the secondary's bucket", async () => {
+  const storage = config.components.objectStorage!;
+  const s3 = new S3Client({
+    region: 'us-east-1',
+    endpoint: storage.secondary.endpoint,
+    forcePathStyle: true,
+  });
+  try {
+    // What users wrote to the secondary while it served (here: straight into its bucket).
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: storage.secondary.bucket,
+        Key: 'uploads/during-failover.txt',
+        Body: 'x',
+      }),
+    );
+  } finally {
+    s3.destroy();
+  }
+  const report = await runPreflight(
+    providers,
+    { kind: 'failback', requestedMode: 'auto' },
+    Date.now,
+  );
+  const line = report.components.find((c) => c.component === 'object-storage')!;
+  expect(line.status).toBe('warning');
+  expect(line.summary).toMatch(
+    /^1 object\(s\) written to s3:\/\/lab-secondary-assets \(us-east-1\) are not on s3:\/\/lab-primary-assets \(us-east-1\): uploads\/during-failover\.txt/,
   );
 }, 60_000);
