@@ -176,10 +176,18 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   'components.kubernetes.readyTimeoutSeconds':
     'How long to wait for scaled workloads to be ready; then the step fails and the operation pauses.',
   'components.kubernetes.velero':
-    'Velero backups of the cluster state, read from the secondary cluster: readiness, and the drill report\'s Kubernetes RPO (else "not configured").',
-  'components.kubernetes.velero.namespace': 'Namespace of the Velero Backup objects.',
+    "Velero backups of the cluster state, read from the primary cluster's storage location, and the secondary's location that must see them: readiness, and the drill report's Kubernetes RPO (else \"not configured\").",
+  'components.kubernetes.velero.namespace': 'Namespace of the Velero objects, in both clusters.',
   'components.kubernetes.velero.maxAgeHours':
-    'Readiness: the newest completed backup must be younger than this many hours.',
+    'Readiness: the newest Completed backup (of each schedule) must be younger than this many hours. PartiallyFailed backups count as failed.',
+  'components.kubernetes.velero.schedules':
+    'Schedules (label `velero.io/schedule-name`) whose newest backup is judged; empty: the newest backup of any.',
+  'components.kubernetes.velero.storageLocation':
+    "The primary's BackupStorageLocation the backups are stored in; it must be `Available`.",
+  'components.kubernetes.velero.secondaryStorageLocation':
+    "The secondary's location on the same bucket and prefix; default the same name. It must be `Available`, synced lately and list the newest backups.",
+  'components.kubernetes.velero.maxSyncAgeMinutes':
+    "The secondary's location must have synced (`status.lastSyncedTime`) within this many minutes.",
   'components.verification':
     "Checks run against a region after it takes over: the secondary in a failover (and a drill's integration tests), the primary in a failback.",
   'components.verification.<side>': "That region's checks; default none.",
@@ -217,6 +225,32 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
     'The canary object is `<canaryPrefix><environment>`; the replication rule must cover the prefix.',
   'components.objectStorage.rpoSeconds':
     'How long the canary may take to reach the secondary; default `targets.rpoMinutesByComponent.objectStorage`.',
+  'components.objectStorage.reverseReplication':
+    'A rule also replicates the secondary back to the primary: at failback a canary written to the secondary must reach the primary. Without it the failback card lists the objects the primary lacks.',
+  'components.terraformState':
+    "Terraform state in both regions (readiness): each copy's header (serial, lineage), age and lock, compared. Nothing else of the state is read.",
+  'components.terraformState.<side>':
+    "That region's state backend, as Terraform's backend block names it.",
+  'components.terraformState.<side>.backend':
+    '`s3` (bucket, region, endpoint) or `azurerm` (container with accountUrl or connectionStringEnv).',
+  'components.terraformState.<side>.key': "The state object's key (Terraform's `key`).",
+  'components.terraformState.<side>.bucket': 'S3: the state bucket (required with `s3`).',
+  'components.terraformState.<side>.region': "S3: the bucket's region.",
+  'components.terraformState.<side>.endpoint':
+    'S3: API URL override (S3-compatible servers, the lab).',
+  'components.terraformState.<side>.forcePathStyle': 'S3: path-style addressing.',
+  'components.terraformState.<side>.lock':
+    'S3: `lockfile` reads the `<key>.tflock` Terraform writes with `use_lockfile = true`; `none` reads no lock. azurerm always reads the blob lease.',
+  'components.terraformState.<side>.container':
+    'azurerm: the container (`container_name`, required with `azurerm`).',
+  'components.terraformState.<side>.accountUrl':
+    'azurerm: the account URL, reached with `DefaultAzureCredential`. Exactly one of this or `connectionStringEnv`.',
+  'components.terraformState.<side>.connectionStringEnv':
+    'azurerm: name of an environment variable holding a connection string (never the string itself).',
+  'components.terraformState.maxSerialLag':
+    "How many serials the secondary's copy may be behind the primary's before the row is red.",
+  'components.terraformState.staleLockMinutes':
+    'A lock held longer than this is stale (it blocks the apply after a failover): the row is red.',
   detection:
     "Detection of a regional failure: Alertmanager alerts plus the bot's own probes of the primary. When both agree it proposes a failover; people decide. Without it the bot neither listens nor probes.",
   'detection.minAlerts':

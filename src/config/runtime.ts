@@ -295,15 +295,20 @@ function checkStateRedisApart(
 
 /** Azure Blob connection strings are read when the readiness checks are built; say it now. */
 function checkObjectStorageEnv(ctx: StartCheckContext): void {
-  const store = ctx.config.components.objectStorage;
-  if (!ctx.useEnv || !store) return;
-  for (const side of ['primary', 'secondary'] as const) {
-    const name = store[side].connectionStringEnv;
-    if (name !== undefined && set(ctx.env, name) === undefined) {
-      envProblem(
-        ctx,
-        `components.objectStorage.${side}.connectionStringEnv: ${name} is not set; export the storage account's connection string in it`,
-      );
+  if (!ctx.useEnv) return;
+  const blocks = {
+    objectStorage: ctx.config.components.objectStorage,
+    terraformState: ctx.config.components.terraformState,
+  };
+  for (const [block, store] of Object.entries(blocks)) {
+    for (const side of ['primary', 'secondary'] as const) {
+      const name = store?.[side].connectionStringEnv;
+      if (name !== undefined && set(ctx.env, name) === undefined) {
+        envProblem(
+          ctx,
+          `components.${block}.${side}.connectionStringEnv: ${name} is not set; export the storage account's connection string in it`,
+        );
+      }
     }
   }
 }

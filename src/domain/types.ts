@@ -12,7 +12,8 @@ export type RequestedMode = 'planned' | 'unplanned' | 'auto';
 /** Planned: primary reachable, fence + catch up + promote, zero loss. Unplanned: primary gone, loss measured first. */
 export type Mode = 'planned' | 'unplanned';
 export type RegionRole = 'primary' | 'secondary';
-export type Component = 'database' | 'cache' | 'dns' | 'cluster' | 'verification' | 'health';
+export type Component =
+  'database' | 'cache' | 'dns' | 'cluster' | 'verification' | 'health' | 'object-storage';
 
 export type StepId =
   // failover

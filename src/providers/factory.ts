@@ -3,6 +3,8 @@
  * configured component is never skipped: its provider is built (or start-up stops with a
  * ConfigError), because a silently skipped DNS switch would look like a successful failover.
  */
+import { createObjectStorageFromConfig, objectStorageRpoSeconds } from '../readiness/build.js';
+import { createObjectStorageFailback } from './object-storage-failback.js';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { ConfigError } from '../errors.js';
@@ -258,6 +260,15 @@ export function createProviders(
       );
     }
     if (c.postgres || c.redis) providers.writeLoad = keep(buildWriteLoad(c, env, log));
+    const storage = createObjectStorageFromConfig(config, env);
+    if (storage)
+      providers.objectStorage = keep(
+        createObjectStorageFailback({
+          storage,
+          reverseReplication: c.objectStorage!.reverseReplication,
+          rpoSeconds: objectStorageRpoSeconds(config),
+        }),
+      );
     return providers;
   } catch (err) {
     // Providers built before the failure may hold pools: release them, start-up is over anyway.

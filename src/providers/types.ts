@@ -149,6 +149,8 @@ export interface Providers {
   verification?: VerificationProvider;
   /** Built from `regions.*.healthUrl`, when either region has one. */
   health?: HealthProvider;
+  /** Object storage on the approval card: at failback, the secondary's writes on the primary. */
+  objectStorage?: Inspectable;
   /** Drills only: built from the database and cache connections. */
   writeLoad?: WriteLoadProvider;
 }

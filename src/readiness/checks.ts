@@ -13,7 +13,6 @@ import type {
   DatabaseProvider,
   DnsProvider,
 } from '../providers/types.js';
-import type { VeleroReader } from '../providers/velero.js';
 import { lastDrillAt, type DrillRecordStore } from './drill-record.js';
 import type { ReadinessCheck, ReadinessFinding } from './types.js';
 
@@ -268,23 +267,6 @@ export function objectStorageCheck(
         detail: r.detail,
         measured: r.seconds === null ? `not replicated after ${rpoSeconds} s` : `${r.seconds} s`,
         target,
-        evidence: r.evidence,
-      };
-    },
-  };
-}
-
-export function veleroCheck(velero: VeleroReader, maxAgeHours: number): ReadinessCheck {
-  return {
-    id: 'velero',
-    title: 'Velero backup',
-    async run() {
-      const r = await velero.checkNewestBackup();
-      return {
-        status: r.ok ? 'ok' : 'degraded',
-        detail: r.detail,
-        measured: r.ageHours === null ? 'none completed' : `${r.ageHours} h old`,
-        target: `< ${maxAgeHours} h`,
         evidence: r.evidence,
       };
     },

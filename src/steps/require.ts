@@ -24,5 +24,6 @@ function configKey(key: keyof Providers): string {
     cluster: 'kubernetes',
     verification: 'verification',
     writeLoad: 'postgres (or redis)',
+    objectStorage: 'objectStorage',
   }[key];
 }

@@ -66,6 +66,7 @@ describe('dr.config.example.yaml', () => {
       'objectStorage',
       'postgres',
       'redis',
+      'terraformState',
       'verification',
     ]);
     expect(config.detection?.tokenEnv).toBe('DR_ALERTMANAGER_TOKEN');

@@ -619,7 +619,8 @@ export function createFakeProviders(
   world: FakeWorld,
   only?: readonly (keyof Providers)[],
 ): Providers {
-  const all: Required<Providers> = {
+  // Object storage is exercised against the S3 simulator and Azurite, not faked.
+  const all: Required<Omit<Providers, 'objectStorage'>> = {
     database: dataProvider(world, 'database'),
     cache: dataProvider(world, 'cache'),
     dns: dnsProvider(world),
@@ -632,5 +633,7 @@ export function createFakeProviders(
     const { health: _health, ...rest } = all;
     return rest;
   }
-  return Object.fromEntries(only.map((k) => [k, all[k]])) as Providers;
+  return Object.fromEntries(
+    only.filter((k) => k !== 'objectStorage').map((k) => [k, all[k as keyof typeof all]]),
+  ) as Providers;
 }

@@ -4,6 +4,7 @@
  * errors as the API server's Status objects.
  */
 import { json, type RecordedRequest, type SimResponse } from './http-sim.js';
+import { veleroLocationsResponse } from './kubernetes-velero.js';
 import {
   scaleJson,
   setReplicas,
@@ -48,6 +49,10 @@ type RouteHandler = (c: ClusterState, req: RecordedRequest, m: RegExpExecArray) 
 
 const ROUTES: { path: RegExp; handle: RouteHandler }[] = [
   { path: /^\/apis\/velero\.io\/v1\/namespaces\/([^/]+)\/backups$/, handle: veleroBackups },
+  {
+    path: /^\/apis\/velero\.io\/v1\/namespaces\/([^/]+)\/backupstoragelocations(?:\/([^/]+))?$/,
+    handle: (c, req, m) => veleroLocationsResponse(c.veleroLocations, req, m[1]!, m[2]),
+  },
   { path: /^\/version$/, handle: version },
   {
     path: /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/(deployments|statefulsets)$/,

@@ -3,6 +3,7 @@
  * spec.replicas one pod every `podReadyMs`, unless stalled), its Velero backups, and the apps/v1
  * JSON a client reads for them.
  */
+import type { SimBackupStorageLocation } from './kubernetes-velero.js';
 export type WorkloadKind = 'Deployment' | 'StatefulSet';
 
 export interface SimWorkloadSpec {
@@ -28,6 +29,10 @@ export interface SimVeleroBackup {
   phase: 'New' | 'InProgress' | 'Completed' | 'PartiallyFailed' | 'Failed';
   /** When it finished (Completed, PartiallyFailed, Failed). */
   completedAt?: Date;
+  /** The Schedule that made it (label velero.io/schedule-name). */
+  schedule?: string;
+  /** spec.storageLocation (default "default"). */
+  storageLocation?: string;
 }
 
 export interface ClusterState {
@@ -44,6 +49,7 @@ export interface ClusterState {
   readonly timers: Set<NodeJS.Timeout>;
   /** The oldest resourceVersion a watch can start from (the simulator keeps no older history). */
   readonly firstSeq: number;
+  veleroLocations: SimBackupStorageLocation[];
 }
 
 export const workloadKey = (kind: WorkloadKind, ns: string, name: string): string =>
@@ -54,6 +60,7 @@ export function createClusterState(opts: {
   podReadyMs: number;
   workloads?: SimWorkloadSpec[];
   veleroBackups?: SimVeleroBackup[];
+  veleroLocations?: SimBackupStorageLocation[];
 }): ClusterState {
   const c: ClusterState = {
     token: opts.token,
@@ -64,6 +71,7 @@ export function createClusterState(opts: {
     listeners: new Set(),
     timers: new Set(),
     firstSeq: 100,
+    veleroLocations: opts.veleroLocations ?? [],
   };
   for (const w of opts.workloads ?? []) {
     c.workloads.set(workloadKey(w.kind, w.namespace, w.name), {
@@ -202,8 +210,17 @@ export function veleroBackupListJson(c: ClusterState, ns: string): Record<string
         namespace: ns,
         uid: `uid-${b.name}`,
         resourceVersion: String(++c.seq),
+        // Velero labels a backup with its location, and with its Schedule when one made it.
+        labels: {
+          'velero.io/storage-location': b.storageLocation ?? 'default',
+          ...(b.schedule ? { 'velero.io/schedule-name': b.schedule } : {}),
+        },
       },
-      spec: { includedNamespaces: ['*'], storageLocation: 'default', ttl: '720h0m0s' },
+      spec: {
+        includedNamespaces: ['*'],
+        storageLocation: b.storageLocation ?? 'default',
+        ttl: '720h0m0s',
+      },
       status: {
         phase: b.phase,
         ...(b.completedAt

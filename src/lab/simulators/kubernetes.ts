@@ -9,6 +9,7 @@
 import { writeFile } from 'node:fs/promises';
 import { startHttpSim, type HttpSim, type RecordedRequest } from './http-sim.js';
 import { handleKubernetesRequest, status } from './kubernetes-api.js';
+import type { SimBackupStorageLocation } from './kubernetes-velero.js';
 import {
   createClusterState,
   ready,
@@ -30,6 +31,8 @@ interface KubernetesSimOptions {
   contextName?: string;
   /** velero.io/v1 Backup resources served in their namespace (list only). */
   veleroBackups?: SimVeleroBackup[];
+  /** velero.io/v1 BackupStorageLocations (get and list). */
+  veleroLocations?: SimBackupStorageLocation[];
 }
 
 export interface KubernetesSim {
@@ -58,6 +61,8 @@ export interface KubernetesSim {
   writeKubeconfig(path: string): Promise<void>;
   /** Replace the Velero Backup resources the cluster lists. */
   setVeleroBackups(backups: SimVeleroBackup[]): void;
+  /** Replace the BackupStorageLocations the cluster serves. */
+  setVeleroLocations(locations: SimBackupStorageLocation[]): void;
   stop(): Promise<void>;
 }
 
@@ -100,6 +105,7 @@ export async function startKubernetesSimulator(
     podReadyMs: opts.podReadyMs ?? 0,
     workloads: opts.workloads,
     veleroBackups: opts.veleroBackups,
+    veleroLocations: opts.veleroLocations,
   });
   const http: HttpSim = await startHttpSim((req) => handleKubernetesRequest(c, req), {
     port: opts.port,
@@ -139,6 +145,9 @@ function kubernetesSim(c: ClusterState, http: HttpSim, contextName: string): Kub
     writeKubeconfig: (path) => writeFile(path, sim.kubeconfig(), { mode: 0o600 }),
     setVeleroBackups(backups) {
       c.veleroBackups = [...backups];
+    },
+    setVeleroLocations(locations) {
+      c.veleroLocations = [...locations];
     },
     stop: () => {
       for (const timer of c.timers) clearTimeout(timer);
