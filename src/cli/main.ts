@@ -277,6 +277,7 @@ function addConsoleCommand(program: Command, cli: Cli): void {
       'who types when a line names nobody (a user id from approvals.approvers to approve; default $USER)',
     )
     .option('--reports <dir>', 'where drill reports are written as Markdown (default ./dr-reports)')
+    .option('--evidence', "print each step's evidence under it (the report and Slack keep it)")
     .addHelpText(
       'after',
       `
@@ -288,17 +289,20 @@ it. A mistyped id (DR-… that is not one) is refused. Approvers are checked aga
 user group cannot be read from the console). Uses REDIS_URL like dr start, and takes the environment's
 instance lease like it: refused (exit 1) while a dr start of the environment runs.`,
     )
-    .action(async (opts: { config?: string; as?: string; reports?: string }) => {
-      const { runConsole } = await import('../console/cli.js');
-      setCode(
-        await runConsole({
-          configPath: configPathFrom({ flag: opts.config, env: io.env }),
-          io,
-          ...(opts.as ? { as: opts.as } : {}),
-          ...(opts.reports ? { reportsDir: opts.reports } : {}),
-        }),
-      );
-    });
+    .action(
+      async (opts: { config?: string; as?: string; reports?: string; evidence?: boolean }) => {
+        const { runConsole } = await import('../console/cli.js');
+        setCode(
+          await runConsole({
+            configPath: configPathFrom({ flag: opts.config, env: io.env }),
+            io,
+            ...(opts.as ? { as: opts.as } : {}),
+            ...(opts.reports ? { reportsDir: opts.reports } : {}),
+            ...(opts.evidence ? { evidence: true } : {}),
+          }),
+        );
+      },
+    );
 }
 
 /** `dr readiness`. */
@@ -374,26 +378,35 @@ function addDemoCommand(program: Command, cli: Cli): void {
     )
     .option('-d, --dir <dir>', 'lab directory (new or empty; default a temporary one)')
     .option('--reports <dir>', 'where the drill report is written (default ./dr-reports)')
+    .option('--evidence', "print each step's evidence under it (the report keeps it)")
     .addOption(cloudOption())
     .addHelpText(
       'after',
       '\nNeeds the PostgreSQL server binaries (initdb, pg_ctl, postgres) and redis-server on this machine.',
     )
-    .action(async (opts: { dir?: string; reports?: string; cloud?: 'aws' | 'azure' }) => {
-      // The demo talks to local simulators only: the AWS SDK's notice that its 2027 releases need
-      // Node.js 22 says nothing about the demo and would sit in the middle of its output. dr start
-      // keeps it: there it is news for whoever runs the bot.
-      process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-      const { runDemo } = await import('../demo/index.js');
-      setCode(
-        await runDemo({
-          io,
-          ...(opts.dir ? { dir: opts.dir } : {}),
-          ...(opts.reports ? { reportsDir: opts.reports } : {}),
-          ...(opts.cloud ? { cloud: opts.cloud } : {}),
-        }),
-      );
-    });
+    .action(
+      async (opts: {
+        dir?: string;
+        reports?: string;
+        cloud?: 'aws' | 'azure';
+        evidence?: boolean;
+      }) => {
+        // The demo talks to local simulators only: the AWS SDK's notice that its 2027 releases need
+        // Node.js 22 says nothing about the demo and would sit in the middle of its output. dr start
+        // keeps it: there it is news for whoever runs the bot.
+        process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+        const { runDemo } = await import('../demo/index.js');
+        setCode(
+          await runDemo({
+            io,
+            ...(opts.dir ? { dir: opts.dir } : {}),
+            ...(opts.reports ? { reportsDir: opts.reports } : {}),
+            ...(opts.cloud ? { cloud: opts.cloud } : {}),
+            ...(opts.evidence ? { evidence: true } : {}),
+          }),
+        );
+      },
+    );
 }
 
 export async function main(argv: string[], io: CliIo = defaultIo()): Promise<number> {

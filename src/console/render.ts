@@ -16,8 +16,11 @@ function clock(at: number): string {
   return new Date(at).toISOString().slice(11, 23);
 }
 
-/** One timeline entry: a time-stamped sentence, then the evidence and checks indented below it. */
-export function renderEntry(e: TimelineEntry): string {
+/**
+ * One timeline entry: a time-stamped sentence, then the checks, RPO and (with `evidence`) the
+ * step's evidence indented below it.
+ */
+export function renderEntry(e: TimelineEntry, opts: { evidence?: boolean } = {}): string {
   const lines = [`${clock(e.at)}  ${e.opId}  ${describeEntry(e)}`];
   const pad = ' '.repeat(14);
   if (e.type === 'PreflightCompleted') {
@@ -29,7 +32,8 @@ export function renderEntry(e: TimelineEntry): string {
     }
   }
   if (e.type === 'StepSucceeded') {
-    for (const l of evidenceLines(e.outcome.evidence)) lines.push(`${pad}${l}`);
+    if (opts.evidence !== false)
+      for (const l of evidenceLines(e.outcome.evidence)) lines.push(`${pad}${l}`);
     for (const c of e.outcome.checks ?? [])
       lines.push(`${pad}${c.ok ? '✅' : '❌'} ${c.name}: ${c.detail}`);
     for (const r of e.outcome.rpo ?? []) lines.push(`${pad}RPO ${formatRpo(r)}`);

@@ -23,6 +23,8 @@ export interface DemoOptions {
   dir?: string;
   /** Where the drill report is written; default ./dr-reports. */
   reportsDir?: string;
+  /** Print each step's evidence (`dr demo --evidence`). */
+  evidence?: boolean;
   /** The lab's cloud: 'aws' (default, Route 53 and S3) or 'azure' (Traffic Manager and Blob). */
   cloud?: 'aws' | 'azure';
 }
@@ -136,6 +138,7 @@ async function openSession(
     user: DEMO_REQUESTER,
     users,
     reportsDir: resolve(opts.reportsDir ?? 'dr-reports'),
+    ...(opts.evidence ? { evidence: true } : {}),
     write: io.stdout,
   }));
   io.stdout(

@@ -44,11 +44,14 @@ export const STEP_ICONS: Record<StepState['status'], string> = {
   skipped: '⏭',
 };
 
+/** Evidence values as a person reads them: lists joined, objects as `key value` pairs, no JSON. */
 function formatJson(value: JsonValue): string {
   if (value === null) return '—';
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  return JSON.stringify(value);
+  if (Array.isArray(value)) return value.map(formatJson).join(', ');
+  const pairs = Object.entries(value).map(([k, v]) => `${k} ${formatJson(v)}`);
+  return pairs.length > 0 ? pairs.join(', ') : '—';
 }
 
 /** `key: value` lines for evidence, in the order the step reported them. */
@@ -148,7 +151,9 @@ export function laneLines(
       if (!step) return [];
       const mark =
         stage.length === 1 ? ' ' : lane === 0 ? '┬' : lane === stage.length - 1 ? '└' : '├';
-      return [`${i + 1}${mark} ${line(step)}`];
+      // Stage numbers right-aligned, so a 13-stage card keeps its columns.
+      const width = String(stages.length).length;
+      return [`${String(i + 1).padStart(width)}${mark} ${line(step)}`];
     }),
   );
 }

@@ -36,11 +36,20 @@ function rpoValue(r: RpoRow): string {
   return parts.length > 0 ? parts.join(' / ') : 'unknown';
 }
 
+/** Where a drill measured replication loss, in words: its promotions, not their step ids. */
+const PROMOTION_LABELS: Record<string, string> = {
+  'promote-database': 'failover promotion',
+  'promote-cache': 'failover promotion',
+  'promote-primary': 'failback promotion',
+};
+
 function rpoLabel(r: RpoRow): string {
   const how =
     r.source === 'write-load'
       ? 'write load'
-      : (MEASURE_LABELS[r.source ?? 'replication'] ?? `at ${r.stepId ?? '?'}`);
+      : (MEASURE_LABELS[r.source ?? 'replication'] ??
+        PROMOTION_LABELS[r.stepId ?? ''] ??
+        `at ${r.stepId ?? '?'}`);
   return `RPO ${r.component} (${how})`;
 }
 
@@ -81,18 +90,26 @@ export function renderMeasuresTable(report: Pick<DrillReport, 'rto' | 'rpo'>): s
 
 /** A few lines: verdict, RTO and RPO, the number of deviations. */
 export function renderDrillSummary(report: DrillReport): string {
+  const [headline, ...rest] = drillHeadline(report);
+  const lines = [headline];
+  for (const [measure, value, target, result] of measureRows(report))
+    lines.push(`• ${measure}: ${value} (target ${target}) — ${result}`);
+  return [...lines, ...rest].join('\n');
+}
+
+/** The verdict, the deviations and the comparison, without the measures (the console prints
+ * those once, as a table). */
+export function drillHeadline(report: DrillReport): string[] {
   const lines = [
     `Drill ${report.opId} in ${report.env}: ${report.passed ? 'PASSED' : 'FAILED'} (${report.phase})`,
   ];
-  for (const [measure, value, target, result] of measureRows(report))
-    lines.push(`• ${measure}: ${value} (target ${target}) — ${result}`);
   lines.push(
     report.deviations.length === 0
       ? '• No deviations.'
       : `• ${report.deviations.length} deviation(s); the first: ${report.deviations[0]}`,
   );
   if (report.previous) lines.push(`• ${report.comparison[1] ?? report.comparison[0]}`);
-  return lines.join('\n');
+  return lines;
 }
 
 function cell(s: string): string {
