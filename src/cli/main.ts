@@ -7,7 +7,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { isOpId, malformedOpId } from '../bot/commands.js';
 import { configPathFrom, DEFAULT_CONFIG_PATH } from '../config/path.js';
 import { DrError } from '../errors.js';
-import { runConfigCheck } from './config-check.js';
+import { runConfigCheck, runConfigCheckLive } from './config-check.js';
 import { runLab, type LabAction } from './lab.js';
 import { runLabResync } from './lab-resync.js';
 import type { CliIo } from './io.js';
@@ -138,20 +138,25 @@ function addConfigCommands(program: Command, cli: Cli): void {
   config
     .command('check')
     .description(
-      'run the checks dr start runs on the config file and the environment (without connecting); print what is configured',
+      'run the checks dr start runs on the config file and the environment (without connecting, unless --live); print what is configured',
     )
     .addOption(configOption())
     .option(
       '--skip-env',
       'check the file only: skip every check that needs an environment variable (Slack tokens, REDIS_URL, urlEnv values)',
     )
-    .action((opts: { config?: string; skipEnv?: boolean }) => {
+    .addOption(
+      new Option(
+        '--live',
+        "then connect with the providers dr start would build and run preflight's read-only failover checks once: one row per component (ok / warning / blocked); exit 1 when one is blocked",
+      ).conflicts('skipEnv'),
+    )
+    .action(async (opts: { config?: string; skipEnv?: boolean; live?: boolean }) => {
+      const path = configPathFrom({ flag: opts.config, env: io.env });
       setCode(
-        runConfigCheck({
-          path: configPathFrom({ flag: opts.config, env: io.env }),
-          skipEnv: opts.skipEnv === true,
-          io,
-        }),
+        opts.live
+          ? await runConfigCheckLive({ path, io })
+          : runConfigCheck({ path, skipEnv: opts.skipEnv === true, io }),
       );
     });
 }
