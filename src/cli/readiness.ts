@@ -46,7 +46,9 @@ export async function runReadiness(opts: { configPath: string; io: CliIo }): Pro
     providers = createProviders(config, io.env, log);
     built = createReadinessChecks({ config, providers, env: io.env, drills: state });
     const checks = built.checks.map((c) =>
-      stateDown && c.id === 'drill' ? { ...c, run: () => Promise.reject(stateDown) } : c,
+      stateDown && (c.id === 'drill' || c.id === 'state-store')
+        ? { ...c, run: () => Promise.reject(stateDown) }
+        : c,
     );
     const results = await Promise.all(checks.map((c) => runReadinessCheck(c, log)));
     io.stdout(

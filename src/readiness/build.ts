@@ -24,6 +24,7 @@ import {
   veleroCheck,
 } from './checks.js';
 import type { DrillRecordStore } from './drill-record.js';
+import { stateStoreCheck } from './state-store-check.js';
 import type { ReadinessCheck } from './types.js';
 
 type ObjectStorageConfig = NonNullable<DrConfig['components']['objectStorage']>;
@@ -120,6 +121,8 @@ export function createReadinessChecks(opts: ReadinessChecksOptions): ReadinessCh
   const velero = veleroCheckFromConfig(config);
   if (velero) checks.push(velero);
   checks.push(drillCheck(opts.drills, config.environment, config.readiness.drillWarnDays));
+  // The drill record lives in the bot's state Redis: the same server this row judges.
+  checks.push(stateStoreCheck(opts.drills.redis));
   return {
     checks,
     async close() {

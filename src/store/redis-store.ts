@@ -2,7 +2,7 @@
 // scripted writes and the reads to their modules; the small commands stay here.
 import { Redis } from 'ioredis';
 import type { TimelineEntry } from '../domain/types.js';
-import { storeKeys, type RedisStoreContext } from './redis-store-context.js';
+import { storeKeys, type Fence, type RedisStoreContext } from './redis-store-context.js';
 import { listActive, loadOperation } from './redis-store-reads.js';
 import {
   appendEntries,
@@ -11,6 +11,7 @@ import {
   saveOperation,
   withdrawOperation,
 } from './redis-store-writes.js';
+import { confirmWritten, durabilityReader } from './durability.js';
 import type { OperationStore } from './types.js';
 
 export interface RedisStoreOptions {
@@ -20,6 +21,11 @@ export interface RedisStoreOptions {
   url?: string;
   /** Key prefix, default `dr:`; tests use their own. */
   prefix?: string;
+  /**
+   * The instance lease every create, save and append checks first (InstanceLease.fence): a
+   * process whose token the lease no longer holds writes nothing. Without it, writes are unfenced.
+   */
+  fence?: () => Fence | undefined;
 }
 
 export function createRedisStore(opts: RedisStoreOptions = {}): OperationStore {
@@ -30,8 +36,14 @@ export function createRedisStore(opts: RedisStoreOptions = {}): OperationStore {
   // Connection errors reach the caller through the command that failed (ping() false, a rejected
   // save); without a listener ioredis would also print each reconnect attempt to stderr.
   if (owned) redis.on('error', () => {});
-  const ctx: RedisStoreContext = { redis, prefix, keys: storeKeys(prefix) };
+  const ctx: RedisStoreContext = {
+    redis,
+    prefix,
+    keys: storeKeys(prefix),
+    fence: opts.fence ?? (() => undefined),
+  };
   const { keys } = ctx;
+  const durability = durabilityReader(redis);
 
   return {
     nextOperationId: (now) => nextOperationId(ctx, now),
@@ -64,6 +76,8 @@ export function createRedisStore(opts: RedisStoreOptions = {}): OperationStore {
     async getMeta(id, key) {
       return redis.hget(keys.meta(id), key);
     },
+
+    confirmWritten: async () => confirmWritten(redis, await durability()),
 
     async ping() {
       try {

@@ -54,6 +54,7 @@ beforeAll(async () => {
   redis = await startRedis({
     redisServer: findRedisServer(),
     name: 'cli-start-test state',
+    durable: true,
     port: redisPort,
     dir: join(dir, 'redis'),
   });
