@@ -13,6 +13,8 @@ export interface StartContext {
   runtime: ReturnType<typeof checkStartEnvironment>;
   log: Logger;
   modules: StartModules;
+  /** The instance lease once created: the store's writes are fenced by its token. */
+  lease?: import('../store/index.js').InstanceLease;
   /** Shutdown steps in the order their resources were opened (unwound in reverse). */
   cleanups: (() => Promise<void>)[];
 }

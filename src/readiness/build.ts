@@ -24,6 +24,7 @@ import {
   veleroCheck,
 } from './checks.js';
 import type { DrillRecordStore } from './drill-record.js';
+import { volatileAllowed } from '../store/durability.js';
 import { stateStoreCheck } from './state-store-check.js';
 import type { ReadinessCheck } from './types.js';
 
@@ -122,7 +123,7 @@ export function createReadinessChecks(opts: ReadinessChecksOptions): ReadinessCh
   if (velero) checks.push(velero);
   checks.push(drillCheck(opts.drills, config.environment, config.readiness.drillWarnDays));
   // The drill record lives in the bot's state Redis: the same server this row judges.
-  checks.push(stateStoreCheck(opts.drills.redis));
+  checks.push(stateStoreCheck(opts.drills.redis, volatileAllowed(opts.env)));
   return {
     checks,
     async close() {

@@ -86,7 +86,7 @@ export function describeDurability(d: StateDurability): string {
 }
 
 /** True when the environment opts in to a state Redis without persistence. */
-function volatileAllowed(env: NodeJS.ProcessEnv): boolean {
+export function volatileAllowed(env: NodeJS.ProcessEnv): boolean {
   const v = env[ALLOW_VOLATILE_ENV]?.trim().toLowerCase();
   return v === 'yes' || v === '1' || v === 'true';
 }

@@ -12,7 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Redis } from 'ioredis';
+import { openStateRedis } from './state-redis.js';
 import type { Logger } from 'pino';
 import { ConfigError } from '../errors.js';
 import {
@@ -141,7 +141,7 @@ function leaseState(opts: InstanceLeaseOptions): LeaseState {
     since: new Date().toISOString(),
   };
   // disconnectTimeout: closing a connection to a Redis that does not answer must not hold the process for ioredis's 2 s.
-  const redis = new Redis(opts.url, {
+  const redis = openStateRedis(opts.url, {
     maxRetriesPerRequest: 1,
     retryStrategy: (times) => Math.min(times * 100, 1000),
     disconnectTimeout: 200,

@@ -1,6 +1,7 @@
 // The operation store on the state Redis: createRedisStore wires a connection and hands the
 // scripted writes and the reads to their modules; the small commands stay here.
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { openStateRedis } from './state-redis.js';
 import type { TimelineEntry } from '../domain/types.js';
 import { storeKeys, type Fence, type RedisStoreContext } from './redis-store-context.js';
 import { listActive, loadOperation } from './redis-store-reads.js';
@@ -32,7 +33,7 @@ export function createRedisStore(opts: RedisStoreOptions = {}): OperationStore {
   const prefix = opts.prefix ?? 'dr:';
   const owned = opts.redis === undefined;
   const redis =
-    opts.redis ?? new Redis(opts.url ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 3 });
+    opts.redis ?? openStateRedis(opts.url ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 3 });
   // Connection errors reach the caller through the command that failed (ping() false, a rejected
   // save); without a listener ioredis would also print each reconnect attempt to stderr.
   if (owned) redis.on('error', () => {});
