@@ -1,7 +1,12 @@
 // The bot's own state Redis as a readiness row: whether what it acknowledged survives a restart
 // (AOF) and the loss of its server (replicas). `/dr status` always shows this row.
 import type { Redis } from 'ioredis';
-import { describeDurability, durabilityProblem, readDurability } from '../store/durability.js';
+import {
+  ALLOW_VOLATILE_ENV,
+  describeDurability,
+  durabilityProblem,
+  readDurability,
+} from '../store/durability.js';
 import type { ReadinessCheck } from './types.js';
 
 /** `volatileAllowed`: the lab opt-in (DR_ALLOW_VOLATILE_STATE) is set, so no AOF is accepted, and said. */
@@ -23,8 +28,7 @@ export function stateStoreCheck(redis: Redis, volatileOk: boolean): ReadinessChe
       if (problem && volatileOk && d.role === 'master')
         return {
           status: 'ok',
-          detail:
-            'it would forget its state on a restart: accepted for a lab by DR_ALLOW_VOLATILE_STATE=yes',
+          detail: `it would forget its state on a restart: accepted for a lab by ${ALLOW_VOLATILE_ENV}=yes`,
           measured,
           target,
           evidence,

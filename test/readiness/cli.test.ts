@@ -86,7 +86,9 @@ test('prints every check; exit 0 when all are ok, 1 when one is not', async () =
     /✅ Object storage replication: ok — [\d.]+ s vs ≤ 2 s — canary dr-bot-canary\/cli-/,
   );
   expect(ok.stdout).toContain('✅ Last drill: ok — 12 days vs ≤ 90 days');
-  expect(ok.stdout).toMatch(/✅ Bot state store: ok — (no AOF|AOF on).*replica.* vs AOF on, a replica online — /);
+  expect(ok.stdout).toMatch(
+    /✅ Bot state store: ok — (no AOF|AOF on).*replica.* vs AOF on, a replica online — /,
+  );
 
   s3.stallReplication(true);
   const stalled = await dr(['readiness', '--config', 'dr.config.yaml']);
