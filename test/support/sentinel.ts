@@ -15,7 +15,7 @@ import {
   type RedisServerInfo,
 } from '../../src/lab/index.js';
 
-export const MASTER_NAME = 'drstate';
+const MASTER_NAME = 'drstate';
 
 export interface ReplicatedState {
   primary: RedisServerInfo;
