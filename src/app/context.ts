@@ -16,6 +16,8 @@ export interface StartContext {
   modules: StartModules;
   /** GET /metrics, served by the standby server and then by the bot. */
   metrics: Metrics;
+  /** The instance lease once created: the store's writes are fenced by its token. */
+  lease?: import('../store/index.js').InstanceLease;
   /** Shutdown steps in the order their resources were opened (unwound in reverse). */
   cleanups: (() => Promise<void>)[];
 }

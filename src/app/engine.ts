@@ -52,11 +52,10 @@ export function openEngine(ctx: StartContext, store: OperationStore): EnginePhas
 
 function openProviders(ctx: StartContext): Providers {
   const { config, runtime, env, log, cleanups } = ctx;
-  const { Redis } = ctx.modules;
   const { closeProviders, createProviders, keptPostgresFacts } = ctx.modules.providers;
   // What the PostgreSQL provider keeps (the cluster's identifier, each server's fence and last
   // writer reading) lives in the bot's Redis: it must outlive a bot restart while the primary is down.
-  const identityRedis = new Redis(runtime.redisUrl, {
+  const identityRedis = ctx.modules.store.openStateRedis(runtime.redisUrl, {
     lazyConnect: true,
     maxRetriesPerRequest: 3,
   });

@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { openStateRedis } from '../store/state-redis.js';
 import type { Logger } from 'pino';
 import type { DrConfig } from '../config/schema.js';
 import type { Engine } from '../engine/types.js';
@@ -31,7 +31,7 @@ export function openDrillReporter(opts: {
   const measures = opts.config
     ? drillMeasuresFromConfig(opts.config, opts.env ?? process.env)
     : undefined;
-  const redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: 3 });
+  const redis = openStateRedis(opts.redisUrl, { maxRetriesPerRequest: 3 });
   // Failures reach the reporter through the command that failed; no reconnect noise on stderr.
   redis.on('error', () => undefined);
   const reporter = createDrillReporter({

@@ -230,8 +230,7 @@ async function startRedisPair(
   redisInfo.secondary = pendingRedis('lab-secondary', secondaryPort, join(dir, 'redis-secondary'));
   save();
   redisInfo.secondary = await startLabRedis(st, 'lab-secondary', secondaryPort, 'redis-secondary', {
-    host: '127.0.0.1',
-    port: p.port,
+    replicaOf: { host: '127.0.0.1', port: p.port },
   });
   save();
   // ACLs are per server: the bot's user on both sides.
@@ -241,7 +240,9 @@ async function startRedisPair(
 async function startStateRedis(st: UpState, port: number): Promise<void> {
   st.manifest.stateRedis = pendingRedis('lab-bot-state', port, join(st.dir, 'redis-bot-state'));
   st.save();
-  st.manifest.stateRedis = await startLabRedis(st, 'lab-bot-state', port, 'redis-bot-state');
+  st.manifest.stateRedis = await startLabRedis(st, 'lab-bot-state', port, 'redis-bot-state', {
+    durable: true,
+  });
   st.save();
 }
 
@@ -250,14 +251,14 @@ function startLabRedis(
   name: string,
   port: number,
   sub: string,
-  replicaOf?: { host: string; port: number },
+  extra: { replicaOf?: { host: string; port: number }; durable?: boolean } = {},
 ): Promise<RedisServerInfo> {
   return startRedis({
     redisServer,
     name,
     port,
     dir: join(dir, sub),
-    ...(replicaOf ? { replicaOf } : {}),
+    ...extra,
     ...(signal ? { signal } : {}),
   });
 }

@@ -31,6 +31,8 @@ import type { DrillRecordStore } from './drill-record.js';
 import { standbyCostCheck } from './standby-cost.js';
 import { terraformStateCheck } from './terraform-check.js';
 import { veleroCheck } from './velero-check.js';
+import { volatileAllowed } from '../store/durability.js';
+import { stateStoreCheck } from './state-store-check.js';
 import type { ReadinessCheck } from './types.js';
 
 type ObjectStorageConfig = NonNullable<DrConfig['components']['objectStorage']>;
@@ -194,6 +196,8 @@ export function createReadinessChecks(opts: ReadinessChecksOptions): ReadinessCh
   const terraform = terraformCheckFromConfig(config, opts.env);
   if (terraform) checks.push(terraform.check);
   checks.push(drillCheck(opts.drills, config.environment, config.readiness.drillWarnDays));
+  // The drill record lives in the bot's state Redis: the same server this row judges.
+  checks.push(stateStoreCheck(opts.drills.redis, volatileAllowed(opts.env)));
   return {
     checks,
     async close() {

@@ -9,7 +9,8 @@ export type ReadinessCheckId =
   | 'object-storage'
   | 'velero'
   | 'terraform-state'
-  | 'drill';
+  | 'drill'
+  | 'state-store';
 
 /** ok: within target. degraded: measured and out of target. unknown: could not be measured (the error says why). */
 export type ReadinessCheckStatus = 'ok' | 'degraded' | 'unknown';

@@ -3,8 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import { ReplyError } from 'ioredis';
 import type { TimelineEntry } from '../domain/types.js';
-import { DrError, StaleVersionError } from '../errors.js';
-import { encode, type RedisStoreContext } from './redis-store-context.js';
+import { DrError, FencedWriteError, StaleVersionError } from '../errors.js';
+import { encode, fenceArgs, type Fence, type RedisStoreContext } from './redis-store-context.js';
 import { APPEND_SCRIPT, CREATE_SCRIPT, SAVE_SCRIPT, WITHDRAW_SCRIPT } from './scripts.js';
 import type { CreateResult, OperationStore, WithdrawResult } from './types.js';
 
@@ -46,23 +46,27 @@ export async function nextOperationId(
 }
 
 export async function createOperation(
-  { redis, keys }: RedisStoreContext,
+  ctx: RedisStoreContext,
   op: Parameters<OperationStore['create']>[0],
 ): Promise<CreateResult> {
+  const { redis, keys } = ctx;
+  const fence = fenceArgs(ctx);
   let res: [number, string | number];
   try {
     res = (await redis.eval(
       CREATE_SCRIPT,
-      4,
+      5,
       keys.lock(op.env),
       keys.op(op.id),
       keys.timeline(op.id),
       keys.active,
+      fence.key,
       op.id,
       op.env,
       op.kind,
       JSON.stringify(op.snapshot),
       String(Date.now()),
+      fence.token,
       ...encode(op.entries),
     )) as [number, string | number];
   } catch (err) {
@@ -77,23 +81,27 @@ export async function createOperation(
     throw err;
   }
   if (res[0] === 1) return { ok: true, version: Number(res[1]) };
+  refuseFenced(res, `creating ${op.id}`, fence.fence);
   return { ok: false, activeId: String(res[1]) };
 }
 
 export async function saveOperation(
-  { redis, keys, prefix }: RedisStoreContext,
+  ctx: RedisStoreContext,
   id: string,
   expectedVersion: number,
   snapshot: unknown,
   entries: TimelineEntry[],
   saveOpts: Parameters<OperationStore['save']>[4] = {},
 ): Promise<number> {
+  const { redis, keys, prefix } = ctx;
+  const fence = fenceArgs(ctx);
   const res = (await redis.eval(
     SAVE_SCRIPT,
-    3,
+    4,
     keys.op(id),
     keys.timeline(id),
     keys.active,
+    fence.key,
     id,
     String(expectedVersion),
     JSON.stringify(snapshot),
@@ -101,35 +109,48 @@ export async function saveOperation(
     saveOpts.final ? '1' : '0',
     prefix,
     saveOpts.saveId ?? randomUUID(),
+    fence.token,
     ...encode(entries),
   )) as [number, number | null];
   if (res[0] === 1) return Number(res[1]);
+  refuseFenced(res, `saving ${id}`, fence.fence);
   throw new StaleVersionError(id, expectedVersion, res[1] ?? null);
 }
 
 export async function appendEntries(
-  { redis, keys }: RedisStoreContext,
+  ctx: RedisStoreContext,
   id: string,
   entries: TimelineEntry[],
   appendOpts: Parameters<OperationStore['append']>[2] = {},
 ): Promise<void> {
   if (entries.length === 0) return;
+  const { redis, keys } = ctx;
+  const fence = fenceArgs(ctx);
   const ok = await redis.eval(
     APPEND_SCRIPT,
-    3,
+    4,
     keys.op(id),
     keys.timeline(id),
     keys.appends(id),
+    fence.key,
     appendOpts.appendId ?? randomUUID(),
     String(APPEND_IDS_KEPT),
     String(APPEND_IDS_TTL_SECONDS),
+    fence.token,
     ...encode(entries),
   );
+  if (Array.isArray(ok)) refuseFenced(ok as unknown[], `a timeline entry of ${id}`, fence.fence);
   if (ok !== 1)
     throw new DrError(
       'not-found',
       `operation ${id} does not exist in the store: timeline entry not written`,
     );
+}
+
+/** A script's {-1, lease token} answer: the lease is not ours any more. */
+function refuseFenced(res: unknown[], what: string, fence: Fence | undefined): void {
+  if (res[0] !== -1) return;
+  throw new FencedWriteError(what, fence?.token ?? 0, String(res[1]));
 }
 
 export async function withdrawOperation(

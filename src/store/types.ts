@@ -79,6 +79,11 @@ export interface OperationStore {
   /** Adapter metadata (the Slack status card's channel and ts, ...). */
   setMeta(id: string, key: string, value: string): Promise<void>;
   getMeta(id: string, key: string): Promise<string | null>;
+  /**
+   * Wait until every write so far is on disk and on a replica, as far as the store has them
+   * (WAITAOF, or WAIT); what is missing, or undefined when confirmed. Called before a step acts.
+   */
+  confirmWritten?(): Promise<string | undefined>;
   /** True when the store's Redis answers PING. */
   ping(): Promise<boolean>;
   close(): Promise<void>;

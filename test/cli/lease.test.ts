@@ -50,6 +50,7 @@ beforeAll(async () => {
   redisServer = await startRedis({
     redisServer: findRedisServer(),
     name: 'lease-test state',
+    durable: true,
     port: port!,
     dir: join(dir, 'redis'),
   });

@@ -55,6 +55,7 @@ beforeAll(async () => {
   redis = await startRedis({
     redisServer: findRedisServer(),
     name: 'cli-start-test state',
+    durable: true,
     port: redisPort,
     dir: join(dir, 'redis'),
   });
@@ -147,6 +148,48 @@ it('exits 1 naming the scope the manifest requests and the token lacks', async (
       'files:write',
       'usergroups:read',
     ]);
+  }
+});
+
+it('refuses a state Redis without persistence, naming what to set, unless the lab opt-in is given', async () => {
+  const volatilePort = await freePort();
+  const volatile = await startRedis({
+    redisServer: findRedisServer(),
+    name: 'cli-start-test volatile state',
+    port: volatilePort,
+    dir: join(dir, 'redis-volatile'),
+  });
+  try {
+    const env = { REDIS_URL: volatile.url };
+    const refused = startBot(0, { env });
+    let stderr = '';
+    refused.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    expect(await exited(refused)).toBe(1);
+    expect(stderr).toContain(
+      `dr start: the state Redis at redis://127.0.0.1:${volatilePort}: it keeps no append-only file (appendonly no)`,
+    );
+    expect(stderr).toContain('Set `appendonly yes` and `appendfsync always` (or `everysec`)');
+    expect(stderr).toContain('DR_ALLOW_VOLATILE_STATE=yes');
+
+    const lab = startBot(0, { env: { ...env, DR_ALLOW_VOLATILE_STATE: 'yes' } });
+    let stdout = '';
+    try {
+      await new Promise<void>((resolve, reject) => {
+        lab.stdout?.on('data', (d: Buffer) => {
+          stdout += d.toString();
+          if (stdout.includes('"msg":"dr-bot started"')) resolve();
+        });
+        lab.once('exit', (code) => reject(new Error(`exited with ${code}:\n${stdout}`)));
+      });
+      expect(stdout).toContain(
+        'DR_ALLOW_VOLATILE_STATE=yes: the state Redis at redis://127.0.0.1:',
+      );
+    } finally {
+      lab.kill('SIGTERM');
+      await exited(lab);
+    }
+  } finally {
+    await stopRedis(volatile);
   }
 });
 

@@ -84,7 +84,7 @@ afterAll(async () => {
   await sims.stop();
 });
 
-test('the bot builds one check per configured component, plus the drill age', () => {
+test('the bot builds one check per configured component, plus the drill age and the state store', () => {
   expect(built.checks.map((c) => c.id)).toEqual([
     'dns',
     'standby-workloads',
@@ -92,6 +92,7 @@ test('the bot builds one check per configured component, plus the drill age', ()
     'object-storage',
     'velero',
     'drill',
+    'state-store',
   ]);
 });
 
