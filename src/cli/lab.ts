@@ -6,9 +6,12 @@
 import { constants } from 'node:os';
 import type { RegionRole } from '../domain/types.js';
 import { DrError } from '../errors.js';
-import type { CloudState, LabCloud, LabInfo, LabStatus } from '../lab/index.js';
+import type { CloudState, LabCloud, LabInfo, LabStatus, LabUpOptions } from '../lab/index.js';
 import type { LabOutageResult, LabRestoreResult } from '../lab/outage.js';
 import type { CliIo } from './io.js';
+
+/** `dr lab up --redis`: the cache driver of the written config. */
+export type LabRedis = NonNullable<LabUpOptions['redis']>;
 
 export type LabAction = 'up' | 'down' | 'status' | 'outage' | 'restore';
 /** One fixed place by default, so `dr lab status` and `dr lab down` find what `dr lab up` started. */
@@ -155,7 +158,12 @@ const signalNumber = (s: NodeJS.Signals): number => constants.signals[s] ?? 2;
  * `dr lab up` stops what it started and removes DIR on SIGINT (Ctrl-C) or SIGTERM, as `dr demo`
  * takes its lab down; a second signal exits at once (DIR/lab.json lets `dr lab down` finish).
  */
-async function up(lab: typeof import('../lab/index.js'), dir: string, io: CliIo): Promise<number> {
+async function up(
+  lab: typeof import('../lab/index.js'),
+  dir: string,
+  io: CliIo,
+  redis: LabRedis | undefined,
+): Promise<number> {
   const controller = new AbortController();
   let received: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -172,7 +180,7 @@ async function up(lab: typeof import('../lab/index.js'), dir: string, io: CliIo)
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const info = await lab.labUp({ dir, signal: controller.signal });
+    const info = await lab.labUp({ dir, signal: controller.signal, ...(redis ? { redis } : {}) });
     io.stdout(`${describeUp(info, lab.labCloud(info))}\n`);
     return 0;
   } catch (err) {
@@ -189,13 +197,13 @@ async function up(lab: typeof import('../lab/index.js'), dir: string, io: CliIo)
 
 export async function runLab(
   action: LabAction,
-  opts: { dir?: string; region?: RegionRole; io: CliIo },
+  opts: { dir?: string; region?: RegionRole; redis?: LabRedis; io: CliIo },
 ): Promise<number> {
   const { io } = opts;
   const dir = opts.dir ?? DEFAULT_LAB_DIR;
   try {
     const lab = await import('../lab/index.js');
-    if (action === 'up') return await up(lab, dir, io);
+    if (action === 'up') return await up(lab, dir, io, opts.redis);
     if (action === 'down') {
       await lab.labDown({ dir });
       io.stdout(`lab in ${dir} stopped and removed\n`);

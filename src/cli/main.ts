@@ -8,7 +8,8 @@ import { isOpId, malformedOpId } from '../bot/commands.js';
 import { configPathFrom, DEFAULT_CONFIG_PATH } from '../config/path.js';
 import { DrError } from '../errors.js';
 import { runConfigCheck } from './config-check.js';
-import { runLab, type LabAction } from './lab.js';
+import type { RegionRole } from '../domain/types.js';
+import { runLab, type LabAction, type LabRedis } from './lab.js';
 import { runLabResync } from './lab-resync.js';
 import type { CliIo } from './io.js';
 
@@ -169,10 +170,17 @@ function addLabCommands(program: Command, cli: Cli): void {
     cli,
     'up',
     "start the lab (servers, cloud simulators, the bot's state Redis) in a new or empty directory; write DIR/dr.config.yaml and DIR/lab.env for `dr start`",
-  ).addHelpText(
-    'after',
-    '\nCtrl-C (SIGINT) or SIGTERM while it starts: it stops what it started and removes DIR (exit 130 / 143).\nAfter a kill -9, `dr lab down --dir DIR` stops what DIR/lab.json records.',
-  );
+  )
+    .addOption(
+      new Option(
+        '--redis <driver>',
+        'the cache driver of the written config: elasticache-global puts an ElastiCache simulator in front of the Redis pair',
+      ).choices(['replication', 'elasticache-global']),
+    )
+    .addHelpText(
+      'after',
+      '\nCtrl-C (SIGINT) or SIGTERM while it starts: it stops what it started and removes DIR (exit 130 / 143).\nAfter a kill -9, `dr lab down --dir DIR` stops what DIR/lab.json records.',
+    );
   labCommand(
     lab,
     cli,
@@ -238,11 +246,12 @@ function labCommand(
         'secondary',
       ]),
     );
-  return command.action(async (opts: { dir?: string; region?: 'primary' | 'secondary' }) => {
+  return command.action(async (opts: { dir?: string; region?: RegionRole; redis?: LabRedis }) => {
     setCode(
       await runLab(action, {
         dir: opts.dir,
         ...(opts.region ? { region: opts.region } : {}),
+        ...(opts.redis ? { redis: opts.redis } : {}),
         io,
       }),
     );

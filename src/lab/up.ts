@@ -27,7 +27,7 @@ import {
 } from './postgres.js';
 import { applyPostgresRole, applyRedisAcl } from './permissions.js';
 import { redisFiles, redisUrl, startRedis, type RedisServerInfo } from './redis.js';
-import { simulatorsPart } from './simulators/index.js';
+import { elasticachePart, simulatorsPart } from './simulators/index.js';
 import {
   findPostgresBin,
   findRedisServer,
@@ -63,6 +63,8 @@ export interface LabUpOptions {
    * directory removed, and labUp rejects with the signal's reason.
    */
   signal?: AbortSignal;
+  /** The cache driver of the written config; elasticache-global adds its simulator part. */
+  redis?: 'replication' | 'elasticache-global';
 }
 
 /** What the steps of one start share: where and as whom, and the manifest they record into. */
@@ -77,8 +79,10 @@ interface UpState {
   save(): void;
 }
 
-export function defaultLabParts(): LabPart[] {
-  return [simulatorsPart()];
+export function defaultLabParts(redis: LabUpOptions['redis'] = 'replication'): LabPart[] {
+  return redis === 'elasticache-global'
+    ? [simulatorsPart(), elasticachePart()]
+    : [simulatorsPart()];
 }
 
 function pendingRedis(name: string, port: number, dir: string): Pending<RedisServerInfo> {
@@ -101,7 +105,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
   };
   const save = (): void => writeJsonAtomically(join(dir, LAB_FILE), manifest);
   const st: UpState = { dir, user, bindir, redisServer, signal, manifest, save };
-  const parts = opts.parts ?? defaultLabParts();
+  const parts = opts.parts ?? defaultLabParts(opts.redis);
   try {
     save();
     await checkReachable(st);

@@ -17,12 +17,15 @@ const LIMITS = [
   'DisassociateGlobalReplicationGroup is never sent: it is one-way and re-adding a cluster wipes its data',
 ];
 
-/** Whether the source endpoint knows CLIENT PAUSE (services that forbid it rename or drop it). */
-async function canPause(ctx: RedisCtx, src: RegionRole): Promise<boolean> {
+/**
+ * Whether the source endpoint knows CLIENT PAUSE (services that forbid a command rename or drop
+ * it): null when COMMAND INFO itself is not allowed to the bot's user.
+ */
+async function canPause(ctx: RedisCtx, src: RegionRole): Promise<boolean | null> {
   return withClient(ctx, src, 'COMMAND INFO client|pause', async (r) => {
     const out = (await r.call('COMMAND', 'INFO', 'client|pause')) as unknown[];
     return Array.isArray(out) && out[0] !== null && out[0] !== undefined;
-  }).catch(() => false);
+  }).catch(() => null);
 }
 
 function rows(api: ElastiCacheApi, st: DatastoreState, target: RegionRole): string {
@@ -89,10 +92,15 @@ export async function readiness(
       planFacts,
       warnings: LIMITS,
     };
-  const pausable = pauseWrites && primaryReachable && (await canPause(ctx, src));
-  const lossNote = pausable
-    ? 'planned: writes are paused (CLIENT PAUSE WRITE) until the lag is 0, then the failover: zero loss'
-    : `writes cannot be paused (${!pauseWrites ? 'pauseWrites is off' : primaryReachable ? 'the endpoint refuses CLIENT PAUSE' : `${src} is unreachable`}): the switch may lose up to the measured lag (${gap === null ? 'unknown' : formatBytes(gap)})`;
+  const known = pauseWrites && primaryReachable ? await canPause(ctx, src) : false;
+  const pausable = known !== false;
+  const measured = gap === null ? 'unknown' : formatBytes(gap);
+  const lossNote =
+    known === true
+      ? 'planned: writes are paused (CLIENT PAUSE WRITE) until the lag is 0, then the failover: zero loss'
+      : known === null
+        ? `planned: writes are paused (CLIENT PAUSE WRITE) until the lag is 0, then the failover: zero loss; if the endpoint refuses the pause, the switch may lose up to the measured lag (${measured})`
+        : `writes cannot be paused (${!pauseWrites ? 'pauseWrites is off' : primaryReachable ? 'the endpoint refuses CLIENT PAUSE' : `${src} is unreachable`}): the switch may lose up to the measured lag (${measured})`;
   return {
     ...base,
     status: pausable ? 'ready' : 'warning',
