@@ -171,12 +171,7 @@ function addLabCommands(program: Command, cli: Cli): void {
     'up',
     "start the lab (servers, cloud simulators, the bot's state Redis) in a new or empty directory; write DIR/dr.config.yaml and DIR/lab.env for `dr start`",
   )
-    .addOption(
-      new Option(
-        '--redis <driver>',
-        'the cache driver of the written config: elasticache-global puts an ElastiCache simulator in front of the Redis pair',
-      ).choices(['replication', 'elasticache-global']),
-    )
+    .addOption(redisDriverOption())
     .addHelpText(
       'after',
       '\nCtrl-C (SIGINT) or SIGTERM while it starts: it stops what it started and removes DIR (exit 130 / 143).\nAfter a kill -9, `dr lab down --dir DIR` stops what DIR/lab.json records.',
@@ -256,6 +251,14 @@ function labCommand(
       }),
     );
   });
+}
+
+/** `--redis <driver>` of `dr lab up` and `dr demo`. */
+function redisDriverOption(): Option {
+  return new Option(
+    '--redis <driver>',
+    'the cache driver of the lab config: elasticache-global puts an ElastiCache simulator in front of the Redis pair',
+  ).choices(['replication', 'elasticache-global']);
 }
 
 /** `dr console`. */
@@ -369,11 +372,12 @@ function addDemoCommand(program: Command, cli: Cli): void {
     )
     .option('-d, --dir <dir>', 'lab directory (new or empty; default a temporary one)')
     .option('--reports <dir>', 'where the drill report is written (default ./dr-reports)')
+    .addOption(redisDriverOption())
     .addHelpText(
       'after',
       '\nNeeds the PostgreSQL server binaries (initdb, pg_ctl, postgres) and redis-server on this machine.',
     )
-    .action(async (opts: { dir?: string; reports?: string }) => {
+    .action(async (opts: { dir?: string; reports?: string; redis?: LabRedis }) => {
       // The demo talks to local simulators only: the AWS SDK's notice that its 2027 releases need
       // Node.js 22 says nothing about the demo and would sit in the middle of its output. dr start
       // keeps it: there it is news for whoever runs the bot.
@@ -384,6 +388,7 @@ function addDemoCommand(program: Command, cli: Cli): void {
           io,
           ...(opts.dir ? { dir: opts.dir } : {}),
           ...(opts.reports ? { reportsDir: opts.reports } : {}),
+          ...(opts.redis ? { redis: opts.redis } : {}),
         }),
       );
     });

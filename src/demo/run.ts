@@ -11,7 +11,7 @@ import { createConsoleSession, type ConsoleSession } from '../console/index.js';
 import { openConsoleRuntime, type ConsoleRuntime } from '../console/runtime.js';
 import type { OperationView } from '../domain/types.js';
 import { DrError, errorInfo } from '../errors.js';
-import type { LabInfo } from '../lab/index.js';
+import type { LabInfo, LabUpOptions } from '../lab/index.js';
 
 /** The two people of the demo, mapped to the lab config's approver ids. */
 export const DEMO_REQUESTER = 'alice';
@@ -23,6 +23,8 @@ export interface DemoOptions {
   dir?: string;
   /** Where the drill report is written; default ./dr-reports. */
   reportsDir?: string;
+  /** The lab's cache driver (`dr lab up --redis`); default replication. */
+  redis?: LabUpOptions['redis'];
 }
 
 function failure(err: unknown): string {
@@ -66,7 +68,11 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     );
     let info: LabInfo;
     try {
-      const up = lab.labUp({ ...(opts.dir ? { dir: opts.dir } : {}), signal: starting.signal });
+      const up = lab.labUp({
+        ...(opts.dir ? { dir: opts.dir } : {}),
+        ...(opts.redis ? { redis: opts.redis } : {}),
+        signal: starting.signal,
+      });
       labStart = up;
       info = demo.info = await up;
     } catch (err) {
