@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/client-elasticache';
 import { PreconditionFailed } from '../../src/errors.js';
 import type { LabInfo } from '../../src/lab/index.js';
+import { labOutage, labRestore } from '../../src/lab/outage.js';
 import {
   startElastiCacheSimulator,
   type ElastiCacheSim,
@@ -235,5 +236,45 @@ describe('failover and failback on the real pair', () => {
       'lab-cache-use1:PRIMARY',
       'lab-cache-usw2:SECONDARY',
     ]);
+  });
+});
+
+describe('a regional outage of the primary', () => {
+  test('unplanned: the card says the lag cannot be paused or read; the replica keeps a prefix', async () => {
+    const w = startWriter(lab.redis.primary.url, 'orders:outage');
+    await until('some writes', async () => w.acknowledged.length > 50);
+    await labOutage({ dir: lab.dir, region: 'primary' });
+    await w.stop();
+    const d = driver();
+    const card = await d.readiness('secondary');
+    expect(card.status).toBe('warning');
+    expect(card.primaryReachable).toBe(false);
+    expect(card.expectedLoss?.description).toMatch(
+      /writes cannot be paused \(primary is unreachable\).*may lose up to the measured lag \(unknown\)/,
+    );
+    const res = await d.promote({ target: 'secondary', mode: 'unplanned', progress });
+    expect(res.rpo.bytes).toBeNull();
+    expect(res.rpo.description).toMatch(/could not be read/);
+    expect(await d.isWriter('secondary')).toBe(true);
+    // What the write load measures: the new primary holds 1..k of the acknowledged writes, no holes.
+    const kept = (await connect(lab.redis.secondary.url).lrange('orders:outage', 0, -1)).map(
+      Number,
+    );
+    expect(kept).toEqual(w.acknowledged.slice(0, kept.length));
+    expect(sim.datastore().members.find((m) => m.role === 'SECONDARY')?.status).toBe('associating');
+  });
+
+  test('the region back: AWS re-attaches it as SECONDARY, then a planned failback loses nothing', async () => {
+    await labRestore({ dir: lab.dir, region: 'primary' });
+    const d = driver();
+    await d.resync({ standby: 'primary', progress });
+    expect(await role(lab.redis.primary.url)).toBe('slave');
+    await until('the old primary to catch up', () => d.isStreamingStandby('primary'));
+    const w = startWriter(lab.redis.secondary.url, 'orders:after-outage');
+    await until('some writes', async () => w.acknowledged.length > 50);
+    const res = await d.promote({ target: 'primary', mode: 'planned', progress });
+    await w.stop();
+    expect(res.rpo.bytes).toBe(0);
+    expect(await lost(lab.redis.primary.url, 'orders:after-outage', w.acknowledged)).toBe(0);
   });
 });
