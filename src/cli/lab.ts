@@ -42,6 +42,11 @@ function describeUp(info: LabInfo, cloud: LabCloud | undefined): string {
     ...(cloud
       ? describeCloud(cloud)
       : Object.entries(info.simulators).map(([name, sim]) => `  ${name.padEnd(19)} ${sim.url}`)),
+    ...(cloud && info.simulators.elasticache
+      ? [
+          `  elasticache API     ${info.simulators.elasticache.url} (global datastore in front of the Redis pair)`,
+        ]
+      : []),
     `bot config: ${info.configPath}`,
     `bot environment: ${info.envFile} (REDIS_URL, DR_CONFIG and the dummy AWS credentials for the simulators)`,
     'run the bot against it (from the dr-bot checkout):',
