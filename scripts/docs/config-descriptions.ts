@@ -109,6 +109,21 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
     'How long to wait for the promoted replica to report role master.',
   'components.redis.useFailoverCommand':
     'Planned failover: use `FAILOVER TO` (Redis 6.2 or later) for a zero-loss switch.',
+  'components.redis.driver':
+    'How the cache is switched: `replication` (self-managed servers) or `elasticache-global` (ElastiCache Global Datastore). See docs/redis-drivers.md.',
+  'components.redis.elasticache':
+    'Driver `elasticache-global`: the global datastore and its two members. Required with that driver, refused with another.',
+  'components.redis.elasticache.globalReplicationGroupId':
+    'The global datastore id as AWS shows it, with its generated prefix.',
+  'components.redis.elasticache.<side>':
+    'The member cluster of the region: `region` and `replicationGroupId`.',
+  'components.redis.elasticache.<side>.region': 'The AWS region of the member, e.g. eu-west-1.',
+  'components.redis.elasticache.<side>.replicationGroupId': "The member's replication group id.",
+  'components.redis.elasticache.pauseWrites':
+    'Planned: `CLIENT PAUSE WRITE` on the primary endpoint until the secondary caught up (zero loss). Off, or refused by the service: the card shows the lag that may be lost.',
+  'components.redis.elasticache.failoverTimeoutSeconds':
+    'How long the failover may take to report the new roles.',
+  'components.redis.elasticache.endpoint': 'ElastiCache API endpoint override (the lab simulator).',
   'components.dns':
     'Which region users are sent to: Route 53 failover records, Route 53 ARC routing controls or Azure Traffic Manager.',
   'components.dns.provider': 'The DNS service; the block of the same name is then required.',

@@ -8,7 +8,7 @@ import { isOpId, malformedOpId } from '../bot/commands.js';
 import { configPathFrom, DEFAULT_CONFIG_PATH } from '../config/path.js';
 import { DrError } from '../errors.js';
 import { runConfigCheck, runConfigCheckLive } from './config-check.js';
-import { runLab, type LabAction } from './lab.js';
+import { runLab, type LabAction, type LabRedis } from './lab.js';
 import { runLabResync } from './lab-resync.js';
 import type { CliIo } from './io.js';
 
@@ -176,6 +176,7 @@ function addLabCommands(program: Command, cli: Cli): void {
     "start the lab (servers, cloud simulators, the bot's state Redis) in a new or empty directory; write DIR/dr.config.yaml and DIR/lab.env for `dr start`",
   )
     .addOption(cloudOption())
+    .addOption(redisDriverOption())
     .addHelpText(
       'after',
       '\nCtrl-C (SIGINT) or SIGTERM while it starts: it stops what it started and removes DIR (exit 130 / 143).\nAfter a kill -9, `dr lab down --dir DIR` stops what DIR/lab.json records.',
@@ -255,17 +256,31 @@ function labCommand(
         'secondary',
       ]),
     );
-  type LabOpts = { dir?: string; region?: 'primary' | 'secondary'; cloud?: 'aws' | 'azure' };
+  type LabOpts = {
+    dir?: string;
+    region?: 'primary' | 'secondary';
+    cloud?: 'aws' | 'azure';
+    redis?: LabRedis;
+  };
   return command.action(async (opts: LabOpts) => {
     setCode(
       await runLab(action, {
         dir: opts.dir,
         ...(opts.region ? { region: opts.region } : {}),
         ...(opts.cloud ? { cloud: opts.cloud } : {}),
+        ...(opts.redis ? { redis: opts.redis } : {}),
         io,
       }),
     );
   });
+}
+
+/** `--redis <driver>` of `dr lab up` and `dr demo`. */
+function redisDriverOption(): Option {
+  return new Option(
+    '--redis <driver>',
+    'the cache driver of the lab config: elasticache-global puts an ElastiCache simulator in front of the Redis pair',
+  ).choices(['replication', 'elasticache-global']);
 }
 
 /** `dr console`. */
@@ -385,6 +400,7 @@ function addDemoCommand(program: Command, cli: Cli): void {
     .option('--reports <dir>', 'where the drill report is written (default ./dr-reports)')
     .option('--evidence', "print each step's evidence under it (the report keeps it)")
     .addOption(cloudOption())
+    .addOption(redisDriverOption())
     .addHelpText(
       'after',
       '\nNeeds the PostgreSQL server binaries (initdb, pg_ctl, postgres) and redis-server on this machine.',
@@ -394,6 +410,7 @@ function addDemoCommand(program: Command, cli: Cli): void {
         dir?: string;
         reports?: string;
         cloud?: 'aws' | 'azure';
+        redis?: LabRedis;
         evidence?: boolean;
       }) => {
         // The demo talks to local simulators only: the AWS SDK's notice that its 2027 releases need
@@ -407,6 +424,7 @@ function addDemoCommand(program: Command, cli: Cli): void {
             ...(opts.dir ? { dir: opts.dir } : {}),
             ...(opts.reports ? { reportsDir: opts.reports } : {}),
             ...(opts.cloud ? { cloud: opts.cloud } : {}),
+            ...(opts.redis ? { redis: opts.redis } : {}),
             ...(opts.evidence ? { evidence: true } : {}),
           }),
         );

@@ -27,7 +27,7 @@ import {
 } from './postgres.js';
 import { applyPostgresRole, applyRedisAcl } from './permissions.js';
 import { redisFiles, redisUrl, startRedis, type RedisServerInfo } from './redis.js';
-import { simulatorsPart } from './simulators/index.js';
+import { elasticachePart, simulatorsPart } from './simulators/index.js';
 import {
   findPostgresBin,
   findRedisServer,
@@ -65,6 +65,8 @@ export interface LabUpOptions {
   signal?: AbortSignal;
   /** The cloud the default parts simulate: 'aws' (default) or 'azure'. */
   cloud?: 'aws' | 'azure';
+  /** The cache driver of the written config; elasticache-global adds its simulator part. */
+  redis?: 'replication' | 'elasticache-global';
 }
 
 /** What the steps of one start share: where and as whom, and the manifest they record into. */
@@ -79,8 +81,13 @@ interface UpState {
   save(): void;
 }
 
-export function defaultLabParts(cloud: 'aws' | 'azure' = 'aws'): LabPart[] {
-  return [simulatorsPart({ cloud })];
+export function defaultLabParts(
+  cloud: 'aws' | 'azure' = 'aws',
+  redis: LabUpOptions['redis'] = 'replication',
+): LabPart[] {
+  return redis === 'elasticache-global'
+    ? [simulatorsPart({ cloud }), elasticachePart()]
+    : [simulatorsPart({ cloud })];
 }
 
 function pendingRedis(name: string, port: number, dir: string): Pending<RedisServerInfo> {
@@ -103,7 +110,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
   };
   const save = (): void => writeJsonAtomically(join(dir, LAB_FILE), manifest);
   const st: UpState = { dir, user, bindir, redisServer, signal, manifest, save };
-  const parts = opts.parts ?? defaultLabParts(opts.cloud);
+  const parts = opts.parts ?? defaultLabParts(opts.cloud, opts.redis);
   try {
     save();
     await checkReachable(st);

@@ -30,6 +30,7 @@ import {
 } from './postgres/index.js';
 import { createRdsReplicaProvider } from './postgres/rds-replica.js';
 import { createRedisProvider } from './redis/index.js';
+import { createElastiCacheGlobalProvider } from './redis-elasticache/index.js';
 import { createRoute53Provider } from './route53/index.js';
 import { createRoute53ArcProvider } from './route53-arc/index.js';
 import { createTrafficManagerProvider } from './traffic-manager/index.js';
@@ -80,9 +81,19 @@ function buildCache(
   env: NodeJS.ProcessEnv,
   log: Logger,
 ): CacheProvider {
+  const primaryUrl = resolveConnection(redis.primary, env, 'components.redis.primary');
+  const secondaryUrl = resolveConnection(redis.secondary, env, 'components.redis.secondary');
+  if (redis.driver === 'elasticache-global' && redis.elasticache)
+    return createElastiCacheGlobalProvider({
+      ...redis.elasticache,
+      primaryUrl,
+      secondaryUrl,
+      promoteTimeoutSeconds: redis.promoteTimeoutSeconds,
+      log,
+    });
   return createRedisProvider({
-    primaryUrl: resolveConnection(redis.primary, env, 'components.redis.primary'),
-    secondaryUrl: resolveConnection(redis.secondary, env, 'components.redis.secondary'),
+    primaryUrl,
+    secondaryUrl,
     promoteTimeoutSeconds: redis.promoteTimeoutSeconds,
     useFailoverCommand: redis.useFailoverCommand,
     log,

@@ -7,6 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AZURE_BLOB_CALLS } from '../../src/providers/azure-blob-api-calls.js';
 import { PG_RIGHTS } from '../../src/providers/postgres/rights.js';
+import { ELASTICACHE_CALLS } from '../../src/providers/redis-elasticache/api-calls.js';
 import { REDIS_RIGHTS } from '../../src/providers/redis/rights.js';
 import { RDS_REPLICA_CALLS } from '../../src/providers/postgres/rds-api-calls.js';
 import { ROUTE53_CALLS } from '../../src/providers/route53/api-calls.js';
@@ -83,9 +84,24 @@ describe('the AWS IAM policy', () => {
   });
 
   it.each(
-    Object.entries({ ...ROUTE53_CALLS, ...ROUTE53_ARC_CALLS, ...S3_CALLS, ...RDS_REPLICA_CALLS }),
+    Object.entries({
+      ...ROUTE53_CALLS,
+      ...ROUTE53_ARC_CALLS,
+      ...S3_CALLS,
+      ...RDS_REPLICA_CALLS,
+      ...ELASTICACHE_CALLS,
+    }),
   )('allows %s (%s)', (_call, action) => {
     expect(allows(iamActions, action)).toBe(true);
+  });
+
+  it('lists every ElastiCache call the elasticache-global driver sends', () => {
+    const sent = commandsImported(
+      sources('src/providers/redis-elasticache'),
+      '@aws-sdk/client-elasticache',
+    );
+    expect(sent.length).toBeGreaterThan(0);
+    expect(sent).toEqual(Object.keys(ELASTICACHE_CALLS).sort());
   });
 });
 

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { connectionRefOf } from './connection-ref.js';
+import { checkRedisDriver, elasticacheGlobal, REDIS_DRIVERS } from './redis-driver.js';
 
 /** One RDS DB instance of the rds-replica driver: its identifier and the region it lives in. */
 const rdsInstance = z
@@ -113,5 +114,9 @@ export const redis = z
     promoteTimeoutSeconds: z.number().int().positive().default(30),
     /** Planned: use FAILOVER TO where the server supports it (Redis >= 6.2). */
     useFailoverCommand: z.boolean().default(true),
+    /** How the switch is made: replication (self-managed) or a platform's control plane. */
+    driver: z.enum(REDIS_DRIVERS).default('replication'),
+    elasticache: elasticacheGlobal.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine(checkRedisDriver);
