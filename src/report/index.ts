@@ -2,4 +2,10 @@ export { buildDrillReport, summaryOf } from './build.js';
 export { renderDrillMarkdown, renderDrillSummary, renderMeasuresTable } from './render.js';
 export { createReportStore, drillLastKey } from './store.js';
 export type { ReportStore } from './store.js';
-export type { DrillMeasure, DrillReport, DrillSummary, DrillTargets } from './types.js';
+export type {
+  AfterDrillCheck,
+  DrillMeasure,
+  DrillReport,
+  DrillSummary,
+  DrillTargets,
+} from './types.js';
