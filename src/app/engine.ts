@@ -42,6 +42,7 @@ export function openEngine(ctx: StartContext, store: OperationStore): EnginePhas
     log,
     config,
     env,
+    ...(providers.cluster ? { cluster: providers.cluster } : {}),
   });
   cleanups.push(() => drills.close());
   postDrillReports({ reporter: drills.reporter, client: slackClient, store, config, log });

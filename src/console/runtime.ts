@@ -151,6 +151,7 @@ async function openEngine(
     config,
     env,
     ...prefix,
+    ...(providers.cluster ? { cluster: providers.cluster } : {}),
   });
   cleanups.push(() => drills.close());
   if (opts.drive !== false) await engine.start();

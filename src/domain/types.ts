@@ -13,7 +13,14 @@ export type RequestedMode = 'planned' | 'unplanned' | 'auto';
 export type Mode = 'planned' | 'unplanned';
 export type RegionRole = 'primary' | 'secondary';
 export type Component =
-  'database' | 'cache' | 'dns' | 'cluster' | 'verification' | 'health' | 'object-storage';
+  | 'database'
+  | 'cache'
+  | 'dns'
+  | 'cluster'
+  | 'verification'
+  | 'health'
+  | 'object-storage'
+  | 'terraform-state';
 
 export type StepId =
   // failover

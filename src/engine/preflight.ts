@@ -21,6 +21,7 @@ const COMPONENTS: readonly { key: keyof Providers; component: Component; optiona
   { key: 'verification', component: 'verification' },
   { key: 'health', component: 'health' },
   { key: 'objectStorage', component: 'object-storage', optional: true },
+  { key: 'terraformState', component: 'terraform-state', optional: true },
 ];
 
 /** Failover makes the secondary serve; failback hands it back to the primary; a drill starts with the failover. */

@@ -3,7 +3,12 @@
  * configured component is never skipped: its provider is built (or start-up stops with a
  * ConfigError), because a silently skipped DNS switch would look like a successful failover.
  */
-import { createObjectStorageFromConfig, objectStorageRpoSeconds } from '../readiness/build.js';
+import {
+  createObjectStorageFromConfig,
+  objectStorageRpoSeconds,
+  terraformCheckFromConfig,
+} from '../readiness/build.js';
+import { terraformStateCard } from '../readiness/terraform-card.js';
 import { createObjectStorageFailback } from './object-storage-failback.js';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
@@ -280,6 +285,9 @@ export function createProviders(
           rpoSeconds: objectStorageRpoSeconds(config),
         }),
       );
+    const terraform = terraformCheckFromConfig(config, env);
+    if (terraform)
+      providers.terraformState = keep(terraformStateCard(terraform.check, terraform.close));
     return providers;
   } catch (err) {
     // Providers built before the failure may hold pools: release them, start-up is over anyway.

@@ -151,6 +151,8 @@ export interface Providers {
   health?: HealthProvider;
   /** Object storage on the approval card: at failback, the secondary's writes on the primary. */
   objectStorage?: Inspectable;
+  /** Terraform state on the approval card: both regions' copies, from `components.terraformState`. */
+  terraformState?: Inspectable;
   /** Drills only: built from the database and cache connections. */
   writeLoad?: WriteLoadProvider;
 }

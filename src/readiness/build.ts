@@ -120,7 +120,7 @@ function stateCopy(
 }
 
 /** The Terraform state check over both regions' copies, when the config has `terraformState`. */
-function terraformCheckFromConfig(
+export function terraformCheckFromConfig(
   config: DrConfig,
   env: NodeJS.ProcessEnv,
 ): { check: ReadinessCheck; close(): Promise<void> } | undefined {

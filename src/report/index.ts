@@ -7,4 +7,10 @@ export {
 } from './render.js';
 export { createReportStore, drillLastKey } from './store.js';
 export type { ReportStore } from './store.js';
-export type { DrillMeasure, DrillReport, DrillSummary, DrillTargets } from './types.js';
+export type {
+  AfterDrillCheck,
+  DrillMeasure,
+  DrillReport,
+  DrillSummary,
+  DrillTargets,
+} from './types.js';

@@ -4,7 +4,7 @@
  */
 import { evidenceLines, formatBytes, formatDuration } from '../domain/format.js';
 import { targetText } from './build.js';
-import type { DrillReport, RpoRow, RtoRow } from './types.js';
+import type { AfterDrillCheck, DrillReport, RpoRow, RtoRow } from './types.js';
 
 function verdict(pass: boolean | null): string {
   return pass === null ? '—' : pass ? 'pass' : 'FAIL';
@@ -15,6 +15,12 @@ function iso(at: number | null | undefined): string {
     ? '—'
     : new Date(at).toISOString().replace('T', ' ').slice(0, 23);
 }
+
+const AFTER_RESULT: Record<AfterDrillCheck['status'], string> = {
+  ok: 'ok',
+  degraded: 'NOT OK',
+  unknown: 'not read',
+};
 
 const MEASURE_LABELS: Partial<Record<NonNullable<RpoRow['source']>, string>> = {
   canary: 'canary',
@@ -109,7 +115,17 @@ export function drillHeadline(report: DrillReport): string[] {
       : `• ${report.deviations.length} deviation(s); the first: ${report.deviations[0]}`,
   );
   if (report.previous) lines.push(`• ${report.comparison[1] ?? report.comparison[0]}`);
+  for (const c of report.afterDrill ?? [])
+    lines.push(`• After the drill, ${c.title}: ${AFTER_RESULT[c.status]} — ${c.detail}`);
   return lines;
+}
+
+/** The report's last section: readiness read once the failback is done. */
+function afterDrillLines(checks: AfterDrillCheck[] | undefined): string[] {
+  if (!checks || checks.length === 0) return [];
+  const out = ['', '## After the drill', ''];
+  for (const c of checks) out.push(`- ${c.title}: ${AFTER_RESULT[c.status]} — ${c.detail}`);
+  return out;
 }
 
 function cell(s: string): string {
@@ -166,6 +182,7 @@ export function renderDrillMarkdown(report: DrillReport): string {
   for (const d of report.deviations) out.push(`- ${d}`);
   out.push('', '## Compared with the previous drill', '');
   for (const c of report.comparison) out.push(`- ${c}`);
+  out.push(...afterDrillLines(report.afterDrill));
   out.push('', `_Generated ${iso(report.generatedAt)} UTC by dr-bot._`, '');
   return out.join('\n');
 }

@@ -25,5 +25,6 @@ function configKey(key: keyof Providers): string {
     verification: 'verification',
     writeLoad: 'postgres (or redis)',
     objectStorage: 'objectStorage',
+    terraformState: 'terraformState',
   }[key];
 }

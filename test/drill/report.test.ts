@@ -7,6 +7,7 @@ import { DRILL_RUNBOOK, STEP_TITLES, runbookSteps } from '../../src/machine/runb
 import {
   buildDrillReport,
   renderDrillMarkdown,
+  renderDrillSummary,
   renderMeasuresTable,
   summaryOf,
   type DrillMeasure,
@@ -288,4 +289,44 @@ describe('object storage and Kubernetes state rows', () => {
     expect(md).toContain('| RPO object-storage (canary) | not configured | — | — |');
     expect(md).toContain('| RPO kubernetes (Velero backup) | not configured | — | — |');
   });
+});
+
+test('readiness read after the failback closes the summary; a row not ok is a deviation, one never read says so', () => {
+  const report = buildDrillReport({
+    view: drillView(),
+    timeline: [],
+    targets: TARGETS,
+    previous: null,
+    now: T0,
+    afterDrill: [
+      {
+        id: 'standby-cost',
+        title: 'Standby footprint',
+        status: 'degraded',
+        detail: 'the standby is above its standby counts by 2 replica(s): api 3 (standby 1, +2)',
+        measured: 'secondary 3 replicas',
+        target: 'secondary at its standby counts',
+      },
+      {
+        id: 'terraform-state',
+        title: 'Terraform state',
+        status: 'unknown',
+        detail: 'could not be read: access denied',
+        measured: null,
+        target: null,
+      },
+    ],
+  });
+  expect(report.deviations).toEqual([
+    'After the drill, Standby footprint: the standby is above its standby counts by 2 replica(s): api 3 (standby 1, +2).',
+    'After the drill, Terraform state: could not be read: access denied.',
+  ]);
+  expect(renderDrillSummary(report).split('\n').slice(-2)).toEqual([
+    '• After the drill, Standby footprint: NOT OK — the standby is above its standby counts by 2 replica(s): api 3 (standby 1, +2)',
+    '• After the drill, Terraform state: not read — could not be read: access denied',
+  ]);
+  // Reports stored before these rows existed render as before: no such section.
+  expect(renderDrillMarkdown({ ...report, afterDrill: undefined })).not.toContain(
+    '## After the drill',
+  );
 });
