@@ -63,8 +63,11 @@ interface Handlers extends HandlerDeps {
   statusLines: () => Promise<Fresh<string[]>>;
 }
 
-/** How long one computed status answers later requests: short, so an answer is never stale for long. */
-const STATUS_TTL_MS = 500;
+/**
+ * A burst of /dr status shares the computation in flight; a request after it has finished gets a
+ * new one, so an answer never predates an alert or a step that came before the request.
+ */
+const STATUS_TTL_MS = 0;
 
 type Command<T extends ParsedCommand['type']> = Extract<ParsedCommand, { type: T }>;
 

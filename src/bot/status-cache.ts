@@ -14,17 +14,20 @@ export function sharedAnswer<T>(
   compute: () => Promise<T>,
   now: () => number = Date.now,
 ): () => Promise<Fresh<T>> {
-  let current: { at: number; promise: Promise<Fresh<T>> } | undefined;
+  let current: { at: number; promise: Promise<Fresh<T>>; pending: boolean } | undefined;
   return () => {
     const t = now();
-    if (current && t - current.at <= ttlMs) return current.promise;
+    if (current && (current.pending || t - current.at <= ttlMs)) return current.promise;
     const at = t;
     const promise = compute().then((value) => ({ value, at }));
-    const entry = { at, promise };
+    const entry = { at, promise, pending: true };
     current = entry;
-    promise.catch(() => {
-      if (current === entry) current = undefined;
-    });
+    promise.then(
+      () => (entry.pending = false),
+      () => {
+        if (current === entry) current = undefined;
+      },
+    );
     return promise;
   };
 }

@@ -42,3 +42,26 @@ test('the answer says how fresh it is', () => {
   expect(freshnessLine(at, at + 300)).toBe('_As of 10:08:44 UTC (300 ms ago)_');
   expect(freshnessLine(at, at + 2500)).toBe('_As of 10:08:44 UTC (2.5 s ago)_');
 });
+
+test('with no reuse window, requests share only the computation in flight', async () => {
+  let t = 0;
+  let computed = 0;
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const status = sharedAnswer(
+    0,
+    async () => {
+      computed += 1;
+      if (computed === 1) await gate;
+      return computed;
+    },
+    () => t,
+  );
+  const first = status();
+  t += 2000; // a slow computation: a request during it still shares it
+  const during = status();
+  release();
+  expect([(await first).value, (await during).value]).toEqual([1, 1]);
+  t += 1;
+  expect((await status()).value).toBe(2);
+});
