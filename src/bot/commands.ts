@@ -13,8 +13,11 @@ export type ParsedCommand =
   | { type: 'help' }
   | { type: 'usage'; problem: string };
 
-/** Operation ids as the store makes them: DR-<yyyymmdd>-<nnnn>. */
-const OP_ID = /^DR-\d{8}-\d{4,}$/i;
+/**
+ * Operation ids as the store makes them: DR-<yyyymmdd>-<hhmmss> (six digits), or the four-digit
+ * counter of earlier versions, so a stored operation can still be named. A digit short is a typo.
+ */
+const OP_ID = /^DR-\d{8}-(\d{4}|\d{6})$/i;
 export const OP_ID_EXAMPLE = 'DR-20261125-093015';
 
 /**
