@@ -260,7 +260,7 @@ export function createOperationMachine(deps: { now?: () => number } = {}) {
         ({ context, enqueue }, params: { stepId: StepId; outcome: StepOutcome }) => {
           const finishedAt = now();
           const durationMs = finishedAt - (stepOf(context, params.stepId).startedAt ?? finishedAt);
-          const { summary, evidence, checks, rpo } = params.outcome;
+          const { summary, evidence, checks, consistency, rpo } = params.outcome;
           enqueue.assign({
             steps: patchStep(context.steps, params.stepId, {
               status: 'succeeded',
@@ -268,6 +268,7 @@ export function createOperationMachine(deps: { now?: () => number } = {}) {
               summary,
               evidence,
               checks,
+              consistency,
               rpo,
             }),
           });
@@ -294,6 +295,7 @@ export function createOperationMachine(deps: { now?: () => number } = {}) {
                 summary: params.outcome.summary,
                 evidence: params.outcome.evidence,
                 checks: params.outcome.checks,
+                consistency: params.outcome.consistency,
               }
             : {};
           enqueue.assign({

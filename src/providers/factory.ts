@@ -63,6 +63,7 @@ function buildDatabase(
 
 function buildCache(
   redis: NonNullable<Components['redis']>,
+  consistency: DrConfig['consistency'],
   env: NodeJS.ProcessEnv,
   log: Logger,
 ): CacheProvider {
@@ -71,6 +72,11 @@ function buildCache(
     secondaryUrl: resolveConnection(redis.secondary, env, 'components.redis.secondary'),
     promoteTimeoutSeconds: redis.promoteTimeoutSeconds,
     useFailoverCommand: redis.useFailoverCommand,
+    consistency: {
+      ...consistency.redis,
+      attempts: consistency.attempts,
+      timeBudgetSeconds: consistency.timeBudgetSeconds,
+    },
     log,
   });
 }
@@ -215,7 +221,10 @@ export function createProviders(
           opts.postgresServers,
         ),
       );
-    if (c.redis) providers.cache = keep(buildCache(c.redis, env, log.child({ provider: 'redis' })));
+    if (c.redis)
+      providers.cache = keep(
+        buildCache(c.redis, config.consistency, env, log.child({ provider: 'redis' })),
+      );
     if (c.dns)
       providers.dns = keep(
         buildDns(c.dns, config.targets, log.child({ provider: c.dns.provider })),
