@@ -12,7 +12,7 @@ import pg from 'pg';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { labDown, labUp, labUser, pgStop, type LabInfo } from '../src/lab/index.js';
-import { createPostgresProvider } from '../src/providers/postgres.js';
+import { createPostgresProvider } from '../src/providers/postgres/index.js';
 import { createRedisProvider } from '../src/providers/redis/index.js';
 import type { CacheProvider, DatabaseProvider } from '../src/providers/types.js';
 

@@ -12,7 +12,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { labDown, labUp } from '../src/lab/index.js';
 import { labResyncCommand } from '../src/lab/resync-command.js';
-import { createPostgresProvider } from '../src/providers/postgres.js';
+import { createPostgresProvider } from '../src/providers/postgres/index.js';
 import type { DatabaseProvider } from '../src/providers/types.js';
 
 const log = pino({ level: 'silent' });

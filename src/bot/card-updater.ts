@@ -84,138 +84,40 @@ export async function readCardRef(store: OperationStore, opId: string): Promise<
   }
 }
 
+/** What every step of the updater shares: its options with defaults, and each card's state. */
+interface Updater {
+  client: webApi.WebClient;
+  store: OperationStore;
+  log: Logger;
+  channel: string;
+  targets: Targets;
+  minIntervalMs: number;
+  now: () => number;
+  cards: Map<string, CardState>;
+  closed: boolean;
+}
+
 export function createCardUpdater(opts: CardUpdaterOptions): CardUpdater {
-  const { client, store, log, channel, targets } = opts;
-  const minIntervalMs = opts.minIntervalMs ?? 1000;
-  const now = opts.now ?? Date.now;
-  const cards = new Map<string, CardState>();
-  let closed = false;
-
-  function stateOf(opId: string): CardState {
-    let s = cards.get(opId);
-    if (!s) {
-      s = {
-        ref: null,
-        chain: Promise.resolve(),
-        latest: null,
-        lastSentJson: null,
-        lastSentAt: 0,
-        timer: null,
-        updating: null,
-        summaryPosted: false,
-      };
-      cards.set(opId, s);
-    }
-    return s;
-  }
-
-  async function ensureCard(s: CardState, view: OperationView): Promise<CardRef | null> {
-    if (s.ref) return s.ref;
-    try {
-      s.ref = await readCardRef(store, view.id);
-    } catch (err) {
-      log.warn({ err, opId: view.id }, 'could not read the status card reference from the store');
-    }
-    if (s.ref) return s.ref;
-    const msg = renderCard(view, targets);
-    try {
-      const res = await client.chat.postMessage({ channel, text: msg.text, blocks: msg.blocks });
-      if (!res.ts || !res.channel) throw new Error('chat.postMessage answered without channel/ts');
-      s.ref = { channel: res.channel, ts: res.ts };
-      s.lastSentJson = JSON.stringify(msg);
-      s.lastSentAt = now();
-    } catch (err) {
-      log.error(
-        { err, opId: view.id, channel },
-        `could not post the status card: ${channelFailure(err, channel)}`,
-      );
-      return null;
-    }
-    try {
-      await store.setMeta(view.id, CARD_META_KEY, JSON.stringify(s.ref));
-    } catch (err) {
-      log.warn(
-        { err, opId: view.id },
-        'could not remember the status card in the store; a restart will post a new one',
-      );
-    }
-    return s.ref;
-  }
-
-  async function reply(ref: CardRef, opId: string, msg: SlackMessage): Promise<void> {
-    try {
-      await client.chat.postMessage({
-        channel: ref.channel,
-        thread_ts: ref.ts,
-        text: msg.text,
-        blocks: msg.blocks,
-      });
-    } catch (err) {
-      log.error(
-        { err, opId },
-        `could not post a thread reply on the status card: ${channelFailure(err, ref.channel)}`,
-      );
-    }
-  }
-
-  async function sendUpdate(opId: string, s: CardState): Promise<void> {
-    const view = s.latest;
-    if (!view || !s.ref) return;
-    const msg = renderCard(view, targets);
-    const json = JSON.stringify(msg);
-    if (json === s.lastSentJson) return;
-    try {
-      await client.chat.update({
-        channel: s.ref.channel,
-        ts: s.ref.ts,
-        text: msg.text,
-        blocks: msg.blocks,
-      });
-      s.lastSentJson = json;
-    } catch (err) {
-      log.error({ err, opId }, `could not update the status card: ${describeSlackFailure(err)}`);
-    } finally {
-      s.lastSentAt = now();
-    }
-  }
-
-  function scheduleUpdate(opId: string, s: CardState): void {
-    if (closed || s.timer || s.updating) return;
-    const wait = Math.max(0, s.lastSentAt + minIntervalMs - now());
-    s.timer = setTimeout(() => {
-      s.timer = null;
-      s.updating = sendUpdate(opId, s).finally(() => {
-        s.updating = null;
-        // A newer view arrived while this one was in flight: send it in turn.
-        if (s.latest && JSON.stringify(renderCard(s.latest, targets)) !== s.lastSentJson)
-          scheduleUpdate(opId, s);
-      });
-    }, wait);
-  }
-
-  async function handle(n: EngineNotification, s: CardState): Promise<void> {
-    const ref = await ensureCard(s, n.op);
-    if (!ref) return;
-    for (const entry of n.entries) {
-      const msg = renderStepReply(entry, n.op, targets) ?? renderEventReply(entry);
-      if (msg) await reply(ref, n.op.id, msg);
-      // The summary follows the final event, not the final phase: a notification's view may
-      // already be further along than its entries, and the summary must come after every step.
-      if (FINAL_EVENTS.has(entry.type) && !s.summaryPosted) {
-        s.summaryPosted = true;
-        await reply(ref, n.op.id, renderSummary(n.op, targets));
-      }
-    }
-    scheduleUpdate(n.op.id, s);
-  }
+  const u: Updater = {
+    client: opts.client,
+    store: opts.store,
+    log: opts.log,
+    channel: opts.channel,
+    targets: opts.targets,
+    minIntervalMs: opts.minIntervalMs ?? 1000,
+    now: opts.now ?? Date.now,
+    cards: new Map<string, CardState>(),
+    closed: false,
+  };
+  const { store, log, cards } = u;
 
   return {
     onNotification(n) {
-      if (closed) return;
-      const s = stateOf(n.op.id);
+      if (u.closed) return;
+      const s = stateOf(u, n.op.id);
       s.latest = n.op;
       s.chain = s.chain
-        .then(() => handle(n, s))
+        .then(() => handle(u, n, s))
         .catch((err: unknown) => {
           log.error({ err, opId: n.op.id }, 'status card rendering failed');
         });
@@ -234,14 +136,133 @@ export function createCardUpdater(opts: CardUpdaterOptions): CardUpdater {
             clearTimeout(s.timer);
             s.timer = null;
           }
-          await sendUpdate(opId, s);
+          await sendUpdate(u, opId, s);
         }),
       );
     },
     async close() {
       await this.flush();
-      closed = true;
+      u.closed = true;
       for (const s of cards.values()) if (s.timer) clearTimeout(s.timer);
     },
   };
+}
+
+function stateOf(u: Updater, opId: string): CardState {
+  let s = u.cards.get(opId);
+  if (!s) {
+    s = {
+      ref: null,
+      chain: Promise.resolve(),
+      latest: null,
+      lastSentJson: null,
+      lastSentAt: 0,
+      timer: null,
+      updating: null,
+      summaryPosted: false,
+    };
+    u.cards.set(opId, s);
+  }
+  return s;
+}
+
+async function ensureCard(u: Updater, s: CardState, view: OperationView): Promise<CardRef | null> {
+  const { client, store, log, channel, targets, now } = u;
+  if (s.ref) return s.ref;
+  try {
+    s.ref = await readCardRef(store, view.id);
+  } catch (err) {
+    log.warn({ err, opId: view.id }, 'could not read the status card reference from the store');
+  }
+  if (s.ref) return s.ref;
+  const msg = renderCard(view, targets);
+  try {
+    const res = await client.chat.postMessage({ channel, text: msg.text, blocks: msg.blocks });
+    if (!res.ts || !res.channel) throw new Error('chat.postMessage answered without channel/ts');
+    s.ref = { channel: res.channel, ts: res.ts };
+    s.lastSentJson = JSON.stringify(msg);
+    s.lastSentAt = now();
+  } catch (err) {
+    log.error(
+      { err, opId: view.id, channel },
+      `could not post the status card: ${channelFailure(err, channel)}`,
+    );
+    return null;
+  }
+  try {
+    await store.setMeta(view.id, CARD_META_KEY, JSON.stringify(s.ref));
+  } catch (err) {
+    log.warn(
+      { err, opId: view.id },
+      'could not remember the status card in the store; a restart will post a new one',
+    );
+  }
+  return s.ref;
+}
+
+async function reply(u: Updater, ref: CardRef, opId: string, msg: SlackMessage): Promise<void> {
+  try {
+    await u.client.chat.postMessage({
+      channel: ref.channel,
+      thread_ts: ref.ts,
+      text: msg.text,
+      blocks: msg.blocks,
+    });
+  } catch (err) {
+    u.log.error(
+      { err, opId },
+      `could not post a thread reply on the status card: ${channelFailure(err, ref.channel)}`,
+    );
+  }
+}
+
+async function sendUpdate(u: Updater, opId: string, s: CardState): Promise<void> {
+  const view = s.latest;
+  if (!view || !s.ref) return;
+  const msg = renderCard(view, u.targets);
+  const json = JSON.stringify(msg);
+  if (json === s.lastSentJson) return;
+  try {
+    await u.client.chat.update({
+      channel: s.ref.channel,
+      ts: s.ref.ts,
+      text: msg.text,
+      blocks: msg.blocks,
+    });
+    s.lastSentJson = json;
+  } catch (err) {
+    u.log.error({ err, opId }, `could not update the status card: ${describeSlackFailure(err)}`);
+  } finally {
+    s.lastSentAt = u.now();
+  }
+}
+
+function scheduleUpdate(u: Updater, opId: string, s: CardState): void {
+  if (u.closed || s.timer || s.updating) return;
+  const wait = Math.max(0, s.lastSentAt + u.minIntervalMs - u.now());
+  s.timer = setTimeout(() => {
+    s.timer = null;
+    s.updating = sendUpdate(u, opId, s).finally(() => {
+      s.updating = null;
+      // A newer view arrived while this one was in flight: send it in turn.
+      if (s.latest && JSON.stringify(renderCard(s.latest, u.targets)) !== s.lastSentJson)
+        scheduleUpdate(u, opId, s);
+    });
+  }, wait);
+}
+
+async function handle(u: Updater, n: EngineNotification, s: CardState): Promise<void> {
+  const ref = await ensureCard(u, s, n.op);
+  if (!ref) return;
+  for (const entry of n.entries) {
+    const msg = renderStepReply(entry, n.op, u.targets) ?? renderEventReply(entry);
+    if (msg) await reply(u, ref, n.op.id, msg);
+    // The summary follows the final event, not the final phase: a notification's view may
+    // already be further along than its entries, and the summary must come after every step.
+    if (FINAL_EVENTS.has(entry.type) && !s.summaryPosted) {
+      s.summaryPosted = true;
+      await reply(u, ref, n.op.id, renderSummary(n.op, u.targets));
+    }
+  }
+  scheduleUpdate(u, n.op.id, s);
 }

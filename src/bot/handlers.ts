@@ -8,7 +8,7 @@ import type { DrConfig } from '../config/schema.js';
 import type { OperationView } from '../domain/types.js';
 import type { ActionOutcome, Engine } from '../engine/types.js';
 import { commandRef } from '../domain/commands.js';
-import { parseCommand, slackText, usageText } from './commands.js';
+import { parseCommand, slackText, usageText, type ParsedCommand } from './commands.js';
 import type { CardUpdater } from './card-updater.js';
 import type { Detector } from '../detection/index.js';
 import { signalsLine } from './proposal.js';
@@ -55,37 +55,22 @@ function describeFailure(err: unknown, what: 'command' | 'click'): string {
   return `The bot could not handle this ${what}: ${msg}. Try again, check ${commandRef('status')}, or look at the bot's logs.`;
 }
 
+/** What every handler shares: its deps and the approval policy refusals explain. */
+interface Handlers extends HandlerDeps {
+  policy: { approvers: string[]; userGroup?: string };
+}
+
+type Command<T extends ParsedCommand['type']> = Extract<ParsedCommand, { type: T }>;
+
 export function registerHandlers(app: App, deps: HandlerDeps): void {
-  const { config, engine, cards, client, log } = deps;
-  const policy = {
-    approvers: config.approvals.approvers,
-    ...(config.approvals.userGroup ? { userGroup: config.approvals.userGroup } : {}),
+  const { config, engine, log } = deps;
+  const h: Handlers = {
+    ...deps,
+    policy: {
+      approvers: config.approvals.approvers,
+      ...(config.approvals.userGroup ? { userGroup: config.approvals.userGroup } : {}),
+    },
   };
-  /** Every ephemeral answer, engine messages included, with their commands spelled for Slack. */
-  const reply = (respond: RespondFn, l: Logger, text: string): Promise<void> =>
-    answer(respond, l, slackText(text, config.slack.command));
-
-  async function cardLink(opId: string): Promise<string | null> {
-    let ref;
-    try {
-      ref = await cards.cardRef(opId);
-    } catch (err) {
-      log.warn({ err, opId }, 'could not read the status card reference');
-      return null;
-    }
-    if (!ref) return null;
-    try {
-      const res = await client.chat.getPermalink({ channel: ref.channel, message_ts: ref.ts });
-      if (res.permalink) return res.permalink;
-    } catch (err) {
-      log.warn({ err, opId }, 'chat.getPermalink failed; building the card link by hand');
-    }
-    return cardPermalinkFallback(ref.channel, ref.ts);
-  }
-
-  async function viewLine(view: OperationView | null): Promise<string | null> {
-    return view ? statusLine(view, await cardLink(view.id)) : null;
-  }
 
   app.command(config.slack.command, async ({ command, ack, respond }) => {
     const parsed = parseCommand(command.text ?? '');
@@ -101,144 +86,202 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
     const userId = command.user_id;
     const clog = log.child({ userId, subcommand: parsed.type });
     try {
-      if (parsed.type === 'request') {
-        const res = await engine.request({
-          kind: parsed.kind,
-          mode: parsed.mode,
-          requester: userId,
-          reason: parsed.reason,
-        });
-        if (res.ok) {
-          clog.info({ opId: res.op.id, kind: parsed.kind }, 'operation requested from Slack');
-          await reply(
-            respond,
-            clog,
-            `${res.op.id} requested: the ${parsed.kind} of *${res.op.env}* runs after another approver approves it on the status card in <#${config.slack.incidentChannel}>.`,
-          );
-        } else if (res.code === 'settling' || res.unrestorable) {
-          await reply(respond, clog, res.message);
-        } else {
-          const link = await cardLink(res.activeId);
-          await reply(
-            respond,
-            clog,
-            `${res.activeId} is already in progress${res.activeKind ? ` (a ${res.activeKind})` : ''}${link ? `: <${link}|status card>` : ` (see <#${config.slack.incidentChannel}>)`}. Only one operation per environment runs at a time: let it finish or abort it before requesting a ${parsed.kind}.`,
-          );
-        }
-      } else if (parsed.type === 'status') {
-        const { active, last, unrestorable } = await engine.status();
-        const activeLine = unrestorable
-          ? `*${unrestorable.id}* cannot be resumed by this version of dr-bot: ${unrestorable.reason}. It keeps *${config.environment}* locked; an approver can close it with \`${config.slack.command} abort\`.`
-          : ((await viewLine(active)) ?? `no operation in progress for *${config.environment}*`);
-        const lines = [
-          `*Active:* ${activeLine}`,
-          `*Last finished:* ${(await viewLine(last)) ?? 'none yet'}`,
-        ];
-        if (deps.detector) {
-          try {
-            lines.push(`*Signals:* ${signalsLine(await deps.detector.signals())}`);
-          } catch (err) {
-            clog.warn({ err }, 'could not read the detection signals');
-            lines.push('*Signals:* could not be read (state Redis unavailable?)');
-          }
-        }
-        if (deps.readiness) {
-          try {
-            lines.push(...readinessStatusLines(await deps.readiness.lastReport()));
-          } catch (err) {
-            clog.warn({ err }, 'could not read the last readiness report');
-            lines.push('*Readiness:* could not be read (state Redis unavailable?)');
-          }
-        }
-        await reply(respond, clog, lines.join('\n'));
-      } else if (parsed.type === 'abort') {
-        // A named operation is aborted only if it is that one: the engine refuses one that has
-        // finished or does not exist, instead of aborting whatever is active.
-        const outcome = await engine.abort({
-          userId,
-          ...(parsed.opId ? { opId: parsed.opId } : {}),
-          ...(parsed.reason ? { reason: parsed.reason } : {}),
-        });
-        if (!outcome.ok && outcome.reason === 'unknown-operation' && !parsed.opId) {
-          await reply(
-            respond,
-            clog,
-            `There is no operation in progress for *${config.environment}*: nothing to abort.`,
-          );
-        } else {
-          await reply(
-            respond,
-            clog,
-            outcomeText(outcome, outcome.op?.id ?? parsed.opId ?? 'the operation', userId, 'abort'),
-          );
-        }
-      }
+      if (parsed.type === 'request') await requestCommand(h, parsed, userId, respond, clog);
+      else if (parsed.type === 'status') await statusCommand(h, respond, clog);
+      else if (parsed.type === 'abort') await abortCommand(h, parsed, userId, respond, clog);
     } catch (err) {
       clog.error({ err }, 'slash command failed');
-      await reply(respond, clog, describeFailure(err, 'command'));
+      await reply(h, respond, clog, describeFailure(err, 'command'));
     }
   });
 
-  function outcomeText(
-    outcome: ActionOutcome,
-    opId: string,
-    userId: string,
-    action: CardAction,
-  ): string {
-    if (outcome.ok) return outcome.message;
-    return refusalMessage({
-      reason: outcome.reason,
-      opId,
-      userId,
-      action,
-      op: outcome.op ?? null,
-      policy,
-      fallback: outcome.message,
-    });
-  }
-
-  function onButton(
-    action: CardAction,
-    call: (opId: string, userId: string, planHash: string | undefined) => Promise<ActionOutcome>,
-  ): void {
-    app.action(ACTION_IDS[action], async ({ ack, body, action: element, respond }) => {
-      await ack();
-      const userId = body.user.id;
-      const raw =
-        'value' in element && typeof element.value === 'string' ? element.value : undefined;
-      const value = decodeButtonValue(raw);
-      if (!value) {
-        log.warn({ userId, action }, 'button without a readable value');
-        await reply(
-          respond,
-          log,
-          'This button is not one the bot can read; use the buttons on the latest status card.',
-        );
-        return;
-      }
-      const alog = log.child({ opId: value.opId, userId, action });
-      try {
-        const outcome = await call(value.opId, userId, value.planHash);
-        if (outcome.ok) {
-          alog.info('button action accepted');
-          return;
-        }
-        alog.info({ reason: outcome.reason }, 'button action refused');
-        await reply(respond, alog, outcomeText(outcome, value.opId, userId, action));
-      } catch (err) {
-        alog.error({ err }, 'button action failed');
-        await reply(respond, alog, describeFailure(err, 'click'));
-      }
-    });
-  }
-
   // A button drawn before the plan hash existed carries none; an empty hash can never match, so
   // the engine answers "stale plan" instead of approving a plan nobody saw.
-  onButton('approve', (opId, userId, planHash) =>
+  onButton(app, h, 'approve', (opId, userId, planHash) =>
     engine.approve({ opId, userId, planHash: planHash ?? '' }),
   );
-  onButton('reject', (opId, userId) => engine.reject({ opId, userId }));
-  onButton('retry', (opId, userId) => engine.retry({ opId, userId }));
-  onButton('skip', (opId, userId) => engine.skip({ opId, userId }));
-  onButton('abort', (opId, userId) => engine.abort({ opId, userId }));
+  onButton(app, h, 'reject', (opId, userId) => engine.reject({ opId, userId }));
+  onButton(app, h, 'retry', (opId, userId) => engine.retry({ opId, userId }));
+  onButton(app, h, 'skip', (opId, userId) => engine.skip({ opId, userId }));
+  onButton(app, h, 'abort', (opId, userId) => engine.abort({ opId, userId }));
+}
+
+/** Every ephemeral answer, engine messages included, with their commands spelled for Slack. */
+function reply(h: Handlers, respond: RespondFn, l: Logger, text: string): Promise<void> {
+  return answer(respond, l, slackText(text, h.config.slack.command));
+}
+
+async function cardLink(h: Handlers, opId: string): Promise<string | null> {
+  const { cards, client, log } = h;
+  let ref;
+  try {
+    ref = await cards.cardRef(opId);
+  } catch (err) {
+    log.warn({ err, opId }, 'could not read the status card reference');
+    return null;
+  }
+  if (!ref) return null;
+  try {
+    const res = await client.chat.getPermalink({ channel: ref.channel, message_ts: ref.ts });
+    if (res.permalink) return res.permalink;
+  } catch (err) {
+    log.warn({ err, opId }, 'chat.getPermalink failed; building the card link by hand');
+  }
+  return cardPermalinkFallback(ref.channel, ref.ts);
+}
+
+async function viewLine(h: Handlers, view: OperationView | null): Promise<string | null> {
+  return view ? statusLine(view, await cardLink(h, view.id)) : null;
+}
+
+async function requestCommand(
+  h: Handlers,
+  parsed: Command<'request'>,
+  userId: string,
+  respond: RespondFn,
+  clog: Logger,
+): Promise<void> {
+  const { config, engine } = h;
+  const res = await engine.request({
+    kind: parsed.kind,
+    mode: parsed.mode,
+    requester: userId,
+    reason: parsed.reason,
+  });
+  if (res.ok) {
+    clog.info({ opId: res.op.id, kind: parsed.kind }, 'operation requested from Slack');
+    await reply(
+      h,
+      respond,
+      clog,
+      `${res.op.id} requested: the ${parsed.kind} of *${res.op.env}* runs after another approver approves it on the status card in <#${config.slack.incidentChannel}>.`,
+    );
+  } else if (res.code === 'settling' || res.unrestorable) {
+    await reply(h, respond, clog, res.message);
+  } else {
+    const link = await cardLink(h, res.activeId);
+    await reply(
+      h,
+      respond,
+      clog,
+      `${res.activeId} is already in progress${res.activeKind ? ` (a ${res.activeKind})` : ''}${link ? `: <${link}|status card>` : ` (see <#${config.slack.incidentChannel}>)`}. Only one operation per environment runs at a time: let it finish or abort it before requesting a ${parsed.kind}.`,
+    );
+  }
+}
+
+async function statusCommand(h: Handlers, respond: RespondFn, clog: Logger): Promise<void> {
+  const { config, engine } = h;
+  const { active, last, unrestorable } = await engine.status();
+  const activeLine = unrestorable
+    ? `*${unrestorable.id}* cannot be resumed by this version of dr-bot: ${unrestorable.reason}. It keeps *${config.environment}* locked; an approver can close it with \`${config.slack.command} abort\`.`
+    : ((await viewLine(h, active)) ?? `no operation in progress for *${config.environment}*`);
+  const lines = [
+    `*Active:* ${activeLine}`,
+    `*Last finished:* ${(await viewLine(h, last)) ?? 'none yet'}`,
+  ];
+  if (h.detector) {
+    try {
+      lines.push(`*Signals:* ${signalsLine(await h.detector.signals())}`);
+    } catch (err) {
+      clog.warn({ err }, 'could not read the detection signals');
+      lines.push('*Signals:* could not be read (state Redis unavailable?)');
+    }
+  }
+  if (h.readiness) {
+    try {
+      lines.push(...readinessStatusLines(await h.readiness.lastReport()));
+    } catch (err) {
+      clog.warn({ err }, 'could not read the last readiness report');
+      lines.push('*Readiness:* could not be read (state Redis unavailable?)');
+    }
+  }
+  await reply(h, respond, clog, lines.join('\n'));
+}
+
+async function abortCommand(
+  h: Handlers,
+  parsed: Command<'abort'>,
+  userId: string,
+  respond: RespondFn,
+  clog: Logger,
+): Promise<void> {
+  // A named operation is aborted only if it is that one: the engine refuses one that has
+  // finished or does not exist, instead of aborting whatever is active.
+  const outcome = await h.engine.abort({
+    userId,
+    ...(parsed.opId ? { opId: parsed.opId } : {}),
+    ...(parsed.reason ? { reason: parsed.reason } : {}),
+  });
+  if (!outcome.ok && outcome.reason === 'unknown-operation' && !parsed.opId) {
+    await reply(
+      h,
+      respond,
+      clog,
+      `There is no operation in progress for *${h.config.environment}*: nothing to abort.`,
+    );
+  } else {
+    await reply(
+      h,
+      respond,
+      clog,
+      outcomeText(h, outcome, outcome.op?.id ?? parsed.opId ?? 'the operation', userId, 'abort'),
+    );
+  }
+}
+
+function outcomeText(
+  h: Handlers,
+  outcome: ActionOutcome,
+  opId: string,
+  userId: string,
+  action: CardAction,
+): string {
+  if (outcome.ok) return outcome.message;
+  return refusalMessage({
+    reason: outcome.reason,
+    opId,
+    userId,
+    action,
+    op: outcome.op ?? null,
+    policy: h.policy,
+    fallback: outcome.message,
+  });
+}
+
+function onButton(
+  app: App,
+  h: Handlers,
+  action: CardAction,
+  call: (opId: string, userId: string, planHash: string | undefined) => Promise<ActionOutcome>,
+): void {
+  const { log } = h;
+  app.action(ACTION_IDS[action], async ({ ack, body, action: element, respond }) => {
+    await ack();
+    const userId = body.user.id;
+    const raw = 'value' in element && typeof element.value === 'string' ? element.value : undefined;
+    const value = decodeButtonValue(raw);
+    if (!value) {
+      log.warn({ userId, action }, 'button without a readable value');
+      await reply(
+        h,
+        respond,
+        log,
+        'This button is not one the bot can read; use the buttons on the latest status card.',
+      );
+      return;
+    }
+    const alog = log.child({ opId: value.opId, userId, action });
+    try {
+      const outcome = await call(value.opId, userId, value.planHash);
+      if (outcome.ok) {
+        alog.info('button action accepted');
+        return;
+      }
+      alog.info({ reason: outcome.reason }, 'button action refused');
+      await reply(h, respond, alog, outcomeText(h, outcome, value.opId, userId, action));
+    } catch (err) {
+      alog.error({ err }, 'button action failed');
+      await reply(h, respond, alog, describeFailure(err, 'click'));
+    }
+  });
 }

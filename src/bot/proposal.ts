@@ -103,34 +103,14 @@ export function renderProposal(
   alertName: string,
 ): { text: string; blocks: Block[] } {
   const { episode, alerts, probes, summary } = view;
-  const region = esc(episode.region);
   const cleared = episode.clearedAt !== undefined;
   const title = cleared
     ? `✅ Signals cleared — regional failure no longer suspected in ${episode.region}`
     : `🚨 Regional failure suspected in ${episode.region}`;
   const blocks: Block[] = [
     { type: 'header', text: { type: 'plain_text', text: clip(title, 150) } },
+    ...verdictBlocks(view, alertName),
   ];
-  if (cleared) {
-    blocks.push(
-      section(
-        `Signals cleared at ${when(episode.clearedAt!)}: ${esc(episode.clearReason ?? 'the signals no longer hold')}.`,
-      ),
-    );
-  } else {
-    blocks.push(
-      section(
-        `${summary.recentFiring} *${esc(alertName)}* alerts for *${region}* within ${summary.windowSeconds} s (threshold ${summary.minAlerts}), and the primary's health probes failed ${summary.consecutiveProbeFailures} times in a row (threshold ${summary.probeFailures}). The bot proposes; people decide.`,
-      ),
-    );
-    const r = episode.returned;
-    if (r)
-      blocks.push(
-        section(
-          `🔁 Signals returned at ${when(r.at)}${r.count > 1 ? ` (${r.count} times)` : ''}; they had cleared at ${when(r.clearedAt)}: ${esc(r.clearReason)}.`,
-        ),
-      );
-  }
   const shown = alerts.slice(0, MAX_ALERT_LINES).map(alertLine);
   if (alerts.length > MAX_ALERT_LINES) shown.push(`…and ${alerts.length - MAX_ALERT_LINES} more`);
   blocks.push(section(`*Alerts*\n${shown.length > 0 ? shown.join('\n') : 'none'}`));
@@ -154,8 +134,42 @@ export function renderProposal(
   } else if (!cleared) {
     blocks.push(section('*Standby readiness:* checking…'));
   }
+  const last = failoverBlock(episode);
+  if (last) blocks.push(last);
+  return { text: title, blocks };
+}
+
+/** Why the card is there: the signals over their thresholds, or why they cleared. */
+function verdictBlocks(view: ProposalView, alertName: string): Block[] {
+  const { episode, summary } = view;
+  const region = esc(episode.region);
+  if (episode.clearedAt !== undefined) {
+    return [
+      section(
+        `Signals cleared at ${when(episode.clearedAt)}: ${esc(episode.clearReason ?? 'the signals no longer hold')}.`,
+      ),
+    ];
+  }
+  const blocks = [
+    section(
+      `${summary.recentFiring} *${esc(alertName)}* alerts for *${region}* within ${summary.windowSeconds} s (threshold ${summary.minAlerts}), and the primary's health probes failed ${summary.consecutiveProbeFailures} times in a row (threshold ${summary.probeFailures}). The bot proposes; people decide.`,
+    ),
+  ];
+  const r = episode.returned;
+  if (r)
+    blocks.push(
+      section(
+        `🔁 Signals returned at ${when(r.at)}${r.count > 1 ? ` (${r.count} times)` : ''}; they had cleared at ${when(r.clearedAt)}: ${esc(r.clearReason)}.`,
+      ),
+    );
+  return blocks;
+}
+
+/** The failover requested from the card, else (while not cleared) the Start failover button. */
+function failoverBlock(episode: ProposalView['episode']): Block | null {
+  const region = esc(episode.region);
   if (episode.failover) {
-    blocks.push({
+    return {
       type: 'context',
       elements: [
         {
@@ -163,32 +177,31 @@ export function renderProposal(
           text: `${esc(episode.failover.opId)} requested by <@${episode.failover.requester}> at ${when(episode.failover.at)}: follow its status card.`,
         },
       ],
-    });
-  } else if (!cleared) {
-    blocks.push({
-      type: 'actions',
-      block_id: 'dr_detect_actions',
-      elements: [
-        {
-          type: 'button',
-          action_id: START_FAILOVER_ACTION,
-          style: 'danger',
-          text: { type: 'plain_text', text: 'Start failover' },
-          value: JSON.stringify({ episodeId: episode.id }),
-          confirm: {
-            title: { type: 'plain_text', text: 'Request a failover?' },
-            text: {
-              type: 'mrkdwn',
-              text: `You become the requester of a failover away from *${region}*. Nothing changes until another approver approves it.`,
-            },
-            confirm: { type: 'plain_text', text: 'Request failover' },
-            deny: { type: 'plain_text', text: 'Cancel' },
-          },
-        },
-      ],
-    });
+    };
   }
-  return { text: title, blocks };
+  if (episode.clearedAt !== undefined) return null;
+  return {
+    type: 'actions',
+    block_id: 'dr_detect_actions',
+    elements: [
+      {
+        type: 'button',
+        action_id: START_FAILOVER_ACTION,
+        style: 'danger',
+        text: { type: 'plain_text', text: 'Start failover' },
+        value: JSON.stringify({ episodeId: episode.id }),
+        confirm: {
+          title: { type: 'plain_text', text: 'Request a failover?' },
+          text: {
+            type: 'mrkdwn',
+            text: `You become the requester of a failover away from *${region}*. Nothing changes until another approver approves it.`,
+          },
+          confirm: { type: 'plain_text', text: 'Request failover' },
+          deny: { type: 'plain_text', text: 'Cancel' },
+        },
+      },
+    ],
+  };
 }
 
 export function createProposalSink(opts: {

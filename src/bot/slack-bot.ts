@@ -12,8 +12,8 @@ import type { DrConfig } from '../config/schema.js';
 import type { Engine } from '../engine/types.js';
 import { ConfigError } from '../errors.js';
 import type { OperationStore } from '../store/types.js';
-import { createCardUpdater } from './card-updater.js';
-import { boltLogger, createSlackClient, requireEnv } from './client.js';
+import { createCardUpdater, type CardUpdater } from './card-updater.js';
+import { boltLogger, createSlackClient, requireEnv, type SlackClient } from './client.js';
 import { registerHandlers } from './handlers.js';
 import { healthHandler } from './health.js';
 import type { ReadinessSource } from './readiness.js';
@@ -53,8 +53,61 @@ function parsePort(raw: string | undefined): number {
 }
 
 export async function createSlackBot(opts: SlackBotOptions): Promise<SlackBot> {
-  const { config, engine, store, env } = opts;
+  const { engine, store, env, detector } = opts;
   const log = opts.log.child({ component: 'slack' });
+  const { botToken, appToken, signingSecret } = slackCredentials(env);
+  const listenPort = parsePort(env.PORT);
+  const client = createSlackClient(botToken, env, log);
+  const logger = boltLogger(log.child({ component: 'bolt' }));
+  const identity = botIdentity(botToken, env, log);
+  const health = healthHandler(store, log);
+  const alertmanager = detector ? alertmanagerRoute(opts, detector, log) : undefined;
+  const { app, healthServer } = boltApp({
+    appToken,
+    signingSecret,
+    listenPort,
+    logger,
+    authorize: identity.authorize,
+    slackApiUrl: client.slackApiUrl,
+    health,
+    alertmanager,
+  });
+  app.error(async (err) => {
+    log.error({ err }, 'unhandled error in a Slack listener');
+  });
+  const listeners = registerListeners(app, opts, client, log);
+  const { cards } = listeners;
+  let detach = listeners.detach;
+
+  // Subscribe now, not at start(): the engine resumes operations before the HTTP side listens,
+  // and their first notifications must still reach the status cards.
+  let unsubscribe: (() => void) | null = engine.subscribe((n) => cards.onNotification(n));
+  const parts: BoltParts = { app, healthServer, listenPort, log };
+  const bot: SlackBot = {
+    port: undefined,
+    async start() {
+      void identity.learn();
+      await listen(parts, bot);
+    },
+    async stop() {
+      unsubscribe?.();
+      unsubscribe = null;
+      detach?.();
+      detach = null;
+      await cards.close();
+      await closeBolt(parts);
+      bot.port = undefined;
+    },
+  };
+  return bot;
+}
+
+/** The tokens from the environment: an app token means Socket Mode, else HTTP mode. */
+function slackCredentials(env: NodeJS.ProcessEnv): {
+  botToken: string;
+  appToken: string | undefined;
+  signingSecret: string | undefined;
+} {
   const botToken = requireEnv(
     env,
     'SLACK_BOT_TOKEN',
@@ -68,19 +121,28 @@ export async function createSlackBot(opts: SlackBotOptions): Promise<SlackBot> {
         'SLACK_SIGNING_SECRET',
         'HTTP mode needs the signing secret from the Slack app\'s "Basic Information" page (or set SLACK_APP_TOKEN for Socket Mode)',
       );
-  const listenPort = parsePort(env.PORT);
-  const client = createSlackClient(botToken, env, log);
-  const logger = boltLogger(log.child({ component: 'bolt' }));
+  return { botToken, appToken, signingSecret };
+}
 
-  // Bolt runs `authorize` before any listener, so before the ack: it must answer from memory.
-  // Bolt's default calls auth.test (at construction, or per request), and a slow or failing Web
-  // API would then cost every command its 3 s. Commands and buttons do not need the bot's
-  // identity, so it is learned once in the background at start (one try, short timeout) and
-  // the bot works without it when Slack does not answer.
+/**
+ * Bolt runs `authorize` before any listener, so before the ack: it must answer from memory.
+ * Bolt's default calls auth.test (at construction, or per request), and a slow or failing Web
+ * API would then cost every command its 3 s. Commands and buttons do not need the bot's
+ * identity, so it is learned once in the background at start (one try, short timeout) and
+ * the bot works without it when Slack does not answer.
+ */
+function botIdentity(
+  botToken: string,
+  env: NodeJS.ProcessEnv,
+  log: Logger,
+): {
+  authorize: () => Promise<{ botToken: string; botId?: string; botUserId?: string }>;
+  learn: () => Promise<void>;
+} {
   let identity: { botId?: string; botUserId?: string } = {};
   const authorize = async () => ({ botToken, ...identity });
   const identityClient = createSlackClient(botToken, env, log, { retries: 0, timeoutMs: 5000 });
-  const learnIdentity = async (): Promise<void> => {
+  const learn = async (): Promise<void> => {
     try {
       const res = await identityClient.auth.test();
       identity = {
@@ -95,70 +157,90 @@ export async function createSlackBot(opts: SlackBotOptions): Promise<SlackBot> {
       );
     }
   };
+  return { authorize, learn };
+}
 
-  const health = healthHandler(store, log);
-  const { detector } = opts;
-  let alertmanager: ReturnType<typeof alertmanagerWebhook> | undefined;
-  if (detector) {
-    const tokenEnv = config.detection?.tokenEnv ?? 'DR_ALERTMANAGER_TOKEN';
-    const token = requireEnv(
-      env,
-      tokenEnv,
-      'the bearer token Alertmanager sends to /webhooks/alertmanager (http_config.authorization.credentials)',
-    );
-    alertmanager = alertmanagerWebhook({
-      detector,
-      token,
-      maxBodyBytes: config.detection?.maxBodyBytes ?? 1024 * 1024,
-      log,
-    });
-  }
-  let healthServer: Server | undefined;
-  let app: BoltApp;
+type RouteHandler = ReturnType<typeof alertmanagerWebhook>;
+
+function alertmanagerRoute(opts: SlackBotOptions, detector: Detector, log: Logger): RouteHandler {
+  const { config, env } = opts;
+  const tokenEnv = config.detection?.tokenEnv ?? 'DR_ALERTMANAGER_TOKEN';
+  const token = requireEnv(
+    env,
+    tokenEnv,
+    'the bearer token Alertmanager sends to /webhooks/alertmanager (http_config.authorization.credentials)',
+  );
+  return alertmanagerWebhook({
+    detector,
+    token,
+    maxBodyBytes: config.detection?.maxBodyBytes ?? 1024 * 1024,
+    log,
+  });
+}
+
+interface BoltAppOptions {
+  appToken: string | undefined;
+  signingSecret: string | undefined;
+  listenPort: number;
+  logger: ReturnType<typeof boltLogger>;
+  authorize: ReturnType<typeof botIdentity>['authorize'];
+  slackApiUrl: string;
+  health: ReturnType<typeof healthHandler>;
+  alertmanager: RouteHandler | undefined;
+}
+
+/** What start() and stop() drive: the Bolt app and, in Socket Mode, the /healthz server. */
+interface BoltParts {
+  app: BoltApp;
+  healthServer: Server | undefined;
+  listenPort: number;
+  log: Logger;
+}
+
+/** Socket Mode (with its own small HTTP server for /healthz) or HTTP mode (Bolt's receiver). */
+function boltApp(o: BoltAppOptions): { app: BoltApp; healthServer: Server | undefined } {
+  const { appToken, logger, authorize, slackApiUrl, health, alertmanager } = o;
   if (appToken) {
     // Bolt hands installerOptions.clientOptions to the Socket Mode client (apps.connections.open);
     // no installer is created without OAuth client credentials.
     const receiver = new SocketModeReceiver({
       appToken,
       logger,
-      installerOptions: { clientOptions: { slackApiUrl: client.slackApiUrl } },
+      installerOptions: { clientOptions: { slackApiUrl } },
     });
-    app = new App({
-      receiver,
-      authorize,
-      logger,
-      clientOptions: { slackApiUrl: client.slackApiUrl },
-    });
-    healthServer = createServer((req, res) => {
+    const app = new App({ receiver, authorize, logger, clientOptions: { slackApiUrl } });
+    const healthServer = createServer((req, res) => {
       if (req.method === 'GET' && req.url?.split('?')[0] === '/healthz') return health(req, res);
       if (alertmanager && req.method === 'POST' && req.url?.split('?')[0] === ALERTMANAGER_PATH)
         return alertmanager(req, res);
       res.writeHead(404).end();
     });
-  } else {
-    const receiver = new HTTPReceiver({
-      signingSecret: signingSecret!,
-      endpoints: '/slack/events',
-      port: listenPort,
-      logger,
-      customRoutes: [
-        { path: '/healthz', method: ['GET'], handler: health },
-        ...(alertmanager
-          ? [{ path: ALERTMANAGER_PATH, method: ['POST'], handler: alertmanager }]
-          : []),
-      ],
-    });
-    app = new App({
-      receiver,
-      authorize,
-      logger,
-      clientOptions: { slackApiUrl: client.slackApiUrl },
-    });
+    return { app, healthServer };
   }
-  app.error(async (err) => {
-    log.error({ err }, 'unhandled error in a Slack listener');
+  const receiver = new HTTPReceiver({
+    signingSecret: o.signingSecret!,
+    endpoints: '/slack/events',
+    port: o.listenPort,
+    logger,
+    customRoutes: [
+      { path: '/healthz', method: ['GET'], handler: health },
+      ...(alertmanager
+        ? [{ path: ALERTMANAGER_PATH, method: ['POST'], handler: alertmanager }]
+        : []),
+    ],
   });
+  const app = new App({ receiver, authorize, logger, clientOptions: { slackApiUrl } });
+  return { app, healthServer: undefined };
+}
 
+/** The status cards, the command and button handlers, and the detection proposal card. */
+function registerListeners(
+  app: BoltApp,
+  opts: SlackBotOptions,
+  client: SlackClient,
+  log: Logger,
+): { cards: CardUpdater; detach: (() => void) | null } {
+  const { config, engine, store, detector } = opts;
   const cards = createCardUpdater({
     client,
     store,
@@ -189,52 +271,39 @@ export async function createSlackBot(opts: SlackBotOptions): Promise<SlackBot> {
       }),
     );
   }
+  return { cards, detach };
+}
 
-  // Subscribe now, not at start(): the engine resumes operations before the HTTP side listens,
-  // and their first notifications must still reach the status cards.
-  let unsubscribe: (() => void) | null = engine.subscribe((n) => cards.onNotification(n));
-  const bot: SlackBot = {
-    port: undefined,
-    async start() {
-      void learnIdentity();
-      if (healthServer) {
-        await app.start();
-        const server = healthServer;
-        await new Promise<void>((resolve, reject) => {
-          server.once('error', reject);
-          server.listen(listenPort, () => resolve());
-        });
-        bot.port = (server.address() as AddressInfo).port;
-        log.info(
-          { mode: 'socket', port: bot.port },
-          'Slack bot connected in Socket Mode; /healthz served on this port',
-        );
-      } else {
-        const server = (await app.start(listenPort)) as Server;
-        bot.port = (server.address() as AddressInfo).port;
-        log.info(
-          { mode: 'http', port: bot.port },
-          'Slack bot listening on /slack/events and /healthz',
-        );
-      }
-    },
-    async stop() {
-      unsubscribe?.();
-      unsubscribe = null;
-      detach?.();
-      detach = null;
-      await cards.close();
-      try {
-        await app.stop();
-      } catch (err) {
-        log.warn({ err }, 'stopping the Slack receiver failed');
-      }
-      if (healthServer?.listening) {
-        const server = healthServer;
-        await new Promise<void>((resolve) => server.close(() => resolve()));
-      }
-      bot.port = undefined;
-    },
-  };
-  return bot;
+async function listen(parts: BoltParts, bot: SlackBot): Promise<void> {
+  const { app, healthServer, listenPort, log } = parts;
+  if (healthServer) {
+    await app.start();
+    const server = healthServer;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(listenPort, () => resolve());
+    });
+    bot.port = (server.address() as AddressInfo).port;
+    log.info(
+      { mode: 'socket', port: bot.port },
+      'Slack bot connected in Socket Mode; /healthz served on this port',
+    );
+  } else {
+    const server = (await app.start(listenPort)) as Server;
+    bot.port = (server.address() as AddressInfo).port;
+    log.info({ mode: 'http', port: bot.port }, 'Slack bot listening on /slack/events and /healthz');
+  }
+}
+
+async function closeBolt(parts: BoltParts): Promise<void> {
+  const { app, healthServer, log } = parts;
+  try {
+    await app.stop();
+  } catch (err) {
+    log.warn({ err }, 'stopping the Slack receiver failed');
+  }
+  if (healthServer?.listening) {
+    const server = healthServer;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
 }

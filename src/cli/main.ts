@@ -52,7 +52,14 @@ const configOption = (): Option =>
     `config file (default: $DR_CONFIG, else ${DEFAULT_CONFIG_PATH})`,
   );
 
+/** What every command's action needs: the terminal and where to put the exit code. */
+interface Cli {
+  io: CliIo;
+  setCode: (code: number) => void;
+}
+
 function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
+  const cli: Cli = { io, setCode };
   const program = new Command('dr');
   program
     .description(
@@ -80,6 +87,19 @@ Environment:
 Exit codes: 0 success, 1 failure, 2 usage error.`,
     );
 
+  addStartCommand(program, cli);
+  addConfigCommands(program, cli);
+  addLabCommands(program, cli);
+  addConsoleCommand(program, cli);
+  addReadinessCommand(program, cli);
+  addReportCommand(program, cli);
+  addDemoCommand(program, cli);
+  return program;
+}
+
+/** `dr start`. */
+function addStartCommand(program: Command, cli: Cli): void {
+  const { io, setCode } = cli;
   program
     .command('start')
     .description(
@@ -109,7 +129,11 @@ expires (15 s after its holder died). A bot that loses the lease exits 1 at once
         }),
       );
     });
+}
 
+/** `dr config check`. */
+function addConfigCommands(program: Command, cli: Cli): void {
+  const { io, setCode } = cli;
   const config = program.command('config').description('inspect the config file (dr config check)');
   config
     .command('check')
@@ -130,35 +154,19 @@ expires (15 s after its holder died). A bot that loses the lease exits 1 at once
         }),
       );
     });
+}
 
+/** `dr lab up | down | status | outage | restore | resync`. */
+function addLabCommands(program: Command, cli: Cli): void {
+  const { io, setCode } = cli;
   const lab = program
     .command('lab')
     .description(
       'a local two-region lab: PostgreSQL primary + standby, Redis primary + replica, cloud API simulators (dr lab up | status | outage | restore | down | resync)',
     );
-  const labCommand = (action: LabAction, description: string, withRegion = false): Command => {
-    const command = lab
-      .command(action)
-      .description(description)
-      .option('-d, --dir <dir>', 'lab directory (default: ./.lab)');
-    if (withRegion)
-      command.addOption(
-        new Option('--region <region>', 'the region to take down or bring back').choices([
-          'primary',
-          'secondary',
-        ]),
-      );
-    return command.action(async (opts: { dir?: string; region?: 'primary' | 'secondary' }) => {
-      setCode(
-        await runLab(action, {
-          dir: opts.dir,
-          ...(opts.region ? { region: opts.region } : {}),
-          io,
-        }),
-      );
-    });
-  };
   labCommand(
+    lab,
+    cli,
     'up',
     "start the lab (servers, cloud simulators, the bot's state Redis) in a new or empty directory; write DIR/dr.config.yaml and DIR/lab.env for `dr start`",
   ).addHelpText(
@@ -166,19 +174,27 @@ expires (15 s after its holder died). A bot that loses the lease exits 1 at once
     '\nCtrl-C (SIGINT) or SIGTERM while it starts: it stops what it started and removes DIR (exit 130 / 143).\nAfter a kill -9, `dr lab down --dir DIR` stops what DIR/lab.json records.',
   );
   labCommand(
+    lab,
+    cli,
     'down',
     'stop every lab process and remove the lab directory (a half-started lab too)',
   );
   labCommand(
+    lab,
+    cli,
     'status',
     'show what the lab runs and which side is serving: roles, fences, lag, two writers, DNS routing, health endpoints, replica counts',
   );
   labCommand(
+    lab,
+    cli,
     'outage',
     "play a regional outage: stop the region's PostgreSQL as a crash (immediate), kill its Redis (SIGKILL) and stop its health endpoint (default region: primary)",
     true,
   );
   labCommand(
+    lab,
+    cli,
     'restore',
     "end the outage: start that region's PostgreSQL and Redis again on the same ports and data, as they were, and its health endpoint (for a failback)",
     true,
@@ -200,7 +216,42 @@ Reads the variables dr-bot sets for a resync command:
     .action(async (opts: { dir?: string }) => {
       setCode(await runLabResync({ dir: opts.dir, io }));
     });
+}
 
+/** One `dr lab` subcommand run by runLab, with its --dir (and --region for outage/restore). */
+function labCommand(
+  lab: Command,
+  cli: Cli,
+  action: LabAction,
+  description: string,
+  withRegion = false,
+): Command {
+  const { io, setCode } = cli;
+  const command = lab
+    .command(action)
+    .description(description)
+    .option('-d, --dir <dir>', 'lab directory (default: ./.lab)');
+  if (withRegion)
+    command.addOption(
+      new Option('--region <region>', 'the region to take down or bring back').choices([
+        'primary',
+        'secondary',
+      ]),
+    );
+  return command.action(async (opts: { dir?: string; region?: 'primary' | 'secondary' }) => {
+    setCode(
+      await runLab(action, {
+        dir: opts.dir,
+        ...(opts.region ? { region: opts.region } : {}),
+        io,
+      }),
+    );
+  });
+}
+
+/** `dr console`. */
+function addConsoleCommand(program: Command, cli: Cli): void {
+  const { io, setCode } = cli;
   program
     .command('console')
     .description(
@@ -234,7 +285,11 @@ instance lease like it: refused (exit 1) while a dr start of the environment run
         }),
       );
     });
+}
 
+/** `dr readiness`. */
+function addReadinessCommand(program: Command, cli: Cli): void {
+  const { io, setCode } = cli;
   program
     .command('readiness')
     .description(
@@ -251,7 +306,11 @@ instance lease like it: refused (exit 1) while a dr start of the environment run
         await runReadiness({ configPath: configPathFrom({ flag: opts.config, env: io.env }), io }),
       );
     });
+}
 
+/** `dr report`. */
+function addReportCommand(program: Command, cli: Cli): void {
+  const { io, setCode } = cli;
   program
     .command('report')
     .description(
@@ -289,7 +348,11 @@ built gets it built and stored now (the bot posts it at its next start).`,
         }),
       );
     });
+}
 
+/** `dr demo`. */
+function addDemoCommand(program: Command, cli: Cli): void {
+  const { io, setCode } = cli;
   program
     .command('demo')
     .description(
@@ -315,7 +378,6 @@ built gets it built and stored now (the bot posts it at its next start).`,
         }),
       );
     });
-  return program;
 }
 
 export async function main(argv: string[], io: CliIo = defaultIo()): Promise<number> {

@@ -29,30 +29,21 @@ function failure(err: unknown): string {
   return err instanceof DrError ? err.message : errorInfo(err).message;
 }
 
+/** What the demo started so far: the cleanup takes it all down, once. */
+interface Demo {
+  io: CliIo;
+  lab: typeof import('../lab/index.js');
+  info?: LabInfo;
+  runtime?: ConsoleRuntime;
+  session?: ConsoleSession;
+  cleaning?: Promise<void>;
+}
+
 export async function runDemo(opts: DemoOptions): Promise<number> {
   const { io } = opts;
   // Loaded lazily: the rest of the CLI does not need process management and simulators.
   const lab = await import('../lab/index.js');
-  let info: LabInfo | undefined;
-  let runtime: ConsoleRuntime | undefined;
-  let session: ConsoleSession | undefined;
-  let cleaning: Promise<void> | undefined;
-
-  const cleanup = (): Promise<void> =>
-    (cleaning ??= (async () => {
-      session?.close();
-      await runtime?.close().catch(() => undefined);
-      if (info) {
-        io.stdout(`\nstopping the lab (${info.dir})…\n`);
-        await lab
-          .labDown({ dir: info.dir })
-          .catch((err: unknown) =>
-            io.stderr(
-              `dr demo: could not stop the lab: ${failure(err)}; run \`dr lab down --dir ${info!.dir}\`\n`,
-            ),
-          );
-      }
-    })());
+  const demo: Demo = { io, lab };
 
   // A signal while the lab is still starting aborts labUp, which stops what it started and removes
   // its directory before rejecting; exiting at once would leave those servers running.
@@ -63,7 +54,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     starting.abort(new Error(`${signal} received`));
     void (labStart ?? Promise.resolve())
       .catch(() => undefined)
-      .then(cleanup)
+      .then(() => cleanup(demo))
       .finally(() => process.exit(signal === 'SIGTERM' ? 143 : 130));
   };
   process.once('SIGINT', onSignal);
@@ -73,72 +64,112 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     io.stdout(
       'dr demo: starting the lab — PostgreSQL primary + streaming standby, Redis primary + replica, a state Redis for the bot, and the cloud simulators (Route 53, Kubernetes, health)…\n',
     );
+    let info: LabInfo;
     try {
       const up = lab.labUp({ ...(opts.dir ? { dir: opts.dir } : {}), signal: starting.signal });
       labStart = up;
-      info = await up;
+      info = demo.info = await up;
     } catch (err) {
       if (starting.signal.aborted) return 130;
       io.stderr(`dr demo: the lab did not start: ${failure(err)}\n`);
       return 1;
     }
     io.stdout(`lab up in ${info.dir}\n`);
-    const labEnv = lab.readLabEnv(info.envFile);
-    // The cloud SDKs read their (dummy, simulator-only) credentials from process.env itself.
-    for (const [k, v] of Object.entries(labEnv))
-      if (k.startsWith('AWS_') || k.startsWith('AZURE_')) process.env[k] = v;
-    const env = { ...io.env, ...labEnv };
-    const config = loadConfig({ path: info.configPath });
-    runtime = await openConsoleRuntime({ config, env });
-    const [aliceId, bobId] = lab.LAB_APPROVERS;
-    const users = { [DEMO_REQUESTER]: aliceId, [DEMO_APPROVER]: bobId };
-    session = createConsoleSession({
-      engine: runtime.engine,
-      config,
-      reporter: runtime.reporter,
-      user: DEMO_REQUESTER,
-      users,
-      reportsDir: resolve(opts.reportsDir ?? 'dr-reports'),
-      write: io.stdout,
-    });
-    io.stdout(
-      `users: ${DEMO_REQUESTER} (${aliceId}) requests, ${DEMO_APPROVER} (${bobId}) approves — both are approvers in the lab config\n\n`,
-    );
-
-    const say = async (who: string, line: string): Promise<void> => {
-      io.stdout(`\n${who}> ${line}\n`);
-      await session!.handle(`as ${who} ${line}`);
-    };
-
-    await say(DEMO_REQUESTER, 'drill quarterly DR drill (demo)');
-    const requested = (await runtime.engine.status()).active;
-    if (!requested) {
-      io.stderr('dr demo: the drill was not created (see the messages above)\n');
-      return 1;
-    }
-    const waiting = await session.settled(requested.id);
-    if (waiting.phase !== 'awaitingApproval') return finish(io, waiting, session);
-    // The two-person rule at work: the requester's own approval does not count.
-    await say(DEMO_REQUESTER, `approve ${requested.id}`);
-    await say(DEMO_APPROVER, `approve ${requested.id}`);
-    const end = await session.settled(requested.id);
-    if (end.phase === 'paused') {
-      io.stderr(
-        `dr demo: the drill paused at ${end.currentSteps.join(', ')}: ${end.lastError?.message ?? 'a step failed'}\n`,
-      );
-      await say(DEMO_APPROVER, `abort demo stopped at a failed step`);
-      return 1;
-    }
-    await runtime.reporter.idle();
-    return finish(io, end, session);
+    const { runtime, session } = await openSession(demo, info, opts);
+    return await runDrill(io, runtime, session);
   } catch (err) {
     io.stderr(`dr demo: ${failure(err)}\n`);
     return 1;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await cleanup();
+    await cleanup(demo);
   }
+}
+
+/** Close the console and take the lab down; every caller gets the same (single) run. */
+function cleanup(demo: Demo): Promise<void> {
+  const { io, lab } = demo;
+  return (demo.cleaning ??= (async () => {
+    demo.session?.close();
+    await demo.runtime?.close().catch(() => undefined);
+    const { info } = demo;
+    if (info) {
+      io.stdout(`\nstopping the lab (${info.dir})…\n`);
+      await lab
+        .labDown({ dir: info.dir })
+        .catch((err: unknown) =>
+          io.stderr(
+            `dr demo: could not stop the lab: ${failure(err)}; run \`dr lab down --dir ${info.dir}\`\n`,
+          ),
+        );
+    }
+  })());
+}
+
+/** The console on the lab's config and environment, with alice and bob as its two users. */
+async function openSession(
+  demo: Demo,
+  info: LabInfo,
+  opts: DemoOptions,
+): Promise<{ runtime: ConsoleRuntime; session: ConsoleSession }> {
+  const { io, lab } = demo;
+  const labEnv = lab.readLabEnv(info.envFile);
+  // The cloud SDKs read their (dummy, simulator-only) credentials from process.env itself.
+  for (const [k, v] of Object.entries(labEnv))
+    if (k.startsWith('AWS_') || k.startsWith('AZURE_')) process.env[k] = v;
+  const env = { ...io.env, ...labEnv };
+  const config = loadConfig({ path: info.configPath });
+  const runtime = (demo.runtime = await openConsoleRuntime({ config, env }));
+  const [aliceId, bobId] = lab.LAB_APPROVERS;
+  const users = { [DEMO_REQUESTER]: aliceId, [DEMO_APPROVER]: bobId };
+  const session = (demo.session = createConsoleSession({
+    engine: runtime.engine,
+    config,
+    reporter: runtime.reporter,
+    user: DEMO_REQUESTER,
+    users,
+    reportsDir: resolve(opts.reportsDir ?? 'dr-reports'),
+    write: io.stdout,
+  }));
+  io.stdout(
+    `users: ${DEMO_REQUESTER} (${aliceId}) requests, ${DEMO_APPROVER} (${bobId}) approves — both are approvers in the lab config\n\n`,
+  );
+  return { runtime, session };
+}
+
+/** alice requests the drill, both approve, and the drill runs to its end (or its first pause). */
+async function runDrill(
+  io: CliIo,
+  runtime: ConsoleRuntime,
+  session: ConsoleSession,
+): Promise<number> {
+  const say = async (who: string, line: string): Promise<void> => {
+    io.stdout(`\n${who}> ${line}\n`);
+    await session.handle(`as ${who} ${line}`);
+  };
+
+  await say(DEMO_REQUESTER, 'drill quarterly DR drill (demo)');
+  const requested = (await runtime.engine.status()).active;
+  if (!requested) {
+    io.stderr('dr demo: the drill was not created (see the messages above)\n');
+    return 1;
+  }
+  const waiting = await session.settled(requested.id);
+  if (waiting.phase !== 'awaitingApproval') return finish(io, waiting, session);
+  // The two-person rule at work: the requester's own approval does not count.
+  await say(DEMO_REQUESTER, `approve ${requested.id}`);
+  await say(DEMO_APPROVER, `approve ${requested.id}`);
+  const end = await session.settled(requested.id);
+  if (end.phase === 'paused') {
+    io.stderr(
+      `dr demo: the drill paused at ${end.currentSteps.join(', ')}: ${end.lastError?.message ?? 'a step failed'}\n`,
+    );
+    await say(DEMO_APPROVER, `abort demo stopped at a failed step`);
+    return 1;
+  }
+  await runtime.reporter.idle();
+  return finish(io, end, session);
 }
 
 function finish(io: CliIo, view: OperationView, session: ConsoleSession): number {

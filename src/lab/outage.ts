@@ -8,10 +8,10 @@
  */
 import type { RegionRole } from '../domain/types.js';
 import { PreconditionFailed } from '../errors.js';
-import { readLabInfo, writeLabInfo } from './index.js';
+import { readLabInfo, writeLabInfo } from './manifest.js';
 import { pgStart, pgStop, postmasterPid, type PgLabContext } from './postgres.js';
 import { redisReplicaOf, redisSave, redisStatus, startRedis, stopRedis } from './redis.js';
-import { labCloud, setRegionHealth } from './simulators/part.js';
+import { labCloud, setRegionHealth } from './simulators/index.js';
 import { findRedisServer, labUser } from './system.js';
 import type { LabInfo, LabOutage } from './types.js';
 

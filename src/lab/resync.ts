@@ -7,7 +7,7 @@
  */
 import { PreconditionFailed } from '../errors.js';
 import type { RegionRole } from '../domain/types.js';
-import { readLabInfo, writeLabInfo } from './index.js';
+import { readLabInfo, writeLabInfo } from './manifest.js';
 import { resyncServer, type PgLabContext, type PgServerInfo } from './postgres.js';
 import { labUser } from './system.js';
 

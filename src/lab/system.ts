@@ -1,9 +1,10 @@
 /**
  * The host-level plumbing the lab needs: where the server binaries are, which unprivileged user
- * runs them, free ports, running a command (as that user), and waiting on processes by pid.
+ * runs them, free ports, what is at a path, running a command (as that user), and waiting on
+ * processes by pid.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -173,6 +174,19 @@ export async function freePorts(count: number): Promise<number[]> {
   for (const p of ports) handedOut.add(p);
   await Promise.all(held.map((s) => new Promise((r) => s.close(r))));
   return ports;
+}
+
+export function pathKind(path: string): 'missing' | 'directory' | 'other' {
+  try {
+    return statSync(path).isDirectory() ? 'directory' : 'other';
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // ENOTDIR: a parent is a file; the lab's mkdir of the path says so.
+    if (code === 'ENOENT' || code === 'ENOTDIR') return 'missing';
+    throw new PreconditionFailed(`cannot look at ${path}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
 }
 
 export function isAlive(pid: number): boolean {

@@ -20,8 +20,11 @@ import type {
 } from './types.js';
 import { createHealthProvider } from './health.js';
 import { createKubernetesProvider } from './kubernetes.js';
-import type { PostgresServerMemory, SystemIdentifierMemory } from './pg-identity.js';
-import { createPostgresProvider } from './postgres.js';
+import {
+  createPostgresProvider,
+  type PostgresServerMemory,
+  type SystemIdentifierMemory,
+} from './postgres/index.js';
 import { createRedisProvider } from './redis/index.js';
 import { createRoute53Provider } from './route53/index.js';
 import { createTrafficManagerProvider } from './traffic-manager/index.js';
@@ -34,7 +37,7 @@ export {
   keptPostgresFacts,
   keyValuePostgresServers,
   keyValueSystemIdentifier,
-} from './pg-identity.js';
+} from './postgres/index.js';
 
 type Components = DrConfig['components'];
 

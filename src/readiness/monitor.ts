@@ -73,126 +73,145 @@ export async function runReadinessCheck(
   }
 }
 
+/** One monitor's settings and what it keeps between rounds. */
+interface MonitorContext {
+  opts: ReadinessMonitorOptions;
+  env: string;
+  state: ReadinessState;
+  log: Logger;
+  now: () => number;
+  timer: NodeJS.Timeout | undefined;
+  running: Promise<ReadinessReport> | undefined;
+  stopped: boolean;
+}
+
 export function createReadinessMonitor(opts: ReadinessMonitorOptions): ReadinessMonitor {
-  const { env, state, log } = opts;
-  const now = opts.now ?? Date.now;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<ReadinessReport> | undefined;
-  let stopped = false;
+  const ctx: MonitorContext = {
+    opts,
+    env: opts.env,
+    state: opts.state,
+    log: opts.log,
+    now: opts.now ?? Date.now,
+    timer: undefined,
+    running: undefined,
+    stopped: false,
+  };
+  const monitor: ReadinessMonitor = {
+    runOnce() {
+      ctx.running ??= run(ctx).finally(() => {
+        ctx.running = undefined;
+      });
+      return ctx.running;
+    },
+    start() {
+      if (ctx.timer || opts.intervalMs <= 0) return;
+      ctx.stopped = false;
+      const tick = (): void => {
+        if (ctx.running) return;
+        monitor.runOnce().catch((err: unknown) => ctx.log.error({ err }, 'readiness run failed'));
+      };
+      tick();
+      ctx.timer = setInterval(tick, opts.intervalMs);
+      ctx.timer.unref();
+    },
+    stop: () => stopMonitor(ctx),
+    lastReport: () => ctx.state.lastReport(ctx.env),
+  };
+  return monitor;
+}
 
-  const runCheck = (check: ReadinessCheck): Promise<ReadinessResult> =>
-    runReadinessCheck(check, log, now);
+async function stopMonitor(ctx: MonitorContext): Promise<void> {
+  if (ctx.timer) clearInterval(ctx.timer);
+  ctx.timer = undefined;
+  ctx.stopped = true;
+  // An object-storage canary may wait up to its RPO: shutdown waits a little, not that long.
+  let grace: NodeJS.Timeout | undefined;
+  await Promise.race([
+    ctx.running?.catch(() => undefined),
+    new Promise<void>((resolve) => (grace = setTimeout(resolve, STOP_GRACE_MS))),
+  ]);
+  clearTimeout(grace);
+}
 
-  /** Claim the transition in Redis first, then post; a failed post gives the claim back for the next run. */
-  async function transition(result: ReadinessResult): Promise<void> {
-    const current = await state.alert(env, result.id);
-    if (result.status === 'degraded' && !current) {
-      const claimed = await state.swapAlert(env, result.id, null, { since: result.checkedAt });
-      if (!claimed.ok) return;
-      try {
-        await opts.notify({ kind: 'degraded', env, result, degradedSince: result.checkedAt });
-        log.warn({ check: result.id, detail: result.detail }, 'readiness check degraded');
-      } catch (err) {
-        log.error(
-          { err, check: result.id },
-          'could not post a degraded readiness check; retrying next run',
-        );
-        await state.swapAlert(env, result.id, claimed.raw, null);
-      }
-    } else if (result.status === 'ok' && current) {
-      const released = await state.swapAlert(env, result.id, current.raw, null);
-      if (!released.ok) return;
-      try {
-        await opts.notify({ kind: 'recovered', env, result, degradedSince: current.state.since });
-        log.info({ check: result.id }, 'readiness check recovered');
-      } catch (err) {
-        log.error(
-          { err, check: result.id },
-          'could not post a recovered readiness check; retrying next run',
-        );
-        await state.swapAlert(env, result.id, null, current.state);
-      }
-    }
-  }
-
-  /** Never throws: a lock that cannot be read holds nothing (the alert state itself needs the same Redis). */
-  async function activeOperation(): Promise<string | null> {
-    if (!opts.activeOperation) return null;
+/** Claim the transition in Redis first, then post; a failed post gives the claim back for the next run. */
+async function transition(ctx: MonitorContext, result: ReadinessResult): Promise<void> {
+  const { env, state, log, opts } = ctx;
+  const current = await state.alert(env, result.id);
+  if (result.status === 'degraded' && !current) {
+    const claimed = await state.swapAlert(env, result.id, null, { since: result.checkedAt });
+    if (!claimed.ok) return;
     try {
-      return await opts.activeOperation();
+      await opts.notify({ kind: 'degraded', env, result, degradedSince: result.checkedAt });
+      log.warn({ check: result.id, detail: result.detail }, 'readiness check degraded');
     } catch (err) {
-      log.warn(
-        { err },
-        'could not read whether an operation is active; readiness alerts are not held',
+      log.error(
+        { err, check: result.id },
+        'could not post a degraded readiness check; retrying next run',
       );
-      return null;
+      await state.swapAlert(env, result.id, claimed.raw, null);
+    }
+  } else if (result.status === 'ok' && current) {
+    const released = await state.swapAlert(env, result.id, current.raw, null);
+    if (!released.ok) return;
+    try {
+      await opts.notify({ kind: 'recovered', env, result, degradedSince: current.state.since });
+      log.info({ check: result.id }, 'readiness check recovered');
+    } catch (err) {
+      log.error(
+        { err, check: result.id },
+        'could not post a recovered readiness check; retrying next run',
+      );
+      await state.swapAlert(env, result.id, null, current.state);
     }
   }
+}
 
-  async function run(): Promise<ReadinessReport> {
-    const before = await activeOperation();
-    const results = await Promise.all(opts.checks.map(runCheck));
-    // Active at either end of the round: its results may show the operation half done.
-    const heldBy = before ?? (await activeOperation());
-    const report: ReadinessReport = {
-      env,
-      checkedAt: now(),
-      results,
-      ...(heldBy ? { heldBy } : {}),
-    };
-    // A round that outlived stop() saw providers being closed: its results say nothing.
-    if (stopped) return report;
-    if (heldBy) {
-      log.info({ opId: heldBy }, 'readiness round recorded; alerts held while the operation runs');
-      await state
-        .saveReport(report)
-        .catch((err: unknown) => log.error({ err }, 'could not save the readiness report'));
-      return report;
-    }
-    for (const r of results) {
-      try {
-        await transition(r);
-      } catch (err) {
-        log.error({ err, check: r.id }, 'readiness state could not be read or written');
-      }
-    }
+/** Never throws: a lock that cannot be read holds nothing (the alert state itself needs the same Redis). */
+async function activeOperation({ opts, log }: MonitorContext): Promise<string | null> {
+  if (!opts.activeOperation) return null;
+  try {
+    return await opts.activeOperation();
+  } catch (err) {
+    log.warn(
+      { err },
+      'could not read whether an operation is active; readiness alerts are not held',
+    );
+    return null;
+  }
+}
+
+async function run(ctx: MonitorContext): Promise<ReadinessReport> {
+  const { env, state, log, now } = ctx;
+  const before = await activeOperation(ctx);
+  const results = await Promise.all(
+    ctx.opts.checks.map((check) => runReadinessCheck(check, log, now)),
+  );
+  // Active at either end of the round: its results may show the operation half done.
+  const heldBy = before ?? (await activeOperation(ctx));
+  const report: ReadinessReport = {
+    env,
+    checkedAt: now(),
+    results,
+    ...(heldBy ? { heldBy } : {}),
+  };
+  // A round that outlived stop() saw providers being closed: its results say nothing.
+  if (ctx.stopped) return report;
+  if (heldBy) {
+    log.info({ opId: heldBy }, 'readiness round recorded; alerts held while the operation runs');
     await state
       .saveReport(report)
       .catch((err: unknown) => log.error({ err }, 'could not save the readiness report'));
     return report;
   }
-
-  const monitor: ReadinessMonitor = {
-    runOnce() {
-      running ??= run().finally(() => {
-        running = undefined;
-      });
-      return running;
-    },
-    start() {
-      if (timer || opts.intervalMs <= 0) return;
-      stopped = false;
-      const tick = (): void => {
-        if (running) return;
-        monitor.runOnce().catch((err: unknown) => log.error({ err }, 'readiness run failed'));
-      };
-      tick();
-      timer = setInterval(tick, opts.intervalMs);
-      timer.unref();
-    },
-    async stop() {
-      if (timer) clearInterval(timer);
-      timer = undefined;
-      stopped = true;
-      // An object-storage canary may wait up to its RPO: shutdown waits a little, not that long.
-      let grace: NodeJS.Timeout | undefined;
-      await Promise.race([
-        running?.catch(() => undefined),
-        new Promise<void>((resolve) => (grace = setTimeout(resolve, STOP_GRACE_MS))),
-      ]);
-      clearTimeout(grace);
-    },
-    lastReport: () => state.lastReport(env),
-  };
-  return monitor;
+  for (const r of results) {
+    try {
+      await transition(ctx, r);
+    } catch (err) {
+      log.error({ err, check: r.id }, 'readiness state could not be read or written');
+    }
+  }
+  await state
+    .saveReport(report)
+    .catch((err: unknown) => log.error({ err }, 'could not save the readiness report'));
+  return report;
 }

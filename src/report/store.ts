@@ -82,10 +82,14 @@ return 1
 /** Readiness owns the key (it reads "days since the last drill"); re-exported for callers of this store. */
 export { drillLastKey };
 
-export function createReportStore(opts: { redis: Redis; prefix?: string }): ReportStore {
-  const { redis } = opts;
-  const prefix = opts.prefix ?? 'dr:';
-  const keys = {
+interface ReportStoreContext {
+  redis: Redis;
+  prefix: string;
+  keys: ReturnType<typeof reportKeys>;
+}
+
+function reportKeys(prefix: string) {
+  return {
     report: (id: string) => `${prefix}report:${id}`,
     list: (env: string) => `${prefix}drill:reports:${env}`,
     measures: (id: string) => `${prefix}drill:measures:${id}`,
@@ -94,54 +98,19 @@ export function createReportStore(opts: { redis: Redis; prefix?: string }): Repo
     delivered: (id: string, adapter: string) => `${prefix}report:delivered:${adapter}:${id}`,
     unpublished: (env: string) => `${prefix}drill:unpublished:${env}`,
   };
+}
 
-  async function get(opId: string): Promise<DrillReport | null> {
-    const raw = await redis.get(keys.report(opId));
-    return raw ? (JSON.parse(raw) as DrillReport) : null;
-  }
-
+export function createReportStore(opts: { redis: Redis; prefix?: string }): ReportStore {
+  const { redis } = opts;
+  const prefix = opts.prefix ?? 'dr:';
+  const ctx: ReportStoreContext = { redis, prefix, keys: reportKeys(prefix) };
+  const { keys } = ctx;
   return {
-    async save(report) {
-      const { opId, env } = report;
-      await redis.eval(
-        SAVE_SCRIPT,
-        4,
-        keys.report(opId),
-        keys.list(env),
-        keys.unpublished(env),
-        keys.published(opId),
-        JSON.stringify(report),
-        opId,
-        String(LISTED_PER_ENV),
-        String(report.approvedAt ?? report.createdAt),
-      );
-      // Only a completed drill counts as "a drill happened"; an aborted one still gets its report.
-      if (report.phase === 'completed')
-        await recordDrillAt({ redis, prefix }, report.env, report.finishedAt);
-    },
-    get,
-    async previous(env, exceptOpId, before) {
-      // The list is in the order reports were stored; a report recovered late is stored after later drills.
-      const ids = (await redis.lrange(keys.list(env), 0, 9)).filter((id) => id !== exceptOpId);
-      const candidates = (await Promise.all(ids.map(get))).filter(
-        (r): r is DrillReport => r !== null && (before === undefined || r.finishedAt < before),
-      );
-      const newest = candidates.reduce<DrillReport | null>(
-        (a, r) => (a === null || r.finishedAt > a.finishedAt ? r : a),
-        null,
-      );
-      return newest ? summaryOf(newest) : null;
-    },
+    save: (report) => saveReport(ctx, report),
+    get: (opId) => getReport(ctx, opId),
+    previous: (env, exceptOpId, before) => previousDrill(ctx, env, exceptOpId, before),
     lastDrillAt: (env) => lastDrillAt({ redis, prefix }, env),
-    async saveMeasure(opId, measure) {
-      const res = await redis
-        .multi()
-        .hset(keys.measures(opId), measure.component, JSON.stringify(measure))
-        .pexpire(keys.measures(opId), MEASURES_TTL_MS)
-        .exec();
-      const failed = res?.find(([err]) => err);
-      if (failed) throw failed[0];
-    },
+    saveMeasure: (opId, measure) => saveMeasure(ctx, opId, measure),
     async measures(opId) {
       const all = await redis.hgetall(keys.measures(opId));
       return Object.values(all).map((raw) => JSON.parse(raw) as DrillMeasure);
@@ -152,34 +121,9 @@ export function createReportStore(opts: { redis: Redis; prefix?: string }): Repo
     async claimLeftMs(opId) {
       return Math.max(0, await redis.pttl(keys.claim(opId)));
     },
-    async release(opId, owner) {
-      // Only our own: a claim that expired meanwhile may be another process's now.
-      await redis.eval(
-        "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0",
-        1,
-        keys.claim(opId),
-        owner,
-      );
-    },
-    async awaitPublication(env, opId, at) {
-      await redis.eval(
-        AWAIT_SCRIPT,
-        2,
-        keys.unpublished(env),
-        keys.published(opId),
-        String(at),
-        opId,
-      );
-    },
-    async markPublished(env, opId, at) {
-      const res = await redis
-        .multi()
-        .set(keys.published(opId), String(at))
-        .zrem(keys.unpublished(env), opId)
-        .exec();
-      const failed = res?.find(([err]) => err);
-      if (failed) throw failed[0];
-    },
+    release: (opId, owner) => releaseClaim(ctx, opId, owner),
+    awaitPublication: (env, opId, at) => awaitPublication(ctx, env, opId, at),
+    markPublished: (env, opId, at) => markPublished(ctx, env, opId, at),
     async isPublished(opId) {
       return (await redis.exists(keys.published(opId))) === 1;
     },
@@ -191,4 +135,99 @@ export function createReportStore(opts: { redis: Redis; prefix?: string }): Repo
     },
     awaitingPublication: (env, limit) => redis.zrange(keys.unpublished(env), 0, limit - 1),
   };
+}
+
+async function getReport({ redis, keys }: ReportStoreContext, opId: string) {
+  const raw = await redis.get(keys.report(opId));
+  return raw ? (JSON.parse(raw) as DrillReport) : null;
+}
+
+async function saveReport(ctx: ReportStoreContext, report: DrillReport): Promise<void> {
+  const { redis, keys, prefix } = ctx;
+  const { opId, env } = report;
+  await redis.eval(
+    SAVE_SCRIPT,
+    4,
+    keys.report(opId),
+    keys.list(env),
+    keys.unpublished(env),
+    keys.published(opId),
+    JSON.stringify(report),
+    opId,
+    String(LISTED_PER_ENV),
+    String(report.approvedAt ?? report.createdAt),
+  );
+  // Only a completed drill counts as "a drill happened"; an aborted one still gets its report.
+  if (report.phase === 'completed')
+    await recordDrillAt({ redis, prefix }, report.env, report.finishedAt);
+}
+
+async function previousDrill(
+  ctx: ReportStoreContext,
+  env: string,
+  exceptOpId?: string,
+  before?: number,
+): Promise<DrillSummary | null> {
+  // The list is in the order reports were stored; a report recovered late is stored after later drills.
+  const ids = (await ctx.redis.lrange(ctx.keys.list(env), 0, 9)).filter((id) => id !== exceptOpId);
+  const candidates = (await Promise.all(ids.map((id) => getReport(ctx, id)))).filter(
+    (r): r is DrillReport => r !== null && (before === undefined || r.finishedAt < before),
+  );
+  const newest = candidates.reduce<DrillReport | null>(
+    (a, r) => (a === null || r.finishedAt > a.finishedAt ? r : a),
+    null,
+  );
+  return newest ? summaryOf(newest) : null;
+}
+
+async function saveMeasure(
+  { redis, keys }: ReportStoreContext,
+  opId: string,
+  measure: DrillMeasure,
+): Promise<void> {
+  const res = await redis
+    .multi()
+    .hset(keys.measures(opId), measure.component, JSON.stringify(measure))
+    .pexpire(keys.measures(opId), MEASURES_TTL_MS)
+    .exec();
+  const failed = res?.find(([err]) => err);
+  if (failed) throw failed[0];
+}
+
+async function releaseClaim(
+  { redis, keys }: ReportStoreContext,
+  opId: string,
+  owner: string,
+): Promise<void> {
+  // Only our own: a claim that expired meanwhile may be another process's now.
+  await redis.eval(
+    "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0",
+    1,
+    keys.claim(opId),
+    owner,
+  );
+}
+
+async function awaitPublication(
+  { redis, keys }: ReportStoreContext,
+  env: string,
+  opId: string,
+  at: number,
+): Promise<void> {
+  await redis.eval(AWAIT_SCRIPT, 2, keys.unpublished(env), keys.published(opId), String(at), opId);
+}
+
+async function markPublished(
+  { redis, keys }: ReportStoreContext,
+  env: string,
+  opId: string,
+  at: number,
+): Promise<void> {
+  const res = await redis
+    .multi()
+    .set(keys.published(opId), String(at))
+    .zrem(keys.unpublished(env), opId)
+    .exec();
+  const failed = res?.find(([err]) => err);
+  if (failed) throw failed[0];
 }

@@ -24,7 +24,7 @@ import {
   kubeconfigFor,
   startKubernetesSimulator,
   type KubernetesSim,
-} from '../../src/lab/simulators/kubernetes.js';
+} from '../../src/lab/simulators/index.js';
 import { startFakeSlack, type ApiCall, type FakeSlack } from '../support/fake-slack.js';
 import { startLossyProxy } from '../support/lossy-proxy.js';
 import { DR, runDr } from '../support/dr-cli.js';

@@ -6,7 +6,7 @@
  * without a doomed rewind first, and both sides end consistent.
  */
 import { labUser, pgStart, type LabInfo } from '../../src/lab/index.js';
-import { lsnDiff } from '../../src/providers/pg-lsn.js';
+import { lsnDiff } from '../../src/providers/postgres/index.js';
 import {
   crashPostgresPrimary,
   holdPostgresReplication,

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main, type CliIo } from '../../src/cli/main.js';
-import { switchpointFrom } from '../../src/providers/pg-divergence.js';
+import { switchpointFrom } from '../../src/providers/postgres/index.js';
 
 function io(env: NodeJS.ProcessEnv): CliIo & { out: string; err: string } {
   const o = {

@@ -3,8 +3,13 @@
  * verify-primary requires and what the preflight warns about.
  */
 import pino from 'pino';
-import { startHealthServer, type HealthServer } from '../../src/lab/simulators/health.js';
-import { json, startHttpSim, type HttpSim } from '../../src/lab/simulators/http-sim.js';
+import {
+  json,
+  startHealthServer,
+  startHttpSim,
+  type HealthServer,
+  type HttpSim,
+} from '../../src/lab/simulators/index.js';
 import { createHealthProvider } from '../../src/providers/health.js';
 
 const log = pino({ level: 'silent' });

@@ -11,7 +11,7 @@ import {
   kubeconfigFor,
   startKubernetesSimulator,
   type KubernetesSim,
-} from '../../src/lab/simulators/kubernetes.js';
+} from '../../src/lab/simulators/index.js';
 import type { ClusterProvider } from '../../src/providers/types.js';
 import { writeFile } from 'node:fs/promises';
 

@@ -4,7 +4,7 @@
  * wire format (ListObjectsV2, GetObject) as the SDK reads it.
  */
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { startS3Simulator, type S3Sim } from '../../src/lab/simulators/s3.js';
+import { startS3Simulator, type S3Sim } from '../../src/lab/simulators/index.js';
 import {
   createObjectStorageProvider,
   type ObjectStorageProvider,

@@ -4,7 +4,7 @@
  */
 import { Redis } from 'ioredis';
 import type { LabInfo } from '../../src/lab/index.js';
-import { keptPostgresFacts, keyValueSystemIdentifier } from '../../src/providers/pg-identity.js';
+import { keptPostgresFacts, keyValueSystemIdentifier } from '../../src/providers/postgres/index.js';
 import {
   crashPostgresPrimary,
   labPostgresProvider,

@@ -8,7 +8,7 @@
 import { Redis } from 'ioredis';
 import { labUser, pgStart, readLabInfo, writeLabInfo, type LabInfo } from '../../src/lab/index.js';
 import { labResyncCommand } from '../../src/lab/resync-command.js';
-import { keyValuePostgresServers } from '../../src/providers/pg-identity.js';
+import { keyValuePostgresServers } from '../../src/providers/postgres/index.js';
 import type { DatabaseProvider } from '../../src/providers/types.js';
 import {
   crashPostgresPrimary,

@@ -1,5 +1,5 @@
 import { formatBytes } from '../../src/providers/bytes.js';
-import { lsnDiff, lsnToNumber } from '../../src/providers/pg-lsn.js';
+import { lsnDiff, lsnToNumber } from '../../src/providers/postgres/index.js';
 
 test('LSNs compare across the 4 GB boundary between their two halves', () => {
   expect(lsnToNumber('0/0')).toBe(0);

@@ -2,7 +2,7 @@ import { createServer, connect, type Socket } from 'node:net';
 import pg from 'pg';
 import { PreconditionFailed } from '../../src/errors.js';
 import type { LabInfo } from '../../src/lab/index.js';
-import { lsnDiff } from '../../src/providers/pg-lsn.js';
+import { lsnDiff } from '../../src/providers/postgres/index.js';
 import type { DatabaseProvider, Progress } from '../../src/providers/types.js';
 import { getStep } from '../../src/steps/index.js';
 import type { StepContext } from '../../src/steps/types.js';

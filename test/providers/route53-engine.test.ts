@@ -5,7 +5,7 @@
  * once the permission is granted, completes it.
  */
 import pino from 'pino';
-import { startRoute53Simulator, type Route53Sim } from '../../src/lab/simulators/route53.js';
+import { startRoute53Simulator, type Route53Sim } from '../../src/lab/simulators/index.js';
 import { createRoute53Provider } from '../../src/providers/route53/index.js';
 import type { DnsProvider } from '../../src/providers/types.js';
 import {

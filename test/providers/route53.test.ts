@@ -5,7 +5,7 @@ import {
   type Route53ProviderOptions,
 } from '../../src/providers/route53/index.js';
 import { createResolver } from '../../src/providers/dns-resolve.js';
-import { startRoute53Simulator, type Route53Sim } from '../../src/lab/simulators/route53.js';
+import { startRoute53Simulator, type Route53Sim } from '../../src/lab/simulators/index.js';
 import type { DnsProvider } from '../../src/providers/types.js';
 
 const log = pino({ level: 'silent' });

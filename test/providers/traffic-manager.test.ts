@@ -7,7 +7,7 @@ import {
 import {
   startTrafficManagerSimulator,
   type TrafficManagerSim,
-} from '../../src/lab/simulators/traffic-manager.js';
+} from '../../src/lab/simulators/index.js';
 import type { DnsProvider } from '../../src/providers/types.js';
 
 const log = pino({ level: 'silent' });

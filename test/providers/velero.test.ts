@@ -5,10 +5,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  startKubernetesSimulator,
-  type KubernetesSim,
-} from '../../src/lab/simulators/kubernetes.js';
+import { startKubernetesSimulator, type KubernetesSim } from '../../src/lab/simulators/index.js';
 import { createVeleroReader, type VeleroReader } from '../../src/providers/velero.js';
 import { PreconditionFailed, ProviderError } from '../../src/errors.js';
 

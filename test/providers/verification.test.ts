@@ -1,7 +1,12 @@
 import pino from 'pino';
 import { createVerificationProvider, type RegionChecks } from '../../src/providers/verification.js';
-import { startHealthServer, type HealthServer } from '../../src/lab/simulators/health.js';
-import { json, startHttpSim, type HttpSim } from '../../src/lab/simulators/http-sim.js';
+import {
+  json,
+  startHealthServer,
+  startHttpSim,
+  type HealthServer,
+  type HttpSim,
+} from '../../src/lab/simulators/index.js';
 
 const log = pino({ level: 'silent' });
 let health: HealthServer;

@@ -5,8 +5,12 @@
  */
 import { Redis } from 'ioredis';
 import { configSchema, type DrConfig, type DrConfigInput } from '../../src/config/schema.js';
-import { startSimulators, type Simulators } from '../../src/lab/simulators/index.js';
-import { startS3Simulator, type S3Sim } from '../../src/lab/simulators/s3.js';
+import {
+  startS3Simulator,
+  startSimulators,
+  type S3Sim,
+  type Simulators,
+} from '../../src/lab/simulators/index.js';
 import { closeProviders, createProviders } from '../../src/providers/factory.js';
 import type { DatabaseProvider, Providers } from '../../src/providers/types.js';
 import {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
-import { startS3Simulator, type S3Sim } from '../../src/lab/simulators/s3.js';
+import { startS3Simulator, type S3Sim } from '../../src/lab/simulators/index.js';
 import { drillLastKey, recordDrillAt } from '../../src/readiness/index.js';
 import { runDr, type DrRun } from '../support/dr-cli.js';
 import { REDIS_URL } from '../support/redis.js';

@@ -1,8 +1,8 @@
 import {
+  startHealthServer,
   startKubernetesSimulator,
   type KubernetesSim,
-} from '../../src/lab/simulators/kubernetes.js';
-import { startHealthServer } from '../../src/lab/simulators/health.js';
+} from '../../src/lab/simulators/index.js';
 
 let sim: KubernetesSim;
 beforeEach(async () => {

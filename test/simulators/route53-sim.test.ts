@@ -1,5 +1,5 @@
 import { createResolver } from '../../src/providers/dns-resolve.js';
-import { startRoute53Simulator, type Route53Sim } from '../../src/lab/simulators/route53.js';
+import { startRoute53Simulator, type Route53Sim } from '../../src/lab/simulators/index.js';
 
 let sim: Route53Sim;
 beforeEach(async () => {

@@ -2,7 +2,7 @@ import https from 'node:https';
 import {
   startTrafficManagerSimulator,
   type TrafficManagerSim,
-} from '../../src/lab/simulators/traffic-manager.js';
+} from '../../src/lab/simulators/index.js';
 
 let sim: TrafficManagerSim;
 beforeAll(async () => {

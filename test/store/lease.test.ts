@@ -9,11 +9,11 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import {
   createInstanceLease,
-  describeHolder,
   leaseTtlFromEnv,
   type InstanceLease,
   type InstanceLeaseOptions,
 } from '../../src/store/lease.js';
+import { describeHolder } from '../../src/store/lease-owner.js';
 import { startLossyProxy, type LossyProxy } from '../support/lossy-proxy.js';
 import { deleteKeys, REDIS_URL, uniquePrefix } from '../support/redis.js';
 

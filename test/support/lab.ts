@@ -8,7 +8,7 @@ import { labDown, labUp, pgStop, labUser, type LabInfo } from '../../src/lab/ind
 import {
   createPostgresProvider,
   type PostgresProviderOptions,
-} from '../../src/providers/postgres.js';
+} from '../../src/providers/postgres/index.js';
 import type { DatabaseProvider } from '../../src/providers/types.js';
 
 const started: LabInfo[] = [];

@@ -6,7 +6,7 @@
  */
 import { startHttpSim, json, type HttpSim, type RecordedRequest } from './http-sim.js';
 import { selfSignedCert } from './tls.js';
-import { armError } from './traffic-manager.js';
+import { armError } from './arm.js';
 
 const RESOURCE_HEALTH_API_VERSION = '2022-10-01';
 const CURRENT = '/providers/Microsoft.ResourceHealth/availabilityStatuses/current';

@@ -8,7 +8,7 @@
  *   POST /s3/replication/{stall|resume}          S3 replication holds every copy back / delivers again
  */
 import { json, startHttpSim, type HttpSim } from './http-sim.js';
-import type { Simulators } from './index.js';
+import type { Simulators } from './types.js';
 
 type RegionName = 'primary' | 'secondary';
 

@@ -7,10 +7,9 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 
 export type DnsRecordType = 'A' | 'AAAA' | 'CNAME';
-type DnsAnswerFn = (
-  name: string,
-  type: DnsRecordType,
-) => { type: DnsRecordType; values: string[]; ttl: number } | null;
+/** What the name server answers for a name and type (null: NXDOMAIN). */
+export type DnsAnswer = { type: DnsRecordType; values: string[]; ttl: number };
+type DnsAnswerFn = (name: string, type: DnsRecordType) => DnsAnswer | null;
 
 export interface DnsServer {
   readonly port: number;

@@ -7,32 +7,18 @@
  * listed per namespace, so backup age can be read as from a real cluster.
  */
 import { writeFile } from 'node:fs/promises';
+import { startHttpSim, type HttpSim, type RecordedRequest } from './http-sim.js';
+import { handleKubernetesRequest, status } from './kubernetes-api.js';
 import {
-  json,
-  startHttpSim,
-  type HttpSim,
-  type RecordedRequest,
-  type SimResponse,
-} from './http-sim.js';
-
-type WorkloadKind = 'Deployment' | 'StatefulSet';
-
-export interface SimWorkloadSpec {
-  kind: WorkloadKind;
-  namespace: string;
-  name: string;
-  replicas: number;
-}
-
-interface SimWorkload extends SimWorkloadSpec {
-  uid: string;
-  generation: number;
-  resourceVersion: number;
-  /** Ready count when spec.replicas last changed, and when. */
-  readyFrom: number;
-  changedAt: number;
-  stalled: boolean;
-}
+  createClusterState,
+  ready,
+  stallWorkload,
+  workloadKey,
+  type ClusterState,
+  type SimVeleroBackup,
+  type SimWorkloadSpec,
+  type WorkloadKind,
+} from './kubernetes-cluster.js';
 
 interface KubernetesSimOptions {
   port?: number;
@@ -44,14 +30,6 @@ interface KubernetesSimOptions {
   contextName?: string;
   /** velero.io/v1 Backup resources served in their namespace (list only). */
   veleroBackups?: SimVeleroBackup[];
-}
-
-interface SimVeleroBackup {
-  namespace?: string;
-  name: string;
-  phase: 'New' | 'InProgress' | 'Completed' | 'PartiallyFailed' | 'Failed';
-  /** When it finished (Completed, PartiallyFailed, Failed). */
-  completedAt?: Date;
 }
 
 export interface KubernetesSim {
@@ -81,34 +59,6 @@ export interface KubernetesSim {
   /** Replace the Velero Backup resources the cluster lists. */
   setVeleroBackups(backups: SimVeleroBackup[]): void;
   stop(): Promise<void>;
-}
-
-const RESOURCE: Record<string, WorkloadKind> = {
-  deployments: 'Deployment',
-  statefulsets: 'StatefulSet',
-};
-const PATCH_TYPES = [
-  'application/json-patch+json',
-  'application/merge-patch+json',
-  'application/strategic-merge-patch+json',
-];
-
-function status(
-  code: number,
-  reason: string,
-  message: string,
-  details?: Record<string, unknown>,
-): SimResponse {
-  return json(code, {
-    kind: 'Status',
-    apiVersion: 'v1',
-    metadata: {},
-    status: 'Failure',
-    message,
-    reason,
-    ...(details ? { details } : {}),
-    code,
-  });
 }
 
 /** A kubeconfig holding several clusters (one context each) in one file. */
@@ -145,236 +95,31 @@ export function kubeconfigFor(
 export async function startKubernetesSimulator(
   opts: KubernetesSimOptions = {},
 ): Promise<KubernetesSim> {
-  const token = opts.token ?? 'sim-token';
-  const podReadyMs = opts.podReadyMs ?? 0;
-  const contextName = opts.contextName ?? 'sim';
-  let seq = 100;
-  const workloads = new Map<string, SimWorkload>();
-  const key = (kind: WorkloadKind, ns: string, name: string): string => `${kind}/${ns}/${name}`;
-  for (const w of opts.workloads ?? []) {
-    workloads.set(key(w.kind, w.namespace, w.name), {
-      ...w,
-      uid: `uid-${++seq}`,
-      generation: 1,
-      resourceVersion: ++seq,
-      readyFrom: w.replicas,
-      changedAt: 0,
-      stalled: false,
-    });
-  }
+  const c = createClusterState({
+    token: opts.token ?? 'sim-token',
+    podReadyMs: opts.podReadyMs ?? 0,
+    workloads: opts.workloads,
+    veleroBackups: opts.veleroBackups,
+  });
+  const http: HttpSim = await startHttpSim((req) => handleKubernetesRequest(c, req), {
+    port: opts.port,
+  });
+  return kubernetesSim(c, http, opts.contextName ?? 'sim');
+}
 
-  function ready(w: SimWorkload): number {
-    if (w.stalled) return Math.min(w.readyFrom, w.replicas);
-    if (podReadyMs <= 0) return w.replicas;
-    const steps = Math.floor((Date.now() - w.changedAt) / podReadyMs);
-    return w.readyFrom < w.replicas
-      ? Math.min(w.replicas, w.readyFrom + steps)
-      : Math.max(w.replicas, w.readyFrom - steps);
-  }
-
-  function setReplicas(w: SimWorkload, replicas: number): void {
-    if (replicas === w.replicas) return;
-    w.readyFrom = ready(w);
-    w.changedAt = Date.now();
-    w.replicas = replicas;
-    w.generation += 1;
-    w.resourceVersion = ++seq;
-  }
-
-  function meta(w: SimWorkload): Record<string, unknown> {
-    return {
-      name: w.name,
-      namespace: w.namespace,
-      uid: w.uid,
-      generation: w.generation,
-      resourceVersion: String(w.resourceVersion),
-      creationTimestamp: '2026-01-01T00:00:00Z',
-      labels: { app: w.name },
-    };
-  }
-
-  function workloadJson(w: SimWorkload): Record<string, unknown> {
-    const r = ready(w);
-    const current = Math.max(r, w.replicas);
-    return {
-      apiVersion: 'apps/v1',
-      kind: w.kind,
-      metadata: meta(w),
-      spec: {
-        replicas: w.replicas,
-        selector: { matchLabels: { app: w.name } },
-        ...(w.kind === 'StatefulSet' ? { serviceName: w.name } : {}),
-        template: {
-          metadata: { labels: { app: w.name } },
-          spec: { containers: [{ name: w.name, image: `registry.example/${w.name}:1` }] },
-        },
-      },
-      status: {
-        observedGeneration: w.generation,
-        replicas: current,
-        readyReplicas: r,
-        availableReplicas: r,
-        updatedReplicas: current,
-        ...(w.kind === 'StatefulSet' ? { currentReplicas: current } : {}),
-      },
-    };
-  }
-
-  function scaleJson(w: SimWorkload): Record<string, unknown> {
-    return {
-      kind: 'Scale',
-      apiVersion: 'autoscaling/v1',
-      metadata: meta(w),
-      spec: { replicas: w.replicas },
-      status: { replicas: Math.max(ready(w), w.replicas), selector: `app=${w.name}` },
-    };
-  }
-
-  function replicasFromPatch(body: string, contentType: string): number | undefined {
-    const doc = JSON.parse(body) as unknown;
-    if (contentType.startsWith('application/json-patch+json')) {
-      const op = (doc as { op: string; path: string; value: unknown }[]).find(
-        (o) => o.path === '/spec/replicas' && (o.op === 'replace' || o.op === 'add'),
-      );
-      return typeof op?.value === 'number' ? op.value : undefined;
-    }
-    const r = (doc as { spec?: { replicas?: unknown } }).spec?.replicas;
-    return typeof r === 'number' ? r : undefined;
-  }
-
-  let veleroBackups = opts.veleroBackups ?? [];
-  function veleroList(ns: string): SimResponse {
-    const items = veleroBackups
-      .filter((b) => (b.namespace ?? 'velero') === ns)
-      .map((b) => ({
-        apiVersion: 'velero.io/v1',
-        kind: 'Backup',
-        metadata: {
-          name: b.name,
-          namespace: ns,
-          uid: `uid-${b.name}`,
-          resourceVersion: String(++seq),
-        },
-        spec: { includedNamespaces: ['*'], storageLocation: 'default', ttl: '720h0m0s' },
-        status: {
-          phase: b.phase,
-          ...(b.completedAt
-            ? { completionTimestamp: b.completedAt.toISOString().replace(/\.\d{3}Z$/, 'Z') }
-            : {}),
-        },
-      }));
-    return json(200, {
-      apiVersion: 'velero.io/v1',
-      kind: 'BackupList',
-      metadata: { resourceVersion: String(++seq) },
-      items,
-    });
-  }
-
-  function handle(req: RecordedRequest): SimResponse {
-    if (req.headers.authorization !== `Bearer ${token}`)
-      return status(401, 'Unauthorized', 'Unauthorized');
-    const velero = /^\/apis\/velero\.io\/v1\/namespaces\/([^/]+)\/backups$/.exec(req.path);
-    if (velero)
-      return req.method === 'GET'
-        ? veleroList(velero[1]!)
-        : status(
-            405,
-            'MethodNotAllowed',
-            `${req.method} is not supported on backups by the simulator`,
-          );
-    if (req.path === '/version')
-      return json(200, {
-        major: '1',
-        minor: '30',
-        gitVersion: 'v1.30.0-sim',
-        gitCommit: 'sim',
-        gitTreeState: 'clean',
-        buildDate: '2026-01-01T00:00:00Z',
-        goVersion: 'go1.22',
-        compiler: 'gc',
-        platform: 'linux/amd64',
-      });
-    const m =
-      /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/(deployments|statefulsets)\/([^/]+)(\/scale)?$/.exec(
-        req.path,
-      );
-    if (!m) return status(404, 'NotFound', 'the server could not find the requested resource');
-    const [, ns, resource, name, scale] = m;
-    const w = workloads.get(key(RESOURCE[resource], ns, name));
-    if (!w)
-      return status(404, 'NotFound', `${resource}.apps "${name}" not found`, {
-        name,
-        group: 'apps',
-        kind: resource,
-      });
-    if (!scale)
-      return req.method === 'GET'
-        ? json(200, workloadJson(w))
-        : status(405, 'MethodNotAllowed', `${req.method} is not supported here by the simulator`);
-    if (req.method === 'GET') return json(200, scaleJson(w));
-    if (req.method === 'PUT' || req.method === 'PATCH') {
-      let replicas: number | undefined;
-      try {
-        if (req.method === 'PUT') {
-          const body = JSON.parse(req.body) as {
-            metadata?: { resourceVersion?: string };
-            spec?: { replicas?: number };
-          };
-          if (
-            body.metadata?.resourceVersion &&
-            body.metadata.resourceVersion !== String(w.resourceVersion)
-          )
-            return status(
-              409,
-              'Conflict',
-              `Operation cannot be fulfilled on ${resource}.apps "${name}": the object has been modified; please apply your changes to the latest version and try again`,
-            );
-          replicas = body.spec?.replicas;
-        } else {
-          const contentType = String(req.headers['content-type'] ?? '');
-          // As the API server: a PATCH says which kind of patch its body is, or it is refused.
-          if (!PATCH_TYPES.some((t) => contentType.startsWith(t)))
-            return status(
-              415,
-              'UnsupportedMediaType',
-              `the body of the request was in an unknown format - accepted media types include: ${PATCH_TYPES.join(', ')}`,
-            );
-          replicas = replicasFromPatch(req.body, contentType);
-        }
-      } catch (err) {
-        return status(400, 'BadRequest', `invalid body: ${(err as Error).message}`);
-      }
-      if (typeof replicas !== 'number' || replicas < 0)
-        return status(
-          422,
-          'Invalid',
-          `Scale.autoscaling "${name}" is invalid: spec.replicas: Invalid value`,
-        );
-      setReplicas(w, replicas);
-      return json(200, scaleJson(w));
-    }
-    return status(405, 'MethodNotAllowed', `${req.method} is not supported`);
-  }
-
-  const http: HttpSim = await startHttpSim(handle, { port: opts.port });
+/** The simulator's handle: where it listens, and the levers a test pulls. */
+function kubernetesSim(c: ClusterState, http: HttpSim, contextName: string): KubernetesSim {
+  const { token } = c;
   const sim: KubernetesSim = {
     url: http.url,
     token,
     contextName,
     requests: http.requests,
     workload(kind, namespace, name) {
-      const w = workloads.get(key(kind, namespace, name));
-      return w ? { replicas: w.replicas, readyReplicas: ready(w) } : undefined;
+      const w = c.workloads.get(workloadKey(kind, namespace, name));
+      return w ? { replicas: w.replicas, readyReplicas: ready(c, w) } : undefined;
     },
-    stall(name, stalled = true) {
-      for (const w of workloads.values()) {
-        if (w.name !== name) continue;
-        w.readyFrom = ready(w);
-        w.changedAt = Date.now();
-        w.stalled = stalled;
-      }
-    },
+    stall: (name, stalled = true) => stallWorkload(c, name, stalled),
     failNext(code, reason, message, { times = 1, method } = {}) {
       http.inject({
         response: status(code, reason, message),
@@ -391,7 +136,7 @@ export async function startKubernetesSimulator(
     kubeconfig: () => kubeconfigFor([{ name: contextName, url: http.url, token }]),
     writeKubeconfig: (path) => writeFile(path, sim.kubeconfig(), { mode: 0o600 }),
     setVeleroBackups(backups) {
-      veleroBackups = [...backups];
+      c.veleroBackups = [...backups];
     },
     stop: () => http.close(),
   };

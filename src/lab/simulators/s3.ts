@@ -69,6 +69,17 @@ function s3Error(
   };
 }
 
+/** The buckets and the replication in flight, shared by the request handlers and the handle. */
+interface S3State {
+  readonly buckets: Map<string, Map<string, StoredObject>>;
+  readonly rules: S3ReplicationRule[];
+  stalled: boolean;
+  /** Copies on their way, each a timer that writes it. */
+  readonly timers: Set<NodeJS.Timeout>;
+  /** Copies held back while replication is stalled. */
+  readonly held: { rule: S3ReplicationRule; key: string; obj: StoredObject }[];
+}
+
 export async function startS3Simulator(opts: S3SimOptions): Promise<S3Sim> {
   const buckets = new Map<string, Map<string, StoredObject>>(
     opts.buckets.map((b) => [b, new Map()]),
@@ -79,136 +90,14 @@ export async function startS3Simulator(opts: S3SimOptions): Promise<S3Sim> {
       if (!buckets.has(b))
         throw new Error(`S3 simulator: replication names bucket "${b}", which is not in buckets`);
   }
-  let stalled = false;
-  const timers = new Set<NodeJS.Timeout>();
-  const held: { rule: S3ReplicationRule; key: string; obj: StoredObject }[] = [];
-
-  function copyLater(rule: S3ReplicationRule, key: string, obj: StoredObject): void {
-    const timer = setTimeout(() => {
-      timers.delete(timer);
-      // A copy keeps its source's metadata and ETag, as S3 replication does.
-      buckets.get(rule.to)!.set(key, { ...obj, lastModified: new Date() });
-    }, rule.delayMs ?? 0);
-    timers.add(timer);
-  }
-
-  function replicate(bucket: string, key: string, obj: StoredObject): void {
-    for (const rule of rules) {
-      if (rule.from !== bucket) continue;
-      if (stalled) held.push({ rule, key, obj });
-      else copyLater(rule, key, obj);
-    }
-  }
-
-  function headers(obj: StoredObject): Record<string, string> {
-    return {
-      etag: obj.etag,
-      'last-modified': obj.lastModified.toUTCString(),
-      'content-length': String(obj.body.length),
-      'content-type': obj.contentType,
-      ...Object.fromEntries(Object.entries(obj.metadata).map(([k, v]) => [`x-amz-meta-${k}`, v])),
-    };
-  }
-
-  function list(
-    bucket: string,
-    objects: Map<string, StoredObject>,
-    query: Record<string, string>,
-  ): SimResponse {
-    const prefix = query.prefix ?? '';
-    const maxKeys = Math.min(1000, Number(query['max-keys'] ?? 1000));
-    const after = query['continuation-token'] ?? query['start-after'] ?? '';
-    const keys = [...objects.keys()].filter((k) => k.startsWith(prefix) && k > after).sort();
-    const page = keys.slice(0, maxKeys);
-    const truncated = keys.length > page.length;
-    const contents = page
-      .map((k) => {
-        const o = objects.get(k)!;
-        return `<Contents><Key>${escapeXml(k)}</Key><LastModified>${o.lastModified.toISOString()}</LastModified><ETag>${escapeXml(o.etag)}</ETag><Size>${o.body.length}</Size><StorageClass>STANDARD</StorageClass></Contents>`;
-      })
-      .join('');
-    const body =
-      `<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="${NS}"><Name>${escapeXml(bucket)}</Name><Prefix>${escapeXml(prefix)}</Prefix>` +
-      `<KeyCount>${page.length}</KeyCount><MaxKeys>${maxKeys}</MaxKeys><IsTruncated>${truncated}</IsTruncated>` +
-      (truncated
-        ? `<NextContinuationToken>${escapeXml(page[page.length - 1]!)}</NextContinuationToken>`
-        : '') +
-      `${contents}</ListBucketResult>`;
-    return { status: 200, body, headers: { 'content-type': 'application/xml' } };
-  }
-
-  function handle(req: RecordedRequest): SimResponse {
-    const head = req.method === 'HEAD';
-    const [, bucket = '', ...rest] = req.path.split('/');
-    const key = rest.join('/');
-    const objects = buckets.get(bucket);
-    if (!bucket)
-      return s3Error(
-        400,
-        'InvalidRequest',
-        'the simulator serves path-style requests only (forcePathStyle: true)',
-        {},
-        head,
-      );
-    if (!objects)
-      return s3Error(
-        404,
-        'NoSuchBucket',
-        'The specified bucket does not exist',
-        { BucketName: bucket },
-        head,
-      );
-    if (!key) {
-      if (req.method === 'GET' && req.query['list-type'] === '2')
-        return list(bucket, objects, req.query);
-      return s3Error(
-        501,
-        'NotImplemented',
-        `${req.method} on a bucket is not implemented by the simulator (only ListObjectsV2)`,
-        {},
-        head,
-      );
-    }
-    if (req.method === 'PUT') {
-      if (req.headers['x-amz-copy-source'])
-        return s3Error(501, 'NotImplemented', 'CopyObject is not implemented by the simulator');
-      const body = Buffer.from(req.body, 'utf8');
-      const metadata: Record<string, string> = {};
-      for (const [h, v] of Object.entries(req.headers))
-        if (h.startsWith('x-amz-meta-') && typeof v === 'string')
-          metadata[h.slice('x-amz-meta-'.length)] = v;
-      const obj: StoredObject = {
-        body,
-        etag: `"${createHash('md5').update(body).digest('hex')}"`,
-        lastModified: new Date(),
-        contentType: String(req.headers['content-type'] ?? 'application/octet-stream'),
-        metadata,
-      };
-      objects.set(key, obj);
-      replicate(bucket, key, obj);
-      return { status: 200, headers: { etag: obj.etag } };
-    }
-    if (req.method === 'GET' || head) {
-      const obj = objects.get(key);
-      if (!obj)
-        return s3Error(404, 'NoSuchKey', 'The specified key does not exist.', { Key: key }, head);
-      return { status: 200, body: head ? '' : obj.body.toString('utf8'), headers: headers(obj) };
-    }
-    return s3Error(
-      405,
-      'MethodNotAllowed',
-      `${req.method} is not allowed against this resource by the simulator`,
-    );
-  }
-
-  const http: HttpSim = await startHttpSim(handle, { port: opts.port });
+  const s: S3State = { buckets, rules, stalled: false, timers: new Set(), held: [] };
+  const http: HttpSim = await startHttpSim((req) => handleS3Request(s, req), {
+    port: opts.port,
+  });
   return {
     url: http.url,
     requests: http.requests,
-    stallReplication(stall = true) {
-      stalled = stall;
-      if (!stall) for (const h of held.splice(0)) copyLater(h.rule, h.key, h.obj);
-    },
+    stallReplication: (stall = true) => stallReplication(s, stall),
     object(bucket, key) {
       const o = buckets.get(bucket)?.get(key);
       return o
@@ -219,11 +108,157 @@ export async function startS3Simulator(opts: S3SimOptions): Promise<S3Sim> {
           }
         : undefined;
     },
-    pendingReplications: () => timers.size + held.length,
+    pendingReplications: () => s.timers.size + s.held.length,
     async stop() {
-      for (const t of timers) clearTimeout(t);
-      timers.clear();
+      for (const t of s.timers) clearTimeout(t);
+      s.timers.clear();
       await http.close();
     },
   };
+}
+
+function stallReplication(s: S3State, stall: boolean): void {
+  s.stalled = stall;
+  if (!stall) for (const h of s.held.splice(0)) copyLater(s, h.rule, h.key, h.obj);
+}
+
+function copyLater(s: S3State, rule: S3ReplicationRule, key: string, obj: StoredObject): void {
+  const timer = setTimeout(() => {
+    s.timers.delete(timer);
+    // A copy keeps its source's metadata and ETag, as S3 replication does.
+    s.buckets.get(rule.to)!.set(key, { ...obj, lastModified: new Date() });
+  }, rule.delayMs ?? 0);
+  s.timers.add(timer);
+}
+
+function replicate(s: S3State, bucket: string, key: string, obj: StoredObject): void {
+  for (const rule of s.rules) {
+    if (rule.from !== bucket) continue;
+    if (s.stalled) s.held.push({ rule, key, obj });
+    else copyLater(s, rule, key, obj);
+  }
+}
+
+function objectHeaders(obj: StoredObject): Record<string, string> {
+  return {
+    etag: obj.etag,
+    'last-modified': obj.lastModified.toUTCString(),
+    'content-length': String(obj.body.length),
+    'content-type': obj.contentType,
+    ...Object.fromEntries(Object.entries(obj.metadata).map(([k, v]) => [`x-amz-meta-${k}`, v])),
+  };
+}
+
+/** A request's bucket (known to exist) and key, split from its path-style URL. */
+interface ObjectRequest {
+  req: RecordedRequest;
+  bucket: string;
+  key: string;
+  objects: Map<string, StoredObject>;
+  head: boolean;
+}
+
+/** What each method does to an object; others are refused. */
+const OBJECT_HANDLERS = new Map<string, (s: S3State, r: ObjectRequest) => SimResponse>([
+  ['PUT', putObject],
+  ['GET', getObject],
+  ['HEAD', getObject],
+]);
+
+function handleS3Request(s: S3State, req: RecordedRequest): SimResponse {
+  const head = req.method === 'HEAD';
+  const [, bucket = '', ...rest] = req.path.split('/');
+  const key = rest.join('/');
+  const objects = s.buckets.get(bucket);
+  if (!bucket)
+    return s3Error(
+      400,
+      'InvalidRequest',
+      'the simulator serves path-style requests only (forcePathStyle: true)',
+      {},
+      head,
+    );
+  if (!objects)
+    return s3Error(
+      404,
+      'NoSuchBucket',
+      'The specified bucket does not exist',
+      { BucketName: bucket },
+      head,
+    );
+  const r: ObjectRequest = { req, bucket, key, objects, head };
+  if (!key) return bucketRequest(r);
+  const handler = OBJECT_HANDLERS.get(req.method);
+  if (handler) return handler(s, r);
+  return s3Error(
+    405,
+    'MethodNotAllowed',
+    `${req.method} is not allowed against this resource by the simulator`,
+  );
+}
+
+function bucketRequest({ req, bucket, objects, head }: ObjectRequest): SimResponse {
+  if (req.method === 'GET' && req.query['list-type'] === '2')
+    return listObjects(bucket, objects, req.query);
+  return s3Error(
+    501,
+    'NotImplemented',
+    `${req.method} on a bucket is not implemented by the simulator (only ListObjectsV2)`,
+    {},
+    head,
+  );
+}
+
+function putObject(s: S3State, { req, bucket, key, objects }: ObjectRequest): SimResponse {
+  if (req.headers['x-amz-copy-source'])
+    return s3Error(501, 'NotImplemented', 'CopyObject is not implemented by the simulator');
+  const body = Buffer.from(req.body, 'utf8');
+  const metadata: Record<string, string> = {};
+  for (const [h, v] of Object.entries(req.headers))
+    if (h.startsWith('x-amz-meta-') && typeof v === 'string')
+      metadata[h.slice('x-amz-meta-'.length)] = v;
+  const obj: StoredObject = {
+    body,
+    etag: `"${createHash('md5').update(body).digest('hex')}"`,
+    lastModified: new Date(),
+    contentType: String(req.headers['content-type'] ?? 'application/octet-stream'),
+    metadata,
+  };
+  objects.set(key, obj);
+  replicate(s, bucket, key, obj);
+  return { status: 200, headers: { etag: obj.etag } };
+}
+
+function getObject(_s: S3State, { key, objects, head }: ObjectRequest): SimResponse {
+  const obj = objects.get(key);
+  if (!obj)
+    return s3Error(404, 'NoSuchKey', 'The specified key does not exist.', { Key: key }, head);
+  return { status: 200, body: head ? '' : obj.body.toString('utf8'), headers: objectHeaders(obj) };
+}
+
+function listObjects(
+  bucket: string,
+  objects: Map<string, StoredObject>,
+  query: Record<string, string>,
+): SimResponse {
+  const prefix = query.prefix ?? '';
+  const maxKeys = Math.min(1000, Number(query['max-keys'] ?? 1000));
+  const after = query['continuation-token'] ?? query['start-after'] ?? '';
+  const keys = [...objects.keys()].filter((k) => k.startsWith(prefix) && k > after).sort();
+  const page = keys.slice(0, maxKeys);
+  const truncated = keys.length > page.length;
+  const contents = page
+    .map((k) => {
+      const o = objects.get(k)!;
+      return `<Contents><Key>${escapeXml(k)}</Key><LastModified>${o.lastModified.toISOString()}</LastModified><ETag>${escapeXml(o.etag)}</ETag><Size>${o.body.length}</Size><StorageClass>STANDARD</StorageClass></Contents>`;
+    })
+    .join('');
+  const body =
+    `<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="${NS}"><Name>${escapeXml(bucket)}</Name><Prefix>${escapeXml(prefix)}</Prefix>` +
+    `<KeyCount>${page.length}</KeyCount><MaxKeys>${maxKeys}</MaxKeys><IsTruncated>${truncated}</IsTruncated>` +
+    (truncated
+      ? `<NextContinuationToken>${escapeXml(page[page.length - 1]!)}</NextContinuationToken>`
+      : '') +
+    `${contents}</ListBucketResult>`;
+  return { status: 200, body, headers: { 'content-type': 'application/xml' } };
 }

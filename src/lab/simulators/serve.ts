@@ -8,7 +8,7 @@
 import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startControlServer } from './control.js';
-import { describeSimulators, startSimulators } from './index.js';
+import { describeSimulators, startSimulators } from './start.js';
 import { SIMULATORS_FILE } from './spawn.js';
 
 async function serve(dir: string): Promise<void> {

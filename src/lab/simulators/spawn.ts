@@ -8,7 +8,7 @@ import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'no
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ProviderError } from '../../errors.js';
-import type { SimulatorsDescriptor } from './index.js';
+import type { SimulatorsDescriptor } from './types.js';
 
 export const SIMULATORS_FILE = 'simulators.json';
 /** Written the moment the process is spawned, so an `up` killed before it is ready can still stop it. */

@@ -5,9 +5,9 @@
  * Read-only: it runs before approval, so people see the loss and the method first.
  */
 import type pg from 'pg';
-import { formatBytes } from './bytes.js';
-import type { FenceRecord } from './pg-identity.js';
-import { lsnDiff, lsnToNumber } from './pg-lsn.js';
+import { formatBytes } from '../bytes.js';
+import type { FenceRecord } from './memory.js';
+import { lsnDiff, lsnToNumber } from './lsn.js';
 
 export type ResyncMethod = 'rewind' | 'rebuild';
 

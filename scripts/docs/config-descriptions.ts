@@ -1,0 +1,223 @@
+/**
+ * One sentence or two per config key, for the generated reference: the schema carries no
+ * .describe() text, so the words live here, keyed by the path the reference shows. The docs test
+ * fails on a schema key missing here and on an entry whose key the schema no longer has.
+ */
+
+/** The same words for a `url` / `urlEnv` pair, PostgreSQL's or Redis'. */
+function connection(path: string, kind: string, form: string): Record<string, string> {
+  return {
+    [path]: `Connection to the ${kind} of that region. Give exactly one of \`url\` or \`urlEnv\`; the two sides must be two servers (host and port).`,
+    [`${path}.url`]: `A connection URL without a password (\`${form}\`). A password as \`user:password@\` or in the query (\`?password=\`) is refused: use \`urlEnv\`.`,
+    [`${path}.urlEnv`]:
+      'Name of the environment variable holding the connection string, read at start-up. Percent-encode special characters in its user name and password.',
+  };
+}
+
+export const CONFIG_DESCRIPTIONS: Record<string, string> = {
+  environment:
+    'Name of the environment this bot fails over (lower-case letters, digits, dashes). At most one operation runs at a time per environment.',
+  regions: 'The two regions: `primary` serves users normally, `secondary` is the passive standby.',
+  'regions.<side>': 'One region. The two must name different regions.',
+  'regions.<side>.name':
+    'The cloud region name (e.g. `eu-west-1`, `westeurope`), shown on the status card.',
+  'regions.<side>.healthUrl':
+    "The region's health endpoint as users see it (any 2xx is healthy). The primary's: detection probes it and failback's first step requires it. The secondary's: a failover's preflight warns on the approval card when it does not answer.",
+  slack: 'Where the bot talks.',
+  'slack.incidentChannel':
+    'Channel id (`C…` or `G…`, not the name) of the incident channel: status cards, per-step thread replies and summaries go there.',
+  'slack.command': 'The slash command, as registered in `manifest.yml`.',
+  approvals:
+    'Two-person approval: the requester never counts. Name at least one approver or a user group.',
+  'approvals.approvers':
+    'Slack user ids (`U…`/`W…`) allowed to approve, skip and abort. Empty only with a `userGroup`.',
+  'approvals.userGroup':
+    'A Slack user group id (`S…`) whose members may approve too (needs the `usergroups:read` scope; the console cannot read it).',
+  'approvals.required':
+    'Distinct approvers needed besides the requester (1 = two people in total). Without `userGroup` it cannot exceed the number of listed approvers.',
+  'approvals.timeoutMinutes':
+    'An approval request expires after this many minutes; an Approve clicked later is refused as too late.',
+  targets: 'Recovery targets the measured RTO and RPO are compared with.',
+  'targets.rtoMinutes':
+    'Recovery time objective: from the final approval to a green verification, in minutes.',
+  'targets.rpoMinutes': 'Recovery point objective: acceptable data loss, in minutes.',
+  'targets.rpoMinutesByComponent':
+    "Per-component RPO in minutes, for the drill report's RPO rows and the readiness checks.",
+  'targets.rpoMinutesByComponent.database': 'PostgreSQL; default `targets.rpoMinutes`.',
+  'targets.rpoMinutesByComponent.cache': 'Redis; default `targets.rpoMinutes`.',
+  'targets.rpoMinutesByComponent.objectStorage':
+    '"Near real time": the canary object must reach the secondary within it. `components.objectStorage.rpoSeconds` takes its place when set.',
+  'targets.rpoMinutesByComponent.kubernetes':
+    "24 h (daily Velero backups): the newest completed backup's age when a drill's failover starts.",
+  readiness:
+    'Continuous readiness checks between incidents. A check that turns degraded is posted once, and once more when it recovers.',
+  'readiness.intervalMinutes':
+    'Minutes between rounds; 0 turns the periodic checks off (`/dr status` still shows the last results).',
+  'readiness.drillWarnDays':
+    'A drill older than this many days (or none at all) makes the last-drill check degraded.',
+  components:
+    'The components the runbook acts on. Every one is optional: a step whose component is absent shows as "skipped — not configured".',
+  'components.postgres':
+    'PostgreSQL with a streaming standby in the secondary region (PostgreSQL 13 or later).',
+  ...connection(
+    'components.postgres.<side>',
+    'PostgreSQL server',
+    'postgres://user@host[:port]/db',
+  ),
+  'components.postgres.promoteTimeoutSeconds':
+    'How long to wait for the promoted standby to accept writes.',
+  'components.postgres.catchUpTimeoutSeconds':
+    "Planned failover: how long to wait for the standby to replay the primary's final LSN.",
+  'components.postgres.fence':
+    'How writes on the old primary are stopped: before promotion when planned, wherever it can be reached when unplanned.',
+  'components.postgres.fence.method':
+    '`read-only`: `default_transaction_read_only=on`, reload, end client sessions. `command`: run `fence.command` instead.',
+  'components.postgres.fence.command':
+    'Required with method `command`. Runs via `/bin/sh` with `DR_SIDE` (the side fenced), `DR_PG_URL` and `DR_PG_OTHER_URL` in its environment.',
+  'components.postgres.probe': 'The write probe verification runs.',
+  'components.postgres.probe.table':
+    'A table the bot writes a probe row into (created if missing).',
+  'components.postgres.probe.statement': 'A statement to run instead of the table insert.',
+  'components.postgres.resync':
+    'Failback: the host-level command that rewinds or rebuilds a side as a standby. Without it, resync is reported as not possible.',
+  'components.postgres.resync.command':
+    'Runs via `/bin/sh` on the bot\'s host with the `DR_RESYNC_*` variables (see the operator guide, "The resync command"); exit 0 once the server runs as a standby.',
+  'components.postgres.resync.timeoutSeconds': 'Maximum runtime of the resync command.',
+  'components.postgres.consistencyTables':
+    'Failback: tables whose row count and md5 over all rows must match on both sides. List tables that are quiet during a failback.',
+  'components.postgres.systemIdentifier':
+    "The cluster's system identifier (`SELECT system_identifier FROM pg_control_system()`), quoted. With the primary down, a secondary of another cluster is refused. Without it the bot uses the one it last saw on both sides.",
+  'components.redis':
+    "The application's Redis with a replica in the secondary region; never the bot's own `REDIS_URL`.",
+  ...connection('components.redis.<side>', 'Redis server', 'redis://host[:port][/db]'),
+  'components.redis.promoteTimeoutSeconds':
+    'How long to wait for the promoted replica to report role master.',
+  'components.redis.useFailoverCommand':
+    'Planned failover: use `FAILOVER TO` (Redis 6.2 or later) for a zero-loss switch.',
+  'components.dns':
+    'Which region users are sent to: Route 53 failover records or Azure Traffic Manager.',
+  'components.dns.provider': 'The DNS service; the block of the same name is then required.',
+  'components.dns.route53': 'Route 53 failover records (a PRIMARY and a SECONDARY record).',
+  'components.dns.route53.hostedZoneId': 'The hosted zone holding the failover records.',
+  'components.dns.route53.recordName': 'The record name, e.g. `app.example.com`.',
+  'components.dns.route53.recordType': 'The record type of both failover records.',
+  'components.dns.route53.primarySetIdentifier': 'SetIdentifier of the PRIMARY failover record.',
+  'components.dns.route53.secondarySetIdentifier':
+    'SetIdentifier of the SECONDARY failover record.',
+  'components.dns.route53.method':
+    "`invert-health-check`: pin the primary's health check unhealthy (Disabled and Inverted) so Route 53 fails over and stays there. `rewrite-records`: swap the records' failover roles.",
+  'components.dns.route53.primaryHealthCheckId':
+    'The health check attached to the PRIMARY record. Required with `invert-health-check`.',
+  'components.dns.route53.endpoint':
+    'API endpoint override (lab, tests); `AWS_ENDPOINT_URL_ROUTE_53` works too.',
+  'components.dns.route53.region': 'Signing region: Route 53 is global, the SDK still needs one.',
+  'components.dns.route53.changeTimeoutSeconds':
+    'How long to wait for the change to be INSYNC (and the new answer); then the step fails and the operation pauses.',
+  'components.dns.trafficManager':
+    'An Azure Traffic Manager profile with priority routing. Credentials: `DefaultAzureCredential` (environment, workload or managed identity, Azure CLI).',
+  'components.dns.trafficManager.subscriptionId': "The profile's subscription.",
+  'components.dns.trafficManager.resourceGroup': "The profile's resource group.",
+  'components.dns.trafficManager.profileName': 'The Traffic Manager profile.',
+  'components.dns.trafficManager.primaryEndpoint':
+    "The primary region's endpoint name in the profile.",
+  'components.dns.trafficManager.secondaryEndpoint':
+    "The secondary region's endpoint name in the profile.",
+  'components.dns.trafficManager.endpointType': 'The type of both endpoints.',
+  'components.dns.trafficManager.method':
+    '`disable-endpoint`: disable the primary endpoint (it must have the lower priority number). `swap-priorities`: swap the two priorities.',
+  'components.dns.trafficManager.endpoint': 'ARM endpoint override (lab, tests).',
+  'components.dns.trafficManager.caFile':
+    "PEM file of extra CA certificates to trust for `endpoint` (the lab simulator's self-signed one).",
+  'components.dns.resolveName': 'A name to resolve after switching, to show what users get now.',
+  'components.dns.resolverServers':
+    'DNS servers for that resolution (an IP, optionally with `:port`); default the system resolver.',
+  'components.kubernetes':
+    'The standby cluster runs scaled down; a failover scales it to production size.',
+  'components.kubernetes.<side>': "How to reach that region's cluster.",
+  'components.kubernetes.<side>.kubeconfig':
+    'Path to a kubeconfig file; default `KUBECONFIG`, then `~/.kube/config`.',
+  'components.kubernetes.<side>.context': 'Context in the kubeconfig; default its current context.',
+  'components.kubernetes.workloads': 'The workloads scaled between standby and production counts.',
+  'components.kubernetes.workloads[].kind': 'The workload kind.',
+  'components.kubernetes.workloads[].namespace': "The workload's namespace.",
+  'components.kubernetes.workloads[].name': "The workload's name.",
+  'components.kubernetes.workloads[].productionReplicas': 'Replicas while the region serves users.',
+  'components.kubernetes.workloads[].standbyReplicas': 'Replicas while the region is the standby.',
+  'components.kubernetes.readyTimeoutSeconds':
+    'How long to wait for scaled workloads to be ready; then the step fails and the operation pauses.',
+  'components.kubernetes.velero':
+    'Velero backups of the cluster state, read from the secondary cluster: readiness, and the drill report\'s Kubernetes RPO (else "not configured").',
+  'components.kubernetes.velero.namespace': 'Namespace of the Velero Backup objects.',
+  'components.kubernetes.velero.maxAgeHours':
+    'Readiness: the newest completed backup must be younger than this many hours.',
+  'components.verification':
+    "Checks run against a region after it takes over: the secondary in a failover (and a drill's integration tests), the primary in a failback.",
+  'components.verification.<side>': "That region's checks; default none.",
+  'components.verification.<side>.http': 'HTTP checks: a GET that must answer the expected status.',
+  'components.verification.<side>.http[].name': 'Name shown on the card.',
+  'components.verification.<side>.http[].url': 'The URL to GET.',
+  'components.verification.<side>.http[].expectStatus': 'The status code that counts as healthy.',
+  'components.verification.<side>.http[].bodyMatch':
+    'A regular expression the response body must match.',
+  'components.verification.<side>.http[].timeoutSeconds': 'Per-attempt timeout.',
+  'components.verification.<side>.http[].retries': 'Extra attempts before the check fails.',
+  'components.verification.<side>.commands': 'Command checks, e.g. your integration test suite.',
+  'components.verification.<side>.commands[].name': 'Name shown on the card.',
+  'components.verification.<side>.commands[].command':
+    'Runs via `/bin/sh -c` with `DR_REGION=primary|secondary`; exit 0 passes, and the tail of its output becomes the evidence.',
+  'components.verification.<side>.commands[].timeoutSeconds': 'Maximum runtime of the command.',
+  'components.objectStorage':
+    'Object storage replication (readiness and drills; no step fails it over): a canary written to the primary must show up in the secondary.',
+  'components.objectStorage.provider':
+    "S3 buckets, or Azure Blob containers; each side then uses that provider's keys.",
+  'components.objectStorage.<side>': "That region's bucket or container.",
+  'components.objectStorage.<side>.bucket': 'S3: the bucket (required with `s3`).',
+  'components.objectStorage.<side>.region': "S3: the bucket's region.",
+  'components.objectStorage.<side>.endpoint':
+    'S3: API URL override (S3-compatible servers, the lab).',
+  'components.objectStorage.<side>.container':
+    'Azure Blob: the container (required with `azure-blob`).',
+  'components.objectStorage.<side>.accountUrl':
+    'Azure Blob: the account URL, reached with `DefaultAzureCredential`. Exactly one of this or `connectionStringEnv`.',
+  'components.objectStorage.<side>.connectionStringEnv':
+    'Azure Blob: name of an environment variable holding a connection string (never the string itself).',
+  'components.objectStorage.forcePathStyle':
+    'S3: path-style addressing (S3-compatible servers, the lab simulator).',
+  'components.objectStorage.canaryPrefix':
+    'The canary object is `<canaryPrefix><environment>`; the replication rule must cover the prefix.',
+  'components.objectStorage.rpoSeconds':
+    'How long the canary may take to reach the secondary; default `targets.rpoMinutesByComponent.objectStorage`.',
+  detection:
+    "Detection of a regional failure: Alertmanager alerts plus the bot's own probes of the primary. When both agree it proposes a failover; people decide. Without it the bot neither listens nor probes.",
+  'detection.minAlerts':
+    'Distinct firing alerts (by fingerprint) for the primary region needed within the window.',
+  'detection.windowSeconds': 'The alert window, in seconds.',
+  'detection.alertName': 'The alert name (label `alertname`) that counts.',
+  'detection.regionLabel':
+    'The alert label that names the region, compared with `regions.primary.name`.',
+  'detection.probeUrls':
+    'Health URLs of the primary to probe; default `regions.primary.healthUrl`.',
+  'detection.probeIntervalSeconds': 'Seconds between probe rounds.',
+  'detection.probeFailures':
+    'Failed probe rounds in a row needed (with the alerts) to propose a failover.',
+  'detection.probeTimeoutSeconds': 'Per-probe timeout; at most `probeIntervalSeconds`.',
+  'detection.maxBodyBytes': 'Largest Alertmanager webhook body accepted, in bytes.',
+  'detection.tokenEnv':
+    'Environment variable holding the bearer token Alertmanager sends to `POST /webhooks/alertmanager`.',
+  'detection.providerStatus':
+    "The cloud's own status for the primary region, shown as evidence only: it never opens or clears an episode. Set exactly one of `aws` or `azure`.",
+  'detection.providerStatus.aws':
+    'AWS Health DescribeEvents, open events only (Business or Enterprise support plan; standard AWS credential chain).',
+  'detection.providerStatus.aws.region':
+    'The region whose events count; default `regions.primary.name`.',
+  'detection.providerStatus.aws.endpoint':
+    "Endpoint override (lab, tests); default the SDK's global endpoint.",
+  'detection.providerStatus.azure':
+    'Azure Resource Health availability (`DefaultAzureCredential`); anything not Available counts.',
+  'detection.providerStatus.azure.subscriptionId': 'The subscription to read.',
+  'detection.providerStatus.azure.resourceId':
+    "One resource to watch (a full ARM id); default every resource of the subscription in the primary's location.",
+  'detection.providerStatus.azure.endpoint':
+    'ARM endpoint override (lab, tests); default `https://management.azure.com`.',
+  'detection.providerStatus.intervalSeconds': 'Seconds between reads.',
+};

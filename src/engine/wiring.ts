@@ -1,0 +1,98 @@
+// Builds an engine's context: its in-memory state, the operation machine with the I/O actors
+// (preflight, step runs) provided, and the hooks its operation runners call back.
+import { fromPromise } from 'xstate';
+import type { PreflightReport, StepOutcome } from '../domain/types.js';
+import {
+  createOperationMachine,
+  type OperationMachine,
+  type PreflightInput,
+  type RunStepInput,
+} from '../machine/index.js';
+import type { EngineContext, EngineDeps } from './context.js';
+import type { RunnerDeps } from './operation-runner.js';
+import { runPreflight } from './preflight.js';
+import { runStepOnce } from './run-step.js';
+import { trackStepCall } from './step-calls.js';
+import { notify, rememberFinished } from './views.js';
+
+export function createEngineContext(deps: EngineDeps): EngineContext {
+  const env = deps.config.environment;
+  const now = deps.now ?? Date.now;
+  // The machine and the runner hooks call back into the context, so they are added once it exists.
+  const ctx = {
+    config: deps.config,
+    store: deps.store,
+    providers: deps.providers,
+    authorizer: deps.authorizer,
+    env,
+    now,
+    log: deps.log.child({ component: 'engine', env }),
+    tickMs: deps.tickMs ?? 5000,
+    runners: new Map(),
+    finishedViews: new Map(),
+    listeners: new Set(),
+    ticker: undefined,
+    stepCalls: new Set(),
+    abortedWithCalls: new Set(),
+    unconfirmed: new Set(),
+    withdrawing: undefined,
+  } as Omit<EngineContext, 'machine' | 'runnerDeps' | 'register'> as EngineContext;
+  ctx.machine = engineMachine(ctx);
+  ctx.runnerDeps = runnerDeps(ctx);
+  ctx.register = (r) => ctx.runners.set(r.id, r);
+  return ctx;
+}
+
+function engineMachine(ctx: EngineContext): OperationMachine {
+  const { config, providers, runners, log, now } = ctx;
+  return createOperationMachine({ now }).provide({
+    actors: {
+      preflight: fromPromise<PreflightReport, PreflightInput>(({ input }) =>
+        runPreflight(providers, input, now),
+      ),
+      runStep: fromPromise<StepOutcome, RunStepInput>(async ({ input }) => {
+        const runner = runners.get(input.opId);
+        const result = runStepOnce(
+          {
+            opId: input.opId,
+            kind: input.kind,
+            mode: input.mode,
+            preflight: runner?.liveView.preflight,
+            providers,
+            log: log.child({ opId: input.opId, stepId: input.stepId, attempt: input.attempt }),
+            approvedAt: input.approvedAt,
+            targets: {
+              rtoMinutes: config.targets.rtoMinutes,
+              rpoMinutes: config.targets.rpoMinutes,
+            },
+          },
+          input.stepId,
+          (message, data) => runner?.progress(input.stepId, message, data),
+        );
+        trackStepCall(ctx, { opId: input.opId, stepId: input.stepId, startedAt: now() }, result);
+        return result;
+      }),
+    },
+  }) as OperationMachine;
+}
+
+function runnerDeps(ctx: EngineContext): RunnerDeps {
+  const { runners, log } = ctx;
+  return {
+    machine: ctx.machine,
+    store: ctx.store,
+    log,
+    now: ctx.now,
+    notify: (n) => notify(ctx, n),
+    onFinished(view) {
+      runners.delete(view.id);
+      if (view.phase === 'aborted' && [...ctx.stepCalls].some((c) => c.opId === view.id))
+        ctx.abortedWithCalls.add(view.id);
+      rememberFinished(ctx, view);
+      log.info({ opId: view.id, phase: view.phase }, 'operation finished');
+    },
+    onLost(id) {
+      runners.delete(id);
+    },
+  };
+}

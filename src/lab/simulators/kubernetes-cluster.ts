@@ -1,0 +1,176 @@
+/**
+ * The Kubernetes simulator's one cluster: its Deployments and StatefulSets (ready replicas follow
+ * spec.replicas one pod every `podReadyMs`, unless stalled), its Velero backups, and the apps/v1
+ * JSON a client reads for them.
+ */
+export type WorkloadKind = 'Deployment' | 'StatefulSet';
+
+export interface SimWorkloadSpec {
+  kind: WorkloadKind;
+  namespace: string;
+  name: string;
+  replicas: number;
+}
+
+export interface SimWorkload extends SimWorkloadSpec {
+  uid: string;
+  generation: number;
+  resourceVersion: number;
+  /** Ready count when spec.replicas last changed, and when. */
+  readyFrom: number;
+  changedAt: number;
+  stalled: boolean;
+}
+
+export interface SimVeleroBackup {
+  namespace?: string;
+  name: string;
+  phase: 'New' | 'InProgress' | 'Completed' | 'PartiallyFailed' | 'Failed';
+  /** When it finished (Completed, PartiallyFailed, Failed). */
+  completedAt?: Date;
+}
+
+export interface ClusterState {
+  readonly token: string;
+  /** Time for each pod to become ready (or go away). 0: immediately. */
+  readonly podReadyMs: number;
+  /** Source of uids and resourceVersions. */
+  seq: number;
+  readonly workloads: Map<string, SimWorkload>;
+  veleroBackups: SimVeleroBackup[];
+}
+
+export const workloadKey = (kind: WorkloadKind, ns: string, name: string): string =>
+  `${kind}/${ns}/${name}`;
+
+export function createClusterState(opts: {
+  token: string;
+  podReadyMs: number;
+  workloads?: SimWorkloadSpec[];
+  veleroBackups?: SimVeleroBackup[];
+}): ClusterState {
+  const c: ClusterState = {
+    token: opts.token,
+    podReadyMs: opts.podReadyMs,
+    seq: 100,
+    workloads: new Map(),
+    veleroBackups: opts.veleroBackups ?? [],
+  };
+  for (const w of opts.workloads ?? []) {
+    c.workloads.set(workloadKey(w.kind, w.namespace, w.name), {
+      ...w,
+      uid: `uid-${++c.seq}`,
+      generation: 1,
+      resourceVersion: ++c.seq,
+      readyFrom: w.replicas,
+      changedAt: 0,
+      stalled: false,
+    });
+  }
+  return c;
+}
+
+export function ready(c: ClusterState, w: SimWorkload): number {
+  if (w.stalled) return Math.min(w.readyFrom, w.replicas);
+  if (c.podReadyMs <= 0) return w.replicas;
+  const steps = Math.floor((Date.now() - w.changedAt) / c.podReadyMs);
+  return w.readyFrom < w.replicas
+    ? Math.min(w.replicas, w.readyFrom + steps)
+    : Math.max(w.replicas, w.readyFrom - steps);
+}
+
+export function setReplicas(c: ClusterState, w: SimWorkload, replicas: number): void {
+  if (replicas === w.replicas) return;
+  w.readyFrom = ready(c, w);
+  w.changedAt = Date.now();
+  w.replicas = replicas;
+  w.generation += 1;
+  w.resourceVersion = ++c.seq;
+}
+
+/** Every workload of that name stops (true) or resumes (false) getting pods ready. */
+export function stallWorkload(c: ClusterState, name: string, stalled: boolean): void {
+  for (const w of c.workloads.values()) {
+    if (w.name !== name) continue;
+    w.readyFrom = ready(c, w);
+    w.changedAt = Date.now();
+    w.stalled = stalled;
+  }
+}
+
+function meta(w: SimWorkload): Record<string, unknown> {
+  return {
+    name: w.name,
+    namespace: w.namespace,
+    uid: w.uid,
+    generation: w.generation,
+    resourceVersion: String(w.resourceVersion),
+    creationTimestamp: '2026-01-01T00:00:00Z',
+    labels: { app: w.name },
+  };
+}
+
+export function workloadJson(c: ClusterState, w: SimWorkload): Record<string, unknown> {
+  const r = ready(c, w);
+  const current = Math.max(r, w.replicas);
+  return {
+    apiVersion: 'apps/v1',
+    kind: w.kind,
+    metadata: meta(w),
+    spec: {
+      replicas: w.replicas,
+      selector: { matchLabels: { app: w.name } },
+      ...(w.kind === 'StatefulSet' ? { serviceName: w.name } : {}),
+      template: {
+        metadata: { labels: { app: w.name } },
+        spec: { containers: [{ name: w.name, image: `registry.example/${w.name}:1` }] },
+      },
+    },
+    status: {
+      observedGeneration: w.generation,
+      replicas: current,
+      readyReplicas: r,
+      availableReplicas: r,
+      updatedReplicas: current,
+      ...(w.kind === 'StatefulSet' ? { currentReplicas: current } : {}),
+    },
+  };
+}
+
+export function scaleJson(c: ClusterState, w: SimWorkload): Record<string, unknown> {
+  return {
+    kind: 'Scale',
+    apiVersion: 'autoscaling/v1',
+    metadata: meta(w),
+    spec: { replicas: w.replicas },
+    status: { replicas: Math.max(ready(c, w), w.replicas), selector: `app=${w.name}` },
+  };
+}
+
+export function veleroBackupListJson(c: ClusterState, ns: string): Record<string, unknown> {
+  const items = c.veleroBackups
+    .filter((b) => (b.namespace ?? 'velero') === ns)
+    .map((b) => ({
+      apiVersion: 'velero.io/v1',
+      kind: 'Backup',
+      metadata: {
+        name: b.name,
+        namespace: ns,
+        uid: `uid-${b.name}`,
+        resourceVersion: String(++c.seq),
+      },
+      spec: { includedNamespaces: ['*'], storageLocation: 'default', ttl: '720h0m0s' },
+      status: {
+        phase: b.phase,
+        ...(b.completedAt
+          ? { completionTimestamp: b.completedAt.toISOString().replace(/\.\d{3}Z$/, 'Z') }
+          : {}),
+      },
+    }));
+  return {
+    apiVersion: 'velero.io/v1',
+    kind: 'BackupList',
+    metadata: { resourceVersion: String(++c.seq) },
+    items,
+  };
+}

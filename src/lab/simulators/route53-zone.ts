@@ -1,0 +1,280 @@
+/**
+ * The Route 53 simulator's one hosted zone: its record sets (a PRIMARY/SECONDARY failover pair),
+ * a health check per region and the changes in flight, and how the name servers answer from them
+ * (PRIMARY while its health check passes; a change is served only once it is INSYNC, in order).
+ */
+import type { DnsAnswer, DnsRecordType } from './dns-server.js';
+
+type Region = 'primary' | 'secondary';
+
+export interface SimRecordSet {
+  name: string;
+  type: string;
+  setIdentifier?: string;
+  failover?: 'PRIMARY' | 'SECONDARY';
+  ttl: number;
+  values: string[];
+  healthCheckId?: string;
+}
+
+export interface SimHealthCheck {
+  id: string;
+  version: number;
+  inverted: boolean;
+  disabled: boolean;
+  fqdn: string;
+  port: number;
+  path: string;
+  /** HTTPS probes the endpoint; CALCULATED follows child checks and has no RequestInterval or FailureThreshold. */
+  type: 'HTTPS' | 'CALCULATED';
+  /** Seconds between checks (10 or 30 in Route 53). */
+  requestInterval: number;
+  /** Consecutive failures (or passes) before the status changes, 1..10. */
+  failureThreshold: number;
+}
+
+export interface ZoneOptions {
+  zoneId?: string;
+  zoneName?: string;
+  recordName?: string;
+  recordType?: 'A' | 'AAAA' | 'CNAME';
+  primaryValue?: string;
+  secondaryValue?: string;
+  ttl?: number;
+  /** How long a change stays PENDING before GetChange says INSYNC. */
+  changeDelayMs?: number;
+  /** Whether the endpoint behind a region's health check answers (before inversion). Default: always. */
+  endpointHealthy?: (region: Region) => boolean;
+}
+
+/** A submitted change; `before` is what the name servers serve until the change is INSYNC. */
+interface SimChange {
+  submittedAt: Date;
+  insyncAt: number;
+  comment?: string;
+  before: SimRecordSet[];
+}
+
+export interface ZoneState {
+  readonly zoneId: string;
+  readonly zoneName: string;
+  readonly recordName: string;
+  readonly recordType: 'A' | 'AAAA' | 'CNAME';
+  readonly primaryValue: string;
+  readonly secondaryValue: string;
+  readonly ids: { primary: string; secondary: string; hcPrimary: string; hcSecondary: string };
+  readonly opts: ZoneOptions;
+  /** What the endpoints answer when no `endpointHealthy` callback was given. */
+  readonly endpointHealthy: Record<Region, boolean>;
+  /** Changes submitted now stay PENDING (stickPending). */
+  stuck: boolean;
+  changeSeq: number;
+  records: SimRecordSet[];
+  readonly healthChecks: Map<string, SimHealthCheck>;
+  /** In submission order. */
+  readonly changes: Map<string, SimChange>;
+}
+
+export const fqdn = (name: string): string =>
+  (name.endsWith('.') ? name : `${name}.`).toLowerCase();
+
+export function createZoneState(opts: ZoneOptions): ZoneState {
+  const zoneName = fqdn(opts.zoneName ?? 'example.test');
+  const recordType = opts.recordType ?? 'A';
+  const primaryValue =
+    opts.primaryValue ??
+    (recordType === 'CNAME'
+      ? 'primary.example.net'
+      : recordType === 'AAAA'
+        ? 'fd00::1:10'
+        : '10.0.1.10');
+  const secondaryValue =
+    opts.secondaryValue ??
+    (recordType === 'CNAME'
+      ? 'secondary.example.net'
+      : recordType === 'AAAA'
+        ? 'fd00::2:10'
+        : '10.0.2.10');
+  const zone = {
+    zoneId: opts.zoneId ?? 'Z0SIMULATED0001',
+    zoneName,
+    recordName: fqdn(opts.recordName ?? `app.${zoneName}`),
+    recordType,
+    primaryValue,
+    secondaryValue,
+    ids: {
+      primary: 'app-primary',
+      secondary: 'app-secondary',
+      hcPrimary: 'hc-0000-primary',
+      hcSecondary: 'hc-0000-secondary',
+    },
+  };
+  return {
+    ...zone,
+    opts,
+    endpointHealthy: { primary: true, secondary: true },
+    stuck: false,
+    changeSeq: 0,
+    records: initialRecords(zone, opts.ttl ?? 60),
+    healthChecks: initialHealthChecks(zone),
+    changes: new Map(),
+  };
+}
+
+type ZoneNames = Pick<
+  ZoneState,
+  'zoneName' | 'recordName' | 'recordType' | 'primaryValue' | 'secondaryValue' | 'ids'
+>;
+
+function initialRecords(z: ZoneNames, ttl: number): SimRecordSet[] {
+  return [
+    {
+      name: z.zoneName,
+      type: 'NS',
+      ttl: 172800,
+      values: ['ns-1.sim.invalid.', 'ns-2.sim.invalid.'],
+    },
+    {
+      name: z.zoneName,
+      type: 'SOA',
+      ttl: 900,
+      values: ['ns-1.sim.invalid. hostmaster.sim.invalid. 1 7200 900 1209600 86400'],
+    },
+    {
+      name: z.recordName,
+      type: z.recordType,
+      setIdentifier: z.ids.primary,
+      failover: 'PRIMARY',
+      ttl,
+      values: [z.primaryValue],
+      healthCheckId: z.ids.hcPrimary,
+    },
+    {
+      name: z.recordName,
+      type: z.recordType,
+      setIdentifier: z.ids.secondary,
+      failover: 'SECONDARY',
+      ttl,
+      values: [z.secondaryValue],
+      healthCheckId: z.ids.hcSecondary,
+    },
+  ];
+}
+
+function initialHealthChecks(z: ZoneNames): Map<string, SimHealthCheck> {
+  const check = (id: string, region: Region): SimHealthCheck => ({
+    id,
+    version: 1,
+    inverted: false,
+    disabled: false,
+    fqdn: `${region}.${z.zoneName}`.replace(/\.$/, ''),
+    port: 443,
+    path: '/healthz',
+    type: 'HTTPS',
+    requestInterval: 30,
+    failureThreshold: 3,
+  });
+  return new Map([
+    [z.ids.hcPrimary, check(z.ids.hcPrimary, 'primary')],
+    [z.ids.hcSecondary, check(z.ids.hcSecondary, 'secondary')],
+  ]);
+}
+
+function regionOfCheck(z: ZoneState, id: string): Region | undefined {
+  return id === z.ids.hcPrimary ? 'primary' : id === z.ids.hcSecondary ? 'secondary' : undefined;
+}
+
+function checkPasses(z: ZoneState, id: string | undefined): boolean {
+  if (!id) return true;
+  const hc = z.healthChecks.get(id);
+  if (!hc) return false;
+  // A disabled check counts as healthy whatever the endpoint says; inversion then flips that
+  // status, so Disabled+Inverted is always unhealthy ("to stop routing traffic to a resource,
+  // change the value of Inverted", UpdateHealthCheck).
+  const region = regionOfCheck(z, id);
+  const up =
+    hc.disabled || !region
+      ? true
+      : z.opts.endpointHealthy
+        ? z.opts.endpointHealthy(region)
+        : z.endpointHealthy[region];
+  return hc.inverted ? !up : up;
+}
+
+/** The records as the name servers have them: before the oldest change that is not INSYNC yet. */
+function propagated(z: ZoneState): SimRecordSet[] {
+  const now = Date.now();
+  for (const c of z.changes.values()) if (c.insyncAt > now) return c.before;
+  return z.records;
+}
+
+export function served(z: ZoneState, name: string, type: string): SimRecordSet | undefined {
+  const group = propagated(z).filter((r) => r.name === fqdn(name) && r.type === type);
+  const primary = group.find((r) => r.failover === 'PRIMARY');
+  const secondary = group.find((r) => r.failover === 'SECONDARY');
+  if (primary && checkPasses(z, primary.healthCheckId)) return primary;
+  if (secondary) return secondary;
+  return group.find((r) => !r.failover);
+}
+
+/** The DNS server's answer: the record asked for, else a CNAME of that name. */
+export function dnsAnswer(z: ZoneState, name: string, type: DnsRecordType): DnsAnswer | null {
+  const rec = served(z, name, type) ?? (type !== 'CNAME' ? served(z, name, 'CNAME') : undefined);
+  return rec ? { type: rec.type as DnsRecordType, values: rec.values, ttl: rec.ttl } : null;
+}
+
+/** Make `next` the zone's records as a new change; returns the change's id. */
+export function commitChange(z: ZoneState, next: SimRecordSet[], comment?: string): string {
+  const before = z.records;
+  z.records = next;
+  const id = `C${String(++z.changeSeq).padStart(6, '0')}SIM`;
+  // INSYNC in order: never before a change submitted earlier.
+  const previous = [...z.changes.values()].reduce((max, c) => Math.max(max, c.insyncAt), 0);
+  const insyncAt = z.stuck
+    ? Number.POSITIVE_INFINITY
+    : Math.max(previous, Date.now() + (z.opts.changeDelayMs ?? 0));
+  z.changes.set(id, { submittedAt: new Date(), insyncAt, comment, before });
+  return id;
+}
+
+/** Change a health check's flags as someone in the console would (bumps its version). */
+export function setHealthCheckFlags(
+  z: ZoneState,
+  id: string,
+  flags: { inverted?: boolean; disabled?: boolean },
+): void {
+  const hc = z.healthChecks.get(id);
+  if (!hc) throw new Error(`no health check ${id} in the Route 53 simulator`);
+  if (flags.inverted !== undefined) hc.inverted = flags.inverted;
+  if (flags.disabled !== undefined) hc.disabled = flags.disabled;
+  hc.version += 1;
+}
+
+export function setHealthCheckConfig(
+  z: ZoneState,
+  id: string,
+  config: { type?: SimHealthCheck['type']; requestInterval?: number; failureThreshold?: number },
+): void {
+  const hc = z.healthChecks.get(id);
+  if (!hc) throw new Error(`no health check ${id} in the Route 53 simulator`);
+  Object.assign(hc, Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined)));
+  hc.version += 1;
+}
+
+/** The failover record's TTL, also in what changes in flight still serve. */
+export function setRecordTtl(z: ZoneState, newTtl: number): void {
+  const withTtl = (rs: SimRecordSet[]): SimRecordSet[] =>
+    rs.map((r) => (r.name === z.recordName && r.type === z.recordType ? { ...r, ttl: newTtl } : r));
+  z.records = withTtl(z.records);
+  for (const c of z.changes.values()) c.before = withTtl(c.before);
+}
+
+export function stickPending(z: ZoneState, value: boolean): void {
+  z.stuck = value;
+  // Released: the stuck changes propagate now, still in order.
+  if (!value) {
+    const now = Date.now();
+    for (const c of z.changes.values())
+      if (c.insyncAt === Number.POSITIVE_INFINITY) c.insyncAt = now;
+  }
+}

@@ -1,0 +1,307 @@
+/**
+ * All cloud-side simulators of the lab in one call: Route 53 (with DNS over UDP), Traffic Manager
+ * (https ARM, with DNS over UDP), one Kubernetes API server per region (one kubeconfig, a context
+ * per region, with a recent Velero backup in the secondary), a health endpoint per region, and S3
+ * with the primary's bucket replicating to the secondary's. Route 53's health checks follow the
+ * health endpoints, so stopping the primary's makes Route 53 fail over on its own, as in a real outage.
+ *
+ * `components` is the config block (components.dns/kubernetes/verification/objectStorage) that points at them,
+ * and `env` the variables the bot needs for them (dummy AWS credentials).
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startHealthServer, type HealthServer } from './health.js';
+import { kubeconfigFor, startKubernetesSimulator, type KubernetesSim } from './kubernetes.js';
+import type { SimWorkloadSpec } from './kubernetes-cluster.js';
+import { startRoute53Simulator, type Route53Sim } from './route53.js';
+import { startS3Simulator, type S3Sim } from './s3.js';
+import { startTrafficManagerSimulator, type TrafficManagerSim } from './traffic-manager.js';
+import type {
+  LabWorkload,
+  Simulators,
+  SimulatorsDescriptor,
+  StartSimulatorsOptions,
+} from './types.js';
+
+const DEFAULT_LAB_WORKLOADS: LabWorkload[] = [
+  { kind: 'Deployment', namespace: 'shop', name: 'api', productionReplicas: 4, standbyReplicas: 1 },
+  { kind: 'Deployment', namespace: 'shop', name: 'web', productionReplicas: 3, standbyReplicas: 1 },
+  {
+    kind: 'StatefulSet',
+    namespace: 'shop',
+    name: 'worker',
+    productionReplicas: 2,
+    standbyReplicas: 1,
+  },
+];
+
+const BUCKETS = { primary: 'lab-primary-assets', secondary: 'lab-secondary-assets' };
+
+/** Every simulator once started, before they are described for the bot. */
+interface Running {
+  healthPrimary: HealthServer;
+  healthSecondary: HealthServer;
+  route53: Route53Sim;
+  tm: TrafficManagerSim;
+  k8sPrimary: KubernetesSim;
+  k8sSecondary: KubernetesSim;
+  s3: S3Sim;
+}
+
+/** Files the clients read: the kubeconfig (both contexts) and the Traffic Manager CA. */
+interface ClientFiles {
+  kubeconfigPath: string;
+  caPath: string;
+}
+
+type Stoppable = { stop(): Promise<void> };
+
+export function describeSimulators(s: Simulators): SimulatorsDescriptor {
+  const { sim: _r53, ...route53 } = s.route53;
+  const { sim: _tm, ...trafficManager } = s.trafficManager;
+  return {
+    dir: s.dir,
+    route53,
+    trafficManager,
+    kubernetes: {
+      url: s.kubernetes.url,
+      kubeconfigPath: s.kubernetes.kubeconfigPath,
+      primary: { url: s.kubernetes.primary.url, context: s.kubernetes.primary.context },
+      secondary: { url: s.kubernetes.secondary.url, context: s.kubernetes.secondary.context },
+    },
+    health: { primaryUrl: s.health.primaryUrl, secondaryUrl: s.health.secondaryUrl },
+    s3: { url: s.s3.url, primaryBucket: s.s3.primaryBucket, secondaryBucket: s.s3.secondaryBucket },
+    components: s.components,
+    env: s.env,
+  };
+}
+
+export async function startSimulators(opts: StartSimulatorsOptions = {}): Promise<Simulators> {
+  const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'dr-lab-sims-')));
+  await mkdir(dir, { recursive: true });
+  // A dir the caller passed is theirs (the lab removes its own); one made here goes with the simulators.
+  const removeDir = async (): Promise<void> => {
+    if (!opts.dir) await rm(dir, { recursive: true, force: true });
+  };
+  const workloads = opts.workloads ?? DEFAULT_LAB_WORKLOADS;
+  const started: Stoppable[] = [];
+  try {
+    const running = await startEach(opts, workloads, started);
+    const files = await writeClientFiles(dir, running);
+    return {
+      ...describeRunning(dir, running, files),
+      components: labComponents(running, files, workloads),
+      env: {
+        // The simulators do not check signatures; the SDK's credential chain needs something to sign with.
+        AWS_ACCESS_KEY_ID: 'lab-simulator',
+        AWS_SECRET_ACCESS_KEY: 'lab-simulator',
+        AWS_REGION: 'us-east-1',
+        AWS_EC2_METADATA_DISABLED: 'true',
+      },
+      async stop() {
+        await Promise.all(started.map((s) => s.stop()));
+        await removeDir();
+      },
+    };
+  } catch (err) {
+    await Promise.all(started.map((s) => s.stop().catch(() => undefined)));
+    await removeDir().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Start them one by one, each pushed on `started` at once so a failure stops the earlier ones. */
+async function startEach(
+  opts: StartSimulatorsOptions,
+  workloads: LabWorkload[],
+  started: Stoppable[],
+): Promise<Running> {
+  const healthPrimary = await startHealthServer({ region: 'primary' });
+  started.push(healthPrimary);
+  const healthSecondary = await startHealthServer({ region: 'secondary' });
+  started.push(healthSecondary);
+  const up = (h: HealthServer): boolean => h.running && h.healthy;
+
+  const route53 = await startRoute53Simulator({
+    changeDelayMs: opts.changeDelayMs ?? 300,
+    ttl: opts.ttl ?? 60,
+    endpointHealthy: (region) => up(region === 'primary' ? healthPrimary : healthSecondary),
+  });
+  started.push(route53);
+  const tm = await startTrafficManagerSimulator({ ttl: opts.ttl ?? 60 });
+  started.push(tm);
+
+  const { k8sPrimary, k8sSecondary } = await startClusters(opts, workloads, started);
+  const s3 = await startS3Simulator({
+    buckets: [BUCKETS.primary, BUCKETS.secondary],
+    replication: [{ from: BUCKETS.primary, to: BUCKETS.secondary, delayMs: 500 }],
+  });
+  started.push(s3);
+  return { healthPrimary, healthSecondary, route53, tm, k8sPrimary, k8sSecondary, s3 };
+}
+
+/** The production cluster at full size, the standby scaled down with a fresh Velero backup. */
+async function startClusters(
+  opts: StartSimulatorsOptions,
+  workloads: LabWorkload[],
+  started: Stoppable[],
+): Promise<Pick<Running, 'k8sPrimary' | 'k8sSecondary'>> {
+  const spec = (count: (w: LabWorkload) => number): SimWorkloadSpec[] =>
+    workloads.map((w) => ({
+      kind: w.kind,
+      namespace: w.namespace,
+      name: w.name,
+      replicas: count(w),
+    }));
+  const podReadyMs = opts.podReadyMs ?? 100;
+  const k8sPrimary = await startKubernetesSimulator({
+    workloads: spec((w) => w.productionReplicas),
+    podReadyMs,
+    token: 'lab-primary-token',
+    contextName: 'lab-primary',
+  });
+  started.push(k8sPrimary);
+  // A nightly Velero backup that finished an hour ago, so readiness starts green.
+  const veleroBackups = [
+    {
+      name: 'lab-nightly',
+      phase: 'Completed' as const,
+      completedAt: new Date(Date.now() - 3_600_000),
+    },
+  ];
+  const k8sSecondary = await startKubernetesSimulator({
+    workloads: spec((w) => w.standbyReplicas),
+    podReadyMs,
+    token: 'lab-secondary-token',
+    contextName: 'lab-secondary',
+    veleroBackups,
+  });
+  started.push(k8sSecondary);
+  return { k8sPrimary, k8sSecondary };
+}
+
+async function writeClientFiles(dir: string, r: Running): Promise<ClientFiles> {
+  const kubeconfigPath = join(dir, 'kubeconfig.yaml');
+  await writeFile(
+    kubeconfigPath,
+    kubeconfigFor([
+      { name: r.k8sPrimary.contextName, url: r.k8sPrimary.url, token: r.k8sPrimary.token },
+      { name: r.k8sSecondary.contextName, url: r.k8sSecondary.url, token: r.k8sSecondary.token },
+    ]),
+    { mode: 0o600 },
+  );
+  const caPath = join(dir, 'traffic-manager-ca.pem');
+  await writeFile(caPath, r.tm.ca);
+  return { kubeconfigPath, caPath };
+}
+
+/** Where each simulator listens, with the live simulator beside it (`sim`). */
+function describeRunning(
+  dir: string,
+  r: Running,
+  files: ClientFiles,
+): Omit<Simulators, 'components' | 'env' | 'stop'> {
+  const { route53, tm, k8sPrimary, k8sSecondary, healthPrimary, healthSecondary, s3 } = r;
+  return {
+    dir,
+    route53: {
+      url: route53.url,
+      zoneId: route53.zoneId,
+      recordName: route53.recordName,
+      recordType: route53.recordType,
+      primarySetIdentifier: route53.primarySetIdentifier,
+      secondarySetIdentifier: route53.secondarySetIdentifier,
+      primaryHealthCheckId: route53.primaryHealthCheckId,
+      dnsServer: route53.dnsServer!,
+      sim: route53,
+    },
+    trafficManager: {
+      url: tm.url,
+      caPath: files.caPath,
+      token: tm.token,
+      subscriptionId: tm.subscriptionId,
+      resourceGroup: tm.resourceGroup,
+      profileName: tm.profileName,
+      primaryEndpoint: tm.primaryEndpoint,
+      secondaryEndpoint: tm.secondaryEndpoint,
+      fqdn: tm.fqdn,
+      dnsServer: tm.dnsServer!,
+      sim: tm,
+    },
+    kubernetes: {
+      url: k8sSecondary.url,
+      kubeconfigPath: files.kubeconfigPath,
+      primary: { url: k8sPrimary.url, context: k8sPrimary.contextName, sim: k8sPrimary },
+      secondary: { url: k8sSecondary.url, context: k8sSecondary.contextName, sim: k8sSecondary },
+    },
+    health: {
+      primaryUrl: healthPrimary.url,
+      secondaryUrl: healthSecondary.url,
+      primary: healthPrimary,
+      secondary: healthSecondary,
+    },
+    s3: {
+      url: s3.url,
+      primaryBucket: BUCKETS.primary,
+      secondaryBucket: BUCKETS.secondary,
+      sim: s3,
+    },
+  };
+}
+
+/** The bot config's components block pointing at the simulators (Route 53 as the DNS provider). */
+function labComponents(
+  r: Running,
+  files: ClientFiles,
+  workloads: LabWorkload[],
+): Simulators['components'] {
+  const { route53, k8sPrimary, k8sSecondary, s3 } = r;
+  const { kubeconfigPath } = files;
+  return {
+    dns: {
+      provider: 'route53',
+      route53: {
+        hostedZoneId: route53.zoneId,
+        recordName: route53.recordName,
+        recordType: route53.recordType,
+        primarySetIdentifier: route53.primarySetIdentifier,
+        secondarySetIdentifier: route53.secondarySetIdentifier,
+        method: 'invert-health-check',
+        primaryHealthCheckId: route53.primaryHealthCheckId,
+        endpoint: route53.url,
+        region: 'us-east-1',
+        changeTimeoutSeconds: 30,
+      },
+    },
+    kubernetes: {
+      primary: { kubeconfig: kubeconfigPath, context: k8sPrimary.contextName },
+      secondary: { kubeconfig: kubeconfigPath, context: k8sSecondary.contextName },
+      workloads,
+      readyTimeoutSeconds: 60,
+      velero: { namespace: 'velero', maxAgeHours: 24 },
+    },
+    objectStorage: {
+      provider: 's3',
+      primary: { bucket: BUCKETS.primary, region: 'us-east-1', endpoint: s3.url },
+      secondary: { bucket: BUCKETS.secondary, region: 'us-east-1', endpoint: s3.url },
+      forcePathStyle: true,
+      rpoSeconds: 10,
+    },
+    verification: {
+      primary: { http: [healthCheck('primary', r.healthPrimary.url)], commands: [] },
+      secondary: { http: [healthCheck('secondary', r.healthSecondary.url)], commands: [] },
+    },
+  };
+}
+
+function healthCheck(region: 'primary' | 'secondary', url: string) {
+  return {
+    name: `${region} health`,
+    url,
+    expectStatus: 200,
+    bodyMatch: '"status":"ok"',
+    timeoutSeconds: 2,
+    retries: 2,
+  };
+}

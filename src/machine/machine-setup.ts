@@ -1,0 +1,51 @@
+// The typed XState setup of the operation machine: context, events, the placeholder actors the
+// engine replaces, the approval-expiry delay, guards and actions. The state config types used
+// to build the states in stages.ts and states.ts come from it.
+import { fromPromise, setup } from 'xstate';
+import type { DomainEvent, PreflightReport, StepOutcome } from '../domain/types.js';
+import { operationActions } from './actions.js';
+import { operationGuards } from './guards.js';
+import type { Clock } from './machine-action.js';
+import { stepActions } from './step-actions.js';
+import type {
+  OperationContext,
+  OperationEvent,
+  OperationInput,
+  PreflightInput,
+  RunStepInput,
+} from './types.js';
+
+function notProvided<TOutput, TInput>(name: string) {
+  return fromPromise<TOutput, TInput>(async () => {
+    throw new Error(
+      `the ${name} actor was not provided: use machine.provide({ actors: { ${name} } })`,
+    );
+  });
+}
+
+export function operationSetup(now: Clock) {
+  return setup({
+    types: {
+      context: {} as OperationContext,
+      events: {} as OperationEvent,
+      input: {} as OperationInput,
+      emitted: {} as DomainEvent,
+    },
+    actors: {
+      preflight: notProvided<PreflightReport, PreflightInput>('preflight'),
+      runStep: notProvided<StepOutcome, RunStepInput>('runStep'),
+    },
+    delays: {
+      // Computed from the stored deadline, not a fixed timeout, so the remaining time is right
+      // whenever the state is (re-)entered.
+      approvalExpiry: ({ context }) => Math.max(0, (context.expiresAt ?? now()) - now()),
+    },
+    guards: operationGuards,
+    actions: { ...operationActions(now), ...stepActions(now) },
+  });
+}
+
+type MachineConfig = Parameters<ReturnType<typeof operationSetup>['createMachine']>[0];
+/** One state's config, typed with the machine's actors, guards and actions. */
+export type NodeConfig = NonNullable<MachineConfig['states']>[string];
+export type Transitions = NonNullable<NodeConfig['on']>;

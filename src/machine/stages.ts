@@ -1,0 +1,166 @@
+// The states generated from the runbooks: one parallel state per stage under `running.<kind>`
+// (a sub-machine per step) and its twin under `paused.<kind>`. The ids they get are the ones
+// persisted snapshots name, so changing them strands active operations.
+import type { OperationKind, PreflightReport, StepId } from '../domain/types.js';
+import type { Clock } from './machine-action.js';
+import type { NodeConfig } from './machine-setup.js';
+import { stepOf } from './records.js';
+import { RUNBOOKS } from './runbook.js';
+
+/** The machine's id: state ids in targets are `#operation.running.failover.stage-1`. */
+export const MACHINE_ID = 'operation';
+
+export const KINDS: readonly OperationKind[] = ['failover', 'failback', 'drill'];
+
+/** `stage-1`, `stage-2`, ...: one-based, as people count stages on the card. */
+function stageKey(index: number): string {
+  return `stage-${index + 1}`;
+}
+
+function stageTarget(kind: OperationKind, index: number): string {
+  const stages = RUNBOOKS[kind].stages;
+  return index < stages.length
+    ? `#${MACHINE_ID}.running.${kind}.${stageKey(index)}`
+    : `#${MACHINE_ID}.completed`;
+}
+
+function stepNode(stepId: StepId, now: Clock): NodeConfig {
+  return {
+    // A retry or a resume re-enters the whole stage; steps that already finished stay finished.
+    initial: 'pending',
+    states: {
+      pending: {
+        always: [
+          {
+            guard: { type: 'stepSettled', params: { stepId, status: 'succeeded' } },
+            target: 'succeeded',
+          },
+          {
+            guard: { type: 'stepSettled', params: { stepId, status: 'skipped' } },
+            target: 'skipped',
+          },
+          { target: 'running' },
+        ],
+      },
+      running: {
+        entry: { type: 'startStep', params: { stepId } },
+        invoke: {
+          id: stepId,
+          src: 'runStep',
+          input: ({ context }) => ({
+            opId: context.id,
+            kind: context.kind,
+            stepId,
+            mode: context.mode ?? 'planned',
+            attempt: stepOf(context, stepId).attempts,
+            approvedAt: context.approvedAt ?? now(),
+          }),
+          onDone: [
+            {
+              guard: {
+                type: 'notConfigured',
+                params: ({ event }) => ({ outcome: event.output }),
+              },
+              target: 'skipped',
+              actions: {
+                type: 'stepNotConfigured',
+                params: ({ event }) => ({ stepId, outcome: event.output }),
+              },
+            },
+            {
+              guard: {
+                type: 'verificationFailed',
+                params: ({ event }) => ({ outcome: event.output }),
+              },
+              target: 'failed',
+              actions: {
+                type: 'stepFailed',
+                params: ({ event }) => ({ stepId, error: undefined, outcome: event.output }),
+              },
+            },
+            {
+              target: 'succeeded',
+              actions: {
+                type: 'stepSucceeded',
+                params: ({ event }) => ({ stepId, outcome: event.output }),
+              },
+            },
+          ],
+          onError: {
+            target: 'failed',
+            actions: {
+              type: 'stepFailed',
+              params: ({ event }) => ({ stepId, error: event.error }),
+            },
+          },
+        },
+      },
+      succeeded: { type: 'final' },
+      skipped: { type: 'final' },
+      failed: { type: 'final' },
+    },
+  } as NodeConfig;
+}
+
+export function runningKindNode(kind: OperationKind, now: Clock): NodeConfig {
+  const stages = RUNBOOKS[kind].stages;
+  const states: Record<string, NodeConfig> = {};
+  stages.forEach((stage, index) => {
+    states[stageKey(index)] = {
+      type: 'parallel',
+      states: Object.fromEntries(stage.map((stepId) => [stepId, stepNode(stepId, now)])),
+      onDone: [
+        {
+          guard: { type: 'stageFailed', params: { stage } },
+          target: `#${MACHINE_ID}.paused.${kind}.${stageKey(index)}`,
+          actions: { type: 'pause', params: { stage } },
+        },
+        { target: stageTarget(kind, index + 1) },
+      ],
+    } as NodeConfig;
+  });
+  return { initial: stageKey(0), states };
+}
+
+export function pausedKindNode(kind: OperationKind): NodeConfig {
+  const stages = RUNBOOKS[kind].stages;
+  const states: Record<string, NodeConfig> = {};
+  stages.forEach((stage, index) => {
+    states[stageKey(index)] = {
+      on: {
+        RETRY: {
+          guard: { type: 'allowed', params: { phase: 'paused' } },
+          target: stageTarget(kind, index),
+          actions: { type: 'retryStage', params: { stage } },
+        },
+        SKIP: {
+          guard: { type: 'allowed', params: { phase: 'paused' } },
+          target: stageTarget(kind, index + 1),
+          actions: { type: 'skipStage', params: { stage } },
+        },
+      },
+    } as NodeConfig;
+  });
+  return { initial: stageKey(0), states };
+}
+
+/** Same plan as approved: run the operation's own runbook (one transition per kind). */
+export function startRunning() {
+  return KINDS.map((kind) => ({
+    guard: {
+      type: 'planUnchanged' as const,
+      params: ({ event }: { event: { output: PreflightReport } }) => ({
+        report: event.output,
+        kind,
+      }),
+    },
+    target: `#${MACHINE_ID}.running.${kind}`,
+    actions: [
+      {
+        type: 'recordPreflight' as const,
+        params: ({ event }: { event: { output: PreflightReport } }) => ({ report: event.output }),
+      },
+      'markApproved' as const,
+    ],
+  }));
+}

@@ -1,0 +1,168 @@
+// The step-level actions of the machine: a step starting, succeeding, failing or found not
+// configured, a stage pausing, retried or skipped, and the operation completing.
+import type { StepId, StepOutcome } from '../domain/types.js';
+import { errorInfo } from '../errors.js';
+import { operationAction, type Clock } from './machine-action.js';
+import {
+  collectRpo,
+  failedIn,
+  patchStep,
+  rtoStepOf,
+  stepOf,
+  verificationError,
+} from './records.js';
+
+const startStep = (now: Clock) =>
+  operationAction<{ stepId: StepId }>(({ context, enqueue }, params) => {
+    const attempts = stepOf(context, params.stepId).attempts + 1;
+    enqueue.assign({
+      steps: patchStep(context.steps, params.stepId, {
+        status: 'running',
+        attempts,
+        startedAt: now(),
+        finishedAt: undefined,
+        error: undefined,
+      }),
+    });
+    enqueue.emit({ type: 'StepStarted', stepId: params.stepId, attempt: attempts });
+  });
+
+const stepNotConfigured = (now: Clock) =>
+  operationAction<{ stepId: StepId; outcome: StepOutcome }>(({ context, enqueue }, params) => {
+    enqueue.assign({
+      steps: patchStep(context.steps, params.stepId, {
+        status: 'skipped',
+        skipReason: 'not-configured',
+        finishedAt: now(),
+        summary: params.outcome.summary,
+        evidence: params.outcome.evidence,
+      }),
+    });
+    enqueue.emit({ type: 'StepSkipped', stepId: params.stepId, reason: 'not-configured' });
+  });
+
+const stepSucceeded = (now: Clock) =>
+  operationAction<{ stepId: StepId; outcome: StepOutcome }>(({ context, enqueue }, params) => {
+    const finishedAt = now();
+    const durationMs = finishedAt - (stepOf(context, params.stepId).startedAt ?? finishedAt);
+    const { summary, evidence, checks, consistency, rpo } = params.outcome;
+    enqueue.assign({
+      steps: patchStep(context.steps, params.stepId, {
+        status: 'succeeded',
+        finishedAt,
+        summary,
+        evidence,
+        checks,
+        consistency,
+        rpo,
+      }),
+    });
+    enqueue.emit({
+      type: 'StepSucceeded',
+      stepId: params.stepId,
+      outcome: params.outcome,
+      durationMs,
+    });
+  });
+
+const stepFailed = (now: Clock) =>
+  operationAction<{ stepId: StepId; error: unknown; outcome?: StepOutcome }>(
+    ({ context, enqueue }, params) => {
+      const finishedAt = now();
+      const durationMs = finishedAt - (stepOf(context, params.stepId).startedAt ?? finishedAt);
+      const error = params.outcome
+        ? verificationError(params.stepId, params.outcome)
+        : errorInfo(params.error);
+      const seen = params.outcome
+        ? {
+            summary: params.outcome.summary,
+            evidence: params.outcome.evidence,
+            checks: params.outcome.checks,
+            consistency: params.outcome.consistency,
+          }
+        : {};
+      enqueue.assign({
+        steps: patchStep(context.steps, params.stepId, {
+          status: 'failed',
+          finishedAt,
+          error,
+          ...seen,
+        }),
+      });
+      enqueue.emit({ type: 'StepFailed', stepId: params.stepId, error, durationMs });
+    },
+  );
+
+const pause = operationAction<{ stage: readonly StepId[] }>(({ context, enqueue }, params) => {
+  const stepIds = failedIn(context, params.stage);
+  enqueue.assign({ lastError: stepOf(context, stepIds[0]).error });
+  enqueue.emit({ type: 'OperationPaused', stepIds });
+});
+
+const retryStage = operationAction<{ stage: readonly StepId[] }>(
+  ({ context, enqueue, event }, params) => {
+    if (event.type !== 'RETRY') return;
+    let steps = context.steps;
+    for (const stepId of failedIn(context, params.stage)) {
+      steps = patchStep(steps, stepId, { status: 'pending' });
+      enqueue.emit({ type: 'StepRetried', stepId, userId: event.userId });
+    }
+    enqueue.assign({ steps, lastError: undefined });
+  },
+);
+
+const skipStage = operationAction<{ stage: readonly StepId[] }>(
+  ({ context, enqueue, event }, params) => {
+    if (event.type !== 'SKIP') return;
+    let steps = context.steps;
+    for (const stepId of failedIn(context, params.stage)) {
+      steps = patchStep(steps, stepId, {
+        status: 'skipped',
+        skipReason: 'skipped-by-user',
+        skippedBy: event.userId,
+      });
+      enqueue.emit({
+        type: 'StepSkipped',
+        stepId,
+        reason: 'skipped-by-user',
+        userId: event.userId,
+      });
+    }
+    enqueue.assign({ steps, lastError: undefined });
+  },
+);
+
+const complete = (now: Clock) =>
+  operationAction(({ context, enqueue }) => {
+    const finishedAt = now();
+    const rtoStep = rtoStepOf(context.kind);
+    const verified = rtoStep ? stepOf(context, rtoStep) : undefined;
+    const rtoMs =
+      verified?.status === 'succeeded' &&
+      verified.finishedAt !== undefined &&
+      context.approvedAt !== undefined
+        ? verified.finishedAt - context.approvedAt
+        : undefined;
+    const rpo = collectRpo(context.steps);
+    enqueue.assign({ finishedAt, rtoMs, rpo });
+    enqueue.emit({
+      type: 'OperationCompleted',
+      durationMs: finishedAt - context.createdAt,
+      ...(rtoMs !== undefined ? { rtoMs } : {}),
+      rpo,
+    });
+  });
+
+/** The step, stage and completion actions by the names the states use; `now` stamps their times. */
+export function stepActions(now: Clock) {
+  return {
+    startStep: startStep(now),
+    stepNotConfigured: stepNotConfigured(now),
+    stepSucceeded: stepSucceeded(now),
+    stepFailed: stepFailed(now),
+    pause,
+    retryStage,
+    skipStage,
+    complete: complete(now),
+  };
+}

@@ -1,0 +1,212 @@
+/**
+ * Fencing the side that must stop writing: read-only through ALTER SYSTEM or the configured fence
+ * command, ending the sessions that predate it, the final LSN the standby must reach, lifting the
+ * fence again, and the fence record a planned failover leaves for the failback.
+ */
+import type { RegionRole } from '../../domain/types.js';
+import { ProviderError } from '../../errors.js';
+import { runShellCommand } from '../pg-command.js';
+import { NAME, other, type PgContext } from './context.js';
+import { switchpointFrom, timelineHistory, writerTimeline } from './divergence.js';
+import { lsnDiff } from './lsn.js';
+import { inspect } from './state.js';
+
+/**
+ * Stop writes on `side` and return its final LSN. read-only: default_transaction_read_only via
+ * ALTER SYSTEM (survives a restart) + reload, then end every client session so none keeps
+ * writing. A CHECKPOINT then flushes all WAL, so the LSN read after it is one the standby can
+ * reach exactly.
+ */
+export async function fenceWrites(
+  ctx: PgContext,
+  side: RegionRole,
+): Promise<{ finalLsn: string; terminated: number | null; ms: number }> {
+  const started = Date.now();
+  let terminated: number | null = null;
+  if (ctx.opts.fence.method === 'command') {
+    await runShellCommand(NAME, 'fence', ctx.opts.fence.command ?? '', {
+      env: { DR_SIDE: side, DR_PG_URL: ctx.url(side), DR_PG_OTHER_URL: ctx.url(other(side)) },
+      timeoutSeconds: 120,
+    });
+    const after = await inspect(ctx, side);
+    if (!after.reachable) {
+      // The command shut the server down: a clean shutdown sends all WAL to the standby first.
+      const finalLsn = await receivedAfterShutdown(ctx, other(side));
+      return { finalLsn, terminated, ms: Date.now() - started };
+    }
+  } else {
+    await ctx.withClient(side, 'fencing writes (read-only)', async (c) => {
+      await c.query('ALTER SYSTEM SET default_transaction_read_only = on');
+      await c.query('SELECT pg_reload_conf()');
+    });
+    // The reload is asynchronous: once a new session sees it, every later session is read-only.
+    await ctx.poll(10_000, `${side} to apply default_transaction_read_only`, () =>
+      ctx.withClient(side, 'checking the fence', async (c) =>
+        (await c.query('SHOW default_transaction_read_only')).rows[0]
+          .default_transaction_read_only === 'on'
+          ? true
+          : undefined,
+      ),
+    );
+    terminated = await endSessions(ctx, side);
+  }
+  const finalLsn = await ctx.withClient(
+    side,
+    'reading the final LSN',
+    async (c) => {
+      try {
+        await c.query('CHECKPOINT');
+      } catch (err) {
+        // Without CHECKPOINT rights the write position is still a correct, if slightly early, target.
+        ctx.opts.log.warn(
+          { err: (err as Error).message, side },
+          'CHECKPOINT before reading the final LSN failed',
+        );
+      }
+      return (await c.query('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0].lsn as string;
+    },
+    300_000,
+  );
+  ctx.opts.log.info(
+    { side, method: ctx.opts.fence.method, terminated, finalLsn },
+    'postgres writes fenced',
+  );
+  return { finalLsn, terminated, ms: Date.now() - started };
+}
+
+/**
+ * End every client session that predates the fence and wait until each is gone, on every
+ * version: pg_terminate_backend(pid, timeout) on 14+ only returns false for a session that
+ * outlives it, and a session still open could commit after the final LSN is read. Sessions
+ * opened since are read-only by default and are not waited for (an application reconnecting
+ * in a loop would otherwise hold the fence up forever).
+ */
+async function endSessions(ctx: PgContext, side: RegionRole): Promise<number> {
+  const timeoutMs = ctx.opts.sessionExitTimeoutMs ?? 15_000;
+  return ctx.withClient(side, 'ending client sessions', async (c) => {
+    const { rows } = await c.query<{ pid: number; started: string; app: string; ended: boolean }>(
+      `SELECT pid, backend_start::text AS started, application_name AS app, pg_terminate_backend(pid) AS ended
+         FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()`,
+    );
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const alive = await c.query<{ pid: number; started: string; app: string }>(
+        `SELECT pid, backend_start::text AS started, application_name AS app FROM pg_stat_activity WHERE pid = ANY($1::int[])`,
+        [rows.map((r) => r.pid)],
+      );
+      // A pid reused by a new (read-only) session is not the one we ended.
+      const left = alive.rows.filter((a) =>
+        rows.some((r) => r.pid === a.pid && r.started === a.started),
+      );
+      if (left.length === 0) return rows.length;
+      if (Date.now() > deadline) {
+        const names = left.map((l) => `${l.pid}${l.app ? ` (${l.app})` : ''}`).join(', ');
+        throw new ProviderError(
+          NAME,
+          `${ctx.where(side)}: ${left.length} client session${left.length === 1 ? '' : 's'} did not exit within ${Math.round(timeoutMs / 1000)} s of pg_terminate_backend (pid ${names}); one still open could commit after the final LSN is read, so nothing was promoted. ${side} stays fenced read-only (new sessions cannot write): end them (on the host: kill the pid, check for a process stuck in I/O), then Retry.`,
+          { code: 'timeout', retryable: true },
+        );
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  });
+}
+
+async function receivedAfterShutdown(ctx: PgContext, standby: RegionRole): Promise<string> {
+  return ctx.poll(
+    ctx.opts.catchUpTimeoutSeconds * 1000,
+    `${standby}'s WAL receiver to see the fenced server go away`,
+    () =>
+      ctx.withClient(standby, 'reading the received LSN', async (c) => {
+        const streaming = (
+          await c.query(`SELECT 1 FROM pg_stat_wal_receiver WHERE status = 'streaming'`)
+        ).rowCount;
+        if (streaming) return undefined;
+        return (
+          ((await c.query('SELECT pg_last_wal_receive_lsn()::text AS lsn')).rows[0].lsn as
+            string | null) ?? undefined
+        );
+      }),
+  );
+}
+
+/** Undo a read-only fence we left on `side` earlier (a failback promotes the old, fenced primary). */
+export async function unfence(ctx: PgContext, side: RegionRole): Promise<boolean> {
+  return ctx.withClient(side, 'removing the read-only fence', async (c) => {
+    const { rows } = await c.query(
+      `SELECT setting, sourcefile FROM pg_settings WHERE name = 'default_transaction_read_only'`,
+    );
+    const fenced =
+      rows[0]?.setting === 'on' &&
+      String(rows[0]?.sourcefile ?? '').endsWith('postgresql.auto.conf');
+    if (!fenced) return false;
+    await c.query('ALTER SYSTEM RESET default_transaction_read_only');
+    await c.query('SELECT pg_reload_conf()');
+    return true;
+  });
+}
+
+/** The fenced side's timeline and next transaction id, for the fence record; null when unreadable (a fence command that stopped it). */
+export async function readFencedState(
+  ctx: PgContext,
+  side: RegionRole,
+): Promise<{ timeline: number; nextXid: string } | null> {
+  try {
+    return await ctx.withClient(side, 'reading the fenced state', async (c) => {
+      const { rows } = await c.query(
+        `SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS xid, current_setting('default_transaction_read_only') = 'on' AS fenced`,
+      );
+      if (rows[0].fenced !== true) return null;
+      return { timeline: await writerTimeline(c), nextXid: rows[0].xid as string };
+    });
+  } catch (err) {
+    ctx.opts.log.warn(
+      { err: (err as Error).message, side },
+      'reading the fenced side for the fence record failed',
+    );
+    return null;
+  }
+}
+
+/**
+ * Keep the fence of a planned failover for `fenced`'s server: its final LSN and the split the
+ * promotion of `promoted` made (read from its timeline history), so a failback can tell WAL
+ * written after the split under this fence (background records) from lost commits. A failure
+ * only loses that note: the failback then warns as without the record.
+ */
+export async function recordFence(
+  ctx: PgContext,
+  fenced: RegionRole,
+  promoted: RegionRole,
+  finalLsn: string,
+  state: { timeline: number; nextXid: string } | null,
+): Promise<void> {
+  if (!state) return;
+  try {
+    const splitLsn = await ctx.withClient(promoted, 'reading the timeline history', async (c) =>
+      switchpointFrom(await timelineHistory(c, await writerTimeline(c)), state.timeline),
+    );
+    if (!splitLsn || lsnDiff(splitLsn, finalLsn) < 0) {
+      ctx.opts.log.warn(
+        { fenced, finalLsn, splitLsn },
+        'the promoted timeline does not fork at or after the final LSN: no fence record',
+      );
+      return;
+    }
+    const record = {
+      finalLsn,
+      timeline: state.timeline,
+      splitLsn,
+      nextXid: state.nextXid,
+      at: new Date().toISOString(),
+    };
+    ctx.keep('the PostgreSQL fence record', () =>
+      ctx.servers.rememberFence(ctx.serverName(fenced), record),
+    );
+  } catch (err) {
+    ctx.opts.log.warn(
+      { err: (err as Error).message, fenced },
+      'reading the split for the fence record failed',
+    );
+  }
+}

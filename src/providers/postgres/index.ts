@@ -1,0 +1,101 @@
+/**
+ * PostgreSQL streaming-replication provider (DatabaseProvider) on `pg`.
+ *
+ *   createPostgresProvider({
+ *     primaryUrl,             // connection string of the primary region's server, and of the secondary's:
+ *     secondaryUrl,           //   a superuser (fencing uses ALTER SYSTEM, CHECKPOINT, pg_terminate_backend, pg_promote)
+ *     promoteTimeoutSeconds,  // pg_promote(wait => true, timeout); config: postgres.promoteTimeoutSeconds
+ *     catchUpTimeoutSeconds,  // planned: how long to wait for the standby to replay the final LSN
+ *     fence,                  // { method: 'read-only' } or { method: 'command', command } (config postgres.fence)
+ *     probe,                  // { table: 'dr_probe', statement? }: verification's write probe
+ *     resync?,                // { command, timeoutSeconds }: host-level rewind/rebuild script (failback)
+ *     consistencyTables,      // tables whose row count and checksum must match on both sides
+ *     log,                    // pino logger (child with provider: 'postgres')
+ *     connectTimeoutMs?,      // default 3000: how long "is the other side reachable?" may take
+ *     systemIdentifier?,      // config postgres.systemIdentifier: the cluster's identifier, checked on every side seen
+ *     identity?,              // where the identifier seen on both sides is remembered (default: in memory)
+ *     servers?,               // where each server's planned-failover fence and last writer reading are kept (default: in memory)
+ *     sessionExitTimeoutMs?,  // default 15000: how long fenced-off sessions may take to exit
+ *   })
+ *
+ * Needs PostgreSQL 13 or later (pg_stat_wal_receiver.flushed_lsn, pg_promote, wal_keep_size).
+ *
+ * Commands run by `fence.command` / `resync.command` (via /bin/sh) get these environment variables:
+ *   fence: DR_SIDE (primary|secondary: the side being fenced), DR_PG_URL (its connection string),
+ *   DR_PG_OTHER_URL (the other side's). resync (README, "The resync command"): DR_RESYNC_STANDBY,
+ *   DR_RESYNC_TARGET_URL, DR_RESYNC_SOURCE_URL, DR_RESYNC_METHOD (rewind|rebuild),
+ *   DR_RESYNC_DIVERGENCE_LSN.
+ *
+ * Why one short-lived connection per call and no pool: during a failover the old primary may be
+ * dying; a pool would hand out half-dead connections and hide reachability.
+ *
+ * One file per concern: context.ts (connection, options, what is remembered), state.ts (reading a
+ * side, its role), identity.ts (is it this cluster's server), readiness.ts, loss.ts (RPO),
+ * promote.ts, fence.ts, resync.ts (failback of an old primary), consistency.ts; and the helpers
+ * divergence.ts (the stale side's analysis), memory.ts (what outlives the process), lsn.ts.
+ */
+import type { CheckResult, ComponentReadiness, Mode, RegionRole } from '../../domain/types.js';
+import type { ActionResult, DatabaseProvider, Progress, PromotionResult } from '../types.js';
+import { consistency } from './consistency.js';
+import { NAME, PgContext, type PostgresProviderOptions } from './context.js';
+import { promote } from './promote.js';
+import { readiness } from './readiness.js';
+import { resync } from './resync.js';
+import { isStreamingStandby, isWriter, verifyWriter } from './state.js';
+
+export type { PostgresProviderOptions } from './context.js';
+export { switchpointFrom } from './divergence.js';
+export { lsnDiff, lsnToNumber } from './lsn.js';
+export {
+  keptPostgresFacts,
+  keyValuePostgresServers,
+  keyValueSystemIdentifier,
+  type PostgresServerMemory,
+  type SystemIdentifierMemory,
+} from './memory.js';
+
+export function createPostgresProvider(opts: PostgresProviderOptions): DatabaseProvider {
+  return new PostgresProvider(opts);
+}
+
+/** The provider's face: each method hands the shared context to the file that owns the concern. */
+class PostgresProvider implements DatabaseProvider {
+  readonly name = NAME;
+  private readonly ctx: PgContext;
+
+  constructor(opts: PostgresProviderOptions) {
+    this.ctx = new PgContext(opts);
+  }
+
+  readiness(target: RegionRole): Promise<ComponentReadiness> {
+    return readiness(this.ctx, target);
+  }
+
+  isWriter(target: RegionRole): Promise<boolean> {
+    return isWriter(this.ctx, target);
+  }
+
+  promote(opts: { target: RegionRole; mode: Mode; progress: Progress }): Promise<PromotionResult> {
+    return promote(this.ctx, opts);
+  }
+
+  verifyWriter(target: RegionRole): Promise<CheckResult[]> {
+    return verifyWriter(this.ctx, target);
+  }
+
+  isStreamingStandby(standby: RegionRole): Promise<boolean> {
+    return isStreamingStandby(this.ctx, standby);
+  }
+
+  resync(opts: { standby: RegionRole; progress: Progress }): Promise<ActionResult> {
+    return resync(this.ctx, opts);
+  }
+
+  consistency(opts: { writer: RegionRole; progress: Progress }): Promise<CheckResult[]> {
+    return consistency(this.ctx, opts);
+  }
+
+  close(): Promise<void> {
+    return this.ctx.close();
+  }
+}
