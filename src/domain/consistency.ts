@@ -38,10 +38,10 @@ export interface ConsistencyScope {
   error?: string;
 }
 
-export type ConsistencyVerdict = 'consistent' | 'different' | 'changing' | 'sampled' | 'error';
+type ConsistencyVerdict = 'consistent' | 'different' | 'changing' | 'sampled' | 'error';
 
 /** Units that were compared (equal, different or changing), as a share of all units. */
-export function comparedPercent(s: ConsistencyScope): number {
+function comparedPercent(s: ConsistencyScope): number {
   if (s.total === 0) return 100;
   return (100 * (s.equal + s.different + s.changing)) / s.total;
 }
@@ -56,7 +56,7 @@ export function verdictOf(s: ConsistencyScope): ConsistencyVerdict {
 }
 
 /** "12.3 %", "0.05 %", "100 %": enough digits that a small sample does not read as 0 %. */
-export function formatPercent(p: number): string {
+function formatPercent(p: number): string {
   if (p >= 99.95 && p < 100) return '99.9 %';
   if (p >= 10 || p === 0) return `${Math.round(p * 10) / 10} %`;
   return `${Number(p.toPrecision(2))} %`;

@@ -43,6 +43,7 @@ type Components = DrConfig['components'];
 
 function buildDatabase(
   pg: NonNullable<Components['postgres']>,
+  consistency: DrConfig['consistency'],
   env: NodeJS.ProcessEnv,
   log: Logger,
   identity?: SystemIdentifierMemory,
@@ -57,6 +58,12 @@ function buildDatabase(
     probe: pg.probe,
     ...(pg.resync ? { resync: pg.resync } : {}),
     consistencyTables: pg.consistencyTables,
+    consistency: {
+      ...consistency.postgres,
+      attempts: consistency.attempts,
+      timeBudgetSeconds: consistency.timeBudgetSeconds,
+      unproven: consistency.unproven,
+    },
     ...(pg.systemIdentifier ? { systemIdentifier: pg.systemIdentifier } : {}),
     ...(identity ? { identity } : {}),
     ...(servers ? { servers } : {}),
@@ -218,6 +225,7 @@ export function createProviders(
       providers.database = keep(
         buildDatabase(
           c.postgres,
+          config.consistency,
           env,
           log.child({ provider: 'postgres' }),
           opts.postgresIdentity,

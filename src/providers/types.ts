@@ -66,8 +66,8 @@ export interface DatabaseProvider extends Inspectable {
   isStreamingStandby(standby: RegionRole): Promise<boolean>;
   /** Make `standby` a streaming standby of the other side (rewind or rebuild). */
   resync(opts: { standby: RegionRole; progress: Progress }): Promise<ActionResult>;
-  /** Compare both sides (LSNs, row counts, checksums). */
-  consistency(opts: { writer: RegionRole; progress: Progress }): Promise<CheckResult[]>;
+  /** Compare both sides under live writes (LSNs, then each configured table chunk by chunk). */
+  consistency(opts: { writer: RegionRole; progress: Progress }): Promise<ConsistencyResult>;
 }
 
 /** Redis (or another cache with replication). */

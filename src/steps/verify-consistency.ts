@@ -1,7 +1,6 @@
 import { verdictLabel, verdictOf, type ConsistencyScope } from '../domain/consistency.js';
-import type { CheckResult, StepOutcome } from '../domain/types.js';
+import type { StepOutcome } from '../domain/types.js';
 import { STEP_TITLES } from '../machine/runbook.js';
-import type { ConsistencyResult } from '../providers/types.js';
 import { dataProviders } from './data-tier.js';
 import { ALWAYS_RUN, checksOutcome } from './outcome.js';
 import type { Step } from './types.js';
@@ -13,14 +12,6 @@ function headline(scopes: readonly ConsistencyScope[]): string {
   const label = (s: ConsistencyScope) =>
     `${s.component === 'database' ? 'postgres' : 'redis'} ${s.name}: ${verdictLabel(s)}`;
   return `primary and secondary compared (${unproven.map(label).join('; ')})`;
-}
-
-/** Checks and scopes of every provider; a provider that returns bare checks has no scopes. */
-function combine(parts: readonly (ConsistencyResult | CheckResult[])[]): ConsistencyResult {
-  return {
-    checks: parts.flatMap((p) => (Array.isArray(p) ? p : p.checks)),
-    scopes: parts.flatMap((p) => (Array.isArray(p) ? [] : p.scopes)),
-  };
 }
 
 /**
@@ -38,7 +29,8 @@ export const verifyConsistency: Step = {
         provider.consistency({ writer: 'secondary', progress }),
       ),
     );
-    const { checks, scopes } = combine(parts);
+    const checks = parts.flatMap((p) => p.checks);
+    const scopes = parts.flatMap((p) => p.scopes);
     return { ...checksOutcome(headline(scopes), checks), consistency: scopes };
   },
 };

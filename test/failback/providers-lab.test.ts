@@ -237,7 +237,7 @@ test('the consistency checks raise no false alarm while the writer keeps taking 
   try {
     await until('the load to be running', async () => written > 5);
     const checks = [
-      ...(await db.consistency({ writer: 'primary', progress: () => undefined })),
+      ...(await db.consistency({ writer: 'primary', progress: () => undefined })).checks,
       ...(await h.providers.cache!.consistency({ writer: 'primary', progress: () => undefined }))
         .checks,
     ];

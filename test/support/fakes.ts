@@ -316,8 +316,7 @@ function dataProvider(world: FakeWorld, c: 'database' | 'cache'): DatabaseProvid
           detail: ok ? 'checksums equal' : 'checksums differ',
         },
       ];
-      // Until the database provider returns a ConsistencyResult too: both shapes at once.
-      return Object.assign(checks, { checks, scopes: [] });
+      return { checks, scopes: [] };
     },
     async close() {},
   };

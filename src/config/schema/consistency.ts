@@ -62,5 +62,3 @@ export const consistency = z
   .strict()
   // prefault, not default: the defaults inside apply to an absent block too.
   .prefault({});
-
-export type ConsistencySettings = z.output<typeof consistency>;
