@@ -2,6 +2,7 @@
  * Terminal rendering of the same timeline and status the Slack adapter shows. Plain text with
  * fixed-width columns so it reads in a CI log as well as in a terminal.
  */
+import { consistencyTable } from '../domain/consistency.js';
 import type { OperationView, TimelineEntry } from '../domain/types.js';
 import {
   STEP_ICONS,
@@ -32,6 +33,7 @@ export function renderEntry(e: TimelineEntry): string {
     for (const c of e.outcome.checks ?? [])
       lines.push(`${pad}${c.ok ? '✅' : '❌'} ${c.name}: ${c.detail}`);
     for (const r of e.outcome.rpo ?? []) lines.push(`${pad}RPO ${formatRpo(r)}`);
+    for (const l of consistencyTable(e.outcome.consistency ?? [])) lines.push(`${pad}${l}`);
   }
   return lines.join('\n');
 }
@@ -55,6 +57,8 @@ export function renderStatus(view: OperationView): string {
           : `skipped by ${s.skippedBy ?? '?'}`
         : (s.summary ?? s.error?.message ?? '');
     lines.push(`  ${STEP_ICONS[s.status]} ${s.title.padEnd(34)} ${took.padStart(9)}  ${note}`);
+    // What the consistency check proved: the evidence for the switch back.
+    for (const l of consistencyTable(s.consistency ?? [])) lines.push(`      ${l}`);
   }
   return lines.join('\n');
 }

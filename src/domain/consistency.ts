@@ -110,20 +110,34 @@ export function rangesText(s: ConsistencyScope, max = 3): string {
     .join(' · ');
 }
 
-/** One sentence per scope: "orders: sampled 40 % — 120/300 chunks equal (...)". */
-export function scopeLine(s: ConsistencyScope): string {
-  const ranges = rangesText(s);
-  return `${s.name}: ${verdictLabel(s)} — ${countsText(s)}${ranges ? ` — ${ranges}` : ''}`;
+/** Columns of the consistency table: where, verdict, counts, the ranges to look at. */
+const COLUMNS = ['scope', 'result', 'compared', 'look at'];
+
+/** The table's rows as cells (Markdown renders them as a table). */
+export function consistencyRows(scopes: readonly ConsistencyScope[]): string[][] {
+  if (scopes.length === 0) return [];
+  return [
+    COLUMNS,
+    ...scopes.map((s) => [
+      `${s.component === 'database' ? 'postgres' : 'redis'} ${s.name}`,
+      verdictLabel(s),
+      countsText(s),
+      rangesText(s, 2),
+    ]),
+  ];
 }
 
-/** Columns of the consistency table: where, verdict, counts, the ranges to look at. */
-export const CONSISTENCY_COLUMNS = ['scope', 'result', 'compared', 'look at'] as const;
-
-export function consistencyRows(scopes: readonly ConsistencyScope[]): string[][] {
-  return scopes.map((s) => [
-    `${s.component === 'database' ? 'postgres' : 'redis'} ${s.name}`,
-    verdictLabel(s),
-    countsText(s),
-    rangesText(s, 2),
-  ]);
+/**
+ * The table in fixed-width columns (Slack code block, terminal). The ranges to look at go on an
+ * indented line under their row, clipped to `width`, so a long key range is never cut off a row.
+ */
+export function consistencyTable(scopes: readonly ConsistencyScope[], width = 200): string[] {
+  if (scopes.length === 0) return [];
+  const rows = consistencyRows(scopes);
+  const widths = [0, 1].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
+  const clip = (line: string) => (line.length <= width ? line : `${line.slice(0, width - 1)}…`);
+  return rows.flatMap(([scope, result, compared, look], i) => {
+    const line = `${scope!.padEnd(widths[0]!)}  ${result!.padEnd(widths[1]!)}  ${compared}`;
+    return i > 0 && look ? [clip(line), clip(`  ↳ ${look}`)] : [clip(line.trimEnd())];
+  });
 }
