@@ -8,13 +8,16 @@
  * string at 1 GB, the wall the old md5(string_agg(...)) hit) and no sort. A sum, not an XOR, so
  * two equal rows do not cancel out.
  *
- * Row hash per version:
- * - PostgreSQL 14+: sum(hash_record_extended(t, 0)), each column hashed by its type's own hash
- *   function (values equal by their type, like 1.0 and 1.00, hash alike), about 3× faster than
- *   the text form; config `consistency.postgres.rowHash: text` or a column type without a hash
- *   function selects sum(hashtextextended(t::text, 0)), byte-exact on the row's text form.
- * - PostgreSQL 13 (no TID Range Scan, no hash_record_extended): one chunk per table, the whole
- *   table streamed once per side with sum(hashtextextended(t::text, 0)).
+ * The row hash (config `consistency.postgres.rowHash`):
+ * - column (default): each column hashed by its type's own extended hash function (hashint8extended,
+ *   hashtextextended, hash_numeric_extended, ...; the text form for a type without one that takes
+ *   exactly it, like json, date or varchar), XOR-ed with the column's position as seed and NULL
+ *   as a constant per column. About twice a plain scan of the chunk, and 1.6× faster than
+ *   hash_record_extended(t, 0), which first copies each row into a record. Values their type
+ *   calls equal hash alike (1.0 and 1.00).
+ * - text: hashtextextended(t::text, 0), the row's text form, byte-exact; about 4× slower.
+ * PostgreSQL 13 has no TID Range Scan: there a table is one chunk, read whole on each side with
+ * the same hashes (the functions exist since PostgreSQL 11).
  */
 import type pg from 'pg';
 import { quoteIdent } from './context.js';
@@ -30,7 +33,8 @@ export interface Chunk {
 export interface TablePlan {
   table: string;
   quoted: string;
-  hash: 'record' | 'text';
+  /** The SQL expression of one row's 64-bit hash (`t` is the table's alias). */
+  rowHash: string;
   /** The table's size in blocks when planned: where an open-ended chunk is split. */
   blocks: number;
   chunks: Chunk[];
@@ -41,13 +45,8 @@ export interface TablePlan {
 
 interface ChunkSettings {
   chunkRows: number;
-  rowHash: 'record' | 'text';
+  rowHash: 'column' | 'text';
 }
-
-const HASH_SQL = {
-  record: 'hash_record_extended(t, 0)',
-  text: 'hashtextextended(t::text, 0)',
-} as const;
 
 /** The text form of values must not depend on a server's settings (time zone, float digits). */
 export async function prepareSession(c: pg.Client): Promise<void> {
@@ -56,15 +55,33 @@ export async function prepareSession(c: pg.Client): Promise<void> {
   );
 }
 
-/** Does every column of `table` have an extended hash function (hash_record_extended works)? */
-async function recordHashable(c: pg.Client, quoted: string): Promise<boolean> {
-  try {
-    // A row of NULLs still makes hash_record_extended look up every column's hash function.
-    await c.query(`SELECT hash_record_extended(jsonb_populate_record(NULL::${quoted}, '{}'), 0)`);
-    return true;
-  } catch {
-    return false;
-  }
+/**
+ * The per-column row hash: each column by its type's default hash opclass's extended function
+ * when that function takes exactly the column's type, else by its text form.
+ */
+async function columnHash(c: pg.Client, table: string): Promise<{ sql: string; text: number }> {
+  const { rows } = await c.query<{ n: number; name: string; fn: string | null }>(
+    `SELECT a.attnum AS n, a.attname AS name,
+            (SELECT p.amproc::regproc::text
+               FROM pg_opclass oc
+               JOIN pg_amproc p ON p.amprocfamily = oc.opcfamily AND p.amprocnum = 2
+                AND p.amproclefttype = oc.opcintype AND p.amprocrighttype = oc.opcintype
+               JOIN pg_proc f ON f.oid = p.amproc
+              WHERE oc.opcmethod = (SELECT oid FROM pg_am WHERE amname = 'hash')
+                AND oc.opcdefault AND oc.opcintype = a.atttypid AND f.proargtypes[0] = a.atttypid
+              LIMIT 1) AS fn
+       FROM pg_attribute a
+      WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped
+      ORDER BY a.attnum`,
+    [table],
+  );
+  if (rows.length === 0) return { sql: '0', text: 0 };
+  const parts = rows.map((r) => {
+    const col = `t.${quoteIdent(r.name)}`;
+    const hash = r.fn ? `${r.fn}(${col}, ${r.n})` : `hashtextextended(${col}::text, ${r.n})`;
+    return `coalesce(${hash}, ${-r.n})`;
+  });
+  return { sql: parts.join(' # '), text: rows.filter((r) => !r.fn).length };
 }
 
 async function primaryKey(c: pg.Client, table: string): Promise<string[]> {
@@ -90,57 +107,49 @@ function keyOf(columns: string[]): TablePlan['key'] {
       };
 }
 
-/** Cut the table into chunks of about `chunkRows` rows (from its statistics), in block order. */
+/** Block ranges of about `chunkRows` rows (from the statistics), the last one open-ended. */
+function blockRanges(relpages: number, reltuples: number, blocks: number, chunkRows: number) {
+  const perBlock = relpages > 0 && reltuples > 0 ? reltuples / relpages : 0;
+  // Without statistics (never analyzed): 1024 blocks, 8 MB of heap.
+  const size = perBlock > 0 ? Math.max(1, Math.round(chunkRows / perBlock)) : 1024;
+  const chunks: Chunk[] = [];
+  for (let from = 0; from + size < blocks; from += size) chunks.push({ from, to: from + size });
+  chunks.push({ from: chunks.length * size, to: null });
+  return { size, chunks };
+}
+
+/** Cut the table into chunks (in block order) and choose its row hash. */
 export async function planTable(
   c: pg.Client,
   table: string,
   version: number,
   s: ChunkSettings,
 ): Promise<TablePlan> {
-  const quoted = quoteIdent(table);
-  const { rows } = await c.query<{
-    relpages: number;
-    reltuples: number;
-    blocks: string;
-    kind: string;
-  }>(
-    `SELECT relpages, reltuples, relkind AS kind,
+  const { rows } = await c.query<{ pages: number; tuples: number; blocks: string; kind: string }>(
+    `SELECT relpages AS pages, reltuples AS tuples, relkind AS kind,
             (pg_relation_size(oid) / current_setting('block_size')::int)::text AS blocks
        FROM pg_class WHERE oid = $1::regclass`,
     [table],
   );
   const info = rows[0]!;
   const blocks = Number(info.blocks);
-  const hash = s.rowHash === 'record' && version >= 140000 && (await recordHashable(c, quoted));
   const key = keyOf(await primaryKey(c, table));
-  const hashText = hash ? 'sum(hash_record_extended)' : 'sum(hashtextextended(row text))';
-  // Tables without storage of their own (partitioned) and PostgreSQL 13 are read whole.
-  if (version < 140000 || !['r', 'm', 't'].includes(info.kind)) {
+  const columns = s.rowHash === 'column' ? await columnHash(c, table) : null;
+  const rowHash = columns?.sql ?? 'hashtextextended(t::text, 0)';
+  const hash = columns
+    ? `sum of per-column type hashes${columns.text ? ` (${columns.text} column(s) by text form)` : ''}`
+    : 'sum(hashtextextended(row text))';
+  const pg = `PostgreSQL ${Math.floor(version / 10000)}`;
+  const plan = { table, quoted: quoteIdent(table), rowHash, blocks, key };
+  // PostgreSQL 13 and tables without storage of their own (partitioned) are read whole.
+  if (version < 140000 || !['r', 'm', 't'].includes(info.kind))
     return {
-      table,
-      quoted,
-      hash: hash ? 'record' : 'text',
-      blocks,
+      ...plan,
       chunks: [{ from: 0, to: null, whole: true }],
-      key,
-      method: `${hashText} over the whole table (PostgreSQL ${Math.floor(version / 10000)})`,
+      method: `${hash} over the whole table (${pg})`,
     };
-  }
-  const perBlock = info.relpages > 0 && info.reltuples > 0 ? info.reltuples / info.relpages : 0;
-  // Without statistics (never analyzed): 1024 blocks, 8 MB of heap.
-  const size = perBlock > 0 ? Math.max(1, Math.round(s.chunkRows / perBlock)) : 1024;
-  const chunks: Chunk[] = [];
-  for (let from = 0; from + size < blocks; from += size) chunks.push({ from, to: from + size });
-  chunks.push({ from: chunks.length * size, to: null });
-  return {
-    table,
-    quoted,
-    hash: hash ? 'record' : 'text',
-    blocks,
-    chunks,
-    key,
-    method: `${hashText} over ranges of ${size} blocks (PostgreSQL ${Math.floor(version / 10000)})`,
-  };
+  const { size, chunks } = blockRanges(info.pages, info.tuples, blocks, s.chunkRows);
+  return { ...plan, chunks, method: `${hash} over ranges of ${size} blocks (${pg})` };
 }
 
 function where(chunk: Chunk): string {
@@ -160,18 +169,21 @@ export function chunkLabel(chunk: Chunk): string {
 /** `rows:sum` of the chunk on the side `c` is connected to. */
 export async function chunkDigest(c: pg.Client, plan: TablePlan, chunk: Chunk): Promise<string> {
   const { rows } = await c.query<{ n: string; s: string }>(
-    `SELECT count(*)::text AS n, coalesce(sum(${HASH_SQL[plan.hash]}), 0)::text AS s FROM ${plan.quoted} t${where(chunk)}`,
+    `SELECT count(*)::text AS n, coalesce(sum(${plan.rowHash}), 0)::text AS s FROM ${plan.quoted} t${where(chunk)}`,
   );
   return `${rows[0]!.n}:${rows[0]!.s}`;
 }
 
 export const rowsOf = (digest: string): number => Number(digest.split(':')[0]);
 
-/** Halves of a chunk that kept changing, to narrow what stays unproven; null when it is one block. */
+/** Below this many blocks (128 kB) a changing chunk is not split further: it is reported. */
+const MIN_SPLIT_BLOCKS = 16;
+
+/** Halves of a chunk written during its comparison, to narrow what stays unproven; null when small enough. */
 export function splitChunk(chunk: Chunk, blocks: number): Chunk[] | null {
   if (chunk.whole) return null;
   const end = chunk.to ?? Math.max(blocks, chunk.from + 1);
-  if (end - chunk.from < 2) return null;
+  if (end - chunk.from < 2 * MIN_SPLIT_BLOCKS) return null;
   const mid = chunk.from + Math.floor((end - chunk.from) / 2);
   return [
     { from: chunk.from, to: mid },
@@ -186,7 +198,7 @@ async function rowHashes(
   chunk: Chunk,
 ): Promise<Map<string, { key: string; hash: string }>> {
   const { rows } = await c.query<{ id: string; key: string; h: string }>(
-    `SELECT t.ctid::text AS id, ${plan.key.expr} AS key, ${HASH_SQL[plan.hash]}::text AS h FROM ${plan.quoted} t${where(chunk)}`,
+    `SELECT t.ctid::text AS id, ${plan.key.expr} AS key, (${plan.rowHash})::text AS h FROM ${plan.quoted} t${where(chunk)}`,
   );
   return new Map(rows.map((r) => [r.id, { key: r.key, hash: r.h }]));
 }

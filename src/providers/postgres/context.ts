@@ -47,8 +47,8 @@ export interface PgConsistencyOptions {
   chunkRows: number;
   /** Chunks compared at once; each holds one connection on each side. */
   concurrency: number;
-  /** record: hash_record_extended (PostgreSQL 14+); text: hashtextextended of the row's text. */
-  rowHash: 'record' | 'text';
+  /** column: each column by its type's hash function; text: hashtextextended of the row's text. */
+  rowHash: 'column' | 'text';
   /** Rounds of a chunk written during each of them before it counts as changing. */
   attempts: number;
   /** When spent, the chunks compared so far (in random order) are the table's sample. */
@@ -60,7 +60,7 @@ export interface PgConsistencyOptions {
 const CONSISTENCY_DEFAULTS: PgConsistencyOptions = {
   chunkRows: 100_000,
   concurrency: 2,
-  rowHash: 'record',
+  rowHash: 'column',
   attempts: 3,
   timeBudgetSeconds: 900,
   unproven: 'pause',
