@@ -11,7 +11,7 @@ const postgres = z
      * Rows per chunk (from the table's statistics): a chunk is one short query on each side, and
      * the unit that is retried, sampled and named when it differs.
      */
-    chunkRows: z.number().int().min(1000).max(10_000_000).default(100_000),
+    chunkRows: z.number().int().min(1000).max(10_000_000).default(50_000),
     /** Chunks checked at once on each side: one connection per chunk in flight, per side. */
     concurrency: z.number().int().min(1).max(32).default(2),
     /**

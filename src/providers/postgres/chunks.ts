@@ -174,6 +174,21 @@ export async function chunkDigest(c: pg.Client, plan: TablePlan, chunk: Chunk): 
   return `${rows[0]!.n}:${rows[0]!.s}`;
 }
 
+/**
+ * The chunk's digest on the writer and, in the same statement, the writer's LSN: computed after
+ * the scan, so at or past every commit the scan saw (one round trip fewer per chunk).
+ */
+export async function writerDigest(
+  c: pg.Client,
+  plan: TablePlan,
+  chunk: Chunk,
+): Promise<{ digest: string; lsn: string }> {
+  const { rows } = await c.query<{ n: string; s: string; lsn: string }>(
+    `SELECT count(*)::text AS n, coalesce(sum(${plan.rowHash}), 0)::text AS s, pg_current_wal_lsn()::text AS lsn FROM ${plan.quoted} t${where(chunk)}`,
+  );
+  return { digest: `${rows[0]!.n}:${rows[0]!.s}`, lsn: rows[0]!.lsn };
+}
+
 export const rowsOf = (digest: string): number => Number(digest.split(':')[0]);
 
 /** Below this many blocks (128 kB) a changing chunk is not split further: it is reported. */

@@ -58,7 +58,7 @@ export interface PgConsistencyOptions {
 }
 
 const CONSISTENCY_DEFAULTS: PgConsistencyOptions = {
-  chunkRows: 100_000,
+  chunkRows: 50_000,
   concurrency: 2,
   rowHash: 'column',
   attempts: 3,

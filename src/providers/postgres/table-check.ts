@@ -22,6 +22,7 @@ import {
   prepareSession,
   rowsOf,
   splitChunk,
+  writerDigest,
   type Chunk,
   type TablePlan,
 } from './chunks.js';
@@ -93,9 +94,13 @@ function chunkSides(
   return {
     async readWriter(items) {
       const digests: string[] = [];
-      for (const it of items) digests.push(await chunkDigest(w, it.plan, it.chunk));
-      const { rows } = await w.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
-      return { digests, position: rows[0]!.lsn };
+      let position = '0/0';
+      for (const it of items) {
+        const r = await writerDigest(w, it.plan, it.chunk);
+        digests.push(r.digest);
+        position = r.lsn;
+      }
+      return { digests, position };
     },
     waitForStandby: (lsn) => waitReplayed(ctx, s, standby, lsn),
     async readStandby(items) {
