@@ -21,6 +21,7 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /build/dist ./dist
 COPY bin ./bin
 COPY dr.config.example.yaml manifest.yml ./
+COPY deploy ./deploy
 USER node
 EXPOSE 3000
 # node:20-slim has no curl: probe /healthz (bot up and its state Redis answering) with node itself.

@@ -50,6 +50,7 @@ export interface StartAppOptions {
 export async function startApp(opts: StartAppOptions): Promise<RunningApp> {
   const { config, runtime, log, leaseTtlMs } = await checkConfig(opts);
   const modules = await loadModules();
+  await modules.providers.checkAzureCredential(config);
   const ctx: StartContext = { config, env: opts.env, runtime, log, modules, cleanups: [] };
   try {
     const store = await openStateStore(ctx);

@@ -108,6 +108,8 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
     "`invert-health-check`: pin the primary's health check unhealthy (Disabled and Inverted) so Route 53 fails over and stays there. `rewrite-records`: swap the records' failover roles.",
   'components.dns.route53.primaryHealthCheckId':
     'The health check attached to the PRIMARY record. Required with `invert-health-check`.',
+  'components.dns.route53.allowUnhealthyTarget':
+    'Switch even when Route 53 sees the target region unhealthy; refused by default, as Route 53 would keep answering the other region.',
   'components.dns.route53.endpoint':
     'API endpoint override (lab, tests); `AWS_ENDPOINT_URL_ROUTE_53` works too.',
   'components.dns.route53.region': 'Signing region: Route 53 is global, the SDK still needs one.',
@@ -220,4 +222,10 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   'detection.providerStatus.azure.endpoint':
     'ARM endpoint override (lab, tests); default `https://management.azure.com`.',
   'detection.providerStatus.intervalSeconds': 'Seconds between reads.',
+  azure:
+    "How the bot's Azure credential (`DefaultAzureCredential`: environment, workload identity, managed identity, CLI) reaches Microsoft Entra ID; `AZURE_AUTHORITY_HOST` picks the cloud.",
+  'azure.disableInstanceDiscovery':
+    'Skip instance discovery (a call to login.microsoftonline.com that validates the authority host): private clouds, Azure Stack, the lab.',
+  'azure.caFile':
+    "PEM file of the CA certificates to trust for the authority host and the Azure APIs, instead of the system's.",
 };

@@ -21,7 +21,14 @@ function describeCloud(cloud: LabCloud): string[] {
     `  kubernetes second.  ${cloud.kubernetes.secondary.url} (context ${cloud.kubernetes.secondary.context}; kubeconfig ${cloud.kubernetes.kubeconfigPath})`,
     `  health primary      ${cloud.health.primaryUrl}`,
     `  health secondary    ${cloud.health.secondaryUrl}`,
-    `  traffic manager     ${cloud.trafficManager.url} (DNS server ${cloud.trafficManager.dnsServer}; not used by the lab config: it fails DNS over with Route 53)`,
+    `  traffic manager     ${cloud.trafficManager.url} (DNS server ${cloud.trafficManager.dnsServer}${cloud.azure ? '' : '; not used by the lab config: it fails DNS over with Route 53'})`,
+    ...(cloud.azure
+      ? [
+          `  entra id            ${cloud.azure.authorityHost} (tenant ${cloud.azure.tenantId}, client ${cloud.azure.clientId}; secret in lab.env)`,
+          `  resource health     ${cloud.azure.resourceHealth.url} (${cloud.azure.resourceHealth.resourceId})`,
+          `  blob (azurite)      containers ${cloud.azure.blob.primaryContainer} → ${cloud.azure.blob.secondaryContainer} (connection string in $${cloud.azure.blob.connectionStringEnv})`,
+        ]
+      : []),
     `  s3                  ${cloud.s3.url} (buckets ${cloud.s3.primaryBucket} → ${cloud.s3.secondaryBucket}, replicated after 0.5 s)`,
     `  simulator control   ${cloud.controlUrl} (GET /state; POST /health/{primary|secondary}/{down|up|stop|start})`,
   ];
@@ -155,7 +162,12 @@ const signalNumber = (s: NodeJS.Signals): number => constants.signals[s] ?? 2;
  * `dr lab up` stops what it started and removes DIR on SIGINT (Ctrl-C) or SIGTERM, as `dr demo`
  * takes its lab down; a second signal exits at once (DIR/lab.json lets `dr lab down` finish).
  */
-async function up(lab: typeof import('../lab/index.js'), dir: string, io: CliIo): Promise<number> {
+async function up(
+  lab: typeof import('../lab/index.js'),
+  dir: string,
+  io: CliIo,
+  cloud: 'aws' | 'azure',
+): Promise<number> {
   const controller = new AbortController();
   let received: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -172,7 +184,7 @@ async function up(lab: typeof import('../lab/index.js'), dir: string, io: CliIo)
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const info = await lab.labUp({ dir, signal: controller.signal });
+    const info = await lab.labUp({ dir, signal: controller.signal, cloud });
     io.stdout(`${describeUp(info, lab.labCloud(info))}\n`);
     return 0;
   } catch (err) {
@@ -189,13 +201,13 @@ async function up(lab: typeof import('../lab/index.js'), dir: string, io: CliIo)
 
 export async function runLab(
   action: LabAction,
-  opts: { dir?: string; region?: RegionRole; io: CliIo },
+  opts: { dir?: string; region?: RegionRole; cloud?: 'aws' | 'azure'; io: CliIo },
 ): Promise<number> {
   const { io } = opts;
   const dir = opts.dir ?? DEFAULT_LAB_DIR;
   try {
     const lab = await import('../lab/index.js');
-    if (action === 'up') return await up(lab, dir, io);
+    if (action === 'up') return await up(lab, dir, io, opts.cloud ?? 'aws');
     if (action === 'down') {
       await lab.labDown({ dir });
       io.stdout(`lab in ${dir} stopped and removed\n`);

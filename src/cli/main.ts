@@ -169,10 +169,12 @@ function addLabCommands(program: Command, cli: Cli): void {
     cli,
     'up',
     "start the lab (servers, cloud simulators, the bot's state Redis) in a new or empty directory; write DIR/dr.config.yaml and DIR/lab.env for `dr start`",
-  ).addHelpText(
-    'after',
-    '\nCtrl-C (SIGINT) or SIGTERM while it starts: it stops what it started and removes DIR (exit 130 / 143).\nAfter a kill -9, `dr lab down --dir DIR` stops what DIR/lab.json records.',
-  );
+  )
+    .addOption(cloudOption())
+    .addHelpText(
+      'after',
+      '\nCtrl-C (SIGINT) or SIGTERM while it starts: it stops what it started and removes DIR (exit 130 / 143).\nAfter a kill -9, `dr lab down --dir DIR` stops what DIR/lab.json records.',
+    );
   labCommand(
     lab,
     cli,
@@ -218,6 +220,16 @@ Reads the variables dr-bot sets for a resync command:
     });
 }
 
+/** `--cloud` of `dr lab up` and `dr demo`: which cloud's services the lab config uses. */
+function cloudOption(): Option {
+  return new Option(
+    '--cloud <cloud>',
+    'aws: Route 53, S3; azure: Traffic Manager, Blob (Azurite), Resource Health, a local Entra ID',
+  )
+    .choices(['aws', 'azure'])
+    .default('aws');
+}
+
 /** One `dr lab` subcommand run by runLab, with its --dir (and --region for outage/restore). */
 function labCommand(
   lab: Command,
@@ -238,11 +250,13 @@ function labCommand(
         'secondary',
       ]),
     );
-  return command.action(async (opts: { dir?: string; region?: 'primary' | 'secondary' }) => {
+  type LabOpts = { dir?: string; region?: 'primary' | 'secondary'; cloud?: 'aws' | 'azure' };
+  return command.action(async (opts: LabOpts) => {
     setCode(
       await runLab(action, {
         dir: opts.dir,
         ...(opts.region ? { region: opts.region } : {}),
+        ...(opts.cloud ? { cloud: opts.cloud } : {}),
         io,
       }),
     );
@@ -360,11 +374,12 @@ function addDemoCommand(program: Command, cli: Cli): void {
     )
     .option('-d, --dir <dir>', 'lab directory (new or empty; default a temporary one)')
     .option('--reports <dir>', 'where the drill report is written (default ./dr-reports)')
+    .addOption(cloudOption())
     .addHelpText(
       'after',
       '\nNeeds the PostgreSQL server binaries (initdb, pg_ctl, postgres) and redis-server on this machine.',
     )
-    .action(async (opts: { dir?: string; reports?: string }) => {
+    .action(async (opts: { dir?: string; reports?: string; cloud?: 'aws' | 'azure' }) => {
       // The demo talks to local simulators only: the AWS SDK's notice that its 2027 releases need
       // Node.js 22 says nothing about the demo and would sit in the middle of its output. dr start
       // keeps it: there it is news for whoever runs the bot.
@@ -375,6 +390,7 @@ function addDemoCommand(program: Command, cli: Cli): void {
           io,
           ...(opts.dir ? { dir: opts.dir } : {}),
           ...(opts.reports ? { reportsDir: opts.reports } : {}),
+          ...(opts.cloud ? { cloud: opts.cloud } : {}),
         }),
       );
     });

@@ -128,6 +128,19 @@ export const configSchema = z
     consistency,
     components,
     detection: detection.optional(),
+    /**
+     * How the bot's Azure credential (DefaultAzureCredential: environment, workload identity,
+     * managed identity, CLI) reaches Microsoft Entra ID.
+     */
+    azure: z
+      .object({
+        /** Skip instance discovery (a call to login.microsoftonline.com): private clouds, Azure Stack, the lab. */
+        disableInstanceDiscovery: z.boolean().default(false),
+        /** PEM file of the CA certificates to trust for the authority host and Azure APIs, instead of the system's. */
+        caFile: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -23,6 +23,8 @@ export interface DemoOptions {
   dir?: string;
   /** Where the drill report is written; default ./dr-reports. */
   reportsDir?: string;
+  /** The lab's cloud: 'aws' (default, Route 53 and S3) or 'azure' (Traffic Manager and Blob). */
+  cloud?: 'aws' | 'azure';
 }
 
 function failure(err: unknown): string {
@@ -62,11 +64,15 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
 
   try {
     io.stdout(
-      'dr demo: starting the lab — PostgreSQL primary + streaming standby, Redis primary + replica, a state Redis for the bot, and the cloud simulators (Route 53, Kubernetes, health)…\n',
+      `dr demo: starting the lab — PostgreSQL primary + streaming standby, Redis primary + replica, a state Redis for the bot, and the cloud simulators (${opts.cloud === 'azure' ? 'Traffic Manager, Blob, Entra ID' : 'Route 53'}, Kubernetes, health)…\n`,
     );
     let info: LabInfo;
     try {
-      const up = lab.labUp({ ...(opts.dir ? { dir: opts.dir } : {}), signal: starting.signal });
+      const up = lab.labUp({
+        ...(opts.dir ? { dir: opts.dir } : {}),
+        signal: starting.signal,
+        ...(opts.cloud ? { cloud: opts.cloud } : {}),
+      });
       labStart = up;
       info = demo.info = await up;
     } catch (err) {

@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { configSchema, type DrConfigInput } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
+import { botPgUrl, botRedisUrl } from './permissions.js';
 import { labResyncCommand } from './resync-command.js';
 import type { LabInfo } from './types.js';
 
@@ -22,16 +23,18 @@ export function labConfig(info: LabInfo): DrConfigInput {
     targets: { rtoMinutes: 30, rpoMinutes: 5 },
     components: {
       postgres: {
-        primary: { url: info.postgres.primary.url },
-        secondary: { url: info.postgres.secondary.url },
+        // The bot's own least-privilege role (deploy/permissions/postgres.sql), never the superuser.
+        primary: { url: botPgUrl(info.postgres.primary.port) },
+        secondary: { url: botPgUrl(info.postgres.secondary.port) },
         promoteTimeoutSeconds: 30,
         catchUpTimeoutSeconds: 30,
         resync: { command: labResyncCommand(info.dir), timeoutSeconds: 300 },
         consistencyTables: [],
       },
       redis: {
-        primary: { url: info.redis.primary.url },
-        secondary: { url: info.redis.secondary.url },
+        // The bot's ACL user (deploy/permissions/redis.acl), never `default`.
+        primary: { url: botRedisUrl(info.redis.primary.port) },
+        secondary: { url: botRedisUrl(info.redis.secondary.port) },
         promoteTimeoutSeconds: 10,
       },
     },

@@ -25,6 +25,7 @@ import {
   pgUrl,
   type PgLabContext,
 } from './postgres.js';
+import { applyPostgresRole, applyRedisAcl } from './permissions.js';
 import { redisFiles, redisUrl, startRedis, type RedisServerInfo } from './redis.js';
 import { simulatorsPart } from './simulators/index.js';
 import {
@@ -62,6 +63,8 @@ export interface LabUpOptions {
    * directory removed, and labUp rejects with the signal's reason.
    */
   signal?: AbortSignal;
+  /** The cloud the default parts simulate: 'aws' (default) or 'azure'. */
+  cloud?: 'aws' | 'azure';
 }
 
 /** What the steps of one start share: where and as whom, and the manifest they record into. */
@@ -76,8 +79,8 @@ interface UpState {
   save(): void;
 }
 
-export function defaultLabParts(): LabPart[] {
-  return [simulatorsPart()];
+export function defaultLabParts(cloud: 'aws' | 'azure' = 'aws'): LabPart[] {
+  return [simulatorsPart({ cloud })];
 }
 
 function pendingRedis(name: string, port: number, dir: string): Pending<RedisServerInfo> {
@@ -100,7 +103,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
   };
   const save = (): void => writeJsonAtomically(join(dir, LAB_FILE), manifest);
   const st: UpState = { dir, user, bindir, redisServer, signal, manifest, save };
-  const parts = opts.parts ?? defaultLabParts();
+  const parts = opts.parts ?? defaultLabParts(opts.cloud);
   try {
     save();
     await checkReachable(st);
@@ -194,6 +197,8 @@ async function startPostgresPair(
   save();
   // Before the standby is cloned, so it has the extension too (a failback may analyse either side).
   if (walinspect) pgInfo.walinspect = await ensureExtension(p.url, 'pg_walinspect');
+  // After the extension (its function is granted too), before the clone: the standby gets the role.
+  await applyPostgresRole(p.url);
   const secondary = {
     name: 'lab-secondary',
     port: secondaryPort,
@@ -229,6 +234,8 @@ async function startRedisPair(
     port: p.port,
   });
   save();
+  // ACLs are per server: the bot's user on both sides.
+  await Promise.all([applyRedisAcl(p.url), applyRedisAcl(redisInfo.secondary.url)]);
 }
 
 async function startStateRedis(st: UpState, port: number): Promise<void> {
@@ -294,7 +301,7 @@ function writeConfigAndEnv(info: LabInfo, parts: readonly LabPart[]): void {
   for (const part of parts) Object.assign(env, part.env?.(info));
   writeLabEnv(info.envFile, env, [
     `Written by \`dr lab up\`: what \`dr start\` needs for the lab in ${info.dir} besides its config.`,
-    "No real secrets: REDIS_URL is the bot's own state Redis; the AWS keys only satisfy the SDK (the simulators do not check signatures).",
+    "No real secrets: REDIS_URL is the bot's own state Redis; the AWS keys only satisfy the SDK (the simulators do not check signatures); the Azure ones are this lab's own Entra ID app and Azurite's public development key.",
     `Use: . ${info.envFile}  then set SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET (SLACK_API_URL optional) and run \`npx dr start\`.`,
   ]);
 }

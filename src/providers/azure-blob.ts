@@ -5,19 +5,25 @@
  * or managed identity, CLI). The bot needs blob write on the primary container and read on the
  * secondary; Azure's object replication policy is what copies between them.
  */
-import { DefaultAzureCredential } from '@azure/identity';
+import type { TokenCredential } from '@azure/identity';
 import { BlobServiceClient, RestError } from '@azure/storage-blob';
 import { DrError, ProviderError } from '../errors.js';
+import { describeAzureCredentialError, isAzureCredentialError } from './azure-credential.js';
 import { stampFromMetadata, stampMetadata, type ObjectStoreSide } from './object-storage.js';
 
 type AzureBlobSideOptions = { container: string } & (
-  { connectionString: string } | { accountUrl: string }
+  { connectionString: string } | { accountUrl: string; credential: TokenCredential }
 );
 
 const NAME = 'azure-blob';
 
 function mapAzureError(err: unknown, where: string, doing: string): DrError {
   if (err instanceof DrError) return err;
+  if (isAzureCredentialError(err))
+    return new ProviderError(NAME, `${doing} ${where}: ${describeAzureCredentialError(err).line}`, {
+      code: 'forbidden',
+      cause: err,
+    });
   if (err instanceof RestError) {
     const status = err.statusCode;
     if (err.code === 'ContainerNotFound')
@@ -57,7 +63,7 @@ export function createAzureBlobSide(opts: AzureBlobSideOptions): ObjectStoreSide
       ? BlobServiceClient.fromConnectionString(opts.connectionString, {
           retryOptions: { maxTries: 3 },
         })
-      : new BlobServiceClient(opts.accountUrl, new DefaultAzureCredential(), {
+      : new BlobServiceClient(opts.accountUrl, opts.credential, {
           retryOptions: { maxTries: 3 },
         });
   const container = service.getContainerClient(opts.container);

@@ -18,6 +18,7 @@ import type {
   VerificationProvider,
   WriteLoadProvider,
 } from './types.js';
+import { createAzureCredential } from './azure-credential.js';
 import { createHealthProvider } from './health.js';
 import { createKubernetesProvider } from './kubernetes.js';
 import {
@@ -31,6 +32,8 @@ import { createTrafficManagerProvider } from './traffic-manager/index.js';
 import { createVerificationProvider } from './verification.js';
 import { createWriteLoadProvider } from './write-load.js';
 
+/** `dr start` checks the Azure credential before serving; it loads this module lazily. */
+export { checkAzureCredential } from './azure-credential.js';
 /** Detection's provider status reader is built from config like the providers, so `dr start` gets it here. */
 export { createProviderStatusReader } from './provider-status.js';
 export {
@@ -111,11 +114,8 @@ function readCaFile(path: string, key: string): string {
   }
 }
 
-function buildDns(
-  dns: NonNullable<Components['dns']>,
-  targets: DrConfig['targets'],
-  log: Logger,
-): DnsProvider {
+function buildDns(config: DrConfig, dns: NonNullable<Components['dns']>, log: Logger): DnsProvider {
+  const { targets } = config;
   if (dns.provider === 'route53') {
     const r = dns.route53;
     if (!r) throw new ConfigError('components.dns.route53: missing; dns.provider is route53');
@@ -127,6 +127,7 @@ function buildDns(
       secondarySetIdentifier: r.secondarySetIdentifier,
       method: r.method,
       ...(r.primaryHealthCheckId ? { primaryHealthCheckId: r.primaryHealthCheckId } : {}),
+      allowUnhealthyTarget: r.allowUnhealthyTarget,
       ...(r.endpoint ? { endpoint: r.endpoint } : {}),
       region: r.region,
       changeTimeoutSeconds: r.changeTimeoutSeconds,
@@ -142,6 +143,7 @@ function buildDns(
     );
   // Credentials come from DefaultAzureCredential's chain (env, workload/managed identity, CLI).
   return createTrafficManagerProvider({
+    credential: createAzureCredential(config),
     subscriptionId: t.subscriptionId,
     resourceGroup: t.resourceGroup,
     profileName: t.profileName,
@@ -237,9 +239,7 @@ export function createProviders(
         buildCache(c.redis, config.consistency, env, log.child({ provider: 'redis' })),
       );
     if (c.dns)
-      providers.dns = keep(
-        buildDns(c.dns, config.targets, log.child({ provider: c.dns.provider })),
-      );
+      providers.dns = keep(buildDns(config, c.dns, log.child({ provider: c.dns.provider })));
     if (c.kubernetes)
       providers.cluster = keep(buildCluster(c.kubernetes, log.child({ provider: 'kubernetes' })));
     if (c.verification)

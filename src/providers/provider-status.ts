@@ -10,10 +10,16 @@ import {
   type Event as AwsHealthEvent,
 } from '@aws-sdk/client-health';
 import { MicrosoftResourceHealth, type AvailabilityStatus } from '@azure/arm-resourcehealth';
-import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
+import type { TokenCredential } from '@azure/identity';
 import type { DrConfig } from '../config/schema.js';
 import type { ProviderStatusEvent, ProviderStatusReader } from '../detection/types.js';
 import { ProviderError } from '../errors.js';
+import {
+  createAzureCredential,
+  describeAzureCredentialError,
+  isAzureCredentialError,
+  readAzureCa,
+} from './azure-credential.js';
 
 interface AwsHealthOptions {
   /** The region whose events count. */
@@ -29,7 +35,7 @@ interface AzureResourceHealthOptions {
   location: string;
   resourceId?: string;
   endpoint?: string;
-  credential?: TokenCredential;
+  credential: TokenCredential;
   /** PEM of extra CA certificates to trust for `endpoint` (the lab simulator's self-signed one). */
   ca?: string;
 }
@@ -118,15 +124,11 @@ function azureEvent(s: AvailabilityStatus, fallbackId: string): ProviderStatusEv
 }
 
 function createAzureResourceHealthReader(opts: AzureResourceHealthOptions): ProviderStatusReader {
-  const client = new MicrosoftResourceHealth(
-    opts.credential ?? new DefaultAzureCredential(),
-    opts.subscriptionId,
-    {
-      ...(opts.endpoint ? { endpoint: opts.endpoint, $host: opts.endpoint } : {}),
-      ...(opts.ca ? { tlsOptions: { ca: opts.ca } } : {}),
-      retryOptions: { maxRetries: 1, retryDelayInMs: 500 },
-    },
-  );
+  const client = new MicrosoftResourceHealth(opts.credential, opts.subscriptionId, {
+    ...(opts.endpoint ? { endpoint: opts.endpoint, $host: opts.endpoint } : {}),
+    ...(opts.ca ? { tlsOptions: { ca: opts.ca } } : {}),
+    retryOptions: { maxRetries: 1, retryDelayInMs: 500 },
+  });
   return {
     source: 'Azure Resource Health',
     async read() {
@@ -143,6 +145,11 @@ function createAzureResourceHealthReader(opts: AzureResourceHealthOptions): Prov
             statuses.push(s);
         }
       } catch (err) {
+        if (isAzureCredentialError(err))
+          throw new ProviderError('Azure Resource Health', describeAzureCredentialError(err).line, {
+            code: 'forbidden',
+            cause: err,
+          });
         throw new ProviderError(
           'Azure Resource Health',
           `reading availability statuses failed: ${reason(err)}. Check subscriptionId, resourceId and that the credential may read Microsoft.ResourceHealth.`,
@@ -157,7 +164,7 @@ function createAzureResourceHealthReader(opts: AzureResourceHealthOptions): Prov
   };
 }
 
-/** Test and lab hooks for the Azure client; production uses DefaultAzureCredential and the system CAs. */
+/** Test hooks for the Azure client; otherwise the credential and CAs of `config.azure`. */
 export interface ProviderStatusExtras {
   azureCredential?: TokenCredential;
   ca?: string;
@@ -189,8 +196,12 @@ export function createProviderStatusReader(
       location: region,
       ...(az.resourceId ? { resourceId: az.resourceId } : {}),
       ...(az.endpoint ? { endpoint: az.endpoint } : {}),
-      ...(extras.azureCredential ? { credential: extras.azureCredential } : {}),
-      ...(extras.ca ? { ca: extras.ca } : {}),
+      credential: extras.azureCredential ?? createAzureCredential(config),
+      ...(extras.ca
+        ? { ca: extras.ca }
+        : config.azure?.caFile
+          ? { ca: readAzureCa(config.azure.caFile) }
+          : {}),
     }),
   };
 }

@@ -4,6 +4,7 @@
  * with `forcePathStyle` points it at an S3-compatible server (the lab's simulator, MinIO).
  * The bot needs s3:PutObject on the primary's canary prefix and s3:GetObject on the secondary's.
  */
+import { describeAwsCredentialError } from './aws-credential.js';
 import {
   HeadObjectCommand,
   PutObjectCommand,
@@ -25,6 +26,12 @@ const NAME = 's3';
 
 function mapS3Error(err: unknown, where: string, doing: string): DrError {
   if (err instanceof DrError) return err;
+  const credentials = describeAwsCredentialError(err);
+  if (credentials)
+    return new ProviderError(NAME, `${doing} ${where}: ${credentials}`, {
+      code: 'forbidden',
+      cause: err,
+    });
   if (err instanceof S3ServiceException) {
     const status = err.$metadata.httpStatusCode;
     if (err.name === 'NoSuchBucket')
@@ -46,12 +53,6 @@ function mapS3Error(err: unknown, where: string, doing: string): DrError {
     );
   }
   const e = err as { name?: string; code?: string; message?: string };
-  if (e.name === 'CredentialsProviderError')
-    return new ProviderError(
-      NAME,
-      `${doing} ${where}: no AWS credentials found (environment, profile, web identity or instance role); give the bot's process one of them`,
-      { code: 'forbidden', cause: err },
-    );
   return new ProviderError(
     NAME,
     `${doing} ${where}: cannot reach S3: ${e.code ?? ''} ${e.message ?? String(err)}`.replace(

@@ -6,6 +6,7 @@
 import type { DrConfig } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
 import { createAzureBlobSide } from '../providers/azure-blob.js';
+import { createAzureCredential } from '../providers/azure-credential.js';
 import {
   createObjectStorageProvider,
   type ObjectStorageProvider,
@@ -39,6 +40,7 @@ export function objectStorageRpoSeconds(config: DrConfig): number {
 }
 
 function side(
+  config: DrConfig,
   o: ObjectStorageConfig,
   which: 'primary' | 'secondary',
   env: NodeJS.ProcessEnv,
@@ -61,7 +63,11 @@ function side(
       );
     return createAzureBlobSide({ container: s.container!, connectionString: cs });
   }
-  return createAzureBlobSide({ container: s.container!, accountUrl: s.accountUrl! });
+  return createAzureBlobSide({
+    container: s.container!,
+    accountUrl: s.accountUrl!,
+    credential: createAzureCredential(config),
+  });
 }
 
 export function createObjectStorageFromConfig(
@@ -72,8 +78,8 @@ export function createObjectStorageFromConfig(
   if (!o) return undefined;
   return createObjectStorageProvider({
     name: o.provider,
-    primary: side(o, 'primary', env),
-    secondary: side(o, 'secondary', env),
+    primary: side(config, o, 'primary', env),
+    secondary: side(config, o, 'secondary', env),
     canaryKey: `${o.canaryPrefix}${config.environment}`,
     rpoSeconds: objectStorageRpoSeconds(config),
   });

@@ -83,9 +83,10 @@ test('the drill report of a lab drill matches the rows, the counter and the time
     lost: number;
     writer: string;
   };
+  // The bot's role keeps its tables in its own schema (deploy/permissions/postgres.sql).
   const [{ n: onPrimary }] = await sql<{ n: number }>(
     lab.postgres.primary.url,
-    `SELECT count(*)::int AS n FROM ${DRILL_LOAD_TABLE} WHERE run_id = $1`,
+    `SELECT count(*)::int AS n FROM dr_bot.${DRILL_LOAD_TABLE} WHERE run_id = $1`,
     [id],
   );
   expect(db.writer).toBe('primary');
@@ -96,7 +97,7 @@ test('the drill report of a lab drill matches the rows, the counter and the time
   // Writes went to both sides: before the failover to the primary, while the secondary served to it.
   const [{ sides }] = await sql<{ sides: string }>(
     lab.postgres.primary.url,
-    `SELECT string_agg(DISTINCT side, ',' ORDER BY side) AS sides FROM ${DRILL_LOAD_TABLE} WHERE run_id = $1`,
+    `SELECT string_agg(DISTINCT side, ',' ORDER BY side) AS sides FROM dr_bot.${DRILL_LOAD_TABLE} WHERE run_id = $1`,
     [id],
   );
   expect(sides).toBe('primary,secondary');

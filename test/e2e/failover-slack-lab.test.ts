@@ -105,8 +105,8 @@ function startBot(
 }
 
 /** A lab, and the bot started on it from the lab's own files, as the README tells a person to. */
-async function startBotOnLab(): Promise<Run> {
-  const lab = await labUp();
+async function startBotOnLab(which: 'aws' | 'azure' = 'aws'): Promise<Run> {
+  const lab = await labUp({ cloud: which });
   current = { lab };
   const cloud = labCloud(lab)!;
   expect(cloud).toBeDefined();
@@ -468,6 +468,40 @@ test(
     const after = await expectDnsOnSecondary(cloud);
     expect(after.health.primary.healthy).toBe(false);
     expectProductionScale(run, after);
+  },
+  TEST_TIMEOUT_MS,
+);
+
+test(
+  'planned failover through Slack on the Azure lab: Traffic Manager routes to the secondary, Entra ID tokens, zero loss',
+  async () => {
+    const run = await startBotOnLab('azure');
+    const { lab, cloud } = run;
+    expect(run.config.components.dns!.provider).toBe('traffic-manager');
+    expect(run.config.components.objectStorage!.provider).toBe('azure-blob');
+    await seedData(lab);
+    expect((await state(cloud)).trafficManager.served).toBe('primary');
+
+    const { ts, opId, summary } = await failoverThroughSlack(run, 'planned', 'azure drill');
+    expectCompletedCard(run, ts, opId, summary);
+    expect(blocksText(summary)).toMatch(/RPO database: 0 B[^•]*zero loss/);
+    expect(blocksText(cardNow(run, ts))).toContain('Traffic Manager profile');
+
+    // Every seeded row and key is on the new primary, which takes writes.
+    await sql(lab.postgres.secondary.url, `INSERT INTO orders VALUES (3, 'after failover')`);
+    expect(
+      (await sql(lab.postgres.secondary.url, 'SELECT item FROM orders ORDER BY id')).map(
+        (r) => r.item,
+      ),
+    ).toEqual(['espresso', 'croissant', 'after failover']);
+    expect(await redisGet(lab.redis.secondary.url, 'cart:42')).toBe('espresso');
+    // Traffic Manager serves the secondary endpoint, and its DNS answers it.
+    expect((await state(cloud)).trafficManager.served).toBe('secondary');
+    const resolve = createResolver({ servers: [cloud.trafficManager.dnsServer] });
+    const answer = await resolve(cloud.trafficManager.fqdn, 'CNAME').catch(() =>
+      resolve(cloud.trafficManager.fqdn, 'A'),
+    );
+    expect(answer.join(' ')).toMatch(/secondary/);
   },
   TEST_TIMEOUT_MS,
 );

@@ -6,6 +6,7 @@
  * without a doomed rewind first, and both sides end consistent.
  */
 import { labUser, pgStart, type LabInfo } from '../../src/lab/index.js';
+import { applyPostgresRole } from '../../src/lab/permissions.js';
 import { lsnDiff } from '../../src/providers/postgres/index.js';
 import {
   crashPostgresPrimary,
@@ -44,6 +45,8 @@ test('unplanned failover, the old primary returns from a crash with unreplicated
   const primary = lab.postgres.primary.url;
   const secondary = lab.postgres.secondary.url;
   await sql(primary, 'CREATE EXTENSION pg_walinspect');
+  // As an operator would: postgres.sql again, so the bot's role may call pg_walinspect too.
+  await applyPostgresRole(primary);
   await sql(primary, 'CREATE TABLE orders (id int PRIMARY KEY, side text NOT NULL)');
   await insertRows(primary, range(1, 100), 'primary');
   // The last checkpoint before the split ends up in an older WAL segment than the split itself.

@@ -126,8 +126,13 @@ describe('dr lab', () => {
 
     const config = configSchema.parse(parse(readFileSync(info.configPath, 'utf8')));
     expect(config.environment).toBe('lab');
-    expect(config.components.postgres?.secondary.url).toBe(info.postgres.secondary.url);
-    expect(config.components.redis?.primary.url).toBe(info.redis.primary.url);
+    // The bot's least-privilege identities on the lab's servers, never the admin ones.
+    expect(config.components.postgres?.secondary.url).toBe(
+      `postgresql://dr_bot@127.0.0.1:${info.postgres.secondary.port}/postgres`,
+    );
+    expect(config.components.redis?.primary.url).toBe(
+      `redis://dr-bot@127.0.0.1:${info.redis.primary.port}`,
+    );
     // DNS, scaling and verification point at the simulators.
     expect(config.components.dns?.route53?.endpoint).toBe(cloud.route53.url);
     expect(config.components.dns?.resolverServers).toEqual([cloud.route53.dnsServer]);

@@ -458,10 +458,13 @@ describe('Route 53 provider, failover time against the RTO target', () => {
       403,
       'AccessDenied',
       'User: arn:aws:iam::123456789012:user/dr-bot is not authorized to perform: route53:GetHealthCheck',
-      { operation: 'GetHealthCheck' },
+      // Readiness reads each record's check for its health, then the PRIMARY's for the failover time.
+      { operation: 'GetHealthCheck', times: 3 },
     );
     const denied = await warningsOf(rewrite);
-    expect(denied.ready.status).toBe('ready');
+    // Without GetHealthCheck the secondary's health is unknown too: a warning, not a refusal.
+    expect(denied.ready.status).toBe('warning');
+    expect(denied.text).toContain("the secondary's health cannot be read");
     expect(denied.ready.summary).toMatch(
       /failover time TTL 250 s \(TTL only: health check hc-0000-primary could not be read: route53: access denied while reading health check hc-0000-primary .*then retry the step\); switch by/,
     );

@@ -6,6 +6,8 @@ import { createRoute53Provider } from '../../src/providers/route53/index.js';
 import { createKubernetesProvider } from '../../src/providers/kubernetes.js';
 import { createVerificationProvider } from '../../src/providers/verification.js';
 import { createTrafficManagerProvider } from '../../src/providers/traffic-manager/index.js';
+import { startControlServer } from '../../src/lab/simulators/control.js';
+import { runPreflight } from '../../src/engine/index.js';
 
 const log = pino({ level: 'silent' });
 let sims: Simulators;
@@ -80,6 +82,40 @@ test('losing the primary health endpoint makes Route 53 answer the secondary on 
   expect(sim.answer()).toEqual([sim.secondaryValue]);
   await sims.health.primary.start();
   expect(sim.answer()).toEqual([sim.primaryValue]);
+});
+
+test("the secondary's health endpoint marked down turns the preflight's DNS row red, and nothing is changed", async () => {
+  const sim = sims.route53.sim;
+  const control = await startControlServer(sims);
+  const dns = createRoute53Provider({ ...sims.components.dns!.route53!, pollMs: 20, log });
+  try {
+    await dns.switchTo({ target: 'primary', progress: () => {} });
+    const updatesBefore = sim.requestsFor('UpdateHealthCheck').length;
+    await fetch(`${control.url}/health/secondary/down`, { method: 'POST' });
+    const report = await runPreflight(
+      { dns },
+      { kind: 'failover', requestedMode: 'auto' },
+      Date.now,
+    );
+    const row = report.components.find((c) => c.component === 'dns');
+    expect(row?.status).toBe('blocked');
+    expect(row?.summary).toMatch(
+      /^secondary unhealthy: Route 53 would keep answering the primary \(health check hc-0000-secondary: 0 of 5 checkers report success/,
+    );
+    expect(sim.requestsFor('UpdateHealthCheck')).toHaveLength(updatesBefore);
+    expect(sim.answer()).toEqual([sim.primaryValue]);
+
+    await fetch(`${control.url}/health/secondary/up`, { method: 'POST' });
+    const again = await runPreflight(
+      { dns },
+      { kind: 'failover', requestedMode: 'auto' },
+      Date.now,
+    );
+    expect(again.components.find((c) => c.component === 'dns')?.status).toBe('ready');
+  } finally {
+    await dns.close();
+    await control.close();
+  }
 });
 
 test('Traffic Manager is reachable with the CA file and token it hands out', async () => {

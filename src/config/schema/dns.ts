@@ -15,6 +15,8 @@ const route53 = z
     /** invert-health-check: UpdateHealthCheck Disabled=true + Inverted=true (pinned unhealthy) on the primary's check. rewrite-records: change the records. */
     method: z.enum(['invert-health-check', 'rewrite-records']).default('invert-health-check'),
     primaryHealthCheckId: z.string().optional(),
+    /** Switch even when Route 53 sees the target region unhealthy (refused by default). */
+    allowUnhealthyTarget: z.boolean().default(false),
     /** Override the API endpoint (tests, lab). AWS_ENDPOINT_URL_ROUTE_53 works too. */
     endpoint: z.string().url().optional(),
     region: z.string().default('us-east-1'),

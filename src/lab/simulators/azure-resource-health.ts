@@ -6,7 +6,7 @@
  */
 import { startHttpSim, json, type HttpSim, type RecordedRequest } from './http-sim.js';
 import { selfSignedCert } from './tls.js';
-import { armError } from './arm.js';
+import { armAuthError, armError, type ArmAuth, type TokenVerifier } from './arm.js';
 
 const RESOURCE_HEALTH_API_VERSION = '2022-10-01';
 const CURRENT = '/providers/Microsoft.ResourceHealth/availabilityStatuses/current';
@@ -34,11 +34,19 @@ export interface AzureResourceHealthSim {
 }
 
 export async function startAzureResourceHealthSimulator(
-  opts: { port?: number; subscriptionId?: string; token?: string } = {},
+  opts: {
+    port?: number;
+    subscriptionId?: string;
+    token?: string;
+    /** Tokens from the lab's Entra ID, checked as ARM does; without it, only the fixed `token`. */
+    verifier?: TokenVerifier;
+    tls?: { key: string; cert: string };
+  } = {},
 ): Promise<AzureResourceHealthSim> {
   const subscriptionId = opts.subscriptionId ?? '00000000-0000-0000-0000-000000000000';
   const token = opts.token ?? 'sim-resource-health-token';
-  const tls = await selfSignedCert();
+  const tls = opts.tls ?? (await selfSignedCert());
+  let auth: ArmAuth = { token };
   let statuses: SimResourceStatus[] = [];
 
   const body = (s: SimResourceStatus) => ({
@@ -60,14 +68,8 @@ export async function startAzureResourceHealthSimulator(
 
   const http: HttpSim = await startHttpSim(
     (req) => {
-      if (!/^Bearer .+/.test(String(req.headers.authorization ?? '')))
-        return armError(
-          401,
-          'AuthenticationFailed',
-          "Authentication failed. The 'Authorization' header is missing.",
-        );
-      if (req.headers.authorization !== `Bearer ${token}`)
-        return armError(401, 'InvalidAuthenticationToken', 'The access token is invalid.');
+      const refused = armAuthError(req, auth);
+      if (refused) return refused;
       if (req.query['api-version'] !== RESOURCE_HEALTH_API_VERSION)
         return armError(
           400,
@@ -90,6 +92,7 @@ export async function startAzureResourceHealthSimulator(
     },
     { port: opts.port, tls },
   );
+  if (opts.verifier) auth = { verifier: opts.verifier, audiences: [http.url, `${http.url}/`] };
 
   return {
     url: http.url,

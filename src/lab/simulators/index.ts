@@ -9,6 +9,7 @@ export {
   type AzureResourceHealthSim,
 } from './azure-resource-health.js';
 export type { CloudState, CloudWorkloadState } from './control.js';
+export { startEntraIdSimulator, type EntraIdSim } from './entra-id.js';
 export { startHealthServer, type HealthServer } from './health.js';
 export { json, startHttpSim, type HttpSim } from './http-sim.js';
 export { kubeconfigFor, startKubernetesSimulator, type KubernetesSim } from './kubernetes.js';

@@ -23,7 +23,9 @@ export function labCloud(info: Pick<LabInfo, 'simulators'>): LabCloud | undefine
   return c && typeof c.controlUrl === 'string' ? (c as LabCloud) : undefined;
 }
 
-export function simulatorsPart(opts: { timeoutMs?: number } = {}): LabPart {
+export function simulatorsPart(
+  opts: { timeoutMs?: number; cloud?: 'aws' | 'azure' } = {},
+): LabPart {
   const cloudOf = (info: LabInfo): LabCloud => {
     const c = labCloud(info);
     // Only reachable if start() did not run: a bug in the lab, not the user's doing.
@@ -39,6 +41,7 @@ export function simulatorsPart(opts: { timeoutMs?: number } = {}): LabPart {
       const spawned = await spawnSimulators({
         dir,
         ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+        ...(opts.cloud ? { cloud: opts.cloud } : {}),
       });
       return { [CLOUD_KEY]: { ...spawned, url: spawned.controlUrl } };
     },
@@ -47,7 +50,13 @@ export function simulatorsPart(opts: { timeoutMs?: number } = {}): LabPart {
       const components = (config.components ??= {});
       Object.assign(components, c.components);
       // Resolve the record through the simulator's own DNS server: the system resolver knows nothing of it.
-      if (components.dns) components.dns.resolverServers = [c.route53.dnsServer];
+      if (components.dns)
+        components.dns.resolverServers = [
+          c.azure ? c.trafficManager.dnsServer : c.route53.dnsServer,
+        ];
+      // The lab's Entra ID is a private authority with a self-signed certificate.
+      if (c.azure)
+        config.azure = { disableInstanceDiscovery: true, caFile: c.trafficManager.caPath };
       config.regions.primary.healthUrl = c.health.primaryUrl;
       config.regions.secondary.healthUrl = c.health.secondaryUrl;
     },

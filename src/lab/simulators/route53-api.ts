@@ -6,8 +6,10 @@ import type { RecordedRequest, SimResponse } from './http-sim.js';
 import { child, children, parseXml, text, xmlDocument, type XmlObject } from './xml.js';
 import {
   commitChange,
+  endpointStatus,
   fqdn,
   served,
+  valuesOf,
   type SimHealthCheck,
   type SimRecordSet,
   type ZoneState,
@@ -21,6 +23,7 @@ export type Route53Operation =
   | 'ChangeResourceRecordSets'
   | 'GetChange'
   | 'GetHealthCheck'
+  | 'GetHealthCheckStatus'
   | 'UpdateHealthCheck'
   | 'TestDNSAnswer'
   | 'Unknown';
@@ -31,6 +34,8 @@ export function route53Operation(req: { method: string; path: string }): Route53
   if (/^\/2013-04-01\/hostedzone\/[^/]+\/rrset\/?$/.test(p))
     return req.method === 'GET' ? 'ListResourceRecordSets' : 'ChangeResourceRecordSets';
   if (/^\/2013-04-01\/change\/[^/]+$/.test(p)) return 'GetChange';
+  if (/^\/2013-04-01\/healthcheck\/[^/]+\/status$/.test(p) && req.method === 'GET')
+    return 'GetHealthCheckStatus';
   if (/^\/2013-04-01\/healthcheck\/[^/]+$/.test(p))
     return req.method === 'GET' ? 'GetHealthCheck' : 'UpdateHealthCheck';
   if (p === '/2013-04-01/testdnsanswer') return 'TestDNSAnswer';
@@ -58,13 +63,28 @@ function ok(root: string, body: XmlObject, status = 200): SimResponse {
 }
 
 function recordXml(r: SimRecordSet): XmlObject {
+  // An alias record has an AliasTarget instead of TTL and ResourceRecords (ResourceRecordSet type).
+  const body: XmlObject = r.alias
+    ? {
+        AliasTarget: {
+          HostedZoneId: r.alias.hostedZoneId,
+          DNSName: r.alias.dnsName,
+          EvaluateTargetHealth: r.alias.evaluateTargetHealth,
+        },
+      }
+    : {
+        TTL: r.ttl,
+        ResourceRecords: {
+          itemName: 'ResourceRecord',
+          items: r.values.map((v) => ({ Value: v })),
+        },
+      };
   return {
     Name: r.name,
     Type: r.type,
     SetIdentifier: r.setIdentifier,
     Failover: r.failover,
-    TTL: r.ttl,
-    ResourceRecords: { itemName: 'ResourceRecord', items: r.values.map((v) => ({ Value: v })) },
+    ...body,
     HealthCheckId: r.healthCheckId,
   };
 }
@@ -119,6 +139,22 @@ function zoneOf(z: ZoneState, id: string): SimResponse | undefined {
 
 function changedRecord(change: ReturnType<typeof child>): SimRecordSet {
   const rrs = child(change, 'ResourceRecordSet');
+  const alias = child(rrs, 'AliasTarget');
+  if (alias)
+    return {
+      name: fqdn(text(rrs, 'Name') ?? ''),
+      type: text(rrs, 'Type') ?? '',
+      setIdentifier: text(rrs, 'SetIdentifier'),
+      failover: text(rrs, 'Failover') as SimRecordSet['failover'],
+      ttl: 0,
+      values: [],
+      healthCheckId: text(rrs, 'HealthCheckId'),
+      alias: {
+        dnsName: fqdn(text(alias, 'DNSName') ?? ''),
+        hostedZoneId: text(alias, 'HostedZoneId') ?? '',
+        evaluateTargetHealth: text(alias, 'EvaluateTargetHealth') === 'true',
+      },
+    };
   return {
     name: fqdn(text(rrs, 'Name') ?? ''),
     type: text(rrs, 'Type') ?? '',
@@ -138,6 +174,14 @@ function applyBatch(z: ZoneState, body: string): SimResponse {
   const next = z.records.map((r) => ({ ...r, values: [...r.values] }));
   for (const change of children(child(batch, 'Changes'), 'Change')) {
     const action = text(change, 'Action');
+    const rrs = child(change, 'ResourceRecordSet');
+    // ResourceRecordSet: "If you're creating an alias record, omit TTL" and ResourceRecords.
+    if (child(rrs, 'AliasTarget') && (child(rrs, 'TTL') || child(rrs, 'ResourceRecords')))
+      return errorResponse(
+        400,
+        'InvalidInput',
+        'Invalid request: an alias resource record set cannot have a TTL or ResourceRecords',
+      );
     const rec = changedRecord(change);
     const same = (r: SimRecordSet): boolean =>
       r.name === rec.name && r.type === rec.type && r.setIdentifier === rec.setIdentifier;
@@ -260,6 +304,41 @@ function getHealthCheck(z: ZoneState, _req: RecordedRequest, segs: string[]): Si
   return ok('GetHealthCheckResponse', { HealthCheck: healthCheckXml(hc) });
 }
 
+/**
+ * GetHealthCheckStatus: one observation per checker region, each its status after
+ * FailureThreshold. The API refuses calculated checks ("You can't use GetHealthCheckStatus to get
+ * the status of a calculated health check"). A disabled check is not probed: its checkers report
+ * their last result, as they still answer in AWS.
+ */
+function getHealthCheckStatus(z: ZoneState, _req: RecordedRequest, segs: string[]): SimResponse {
+  const hc = z.healthChecks.get(segs[2]);
+  if (!hc) return noSuchHealthCheck(segs[2]);
+  if (hc.type === 'CALCULATED')
+    return errorResponse(
+      400,
+      'InvalidInput',
+      `GetHealthCheckStatus does not support calculated health check ${hc.id}`,
+    );
+  const up = endpointStatus(z, hc.id);
+  const checkedAt = new Date().toISOString();
+  const regions = ['us-east-1', 'us-west-1', 'us-west-2', 'eu-west-1', 'ap-southeast-1'];
+  return ok('GetHealthCheckStatusResponse', {
+    HealthCheckObservations: {
+      itemName: 'HealthCheckObservation',
+      items: regions.map((region, i) => ({
+        Region: region,
+        IPAddress: `15.177.${i * 2}.${10 + i}`,
+        StatusReport: {
+          Status: up
+            ? 'Success: HTTP Status Code 200, OK'
+            : 'Failure: HTTP Status Code 503, Service Unavailable',
+          CheckedTime: checkedAt,
+        },
+      })),
+    },
+  });
+}
+
 function updateHealthCheck(z: ZoneState, req: RecordedRequest, segs: string[]): SimResponse {
   const hc = z.healthChecks.get(segs[2]);
   if (!hc) return noSuchHealthCheck(segs[2]);
@@ -295,7 +374,7 @@ function testDnsAnswer(z: ZoneState, req: RecordedRequest): SimResponse {
     Nameserver: 'ns-1.sim.invalid',
     RecordName: fqdn(req.query.recordname ?? ''),
     RecordType: req.query.recordtype ?? '',
-    RecordData: { itemName: 'RecordDataEntry', items: rec?.values ?? [] },
+    RecordData: { itemName: 'RecordDataEntry', items: rec ? valuesOf(z, rec) : [] },
     ResponseCode: rec ? 'NOERROR' : 'NXDOMAIN',
     Protocol: 'UDP',
   });
@@ -315,6 +394,7 @@ const HANDLERS: Record<Route53Operation, Handler> = {
   ChangeResourceRecordSets: changeResourceRecordSets,
   GetChange: getChange,
   GetHealthCheck: getHealthCheck,
+  GetHealthCheckStatus: getHealthCheckStatus,
   UpdateHealthCheck: updateHealthCheck,
   TestDNSAnswer: testDnsAnswer,
   Unknown: unknownOperation,

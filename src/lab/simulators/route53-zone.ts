@@ -1,7 +1,7 @@
 /**
- * The Route 53 simulator's one hosted zone: its record sets (a PRIMARY/SECONDARY failover pair),
- * a health check per region and the changes in flight, and how the name servers answer from them
- * (PRIMARY while its health check passes; a change is served only once it is INSYNC, in order).
+ * The Route 53 simulator's one hosted zone: its record sets (a PRIMARY/SECONDARY failover pair,
+ * plain or alias), a health check per region and the changes in flight, and how the name servers
+ * answer from them (failover as AWS evaluates it; a change is served only once it is INSYNC, in order).
  */
 import type { DnsAnswer, DnsRecordType } from './dns-server.js';
 
@@ -15,6 +15,26 @@ export interface SimRecordSet {
   ttl: number;
   values: string[];
   healthCheckId?: string;
+  /** An alias record: no TTL or values of its own, Route 53 answers the target's. */
+  alias?: SimAlias;
+}
+
+interface SimAlias {
+  dnsName: string;
+  hostedZoneId: string;
+  evaluateTargetHealth: boolean;
+}
+
+/** A load balancer an alias can point at: what its name resolves to, and whether its targets pass. */
+interface SimAliasTarget {
+  values: string[];
+  healthy: boolean;
+}
+
+/** What Route 53's checkers concluded: the status flips after FailureThreshold probes in a row disagree. */
+interface CheckerState {
+  status: boolean;
+  streak: number;
 }
 
 export interface SimHealthCheck {
@@ -45,6 +65,16 @@ export interface ZoneOptions {
   changeDelayMs?: number;
   /** Whether the endpoint behind a region's health check answers (before inversion). Default: always. */
   endpointHealthy?: (region: Region) => boolean;
+  /**
+   * Make the failover pair alias records to a load balancer per region (ELB-style names), with
+   * EvaluateTargetHealth; `healthChecks: false` leaves the records without health checks.
+   */
+  alias?: { evaluateTargetHealth?: boolean; healthChecks?: boolean };
+  /**
+   * Milliseconds per health-check probe. 0 (default): the status follows the endpoint at once;
+   * above 0 the checker probes on that clock and flips after FailureThreshold probes in a row.
+   */
+  checkerIntervalMs?: number;
 }
 
 /** A submitted change; `before` is what the name servers serve until the change is INSYNC. */
@@ -71,6 +101,10 @@ export interface ZoneState {
   changeSeq: number;
   records: SimRecordSet[];
   readonly healthChecks: Map<string, SimHealthCheck>;
+  /** The checkers' conclusion per health check (only with checkerIntervalMs > 0). */
+  readonly checker: Map<string, CheckerState>;
+  /** Load balancers the alias records point at, by DNS name. */
+  readonly aliasTargets: Map<string, SimAliasTarget>;
   /** In submission order. */
   readonly changes: Map<string, SimChange>;
 }
@@ -109,15 +143,49 @@ export function createZoneState(opts: ZoneOptions): ZoneState {
       hcSecondary: 'hc-0000-secondary',
     },
   };
+  const aliasTargets = new Map<string, SimAliasTarget>([
+    [LB_NAMES.primary, { values: [primaryValue], healthy: true }],
+    [LB_NAMES.secondary, { values: [secondaryValue], healthy: true }],
+  ]);
+  const records = initialRecords(zone, opts.ttl ?? 60);
   return {
     ...zone,
     opts,
     endpointHealthy: { primary: true, secondary: true },
     stuck: false,
     changeSeq: 0,
-    records: initialRecords(zone, opts.ttl ?? 60),
+    records: opts.alias ? records.map((r) => asAlias(r, zone, opts.alias!)) : records,
     healthChecks: initialHealthChecks(zone),
+    checker: new Map(),
+    aliasTargets,
     changes: new Map(),
+  };
+}
+
+/** The ELB hosted zone of us-east-1, as an alias to an ALB there names it. */
+const ELB_ZONE = 'Z35SXDOTRQ7X7K';
+export const LB_NAMES: Record<Region, string> = {
+  primary: 'dualstack.primary-lb-1.us-east-1.elb.amazonaws.com.',
+  secondary: 'dualstack.secondary-lb-1.us-west-2.elb.amazonaws.com.',
+};
+
+function asAlias(
+  r: SimRecordSet,
+  z: ZoneNames,
+  how: NonNullable<ZoneOptions['alias']>,
+): SimRecordSet {
+  if (!r.failover) return r;
+  const region: Region = r.setIdentifier === z.ids.primary ? 'primary' : 'secondary';
+  return {
+    ...r,
+    ttl: 0,
+    values: [],
+    healthCheckId: how.healthChecks === false ? undefined : r.healthCheckId,
+    alias: {
+      dnsName: LB_NAMES[region],
+      hostedZoneId: ELB_ZONE,
+      evaluateTargetHealth: how.evaluateTargetHealth ?? true,
+    },
   };
 }
 
@@ -184,6 +252,36 @@ function regionOfCheck(z: ZoneState, id: string): Region | undefined {
   return id === z.ids.hcPrimary ? 'primary' : id === z.ids.hcSecondary ? 'secondary' : undefined;
 }
 
+/** One probe of the endpoint behind a check, as a checker sees it now. */
+function probe(z: ZoneState, id: string): boolean {
+  const region = regionOfCheck(z, id);
+  if (!region) return true;
+  return z.opts.endpointHealthy ? z.opts.endpointHealthy(region) : z.endpointHealthy[region];
+}
+
+/**
+ * What the checkers conclude about the endpoint, before Disabled and Inverted. "How Route 53
+ * determines whether an endpoint health check is healthy": a checker changes its status only after
+ * FailureThreshold consecutive probes, one every RequestInterval, say the opposite.
+ */
+export function endpointStatus(z: ZoneState, id: string): boolean {
+  return (z.opts.checkerIntervalMs ?? 0) > 0 ? (z.checker.get(id)?.status ?? true) : probe(z, id);
+}
+
+/** One round of the checkers (checkerIntervalMs > 0): every endpoint check probed once. */
+export function runCheckers(z: ZoneState): void {
+  for (const hc of z.healthChecks.values()) {
+    if (hc.type !== 'HTTPS' || hc.disabled) continue; // a disabled check is not probed
+    const st = z.checker.get(hc.id) ?? { status: true, streak: 0 };
+    st.streak = probe(z, hc.id) === st.status ? 0 : st.streak + 1;
+    if (st.streak >= hc.failureThreshold) {
+      st.status = !st.status;
+      st.streak = 0;
+    }
+    z.checker.set(hc.id, st);
+  }
+}
+
 function checkPasses(z: ZoneState, id: string | undefined): boolean {
   if (!id) return true;
   const hc = z.healthChecks.get(id);
@@ -191,14 +289,33 @@ function checkPasses(z: ZoneState, id: string | undefined): boolean {
   // A disabled check counts as healthy whatever the endpoint says; inversion then flips that
   // status, so Disabled+Inverted is always unhealthy ("to stop routing traffic to a resource,
   // change the value of Inverted", UpdateHealthCheck).
-  const region = regionOfCheck(z, id);
-  const up =
-    hc.disabled || !region
-      ? true
-      : z.opts.endpointHealthy
-        ? z.opts.endpointHealthy(region)
-        : z.endpointHealthy[region];
+  const up = hc.disabled ? true : endpointStatus(z, id);
   return hc.inverted ? !up : up;
+}
+
+/**
+ * "How Amazon Route 53 chooses records when health checking is configured": a record with a
+ * health check is healthy while the check passes; an alias with EvaluateTargetHealth while its
+ * target is (an ELB's targets, or a healthy record of the target name in this zone); a record
+ * with neither is always healthy. With both, each must pass.
+ */
+function recordHealthy(z: ZoneState, rec: SimRecordSet, depth = 0): boolean {
+  if (rec.healthCheckId && !checkPasses(z, rec.healthCheckId)) return false;
+  if (!rec.alias?.evaluateTargetHealth) return true;
+  if (rec.alias.hostedZoneId === z.zoneId) {
+    if (depth > 4) return false;
+    const group = propagated(z).filter((r) => r.name === fqdn(rec.alias!.dnsName));
+    return group.some((r) => r.type === rec.type && recordHealthy(z, r, depth + 1));
+  }
+  return z.aliasTargets.get(fqdn(rec.alias.dnsName))?.healthy ?? false;
+}
+
+/** The values a record answers with: its own, or for an alias, what its target resolves to. */
+export function valuesOf(z: ZoneState, rec: SimRecordSet, depth = 0): string[] {
+  if (!rec.alias) return rec.values;
+  if (rec.alias.hostedZoneId === z.zoneId)
+    return depth > 4 ? [] : valuesOf(z, served(z, rec.alias.dnsName, rec.type)!, depth + 1);
+  return z.aliasTargets.get(fqdn(rec.alias.dnsName))?.values ?? [];
 }
 
 /** The records as the name servers have them: before the oldest change that is not INSYNC yet. */
@@ -212,15 +329,24 @@ export function served(z: ZoneState, name: string, type: string): SimRecordSet |
   const group = propagated(z).filter((r) => r.name === fqdn(name) && r.type === type);
   const primary = group.find((r) => r.failover === 'PRIMARY');
   const secondary = group.find((r) => r.failover === 'SECONDARY');
-  if (primary && checkPasses(z, primary.healthCheckId)) return primary;
-  if (secondary) return secondary;
-  return group.find((r) => !r.failover);
+  if (!primary || !secondary) return primary ?? secondary ?? group.find((r) => !r.failover);
+  if (recordHealthy(z, primary)) return primary;
+  if (recordHealthy(z, secondary)) return secondary;
+  // Same page, "If no record is healthy, all records are healthy": the failover policy then
+  // picks the PRIMARY, so an unhealthy secondary never takes the traffic.
+  return primary;
 }
 
 /** The DNS server's answer: the record asked for, else a CNAME of that name. */
 export function dnsAnswer(z: ZoneState, name: string, type: DnsRecordType): DnsAnswer | null {
+  // The load balancers' own names resolve too, as an ELB's do in public DNS.
+  const lb = z.aliasTargets.get(fqdn(name));
+  if (lb && type === z.recordType) return { type, values: lb.values, ttl: 60 };
   const rec = served(z, name, type) ?? (type !== 'CNAME' ? served(z, name, 'CNAME') : undefined);
-  return rec ? { type: rec.type as DnsRecordType, values: rec.values, ttl: rec.ttl } : null;
+  // An alias answers with its target's values and TTL; 60 s stands in for an ELB's.
+  return rec
+    ? { type: rec.type as DnsRecordType, values: valuesOf(z, rec), ttl: rec.alias ? 60 : rec.ttl }
+    : null;
 }
 
 /** Make `next` the zone's records as a new change; returns the change's id. */

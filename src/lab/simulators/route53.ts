@@ -5,8 +5,9 @@
  * passes, SECONDARY otherwise).
  *
  * Operations: GetHostedZone, ListResourceRecordSets, ChangeResourceRecordSets, GetChange,
- * GetHealthCheck (with RequestInterval and FailureThreshold), UpdateHealthCheck (Inverted,
- * Disabled, FailureThreshold), TestDNSAnswer. Changes are PENDING for `changeDelayMs`, then
+ * GetHealthCheck (with RequestInterval and FailureThreshold), GetHealthCheckStatus,
+ * UpdateHealthCheck (Inverted, Disabled, FailureThreshold), TestDNSAnswer. The failover pair can
+ * be alias records to a load balancer per region (`alias`), whose health a test sets. Changes are PENDING for `changeDelayMs`, then
  * INSYNC, or PENDING until `stickPending(false)` after `stickPending()`. A zone's changes reach
  * INSYNC in the order they were submitted, and until a change is INSYNC the name servers (the DNS
  * server, TestDNSAnswer, answer()) still serve the records as they were before it.
@@ -21,8 +22,11 @@ import {
 } from './route53-api.js';
 import {
   createZoneState,
+  LB_NAMES,
   dnsAnswer,
+  runCheckers,
   served,
+  valuesOf,
   setHealthCheckConfig,
   setHealthCheckFlags,
   setRecordTtl,
@@ -61,6 +65,8 @@ export interface Route53Sim {
   /** The values the name servers answer right now. */
   answer(): string[];
   setEndpointHealthy(region: 'primary' | 'secondary', healthy: boolean): void;
+  /** Whether the load balancer a region's alias record points at has healthy targets. */
+  setAliasTargetHealthy(region: 'primary' | 'secondary', healthy: boolean): void;
   /** Change a health check's flags as someone in the console would (bumps its version). */
   setHealthCheckFlags(id: string, flags: { inverted?: boolean; disabled?: boolean }): void;
   /**
@@ -93,7 +99,17 @@ export async function startRoute53Simulator(opts: Route53SimOptions = {}): Promi
   });
   let dns: DnsServer | undefined;
   if (opts.dns !== false) dns = await startDnsServer((name, type) => dnsAnswer(z, name, type));
-  return route53Sim(z, http, dns);
+  const every = opts.checkerIntervalMs ?? 0;
+  const timer = every > 0 ? setInterval(() => runCheckers(z), every) : undefined;
+  timer?.unref();
+  const sim = route53Sim(z, http, dns);
+  return {
+    ...sim,
+    async stop() {
+      clearInterval(timer);
+      await sim.stop();
+    },
+  };
 }
 
 /** The simulator's handle: what it serves, and the console-side levers a test pulls. */
@@ -118,9 +134,15 @@ function route53Sim(z: ZoneState, http: HttpSim, dns: DnsServer | undefined): Ro
       const hc = z.healthChecks.get(id);
       return hc ? { ...hc } : undefined;
     },
-    answer: () => served(z, z.recordName, z.recordType)?.values ?? [],
+    answer: () => {
+      const rec = served(z, z.recordName, z.recordType);
+      return rec ? valuesOf(z, rec) : [];
+    },
     setEndpointHealthy(region, healthy) {
       z.endpointHealthy[region] = healthy;
+    },
+    setAliasTargetHealthy(region, healthy) {
+      z.aliasTargets.get(LB_NAMES[region])!.healthy = healthy;
     },
     setHealthCheckFlags: (id, flags) => setHealthCheckFlags(z, id, flags),
     setHealthCheckConfig: (id, config) => setHealthCheckConfig(z, id, config),

@@ -3,7 +3,7 @@
  * control API until SIGTERM, and announces where they are in DIR/simulators.json (written last,
  * so its presence means "ready").
  *
- *   node [--import tsx] serve.(ts|js) --dir DIR
+ *   node [--import tsx] serve.(ts|js) --dir DIR [--cloud aws|azure]
  */
 import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,8 +11,8 @@ import { startControlServer } from './control.js';
 import { describeSimulators, startSimulators } from './start.js';
 import { SIMULATORS_FILE } from './spawn.js';
 
-async function serve(dir: string): Promise<void> {
-  const sims = await startSimulators({ dir });
+async function serve(dir: string, cloud: 'aws' | 'azure'): Promise<void> {
+  const sims = await startSimulators({ dir, cloud });
   const control = await startControlServer(sims);
   const descriptor = { pid: process.pid, controlUrl: control.url, ...describeSimulators(sims) };
   const file = join(dir, SIMULATORS_FILE);
@@ -33,13 +33,17 @@ async function serve(dir: string): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
-const at = process.argv.indexOf('--dir');
-const dir = at >= 0 ? process.argv[at + 1] : undefined;
-if (!dir) {
-  console.error('usage: serve --dir DIR');
+const arg = (name: string): string | undefined => {
+  const at = process.argv.indexOf(name);
+  return at >= 0 ? process.argv[at + 1] : undefined;
+};
+const dir = arg('--dir');
+const cloud = arg('--cloud') ?? 'aws';
+if (!dir || (cloud !== 'aws' && cloud !== 'azure')) {
+  console.error('usage: serve --dir DIR [--cloud aws|azure]');
   process.exit(2);
 }
-serve(dir).catch((err: unknown) => {
+serve(dir, cloud).catch((err: unknown) => {
   console.error('dr lab simulators failed to start:', err instanceof Error ? err.message : err);
   process.exit(1);
 });

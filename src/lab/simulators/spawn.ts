@@ -30,16 +30,21 @@ function entry(): { args: string[] } {
 export async function spawnSimulators(opts: {
   dir: string;
   timeoutMs?: number;
+  cloud?: 'aws' | 'azure';
 }): Promise<SpawnedSimulators> {
   const file = join(opts.dir, SIMULATORS_FILE);
   const logFile = join(opts.dir, 'simulators.log');
   const log = openSync(logFile, 'a');
-  const child = spawn(process.execPath, [...entry().args, '--dir', opts.dir], {
-    detached: true,
-    stdio: ['ignore', log, log],
-    cwd: join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..'),
-    env: process.env,
-  });
+  const child = spawn(
+    process.execPath,
+    [...entry().args, '--dir', opts.dir, '--cloud', opts.cloud ?? 'aws'],
+    {
+      detached: true,
+      stdio: ['ignore', log, log],
+      cwd: join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..'),
+      env: process.env,
+    },
+  );
   closeSync(log);
   if (child.pid !== undefined) writeFileSync(join(opts.dir, SIMULATORS_PID_FILE), `${child.pid}\n`);
   let exited: number | null | undefined;

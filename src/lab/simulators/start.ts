@@ -11,6 +11,15 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  azureComponents,
+  azureEnv,
+  describeAzure,
+  startAzureIdentity,
+  startAzureServices,
+  type AzureIdentity,
+  type AzureServices,
+} from './azure-lab.js';
 import { startHealthServer, type HealthServer } from './health.js';
 import { kubeconfigFor, startKubernetesSimulator, type KubernetesSim } from './kubernetes.js';
 import type { SimWorkloadSpec } from './kubernetes-cluster.js';
@@ -47,6 +56,7 @@ interface Running {
   k8sPrimary: KubernetesSim;
   k8sSecondary: KubernetesSim;
   s3: S3Sim;
+  azure?: { id: AzureIdentity; services: AzureServices };
 }
 
 /** Files the clients read: the kubeconfig (both contexts) and the Traffic Manager CA. */
@@ -73,6 +83,7 @@ export function describeSimulators(s: Simulators): SimulatorsDescriptor {
     health: { primaryUrl: s.health.primaryUrl, secondaryUrl: s.health.secondaryUrl },
     s3: { url: s.s3.url, primaryBucket: s.s3.primaryBucket, secondaryBucket: s.s3.secondaryBucket },
     components: s.components,
+    ...(s.azure ? { azure: s.azure } : {}),
     env: s.env,
   };
 }
@@ -87,17 +98,23 @@ export async function startSimulators(opts: StartSimulatorsOptions = {}): Promis
   const workloads = opts.workloads ?? DEFAULT_LAB_WORKLOADS;
   const started: Stoppable[] = [];
   try {
-    const running = await startEach(opts, workloads, started);
+    const running = await startEach(dir, opts, workloads, started);
     const files = await writeClientFiles(dir, running);
+    const az = running.azure;
     return {
       ...describeRunning(dir, running, files),
-      components: labComponents(running, files, workloads),
+      components: {
+        ...labComponents(running, files, workloads),
+        ...(az ? azureComponents(running.tm, files.caPath) : {}),
+      },
+      ...(az ? { azure: describeAzure(az.id, az.services) } : {}),
       env: {
         // The simulators do not check signatures; the SDK's credential chain needs something to sign with.
         AWS_ACCESS_KEY_ID: 'lab-simulator',
         AWS_SECRET_ACCESS_KEY: 'lab-simulator',
         AWS_REGION: 'us-east-1',
         AWS_EC2_METADATA_DISABLED: 'true',
+        ...(az ? azureEnv(az.id, az.services) : {}),
       },
       async stop() {
         await Promise.all(started.map((s) => s.stop()));
@@ -113,6 +130,7 @@ export async function startSimulators(opts: StartSimulatorsOptions = {}): Promis
 
 /** Start them one by one, each pushed on `started` at once so a failure stops the earlier ones. */
 async function startEach(
+  dir: string,
   opts: StartSimulatorsOptions,
   workloads: LabWorkload[],
   started: Stoppable[],
@@ -129,7 +147,12 @@ async function startEach(
     endpointHealthy: (region) => up(region === 'primary' ? healthPrimary : healthSecondary),
   });
   started.push(route53);
-  const tm = await startTrafficManagerSimulator({ ttl: opts.ttl ?? 60 });
+  // On Azure, Entra ID first: Traffic Manager checks its tokens (and shares its certificate).
+  const id = opts.cloud === 'azure' ? await startAzureIdentity(started) : undefined;
+  const tm = await startTrafficManagerSimulator({
+    ttl: opts.ttl ?? 60,
+    ...(id ? { tls: id.tls, verifier: id.entra } : {}),
+  });
   started.push(tm);
 
   const { k8sPrimary, k8sSecondary } = await startClusters(opts, workloads, started);
@@ -138,7 +161,10 @@ async function startEach(
     replication: [{ from: BUCKETS.primary, to: BUCKETS.secondary, delayMs: 500 }],
   });
   started.push(s3);
-  return { healthPrimary, healthSecondary, route53, tm, k8sPrimary, k8sSecondary, s3 };
+  const azure = id
+    ? { id, services: await startAzureServices(dir, id, 'lab-primary', started) }
+    : undefined;
+  return { healthPrimary, healthSecondary, route53, tm, k8sPrimary, k8sSecondary, s3, azure };
 }
 
 /** The production cluster at full size, the standby scaled down with a fresh Velero backup. */

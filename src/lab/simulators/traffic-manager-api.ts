@@ -1,10 +1,10 @@
 /**
- * The Traffic Manager simulator's ARM API over its profile: the bearer-token and api-version
+ * The Traffic Manager simulator's ARM API over its profile: the bearer-token (arm.ts) and api-version
  * checks, the profile's resource path, then one named handler per resource and method (profile
  * GET; endpoint GET, PATCH, PUT), answering errors as ARM does.
  */
 import { json, type RecordedRequest, type SimResponse } from './http-sim.js';
-import { armError } from './arm.js';
+import { armAuthError, armError, type ArmAuth } from './arm.js';
 import {
   endpointJson,
   profileJson,
@@ -25,8 +25,12 @@ const ENDPOINT_HANDLERS = new Map<string, EndpointHandler>([
   ['PUT', (p, e, req) => update(p, e, req.body, true)],
 ]);
 
-export function handleTrafficManagerRequest(p: ProfileState, req: RecordedRequest): SimResponse {
-  const refused = authError(p, req);
+export function handleTrafficManagerRequest(
+  p: ProfileState,
+  auth: ArmAuth,
+  req: RecordedRequest,
+): SimResponse {
+  const refused = armAuthError(req, auth) ?? apiVersionError(req);
   if (refused) return refused;
   const m = PROFILE_PATH.exec(req.path);
   if (!m)
@@ -57,16 +61,8 @@ export function handleTrafficManagerRequest(p: ProfileState, req: RecordedReques
   return armError(405, 'MethodNotAllowed', `${req.method} on endpoints is not simulated.`);
 }
 
-/** ARM's checks before any routing: a bearer token, the right one, a supported api-version. */
-function authError(p: ProfileState, req: RecordedRequest): SimResponse | undefined {
-  if (!/^Bearer .+/.test(String(req.headers.authorization ?? '')))
-    return armError(
-      401,
-      'AuthenticationFailed',
-      "Authentication failed. The 'Authorization' header is missing.",
-    );
-  if (req.headers.authorization !== `Bearer ${p.token}`)
-    return armError(401, 'InvalidAuthenticationToken', 'The access token is invalid.');
+/** ARM's check after the token: a supported api-version. */
+function apiVersionError(req: RecordedRequest): SimResponse | undefined {
   const apiVersion = req.query['api-version'];
   if (!apiVersion || !TRAFFIC_MANAGER_API_VERSIONS.includes(apiVersion))
     return armError(

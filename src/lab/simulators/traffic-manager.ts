@@ -7,7 +7,7 @@
  * Manager would pick.
  */
 import { startHttpSim, type HttpSim, type RecordedRequest, type SimResponse } from './http-sim.js';
-import { armError } from './arm.js';
+import { armError, type ArmAuth, type TokenVerifier } from './arm.js';
 import { selfSignedCert } from './tls.js';
 import { startDnsServer, type DnsServer } from './dns-server.js';
 import { handleTrafficManagerRequest } from './traffic-manager-api.js';
@@ -24,6 +24,10 @@ import {
 interface TrafficManagerSimOptions extends ProfileOptions {
   port?: number;
   dns?: boolean;
+  /** Tokens from the lab's Entra ID, checked as ARM does; without it, only the fixed `token`. */
+  verifier?: TokenVerifier;
+  /** Its certificate (default: a new self-signed one). */
+  tls?: { key: string; cert: string };
 }
 
 export interface TrafficManagerSim {
@@ -65,11 +69,14 @@ export async function startTrafficManagerSimulator(
   opts: TrafficManagerSimOptions = {},
 ): Promise<TrafficManagerSim> {
   const p = createProfileState(opts);
-  const tls = await selfSignedCert();
-  const http: HttpSim = await startHttpSim((req) => handleTrafficManagerRequest(p, req), {
+  const tls = opts.tls ?? (await selfSignedCert());
+  let auth: ArmAuth = { token: p.token };
+  const http: HttpSim = await startHttpSim((req) => handleTrafficManagerRequest(p, auth, req), {
     port: opts.port,
     tls,
   });
+  // ARM accepts its resource id with and without the trailing slash as the audience.
+  if (opts.verifier) auth = { verifier: opts.verifier, audiences: [http.url, `${http.url}/`] };
   let dns: DnsServer | undefined;
   if (opts.dns !== false) dns = await startDnsServer((name, type) => dnsAnswer(p, name, type));
   return trafficManagerSim(p, http, dns, tls.cert);

@@ -4,6 +4,7 @@
  * they are started with. Types only, so every part of the folder can share them.
  */
 import type { DrConfigInput } from '../../config/schema.js';
+import type { AzureDescriptor } from './azure-lab.js';
 import type { HealthServer } from './health.js';
 import type { KubernetesSim } from './kubernetes.js';
 import type { Route53Sim } from './route53.js';
@@ -32,6 +33,7 @@ export interface SimulatorsDescriptor {
   health: { primaryUrl: string; secondaryUrl: string };
   s3: Omit<Simulators['s3'], 'sim'>;
   components: Simulators['components'];
+  azure?: AzureDescriptor;
   env: Record<string, string>;
 }
 
@@ -44,6 +46,11 @@ export interface StartSimulatorsOptions {
   /** Time a Route 53 change stays PENDING (default 300 ms). */
   changeDelayMs?: number;
   ttl?: number;
+  /**
+   * Which cloud the bot config points at: 'aws' (default: Route 53, S3) or 'azure' (Traffic
+   * Manager, Blob on Azurite, Resource Health, with tokens from a local Entra ID).
+   */
+  cloud?: 'aws' | 'azure';
 }
 
 export interface Simulators {
@@ -90,6 +97,8 @@ export interface Simulators {
   s3: { url: string; primaryBucket: string; secondaryBucket: string; sim: S3Sim };
   /** components.dns / kubernetes / verification for the bot config (Route 53 as the DNS provider). */
   components: NonNullable<DrConfigInput['components']>;
+  /** The Azure parts, with `cloud: 'azure'`. */
+  azure?: AzureDescriptor;
   /** Environment the bot needs for these simulators. */
   env: Record<string, string>;
   stop(): Promise<void>;

@@ -3,7 +3,7 @@
  *
  *   createPostgresProvider({
  *     primaryUrl,             // connection string of the primary region's server, and of the secondary's:
- *     secondaryUrl,           //   a superuser (fencing uses ALTER SYSTEM, CHECKPOINT, pg_terminate_backend, pg_promote)
+ *     secondaryUrl,           //   the bot's role with deploy/permissions/postgres.sql's rights (preflight checks them)
  *     promoteTimeoutSeconds,  // pg_promote(wait => true, timeout); config: postgres.promoteTimeoutSeconds
  *     catchUpTimeoutSeconds,  // planned: how long to wait for the standby to replay the final LSN
  *     fence,                  // { method: 'read-only' } or { method: 'command', command } (config postgres.fence)
@@ -48,6 +48,7 @@ import { NAME, PgContext, type PostgresProviderOptions } from './context.js';
 import { promote } from './promote.js';
 import { readiness } from './readiness.js';
 import { resync } from './resync.js';
+import { withRights } from './rights.js';
 import { isStreamingStandby, isWriter, verifyWriter } from './state.js';
 
 export type { PostgresProviderOptions } from './context.js';
@@ -75,7 +76,7 @@ class PostgresProvider implements DatabaseProvider {
   }
 
   readiness(target: RegionRole): Promise<ComponentReadiness> {
-    return readiness(this.ctx, target);
+    return withRights(this.ctx, () => readiness(this.ctx, target));
   }
 
   isWriter(target: RegionRole): Promise<boolean> {

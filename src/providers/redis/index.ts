@@ -16,6 +16,7 @@ import { consistency, verifyWriter } from './consistency.js';
 import { promote } from './promotion.js';
 import { readiness } from './readiness.js';
 import { isStreamingStandby, resync } from './resync.js';
+import { withAcl } from './rights.js';
 import { isWriter } from './state.js';
 
 /**
@@ -43,7 +44,7 @@ class RedisProvider implements CacheProvider {
   }
 
   readiness(target: RegionRole): Promise<ComponentReadiness> {
-    return readiness(this.ctx, target);
+    return withAcl(this.ctx, () => readiness(this.ctx, target));
   }
 
   /** Master, and the promotion that made it one is complete (the old master no longer a master too). */

@@ -2,6 +2,7 @@
  * The Route 53 provider's options, the context its functions share (SDK client, settings derived
  * from the options, the change awaiting INSYNC) and the mapping of SDK errors to ours.
  */
+import { describeAwsCredentialError } from '../aws-credential.js';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import type { Logger } from 'pino';
 import { DrError, PreconditionFailed, ProviderError, errorInfo } from '../../errors.js';
@@ -15,6 +16,8 @@ export interface Route53ProviderOptions {
   secondarySetIdentifier: string;
   method?: 'invert-health-check' | 'rewrite-records';
   primaryHealthCheckId?: string;
+  /** Switch even when Route 53 sees the target region unhealthy (it then keeps answering the other). */
+  allowUnhealthyTarget?: boolean;
   endpoint?: string;
   region?: string;
   changeTimeoutSeconds?: number;
@@ -87,6 +90,13 @@ export function createRoute53Context(opts: Route53ProviderOptions): Route53Conte
 /** Turn an SDK error into one of ours, with what to do about it. */
 function mapRoute53Error(err: unknown, doing: string): DrError {
   if (err instanceof DrError) return err;
+  const credentials = describeAwsCredentialError(err);
+  if (credentials)
+    return new ProviderError(NAME, `${doing}: ${credentials}`, {
+      code: 'forbidden',
+      retryable: false,
+      cause: err,
+    });
   const e = err as {
     name?: string;
     message?: string;
@@ -104,7 +114,7 @@ function mapRoute53Error(err: unknown, doing: string): DrError {
   if (code === 'AccessDenied' || code === 'AccessDeniedException' || status === 403)
     return new ProviderError(
       NAME,
-      `access denied while ${doing}${said}. Grant the bot's IAM identity route53:GetHostedZone, ListResourceRecordSets, ChangeResourceRecordSets, GetChange, GetHealthCheck, UpdateHealthCheck and TestDNSAnswer, then retry the step.`,
+      `access denied while ${doing}${said}. Grant the bot's IAM identity route53:GetHostedZone, ListResourceRecordSets, ChangeResourceRecordSets, GetChange, GetHealthCheck, GetHealthCheckStatus, UpdateHealthCheck and TestDNSAnswer, then retry the step.`,
       { code: 'forbidden', retryable: false, cause: err },
     );
   if (THROTTLING.has(code) || status === 429)

@@ -6,10 +6,8 @@ import { GetHealthCheckCommand } from '@aws-sdk/client-route-53';
 import { errorInfo } from '../../errors.js';
 import type { FailoverDetection } from '../dns-resolve.js';
 import { call, type Route53Context } from './context.js';
+import { ENDPOINT_CHECK_TYPES } from './health.js';
 import type { RoutingState } from './records.js';
-
-/** Health checks that probe an endpoint, so RequestInterval and FailureThreshold time them. */
-const ENDPOINT_CHECK_TYPES = new Set(['HTTP', 'HTTPS', 'HTTP_STR_MATCH', 'HTTPS_STR_MATCH', 'TCP']);
 
 /**
  * How long Route 53 takes to stop answering a failed region: the health check of the record that
@@ -24,7 +22,7 @@ export async function detection(ctx: Route53Context, st: RoutingState): Promise<
       known: false,
       why: `the PRIMARY record "${active.SetIdentifier}" has no health check, so Route 53 does not fail over by itself`,
     };
-  let hc = st.healthCheck?.Id === id ? st.healthCheck : undefined;
+  let hc = st.checks.get(id);
   if (!hc) {
     try {
       hc = (

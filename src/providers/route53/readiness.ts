@@ -8,10 +8,12 @@ import { errorInfo } from '../../errors.js';
 import { failoverTime, failoverWarning } from '../dns-resolve.js';
 import { NAME, call, type Route53Context } from './context.js';
 import { detection } from './detection.js';
+import { targetHealth, unhealthyTargetText, type RecordHealth } from './health.js';
 import {
   describe,
   heldOn,
   pinLine,
+  pinOf,
   readState,
   recordValues,
   type RoutingState,
@@ -50,9 +52,50 @@ function routingWarnings(
     );
   if (st.servedBy === 'unknown')
     warnings.push(
-      `TestDNSAnswer returns ${st.answer.join(', ') || 'nothing'}, which matches neither failover record.`,
+      st.records.primary.AliasTarget || st.records.secondary.AliasTarget
+        ? `which alias record Route 53 answers cannot be told: ${[st.health?.primary, st.health?.secondary].map((h) => h?.why ?? '?').join('; ')}. Associate a health check with each alias record so its health can be read.`
+        : `TestDNSAnswer returns ${st.answer.join(', ') || 'nothing'}, which matches neither failover record.`,
     );
   return warnings;
+}
+
+/** The records' health and the primary's check, as the preflight details show them. */
+function healthDetails(
+  st: RoutingState,
+  target: RecordHealth | undefined,
+): Record<string, unknown> {
+  return {
+    primaryHealth: st.health?.primary.state ?? null,
+    secondaryHealth: st.health?.secondary.state ?? null,
+    ...(target ? { targetHealth: target.why } : {}),
+    ...(st.healthCheck
+      ? {
+          healthCheckId: st.healthCheck.Id ?? null,
+          healthCheckInverted: st.healthCheck.HealthCheckConfig?.Inverted === true,
+          healthCheckDisabled: st.healthCheck.HealthCheckConfig?.Disabled === true,
+        }
+      : {}),
+  };
+}
+
+/** What the target's health means for the switch: refused when unhealthy, unless allowed. */
+function targetHealthVerdict(
+  ctx: Route53Context,
+  st: RoutingState,
+  target: RegionRole,
+  already: boolean,
+): { blocked?: string; warning?: string; health?: RecordHealth } {
+  if (!st.health || already) return {};
+  const h = targetHealth(ctx, st.health, pinOf(st.healthCheck) === 'pinned', target);
+  if (h.state === 'unknown')
+    return { health: h, warning: `the ${target}'s health cannot be read: ${h.why}.` };
+  if (h.state === 'healthy') return { health: h };
+  if (ctx.opts.allowUnhealthyTarget)
+    return {
+      health: h,
+      warning: `${target} unhealthy (${h.why}): Route 53 keeps answering the other region until it passes; switching anyway because allowUnhealthyTarget is set.`,
+    };
+  return { health: h, blocked: unhealthyTargetText(target, h) };
 }
 
 export async function readiness(
@@ -74,7 +117,7 @@ export async function readiness(
       client.send(new GetHostedZoneCommand({ Id: opts.hostedZoneId })),
     );
     zoneName = zone.HostedZone?.Name;
-    st = await readState(ctx);
+    st = await readState(ctx, { withHealth: true });
   } catch (err) {
     const info = errorInfo(err);
     return {
@@ -96,10 +139,14 @@ export async function readiness(
   const held = heldOn(ctx, st);
   warnings.push(...routingWarnings(ctx, st, held, target));
   const already = st.servedBy === target && held === target;
-  const summary = `${recordName} ${recordType}: users go to the ${describe(st.records, st.servedBy)}, failover time ${time.text}; ${already ? `already on the ${target}, nothing to switch` : method === 'invert-health-check' ? `switch by ${target === 'secondary' ? 'pinning' : 'releasing'} health check ${opts.primaryHealthCheckId} (Disabled and Inverted ${target === 'secondary' ? 'true' : 'false'})` : 'switch by swapping the failover records'}`;
+  const verdict = targetHealthVerdict(ctx, st, target, already);
+  if (verdict.warning) warnings.push(verdict.warning);
+  const summary =
+    verdict.blocked ??
+    `${recordName} ${recordType}: users go to the ${describe(st.records, st.servedBy)}, failover time ${time.text}; ${already ? `already on the ${target}, nothing to switch` : method === 'invert-health-check' ? `switch by ${target === 'secondary' ? 'pinning' : 'releasing'} health check ${opts.primaryHealthCheckId} (Disabled and Inverted ${target === 'secondary' ? 'true' : 'false'})` : 'switch by swapping the failover records'}`;
   return {
     component: 'dns',
-    status: warnings.length > 0 ? 'warning' : 'ready',
+    status: verdict.blocked ? 'blocked' : warnings.length > 0 ? 'warning' : 'ready',
     summary,
     details: {
       zone: opts.hostedZoneId,
@@ -115,15 +162,14 @@ export async function readiness(
       failoverText: time.text,
       primaryValues: recordValues(st.records.primary),
       secondaryValues: recordValues(st.records.secondary),
-      ...(st.healthCheck
-        ? {
-            healthCheckId: st.healthCheck.Id ?? null,
-            healthCheckInverted: st.healthCheck.HealthCheckConfig?.Inverted === true,
-            healthCheckDisabled: st.healthCheck.HealthCheckConfig?.Disabled === true,
-          }
-        : {}),
+      ...healthDetails(st, verdict.health),
     },
-    planFacts: { ...planFacts, servedBy: st.servedBy, ttl: st.ttl ?? null },
+    planFacts: {
+      ...planFacts,
+      servedBy: st.servedBy,
+      ttl: st.ttl ?? null,
+      ...(verdict.blocked ? { targetUnhealthy: true } : {}),
+    },
     ...(warnings.length > 0 ? { warnings } : {}),
   };
 }

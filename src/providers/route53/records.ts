@@ -13,6 +13,7 @@ import type { RegionRole } from '../../domain/types.js';
 import { PreconditionFailed, ProviderError } from '../../errors.js';
 import { normalizeName, sameValues } from '../dns-resolve.js';
 import { NAME, call, type Route53Context } from './context.js';
+import { answeringRecord, recordHealth, type RecordHealth } from './health.js';
 
 export interface RoutingState {
   records: Record<RegionRole, ResourceRecordSet>;
@@ -20,6 +21,10 @@ export interface RoutingState {
   answer: string[];
   servedBy: RegionRole | 'unknown';
   ttl: number | undefined;
+  /** The health Route 53 sees for each record; read when asked for, and always for alias records. */
+  health?: Record<RegionRole, RecordHealth>;
+  /** The health checks read on the way, by id, so no one reads them twice. */
+  checks: Map<string, HealthCheck>;
 }
 
 /**
@@ -118,17 +123,57 @@ async function readHealthCheck(ctx: Route53Context): Promise<HealthCheck> {
   return out.HealthCheck;
 }
 
-export async function readState(ctx: Route53Context): Promise<RoutingState> {
+export async function readState(
+  ctx: Route53Context,
+  { withHealth = false }: { withHealth?: boolean } = {},
+): Promise<RoutingState> {
   const records = await loadRecords(ctx);
   const hc = ctx.method === 'invert-health-check' ? await readHealthCheck(ctx) : undefined;
   const answer = await testAnswer(ctx);
+  const alias = !!(records.primary.AliasTarget || records.secondary.AliasTarget);
+  const checks = new Map<string, HealthCheck>(hc?.Id ? [[hc.Id, hc]] : []);
+  const health =
+    withHealth || alias
+      ? {
+          primary: await recordHealth(ctx, records.primary, checks),
+          secondary: await recordHealth(ctx, records.secondary, checks),
+        }
+      : undefined;
   return {
     records,
     healthCheck: hc,
     answer,
-    servedBy: servedBy(records, answer),
+    servedBy:
+      alias && health
+        ? await aliasServedBy(ctx, records, health, answer)
+        : servedBy(records, answer),
     ttl: records.primary.TTL ?? records.secondary.TTL,
+    health,
+    checks,
   };
+}
+
+/**
+ * An alias answers with its target's addresses, never its own value: the record set that answers
+ * is worked out from the records' health; where a target's health cannot be read, by which
+ * target's name resolves to what TestDNSAnswer returned.
+ */
+async function aliasServedBy(
+  ctx: Route53Context,
+  records: Record<RegionRole, ResourceRecordSet>,
+  health: Record<RegionRole, RecordHealth>,
+  answer: string[],
+): Promise<RegionRole | 'unknown'> {
+  const byHealth = answeringRecord(records, health);
+  if (byHealth !== 'unknown') return byHealth;
+  const matches: RegionRole[] = [];
+  for (const role of ['primary', 'secondary'] as const) {
+    const target = records[role].AliasTarget?.DNSName;
+    if (!target) continue;
+    const got = await ctx.resolve(target, ctx.recordType).catch(() => [] as string[]);
+    if (got.some((v) => answer.includes(v))) matches.push(role);
+  }
+  return matches.length === 1 ? matches[0] : 'unknown';
 }
 
 /** The region the routing controls hold users on, health permitting; 'partial' for a half-done pin. */

@@ -15,6 +15,7 @@ import { DrError, PreconditionFailed, ProviderError } from '../../errors.js';
 import type { ActionResult, Progress } from '../types.js';
 import { sleep } from '../dns-resolve.js';
 import { NAME, call, type Route53Context } from './context.js';
+import { targetHealth, unhealthyTargetText } from './health.js';
 import {
   describe,
   heldOn,
@@ -56,6 +57,10 @@ async function waitForAnswer(
     ctx,
     `waiting for Route 53 to answer the ${target}`,
     async () => {
+      if (records.primary.AliasTarget || records.secondary.AliasTarget) {
+        const st = await readState(ctx);
+        return st.servedBy === target ? st.answer : undefined;
+      }
       const answer = await testAnswer(ctx);
       return servedBy(records, answer) === target ? answer : undefined;
     },
@@ -253,11 +258,22 @@ async function switchByRecords(
   };
 }
 
+/** A switch to a region Route 53 sees unhealthy would not move users: refused before any change. */
+function refuseUnhealthyTarget(ctx: Route53Context, st: RoutingState, target: RegionRole): void {
+  if (ctx.opts.allowUnhealthyTarget || !st.health) return;
+  // Failback with the pin: a released primary that fails is refused below, naming its endpoint.
+  if (ctx.method === 'invert-health-check' && target === 'primary') return;
+  if (st.servedBy === target && heldOn(ctx, st) === target) return;
+  const h = targetHealth(ctx, st.health, pinOf(st.healthCheck) === 'pinned', target);
+  if (h.state === 'unhealthy') throw new PreconditionFailed(unhealthyTargetText(target, h));
+}
+
 export async function switchTo(
   ctx: Route53Context,
   { target, progress }: { target: RegionRole; progress: Progress },
 ): Promise<ActionResult> {
-  const st = await readState(ctx);
+  const st = await readState(ctx, { withHealth: true });
+  refuseUnhealthyTarget(ctx, st, target);
   const evidence: SwitchEvidence = {
     method: ctx.method,
     record: ctx.where,

@@ -7,6 +7,7 @@ import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import type { Logger } from 'pino';
 import type { RegionRole } from '../../domain/types.js';
 import { DrError, PreconditionFailed, ProviderError, errorInfo } from '../../errors.js';
+import { describeAzureCredentialError, isAzureCredentialError } from '../azure-credential.js';
 import { createResolver, type ResolveFn } from '../dns-resolve.js';
 
 export interface TrafficManagerProviderOptions {
@@ -87,6 +88,12 @@ export function createTrafficManagerContext(
 
 function mapArmError(err: unknown, doing: string): DrError {
   if (err instanceof DrError) return err;
+  if (isAzureCredentialError(err))
+    return new ProviderError(NAME, `${doing}: ${describeAzureCredentialError(err).line}`, {
+      code: 'forbidden',
+      retryable: false,
+      cause: err,
+    });
   const e = err as { statusCode?: number; code?: string; message?: string };
   const said = e.message ? ` (Azure said: ${e.message})` : '';
   if (e.statusCode === 404)
@@ -131,6 +138,9 @@ export async function call<T>(
     return await fn();
   } catch (err) {
     const mapped = mapArmError(err, doing);
+    // The whole credential chain (every type's own message) is too long for a person; keep it here.
+    if (isAzureCredentialError(err))
+      ctx.log.debug({ chain: describeAzureCredentialError(err).chain }, 'azure credential chain');
     ctx.log.warn({ err: errorInfo(mapped) }, `traffic-manager: ${doing} failed`);
     throw mapped;
   }

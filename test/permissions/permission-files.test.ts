@@ -1,0 +1,128 @@
+/**
+ * The files operators are given in deploy/permissions cover what the code does: every API call
+ * a cloud provider sends is in the list beside it, and every listed call is allowed by the IAM
+ * policy or the Azure role; every right preflight checks is granted by postgres.sql / redis.acl.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AZURE_BLOB_CALLS } from '../../src/providers/azure-blob-api-calls.js';
+import { PG_RIGHTS } from '../../src/providers/postgres/rights.js';
+import { REDIS_RIGHTS } from '../../src/providers/redis/rights.js';
+import { ROUTE53_CALLS } from '../../src/providers/route53/api-calls.js';
+import { S3_CALLS } from '../../src/providers/s3-api-calls.js';
+import { TRAFFIC_MANAGER_CALLS } from '../../src/providers/traffic-manager/api-calls.js';
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+const read = (path: string): string => readFileSync(join(ROOT, path), 'utf8');
+const sources = (dir: string): string =>
+  readdirSync(join(ROOT, dir))
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => read(join(dir, f)))
+    .join('\n');
+
+/** The SDK command classes a source imports from `pkg`. */
+function commandsImported(source: string, pkg: string): string[] {
+  const found = new Set<string>();
+  const re = new RegExp(`import\\s*{([^}]*)}\\s*from\\s*'${pkg}'`, 'g');
+  for (const m of source.matchAll(re))
+    for (const name of m[1]!.split(',').map((n) => n.trim().replace(/^type\s+/, '')))
+      if (name.endsWith('Command')) found.add(name);
+  return [...found].sort();
+}
+
+/** IAM / Azure action matching with `*` wildcards, as both services match them. */
+const allows = (patterns: readonly string[], action: string): boolean =>
+  patterns.some((p) =>
+    new RegExp(
+      `^${p
+        .split('*')
+        .map((s) => s.replace(/[.+?^${}()|[\]\\/]/g, '\\$&'))
+        .join('.*')}$`,
+      'i',
+    ).test(action),
+  );
+
+const iam = JSON.parse(read('deploy/permissions/aws-iam-policy.json')) as {
+  Statement: { Effect: string; Action: string[] }[];
+};
+const iamActions = iam.Statement.filter((s) => s.Effect === 'Allow').flatMap((s) => s.Action);
+const role = JSON.parse(read('deploy/permissions/azure-custom-role.json')) as {
+  Actions: string[];
+  DataActions: string[];
+};
+
+describe('the AWS IAM policy', () => {
+  it('lists every Route 53 call the provider sends', () => {
+    const sent = commandsImported(sources('src/providers/route53'), '@aws-sdk/client-route-53');
+    expect(sent.length).toBeGreaterThan(0);
+    expect(sent).toEqual(Object.keys(ROUTE53_CALLS).sort());
+  });
+
+  it('lists every S3 call the canary sends', () => {
+    const sent = commandsImported(read('src/providers/s3.ts'), '@aws-sdk/client-s3');
+    expect(sent).toEqual(Object.keys(S3_CALLS).sort());
+  });
+
+  it.each(Object.entries({ ...ROUTE53_CALLS, ...S3_CALLS }))('allows %s (%s)', (_call, action) => {
+    expect(allows(iamActions, action)).toBe(true);
+  });
+});
+
+describe('the Azure custom role', () => {
+  it('lists every Traffic Manager call the provider makes', () => {
+    const src = sources('src/providers/traffic-manager');
+    const sent = new Set(
+      [...src.matchAll(/\.(profiles|endpoints)\.(\w+)\(/g)].map((m) => `${m[1]}.${m[2]}`),
+    );
+    expect([...sent].sort()).toEqual(Object.keys(TRAFFIC_MANAGER_CALLS).sort());
+  });
+
+  it('lists every Blob call the canary makes', () => {
+    const src = read('src/providers/azure-blob.ts');
+    const sent = new Set(
+      [...src.matchAll(/get(?:BlockBlob|Blob)Client\([^)]*\)\.(\w+)\(/g)].map((m) => m[1]!),
+    );
+    expect([...sent].sort()).toEqual(Object.keys(AZURE_BLOB_CALLS).sort());
+  });
+
+  it.each(Object.entries(TRAFFIC_MANAGER_CALLS))('allows %s', (_call, actions) => {
+    for (const a of actions) expect(allows(role.Actions, a)).toBe(true);
+  });
+
+  it.each(Object.entries(AZURE_BLOB_CALLS))('allows the data actions of %s', (_call, actions) => {
+    for (const a of actions) expect(allows(role.DataActions, a)).toBe(true);
+  });
+});
+
+describe('deploy/permissions for the data tier', () => {
+  const sql = read('deploy/permissions/postgres.sql');
+  const acl = read('deploy/permissions/redis.acl');
+  const aclLine = acl
+    .split('\n')
+    .find((l) => l.startsWith('user dr-bot '))!
+    .split(/\s+/);
+
+  it.each(PG_RIGHTS.map((r) => [r.name, r.grant] as const))(
+    'postgres.sql grants %s',
+    (_name, grant) => {
+      expect(sql).toContain(grant.replace('ROLE', 'dr_bot'));
+    },
+  );
+
+  it.each(REDIS_RIGHTS.map((r) => [r.rule, r.keys ?? null] as const))(
+    'redis.acl allows %s',
+    (rule, keys) => {
+      expect(aclLine).toContain(rule);
+      if (keys) expect(aclLine).toContain(keys);
+    },
+  );
+
+  it('gives the Redis user no password and never every command', () => {
+    expect(aclLine).toContain('resetpass');
+    expect(aclLine.some((w) => w === 'nopass' || w.startsWith('>') || w.startsWith('#'))).toBe(
+      false,
+    );
+    expect(aclLine).toContain('-@all');
+    expect(aclLine.some((w) => w === '+@all' || w === 'allcommands')).toBe(false);
+  });
+});
