@@ -81,12 +81,14 @@ async function tableScopes(
     return out;
   });
   const plans = planned.filter((p): p is TablePlan => 'chunks' in p);
-  progress(
-    `comparing ${plans.reduce((n, p) => n + p.chunks.length, 0)} chunks of ${plans.length} table(s), ${settings.concurrency} at a time`,
-  );
-  const compared = plans.length
-    ? await compareTables(ctx, { writer, plans, settings, deadline, progress })
-    : [];
+  let compared: ConsistencyScope[] = [];
+  if (plans.length) {
+    const chunks = plans.reduce((n, p) => n + p.chunks.length, 0);
+    progress(
+      `comparing ${chunks} chunks of ${plans.length} table(s), ${settings.concurrency} at a time`,
+    );
+    compared = await compareTables(ctx, { writer, plans, settings, deadline, progress });
+  }
   return planned.map(
     (p) =>
       compared.find((c) => c.name === p.table) ?? {

@@ -153,8 +153,11 @@ function keysScope(
 }
 
 /** DBSIZE compared like a key: equal at one offset, or changing under writes. */
-async function keyCountCheck(sides: LiveSides<'dbsize', number>): Promise<CheckResult> {
-  const cmp = await compareLive(['dbsize' as const], sides, 3);
+async function keyCountCheck(
+  sides: LiveSides<'dbsize', number>,
+  attempts: number,
+): Promise<CheckResult> {
+  const cmp = await compareLive(['dbsize' as const], sides, attempts);
   const base = { name: 'redis key count', kind: 'cache' as const };
   if (cmp.equal.length)
     return { ...base, ok: true, detail: `${cmp.equal[0]!.digest} keys on both` };
@@ -196,7 +199,10 @@ export async function consistency(
     withClient(ctx, standby, 'reading sampled keys', async (sr) => {
       const both = { writer: wr, standby: sr, standbySide: standby };
       checks.push(
-        await keyCountCheck(liveSides(ctx, both, async (r) => [String(await r.dbsize())])),
+        await keyCountCheck(
+          liveSides(ctx, both, async (r) => [String(await r.dbsize())]),
+          settings.attempts,
+        ),
       );
       const dbsize = await wr.dbsize();
       const picked = await sampleKeys(wr, settings.sampleKeys, dbsize, () => Date.now() > deadline);
