@@ -167,14 +167,15 @@ test('keys the writer keeps changing during the check are no false difference', 
   }
 });
 
-test('the time budget ends the check early: what was not compared makes it "sampled"', async () => {
+test('a time budget spent before the keys were compared: "sampled", never "consistent"', async () => {
   const w = connect(lab.redis.primary.url);
-  for (let i = 0; i < 60_000; i += 1000)
-    await w.mset(...Array.from({ length: 1000 }, (_, j) => [`b:${i + j}`, 'v'.repeat(64)]).flat());
+  await w.mset(...Array.from({ length: 1000 }, (_, j) => [`b:${j}`, 'v']).flat());
   await replicated();
-  const { scope, ok } = await check(provider({ sampleKeys: 100_000, timeBudgetSeconds: 1 }));
-  expect(ok).toBe(true);
-  expect(scope.sampled).toBe(true);
-  expect(scope.equal).toBeLessThan(60_000);
-  expect(verdictLabel(scope)).toMatch(/^sampled \d/);
+  // A budget gone before the first batch: how fast keys compare on this machine does not matter.
+  const spent = await check(provider({ timeBudgetSeconds: 0.001 }));
+  expect(spent.ok).toBe(true);
+  expect(spent.scope).toMatchObject({ sampled: true, equal: 0, total: 1000 });
+  expect(verdictLabel(spent.scope)).toBe('sampled 0 %');
+  const whole = await check(provider());
+  expect(verdictLabel(whole.scope)).toBe('consistent');
 });
