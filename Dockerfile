@@ -3,7 +3,7 @@
 # Run:   docker run -p 3000:3000 -v $PWD/dr.config.yaml:/app/dr.config.yaml:ro \
 #          -e REDIS_URL -e SLACK_BOT_TOKEN -e SLACK_SIGNING_SECRET -e DR_PG_PRIMARY_URL ... dr-bot
 
-FROM node:20-slim AS build
+FROM node:22-slim AS build
 WORKDIR /build
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -11,7 +11,11 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
 
-FROM node:20-slim AS runtime
+FROM node:22-slim AS runtime
+# tini as PID 1: it forwards SIGTERM to the bot (a graceful stop releases the instance lease) and
+# reaps the operator commands the bot runs (resync, fence, integration tests) once they exit.
+RUN apt-get update && apt-get install -y --no-install-recommends tini \
+  && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production \
     PORT=3000 \
     DR_CONFIG=/app/dr.config.yaml
@@ -24,7 +28,8 @@ COPY dr.config.example.yaml manifest.yml ./
 COPY deploy ./deploy
 USER node
 EXPOSE 3000
-# node:20-slim has no curl: probe /healthz (bot up and its state Redis answering) with node itself.
+# node:22-slim has no curl: probe /healthz (bot up and its state Redis answering) with node itself.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-CMD ["node", "bin/dr.js", "start"]
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "bin/dr.js"]
+CMD ["start"]

@@ -51,7 +51,16 @@ export async function startApp(opts: StartAppOptions): Promise<RunningApp> {
   const { config, runtime, log, leaseTtlMs } = await checkConfig(opts);
   const modules = await loadModules();
   await modules.providers.checkAzureCredential(config);
-  const ctx: StartContext = { config, env: opts.env, runtime, log, modules, cleanups: [] };
+  const metrics = modules.metrics.createMetrics({ env: config.environment });
+  const ctx: StartContext = {
+    config,
+    env: opts.env,
+    runtime,
+    log,
+    modules,
+    metrics,
+    cleanups: [],
+  };
   try {
     const store = await openStateStore(ctx);
     const lease = await takeInstanceLease(ctx, store, leaseTtlMs, opts);
@@ -122,8 +131,9 @@ async function loadModules(): Promise<StartModules> {
     import('./readiness/index.js'),
   ]);
   const drill = await import('./drill/index.js');
+  const metrics = await import('./metrics/index.js');
   const { Redis } = await import('ioredis');
-  return { store, providers, engine, bot, detection, readiness, drill, Redis };
+  return { store, providers, engine, bot, detection, readiness, drill, metrics, Redis };
 }
 
 /** The shutdown phase: every cleanup, last opened first; a failing step does not stop the rest. */

@@ -12,6 +12,7 @@ type ErrorCode =
   | 'throttled'
   | 'config'
   | 'stale-version'
+  | 'fenced'
   | 'conflict'
   | 'verification-failed';
 
@@ -69,6 +70,19 @@ export class StaleVersionError extends DrError {
     super(
       'stale-version',
       `operation ${opId}: stale write refused (expected version ${expected}, store has ${actual ?? 'none'})`,
+    );
+  }
+}
+
+/**
+ * A write refused by the lease's fencing token: the instance lease no longer holds this
+ * process's token (another instance took it, or it vanished in a state-Redis failover).
+ */
+export class FencedWriteError extends DrError {
+  constructor(what: string, token: number, holderToken: string) {
+    super(
+      'fenced',
+      `${what} refused: this process no longer holds the instance lease (its token ${token}, the lease now ${holderToken === 'none' ? 'held by nobody' : `token ${holderToken}`}): nothing was written; another instance acts on this environment`,
     );
   }
 }

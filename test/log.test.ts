@@ -64,12 +64,12 @@ describe('createLogger', () => {
     const out = capture();
     const log = createLogger({ level: 'info', destination: out.stream });
     log
-      .child({ opId: 'DR-20261125-0001' })
+      .child({ opId: 'DR-20261125-093015' })
       .child({ step: 'promote-database' })
       .info('promoting the standby');
     expect(out.lines()[0]).toMatchObject({
       level: 'info',
-      opId: 'DR-20261125-0001',
+      opId: 'DR-20261125-093015',
       step: 'promote-database',
       msg: 'promoting the standby',
     });
@@ -144,8 +144,8 @@ describe('createLogger', () => {
     app.child({ component: 'slack' }).child({ component: 'slack-web-api' }).warn('slack said no');
     app
       .child({ component: 'engine', env: 'prod' })
-      .child({ opId: 'DR-20261125-0001' })
-      .info({ opId: 'DR-20261125-0001', step: 'switch-dns' }, 'step started');
+      .child({ opId: 'DR-20261125-093015' })
+      .info({ opId: 'DR-20261125-093015', step: 'switch-dns' }, 'step started');
     app
       .child({ component: 'drill-reporter' })
       .info({ component: 'object-storage' }, 'drill measurement recorded');
@@ -160,7 +160,7 @@ describe('createLogger', () => {
     expect(engine).toMatchObject({
       env: 'prod',
       component: 'engine',
-      opId: 'DR-20261125-0001',
+      opId: 'DR-20261125-093015',
       step: 'switch-dns',
     });
     expect(measure).toMatchObject({ component: 'object-storage' });

@@ -55,10 +55,45 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
     'Minutes between rounds; 0 turns the periodic checks off (`/dr status` still shows the last results).',
   'readiness.drillWarnDays':
     'A drill older than this many days (or none at all) makes the last-drill check degraded.',
+  consistency:
+    'The failback\'s consistency check (verify-consistency) of `components.postgres.consistencyTables` and of the Redis keyspace, made while the secondary keeps serving: each part is read on the writer, then on the standby once it has replayed that point (see the operator guide, "The consistency check").',
+  'consistency.timeBudgetSeconds':
+    'How long the check may take. Chunks are compared in random order: when the budget runs out, those compared are a uniform sample and the table says "sampled N %", never "consistent".',
+  'consistency.attempts':
+    'Comparisons of a small chunk or a key written during each of them before it counts as "changing" (neither equal nor different).',
+  'consistency.unproven':
+    '`pause`: a table not wholly proven (sampled, changing chunks) pauses the failback before the switch back, for a person to Retry or Skip on the evidence shown. `continue`: it goes on; the card still says what was proven.',
+  'consistency.postgres': 'How PostgreSQL tables are cut and hashed.',
+  'consistency.postgres.chunkRows':
+    "Rows per chunk (a range of heap blocks, from the table's statistics): one short query per side, and the unit that is retried, sampled and named by its key range when it differs.",
+  'consistency.postgres.concurrency':
+    "Chunks compared at once; each holds one connection on each side. Raise it with the servers' cores.",
+  'consistency.postgres.rowHash':
+    "`column`: each column hashed by its type's own hash function (timestamptz as UTC, the text form for a type without one), about twice a plain scan; values their type calls equal hash alike (1.0 and 1.00). `text`: each row's text form, byte-exact, about 4x slower.",
+  'consistency.redis': 'How the Redis keyspace is sampled.',
+  'consistency.redis.sampleKeys':
+    'Keys picked at random across the keyspace (RANDOMKEY) and compared; a keyspace no larger than this is compared whole.',
+  'consistency.redis.pieceBytes':
+    'Large values are read in pieces of about this many bytes (GETRANGE, HSCAN, SSCAN, ZRANGE, LRANGE, XRANGE), never copied whole.',
   components:
     'The components the runbook acts on. Every one is optional: a step whose component is absent shows as "skipped — not configured".',
   'components.postgres':
     'PostgreSQL with a streaming standby in the secondary region (PostgreSQL 13 or later).',
+  'components.postgres.driver':
+    '`streaming` (default): self-managed servers, `pg_promote` and rewind. `rds-replica`: an RDS cross-region read replica, promoted with `PromoteReadReplica`; failback rebuilds a replica (see docs/postgres-drivers.md).',
+  'components.postgres.rds':
+    'Driver `rds-replica` only: the RDS instances behind `primary` and `secondary`. SQL (readiness, fence, catch-up, consistency) still goes to the connection URLs.',
+  'components.postgres.rds.<side>': 'The RDS DB instance of that region.',
+  'components.postgres.rds.<side>.instanceIdentifier': 'Its DB instance identifier.',
+  'components.postgres.rds.<side>.region': 'The AWS region it lives in; calls about it go there.',
+  'components.postgres.rds.accountId':
+    'The AWS account id: a cross-region `CreateDBInstanceReadReplica` names its source by ARN.',
+  'components.postgres.rds.endpoint':
+    'Overrides the RDS API URL of both regions (the lab simulator).',
+  'components.postgres.rds.promoteTimeoutSeconds':
+    'How long `PromoteReadReplica` may take until `DescribeDBInstances` shows a standalone, available instance.',
+  'components.postgres.rds.rebuildTimeoutMinutes':
+    'Failback: how long the new cross-region replica may take to be available and caught up.',
   ...connection(
     'components.postgres.<side>',
     'PostgreSQL server',
@@ -84,7 +119,7 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
     'Runs via `/bin/sh` on the bot\'s host with the `DR_RESYNC_*` variables (see the operator guide, "The resync command"); exit 0 once the server runs as a standby.',
   'components.postgres.resync.timeoutSeconds': 'Maximum runtime of the resync command.',
   'components.postgres.consistencyTables':
-    'Failback: tables whose row count and md5 over all rows must match on both sides. List tables that are quiet during a failback.',
+    'Failback: tables compared chunk by chunk on both sides under live writes (settings: `consistency`). The bot needs SELECT on each.',
   'components.postgres.systemIdentifier':
     "The cluster's system identifier (`SELECT system_identifier FROM pg_control_system()`), quoted. With the primary down, a secondary of another cluster is refused. Without it the bot uses the one it last saw on both sides.",
   'components.redis':
@@ -94,8 +129,23 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
     'How long to wait for the promoted replica to report role master.',
   'components.redis.useFailoverCommand':
     'Planned failover: use `FAILOVER TO` (Redis 6.2 or later) for a zero-loss switch.',
+  'components.redis.driver':
+    'How the cache is switched: `replication` (self-managed servers) or `elasticache-global` (ElastiCache Global Datastore). See docs/redis-drivers.md.',
+  'components.redis.elasticache':
+    'Driver `elasticache-global`: the global datastore and its two members. Required with that driver, refused with another.',
+  'components.redis.elasticache.globalReplicationGroupId':
+    'The global datastore id as AWS shows it, with its generated prefix.',
+  'components.redis.elasticache.<side>':
+    'The member cluster of the region: `region` and `replicationGroupId`.',
+  'components.redis.elasticache.<side>.region': 'The AWS region of the member, e.g. eu-west-1.',
+  'components.redis.elasticache.<side>.replicationGroupId': "The member's replication group id.",
+  'components.redis.elasticache.pauseWrites':
+    'Planned: `CLIENT PAUSE WRITE` on the primary endpoint until the secondary caught up (zero loss). Off, or refused by the service: the card shows the lag that may be lost.',
+  'components.redis.elasticache.failoverTimeoutSeconds':
+    'How long the failover may take to report the new roles.',
+  'components.redis.elasticache.endpoint': 'ElastiCache API endpoint override (the lab simulator).',
   'components.dns':
-    'Which region users are sent to: Route 53 failover records or Azure Traffic Manager.',
+    'Which region users are sent to: Route 53 failover records, Route 53 ARC routing controls or Azure Traffic Manager.',
   'components.dns.provider': 'The DNS service; the block of the same name is then required.',
   'components.dns.route53': 'Route 53 failover records (a PRIMARY and a SECONDARY record).',
   'components.dns.route53.hostedZoneId': 'The hosted zone holding the failover records.',
@@ -130,6 +180,19 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   'components.dns.trafficManager.endpoint': 'ARM endpoint override (lab, tests).',
   'components.dns.trafficManager.caFile':
     "PEM file of extra CA certificates to trust for `endpoint` (the lab simulator's self-signed one).",
+  'components.dns.route53Arc':
+    'Route 53 ARC routing controls: the data-plane switch, independent of the Route 53 control plane in us-east-1.',
+  'components.dns.route53Arc.endpoints':
+    "The cluster's regional endpoints (DescribeCluster's `ClusterEndpoints`), tried in turn.",
+  'components.dns.route53Arc.endpoints[].url':
+    "The endpoint's URL, e.g. `https://host-abc.us-west-2.example.com/v1`.",
+  'components.dns.route53Arc.endpoints[].region': "The endpoint's Region (the SDK signs for it).",
+  'components.dns.route53Arc.primaryRoutingControlArn':
+    "The routing control tied to the primary's failover record health check.",
+  'components.dns.route53Arc.secondaryRoutingControlArn':
+    "The routing control tied to the secondary's failover record health check.",
+  'components.dns.route53Arc.timeoutSeconds':
+    'Per endpoint: seconds to wait for an answer before trying the next endpoint.',
   'components.dns.resolveName': 'A name to resolve after switching, to show what users get now.',
   'components.dns.resolverServers':
     'DNS servers for that resolution (an IP, optionally with `:port`); default the system resolver.',
@@ -148,10 +211,18 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   'components.kubernetes.readyTimeoutSeconds':
     'How long to wait for scaled workloads to be ready; then the step fails and the operation pauses.',
   'components.kubernetes.velero':
-    'Velero backups of the cluster state, read from the secondary cluster: readiness, and the drill report\'s Kubernetes RPO (else "not configured").',
-  'components.kubernetes.velero.namespace': 'Namespace of the Velero Backup objects.',
+    "Velero backups of the cluster state, read from the primary cluster's storage location, and the secondary's location that must see them: readiness, and the drill report's Kubernetes RPO (else \"not configured\").",
+  'components.kubernetes.velero.namespace': 'Namespace of the Velero objects, in both clusters.',
   'components.kubernetes.velero.maxAgeHours':
-    'Readiness: the newest completed backup must be younger than this many hours.',
+    'Readiness: the newest Completed backup (of each schedule) must be younger than this many hours. PartiallyFailed backups count as failed.',
+  'components.kubernetes.velero.schedules':
+    'Schedules (label `velero.io/schedule-name`) whose newest backup is judged; empty: the newest backup of any.',
+  'components.kubernetes.velero.storageLocation':
+    "The primary's BackupStorageLocation the backups are stored in; it must be `Available`.",
+  'components.kubernetes.velero.secondaryStorageLocation':
+    "The secondary's location on the same bucket and prefix; default the same name. It must be `Available`, synced lately and list the newest backups.",
+  'components.kubernetes.velero.maxSyncAgeMinutes':
+    "The secondary's location must have synced (`status.lastSyncedTime`) within this many minutes.",
   'components.verification':
     "Checks run against a region after it takes over: the secondary in a failover (and a drill's integration tests), the primary in a failback.",
   'components.verification.<side>': "That region's checks; default none.",
@@ -189,6 +260,32 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
     'The canary object is `<canaryPrefix><environment>`; the replication rule must cover the prefix.',
   'components.objectStorage.rpoSeconds':
     'How long the canary may take to reach the secondary; default `targets.rpoMinutesByComponent.objectStorage`.',
+  'components.objectStorage.reverseReplication':
+    'A rule also replicates the secondary back to the primary: at failback a canary written to the secondary must reach the primary. Without it the failback card lists the objects the primary lacks.',
+  'components.terraformState':
+    "Terraform state in both regions (readiness): each copy's header (serial, lineage), age and lock, compared. Nothing else of the state is read.",
+  'components.terraformState.<side>':
+    "That region's state backend, as Terraform's backend block names it.",
+  'components.terraformState.<side>.backend':
+    '`s3` (bucket, region, endpoint) or `azurerm` (container with accountUrl or connectionStringEnv).',
+  'components.terraformState.<side>.key': "The state object's key (Terraform's `key`).",
+  'components.terraformState.<side>.bucket': 'S3: the state bucket (required with `s3`).',
+  'components.terraformState.<side>.region': "S3: the bucket's region.",
+  'components.terraformState.<side>.endpoint':
+    'S3: API URL override (S3-compatible servers, the lab).',
+  'components.terraformState.<side>.forcePathStyle': 'S3: path-style addressing.',
+  'components.terraformState.<side>.lock':
+    'S3: `lockfile` reads the `<key>.tflock` Terraform writes with `use_lockfile = true`; `none` reads no lock. azurerm always reads the blob lease.',
+  'components.terraformState.<side>.container':
+    'azurerm: the container (`container_name`, required with `azurerm`).',
+  'components.terraformState.<side>.accountUrl':
+    'azurerm: the account URL, reached with `DefaultAzureCredential`. Exactly one of this or `connectionStringEnv`.',
+  'components.terraformState.<side>.connectionStringEnv':
+    'azurerm: name of an environment variable holding a connection string (never the string itself).',
+  'components.terraformState.maxSerialLag':
+    "How many serials the secondary's copy may be behind the primary's before the row is red.",
+  'components.terraformState.staleLockMinutes':
+    'A lock held longer than this is stale (it blocks the apply after a failover): the row is red.',
   detection:
     "Detection of a regional failure: Alertmanager alerts plus the bot's own probes of the primary. When both agree it proposes a failover; people decide. Without it the bot neither listens nor probes.",
   'detection.minAlerts':

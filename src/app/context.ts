@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import type { checkStartEnvironment } from '../config/runtime.js';
 import type { DrConfig } from '../config/schema.js';
+import type { Metrics } from '../metrics/index.js';
 
 export interface StartContext {
   config: DrConfig;
@@ -13,6 +14,10 @@ export interface StartContext {
   runtime: ReturnType<typeof checkStartEnvironment>;
   log: Logger;
   modules: StartModules;
+  /** GET /metrics, served by the standby server and then by the bot. */
+  metrics: Metrics;
+  /** The instance lease once created: the store's writes are fenced by its token. */
+  lease?: import('../store/index.js').InstanceLease;
   /** Shutdown steps in the order their resources were opened (unwound in reverse). */
   cleanups: (() => Promise<void>)[];
 }
@@ -29,6 +34,7 @@ export interface StartModules {
   detection: typeof import('../detection/index.js');
   readiness: typeof import('../readiness/index.js');
   drill: typeof import('../drill/index.js');
+  metrics: typeof import('../metrics/index.js');
   Redis: typeof import('ioredis').Redis;
 }
 

@@ -22,13 +22,17 @@ export function openEngine(ctx: StartContext, store: OperationStore): EnginePhas
   const { openDrillReporter } = ctx.modules.drill;
   const providers = openProviders(ctx);
   // Approver checks read the user group through the same Web API settings as the bot.
-  const slackClient = createSlackClient(runtime.slack.botToken, env, log);
+  const slackClient = createSlackClient(runtime.slack.botToken, env, log, {
+    onError: (method, code) => ctx.metrics.slackError(method, code),
+  });
   const authorizer = createSlackAuthorizer({
     config,
     client: slackClient,
     log: log.child({ component: 'authorizer' }),
   });
   const engine = createEngine({ config, store, providers, authorizer, log });
+  const unsubscribe = engine.subscribe((n) => ctx.metrics.notification(n));
+  ctx.cleanups.push(async () => unsubscribe());
   // A finished drill's report is stored, then posted in the incident channel (summary + Markdown file).
   const drills = openDrillReporter({
     engine,
@@ -38,6 +42,7 @@ export function openEngine(ctx: StartContext, store: OperationStore): EnginePhas
     log,
     config,
     env,
+    ...(providers.cluster ? { cluster: providers.cluster } : {}),
   });
   cleanups.push(() => drills.close());
   postDrillReports({ reporter: drills.reporter, client: slackClient, store, config, log });
@@ -48,11 +53,10 @@ export function openEngine(ctx: StartContext, store: OperationStore): EnginePhas
 
 function openProviders(ctx: StartContext): Providers {
   const { config, runtime, env, log, cleanups } = ctx;
-  const { Redis } = ctx.modules;
   const { closeProviders, createProviders, keptPostgresFacts } = ctx.modules.providers;
   // What the PostgreSQL provider keeps (the cluster's identifier, each server's fence and last
   // writer reading) lives in the bot's Redis: it must outlive a bot restart while the primary is down.
-  const identityRedis = new Redis(runtime.redisUrl, {
+  const identityRedis = ctx.modules.store.openStateRedis(runtime.redisUrl, {
     lazyConnect: true,
     maxRetriesPerRequest: 3,
   });

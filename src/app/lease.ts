@@ -16,16 +16,33 @@ interface LeaseStop {
   onLeaseLost?: (message: string) => void;
 }
 
-/** Open the store of operation state; a Redis that does not answer stops the start. */
+/**
+ * Open the store of operation state; a Redis that does not answer, or one that would forget what
+ * it acknowledged (no AOF, and no DR_ALLOW_VOLATILE_STATE=yes), stops the start. Its writes are
+ * fenced by the instance lease once takeInstanceLease has it.
+ */
 export async function openStateStore(ctx: StartContext): Promise<OperationStore> {
-  const { createRedisStore } = ctx.modules.store;
-  const store: OperationStore = createRedisStore({ url: ctx.runtime.redisUrl });
+  const { createRedisStore, openStateRedis, requireDurableState, describeDurability } =
+    ctx.modules.store;
+  const where = describeUrl(ctx.runtime.redisUrl);
+  const store: OperationStore = createRedisStore({
+    url: ctx.runtime.redisUrl,
+    fence: () => ctx.lease?.fence(),
+  });
   ctx.cleanups.push(() => store.close());
   if (!(await store.ping())) {
     throw new DrError(
       'config',
-      `the state Redis at ${describeUrl(ctx.runtime.redisUrl)} does not answer PING: check REDIS_URL and that the server is up`,
+      `the state Redis at ${where} does not answer PING: check REDIS_URL and that the server is up`,
     );
+  }
+  const probe = openStateRedis(ctx.runtime.redisUrl, { maxRetriesPerRequest: 1 });
+  try {
+    const { durability, warnings } = await requireDurableState(probe, ctx.env, where);
+    ctx.log.info({ stateStore: describeDurability(durability) }, 'state store durability');
+    for (const warning of warnings) ctx.log.warn(warning);
+  } finally {
+    probe.disconnect();
   }
   return store;
 }
@@ -50,6 +67,7 @@ export async function takeInstanceLease(
     log,
   });
   ctx.cleanups.push(() => lease.close());
+  ctx.lease = lease;
   let first: AcquireResult | undefined;
   try {
     first = await lease.tryAcquire();
@@ -86,6 +104,7 @@ async function standBy(
     environment: config.environment,
     store,
     active: () => active,
+    metrics: ctx.metrics,
     log,
   });
   const waiting = `standing by: ${active}. No Slack connection and nothing resumed until its instance lease (${lease.key}) is free; asking every ${lease.pollMs} ms. /healthz answers 200 (role standby), everything else 503`;

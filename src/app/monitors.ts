@@ -69,5 +69,6 @@ export function openReadinessMonitor(
     // Mid-operation results show the failover half done: recorded, not posted.
     activeOperation: () => store.activeFor(config.environment),
     log: log.child({ component: 'readiness' }),
+    onReport: (report) => ctx.metrics.readiness(report),
   });
 }

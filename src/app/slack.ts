@@ -28,12 +28,14 @@ export async function startServing(ctx: StartContext, deps: Serving): Promise<Sl
     log,
     env,
     readiness,
+    metrics: ctx.metrics,
     ...(detector ? { detector } : {}),
   });
   await engine.start();
   cleanups.push(() => engine.stop());
   await bot.start();
   cleanups.push(() => bot.stop());
+  ctx.metrics.setActive(true);
   if (detector) {
     await detector.start();
     cleanups.push(() => detector.stop());

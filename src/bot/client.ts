@@ -17,6 +17,8 @@ interface SlackClientOptions {
   retries?: number;
   /** Per-request timeout (default 10 s). */
   timeoutMs?: number;
+  /** Called with the method and Slack's error code of every call that fails (the metrics). */
+  onError?: (method: string, code: string) => void;
 }
 
 export function createSlackClient(
@@ -26,7 +28,7 @@ export function createSlackClient(
   opts: SlackClientOptions = {},
 ): SlackClient {
   const apiUrl = env.SLACK_API_URL?.trim();
-  return new webApi.WebClient(token, {
+  const client = new webApi.WebClient(token, {
     // The client joins method names onto this URL, so it must end with a slash.
     ...(apiUrl ? { slackApiUrl: apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/` } : {}),
     logger: boltLogger(log.child({ component: 'slack-web-api' })),
@@ -34,6 +36,21 @@ export function createSlackClient(
     retryConfig: { retries: opts.retries ?? 3, factor: 2, minTimeout: 500, maxTimeout: 4000 },
     timeout: opts.timeoutMs ?? 10_000,
   });
+  const { onError } = opts;
+  if (onError) {
+    // Every method (chat.postMessage, files.uploadV2, ...) goes through apiCall.
+    const apiCall = client.apiCall.bind(client);
+    client.apiCall = async (method, options) => {
+      try {
+        return await apiCall(method, options);
+      } catch (err) {
+        const e = err as { data?: { error?: string }; code?: string };
+        onError(method, e.data?.error ?? e.code ?? 'unknown');
+        throw err;
+      }
+    };
+  }
+  return client;
 }
 
 export function boltLogger(log: Logger): BoltLogger {

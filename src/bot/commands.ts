@@ -15,7 +15,7 @@ export type ParsedCommand =
 
 /** Operation ids as the store makes them: DR-<yyyymmdd>-<nnnn>. */
 const OP_ID = /^DR-\d{8}-\d{4,}$/i;
-export const OP_ID_EXAMPLE = 'DR-20261125-0001';
+export const OP_ID_EXAMPLE = 'DR-20261125-093015';
 
 /**
  * A word where an operation id may stand: the id (upper-cased), a mistyped one (anything starting

@@ -14,6 +14,7 @@ import type { Detector } from '../detection/index.js';
 import { signalsLine } from './proposal.js';
 import { readinessStatusLines, type ReadinessSource } from './readiness.js';
 import { refusalMessage } from './refusals.js';
+import { freshnessLine, sharedAnswer, type Fresh } from './status-cache.js';
 import {
   ACTION_IDS,
   cardPermalinkFallback,
@@ -58,7 +59,12 @@ function describeFailure(err: unknown, what: 'command' | 'click'): string {
 /** What every handler shares: its deps and the approval policy refusals explain. */
 interface Handlers extends HandlerDeps {
   policy: { approvers: string[]; userGroup?: string };
+  /** The status lines, computed once for a burst of `/dr status` (see status-cache.ts). */
+  statusLines: () => Promise<Fresh<string[]>>;
 }
+
+/** How long one computed status answers later requests: short, so an answer is never stale for long. */
+const STATUS_TTL_MS = 500;
 
 type Command<T extends ParsedCommand['type']> = Extract<ParsedCommand, { type: T }>;
 
@@ -70,7 +76,9 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
       approvers: config.approvals.approvers,
       ...(config.approvals.userGroup ? { userGroup: config.approvals.userGroup } : {}),
     },
+    statusLines: () => Promise.reject(new Error('not set up')),
   };
+  h.statusLines = sharedAnswer(STATUS_TTL_MS, () => computeStatusLines(h, log));
 
   app.command(config.slack.command, async ({ command, ack, respond }) => {
     const parsed = parseCommand(command.text ?? '');
@@ -170,6 +178,11 @@ async function requestCommand(
 }
 
 async function statusCommand(h: Handlers, respond: RespondFn, clog: Logger): Promise<void> {
+  const { value, at } = await h.statusLines();
+  await reply(h, respond, clog, [...value, freshnessLine(at)].join('\n'));
+}
+
+async function computeStatusLines(h: Handlers, clog: Logger): Promise<string[]> {
   const { config, engine } = h;
   const { active, last, unrestorable } = await engine.status();
   const activeLine = unrestorable
@@ -195,7 +208,7 @@ async function statusCommand(h: Handlers, respond: RespondFn, clog: Logger): Pro
       lines.push('*Readiness:* could not be read (state Redis unavailable?)');
     }
   }
-  await reply(h, respond, clog, lines.join('\n'));
+  return lines;
 }
 
 async function abortCommand(

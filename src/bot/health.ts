@@ -1,9 +1,11 @@
 /**
- * GET /healthz: 200 while the bot's state Redis answers, 503 otherwise, so an orchestrator
- * restarts or reroutes a bot that could not persist an operation.
+ * GET /healthz (liveness) and GET /readyz (readiness): 200 while the bot's state Redis answers,
+ * 503 otherwise, so an orchestrator restarts or reroutes a bot that could not persist an
+ * operation. A standby answers /healthz only (bot/standby.ts): it must not get Slack traffic.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import type { Metrics } from '../metrics/index.js';
 import type { OperationStore } from '../store/types.js';
 
 export async function healthy(store: OperationStore, log: Logger): Promise<boolean> {
@@ -33,5 +35,18 @@ export function healthHandler(store: OperationStore, log: Logger) {
         JSON.stringify(ok ? { ok: true } : { ok: false, error: 'the state Redis does not answer' }),
       );
     });
+  };
+}
+
+/** GET /metrics: the Prometheus text format. */
+export function metricsHandler(metrics: Metrics, log: Logger) {
+  return (_req: IncomingMessage, res: ServerResponse): void => {
+    metrics.render().then(
+      (text) => res.writeHead(200, { 'content-type': metrics.contentType }).end(text),
+      (err: unknown) => {
+        log.error({ err }, 'could not render /metrics');
+        res.writeHead(500).end();
+      },
+    );
   };
 }

@@ -53,7 +53,7 @@ export function renderReadinessTransition(
   };
 }
 
-/** The `/dr status` lines: a tally, then every check that is not ok. */
+/** The `/dr status` lines: a tally, then every check that is not ok, and always the bot's own state store. */
 export function readinessStatusLines(
   report: ReadinessReport | null,
   now: number = Date.now(),
@@ -64,7 +64,7 @@ export function readinessStatusLines(
     ];
   const lines = [`*Readiness:* ${readinessTally(report, now)}`];
   for (const r of report.results) {
-    if (r.status === 'ok') continue;
+    if (r.status === 'ok' && r.id !== 'state-store') continue;
     lines.push(
       `• ${READINESS_ICONS[r.status]} *${escapeMrkdwn(r.title)}* ${r.status}: ${escapeMrkdwn(r.detail)}${numbers(r)}`,
     );

@@ -14,7 +14,13 @@ import type {
   TimelineEntry,
 } from '../domain/types.js';
 import { FINAL_PHASES } from '../domain/types.js';
-import { STEP_ICONS, evidenceLines, formatDuration, formatRpo } from '../domain/format.js';
+import {
+  STEP_ICONS,
+  evidenceLines,
+  formatDuration,
+  formatRpo,
+  laneLines,
+} from '../domain/format.js';
 import { STEP_TITLES } from '../machine/runbook.js';
 import { cardConsistency, consistencyText } from './consistency.js';
 
@@ -257,7 +263,7 @@ export function renderCard(view: OperationView, targets: Targets): SlackMessage 
   }
   blocks.push(section(approvalLine));
   if (view.steps.length > 0) {
-    blocks.push(section(['*Steps*', ...view.steps.map(stepLine)].join('\n')));
+    blocks.push(section(['*Steps*', ...laneLines(view, stepLine)].join('\n')));
   }
   const proven = cardConsistency(view);
   if (proven) blocks.push(section(proven));

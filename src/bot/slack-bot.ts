@@ -1,7 +1,7 @@
 /**
- * The Slack bot: Bolt in HTTP mode (signing secret, /slack/events, /healthz) or Socket Mode (app
- * token, plus a tiny HTTP server for /healthz), the slash command and buttons, and the status
- * cards that follow the engine.
+ * The Slack bot: Bolt in HTTP mode (signing secret, /slack/events, plus /healthz, /readyz and
+ * /metrics) or Socket Mode (app token, plus a tiny HTTP server for those three), the slash
+ * command and buttons, and the status cards that follow the engine.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,11 +11,12 @@ import type { Logger } from 'pino';
 import type { DrConfig } from '../config/schema.js';
 import type { Engine } from '../engine/types.js';
 import { ConfigError } from '../errors.js';
+import type { Metrics } from '../metrics/index.js';
 import type { OperationStore } from '../store/types.js';
 import { createCardUpdater, type CardUpdater } from './card-updater.js';
 import { boltLogger, createSlackClient, requireEnv, type SlackClient } from './client.js';
 import { registerHandlers } from './handlers.js';
-import { healthHandler } from './health.js';
+import { healthHandler, metricsHandler } from './health.js';
 import type { ReadinessSource } from './readiness.js';
 import { createProposalSink, registerProposalActions } from './proposal.js';
 import { ALERTMANAGER_PATH, alertmanagerWebhook } from './webhooks.js';
@@ -42,6 +43,8 @@ export interface SlackBotOptions {
   detector?: Detector;
   /** The readiness monitor's last report, shown by `/dr status`. */
   readiness?: ReadinessSource;
+  /** Served on GET /metrics; Slack Web API errors are counted in it. */
+  metrics?: Metrics;
 }
 
 function parsePort(raw: string | undefined): number {
@@ -53,23 +56,26 @@ function parsePort(raw: string | undefined): number {
 }
 
 export async function createSlackBot(opts: SlackBotOptions): Promise<SlackBot> {
-  const { engine, store, env, detector } = opts;
+  const { engine, env, detector } = opts;
   const log = opts.log.child({ component: 'slack' });
   const { botToken, appToken, signingSecret } = slackCredentials(env);
   const listenPort = parsePort(env.PORT);
-  const client = createSlackClient(botToken, env, log);
+  const { metrics } = opts;
+  const client = createSlackClient(botToken, env, log, {
+    ...(metrics ? { onError: (method, code) => metrics.slackError(method, code) } : {}),
+  });
   const logger = boltLogger(log.child({ component: 'bolt' }));
-  const identity = botIdentity(botToken, env, log);
-  const health = healthHandler(store, log);
+  const authorize = await botIdentity(botToken, opts, log);
+  const routes = httpRoutes(opts, log);
   const alertmanager = detector ? alertmanagerRoute(opts, detector, log) : undefined;
   const { app, healthServer } = boltApp({
     appToken,
     signingSecret,
     listenPort,
     logger,
-    authorize: identity.authorize,
+    authorize,
     slackApiUrl: client.slackApiUrl,
-    health,
+    routes,
     alertmanager,
   });
   app.error(async (err) => {
@@ -86,7 +92,6 @@ export async function createSlackBot(opts: SlackBotOptions): Promise<SlackBot> {
   const bot: SlackBot = {
     port: undefined,
     async start() {
-      void identity.learn();
       await listen(parts, bot);
     },
     async stop() {
@@ -124,43 +129,93 @@ function slackCredentials(env: NodeJS.ProcessEnv): {
   return { botToken, appToken, signingSecret };
 }
 
+/** Slack's answers that mean the token itself is wrong: no retry or wait fixes them. */
+const TOKEN_ERRORS = new Set([
+  'invalid_auth',
+  'not_authed',
+  'token_revoked',
+  'token_expired',
+  'account_inactive',
+  'not_allowed_token_type',
+]);
+/** How long start-up waits for auth.test before going on without the verdict. */
+const IDENTITY_WAIT_MS = 2000;
+
+/** The scopes manifest.yml requests that this config uses. */
+function requiredScopes(config: SlackBotOptions['config']): string[] {
+  const scopes = ['chat:write', 'chat:write.public', 'commands', 'files:write'];
+  return config.approvals.userGroup ? [...scopes, 'usergroups:read'] : scopes;
+}
+
+/** A token Slack refuses, or one missing a scope, stops start-up with what to fix. */
+function identityProblem(
+  answer: { error?: string; scopes?: string[] },
+  required: string[],
+): string | undefined {
+  if (answer.error && TOKEN_ERRORS.has(answer.error))
+    return `Slack refused SLACK_BOT_TOKEN (${answer.error}): set it to the app's Bot User OAuth Token (xoxb-…) from "OAuth & Permissions", reinstalling the app if the token was revoked`;
+  const missing = answer.scopes ? required.filter((s) => !answer.scopes!.includes(s)) : [];
+  if (missing.length > 0)
+    return `the Slack app's token lacks the scope${missing.length > 1 ? 's' : ''} ${missing.join(', ')}: add ${missing.length > 1 ? 'them' : 'it'} under "OAuth & Permissions" (manifest.yml lists every scope) and reinstall the app`;
+  return undefined;
+}
+
 /**
  * Bolt runs `authorize` before any listener, so before the ack: it must answer from memory.
  * Bolt's default calls auth.test (at construction, or per request), and a slow or failing Web
- * API would then cost every command its 3 s. Commands and buttons do not need the bot's
- * identity, so it is learned once in the background at start (one try, short timeout) and
- * the bot works without it when Slack does not answer.
+ * API would then cost every command its 3 s. So the identity is asked for once, at creation:
+ * a token Slack refuses (or one missing a scope) stops start-up; a Slack that does not answer
+ * within 2 s does not, since a DR bot must start during a Slack incident too.
  */
-function botIdentity(
+async function botIdentity(
   botToken: string,
-  env: NodeJS.ProcessEnv,
+  opts: SlackBotOptions,
   log: Logger,
-): {
-  authorize: () => Promise<{ botToken: string; botId?: string; botUserId?: string }>;
-  learn: () => Promise<void>;
-} {
+): Promise<() => Promise<{ botToken: string; botId?: string; botUserId?: string }>> {
   let identity: { botId?: string; botUserId?: string } = {};
-  const authorize = async () => ({ botToken, ...identity });
-  const identityClient = createSlackClient(botToken, env, log, { retries: 0, timeoutMs: 5000 });
-  const learn = async (): Promise<void> => {
-    try {
-      const res = await identityClient.auth.test();
+  const client = createSlackClient(botToken, opts.env, log, { retries: 0, timeoutMs: 5000 });
+  const asked = client.auth.test().then(
+    (res) => {
       identity = {
         ...(res.bot_id ? { botId: res.bot_id } : {}),
         ...(res.user_id ? { botUserId: res.user_id } : {}),
       };
       log.debug({ ...identity }, 'bot identity from auth.test');
-    } catch (err) {
+      return { scopes: res.response_metadata?.scopes };
+    },
+    (err: unknown) => {
+      const error = (err as { data?: { error?: string } }).data?.error;
       log.warn(
         { err },
         'auth.test failed; continuing without the bot identity (commands and buttons do not need it; check SLACK_BOT_TOKEN if Slack calls keep failing)',
       );
-    }
-  };
-  return { authorize, learn };
+      return { error };
+    },
+  );
+  let timer: NodeJS.Timeout | undefined;
+  const answer = await Promise.race([
+    asked,
+    new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), IDENTITY_WAIT_MS);
+    }),
+  ]);
+  clearTimeout(timer);
+  const problem = answer && identityProblem(answer, requiredScopes(opts.config));
+  if (problem) throw new ConfigError(problem);
+  return async () => ({ botToken, ...identity });
 }
 
 type RouteHandler = ReturnType<typeof alertmanagerWebhook>;
+
+/** GET routes beside Slack's: liveness, readiness (this process is the active one), metrics. */
+function httpRoutes(opts: SlackBotOptions, log: Logger): Record<string, RouteHandler> {
+  const health = healthHandler(opts.store, log);
+  return {
+    '/healthz': health,
+    '/readyz': health,
+    ...(opts.metrics ? { '/metrics': metricsHandler(opts.metrics, log) } : {}),
+  };
+}
 
 function alertmanagerRoute(opts: SlackBotOptions, detector: Detector, log: Logger): RouteHandler {
   const { config, env } = opts;
@@ -183,9 +238,9 @@ interface BoltAppOptions {
   signingSecret: string | undefined;
   listenPort: number;
   logger: ReturnType<typeof boltLogger>;
-  authorize: ReturnType<typeof botIdentity>['authorize'];
+  authorize: Awaited<ReturnType<typeof botIdentity>>;
   slackApiUrl: string;
-  health: ReturnType<typeof healthHandler>;
+  routes: Record<string, RouteHandler>;
   alertmanager: RouteHandler | undefined;
 }
 
@@ -199,7 +254,7 @@ interface BoltParts {
 
 /** Socket Mode (with its own small HTTP server for /healthz) or HTTP mode (Bolt's receiver). */
 function boltApp(o: BoltAppOptions): { app: BoltApp; healthServer: Server | undefined } {
-  const { appToken, logger, authorize, slackApiUrl, health, alertmanager } = o;
+  const { appToken, logger, authorize, slackApiUrl, routes, alertmanager } = o;
   if (appToken) {
     // Bolt hands installerOptions.clientOptions to the Socket Mode client (apps.connections.open);
     // no installer is created without OAuth client credentials.
@@ -210,7 +265,8 @@ function boltApp(o: BoltAppOptions): { app: BoltApp; healthServer: Server | unde
     });
     const app = new App({ receiver, authorize, logger, clientOptions: { slackApiUrl } });
     const healthServer = createServer((req, res) => {
-      if (req.method === 'GET' && req.url?.split('?')[0] === '/healthz') return health(req, res);
+      const route = req.method === 'GET' ? routes[req.url?.split('?')[0] ?? ''] : undefined;
+      if (route) return route(req, res);
       if (alertmanager && req.method === 'POST' && req.url?.split('?')[0] === ALERTMANAGER_PATH)
         return alertmanager(req, res);
       res.writeHead(404).end();
@@ -223,7 +279,7 @@ function boltApp(o: BoltAppOptions): { app: BoltApp; healthServer: Server | unde
     port: o.listenPort,
     logger,
     customRoutes: [
-      { path: '/healthz', method: ['GET'], handler: health },
+      ...Object.entries(routes).map(([path, handler]) => ({ path, method: ['GET'], handler })),
       ...(alertmanager
         ? [{ path: ALERTMANAGER_PATH, method: ['POST'], handler: alertmanager }]
         : []),

@@ -6,9 +6,12 @@
 import { constants } from 'node:os';
 import type { RegionRole } from '../domain/types.js';
 import { DrError } from '../errors.js';
-import type { CloudState, LabCloud, LabInfo, LabStatus } from '../lab/index.js';
+import type { CloudState, LabCloud, LabInfo, LabStatus, LabUpOptions } from '../lab/index.js';
 import type { LabOutageResult, LabRestoreResult } from '../lab/outage.js';
 import type { CliIo } from './io.js';
+
+/** `dr lab up --redis`: the cache driver of the written config. */
+export type LabRedis = NonNullable<LabUpOptions['redis']>;
 
 export type LabAction = 'up' | 'down' | 'status' | 'outage' | 'restore';
 /** One fixed place by default, so `dr lab status` and `dr lab down` find what `dr lab up` started. */
@@ -46,6 +49,11 @@ function describeUp(info: LabInfo, cloud: LabCloud | undefined): string {
     ...(cloud
       ? describeCloud(cloud)
       : Object.entries(info.simulators).map(([name, sim]) => `  ${name.padEnd(19)} ${sim.url}`)),
+    ...(cloud && info.simulators.elasticache
+      ? [
+          `  elasticache API     ${info.simulators.elasticache.url} (global datastore in front of the Redis pair)`,
+        ]
+      : []),
     `bot config: ${info.configPath}`,
     `bot environment: ${info.envFile} (REDIS_URL, DR_CONFIG and the dummy AWS credentials for the simulators)`,
     'run the bot against it (from the dr-bot checkout):',
@@ -167,6 +175,7 @@ async function up(
   dir: string,
   io: CliIo,
   cloud: 'aws' | 'azure',
+  redis: LabRedis | undefined,
 ): Promise<number> {
   const controller = new AbortController();
   let received: NodeJS.Signals | undefined;
@@ -184,7 +193,12 @@ async function up(
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const info = await lab.labUp({ dir, signal: controller.signal, cloud });
+    const info = await lab.labUp({
+      dir,
+      signal: controller.signal,
+      cloud,
+      ...(redis ? { redis } : {}),
+    });
     io.stdout(`${describeUp(info, lab.labCloud(info))}\n`);
     return 0;
   } catch (err) {
@@ -201,13 +215,19 @@ async function up(
 
 export async function runLab(
   action: LabAction,
-  opts: { dir?: string; region?: RegionRole; cloud?: 'aws' | 'azure'; io: CliIo },
+  opts: {
+    dir?: string;
+    region?: RegionRole;
+    cloud?: 'aws' | 'azure';
+    redis?: LabRedis;
+    io: CliIo;
+  },
 ): Promise<number> {
   const { io } = opts;
   const dir = opts.dir ?? DEFAULT_LAB_DIR;
   try {
     const lab = await import('../lab/index.js');
-    if (action === 'up') return await up(lab, dir, io, opts.cloud ?? 'aws');
+    if (action === 'up') return await up(lab, dir, io, opts.cloud ?? 'aws', opts.redis);
     if (action === 'down') {
       await lab.labDown({ dir });
       io.stdout(`lab in ${dir} stopped and removed\n`);

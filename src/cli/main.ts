@@ -7,8 +7,8 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { isOpId, malformedOpId } from '../bot/commands.js';
 import { configPathFrom, DEFAULT_CONFIG_PATH } from '../config/path.js';
 import { DrError } from '../errors.js';
-import { runConfigCheck } from './config-check.js';
-import { runLab, type LabAction } from './lab.js';
+import { runConfigCheck, runConfigCheckLive } from './config-check.js';
+import { runLab, type LabAction, type LabRedis } from './lab.js';
 import { runLabResync } from './lab-resync.js';
 import type { CliIo } from './io.js';
 
@@ -138,20 +138,25 @@ function addConfigCommands(program: Command, cli: Cli): void {
   config
     .command('check')
     .description(
-      'run the checks dr start runs on the config file and the environment (without connecting); print what is configured',
+      'run the checks dr start runs on the config file and the environment (without connecting, unless --live); print what is configured',
     )
     .addOption(configOption())
     .option(
       '--skip-env',
       'check the file only: skip every check that needs an environment variable (Slack tokens, REDIS_URL, urlEnv values)',
     )
-    .action((opts: { config?: string; skipEnv?: boolean }) => {
+    .addOption(
+      new Option(
+        '--live',
+        "then connect with the providers dr start would build and run preflight's read-only failover checks once: one row per component (ok / warning / blocked); exit 1 when one is blocked",
+      ).conflicts('skipEnv'),
+    )
+    .action(async (opts: { config?: string; skipEnv?: boolean; live?: boolean }) => {
+      const path = configPathFrom({ flag: opts.config, env: io.env });
       setCode(
-        runConfigCheck({
-          path: configPathFrom({ flag: opts.config, env: io.env }),
-          skipEnv: opts.skipEnv === true,
-          io,
-        }),
+        opts.live
+          ? await runConfigCheckLive({ path, io })
+          : runConfigCheck({ path, skipEnv: opts.skipEnv === true, io }),
       );
     });
 }
@@ -171,6 +176,7 @@ function addLabCommands(program: Command, cli: Cli): void {
     "start the lab (servers, cloud simulators, the bot's state Redis) in a new or empty directory; write DIR/dr.config.yaml and DIR/lab.env for `dr start`",
   )
     .addOption(cloudOption())
+    .addOption(redisDriverOption())
     .addHelpText(
       'after',
       '\nCtrl-C (SIGINT) or SIGTERM while it starts: it stops what it started and removes DIR (exit 130 / 143).\nAfter a kill -9, `dr lab down --dir DIR` stops what DIR/lab.json records.',
@@ -250,17 +256,31 @@ function labCommand(
         'secondary',
       ]),
     );
-  type LabOpts = { dir?: string; region?: 'primary' | 'secondary'; cloud?: 'aws' | 'azure' };
+  type LabOpts = {
+    dir?: string;
+    region?: 'primary' | 'secondary';
+    cloud?: 'aws' | 'azure';
+    redis?: LabRedis;
+  };
   return command.action(async (opts: LabOpts) => {
     setCode(
       await runLab(action, {
         dir: opts.dir,
         ...(opts.region ? { region: opts.region } : {}),
         ...(opts.cloud ? { cloud: opts.cloud } : {}),
+        ...(opts.redis ? { redis: opts.redis } : {}),
         io,
       }),
     );
   });
+}
+
+/** `--redis <driver>` of `dr lab up` and `dr demo`. */
+function redisDriverOption(): Option {
+  return new Option(
+    '--redis <driver>',
+    'the cache driver of the lab config: elasticache-global puts an ElastiCache simulator in front of the Redis pair',
+  ).choices(['replication', 'elasticache-global']);
 }
 
 /** `dr console`. */
@@ -277,6 +297,7 @@ function addConsoleCommand(program: Command, cli: Cli): void {
       'who types when a line names nobody (a user id from approvals.approvers to approve; default $USER)',
     )
     .option('--reports <dir>', 'where drill reports are written as Markdown (default ./dr-reports)')
+    .option('--evidence', "print each step's evidence under it (the report and Slack keep it)")
     .addHelpText(
       'after',
       `
@@ -288,17 +309,20 @@ it. A mistyped id (DR-… that is not one) is refused. Approvers are checked aga
 user group cannot be read from the console). Uses REDIS_URL like dr start, and takes the environment's
 instance lease like it: refused (exit 1) while a dr start of the environment runs.`,
     )
-    .action(async (opts: { config?: string; as?: string; reports?: string }) => {
-      const { runConsole } = await import('../console/cli.js');
-      setCode(
-        await runConsole({
-          configPath: configPathFrom({ flag: opts.config, env: io.env }),
-          io,
-          ...(opts.as ? { as: opts.as } : {}),
-          ...(opts.reports ? { reportsDir: opts.reports } : {}),
-        }),
-      );
-    });
+    .action(
+      async (opts: { config?: string; as?: string; reports?: string; evidence?: boolean }) => {
+        const { runConsole } = await import('../console/cli.js');
+        setCode(
+          await runConsole({
+            configPath: configPathFrom({ flag: opts.config, env: io.env }),
+            io,
+            ...(opts.as ? { as: opts.as } : {}),
+            ...(opts.reports ? { reportsDir: opts.reports } : {}),
+            ...(opts.evidence ? { evidence: true } : {}),
+          }),
+        );
+      },
+    );
 }
 
 /** `dr readiness`. */
@@ -332,7 +356,7 @@ function addReportCommand(program: Command, cli: Cli): void {
     )
     .argument(
       '[operation-id]',
-      'the drill, e.g. DR-20261125-0001 (default: the last drill of the environment)',
+      'the drill, e.g. DR-20261125-093015 (default: the last drill of the environment)',
       (value: string) => {
         if (!isOpId(value)) throw new InvalidArgumentError(malformedOpId(value));
         return value.toUpperCase();
@@ -374,26 +398,38 @@ function addDemoCommand(program: Command, cli: Cli): void {
     )
     .option('-d, --dir <dir>', 'lab directory (new or empty; default a temporary one)')
     .option('--reports <dir>', 'where the drill report is written (default ./dr-reports)')
+    .option('--evidence', "print each step's evidence under it (the report keeps it)")
     .addOption(cloudOption())
+    .addOption(redisDriverOption())
     .addHelpText(
       'after',
       '\nNeeds the PostgreSQL server binaries (initdb, pg_ctl, postgres) and redis-server on this machine.',
     )
-    .action(async (opts: { dir?: string; reports?: string; cloud?: 'aws' | 'azure' }) => {
-      // The demo talks to local simulators only: the AWS SDK's notice that its 2027 releases need
-      // Node.js 22 says nothing about the demo and would sit in the middle of its output. dr start
-      // keeps it: there it is news for whoever runs the bot.
-      process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-      const { runDemo } = await import('../demo/index.js');
-      setCode(
-        await runDemo({
-          io,
-          ...(opts.dir ? { dir: opts.dir } : {}),
-          ...(opts.reports ? { reportsDir: opts.reports } : {}),
-          ...(opts.cloud ? { cloud: opts.cloud } : {}),
-        }),
-      );
-    });
+    .action(
+      async (opts: {
+        dir?: string;
+        reports?: string;
+        cloud?: 'aws' | 'azure';
+        redis?: LabRedis;
+        evidence?: boolean;
+      }) => {
+        // The demo talks to local simulators only: the AWS SDK's notice that its 2027 releases need
+        // Node.js 22 says nothing about the demo and would sit in the middle of its output. dr start
+        // keeps it: there it is news for whoever runs the bot.
+        process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+        const { runDemo } = await import('../demo/index.js');
+        setCode(
+          await runDemo({
+            io,
+            ...(opts.dir ? { dir: opts.dir } : {}),
+            ...(opts.reports ? { reportsDir: opts.reports } : {}),
+            ...(opts.cloud ? { cloud: opts.cloud } : {}),
+            ...(opts.redis ? { redis: opts.redis } : {}),
+            ...(opts.evidence ? { evidence: true } : {}),
+          }),
+        );
+      },
+    );
 }
 
 export async function main(argv: string[], io: CliIo = defaultIo()): Promise<number> {

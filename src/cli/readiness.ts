@@ -3,6 +3,7 @@
  * alert state the bot keeps, for a person (or a cron job) asking "would a failover work now?".
  * The object-storage check still writes its canary: that is how it measures.
  */
+import { sentinelUrlFromEnv } from '../config/state-redis-env.js';
 import { pino } from 'pino';
 import { loadConfig } from '../config/load.js';
 import { DEFAULT_REDIS_URL } from '../config/runtime.js';
@@ -30,7 +31,10 @@ export async function runReadiness(opts: { configPath: string; io: CliIo }): Pro
     { createReadinessChecks, createReadinessState, readinessLine, runReadinessCheck },
   ] = await Promise.all([import('../providers/factory.js'), import('../readiness/index.js')]);
   const log = pino({ level: io.env.LOG_LEVEL ?? 'silent' }, pino.destination(2));
-  const redisUrl = io.env.REDIS_URL?.trim() || DEFAULT_REDIS_URL;
+  const sentinel = sentinelUrlFromEnv(io.env);
+  const redisUrl =
+    (sentinel && 'url' in sentinel ? sentinel.url : undefined) ??
+    (io.env.REDIS_URL?.trim() || DEFAULT_REDIS_URL);
   // Only the last-drill check reads the state Redis: without it the other checks still run, and
   // that one says which Redis does not answer (as dr console and dr report do), not ioredis's
   // "max retries per request" after seconds of retrying.
@@ -46,7 +50,9 @@ export async function runReadiness(opts: { configPath: string; io: CliIo }): Pro
     providers = createProviders(config, io.env, log);
     built = createReadinessChecks({ config, providers, env: io.env, drills: state });
     const checks = built.checks.map((c) =>
-      stateDown && c.id === 'drill' ? { ...c, run: () => Promise.reject(stateDown) } : c,
+      stateDown && (c.id === 'drill' || c.id === 'state-store')
+        ? { ...c, run: () => Promise.reject(stateDown) }
+        : c,
     );
     const results = await Promise.all(checks.map((c) => runReadinessCheck(c, log)));
     io.stdout(

@@ -15,6 +15,7 @@ import {
   type ConnectionServer,
 } from './connection-url.js';
 import type { DrConfig } from './schema.js';
+import { sentinelUrlFromEnv } from './state-redis-env.js';
 
 /**
  * Without REDIS_URL the bot uses a Redis on localhost. That suits the lab and a laptop; a real
@@ -295,15 +296,20 @@ function checkStateRedisApart(
 
 /** Azure Blob connection strings are read when the readiness checks are built; say it now. */
 function checkObjectStorageEnv(ctx: StartCheckContext): void {
-  const store = ctx.config.components.objectStorage;
-  if (!ctx.useEnv || !store) return;
-  for (const side of ['primary', 'secondary'] as const) {
-    const name = store[side].connectionStringEnv;
-    if (name !== undefined && set(ctx.env, name) === undefined) {
-      envProblem(
-        ctx,
-        `components.objectStorage.${side}.connectionStringEnv: ${name} is not set; export the storage account's connection string in it`,
-      );
+  if (!ctx.useEnv) return;
+  const blocks = {
+    objectStorage: ctx.config.components.objectStorage,
+    terraformState: ctx.config.components.terraformState,
+  };
+  for (const [block, store] of Object.entries(blocks)) {
+    for (const side of ['primary', 'secondary'] as const) {
+      const name = store?.[side].connectionStringEnv;
+      if (name !== undefined && set(ctx.env, name) === undefined) {
+        envProblem(
+          ctx,
+          `components.${block}.${side}.connectionStringEnv: ${name} is not set; export the storage account's connection string in it`,
+        );
+      }
     }
   }
 }
@@ -322,7 +328,10 @@ export function checkStart(
   const ctx: StartCheckContext = { config, env, useEnv, problems: [] };
   const { problems } = ctx;
 
-  const redisFromEnv = useEnv ? set(env, 'REDIS_URL') : undefined;
+  // Sentinel, when configured, wins over REDIS_URL: the primary moves, the sentinels stay.
+  const sentinel = useEnv ? sentinelUrlFromEnv(env) : undefined;
+  const redisFromEnv =
+    sentinel && 'url' in sentinel ? sentinel.url : useEnv ? set(env, 'REDIS_URL') : undefined;
   const redisUrl = redisFromEnv ?? DEFAULT_REDIS_URL;
   const slack: SlackVariables = {
     botToken: set(env, 'SLACK_BOT_TOKEN'),
@@ -333,7 +342,14 @@ export function checkStart(
   let port = DEFAULT_PORT;
 
   if (useEnv) {
-    const stateProblem = redisFromEnv === undefined ? undefined : stateRedisProblem(redisFromEnv);
+    const stateProblem =
+      sentinel !== undefined
+        ? 'problem' in sentinel
+          ? sentinel.problem
+          : undefined
+        : redisFromEnv === undefined
+          ? undefined
+          : stateRedisProblem(redisFromEnv);
     if (stateProblem !== undefined) envProblem(ctx, stateProblem);
     checkSlackEnv(ctx, slack);
     port = checkProcessEnv(ctx);

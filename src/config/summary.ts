@@ -135,6 +135,16 @@ function componentLines(c: DrConfig['components'], env: NodeJS.ProcessEnv): stri
       ? `${x.container}${x.connectionStringEnv ? ` via $${x.connectionStringEnv}` : ''}`
       : '?');
   row('object store', o && `${o.provider} ${side(o.primary)} → ${side(o.secondary)}`);
+  const t = c.terraformState;
+  const state = (x: NonNullable<typeof t>['primary']): string =>
+    x.backend === 's3'
+      ? `s3://${x.bucket}/${x.key}`
+      : `azurerm ${x.container}/${x.key}${x.connectionStringEnv ? ` via $${x.connectionStringEnv}` : ''}`;
+  row(
+    'tf state',
+    t &&
+      `${state(t.primary)} vs ${state(t.secondary)}; ≤ ${t.maxSerialLag} serial(s) behind, locks stale after ${t.staleLockMinutes} min`,
+  );
   return lines;
 }
 
@@ -161,7 +171,9 @@ export function summarizeConfig(config: DrConfig, env: NodeJS.ProcessEnv): Confi
   const velero = c.kubernetes?.velero;
   lines.push(
     `readiness:    ${rd.intervalMinutes > 0 ? `every ${rd.intervalMinutes} min` : 'periodic checks off'}; drill warning after ${rd.drillWarnDays} days${
-      velero ? `; Velero backups in ${velero.namespace} younger than ${velero.maxAgeHours} h` : ''
+      velero
+        ? `; Velero backups${velero.schedules.length ? ` (${velero.schedules.join(', ')})` : ''} in ${velero.namespace}, location ${velero.storageLocation}, younger than ${velero.maxAgeHours} h, seen by the secondary's ${velero.secondaryStorageLocation ?? velero.storageLocation}`
+        : ''
     }`,
   );
   lines.push(consistencyLine(config));

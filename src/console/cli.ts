@@ -25,6 +25,7 @@ export async function runConsole(opts: {
   io: CliIo;
   input?: NodeJS.ReadableStream;
   reportsDir?: string;
+  evidence?: boolean;
 }): Promise<number> {
   const { io } = opts;
   let runtime;
@@ -44,6 +45,7 @@ export async function runConsole(opts: {
     reports: runtime.reports,
     user,
     ...(opts.reportsDir ? { reportsDir: opts.reportsDir } : {}),
+    ...(opts.evidence ? { evidence: true } : {}),
     write: io.stdout,
   });
   io.stdout(

@@ -10,14 +10,18 @@ import {
   evidenceLines,
   formatDuration,
   formatRpo,
+  laneLines,
 } from '../domain/format.js';
 
 function clock(at: number): string {
   return new Date(at).toISOString().slice(11, 23);
 }
 
-/** One timeline entry: a time-stamped sentence, then the evidence and checks indented below it. */
-export function renderEntry(e: TimelineEntry): string {
+/**
+ * One timeline entry: a time-stamped sentence, then the checks, RPO and (with `evidence`) the
+ * step's evidence indented below it.
+ */
+export function renderEntry(e: TimelineEntry, opts: { evidence?: boolean } = {}): string {
   const lines = [`${clock(e.at)}  ${e.opId}  ${describeEntry(e)}`];
   const pad = ' '.repeat(14);
   if (e.type === 'PreflightCompleted') {
@@ -29,7 +33,8 @@ export function renderEntry(e: TimelineEntry): string {
     }
   }
   if (e.type === 'StepSucceeded') {
-    for (const l of evidenceLines(e.outcome.evidence)) lines.push(`${pad}${l}`);
+    if (opts.evidence !== false)
+      for (const l of evidenceLines(e.outcome.evidence)) lines.push(`${pad}${l}`);
     for (const c of e.outcome.checks ?? [])
       lines.push(`${pad}${c.ok ? '✅' : '❌'} ${c.name}: ${c.detail}`);
     for (const r of e.outcome.rpo ?? []) lines.push(`${pad}RPO ${formatRpo(r)}`);
@@ -45,7 +50,7 @@ export function renderStatus(view: OperationView): string {
     `requested by ${view.requester}: ${view.reason || '(no reason given)'}`,
     `approvals ${view.approvals.length}/${view.requiredApprovals}${view.approvals.length ? `: ${view.approvals.map((a) => a.userId).join(', ')}` : ''}`,
   ];
-  for (const s of view.steps) {
+  const stepLine = (s: OperationView['steps'][number]): string => {
     const took =
       s.startedAt !== undefined && s.finishedAt !== undefined
         ? formatDuration(s.finishedAt - s.startedAt)
@@ -56,9 +61,11 @@ export function renderStatus(view: OperationView): string {
           ? 'skipped — not configured'
           : `skipped by ${s.skippedBy ?? '?'}`
         : (s.summary ?? s.error?.message ?? '');
-    lines.push(`  ${STEP_ICONS[s.status]} ${s.title.padEnd(34)} ${took.padStart(9)}  ${note}`);
-    // What the consistency check proved: the evidence for the switch back.
-    for (const l of consistencyTable(s.consistency ?? [])) lines.push(`      ${l}`);
-  }
+    return `${STEP_ICONS[s.status]} ${s.title.padEnd(34)} ${took.padStart(9)}  ${note}`;
+  };
+  for (const l of laneLines(view, stepLine)) lines.push(`  ${l}`);
+  // What the consistency check proved: the evidence for the switch back.
+  const checked = view.steps.find((s) => s.consistency?.length);
+  for (const l of consistencyTable(checked?.consistency ?? [])) lines.push(`    ${l}`);
   return lines.join('\n');
 }

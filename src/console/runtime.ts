@@ -13,12 +13,15 @@ import { createLogger, describeUrl } from '../log.js';
 import { closeProviders, createProviders, keptPostgresFacts } from '../providers/factory.js';
 import { createReportStore, type ReportStore } from '../report/index.js';
 import { DrError } from '../errors.js';
+import { sentinelUrlFromEnv } from '../config/state-redis-env.js';
 import {
   createInstanceLease,
   describeHolder,
   leaseTtlFromEnv,
   createRedisStore,
+  type InstanceLease,
 } from '../store/index.js';
+import { describeDurability, durabilityProblem, readDurability } from '../store/durability.js';
 import { closeStateRedis, reachStateRedis, stateRedisClient } from './state-redis.js';
 
 const DEFAULT_STATE_REDIS = 'redis://127.0.0.1:6379';
@@ -55,11 +58,25 @@ interface OpeningContext {
   redisUrl: string;
   prefix: { prefix?: string };
   cleanups: (() => Promise<void>)[];
+  /** Taken when driving: the store's writes are fenced by its token. */
+  lease?: InstanceLease;
 }
 
 async function unwind(ctx: OpeningContext): Promise<void> {
   for (const c of ctx.cleanups.reverse())
     await c().catch((err: unknown) => ctx.log.warn({ err }, 'shutdown step failed'));
+}
+
+/**
+ * How durable the state Redis is: the console acts as \`dr start\` does, so a store that would
+ * forget what it acknowledged is said on stderr (the console is a lab's and a break-glass tool:
+ * it warns rather than refuses).
+ */
+async function sayDurability(redis: Redis, log: Logger, redisUrl: string): Promise<void> {
+  const d = await readDurability(redis);
+  const problem = durabilityProblem(d);
+  if (problem) log.warn(`the state Redis at ${describeUrl(redisUrl)}: ${problem}`);
+  else log.info({ stateStore: describeDurability(d) }, 'state store durability');
 }
 
 /** Refused with a conflict when a bot (or another console) holds the environment. */
@@ -75,6 +92,7 @@ async function takeInstanceLease(ctx: OpeningContext): Promise<void> {
     ...ctx.prefix,
   });
   ctx.cleanups.push(() => lease.close());
+  ctx.lease = lease;
   const taken = await lease.tryAcquire();
   if (!taken.acquired) {
     const holder = taken.holder
@@ -104,7 +122,7 @@ async function openEngine(
 ): Promise<Omit<ConsoleRuntime, 'close'>> {
   const { opts, log, redisUrl, prefix, cleanups } = ctx;
   const { config, env } = opts;
-  const store = createRedisStore({ redis, ...prefix });
+  const store = createRedisStore({ redis, ...prefix, fence: () => ctx.lease?.fence() });
   // What the PostgreSQL provider keeps, in the state Redis as `dr start` keeps it: a console after a bot (or the reverse) still has it.
   const providers = createProviders(
     config,
@@ -133,6 +151,7 @@ async function openEngine(
     config,
     env,
     ...prefix,
+    ...(providers.cluster ? { cluster: providers.cluster } : {}),
   });
   cleanups.push(() => drills.close());
   if (opts.drive !== false) await engine.start();
@@ -158,7 +177,9 @@ export async function openConsoleRuntime(opts: ConsoleRuntimeOptions): Promise<C
     env: config.environment,
     adapter: 'console',
   });
-  const redisUrl = env.REDIS_URL ?? DEFAULT_STATE_REDIS;
+  const sentinel = sentinelUrlFromEnv(env);
+  if (sentinel && 'problem' in sentinel) throw new DrError('config', sentinel.problem);
+  const redisUrl = sentinel?.url ?? env.REDIS_URL ?? DEFAULT_STATE_REDIS;
   const redis = stateRedisClient(redisUrl);
   const ctx: OpeningContext = {
     opts,
@@ -169,6 +190,7 @@ export async function openConsoleRuntime(opts: ConsoleRuntimeOptions): Promise<C
   };
   try {
     await reachStateRedis(redis, redisUrl);
+    await sayDurability(redis, log, redisUrl);
     if (opts.drive !== false) await takeInstanceLease(ctx);
     const runtime = await openEngine(ctx, redis);
     return { ...runtime, close: () => unwind(ctx) };

@@ -2,8 +2,9 @@
  * The console adapter: the same engine, timeline and status card as in Slack, typed and read in
  * a terminal. One session reads command lines and prints the engine's notifications as they come.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { writeReportFile } from './report-file.js';
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { DrConfig } from '../config/schema.js';
 import { renderCommands } from '../domain/commands.js';
 import type { OperationView, Phase } from '../domain/types.js';
@@ -11,7 +12,7 @@ import type { DrillReporter, ReportDelivery } from '../drill/index.js';
 import type { Engine, EngineNotification } from '../engine/types.js';
 import { errorInfo } from '../errors.js';
 import {
-  renderDrillSummary,
+  drillHeadline,
   renderMeasuresTable,
   type DrillReport,
   type ReportStore,
@@ -32,6 +33,8 @@ interface ConsoleSessionDeps {
   users?: Readonly<Record<string, string>>;
   /** Where drill reports are written as Markdown files; default ./dr-reports. */
   reportsDir?: string;
+  /** Print each step's evidence under it (`--evidence`); the report and Slack keep it anyway. */
+  evidence?: boolean;
   write: (text: string) => void;
 }
 
@@ -59,6 +62,7 @@ interface LiveSession extends SessionContext {
   /** Who types when a line names nobody. */
   user: string;
   reportsDir: string;
+  evidence: boolean;
   reportFiles: Map<string, string>;
   /** The last phase seen of each operation, to print its card once per phase change. */
   lastPhase: Map<string, Phase>;
@@ -81,7 +85,7 @@ function displayText(names: ReadonlyMap<string, string>, text: string): string {
 
 /** The timeline entries of each notification, and the status card when the phase calls for one. */
 function printNotification(session: LiveSession, n: EngineNotification): void {
-  for (const e of n.entries) session.write(renderEntry(e));
+  for (const e of n.entries) session.write(renderEntry(e, { evidence: session.evidence }));
   const before = session.lastPhase.get(n.op.id);
   session.lastPhase.set(n.op.id, n.op.phase);
   if (before !== n.op.phase && CARD_PHASES.includes(n.op.phase))
@@ -101,14 +105,18 @@ function printReport(
   delivery: ReportDelivery,
 ): void {
   mkdirSync(session.reportsDir, { recursive: true });
-  const file = join(session.reportsDir, `${report.opId}.md`);
-  writeFileSync(file, markdown);
+  const file = writeReportFile(
+    session.reportsDir,
+    report.opId,
+    markdown,
+    session.reportFiles.get(report.opId),
+  );
   session.reportFiles.set(report.opId, file);
   const earlier = delivery.recovered
     ? `\n(the report of an earlier drill${delivery.published ? '' : `, not yet posted in Slack: the bot posts it in the incident channel when it next starts`})`
     : '';
   session.write(
-    `${earlier}\n${renderDrillSummary(report)}\n\n${renderMeasuresTable(report)}\n\ndrill report: ${file}\n`,
+    `${earlier}\n${drillHeadline(report).join('\n')}\n\n${renderMeasuresTable(report)}\n\ndrill report: ${file}\n`,
   );
 }
 
@@ -152,6 +160,7 @@ export function createConsoleSession(deps: ConsoleSessionDeps): ConsoleSession {
     idOf,
     user: deps.user,
     reportsDir: resolve(deps.reportsDir ?? 'dr-reports'),
+    evidence: deps.evidence === true,
     reportFiles: new Map<string, string>(),
     lastPhase: new Map<string, Phase>(),
   };

@@ -3,7 +3,8 @@
  * and a PING before anything else, so a Redis that is not there is one sentence naming it
  * (without its password) and what to do, not ioredis's "max retries per request" after seconds.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { openStateRedis } from '../store/state-redis.js';
 import { DrError } from '../errors.js';
 import { describeUrl } from '../log.js';
 
@@ -18,7 +19,7 @@ function stateRedisUnanswered(url: string): string {
  */
 export function stateRedisClient(url: string): Redis {
   let connected = false;
-  const redis = new Redis(url, {
+  const redis = openStateRedis(url, {
     maxRetriesPerRequest: 3,
     lazyConnect: true,
     retryStrategy: (times) => (connected ? Math.min(times * 50, 2000) : null),

@@ -11,7 +11,7 @@ import { createConsoleSession, type ConsoleSession } from '../console/index.js';
 import { openConsoleRuntime, type ConsoleRuntime } from '../console/runtime.js';
 import type { OperationView } from '../domain/types.js';
 import { DrError, errorInfo } from '../errors.js';
-import type { LabInfo } from '../lab/index.js';
+import type { LabInfo, LabUpOptions } from '../lab/index.js';
 
 /** The two people of the demo, mapped to the lab config's approver ids. */
 export const DEMO_REQUESTER = 'alice';
@@ -23,8 +23,12 @@ export interface DemoOptions {
   dir?: string;
   /** Where the drill report is written; default ./dr-reports. */
   reportsDir?: string;
+  /** Print each step's evidence (`dr demo --evidence`). */
+  evidence?: boolean;
   /** The lab's cloud: 'aws' (default, Route 53 and S3) or 'azure' (Traffic Manager and Blob). */
   cloud?: 'aws' | 'azure';
+  /** The lab's cache driver (`dr lab up --redis`); default replication. */
+  redis?: LabUpOptions['redis'];
 }
 
 function failure(err: unknown): string {
@@ -72,6 +76,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
         ...(opts.dir ? { dir: opts.dir } : {}),
         signal: starting.signal,
         ...(opts.cloud ? { cloud: opts.cloud } : {}),
+        ...(opts.redis ? { redis: opts.redis } : {}),
       });
       labStart = up;
       info = demo.info = await up;
@@ -136,6 +141,7 @@ async function openSession(
     user: DEMO_REQUESTER,
     users,
     reportsDir: resolve(opts.reportsDir ?? 'dr-reports'),
+    ...(opts.evidence ? { evidence: true } : {}),
     write: io.stdout,
   }));
   io.stdout(

@@ -5,6 +5,7 @@
 import type {
   Evidence,
   JsonValue,
+  OperationView,
   RefusalReason,
   RpoMeasurement,
   StepState,
@@ -43,11 +44,14 @@ export const STEP_ICONS: Record<StepState['status'], string> = {
   skipped: '⏭',
 };
 
+/** Evidence values as a person reads them: lists joined, objects as `key value` pairs, no JSON. */
 function formatJson(value: JsonValue): string {
   if (value === null) return '—';
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  return JSON.stringify(value);
+  if (Array.isArray(value)) return value.map(formatJson).join(', ');
+  const pairs = Object.entries(value).map(([k, v]) => `${k} ${formatJson(v)}`);
+  return pairs.length > 0 ? pairs.join(', ') : '—';
 }
 
 /** `key: value` lines for evidence, in the order the step reported them. */
@@ -106,7 +110,7 @@ export function describeEntry(e: TimelineEntry): string {
     case 'OperationRefused':
       return `Refused before any change: ${e.error.message}`;
     case 'StepStarted':
-      return `${title(e.stepId)}: started${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''}`;
+      return `${title(e.stepId)}: started${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''}${e.beside?.length ? `, in parallel with ${e.beside.map(title).join(', ')}` : ''}`;
     case 'StepProgress':
       return `${title(e.stepId)}: ${e.message}`;
     case 'StepResumed':
@@ -130,4 +134,26 @@ export function describeEntry(e: TimelineEntry): string {
     case 'OperationCompleted':
       return `Completed in ${formatDuration(e.durationMs)}${e.rtoMs !== undefined ? `, RTO ${formatDuration(e.rtoMs)}` : ''}`;
   }
+}
+
+/**
+ * The step lines of a card, stage by stage: the steps of a stage run side by side, so each gets
+ * a lane mark ("1┬", "1├", "1└") and a single step its stage number.
+ */
+export function laneLines(
+  view: Pick<OperationView, 'steps' | 'stages'>,
+  line: (s: StepState) => string,
+): string[] {
+  const stages = view.stages ?? view.steps.map((s) => [s.id]);
+  return stages.flatMap((stage, i) =>
+    stage.flatMap((id, lane) => {
+      const step = view.steps.find((s) => s.id === id);
+      if (!step) return [];
+      const mark =
+        stage.length === 1 ? ' ' : lane === 0 ? '┬' : lane === stage.length - 1 ? '└' : '├';
+      // Stage numbers right-aligned, so a 13-stage card keeps its columns.
+      const width = String(stages.length).length;
+      return [`${String(i + 1).padStart(width)}${mark} ${line(step)}`];
+    }),
+  );
 }

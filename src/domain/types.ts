@@ -13,7 +13,15 @@ export type RequestedMode = 'planned' | 'unplanned' | 'auto';
 /** Planned: primary reachable, fence + catch up + promote, zero loss. Unplanned: primary gone, loss measured first. */
 export type Mode = 'planned' | 'unplanned';
 export type RegionRole = 'primary' | 'secondary';
-export type Component = 'database' | 'cache' | 'dns' | 'cluster' | 'verification' | 'health';
+export type Component =
+  | 'database'
+  | 'cache'
+  | 'dns'
+  | 'cluster'
+  | 'verification'
+  | 'health'
+  | 'object-storage'
+  | 'terraform-state';
 
 export type StepId =
   // failover
@@ -26,6 +34,7 @@ export type StepId =
   | 'verify-primary'
   | 'resync-database'
   | 'resync-cache'
+  | 'scale-primary'
   | 'verify-consistency'
   | 'promote-primary'
   | 'switch-dns-back'
@@ -195,6 +204,8 @@ export interface OperationView {
   /** Running or paused step(s). */
   currentSteps: StepId[];
   steps: StepState[];
+  /** The runbook's stages the operation runs (steps of one stage run side by side). */
+  stages?: StepId[][];
   approvals: Approval[];
   requiredApprovals: number;
   expiresAt?: number;
@@ -233,7 +244,13 @@ export type DomainEvent =
   | { type: 'OperationRejected'; userId: string; reason?: string }
   | { type: 'OperationExpired' }
   | { type: 'OperationRefused'; error: ErrorInfo }
-  | { type: 'StepStarted'; stepId: StepId; attempt: number }
+  | {
+      type: 'StepStarted';
+      stepId: StepId;
+      attempt: number;
+      /** The other steps of its stage, running beside it (its parallel lanes). */
+      beside?: StepId[];
+    }
   | { type: 'StepProgress'; stepId: StepId; message: string; data?: Evidence }
   | { type: 'StepResumed'; stepId: StepId }
   | { type: 'StepSucceeded'; stepId: StepId; outcome: StepOutcome; durationMs: number }

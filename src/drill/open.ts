@@ -1,7 +1,10 @@
-import { Redis } from 'ioredis';
+import { openStateRedis } from '../store/state-redis.js';
 import type { Logger } from 'pino';
 import type { DrConfig } from '../config/schema.js';
 import type { Engine } from '../engine/types.js';
+import type { ClusterProvider } from '../providers/types.js';
+import { terraformCheckFromConfig } from '../readiness/build.js';
+import { standbyCostCheck } from '../readiness/standby-cost.js';
 import { createReportStore, type DrillTargets } from '../report/index.js';
 import { drillMeasuresFromConfig } from './measures.js';
 import { createDrillReporter, type DrillReporter } from './reporter.js';
@@ -9,8 +12,9 @@ import { createDrillReporter, type DrillReporter } from './reporter.js';
 /**
  * The drill reporter on its own connection to the bot's state Redis (reports live beside the
  * operations, same `dr:` prefix). With `config` it also measures object storage and the
- * Kubernetes state during drills (its own canary client and Velero reader). `close()` waits for a
- * report being stored.
+ * Kubernetes state during drills (its own canary client and Velero reader), and reads the
+ * Terraform state when the report is built; with `cluster`, whether the standby is back at its
+ * standby counts then. `close()` waits for a report being stored.
  */
 export function openDrillReporter(opts: {
   engine: Engine;
@@ -23,6 +27,8 @@ export function openDrillReporter(opts: {
   config?: DrConfig;
   /** Where object-storage connection strings are read (components.objectStorage.*.connectionStringEnv). */
   env?: NodeJS.ProcessEnv;
+  /** The clusters, read after the failback for the standby footprint. */
+  cluster?: ClusterProvider;
 }): {
   reporter: DrillReporter;
   close(): Promise<void>;
@@ -31,7 +37,14 @@ export function openDrillReporter(opts: {
   const measures = opts.config
     ? drillMeasuresFromConfig(opts.config, opts.env ?? process.env)
     : undefined;
-  const redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: 3 });
+  const terraform = opts.config
+    ? terraformCheckFromConfig(opts.config, opts.env ?? process.env)
+    : undefined;
+  const afterDrill = [
+    ...(opts.cluster ? [standbyCostCheck(opts.cluster)] : []),
+    ...(terraform ? [terraform.check] : []),
+  ];
+  const redis = openStateRedis(opts.redisUrl, { maxRetriesPerRequest: 3 });
   // Failures reach the reporter through the command that failed; no reconnect noise on stderr.
   redis.on('error', () => undefined);
   const reporter = createDrillReporter({
@@ -41,6 +54,7 @@ export function openDrillReporter(opts: {
     targets: opts.targets,
     log: opts.log,
     ...(measures ? { measures } : {}),
+    afterDrill,
   });
   return {
     reporter,
@@ -48,6 +62,7 @@ export function openDrillReporter(opts: {
       reporter.stop();
       await reporter.idle();
       await measures?.close().catch(() => undefined);
+      await terraform?.close().catch(() => undefined);
       await redis.quit().catch(() => redis.disconnect());
     },
   };

@@ -2,7 +2,12 @@
 // never publish it at once, then marking it published (of record) or delivered (the others).
 import { FINAL_PHASES, type OperationView } from '../domain/types.js';
 import { errorInfo } from '../errors.js';
-import { buildDrillReport, renderDrillMarkdown, type DrillReport } from '../report/index.js';
+import {
+  buildDrillReport,
+  renderDrillMarkdown,
+  type AfterDrillCheck,
+  type DrillReport,
+} from '../report/index.js';
 import { measuresFor } from './reporter-measures.js';
 import type { ReportAdapter, ReporterContext, ReportListener } from './reporter-types.js';
 
@@ -14,10 +19,11 @@ export function reportable(view: OperationView): boolean {
 }
 
 export async function build(ctx: ReporterContext, view: OperationView): Promise<DrillReport> {
-  const [timeline, previous, measures] = await Promise.all([
+  const [timeline, previous, measures, afterDrill] = await Promise.all([
     ctx.engine.timeline(view.id),
     ctx.reports.previous(view.env, view.id, view.finishedAt),
     measuresFor(ctx, view),
+    afterDrillChecks(ctx),
   ]);
   return buildDrillReport({
     view,
@@ -26,7 +32,24 @@ export async function build(ctx: ReporterContext, view: OperationView): Promise<
     previous,
     now: ctx.now(),
     ...(measures ? { measures } : {}),
+    ...(afterDrill.length > 0 ? { afterDrill } : {}),
   });
+}
+
+/** The readiness rows read now, once the failback is done; a check that throws says so in its row. */
+async function afterDrillChecks(ctx: ReporterContext): Promise<AfterDrillCheck[]> {
+  return Promise.all(
+    ctx.afterDrill.map(async (check): Promise<AfterDrillCheck> => {
+      const { id, title } = check;
+      try {
+        const { status, detail, measured, target } = await check.run();
+        return { id, title, status, detail, measured, target };
+      } catch (err) {
+        const detail = `could not be read: ${errorInfo(err).message}`;
+        return { id, title, status: 'unknown', detail, measured: null, target: null };
+      }
+    }),
+  );
 }
 
 type Due = {

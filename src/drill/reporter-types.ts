@@ -2,6 +2,7 @@
 // the context its functions share (the state one reporter keeps in memory).
 import type { Logger } from 'pino';
 import type { Engine } from '../engine/types.js';
+import type { ReadinessCheck } from '../readiness/types.js';
 import type { DrillReport, DrillTargets, ReportStore } from '../report/index.js';
 import type { DrillMeasures } from './measures.js';
 
@@ -17,6 +18,8 @@ export interface DrillReporterDeps {
   measures?: Pick<DrillMeasures, 'measurers' | 'notConfigured'>;
   /** How long a claim to publish a report holds (default 2 min; tests shorten it). */
   claimMs?: number;
+  /** Read when the report is built, after the failback: the standby footprint, the Terraform state. */
+  afterDrill?: ReadinessCheck[];
 }
 
 export interface ReportDelivery {
@@ -64,6 +67,7 @@ export interface ReporterContext {
   reports: ReportStore;
   targets: DrillTargets;
   measures: DrillReporterDeps['measures'];
+  afterDrill: ReadinessCheck[];
   now: () => number;
   log: Logger;
   listeners: Map<ReportListener, ReportAdapter>;

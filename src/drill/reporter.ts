@@ -64,6 +64,7 @@ function reporterContext(deps: DrillReporterDeps): ReporterContext {
     reports: deps.reports,
     targets: deps.targets,
     measures: deps.measures,
+    afterDrill: deps.afterDrill ?? [],
     now: deps.now ?? Date.now,
     log: deps.log.child({ component: 'drill-reporter' }),
     listeners: new Map(),

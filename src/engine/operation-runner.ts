@@ -8,7 +8,7 @@ import type {
   StepId,
   TimelineEntry,
 } from '../domain/types.js';
-import { DrError, errorInfo, StaleVersionError } from '../errors.js';
+import { DrError, errorInfo, FencedWriteError, StaleVersionError } from '../errors.js';
 import {
   toView,
   type OperationEvent,
@@ -217,6 +217,32 @@ export class OperationRunner {
     });
   }
 
+  /**
+   * Before a step acts: the snapshot recording it as running is saved, and the state store
+   * confirms it on disk and on a replica (as far as it has them). Throws otherwise, so the step
+   * fails before any effect and the operation pauses for a person.
+   */
+  async confirmRecorded(): Promise<void> {
+    await this.queue;
+    if (this.state === 'lost' || this.state === 'refused')
+      throw new DrError(
+        'fenced',
+        `this process no longer drives ${this.id} (another instance does): the step was not run`,
+      );
+    let missing: string | undefined;
+    if (this.uncertain.length > 0) missing = 'the save of this step failed';
+    else
+      missing = await this.deps.store
+        .confirmWritten?.()
+        .catch((err: unknown) => `the state Redis did not answer (${errorInfo(err).message})`);
+    if (missing)
+      throw new DrError(
+        'timeout',
+        `the state store did not confirm the write: nothing was changed (${missing}). Retry once the state Redis and its replica answer`,
+        { retryable: true },
+      );
+  }
+
   /** Stop driving the operation; it stays persisted for the next start. */
   async stop(): Promise<void> {
     if (this.state === 'live') this.state = 'stopped';
@@ -329,6 +355,16 @@ export class OperationRunner {
         this.uncertain = [];
         break;
       } catch (err) {
+        if (err instanceof FencedWriteError) {
+          this.state = 'lost';
+          this.actor.stop();
+          this.log.error(
+            { err: errorInfo(err), phase: view.phase },
+            'the instance lease is not ours any more: this process stops driving the operation',
+          );
+          this.deps.onLost(this.id);
+          return;
+        }
         let transient = err;
         if (err instanceof StaleVersionError) {
           const earlier = await this.ownEarlierSave().catch((loadErr: unknown) => ({

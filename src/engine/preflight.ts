@@ -12,13 +12,16 @@ import type { Providers } from '../providers/types.js';
 import { primaryAlreadyServing, refuseNothingToFailBack } from './failback-preflight.js';
 import { refuseAlreadyFailedOver, secondaryAlreadyServing } from './failover-preflight.js';
 
-const COMPONENTS: readonly { key: keyof Providers; component: Component }[] = [
+/** `optional`: shown only when configured (no "not configured" row on every card). */
+const COMPONENTS: readonly { key: keyof Providers; component: Component; optional?: true }[] = [
   { key: 'database', component: 'database' },
   { key: 'cache', component: 'cache' },
   { key: 'dns', component: 'dns' },
   { key: 'cluster', component: 'cluster' },
   { key: 'verification', component: 'verification' },
   { key: 'health', component: 'health' },
+  { key: 'objectStorage', component: 'object-storage', optional: true },
+  { key: 'terraformState', component: 'terraform-state', optional: true },
 ];
 
 /** Failover makes the secondary serve; failback hands it back to the primary; a drill starts with the failover. */
@@ -36,8 +39,9 @@ export async function runPreflight(
   now: () => number,
 ): Promise<PreflightReport> {
   const target = targetOf(input.kind);
+  const shown = COMPONENTS.filter((c) => !c.optional || providers[c.key]);
   const components = await Promise.all(
-    COMPONENTS.map(async ({ key, component }): Promise<ComponentReadiness> => {
+    shown.map(async ({ key, component }): Promise<ComponentReadiness> => {
       const provider = providers[key];
       if (!provider)
         return {

@@ -52,6 +52,10 @@ function engineMachine(ctx: EngineContext): OperationMachine {
       ),
       runStep: fromPromise<StepOutcome, RunStepInput>(async ({ input }) => {
         const runner = runners.get(input.opId);
+        // The snapshot that records this step as running is queued right after this actor
+        // starts (one tick later): it must be written, and confirmed, before the step acts.
+        await Promise.resolve();
+        await runner?.confirmRecorded();
         const result = runStepOnce(
           {
             opId: input.opId,

@@ -65,6 +65,11 @@ export async function startRedis(opts: {
   port: number;
   dir: string;
   replicaOf?: { host: string; port: number };
+  /**
+   * Keep an append-only file fsynced on every write (the bot's state Redis: \`dr start\` refuses
+   * one without persistence). The application Redis servers of the lab keep none.
+   */
+  durable?: boolean;
   /** Stop waiting when aborted (the server itself is stopped by whoever aborted, by its pid file). */
   signal?: AbortSignal;
 }): Promise<RedisServerInfo> {
@@ -91,7 +96,8 @@ export async function startRedis(opts: {
     '--save',
     '',
     '--appendonly',
-    'no',
+    opts.durable ? 'yes' : 'no',
+    ...(opts.durable ? ['--appendfsync', 'always'] : []),
     // The default 5 s wait for more replicas before a diskless sync would dominate lab start-up and resyncs.
     '--repl-diskless-sync-delay',
     '0',

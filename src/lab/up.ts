@@ -27,7 +27,7 @@ import {
 } from './postgres.js';
 import { applyPostgresRole, applyRedisAcl } from './permissions.js';
 import { redisFiles, redisUrl, startRedis, type RedisServerInfo } from './redis.js';
-import { simulatorsPart } from './simulators/index.js';
+import { elasticachePart, simulatorsPart } from './simulators/index.js';
 import {
   findPostgresBin,
   findRedisServer,
@@ -65,6 +65,8 @@ export interface LabUpOptions {
   signal?: AbortSignal;
   /** The cloud the default parts simulate: 'aws' (default) or 'azure'. */
   cloud?: 'aws' | 'azure';
+  /** The cache driver of the written config; elasticache-global adds its simulator part. */
+  redis?: 'replication' | 'elasticache-global';
 }
 
 /** What the steps of one start share: where and as whom, and the manifest they record into. */
@@ -79,8 +81,13 @@ interface UpState {
   save(): void;
 }
 
-export function defaultLabParts(cloud: 'aws' | 'azure' = 'aws'): LabPart[] {
-  return [simulatorsPart({ cloud })];
+export function defaultLabParts(
+  cloud: 'aws' | 'azure' = 'aws',
+  redis: LabUpOptions['redis'] = 'replication',
+): LabPart[] {
+  return redis === 'elasticache-global'
+    ? [simulatorsPart({ cloud }), elasticachePart()]
+    : [simulatorsPart({ cloud })];
 }
 
 function pendingRedis(name: string, port: number, dir: string): Pending<RedisServerInfo> {
@@ -103,7 +110,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
   };
   const save = (): void => writeJsonAtomically(join(dir, LAB_FILE), manifest);
   const st: UpState = { dir, user, bindir, redisServer, signal, manifest, save };
-  const parts = opts.parts ?? defaultLabParts(opts.cloud);
+  const parts = opts.parts ?? defaultLabParts(opts.cloud, opts.redis);
   try {
     save();
     await checkReachable(st);
@@ -230,8 +237,7 @@ async function startRedisPair(
   redisInfo.secondary = pendingRedis('lab-secondary', secondaryPort, join(dir, 'redis-secondary'));
   save();
   redisInfo.secondary = await startLabRedis(st, 'lab-secondary', secondaryPort, 'redis-secondary', {
-    host: '127.0.0.1',
-    port: p.port,
+    replicaOf: { host: '127.0.0.1', port: p.port },
   });
   save();
   // ACLs are per server: the bot's user on both sides.
@@ -241,7 +247,9 @@ async function startRedisPair(
 async function startStateRedis(st: UpState, port: number): Promise<void> {
   st.manifest.stateRedis = pendingRedis('lab-bot-state', port, join(st.dir, 'redis-bot-state'));
   st.save();
-  st.manifest.stateRedis = await startLabRedis(st, 'lab-bot-state', port, 'redis-bot-state');
+  st.manifest.stateRedis = await startLabRedis(st, 'lab-bot-state', port, 'redis-bot-state', {
+    durable: true,
+  });
   st.save();
 }
 
@@ -250,14 +258,14 @@ function startLabRedis(
   name: string,
   port: number,
   sub: string,
-  replicaOf?: { host: string; port: number },
+  extra: { replicaOf?: { host: string; port: number }; durable?: boolean } = {},
 ): Promise<RedisServerInfo> {
   return startRedis({
     redisServer,
     name,
     port,
     dir: join(dir, sub),
-    ...(replicaOf ? { replicaOf } : {}),
+    ...extra,
     ...(signal ? { signal } : {}),
   });
 }

@@ -38,6 +38,11 @@ export function stepOf(context: OperationContext, id: StepId): StepState {
   return step;
 }
 
+/** The stages the operation runs: the ones it started with (older snapshots: today's runbook). */
+export function stagesOf(context: Pick<OperationContext, 'kind' | 'runbook'>): StepId[][] {
+  return context.runbook ?? RUNBOOKS[context.kind].stages.map((stage) => [...stage]);
+}
+
 export function failedIn(context: OperationContext, stage: readonly StepId[]): StepId[] {
   return stage.filter((id) => stepOf(context, id).status === 'failed');
 }

@@ -2,14 +2,15 @@ import type { OperationKind, Runbook, StepId } from '../domain/types.js';
 
 /**
  * The runbooks, as data. The operation machine's states are generated from these, so a persisted
- * snapshot (and a diagram) names the step it is in. Steps of one stage run in parallel.
+ * snapshot (and a diagram) names the step it is in. Steps of one stage run in parallel: the
+ * critical path. Scaling needs no data, so it runs beside the data tier from approval; DNS waits
+ * for both, so users never land in a region still at standby size.
  */
 export const FAILOVER_RUNBOOK: Runbook = {
   kind: 'failover',
   stages: [
-    ['promote-database', 'promote-cache'],
+    ['promote-database', 'promote-cache', 'scale-secondary'],
     ['switch-dns'],
-    ['scale-secondary'],
     ['verify-secondary'],
   ],
 };
@@ -18,13 +19,14 @@ export const FAILBACK_RUNBOOK: Runbook = {
   kind: 'failback',
   stages: [
     ['verify-primary'],
-    ['resync-database', 'resync-cache'],
+    // The primary reaches production size while the data resyncs, before DNS goes back to it.
+    ['resync-database', 'resync-cache', 'scale-primary'],
     ['verify-consistency'],
     ['promote-primary'],
     ['switch-dns-back'],
-    ['demote-secondary'],
-    ['scale-secondary-down'],
     ['verify-primary-serving'],
+    // The secondary keeps its capacity until DNS is back and the primary verified serving.
+    ['demote-secondary', 'scale-secondary-down'],
   ],
 };
 
@@ -63,6 +65,7 @@ export const STEP_TITLES: Record<StepId, string> = {
   'resync-cache': 'Resync primary cache',
   'verify-consistency': 'Verify data consistency',
   'promote-primary': 'Switch writes back to primary',
+  'scale-primary': 'Scale primary to production',
   'switch-dns-back': 'Switch DNS back to primary',
   'demote-secondary': 'Demote secondary to standby',
   'scale-secondary-down': 'Scale secondary to standby',

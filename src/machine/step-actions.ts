@@ -8,6 +8,7 @@ import {
   failedIn,
   patchStep,
   rtoStepOf,
+  stagesOf,
   stepOf,
   verificationError,
 } from './records.js';
@@ -24,7 +25,14 @@ const startStep = (now: Clock) =>
         error: undefined,
       }),
     });
-    enqueue.emit({ type: 'StepStarted', stepId: params.stepId, attempt: attempts });
+    const stage = stagesOf(context).find((st) => st.includes(params.stepId)) ?? [];
+    const beside = stage.filter((id) => id !== params.stepId);
+    enqueue.emit({
+      type: 'StepStarted',
+      stepId: params.stepId,
+      attempt: attempts,
+      ...(beside.length > 0 ? { beside } : {}),
+    });
   });
 
 const stepNotConfigured = (now: Clock) =>

@@ -1,6 +1,7 @@
 import type { SnapshotFrom } from 'xstate';
 import type { OperationView, Phase, StepId } from '../domain/types.js';
 import type { OperationMachine } from './operation-machine.js';
+import { stagesOf } from './records.js';
 
 type OperationSnapshot = SnapshotFrom<OperationMachine>;
 
@@ -31,6 +32,7 @@ export function toView(snapshot: OperationSnapshot): OperationView {
     phase,
     currentSteps,
     steps: c.steps.map((s) => ({ ...s })),
+    stages: stagesOf(c),
     approvals: c.approvals.map((a) => ({ ...a })),
     requiredApprovals: c.requiredApprovals,
     expiresAt: c.expiresAt,

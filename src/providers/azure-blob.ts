@@ -9,7 +9,12 @@ import type { TokenCredential } from '@azure/identity';
 import { BlobServiceClient, RestError } from '@azure/storage-blob';
 import { DrError, ProviderError } from '../errors.js';
 import { describeAzureCredentialError, isAzureCredentialError } from './azure-credential.js';
-import { stampFromMetadata, stampMetadata, type ObjectStoreSide } from './object-storage.js';
+import {
+  stampFromMetadata,
+  stampMetadata,
+  type ListedObject,
+  type ObjectStoreSide,
+} from './object-storage.js';
 
 type AzureBlobSideOptions = { container: string } & (
   { connectionString: string } | { accountUrl: string; credential: TokenCredential }
@@ -90,6 +95,23 @@ export function createAzureBlobSide(opts: AzureBlobSideOptions): ObjectStoreSide
           return null;
         throw mapAzureError(err, where, 'reading the canary from');
       }
+    },
+    async list(limit) {
+      const objects: ListedObject[] = [];
+      try {
+        for await (const b of container.listBlobsFlat()) {
+          if (objects.length >= limit) return { objects, truncated: true };
+          const md5 = b.properties.contentMD5;
+          objects.push({
+            key: b.name,
+            hash: md5 ? Buffer.from(md5).toString('base64') : null,
+            lastModified: b.properties.lastModified.getTime(),
+          });
+        }
+      } catch (err) {
+        throw mapAzureError(err, where, 'listing the blobs of');
+      }
+      return { objects, truncated: false };
     },
     async close() {
       // The pipeline keeps no pooled connections that outlive a request.

@@ -103,3 +103,11 @@ function formatSeconds(s: number): string {
 
 export const sleep = (ms: number): Promise<void> =>
   new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The pause before the next poll of a change that usually lands in milliseconds (Route 53
+ * GetChange, Traffic Manager routing: 25 ms first; a replica's LSN or ROLE: 1 ms first), doubling
+ * up to `maxMs`.
+ */
+export const backoffMs = (attempt: number, maxMs: number, firstMs = 25): number =>
+  Math.min(maxMs, firstMs * 2 ** attempt);

@@ -3,6 +3,13 @@
  * configured component is never skipped: its provider is built (or start-up stops with a
  * ConfigError), because a silently skipped DNS switch would look like a successful failover.
  */
+import {
+  createObjectStorageFromConfig,
+  objectStorageRpoSeconds,
+  terraformCheckFromConfig,
+} from '../readiness/build.js';
+import { terraformStateCard } from '../readiness/terraform-card.js';
+import { createObjectStorageFailback } from './object-storage-failback.js';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { ConfigError } from '../errors.js';
@@ -26,8 +33,11 @@ import {
   type PostgresServerMemory,
   type SystemIdentifierMemory,
 } from './postgres/index.js';
+import { createRdsReplicaProvider } from './postgres/rds-replica.js';
 import { createRedisProvider } from './redis/index.js';
+import { createElastiCacheGlobalProvider } from './redis-elasticache/index.js';
 import { createRoute53Provider } from './route53/index.js';
+import { createRoute53ArcProvider } from './route53-arc/index.js';
 import { createTrafficManagerProvider } from './traffic-manager/index.js';
 import { createVerificationProvider } from './verification.js';
 import { createWriteLoadProvider } from './write-load.js';
@@ -52,7 +62,7 @@ function buildDatabase(
   identity?: SystemIdentifierMemory,
   servers?: PostgresServerMemory,
 ): DatabaseProvider {
-  return createPostgresProvider({
+  const opts = {
     primaryUrl: resolveConnection(pg.primary, env, 'components.postgres.primary'),
     secondaryUrl: resolveConnection(pg.secondary, env, 'components.postgres.secondary'),
     promoteTimeoutSeconds: pg.promoteTimeoutSeconds,
@@ -71,7 +81,11 @@ function buildDatabase(
     ...(identity ? { identity } : {}),
     ...(servers ? { servers } : {}),
     log,
-  });
+  };
+  if (pg.driver === 'streaming') return createPostgresProvider(opts);
+  // The schema requires `rds` with this driver; the check keeps a hand-built config honest.
+  if (!pg.rds) throw new ConfigError('components.postgres.rds: missing; driver is rds-replica');
+  return createRdsReplicaProvider(opts, pg.rds);
 }
 
 function buildCache(
@@ -80,16 +94,28 @@ function buildCache(
   env: NodeJS.ProcessEnv,
   log: Logger,
 ): CacheProvider {
+  const primaryUrl = resolveConnection(redis.primary, env, 'components.redis.primary');
+  const secondaryUrl = resolveConnection(redis.secondary, env, 'components.redis.secondary');
+  const check = {
+    ...consistency.redis,
+    attempts: consistency.attempts,
+    timeBudgetSeconds: consistency.timeBudgetSeconds,
+  };
+  if (redis.driver === 'elasticache-global' && redis.elasticache)
+    return createElastiCacheGlobalProvider({
+      ...redis.elasticache,
+      primaryUrl,
+      secondaryUrl,
+      promoteTimeoutSeconds: redis.promoteTimeoutSeconds,
+      consistency: check,
+      log,
+    });
   return createRedisProvider({
-    primaryUrl: resolveConnection(redis.primary, env, 'components.redis.primary'),
-    secondaryUrl: resolveConnection(redis.secondary, env, 'components.redis.secondary'),
+    primaryUrl,
+    secondaryUrl,
     promoteTimeoutSeconds: redis.promoteTimeoutSeconds,
     useFailoverCommand: redis.useFailoverCommand,
-    consistency: {
-      ...consistency.redis,
-      attempts: consistency.attempts,
-      timeBudgetSeconds: consistency.timeBudgetSeconds,
-    },
+    consistency: check,
     log,
   });
 }
@@ -133,6 +159,18 @@ function buildDns(config: DrConfig, dns: NonNullable<Components['dns']>, log: Lo
       changeTimeoutSeconds: r.changeTimeoutSeconds,
       rtoMinutes: targets.rtoMinutes,
       ...resolution(dns),
+      log,
+    });
+  }
+  if (dns.provider === 'route53-arc') {
+    const a = dns.route53Arc;
+    if (!a)
+      throw new ConfigError('components.dns.route53Arc: missing; dns.provider is route53-arc');
+    return createRoute53ArcProvider({
+      endpoints: a.endpoints.map((e) => ({ url: e.url, region: e.region })),
+      primaryRoutingControlArn: a.primaryRoutingControlArn,
+      secondaryRoutingControlArn: a.secondaryRoutingControlArn,
+      timeoutSeconds: a.timeoutSeconds,
       log,
     });
   }
@@ -257,6 +295,18 @@ export function createProviders(
       );
     }
     if (c.postgres || c.redis) providers.writeLoad = keep(buildWriteLoad(c, env, log));
+    const storage = createObjectStorageFromConfig(config, env);
+    if (storage)
+      providers.objectStorage = keep(
+        createObjectStorageFailback({
+          storage,
+          reverseReplication: c.objectStorage!.reverseReplication,
+          rpoSeconds: objectStorageRpoSeconds(config),
+        }),
+      );
+    const terraform = terraformCheckFromConfig(config, env);
+    if (terraform)
+      providers.terraformState = keep(terraformStateCard(terraform.check, terraform.close));
     return providers;
   } catch (err) {
     // Providers built before the failure may hold pools: release them, start-up is over anyway.

@@ -10,7 +10,8 @@
  * - workloads: [{ kind: 'Deployment' | 'StatefulSet', namespace, name, productionReplicas, standbyReplicas }]
  * - readyTimeoutSeconds: how long scale() waits for ready replicas (default 600); then it fails
  *   with code 'timeout' and the operation pauses
- * - pollMs: poll interval while waiting (default 2000)
+ * - pollMs: the fallback poll while waiting (default 2000); the wait reacts to a watch of the
+ *   workloads at once, and polls only if the watch is refused or breaks
  * - log: pino logger
  *
  * A workload counts as scaled when the controller has observed the new spec (observedGeneration),
@@ -29,6 +30,7 @@ import type { CheckResult, ComponentReadiness, Evidence, RegionRole } from '../d
 import { DrError, PreconditionFailed, ProviderError, errorInfo } from '../errors.js';
 import type { ActionResult, ClusterProvider, Progress, ScaleProfile } from './types.js';
 import { sleep } from './dns-resolve.js';
+import { watchWorkloads, type ChangeFeed } from './kubernetes-watch.js';
 
 export interface ClusterRef {
   kubeconfig?: string;
@@ -58,9 +60,11 @@ interface Observed {
   replicas: number;
   ready: number;
   observed: boolean;
+  resourceVersion?: string;
 }
 
 interface RegionClient {
+  kc: KubeConfig;
   apps: AppsV1Api;
   version: VersionApi;
   server: string;
@@ -173,6 +177,7 @@ function regionClient(ctx: KubernetesContext, region: RegionRole): RegionClient 
   if (existing) return existing;
   const kc = loadKubeConfig(ctx.opts[region], region);
   const created: RegionClient = {
+    kc,
     apps: kc.makeApiClient(AppsV1Api),
     version: kc.makeApiClient(VersionApi),
     server: kc.getCurrentCluster()?.server ?? '?',
@@ -222,6 +227,7 @@ async function observe(
     replicas: obj.status?.replicas ?? 0,
     ready: obj.status?.readyReplicas ?? 0,
     observed: (obj.status?.observedGeneration ?? 0) >= (obj.metadata?.generation ?? 0),
+    resourceVersion: obj.metadata?.resourceVersion,
   };
 }
 
@@ -255,12 +261,35 @@ async function isScaled(
   return all.every((o) => settled(o, target(o.w, profile)));
 }
 
-/** After the counts are set: poll until every workload is settled, or time out. */
+/** After the counts are set: read, then wait for the watch (or the fallback poll), until settled. */
 async function waitScaled(
+  ctx: KubernetesContext,
+  args: { region: RegionRole; profile: ScaleProfile; progress: Progress },
+  toChange: Observed[],
+  evidence: Evidence,
+): Promise<ActionResult> {
+  let feed: ChangeFeed | undefined;
+  try {
+    return await waitLoop(ctx, args, toChange, evidence, (now) => {
+      // List, then watch from what was read: a change in between is not missed.
+      feed ??= watchWorkloads(
+        regionClient(ctx, args.region).kc,
+        now.map((o) => ({ ...o.w, resourceVersion: o.resourceVersion })),
+        ctx.log,
+      );
+      return feed.next(ctx.pollMs);
+    });
+  } finally {
+    feed?.stop();
+  }
+}
+
+async function waitLoop(
   ctx: KubernetesContext,
   { region, profile, progress }: { region: RegionRole; profile: ScaleProfile; progress: Progress },
   toChange: Observed[],
   evidence: Evidence,
+  nextChange: (now: Observed[]) => Promise<void>,
 ): Promise<ActionResult> {
   const started = Date.now();
   let last = '';
@@ -268,15 +297,17 @@ async function waitScaled(
     const now = await observeAll(ctx, region);
     const line = progressLine(now, profile);
     if (now.every((o) => settled(o, target(o.w, profile)))) {
-      const secs = Math.round((Date.now() - started) / 1000);
-      ctx.log.info({ region, profile, seconds: secs }, 'kubernetes: workloads scaled and ready');
+      const ms = Date.now() - started;
+      const secs = Math.round(ms / 1000);
+      ctx.log.info({ region, profile, ms }, 'kubernetes: workloads scaled and ready');
       return {
         noop: false,
-        summary: `scaled the ${region} to ${profile}: ${toChange.map((o) => `${o.w.name} ${o.spec}→${target(o.w, profile)}`).join(', ') || 'counts already set'}; all ready after ${secs} s`,
+        summary: `scaled the ${region} to ${profile}: ${toChange.map((o) => `${o.w.name} ${o.spec}→${target(o.w, profile)}`).join(', ') || 'counts already set'}; all ready after ${ms < 10_000 ? `${ms} ms` : `${secs} s`}`,
         evidence: {
           ...evidence,
           after: Object.fromEntries(now.map((o) => [label(o.w), `${o.ready}/${o.spec}`])),
           readySeconds: secs,
+          readyMs: ms,
         },
       };
     }
@@ -291,7 +322,7 @@ async function waitScaled(
         { code: 'timeout', retryable: true },
       );
     }
-    await sleep(ctx.pollMs);
+    await nextChange(now);
   }
 }
 

@@ -7,12 +7,18 @@
 import { describeAwsCredentialError } from './aws-credential.js';
 import {
   HeadObjectCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { DrError, ProviderError } from '../errors.js';
-import { stampFromMetadata, stampMetadata, type ObjectStoreSide } from './object-storage.js';
+import {
+  stampFromMetadata,
+  stampMetadata,
+  type ListedObject,
+  type ObjectStoreSide,
+} from './object-storage.js';
 
 interface S3SideOptions {
   bucket: string;
@@ -101,6 +107,32 @@ export function createS3Side(opts: S3SideOptions): ObjectStoreSide {
         if (err instanceof S3ServiceException && err.name === 'NotFound') return null;
         throw mapS3Error(err, where, 'reading the canary from');
       }
+    },
+    async list(limit) {
+      const objects: ListedObject[] = [];
+      let token: string | undefined;
+      try {
+        do {
+          const page = await client.send(
+            new ListObjectsV2Command({
+              Bucket: opts.bucket,
+              MaxKeys: Math.min(1000, limit - objects.length),
+              ...(token ? { ContinuationToken: token } : {}),
+            }),
+          );
+          for (const o of page.Contents ?? [])
+            if (o.Key)
+              objects.push({
+                key: o.Key,
+                hash: o.ETag ?? null,
+                lastModified: o.LastModified?.getTime() ?? 0,
+              });
+          token = page.IsTruncated ? page.NextContinuationToken : undefined;
+        } while (token && objects.length < limit);
+      } catch (err) {
+        throw mapS3Error(err, where, 'listing the objects of');
+      }
+      return { objects, truncated: token !== undefined };
     },
     async close() {
       client.destroy();

@@ -160,6 +160,10 @@ export interface Providers {
   verification?: VerificationProvider;
   /** Built from `regions.*.healthUrl`, when either region has one. */
   health?: HealthProvider;
+  /** Object storage on the approval card: at failback, the secondary's writes on the primary. */
+  objectStorage?: Inspectable;
+  /** Terraform state on the approval card: both regions' copies, from `components.terraformState`. */
+  terraformState?: Inspectable;
   /** Drills only: built from the database and cache connections. */
   writeLoad?: WriteLoadProvider;
 }

@@ -22,6 +22,22 @@ interface VeleroBackup {
   name: string;
   phase: string;
   completedAt: number | null;
+  /** The Schedule that made it (label velero.io/schedule-name); null for a manual backup. */
+  schedule: string | null;
+  /** spec.storageLocation; Velero's default location when unset. */
+  storageLocation: string;
+}
+
+/** A velero.io/v1 BackupStorageLocation as read: where backups go, and whether Velero can use it. */
+export interface VeleroLocation {
+  name: string;
+  /** Available | Unavailable; null before Velero first validated it. */
+  phase: string | null;
+  bucket: string | null;
+  prefix: string;
+  /** When Velero last synced the backups in the bucket into this cluster (status.lastSyncedTime). */
+  lastSyncedAt: number | null;
+  accessMode: string;
 }
 
 interface VeleroBackupCheck {
@@ -33,14 +49,30 @@ interface VeleroBackupCheck {
 }
 
 export interface VeleroReader {
+  /** "namespace velero of the primary cluster". */
+  readonly where: string;
   listBackups(): Promise<VeleroBackup[]>;
   checkNewestBackup(): Promise<VeleroBackupCheck>;
+  /** The named BackupStorageLocation, or null when the cluster has none of that name. */
+  getLocation(name: string): Promise<VeleroLocation | null>;
 }
 
 interface BackupObject {
-  metadata?: { name?: string };
+  metadata?: { name?: string; labels?: Record<string, string> };
+  spec?: { storageLocation?: string };
   status?: { phase?: string; completionTimestamp?: string };
 }
+
+interface LocationObject {
+  metadata?: { name?: string };
+  spec?: { accessMode?: string; objectStorage?: { bucket?: string; prefix?: string } };
+  status?: { phase?: string; lastSyncedTime?: string };
+}
+
+const time = (s: string | undefined): number | null => {
+  const t = s ? Date.parse(s) : NaN;
+  return Number.isFinite(t) ? t : null;
+};
 
 const hours = (ms: number): number => Math.round((ms / 3_600_000) * 10) / 10;
 
@@ -64,35 +96,78 @@ async function listBackups(ctx: VeleroContext): Promise<VeleroBackup[]> {
       namespace: opts.namespace,
       plural: 'backups',
     })) as { items?: BackupObject[] };
-    return (list.items ?? []).map((b) => {
-      const completed = b.status?.completionTimestamp
-        ? Date.parse(b.status.completionTimestamp)
-        : NaN;
-      return {
-        name: b.metadata?.name ?? '?',
-        phase: b.status?.phase ?? 'New',
-        completedAt: Number.isFinite(completed) ? completed : null,
-      };
-    });
+    return (list.items ?? []).map((b) => ({
+      name: b.metadata?.name ?? '?',
+      phase: b.status?.phase ?? 'New',
+      completedAt: time(b.status?.completionTimestamp),
+      schedule: b.metadata?.labels?.['velero.io/schedule-name'] ?? null,
+      storageLocation: b.spec?.storageLocation || 'default',
+    }));
   } catch (err) {
-    const mapped = mapKubernetesError(err, region, `listing Velero backups in ${opts.namespace}`);
-    // The generic advice names workload permissions; this call needs a different one.
-    if (err instanceof ApiException && err.code === 403)
-      return Promise.reject(
-        new ProviderError(
-          'kubernetes',
-          `(${region}) listing Velero backups in ${opts.namespace}: forbidden. Give the bot's service account list on backups.velero.io in namespace ${opts.namespace}.`,
-          { code: 'forbidden', cause: err },
-        ),
-      );
-    if (err instanceof ApiException && err.code === 404)
-      return Promise.reject(
-        new PreconditionFailed(
-          `kubernetes (${region}): no velero.io/v1 Backup resource in namespace ${opts.namespace}: is Velero installed in the ${region} cluster, and is kubernetes.velero.namespace right?`,
-          { code: 'not-found', cause: err },
-        ),
-      );
-    throw mapped;
+    throw veleroError(ctx, err, 'list on backups', 'listing Velero backups');
+  }
+}
+
+async function getLocation(ctx: VeleroContext, name: string): Promise<VeleroLocation | null> {
+  const { opts, region } = ctx;
+  try {
+    ctx.api ??= loadKubeConfig(opts.cluster, region).makeApiClient(CustomObjectsApi);
+    const l = (await ctx.api.getNamespacedCustomObject({
+      group: 'velero.io',
+      version: 'v1',
+      namespace: opts.namespace,
+      plural: 'backupstoragelocations',
+      name,
+    })) as LocationObject;
+    return {
+      name: l.metadata?.name ?? name,
+      phase: l.status?.phase ?? null,
+      bucket: l.spec?.objectStorage?.bucket ?? null,
+      prefix: l.spec?.objectStorage?.prefix ?? '',
+      lastSyncedAt: time(l.status?.lastSyncedTime),
+      accessMode: l.spec?.accessMode ?? 'ReadWrite',
+    };
+  } catch (err) {
+    // A missing location answers NotFound with a Status naming it; a missing CRD, a bare 404.
+    if (objectNotFound(err, name)) return null;
+    throw veleroError(
+      ctx,
+      err,
+      'get on backupstoragelocations',
+      `reading BackupStorageLocation ${name}`,
+    );
+  }
+}
+
+/** The Velero API's errors in words: which permission, or that Velero is not installed. */
+function veleroError(ctx: VeleroContext, err: unknown, need: string, doing: string): Error {
+  const { opts, region } = ctx;
+  // The generic advice names workload permissions; these calls need a different one.
+  if (err instanceof ApiException && err.code === 403)
+    return new ProviderError(
+      'kubernetes',
+      `(${region}) ${doing} in ${opts.namespace}: forbidden. Give the bot's service account ${need}.velero.io in namespace ${opts.namespace}.`,
+      { code: 'forbidden', cause: err },
+    );
+  if (err instanceof ApiException && err.code === 404)
+    return new PreconditionFailed(
+      `kubernetes (${region}): no velero.io/v1 ${need.split(' ').pop()} resource in namespace ${opts.namespace}: is Velero installed in the ${region} cluster, and is kubernetes.velero.namespace right?`,
+      { code: 'not-found', cause: err },
+    );
+  return mapKubernetesError(err, region, `${doing} in ${opts.namespace}`);
+}
+
+/** A 404 for a named object (its Status names it), not for a missing resource type. */
+function objectNotFound(err: unknown, name: string): boolean {
+  if (!(err instanceof ApiException) || err.code !== 404) return false;
+  const body = err.body as unknown;
+  try {
+    const status = (typeof body === 'string' ? JSON.parse(body) : body) as {
+      details?: { name?: string };
+    };
+    return status?.details?.name === name;
+  } catch {
+    return false;
   }
 }
 
@@ -143,7 +218,9 @@ export function createVeleroReader(opts: VeleroOptions): VeleroReader {
     where: `namespace ${opts.namespace} of the ${region} cluster`,
   };
   const reader: VeleroReader = {
+    where: ctx.where,
     listBackups: () => listBackups(ctx),
+    getLocation: (name) => getLocation(ctx, name),
     async checkNewestBackup() {
       return newestBackupCheck(ctx, await reader.listBackups());
     },

@@ -14,6 +14,10 @@ import {
 } from '../providers/object-storage.js';
 import { createS3Side } from '../providers/s3.js';
 import type { Providers } from '../providers/types.js';
+import type { TerraformStateSideConfig } from '../config/schema/terraform-state.js';
+import { createAzureStateCopy } from '../providers/terraform-state-azure.js';
+import { createS3StateCopy } from '../providers/terraform-state-s3.js';
+import type { TerraformStateCopy } from '../providers/terraform-state.js';
 import { createVeleroReader } from '../providers/velero.js';
 import {
   dnsCheck,
@@ -22,9 +26,13 @@ import {
   postgresCheck,
   redisCheck,
   standbyWorkloadsCheck,
-  veleroCheck,
 } from './checks.js';
 import type { DrillRecordStore } from './drill-record.js';
+import { standbyCostCheck } from './standby-cost.js';
+import { terraformStateCheck } from './terraform-check.js';
+import { veleroCheck } from './velero-check.js';
+import { volatileAllowed } from '../store/durability.js';
+import { stateStoreCheck } from './state-store-check.js';
 import type { ReadinessCheck } from './types.js';
 
 type ObjectStorageConfig = NonNullable<DrConfig['components']['objectStorage']>;
@@ -81,8 +89,54 @@ export function createObjectStorageFromConfig(
     primary: side(config, o, 'primary', env),
     secondary: side(config, o, 'secondary', env),
     canaryKey: `${o.canaryPrefix}${config.environment}`,
+    canaryPrefix: o.canaryPrefix,
     rpoSeconds: objectStorageRpoSeconds(config),
   });
+}
+
+function stateCopy(
+  s: TerraformStateSideConfig,
+  which: 'primary' | 'secondary',
+  env: NodeJS.ProcessEnv,
+): TerraformStateCopy {
+  if (s.backend === 's3')
+    return createS3StateCopy({
+      bucket: s.bucket!,
+      key: s.key,
+      lock: s.lock,
+      forcePathStyle: s.forcePathStyle,
+      ...(s.region ? { region: s.region } : {}),
+      ...(s.endpoint ? { endpoint: s.endpoint } : {}),
+    });
+  if (s.connectionStringEnv) {
+    const cs = env[s.connectionStringEnv];
+    if (!cs?.trim())
+      throw new ConfigError(
+        `components.terraformState.${which}.connectionStringEnv: ${s.connectionStringEnv} is not set; export the state storage account's connection string in it`,
+      );
+    return createAzureStateCopy({ container: s.container!, key: s.key, connectionString: cs });
+  }
+  return createAzureStateCopy({ container: s.container!, key: s.key, accountUrl: s.accountUrl! });
+}
+
+/** The Terraform state check over both regions' copies, when the config has `terraformState`. */
+export function terraformCheckFromConfig(
+  config: DrConfig,
+  env: NodeJS.ProcessEnv,
+): { check: ReadinessCheck; close(): Promise<void> } | undefined {
+  const t = config.components.terraformState;
+  if (!t) return undefined;
+  const primary = stateCopy(t.primary, 'primary', env);
+  const secondary = stateCopy(t.secondary, 'secondary', env);
+  return {
+    check: terraformStateCheck({
+      primary,
+      secondary,
+      maxSerialLag: t.maxSerialLag,
+      staleLockMinutes: t.staleLockMinutes,
+    }),
+    close: () => Promise.all([primary.close(), secondary.close()]).then(() => undefined),
+  };
 }
 
 export interface ReadinessChecksOptions {
@@ -100,17 +154,30 @@ export interface ReadinessChecks {
   close(): Promise<void>;
 }
 
-/** The Velero backup check on the secondary cluster, when the config has `kubernetes.velero`. */
+/**
+ * The Velero check when the config has `kubernetes.velero`: backups read from the primary cluster
+ * (its storage location), and the secondary's location that must see them.
+ */
 export function veleroCheckFromConfig(config: DrConfig): ReadinessCheck | undefined {
   const k8s = config.components.kubernetes;
-  if (!k8s?.velero) return undefined;
-  const velero = createVeleroReader({
-    cluster: k8s.secondary,
-    region: 'secondary',
-    namespace: k8s.velero.namespace,
-    maxAgeHours: k8s.velero.maxAgeHours,
+  const v = k8s?.velero;
+  if (!k8s || !v) return undefined;
+  const reader = (region: 'primary' | 'secondary') =>
+    createVeleroReader({
+      cluster: k8s[region],
+      region,
+      namespace: v.namespace,
+      maxAgeHours: v.maxAgeHours,
+    });
+  return veleroCheck({
+    primary: reader('primary'),
+    secondary: reader('secondary'),
+    storageLocation: v.storageLocation,
+    secondaryStorageLocation: v.secondaryStorageLocation ?? v.storageLocation,
+    schedules: v.schedules,
+    maxAgeHours: v.maxAgeHours,
+    maxSyncAgeMinutes: v.maxSyncAgeMinutes,
   });
-  return veleroCheck(velero, k8s.velero.maxAgeHours);
 }
 
 export function createReadinessChecks(opts: ReadinessChecksOptions): ReadinessChecks {
@@ -120,16 +187,21 @@ export function createReadinessChecks(opts: ReadinessChecksOptions): ReadinessCh
     checks.push(postgresCheck(providers.database, rpoSeconds(config, 'database')));
   if (providers.cache) checks.push(redisCheck(providers.cache, rpoSeconds(config, 'cache')));
   if (providers.dns) checks.push(dnsCheck(providers.dns, config.targets.rtoMinutes));
-  if (providers.cluster) checks.push(standbyWorkloadsCheck(providers.cluster));
+  if (providers.cluster)
+    checks.push(standbyWorkloadsCheck(providers.cluster), standbyCostCheck(providers.cluster));
   const storage = opts.objectStorage ?? createObjectStorageFromConfig(config, opts.env);
   if (storage) checks.push(objectStorageCheck(storage, objectStorageRpoSeconds(config)));
   const velero = veleroCheckFromConfig(config);
   if (velero) checks.push(velero);
+  const terraform = terraformCheckFromConfig(config, opts.env);
+  if (terraform) checks.push(terraform.check);
   checks.push(drillCheck(opts.drills, config.environment, config.readiness.drillWarnDays));
+  // The drill record lives in the bot's state Redis: the same server this row judges.
+  checks.push(stateStoreCheck(opts.drills.redis, volatileAllowed(opts.env)));
   return {
     checks,
     async close() {
-      await storage?.close();
+      await Promise.all([storage?.close(), terraform?.close()]);
     },
   };
 }

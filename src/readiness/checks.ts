@@ -13,7 +13,6 @@ import type {
   DatabaseProvider,
   DnsProvider,
 } from '../providers/types.js';
-import type { VeleroReader } from '../providers/velero.js';
 import { lastDrillAt, type DrillRecordStore } from './drill-record.js';
 import type { ReadinessCheck, ReadinessFinding } from './types.js';
 
@@ -225,18 +224,29 @@ export function standbyWorkloadsCheck(cluster: ClusterProvider): ReadinessCheck 
         .map(([name, w]) => `${name.split('/').pop()} ${w.ready}/${w.standby}`)
         .join(', ');
       const short = workloads.filter(([, w]) => w.ready < w.standby || w.spec < w.standby);
+      // Per workload, for the dr_standby_replicas / dr_standby_size_replicas gauges.
+      const evidence = {
+        workloads: Object.fromEntries(
+          workloads.map(([name, w]) => [
+            name,
+            { spec: w.spec, ready: w.ready, standby: w.standby },
+          ]),
+        ),
+      };
       if (short.length > 0)
         return {
           status: 'degraded',
           detail: `below their standby counts in the secondary: ${short.map(([name, w]) => `${name} ${w.ready} ready of ${w.standby} (spec ${w.spec})`).join(', ')}; a failover would start from fewer pods`,
           measured,
           target,
+          evidence,
         };
       return {
         status: 'ok',
         detail: `${workloads.length} workloads at or above their standby counts in the secondary`,
         measured,
         target,
+        evidence,
       };
     },
   };
@@ -257,23 +267,6 @@ export function objectStorageCheck(
         detail: r.detail,
         measured: r.seconds === null ? `not replicated after ${rpoSeconds} s` : `${r.seconds} s`,
         target,
-        evidence: r.evidence,
-      };
-    },
-  };
-}
-
-export function veleroCheck(velero: VeleroReader, maxAgeHours: number): ReadinessCheck {
-  return {
-    id: 'velero',
-    title: 'Velero backup',
-    async run() {
-      const r = await velero.checkNewestBackup();
-      return {
-        status: r.ok ? 'ok' : 'degraded',
-        detail: r.detail,
-        measured: r.ageHours === null ? 'none completed' : `${r.ageHours} h old`,
-        target: `< ${maxAgeHours} h`,
         evidence: r.evidence,
       };
     },

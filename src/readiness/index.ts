@@ -24,9 +24,9 @@ export {
   dnsCheck,
   standbyWorkloadsCheck,
   objectStorageCheck,
-  veleroCheck,
   drillCheck,
 } from './checks.js';
+export { veleroCheck } from './velero-check.js';
 export {
   DEFAULT_READINESS_PREFIX,
   drillLastKey,

@@ -37,6 +37,8 @@ export interface ReadinessMonitorOptions {
   activeOperation?: () => Promise<string | null>;
   log: Logger;
   now?: () => number;
+  /** Every finished round's report (the /metrics gauges), held or not. */
+  onReport?: (report: ReadinessReport) => void;
 }
 
 export interface ReadinessMonitor {
@@ -196,6 +198,7 @@ async function run(ctx: MonitorContext): Promise<ReadinessReport> {
   };
   // A round that outlived stop() saw providers being closed: its results say nothing.
   if (ctx.stopped) return report;
+  ctx.opts.onReport?.(report);
   if (heldBy) {
     log.info({ opId: heldBy }, 'readiness round recorded; alerts held while the operation runs');
     await state

@@ -4,7 +4,8 @@
  * out and since when, and the last report for `/dr status`. The alert flag changes by
  * compare-and-set, so of two monitors seeing the same change only one posts.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { openStateRedis } from '../store/state-redis.js';
 import { DEFAULT_READINESS_PREFIX } from './drill-record.js';
 import type { ReadinessCheckId, ReadinessReport } from './types.js';
 
@@ -48,7 +49,7 @@ export function createReadinessState(opts: ReadinessStateOptions = {}): Readines
   const prefix = opts.prefix ?? DEFAULT_READINESS_PREFIX;
   const owned = opts.redis === undefined;
   const redis =
-    opts.redis ?? new Redis(opts.url ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 3 });
+    opts.redis ?? openStateRedis(opts.url ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 3 });
   // Failures surface through the command that failed (a check run logs it); no reconnect noise.
   if (owned) redis.on('error', () => {});
   const alertsKey = (env: string): string => `${prefix}readiness:alerts:${env}`;

@@ -1,7 +1,16 @@
 import type { Evidence } from '../domain/types.js';
 
 export type ReadinessCheckId =
-  'postgres' | 'redis' | 'dns' | 'standby-workloads' | 'object-storage' | 'velero' | 'drill';
+  | 'postgres'
+  | 'redis'
+  | 'dns'
+  | 'standby-workloads'
+  | 'standby-cost'
+  | 'object-storage'
+  | 'velero'
+  | 'terraform-state'
+  | 'drill'
+  | 'state-store';
 
 /** ok: within target. degraded: measured and out of target. unknown: could not be measured (the error says why). */
 export type ReadinessCheckStatus = 'ok' | 'degraded' | 'unknown';

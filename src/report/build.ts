@@ -6,6 +6,7 @@ import { verdictLabel, verdictOf } from '../domain/consistency.js';
 import { formatDuration } from '../domain/format.js';
 import type { OperationView, StepId, TimelineEntry } from '../domain/types.js';
 import type {
+  AfterDrillCheck,
   DrillMeasure,
   DrillReport,
   DrillSummary,
@@ -227,11 +228,18 @@ export function buildDrillReport(input: {
   now: number;
   /** Object storage and Kubernetes state, measured beside the steps; absent: no such rows. */
   measures?: DrillMeasure[];
+  /** Readiness read after the failback (standby footprint, Terraform state); absent: no such rows. */
+  afterDrill?: AfterDrillCheck[];
 }): DrillReport {
   const { view, timeline, targets } = input;
   const rto = rtoRows(view, targets);
   const rpo = [...rpoRows(view, targets), ...measureRpoRows(input.measures ?? [])];
-  const deviations = deviationsOf(view, timeline, rto, rpo);
+  const deviations = [
+    ...deviationsOf(view, timeline, rto, rpo),
+    ...(input.afterDrill ?? [])
+      .filter((c) => c.status !== 'ok')
+      .map((c) => `After the drill, ${c.title}: ${c.detail}.`),
+  ];
   const finishedAt = view.finishedAt ?? input.now;
   const passed =
     view.phase === 'completed' &&
@@ -272,6 +280,7 @@ export function buildDrillReport(input: {
     deviations,
     previous: input.previous,
     comparison: compare(summary, input.previous),
+    ...(input.afterDrill ? { afterDrill: input.afterDrill } : {}),
     generatedAt: input.now,
   };
 }

@@ -1,5 +1,16 @@
 export { buildDrillReport, summaryOf } from './build.js';
-export { renderDrillMarkdown, renderDrillSummary, renderMeasuresTable } from './render.js';
+export {
+  drillHeadline,
+  renderDrillMarkdown,
+  renderDrillSummary,
+  renderMeasuresTable,
+} from './render.js';
 export { createReportStore, drillLastKey } from './store.js';
 export type { ReportStore } from './store.js';
-export type { DrillMeasure, DrillReport, DrillSummary, DrillTargets } from './types.js';
+export type {
+  AfterDrillCheck,
+  DrillMeasure,
+  DrillReport,
+  DrillSummary,
+  DrillTargets,
+} from './types.js';

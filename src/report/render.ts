@@ -5,7 +5,7 @@
 import { consistencyRows } from '../domain/consistency.js';
 import { evidenceLines, formatBytes, formatDuration } from '../domain/format.js';
 import { targetText } from './build.js';
-import type { DrillReport, RpoRow, RtoRow } from './types.js';
+import type { AfterDrillCheck, DrillReport, RpoRow, RtoRow } from './types.js';
 
 function verdict(pass: boolean | null): string {
   return pass === null ? '—' : pass ? 'pass' : 'FAIL';
@@ -16,6 +16,12 @@ function iso(at: number | null | undefined): string {
     ? '—'
     : new Date(at).toISOString().replace('T', ' ').slice(0, 23);
 }
+
+const AFTER_RESULT: Record<AfterDrillCheck['status'], string> = {
+  ok: 'ok',
+  degraded: 'NOT OK',
+  unknown: 'not read',
+};
 
 const MEASURE_LABELS: Partial<Record<NonNullable<RpoRow['source']>, string>> = {
   canary: 'canary',
@@ -37,11 +43,20 @@ function rpoValue(r: RpoRow): string {
   return parts.length > 0 ? parts.join(' / ') : 'unknown';
 }
 
+/** Where a drill measured replication loss, in words: its promotions, not their step ids. */
+const PROMOTION_LABELS: Record<string, string> = {
+  'promote-database': 'failover promotion',
+  'promote-cache': 'failover promotion',
+  'promote-primary': 'failback promotion',
+};
+
 function rpoLabel(r: RpoRow): string {
   const how =
     r.source === 'write-load'
       ? 'write load'
-      : (MEASURE_LABELS[r.source ?? 'replication'] ?? `at ${r.stepId ?? '?'}`);
+      : (MEASURE_LABELS[r.source ?? 'replication'] ??
+        PROMOTION_LABELS[r.stepId ?? ''] ??
+        `at ${r.stepId ?? '?'}`);
   return `RPO ${r.component} (${how})`;
 }
 
@@ -82,18 +97,36 @@ export function renderMeasuresTable(report: Pick<DrillReport, 'rto' | 'rpo'>): s
 
 /** A few lines: verdict, RTO and RPO, the number of deviations. */
 export function renderDrillSummary(report: DrillReport): string {
+  const [headline, ...rest] = drillHeadline(report);
+  const lines = [headline];
+  for (const [measure, value, target, result] of measureRows(report))
+    lines.push(`• ${measure}: ${value} (target ${target}) — ${result}`);
+  return [...lines, ...rest].join('\n');
+}
+
+/** The verdict, the deviations and the comparison, without the measures (the console prints
+ * those once, as a table). */
+export function drillHeadline(report: DrillReport): string[] {
   const lines = [
     `Drill ${report.opId} in ${report.env}: ${report.passed ? 'PASSED' : 'FAILED'} (${report.phase})`,
   ];
-  for (const [measure, value, target, result] of measureRows(report))
-    lines.push(`• ${measure}: ${value} (target ${target}) — ${result}`);
   lines.push(
     report.deviations.length === 0
       ? '• No deviations.'
       : `• ${report.deviations.length} deviation(s); the first: ${report.deviations[0]}`,
   );
   if (report.previous) lines.push(`• ${report.comparison[1] ?? report.comparison[0]}`);
-  return lines.join('\n');
+  for (const c of report.afterDrill ?? [])
+    lines.push(`• After the drill, ${c.title}: ${AFTER_RESULT[c.status]} — ${c.detail}`);
+  return lines;
+}
+
+/** The report's last section: readiness read once the failback is done. */
+function afterDrillLines(checks: AfterDrillCheck[] | undefined): string[] {
+  if (!checks || checks.length === 0) return [];
+  const out = ['', '## After the drill', ''];
+  for (const c of checks) out.push(`- ${c.title}: ${AFTER_RESULT[c.status]} — ${c.detail}`);
+  return out;
 }
 
 function cell(s: string): string {
@@ -156,6 +189,7 @@ export function renderDrillMarkdown(report: DrillReport): string {
   for (const d of report.deviations) out.push(`- ${d}`);
   out.push('', '## Compared with the previous drill', '');
   for (const c of report.comparison) out.push(`- ${c}`);
+  out.push(...afterDrillLines(report.afterDrill));
   out.push('', `_Generated ${iso(report.generatedAt)} UTC by dr-bot._`, '');
   return out.join('\n');
 }

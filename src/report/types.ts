@@ -86,6 +86,19 @@ export interface DrillSummary {
   stepDurations?: Partial<Record<StepId, number>>;
 }
 
+/**
+ * A readiness row read when the report is built, after the failback: the Terraform state and
+ * whether the standby is back at its standby counts.
+ */
+export interface AfterDrillCheck {
+  id: string;
+  title: string;
+  status: 'ok' | 'degraded' | 'unknown';
+  detail: string;
+  measured: string | null;
+  target: string | null;
+}
+
 export interface DrillReport extends DrillSummary {
   env: string;
   requester: string;
@@ -101,5 +114,7 @@ export interface DrillReport extends DrillSummary {
   previous: DrillSummary | null;
   /** One sentence per measure, this drill against the previous one. */
   comparison: string[];
+  /** Read as the report is built; absent in reports stored before these rows existed. */
+  afterDrill?: AfterDrillCheck[];
   generatedAt: number;
 }

@@ -8,6 +8,7 @@ import { promotePrimary } from './promote-primary.js';
 import { resyncCache } from './resync-cache.js';
 import { resyncDatabase } from './resync-database.js';
 import { runIntegrationTests } from './run-integration-tests.js';
+import { scalePrimary } from './scale-primary.js';
 import { scaleSecondary } from './scale-secondary.js';
 import { scaleSecondaryDown } from './scale-secondary-down.js';
 import { startWriteLoad } from './start-write-load.js';
@@ -30,6 +31,7 @@ export const STEPS: Readonly<Record<StepId, Step>> = Object.freeze({
   'resync-database': resyncDatabase,
   'resync-cache': resyncCache,
   'verify-consistency': verifyConsistency,
+  'scale-primary': scalePrimary,
   'promote-primary': promotePrimary,
   'switch-dns-back': switchDnsBack,
   'demote-secondary': demoteSecondary,

@@ -24,5 +24,7 @@ function configKey(key: keyof Providers): string {
     cluster: 'kubernetes',
     verification: 'verification',
     writeLoad: 'postgres (or redis)',
+    objectStorage: 'objectStorage',
+    terraformState: 'terraformState',
   }[key];
 }

@@ -2,7 +2,7 @@
  * Detection's state in the bot's Redis: one JSON value per environment under its own key, so a
  * restarted bot knows the open episode and its card (and never posts a second one).
  */
-import { Redis } from 'ioredis';
+import { openStateRedis } from './state-redis.js';
 import { DrError } from '../errors.js';
 import { emptyState } from '../detection/episode.js';
 import type { DetectionState, DetectionStore } from '../detection/types.js';
@@ -24,7 +24,7 @@ export function detectionKey(prefix: string, environment: string): string {
 export function createDetectionStore(opts: DetectionStoreOptions): DetectionStore {
   const key = detectionKey(opts.prefix ?? 'dr:', opts.environment);
   // Its own connection: WATCH is per connection, and must not see other components' commands.
-  const redis = new Redis(opts.url ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 3 });
+  const redis = openStateRedis(opts.url ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 3 });
   redis.on('error', () => {});
 
   function decode(raw: string | null): DetectionState {

@@ -16,3 +16,5 @@ export { LeaseWaitAborted } from './lease-acquire.js';
 export type { AcquireResult } from './lease-acquire.js';
 export { describeHolder, describeOwner } from './lease-owner.js';
 export type { LeaseHolder, LeaseOwner } from './lease-owner.js';
+export { openStateRedis } from './state-redis.js';
+export { describeDurability, requireDurableState } from './durability.js';

@@ -1,6 +1,6 @@
 // Taking the instance lease: one SET NX attempt (a lost reply of our own attempt still counts),
 // and the standby's poll until it is free.
-import type { LeaseHolder } from './lease-owner.js';
+import { parseOwner, type LeaseHolder } from './lease-owner.js';
 import { readHolder, within, type LeaseState } from './lease-state.js';
 
 export type AcquireResult = { acquired: true } | { acquired: false; holder: LeaseHolder | null };
@@ -23,30 +23,47 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
     signal?.addEventListener('abort', done, { once: true });
   });
 
+/**
+ * KEYS: lease, token counter. ARGV: owner JSON, ttlMs. {1, value} when taken (the value carries
+ * the next fencing token), else {0}. The counter never goes back, so a later grant always
+ * carries a larger token than any before it.
+ */
+const ACQUIRE_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return {0} end
+local o = cjson.decode(ARGV[1])
+o.token = redis.call('INCR', KEYS[2])
+local v = cjson.encode(o)
+redis.call('SET', KEYS[1], v, 'PX', ARGV[2])
+return {1, v}
+`;
+
 export async function tryAcquire(s: LeaseState): Promise<AcquireResult> {
   const { self, ttlMs } = s;
   const sentAt = Date.now();
   const since = new Date(sentAt).toISOString();
-  const value = JSON.stringify({ ...self, since });
-  const ok = await within(
+  const { token: _previous, ...owner } = self;
+  const [ok, value] = (await within(
     s.commandTimeoutMs,
     'taking the instance lease',
-    s.redis.set(s.key, value, 'PX', ttlMs, 'NX'),
-  );
+    s.redis.eval(ACQUIRE_SCRIPT, 2, s.key, s.tokenKey, JSON.stringify({ ...owner, since }), ttlMs),
+  )) as [number, string?];
   let holder: LeaseHolder | null = null;
-  if (ok !== 'OK') {
+  if (ok !== 1 || value === undefined) {
     holder = await readHolder(s);
     // Our own SET applied, its reply lost and the command resent, or an earlier attempt that
     // timed out here and reached Redis later: the id is this process's, so the key is ours.
     if (!holder || holder.owner?.id !== s.id) return { acquired: false, holder };
     s.held = holder.value;
     self.since = holder.owner.since;
+    if (holder.owner.token !== undefined) self.token = holder.owner.token;
     // When it expires is what Redis says, not when this attempt was sent.
     s.renewedAt =
       holder.ttlMs >= 0 ? Math.min(sentAt, Date.now() - (ttlMs - holder.ttlMs)) : sentAt;
   } else {
     s.held = value;
     self.since = since;
+    const token = parseOwner(value)?.token;
+    if (token !== undefined) self.token = token;
     s.renewedAt = sentAt;
   }
   s.lost = false;

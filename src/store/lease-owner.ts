@@ -10,6 +10,8 @@ export interface LeaseOwner {
   command: string;
   /** ISO time the lease was taken. */
   since: string;
+  /** The fencing token of this grant (a counter in Redis, one more per grant). */
+  token?: number;
 }
 
 export interface LeaseHolder {
@@ -31,7 +33,8 @@ export function parseOwner(value: string): LeaseOwner | undefined {
       typeof o.command === 'string' &&
       typeof o.since === 'string'
     ) {
-      return { id: o.id, host: o.host, pid: o.pid, command: o.command, since: o.since };
+      const owner = { id: o.id, host: o.host, pid: o.pid, command: o.command, since: o.since };
+      return typeof o.token === 'number' ? { ...owner, token: o.token } : owner;
     }
   } catch {
     // Not one of ours.

@@ -6,6 +6,8 @@ import { parseOwner, type LeaseHolder, type LeaseOwner } from './lease-owner.js'
 
 export interface LeaseState {
   key: string;
+  /** The counter each grant takes its fencing token from. */
+  tokenKey: string;
   ttlMs: number;
   renewMs: number;
   pollMs: number;

@@ -12,7 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Redis } from 'ioredis';
+import { openStateRedis } from './state-redis.js';
 import type { Logger } from 'pino';
 import { ConfigError } from '../errors.js';
 import {
@@ -24,6 +24,7 @@ import {
 import type { LeaseHolder, LeaseOwner } from './lease-owner.js';
 import { holdLease, releaseLease } from './lease-renew.js';
 import { readHolder, type LeaseState } from './lease-state.js';
+import type { Fence } from './redis-store-context.js';
 
 export const LEASE_TTL_MS = 15_000;
 /** Test knob: a shorter lease (milliseconds) so takeover tests run in seconds. */
@@ -58,6 +59,11 @@ export interface InstanceLease {
   release(): Promise<void>;
   /** release() and close the connection. */
   close(): Promise<void>;
+  /**
+   * What the store's writes are fenced by: this lease's key and the token of its last grant to
+   * this process, kept after a loss so that writes are then refused. Undefined before any grant.
+   */
+  fence(): Fence | undefined;
 }
 
 export interface InstanceLeaseOptions {
@@ -102,6 +108,7 @@ export function createInstanceLease(opts: InstanceLeaseOptions): InstanceLease {
     waitUntilAcquired: (waitOpts) => waitUntilAcquired(s, lease, waitOpts),
     hold: (onLost) => holdLease(s, onLost),
     release: () => releaseLease(s),
+    fence: () => (s.self.token === undefined ? undefined : { key: s.key, token: s.self.token }),
     async close() {
       await lease.release();
       if (s.redis.status === 'ready') await s.redis.quit().catch(() => s.redis.disconnect());
@@ -123,6 +130,7 @@ function leaseState(opts: InstanceLeaseOptions): LeaseState {
   // around a renewal would cost the lease.
   const retryMs = Math.min(1000, Math.max(100, Math.floor(renewMs / 4)));
   const key = leaseKey(opts.environment, opts.prefix);
+  const tokenKey = `${opts.prefix ?? 'dr:'}lease-token:${opts.environment}`;
   const log = opts.log.child({ component: 'lease' });
   const id = randomBytes(8).toString('hex');
   const self: LeaseOwner = {
@@ -133,7 +141,7 @@ function leaseState(opts: InstanceLeaseOptions): LeaseState {
     since: new Date().toISOString(),
   };
   // disconnectTimeout: closing a connection to a Redis that does not answer must not hold the process for ioredis's 2 s.
-  const redis = new Redis(opts.url, {
+  const redis = openStateRedis(opts.url, {
     maxRetriesPerRequest: 1,
     retryStrategy: (times) => Math.min(times * 100, 1000),
     disconnectTimeout: 200,
@@ -141,6 +149,7 @@ function leaseState(opts: InstanceLeaseOptions): LeaseState {
   redis.on('error', () => undefined);
   return {
     key,
+    tokenKey,
     ttlMs,
     renewMs,
     pollMs,

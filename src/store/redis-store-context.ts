@@ -3,10 +3,26 @@
 import type { Redis } from 'ioredis';
 import type { TimelineEntry } from '../domain/types.js';
 
+/** The instance lease a store's writes are fenced by: its key and the token this process holds. */
+export interface Fence {
+  key: string;
+  token: number;
+}
+
 export interface RedisStoreContext {
   redis: Redis;
   prefix: string;
   keys: ReturnType<typeof storeKeys>;
+  /** The lease to check before each write; undefined: writes are not fenced (no lease yet). */
+  fence: () => Fence | undefined;
+}
+
+/** The lease key and token arguments of a fenced script ('' token: not fenced). */
+export function fenceArgs(ctx: RedisStoreContext): { key: string; token: string; fence?: Fence } {
+  const f = ctx.fence();
+  return f
+    ? { key: f.key, token: String(f.token), fence: f }
+    : { key: `${ctx.prefix}lease:unfenced`, token: '' };
 }
 
 export function storeKeys(prefix: string) {

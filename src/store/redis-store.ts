@@ -1,8 +1,9 @@
 // The operation store on the state Redis: createRedisStore wires a connection and hands the
 // scripted writes and the reads to their modules; the small commands stay here.
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { openStateRedis } from './state-redis.js';
 import type { TimelineEntry } from '../domain/types.js';
-import { storeKeys, type RedisStoreContext } from './redis-store-context.js';
+import { storeKeys, type Fence, type RedisStoreContext } from './redis-store-context.js';
 import { listActive, loadOperation } from './redis-store-reads.js';
 import {
   appendEntries,
@@ -11,6 +12,7 @@ import {
   saveOperation,
   withdrawOperation,
 } from './redis-store-writes.js';
+import { confirmWritten, durabilityReader } from './durability.js';
 import type { OperationStore } from './types.js';
 
 export interface RedisStoreOptions {
@@ -20,18 +22,29 @@ export interface RedisStoreOptions {
   url?: string;
   /** Key prefix, default `dr:`; tests use their own. */
   prefix?: string;
+  /**
+   * The instance lease every create, save and append checks first (InstanceLease.fence): a
+   * process whose token the lease no longer holds writes nothing. Without it, writes are unfenced.
+   */
+  fence?: () => Fence | undefined;
 }
 
 export function createRedisStore(opts: RedisStoreOptions = {}): OperationStore {
   const prefix = opts.prefix ?? 'dr:';
   const owned = opts.redis === undefined;
   const redis =
-    opts.redis ?? new Redis(opts.url ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 3 });
+    opts.redis ?? openStateRedis(opts.url ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 3 });
   // Connection errors reach the caller through the command that failed (ping() false, a rejected
   // save); without a listener ioredis would also print each reconnect attempt to stderr.
   if (owned) redis.on('error', () => {});
-  const ctx: RedisStoreContext = { redis, prefix, keys: storeKeys(prefix) };
+  const ctx: RedisStoreContext = {
+    redis,
+    prefix,
+    keys: storeKeys(prefix),
+    fence: opts.fence ?? (() => undefined),
+  };
   const { keys } = ctx;
+  const durability = durabilityReader(redis);
 
   return {
     nextOperationId: (now) => nextOperationId(ctx, now),
@@ -64,6 +77,8 @@ export function createRedisStore(opts: RedisStoreOptions = {}): OperationStore {
     async getMeta(id, key) {
       return redis.hget(keys.meta(id), key);
     },
+
+    confirmWritten: async () => confirmWritten(redis, await durability()),
 
     async ping() {
       try {

@@ -9,14 +9,33 @@
  */
 
 /**
- * KEYS: lock, op, timeline, active-set
- * ARGV: id, env, kind, snapshot, updatedAt, entry1, entry2, ...
- * Returns {1, version} or {0, activeId}.
+ * The lease fence every write checks first: KEYS[n] is the instance lease, the token ARGV ('' for
+ * a store no lease guards, as in tests). Unless the lease key holds exactly that token, nothing
+ * is written and the script answers the token it found ('none' when the key is gone).
+ */
+const FENCE = `
+local function fenced(key, token)
+  if token == '' then return false end
+  local v = redis.call('GET', key)
+  if not v then return 'none' end
+  local ok, o = pcall(cjson.decode, v)
+  if not ok or type(o) ~= 'table' or o.token == nil then return 'unknown' end
+  if tostring(o.token) ~= token then return tostring(o.token) end
+  return false
+end
+`;
+
+/**
+ * KEYS: lock, op, timeline, active-set, lease
+ * ARGV: id, env, kind, snapshot, updatedAt, token, entry1, entry2, ...
+ * Returns {1, version}, {0, activeId} or {-1, lease token} (fenced).
  *
  * Ids are unique (a counter), so a lock already held by this very id with version 1 stored is
  * this create arriving twice (ioredis resends a command whose reply a reconnect lost): success.
  */
-export const CREATE_SCRIPT = `
+export const CREATE_SCRIPT = `${FENCE}
+local f = fenced(KEYS[5], ARGV[6])
+if f then return {-1, f} end
 local holder = redis.call('GET', KEYS[1])
 if holder == ARGV[1] and redis.call('HGET', KEYS[2], 'version') == '1' then return {1, 1} end
 if holder then return {0, holder} end
@@ -26,7 +45,7 @@ end
 redis.call('SET', KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[2], 'id', ARGV[1], 'env', ARGV[2], 'kind', ARGV[3], 'snapshot', ARGV[4],
   'updatedAt', ARGV[5], 'version', 1, 'status', 'active')
-for i = 6, #ARGV do
+for i = 7, #ARGV do
   redis.call('XADD', KEYS[3], '*', 'e', ARGV[i])
 end
 redis.call('SADD', KEYS[4], ARGV[1])
@@ -34,16 +53,18 @@ return {1, 1}
 `;
 
 /**
- * KEYS: op, timeline, active-set
- * ARGV: id, expectedVersion, snapshot, updatedAt, final ('1'|'0'), prefix, saveId, entry1, entry2, ...
- * Returns {1, newVersion} or {0, actualVersion|false}.
+ * KEYS: op, timeline, active-set, lease
+ * ARGV: id, expectedVersion, snapshot, updatedAt, final ('1'|'0'), prefix, saveId, token, entry1, ...
+ * Returns {1, newVersion}, {0, actualVersion|false} or {-1, lease token} (fenced).
  *
  * Each save carries an id stored beside the snapshot. The same save arriving again after it was
  * applied (the caller retried because the reply was lost, or ioredis resent it after a
  * reconnect) finds version expected+1 written by its own id: that is its success, and nothing
  * is written or appended twice. Any other writer at a different version is refused.
  */
-export const SAVE_SCRIPT = `
+export const SAVE_SCRIPT = `${FENCE}
+local f = fenced(KEYS[4], ARGV[8])
+if f then return {-1, f} end
 local current = tonumber(redis.call('HGET', KEYS[1], 'version'))
 if not current then return {0, false} end
 local expected = tonumber(ARGV[2])
@@ -52,7 +73,7 @@ if current ~= expected then return {0, current} end
 if redis.call('HGET', KEYS[1], 'status') == 'finished' then return {0, current} end
 local nextVersion = current + 1
 redis.call('HSET', KEYS[1], 'version', nextVersion, 'snapshot', ARGV[3], 'updatedAt', ARGV[4], 'saveId', ARGV[7])
-for i = 8, #ARGV do
+for i = 9, #ARGV do
   redis.call('XADD', KEYS[2], '*', 'e', ARGV[i])
 end
 if ARGV[5] == '1' then
@@ -67,9 +88,9 @@ return {1, nextVersion}
 `;
 
 /**
- * KEYS: op, timeline, appends (a sorted set of the append ids seen)
- * ARGV: appendId, keep, ttlSeconds, entry1, entry2, ...
- * Returns 1, or 0 when the operation does not exist (nothing written).
+ * KEYS: op, timeline, appends (a sorted set of the append ids seen), lease
+ * ARGV: appendId, keep, ttlSeconds, token, entry1, entry2, ...
+ * Returns 1, 0 when the operation does not exist (nothing written), or {-1, lease token} (fenced).
  *
  * An append carries an id. The same append arriving again (ioredis resends a command whose reply
  * a reconnect lost; the caller retries with the same id) finds its id among the ones seen and
@@ -77,10 +98,12 @@ return {1, nextVersion}
  * scored by the stream length after each append (strictly increasing), and the set expires
  * `ttlSeconds` after the last append: a repeat comes within seconds, not days.
  */
-export const APPEND_SCRIPT = `
+export const APPEND_SCRIPT = `${FENCE}
+local f = fenced(KEYS[4], ARGV[4])
+if f then return {-1, f} end
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 if redis.call('ZSCORE', KEYS[3], ARGV[1]) then return 1 end
-for i = 4, #ARGV do
+for i = 5, #ARGV do
   redis.call('XADD', KEYS[2], '*', 'e', ARGV[i])
 end
 redis.call('ZADD', KEYS[3], redis.call('XLEN', KEYS[2]), ARGV[1])

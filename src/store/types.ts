@@ -27,7 +27,7 @@ export type WithdrawResult = 'withdrawn' | 'absent' | 'in-use';
  * their own namespace on a shared server.
  */
 export interface OperationStore {
-  /** A new id, e.g. `DR-20261125-0001` (per-day counter in Redis). */
+  /** A new id, e.g. `DR-20261125-093015`: the UTC time of the request, or the next free number. */
   nextOperationId(now?: Date): Promise<string>;
   /**
    * Atomically take the one-active-operation lock of `env` and write version 1 with its first
@@ -79,6 +79,11 @@ export interface OperationStore {
   /** Adapter metadata (the Slack status card's channel and ts, ...). */
   setMeta(id: string, key: string, value: string): Promise<void>;
   getMeta(id: string, key: string): Promise<string | null>;
+  /**
+   * Wait until every write so far is on disk and on a replica, as far as the store has them
+   * (WAITAOF, or WAIT); what is missing, or undefined when confirmed. Called before a step acts.
+   */
+  confirmWritten?(): Promise<string | undefined>;
   /** True when the store's Redis answers PING. */
   ping(): Promise<boolean>;
   close(): Promise<void>;

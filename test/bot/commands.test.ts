@@ -49,7 +49,7 @@ describe('/dr command parsing', () => {
     });
     expect(parseCommand('abort DR-2026120-0004 x')).toEqual({
       type: 'usage',
-      problem: '`DR-2026120-0004` is not an operation id: they look like DR-20261125-0001.',
+      problem: '`DR-2026120-0004` is not an operation id: they look like DR-20261125-093015.',
     });
     expect(parseCommand('help')).toEqual({ type: 'help' });
   });

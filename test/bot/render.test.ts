@@ -9,6 +9,7 @@ import {
   type SlackMessage,
 } from '../../src/bot/render.js';
 import { refusalMessage } from '../../src/bot/refusals.js';
+import { renderEntry as renderConsoleEntry } from '../../src/console/render.js';
 import type { OperationView, StepState, TimelineEntry } from '../../src/domain/types.js';
 
 const targets = { rtoMinutes: 30, rpoMinutes: 5 };
@@ -35,7 +36,7 @@ function steps(status: StepState['status']): StepState[] {
 
 function view(over: Partial<OperationView> = {}): OperationView {
   return {
-    id: 'DR-20261125-0001',
+    id: 'DR-20261125-093015',
     env: 'prod',
     kind: 'failover',
     requestedMode: 'auto',
@@ -100,7 +101,7 @@ describe('status card', () => {
   test('awaiting approval: who, why, mode, preflight per component, approvals and Approve/Reject bound to the plan', () => {
     const card = renderCard(view(), targets);
     const text = allText(card);
-    expect(text).toContain('Failover DR-20261125-0001 · prod');
+    expect(text).toContain('Failover DR-20261125-093015 · prod');
     expect(text).toContain('<@U0ALICE>');
     // User text cannot ping the channel.
     expect(text).toContain('eu-west-1 down &lt;!channel&gt; &amp; friends');
@@ -117,13 +118,13 @@ describe('status card', () => {
     expect(rest).toHaveLength(0);
     expect(approve!.action_id).toBe(ACTION_IDS.approve);
     expect(decodeButtonValue(approve!.value)).toEqual({
-      opId: 'DR-20261125-0001',
+      opId: 'DR-20261125-093015',
       planHash: 'ph-123',
     });
-    expect(approve!.confirm.title.text).toContain('DR-20261125-0001');
+    expect(approve!.confirm.title.text).toContain('DR-20261125-093015');
     expect(approve!.confirm.confirm.text).toBe('Approve');
     expect(reject!.action_id).toBe(ACTION_IDS.reject);
-    expect(decodeButtonValue(reject!.value)).toEqual({ opId: 'DR-20261125-0001' });
+    expect(decodeButtonValue(reject!.value)).toEqual({ opId: 'DR-20261125-093015' });
   });
 
   test('paused: the failed step with its error, and Retry / Skip / Abort (Skip and Abort confirmed)', () => {
@@ -196,8 +197,47 @@ describe('status card', () => {
   });
 });
 
+describe('parallel lanes', () => {
+  test('the card shows the steps of a stage as lanes side by side, and DNS after them', () => {
+    const s = steps('pending');
+    const byId = (id: string) => s.find((x) => x.id === id)!;
+    Object.assign(byId('promote-database'), { status: 'succeeded', attempts: 1 });
+    Object.assign(byId('promote-cache'), { status: 'running', attempts: 1 });
+    Object.assign(byId('scale-secondary'), { status: 'running', attempts: 1 });
+    const stages = [
+      ['promote-database', 'promote-cache', 'scale-secondary'],
+      ['switch-dns'],
+      ['verify-secondary'],
+    ] as OperationView['stages'];
+    const card = renderCard(view({ phase: 'running', steps: s, stages }), targets);
+    const section = card.blocks
+      .map((b) => (b as { text?: { text?: string } }).text?.text ?? '')
+      .find((t) => t.startsWith('*Steps*'))!;
+    const lines = section.split('\n').slice(1);
+    expect(lines.map((l) => l.slice(0, 2))).toEqual(['1┬', '1├', '1└', '2 ', '3 ']);
+    expect(lines[0]).toContain('Promote secondary database');
+    expect(lines[2]).toContain('Scale secondary to production');
+    expect(lines[2]).toContain('running');
+    expect(lines[3]).toContain('⬜ *Switch DNS to secondary*');
+  });
+
+  test('the timeline says which steps a step runs beside', () => {
+    const entry: TimelineEntry = {
+      opId: 'DR-20261125-0001',
+      at: T0,
+      type: 'StepStarted',
+      stepId: 'scale-secondary',
+      attempt: 1,
+      beside: ['promote-database', 'promote-cache'],
+    };
+    expect(renderConsoleEntry(entry)).toContain(
+      'Scale secondary to production: started, in parallel with Promote secondary database, Promote secondary cache',
+    );
+  });
+});
+
 describe('thread replies', () => {
-  const base = { opId: 'DR-20261125-0001', at: T0 };
+  const base = { opId: 'DR-20261125-093015', at: T0 };
 
   test('a finished step: summary, evidence as key: value, checks as a pass/fail table, RPO', () => {
     const entry: TimelineEntry = {
@@ -305,7 +345,7 @@ describe('thread replies', () => {
       }),
       targets,
     );
-    expect(msg.text).toBe('🏁 Failover DR-20261125-0001 completed after 2 min 5 s');
+    expect(msg.text).toBe('🏁 Failover DR-20261125-093015 completed after 2 min 5 s');
     const text = allText(msg);
     expect(text).toContain('Steps: 5 succeeded, 0 skipped, 0 failed of 5');
     expect(text).toContain('RTO 45 min 0 s (target 30 min ❌ missed)');
@@ -315,7 +355,7 @@ describe('thread replies', () => {
 
 describe('refusal answers', () => {
   const policy = { approvers: ['U0BOB', 'U0CAROL'], userGroup: 'S0ONCALL' };
-  const opId = 'DR-20261125-0001';
+  const opId = 'DR-20261125-093015';
 
   test('each refusal says what happened and what to do', () => {
     const msg = (
@@ -323,17 +363,17 @@ describe('refusal answers', () => {
       extra: Partial<Parameters<typeof refusalMessage>[0]> = {},
     ) => refusalMessage({ reason, opId, userId: 'U0ALICE', action: 'approve', policy, ...extra });
     expect(msg('self-approval')).toBe(
-      'You requested DR-20261125-0001; another approver must approve it.',
+      'You requested DR-20261125-093015; another approver must approve it.',
     );
     expect(msg('unauthorized')).toBe(
-      'You are not allowed to approve DR-20261125-0001. Only <@U0BOB>, <@U0CAROL> or members of <!subteam^S0ONCALL> may approve.',
+      'You are not allowed to approve DR-20261125-093015. Only <@U0BOB>, <@U0CAROL> or members of <!subteam^S0ONCALL> may approve.',
     );
     expect(msg('duplicate')).toBe('Your approval is already counted.');
     expect(msg('stale-plan')).toBe(
       'The plan changed since this button was drawn; review the updated card.',
     );
     expect(msg('finished', { op: view({ phase: 'completed' }) })).toBe(
-      'DR-20261125-0001 has already finished (completed).',
+      'DR-20261125-093015 has already finished (completed).',
     );
     // The second click of a double click arrives after the first one started the operation.
     expect(
@@ -342,7 +382,7 @@ describe('refusal answers', () => {
       }),
     ).toBe('Your approval is already counted.');
     expect(msg('expired', { op: view({ phase: 'expired', expiresAt: T0 }) })).toBe(
-      `Too late: the approval window of DR-20261125-0001 had closed (${new Date(T0).toISOString()}), so your approval did not count and nothing was changed. Request it again if it is still needed.`,
+      `Too late: the approval window of DR-20261125-093015 had closed (${new Date(T0).toISOString()}), so your approval did not count and nothing was changed. Request it again if it is still needed.`,
     );
   });
 });

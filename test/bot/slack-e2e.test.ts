@@ -191,7 +191,7 @@ describe('Slack end to end', () => {
     h = await start();
     const req = await h.command('failover planned quarterly drill', ALICE);
     expect(req.status).toBe(200);
-    expect(await h.answer(req.path)).toMatch(/^DR-\d{8}-\d{4} requested/);
+    expect(await h.answer(req.path)).toMatch(/^DR-\d{8}-\d{6} requested/);
 
     const card = await h.card();
     expect(card.args.channel).toBe(CHANNEL);
@@ -440,12 +440,12 @@ describe('Slack end to end', () => {
     // A fresh request in the same environment (the failback: it is failed over now), withdrawn by
     // its requester before approval.
     const again = await h.command('failback second thoughts', ALICE);
-    expect(await h.answer(again.path)).toMatch(/^DR-\d{8}-\d{4} requested/);
+    expect(await h.answer(again.path)).toMatch(/^DR-\d{8}-\d{6} requested/);
     const second = (await h.engine.status()).active!;
     // A mistyped id is the usage, a finished operation's id is refused: neither aborts the active one.
     const typo = await h.command(`abort ${second.id.slice(0, -1)} typo`, ALICE);
     expect(String(typo.body!.text)).toContain(
-      `\`${second.id.slice(0, -1)}\` is not an operation id: they look like DR-20261125-0001.`,
+      `\`${second.id.slice(0, -1)}\` is not an operation id: they look like DR-20261125-093015.`,
     );
     const old = await h.command(`abort ${opId} the finished one`, ALICE);
     expect(await h.answer(old.path)).toBe(`${opId} has already finished (completed).`);

@@ -7,6 +7,7 @@
  * finishes the operation without repeating what was done. `dr console` is refused beside a bot.
  * DR_LEASE_TTL_MS (a test knob) makes the lease short.
  */
+import { metricValue, scrape } from '../support/metrics.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
@@ -49,6 +50,7 @@ beforeAll(async () => {
   redisServer = await startRedis({
     redisServer: findRedisServer(),
     name: 'lease-test state',
+    durable: true,
     port: port!,
     dir: join(dir, 'redis'),
   });
@@ -257,7 +259,7 @@ function approveValue(call: ApiCall): string | undefined {
 /** Request a failover from `bot` and wait for its card's Approve button. */
 async function requestFailover(bot: Bot, port: number): Promise<{ opId: string; approve: string }> {
   const answer = await command(port, 'failover planned lease test', OPERATOR);
-  const opId = /^(DR-\d{8}-\d{4}) requested/.exec(answer)?.[1];
+  const opId = /^(DR-\d{8}-\d{6}) requested/.exec(answer)?.[1];
   expect(opId).toBeDefined();
   const approve = await slack.waitFor(
     () =>
@@ -348,6 +350,10 @@ test(
       }),
     );
     expect(events.status).toBe(503);
+    // Not ready, so a Service sends it nothing; scraped, it says it stands by.
+    expect((await fetch(`http://127.0.0.1:${waiting.port}/readyz`)).status).toBe(503);
+    const metrics = await scrape(waiting.port!);
+    expect(metricValue(metrics, 'dr_instance_active', { environment: 'lease-handover' })).toBe(0);
 
     // Several of A's renewals and B's attempts later: B has done nothing at all.
     await new Promise((r) => setTimeout(r, 3000));

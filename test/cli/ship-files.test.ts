@@ -71,9 +71,14 @@ describe('Dockerfile', () => {
   const dockerfile = read('Dockerfile');
   const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
 
-  it('runs what `npm start` runs, as a non-root user, with a health check that needs no curl', () => {
+  it('runs what `npm start` runs under an init, as a non-root user, with a health check that needs no curl', () => {
     expect(pkg.scripts.start).toBe('node bin/dr.js start');
-    expect(dockerfile).toMatch(/^CMD \["node", "bin\/dr\.js", "start"\]$/m);
+    // tini is PID 1: signals reach the bot and its finished child processes are reaped.
+    expect(dockerfile).toMatch(
+      /^RUN apt-get update && apt-get install -y --no-install-recommends tini/m,
+    );
+    expect(dockerfile).toMatch(/^ENTRYPOINT \["\/usr\/bin\/tini", "--", "node", "bin\/dr\.js"\]$/m);
+    expect(dockerfile).toMatch(/^CMD \["start"\]$/m);
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile).toMatch(
       /^HEALTHCHECK [\s\S]*CMD \["node", "-e", "fetch\('http:\/\/127\.0\.0\.1:'\+\(process\.env\.PORT\|\|3000\)\+'\/healthz'\)/m,
@@ -85,8 +90,8 @@ describe('Dockerfile', () => {
   it('builds in one stage and installs only production dependencies in the runtime stage', () => {
     const stages = dockerfile.split(/^FROM /m).slice(1);
     expect(stages.map((s) => s.split('\n')[0])).toEqual([
-      'node:20-slim AS build',
-      'node:20-slim AS runtime',
+      'node:22-slim AS build',
+      'node:22-slim AS runtime',
     ]);
     expect(stages[0]).toContain('RUN npm ci');
     expect(stages[0]).toContain('RUN npm run build');

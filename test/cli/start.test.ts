@@ -14,6 +14,7 @@ import {
   type RedisServerInfo,
 } from '../../src/lab/index.js';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
+import { metricValue, scrape } from '../support/metrics.js';
 import { postToSlackApp, slashCommandBody } from '../support/slack-signing.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -54,6 +55,7 @@ beforeAll(async () => {
   redis = await startRedis({
     redisServer: findRedisServer(),
     name: 'cli-start-test state',
+    durable: true,
     port: redisPort,
     dir: join(dir, 'redis'),
   });
@@ -110,6 +112,87 @@ it('says so and exits 1 when its port is taken', async () => {
   }
 });
 
+/** Runs `dr start` to its exit; resolves with the exit code and stderr. */
+async function startAndExit(env: Record<string, string> = {}): Promise<[number | null, string]> {
+  const child = startBot(0, { env });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  return [await exited(child), stderr];
+}
+
+it('exits 1 with what to fix when Slack refuses the bot token', async () => {
+  slack.failMethod('auth.test', 'invalid_auth');
+  try {
+    const [code, stderr] = await startAndExit();
+    expect(code).toBe(1);
+    expect(stderr).toContain(
+      "dr start: Slack refused SLACK_BOT_TOKEN (invalid_auth): set it to the app's Bot User OAuth Token",
+    );
+  } finally {
+    slack.failMethod('auth.test', undefined);
+  }
+});
+
+it('exits 1 naming the scope the manifest requests and the token lacks', async () => {
+  slack.setScopes(['chat:write', 'chat:write.public', 'commands']);
+  try {
+    const [code, stderr] = await startAndExit();
+    expect(code).toBe(1);
+    expect(stderr).toContain("the Slack app's token lacks the scope files:write");
+    expect(stderr).toContain('reinstall the app');
+  } finally {
+    slack.setScopes([
+      'chat:write',
+      'chat:write.public',
+      'commands',
+      'files:write',
+      'usergroups:read',
+    ]);
+  }
+});
+
+it('refuses a state Redis without persistence, naming what to set, unless the lab opt-in is given', async () => {
+  const volatilePort = await freePort();
+  const volatile = await startRedis({
+    redisServer: findRedisServer(),
+    name: 'cli-start-test volatile state',
+    port: volatilePort,
+    dir: join(dir, 'redis-volatile'),
+  });
+  try {
+    const env = { REDIS_URL: volatile.url };
+    const refused = startBot(0, { env });
+    let stderr = '';
+    refused.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    expect(await exited(refused)).toBe(1);
+    expect(stderr).toContain(
+      `dr start: the state Redis at redis://127.0.0.1:${volatilePort}: it keeps no append-only file (appendonly no)`,
+    );
+    expect(stderr).toContain('Set `appendonly yes` and `appendfsync always` (or `everysec`)');
+    expect(stderr).toContain('DR_ALLOW_VOLATILE_STATE=yes');
+
+    const lab = startBot(0, { env: { ...env, DR_ALLOW_VOLATILE_STATE: 'yes' } });
+    let stdout = '';
+    try {
+      await new Promise<void>((resolve, reject) => {
+        lab.stdout?.on('data', (d: Buffer) => {
+          stdout += d.toString();
+          if (stdout.includes('"msg":"dr-bot started"')) resolve();
+        });
+        lab.once('exit', (code) => reject(new Error(`exited with ${code}:\n${stdout}`)));
+      });
+      expect(stdout).toContain(
+        'DR_ALLOW_VOLATILE_STATE=yes: the state Redis at redis://127.0.0.1:',
+      );
+    } finally {
+      lab.kill('SIGTERM');
+      await exited(lab);
+    }
+  } finally {
+    await stopRedis(volatile);
+  }
+});
+
 it('serves Slack and /healthz, and stops gracefully on SIGTERM', async () => {
   const child = startBot(0);
   let stdout = '';
@@ -133,6 +216,11 @@ it('serves Slack and /healthz, and stops gracefully on SIGTERM', async () => {
 
     const health = await fetch(`http://127.0.0.1:${started.port}/healthz`);
     expect(health.status).toBe(200);
+    // The active instance is ready for traffic and says so to Prometheus too.
+    expect((await fetch(`http://127.0.0.1:${started.port}/readyz`)).status).toBe(200);
+    const metrics = await scrape(started.port);
+    expect(metricValue(metrics, 'dr_instance_active', { environment: 'cli-test' })).toBe(1);
+    expect(metricValue(metrics, 'process_cpu_seconds_total')).toBeGreaterThan(0);
 
     // /dr status goes Slack → bot → engine → state Redis and back through the response_url.
     const body = slashCommandBody({

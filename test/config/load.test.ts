@@ -66,6 +66,7 @@ describe('dr.config.example.yaml', () => {
       'objectStorage',
       'postgres',
       'redis',
+      'terraformState',
       'verification',
     ]);
     expect(config.detection?.tokenEnv).toBe('DR_ALERTMANAGER_TOKEN');
@@ -310,7 +311,7 @@ describe('loadConfig', () => {
   it('reports an enum value with the accepted values', () => {
     const path = write('enum.yaml', `${MINIMAL}components:\n  dns:\n    provider: route54\n`);
     expect(loadError(path).message).toContain(
-      `components.dns.provider: expected one of "route53", "traffic-manager", got the text "route54"`,
+      `components.dns.provider: expected one of "route53", "traffic-manager", "route53-arc", got the text "route54"`,
     );
   });
 });

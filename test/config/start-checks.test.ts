@@ -85,7 +85,9 @@ describe('dr config check runs the checks dr start runs', () => {
     const path = write('slack.yaml', BASE);
     const run = configCheck(path, {});
     expect(run.code).toBe(1);
-    expect(run.stdout).toContain(`${path}: valid`);
+    // Not "valid": dr start would refuse it. Every missing variable is listed at once.
+    expect(run.stdout).not.toContain('valid');
+    expect(run.stdout).toContain(`${path}: the file is right, the environment is not (below)`);
     expect(run.stderr).toContain('SLACK_BOT_TOKEN: not set');
     expect(run.stderr).toContain('SLACK_SIGNING_SECRET or SLACK_APP_TOKEN: neither is set');
     expect(run.stderr).toContain('--skip-env');
@@ -128,6 +130,21 @@ describe('dr config check runs the checks dr start runs', () => {
       code: 0,
       stderr: '',
     });
+  });
+
+  it('config check shows the Terraform state row and refuses an unset azurerm connection string', () => {
+    const text = `${BASE}components:\n  terraformState:\n    primary: { backend: s3, bucket: tf-eu, key: prod.tfstate, region: eu-west-1 }\n    secondary: { backend: azurerm, container: tfstate, key: prod.tfstate, connectionStringEnv: TF_B }\n    maxSerialLag: 2\n`;
+    const result = configCheck(write('tf.yaml', text), { ...SLACK_ENV, ...STATE_ENV });
+    expect(result.stdout).toContain(
+      '  tf state     s3://tf-eu/prod.tfstate vs azurerm tfstate/prod.tfstate via $TF_B; ≤ 2 serial(s) behind, locks stale after 60 min',
+    );
+    expect(result.stderr).toContain(
+      'components.terraformState.secondary.connectionStringEnv: TF_B is not set',
+    );
+    const bad = `${BASE}components:\n  terraformState:\n    primary: { backend: s3, key: prod.tfstate }\n    secondary: { backend: azurerm, bucket: x, key: k, container: c, accountUrl: "https://a.blob.core.windows.net" }\n`;
+    expect(configCheck(write('tf-bad.yaml', bad), {}, true).stderr).toMatch(
+      /backend s3 needs `bucket`[\s\S]*bucket, region and endpoint are for backend s3/,
+    );
   });
 
   it('refuses an unset object-storage connection string variable at start, as config check does', () => {

@@ -64,7 +64,7 @@ test('dr report tells a mistyped id (usage), an unknown one, a failover and no d
   const env = `console-cli-${process.pid}`;
   const bad = io();
   expect(await main(['report', 'bad-id', '--config', config], bad)).toBe(2);
-  expect(bad.err).toContain('`bad-id` is not an operation id: they look like DR-20261125-0001.');
+  expect(bad.err).toContain('`bad-id` is not an operation id: they look like DR-20261125-093015.');
   expect(bad.err).toContain('Usage: dr report');
 
   const unknown = io();
@@ -102,7 +102,7 @@ test('dr report tells a mistyped id (usage), an unknown one, a failover and no d
         ]),
       }),
     ).toBe(0);
-    opId = /(DR-\d{8}-\d{4}) requested/.exec(cli.out)![1];
+    opId = /(DR-\d{8}-\d{6}) requested/.exec(cli.out)![1];
     const failover = io();
     expect(await main(['report', opId, '--config', config], failover)).toBe(1);
     expect(failover.err).toBe(

@@ -57,7 +57,7 @@ describe('parsing console lines', () => {
   test('anything that starts like an operation id but is not one is the usage, never the active operation or a reason', () => {
     const notAnId = (word: string) => ({
       type: 'usage',
-      problem: `\`${word}\` is not an operation id: they look like DR-20261125-0001.`,
+      problem: `\`${word}\` is not an operation id: they look like DR-20261125-093015.`,
     });
     expect(parseConsoleLine('report DR-bad').command).toEqual(notAnId('DR-bad'));
     expect(parseConsoleLine('reject DR-2026120-0004 x').command).toEqual(
@@ -76,10 +76,12 @@ describe('parsing console lines', () => {
     expect(parseConsoleLine('approve garbage').command).toEqual({
       type: 'usage',
       problem:
-        '`approve` takes at most an operation id (`approve [DR-…]`, e.g. `approve DR-20261125-0001`), not `garbage`.',
+        '`approve` takes at most an operation id (`approve [DR-…]`, e.g. `approve DR-20261125-093015`), not `garbage`.',
     });
     expect(parseConsoleLine('report last one').command).toMatchObject({ type: 'usage' });
-    expect(parseConsoleLine('skip DR-20261125-0001 now').command).toMatchObject({ type: 'usage' });
+    expect(parseConsoleLine('skip DR-20261125-093015 now').command).toMatchObject({
+      type: 'usage',
+    });
   });
 });
 
@@ -127,7 +129,7 @@ describe('a console session on the engine', () => {
 
   test('a drill requested by alice is refused to alice and mallory, approved by bob, and reported', async () => {
     expect(await answer('drill quarterly drill')).toMatch(
-      /^DR-\d{8}-\d{4} requested: the drill of prod runs after another approver/,
+      /^DR-\d{8}-\d{6} requested: the drill of prod runs after another approver/,
     );
     const id = (await h.engine.status()).active!.id;
     expect((await session.settled(id)).phase).toBe('awaitingApproval');
@@ -213,7 +215,7 @@ describe('a console session on the engine', () => {
       'wait DR-bad',
     ]) {
       expect(await answer(line)).toMatch(
-        /^(`DR-\S*` is not an operation id: they look like DR-20261125-0001\.|`approve` takes at most an operation id)/,
+        /^(`DR-\S*` is not an operation id: they look like DR-20261125-093015\.|`approve` takes at most an operation id)/,
       );
     }
     const unknown = 'DR-20000101-0001';

@@ -56,7 +56,7 @@ test('dr demo runs a drill on the lab, prints the timeline, the RTO/RPO table an
   const path = /drill report: (\S+\.md)/.exec(out)?.[1];
   expect(path).toBeDefined();
   expect(path!.startsWith(reports)).toBe(true);
-  expect(readFileSync(path!, 'utf8')).toMatch(/^# Drill report DR-\d{8}-\d{4} — PASSED/);
+  expect(readFileSync(path!, 'utf8')).toMatch(/^# Drill report DR-\d{8}-\d{6} — PASSED/);
 
   const labDir = /lab up in (\S+)/.exec(out)?.[1];
   expect(out).toContain(`stopping the lab (${labDir})`);

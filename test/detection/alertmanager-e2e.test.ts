@@ -290,7 +290,7 @@ test('Start failover requests a failover with the clicker as requester; approval
   const click = await h.clickAction(START_FAILOVER_ACTION, value, ALICE);
   expect(click.status).toBe(200);
   expect(await h.answer(click.path)).toMatch(
-    /^DR-\d{8}-\d{4} requested: the failover of \*detect\* runs after another approver approves it/,
+    /^DR-\d{8}-\d{6} requested: the failover of \*detect\* runs after another approver approves it/,
   );
   const { active } = await h.engine.status();
   expect(active).toMatchObject({ kind: 'failover', requester: ALICE });

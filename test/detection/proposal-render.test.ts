@@ -69,11 +69,11 @@ test('suspected: the button; requested: who asked instead; cleared: why, and no 
 
   const requested = JSON.stringify(
     renderProposal(
-      view({ failover: { opId: 'DR-20261125-0001', requester: 'U0ALICE', at: T0 } }),
+      view({ failover: { opId: 'DR-20261125-093015', requester: 'U0ALICE', at: T0 } }),
       'ServiceDown',
     ).blocks,
   );
-  expect(requested).toContain('DR-20261125-0001 requested by <@U0ALICE>');
+  expect(requested).toContain('DR-20261125-093015 requested by <@U0ALICE>');
   expect(requested).not.toContain('dr_detect_start_failover');
 
   const cleared = renderProposal(

@@ -22,9 +22,9 @@ it('draws every failover and failback step, stage by stage', () => {
   for (const step of [...runbookSteps(FAILOVER_RUNBOOK), ...runbookSteps(FAILBACK_RUNBOOK)])
     expect(diagram).toContain(STEP_TITLES[step]);
   expect(diagram).toContain(
-    'failover_1["1. Promote secondary database<br/>Promote secondary cache"]',
+    'failover_1["1. Promote secondary database<br/>Promote secondary cache<br/>Scale secondary to production"]',
   );
-  expect(diagram).toContain('failback_7 --> failback_8');
+  expect(diagram).toContain('failback_6 --> failback_7');
 });
 
 it('draws approval, pause and the ways out, without the per-step states', () => {

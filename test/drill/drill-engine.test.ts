@@ -10,6 +10,9 @@ import {
   objectStorageMeasurer,
   type DrillReporter,
 } from '../../src/drill/index.js';
+import type { TerraformStateCopy } from '../../src/providers/terraform-state.js';
+import { standbyCostCheck } from '../../src/readiness/standby-cost.js';
+import { terraformStateCheck } from '../../src/readiness/terraform-check.js';
 import type { ReadinessCheck } from '../../src/readiness/types.js';
 import type { TimelineEntry } from '../../src/domain/types.js';
 import {
@@ -26,6 +29,7 @@ import {
   REQUESTER,
   type Harness,
 } from '../support/engine-harness.js';
+import { createFakeProviders } from '../support/fakes.js';
 
 /** The listeners stand for the incident channel, whose delivery makes a report published. */
 const SLACK = { name: 'slack', ofRecord: true };
@@ -864,5 +868,116 @@ test('a drill that ends in a console (no Slack in the process) is printed live a
     live.reporter.stop();
     next.reporter.stop();
     bot.reporter.stop();
+  }
+});
+
+/** A state copy held in memory: only the header fields the check reads. */
+function stateCopy(
+  where: string,
+  lineage: string,
+  serial: number,
+): TerraformStateCopy & { lineage: string } {
+  const copy = {
+    where,
+    lineage,
+    serial,
+    read: async () => ({
+      found: true as const,
+      header: { lineage: copy.lineage, serial: copy.serial },
+      modifiedAt: Date.now() - 60_000,
+    }),
+    readLock: async () => ({ held: false, since: null }),
+    close: async () => undefined,
+  };
+  return copy;
+}
+
+/** A drill approved and run to its end; what reports it is up to the test. */
+async function drillToEnd(reason: string): Promise<string> {
+  const req = await h.engine.request({
+    kind: 'drill',
+    mode: 'planned',
+    requester: REQUESTER,
+    reason,
+  });
+  if (!req.ok) throw new Error(req.message);
+  await inPhase(h.engine, req.op.id, 'awaitingApproval');
+  await h.engine.approve({
+    opId: req.op.id,
+    userId: APPROVER,
+    planHash: (await h.engine.get(req.op.id))!.planHash!,
+  });
+  await inPhase(h.engine, req.op.id, 'completed');
+  return req.op.id;
+}
+
+test('the report ends with the standby back at its standby counts and the Terraform state row, or says which workloads kept extra replicas', async () => {
+  reporter.stop();
+  const primary = stateCopy('s3://state-use1/prod.tfstate', 'lin-a', 12);
+  const secondary = stateCopy('s3://state-usw2/prod.tfstate', 'lin-a', 12);
+  const after = createDrillReporter({
+    engine: h.engine,
+    environment: 'prod',
+    reports,
+    targets: { rtoMinutes: 30, rpoMinutes: 5 },
+    log: pino({ level: 'silent' }),
+    afterDrill: [
+      standbyCostCheck(createFakeProviders(h.world).cluster!),
+      terraformStateCheck({ primary, secondary, maxSerialLag: 1, staleLockMinutes: 60 }),
+    ],
+  });
+  try {
+    after.onReport((r) => {
+      published.push(r);
+    }, SLACK);
+    // The failback scaled the standby back down: both rows are green, nothing to deviate.
+    const id = await drillToEnd('after-drill rows');
+    await after.idle();
+    const live = (await reports.get(id))!;
+    expect(published.map((r) => r.opId)).toEqual([id]);
+    expect(live.afterDrill?.map((c) => [c.title, c.status])).toEqual([
+      ['Standby footprint', 'ok'],
+      ['Terraform state', 'ok'],
+    ]);
+    expect(live.afterDrill![0].detail).toBe('the standby is at its standby counts');
+    expect(live.deviations).toEqual([]);
+    const md = renderDrillMarkdown(live);
+    // The last section, just before the footer.
+    expect(md.trimEnd().split('\n').slice(-6, -2)).toEqual([
+      '## After the drill',
+      '',
+      '- Standby footprint: ok — the standby is at its standby counts',
+      '- Terraform state: ok — both copies of lineage lin-a in step: s3://state-use1/prod.tfstate and s3://state-usw2/prod.tfstate',
+    ]);
+
+    // A drill whose report is built with the standby left at production size and the secondary's
+    // state replaced by another lineage: both rows say so, with the workloads and their extras.
+    after.stop();
+    const leftId = await drillToEnd('standby left up');
+    await h.world.set('cluster.secondary', 'production');
+    secondary.lineage = 'lin-b';
+    const left = (await after.reportFor(leftId))!;
+    const [standby, terraform] = left.afterDrill!;
+    expect(standby.status).toBe('degraded');
+    expect(standby.detail).toMatch(
+      /^the standby is above its standby counts by 4 replica\(s\): api 3 \(standby 1, \+2\), worker 2 \(standby 0, \+2\)/,
+    );
+    expect(terraform.status).toBe('degraded');
+    expect(terraform.detail).toContain(
+      'the copies differ in lineage (primary lin-a, secondary lin-b',
+    );
+    expect(left.deviations).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^After the drill, Standby footprint: the standby is above/),
+        expect.stringMatching(/^After the drill, Terraform state: .*differ in lineage/),
+      ]),
+    );
+    const md2 = renderDrillMarkdown(left);
+    expect(md2).toMatch(
+      /## After the drill\n\n- Standby footprint: NOT OK — the standby is above its standby counts by 4 replica\(s\): api 3/,
+    );
+    expect(md2).toMatch(/- Terraform state: NOT OK — .*differ in lineage/);
+  } finally {
+    after.stop();
   }
 });

@@ -175,10 +175,11 @@ test('the drill report of a lab drill matches the rows, the counter and the time
       report.generatedAt + 100,
     );
 
-    // The backup: the newest completed one in the secondary cluster, aged at the drill's approval.
+    // The backup: the newest completed one of the primary cluster, aged at the drill's approval.
     const k8s = config.components.kubernetes!;
     const backups = await createVeleroReader({
-      cluster: k8s.secondary,
+      cluster: k8s.primary,
+      region: 'primary',
       namespace: k8s.velero!.namespace,
       maxAgeHours: 24,
     }).listBackups();

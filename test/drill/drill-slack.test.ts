@@ -90,7 +90,7 @@ async function nextStart(): Promise<void> {
 async function completedDrill(reason: string): Promise<string> {
   const cmd = await bot.command(`drill ${reason}`, ALICE);
   expect(cmd.status).toBe(200);
-  expect(await bot.answer(cmd.path)).toMatch(/^DR-\d{8}-\d{4} requested/);
+  expect(await bot.answer(cmd.path)).toMatch(/^DR-\d{8}-\d{6} requested/);
   const id = (await bot.engine.status()).active!.id;
   const waiting = await inPhase(bot.engine, id, 'awaitingApproval');
   await bot.clickAction(
@@ -106,7 +106,7 @@ test('/dr drill runs after another approver clicks Approve; the report lands in 
   const cmd = await bot.command('drill quarterly drill', ALICE);
   expect(cmd.status).toBe(200);
   expect(await bot.answer(cmd.path)).toMatch(
-    /^DR-\d{8}-\d{4} requested: the drill of \*drills\* runs after another approver approves it/,
+    /^DR-\d{8}-\d{6} requested: the drill of \*drills\* runs after another approver approves it/,
   );
   const { active } = await bot.engine.status();
   const id = active!.id;

@@ -7,6 +7,7 @@ import { DRILL_RUNBOOK, STEP_TITLES, runbookSteps } from '../../src/machine/runb
 import {
   buildDrillReport,
   renderDrillMarkdown,
+  renderDrillSummary,
   renderMeasuresTable,
   summaryOf,
   type DrillMeasure,
@@ -54,7 +55,7 @@ function drillView(
   });
   const verified = steps.find((s) => s.id === 'verify-secondary')!;
   return {
-    id: opts.id ?? 'DR-20261125-0001',
+    id: opts.id ?? 'DR-20261125-093015',
     env: 'prod',
     kind: 'drill',
     requestedMode: 'planned',
@@ -96,13 +97,13 @@ test('a drill within its targets passes, with RTO for both halves and the write-
   expect(report.passed).toBe(true);
   expect(report.rto).toEqual([
     { phase: 'failover', ms: 6100, targetMinutes: 30, pass: true },
-    { phase: 'failback', ms: 9000, targetMinutes: 30, pass: true },
+    { phase: 'failback', ms: 8000, targetMinutes: 30, pass: true },
   ]);
   expect(renderMeasuresTable(report)).toBe(
     [
       'measure                    value      target  result',
       'RTO failover               6.1 s      30 min  pass',
-      'RTO failback               9.0 s      30 min  pass',
+      'RTO failback               8.0 s      30 min  pass',
       'RPO database (write load)  zero loss  5 min   pass',
     ].join('\n'),
   );
@@ -167,9 +168,9 @@ test('the comparison names what changed since the previous drill, including a st
   expect(now.comparison).toEqual([
     `Previous drill: DR-20260825-0001 on ${new Date(before.finishedAt).toISOString().slice(0, 10)}, passed.`,
     'Failover RTO: 6.3 s vs 6.1 s (+200 ms, slower).',
-    'Failback RTO: 17.0 s vs 9.0 s (+8.0 s, slower).',
+    'Failback RTO: 16.0 s vs 8.0 s (+8.0 s, slower).',
     'RPO database: 0 ms, unchanged.',
-    'Total: 25.3 s vs 17.1 s (+8.2 s, slower).',
+    'Total: 26.3 s vs 18.1 s (+8.2 s, slower).',
     'Step resync-database took 9.0 s vs 1.0 s (+8.0 s, slower).',
   ]);
 });
@@ -288,4 +289,44 @@ describe('object storage and Kubernetes state rows', () => {
     expect(md).toContain('| RPO object-storage (canary) | not configured | — | — |');
     expect(md).toContain('| RPO kubernetes (Velero backup) | not configured | — | — |');
   });
+});
+
+test('readiness read after the failback closes the summary; a row not ok is a deviation, one never read says so', () => {
+  const report = buildDrillReport({
+    view: drillView(),
+    timeline: [],
+    targets: TARGETS,
+    previous: null,
+    now: T0,
+    afterDrill: [
+      {
+        id: 'standby-cost',
+        title: 'Standby footprint',
+        status: 'degraded',
+        detail: 'the standby is above its standby counts by 2 replica(s): api 3 (standby 1, +2)',
+        measured: 'secondary 3 replicas',
+        target: 'secondary at its standby counts',
+      },
+      {
+        id: 'terraform-state',
+        title: 'Terraform state',
+        status: 'unknown',
+        detail: 'could not be read: access denied',
+        measured: null,
+        target: null,
+      },
+    ],
+  });
+  expect(report.deviations).toEqual([
+    'After the drill, Standby footprint: the standby is above its standby counts by 2 replica(s): api 3 (standby 1, +2).',
+    'After the drill, Terraform state: could not be read: access denied.',
+  ]);
+  expect(renderDrillSummary(report).split('\n').slice(-2)).toEqual([
+    '• After the drill, Standby footprint: NOT OK — the standby is above its standby counts by 2 replica(s): api 3 (standby 1, +2)',
+    '• After the drill, Terraform state: not read — could not be read: access denied',
+  ]);
+  // Reports stored before these rows existed render as before: no such section.
+  expect(renderDrillMarkdown({ ...report, afterDrill: undefined })).not.toContain(
+    '## After the drill',
+  );
 });

@@ -7,6 +7,7 @@
  * what it posts. After each run the test looks at every component itself, not at what the bot
  * says it did.
  */
+import { metricValue, scrape } from '../support/metrics.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -208,7 +209,7 @@ async function failoverThroughSlack(
   reason: string,
 ): Promise<{ ts: string; opId: string; approvalCard: string; summary: ApiCall }> {
   expect(await command(run, `failover ${mode} ${reason}`, OPERATOR)).toMatch(
-    /^DR-\d{8}-\d{4} requested/,
+    /^DR-\d{8}-\d{6} requested/,
   );
   // The readiness monitor posts into the same channel (the lab has never run a drill): skip its messages.
   const card = await slack.waitFor(
@@ -250,7 +251,14 @@ function expectCompletedCard(run: Run, ts: string, opId: string, summary: ApiCal
   const final = blocksText(cardNow(run, ts));
   for (const title of STEPS) expect(final).toMatch(new RegExp(`✅ \\*${title}\\* — \\d`));
   expect(final).not.toMatch(/⬜|⏳|❌|⏭/);
+  // Scaling ran as a lane beside the data tier; DNS came after the three, as its own stage.
+  expect(final).toContain(`1┬ ✅ *${STEP_TITLES['promote-database']}*`);
+  expect(final).toContain(`1└ ✅ *${STEP_TITLES['scale-secondary']}*`);
+  expect(final).toContain(`2  ✅ *${STEP_TITLES['switch-dns']}*`);
   const replies = threadReplies(run, ts);
+  const replyOf = (id: 'scale-secondary' | 'switch-dns') =>
+    replies.findIndex((c) => String(c.args.text).startsWith(`✅ ${STEP_TITLES[id]} `));
+  expect(replyOf('scale-secondary')).toBeLessThan(replyOf('switch-dns'));
   for (const title of STEPS)
     expect(replies.filter((c) => String(c.args.text).startsWith(`✅ ${title} `))).toHaveLength(1);
   const verify = replies.find((c) =>
@@ -378,6 +386,15 @@ test(
     expect(readiness.map((c) => String(c.args.text))).toEqual([
       expect.stringMatching(/^Readiness degraded: Last drill \(lab\): no drill recorded for lab/),
     ]);
+    // What Prometheus scrapes before: the readiness round, no operation yet.
+    const scraped = await scrape(Number(new URL(run.url).port));
+    expect(metricValue(scraped, 'dr_instance_active', { environment: 'lab' })).toBe(1);
+    expect(metricValue(scraped, 'dr_readiness_ok', { check: 'drill' })).toBe(0);
+    expect(metricValue(scraped, 'dr_readiness_ok', { check: 'postgres' })).toBe(1);
+    expect(metricValue(scraped, 'dr_replication_lag_bytes', { component: 'postgres' })).toEqual(
+      expect.any(Number),
+    );
+    expect(metricValue(scraped, 'dr_operations_total', { kind: 'failover' })).toBeUndefined();
 
     const { ts, opId, approvalCard, summary } = await failoverThroughSlack(
       run,
@@ -387,6 +404,24 @@ test(
     expect(approvalCard).toContain('*Mode:* planned');
     expectCompletedCard(run, ts, opId, summary);
     expect(blocksText(summary)).toMatch(/RPO database: 0 B[^•]*zero loss/);
+    // ...and after: the operation, its steps, its RTO and its zero-loss RPO.
+    const scrapedAfter = await scrape(Number(new URL(run.url).port));
+    const failover = { kind: 'failover' };
+    expect(
+      metricValue(scrapedAfter, 'dr_operations_total', { ...failover, result: 'completed' }),
+    ).toBe(1);
+    expect(metricValue(scrapedAfter, 'dr_last_rto_seconds', failover)).toBeGreaterThan(0);
+    expect(
+      metricValue(scrapedAfter, 'dr_last_rpo_bytes', { ...failover, component: 'database' }),
+    ).toBe(0);
+    expect(
+      metricValue(scrapedAfter, 'dr_step_duration_seconds_count', {
+        ...failover,
+        step: 'promote-database',
+        result: 'done',
+      }),
+    ).toBe(1);
+    expect(metricValue(scrapedAfter, 'dr_approvals_pending')).toBe(0);
 
     // PostgreSQL: the secondary is a writable primary with every row; the old primary refuses writes.
     const [{ in_recovery }] = (await sql(

@@ -11,8 +11,8 @@ const SCRIPT = fileURLToPath(new URL('../support/engine-process.ts', import.meta
 const FAILOVER_STEPS: StepId[] = [
   'promote-database',
   'promote-cache',
-  'switch-dns',
   'scale-secondary',
+  'switch-dns',
   'verify-secondary',
 ];
 const EFFECTS: FakeCall[] = ['database.promote', 'cache.promote', 'dns.switchTo', 'cluster.scale'];
@@ -216,5 +216,48 @@ describe('crash and resume with real Redis and a real bot process', () => {
         .filter((e) => e.type === 'StepResumed')
         .map((e) => (e.type === 'StepResumed' ? e.stepId : '')),
     ).toEqual(['switch-dns']);
+  });
+
+  test('killed while the data tier and the scaling run side by side, the restart resumes both lanes and switches DNS only after them', async () => {
+    prefix = uniquePrefix('crash-lanes');
+    // The cache promotion is slow; the scaling has changed the world but never answers.
+    const first = startBot(['--delay', 'cache.promote=600000', '--hang', 'cluster.scale']);
+    const id = await requestAndApprove(first);
+    await first.next((l) => l.type === 'entered' && l.call === 'cache.promote');
+    await first.next((l) => l.type === 'entered' && l.call === 'cluster.scale');
+    const world = new FakeWorld(redisBackend(redis, `${prefix}world:`));
+    while ((await world.effects('cluster.scale')) === 0)
+      await new Promise((r) => setTimeout(r, 20));
+    await first.kill();
+    const before = await readBack(id);
+    expect(before.op?.status).toBe('active');
+    expect(before.effects['dns.switchTo']).toBe(0);
+
+    const second = startBot();
+    await second.next(phaseLine(id, 'completed'));
+    await second.stop();
+
+    const after = await readBack(id);
+    expect(after.effects).toEqual({
+      'database.promote': 1,
+      'cache.promote': 1,
+      'dns.switchTo': 1,
+      'cluster.scale': 1,
+    });
+    expectNoDuplicates(after.timeline);
+    const resumed = after.timeline
+      .filter((e) => e.type === 'StepResumed')
+      .map((e) => (e.type === 'StepResumed' ? e.stepId : ''))
+      .sort();
+    expect(resumed).toEqual(['promote-cache', 'scale-secondary']);
+    const types = after.timeline.map((e) => ('stepId' in e ? `${e.type}:${e.stepId}` : e.type));
+    for (const lane of ['promote-database', 'promote-cache', 'scale-secondary'])
+      expect(types.indexOf(`StepSucceeded:${lane}`)).toBeLessThan(
+        types.indexOf('StepStarted:switch-dns'),
+      );
+    const scaled = after.timeline.find(
+      (e) => e.type === 'StepSucceeded' && e.stepId === 'scale-secondary',
+    );
+    expect(scaled?.type === 'StepSucceeded' && scaled.outcome.result).toBe('already-done');
   });
 });

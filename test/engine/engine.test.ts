@@ -49,7 +49,7 @@ describe('engine with real Redis and provider fakes', () => {
     });
     expect(req.ok).toBe(true);
     if (!req.ok) return;
-    expect(req.op.id).toMatch(/^DR-\d{8}-\d{4}$/);
+    expect(req.op.id).toMatch(/^DR-\d{8}-\d{6}$/);
 
     const waiting = await inPhase(h.engine, req.op.id, 'awaitingApproval');
     expect(waiting.mode).toBe('planned');
@@ -73,12 +73,12 @@ describe('engine with real Redis and provider fakes', () => {
     expect(done.steps.map((s) => [s.id, s.status])).toEqual([
       ['promote-database', 'succeeded'],
       ['promote-cache', 'succeeded'],
-      ['switch-dns', 'succeeded'],
       ['scale-secondary', 'succeeded'],
+      ['switch-dns', 'succeeded'],
       ['verify-secondary', 'succeeded'],
     ]);
     expect(done.steps[0].evidence).toMatchObject({ writer: 'secondary', mode: 'planned' });
-    expect(done.steps[2].evidence).toMatchObject({ target: 'secondary', changeId: 'C-FAKE' });
+    expect(done.steps[3].evidence).toMatchObject({ target: 'secondary', changeId: 'C-FAKE' });
     expect(done.steps[4].checks?.every((c) => c.ok)).toBe(true);
     expect(done.rpo?.map((r) => [r.component, r.bytes])).toEqual([
       ['database', 0],
@@ -118,12 +118,14 @@ describe('engine with real Redis and provider fakes', () => {
       expect(t.filter((x) => x === `StepSucceeded:${id}`)).toHaveLength(1);
       expect(t.indexOf(`StepStarted:${id}`)).toBeLessThan(t.indexOf(`StepSucceeded:${id}`));
     }
-    // the stages run in order
-    expect(t.indexOf('StepSucceeded:promote-database')).toBeLessThan(
-      t.indexOf('StepStarted:switch-dns'),
+    // the scaling starts beside the data tier; DNS only after both
+    expect(t.indexOf('StepStarted:scale-secondary')).toBeLessThan(
+      t.indexOf('StepSucceeded:promote-database'),
     );
+    for (const lane of ['promote-database', 'promote-cache', 'scale-secondary'])
+      expect(t.indexOf(`StepSucceeded:${lane}`)).toBeLessThan(t.indexOf('StepStarted:switch-dns'));
     expect(t.indexOf('StepSucceeded:switch-dns')).toBeLessThan(
-      t.indexOf('StepStarted:scale-secondary'),
+      t.indexOf('StepStarted:verify-secondary'),
     );
     // progress from the providers lands between start and success of its step
     const progress = t.indexOf('StepProgress:switch-dns');
@@ -191,7 +193,7 @@ describe('engine with real Redis and provider fakes', () => {
       message: 'fake-dns: dns.switchTo failed (injected)',
       retryable: true,
     });
-    expect(paused.steps.find((s) => s.id === 'scale-secondary')?.status).toBe('pending');
+    expect(paused.steps.find((s) => s.id === 'verify-secondary')?.status).toBe('pending');
 
     const skipByOutsider = await h.engine.skip({ opId: id, userId: OUTSIDER });
     expect(skipByOutsider).toMatchObject({ ok: false, reason: 'unauthorized' });
@@ -261,7 +263,7 @@ describe('engine with real Redis and provider fakes', () => {
     expect(await h.store.activeFor('prod')).toBeNull();
     const t = types(await h.engine.timeline(id));
     expect(t.at(-1)).toBe('OperationAborted');
-    expect(t).not.toContain('StepStarted:scale-secondary');
+    expect(t).not.toContain('StepStarted:verify-secondary');
   });
 
   test('failback: a failed consistency check pauses with the failing checks; Retry after the fix completes it', async () => {
@@ -294,7 +296,7 @@ describe('engine with real Redis and provider fakes', () => {
     await world.set('database.consistent', 'true');
     await h.engine.retry({ opId: waiting.id, userId: APPROVER });
     const done = await inPhase(h.engine, waiting.id, 'completed');
-    expect(done.steps.map((s) => s.status)).toEqual(Array(9).fill('succeeded'));
+    expect(done.steps.map((s) => s.status)).toEqual(Array(10).fill('succeeded'));
     expect(await world.get('database.writer')).toBe('primary');
     expect(await world.get('database.standby')).toBe('secondary');
     expect(await world.get('dns.target')).toBe('primary');

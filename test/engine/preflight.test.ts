@@ -1,4 +1,6 @@
 import { runPreflight } from '../../src/engine/index.js';
+import { terraformStateCard } from '../../src/readiness/terraform-card.js';
+import { terraformStateCheck } from '../../src/readiness/terraform-check.js';
 import { createFakeProviders, FakeWorld } from '../support/fakes.js';
 
 const now = () => 1_700_000_000_000;
@@ -208,4 +210,48 @@ test("the target region's health endpoint is asked about too: for a failover the
     status: 'warning',
   });
   expect(report.components.filter((c) => c.status === 'blocked')).toEqual([]);
+});
+
+test('with components.terraformState the card has a Terraform state row: ready when the copies agree, a warning naming the difference when not', async () => {
+  const lineages = { primary: 'lin-a', secondary: 'lin-a' };
+  const copy = (side: 'primary' | 'secondary') => ({
+    where: `s3://state-${side}/prod.tfstate`,
+    read: async () => ({
+      found: true as const,
+      header: { lineage: lineages[side], serial: 7 },
+      modifiedAt: now() - 60_000,
+    }),
+    readLock: async () => ({ held: false, since: null }),
+    close: async () => undefined,
+  });
+  const check = terraformStateCheck({
+    primary: copy('primary'),
+    secondary: copy('secondary'),
+    maxSerialLag: 0,
+    staleLockMinutes: 60,
+    now,
+  });
+  const world = await new FakeWorld().init();
+  const providers = {
+    ...createFakeProviders(world, ['database']),
+    terraformState: terraformStateCard(check, async () => undefined),
+  };
+  const ask = () => runPreflight(providers, { kind: 'failover', requestedMode: 'auto' }, now);
+  const green = (await ask()).components.find((c) => c.component === 'terraform-state');
+  expect(green).toMatchObject({ status: 'ready', planFacts: { status: 'ok' } });
+  expect(green?.summary).toMatch(/^primary serial 7 .*secondary serial 7/);
+
+  lineages.secondary = 'lin-b';
+  const red = (await ask()).components.find((c) => c.component === 'terraform-state')!;
+  expect(red.status).toBe('warning');
+  expect(red.warnings?.[0]).toMatch(
+    /^Terraform state: the copies differ in lineage \(primary lin-a, secondary lin-b/,
+  );
+  // Without it configured there is no row at all.
+  const none = await runPreflight(
+    createFakeProviders(world, ['database']),
+    { kind: 'failover', requestedMode: 'auto' },
+    now,
+  );
+  expect(none.components.map((c) => c.component)).not.toContain('terraform-state');
 });

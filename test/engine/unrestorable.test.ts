@@ -237,7 +237,7 @@ describe('an operation this version cannot resume', () => {
     expect(status.unrestorable).toEqual({
       id,
       reason:
-        'the failover runbook changed since it started (then: promote-database + promote-cache → switch-dns → warm-caches → scale-secondary → verify-secondary; now: promote-database + promote-cache → switch-dns → scale-secondary → verify-secondary)',
+        'the failover runbook changed since it started (then: promote-database + promote-cache → switch-dns → warm-caches → scale-secondary → verify-secondary; now: promote-database + promote-cache + scale-secondary → switch-dns → verify-secondary)',
     });
     expect(await store.activeFor('prod')).toBe(id);
 

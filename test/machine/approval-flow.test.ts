@@ -27,7 +27,7 @@ describe('preflight', () => {
     const h = new Harness();
     const { actor, hash } = await awaiting(h);
     expect(h.preflightCalls).toEqual([
-      { opId: 'DR-20261125-0001', kind: 'failover', requestedMode: 'auto', purpose: 'initial' },
+      { opId: 'DR-20261125-093015', kind: 'failover', requestedMode: 'auto', purpose: 'initial' },
     ]);
     expect(h.types()).toEqual(['OperationRequested', 'PreflightCompleted', 'ApprovalRequested']);
     expect(h.ofType('ApprovalRequested')[0]).toEqual({

@@ -24,7 +24,7 @@ export const TIMEOUT_MS = 30 * 60_000;
 
 export function input(overrides: Partial<OperationInput> = {}): OperationInput {
   return {
-    id: 'DR-20261125-0001',
+    id: 'DR-20261125-093015',
     env: 'prod',
     kind: 'failover',
     requestedMode: 'auto',

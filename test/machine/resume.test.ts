@@ -19,8 +19,10 @@ function persist(actor: ReturnType<Harness['start']>): unknown {
 }
 
 describe('resume from a persisted snapshot', () => {
-  it('re-invokes runStep for the step that was running, and only that one', async () => {
-    const before = new Harness({ steps: { 'promote-cache': ['hold'] } });
+  it('re-invokes runStep for the steps that were running side by side, and only those', async () => {
+    const before = new Harness({
+      steps: { 'promote-cache': ['hold'], 'scale-secondary': ['hold'] },
+    });
     const crashed = before.start();
     await until(crashed, 'awaitingApproval');
     crashed.send(approve(ALICE, crashed.getSnapshot().context.planHash!));
@@ -32,7 +34,7 @@ describe('resume from a persisted snapshot', () => {
     const resumed = after.restore(snapshot);
     await until(resumed, 'completed');
     expect(after.stepCalls[0]).toEqual({
-      opId: 'DR-20261125-0001',
+      opId: 'DR-20261125-093015',
       kind: 'failover',
       stepId: 'promote-cache',
       mode: 'planned',
@@ -42,23 +44,22 @@ describe('resume from a persisted snapshot', () => {
     });
     expect(after.stepCalls.map((c) => c.stepId)).toEqual([
       'promote-cache',
-      'switch-dns',
       'scale-secondary',
+      'switch-dns',
       'verify-secondary',
     ]);
     expect(after.preflightCalls).toEqual([]);
     // Resuming is not a new start: the engine adds StepResumed, the machine does not repeat StepStarted.
     expect(after.ofType('StepStarted').map((e) => e.stepId)).toEqual([
       'switch-dns',
-      'scale-secondary',
       'verify-secondary',
     ]);
     const view = toView(resumed.getSnapshot());
     expect(view.steps.map((s) => [s.id, s.status, s.attempts])).toEqual([
       ['promote-database', 'succeeded', 1],
       ['promote-cache', 'succeeded', 1],
-      ['switch-dns', 'succeeded', 1],
       ['scale-secondary', 'succeeded', 1],
+      ['switch-dns', 'succeeded', 1],
       ['verify-secondary', 'succeeded', 1],
     ]);
   });
@@ -172,7 +173,6 @@ describe('resume from a persisted snapshot', () => {
     await until(resumed, 'completed');
     expect(after.stepCalls.map((c) => [c.stepId, c.attempt])).toEqual([
       ['switch-dns', 2],
-      ['scale-secondary', 1],
       ['verify-secondary', 1],
     ]);
   });

@@ -42,12 +42,25 @@ describe('running the failover runbook', () => {
     });
     const actor = await approved(h);
     const approvedAt = actor.getSnapshot().context.approvedAt!;
+    // Scaling starts at approval beside the data tier: it needs no data.
     expect(actor.getSnapshot().value).toEqual({
       running: {
-        failover: { 'stage-1': { 'promote-database': 'running', 'promote-cache': 'running' } },
+        failover: {
+          'stage-1': {
+            'promote-database': 'running',
+            'promote-cache': 'running',
+            'scale-secondary': 'running',
+          },
+        },
       },
     });
-    expect(h.heldIds()).toEqual(['promote-cache', 'promote-database']);
+    expect(h.heldIds()).toEqual(['promote-cache', 'promote-database', 'scale-secondary']);
+    expect(h.ofType('StepStarted').find((e) => e.stepId === 'scale-secondary')).toEqual({
+      type: 'StepStarted',
+      stepId: 'scale-secondary',
+      attempt: 1,
+      beside: ['promote-database', 'promote-cache'],
+    });
 
     h.clock.increment(4000);
     const dbRpo = {
@@ -58,24 +71,32 @@ describe('running the failover runbook', () => {
     };
     h.release('promote-database', done('promoted', { rpo: [dbRpo] }));
     await settle();
-    expect(actor.getSnapshot().value).toEqual({
-      running: {
-        failover: { 'stage-1': { 'promote-database': 'succeeded', 'promote-cache': 'running' } },
-      },
-    });
     h.release('promote-cache', {
       result: 'already-done',
       summary: 'replica is already master',
       evidence: { role: 'master' },
     });
     await settle();
+    // The data tier is promoted but the capacity is not ready: DNS waits for it.
+    expect(actor.getSnapshot().value).toEqual({
+      running: {
+        failover: {
+          'stage-1': {
+            'promote-database': 'succeeded',
+            'promote-cache': 'succeeded',
+            'scale-secondary': 'running',
+          },
+        },
+      },
+    });
+    expect(h.heldIds()).toEqual(['scale-secondary']);
+    h.release('scale-secondary', done());
+    await settle();
     expect(actor.getSnapshot().value).toEqual({
       running: { failover: { 'stage-2': { 'switch-dns': 'running' } } },
     });
     h.clock.increment(60_000);
     h.release('switch-dns', done());
-    await settle();
-    h.release('scale-secondary', done());
     await settle();
     h.clock.increment(30_000);
     h.release(
@@ -90,8 +111,8 @@ describe('running the failover runbook', () => {
     expect(h.stepCalls.map((c) => c.stepId)).toEqual([
       'promote-database',
       'promote-cache',
-      'switch-dns',
       'scale-secondary',
+      'switch-dns',
       'verify-secondary',
     ]);
     expect(
@@ -103,9 +124,14 @@ describe('running the failover runbook', () => {
     expect(view.steps.map((s) => [s.id, s.status])).toEqual([
       ['promote-database', 'succeeded'],
       ['promote-cache', 'succeeded'],
-      ['switch-dns', 'succeeded'],
       ['scale-secondary', 'succeeded'],
+      ['switch-dns', 'succeeded'],
       ['verify-secondary', 'succeeded'],
+    ]);
+    expect(view.stages).toEqual([
+      ['promote-database', 'promote-cache', 'scale-secondary'],
+      ['switch-dns'],
+      ['verify-secondary'],
     ]);
     // From the approval (approve()'s default, T0 + 1 s) to the green verification.
     expect(view.rtoMs).toBe(93_000);
@@ -153,12 +179,13 @@ describe('running the failover runbook', () => {
       'verify-primary',
       'resync-database',
       'resync-cache',
+      'scale-primary',
       'verify-consistency',
       'promote-primary',
       'switch-dns-back',
+      'verify-primary-serving',
       'demote-secondary',
       'scale-secondary-down',
-      'verify-primary-serving',
     ]);
     expect(h.stepCalls.every((c) => c.kind === 'failback')).toBe(true);
   });
@@ -171,7 +198,13 @@ describe('a failing step', () => {
     await settle();
     expect(actor.getSnapshot().value).toEqual({
       running: {
-        failover: { 'stage-1': { 'promote-database': 'failed', 'promote-cache': 'running' } },
+        failover: {
+          'stage-1': {
+            'promote-database': 'failed',
+            'promote-cache': 'running',
+            'scale-secondary': 'succeeded',
+          },
+        },
       },
     });
     expect(h.ofType('StepFailed').map((e) => e.stepId)).toEqual(['promote-database']);
@@ -244,7 +277,7 @@ describe('a failing step', () => {
     expect(h.ofType('StepSkipped')).toEqual([
       { type: 'StepSkipped', stepId: 'switch-dns', reason: 'skipped-by-user', userId: ALICE },
     ]);
-    expect(toView(actor.getSnapshot()).steps[2]).toMatchObject({
+    expect(toView(actor.getSnapshot()).steps.find((s) => s.id === 'switch-dns')).toMatchObject({
       status: 'skipped',
       skipReason: 'skipped-by-user',
       skippedBy: ALICE,
@@ -252,8 +285,8 @@ describe('a failing step', () => {
     expect(h.stepCalls.map((c) => c.stepId)).toEqual([
       'promote-database',
       'promote-cache',
-      'switch-dns',
       'scale-secondary',
+      'switch-dns',
       'verify-secondary',
     ]);
   });
@@ -330,12 +363,12 @@ describe('while running', () => {
   it('aborts at once on an authorized ABORT and marks the in-flight step’s outcome unknown', async () => {
     const h = new Harness({ steps: { 'switch-dns': ['hold'] } });
     const actor = await approved(h);
-    await waitFor(actor, (s) => s.context.steps[2].status === 'running');
+    await waitFor(actor, (s) => s.context.steps[3].status === 'running');
     actor.send({ type: 'ABORT', userId: ALICE, authorized: true, at: T0 + 100 });
     expect(phase(actor)).toBe('aborted');
     h.release('switch-dns', done());
     await settle();
-    const step = toView(actor.getSnapshot()).steps[2];
+    const step = toView(actor.getSnapshot()).steps.find((s) => s.id === 'switch-dns')!;
     expect(step.status).toBe('failed');
     expect(step.error?.message).toContain('outcome is unknown');
     expect(h.ofType('StepSucceeded').map((e) => e.stepId)).not.toContain('switch-dns');
@@ -344,7 +377,7 @@ describe('while running', () => {
   it('refuses RETRY/SKIP while nothing is paused, and a late approval', async () => {
     const h = new Harness({ steps: { 'switch-dns': ['hold'] } });
     const actor = await approved(h);
-    await waitFor(actor, (s) => s.context.steps[2].status === 'running');
+    await waitFor(actor, (s) => s.context.steps[3].status === 'running');
     const hash = actor.getSnapshot().context.planHash!;
     actor.send({ type: 'RETRY', userId: ALICE, authorized: true, at: T0 + 1 });
     actor.send({ type: 'SKIP', userId: ALICE, authorized: true, at: T0 + 1 });

@@ -20,6 +20,7 @@ describe('toView', () => {
         'promote-cache': [
           { result: 'not-configured', summary: 'no Redis configured', evidence: {} },
         ],
+        'scale-secondary': [done('web 2→6, all ready')],
         'switch-dns': ['hold'],
       },
     });
@@ -43,7 +44,7 @@ describe('toView', () => {
       provider: 'route53',
     };
     expect(toView(actor.getSnapshot())).toStrictEqual({
-      id: 'DR-20261125-0001',
+      id: 'DR-20261125-093015',
       env: 'prod',
       kind: 'failover',
       requestedMode: 'planned',
@@ -75,6 +76,16 @@ describe('toView', () => {
           evidence: {},
         },
         {
+          id: 'scale-secondary',
+          title: 'Scale secondary to production',
+          status: 'succeeded',
+          attempts: 1,
+          startedAt: T0 + 2000,
+          finishedAt: T0 + 2000,
+          summary: 'web 2→6, all ready',
+          evidence: { ok: true },
+        },
+        {
           id: 'switch-dns',
           title: 'Switch DNS to secondary',
           status: 'failed',
@@ -83,13 +94,12 @@ describe('toView', () => {
           finishedAt: T0 + 7000,
           error,
         },
-        {
-          id: 'scale-secondary',
-          title: 'Scale secondary to production',
-          status: 'pending',
-          attempts: 0,
-        },
         { id: 'verify-secondary', title: 'Verify secondary', status: 'pending', attempts: 0 },
+      ],
+      stages: [
+        ['promote-database', 'promote-cache', 'scale-secondary'],
+        ['switch-dns'],
+        ['verify-secondary'],
       ],
       approvals: [{ userId: ALICE, at: T0 + 2000, planHash }],
       requiredApprovals: 1,

@@ -7,8 +7,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AZURE_BLOB_CALLS } from '../../src/providers/azure-blob-api-calls.js';
 import { PG_RIGHTS } from '../../src/providers/postgres/rights.js';
+import { ELASTICACHE_CALLS } from '../../src/providers/redis-elasticache/api-calls.js';
 import { REDIS_RIGHTS } from '../../src/providers/redis/rights.js';
+import { RDS_REPLICA_CALLS } from '../../src/providers/postgres/rds-api-calls.js';
 import { ROUTE53_CALLS } from '../../src/providers/route53/api-calls.js';
+import { ROUTE53_ARC_CALLS } from '../../src/providers/route53-arc/api-calls.js';
 import { S3_CALLS } from '../../src/providers/s3-api-calls.js';
 import { TRAFFIC_MANAGER_CALLS } from '../../src/providers/traffic-manager/api-calls.js';
 
@@ -58,13 +61,47 @@ describe('the AWS IAM policy', () => {
     expect(sent).toEqual(Object.keys(ROUTE53_CALLS).sort());
   });
 
+  it('lists every ARC cluster call the route53-arc provider sends', () => {
+    const sent = commandsImported(
+      sources('src/providers/route53-arc'),
+      '@aws-sdk/client-route53-recovery-cluster',
+    );
+    expect(sent.length).toBeGreaterThan(0);
+    expect(sent).toEqual(Object.keys(ROUTE53_ARC_CALLS).sort());
+  });
+
   it('lists every S3 call the canary sends', () => {
     const sent = commandsImported(read('src/providers/s3.ts'), '@aws-sdk/client-s3');
     expect(sent).toEqual(Object.keys(S3_CALLS).sort());
   });
 
-  it.each(Object.entries({ ...ROUTE53_CALLS, ...S3_CALLS }))('allows %s (%s)', (_call, action) => {
+  it('lists every RDS call the rds-replica driver sends', () => {
+    const sent = commandsImported(
+      read('src/providers/postgres/rds-replica.ts'),
+      '@aws-sdk/client-rds',
+    );
+    expect(sent).toEqual(Object.keys(RDS_REPLICA_CALLS).sort());
+  });
+
+  it.each(
+    Object.entries({
+      ...ROUTE53_CALLS,
+      ...ROUTE53_ARC_CALLS,
+      ...S3_CALLS,
+      ...RDS_REPLICA_CALLS,
+      ...ELASTICACHE_CALLS,
+    }),
+  )('allows %s (%s)', (_call, action) => {
     expect(allows(iamActions, action)).toBe(true);
+  });
+
+  it('lists every ElastiCache call the elasticache-global driver sends', () => {
+    const sent = commandsImported(
+      sources('src/providers/redis-elasticache'),
+      '@aws-sdk/client-elasticache',
+    );
+    expect(sent.length).toBeGreaterThan(0);
+    expect(sent).toEqual(Object.keys(ELASTICACHE_CALLS).sort());
   });
 });
 

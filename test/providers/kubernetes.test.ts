@@ -239,3 +239,51 @@ test('reachable reports the API server version, or why it cannot be reached', as
     /context "nope" is not in kubeconfig/,
   );
 });
+
+describe('waiting for ready pods', () => {
+  test('reacts to the watch: scaled although the fallback poll is 10 minutes, watching from what it read', async () => {
+    await start(15);
+    const cluster = provider({ pollMs: 600_000 });
+    const result = await cluster.scale({
+      region: 'secondary',
+      profile: 'production',
+      progress: () => {},
+    });
+    expect(result.summary).toMatch(/all ready after \d+ ms/);
+    expect(secondary.workload('Deployment', 'shop', 'api')).toEqual({
+      replicas: 6,
+      readyReplicas: 6,
+    });
+    const watches = secondary.requests.filter((r) => r.query.watch === 'true');
+    expect(watches.map((r) => [r.path, r.query.fieldSelector])).toEqual([
+      ['/apis/apps/v1/namespaces/shop/deployments', 'metadata.name=api'],
+      ['/apis/apps/v1/namespaces/shop/statefulsets', 'metadata.name=worker'],
+    ]);
+    // List, then watch: from the resourceVersion of the read right before it.
+    const reads = secondary.requests.filter(
+      (r) => r.method === 'GET' && r.path.endsWith('/deployments/api') && !r.query.watch,
+    );
+    expect(Number(watches[0]!.query.resourceVersion)).toBeGreaterThan(0);
+    expect(reads.length).toBeGreaterThanOrEqual(2);
+  });
+
+  test('a refused watch (no watch permission) falls back to polling and still finishes', async () => {
+    await start(15);
+    secondary.failNext(403, 'Forbidden', 'deployments.apps is forbidden: cannot watch', {
+      watch: true,
+      times: 10,
+    });
+    const cluster = provider({ pollMs: 20 });
+    const result = await cluster.scale({
+      region: 'secondary',
+      profile: 'production',
+      progress: () => {},
+    });
+    expect(result.noop).toBe(false);
+    expect(secondary.workload('StatefulSet', 'shop', 'worker')).toEqual({
+      replicas: 3,
+      readyReplicas: 3,
+    });
+    expect(secondary.requests.some((r) => r.query.watch === 'true')).toBe(true);
+  });
+});

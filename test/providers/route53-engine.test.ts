@@ -83,7 +83,7 @@ test('403 AccessDenied on the switch pauses the operation naming the permission;
   expect(paused.lastError?.message).toMatch(/not authorized to perform: route53:UpdateHealthCheck/);
   expect(paused.lastError?.message).toMatch(/Grant the bot's IAM identity .*UpdateHealthCheck/);
   expect(paused.steps.find((s) => s.id === 'switch-dns')?.status).toBe('failed');
-  expect(paused.steps.find((s) => s.id === 'scale-secondary')?.status).toBe('pending');
+  expect(paused.steps.find((s) => s.id === 'verify-secondary')?.status).toBe('pending');
   // Nothing moved: users still go to the primary.
   expect(sim.healthCheck(sim.primaryHealthCheckId)).toMatchObject({
     inverted: false,

@@ -52,6 +52,22 @@ function provider(over: Partial<Route53ProviderOptions> = {}): DnsProvider {
 
 const progress = () => {};
 
+describe('waiting for a change to be INSYNC', () => {
+  test('polls GetChange soon, then backs off: done in milliseconds although the longest pause is a minute', async () => {
+    await sim.stop();
+    sim = await startRoute53Simulator({ ttl: 60, changeDelayMs: 120 });
+    const dns = provider({
+      method: 'rewrite-records',
+      primaryHealthCheckId: undefined,
+      pollMs: 60_000,
+    });
+    const result = await dns.switchTo({ target: 'secondary', progress });
+    expect(result.noop).toBe(false);
+    // PENDING at first, then INSYNC once the delay passed: several short polls, not one long one.
+    expect(sim.requestsFor('GetChange').length).toBeGreaterThanOrEqual(2);
+  });
+});
+
 describe('Route 53 provider, invert-health-check', () => {
   test('preflight shows current routing and TTL; failover pins the primary health check (Disabled+Inverted); failback releases it', async () => {
     const dns = provider();

@@ -84,13 +84,15 @@ afterAll(async () => {
   await sims.stop();
 });
 
-test('the bot builds one check per configured component, plus the drill age', () => {
+test('the bot builds one check per configured component, plus the drill age and the state store', () => {
   expect(built.checks.map((c) => c.id)).toEqual([
     'dns',
     'standby-workloads',
+    'standby-cost',
     'object-storage',
     'velero',
     'drill',
+    'state-store',
   ]);
 });
 
@@ -227,22 +229,56 @@ test('object storage: the canary replicated is ok; stalled replication is degrad
   }
 });
 
-test('Velero: a backup from this morning is ok; only old ones, or none, is degraded', async () => {
-  const k8s = sims.kubernetes.secondary.sim;
-  k8s.setVeleroBackups([
+test('Velero: a backup of the primary from this morning, synced to the secondary, is ok; old or none is degraded', async () => {
+  const both = (backups: Parameters<typeof sims.kubernetes.primary.sim.setVeleroBackups>[0]) => {
+    sims.kubernetes.primary.sim.setVeleroBackups(backups);
+    sims.kubernetes.secondary.sim.setVeleroBackups(backups);
+  };
+  both([
     { name: 'nightly-1', phase: 'Completed', completedAt: new Date(Date.now() - 6 * 3_600_000) },
   ]);
-  expect(await check('velero').run()).toMatchObject({ status: 'ok', target: '< 24 h' });
-  k8s.setVeleroBackups([
+  expect(await check('velero').run()).toMatchObject({
+    status: 'ok',
+    target: '< 24 h, secondary location Available and synced',
+  });
+  both([
     { name: 'nightly-0', phase: 'Completed', completedAt: new Date(Date.now() - 50 * 3_600_000) },
   ]);
-  expect(await check('velero').run()).toMatchObject({ status: 'degraded', measured: '50 h old' });
-  k8s.setVeleroBackups([]);
   expect(await check('velero').run()).toMatchObject({
     status: 'degraded',
-    measured: 'none completed',
+    measured: '50 h old; secondary location Available',
+  });
+  both([]);
+  expect(await check('velero').run()).toMatchObject({
+    status: 'degraded',
+    measured: 'none completed; secondary location Available',
   });
 });
+
+test('standby footprint: both regions shown; a standby left at production size is flagged with its extra replicas', async () => {
+  const ok = await check('standby-cost').run();
+  expect(ok.status).toBe('ok');
+  expect(ok.measured).toBe(
+    'primary 9 replicas (api 4, web 3, worker 2; production 9, standby 3); secondary 3 replicas (api 1, web 1, worker 1; production 9, standby 3)',
+  );
+  // A drill scaled the standby up and nobody scaled it back.
+  await providers.cluster!.scale({
+    region: 'secondary',
+    profile: 'production',
+    progress: () => {},
+  });
+  try {
+    const left = await check('standby-cost').run();
+    expect(left.status).toBe('degraded');
+    expect(left.detail).toMatch(
+      /^the standby is above its standby counts by 6 replica\(s\): api 4 \(standby 1, \+3\), web 3 \(standby 1, \+2\), worker 2 \(standby 1, \+1\)/,
+    );
+    expect(left.evidence).toMatchObject({ extraReplicas: 6 });
+  } finally {
+    await providers.cluster!.scale({ region: 'secondary', profile: 'standby', progress: () => {} });
+  }
+  expect((await check('standby-cost').run()).status).toBe('ok');
+}, 60_000);
 
 test('drill age: none recorded, too old, and recent', async () => {
   const drill = check('drill');

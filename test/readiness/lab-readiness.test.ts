@@ -1,11 +1,18 @@
 /**
  * Readiness on the whole lab `dr lab up` starts (data tier plus the cloud simulators in their own
  * process), read through the lab's own config and env: every check is ok but the drill, which has
- * never run; stalling S3 replication through the lab's control API posts once and recovers once.
+ * never run; stalling S3 replication through the lab's control API posts once and recovers once;
+ * the Terraform state and failback object-storage cases a user can repeat on the lab.
  */
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Redis } from 'ioredis';
-import { createReadinessNotifier, createSlackClient } from '../../src/bot/index.js';
+import {
+  createReadinessNotifier,
+  createSlackClient,
+  readinessStatusLines,
+} from '../../src/bot/index.js';
 import { configSchema, loadConfig, type DrConfig } from '../../src/config/index.js';
+import { runPreflight } from '../../src/engine/preflight.js';
 import { labCloud, readLabEnv, type LabInfo } from '../../src/lab/index.js';
 import { closeProviders, createProviders } from '../../src/providers/factory.js';
 import type { Providers } from '../../src/providers/types.js';
@@ -26,6 +33,7 @@ let built: ReadinessChecks;
 let monitor: ReadinessMonitor;
 let slack: FakeSlack;
 let redis: Redis;
+let config: DrConfig;
 const prefix = uniquePrefix('readiness-full-lab');
 
 beforeAll(async () => {
@@ -35,7 +43,7 @@ beforeAll(async () => {
   Object.assign(process.env, labEnv);
   const fromFile = loadConfig({ path: lab.configPath });
   // A short canary RPO keeps the stalled round quick; everything else is the lab's config as written.
-  const config: DrConfig = configSchema.parse({
+  config = configSchema.parse({
     ...fromFile,
     components: {
       ...fromFile.components,
@@ -87,8 +95,10 @@ test('a fresh lab is ready except for the drill; stalled S3 replication posts on
     redis: 'ok',
     dns: 'ok',
     'standby-workloads': 'ok',
+    'standby-cost': 'ok',
     'object-storage': 'ok',
     velero: 'ok',
+    'terraform-state': 'ok',
     drill: 'degraded',
   });
   expect(texts()).toEqual([
@@ -112,3 +122,57 @@ test('a fresh lab is ready except for the drill; stalled S3 replication posts on
   ).toHaveLength(1);
   expect(texts()).toHaveLength(3);
 }, 120_000);
+
+test('the secondary Terraform state overwritten with another lineage turns the row red, named in /dr status', async () => {
+  const side = config.components.terraformState!.secondary;
+  // What a user would do on the lab: `aws s3 cp other.tfstate s3://<bucket>/<key> --endpoint-url <url>`.
+  const s3 = new S3Client({ region: 'us-east-1', endpoint: side.endpoint, forcePathStyle: true });
+  const lineage = '11111111-2222-3333-4444-555555555555';
+  const other = JSON.stringify({ version: 4, serial: 1, lineage, outputs: {}, resources: [] });
+  try {
+    await s3.send(new PutObjectCommand({ Bucket: side.bucket, Key: side.key, Body: other }));
+  } finally {
+    s3.destroy();
+  }
+  const report = await monitor.runOnce();
+  const row = report.results.find((r) => r.id === 'terraform-state')!;
+  expect(row.status).toBe('degraded');
+  expect(row.detail).toContain(`secondary ${lineage}`);
+  expect(readinessStatusLines(report).join('\n')).toMatch(
+    new RegExp(`Terraform state\\* degraded: the copies differ in lineage .*secondary ${lineage}`),
+  );
+  expect(texts()).toContainEqual(
+    expect.stringMatching(/^Readiness degraded: Terraform state \(lab\)/),
+  );
+}, 60_000);
+
+test("the failback card on the lab names an object written only to the secondary's bucket", async () => {
+  const storage = config.components.objectStorage!;
+  const s3 = new S3Client({
+    region: 'us-east-1',
+    endpoint: storage.secondary.endpoint,
+    forcePathStyle: true,
+  });
+  try {
+    // What users wrote to the secondary while it served (here: straight into its bucket).
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: storage.secondary.bucket,
+        Key: 'uploads/during-failover.txt',
+        Body: 'x',
+      }),
+    );
+  } finally {
+    s3.destroy();
+  }
+  const report = await runPreflight(
+    providers,
+    { kind: 'failback', requestedMode: 'auto' },
+    Date.now,
+  );
+  const line = report.components.find((c) => c.component === 'object-storage')!;
+  expect(line.status).toBe('warning');
+  expect(line.summary).toMatch(
+    /^1 object\(s\) written to s3:\/\/lab-secondary-assets \(us-east-1\) are not on s3:\/\/lab-primary-assets \(us-east-1\): uploads\/during-failover\.txt/,
+  );
+}, 60_000);

@@ -19,6 +19,7 @@ import {
   type ReadinessCheck,
   type ReadinessState,
 } from '../../src/readiness/index.js';
+import { stateStoreCheck } from '../../src/readiness/state-store-check.js';
 import { createRedisStore } from '../../src/store/index.js';
 import type { OperationStore } from '../../src/store/types.js';
 import { FakeWorld, createFakeProviders } from '../support/fakes.js';
@@ -145,6 +146,8 @@ test('/dr status says readiness was not checked yet, then shows the last report 
         title: 'DNS routing',
         run: async () => Promise.reject(new Error('connect ECONNREFUSED')),
       },
+      // The real check on the tests' state Redis (no AOF there: the lab opt-in accepts it).
+      stateStoreCheck(redis, true),
     ],
   });
   await monitor.runOnce();
@@ -153,7 +156,11 @@ test('/dr status says readiness was not checked yet, then shows the last report 
   url = await startBot();
   try {
     const text = await status(url, 'after');
-    expect(text).toMatch(/\*Readiness:\* 1 ok, 1 degraded, 1 unknown, checked .* ago/);
+    expect(text).toMatch(/\*Readiness:\* 2 ok, 1 degraded, 1 unknown, checked .* ago/);
+    // The bot's own state store is always a row, ok or not: its durability and replicas.
+    expect(text).toMatch(
+      /✅ \*Bot state store\* ok: .* \(measured (no AOF|AOF on)[^,]*, (no replica|\d+ replicas? online)/,
+    );
     expect(text).toContain(
       '⚠️ *Velero backup* degraded: newest completed backup nightly-3 finished 50 h ago (measured 50 h old, target &lt; 24 h)',
     );

@@ -75,6 +75,7 @@ test('one holder at a time: the second is told who holds it and since when, and 
     pid: process.pid,
     command: 'dr start',
     since: a.self.since,
+    token: 1,
   });
   expect(holder!.ttlMs).toBeGreaterThan(0);
   expect(describeHolder(holder!, 'one-holder')).toBe(
@@ -84,6 +85,9 @@ test('one holder at a time: the second is told who holds it and since when, and 
   await a.release();
   expect(await redis.exists(`${prefix}lease:one-holder`)).toBe(0);
   expect(await b.tryAcquire()).toEqual({ acquired: true });
+  // Each grant carries a larger fencing token than any before it.
+  expect(b.fence()).toEqual({ key: `${prefix}lease:one-holder`, token: 2 });
+  expect(a.fence()?.token).toBe(1);
   const byConsole = await a.tryAcquire();
   expect(byConsole.acquired ? '' : describeHolder(byConsole.holder!, 'one-holder')).toMatch(
     /^dr console on host .* \(pid \d+\) is running environment one-holder since /,

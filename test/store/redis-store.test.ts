@@ -31,14 +31,17 @@ function entry(
 }
 
 describe('redis store', () => {
-  test('ids are DR-YYYYMMDD-NNNN and count up per UTC day', async () => {
+  test('ids read as the UTC time of the request and never repeat within a store', async () => {
     const day = new Date('2031-03-04T23:59:00Z');
     const a = await store.nextOperationId(day);
     const b = await store.nextOperationId(day);
+    const earlier = await store.nextOperationId(new Date('2031-03-04T08:00:00Z'));
     const other = await store.nextOperationId(new Date('2031-03-05T00:01:00Z'));
-    expect(a).toBe('DR-20310304-0001');
-    expect(b).toBe('DR-20310304-0002');
-    expect(other).toBe('DR-20310305-0001');
+    expect(a).toBe('DR-20310304-235900');
+    expect(b).toBe('DR-20310304-235901');
+    // A clock that stepped back still gets a new id.
+    expect(earlier).toBe('DR-20310304-235902');
+    expect(other).toBe('DR-20310305-000100');
   });
 
   test('create takes the env lock; a second operation gets the active id and writes nothing', async () => {

@@ -50,10 +50,16 @@ export async function createHarness(opts: {
   tickMs?: number;
   /** Real providers to use instead of the fakes (e.g. the Route 53 provider against its simulator). */
   providers?: Partial<Providers>;
+  /** Another state Redis than the tests' one (bench/engine.ts: a durable one with a replica). */
+  redisUrl?: string;
+  /** A store that never confirms writes on disk or a replica before a step acts (the bench's reference). */
+  unconfirmed?: boolean;
 }): Promise<Harness> {
   const prefix = uniquePrefix(opts.name);
-  const redis = new Redis(REDIS_URL);
-  const store = createRedisStore({ redis, prefix });
+  const redis = new Redis(opts.redisUrl ?? REDIS_URL);
+  const redisStore = createRedisStore({ redis, prefix });
+  const { confirmWritten: _confirm, ...unconfirmedStore } = redisStore;
+  const store: OperationStore = opts.unconfirmed ? unconfirmedStore : redisStore;
   const world = opts.world ?? (await new FakeWorld().init());
   const config = opts.config ?? testConfig();
   const approvers = new Set(config.approvals.approvers);

@@ -55,6 +55,8 @@ export interface FakeSlack {
   maxInFlight(method: string): number;
   /** Answer a method with `result` (merged into `{ ok: true }`) until cleared (undefined). */
   answerMethod(method: string, result: Record<string, unknown> | undefined): void;
+  /** The scopes every answer names in x-oauth-scopes, as Slack does (default: the manifest's). */
+  setScopes(scopes: string[]): void;
   /** Make a method answer `{ ok: false, error }` until cleared (error undefined). */
   failMethod(method: string, error: string | undefined): void;
   /** Resolve once `predicate` holds over the recorded calls (checked after each call). */
@@ -67,6 +69,13 @@ export interface FakeSlack {
 }
 
 const JSON_FIELDS = new Set(['blocks', 'attachments', 'metadata']);
+const MANIFEST_SCOPES = [
+  'chat:write',
+  'chat:write.public',
+  'commands',
+  'files:write',
+  'usergroups:read',
+];
 
 async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
@@ -103,6 +112,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
   const peak = new Map<string, number>();
   const uploads = new Map<string, Upload>();
   let tsCounter = 0;
+  let scopes = [...MANIFEST_SCOPES];
   let fileCounter = 0;
   let base = '';
   const nextTs = (): string => `1764000000.${String(++tsCounter).padStart(6, '0')}`;
@@ -194,7 +204,10 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         const delay = delays.get(method);
         if (delay) await new Promise((r) => setTimeout(r, delay));
         inFlight.set(method, inFlight.get(method)! - 1);
-        res.writeHead(200, { 'content-type': 'application/json' });
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          'x-oauth-scopes': scopes.join(','),
+        });
         res.end(JSON.stringify(result));
       } else if (req.method === 'POST' && url.pathname.startsWith('/upload/')) {
         // The upload step of files.uploadV2: the file's bytes, posted to the URL we handed out.
@@ -239,6 +252,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     maxInFlight: (method) => peak.get(method) ?? 0,
     answerMethod: (method, result) =>
       void (result === undefined ? answers.delete(method) : answers.set(method, result)),
+    setScopes: (list) => void (scopes = [...list]),
     failMethod: (method, error) =>
       void (error === undefined ? failures.delete(method) : failures.set(method, error)),
     waitFor(predicate, what, timeoutMs = 15_000) {

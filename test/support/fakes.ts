@@ -369,6 +369,12 @@ function dnsProvider(world: FakeWorld): DnsProvider {
   };
 }
 
+/** Each fake workload's replicas at the two sizes, as the real provider's readiness details give them. */
+const FAKE_WORKLOADS: Record<string, { production: number; standby: number }> = {
+  'deployment/api': { production: 3, standby: 1 },
+  'deployment/worker': { production: 2, standby: 0 },
+};
+
 function clusterProvider(world: FakeWorld): ClusterProvider {
   return {
     name: 'fake-cluster',
@@ -381,7 +387,15 @@ function clusterProvider(world: FakeWorld): ClusterProvider {
         component: 'cluster',
         status: 'ready',
         summary: `${target} at ${profile} size`,
-        details: { profile },
+        details: {
+          profile,
+          ...Object.fromEntries(
+            Object.entries(FAKE_WORKLOADS).map(([name, w]) => [
+              name,
+              { spec: profile === 'production' ? w.production : w.standby, ...w },
+            ]),
+          ),
+        },
         planFacts: { profile },
       };
     },
@@ -620,7 +634,8 @@ export function createFakeProviders(
   world: FakeWorld,
   only?: readonly (keyof Providers)[],
 ): Providers {
-  const all: Required<Providers> = {
+  // Object storage is exercised against the S3 simulator and Azurite, not faked.
+  const all: Required<Omit<Providers, 'objectStorage' | 'terraformState'>> = {
     database: dataProvider(world, 'database'),
     cache: dataProvider(world, 'cache'),
     dns: dnsProvider(world),
@@ -633,5 +648,7 @@ export function createFakeProviders(
     const { health: _health, ...rest } = all;
     return rest;
   }
-  return Object.fromEntries(only.map((k) => [k, all[k]])) as Providers;
+  return Object.fromEntries(
+    only.filter((k) => k !== 'objectStorage').map((k) => [k, all[k as keyof typeof all]]),
+  ) as Providers;
 }

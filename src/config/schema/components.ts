@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { postgres, redis } from './databases.js';
 import { dns } from './dns.js';
 import { envName } from './fields.js';
+import { terraformState } from './terraform-state.js';
 
 const clusterRef = z
   .object({
@@ -32,12 +33,23 @@ const kubernetes = z
     secondary: clusterRef,
     workloads: z.array(workload).min(1),
     readyTimeoutSeconds: z.number().int().positive().default(600),
-    /** Readiness: Velero backups of the cluster state, read from the secondary cluster. */
+    /**
+     * Readiness: Velero backups of the cluster state, read from the primary cluster (its storage
+     * location), and the secondary's location that must see them for a restore there.
+     */
     velero: z
       .object({
         namespace: z.string().min(1).default('velero'),
-        /** The newest completed backup must be younger than this. */
+        /** The newest completed backup (of each schedule) must be younger than this. */
         maxAgeHours: z.number().positive().default(24),
+        /** Schedules whose newest backup is judged; empty: the newest backup of any. */
+        schedules: z.array(z.string().min(1)).default([]),
+        /** The primary's BackupStorageLocation the backups are stored in. */
+        storageLocation: z.string().min(1).default('default'),
+        /** The secondary's location on the same bucket; default the same name. */
+        secondaryStorageLocation: z.string().min(1).optional(),
+        /** The secondary's location must have synced within this. */
+        maxSyncAgeMinutes: z.number().positive().default(10),
       })
       .strict()
       .optional(),
@@ -70,6 +82,8 @@ const objectStorage = z
     canaryPrefix: z.string().min(1).default('dr-bot-canary/'),
     /** How long the canary may take to reach the secondary; default targets.rpoMinutesByComponent.objectStorage (1 min). */
     rpoSeconds: z.number().positive().optional(),
+    /** A rule replicates the secondary back to the primary: failback checks it with a reverse canary. */
+    reverseReplication: z.boolean().default(false),
   })
   .strict()
   .superRefine((o, ctx) => {
@@ -136,6 +150,7 @@ export const components = z
     kubernetes: kubernetes.optional(),
     verification: verification.optional(),
     objectStorage: objectStorage.optional(),
+    terraformState: terraformState.optional(),
   })
   .strict()
   .default({});

@@ -4,9 +4,42 @@
  */
 import { z } from 'zod';
 import { connectionRefOf } from './connection-ref.js';
+import { checkRedisDriver, elasticacheGlobal, REDIS_DRIVERS } from './redis-driver.js';
+
+/** One RDS DB instance of the rds-replica driver: its identifier and the region it lives in. */
+const rdsInstance = z
+  .object({
+    instanceIdentifier: z
+      .string()
+      .regex(
+        /^[a-zA-Z][a-zA-Z0-9]*(-[a-zA-Z0-9]+)*$/,
+        'an RDS DB instance identifier: a letter, then letters, digits and single hyphens (as in the console)',
+      ),
+    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'an AWS region such as eu-west-1'),
+  })
+  .strict();
+
+/** driver rds-replica: the RDS instances behind primary and secondary (the SQL still goes to the URLs). */
+const rds = z
+  .object({
+    primary: rdsInstance,
+    secondary: rdsInstance,
+    /** The AWS account id, for the source ARN a cross-region CreateDBInstanceReadReplica needs. */
+    accountId: z.string().regex(/^\d{12}$/, 'the 12-digit AWS account id'),
+    /** Overrides the RDS API URL of both regions (the lab's simulator). */
+    endpoint: z.string().url().optional(),
+    /** How long a PromoteReadReplica may take until DescribeDBInstances shows it available. */
+    promoteTimeoutSeconds: z.number().int().positive().default(900),
+    /** Failback: how long the new cross-region replica may take to be available and caught up. */
+    rebuildTimeoutMinutes: z.number().int().positive().default(240),
+  })
+  .strict();
 
 export const postgres = z
   .object({
+    /** How failover reaches the servers: streaming (pg_promote, rewind; self-managed) or rds-replica. */
+    driver: z.enum(['streaming', 'rds-replica']).default('streaming'),
+    rds: rds.optional(),
     primary: connectionRefOf('postgres'),
     secondary: connectionRefOf('postgres'),
     promoteTimeoutSeconds: z.number().int().positive().default(60),
@@ -52,7 +85,27 @@ export const postgres = z
       )
       .optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((p, ctx) => {
+    const problem = (path: string, message: string): void =>
+      void ctx.addIssue({ code: 'custom', path: [path], message });
+    if (p.driver === 'rds-replica') {
+      if (!p.rds)
+        problem('rds', 'driver rds-replica needs `rds` (primary and secondary instances)');
+      if (p.resync)
+        problem(
+          'resync',
+          'driver rds-replica rebuilds the old primary with CreateDBInstanceReadReplica: remove `resync`',
+        );
+      if (p.fence.method === 'command')
+        problem('fence', 'driver rds-replica fences with read-only (no host to run a command on)');
+    } else if (p.rds) {
+      problem(
+        'rds',
+        'an `rds` block is for driver rds-replica; set driver: rds-replica or remove it',
+      );
+    }
+  });
 
 export const redis = z
   .object({
@@ -61,5 +114,9 @@ export const redis = z
     promoteTimeoutSeconds: z.number().int().positive().default(30),
     /** Planned: use FAILOVER TO where the server supports it (Redis >= 6.2). */
     useFailoverCommand: z.boolean().default(true),
+    /** How the switch is made: replication (self-managed) or a platform's control plane. */
+    driver: z.enum(REDIS_DRIVERS).default('replication'),
+    elasticache: elasticacheGlobal.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine(checkRedisDriver);

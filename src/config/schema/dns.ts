@@ -1,5 +1,6 @@
 /**
- * The DNS switch: Route 53 failover records or Azure Traffic Manager, one of the two, plus the
+ * The DNS switch: Route 53 failover records, Route 53 ARC routing controls or Azure Traffic
+ * Manager, one of them, plus the
  * name resolved after switching to show what users get.
  */
 import { z } from 'zod';
@@ -46,10 +47,31 @@ const trafficManager = z
   })
   .strict();
 
+const route53Arc = z
+  .object({
+    /** The cluster's regional endpoints (DescribeCluster's ClusterEndpoints), tried in turn. */
+    endpoints: z
+      .array(z.object({ url: z.string().url(), region: z.string().min(1) }).strict())
+      .min(1),
+    primaryRoutingControlArn: z
+      .string()
+      .regex(/^arn:aws[\w-]*:route53-recovery-control::/, 'a routing control ARN'),
+    secondaryRoutingControlArn: z
+      .string()
+      .regex(/^arn:aws[\w-]*:route53-recovery-control::/, 'a routing control ARN'),
+    /** Per endpoint: seconds to wait before trying the next one. */
+    timeoutSeconds: z.number().int().positive().default(5),
+  })
+  .strict()
+  .refine((r) => r.primaryRoutingControlArn !== r.secondaryRoutingControlArn, {
+    message: 'primaryRoutingControlArn and secondaryRoutingControlArn must differ',
+  });
+
 export const dns = z
   .object({
-    provider: z.enum(['route53', 'traffic-manager']),
+    provider: z.enum(['route53', 'traffic-manager', 'route53-arc']),
     route53: route53.optional(),
+    route53Arc: route53Arc.optional(),
     trafficManager: trafficManager.optional(),
     /** Resolve this name after switching, to show what users get. */
     resolveName: z.string().optional(),
@@ -60,6 +82,15 @@ export const dns = z
       .optional(),
   })
   .strict()
-  .refine((d) => (d.provider === 'route53' ? !!d.route53 : !!d.trafficManager), {
-    message: 'the `route53` (or `trafficManager`) block of the chosen provider is missing',
-  });
+  .refine(
+    (d) =>
+      d.provider === 'route53'
+        ? !!d.route53
+        : d.provider === 'route53-arc'
+          ? !!d.route53Arc
+          : !!d.trafficManager,
+    {
+      message:
+        'the `route53`, `route53Arc` or `trafficManager` block of the chosen provider is missing',
+    },
+  );

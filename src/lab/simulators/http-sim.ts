@@ -20,6 +20,15 @@ export interface SimResponse {
   status: number;
   body?: string;
   headers?: Record<string, string>;
+  /** A streamed answer (a Kubernetes watch): the head is sent, then `stream` writes until it ends. */
+  stream?: (out: SimStream) => void;
+}
+
+export interface SimStream {
+  write(chunk: string): void;
+  end(): void;
+  /** The client went away (or the server closed): stop writing. */
+  onClose(fn: () => void): void;
 }
 
 type SimHandler = (req: RecordedRequest) => SimResponse | Promise<SimResponse>;
@@ -72,7 +81,13 @@ export async function startHttpSim(
       answer
         .then((r) => {
           res.writeHead(r.status, r.headers ?? {});
-          res.end(r.body ?? '');
+          if (!r.stream) return void res.end(r.body ?? '');
+          res.flushHeaders();
+          r.stream({
+            write: (chunk) => void (res.writableEnded || res.write(chunk)),
+            end: () => void (res.writableEnded || res.end()),
+            onClose: (fn) => void res.on('close', fn),
+          });
         })
         .catch((err: unknown) => {
           res.writeHead(500, { 'content-type': 'text/plain' });

@@ -3,6 +3,7 @@
  * the whole set in-process (startSimulators) or as a detached process (spawnSimulators), and the
  * set as a part of the lab (simulatorsPart, with its control API client).
  */
+export { elasticachePart } from './elasticache-part.js';
 export { startAwsHealthSimulator, type AwsHealthSim } from './aws-health.js';
 export {
   startAzureResourceHealthSimulator,
@@ -15,6 +16,7 @@ export { json, startHttpSim, type HttpSim } from './http-sim.js';
 export { kubeconfigFor, startKubernetesSimulator, type KubernetesSim } from './kubernetes.js';
 export { cloudState, labCloud, setRegionHealth, simulatorsPart, type LabCloud } from './part.js';
 export { startRoute53Simulator, type Route53Sim } from './route53.js';
+export { startRoute53ArcSimulator, type ArcSim } from './route53-arc.js';
 export { startS3Simulator, type S3Sim } from './s3.js';
 export { spawnSimulators, type SpawnedSimulators } from './spawn.js';
 export { startSimulators } from './start.js';

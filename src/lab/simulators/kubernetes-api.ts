@@ -4,6 +4,7 @@
  * errors as the API server's Status objects.
  */
 import { json, type RecordedRequest, type SimResponse } from './http-sim.js';
+import { veleroLocationsResponse } from './kubernetes-velero.js';
 import {
   scaleJson,
   setReplicas,
@@ -14,6 +15,7 @@ import {
   type SimWorkload,
   type WorkloadKind,
 } from './kubernetes-cluster.js';
+import { workloadCollection } from './kubernetes-watch.js';
 
 const RESOURCE: Record<string, WorkloadKind> = {
   deployments: 'Deployment',
@@ -47,7 +49,15 @@ type RouteHandler = (c: ClusterState, req: RecordedRequest, m: RegExpExecArray) 
 
 const ROUTES: { path: RegExp; handle: RouteHandler }[] = [
   { path: /^\/apis\/velero\.io\/v1\/namespaces\/([^/]+)\/backups$/, handle: veleroBackups },
+  {
+    path: /^\/apis\/velero\.io\/v1\/namespaces\/([^/]+)\/backupstoragelocations(?:\/([^/]+))?$/,
+    handle: (c, req, m) => veleroLocationsResponse(c.veleroLocations, req, m[1]!, m[2]),
+  },
   { path: /^\/version$/, handle: version },
+  {
+    path: /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/(deployments|statefulsets)$/,
+    handle: workloadCollection,
+  },
   {
     path: /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/(deployments|statefulsets)\/([^/]+)(\/scale)?$/,
     handle: workload,

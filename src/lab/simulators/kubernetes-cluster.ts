@@ -3,6 +3,7 @@
  * spec.replicas one pod every `podReadyMs`, unless stalled), its Velero backups, and the apps/v1
  * JSON a client reads for them.
  */
+import type { SimBackupStorageLocation } from './kubernetes-velero.js';
 export type WorkloadKind = 'Deployment' | 'StatefulSet';
 
 export interface SimWorkloadSpec {
@@ -28,6 +29,10 @@ export interface SimVeleroBackup {
   phase: 'New' | 'InProgress' | 'Completed' | 'PartiallyFailed' | 'Failed';
   /** When it finished (Completed, PartiallyFailed, Failed). */
   completedAt?: Date;
+  /** The Schedule that made it (label velero.io/schedule-name). */
+  schedule?: string;
+  /** spec.storageLocation (default "default"). */
+  storageLocation?: string;
 }
 
 export interface ClusterState {
@@ -38,6 +43,13 @@ export interface ClusterState {
   seq: number;
   readonly workloads: Map<string, SimWorkload>;
   veleroBackups: SimVeleroBackup[];
+  /** Told of every change of a workload (spec or readiness): the watches. */
+  readonly listeners: Set<(w: SimWorkload) => void>;
+  /** Pending readiness changes, cleared when the simulator stops. */
+  readonly timers: Set<NodeJS.Timeout>;
+  /** The oldest resourceVersion a watch can start from (the simulator keeps no older history). */
+  readonly firstSeq: number;
+  veleroLocations: SimBackupStorageLocation[];
 }
 
 export const workloadKey = (kind: WorkloadKind, ns: string, name: string): string =>
@@ -48,6 +60,7 @@ export function createClusterState(opts: {
   podReadyMs: number;
   workloads?: SimWorkloadSpec[];
   veleroBackups?: SimVeleroBackup[];
+  veleroLocations?: SimBackupStorageLocation[];
 }): ClusterState {
   const c: ClusterState = {
     token: opts.token,
@@ -55,6 +68,10 @@ export function createClusterState(opts: {
     seq: 100,
     workloads: new Map(),
     veleroBackups: opts.veleroBackups ?? [],
+    listeners: new Set(),
+    timers: new Set(),
+    firstSeq: 100,
+    veleroLocations: opts.veleroLocations ?? [],
   };
   for (const w of opts.workloads ?? []) {
     c.workloads.set(workloadKey(w.kind, w.namespace, w.name), {
@@ -86,6 +103,40 @@ export function setReplicas(c: ClusterState, w: SimWorkload, replicas: number): 
   w.replicas = replicas;
   w.generation += 1;
   w.resourceVersion = ++c.seq;
+  notify(c, w);
+  scheduleReadiness(c, w);
+}
+
+/** The current readiness schedule of each workload; an older one's timers do nothing. */
+const schedules = new WeakMap<SimWorkload, object>();
+
+function notify(c: ClusterState, w: SimWorkload): void {
+  for (const listener of c.listeners) listener(w);
+}
+
+/**
+ * A pod becoming ready (or going away) changes the workload's status, so, as on a real cluster,
+ * its resourceVersion moves and watches see a MODIFIED event at that moment.
+ */
+function scheduleReadiness(c: ClusterState, w: SimWorkload): void {
+  const epoch = {};
+  schedules.set(w, epoch);
+  if (c.podReadyMs <= 0 || w.stalled) return;
+  const since = w.changedAt;
+  const steps = Math.abs(w.replicas - w.readyFrom);
+  for (let k = 1; k <= steps; k++) {
+    const timer = setTimeout(
+      () => {
+        c.timers.delete(timer);
+        // A later change or a stall replaced this schedule.
+        if (schedules.get(w) !== epoch) return;
+        w.resourceVersion = ++c.seq;
+        notify(c, w);
+      },
+      Math.max(0, since + k * c.podReadyMs - Date.now()),
+    );
+    c.timers.add(timer);
+  }
 }
 
 /** Every workload of that name stops (true) or resumes (false) getting pods ready. */
@@ -95,6 +146,7 @@ export function stallWorkload(c: ClusterState, name: string, stalled: boolean): 
     w.readyFrom = ready(c, w);
     w.changedAt = Date.now();
     w.stalled = stalled;
+    scheduleReadiness(c, w);
   }
 }
 
@@ -158,8 +210,17 @@ export function veleroBackupListJson(c: ClusterState, ns: string): Record<string
         namespace: ns,
         uid: `uid-${b.name}`,
         resourceVersion: String(++c.seq),
+        // Velero labels a backup with its location, and with its Schedule when one made it.
+        labels: {
+          'velero.io/storage-location': b.storageLocation ?? 'default',
+          ...(b.schedule ? { 'velero.io/schedule-name': b.schedule } : {}),
+        },
       },
-      spec: { includedNamespaces: ['*'], storageLocation: 'default', ttl: '720h0m0s' },
+      spec: {
+        includedNamespaces: ['*'],
+        storageLocation: b.storageLocation ?? 'default',
+        ttl: '720h0m0s',
+      },
       status: {
         phase: b.phase,
         ...(b.completedAt

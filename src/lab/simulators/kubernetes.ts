@@ -9,6 +9,7 @@
 import { writeFile } from 'node:fs/promises';
 import { startHttpSim, type HttpSim, type RecordedRequest } from './http-sim.js';
 import { handleKubernetesRequest, status } from './kubernetes-api.js';
+import type { SimBackupStorageLocation } from './kubernetes-velero.js';
 import {
   createClusterState,
   ready,
@@ -30,6 +31,8 @@ interface KubernetesSimOptions {
   contextName?: string;
   /** velero.io/v1 Backup resources served in their namespace (list only). */
   veleroBackups?: SimVeleroBackup[];
+  /** velero.io/v1 BackupStorageLocations (get and list). */
+  veleroLocations?: SimBackupStorageLocation[];
 }
 
 export interface KubernetesSim {
@@ -49,7 +52,7 @@ export interface KubernetesSim {
     status: number,
     reason: string,
     message: string,
-    opts?: { times?: number; method?: string },
+    opts?: { times?: number; method?: string; watch?: boolean },
   ): void;
   /** Next `times` requests get 429 TooManyRequests (API priority and fairness). */
   throttleNext(times: number): void;
@@ -58,6 +61,8 @@ export interface KubernetesSim {
   writeKubeconfig(path: string): Promise<void>;
   /** Replace the Velero Backup resources the cluster lists. */
   setVeleroBackups(backups: SimVeleroBackup[]): void;
+  /** Replace the BackupStorageLocations the cluster serves. */
+  setVeleroLocations(locations: SimBackupStorageLocation[]): void;
   stop(): Promise<void>;
 }
 
@@ -100,6 +105,7 @@ export async function startKubernetesSimulator(
     podReadyMs: opts.podReadyMs ?? 0,
     workloads: opts.workloads,
     veleroBackups: opts.veleroBackups,
+    veleroLocations: opts.veleroLocations,
   });
   const http: HttpSim = await startHttpSim((req) => handleKubernetesRequest(c, req), {
     port: opts.port,
@@ -120,11 +126,13 @@ function kubernetesSim(c: ClusterState, http: HttpSim, contextName: string): Kub
       return w ? { replicas: w.replicas, readyReplicas: ready(c, w) } : undefined;
     },
     stall: (name, stalled = true) => stallWorkload(c, name, stalled),
-    failNext(code, reason, message, { times = 1, method } = {}) {
+    failNext(code, reason, message, { times = 1, method, watch } = {}) {
+      const isWatch = (r: RecordedRequest): boolean => r.query.watch === 'true';
       http.inject({
         response: status(code, reason, message),
         times,
-        match: method ? (r) => r.method === method : undefined,
+        match: (r) =>
+          (!method || r.method === method) && (watch === undefined || isWatch(r) === watch),
       });
     },
     throttleNext(times) {
@@ -138,7 +146,14 @@ function kubernetesSim(c: ClusterState, http: HttpSim, contextName: string): Kub
     setVeleroBackups(backups) {
       c.veleroBackups = [...backups];
     },
-    stop: () => http.close(),
+    setVeleroLocations(locations) {
+      c.veleroLocations = [...locations];
+    },
+    stop: () => {
+      for (const timer of c.timers) clearTimeout(timer);
+      c.timers.clear();
+      return http.close();
+    },
   };
   return sim;
 }

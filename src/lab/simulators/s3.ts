@@ -1,7 +1,7 @@
 /**
  * Amazon S3 simulator speaking the REST wire format the AWS SDK uses with path-style addressing
- * (`forcePathStyle: true`): PutObject, GetObject, HeadObject and ListObjectsV2, with user
- * metadata (x-amz-meta-*), ETags and S3's XML errors (NoSuchBucket, NoSuchKey).
+ * (`forcePathStyle: true`): PutObject, GetObject (with a byte Range), HeadObject and ListObjectsV2,
+ * with user metadata (x-amz-meta-*), ETags and S3's XML errors (NoSuchBucket, NoSuchKey).
  *
  * Cross-region replication is played by `replication` rules: an object written to `from` is
  * copied to `to` after `delayMs`, the way S3 replication lands a copy some time after the write.
@@ -19,10 +19,19 @@ interface S3ReplicationRule {
   delayMs?: number;
 }
 
+/** An object present from the start (as if written and replicated before the lab came up). */
+interface S3SeedObject {
+  bucket: string;
+  key: string;
+  body: string;
+  contentType?: string;
+}
+
 interface S3SimOptions {
   port?: number;
   buckets: string[];
   replication?: S3ReplicationRule[];
+  objects?: S3SeedObject[];
 }
 
 interface StoredObject {
@@ -89,6 +98,17 @@ export async function startS3Simulator(opts: S3SimOptions): Promise<S3Sim> {
     for (const b of [r.from, r.to])
       if (!buckets.has(b))
         throw new Error(`S3 simulator: replication names bucket "${b}", which is not in buckets`);
+  }
+  for (const o of opts.objects ?? []) {
+    const objects = buckets.get(o.bucket);
+    if (!objects)
+      throw new Error(
+        `S3 simulator: object ${o.key} names bucket "${o.bucket}", which is not in buckets`,
+      );
+    objects.set(
+      o.key,
+      storedObject(Buffer.from(o.body, 'utf8'), o.contentType ?? 'application/json', {}),
+    );
   }
   const s: S3State = { buckets, rules, stalled: false, timers: new Set(), held: [] };
   const http: HttpSim = await startHttpSim((req) => handleS3Request(s, req), {
@@ -217,23 +237,60 @@ function putObject(s: S3State, { req, bucket, key, objects }: ObjectRequest): Si
   for (const [h, v] of Object.entries(req.headers))
     if (h.startsWith('x-amz-meta-') && typeof v === 'string')
       metadata[h.slice('x-amz-meta-'.length)] = v;
-  const obj: StoredObject = {
-    body,
-    etag: `"${createHash('md5').update(body).digest('hex')}"`,
-    lastModified: new Date(),
-    contentType: String(req.headers['content-type'] ?? 'application/octet-stream'),
-    metadata,
-  };
+  const contentType = String(req.headers['content-type'] ?? 'application/octet-stream');
+  const obj = storedObject(body, contentType, metadata);
   objects.set(key, obj);
   replicate(s, bucket, key, obj);
   return { status: 200, headers: { etag: obj.etag } };
 }
 
-function getObject(_s: S3State, { key, objects, head }: ObjectRequest): SimResponse {
+function storedObject(
+  body: Buffer,
+  contentType: string,
+  metadata: Record<string, string>,
+): StoredObject {
+  const etag = `"${createHash('md5').update(body).digest('hex')}"`;
+  return { body, etag, lastModified: new Date(), contentType, metadata };
+}
+
+function getObject(_s: S3State, { req, key, objects, head }: ObjectRequest): SimResponse {
   const obj = objects.get(key);
   if (!obj)
     return s3Error(404, 'NoSuchKey', 'The specified key does not exist.', { Key: key }, head);
+  const range = typeof req.headers.range === 'string' ? req.headers.range : undefined;
+  if (range && !head) return rangedObject(obj, range);
   return { status: 200, body: head ? '' : obj.body.toString('utf8'), headers: objectHeaders(obj) };
+}
+
+/**
+ * GetObject with a Range header (S3 API reference, GetObject "Range": one byte range per request,
+ * RFC 9110 section 14): 206 with Content-Range; a range starting past the end is 416 InvalidRange.
+ * A form S3 does not serve (several ranges) is ignored and the whole object returned, as HTTP allows.
+ */
+function rangedObject(obj: StoredObject, range: string): SimResponse {
+  const m = /^bytes=(\d*)-(\d*)$/.exec(range.trim());
+  const size = obj.body.length;
+  if (!m || (m[1] === '' && m[2] === ''))
+    return { status: 200, body: obj.body.toString('utf8'), headers: objectHeaders(obj) };
+  const start = m[1] === '' ? Math.max(0, size - Number(m[2])) : Number(m[1]);
+  const end = m[1] === '' || m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  if (start >= size || start > end)
+    return s3Error(416, 'InvalidRange', 'The requested range is not satisfiable', {
+      RangeRequested: range,
+      ActualObjectSize: String(size),
+    });
+  // The handler answers with text; a range cutting a multi-byte character is sent as re-encoded.
+  const part = obj.body.subarray(start, end + 1).toString('utf8');
+  return {
+    status: 206,
+    body: part,
+    headers: {
+      ...objectHeaders(obj),
+      'content-length': String(Buffer.byteLength(part)),
+      'content-range': `bytes ${start}-${end}/${size}`,
+      'accept-ranges': 'bytes',
+    },
+  };
 }
 
 function listObjects(

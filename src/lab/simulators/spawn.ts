@@ -20,11 +20,12 @@ export interface SpawnedSimulators extends SimulatorsDescriptor {
   logFile: string;
 }
 
-function entry(): { args: string[] } {
+/** From the TypeScript sources (checkout, tests) run `script`.ts through tsx; from dist/, `script`.js. */
+function entry(script: string): { args: string[] } {
   const here = fileURLToPath(import.meta.url);
-  // From the TypeScript sources (checkout, tests) run serve.ts through tsx; from dist/, serve.js.
-  if (here.endsWith('.ts')) return { args: ['--import', 'tsx', join(dirname(here), 'serve.ts')] };
-  return { args: [join(dirname(here), 'serve.js')] };
+  if (here.endsWith('.ts'))
+    return { args: ['--import', 'tsx', join(dirname(here), `${script}.ts`)] };
+  return { args: [join(dirname(here), `${script}.js`)] };
 }
 
 export async function spawnSimulators(opts: {
@@ -32,12 +33,36 @@ export async function spawnSimulators(opts: {
   timeoutMs?: number;
   cloud?: 'aws' | 'azure';
 }): Promise<SpawnedSimulators> {
-  const file = join(opts.dir, SIMULATORS_FILE);
-  const logFile = join(opts.dir, 'simulators.log');
+  const d = await spawnDetached<SpawnedSimulators>({
+    ...opts,
+    script: 'serve',
+    args: ['--cloud', opts.cloud ?? 'aws'],
+    file: SIMULATORS_FILE,
+    pidFile: SIMULATORS_PID_FILE,
+    logName: 'simulators.log',
+  });
+  return d;
+}
+
+/**
+ * Spawn `script` detached with `--dir DIR ...args` and wait until it has announced itself in
+ * DIR/`file` (JSON with its pid); its pid goes to DIR/`pidFile` the moment it is spawned.
+ */
+export async function spawnDetached<T extends { pid: number }>(opts: {
+  dir: string;
+  script: string;
+  args: string[];
+  file: string;
+  pidFile: string;
+  logName: string;
+  timeoutMs?: number;
+}): Promise<T & { logFile: string }> {
+  const file = join(opts.dir, opts.file);
+  const logFile = join(opts.dir, opts.logName);
   const log = openSync(logFile, 'a');
   const child = spawn(
     process.execPath,
-    [...entry().args, '--dir', opts.dir, '--cloud', opts.cloud ?? 'aws'],
+    [...entry(opts.script).args, '--dir', opts.dir, ...opts.args],
     {
       detached: true,
       stdio: ['ignore', log, log],
@@ -46,7 +71,7 @@ export async function spawnSimulators(opts: {
     },
   );
   closeSync(log);
-  if (child.pid !== undefined) writeFileSync(join(opts.dir, SIMULATORS_PID_FILE), `${child.pid}\n`);
+  if (child.pid !== undefined) writeFileSync(join(opts.dir, opts.pidFile), `${child.pid}\n`);
   let exited: number | null | undefined;
   child.once('exit', (code) => {
     exited = code;
@@ -55,7 +80,7 @@ export async function spawnSimulators(opts: {
   const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
   for (;;) {
     if (existsSync(file)) {
-      const d = JSON.parse(readFileSync(file, 'utf8')) as SpawnedSimulators;
+      const d = JSON.parse(readFileSync(file, 'utf8')) as T;
       if (d.pid === child.pid) return { ...d, logFile };
     }
     const tail = () =>
@@ -65,13 +90,13 @@ export async function spawnSimulators(opts: {
     if (exited !== undefined)
       throw new ProviderError(
         'lab',
-        `the simulator process exited (code ${exited}) before it was ready: ${tail()}`,
+        `the ${opts.script} process exited (code ${exited}) before it was ready: ${tail()}`,
       );
     if (Date.now() > deadline) {
       if (child.pid) process.kill(child.pid, 'SIGKILL');
       throw new ProviderError(
         'lab',
-        `the simulators did not come up within ${Math.round((opts.timeoutMs ?? 30_000) / 1000)} s: ${tail()}`,
+        `the ${opts.script} process did not come up within ${Math.round((opts.timeoutMs ?? 30_000) / 1000)} s: ${tail()}`,
         { code: 'timeout' },
       );
     }

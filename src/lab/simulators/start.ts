@@ -1,8 +1,9 @@
 /**
  * All cloud-side simulators of the lab in one call: Route 53 (with DNS over UDP), Traffic Manager
  * (https ARM, with DNS over UDP), one Kubernetes API server per region (one kubeconfig, a context
- * per region, with a recent Velero backup in the secondary), a health endpoint per region, and S3
- * with the primary's bucket replicating to the secondary's. Route 53's health checks follow the
+ * per region, each with a recent Velero backup and a storage location on one bucket), a health
+ * endpoint per region, and S3 with the primary's bucket replicating to the secondary's (assets
+ * and Terraform state alike). Route 53's health checks follow the
  * health endpoints, so stopping the primary's makes Route 53 fail over on its own, as in a real outage.
  *
  * `components` is the config block (components.dns/kubernetes/verification/objectStorage) that points at them,
@@ -25,6 +26,7 @@ import { kubeconfigFor, startKubernetesSimulator, type KubernetesSim } from './k
 import type { SimWorkloadSpec } from './kubernetes-cluster.js';
 import { startRoute53Simulator, type Route53Sim } from './route53.js';
 import { startS3Simulator, type S3Sim } from './s3.js';
+import { LAB_STATE_BUCKETS, LAB_STATE_KEY, labStateFile } from './terraform-state.js';
 import { startTrafficManagerSimulator, type TrafficManagerSim } from './traffic-manager.js';
 import type {
   LabWorkload,
@@ -156,9 +158,23 @@ async function startEach(
   started.push(tm);
 
   const { k8sPrimary, k8sSecondary } = await startClusters(opts, workloads, started);
+  // Both regions' Terraform state, in step: the primary's state bucket replicates to the secondary's.
+  const state = labStateFile();
   const s3 = await startS3Simulator({
-    buckets: [BUCKETS.primary, BUCKETS.secondary],
-    replication: [{ from: BUCKETS.primary, to: BUCKETS.secondary, delayMs: 500 }],
+    buckets: [
+      BUCKETS.primary,
+      BUCKETS.secondary,
+      LAB_STATE_BUCKETS.primary,
+      LAB_STATE_BUCKETS.secondary,
+    ],
+    replication: [
+      { from: BUCKETS.primary, to: BUCKETS.secondary, delayMs: 500 },
+      { from: LAB_STATE_BUCKETS.primary, to: LAB_STATE_BUCKETS.secondary, delayMs: 500 },
+    ],
+    objects: [
+      { bucket: LAB_STATE_BUCKETS.primary, key: LAB_STATE_KEY, body: state },
+      { bucket: LAB_STATE_BUCKETS.secondary, key: LAB_STATE_KEY, body: state },
+    ],
   });
   started.push(s3);
   const azure = id
@@ -181,27 +197,35 @@ async function startClusters(
       replicas: count(w),
     }));
   const podReadyMs = opts.podReadyMs ?? 100;
+  // A nightly Velero backup of the primary that finished an hour ago, in its storage location;
+  // the secondary's read-only location on the same bucket has synced it, so readiness starts green.
+  const veleroBackups = [
+    {
+      name: 'lab-nightly-1',
+      phase: 'Completed' as const,
+      completedAt: new Date(Date.now() - 3_600_000),
+      schedule: 'lab-nightly',
+    },
+  ];
+  const location = (accessMode: 'ReadWrite' | 'ReadOnly') => [
+    { name: 'default', phase: 'Available' as const, bucket: 'lab-velero', accessMode },
+  ];
   const k8sPrimary = await startKubernetesSimulator({
     workloads: spec((w) => w.productionReplicas),
     podReadyMs,
     token: 'lab-primary-token',
     contextName: 'lab-primary',
+    veleroBackups,
+    veleroLocations: location('ReadWrite'),
   });
   started.push(k8sPrimary);
-  // A nightly Velero backup that finished an hour ago, so readiness starts green.
-  const veleroBackups = [
-    {
-      name: 'lab-nightly',
-      phase: 'Completed' as const,
-      completedAt: new Date(Date.now() - 3_600_000),
-    },
-  ];
   const k8sSecondary = await startKubernetesSimulator({
     workloads: spec((w) => w.standbyReplicas),
     podReadyMs,
     token: 'lab-secondary-token',
     contextName: 'lab-secondary',
     veleroBackups,
+    veleroLocations: location('ReadOnly'),
   });
   started.push(k8sSecondary);
   return { k8sPrimary, k8sSecondary };
@@ -305,7 +329,7 @@ function labComponents(
       secondary: { kubeconfig: kubeconfigPath, context: k8sSecondary.contextName },
       workloads,
       readyTimeoutSeconds: 60,
-      velero: { namespace: 'velero', maxAgeHours: 24 },
+      velero: { namespace: 'velero', maxAgeHours: 24, schedules: ['lab-nightly'] },
     },
     objectStorage: {
       provider: 's3',
@@ -314,10 +338,25 @@ function labComponents(
       forcePathStyle: true,
       rpoSeconds: 10,
     },
+    terraformState: {
+      primary: labStateSide('primary', s3.url),
+      secondary: labStateSide('secondary', s3.url),
+    },
     verification: {
       primary: { http: [healthCheck('primary', r.healthPrimary.url)], commands: [] },
       secondary: { http: [healthCheck('secondary', r.healthSecondary.url)], commands: [] },
     },
+  };
+}
+
+function labStateSide(region: 'primary' | 'secondary', url: string) {
+  return {
+    backend: 's3' as const,
+    bucket: LAB_STATE_BUCKETS[region],
+    key: LAB_STATE_KEY,
+    region: 'us-east-1',
+    endpoint: url,
+    forcePathStyle: true,
   };
 }
 

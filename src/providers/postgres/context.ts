@@ -7,7 +7,9 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { RegionRole } from '../../domain/types.js';
+import type { Progress } from '../types.js';
 import { DrError, ProviderError } from '../../errors.js';
+import { backoffMs, sleep } from '../dns-resolve.js';
 import {
   memoryPostgresServers,
   memorySystemIdentifier,
@@ -38,6 +40,11 @@ export interface PostgresProviderOptions {
   servers?: PostgresServerMemory;
   /** Fencing: how long sessions ended by pg_terminate_backend may take to exit (default 15000). */
   sessionExitTimeoutMs?: number;
+  /**
+   * A driver's way to promote (e.g. RDS PromoteReadReplica) instead of pg_promote; it returns
+   * once `target` accepts writes, in ms. Fencing, catch-up and loss stay the SQL ones.
+   */
+  promoter?: (target: RegionRole, progress: Progress) => Promise<number>;
   /** The failback's consistency check (config `consistency`); defaults as there. */
   consistency?: Partial<PgConsistencyOptions>;
 }
@@ -246,7 +253,7 @@ export class PgContext {
 
   async poll<T>(timeoutMs: number, what: string, probe: () => Promise<T | undefined>): Promise<T> {
     const deadline = Date.now() + timeoutMs;
-    for (;;) {
+    for (let attempt = 0; ; attempt++) {
       const v = await probe();
       if (v !== undefined) return v;
       if (Date.now() > deadline)
@@ -255,7 +262,8 @@ export class PgContext {
           `timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}`,
           { code: 'timeout', retryable: true },
         );
-      await new Promise((r) => setTimeout(r, 50));
+      // A server's state answers in a millisecond: look again soon, then back off.
+      await sleep(backoffMs(attempt, 20, 1));
     }
   }
 

@@ -13,6 +13,7 @@ import { identityProblem, notPromotedAfter, notProvenPromoted, sameCluster } fro
 import { expectedLoss } from './loss.js';
 import { lsnDiff } from './lsn.js';
 import { inspect, inspectReachable, writerReading } from './state.js';
+import { backoffMs, sleep } from '../dns-resolve.js';
 
 export async function promote(
   ctx: PgContext,
@@ -153,7 +154,7 @@ async function promotePlanned(
   progress(`${src} fenced; final LSN ${fence.finalLsn}`, { finalLsn: fence.finalLsn });
   const fencedState = await readFencedState(ctx, src);
   const catchUp = await waitForReplay(ctx, target, fence.finalLsn, progress);
-  const promoteMs = await pgPromote(ctx, target, progress);
+  const promoteMs = await promoteBy(ctx, target, progress);
   await recordFence(ctx, src, target, fence.finalLsn, fencedState);
   const unfenced = await unfence(ctx, target);
   const totalMs = Date.now() - started;
@@ -229,7 +230,7 @@ async function promoteUnplanned(
       description: loss.description,
     };
   }
-  const promoteMs = await pgPromote(ctx, target, progress);
+  const promoteMs = await promoteBy(ctx, target, progress);
   const unfenced = await unfence(ctx, target);
   const fencedText = fence
     ? `${src} fenced (${ctx.opts.fence.method})`
@@ -268,7 +269,7 @@ export async function waitForReplay(
   const started = Date.now();
   const deadline = started + ctx.opts.catchUpTimeoutSeconds * 1000;
   let lastReport = 0;
-  for (;;) {
+  for (let attempt = 0; ; attempt++) {
     const replayLsn = await ctx.withClient(
       target,
       'reading the replay LSN',
@@ -292,8 +293,14 @@ export async function waitForReplay(
         { finalLsn, replayLsn, behindBytes: behind },
       );
     }
-    await new Promise((r) => setTimeout(r, 50));
+    // Replay is usually milliseconds behind: look again at once, then back off.
+    await sleep(backoffMs(attempt, 20, 1));
   }
+}
+
+/** The driver's promotion when it has one (RDS), pg_promote otherwise. */
+function promoteBy(ctx: PgContext, target: RegionRole, progress: Progress): Promise<number> {
+  return ctx.opts.promoter ? ctx.opts.promoter(target, progress) : pgPromote(ctx, target, progress);
 }
 
 async function pgPromote(ctx: PgContext, target: RegionRole, progress: Progress): Promise<number> {

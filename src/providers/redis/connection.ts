@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RegionRole } from '../../domain/types.js';
 import { DrError, ProviderError } from '../../errors.js';
+import { backoffMs, sleep } from '../dns-resolve.js';
 
 export interface RedisProviderOptions {
   primaryUrl: string;
@@ -130,10 +131,11 @@ export async function poll<T>(
   probe: () => Promise<T | undefined>,
 ): Promise<T | undefined> {
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  // ROLE and offsets answer in well under a millisecond: look again at once, then back off.
+  for (let attempt = 0; ; attempt++) {
     const v = await probe();
     if (v !== undefined) return v;
     if (Date.now() > deadline) return undefined;
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(backoffMs(attempt, 20, 1));
   }
 }

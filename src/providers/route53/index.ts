@@ -25,7 +25,8 @@
  * - region: signing region (default us-east-1)
  * - changeTimeoutSeconds: how long to wait for INSYNC / the new answer (default 300); then the
  *   step fails with code 'timeout' and the operation pauses
- * - pollMs: poll interval while waiting (default 2000)
+ * - pollMs: the longest pause between polls while waiting (default 2000); the first is 25 ms,
+ *   doubling from there
  * - rtoMinutes: targets.rtoMinutes, for the failover-time warning in readiness: the TTL plus the
  *   time Route 53 takes to see the PRIMARY record's health check fail (RequestInterval ×
  *   FailureThreshold, from GetHealthCheck); the TTL alone, said so, where that cannot be read

@@ -13,7 +13,7 @@ import {
 import type { RegionRole } from '../../domain/types.js';
 import { DrError, PreconditionFailed, ProviderError } from '../../errors.js';
 import type { ActionResult, Progress } from '../types.js';
-import { sleep } from '../dns-resolve.js';
+import { backoffMs, sleep } from '../dns-resolve.js';
 import { NAME, call, type Route53Context } from './context.js';
 import { targetHealth, unhealthyTargetText } from './health.js';
 import {
@@ -37,13 +37,13 @@ async function waitFor<T>(
   onTimeout: (waitedS: number) => DrError,
 ): Promise<T> {
   const started = Date.now();
-  for (;;) {
+  for (let attempt = 0; ; attempt++) {
     const done = await poll();
     if (done !== undefined) return done;
     const waited = Date.now() - started;
     if (waited >= ctx.timeoutMs) throw onTimeout(Math.round(waited / 1000));
     progress(`${what} (${Math.round(waited / 1000)} s)`);
-    await sleep(ctx.pollMs);
+    await sleep(backoffMs(attempt, ctx.pollMs));
   }
 }
 

@@ -19,7 +19,8 @@
  * - ca: PEM of extra CA certificates to trust for `endpoint` (the lab simulator's self-signed one)
  * - changeTimeoutSeconds: how long to wait until the profile routes to the target (default 120);
  *   then code 'timeout' and the operation pauses
- * - pollMs: poll interval while waiting (default 2000)
+ * - pollMs: the longest pause between polls while waiting (default 2000); the first is 25 ms,
+ *   doubling from there
  * - rtoMinutes, resolveName, resolverServers, resolver: as for Route 53; resolution (of
  *   resolveName, default the profile's FQDN) runs when one of the last three is given. The
  *   failover-time warning adds to the profile's DNS TTL the time the monitor takes to mark the

@@ -5,7 +5,7 @@
 import type { RegionRole } from '../../domain/types.js';
 import { PreconditionFailed, ProviderError } from '../../errors.js';
 import type { ActionResult, Progress } from '../types.js';
-import { sleep } from '../dns-resolve.js';
+import { backoffMs, sleep } from '../dns-resolve.js';
 import { NAME, type TrafficManagerContext } from './context.js';
 import { describe, endpointLine, patch, readState, type ProfileState } from './profile.js';
 import { alreadySet, heldOn, interruptedSwap, settleSwap, swapPriorities } from './swap.js';
@@ -17,7 +17,7 @@ async function waitForRouting(
 ): Promise<ProfileState> {
   const { opts, timeoutMs, pollMs, where } = ctx;
   const started = Date.now();
-  for (;;) {
+  for (let attempt = 0; ; attempt++) {
     const st = await readState(ctx);
     if (st.servedBy === target) return st;
     const waited = Date.now() - started;
@@ -30,7 +30,7 @@ async function waitForRouting(
     progress(
       `waiting for ${opts.profileName} to route to the ${target} (${Math.round(waited / 1000)} s)`,
     );
-    await sleep(pollMs);
+    await sleep(backoffMs(attempt, pollMs));
   }
 }
 

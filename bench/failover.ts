@@ -1,0 +1,296 @@
+/**
+ * The bot's RTO beside the raw operations it waits for, on a lab this starts itself: N planned
+ * and N unplanned failovers, each followed by its failback, through the console (the engine
+ * without Slack), then the raw critical path done directly in its best order: pg_promote beside
+ * REPLICAOF NO ONE beside the scale to ready, then the DNS switch until Route 53 answers it.
+ *
+ *   npm run bench:failover                 # 3 of each
+ *   npm run -s bench:failover -- --runs 2 --json   # -s: only the JSON on stdout
+ *
+ * Raw promotions cannot be undone cheaply, so the raw database and cache figures come from one
+ * promotion at the end; the reversible ones (scale, DNS) are repeated N times.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import {
+  GetHealthCheckCommand,
+  Route53Client,
+  TestDNSAnswerCommand,
+  UpdateHealthCheckCommand,
+} from '@aws-sdk/client-route-53';
+import { AppsV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { loadConfig } from '../src/config/load.js';
+import type { DrConfig } from '../src/config/schema.js';
+import { createConsoleSession } from '../src/console/index.js';
+import { openConsoleRuntime, type ConsoleRuntime } from '../src/console/runtime.js';
+import type { OperationView, StepId } from '../src/domain/types.js';
+import { LAB_APPROVERS, labDown, labUp, readLabEnv, type LabInfo } from '../src/lab/index.js';
+
+const arg = (name: string): string | undefined => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : undefined;
+};
+const RUNS = Number(arg('--runs') ?? 3);
+const JSON_OUT = process.argv.includes('--json');
+const say = (line: string): void =>
+  void (JSON_OUT ? process.stderr : process.stdout).write(`${line}\n`);
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s[Math.floor((s.length - 1) / 2)]!;
+};
+const now = (): number => Number(process.hrtime.bigint()) / 1e6;
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = now();
+  await fn();
+  return now() - t0;
+}
+
+/** The failover's critical path: the steps the RTO waits for, and the raw operation behind each. */
+const RAW_OF: Partial<Record<StepId, 'database' | 'cache' | 'scale' | 'dns'>> = {
+  'promote-database': 'database',
+  'promote-cache': 'cache',
+  'scale-secondary': 'scale',
+  'switch-dns': 'dns',
+};
+
+interface Run {
+  rtoMs: number;
+  steps: Partial<Record<StepId, number>>;
+}
+
+async function operate(
+  runtime: ConsoleRuntime,
+  config: DrConfig,
+  line: string,
+  users: Record<string, string>,
+): Promise<OperationView> {
+  const session = createConsoleSession({
+    engine: runtime.engine,
+    config,
+    reporter: runtime.reporter,
+    user: 'alice',
+    users,
+    reportsDir: tmpdir(),
+    write: () => {},
+  });
+  try {
+    await session.handle(`as alice ${line}`);
+    const requested = (await runtime.engine.status()).active;
+    if (!requested) throw new Error(`"${line}" was not created`);
+    const waiting = await session.settled(requested.id);
+    if (waiting.phase !== 'awaitingApproval')
+      throw new Error(`${line}: ${waiting.phase} ${waiting.lastError?.message ?? ''}`);
+    await session.handle(`as bob approve ${requested.id}`);
+    const end = await session.settled(requested.id);
+    if (end.phase !== 'completed')
+      throw new Error(`${line} ended ${end.phase}: ${end.lastError?.message ?? ''}`);
+    return end;
+  } finally {
+    session.close();
+  }
+}
+
+function runOf(view: OperationView): Run {
+  const steps: Run['steps'] = {};
+  for (const s of view.steps)
+    if (s.startedAt !== undefined && s.finishedAt !== undefined)
+      steps[s.id] = s.finishedAt - s.startedAt;
+  return { rtoMs: view.rtoMs ?? NaN, steps };
+}
+
+/** The raw operations, done directly against the lab's servers and simulators. */
+class Raw {
+  private readonly kc = new KubeConfig();
+  private readonly route53: Route53Client;
+  constructor(
+    private readonly lab: LabInfo,
+    private readonly config: DrConfig,
+  ) {
+    const k = config.components.kubernetes!;
+    this.kc.loadFromFile(k.secondary.kubeconfig!);
+    this.kc.setCurrentContext(k.secondary.context!);
+    const d = config.components.dns!.route53!;
+    this.route53 = new Route53Client({ endpoint: d.endpoint, region: d.region });
+  }
+
+  async database(): Promise<number> {
+    const c = new pg.Client({ connectionString: this.lab.postgres.secondary.url });
+    await c.connect();
+    try {
+      return await timed(() => c.query('SELECT pg_promote(true, 60)'));
+    } finally {
+      await c.end();
+    }
+  }
+
+  async cache(): Promise<number> {
+    const r = new Redis(this.lab.redis.secondary.url, { disconnectTimeout: 100 });
+    try {
+      await r.ping();
+      return await timed(() => r.call('REPLICAOF', 'NO', 'ONE'));
+    } finally {
+      r.disconnect();
+    }
+  }
+
+  /** PATCH each workload's scale, then read until every one is ready (1 ms apart). */
+  async scale(profile: 'production' | 'standby'): Promise<number> {
+    const apps = this.kc.makeApiClient(AppsV1Api);
+    const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+    const ws = this.config.components.kubernetes!.workloads;
+    const want = (w: (typeof ws)[number]): number =>
+      profile === 'production' ? w.productionReplicas : w.standbyReplicas;
+    return timed(async () => {
+      await Promise.all(
+        ws.map((w) => {
+          const args = {
+            name: w.name,
+            namespace: w.namespace,
+            body: { spec: { replicas: want(w) } },
+          };
+          return w.kind === 'Deployment'
+            ? apps.patchNamespacedDeploymentScale(args, merge)
+            : apps.patchNamespacedStatefulSetScale(args, merge);
+        }),
+      );
+      for (;;) {
+        const all = await Promise.all(
+          ws.map((w) =>
+            w.kind === 'Deployment'
+              ? apps.readNamespacedDeployment({ name: w.name, namespace: w.namespace })
+              : apps.readNamespacedStatefulSet({ name: w.name, namespace: w.namespace }),
+          ),
+        );
+        const ready = all.every(
+          (o, i) =>
+            (o.status?.readyReplicas ?? 0) === want(ws[i]!) && o.status?.replicas === want(ws[i]!),
+        );
+        if (ready) return;
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    });
+  }
+
+  /** The lab's method: pin the primary's health check, then ask Route 53 until it answers the other side. */
+  async dns(toSecondary: boolean): Promise<number> {
+    const d = this.config.components.dns!.route53!;
+    const answer = async (): Promise<string> =>
+      (
+        await this.route53.send(
+          new TestDNSAnswerCommand({
+            HostedZoneId: d.hostedZoneId,
+            RecordName: d.recordName,
+            RecordType: d.recordType as 'A',
+          }),
+        )
+      ).RecordData?.join(',') ?? '';
+    const before = await answer();
+    const check = await this.route53.send(
+      new GetHealthCheckCommand({ HealthCheckId: d.primaryHealthCheckId! }),
+    );
+    return timed(async () => {
+      await this.route53.send(
+        new UpdateHealthCheckCommand({
+          HealthCheckId: d.primaryHealthCheckId!,
+          HealthCheckVersion: check.HealthCheck?.HealthCheckVersion,
+          Inverted: toSecondary,
+          Disabled: toSecondary,
+        }),
+      );
+      while ((await answer()) === before) await new Promise((r) => setTimeout(r, 1));
+    });
+  }
+}
+
+async function rawPath(
+  lab: LabInfo,
+  config: DrConfig,
+): Promise<Record<'database' | 'cache' | 'scale' | 'dns', number>> {
+  const raw = new Raw(lab, config);
+  const scale: number[] = [];
+  const dns: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    scale.push(await raw.scale('production'));
+    dns.push(await raw.dns(true));
+    await raw.scale('standby');
+    await raw.dns(false);
+  }
+  // Last: the promotions, side by side as the runbook does them.
+  const [database, cache] = await Promise.all([raw.database(), raw.cache()]);
+  return { database, cache, scale: median(scale), dns: median(dns) };
+}
+
+function table(label: string, runs: Run[], raw: Record<string, number>) {
+  const stepMs = (id: StepId): number => median(runs.map((r) => r.steps[id] ?? NaN));
+  const rows = (Object.keys(RAW_OF) as StepId[]).map((id) => {
+    const r = raw[RAW_OF[id]!]!;
+    return { step: id, botMs: stepMs(id), rawMs: r, ratio: stepMs(id) / r };
+  });
+  const rawMs = Math.max(raw.database!, raw.cache!, raw.scale!) + raw.dns!;
+  const handRunMs = raw.database! + raw.cache! + raw.scale! + raw.dns!;
+  const rtoMs = median(runs.map((r) => r.rtoMs));
+  say(`\n${label} (median of ${runs.length})`);
+  say(
+    `${'step'.padEnd(20)} ${'bot ms'.padStart(9)} ${'raw ms'.padStart(9)} ${'ratio'.padStart(7)}`,
+  );
+  for (const r of rows)
+    say(
+      `${r.step.padEnd(20)} ${r.botMs.toFixed(1).padStart(9)} ${r.rawMs.toFixed(1).padStart(9)} ${r.ratio.toFixed(2).padStart(7)}`,
+    );
+  say(
+    `${'RTO (approval→verified)'.padEnd(20)} ${rtoMs.toFixed(0).padStart(6)} ms; raw critical path ${rawMs.toFixed(1)} ms; ratio ${(rtoMs / rawMs).toFixed(2)}; sequential hand-run ${handRunMs.toFixed(1)} ms`,
+  );
+  return { rtoMs, rawMs, ratio: rtoMs / rawMs, handRunMs, steps: rows };
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'dr-bench-failover-'));
+  await rm(dir, { recursive: true, force: true });
+  say(`starting the lab in ${dir}…`);
+  const lab = await labUp({ dir });
+  let runtime: ConsoleRuntime | undefined;
+  try {
+    const env = readLabEnv(lab.envFile);
+    for (const [k, v] of Object.entries(env))
+      if (k.startsWith('AWS_') || k.startsWith('AZURE_')) process.env[k] = v;
+    const config = loadConfig({ path: lab.configPath });
+    runtime = await openConsoleRuntime({ config, env: { ...process.env, ...env } });
+    const users = { alice: LAB_APPROVERS[0], bob: LAB_APPROVERS[1] };
+    const planned: Run[] = [];
+    const unplanned: Run[] = [];
+    for (const [mode, runs] of [
+      ['planned', planned],
+      ['unplanned', unplanned],
+    ] as const) {
+      for (let i = 0; i < RUNS; i++) {
+        const fo = await operate(runtime, config, `failover ${mode} bench`, users);
+        runs.push(runOf(fo));
+        say(`${mode} failover ${i + 1}/${RUNS}: RTO ${fo.rtoMs} ms`);
+        const fb = await operate(runtime, config, 'failback bench', users);
+        say(`  failback: ${(fb.finishedAt ?? 0) - (fb.approvedAt ?? 0)} ms`);
+      }
+    }
+    await runtime.close();
+    runtime = undefined;
+    const raw = await rawPath(lab, config);
+    const machine = `${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+    say(`\nmachine: ${machine}`);
+    const result = {
+      machine,
+      runs: RUNS,
+      planned: table('planned failover', planned, raw),
+      unplanned: table('unplanned failover', unplanned, raw),
+      raw,
+    };
+    if (JSON_OUT) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  } finally {
+    await runtime?.close().catch(() => undefined);
+    await labDown({ dir }).catch(() => undefined);
+  }
+}
+
+await main();

@@ -1,0 +1,222 @@
+/**
+ * ElastiCache Global Datastore simulator: the query API of @aws-sdk/client-elasticache in front
+ * of the lab's real Redis pair. FailoverGlobalReplicationGroup fails the real pair over
+ * (REPLICAOF NO ONE on the new primary, REPLICAOF on the old one), without pausing writes, as AWS
+ * offers no zero-loss flag: what the old primary took past the replica's offset is lost, so a
+ * write load measures the RPO. An old primary that cannot be reached is re-attached as a
+ * secondary once it answers again, as the datastore keeps its topology.
+ */
+import { Redis } from 'ioredis';
+import { startHttpSim, type HttpSim, type RecordedRequest, type SimResponse } from './http-sim.js';
+import {
+  API_VERSION,
+  datastoreXml,
+  errorResponse,
+  formParams,
+  ok,
+  operationOf,
+  type ElastiCacheOperation,
+  type SimDatastore,
+  type SimMember,
+} from './elasticache-api.js';
+
+interface ElastiCacheMemberServer {
+  replicationGroupId: string;
+  region: string;
+  /** The member's primary node, as the service (an admin) reaches it. */
+  url: string;
+}
+
+interface ElastiCacheSimOptions {
+  globalReplicationGroupId?: string;
+  primary: ElastiCacheMemberServer;
+  secondary: ElastiCacheMemberServer;
+  /** How long the datastore stays `modifying` after the roles moved (AWS: minutes). */
+  failoverDelayMs?: number;
+  port?: number;
+}
+
+export interface ElastiCacheSim {
+  readonly url: string;
+  readonly globalReplicationGroupId: string;
+  readonly requests: RecordedRequest[];
+  requestsFor(operation: ElastiCacheOperation): RecordedRequest[];
+  datastore(): SimDatastore;
+  /** Console-side levers: another operation in progress, or the secondary removed. */
+  setStatus(status: string): void;
+  makePrimaryOnly(): void;
+  stop(): Promise<void>;
+}
+
+interface State {
+  d: SimDatastore;
+  servers: Map<string, ElastiCacheMemberServer>;
+  delayMs: number;
+  /** A demoted member whose node was unreachable: re-attached when it answers. */
+  pendingDemotion: { member: SimMember; to: SimMember } | null;
+}
+
+async function onRedis<T>(url: string, fn: (r: Redis) => Promise<T>): Promise<T> {
+  const r = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 1000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
+  r.on('error', () => undefined);
+  try {
+    await r.connect();
+    return await fn(r);
+  } finally {
+    if (r.status === 'ready') await r.quit().catch(() => r.disconnect());
+    else r.disconnect();
+  }
+}
+
+const hostPort = (url: string): [string, string] => {
+  const u = new URL(url);
+  return [u.hostname, u.port || '6379'];
+};
+
+/** Make `member`'s node replicate `to`'s: false when it cannot be reached. */
+async function demote(s: State, member: SimMember, to: SimMember): Promise<boolean> {
+  const [host, port] = hostPort(s.servers.get(to.replicationGroupId)!.url);
+  return onRedis(s.servers.get(member.replicationGroupId)!.url, (r) =>
+    r.call('REPLICAOF', host, port),
+  ).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** The real switch, then `available` with the new roles after the delay. */
+async function performFailover(s: State, target: SimMember): Promise<void> {
+  const old = s.d.members.find((m) => m.role === 'PRIMARY')!;
+  await onRedis(s.servers.get(target.replicationGroupId)!.url, (r) =>
+    r.call('REPLICAOF', 'NO', 'ONE'),
+  );
+  const demoted = await demote(s, old, target);
+  await new Promise((r) => setTimeout(r, s.delayMs));
+  target.role = 'PRIMARY';
+  old.role = 'SECONDARY';
+  // Lab choice (no AWS doc names the state of a member whose region is out): not associated until it answers.
+  old.status = demoted ? 'associated' : 'associating';
+  s.pendingDemotion = demoted ? null : { member: old, to: target };
+  s.d.status = 'available';
+}
+
+async function reattach(s: State): Promise<void> {
+  const p = s.pendingDemotion;
+  if (!p || !(await demote(s, p.member, p.to))) return;
+  p.member.status = 'associated';
+  s.pendingDemotion = null;
+}
+
+function describe(s: State, q: Record<string, string>): SimResponse {
+  // API_DescribeGlobalReplicationGroups: an id that does not exist is GlobalReplicationGroupNotFoundFault (404).
+  if (q.GlobalReplicationGroupId && q.GlobalReplicationGroupId !== s.d.id)
+    return errorResponse(
+      404,
+      'GlobalReplicationGroupNotFoundFault',
+      'The Global datastore does not exist',
+    );
+  return ok('DescribeGlobalReplicationGroups', {
+    GlobalReplicationGroups: {
+      itemName: 'GlobalReplicationGroup',
+      items: [datastoreXml(s.d, q.ShowMemberInfo === 'true')],
+    },
+  });
+}
+
+/** The refusals of API_FailoverGlobalReplicationGroup (Errors section), in the order it lists them. */
+function failover(s: State, q: Record<string, string>): SimResponse {
+  for (const p of ['GlobalReplicationGroupId', 'PrimaryRegion', 'PrimaryReplicationGroupId'])
+    if (!q[p])
+      return errorResponse(400, 'MissingParameter', `The request must contain the parameter ${p}`);
+  if (q.GlobalReplicationGroupId !== s.d.id)
+    return errorResponse(
+      404,
+      'GlobalReplicationGroupNotFoundFault',
+      'The Global datastore does not exist',
+    );
+  // "InvalidGlobalReplicationGroupState: The Global datastore is not available or in primary-only state."
+  if (s.d.status !== 'available' || s.d.members.length < 2)
+    return errorResponse(
+      400,
+      'InvalidGlobalReplicationGroupState',
+      `Global datastore ${s.d.id} is ${s.d.status}: it must be available with a secondary`,
+    );
+  const target = s.d.members.find(
+    (m) => m.replicationGroupId === q.PrimaryReplicationGroupId && m.region === q.PrimaryRegion,
+  );
+  // "Used to failover the primary region to a secondary region": the named group must be a secondary member (InvalidParameterValue).
+  if (!target || target.role !== 'SECONDARY')
+    return errorResponse(
+      400,
+      'InvalidParameterValue',
+      `${q.PrimaryReplicationGroupId} in ${q.PrimaryRegion} is not a secondary member of ${s.d.id}`,
+    );
+  s.d.status = 'modifying';
+  const answer = ok('FailoverGlobalReplicationGroup', {
+    GlobalReplicationGroup: datastoreXml(s.d, true),
+  });
+  void performFailover(s, target).catch(() => {
+    s.d.status = 'available';
+  });
+  return answer;
+}
+
+async function handle(s: State, req: RecordedRequest): Promise<SimResponse> {
+  const q = formParams(req);
+  // Query API: POST with the Version of the API (APIReference CommonParameters: Action, Version).
+  if (req.method !== 'POST' || q.Version !== API_VERSION)
+    return errorResponse(400, 'InvalidAction', `expected a POST with Version=${API_VERSION}`);
+  const op = operationOf(req);
+  if (op === 'DescribeGlobalReplicationGroups') {
+    await reattach(s);
+    return describe(s, q);
+  }
+  if (op === 'FailoverGlobalReplicationGroup') return failover(s, q);
+  // The bot never sends Disassociate (one-way); the simulator does not offer it either.
+  return errorResponse(
+    400,
+    'InvalidAction',
+    `The action ${q.Action ?? '(none)'} is not valid for this web service`,
+  );
+}
+
+export async function startElastiCacheSimulator(
+  opts: ElastiCacheSimOptions,
+): Promise<ElastiCacheSim> {
+  const member = (m: ElastiCacheMemberServer, role: SimMember['role']): SimMember => ({
+    replicationGroupId: m.replicationGroupId,
+    region: m.region,
+    role,
+    status: 'associated',
+  });
+  const s: State = {
+    d: {
+      id: opts.globalReplicationGroupId ?? 'ldgnf-lab-cache',
+      status: 'available',
+      members: [member(opts.primary, 'PRIMARY'), member(opts.secondary, 'SECONDARY')],
+    },
+    servers: new Map([opts.primary, opts.secondary].map((m) => [m.replicationGroupId, m])),
+    delayMs: opts.failoverDelayMs ?? 300,
+    pendingDemotion: null,
+  };
+  const http: HttpSim = await startHttpSim((req) => handle(s, req), { port: opts.port });
+  return {
+    url: http.url,
+    globalReplicationGroupId: s.d.id,
+    requests: http.requests,
+    requestsFor: (operation) => http.requests.filter((r) => operationOf(r) === operation),
+    datastore: () => structuredClone(s.d),
+    setStatus: (status) => void (s.d.status = status),
+    makePrimaryOnly() {
+      s.d.members = s.d.members.filter((m) => m.role === 'PRIMARY');
+      s.d.status = 'primary-only';
+    },
+    stop: () => http.close(),
+  };
+}

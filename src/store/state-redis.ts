@@ -1,0 +1,42 @@
+/**
+ * Connections to the bot's state Redis: a plain redis:// URL, or a primary found through Redis
+ * Sentinel so that the state survives the loss of one Redis server or zone. Sentinel is chosen by
+ * the environment (REDIS_SENTINELS and REDIS_SENTINEL_MASTER) and carried through the code as a
+ * `redis-sentinel://host:port,host:port/master` string, so every place that takes the state
+ * Redis's URL follows a failover without knowing about it. ioredis asks the sentinels for the
+ * current primary and reconnects to the new one after a failover.
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+import { SENTINEL_SCHEME as SCHEME } from '../config/state-redis-env.js';
+
+interface SentinelTarget {
+  sentinels: { host: string; port: number }[];
+  name: string;
+}
+
+function parseSentinelUrl(url: string): SentinelTarget | undefined {
+  if (!url.startsWith(SCHEME)) return undefined;
+  const rest = url.slice(SCHEME.length);
+  const slash = rest.lastIndexOf('/');
+  const sentinels = rest
+    .slice(0, slash)
+    .split(',')
+    .map((hp) => {
+      const colon = hp.lastIndexOf(':');
+      return { host: hp.slice(0, colon), port: Number(hp.slice(colon + 1)) };
+    });
+  return { sentinels, name: rest.slice(slash + 1) };
+}
+
+/** A connection to the state Redis (through Sentinel when the URL says so). */
+export function openStateRedis(url: string, options: RedisOptions = {}): Redis {
+  const target = parseSentinelUrl(url);
+  if (!target) return new Redis(url, options);
+  return new Redis({
+    ...options,
+    sentinels: target.sentinels,
+    name: target.name,
+    // A replica answers writes with READONLY: after a failover, reconnect to the new primary.
+    reconnectOnError: (err) => err.message.startsWith('READONLY'),
+  });
+}

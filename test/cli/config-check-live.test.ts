@@ -1,0 +1,87 @@
+/**
+ * `dr config check --live` as an operator runs it against the lab: the real CLI process with only
+ * lab.env (and Slack tokens, which the file checks want), one row per component from preflight,
+ * exit 1 when a right of the bot's PostgreSQL role is missing, and nothing changed anywhere.
+ */
+import { readLabEnv, type LabInfo } from '../../src/lab/index.js';
+import { BOT_PG_ROLE } from '../../src/lab/permissions.js';
+import { runDr, type DrRun } from '../support/dr-cli.js';
+import { sql, startLab, stopLabs, until } from '../support/lab.js';
+
+let lab: LabInfo;
+let env: NodeJS.ProcessEnv;
+
+beforeAll(async () => {
+  lab = await startLab({ cloud: true });
+  env = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    ...readLabEnv(lab.envFile),
+    SLACK_BOT_TOKEN: 'xoxb-config-check-live',
+    SLACK_SIGNING_SECRET: 'config-check-live-secret',
+  };
+}, 120_000);
+
+afterAll(async () => {
+  await stopLabs();
+});
+
+const check = (): Promise<DrRun> => runDr(['config', 'check', '--live'], { env });
+
+/** Which PostgreSQL server is a standby: what a read-only check must leave as it found it. */
+async function pgRoles(): Promise<boolean[]> {
+  return Promise.all(
+    [lab.postgres.primary.url, lab.postgres.secondary.url].map(
+      async (url) =>
+        (await sql<{ standby: boolean }>(url, 'SELECT pg_is_in_recovery() AS standby'))[0]!.standby,
+    ),
+  );
+}
+
+const row = (out: string, component: string): string =>
+  out.split('\n').find((l) => l.startsWith(`  ${component}: `)) ??
+  `(no ${component} row in:\n${out})`;
+
+test('with the lab config and lab.env: a row per component, none blocked, exit 0', async () => {
+  const before = await pgRoles();
+  const run = await check();
+  expect(run.stderr).not.toMatch(/blocked|live check failed/);
+  expect(run.stdout).toContain('live checks (failover readiness, planned mode):');
+  expect(row(run.stdout, 'database')).toMatch(/^ {2}database: ok — /);
+  expect(row(run.stdout, 'cache')).toMatch(/^ {2}cache: ok — /);
+  expect(row(run.stdout, 'dns')).toMatch(/^ {2}dns: (ok|warning) — /);
+  expect(run.code).toBe(0);
+  expect(await pgRoles()).toEqual(before);
+}, 60_000);
+
+test('without pg_checkpoint for the bot role: the database row is blocked and names it, exit 1', async () => {
+  const P = lab.postgres.primary.url;
+  const S = lab.postgres.secondary.url;
+  await sql(P, `REVOKE pg_checkpoint FROM ${BOT_PG_ROLE}`);
+  try {
+    await until('the standby to replay the REVOKE', async () => {
+      const [r] = await sql<{ held: boolean }>(
+        S,
+        `SELECT pg_has_role('${BOT_PG_ROLE}', 'pg_checkpoint', 'MEMBER') AS held`,
+      );
+      return r!.held === false;
+    });
+    const before = await pgRoles();
+    const run = await check();
+    const db = row(run.stdout, 'database');
+    expect(db).toMatch(/^ {2}database: blocked — /);
+    expect(db).toContain('missing pg_checkpoint');
+    expect(db).toContain(`GRANT pg_checkpoint TO "${BOT_PG_ROLE}"`);
+    expect(run.stderr).toContain('blocked: database');
+    expect(run.code).toBe(1);
+    expect(await pgRoles()).toEqual(before);
+  } finally {
+    await sql(P, `GRANT pg_checkpoint TO ${BOT_PG_ROLE}`);
+  }
+}, 60_000);
+
+test('--live with --skip-env is a usage error', async () => {
+  const run = await runDr(['config', 'check', '--live', '--skip-env'], { env });
+  expect(run.stderr).toMatch(/--skip-env.*--live|--live.*--skip-env/);
+  expect(run.code).toBe(2);
+});

@@ -1,0 +1,66 @@
+/**
+ * components.postgres.driver: streaming stays the default; rds-replica's block is checked with
+ * errors that name the key and say what to fix.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config/index.js';
+
+const BASE = `environment: staging
+regions:
+  primary: { name: eu-west-1 }
+  secondary: { name: eu-central-1 }
+slack:
+  incidentChannel: C0123ABCD
+approvals:
+  approvers: [U0123ALICE]
+components:
+  postgres:
+    primary: { url: "postgres://dr_bot@db1.internal:5432/app" }
+    secondary: { url: "postgres://dr_bot@db2.internal:5432/app" }
+`;
+const RDS = `    rds:
+      primary: { instanceIdentifier: app-db, region: eu-west-1 }
+      secondary: { instanceIdentifier: app-db-replica, region: eu-central-1 }
+      accountId: "123456789012"
+`;
+
+let dir: string;
+beforeAll(() => void (dir = mkdtempSync(join(tmpdir(), 'dr-driver-test-'))));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function load(extra: string): ReturnType<typeof loadConfig> {
+  const path = join(dir, 'dr.config.yaml');
+  writeFileSync(path, BASE + extra);
+  return loadConfig({ path, env: {} });
+}
+
+it('defaults to the streaming driver, as before', () => {
+  expect(load('').components.postgres?.driver).toBe('streaming');
+});
+
+it('accepts rds-replica with its instances', () => {
+  const pg = load(`    driver: rds-replica\n${RDS}`).components.postgres;
+  expect(pg?.rds).toMatchObject({ accountId: '123456789012', rebuildTimeoutMinutes: 240 });
+});
+
+it.each([
+  ['    driver: rds-replica\n', /components\.postgres\.rds.*driver rds-replica needs `rds`/],
+  [RDS, /components\.postgres\.rds.*set driver: rds-replica or remove it/],
+  ['    driver: aurora\n', /components\.postgres\.driver/],
+  [
+    `    driver: rds-replica\n${RDS}    resync: { command: /bin/true }\n`,
+    /components\.postgres\.resync.*CreateDBInstanceReadReplica: remove `resync`/,
+  ],
+  [
+    `    driver: rds-replica\n${RDS.replace('"123456789012"', '"12345"')}`,
+    /components\.postgres\.rds\.accountId.*12-digit/,
+  ],
+  [
+    `    driver: rds-replica\n${RDS.replace('region: eu-west-1', 'region: Europe')}`,
+    /components\.postgres\.rds\.primary\.region.*AWS region/,
+  ],
+])('refuses a wrong driver block, saying what to fix (%#)', (extra, message) => {
+  expect(() => load(extra)).toThrow(message);
+});

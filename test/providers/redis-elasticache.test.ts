@@ -1,0 +1,280 @@
+/**
+ * The elasticache-global driver on the lab's real Redis pair behind the ElastiCache simulator:
+ * planned and unplanned failover and failback under a write load that measures what was lost,
+ * and the failovers AWS refuses, refused before anything changes.
+ */
+import {
+  ElastiCacheClient,
+  FailoverGlobalReplicationGroupCommand,
+} from '@aws-sdk/client-elasticache';
+import { PreconditionFailed } from '../../src/errors.js';
+import type { LabInfo } from '../../src/lab/index.js';
+import { labOutage, labRestore } from '../../src/lab/outage.js';
+import {
+  startElastiCacheSimulator,
+  type ElastiCacheSim,
+} from '../../src/lab/simulators/elasticache.js';
+import { createElastiCacheGlobalProvider } from '../../src/providers/redis-elasticache/index.js';
+import type { CacheProvider, Progress } from '../../src/providers/types.js';
+import { silentLog, startLab, stopLabs, until } from '../support/lab.js';
+import { labRedisClients } from '../support/redis.js';
+
+const progress: Progress = () => undefined;
+const { connect, closeAll } = labRedisClients();
+const PRIMARY = { region: 'us-east-1', replicationGroupId: 'lab-cache-use1' };
+const SECONDARY = { region: 'us-west-2', replicationGroupId: 'lab-cache-usw2' };
+
+let lab: LabInfo;
+let sim: ElastiCacheSim;
+const open: CacheProvider[] = [];
+
+function driver(
+  extra: { pauseWrites?: boolean; secondaryGroup?: string; primaryUrl?: string } = {},
+): CacheProvider {
+  const p = createElastiCacheGlobalProvider({
+    globalReplicationGroupId: sim.globalReplicationGroupId,
+    primary: PRIMARY,
+    secondary: {
+      ...SECONDARY,
+      replicationGroupId: extra.secondaryGroup ?? SECONDARY.replicationGroupId,
+    },
+    pauseWrites: extra.pauseWrites ?? true,
+    failoverTimeoutSeconds: 20,
+    endpoint: sim.url,
+    credentials: { accessKeyId: 'AKIDSIMULATOR', secretAccessKey: 'simulator' },
+    primaryUrl: extra.primaryUrl ?? lab.redis.primary.url,
+    secondaryUrl: lab.redis.secondary.url,
+    promoteTimeoutSeconds: 10,
+    log: silentLog,
+    connectTimeoutMs: 1000,
+  });
+  open.push(p);
+  return p;
+}
+
+async function role(url: string): Promise<string> {
+  return /^role:(\w+)/m.exec(await connect(url).info('replication'))![1]!;
+}
+
+/** The application: RPUSHes one number at a time to whichever node it is given, until refused. */
+function startWriter(url: string, key: string) {
+  const acknowledged: number[] = [];
+  const r = connect(url);
+  let stopped = false;
+  const loop = (async () => {
+    for (let i = 1; !stopped; i++) {
+      try {
+        await r.rpush(key, String(i));
+        acknowledged.push(i);
+      } catch {
+        return;
+      }
+    }
+  })();
+  return {
+    acknowledged,
+    async stop(): Promise<void> {
+      stopped = true;
+      await loop;
+    },
+  };
+}
+
+/** Acknowledged writes missing from the serving node: the RPO measured by the write load. */
+async function lost(url: string, key: string, acknowledged: number[]): Promise<number> {
+  const present = new Set(await connect(url).lrange(key, 0, -1));
+  return acknowledged.filter((i) => !present.has(String(i))).length;
+}
+
+beforeAll(async () => {
+  lab = await startLab();
+  sim = await startElastiCacheSimulator({
+    primary: { ...PRIMARY, url: lab.redis.primary.url },
+    secondary: { ...SECONDARY, url: lab.redis.secondary.url },
+    failoverDelayMs: 200,
+  });
+});
+
+afterAll(async () => {
+  await Promise.all(open.map((p) => p.close()));
+  await closeAll();
+  await sim?.stop();
+  await stopLabs();
+});
+
+describe('what AWS refuses is refused before any call', () => {
+  test('readiness shows roles, link state, the rights it proved and what it cannot do', async () => {
+    const r = await driver().readiness('secondary');
+    expect(r.status).toBe('ready');
+    expect(r.summary).toContain('lab-cache-use1@us-east-1: PRIMARY associated');
+    expect(r.summary).toContain('lab-cache-usw2@us-west-2: SECONDARY associated');
+    expect(r.warnings?.join('\n')).toMatch(/FailoverGlobalReplicationGroup cannot be dry-run/);
+    expect(r.warnings?.join('\n')).toMatch(/DisassociateGlobalReplicationGroup is never sent/);
+    expect(r.warnings?.join('\n')).toMatch(/CLIENT PAUSE WRITE.*zero loss/);
+  });
+
+  test('a datastore that is not available: blocked on the card, no failover sent', async () => {
+    sim.setStatus('modifying');
+    try {
+      const d = driver();
+      const r = await d.readiness('secondary');
+      expect(r.status).toBe('blocked');
+      expect(r.summary).toMatch(/modifying, not available/);
+      await expect(d.promote({ target: 'secondary', mode: 'planned', progress })).rejects.toThrow(
+        PreconditionFailed,
+      );
+      expect(sim.requestsFor('FailoverGlobalReplicationGroup')).toHaveLength(0);
+      // The simulator refuses it too, as AWS does, when the SDK sends it anyway.
+      const client = new ElastiCacheClient({
+        region: SECONDARY.region,
+        endpoint: sim.url,
+        credentials: { accessKeyId: 'AKIDSIMULATOR', secretAccessKey: 'simulator' },
+      });
+      await expect(
+        client.send(
+          new FailoverGlobalReplicationGroupCommand({
+            GlobalReplicationGroupId: sim.globalReplicationGroupId,
+            PrimaryRegion: SECONDARY.region,
+            PrimaryReplicationGroupId: SECONDARY.replicationGroupId,
+          }),
+        ),
+      ).rejects.toMatchObject({ name: 'InvalidGlobalReplicationGroupStateFault' });
+      client.destroy();
+    } finally {
+      sim.setStatus('available');
+    }
+    expect(await role(lab.redis.secondary.url)).toBe('slave');
+  });
+
+  test('a replication group that is not a member: wrong target, nothing sent', async () => {
+    const d = driver({ secondaryGroup: 'someone-elses-cache' });
+    const sentBefore = sim.requestsFor('FailoverGlobalReplicationGroup').length;
+    const r = await d.readiness('secondary');
+    expect(r.status).toBe('blocked');
+    expect(r.summary).toMatch(/someone-elses-cache in us-west-2 is not a member/);
+    await expect(d.promote({ target: 'secondary', mode: 'planned', progress })).rejects.toThrow(
+      /not a member/,
+    );
+    expect(sim.requestsFor('FailoverGlobalReplicationGroup')).toHaveLength(sentBefore);
+  });
+});
+
+describe('failover and failback on the real pair', () => {
+  test('planned failover pauses writes, waits for zero lag: no acknowledged write lost', async () => {
+    const d = driver();
+    const w = startWriter(lab.redis.primary.url, 'orders:planned');
+    await until('some writes', async () => w.acknowledged.length > 50);
+    const res = await d.promote({ target: 'secondary', mode: 'planned', progress });
+    await w.stop();
+    expect(res.rpo.bytes).toBe(0);
+    expect(res.evidence).toMatchObject({ paused: true });
+    const sent = sim.requestsFor('FailoverGlobalReplicationGroup').at(-1)!.body;
+    expect(sent).toContain('PrimaryRegion=us-west-2');
+    expect(sent).toContain('PrimaryReplicationGroupId=lab-cache-usw2');
+    expect(await role(lab.redis.secondary.url)).toBe('master');
+    expect(await role(lab.redis.primary.url)).toBe('slave');
+    expect(await d.isWriter('secondary')).toBe(true);
+    expect(await lost(lab.redis.secondary.url, 'orders:planned', w.acknowledged)).toBe(0);
+  });
+
+  test('failback: the old primary is a SECONDARY again, consistent, and planned back', async () => {
+    const d = driver();
+    await d.resync({ standby: 'primary', progress });
+    expect(await d.isStreamingStandby('primary')).toBe(true);
+    const { checks } = await d.consistency({ writer: 'secondary', progress });
+    expect(checks.every((c) => c.ok)).toBe(true);
+    const w = startWriter(lab.redis.secondary.url, 'orders:failback');
+    await until('some writes', async () => w.acknowledged.length > 50);
+    const res = await d.promote({ target: 'primary', mode: 'planned', progress });
+    await w.stop();
+    expect(res.rpo.bytes).toBe(0);
+    expect(await role(lab.redis.primary.url)).toBe('master');
+    expect(await lost(lab.redis.primary.url, 'orders:failback', w.acknowledged)).toBe(0);
+  });
+
+  test('unplanned with a lagging secondary: the card and the RPO give the lag, the write load confirms it', async () => {
+    const primary = connect(lab.redis.primary.url);
+    await connect(lab.redis.primary.url).rpush('orders:unplanned', 'before');
+    await until(
+      'the secondary to have it',
+      async () => (await connect(lab.redis.secondary.url).llen('orders:unplanned')) === 1,
+    );
+    // Cut replication: the primary now wants a password the secondary does not have.
+    await primary.config('SET', 'requirepass', 'held');
+    await primary.call('CLIENT', 'KILL', 'TYPE', 'replica');
+    const heldUrl = `redis://:held@127.0.0.1:${lab.redis.primary.port}`;
+    const held = connect(heldUrl);
+    for (let i = 1; i <= 20; i++) await held.rpush('orders:unplanned', String(i));
+    // The bot still reads the old primary's offset (it has the password); the service cannot demote it.
+    const d = driver({ pauseWrites: false, primaryUrl: heldUrl });
+    const card = await d.readiness('secondary');
+    expect(card.status).toBe('warning');
+    expect(card.expectedLoss?.description).toMatch(/may lose up to the measured lag/);
+    expect(card.expectedLoss?.bytes).toBeGreaterThan(0);
+    const res = await d.promote({ target: 'secondary', mode: 'unplanned', progress });
+    expect(res.rpo.bytes).toBeGreaterThan(0);
+    expect(await role(lab.redis.secondary.url)).toBe('master');
+    const acknowledged = Array.from({ length: 20 }, (_, i) => i + 1);
+    expect(await lost(lab.redis.secondary.url, 'orders:unplanned', acknowledged)).toBe(20);
+    // The old primary could not be demoted (it refused the service): re-attached once it answers.
+    expect(sim.datastore().members.find((m) => m.role === 'SECONDARY')?.status).toBe('associating');
+    await held.config('SET', 'requirepass', '');
+    await d.resync({ standby: 'primary', progress });
+    expect(await role(lab.redis.primary.url)).toBe('slave');
+  });
+
+  test('failback after the unplanned failover: planned, zero loss', async () => {
+    const d = driver();
+    await until('the old primary to catch up', () => d.isStreamingStandby('primary'));
+    const w = startWriter(lab.redis.secondary.url, 'orders:back');
+    await until('some writes', async () => w.acknowledged.length > 50);
+    const res = await d.promote({ target: 'primary', mode: 'planned', progress });
+    await w.stop();
+    expect(res.rpo.bytes).toBe(0);
+    expect(await lost(lab.redis.primary.url, 'orders:back', w.acknowledged)).toBe(0);
+    expect(sim.datastore().members.map((m) => `${m.replicationGroupId}:${m.role}`)).toEqual([
+      'lab-cache-use1:PRIMARY',
+      'lab-cache-usw2:SECONDARY',
+    ]);
+  });
+});
+
+describe('a regional outage of the primary', () => {
+  test('unplanned: the card says the lag cannot be paused or read; the replica keeps a prefix', async () => {
+    const w = startWriter(lab.redis.primary.url, 'orders:outage');
+    await until('some writes', async () => w.acknowledged.length > 50);
+    await labOutage({ dir: lab.dir, region: 'primary' });
+    await w.stop();
+    const d = driver();
+    const card = await d.readiness('secondary');
+    expect(card.status).toBe('warning');
+    expect(card.primaryReachable).toBe(false);
+    expect(card.expectedLoss?.description).toMatch(
+      /writes cannot be paused \(primary is unreachable\).*may lose up to the measured lag \(unknown\)/,
+    );
+    const res = await d.promote({ target: 'secondary', mode: 'unplanned', progress });
+    expect(res.rpo.bytes).toBeNull();
+    expect(res.rpo.description).toMatch(/could not be read/);
+    expect(await d.isWriter('secondary')).toBe(true);
+    // What the write load measures: the new primary holds 1..k of the acknowledged writes, no holes.
+    const kept = (await connect(lab.redis.secondary.url).lrange('orders:outage', 0, -1)).map(
+      Number,
+    );
+    expect(kept).toEqual(w.acknowledged.slice(0, kept.length));
+    expect(sim.datastore().members.find((m) => m.role === 'SECONDARY')?.status).toBe('associating');
+  });
+
+  test('the region back: AWS re-attaches it as SECONDARY, then a planned failback loses nothing', async () => {
+    await labRestore({ dir: lab.dir, region: 'primary' });
+    const d = driver();
+    await d.resync({ standby: 'primary', progress });
+    expect(await role(lab.redis.primary.url)).toBe('slave');
+    await until('the old primary to catch up', () => d.isStreamingStandby('primary'));
+    const w = startWriter(lab.redis.secondary.url, 'orders:after-outage');
+    await until('some writes', async () => w.acknowledged.length > 50);
+    const res = await d.promote({ target: 'primary', mode: 'planned', progress });
+    await w.stop();
+    expect(res.rpo.bytes).toBe(0);
+    expect(await lost(lab.redis.primary.url, 'orders:after-outage', w.acknowledged)).toBe(0);
+  });
+});
