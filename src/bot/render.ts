@@ -20,6 +20,7 @@ import {
   formatDuration,
   formatRpo,
   laneLines,
+  separateExpectedLoss,
 } from '../domain/format.js';
 import { STEP_TITLES } from '../machine/runbook.js';
 import { cardConsistency, consistencyText } from './consistency.js';
@@ -157,8 +158,8 @@ function readinessLines(c: ComponentReadiness): string {
   const lines = [
     `${READINESS_ICON[c.status]} *${c.component}* (${c.status}) — ${escapeMrkdwn(c.summary)}`,
   ];
-  if (c.expectedLoss)
-    lines.push(`      expected loss: ${escapeMrkdwn(c.expectedLoss.description)}`);
+  const loss = separateExpectedLoss(c);
+  if (loss) lines.push(`      expected loss: ${escapeMrkdwn(loss)}`);
   for (const w of c.warnings ?? []) lines.push(`      ⚠️ ${escapeMrkdwn(w)}`);
   return lines.join('\n');
 }

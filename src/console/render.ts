@@ -11,6 +11,7 @@ import {
   formatDuration,
   formatRpo,
   laneLines,
+  separateExpectedLoss,
 } from '../domain/format.js';
 
 function clock(at: number): string {
@@ -27,8 +28,8 @@ export function renderEntry(e: TimelineEntry, opts: { evidence?: boolean } = {})
   if (e.type === 'PreflightCompleted') {
     for (const c of e.report.components) {
       lines.push(`${pad}${c.component.padEnd(13)} ${c.status.padEnd(15)} ${c.summary}`);
-      if (c.expectedLoss)
-        lines.push(`${pad}${''.padEnd(13)} expected loss: ${c.expectedLoss.description}`);
+      const loss = separateExpectedLoss(c);
+      if (loss) lines.push(`${pad}${''.padEnd(13)} expected loss: ${loss}`);
       for (const w of c.warnings ?? []) lines.push(`${pad}${''.padEnd(13)} ⚠ ${w}`);
     }
   }

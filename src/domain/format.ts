@@ -3,6 +3,7 @@
  * the same everywhere. Pure functions, no markup: adapters add their own (mrkdwn, ANSI).
  */
 import type {
+  ComponentReadiness,
   Evidence,
   JsonValue,
   OperationView,
@@ -156,4 +157,13 @@ export function laneLines(
       return [`${String(i + 1).padStart(width)}${mark} ${line(step)}`];
     }),
   );
+}
+
+/**
+ * The expected loss to print under a component's summary, or undefined when the summary already
+ * says it (an unplanned summary ends with it): each figure once.
+ */
+export function separateExpectedLoss(c: ComponentReadiness): string | undefined {
+  const d = c.expectedLoss?.description;
+  return d && !c.summary.includes(d) ? d : undefined;
 }

@@ -5,4 +5,6 @@
 export const S3_CALLS: Readonly<Record<string, string>> = {
   PutObjectCommand: 's3:PutObject',
   HeadObjectCommand: 's3:GetObject',
+  // Failback without reverse replication lists both buckets for what the primary lacks.
+  ListObjectsV2Command: 's3:ListBucket',
 };

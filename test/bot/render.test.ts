@@ -110,6 +110,12 @@ describe('status card', () => {
     expect(text).toContain('*database* (warning) — standby in recovery, primary unreachable');
     expect(text).toContain('expected loss: ≈ 12 kB of WAL');
     expect(text).toContain('lag over the RPO target');
+    // A summary that already ends with the loss (the providers' unplanned wording) gets no repeat.
+    const v = view();
+    const db = v.preflight!.components[0];
+    db.summary = `standby in recovery; primary unreachable: unplanned, ${db.expectedLoss!.description}`;
+    const once = allText(renderCard(v, targets)).split('≈ 12 kB of WAL').length - 1;
+    expect(once).toBe(1);
     expect(text).toContain('*dns* (ready)');
     expect(text).toContain('*Approvals:* 0/1');
     expect(text).toContain('⬜ *Promote secondary database*');
