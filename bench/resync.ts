@@ -1,77 +1,71 @@
 /**
- * What a failback resync costs on the lab: the provider's PostgreSQL resync of the old primary
- * (analysis, CHECKPOINT, the lab's resync command, streaming at lag 0) by rewind and by rebuild,
- * beside the consistency check over a table, for a given table size.
+ * What a failback resync costs on the lab, per table size: the provider's PostgreSQL resync of
+ * the old primary (analysis, CHECKPOINT, the lab's resync command, streaming at lag 0) by rewind
+ * and by rebuild, and the consistency check that follows it beside its reference (count(*) of
+ * the table on both sides at once).
  *
- *   npm run bench:resync                       # 3 runs, 100 000 rows
- *   npm run bench:resync -- --runs 5 --rows 500000
+ *   npm run bench:resync                              # 1 M, 10 M and 30 M rows, 1 run each (hours)
+ *   npm run bench:resync -- --rows 200000 --runs 3    # a small size, median of 3 runs
+ *   npm run bench:resync -- --rows 1e6 --json         # the figures as JSON
  *
- * Each run starts a fresh lab (a rewind cannot be undone cheaply) and removes it afterwards.
+ * Options: --row-bytes N (200). Each run starts a fresh lab (a rewind cannot be undone cheaply)
+ * and removes it afterwards.
  */
-import pg from 'pg';
 import { pino } from 'pino';
 import { labDown, labUp } from '../src/lab/index.js';
 import { labResyncCommand } from '../src/lab/resync-command.js';
 import { createPostgresProvider } from '../src/providers/postgres/index.js';
 import type { DatabaseProvider } from '../src/providers/types.js';
+import {
+  createTable,
+  listArg,
+  numberArg,
+  parallelScan,
+  query,
+  replayed,
+  timed,
+} from './support/table.js';
 
 const log = pino({ level: 'silent' });
-const arg = (name: string, fallback: number): number => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const RUNS = arg('--runs', 3);
-const ROWS = arg('--rows', 100_000);
+const RUNS = numberArg('--runs', 1);
+const SIZES = listArg('--rows', [1_000_000, 10_000_000, 30_000_000]);
+const ROW_BYTES = numberArg('--row-bytes', 200);
+const JSON_OUT = process.argv.includes('--json');
 
-async function exec(url: string, sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
+type Key = 'rewind' | 'rebuild' | 'consistency' | 'scan';
+type Samples = Map<Key, number[]>;
 
-async function timed(fn: () => Promise<unknown>): Promise<number> {
-  const started = process.hrtime.bigint();
-  await fn();
-  return Number(process.hrtime.bigint() - started) / 1e6;
-}
-
-type Key = 'rewind' | 'rebuild' | 'consistency';
-const samples = new Map<Key, number[]>();
-const add = (key: Key, ms: number) => samples.set(key, [...(samples.get(key) ?? []), ms]);
-
-async function oneRun(): Promise<void> {
+async function oneRun(rows: number, samples: Samples): Promise<void> {
+  const add = (key: Key, ms: number) => samples.set(key, [...(samples.get(key) ?? []), ms]);
   const lab = await labUp({ parts: [] });
   const progress = () => undefined;
+  const urls = [lab.postgres.primary.url, lab.postgres.secondary.url];
   // The same command the lab config uses; rebuild is forced by wrapping it (DR_RESYNC_METHOD is the only input that differs).
   const provider = (command: string): DatabaseProvider =>
     createPostgresProvider({
-      primaryUrl: lab.postgres.primary.url,
-      secondaryUrl: lab.postgres.secondary.url,
+      primaryUrl: urls[0]!,
+      secondaryUrl: urls[1]!,
       promoteTimeoutSeconds: 60,
-      catchUpTimeoutSeconds: 120,
+      catchUpTimeoutSeconds: 600,
       fence: { method: 'read-only' },
       probe: { table: 'dr_probe' },
-      resync: { command, timeoutSeconds: 600 },
+      resync: { command, timeoutSeconds: 24 * 3600 },
       consistencyTables: ['orders'],
+      consistency: { timeBudgetSeconds: 24 * 3600 },
       log,
     });
   const rewind = provider(labResyncCommand(lab.dir));
   const rebuild = provider(`DR_RESYNC_METHOD=rebuild ${labResyncCommand(lab.dir)}`);
   try {
-    await exec(
-      lab.postgres.primary.url,
-      `CREATE TABLE orders AS SELECT g AS id, md5(g::text) AS note FROM generate_series(1, ${ROWS}) g`,
-    );
+    await createTable(urls[0]!, 'orders', rows, ROW_BYTES, (m) => process.stderr.write(`${m}\n`));
+    await replayed(urls[0]!, urls[1]!);
     await rewind.promote({ target: 'secondary', mode: 'planned', progress });
-    await exec(
-      lab.postgres.secondary.url,
-      `INSERT INTO orders SELECT g, md5(g::text) FROM generate_series(${ROWS + 1}, ${ROWS + 1000}) g`,
+    await query(
+      urls[1]!,
+      `INSERT INTO orders SELECT g, md5(g::text) FROM generate_series(${rows + 1}, ${rows + 1000}) g`,
     );
     add('rewind', await timed(() => rewind.resync({ standby: 'primary', progress })));
+    add('scan', await parallelScan(urls, 'orders'));
     add('consistency', await timed(() => rewind.consistency({ writer: 'secondary', progress })));
     // Back to the primary, then the secondary is resynced again, this time by a full copy.
     await rewind.promote({ target: 'primary', mode: 'planned', progress });
@@ -85,22 +79,43 @@ async function oneRun(): Promise<void> {
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 async function main(): Promise<void> {
-  for (let i = 1; i <= RUNS; i++) {
-    process.stderr.write(`run ${i}/${RUNS}\n`);
-    await oneRun();
+  const figures = [];
+  for (const rows of SIZES) {
+    const samples: Samples = new Map();
+    for (let i = 1; i <= RUNS; i++) {
+      process.stderr.write(`${rows} rows: run ${i}/${RUNS}\n`);
+      await oneRun(rows, samples);
+    }
+    const m = (key: Key) => Math.round(median(samples.get(key) ?? []));
+    figures.push({
+      rows,
+      rewindMs: m('rewind'),
+      rebuildMs: m('rebuild'),
+      consistencyMs: m('consistency'),
+      scanMs: m('scan'),
+      ratio: Math.round((m('consistency') / m('scan')) * 100) / 100,
+    });
   }
-  const row = (name: string, key: Key) =>
-    `${name.padEnd(44)} ${median(samples.get(key) ?? [])
-      .toFixed(0)
-      .padStart(8)} ms`;
-  console.log(`failback resync on the lab, ${ROWS} rows, median of ${RUNS} runs`);
-  console.log(row('postgres resync by rewind (pg_rewind)', 'rewind'));
-  console.log(row('postgres resync by rebuild (pg_basebackup)', 'rebuild'));
-  console.log(row('consistency check (LSNs, row count, md5)', 'consistency'));
+  if (JSON_OUT) {
+    console.log(JSON.stringify({ rowBytes: ROW_BYTES, runs: RUNS, sizes: figures }, null, 2));
+    return;
+  }
+  console.log(`failback resync on the lab, ${ROW_BYTES}-byte rows, median of ${RUNS} run(s)`);
+  const head = ['rows', 'rewind', 'rebuild', 'consistency check', 'count(*) both', 'ratio'];
+  const rows = figures.map((f) => [
+    f.rows.toLocaleString('en-US'),
+    `${f.rewindMs} ms`,
+    `${f.rebuildMs} ms`,
+    `${f.consistencyMs} ms`,
+    `${f.scanMs} ms`,
+    `${f.ratio.toFixed(2)}×`,
+  ]);
+  const widths = head.map((_, i) => Math.max(...[head, ...rows].map((r) => r[i]!.length)));
+  for (const r of [head, ...rows]) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  '));
   console.log(
     'each resync: analysis, CHECKPOINT, the lab resync command (stop, copy, start), streaming at lag 0',
   );

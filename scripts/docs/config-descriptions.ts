@@ -55,6 +55,26 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
     'Minutes between rounds; 0 turns the periodic checks off (`/dr status` still shows the last results).',
   'readiness.drillWarnDays':
     'A drill older than this many days (or none at all) makes the last-drill check degraded.',
+  consistency:
+    'The failback\'s consistency check (verify-consistency) of `components.postgres.consistencyTables` and of the Redis keyspace, made while the secondary keeps serving: each part is read on the writer, then on the standby once it has replayed that point (see the operator guide, "The consistency check").',
+  'consistency.timeBudgetSeconds':
+    'How long the check may take. Chunks are compared in random order: when the budget runs out, those compared are a uniform sample and the table says "sampled N %", never "consistent".',
+  'consistency.attempts':
+    'Comparisons of a small chunk or a key written during each of them before it counts as "changing" (neither equal nor different).',
+  'consistency.unproven':
+    '`pause`: a table not wholly proven (sampled, changing chunks) pauses the failback before the switch back, for a person to Retry or Skip on the evidence shown. `continue`: it goes on; the card still says what was proven.',
+  'consistency.postgres': 'How PostgreSQL tables are cut and hashed.',
+  'consistency.postgres.chunkRows':
+    "Rows per chunk (a range of heap blocks, from the table's statistics): one short query per side, and the unit that is retried, sampled and named by its key range when it differs.",
+  'consistency.postgres.concurrency':
+    "Chunks compared at once; each holds one connection on each side. Raise it with the servers' cores.",
+  'consistency.postgres.rowHash':
+    "`column`: each column hashed by its type's own hash function (timestamptz as UTC, the text form for a type without one), about twice a plain scan; values their type calls equal hash alike (1.0 and 1.00). `text`: each row's text form, byte-exact, about 4x slower.",
+  'consistency.redis': 'How the Redis keyspace is sampled.',
+  'consistency.redis.sampleKeys':
+    'Keys picked at random across the keyspace (RANDOMKEY) and compared; a keyspace no larger than this is compared whole.',
+  'consistency.redis.pieceBytes':
+    'Large values are read in pieces of about this many bytes (GETRANGE, HSCAN, SSCAN, ZRANGE, LRANGE, XRANGE), never copied whole.',
   components:
     'The components the runbook acts on. Every one is optional: a step whose component is absent shows as "skipped — not configured".',
   'components.postgres':
@@ -99,7 +119,7 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
     'Runs via `/bin/sh` on the bot\'s host with the `DR_RESYNC_*` variables (see the operator guide, "The resync command"); exit 0 once the server runs as a standby.',
   'components.postgres.resync.timeoutSeconds': 'Maximum runtime of the resync command.',
   'components.postgres.consistencyTables':
-    'Failback: tables whose row count and md5 over all rows must match on both sides. List tables that are quiet during a failback.',
+    'Failback: tables compared chunk by chunk on both sides under live writes (settings: `consistency`). The bot needs SELECT on each.',
   'components.postgres.systemIdentifier':
     "The cluster's system identifier (`SELECT system_identifier FROM pg_control_system()`), quoted. With the primary down, a secondary of another cluster is refused. Without it the bot uses the one it last saw on both sides.",
   'components.redis':

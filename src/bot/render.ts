@@ -23,6 +23,7 @@ import {
   separateExpectedLoss,
 } from '../domain/format.js';
 import { STEP_TITLES } from '../machine/runbook.js';
+import { cardConsistency, consistencyText } from './consistency.js';
 
 type Block = SlackTypes.KnownBlock;
 export interface SlackMessage {
@@ -220,7 +221,9 @@ function actionButtons(view: OperationView): Block | null {
         button('retry', 'Retry', value, 'primary'),
         button('skip', 'Skip', value, undefined, {
           title: 'Skip this step?',
-          text: `${escapeMrkdwn(paused)} will be marked skipped and the ${kind} continues without it.`,
+          text: view.currentSteps.includes('verify-consistency')
+            ? `The ${kind} switches back without a passing consistency check, on the evidence on the card.`
+            : `${escapeMrkdwn(paused)} will be marked skipped and the ${kind} continues without it.`,
           confirm: 'Skip',
         }),
         button('abort', 'Abort', value, 'danger', {
@@ -263,6 +266,8 @@ export function renderCard(view: OperationView, targets: Targets): SlackMessage 
   if (view.steps.length > 0) {
     blocks.push(section(['*Steps*', ...laneLines(view, stepLine)].join('\n')));
   }
+  const proven = cardConsistency(view);
+  if (proven) blocks.push(section(proven));
   if (view.lastError && (view.phase === 'paused' || view.phase === 'refused')) {
     blocks.push(
       section(
@@ -351,6 +356,8 @@ export function renderStepReply(
         section(`*Checks* ${passed}/${o.checks.length} passed\n${checksTable(o.checks)}`),
       );
     }
+    const proven = consistencyText(o.consistency);
+    if (proven) blocks.push(section(proven));
     const rpo = rpoLines(o.rpo, targets);
     if (rpo.length > 0) blocks.push(section(rpo.join('\n')));
   } else if (entry.type === 'StepFailed') {
@@ -359,6 +366,8 @@ export function renderStepReply(
     blocks.push(section(`*${escapeMrkdwn(text)}*${attempt}\n${escapeMrkdwn(entry.error.message)}`));
     const ev = evidenceLines(step?.evidence).map((l) => `• ${escapeMrkdwn(l)}`);
     if (ev.length > 0) blocks.push(section(['*Evidence*', ...ev].join('\n')));
+    const proven = consistencyText(step?.consistency);
+    if (proven) blocks.push(section(proven));
     blocks.push(
       context(
         `error code \`${entry.error.code}\`${entry.error.provider ? ` from ${entry.error.provider}` : ''}${entry.error.retryable ? ' · retryable' : ''} · use the card's Retry, Skip or Abort`,

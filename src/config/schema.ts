@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { components } from './schema/components.js';
 import { connectionRefShape } from './schema/connection-ref.js';
+import { consistency } from './schema/consistency.js';
 import { detection } from './schema/detection.js';
 
 const slackUserId = z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'a Slack user id looks like U0123ABCD');
@@ -123,6 +124,8 @@ export const configSchema = z
       })
       .strict()
       .default({ intervalMinutes: 15, drillWarnDays: 90 }),
+    /** The failback's consistency check: time budget, chunks, Redis sample (schema/consistency.ts). */
+    consistency,
     components,
     detection: detection.optional(),
     /**

@@ -148,6 +148,22 @@ function componentLines(c: DrConfig['components'], env: NodeJS.ProcessEnv): stri
   return lines;
 }
 
+/** What the failback's consistency check compares, and within which budget. */
+function consistencyLine(config: DrConfig): string {
+  const { postgres, redis } = config.components;
+  const k = config.consistency;
+  const parts = [
+    postgres
+      ? postgres.consistencyTables.length
+        ? `tables ${postgres.consistencyTables.join(', ')} in chunks of ${k.postgres.chunkRows} rows, ${k.postgres.concurrency} at a time`
+        : 'no PostgreSQL table (components.postgres.consistencyTables is empty)'
+      : null,
+    redis ? `${k.redis.sampleKeys} Redis keys at random` : null,
+  ].filter((p) => p !== null);
+  if (parts.length === 0) return 'consistency:  nothing to compare (no PostgreSQL, no Redis)';
+  return `consistency:  ${parts.join('; ')}; within ${k.timeBudgetSeconds} s; not wholly proven: ${k.unproven}`;
+}
+
 export function summarizeConfig(config: DrConfig, env: NodeJS.ProcessEnv): ConfigSummary {
   const c = config.components;
   const lines: string[] = [...headerLines(config), 'components:', ...componentLines(c, env)];
@@ -160,6 +176,7 @@ export function summarizeConfig(config: DrConfig, env: NodeJS.ProcessEnv): Confi
         : ''
     }`,
   );
+  lines.push(consistencyLine(config));
   const d = config.detection;
   lines.push(
     `detection:    ${

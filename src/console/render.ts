@@ -2,6 +2,7 @@
  * Terminal rendering of the same timeline and status the Slack adapter shows. Plain text with
  * fixed-width columns so it reads in a CI log as well as in a terminal.
  */
+import { consistencyTable } from '../domain/consistency.js';
 import type { OperationView, TimelineEntry } from '../domain/types.js';
 import {
   STEP_ICONS,
@@ -38,6 +39,7 @@ export function renderEntry(e: TimelineEntry, opts: { evidence?: boolean } = {})
     for (const c of e.outcome.checks ?? [])
       lines.push(`${pad}${c.ok ? '✅' : '❌'} ${c.name}: ${c.detail}`);
     for (const r of e.outcome.rpo ?? []) lines.push(`${pad}RPO ${formatRpo(r)}`);
+    for (const l of consistencyTable(e.outcome.consistency ?? [])) lines.push(`${pad}${l}`);
   }
   return lines.join('\n');
 }
@@ -63,5 +65,8 @@ export function renderStatus(view: OperationView): string {
     return `${STEP_ICONS[s.status]} ${s.title.padEnd(34)} ${took.padStart(9)}  ${note}`;
   };
   for (const l of laneLines(view, stepLine)) lines.push(`  ${l}`);
+  // What the consistency check proved: the evidence for the switch back.
+  const checked = view.steps.find((s) => s.consistency?.length);
+  for (const l of consistencyTable(checked?.consistency ?? [])) lines.push(`    ${l}`);
   return lines.join('\n');
 }

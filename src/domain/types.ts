@@ -4,6 +4,7 @@
  * ends up in persisted snapshots and in the timeline.
  */
 import type { ErrorInfo } from '../errors.js';
+import type { ConsistencyScope } from './consistency.js';
 
 /** A drill runs the failover, integration tests and the failback as one approved operation. */
 export type OperationKind = 'failover' | 'failback' | 'drill';
@@ -123,6 +124,8 @@ export interface StepOutcome {
   rpo?: RpoMeasurement[];
   /** Verification steps: whether the region passed. A `false` here fails the step. */
   verified?: boolean;
+  /** verify-consistency: what was proven per table and keyspace (the card's consistency table). */
+  consistency?: ConsistencyScope[];
 }
 
 export interface StepState {
@@ -138,6 +141,8 @@ export interface StepState {
   summary?: string;
   evidence?: Evidence;
   checks?: CheckResult[];
+  /** verify-consistency: what was proven per table and keyspace, kept when it fails too. */
+  consistency?: ConsistencyScope[];
   rpo?: RpoMeasurement[];
   error?: ErrorInfo;
 }

@@ -53,7 +53,7 @@ const stepSucceeded = (now: Clock) =>
   operationAction<{ stepId: StepId; outcome: StepOutcome }>(({ context, enqueue }, params) => {
     const finishedAt = now();
     const durationMs = finishedAt - (stepOf(context, params.stepId).startedAt ?? finishedAt);
-    const { summary, evidence, checks, rpo } = params.outcome;
+    const { summary, evidence, checks, consistency, rpo } = params.outcome;
     enqueue.assign({
       steps: patchStep(context.steps, params.stepId, {
         status: 'succeeded',
@@ -61,6 +61,7 @@ const stepSucceeded = (now: Clock) =>
         summary,
         evidence,
         checks,
+        consistency,
         rpo,
       }),
     });
@@ -85,6 +86,7 @@ const stepFailed = (now: Clock) =>
             summary: params.outcome.summary,
             evidence: params.outcome.evidence,
             checks: params.outcome.checks,
+            consistency: params.outcome.consistency,
           }
         : {};
       enqueue.assign({

@@ -56,6 +56,7 @@ type Components = DrConfig['components'];
 
 function buildDatabase(
   pg: NonNullable<Components['postgres']>,
+  consistency: DrConfig['consistency'],
   env: NodeJS.ProcessEnv,
   log: Logger,
   identity?: SystemIdentifierMemory,
@@ -70,6 +71,12 @@ function buildDatabase(
     probe: pg.probe,
     ...(pg.resync ? { resync: pg.resync } : {}),
     consistencyTables: pg.consistencyTables,
+    consistency: {
+      ...consistency.postgres,
+      attempts: consistency.attempts,
+      timeBudgetSeconds: consistency.timeBudgetSeconds,
+      unproven: consistency.unproven,
+    },
     ...(pg.systemIdentifier ? { systemIdentifier: pg.systemIdentifier } : {}),
     ...(identity ? { identity } : {}),
     ...(servers ? { servers } : {}),
@@ -83,17 +90,24 @@ function buildDatabase(
 
 function buildCache(
   redis: NonNullable<Components['redis']>,
+  consistency: DrConfig['consistency'],
   env: NodeJS.ProcessEnv,
   log: Logger,
 ): CacheProvider {
   const primaryUrl = resolveConnection(redis.primary, env, 'components.redis.primary');
   const secondaryUrl = resolveConnection(redis.secondary, env, 'components.redis.secondary');
+  const check = {
+    ...consistency.redis,
+    attempts: consistency.attempts,
+    timeBudgetSeconds: consistency.timeBudgetSeconds,
+  };
   if (redis.driver === 'elasticache-global' && redis.elasticache)
     return createElastiCacheGlobalProvider({
       ...redis.elasticache,
       primaryUrl,
       secondaryUrl,
       promoteTimeoutSeconds: redis.promoteTimeoutSeconds,
+      consistency: check,
       log,
     });
   return createRedisProvider({
@@ -101,6 +115,7 @@ function buildCache(
     secondaryUrl,
     promoteTimeoutSeconds: redis.promoteTimeoutSeconds,
     useFailoverCommand: redis.useFailoverCommand,
+    consistency: check,
     log,
   });
 }
@@ -250,13 +265,17 @@ export function createProviders(
       providers.database = keep(
         buildDatabase(
           c.postgres,
+          config.consistency,
           env,
           log.child({ provider: 'postgres' }),
           opts.postgresIdentity,
           opts.postgresServers,
         ),
       );
-    if (c.redis) providers.cache = keep(buildCache(c.redis, env, log.child({ provider: 'redis' })));
+    if (c.redis)
+      providers.cache = keep(
+        buildCache(c.redis, config.consistency, env, log.child({ provider: 'redis' })),
+      );
     if (c.dns)
       providers.dns = keep(buildDns(config, c.dns, log.child({ provider: c.dns.provider })));
     if (c.kubernetes)

@@ -17,6 +17,7 @@ import type {
   RegionRole,
   RpoMeasurement,
 } from '../domain/types.js';
+import type { ConsistencyScope } from '../domain/consistency.js';
 
 /** Progress reporter handed to long-running calls ("waiting for replay: 3 MB behind"). */
 export type Progress = (message: string, data?: Evidence) => void;
@@ -32,6 +33,15 @@ export interface PromotionResult extends ActionResult {
   mode: Mode;
   /** Measured loss: zero for planned, lag/offset gap for unplanned. */
   rpo: RpoMeasurement;
+}
+
+/**
+ * The failback's consistency check of one component: pass/fail checks (the step's verdict) and
+ * what was proven per table or keyspace (the card's consistency table).
+ */
+export interface ConsistencyResult {
+  checks: CheckResult[];
+  scopes: ConsistencyScope[];
 }
 
 /** Common to every provider: what it is and how it looks right now. */
@@ -56,8 +66,8 @@ export interface DatabaseProvider extends Inspectable {
   isStreamingStandby(standby: RegionRole): Promise<boolean>;
   /** Make `standby` a streaming standby of the other side (rewind or rebuild). */
   resync(opts: { standby: RegionRole; progress: Progress }): Promise<ActionResult>;
-  /** Compare both sides (LSNs, row counts, checksums). */
-  consistency(opts: { writer: RegionRole; progress: Progress }): Promise<CheckResult[]>;
+  /** Compare both sides under live writes (LSNs, then each configured table chunk by chunk). */
+  consistency(opts: { writer: RegionRole; progress: Progress }): Promise<ConsistencyResult>;
 }
 
 /** Redis (or another cache with replication). */
@@ -67,7 +77,8 @@ export interface CacheProvider extends Inspectable {
   verifyWriter(target: RegionRole): Promise<CheckResult[]>;
   isStreamingStandby(standby: RegionRole): Promise<boolean>;
   resync(opts: { standby: RegionRole; progress: Progress }): Promise<ActionResult>;
-  consistency(opts: { writer: RegionRole; progress: Progress }): Promise<CheckResult[]>;
+  /** Same data on both sides: the writer's keys sampled at random, compared under live writes. */
+  consistency(opts: { writer: RegionRole; progress: Progress }): Promise<ConsistencyResult>;
 }
 
 /** Route 53 failover records or Azure Traffic Manager priority routing. */

@@ -2,6 +2,7 @@
  * The drill report, computed from what was recorded: the operation's view (step times, evidence,
  * RTO, RPO) and its timeline (failed attempts the view no longer shows). Pure.
  */
+import { verdictLabel, verdictOf } from '../domain/consistency.js';
 import { formatDuration } from '../domain/format.js';
 import type { OperationView, StepId, TimelineEntry } from '../domain/types.js';
 import type {
@@ -68,6 +69,7 @@ function stepRows(view: OperationView): ReportStep[] {
       ...(s.summary !== undefined ? { summary: s.summary } : {}),
       ...(s.evidence !== undefined ? { evidence: s.evidence } : {}),
       ...(s.checks !== undefined ? { checks: s.checks } : {}),
+      ...(s.consistency !== undefined ? { consistency: s.consistency } : {}),
       ...(note ? { note } : {}),
     };
   });
@@ -130,6 +132,12 @@ function deviationsOf(
       out.push(`${s.title} did not run: its component is not configured.`);
     for (const c of s.checks ?? [])
       if (!c.ok) out.push(`${s.title}: check ${c.name} failed (${c.detail}).`);
+    // A passing check that proved less than every chunk (unproven: continue). A cache is sampled by design.
+    for (const scope of s.status === 'succeeded' ? (s.consistency ?? []) : [])
+      if (scope.component === 'database' && verdictOf(scope) !== 'consistent')
+        out.push(
+          `${s.title}: postgres ${scope.name} was not wholly proven (${verdictLabel(scope)}).`,
+        );
   }
   for (const r of rto) {
     if (r.pass === false)

@@ -2,6 +2,7 @@
  * The drill report as Markdown (the file posted in the channel and printed by `dr report`) and as
  * a short summary (the channel message, the console). Plain text: no Slack markup.
  */
+import { consistencyRows } from '../domain/consistency.js';
 import { evidenceLines, formatBytes, formatDuration } from '../domain/format.js';
 import { targetText } from './build.js';
 import type { AfterDrillCheck, DrillReport, RpoRow, RtoRow } from './types.js';
@@ -170,9 +171,15 @@ export function renderDrillMarkdown(report: DrillReport): string {
     const checks = (s.checks ?? []).map(
       (c) => `${c.ok ? 'ok' : 'FAILED'} — ${c.name}: ${c.detail}`,
     );
-    if (ev.length === 0 && checks.length === 0) continue;
+    const scopes = consistencyRows(s.consistency ?? []);
+    if (ev.length === 0 && checks.length === 0 && scopes.length === 0) continue;
     out.push(`**${s.title}**`, '');
     for (const l of [...ev, ...checks]) out.push(`- ${l}`);
+    out.push('');
+    const [head, ...rows] = scopes;
+    if (!head || rows.length === 0) continue;
+    out.push(`| ${head.map(cell).join(' | ')} |`, `|${'---|'.repeat(head.length)}`);
+    for (const r of rows) out.push(`| ${r.map(cell).join(' | ')} |`);
     out.push('');
   }
 

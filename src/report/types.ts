@@ -6,6 +6,7 @@ import type {
   StepId,
   StepStatus,
 } from '../domain/types.js';
+import type { ConsistencyScope } from '../domain/consistency.js';
 
 /** Targets as the config gives them; per-component RPO falls back to `rpoMinutes`. */
 export interface DrillTargets {
@@ -48,6 +49,8 @@ export interface ReportStep {
   summary?: string;
   evidence?: Evidence;
   checks?: CheckResult[];
+  /** verify-consistency: what was proven per table and keyspace. */
+  consistency?: ConsistencyScope[];
   note?: string;
 }
 

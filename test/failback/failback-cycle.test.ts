@@ -242,7 +242,7 @@ test('a planted mismatch (replay paused on the resynced primary, a row written a
   expect(view.lastError).toMatchObject({ code: 'verification-failed' });
   expect(view.lastError?.message).toContain('WAL replay is paused on primary');
   expect(view.lastError?.message).toContain(
-    'postgres table orders (secondary: 181 rows, primary: 180 rows',
+    "postgres table orders (not compared: primary has not replayed secondary's WAL (see above))",
   );
   // Nothing after the check happened: the secondary still takes writes and users still go there.
   expect((await sql(pgUrl('primary'), 'SELECT pg_is_in_recovery() AS r'))[0].r).toBe(true);

@@ -77,7 +77,7 @@ test('Redis consistency: equal while the old master follows the new one; a repli
       writer: 'secondary',
       progress: () => undefined,
     });
-    expect(before.map((c) => [c.name, c.ok])).toEqual([
+    expect(before.checks.map((c) => [c.name, c.ok])).toEqual([
       ['redis primary follows secondary', true],
       ['redis primary offset caught up', true],
       ['redis key count', true],
@@ -91,11 +91,23 @@ test('Redis consistency: equal while the old master follows the new one; a repli
       writer: 'secondary',
       progress: () => undefined,
     });
-    expect(after.find((c) => c.name === 'redis sampled values')).toMatchObject({
+    expect(after.checks.find((c) => c.name === 'redis sampled values')).toMatchObject({
       ok: false,
-      detail: expect.stringMatching(/^1 of \d+ sampled keys differ: cart:2$/),
+      detail: expect.stringMatching(
+        /^DIFFERENT: \d+\/\d+ keys equal, 1 different — different: cart:2$/,
+      ),
     });
-    expect(after.find((c) => c.name === 'redis key count')?.ok).toBe(true);
+    expect(after.checks.find((c) => c.name === 'redis key count')?.ok).toBe(true);
+    // A keyspace this small is compared whole: the table names the key, no sampling.
+    expect(after.scopes).toEqual([
+      expect.objectContaining({
+        component: 'cache',
+        different: 1,
+        differences: ['cart:2'],
+        changing: 0,
+        sampled: false,
+      }),
+    ]);
   } finally {
     await replica.config('SET', 'replica-read-only', 'yes').catch(() => undefined);
     await writer.quit();
@@ -128,7 +140,7 @@ test('Redis: a side left a master after the other was promoted from it is the st
     expect(result.evidence.droppedBytes).toBeGreaterThanOrEqual(readiness.expectedLoss!.bytes!);
     expect(await stale.exists('late:1')).toBe(0);
     expect(await stale.get('kept')).toBe('yes');
-    const checks = await h.providers.cache!.consistency({
+    const { checks } = await h.providers.cache!.consistency({
       writer: 'primary',
       progress: () => undefined,
     });
@@ -225,8 +237,9 @@ test('the consistency checks raise no false alarm while the writer keeps taking 
   try {
     await until('the load to be running', async () => written > 5);
     const checks = [
-      ...(await db.consistency({ writer: 'primary', progress: () => undefined })),
-      ...(await h.providers.cache!.consistency({ writer: 'primary', progress: () => undefined })),
+      ...(await db.consistency({ writer: 'primary', progress: () => undefined })).checks,
+      ...(await h.providers.cache!.consistency({ writer: 'primary', progress: () => undefined }))
+        .checks,
     ];
     expect(checks.filter((c) => !c.ok)).toEqual([]);
     expect(checks.map((c) => c.name)).toEqual(

@@ -198,13 +198,16 @@ describe('wrong targets are refused before any change', () => {
     const db = provider(a.postgres.primary.url, a.postgres.secondary.url, {
       consistencyTables: ['orders'],
     });
-    const checks = await db.consistency({ writer: 'primary', progress });
+    const { checks, scopes } = await db.consistency({ writer: 'primary', progress });
     expect(checks.map((c) => [c.name, c.ok])).toEqual([
       ['postgres same cluster', true],
       ["postgres secondary replayed primary's WAL", true],
       ['postgres table orders', true],
     ]);
-    expect(checks[2].detail).toMatch(/10 rows.*10 rows, checksums match/);
+    expect(checks[2].detail).toBe('consistent: 1/1 chunk equal, 10 rows');
+    expect(scopes).toEqual([
+      expect.objectContaining({ name: 'orders', equal: 1, total: 1, rowsEqual: 10 }),
+    ]);
     const resync = await db.resync({ standby: 'secondary', progress });
     expect(resync.noop).toBe(true);
     await db.close();

@@ -181,7 +181,7 @@ describe('failover and failback on the real pair', () => {
     const d = driver();
     await d.resync({ standby: 'primary', progress });
     expect(await d.isStreamingStandby('primary')).toBe(true);
-    const checks = await d.consistency({ writer: 'secondary', progress });
+    const { checks } = await d.consistency({ writer: 'secondary', progress });
     expect(checks.every((c) => c.ok)).toBe(true);
     const w = startWriter(lab.redis.secondary.url, 'orders:failback');
     await until('some writes', async () => w.acknowledged.length > 50);

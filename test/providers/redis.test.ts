@@ -167,7 +167,7 @@ describe('planned failover and back', () => {
     expect(result.noop).toBe(false);
     expect(await cache.isStreamingStandby('secondary')).toBe(true);
     expect(await connect(lab.redis.secondary.url).exists('stray-write')).toBe(0);
-    const checks = await cache.consistency({ writer: 'primary', progress });
+    const { checks } = await cache.consistency({ writer: 'primary', progress });
     expect(checks.every((c) => c.ok)).toBe(true);
     await cache.close();
   });

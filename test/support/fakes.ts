@@ -305,10 +305,10 @@ function dataProvider(world: FakeWorld, c: 'database' | 'cache'): DatabaseProvid
         evidence: { standby, method: 'rewind' },
       };
     },
-    async consistency({ writer }): Promise<CheckResult[]> {
+    async consistency({ writer }) {
       await world.enter(call('consistency'), writer);
       const ok = (await world.get(key('consistent'))) === 'true';
-      return [
+      const checks: CheckResult[] = [
         {
           name: `${c} consistency`,
           kind: c,
@@ -316,6 +316,7 @@ function dataProvider(world: FakeWorld, c: 'database' | 'cache'): DatabaseProvid
           detail: ok ? 'checksums equal' : 'checksums differ',
         },
       ];
+      return { checks, scopes: [] };
     },
     async close() {},
   };

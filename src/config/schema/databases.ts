@@ -69,7 +69,7 @@ export const postgres = z
       })
       .strict()
       .optional(),
-    /** Failback: tables whose row count and checksum must match on both sides. */
+    /** Failback: tables compared chunk by chunk on both sides (settings: `consistency`). */
     consistencyTables: z.array(z.string()).default([]),
     /**
      * The cluster's system identifier (SELECT system_identifier FROM pg_control_system()). Lets a

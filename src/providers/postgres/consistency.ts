@@ -1,28 +1,37 @@
 /**
  * The consistency check before a failback promotes: both sides in one cluster, the standby
- * replayed the writer's WAL, and every configured table has the same row count and checksum.
+ * replayed the writer's WAL, and every configured table compared chunk by chunk while the writer
+ * keeps serving (chunks.ts: how a table is cut and digested; table-check.ts: how chunks are
+ * compared at one point of the WAL, within the time budget).
  */
-import type pg from 'pg';
+import type { ConsistencyScope } from '../../domain/consistency.js';
+import { countsText, rangesText, verdictLabel, verdictOf } from '../../domain/consistency.js';
 import type { CheckResult, RegionRole } from '../../domain/types.js';
 import { DrError } from '../../errors.js';
-import type { Progress } from '../types.js';
-import { other, quoteIdent, type PgContext, type Reachable } from './context.js';
+import type { ConsistencyResult, Progress } from '../types.js';
+import { planTable, type TablePlan } from './chunks.js';
+import {
+  consistencySettings,
+  other,
+  type PgConsistencyOptions,
+  type PgContext,
+  type Reachable,
+} from './context.js';
 import { waitForReplay } from './promote.js';
 import { inspectReachable, writePosition } from './state.js';
-
-/** A table's row count and checksum on one side. */
-type TableSum = { n: string; sum: string };
+import { compareTables } from './table-check.js';
 
 /**
- * Both sides hold the same data: same cluster, the standby replayed the writer's WAL (LSNs equal),
- * and each configured table has the same row count and checksum. The writer is read first and
- * the standby after it caught up with the LSN read after that, so writes still arriving on the
- * writer cannot make a consistent pair look different.
+ * Same data on both sides: same cluster, the standby replayed the writer's WAL, and each
+ * configured table's chunks equal, with what was proven per table (equal, different with key
+ * ranges, changing, sampled) in the result's scopes.
  */
 export async function consistency(
   ctx: PgContext,
   { writer, progress }: { writer: RegionRole; progress: Progress },
-): Promise<CheckResult[]> {
+): Promise<ConsistencyResult> {
+  const settings = consistencySettings(ctx.opts);
+  const deadline = Date.now() + settings.timeBudgetSeconds * 1000;
   const standby = other(writer);
   const [w, s] = await Promise.all([inspectReachable(ctx, writer), inspectReachable(ctx, standby)]);
   const checks: CheckResult[] = [
@@ -34,16 +43,91 @@ export async function consistency(
     },
   ];
   const wrongRole = roleCheck(writer, w, s);
-  if (wrongRole) {
-    checks.push(wrongRole);
-    return checks;
-  }
-  const sums = await writerSums(ctx, writer);
+  if (wrongRole) return { checks: [...checks, wrongRole], scopes: [] };
   const lsn = await writePosition(ctx, writer);
   const { check, replayed } = await replayCheck(ctx, writer, s, lsn, progress);
   checks.push(check);
-  checks.push(...(await tableChecks(ctx, writer, sums, replayed, progress)));
-  return checks;
+  if (!replayed) {
+    // Chunks are compared at points the standby replays: a standby that does not replay has none.
+    const why = `not compared: ${standby} has not replayed ${writer}'s WAL (see above)`;
+    for (const table of ctx.opts.consistencyTables)
+      checks.push({ name: `postgres table ${table}`, kind: 'database', ok: false, detail: why });
+    return { checks, scopes: [] };
+  }
+  const scopes = await tableScopes(ctx, writer, settings, deadline, progress);
+  checks.push(...scopes.map((scope) => tableCheck(scope, settings)));
+  return { checks, scopes };
+}
+
+/** Plan each table on the writer (a missing table is an error scope), then compare the chunks. */
+async function tableScopes(
+  ctx: PgContext,
+  writer: RegionRole,
+  settings: PgConsistencyOptions,
+  deadline: number,
+  progress: Progress,
+): Promise<ConsistencyScope[]> {
+  const tables = ctx.opts.consistencyTables;
+  const planned = await ctx.withClient(writer, 'planning the table chunks', async (c) => {
+    const version = Number((await c.query('SHOW server_version_num')).rows[0].server_version_num);
+    const out: (TablePlan | { table: string; error: string })[] = [];
+    for (const table of tables)
+      out.push(
+        await planTable(c, table, version, settings).catch((err: Error) => ({
+          table,
+          error: err.message,
+        })),
+      );
+    return out;
+  });
+  const plans = planned.filter((p): p is TablePlan => 'chunks' in p);
+  let compared: ConsistencyScope[] = [];
+  if (plans.length) {
+    const chunks = plans.reduce((n, p) => n + p.chunks.length, 0);
+    progress(
+      `comparing ${chunks} chunks of ${plans.length} table(s), ${settings.concurrency} at a time`,
+    );
+    compared = await compareTables(ctx, { writer, plans, settings, deadline, progress });
+  }
+  return planned.map(
+    (p) =>
+      compared.find((c) => c.name === p.table) ?? {
+        component: 'database',
+        name: p.table,
+        method: 'not planned',
+        unit: 'chunk',
+        total: 0,
+        equal: 0,
+        different: 0,
+        changing: 0,
+        sampled: false,
+        rowsEqual: 0,
+        differences: [],
+        changingRanges: [],
+        error: `not compared: ${'error' in p ? p.error : 'unknown'}`,
+      },
+  );
+}
+
+/**
+ * A table's check: fails on a difference or an error; a table not wholly proven (sampled,
+ * changing) fails too when `unproven` is `pause`, so a person reads the table before the switch.
+ */
+function tableCheck(scope: ConsistencyScope, settings: PgConsistencyOptions): CheckResult {
+  const verdict = verdictOf(scope);
+  const unproven = verdict === 'sampled' || verdict === 'changing';
+  const ok = verdict === 'consistent' || (unproven && settings.unproven === 'continue');
+  const ranges = rangesText(scope);
+  const advice =
+    unproven && !ok
+      ? '; not proven: Retry to compare again, or Skip to switch back on this evidence'
+      : '';
+  return {
+    name: `postgres table ${scope.name}`,
+    kind: 'database',
+    ok,
+    detail: `${verdictLabel(scope)}: ${countsText(scope)}${ranges ? ` — ${ranges}` : ''}${advice}`,
+  };
 }
 
 /** A failed check when `writer` is not the writer or the other side is not a standby. */
@@ -66,23 +150,6 @@ function roleCheck(writer: RegionRole, w: Reachable, s: Reachable): CheckResult 
     };
   }
   return null;
-}
-
-/** Each configured table's sum on the writer, or why it could not be read. */
-async function writerSums(
-  ctx: PgContext,
-  writer: RegionRole,
-): Promise<Map<string, TableSum | Error>> {
-  const sums = new Map<string, TableSum | Error>();
-  for (const table of ctx.opts.consistencyTables) {
-    sums.set(
-      table,
-      await ctx
-        .withClient(writer, `checksumming ${table}`, (c) => tableSum(c, table))
-        .catch((err: Error) => err),
-    );
-  }
-  return sums;
 }
 
 /** Has the standby replayed the writer's WAL up to `lsn`? */
@@ -127,78 +194,4 @@ async function replayCheck(
         : (err as Error).message;
     return { check: { name, kind: 'database', ok: false, detail }, replayed: false };
   }
-}
-
-/** One check per configured table: the writer's sum against the standby's. */
-async function tableChecks(
-  ctx: PgContext,
-  writer: RegionRole,
-  sums: Map<string, TableSum | Error>,
-  replayed: boolean,
-  progress: Progress,
-): Promise<CheckResult[]> {
-  const checks: CheckResult[] = [];
-  for (const [table, a] of sums) {
-    const check = { name: `postgres table ${table}`, kind: 'database' as const };
-    if (a instanceof Error) {
-      checks.push({ ...check, ok: false, detail: a.message });
-      continue;
-    }
-    try {
-      checks.push({
-        ...check,
-        ...(await compareTable(ctx, writer, table, a, replayed, progress)),
-      });
-    } catch (err) {
-      checks.push({ ...check, ok: false, detail: (err as Error).message });
-    }
-  }
-  return checks;
-}
-
-/**
- * `first` was read on the writer before the standby caught up. A mismatch only counts when the
- * writer still shows `first` afterwards; a table written meanwhile is compared again (the
- * writer keeps serving until promote-primary fences it).
- */
-async function compareTable(
-  ctx: PgContext,
-  writer: RegionRole,
-  table: string,
-  first: TableSum,
-  replayed: boolean,
-  progress: Progress,
-): Promise<{ ok: boolean; detail: string }> {
-  const standby = other(writer);
-  const describe = (a: TableSum, b: TableSum, ok: boolean, note = '') =>
-    `${writer}: ${a.n} rows, ${standby}: ${b.n} rows${ok ? ', checksums match' : a.n === b.n ? ', checksums differ' : ''}${note}`;
-  let a = first;
-  for (let attempt = 1; ; attempt++) {
-    const b = await ctx.withClient(standby, `checksumming ${table}`, (c) => tableSum(c, table));
-    if (a.n === b.n && a.sum === b.sum) return { ok: true, detail: describe(a, b, true) };
-    if (!replayed)
-      return {
-        ok: false,
-        detail: describe(a, b, false, ` (${standby} has not replayed ${writer}'s WAL)`),
-      };
-    const now = await ctx.withClient(writer, `checksumming ${table}`, (c) => tableSum(c, table));
-    if (now.n === a.n && now.sum === a.sum) return { ok: false, detail: describe(a, b, false) };
-    if (attempt === 3)
-      return {
-        ok: false,
-        detail: `${describe(now, b, false)}: ${table} kept changing on ${writer} during ${attempt} comparisons; compare it when its writes pause, or Skip`,
-      };
-    progress(`${table} changed on ${writer} during the comparison: comparing again`);
-    a = now;
-    const lsn = await writePosition(ctx, writer);
-    await waitForReplay(ctx, standby, lsn, progress);
-  }
-}
-
-/** Row count and an md5 over every row in a fixed order: equal on both sides only when the rows are. */
-async function tableSum(c: pg.Client, table: string): Promise<TableSum> {
-  const { rows } = await c.query(
-    `SELECT count(*)::text AS n, coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') AS sum FROM ${quoteIdent(table)} t`,
-  );
-  return { n: rows[0].n as string, sum: rows[0].sum as string };
 }

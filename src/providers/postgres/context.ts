@@ -45,6 +45,36 @@ export interface PostgresProviderOptions {
    * once `target` accepts writes, in ms. Fencing, catch-up and loss stay the SQL ones.
    */
   promoter?: (target: RegionRole, progress: Progress) => Promise<number>;
+  /** The failback's consistency check (config `consistency`); defaults as there. */
+  consistency?: Partial<PgConsistencyOptions>;
+}
+
+export interface PgConsistencyOptions {
+  /** Rows per chunk, from the table's statistics. */
+  chunkRows: number;
+  /** Chunks compared at once; each holds one connection on each side. */
+  concurrency: number;
+  /** column: each column by its type's hash function; text: hashtextextended of the row's text. */
+  rowHash: 'column' | 'text';
+  /** Rounds of a chunk written during each of them before it counts as changing. */
+  attempts: number;
+  /** When spent, the chunks compared so far (in random order) are the table's sample. */
+  timeBudgetSeconds: number;
+  /** No difference, not all proven: `pause` fails the table's check so a person decides. */
+  unproven: 'pause' | 'continue';
+}
+
+const CONSISTENCY_DEFAULTS: PgConsistencyOptions = {
+  chunkRows: 50_000,
+  concurrency: 2,
+  rowHash: 'column',
+  attempts: 3,
+  timeBudgetSeconds: 900,
+  unproven: 'pause',
+};
+
+export function consistencySettings(opts: PostgresProviderOptions): PgConsistencyOptions {
+  return { ...CONSISTENCY_DEFAULTS, ...opts.consistency };
 }
 
 export const NAME = 'postgres';

@@ -9,7 +9,8 @@
  *     fence,                  // { method: 'read-only' } or { method: 'command', command } (config postgres.fence)
  *     probe,                  // { table: 'dr_probe', statement? }: verification's write probe
  *     resync?,                // { command, timeoutSeconds }: host-level rewind/rebuild script (failback)
- *     consistencyTables,      // tables whose row count and checksum must match on both sides
+ *     consistencyTables,      // tables compared chunk by chunk on both sides (consistency.ts)
+ *     consistency?,           // { chunkRows, concurrency, rowHash, attempts, timeBudgetSeconds, unproven }
  *     log,                    // pino logger (child with provider: 'postgres')
  *     connectTimeoutMs?,      // default 3000: how long "is the other side reachable?" may take
  *     systemIdentifier?,      // config postgres.systemIdentifier: the cluster's identifier, checked on every side seen
@@ -35,7 +36,13 @@
  * divergence.ts (the stale side's analysis), memory.ts (what outlives the process), lsn.ts.
  */
 import type { CheckResult, ComponentReadiness, Mode, RegionRole } from '../../domain/types.js';
-import type { ActionResult, DatabaseProvider, Progress, PromotionResult } from '../types.js';
+import type {
+  ActionResult,
+  ConsistencyResult,
+  DatabaseProvider,
+  Progress,
+  PromotionResult,
+} from '../types.js';
 import { consistency } from './consistency.js';
 import { NAME, PgContext, type PostgresProviderOptions } from './context.js';
 import { promote } from './promote.js';
@@ -92,7 +99,7 @@ class PostgresProvider implements DatabaseProvider {
     return resync(this.ctx, opts);
   }
 
-  consistency(opts: { writer: RegionRole; progress: Progress }): Promise<CheckResult[]> {
+  consistency(opts: { writer: RegionRole; progress: Progress }): Promise<ConsistencyResult> {
     return consistency(this.ctx, opts);
   }
 

@@ -14,7 +14,13 @@ import {
 } from '@aws-sdk/client-rds';
 import type { CheckResult, ComponentReadiness, Mode, RegionRole } from '../../domain/types.js';
 import { PreconditionFailed, ProviderError } from '../../errors.js';
-import type { ActionResult, DatabaseProvider, Progress, PromotionResult } from '../types.js';
+import type {
+  ActionResult,
+  ConsistencyResult,
+  DatabaseProvider,
+  Progress,
+  PromotionResult,
+} from '../types.js';
 import { consistency } from './consistency.js';
 import { NAME, other, PgContext, type PostgresProviderOptions } from './context.js';
 import { promote, waitForReplay } from './promote.js';
@@ -287,7 +293,7 @@ class RdsReplicaProvider implements DatabaseProvider {
     }
   }
 
-  consistency(opts: { writer: RegionRole; progress: Progress }): Promise<CheckResult[]> {
+  consistency(opts: { writer: RegionRole; progress: Progress }): Promise<ConsistencyResult> {
     return consistency(this.ctx, opts);
   }
 

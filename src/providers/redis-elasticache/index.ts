@@ -7,10 +7,16 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { CheckResult, ComponentReadiness, Mode, RegionRole } from '../../domain/types.js';
 import { ProviderError } from '../../errors.js';
-import { poll, release, type RedisCtx } from '../redis/connection.js';
+import { poll, release, type RedisConsistencyOptions, type RedisCtx } from '../redis/connection.js';
 import { consistency, verifyWriter } from '../redis/consistency.js';
 import { inspect } from '../redis/state.js';
-import type { ActionResult, CacheProvider, Progress, PromotionResult } from '../types.js';
+import type {
+  ActionResult,
+  CacheProvider,
+  ConsistencyResult,
+  Progress,
+  PromotionResult,
+} from '../types.js';
 import { ElastiCacheApi, memberOf, NAME, type ElastiCacheGlobalOptions } from './api.js';
 import { readiness } from './readiness.js';
 import { isPrimary, promote } from './switch.js';
@@ -23,6 +29,8 @@ interface ElastiCacheDriverOptions extends ElastiCacheGlobalOptions {
   promoteTimeoutSeconds: number;
   log: Logger;
   connectTimeoutMs?: number;
+  /** The failback's consistency check (config `consistency`), as for Redis replication. */
+  consistency?: Partial<RedisConsistencyOptions>;
 }
 
 export function createElastiCacheGlobalProvider(opts: ElastiCacheDriverOptions): CacheProvider {
@@ -99,7 +107,7 @@ class ElastiCacheGlobalProvider implements CacheProvider {
     };
   }
 
-  consistency(opts: { writer: RegionRole; progress: Progress }): Promise<CheckResult[]> {
+  consistency(opts: { writer: RegionRole; progress: Progress }): Promise<ConsistencyResult> {
     return consistency(this.ctx, opts);
   }
 

@@ -17,6 +17,30 @@ export interface RedisProviderOptions {
   connectTimeoutMs?: number;
   /** Tests: the Redis version that chooses FAILOVER / CLIENT PAUSE WRITE / the < 6.2 fence, instead of the server's. Nothing else reads it. */
   assumeVersion?: string;
+  /** The failback's consistency check (config `consistency`); defaults as there. */
+  consistency?: Partial<RedisConsistencyOptions>;
+}
+
+export interface RedisConsistencyOptions {
+  /** Keys picked at random and compared; a smaller keyspace is compared whole. */
+  sampleKeys: number;
+  /** Large values are read in pieces of about this many bytes. */
+  pieceBytes: number;
+  /** Rounds of a key written during each of them before it counts as changing. */
+  attempts: number;
+  /** The check stops sampling when this is spent. */
+  timeBudgetSeconds: number;
+}
+
+const CONSISTENCY_DEFAULTS: RedisConsistencyOptions = {
+  sampleKeys: 1000,
+  pieceBytes: 256 * 1024,
+  attempts: 3,
+  timeBudgetSeconds: 900,
+};
+
+export function consistencySettings(ctx: RedisCtx): RedisConsistencyOptions {
+  return { ...CONSISTENCY_DEFAULTS, ...ctx.opts.consistency };
 }
 
 /** What every part of one provider works with: its options and the clients close() must release. */

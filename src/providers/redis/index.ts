@@ -4,7 +4,13 @@
  */
 import type { Redis } from 'ioredis';
 import type { CheckResult, ComponentReadiness, Mode, RegionRole } from '../../domain/types.js';
-import type { ActionResult, CacheProvider, Progress, PromotionResult } from '../types.js';
+import type {
+  ActionResult,
+  CacheProvider,
+  ConsistencyResult,
+  Progress,
+  PromotionResult,
+} from '../types.js';
 import { NAME, release, type RedisCtx, type RedisProviderOptions } from './connection.js';
 import { consistency, verifyWriter } from './consistency.js';
 import { promote } from './promotion.js';
@@ -21,6 +27,7 @@ import { isWriter } from './state.js';
  *     useFailoverCommand,     // planned: FAILOVER TO on Redis >= 6.2; else fence + wait + REPLICAOF NO ONE
  *     log,                    // pino logger (child with provider: 'redis')
  *     connectTimeoutMs?,      // default 3000: how long "is the other side reachable?" may take
+ *     consistency?,           // { sampleKeys, pieceBytes, attempts, timeBudgetSeconds }: config `consistency`
  *     assumeVersion?,         // tests only: choose the switch path as for this Redis version
  *   })
  */
@@ -62,7 +69,7 @@ class RedisProvider implements CacheProvider {
     return resync(this.ctx, opts);
   }
 
-  consistency(opts: { writer: RegionRole; progress: Progress }): Promise<CheckResult[]> {
+  consistency(opts: { writer: RegionRole; progress: Progress }): Promise<ConsistencyResult> {
     return consistency(this.ctx, opts);
   }
 

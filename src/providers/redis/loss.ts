@@ -5,11 +5,11 @@
  */
 import type { ExpectedLoss, Mode, RegionRole, RpoMeasurement } from '../../domain/types.js';
 import { formatBytes } from '../bytes.js';
-import { withClient, type RedisCtx } from './connection.js';
-import { digestsOf, sampleDigests } from './digest.js';
+import { consistencySettings, withClient, type RedisCtx } from './connection.js';
+import { digestsOf, sampleKeys } from './digest.js';
 import type { Reachable } from './state.js';
 
-/** Keys of a stale master compared with the writer before approval, to say what the resync drops. */
+/** Keys of a stale master (picked at random) compared with the writer before approval, to say what the resync drops. */
 const LOSS_SCAN_KEYS = 1000;
 
 interface StaleLoss {
@@ -37,19 +37,18 @@ export async function restartedLoss(
   writerSide: RegionRole,
   writer: Reachable,
 ): Promise<StaleLoss> {
-  const [keys, mine] = await withClient(
-    ctx,
-    staleSide,
-    'reading its keys',
-    async (r) => [await r.dbsize(), await sampleDigests(r, LOSS_SCAN_KEYS)] as const,
-  );
-  const names = [...mine.keys()];
-  const [present, theirs] = await withClient(ctx, writerSide, 'comparing keys', async (r) => {
-    const exists = await Promise.all(names.map((k) => r.exists(k)));
-    return [new Set(names.filter((_, i) => exists[i] === 1)), await digestsOf(r, names)] as const;
+  const pieceBytes = consistencySettings(ctx).pieceBytes;
+  const [keys, names, mine] = await withClient(ctx, staleSide, 'reading its keys', async (r) => {
+    const n = await r.dbsize();
+    const sample = await sampleKeys(r, LOSS_SCAN_KEYS, n, () => false);
+    return [n, sample.keys, await digestsOf(r, sample.keys, pieceBytes)] as const;
   });
-  const notOnWriter = names.filter((k) => !present.has(k)).length;
-  const differing = names.filter((k) => present.has(k) && theirs.get(k) !== mine.get(k)).length;
+  const [exists, theirs] = await withClient(ctx, writerSide, 'comparing keys', async (r) => {
+    const found = await Promise.all(names.map((k) => r.exists(k)));
+    return [found.map((e) => e === 1), await digestsOf(r, names, pieceBytes)] as const;
+  });
+  const notOnWriter = names.filter((_, i) => !exists[i]).length;
+  const differing = names.filter((_, i) => exists[i] && theirs[i] !== mine[i]).length;
   const forkOffset = (writer.secondReplOffset ?? 1) - 1;
   const bytes = stale.replid2 === writer.replid2 ? Math.max(0, stale.offset - forkOffset) : null;
   const compared =

@@ -1,0 +1,261 @@
+/**
+ * The chunk comparison of the PostgreSQL consistency check: every chunk of every configured table
+ * in one queue, in random order, worked by `concurrency` workers that each hold one connection on
+ * each side. Each chunk is compared at one point of the WAL (live-compare.ts): the writer's digest,
+ * its LSN, the standby's digest once it has replayed that LSN. A chunk written during its
+ * comparison is split in halves (down to 16 blocks, which get `attempts` rounds), so what stays
+ * unproven under a steady write load is a few blocks, not a table.
+ *
+ * Random order makes the time budget honest: when it runs out, the chunks compared so far are a
+ * uniform random sample of every table, and the rest is reported as not compared ("sampled N %").
+ */
+import type pg from 'pg';
+import type { ConsistencyScope } from '../../domain/consistency.js';
+import type { RegionRole } from '../../domain/types.js';
+import { ProviderError } from '../../errors.js';
+import { compareLive, type LiveSides } from '../live-compare.js';
+import type { Progress } from '../types.js';
+import {
+  chunkDigest,
+  chunkLabel,
+  describeDifference,
+  prepareSession,
+  rowsOf,
+  splitChunk,
+  writerDigest,
+  type Chunk,
+  type TablePlan,
+} from './chunks.js';
+import { NAME, other, type PgConsistencyOptions, type PgContext } from './context.js';
+
+interface Item {
+  plan: TablePlan;
+  chunk: Chunk;
+}
+
+interface Tally {
+  total: number;
+  equal: number;
+  rowsEqual: number;
+  different: { chunk: Chunk; rows: number }[];
+  changing: Chunk[];
+  error?: string;
+}
+
+/** Longest a chunk query may run (a chunk is bounded, but a busy server is slow). */
+const CHUNK_QUERY_TIMEOUT_MS = 300_000;
+/** Differing chunks described by key range and rows, per table. */
+const NAMED = 5;
+
+function shuffle<T>(xs: T[]): T[] {
+  for (let i = xs.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [xs[i], xs[j]] = [xs[j]!, xs[i]!];
+  }
+  return xs;
+}
+
+/** A hot standby may cancel a query that conflicts with replay (SQLSTATE 40001): read it again. */
+async function standbyDigest(c: pg.Client, item: Item): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await chunkDigest(c, item.plan, item.chunk);
+    } catch (err) {
+      if ((err as { code?: string }).code !== '40001' || attempt >= 3) throw err;
+    }
+  }
+}
+
+async function waitReplayed(ctx: PgContext, s: pg.Client, standby: RegionRole, lsn: string) {
+  const deadline = Date.now() + ctx.opts.catchUpTimeoutSeconds * 1000;
+  // Replay is usually milliseconds behind: poll fast first, then back off.
+  for (let pause = 1; ; pause = Math.min(pause * 2, 50)) {
+    const { rows } = await s.query<{ ok: boolean; at: string | null }>(
+      'SELECT coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false) AS ok, pg_last_wal_replay_lsn()::text AS at',
+      [lsn],
+    );
+    if (rows[0]!.ok) return;
+    if (Date.now() > deadline)
+      throw new ProviderError(
+        NAME,
+        `${ctx.where(standby)} did not replay the writer's WAL up to ${lsn} within ${ctx.opts.catchUpTimeoutSeconds} s (at ${rows[0]!.at ?? 'nothing'}): check its replication, then Retry`,
+        { code: 'timeout', retryable: true },
+      );
+    await new Promise((r) => setTimeout(r, pause));
+  }
+}
+
+function chunkSides(
+  ctx: PgContext,
+  w: pg.Client,
+  s: pg.Client,
+  standby: RegionRole,
+): LiveSides<Item, string> {
+  return {
+    async readWriter(items) {
+      const digests: string[] = [];
+      let position = '0/0';
+      for (const it of items) {
+        const r = await writerDigest(w, it.plan, it.chunk);
+        digests.push(r.digest);
+        position = r.lsn;
+      }
+      return { digests, position };
+    },
+    waitForStandby: (lsn) => waitReplayed(ctx, s, standby, lsn),
+    async readStandby(items) {
+      const digests: string[] = [];
+      for (const it of items) digests.push(await standbyDigest(s, it));
+      return digests;
+    },
+  };
+}
+
+interface Run {
+  queue: Item[];
+  tallies: Map<string, Tally>;
+  settings: PgConsistencyOptions;
+  deadline: number;
+  /** Called after each chunk, for progress. */
+  done: () => void;
+}
+
+/** Settle one chunk into its table's tally; a chunk still changing is split while it can be. */
+async function compareOne(sides: LiveSides<Item, string>, item: Item, run: Run): Promise<void> {
+  const tally = run.tallies.get(item.plan.table)!;
+  // A chunk that can still be split gets one round: changed once, it is halved rather than
+  // re-read whole, so a hot spot is narrowed at the cost of about one more read of the chunk.
+  const halves = splitChunk(item.chunk, item.plan.blocks);
+  const r = await compareLive([item], sides, halves ? 1 : run.settings.attempts);
+  if (r.equal.length) {
+    tally.equal++;
+    tally.rowsEqual += rowsOf(r.equal[0]!.digest);
+  } else if (r.different.length) {
+    tally.different.push({ chunk: item.chunk, rows: rowsOf(r.different[0]!.writer) });
+  } else {
+    if (halves && Date.now() < run.deadline) {
+      tally.total += 1;
+      // Next for this worker: the halves are compared while the writes that moved them are fresh.
+      run.queue.push(...halves.map((chunk) => ({ plan: item.plan, chunk })));
+    } else tally.changing.push(item.chunk);
+  }
+}
+
+async function worker(ctx: PgContext, writer: RegionRole, run: Run): Promise<void> {
+  const standby = other(writer);
+  await ctx.withClient(
+    writer,
+    'comparing chunks',
+    (w) =>
+      ctx.withClient(
+        standby,
+        'comparing chunks',
+        async (s) => {
+          await Promise.all([prepareSession(w), prepareSession(s)]);
+          const sides = chunkSides(ctx, w, s, standby);
+          for (let item = run.queue.pop(); item; item = run.queue.pop()) {
+            if (Date.now() > run.deadline) {
+              run.queue.push(item);
+              return;
+            }
+            const tally = run.tallies.get(item.plan.table)!;
+            if (tally.error !== undefined) continue;
+            try {
+              await compareOne(sides, item, run);
+            } catch (err) {
+              // This connection may be gone: note it on the table, leave the rest to the others.
+              tally.error = `not compared: ${(err as Error).message}`;
+              return;
+            }
+            run.done();
+          }
+        },
+        CHUNK_QUERY_TIMEOUT_MS,
+      ),
+    CHUNK_QUERY_TIMEOUT_MS,
+  );
+}
+
+/** Key ranges and rows of the first differing chunks of each table, read with fresh connections. */
+async function describe(
+  ctx: PgContext,
+  writer: RegionRole,
+  plans: readonly TablePlan[],
+  tallies: Map<string, Tally>,
+): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  const wanted = plans.filter((p) => (tallies.get(p.table)?.different.length ?? 0) > 0);
+  if (wanted.length === 0) return out;
+  await ctx.withClient(writer, 'naming the differing rows', (w) =>
+    ctx.withClient(other(writer), 'naming the differing rows', async (s) => {
+      await Promise.all([prepareSession(w), prepareSession(s)]);
+      for (const plan of wanted) {
+        const names: string[] = [];
+        for (const d of tallies.get(plan.table)!.different.slice(0, NAMED))
+          names.push(
+            await describeDifference(w, s, plan, d.chunk, d.rows).catch(
+              () => `${chunkLabel(d.chunk)} (${d.rows} rows on the writer)`,
+            ),
+          );
+        out.set(plan.table, names);
+      }
+    }),
+  );
+  return out;
+}
+
+function scopeOf(plan: TablePlan, t: Tally, sampled: boolean, named: string[]): ConsistencyScope {
+  return {
+    component: 'database',
+    name: plan.table,
+    method: plan.method,
+    unit: 'chunk',
+    total: t.total,
+    equal: t.equal,
+    different: t.different.length,
+    changing: t.changing.length,
+    sampled,
+    rowsEqual: t.rowsEqual,
+    differences: named.length ? named : t.different.map((d) => chunkLabel(d.chunk)),
+    changingRanges: t.changing.map(chunkLabel),
+    ...(t.error !== undefined ? { error: t.error } : {}),
+  };
+}
+
+/** Compare every chunk of `plans` within the budget; one scope per table. */
+export async function compareTables(
+  ctx: PgContext,
+  opts: {
+    writer: RegionRole;
+    plans: readonly TablePlan[];
+    settings: PgConsistencyOptions;
+    deadline: number;
+    progress: Progress;
+  },
+): Promise<ConsistencyScope[]> {
+  const { writer, plans, settings, progress } = opts;
+  const tallies = new Map<string, Tally>(
+    plans.map((p) => [
+      p.table,
+      { total: p.chunks.length, equal: 0, rowsEqual: 0, different: [], changing: [] },
+    ]),
+  );
+  const queue = shuffle(plans.flatMap((plan) => plan.chunks.map((chunk) => ({ plan, chunk }))));
+  const total = queue.length;
+  let compared = 0;
+  let reported = Date.now();
+  const done = () => {
+    compared++;
+    if (Date.now() - reported < 2000) return;
+    reported = Date.now();
+    progress(`compared ${compared} of ${total}+ chunks`, { compared, chunks: total });
+  };
+  const run: Run = { queue, tallies, settings, deadline: opts.deadline, done };
+  const workers = Math.max(1, Math.min(settings.concurrency, total));
+  await Promise.all(Array.from({ length: workers }, () => worker(ctx, writer, run)));
+  const left = new Set(queue.map((i) => i.plan.table));
+  const named = await describe(ctx, writer, plans, tallies);
+  return plans.map((p) =>
+    scopeOf(p, tallies.get(p.table)!, left.has(p.table), named.get(p.table) ?? []),
+  );
+}
