@@ -6,6 +6,7 @@
  * data directories, so each comes back as what it was: an old primary as a writer on its old
  * timeline beside a promoted standby, ready for a failback.
  */
+import { applyRedisAcl } from './permissions.js';
 import type { RegionRole } from '../domain/types.js';
 import { PreconditionFailed } from '../errors.js';
 import { readLabInfo, writeLabInfo } from './manifest.js';
@@ -142,7 +143,11 @@ export async function labRestore(opts: {
         }),
   ]);
   pg.pid = pgPid;
-  if (redisServer) redis.pid = redisServer.pid;
+  if (redisServer) {
+    redis.pid = redisServer.pid;
+    // ACL SETUSER lives in memory: a restarted server has lost the bot's user.
+    await applyRedisAcl(redisServer.url);
+  }
   const h = await health(info, region, ['start', 'up']);
   const { outage: _ended, ...rest } = info;
   writeLabInfo(info.outage?.region === region ? rest : info);
