@@ -269,7 +269,24 @@ function inside(path: string, dir: string): boolean {
   return path === dir || path.startsWith(`${dir}/`);
 }
 
-/** Live lab programs (LAB_PROGRAMS) whose working directory is `dir` or below it. */
+/**
+ * A simulator process runs from the checkout (so tsx resolves) with `--dir <lab>/…`: its command
+ * line, not its working directory, ties it to the lab. An `up` killed right after spawning one,
+ * before it wrote the pid file, leaves only that.
+ */
+function servesFrom(pid: number, dir: string): boolean {
+  if (pid === process.pid) return false;
+  const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  // Only a simulator script: `dr lab down --dir DIR` itself (or a status beside it) also names DIR.
+  if (!argv.some((a) => /\/lab\/simulators\/[\w-]+\.[jt]s$/.test(a))) return false;
+  const at = argv.indexOf('--dir');
+  return at >= 0 && argv[at + 1] !== undefined && inside(argv[at + 1]!, dir);
+}
+
+/**
+ * Live lab programs whose working directory is `dir` or below it (LAB_PROGRAMS), and the lab's
+ * simulator processes (node with `--dir` inside it).
+ */
 function labProcessesIn(dir: string): { pid: number; program: string }[] {
   const found: { pid: number; program: string }[] = [];
   let entries: string[];
@@ -283,8 +300,10 @@ function labProcessesIn(dir: string): { pid: number; program: string }[] {
     const pid = Number(entry);
     try {
       const program = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-      if (!LAB_PROGRAMS.has(program) || !inside(readlinkSync(`/proc/${pid}/cwd`), dir)) continue;
-      if (isAlive(pid)) found.push({ pid, program });
+      const ours =
+        (LAB_PROGRAMS.has(program) && inside(readlinkSync(`/proc/${pid}/cwd`), dir)) ||
+        (program === 'node' && servesFrom(pid, dir));
+      if (ours && isAlive(pid)) found.push({ pid, program });
     } catch {
       // Gone meanwhile, or not ours to look at.
     }
