@@ -228,6 +228,11 @@ describe('crash and resume with real Redis and a real bot process', () => {
     const world = new FakeWorld(redisBackend(redis, `${prefix}world:`));
     while ((await world.effects('cluster.scale')) === 0)
       await new Promise((r) => setTimeout(r, 20));
+    // The instant database lane is recorded done before the kill (its record is confirmed written
+    // first, which takes a moment): then exactly the two slow lanes are cut off.
+    const databaseDone = (b: Awaited<ReturnType<typeof readBack>>) =>
+      b.timeline.some((e) => e.type === 'StepSucceeded' && e.stepId === 'promote-database');
+    while (!databaseDone(await readBack(id))) await new Promise((r) => setTimeout(r, 20));
     await first.kill();
     const before = await readBack(id);
     expect(before.op?.status).toBe('active');
