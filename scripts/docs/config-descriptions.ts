@@ -275,7 +275,11 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
     'S3: API URL override (S3-compatible servers, the lab).',
   'components.terraformState.<side>.forcePathStyle': 'S3: path-style addressing.',
   'components.terraformState.<side>.lock':
-    'S3: `lockfile` reads the `<key>.tflock` Terraform writes with `use_lockfile = true`; `none` reads no lock. azurerm always reads the blob lease.',
+    'S3: `lockfile` reads the `<key>.tflock` Terraform writes with `use_lockfile = true`; `dynamodb` reads the item Terraform puts in `lockTable` (LockID `<bucket>/<key>`); `none` reads no lock. azurerm always reads the blob lease.',
+  'components.terraformState.<side>.lockTable':
+    "S3 with `lock: dynamodb`: the lock table (Terraform's `dynamodb_table`), in the side's region. The bot needs `dynamodb:GetItem` on it.",
+  'components.terraformState.<side>.lockEndpoint':
+    'S3 with `lock: dynamodb`: DynamoDB API URL override (the lab, VPC endpoints).',
   'components.terraformState.<side>.container':
     'azurerm: the container (`container_name`, required with `azurerm`).',
   'components.terraformState.<side>.accountUrl':

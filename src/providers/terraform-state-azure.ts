@@ -9,6 +9,7 @@ import { BlobServiceClient, RestError } from '@azure/storage-blob';
 import { DrError, ProviderError } from '../errors.js';
 import {
   STATE_HEADER_BYTES,
+  lockInfoCreated,
   parseStateHeader,
   type StateLock,
   type StateRead,
@@ -67,17 +68,10 @@ async function readText(stream: NodeJS.ReadableStream | undefined): Promise<stri
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** The `Created` time of the azurerm lock info, when the metadata holds it. */
+/** The `Created` time of the azurerm lock info (base64 JSON in the blob's metadata). */
 function lockCreated(meta: Record<string, string> | undefined): number | null {
   const raw = meta?.terraformlockid;
-  if (!raw) return null;
-  try {
-    const info = JSON.parse(Buffer.from(raw, 'base64').toString('utf8')) as { Created?: unknown };
-    const at = typeof info.Created === 'string' ? Date.parse(info.Created) : NaN;
-    return Number.isFinite(at) ? at : null;
-  } catch {
-    return null;
-  }
+  return raw ? lockInfoCreated(Buffer.from(raw, 'base64').toString('utf8')) : null;
 }
 
 export function createAzureStateCopy(opts: AzureStateOptions): TerraformStateCopy {

@@ -1,8 +1,9 @@
 /**
  * A Terraform state copy in S3 (the `s3` backend), through @aws-sdk/client-s3. Reads the first
  * STATE_HEADER_BYTES of the state object with a Range GET, and the lockfile Terraform writes
- * beside it with `use_lockfile = true` (<key>.tflock) with a HEAD. The bot needs s3:GetObject on
- * both keys; nothing is written.
+ * beside it with `use_lockfile = true` (<key>.tflock) with a HEAD, or the lock item in a DynamoDB
+ * table (terraform-lock-dynamodb.ts). The bot needs s3:GetObject on both keys (dynamodb:GetItem
+ * on the table); nothing is written.
  */
 import {
   GetObjectCommand,
@@ -11,6 +12,7 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { DrError, ProviderError } from '../errors.js';
+import { createDynamoDbLockReader } from './terraform-lock-dynamodb.js';
 import {
   STATE_HEADER_BYTES,
   parseStateHeader,
@@ -25,7 +27,10 @@ interface S3StateOptions {
   region?: string;
   endpoint?: string;
   forcePathStyle?: boolean;
-  lock: 'lockfile' | 'none';
+  lock: 'lockfile' | 'dynamodb' | 'none';
+  /** lock dynamodb: the table (Terraform's dynamodb_table) and an API URL override. */
+  lockTable?: string;
+  lockEndpoint?: string;
 }
 
 const NAME = 'terraform-state';
@@ -76,6 +81,16 @@ export function createS3StateCopy(opts: S3StateOptions): TerraformStateCopy {
     ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
   });
   const where = `s3://${opts.bucket}/${opts.key}${opts.region ? ` (${opts.region})` : ''}`;
+  const table =
+    opts.lock === 'dynamodb'
+      ? createDynamoDbLockReader({
+          table: opts.lockTable!,
+          bucket: opts.bucket,
+          key: opts.key,
+          ...(opts.region ? { region: opts.region } : {}),
+          ...(opts.lockEndpoint ? { endpoint: opts.lockEndpoint } : {}),
+        })
+      : undefined;
   return {
     where,
     async read(): Promise<StateRead> {
@@ -100,6 +115,7 @@ export function createS3StateCopy(opts: S3StateOptions): TerraformStateCopy {
     },
     async readLock(): Promise<StateLock> {
       if (opts.lock === 'none') return { held: false, since: null };
+      if (table) return table.read();
       try {
         const head = await client.send(
           new HeadObjectCommand({ Bucket: opts.bucket, Key: `${opts.key}.tflock` }),
@@ -112,6 +128,7 @@ export function createS3StateCopy(opts: S3StateOptions): TerraformStateCopy {
     },
     async close() {
       client.destroy();
+      table?.close();
     },
   };
 }

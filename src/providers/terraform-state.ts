@@ -32,6 +32,17 @@ export interface TerraformStateCopy {
   close(): Promise<void>;
 }
 
+/** The `Created` time in Terraform's lock info JSON (statemgr.LockInfo), when it holds one. */
+export function lockInfoCreated(json: string): number | null {
+  try {
+    const info = JSON.parse(json) as { Created?: unknown };
+    const at = typeof info.Created === 'string' ? Date.parse(info.Created) : NaN;
+    return Number.isFinite(at) ? at : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * serial and lineage from the start of a state file. Terraform writes version,
  * terraform_version, serial and lineage before outputs and resources (state format v4), so

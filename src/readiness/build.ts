@@ -104,6 +104,8 @@ function stateCopy(
       bucket: s.bucket!,
       key: s.key,
       lock: s.lock,
+      ...(s.lockTable ? { lockTable: s.lockTable } : {}),
+      ...(s.lockEndpoint ? { lockEndpoint: s.lockEndpoint } : {}),
       forcePathStyle: s.forcePathStyle,
       ...(s.region ? { region: s.region } : {}),
       ...(s.endpoint ? { endpoint: s.endpoint } : {}),

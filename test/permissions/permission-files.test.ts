@@ -13,6 +13,10 @@ import { RDS_REPLICA_CALLS } from '../../src/providers/postgres/rds-api-calls.js
 import { ROUTE53_CALLS } from '../../src/providers/route53/api-calls.js';
 import { ROUTE53_ARC_CALLS } from '../../src/providers/route53-arc/api-calls.js';
 import { S3_CALLS } from '../../src/providers/s3-api-calls.js';
+import {
+  TERRAFORM_LOCK_DYNAMODB_CALLS,
+  TERRAFORM_STATE_S3_CALLS,
+} from '../../src/providers/terraform-state-api-calls.js';
 import { TRAFFIC_MANAGER_CALLS } from '../../src/providers/traffic-manager/api-calls.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -83,8 +87,20 @@ describe('the AWS IAM policy', () => {
     expect(sent).toEqual(Object.keys(RDS_REPLICA_CALLS).sort());
   });
 
+  it('lists every call the Terraform state row sends, to S3 and to the DynamoDB lock table', () => {
+    const s3 = commandsImported(read('src/providers/terraform-state-s3.ts'), '@aws-sdk/client-s3');
+    expect(s3).toEqual(Object.keys(TERRAFORM_STATE_S3_CALLS).sort());
+    const dynamo = commandsImported(
+      read('src/providers/terraform-lock-dynamodb.ts'),
+      '@aws-sdk/client-dynamodb',
+    );
+    expect(dynamo).toEqual(Object.keys(TERRAFORM_LOCK_DYNAMODB_CALLS).sort());
+  });
+
   it.each(
     Object.entries({
+      ...TERRAFORM_STATE_S3_CALLS,
+      ...TERRAFORM_LOCK_DYNAMODB_CALLS,
       ...ROUTE53_CALLS,
       ...ROUTE53_ARC_CALLS,
       ...S3_CALLS,

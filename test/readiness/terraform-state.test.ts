@@ -4,10 +4,15 @@
  * with `aws s3 cp`), the azurerm backend against Azurite (a leased blob is a held lock). Every
  * red case names what differs; no finding ever carries state content past the header.
  */
+import { DeleteItemCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { configSchema, type DrConfigInput } from '../../src/config/schema.js';
-import { startS3Simulator, type S3Sim } from '../../src/lab/simulators/index.js';
+import {
+  startDynamoDbSimulator,
+  startS3Simulator,
+  type S3Sim,
+} from '../../src/lab/simulators/index.js';
 import {
   LAB_STATE_BUCKETS as B,
   LAB_STATE_KEY as KEY,
@@ -16,10 +21,12 @@ import {
 } from '../../src/lab/simulators/terraform-state.js';
 import {
   createReadinessChecks,
+  runReadinessCheck,
   type ReadinessCheck,
   type ReadinessChecks,
 } from '../../src/readiness/index.js';
 import { startAzurite, type Azurite } from '../support/azurite.js';
+import { silentLog } from '../support/lab.js';
 import { REDIS_URL } from '../support/redis.js';
 import { Redis } from 'ioredis';
 
@@ -230,3 +237,101 @@ test('azurerm (Azurite): copies in step are ok; a leased blob with an old lock i
   expect(forked.status).toBe('degraded');
   expect(forked.detail).toContain('differ in lineage');
 }, 30_000);
+
+test('S3 with a DynamoDB lock table: no item is unlocked; an item held past staleLockMinutes is red; a denied read names the right', async () => {
+  const dynamo = await startDynamoDbSimulator({ tables: { 'tf-locks': 'LockID' } });
+  try {
+    const key = 'dynamo/terraform.tfstate';
+    const state = labStateFile(LINEAGE, 9);
+    await put(B.primary, key, state);
+    await put(B.secondary, key, state);
+    const withTable = (table: string) =>
+      stateCheck(
+        base({
+          terraformState: {
+            primary: {
+              ...s3Side('primary', key),
+              lock: 'dynamodb',
+              lockTable: table,
+              lockEndpoint: dynamo.url,
+            },
+            secondary: s3Side('secondary', key),
+          },
+        }),
+      );
+    const check = withTable('tf-locks');
+    const free = await check.run();
+    expect(free.status).toBe('ok');
+    expect(free.evidence).toMatchObject({ primary: { locked: false } });
+
+    // What `terraform apply` puts while it runs: LockID "<bucket>/<key>", the lock info in Info,
+    // with the condition Terraform uses so that a second apply cannot take it too.
+    const created = new Date(Date.now() - 2 * 3_600_000).toISOString();
+    const ddb = new DynamoDBClient({ region: 'us-east-1', endpoint: dynamo.url });
+    const lockId = { LockID: { S: `${B.primary}/${key}` } };
+    const take = new PutItemCommand({
+      TableName: 'tf-locks',
+      Item: { ...lockId, Info: { S: JSON.stringify({ ID: 'abc', Created: created }) } },
+      ConditionExpression: 'attribute_not_exists(LockID)',
+    });
+    await ddb.send(take);
+    await expect(ddb.send(take)).rejects.toThrow('The conditional request failed');
+    const held = await check.run();
+    expect(held.status).toBe('degraded');
+    expect(held.detail).toMatch(/the primary's state has been locked for 2 h/);
+    expect(held.evidence).toMatchObject({ primary: { locked: true, lockedSince: created } });
+    // The read was the lock's own key, consistent, as Terraform reads it.
+    const reads = dynamo.requests.filter((r) =>
+      String(r.headers['x-amz-target']).endsWith('GetItem'),
+    );
+    const read = JSON.parse(reads.at(-1)!.body) as Record<string, unknown>;
+    expect(read).toMatchObject({
+      TableName: 'tf-locks',
+      Key: { LockID: { S: `${B.primary}/${key}` } },
+      ConsistentRead: true,
+    });
+
+    // As the monitor runs it: a check that cannot read is "unknown", with the reason.
+    dynamo.deny('dynamodb:GetItem');
+    const denied = await runReadinessCheck(check, silentLog);
+    expect(denied.status).toBe('unknown');
+    expect(denied.detail).toContain(
+      'reading the Terraform lock in DynamoDB table tf-locks: access denied; give the bot dynamodb:GetItem on the table',
+    );
+    dynamo.deny('dynamodb:GetItem', false);
+
+    // `terraform force-unlock` deletes the item: unlocked again.
+    await ddb.send(new DeleteItemCommand({ TableName: 'tf-locks', Key: lockId }));
+    expect((await check.run()).evidence).toMatchObject({ primary: { locked: false } });
+    ddb.destroy();
+
+    const missing = await runReadinessCheck(withTable('tf-lock'), silentLog);
+    expect(missing.status).toBe('unknown');
+    expect(missing.detail).toContain('DynamoDB table tf-lock: the table does not exist');
+  } finally {
+    await dynamo.stop();
+  }
+});
+
+test('a DynamoDB lock is refused in config without its table, and on the azurerm backend', () => {
+  const side = { backend: 's3' as const, bucket: 'b', key: 'k', lock: 'dynamodb' as const };
+  const problems = (primary: Record<string, unknown>): string[] => {
+    const r = configSchema.safeParse(
+      base({ terraformState: { primary: primary as never, secondary: s3Side('secondary', 'k') } }),
+    );
+    return r.success ? [] : r.error.issues.map((i) => i.message);
+  };
+  expect(problems(side)).toEqual(['lock dynamodb needs `lockTable` (Terraform: dynamodb_table)']);
+  expect(problems({ ...side, lockTable: 'tf-locks' })).toEqual([]);
+  expect(
+    problems({
+      backend: 'azurerm',
+      key: 'k',
+      container: 'c',
+      accountUrl: 'https://a.blob.core.windows.net',
+      lock: 'dynamodb',
+    }),
+  ).toEqual([
+    'lock dynamodb (lockTable, lockEndpoint) is for backend s3; azurerm locks by a lease on the state blob, which is always read',
+  ]);
+});

@@ -18,8 +18,11 @@ const terraformStateSide = z
     /** S3: API URL override (S3-compatible servers, the lab) and path-style addressing. */
     endpoint: z.string().url().optional(),
     forcePathStyle: z.boolean().default(false),
-    /** S3: the lock Terraform takes (`use_lockfile = true`: <key>.tflock beside the state), or none read. */
-    lock: z.enum(['lockfile', 'none']).default('lockfile'),
+    /** S3: the lock Terraform takes (`use_lockfile = true`: <key>.tflock beside the state; `dynamodb_table`: an item in that table), or none read. */
+    lock: z.enum(['lockfile', 'dynamodb', 'none']).default('lockfile'),
+    /** S3 with lock dynamodb: the table (Terraform's dynamodb_table) and its API URL override. */
+    lockTable: z.string().min(3).max(255).optional(),
+    lockEndpoint: z.string().url().optional(),
     container: z.string().min(1).optional(),
     accountUrl: z.string().url().optional(),
     connectionStringEnv: envName.optional(),
@@ -29,6 +32,12 @@ const terraformStateSide = z
     const problem = (message: string): void => void ctx.addIssue({ code: 'custom', message });
     if (s.backend === 's3') {
       if (!s.bucket) problem('backend s3 needs `bucket`');
+      if (s.lock === 'dynamodb' && !s.lockTable)
+        problem('lock dynamodb needs `lockTable` (Terraform: dynamodb_table)');
+      if (s.lock !== 'dynamodb' && (s.lockTable || s.lockEndpoint))
+        problem(
+          'lockTable and lockEndpoint are for lock dynamodb; set `lock: dynamodb` or remove them',
+        );
       if (s.container || s.accountUrl || s.connectionStringEnv)
         problem(
           'container, accountUrl and connectionStringEnv are for backend azurerm; use bucket, region, endpoint',
@@ -41,6 +50,10 @@ const terraformStateSide = z
     if (s.bucket || s.region || s.endpoint)
       problem(
         'bucket, region and endpoint are for backend s3; use container with accountUrl or connectionStringEnv',
+      );
+    if (s.lock === 'dynamodb' || s.lockTable || s.lockEndpoint)
+      problem(
+        'lock dynamodb (lockTable, lockEndpoint) is for backend s3; azurerm locks by a lease on the state blob, which is always read',
       );
   });
 

@@ -5,6 +5,7 @@
  */
 export { elasticachePart } from './elasticache-part.js';
 export { startAwsHealthSimulator, type AwsHealthSim } from './aws-health.js';
+export { startDynamoDbSimulator } from './dynamodb.js';
 export {
   startAzureResourceHealthSimulator,
   type AzureResourceHealthSim,
