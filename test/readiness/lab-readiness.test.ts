@@ -4,6 +4,7 @@
  * never run; stalling S3 replication through the lab's control API posts once and recovers once;
  * the Terraform state and failback object-storage cases a user can repeat on the lab.
  */
+import { DeleteItemCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Redis } from 'ioredis';
 import {
@@ -129,6 +130,32 @@ test('a fresh lab is ready except for the drill; stalled S3 replication posts on
   ).toHaveLength(1);
   expect(texts()).toHaveLength(3);
 }, 120_000);
+
+test("a stale lock in the lab's DynamoDB lock table turns the Terraform row red until it is released", async () => {
+  const side = config.components.terraformState!.primary;
+  expect(side).toMatchObject({ lock: 'dynamodb', lockTable: 'lab-terraform-locks' });
+  // What `terraform apply` leaves behind when it dies holding the lock (here 2 h ago).
+  const ddb = new DynamoDBClient({ region: 'us-east-1', endpoint: side.lockEndpoint });
+  const Key = { LockID: { S: `${side.bucket}/${side.key}` } };
+  const created = new Date(Date.now() - 2 * 3_600_000).toISOString();
+  try {
+    await ddb.send(
+      new PutItemCommand({
+        TableName: side.lockTable,
+        Item: { ...Key, Info: { S: JSON.stringify({ ID: 'lab', Created: created }) } },
+      }),
+    );
+    const locked = (await monitor.runOnce()).results.find((r) => r.id === 'terraform-state')!;
+    expect(locked.status).toBe('degraded');
+    expect(locked.detail).toMatch(/the primary's state has been locked for 2 h/);
+    // `terraform force-unlock` deletes the item.
+    await ddb.send(new DeleteItemCommand({ TableName: side.lockTable, Key }));
+    const free = (await monitor.runOnce()).results.find((r) => r.id === 'terraform-state')!;
+    expect(free.status).toBe('ok');
+  } finally {
+    ddb.destroy();
+  }
+}, 60_000);
 
 test('the secondary Terraform state overwritten with another lineage turns the row red, named in /dr status', async () => {
   const side = config.components.terraformState!.secondary;

@@ -19,7 +19,7 @@ const ERROR_PREFIX = 'com.amazonaws.dynamodb.v20120810#';
 type Attr = { S?: string; N?: string; BOOL?: boolean };
 type Item = Record<string, Attr>;
 
-interface DynamoDbSim {
+export interface DynamoDbSim {
   readonly url: string;
   readonly requests: RecordedRequest[];
   /** The table's items, by hash key value (a test reads or seeds them directly). */

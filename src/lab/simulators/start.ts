@@ -25,6 +25,7 @@ import { startHealthServer, type HealthServer } from './health.js';
 import { kubeconfigFor, startKubernetesSimulator, type KubernetesSim } from './kubernetes.js';
 import type { SimWorkloadSpec } from './kubernetes-cluster.js';
 import { startRoute53Simulator, type Route53Sim } from './route53.js';
+import { startDynamoDbSimulator, type DynamoDbSim } from './dynamodb.js';
 import { startS3Simulator, type S3Sim } from './s3.js';
 import { LAB_STATE_BUCKETS, LAB_STATE_KEY, labStateFile } from './terraform-state.js';
 import { startTrafficManagerSimulator, type TrafficManagerSim } from './traffic-manager.js';
@@ -48,6 +49,7 @@ const DEFAULT_LAB_WORKLOADS: LabWorkload[] = [
 ];
 
 const BUCKETS = { primary: 'lab-primary-assets', secondary: 'lab-secondary-assets' };
+const LAB_LOCK_TABLE = 'lab-terraform-locks';
 
 /** Every simulator once started, before they are described for the bot. */
 interface Running {
@@ -58,6 +60,8 @@ interface Running {
   k8sPrimary: KubernetesSim;
   k8sSecondary: KubernetesSim;
   s3: S3Sim;
+  /** The primary state's lock table, as the S3 backend's dynamodb_table keeps it. */
+  tfLocks: DynamoDbSim;
   azure?: { id: AzureIdentity; services: AzureServices };
 }
 
@@ -177,10 +181,22 @@ async function startEach(
     ],
   });
   started.push(s3);
+  const tfLocks = await startDynamoDbSimulator({ tables: { [LAB_LOCK_TABLE]: 'LockID' } });
+  started.push(tfLocks);
   const azure = id
     ? { id, services: await startAzureServices(dir, id, 'lab-primary', started) }
     : undefined;
-  return { healthPrimary, healthSecondary, route53, tm, k8sPrimary, k8sSecondary, s3, azure };
+  return {
+    healthPrimary,
+    healthSecondary,
+    route53,
+    tm,
+    k8sPrimary,
+    k8sSecondary,
+    s3,
+    tfLocks,
+    azure,
+  };
 }
 
 /** The production cluster at full size, the standby scaled down with a fresh Velero backup. */
@@ -339,7 +355,13 @@ function labComponents(
       rpoSeconds: 10,
     },
     terraformState: {
-      primary: labStateSide('primary', s3.url),
+      // The primary's lock in a DynamoDB table, the secondary's a lockfile: both kinds on the lab.
+      primary: {
+        ...labStateSide('primary', s3.url),
+        lock: 'dynamodb' as const,
+        lockTable: LAB_LOCK_TABLE,
+        lockEndpoint: r.tfLocks.url,
+      },
       secondary: labStateSide('secondary', s3.url),
     },
     verification: {
