@@ -69,6 +69,10 @@ export function readinessStatusLines(
       `• ${READINESS_ICONS[r.status]} *${escapeMrkdwn(r.title)}* ${r.status}: ${escapeMrkdwn(r.detail)}${numbers(r)}`,
     );
   }
+  // The green rows by name only, so a reader sees what was checked without their detail.
+  const green = report.results.filter((r) => r.status === 'ok' && r.id !== 'state-store');
+  if (green.length > 0)
+    lines.push(`• ${READINESS_ICONS.ok} ok: ${green.map((r) => escapeMrkdwn(r.title)).join(', ')}`);
   return lines;
 }
 

@@ -112,6 +112,10 @@ test('a fresh lab is ready except for the drill; stalled S3 replication posts on
   expect(texts()).toEqual([
     expect.stringMatching(/^Readiness degraded: Last drill \(lab\): no drill recorded for lab/),
   ]);
+  // /dr status names the green rows, the Terraform state and the standby footprint among them.
+  const ok = readinessStatusLines(first).find((l) => l.startsWith('• ✅ ok: '))!;
+  expect(ok).toContain('Terraform state');
+  expect(ok).toContain('Standby footprint');
 
   await s3Replication('stall');
   try {

@@ -114,7 +114,7 @@ const fixed = (
   finding: Awaited<ReturnType<ReadinessCheck['run']>>,
 ): ReadinessCheck => ({ id, title, run: async () => finding });
 
-test('/dr status says readiness was not checked yet, then shows the last report with what is not ok', async () => {
+test('/dr status says readiness was not checked yet, then shows the last report: what is not ok, and the green rows by name', async () => {
   let url = await startBot();
   try {
     expect(await status(url, 'before')).toContain('*Readiness:* not checked yet');
@@ -165,7 +165,9 @@ test('/dr status says readiness was not checked yet, then shows the last report 
       '⚠️ *Velero backup* degraded: newest completed backup nightly-3 finished 50 h ago (measured 50 h old, target &lt; 24 h)',
     );
     expect(text).toContain('❔ *DNS routing* unknown: could not check: connect ECONNREFUSED');
-    expect(text).not.toContain('PostgreSQL replication');
+    // A green row is named, without its detail.
+    expect(text).toContain('• ✅ ok: PostgreSQL replication\n');
+    expect(text).not.toContain('*PostgreSQL replication*');
   } finally {
     await stopBot();
   }
