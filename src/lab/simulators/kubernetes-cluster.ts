@@ -20,6 +20,11 @@ export interface SimWorkload extends SimWorkloadSpec {
   /** Ready count when spec.replicas last changed, and when. */
   readyFrom: number;
   changedAt: number;
+  /**
+   * Readiness steps whose timers have fired. Node can fire a timer a millisecond before the
+   * wall clock says it is due, so the clock alone could report one pod short at the last event.
+   */
+  stepsDone: number;
   stalled: boolean;
 }
 
@@ -81,6 +86,7 @@ export function createClusterState(opts: {
       resourceVersion: ++c.seq,
       readyFrom: w.replicas,
       changedAt: 0,
+      stepsDone: 0,
       stalled: false,
     });
   }
@@ -90,7 +96,7 @@ export function createClusterState(opts: {
 export function ready(c: ClusterState, w: SimWorkload): number {
   if (w.stalled) return Math.min(w.readyFrom, w.replicas);
   if (c.podReadyMs <= 0) return w.replicas;
-  const steps = Math.floor((Date.now() - w.changedAt) / c.podReadyMs);
+  const steps = Math.max(w.stepsDone, Math.floor((Date.now() - w.changedAt) / c.podReadyMs));
   return w.readyFrom < w.replicas
     ? Math.min(w.replicas, w.readyFrom + steps)
     : Math.max(w.replicas, w.readyFrom - steps);
@@ -100,6 +106,7 @@ export function setReplicas(c: ClusterState, w: SimWorkload, replicas: number): 
   if (replicas === w.replicas) return;
   w.readyFrom = ready(c, w);
   w.changedAt = Date.now();
+  w.stepsDone = 0;
   w.replicas = replicas;
   w.generation += 1;
   w.resourceVersion = ++c.seq;
@@ -130,6 +137,7 @@ function scheduleReadiness(c: ClusterState, w: SimWorkload): void {
         c.timers.delete(timer);
         // A later change or a stall replaced this schedule.
         if (schedules.get(w) !== epoch) return;
+        w.stepsDone = Math.max(w.stepsDone, k);
         w.resourceVersion = ++c.seq;
         notify(c, w);
       },
@@ -145,6 +153,7 @@ export function stallWorkload(c: ClusterState, name: string, stalled: boolean): 
     if (w.name !== name) continue;
     w.readyFrom = ready(c, w);
     w.changedAt = Date.now();
+    w.stepsDone = 0;
     w.stalled = stalled;
     scheduleReadiness(c, w);
   }
