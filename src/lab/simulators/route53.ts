@@ -7,10 +7,12 @@
  * Operations: GetHostedZone, ListResourceRecordSets, ChangeResourceRecordSets, GetChange,
  * GetHealthCheck (with RequestInterval and FailureThreshold), GetHealthCheckStatus,
  * UpdateHealthCheck (Inverted, Disabled, FailureThreshold), TestDNSAnswer. The failover pair can
- * be alias records to a load balancer per region (`alias`), whose health a test sets. Changes are PENDING for `changeDelayMs`, then
- * INSYNC, or PENDING until `stickPending(false)` after `stickPending()`. A zone's changes reach
- * INSYNC in the order they were submitted, and until a change is INSYNC the name servers (the DNS
- * server, TestDNSAnswer, answer()) still serve the records as they were before it.
+ * be alias records to a load balancer per region (`alias`), whose health a test sets; its health
+ * checks can be routing control checks that follow an ARC cluster (`routingControls`). Changes
+ * are PENDING for `changeDelayMs`, then INSYNC, or PENDING until `stickPending(false)` after
+ * `stickPending()`. A zone's changes reach INSYNC in the order they were submitted, and until a
+ * change is INSYNC the name servers (the DNS server, TestDNSAnswer, answer()) still serve the
+ * records as they were before it.
  */
 import { startHttpSim, type HttpSim, type RecordedRequest } from './http-sim.js';
 import { startDnsServer, type DnsServer } from './dns-server.js';
