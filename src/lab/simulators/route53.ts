@@ -80,6 +80,8 @@ export interface Route53Sim {
     config: { type?: SimHealthCheck['type']; requestInterval?: number; failureThreshold?: number },
   ): void;
   setTtl(ttl: number): void;
+  /** One round of the checkers now, as the `checkerIntervalMs` clock does: every endpoint probed once. */
+  runCheckers(): void;
   /** Next `times` requests (of `operation`, if given) get this error: an AWS error code and HTTP status. */
   failNext(
     status: number,
@@ -149,6 +151,7 @@ function route53Sim(z: ZoneState, http: HttpSim, dns: DnsServer | undefined): Ro
     setHealthCheckFlags: (id, flags) => setHealthCheckFlags(z, id, flags),
     setHealthCheckConfig: (id, config) => setHealthCheckConfig(z, id, config),
     setTtl: (newTtl) => setRecordTtl(z, newTtl),
+    runCheckers: () => runCheckers(z),
     failNext(status, code, message, { times = 1, operation } = {}) {
       http.inject({
         response: errorResponse(status, code, message),
