@@ -12,6 +12,8 @@ import type { CliIo } from './io.js';
 
 /** `dr lab up --redis`: the cache driver of the written config. */
 export type LabRedis = NonNullable<LabUpOptions['redis']>;
+/** `dr lab up --dns`: the DNS method of the written config (AWS). */
+export type LabDns = NonNullable<LabUpOptions['dns']>;
 
 export type LabAction = 'up' | 'down' | 'status' | 'outage' | 'restore';
 /** One fixed place by default, so `dr lab status` and `dr lab down` find what `dr lab up` started. */
@@ -20,6 +22,11 @@ export const DEFAULT_LAB_DIR = './.lab';
 function describeCloud(cloud: LabCloud): string[] {
   return [
     `  route53 API         ${cloud.route53.url} (zone ${cloud.route53.zoneId}, ${cloud.route53.recordName}; DNS server ${cloud.route53.dnsServer})`,
+    ...(cloud.arc
+      ? [
+          `  route53 arc         ${cloud.arc.endpoints.map((e) => `${e.region} ${e.url}`).join(', ')} (cluster endpoints; the failover records follow the routing controls)`,
+        ]
+      : []),
     `  kubernetes primary  ${cloud.kubernetes.primary.url} (context ${cloud.kubernetes.primary.context})`,
     `  kubernetes second.  ${cloud.kubernetes.secondary.url} (context ${cloud.kubernetes.secondary.context}; kubeconfig ${cloud.kubernetes.kubeconfigPath})`,
     `  health primary      ${cloud.health.primaryUrl}`,
@@ -89,8 +96,11 @@ function describeCloudState(cloud: CloudState | { error: string }): string[] {
         : inverted || disabled
           ? `, primary health check half switched (${inverted ? 'inverted' : 'disabled'} only)`
           : ', primary health check normal';
+  const arc = cloud.arc
+    ? `, routing controls primary ${cloud.arc.primary}, secondary ${cloud.arc.secondary}`
+    : check;
   return [
-    `  dns (route53)       serving ${cloud.route53.servedBy} (${cloud.route53.answer.join(', ') || 'no answer'})${check}`,
+    `  dns (route53)       serving ${cloud.route53.servedBy} (${cloud.route53.answer.join(', ') || 'no answer'})${arc}`,
     `  health endpoints    primary ${health(cloud.health.primary)}, secondary ${health(cloud.health.secondary)}`,
     `  kubernetes primary  ready/desired ${workloadsLine(cloud.kubernetes.primary)}`,
     `  kubernetes second.  ready/desired ${workloadsLine(cloud.kubernetes.secondary)}`,
@@ -175,7 +185,7 @@ async function up(
   dir: string,
   io: CliIo,
   cloud: 'aws' | 'azure',
-  redis: LabRedis | undefined,
+  choices: { redis?: LabRedis; dns?: LabDns },
 ): Promise<number> {
   const controller = new AbortController();
   let received: NodeJS.Signals | undefined;
@@ -197,7 +207,7 @@ async function up(
       dir,
       signal: controller.signal,
       cloud,
-      ...(redis ? { redis } : {}),
+      ...choices,
     });
     io.stdout(`${describeUp(info, lab.labCloud(info))}\n`);
     return 0;
@@ -220,6 +230,7 @@ export async function runLab(
     region?: RegionRole;
     cloud?: 'aws' | 'azure';
     redis?: LabRedis;
+    dns?: LabDns;
     io: CliIo;
   },
 ): Promise<number> {
@@ -227,7 +238,11 @@ export async function runLab(
   const dir = opts.dir ?? DEFAULT_LAB_DIR;
   try {
     const lab = await import('../lab/index.js');
-    if (action === 'up') return await up(lab, dir, io, opts.cloud ?? 'aws', opts.redis);
+    if (action === 'up')
+      return await up(lab, dir, io, opts.cloud ?? 'aws', {
+        ...(opts.redis ? { redis: opts.redis } : {}),
+        ...(opts.dns ? { dns: opts.dns } : {}),
+      });
     if (action === 'down') {
       await lab.labDown({ dir });
       io.stdout(`lab in ${dir} stopped and removed\n`);

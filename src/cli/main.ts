@@ -8,7 +8,7 @@ import { isOpId, malformedOpId } from '../bot/commands.js';
 import { configPathFrom, DEFAULT_CONFIG_PATH } from '../config/path.js';
 import { DrError } from '../errors.js';
 import { runConfigCheck, runConfigCheckLive } from './config-check.js';
-import { runLab, type LabAction, type LabRedis } from './lab.js';
+import { runLab, type LabAction, type LabDns, type LabRedis } from './lab.js';
 import { runLabResync } from './lab-resync.js';
 import type { CliIo } from './io.js';
 
@@ -177,6 +177,7 @@ function addLabCommands(program: Command, cli: Cli): void {
   )
     .addOption(cloudOption())
     .addOption(redisDriverOption())
+    .addOption(dnsMethodOption())
     .addHelpText(
       'after',
       '\nCtrl-C (SIGINT) or SIGTERM while it starts: it stops what it started and removes DIR (exit 130 / 143).\nAfter a kill -9, `dr lab down --dir DIR` stops what DIR/lab.json records.',
@@ -261,6 +262,7 @@ function labCommand(
     region?: 'primary' | 'secondary';
     cloud?: 'aws' | 'azure';
     redis?: LabRedis;
+    dns?: LabDns;
   };
   return command.action(async (opts: LabOpts) => {
     setCode(
@@ -269,6 +271,7 @@ function labCommand(
         ...(opts.region ? { region: opts.region } : {}),
         ...(opts.cloud ? { cloud: opts.cloud } : {}),
         ...(opts.redis ? { redis: opts.redis } : {}),
+        ...(opts.dns ? { dns: opts.dns } : {}),
         io,
       }),
     );
@@ -281,6 +284,14 @@ function redisDriverOption(): Option {
     '--redis <driver>',
     'the cache driver of the lab config: elasticache-global puts an ElastiCache simulator in front of the Redis pair',
   ).choices(['replication', 'elasticache-global']);
+}
+
+/** `--dns <method>` of `dr lab up` and `dr demo`. */
+function dnsMethodOption(): Option {
+  return new Option(
+    '--dns <method>',
+    'the DNS switch of the lab config (AWS): route53 (failover records, default) or route53-arc (ARC routing controls through the cluster endpoints, not the us-east-1 control plane)',
+  ).choices(['route53', 'route53-arc']);
 }
 
 /** `dr console`. */
@@ -401,6 +412,7 @@ function addDemoCommand(program: Command, cli: Cli): void {
     .option('--evidence', "print each step's evidence under it (the report keeps it)")
     .addOption(cloudOption())
     .addOption(redisDriverOption())
+    .addOption(dnsMethodOption())
     .addHelpText(
       'after',
       '\nNeeds the PostgreSQL server binaries (initdb, pg_ctl, postgres) and redis-server on this machine.',
@@ -411,6 +423,7 @@ function addDemoCommand(program: Command, cli: Cli): void {
         reports?: string;
         cloud?: 'aws' | 'azure';
         redis?: LabRedis;
+        dns?: LabDns;
         evidence?: boolean;
       }) => {
         // The demo talks to local simulators only: the AWS SDK's notice that its 2027 releases need
@@ -425,6 +438,7 @@ function addDemoCommand(program: Command, cli: Cli): void {
             ...(opts.reports ? { reportsDir: opts.reports } : {}),
             ...(opts.cloud ? { cloud: opts.cloud } : {}),
             ...(opts.redis ? { redis: opts.redis } : {}),
+            ...(opts.dns ? { dns: opts.dns } : {}),
             ...(opts.evidence ? { evidence: true } : {}),
           }),
         );

@@ -29,6 +29,8 @@ export interface DemoOptions {
   cloud?: 'aws' | 'azure';
   /** The lab's cache driver (`dr lab up --redis`); default replication. */
   redis?: LabUpOptions['redis'];
+  /** The lab's DNS switch (`dr lab up --dns`); default route53. */
+  dns?: LabUpOptions['dns'];
 }
 
 function failure(err: unknown): string {
@@ -68,7 +70,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
 
   try {
     io.stdout(
-      `dr demo: starting the lab — PostgreSQL primary + streaming standby, Redis primary + replica, a state Redis for the bot, and the cloud simulators (${opts.cloud === 'azure' ? 'Traffic Manager, Blob, Entra ID' : 'Route 53'}, Kubernetes, health)…\n`,
+      `dr demo: starting the lab — PostgreSQL primary + streaming standby, Redis primary + replica, a state Redis for the bot, and the cloud simulators (${opts.cloud === 'azure' ? 'Traffic Manager, Blob, Entra ID' : opts.dns === 'route53-arc' ? 'Route 53 with ARC routing controls' : 'Route 53'}, Kubernetes, health)…\n`,
     );
     let info: LabInfo;
     try {
@@ -77,6 +79,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
         signal: starting.signal,
         ...(opts.cloud ? { cloud: opts.cloud } : {}),
         ...(opts.redis ? { redis: opts.redis } : {}),
+        ...(opts.dns ? { dns: opts.dns } : {}),
       });
       labStart = up;
       info = demo.info = await up;

@@ -67,6 +67,11 @@ export interface LabUpOptions {
   cloud?: 'aws' | 'azure';
   /** The cache driver of the written config; elasticache-global adds its simulator part. */
   redis?: 'replication' | 'elasticache-global';
+  /**
+   * The DNS method of the written config on AWS: 'route53' (default, failover records) or
+   * 'route53-arc' (routing controls on an ARC cluster simulator, which the records follow).
+   */
+  dns?: 'route53' | 'route53-arc';
 }
 
 /** What the steps of one start share: where and as whom, and the manifest they record into. */
@@ -84,10 +89,14 @@ interface UpState {
 export function defaultLabParts(
   cloud: 'aws' | 'azure' = 'aws',
   redis: LabUpOptions['redis'] = 'replication',
+  dns: LabUpOptions['dns'] = 'route53',
 ): LabPart[] {
-  return redis === 'elasticache-global'
-    ? [simulatorsPart({ cloud }), elasticachePart()]
-    : [simulatorsPart({ cloud })];
+  if (dns === 'route53-arc' && cloud === 'azure')
+    throw new PreconditionFailed(
+      '--dns route53-arc switches with an AWS service: use it without --cloud azure (Azure switches with Traffic Manager).',
+    );
+  const cloudPart = simulatorsPart({ cloud, ...(dns === 'route53-arc' ? { dns } : {}) });
+  return redis === 'elasticache-global' ? [cloudPart, elasticachePart()] : [cloudPart];
 }
 
 function pendingRedis(name: string, port: number, dir: string): Pending<RedisServerInfo> {
@@ -98,6 +107,8 @@ function pendingRedis(name: string, port: number, dir: string): Pending<RedisSer
 export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
   const { signal } = opts;
   signal?.throwIfAborted();
+  // Before anything starts: a bad combination of options changes nothing.
+  const parts = opts.parts ?? defaultLabParts(opts.cloud, opts.redis, opts.dns);
   const bindir = await findPostgresBin();
   const redisServer = findRedisServer();
   const user = labUser();
@@ -110,7 +121,6 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
   };
   const save = (): void => writeJsonAtomically(join(dir, LAB_FILE), manifest);
   const st: UpState = { dir, user, bindir, redisServer, signal, manifest, save };
-  const parts = opts.parts ?? defaultLabParts(opts.cloud, opts.redis);
   try {
     save();
     await checkReachable(st);

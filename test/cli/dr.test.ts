@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, runDr, type DrRun } from '../support/dr-cli.js';
@@ -80,6 +80,23 @@ describe('dr lab', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(`dr lab status: ${join(dir, 'no-lab', 'lab.json')} not found`);
     expect(run.stderr).toContain('dr lab up');
+  });
+
+  it('up --dns route53-arc with --cloud azure exits 1 before starting anything', async () => {
+    const lab = join(dir, 'arc-on-azure');
+    const run = await dr(['lab', 'up', '--dir', lab, '--dns', 'route53-arc', '--cloud', 'azure']);
+    expect([run.code, run.stdout]).toEqual([1, '']);
+    expect(run.stderr).toBe(
+      'dr lab up: --dns route53-arc switches with an AWS service: use it without --cloud azure (Azure switches with Traffic Manager).\n',
+    );
+    expect(existsSync(lab)).toBe(false);
+  });
+
+  it('up --help lists --dns with its two methods', async () => {
+    const run = await dr(['lab', 'up', '--help']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/--dns <method> +the DNS switch of the lab config/);
+    expect(run.stdout).toContain('(choices: "route53", "route53-arc")');
   });
 });
 

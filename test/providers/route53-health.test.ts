@@ -115,23 +115,54 @@ describe('Route 53 failover routing with an unhealthy secondary', () => {
 });
 
 describe('Route 53 simulator health checkers', () => {
-  test('GetHealthCheckStatus follows the checkers, which flip only after FailureThreshold probes', async () => {
-    const sim = await simulator({ checkerIntervalMs: 40 });
+  test('GetHealthCheckStatus follows the checkers, which flip only after FailureThreshold probes in a row', async () => {
+    // A clock too slow to tick during the test: the rounds are run by hand.
+    const sim = await simulator({ checkerIntervalMs: 3_600_000 });
     sim.setHealthCheckConfig(sim.secondaryHealthCheckId, { failureThreshold: 3 });
     const client = new Route53Client({ region: 'us-east-1', endpoint: sim.url });
-    const status = async () =>
-      (
-        await client.send(
-          new GetHealthCheckStatusCommand({ HealthCheckId: sim.secondaryHealthCheckId }),
-        )
-      ).HealthCheckObservations?.map((o) => o.StatusReport?.Status?.split(':')[0]);
+    const status = async () => [
+      ...new Set(
+        (
+          await client.send(
+            new GetHealthCheckStatusCommand({ HealthCheckId: sim.secondaryHealthCheckId }),
+          )
+        ).HealthCheckObservations?.map((o) => o.StatusReport?.Status?.split(':')[0]),
+      ),
+    ];
+    const rounds = async (n: number) => {
+      const seen: (string | undefined)[][] = [];
+      for (let i = 0; i < n; i++) {
+        sim.runCheckers();
+        seen.push(await status());
+      }
+      return seen;
+    };
     sim.setEndpointHealthy('secondary', false);
-    // One probe later the checkers still say healthy: 3 failures in a row are needed.
-    await new Promise((r) => setTimeout(r, 60));
-    expect(new Set(await status())).toEqual(new Set(['Success']));
-    await new Promise((r) => setTimeout(r, 200));
-    expect(new Set(await status())).toEqual(new Set(['Failure']));
+    expect(await status()).toEqual(['Success']);
+    expect(await rounds(3)).toEqual([['Success'], ['Success'], ['Failure']]);
+    // A pass in between resets the streak: back to healthy takes 3 passes in a row too.
+    sim.setEndpointHealthy('secondary', true);
+    expect(await rounds(2)).toEqual([['Failure'], ['Failure']]);
+    sim.setEndpointHealthy('secondary', false);
+    expect(await rounds(1)).toEqual([['Failure']]);
+    sim.setEndpointHealthy('secondary', true);
+    expect(await rounds(3)).toEqual([['Failure'], ['Failure'], ['Success']]);
     client.destroy();
+  });
+
+  test('on its own clock the checkers reach the same conclusion', async () => {
+    const sim = await simulator({ checkerIntervalMs: 20 });
+    const dns = provider(sim);
+    sim.setEndpointHealthy('secondary', false);
+    const deadline = Date.now() + 10_000;
+    let ready = await dns.readiness('secondary');
+    while (ready.status !== 'blocked' && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+      ready = await dns.readiness('secondary');
+    }
+    expect(ready.summary).toMatch(
+      /^secondary unhealthy: Route 53 would keep answering the primary/,
+    );
   });
 });
 

@@ -1,5 +1,10 @@
+import { GetHealthCheckCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { createResolver } from '../../src/providers/dns-resolve.js';
-import { startRoute53Simulator, type Route53Sim } from '../../src/lab/simulators/index.js';
+import {
+  startRoute53ArcSimulator,
+  startRoute53Simulator,
+  type Route53Sim,
+} from '../../src/lab/simulators/index.js';
 
 let sim: Route53Sim;
 beforeEach(async () => {
@@ -154,4 +159,38 @@ test('until a change is INSYNC the name servers answer the records as they were;
   sim.stickPending(false);
   expect([await status(first), await status(second)]).toEqual(['INSYNC', 'INSYNC']);
   expect(sim.answer()).toEqual(['10.0.2.10']);
+});
+
+test('routing control health checks (RECOVERY_CONTROL) follow the ARC cluster: the answer moves with the controls, not the endpoints', async () => {
+  const arc = await startRoute53ArcSimulator();
+  const r53 = await startRoute53Simulator({
+    routingControls: {
+      arns: { primary: arc.primaryControlArn, secondary: arc.secondaryControlArn },
+      state: (arn) => arc.state(arn),
+    },
+  });
+  const client = new Route53Client({
+    region: 'us-east-1',
+    endpoint: r53.url,
+    credentials: { accessKeyId: 'AKIDSIMULATOR', secretAccessKey: 'simulator-secret' },
+  });
+  try {
+    const hc = await client.send(
+      new GetHealthCheckCommand({ HealthCheckId: r53.secondaryHealthCheckId }),
+    );
+    expect(hc.HealthCheck?.HealthCheckConfig).toMatchObject({
+      Type: 'RECOVERY_CONTROL',
+      RoutingControlArn: arc.secondaryControlArn,
+    });
+    expect(r53.answer()).toEqual(['10.0.1.10']);
+    // A failing endpoint moves nothing: only the routing controls do.
+    r53.setEndpointHealthy('primary', false);
+    expect(r53.answer()).toEqual(['10.0.1.10']);
+    arc.setState(arc.secondaryControlArn, 'On');
+    arc.setState(arc.primaryControlArn, 'Off');
+    expect(r53.answer()).toEqual(['10.0.2.10']);
+  } finally {
+    client.destroy();
+    await Promise.all([r53.stop(), arc.stop()]);
+  }
 });

@@ -28,6 +28,8 @@ export interface CloudState {
     primaryHealthCheckInverted: boolean | null;
     primaryHealthCheckDisabled: boolean | null;
   };
+  /** With `dr lab up --dns route53-arc`: each region's routing control (its failover record follows it). */
+  arc?: Record<RegionName, 'On' | 'Off'>;
   trafficManager: { served: string | null };
   health: Record<RegionName, { healthy: boolean; running: boolean }>;
   kubernetes: Record<RegionName, CloudWorkloadState[]>;
@@ -64,6 +66,14 @@ export async function startControlServer(sims: Simulators): Promise<ControlServe
           primaryHealthCheckDisabled:
             r53.healthCheck(sims.route53.primaryHealthCheckId)?.disabled ?? null,
         },
+        ...(sims.arc
+          ? {
+              arc: {
+                primary: sims.arc.sim.state(sims.arc.primaryControlArn),
+                secondary: sims.arc.sim.state(sims.arc.secondaryControlArn),
+              },
+            }
+          : {}),
         trafficManager: { served: sims.trafficManager.sim.served()?.name ?? null },
         health: {
           primary: { healthy: sims.health.primary.healthy, running: sims.health.primary.running },

@@ -1,9 +1,10 @@
 /**
  * The cloud simulators as a part of the default lab: one detached process (Route 53 with its DNS
  * server, Traffic Manager, a Kubernetes API per region, a health endpoint per region, the control
- * API) recorded in lab.json as `simulators.cloud`, wired into the bot config (DNS via Route 53,
- * scaling, verification against the secondary's health endpoint) and into lab.env (the dummy AWS
- * credentials the SDK's chain needs).
+ * API; an ARC cluster with `--dns route53-arc`) recorded in lab.json as `simulators.cloud`, wired
+ * into the bot config (DNS via Route 53 or its ARC routing controls, scaling, verification against
+ * the secondary's health endpoint) and into lab.env (the dummy AWS credentials the SDK's chain
+ * needs).
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,7 +25,7 @@ export function labCloud(info: Pick<LabInfo, 'simulators'>): LabCloud | undefine
 }
 
 export function simulatorsPart(
-  opts: { timeoutMs?: number; cloud?: 'aws' | 'azure' } = {},
+  opts: { timeoutMs?: number; cloud?: 'aws' | 'azure'; dns?: 'route53' | 'route53-arc' } = {},
 ): LabPart {
   const cloudOf = (info: LabInfo): LabCloud => {
     const c = labCloud(info);
@@ -42,6 +43,7 @@ export function simulatorsPart(
         dir,
         ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
         ...(opts.cloud ? { cloud: opts.cloud } : {}),
+        ...(opts.dns ? { dns: opts.dns } : {}),
       });
       return { [CLOUD_KEY]: { ...spawned, url: spawned.controlUrl } };
     },

@@ -100,28 +100,36 @@ function changeInfo(z: ZoneState, id: string): XmlObject {
 }
 
 function healthCheckXml(hc: SimHealthCheck): XmlObject {
-  // A calculated check aggregates its children: no endpoint, no RequestInterval or FailureThreshold.
+  // A calculated check aggregates its children: no endpoint, no RequestInterval or FailureThreshold;
+  // a routing control check names only its control (HealthCheckConfig, RoutingControlArn).
   const config: XmlObject =
-    hc.type === 'CALCULATED'
+    hc.type === 'RECOVERY_CONTROL'
       ? {
-          Type: 'CALCULATED',
+          Type: 'RECOVERY_CONTROL',
           Inverted: hc.inverted,
           Disabled: hc.disabled,
-          HealthThreshold: 1,
-          ChildHealthChecks: { itemName: 'ChildHealthCheck', items: [] },
+          RoutingControlArn: hc.routingControlArn ?? '',
         }
-      : {
-          Type: 'HTTPS',
-          ResourcePath: hc.path,
-          FullyQualifiedDomainName: hc.fqdn,
-          Port: hc.port,
-          RequestInterval: hc.requestInterval,
-          FailureThreshold: hc.failureThreshold,
-          MeasureLatency: false,
-          Inverted: hc.inverted,
-          Disabled: hc.disabled,
-          EnableSNI: true,
-        };
+      : hc.type === 'CALCULATED'
+        ? {
+            Type: 'CALCULATED',
+            Inverted: hc.inverted,
+            Disabled: hc.disabled,
+            HealthThreshold: 1,
+            ChildHealthChecks: { itemName: 'ChildHealthCheck', items: [] },
+          }
+        : {
+            Type: 'HTTPS',
+            ResourcePath: hc.path,
+            FullyQualifiedDomainName: hc.fqdn,
+            Port: hc.port,
+            RequestInterval: hc.requestInterval,
+            FailureThreshold: hc.failureThreshold,
+            MeasureLatency: false,
+            Inverted: hc.inverted,
+            Disabled: hc.disabled,
+            EnableSNI: true,
+          };
   return {
     Id: hc.id,
     CallerReference: `sim-${hc.id}`,

@@ -45,8 +45,12 @@ export interface SimHealthCheck {
   fqdn: string;
   port: number;
   path: string;
-  /** HTTPS probes the endpoint; CALCULATED follows child checks and has no RequestInterval or FailureThreshold. */
-  type: 'HTTPS' | 'CALCULATED';
+  /**
+   * HTTPS probes the endpoint; CALCULATED follows child checks and has no RequestInterval or
+   * FailureThreshold; RECOVERY_CONTROL follows an ARC routing control (`routingControlArn`).
+   */
+  type: 'HTTPS' | 'CALCULATED' | 'RECOVERY_CONTROL';
+  routingControlArn?: string;
   /** Seconds between checks (10 or 30 in Route 53). */
   requestInterval: number;
   /** Consecutive failures (or passes) before the status changes, 1..10. */
@@ -75,6 +79,11 @@ export interface ZoneOptions {
    * above 0 the checker probes on that clock and flips after FailureThreshold probes in a row.
    */
   checkerIntervalMs?: number;
+  /**
+   * Make each region's health check a routing control health check (RECOVERY_CONTROL) of that
+   * ARC routing control, whose state `state` reads (the lab's ARC cluster simulator).
+   */
+  routingControls?: { arns: Record<Region, string>; state: (arn: string) => 'On' | 'Off' };
 }
 
 /** A submitted change; `before` is what the name servers serve until the change is INSYNC. */
@@ -155,7 +164,7 @@ export function createZoneState(opts: ZoneOptions): ZoneState {
     stuck: false,
     changeSeq: 0,
     records: opts.alias ? records.map((r) => asAlias(r, zone, opts.alias!)) : records,
-    healthChecks: initialHealthChecks(zone),
+    healthChecks: initialHealthChecks(zone, opts.routingControls?.arns),
     checker: new Map(),
     aliasTargets,
     changes: new Map(),
@@ -229,7 +238,10 @@ function initialRecords(z: ZoneNames, ttl: number): SimRecordSet[] {
   ];
 }
 
-function initialHealthChecks(z: ZoneNames): Map<string, SimHealthCheck> {
+function initialHealthChecks(
+  z: ZoneNames,
+  controls: Record<Region, string> | undefined,
+): Map<string, SimHealthCheck> {
   const check = (id: string, region: Region): SimHealthCheck => ({
     id,
     version: 1,
@@ -238,7 +250,8 @@ function initialHealthChecks(z: ZoneNames): Map<string, SimHealthCheck> {
     fqdn: `${region}.${z.zoneName}`.replace(/\.$/, ''),
     port: 443,
     path: '/healthz',
-    type: 'HTTPS',
+    type: controls ? 'RECOVERY_CONTROL' : 'HTTPS',
+    ...(controls ? { routingControlArn: controls[region] } : {}),
     requestInterval: 30,
     failureThreshold: 3,
   });
@@ -254,6 +267,10 @@ function regionOfCheck(z: ZoneState, id: string): Region | undefined {
 
 /** One probe of the endpoint behind a check, as a checker sees it now. */
 function probe(z: ZoneState, id: string): boolean {
+  const arn = z.healthChecks.get(id)?.routingControlArn;
+  // ARC Developer Guide, "Creating a routing control health check": the check follows its
+  // routing control, healthy while it is On, unhealthy while Off; no endpoint is probed.
+  if (arn && z.opts.routingControls) return z.opts.routingControls.state(arn) === 'On';
   const region = regionOfCheck(z, id);
   if (!region) return true;
   return z.opts.endpointHealthy ? z.opts.endpointHealthy(region) : z.endpointHealthy[region];
@@ -265,7 +282,11 @@ function probe(z: ZoneState, id: string): boolean {
  * FailureThreshold consecutive probes, one every RequestInterval, say the opposite.
  */
 export function endpointStatus(z: ZoneState, id: string): boolean {
-  return (z.opts.checkerIntervalMs ?? 0) > 0 ? (z.checker.get(id)?.status ?? true) : probe(z, id);
+  // A routing control check has no checkers' streak: it follows the control at once.
+  const followsControl = z.healthChecks.get(id)?.type === 'RECOVERY_CONTROL';
+  return !followsControl && (z.opts.checkerIntervalMs ?? 0) > 0
+    ? (z.checker.get(id)?.status ?? true)
+    : probe(z, id);
 }
 
 /** One round of the checkers (checkerIntervalMs > 0): every endpoint check probed once. */

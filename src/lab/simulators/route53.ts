@@ -7,10 +7,12 @@
  * Operations: GetHostedZone, ListResourceRecordSets, ChangeResourceRecordSets, GetChange,
  * GetHealthCheck (with RequestInterval and FailureThreshold), GetHealthCheckStatus,
  * UpdateHealthCheck (Inverted, Disabled, FailureThreshold), TestDNSAnswer. The failover pair can
- * be alias records to a load balancer per region (`alias`), whose health a test sets. Changes are PENDING for `changeDelayMs`, then
- * INSYNC, or PENDING until `stickPending(false)` after `stickPending()`. A zone's changes reach
- * INSYNC in the order they were submitted, and until a change is INSYNC the name servers (the DNS
- * server, TestDNSAnswer, answer()) still serve the records as they were before it.
+ * be alias records to a load balancer per region (`alias`), whose health a test sets; its health
+ * checks can be routing control checks that follow an ARC cluster (`routingControls`). Changes
+ * are PENDING for `changeDelayMs`, then INSYNC, or PENDING until `stickPending(false)` after
+ * `stickPending()`. A zone's changes reach INSYNC in the order they were submitted, and until a
+ * change is INSYNC the name servers (the DNS server, TestDNSAnswer, answer()) still serve the
+ * records as they were before it.
  */
 import { startHttpSim, type HttpSim, type RecordedRequest } from './http-sim.js';
 import { startDnsServer, type DnsServer } from './dns-server.js';
@@ -78,6 +80,8 @@ export interface Route53Sim {
     config: { type?: SimHealthCheck['type']; requestInterval?: number; failureThreshold?: number },
   ): void;
   setTtl(ttl: number): void;
+  /** One round of the checkers now, as the `checkerIntervalMs` clock does: every endpoint probed once. */
+  runCheckers(): void;
   /** Next `times` requests (of `operation`, if given) get this error: an AWS error code and HTTP status. */
   failNext(
     status: number,
@@ -147,6 +151,7 @@ function route53Sim(z: ZoneState, http: HttpSim, dns: DnsServer | undefined): Ro
     setHealthCheckFlags: (id, flags) => setHealthCheckFlags(z, id, flags),
     setHealthCheckConfig: (id, config) => setHealthCheckConfig(z, id, config),
     setTtl: (newTtl) => setRecordTtl(z, newTtl),
+    runCheckers: () => runCheckers(z),
     failNext(status, code, message, { times = 1, operation } = {}) {
       http.inject({
         response: errorResponse(status, code, message),

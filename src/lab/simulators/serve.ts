@@ -3,7 +3,7 @@
  * control API until SIGTERM, and announces where they are in DIR/simulators.json (written last,
  * so its presence means "ready").
  *
- *   node [--import tsx] serve.(ts|js) --dir DIR [--cloud aws|azure]
+ *   node [--import tsx] serve.(ts|js) --dir DIR [--cloud aws|azure] [--dns route53|route53-arc]
  */
 import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,8 +11,12 @@ import { startControlServer } from './control.js';
 import { describeSimulators, startSimulators } from './start.js';
 import { SIMULATORS_FILE } from './spawn.js';
 
-async function serve(dir: string, cloud: 'aws' | 'azure'): Promise<void> {
-  const sims = await startSimulators({ dir, cloud });
+async function serve(
+  dir: string,
+  cloud: 'aws' | 'azure',
+  dns: 'route53' | 'route53-arc',
+): Promise<void> {
+  const sims = await startSimulators({ dir, cloud, dns });
   const control = await startControlServer(sims);
   const descriptor = { pid: process.pid, controlUrl: control.url, ...describeSimulators(sims) };
   const file = join(dir, SIMULATORS_FILE);
@@ -39,11 +43,16 @@ const arg = (name: string): string | undefined => {
 };
 const dir = arg('--dir');
 const cloud = arg('--cloud') ?? 'aws';
-if (!dir || (cloud !== 'aws' && cloud !== 'azure')) {
-  console.error('usage: serve --dir DIR [--cloud aws|azure]');
+const dns = arg('--dns') ?? 'route53';
+if (
+  !dir ||
+  (cloud !== 'aws' && cloud !== 'azure') ||
+  (dns !== 'route53' && dns !== 'route53-arc')
+) {
+  console.error('usage: serve --dir DIR [--cloud aws|azure] [--dns route53|route53-arc]');
   process.exit(2);
 }
-serve(dir, cloud).catch((err: unknown) => {
+serve(dir, cloud, dns).catch((err: unknown) => {
   console.error('dr lab simulators failed to start:', err instanceof Error ? err.message : err);
   process.exit(1);
 });

@@ -32,11 +32,12 @@ export async function spawnSimulators(opts: {
   dir: string;
   timeoutMs?: number;
   cloud?: 'aws' | 'azure';
+  dns?: 'route53' | 'route53-arc';
 }): Promise<SpawnedSimulators> {
   const d = await spawnDetached<SpawnedSimulators>({
     ...opts,
     script: 'serve',
-    args: ['--cloud', opts.cloud ?? 'aws'],
+    args: ['--cloud', opts.cloud ?? 'aws', '--dns', opts.dns ?? 'route53'],
     file: SIMULATORS_FILE,
     pidFile: SIMULATORS_PID_FILE,
     logName: 'simulators.log',

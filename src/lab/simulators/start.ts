@@ -5,6 +5,8 @@
  * endpoint per region, and S3 with the primary's bucket replicating to the secondary's (assets
  * and Terraform state alike). Route 53's health checks follow the
  * health endpoints, so stopping the primary's makes Route 53 fail over on its own, as in a real outage.
+ * With `dns: 'route53-arc'` an ARC cluster runs too, and the health checks follow its routing
+ * controls instead (a person or dr-bot switches; Route 53 does not fail over by itself).
  *
  * `components` is the config block (components.dns/kubernetes/verification/objectStorage) that points at them,
  * and `env` the variables the bot needs for them (dummy AWS credentials).
@@ -26,6 +28,7 @@ import { kubeconfigFor, startKubernetesSimulator, type KubernetesSim } from './k
 import type { SimWorkloadSpec } from './kubernetes-cluster.js';
 import { startRoute53Simulator, type Route53Sim } from './route53.js';
 import { startDynamoDbSimulator, type DynamoDbSim } from './dynamodb.js';
+import { startRoute53ArcSimulator, type ArcSim } from './route53-arc.js';
 import { startS3Simulator, type S3Sim } from './s3.js';
 import { LAB_STATE_BUCKETS, LAB_STATE_KEY, labStateFile } from './terraform-state.js';
 import { startTrafficManagerSimulator, type TrafficManagerSim } from './traffic-manager.js';
@@ -56,6 +59,8 @@ interface Running {
   healthPrimary: HealthServer;
   healthSecondary: HealthServer;
   route53: Route53Sim;
+  /** With `dns: 'route53-arc'`: the ARC cluster whose routing controls the failover records follow. */
+  arc?: ArcSim;
   tm: TrafficManagerSim;
   k8sPrimary: KubernetesSim;
   k8sSecondary: KubernetesSim;
@@ -76,9 +81,11 @@ type Stoppable = { stop(): Promise<void> };
 export function describeSimulators(s: Simulators): SimulatorsDescriptor {
   const { sim: _r53, ...route53 } = s.route53;
   const { sim: _tm, ...trafficManager } = s.trafficManager;
+  const arc = s.arc ? (({ sim: _arc, ...rest }) => rest)(s.arc) : undefined;
   return {
     dir: s.dir,
     route53,
+    ...(arc ? { arc } : {}),
     trafficManager,
     kubernetes: {
       url: s.kubernetes.url,
@@ -146,11 +153,22 @@ async function startEach(
   const healthSecondary = await startHealthServer({ region: 'secondary' });
   started.push(healthSecondary);
   const up = (h: HealthServer): boolean => h.running && h.healthy;
+  const arc = opts.dns === 'route53-arc' ? await startRoute53ArcSimulator() : undefined;
+  if (arc) started.push(arc);
 
   const route53 = await startRoute53Simulator({
     changeDelayMs: opts.changeDelayMs ?? 300,
     ttl: opts.ttl ?? 60,
     endpointHealthy: (region) => up(region === 'primary' ? healthPrimary : healthSecondary),
+    // With ARC, each failover record's health check follows its region's routing control.
+    ...(arc
+      ? {
+          routingControls: {
+            arns: { primary: arc.primaryControlArn, secondary: arc.secondaryControlArn },
+            state: (arn: string) => arc.state(arn),
+          },
+        }
+      : {}),
   });
   started.push(route53);
   // On Azure, Entra ID first: Traffic Manager checks its tokens (and shares its certificate).
@@ -190,6 +208,7 @@ async function startEach(
     healthPrimary,
     healthSecondary,
     route53,
+    arc,
     tm,
     k8sPrimary,
     k8sSecondary,
@@ -268,9 +287,20 @@ function describeRunning(
   r: Running,
   files: ClientFiles,
 ): Omit<Simulators, 'components' | 'env' | 'stop'> {
-  const { route53, tm, k8sPrimary, k8sSecondary, healthPrimary, healthSecondary, s3 } = r;
+  const { route53, arc, tm, k8sPrimary, k8sSecondary, healthPrimary, healthSecondary, s3 } = r;
   return {
     dir,
+    ...(arc
+      ? {
+          arc: {
+            endpoints: arc.endpoints,
+            controlPanelArn: arc.controlPanelArn,
+            primaryControlArn: arc.primaryControlArn,
+            secondaryControlArn: arc.secondaryControlArn,
+            sim: arc,
+          },
+        }
+      : {}),
     route53: {
       url: route53.url,
       zoneId: route53.zoneId,
@@ -322,24 +352,10 @@ function labComponents(
   files: ClientFiles,
   workloads: LabWorkload[],
 ): Simulators['components'] {
-  const { route53, k8sPrimary, k8sSecondary, s3 } = r;
+  const { k8sPrimary, k8sSecondary, s3 } = r;
   const { kubeconfigPath } = files;
   return {
-    dns: {
-      provider: 'route53',
-      route53: {
-        hostedZoneId: route53.zoneId,
-        recordName: route53.recordName,
-        recordType: route53.recordType,
-        primarySetIdentifier: route53.primarySetIdentifier,
-        secondarySetIdentifier: route53.secondarySetIdentifier,
-        method: 'invert-health-check',
-        primaryHealthCheckId: route53.primaryHealthCheckId,
-        endpoint: route53.url,
-        region: 'us-east-1',
-        changeTimeoutSeconds: 30,
-      },
-    },
+    dns: labDns(r),
     kubernetes: {
       primary: { kubeconfig: kubeconfigPath, context: k8sPrimary.contextName },
       secondary: { kubeconfig: kubeconfigPath, context: k8sSecondary.contextName },
@@ -367,6 +383,35 @@ function labComponents(
     verification: {
       primary: { http: [healthCheck('primary', r.healthPrimary.url)], commands: [] },
       secondary: { http: [healthCheck('secondary', r.healthSecondary.url)], commands: [] },
+    },
+  };
+}
+
+/** components.dns: Route 53's failover records, or with an ARC cluster its routing controls. */
+function labDns({ route53, arc }: Running): NonNullable<Simulators['components']['dns']> {
+  if (arc)
+    return {
+      provider: 'route53-arc',
+      route53Arc: {
+        endpoints: arc.endpoints,
+        primaryRoutingControlArn: arc.primaryControlArn,
+        secondaryRoutingControlArn: arc.secondaryControlArn,
+        timeoutSeconds: 2,
+      },
+    };
+  return {
+    provider: 'route53',
+    route53: {
+      hostedZoneId: route53.zoneId,
+      recordName: route53.recordName,
+      recordType: route53.recordType,
+      primarySetIdentifier: route53.primarySetIdentifier,
+      secondarySetIdentifier: route53.secondarySetIdentifier,
+      method: 'invert-health-check',
+      primaryHealthCheckId: route53.primaryHealthCheckId,
+      endpoint: route53.url,
+      region: 'us-east-1',
+      changeTimeoutSeconds: 30,
     },
   };
 }

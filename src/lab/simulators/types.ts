@@ -8,6 +8,7 @@ import type { AzureDescriptor } from './azure-lab.js';
 import type { HealthServer } from './health.js';
 import type { KubernetesSim } from './kubernetes.js';
 import type { Route53Sim } from './route53.js';
+import type { ArcSim } from './route53-arc.js';
 import type { S3Sim } from './s3.js';
 import type { TrafficManagerSim } from './traffic-manager.js';
 
@@ -23,6 +24,7 @@ export interface LabWorkload {
 export interface SimulatorsDescriptor {
   dir: string;
   route53: Omit<Simulators['route53'], 'sim'>;
+  arc?: Omit<NonNullable<Simulators['arc']>, 'sim'>;
   trafficManager: Omit<Simulators['trafficManager'], 'sim'>;
   kubernetes: {
     url: string;
@@ -51,6 +53,11 @@ export interface StartSimulatorsOptions {
    * Manager, Blob on Azurite, Resource Health, with tokens from a local Entra ID).
    */
   cloud?: 'aws' | 'azure';
+  /**
+   * How the bot config switches DNS on AWS: 'route53' (default: failover records and the primary's
+   * health check) or 'route53-arc' (an ARC cluster's routing controls, which the records follow).
+   */
+  dns?: 'route53' | 'route53-arc';
 }
 
 export interface Simulators {
@@ -66,6 +73,14 @@ export interface Simulators {
     /** "127.0.0.1:<port>" of its DNS server. */
     dnsServer: string;
     sim: Route53Sim;
+  };
+  /** With `dns: 'route53-arc'`: the ARC cluster, its regional endpoints and routing controls. */
+  arc?: {
+    endpoints: { url: string; region: string }[];
+    controlPanelArn: string;
+    primaryControlArn: string;
+    secondaryControlArn: string;
+    sim: ArcSim;
   };
   trafficManager: {
     url: string;
