@@ -85,3 +85,19 @@ test('--live with --skip-env is a usage error', async () => {
   expect(run.stderr).toMatch(/--skip-env.*--live|--live.*--skip-env/);
   expect(run.code).toBe(2);
 });
+
+test('without AWS credentials: the Route 53 row is blocked with one line naming what to set, exit 1', async () => {
+  const noKeys: NodeJS.ProcessEnv = {
+    ...env,
+    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/credentials',
+    AWS_CONFIG_FILE: '/nonexistent/config',
+  };
+  delete noKeys.AWS_ACCESS_KEY_ID;
+  delete noKeys.AWS_SECRET_ACCESS_KEY;
+  const run = await runDr(['config', 'check', '--live'], { env: noKeys });
+  expect(row(run.stdout, 'dns')).toMatch(
+    /^ {2}dns: blocked — .*no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/,
+  );
+  expect(run.stdout + run.stderr).not.toMatch(/CredentialsProviderError|at .*\.js:\d+/);
+  expect(run.code).toBe(1);
+}, 60_000);

@@ -10,7 +10,10 @@
 import { metricValue, scrape } from '../support/metrics.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parse, stringify } from 'yaml';
 import { Redis } from 'ioredis';
+import pg from 'pg';
 import { ACTION_IDS, decodeButtonValue } from '../../src/bot/render.js';
 import { loadConfig, type DrConfig } from '../../src/config/index.js';
 import {
@@ -28,8 +31,9 @@ import {
   type LabInfo,
 } from '../../src/lab/index.js';
 import { FAILOVER_RUNBOOK, STEP_TITLES, runbookSteps } from '../../src/machine/index.js';
+import { RUNBOOKS } from '../../src/machine/runbook.js';
 import { createResolver } from '../../src/providers/dns-resolve.js';
-import { crashPostgresPrimary, sql } from '../support/lab.js';
+import { crashPostgresPrimary, sql, until } from '../support/lab.js';
 import { startFakeSlack, type ApiCall, type FakeSlack } from '../support/fake-slack.js';
 import { blockActionsBody, postToSlackApp, slashCommandBody } from '../support/slack-signing.js';
 
@@ -60,17 +64,26 @@ interface Run {
   mark: number;
 }
 
-let current: { lab: LabInfo; bot?: ChildProcess } | undefined;
-afterEach(async () => {
-  const run = current;
-  current = undefined;
-  if (!run) return;
+/** What a test started, recorded as it starts so that a failed start is still stopped. */
+interface Started {
+  lab: LabInfo;
+  bot?: ChildProcess;
+}
+
+async function stopStarted(run: Started): Promise<void> {
   if (run.bot && run.bot.exitCode === null && run.bot.signalCode === null) {
     const exited = new Promise((resolve) => run.bot!.once('exit', resolve));
     run.bot.kill('SIGTERM');
     await exited;
   }
   await labDown({ dir: run.lab.dir });
+}
+
+let current: Started | undefined;
+afterEach(async () => {
+  const run = current;
+  current = undefined;
+  if (run) await stopStarted(run);
 });
 
 /** `dr start` in its own process; `port` resolves once it serves. */
@@ -106,9 +119,20 @@ function startBot(
 }
 
 /** A lab, and the bot started on it from the lab's own files, as the README tells a person to. */
-async function startBotOnLab(which: 'aws' | 'azure' = 'aws'): Promise<Run> {
+async function startBotOnLab(
+  which: 'aws' | 'azure' = 'aws',
+  track: (started: Started) => void = (started) => (current = started),
+  readinessIntervalMinutes?: number,
+): Promise<Run> {
   const lab = await labUp({ cloud: which });
-  current = { lab };
+  const started: Started = { lab };
+  track(started);
+  if (readinessIntervalMinutes !== undefined) {
+    // What a person edits in the lab's config to see readiness rounds more often than every 15 min.
+    const config = parse(readFileSync(lab.configPath, 'utf8')) as Record<string, unknown>;
+    config.readiness = { intervalMinutes: readinessIntervalMinutes };
+    writeFileSync(lab.configPath, stringify(config));
+  }
   const cloud = labCloud(lab)!;
   expect(cloud).toBeDefined();
   const mark = slack.calls.length;
@@ -121,7 +145,7 @@ async function startBotOnLab(which: 'aws' | 'azure' = 'aws'): Promise<Run> {
     PORT: '0',
   });
   // Recorded before waiting, so a bot that never comes up is still stopped after the test.
-  current.bot = bot;
+  started.bot = bot;
   const port = await ready;
   return {
     lab,
@@ -208,18 +232,28 @@ async function failoverThroughSlack(
   mode: 'planned' | 'unplanned',
   reason: string,
 ): Promise<{ ts: string; opId: string; approvalCard: string; summary: ApiCall }> {
-  expect(await command(run, `failover ${mode} ${reason}`, OPERATOR)).toMatch(
-    /^DR-\d{8}-\d{6} requested/,
-  );
+  return operationThroughSlack(run, `failover ${mode} ${reason}`);
+}
+
+/** `/dr <text>` (failover, failback or drill) from request to the completed card. */
+async function operationThroughSlack(
+  run: Run,
+  text: string,
+): Promise<{ ts: string; opId: string; approvalCard: string; summary: ApiCall }> {
+  const from = slack.calls.length;
+  expect(await command(run, text, OPERATOR)).toMatch(/^DR-\d{8}-\d{6} requested/);
   // The readiness monitor posts into the same channel (the lab has never run a drill): skip its messages.
   const card = await slack.waitFor(
     () =>
-      apiCallsSince(run).find(
-        (c) =>
-          c.method === 'chat.postMessage' &&
-          !c.args.thread_ts &&
-          !String(c.args.text).startsWith('Readiness '),
-      ),
+      slack.calls
+        .slice(from)
+        .find(
+          (c): c is ApiCall =>
+            c.kind === 'api' &&
+            c.method === 'chat.postMessage' &&
+            !c.args.thread_ts &&
+            !String(c.args.text).startsWith('Readiness '),
+        ),
     'the status card',
   );
   expect(card.args.channel).toBe(LAB_CHANNEL);
@@ -508,36 +542,284 @@ test(
   TEST_TIMEOUT_MS,
 );
 
-test(
-  'planned failover through Slack on the Azure lab: Traffic Manager routes to the secondary, Entra ID tokens, zero loss',
-  async () => {
-    const run = await startBotOnLab('azure');
-    const { lab, cloud } = run;
-    expect(run.config.components.dns!.provider).toBe('traffic-manager');
-    expect(run.config.components.objectStorage!.provider).toBe('azure-blob');
-    await seedData(lab);
-    expect((await state(cloud)).trafficManager.served).toBe('primary');
+/** `/dr status` until `done` holds for its answer (readiness rounds run every few seconds). */
+async function statusUntil(run: Run, done: (text: string) => boolean, what: string) {
+  let text = '';
+  await until(
+    `/dr status to show ${what}`,
+    async () => done((text = await command(run, 'status', OPERATOR))),
+    RUN_TIMEOUT_MS,
+  );
+  return text;
+}
 
-    const { ts, opId, summary } = await failoverThroughSlack(run, 'planned', 'azure drill');
-    expectCompletedCard(run, ts, opId, summary);
-    expect(blocksText(summary)).toMatch(/RPO database: 0 B[^•]*zero loss/);
-    expect(blocksText(cardNow(run, ts))).toContain('Traffic Manager profile');
+/** Every step of `kind`'s runbook ✅ on the card, nothing failed or left, the summary says completed. */
+function expectAllStepsDone(run: Run, ts: string, kind: keyof typeof RUNBOOKS, opId: string) {
+  const final = blocksText(cardNow(run, ts));
+  for (const id of runbookSteps(RUNBOOKS[kind]))
+    expect(final).toMatch(new RegExp(`✅ \\*${STEP_TITLES[id]}\\* — \\d`));
+  expect(final).not.toMatch(/⬜|⏳|❌|⏭/);
+  expect(final).toContain('🟢 Completed');
+  expect(
+    threadReplies(run, ts).find((c) => String(c.args.text).startsWith('🏁'))!.args.text,
+  ).toContain(`${opId} completed`);
+}
 
-    // Every seeded row and key is on the new primary, which takes writes.
-    await sql(lab.postgres.secondary.url, `INSERT INTO orders VALUES (3, 'after failover')`);
-    expect(
-      (await sql(lab.postgres.secondary.url, 'SELECT item FROM orders ORDER BY id')).map(
-        (r) => r.item,
-      ),
-    ).toEqual(['espresso', 'croissant', 'after failover']);
-    expect(await redisGet(lab.redis.secondary.url, 'cart:42')).toBe('espresso');
-    // Traffic Manager serves the secondary endpoint, and its DNS answers it.
-    expect((await state(cloud)).trafficManager.served).toBe('secondary');
-    const resolve = createResolver({ servers: [cloud.trafficManager.dnsServer] });
-    const answer = await resolve(cloud.trafficManager.fqdn, 'CNAME').catch(() =>
-      resolve(cloud.trafficManager.fqdn, 'A'),
+type Side = 'primary' | 'secondary';
+const otherSide = (side: Side): Side => (side === 'primary' ? 'secondary' : 'primary');
+const APP_TABLE = 'app_writes';
+const APP_LIST = 'app:writes';
+
+/**
+ * The application during the cycle: one INSERT and one RPUSH at a time, each to whichever side
+ * takes it (its traffic follows the writer as users follow DNS), remembering every write a server
+ * acknowledged and where. Failed writes are not acknowledged and retried on the other side.
+ */
+function startApplication(lab: LabInfo) {
+  const acked = { database: [] as number[], cache: [] as number[] };
+  const where = { database: { primary: 0, secondary: 0 }, cache: { primary: 0, secondary: 0 } };
+  let stopping = false;
+  const pause = () => new Promise((r) => setTimeout(r, 10));
+  const database = (async () => {
+    let side: Side = 'primary';
+    let client: pg.Client | undefined;
+    for (let seq = 1; !stopping; seq++) {
+      try {
+        if (!client) {
+          client = new pg.Client({
+            connectionString: lab.postgres[side].url,
+            connectionTimeoutMillis: 2000,
+            query_timeout: 3000,
+          });
+          client.on('error', () => undefined);
+          await client.connect();
+        }
+        await client.query(`INSERT INTO ${APP_TABLE} (seq, side) VALUES ($1, $2)`, [seq, side]);
+        acked.database.push(seq);
+        where.database[side] += 1;
+      } catch {
+        await client?.end().catch(() => undefined);
+        client = undefined;
+        side = otherSide(side);
+      }
+      await pause();
+    }
+    await client?.end().catch(() => undefined);
+  })();
+  const clients = new Map<Side, Redis>();
+  const redis = (side: Side): Redis => {
+    if (!clients.has(side)) {
+      const r = new Redis(lab.redis[side].url, {
+        maxRetriesPerRequest: 0,
+        connectTimeout: 2000,
+        commandTimeout: 3000,
+      });
+      r.on('error', () => undefined);
+      clients.set(side, r);
+    }
+    return clients.get(side)!;
+  };
+  const cache = (async () => {
+    let side: Side = 'primary';
+    for (let seq = 1; !stopping; seq++) {
+      try {
+        await redis(side).rpush(APP_LIST, String(seq));
+        acked.cache.push(seq);
+        where.cache[side] += 1;
+      } catch {
+        side = otherSide(side);
+      }
+      await pause();
+    }
+    for (const r of clients.values()) r.disconnect();
+  })();
+  return {
+    acked,
+    where,
+    async stop(): Promise<void> {
+      stopping = true;
+      await Promise.all([database, cache]);
+    },
+  };
+}
+
+/** Acknowledged writes of the application missing on `side`: what the cycle lost. */
+async function lostOn(
+  lab: LabInfo,
+  side: Side,
+  ackedNow: { database: number[]; cache: number[] },
+): Promise<{ database: number; cache: number }> {
+  // What was acknowledged before the reads below: a write acknowledged meanwhile is not missing.
+  const acked = { database: [...ackedNow.database], cache: [...ackedNow.cache] };
+  const rows = await sql<{ seq: number }>(lab.postgres[side].url, `SELECT seq FROM ${APP_TABLE}`);
+  const inDb = new Set(rows.map((r) => Number(r.seq)));
+  const r = new Redis(lab.redis[side].url, { maxRetriesPerRequest: 0 });
+  const inCache = new Set(
+    (await r.lrange(APP_LIST, 0, -1).finally(() => r.disconnect())).map(Number),
+  );
+  return {
+    database: acked.database.filter((seq) => !inDb.has(seq)).length,
+    cache: acked.cache.filter((seq) => !inCache.has(seq)).length,
+  };
+}
+
+describe('the Azure lab through Slack, one lab for the whole cycle', () => {
+  let run: Run;
+  let started: Started | undefined;
+  let app: ReturnType<typeof startApplication> | undefined;
+
+  beforeAll(async () => {
+    // Readiness rounds every 3 s, so `/dr status` shows what each operation left.
+    run = await startBotOnLab('azure', (s) => (started = s), 0.05);
+    await seedData(run.lab);
+    await sql(
+      run.lab.postgres.primary.url,
+      `CREATE TABLE ${APP_TABLE} (seq int PRIMARY KEY, side text)`,
     );
-    expect(answer.join(' ')).toMatch(/secondary/);
-  },
-  TEST_TIMEOUT_MS,
-);
+  }, TEST_TIMEOUT_MS);
+
+  afterAll(async () => {
+    await app?.stop();
+    if (started) await stopStarted(started);
+  });
+
+  test(
+    '/dr failover planned with the application writing: Traffic Manager routes to the secondary through Entra ID tokens, no acknowledged write lost',
+    async () => {
+      const { lab, cloud } = run;
+      expect(run.config.components.dns!.provider).toBe('traffic-manager');
+      expect(run.config.components.objectStorage!.provider).toBe('azure-blob');
+      expect((await state(cloud)).trafficManager.served).toBe('primary');
+      app = startApplication(lab);
+      await until('the application to write', async () => app!.acked.database.length >= 20);
+
+      const { ts, opId, summary } = await failoverThroughSlack(run, 'planned', 'azure drill');
+      expectCompletedCard(run, ts, opId, summary);
+      expect(blocksText(summary)).toMatch(/RPO database: 0 B[^•]*zero loss/);
+      expect(blocksText(cardNow(run, ts))).toContain('Traffic Manager profile');
+
+      // The application moved to the new primary, and nothing it was told was written is gone.
+      await until(
+        'the application to write on the secondary',
+        async () => app!.where.database.secondary >= 20 && app!.where.cache.secondary >= 20,
+      );
+      expect(await lostOn(lab, 'secondary', app.acked)).toEqual({ database: 0, cache: 0 });
+      expect(
+        (await sql(lab.postgres.secondary.url, 'SELECT item FROM orders ORDER BY id')).map(
+          (r) => r.item,
+        ),
+      ).toEqual(['espresso', 'croissant']);
+      expect(await redisGet(lab.redis.secondary.url, 'cart:42')).toBe('espresso');
+      // Traffic Manager serves the secondary endpoint, and its DNS answers it.
+      expect((await state(cloud)).trafficManager.served).toBe('secondary');
+      const resolve = createResolver({ servers: [cloud.trafficManager.dnsServer] });
+      const answer = await resolve(cloud.trafficManager.fqdn, 'CNAME').catch(() =>
+        resolve(cloud.trafficManager.fqdn, 'A'),
+      );
+      expect(answer.join(' ')).toMatch(/secondary/);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  test('/dr status after the failover: the failover last finished, DNS held on the secondary by Traffic Manager', async () => {
+    const text = await statusUntil(run, (t) => t.includes('*DNS routing* degraded'), 'a DNS row');
+    expect(text).toMatch(/\*Last finished:\* .*\* failover of lab — 🟢 Completed/);
+    expect(text).toMatch(
+      /• ⚠️ \*DNS routing\* degraded: DNS is switched to the secondary \(failed over\)[^\n]*app-tm\.trafficmanager\.net[^\n]*users go to the secondary/,
+    );
+    // Blob replication still meets its RPO: no object storage row among the ones not ok.
+    expect(text).not.toContain('Object storage replication');
+  });
+
+  test(
+    '/dr failback with the application still writing: Traffic Manager back on the primary, no acknowledged write of the whole cycle lost',
+    async () => {
+      const { lab, cloud } = run;
+      const { ts, opId } = await operationThroughSlack(run, 'failback primary is back');
+      expectAllStepsDone(run, ts, 'failback', opId);
+      await until(
+        'the application to write on the primary again',
+        async () => app!.where.database.primary > 0 && app!.where.cache.primary > 0,
+      );
+      const before = { database: app!.where.database.primary, cache: app!.where.cache.primary };
+      await until(
+        'the application to write on the primary again',
+        async () =>
+          app!.where.database.primary >= before.database + 20 &&
+          app!.where.cache.primary >= before.cache + 20,
+      );
+      await app!.stop();
+      const { acked, where } = app!;
+      app = undefined;
+      // Writes landed on both sides over the cycle, and every one acknowledged is on the primary.
+      expect(where.database.secondary).toBeGreaterThan(0);
+      expect(where.cache.secondary).toBeGreaterThan(0);
+      expect(await lostOn(lab, 'primary', acked)).toEqual({ database: 0, cache: 0 });
+      const [{ in_recovery }] = (await sql(
+        lab.postgres.secondary.url,
+        'SELECT pg_is_in_recovery() AS in_recovery',
+      )) as [{ in_recovery: boolean }];
+      expect(in_recovery).toBe(true);
+      expect(await redisRole(lab.redis.primary.url)).toBe('master');
+      expect(await redisRole(lab.redis.secondary.url)).not.toBe('master');
+      expect((await state(cloud)).trafficManager.served).toBe('primary');
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  test(
+    '/dr drill: failover and failback as one operation; the report names Traffic Manager and Blob in its rows',
+    async () => {
+      const { ts, opId } = await operationThroughSlack(run, 'drill azure quarterly drill');
+      expectAllStepsDone(run, ts, 'drill', opId);
+      const upload = await slack.waitFor(
+        (f) => f.uploads().find((u) => u.filename === `${opId}-drill-report.md` && u.channel),
+        'the drill report file',
+        RUN_TIMEOUT_MS,
+      );
+      expect(upload.threadTs).toBe(ts);
+      expect(upload.content).toContain(`# Drill report ${opId} — PASSED`);
+      const rows = upload.content
+        .split('\n')
+        .filter((l) => l.startsWith('|') || l.startsWith('- '));
+      expect(rows.find((l) => /Traffic Manager|trafficmanager\.net/.test(l))).toBeDefined();
+      expect(rows.find((l) => /azure-blob:\/\//.test(l))).toBeDefined();
+      expect((await state(run.cloud)).trafficManager.served).toBe('primary');
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  test('/dr status after the drill: the drill last finished, every check ok again', async () => {
+    const text = await statusUntil(
+      run,
+      (t) => /\*Readiness:\* 10 ok, checked/.test(t),
+      'a readiness round after the drill',
+    );
+    expect(text).toMatch(/\*Last finished:\* .*\* drill of lab — 🟢 Completed/);
+    expect(text).not.toMatch(/DNS routing|Last drill|Object storage/);
+  });
+
+  test('/dr status while Blob replication is stalled: a Blob row naming both containers', async () => {
+    const blob = (action: string) =>
+      fetch(`${run.cloud.controlUrl}/blob/replication/${action}`, { method: 'POST' });
+    expect((await blob('stall')).status).toBe(200);
+    try {
+      const text = await statusUntil(
+        run,
+        (t) => t.includes('*Object storage replication* degraded'),
+        'the stalled Blob replication',
+      );
+      expect(text).toMatch(
+        /• ⚠️ \*Object storage replication\* degraded: canary \S+ written to azure-blob:\/\/\w+\/lab-primary-assets has not appeared in azure-blob:\/\/\w+\/lab-secondary-assets within the RPO of 10 s/,
+      );
+    } finally {
+      expect((await blob('resume')).status).toBe(200);
+    }
+    const back = await statusUntil(
+      run,
+      (t) => /\*Readiness:\* 10 ok, checked/.test(t),
+      'Blob replication caught up',
+    );
+    expect(back).not.toContain('Object storage');
+  });
+});

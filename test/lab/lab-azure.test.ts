@@ -79,3 +79,21 @@ test('without AZURE_CLIENT_SECRET, `dr start` refuses to start and says what to 
   expect(run.stderr).toMatch(/^dr start: .*AZURE_CLIENT_SECRET is not set/m);
   expect(run.stderr).not.toMatch(/ChainedTokenCredential|dr-bot started/);
 }, 60_000);
+
+test('`dr config check --live` passes with the lab credentials and names AZURE_CLIENT_SECRET without it', async () => {
+  const slackEnv = { SLACK_BOT_TOKEN: 'xoxb-lab-not-used', SLACK_SIGNING_SECRET: 'lab-not-used' };
+  const ok = await runDr(['config', 'check', '--live'], { env: { ...shellEnv(), ...slackEnv } });
+  expect(line(ok.stdout, /^ {2}dns: /)).toMatch(/^ {2}dns: (ok|warning) — /);
+  expect(ok.stdout + ok.stderr).not.toMatch(/blocked|live check failed|ChainedTokenCredential/);
+  expect(ok.code).toBe(0);
+
+  const without = await runDr(['config', 'check', '--live'], {
+    env: { ...shellEnv(['AZURE_CLIENT_SECRET']), ...slackEnv },
+  });
+  const out = without.stdout + without.stderr;
+  expect(line(without.stdout, /^ {2}dns: /)).toMatch(
+    /^ {2}dns: blocked — .*AZURE_CLIENT_SECRET is not set.*; set AZURE_CLIENT_SECRET/,
+  );
+  expect(out).not.toMatch(/ChainedTokenCredential|Visual Studio Code Authentication/);
+  expect(without.code).not.toBe(0);
+}, 60_000);

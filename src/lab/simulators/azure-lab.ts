@@ -11,7 +11,7 @@ import {
   type AzureResourceHealthSim,
 } from './azure-resource-health.js';
 import { startAzurite, type Azurite } from './azurite.js';
-import { startBlobReplication } from './blob-replication.js';
+import { startBlobReplication, type BlobReplication } from './blob-replication.js';
 import { startEntraIdSimulator, type EntraIdSim } from './entra-id.js';
 import { selfSignedCert } from './tls.js';
 import type { TrafficManagerSim } from './traffic-manager.js';
@@ -33,6 +33,7 @@ export interface AzureServices {
   resourceHealth: AzureResourceHealthSim;
   resourceId: string;
   azurite: Azurite;
+  replication: BlobReplication;
 }
 
 /** Plain JSON for lab.json: where the Azure parts are (secrets only in `env`). */
@@ -74,7 +75,7 @@ export async function startAzureServices(
     intervalMs: 250,
   });
   started.push(replication);
-  return { resourceHealth, resourceId, azurite };
+  return { resourceHealth, resourceId, azurite, replication };
 }
 
 export function describeAzure(id: AzureIdentity, s: AzureServices): AzureDescriptor {

@@ -7,7 +7,13 @@
  */
 import { BlobServiceClient } from '@azure/storage-blob';
 
-interface BlobReplication {
+export interface BlobReplication {
+  /**
+   * Hold every copy back until resumed, as a policy whose destination account refuses writes
+   * does: blobs stay in the source and are replicated once it is fixed (object-replication-overview,
+   * "Replication status": a failed replication is retried).
+   */
+  stall(stalled?: boolean): void;
   stop(): Promise<void>;
 }
 
@@ -24,6 +30,7 @@ export async function startBlobReplication(opts: {
   await dst.createIfNotExists();
   const copied = new Map<string, string>();
   let stopped = false;
+  let stalled = false;
   const copyChanged = async (): Promise<void> => {
     for await (const b of src.listBlobsFlat({ includeMetadata: true })) {
       const etag = b.properties.etag ?? '';
@@ -41,11 +48,14 @@ export async function startBlobReplication(opts: {
   const loop = (async () => {
     while (!stopped) {
       // A failed round (Azurite restarting) is retried on the next one, as replication retries.
-      await copyChanged().catch(() => undefined);
+      if (!stalled) await copyChanged().catch(() => undefined);
       await new Promise((r) => setTimeout(r, opts.intervalMs ?? 250));
     }
   })();
   return {
+    stall(on = true) {
+      stalled = on;
+    },
     async stop() {
       stopped = true;
       await loop;

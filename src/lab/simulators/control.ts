@@ -6,6 +6,7 @@
  *   POST /health/{primary|secondary}/{down|up}   health endpoint answers 503 / 200
  *   POST /health/{primary|secondary}/{stop|start} health endpoint refuses connections / listens again
  *   POST /s3/replication/{stall|resume}          S3 replication holds every copy back / delivers again
+ *   POST /blob/replication/{stall|resume}        the same for Azure Blob replication (cloud azure)
  */
 import { json, startHttpSim, type HttpSim } from './http-sim.js';
 import type { Simulators } from './types.js';
@@ -105,8 +106,13 @@ export async function startControlServer(sims: Simulators): Promise<ControlServe
       sims.s3.sim.stallReplication(s3[1] === 'stall');
       return json(200, { replication: s3[1] === 'stall' ? 'stalled' : 'running' });
     }
+    const blob = /^\/blob\/replication\/(stall|resume)$/.exec(req.path);
+    if (req.method === 'POST' && blob && sims.blobReplication) {
+      sims.blobReplication.stall(blob[1] === 'stall');
+      return json(200, { replication: blob[1] === 'stall' ? 'stalled' : 'running' });
+    }
     return json(404, {
-      error: `unknown control request ${req.method} ${req.path}; see GET /state, POST /health/{region}/{down|up|stop|start}, POST /s3/replication/{stall|resume}`,
+      error: `unknown control request ${req.method} ${req.path}; see GET /state, POST /health/{region}/{down|up|stop|start}, POST /{s3|blob}/replication/{stall|resume} (blob: cloud azure only)`,
     });
   });
   return { url: server.url, close: () => server.close() };

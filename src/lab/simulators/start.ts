@@ -120,7 +120,9 @@ export async function startSimulators(opts: StartSimulatorsOptions = {}): Promis
         ...labComponents(running, files, workloads),
         ...(az ? azureComponents(running.tm, files.caPath) : {}),
       },
-      ...(az ? { azure: describeAzure(az.id, az.services) } : {}),
+      ...(az
+        ? { azure: describeAzure(az.id, az.services), blobReplication: az.services.replication }
+        : {}),
       env: {
         // The simulators do not check signatures; the SDK's credential chain needs something to sign with.
         AWS_ACCESS_KEY_ID: 'lab-simulator',

@@ -5,6 +5,7 @@
  */
 import type { DrConfigInput } from '../../config/schema.js';
 import type { AzureDescriptor } from './azure-lab.js';
+import type { BlobReplication } from './blob-replication.js';
 import type { HealthServer } from './health.js';
 import type { KubernetesSim } from './kubernetes.js';
 import type { Route53Sim } from './route53.js';
@@ -114,6 +115,8 @@ export interface Simulators {
   components: NonNullable<DrConfigInput['components']>;
   /** The Azure parts, with `cloud: 'azure'`. */
   azure?: AzureDescriptor;
+  /** Blob replication between the Azure containers, with `cloud: 'azure'`. */
+  blobReplication?: BlobReplication;
   /** Environment the bot needs for these simulators. */
   env: Record<string, string>;
   stop(): Promise<void>;

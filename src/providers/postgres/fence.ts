@@ -3,6 +3,7 @@
  * command, ending the sessions that predate it, the final LSN the standby must reach, lifting the
  * fence again, and the fence record a planned failover leaves for the failback.
  */
+import type pg from 'pg';
 import type { RegionRole } from '../../domain/types.js';
 import { ProviderError } from '../../errors.js';
 import { runShellCommand } from '../pg-command.js';
@@ -80,36 +81,85 @@ export async function fenceWrites(
  * outlives it, and a session still open could commit after the final LSN is read. Sessions
  * opened since are read-only by default and are not waited for (an application reconnecting
  * in a loop would otherwise hold the fence up forever).
+ *
+ * A role without superuser may not end a superuser's session (PostgreSQL raises "must be a
+ * superuser to terminate superuser process"). Such a session, like a new one, takes the fence at
+ * its next command (a backend reloads the configuration before running it): only a transaction it
+ * began before the fence can still write, so that is what is waited for instead.
  */
 async function endSessions(ctx: PgContext, side: RegionRole): Promise<number> {
   const timeoutMs = ctx.opts.sessionExitTimeoutMs ?? 15_000;
   return ctx.withClient(side, 'ending client sessions', async (c) => {
-    const { rows } = await c.query<{ pid: number; started: string; app: string; ended: boolean }>(
-      `SELECT pid, backend_start::text AS started, application_name AS app, pg_terminate_backend(pid) AS ended
-         FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()`,
+    const { rows } = await c.query<Session & { ended: boolean | null; fencedAt: string }>(
+      `SELECT a.pid, a.backend_start::text AS started, a.application_name AS app, a.usename AS "user",
+              statement_timestamp()::text AS "fencedAt",
+              CASE WHEN r.rolsuper AND NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
+                   THEN NULL ELSE pg_terminate_backend(a.pid) END AS ended
+         FROM pg_stat_activity a LEFT JOIN pg_roles r ON r.oid = a.usesysid
+        WHERE a.backend_type = 'client backend' AND a.pid <> pg_backend_pid()`,
     );
+    const ended = rows.filter((r) => r.ended !== null);
+    const kept = rows.filter((r) => r.ended === null);
+    const fencedAt = rows[0]?.fencedAt ?? null;
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const alive = await c.query<{ pid: number; started: string; app: string }>(
-        `SELECT pid, backend_start::text AS started, application_name AS app FROM pg_stat_activity WHERE pid = ANY($1::int[])`,
-        [rows.map((r) => r.pid)],
-      );
-      // A pid reused by a new (read-only) session is not the one we ended.
-      const left = alive.rows.filter((a) =>
-        rows.some((r) => r.pid === a.pid && r.started === a.started),
-      );
-      if (left.length === 0) return rows.length;
-      if (Date.now() > deadline) {
-        const names = left.map((l) => `${l.pid}${l.app ? ` (${l.app})` : ''}`).join(', ');
-        throw new ProviderError(
-          NAME,
-          `${ctx.where(side)}: ${left.length} client session${left.length === 1 ? '' : 's'} did not exit within ${Math.round(timeoutMs / 1000)} s of pg_terminate_backend (pid ${names}); one still open could commit after the final LSN is read, so nothing was promoted. ${side} stays fenced read-only (new sessions cannot write): end them (on the host: kill the pid, check for a process stuck in I/O), then Retry.`,
-          { code: 'timeout', retryable: true },
-        );
-      }
+      const left = await sessionsLeft(c, ended, kept, fencedAt);
+      if (left.ended.length + left.kept.length === 0) return ended.length;
+      if (Date.now() > deadline) throw sessionsLeftError(ctx, side, left, timeoutMs);
       await new Promise((r) => setTimeout(r, 50));
     }
   });
+}
+
+interface Session {
+  pid: number;
+  started: string;
+  app: string;
+  user: string;
+}
+
+/** Ended sessions still alive, and kept (superuser) ones still in a transaction from before the fence. */
+async function sessionsLeft(
+  c: pg.Client,
+  ended: Session[],
+  kept: Session[],
+  fencedAt: string | null,
+): Promise<{ ended: Session[]; kept: Session[] }> {
+  const all = [...ended, ...kept];
+  const alive = await c.query<Session & { before: boolean }>(
+    `SELECT pid, backend_start::text AS started, application_name AS app, usename AS "user",
+            coalesce(xact_start < $2::timestamptz, false) AS before
+       FROM pg_stat_activity WHERE pid = ANY($1::int[])`,
+    [all.map((r) => r.pid), fencedAt],
+  );
+  // A pid reused by a new (read-only) session is not the one we saw.
+  const same = (list: Session[]) =>
+    alive.rows.filter((a) => list.some((r) => r.pid === a.pid && r.started === a.started));
+  return { ended: same(ended), kept: same(kept).filter((a) => a.before) };
+}
+
+function sessionsLeftError(
+  ctx: PgContext,
+  side: RegionRole,
+  left: { ended: Session[]; kept: Session[] },
+  timeoutMs: number,
+): ProviderError {
+  const names = (l: Session[]) => l.map((s) => `${s.pid}${s.app ? ` (${s.app})` : ''}`).join(', ');
+  const secs = Math.round(timeoutMs / 1000);
+  const problems: string[] = [];
+  if (left.ended.length > 0)
+    problems.push(
+      `${left.ended.length} client session${left.ended.length === 1 ? '' : 's'} did not exit within ${secs} s of pg_terminate_backend (pid ${names(left.ended)})`,
+    );
+  if (left.kept.length > 0)
+    problems.push(
+      `${left.kept.length} superuser session${left.kept.length === 1 ? '' : 's'} the bot's role may not end kept a transaction from before the fence open for ${secs} s (pid ${names(left.kept)}; user ${[...new Set(left.kept.map((s) => s.user))].join(', ')})`,
+    );
+  return new ProviderError(
+    NAME,
+    `${ctx.where(side)}: ${problems.join('; ')}; one still open could commit after the final LSN is read, so nothing was promoted. ${side} stays fenced read-only (new sessions cannot write): end them (as a superuser: SELECT pg_terminate_backend(pid); on the host, check for a process stuck in I/O), then Retry.`,
+    { code: 'timeout', retryable: true },
+  );
 }
 
 async function receivedAfterShutdown(ctx: PgContext, standby: RegionRole): Promise<string> {
