@@ -6,7 +6,9 @@
  * Cross-region replication is played by `replication` rules: an object written to `from` is
  * copied to `to` after `delayMs`, the way S3 replication lands a copy some time after the write.
  * `stallReplication()` holds every copy back (a broken replication role, a paused rule) until it
- * is resumed. Signatures are not checked; any credentials the SDK signs with are accepted.
+ * is resumed. Signatures are not checked; any credentials the SDK signs with are accepted, but
+ * the region they are scoped to must be the bucket's, as S3 answers (S3 API Reference, "Error
+ * responses": AuthorizationHeaderMalformed, "the region 'x' is wrong; expecting 'y'").
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { startHttpSim, type HttpSim, type RecordedRequest, type SimResponse } from './http-sim.js';
@@ -32,6 +34,8 @@ interface S3SimOptions {
   buckets: string[];
   replication?: S3ReplicationRule[];
   objects?: S3SeedObject[];
+  /** A bucket's region: a request signed for another region is refused (unlisted: not checked). */
+  regions?: Record<string, string>;
 }
 
 interface StoredObject {
@@ -87,6 +91,7 @@ interface S3State {
   readonly timers: Set<NodeJS.Timeout>;
   /** Copies held back while replication is stalled. */
   readonly held: { rule: S3ReplicationRule; key: string; obj: StoredObject }[];
+  readonly regions: Record<string, string>;
 }
 
 export async function startS3Simulator(opts: S3SimOptions): Promise<S3Sim> {
@@ -110,7 +115,14 @@ export async function startS3Simulator(opts: S3SimOptions): Promise<S3Sim> {
       storedObject(Buffer.from(o.body, 'utf8'), o.contentType ?? 'application/json', {}),
     );
   }
-  const s: S3State = { buckets, rules, stalled: false, timers: new Set(), held: [] };
+  const s: S3State = {
+    buckets,
+    rules,
+    stalled: false,
+    timers: new Set(),
+    held: [],
+    regions: opts.regions ?? {},
+  };
   const http: HttpSim = await startHttpSim((req) => handleS3Request(s, req), {
     port: opts.port,
   });
@@ -204,6 +216,18 @@ function handleS3Request(s: S3State, req: RecordedRequest): SimResponse {
       'NoSuchBucket',
       'The specified bucket does not exist',
       { BucketName: bucket },
+      head,
+    );
+  const region = s.regions[bucket];
+  const signed = /Credential=[^/]+\/\d{8}\/([^/]+)\/s3\//.exec(
+    String(req.headers.authorization),
+  )?.[1];
+  if (region && signed && signed !== region)
+    return s3Error(
+      400,
+      'AuthorizationHeaderMalformed',
+      `The authorization header is malformed; the region '${signed}' is wrong; expecting '${region}'`,
+      { Region: region },
       head,
     );
   const r: ObjectRequest = { req, bucket, key, objects, head };

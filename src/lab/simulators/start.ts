@@ -195,6 +195,10 @@ async function startEach(
       { from: BUCKETS.primary, to: BUCKETS.secondary, delayMs: 500 },
       { from: LAB_STATE_BUCKETS.primary, to: LAB_STATE_BUCKETS.secondary, delayMs: 500 },
     ],
+    // All in the lab's one AWS region: a config naming another is refused, as S3 refuses it.
+    regions: Object.fromEntries(
+      [...Object.values(BUCKETS), ...Object.values(LAB_STATE_BUCKETS)].map((b) => [b, 'us-east-1']),
+    ),
     objects: [
       { bucket: LAB_STATE_BUCKETS.primary, key: LAB_STATE_KEY, body: state },
       { bucket: LAB_STATE_BUCKETS.secondary, key: LAB_STATE_KEY, body: state },
