@@ -17,42 +17,24 @@
  * A workload counts as scaled when the controller has observed the new spec (observedGeneration),
  * status.replicas equals the target (old pods gone on the way down) and readyReplicas reach it.
  */
-import {
-  ApiException,
-  AppsV1Api,
-  KubeConfig,
-  PatchStrategy,
-  VersionApi,
-  setHeaderOptions,
-} from '@kubernetes/client-node';
-import type { Logger } from 'pino';
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { CheckResult, ComponentReadiness, Evidence, RegionRole } from '../domain/types.js';
-import { DrError, PreconditionFailed, ProviderError, errorInfo } from '../errors.js';
+import { ProviderError, errorInfo } from '../errors.js';
 import type { ActionResult, ClusterProvider, Progress, ScaleProfile } from './types.js';
-import { sleep } from './dns-resolve.js';
+import {
+  NAME,
+  call,
+  label,
+  regionClient,
+  type KubernetesContext,
+  type KubernetesProviderOptions,
+  type RegionClient,
+  type WorkloadConfig,
+} from './kubernetes-client.js';
 import { watchWorkloads, type ChangeFeed } from './kubernetes-watch.js';
 
-export interface ClusterRef {
-  kubeconfig?: string;
-  context?: string;
-}
-
-export interface WorkloadConfig {
-  kind: 'Deployment' | 'StatefulSet';
-  namespace: string;
-  name: string;
-  productionReplicas: number;
-  standbyReplicas: number;
-}
-
-export interface KubernetesProviderOptions {
-  primary: ClusterRef;
-  secondary: ClusterRef;
-  workloads: WorkloadConfig[];
-  readyTimeoutSeconds?: number;
-  pollMs?: number;
-  log: Logger;
-}
+export { loadKubeConfig, mapKubernetesError } from './kubernetes-client.js';
+export type { ClusterRef, KubernetesProviderOptions, WorkloadConfig } from './kubernetes-client.js';
 
 interface Observed {
   w: WorkloadConfig;
@@ -63,150 +45,10 @@ interface Observed {
   resourceVersion?: string;
 }
 
-interface RegionClient {
-  kc: KubeConfig;
-  apps: AppsV1Api;
-  version: VersionApi;
-  server: string;
-}
-
-const NAME = 'kubernetes';
-const label = (w: WorkloadConfig): string => `${w.kind}/${w.namespace}/${w.name}`;
 const target = (w: WorkloadConfig, profile: ScaleProfile): number =>
   profile === 'production' ? w.productionReplicas : w.standbyReplicas;
 const settled = (o: Observed, want: number): boolean =>
   o.observed && o.spec === want && o.replicas === want && o.ready >= want;
-
-function statusMessage(err: ApiException<unknown>): string {
-  const body = err.body;
-  if (typeof body === 'string') {
-    try {
-      return (JSON.parse(body) as { message?: string }).message ?? body;
-    } catch {
-      return body;
-    }
-  }
-  return (body as { message?: string } | undefined)?.message ?? err.message;
-}
-
-/** Map a client error to ours; 404 of a workload is a wrong target, refused. */
-export function mapKubernetesError(err: unknown, region: RegionRole, doing: string): DrError {
-  if (err instanceof DrError) return err;
-  if (err instanceof ApiException) {
-    const msg = statusMessage(err);
-    if (err.code === 404)
-      return new PreconditionFailed(
-        `kubernetes (${region}): ${doing}: ${msg}. Check components.kubernetes.workloads and the ${region} context.`,
-        { code: 'not-found', cause: err },
-      );
-    if (err.code === 401)
-      return new ProviderError(
-        NAME,
-        `(${region}) ${doing}: the API server rejected the credentials (401). Refresh the token in the ${region} kubeconfig.`,
-        { code: 'forbidden', cause: err },
-      );
-    if (err.code === 403)
-      return new ProviderError(
-        NAME,
-        `(${region}) ${doing}: forbidden: ${msg}. Give the bot's service account get on deployments/statefulsets and patch on their scale subresource (deployments/scale, statefulsets/scale).`,
-        { code: 'forbidden', cause: err },
-      );
-    if (err.code === 429)
-      return new ProviderError(NAME, `(${region}) ${doing}: throttled by the API server: ${msg}`, {
-        code: 'throttled',
-        retryable: true,
-        cause: err,
-      });
-    return new ProviderError(NAME, `(${region}) ${doing}: HTTP ${err.code}: ${msg}`, {
-      retryable: err.code >= 500 || err.code === 409,
-      cause: err,
-    });
-  }
-  const e = err as { code?: string; message?: string };
-  return new ProviderError(
-    NAME,
-    `(${region}) ${doing}: cannot reach the API server: ${e.code ?? ''} ${e.message ?? String(err)}`.replace(
-      /\s+/g,
-      ' ',
-    ) + '. Check the network path and the kubeconfig server address.',
-    { retryable: true, cause: err },
-  );
-}
-
-/** The kubeconfig of one region, switched to its configured context; a bad file or context is refused. */
-export function loadKubeConfig(ref: ClusterRef, region: RegionRole): KubeConfig {
-  const kc = new KubeConfig();
-  try {
-    if (ref.kubeconfig) kc.loadFromFile(ref.kubeconfig);
-    else kc.loadFromDefault();
-  } catch (err) {
-    throw new PreconditionFailed(
-      `kubernetes (${region}): cannot load kubeconfig ${ref.kubeconfig ?? '(default)'}: ${(err as Error).message}`,
-      { cause: err },
-    );
-  }
-  if (ref.context) {
-    if (!kc.getContextObject(ref.context))
-      throw new PreconditionFailed(
-        `kubernetes (${region}): context "${ref.context}" is not in kubeconfig ${ref.kubeconfig ?? '(default)'} (it has: ${
-          kc
-            .getContexts()
-            .map((c) => c.name)
-            .join(', ') || 'none'
-        })`,
-        { code: 'not-found' },
-      );
-    kc.setCurrentContext(ref.context);
-  }
-  return kc;
-}
-
-/** What every function of the provider works with; one per provider instance. */
-interface KubernetesContext {
-  opts: KubernetesProviderOptions;
-  timeoutMs: number;
-  pollMs: number;
-  log: Logger;
-  /** One client per region, made on first use. */
-  clients: Partial<Record<RegionRole, RegionClient>>;
-  mergePatch: ReturnType<typeof setHeaderOptions>;
-}
-
-function regionClient(ctx: KubernetesContext, region: RegionRole): RegionClient {
-  const existing = ctx.clients[region];
-  if (existing) return existing;
-  const kc = loadKubeConfig(ctx.opts[region], region);
-  const created: RegionClient = {
-    kc,
-    apps: kc.makeApiClient(AppsV1Api),
-    version: kc.makeApiClient(VersionApi),
-    server: kc.getCurrentCluster()?.server ?? '?',
-  };
-  ctx.clients[region] = created;
-  return created;
-}
-
-/** Retries what is worth retrying (throttling, 5xx, network) a few times with a short backoff. */
-async function call<T>(
-  ctx: KubernetesContext,
-  region: RegionRole,
-  doing: string,
-  fn: (c: RegionClient) => Promise<T>,
-): Promise<T> {
-  const c = regionClient(ctx, region);
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn(c);
-    } catch (err) {
-      const mapped = mapKubernetesError(err, region, doing);
-      if (!mapped.retryable || attempt >= 3) {
-        ctx.log.warn({ region, err: errorInfo(mapped) }, `kubernetes: ${doing} failed`);
-        throw mapped;
-      }
-      await sleep(Math.min(ctx.pollMs, 250) * 2 ** (attempt - 1));
-    }
-  }
-}
 
 async function observe(
   ctx: KubernetesContext,
