@@ -27,6 +27,11 @@ export interface WorkloadConfig {
   name: string;
   productionReplicas: number;
   standbyReplicas: number;
+  /**
+   * When a HorizontalPodAutoscaler scales it: 'raise' (default) lifts its bounds to hold
+   * production size and restores them at standby; 'leave' refuses to scale the workload.
+   */
+  autoscaler?: 'raise' | 'leave';
 }
 
 export interface KubernetesProviderOptions {
@@ -80,7 +85,7 @@ export function mapKubernetesError(err: unknown, region: RegionRole, doing: stri
     if (err.code === 403)
       return new ProviderError(
         NAME,
-        `(${region}) ${doing}: forbidden: ${msg}. Give the bot's service account get on deployments/statefulsets and patch on their scale subresource (deployments/scale, statefulsets/scale).`,
+        `(${region}) ${doing}: forbidden: ${msg}. Give the bot's service account the Role in deploy/permissions/kubernetes-rbac.yaml: get on deployments/statefulsets and patch on their scale subresource, list/patch on horizontalpodautoscalers, list on pods and events.`,
         { code: 'forbidden', cause: err },
       );
     if (err.code === 429)
