@@ -28,7 +28,12 @@ export interface RolloutStatus {
 
 interface WorkloadObject {
   metadata?: { generation?: number };
-  spec?: { replicas?: number; selector?: { matchLabels?: Record<string, string> } };
+  kind?: string;
+  spec?: {
+    replicas?: number;
+    selector?: { matchLabels?: Record<string, string> };
+    updateStrategy?: { type?: string; rollingUpdate?: { partition?: number } };
+  };
   status?: {
     replicas?: number;
     readyReplicas?: number;
@@ -36,6 +41,18 @@ interface WorkloadObject {
     observedGeneration?: number;
     conditions?: { type: string; status: string; reason?: string }[];
   };
+}
+
+/**
+ * The updated replicas that count. A StatefulSet updates only the pods at or above its partition,
+ * and none by itself with OnDelete (kubectl does not wait there either): the others count as done.
+ */
+function updatedToWaitFor(obj: WorkloadObject, spec: number, replicas: number): number {
+  const updated = obj.status?.updatedReplicas ?? replicas;
+  const strategy = obj.spec?.updateStrategy;
+  if (obj.kind !== 'StatefulSet' || !strategy) return updated;
+  if (strategy.type === 'OnDelete') return Math.max(updated, spec);
+  return updated + Math.min(spec, strategy.rollingUpdate?.partition ?? 0);
 }
 
 export function rolloutStatus(obj: WorkloadObject): RolloutStatus {
@@ -46,8 +63,7 @@ export function rolloutStatus(obj: WorkloadObject): RolloutStatus {
     spec,
     replicas,
     ready: obj.status?.readyReplicas ?? 0,
-    // A controller that does not report it (older StatefulSets) has no rollout to wait for.
-    updated: obj.status?.updatedReplicas ?? replicas,
+    updated: updatedToWaitFor(obj, spec, replicas),
     observed: (obj.status?.observedGeneration ?? 0) >= (obj.metadata?.generation ?? 0),
     deadlineExceeded:
       progressing?.status === 'False' && progressing.reason === 'ProgressDeadlineExceeded',
