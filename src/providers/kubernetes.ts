@@ -14,228 +14,56 @@
  *   workloads at once, and polls only if the watch is refused or breaks
  * - log: pino logger
  *
- * A workload counts as scaled when the controller has observed the new spec (observedGeneration),
- * status.replicas equals the target (old pods gone on the way down) and readyReplicas reach it.
+ * - workloads[].autoscaler: 'raise' (default) | 'leave', for a workload a HorizontalPodAutoscaler
+ *   scales: its bounds are raised to hold production size and restored at standby
+ *   (kubernetes-hpa.ts), or the workload is refused
+ *
+ * A workload counts as scaled when its count is right and its rollout is done as `kubectl rollout
+ * status` judges it (kubernetes-rollout.ts); a rollout past its progress deadline fails the wait
+ * at once, with the pods not ready, their reasons and the last events.
  */
-import {
-  ApiException,
-  AppsV1Api,
-  KubeConfig,
-  PatchStrategy,
-  VersionApi,
-  setHeaderOptions,
-} from '@kubernetes/client-node';
-import type { Logger } from 'pino';
-import type { CheckResult, ComponentReadiness, Evidence, RegionRole } from '../domain/types.js';
-import { DrError, PreconditionFailed, ProviderError, errorInfo } from '../errors.js';
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import type { Evidence, RegionRole } from '../domain/types.js';
+import { PreconditionFailed, ProviderError } from '../errors.js';
 import type { ActionResult, ClusterProvider, Progress, ScaleProfile } from './types.js';
-import { sleep } from './dns-resolve.js';
+import {
+  NAME,
+  call,
+  label,
+  regionClient,
+  type KubernetesContext,
+  type KubernetesProviderOptions,
+  type WorkloadConfig,
+} from './kubernetes-client.js';
+import {
+  boundsText,
+  findAutoscalers,
+  leftAlone,
+  raiseAutoscaler,
+  restoreAutoscaler,
+  type Autoscaler,
+} from './kubernetes-hpa.js';
+import { reachable, readiness } from './kubernetes-readiness.js';
+import { diagnose } from './kubernetes-rollout.js';
 import { watchWorkloads, type ChangeFeed } from './kubernetes-watch.js';
+import {
+  countToSet,
+  observeAll,
+  progressLine,
+  settled,
+  target,
+  type Observed,
+} from './kubernetes-workloads.js';
 
-export interface ClusterRef {
-  kubeconfig?: string;
-  context?: string;
+export { loadKubeConfig, mapKubernetesError } from './kubernetes-client.js';
+export type { ClusterRef, KubernetesProviderOptions, WorkloadConfig } from './kubernetes-client.js';
+
+type Autoscalers = Map<WorkloadConfig, Autoscaler>;
+interface ScaleArgs {
+  region: RegionRole;
+  profile: ScaleProfile;
+  progress: Progress;
 }
-
-export interface WorkloadConfig {
-  kind: 'Deployment' | 'StatefulSet';
-  namespace: string;
-  name: string;
-  productionReplicas: number;
-  standbyReplicas: number;
-}
-
-export interface KubernetesProviderOptions {
-  primary: ClusterRef;
-  secondary: ClusterRef;
-  workloads: WorkloadConfig[];
-  readyTimeoutSeconds?: number;
-  pollMs?: number;
-  log: Logger;
-}
-
-interface Observed {
-  w: WorkloadConfig;
-  spec: number;
-  replicas: number;
-  ready: number;
-  observed: boolean;
-  resourceVersion?: string;
-}
-
-interface RegionClient {
-  kc: KubeConfig;
-  apps: AppsV1Api;
-  version: VersionApi;
-  server: string;
-}
-
-const NAME = 'kubernetes';
-const label = (w: WorkloadConfig): string => `${w.kind}/${w.namespace}/${w.name}`;
-const target = (w: WorkloadConfig, profile: ScaleProfile): number =>
-  profile === 'production' ? w.productionReplicas : w.standbyReplicas;
-const settled = (o: Observed, want: number): boolean =>
-  o.observed && o.spec === want && o.replicas === want && o.ready >= want;
-
-function statusMessage(err: ApiException<unknown>): string {
-  const body = err.body;
-  if (typeof body === 'string') {
-    try {
-      return (JSON.parse(body) as { message?: string }).message ?? body;
-    } catch {
-      return body;
-    }
-  }
-  return (body as { message?: string } | undefined)?.message ?? err.message;
-}
-
-/** Map a client error to ours; 404 of a workload is a wrong target, refused. */
-export function mapKubernetesError(err: unknown, region: RegionRole, doing: string): DrError {
-  if (err instanceof DrError) return err;
-  if (err instanceof ApiException) {
-    const msg = statusMessage(err);
-    if (err.code === 404)
-      return new PreconditionFailed(
-        `kubernetes (${region}): ${doing}: ${msg}. Check components.kubernetes.workloads and the ${region} context.`,
-        { code: 'not-found', cause: err },
-      );
-    if (err.code === 401)
-      return new ProviderError(
-        NAME,
-        `(${region}) ${doing}: the API server rejected the credentials (401). Refresh the token in the ${region} kubeconfig.`,
-        { code: 'forbidden', cause: err },
-      );
-    if (err.code === 403)
-      return new ProviderError(
-        NAME,
-        `(${region}) ${doing}: forbidden: ${msg}. Give the bot's service account get on deployments/statefulsets and patch on their scale subresource (deployments/scale, statefulsets/scale).`,
-        { code: 'forbidden', cause: err },
-      );
-    if (err.code === 429)
-      return new ProviderError(NAME, `(${region}) ${doing}: throttled by the API server: ${msg}`, {
-        code: 'throttled',
-        retryable: true,
-        cause: err,
-      });
-    return new ProviderError(NAME, `(${region}) ${doing}: HTTP ${err.code}: ${msg}`, {
-      retryable: err.code >= 500 || err.code === 409,
-      cause: err,
-    });
-  }
-  const e = err as { code?: string; message?: string };
-  return new ProviderError(
-    NAME,
-    `(${region}) ${doing}: cannot reach the API server: ${e.code ?? ''} ${e.message ?? String(err)}`.replace(
-      /\s+/g,
-      ' ',
-    ) + '. Check the network path and the kubeconfig server address.',
-    { retryable: true, cause: err },
-  );
-}
-
-/** The kubeconfig of one region, switched to its configured context; a bad file or context is refused. */
-export function loadKubeConfig(ref: ClusterRef, region: RegionRole): KubeConfig {
-  const kc = new KubeConfig();
-  try {
-    if (ref.kubeconfig) kc.loadFromFile(ref.kubeconfig);
-    else kc.loadFromDefault();
-  } catch (err) {
-    throw new PreconditionFailed(
-      `kubernetes (${region}): cannot load kubeconfig ${ref.kubeconfig ?? '(default)'}: ${(err as Error).message}`,
-      { cause: err },
-    );
-  }
-  if (ref.context) {
-    if (!kc.getContextObject(ref.context))
-      throw new PreconditionFailed(
-        `kubernetes (${region}): context "${ref.context}" is not in kubeconfig ${ref.kubeconfig ?? '(default)'} (it has: ${
-          kc
-            .getContexts()
-            .map((c) => c.name)
-            .join(', ') || 'none'
-        })`,
-        { code: 'not-found' },
-      );
-    kc.setCurrentContext(ref.context);
-  }
-  return kc;
-}
-
-/** What every function of the provider works with; one per provider instance. */
-interface KubernetesContext {
-  opts: KubernetesProviderOptions;
-  timeoutMs: number;
-  pollMs: number;
-  log: Logger;
-  /** One client per region, made on first use. */
-  clients: Partial<Record<RegionRole, RegionClient>>;
-  mergePatch: ReturnType<typeof setHeaderOptions>;
-}
-
-function regionClient(ctx: KubernetesContext, region: RegionRole): RegionClient {
-  const existing = ctx.clients[region];
-  if (existing) return existing;
-  const kc = loadKubeConfig(ctx.opts[region], region);
-  const created: RegionClient = {
-    kc,
-    apps: kc.makeApiClient(AppsV1Api),
-    version: kc.makeApiClient(VersionApi),
-    server: kc.getCurrentCluster()?.server ?? '?',
-  };
-  ctx.clients[region] = created;
-  return created;
-}
-
-/** Retries what is worth retrying (throttling, 5xx, network) a few times with a short backoff. */
-async function call<T>(
-  ctx: KubernetesContext,
-  region: RegionRole,
-  doing: string,
-  fn: (c: RegionClient) => Promise<T>,
-): Promise<T> {
-  const c = regionClient(ctx, region);
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn(c);
-    } catch (err) {
-      const mapped = mapKubernetesError(err, region, doing);
-      if (!mapped.retryable || attempt >= 3) {
-        ctx.log.warn({ region, err: errorInfo(mapped) }, `kubernetes: ${doing} failed`);
-        throw mapped;
-      }
-      await sleep(Math.min(ctx.pollMs, 250) * 2 ** (attempt - 1));
-    }
-  }
-}
-
-async function observe(
-  ctx: KubernetesContext,
-  region: RegionRole,
-  w: WorkloadConfig,
-): Promise<Observed> {
-  const read =
-    w.kind === 'Deployment'
-      ? (c: RegionClient) =>
-          c.apps.readNamespacedDeployment({ name: w.name, namespace: w.namespace })
-      : (c: RegionClient) =>
-          c.apps.readNamespacedStatefulSet({ name: w.name, namespace: w.namespace });
-  const obj = await call(ctx, region, `reading ${label(w)}`, read);
-  const spec = obj.spec?.replicas ?? 1;
-  return {
-    w,
-    spec,
-    replicas: obj.status?.replicas ?? 0,
-    ready: obj.status?.readyReplicas ?? 0,
-    observed: (obj.status?.observedGeneration ?? 0) >= (obj.metadata?.generation ?? 0),
-    resourceVersion: obj.metadata?.resourceVersion,
-  };
-}
-
-const observeAll = (ctx: KubernetesContext, region: RegionRole): Promise<Observed[]> =>
-  Promise.all(ctx.opts.workloads.map((w) => observe(ctx, region, w)));
-
-const progressLine = (all: Observed[], profile: ScaleProfile): string =>
-  all.map((o) => `${o.w.name} ${o.ready}/${target(o.w, profile)} ready`).join(', ');
 
 /** One PATCH: the count is all it sets, so there is no read-modify-write to race with. */
 async function setReplicas(
@@ -252,25 +80,39 @@ async function setReplicas(
   });
 }
 
+/** The region's autoscalers; refused before any change when one is to be left alone. */
+async function autoscalers(ctx: KubernetesContext, region: RegionRole): Promise<Autoscalers> {
+  const hpas = await findAutoscalers(ctx, region);
+  const refused = leftAlone(hpas, region);
+  if (refused.length > 0)
+    throw new PreconditionFailed(
+      `kubernetes (${region}): ${refused.join(' ')} Nothing was changed.`,
+    );
+  return hpas;
+}
+
 async function isScaled(
   ctx: KubernetesContext,
   region: RegionRole,
   profile: ScaleProfile,
 ): Promise<boolean> {
-  const all = await observeAll(ctx, region);
-  return all.every((o) => settled(o, target(o.w, profile)));
+  const hpas = await findAutoscalers(ctx, region);
+  // A workload to be left alone is "not scaled", so the step runs and scale() says why.
+  if (leftAlone(hpas, region).length > 0) return false;
+  const all = await observeAll(ctx, region, hpas);
+  return all.every((o) => settled(o, profile));
 }
 
 /** After the counts are set: read, then wait for the watch (or the fallback poll), until settled. */
 async function waitScaled(
   ctx: KubernetesContext,
-  args: { region: RegionRole; profile: ScaleProfile; progress: Progress },
-  toChange: Observed[],
+  args: ScaleArgs & { hpas: Autoscalers },
+  changed: string[],
   evidence: Evidence,
 ): Promise<ActionResult> {
   let feed: ChangeFeed | undefined;
   try {
-    return await waitLoop(ctx, args, toChange, evidence, (now) => {
+    return await waitLoop(ctx, args, changed, evidence, (now) => {
       // List, then watch from what was read: a change in between is not missed.
       feed ??= watchWorkloads(
         regionClient(ctx, args.region).kc,
@@ -284,154 +126,143 @@ async function waitScaled(
   }
 }
 
+/** Why the wait failed: a short line per workload, the pods and events in the progress data. */
+async function failWait(
+  ctx: KubernetesContext,
+  { region, profile, progress }: ScaleArgs,
+  lagging: Observed[],
+  headline: string,
+): Promise<never> {
+  const found = await Promise.all(lagging.map((o) => diagnose(ctx, region, o.w, o)));
+  const lines = lagging.map((o, i) => `${label(o.w)} ${found[i]!.line}`);
+  progress(`${headline}: ${lines.join('; ')}`, {
+    diagnosis: Object.fromEntries(lagging.map((o, i) => [label(o.w), found[i]!.evidence])),
+  });
+  const first = lagging[0]!.w;
+  throw new ProviderError(
+    NAME,
+    `(${region}) ${profile} size: ${headline}: ${lines.join('; ')}. Fix the pods (kubectl -n ${first.namespace} describe ${first.kind.toLowerCase()} ${first.name}), then retry.`,
+    { code: 'timeout', retryable: true },
+  );
+}
+
+function scaledResult(
+  args: ScaleArgs,
+  now: Observed[],
+  changed: string[],
+  evidence: Evidence,
+  ms: number,
+): ActionResult {
+  const secs = Math.round(ms / 1000);
+  return {
+    noop: false,
+    summary: `scaled the ${args.region} to ${args.profile}: ${changed.join(', ') || 'counts already set'}; all ready after ${ms < 10_000 ? `${ms} ms` : `${secs} s`}`,
+    evidence: {
+      ...evidence,
+      after: Object.fromEntries(now.map((o) => [label(o.w), `${o.ready}/${o.spec}`])),
+      readySeconds: secs,
+      readyMs: ms,
+    },
+  };
+}
+
 async function waitLoop(
   ctx: KubernetesContext,
-  { region, profile, progress }: { region: RegionRole; profile: ScaleProfile; progress: Progress },
-  toChange: Observed[],
+  args: ScaleArgs & { hpas: Autoscalers },
+  changed: string[],
   evidence: Evidence,
   nextChange: (now: Observed[]) => Promise<void>,
 ): Promise<ActionResult> {
+  const { region, profile, progress } = args;
   const started = Date.now();
   let last = '';
   for (;;) {
-    const now = await observeAll(ctx, region);
-    const line = progressLine(now, profile);
-    if (now.every((o) => settled(o, target(o.w, profile)))) {
-      const ms = Date.now() - started;
-      const secs = Math.round(ms / 1000);
-      ctx.log.info({ region, profile, ms }, 'kubernetes: workloads scaled and ready');
-      return {
-        noop: false,
-        summary: `scaled the ${region} to ${profile}: ${toChange.map((o) => `${o.w.name} ${o.spec}→${target(o.w, profile)}`).join(', ') || 'counts already set'}; all ready after ${ms < 10_000 ? `${ms} ms` : `${secs} s`}`,
-        evidence: {
-          ...evidence,
-          after: Object.fromEntries(now.map((o) => [label(o.w), `${o.ready}/${o.spec}`])),
-          readySeconds: secs,
-          readyMs: ms,
-        },
-      };
+    const now = await observeAll(ctx, region, args.hpas);
+    const lagging = now.filter((o) => !settled(o, profile));
+    if (lagging.length === 0) {
+      ctx.log.info({ region, profile, ms: Date.now() - started }, 'kubernetes: workloads ready');
+      return scaledResult(args, now, changed, evidence, Date.now() - started);
     }
+    const stuck = lagging.filter((o) => o.deadlineExceeded);
+    if (stuck.length > 0) return failWait(ctx, args, stuck, 'rollout stuck');
+    const line = progressLine(now, profile);
     if (line !== last)
       progress(line, { ready: Object.fromEntries(now.map((o) => [label(o.w), o.ready])) });
     last = line;
-    if (Date.now() - started >= ctx.timeoutMs) {
-      const lagging = now.filter((o) => !settled(o, target(o.w, profile)));
-      throw new ProviderError(
-        NAME,
-        `(${region}) not ready after ${Math.round((Date.now() - started) / 1000)} s: ${lagging.map((o) => `${label(o.w)} ${o.ready}/${target(o.w, profile)} ready`).join(', ')}. The new replica counts are set; look at the pods (kubectl -n ${lagging[0].w.namespace} describe ${lagging[0].w.kind.toLowerCase()} ${lagging[0].w.name}: image pulls, quotas, node capacity), then retry.`,
-        { code: 'timeout', retryable: true },
+    if (Date.now() - started >= ctx.timeoutMs)
+      return failWait(
+        ctx,
+        args,
+        lagging,
+        `not ready after ${Math.round((Date.now() - started) / 1000)} s`,
       );
-    }
     await nextChange(now);
   }
 }
 
-async function scale(
+/** Raise (production) or restore (standby) each autoscaler; what changed, for the evidence. */
+async function adjustAutoscalers(
   ctx: KubernetesContext,
-  args: { region: RegionRole; profile: ScaleProfile; progress: Progress },
-): Promise<ActionResult> {
+  { region, profile, progress }: ScaleArgs,
+  hpas: Autoscalers,
+): Promise<Record<string, string>> {
+  const done: Record<string, string> = {};
+  for (const [w, a] of hpas) {
+    const from = boundsText(a.bounds);
+    const set =
+      profile === 'production'
+        ? await raiseAutoscaler(ctx, region, a, target(w, profile))
+        : await restoreAutoscaler(ctx, region, a);
+    if (!set) continue;
+    // What the wait judges from now on (the list is not read again).
+    hpas.set(w, {
+      ...a,
+      bounds: set,
+      saved: profile === 'production' ? (a.saved ?? a.bounds) : undefined,
+    });
+    done[label(w)] = `${a.namespace}/${a.name} ${from}→${boundsText(set)}`;
+    progress(`autoscaler ${a.namespace}/${a.name} of ${label(w)}: ${from}→${boundsText(set)}`);
+  }
+  return done;
+}
+
+async function scale(ctx: KubernetesContext, args: ScaleArgs): Promise<ActionResult> {
   const { region, profile, progress } = args;
-  const before = await observeAll(ctx, region);
-  const evidence = {
+  const hpas = await autoscalers(ctx, region);
+  const before = await observeAll(ctx, region, hpas);
+  const evidence: Evidence = {
     region,
     profile,
     before: Object.fromEntries(before.map((o) => [label(o.w), `${o.ready}/${o.spec}`])),
+    ...(hpas.size > 0
+      ? {
+          autoscalersBefore: Object.fromEntries(
+            [...hpas].map(([w, a]) => [label(w), boundsText(a.bounds)]),
+          ),
+        }
+      : {}),
   };
-  const toChange = before.filter((o) => o.spec !== target(o.w, profile));
-  if (toChange.length === 0 && before.every((o) => settled(o, target(o.w, profile))))
+  const toSet = before.flatMap((o) => {
+    const n = countToSet(o, profile);
+    return n === null ? [] : [{ o, n }];
+  });
+  if (toSet.length === 0 && before.every((o) => settled(o, profile)))
     return {
       noop: true,
       summary: `already at ${profile} counts in the ${region}: ${progressLine(before, profile)}`,
       evidence,
     };
-  for (const o of toChange) {
-    progress(`scaling ${label(o.w)} from ${o.spec} to ${target(o.w, profile)}`);
-    await setReplicas(ctx, region, o.w, target(o.w, profile));
+  const adjusted = await adjustAutoscalers(ctx, args, hpas);
+  if (Object.keys(adjusted).length > 0) evidence.autoscalers = adjusted;
+  for (const { o, n } of toSet) {
+    progress(`scaling ${label(o.w)} from ${o.spec} to ${n}`);
+    await setReplicas(ctx, region, o.w, n);
   }
-  return waitScaled(ctx, args, toChange, evidence);
-}
-
-async function reachable(ctx: KubernetesContext, region: RegionRole): Promise<CheckResult> {
-  const t0 = Date.now();
-  try {
-    const v = await call(ctx, region, 'reading /version', (c) => c.version.getCode());
-    return {
-      name: `kubernetes ${region} API`,
-      kind: 'cluster',
-      ok: true,
-      detail: `${v.gitVersion} at ${regionClient(ctx, region).server} in ${Date.now() - t0} ms`,
-      durationMs: Date.now() - t0,
-    };
-  } catch (err) {
-    return {
-      name: `kubernetes ${region} API`,
-      kind: 'cluster',
-      ok: false,
-      detail: errorInfo(err).message,
-      durationMs: Date.now() - t0,
-    };
-  }
-}
-
-async function readiness(ctx: KubernetesContext, region: RegionRole): Promise<ComponentReadiness> {
-  const { opts } = ctx;
-  // The region being made the serving side is the one that has to reach production size.
-  const profile: ScaleProfile = 'production';
-  const planFacts = { provider: NAME, region, workloads: opts.workloads.map(label).join(',') };
-  const api = await reachable(ctx, region);
-  if (!api.ok)
-    return {
-      component: 'cluster',
-      status: 'blocked',
-      summary: api.detail,
-      details: { api: api.detail },
-      planFacts,
-    };
-  const results = await Promise.all(
-    opts.workloads.map((w) =>
-      observe(ctx, region, w).then(
-        (o) => ({ o, error: undefined as string | undefined }),
-        (err: unknown) => ({ o: undefined, error: `${label(w)}: ${errorInfo(err).message}` }),
-      ),
-    ),
-  );
-  const errors = results.filter((r) => r.error).map((r) => r.error!);
-  if (errors.length > 0)
-    return {
-      component: 'cluster',
-      status: 'blocked',
-      summary: `${errors.length} of ${opts.workloads.length} workloads unusable in the ${region}: ${errors.join('; ')}`,
-      details: { errors },
-      planFacts,
-    };
-  const observed = results.map((r) => r.o!);
-  const warnings = observed
-    .filter((o) => o.ready < o.spec)
-    .map((o) => `${label(o.w)} has only ${o.ready}/${o.spec} ready replicas in the ${region} now`);
-  const plan = observed
-    .map(
-      (o) =>
-        `${o.w.name} ${o.ready}/${o.spec}${o.spec === target(o.w, profile) ? '' : `→${target(o.w, profile)}`}`,
-    )
-    .join(', ');
-  return {
-    component: 'cluster',
-    status: warnings.length > 0 ? 'warning' : 'ready',
-    summary: `${observed.length} workloads in the ${region} (${regionClient(ctx, region).server}): ${plan}`,
-    details: Object.fromEntries(
-      observed.map((o) => [
-        label(o.w),
-        {
-          spec: o.spec,
-          ready: o.ready,
-          standby: o.w.standbyReplicas,
-          production: o.w.productionReplicas,
-        },
-      ]),
-    ),
-    planFacts,
-    ...(warnings.length > 0 ? { warnings } : {}),
-  };
+  const changed = [
+    ...toSet.map(({ o, n }) => `${o.w.name} ${o.spec}→${n}`),
+    ...Object.entries(adjusted).map(([, v]) => `autoscaler ${v}`),
+  ];
+  return waitScaled(ctx, { ...args, hpas }, changed, evidence);
 }
 
 export function createKubernetesProvider(opts: KubernetesProviderOptions): ClusterProvider {

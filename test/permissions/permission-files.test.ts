@@ -1,11 +1,14 @@
 /**
  * The files operators are given in deploy/permissions cover what the code does: every API call
  * a cloud provider sends is in the list beside it, and every listed call is allowed by the IAM
- * policy or the Azure role; every right preflight checks is granted by postgres.sql / redis.acl.
+ * policy, the Azure role or the Kubernetes Role; every right preflight checks is granted by
+ * postgres.sql / redis.acl.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
 import { AZURE_BLOB_CALLS } from '../../src/providers/azure-blob-api-calls.js';
+import { KUBERNETES_CALLS } from '../../src/providers/kubernetes-api-calls.js';
 import { PG_RIGHTS } from '../../src/providers/postgres/rights.js';
 import { ELASTICACHE_CALLS } from '../../src/providers/redis-elasticache/api-calls.js';
 import { REDIS_RIGHTS } from '../../src/providers/redis/rights.js';
@@ -145,6 +148,42 @@ describe('the Azure custom role', () => {
   it.each(Object.entries(AZURE_BLOB_CALLS))('allows the data actions of %s', (_call, actions) => {
     for (const a of actions) expect(allows(role.DataActions, a)).toBe(true);
   });
+});
+
+describe('the Kubernetes Role', () => {
+  const files = readdirSync(join(ROOT, 'src/providers')).filter((f) =>
+    /^kubernetes.*\.ts$/.test(f),
+  );
+  const src = files.map((f) => read(join('src/providers', f))).join('\n');
+  const role = parseAllDocuments(read('deploy/permissions/kubernetes-rbac.yaml'))
+    .map((d) => d.toJS() as { kind: string; metadata: { name: string }; rules?: unknown[] })
+    .find((d) => d.kind === 'Role' && d.metadata.name === 'dr-bot')!;
+  const rules = role.rules as { apiGroups: string[]; resources: string[]; verbs: string[] }[];
+
+  it('lists every call the provider sends', () => {
+    const sent = new Set(
+      [...src.matchAll(/\.(apps|autoscaling|core|version)\.(\w+)\(/g)].map(
+        (m) => `${m[1]}.${m[2]}`,
+      ),
+    );
+    // The wait watches each workload's collection through the client's Watch.
+    if (/new Watch\(/.test(src))
+      for (const r of ['deployments', 'statefulsets']) sent.add(`Watch.${r}`);
+    expect([...sent].sort()).toEqual(Object.keys(KUBERNETES_CALLS).sort());
+  });
+
+  it.each(Object.entries(KUBERNETES_CALLS).filter(([, r]) => r !== null))(
+    'grants %s',
+    (_call, right) => {
+      const { group, resource, verb } = right!;
+      expect(
+        rules.some(
+          (r) =>
+            r.apiGroups.includes(group) && r.resources.includes(resource) && r.verbs.includes(verb),
+        ),
+      ).toBe(true);
+    },
+  );
 });
 
 describe('deploy/permissions for the data tier', () => {

@@ -24,6 +24,8 @@ const workload = z
     name: z.string().min(1),
     productionReplicas: z.number().int().min(0),
     standbyReplicas: z.number().int().min(0),
+    /** A HorizontalPodAutoscaler on it: raise its bounds to production size, or leave it (refused). */
+    autoscaler: z.enum(['raise', 'leave']).default('raise'),
   })
   .strict();
 

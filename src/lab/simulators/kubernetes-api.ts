@@ -1,6 +1,7 @@
 /**
  * The Kubernetes simulator's API server: the bearer-token check, then a route table (Velero
- * backups, /version, apps/v1 workloads and their /scale subresource) of named handlers, answering
+ * backups, /version, apps/v1 workloads and their /scale subresource, autoscaling/v2
+ * HorizontalPodAutoscalers, core/v1 pods and events) of named handlers, answering
  * errors as the API server's Status objects.
  */
 import { json, type RecordedRequest, type SimResponse } from './http-sim.js';
@@ -15,6 +16,8 @@ import {
   type SimWorkload,
   type WorkloadKind,
 } from './kubernetes-cluster.js';
+import { hpaRoute } from './kubernetes-hpa.js';
+import { eventList, podList } from './kubernetes-pods.js';
 import { workloadCollection } from './kubernetes-watch.js';
 
 const RESOURCE: Record<string, WorkloadKind> = {
@@ -62,6 +65,12 @@ const ROUTES: { path: RegExp; handle: RouteHandler }[] = [
     path: /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/(deployments|statefulsets)\/([^/]+)(\/scale)?$/,
     handle: workload,
   },
+  {
+    path: /^\/apis\/autoscaling\/v2\/namespaces\/([^/]+)\/horizontalpodautoscalers(?:\/([^/]+))?$/,
+    handle: hpaRoute,
+  },
+  { path: /^\/api\/v1\/namespaces\/([^/]+)\/pods$/, handle: podList },
+  { path: /^\/api\/v1\/namespaces\/([^/]+)\/events$/, handle: eventList },
 ];
 
 export function handleKubernetesRequest(c: ClusterState, req: RecordedRequest): SimResponse {

@@ -2,7 +2,9 @@
  * Kubernetes API server simulator for one cluster: apps/v1 Deployments and StatefulSets (GET), their
  * /scale subresource (GET, PUT, PATCH with merge-, strategic-merge- or json-patch), and /version.
  * Ready replicas follow spec.replicas one pod every `podReadyMs`, so a client sees "2/6 ready"
- * on its way up; `stall(name)` keeps a workload from ever getting there. Requests need a bearer
+ * on its way up; `stall(name)` keeps a workload from ever getting there, `crashLoop(name)` makes
+ * its new pods crash. HorizontalPodAutoscalers reset their target's count at each sync; pods and
+ * events say why pods are not ready. Requests need a bearer
  * token (the one in the kubeconfig it writes). Velero's Backup resources (velero.io/v1) can be
  * listed per namespace, so backup age can be read as from a real cluster.
  */
@@ -10,12 +12,17 @@ import { writeFile } from 'node:fs/promises';
 import { startHttpSim, type HttpSim, type RecordedRequest } from './http-sim.js';
 import { handleKubernetesRequest, status } from './kubernetes-api.js';
 import type { SimBackupStorageLocation } from './kubernetes-velero.js';
+import { addHpas, hpaJson, setHpaLoad } from './kubernetes-hpa.js';
 import {
   createClusterState,
+  crashLoopWorkload,
   ready,
+  rolloutWorkload,
   stallWorkload,
+  workloadJson,
   workloadKey,
   type ClusterState,
+  type SimHpaSpec,
   type SimVeleroBackup,
   type SimWorkloadSpec,
   type WorkloadKind,
@@ -33,6 +40,11 @@ interface KubernetesSimOptions {
   veleroBackups?: SimVeleroBackup[];
   /** velero.io/v1 BackupStorageLocations (get and list). */
   veleroLocations?: SimBackupStorageLocation[];
+  /** autoscaling/v2 HorizontalPodAutoscalers, reconciled every `hpaSyncMs` (default 0: at once). */
+  hpas?: SimHpaSpec[];
+  hpaSyncMs?: number;
+  /** spec.progressDeadlineSeconds of the Deployments, in ms (default 600 000, Kubernetes'). */
+  progressDeadlineMs?: number;
 }
 
 export interface KubernetesSim {
@@ -45,8 +57,20 @@ export interface KubernetesSim {
     namespace: string,
     name: string,
   ): { replicas: number; readyReplicas: number } | undefined;
-  /** This workload's pods never become ready (image pull failure, no capacity...). */
+  /** This workload's pods never become ready (no node has room: Pending, Unschedulable). */
   stall(name: string, stalled?: boolean): void;
+  /** This workload's new pods crash on start (CrashLoopBackOff) and never become ready. */
+  crashLoop(name: string, crashing?: boolean): void;
+  /** A pod template change (a deploy): the pods are replaced one by one. */
+  rollout(name: string): void;
+  /** From now on the controllers observe a spec change only this long after it. */
+  observeLag(ms: number): void;
+  /** The workload as the API serves it (metadata and status included). */
+  object(kind: WorkloadKind, namespace: string, name: string): Record<string, unknown> | undefined;
+  /** The HorizontalPodAutoscaler as the API serves it. */
+  hpa(namespace: string, name: string): Record<string, unknown> | undefined;
+  /** The count the autoscaler's metrics ask for from now on (its load). */
+  setHpaLoad(namespace: string, name: string, replicas: number): void;
   /** Next `times` requests answer this Status (403 Forbidden, 429, 500...). */
   failNext(
     status: number,
@@ -106,7 +130,10 @@ export async function startKubernetesSimulator(
     workloads: opts.workloads,
     veleroBackups: opts.veleroBackups,
     veleroLocations: opts.veleroLocations,
+    hpaSyncMs: opts.hpaSyncMs,
+    progressDeadlineMs: opts.progressDeadlineMs,
   });
+  addHpas(c, opts.hpas ?? []);
   const http: HttpSim = await startHttpSim((req) => handleKubernetesRequest(c, req), {
     port: opts.port,
   });
@@ -126,6 +153,20 @@ function kubernetesSim(c: ClusterState, http: HttpSim, contextName: string): Kub
       return w ? { replicas: w.replicas, readyReplicas: ready(c, w) } : undefined;
     },
     stall: (name, stalled = true) => stallWorkload(c, name, stalled),
+    crashLoop: (name, crashing = true) => crashLoopWorkload(c, name, crashing),
+    rollout: (name) => rolloutWorkload(c, name),
+    observeLag(ms) {
+      c.observeLagMs = ms;
+    },
+    object(kind, namespace, name) {
+      const w = c.workloads.get(workloadKey(kind, namespace, name));
+      return w ? workloadJson(c, w) : undefined;
+    },
+    hpa(namespace, name) {
+      const h = c.hpas.get(`${namespace}/${name}`);
+      return h ? hpaJson(c, h) : undefined;
+    },
+    setHpaLoad: (namespace, name, replicas) => setHpaLoad(c, namespace, name, replicas),
     failNext(code, reason, message, { times = 1, method, watch } = {}) {
       const isWatch = (r: RecordedRequest): boolean => r.query.watch === 'true';
       http.inject({
