@@ -5,7 +5,7 @@
  * Placement is checked here with the engine's own placement code, so a config that passes runs.
  */
 import { z } from 'zod';
-import type { CustomStepPlan } from '../../domain/types.js';
+import type { CustomStepPlan, OperationKind, Runbook } from '../../domain/types.js';
 import {
   customStepId,
   placeCustomSteps,
@@ -156,3 +156,10 @@ export const runbook = z
       ctx.addIssue({ code: 'custom', message: p.message, path: ['steps', p.index, p.key] });
   })
   .default({ steps: [] });
+
+/** The runbooks with the configured steps placed: what the engine's machine is generated from. */
+export function customRunbooks(
+  steps: readonly StepConfig[],
+): Readonly<Record<OperationKind, Runbook>> {
+  return placeCustomSteps(steps.map(specOf)).runbooks;
+}
