@@ -144,7 +144,7 @@ describe('runbook.steps in the config', () => {
     expect(msg).toContain('runbook.steps[1]: place the step with exactly one of after');
   });
 
-  it('dr config check names a command not on PATH and an unset variable', () => {
+  it('dr config check names a command not on PATH, an unset variable, a manual step it cannot run yet', () => {
     const path = write(
       'missing.yaml',
       withSteps(`    - id: purge-cdn
@@ -170,7 +170,10 @@ describe('runbook.steps in the config', () => {
       'runbook.steps[1].http.headers.Authorization: STATUS_TOKEN is not set',
     );
     const ok = configCheck(write('ok.yaml', withSteps(THREE_KINDS)), { ...ENV, STATUS_TOKEN: 't' });
-    expect(ok.out).not.toContain('runbook.steps');
-    expect(ok.code).toBe(0);
+    expect(ok.out).toContain(
+      'runbook.steps[2].manual: manual steps cannot run in this version yet',
+    );
+    expect(ok.out).not.toContain('runbook.steps[0]');
+    expect(ok.out).not.toContain('runbook.steps[1]');
   });
 });
