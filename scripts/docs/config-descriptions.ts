@@ -241,6 +241,55 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   'components.verification.<side>.commands[].command':
     'Runs via `/bin/sh -c` with `DR_REGION=primary|secondary`; exit 0 passes, and the tail of its output becomes the evidence.',
   'components.verification.<side>.commands[].timeoutSeconds': 'Maximum runtime of the command.',
+  runbook:
+    'Your own steps in the runbooks (pause consumers, purge a CDN, update the status page, tell support). They are listed on the approval card, marked custom, and approvals bind to them.',
+  'runbook.steps':
+    'The custom steps. Each has an id, a title, a placement (`after` or `beside`) and exactly one action: `command`, `http` or `manual`.',
+  'runbook.steps[].id':
+    'Lower-case letters, digits and dashes; unique, and not a built-in step id. The console confirms a manual step with `done <id>`.',
+  'runbook.steps[].title': 'Shown on the card and in the timeline, marked custom.',
+  'runbook.steps[].operations':
+    'Which operations run it: `failover`, `failback`, `drill`. Default: every operation whose runbook holds the anchor.',
+  'runbook.steps[].modes':
+    '`planned`, `unplanned` or both (default). In the other mode the step is skipped and says so.',
+  'runbook.steps[].after':
+    "A built-in step id or another custom step's id: the step runs once that step's stage has finished. Custom steps after the same stage run side by side.",
+  'runbook.steps[].beside':
+    "A built-in step id or another custom step's id: the step runs in a lane of its own beside it, from the start of that step's stage.",
+  'runbook.steps[].command':
+    "A program run without a shell, in a process group of its own (a timeout or the bot's exit ends the whole tree). The tail of its output is the evidence.",
+  'runbook.steps[].command.argv': 'The program (on PATH, or a path) and its arguments.',
+  'runbook.steps[].command.env':
+    "Names of environment variables passed on from the bot's environment, besides PATH, HOME, LANG, TZ and TMPDIR. Each must be set at start.",
+  'runbook.steps[].command.timeoutSeconds':
+    'Per-attempt timeout; the process group is killed after it.',
+  'runbook.steps[].command.retries':
+    'Extra attempts after a failed one before the step fails and the operation pauses (Retry, Skip, Abort).',
+  'runbook.steps[].command.check':
+    'A command whose exit 0 means the effect is already in place: run first, and again after a restart, so an interrupted step is never blindly repeated.',
+  'runbook.steps[].command.check.argv': 'The check program and its arguments.',
+  'runbook.steps[].command.check.timeoutSeconds': 'Timeout of the check.',
+  'runbook.steps[].http': 'An HTTP call; the status and the start of the body are the evidence.',
+  'runbook.steps[].http.method': 'The request method; default POST.',
+  'runbook.steps[].http.url': 'The URL to call.',
+  'runbook.steps[].http.headers':
+    'Header name → the environment variable holding its value (tokens never live in the file).',
+  'runbook.steps[].http.body': 'The request body: text sent as is, a mapping sent as JSON.',
+  'runbook.steps[].http.expectStatus': 'The status that counts as success.',
+  'runbook.steps[].http.timeoutSeconds': 'Per-attempt timeout.',
+  'runbook.steps[].http.retries': 'Extra attempts after a failed one.',
+  'runbook.steps[].http.check':
+    'A request whose expected answer means the effect is already in place (made first, and after a restart).',
+  'runbook.steps[].http.check.method': 'Default GET.',
+  'runbook.steps[].http.check.url': 'The URL to ask.',
+  'runbook.steps[].http.check.headers': 'As `http.headers`.',
+  'runbook.steps[].http.check.expectStatus': 'The status that means done.',
+  'runbook.steps[].http.check.bodyMatch': 'A regular expression the body must match as well.',
+  'runbook.steps[].manual':
+    'A checklist item: posted in the incident thread with Done (and Skip, for approvers); the operation waits, and the wait counts in the RTO.',
+  'runbook.steps[].manual.text': 'What the person has to do.',
+  'runbook.steps[].manual.owners':
+    'Slack user ids who may press Done; default anyone in the channel. `/dr status` names them while the step waits.',
   'components.objectStorage':
     'Object storage replication (readiness and drills; no step fails it over): a canary written to the primary must show up in the secondary.',
   'components.objectStorage.provider':

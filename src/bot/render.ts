@@ -21,8 +21,8 @@ import {
   formatRpo,
   laneLines,
   separateExpectedLoss,
+  title,
 } from '../domain/format.js';
-import { STEP_TITLES } from '../machine/runbook.js';
 import { cardConsistency, consistencyText } from './consistency.js';
 
 type Block = SlackTypes.KnownBlock;
@@ -148,7 +148,9 @@ function stepLine(s: StepState): string {
   } else if (s.status === 'succeeded' && s.summary) {
     note = escapeMrkdwn(s.summary);
   }
-  const parts = [`${icon} *${escapeMrkdwn(s.title)}*`];
+  const parts = [
+    `${icon} *${escapeMrkdwn(s.title)}*${s.id.startsWith('custom:') ? ' _(custom)_' : ''}`,
+  ];
   if (took !== undefined) parts.push(formatDuration(took));
   if (note) parts.push(note);
   return parts.join(' — ');
@@ -212,8 +214,7 @@ function actionButtons(view: OperationView): Block | null {
   }
   if (view.phase === 'paused') {
     const value: ButtonValue = { opId: view.id };
-    const paused =
-      view.currentSteps.map((id) => STEP_TITLES[id] ?? id).join(', ') || 'the failed step';
+    const paused = view.currentSteps.map((id) => title(id)).join(', ') || 'the failed step';
     return {
       type: 'actions',
       block_id: `dr_paused:${view.id}`,
@@ -334,7 +335,7 @@ export function renderStepReply(
 ): SlackMessage | null {
   if (entry.type !== 'StepSucceeded' && entry.type !== 'StepFailed' && entry.type !== 'StepSkipped')
     return null;
-  const title = STEP_TITLES[entry.stepId] ?? entry.stepId;
+  const stepTitle = title(entry.stepId);
   const step = view.steps.find((s) => s.id === entry.stepId);
   const blocks: Block[] = [];
   let text: string;
@@ -346,7 +347,7 @@ export function renderStepReply(
         : o.result === 'not-configured'
           ? 'is not configured'
           : 'succeeded';
-    text = `✅ ${title} ${how} in ${formatDuration(entry.durationMs)}`;
+    text = `✅ ${stepTitle} ${how} in ${formatDuration(entry.durationMs)}`;
     blocks.push(section(`*${escapeMrkdwn(text)}*\n${escapeMrkdwn(o.summary)}`));
     const ev = evidenceLines(o.evidence).map((l) => `• ${escapeMrkdwn(l)}`);
     if (ev.length > 0) blocks.push(section(['*Evidence*', ...ev].join('\n')));
@@ -361,7 +362,7 @@ export function renderStepReply(
     const rpo = rpoLines(o.rpo, targets);
     if (rpo.length > 0) blocks.push(section(rpo.join('\n')));
   } else if (entry.type === 'StepFailed') {
-    text = `❌ ${title} failed after ${formatDuration(entry.durationMs)}`;
+    text = `❌ ${stepTitle} failed after ${formatDuration(entry.durationMs)}`;
     const attempt = step && step.attempts > 1 ? ` (attempt ${step.attempts})` : '';
     blocks.push(section(`*${escapeMrkdwn(text)}*${attempt}\n${escapeMrkdwn(entry.error.message)}`));
     const ev = evidenceLines(step?.evidence).map((l) => `• ${escapeMrkdwn(l)}`);
@@ -378,8 +379,8 @@ export function renderStepReply(
       entry.reason === 'not-configured'
         ? 'not configured'
         : `by ${entry.userId ? user(entry.userId) : 'someone'}`;
-    text = `⏭ ${title} skipped — ${entry.reason === 'not-configured' ? 'not configured' : 'by a person'}`;
-    blocks.push(section(`*⏭ ${escapeMrkdwn(title)} skipped* — ${why}`));
+    text = `⏭ ${stepTitle} skipped — ${entry.reason === 'not-configured' ? 'not configured' : 'by a person'}`;
+    blocks.push(section(`*⏭ ${escapeMrkdwn(stepTitle)} skipped* — ${why}`));
   }
   return { text, blocks };
 }
@@ -405,16 +406,16 @@ export function renderEventReply(entry: TimelineEntry): SlackMessage | null {
       text = `✅ Approved by ${entry.approvers.map(user).join(', ')}: starting`;
       break;
     case 'OperationPaused':
-      text = `⏸ Paused at ${entry.stepIds.map((id) => STEP_TITLES[id] ?? id).join(', ')}: use Retry, Skip or Abort on the card`;
+      text = `⏸ Paused at ${entry.stepIds.map((id) => title(id)).join(', ')}: use Retry, Skip or Abort on the card`;
       break;
     case 'StepRetried':
-      text = `🔁 ${user(entry.userId)} retried ${STEP_TITLES[entry.stepId] ?? entry.stepId}`;
+      text = `🔁 ${user(entry.userId)} retried ${title(entry.stepId)}`;
       break;
     case 'StepResumed':
-      text = `♻️ ${STEP_TITLES[entry.stepId] ?? entry.stepId}: resumed after a restart, re-checking before running`;
+      text = `♻️ ${title(entry.stepId)}: resumed after a restart, re-checking before running`;
       break;
     case 'AbortedStepSettled':
-      text = `⚠️ ${STEP_TITLES[entry.stepId] ?? entry.stepId} was still running at the abort and has now ${entry.outcome === 'succeeded' ? 'succeeded' : 'failed'} after ${formatDuration(entry.durationMs)}: ${escapeMrkdwn(entry.detail)}. Check the component before the next operation.`;
+      text = `⚠️ ${title(entry.stepId)} was still running at the abort and has now ${entry.outcome === 'succeeded' ? 'succeeded' : 'failed'} after ${formatDuration(entry.durationMs)}: ${escapeMrkdwn(entry.detail)}. Check the component before the next operation.`;
       break;
     default:
       return null;

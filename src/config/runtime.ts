@@ -14,6 +14,7 @@ import {
   type ConnectionKind,
   type ConnectionServer,
 } from './connection-url.js';
+import { runbookStepProblems } from './runbook-steps-env.js';
 import type { DrConfig } from './schema.js';
 import { sentinelUrlFromEnv } from './state-redis-env.js';
 
@@ -360,6 +361,7 @@ export function checkStart(
   checkDistinctSides(ctx, servers);
   checkStateRedisApart(ctx, redisUrl, servers);
   checkObjectStorageEnv(ctx);
+  if (useEnv) for (const text of runbookStepProblems(config, env)) envProblem(ctx, text);
 
   if (problems.length > 0 || !useEnv) return { problems, environment: undefined };
   const { botToken, signingSecret, appToken, apiUrl } = slack;

@@ -11,6 +11,7 @@ import { components } from './schema/components.js';
 import { connectionRefShape } from './schema/connection-ref.js';
 import { consistency } from './schema/consistency.js';
 import { detection } from './schema/detection.js';
+import { runbook } from './schema/runbook-steps.js';
 
 const slackUserId = z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'a Slack user id looks like U0123ABCD');
 
@@ -127,6 +128,8 @@ export const configSchema = z
     /** The failback's consistency check: time budget, chunks, Redis sample (schema/consistency.ts). */
     consistency,
     components,
+    /** The team's own steps in the runbooks (schema/runbook-steps.ts). */
+    runbook,
     detection: detection.optional(),
     /**
      * How the bot's Azure credential (DefaultAzureCredential: environment, workload identity,

@@ -62,7 +62,8 @@ export function renderStatus(view: OperationView): string {
           ? 'skipped — not configured'
           : `skipped by ${s.skippedBy ?? '?'}`
         : (s.summary ?? s.error?.message ?? '');
-    return `${STEP_ICONS[s.status]} ${s.title.padEnd(34)} ${took.padStart(9)}  ${note}`;
+    const name = s.id.startsWith('custom:') ? `${s.title} (custom)` : s.title;
+    return `${STEP_ICONS[s.status]} ${name.padEnd(34)} ${took.padStart(9)}  ${note}`;
   };
   for (const l of laneLines(view, stepLine)) lines.push(`  ${l}`);
   // What the consistency check proved: the evidence for the switch back.

@@ -3,6 +3,7 @@
  * the same everywhere. Pure functions, no markup: adapters add their own (mrkdwn, ANSI).
  */
 import type {
+  StepId,
   ComponentReadiness,
   Evidence,
   JsonValue,
@@ -83,7 +84,9 @@ const REFUSAL_TEXT: Record<RefusalReason, string> = {
   unrestorable: 'the operation cannot be resumed by this version; only an abort closes it',
 };
 
-function title(stepId: keyof typeof STEP_TITLES): string {
+/** A step's title for the timeline; a custom step (config runbook.steps) by its id, marked. */
+export function title(stepId: StepId): string {
+  if (stepId.startsWith('custom:')) return `${stepId.slice('custom:'.length)} (custom)`;
   return STEP_TITLES[stepId] ?? stepId;
 }
 

@@ -23,7 +23,8 @@ export type Component =
   | 'object-storage'
   | 'terraform-state';
 
-export type StepId =
+/** The steps dr-bot ships with (src/steps). */
+type BuiltinStepId =
   // failover
   | 'promote-database'
   | 'promote-cache'
@@ -46,12 +47,32 @@ export type StepId =
   | 'run-integration-tests'
   | 'stop-write-load';
 
+/** A team's own step from `runbook.steps`: its configured id behind a prefix no built-in id has. */
+export type CustomStepId = `custom:${string}`;
+export type StepId = BuiltinStepId | CustomStepId;
+
+/**
+ * A custom step as the plan shows it and approvals bind to: what it does (`detail`: the argv,
+ * the request line or the checklist text), when it runs, and for a manual item who may confirm.
+ */
+export interface CustomStepPlan {
+  id: CustomStepId;
+  title: string;
+  action: 'command' | 'http' | 'manual';
+  detail: string;
+  modes: Mode[];
+  /** Manual items: Slack user ids who may press Done; empty: anyone in the channel. */
+  owners?: string[];
+}
+
 /** Ordered stages of step ids; the steps of one stage run in parallel. Data, not code. */
 export interface Runbook {
   kind: OperationKind;
   stages: readonly (readonly StepId[])[];
   /** The step whose green result ends the RTO; default: the runbook's last `verify-` step. */
   rtoStep?: StepId;
+  /** The custom steps placed in `stages`, from the config's `runbook.steps`. */
+  custom?: readonly CustomStepPlan[];
 }
 
 export type JsonValue =

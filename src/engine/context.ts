@@ -3,7 +3,8 @@
 import type { Logger } from 'pino';
 import type { DrConfig } from '../config/schema.js';
 import type { OperationView, StepId } from '../domain/types.js';
-import type { OperationMachine } from '../machine/index.js';
+import type { OperationMachine, Runbooks } from '../machine/index.js';
+import type { Step } from '../steps/index.js';
 import type { Providers } from '../providers/types.js';
 import type { OperationStore } from '../store/types.js';
 import type { OperationRunner, RunnerDeps } from './operation-runner.js';
@@ -37,6 +38,9 @@ export interface EngineContext {
   log: Logger;
   tickMs: number;
   machine: OperationMachine;
+  /** The runbooks with the config's custom steps placed, and those steps by id. */
+  runbooks: Runbooks;
+  customSteps: ReadonlyMap<StepId, Step>;
   runnerDeps: RunnerDeps;
   register: (r: OperationRunner) => void;
   runners: Map<string, OperationRunner>;

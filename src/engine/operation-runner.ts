@@ -14,6 +14,7 @@ import {
   type OperationEvent,
   type OperationInput,
   type OperationMachine,
+  type Runbooks,
 } from '../machine/index.js';
 import type { CreateResult, OperationStore } from '../store/types.js';
 import { restoreChecked } from './restore.js';
@@ -21,6 +22,8 @@ import type { EngineNotification } from './types.js';
 
 export interface RunnerDeps {
   machine: OperationMachine;
+  /** What the machine was generated from: a stored operation must match them to be resumed. */
+  runbooks?: Runbooks;
   store: OperationStore;
   log: Logger;
   now: () => number;
@@ -79,6 +82,8 @@ export class OperationRunner {
   private lastQueuedJson: string | undefined;
   private readonly log: Logger;
   private createResult: ((r: CreateOutcome) => void) | undefined;
+  /** Steps that were running when the previous process stopped, until their first call here. */
+  private readonly resumedSteps = new Set<StepId>();
 
   private constructor(
     private readonly deps: RunnerDeps,
@@ -139,12 +144,13 @@ export class OperationRunner {
     register: (r: OperationRunner) => void,
     snapshotError?: string,
   ): Promise<OperationRunner> {
-    const actor = restoreChecked(deps.machine, id, snapshot, snapshotError);
+    const actor = restoreChecked(deps.machine, id, snapshot, snapshotError, deps.runbooks);
     const runner = new OperationRunner(deps, id, actor, version, JSON.stringify(snapshot));
     register(runner);
     const resumed: TimelineEntry[] = runner.view.steps
       .filter((s) => s.status === 'running')
       .map((s) => ({ type: 'StepResumed', stepId: s.id, opId: id, at: deps.now() }));
+    for (const e of resumed) runner.resumedSteps.add((e as { stepId: StepId }).stepId);
     if (resumed.length > 0) {
       await deps.store.append(id, resumed);
       deps.notify({ op: runner.view, entries: resumed });
@@ -176,6 +182,11 @@ export class OperationRunner {
   send(event: OperationEvent): void {
     if (this.state !== 'live') return;
     this.actor.send(event);
+  }
+
+  /** True once for a step that was running when the previous process stopped. */
+  takeResumed(stepId: StepId): boolean {
+    return this.resumedSteps.delete(stepId);
   }
 
   /** Resolves when everything sent so far is persisted (or refused as stale). */

@@ -13,7 +13,11 @@ import { primaryAlreadyServing, refuseNothingToFailBack } from './failback-prefl
 import { refuseAlreadyFailedOver, secondaryAlreadyServing } from './failover-preflight.js';
 
 /** `optional`: shown only when configured (no "not configured" row on every card). */
-const COMPONENTS: readonly { key: keyof Providers; component: Component; optional?: true }[] = [
+const COMPONENTS: readonly {
+  key: Exclude<keyof Providers, 'customActions'>;
+  component: Component;
+  optional?: true;
+}[] = [
   { key: 'database', component: 'database' },
   { key: 'cache', component: 'cache' },
   { key: 'dns', component: 'dns' },

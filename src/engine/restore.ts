@@ -8,6 +8,7 @@ import {
   type OperationContext,
   type OperationInput,
   type OperationMachine,
+  type Runbooks,
 } from '../machine/index.js';
 
 /**
@@ -72,12 +73,19 @@ export function restoreChecked(
   opId: string,
   snapshot: unknown,
   snapshotError?: string,
+  runbooks?: Runbooks,
 ): Actor<OperationMachine> {
   if (snapshotError) throw new UnrestorableOperation(opId, snapshotError);
   const context = (snapshot as { context?: unknown } | null)?.context;
   if (!isContext(context))
     throw new UnrestorableOperation(opId, 'its stored snapshot has no readable operation context');
-  const change = runbookChange(context.kind, context.runbook, context.steps);
+  const change = runbookChange(
+    context.kind,
+    context.runbook,
+    context.steps,
+    runbooks,
+    context.custom,
+  );
   if (change) throw new UnrestorableOperation(opId, change);
   return restoreReadable(machine, opId, snapshot);
 }

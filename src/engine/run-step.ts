@@ -2,7 +2,7 @@ import type { StepId, StepOutcome } from '../domain/types.js';
 import { errorInfo } from '../errors.js';
 import type { Progress } from '../providers/types.js';
 import { getStep, isConfigured } from '../steps/index.js';
-import type { StepContext } from '../steps/index.js';
+import type { Step, StepContext } from '../steps/index.js';
 
 /**
  * One attempt of a step: skipped when none of its providers is configured; otherwise check()
@@ -12,8 +12,11 @@ export async function runStepOnce(
   ctx: StepContext,
   stepId: StepId,
   progress: Progress,
+  custom?: ReadonlyMap<StepId, Step>,
 ): Promise<StepOutcome> {
-  const step = getStep(stepId);
+  const step = custom?.get(stepId) ?? getStep(stepId);
+  const skip = step.skipWhen?.(ctx);
+  if (skip) return { result: 'not-configured', summary: `skipped — ${skip}`, evidence: {} };
   if (!isConfigured(step, ctx.providers)) {
     return {
       result: 'not-configured',

@@ -34,7 +34,9 @@ export function rememberFinished(ctx: EngineContext, view: OperationView): void 
  */
 function viewOfPersisted(ctx: EngineContext, p: PersistedOperation): OperationView {
   if (p.status === 'active')
-    return toView(restoreChecked(ctx.machine, p.id, p.snapshot, p.snapshotError).getSnapshot());
+    return toView(
+      restoreChecked(ctx.machine, p.id, p.snapshot, p.snapshotError, ctx.runbooks).getSnapshot(),
+    );
   if (p.snapshotError) throw new UnrestorableOperation(p.id, p.snapshotError);
   return toView(restoreReadable(ctx.machine, p.id, p.snapshot).getSnapshot());
 }

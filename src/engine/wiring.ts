@@ -1,7 +1,9 @@
 // Builds an engine's context: its in-memory state, the operation machine with the I/O actors
 // (preflight, step runs) provided, and the hooks its operation runners call back.
 import { fromPromise } from 'xstate';
+import { customRunbooks } from '../config/index.js';
 import type { PreflightReport, StepOutcome } from '../domain/types.js';
+import { customSteps } from '../steps/index.js';
 import {
   createOperationMachine,
   type OperationMachine,
@@ -36,6 +38,8 @@ export function createEngineContext(deps: EngineDeps): EngineContext {
     abortedWithCalls: new Set(),
     unconfirmed: new Set(),
     withdrawing: undefined,
+    runbooks: customRunbooks(deps.config.runbook.steps),
+    customSteps: customSteps(deps.config),
   } as Omit<EngineContext, 'machine' | 'runnerDeps' | 'register'> as EngineContext;
   ctx.machine = engineMachine(ctx);
   ctx.runnerDeps = runnerDeps(ctx);
@@ -45,7 +49,7 @@ export function createEngineContext(deps: EngineDeps): EngineContext {
 
 function engineMachine(ctx: EngineContext): OperationMachine {
   const { config, providers, runners, log, now } = ctx;
-  return createOperationMachine({ now }).provide({
+  return createOperationMachine({ now, runbooks: ctx.runbooks }).provide({
     actors: {
       preflight: fromPromise<PreflightReport, PreflightInput>(({ input }) =>
         runPreflight(providers, input, now),
@@ -69,9 +73,11 @@ function engineMachine(ctx: EngineContext): OperationMachine {
               rtoMinutes: config.targets.rtoMinutes,
               rpoMinutes: config.targets.rpoMinutes,
             },
+            resumed: runner?.takeResumed(input.stepId) ?? false,
           },
           input.stepId,
           (message, data) => runner?.progress(input.stepId, message, data),
+          ctx.customSteps,
         );
         trackStepCall(ctx, { opId: input.opId, stepId: input.stepId, startedAt: now() }, result);
         return result;
@@ -84,6 +90,7 @@ function runnerDeps(ctx: EngineContext): RunnerDeps {
   const { runners, log } = ctx;
   return {
     machine: ctx.machine,
+    runbooks: ctx.runbooks,
     store: ctx.store,
     log,
     now: ctx.now,

@@ -5,8 +5,7 @@ import type { DomainEvent, Phase, PreflightReport } from '../domain/types.js';
 import type { ErrorInfo } from '../errors.js';
 import { ACTION_OF, computePlanHash, refusalForEvent } from './approval.js';
 import { operationAction, type Clock } from './machine-action.js';
-import { abortedWhileRunning } from './records.js';
-import { RUNBOOKS, runbookSteps } from './runbook.js';
+import { abortedWhileRunning, planSteps } from './records.js';
 import type { OperationContext, OperationEvent } from './types.js';
 
 const emitRequested = emit<
@@ -34,7 +33,8 @@ const openApproval = (now: Clock) =>
       context.id,
       context.kind,
       params.report,
-      runbookSteps(RUNBOOKS[context.kind]),
+      planSteps(context).steps,
+      planSteps(context).custom,
     );
     const expiresAt = now() + context.approvalTimeoutMs;
     if (context.planHash !== undefined && context.planHash !== planHash) {

@@ -1,5 +1,6 @@
 import type {
   Approval,
+  CustomStepPlan,
   OperationKind,
   OperationView,
   Phase,
@@ -121,11 +122,12 @@ export function computePlanHash(
   kind: OperationKind,
   report: PreflightReport,
   steps: StepId[],
+  custom?: readonly CustomStepPlan[],
 ): string {
   const components = [...report.components]
     .sort((a, b) => (a.component < b.component ? -1 : a.component > b.component ? 1 : 0))
     .map((c) => ({ component: c.component, facts: c.planFacts ?? {} }));
-  return fnv1a64(canonicalJson({ opId, kind, mode: report.mode, steps, components }));
+  return fnv1a64(canonicalJson({ opId, kind, mode: report.mode, steps, components, custom }));
 }
 
 /** JSON with object keys sorted at every level, so equal data always gives equal text. */

@@ -8,8 +8,7 @@ import type {
   StepOutcome,
 } from '../domain/types.js';
 import { computePlanHash, refusalForEvent } from './approval.js';
-import { blockedComponents, failedIn, stepOf } from './records.js';
-import { RUNBOOKS, runbookSteps } from './runbook.js';
+import { blockedComponents, failedIn, planSteps, stepOf } from './records.js';
 import type { OperationContext, OperationEvent } from './types.js';
 
 interface GuardArgs {
@@ -29,7 +28,8 @@ export const operationGuards = {
       context.id,
       context.kind,
       params.report,
-      runbookSteps(RUNBOOKS[context.kind]),
+      planSteps(context).steps,
+      planSteps(context).custom,
     ) === context.planHash,
   allowed: ({ context, event }: GuardArgs, params: { phase: Phase }) =>
     refusalForEvent(context, params.phase, event) === null,

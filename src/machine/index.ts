@@ -27,6 +27,7 @@
  * 'promote-cache': 'succeeded' } } } }`, `{ paused: { failover: 'stage-1' } }`, `'awaitingApproval'`.
  */
 export { createOperationMachine } from './operation-machine.js';
+export type { Runbooks } from './stages.js';
 export type { OperationMachine } from './operation-machine.js';
 export { computePlanHash, evaluateAction } from './approval.js';
 export type { OperationAction } from './approval.js';

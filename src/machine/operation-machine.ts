@@ -1,7 +1,7 @@
 import { initialSteps } from './records.js';
 import { RUNBOOKS } from './runbook.js';
 import { operationSetup } from './machine-setup.js';
-import { MACHINE_ID } from './stages.js';
+import { MACHINE_ID, type Runbooks } from './stages.js';
 import {
   awaitingApprovalState,
   pausedState,
@@ -16,15 +16,18 @@ import {
  * in the `preflight` and `runStep` actors the engine provides, and time comes from `now` or the
  * events' `at`, so tests drive it with a simulated clock.
  */
-export function createOperationMachine(deps: { now?: () => number } = {}) {
+export function createOperationMachine(deps: { now?: () => number; runbooks?: Runbooks } = {}) {
   const now = deps.now ?? Date.now;
+  // Custom steps (config `runbook.steps`) are placed in these; the built-in runbooks otherwise.
+  const runbooks = deps.runbooks ?? RUNBOOKS;
   return operationSetup(now).createMachine({
     id: MACHINE_ID,
     context: ({ input }) => ({
       ...input,
-      runbook: RUNBOOKS[input.kind].stages.map((stage) => [...stage]),
+      runbook: runbooks[input.kind].stages.map((stage) => [...stage]),
+      ...(runbooks[input.kind].custom ? { custom: [...runbooks[input.kind].custom!] } : {}),
       approvals: [],
-      steps: initialSteps(input.kind),
+      steps: initialSteps(runbooks[input.kind]),
     }),
     entry: 'emitRequested',
     initial: 'preflight',
@@ -32,8 +35,8 @@ export function createOperationMachine(deps: { now?: () => number } = {}) {
       preflight: preflightState(),
       awaitingApproval: awaitingApprovalState(),
       recheck: recheckState(),
-      running: runningState(now),
-      paused: pausedState(),
+      running: runningState(runbooks, now),
+      paused: pausedState(runbooks),
       completed: { type: 'final', entry: 'complete' },
       rejected: { type: 'final' },
       aborted: { type: 'final' },

@@ -1,5 +1,6 @@
 import type {
   ComponentReadiness,
+  Runbook,
   OperationKind,
   PreflightReport,
   RpoMeasurement,
@@ -13,10 +14,11 @@ import type { OperationContext } from './types.js';
 
 /** Bookkeeping of the machine's context: the step records, the errors they carry, the measurements. */
 
-export function initialSteps(kind: OperationKind): StepState[] {
-  return runbookSteps(RUNBOOKS[kind]).map((id) => ({
+export function initialSteps(runbook: Runbook): StepState[] {
+  const custom = new Map<StepId, string>((runbook.custom ?? []).map((c) => [c.id, c.title]));
+  return runbookSteps(runbook).map((id) => ({
     id,
-    title: STEP_TITLES[id],
+    title: custom.get(id) ?? STEP_TITLES[id],
     status: 'pending',
     attempts: 0,
   }));
@@ -41,6 +43,11 @@ export function stepOf(context: OperationContext, id: StepId): StepState {
 /** The stages the operation runs: the ones it started with (older snapshots: today's runbook). */
 export function stagesOf(context: Pick<OperationContext, 'kind' | 'runbook'>): StepId[][] {
   return context.runbook ?? RUNBOOKS[context.kind].stages.map((stage) => [...stage]);
+}
+
+/** What approvals bind to: every step in order, and what each custom step does. */
+export function planSteps(context: Pick<OperationContext, 'kind' | 'runbook' | 'custom'>) {
+  return { steps: stagesOf(context).flat(), custom: context.custom };
 }
 
 export function failedIn(context: OperationContext, stage: readonly StepId[]): StepId[] {

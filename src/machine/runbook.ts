@@ -1,4 +1,4 @@
-import type { OperationKind, Runbook, StepId } from '../domain/types.js';
+import type { CustomStepPlan, OperationKind, Runbook, StepId } from '../domain/types.js';
 
 /**
  * The runbooks, as data. The operation machine's states are generated from these, so a persisted
@@ -91,9 +91,14 @@ export function runbookChange(
   kind: string,
   stored: readonly (readonly string[])[] | undefined,
   steps: readonly { id: string }[],
+  runbooks: Readonly<Record<OperationKind, Runbook>> = RUNBOOKS,
+  storedCustom?: readonly CustomStepPlan[],
 ): string | null {
-  const runbook = (RUNBOOKS as Record<string, Runbook | undefined>)[kind];
+  const runbook = (runbooks as Record<string, Runbook | undefined>)[kind];
   if (!runbook) return `this version of dr-bot has no "${kind}" runbook`;
+  // Same ids but another argv, URL or text: not what was approved.
+  if (JSON.stringify(storedCustom ?? []) !== JSON.stringify(runbook.custom ?? []))
+    return `the custom steps of the ${kind} runbook (config runbook.steps) changed since it started`;
   if (stored) {
     if (JSON.stringify(stored) === JSON.stringify(runbook.stages)) return null;
     return `the ${kind} runbook changed since it started (then: ${describeStages(stored)}; now: ${describeStages(runbook.stages)})`;

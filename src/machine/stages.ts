@@ -1,11 +1,13 @@
 // The states generated from the runbooks: one parallel state per stage under `running.<kind>`
 // (a sub-machine per step) and its twin under `paused.<kind>`. The ids they get are the ones
 // persisted snapshots name, so changing them strands active operations.
-import type { OperationKind, PreflightReport, StepId } from '../domain/types.js';
+import type { OperationKind, PreflightReport, Runbook, StepId } from '../domain/types.js';
 import type { Clock } from './machine-action.js';
 import type { NodeConfig } from './machine-setup.js';
 import { stepOf } from './records.js';
-import { RUNBOOKS } from './runbook.js';
+
+/** The runbooks a machine is generated from: the built-in ones, or those with custom steps placed. */
+export type Runbooks = Readonly<Record<OperationKind, Runbook>>;
 
 /** The machine's id: state ids in targets are `#operation.running.failover.stage-1`. */
 export const MACHINE_ID = 'operation';
@@ -17,8 +19,8 @@ function stageKey(index: number): string {
   return `stage-${index + 1}`;
 }
 
-function stageTarget(kind: OperationKind, index: number): string {
-  const stages = RUNBOOKS[kind].stages;
+function stageTarget(runbooks: Runbooks, kind: OperationKind, index: number): string {
+  const stages = runbooks[kind].stages;
   return index < stages.length
     ? `#${MACHINE_ID}.running.${kind}.${stageKey(index)}`
     : `#${MACHINE_ID}.completed`;
@@ -102,8 +104,8 @@ function stepNode(stepId: StepId, now: Clock): NodeConfig {
   } as NodeConfig;
 }
 
-export function runningKindNode(kind: OperationKind, now: Clock): NodeConfig {
-  const stages = RUNBOOKS[kind].stages;
+export function runningKindNode(runbooks: Runbooks, kind: OperationKind, now: Clock): NodeConfig {
+  const stages = runbooks[kind].stages;
   const states: Record<string, NodeConfig> = {};
   stages.forEach((stage, index) => {
     states[stageKey(index)] = {
@@ -115,27 +117,27 @@ export function runningKindNode(kind: OperationKind, now: Clock): NodeConfig {
           target: `#${MACHINE_ID}.paused.${kind}.${stageKey(index)}`,
           actions: { type: 'pause', params: { stage } },
         },
-        { target: stageTarget(kind, index + 1) },
+        { target: stageTarget(runbooks, kind, index + 1) },
       ],
     } as NodeConfig;
   });
   return { initial: stageKey(0), states };
 }
 
-export function pausedKindNode(kind: OperationKind): NodeConfig {
-  const stages = RUNBOOKS[kind].stages;
+export function pausedKindNode(runbooks: Runbooks, kind: OperationKind): NodeConfig {
+  const stages = runbooks[kind].stages;
   const states: Record<string, NodeConfig> = {};
   stages.forEach((stage, index) => {
     states[stageKey(index)] = {
       on: {
         RETRY: {
           guard: { type: 'allowed', params: { phase: 'paused' } },
-          target: stageTarget(kind, index),
+          target: stageTarget(runbooks, kind, index),
           actions: { type: 'retryStage', params: { stage } },
         },
         SKIP: {
           guard: { type: 'allowed', params: { phase: 'paused' } },
-          target: stageTarget(kind, index + 1),
+          target: stageTarget(runbooks, kind, index + 1),
           actions: { type: 'skipStage', params: { stage } },
         },
       },

@@ -5,7 +5,14 @@ import { ACTION_OF, type UserEventType } from './approval.js';
 import type { Clock } from './machine-action.js';
 import type { NodeConfig, Transitions } from './machine-setup.js';
 import { preflightError, refusalFromReport } from './records.js';
-import { KINDS, MACHINE_ID, pausedKindNode, runningKindNode, startRunning } from './stages.js';
+import {
+  KINDS,
+  MACHINE_ID,
+  pausedKindNode,
+  runningKindNode,
+  startRunning,
+  type Runbooks,
+} from './stages.js';
 
 /**
  * Every active state answers every person's action: the ones it accepts are listed first, the
@@ -174,19 +181,19 @@ export function recheckState(): NodeConfig {
   };
 }
 
-export function runningState(now: Clock): NodeConfig {
+export function runningState(runbooks: Runbooks, now: Clock): NodeConfig {
   return {
     // Never entered through `initial`: recheck targets the operation's own runbook.
     initial: KINDS[0],
-    states: Object.fromEntries(KINDS.map((kind) => [kind, runningKindNode(kind, now)])),
+    states: Object.fromEntries(KINDS.map((kind) => [kind, runningKindNode(runbooks, kind, now)])),
     on: actionHandlers('running', { ABORT: [abortTransition('running')] }),
   };
 }
 
-export function pausedState(): NodeConfig {
+export function pausedState(runbooks: Runbooks): NodeConfig {
   return {
     initial: KINDS[0],
-    states: Object.fromEntries(KINDS.map((kind) => [kind, pausedKindNode(kind)])),
+    states: Object.fromEntries(KINDS.map((kind) => [kind, pausedKindNode(runbooks, kind)])),
     on: actionHandlers('paused', { ABORT: [abortTransition('paused')] }),
   };
 }

@@ -1,5 +1,6 @@
 import type {
   Approval,
+  CustomStepPlan,
   Mode,
   OperationKind,
   PreflightReport,
@@ -63,6 +64,8 @@ export interface OperationContext extends OperationInput {
    * resumed by the new version (see runbookChange). Absent in snapshots written before it existed.
    */
   runbook?: StepId[][];
+  /** The custom steps of `runbook` as approved (config `runbook.steps`); absent when none. */
+  custom?: CustomStepPlan[];
   mode?: Mode;
   preflight?: PreflightReport;
   planHash?: string;

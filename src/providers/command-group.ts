@@ -30,9 +30,12 @@ function killRunningCommands(): number {
   return killed;
 }
 
-/** `/bin/sh -c command` as the leader of a new process group, tracked until it closes. */
+/**
+ * `/bin/sh -c command` (or, given an argv, the program itself, without a shell) as the leader of
+ * a new process group, tracked until it closes.
+ */
 export function spawnCommandGroup(
-  command: string,
+  command: string | readonly string[],
   env: NodeJS.ProcessEnv,
 ): ChildProcessWithoutNullStreams {
   if (!exitHook) {
@@ -40,7 +43,9 @@ export function spawnCommandGroup(
     // Synchronous, so it also runs inside process.exit().
     process.on('exit', () => void killRunningCommands());
   }
-  const child = spawn('/bin/sh', ['-c', command], {
+  const [file, args] =
+    typeof command === 'string' ? ['/bin/sh', ['-c', command]] : [command[0], command.slice(1)];
+  const child = spawn(file, args, {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
     env,

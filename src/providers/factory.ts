@@ -40,6 +40,7 @@ import { createRoute53Provider } from './route53/index.js';
 import { createRoute53ArcProvider } from './route53-arc/index.js';
 import { createTrafficManagerProvider } from './traffic-manager/index.js';
 import { createVerificationProvider } from './verification.js';
+import { createCustomActionProvider } from './custom-actions.js';
 import { createWriteLoadProvider } from './write-load.js';
 
 /** `dr start` checks the Azure credential before serving; it loads this module lazily. */
@@ -307,6 +308,8 @@ export function createProviders(
     const terraform = terraformCheckFromConfig(config, env);
     if (terraform)
       providers.terraformState = keep(terraformStateCard(terraform.check, terraform.close));
+    if (config.runbook.steps.some((s) => s.command || s.http))
+      providers.customActions = createCustomActionProvider(env);
     return providers;
   } catch (err) {
     // Providers built before the failure may hold pools: release them, start-up is over anyway.

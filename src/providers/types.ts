@@ -9,6 +9,7 @@
  * Every method that changes something reads the real state first and is idempotent; a wrong target
  * throws PreconditionFailed before any change; a failed call throws ProviderError.
  */
+import type { CustomActionProvider } from './custom-actions.js';
 import type {
   CheckResult,
   ComponentReadiness,
@@ -166,4 +167,6 @@ export interface Providers {
   terraformState?: Inspectable;
   /** Drills only: built from the database and cache connections. */
   writeLoad?: WriteLoadProvider;
+  /** The commands and HTTP calls of the config's `runbook.steps`, when it has any. */
+  customActions?: CustomActionProvider;
 }

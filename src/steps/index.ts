@@ -57,4 +57,5 @@ export function isConfigured(step: Step, providers: Providers): boolean {
   return step.needs.some((k) => providers[k] !== undefined);
 }
 
-export type { StepContext } from './types.js';
+export type { Step, StepContext } from './types.js';
+export { customSteps } from './custom/index.js';

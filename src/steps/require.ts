@@ -10,7 +10,7 @@ export function requireProvider<K extends keyof Providers>(
   const p = ctx.providers[key];
   if (!p)
     throw new PreconditionFailed(
-      `${key} is not configured: add ${key === 'health' ? '' : 'components.'}${configKey(key)} to the config or skip this step`,
+      `${key} is not configured: add ${key === 'health' || key === 'customActions' ? '' : 'components.'}${configKey(key)} to the config or skip this step`,
     );
   return p as NonNullable<Providers[K]>;
 }
@@ -26,5 +26,6 @@ function configKey(key: keyof Providers): string {
     writeLoad: 'postgres (or redis)',
     objectStorage: 'objectStorage',
     terraformState: 'terraformState',
+    customActions: 'runbook.steps',
   }[key];
 }

@@ -13,6 +13,8 @@ export interface StepContext {
   /** Final approval time, for RTO measured by verification steps. */
   approvedAt?: number;
   targets: { rtoMinutes: number; rpoMinutes: number };
+  /** True when the step was running when the bot stopped and this is its first call since. */
+  resumed?: boolean;
 }
 
 export interface CheckOutcome {
@@ -32,6 +34,8 @@ export interface Step {
   title: string;
   /** The providers it uses; when none of them is configured, the step is skipped as not configured. */
   needs: readonly (keyof Providers)[];
+  /** Why the step does not apply to this operation (a custom step for the other mode), if so. */
+  skipWhen?(ctx: StepContext): string | undefined;
   check(ctx: StepContext): Promise<CheckOutcome>;
   run(ctx: StepContext, progress: Progress): Promise<StepOutcome>;
 }

@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
@@ -263,5 +266,47 @@ describe('crash and resume with real Redis and a real bot process', () => {
       (e) => e.type === 'StepSucceeded' && e.stepId === 'scale-secondary',
     );
     expect(scaled?.type === 'StepSucceeded' && scaled.outcome.result).toBe('already-done');
+  });
+  test('killed during a custom command, the restarted bot re-checks it: its effect happens once', async () => {
+    prefix = uniquePrefix('crash-custom');
+    const dir = mkdtempSync(join(tmpdir(), 'dr-custom-crash-'));
+    try {
+      const first = startBot(['--custom-dir', dir]);
+      const id = await requestAndApprove(first);
+      // The command has written its marker and sleeps: the bot dies with it in flight.
+      while (!existsSync(join(dir, 'marker'))) await new Promise((r) => setTimeout(r, 20));
+      await first.kill();
+      // A SIGKILLed bot cannot end the group it started (the container would): end it here.
+      process.kill(-Number(readFileSync(join(dir, 'pid'), 'utf8')), 'SIGKILL');
+      const before = await readBack(id);
+      expect(
+        before.timeline.some(
+          (e) => e.type === 'StepSucceeded' && e.stepId === 'custom:write-marker',
+        ),
+      ).toBe(false);
+
+      const second = startBot(['--custom-dir', dir]);
+      await second.next(phaseLine(id, 'completed'));
+      await second.stop();
+
+      expect(readFileSync(join(dir, 'count'), 'utf8')).toBe('ran\n');
+      const after = await readBack(id);
+      const types = after.timeline.map((e) => ('stepId' in e ? `${e.type}:${e.stepId}` : e.type));
+      expect(types).toContain('StepResumed:custom:write-marker');
+      const done = after.timeline.find(
+        (e) => e.type === 'StepSucceeded' && e.stepId === 'custom:write-marker',
+      );
+      expect(done?.type === 'StepSucceeded' && done.outcome.result).toBe('already-done');
+      expect(done?.type === 'StepSucceeded' && done.outcome.summary).toContain('exited with 0');
+      // It ran after the database's stage and before DNS.
+      expect(types.indexOf('StepStarted:custom:write-marker')).toBeGreaterThan(
+        types.indexOf('StepSucceeded:promote-database'),
+      );
+      expect(types.indexOf('StepStarted:switch-dns')).toBeGreaterThan(
+        types.indexOf('StepSucceeded:custom:write-marker'),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

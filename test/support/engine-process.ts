@@ -3,6 +3,7 @@
  * world (state and effect counters) lives in Redis too, so it survives a SIGKILL of this process.
  *
  *   node --import tsx test/support/engine-process.ts --prefix P [--delay call=ms]... [--hang call]...
+ *     [--custom-dir DIR]  (a custom command step after promote-database that works in DIR)
  *
  * Reads JSON commands on stdin, one a line: {"cmd":"request"} | {"cmd":"approve","opId","planHash"}.
  * Writes JSON lines on stdout: {"type":"ready"}, {"type":"result",...}, {"type":"op",id,phase,planHash,entries},
@@ -13,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { createEngine } from '../../src/engine/index.js';
+import { createCustomActionProvider } from '../../src/providers/custom-actions.js';
 import { createRedisStore } from '../../src/store/index.js';
 import { createFakeProviders, FakeWorld, redisBackend, type FakeCall } from './fakes.js';
 import { APPROVER, REQUESTER, testConfig } from './engine-harness.js';
@@ -23,6 +25,7 @@ const { values } = parseArgs({
     prefix: { type: 'string' },
     delay: { type: 'string', multiple: true, default: [] },
     hang: { type: 'string', multiple: true, default: [] },
+    'custom-dir': { type: 'string' },
   },
 });
 if (!values.prefix) throw new Error('--prefix is required');
@@ -42,11 +45,32 @@ for (const call of values.hang) {
   void world.entered(call as FakeCall).then(() => out({ type: 'entered', call }));
 }
 
-const config = testConfig();
+const dir = values['custom-dir'];
+// The effect (a line in `count`, the marker) comes first, then a long sleep the test kills the bot in.
+const script = `echo $$ > ${dir}/pid; echo ran >> ${dir}/count; touch ${dir}/marker; sleep 30`;
+const config = testConfig(
+  dir
+    ? {
+        runbook: {
+          steps: [
+            {
+              id: 'write-marker',
+              title: 'Write the marker',
+              after: 'promote-database',
+              command: {
+                argv: ['sh', '-c', script],
+                check: { argv: ['test', '-f', `${dir}/marker`] },
+              },
+            },
+          ],
+        },
+      }
+    : {},
+);
 const engine = createEngine({
   config,
   store,
-  providers: createFakeProviders(world),
+  providers: { ...createFakeProviders(world), customActions: createCustomActionProvider() },
   authorizer: { isAuthorized: async (u) => config.approvals.approvers.includes(u) },
   log: pino({ level: process.env.LOG_LEVEL ?? 'silent' }, pino.destination(2)),
   tickMs: 200,

@@ -635,7 +635,7 @@ export function createFakeProviders(
   only?: readonly (keyof Providers)[],
 ): Providers {
   // Object storage is exercised against the S3 simulator and Azurite, not faked.
-  const all: Required<Omit<Providers, 'objectStorage' | 'terraformState'>> = {
+  const all: Required<Omit<Providers, 'objectStorage' | 'terraformState' | 'customActions'>> = {
     database: dataProvider(world, 'database'),
     cache: dataProvider(world, 'cache'),
     dns: dnsProvider(world),
