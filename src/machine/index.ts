@@ -38,6 +38,7 @@ export type {
   OperationInput,
   PreflightInput,
   RunStepInput,
+  UndoInput,
 } from './types.js';
 export {
   FAILBACK_RUNBOOK,

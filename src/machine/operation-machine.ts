@@ -8,6 +8,7 @@ import {
   preflightState,
   recheckState,
   runningState,
+  undoingState,
 } from './states.js';
 
 /**
@@ -34,6 +35,7 @@ export function createOperationMachine(deps: { now?: () => number } = {}) {
       recheck: recheckState(),
       running: runningState(now),
       paused: pausedState(),
+      undoing: undoingState(),
       completed: { type: 'final', entry: 'complete' },
       rejected: { type: 'final' },
       aborted: { type: 'final' },

@@ -5,7 +5,15 @@ import { ACTION_OF, type UserEventType } from './approval.js';
 import type { Clock } from './machine-action.js';
 import type { NodeConfig, Transitions } from './machine-setup.js';
 import { preflightError, refusalFromReport } from './records.js';
-import { KINDS, MACHINE_ID, pausedKindNode, runningKindNode, startRunning } from './stages.js';
+import { RUNBOOKS } from './runbook.js';
+import {
+  KINDS,
+  MACHINE_ID,
+  pausedKindNode,
+  runningKindNode,
+  stageKey,
+  startRunning,
+} from './stages.js';
 
 /**
  * Every active state answers every person's action: the ones it accepts are listed first, the
@@ -187,6 +195,55 @@ export function pausedState(): NodeConfig {
   return {
     initial: KINDS[0],
     states: Object.fromEntries(KINDS.map((kind) => [kind, pausedKindNode(kind)])),
-    on: actionHandlers('paused', { ABORT: [abortTransition('paused')] }),
+    on: actionHandlers('paused', {
+      ABORT: [abortTransition('paused')],
+      // The click that completes the undo's approvals starts it; the ones before count.
+      UNDO: [
+        { guard: 'undoCompletes', target: `#${MACHINE_ID}.undoing`, actions: 'recordUndo' },
+        { guard: { type: 'allowed', params: { phase: 'paused' } }, actions: 'recordUndo' },
+      ],
+    }),
+  };
+}
+
+/** A failed undo goes back to the pause it came from (one transition per kind and stage). */
+function backToPause() {
+  return KINDS.flatMap((kind) =>
+    RUNBOOKS[kind].stages.map((stage, index) => ({
+      guard: { type: 'pausedIn' as const, params: { kind, stage } },
+      target: `#${MACHINE_ID}.paused.${kind}.${stageKey(index)}`,
+      actions: {
+        type: 'undoFailed' as const,
+        params: ({ event }: { event: { error: unknown } }) => ({ error: event.error }),
+      },
+    })),
+  );
+}
+
+/**
+ * Putting a split data tier back (Redis switched back to the old primary). Done: the operation
+ * ends aborted with the rollback recorded; failed: paused again, the undo can be asked again.
+ */
+export function undoingState(): NodeConfig {
+  return {
+    entry: 'startUndo',
+    invoke: {
+      id: 'undo',
+      src: 'undoDataTier',
+      input: ({ context }) => ({
+        opId: context.id,
+        kind: context.kind,
+        components: context.undo?.components ?? [],
+      }),
+      onDone: {
+        target: 'aborted',
+        actions: {
+          type: 'undoDone',
+          params: ({ event }) => ({ summary: event.output.summary }),
+        },
+      },
+      onError: backToPause(),
+    },
+    on: actionHandlers('undoing', { ABORT: [abortTransition('undoing')] }),
   };
 }

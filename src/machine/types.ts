@@ -1,5 +1,7 @@
 import type {
   Approval,
+  DataComponent,
+  UndoState,
   Mode,
   OperationKind,
   PreflightReport,
@@ -33,6 +35,8 @@ export type OperationEvent =
   | { type: 'RETRY'; userId: string; authorized: boolean; at: number }
   | { type: 'SKIP'; userId: string; authorized: boolean; at: number }
   | { type: 'ABORT'; userId: string; authorized: boolean; reason?: string; at: number }
+  /** Ask for, or approve, the undo of a split data tier (see approval.ts). */
+  | { type: 'UNDO'; userId: string; authorized: boolean; at: number }
   /** Sent every few seconds and right after a resume: a restored actor has no expiry timer. */
   | { type: 'TICK'; at: number };
 
@@ -43,6 +47,12 @@ export interface PreflightInput {
   kind: OperationKind;
   requestedMode: RequestedMode;
   purpose: 'initial' | 'recheck';
+}
+
+export interface UndoInput {
+  opId: string;
+  kind: OperationKind;
+  components: DataComponent[];
 }
 
 export interface RunStepInput {
@@ -84,4 +94,6 @@ export interface OperationContext extends OperationInput {
   rejectedBy?: string;
   abortedBy?: string;
   lastError?: ErrorInfo;
+  /** The undo of a split data tier: asked, approved, run (kept through restarts like the rest). */
+  undo?: UndoState;
 }

@@ -1,5 +1,12 @@
 import type { Logger } from 'pino';
-import type { Mode, OperationKind, PreflightReport, StepId, StepOutcome } from '../domain/types.js';
+import type {
+  Mode,
+  OperationKind,
+  PreflightReport,
+  RegionRole,
+  StepId,
+  StepOutcome,
+} from '../domain/types.js';
 import type { Progress, Providers } from '../providers/types.js';
 
 /** What a step receives. Steps never build clients: they use `providers`. */
@@ -13,6 +20,8 @@ export interface StepContext {
   /** Final approval time, for RTO measured by verification steps. */
   approvedAt?: number;
   targets: { rtoMinutes: number; rpoMinutes: number };
+  /** The cloud region names (regions.*.name), for what steps record about each side. */
+  regions?: Record<RegionRole, string>;
 }
 
 export interface CheckOutcome {
