@@ -87,6 +87,22 @@ export class FencedWriteError extends DrError {
   }
 }
 
+/**
+ * A data-tier step that failed, with where its component stood right after (read then): the
+ * machine records the roles beside the error, so a split data tier can be shown and undone.
+ * Everything else sees the original error (errorInfo unwraps it).
+ */
+export class FailedWithRoles<TRoles = unknown> extends Error {
+  constructor(
+    readonly error: unknown,
+    /** A DataTierRole (typed by the step that throws it; errors.ts imports no domain type). */
+    readonly roles: TRoles,
+  ) {
+    super(error instanceof Error ? error.message : String(error), { cause: error });
+    this.name = 'FailedWithRoles';
+  }
+}
+
 export interface ErrorInfo {
   code: ErrorCode | 'unknown';
   message: string;
@@ -96,6 +112,7 @@ export interface ErrorInfo {
 
 /** Serializable form of any thrown value, for snapshots and the timeline. */
 export function errorInfo(err: unknown): ErrorInfo {
+  if (err instanceof FailedWithRoles) return errorInfo(err.error);
   if (err instanceof DrError) {
     return {
       code: err.code,

@@ -16,6 +16,7 @@ const EVENT_WORDS: Record<string, string> = {
   ABORT: 'Abort',
   RETRY: 'Retry',
   SKIP: 'Skip',
+  UNDO: 'Undo',
   TICK: 'deadline',
 };
 
@@ -44,6 +45,8 @@ const GUARD_WORDS: Record<string, string> = {
   reportBlocked: 'blocked',
   planUnchanged: 'plan unchanged',
   stageFailed: 'a step failed',
+  undoCompletes: 'second person',
+  pausedIn: 'undo failed',
 };
 
 function guardWords(t: AnyTransitionDefinition): string {

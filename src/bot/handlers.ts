@@ -115,6 +115,7 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
   onButton(app, h, 'retry', (opId, userId) => engine.retry({ opId, userId }));
   onButton(app, h, 'skip', (opId, userId) => engine.skip({ opId, userId }));
   onButton(app, h, 'abort', (opId, userId) => engine.abort({ opId, userId }));
+  onButton(app, h, 'undo', (opId, userId) => engine.undo({ opId, userId }));
 }
 
 /** Every ephemeral answer, engine messages included, with their commands spelled for Slack. */

@@ -22,7 +22,7 @@ export function refusalMessage(input: {
   reason: RefusalReason;
   opId: string;
   userId: string;
-  action: 'approve' | 'reject' | 'retry' | 'skip' | 'abort';
+  action: 'approve' | 'reject' | 'retry' | 'skip' | 'abort' | 'undo';
   op?: OperationView | null;
   policy: ApproverPolicy;
   /** The engine's own wording, used where we have nothing more specific to say. */
@@ -31,11 +31,15 @@ export function refusalMessage(input: {
   const { reason, opId, op, policy, action, userId } = input;
   switch (reason) {
     case 'self-approval':
+      if (action === 'undo')
+        return `You asked for this undo; another approver must click Undo too.`;
       return `You requested ${opId}; another approver must approve it.`;
     case 'unauthorized':
       return `You are not allowed to ${action} ${opId}. Only ${whoMayApprove(policy)} may ${action === 'approve' ? 'approve' : 'do that'}.`;
     case 'duplicate':
-      return 'Your approval is already counted.';
+      return action === 'undo'
+        ? 'Your approval of the undo is already counted; it needs another approver.'
+        : 'Your approval is already counted.';
     case 'stale-plan':
       return 'The plan changed since this button was drawn; review the updated card.';
     case 'finished':

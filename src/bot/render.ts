@@ -4,7 +4,6 @@
  */
 import type { types as SlackTypes } from '@slack/bolt';
 import type {
-  CheckResult,
   ComponentReadiness,
   OperationView,
   Phase,
@@ -23,7 +22,10 @@ import {
   separateExpectedLoss,
   title,
 } from '../domain/format.js';
+import { checksTable } from './checks-table.js';
+import { escapeMrkdwn } from './mrkdwn.js';
 import { cardConsistency, consistencyText } from './consistency.js';
+import { splitSection, undoButton, undoReply } from './split-card.js';
 
 type Block = SlackTypes.KnownBlock;
 export interface SlackMessage {
@@ -42,6 +44,7 @@ export const ACTION_IDS = {
   retry: 'dr_retry',
   skip: 'dr_skip',
   abort: 'dr_abort',
+  undo: 'dr_undo',
 } as const;
 export type CardAction = keyof typeof ACTION_IDS;
 
@@ -74,6 +77,7 @@ const PHASE_LABEL: Record<Phase, string> = {
   recheck: '🔎 Approved: re-checking before the first step',
   running: '🔵 Running',
   paused: '🟠 Paused: a step failed; retry, skip or abort',
+  undoing: '↩️ Undoing the switched data component',
   completed: '🟢 Completed',
   rejected: '⛔ Rejected: nothing was changed',
   aborted: '⛔ Aborted',
@@ -90,10 +94,7 @@ const READINESS_ICON: Record<ReadinessStatus, string> = {
 
 const KIND_LABEL = { failover: 'Failover', failback: 'Failback', drill: 'Drill' } as const;
 
-/** Slack mrkdwn treats &, < and > as control characters; user text must not inject links or mentions. */
-export function escapeMrkdwn(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
+export { escapeMrkdwn };
 
 function user(id: string): string {
   return /^[UW][A-Z0-9]+$/.test(id) ? `<@${id}>` : escapeMrkdwn(id);
@@ -215,18 +216,26 @@ function actionButtons(view: OperationView): Block | null {
   if (view.phase === 'paused') {
     const value: ButtonValue = { opId: view.id };
     const paused = view.currentSteps.map((id) => title(id)).join(', ') || 'the failed step';
+    const undo = undoButton(view);
+    // A split data tier is put right by Retry or Undo: skipping would go on with it split.
+    const skip = view.split
+      ? []
+      : [
+          button('skip', 'Skip', value, undefined, {
+            title: 'Skip this step?',
+            text: view.currentSteps.includes('verify-consistency')
+              ? `The ${kind} switches back without a passing consistency check, on the evidence on the card.`
+              : `${escapeMrkdwn(paused)} will be marked skipped and the ${kind} continues without it.`,
+            confirm: 'Skip',
+          }),
+        ];
     return {
       type: 'actions',
       block_id: `dr_paused:${view.id}`,
       elements: [
         button('retry', 'Retry', value, 'primary'),
-        button('skip', 'Skip', value, undefined, {
-          title: 'Skip this step?',
-          text: view.currentSteps.includes('verify-consistency')
-            ? `The ${kind} switches back without a passing consistency check, on the evidence on the card.`
-            : `${escapeMrkdwn(paused)} will be marked skipped and the ${kind} continues without it.`,
-          confirm: 'Skip',
-        }),
+        ...skip,
+        ...(undo ? [button('undo', undo.label, value, 'danger', undo.confirm)] : []),
         button('abort', 'Abort', value, 'danger', {
           title: `Abort ${view.id}?`,
           text: `The ${kind} stops here. Steps already done are NOT undone.`,
@@ -269,6 +278,8 @@ export function renderCard(view: OperationView, targets: Targets): SlackMessage 
   }
   const proven = cardConsistency(view);
   if (proven) blocks.push(section(proven));
+  const split = splitSection(view);
+  if (split) blocks.push(section(split));
   if (view.lastError && (view.phase === 'paused' || view.phase === 'refused')) {
     blocks.push(
       section(
@@ -304,27 +315,6 @@ function rpoLines(rpo: RpoMeasurement[] | undefined, targets: Targets): string[]
     const over = r.seconds !== null && r.seconds > targets.rpoMinutes * 60;
     return `• RPO ${escapeMrkdwn(formatRpo(r))}${over ? ` ❌ over the ${targets.rpoMinutes} min target` : ''}`;
   });
-}
-
-/** Rows beyond this are summarized, so the table (and its closing fence) fits in one section. */
-const MAX_CHECK_ROWS = 25;
-
-function checksTable(checks: CheckResult[]): string {
-  // Failures first: when the list is cut, the ones a person must read stay visible.
-  const ordered = [...checks.filter((c) => !c.ok), ...checks.filter((c) => c.ok)];
-  const shown = ordered.slice(0, MAX_CHECK_ROWS);
-  const rows = [
-    ['result', 'check', 'kind', 'detail'],
-    ...shown.map((c) => [c.ok ? 'pass' : 'FAIL', clip(c.name, 40), c.kind, clip(c.detail, 60)]),
-  ];
-  const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
-  const lines = rows.map((r) =>
-    r.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]!) : cell)).join('  '),
-  );
-  // A code block keeps the columns aligned; Slack mrkdwn has no tables.
-  if (ordered.length > shown.length)
-    lines.push(`… and ${ordered.length - shown.length} more (all passed)`);
-  return '```\n' + lines.join('\n').replace(/```/g, "'''") + '\n```';
 }
 
 /** The thread reply for one finished step: what happened and its evidence. */
@@ -418,7 +408,8 @@ export function renderEventReply(entry: TimelineEntry): SlackMessage | null {
       text = `⚠️ ${title(entry.stepId)} was still running at the abort and has now ${entry.outcome === 'succeeded' ? 'succeeded' : 'failed'} after ${formatDuration(entry.durationMs)}: ${escapeMrkdwn(entry.detail)}. Check the component before the next operation.`;
       break;
     default:
-      return null;
+      text = undoReply(entry);
+      if (text === null) return null;
   }
   return { text, blocks: [section(text)] };
 }
@@ -459,6 +450,7 @@ export function renderSummary(view: OperationView, targets: Targets): SlackMessa
     lines.push(`Approved by ${view.approvals.map((a) => user(a.userId)).join(', ')}`);
   if (view.rejectedBy) lines.push(`Rejected by ${user(view.rejectedBy)}`);
   if (view.abortedBy) lines.push(`Aborted by ${user(view.abortedBy)}`);
+  if (view.undo?.summary) lines.push(`Undone: ${escapeMrkdwn(view.undo.summary)}`);
   if (view.lastError && view.phase !== 'completed')
     lines.push(`Last error: ${escapeMrkdwn(view.lastError.message)}`);
   lines.push(

@@ -1,10 +1,10 @@
 /**
  * The console's command line: the Slack slash command's words (parsed by the same parser), plus
- * what Slack does with buttons (approve, reject, retry, skip) and who is typing (`as USER`).
+ * what Slack does with buttons (approve, reject, retry, skip, undo) and who is typing (`as USER`).
  */
 import { OP_ID_EXAMPLE, parseCommand, readOpId, type ParsedCommand } from '../bot/commands.js';
 
-type ButtonAction = 'approve' | 'reject' | 'retry' | 'skip';
+type ButtonAction = 'approve' | 'reject' | 'retry' | 'skip' | 'undo';
 
 export type ConsoleCommand =
   | ParsedCommand
@@ -20,7 +20,7 @@ interface ConsoleLine {
   command: ConsoleCommand;
 }
 
-const ACTIONS: readonly ButtonAction[] = ['approve', 'reject', 'retry', 'skip'];
+const ACTIONS: readonly ButtonAction[] = ['approve', 'reject', 'retry', 'skip', 'undo'];
 
 /** `as USER` first or last on the line picks the person; the rest is the command. */
 function splitUser(words: string[]): { as?: string; words: string[] } {
@@ -99,6 +99,7 @@ export function consoleHelp(ctx?: HelpContext): string {
     '  approve [DR-…]                           approve the plan shown (default: the active operation; during its preflight, once that ends)',
     '  reject [DR-…] [reason…]                  reject before it runs',
     '  retry [DR-…] | skip [DR-…]               after a step failed',
+    '  undo [DR-…]                              put back a split data tier (Redis); a second approver confirms',
     '  abort [DR-…] [reason…]                   abort the active operation',
     '  report [DR-…]                            print a drill report (default: the last drill)',
     '  reports                                  the drills of this environment that have a report',

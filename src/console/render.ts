@@ -3,6 +3,7 @@
  * fixed-width columns so it reads in a CI log as well as in a terminal.
  */
 import { consistencyTable } from '../domain/consistency.js';
+import { splitLine, undoHint, undoWaiting } from '../domain/split-text.js';
 import type { OperationView, TimelineEntry } from '../domain/types.js';
 import {
   STEP_ICONS,
@@ -69,5 +70,13 @@ export function renderStatus(view: OperationView): string {
   // What the consistency check proved: the evidence for the switch back.
   const checked = view.steps.find((s) => s.consistency?.length);
   for (const l of consistencyTable(checked?.consistency ?? [])) lines.push(`    ${l}`);
+  // A split data tier: each component's role, and what undo (or nothing) can put back.
+  if (view.split) {
+    lines.push(`data tier: ${splitLine(view.split)}`);
+    if (view.phase === 'paused') lines.push(`  ${undoHint(view.split, view.requiredApprovals)}`);
+    const waiting = view.phase === 'paused' ? undoWaiting(view) : null;
+    if (waiting) lines.push(`  ${waiting}`);
+  }
+  if (view.undo?.summary) lines.push(`undone: ${view.undo.summary}`);
   return lines.join('\n');
 }

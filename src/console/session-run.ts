@@ -143,6 +143,7 @@ async function actionAnswer(
       }),
     );
   if (command.action === 'retry') return outcomeText(await engine.retry({ opId, userId }));
+  if (command.action === 'undo') return outcomeText(await engine.undo({ opId, userId }));
   return outcomeText(await engine.skip({ opId, userId }));
 }
 

@@ -14,6 +14,7 @@ import type {
   TimelineEntry,
 } from './types.js';
 import { STEP_TITLES } from '../machine/runbook.js';
+import { describeUndo } from './split-text.js';
 
 export function formatDuration(ms: number | undefined | null): string {
   if (ms === undefined || ms === null || !Number.isFinite(ms)) return '—';
@@ -82,6 +83,7 @@ const REFUSAL_TEXT: Record<RefusalReason, string> = {
   'other-environment': 'the operation belongs to another environment',
   expired: 'it came after the approval deadline',
   unrestorable: 'the operation cannot be resumed by this version; only an abort closes it',
+  'nothing-to-undo': 'no switched data component the bot can put back',
 };
 
 /** A step's title for the timeline; a custom step (config runbook.steps) by its id, marked. */
@@ -135,6 +137,11 @@ export function describeEntry(e: TimelineEntry): string {
       return `Aborted by ${e.userId}${e.reason ? `: ${e.reason}` : ''}${e.notResumed ? ` (closed without resuming: ${e.notResumed})` : ''}`;
     case 'AbortedStepSettled':
       return `${title(e.stepId)}: still running at the abort, ${e.outcome} after ${formatDuration(e.durationMs)} — ${e.detail}`;
+    case 'UndoRequested':
+    case 'UndoStarted':
+    case 'DataTierUndone':
+    case 'UndoFailed':
+      return describeUndo(e);
     case 'OperationCompleted':
       return `Completed in ${formatDuration(e.durationMs)}${e.rtoMs !== undefined ? `, RTO ${formatDuration(e.rtoMs)}` : ''}`;
   }

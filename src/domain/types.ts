@@ -147,6 +147,48 @@ export interface StepOutcome {
   verified?: boolean;
   /** verify-consistency: what was proven per table and keyspace (the card's consistency table). */
   consistency?: ConsistencyScope[];
+  /** Data-tier promotions: where the component writes once the step is done. */
+  roles?: DataTierRole;
+}
+
+export type DataComponent = 'database' | 'cache';
+
+/**
+ * Where a data component writes, as its step read it after acting or failing: a pause with one
+ * component switched and the other not (a split data tier) shows these and offers the undo.
+ */
+export interface DataTierRole {
+  component: DataComponent;
+  /** The side that takes writes; null when none does (fenced, not promoted) or it was unreadable. */
+  writer: RegionRole | null;
+  /** The cloud region names, so the card can say "primary in eu-west-1". */
+  regions: Record<RegionRole, string>;
+  /** The step changed who writes (or fenced the writer): the component is no longer as approved. */
+  changed: boolean;
+  /** What else a person must know: "primary fenced read-only", "roles unreadable: ...". */
+  note?: string;
+  /** How the bot can undo the change: switch a promoted Redis back. Absent: it cannot. */
+  undo?: 'switch-back';
+}
+
+/** An undo of a split data tier: asked by one person, approved by others, run, recorded. */
+export interface UndoState {
+  components: DataComponent[];
+  requestedBy: string;
+  requestedAt: number;
+  approvals: { userId: string; at: number }[];
+  /** When it finished and what it did (the report and the summary say so). */
+  finishedAt?: number;
+  summary?: string;
+  /** The last attempt failed: why (the operation is paused again and the undo can be asked again). */
+  error?: ErrorInfo;
+}
+
+/** A paused operation whose data tier is split: each component's role and what can be undone. */
+export interface DataTierSplit {
+  roles: DataTierRole[];
+  /** The components the bot can put back (Redis switched back); empty when none can be. */
+  undoable: DataComponent[];
 }
 
 export interface StepState {
@@ -166,6 +208,8 @@ export interface StepState {
   consistency?: ConsistencyScope[];
   rpo?: RpoMeasurement[];
   error?: ErrorInfo;
+  /** Data-tier promotions: where the component writes after the step (succeeded or failed). */
+  roles?: DataTierRole;
 }
 
 export interface Approval {
@@ -189,7 +233,9 @@ export type RefusalReason =
   /** An approval that arrived after the approval deadline. */
   | 'expired'
   /** The operation cannot be resumed by this version (unreadable snapshot, changed runbook): it can only be closed with abort. */
-  | 'unrestorable';
+  | 'unrestorable'
+  /** Undo asked where no data component was switched that the bot can put back. */
+  | 'nothing-to-undo';
 
 /** The phase an operation is in, derived from the machine state. */
 export type Phase =
@@ -198,6 +244,8 @@ export type Phase =
   | 'recheck'
   | 'running'
   | 'paused'
+  /** Putting back a split data tier (Redis switched back); ends aborted. */
+  | 'undoing'
   | 'completed'
   | 'rejected'
   | 'aborted'
@@ -242,6 +290,10 @@ export interface OperationView {
   abortedBy?: string;
   /** Why it was refused/paused, for the card. */
   lastError?: ErrorInfo;
+  /** Paused with one data component switched and the other not: the per-component card. */
+  split?: DataTierSplit;
+  /** An undo asked, approved, run or failed. */
+  undo?: UndoState;
 }
 
 /**
@@ -287,7 +339,7 @@ export type DomainEvent =
   | {
       type: 'ActionRefused';
       userId: string;
-      action: 'approve' | 'reject' | 'retry' | 'skip' | 'abort';
+      action: 'approve' | 'reject' | 'retry' | 'skip' | 'abort' | 'undo';
       reason: RefusalReason;
     }
   /** `notResumed`: closed without resuming it, because this version could not (why). */
@@ -300,7 +352,18 @@ export type DomainEvent =
       detail: string;
       durationMs: number;
     }
-  | { type: 'OperationCompleted'; durationMs: number; rtoMs?: number; rpo?: RpoMeasurement[] };
+  | { type: 'OperationCompleted'; durationMs: number; rtoMs?: number; rpo?: RpoMeasurement[] }
+  /** Someone asked (or approved) the undo of a split data tier; `count` of `required` approvals. */
+  | {
+      type: 'UndoRequested';
+      userId: string;
+      components: DataComponent[];
+      count: number;
+      required: number;
+    }
+  | { type: 'UndoStarted'; components: DataComponent[]; approvers: string[] }
+  | { type: 'DataTierUndone'; components: DataComponent[]; summary: string }
+  | { type: 'UndoFailed'; components: DataComponent[]; error: ErrorInfo };
 
 export type DomainEventType = DomainEvent['type'];
 

@@ -1,4 +1,4 @@
-// People's actions on an operation (approve, reject, retry, skip, abort): each is sent to the
+// People's actions on an operation (approve, reject, retry, skip, abort, undo): each is sent to the
 // operation's runner as an event, and the person gets the policy's answer.
 import { FINAL_PHASES, type OperationView } from '../domain/types.js';
 import { DrError } from '../errors.js';
@@ -131,6 +131,18 @@ export function skipOperation(
 ): Promise<ActionOutcome> {
   return act(ctx, 'skip', opId, userId, (authorized, at) => ({
     type: 'SKIP',
+    userId,
+    authorized,
+    at,
+  }));
+}
+
+export function undoOperation(
+  ctx: EngineContext,
+  { opId, userId }: Parameters<Engine['undo']>[0],
+): Promise<ActionOutcome> {
+  return act(ctx, 'undo', opId, userId, (authorized, at) => ({
+    type: 'UNDO',
     userId,
     authorized,
     at,

@@ -6,6 +6,7 @@ import {
   rejectOperation,
   retryOperation,
   skipOperation,
+  undoOperation,
 } from './actions.js';
 import type { EngineDeps } from './context.js';
 import { startEngine, stopEngine } from './lifecycle.js';
@@ -24,6 +25,7 @@ export function createEngine(deps: EngineDeps): Engine {
     reject: (input) => rejectOperation(ctx, input),
     retry: (input) => retryOperation(ctx, input),
     skip: (input) => skipOperation(ctx, input),
+    undo: (input) => undoOperation(ctx, input),
     abort: (input) => abortOperation(ctx, input),
     get: (opId) => getView(ctx, opId),
     status: () => engineStatus(ctx),

@@ -1,4 +1,5 @@
 import { commandRef } from '../domain/commands.js';
+import { componentNames } from '../domain/split-text.js';
 import type { OperationView, RefusalReason } from '../domain/types.js';
 import type { OperationAction } from '../machine/index.js';
 
@@ -29,6 +30,8 @@ export function refusalMessage(reason: RefusalReason, opId: string, view?: Opera
       return `${opId} is an operation of ${view?.env ?? 'another environment'}, not of this one.`;
     case 'unrestorable':
       return `${opId} cannot be resumed by this version of dr-bot, so it can only be closed: an approver runs ${commandRef('abort')}. ${commandRef('status')} says why.`;
+    case 'nothing-to-undo':
+      return `${opId} has no switched data component the bot can put back, so there is nothing to undo (${phase}). Retry, or abort and fix it by hand.`;
     case 'expired':
       return `Too late: the approval window of ${opId} closed${view?.expiresAt !== undefined ? ` at ${new Date(view.expiresAt).toISOString()}` : ''}, so your approval did not count and nothing was changed. Request it again if it is still needed.`;
   }
@@ -52,6 +55,8 @@ export function successMessage(
       return `Retrying ${view.id}: the failed step is re-checked and run again.`;
     case 'skip':
       return `Skipped the failed step of ${view.id}; it continues with the next stage.`;
+    case 'undo':
+      return undoMessage(view);
     case 'abort':
       return `${view.id} aborted by <@${userId}>. Steps already done stay done; check the components before acting on them.`;
   }
@@ -66,4 +71,12 @@ function phaseWords(view: OperationView): string {
     default:
       return view.phase;
   }
+}
+
+function undoMessage(view: OperationView): string {
+  const u = view.undo;
+  const names = u ? componentNames(u.components) : 'the data tier';
+  if (view.phase === 'paused' && u && u.error === undefined)
+    return `Undo of ${names} on ${view.id}: ${u.approvals.length}/${view.requiredApprovals} approval(s); it runs once another approver clicks Undo too.`;
+  return `Undo of ${names} on ${view.id} approved: it is ${phaseWords(view)}.`;
 }

@@ -59,6 +59,8 @@ export interface Engine {
   reject(input: { opId: string; userId: string; reason?: string }): Promise<ActionOutcome>;
   retry(input: { opId: string; userId: string }): Promise<ActionOutcome>;
   skip(input: { opId: string; userId: string }): Promise<ActionOutcome>;
+  /** Ask for, or approve, the undo of a split data tier (two people, like the plan). */
+  undo(input: { opId: string; userId: string }): Promise<ActionOutcome>;
   /** Without opId: the active operation of this environment. */
   abort(input: { opId?: string; userId: string; reason?: string }): Promise<ActionOutcome>;
   get(opId: string): Promise<OperationView | null>;

@@ -9,10 +9,12 @@ import {
   type OperationMachine,
   type PreflightInput,
   type RunStepInput,
+  type UndoInput,
 } from '../machine/index.js';
 import type { EngineContext, EngineDeps } from './context.js';
 import type { RunnerDeps } from './operation-runner.js';
 import { runPreflight } from './preflight.js';
+import { undoDataTier } from '../steps/undo-data-tier.js';
 import { runStepOnce } from './run-step.js';
 import { trackStepCall } from './step-calls.js';
 import { notify, rememberFinished } from './views.js';
@@ -74,6 +76,10 @@ function engineMachine(ctx: EngineContext): OperationMachine {
               rpoMinutes: config.targets.rpoMinutes,
             },
             resumed: runner?.takeResumed(input.stepId) ?? false,
+            regions: {
+              primary: config.regions.primary.name,
+              secondary: config.regions.secondary.name,
+            },
           },
           input.stepId,
           (message, data) => runner?.progress(input.stepId, message, data),
@@ -81,6 +87,16 @@ function engineMachine(ctx: EngineContext): OperationMachine {
         );
         trackStepCall(ctx, { opId: input.opId, stepId: input.stepId, startedAt: now() }, result);
         return result;
+      }),
+      undoDataTier: fromPromise<{ summary: string }, UndoInput>(async ({ input }) => {
+        const runner = runners.get(input.opId);
+        // As for a step: the snapshot that records the undo as running is confirmed first.
+        await Promise.resolve();
+        await runner?.confirmRecorded();
+        // Its progress goes on the timeline under the Redis step it puts back.
+        return undoDataTier(providers, input.components, (message, data) =>
+          runner?.progress('promote-cache', message, data),
+        );
       }),
     },
   }) as OperationMachine;

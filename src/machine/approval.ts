@@ -9,13 +9,14 @@ import type {
   StepId,
 } from '../domain/types.js';
 import { FINAL_PHASES } from '../domain/types.js';
+import { pendingUndo, splitOf } from './split.js';
 import type { OperationContext, OperationEvent, UserEvent } from './types.js';
 
-export type OperationAction = 'approve' | 'reject' | 'retry' | 'skip' | 'abort';
+export type OperationAction = 'approve' | 'reject' | 'retry' | 'skip' | 'abort' | 'undo';
 
 /** The part of an operation the approval policy looks at; an OperationView has all of it. */
 type PolicySubject = Pick<OperationView, 'phase' | 'requester' | 'approvals' | 'planHash'> &
-  Partial<Pick<OperationView, 'expiresAt'>>;
+  Partial<Pick<OperationView, 'expiresAt' | 'split' | 'undo'>>;
 
 /**
  * Before the plan is approved nothing has changed yet, so the requester may still cancel
@@ -33,6 +34,8 @@ const PRE_APPROVAL_PHASES: readonly Phase[] = ['preflight', 'awaitingApproval', 
  * - retry: paused, by an authorized person or the requester (it re-runs an approved step).
  * - skip: paused, by an authorized person only (skipping bypasses a safety step).
  * - abort: any active phase; the requester may abort only before approval.
+ * - undo: paused with a split data tier the bot can put back. Two people, like the plan: the
+ *   first click (an authorized person or the requester) asks, then authorized others approve.
  */
 export function evaluateAction(
   view: PolicySubject,
@@ -69,7 +72,24 @@ export function evaluateAction(
       return authorized ? null : 'unauthorized';
     case 'abort':
       return authorized || (preApproval && isRequester) ? null : 'unauthorized';
+    case 'undo':
+      return undoRefusal(view, userId, authorized, isRequester);
   }
+}
+
+function undoRefusal(
+  view: PolicySubject,
+  userId: string,
+  authorized: boolean,
+  isRequester: boolean,
+): RefusalReason | null {
+  if (view.phase !== 'paused') return 'not-paused';
+  if (!view.split || view.split.undoable.length === 0) return 'nothing-to-undo';
+  const asked = pendingUndo(view.undo);
+  if (!asked) return authorized || isRequester ? null : 'unauthorized';
+  if (asked.requestedBy === userId) return 'self-approval';
+  if (asked.approvals.some((a) => a.userId === userId)) return 'duplicate';
+  return authorized ? null : 'unauthorized';
 }
 
 export type UserEventType = UserEvent['type'];
@@ -81,6 +101,7 @@ export const ACTION_OF: Record<UserEventType, OperationAction> = {
   RETRY: 'retry',
   SKIP: 'skip',
   ABORT: 'abort',
+  UNDO: 'undo',
 };
 
 /** The machine's side of the policy: the same evaluation, from its context in a known phase. */
@@ -96,6 +117,8 @@ export function refusalForEvent(
     approvals: context.approvals,
     planHash: context.planHash,
     ...(context.expiresAt !== undefined ? { expiresAt: context.expiresAt } : {}),
+    split: splitOf(context.steps),
+    undo: context.undo,
   };
   const planHash = event.type === 'APPROVE' ? event.planHash : undefined;
   return evaluateAction(

@@ -39,6 +39,7 @@ export type {
   OperationInput,
   PreflightInput,
   RunStepInput,
+  UndoInput,
 } from './types.js';
 export {
   FAILBACK_RUNBOOK,

@@ -7,12 +7,14 @@ import { operationActions } from './actions.js';
 import { operationGuards } from './guards.js';
 import type { Clock } from './machine-action.js';
 import { stepActions } from './step-actions.js';
+import { undoActions, undoGuards } from './undo.js';
 import type {
   OperationContext,
   OperationEvent,
   OperationInput,
   PreflightInput,
   RunStepInput,
+  UndoInput,
 } from './types.js';
 
 function notProvided<TOutput, TInput>(name: string) {
@@ -34,14 +36,15 @@ export function operationSetup(now: Clock) {
     actors: {
       preflight: notProvided<PreflightReport, PreflightInput>('preflight'),
       runStep: notProvided<StepOutcome, RunStepInput>('runStep'),
+      undoDataTier: notProvided<{ summary: string }, UndoInput>('undoDataTier'),
     },
     delays: {
       // Computed from the stored deadline, not a fixed timeout, so the remaining time is right
       // whenever the state is (re-)entered.
       approvalExpiry: ({ context }) => Math.max(0, (context.expiresAt ?? now()) - now()),
     },
-    guards: operationGuards,
-    actions: { ...operationActions(now), ...stepActions(now) },
+    guards: { ...operationGuards, ...undoGuards },
+    actions: { ...operationActions(now), ...stepActions(now), ...undoActions(now) },
   });
 }
 

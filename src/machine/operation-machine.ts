@@ -8,6 +8,7 @@ import {
   preflightState,
   recheckState,
   runningState,
+  undoingState,
 } from './states.js';
 
 /**
@@ -37,6 +38,7 @@ export function createOperationMachine(deps: { now?: () => number; runbooks?: Ru
       recheck: recheckState(),
       running: runningState(runbooks, now),
       paused: pausedState(runbooks),
+      undoing: undoingState(runbooks),
       completed: { type: 'final', entry: 'complete' },
       rejected: { type: 'final' },
       aborted: { type: 'final' },

@@ -15,7 +15,7 @@ export const MACHINE_ID = 'operation';
 export const KINDS: readonly OperationKind[] = ['failover', 'failback', 'drill'];
 
 /** `stage-1`, `stage-2`, ...: one-based, as people count stages on the card. */
-function stageKey(index: number): string {
+export function stageKey(index: number): string {
   return `stage-${index + 1}`;
 }
 

@@ -10,6 +10,7 @@ import {
   MACHINE_ID,
   pausedKindNode,
   runningKindNode,
+  stageKey,
   startRunning,
   type Runbooks,
 } from './stages.js';
@@ -194,6 +195,55 @@ export function pausedState(runbooks: Runbooks): NodeConfig {
   return {
     initial: KINDS[0],
     states: Object.fromEntries(KINDS.map((kind) => [kind, pausedKindNode(runbooks, kind)])),
-    on: actionHandlers('paused', { ABORT: [abortTransition('paused')] }),
+    on: actionHandlers('paused', {
+      ABORT: [abortTransition('paused')],
+      // The click that completes the undo's approvals starts it; the ones before count.
+      UNDO: [
+        { guard: 'undoCompletes', target: `#${MACHINE_ID}.undoing`, actions: 'recordUndo' },
+        { guard: { type: 'allowed', params: { phase: 'paused' } }, actions: 'recordUndo' },
+      ],
+    }),
+  };
+}
+
+/** A failed undo goes back to the pause it came from (one transition per kind and stage). */
+function backToPause(runbooks: Runbooks) {
+  return KINDS.flatMap((kind) =>
+    runbooks[kind].stages.map((stage, index) => ({
+      guard: { type: 'pausedIn' as const, params: { kind, stage } },
+      target: `#${MACHINE_ID}.paused.${kind}.${stageKey(index)}`,
+      actions: {
+        type: 'undoFailed' as const,
+        params: ({ event }: { event: { error: unknown } }) => ({ error: event.error }),
+      },
+    })),
+  );
+}
+
+/**
+ * Putting a split data tier back (Redis switched back to the old primary). Done: the operation
+ * ends aborted with the rollback recorded; failed: paused again, the undo can be asked again.
+ */
+export function undoingState(runbooks: Runbooks): NodeConfig {
+  return {
+    entry: 'startUndo',
+    invoke: {
+      id: 'undo',
+      src: 'undoDataTier',
+      input: ({ context }) => ({
+        opId: context.id,
+        kind: context.kind,
+        components: context.undo?.components ?? [],
+      }),
+      onDone: {
+        target: 'aborted',
+        actions: {
+          type: 'undoDone',
+          params: ({ event }) => ({ summary: event.output.summary }),
+        },
+      },
+      onError: backToPause(runbooks),
+    },
+    on: actionHandlers('undoing', { ABORT: [abortTransition('undoing')] }),
   };
 }

@@ -1,7 +1,7 @@
 // The step-level actions of the machine: a step starting, succeeding, failing or found not
 // configured, a stage pausing, retried or skipped, and the operation completing.
-import type { StepId, StepOutcome } from '../domain/types.js';
-import { errorInfo } from '../errors.js';
+import type { DataTierRole, StepId, StepOutcome } from '../domain/types.js';
+import { errorInfo, FailedWithRoles } from '../errors.js';
 import { operationAction, type Clock } from './machine-action.js';
 import {
   collectRpo,
@@ -12,6 +12,12 @@ import {
   stepOf,
   verificationError,
 } from './records.js';
+import { pendingUndo } from './split.js';
+import type { OperationContext } from './types.js';
+
+/** An undo asked but not run ends with a retry or skip (the pause it was for is over). */
+const keptUndo = (context: OperationContext) =>
+  pendingUndo(context.undo) ? undefined : context.undo;
 
 const startStep = (now: Clock) =>
   operationAction<{ stepId: StepId }>(({ context, enqueue }, params) => {
@@ -23,6 +29,7 @@ const startStep = (now: Clock) =>
         startedAt: now(),
         finishedAt: undefined,
         error: undefined,
+        roles: undefined,
       }),
     });
     const stage = stagesOf(context).find((st) => st.includes(params.stepId)) ?? [];
@@ -53,7 +60,7 @@ const stepSucceeded = (now: Clock) =>
   operationAction<{ stepId: StepId; outcome: StepOutcome }>(({ context, enqueue }, params) => {
     const finishedAt = now();
     const durationMs = finishedAt - (stepOf(context, params.stepId).startedAt ?? finishedAt);
-    const { summary, evidence, checks, consistency, rpo } = params.outcome;
+    const { summary, evidence, checks, consistency, rpo, roles } = params.outcome;
     enqueue.assign({
       steps: patchStep(context.steps, params.stepId, {
         status: 'succeeded',
@@ -63,6 +70,7 @@ const stepSucceeded = (now: Clock) =>
         checks,
         consistency,
         rpo,
+        roles,
       }),
     });
     enqueue.emit({
@@ -89,11 +97,15 @@ const stepFailed = (now: Clock) =>
             consistency: params.outcome.consistency,
           }
         : {};
+      // A data step says where its component stands after failing: a split data tier shows it.
+      const roles =
+        params.error instanceof FailedWithRoles ? (params.error.roles as DataTierRole) : undefined;
       enqueue.assign({
         steps: patchStep(context.steps, params.stepId, {
           status: 'failed',
           finishedAt,
           error,
+          roles,
           ...seen,
         }),
       });
@@ -115,7 +127,7 @@ const retryStage = operationAction<{ stage: readonly StepId[] }>(
       steps = patchStep(steps, stepId, { status: 'pending' });
       enqueue.emit({ type: 'StepRetried', stepId, userId: event.userId });
     }
-    enqueue.assign({ steps, lastError: undefined });
+    enqueue.assign({ steps, lastError: undefined, undo: keptUndo(context) });
   },
 );
 
@@ -136,7 +148,7 @@ const skipStage = operationAction<{ stage: readonly StepId[] }>(
         userId: event.userId,
       });
     }
-    enqueue.assign({ steps, lastError: undefined });
+    enqueue.assign({ steps, lastError: undefined, undo: keptUndo(context) });
   },
 );
 

@@ -1,6 +1,8 @@
 import type {
   Approval,
   CustomStepPlan,
+  DataComponent,
+  UndoState,
   Mode,
   OperationKind,
   PreflightReport,
@@ -34,6 +36,8 @@ export type OperationEvent =
   | { type: 'RETRY'; userId: string; authorized: boolean; at: number }
   | { type: 'SKIP'; userId: string; authorized: boolean; at: number }
   | { type: 'ABORT'; userId: string; authorized: boolean; reason?: string; at: number }
+  /** Ask for, or approve, the undo of a split data tier (see approval.ts). */
+  | { type: 'UNDO'; userId: string; authorized: boolean; at: number }
   /** Sent every few seconds and right after a resume: a restored actor has no expiry timer. */
   | { type: 'TICK'; at: number };
 
@@ -44,6 +48,12 @@ export interface PreflightInput {
   kind: OperationKind;
   requestedMode: RequestedMode;
   purpose: 'initial' | 'recheck';
+}
+
+export interface UndoInput {
+  opId: string;
+  kind: OperationKind;
+  components: DataComponent[];
 }
 
 export interface RunStepInput {
@@ -87,4 +97,6 @@ export interface OperationContext extends OperationInput {
   rejectedBy?: string;
   abortedBy?: string;
   lastError?: ErrorInfo;
+  /** The undo of a split data tier: asked, approved, run (kept through restarts like the rest). */
+  undo?: UndoState;
 }

@@ -2,6 +2,7 @@ import type { SnapshotFrom } from 'xstate';
 import type { OperationView, Phase, StepId } from '../domain/types.js';
 import type { OperationMachine } from './operation-machine.js';
 import { stagesOf } from './records.js';
+import { splitOf } from './split.js';
 
 type OperationSnapshot = SnapshotFrom<OperationMachine>;
 
@@ -46,6 +47,8 @@ export function toView(snapshot: OperationSnapshot): OperationView {
     rejectedBy: c.rejectedBy,
     abortedBy: c.abortedBy,
     lastError: c.lastError,
+    split: phase === 'paused' || phase === 'undoing' ? splitOf(c.steps) : undefined,
+    undo: c.undo,
   };
   // Absent fields stay absent, so a view compares and serializes like the stored data.
   for (const key of Object.keys(view) as (keyof OperationView)[]) {

@@ -80,6 +80,12 @@ export interface CacheProvider extends Inspectable {
   resync(opts: { standby: RegionRole; progress: Progress }): Promise<ActionResult>;
   /** Same data on both sides: the writer's keys sampled at random, compared under live writes. */
   consistency(opts: { writer: RegionRole; progress: Progress }): Promise<ConsistencyResult>;
+  /**
+   * Put a promotion back: `promoted` becomes a replica of the other side again, which takes
+   * writes again, without losing an acknowledged write. Absent where the driver cannot (managed
+   * services that restrict REPLICAOF/FAILOVER): then no undo is offered.
+   */
+  undoPromotion?(opts: { promoted: RegionRole; progress: Progress }): Promise<ActionResult>;
 }
 
 /** Route 53 failover records or Azure Traffic Manager priority routing. */

@@ -1,5 +1,6 @@
 import { STEP_TITLES } from '../machine/runbook.js';
 import { actionOutcome, allDone } from './outcome.js';
+import { withRoles } from './data-roles.js';
 import { requireProvider } from './require.js';
 import type { Step } from './types.js';
 
@@ -17,7 +18,10 @@ export const promoteCache: Step = {
   },
   async run(ctx, progress) {
     const cache = requireProvider(ctx, 'cache');
-    const result = await cache.promote({ target: 'secondary', mode: ctx.mode, progress });
-    return actionOutcome([{ component: 'cache', result }]);
+    // Where cache writes afterwards, failed or not: a split data tier is shown and undone from it.
+    return withRoles(ctx, 'cache', async () => {
+      const result = await cache.promote({ target: 'secondary', mode: ctx.mode, progress });
+      return actionOutcome([{ component: 'cache', result }]);
+    });
   },
 };

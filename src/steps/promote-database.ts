@@ -1,5 +1,6 @@
 import { STEP_TITLES } from '../machine/runbook.js';
 import { actionOutcome, allDone } from './outcome.js';
+import { withRoles } from './data-roles.js';
 import { requireProvider } from './require.js';
 import type { Step } from './types.js';
 
@@ -20,7 +21,10 @@ export const promoteDatabase: Step = {
   },
   async run(ctx, progress) {
     const db = requireProvider(ctx, 'database');
-    const result = await db.promote({ target: 'secondary', mode: ctx.mode, progress });
-    return actionOutcome([{ component: 'database', result }]);
+    // Where database writes afterwards, failed or not: a split data tier is shown and undone from it.
+    return withRoles(ctx, 'database', async () => {
+      const result = await db.promote({ target: 'secondary', mode: ctx.mode, progress });
+      return actionOutcome([{ component: 'database', result }]);
+    });
   },
 };

@@ -1,5 +1,12 @@
 import type { Logger } from 'pino';
-import type { Mode, OperationKind, PreflightReport, StepId, StepOutcome } from '../domain/types.js';
+import type {
+  Mode,
+  OperationKind,
+  PreflightReport,
+  RegionRole,
+  StepId,
+  StepOutcome,
+} from '../domain/types.js';
 import type { Progress, Providers } from '../providers/types.js';
 
 /** What a step receives. Steps never build clients: they use `providers`. */
@@ -15,6 +22,8 @@ export interface StepContext {
   targets: { rtoMinutes: number; rpoMinutes: number };
   /** True when the step was running when the bot stopped and this is its first call since. */
   resumed?: boolean;
+  /** The cloud region names (regions.*.name), for what steps record about each side. */
+  regions?: Record<RegionRole, string>;
 }
 
 export interface CheckOutcome {

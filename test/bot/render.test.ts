@@ -9,7 +9,10 @@ import {
   type SlackMessage,
 } from '../../src/bot/render.js';
 import { refusalMessage } from '../../src/bot/refusals.js';
-import { renderEntry as renderConsoleEntry } from '../../src/console/render.js';
+import {
+  renderEntry as renderConsoleEntry,
+  renderStatus as renderConsoleStatus,
+} from '../../src/console/render.js';
 import type { OperationView, StepState, TimelineEntry } from '../../src/domain/types.js';
 
 const targets = { rtoMinutes: 30, rpoMinutes: 5 };
@@ -165,6 +168,64 @@ describe('status card', () => {
     expect(retry!.confirm).toBeUndefined();
     expect(skip!.confirm.text.text).toContain('Switch DNS to secondary');
     expect(abort!.confirm.text.text).toContain('NOT undone');
+  });
+
+  test('paused with a split data tier: each role per region; Undo only for what the bot can put back', () => {
+    const regions = { primary: 'eu-west-1', secondary: 'eu-central-1' };
+    const s = steps('pending');
+    s[0] = {
+      ...s[0]!,
+      status: 'succeeded',
+      roles: { component: 'database', writer: 'secondary', regions, changed: true },
+    };
+    s[1] = {
+      ...s[1]!,
+      status: 'failed',
+      error: { code: 'timeout', message: 'redis: FAILOVER timed out', retryable: true },
+      roles: { component: 'cache', writer: 'primary', regions, changed: false },
+    };
+    const promoted = view({
+      phase: 'paused',
+      currentSteps: ['promote-cache'],
+      steps: s,
+      split: { roles: [s[0].roles!, s[1].roles!], undoable: [] },
+      lastError: s[1].error,
+    });
+    const text = allText(renderCard(promoted, targets));
+    expect(text).toContain(
+      '*Data tier:* PostgreSQL: primary in eu-central-1 (changed) · Redis: primary in eu-west-1 (unchanged)',
+    );
+    expect(text).toContain('The bot cannot undo PostgreSQL');
+    // Neither Undo (nothing it can put back) nor Skip (it would go on split).
+    expect(buttons(renderCard(promoted, targets)).map((b) => b.action_id)).toEqual([
+      ACTION_IDS.retry,
+      ACTION_IDS.abort,
+    ]);
+    const status = renderConsoleStatus(promoted);
+    expect(status).toContain(
+      'data tier: PostgreSQL: primary in eu-central-1 (changed) · Redis: primary in eu-west-1 (unchanged)',
+    );
+    expect(status).toContain('Retry the failed step, or abort');
+
+    const redis = view({
+      phase: 'paused',
+      currentSteps: ['promote-database'],
+      steps: s,
+      split: {
+        roles: [
+          { component: 'database', writer: 'primary', regions, changed: false },
+          { component: 'cache', writer: 'secondary', regions, changed: true, undo: 'switch-back' },
+        ],
+        undoable: ['cache'],
+      },
+      undo: { components: ['cache'], requestedBy: 'U0ALICE', requestedAt: T0, approvals: [] },
+    });
+    const card = renderCard(redis, targets);
+    const undo = buttons(card).find((b) => b.action_id === ACTION_IDS.undo)!;
+    expect(undo.text.text).toBe('Undo Redis');
+    expect(undo.confirm.text.text).toContain('back to a replica of the old primary');
+    expect(allText(card)).toContain('Undo Redis asked by U0ALICE: 0/1 approval(s)');
+    expect(renderConsoleStatus(redis)).toContain('Undo Redis asked by U0ALICE: 0/1 approval(s)');
   });
 
   test('completed: every step ✅ with its duration, RTO against target, no buttons', () => {

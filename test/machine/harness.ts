@@ -12,6 +12,7 @@ import {
   type OperationMachine,
   type PreflightInput,
   type RunStepInput,
+  type UndoInput,
 } from '../../src/machine/index.js';
 
 export const REQUESTER = 'U-REQUESTER';
@@ -74,6 +75,7 @@ export class Harness {
   readonly events: DomainEvent[] = [];
   readonly preflightCalls: PreflightInput[] = [];
   readonly stepCalls: RunStepInput[] = [];
+  readonly undoCalls: UndoInput[] = [];
   readonly machine: OperationMachine;
   readonly logic: OperationMachine;
   // Keyed by invoke id: 'preflight', 'recheck' or the step id.
@@ -88,6 +90,8 @@ export class Harness {
       steps?: Partial<Record<StepId, (StepOutcome | Error | 'hold')[]>>;
       /** Every preflight and step call waits for release(): the test plays the actors' part. */
       holdAll?: boolean;
+      /** The undo of a split data tier, one answer per call (the last repeats). */
+      undo?: ({ summary: string } | Error)[];
     } = {},
     /** A machine to reuse (its clock is its own); by default one on this harness's clock. */
     machine?: OperationMachine,
@@ -116,6 +120,13 @@ export class Harness {
             : (this.scripts.steps?.[input.stepId] ?? [done(`${input.stepId} done`)]);
           const answer = list[Math.min(input.attempt - 1, list.length - 1)];
           if (answer === 'hold') return this.hold<StepOutcome>(input.stepId);
+          if (answer instanceof Error) throw answer;
+          return answer;
+        }),
+        undoDataTier: fromPromise<{ summary: string }, UndoInput>(async ({ input }) => {
+          this.undoCalls.push(input);
+          const list = this.scripts.undo ?? [{ summary: 'undone' }];
+          const answer = list[Math.min(this.undoCalls.length - 1, list.length - 1)]!;
           if (answer instanceof Error) throw answer;
           return answer;
         }),

@@ -1,6 +1,6 @@
 import pino from 'pino';
 import type { Mode, OperationKind, StepId } from '../../src/domain/types.js';
-import { PreconditionFailed } from '../../src/errors.js';
+import { FailedWithRoles, PreconditionFailed } from '../../src/errors.js';
 import {
   FAILBACK_RUNBOOK,
   FAILOVER_RUNBOOK,
@@ -105,7 +105,15 @@ describe('steps', () => {
     const world = await new FakeWorld().init({ 'database.standby': 'none' });
     const c = ctx(createFakeProviders(world));
     const run = STEPS['promote-database'].run(c, () => {});
-    await expect(run).rejects.toBeInstanceOf(PreconditionFailed);
+    // The refusal travels with where the database writes after it: the pause card shows it.
+    const failed = await run.catch((err: unknown) => err);
+    expect(failed).toBeInstanceOf(FailedWithRoles);
+    expect((failed as FailedWithRoles).error).toBeInstanceOf(PreconditionFailed);
+    expect((failed as FailedWithRoles).roles).toMatchObject({
+      component: 'database',
+      writer: 'primary',
+      changed: false,
+    });
     await expect(run).rejects.toThrow('secondary database is not a standby of the primary');
     expect(await world.get('database.writer')).toBe('primary');
   });

@@ -21,6 +21,7 @@ import {
   type ProviderStatusExtras,
 } from '../../src/providers/provider-status.js';
 import { createDetectionStore, createRedisStore } from '../../src/store/index.js';
+import type { Providers } from '../../src/providers/types.js';
 import type { OperationStore } from '../../src/store/types.js';
 import type { FakeSlack } from './fake-slack.js';
 import { FakeWorld, createFakeProviders } from './fakes.js';
@@ -49,6 +50,8 @@ interface BotHarnessOptions {
   providerStatus?: ProviderStatusExtras;
   cardUpdateIntervalMs?: number;
   tickMs?: number;
+  /** Real providers instead of the fakes (e.g. the lab's PostgreSQL and Redis); the caller closes them. */
+  providers?: Partial<Providers>;
 }
 
 export interface BotHarness {
@@ -93,7 +96,7 @@ export async function startBotHarness(opts: BotHarnessOptions): Promise<BotHarne
   };
   const store = createRedisStore({ url: REDIS_URL, prefix });
   const world = opts.world ?? (await new FakeWorld().init());
-  const providers = createFakeProviders(world);
+  const providers = { ...createFakeProviders(world), ...opts.providers };
   const authorizer = createSlackAuthorizer({
     config,
     client: createSlackClient(env.SLACK_BOT_TOKEN, env, log),

@@ -18,6 +18,7 @@ import { readiness } from './readiness.js';
 import { isStreamingStandby, resync } from './resync.js';
 import { withAcl } from './rights.js';
 import { isWriter } from './state.js';
+import { undoPromotion } from './undo.js';
 
 /**
  *   createRedisProvider({
@@ -71,6 +72,11 @@ class RedisProvider implements CacheProvider {
 
   consistency(opts: { writer: RegionRole; progress: Progress }): Promise<ConsistencyResult> {
     return consistency(this.ctx, opts);
+  }
+
+  /** The promoted side becomes a replica of the old master again (zero loss), e.g. to mend a split data tier. */
+  undoPromotion(opts: { promoted: RegionRole; progress: Progress }): Promise<ActionResult> {
+    return undoPromotion(this.ctx, opts);
   }
 
   async close(): Promise<void> {

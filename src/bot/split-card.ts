@@ -1,0 +1,58 @@
+/**
+ * The parts of the status card and thread for a split data tier: each component's role per
+ * region, the Undo button (when the bot can put a component back) and the undo's replies.
+ */
+import {
+  componentNames,
+  describeUndo,
+  splitLine,
+  undoHint,
+  undoWaiting,
+} from '../domain/split-text.js';
+import type { OperationView, TimelineEntry } from '../domain/types.js';
+import { escapeMrkdwn } from './mrkdwn.js';
+
+/** The card section under the steps while paused (or undoing) with the data tier split. */
+export function splitSection(view: OperationView): string | null {
+  if (!view.split) return null;
+  const lines = [`*Data tier:* ${escapeMrkdwn(splitLine(view.split))}`];
+  if (view.phase === 'paused')
+    lines.push(escapeMrkdwn(undoHint(view.split, view.requiredApprovals)));
+  const waiting = view.phase === 'paused' ? undoWaiting(view) : null;
+  if (waiting) lines.push(`⏳ ${escapeMrkdwn(waiting)}`);
+  if (view.undo?.error && view.phase === 'paused')
+    lines.push(`❌ The last undo failed: ${escapeMrkdwn(view.undo.error.message)}`);
+  return lines.join('\n');
+}
+
+/** "Undo Redis", with what it does in its confirm dialog; null when nothing can be undone. */
+export function undoButton(
+  view: OperationView,
+): { label: string; confirm: { title: string; text: string; confirm: string } } | null {
+  if (view.phase !== 'paused' || !view.split || view.split.undoable.length === 0) return null;
+  const names = componentNames(view.split.undoable);
+  return {
+    label: `Undo ${names}`,
+    confirm: {
+      title: `Undo ${names}?`,
+      text: `${names} goes back to a replica of the old primary, which takes writes again; then ${view.id} ends aborted. It runs once ${view.requiredApprovals} other approver(s) click Undo too.`,
+      confirm: `Undo ${names}`,
+    },
+  };
+}
+
+/** Thread reply text for the undo's timeline entries; null for any other entry. */
+export function undoReply(entry: TimelineEntry): string | null {
+  switch (entry.type) {
+    case 'UndoRequested':
+      return `↩️ ${escapeMrkdwn(describeUndo(entry))}`;
+    case 'UndoStarted':
+      return `↩️ ${escapeMrkdwn(describeUndo(entry))}`;
+    case 'DataTierUndone':
+      return `✅ ${escapeMrkdwn(describeUndo(entry))}`;
+    case 'UndoFailed':
+      return `❌ ${escapeMrkdwn(describeUndo(entry))}: Retry, Undo again or Abort on the card`;
+    default:
+      return null;
+  }
+}
