@@ -3,6 +3,7 @@
  * spec.replicas one pod every `podReadyMs`, unless stalled), its Velero backups, and the apps/v1
  * JSON a client reads for them.
  */
+import { createRbac, type RbacMode, type SimRbac } from './kubernetes-rbac.js';
 import type { SimBackupStorageLocation } from './kubernetes-velero.js';
 export type WorkloadKind = 'Deployment' | 'StatefulSet';
 
@@ -55,6 +56,8 @@ export interface ClusterState {
   /** The oldest resourceVersion a watch can start from (the simulator keeps no older history). */
   readonly firstSeq: number;
   veleroLocations: SimBackupStorageLocation[];
+  /** What the token may do: every request and SelfSubjectAccessReview is judged by it. */
+  rbac: SimRbac;
 }
 
 export const workloadKey = (kind: WorkloadKind, ns: string, name: string): string =>
@@ -66,6 +69,7 @@ export function createClusterState(opts: {
   workloads?: SimWorkloadSpec[];
   veleroBackups?: SimVeleroBackup[];
   veleroLocations?: SimBackupStorageLocation[];
+  rbac?: RbacMode;
 }): ClusterState {
   const c: ClusterState = {
     token: opts.token,
@@ -77,6 +81,7 @@ export function createClusterState(opts: {
     timers: new Set(),
     firstSeq: 100,
     veleroLocations: opts.veleroLocations ?? [],
+    rbac: createRbac(opts.rbac ?? 'admin'),
   };
   for (const w of opts.workloads ?? []) {
     c.workloads.set(workloadKey(w.kind, w.namespace, w.name), {

@@ -9,6 +9,7 @@
 import { writeFile } from 'node:fs/promises';
 import { startHttpSim, type HttpSim, type RecordedRequest } from './http-sim.js';
 import { handleKubernetesRequest, status } from './kubernetes-api.js';
+import { createRbac, revokeRule, type RbacMode } from './kubernetes-rbac.js';
 import type { SimBackupStorageLocation } from './kubernetes-velero.js';
 import {
   createClusterState,
@@ -33,6 +34,11 @@ interface KubernetesSimOptions {
   veleroBackups?: SimVeleroBackup[];
   /** velero.io/v1 BackupStorageLocations (get and list). */
   veleroLocations?: SimBackupStorageLocation[];
+  /**
+   * What the token may do: `admin` (default) everything; `dr-bot` the Roles of
+   * deploy/permissions/kubernetes-rbac.yaml, as the lab's bot identity.
+   */
+  rbac?: RbacMode;
 }
 
 export interface KubernetesSim {
@@ -59,6 +65,10 @@ export interface KubernetesSim {
   /** The kubeconfig text for this cluster (http, bearer token). */
   kubeconfig(): string;
   writeKubeconfig(path: string): Promise<void>;
+  /** Take `verb` on `resource` ("deployments/scale") out of the token's Roles, as an operator might. */
+  revoke(verb: string, resource: string): void;
+  /** The token's Roles as deploy/permissions/kubernetes-rbac.yaml gives them again. */
+  restoreRbac(): void;
   /** Replace the Velero Backup resources the cluster lists. */
   setVeleroBackups(backups: SimVeleroBackup[]): void;
   /** Replace the BackupStorageLocations the cluster serves. */
@@ -106,6 +116,7 @@ export async function startKubernetesSimulator(
     workloads: opts.workloads,
     veleroBackups: opts.veleroBackups,
     veleroLocations: opts.veleroLocations,
+    rbac: opts.rbac,
   });
   const http: HttpSim = await startHttpSim((req) => handleKubernetesRequest(c, req), {
     port: opts.port,
@@ -143,6 +154,10 @@ function kubernetesSim(c: ClusterState, http: HttpSim, contextName: string): Kub
     },
     kubeconfig: () => kubeconfigFor([{ name: contextName, url: http.url, token }]),
     writeKubeconfig: (path) => writeFile(path, sim.kubeconfig(), { mode: 0o600 }),
+    revoke: (verb, resource) => revokeRule(c.rbac, verb, resource),
+    restoreRbac() {
+      c.rbac = createRbac(c.rbac.mode);
+    },
     setVeleroBackups(backups) {
       c.veleroBackups = [...backups];
     },
