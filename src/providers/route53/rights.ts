@@ -20,6 +20,8 @@ import type { Route53Context } from './context.js';
 interface Read {
   call: keyof typeof ROUTE53_CALLS & string;
   why: string;
+  /** Preflight does without it (the card says what it could not read): a warning, not a block. */
+  optional?: true;
   send: () => Promise<unknown>;
 }
 
@@ -68,18 +70,19 @@ function reads(ctx: Route53Context): Read[] {
     out.push(
       {
         call: 'GetHealthCheckStatusCommand',
-        why: "read the records' health",
+        why: "read the records' health, to refuse a switch to a region Route 53 sees unhealthy",
+        optional: true,
         send: () => client.send(new GetHealthCheckStatusCommand({ HealthCheckId: hc })),
       },
-      ...(method === 'invert-health-check'
-        ? [
-            {
-              call: 'GetHealthCheckCommand' as const,
-              why: 'read the health check it pins',
-              send: () => client.send(new GetHealthCheckCommand({ HealthCheckId: hc })),
-            },
-          ]
-        : []),
+      {
+        call: 'GetHealthCheckCommand',
+        why:
+          method === 'invert-health-check'
+            ? 'read the health check it pins'
+            : 'read the health check timing for the failover time',
+        ...(method === 'invert-health-check' ? {} : { optional: true as const }),
+        send: () => client.send(new GetHealthCheckCommand({ HealthCheckId: hc })),
+      },
     );
   return out;
 }
@@ -109,7 +112,7 @@ function note(ctx: Route53Context): string {
     ctx.method === 'invert-health-check'
       ? 'UpdateHealthCheckCommand'
       : 'ChangeResourceRecordSetsCommand';
-  return `rights: the read calls succeeded; ${ROUTE53_CALLS[write]} cannot be dry-run, so that permission is known only when the switch sends it`;
+  return `rights: the reads succeed; ${ROUTE53_CALLS[write]} cannot be dry-run (known only when the switch sends it)`;
 }
 
 /**
@@ -121,17 +124,28 @@ export async function withReadRights(
   readiness: () => Promise<ComponentReadiness>,
 ): Promise<ComponentReadiness> {
   const [r, missing] = await Promise.all([readiness(), deniedReads(ctx)]);
-  if (missing.length === 0) return { ...r, warnings: [...(r.warnings ?? []), note(ctx)] };
-  const lines = missing.map(
-    (m) =>
-      `may not ${ROUTE53_CALLS[m.call]} (${m.why}): allow it in the bot's IAM policy (deploy/permissions/aws-iam-policy.json)`,
-  );
+  const line = (m: Read): string =>
+    `may not ${ROUTE53_CALLS[m.call]} (${m.why}): allow it in the bot's IAM policy (deploy/permissions/aws-iam-policy.json)`;
+  const blocking = missing.filter((m) => !m.optional).map(line);
+  const lines = missing.map(line);
+  const warnings = [...(r.warnings ?? []), ...lines];
+  // A readiness that could not read the records (unreachable, not found) says so itself.
+  if (blocking.length === 0 && r.details.error !== undefined)
+    return lines.length ? { ...r, warnings } : r;
+  if (blocking.length === 0)
+    return {
+      ...r,
+      status: lines.length && r.status === 'ready' ? 'warning' : r.status,
+      // On the row itself, not a warning: nothing is wrong, a person should just know.
+      summary: `${r.summary}; ${note(ctx)}`,
+      ...(warnings.length ? { warnings } : {}),
+    };
   return {
     ...r,
     status: 'blocked',
-    summary: `the bot's AWS identity lacks ${lines.length} Route 53 right${lines.length === 1 ? '' : 's'}: ${lines.join('; ')}`,
+    summary: `the bot's AWS identity lacks ${blocking.length} Route 53 right${blocking.length === 1 ? '' : 's'}: ${blocking.join('; ')}`,
     details: { ...r.details, missingRights: lines },
-    planFacts: { ...r.planFacts, missingRights: lines.length },
-    warnings: [...(r.warnings ?? []), ...lines],
+    planFacts: { ...r.planFacts, missingRights: blocking.length },
+    warnings,
   };
 }
