@@ -8,6 +8,7 @@
 import type { TokenCredential } from '@azure/identity';
 import { BlobServiceClient, RestError } from '@azure/storage-blob';
 import { DrError, ProviderError } from '../errors.js';
+import { AZURE_BLOB_CALLS } from './azure-blob-api-calls.js';
 import { describeAzureCredentialError, isAzureCredentialError } from './azure-credential.js';
 import {
   stampFromMetadata,
@@ -22,7 +23,8 @@ type AzureBlobSideOptions = { container: string } & (
 
 const NAME = 'azure-blob';
 
-function mapAzureError(err: unknown, where: string, doing: string): DrError {
+/** `call` is the blob call made: a 403 names its data action, the grant that fixes it. */
+function mapAzureError(err: unknown, where: string, doing: string, call?: string): DrError {
   if (err instanceof DrError) return err;
   if (isAzureCredentialError(err))
     return new ProviderError(NAME, `${doing} ${where}: ${describeAzureCredentialError(err).line}`, {
@@ -40,7 +42,9 @@ function mapAzureError(err: unknown, where: string, doing: string): DrError {
     if (status === 403 || status === 401)
       return new ProviderError(
         NAME,
-        `${doing} ${where}: not authorized (${err.code ?? status}); give the bot Storage Blob Data Contributor on the primary container and Reader on the secondary, or check the connection string`,
+        status === 403 && call
+          ? `${doing} ${where}: not authorized (${err.code ?? status}): the bot may not ${AZURE_BLOB_CALLS[call]!.join(', ')} there; add it to the DataActions of the role assigned to the bot on that account (deploy/permissions/azure-custom-role.json)`
+          : `${doing} ${where}: not authorized (${err.code ?? status}); give the bot Storage Blob Data Contributor on the primary container and Reader on the secondary, or check the connection string`,
         { code: 'forbidden', cause: err },
       );
     if (status === undefined)
@@ -83,7 +87,7 @@ export function createAzureBlobSide(opts: AzureBlobSideOptions): ObjectStoreSide
           blobHTTPHeaders: { blobContentType: 'application/json' },
         });
       } catch (err) {
-        throw mapAzureError(err, where, 'writing the canary to');
+        throw mapAzureError(err, where, 'writing the canary to', 'upload');
       }
     },
     async readCanary(key) {
@@ -93,7 +97,7 @@ export function createAzureBlobSide(opts: AzureBlobSideOptions): ObjectStoreSide
       } catch (err) {
         if (err instanceof RestError && err.statusCode === 404 && err.code !== 'ContainerNotFound')
           return null;
-        throw mapAzureError(err, where, 'reading the canary from');
+        throw mapAzureError(err, where, 'reading the canary from', 'getProperties');
       }
     },
     async list(limit) {

@@ -9,6 +9,7 @@ import {
   terraformCheckFromConfig,
 } from '../readiness/build.js';
 import { terraformStateCard } from '../readiness/terraform-card.js';
+import { withKubernetesRights } from './kubernetes-rights.js';
 import { createObjectStorageFailback } from './object-storage-failback.js';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
@@ -199,12 +200,18 @@ function buildDns(config: DrConfig, dns: NonNullable<Components['dns']>, log: Lo
 }
 
 function buildCluster(k8s: NonNullable<Components['kubernetes']>, log: Logger): ClusterProvider {
-  return createKubernetesProvider({
+  const cluster = createKubernetesProvider({
     primary: k8s.primary,
     secondary: k8s.secondary,
     workloads: k8s.workloads,
     readyTimeoutSeconds: k8s.readyTimeoutSeconds,
     log,
+  });
+  return withKubernetesRights(cluster, {
+    primary: k8s.primary,
+    secondary: k8s.secondary,
+    workloads: k8s.workloads,
+    ...(k8s.velero ? { veleroNamespace: k8s.velero.namespace } : {}),
   });
 }
 

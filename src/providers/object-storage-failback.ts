@@ -77,17 +77,41 @@ async function failbackReadiness(o: FailbackOptions): Promise<ComponentReadiness
   };
 }
 
+/** A failover switches no bucket; the card checks the canary's rights, so readiness keeps measuring. */
+async function failoverReadiness(storage: ObjectStorageProvider): Promise<ComponentReadiness> {
+  const access = await storage.checkAccess();
+  const ok = `nothing to switch: ${storage.primaryWhere} replicates to ${storage.secondaryWhere} (measured by the readiness canary)`;
+  if (access.denied.length > 0)
+    return {
+      ...base,
+      status: 'blocked',
+      summary: `the bot may not use the canary: ${access.denied.join('; ')}`,
+      details: { missingRights: access.denied },
+      planFacts: { missingRights: access.denied.length },
+      warnings: access.denied,
+    };
+  if (access.unchecked.length > 0)
+    return {
+      ...base,
+      status: 'warning',
+      summary: ok,
+      planFacts: {},
+      warnings: access.unchecked.map((u) => `the canary's rights could not be checked: ${u}`),
+    };
+  return {
+    ...base,
+    status: 'ready',
+    summary: `${ok}; the bot wrote and read the canary`,
+    planFacts: {},
+  };
+}
+
 export function createObjectStorageFailback(o: FailbackOptions): Inspectable {
   return {
     name: o.storage.name,
     async readiness(target: RegionRole) {
       if (target === 'primary') return failbackReadiness(o);
-      return {
-        ...base,
-        status: 'ready',
-        summary: `nothing to switch: ${o.storage.primaryWhere} replicates to ${o.storage.secondaryWhere} (measured by the readiness canary)`,
-        planFacts: {},
-      };
+      return failoverReadiness(o.storage);
     },
     close: () => o.storage.close(),
   };

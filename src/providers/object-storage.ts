@@ -10,6 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Evidence } from '../domain/types.js';
+import { DrError } from '../errors.js';
 import { sleep } from './dns-resolve.js';
 
 /** What a canary carries; both values travel as object metadata. */
@@ -60,6 +61,14 @@ export interface SecondaryWrites {
   truncated: boolean;
 }
 
+/** What the canary's calls answered: each denied one, and any that could not be tried. */
+interface CanaryAccess {
+  /** One line per denied call, naming the action and the policy that grants it. */
+  denied: string[];
+  /** Calls that failed for another reason (unreachable, missing bucket): not a rights verdict. */
+  unchecked: string[];
+}
+
 export interface ObjectStorageProvider {
   readonly name: 's3' | 'azure-blob';
   readonly primaryWhere: string;
@@ -69,6 +78,8 @@ export interface ObjectStorageProvider {
   checkReverseReplication(opts?: { rpoSeconds?: number }): Promise<ReplicationCheck>;
   /** Failback without it: what was written to the secondary and is not on the primary. */
   secondaryWrites(opts?: { limit?: number }): Promise<SecondaryWrites>;
+  /** The bot's rights on the canary: write it to the primary, read it on the secondary. */
+  checkAccess(): Promise<CanaryAccess>;
   close(): Promise<void>;
 }
 
@@ -172,6 +183,32 @@ async function secondaryWrites(
   return { objects, scanned: s.objects.length, truncated: s.truncated || p.truncated };
 }
 
+/**
+ * Write a rights canary (its own key, so a replication check running meanwhile keeps its nonce)
+ * to the primary, and read the canary on the secondary: the two calls the canary makes. Only an
+ * access denied is a missing right; a side that cannot be reached is the readiness's concern.
+ */
+async function checkAccess(
+  primary: ObjectStoreSide,
+  secondary: ObjectStoreSide,
+  key: string,
+  now: () => number,
+): Promise<CanaryAccess> {
+  const out: CanaryAccess = { denied: [], unchecked: [] };
+  const attempt = async (fn: () => Promise<unknown>): Promise<void> => {
+    try {
+      await fn();
+    } catch (err) {
+      const denied = err instanceof DrError && err.code === 'forbidden';
+      (denied ? out.denied : out.unchecked).push((err as Error).message);
+    }
+  };
+  const stamp = { nonce: randomBytes(8).toString('hex'), writtenAt: now() };
+  await attempt(() => primary.putCanary(`${key}-rights`, stamp));
+  await attempt(() => secondary.readCanary(key));
+  return out;
+}
+
 export function createObjectStorageProvider(
   opts: ObjectStorageProviderOptions,
 ): ObjectStorageProvider {
@@ -200,6 +237,7 @@ export function createObjectStorageProvider(
         pollMs,
         now,
       }),
+    checkAccess: () => checkAccess(primary, secondary, canaryKey, now),
     secondaryWrites: (o = {}) =>
       secondaryWrites(primary, secondary, opts.canaryPrefix ?? canaryKey, o.limit ?? 10_000),
     async close() {

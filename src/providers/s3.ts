@@ -13,6 +13,7 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { DrError, ProviderError } from '../errors.js';
+import { S3_CALLS } from './s3-api-calls.js';
 import {
   stampFromMetadata,
   stampMetadata,
@@ -30,7 +31,8 @@ interface S3SideOptions {
 
 const NAME = 's3';
 
-function mapS3Error(err: unknown, where: string, doing: string): DrError {
+/** `call` is the SDK command sent: an access denied names its IAM action, the grant that fixes it. */
+function mapS3Error(err: unknown, where: string, doing: string, call: string): DrError {
   if (err instanceof DrError) return err;
   const credentials = describeAwsCredentialError(err);
   if (credentials)
@@ -49,7 +51,7 @@ function mapS3Error(err: unknown, where: string, doing: string): DrError {
     if (status === 403 || err.name === 'AccessDenied')
       return new ProviderError(
         NAME,
-        `${doing} ${where}: access denied; give the bot s3:PutObject on the primary bucket and s3:GetObject on the secondary (canary prefix)`,
+        `${doing} ${where}: access denied: the bot may not ${S3_CALLS[call]} there; allow ${S3_CALLS[call]} on that bucket${call === 'ListObjectsV2Command' ? '' : ' (canary prefix)'} in its IAM policy (deploy/permissions/aws-iam-policy.json)`,
         { code: 'forbidden', cause: err },
       );
     return new ProviderError(
@@ -95,7 +97,7 @@ export function createS3Side(opts: S3SideOptions): ObjectStoreSide {
           }),
         );
       } catch (err) {
-        throw mapS3Error(err, where, 'writing the canary to');
+        throw mapS3Error(err, where, 'writing the canary to', 'PutObjectCommand');
       }
     },
     async readCanary(key) {
@@ -105,7 +107,7 @@ export function createS3Side(opts: S3SideOptions): ObjectStoreSide {
       } catch (err) {
         // HEAD has no body: a missing key and a missing bucket both answer 404 NotFound.
         if (err instanceof S3ServiceException && err.name === 'NotFound') return null;
-        throw mapS3Error(err, where, 'reading the canary from');
+        throw mapS3Error(err, where, 'reading the canary from', 'HeadObjectCommand');
       }
     },
     async list(limit) {
@@ -130,7 +132,7 @@ export function createS3Side(opts: S3SideOptions): ObjectStoreSide {
           token = page.IsTruncated ? page.NextContinuationToken : undefined;
         } while (token && objects.length < limit);
       } catch (err) {
-        throw mapS3Error(err, where, 'listing the objects of');
+        throw mapS3Error(err, where, 'listing the objects of', 'ListObjectsV2Command');
       }
       return { objects, truncated: token !== undefined };
     },

@@ -217,6 +217,10 @@ export function standbyWorkloadsCheck(cluster: ClusterProvider): ReadinessCheck 
       const r = await cluster.readiness('secondary');
       const early = blocked(r, target);
       if (early) return early;
+      // A right only a failback needs (in the primary) warns on the card; here it is a finding.
+      const rights = r.details.missingRights;
+      if (Array.isArray(rights) && rights.length > 0)
+        return { status: 'degraded', detail: rights.join('; '), measured: null, target };
       const workloads = Object.entries(r.details).filter(
         (e): e is [string, JsonValue & WorkloadDetails] => isWorkload(e[1]),
       );

@@ -5,6 +5,7 @@
  */
 import { readLabEnv, type LabInfo } from '../../src/lab/index.js';
 import { BOT_PG_ROLE } from '../../src/lab/permissions.js';
+import { labCloud } from '../../src/lab/simulators/part.js';
 import { runDr, type DrRun } from '../support/dr-cli.js';
 import { sql, startLab, stopLabs, until } from '../support/lab.js';
 
@@ -77,6 +78,37 @@ test('without pg_checkpoint for the bot role: the database row is blocked and na
     expect(await pgRoles()).toEqual(before);
   } finally {
     await sql(P, `GRANT pg_checkpoint TO ${BOT_PG_ROLE}`);
+  }
+}, 60_000);
+
+/** A right taken away in the simulated clouds, through their control API. */
+async function control(path: string): Promise<void> {
+  const res = await fetch(`${labCloud(lab)!.controlUrl}${path}`, { method: 'POST' });
+  expect(res.status).toBe(200);
+}
+
+test('without a Kubernetes rule, a Route 53 read and the canary write: each row blocked naming it, exit 1', async () => {
+  await control('/kubernetes/secondary/revoke?verb=patch&resource=deployments/scale');
+  await control('/route53/deny/ListResourceRecordSets');
+  await control('/s3/deny/s3:PutObject');
+  try {
+    const before = await pgRoles();
+    const run = await check();
+    expect(row(run.stdout, 'cluster')).toMatch(/^ {2}cluster: blocked — /);
+    expect(row(run.stdout, 'cluster')).toContain(
+      "secondary: may not patch deployments/scale in namespace shop (scale it (the merge patch `kubectl scale` sends)): add the rule {apiGroups: ['apps'], resources: ['deployments/scale'], verbs: ['patch']}",
+    );
+    expect(row(run.stdout, 'dns')).toMatch(/^ {2}dns: blocked — /);
+    expect(row(run.stdout, 'dns')).toContain('may not route53:ListResourceRecordSets');
+    expect(row(run.stdout, 'object-storage')).toMatch(/^ {2}object-storage: blocked — /);
+    expect(row(run.stdout, 'object-storage')).toContain('may not s3:PutObject');
+    expect(run.stderr).toContain('blocked: dns, cluster, object-storage');
+    expect(run.code).toBe(1);
+    expect(await pgRoles()).toEqual(before);
+  } finally {
+    await control('/kubernetes/secondary/restore');
+    await control('/route53/allow/ListResourceRecordSets');
+    await control('/s3/allow/s3:PutObject');
   }
 }, 60_000);
 

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { AZURE_BLOB_CALLS } from '../../src/providers/azure-blob-api-calls.js';
 import { KUBERNETES_CALLS } from '../../src/providers/kubernetes-api-calls.js';
+import { KUBERNETES_RIGHTS } from '../../src/providers/kubernetes-rights.js';
 import { PG_RIGHTS } from '../../src/providers/postgres/rights.js';
 import { ELASTICACHE_CALLS } from '../../src/providers/redis-elasticache/api-calls.js';
 import { REDIS_RIGHTS } from '../../src/providers/redis/rights.js';
@@ -172,6 +173,20 @@ describe('the Kubernetes Role', () => {
     expect([...sent].sort()).toEqual(Object.keys(KUBERNETES_CALLS).sort());
   });
 
+  // What the provider calls is what preflight asks about: a new call without its right fails here.
+  it.each(Object.entries(KUBERNETES_CALLS).filter(([, r]) => r !== null))(
+    'preflight checks the right %s needs',
+    (_call, right) => {
+      const { group, resource, verb } = right!;
+      const checked = KUBERNETES_RIGHTS.map((r) => [
+        r.group,
+        r.subresource ? `${r.resource}/${r.subresource}` : r.resource,
+        r.verb,
+      ]);
+      expect(checked).toContainEqual([group, resource, verb]);
+    },
+  );
+
   it.each(Object.entries(KUBERNETES_CALLS).filter(([, r]) => r !== null))(
     'grants %s',
     (_call, right) => {
@@ -216,5 +231,34 @@ describe('deploy/permissions for the data tier', () => {
     );
     expect(aclLine).toContain('-@all');
     expect(aclLine.some((w) => w === '+@all' || w === 'allcommands')).toBe(false);
+  });
+});
+
+describe('deploy/permissions/kubernetes-rbac.yaml', () => {
+  const roles = parseAllDocuments(read('deploy/permissions/kubernetes-rbac.yaml'))
+    .map((d) => d.toJS() as { kind: string; metadata: { name: string }; rules?: unknown[] })
+    .filter((d) => d.kind === 'Role') as {
+    metadata: { name: string };
+    rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[];
+  }[];
+
+  it.each(
+    KUBERNETES_RIGHTS.map((r) => [
+      r.verb,
+      r.subresource ? `${r.resource}/${r.subresource}` : r.resource,
+      r.group,
+      r.for,
+    ]),
+  )('grants %s on %s (%s) in the %s Role', (verb, resource, group, kind) => {
+    const role = roles.find(
+      (x) => x.metadata.name === (kind === 'velero' ? 'dr-bot-velero' : 'dr-bot'),
+    )!;
+    const granted = role.rules.some(
+      (rule) =>
+        rule.apiGroups.includes(group) &&
+        rule.resources.includes(resource) &&
+        rule.verbs.includes(verb),
+    );
+    expect(granted).toBe(true);
   });
 });

@@ -281,3 +281,22 @@ describe('failover time against the RTO target: the profile TTL plus the monitor
     );
   });
 });
+
+test('readiness proves the profile read and says the endpoint write cannot be dry-run; a denied read blocks, naming it', async () => {
+  const dns = provider();
+  const ok = await dns.readiness('secondary');
+  expect(ok.status).toBe('ready');
+  expect(ok.summary).toContain(
+    'rights: the profile read succeeds; Microsoft.Network/trafficManagerProfiles/externalEndpoints/write cannot be dry-run',
+  );
+  sim.deny('Microsoft.Network/trafficManagerProfiles/read');
+  const denied = await dns.readiness('secondary');
+  expect(denied.status).toBe('blocked');
+  expect(denied.summary).toContain(
+    'may not Microsoft.Network/trafficManagerProfiles/read (read the profile and its endpoints)',
+  );
+  expect(denied.summary).toContain('deploy/permissions/azure-custom-role.json');
+  sim.deny('Microsoft.Network/trafficManagerProfiles/read', false);
+  expect((await dns.readiness('secondary')).status).toBe('ready');
+  await dns.close();
+});

@@ -96,3 +96,71 @@ test('a PATCH without a patch media type is refused with 415, as the API server 
   expect(res.status).toBe(415);
   expect(((await res.json()) as { reason: string }).reason).toBe('UnsupportedMediaType');
 });
+
+describe('RBAC: the Roles of deploy/permissions/kubernetes-rbac.yaml bound to the token', () => {
+  let bot: KubernetesSim;
+  beforeEach(async () => {
+    bot = await startKubernetesSimulator({
+      workloads: [{ kind: 'Deployment', namespace: 'shop', name: 'api', replicas: 1 }],
+      token: 'bot',
+      rbac: 'dr-bot',
+    });
+  });
+  afterEach(async () => {
+    await bot.stop();
+  });
+
+  const review = async (attrs: Record<string, string>) => {
+    const res = await fetch(`${bot.url}/apis/authorization.k8s.io/v1/selfsubjectaccessreviews`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer bot', 'content-type': 'application/json' },
+      body: JSON.stringify({
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SelfSubjectAccessReview',
+        spec: { resourceAttributes: attrs },
+      }),
+    });
+    expect(res.status).toBe(201);
+    return ((await res.json()) as { status: { allowed: boolean } }).status.allowed;
+  };
+  const scale = { namespace: 'shop', verb: 'patch', group: 'apps', resource: 'deployments' };
+
+  test('answers SelfSubjectAccessReview from the Role, and a revoked rule is denied', async () => {
+    expect(await review({ ...scale, subresource: 'scale' })).toBe(true);
+    expect(await review({ ...scale, verb: 'delete' })).toBe(false);
+    expect(
+      await review({
+        ...scale,
+        verb: 'list',
+        group: 'velero.io',
+        resource: 'backups',
+        namespace: 'velero',
+      }),
+    ).toBe(true);
+    // The velero Role stands in its own namespace only.
+    expect(await review({ ...scale, verb: 'list', group: 'velero.io', resource: 'backups' })).toBe(
+      false,
+    );
+    bot.revoke('patch', 'deployments/scale');
+    expect(await review({ ...scale, subresource: 'scale' })).toBe(false);
+    expect(await review({ ...scale, verb: 'get', subresource: 'scale' })).toBe(true);
+    bot.restoreRbac();
+    expect(await review({ ...scale, subresource: 'scale' })).toBe(true);
+  });
+
+  test('a request the Role does not allow is a 403 Forbidden naming the verb and resource', async () => {
+    bot.revoke('patch', 'deployments/scale');
+    const res = await fetch(`${bot.url}/apis/apps/v1/namespaces/shop/deployments/api/scale`, {
+      method: 'PATCH',
+      headers: { authorization: 'Bearer bot', 'content-type': 'application/merge-patch+json' },
+      body: JSON.stringify({ spec: { replicas: 3 } }),
+    });
+    expect(res.status).toBe(403);
+    const body = (await res.json()) as { reason: string; message: string };
+    expect(body.reason).toBe('Forbidden');
+    expect(body.message).toBe(
+      'deployments.apps "api" is forbidden: User "system:serviceaccount:dr-bot:dr-bot" cannot patch resource "deployments/scale" in API group "apps" in the namespace "shop"',
+    );
+    expect(bot.workload('Deployment', 'shop', 'api')!.replicas).toBe(1);
+  });
+});

@@ -7,8 +7,19 @@
  *   POST /health/{primary|secondary}/{stop|start} health endpoint refuses connections / listens again
  *   POST /s3/replication/{stall|resume}          S3 replication holds every copy back / delivers again
  *   POST /blob/replication/{stall|resume}        the same for Azure Blob replication (cloud azure)
+ *   POST /kubernetes/{region}/revoke?verb=&resource=  take a right out of the bot's Roles there
+ *   POST /kubernetes/{region}/restore            the Roles as kubernetes-rbac.yaml gives them
+ *   POST /route53/{deny|allow}/{Operation}       IAM denies (or allows again) a Route 53 action
+ *   POST /s3/{deny|allow}/{s3:Action}            IAM denies (or allows again) an S3 action
  */
-import { json, startHttpSim, type HttpSim } from './http-sim.js';
+import {
+  json,
+  startHttpSim,
+  type HttpSim,
+  type RecordedRequest,
+  type SimResponse,
+} from './http-sim.js';
+import type { Route53Operation } from './route53-api.js';
 import type { Simulators } from './types.js';
 
 type RegionName = 'primary' | 'secondary';
@@ -101,6 +112,8 @@ export async function startControlServer(sims: Simulators): Promise<ControlServe
       sims.trafficManager.sim.setEndpointHealthy(region, health.healthy && health.running);
       return json(200, { region, healthy: health.healthy, running: health.running });
     }
+    const rights = rightsControl(sims, req);
+    if (rights) return rights;
     const s3 = /^\/s3\/replication\/(stall|resume)$/.exec(req.path);
     if (req.method === 'POST' && s3) {
       sims.s3.sim.stallReplication(s3[1] === 'stall');
@@ -112,8 +125,36 @@ export async function startControlServer(sims: Simulators): Promise<ControlServe
       return json(200, { replication: blob[1] === 'stall' ? 'stalled' : 'running' });
     }
     return json(404, {
-      error: `unknown control request ${req.method} ${req.path}; see GET /state, POST /health/{region}/{down|up|stop|start}, POST /{s3|blob}/replication/{stall|resume} (blob: cloud azure only)`,
+      error: `unknown control request ${req.method} ${req.path}; see GET /state, POST /health/{region}/{down|up|stop|start}, POST /{s3|blob}/replication/{stall|resume} (blob: cloud azure only), POST /kubernetes/{region}/{revoke|restore}, POST /route53/{deny|allow}/{Operation}, POST /s3/{deny|allow}/{action}`,
     });
   });
   return { url: server.url, close: () => server.close() };
+}
+
+/** The bot's rights in the simulated clouds: what a test takes away to see preflight name it. */
+function rightsControl(sims: Simulators, req: RecordedRequest): SimResponse | null {
+  if (req.method !== 'POST') return null;
+  const k8s = /^\/kubernetes\/(primary|secondary)\/(revoke|restore)$/.exec(req.path);
+  if (k8s) {
+    const sim = sims.kubernetes[k8s[1] as RegionName].sim;
+    const { verb, resource } = req.query;
+    if (k8s[2] === 'restore') sim.restoreRbac();
+    else if (verb && resource) sim.revoke(verb, resource);
+    else return json(400, { error: 'revoke needs ?verb=patch&resource=deployments/scale' });
+    return json(200, {
+      region: k8s[1],
+      [k8s[2]!]: k8s[2] === 'revoke' ? { verb, resource } : true,
+    });
+  }
+  const r53 = /^\/route53\/(deny|allow)\/(\w+)$/.exec(req.path);
+  if (r53) {
+    sims.route53.sim.deny(r53[2] as Route53Operation, r53[1] === 'deny');
+    return json(200, { operation: r53[2], denied: r53[1] === 'deny' });
+  }
+  const s3 = /^\/s3\/(deny|allow)\/(s3:(?:PutObject|GetObject|ListBucket))$/.exec(req.path);
+  if (s3) {
+    sims.s3.sim.deny(s3[2] as 's3:PutObject', s3[1] === 'deny');
+    return json(200, { action: s3[2], denied: s3[1] === 'deny' });
+  }
+  return null;
 }

@@ -1,10 +1,11 @@
 /**
- * The Kubernetes simulator's API server: the bearer-token check, then a route table (Velero
- * backups, /version, apps/v1 workloads and their /scale subresource, autoscaling/v2
- * HorizontalPodAutoscalers, core/v1 pods and events) of named handlers, answering
+ * The Kubernetes simulator's API server: the bearer-token check, RBAC (kubernetes-rbac.ts), then a
+ * route table (Velero backups, /version, apps/v1 workloads and their /scale subresource,
+ * autoscaling/v2 HorizontalPodAutoscalers, core/v1 pods and events) of named handlers, answering
  * errors as the API server's Status objects.
  */
 import { json, type RecordedRequest, type SimResponse } from './http-sim.js';
+import { authorize, selfSubjectAccessReview } from './kubernetes-rbac.js';
 import { veleroLocationsResponse } from './kubernetes-velero.js';
 import {
   scaleJson,
@@ -51,6 +52,10 @@ export function status(
 type RouteHandler = (c: ClusterState, req: RecordedRequest, m: RegExpExecArray) => SimResponse;
 
 const ROUTES: { path: RegExp; handle: RouteHandler }[] = [
+  {
+    path: /^\/apis\/authorization\.k8s\.io\/v1\/selfsubjectaccessreviews$/,
+    handle: (c, req) => selfSubjectAccessReview(c.rbac, req),
+  },
   { path: /^\/apis\/velero\.io\/v1\/namespaces\/([^/]+)\/backups$/, handle: veleroBackups },
   {
     path: /^\/apis\/velero\.io\/v1\/namespaces\/([^/]+)\/backupstoragelocations(?:\/([^/]+))?$/,
@@ -76,6 +81,8 @@ const ROUTES: { path: RegExp; handle: RouteHandler }[] = [
 export function handleKubernetesRequest(c: ClusterState, req: RecordedRequest): SimResponse {
   if (req.headers.authorization !== `Bearer ${c.token}`)
     return status(401, 'Unauthorized', 'Unauthorized');
+  const forbidden = authorize(c.rbac, req);
+  if (forbidden) return forbidden;
   for (const route of ROUTES) {
     const m = route.path.exec(req.path);
     if (m) return route.handle(c, req, m);

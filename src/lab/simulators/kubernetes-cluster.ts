@@ -13,6 +13,7 @@
  *   without progress; after spec.progressDeadlineSeconds the Progressing condition turns False
  *   with reason ProgressDeadlineExceeded.
  */
+import { createRbac, type RbacMode, type SimRbac } from './kubernetes-rbac.js';
 import type { SimBackupStorageLocation } from './kubernetes-velero.js';
 export type WorkloadKind = 'Deployment' | 'StatefulSet';
 
@@ -84,6 +85,8 @@ export interface ClusterState {
   readonly hpas: Map<string, SimHpa>;
   /** The autoscaler's sync period (--horizontal-pod-autoscaler-sync-period, 15 s by default). */
   readonly hpaSyncMs: number;
+  /** What the token may do: every request and SelfSubjectAccessReview is judged by it. */
+  rbac: SimRbac;
 }
 
 export interface SimEvent {
@@ -126,6 +129,7 @@ export function createClusterState(opts: {
   observeLagMs?: number;
   progressDeadlineMs?: number;
   hpaSyncMs?: number;
+  rbac?: RbacMode;
 }): ClusterState {
   const c: ClusterState = {
     token: opts.token,
@@ -142,6 +146,7 @@ export function createClusterState(opts: {
     events: [],
     hpas: new Map(),
     hpaSyncMs: opts.hpaSyncMs ?? 0,
+    rbac: createRbac(opts.rbac ?? 'admin'),
   };
   for (const w of opts.workloads ?? []) {
     c.workloads.set(workloadKey(w.kind, w.namespace, w.name), {

@@ -11,6 +11,7 @@
 import { writeFile } from 'node:fs/promises';
 import { startHttpSim, type HttpSim, type RecordedRequest } from './http-sim.js';
 import { handleKubernetesRequest, status } from './kubernetes-api.js';
+import { createRbac, revokeRule, type RbacMode } from './kubernetes-rbac.js';
 import type { SimBackupStorageLocation } from './kubernetes-velero.js';
 import { addHpas, hpaJson, setHpaLoad } from './kubernetes-hpa.js';
 import {
@@ -45,6 +46,11 @@ interface KubernetesSimOptions {
   hpaSyncMs?: number;
   /** spec.progressDeadlineSeconds of the Deployments, in ms (default 600 000, Kubernetes'). */
   progressDeadlineMs?: number;
+  /**
+   * What the token may do: `admin` (default) everything; `dr-bot` the Roles of
+   * deploy/permissions/kubernetes-rbac.yaml, as the lab's bot identity.
+   */
+  rbac?: RbacMode;
 }
 
 export interface KubernetesSim {
@@ -83,6 +89,10 @@ export interface KubernetesSim {
   /** The kubeconfig text for this cluster (http, bearer token). */
   kubeconfig(): string;
   writeKubeconfig(path: string): Promise<void>;
+  /** Take `verb` on `resource` ("deployments/scale") out of the token's Roles, as an operator might. */
+  revoke(verb: string, resource: string): void;
+  /** The token's Roles as deploy/permissions/kubernetes-rbac.yaml gives them again. */
+  restoreRbac(): void;
   /** Replace the Velero Backup resources the cluster lists. */
   setVeleroBackups(backups: SimVeleroBackup[]): void;
   /** Replace the BackupStorageLocations the cluster serves. */
@@ -132,6 +142,7 @@ export async function startKubernetesSimulator(
     veleroLocations: opts.veleroLocations,
     hpaSyncMs: opts.hpaSyncMs,
     progressDeadlineMs: opts.progressDeadlineMs,
+    rbac: opts.rbac,
   });
   addHpas(c, opts.hpas ?? []);
   const http: HttpSim = await startHttpSim((req) => handleKubernetesRequest(c, req), {
@@ -184,6 +195,10 @@ function kubernetesSim(c: ClusterState, http: HttpSim, contextName: string): Kub
     },
     kubeconfig: () => kubeconfigFor([{ name: contextName, url: http.url, token }]),
     writeKubeconfig: (path) => writeFile(path, sim.kubeconfig(), { mode: 0o600 }),
+    revoke: (verb, resource) => revokeRule(c.rbac, verb, resource),
+    restoreRbac() {
+      c.rbac = createRbac(c.rbac.mode);
+    },
     setVeleroBackups(backups) {
       c.veleroBackups = [...backups];
     },

@@ -14,7 +14,7 @@
  * change is INSYNC the name servers (the DNS server, TestDNSAnswer, answer()) still serve the
  * records as they were before it.
  */
-import { startHttpSim, type HttpSim, type RecordedRequest } from './http-sim.js';
+import { startHttpSim, type HttpSim, type RecordedRequest, type SimResponse } from './http-sim.js';
 import { startDnsServer, type DnsServer } from './dns-server.js';
 import {
   errorResponse,
@@ -89,6 +89,11 @@ export interface Route53Sim {
     message: string,
     opts?: { times?: number; operation?: Route53Operation },
   ): void;
+  /**
+   * Deny `operation` to the bot's identity (as a policy without its action would) until
+   * deny(operation, false): 403 AccessDenied before any lookup, as IAM answers.
+   */
+  deny(operation: Route53Operation, denied?: boolean): void;
   /** Next `times` requests are throttled (400 Throttling: Rate exceeded). */
   throttleNext(times: number): void;
   /** Changes submitted from now on stay PENDING; stickPending(false) lets them (and later ones) reach INSYNC. */
@@ -98,15 +103,17 @@ export interface Route53Sim {
 
 export async function startRoute53Simulator(opts: Route53SimOptions = {}): Promise<Route53Sim> {
   const z = createZoneState(opts);
-  const http: HttpSim = await startHttpSim((req) => handleRoute53Request(z, req), {
-    port: opts.port,
-  });
+  const denied = new Set<Route53Operation>();
+  const http: HttpSim = await startHttpSim(
+    (req) => accessDenied(denied, req) ?? handleRoute53Request(z, req),
+    { port: opts.port },
+  );
   let dns: DnsServer | undefined;
   if (opts.dns !== false) dns = await startDnsServer((name, type) => dnsAnswer(z, name, type));
   const every = opts.checkerIntervalMs ?? 0;
   const timer = every > 0 ? setInterval(() => runCheckers(z), every) : undefined;
   timer?.unref();
-  const sim = route53Sim(z, http, dns);
+  const sim = route53Sim(z, http, dns, denied);
   return {
     ...sim,
     async stop() {
@@ -117,7 +124,12 @@ export async function startRoute53Simulator(opts: Route53SimOptions = {}): Promi
 }
 
 /** The simulator's handle: what it serves, and the console-side levers a test pulls. */
-function route53Sim(z: ZoneState, http: HttpSim, dns: DnsServer | undefined): Route53Sim {
+function route53Sim(
+  z: ZoneState,
+  http: HttpSim,
+  dns: DnsServer | undefined,
+  denied: Set<Route53Operation>,
+): Route53Sim {
   return {
     url: http.url,
     zoneId: z.zoneId,
@@ -159,6 +171,10 @@ function route53Sim(z: ZoneState, http: HttpSim, dns: DnsServer | undefined): Ro
         match: operation ? (r) => route53Operation(r) === operation : undefined,
       });
     },
+    deny(operation, on = true) {
+      if (on) denied.add(operation);
+      else denied.delete(operation);
+    },
     throttleNext(times) {
       http.inject({ response: errorResponse(400, 'Throttling', 'Rate exceeded'), times });
     },
@@ -167,4 +183,20 @@ function route53Sim(z: ZoneState, http: HttpSim, dns: DnsServer | undefined): Ro
       await Promise.all([http.close(), dns?.close()]);
     },
   };
+}
+
+/**
+ * IAM's answer to an action no policy allows ("Troubleshoot access denied error messages", IAM
+ * User Guide): HTTP 403, code AccessDenied, the message naming the principal, the action and the
+ * resource. Route 53 wraps it in its REST-XML ErrorResponse like any other error.
+ */
+function accessDenied(denied: Set<Route53Operation>, req: RecordedRequest): SimResponse | null {
+  const op = route53Operation(req);
+  if (!denied.has(op)) return null;
+  const resource = req.path.replace(/^\/2013-04-01\//, 'arn:aws:route53:::');
+  return errorResponse(
+    403,
+    'AccessDenied',
+    `User: arn:aws:iam::123456789012:user/dr-bot is not authorized to perform: route53:${op} on resource: ${resource} because no identity-based policy allows the route53:${op} action`,
+  );
 }

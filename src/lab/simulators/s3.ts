@@ -56,12 +56,17 @@ export interface S3Sim {
     bucket: string,
     key: string,
   ): { body: string; metadata: Record<string, string>; lastModified: Date } | undefined;
+  /** Deny an IAM action (every bucket) until deny(action, false): 403 AccessDenied, as IAM answers. */
+  deny(action: S3Action, denied?: boolean): void;
   /** Copies written or waiting; a test waits for 0 before asserting on the replica. */
   pendingReplications(): number;
   stop(): Promise<void>;
 }
 
 const NS = 'http://s3.amazonaws.com/doc/2006-03-01/';
+
+/** The IAM actions the simulator can deny: the ones the canary's calls need. */
+type S3Action = 's3:PutObject' | 's3:GetObject' | 's3:ListBucket';
 
 function s3Error(
   status: number,
@@ -92,6 +97,7 @@ interface S3State {
   /** Copies held back while replication is stalled. */
   readonly held: { rule: S3ReplicationRule; key: string; obj: StoredObject }[];
   readonly regions: Record<string, string>;
+  readonly denied: Set<S3Action>;
 }
 
 export async function startS3Simulator(opts: S3SimOptions): Promise<S3Sim> {
@@ -122,6 +128,7 @@ export async function startS3Simulator(opts: S3SimOptions): Promise<S3Sim> {
     timers: new Set(),
     held: [],
     regions: opts.regions ?? {},
+    denied: new Set(),
   };
   const http: HttpSim = await startHttpSim((req) => handleS3Request(s, req), {
     port: opts.port,
@@ -130,6 +137,10 @@ export async function startS3Simulator(opts: S3SimOptions): Promise<S3Sim> {
     url: http.url,
     requests: http.requests,
     stallReplication: (stall = true) => stallReplication(s, stall),
+    deny(action, on = true) {
+      if (on) s.denied.add(action);
+      else s.denied.delete(action);
+    },
     object(bucket, key) {
       const o = buckets.get(bucket)?.get(key);
       return o
@@ -202,6 +213,8 @@ function handleS3Request(s: S3State, req: RecordedRequest): SimResponse {
   const [, bucket = '', ...rest] = req.path.split('/');
   const key = rest.join('/');
   const objects = s.buckets.get(bucket);
+  const denied = accessDenied(s, req, bucket, key);
+  if (denied) return denied;
   if (!bucket)
     return s3Error(
       400,
@@ -238,6 +251,32 @@ function handleS3Request(s: S3State, req: RecordedRequest): SimResponse {
     405,
     'MethodNotAllowed',
     `${req.method} is not allowed against this resource by the simulator`,
+  );
+}
+
+/**
+ * IAM decides before S3 looks anything up ("Troubleshoot access denied (403 Forbidden) errors in
+ * Amazon S3"): 403 AccessDenied, the message naming the principal, action and resource. HeadObject
+ * is authorized by s3:GetObject; a HEAD answer has no body.
+ */
+function accessDenied(
+  s: S3State,
+  req: RecordedRequest,
+  bucket: string,
+  key: string,
+): SimResponse | null {
+  const action: S3Action = !key
+    ? 's3:ListBucket'
+    : req.method === 'PUT'
+      ? 's3:PutObject'
+      : 's3:GetObject';
+  if (!s.denied.has(action)) return null;
+  return s3Error(
+    403,
+    'AccessDenied',
+    `User: arn:aws:iam::123456789012:user/dr-bot is not authorized to perform: ${action} on resource: "arn:aws:s3:::${bucket}${key ? `/${key}` : ''}" because no identity-based policy allows the ${action} action`,
+    {},
+    req.method === 'HEAD',
   );
 }
 

@@ -256,6 +256,8 @@ async function startClusters(
     podReadyMs,
     token: 'lab-primary-token',
     contextName: 'lab-primary',
+    // The bot's token holds only the Roles operators are given: the lab proves they suffice.
+    rbac: 'dr-bot',
     veleroBackups,
     veleroLocations: location('ReadWrite'),
   });
@@ -265,6 +267,7 @@ async function startClusters(
     podReadyMs,
     token: 'lab-secondary-token',
     contextName: 'lab-secondary',
+    rbac: 'dr-bot',
     veleroBackups,
     veleroLocations: location('ReadOnly'),
   });

@@ -60,6 +60,11 @@ export interface TrafficManagerSim {
   ): void;
   /** Set an endpoint's priority directly, as someone in the portal (or an interrupted swap) would leave it. */
   setPriority(name: string, priority: number): void;
+  /**
+   * Deny an Azure action ("Microsoft.Network/trafficManagerProfiles/read", ".../azureEndpoints/write")
+   * to the bot until deny(action, false), as a role without it would.
+   */
+  deny(action: string, denied?: boolean): void;
   /** Next `times` requests get 429 TooManyRequests with Retry-After: 0. */
   throttleNext(times: number): void;
   stop(): Promise<void>;
@@ -71,15 +76,19 @@ export async function startTrafficManagerSimulator(
   const p = createProfileState(opts);
   const tls = opts.tls ?? (await selfSignedCert());
   let auth: ArmAuth = { token: p.token };
-  const http: HttpSim = await startHttpSim((req) => handleTrafficManagerRequest(p, auth, req), {
-    port: opts.port,
-    tls,
-  });
+  const denied = new Set<string>();
+  const http: HttpSim = await startHttpSim(
+    (req) => authorizationFailed(denied, req) ?? handleTrafficManagerRequest(p, auth, req),
+    { port: opts.port, tls },
+  );
   // ARM accepts its resource id with and without the trailing slash as the audience.
   if (opts.verifier) auth = { verifier: opts.verifier, audiences: [http.url, `${http.url}/`] };
   let dns: DnsServer | undefined;
   if (opts.dns !== false) dns = await startDnsServer((name, type) => dnsAnswer(p, name, type));
-  return trafficManagerSim(p, http, dns, tls.cert);
+  return {
+    ...trafficManagerSim(p, http, dns, tls.cert),
+    deny: (a, on = true) => void (on ? denied.add(a) : denied.delete(a)),
+  };
 }
 
 /** The simulator's handle: where it listens, and the portal-side levers a test pulls. */
@@ -88,7 +97,7 @@ function trafficManagerSim(
   http: HttpSim,
   dns: DnsServer | undefined,
   ca: string,
-): TrafficManagerSim {
+): Omit<TrafficManagerSim, 'deny'> {
   const find = (name: string): SimEndpoint | undefined => p.endpoints.find((x) => x.name === name);
   const mustFind = (name: string): SimEndpoint => {
     const e = find(name);
@@ -161,4 +170,23 @@ function injectArmError(
       ? (r: RecordedRequest) => matches(r) && (passed >= skip || (passed++, false))
       : undefined;
   http.inject({ response, times, match });
+}
+
+/**
+ * ARM's answer when the caller's role lacks the action ("Troubleshoot Azure RBAC", learn.microsoft.com
+ * azure/role-based-access-control/troubleshooting): 403, code AuthorizationFailed, the message
+ * naming the action and the scope. Authentication comes first: only a request with a token gets it.
+ */
+function authorizationFailed(denied: Set<string>, req: RecordedRequest): SimResponse | null {
+  if (!req.headers.authorization) return null;
+  const endpoint = /\/trafficManagerProfiles\/[^/]+\/(\w+Endpoints)\/[^/]+$/.exec(req.path);
+  const action = endpoint
+    ? `Microsoft.Network/trafficManagerProfiles/${endpoint[1]}/${req.method === 'GET' ? 'read' : 'write'}`
+    : `Microsoft.Network/trafficManagerProfiles/${req.method === 'GET' ? 'read' : 'write'}`;
+  if (!denied.has(action)) return null;
+  return armError(
+    403,
+    'AuthorizationFailed',
+    `The client 'dr-bot' with object id '00000000-0000-0000-0000-00000000d0b0' does not have authorization to perform action '${action}' over scope '${req.path}' or the scope is invalid. If access was recently granted, please refresh your credentials.`,
+  );
 }

@@ -41,6 +41,7 @@
 import type { DnsProvider } from '../types.js';
 import { NAME, createRoute53Context, type Route53ProviderOptions } from './context.js';
 import { readiness } from './readiness.js';
+import { withReadRights } from './rights.js';
 import { currentTarget, switchTo } from './switch.js';
 import { verify } from './verify.js';
 
@@ -53,7 +54,7 @@ export function createRoute53Provider(opts: Route53ProviderOptions): DnsProvider
     currentTarget: () => currentTarget(ctx),
     switchTo: (args) => switchTo(ctx, args),
     verify: (target) => verify(ctx, target),
-    readiness: (target) => readiness(ctx, target),
+    readiness: (target) => withReadRights(ctx, () => readiness(ctx, target)),
     async close() {
       ctx.client.destroy();
     },

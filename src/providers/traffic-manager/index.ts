@@ -34,6 +34,7 @@ import {
   type TrafficManagerProviderOptions,
 } from './context.js';
 import { readiness } from './readiness.js';
+import { withReadRights } from './rights.js';
 import { currentTarget, switchTo } from './switch.js';
 import { verify } from './verify.js';
 
@@ -46,7 +47,7 @@ export function createTrafficManagerProvider(opts: TrafficManagerProviderOptions
     currentTarget: () => currentTarget(ctx),
     switchTo: (args) => switchTo(ctx, args),
     verify: (target) => verify(ctx, target),
-    readiness: (target) => readiness(ctx, target),
+    readiness: (target) => withReadRights(ctx, () => readiness(ctx, target)),
     async close() {},
   };
 }
