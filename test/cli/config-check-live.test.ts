@@ -3,6 +3,9 @@
  * lab.env (and Slack tokens, which the file checks want), one row per component from preflight,
  * exit 1 when a right of the bot's PostgreSQL role is missing, and nothing changed anywhere.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
 import { readLabEnv, type LabInfo } from '../../src/lab/index.js';
 import { BOT_PG_ROLE } from '../../src/lab/permissions.js';
 import { labCloud } from '../../src/lab/simulators/part.js';
@@ -131,5 +134,20 @@ test('without AWS credentials: the Route 53 row is blocked with one line naming 
     /^ {2}dns: blocked — .*no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/,
   );
   expect(run.stdout + run.stderr).not.toMatch(/CredentialsProviderError|at .*\.js:\d+/);
+  expect(run.code).toBe(1);
+}, 60_000);
+
+test('an object-storage region other than the bucket’s: its row names the wrong region, exit 1', async () => {
+  // The lab's buckets are in us-east-1; the config says eu-west-1, as a copied config might.
+  const config = parse(readFileSync(lab.configPath, 'utf8')) as {
+    components: { objectStorage: { primary: { region: string } } };
+  };
+  config.components.objectStorage.primary.region = 'eu-west-1';
+  const path = join(lab.dir, 'wrong-region.yaml');
+  writeFileSync(path, stringify(config));
+  const run = await runDr(['config', 'check', '--live'], { env: { ...env, DR_CONFIG: path } });
+  expect(row(run.stdout, 'object-storage')).toMatch(
+    /^ {2}object-storage: blocked — .*wrong AWS region: the request was signed for eu-west-1 but the resource is in us-east-1/,
+  );
   expect(run.code).toBe(1);
 }, 60_000);
