@@ -36,6 +36,11 @@ export function openStateRedis(url: string, options: RedisOptions = {}): Redis {
     ...options,
     sentinels: target.sentinels,
     name: target.name,
+    // Give up on a round of sentinels after a few tries: the connection then closes and the usual
+    // retryStrategy reconnects, so maxRetriesPerRequest bounds a command's wait. Retrying the
+    // sentinels forever instead holds every command (and `dr start`) without a word when they are
+    // all unreachable or refuse our password.
+    sentinelRetryStrategy: (times) => (times > 3 ? null : Math.min(times * 100, 500)),
     // A replica answers writes with READONLY: after a failover, reconnect to the new primary.
     reconnectOnError: (err) => err.message.startsWith('READONLY'),
   });
