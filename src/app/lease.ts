@@ -4,7 +4,8 @@
  * (bot/standby.ts), until the lease is free.
  */
 import { DrError } from '../errors.js';
-import { describeUrl } from '../log.js';
+import { stateRedisVariables } from '../config/state-redis-env.js';
+import { describeUrl, scrubSecrets } from '../log.js';
 import type { AcquireResult, InstanceLease } from '../store/index.js';
 import type { OperationStore } from '../store/types.js';
 import { StoppedWhileStandby, type StartContext } from './context.js';
@@ -30,14 +31,22 @@ export async function openStateStore(ctx: StartContext): Promise<OperationStore>
     fence: () => ctx.lease?.fence(),
   });
   ctx.cleanups.push(() => store.close());
-  if (!(await store.ping())) {
-    throw new DrError(
-      'config',
-      `the state Redis at ${where} does not answer PING: check REDIS_URL and that the server is up`,
-    );
-  }
   const probe = openStateRedis(ctx.runtime.redisUrl, { maxRetriesPerRequest: 1 });
+  probe.on('error', () => undefined);
   try {
+    // The probe's error can say why (NOAUTH from a sentinel, ...); ioredis's "max retries" cannot.
+    const why = await probe.ping().then(
+      () => undefined,
+      (err: unknown) =>
+        err instanceof Error && err.name !== 'MaxRetriesPerRequestError'
+          ? scrubSecrets(err.message)
+          : '',
+    );
+    if (why !== undefined || !(await store.ping()))
+      throw new DrError(
+        'config',
+        `the state Redis at ${where} does not answer PING${why ? ` (${why})` : ''}: check ${stateRedisVariables(ctx.runtime.redisUrl)}, and that the server is up`,
+      );
     const { durability, warnings } = await requireDurableState(probe, ctx.env, where);
     ctx.log.info({ stateStore: describeDurability(durability) }, 'state store durability');
     for (const warning of warnings) ctx.log.warn(warning);

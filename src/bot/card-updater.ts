@@ -7,15 +7,18 @@
  * latest view wins, which keeps a chatty operation inside Slack's per-channel rate limits. Thread
  * replies (steps, approvals, the summary) go out in timeline order, one at a time per operation.
  *
- * Slack failures are logged and swallowed: the operation is the engine's, and a missed render must
- * never stop or crash it.
+ * Slack failures never stop or crash the operation: it is the engine's. A call Slack may take later
+ * (no answer, HTTP 5xx, a rate limit) is sent again, waiting longer each time, so the thread
+ * catches up once Slack does, in order and each reply once; one Slack refuses (not_in_channel,
+ * ...) is logged and given up.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { webApi } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { DomainEventType, OperationView } from '../domain/types.js';
 import type { EngineNotification } from '../engine/types.js';
 import type { OperationStore } from '../store/types.js';
-import { channelFailure, describeSlackFailure } from './slack-errors.js';
+import { channelFailure, describeSlackFailure, slackRetryAfterMs } from './slack-errors.js';
 import {
   renderCard,
   renderEventReply,
@@ -47,8 +50,12 @@ interface CardUpdaterOptions {
   channel: string;
   targets: Targets;
   minIntervalMs?: number;
+  /** First wait before sending a call Slack did not take again; doubles up to 10 s. Default 1 s. */
+  retryBaseMs?: number;
   now?: () => number;
 }
+
+const MAX_RETRY_WAIT_MS = 10_000;
 
 interface CardState {
   ref: CardRef | null;
@@ -92,9 +99,12 @@ interface Updater {
   channel: string;
   targets: Targets;
   minIntervalMs: number;
+  retryBaseMs: number;
   now: () => number;
   cards: Map<string, CardState>;
   closed: boolean;
+  /** Aborted by close(): calls still failing get one more try, then are given up. */
+  stopping: AbortController;
 }
 
 export function createCardUpdater(opts: CardUpdaterOptions): CardUpdater {
@@ -105,9 +115,11 @@ export function createCardUpdater(opts: CardUpdaterOptions): CardUpdater {
     channel: opts.channel,
     targets: opts.targets,
     minIntervalMs: opts.minIntervalMs ?? 1000,
+    retryBaseMs: opts.retryBaseMs ?? 1000,
     now: opts.now ?? Date.now,
     cards: new Map<string, CardState>(),
     closed: false,
+    stopping: new AbortController(),
   };
   const { store, log, cards } = u;
 
@@ -141,6 +153,7 @@ export function createCardUpdater(opts: CardUpdaterOptions): CardUpdater {
       );
     },
     async close() {
+      u.stopping.abort();
       await this.flush();
       u.closed = true;
       for (const s of cards.values()) if (s.timer) clearTimeout(s.timer);
@@ -176,19 +189,17 @@ async function ensureCard(u: Updater, s: CardState, view: OperationView): Promis
   }
   if (s.ref) return s.ref;
   const msg = renderCard(view, targets);
-  try {
-    const res = await client.chat.postMessage({ channel, text: msg.text, blocks: msg.blocks });
-    if (!res.ts || !res.channel) throw new Error('chat.postMessage answered without channel/ts');
-    s.ref = { channel: res.channel, ts: res.ts };
-    s.lastSentJson = JSON.stringify(msg);
-    s.lastSentAt = now();
-  } catch (err) {
-    log.error(
-      { err, opId: view.id, channel },
-      `could not post the status card: ${channelFailure(err, channel)}`,
-    );
+  const res = await deliver(u, { opId: view.id, channel, what: 'post the status card' }, () =>
+    client.chat.postMessage({ channel, text: msg.text, blocks: msg.blocks }),
+  );
+  if (!res) return null;
+  if (!res.ts || !res.channel) {
+    log.error({ opId: view.id, channel }, 'chat.postMessage answered without channel/ts');
     return null;
   }
+  s.ref = { channel: res.channel, ts: res.ts };
+  s.lastSentJson = JSON.stringify(msg);
+  s.lastSentAt = now();
   try {
     await store.setMeta(view.id, CARD_META_KEY, JSON.stringify(s.ref));
   } catch (err) {
@@ -200,41 +211,73 @@ async function ensureCard(u: Updater, s: CardState, view: OperationView): Promis
   return s.ref;
 }
 
-async function reply(u: Updater, ref: CardRef, opId: string, msg: SlackMessage): Promise<void> {
-  try {
-    await u.client.chat.postMessage({
-      channel: ref.channel,
-      thread_ts: ref.ts,
-      text: msg.text,
-      blocks: msg.blocks,
-    });
-  } catch (err) {
-    u.log.error(
-      { err, opId },
-      `could not post a thread reply on the status card: ${channelFailure(err, ref.channel)}`,
-    );
+interface Delivery {
+  opId: string;
+  /** Set for posts into a channel: their failures say what to do about the channel. */
+  channel?: string;
+  what: string;
+}
+
+/**
+ * `send` until Slack takes it. A refusal Slack would repeat is logged and given up at once; any
+ * other failure is logged once and sent again after 1 s, 2 s, ... 10 s (or Slack's Retry-After),
+ * until close(). This waits on the operation's card chain only, never on the engine.
+ */
+async function deliver<T>(u: Updater, d: Delivery, send: () => Promise<T>): Promise<T | undefined> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const res = await send();
+      if (attempt > 1) u.log.info({ opId: d.opId, attempts: attempt }, `${d.what}: Slack took it`);
+      return res;
+    } catch (err) {
+      const retryAfterMs = slackRetryAfterMs(err);
+      const why = d.channel ? channelFailure(err, d.channel) : describeSlackFailure(err);
+      if (retryAfterMs === undefined || u.stopping.signal.aborted) {
+        u.log.error({ err, opId: d.opId }, `could not ${d.what}: ${why}`);
+        return undefined;
+      }
+      if (attempt === 1)
+        u.log.warn({ err, opId: d.opId }, `could not ${d.what}: ${why}; trying again`);
+      const backoff = Math.min(u.retryBaseMs * 2 ** (attempt - 1), MAX_RETRY_WAIT_MS);
+      await sleep(Math.max(backoff, retryAfterMs), undefined, {
+        signal: u.stopping.signal,
+      }).catch(() => undefined);
+    }
   }
 }
 
+async function reply(u: Updater, ref: CardRef, opId: string, msg: SlackMessage): Promise<void> {
+  await deliver(
+    u,
+    { opId, channel: ref.channel, what: 'post a thread reply on the status card' },
+    () =>
+      u.client.chat.postMessage({
+        channel: ref.channel,
+        thread_ts: ref.ts,
+        text: msg.text,
+        blocks: msg.blocks,
+      }),
+  );
+}
+
 async function sendUpdate(u: Updater, opId: string, s: CardState): Promise<void> {
-  const view = s.latest;
-  if (!view || !s.ref) return;
-  const msg = renderCard(view, u.targets);
-  const json = JSON.stringify(msg);
-  if (json === s.lastSentJson) return;
-  try {
+  const ref = s.ref;
+  if (!s.latest || !ref) return;
+  let json = '';
+  // Each try renders the latest view: a card that catches up after an outage shows the newest.
+  await deliver(u, { opId, what: 'update the status card' }, async () => {
+    const msg = renderCard(s.latest!, u.targets);
+    json = JSON.stringify(msg);
+    if (json === s.lastSentJson) return;
     await u.client.chat.update({
-      channel: s.ref.channel,
-      ts: s.ref.ts,
+      channel: ref.channel,
+      ts: ref.ts,
       text: msg.text,
       blocks: msg.blocks,
     });
     s.lastSentJson = json;
-  } catch (err) {
-    u.log.error({ err, opId }, `could not update the status card: ${describeSlackFailure(err)}`);
-  } finally {
-    s.lastSentAt = u.now();
-  }
+  });
+  s.lastSentAt = u.now();
 }
 
 function scheduleUpdate(u: Updater, opId: string, s: CardState): void {

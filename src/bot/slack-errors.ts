@@ -89,3 +89,23 @@ export function channelFailure(
       return describeSlackFailure(err);
   }
 }
+
+/**
+ * Whether a failed call is worth sending again later: Slack did not answer, answered an HTTP
+ * error (5xx, or 429 once the client's own waits ran out), or rate-limited it. Slack's own
+ * refusals (`ok: false`: not_in_channel, invalid_auth, ...) come back the same however often
+ * they are sent. Returns Slack's Retry-After in ms when it gave one, 0 when it did not, or
+ * undefined when the call should not be repeated.
+ */
+export function slackRetryAfterMs(err: unknown): number | undefined {
+  const e = (typeof err === 'object' && err !== null ? err : {}) as {
+    code?: unknown;
+    retryAfter?: unknown;
+  };
+  if (e.code === 'slack_webapi_platform_error') return undefined;
+  if (e.code === 'slack_webapi_rate_limited_error' && typeof e.retryAfter === 'number')
+    return e.retryAfter * 1000;
+  // HTTP and request errors; and the client's plain Error after its last 429 ("A rate limit was
+  // exceeded"), which carries no code at all.
+  return 0;
+}

@@ -4,12 +4,16 @@
  * (without its password) and what to do, not ioredis's "max retries per request" after seconds.
  */
 import type { Redis } from 'ioredis';
+import { stateRedisVariables } from '../config/state-redis-env.js';
 import { openStateRedis } from '../store/state-redis.js';
 import { DrError } from '../errors.js';
 import { describeUrl } from '../log.js';
 
 function stateRedisUnanswered(url: string): string {
-  return `the state Redis at ${describeUrl(url)} does not answer: start a Redis there or set REDIS_URL to the bot's own Redis`;
+  const where = describeUrl(url);
+  return url.startsWith('redis-sentinel:')
+    ? `the state Redis at ${where} does not answer: check the sentinels are up and ${stateRedisVariables(url)}`
+    : `the state Redis at ${where} does not answer: start a Redis there or set REDIS_URL to the bot's own Redis`;
 }
 
 /**

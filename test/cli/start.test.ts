@@ -14,6 +14,7 @@ import {
   type RedisServerInfo,
 } from '../../src/lab/index.js';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
+import { startReplicatedState } from '../support/sentinel.js';
 import { metricValue, scrape } from '../support/metrics.js';
 import { postToSlackApp, slashCommandBody } from '../support/slack-signing.js';
 
@@ -192,6 +193,52 @@ it('refuses a state Redis without persistence, naming what to set, unless the la
     await stopRedis(volatile);
   }
 });
+
+it('reaches the state Redis through sentinels that require a password, and names the variables when it is wrong', async () => {
+  const password = 'sentinel-p@ss/word';
+  const st = await startReplicatedState(join(dir, 'sentinel-auth'), { sentinelPassword: password });
+  try {
+    const env = {
+      REDIS_URL: '',
+      REDIS_SENTINELS: `127.0.0.1:${st.sentinelPort}`,
+      REDIS_SENTINEL_MASTER: st.masterName,
+    };
+    const [code, stderr] = await startAndExit({ ...env, REDIS_SENTINEL_PASSWORD: 'wrong' });
+    expect(code).toBe(1);
+    expect(stderr).toContain(
+      `dr start: the state Redis at redis-sentinel://127.0.0.1:${st.sentinelPort}/${st.masterName} does not answer PING`,
+    );
+    expect(stderr).toContain('WRONGPASS');
+    expect(stderr).toContain(
+      'check REDIS_SENTINELS, REDIS_SENTINEL_MASTER and REDIS_SENTINEL_PASSWORD, and that the server is up',
+    );
+
+    const bot = startBot(0, { env: { ...env, REDIS_SENTINEL_PASSWORD: password } });
+    let stdout = '';
+    try {
+      await new Promise<void>((resolve, reject) => {
+        bot.stdout?.on('data', (d: Buffer) => {
+          stdout += d.toString();
+          if (stdout.includes('"msg":"dr-bot started"')) resolve();
+        });
+        bot.once('exit', (code) => reject(new Error(`exited with ${code}:\n${stdout}`)));
+      });
+      // It found the primary through the sentinel and saw its AOF and its replica.
+      const line = stdout.split('\n').find((l) => l.includes('"msg":"state store durability"'));
+      expect(line).toBeDefined();
+      expect(JSON.parse(line!).stateStore).toMatch(
+        /^AOF on \(appendfsync always\), 1 replica online/,
+      );
+      expect(stdout).not.toContain('p@ss');
+      expect(stdout).not.toContain(encodeURIComponent(password));
+    } finally {
+      bot.kill('SIGTERM');
+      await exited(bot);
+    }
+  } finally {
+    await st.close();
+  }
+}, 90_000);
 
 it('serves Slack and /healthz, and stops gracefully on SIGTERM', async () => {
   const child = startBot(0);

@@ -322,6 +322,18 @@ describe('connection strings from the environment are parsed at start', () => {
     );
     expect(message).not.toContain('se#cret');
   });
+
+  it('refuses a sentinel password without the sentinels, without echoing it', () => {
+    const message = startRefusal(parseConfig(BASE, 'dr.config.yaml'), {
+      ...SLACK_ENV,
+      ...STATE_ENV,
+      REDIS_SENTINEL_PASSWORD: 'sent1nel-secret',
+    });
+    expect(message).toContain(
+      'REDIS_SENTINEL_PASSWORD: set, but REDIS_SENTINELS is not: list the sentinels',
+    );
+    expect(message).not.toContain('sent1nel-secret');
+  });
 });
 
 describe('no secrets in the file', () => {

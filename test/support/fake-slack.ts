@@ -59,6 +59,18 @@ export interface FakeSlack {
   setScopes(scopes: string[]): void;
   /** Make a method answer `{ ok: false, error }` until cleared (error undefined). */
   failMethod(method: string, error: string | undefined): void;
+  /**
+   * Slack having a bad time: the next `rateLimited` Web API calls answer HTTP 429 with
+   * `Retry-After: retryAfterS`, then every call answers HTTP 500 until `serverErrorMs` have
+   * passed (the issue's case is 30 s) or endOutage(). A refused call is not recorded in `calls`:
+   * Slack did not take it.
+   */
+  outage(opts: { rateLimited: number; retryAfterS: number; serverErrorMs: number }): void;
+  endOutage(): void;
+  /** Whether the outage still refuses calls. */
+  inOutage(): boolean;
+  /** The HTTP statuses the outage answered, in order, with the method refused. */
+  refused(): { status: 429 | 500; method: string }[];
   /** Resolve once `predicate` holds over the recorded calls (checked after each call). */
   waitFor<T>(
     predicate: (f: FakeSlack) => T | undefined | null | false,
@@ -115,6 +127,26 @@ export async function startFakeSlack(): Promise<FakeSlack> {
   let scopes = [...MANIFEST_SCOPES];
   let fileCounter = 0;
   let base = '';
+  let outage: { rateLimited: number; retryAfterS: number; until: number } | undefined;
+  const refused: { status: 429 | 500; method: string }[] = [];
+
+  /** The outage's answer to a Web API call, if it refuses this one. */
+  function outageAnswer(
+    method: string,
+  ): { status: 429 | 500; headers: Record<string, string> } | undefined {
+    if (!outage) return undefined;
+    if (outage.rateLimited > 0) {
+      outage.rateLimited -= 1;
+      refused.push({ status: 429, method });
+      return { status: 429, headers: { 'retry-after': String(outage.retryAfterS) } };
+    }
+    if (Date.now() >= outage.until) {
+      outage = undefined;
+      return undefined;
+    }
+    refused.push({ status: 500, method });
+    return { status: 500, headers: {} };
+  }
   const nextTs = (): string => `1764000000.${String(++tsCounter).padStart(6, '0')}`;
 
   function answer(method: string, args: Record<string, unknown>): Record<string, unknown> {
@@ -190,6 +222,13 @@ export async function startFakeSlack(): Promise<FakeSlack> {
       const url = new URL(req.url ?? '/', 'http://localhost');
       if (req.method === 'POST' && url.pathname.startsWith('/api/')) {
         const method = url.pathname.slice('/api/'.length);
+        const down = outageAnswer(method);
+        if (down) {
+          res.writeHead(down.status, { 'content-type': 'text/plain', ...down.headers });
+          res.end(down.status === 429 ? 'ratelimited' : 'internal_error');
+          events.emit('call');
+          return;
+        }
         const args = parseArgs(raw, req.headers['content-type']);
         const auth = req.headers.authorization;
         const token = auth?.startsWith('Bearer ')
@@ -255,6 +294,15 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     setScopes: (list) => void (scopes = [...list]),
     failMethod: (method, error) =>
       void (error === undefined ? failures.delete(method) : failures.set(method, error)),
+    outage: (o) =>
+      void (outage = {
+        rateLimited: o.rateLimited,
+        retryAfterS: o.retryAfterS,
+        until: Date.now() + o.serverErrorMs,
+      }),
+    endOutage: () => void (outage = undefined),
+    inOutage: () => outage !== undefined && (outage.rateLimited > 0 || Date.now() < outage.until),
+    refused: () => [...refused],
     waitFor(predicate, what, timeoutMs = 15_000) {
       return new Promise((resolve, reject) => {
         const check = (): boolean => {

@@ -21,7 +21,8 @@ export interface ReplicatedState {
   primary: RedisServerInfo;
   replica: RedisServerInfo;
   sentinelPort: number;
-  /** What REDIS_SENTINELS and REDIS_SENTINEL_MASTER become (openStateRedis's form). */
+  masterName: string;
+  /** What REDIS_SENTINELS and REDIS_SENTINEL_MASTER become (openStateRedis's form, no password). */
   url: string;
   /** The current primary's port, as the sentinel reports it. */
   masterPort(): Promise<number>;
@@ -38,7 +39,15 @@ async function until<T>(what: string, ms: number, f: () => Promise<T | undefined
   }
 }
 
-export async function startReplicatedState(dir: string): Promise<ReplicatedState> {
+interface ReplicatedStateOptions {
+  /** The sentinel requires this password from its clients (`requirepass` in sentinel.conf). */
+  sentinelPassword?: string;
+}
+
+export async function startReplicatedState(
+  dir: string,
+  opts: ReplicatedStateOptions = {},
+): Promise<ReplicatedState> {
   const redisServer = findRedisServer();
   const [p, r, s] = (await freePorts(3)) as [number, number, number];
   const primary = await startRedis({
@@ -67,11 +76,16 @@ export async function startReplicatedState(dir: string): Promise<ReplicatedState
       `sentinel monitor ${MASTER_NAME} 127.0.0.1 ${p} 1`,
       `sentinel down-after-milliseconds ${MASTER_NAME} 1000`,
       `sentinel failover-timeout ${MASTER_NAME} 10000`,
+      ...(opts.sentinelPassword === undefined ? [] : [`requirepass ${opts.sentinelPassword}`]),
       '',
     ].join('\n'),
   );
   const child: ChildProcess = spawn(redisServer, [conf, '--sentinel'], { stdio: 'ignore' });
-  const sentinel = new Redis(s, '127.0.0.1', { maxRetriesPerRequest: 1, lazyConnect: false });
+  const sentinel = new Redis(s, '127.0.0.1', {
+    maxRetriesPerRequest: 1,
+    lazyConnect: false,
+    ...(opts.sentinelPassword === undefined ? {} : { password: opts.sentinelPassword }),
+  });
   sentinel.on('error', () => undefined);
   await until('the sentinel to see the replica', 20_000, async () => {
     const replicas = (await sentinel.call('SENTINEL', 'REPLICAS', MASTER_NAME)) as string[][];
@@ -81,6 +95,7 @@ export async function startReplicatedState(dir: string): Promise<ReplicatedState
     primary,
     replica,
     sentinelPort: s,
+    masterName: MASTER_NAME,
     url: `redis-sentinel://127.0.0.1:${s}/${MASTER_NAME}`,
     async masterPort() {
       const [, port] = (await sentinel.call(

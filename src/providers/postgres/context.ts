@@ -225,6 +225,26 @@ export class PgContext {
     });
   }
 
+  /**
+   * withClient for a look at a server the caller is waiting on (a standby catching up): a failure
+   * worth retrying (the server restarting, a dropped connection) is no answer yet, not the end of
+   * the wait; `unanswered` hears why, and the caller's own deadline decides.
+   */
+  async whileWaiting<T>(
+    side: RegionRole,
+    action: string,
+    fn: (c: pg.Client) => Promise<T>,
+    unanswered: (why: string) => void,
+  ): Promise<T | undefined> {
+    try {
+      return await this.withClient(side, action, fn);
+    } catch (err) {
+      if (!(err instanceof ProviderError) || !err.retryable) throw err;
+      unanswered(err.message);
+      return undefined;
+    }
+  }
+
   /** Run `fn` with a fresh connection to `side`; errors become ProviderError naming the side and action. */
   async withClient<T>(
     side: RegionRole,

@@ -269,28 +269,32 @@ export async function waitForReplay(
   const started = Date.now();
   const deadline = started + ctx.opts.catchUpTimeoutSeconds * 1000;
   let lastReport = 0;
+  // A standby restarted in the wait does not answer for a moment: wait on, up to the deadline.
+  let unanswered: string | undefined;
   for (let attempt = 0; ; attempt++) {
-    const replayLsn = await ctx.withClient(
+    unanswered = undefined;
+    const replayLsn = await ctx.whileWaiting(
       target,
       'reading the replay LSN',
       async (c) =>
         (await c.query('SELECT pg_last_wal_replay_lsn()::text AS lsn')).rows[0].lsn as
           string | null,
+      (why) => (unanswered = why),
     );
     const behind = replayLsn ? lsnDiff(finalLsn, replayLsn) : null;
     if (replayLsn && behind !== null && behind <= 0) return { ms: Date.now() - started, replayLsn };
     if (Date.now() > deadline) {
       throw new ProviderError(
         NAME,
-        `${ctx.where(target)} did not replay the final LSN ${finalLsn} within ${ctx.opts.catchUpTimeoutSeconds} s (replayed ${replayLsn ?? 'nothing'}, ${behind === null ? '?' : formatBytes(behind)} behind). ${other(target)} stays fenced read-only: fix replication and retry, choose an unplanned failover, or lift the fence with ALTER SYSTEM RESET default_transaction_read_only; SELECT pg_reload_conf();`,
+        `${ctx.where(target)} did not replay the final LSN ${finalLsn} within ${ctx.opts.catchUpTimeoutSeconds} s (${unanswered ? `last look: ${unanswered}` : `replayed ${replayLsn ?? 'nothing'}, ${behind === null ? '?' : formatBytes(behind)} behind`}). ${other(target)} stays fenced read-only: fix replication and retry, choose an unplanned failover, or lift the fence with ALTER SYSTEM RESET default_transaction_read_only; SELECT pg_reload_conf();`,
         { code: 'timeout', retryable: true },
       );
     }
     if (Date.now() - lastReport >= 1000) {
       lastReport = Date.now();
       progress(
-        `waiting for ${target} to replay ${finalLsn}: ${behind === null ? '?' : formatBytes(behind)} behind`,
-        { finalLsn, replayLsn, behindBytes: behind },
+        `waiting for ${target} to replay ${finalLsn}: ${unanswered ? 'it does not answer (restarting?)' : `${behind === null ? '?' : formatBytes(behind)} behind`}`,
+        { finalLsn, replayLsn: replayLsn ?? null, behindBytes: behind },
       );
     }
     // Replay is usually milliseconds behind: look again at once, then back off.

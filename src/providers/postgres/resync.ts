@@ -291,19 +291,26 @@ async function waitForLagZero(
   const replayLsn = await ctx.poll(
     ctx.opts.catchUpTimeoutSeconds * 1000,
     `${standby} to replay ${writer}'s WAL up to ${target} (lag 0)`,
+    // A standby restarted while it catches up does not answer for a moment: poll on.
     () =>
-      ctx.withClient(standby, 'reading the replay LSN', async (c) => {
-        const lsn = (await c.query('SELECT pg_last_wal_replay_lsn()::text AS lsn')).rows[0].lsn as
-          string | null;
-        if (lsn && lsnDiff(target, lsn) <= 0) return lsn;
-        if (Date.now() - lastReport >= 1000) {
-          lastReport = Date.now();
-          progress(
-            `waiting for ${standby} to catch up: ${lsn ? formatBytes(lsnDiff(target, lsn)) : '?'} behind`,
-          );
-        }
-        return undefined;
-      }),
+      ctx.whileWaiting(
+        standby,
+        'reading the replay LSN',
+        async (c) => {
+          const lsn = (await c.query('SELECT pg_last_wal_replay_lsn()::text AS lsn')).rows[0]
+            .lsn as string | null;
+          if (lsn && lsnDiff(target, lsn) <= 0) return lsn;
+          if (Date.now() - lastReport >= 1000) {
+            lastReport = Date.now();
+            progress(
+              `waiting for ${standby} to catch up: ${lsn ? formatBytes(lsnDiff(target, lsn)) : '?'} behind`,
+            );
+          }
+          return undefined;
+        },
+        (why) =>
+          ctx.opts.log.info({ standby, why }, 'the standby does not answer while it catches up'),
+      ),
   );
   return { replayLsn };
 }
