@@ -106,7 +106,9 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   'components.postgres.fence':
     'How writes on the old primary are stopped: before promotion when planned, wherever it can be reached when unplanned.',
   'components.postgres.fence.method':
-    '`read-only`: `default_transaction_read_only=on`, reload, end client sessions. `command`: run `fence.command` instead.',
+    '`read-only`: `ALTER SYSTEM SET default_transaction_read_only=on`, reload, end client sessions (PostgreSQL 15+ grants it without a superuser). `role`: `ALTER ROLE` each of `fence.roles` `SET default_transaction_read_only=on` and end their sessions, where `ALTER SYSTEM` is not allowed (before 15; RDS, Aurora, Cloud SQL). `command`: run `fence.command` instead.',
+  'components.postgres.fence.roles':
+    'Required with method `role`: the login roles the application writes with. The bot needs CREATEROLE (and ADMIN OPTION on each on PostgreSQL 16+): `deploy/permissions/postgres-role-fence.sql`.',
   'components.postgres.fence.command':
     'Required with method `command`. Runs via `/bin/sh` with `DR_SIDE` (the side fenced), `DR_PG_URL` and `DR_PG_OTHER_URL` in its environment.',
   'components.postgres.probe': 'The write probe verification runs.',

@@ -1,6 +1,6 @@
 /**
- * Fencing the side that must stop writing: read-only through ALTER SYSTEM or the configured fence
- * command, ending the sessions that predate it, the final LSN the standby must reach, lifting the
+ * Fencing the side that must stop writing: read-only through ALTER SYSTEM, the application roles
+ * (role-fence.ts) or the configured fence command, ending the sessions that predate it, the final LSN the standby must reach, lifting the
  * fence again, and the fence record a planned failover leaves for the failback.
  */
 import type { RegionRole } from '../../domain/types.js';
@@ -9,6 +9,7 @@ import { runShellCommand } from '../pg-command.js';
 import { NAME, other, type PgContext } from './context.js';
 import { switchpointFrom, timelineHistory, writerTimeline } from './divergence.js';
 import { lsnDiff } from './lsn.js';
+import { fencedSql, liftRoleFence, setRoleFence } from './role-fence.js';
 import { inspect } from './state.js';
 
 /**
@@ -34,6 +35,10 @@ export async function fenceWrites(
       const finalLsn = await receivedAfterShutdown(ctx, other(side));
       return { finalLsn, terminated, ms: Date.now() - started };
     }
+  } else if (ctx.opts.fence.method === 'role') {
+    // Committed role settings apply to every later login: no reload to wait for.
+    await setRoleFence(ctx, side);
+    terminated = await endSessions(ctx, side, ctx.opts.fence.roles ?? []);
   } else {
     await ctx.withClient(side, 'fencing writes (read-only)', async (c) => {
       await c.query('ALTER SYSTEM SET default_transaction_read_only = on');
@@ -75,18 +80,24 @@ export async function fenceWrites(
 }
 
 /**
- * End every client session that predates the fence and wait until each is gone, on every
- * version: pg_terminate_backend(pid, timeout) on 14+ only returns false for a session that
+ * End every client session that predates the fence (with the role fence: those of its roles) and
+ * wait until each is gone, on every version: pg_terminate_backend(pid, timeout) on 14+ only returns false for a session that
  * outlives it, and a session still open could commit after the final LSN is read. Sessions
  * opened since are read-only by default and are not waited for (an application reconnecting
  * in a loop would otherwise hold the fence up forever).
  */
-async function endSessions(ctx: PgContext, side: RegionRole): Promise<number> {
+async function endSessions(
+  ctx: PgContext,
+  side: RegionRole,
+  roles?: readonly string[],
+): Promise<number> {
   const timeoutMs = ctx.opts.sessionExitTimeoutMs ?? 15_000;
   return ctx.withClient(side, 'ending client sessions', async (c) => {
     const { rows } = await c.query<{ pid: number; started: string; app: string; ended: boolean }>(
       `SELECT pid, backend_start::text AS started, application_name AS app, pg_terminate_backend(pid) AS ended
-         FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()`,
+         FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
+          AND ($1::text[] IS NULL OR usename = ANY($1::text[]))`,
+      [roles ? [...roles] : null],
     );
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -130,8 +141,16 @@ async function receivedAfterShutdown(ctx: PgContext, standby: RegionRole): Promi
   );
 }
 
-/** Undo a read-only fence we left on `side` earlier (a failback promotes the old, fenced primary). */
+/**
+ * Undo a fence we left on `side` earlier (a failback promotes the old, fenced primary), or that
+ * replication copied to it (the role fence): the role settings, then a read-only ALTER SYSTEM.
+ */
 export async function unfence(ctx: PgContext, side: RegionRole): Promise<boolean> {
+  const roles = ctx.opts.fence.method === 'role' && (await liftRoleFence(ctx, side));
+  return (await unfenceSystem(ctx, side)) || roles;
+}
+
+async function unfenceSystem(ctx: PgContext, side: RegionRole): Promise<boolean> {
   return ctx.withClient(side, 'removing the read-only fence', async (c) => {
     const { rows } = await c.query(
       `SELECT setting, sourcefile FROM pg_settings WHERE name = 'default_transaction_read_only'`,
@@ -154,7 +173,7 @@ export async function readFencedState(
   try {
     return await ctx.withClient(side, 'reading the fenced state', async (c) => {
       const { rows } = await c.query(
-        `SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS xid, current_setting('default_transaction_read_only') = 'on' AS fenced`,
+        `SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS xid, ${fencedSql(ctx)} AS fenced`,
       );
       if (rows[0].fenced !== true) return null;
       return { timeline: await writerTimeline(c), nextXid: rows[0].xid as string };
