@@ -118,7 +118,7 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   'components.postgres.resync':
     'Failback: the host-level command that rewinds or rebuilds a side as a standby. Without it, resync is reported as not possible.',
   'components.postgres.resync.command':
-    'Runs via `/bin/sh` on the bot\'s host with the `DR_RESYNC_*` variables (see the operator guide, "The resync command"); exit 0 once the server runs as a standby.',
+    'Runs via `/bin/sh` on the bot\'s host with the `DR_RESYNC_*` variables (see the operator guide, "The resync command"); exit 0 once the server runs as a standby. `deploy/resync/pg-rewind-standby.sh` is one for a database host, run over ssh.',
   'components.postgres.resync.timeoutSeconds': 'Maximum runtime of the resync command.',
   'components.postgres.consistencyTables':
     'Failback: tables compared chunk by chunk on both sides under live writes (settings: `consistency`). The bot needs SELECT on each.',
