@@ -9,7 +9,8 @@ import type { LabInfo } from '../../src/lab/index.js';
 import { applyRoleFenceGrants, BOT_PG_ROLE, botPgUrl } from '../../src/lab/permissions.js';
 import { labResyncCommand } from '../../src/lab/resync-command.js';
 import type { DatabaseProvider } from '../../src/providers/types.js';
-import { labPostgresProvider, sql, startLab, stopLabs, until } from '../support/lab.js';
+import { createWriteLoadProvider } from '../../src/providers/write-load.js';
+import { labPostgresProvider, silentLog, sql, startLab, stopLabs, until } from '../support/lab.js';
 
 let lab: LabInfo;
 let provider: DatabaseProvider;
@@ -116,7 +117,7 @@ test('a superuser application role cannot be fenced: preflight names it', async 
   expect((await provider.readiness('secondary')).status).toBe('ready');
 });
 
-test('a planned failover with the role fence: the app’s old session is ended, its new ones are read-only, the new primary takes its writes; the bot is no superuser', async () => {
+test('a planned failover with the role fence: the app’s old session is ended, its new ones are read-only, the new primary takes its writes, a drill load loses nothing; the bot is no superuser', async () => {
   const [me] = await sql<{ su: boolean }>(
     botPgUrl(lab.postgres.primary.port),
     'SELECT rolsuper AS su FROM pg_roles WHERE rolname = current_user',
@@ -126,8 +127,30 @@ test('a planned failover with the role fence: the app’s old session is ended, 
   old.on('error', () => undefined);
   await old.connect();
   await old.query(`INSERT INTO public.orders (note) VALUES ('before')`);
+  // A drill's write load, as the bot's role: it must obey the role fence like the application.
+  const load = createWriteLoadProvider({
+    postgres: {
+      primaryUrl: botPgUrl(lab.postgres.primary.port),
+      secondaryUrl: botPgUrl(lab.postgres.secondary.port),
+      fence: { method: 'role', roles: ['app'] },
+    },
+    intervalMs: 10,
+    log: silentLog,
+  });
+  await load.start({ runId: 'ROLE-1', progress });
+  await until(
+    'load writes on the primary',
+    async () => (load.sample()?.database?.onPrimary ?? 0) >= 5,
+  );
 
   const result = await provider.promote({ target: 'secondary', mode: 'planned', progress });
+  await until(
+    'load writes on the new primary',
+    async () => (load.sample()?.database?.onSecondary ?? 0) >= 5,
+  );
+  const drill = await load.stop({ runId: 'ROLE-1', progress });
+  expect(drill.evidence.database).toMatchObject({ writer: 'secondary', lost: 0 });
+  expect(drill.rpo[0]!.description).toMatch(/^zero loss/);
   expect(result.evidence).toMatchObject({ fenceMethod: 'role', fencedSide: 'primary' });
   expect(result.evidence.terminatedSessions).toBeGreaterThanOrEqual(1);
   // The fence replicated with the catalog; the promotion lifted it on the new primary.

@@ -8,6 +8,7 @@ import { ProviderError } from '../../errors.js';
 import { runShellCommand } from '../pg-command.js';
 import { NAME, other, type PgContext } from './context.js';
 import { switchpointFrom, timelineHistory, writerTimeline } from './divergence.js';
+import { DRILL_LOAD_APPLICATION } from '../write-load.js';
 import { lsnDiff } from './lsn.js';
 import { fencedSql, liftRoleFence, setRoleFence } from './role-fence.js';
 import { inspect } from './state.js';
@@ -80,8 +81,8 @@ export async function fenceWrites(
 }
 
 /**
- * End every client session that predates the fence (with the role fence: those of its roles) and
- * wait until each is gone, on every version: pg_terminate_backend(pid, timeout) on 14+ only returns false for a session that
+ * End every client session that predates the fence (with the role fence: those of its roles, and
+ * the drill's write load standing in for them) and wait until each is gone, on every version: pg_terminate_backend(pid, timeout) on 14+ only returns false for a session that
  * outlives it, and a session still open could commit after the final LSN is read. Sessions
  * opened since are read-only by default and are not waited for (an application reconnecting
  * in a loop would otherwise hold the fence up forever).
@@ -96,8 +97,8 @@ async function endSessions(
     const { rows } = await c.query<{ pid: number; started: string; app: string; ended: boolean }>(
       `SELECT pid, backend_start::text AS started, application_name AS app, pg_terminate_backend(pid) AS ended
          FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
-          AND ($1::text[] IS NULL OR usename = ANY($1::text[]))`,
-      [roles ? [...roles] : null],
+          AND ($1::text[] IS NULL OR usename = ANY($1::text[]) OR application_name = $2)`,
+      [roles ? [...roles] : null, DRILL_LOAD_APPLICATION],
     );
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -173,7 +174,7 @@ export async function readFencedState(
   try {
     return await ctx.withClient(side, 'reading the fenced state', async (c) => {
       const { rows } = await c.query(
-        `SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS xid, ${fencedSql(ctx)} AS fenced`,
+        `SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS xid, ${fencedSql(ctx.opts.fence)} AS fenced`,
       );
       if (rows[0].fenced !== true) return null;
       return { timeline: await writerTimeline(c), nextXid: rows[0].xid as string };

@@ -51,7 +51,7 @@ export async function divergence(ctx: PgContext, stale: RegionRole): Promise<Div
       writerTimeline: writerTl,
       divergenceLsn,
       fence,
-      fencedSql: fencedSql(ctx),
+      fencedSql: fencedSql(ctx.opts.fence),
     }),
   );
 }

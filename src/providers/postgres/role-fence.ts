@@ -5,9 +5,10 @@
  * read-only, and lifting it again. Role settings live in a shared catalog that replication copies,
  * so a promoted standby carries the fence too: the promotion lifts it there (unfence).
  */
+import type pg from 'pg';
 import type { RegionRole } from '../../domain/types.js';
 import { ProviderError } from '../../errors.js';
-import { NAME, type PgContext } from './context.js';
+import { NAME, type PgContext, type PostgresProviderOptions } from './context.js';
 
 const SETTING = 'default_transaction_read_only=on';
 
@@ -29,13 +30,25 @@ function fencedRolesSql(list: readonly string[]): string {
              AND r.rolname IN (${list.map(literal).join(', ')})`;
 }
 
+export type PgFence = PostgresProviderOptions['fence'];
+
 /**
- * A boolean SQL expression: true when `side` is fenced the configured way. read-only and command
+ * The role fence makes the application's roles read-only, not the bot's: the drill's write load,
+ * standing in for the application, makes its session `c` read-only on a server fenced that way.
+ */
+export async function obeyRoleFence(c: pg.Client, fence: PgFence): Promise<void> {
+  if (fence.method !== 'role') return;
+  const { rows } = await c.query(`SELECT ${fencedSql(fence)} AS fenced`);
+  if (rows[0].fenced === true) await c.query('SET default_transaction_read_only = on');
+}
+
+/**
+ * A boolean SQL expression: true when the server is fenced the `fence` way. read-only and command
  * fences show in the session's own default; the role fence in every configured role's setting.
  */
-export function fencedSql(ctx: PgContext): string {
-  const list = roles(ctx);
-  if (ctx.opts.fence.method !== 'role' || list.length === 0)
+export function fencedSql(fence: PgFence): string {
+  const list = fence.roles ?? [];
+  if (fence.method !== 'role' || list.length === 0)
     return `current_setting('default_transaction_read_only') = 'on'`;
   return `((SELECT count(DISTINCT rolname) FROM (${fencedRolesSql(list)}) f) = ${new Set(list).size})`;
 }

@@ -31,7 +31,7 @@ export async function inspect(ctx: PgContext, side: RegionRole): Promise<SideSta
                pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::text AS replay_gap,
                pg_last_xact_replay_timestamp() AS last_replay_at,
                extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp())::float8 AS last_replay_age,
-               ${fencedSql(ctx)} AS fenced,
+               ${fencedSql(ctx.opts.fence)} AS fenced,
                clock_timestamp() AS checked_at,
                CASE WHEN pg_is_in_recovery() THEN pg_is_wal_replay_paused() ELSE false END AS replay_paused`);
       const r = rows[0];
