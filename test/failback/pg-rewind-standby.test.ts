@@ -160,6 +160,29 @@ test('when pg_rewind cannot work (wal_log_hints off), rewind exits 4 and the reb
   expect(await notes(secondary.url)).toEqual(['common', 'kept 1', 'after 1', 'kept 2', 'after 2']);
 });
 
+test('by hand (method auto) it rewinds where it can and rebuilds where pg_rewind refuses', async () => {
+  const { primary, secondary } = lab.postgres;
+  // The primary (hint bits logged) diverges: auto rewinds it.
+  await diverge(primary, secondary, 3);
+  const rewound = await runScript(hostEnv(primary, secondary), '');
+  expect(rewound.out).toMatch(/method auto/);
+  expect(rewound.out).toMatch(/done: rewound with pg_rewind/);
+  expect(rewound.code).toBe(0);
+  // The secondary kept wal_log_hints = off (its own postgresql.auto.conf survives the copy).
+  expect((await sql(secondary.url, 'SHOW wal_log_hints'))[0]).toEqual({ wal_log_hints: 'off' });
+  await diverge(secondary, primary, 4);
+  const rebuilt = await runScript(hostEnv(secondary, primary), '');
+  expect(rebuilt.out).toMatch(/pg_rewind failed: rebuilding with pg_basebackup/);
+  expect(rebuilt.out).toMatch(/done: rebuilt with pg_basebackup/);
+  expect(rebuilt.code).toBe(0);
+  expect(await role(secondary.url)).toEqual({ standby: true, receiver: 'streaming' });
+  const want = ['common', 'kept 1', 'after 1', 'kept 2', 'after 2', 'kept 3', 'kept 4'];
+  await until(
+    'the rebuilt standby to hold the primary’s rows',
+    async () => (await notes(secondary.url)).join() === want.join(),
+  );
+});
+
 /** Restart a lab server with its own options (pg_ctl restart reuses them), as the lab user. */
 async function restart(server: PgServerInfo): Promise<void> {
   const user = labUser();
