@@ -63,12 +63,17 @@ async function roles(): Promise<unknown> {
   return { pg, redis, dns };
 }
 
-function preflight(): ReturnType<typeof runPreflight> {
-  return runPreflight(providers, { kind: 'failover', requestedMode: 'auto' }, Date.now);
+function preflight(using = providers): ReturnType<typeof runPreflight> {
+  return runPreflight(using, { kind: 'failover', requestedMode: 'auto' }, Date.now);
 }
 
 /** Run `revoke` on the primary, wait until the standby has it too, preflight, then grant back. */
-async function withoutPgRight(revoke: string, grant: string, check: string): Promise<string> {
+async function withoutPgRight(
+  revoke: string,
+  grant: string,
+  check: string,
+  using = providers,
+): Promise<string> {
   const P = lab.postgres.primary.url;
   const S = config.components.postgres!.secondary.url!;
   await sql(P, revoke);
@@ -78,7 +83,7 @@ async function withoutPgRight(revoke: string, grant: string, check: string): Pro
       return row!.held === false;
     });
     const before = await roles();
-    const report = await preflight();
+    const report = await preflight(using);
     expect(await roles()).toEqual(before);
     const db = report.components.find((c) => c.component === 'database')!;
     expect(db.status).toBe('blocked');
@@ -130,6 +135,35 @@ test('without CREATE in its schema (for the write probe table), preflight names 
   );
   expect(summary).toContain('missing the write probe table dr_probe');
   expect(summary).toContain('CREATE SCHEMA IF NOT EXISTS dr_bot AUTHORIZATION "dr_bot"');
+});
+
+test('without SELECT on a consistencyTables table, preflight names it and its GRANT', async () => {
+  await sql(lab.postgres.primary.url, 'CREATE TABLE public.lp_orders (id int PRIMARY KEY)');
+  const pg = config.components.postgres!;
+  const checking = createProviders(
+    {
+      ...config,
+      components: {
+        ...config.components,
+        postgres: { ...pg, consistencyTables: ['public.lp_orders'] },
+      },
+    },
+    process.env,
+    silentLog,
+  );
+  try {
+    const summary = await withoutPgRight(
+      `REVOKE SELECT ON public.lp_orders FROM ${BOT_PG_ROLE}`,
+      `GRANT SELECT ON public.lp_orders TO ${BOT_PG_ROLE}`,
+      `has_table_privilege('public.lp_orders', 'SELECT')`,
+      checking,
+    );
+    expect(summary).toContain(
+      `primary: missing SELECT on public.lp_orders (consistency check): run on the primary \`GRANT SELECT ON "public"."lp_orders" TO "${BOT_PG_ROLE}";\``,
+    );
+  } finally {
+    await closeProviders(checking, silentLog);
+  }
 });
 
 /** Change the bot's ACL on both servers, preflight, then restore it from redis.acl. */
