@@ -70,8 +70,17 @@ bin() { if [ -n "${PGBIN:-}" ]; then printf '%s/%s' "$PGBIN" "$1"; else printf '
 for tool in pg_ctl pg_rewind pg_basebackup pg_controldata psql; do
   command -v "$(bin $tool)" >/dev/null 2>&1 || fail 2 "$(bin $tool) not found: set PGBIN"
 done
-[ -f "$PGDATA/PG_VERSION" ] || [ "$method" = rebuild ] ||
-  fail 2 "$PGDATA is not a PostgreSQL data directory (no PG_VERSION); a rebuild would create one"
+case $PGDATA in
+  /?*) ;;
+  *) fail 2 "PGDATA must be an absolute path below /, got \"$PGDATA\"" ;;
+esac
+# A rebuild empties PGDATA: only a data directory, or an empty or missing one, is ever emptied.
+if [ ! -f "$PGDATA/PG_VERSION" ]; then
+  [ "$method" = rebuild ] ||
+    fail 2 "$PGDATA is not a PostgreSQL data directory (no PG_VERSION); a rebuild would create one"
+  [ ! -d "$PGDATA" ] || [ -z "$(ls -A "$PGDATA")" ] ||
+    fail 2 "$PGDATA holds files but no PG_VERSION: not emptying what is not a data directory"
+fi
 if [ -d "$PGDATA/pg_tblspc" ] && [ -n "$(ls -A "$PGDATA/pg_tblspc")" ]; then
   fail 2 "$PGDATA has tablespaces (pg_tblspc): this script does not map them; resync by hand"
 fi

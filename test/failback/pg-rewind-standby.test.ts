@@ -30,7 +30,7 @@ function hostEnv(server: PgServerInfo, source: PgServerInfo): Record<string, str
     LOCAL_CONNINFO: `host=127.0.0.1 port=${server.port} user=postgres dbname=postgres`,
     PG_CTL_OPTIONS: `-p ${server.port} -c cluster_name=${server.name}`,
     STANDBY_WAIT_SECONDS: '60',
-    RESYNC_ENV_FILE: '',
+    RESYNC_ENV_FILE: '/dev/null',
   };
 }
 
@@ -106,6 +106,9 @@ test('refuses bad settings and a source that is not the primary, changing nothin
   const bad = await runScript({ ...hostEnv(primary, secondary), PGDATA: '' }, 'rewind');
   expect(bad.code).toBe(2);
   expect(bad.out).toMatch(/FAILED \(exit 2\): PGDATA is not set/);
+  const notData = await runScript({ ...hostEnv(primary, secondary), PGDATA: '/etc' }, 'rebuild');
+  expect(notData.code).toBe(2);
+  expect(notData.out).toMatch(/holds files but no PG_VERSION: not emptying/);
   const method = await runScript(hostEnv(primary, secondary), 'sideways');
   expect(method.code).toBe(2);
   expect(method.out).toMatch(/method must be rewind, rebuild or auto, got "sideways"/);
