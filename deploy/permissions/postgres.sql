@@ -11,7 +11,8 @@ BEGIN
   END IF;
 END
 $$;
--- Never more than this file grants: no superuser, no CREATEROLE, no replication connections.
+-- Never more than this file grants: no superuser, no CREATEROLE, no replication connections
+-- (the role fence adds CREATEROLE: postgres-role-fence.sql, run after this file).
 ALTER ROLE dr_bot NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
 
 -- Replication state with LSNs (pg_stat_replication, pg_stat_wal_receiver) and the start time of

@@ -106,7 +106,9 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   'components.postgres.fence':
     'How writes on the old primary are stopped: before promotion when planned, wherever it can be reached when unplanned.',
   'components.postgres.fence.method':
-    '`read-only`: `default_transaction_read_only=on`, reload, end client sessions. `command`: run `fence.command` instead.',
+    '`read-only`: `ALTER SYSTEM SET default_transaction_read_only=on`, reload, end client sessions (PostgreSQL 15+ grants it without a superuser). `role`: `ALTER ROLE` each of `fence.roles` `SET default_transaction_read_only=on` and end their sessions, where `ALTER SYSTEM` is not allowed (before 15; RDS, Aurora, Cloud SQL). `command`: run `fence.command` instead.',
+  'components.postgres.fence.roles':
+    'Required with method `role`: the login roles the application writes with. The bot needs CREATEROLE (and ADMIN OPTION on each on PostgreSQL 16+): `deploy/permissions/postgres-role-fence.sql`.',
   'components.postgres.fence.command':
     'Required with method `command`. Runs via `/bin/sh` with `DR_SIDE` (the side fenced), `DR_PG_URL` and `DR_PG_OTHER_URL` in its environment.',
   'components.postgres.probe': 'The write probe verification runs.',
@@ -116,7 +118,7 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   'components.postgres.resync':
     'Failback: the host-level command that rewinds or rebuilds a side as a standby. Without it, resync is reported as not possible.',
   'components.postgres.resync.command':
-    'Runs via `/bin/sh` on the bot\'s host with the `DR_RESYNC_*` variables (see the operator guide, "The resync command"); exit 0 once the server runs as a standby.',
+    'Runs via `/bin/sh` on the bot\'s host with the `DR_RESYNC_*` variables (see the operator guide, "The resync command"); exit 0 once the server runs as a standby. `deploy/resync/pg-rewind-standby.sh` is one for a database host, run over ssh.',
   'components.postgres.resync.timeoutSeconds': 'Maximum runtime of the resync command.',
   'components.postgres.consistencyTables':
     'Failback: tables compared chunk by chunk on both sides under live writes (settings: `consistency`). The bot needs SELECT on each.',

@@ -14,7 +14,7 @@ export const BOT_PG_ROLE = 'dr_bot';
 export const BOT_REDIS_USER = 'dr-bot';
 
 /** A file under deploy/permissions of this checkout (or image). */
-function permissionsFile(name: 'postgres.sql' | 'redis.acl'): string {
+function permissionsFile(name: 'postgres.sql' | 'postgres-role-fence.sql' | 'redis.acl'): string {
   return fileURLToPath(new URL(`../../deploy/permissions/${name}`, import.meta.url));
 }
 
@@ -37,6 +37,14 @@ export async function applyPostgresRole(adminUrl: string): Promise<void> {
     adminUrl,
     `ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public GRANT SELECT ON TABLES TO ${BOT_PG_ROLE}`,
   );
+}
+
+/**
+ * Run postgres-role-fence.sql as the superuser at `adminUrl`: the bot may then fence the roles
+ * its app_roles list names (`app`, as shipped). Not part of `dr lab up`, whose fence is read-only.
+ */
+export async function applyRoleFenceGrants(adminUrl: string): Promise<void> {
+  await pgQuery(adminUrl, readFileSync(permissionsFile('postgres-role-fence.sql'), 'utf8'));
 }
 
 /** The ACL rules redis.acl gives `user` (the words after `user NAME`). */

@@ -234,6 +234,7 @@ function buildWriteLoad(c: Components, env: NodeJS.ProcessEnv, log: Logger): Wri
               env,
               'components.postgres.secondary',
             ),
+            fence: c.postgres.fence,
           },
         }
       : {}),

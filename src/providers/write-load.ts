@@ -12,12 +12,16 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ComponentReadiness, Evidence, RegionRole, RpoMeasurement } from '../domain/types.js';
 import { PreconditionFailed } from '../errors.js';
+import { fencedSql, obeyRoleFence, type PgFence as Fence } from './postgres/role-fence.js';
 import type { ActionResult, Progress, WriteLoadProvider, WriteLoadSample } from './types.js';
 
 export const DRILL_LOAD_TABLE = 'dr_drill_load';
+/** The load's sessions: the role fence ends them with the application's (postgres/fence.ts). */
+export const DRILL_LOAD_APPLICATION = 'dr-bot drill load';
 
 interface WriteLoadOptions {
-  postgres?: { primaryUrl: string; secondaryUrl: string };
+  /** `fence`: the configured PostgreSQL fence, which the load obeys like the application. */
+  postgres?: { primaryUrl: string; secondaryUrl: string; fence?: Fence };
   redis?: { primaryUrl: string; secondaryUrl: string };
   /** Pause between two writes of one component. */
   intervalMs?: number;
@@ -63,6 +67,7 @@ class PostgresWriter implements Writer {
   constructor(
     private readonly urls: Record<RegionRole, string>,
     private readonly runId: string,
+    private readonly fence: Fence,
   ) {}
 
   private async client(side: RegionRole): Promise<pg.Client> {
@@ -72,10 +77,11 @@ class PostgresWriter implements Writer {
       connectionString: this.urls[side],
       connectionTimeoutMillis: 2000,
       query_timeout: 3000,
-      application_name: 'dr-bot drill load',
+      application_name: DRILL_LOAD_APPLICATION,
     });
     c.on('error', () => this.clients.delete(side));
     await c.connect();
+    await obeyRoleFence(c, this.fence);
     this.clients.set(side, c);
     return c;
   }
@@ -157,6 +163,7 @@ interface WriteLoadContext {
   intervalMs: number;
   log: Logger;
   pgUrls: Record<RegionRole, string> | undefined;
+  pgFence: Fence;
   redisUrls: Record<RegionRole, string> | undefined;
   /** The load running in this process; it does not survive a restart of the bot. */
   run: Run | null;
@@ -186,12 +193,12 @@ async function pgQuery<T extends pg.QueryResultRow>(
 
 async function pgWriter(ctx: WriteLoadContext): Promise<RegionRole | null> {
   for (const side of SIDES) {
-    const rows = await pgQuery<{ r: boolean; ro: string }>(
+    const rows = await pgQuery<{ r: boolean; fenced: boolean }>(
       ctx,
       side,
-      `SELECT pg_is_in_recovery() AS r, current_setting('default_transaction_read_only') AS ro`,
+      `SELECT pg_is_in_recovery() AS r, ${fencedSql(ctx.pgFence)} AS fenced`,
     ).catch(() => null);
-    if (rows && !rows[0].r && rows[0].ro !== 'on') return side;
+    if (rows && !rows[0].r && !rows[0].fenced) return side;
   }
   return null;
 }
@@ -359,7 +366,7 @@ async function start(
       side,
       `CREATE TABLE IF NOT EXISTS ${DRILL_LOAD_TABLE} (run_id text NOT NULL, seq integer NOT NULL, side text NOT NULL, at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (run_id, seq))`,
     );
-    writers.push(new PostgresWriter(pgUrls, runId));
+    writers.push(new PostgresWriter(pgUrls, runId, ctx.pgFence));
   }
   if (redisUrls) writers.push(new RedisWriter(redisUrls, redisKey(runId)));
   const r: Run = {
@@ -434,6 +441,7 @@ export function createWriteLoadProvider(opts: WriteLoadOptions): WriteLoadProvid
     pgUrls: opts.postgres
       ? { primary: opts.postgres.primaryUrl, secondary: opts.postgres.secondaryUrl }
       : undefined,
+    pgFence: opts.postgres?.fence ?? { method: 'read-only' },
     redisUrls: opts.redis
       ? { primary: opts.redis.primaryUrl, secondary: opts.redis.secondaryUrl }
       : undefined,

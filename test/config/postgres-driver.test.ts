@@ -1,6 +1,6 @@
 /**
- * components.postgres.driver: streaming stays the default; rds-replica's block is checked with
- * errors that name the key and say what to fix.
+ * components.postgres.driver and fence: streaming stays the default; rds-replica's block and the
+ * fence method are checked with errors that name the key and say what to fix.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -62,5 +62,31 @@ it.each([
     /components\.postgres\.rds\.primary\.region.*AWS region/,
   ],
 ])('refuses a wrong driver block, saying what to fix (%#)', (extra, message) => {
+  expect(() => load(extra)).toThrow(message);
+});
+
+it('accepts the role fence with its roles, also on rds-replica (RDS forbids ALTER SYSTEM)', () => {
+  const fence = `    fence: { method: role, roles: [app, app_batch] }\n`;
+  expect(load(fence).components.postgres?.fence).toEqual({
+    method: 'role',
+    roles: ['app', 'app_batch'],
+  });
+  expect(load(`    driver: rds-replica\n${RDS}${fence}`).components.postgres?.fence.method).toBe(
+    'role',
+  );
+});
+
+it.each([
+  ['    fence: { method: role }\n', /components\.postgres\.fence.*needs fence\.roles/],
+  ['    fence: { method: role, roles: [] }\n', /components\.postgres\.fence.*needs fence\.roles/],
+  [
+    '    fence: { method: read-only, roles: [app] }\n',
+    /components\.postgres\.fence.*fence\.roles is for fence\.method "role"/,
+  ],
+  [
+    `    driver: rds-replica\n${RDS}    fence: { method: command, command: /bin/true }\n`,
+    /components\.postgres\.fence.*method role \(RDS forbids ALTER SYSTEM\)/,
+  ],
+])('refuses a fence that cannot work, saying what to fix (%#)', (extra, message) => {
   expect(() => load(extra)).toThrow(message);
 });

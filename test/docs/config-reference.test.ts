@@ -41,7 +41,7 @@ it('shows types, defaults and limits from the schema', () => {
   const reference = configReference();
   expect(reference).toContain('| `approvals.required` | integer ≥ 1, ≤ 10 | no | `1` |');
   expect(reference).toContain(
-    '| `components.postgres.fence.method` | one of `read-only`, `command` | no | `"read-only"` |',
+    '| `components.postgres.fence.method` | one of `read-only`, `role`, `command` | no | `"read-only"` |',
   );
   expect(reference).toContain('| `regions.<side>.healthUrl` | URL | no | — |');
 });

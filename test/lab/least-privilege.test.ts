@@ -1,12 +1,13 @@
 /**
  * The lab runs least-privilege: its config connects as the role and ACL user made from
  * deploy/permissions, and preflight names any right of theirs that is missing, with the grant that
- * fixes it, while nothing changes anywhere.
+ * fixes it, while nothing changes anywhere: PostgreSQL and Redis roles, DNS. One lab for every
+ * right (test/permissions/permission-files checks each right in the files has a case here).
  */
 import { Redis } from 'ioredis';
 import { loadConfig, type DrConfig } from '../../src/config/index.js';
 import { runPreflight } from '../../src/engine/preflight.js';
-import type { LabInfo } from '../../src/lab/index.js';
+import { readLabEnv, type LabInfo } from '../../src/lab/index.js';
 import { applyRedisAcl, BOT_PG_ROLE, BOT_REDIS_USER } from '../../src/lab/permissions.js';
 import { closeProviders, createProviders } from '../../src/providers/factory.js';
 import { PG_RIGHTS } from '../../src/providers/postgres/rights.js';
@@ -19,7 +20,10 @@ let config: DrConfig;
 let providers: Providers;
 
 beforeAll(async () => {
-  lab = await startLab();
+  // With the cloud simulators: DNS must not move either.
+  lab = await startLab({ cloud: true });
+  // The AWS SDK's credential chain reads the process environment (the lab's dummy keys).
+  Object.assign(process.env, readLabEnv(lab.envFile));
   config = loadConfig({ path: lab.configPath });
   providers = createProviders(config, process.env, silentLog);
 });
@@ -42,7 +46,7 @@ async function redisCall(url: string, ...args: string[]): Promise<unknown> {
 
 const adminRedis = (): string[] => [lab.redis.primary.url, lab.redis.secondary.url];
 
-/** What a preflight must never change: each server's role and the PostgreSQL fence. */
+/** What a preflight must never change: each server's role, the PostgreSQL fence, DNS. */
 async function roles(): Promise<unknown> {
   const pg = await Promise.all(
     [lab.postgres.primary.url, lab.postgres.secondary.url].map((url) =>
@@ -55,15 +59,21 @@ async function roles(): Promise<unknown> {
   const redis = await Promise.all(
     adminRedis().map(async (url) => ((await redisCall(url, 'ROLE')) as unknown[])[0]),
   );
-  return { pg, redis };
+  const dns = await providers.dns!.currentTarget();
+  return { pg, redis, dns };
 }
 
-function preflight(): ReturnType<typeof runPreflight> {
-  return runPreflight(providers, { kind: 'failover', requestedMode: 'auto' }, Date.now);
+function preflight(using = providers): ReturnType<typeof runPreflight> {
+  return runPreflight(using, { kind: 'failover', requestedMode: 'auto' }, Date.now);
 }
 
 /** Run `revoke` on the primary, wait until the standby has it too, preflight, then grant back. */
-async function withoutPgRight(revoke: string, grant: string, check: string): Promise<string> {
+async function withoutPgRight(
+  revoke: string,
+  grant: string,
+  check: string,
+  using = providers,
+): Promise<string> {
   const P = lab.postgres.primary.url;
   const S = config.components.postgres!.secondary.url!;
   await sql(P, revoke);
@@ -73,7 +83,7 @@ async function withoutPgRight(revoke: string, grant: string, check: string): Pro
       return row!.held === false;
     });
     const before = await roles();
-    const report = await preflight();
+    const report = await preflight(using);
     expect(await roles()).toEqual(before);
     const db = report.components.find((c) => c.component === 'database')!;
     expect(db.status).toBe('blocked');
@@ -127,6 +137,35 @@ test('without CREATE in its schema (for the write probe table), preflight names 
   expect(summary).toContain('CREATE SCHEMA IF NOT EXISTS dr_bot AUTHORIZATION "dr_bot"');
 });
 
+test('without SELECT on a consistencyTables table, preflight names it and its GRANT', async () => {
+  await sql(lab.postgres.primary.url, 'CREATE TABLE public.lp_orders (id int PRIMARY KEY)');
+  const pg = config.components.postgres!;
+  const checking = createProviders(
+    {
+      ...config,
+      components: {
+        ...config.components,
+        postgres: { ...pg, consistencyTables: ['public.lp_orders'] },
+      },
+    },
+    process.env,
+    silentLog,
+  );
+  try {
+    const summary = await withoutPgRight(
+      `REVOKE SELECT ON public.lp_orders FROM ${BOT_PG_ROLE}`,
+      `GRANT SELECT ON public.lp_orders TO ${BOT_PG_ROLE}`,
+      `has_table_privilege('public.lp_orders', 'SELECT')`,
+      checking,
+    );
+    expect(summary).toContain(
+      `primary: missing SELECT on public.lp_orders (consistency check): run on the primary \`GRANT SELECT ON "public"."lp_orders" TO "${BOT_PG_ROLE}";\``,
+    );
+  } finally {
+    await closeProviders(checking, silentLog);
+  }
+});
+
 /** Change the bot's ACL on both servers, preflight, then restore it from redis.acl. */
 async function withAcl(rules: string[]): Promise<string> {
   await Promise.all(
@@ -156,12 +195,28 @@ test.each(REDIS_RIGHTS.map((r) => [r.rule, r] as const))(
   },
 );
 
-test('without the write probe key pattern, preflight names the pattern to add', async () => {
-  const summary = await withAcl(['resetkeys', '%R~*', '~dr_drill_load:*']);
-  expect(summary).toContain(`may not run SET: run \`ACL SETUSER ${BOT_REDIS_USER} ~dr:probe:*\``);
-});
+/** The key patterns redis.acl gives the bot's user, and the command preflight says needs each. */
+const KEY_PATTERNS: readonly (readonly [string, string])[] = [
+  ['%R~*', 'TYPE'],
+  ['~dr:probe:*', 'SET'],
+  ['~dr_drill_load:*', 'INCR'],
+];
 
-test('without ACL DRYRUN, preflight says the rights cannot be checked and how to allow it', async () => {
-  const summary = await withAcl(['-acl|dryrun']);
-  expect(summary).toContain('+acl|whoami +acl|dryrun');
-});
+test.each(KEY_PATTERNS)(
+  'without the key pattern %s, preflight names it as the fix for %s; nothing changes',
+  async (pattern, command) => {
+    const others = KEY_PATTERNS.map(([p]) => p).filter((p) => p !== pattern);
+    const summary = await withAcl(['resetkeys', ...others]);
+    expect(summary).toContain(
+      `primary: may not run ${command}: run \`ACL SETUSER ${BOT_REDIS_USER} ${pattern}\``,
+    );
+  },
+);
+
+test.each(['+acl|whoami', '+acl|dryrun'])(
+  'without %s, preflight says the rights cannot be checked and how to allow it; nothing changes',
+  async (rule) => {
+    const summary = await withAcl([rule.replace(/^\+/, '-')]);
+    expect(summary).toContain('ACL SETUSER <bot user> +acl|whoami +acl|dryrun');
+  },
+);

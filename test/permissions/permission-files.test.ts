@@ -224,6 +224,33 @@ describe('deploy/permissions for the data tier', () => {
     },
   );
 
+  // The reverse: a right added to a file without a preflight check (and so without its revoke
+  // case in test/lab/least-privilege) fails here.
+  it('has a preflight check for every GRANT in postgres.sql', () => {
+    const checked = new Set(PG_RIGHTS.map((r) => r.grant.replace('ROLE', 'dr_bot')));
+    const grants = sql
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => /^GRANT /.test(l));
+    // Optional: granted only where pg_walinspect is installed; without it failback counts nothing.
+    const optional = [
+      'GRANT EXECUTE ON FUNCTION pg_get_wal_records_info(pg_lsn, pg_lsn) TO dr_bot;',
+    ];
+    expect(grants.filter((g) => !checked.has(g) && !optional.includes(g))).toEqual([]);
+    expect(grants.length).toBe(PG_RIGHTS.length + optional.length);
+  });
+
+  it('has a preflight check for every command and key pattern redis.acl allows', () => {
+    const rules = new Set(REDIS_RIGHTS.map((r) => r.rule));
+    const keys = new Set(REDIS_RIGHTS.flatMap((r) => (r.keys ? [r.keys] : [])));
+    // Preflight's own means of checking: their absence is its own red row.
+    const preflight = ['+acl|whoami', '+acl|dryrun'];
+    const commands = aclLine.filter((w) => w.startsWith('+'));
+    expect(commands.filter((c) => !rules.has(c) && !preflight.includes(c))).toEqual([]);
+    const patterns = aclLine.filter((w) => w.startsWith('~') || w.startsWith('%'));
+    expect(patterns.filter((p) => !keys.has(p))).toEqual([]);
+  });
+
   it('gives the Redis user no password and never every command', () => {
     expect(aclLine).toContain('resetpass');
     expect(aclLine.some((w) => w === 'nopass' || w.startsWith('>') || w.startsWith('#'))).toBe(

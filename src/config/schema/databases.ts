@@ -47,13 +47,26 @@ export const postgres = z
     catchUpTimeoutSeconds: z.number().int().positive().default(120),
     fence: z
       .object({
-        /** read-only: default_transaction_read_only=on + reload + end client sessions. command: run `command`. */
-        method: z.enum(['read-only', 'command']).default('read-only'),
+        /**
+         * read-only: ALTER SYSTEM default_transaction_read_only=on + reload + end client sessions.
+         * role: ALTER ROLE <roles> SET default_transaction_read_only=on + end their sessions.
+         * command: run `command`.
+         */
+        method: z.enum(['read-only', 'role', 'command']).default('read-only'),
         command: z.string().optional(),
+        /** method role: the application's login roles, made read-only. */
+        roles: z.array(z.string().min(1)).optional(),
       })
       .strict()
       .refine((f) => f.method !== 'command' || !!f.command, {
         message: 'fence.method "command" needs fence.command',
+      })
+      .refine((f) => f.method !== 'role' || (f.roles?.length ?? 0) > 0, {
+        message:
+          'fence.method "role" needs fence.roles: the login roles the application writes with',
+      })
+      .refine((f) => f.method === 'role' || f.roles === undefined, {
+        message: 'fence.roles is for fence.method "role": set the method or remove roles',
       })
       .default({ method: 'read-only' }),
     /** Write probe used by verification: a `dr_probe` table by default, or a statement. */
@@ -98,7 +111,10 @@ export const postgres = z
           'driver rds-replica rebuilds the old primary with CreateDBInstanceReadReplica: remove `resync`',
         );
       if (p.fence.method === 'command')
-        problem('fence', 'driver rds-replica fences with read-only (no host to run a command on)');
+        problem(
+          'fence',
+          'driver rds-replica fences with method role (RDS forbids ALTER SYSTEM) or read-only; there is no host to run a command on',
+        );
     } else if (p.rds) {
       problem(
         'rds',

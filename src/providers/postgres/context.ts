@@ -23,7 +23,8 @@ export interface PostgresProviderOptions {
   secondaryUrl: string;
   promoteTimeoutSeconds: number;
   catchUpTimeoutSeconds: number;
-  fence: { method: 'read-only' | 'command'; command?: string };
+  /** read-only (ALTER SYSTEM), role (ALTER ROLE on `roles`) or command; see fence.ts. */
+  fence: { method: 'read-only' | 'role' | 'command'; command?: string; roles?: readonly string[] };
   probe: { table: string; statement?: string };
   resync?: { command: string; timeoutSeconds: number };
   consistencyTables: readonly string[];

@@ -90,20 +90,20 @@ interface StaleFacts {
   /** The latest checkpoint record in pg_control. */
   latestCheckpointLsn: string | null;
   walinspect: boolean;
-  /** Fenced read-only (default_transaction_read_only), as a planned failover leaves the old primary. */
+  /** Fenced the configured way (read-only or its roles), as a planned failover leaves the old primary. */
   fenced: boolean;
   /** The next transaction id (pg_snapshot_xmax of pg_current_snapshot): unchanged while nothing writes. */
   nextXid: string | null;
 }
 
-async function staleFacts(c: pg.Client, timeline: number): Promise<StaleFacts> {
+async function staleFacts(c: pg.Client, timeline: number, fenced: string): Promise<StaleFacts> {
   const { rows } = await c.query(`
     SELECT pg_current_wal_flush_lsn()::text AS end_lsn,
            current_setting('wal_log_hints') = 'on' OR current_setting('data_checksums') = 'on' AS rewindable,
            current_setting('wal_segment_size') AS seg,
            (SELECT checkpoint_lsn::text FROM pg_control_checkpoint()) AS checkpoint,
            EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_walinspect') AS walinspect,
-           current_setting('default_transaction_read_only') = 'on' AS fenced,
+           ${fenced} AS fenced,
            pg_snapshot_xmax(pg_current_snapshot())::text AS next_xid`);
   const r = rows[0];
   const segmentSize = parseSize(String(r.seg));
@@ -235,9 +235,11 @@ export async function analyseStale(
     writerTimeline: number;
     divergenceLsn: string;
     fence?: FenceRecord | null;
+    /** The SQL test of the configured fence (role-fence.ts fencedSql). */
+    fencedSql: string;
   },
 ): Promise<Divergence> {
-  const f = await staleFacts(c, opts.staleTimeline);
+  const f = await staleFacts(c, opts.staleTimeline, opts.fencedSql);
   const fencedBeforeSplit =
     opts.fence && fenceProvesNoCommit(opts.fence, f, opts) ? opts.fence : null;
   const lostBytes = Math.max(0, lsnDiff(f.endLsn, opts.divergenceLsn));

@@ -1,6 +1,6 @@
 /**
- * Fencing the side that must stop writing: read-only through ALTER SYSTEM or the configured fence
- * command, ending the sessions that predate it, the final LSN the standby must reach, lifting the
+ * Fencing the side that must stop writing: read-only through ALTER SYSTEM, the application roles
+ * (role-fence.ts) or the configured fence command, ending the sessions that predate it, the final LSN the standby must reach, lifting the
  * fence again, and the fence record a planned failover leaves for the failback.
  */
 import type pg from 'pg';
@@ -9,7 +9,9 @@ import { ProviderError } from '../../errors.js';
 import { runShellCommand } from '../pg-command.js';
 import { NAME, other, type PgContext } from './context.js';
 import { switchpointFrom, timelineHistory, writerTimeline } from './divergence.js';
+import { DRILL_LOAD_APPLICATION } from '../write-load.js';
 import { lsnDiff } from './lsn.js';
+import { fencedSql, liftRoleFence, setRoleFence } from './role-fence.js';
 import { inspect } from './state.js';
 
 /**
@@ -35,6 +37,10 @@ export async function fenceWrites(
       const finalLsn = await receivedAfterShutdown(ctx, other(side));
       return { finalLsn, terminated, ms: Date.now() - started };
     }
+  } else if (ctx.opts.fence.method === 'role') {
+    // Committed role settings apply to every later login: no reload to wait for.
+    await setRoleFence(ctx, side);
+    terminated = await endSessions(ctx, side, ctx.opts.fence.roles ?? []);
   } else {
     await ctx.withClient(side, 'fencing writes (read-only)', async (c) => {
       await c.query('ALTER SYSTEM SET default_transaction_read_only = on');
@@ -76,8 +82,8 @@ export async function fenceWrites(
 }
 
 /**
- * End every client session that predates the fence and wait until each is gone, on every
- * version: pg_terminate_backend(pid, timeout) on 14+ only returns false for a session that
+ * End every client session that predates the fence (with the role fence: those of its roles, and
+ * the drill's write load standing in for them) and wait until each is gone, on every version: pg_terminate_backend(pid, timeout) on 14+ only returns false for a session that
  * outlives it, and a session still open could commit after the final LSN is read. Sessions
  * opened since are read-only by default and are not waited for (an application reconnecting
  * in a loop would otherwise hold the fence up forever).
@@ -87,7 +93,11 @@ export async function fenceWrites(
  * its next command (a backend reloads the configuration before running it): only a transaction it
  * began before the fence can still write, so that is what is waited for instead.
  */
-async function endSessions(ctx: PgContext, side: RegionRole): Promise<number> {
+async function endSessions(
+  ctx: PgContext,
+  side: RegionRole,
+  roles?: readonly string[],
+): Promise<number> {
   const timeoutMs = ctx.opts.sessionExitTimeoutMs ?? 15_000;
   return ctx.withClient(side, 'ending client sessions', async (c) => {
     const { rows } = await c.query<Session & { ended: boolean | null; fencedAt: string }>(
@@ -96,7 +106,9 @@ async function endSessions(ctx: PgContext, side: RegionRole): Promise<number> {
               CASE WHEN r.rolsuper AND NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
                    THEN NULL ELSE pg_terminate_backend(a.pid) END AS ended
          FROM pg_stat_activity a LEFT JOIN pg_roles r ON r.oid = a.usesysid
-        WHERE a.backend_type = 'client backend' AND a.pid <> pg_backend_pid()`,
+        WHERE a.backend_type = 'client backend' AND a.pid <> pg_backend_pid()
+          AND ($1::text[] IS NULL OR a.usename = ANY($1::text[]) OR a.application_name = $2)`,
+      [roles ? [...roles] : null, DRILL_LOAD_APPLICATION],
     );
     const ended = rows.filter((r) => r.ended !== null);
     const kept = rows.filter((r) => r.ended === null);
@@ -180,8 +192,16 @@ async function receivedAfterShutdown(ctx: PgContext, standby: RegionRole): Promi
   );
 }
 
-/** Undo a read-only fence we left on `side` earlier (a failback promotes the old, fenced primary). */
+/**
+ * Undo a fence we left on `side` earlier (a failback promotes the old, fenced primary), or that
+ * replication copied to it (the role fence): the role settings, then a read-only ALTER SYSTEM.
+ */
 export async function unfence(ctx: PgContext, side: RegionRole): Promise<boolean> {
+  const roles = ctx.opts.fence.method === 'role' && (await liftRoleFence(ctx, side));
+  return (await unfenceSystem(ctx, side)) || roles;
+}
+
+async function unfenceSystem(ctx: PgContext, side: RegionRole): Promise<boolean> {
   return ctx.withClient(side, 'removing the read-only fence', async (c) => {
     const { rows } = await c.query(
       `SELECT setting, sourcefile FROM pg_settings WHERE name = 'default_transaction_read_only'`,
@@ -204,7 +224,7 @@ export async function readFencedState(
   try {
     return await ctx.withClient(side, 'reading the fenced state', async (c) => {
       const { rows } = await c.query(
-        `SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS xid, current_setting('default_transaction_read_only') = 'on' AS fenced`,
+        `SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS xid, ${fencedSql(ctx.opts.fence)} AS fenced`,
       );
       if (rows[0].fenced !== true) return null;
       return { timeline: await writerTimeline(c), nextXid: rows[0].xid as string };

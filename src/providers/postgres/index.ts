@@ -6,7 +6,7 @@
  *     secondaryUrl,           //   the bot's role with deploy/permissions/postgres.sql's rights (preflight checks them)
  *     promoteTimeoutSeconds,  // pg_promote(wait => true, timeout); config: postgres.promoteTimeoutSeconds
  *     catchUpTimeoutSeconds,  // planned: how long to wait for the standby to replay the final LSN
- *     fence,                  // { method: 'read-only' } or { method: 'command', command } (config postgres.fence)
+ *     fence,                  // { method: 'read-only' | 'role', roles? } or { method: 'command', command } (config postgres.fence)
  *     probe,                  // { table: 'dr_probe', statement? }: verification's write probe
  *     resync?,                // { command, timeoutSeconds }: host-level rewind/rebuild script (failback)
  *     consistencyTables,      // tables compared chunk by chunk on both sides (consistency.ts)
@@ -32,7 +32,7 @@
  *
  * One file per concern: context.ts (connection, options, what is remembered), state.ts (reading a
  * side, its role), identity.ts (is it this cluster's server), readiness.ts, loss.ts (RPO),
- * promote.ts, fence.ts, resync.ts (failback of an old primary), consistency.ts; and the helpers
+ * promote.ts, fence.ts (role-fence.ts), resync.ts (failback of an old primary), consistency.ts; and the helpers
  * divergence.ts (the stale side's analysis), memory.ts (what outlives the process), lsn.ts.
  */
 import type { CheckResult, ComponentReadiness, Mode, RegionRole } from '../../domain/types.js';

@@ -12,6 +12,7 @@ import { fenceWrites, readFencedState, recordFence, unfence } from './fence.js';
 import { identityProblem, notPromotedAfter, notProvenPromoted, sameCluster } from './identity.js';
 import { expectedLoss } from './loss.js';
 import { lsnDiff } from './lsn.js';
+import { liftHint } from './role-fence.js';
 import { inspect, inspectReachable, writerReading } from './state.js';
 import { backoffMs, sleep } from '../dns-resolve.js';
 
@@ -286,7 +287,7 @@ export async function waitForReplay(
     if (Date.now() > deadline) {
       throw new ProviderError(
         NAME,
-        `${ctx.where(target)} did not replay the final LSN ${finalLsn} within ${ctx.opts.catchUpTimeoutSeconds} s (${unanswered ? `last look: ${unanswered}` : `replayed ${replayLsn ?? 'nothing'}, ${behind === null ? '?' : formatBytes(behind)} behind`}). ${other(target)} stays fenced read-only: fix replication and retry, choose an unplanned failover, or lift the fence with ALTER SYSTEM RESET default_transaction_read_only; SELECT pg_reload_conf();`,
+        `${ctx.where(target)} did not replay the final LSN ${finalLsn} within ${ctx.opts.catchUpTimeoutSeconds} s (${unanswered ? `last look: ${unanswered}` : `replayed ${replayLsn ?? 'nothing'}, ${behind === null ? '?' : formatBytes(behind)} behind`}). ${other(target)} stays fenced read-only: fix replication and retry, choose an unplanned failover, or lift the fence with ${liftHint(ctx)}`,
         { code: 'timeout', retryable: true },
       );
     }

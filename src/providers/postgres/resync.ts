@@ -19,6 +19,7 @@ import {
 } from './divergence.js';
 import { identityProblem, sameCluster } from './identity.js';
 import { lsnDiff } from './lsn.js';
+import { fencedSql } from './role-fence.js';
 import { inspect, inspectReachable, isStreamingStandby, writePosition } from './state.js';
 
 /**
@@ -45,7 +46,13 @@ export async function divergence(ctx: PgContext, stale: RegionRole): Promise<Div
     return null;
   });
   return ctx.withClient(stale, 'analysing WAL written after the split', (c) =>
-    analyseStale(c, { staleTimeline: staleTl, writerTimeline: writerTl, divergenceLsn, fence }),
+    analyseStale(c, {
+      staleTimeline: staleTl,
+      writerTimeline: writerTl,
+      divergenceLsn,
+      fence,
+      fencedSql: fencedSql(ctx.opts.fence),
+    }),
   );
 }
 

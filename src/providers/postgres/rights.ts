@@ -1,11 +1,13 @@
 /**
  * The bot's own rights on each side, checked by preflight before anyone can approve: every right
- * deploy/permissions/postgres.sql grants that the configured procedure uses. Read-only: each check
+ * deploy/permissions/postgres.sql grants that the configured procedure uses, and with fence method
+ * `role` what postgres-role-fence.sql adds (role-fence.ts). Read-only: each check
  * is a has_*_privilege / pg_has_role query, never the action itself.
  */
 import type { ComponentReadiness, RegionRole } from '../../domain/types.js';
 import { DrError } from '../../errors.js';
 import { quoteIdent, type PgContext } from './context.js';
+import { roleFenceRights } from './role-fence.js';
 
 /** One right: what it is for, the SQL that tells whether the current role has it, and its GRANT. */
 interface PgRight {
@@ -97,7 +99,7 @@ async function missingOn(ctx: PgContext, side: RegionRole): Promise<MissingRight
     const rights: { name: string; held: string; grant: string }[] = PG_RIGHTS.filter(
       (r) => (r.minVersion ?? 0) <= v && (!r.fence || r.fence === ctx.opts.fence.method),
     ).map((r) => ({ ...r, grant: r.grant.replace('ROLE', quoteIdent(role)) }));
-    rights.push(...extraRights(ctx, role));
+    rights.push(...roleFenceRights(ctx, role, v), ...extraRights(ctx, role));
     const { rows } = await c.query<Record<string, boolean | null>>(
       `SELECT ${rights.map((r, i) => `(${r.held}) AS r${i}`).join(', ')}`,
     );

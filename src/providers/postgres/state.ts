@@ -14,6 +14,7 @@ import {
   type SideState,
 } from './context.js';
 import type { WriterReading } from './memory.js';
+import { fencedSql } from './role-fence.js';
 
 /** One reading of `side`; a retryable failure (down, not up yet) is Unreachable, not an error. */
 export async function inspect(ctx: PgContext, side: RegionRole): Promise<SideState> {
@@ -30,7 +31,7 @@ export async function inspect(ctx: PgContext, side: RegionRole): Promise<SideSta
                pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::text AS replay_gap,
                pg_last_xact_replay_timestamp() AS last_replay_at,
                extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp())::float8 AS last_replay_age,
-               current_setting('default_transaction_read_only') AS read_only,
+               ${fencedSql(ctx.opts.fence)} AS fenced,
                clock_timestamp() AS checked_at,
                CASE WHEN pg_is_in_recovery() THEN pg_is_wal_replay_paused() ELSE false END AS replay_paused`);
       const r = rows[0];
@@ -52,7 +53,7 @@ export async function inspect(ctx: PgContext, side: RegionRole): Promise<SideSta
         lastReplayAt: iso(r.last_replay_at),
         lastReplayAgeSeconds:
           r.last_replay_age === null ? null : Math.max(0, Number(r.last_replay_age)),
-        readOnlyFenced: r.read_only === 'on',
+        readOnlyFenced: r.fenced === true,
         replayPaused: r.replay_paused === true,
         receiver: w
           ? {
