@@ -14,6 +14,8 @@ import type { CliIo } from './io.js';
 export type LabRedis = NonNullable<LabUpOptions['redis']>;
 /** `dr lab up --dns`: the DNS method of the written config (AWS). */
 export type LabDns = NonNullable<LabUpOptions['dns']>;
+/** `dr lab up --postgres`: the database driver of the written config. */
+export type LabPostgres = NonNullable<LabUpOptions['postgres']>;
 
 export type LabAction = 'up' | 'down' | 'status' | 'outage' | 'restore';
 /** One fixed place by default, so `dr lab status` and `dr lab down` find what `dr lab up` started. */
@@ -59,6 +61,11 @@ function describeUp(info: LabInfo, cloud: LabCloud | undefined): string {
     ...(cloud && info.simulators.elasticache
       ? [
           `  elasticache API     ${info.simulators.elasticache.url} (global datastore in front of the Redis pair)`,
+        ]
+      : []),
+    ...(cloud && info.simulators.rds
+      ? [
+          `  rds API             ${info.simulators.rds.url} (a source instance and its cross-region read replica in front of the PostgreSQL pair)`,
         ]
       : []),
     `bot config: ${info.configPath}`,
@@ -185,7 +192,7 @@ async function up(
   dir: string,
   io: CliIo,
   cloud: 'aws' | 'azure',
-  choices: { redis?: LabRedis; dns?: LabDns },
+  choices: { redis?: LabRedis; dns?: LabDns; postgres?: LabPostgres },
 ): Promise<number> {
   const controller = new AbortController();
   let received: NodeJS.Signals | undefined;
@@ -231,6 +238,7 @@ export async function runLab(
     cloud?: 'aws' | 'azure';
     redis?: LabRedis;
     dns?: LabDns;
+    postgres?: LabPostgres;
     io: CliIo;
   },
 ): Promise<number> {
@@ -242,6 +250,7 @@ export async function runLab(
       return await up(lab, dir, io, opts.cloud ?? 'aws', {
         ...(opts.redis ? { redis: opts.redis } : {}),
         ...(opts.dns ? { dns: opts.dns } : {}),
+        ...(opts.postgres ? { postgres: opts.postgres } : {}),
       });
     if (action === 'down') {
       await lab.labDown({ dir });

@@ -8,7 +8,7 @@ import { isOpId, malformedOpId } from '../bot/commands.js';
 import { configPathFrom, DEFAULT_CONFIG_PATH } from '../config/path.js';
 import { DrError } from '../errors.js';
 import { runConfigCheck, runConfigCheckLive } from './config-check.js';
-import { runLab, type LabAction, type LabDns, type LabRedis } from './lab.js';
+import { runLab, type LabAction, type LabDns, type LabPostgres, type LabRedis } from './lab.js';
 import { runLabResync } from './lab-resync.js';
 import type { CliIo } from './io.js';
 
@@ -178,6 +178,7 @@ function addLabCommands(program: Command, cli: Cli): void {
     .addOption(cloudOption())
     .addOption(redisDriverOption())
     .addOption(dnsMethodOption())
+    .addOption(postgresDriverOption())
     .addHelpText(
       'after',
       '\nCtrl-C (SIGINT) or SIGTERM while it starts: it stops what it started and removes DIR (exit 130 / 143).\nAfter a kill -9, `dr lab down --dir DIR` stops what DIR/lab.json records.',
@@ -263,6 +264,7 @@ function labCommand(
     cloud?: 'aws' | 'azure';
     redis?: LabRedis;
     dns?: LabDns;
+    postgres?: LabPostgres;
   };
   return command.action(async (opts: LabOpts) => {
     setCode(
@@ -272,6 +274,7 @@ function labCommand(
         ...(opts.cloud ? { cloud: opts.cloud } : {}),
         ...(opts.redis ? { redis: opts.redis } : {}),
         ...(opts.dns ? { dns: opts.dns } : {}),
+        ...(opts.postgres ? { postgres: opts.postgres } : {}),
         io,
       }),
     );
@@ -284,6 +287,14 @@ function redisDriverOption(): Option {
     '--redis <driver>',
     'the cache driver of the lab config: elasticache-global puts an ElastiCache simulator in front of the Redis pair',
   ).choices(['replication', 'elasticache-global']);
+}
+
+/** `--postgres <driver>` of `dr lab up` and `dr demo`. */
+function postgresDriverOption(): Option {
+  return new Option(
+    '--postgres <driver>',
+    'the database driver of the lab config: rds-replica puts an RDS simulator in front of the PostgreSQL pair (promotion and failback rebuild through the RDS API)',
+  ).choices(['streaming', 'rds-replica']);
 }
 
 /** `--dns <method>` of `dr lab up` and `dr demo`. */
@@ -413,6 +424,7 @@ function addDemoCommand(program: Command, cli: Cli): void {
     .addOption(cloudOption())
     .addOption(redisDriverOption())
     .addOption(dnsMethodOption())
+    .addOption(postgresDriverOption())
     .addHelpText(
       'after',
       '\nNeeds the PostgreSQL server binaries (initdb, pg_ctl, postgres) and redis-server on this machine.',
@@ -424,6 +436,7 @@ function addDemoCommand(program: Command, cli: Cli): void {
         cloud?: 'aws' | 'azure';
         redis?: LabRedis;
         dns?: LabDns;
+        postgres?: LabPostgres;
         evidence?: boolean;
       }) => {
         // The demo talks to local simulators only: the AWS SDK's notice that its 2027 releases need
@@ -439,6 +452,7 @@ function addDemoCommand(program: Command, cli: Cli): void {
             ...(opts.cloud ? { cloud: opts.cloud } : {}),
             ...(opts.redis ? { redis: opts.redis } : {}),
             ...(opts.dns ? { dns: opts.dns } : {}),
+            ...(opts.postgres ? { postgres: opts.postgres } : {}),
             ...(opts.evidence ? { evidence: true } : {}),
           }),
         );

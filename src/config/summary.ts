@@ -98,6 +98,12 @@ function dnsText(c: DrConfig['components']): string | undefined {
   return dns;
 }
 
+/** The rds-replica driver's instances, after the servers' URLs. */
+function rdsText(rds: NonNullable<DrConfig['components']['postgres']>['rds']): string {
+  if (!rds) return '';
+  return `; RDS ${rds.primary.instanceIdentifier} (${rds.primary.region}), read replica ${rds.secondary.instanceIdentifier} (${rds.secondary.region})`;
+}
+
 /** One `components:` row per component, "not configured" for those left out. */
 function componentLines(c: DrConfig['components'], env: NodeJS.ProcessEnv): string[] {
   const lines: string[] = [];
@@ -107,7 +113,7 @@ function componentLines(c: DrConfig['components'], env: NodeJS.ProcessEnv): stri
   row(
     'postgres',
     c.postgres &&
-      `primary ${refText(c.postgres.primary, env)}, secondary ${refText(c.postgres.secondary, env)}`,
+      `primary ${refText(c.postgres.primary, env)}, secondary ${refText(c.postgres.secondary, env)}${rdsText(c.postgres.rds)}`,
   );
   row(
     'redis',

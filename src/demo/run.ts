@@ -31,6 +31,8 @@ export interface DemoOptions {
   redis?: LabUpOptions['redis'];
   /** The lab's DNS switch (`dr lab up --dns`); default route53. */
   dns?: LabUpOptions['dns'];
+  /** The lab's database driver (`dr lab up --postgres`); default streaming. */
+  postgres?: LabUpOptions['postgres'];
 }
 
 function failure(err: unknown): string {
@@ -70,7 +72,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
 
   try {
     io.stdout(
-      `dr demo: starting the lab — PostgreSQL primary + streaming standby, Redis primary + replica, a state Redis for the bot, and the cloud simulators (${opts.cloud === 'azure' ? 'Traffic Manager, Blob, Entra ID' : opts.dns === 'route53-arc' ? 'Route 53 with ARC routing controls' : 'Route 53'}, Kubernetes, health)…\n`,
+      `dr demo: starting the lab — PostgreSQL primary + streaming standby, Redis primary + replica, a state Redis for the bot, and the cloud simulators (${opts.cloud === 'azure' ? 'Traffic Manager, Blob, Entra ID' : opts.dns === 'route53-arc' ? 'Route 53 with ARC routing controls' : 'Route 53'}, Kubernetes, health${opts.postgres === 'rds-replica' ? ', RDS in front of the PostgreSQL pair' : ''})…\n`,
     );
     let info: LabInfo;
     try {
@@ -80,6 +82,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
         ...(opts.cloud ? { cloud: opts.cloud } : {}),
         ...(opts.redis ? { redis: opts.redis } : {}),
         ...(opts.dns ? { dns: opts.dns } : {}),
+        ...(opts.postgres ? { postgres: opts.postgres } : {}),
       });
       labStart = up;
       info = demo.info = await up;

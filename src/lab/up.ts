@@ -27,7 +27,7 @@ import {
 } from './postgres.js';
 import { applyPostgresRole, applyRedisAcl } from './permissions.js';
 import { redisFiles, redisUrl, startRedis, type RedisServerInfo } from './redis.js';
-import { elasticachePart, simulatorsPart } from './simulators/index.js';
+import { elasticachePart, rdsPart, simulatorsPart } from './simulators/index.js';
 import {
   findPostgresBin,
   findRedisServer,
@@ -72,6 +72,8 @@ export interface LabUpOptions {
    * 'route53-arc' (routing controls on an ARC cluster simulator, which the records follow).
    */
   dns?: 'route53' | 'route53-arc';
+  /** The database driver of the written config; rds-replica adds its RDS simulator part. */
+  postgres?: 'streaming' | 'rds-replica';
 }
 
 /** What the steps of one start share: where and as whom, and the manifest they record into. */
@@ -86,17 +88,20 @@ interface UpState {
   save(): void;
 }
 
+/** The parts `dr lab up` starts for these choices: the cloud simulators, then each driver's own. */
 export function defaultLabParts(
-  cloud: 'aws' | 'azure' = 'aws',
-  redis: LabUpOptions['redis'] = 'replication',
-  dns: LabUpOptions['dns'] = 'route53',
+  choices: Pick<LabUpOptions, 'cloud' | 'redis' | 'dns' | 'postgres'> = {},
 ): LabPart[] {
+  const { cloud = 'aws', redis = 'replication', dns = 'route53', postgres = 'streaming' } = choices;
   if (dns === 'route53-arc' && cloud === 'azure')
     throw new PreconditionFailed(
       '--dns route53-arc switches with an AWS service: use it without --cloud azure (Azure switches with Traffic Manager).',
     );
-  const cloudPart = simulatorsPart({ cloud, ...(dns === 'route53-arc' ? { dns } : {}) });
-  return redis === 'elasticache-global' ? [cloudPart, elasticachePart()] : [cloudPart];
+  return [
+    simulatorsPart({ cloud, ...(dns === 'route53-arc' ? { dns } : {}) }),
+    ...(redis === 'elasticache-global' ? [elasticachePart()] : []),
+    ...(postgres === 'rds-replica' ? [rdsPart()] : []),
+  ];
 }
 
 function pendingRedis(name: string, port: number, dir: string): Pending<RedisServerInfo> {
@@ -108,7 +113,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
   const { signal } = opts;
   signal?.throwIfAborted();
   // Before anything starts: a bad combination of options changes nothing.
-  const parts = opts.parts ?? defaultLabParts(opts.cloud, opts.redis, opts.dns);
+  const parts = opts.parts ?? defaultLabParts(opts);
   const bindir = await findPostgresBin();
   const redisServer = findRedisServer();
   const user = labUser();

@@ -98,6 +98,15 @@ describe('dr lab', () => {
     expect(run.stdout).toMatch(/--dns <method> +the DNS switch of the lab config/);
     expect(run.stdout).toContain('(choices: "route53", "route53-arc")');
   });
+
+  it('up and demo --help list --postgres with its two drivers', async () => {
+    for (const command of [['lab', 'up'], ['demo']]) {
+      const run = await dr([...command, '--help']);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/--postgres <driver> +the database driver of the lab config/);
+      expect(run.stdout).toContain('(choices: "streaming", "rds-replica")');
+    }
+  });
 });
 
 describe('dr config check', () => {

@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/config/index.js';
+import { loadConfig, summarizeConfig } from '../../src/config/index.js';
 
 const BASE = `environment: staging
 regions:
@@ -43,6 +43,13 @@ it('defaults to the streaming driver, as before', () => {
 it('accepts rds-replica with its instances', () => {
   const pg = load(`    driver: rds-replica\n${RDS}`).components.postgres;
   expect(pg?.rds).toMatchObject({ accountId: '123456789012', rebuildTimeoutMinutes: 240 });
+});
+
+it('dr config check names the RDS instances after the servers', () => {
+  const { lines } = summarizeConfig(load(`    driver: rds-replica\n${RDS}`), {});
+  expect(lines).toContain(
+    '  postgres     primary postgres://db1.internal:5432/app, secondary postgres://db2.internal:5432/app; RDS app-db (eu-west-1), read replica app-db-replica (eu-central-1)',
+  );
 });
 
 it.each([

@@ -78,7 +78,14 @@ class RdsControlPlane {
     i.status = busy;
     const p = work()
       .then(() => void (i.status = 'available'))
-      .catch(() => void (i.status = 'failed'))
+      .catch((err: unknown) => {
+        // RDS shows only the status; the cause goes to the simulator's log (DIR/rds/rds.log in the lab).
+        console.error(
+          `rds simulator: ${busy} ${i.id} failed:`,
+          err instanceof Error ? err.message : err,
+        );
+        i.status = 'failed';
+      })
       .finally(() => this.running.delete(p));
     this.running.add(p);
   }
