@@ -332,8 +332,9 @@ describe('wrong targets are refused before any change', () => {
         targets: { rtoMinutes: 30, rpoMinutes: 5 },
       };
       expect(await getStep('promote-database').check(ctx)).toMatchObject({ done: false });
+      // The step passes the refusal on with the roles it read (for the split-tier card).
       await expect(getStep('promote-database').run(ctx, () => undefined)).rejects.toMatchObject({
-        code: 'wrong-target',
+        error: { code: 'wrong-target' },
       });
       await db.close();
     });
