@@ -6,6 +6,7 @@ import {
   componentNames,
   describeUndo,
   splitLine,
+  undoEffect,
   undoHint,
   undoWaiting,
 } from '../domain/split-text.js';
@@ -35,7 +36,7 @@ export function undoButton(
     label: `Undo ${names}`,
     confirm: {
       title: `Undo ${names}?`,
-      text: `${names} goes back to a replica of the old primary, which takes writes again; then ${view.id} ends aborted. It runs once ${view.requiredApprovals} other approver(s) click Undo too.`,
+      text: `${undoEffect(view.split)}; then ${view.id} ends aborted. It runs once ${view.requiredApprovals} other approver(s) click Undo too.`,
       confirm: `Undo ${names}`,
     },
   };

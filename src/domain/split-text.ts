@@ -28,16 +28,36 @@ export function splitLine(split: DataTierSplit): string {
   return split.roles.map(roleText).join(' · ');
 }
 
+/** What Undo does to each component it can put back, for the hint and the confirm dialog. */
+export function undoEffect(split: DataTierSplit): string {
+  return split.roles
+    .filter((r) => r.changed && r.undo !== undefined)
+    .map((r) =>
+      r.undo === 'lift-fence'
+        ? `${NAME[r.component]}: the old primary's fence is lifted and it takes writes again (its standby was never promoted)`
+        : `${NAME[r.component]}: back to a replica of the old primary, which takes writes again`,
+    )
+    .join('; ');
+}
+
+/** Why a changed component has no undo: said, not hidden. */
+function whyNot(r: DataTierRole): string {
+  if (r.component === 'cache') return 'this Redis driver cannot switch back';
+  return r.writer === 'secondary'
+    ? 'a promoted PostgreSQL is not simply demoted: it may hold writes'
+    : 'nothing proves its standby was not promoted, or the fence is not one the bot set: lift it by hand once the standby is checked, as the error says';
+}
+
 /** What a person reads under the roles: what Undo does, or why there is none. */
 export function undoHint(split: DataTierSplit, requiredApprovals: number): string {
   const stuck = split.roles.filter((r) => r.changed && r.undo === undefined);
-  const cannot = stuck.length
-    ? ` The bot cannot undo ${componentNames(stuck.map((r) => r.component))} (a promoted PostgreSQL is not simply demoted; a fence is lifted by hand, as the error says).`
-    : '';
+  const cannot = stuck
+    .map((r) => ` The bot cannot undo ${NAME[r.component]} (${whyNot(r)}).`)
+    .join('');
   if (split.undoable.length === 0)
     return `The data tier is split.${cannot} Retry the failed step, or abort and put it right by hand.`;
   const names = componentNames(split.undoable);
-  return `The data tier is split: Retry the failed step, or Undo ${names} (back to a replica of the old primary, which takes writes again; asked by one person, approved by ${requiredApprovals} other). After an undo the operation ends aborted.${cannot}`;
+  return `The data tier is split: Retry the failed step, or Undo ${names} (${undoEffect(split)}; asked by one person, approved by ${requiredApprovals} other). After an undo the operation ends aborted.${cannot}`;
 }
 
 /** Who asked for the undo and how many approvals it has, while it waits. */

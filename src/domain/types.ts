@@ -167,8 +167,11 @@ export interface DataTierRole {
   changed: boolean;
   /** What else a person must know: "primary fenced read-only", "roles unreadable: ...". */
   note?: string;
-  /** How the bot can undo the change: switch a promoted Redis back. Absent: it cannot. */
-  undo?: 'switch-back';
+  /**
+   * How the bot can undo the change: switch a promoted Redis back, or lift the fence of a
+   * PostgreSQL primary whose standby was never promoted. Absent: it cannot (a promoted PostgreSQL).
+   */
+  undo?: 'switch-back' | 'lift-fence';
 }
 
 /** An undo of a split data tier: asked by one person, approved by others, run, recorded. */
@@ -187,7 +190,7 @@ export interface UndoState {
 /** A paused operation whose data tier is split: each component's role and what can be undone. */
 export interface DataTierSplit {
   roles: DataTierRole[];
-  /** The components the bot can put back (Redis switched back); empty when none can be. */
+  /** The components the bot can put back (Redis switched back, a fence lifted); may be empty. */
   undoable: DataComponent[];
 }
 

@@ -32,6 +32,7 @@ export async function runStepOnce(
         result: 'already-done',
         summary: `already done, nothing changed: ${check.summary}`,
         evidence: { check: check.summary },
+        ...(check.roles ? { roles: check.roles } : {}),
       };
     }
     ctx.log.info({ check: check.summary }, 'step running');

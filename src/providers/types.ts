@@ -69,6 +69,12 @@ export interface DatabaseProvider extends Inspectable {
   resync(opts: { standby: RegionRole; progress: Progress }): Promise<ActionResult>;
   /** Compare both sides under live writes (LSNs, then each configured table chunk by chunk). */
   consistency(opts: { writer: RegionRole; progress: Progress }): Promise<ConsistencyResult>;
+  /**
+   * Put back a promotion that did not happen: `promoted` is still a streaming standby, so the
+   * other side's fence is lifted and it takes writes again. A promoted standby is refused (it may
+   * hold writes). Absent where the driver cannot lift its fence (a fence command): no undo offered.
+   */
+  undoPromotion?(opts: { promoted: RegionRole; progress: Progress }): Promise<ActionResult>;
 }
 
 /** Redis (or another cache with replication). */

@@ -1,6 +1,6 @@
 import { STEP_TITLES } from '../machine/runbook.js';
 import { actionOutcome, allDone } from './outcome.js';
-import { withRoles } from './data-roles.js';
+import { checkWithRoles, withRoles } from './data-roles.js';
 import { requireProvider } from './require.js';
 import type { Step } from './types.js';
 
@@ -8,12 +8,15 @@ export const promoteCache: Step = {
   id: 'promote-cache',
   title: STEP_TITLES['promote-cache'],
   needs: ['cache'],
-  async check(ctx) {
+  check(ctx) {
     const cache = requireProvider(ctx, 'cache');
-    return allDone(
-      [{ label: 'cache', done: await cache.isWriter('secondary') }],
-      'secondary cache is already the writer',
-      'secondary cache still a replica',
+    // Found done (a resumed step): its roles are recorded all the same, so a split is seen.
+    return checkWithRoles(ctx, 'cache', async () =>
+      allDone(
+        [{ label: 'cache', done: await cache.isWriter('secondary') }],
+        'secondary cache is already the writer',
+        'secondary cache still a replica',
+      ),
     );
   },
   async run(ctx, progress) {

@@ -1,6 +1,6 @@
 import { STEP_TITLES } from '../machine/runbook.js';
 import { actionOutcome, allDone } from './outcome.js';
-import { withRoles } from './data-roles.js';
+import { checkWithRoles, withRoles } from './data-roles.js';
 import { requireProvider } from './require.js';
 import type { Step } from './types.js';
 
@@ -8,16 +8,19 @@ export const promoteDatabase: Step = {
   id: 'promote-database',
   title: STEP_TITLES['promote-database'],
   needs: ['database'],
-  async check(ctx) {
+  check(ctx) {
     const db = requireProvider(ctx, 'database');
-    // A writer that readiness refuses (another cluster, two writers, a diverged timeline, no evidence with the primary down) is not "already promoted": promote says why.
-    const done =
-      (await db.isWriter('secondary')) && (await db.readiness('secondary')).status !== 'blocked';
-    return allDone(
-      [{ label: 'database', done }],
-      'secondary database already accepts writes',
-      'secondary database still a standby',
-    );
+    // Found done (a resumed step): its roles are recorded all the same, so a split is seen.
+    return checkWithRoles(ctx, 'database', async () => {
+      // A writer that readiness refuses (another cluster, two writers, a diverged timeline, no evidence with the primary down) is not "already promoted": promote says why.
+      const done =
+        (await db.isWriter('secondary')) && (await db.readiness('secondary')).status !== 'blocked';
+      return allDone(
+        [{ label: 'database', done }],
+        'secondary database already accepts writes',
+        'secondary database still a standby',
+      );
+    });
   },
   async run(ctx, progress) {
     const db = requireProvider(ctx, 'database');

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type {
+  DataTierRole,
   Mode,
   OperationKind,
   PreflightReport,
@@ -31,6 +32,8 @@ export interface CheckOutcome {
   done: boolean;
   /** What check() saw ("secondary not in recovery: already promoted"). */
   summary: string;
+  /** Data-tier promotions found done: where the component writes (a resumed step records it too). */
+  roles?: DataTierRole;
 }
 
 /**

@@ -13,7 +13,12 @@ import {
   renderEntry as renderConsoleEntry,
   renderStatus as renderConsoleStatus,
 } from '../../src/console/render.js';
-import type { OperationView, StepState, TimelineEntry } from '../../src/domain/types.js';
+import type {
+  DataTierRole,
+  OperationView,
+  StepState,
+  TimelineEntry,
+} from '../../src/domain/types.js';
 
 const targets = { rtoMinutes: 30, rpoMinutes: 5 };
 const T0 = Date.UTC(2026, 10, 25, 22, 0, 0);
@@ -226,6 +231,65 @@ describe('status card', () => {
     expect(undo.confirm.text.text).toContain('back to a replica of the old primary');
     expect(allText(card)).toContain('Undo Redis asked by U0ALICE: 0/1 approval(s)');
     expect(renderConsoleStatus(redis)).toContain('Undo Redis asked by U0ALICE: 0/1 approval(s)');
+  });
+
+  test('paused with a fenced PostgreSQL never promoted: Undo PostgreSQL lifts the fence', () => {
+    const regions = { primary: 'eu-west-1', secondary: 'eu-central-1' };
+    const fenced = {
+      component: 'database' as const,
+      writer: null,
+      regions,
+      changed: true,
+      note: 'primary fenced, standby not promoted',
+      undo: 'lift-fence' as const,
+    };
+    const s = steps('pending');
+    s[0] = {
+      ...s[0]!,
+      status: 'failed',
+      error: {
+        code: 'provider',
+        message: 'permission denied for function pg_promote',
+        retryable: false,
+      },
+      roles: fenced,
+    };
+    const paused = (cache: DataTierRole) =>
+      view({
+        phase: 'paused',
+        currentSteps: ['promote-database'],
+        steps: s,
+        split: {
+          roles: [fenced, cache],
+          undoable: cache.undo ? ['database', 'cache'] : ['database'],
+        },
+        lastError: s[0].error,
+      });
+    const alone = paused({ component: 'cache', writer: 'primary', regions, changed: false });
+    const card = renderCard(alone, targets);
+    expect(allText(card)).toContain(
+      '*Data tier:* PostgreSQL: no writer — primary fenced, standby not promoted (changed) · Redis: primary in eu-west-1 (unchanged)',
+    );
+    const undo = buttons(card).find((b) => b.action_id === ACTION_IDS.undo)!;
+    expect(undo.text.text).toBe('Undo PostgreSQL');
+    expect(undo.confirm.text.text).toContain("the old primary's fence is lifted");
+    expect(renderConsoleStatus(alone)).toContain('or Undo PostgreSQL (PostgreSQL: the old primary');
+
+    const both = renderCard(
+      paused({
+        component: 'cache',
+        writer: 'secondary',
+        regions,
+        changed: true,
+        undo: 'switch-back',
+      }),
+      targets,
+    );
+    const undoBoth = buttons(both).find((b) => b.action_id === ACTION_IDS.undo)!;
+    expect(undoBoth.text.text).toBe('Undo PostgreSQL and Redis');
+    // Slack refuses a confirm text over 300 characters.
+    expect(undoBoth.confirm.text.text.length).toBeLessThanOrEqual(300);
+    expect(undoBoth.confirm.text.text).toContain('Redis: back to a replica of the old primary');
   });
 
   test('completed: every step ✅ with its duration, RTO against target, no buttons', () => {

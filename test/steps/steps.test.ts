@@ -95,9 +95,11 @@ describe('steps', () => {
       evidence: { writer: 'secondary', lagBytes: 4096, mode: 'unplanned' },
       rpo: [{ component: 'database', bytes: 4096 }],
     });
+    // Found done (as after a crash), it still says where the database writes now.
     expect(await STEPS['promote-database'].check(c)).toEqual({
       done: true,
       summary: 'secondary database already accepts writes',
+      roles: expect.objectContaining({ component: 'database', writer: 'secondary', changed: true }),
     });
   });
 

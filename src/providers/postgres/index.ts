@@ -32,7 +32,8 @@
  *
  * One file per concern: context.ts (connection, options, what is remembered), state.ts (reading a
  * side, its role), identity.ts (is it this cluster's server), readiness.ts, loss.ts (RPO),
- * promote.ts, fence.ts (role-fence.ts), resync.ts (failback of an old primary), consistency.ts; and the helpers
+ * promote.ts, fence.ts (role-fence.ts), undo.ts (lifting a fence whose promotion failed), resync.ts
+ * (failback of an old primary), consistency.ts; and the helpers
  * divergence.ts (the stale side's analysis), memory.ts (what outlives the process), lsn.ts.
  */
 import type { CheckResult, ComponentReadiness, Mode, RegionRole } from '../../domain/types.js';
@@ -49,6 +50,7 @@ import { promote } from './promote.js';
 import { readiness } from './readiness.js';
 import { resync } from './resync.js';
 import { withRights } from './rights.js';
+import { undoPromotion } from './undo.js';
 import { isStreamingStandby, isWriter, verifyWriter } from './state.js';
 
 export type { PostgresProviderOptions } from './context.js';
@@ -71,8 +73,12 @@ class PostgresProvider implements DatabaseProvider {
   readonly name = NAME;
   private readonly ctx: PgContext;
 
+  /** Only a fence the bot set (ALTER SYSTEM) is one it can lift: a fence command has no undo. */
+  readonly undoPromotion?: DatabaseProvider['undoPromotion'];
+
   constructor(opts: PostgresProviderOptions) {
     this.ctx = new PgContext(opts);
+    if (opts.fence.method === 'read-only') this.undoPromotion = (o) => undoPromotion(this.ctx, o);
   }
 
   readiness(target: RegionRole): Promise<ComponentReadiness> {
