@@ -211,7 +211,7 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   'components.kubernetes.workloads[].productionReplicas': 'Replicas while the region serves users.',
   'components.kubernetes.workloads[].standbyReplicas': 'Replicas while the region is the standby.',
   'components.kubernetes.workloads[].autoscaler':
-    'When a HorizontalPodAutoscaler scales the workload: `raise` lifts its minReplicas (and maxReplicas if lower) to the production count, saves the old bounds in an annotation on it and restores them at standby; `leave` refuses to scale the workload (preflight blocks).',
+    'When a HorizontalPodAutoscaler scales the workload: `raise` lifts its minReplicas (and maxReplicas if lower) to the production count, saves the old bounds in an annotation on it and restores them when failback ends (the secondary at standby, the primary once verified serving); `leave` refuses to scale the workload (preflight blocks).',
   'components.kubernetes.readyTimeoutSeconds':
     'How long to wait for scaled workloads to be ready; then the step fails and the operation pauses.',
   'components.kubernetes.velero':

@@ -84,7 +84,10 @@ function describeUp(info: LabInfo, cloud: LabCloud | undefined): string {
 
 function workloadsLine(ws: CloudState['kubernetes']['primary']): string {
   return ws
-    .map((w) => `${w.namespace}/${w.name} ${w.readyReplicas ?? '?'}/${w.replicas ?? '?'}`)
+    .map(
+      (w) =>
+        `${w.namespace}/${w.name} ${w.readyReplicas ?? '?'}/${w.replicas ?? '?'}${w.autoscaler ? ` (autoscaler ${w.autoscaler.minReplicas}–${w.autoscaler.maxReplicas})` : ''}`,
+    )
     .join(', ');
 }
 

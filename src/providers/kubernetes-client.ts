@@ -29,7 +29,8 @@ export interface WorkloadConfig {
   standbyReplicas: number;
   /**
    * When a HorizontalPodAutoscaler scales it: 'raise' (default) lifts its bounds to hold
-   * production size and restores them at standby; 'leave' refuses to scale the workload.
+   * production size and restores them at standby (the primary's when failback ends); 'leave'
+   * refuses to scale the workload.
    */
   autoscaler?: 'raise' | 'leave';
 }

@@ -15,8 +15,8 @@
  * - log: pino logger
  *
  * - workloads[].autoscaler: 'raise' (default) | 'leave', for a workload a HorizontalPodAutoscaler
- *   scales: its bounds are raised to hold production size and restored at standby
- *   (kubernetes-hpa.ts), or the workload is refused
+ *   scales: its bounds are raised to hold production size and restored at standby, or by
+ *   releaseAutoscalers once the region serves on its own (kubernetes-hpa.ts); or it is refused
  *
  * A workload counts as scaled when its count is right and its rollout is done as `kubectl rollout
  * status` judges it (kubernetes-rollout.ts); a rollout past its progress deadline fails the wait
@@ -265,6 +265,29 @@ async function scale(ctx: KubernetesContext, args: ScaleArgs): Promise<ActionRes
   return waitScaled(ctx, { ...args, hpas }, changed, evidence);
 }
 
+/** The autoscalers the bot may touch (not `autoscaler: leave`) that hold bounds it raised. */
+async function raisedAutoscalers(ctx: KubernetesContext, region: RegionRole): Promise<Autoscalers> {
+  const hpas = await findAutoscalers(ctx, region);
+  return new Map([...hpas].filter(([w, a]) => w.autoscaler !== 'leave' && a.saved));
+}
+
+/** The region serves again on its own: its autoscalers get back the bounds they had before. */
+async function releaseAutoscalers(
+  ctx: KubernetesContext,
+  { region, progress }: { region: RegionRole; progress: Progress },
+): Promise<ActionResult> {
+  const raised = await raisedAutoscalers(ctx, region);
+  if (raised.size === 0)
+    return { noop: true, summary: `no autoscaler raised in the ${region}`, evidence: { region } };
+  // Restoring is what a scale to standby does to an autoscaler; the counts are left to it.
+  const restored = await adjustAutoscalers(ctx, { region, profile: 'standby', progress }, raised);
+  return {
+    noop: false,
+    summary: `restored the ${region}'s autoscalers: ${Object.values(restored).join(', ')}`,
+    evidence: { region, autoscalers: restored },
+  };
+}
+
 export function createKubernetesProvider(opts: KubernetesProviderOptions): ClusterProvider {
   const ctx: KubernetesContext = {
     opts,
@@ -281,6 +304,8 @@ export function createKubernetesProvider(opts: KubernetesProviderOptions): Clust
     isScaled: (region, profile) => isScaled(ctx, region, profile),
     scale: (args) => scale(ctx, args),
     reachable: (region) => reachable(ctx, region),
+    releaseAutoscalers: (args) => releaseAutoscalers(ctx, args),
+    autoscalersReleased: async (region) => (await raisedAutoscalers(ctx, region)).size === 0,
     readiness: (region) => readiness(ctx, region),
     async close() {
       // The client holds no pooled connections of its own to release.

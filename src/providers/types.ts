@@ -117,6 +117,13 @@ export interface ClusterProvider extends Inspectable {
   }): Promise<ActionResult>;
   /** Reachability of the region's API server (failback's verify-primary). */
   reachable(region: RegionRole): Promise<CheckResult>;
+  /**
+   * Hand the region's workloads back to their autoscalers: put back the bounds a scale to
+   * production raised (failback's end, once the primary serves again). A no-op without any.
+   */
+  releaseAutoscalers(opts: { region: RegionRole; progress: Progress }): Promise<ActionResult>;
+  /** No autoscaler in the region still holds bounds the bot raised. */
+  autoscalersReleased(region: RegionRole): Promise<boolean>;
 }
 
 /** HTTP and command checks against one region (verification, failback's verify-primary). */

@@ -1,6 +1,7 @@
 /**
  * The Kubernetes provider against workloads as they really behave: an autoscaler that resets
- * the count, a controller that observes a change late, pods that crash-loop. The real client
+ * the count, a controller that observes a change late, pods that crash-loop, a StatefulSet that
+ * keeps pods at an old revision (partition, OnDelete). The real client
  * talks to the simulator (src/lab/simulators/kubernetes*.ts).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -243,4 +244,45 @@ describe('rollouts', () => {
     expect(done.status).toMatchObject({ updatedReplicas: 6, replicas: 6, readyReplicas: 6 });
     expect(messages[0]).toBe('api spec update not yet observed');
   });
+});
+
+describe('a StatefulSet the controller updates only in part', () => {
+  const worker: WorkloadConfig = {
+    kind: 'StatefulSet',
+    namespace: 'shop',
+    name: 'worker',
+    productionReplicas: 3,
+    standbyReplicas: 1,
+  };
+  const status = () =>
+    (sim.object('StatefulSet', 'shop', 'worker') as { status: Record<string, unknown> }).status;
+
+  test.each([
+    ['a partition', { type: 'RollingUpdate' as const, partition: 1 }],
+    ['OnDelete', { type: 'OnDelete' as const }],
+  ])(
+    'with %s, scaling up finishes with the held-back pod at the old revision, as kubectl judges it',
+    async (_, updateStrategy) => {
+      await start({
+        workloads: [
+          { kind: 'StatefulSet', namespace: 'shop', name: 'worker', replicas: 1, updateStrategy },
+        ],
+        podReadyMs: 5,
+      });
+      // A new template the controller will not roll onto pod 0 (below the partition, or OnDelete).
+      sim.rollout('worker');
+      const up = await provider({ workloads: [worker] }).scale({
+        region: 'secondary',
+        profile: 'production',
+        progress: () => {},
+      });
+      expect(up.evidence.after).toEqual({ 'StatefulSet/shop/worker': '3/3' });
+      // Pods 1 and 2 were created at the new revision; pod 0 keeps the old one.
+      expect(status()).toMatchObject({ replicas: 3, readyReplicas: 3, updatedReplicas: 2 });
+      expect(status().currentRevision).not.toBe(status().updateRevision);
+      expect(await provider({ workloads: [worker] }).isScaled('secondary', 'production')).toBe(
+        true,
+      );
+    },
+  );
 });

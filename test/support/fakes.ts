@@ -442,6 +442,13 @@ function clusterProvider(world: FakeWorld): ClusterProvider {
         detail: ok ? 'reachable' : 'connection refused',
       };
     },
+    // The fake's workloads have no autoscalers: there is never anything to hand back.
+    async releaseAutoscalers({ region }) {
+      return { noop: true, summary: `no autoscaler raised in the ${region}`, evidence: {} };
+    },
+    async autoscalersReleased() {
+      return true;
+    },
     async close() {},
   };
 }

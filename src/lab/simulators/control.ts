@@ -11,7 +11,9 @@
  *   POST /kubernetes/{region}/restore            the Roles as kubernetes-rbac.yaml gives them
  *   POST /route53/{deny|allow}/{Operation}       IAM denies (or allows again) a Route 53 action
  *   POST /s3/{deny|allow}/{s3:Action}            IAM denies (or allows again) an S3 action
+ *   POST /kubernetes/{region}/{workload}/...      crash-looping pods, an autoscaler (control-kubernetes.ts)
  */
+import { kubernetesControl } from './control-kubernetes.js';
 import {
   json,
   startHttpSim,
@@ -30,6 +32,8 @@ export interface CloudWorkloadState {
   name: string;
   replicas?: number;
   readyReplicas?: number;
+  /** The HorizontalPodAutoscaler named after it (the one the control API adds), when there is one. */
+  autoscaler?: { minReplicas: number; maxReplicas: number };
 }
 
 /** GET /state: what a person would look at in the cloud consoles. */
@@ -52,6 +56,15 @@ interface ControlServer {
   close(): Promise<void>;
 }
 
+function autoscaler(
+  hpa: Record<string, unknown> | undefined,
+): Pick<CloudWorkloadState, 'autoscaler'> {
+  const spec = hpa?.spec as { minReplicas: number; maxReplicas: number } | undefined;
+  return spec
+    ? { autoscaler: { minReplicas: spec.minReplicas, maxReplicas: spec.maxReplicas } }
+    : {};
+}
+
 export async function startControlServer(sims: Simulators): Promise<ControlServer> {
   const workloads = (sim: Simulators['kubernetes']['primary']['sim']) =>
     sims.components.kubernetes!.workloads.map((w) => ({
@@ -59,6 +72,7 @@ export async function startControlServer(sims: Simulators): Promise<ControlServe
       namespace: w.namespace,
       name: w.name,
       ...sim.workload(w.kind, w.namespace, w.name),
+      ...autoscaler(sim.hpa(w.namespace, w.name)),
     }));
   const server: HttpSim = await startHttpSim(async (req) => {
     if (req.method === 'GET' && req.path === '/state') {
@@ -124,8 +138,10 @@ export async function startControlServer(sims: Simulators): Promise<ControlServe
       sims.blobReplication.stall(blob[1] === 'stall');
       return json(200, { replication: blob[1] === 'stall' ? 'stalled' : 'running' });
     }
+    const k8s = kubernetesControl(sims, req);
+    if (k8s) return k8s;
     return json(404, {
-      error: `unknown control request ${req.method} ${req.path}; see GET /state, POST /health/{region}/{down|up|stop|start}, POST /{s3|blob}/replication/{stall|resume} (blob: cloud azure only), POST /kubernetes/{region}/{revoke|restore}, POST /route53/{deny|allow}/{Operation}, POST /s3/{deny|allow}/{action}`,
+      error: `unknown control request ${req.method} ${req.path}; see GET /state, POST /health/{region}/{down|up|stop|start}, POST /{s3|blob}/replication/{stall|resume} (blob: cloud azure only), POST /kubernetes/{region}/{revoke|restore}, POST /kubernetes/{region}/{workload}/{crash-loop/on|crash-loop/off|autoscaler}, POST /route53/{deny|allow}/{Operation}, POST /s3/{deny|allow}/{action}`,
     });
   });
   return { url: server.url, close: () => server.close() };

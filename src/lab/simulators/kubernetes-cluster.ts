@@ -12,6 +12,10 @@
  * - "Failed Deployment": pods that never get ready (here crash-looping ones) leave the rollout
  *   without progress; after spec.progressDeadlineSeconds the Progressing condition turns False
  *   with reason ProgressDeadlineExceeded.
+ * - StatefulSets ("Rolling Updates", kubernetes.io/docs/concepts/workloads/controllers/
+ *   statefulset/#rolling-updates): with a partition, pods with an ordinal below it keep the old
+ *   revision (and are recreated at it); with OnDelete the controller replaces no pod itself, only
+ *   new ones get the new revision. status.updatedReplicas counts the new-revision pods only.
  */
 import { createRbac, type RbacMode, type SimRbac } from './kubernetes-rbac.js';
 import type { SimBackupStorageLocation } from './kubernetes-velero.js';
@@ -22,6 +26,8 @@ export interface SimWorkloadSpec {
   namespace: string;
   name: string;
   replicas: number;
+  /** StatefulSets: spec.updateStrategy (the API's default: RollingUpdate, partition 0). */
+  updateStrategy?: { type: 'RollingUpdate'; partition?: number } | { type: 'OnDelete' };
 }
 
 export interface SimWorkload extends SimWorkloadSpec {
@@ -46,6 +52,8 @@ export interface SimWorkload extends SimWorkloadSpec {
   template: number;
   /** Pods of the current template during a rollout (undefined: none under way). */
   updatedDone?: number;
+  /** Pods the StatefulSet controller keeps at an older revision (partition, OnDelete). */
+  held?: number;
 }
 
 export interface SimVeleroBackup {
@@ -217,7 +225,11 @@ function observeSpec(c: ClusterState, w: SimWorkload): void {
   // A template the controller has not rolled out yet: its pods get replaced, one at a time.
   if ((rolledOut.get(w) ?? 1) !== w.template) {
     rolledOut.set(w, w.template);
-    w.updatedDone = 0;
+    const strategy = w.kind === 'StatefulSet' ? w.updateStrategy : undefined;
+    // OnDelete: the pods there now stay as they are; partition: those below it.
+    if (strategy?.type === 'OnDelete') w.held = w.observedReplicas;
+    else w.held = strategy?.partition || undefined;
+    w.updatedDone = strategy?.type === 'OnDelete' ? undefined : 0;
   }
   w.observedReplicas = w.replicas;
   w.observedGeneration = w.generation;
@@ -270,6 +282,10 @@ export function updated(w: SimWorkload, current: number): number {
   if (w.updatedDone === undefined) return current;
   return w.crashLoop || w.stalled ? Math.min(1, w.observedReplicas) : w.updatedDone;
 }
+
+/** status.updatedReplicas: the pods at the newest revision, without those held back. */
+const updatedReplicas = (w: SimWorkload, current: number): number =>
+  Math.max(0, updated(w, current) - Math.min(w.held ?? 0, w.observedReplicas));
 
 /** The rollout has finished: every pod ready, of the current template, none left over. */
 function complete(c: ClusterState, w: SimWorkload): boolean {
@@ -377,7 +393,16 @@ export function workloadJson(c: ClusterState, w: SimWorkload): Record<string, un
       replicas: w.replicas,
       selector: { matchLabels: { app: w.name } },
       ...(w.kind === 'StatefulSet'
-        ? { serviceName: w.name }
+        ? {
+            serviceName: w.name,
+            updateStrategy:
+              w.updateStrategy?.type === 'OnDelete'
+                ? { type: 'OnDelete' }
+                : {
+                    type: 'RollingUpdate',
+                    rollingUpdate: { partition: w.updateStrategy?.partition ?? 0 },
+                  },
+          }
         : { progressDeadlineSeconds: c.progressDeadlineMs / 1000 }),
       template: {
         metadata: { labels: { app: w.name } },
@@ -391,9 +416,13 @@ export function workloadJson(c: ClusterState, w: SimWorkload): Record<string, un
       replicas: current,
       readyReplicas: r,
       availableReplicas: r,
-      updatedReplicas: updated(w, current),
+      updatedReplicas: updatedReplicas(w, current),
       ...(w.kind === 'StatefulSet'
-        ? { currentReplicas: current }
+        ? {
+            currentReplicas: w.held ? current - updatedReplicas(w, current) : current,
+            currentRevision: `${w.name}-${templateHash(w, w.held ? w.template - 1 : w.template)}`,
+            updateRevision: `${w.name}-${templateHash(w)}`,
+          }
         : { conditions: [progressing(c, w)] }),
     },
   };

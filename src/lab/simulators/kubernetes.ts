@@ -75,6 +75,8 @@ export interface KubernetesSim {
   object(kind: WorkloadKind, namespace: string, name: string): Record<string, unknown> | undefined;
   /** The HorizontalPodAutoscaler as the API serves it. */
   hpa(namespace: string, name: string): Record<string, unknown> | undefined;
+  /** Puts an autoscaler in front of a workload, as `kubectl autoscale` does; one of that name is refused. */
+  addHpa(spec: SimHpaSpec): void;
   /** The count the autoscaler's metrics ask for from now on (its load). */
   setHpaLoad(namespace: string, name: string, replicas: number): void;
   /** Next `times` requests answer this Status (403 Forbidden, 429, 500...). */
@@ -176,6 +178,11 @@ function kubernetesSim(c: ClusterState, http: HttpSim, contextName: string): Kub
     hpa(namespace, name) {
       const h = c.hpas.get(`${namespace}/${name}`);
       return h ? hpaJson(c, h) : undefined;
+    },
+    addHpa(spec) {
+      if (c.hpas.has(`${spec.namespace}/${spec.name}`))
+        throw new Error(`HorizontalPodAutoscaler ${spec.namespace}/${spec.name} already exists`);
+      addHpas(c, [spec]);
     },
     setHpaLoad: (namespace, name, replicas) => setHpaLoad(c, namespace, name, replicas),
     failNext(code, reason, message, { times = 1, method, watch } = {}) {

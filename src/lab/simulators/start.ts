@@ -238,6 +238,10 @@ async function startClusters(
       replicas: count(w),
     }));
   const podReadyMs = opts.podReadyMs ?? 100;
+  // Shorter than the bot's 60 s ready timeout on the lab, so a crash loop turned on through the
+  // control API fails the scale step as a stuck rollout (ProgressDeadlineExceeded), not a timeout.
+  // The autoscalers sync every second rather than Kubernetes' 15 s, as the lab's pods are quicker.
+  const rollout = { progressDeadlineMs: opts.progressDeadlineMs ?? 30_000, hpaSyncMs: 1000 };
   // A nightly Velero backup of the primary that finished an hour ago, in its storage location;
   // the secondary's read-only location on the same bucket has synced it, so readiness starts green.
   const veleroBackups = [
@@ -254,6 +258,7 @@ async function startClusters(
   const k8sPrimary = await startKubernetesSimulator({
     workloads: spec((w) => w.productionReplicas),
     podReadyMs,
+    ...rollout,
     token: 'lab-primary-token',
     contextName: 'lab-primary',
     // The bot's token holds only the Roles operators are given: the lab proves they suffice.
@@ -265,6 +270,7 @@ async function startClusters(
   const k8sSecondary = await startKubernetesSimulator({
     workloads: spec((w) => w.standbyReplicas),
     podReadyMs,
+    ...rollout,
     token: 'lab-secondary-token',
     contextName: 'lab-secondary',
     rbac: 'dr-bot',

@@ -46,6 +46,8 @@ export interface StartSimulatorsOptions {
   workloads?: LabWorkload[];
   /** Time per pod to become ready in the simulated clusters (default 100 ms). */
   podReadyMs?: number;
+  /** A Deployment's progress deadline in the simulated clusters (default 30 s). */
+  progressDeadlineMs?: number;
   /** Time a Route 53 change stays PENDING (default 300 ms). */
   changeDelayMs?: number;
   ttl?: number;
