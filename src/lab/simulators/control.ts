@@ -7,6 +7,8 @@
  *   POST /health/{primary|secondary}/{stop|start} health endpoint refuses connections / listens again
  *   POST /s3/replication/{stall|resume}          S3 replication holds every copy back / delivers again
  *   POST /blob/replication/{stall|resume}        the same for Azure Blob replication (cloud azure)
+ *   POST /status-page, GET /status-page          a stand-in status page for the lab's custom HTTP
+ *                                                step: records each post, GET shows {count, posts}
  */
 import { json, startHttpSim, type HttpSim } from './http-sim.js';
 import type { Simulators } from './types.js';
@@ -49,7 +51,14 @@ export async function startControlServer(sims: Simulators): Promise<ControlServe
       name: w.name,
       ...sim.workload(w.kind, w.namespace, w.name),
     }));
+  // Not a vendor's API: the endpoint a team's own runbook step (config runbook.steps[].http)
+  // calls, so a test or the demo can see that the call happened, and how often.
+  const statusPosts: { at: string; body: string }[] = [];
   const server: HttpSim = await startHttpSim(async (req) => {
+    if (req.path === '/status-page' && (req.method === 'POST' || req.method === 'GET')) {
+      if (req.method === 'POST') statusPosts.push({ at: new Date().toISOString(), body: req.body });
+      return json(200, { count: statusPosts.length, posts: statusPosts });
+    }
     if (req.method === 'GET' && req.path === '/state') {
       const r53 = sims.route53.sim;
       const answer = r53.answer();
@@ -112,7 +121,7 @@ export async function startControlServer(sims: Simulators): Promise<ControlServe
       return json(200, { replication: blob[1] === 'stall' ? 'stalled' : 'running' });
     }
     return json(404, {
-      error: `unknown control request ${req.method} ${req.path}; see GET /state, POST /health/{region}/{down|up|stop|start}, POST /{s3|blob}/replication/{stall|resume} (blob: cloud azure only)`,
+      error: `unknown control request ${req.method} ${req.path}; see GET /state, POST /health/{region}/{down|up|stop|start}, POST /{s3|blob}/replication/{stall|resume} (blob: cloud azure only), GET|POST /status-page`,
     });
   });
   return { url: server.url, close: () => server.close() };
