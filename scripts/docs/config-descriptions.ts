@@ -291,7 +291,7 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
     'A checklist item: posted in the incident thread with Done (and Skip, for approvers); the operation waits, and the wait counts in the RTO.',
   'runbook.steps[].manual.text': 'What the person has to do.',
   'runbook.steps[].manual.owners':
-    'Slack user ids who may press Done; default anyone in the channel. `/dr status` names them while the step waits.',
+    'Slack user ids who may press Done besides the approvers; default the approvers and the requester. `/dr status` names them while the step waits.',
   'components.objectStorage':
     'Object storage replication (readiness and drills; no step fails it over): a canary written to the primary must show up in the secondary.',
   'components.objectStorage.provider':
@@ -382,4 +382,38 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
     'Skip instance discovery (a call to login.microsoftonline.com that validates the authority host): private clouds, Azure Stack, the lab.',
   'azure.caFile':
     "PEM file of the CA certificates to trust for the authority host and the Azure APIs, instead of the system's.",
+};
+
+/** A short example after a section's table, keyed by the section's name. */
+export const CONFIG_EXAMPLES: Record<string, string> = {
+  runbook: [
+    'One step of each kind: a command with its check, an HTTP call, and a checklist item.',
+    '',
+    '```yaml',
+    'runbook:',
+    '  steps:',
+    '    - id: pause-consumers',
+    '      title: Pause the queue consumers',
+    '      beside: promote-database        # its own lane, from the start of that stage',
+    '      command:',
+    '        argv: [/opt/dr/pause-consumers.sh, --all]',
+    '        env: [QUEUE_ADMIN_TOKEN]',
+    '        check: { argv: [/opt/dr/consumers-paused.sh] }   # exit 0: already done',
+    '    - id: status-page',
+    '      title: Update the status page',
+    '      after: switch-dns',
+    '      operations: [failover]',
+    '      http:',
+    '        url: https://status.example.com/api/incidents',
+    '        headers: { Authorization: STATUS_PAGE_TOKEN }   # the variable holding the value',
+    '        body: { status: identified, message: Serving from the secondary region }',
+    '        expectStatus: 201',
+    '    - id: tell-support',
+    '      title: Tell customer support',
+    '      after: status-page',
+    '      manual:',
+    '        text: Post the incident in #support with the status page link.',
+    '        owners: [U0123SUPPORT]      # besides the approvers',
+    '```',
+  ].join('\n'),
 };

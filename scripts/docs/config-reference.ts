@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { configSchema } from '../../src/config/index.js';
-import { CONFIG_DESCRIPTIONS } from './config-descriptions.js';
+import { CONFIG_DESCRIPTIONS, CONFIG_EXAMPLES } from './config-descriptions.js';
 import { headingAnchor } from './generated.js';
 
 interface JsonSchema {
@@ -150,10 +150,11 @@ export function configReference(): string {
   const grouped = sections(configKeys());
   const headings = [...grouped.keys()].map((name) => `### ${code(name)}`);
   const lines = [...headings.map((h) => `- [${h.slice(4)}](#${headingAnchor(h.slice(4))})`), ''];
-  [...grouped.values()].forEach((keys, i) => {
+  [...grouped.entries()].forEach(([name, keys], i) => {
     lines.push(headings[i], '');
     lines.push('| Key | Type | Required | Default | Description |', '|---|---|---|---|---|');
     lines.push(...keys.map(row), '');
+    if (CONFIG_EXAMPLES[name]) lines.push(CONFIG_EXAMPLES[name], '');
   });
   return lines.join('\n');
 }

@@ -13,6 +13,7 @@
  * ...) is logged and given up.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { renderManualReply } from './manual-step.js';
 import type { webApi } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { DomainEventType, OperationView } from '../domain/types.js';
@@ -298,7 +299,10 @@ async function handle(u: Updater, n: EngineNotification, s: CardState): Promise<
   const ref = await ensureCard(u, s, n.op);
   if (!ref) return;
   for (const entry of n.entries) {
-    const msg = renderStepReply(entry, n.op, u.targets) ?? renderEventReply(entry);
+    const msg =
+      renderManualReply(entry, n.op) ??
+      renderStepReply(entry, n.op, u.targets) ??
+      renderEventReply(entry);
     if (msg) await reply(u, ref, n.op.id, msg);
     // The summary follows the final event, not the final phase: a notification's view may
     // already be further along than its entries, and the summary must come after every step.

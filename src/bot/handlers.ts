@@ -12,6 +12,7 @@ import { parseCommand, slackText, usageText, type ParsedCommand } from './comman
 import type { CardUpdater } from './card-updater.js';
 import type { Detector } from '../detection/index.js';
 import { signalsLine } from './proposal.js';
+import { waitingLines } from './manual-step.js';
 import { readinessStatusLines, type ReadinessSource } from './readiness.js';
 import { refusalMessage } from './refusals.js';
 import { freshnessLine, sharedAnswer, type Fresh } from './status-cache.js';
@@ -108,12 +109,17 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
 
   // A button drawn before the plan hash existed carries none; an empty hash can never match, so
   // the engine answers "stale plan" instead of approving a plan nobody saw.
-  onButton(app, h, 'approve', (opId, userId, planHash) =>
-    engine.approve({ opId, userId, planHash: planHash ?? '' }),
+  onButton(app, h, 'approve', (opId, userId, v) =>
+    engine.approve({ opId, userId, planHash: v.planHash ?? '' }),
   );
   onButton(app, h, 'reject', (opId, userId) => engine.reject({ opId, userId }));
   onButton(app, h, 'retry', (opId, userId) => engine.retry({ opId, userId }));
-  onButton(app, h, 'skip', (opId, userId) => engine.skip({ opId, userId }));
+  onButton(app, h, 'skip', (opId, userId, v) =>
+    engine.skip({ opId, userId, ...(v.stepId ? { stepId: v.stepId } : {}) }),
+  );
+  onButton(app, h, 'done', (opId, userId, v) =>
+    engine.done({ opId, userId, ...(v.stepId ? { stepId: v.stepId } : {}) }),
+  );
   onButton(app, h, 'abort', (opId, userId) => engine.abort({ opId, userId }));
   onButton(app, h, 'undo', (opId, userId) => engine.undo({ opId, userId }));
 }
@@ -194,6 +200,7 @@ async function computeStatusLines(h: Handlers, clog: Logger): Promise<string[]> 
     : ((await viewLine(h, active)) ?? `no operation in progress for *${config.environment}*`);
   const lines = [
     `*Active:* ${activeLine}`,
+    ...waitingLines(active, h.policy),
     `*Last finished:* ${(await viewLine(h, last)) ?? 'none yet'}`,
   ];
   if (h.detector) {
@@ -269,7 +276,11 @@ function onButton(
   app: App,
   h: Handlers,
   action: CardAction,
-  call: (opId: string, userId: string, planHash: string | undefined) => Promise<ActionOutcome>,
+  call: (
+    opId: string,
+    userId: string,
+    value: NonNullable<ReturnType<typeof decodeButtonValue>>,
+  ) => Promise<ActionOutcome>,
 ): void {
   const { log } = h;
   app.action(ACTION_IDS[action], async ({ ack, body, action: element, respond }) => {
@@ -289,7 +300,7 @@ function onButton(
     }
     const alog = log.child({ opId: value.opId, userId, action });
     try {
-      const outcome = await call(value.opId, userId, value.planHash);
+      const outcome = await call(value.opId, userId, value);
       if (outcome.ok) {
         alog.info('button action accepted');
         return;

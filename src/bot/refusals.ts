@@ -22,7 +22,7 @@ export function refusalMessage(input: {
   reason: RefusalReason;
   opId: string;
   userId: string;
-  action: 'approve' | 'reject' | 'retry' | 'skip' | 'abort' | 'undo';
+  action: 'approve' | 'reject' | 'retry' | 'skip' | 'abort' | 'undo' | 'done';
   op?: OperationView | null;
   policy: ApproverPolicy;
   /** The engine's own wording, used where we have nothing more specific to say. */
@@ -35,6 +35,8 @@ export function refusalMessage(input: {
         return `You asked for this undo; another approver must click Undo too.`;
       return `You requested ${opId}; another approver must approve it.`;
     case 'unauthorized':
+      if (action === 'done')
+        return `You may not confirm this item on ${opId}: its owners, ${whoMayApprove(policy)} or the requester may. Ask one of them.`;
       return `You are not allowed to ${action} ${opId}. Only ${whoMayApprove(policy)} may ${action === 'approve' ? 'approve' : 'do that'}.`;
     case 'duplicate':
       return action === 'undo'

@@ -9,6 +9,7 @@ import type {
   Phase,
   ReadinessStatus,
   RpoMeasurement,
+  StepId,
   StepState,
   TimelineEntry,
 } from '../domain/types.js';
@@ -45,6 +46,7 @@ export const ACTION_IDS = {
   skip: 'dr_skip',
   abort: 'dr_abort',
   undo: 'dr_undo',
+  done: 'dr_done',
 } as const;
 export type CardAction = keyof typeof ACTION_IDS;
 
@@ -52,6 +54,8 @@ export type CardAction = keyof typeof ACTION_IDS;
 interface ButtonValue {
   opId: string;
   planHash?: string;
+  /** A manual step's Done / Skip: which step (`custom:<id>`). */
+  stepId?: StepId;
 }
 
 export function encodeButtonValue(v: ButtonValue): string {
@@ -63,9 +67,15 @@ export function decodeButtonValue(raw: string | undefined): ButtonValue | null {
   try {
     const v = JSON.parse(raw) as unknown;
     if (typeof v !== 'object' || v === null) return null;
-    const { opId, planHash } = v as Record<string, unknown>;
+    const { opId, planHash, stepId } = v as Record<string, unknown>;
     if (typeof opId !== 'string' || opId.length === 0) return null;
-    return typeof planHash === 'string' ? { opId, planHash } : { opId };
+    return {
+      opId,
+      ...(typeof planHash === 'string' ? { planHash } : {}),
+      ...(typeof stepId === 'string' && stepId.startsWith('custom:')
+        ? { stepId: stepId as StepId }
+        : {}),
+    };
   } catch {
     return null;
   }
@@ -96,7 +106,7 @@ const KIND_LABEL = { failover: 'Failover', failback: 'Failback', drill: 'Drill' 
 
 export { escapeMrkdwn };
 
-function user(id: string): string {
+export function user(id: string): string {
   return /^[UW][A-Z0-9]+$/.test(id) ? `<@${id}>` : escapeMrkdwn(id);
 }
 
@@ -104,7 +114,7 @@ function clip(s: string, max: number): string {
   return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
 }
 
-function section(text: string): Block {
+export function section(text: string): Block {
   // Section text is limited to 3000 characters.
   return { type: 'section', text: { type: 'mrkdwn', text: clip(text, 3000) } };
 }
@@ -146,6 +156,10 @@ function stepLine(s: StepState): string {
     note = s.error ? escapeMrkdwn(s.error.message) : 'failed';
   } else if (s.status === 'running') {
     note = s.attempts > 1 ? `running (attempt ${s.attempts})` : 'running';
+  } else if (s.status === 'waiting') {
+    note = 'waiting for Done (in the thread)';
+  } else if (s.confirmedBy) {
+    note = `confirmed by ${user(s.confirmedBy)}`;
   } else if (s.status === 'succeeded' && s.summary) {
     note = escapeMrkdwn(s.summary);
   }
@@ -167,7 +181,7 @@ function readinessLines(c: ComponentReadiness): string {
   return lines.join('\n');
 }
 
-function button(
+export function button(
   action: CardAction,
   label: string,
   value: ButtonValue,

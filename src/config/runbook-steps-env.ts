@@ -45,12 +45,6 @@ export function runbookStepProblems(config: DrConfig, env: NodeJS.ProcessEnv): s
   const problems: string[] = [];
   config.runbook.steps.forEach((s, i) => {
     const at = `runbook.steps[${i}]`;
-    // The Done/Skip wait of a checklist item is not built yet (issue 22): refuse it at start
-    // rather than pausing an operation at a step nothing can run.
-    if (s.manual)
-      problems.push(
-        `${at}.manual: manual steps cannot run in this version yet; remove the step or make it a command`,
-      );
     const programs: [string, string][] = [];
     if (s.command) {
       programs.push([`${at}.command.argv[0]`, s.command.argv[0]]);

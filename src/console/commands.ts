@@ -4,11 +4,18 @@
  */
 import { OP_ID_EXAMPLE, parseCommand, readOpId, type ParsedCommand } from '../bot/commands.js';
 
-type ButtonAction = 'approve' | 'reject' | 'retry' | 'skip' | 'undo';
+type ButtonAction = 'approve' | 'reject' | 'retry' | 'skip' | 'undo' | 'done';
 
 export type ConsoleCommand =
   | ParsedCommand
-  | { type: 'action'; action: ButtonAction; opId?: string; reason: string }
+  | {
+      type: 'action';
+      action: ButtonAction;
+      opId?: string;
+      reason: string;
+      /** `done <step>` / `skip <step>`: a manual step's configured id. */
+      step?: string;
+    }
   | { type: 'report'; opId?: string }
   | { type: 'reports' }
   | { type: 'wait'; opId?: string }
@@ -20,7 +27,31 @@ interface ConsoleLine {
   command: ConsoleCommand;
 }
 
-const ACTIONS: readonly ButtonAction[] = ['approve', 'reject', 'retry', 'skip', 'undo'];
+const ACTIONS: readonly ButtonAction[] = ['approve', 'reject', 'retry', 'skip', 'undo', 'done'];
+/** A custom step's configured id (runbook.steps[].id), as `done` and `skip` take it. */
+const STEP_WORD = /^[a-z0-9][a-z0-9-]*$/;
+
+/** `done <step> [DR-…]` / `skip [<step>] [DR-…]`: the step first, then an optional id. */
+function stepAction(lower: 'done' | 'skip', rest: string[]): ConsoleCommand {
+  const [first, ...others] = rest;
+  const step = first !== undefined && readOpId(first).kind === 'none' ? first : undefined;
+  const after = step !== undefined ? others : rest;
+  const id = readOpId(after[0]);
+  if (id.kind === 'malformed') return { type: 'usage', problem: id.problem };
+  const tail = id.kind === 'id' ? after.slice(1) : after;
+  if ((step !== undefined && !STEP_WORD.test(step)) || tail.length > 0)
+    return {
+      type: 'usage',
+      problem: `\`${lower}\` takes a manual step's id and at most an operation id (\`${lower} tell-support [DR-…]\`).`,
+    };
+  return {
+    type: 'action',
+    action: lower,
+    reason: '',
+    ...(step !== undefined ? { step } : {}),
+    ...(id.kind === 'id' ? { opId: id.opId } : {}),
+  };
+}
 
 /** `as USER` first or last on the line picks the person; the rest is the command. */
 function splitUser(words: string[]): { as?: string; words: string[] } {
@@ -49,6 +80,7 @@ export function parseConsoleLine(line: string): ConsoleLine {
     return rest.length === 0
       ? { ...who, command: { type: 'reports' } }
       : usage('`reports` takes no arguments.');
+  if (lower === 'done' || lower === 'skip') return { ...who, command: stepAction(lower, rest) };
   if (lower === 'report' || lower === 'wait' || ACTIONS.includes(lower as ButtonAction)) {
     // An id may follow the verb. Something that starts like one but is not one is a typo: it
     // must not fall back to the active operation (or become a reason).
@@ -99,11 +131,12 @@ export function consoleHelp(ctx?: HelpContext): string {
     '  approve [DR-…]                           approve the plan shown (default: the active operation; during its preflight, once that ends)',
     '  reject [DR-…] [reason…]                  reject before it runs',
     '  retry [DR-…] | skip [DR-…]               after a step failed',
+    '  done STEP [DR-…] | skip STEP [DR-…]      confirm (or skip) a manual step that waits',
     '  undo [DR-…]                              put back a split data tier (Redis); a second approver confirms',
     '  abort [DR-…] [reason…]                   abort the active operation',
     '  report [DR-…]                            print a drill report (default: the last drill)',
     '  reports                                  the drills of this environment that have a report',
-    '  wait [DR-…]                              until the operation needs someone (approval, a failed step) or finishes',
+    '  wait [DR-…]                              until the operation needs someone (approval, a failed or manual step) or finishes',
     '  help | exit',
     `An id names one operation (they look like ${OP_ID_EXAMPLE}); a mistyped one is refused, never taken for the active operation.`,
     `Add \`as USER\` (first or last on the line) to type as someone else, e.g. \`approve as ${example ?? 'U0123BOB'}\`; ${who}.`,

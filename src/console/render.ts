@@ -78,5 +78,13 @@ export function renderStatus(view: OperationView): string {
     if (waiting) lines.push(`  ${waiting}`);
   }
   if (view.undo?.summary) lines.push(`undone: ${view.undo.summary}`);
+  for (const w of view.waiting ?? []) {
+    const who = w.owners.length
+      ? `${w.owners.join(' or ')} (or an approver)`
+      : `an approver or the requester ${view.requester}`;
+    const id = w.stepId.replace(/^custom:/, '');
+    lines.push(`waiting: ${w.title} — ${w.text}`);
+    lines.push(`  ${who} must type \`done ${id}\` (an approver may \`skip ${id}\`)`);
+  }
   return lines.join('\n');
 }

@@ -42,7 +42,8 @@ export function settledView(engine: Engine, opId: string): Promise<OperationView
   return new Promise((resolveView, reject) => {
     let done = false;
     const check = (v: OperationView | null) => {
-      if (done || !v || !SETTLED_PHASES.includes(v.phase)) return;
+      // A manual step waiting for Done needs a person as much as an approval does.
+      if (done || !v || !(SETTLED_PHASES.includes(v.phase) || v.waiting?.length)) return;
       done = true;
       stop();
       resolveView(v);
@@ -144,7 +145,9 @@ async function actionAnswer(
     );
   if (command.action === 'retry') return outcomeText(await engine.retry({ opId, userId }));
   if (command.action === 'undo') return outcomeText(await engine.undo({ opId, userId }));
-  return outcomeText(await engine.skip({ opId, userId }));
+  const step = command.step ? { stepId: `custom:${command.step}` as const } : {};
+  if (command.action === 'done') return outcomeText(await engine.done({ opId, userId, ...step }));
+  return outcomeText(await engine.skip({ opId, userId, ...step }));
 }
 
 async function waitAnswer(ctx: SessionContext, command: CommandOf<'wait'>): Promise<string> {
@@ -159,6 +162,8 @@ async function waitAnswer(ctx: SessionContext, command: CommandOf<'wait'>): Prom
   // A drill that ended has its report on the way: wait for it too, so the next line (or a
   // script's `exit`) comes after the report was printed and written.
   if (v.kind === 'drill' && FINAL_PHASES.includes(v.phase)) await ctx.reporter?.idle();
+  if (v.phase === 'running' && v.waiting?.length)
+    return `${v.id} waits for Done on ${v.waiting.map((w) => w.stepId.replace(/^custom:/, '')).join(', ')}.`;
   return `${v.id} is ${v.phase}.`;
 }
 

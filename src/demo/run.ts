@@ -1,6 +1,7 @@
 /**
  * `dr demo` (`npm run demo`): the bot at work without Slack, in one command. Starts the lab,
- * runs a drill in the console with two local users (alice requests, bob approves), prints the
+ * runs a drill in the console with two local users (alice requests, bob approves and confirms the
+ * checklist item among the lab's custom steps), prints the
  * timeline, the RTO/RPO table and the report's path, and always takes the lab down again —
  * after a failure and on Ctrl-C too.
  */
@@ -83,6 +84,8 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
         ...(opts.redis ? { redis: opts.redis } : {}),
         ...(opts.dns ? { dns: opts.dns } : {}),
         ...(opts.postgres ? { postgres: opts.postgres } : {}),
+        // A pause-consumers command, a status-page call and a checklist item bob confirms.
+        customSteps: true,
       });
       labStart = up;
       info = demo.info = await up;
@@ -178,7 +181,13 @@ async function runDrill(
   // The two-person rule at work: the requester's own approval does not count.
   await say(DEMO_REQUESTER, `approve ${requested.id}`);
   await say(DEMO_APPROVER, `approve ${requested.id}`);
-  const end = await session.settled(requested.id);
+  let end = await session.settled(requested.id);
+  // A checklist item (a manual custom step) waits for a person: bob confirms each one.
+  for (let i = 0; end.phase === 'running' && end.waiting?.length && i < 10; i++) {
+    const step = end.waiting[0]!.stepId.replace(/^custom:/, '');
+    await say(DEMO_APPROVER, `done ${step} ${requested.id}`);
+    end = await session.settled(requested.id);
+  }
   if (end.phase === 'paused') {
     io.stderr(
       `dr demo: the drill paused at ${end.currentSteps.join(', ')}: ${end.lastError?.message ?? 'a step failed'}\n`,

@@ -42,6 +42,7 @@ export function formatBytes(bytes: number | undefined | null): string {
 export const STEP_ICONS: Record<StepState['status'], string> = {
   pending: '·',
   running: '⏳',
+  waiting: '✋',
   succeeded: '✅',
   failed: '❌',
   skipped: '⏭',
@@ -84,6 +85,7 @@ const REFUSAL_TEXT: Record<RefusalReason, string> = {
   expired: 'it came after the approval deadline',
   unrestorable: 'the operation cannot be resumed by this version; only an abort closes it',
   'nothing-to-undo': 'no switched data component the bot can put back',
+  'not-waiting': 'no manual step of that name waits for Done',
 };
 
 /** A step's title for the timeline; a custom step (config runbook.steps) by its id, marked. */
@@ -121,6 +123,8 @@ export function describeEntry(e: TimelineEntry): string {
       return `${title(e.stepId)}: ${e.message}`;
     case 'StepResumed':
       return `${title(e.stepId)}: resumed after a restart, re-checking before running`;
+    case 'ManualStepWaiting':
+      return `${title(e.stepId)}: waiting for Done by ${e.owners.length ? e.owners.join(' or ') : 'an approver or the requester'}: ${e.text}`;
     case 'StepSucceeded':
       return `${title(e.stepId)}: ${e.outcome.result === 'already-done' ? 'already done' : 'done'} in ${formatDuration(e.durationMs)} — ${e.outcome.summary}`;
     case 'StepSkipped':

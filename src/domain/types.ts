@@ -114,7 +114,8 @@ export interface PreflightReport {
   checkedAt: number;
 }
 
-export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped';
+/** `waiting`: a manual checklist item posted, the operation waits for someone's Done (or Skip). */
+export type StepStatus = 'pending' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'skipped';
 
 export interface CheckResult {
   name: string;
@@ -201,6 +202,8 @@ export interface StepState {
   /** Why it was skipped. */
   skipReason?: 'not-configured' | 'skipped-by-user';
   skippedBy?: string;
+  /** A manual step: who clicked Done (finishedAt says when). */
+  confirmedBy?: string;
   attempts: number;
   startedAt?: number;
   finishedAt?: number;
@@ -238,7 +241,9 @@ export type RefusalReason =
   /** The operation cannot be resumed by this version (unreadable snapshot, changed runbook): it can only be closed with abort. */
   | 'unrestorable'
   /** Undo asked where no data component was switched that the bot can put back. */
-  | 'nothing-to-undo';
+  | 'nothing-to-undo'
+  /** Done (or a step's Skip) where no manual step of that name waits for it. */
+  | 'not-waiting';
 
 /** The phase an operation is in, derived from the machine state. */
 export type Phase =
@@ -297,6 +302,19 @@ export interface OperationView {
   split?: DataTierSplit;
   /** An undo asked, approved, run or failed. */
   undo?: UndoState;
+  /** Manual steps waiting for someone's Done, and who may give it. */
+  waiting?: ManualWait[];
+}
+
+/** A manual checklist item the operation waits on. */
+export interface ManualWait {
+  stepId: StepId;
+  title: string;
+  /** What the person has to do. */
+  text: string;
+  /** Who may click Done; empty: the approvers and the requester. */
+  owners: string[];
+  since: number;
 }
 
 /**
@@ -338,11 +356,13 @@ export type DomainEvent =
     }
   | { type: 'StepFailed'; stepId: StepId; error: ErrorInfo; durationMs: number }
   | { type: 'OperationPaused'; stepIds: StepId[] }
+  /** A manual step is posted: the operation waits until someone clicks Done (or Skip). */
+  | { type: 'ManualStepWaiting'; stepId: StepId; title: string; text: string; owners: string[] }
   | { type: 'StepRetried'; stepId: StepId; userId: string }
   | {
       type: 'ActionRefused';
       userId: string;
-      action: 'approve' | 'reject' | 'retry' | 'skip' | 'abort' | 'undo';
+      action: 'approve' | 'reject' | 'retry' | 'skip' | 'abort' | 'undo' | 'done';
       reason: RefusalReason;
     }
   /** `notResumed`: closed without resuming it, because this version could not (why). */

@@ -1,6 +1,6 @@
 // People's actions on an operation (approve, reject, retry, skip, abort, undo): each is sent to the
 // operation's runner as an event, and the person gets the policy's answer.
-import { FINAL_PHASES, type OperationView } from '../domain/types.js';
+import { FINAL_PHASES, type OperationView, type StepId } from '../domain/types.js';
 import { DrError } from '../errors.js';
 import { evaluateAction, type OperationAction, type OperationEvent } from '../machine/index.js';
 import { closeUnrestorable } from './close-unrestorable.js';
@@ -39,6 +39,7 @@ async function act(
   userId: string,
   event: (authorized: boolean, at: number) => OperationEvent,
   planHash?: string,
+  stepId?: StepId,
 ): Promise<ActionOutcome> {
   const runner = ctx.runners.get(opId);
   if (!runner || !runner.live) {
@@ -71,7 +72,7 @@ async function act(
   // One instant for the answer and the event, so both judge the deadline alike.
   const at = ctx.now();
   // The machine applies the same policy and records the refusal in the timeline; this answer is for the person.
-  const refusal = evaluateAction(runner.liveView, action, userId, authorized, planHash, at);
+  const refusal = evaluateAction(runner.liveView, action, userId, authorized, planHash, at, stepId);
   runner.send(event(authorized, at));
   await runner.idle();
   if (runner.lost) throw notOwned(opId);
@@ -125,16 +126,36 @@ export function retryOperation(
   }));
 }
 
+/** With `stepId`: a waiting manual step; without: the failed stage, or the only manual step waiting. */
 export function skipOperation(
   ctx: EngineContext,
-  { opId, userId }: Parameters<Engine['skip']>[0],
+  { opId, userId, stepId }: Parameters<Engine['skip']>[0],
 ): Promise<ActionOutcome> {
-  return act(ctx, 'skip', opId, userId, (authorized, at) => ({
-    type: 'SKIP',
+  return act(
+    ctx,
+    'skip',
+    opId,
     userId,
-    authorized,
-    at,
-  }));
+    (authorized, at) => ({ type: 'SKIP', userId, authorized, at, ...(stepId ? { stepId } : {}) }),
+    undefined,
+    stepId,
+  );
+}
+
+/** A manual step's Done; without `stepId`, the only one waiting. */
+export function doneOperation(
+  ctx: EngineContext,
+  { opId, userId, stepId }: Parameters<Engine['done']>[0],
+): Promise<ActionOutcome> {
+  return act(
+    ctx,
+    'done',
+    opId,
+    userId,
+    (authorized, at) => ({ type: 'DONE', userId, authorized, at, ...(stepId ? { stepId } : {}) }),
+    undefined,
+    stepId,
+  );
 }
 
 export function undoOperation(

@@ -3,6 +3,7 @@
 import {
   abortOperation,
   approveOperation,
+  doneOperation,
   rejectOperation,
   retryOperation,
   skipOperation,
@@ -26,6 +27,7 @@ export function createEngine(deps: EngineDeps): Engine {
     retry: (input) => retryOperation(ctx, input),
     skip: (input) => skipOperation(ctx, input),
     undo: (input) => undoOperation(ctx, input),
+    done: (input) => doneOperation(ctx, input),
     abort: (input) => abortOperation(ctx, input),
     get: (opId) => getView(ctx, opId),
     status: () => engineStatus(ctx),

@@ -32,6 +32,8 @@ export function refusalMessage(reason: RefusalReason, opId: string, view?: Opera
       return `${opId} cannot be resumed by this version of dr-bot, so it can only be closed: an approver runs ${commandRef('abort')}. ${commandRef('status')} says why.`;
     case 'nothing-to-undo':
       return `${opId} has no switched data component the bot can put back, so there is nothing to undo (${phase}). Retry, or abort and fix it by hand.`;
+    case 'not-waiting':
+      return `${opId} has no manual step waiting for that (it is ${phase}${view?.waiting?.length ? `; waiting: ${view.waiting.map((w) => w.stepId.replace(/^custom:/, '')).join(', ')}` : ''}).`;
     case 'expired':
       return `Too late: the approval window of ${opId} closed${view?.expiresAt !== undefined ? ` at ${new Date(view.expiresAt).toISOString()}` : ''}, so your approval did not count and nothing was changed. Request it again if it is still needed.`;
   }
@@ -54,7 +56,9 @@ export function successMessage(
     case 'retry':
       return `Retrying ${view.id}: the failed step is re-checked and run again.`;
     case 'skip':
-      return `Skipped the failed step of ${view.id}; it continues with the next stage.`;
+      return `Skipped the step on ${view.id}; it continues without it (${phaseWords(view)}).`;
+    case 'done':
+      return `Marked done on ${view.id}; it continues (${phaseWords(view)}).`;
     case 'undo':
       return undoMessage(view);
     case 'abort':

@@ -58,7 +58,10 @@ export interface Engine {
   approve(input: { opId: string; userId: string; planHash: string }): Promise<ActionOutcome>;
   reject(input: { opId: string; userId: string; reason?: string }): Promise<ActionOutcome>;
   retry(input: { opId: string; userId: string }): Promise<ActionOutcome>;
-  skip(input: { opId: string; userId: string }): Promise<ActionOutcome>;
+  /** `stepId`: a waiting manual step (`custom:<id>`); without it, the failed step or the only waiting one. */
+  skip(input: { opId: string; userId: string; stepId?: StepId }): Promise<ActionOutcome>;
+  /** Confirm a waiting manual step (a checklist item); without `stepId`, the only one waiting. */
+  done(input: { opId: string; userId: string; stepId?: StepId }): Promise<ActionOutcome>;
   /** Ask for, or approve, the undo of a split data tier (two people, like the plan). */
   undo(input: { opId: string; userId: string }): Promise<ActionOutcome>;
   /** Without opId: the active operation of this environment. */

@@ -8,6 +8,7 @@ import { chownSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PreconditionFailed } from '../errors.js';
 import { labConfig, writeLabConfig } from './config.js';
+import { labCustomSteps } from './custom-steps.js';
 import { stopAll } from './down.js';
 import { LAB_ENV_FILE, writeLabEnv } from './env-file.js';
 import { prepareDir, removeDir } from './lab-dir.js';
@@ -27,7 +28,7 @@ import {
 } from './postgres.js';
 import { applyPostgresRole, applyRedisAcl } from './permissions.js';
 import { redisFiles, redisUrl, startRedis, type RedisServerInfo } from './redis.js';
-import { elasticachePart, rdsPart, simulatorsPart } from './simulators/index.js';
+import { elasticachePart, labCloud, rdsPart, simulatorsPart } from './simulators/index.js';
 import {
   findPostgresBin,
   findRedisServer,
@@ -74,6 +75,8 @@ export interface LabUpOptions {
   dns?: 'route53' | 'route53-arc';
   /** The database driver of the written config; rds-replica adds its RDS simulator part. */
   postgres?: 'streaming' | 'rds-replica';
+  /** Add one custom runbook step of each kind (command, HTTP, manual) to the written config. */
+  customSteps?: boolean;
 }
 
 /** What the steps of one start share: where and as whom, and the manifest they record into. */
@@ -133,7 +136,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
     const info = completedInfo(st);
     await startParts(st, info, parts);
     signal?.throwIfAborted();
-    writeConfigAndEnv(info, parts);
+    writeConfigAndEnv(info, parts, opts.customSteps === true);
     signal?.throwIfAborted();
     // Last: a lab.json without `starting` says the lab is complete.
     writeLabInfo(info);
@@ -313,9 +316,15 @@ async function startParts(st: UpState, info: LabInfo, parts: readonly LabPart[])
   }
 }
 
-function writeConfigAndEnv(info: LabInfo, parts: readonly LabPart[]): void {
+function writeConfigAndEnv(info: LabInfo, parts: readonly LabPart[], custom: boolean): void {
   const config = labConfig(info);
   for (const part of parts) part.configure?.(config, info);
+  const cloud = labCloud(info);
+  if (custom && !cloud)
+    throw new PreconditionFailed(
+      'the custom steps call the simulators: start the lab with its cloud simulators',
+    );
+  if (custom && cloud) config.runbook = { steps: labCustomSteps(info.dir, cloud.controlUrl) };
   writeLabConfig(info.configPath, config);
   const env: Record<string, string> = {
     DR_CONFIG: info.configPath,

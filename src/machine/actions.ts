@@ -5,7 +5,7 @@ import type { DomainEvent, Phase, PreflightReport } from '../domain/types.js';
 import type { ErrorInfo } from '../errors.js';
 import { ACTION_OF, computePlanHash, refusalForEvent } from './approval.js';
 import { operationAction, type Clock } from './machine-action.js';
-import { abortedWhileRunning, planSteps } from './records.js';
+import { abortedWhileRunning, abortedWhileWaiting, planSteps } from './records.js';
 import type { OperationContext, OperationEvent } from './types.js';
 
 const emitRequested = emit<
@@ -140,12 +140,12 @@ const abort = operationAction(({ context, enqueue, event }) => {
   // A running step cannot be interrupted mid-call: its effect may or may not have
   // happened, and the card must not show it as still running on a finished operation.
   const steps = context.steps.map((s) =>
-    s.status === 'running'
+    s.status === 'running' || s.status === 'waiting'
       ? {
           ...s,
           status: 'failed' as const,
           finishedAt: event.at,
-          error: abortedWhileRunning(),
+          error: s.status === 'waiting' ? abortedWhileWaiting() : abortedWhileRunning(),
         }
       : s,
   );

@@ -11,12 +11,13 @@ import type {
 import { FINAL_PHASES } from '../domain/types.js';
 import { pendingUndo, splitOf } from './split.js';
 import type { OperationContext, OperationEvent, UserEvent } from './types.js';
+import { waitingOf, waitingTarget } from './waiting.js';
 
-export type OperationAction = 'approve' | 'reject' | 'retry' | 'skip' | 'abort' | 'undo';
+export type OperationAction = 'approve' | 'reject' | 'retry' | 'skip' | 'abort' | 'undo' | 'done';
 
 /** The part of an operation the approval policy looks at; an OperationView has all of it. */
 type PolicySubject = Pick<OperationView, 'phase' | 'requester' | 'approvals' | 'planHash'> &
-  Partial<Pick<OperationView, 'expiresAt' | 'split' | 'undo'>>;
+  Partial<Pick<OperationView, 'expiresAt' | 'split' | 'undo' | 'waiting'>>;
 
 /**
  * Before the plan is approved nothing has changed yet, so the requester may still cancel
@@ -32,7 +33,9 @@ const PRE_APPROVAL_PHASES: readonly Phase[] = ['preflight', 'awaitingApproval', 
  *   `expiresAt`), not the requester, authorized, not already counted, bound to the current plan hash.
  * - reject: before approval, by an authorized person or the requester.
  * - retry: paused, by an authorized person or the requester (it re-runs an approved step).
- * - skip: paused, by an authorized person only (skipping bypasses a safety step).
+ * - skip: paused, by an authorized person only (skipping bypasses a safety step); while a
+ *   manual step waits (running), it skips that step, by an authorized person too.
+ * - done: a manual step waits; its owners, or (none configured) authorized people or the requester.
  * - abort: any active phase; the requester may abort only before approval.
  * - undo: paused with a split data tier the bot can put back. Two people, like the plan: the
  *   first click (an authorized person or the requester) asks, then authorized others approve.
@@ -44,6 +47,7 @@ export function evaluateAction(
   authorized: boolean,
   planHash?: string,
   at?: number,
+  stepId?: StepId,
 ): RefusalReason | null {
   if (FINAL_PHASES.includes(view.phase)) return 'finished';
   const isRequester = userId === view.requester;
@@ -68,8 +72,20 @@ export function evaluateAction(
       if (view.phase !== 'paused') return 'not-paused';
       return authorized || isRequester ? null : 'unauthorized';
     case 'skip':
+      if (view.phase === 'running' && (view.waiting?.length ?? 0) > 0)
+        return !waitingTarget(view.waiting, stepId)
+          ? 'not-waiting'
+          : authorized
+            ? null
+            : 'unauthorized';
       if (view.phase !== 'paused') return 'not-paused';
       return authorized ? null : 'unauthorized';
+    case 'done': {
+      const target = view.phase === 'running' ? waitingTarget(view.waiting, stepId) : undefined;
+      if (!target) return 'not-waiting';
+      const allowed = target.owners.length > 0 ? target.owners.includes(userId) : isRequester;
+      return allowed || authorized ? null : 'unauthorized';
+    }
     case 'abort':
       return authorized || (preApproval && isRequester) ? null : 'unauthorized';
     case 'undo':
@@ -102,6 +118,7 @@ export const ACTION_OF: Record<UserEventType, OperationAction> = {
   SKIP: 'skip',
   ABORT: 'abort',
   UNDO: 'undo',
+  DONE: 'done',
 };
 
 /** The machine's side of the policy: the same evaluation, from its context in a known phase. */
@@ -119,8 +136,10 @@ export function refusalForEvent(
     ...(context.expiresAt !== undefined ? { expiresAt: context.expiresAt } : {}),
     split: splitOf(context.steps),
     undo: context.undo,
+    waiting: waitingOf(context),
   };
   const planHash = event.type === 'APPROVE' ? event.planHash : undefined;
+  const stepId = event.type === 'DONE' || event.type === 'SKIP' ? event.stepId : undefined;
   return evaluateAction(
     subject,
     ACTION_OF[event.type],
@@ -128,6 +147,7 @@ export function refusalForEvent(
     event.authorized,
     planHash,
     event.at,
+    stepId,
   );
 }
 

@@ -115,3 +115,12 @@ export function abortedWhileRunning(): ErrorInfo {
     retryable: false,
   };
 }
+
+export function abortedWhileWaiting(): ErrorInfo {
+  return {
+    code: 'unknown',
+    message:
+      'The operation was aborted while this checklist item waited for Done; nobody confirmed it.',
+    retryable: false,
+  };
+}

@@ -1,7 +1,13 @@
 // The states generated from the runbooks: one parallel state per stage under `running.<kind>`
 // (a sub-machine per step) and its twin under `paused.<kind>`. The ids they get are the ones
 // persisted snapshots name, so changing them strands active operations.
-import type { OperationKind, PreflightReport, Runbook, StepId } from '../domain/types.js';
+import type {
+  CustomStepId,
+  OperationKind,
+  PreflightReport,
+  Runbook,
+  StepId,
+} from '../domain/types.js';
 import type { Clock } from './machine-action.js';
 import type { NodeConfig } from './machine-setup.js';
 import { stepOf } from './records.js';
@@ -26,7 +32,39 @@ function stageTarget(runbooks: Runbooks, kind: OperationKind, index: number): st
     : `#${MACHINE_ID}.completed`;
 }
 
-function stepNode(stepId: StepId, now: Clock): NodeConfig {
+/** The `waiting` state of a manual step's lane: no actor runs, a person's click ends it. */
+function waitingNode(stepId: StepId): NodeConfig {
+  const acts = { type: 'manualActs', params: { stepId } };
+  return {
+    entry: { type: 'startManualStep', params: { stepId } },
+    on: {
+      DONE: {
+        guard: acts,
+        target: 'succeeded',
+        actions: { type: 'confirmManualStep', params: { stepId } },
+      },
+      SKIP: {
+        guard: acts,
+        target: 'skipped',
+        actions: { type: 'skipManualStep', params: { stepId } },
+      },
+    },
+  } as NodeConfig;
+}
+
+/** A manual step for the other mode does not apply (skipped); otherwise it waits. */
+function manualStart(stepId: StepId) {
+  return [
+    {
+      guard: { type: 'manualOffMode', params: { stepId } },
+      target: 'skipped',
+      actions: { type: 'skipManualOffMode', params: { stepId } },
+    },
+    { target: 'waiting' },
+  ];
+}
+
+function stepNode(stepId: StepId, now: Clock, manual: boolean): NodeConfig {
   return {
     // A retry or a resume re-enters the whole stage; steps that already finished stay finished.
     initial: 'pending',
@@ -41,9 +79,10 @@ function stepNode(stepId: StepId, now: Clock): NodeConfig {
             guard: { type: 'stepSettled', params: { stepId, status: 'skipped' } },
             target: 'skipped',
           },
-          { target: 'running' },
+          ...(manual ? manualStart(stepId) : [{ target: 'running' }]),
         ],
       },
+      ...(manual ? { waiting: waitingNode(stepId) } : {}),
       running: {
         entry: { type: 'startStep', params: { stepId } },
         invoke: {
@@ -106,11 +145,16 @@ function stepNode(stepId: StepId, now: Clock): NodeConfig {
 
 export function runningKindNode(runbooks: Runbooks, kind: OperationKind, now: Clock): NodeConfig {
   const stages = runbooks[kind].stages;
+  const manual = new Set(
+    (runbooks[kind].custom ?? []).filter((c) => c.action === 'manual').map((c) => c.id),
+  );
   const states: Record<string, NodeConfig> = {};
   stages.forEach((stage, index) => {
     states[stageKey(index)] = {
       type: 'parallel',
-      states: Object.fromEntries(stage.map((stepId) => [stepId, stepNode(stepId, now)])),
+      states: Object.fromEntries(
+        stage.map((stepId) => [stepId, stepNode(stepId, now, manual.has(stepId as CustomStepId))]),
+      ),
       onDone: [
         {
           guard: { type: 'stageFailed', params: { stage } },

@@ -34,7 +34,10 @@ export type OperationEvent =
   | { type: 'APPROVE'; userId: string; planHash: string; authorized: boolean; at: number }
   | { type: 'REJECT'; userId: string; authorized: boolean; reason?: string; at: number }
   | { type: 'RETRY'; userId: string; authorized: boolean; at: number }
-  | { type: 'SKIP'; userId: string; authorized: boolean; at: number }
+  /** `stepId`: skip a waiting manual step (running); without it, the failed stage (paused). */
+  | { type: 'SKIP'; userId: string; authorized: boolean; at: number; stepId?: StepId }
+  /** A manual step's Done; without `stepId`, the only one waiting. */
+  | { type: 'DONE'; userId: string; authorized: boolean; at: number; stepId?: StepId }
   | { type: 'ABORT'; userId: string; authorized: boolean; reason?: string; at: number }
   /** Ask for, or approve, the undo of a split data tier (see approval.ts). */
   | { type: 'UNDO'; userId: string; authorized: boolean; at: number }

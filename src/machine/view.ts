@@ -3,6 +3,7 @@ import type { OperationView, Phase, StepId } from '../domain/types.js';
 import type { OperationMachine } from './operation-machine.js';
 import { stagesOf } from './records.js';
 import { splitOf } from './split.js';
+import { waitingOf } from './waiting.js';
 
 type OperationSnapshot = SnapshotFrom<OperationMachine>;
 
@@ -18,7 +19,7 @@ export function toView(snapshot: OperationSnapshot): OperationView {
   const phase = phaseOf(snapshot);
   const currentSteps: StepId[] =
     phase === 'running'
-      ? c.steps.filter((s) => s.status === 'running').map((s) => s.id)
+      ? c.steps.filter((s) => s.status === 'running' || s.status === 'waiting').map((s) => s.id)
       : phase === 'paused'
         ? c.steps.filter((s) => s.status === 'failed').map((s) => s.id)
         : [];
@@ -49,6 +50,7 @@ export function toView(snapshot: OperationSnapshot): OperationView {
     lastError: c.lastError,
     split: phase === 'paused' || phase === 'undoing' ? splitOf(c.steps) : undefined,
     undo: c.undo,
+    waiting: phase === 'running' && waitingOf(c).length > 0 ? waitingOf(c) : undefined,
   };
   // Absent fields stay absent, so a view compares and serializes like the stored data.
   for (const key of Object.keys(view) as (keyof OperationView)[]) {

@@ -71,7 +71,7 @@ const manual = z
   .object({
     /** What the person has to do, posted in the incident thread with a Done button. */
     text: z.string().min(1),
-    /** Slack user ids who may press Done; empty: anyone in the channel. Skip is for approvers. */
+    /** Slack user ids who may press Done besides the approvers; empty: the approvers and the requester. Skip is for approvers. */
     owners: z
       .array(z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'a Slack user id looks like U0123ABCD'))
       .default([]),

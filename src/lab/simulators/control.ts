@@ -12,6 +12,8 @@
  *   POST /route53/{deny|allow}/{Operation}       IAM denies (or allows again) a Route 53 action
  *   POST /s3/{deny|allow}/{s3:Action}            IAM denies (or allows again) an S3 action
  *   POST /kubernetes/{region}/{workload}/...      crash-looping pods, an autoscaler (control-kubernetes.ts)
+ *   POST /status-page, GET /status-page          a stand-in status page for the lab's custom HTTP
+ *                                                step: records each post, GET shows {count, posts}
  */
 import { kubernetesControl } from './control-kubernetes.js';
 import {
@@ -65,7 +67,8 @@ function autoscaler(
     : {};
 }
 
-export async function startControlServer(sims: Simulators): Promise<ControlServer> {
+/** GET /state: where DNS points, the health endpoints and each region's workloads. */
+function cloudState(sims: Simulators): CloudState {
   const workloads = (sim: Simulators['kubernetes']['primary']['sim']) =>
     sims.components.kubernetes!.workloads.map((w) => ({
       kind: w.kind,
@@ -74,47 +77,56 @@ export async function startControlServer(sims: Simulators): Promise<ControlServe
       ...sim.workload(w.kind, w.namespace, w.name),
       ...autoscaler(sim.hpa(w.namespace, w.name)),
     }));
-  const server: HttpSim = await startHttpSim(async (req) => {
-    if (req.method === 'GET' && req.path === '/state') {
-      const r53 = sims.route53.sim;
-      const answer = r53.answer();
-      const servedBy: CloudState['route53']['servedBy'] = answer.includes(r53.primaryValue)
-        ? 'primary'
-        : answer.includes(r53.secondaryValue)
-          ? 'secondary'
-          : 'unknown';
-      const state: CloudState = {
-        route53: {
-          answer,
-          servedBy,
-          primaryHealthCheckInverted:
-            r53.healthCheck(sims.route53.primaryHealthCheckId)?.inverted ?? null,
-          primaryHealthCheckDisabled:
-            r53.healthCheck(sims.route53.primaryHealthCheckId)?.disabled ?? null,
-        },
-        ...(sims.arc
-          ? {
-              arc: {
-                primary: sims.arc.sim.state(sims.arc.primaryControlArn),
-                secondary: sims.arc.sim.state(sims.arc.secondaryControlArn),
-              },
-            }
-          : {}),
-        trafficManager: { served: sims.trafficManager.sim.served()?.name ?? null },
-        health: {
-          primary: { healthy: sims.health.primary.healthy, running: sims.health.primary.running },
-          secondary: {
-            healthy: sims.health.secondary.healthy,
-            running: sims.health.secondary.running,
+  const r53 = sims.route53.sim;
+  const answer = r53.answer();
+  const servedBy: CloudState['route53']['servedBy'] = answer.includes(r53.primaryValue)
+    ? 'primary'
+    : answer.includes(r53.secondaryValue)
+      ? 'secondary'
+      : 'unknown';
+  const state: CloudState = {
+    route53: {
+      answer,
+      servedBy,
+      primaryHealthCheckInverted:
+        r53.healthCheck(sims.route53.primaryHealthCheckId)?.inverted ?? null,
+      primaryHealthCheckDisabled:
+        r53.healthCheck(sims.route53.primaryHealthCheckId)?.disabled ?? null,
+    },
+    ...(sims.arc
+      ? {
+          arc: {
+            primary: sims.arc.sim.state(sims.arc.primaryControlArn),
+            secondary: sims.arc.sim.state(sims.arc.secondaryControlArn),
           },
-        },
-        kubernetes: {
-          primary: workloads(sims.kubernetes.primary.sim),
-          secondary: workloads(sims.kubernetes.secondary.sim),
-        },
-      };
-      return json(200, state);
+        }
+      : {}),
+    trafficManager: { served: sims.trafficManager.sim.served()?.name ?? null },
+    health: {
+      primary: { healthy: sims.health.primary.healthy, running: sims.health.primary.running },
+      secondary: {
+        healthy: sims.health.secondary.healthy,
+        running: sims.health.secondary.running,
+      },
+    },
+    kubernetes: {
+      primary: workloads(sims.kubernetes.primary.sim),
+      secondary: workloads(sims.kubernetes.secondary.sim),
+    },
+  };
+  return state;
+}
+
+export async function startControlServer(sims: Simulators): Promise<ControlServer> {
+  // Not a vendor's API: the endpoint a team's own runbook step (config runbook.steps[].http)
+  // calls, so a test or the demo can see that the call happened, and how often.
+  const statusPosts: { at: string; body: string }[] = [];
+  const server: HttpSim = await startHttpSim(async (req) => {
+    if (req.path === '/status-page' && (req.method === 'POST' || req.method === 'GET')) {
+      if (req.method === 'POST') statusPosts.push({ at: new Date().toISOString(), body: req.body });
+      return json(200, { count: statusPosts.length, posts: statusPosts });
     }
+    if (req.method === 'GET' && req.path === '/state') return json(200, cloudState(sims));
     const m = /^\/health\/(primary|secondary)\/(down|up|stop|start)$/.exec(req.path);
     if (req.method === 'POST' && m) {
       const region = m[1] as 'primary' | 'secondary';
@@ -141,7 +153,7 @@ export async function startControlServer(sims: Simulators): Promise<ControlServe
     const k8s = kubernetesControl(sims, req);
     if (k8s) return k8s;
     return json(404, {
-      error: `unknown control request ${req.method} ${req.path}; see GET /state, POST /health/{region}/{down|up|stop|start}, POST /{s3|blob}/replication/{stall|resume} (blob: cloud azure only), POST /kubernetes/{region}/{revoke|restore}, POST /kubernetes/{region}/{workload}/{crash-loop/on|crash-loop/off|autoscaler}, POST /route53/{deny|allow}/{Operation}, POST /s3/{deny|allow}/{action}`,
+      error: `unknown control request ${req.method} ${req.path}; see GET /state, POST /health/{region}/{down|up|stop|start}, POST /{s3|blob}/replication/{stall|resume} (blob: cloud azure only), POST /kubernetes/{region}/{revoke|restore}, POST /kubernetes/{region}/{workload}/{crash-loop/on|crash-loop/off|autoscaler}, POST /route53/{deny|allow}/{Operation}, POST /s3/{deny|allow}/{action}, GET|POST /status-page`,
     });
   });
   return { url: server.url, close: () => server.close() };
