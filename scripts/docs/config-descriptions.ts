@@ -132,7 +132,7 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   'components.redis.useFailoverCommand':
     'Planned failover: use `FAILOVER TO` (Redis 6.2 or later) for a zero-loss switch.',
   'components.redis.driver':
-    'How the cache is switched: `replication` (self-managed servers) or `elasticache-global` (ElastiCache Global Datastore). See docs/redis-drivers.md.',
+    'How the cache is switched: `replication` (self-managed servers) `elasticache-global` (ElastiCache Global Datastore) or `azure-cache` (Azure Cache for Redis Premium, passive geo-replication). See docs/redis-drivers.md.',
   'components.redis.elasticache':
     'Driver `elasticache-global`: the global datastore and its two members. Required with that driver, refused with another.',
   'components.redis.elasticache.globalReplicationGroupId':
@@ -146,6 +146,20 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   'components.redis.elasticache.failoverTimeoutSeconds':
     'How long the failover may take to report the new roles.',
   'components.redis.elasticache.endpoint': 'ElastiCache API endpoint override (the lab simulator).',
+  'components.redis.azureCache':
+    'Driver `azure-cache`: the two linked Premium caches. Required with that driver, refused with another.',
+  'components.redis.azureCache.subscriptionId':
+    'The subscription of both caches (geo-replication links caches of one subscription).',
+  'components.redis.azureCache.<side>': 'One cache of the pair.',
+  'components.redis.azureCache.<side>.resourceGroup': "The cache's resource group.",
+  'components.redis.azureCache.<side>.name': "The cache's resource name (not its host name).",
+  'components.redis.azureCache.pauseWrites':
+    'Planned: CLIENT PAUSE WRITE on the geo-primary until the lag is 0, then the unlink. Off: the card shows the possible loss.',
+  'components.redis.azureCache.operationTimeoutSeconds':
+    'How long a link or unlink may run; a link copies the whole dataset.',
+  'components.redis.azureCache.pollIntervalMs': 'How often the ARM operation is polled.',
+  'components.redis.azureCache.endpoint':
+    'Azure Resource Manager endpoint override (the lab simulator); default management.azure.com. Trusts `azure.caFile`.',
   'components.dns':
     'Which region users are sent to: Route 53 failover records, Route 53 ARC routing controls or Azure Traffic Manager.',
   'components.dns.provider': 'The DNS service; the block of the same name is then required.',

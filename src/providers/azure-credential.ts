@@ -137,6 +137,8 @@ function azureScopes(config: DrConfig): string[] {
   const scopes: string[] = [];
   if (c.dns?.provider === 'traffic-manager')
     scopes.push(`${c.dns.trafficManager?.endpoint ?? ARM}/.default`);
+  if (c.redis?.driver === 'azure-cache')
+    scopes.push(`${c.redis.azureCache?.endpoint ?? ARM}/.default`);
   const az = config.detection?.providerStatus?.azure;
   if (az) scopes.push(`${az.endpoint ?? ARM}/.default`);
   const o = c.objectStorage;

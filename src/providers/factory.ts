@@ -26,7 +26,7 @@ import type {
   VerificationProvider,
   WriteLoadProvider,
 } from './types.js';
-import { createAzureCredential } from './azure-credential.js';
+import { createAzureCredential, readAzureCa } from './azure-credential.js';
 import { createHealthProvider } from './health.js';
 import { createKubernetesProvider } from './kubernetes.js';
 import {
@@ -36,6 +36,7 @@ import {
 } from './postgres/index.js';
 import { createRdsReplicaProvider } from './postgres/rds-replica.js';
 import { createRedisProvider } from './redis/index.js';
+import { createAzureCacheProvider } from './redis-azure-cache/index.js';
 import { createElastiCacheGlobalProvider } from './redis-elasticache/index.js';
 import { createRoute53Provider } from './route53/index.js';
 import { createRoute53ArcProvider } from './route53-arc/index.js';
@@ -92,17 +93,30 @@ function buildDatabase(
 
 function buildCache(
   redis: NonNullable<Components['redis']>,
-  consistency: DrConfig['consistency'],
+  config: Pick<DrConfig, 'consistency' | 'azure'>,
   env: NodeJS.ProcessEnv,
   log: Logger,
 ): CacheProvider {
   const primaryUrl = resolveConnection(redis.primary, env, 'components.redis.primary');
   const secondaryUrl = resolveConnection(redis.secondary, env, 'components.redis.secondary');
+  const { consistency } = config;
   const check = {
     ...consistency.redis,
     attempts: consistency.attempts,
     timeBudgetSeconds: consistency.timeBudgetSeconds,
   };
+  // Credentials from DefaultAzureCredential's chain; azure.caFile for a private ARM (the lab).
+  if (redis.driver === 'azure-cache' && redis.azureCache)
+    return createAzureCacheProvider({
+      ...redis.azureCache,
+      credential: createAzureCredential(config),
+      ...(config.azure?.caFile ? { ca: readAzureCa(config.azure.caFile) } : {}),
+      primaryUrl,
+      secondaryUrl,
+      promoteTimeoutSeconds: redis.promoteTimeoutSeconds,
+      consistency: check,
+      log,
+    });
   if (redis.driver === 'elasticache-global' && redis.elasticache)
     return createElastiCacheGlobalProvider({
       ...redis.elasticache,
@@ -282,9 +296,7 @@ export function createProviders(
         ),
       );
     if (c.redis)
-      providers.cache = keep(
-        buildCache(c.redis, config.consistency, env, log.child({ provider: 'redis' })),
-      );
+      providers.cache = keep(buildCache(c.redis, config, env, log.child({ provider: 'redis' })));
     if (c.dns)
       providers.dns = keep(buildDns(config, c.dns, log.child({ provider: c.dns.provider })));
     if (c.kubernetes)

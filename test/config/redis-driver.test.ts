@@ -67,3 +67,44 @@ test('an unknown driver and a malformed region are named', () => {
     parseConfig(`${BASE}    driver: elasticache-global\n${badRegion}`, 'dr.yaml'),
   ).toThrow(/an AWS region name, e\.g\. eu-west-1/);
 });
+
+const AZURE_CACHE = `    azureCache:
+      subscriptionId: 00000000-0000-4000-8000-000000000001
+      primary: { resourceGroup: rg-weu, name: app-cache-weu }
+      secondary: { resourceGroup: rg-neu, name: app-cache-neu }
+`;
+
+test('driver azure-cache builds the geo-replication driver with its defaults', async () => {
+  const config = parseConfig(`${BASE}    driver: azure-cache\n${AZURE_CACHE}`, 'dr.yaml');
+  expect(config.components.redis?.azureCache).toMatchObject({
+    pauseWrites: true,
+    operationTimeoutSeconds: 1800,
+    pollIntervalMs: 5000,
+  });
+  const providers = createProviders(config, {}, log);
+  expect(providers.cache?.name).toBe('azure-cache');
+  await closeProviders(providers, log);
+});
+
+test('azure-cache without its block, or its block with another driver, says what to fix', () => {
+  expect(() => parseConfig(`${BASE}    driver: azure-cache\n`, 'dr.yaml')).toThrow(
+    /components\.redis\.azureCache.*driver azure-cache needs `azureCache` \(subscriptionId, primary and secondary resourceGroup and name\)/s,
+  );
+  expect(() => parseConfig(`${BASE}${AZURE_CACHE}`, 'dr.yaml')).toThrow(
+    /`azureCache` is for driver azure-cache; driver is replication/,
+  );
+});
+
+test('one cache named as both sides, or a host name for a name, is refused', () => {
+  const same = AZURE_CACHE.replace('app-cache-neu', 'app-cache-weu');
+  expect(() => parseConfig(`${BASE}    driver: azure-cache\n${same}`, 'dr.yaml')).toThrow(
+    /a cache cannot be linked to itself/,
+  );
+  const host = AZURE_CACHE.replace(
+    'name: app-cache-neu',
+    'name: app-cache-neu.redis.cache.windows.net',
+  );
+  expect(() => parseConfig(`${BASE}    driver: azure-cache\n${host}`, 'dr.yaml')).toThrow(
+    /an Azure Cache for Redis name/,
+  );
+});

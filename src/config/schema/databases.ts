@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { connectionRefOf } from './connection-ref.js';
-import { checkRedisDriver, elasticacheGlobal, REDIS_DRIVERS } from './redis-driver.js';
+import { azureCache, checkRedisDriver, elasticacheGlobal, REDIS_DRIVERS } from './redis-driver.js';
 
 /** One RDS DB instance of the rds-replica driver: its identifier and the region it lives in. */
 const rdsInstance = z
@@ -133,6 +133,7 @@ export const redis = z
     /** How the switch is made: replication (self-managed) or a platform's control plane. */
     driver: z.enum(REDIS_DRIVERS).default('replication'),
     elasticache: elasticacheGlobal.optional(),
+    azureCache: azureCache.optional(),
   })
   .strict()
   .superRefine(checkRedisDriver);

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 
-export const REDIS_DRIVERS = ['replication', 'elasticache-global'] as const;
+export const REDIS_DRIVERS = ['replication', 'elasticache-global', 'azure-cache'] as const;
 
 const member = z
   .object({
@@ -31,22 +31,67 @@ export const elasticacheGlobal = z
   })
   .strict();
 
+const azureCacheRef = z
+  .object({
+    /** The resource group of this cache. */
+    resourceGroup: z.string().min(1),
+    /** The cache's name (its resource name, not the host name). */
+    name: z.string().regex(/^[A-Za-z0-9-]{1,63}$/, 'an Azure Cache for Redis name'),
+  })
+  .strict();
+
+export const azureCache = z
+  .object({
+    /** Both caches are in one subscription (a prerequisite of geo-replication). */
+    subscriptionId: z.string().min(1),
+    primary: azureCacheRef,
+    secondary: azureCacheRef,
+    /** Planned: CLIENT PAUSE WRITE on the geo-primary until the secondary caught up. */
+    pauseWrites: z.boolean().default(true),
+    /** How long a link or unlink may run (a link copies the whole dataset). */
+    operationTimeoutSeconds: z.number().int().positive().default(1800),
+    /** How often the ARM operation is polled. */
+    pollIntervalMs: z.number().int().positive().default(5000),
+    /** ARM endpoint override (the lab simulator); default management.azure.com. */
+    endpoint: z.string().url().optional(),
+  })
+  .strict()
+  .refine((a) => a.primary.name.toLowerCase() !== a.secondary.name.toLowerCase(), {
+    message: 'primary and secondary name the same cache: a cache cannot be linked to itself',
+    path: ['secondary', 'name'],
+  });
+
+/** A driver's block, and blocks that belong to other drivers. */
+const BLOCKS = [
+  {
+    driver: 'elasticache-global',
+    key: 'elasticache',
+    needs: 'globalReplicationGroupId, primary and secondary region and replicationGroupId',
+  },
+  {
+    driver: 'azure-cache',
+    key: 'azureCache',
+    needs: 'subscriptionId, primary and secondary resourceGroup and name',
+  },
+] as const;
+
 /** The driver and its block must agree: a clear error naming what to add or remove. */
 export function checkRedisDriver(
-  r: { driver: (typeof REDIS_DRIVERS)[number]; elasticache?: unknown },
+  r: { driver: (typeof REDIS_DRIVERS)[number]; elasticache?: unknown; azureCache?: unknown },
   ctx: z.RefinementCtx,
 ): void {
-  if (r.driver === 'elasticache-global' && r.elasticache === undefined)
-    ctx.addIssue({
-      code: 'custom',
-      path: ['elasticache'],
-      message:
-        'driver elasticache-global needs `elasticache` (globalReplicationGroupId, primary and secondary region and replicationGroupId)',
-    });
-  if (r.driver !== 'elasticache-global' && r.elasticache !== undefined)
-    ctx.addIssue({
-      code: 'custom',
-      path: ['elasticache'],
-      message: `\`elasticache\` is for driver elasticache-global; driver is ${r.driver}: set driver: elasticache-global or remove the block`,
-    });
+  for (const b of BLOCKS) {
+    if (r.driver === b.driver && r[b.key] === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: [b.key],
+        message: `driver ${b.driver} needs \`${b.key}\` (${b.needs})`,
+      });
+    if (r.driver !== b.driver && r[b.key] !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: [b.key],
+        message: `\`${b.key}\` is for driver ${b.driver}; driver is ${r.driver}: set driver: ${b.driver} or remove the block`,
+      });
+  }
 }

@@ -56,7 +56,7 @@ interface State {
   pendingDemotion: { member: SimMember; to: SimMember } | null;
 }
 
-async function onRedis<T>(url: string, fn: (r: Redis) => Promise<T>): Promise<T> {
+export async function onRedis<T>(url: string, fn: (r: Redis) => Promise<T>): Promise<T> {
   const r = new Redis(url, {
     lazyConnect: true,
     connectTimeout: 1000,
@@ -74,7 +74,7 @@ async function onRedis<T>(url: string, fn: (r: Redis) => Promise<T>): Promise<T>
   }
 }
 
-const hostPort = (url: string): [string, string] => {
+export const hostPort = (url: string): [string, string] => {
   const u = new URL(url);
   return [u.hostname, u.port || '6379'];
 };

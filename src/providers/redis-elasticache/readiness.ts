@@ -21,7 +21,7 @@ const LIMITS = [
  * Whether the source endpoint knows CLIENT PAUSE (services that forbid a command rename or drop
  * it): null when COMMAND INFO itself is not allowed to the bot's user.
  */
-async function canPause(ctx: RedisCtx, src: RegionRole): Promise<boolean | null> {
+export async function canPause(ctx: RedisCtx, src: RegionRole): Promise<boolean | null> {
   return withClient(ctx, src, 'COMMAND INFO client|pause', async (r) => {
     const out = (await r.call('COMMAND', 'INFO', 'client|pause')) as unknown[];
     return Array.isArray(out) && out[0] !== null && out[0] !== undefined;

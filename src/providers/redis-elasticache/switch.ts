@@ -44,7 +44,7 @@ export async function offsetGap(ctx: RedisCtx, target: RegionRole): Promise<numb
   return Math.max(0, o.offset - t.replicaOffset);
 }
 
-interface Pause {
+export interface Pause {
   paused: boolean;
   /** The source's offset once writes stopped, when paused. */
   finalOffset: number | null;
@@ -52,7 +52,7 @@ interface Pause {
 }
 
 /** CLIENT PAUSE WRITE on the source endpoint; a service that forbids it answers an error, kept as `why`. */
-async function pauseWrites(ctx: RedisCtx, src: RegionRole, ms: number): Promise<Pause> {
+export async function pauseWrites(ctx: RedisCtx, src: RegionRole, ms: number): Promise<Pause> {
   try {
     return await withClient(ctx, src, 'CLIENT PAUSE WRITE', async (r) => {
       await r.call('CLIENT', 'PAUSE', String(ms), 'WRITE');
@@ -64,14 +64,23 @@ async function pauseWrites(ctx: RedisCtx, src: RegionRole, ms: number): Promise<
   }
 }
 
-async function unpause(ctx: RedisCtx, src: RegionRole): Promise<void> {
+export async function unpause(ctx: RedisCtx, src: RegionRole): Promise<void> {
   await withClient(ctx, src, 'CLIENT UNPAUSE', (r) => r.call('CLIENT', 'UNPAUSE')).catch(
     () => undefined,
   );
 }
 
-/** Planned, paused: wait until the target applied the source's final offset; unpause and throw on timeout. */
-async function catchUp(ctx: RedisCtx, target: RegionRole, finalOffset: number, progress: Progress) {
+/**
+ * Planned, paused: wait until the target applied the source's final offset; unpause and throw on
+ * timeout (`driver` names the driver in the error, `check` what to look at).
+ */
+export async function catchUp(
+  ctx: RedisCtx,
+  target: RegionRole,
+  finalOffset: number,
+  progress: Progress,
+  driver: { name: string; check: string } = { name: NAME, check: "the datastore's replication" },
+) {
   const ok = await poll(ctx.opts.promoteTimeoutSeconds * 1000, async () => {
     const t = await inspect(ctx, target);
     if (!t.reachable || t.replicaOffset === null) return undefined;
@@ -82,8 +91,8 @@ async function catchUp(ctx: RedisCtx, target: RegionRole, finalOffset: number, p
   if (!ok) {
     await unpause(ctx, other(target));
     throw new ProviderError(
-      NAME,
-      `${target} did not reach the primary's offset ${finalOffset} within ${ctx.opts.promoteTimeoutSeconds} s; writes were let through again and nothing was switched. Check the datastore's replication and retry, or choose an unplanned failover.`,
+      driver.name,
+      `${target} did not reach the primary's offset ${finalOffset} within ${ctx.opts.promoteTimeoutSeconds} s; writes were let through again and nothing was switched. Check ${driver.check} and retry, or choose an unplanned failover.`,
       { code: 'timeout', retryable: true },
     );
   }
