@@ -7,6 +7,8 @@ type ErrorCode =
   | 'precondition-failed'
   | 'wrong-target'
   | 'timeout'
+  /** The connection a call went through dropped or could not be made: its outcome is unknown. */
+  | 'connection-lost'
   | 'not-found'
   | 'forbidden'
   | 'throttled'

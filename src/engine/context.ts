@@ -19,6 +19,8 @@ export interface EngineDeps {
   now?: () => number;
   /** How often operations awaiting approval get a TICK (expiry check). Default 5000. */
   tickMs?: number;
+  /** Waits before each automatic re-check of a step whose connection was lost (run-step.ts). */
+  recheckDelaysMs?: readonly number[];
 }
 
 /** A provider call of a step, under way in this process. */
@@ -37,6 +39,7 @@ export interface EngineContext {
   now: () => number;
   log: Logger;
   tickMs: number;
+  recheckDelaysMs: readonly number[];
   machine: OperationMachine;
   /** The runbooks with the config's custom steps placed, and those steps by id. */
   runbooks: Runbooks;

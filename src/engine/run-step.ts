@@ -8,7 +8,7 @@ import type { Step, StepContext } from '../steps/index.js';
  * One attempt of a step: skipped when none of its providers is configured; otherwise check()
  * first — after a crash the step's effect may already be in place — and run() only when needed.
  */
-export async function runStepOnce(
+async function runStepOnce(
   ctx: StepContext,
   stepId: StepId,
   progress: Progress,
@@ -42,5 +42,43 @@ export async function runStepOnce(
   } catch (err) {
     ctx.log.warn({ err: errorInfo(err) }, 'step failed');
     throw err;
+  }
+}
+
+/**
+ * Waits before each automatic re-check of a step whose connection was lost mid-call: the outcome
+ * is unknown, and the re-check reads before it acts (runStepOnce), so it is safe to do unasked.
+ * A network that stays away longer than these pauses the operation for a person, as any failure.
+ */
+export const RECHECK_DELAYS_MS = [1000, 3000, 10_000];
+
+/**
+ * runStepOnce, re-checked up to `delaysMs.length` times when it fails with a lost connection
+ * (code `connection-lost`); each re-check is noted on the timeline. Stops at `signal`.
+ */
+export async function runStepRechecking(
+  ctx: StepContext,
+  stepId: StepId,
+  progress: Progress,
+  custom: ReadonlyMap<StepId, Step> | undefined,
+  { delaysMs, signal }: { delaysMs: readonly number[]; signal?: AbortSignal },
+): Promise<StepOutcome> {
+  for (let recheck = 0; ; recheck++) {
+    try {
+      // A re-check does not know what the cut-off call did: it is resumed, as after a crash.
+      return await runStepOnce(recheck ? { ...ctx, resumed: true } : ctx, stepId, progress, custom);
+    } catch (err) {
+      const info = errorInfo(err);
+      const delay = delaysMs[recheck];
+      if (info.code !== 'connection-lost' || delay === undefined || signal?.aborted) throw err;
+      progress(
+        `connection lost mid-step, outcome unknown: re-checking in ${delay / 1000} s (${recheck + 1} of ${delaysMs.length}): ${info.message}`,
+      );
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, delay);
+        signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+      });
+      if (signal?.aborted) throw err;
+    }
   }
 }

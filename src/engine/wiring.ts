@@ -15,7 +15,7 @@ import type { EngineContext, EngineDeps } from './context.js';
 import type { RunnerDeps } from './operation-runner.js';
 import { runPreflight } from './preflight.js';
 import { undoDataTier } from '../steps/undo-data-tier.js';
-import { runStepOnce } from './run-step.js';
+import { RECHECK_DELAYS_MS, runStepRechecking } from './run-step.js';
 import { trackStepCall } from './step-calls.js';
 import { notify, rememberFinished } from './views.js';
 
@@ -32,6 +32,7 @@ export function createEngineContext(deps: EngineDeps): EngineContext {
     now,
     log: deps.log.child({ component: 'engine', env }),
     tickMs: deps.tickMs ?? 5000,
+    recheckDelaysMs: deps.recheckDelaysMs ?? RECHECK_DELAYS_MS,
     runners: new Map(),
     finishedViews: new Map(),
     listeners: new Set(),
@@ -56,13 +57,13 @@ function engineMachine(ctx: EngineContext): OperationMachine {
       preflight: fromPromise<PreflightReport, PreflightInput>(({ input }) =>
         runPreflight(providers, input, now),
       ),
-      runStep: fromPromise<StepOutcome, RunStepInput>(async ({ input }) => {
+      runStep: fromPromise<StepOutcome, RunStepInput>(async ({ input, signal }) => {
         const runner = runners.get(input.opId);
         // The snapshot that records this step as running is queued right after this actor
         // starts (one tick later): it must be written, and confirmed, before the step acts.
         await Promise.resolve();
         await runner?.confirmRecorded();
-        const result = runStepOnce(
+        const result = runStepRechecking(
           {
             opId: input.opId,
             kind: input.kind,
@@ -84,6 +85,7 @@ function engineMachine(ctx: EngineContext): OperationMachine {
           input.stepId,
           (message, data) => runner?.progress(input.stepId, message, data),
           ctx.customSteps,
+          { delaysMs: ctx.recheckDelaysMs, signal },
         );
         trackStepCall(ctx, { opId: input.opId, stepId: input.stepId, startedAt: now() }, result);
         return result;

@@ -31,13 +31,22 @@ export async function labEngine(
   lab: LabInfo,
   name: string,
   consistencyTables: string[],
+  /** Where the bot reaches the secondary PostgreSQL instead (a proxy the test controls). */
+  opts: { secondaryPgUrl?: string } = {},
 ): Promise<LabEngine> {
   const base = loadConfig({ path: lab.configPath });
+  const pg = base.components.postgres!;
   const config = configSchema.parse({
     ...base,
     components: {
       ...base.components,
-      postgres: { ...base.components.postgres!, consistencyTables },
+      postgres: {
+        ...pg,
+        consistencyTables,
+        ...(opts.secondaryPgUrl
+          ? { secondary: { ...pg.secondary, url: opts.secondaryPgUrl } }
+          : {}),
+      },
     },
   });
   // The AWS SDK (Route 53 simulator) reads its credentials from the environment, as after `. lab.env`.

@@ -48,6 +48,7 @@ export async function createHarness(opts: {
   config?: DrConfig;
   now?: () => number;
   tickMs?: number;
+  recheckDelaysMs?: readonly number[];
   /** Real providers to use instead of the fakes (e.g. the Route 53 provider against its simulator). */
   providers?: Partial<Providers>;
   /** Another state Redis than the tests' one (bench/engine.ts: a durable one with a replica). */
@@ -72,6 +73,7 @@ export async function createHarness(opts: {
       log: pino({ level: process.env.LOG_LEVEL ?? 'silent' }),
       now: opts.now,
       tickMs: opts.tickMs,
+      recheckDelaysMs: opts.recheckDelaysMs,
     });
   const engine = build();
   const engines = [engine];

@@ -1,7 +1,7 @@
 /**
- * A TCP proxy between a Redis client and a real redis-server that can lose one reply the way a
- * network does: the command goes through, Redis runs it, and the connection drops before the
- * reply gets back. Optionally the proxy then refuses connections for a while (stops listening),
+ * A TCP proxy between a client and a real server (redis-server, or PostgreSQL: it only sees bytes)
+ * that can lose one reply the way a network does: the command goes through, the server runs it,
+ * and the connection drops before the reply gets back. Optionally the proxy then refuses connections for a while (stops listening),
  * as a partition or a restarting load balancer does, so ioredis gives up on the command.
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
@@ -17,6 +17,10 @@ export interface LoseOptions {
 export interface LossyProxy {
   /** redis://127.0.0.1:<port> of the proxy. */
   url: string;
+  /** The proxy's port, for a client of another protocol (a PostgreSQL URL). */
+  port: number;
+  /** How many times `marker` has gone through to the server so far (counted from this call on). */
+  count(marker: string): () => number;
   /**
    * The next command whose bytes contain `marker` loses its reply. Resolves once the connection
    * was dropped (after Redis replied, unless beforeForward).
@@ -52,6 +56,7 @@ export async function startLossyProxy(target: {
   let closed = false;
   /** While set, what clients send waits here (per connection, in order) instead of reaching Redis. */
   let held: { chunks: { upstream: Socket; chunk: Buffer }[] } | undefined;
+  const counted = new Map<string, number>();
 
   function onClient(client: Socket): void {
     const upstream = connect({ host: target.host ?? '127.0.0.1', port: target.port });
@@ -76,6 +81,8 @@ export async function startLossyProxy(target: {
     upstream.on('error', drop);
     client.on('data', (chunk: Buffer) => {
       const text = tail + chunk.toString('latin1');
+      for (const [marker, n] of counted)
+        counted.set(marker, n + occurrences(text, marker, tail.length));
       tail = text.slice(-256);
       const t = trap;
       if (t && text.includes(t.marker)) {
@@ -149,6 +156,12 @@ export async function startLossyProxy(target: {
 
   return {
     url: `redis://127.0.0.1:${port}`,
+    port,
+    count(marker) {
+      counted.set(marker, counted.get(marker) ?? 0);
+      const from = counted.get(marker)!;
+      return () => counted.get(marker)! - from;
+    },
     loseReplyTo(marker, opts = {}) {
       return new Promise<void>((resolve) => {
         trap = { marker, opts, sprung: resolve };
@@ -167,4 +180,12 @@ export async function startLossyProxy(target: {
       if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
     },
   };
+}
+
+/** Occurrences of `marker` in `text` that end past `seen` (the tail already counted). */
+function occurrences(text: string, marker: string, seen: number): number {
+  let n = 0;
+  for (let i = text.indexOf(marker); i >= 0; i = text.indexOf(marker, i + 1))
+    if (i + marker.length > seen) n += 1;
+  return n;
 }

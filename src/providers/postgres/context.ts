@@ -99,6 +99,8 @@ const RETRYABLE = new Set([
   '08006',
   '53300',
 ]);
+/** Of those, the ones where the connection itself failed: a call's outcome is unknown, not refused. */
+const CONNECTION_LOST = /^(E[A-Z]+|57P0[123]|08\d{3})$/;
 
 export interface Reachable {
   reachable: true;
@@ -220,9 +222,13 @@ export class PgContext {
     const message = e.message ?? String(err);
     const retryable =
       RETRYABLE.has(e.code ?? '') || /timeout|terminated|ECONNREFUSED/i.test(message);
+    const lost =
+      (RETRYABLE.has(e.code ?? '') && CONNECTION_LOST.test(e.code ?? '')) ||
+      /Connection terminated/i.test(message);
     return new ProviderError(NAME, `${this.where(side)}: ${action} failed: ${message}`, {
       retryable,
       cause: err,
+      ...(lost ? { code: 'connection-lost' as const } : {}),
     });
   }
 
