@@ -63,6 +63,11 @@ function describeUp(info: LabInfo, cloud: LabCloud | undefined): string {
           `  elasticache API     ${info.simulators.elasticache.url} (global datastore in front of the Redis pair)`,
         ]
       : []),
+    ...(cloud && info.simulators['azure-cache']
+      ? [
+          `  azure cache (ARM)   ${info.simulators['azure-cache'].url} (two Premium caches, geo-replicated, in front of the Redis pair; Entra ID tokens)`,
+        ]
+      : []),
     ...(cloud && info.simulators.rds
       ? [
           `  rds API             ${info.simulators.rds.url} (a source instance and its cross-region read replica in front of the PostgreSQL pair)`,

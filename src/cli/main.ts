@@ -169,11 +169,13 @@ function addLabCommands(program: Command, cli: Cli): void {
     .description(
       'a local two-region lab: PostgreSQL primary + standby, Redis primary + replica, cloud API simulators (dr lab up | status | outage | restore | down | resync)',
     );
-  labCommand(
-    lab,
-    cli,
-    'up',
-    "start the lab (servers, cloud simulators, the bot's state Redis) in a new or empty directory; write DIR/dr.config.yaml and DIR/lab.env for `dr start`",
+  azureCacheNeedsAzure(
+    labCommand(
+      lab,
+      cli,
+      'up',
+      "start the lab (servers, cloud simulators, the bot's state Redis) in a new or empty directory; write DIR/dr.config.yaml and DIR/lab.env for `dr start`",
+    ),
   )
     .addOption(cloudOption())
     .addOption(redisDriverOption())
@@ -285,8 +287,20 @@ function labCommand(
 function redisDriverOption(): Option {
   return new Option(
     '--redis <driver>',
-    'the cache driver of the lab config: elasticache-global puts an ElastiCache simulator in front of the Redis pair',
-  ).choices(['replication', 'elasticache-global']);
+    'the cache driver of the lab config: elasticache-global puts an ElastiCache simulator in front of the Redis pair, azure-cache (with --cloud azure) an Azure Cache for Redis one',
+  ).choices(['replication', 'elasticache-global', 'azure-cache']);
+}
+
+/** `--redis azure-cache` signs in with the lab's Entra ID, which only `--cloud azure` starts. */
+function azureCacheNeedsAzure(command: Command): Command {
+  return command.hook('preAction', (cmd) => {
+    const o = cmd.opts<{ cloud?: string; redis?: string }>();
+    if (o.redis === 'azure-cache' && o.cloud !== 'azure')
+      cmd.error(
+        "error: --redis azure-cache needs --cloud azure (the cache API checks the lab Entra ID's tokens)",
+        { exitCode: 2, code: 'dr.azureCacheWithoutAzure' },
+      );
+  });
 }
 
 /** `--postgres <driver>` of `dr lab up` and `dr demo`. */
@@ -413,8 +427,7 @@ built gets it built and stored now (the bot posts it at its next start).`,
 /** `dr demo`. */
 function addDemoCommand(program: Command, cli: Cli): void {
   const { io, setCode } = cli;
-  program
-    .command('demo')
+  azureCacheNeedsAzure(program.command('demo'))
     .description(
       'one-command demo: start the lab, run a drill in the console (alice requests, bob approves), print the timeline, RTO/RPO and the report path, stop the lab',
     )

@@ -28,7 +28,13 @@ import {
 } from './postgres.js';
 import { applyPostgresRole, applyRedisAcl } from './permissions.js';
 import { redisFiles, redisUrl, startRedis, type RedisServerInfo } from './redis.js';
-import { elasticachePart, labCloud, rdsPart, simulatorsPart } from './simulators/index.js';
+import {
+  azureCachePart,
+  elasticachePart,
+  labCloud,
+  rdsPart,
+  simulatorsPart,
+} from './simulators/index.js';
 import {
   findPostgresBin,
   findRedisServer,
@@ -66,8 +72,11 @@ export interface LabUpOptions {
   signal?: AbortSignal;
   /** The cloud the default parts simulate: 'aws' (default) or 'azure'. */
   cloud?: 'aws' | 'azure';
-  /** The cache driver of the written config; elasticache-global adds its simulator part. */
-  redis?: 'replication' | 'elasticache-global';
+  /**
+   * The cache driver of the written config; elasticache-global and azure-cache (with the Azure
+   * cloud) add their simulator part.
+   */
+  redis?: 'replication' | 'elasticache-global' | 'azure-cache';
   /**
    * The DNS method of the written config on AWS: 'route53' (default, failover records) or
    * 'route53-arc' (routing controls on an ARC cluster simulator, which the records follow).
@@ -91,6 +100,10 @@ interface UpState {
   save(): void;
 }
 
+/** Why `--redis azure-cache` needs `--cloud azure` (also the CLI's usage error). */
+const AZURE_CACHE_NEEDS_AZURE =
+  '--redis azure-cache signs in with the lab Entra ID of the Azure cloud: add --cloud azure.';
+
 /** The parts `dr lab up` starts for these choices: the cloud simulators, then each driver's own. */
 export function defaultLabParts(
   choices: Pick<LabUpOptions, 'cloud' | 'redis' | 'dns' | 'postgres'> = {},
@@ -100,9 +113,12 @@ export function defaultLabParts(
     throw new PreconditionFailed(
       '--dns route53-arc switches with an AWS service: use it without --cloud azure (Azure switches with Traffic Manager).',
     );
+  if (redis === 'azure-cache' && cloud !== 'azure')
+    throw new PreconditionFailed(AZURE_CACHE_NEEDS_AZURE);
   return [
     simulatorsPart({ cloud, ...(dns === 'route53-arc' ? { dns } : {}) }),
     ...(redis === 'elasticache-global' ? [elasticachePart()] : []),
+    ...(redis === 'azure-cache' ? [azureCachePart()] : []),
     ...(postgres === 'rds-replica' ? [rdsPart()] : []),
   ];
 }

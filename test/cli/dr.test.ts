@@ -92,6 +92,23 @@ describe('dr lab', () => {
     expect(existsSync(lab)).toBe(false);
   });
 
+  it('up and demo --redis azure-cache without --cloud azure exit 2 before starting anything', async () => {
+    for (const command of [['lab', 'up'], ['demo']]) {
+      const lab = join(dir, `azure-cache-on-aws-${command.length}`);
+      const run = await dr([...command, '--dir', lab, '--redis', 'azure-cache']);
+      expect([run.code, run.stdout]).toEqual([2, '']);
+      expect(run.stderr).toMatch(
+        /^error: --redis azure-cache needs --cloud azure \(the cache API checks the lab Entra ID's tokens\)\n/,
+      );
+      expect(run.stderr).toContain(`Usage: dr ${command.join(' ')} [options]`);
+      expect(existsSync(lab)).toBe(false);
+    }
+    const help = await dr(['lab', 'up', '--help']);
+    expect(help.stdout).toMatch(
+      /\(choices: "replication", "elasticache-global",\s+"azure-cache"\)/,
+    );
+  });
+
   it('up --help lists --dns with its two methods', async () => {
     const run = await dr(['lab', 'up', '--help']);
     expect(run.code).toBe(0);

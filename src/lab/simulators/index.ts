@@ -3,6 +3,7 @@
  * the whole set in-process (startSimulators) or as a detached process (spawnSimulators), and the
  * set as a part of the lab (simulatorsPart, with its control API client).
  */
+export { azureCachePart } from './azure-cache-part.js';
 export { elasticachePart } from './elasticache-part.js';
 export { startAwsHealthSimulator, type AwsHealthSim } from './aws-health.js';
 export { startDynamoDbSimulator } from './dynamodb.js';
