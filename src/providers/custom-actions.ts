@@ -42,6 +42,9 @@ export interface CustomActionProvider {
     timeoutSeconds: number,
   ): Promise<ArgvResult>;
   request(spec: HttpRequestSpec): Promise<HttpResult>;
+  readonly name: 'custom-actions';
+  /** Holds no connection: each command's process group ends with its step (closeProviders). */
+  close(): Promise<void>;
 }
 
 function childEnv(names: readonly string[], env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
@@ -131,5 +134,7 @@ export function createCustomActionProvider(
   return {
     runArgv: (argv, names, timeoutSeconds) => runArgv(argv, childEnv(names, env), timeoutSeconds),
     request: (spec) => request(spec, env),
+    name: 'custom-actions',
+    close: async () => undefined,
   };
 }

@@ -32,6 +32,8 @@ test('dr demo runs a drill on the lab, prints the timeline, the RTO/RPO table an
   const out = res.stdout;
   // Nothing but the demo in its output: no SDK notice about Node.js versions in the middle of it.
   expect(res.stderr).not.toContain('NodeVersionSupportWarning');
+  // Every provider closes cleanly at the end, the custom steps' one included.
+  expect(res.stdout + res.stderr).not.toContain('closing provider failed');
   expect(out).toContain('alice> drill quarterly DR drill (demo)');
   expect(out).toMatch(/Approval by alice refused: the requester cannot approve their own request/);
   expect(out).toMatch(/bob approved \(1\/1\)/);
