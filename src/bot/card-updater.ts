@@ -302,7 +302,7 @@ async function handle(u: Updater, n: EngineNotification, s: CardState): Promise<
     const msg =
       renderManualReply(entry, n.op) ??
       renderStepReply(entry, n.op, u.targets) ??
-      renderEventReply(entry);
+      renderEventReply(entry, n.op.steps);
     if (msg) await reply(u, ref, n.op.id, msg);
     // The summary follows the final event, not the final phase: a notification's view may
     // already be further along than its entries, and the summary must come after every step.
