@@ -491,7 +491,7 @@ export function statusLine(view: OperationView, link: string | null): string {
   const parts = [
     `*${link ? `<${link}|${view.id}>` : view.id}* ${view.kind} of ${escapeMrkdwn(view.env)} — ${PHASE_LABEL[view.phase]}`,
     `requested by ${user(view.requester)}${view.reason ? `: ${escapeMrkdwn(view.reason)}` : ''}`,
-    `steps ${done}/${view.steps.length}${running && !isFinal(view.phase) ? `, at ${escapeMrkdwn(running.title)}` : ''}`,
+    `steps ${done}/${view.steps.length}${running && !isFinal(view.phase) ? `, at ${escapeMrkdwn(title(running.id, view.steps))}` : ''}`,
   ];
   if (view.finishedAt !== undefined)
     parts.push(`finished ${slackDate(view.finishedAt, new Date(view.finishedAt).toISOString())}`);

@@ -88,7 +88,7 @@ export function renderStatus(view: OperationView): string {
       ? `${w.owners.join(' or ')} (or an approver)`
       : `an approver or the requester ${view.requester}`;
     const id = w.stepId.replace(/^custom:/, '');
-    lines.push(`waiting: ${w.title} — ${w.text}`);
+    lines.push(`waiting: ${title(w.stepId, view.steps)} — ${w.text}`);
     lines.push(`  ${who} must type \`done ${id}\` (an approver may \`skip ${id}\`)`);
   }
   return lines.join('\n');

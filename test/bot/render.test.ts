@@ -6,6 +6,7 @@ import {
   renderEventReply,
   renderStepReply,
   renderSummary,
+  statusLine,
   type SlackMessage,
 } from '../../src/bot/render.js';
 import { refusalMessage } from '../../src/bot/refusals.js';
@@ -404,6 +405,21 @@ describe('custom steps (config runbook.steps)', () => {
     expect(allText(renderCard(paused, targets))).toContain('Pause the queue consumers* _(custom)_');
     expect(renderConsoleEntry(failed, { steps: paused.steps })).toContain(`${name}: failed after`);
     expect(renderConsoleStatus(paused)).toContain(name);
+    const manual: StepState = {
+      id: 'custom:tell-support',
+      title: 'Tell support',
+      status: 'waiting',
+      attempts: 1,
+    };
+    const waiting = view({
+      phase: 'running',
+      steps: [manual],
+      waiting: [
+        { stepId: manual.id, title: manual.title, text: 'Call them', owners: [], since: T0 },
+      ],
+    });
+    expect(renderConsoleStatus(waiting)).toContain('waiting: Tell support (custom) — Call them');
+    expect(statusLine(paused, null)).toContain(`steps 2/3, at ${name}`);
     const report = buildDrillReport({
       view: { ...paused, kind: 'drill' },
       timeline: [failed],
