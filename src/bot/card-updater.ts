@@ -13,10 +13,10 @@
  * ...) is logged and given up.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { renderManualReply } from './manual-step.js';
+import { renderManualReply, renderManualSettled } from './manual-step.js';
 import type { webApi } from '@slack/bolt';
 import type { Logger } from 'pino';
-import type { DomainEventType, OperationView } from '../domain/types.js';
+import type { DomainEventType, OperationView, TimelineEntry } from '../domain/types.js';
 import type { EngineNotification } from '../engine/types.js';
 import type { OperationStore } from '../store/types.js';
 import { channelFailure, describeSlackFailure, slackRetryAfterMs } from './slack-errors.js';
@@ -30,6 +30,8 @@ import {
 } from './render.js';
 
 export const CARD_META_KEY = 'slack.card';
+/** A manual step's checklist message (its ts), so Done or Skip can take its buttons away. */
+const manualMetaKey = (stepId: string): string => `slack.manual.${stepId}`;
 
 const FINAL_EVENTS: ReadonlySet<DomainEventType> = new Set([
   'OperationCompleted',
@@ -247,8 +249,14 @@ async function deliver<T>(u: Updater, d: Delivery, send: () => Promise<T>): Prom
   }
 }
 
-async function reply(u: Updater, ref: CardRef, opId: string, msg: SlackMessage): Promise<void> {
-  await deliver(
+/** Posts a thread reply; its ts, or undefined when Slack did not take it. */
+async function reply(
+  u: Updater,
+  ref: CardRef,
+  opId: string,
+  msg: SlackMessage,
+): Promise<string | undefined> {
+  const res = await deliver(
     u,
     { opId, channel: ref.channel, what: 'post a thread reply on the status card' },
     () =>
@@ -258,6 +266,34 @@ async function reply(u: Updater, ref: CardRef, opId: string, msg: SlackMessage):
         text: msg.text,
         blocks: msg.blocks,
       }),
+  );
+  return res?.ts;
+}
+
+/**
+ * Remembers a checklist item's message in the store (a restarted bot edits it too), or, once the
+ * item is settled, edits that message: no buttons left, and who settled it.
+ */
+async function trackManualItem(
+  u: Updater,
+  ref: CardRef,
+  op: OperationView,
+  entry: TimelineEntry,
+  postedTs: string | undefined,
+): Promise<void> {
+  if (entry.type === 'ManualStepWaiting') {
+    if (postedTs)
+      await u.store.setMeta(op.id, manualMetaKey(entry.stepId), postedTs).catch((err: unknown) => {
+        u.log.warn({ err, opId: op.id }, 'could not remember a checklist message in the store');
+      });
+    return;
+  }
+  const settled = renderManualSettled(entry, op);
+  if (!settled || !('stepId' in entry)) return;
+  const ts = await u.store.getMeta(op.id, manualMetaKey(entry.stepId)).catch(() => null);
+  if (!ts) return;
+  await deliver(u, { opId: op.id, what: 'take the buttons off a checklist item' }, () =>
+    u.client.chat.update({ channel: ref.channel, ts, text: settled.text, blocks: settled.blocks }),
   );
 }
 
@@ -302,8 +338,9 @@ async function handle(u: Updater, n: EngineNotification, s: CardState): Promise<
     const msg =
       renderManualReply(entry, n.op) ??
       renderStepReply(entry, n.op, u.targets) ??
-      renderEventReply(entry);
-    if (msg) await reply(u, ref, n.op.id, msg);
+      renderEventReply(entry, n.op.steps);
+    const ts = msg ? await reply(u, ref, n.op.id, msg) : undefined;
+    await trackManualItem(u, ref, n.op, entry, ts);
     // The summary follows the final event, not the final phase: a notification's view may
     // already be further along than its entries, and the summary must come after every step.
     if (FINAL_EVENTS.has(entry.type) && !s.summaryPosted) {

@@ -76,3 +76,26 @@ export function waitingLines(view: OperationView | null, policy: ApproverPolicy)
       `*Waiting:* ✋ ${escapeMrkdwn(w.title)} (custom) since ${new Date(w.since).toISOString().slice(11, 19)} UTC — ${whoMustAct(w, view!, policy)} must click Done in the thread`,
   );
 }
+
+/**
+ * The checklist item once it is settled: its message edited to this, so no stale Done or Skip
+ * is left to click, and it says who settled it. Null for any other entry.
+ */
+export function renderManualSettled(
+  entry: TimelineEntry,
+  view: OperationView,
+): SlackMessage | null {
+  let how: string;
+  if (entry.type === 'StepSucceeded' && typeof entry.outcome.evidence.confirmedBy === 'string')
+    how = `done, confirmed by ${user(entry.outcome.evidence.confirmedBy)}`;
+  else if (entry.type === 'StepSkipped' && entry.reason === 'skipped-by-user' && entry.userId)
+    how = `skipped by ${user(entry.userId)}`;
+  else return null;
+  const title = view.steps.find((s) => s.id === entry.stepId)?.title ?? entry.stepId;
+  const icon = entry.type === 'StepSucceeded' ? '☑️' : '⏭';
+  const when = new Date(entry.at).toISOString().slice(11, 19);
+  return {
+    text: `${icon} ${title} (custom): ${how}`,
+    blocks: [section(`*${icon} ${escapeMrkdwn(title)}* _(custom)_ — ${how} at ${when} UTC`)],
+  };
+}

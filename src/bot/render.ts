@@ -22,6 +22,7 @@ import {
   laneLines,
   separateExpectedLoss,
   title,
+  type StepTitles,
 } from '../domain/format.js';
 import { checksTable } from './checks-table.js';
 import { escapeMrkdwn } from './mrkdwn.js';
@@ -229,7 +230,8 @@ function actionButtons(view: OperationView): Block | null {
   }
   if (view.phase === 'paused') {
     const value: ButtonValue = { opId: view.id };
-    const paused = view.currentSteps.map((id) => title(id)).join(', ') || 'the failed step';
+    const paused =
+      view.currentSteps.map((id) => title(id, view.steps)).join(', ') || 'the failed step';
     const undo = undoButton(view);
     // A split data tier is put right by Retry or Undo: skipping would go on with it split.
     const skip = view.split
@@ -339,7 +341,7 @@ export function renderStepReply(
 ): SlackMessage | null {
   if (entry.type !== 'StepSucceeded' && entry.type !== 'StepFailed' && entry.type !== 'StepSkipped')
     return null;
-  const stepTitle = title(entry.stepId);
+  const stepTitle = title(entry.stepId, view.steps);
   const step = view.steps.find((s) => s.id === entry.stepId);
   const blocks: Block[] = [];
   let text: string;
@@ -390,7 +392,8 @@ export function renderStepReply(
 }
 
 /** Thread replies for approvals, refusals and decisions (not steps, not the final summary). */
-export function renderEventReply(entry: TimelineEntry): SlackMessage | null {
+export function renderEventReply(entry: TimelineEntry, steps?: StepTitles): SlackMessage | null {
+  const t = (id: StepId): string => title(id, steps);
   let text: string | null = null;
   switch (entry.type) {
     case 'ApprovalRecorded':
@@ -410,16 +413,16 @@ export function renderEventReply(entry: TimelineEntry): SlackMessage | null {
       text = `✅ Approved by ${entry.approvers.map(user).join(', ')}: starting`;
       break;
     case 'OperationPaused':
-      text = `⏸ Paused at ${entry.stepIds.map((id) => title(id)).join(', ')}: use Retry, Skip or Abort on the card`;
+      text = `⏸ Paused at ${entry.stepIds.map(t).join(', ')}: use Retry, Skip or Abort on the card`;
       break;
     case 'StepRetried':
-      text = `🔁 ${user(entry.userId)} retried ${title(entry.stepId)}`;
+      text = `🔁 ${user(entry.userId)} retried ${t(entry.stepId)}`;
       break;
     case 'StepResumed':
-      text = `♻️ ${title(entry.stepId)}: resumed after a restart, re-checking before running`;
+      text = `♻️ ${t(entry.stepId)}: resumed after a restart, re-checking before running`;
       break;
     case 'AbortedStepSettled':
-      text = `⚠️ ${title(entry.stepId)} was still running at the abort and has now ${entry.outcome === 'succeeded' ? 'succeeded' : 'failed'} after ${formatDuration(entry.durationMs)}: ${escapeMrkdwn(entry.detail)}. Check the component before the next operation.`;
+      text = `⚠️ ${t(entry.stepId)} was still running at the abort and has now ${entry.outcome === 'succeeded' ? 'succeeded' : 'failed'} after ${formatDuration(entry.durationMs)}: ${escapeMrkdwn(entry.detail)}. Check the component before the next operation.`;
       break;
     default:
       text = undoReply(entry);
@@ -488,7 +491,7 @@ export function statusLine(view: OperationView, link: string | null): string {
   const parts = [
     `*${link ? `<${link}|${view.id}>` : view.id}* ${view.kind} of ${escapeMrkdwn(view.env)} — ${PHASE_LABEL[view.phase]}`,
     `requested by ${user(view.requester)}${view.reason ? `: ${escapeMrkdwn(view.reason)}` : ''}`,
-    `steps ${done}/${view.steps.length}${running && !isFinal(view.phase) ? `, at ${escapeMrkdwn(running.title)}` : ''}`,
+    `steps ${done}/${view.steps.length}${running && !isFinal(view.phase) ? `, at ${escapeMrkdwn(title(running.id, view.steps))}` : ''}`,
   ];
   if (view.finishedAt !== undefined)
     parts.push(`finished ${slackDate(view.finishedAt, new Date(view.finishedAt).toISOString())}`);

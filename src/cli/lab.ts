@@ -46,7 +46,7 @@ function describeCloud(cloud: LabCloud): string[] {
   ];
 }
 
-function describeUp(info: LabInfo, cloud: LabCloud | undefined): string {
+function describeUp(info: LabInfo, cloud: LabCloud | undefined, customSteps: boolean): string {
   const dir = info.dir;
   const lines = [
     `lab running in ${dir} (servers run as ${info.user})`,
@@ -74,6 +74,11 @@ function describeUp(info: LabInfo, cloud: LabCloud | undefined): string {
         ]
       : []),
     `bot config: ${info.configPath}`,
+    ...(customSteps
+      ? [
+          '  custom steps: pause-consumers (command), status-page (HTTP), tell-support (checklist: Done in the thread, or `done tell-support` in the console)',
+        ]
+      : []),
     `bot environment: ${info.envFile} (REDIS_URL, DR_CONFIG and the dummy AWS credentials for the simulators)`,
     'run the bot against it (from the dr-bot checkout):',
     `  . ${info.envFile}`,
@@ -200,7 +205,7 @@ async function up(
   dir: string,
   io: CliIo,
   cloud: 'aws' | 'azure',
-  choices: { redis?: LabRedis; dns?: LabDns; postgres?: LabPostgres },
+  choices: { redis?: LabRedis; dns?: LabDns; postgres?: LabPostgres; customSteps?: boolean },
 ): Promise<number> {
   const controller = new AbortController();
   let received: NodeJS.Signals | undefined;
@@ -224,7 +229,7 @@ async function up(
       cloud,
       ...choices,
     });
-    io.stdout(`${describeUp(info, lab.labCloud(info))}\n`);
+    io.stdout(`${describeUp(info, lab.labCloud(info), choices.customSteps === true)}\n`);
     return 0;
   } catch (err) {
     if (!received) throw err;
@@ -247,6 +252,7 @@ export async function runLab(
     redis?: LabRedis;
     dns?: LabDns;
     postgres?: LabPostgres;
+    customSteps?: boolean;
     io: CliIo;
   },
 ): Promise<number> {
@@ -259,6 +265,7 @@ export async function runLab(
         ...(opts.redis ? { redis: opts.redis } : {}),
         ...(opts.dns ? { dns: opts.dns } : {}),
         ...(opts.postgres ? { postgres: opts.postgres } : {}),
+        ...(opts.customSteps ? { customSteps: true } : {}),
       });
     if (action === 'down') {
       await lab.labDown({ dir });

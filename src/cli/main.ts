@@ -181,6 +181,10 @@ function addLabCommands(program: Command, cli: Cli): void {
     .addOption(redisDriverOption())
     .addOption(dnsMethodOption())
     .addOption(postgresDriverOption())
+    .option(
+      '--custom-steps',
+      'add one custom runbook step of each kind to the lab config: a command (writes a marker file), an HTTP call (the status page), a checklist item (Done in the thread)',
+    )
     .addHelpText(
       'after',
       '\nCtrl-C (SIGINT) or SIGTERM while it starts: it stops what it started and removes DIR (exit 130 / 143).\nAfter a kill -9, `dr lab down --dir DIR` stops what DIR/lab.json records.',
@@ -267,6 +271,7 @@ function labCommand(
     redis?: LabRedis;
     dns?: LabDns;
     postgres?: LabPostgres;
+    customSteps?: boolean;
   };
   return command.action(async (opts: LabOpts) => {
     setCode(
@@ -277,6 +282,7 @@ function labCommand(
         ...(opts.redis ? { redis: opts.redis } : {}),
         ...(opts.dns ? { dns: opts.dns } : {}),
         ...(opts.postgres ? { postgres: opts.postgres } : {}),
+        ...(opts.customSteps ? { customSteps: true } : {}),
         io,
       }),
     );

@@ -13,6 +13,8 @@ import {
   formatRpo,
   laneLines,
   separateExpectedLoss,
+  title,
+  type StepTitles,
 } from '../domain/format.js';
 
 function clock(at: number): string {
@@ -23,8 +25,11 @@ function clock(at: number): string {
  * One timeline entry: a time-stamped sentence, then the checks, RPO and (with `evidence`) the
  * step's evidence indented below it.
  */
-export function renderEntry(e: TimelineEntry, opts: { evidence?: boolean } = {}): string {
-  const lines = [`${clock(e.at)}  ${e.opId}  ${describeEntry(e)}`];
+export function renderEntry(
+  e: TimelineEntry,
+  opts: { evidence?: boolean; steps?: StepTitles } = {},
+): string {
+  const lines = [`${clock(e.at)}  ${e.opId}  ${describeEntry(e, opts.steps)}`];
   const pad = ' '.repeat(14);
   if (e.type === 'PreflightCompleted') {
     for (const c of e.report.components) {
@@ -63,7 +68,7 @@ export function renderStatus(view: OperationView): string {
           ? 'skipped — not configured'
           : `skipped by ${s.skippedBy ?? '?'}`
         : (s.summary ?? s.error?.message ?? '');
-    const name = s.id.startsWith('custom:') ? `${s.title} (custom)` : s.title;
+    const name = title(s.id, [s]);
     return `${STEP_ICONS[s.status]} ${name.padEnd(34)} ${took.padStart(9)}  ${note}`;
   };
   for (const l of laneLines(view, stepLine)) lines.push(`  ${l}`);
@@ -83,7 +88,7 @@ export function renderStatus(view: OperationView): string {
       ? `${w.owners.join(' or ')} (or an approver)`
       : `an approver or the requester ${view.requester}`;
     const id = w.stepId.replace(/^custom:/, '');
-    lines.push(`waiting: ${w.title} — ${w.text}`);
+    lines.push(`waiting: ${title(w.stepId, view.steps)} — ${w.text}`);
     lines.push(`  ${who} must type \`done ${id}\` (an approver may \`skip ${id}\`)`);
   }
   return lines.join('\n');

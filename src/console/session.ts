@@ -85,7 +85,8 @@ function displayText(names: ReadonlyMap<string, string>, text: string): string {
 
 /** The timeline entries of each notification, and the status card when the phase calls for one. */
 function printNotification(session: LiveSession, n: EngineNotification): void {
-  for (const e of n.entries) session.write(renderEntry(e, { evidence: session.evidence }));
+  for (const e of n.entries)
+    session.write(renderEntry(e, { evidence: session.evidence, steps: n.op.steps }));
   const before = session.lastPhase.get(n.op.id);
   session.lastPhase.set(n.op.id, n.op.phase);
   if (before !== n.op.phase && CARD_PHASES.includes(n.op.phase))

@@ -88,14 +88,22 @@ const REFUSAL_TEXT: Record<RefusalReason, string> = {
   'not-waiting': 'no manual step of that name waits for Done',
 };
 
-/** A step's title for the timeline; a custom step (config runbook.steps) by its id, marked. */
-export function title(stepId: StepId): string {
-  if (stepId.startsWith('custom:')) return `${stepId.slice('custom:'.length)} (custom)`;
-  return STEP_TITLES[stepId] ?? stepId;
+/** The steps whose titles a view knows: a custom step's title is in config, not in STEP_TITLES. */
+export type StepTitles = readonly Pick<StepState, 'id' | 'title'>[];
+
+/**
+ * A step's title as people read it. A custom step (config runbook.steps) shows its configured
+ * title from `steps` (its id when they do not have it), marked as custom.
+ */
+export function title(stepId: StepId, steps: StepTitles = []): string {
+  if (!stepId.startsWith('custom:')) return STEP_TITLES[stepId] ?? stepId;
+  const configured = steps.find((s) => s.id === stepId)?.title;
+  return `${configured ?? stepId.slice('custom:'.length)} (custom)`;
 }
 
 /** One sentence per timeline entry. */
-export function describeEntry(e: TimelineEntry): string {
+export function describeEntry(e: TimelineEntry, steps: StepTitles = []): string {
+  const t = (id: StepId): string => title(id, steps);
   switch (e.type) {
     case 'OperationRequested':
       return `${e.requester} requested a ${e.requestedMode === 'auto' ? '' : `${e.requestedMode} `}${e.kind}: ${e.reason || '(no reason given)'}`;
@@ -118,29 +126,29 @@ export function describeEntry(e: TimelineEntry): string {
     case 'OperationRefused':
       return `Refused before any change: ${e.error.message}`;
     case 'StepStarted':
-      return `${title(e.stepId)}: started${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''}${e.beside?.length ? `, in parallel with ${e.beside.map(title).join(', ')}` : ''}`;
+      return `${t(e.stepId)}: started${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''}${e.beside?.length ? `, in parallel with ${e.beside.map(t).join(', ')}` : ''}`;
     case 'StepProgress':
-      return `${title(e.stepId)}: ${e.message}`;
+      return `${t(e.stepId)}: ${e.message}`;
     case 'StepResumed':
-      return `${title(e.stepId)}: resumed after a restart, re-checking before running`;
+      return `${t(e.stepId)}: resumed after a restart, re-checking before running`;
     case 'ManualStepWaiting':
-      return `${title(e.stepId)}: waiting for Done by ${e.owners.length ? e.owners.join(' or ') : 'an approver or the requester'}: ${e.text}`;
+      return `${t(e.stepId)}: waiting for Done by ${e.owners.length ? e.owners.join(' or ') : 'an approver or the requester'}: ${e.text}`;
     case 'StepSucceeded':
-      return `${title(e.stepId)}: ${e.outcome.result === 'already-done' ? 'already done' : 'done'} in ${formatDuration(e.durationMs)} — ${e.outcome.summary}`;
+      return `${t(e.stepId)}: ${e.outcome.result === 'already-done' ? 'already done' : 'done'} in ${formatDuration(e.durationMs)} — ${e.outcome.summary}`;
     case 'StepSkipped':
-      return `${title(e.stepId)}: skipped — ${e.reason === 'not-configured' ? 'not configured' : `by ${e.userId ?? 'someone'}`}`;
+      return `${t(e.stepId)}: skipped — ${e.reason === 'not-configured' ? 'not configured' : `by ${e.userId ?? 'someone'}`}`;
     case 'StepFailed':
-      return `${title(e.stepId)}: failed after ${formatDuration(e.durationMs)} — ${e.error.message}`;
+      return `${t(e.stepId)}: failed after ${formatDuration(e.durationMs)} — ${e.error.message}`;
     case 'OperationPaused':
-      return `Paused at ${e.stepIds.map(title).join(', ')}: retry, skip or abort`;
+      return `Paused at ${e.stepIds.map(t).join(', ')}: retry, skip or abort`;
     case 'StepRetried':
-      return `${title(e.stepId)}: retried by ${e.userId}`;
+      return `${t(e.stepId)}: retried by ${e.userId}`;
     case 'ActionRefused':
       return `${e.action} by ${e.userId} refused: ${REFUSAL_TEXT[e.reason]}`;
     case 'OperationAborted':
       return `Aborted by ${e.userId}${e.reason ? `: ${e.reason}` : ''}${e.notResumed ? ` (closed without resuming: ${e.notResumed})` : ''}`;
     case 'AbortedStepSettled':
-      return `${title(e.stepId)}: still running at the abort, ${e.outcome} after ${formatDuration(e.durationMs)} — ${e.detail}`;
+      return `${t(e.stepId)}: still running at the abort, ${e.outcome} after ${formatDuration(e.durationMs)} — ${e.detail}`;
     case 'UndoRequested':
     case 'UndoStarted':
     case 'DataTierUndone':

@@ -27,6 +27,8 @@ export interface EngineDeps {
 export interface StepCall {
   opId: string;
   stepId: StepId;
+  /** As people read it (a custom step by its configured title). */
+  title: string;
   startedAt: number;
 }
 

@@ -1,8 +1,9 @@
 import { createActor, type Actor, type Snapshot } from 'xstate';
 import type { OperationKind, StepState } from '../domain/types.js';
 import { commandRef } from '../domain/commands.js';
-import { DrError, errorInfo } from '../errors.js';
+import { DrError, errorInfo, type ErrorInfo } from '../errors.js';
 import {
+  abortedWhileWaiting,
   runbookChange,
   toView,
   type OperationContext,
@@ -109,6 +110,17 @@ export function restoreReadable(
   }
 }
 
+/** Why a step left running or waiting for Done failed when its operation was closed unresumed. */
+function closedWhile(status: 'running' | 'waiting'): ErrorInfo {
+  if (status === 'waiting') return abortedWhileWaiting();
+  return {
+    code: 'unknown',
+    message:
+      'This step was running when the operation could not be resumed; its outcome is unknown. Check the component before acting on it.',
+    retryable: false,
+  };
+}
+
 /** What the store still knows of an operation whose snapshot may be unreadable. */
 interface StoredFacts {
   id: string;
@@ -120,9 +132,9 @@ interface StoredFacts {
 
 /**
  * The persisted snapshot of an unrestorable operation closed as aborted: its own context where
- * that can be read (steps that were running are marked failed, outcome unknown), else the facts
- * the store keeps beside it. The `aborted` state exists in every version, so this snapshot can
- * always be shown again.
+ * that can be read (steps that were running or waiting for Done are marked failed), else the
+ * facts the store keeps beside it. The `aborted` state exists in every version, so this
+ * snapshot can always be shown again.
  */
 export function closedSnapshot(
   machine: OperationMachine,
@@ -146,18 +158,8 @@ export function closedSnapshot(
         steps: [],
       };
   const steps: StepState[] = base.steps.map((s) =>
-    s.status === 'running'
-      ? {
-          ...s,
-          status: 'failed',
-          finishedAt: closedBy.at,
-          error: {
-            code: 'unknown',
-            message:
-              'This step was running when the operation could not be resumed; its outcome is unknown. Check the component before acting on it.',
-            retryable: false,
-          },
-        }
+    s.status === 'running' || s.status === 'waiting'
+      ? { ...s, status: 'failed', finishedAt: closedBy.at, error: closedWhile(s.status) }
       : s,
   );
   const context: OperationContext = {

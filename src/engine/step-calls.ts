@@ -2,7 +2,6 @@
 // on the timeline, and no new operation starts before they have all settled.
 import type { StepOutcome, TimelineEntry } from '../domain/types.js';
 import { errorInfo } from '../errors.js';
-import { STEP_TITLES } from '../machine/index.js';
 import type { EngineContext, StepCall } from './context.js';
 import type { RequestResult } from './types.js';
 import { getView, notify } from './views.js';
@@ -68,7 +67,7 @@ async function recordSettlement(
 }
 
 export function stepList(calls: StepCall[]): string {
-  return [...new Set(calls.map((c) => STEP_TITLES[c.stepId] ?? c.stepId))].join(' and ');
+  return [...new Set(calls.map((c) => c.title))].join(' and ');
 }
 
 export function settling(opId: string, calls: StepCall[]): RequestResult {

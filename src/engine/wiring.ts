@@ -3,6 +3,7 @@
 import { fromPromise } from 'xstate';
 import { customRunbooks } from '../config/index.js';
 import type { PreflightReport, StepOutcome } from '../domain/types.js';
+import { title } from '../domain/format.js';
 import { customSteps } from '../steps/index.js';
 import {
   createOperationMachine,
@@ -87,7 +88,9 @@ function engineMachine(ctx: EngineContext): OperationMachine {
           ctx.customSteps,
           { delaysMs: ctx.recheckDelaysMs, signal },
         );
-        trackStepCall(ctx, { opId: input.opId, stepId: input.stepId, startedAt: now() }, result);
+        const stepTitle = title(input.stepId, [...ctx.customSteps.values()]);
+        const call = { opId: input.opId, stepId: input.stepId, title: stepTitle, startedAt: now() };
+        trackStepCall(ctx, call, result);
         return result;
       }),
       undoDataTier: fromPromise<{ summary: string }, UndoInput>(async ({ input }) => {

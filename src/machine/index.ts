@@ -32,6 +32,7 @@ export type { OperationMachine } from './operation-machine.js';
 export { computePlanHash, evaluateAction } from './approval.js';
 export type { OperationAction } from './approval.js';
 export { phaseOf, toView } from './view.js';
+export { abortedWhileWaiting } from './records.js';
 export { machineDiagram } from './diagram.js';
 export type {
   OperationContext,

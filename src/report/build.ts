@@ -3,7 +3,7 @@
  * RTO, RPO) and its timeline (failed attempts the view no longer shows). Pure.
  */
 import { verdictLabel, verdictOf } from '../domain/consistency.js';
-import { formatDuration } from '../domain/format.js';
+import { formatDuration, title } from '../domain/format.js';
 import type { OperationView, StepId, TimelineEntry } from '../domain/types.js';
 import type {
   AfterDrillCheck,
@@ -60,7 +60,7 @@ function stepRows(view: OperationView): ReportStep[] {
         : s.error?.message;
     return {
       id: s.id,
-      title: s.title,
+      title: title(s.id, [s]),
       status: s.status,
       attempts: s.attempts,
       ...(s.startedAt !== undefined ? { startedAt: s.startedAt } : {}),
@@ -122,22 +122,21 @@ function deviationsOf(
   for (const e of timeline) {
     if (e.type === 'StepFailed')
       out.push(
-        `${title(view, e.stepId)} failed after ${formatDuration(e.durationMs)}: ${e.error.message}`,
+        `${title(e.stepId, view.steps)} failed after ${formatDuration(e.durationMs)}: ${e.error.message}`,
       );
   }
   for (const s of view.steps) {
+    const name = title(s.id, [s]);
     if (s.status === 'skipped' && s.skipReason === 'skipped-by-user')
-      out.push(`${s.title} was skipped by ${s.skippedBy ?? 'someone'}.`);
+      out.push(`${name} was skipped by ${s.skippedBy ?? 'someone'}.`);
     if (s.status === 'skipped' && s.skipReason === 'not-configured')
-      out.push(`${s.title} did not run: its component is not configured.`);
+      out.push(`${name} did not run: its component is not configured.`);
     for (const c of s.checks ?? [])
-      if (!c.ok) out.push(`${s.title}: check ${c.name} failed (${c.detail}).`);
+      if (!c.ok) out.push(`${name}: check ${c.name} failed (${c.detail}).`);
     // A passing check that proved less than every chunk (unproven: continue). A cache is sampled by design.
     for (const scope of s.status === 'succeeded' ? (s.consistency ?? []) : [])
       if (scope.component === 'database' && verdictOf(scope) !== 'consistent')
-        out.push(
-          `${s.title}: postgres ${scope.name} was not wholly proven (${verdictLabel(scope)}).`,
-        );
+        out.push(`${name}: postgres ${scope.name} was not wholly proven (${verdictLabel(scope)}).`);
   }
   for (const r of rto) {
     if (r.pass === false)
@@ -174,10 +173,6 @@ export function targetText(minutes: number): string {
   if (minutes < 1) return `${Math.round(minutes * 60)} s`;
   if (minutes >= 60 && minutes % 60 === 0) return `${minutes / 60} h`;
   return `${minutes} min`;
-}
-
-function title(view: OperationView, id: StepId): string {
-  return view.steps.find((s) => s.id === id)?.title ?? id;
 }
 
 function cap(s: string): string {

@@ -74,10 +74,8 @@ const buttonOf = (call: ApiCall, actionId: string): string | undefined =>
     .flatMap((b) => (b.type === 'actions' ? (b.elements ?? []) : []))
     .find((e) => e.action_id === actionId)?.value;
 
-test('a manual step waits for Done in the thread, through a restart, and /dr status says who must act', async () => {
-  const prefix = uniquePrefix('manual-e2e');
-  const world = await new FakeWorld().init();
-  let h = await start(prefix, world);
+/** Requests a failover as alice, approves it as bob, and waits for the checklist item. */
+async function upToChecklist(h: BotHarness) {
   const mark = slack.calls.length;
   await h.command('failover planned region test', ALICE);
   const card = await slack.waitFor(
@@ -96,14 +94,20 @@ test('a manual step waits for Done in the thread, through a restart, and /dr sta
   );
   const opId = decodeButtonValue(approve)!.opId;
   await h.clickAction(ACTION_IDS.approve, approve, BOB);
-
-  // The checklist item is posted in the thread with Done and Skip.
   const item = await slack.waitFor(
     () => posts().find((c) => c.args.thread_ts === ts && String(c.args.text).startsWith('✋')),
     'the checklist item in the thread',
   );
+  return { ts, opId, item, done: buttonOf(item, ACTION_IDS.done)! };
+}
+
+test('a manual step waits for Done in the thread, through a restart, and /dr status says who must act', async () => {
+  const prefix = uniquePrefix('manual-e2e');
+  const world = await new FakeWorld().init();
+  let h = await start(prefix, world);
+  // The checklist item is posted in the thread with Done and Skip.
+  const { ts, opId, item, done } = await upToChecklist(h);
   expect(JSON.stringify(item.args.blocks)).toContain('Post the incident in #support');
-  const done = buttonOf(item, ACTION_IDS.done)!;
   expect(decodeButtonValue(done)).toEqual({ opId, stepId: 'custom:tell-support' });
   expect(buttonOf(item, ACTION_IDS.skip)).toBe(done);
 
@@ -136,6 +140,16 @@ test('a manual step waits for Done in the thread, through a restart, and /dr sta
     status: 'succeeded',
     confirmedBy: ALICE,
   });
+  // The checklist message itself is edited: no Done or Skip left to click, and who confirmed it.
+  const settled = await slack.waitFor(
+    () => slack.api('chat.update').find((c) => c.args.ts === item.result.ts),
+    'the checklist item edited',
+  );
+  expect(buttonOf(settled, ACTION_IDS.done)).toBeUndefined();
+  expect(buttonOf(settled, ACTION_IDS.skip)).toBeUndefined();
+  expect(JSON.stringify(settled.args.blocks)).toContain(
+    '_(custom)_ — done, confirmed by <@U0ALICE> at ',
+  );
   const replies = posts()
     .filter((c) => c.args.thread_ts === ts)
     .map((c) => String(c.args.text));
@@ -144,4 +158,19 @@ test('a manual step waits for Done in the thread, through a restart, and /dr sta
       /^☑️ Tell customer support \(custom\) done, confirmed by <@U0ALICE> after /,
     ),
   );
+});
+
+test('an approver skips the checklist item: its message loses its buttons and says who skipped it', async () => {
+  const h = await start(uniquePrefix('manual-skip'), await new FakeWorld().init());
+  const { opId, item, done } = await upToChecklist(h);
+  await h.clickAction(ACTION_IDS.skip, done, BOB);
+  const settled = await slack.waitFor(
+    () => slack.api('chat.update').find((c) => c.args.ts === item.result.ts),
+    'the checklist item edited',
+  );
+  expect(buttonOf(settled, ACTION_IDS.done)).toBeUndefined();
+  expect(JSON.stringify(settled.args.blocks)).toContain('_(custom)_ — skipped by <@U0BOB> at ');
+  expect(
+    (await h.engine.get(opId))!.steps.find((s) => s.id === 'custom:tell-support'),
+  ).toMatchObject({ status: 'skipped', skippedBy: BOB });
 });

@@ -6,9 +6,11 @@ import {
   renderEventReply,
   renderStepReply,
   renderSummary,
+  statusLine,
   type SlackMessage,
 } from '../../src/bot/render.js';
 import { refusalMessage } from '../../src/bot/refusals.js';
+import { buildDrillReport } from '../../src/report/build.js';
 import {
   renderEntry as renderConsoleEntry,
   renderStatus as renderConsoleStatus,
@@ -364,6 +366,69 @@ describe('parallel lanes', () => {
     expect(renderConsoleEntry(entry)).toContain(
       'Scale secondary to production: started, in parallel with Promote secondary database, Promote secondary cache',
     );
+  });
+});
+
+describe('custom steps (config runbook.steps)', () => {
+  const custom: StepState = {
+    id: 'custom:pause-consumers',
+    title: 'Pause the queue consumers',
+    status: 'failed',
+    attempts: 1,
+    startedAt: T0,
+    finishedAt: T0 + 1200,
+    error: { code: 'unknown', message: 'exit 1', retryable: true },
+  };
+  const paused = view({
+    phase: 'paused',
+    currentSteps: ['custom:pause-consumers'],
+    steps: [...steps('succeeded').slice(0, 2), custom],
+  });
+  const failed: TimelineEntry = {
+    opId: paused.id,
+    at: T0 + 1200,
+    type: 'StepFailed',
+    stepId: 'custom:pause-consumers',
+    durationMs: 1200,
+    error: custom.error!,
+  };
+
+  test('read by their configured title, marked custom, in Slack, the console and the report', () => {
+    const name = 'Pause the queue consumers (custom)';
+    expect(renderStepReply(failed, paused, targets)!.text).toBe(`❌ ${name} failed after 1.2 s`);
+    expect(
+      renderEventReply(
+        { ...failed, type: 'OperationPaused', stepIds: ['custom:pause-consumers'] },
+        paused.steps,
+      )!.text,
+    ).toContain(`Paused at ${name}:`);
+    expect(allText(renderCard(paused, targets))).toContain('Pause the queue consumers* _(custom)_');
+    expect(renderConsoleEntry(failed, { steps: paused.steps })).toContain(`${name}: failed after`);
+    expect(renderConsoleStatus(paused)).toContain(name);
+    const manual: StepState = {
+      id: 'custom:tell-support',
+      title: 'Tell support',
+      status: 'waiting',
+      attempts: 1,
+    };
+    const waiting = view({
+      phase: 'running',
+      steps: [manual],
+      waiting: [
+        { stepId: manual.id, title: manual.title, text: 'Call them', owners: [], since: T0 },
+      ],
+    });
+    expect(renderConsoleStatus(waiting)).toContain('waiting: Tell support (custom) — Call them');
+    expect(statusLine(paused, null)).toContain(`steps 2/3, at ${name}`);
+    const report = buildDrillReport({
+      view: { ...paused, kind: 'drill' },
+      timeline: [failed],
+      targets,
+      previous: null,
+      now: T0 + 60_000,
+    });
+    expect(report.steps.map((st) => st.title)).toContain(name);
+    expect(report.deviations).toContain(`${name} failed after 1.2 s: exit 1`);
   });
 });
 

@@ -116,6 +116,12 @@ describe('dr lab', () => {
     expect(run.stdout).toContain('(choices: "route53", "route53-arc")');
   });
 
+  it('up --help lists --custom-steps', async () => {
+    const run = await dr(['lab', 'up', '--help']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/--custom-steps +add one custom runbook step of each kind/);
+  });
+
   it('up and demo --help list --postgres with its two drivers', async () => {
     for (const command of [['lab', 'up'], ['demo']]) {
       const run = await dr([...command, '--help']);

@@ -49,13 +49,17 @@ test('dr demo runs a drill on the lab, prints the timeline, the RTO/RPO table an
   }
   // The lab's custom steps, one of each kind: a command with its check, an HTTP call to the lab's
   // status page, and a checklist item the operation waits on until bob confirms it.
-  expect(out).toMatch(/pause-consumers \(custom\): (done|already done) in .*sh exited with 0/);
   expect(out).toMatch(
-    /status-page \(custom\): done in .*POST http:\/\/\S+\/status-page answered 200/,
+    /Pause the queue consumers \(custom\): (done|already done) in .*sh exited with 0/,
   );
-  expect(out).toMatch(/tell-support \(custom\): waiting for Done by an approver or the requester/);
+  expect(out).toMatch(
+    /Update the status page \(custom\): done in .*POST http:\/\/\S+\/status-page answered 200/,
+  );
+  expect(out).toMatch(
+    /Tell customer support \(custom\): waiting for Done by an approver or the requester/,
+  );
   expect(out).toContain('bob> done tell-support');
-  expect(out).toMatch(/tell-support \(custom\): done in .* — confirmed done by /);
+  expect(out).toMatch(/Tell customer support \(custom\): done in .* — confirmed done by /);
   expect(out.indexOf('bob> done tell-support')).toBeLessThan(
     out.indexOf('Integration tests on secondary: done'),
   );
@@ -72,7 +76,9 @@ test('dr demo runs a drill on the lab, prints the timeline, the RTO/RPO table an
   expect(path!.startsWith(reports)).toBe(true);
   const report = readFileSync(path!, 'utf8');
   expect(report).toMatch(/^# Drill report DR-\d{8}-\d{6} — PASSED/);
-  expect(report).toMatch(/\| Tell customer support \| succeeded \|.*\| confirmed done by \S+ \|/);
+  expect(report).toMatch(
+    /\| Tell customer support \(custom\) \| succeeded \|.*\| confirmed done by \S+ \|/,
+  );
 
   const labDir = /lab up in (\S+)/.exec(out)?.[1];
   expect(out).toContain(`stopping the lab (${labDir})`);

@@ -10,7 +10,7 @@
 import { metricValue, scrape } from '../support/metrics.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -122,9 +122,10 @@ function startBot(
 async function startBotOnLab(
   which: 'aws' | 'azure' = 'aws',
   track: (started: Started) => void = (started) => (current = started),
-  readinessIntervalMinutes?: number,
+  opts: { readinessIntervalMinutes?: number; customSteps?: boolean } = {},
 ): Promise<Run> {
-  const lab = await labUp({ cloud: which });
+  const { readinessIntervalMinutes, customSteps } = opts;
+  const lab = await labUp({ cloud: which, ...(customSteps ? { customSteps } : {}) });
   const started: Started = { lab };
   track(started);
   if (readinessIntervalMinutes !== undefined) {
@@ -213,15 +214,17 @@ function cardNow(run: Run, ts: string): ApiCall {
 
 const blocksText = (call: ApiCall): string => JSON.stringify(call.args.blocks);
 
-function approveValue(call: ApiCall): string | undefined {
+function buttonValue(call: ApiCall, actionId: string): string | undefined {
   const blocks = call.args.blocks as Array<{
     type: string;
     elements?: Array<{ action_id?: string; value?: string }>;
   }>;
   return blocks
     .flatMap((b) => (b.type === 'actions' ? (b.elements ?? []) : []))
-    .find((e) => e.action_id === ACTION_IDS.approve)?.value;
+    .find((e) => e.action_id === actionId)?.value;
 }
+
+const approveValue = (call: ApiCall): string | undefined => buttonValue(call, ACTION_IDS.approve);
 
 const threadReplies = (run: Run, ts: string): ApiCall[] =>
   apiCallsSince(run).filter((c) => c.method === 'chat.postMessage' && c.args.thread_ts === ts);
@@ -239,6 +242,8 @@ async function failoverThroughSlack(
 async function operationThroughSlack(
   run: Run,
   text: string,
+  /** What a person does while it runs (a checklist item's Done), given the card's ts. */
+  whileRunning?: (ts: string) => Promise<void>,
 ): Promise<{ ts: string; opId: string; approvalCard: string; summary: ApiCall }> {
   const from = slack.calls.length;
   expect(await command(run, text, OPERATOR)).toMatch(/^DR-\d{8}-\d{6} requested/);
@@ -267,6 +272,7 @@ async function operationThroughSlack(
   const approvalCard = blocksText(cardNow(run, ts));
   const { opId } = decodeButtonValue(value)!;
   await click(run, 'approve', value, APPROVER);
+  await whileRunning?.(ts);
   const summary = await slack.waitFor(
     () => threadReplies(run, ts).find((c) => String(c.args.text).startsWith('🏁')),
     'the summary reply',
@@ -542,6 +548,82 @@ test(
   TEST_TIMEOUT_MS,
 );
 
+test(
+  "a failover with the team's own steps through Slack: a command, an HTTP call and a checklist item confirmed with Done",
+  async () => {
+    const run = await startBotOnLab('aws', undefined, { customSteps: true });
+    const { cloud } = run;
+    const steps = run.config.runbook.steps;
+    expect(steps.map((st) => st.id)).toEqual(['pause-consumers', 'status-page', 'tell-support']);
+    // The command's marker, by the path its check tests.
+    const marker = steps[0]!.command!.check!.argv.at(-1)!;
+    expect(existsSync(marker)).toBe(false);
+    const statusPage = async () =>
+      (await (await fetch(`${cloud.controlUrl}/status-page`)).json()) as {
+        count: number;
+        posts: { body: string }[];
+      };
+    expect((await statusPage()).count).toBe(0);
+
+    let item: ApiCall | undefined;
+    const { ts, opId, summary } = await operationThroughSlack(
+      run,
+      'failover planned custom steps',
+      async (cardTs) => {
+        // The checklist item waits in the thread with Done and Skip, and /dr status says who acts.
+        item = await slack.waitFor(
+          () => threadReplies(run, cardTs).find((c) => String(c.args.text).startsWith('✋')),
+          'the checklist item in the thread',
+          RUN_TIMEOUT_MS,
+        );
+        expect(blocksText(item)).toContain('Tell customer support the site now serves');
+        const done = buttonValue(item, ACTION_IDS.done)!;
+        expect(buttonValue(item, ACTION_IDS.skip)).toBe(done);
+        expect(await command(run, 'status', OPERATOR)).toContain(
+          '*Waiting:* ✋ Tell customer support (custom)',
+        );
+        // The requester may confirm a checklist item (it is not an approval).
+        await click(run, 'done', done, OPERATOR);
+      },
+    );
+    expect(blocksText(summary)).toContain(`${opId} completed`);
+
+    // The command ran once: its marker exists, one thread reply says it ran (not "already done").
+    expect(existsSync(marker)).toBe(true);
+    const replies = threadReplies(run, ts).map((c) => String(c.args.text));
+    expect(replies.filter((t) => t.startsWith('✅ Pause the queue consumers (custom) '))).toEqual([
+      expect.stringMatching(/succeeded in /),
+    ]);
+    // The status page was posted once, with the step's body.
+    const page = await statusPage();
+    expect(page.count).toBe(1);
+    expect(page.posts[0]!.body).toContain('Serving from the secondary region');
+    expect(replies.filter((t) => t.startsWith('✅ Update the status page (custom) '))).toHaveLength(
+      1,
+    );
+    // Who confirmed the checklist item: in the thread, and on its own message, now without buttons.
+    expect(replies).toContainEqual(
+      expect.stringMatching(
+        new RegExp(`^☑️ Tell customer support \\(custom\\) done, confirmed by <@${OPERATOR}>`),
+      ),
+    );
+    const settled = await slack.waitFor(
+      () =>
+        apiCallsSince(run).find((c) => c.method === 'chat.update' && c.args.ts === item!.result.ts),
+      'the checklist item edited',
+    );
+    expect(buttonValue(settled, ACTION_IDS.done)).toBeUndefined();
+    expect(blocksText(settled)).toContain(`confirmed by <@${OPERATOR}>`);
+    const card = blocksText(cardNow(run, ts));
+    for (const title of [...STEPS, 'Pause the queue consumers', 'Update the status page'])
+      expect(card).toMatch(new RegExp(`✅ \\*${title}\\*`));
+    expect(card).toContain('✅ *Tell customer support* _(custom)_');
+    expect(card).not.toMatch(/⬜|⏳|❌|⏭|✋/);
+    expectProductionScale(run, await expectDnsOnSecondary(cloud));
+  },
+  TEST_TIMEOUT_MS,
+);
+
 /** `/dr status` until `done` holds for its answer (readiness rounds run every few seconds). */
 async function statusUntil(run: Run, done: (text: string) => boolean, what: string) {
   let text = '';
@@ -670,7 +752,7 @@ describe('the Azure lab through Slack, one lab for the whole cycle', () => {
 
   beforeAll(async () => {
     // Readiness rounds every 3 s, so `/dr status` shows what each operation left.
-    run = await startBotOnLab('azure', (s) => (started = s), 0.05);
+    run = await startBotOnLab('azure', (s) => (started = s), { readinessIntervalMinutes: 0.05 });
     await seedData(run.lab);
     await sql(
       run.lab.postgres.primary.url,

@@ -8,10 +8,18 @@ import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { commandRef } from '../../src/domain/commands.js';
+import type { DrConfigInput } from '../../src/config/schema.js';
 import type { TimelineEntry } from '../../src/domain/types.js';
 import { createEngine, type Engine } from '../../src/engine/index.js';
 import { createRedisStore, type OperationStore } from '../../src/store/index.js';
-import { APPROVER, inPhase, OUTSIDER, REQUESTER, testConfig } from '../support/engine-harness.js';
+import {
+  APPROVER,
+  inPhase,
+  OUTSIDER,
+  REQUESTER,
+  testConfig,
+  waitingForDone,
+} from '../support/engine-harness.js';
 import { createFakeProviders, FakeWorld } from '../support/fakes.js';
 import { deleteKeys, REDIS_URL, uniquePrefix } from '../support/redis.js';
 
@@ -39,7 +47,10 @@ afterAll(async () => {
   await redis.quit();
 });
 
-async function startEngine(environment = 'prod'): Promise<Engine> {
+async function startEngine(
+  environment = 'prod',
+  overrides: Partial<DrConfigInput> = {},
+): Promise<Engine> {
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
       for (const line of chunk.toString().split('\n').filter(Boolean))
@@ -49,7 +60,7 @@ async function startEngine(environment = 'prod'): Promise<Engine> {
   });
   const approvers = new Set([APPROVER]);
   const engine = createEngine({
-    config: testConfig({ environment }),
+    config: testConfig({ environment, ...overrides }),
     store,
     providers: createFakeProviders(world),
     authorizer: { isAuthorized: async (u) => approvers.has(u) },
@@ -74,6 +85,20 @@ async function tamper(
   change(snapshot);
   await redis.hset(`${prefix}op:${id}`, 'snapshot', JSON.stringify(snapshot));
 }
+
+/** A checklist item after the DNS switch (config runbook.steps). */
+const WITH_MANUAL_STEP: Partial<DrConfigInput> = {
+  runbook: {
+    steps: [
+      {
+        id: 'tell-support',
+        title: 'Tell customer support',
+        after: 'switch-dns',
+        manual: { text: 'Tell support we serve from the secondary region.' },
+      },
+    ],
+  },
+};
 
 async function awaitingFailover(engine: Engine): Promise<string> {
   const req = await engine.request({
@@ -251,6 +276,30 @@ describe('an operation this version cannot resume', () => {
     expect(closed.op!.steps.find((s) => s.id === 'promote-database')?.status).toBe('succeeded');
     expect(await store.activeFor('prod')).toBeNull();
     expect(world.calls.slice(calls)).toEqual([]);
+  });
+
+  test('a checklist item waiting for Done when a deploy removed it: abort closes it as failed, not left waiting', async () => {
+    const first = await startEngine('prod', WITH_MANUAL_STEP);
+    const id = await awaitingFailover(first);
+    const view = (await first.get(id))!;
+    expect((await first.approve({ opId: id, userId: APPROVER, planHash: view.planHash! })).ok).toBe(
+      true,
+    );
+    await waitingForDone(first, id);
+    await stopAll();
+
+    // The new deploy's config has no such step: its runbook differs, so it cannot resume.
+    const engine = await startEngine();
+    expect((await engine.status()).unrestorable?.id).toBe(id);
+    const closed = await engine.abort({ opId: id, userId: APPROVER });
+    expect(closed).toMatchObject({ ok: true, op: { id, phase: 'aborted' } });
+    expect(closed.op!.steps.find((s) => s.id === 'custom:tell-support')).toMatchObject({
+      status: 'failed',
+      error: { message: expect.stringContaining('nobody confirmed it') },
+    });
+    expect(closed.op!.steps.filter((s) => s.status === 'waiting')).toEqual([]);
+    expect(closed.op!.waiting ?? []).toEqual([]);
+    expect(await store.activeFor('prod')).toBeNull();
   });
 
   test('an operation stored before snapshots carried their runbook is resumed and completes', async () => {

@@ -83,7 +83,7 @@ describe('dr lab', () => {
   test('dr lab up (a process that exits), status, then down leaves no process and no directory', async () => {
     // A fresh path, as a person would pick (mkdtemp's 0700 would shut out the servers' user).
     const dir = join(tmpdir(), `dr-lab-cli-${process.pid}-${Date.now()}`);
-    const upOut = await dr(['lab', 'up', '--dir', dir]);
+    const upOut = await dr(['lab', 'up', '--dir', dir, '--custom-steps']);
     info = readLabInfo(dir);
     const cloud = labCloud(info)!;
     // It tells a person how to point the bot at the lab.
@@ -144,6 +144,14 @@ describe('dr lab', () => {
       cloud.health.secondaryUrl,
     ]);
     expect(config.regions.primary.healthUrl).toBe(cloud.health.primaryUrl);
+    // --custom-steps: one runbook step of each kind, the HTTP one against the control API.
+    expect(config.runbook.steps.map((s) => s.id)).toEqual([
+      'pause-consumers',
+      'status-page',
+      'tell-support',
+    ]);
+    expect(config.runbook.steps[1]?.http?.url).toBe(`${cloud.controlUrl}/status-page`);
+    expect(upOut).toContain('custom steps: pause-consumers (command)');
 
     // lab.env: what cannot be in the config. The bot's state Redis is none of the application's.
     const env = readLabEnv(info.envFile);

@@ -143,3 +143,12 @@ export const inPhase = (engine: Engine, opId: string, phase: Phase) =>
     (v) => v.phase === phase,
     (v) => v.phase !== phase && (v.phase === 'paused' || FINAL_PHASES.includes(v.phase)),
   );
+
+/** Waits until a manual step waits for Done; fails fast when the operation pauses or finishes. */
+export const waitingForDone = (engine: Engine, opId: string) =>
+  waitFor(
+    engine,
+    opId,
+    (v) => (v.waiting?.length ?? 0) > 0,
+    (v) => v.phase === 'paused' || FINAL_PHASES.includes(v.phase),
+  );
