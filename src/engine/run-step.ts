@@ -31,7 +31,7 @@ async function runStepOnce(
       return {
         result: 'already-done',
         summary: `already done, nothing changed: ${check.summary}`,
-        evidence: { check: check.summary },
+        evidence: { ...check.evidence, check: check.summary },
         ...(check.roles ? { roles: check.roles } : {}),
       };
     }

@@ -61,6 +61,12 @@ export interface DatabaseProvider extends Inspectable {
   isWriter(target: RegionRole): Promise<boolean>;
   /** Promote `target`; planned: fence the other side, wait for zero lag, promote. */
   promote(opts: { target: RegionRole; mode: Mode; progress: Progress }): Promise<PromotionResult>;
+  /**
+   * A planned promotion of `promoted` found done by a re-check (its reply lost, the bot
+   * restarted): keep what the promotion would have left for a failback (PostgreSQL: the fence
+   * record of the other side). Returns a line for the step's evidence, saying so when it cannot.
+   */
+  keepFoundPromotion?(promoted: RegionRole): Promise<string>;
   /** `target` accepts a write probe and is not in recovery. */
   verifyWriter(target: RegionRole): Promise<CheckResult[]>;
   /** Is `standby` a streaming standby of the other side, replication connected? */

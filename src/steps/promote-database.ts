@@ -15,11 +15,14 @@ export const promoteDatabase: Step = {
       // A writer that readiness refuses (another cluster, two writers, a diverged timeline, no evidence with the primary down) is not "already promoted": promote says why.
       const done =
         (await db.isWriter('secondary')) && (await db.readiness('secondary')).status !== 'blocked';
-      return allDone(
+      const outcome = allDone(
         [{ label: 'database', done }],
         'secondary database already accepts writes',
         'secondary database still a standby',
       );
+      // Maybe this failover's own promotion, its reply lost: keep what it would have left for the failback.
+      if (!done || ctx.mode !== 'planned' || !db.keepFoundPromotion) return outcome;
+      return { ...outcome, evidence: { fenceRecord: await db.keepFoundPromotion('secondary') } };
     });
   },
   async run(ctx, progress) {

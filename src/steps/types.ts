@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type {
   DataTierRole,
+  Evidence,
   Mode,
   OperationKind,
   PreflightReport,
@@ -34,6 +35,8 @@ export interface CheckOutcome {
   summary: string;
   /** Data-tier promotions found done: where the component writes (a resumed step records it too). */
   roles?: DataTierRole;
+  /** What else a check found done recorded (kept in the outcome's evidence beside `check`). */
+  evidence?: Evidence;
 }
 
 /**

@@ -158,4 +158,25 @@ test('pg_promote ran but its reply was lost: the step re-checks on its own, reco
   await expect(sql(primary, `INSERT INTO orders (note) VALUES ('split')`)).rejects.toThrow(
     /read-only/,
   );
+
+  // The re-check kept the fence record the lost reply would have left, from the fence read
+  // before pg_promote: the failback calls the old primary's WAL after the split background
+  // records (no pg_walinspect here to count commits), not a possible loss.
+  const finalLsn = ofPromote
+    .map((e) => (e.type === 'StepProgress' ? e.data?.finalLsn : undefined))
+    .find((lsn) => lsn !== undefined);
+  expect(succeeded.outcome.evidence.fenceRecord).toBe(
+    `fence record kept for primary: fenced at ${String(finalLsn)} (read before the promotion)`,
+  );
+  await sql(primary, 'CHECKPOINT');
+  const failback = await h.providers.database!.readiness('primary');
+  expect(failback.planFacts).toMatchObject({ targetRole: 'stale-writer', lostTransactions: null });
+  expect(failback.summary).toContain(
+    `it was fenced at LSN ${String(finalLsn)} before the split (planned failover at `,
+  );
+  expect(failback.summary).toMatch(/are background records, no committed transaction is lost/);
+  expect(failback.warnings ?? []).not.toContainEqual(
+    expect.stringMatching(/primary has data secondary never received/),
+  );
+  expect(failback.expectedLoss).toBeUndefined();
 }, 240_000);

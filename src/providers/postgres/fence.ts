@@ -9,6 +9,7 @@ import { ProviderError } from '../../errors.js';
 import { runShellCommand } from '../pg-command.js';
 import { NAME, other, type PgContext } from './context.js';
 import { switchpointFrom, timelineHistory, writerTimeline } from './divergence.js';
+import type { FenceRecord, FenceTaken } from './memory.js';
 import { DRILL_LOAD_APPLICATION } from '../write-load.js';
 import { lsnDiff } from './lsn.js';
 import { fencedSql, liftRoleFence, setRoleFence } from './role-fence.js';
@@ -216,18 +217,23 @@ async function unfenceSystem(ctx: PgContext, side: RegionRole): Promise<boolean>
   });
 }
 
-/** The fenced side's timeline and next transaction id, for the fence record; null when unreadable (a fence command that stopped it). */
+/** The fenced side's timeline, next transaction id and end of WAL, for the fence record; null when unreadable (a fence command that stopped it) or not fenced. */
 export async function readFencedState(
   ctx: PgContext,
   side: RegionRole,
-): Promise<{ timeline: number; nextXid: string } | null> {
+): Promise<FencedState | null> {
   try {
     return await ctx.withClient(side, 'reading the fenced state', async (c) => {
       const { rows } = await c.query(
-        `SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS xid, ${fencedSql(ctx.opts.fence)} AS fenced`,
+        `SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS xid, pg_current_wal_insert_lsn()::text AS lsn,
+                ${fencedSql(ctx.opts.fence)} AS fenced`,
       );
       if (rows[0].fenced !== true) return null;
-      return { timeline: await writerTimeline(c), nextXid: rows[0].xid as string };
+      return {
+        timeline: await writerTimeline(c),
+        nextXid: rows[0].xid as string,
+        endLsn: rows[0].lsn as string,
+      };
     });
   } catch (err) {
     ctx.opts.log.warn(
@@ -237,6 +243,31 @@ export async function readFencedState(
     return null;
   }
 }
+
+interface FencedState {
+  timeline: number;
+  nextXid: string;
+  /** pg_current_wal_insert_lsn: nothing of it is written past this. */
+  endLsn: string;
+}
+
+/**
+ * Keep the fence read before a promotion, so a re-check that finds the promotion done (its reply
+ * lost, or the bot restarted) can still leave the fence record (keepFoundFence).
+ */
+export function keepFenceTaken(
+  ctx: PgContext,
+  fenced: RegionRole,
+  finalLsn: string,
+  state: FencedState,
+): void {
+  const taken = { finalLsn, timeline: state.timeline, nextXid: state.nextXid, at: now() };
+  ctx.keep('the PostgreSQL fence taken', () =>
+    ctx.servers.rememberFenceTaken(ctx.serverName(fenced), taken),
+  );
+}
+
+const now = () => new Date().toISOString();
 
 /**
  * Keep the fence of a planned failover for `fenced`'s server: its final LSN and the split the
@@ -251,32 +282,75 @@ export async function recordFence(
   finalLsn: string,
   state: { timeline: number; nextXid: string } | null,
 ): Promise<void> {
-  if (!state) return;
-  try {
-    const splitLsn = await ctx.withClient(promoted, 'reading the timeline history', async (c) =>
-      switchpointFrom(await timelineHistory(c, await writerTimeline(c)), state.timeline),
-    );
-    if (!splitLsn || lsnDiff(splitLsn, finalLsn) < 0) {
-      ctx.opts.log.warn(
-        { fenced, finalLsn, splitLsn },
-        'the promoted timeline does not fork at or after the final LSN: no fence record',
-      );
-      return;
-    }
-    const record = {
+  if (state)
+    await keepRecord(ctx, fenced, promoted, {
       finalLsn,
       timeline: state.timeline,
-      splitLsn,
       nextXid: state.nextXid,
-      at: new Date().toISOString(),
-    };
+      at: now(),
+    });
+}
+
+/** recordFence's work; returns why no record was kept, or null when it was. */
+async function keepRecord(
+  ctx: PgContext,
+  fenced: RegionRole,
+  promoted: RegionRole,
+  fence: FenceTaken,
+): Promise<string | null> {
+  try {
+    const splitLsn = await ctx.withClient(promoted, 'reading the timeline history', async (c) =>
+      switchpointFrom(await timelineHistory(c, await writerTimeline(c)), fence.timeline),
+    );
+    if (!splitLsn || lsnDiff(splitLsn, fence.finalLsn) < 0) {
+      ctx.opts.log.warn(
+        { fenced, finalLsn: fence.finalLsn, splitLsn },
+        'the promoted timeline does not fork at or after the final LSN: no fence record',
+      );
+      return `${promoted}'s timeline does not fork from ${fenced}'s timeline ${fence.timeline} at or after ${fence.finalLsn} (${splitLsn ? `it forks at ${splitLsn}` : 'no fork found'})`;
+    }
+    const record: FenceRecord = { ...fence, splitLsn };
     ctx.keep('the PostgreSQL fence record', () =>
       ctx.servers.rememberFence(ctx.serverName(fenced), record),
     );
+    return null;
   } catch (err) {
     ctx.opts.log.warn(
       { err: (err as Error).message, fenced },
       'reading the split for the fence record failed',
     );
+    return `reading ${promoted}'s timeline history failed (${(err as Error).message})`;
   }
+}
+
+/**
+ * `promoted` found promoted already by a re-check (a lost reply, a restarted bot): keep the fence
+ * record the promotion would have left on the other side, from the fence kept before it, else from
+ * that side now when it is fenced and wrote nothing past the split (then nothing of it is lost, and
+ * its next transaction id tells the failback whether anything took one since). Returns the line
+ * for the step's evidence.
+ */
+export async function keepFoundFence(ctx: PgContext, promoted: RegionRole): Promise<string> {
+  const fenced = other(promoted);
+  const server = ctx.serverName(fenced);
+  const recall = <T>(what: Promise<T | null>) => what.catch(() => null);
+  const [taken, kept] = await Promise.all([
+    recall(ctx.servers.recallFenceTaken(server)),
+    recall(ctx.servers.recallFence(server)),
+  ]);
+  if (taken && kept && kept.finalLsn === taken.finalLsn && kept.nextXid === taken.nextXid)
+    return `the fence record of ${fenced} (final LSN ${kept.finalLsn}) was kept by the promotion`;
+  const current = taken ? null : await readFencedState(ctx, fenced);
+  const fence = taken ?? (current && { ...current, finalLsn: current.endLsn, at: now() });
+  const why = fence
+    ? await keepRecord(ctx, fenced, promoted, {
+        finalLsn: fence.finalLsn,
+        timeline: fence.timeline,
+        nextXid: fence.nextXid,
+        at: fence.at,
+      })
+    : `no fence taken before the promotion is kept, and ${ctx.where(fenced)} is not readable as fenced`;
+  return why
+    ? `no fence record kept for ${fenced}: ${why}; a failback counts its WAL after the split as a possible loss`
+    : `fence record kept for ${fenced}: fenced at ${fence!.finalLsn} (${taken ? 'read before the promotion' : 'its end of WAL now'})`;
 }

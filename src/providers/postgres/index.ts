@@ -46,6 +46,7 @@ import type {
 } from '../types.js';
 import { consistency } from './consistency.js';
 import { NAME, PgContext, type PostgresProviderOptions } from './context.js';
+import { keepFoundFence } from './fence.js';
 import { promote } from './promote.js';
 import { readiness } from './readiness.js';
 import { resync } from './resync.js';
@@ -91,6 +92,10 @@ class PostgresProvider implements DatabaseProvider {
 
   promote(opts: { target: RegionRole; mode: Mode; progress: Progress }): Promise<PromotionResult> {
     return promote(this.ctx, opts);
+  }
+
+  keepFoundPromotion(promoted: RegionRole): Promise<string> {
+    return keepFoundFence(this.ctx, promoted);
   }
 
   verifyWriter(target: RegionRole): Promise<CheckResult[]> {

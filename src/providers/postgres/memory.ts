@@ -66,6 +66,13 @@ export interface FenceRecord {
   at: string;
 }
 
+/**
+ * The fence of a planned failover as read before its promotion (no split yet): kept before
+ * pg_promote, so a promotion whose reply is lost (or whose bot crashed) can still leave its
+ * FenceRecord when a re-check finds it done.
+ */
+export type FenceTaken = Omit<FenceRecord, 'splitLsn'>;
+
 /** A writer's flushed WAL and when it was read (its clock), with what names its history. */
 export interface WriterReading {
   flushLsn: string;
@@ -77,6 +84,8 @@ export interface WriterReading {
 export interface PostgresServerMemory {
   recallFence(server: string): Promise<FenceRecord | null>;
   rememberFence(server: string, fence: FenceRecord): Promise<void>;
+  recallFenceTaken(server: string): Promise<FenceTaken | null>;
+  rememberFenceTaken(server: string, fence: FenceTaken): Promise<void>;
   recallWriter(server: string): Promise<WriterReading | null>;
   rememberWriter(server: string, reading: WriterReading): Promise<void>;
   forgetWriter(server: string): Promise<void>;
@@ -85,9 +94,12 @@ export interface PostgresServerMemory {
 export function memoryPostgresServers(): PostgresServerMemory {
   const fences = new Map<string, FenceRecord>();
   const writers = new Map<string, WriterReading>();
+  const taken = new Map<string, FenceTaken>();
   return {
     recallFence: async (s) => fences.get(s) ?? null,
     rememberFence: async (s, f) => void fences.set(s, f),
+    recallFenceTaken: async (s) => taken.get(s) ?? null,
+    rememberFenceTaken: async (s, f) => void taken.set(s, f),
     recallWriter: async (s) => writers.get(s) ?? null,
     rememberWriter: async (s, r) => void writers.set(s, r),
     forgetWriter: async (s) => void writers.delete(s),
@@ -119,7 +131,8 @@ const str = (v: unknown): boolean => typeof v === 'string' && v.length > 0;
 
 /**
  * Kept in the bot's state Redis as small JSON under `<prefix>pg-fence:<server>` (no expiry: a
- * failback may come weeks later; the next planned fence of the server overwrites it) and
+ * failback may come weeks later; the next planned fence of the server overwrites it),
+ * `<prefix>pg-fence-taken:<server>` (the same before the promotion; overwritten likewise) and
  * `<prefix>pg-writer-seen:<server>` (overwritten at each reading, expires after 3 days). `prefix`
  * names the environment, e.g. `dr:` + `<environment>:` gives `dr:pg-fence:<environment>:db1:5432`.
  */
@@ -129,19 +142,18 @@ export function keyValuePostgresServers(
 ): PostgresServerMemory {
   const fence = (s: string) => `${opts.prefix}pg-fence:${opts.environment}:${s}`;
   const writer = (s: string) => `${opts.prefix}pg-writer-seen:${opts.environment}:${s}`;
+  const taken = (s: string) => `${opts.prefix}pg-fence-taken:${opts.environment}:${s}`;
+  const fenceFields = (v: Record<string, unknown>) =>
+    str(v.finalLsn) && str(v.nextXid) && str(v.at) && typeof v.timeline === 'number';
   return {
     recallFence: async (s) =>
-      parse<FenceRecord>(
-        await kv.get(fence(s)),
-        (v) =>
-          str(v.finalLsn) &&
-          str(v.splitLsn) &&
-          str(v.nextXid) &&
-          str(v.at) &&
-          typeof v.timeline === 'number',
-      ),
+      parse<FenceRecord>(await kv.get(fence(s)), (v) => fenceFields(v) && str(v.splitLsn)),
     rememberFence: async (s, f) => {
       await kv.set(fence(s), JSON.stringify(f));
+    },
+    recallFenceTaken: async (s) => parse<FenceTaken>(await kv.get(taken(s)), fenceFields),
+    rememberFenceTaken: async (s, f) => {
+      await kv.set(taken(s), JSON.stringify(f));
     },
     recallWriter: async (s) =>
       parse<WriterReading>(

@@ -8,7 +8,14 @@ import { PreconditionFailed, ProviderError } from '../../errors.js';
 import { formatBytes } from '../bytes.js';
 import type { Progress, PromotionResult } from '../types.js';
 import { NAME, other, type PgContext, type Reachable, type SideState } from './context.js';
-import { fenceWrites, readFencedState, recordFence, unfence } from './fence.js';
+import {
+  fenceWrites,
+  keepFenceTaken,
+  keepFoundFence,
+  readFencedState,
+  recordFence,
+  unfence,
+} from './fence.js';
 import { identityProblem, notPromotedAfter, notProvenPromoted, sameCluster } from './identity.js';
 import { expectedLoss } from './loss.js';
 import { lsnDiff } from './lsn.js';
@@ -82,6 +89,8 @@ async function alreadyPromoted(
       );
   }
   const unfenced = await unfence(ctx, target);
+  // The promotion found done may be this failover's own, its reply lost: keep its fence record.
+  const fenceRecord = mode === 'planned' ? await keepFoundFence(ctx, target) : undefined;
   return {
     noop: true,
     mode,
@@ -91,6 +100,7 @@ async function alreadyPromoted(
       systemId: t.systemId,
       currentLsn: t.currentLsn,
       unfenced,
+      ...(fenceRecord ? { fenceRecord } : {}),
     },
     rpo: {
       component: 'database',
@@ -154,6 +164,7 @@ async function promotePlanned(
   const fence = await fenceWrites(ctx, src);
   progress(`${src} fenced; final LSN ${fence.finalLsn}`, { finalLsn: fence.finalLsn });
   const fencedState = await readFencedState(ctx, src);
+  if (fencedState) keepFenceTaken(ctx, src, fence.finalLsn, fencedState);
   const catchUp = await waitForReplay(ctx, target, fence.finalLsn, progress);
   const promoteMs = await promoteBy(ctx, target, progress);
   await recordFence(ctx, src, target, fence.finalLsn, fencedState);
