@@ -45,7 +45,7 @@ export async function openStateStore(ctx: StartContext): Promise<OperationStore>
     if (why !== undefined || !(await store.ping()))
       throw new DrError(
         'config',
-        `the state Redis at ${where} does not answer PING${why ? ` (${why})` : ''}: check ${stateRedisVariables(ctx.runtime.redisUrl)}, and that the server is up`,
+        `the state Redis at ${where} does not answer PING${why ? ` (${why})` : ''}: check ${stateRedisVariables(ctx.runtime.redisUrl, why)}, and that the server is up`,
       );
     const { durability, warnings } = await requireDurableState(probe, ctx.env, where);
     ctx.log.info({ stateStore: describeDurability(durability) }, 'state store durability');

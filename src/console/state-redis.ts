@@ -9,10 +9,11 @@ import { openStateRedis } from '../store/state-redis.js';
 import { DrError } from '../errors.js';
 import { describeUrl } from '../log.js';
 
-function stateRedisUnanswered(url: string): string {
+function stateRedisUnanswered(url: string, err: unknown): string {
   const where = describeUrl(url);
+  const said = err instanceof Error ? err.message : '';
   return url.startsWith('redis-sentinel:')
-    ? `the state Redis at ${where} does not answer: check the sentinels are up and ${stateRedisVariables(url)}`
+    ? `the state Redis at ${where} does not answer: check the sentinels are up and ${stateRedisVariables(url, said)}`
     : `the state Redis at ${where} does not answer: start a Redis there or set REDIS_URL to the bot's own Redis`;
 }
 
@@ -41,7 +42,7 @@ export async function reachStateRedis(redis: Redis, url: string): Promise<void> 
     if (redis.status === 'wait') await redis.connect();
     await redis.ping();
   } catch (err) {
-    throw new DrError('config', stateRedisUnanswered(url), { cause: err });
+    throw new DrError('config', stateRedisUnanswered(url, err), { cause: err });
   }
 }
 

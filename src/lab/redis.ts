@@ -70,6 +70,11 @@ export async function startRedis(opts: {
    * one without persistence). The application Redis servers of the lab keep none.
    */
   durable?: boolean;
+  /**
+   * Require this password from clients (`requirepass`), and give it to the primary as a replica
+   * (`masterauth`): a Sentinel group shares one, as any member may become the primary.
+   */
+  password?: string;
   /** Stop waiting when aborted (the server itself is stopped by whoever aborted, by its pid file). */
   signal?: AbortSignal;
 }): Promise<RedisServerInfo> {
@@ -102,9 +107,15 @@ export async function startRedis(opts: {
     '--repl-diskless-sync-delay',
     '0',
     ...(opts.replicaOf ? ['--replicaof', opts.replicaOf.host, String(opts.replicaOf.port)] : []),
+    ...(opts.password === undefined
+      ? []
+      : ['--requirepass', opts.password, '--masterauth', opts.password]),
   ];
   await run(opts.redisServer, args, { cwd: opts.dir, timeoutMs: 20_000 });
-  const url = redisUrl(opts.port);
+  const url =
+    opts.password === undefined
+      ? redisUrl(opts.port)
+      : `redis://:${encodeURIComponent(opts.password)}@127.0.0.1:${opts.port}`;
   const pid = await waitFor(
     `${opts.name} to write ${pidFile}`,
     10_000,

@@ -1,9 +1,10 @@
 /**
  * Connections to the bot's state Redis: a plain redis:// URL, or a primary found through Redis
  * Sentinel so that the state survives the loss of one Redis server or zone. Sentinel is chosen by
- * the environment (REDIS_SENTINELS, REDIS_SENTINEL_MASTER, REDIS_SENTINEL_PASSWORD) and carried
- * through the code as a `redis-sentinel://[:password@]host:port,host:port/master` string (the
- * password is the sentinels', percent-encoded), so every place that takes the state
+ * the environment (REDIS_SENTINELS, REDIS_SENTINEL_MASTER, REDIS_SENTINEL_PASSWORD and
+ * REDIS_SENTINEL_MASTER_USERNAME/_PASSWORD) and carried through the code as a
+ * `redis-sentinel://[user:masterPassword:sentinelPassword@]host:port,host:port/master` string
+ * (see src/config/state-redis-env.ts), so every place that takes the state
  * Redis's URL follows a failover without knowing about it. ioredis asks the sentinels for the
  * current primary and reconnects to the new one after a failover.
  */
@@ -13,17 +14,25 @@ import { SENTINEL_SCHEME as SCHEME } from '../config/state-redis-env.js';
 interface SentinelTarget {
   sentinels: { host: string; port: number }[];
   name: string;
-  sentinelPassword?: string;
+  /** ioredis's own option names: `username`/`password` for the master, `sentinelPassword`. */
+  auth: Pick<RedisOptions, 'username' | 'password' | 'sentinelPassword'>;
+}
+
+/** `user:masterPassword:sentinelPassword`, each percent-encoded; empty fields are not set. */
+function parseAuth(userinfo: string): SentinelTarget['auth'] {
+  const [username, password, sentinelPassword] = userinfo.split(':').map(decodeURIComponent);
+  return Object.fromEntries(
+    Object.entries({ username, password, sentinelPassword }).filter(([, v]) => v),
+  );
 }
 
 function parseSentinelUrl(url: string): SentinelTarget | undefined {
   if (!url.startsWith(SCHEME)) return undefined;
   let rest = url.slice(SCHEME.length);
-  let sentinelPassword: string | undefined;
+  let auth: SentinelTarget['auth'] = {};
   const at = rest.indexOf('@');
   if (at >= 0) {
-    const userinfo = rest.slice(0, at);
-    sentinelPassword = decodeURIComponent(userinfo.slice(userinfo.indexOf(':') + 1));
+    auth = parseAuth(rest.slice(0, at));
     rest = rest.slice(at + 1);
   }
   const slash = rest.lastIndexOf('/');
@@ -34,10 +43,7 @@ function parseSentinelUrl(url: string): SentinelTarget | undefined {
       const colon = hp.lastIndexOf(':');
       return { host: hp.slice(0, colon), port: Number(hp.slice(colon + 1)) };
     });
-  const name = rest.slice(slash + 1);
-  return sentinelPassword === undefined
-    ? { sentinels, name }
-    : { sentinels, name, sentinelPassword };
+  return { sentinels, name: rest.slice(slash + 1), auth };
 }
 
 /** A connection to the state Redis (through Sentinel when the URL says so). */
@@ -48,7 +54,7 @@ export function openStateRedis(url: string, options: RedisOptions = {}): Redis {
     ...options,
     sentinels: target.sentinels,
     name: target.name,
-    ...(target.sentinelPassword === undefined ? {} : { sentinelPassword: target.sentinelPassword }),
+    ...target.auth,
     // Give up on a round of sentinels after a few tries: the connection then closes and the usual
     // retryStrategy reconnects, so maxRetriesPerRequest bounds a command's wait. Retrying the
     // sentinels forever instead holds every command (and `dr start`) without a word when they are

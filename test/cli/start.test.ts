@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { Redis } from 'ioredis';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -14,7 +15,7 @@ import {
   type RedisServerInfo,
 } from '../../src/lab/index.js';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
-import { startReplicatedState } from '../support/sentinel.js';
+import { startReplicatedState, type ReplicatedState } from '../support/sentinel.js';
 import { metricValue, scrape } from '../support/metrics.js';
 import { postToSlackApp, slashCommandBody } from '../support/slack-signing.js';
 
@@ -194,26 +195,36 @@ it('refuses a state Redis without persistence, naming what to set, unless the la
   }
 });
 
-it('reaches the state Redis through sentinels that require a password, and names the variables when it is wrong', async () => {
-  const password = 'sentinel-p@ss/word';
-  const st = await startReplicatedState(join(dir, 'sentinel-auth'), { sentinelPassword: password });
-  try {
-    const env = {
+describe('a state Redis whose sentinels and master require passwords', () => {
+  const sentinelPassword = 'sentinel-p@ss/word';
+  const masterPassword = 'master:p@ss/word';
+  let st: ReplicatedState;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    st = await startReplicatedState(join(dir, 'sentinel-auth'), {
+      sentinelPassword,
+      masterPassword,
+    });
+    env = {
       REDIS_URL: '',
       REDIS_SENTINELS: `127.0.0.1:${st.sentinelPort}`,
       REDIS_SENTINEL_MASTER: st.masterName,
+      REDIS_SENTINEL_PASSWORD: sentinelPassword,
+      REDIS_SENTINEL_MASTER_PASSWORD: masterPassword,
     };
-    const [code, stderr] = await startAndExit({ ...env, REDIS_SENTINEL_PASSWORD: 'wrong' });
-    expect(code).toBe(1);
-    expect(stderr).toContain(
-      `dr start: the state Redis at redis-sentinel://127.0.0.1:${st.sentinelPort}/${st.masterName} does not answer PING`,
-    );
-    expect(stderr).toContain('WRONGPASS');
-    expect(stderr).toContain(
-      'check REDIS_SENTINELS, REDIS_SENTINEL_MASTER and REDIS_SENTINEL_PASSWORD, and that the server is up',
-    );
+  }, 60_000);
 
-    const bot = startBot(0, { env: { ...env, REDIS_SENTINEL_PASSWORD: password } });
+  afterAll(async () => {
+    await st?.close();
+  });
+
+  /** `dr start` with `extra` until it says it started, then `whileUp`, then SIGTERM; its stdout. */
+  async function startedOutput(
+    extra: Record<string, string>,
+    whileUp: () => Promise<void> = async () => undefined,
+  ): Promise<string> {
+    const bot = startBot(0, { env: { ...env, ...extra } });
     let stdout = '';
     try {
       await new Promise<void>((resolve, reject) => {
@@ -223,22 +234,67 @@ it('reaches the state Redis through sentinels that require a password, and names
         });
         bot.once('exit', (code) => reject(new Error(`exited with ${code}:\n${stdout}`)));
       });
-      // It found the primary through the sentinel and saw its AOF and its replica.
-      const line = stdout.split('\n').find((l) => l.includes('"msg":"state store durability"'));
-      expect(line).toBeDefined();
-      expect(JSON.parse(line!).stateStore).toMatch(
-        /^AOF on \(appendfsync always\), 1 replica online/,
-      );
-      expect(stdout).not.toContain('p@ss');
-      expect(stdout).not.toContain(encodeURIComponent(password));
+      await whileUp();
+      return stdout;
     } finally {
       bot.kill('SIGTERM');
       await exited(bot);
     }
-  } finally {
-    await st.close();
   }
-}, 90_000);
+
+  it('names the variables when the sentinels refuse their password, and starts with the right one', async () => {
+    const [code, stderr] = await startAndExit({ ...env, REDIS_SENTINEL_PASSWORD: 'wrong' });
+    expect(code).toBe(1);
+    expect(stderr).toContain(
+      `dr start: the state Redis at redis-sentinel://127.0.0.1:${st.sentinelPort}/${st.masterName} does not answer PING`,
+    );
+    expect(stderr).toContain('WRONGPASS');
+    expect(stderr).toContain(
+      'check REDIS_SENTINELS, REDIS_SENTINEL_MASTER and REDIS_SENTINEL_PASSWORD',
+    );
+
+    const stdout = await startedOutput({});
+    // It found the primary through the sentinel and saw its AOF and its replica.
+    const line = stdout.split('\n').find((l) => l.includes('"msg":"state store durability"'));
+    expect(line).toBeDefined();
+    expect(JSON.parse(line!).stateStore).toMatch(
+      /^AOF on \(appendfsync always\), 1 replica online/,
+    );
+    for (const secret of [sentinelPassword, masterPassword])
+      for (const form of [secret, encodeURIComponent(secret), 'p@ss'])
+        expect(stdout).not.toContain(form);
+  }, 60_000);
+
+  it('names the master password when the master refuses it, and writes its state with the right one', async () => {
+    const [code, stderr] = await startAndExit({
+      ...env,
+      REDIS_SENTINEL_MASTER_PASSWORD: 'wrong-master-secret',
+    });
+    expect(code).toBe(1);
+    expect(stderr).toContain('WRONGPASS');
+    expect(stderr).toContain(
+      'check REDIS_SENTINEL_MASTER_PASSWORD and REDIS_SENTINEL_MASTER_USERNAME, and that the server is up',
+    );
+    for (const form of [
+      'wrong-master-secret',
+      sentinelPassword,
+      encodeURIComponent(sentinelPassword),
+    ])
+      expect(stderr).not.toContain(form);
+
+    // While it runs, its instance lease is on the password-protected primary the sentinel names.
+    const stdout = await startedOutput({ LOG_LEVEL: 'debug' }, async () => {
+      const primary = new Redis(await st.masterPort(), '127.0.0.1', { password: masterPassword });
+      try {
+        expect(await primary.get('dr:lease:cli-test')).toContain('dr start');
+      } finally {
+        primary.disconnect();
+      }
+    });
+    for (const form of [masterPassword, encodeURIComponent(masterPassword), 'p@ss'])
+      expect(stdout).not.toContain(form);
+  }, 60_000);
+});
 
 it('serves Slack and /healthz, and stops gracefully on SIGTERM', async () => {
   const child = startBot(0);

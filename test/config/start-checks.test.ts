@@ -334,6 +334,29 @@ describe('connection strings from the environment are parsed at start', () => {
     );
     expect(message).not.toContain('sent1nel-secret');
   });
+
+  it('refuses a master password without the sentinels, or a master user without a password', () => {
+    const config = parseConfig(BASE, 'dr.config.yaml');
+    const stray = startRefusal(config, {
+      ...SLACK_ENV,
+      ...STATE_ENV,
+      REDIS_SENTINEL_MASTER_PASSWORD: 'mast3r-secret',
+    });
+    expect(stray).toContain(
+      'REDIS_SENTINEL_MASTER_PASSWORD: set, but REDIS_SENTINELS is not: list the sentinels',
+    );
+    expect(stray).not.toContain('mast3r-secret');
+    expect(
+      startRefusal(config, {
+        ...SLACK_ENV,
+        REDIS_SENTINELS: '127.0.0.1:26379',
+        REDIS_SENTINEL_MASTER: 'drstate',
+        REDIS_SENTINEL_MASTER_USERNAME: 'dr',
+      }),
+    ).toContain(
+      "REDIS_SENTINEL_MASTER_USERNAME: set, but REDIS_SENTINEL_MASTER_PASSWORD is not: give the master's password too",
+    );
+  });
 });
 
 describe('no secrets in the file', () => {

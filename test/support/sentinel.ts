@@ -42,6 +42,8 @@ async function until<T>(what: string, ms: number, f: () => Promise<T | undefined
 interface ReplicatedStateOptions {
   /** The sentinel requires this password from its clients (`requirepass` in sentinel.conf). */
   sentinelPassword?: string;
+  /** The primary and the replica require this password (`requirepass`, `masterauth`, `auth-pass`). */
+  masterPassword?: string;
 }
 
 export async function startReplicatedState(
@@ -56,6 +58,7 @@ export async function startReplicatedState(
     port: p,
     dir: join(dir, 'primary'),
     durable: true,
+    ...(opts.masterPassword === undefined ? {} : { password: opts.masterPassword }),
   });
   const replica = await startRedis({
     redisServer,
@@ -64,6 +67,7 @@ export async function startReplicatedState(
     dir: join(dir, 'replica'),
     durable: true,
     replicaOf: { host: '127.0.0.1', port: p },
+    ...(opts.masterPassword === undefined ? {} : { password: opts.masterPassword }),
   });
   mkdirSync(join(dir, 'sentinel'), { recursive: true });
   const conf = join(dir, 'sentinel', 'sentinel.conf');
@@ -77,6 +81,9 @@ export async function startReplicatedState(
       `sentinel down-after-milliseconds ${MASTER_NAME} 1000`,
       `sentinel failover-timeout ${MASTER_NAME} 10000`,
       ...(opts.sentinelPassword === undefined ? [] : [`requirepass ${opts.sentinelPassword}`]),
+      ...(opts.masterPassword === undefined
+        ? []
+        : [`sentinel auth-pass ${MASTER_NAME} ${opts.masterPassword}`]),
       '',
     ].join('\n'),
   );
