@@ -106,7 +106,7 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   'components.postgres.fence':
     'How writes on the old primary are stopped: before promotion when planned, wherever it can be reached when unplanned.',
   'components.postgres.fence.method':
-    '`read-only`: `ALTER SYSTEM SET default_transaction_read_only=on`, reload, end client sessions (PostgreSQL 15+ grants it without a superuser). `role`: `ALTER ROLE` each of `fence.roles` `SET default_transaction_read_only=on` and end their sessions, where `ALTER SYSTEM` is not allowed (before 15; RDS, Aurora, Cloud SQL). `command`: run `fence.command` instead.',
+    '`read-only`: `ALTER SYSTEM SET default_transaction_read_only=on`, reload, end client sessions (PostgreSQL 15+ grants it without a superuser). `role`: `ALTER ROLE` each of `fence.roles` `SET default_transaction_read_only=on` and end their sessions, where `ALTER SYSTEM` is not allowed (before 15; RDS, Aurora, Cloud SQL). `command`: run `fence.command` instead. Driver `rds-replica` requires `role`: the config check refuses the others.',
   'components.postgres.fence.roles':
     'Required with method `role`: the login roles the application writes with. The bot needs CREATEROLE (and ADMIN OPTION on each on PostgreSQL 16+): `deploy/permissions/postgres-role-fence.sql`.',
   'components.postgres.fence.command':

@@ -119,8 +119,13 @@ function describeCloudState(cloud: CloudState | { error: string }): string[] {
   const arc = cloud.arc
     ? `, routing controls primary ${cloud.arc.primary}, secondary ${cloud.arc.secondary}`
     : check;
+  const tm = cloud.trafficManager;
+  // The Azure lab's config switches Traffic Manager: Route 53 is running but not what users get.
+  const dns = tm.switchesDns
+    ? `  dns (traffic mgr)   serving ${tm.served ?? 'no endpoint'}, primary endpoint ${tm.primaryEndpointStatus ?? 'missing'}`
+    : `  dns (route53)       serving ${cloud.route53.servedBy} (${cloud.route53.answer.join(', ') || 'no answer'})${arc}`;
   return [
-    `  dns (route53)       serving ${cloud.route53.servedBy} (${cloud.route53.answer.join(', ') || 'no answer'})${arc}`,
+    dns,
     `  health endpoints    primary ${health(cloud.health.primary)}, secondary ${health(cloud.health.secondary)}`,
     `  kubernetes primary  ready/desired ${workloadsLine(cloud.kubernetes.primary)}`,
     `  kubernetes second.  ready/desired ${workloadsLine(cloud.kubernetes.secondary)}`,

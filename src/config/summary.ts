@@ -94,6 +94,11 @@ function dnsText(c: DrConfig['components']): string | undefined {
   } else if (c.dns?.provider === 'traffic-manager' && c.dns.trafficManager) {
     const t = c.dns.trafficManager;
     dns = `traffic manager profile ${t.profileName} in ${t.resourceGroup} (${t.method})`;
+  } else if (c.dns?.provider === 'route53-arc' && c.dns.route53Arc) {
+    const a = c.dns.route53Arc;
+    // An ARN ends in routingcontrol/<id>: the id is what the console lists.
+    const id = (arn: string): string => arn.slice(arn.lastIndexOf('/') + 1);
+    dns = `route53 arc routing controls ${id(a.primaryRoutingControlArn)} (primary), ${id(a.secondaryRoutingControlArn)} (secondary) via ${a.endpoints.length} cluster endpoint(s)`;
   }
   return dns;
 }

@@ -39,9 +39,13 @@ export async function applyPostgresRole(adminUrl: string): Promise<void> {
   );
 }
 
+/** The application login role the shipped postgres-role-fence.sql names (its app_roles list). */
+export const LAB_APP_ROLE = 'app';
+
 /**
  * Run postgres-role-fence.sql as the superuser at `adminUrl`: the bot may then fence the roles
- * its app_roles list names (`app`, as shipped). Not part of `dr lab up`, whose fence is read-only.
+ * its app_roles list names (`app`, as shipped). `dr lab up` uses it only for the RDS lab; the
+ * streaming lab's fence is read-only.
  */
 export async function applyRoleFenceGrants(adminUrl: string): Promise<void> {
   await pgQuery(adminUrl, readFileSync(permissionsFile('postgres-role-fence.sql'), 'utf8'));

@@ -458,4 +458,27 @@ describe('summarizeConfig', () => {
       'targets:      RTO 30 min, RPO 5 min (object storage 1 min, Kubernetes state 24 h)',
     );
   });
+
+  it.each([
+    [
+      `  dns:
+    provider: route53-arc
+    route53Arc:
+      endpoints: [{ url: "https://host-aaa.us-east-1.example", region: us-east-1 }, { url: "https://host-bbb.eu-west-1.example", region: eu-west-1 }]
+      primaryRoutingControlArn: arn:aws:route53-recovery-control::123456789012:controlpanel/p1/routingcontrol/rc-primary
+      secondaryRoutingControlArn: arn:aws:route53-recovery-control::123456789012:controlpanel/p1/routingcontrol/rc-secondary
+`,
+      '  dns          route53 arc routing controls rc-primary (primary), rc-secondary (secondary) via 2 cluster endpoint(s)',
+    ],
+    [
+      `  dns:
+    provider: traffic-manager
+    trafficManager: { subscriptionId: "0000", resourceGroup: rg-dr, profileName: app-tm, primaryEndpoint: primary, secondaryEndpoint: secondary }
+`,
+      '  dns          traffic manager profile app-tm in rg-dr (disable-endpoint)',
+    ],
+  ])('names the DNS switch of every provider (%#)', (dns, line) => {
+    const path = write('dns.yaml', `${MINIMAL}components:\n${dns}`);
+    expect(summarizeConfig(loadConfig({ path, env: {} }), {}).lines).toContain(line);
+  });
 });

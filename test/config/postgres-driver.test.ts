@@ -25,6 +25,8 @@ const RDS = `    rds:
       secondary: { instanceIdentifier: app-db-replica, region: eu-central-1 }
       accountId: "123456789012"
 `;
+/** The fence RDS allows: ALTER ROLE on the application's roles. */
+const ROLE_FENCE = `    fence: { method: role, roles: [app] }\n`;
 
 let dir: string;
 beforeAll(() => void (dir = mkdtempSync(join(tmpdir(), 'dr-driver-test-'))));
@@ -41,12 +43,12 @@ it('defaults to the streaming driver, as before', () => {
 });
 
 it('accepts rds-replica with its instances', () => {
-  const pg = load(`    driver: rds-replica\n${RDS}`).components.postgres;
+  const pg = load(`    driver: rds-replica\n${RDS}${ROLE_FENCE}`).components.postgres;
   expect(pg?.rds).toMatchObject({ accountId: '123456789012', rebuildTimeoutMinutes: 240 });
 });
 
 it('dr config check names the RDS instances after the servers', () => {
-  const { lines } = summarizeConfig(load(`    driver: rds-replica\n${RDS}`), {});
+  const { lines } = summarizeConfig(load(`    driver: rds-replica\n${RDS}${ROLE_FENCE}`), {});
   expect(lines).toContain(
     '  postgres     primary postgres://db1.internal:5432/app, secondary postgres://db2.internal:5432/app; RDS app-db (eu-west-1), read replica app-db-replica (eu-central-1)',
   );
@@ -57,7 +59,7 @@ it.each([
   [RDS, /components\.postgres\.rds.*set driver: rds-replica or remove it/],
   ['    driver: aurora\n', /components\.postgres\.driver/],
   [
-    `    driver: rds-replica\n${RDS}    resync: { command: /bin/true }\n`,
+    `    driver: rds-replica\n${RDS}${ROLE_FENCE}    resync: { command: /bin/true }\n`,
     /components\.postgres\.resync.*CreateDBInstanceReadReplica: remove `resync`/,
   ],
   [
@@ -92,7 +94,16 @@ it.each([
   ],
   [
     `    driver: rds-replica\n${RDS}    fence: { method: command, command: /bin/true }\n`,
-    /components\.postgres\.fence.*method role \(RDS forbids ALTER SYSTEM\)/,
+    /components\.postgres\.fence.*cannot fence with method command: there is no host to run it on\. Set fence: \{ method: role, roles/,
+  ],
+  // The default fence needs ALTER SYSTEM: an RDS config must choose the role fence explicitly.
+  [
+    `    driver: rds-replica\n${RDS}`,
+    /components\.postgres\.fence.*cannot fence with method read-only \(the default\): RDS forbids ALTER SYSTEM\. Set fence: \{ method: role, roles: \[\.\.\.\] \}, the login roles the application writes with/,
+  ],
+  [
+    `    driver: rds-replica\n${RDS}    fence: { method: read-only }\n`,
+    /components\.postgres\.fence.*RDS forbids ALTER SYSTEM/,
   ],
 ])('refuses a fence that cannot work, saying what to fix (%#)', (extra, message) => {
   expect(() => load(extra)).toThrow(message);

@@ -1,10 +1,14 @@
 /**
  * `dr lab up --cloud azure` as a new Azure user meets it: the config it writes names Traffic Manager
  * and Blob, `dr readiness` (a child process with only lab.env) is green for DNS and object storage
- * through the real credential chain, and without AZURE_CLIENT_SECRET it says so in one line.
+ * through the real credential chain, and without AZURE_CLIENT_SECRET it says so in one line;
+ * `dr lab status` shows the Traffic Manager switch.
  */
 import { readFileSync } from 'node:fs';
+import { pino } from 'pino';
 import { parse } from 'yaml';
+import { loadConfig } from '../../src/config/index.js';
+import { closeProviders, createProviders } from '../../src/providers/factory.js';
 import { labDown, labUp, readLabEnv, type LabInfo } from '../../src/lab/index.js';
 import { runDr } from '../support/dr-cli.js';
 
@@ -96,4 +100,29 @@ test('`dr config check --live` passes with the lab credentials and names AZURE_C
   );
   expect(out).not.toMatch(/ChainedTokenCredential|Visual Studio Code Authentication/);
   expect(without.code).not.toBe(0);
+}, 60_000);
+
+test('`dr lab status` shows the Traffic Manager switch the Azure config makes, not Route 53', async () => {
+  const status = async (): Promise<string> =>
+    line(
+      (await runDr(['lab', 'status', '--dir', lab.dir], { env: shellEnv() })).stdout,
+      /^ {2}dns/,
+    );
+  expect(await status()).toBe('  dns (traffic mgr)   serving primary, primary endpoint Enabled');
+  // The bot's own DNS switch, through the ARM API as `dr start` would make it; the SDK's
+  // credential chain reads lab.env from process.env.
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  const log = pino({ level: 'silent' });
+  const providers = createProviders(loadConfig({ path: lab.configPath }), process.env, log);
+  try {
+    await providers.dns!.switchTo({ target: 'secondary', progress: () => undefined });
+    expect(await status()).toBe(
+      '  dns (traffic mgr)   serving secondary, primary endpoint Disabled',
+    );
+    await providers.dns!.switchTo({ target: 'primary', progress: () => undefined });
+  } finally {
+    await closeProviders(providers, log);
+    process.env = saved;
+  }
 }, 60_000);

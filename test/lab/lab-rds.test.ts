@@ -48,6 +48,8 @@ test('the written config fails the real pair over through RDS under load, rebuil
     },
   });
   expect(config.components.postgres!.resync).toBeUndefined();
+  // RDS forbids ALTER SYSTEM: the config fences the application's role, as a real RDS one must.
+  expect(config.components.postgres!.fence).toEqual({ method: 'role', roles: ['app'] });
   // The SDK's credential chain reads the lab's dummy AWS keys from the environment, as `dr start` would.
   Object.assign(process.env, readLabEnv(lab.envFile));
   providers = createProviders(config, process.env, log);
@@ -65,6 +67,13 @@ test('the written config fails the real pair over through RDS under load, rebuil
   const over = await db.promote({ target: 'secondary', mode: 'planned', progress });
   expect(over.rpo.bytes).toBe(0);
   expect(await db.isWriter('secondary')).toBe(true);
+  // The application's new sessions on the old primary are read-only: the fence held.
+  const appOnOld = `postgresql://app@127.0.0.1:${lab.postgres.primary.port}/postgres`;
+  const [shown] = await sql<{ default_transaction_read_only: string }>(
+    appOnOld,
+    'SHOW default_transaction_read_only',
+  );
+  expect(shown.default_transaction_read_only).toBe('on');
   await until('writes on the promoted secondary', async () => sample().onSecondary >= 10);
 
   // Failback as the driver does it: the old lab-db kept under a new name, a new replica built.

@@ -110,10 +110,11 @@ export const postgres = z
           'resync',
           'driver rds-replica rebuilds the old primary with CreateDBInstanceReadReplica: remove `resync`',
         );
-      if (p.fence.method === 'command')
+      // RDS and Aurora forbid ALTER SYSTEM (read-only, the default) and give no host (command).
+      if (p.fence.method !== 'role')
         problem(
           'fence',
-          'driver rds-replica fences with method role (RDS forbids ALTER SYSTEM) or read-only; there is no host to run a command on',
+          `driver rds-replica cannot fence with method ${p.fence.method}${p.fence.method === 'command' ? ': there is no host to run it on' : ' (the default): RDS forbids ALTER SYSTEM'}. Set fence: { method: role, roles: [...] }, the login roles the application writes with`,
         );
     } else if (p.rds) {
       problem(

@@ -48,7 +48,12 @@ export interface CloudState {
   };
   /** With `dr lab up --dns route53-arc`: each region's routing control (its failover record follows it). */
   arc?: Record<RegionName, 'On' | 'Off'>;
-  trafficManager: { served: string | null };
+  /** `switchesDns`: the lab config fails DNS over with Traffic Manager (`dr lab up --cloud azure`). */
+  trafficManager: {
+    served: string | null;
+    primaryEndpointStatus: 'Enabled' | 'Disabled' | null;
+    switchesDns: boolean;
+  };
   health: Record<RegionName, { healthy: boolean; running: boolean }>;
   kubernetes: Record<RegionName, CloudWorkloadState[]>;
 }
@@ -78,6 +83,7 @@ function cloudState(sims: Simulators): CloudState {
       ...autoscaler(sim.hpa(w.namespace, w.name)),
     }));
   const r53 = sims.route53.sim;
+  const tm = sims.trafficManager.sim;
   const answer = r53.answer();
   const servedBy: CloudState['route53']['servedBy'] = answer.includes(r53.primaryValue)
     ? 'primary'
@@ -101,7 +107,11 @@ function cloudState(sims: Simulators): CloudState {
           },
         }
       : {}),
-    trafficManager: { served: sims.trafficManager.sim.served()?.name ?? null },
+    trafficManager: {
+      served: tm.served()?.name ?? null,
+      primaryEndpointStatus: tm.endpoint(tm.primaryEndpoint)?.endpointStatus ?? null,
+      switchesDns: sims.components.dns?.provider === 'traffic-manager',
+    },
     health: {
       primary: { healthy: sims.health.primary.healthy, running: sims.health.primary.running },
       secondary: {

@@ -6,6 +6,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ProviderError } from '../../errors.js';
+import { applyRoleFenceGrants, LAB_APP_ROLE } from '../permissions.js';
+import { pgQuery } from '../postgres.js';
 import type { LabInfo, LabPart } from '../types.js';
 import { spawnDetached } from './spawn.js';
 
@@ -32,6 +34,11 @@ export function rdsPart(): LabPart {
     async start(info) {
       const dir = join(info.dir, KEY);
       mkdirSync(dir, { recursive: true, mode: 0o700 });
+      // RDS forbids ALTER SYSTEM: the config fences the application's role, as on real RDS. On the
+      // primary, as rds_superuser would; replication carries the role and grants to the standby.
+      const admin = info.postgres.primary.url;
+      await pgQuery(admin, `CREATE ROLE ${LAB_APP_ROLE} LOGIN`);
+      await applyRoleFenceGrants(admin);
       // The service administers its instances: it reads the lab's own (admin) URLs from lab.json.
       const d = await spawnDetached<{ pid: number; url: string }>({
         dir,
@@ -49,6 +56,7 @@ export function rdsPart(): LabPart {
       postgres.driver = 'rds-replica';
       // RDS rebuilds the old primary (CreateDBInstanceReadReplica): no host command, no `dr lab resync`.
       delete postgres.resync;
+      postgres.fence = { method: 'role', roles: [LAB_APP_ROLE] };
       postgres.rds = {
         ...LAB_RDS,
         endpoint: urlOf(info),

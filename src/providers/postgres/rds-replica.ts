@@ -26,7 +26,7 @@ import { NAME, other, PgContext, type PostgresProviderOptions } from './context.
 import { promote, waitForReplay } from './promote.js';
 import { readiness } from './readiness.js';
 import { withRights } from './rights.js';
-import { isStreamingStandby, isWriter, verifyWriter, writePosition } from './state.js';
+import { inspect, isStreamingStandby, isWriter, verifyWriter, writePosition } from './state.js';
 
 interface RdsInstanceRef {
   instanceIdentifier: string;
@@ -166,10 +166,14 @@ class RdsReplicaProvider implements DatabaseProvider {
         ? true
         : undefined,
     );
+    // Out of recovery, not yet a writer: the role fence replicated here is lifted after (unfence).
     await this.ctx.poll(
       this.ctx.opts.promoteTimeoutSeconds * 1000,
-      `${target} to accept writes`,
-      async () => ((await isWriter(this.ctx, target).catch(() => false)) ? true : undefined),
+      `${target} to leave recovery`,
+      async () => {
+        const s = await inspect(this.ctx, target);
+        return s.reachable && !s.inRecovery ? true : undefined;
+      },
     );
     return Date.now() - started;
   }
