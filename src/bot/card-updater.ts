@@ -13,7 +13,7 @@
  * ...) is logged and given up.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { renderManualReply, renderManualSettled } from './manual-step.js';
+import { renderManualAborted, renderManualReply, renderManualSettled } from './manual-step.js';
 import type { webApi } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { DomainEventType, OperationView, TimelineEntry } from '../domain/types.js';
@@ -288,6 +288,7 @@ async function trackManualItem(
       });
     return;
   }
+  if (entry.type === 'OperationAborted') return settleAbortedItems(u, ref, op, entry);
   const settled = renderManualSettled(entry, op);
   if (!settled || !('stepId' in entry)) return;
   const ts = await u.store.getMeta(op.id, manualMetaKey(entry.stepId)).catch(() => null);
@@ -295,6 +296,24 @@ async function trackManualItem(
   await deliver(u, { opId: op.id, what: 'take the buttons off a checklist item' }, () =>
     u.client.chat.update({ channel: ref.channel, ts, text: settled.text, blocks: settled.blocks }),
   );
+}
+
+/** An abort fails the items still waiting: each one posted loses its Done and Skip too. */
+async function settleAbortedItems(
+  u: Updater,
+  ref: CardRef,
+  op: OperationView,
+  entry: Extract<TimelineEntry, { type: 'OperationAborted' }>,
+): Promise<void> {
+  for (const step of op.steps.filter((s) => s.status === 'failed')) {
+    // Only a manual step's checklist message is remembered; other steps have none to edit.
+    const ts = await u.store.getMeta(op.id, manualMetaKey(step.id)).catch(() => null);
+    if (!ts) continue;
+    const msg = renderManualAborted(step.title, entry, op.kind);
+    await deliver(u, { opId: op.id, what: 'take the buttons off a checklist item' }, () =>
+      u.client.chat.update({ channel: ref.channel, ts, text: msg.text, blocks: msg.blocks }),
+    );
+  }
 }
 
 async function sendUpdate(u: Updater, opId: string, s: CardState): Promise<void> {

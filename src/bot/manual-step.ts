@@ -99,3 +99,17 @@ export function renderManualSettled(
     blocks: [section(`*${icon} ${escapeMrkdwn(title)}* _(custom)_ — ${how} at ${when} UTC`)],
   };
 }
+
+/** A checklist item an abort left unconfirmed: its message loses its buttons and says so. */
+export function renderManualAborted(
+  title: string,
+  entry: Extract<TimelineEntry, { type: 'OperationAborted' }>,
+  kind: OperationView['kind'],
+): SlackMessage {
+  const how = `not confirmed: the ${kind} was aborted by ${user(entry.userId)}`;
+  const when = new Date(entry.at).toISOString().slice(11, 19);
+  return {
+    text: `✖ ${title} (custom): ${how}`,
+    blocks: [section(`*✖ ${escapeMrkdwn(title)}* _(custom)_ — ${how} at ${when} UTC`)],
+  };
+}

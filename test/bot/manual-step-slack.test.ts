@@ -174,3 +174,19 @@ test('an approver skips the checklist item: its message loses its buttons and sa
     (await h.engine.get(opId))!.steps.find((s) => s.id === 'custom:tell-support'),
   ).toMatchObject({ status: 'skipped', skippedBy: BOB });
 });
+
+test('an abort while the checklist item waits: its message loses its buttons and says it was not confirmed', async () => {
+  const h = await start(uniquePrefix('manual-abort'), await new FakeWorld().init());
+  const { opId, item } = await upToChecklist(h);
+  await h.command('abort support unreachable', BOB);
+  const settled = await slack.waitFor(
+    () => slack.api('chat.update').find((c) => c.args.ts === item.result.ts),
+    'the checklist item edited',
+  );
+  expect(buttonOf(settled, ACTION_IDS.done)).toBeUndefined();
+  expect(buttonOf(settled, ACTION_IDS.skip)).toBeUndefined();
+  expect(JSON.stringify(settled.args.blocks)).toContain(
+    'Tell customer support* _(custom)_ — not confirmed: the failover was aborted by <@U0BOB> at ',
+  );
+  expect((await h.engine.get(opId))!.phase).toBe('aborted');
+});
