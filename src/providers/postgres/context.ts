@@ -220,11 +220,11 @@ export class PgContext {
     if (err instanceof DrError) return err;
     const e = err as { code?: string; message?: string };
     const message = e.message ?? String(err);
+    // node-postgres says "not queryable" when a query reaches a client whose socket already failed.
+    const dropped = /Connection terminated|connection error and is not queryable/i.test(message);
     const retryable =
-      RETRYABLE.has(e.code ?? '') || /timeout|terminated|ECONNREFUSED/i.test(message);
-    const lost =
-      (RETRYABLE.has(e.code ?? '') && CONNECTION_LOST.test(e.code ?? '')) ||
-      /Connection terminated/i.test(message);
+      RETRYABLE.has(e.code ?? '') || dropped || /timeout|terminated|ECONNREFUSED/i.test(message);
+    const lost = (RETRYABLE.has(e.code ?? '') && CONNECTION_LOST.test(e.code ?? '')) || dropped;
     return new ProviderError(NAME, `${this.where(side)}: ${action} failed: ${message}`, {
       retryable,
       cause: err,
