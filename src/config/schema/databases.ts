@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { connectionRefOf } from './connection-ref.js';
+import { azureFlexible, checkAzureFlexibleDriver } from './azure-flexible.js';
 import { azureCache, checkRedisDriver, elasticacheGlobal, REDIS_DRIVERS } from './redis-driver.js';
 
 /** One RDS DB instance of the rds-replica driver: its identifier and the region it lives in. */
@@ -37,9 +38,10 @@ const rds = z
 
 export const postgres = z
   .object({
-    /** How failover reaches the servers: streaming (pg_promote, rewind; self-managed) or rds-replica. */
-    driver: z.enum(['streaming', 'rds-replica']).default('streaming'),
+    /** How failover reaches the servers: streaming (pg_promote, rewind; self-managed) or a platform driver (rds-replica, azure-flexible). */
+    driver: z.enum(['streaming', 'rds-replica', 'azure-flexible']).default('streaming'),
     rds: rds.optional(),
+    azureFlexible: azureFlexible.optional(),
     primary: connectionRefOf('postgres'),
     secondary: connectionRefOf('postgres'),
     promoteTimeoutSeconds: z.number().int().positive().default(60),
@@ -122,6 +124,7 @@ export const postgres = z
         'an `rds` block is for driver rds-replica; set driver: rds-replica or remove it',
       );
     }
+    checkAzureFlexibleDriver(p, problem);
   });
 
 export const redis = z
