@@ -34,6 +34,7 @@ import {
   type PostgresServerMemory,
   type SystemIdentifierMemory,
 } from './postgres/index.js';
+import { createAzureFlexibleProvider } from './postgres/azure-flexible.js';
 import { createRdsReplicaProvider } from './postgres/rds-replica.js';
 import { createRedisProvider } from './redis/index.js';
 import { createAzureCacheProvider } from './redis-azure-cache/index.js';
@@ -64,6 +65,7 @@ function buildDatabase(
   log: Logger,
   identity?: SystemIdentifierMemory,
   servers?: PostgresServerMemory,
+  azure: Pick<DrConfig, 'azure'> = {},
 ): DatabaseProvider {
   const opts = {
     primaryUrl: resolveConnection(pg.primary, env, 'components.postgres.primary'),
@@ -86,6 +88,17 @@ function buildDatabase(
     log,
   };
   if (pg.driver === 'streaming') return createPostgresProvider(opts);
+  // Credentials from DefaultAzureCredential's chain; azure.caFile for a private ARM (the lab).
+  if (pg.driver === 'azure-flexible') {
+    if (!pg.azureFlexible)
+      throw new ConfigError('components.postgres.azureFlexible: missing; driver is azure-flexible');
+    return createAzureFlexibleProvider(opts, {
+      ...pg.azureFlexible,
+      credential: createAzureCredential(azure),
+      ...(azure.azure?.caFile ? { ca: readAzureCa(azure.azure.caFile) } : {}),
+      log,
+    });
+  }
   // The schema requires `rds` with this driver; the check keeps a hand-built config honest.
   if (!pg.rds) throw new ConfigError('components.postgres.rds: missing; driver is rds-replica');
   return createRdsReplicaProvider(opts, pg.rds);
@@ -293,6 +306,7 @@ export function createProviders(
           log.child({ provider: 'postgres' }),
           opts.postgresIdentity,
           opts.postgresServers,
+          config,
         ),
       );
     if (c.redis)
