@@ -30,6 +30,7 @@ import { applyPostgresRole, applyRedisAcl } from './permissions.js';
 import { redisFiles, redisUrl, startRedis, type RedisServerInfo } from './redis.js';
 import {
   azureCachePart,
+  azureFlexiblePart,
   elasticachePart,
   labCloud,
   rdsPart,
@@ -82,8 +83,11 @@ export interface LabUpOptions {
    * 'route53-arc' (routing controls on an ARC cluster simulator, which the records follow).
    */
   dns?: 'route53' | 'route53-arc';
-  /** The database driver of the written config; rds-replica adds its RDS simulator part. */
-  postgres?: 'streaming' | 'rds-replica';
+  /**
+   * The database driver of the written config; rds-replica adds its RDS simulator part,
+   * azure-flexible (with the Azure cloud) its flexible server one.
+   */
+  postgres?: 'streaming' | 'rds-replica' | 'azure-flexible';
   /** Add one custom runbook step of each kind (command, HTTP, manual) to the written config. */
   customSteps?: boolean;
 }
@@ -104,6 +108,10 @@ interface UpState {
 const AZURE_CACHE_NEEDS_AZURE =
   '--redis azure-cache signs in with the lab Entra ID of the Azure cloud: add --cloud azure.';
 
+/** Why `--postgres azure-flexible` needs `--cloud azure` (also the CLI's usage error). */
+const AZURE_FLEXIBLE_NEEDS_AZURE =
+  '--postgres azure-flexible signs in with the lab Entra ID of the Azure cloud: add --cloud azure.';
+
 /** The parts `dr lab up` starts for these choices: the cloud simulators, then each driver's own. */
 export function defaultLabParts(
   choices: Pick<LabUpOptions, 'cloud' | 'redis' | 'dns' | 'postgres'> = {},
@@ -115,11 +123,14 @@ export function defaultLabParts(
     );
   if (redis === 'azure-cache' && cloud !== 'azure')
     throw new PreconditionFailed(AZURE_CACHE_NEEDS_AZURE);
+  if (postgres === 'azure-flexible' && cloud !== 'azure')
+    throw new PreconditionFailed(AZURE_FLEXIBLE_NEEDS_AZURE);
   return [
     simulatorsPart({ cloud, ...(dns === 'route53-arc' ? { dns } : {}) }),
     ...(redis === 'elasticache-global' ? [elasticachePart()] : []),
     ...(redis === 'azure-cache' ? [azureCachePart()] : []),
     ...(postgres === 'rds-replica' ? [rdsPart()] : []),
+    ...(postgres === 'azure-flexible' ? [azureFlexiblePart()] : []),
   ];
 }
 

@@ -11,7 +11,10 @@ import {
   type ServerForPatch,
 } from '@azure/arm-postgresql-flexible';
 import type { TokenCredential } from '@azure/identity';
-import type { LabInfo } from '../../src/lab/index.js';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { labUp, type LabInfo } from '../../src/lab/index.js';
 import { labOutage, labRestore } from '../../src/lab/outage.js';
 import {
   startAzureFlexibleSimulator,
@@ -291,3 +294,11 @@ test('without virtual endpoints a promotion is standalone: failback is a new rea
     /last rebuild took/,
   );
 }, 180_000);
+
+test('labUp with azure-flexible on the AWS cloud is refused before anything starts', async () => {
+  const dir = join(tmpdir(), `dr-lab-azure-flexible-aws-${process.pid}`);
+  await expect(labUp({ dir, postgres: 'azure-flexible' })).rejects.toThrow(
+    '--postgres azure-flexible signs in with the lab Entra ID of the Azure cloud: add --cloud azure.',
+  );
+  expect(existsSync(dir)).toBe(false);
+});

@@ -266,12 +266,12 @@ function promote(s: State, t: SimFlexibleServer, req: RecordedRequest): SimRespo
     if (mode === 'switchover') {
       // concepts-read-replicas-virtual-endpoints: the writer follows the new primary, the reader the new replica.
       s.ve = { ...s.ve!, on: t.name, members: [source.name] };
-      const demoted = demote(s, source, t);
       // With its old primary down, the promotion ends; the demotion waits for the server.
       const up = await pgQuery(labUrl(s, source.server), 'SELECT 1').then(
         () => true,
         () => false,
       );
+      const demoted = demote(s, source, t);
       if (up) await demoted;
       else {
         const p = demoted.finally(() => s.running.delete(p));
