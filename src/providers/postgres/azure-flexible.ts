@@ -189,13 +189,17 @@ class AzureFlexibleProvider implements DatabaseProvider {
     }
     this.pending = { mode: opts.mode, promoteMode };
     const result = await promote(this.ctx, opts);
+    const promoteOption = opts.mode === 'planned' ? 'planned' : 'forced';
     return {
       ...result,
+      summary: result.noop
+        ? result.summary
+        : `${result.summary} (Azure ${promoteMode}, ${promoteOption})`,
       evidence: {
         ...result.evidence,
         driver: DRIVER,
         promoteMode,
-        promoteOption: opts.mode === 'planned' ? 'planned' : 'forced',
+        promoteOption,
       },
     };
   }
