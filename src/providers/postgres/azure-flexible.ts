@@ -31,6 +31,9 @@ import { inspect, isStreamingStandby, isWriter, verifyWriter, writePosition } fr
 
 type PromoteMode = 'switchover' | 'standalone';
 
+const RIGHTS =
+  'Servers - Get works; the rights to promote (Servers - Update) and to create a replica cannot be dry-run.';
+
 /** What Azure will be asked for a promotion of the target, and what it would refuse. */
 interface Plan {
   promoteMode: PromoteMode;
@@ -146,11 +149,15 @@ class AzureFlexibleProvider implements DatabaseProvider {
     } catch (err) {
       return { ...r, status: 'warning', warnings: [...(r.warnings ?? []), (err as Error).message] };
     }
+    // A switchover is the normal case: said in the summary. A standalone promotion is final and
+    // its failback a rebuild: a warning, as a read that failed is.
+    const about = `${this.failbackText(plan.promoteMode)} ${RIGHTS}`;
+    const standalone = plan.promoteMode === 'standalone';
+    const summary = standalone ? r.summary : `${r.summary}. ${about}`;
     const warnings = [
       ...(r.warnings ?? []),
       ...plan.notes.map((n) => `azure-flexible: ${n}`),
-      this.failbackText(plan.promoteMode),
-      'Servers - Get works; the rights to promote (Servers - Update) and to create a replica cannot be dry-run.',
+      ...(standalone ? [about] : []),
     ];
     const s = plan.server;
     const planFacts = {
@@ -162,10 +169,17 @@ class AzureFlexibleProvider implements DatabaseProvider {
       promoteMode: plan.promoteMode,
     };
     if (plan.refusal && r.details.targetInRecovery !== false)
-      return { ...r, status: 'blocked', summary: plan.refusal, warnings, planFacts };
+      return {
+        ...r,
+        status: 'blocked',
+        summary: plan.refusal,
+        warnings: standalone ? warnings : [...warnings, about],
+        planFacts,
+      };
     return {
       ...r,
-      warnings,
+      summary,
+      ...(warnings.length > 0 ? { warnings } : { warnings: undefined }),
       planFacts,
       details: { ...r.details, azureState: planFacts.azureState },
     };
