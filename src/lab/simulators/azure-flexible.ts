@@ -165,7 +165,6 @@ async function demote(s: State, old: SimFlexibleServer, primary: SimFlexibleServ
 }
 
 interface PatchBody {
-  replica?: { promoteMode?: string; promoteOption?: string };
   properties?: { replica?: { promoteMode?: string; promoteOption?: string } };
 }
 
@@ -237,7 +236,8 @@ function promote(s: State, t: SimFlexibleServer, req: RecordedRequest): SimRespo
   } catch {
     return armError(400, 'InvalidRequestContent', 'The request content could not be deserialized.');
   }
-  const replica = body.properties?.replica ?? body.replica;
+  // REST servers/update: the body is a ServerForPatch, its fields under `properties`.
+  const replica = body.properties?.replica;
   const others = Object.keys(body.properties ?? {}).filter((k) => k !== 'replica');
   if (!replica || others.length > 0 || Object.keys(body).some((k) => k !== 'properties'))
     return armError(
