@@ -259,10 +259,7 @@ async function unfenceSystem(ctx: PgContext, side: RegionRole): Promise<boolean>
 }
 
 /** The fenced side's timeline, next transaction id and end of WAL, for the fence record; null when unreadable (a fence command that stopped it) or not fenced. */
-async function readFencedState(
-  ctx: PgContext,
-  side: RegionRole,
-): Promise<FencedState | null> {
+async function readFencedState(ctx: PgContext, side: RegionRole): Promise<FencedState | null> {
   try {
     return await ctx.withClient(side, 'reading the fenced state', (c) =>
       fencedStateOn(ctx, c, side),
