@@ -150,6 +150,7 @@ export async function readiness(
             description: lossNote,
           },
         }),
-    warnings: [lossNote, ...LIMITS],
+    // Where the loss line carries the note, once is enough.
+    warnings: pausable ? [lossNote, ...LIMITS] : LIMITS,
   };
 }
