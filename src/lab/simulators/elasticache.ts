@@ -246,6 +246,8 @@ export async function startElastiCacheSimulator(
     lag: new LagSeries(),
   };
   const http: HttpSim = await startHttpSim((req) => handle(s, req), { port: opts.port });
+  // A first datapoint before the bot's first readiness round, not a period later.
+  await sampleLag(s);
   let sampling = false;
   const sampler = setInterval(() => {
     if (sampling) return;
