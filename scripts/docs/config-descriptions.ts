@@ -141,11 +141,15 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
     'The member cluster of the region: `region` and `replicationGroupId`.',
   'components.redis.elasticache.<side>.region': 'The AWS region of the member, e.g. eu-west-1.',
   'components.redis.elasticache.<side>.replicationGroupId': "The member's replication group id.",
+  'components.redis.elasticache.<side>.cacheClusterId':
+    'The node whose CloudWatch `GlobalDatastoreReplicationLag` is read for the lag row; default `<replicationGroupId>-001`.',
   'components.redis.elasticache.pauseWrites':
     'Planned: `CLIENT PAUSE WRITE` on the primary endpoint until the secondary caught up (zero loss). Off, or refused by the service: the card shows the lag that may be lost.',
   'components.redis.elasticache.failoverTimeoutSeconds':
     'How long the failover may take to report the new roles.',
   'components.redis.elasticache.endpoint': 'ElastiCache API endpoint override (the lab simulator).',
+  'components.redis.elasticache.cloudwatchEndpoint':
+    'CloudWatch API endpoint override for the lag metric (the lab simulator).',
   'components.redis.azureCache':
     'Driver `azure-cache`: the two linked Premium caches. Required with that driver, refused with another.',
   'components.redis.azureCache.subscriptionId':

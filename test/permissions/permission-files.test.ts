@@ -12,7 +12,10 @@ import { KUBERNETES_CALLS } from '../../src/providers/kubernetes-api-calls.js';
 import { KUBERNETES_RIGHTS } from '../../src/providers/kubernetes-rights.js';
 import { PG_RIGHTS } from '../../src/providers/postgres/rights.js';
 import { AZURE_CACHE_CALLS } from '../../src/providers/redis-azure-cache/api-calls.js';
-import { ELASTICACHE_CALLS } from '../../src/providers/redis-elasticache/api-calls.js';
+import {
+  ELASTICACHE_CALLS,
+  ELASTICACHE_CLOUDWATCH_CALLS,
+} from '../../src/providers/redis-elasticache/api-calls.js';
 import { REDIS_RIGHTS } from '../../src/providers/redis/rights.js';
 import { RDS_REPLICA_CALLS } from '../../src/providers/postgres/rds-api-calls.js';
 import { ROUTE53_CALLS } from '../../src/providers/route53/api-calls.js';
@@ -111,6 +114,7 @@ describe('the AWS IAM policy', () => {
       ...S3_CALLS,
       ...RDS_REPLICA_CALLS,
       ...ELASTICACHE_CALLS,
+      ...ELASTICACHE_CLOUDWATCH_CALLS,
     }),
   )('allows %s (%s)', (_call, action) => {
     expect(allows(iamActions, action)).toBe(true);
@@ -123,6 +127,21 @@ describe('the AWS IAM policy', () => {
     );
     expect(sent.length).toBeGreaterThan(0);
     expect(sent).toEqual(Object.keys(ELASTICACHE_CALLS).sort());
+  });
+
+  it('never grants DisassociateGlobalReplicationGroup, which the driver never sends (one-way, wipes on re-adding)', () => {
+    expect(allows(iamActions, 'elasticache:DisassociateGlobalReplicationGroup')).toBe(false);
+    expect(sources('src/providers/redis-elasticache')).not.toMatch(
+      /DisassociateGlobalReplicationGroup(Command|\()/,
+    );
+  });
+
+  it('lists every CloudWatch call the elasticache-global driver sends (the lag metric)', () => {
+    const sent = commandsImported(
+      sources('src/providers/redis-elasticache'),
+      '@aws-sdk/client-cloudwatch',
+    );
+    expect(sent).toEqual(Object.keys(ELASTICACHE_CLOUDWATCH_CALLS).sort());
   });
 });
 
