@@ -33,6 +33,7 @@ import {
   elasticachePart,
   labCloud,
   rdsPart,
+  cnpgPart,
   simulatorsPart,
 } from './simulators/index.js';
 import {
@@ -83,7 +84,7 @@ export interface LabUpOptions {
    */
   dns?: 'route53' | 'route53-arc';
   /** The database driver of the written config; rds-replica adds its RDS simulator part. */
-  postgres?: 'streaming' | 'rds-replica';
+  postgres?: 'streaming' | 'rds-replica' | 'cloudnative-pg';
   /** Add one custom runbook step of each kind (command, HTTP, manual) to the written config. */
   customSteps?: boolean;
 }
@@ -116,10 +117,15 @@ export function defaultLabParts(
   if (redis === 'azure-cache' && cloud !== 'azure')
     throw new PreconditionFailed(AZURE_CACHE_NEEDS_AZURE);
   return [
-    simulatorsPart({ cloud, ...(dns === 'route53-arc' ? { dns } : {}) }),
+    simulatorsPart({
+      cloud,
+      ...(dns === 'route53-arc' ? { dns } : {}),
+      ...(postgres === 'cloudnative-pg' ? { cnpg: true } : {}),
+    }),
     ...(redis === 'elasticache-global' ? [elasticachePart()] : []),
     ...(redis === 'azure-cache' ? [azureCachePart()] : []),
     ...(postgres === 'rds-replica' ? [rdsPart()] : []),
+    ...(postgres === 'cloudnative-pg' ? [cnpgPart()] : []),
   ];
 }
 
