@@ -218,6 +218,14 @@ test('the driver refuses a target CloudNativePG would not promote, before any ch
   await expectUnchanged();
 });
 
+test('failback refuses to resync a Cluster that cannot follow: it must be re-cloned, nothing is deleted', async () => {
+  // The primary Cluster is no replica: nothing makes it follow the other side.
+  await expect(db.resync({ standby: 'primary', progress })).rejects.toThrow(
+    /Cluster db\/pg-a cannot follow pg-b\..*must be re-cloned.*Nothing was changed/,
+  );
+  await expectUnchanged();
+});
+
 test('an operator older than 1.24 is refused: its CRD has no replica.primary', async () => {
   const old = {
     primary: await startKubernetesSimulator({ token: 'o', contextName: 'old-p' }),

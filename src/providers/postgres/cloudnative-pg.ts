@@ -331,7 +331,10 @@ class CloudNativePgProvider implements DatabaseProvider {
       if (c.status?.phase === CNPG_PHASE.unrecoverable)
         return { failed: `CloudNativePG: ${c.status.phaseReason ?? c.status.phase}` };
       if (token && c.status?.lastPromotionToken !== token) return undefined;
-      return c.status?.phase === CNPG_PHASE.healthy ? { done: true } : undefined;
+      // currentPrimary names the instance that now runs as the Cluster's primary.
+      return c.status?.phase === CNPG_PHASE.healthy && c.status.currentPrimary
+        ? { done: true }
+        : undefined;
     });
     await this.ctx.poll(
       this.cnpg.operationTimeoutSeconds * 1000,
