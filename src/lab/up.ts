@@ -83,7 +83,10 @@ export interface LabUpOptions {
    * 'route53-arc' (routing controls on an ARC cluster simulator, which the records follow).
    */
   dns?: 'route53' | 'route53-arc';
-  /** The database driver of the written config; rds-replica adds its RDS simulator part. */
+  /**
+   * The database driver of the written config; rds-replica adds its RDS simulator part,
+   * cloudnative-pg installs CloudNativePG in the Kubernetes simulators.
+   */
   postgres?: 'streaming' | 'rds-replica' | 'cloudnative-pg';
   /** Add one custom runbook step of each kind (command, HTTP, manual) to the written config. */
   customSteps?: boolean;

@@ -47,7 +47,7 @@ interface CnpgLabOptions {
   names: Record<RegionRole, string>;
   /** The operator version the CRD shows (default LAB_CNPG_VERSION); tests try older ones. */
   version?: string;
-  /** Between reconciles (default 200 ms). */
+  /** Between reconciles (default 500 ms; a changed Cluster is reconciled at once). */
   intervalMs?: number;
 }
 
@@ -114,7 +114,7 @@ export function installCnpg(
     sims[side].addRoutes(
       cnpgRoutes(clusters[side], o.version ?? LAB_CNPG_VERSION, () => ctl.kick()),
     );
-  const timer = setInterval(() => ctl.kick(), o.intervalMs ?? 200);
+  const timer = setInterval(() => ctl.kick(), o.intervalMs ?? 500);
   timer.unref();
   return {
     clusters,
