@@ -226,6 +226,50 @@ test('failback refuses to resync a Cluster that cannot follow: it must be re-clo
   await expectUnchanged();
 });
 
+test('a Kubernetes cluster without CloudNativePG is named as such, before any change', async () => {
+  const bare = await startKubernetesSimulator({ token: 'bare', contextName: 'bare' });
+  const file = join(lab.dir, 'bare-kubeconfig.yaml');
+  await writeFile(
+    file,
+    kubeconfigFor([
+      { name: 'bare', url: bare.url, token: bare.token },
+      { name: 'cnpg-p', url: k8s.primary.url, token: k8s.primary.token },
+    ]),
+  );
+  const bareDb = createCloudNativePgProvider(
+    {
+      primaryUrl: lab.postgres.primary.url,
+      secondaryUrl: lab.postgres.secondary.url,
+      promoteTimeoutSeconds: 30,
+      catchUpTimeoutSeconds: 30,
+      fence: { method: 'read-only' },
+      probe: { table: 'dr_probe' },
+      consistencyTables: [],
+      log: silentLog,
+    },
+    {
+      primary: { kubeconfig: file, context: 'cnpg-p', namespace: NS, name: NAMES.primary },
+      secondary: { kubeconfig: file, context: 'bare', namespace: NS, name: NAMES.secondary },
+      operationTimeoutSeconds: 5,
+      pollMs: 50,
+    },
+  );
+  try {
+    const r = await bareDb.readiness('secondary');
+    expect(r.status).toBe('blocked');
+    expect(r.summary).toMatch(/CloudNativePG is not installed in the secondary Kubernetes cluster/);
+    await expect(
+      bareDb.promote({ target: 'secondary', mode: 'planned', progress }),
+    ).rejects.toThrow(
+      /cloudnative-pg \(secondary\): reading Cluster db\/pg-b: not found\. Check components\.postgres\.cloudnativePg\.secondary/,
+    );
+  } finally {
+    await bareDb.close();
+    await bare.stop();
+  }
+  await expectUnchanged();
+});
+
 test('an operator older than 1.24 is refused: its CRD has no replica.primary', async () => {
   const old = {
     primary: await startKubernetesSimulator({ token: 'o', contextName: 'old-p' }),

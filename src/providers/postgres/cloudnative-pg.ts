@@ -206,19 +206,31 @@ class CloudNativePgProvider implements DatabaseProvider {
       // validatePromotionToken: a replica may not keep a promotion token, so the old one goes.
       await this.api.patchReplica(src, { primary: targetName, promotionToken: null });
     }
-    const token = await this.waitCluster(src, 'its demotion token', progress, (c) => {
-      const tok = c.status?.demotionToken;
-      if (!tok || c.status?.switchReplicaClusterStatus?.inProgress) return undefined;
-      return demoted || tok !== before ? { done: tok } : undefined;
-    });
+    const token = await this.waitCluster(
+      src,
+      'its demotion token (the operator shuts it down cleanly first)',
+      progress,
+      (c) => {
+        const tok = c.status?.demotionToken;
+        if (!tok || c.status?.switchReplicaClusterStatus?.inProgress) return undefined;
+        return demoted || tok !== before ? { done: tok } : undefined;
+      },
+    );
     const facts = decodeToken(token);
     progress(
       `${label(this.cnpg[src])} demoted: shutdown checkpoint at ${facts.latestCheckpointREDOLocation} (timeline ${facts.latestCheckpointTimelineID})`,
       { finalLsn: facts.latestCheckpointREDOLocation },
     );
     progress(`promoting ${label(this.cnpg[target])} with the demotion token`);
-    await this.api.patchReplica(target, { primary: targetName, promotionToken: token });
-    await this.waitPromoted(target, progress, token);
+    try {
+      await this.api.patchReplica(target, { primary: targetName, promotionToken: token });
+      await this.waitPromoted(target, progress, token);
+    } catch (err) {
+      // Nothing takes writes now: say how the demoted side becomes the primary again.
+      if (err instanceof ProviderError || err instanceof PreconditionFailed)
+        err.message = `${err.message}. ${label(this.cnpg[src])} stays demoted (its data ends at ${facts.latestCheckpointREDOLocation}); to make it the primary again, set its spec.replica.primary back to ${this.name_(src)}.`;
+      throw err;
+    }
     const totalMs = Date.now() - started;
     return {
       noop: false,

@@ -189,6 +189,8 @@ export class CnpgClusters {
     try {
       crd = await this.api(side).ext.readCustomResourceDefinition({ name: CRD });
     } catch (err) {
+      if (err instanceof ApiException && err.code === 404)
+        return `CloudNativePG is not installed in the ${side} Kubernetes cluster (no CRD ${CRD}): check the ${side} kubeconfig context, or install the operator (1.24+).`;
       throw this.wrap(side, `reading the CRD ${CRD}`, err);
     }
     const v1 = crd.spec.versions.find((v) => v.name === 'v1');
