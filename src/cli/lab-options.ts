@@ -38,8 +38,8 @@ export function azureCacheNeedsAzure(command: Command): Command {
 export function postgresDriverOption(): Option {
   return new Option(
     '--postgres <driver>',
-    'the database driver of the lab config: rds-replica puts an RDS simulator in front of the PostgreSQL pair (promotion and failback rebuild through the RDS API)',
-  ).choices(['streaming', 'rds-replica']);
+    'the database driver of the lab config: rds-replica puts an RDS simulator in front of the PostgreSQL pair (promotion and failback rebuild through the RDS API); cloudnative-pg serves two CloudNativePG Clusters from the Kubernetes simulators, their operator acting on the pair',
+  ).choices(['streaming', 'rds-replica', 'cloudnative-pg']);
 }
 
 /** `--dns <method>` of `dr lab up` and `dr demo`. */

@@ -109,6 +109,13 @@ function rdsText(rds: NonNullable<DrConfig['components']['postgres']>['rds']): s
   return `; RDS ${rds.primary.instanceIdentifier} (${rds.primary.region}), read replica ${rds.secondary.instanceIdentifier} (${rds.secondary.region})`;
 }
 
+/** The cloudnative-pg driver's Clusters, after the servers' URLs. */
+function cnpgText(cnpg: NonNullable<DrConfig['components']['postgres']>['cloudnativePg']): string {
+  if (!cnpg) return '';
+  const side = (s: typeof cnpg.primary): string => `${s.namespace}/${s.name}`;
+  return `; CloudNativePG Clusters ${side(cnpg.primary)} (primary), ${side(cnpg.secondary)} (secondary)`;
+}
+
 /** One `components:` row per component, "not configured" for those left out. */
 function componentLines(c: DrConfig['components'], env: NodeJS.ProcessEnv): string[] {
   const lines: string[] = [];
@@ -118,7 +125,7 @@ function componentLines(c: DrConfig['components'], env: NodeJS.ProcessEnv): stri
   row(
     'postgres',
     c.postgres &&
-      `primary ${refText(c.postgres.primary, env)}, secondary ${refText(c.postgres.secondary, env)}${rdsText(c.postgres.rds)}`,
+      `primary ${refText(c.postgres.primary, env)}, secondary ${refText(c.postgres.secondary, env)}${rdsText(c.postgres.rds)}${cnpgText(c.postgres.cloudnativePg)}`,
   );
   row(
     'redis',

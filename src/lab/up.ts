@@ -33,6 +33,7 @@ import {
   elasticachePart,
   labCloud,
   rdsPart,
+  cnpgPart,
   simulatorsPart,
 } from './simulators/index.js';
 import {
@@ -82,8 +83,11 @@ export interface LabUpOptions {
    * 'route53-arc' (routing controls on an ARC cluster simulator, which the records follow).
    */
   dns?: 'route53' | 'route53-arc';
-  /** The database driver of the written config; rds-replica adds its RDS simulator part. */
-  postgres?: 'streaming' | 'rds-replica';
+  /**
+   * The database driver of the written config; rds-replica adds its RDS simulator part,
+   * cloudnative-pg installs CloudNativePG in the Kubernetes simulators.
+   */
+  postgres?: 'streaming' | 'rds-replica' | 'cloudnative-pg';
   /** Add one custom runbook step of each kind (command, HTTP, manual) to the written config. */
   customSteps?: boolean;
 }
@@ -116,10 +120,15 @@ export function defaultLabParts(
   if (redis === 'azure-cache' && cloud !== 'azure')
     throw new PreconditionFailed(AZURE_CACHE_NEEDS_AZURE);
   return [
-    simulatorsPart({ cloud, ...(dns === 'route53-arc' ? { dns } : {}) }),
+    simulatorsPart({
+      cloud,
+      ...(dns === 'route53-arc' ? { dns } : {}),
+      ...(postgres === 'cloudnative-pg' ? { cnpg: true } : {}),
+    }),
     ...(redis === 'elasticache-global' ? [elasticachePart()] : []),
     ...(redis === 'azure-cache' ? [azureCachePart()] : []),
     ...(postgres === 'rds-replica' ? [rdsPart()] : []),
+    ...(postgres === 'cloudnative-pg' ? [cnpgPart()] : []),
   ];
 }
 

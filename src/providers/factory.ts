@@ -35,6 +35,7 @@ import {
   type SystemIdentifierMemory,
 } from './postgres/index.js';
 import { createRdsReplicaProvider } from './postgres/rds-replica.js';
+import { createCloudNativePgProvider } from './postgres/cloudnative-pg.js';
 import { createRedisProvider } from './redis/index.js';
 import { createAzureCacheProvider } from './redis-azure-cache/index.js';
 import { createElastiCacheGlobalProvider } from './redis-elasticache/index.js';
@@ -64,6 +65,7 @@ function buildDatabase(
   log: Logger,
   identity?: SystemIdentifierMemory,
   servers?: PostgresServerMemory,
+  kubernetes?: Components['kubernetes'],
 ): DatabaseProvider {
   const opts = {
     primaryUrl: resolveConnection(pg.primary, env, 'components.postgres.primary'),
@@ -86,6 +88,22 @@ function buildDatabase(
     log,
   };
   if (pg.driver === 'streaming') return createPostgresProvider(opts);
+  if (pg.driver === 'cloudnative-pg') {
+    if (!pg.cloudnativePg)
+      throw new ConfigError('components.postgres.cloudnativePg: missing; driver is cloudnative-pg');
+    const { primary, secondary, operationTimeoutSeconds } = pg.cloudnativePg;
+    // Each side's Kubernetes API: its own kubeconfig/context, else components.kubernetes'.
+    const side = (s: typeof primary, k: { kubeconfig?: string; context?: string } | undefined) => ({
+      ...s,
+      ...((s.kubeconfig ?? k?.kubeconfig) ? { kubeconfig: s.kubeconfig ?? k?.kubeconfig } : {}),
+      ...((s.context ?? k?.context) ? { context: s.context ?? k?.context } : {}),
+    });
+    return createCloudNativePgProvider(opts, {
+      primary: side(primary, kubernetes?.primary),
+      secondary: side(secondary, kubernetes?.secondary),
+      operationTimeoutSeconds,
+    });
+  }
   // The schema requires `rds` with this driver; the check keeps a hand-built config honest.
   if (!pg.rds) throw new ConfigError('components.postgres.rds: missing; driver is rds-replica');
   return createRdsReplicaProvider(opts, pg.rds);
@@ -293,6 +311,7 @@ export function createProviders(
           log.child({ provider: 'postgres' }),
           opts.postgresIdentity,
           opts.postgresServers,
+          c.kubernetes,
         ),
       );
     if (c.redis)

@@ -18,6 +18,7 @@ import {
 } from '../../src/providers/redis-elasticache/api-calls.js';
 import { REDIS_RIGHTS } from '../../src/providers/redis/rights.js';
 import { RDS_REPLICA_CALLS } from '../../src/providers/postgres/rds-api-calls.js';
+import { CNPG_CALLS } from '../../src/providers/postgres/cnpg-api-calls.js';
 import { ROUTE53_CALLS } from '../../src/providers/route53/api-calls.js';
 import { ROUTE53_ARC_CALLS } from '../../src/providers/route53-arc/api-calls.js';
 import { S3_CALLS } from '../../src/providers/s3-api-calls.js';
@@ -319,5 +320,51 @@ describe('deploy/permissions/kubernetes-rbac.yaml', () => {
         rule.verbs.includes(verb),
     );
     expect(granted).toBe(true);
+  });
+});
+
+describe('the cloudnative-pg driver in kubernetes-rbac.yaml', () => {
+  const src = ['cnpg-clusters.ts', 'cloudnative-pg.ts']
+    .map((f) => read(join('src/providers/postgres', f)))
+    .join('\n');
+  const docs = parseAllDocuments(read('deploy/permissions/kubernetes-rbac.yaml')).map(
+    (d) =>
+      d.toJS() as {
+        kind: string;
+        metadata: { name: string };
+        rules?: {
+          apiGroups: string[];
+          resources: string[];
+          verbs: string[];
+          resourceNames?: string[];
+        }[];
+      },
+  );
+
+  it('lists every call the driver sends', () => {
+    const sent = new Set(
+      [...src.matchAll(/\.(objects|ext)\.(\w+)\(/g)].map(
+        (m) => `${m[1] === 'objects' ? 'customObjects' : 'apiextensions'}.${m[2]}`,
+      ),
+    );
+    expect([...sent].sort()).toEqual(Object.keys(CNPG_CALLS).sort());
+  });
+
+  it.each(Object.entries(CNPG_CALLS))('grants %s', (_call, right) => {
+    const role = docs.find(
+      (d) =>
+        d.kind === (right.clusterScopedName ? 'ClusterRole' : 'Role') &&
+        d.metadata.name ===
+          (right.clusterScopedName ? 'dr-bot-cloudnative-pg-crd' : 'dr-bot-cloudnative-pg'),
+    )!;
+    expect(
+      role.rules!.some(
+        (r) =>
+          r.apiGroups.includes(right.group) &&
+          r.resources.includes(right.resource) &&
+          r.verbs.includes(right.verb) &&
+          (!right.clusterScopedName || r.resourceNames?.includes(right.clusterScopedName)),
+      ),
+    ).toBe(true);
   });
 });
