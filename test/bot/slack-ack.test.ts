@@ -1,13 +1,15 @@
 /**
  * Slack gives an app 3 s to acknowledge a command or a click. Nothing the bot asks of the Web API
  * may stand between a signed request and its ack: here auth.test (the bot's identity) answers
- * with an error, after 5 s, and commands and clicks must still be acknowledged.
+ * with an error, after 5 s, and commands and clicks must still be acknowledged. Nor may a
+ * provider: a database whose readiness never answers holds up neither acks nor `/dr status`.
  */
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { ACTION_IDS, encodeButtonValue } from '../../src/bot/render.js';
 import { configSchema } from '../../src/config/schema.js';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
+import { FakeWorld } from '../support/fakes.js';
 import { REDIS_URL, uniquePrefix } from '../support/redis.js';
 import { startBotHarness, type BotHarness } from '../support/slack-bot-harness.js';
 
@@ -40,7 +42,7 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-function start(): Promise<BotHarness> {
+function start(world?: FakeWorld): Promise<BotHarness> {
   return startBotHarness({
     slack,
     redis,
@@ -48,6 +50,7 @@ function start(): Promise<BotHarness> {
     signingSecret: SECRET,
     prefix: uniquePrefix('slack-ack'),
     log,
+    ...(world ? { world } : {}),
   });
 }
 
@@ -93,5 +96,36 @@ describe('acknowledging while the Slack Web API is slow and failing', () => {
     const status = await h.command('status', ALICE);
     await h.answer(status.path);
     expect(slack.api('auth.test').length - before).toBe(1);
+  });
+});
+
+describe('acknowledging while a provider never answers', () => {
+  test('a failover request, /dr status and a click are acknowledged and answered while preflight waits on the database', async () => {
+    const world = await new FakeWorld().init();
+    // An hour is never, for this test: the preflight of the failover below does not finish.
+    world.delay('database.readiness', 3_600_000);
+    h = await start(world);
+    const entered = world.entered('database.readiness');
+    const requested = await h.command('failover planned ack test', ALICE);
+    expect(requested.status).toBe(200);
+    const opId = /^(DR-\d{8}-\d{6}) requested/.exec(await h.answer(requested.path))?.[1];
+    expect(opId).toBeDefined();
+    await entered;
+
+    const status = await h.command('status', ALICE);
+    expect(status.status).toBe(200);
+    const answer = await h.answer(status.path);
+    expect(answer).toContain(`*Active:* *${opId}* failover of ack — 🔎 Preflight`);
+    expect(answer).toMatch(/_As of \d{2}:\d{2}:\d{2} UTC/);
+
+    // The plan is not shown yet: approving it is refused, at once.
+    const click = await h.clickAction(
+      ACTION_IDS.approve,
+      encodeButtonValue({ opId: opId!, planHash: 'not-drawn-yet' }),
+      'U0BOB',
+    );
+    expect(click.status).toBe(200);
+    expect(await h.answer(click.path)).toContain(`${opId} is not waiting for approval`);
+    expect(world.calls.filter((c) => c.startsWith('database.readiness'))).toHaveLength(1);
   });
 });
