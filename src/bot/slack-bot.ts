@@ -252,6 +252,13 @@ interface BoltParts {
   log: Logger;
 }
 
+/**
+ * Bolt runs its global middleware before any listener, so before the ack. Its default
+ * conversation store is one the bot never reads, and it builds an Error for every request
+ * (`Conversation not found`): off.
+ */
+const APP_OPTIONS = { convoStore: false } as const;
+
 /** Socket Mode (with its own small HTTP server for /healthz) or HTTP mode (Bolt's receiver). */
 function boltApp(o: BoltAppOptions): { app: BoltApp; healthServer: Server | undefined } {
   const { appToken, logger, authorize, slackApiUrl, routes, alertmanager } = o;
@@ -263,7 +270,13 @@ function boltApp(o: BoltAppOptions): { app: BoltApp; healthServer: Server | unde
       logger,
       installerOptions: { clientOptions: { slackApiUrl } },
     });
-    const app = new App({ receiver, authorize, logger, clientOptions: { slackApiUrl } });
+    const app = new App({
+      receiver,
+      ...APP_OPTIONS,
+      authorize,
+      logger,
+      clientOptions: { slackApiUrl },
+    });
     const healthServer = createServer((req, res) => {
       const route = req.method === 'GET' ? routes[req.url?.split('?')[0] ?? ''] : undefined;
       if (route) return route(req, res);
@@ -285,7 +298,13 @@ function boltApp(o: BoltAppOptions): { app: BoltApp; healthServer: Server | unde
         : []),
     ],
   });
-  const app = new App({ receiver, authorize, logger, clientOptions: { slackApiUrl } });
+  const app = new App({
+    receiver,
+    ...APP_OPTIONS,
+    authorize,
+    logger,
+    clientOptions: { slackApiUrl },
+  });
   return { app, healthServer: undefined };
 }
 
