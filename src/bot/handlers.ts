@@ -97,17 +97,19 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
   h.statusLines = sharedAnswer(STATUS_TTL_MS, () => computeStatusLines(h, log));
 
   app.command(config.slack.command, async ({ command, ack, respond }) => {
+    // In HTTP mode the ack has been sent before this runs (ack-front.ts): every answer, help
+    // included, goes through the response_url.
+    await ack();
+    await afterPendingAcks();
     const parsed = parseCommand(command.text ?? '');
     if (parsed.type === 'help' || parsed.type === 'usage') {
       const text =
         parsed.type === 'usage'
           ? `${parsed.problem}\n${usageText(config.slack.command)}`
           : usageText(config.slack.command);
-      await ack({ response_type: 'ephemeral', text });
+      await answer(respond, log, text);
       return;
     }
-    await ack();
-    await afterPendingAcks();
     const userId = command.user_id;
     const clog = log.child({ userId, subcommand: parsed.type });
     try {
