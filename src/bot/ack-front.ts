@@ -38,7 +38,7 @@ const { createHmac, timingSafeEqual } = require('node:crypto');
 const { parse } = require('node:querystring');
 const { signingSecret, port, upstreamPort, bodyLimit } = workerData;
 
-function verified(headers, raw) {
+function signatureProblem(headers, raw) {
   const ts = headers['x-slack-request-timestamp'];
   const signature = headers['x-slack-signature'];
   if (typeof ts !== 'string' || typeof signature !== 'string' || Number.isNaN(Number(ts))) return 'missing or unreadable signature headers';
@@ -84,7 +84,7 @@ function slack(req, res) {
     if (tooBig) return refuse(res, 413, 'a body over ' + bodyLimit + ' bytes');
     const raw = Buffer.concat(chunks).toString('utf8');
     if (req.headers['content-type'] === 'application/x-www-form-urlencoded' && parse(raw).ssl_check === '1') return res.writeHead(200).end();
-    const problem = verified(req.headers, raw);
+    const problem = signatureProblem(req.headers, raw);
     if (problem) return refuse(res, 401, problem);
     let body;
     try {

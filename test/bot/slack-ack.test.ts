@@ -10,6 +10,7 @@ import { ACTION_IDS, encodeButtonValue } from '../../src/bot/render.js';
 import { configSchema } from '../../src/config/schema.js';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
 import { FakeWorld } from '../support/fakes.js';
+import { postToSlackApp } from '../support/slack-signing.js';
 import { REDIS_URL, uniquePrefix } from '../support/redis.js';
 import { startBotHarness, type BotHarness } from '../support/slack-bot-harness.js';
 
@@ -129,5 +130,25 @@ describe('acknowledging while a provider never answers', () => {
     expect(click.status).toBe(200);
     expect(await h.answer(click.path)).toContain(`${opId} is not waiting for approval`);
     expect(world.calls.filter((c) => c.startsWith('database.readiness'))).toHaveLength(1);
+  });
+});
+
+describe("Slack's own requests to the endpoint", () => {
+  test('ssl_check is answered unsigned, url_verification gets its challenge back, a bad body is refused', async () => {
+    h = await start();
+    const events = `${h.url}/slack/events`;
+    const ssl = await postToSlackApp(events, SECRET, 'ssl_check=1&token=x', { unsigned: true });
+    expect(ssl.status).toBe(200);
+    const challenge = await postToSlackApp(
+      events,
+      SECRET,
+      JSON.stringify({ type: 'url_verification', challenge: 'c-123', token: 'x' }),
+      { contentType: 'application/json' },
+    );
+    expect(challenge).toMatchObject({ status: 200, json: { challenge: 'c-123' } });
+    const garbled = await postToSlackApp(events, SECRET, '{not json', {
+      contentType: 'application/json',
+    });
+    expect(garbled.status).toBe(400);
   });
 });

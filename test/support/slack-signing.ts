@@ -29,6 +29,8 @@ export interface PostOptions {
   unsigned?: boolean;
   /** Sign with this secret instead of the right one. */
   secret?: string;
+  /** Default: a form body, as slash commands and clicks are sent. */
+  contentType?: string;
 }
 
 interface PostResult {
@@ -47,6 +49,7 @@ export async function postToSlackApp(
   const headers = opts.unsigned
     ? { 'content-type': 'application/x-www-form-urlencoded' }
     : signedHeaders(opts.secret ?? secret, body, timestamp);
+  if (opts.contentType) headers['content-type'] = opts.contentType;
   const res = await fetch(url, { method: 'POST', headers, body });
   const text = await res.text();
   let json: Record<string, unknown> | null = null;
