@@ -1,8 +1,13 @@
 /**
  * The bot's RTO beside the raw operations it waits for, on a lab this starts itself: N planned
  * and N unplanned failovers, each followed by its failback, through the console (the engine
- * without Slack), then the raw critical path done directly in its best order: pg_promote beside
- * REPLICAOF NO ONE beside the scale to ready, then the DNS switch until Route 53 answers it.
+ * without Slack), then the raw critical path done directly in its best order: the PostgreSQL
+ * switch beside the Redis one beside the scale to ready, then the DNS switch until Route 53
+ * answers it. The raw data-tier figures are what a correct hand runbook must do for that mode:
+ * planned, fence + catch-up to the final LSN + pg_promote and FAILOVER TO until the roles swap;
+ * unplanned (the primary reachable, as here), fence + pg_promote and REPLICAOF NO ONE plus
+ * REPLICAOF on the old master. No preflight, recheck or verification: the bot's RTO includes
+ * them, the raw path does not.
  *
  *   npm run bench:failover                 # 3 of each
  *   npm run -s bench:failover -- --runs 2 --json   # -s: only the JSON on stdout
@@ -11,7 +16,7 @@
  * promotion at the end; the reversible ones (scale, DNS) are repeated N times.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import {
   GetHealthCheckCommand,
@@ -35,6 +40,8 @@ const arg = (name: string): string | undefined => {
 };
 const RUNS = Number(arg('--runs') ?? 3);
 const JSON_OUT = process.argv.includes('--json');
+/** Print each step's start and end after approval: where the time goes. */
+const TIMELINE = process.argv.includes('--timeline');
 const say = (line: string): void =>
   void (JSON_OUT ? process.stderr : process.stdout).write(`${line}\n`);
 
@@ -94,6 +101,16 @@ async function operate(
   }
 }
 
+function sayTimeline(view: OperationView): void {
+  const t0 = view.approvedAt ?? 0;
+  for (const s of view.steps)
+    if (s.startedAt !== undefined && s.finishedAt !== undefined)
+      say(
+        `    ${s.id.padEnd(24)} ${String(s.startedAt - t0).padStart(5)} → ${String(s.finishedAt - t0).padStart(5)} ms`,
+      );
+  say(`    ${'completed'.padEnd(24)} ${String((view.finishedAt ?? 0) - t0).padStart(13)} ms`);
+}
+
 function runOf(view: OperationView): Run {
   const steps: Run['steps'] = {};
   for (const s of view.steps)
@@ -117,23 +134,74 @@ class Raw {
     this.route53 = new Route53Client({ endpoint: d.endpoint, region: d.region });
   }
 
-  async database(): Promise<number> {
-    const c = new pg.Client({ connectionString: this.lab.postgres.secondary.url });
-    await c.connect();
+  /**
+   * What a correct hand-run PostgreSQL switch must do, timed part by part: fence the primary
+   * read-only (ALTER SYSTEM + reload, end the client sessions, CHECKPOINT, read the final LSN),
+   * wait until the standby replayed it (1 ms apart), then pg_promote(wait => true). A planned
+   * switch needs all three; an unplanned one with the primary reachable fences and promotes.
+   */
+  async database(): Promise<{ fence: number; catchUp: number; promote: number }> {
+    const p = new pg.Client({ connectionString: this.lab.postgres.primary.url });
+    const s = new pg.Client({ connectionString: this.lab.postgres.secondary.url });
+    await Promise.all([p.connect(), s.connect()]);
     try {
-      return await timed(() => c.query('SELECT pg_promote(true, 60)'));
+      let finalLsn = '';
+      const fence = await timed(async () => {
+        await p.query('ALTER SYSTEM SET default_transaction_read_only = on');
+        await p.query('SELECT pg_reload_conf()');
+        await p.query(
+          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+            WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()`,
+        );
+        await p.query('CHECKPOINT');
+        finalLsn = (await p.query('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0].lsn;
+      });
+      const catchUp = await timed(async () => {
+        for (;;) {
+          const { rows } = await s.query('SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS done', [
+            finalLsn,
+          ]);
+          if (rows[0].done) return;
+          await new Promise((r) => setTimeout(r, 1));
+        }
+      });
+      const promote = await timed(() => s.query('SELECT pg_promote(true, 60)'));
+      return { fence, catchUp, promote };
     } finally {
-      await c.end();
+      await Promise.all([p.end(), s.end()]);
     }
   }
 
-  async cache(): Promise<number> {
-    const r = new Redis(this.lab.redis.secondary.url, { disconnectTimeout: 100 });
+  /**
+   * Redis, both ways: planned, FAILOVER TO on the master until the target's ROLE says master
+   * (zero loss: Redis pauses writes until the replica has the stream); unplanned, back the other
+   * way by hand: REPLICAOF NO ONE on the replica, then REPLICAOF on the old master.
+   */
+  async cache(): Promise<{ planned: number; unplanned: number }> {
+    const open = (url: string) => new Redis(url, { disconnectTimeout: 100 });
+    const [p, s] = [open(this.lab.redis.primary.url), open(this.lab.redis.secondary.url)];
+    const at = (url: string) => new URL(url);
+    const role = async (r: Redis) => ((await r.call('ROLE')) as [string])[0];
+    const until = async (r: Redis, want: string) => {
+      while ((await role(r)) !== want) await new Promise((res) => setTimeout(res, 1));
+    };
     try {
-      await r.ping();
-      return await timed(() => r.call('REPLICAOF', 'NO', 'ONE'));
+      await Promise.all([p.ping(), s.ping()]);
+      const sa = at(this.lab.redis.secondary.url);
+      const planned = await timed(async () => {
+        await p.call('FAILOVER', 'TO', sa.hostname, sa.port, 'TIMEOUT', '10000');
+        await until(s, 'master');
+        await until(p, 'slave');
+      });
+      const pa = at(this.lab.redis.primary.url);
+      const unplanned = await timed(async () => {
+        await p.call('REPLICAOF', 'NO', 'ONE');
+        await s.call('REPLICAOF', pa.hostname, pa.port);
+      });
+      return { planned, unplanned };
     } finally {
-      r.disconnect();
+      p.disconnect();
+      s.disconnect();
     }
   }
 
@@ -206,10 +274,12 @@ class Raw {
   }
 }
 
-async function rawPath(
+type RawPath = Record<'database' | 'cache' | 'scale' | 'dns', number>;
+
+async function rawPaths(
   lab: LabInfo,
   config: DrConfig,
-): Promise<Record<'database' | 'cache' | 'scale' | 'dns', number>> {
+): Promise<{ planned: RawPath; unplanned: RawPath; parts: Record<string, number> }> {
   const raw = new Raw(lab, config);
   const scale: number[] = [];
   const dns: number[] = [];
@@ -220,18 +290,29 @@ async function rawPath(
     await raw.dns(false);
   }
   // Last: the promotions, side by side as the runbook does them.
-  const [database, cache] = await Promise.all([raw.database(), raw.cache()]);
-  return { database, cache, scale: median(scale), dns: median(dns) };
+  const [db, cache] = await Promise.all([raw.database(), raw.cache()]);
+  const common = { scale: median(scale), dns: median(dns) };
+  return {
+    planned: { ...common, database: db.fence + db.catchUp + db.promote, cache: cache.planned },
+    unplanned: { ...common, database: db.fence + db.promote, cache: cache.unplanned },
+    parts: {
+      pgFence: db.fence,
+      pgCatchUp: db.catchUp,
+      pgPromote: db.promote,
+      redisFailover: cache.planned,
+      redisReplicaof: cache.unplanned,
+    },
+  };
 }
 
-function table(label: string, runs: Run[], raw: Record<string, number>) {
+function table(label: string, runs: Run[], raw: RawPath) {
   const stepMs = (id: StepId): number => median(runs.map((r) => r.steps[id] ?? NaN));
   const rows = (Object.keys(RAW_OF) as StepId[]).map((id) => {
-    const r = raw[RAW_OF[id]!]!;
+    const r = raw[RAW_OF[id]!];
     return { step: id, botMs: stepMs(id), rawMs: r, ratio: stepMs(id) / r };
   });
-  const rawMs = Math.max(raw.database!, raw.cache!, raw.scale!) + raw.dns!;
-  const handRunMs = raw.database! + raw.cache! + raw.scale! + raw.dns!;
+  const rawMs = Math.max(raw.database, raw.cache, raw.scale) + raw.dns;
+  const handRunMs = raw.database + raw.cache + raw.scale + raw.dns;
   const rtoMs = median(runs.map((r) => r.rtoMs));
   say(`\n${label} (median of ${runs.length})`);
   say(
@@ -270,20 +351,32 @@ async function main(): Promise<void> {
         const fo = await operate(runtime, config, `failover ${mode} bench`, users);
         runs.push(runOf(fo));
         say(`${mode} failover ${i + 1}/${RUNS}: RTO ${fo.rtoMs} ms`);
+        if (TIMELINE) sayTimeline(fo);
         const fb = await operate(runtime, config, 'failback bench', users);
         say(`  failback: ${(fb.finishedAt ?? 0) - (fb.approvedAt ?? 0)} ms`);
+        if (TIMELINE) sayTimeline(fb);
       }
     }
     await runtime.close();
     runtime = undefined;
-    const raw = await rawPath(lab, config);
+    const raw = await rawPaths(lab, config);
     const machine = `${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
-    say(`\nmachine: ${machine}`);
+    say(
+      `\nmachine: ${machine}; load average ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
+    );
+    say(
+      `raw parts (ms): ${Object.entries(raw.parts)
+        .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+        .join(', ')}`,
+    );
     const result = {
       machine,
+      loadAverage: loadavg(),
       runs: RUNS,
-      planned: table('planned failover', planned, raw),
-      unplanned: table('unplanned failover', unplanned, raw),
+      planned: table('planned failover', planned, raw.planned),
+      unplanned: table('unplanned failover', unplanned, raw.unplanned),
       raw,
     };
     if (JSON_OUT) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

@@ -80,7 +80,7 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   'components.postgres':
     'PostgreSQL with a streaming standby in the secondary region (PostgreSQL 13 or later).',
   'components.postgres.driver':
-    '`streaming` (default): self-managed servers, `pg_promote` and rewind. `rds-replica`: an RDS cross-region read replica, promoted with `PromoteReadReplica`; failback rebuilds a replica. `azure-flexible`: an Azure Database for PostgreSQL flexible server read replica, promoted by Azure (a switchover with virtual endpoints, else standalone) (see docs/postgres-drivers.md).',
+    '`streaming` (default): self-managed servers, `pg_promote` and rewind. `rds-replica`: an RDS cross-region read replica, promoted with `PromoteReadReplica`; failback rebuilds a replica. `cloudnative-pg`: CloudNativePG 1.24+ replica clusters, switched through their Cluster resources. `azure-flexible`: an Azure Database for PostgreSQL flexible server read replica, promoted by Azure (a switchover with virtual endpoints, else standalone) (see docs/postgres-drivers.md).',
   'components.postgres.azureFlexible':
     'Driver `azure-flexible` only: the flexible servers behind `primary` and `secondary`. SQL (readiness, fence, catch-up, consistency) still goes to the connection URLs.',
   'components.postgres.azureFlexible.subscriptionId': 'The subscription of both servers.',
@@ -115,6 +115,18 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
     'How long `PromoteReadReplica` may take until `DescribeDBInstances` shows a standalone, available instance.',
   'components.postgres.rds.rebuildTimeoutMinutes':
     'Failback: how long the new cross-region replica may take to be available and caught up.',
+  'components.postgres.cloudnativePg':
+    'Driver `cloudnative-pg` only: the CloudNativePG Cluster of each region. SQL (readiness, loss, consistency) still goes to the connection URLs; the switch goes through the Clusters.',
+  'components.postgres.cloudnativePg.<side>': "That region's Cluster and its Kubernetes API.",
+  'components.postgres.cloudnativePg.<side>.kubeconfig':
+    'Path to the kubeconfig; default: components.kubernetes.<side>.kubeconfig, else the standard lookup.',
+  'components.postgres.cloudnativePg.<side>.context':
+    'The kubeconfig context of that region; default: components.kubernetes.<side>.context. The two sides must reach two APIs: the config check refuses the same kubeconfig and context for both.',
+  'components.postgres.cloudnativePg.<side>.namespace': "The Cluster's namespace.",
+  'components.postgres.cloudnativePg.<side>.name':
+    "The Cluster's name, as the other Cluster's `externalClusters` and `spec.replica.primary` name it; the two differ.",
+  'components.postgres.cloudnativePg.operationTimeoutSeconds':
+    "How long a demotion, a promotion, or the old primary's join as a replica may take.",
   ...connection(
     'components.postgres.<side>',
     'PostgreSQL server',
@@ -127,7 +139,7 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   'components.postgres.fence':
     'How writes on the old primary are stopped: before promotion when planned, wherever it can be reached when unplanned.',
   'components.postgres.fence.method':
-    '`read-only`: `ALTER SYSTEM SET default_transaction_read_only=on`, reload, end client sessions (PostgreSQL 15+ grants it without a superuser). `role`: `ALTER ROLE` each of `fence.roles` `SET default_transaction_read_only=on` and end their sessions, where `ALTER SYSTEM` is not allowed (before 15; RDS, Aurora, Cloud SQL). `command`: run `fence.command` instead. Drivers `rds-replica` and `azure-flexible` require `role`: the config check refuses the others.',
+    '`read-only`: `ALTER SYSTEM SET default_transaction_read_only=on`, reload, end client sessions (PostgreSQL 15+ grants it without a superuser). `role`: `ALTER ROLE` each of `fence.roles` `SET default_transaction_read_only=on` and end their sessions, where `ALTER SYSTEM` is not allowed (before 15; RDS, Aurora, Cloud SQL). `command`: run `fence.command` instead. Drivers `rds-replica` and `azure-flexible` require `role`: the config check refuses the others. Driver `cloudnative-pg` fences by demotion and refuses `role` and `command`.',
   'components.postgres.fence.roles':
     'Required with method `role`: the login roles the application writes with. The bot needs CREATEROLE (and ADMIN OPTION on each on PostgreSQL 16+): `deploy/permissions/postgres-role-fence.sql`.',
   'components.postgres.fence.command':
@@ -162,11 +174,15 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
     'The member cluster of the region: `region` and `replicationGroupId`.',
   'components.redis.elasticache.<side>.region': 'The AWS region of the member, e.g. eu-west-1.',
   'components.redis.elasticache.<side>.replicationGroupId': "The member's replication group id.",
+  'components.redis.elasticache.<side>.cacheClusterId':
+    'The node whose CloudWatch `GlobalDatastoreReplicationLag` is read for the lag row; default `<replicationGroupId>-001`.',
   'components.redis.elasticache.pauseWrites':
     'Planned: `CLIENT PAUSE WRITE` on the primary endpoint until the secondary caught up (zero loss). Off, or refused by the service: the card shows the lag that may be lost.',
   'components.redis.elasticache.failoverTimeoutSeconds':
     'How long the failover may take to report the new roles.',
   'components.redis.elasticache.endpoint': 'ElastiCache API endpoint override (the lab simulator).',
+  'components.redis.elasticache.cloudwatchEndpoint':
+    'CloudWatch API endpoint override for the lag metric (the lab simulator).',
   'components.redis.azureCache':
     'Driver `azure-cache`: the two linked Premium caches. Required with that driver, refused with another.',
   'components.redis.azureCache.subscriptionId':

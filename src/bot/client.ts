@@ -58,14 +58,19 @@ export function boltLogger(log: Logger): BoltLogger {
     msg
       .map((m) => (typeof m === 'string' ? m : m instanceof Error ? m.message : JSON.stringify(m)))
       .join(' ');
+  // Bolt and the Web API log debug lines on every request (the Web API its whole request body);
+  // formatting them only to drop them would be CPU taken from the acks.
+  const debug = (...msg: unknown[]): void => {
+    if (log.isLevelEnabled('debug')) log.debug(text(msg));
+  };
   return {
+    debug,
     // Bolt's info lines (connection chatter) are debug detail for us.
-    debug: (...msg: unknown[]) => log.debug(text(msg)),
-    info: (...msg: unknown[]) => log.debug(text(msg)),
+    info: debug,
     warn: (...msg: unknown[]) => log.warn(text(msg)),
     error: (...msg: unknown[]) => log.error(text(msg)),
     setLevel: () => undefined,
-    getLevel: () => LogLevel.DEBUG,
+    getLevel: () => (log.isLevelEnabled('debug') ? LogLevel.DEBUG : LogLevel.INFO),
     setName: () => undefined,
   };
 }

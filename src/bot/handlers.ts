@@ -62,7 +62,18 @@ interface Handlers extends HandlerDeps {
   policy: { approvers: string[]; userGroup?: string };
   /** The status lines, computed once for a burst of `/dr status` (see status-cache.ts). */
   statusLines: () => Promise<Fresh<string[]>>;
+  /** A card's permalink by `channel/ts`: Slack's answer for a message never changes. */
+  permalinks: Map<string, string>;
 }
+
+/** Enough permalinks for every card `/dr status` links (the active and the last operation). */
+const PERMALINKS_KEPT = 50;
+
+/**
+ * Resolves once the I/O that is ready now has been handled: the work after an ack waits for it,
+ * so the other requests of a burst get their acks before any of the answers is worked out.
+ */
+const afterPendingAcks = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
  * A burst of /dr status shares the computation in flight; a request after it has finished gets a
@@ -81,20 +92,24 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
       ...(config.approvals.userGroup ? { userGroup: config.approvals.userGroup } : {}),
     },
     statusLines: () => Promise.reject(new Error('not set up')),
+    permalinks: new Map(),
   };
   h.statusLines = sharedAnswer(STATUS_TTL_MS, () => computeStatusLines(h, log));
 
   app.command(config.slack.command, async ({ command, ack, respond }) => {
+    // In HTTP mode the ack has been sent before this runs (ack-front.ts): every answer, help
+    // included, goes through the response_url.
+    await ack();
+    await afterPendingAcks();
     const parsed = parseCommand(command.text ?? '');
     if (parsed.type === 'help' || parsed.type === 'usage') {
       const text =
         parsed.type === 'usage'
           ? `${parsed.problem}\n${usageText(config.slack.command)}`
           : usageText(config.slack.command);
-      await ack({ response_type: 'ephemeral', text });
+      await answer(respond, log, text);
       return;
     }
-    await ack();
     const userId = command.user_id;
     const clog = log.child({ userId, subcommand: parsed.type });
     try {
@@ -139,9 +154,16 @@ async function cardLink(h: Handlers, opId: string): Promise<string | null> {
     return null;
   }
   if (!ref) return null;
+  const key = `${ref.channel}/${ref.ts}`;
+  const known = h.permalinks.get(key);
+  if (known) return known;
   try {
     const res = await client.chat.getPermalink({ channel: ref.channel, message_ts: ref.ts });
-    if (res.permalink) return res.permalink;
+    if (res.permalink) {
+      if (h.permalinks.size >= PERMALINKS_KEPT) h.permalinks.clear();
+      h.permalinks.set(key, res.permalink);
+      return res.permalink;
+    }
   } catch (err) {
     log.warn({ err, opId }, 'chat.getPermalink failed; building the card link by hand');
   }
@@ -285,6 +307,7 @@ function onButton(
   const { log } = h;
   app.action(ACTION_IDS[action], async ({ ack, body, action: element, respond }) => {
     await ack();
+    await afterPendingAcks();
     const userId = body.user.id;
     const raw = 'value' in element && typeof element.value === 'string' ? element.value : undefined;
     const value = decodeButtonValue(raw);

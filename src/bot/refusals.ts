@@ -50,6 +50,9 @@ export function refusalMessage(input: {
       // A second click on Approve after the first one started the operation is a double click.
       if (action === 'approve' && op?.approvals.some((a) => a.userId === userId))
         return 'Your approval is already counted.';
+      // Before approval the checks may still be running: "not yet", not "any more".
+      if (op?.phase === 'preflight')
+        return `${opId} is not ready for approval yet: its checks are still running. Approve once the card shows the Approve button.`;
       return `${opId} is not waiting for approval any more${op ? ` (it is ${op.phase})` : ''}.`;
     case 'not-paused':
       return `${opId} is not paused${op ? ` (it is ${op.phase})` : ''}: nothing to ${action}.`;

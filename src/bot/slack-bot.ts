@@ -13,6 +13,7 @@ import type { Engine } from '../engine/types.js';
 import { ConfigError } from '../errors.js';
 import type { Metrics } from '../metrics/index.js';
 import type { OperationStore } from '../store/types.js';
+import { AckFrontReceiver } from './ack-front.js';
 import { createCardUpdater, type CardUpdater } from './card-updater.js';
 import { boltLogger, createSlackClient, requireEnv, type SlackClient } from './client.js';
 import { registerHandlers } from './handlers.js';
@@ -22,7 +23,7 @@ import { createProposalSink, registerProposalActions } from './proposal.js';
 import { ALERTMANAGER_PATH, alertmanagerWebhook } from './webhooks.js';
 import type { Detector } from '../detection/index.js';
 
-const { App, HTTPReceiver, SocketModeReceiver } = bolt;
+const { App, SocketModeReceiver } = bolt;
 
 export interface SlackBot {
   start(): Promise<void>;
@@ -68,11 +69,12 @@ export async function createSlackBot(opts: SlackBotOptions): Promise<SlackBot> {
   const authorize = await botIdentity(botToken, opts, log);
   const routes = httpRoutes(opts, log);
   const alertmanager = detector ? alertmanagerRoute(opts, detector, log) : undefined;
-  const { app, healthServer } = boltApp({
+  const { app, healthServer, front } = boltApp({
     appToken,
     signingSecret,
     listenPort,
     logger,
+    log,
     authorize,
     slackApiUrl: client.slackApiUrl,
     routes,
@@ -88,7 +90,7 @@ export async function createSlackBot(opts: SlackBotOptions): Promise<SlackBot> {
   // Subscribe now, not at start(): the engine resumes operations before the HTTP side listens,
   // and their first notifications must still reach the status cards.
   let unsubscribe: (() => void) | null = engine.subscribe((n) => cards.onNotification(n));
-  const parts: BoltParts = { app, healthServer, listenPort, log };
+  const parts: BoltParts = { app, healthServer, front, listenPort, log };
   const bot: SlackBot = {
     port: undefined,
     async start() {
@@ -238,6 +240,7 @@ interface BoltAppOptions {
   signingSecret: string | undefined;
   listenPort: number;
   logger: ReturnType<typeof boltLogger>;
+  log: Logger;
   authorize: Awaited<ReturnType<typeof botIdentity>>;
   slackApiUrl: string;
   routes: Record<string, RouteHandler>;
@@ -248,12 +251,43 @@ interface BoltAppOptions {
 interface BoltParts {
   app: BoltApp;
   healthServer: Server | undefined;
+  /** HTTP mode's receiver: it knows the port it listens on. */
+  front: AckFrontReceiver | undefined;
   listenPort: number;
   log: Logger;
 }
 
-/** Socket Mode (with its own small HTTP server for /healthz) or HTTP mode (Bolt's receiver). */
-function boltApp(o: BoltAppOptions): { app: BoltApp; healthServer: Server | undefined } {
+/**
+ * Bolt runs its global middleware before any listener, so before the ack. Its default
+ * conversation store is one the bot never reads, and it builds an Error for every request
+ * (`Conversation not found`): off.
+ */
+const APP_OPTIONS = { convoStore: false } as const;
+
+/** /healthz, /readyz, /metrics and the Alertmanager webhook, without Slack's endpoint. */
+function routesServer(
+  routes: Record<string, RouteHandler>,
+  alertmanager: RouteHandler | undefined,
+): Server {
+  return createServer((req, res) => {
+    const path = req.url?.split('?')[0] ?? '';
+    const route = req.method === 'GET' ? routes[path] : undefined;
+    if (route) return route(req, res);
+    if (alertmanager && req.method === 'POST' && path === ALERTMANAGER_PATH)
+      return alertmanager(req, res);
+    res.writeHead(404).end();
+  });
+}
+
+/**
+ * Socket Mode (with its own small HTTP server for /healthz) or HTTP mode, where a worker thread
+ * owns the port and acks Slack's requests (ack-front.ts) and the routes are served behind it.
+ */
+function boltApp(o: BoltAppOptions): {
+  app: BoltApp;
+  healthServer: Server | undefined;
+  front: AckFrontReceiver | undefined;
+} {
   const { appToken, logger, authorize, slackApiUrl, routes, alertmanager } = o;
   if (appToken) {
     // Bolt hands installerOptions.clientOptions to the Socket Mode client (apps.connections.open);
@@ -263,30 +297,29 @@ function boltApp(o: BoltAppOptions): { app: BoltApp; healthServer: Server | unde
       logger,
       installerOptions: { clientOptions: { slackApiUrl } },
     });
-    const app = new App({ receiver, authorize, logger, clientOptions: { slackApiUrl } });
-    const healthServer = createServer((req, res) => {
-      const route = req.method === 'GET' ? routes[req.url?.split('?')[0] ?? ''] : undefined;
-      if (route) return route(req, res);
-      if (alertmanager && req.method === 'POST' && req.url?.split('?')[0] === ALERTMANAGER_PATH)
-        return alertmanager(req, res);
-      res.writeHead(404).end();
+    const app = new App({
+      receiver,
+      ...APP_OPTIONS,
+      authorize,
+      logger,
+      clientOptions: { slackApiUrl },
     });
-    return { app, healthServer };
+    return { app, healthServer: routesServer(routes, alertmanager), front: undefined };
   }
-  const receiver = new HTTPReceiver({
+  const front = new AckFrontReceiver({
     signingSecret: o.signingSecret!,
-    endpoints: '/slack/events',
     port: o.listenPort,
-    logger,
-    customRoutes: [
-      ...Object.entries(routes).map(([path, handler]) => ({ path, method: ['GET'], handler })),
-      ...(alertmanager
-        ? [{ path: ALERTMANAGER_PATH, method: ['POST'], handler: alertmanager }]
-        : []),
-    ],
+    routes: routesServer(routes, alertmanager),
+    log: o.log,
   });
-  const app = new App({ receiver, authorize, logger, clientOptions: { slackApiUrl } });
-  return { app, healthServer: undefined };
+  const app = new App({
+    receiver: front,
+    ...APP_OPTIONS,
+    authorize,
+    logger,
+    clientOptions: { slackApiUrl },
+  });
+  return { app, healthServer: undefined, front };
 }
 
 /** The status cards, the command and button handlers, and the detection proposal card. */
@@ -345,8 +378,8 @@ async function listen(parts: BoltParts, bot: SlackBot): Promise<void> {
       'Slack bot connected in Socket Mode; /healthz served on this port',
     );
   } else {
-    const server = (await app.start(listenPort)) as Server;
-    bot.port = (server.address() as AddressInfo).port;
+    await app.start();
+    bot.port = parts.front?.port;
     log.info({ mode: 'http', port: bot.port }, 'Slack bot listening on /slack/events and /healthz');
   }
 }

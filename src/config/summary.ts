@@ -120,6 +120,13 @@ function azureFlexibleText(
   return `; Azure flexible server ${a.primary.serverName} (${a.primary.location}), read replica ${a.secondary.serverName} (${a.secondary.location})${ve}`;
 }
 
+/** The cloudnative-pg driver's Clusters, after the servers' URLs. */
+function cnpgText(cnpg: NonNullable<DrConfig['components']['postgres']>['cloudnativePg']): string {
+  if (!cnpg) return '';
+  const side = (s: typeof cnpg.primary): string => `${s.namespace}/${s.name}`;
+  return `; CloudNativePG Clusters ${side(cnpg.primary)} (primary), ${side(cnpg.secondary)} (secondary)`;
+}
+
 /** One `components:` row per component, "not configured" for those left out. */
 function componentLines(c: DrConfig['components'], env: NodeJS.ProcessEnv): string[] {
   const lines: string[] = [];
@@ -129,7 +136,7 @@ function componentLines(c: DrConfig['components'], env: NodeJS.ProcessEnv): stri
   row(
     'postgres',
     c.postgres &&
-      `primary ${refText(c.postgres.primary, env)}, secondary ${refText(c.postgres.secondary, env)}${rdsText(c.postgres.rds)}${azureFlexibleText(c.postgres.azureFlexible)}`,
+      `primary ${refText(c.postgres.primary, env)}, secondary ${refText(c.postgres.secondary, env)}${rdsText(c.postgres.rds)}${cnpgText(c.postgres.cloudnativePg)}${azureFlexibleText(c.postgres.azureFlexible)}`,
   );
   row(
     'redis',

@@ -44,6 +44,10 @@ export async function runPreflight(
 ): Promise<PreflightReport> {
   const target = targetOf(input.kind);
   const shown = COMPONENTS.filter((c) => !c.optional || providers[c.key]);
+  // Read-only, like the readiness: asked beside it rather than after it.
+  const serving = (input.kind === 'failback' ? primaryAlreadyServing : secondaryAlreadyServing)(
+    providers,
+  );
   const components = await Promise.all(
     shown.map(async ({ key, component }): Promise<ComponentReadiness> => {
       const provider = providers[key];
@@ -73,23 +77,21 @@ export async function runPreflight(
   const ruled = applyModeRules(input.requestedMode, components);
   return {
     mode,
-    components: await refuseNothingToDo(providers, input.kind, ruled),
+    components: refuseNothingToDo(input.kind, ruled, await serving),
     checkedAt: now(),
   };
 }
 
 /** A failback when the primary already serves, or a failover (or drill) when the secondary does, changes nothing: refused. */
-async function refuseNothingToDo(
-  providers: Providers,
+function refuseNothingToDo(
   kind: OperationKind,
   components: ComponentReadiness[],
-): Promise<ComponentReadiness[]> {
-  if (kind === 'failback') {
-    const serving = await primaryAlreadyServing(providers);
-    return serving ? refuseNothingToFailBack(components, serving) : components;
-  }
-  const serving = await secondaryAlreadyServing(providers);
-  return serving ? refuseAlreadyFailedOver(kind, components, serving) : components;
+  serving: string[] | null,
+): ComponentReadiness[] {
+  if (!serving) return components;
+  return kind === 'failback'
+    ? refuseNothingToFailBack(components, serving)
+    : refuseAlreadyFailedOver(kind, components, serving);
 }
 
 /** The old writer counts as reachable unless a data component says it is not. */

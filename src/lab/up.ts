@@ -34,6 +34,7 @@ import {
   elasticachePart,
   labCloud,
   rdsPart,
+  cnpgPart,
   simulatorsPart,
 } from './simulators/index.js';
 import {
@@ -85,9 +86,10 @@ export interface LabUpOptions {
   dns?: 'route53' | 'route53-arc';
   /**
    * The database driver of the written config; rds-replica adds its RDS simulator part,
-   * azure-flexible (with the Azure cloud) its flexible server one.
+   * cloudnative-pg installs CloudNativePG in the Kubernetes simulators; azure-flexible (with the
+   * Azure cloud) adds its flexible server simulator part.
    */
-  postgres?: 'streaming' | 'rds-replica' | 'azure-flexible';
+  postgres?: 'streaming' | 'rds-replica' | 'cloudnative-pg' | 'azure-flexible';
   /** Add one custom runbook step of each kind (command, HTTP, manual) to the written config. */
   customSteps?: boolean;
 }
@@ -126,10 +128,15 @@ export function defaultLabParts(
   if (postgres === 'azure-flexible' && cloud !== 'azure')
     throw new PreconditionFailed(AZURE_FLEXIBLE_NEEDS_AZURE);
   return [
-    simulatorsPart({ cloud, ...(dns === 'route53-arc' ? { dns } : {}) }),
+    simulatorsPart({
+      cloud,
+      ...(dns === 'route53-arc' ? { dns } : {}),
+      ...(postgres === 'cloudnative-pg' ? { cnpg: true } : {}),
+    }),
     ...(redis === 'elasticache-global' ? [elasticachePart()] : []),
     ...(redis === 'azure-cache' ? [azureCachePart()] : []),
     ...(postgres === 'rds-replica' ? [rdsPart()] : []),
+    ...(postgres === 'cloudnative-pg' ? [cnpgPart()] : []),
     ...(postgres === 'azure-flexible' ? [azureFlexiblePart()] : []),
   ];
 }

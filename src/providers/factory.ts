@@ -36,6 +36,7 @@ import {
 } from './postgres/index.js';
 import { createAzureFlexibleProvider } from './postgres/azure-flexible.js';
 import { createRdsReplicaProvider } from './postgres/rds-replica.js';
+import { createCloudNativePgProvider } from './postgres/cloudnative-pg.js';
 import { createRedisProvider } from './redis/index.js';
 import { createAzureCacheProvider } from './redis-azure-cache/index.js';
 import { createElastiCacheGlobalProvider } from './redis-elasticache/index.js';
@@ -65,6 +66,7 @@ function buildDatabase(
   log: Logger,
   identity?: SystemIdentifierMemory,
   servers?: PostgresServerMemory,
+  kubernetes?: Components['kubernetes'],
   azure: Pick<DrConfig, 'azure'> = {},
 ): DatabaseProvider {
   const opts = {
@@ -88,6 +90,22 @@ function buildDatabase(
     log,
   };
   if (pg.driver === 'streaming') return createPostgresProvider(opts);
+  if (pg.driver === 'cloudnative-pg') {
+    if (!pg.cloudnativePg)
+      throw new ConfigError('components.postgres.cloudnativePg: missing; driver is cloudnative-pg');
+    const { primary, secondary, operationTimeoutSeconds } = pg.cloudnativePg;
+    // Each side's Kubernetes API: its own kubeconfig/context, else components.kubernetes'.
+    const side = (s: typeof primary, k: { kubeconfig?: string; context?: string } | undefined) => ({
+      ...s,
+      ...((s.kubeconfig ?? k?.kubeconfig) ? { kubeconfig: s.kubeconfig ?? k?.kubeconfig } : {}),
+      ...((s.context ?? k?.context) ? { context: s.context ?? k?.context } : {}),
+    });
+    return createCloudNativePgProvider(opts, {
+      primary: side(primary, kubernetes?.primary),
+      secondary: side(secondary, kubernetes?.secondary),
+      operationTimeoutSeconds,
+    });
+  }
   // Credentials from DefaultAzureCredential's chain; azure.caFile for a private ARM (the lab).
   if (pg.driver === 'azure-flexible') {
     if (!pg.azureFlexible)
@@ -306,6 +324,7 @@ export function createProviders(
           log.child({ provider: 'postgres' }),
           opts.postgresIdentity,
           opts.postgresServers,
+          c.kubernetes,
           config,
         ),
       );

@@ -141,16 +141,33 @@ function wanted(opts: RightsOptions): { namespace: string; right: KubernetesRigh
   return out;
 }
 
-/** Ask the API server of one region about every right; an unreachable server is the readiness's concern. */
-async function missingIn(opts: RightsOptions, region: RegionRole): Promise<MissingRight[]> {
+/** One question to the API server: may the bot do `verb` on this resource (namespace absent: cluster scope)? */
+interface RightAsk {
+  verb: string;
+  group: string;
+  resource: string;
+  subresource?: string;
+  namespace?: string;
+  name?: string;
+}
+
+/**
+ * Of `asks`, those the bot's identity in `region` may not do, by one SelfSubjectAccessReview each.
+ * A kubeconfig that cannot be loaded answers nothing: the readiness that uses it reports it.
+ */
+export async function askRights<T extends RightAsk>(
+  ref: ClusterRef,
+  region: RegionRole,
+  asks: readonly T[],
+): Promise<T[]> {
   let api: AuthorizationV1Api;
   try {
-    api = loadKubeConfig(opts[region], region).makeApiClient(AuthorizationV1Api);
+    api = loadKubeConfig(ref, region).makeApiClient(AuthorizationV1Api);
   } catch {
-    return []; // a broken kubeconfig is reported by the readiness that uses it
+    return [];
   }
   const asked = await Promise.all(
-    wanted(opts).map(async ({ namespace, right }) => {
+    asks.map(async (a) => {
       const review = await api
         .createSelfSubjectAccessReview({
           body: {
@@ -158,11 +175,12 @@ async function missingIn(opts: RightsOptions, region: RegionRole): Promise<Missi
             kind: 'SelfSubjectAccessReview',
             spec: {
               resourceAttributes: {
-                namespace,
-                verb: right.verb,
-                group: right.group,
-                resource: right.resource,
-                ...(right.subresource ? { subresource: right.subresource } : {}),
+                verb: a.verb,
+                group: a.group,
+                resource: a.resource,
+                ...(a.subresource ? { subresource: a.subresource } : {}),
+                ...(a.namespace ? { namespace: a.namespace } : {}),
+                ...(a.name ? { name: a.name } : {}),
               },
             },
           },
@@ -170,10 +188,24 @@ async function missingIn(opts: RightsOptions, region: RegionRole): Promise<Missi
         .catch((err: unknown) => {
           throw mapKubernetesError(err, region, 'asking the API server for the bot’s rights');
         });
-      return review.status?.allowed === true ? null : { region, namespace, right };
+      return review.status?.allowed === true ? null : a;
     }),
   );
-  return asked.filter((m): m is MissingRight => m !== null);
+  return asked.filter((m): m is Awaited<T> => m !== null);
+}
+
+/** Ask the API server of one region about every right; an unreachable server is the readiness's concern. */
+async function missingIn(opts: RightsOptions, region: RegionRole): Promise<MissingRight[]> {
+  const asks = wanted(opts).map(({ namespace, right }) => ({
+    namespace,
+    right,
+    verb: right.verb,
+    group: right.group,
+    resource: right.resource,
+    ...(right.subresource ? { subresource: right.subresource } : {}),
+  }));
+  const missing = await askRights(opts[region], region, asks);
+  return missing.map(({ namespace, right }) => ({ region, namespace, right }));
 }
 
 const line = (m: MissingRight): string =>

@@ -254,10 +254,9 @@ async function scale(ctx: KubernetesContext, args: ScaleArgs): Promise<ActionRes
     };
   const adjusted = await adjustAutoscalers(ctx, args, hpas);
   if (Object.keys(adjusted).length > 0) evidence.autoscalers = adjusted;
-  for (const { o, n } of toSet) {
-    progress(`scaling ${label(o.w)} from ${o.spec} to ${n}`);
-    await setReplicas(ctx, region, o.w, n);
-  }
+  for (const { o, n } of toSet) progress(`scaling ${label(o.w)} from ${o.spec} to ${n}`);
+  // Each PATCH sets one workload's count alone: all at once, the wait starts after the slowest.
+  await Promise.all(toSet.map(({ o, n }) => setReplicas(ctx, region, o.w, n)));
   const changed = [
     ...toSet.map(({ o, n }) => `${o.w.name} ${o.spec}→${n}`),
     ...Object.entries(adjusted).map(([, v]) => `autoscaler ${v}`),

@@ -39,10 +39,10 @@ async function undoFor(
 /** The roles of `component` now; `changed` against the approved state (the primary writing). */
 async function readRoles(ctx: StepContext, component: DataComponent): Promise<DataTierRole> {
   const regions = ctx.regions ?? { primary: 'primary', secondary: 'secondary' };
-  const [p, s] = [
-    await writes(ctx, component, 'primary'),
-    await writes(ctx, component, 'secondary'),
-  ];
+  const [p, s] = await Promise.all([
+    writes(ctx, component, 'primary'),
+    writes(ctx, component, 'secondary'),
+  ]);
   const writer = s === true ? 'secondary' : p === true ? 'primary' : null;
   const unread = [p, s].find((a): a is string => typeof a === 'string');
   const undo = unread === undefined ? await undoFor(ctx, component, writer) : undefined;

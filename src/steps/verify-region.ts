@@ -13,11 +13,16 @@ export async function verifyServing(
   progress: Progress,
 ): Promise<StepOutcome> {
   const { verification, database, cache, dns } = ctx.providers;
-  const checks: CheckResult[] = [];
-  if (verification) checks.push(...(await verification.run({ region, progress })));
-  if (database) checks.push(...(await database.verifyWriter(region)));
-  if (cache) checks.push(...(await cache.verifyWriter(region)));
-  if (dns) checks.push(...(await dns.verify(region)));
+  const none = Promise.resolve<CheckResult[]>([]);
+  // Independent probes, run at once; the card lists them in this order all the same.
+  const checks: CheckResult[] = (
+    await Promise.all([
+      verification ? verification.run({ region, progress }) : none,
+      database ? database.verifyWriter(region) : none,
+      cache ? cache.verifyWriter(region) : none,
+      dns ? dns.verify(region) : none,
+    ])
+  ).flat();
   const extra: Evidence = { region };
   // RTO runs from the final approval to a green verification.
   if (ctx.approvedAt !== undefined) extra.sinceApprovalMs = Date.now() - ctx.approvedAt;

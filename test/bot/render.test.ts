@@ -577,6 +577,13 @@ describe('refusal answers', () => {
         op: view({ phase: 'running', approvals: [{ userId: 'U0ALICE', at: T0, planHash: 'x' }] }),
       }),
     ).toBe('Your approval is already counted.');
+    // A click while preflight still runs: not yet, rather than "any more".
+    expect(msg('not-awaiting-approval', { op: view({ phase: 'preflight' }) })).toBe(
+      'DR-20261125-093015 is not ready for approval yet: its checks are still running. Approve once the card shows the Approve button.',
+    );
+    expect(msg('not-awaiting-approval', { op: view({ phase: 'running' }) })).toBe(
+      'DR-20261125-093015 is not waiting for approval any more (it is running).',
+    );
     expect(msg('expired', { op: view({ phase: 'expired', expiresAt: T0 }) })).toBe(
       `Too late: the approval window of DR-20261125-093015 had closed (${new Date(T0).toISOString()}), so your approval did not count and nothing was changed. Request it again if it is still needed.`,
     );

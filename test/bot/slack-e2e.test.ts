@@ -444,7 +444,7 @@ describe('Slack end to end', () => {
     const second = (await h.engine.status()).active!;
     // A mistyped id is the usage, a finished operation's id is refused: neither aborts the active one.
     const typo = await h.command(`abort ${second.id.slice(0, -1)} typo`, ALICE);
-    expect(String(typo.body!.text)).toContain(
+    expect(await h.answer(typo.path)).toContain(
       `\`${second.id.slice(0, -1)}\` is not an operation id: they look like DR-20261125-093015.`,
     );
     const old = await h.command(`abort ${opId} the finished one`, ALICE);
@@ -524,15 +524,16 @@ describe('Slack end to end', () => {
     expect(await h.world.effects('database.promote')).toBe(0);
   });
 
-  test('unknown subcommands and help get the usage, ephemeral, in the ack itself', async () => {
+  test('unknown subcommands and help get the usage, ephemeral, after an empty ack', async () => {
     h = await start();
     const unknown = await h.command('promote everything', ALICE);
     expect(unknown.status).toBe(200);
-    expect(unknown.body).toMatchObject({ response_type: 'ephemeral' });
-    expect(String(unknown.body!.text)).toContain('Unknown subcommand `promote`.');
-    expect(String(unknown.body!.text)).toContain('/dr failover [planned|unplanned] [reason…]');
+    expect(unknown.body).toBeNull();
+    const usage = await h.answer(unknown.path);
+    expect(usage).toContain('Unknown subcommand `promote`.');
+    expect(usage).toContain('/dr failover [planned|unplanned] [reason…]');
     const help = await h.command('help', ALICE);
-    expect(String(help.body!.text)).toContain('/dr status');
+    expect(await h.answer(help.path)).toContain('/dr status');
     expect((await h.engine.status()).active).toBeNull();
   });
 

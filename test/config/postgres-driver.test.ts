@@ -108,3 +108,54 @@ it.each([
 ])('refuses a fence that cannot work, saying what to fix (%#)', (extra, message) => {
   expect(() => load(extra)).toThrow(message);
 });
+
+const CNPG = `    driver: cloudnative-pg
+    cloudnativePg:
+      primary: { context: eu-west, namespace: db, name: pg-eu-west }
+      secondary: { context: eu-central, namespace: db, name: pg-eu-central }
+`;
+
+it('accepts cloudnative-pg with its two Clusters, and dr config check names them', () => {
+  const config = load(CNPG);
+  expect(config.components.postgres?.cloudnativePg).toMatchObject({
+    operationTimeoutSeconds: 600,
+    secondary: { namespace: 'db', name: 'pg-eu-central' },
+  });
+  expect(summarizeConfig(config, {}).lines).toContain(
+    '  postgres     primary postgres://db1.internal:5432/app, secondary postgres://db2.internal:5432/app; CloudNativePG Clusters db/pg-eu-west (primary), db/pg-eu-central (secondary)',
+  );
+});
+
+it('reuses components.kubernetes for the Clusters when their block names no context', () => {
+  const kubernetes = `  kubernetes:
+    primary: { context: eu-west }
+    secondary: { context: eu-central }
+    workloads: [{ kind: Deployment, namespace: shop, name: api, productionReplicas: 2, standbyReplicas: 1 }]
+`;
+  const noContext = CNPG.replace(/context: [a-z-]+, /g, '');
+  expect(load(noContext + kubernetes).components.postgres?.driver).toBe('cloudnative-pg');
+});
+
+it.each([
+  ['    driver: cloudnative-pg\n', /components\.postgres\.cloudnativePg.*needs `cloudnativePg`/],
+  [
+    CNPG.replace(/context: [a-z-]+, /g, ''),
+    /components\.postgres\.cloudnativePg\.secondary\.context.*same Kubernetes API.*set context/,
+  ],
+  [
+    CNPG.replace('name: pg-eu-central', 'name: pg-eu-west'),
+    /components\.postgres\.cloudnativePg.*different names/,
+  ],
+  [
+    CNPG.replace('name: pg-eu-west', 'name: PG_West'),
+    /cloudnativePg\.primary\.name.*Kubernetes name/,
+  ],
+  [`${CNPG}    resync: { command: /bin/true }\n`, /components\.postgres\.resync.*remove `resync`/],
+  [
+    `${CNPG}    fence: { method: role, roles: [app] }\n`,
+    /components\.postgres\.fence.*fences by demoting the primary Cluster.*remove `fence`/,
+  ],
+  [CNPG.replace('    driver: cloudnative-pg\n', ''), /set driver: cloudnative-pg or remove it/],
+])('refuses a wrong cloudnative-pg block, saying what to fix (%#)', (extra, message) => {
+  expect(() => load(extra)).toThrow(message);
+});

@@ -23,11 +23,11 @@ describe('preflight', () => {
       ['verification', 'not-configured'],
       ['health', 'not-configured'],
     ]);
-    // Read-only: the readiness of each, then whether the secondary already serves (it does not).
+    // Read-only: the readiness of each, and beside it whether the secondary already serves (it does not).
     expect(world.calls).toEqual([
+      'database.isWriter(secondary)',
       'database.readiness(secondary)',
       'dns.readiness(secondary)',
-      'database.isWriter(secondary)',
     ]);
   });
 

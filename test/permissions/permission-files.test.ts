@@ -13,9 +13,13 @@ import { KUBERNETES_RIGHTS } from '../../src/providers/kubernetes-rights.js';
 import { PG_RIGHTS } from '../../src/providers/postgres/rights.js';
 import { AZURE_CACHE_CALLS } from '../../src/providers/redis-azure-cache/api-calls.js';
 import { AZURE_FLEXIBLE_CALLS } from '../../src/providers/postgres/azure-flexible-api-calls.js';
-import { ELASTICACHE_CALLS } from '../../src/providers/redis-elasticache/api-calls.js';
+import {
+  ELASTICACHE_CALLS,
+  ELASTICACHE_CLOUDWATCH_CALLS,
+} from '../../src/providers/redis-elasticache/api-calls.js';
 import { REDIS_RIGHTS } from '../../src/providers/redis/rights.js';
 import { RDS_REPLICA_CALLS } from '../../src/providers/postgres/rds-api-calls.js';
+import { CNPG_CALLS } from '../../src/providers/postgres/cnpg-api-calls.js';
 import { ROUTE53_CALLS } from '../../src/providers/route53/api-calls.js';
 import { ROUTE53_ARC_CALLS } from '../../src/providers/route53-arc/api-calls.js';
 import { S3_CALLS } from '../../src/providers/s3-api-calls.js';
@@ -112,6 +116,7 @@ describe('the AWS IAM policy', () => {
       ...S3_CALLS,
       ...RDS_REPLICA_CALLS,
       ...ELASTICACHE_CALLS,
+      ...ELASTICACHE_CLOUDWATCH_CALLS,
     }),
   )('allows %s (%s)', (_call, action) => {
     expect(allows(iamActions, action)).toBe(true);
@@ -124,6 +129,21 @@ describe('the AWS IAM policy', () => {
     );
     expect(sent.length).toBeGreaterThan(0);
     expect(sent).toEqual(Object.keys(ELASTICACHE_CALLS).sort());
+  });
+
+  it('never grants DisassociateGlobalReplicationGroup, which the driver never sends (one-way, wipes on re-adding)', () => {
+    expect(allows(iamActions, 'elasticache:DisassociateGlobalReplicationGroup')).toBe(false);
+    expect(sources('src/providers/redis-elasticache')).not.toMatch(
+      /DisassociateGlobalReplicationGroup(Command|\()/,
+    );
+  });
+
+  it('lists every CloudWatch call the elasticache-global driver sends (the lag metric)', () => {
+    const sent = commandsImported(
+      sources('src/providers/redis-elasticache'),
+      '@aws-sdk/client-cloudwatch',
+    );
+    expect(sent).toEqual(Object.keys(ELASTICACHE_CLOUDWATCH_CALLS).sort());
   });
 });
 
@@ -311,5 +331,51 @@ describe('deploy/permissions/kubernetes-rbac.yaml', () => {
         rule.verbs.includes(verb),
     );
     expect(granted).toBe(true);
+  });
+});
+
+describe('the cloudnative-pg driver in kubernetes-rbac.yaml', () => {
+  const src = ['cnpg-clusters.ts', 'cloudnative-pg.ts']
+    .map((f) => read(join('src/providers/postgres', f)))
+    .join('\n');
+  const docs = parseAllDocuments(read('deploy/permissions/kubernetes-rbac.yaml')).map(
+    (d) =>
+      d.toJS() as {
+        kind: string;
+        metadata: { name: string };
+        rules?: {
+          apiGroups: string[];
+          resources: string[];
+          verbs: string[];
+          resourceNames?: string[];
+        }[];
+      },
+  );
+
+  it('lists every call the driver sends', () => {
+    const sent = new Set(
+      [...src.matchAll(/\.(objects|ext)\.(\w+)\(/g)].map(
+        (m) => `${m[1] === 'objects' ? 'customObjects' : 'apiextensions'}.${m[2]}`,
+      ),
+    );
+    expect([...sent].sort()).toEqual(Object.keys(CNPG_CALLS).sort());
+  });
+
+  it.each(Object.entries(CNPG_CALLS))('grants %s', (_call, right) => {
+    const role = docs.find(
+      (d) =>
+        d.kind === (right.clusterScopedName ? 'ClusterRole' : 'Role') &&
+        d.metadata.name ===
+          (right.clusterScopedName ? 'dr-bot-cloudnative-pg-crd' : 'dr-bot-cloudnative-pg'),
+    )!;
+    expect(
+      role.rules!.some(
+        (r) =>
+          r.apiGroups.includes(right.group) &&
+          r.resources.includes(right.resource) &&
+          r.verbs.includes(right.verb) &&
+          (!right.clusterScopedName || r.resourceNames?.includes(right.clusterScopedName)),
+      ),
+    ).toBe(true);
   });
 });

@@ -7,6 +7,7 @@ import {
   ElastiCacheClient,
   FailoverGlobalReplicationGroupCommand,
 } from '@aws-sdk/client-elasticache';
+import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { PreconditionFailed } from '../../src/errors.js';
 import type { LabInfo } from '../../src/lab/index.js';
 import { labOutage, labRestore } from '../../src/lab/outage.js';
@@ -41,6 +42,7 @@ function driver(
     pauseWrites: extra.pauseWrites ?? true,
     failoverTimeoutSeconds: 20,
     endpoint: sim.url,
+    cloudwatchEndpoint: sim.url,
     credentials: { accessKeyId: 'AKIDSIMULATOR', secretAccessKey: 'simulator' },
     primaryUrl: extra.primaryUrl ?? lab.redis.primary.url,
     secondaryUrl: lab.redis.secondary.url,
@@ -92,6 +94,7 @@ beforeAll(async () => {
     primary: { ...PRIMARY, url: lab.redis.primary.url },
     secondary: { ...SECONDARY, url: lab.redis.secondary.url },
     failoverDelayMs: 200,
+    lagSampleMs: 200,
   });
 });
 
@@ -111,6 +114,58 @@ describe('what AWS refuses is refused before any call', () => {
     expect(r.warnings?.join('\n')).toMatch(/FailoverGlobalReplicationGroup cannot be dry-run/);
     expect(r.warnings?.join('\n')).toMatch(/DisassociateGlobalReplicationGroup is never sent/);
     expect(r.warnings?.join('\n')).toMatch(/CLIENT PAUSE WRITE.*zero loss/);
+  });
+
+  test('the lag row gives both sources: INFO offsets and CloudWatch, with the age of its datapoint', async () => {
+    await until('a lag datapoint', async () => sim.lagPoints().length > 0);
+    const r = await driver().readiness('secondary');
+    expect(r.summary).toMatch(
+      /lag \d+ B \(INFO replication offsets, now\); \d+(\.\d)? s \(CloudWatch GlobalDatastoreReplicationLag of lab-cache-usw2-001, Maximum per minute, datapoint \d+ s old\)/,
+    );
+    expect(r.details).toMatchObject({ cloudwatchLagSeconds: expect.any(Number) });
+    // Sent as the SDK sends it, to the secondary's region: AWS JSON 1.0, GetMetricData.
+    const call = sim.requests.filter((q) => q.headers['x-amz-target']).at(-1)!;
+    expect(call.headers['x-amz-target']).toBe('GraniteServiceVersion20100801.GetMetricData');
+    expect(call.headers.authorization).toMatch(/\/us-west-2\/monitoring\/aws4_request/);
+  });
+
+  test('CloudWatch refuses what GetMetricData refuses; an unknown node has no datapoints', async () => {
+    const cw = new CloudWatchClient({
+      region: SECONDARY.region,
+      endpoint: sim.url,
+      credentials: { accessKeyId: 'AKIDSIMULATOR', secretAccessKey: 'simulator' },
+    });
+    const query = (id: string, period: number, cluster = 'lab-cache-usw2-001') =>
+      new GetMetricDataCommand({
+        StartTime: new Date(Date.now() - 600_000),
+        EndTime: new Date(),
+        MetricDataQueries: [
+          {
+            Id: id,
+            MetricStat: {
+              Metric: {
+                Namespace: 'AWS/ElastiCache',
+                MetricName: 'GlobalDatastoreReplicationLag',
+                Dimensions: [{ Name: 'CacheClusterId', Value: cluster }],
+              },
+              Period: period,
+              Stat: 'Maximum',
+            },
+          },
+        ],
+      });
+    try {
+      await expect(cw.send(query('Lag', 60))).rejects.toMatchObject({
+        name: 'InvalidParameterValueException',
+      });
+      await expect(cw.send(query('lag', 45))).rejects.toThrow(/multiple of 60/);
+      const none = await cw.send(query('lag', 60, 'someone-elses-001'));
+      expect(none.MetricDataResults?.[0]?.Values).toEqual([]);
+      const some = await cw.send(query('lag', 60));
+      expect(some.MetricDataResults?.[0]?.Timestamps?.[0]).toBeInstanceOf(Date);
+    } finally {
+      cw.destroy();
+    }
   });
 
   test('a datastore that is not available: blocked on the card, no failover sent', async () => {
@@ -249,12 +304,18 @@ describe('a regional outage of the primary', () => {
     const card = await d.readiness('secondary');
     expect(card.status).toBe('warning');
     expect(card.primaryReachable).toBe(false);
+    // INFO replication cannot answer on the dead primary: the lag is CloudWatch's, with its age.
+    expect(card.summary).toMatch(/lag INFO replication does not answer on both endpoints; \d/);
     expect(card.expectedLoss?.description).toMatch(
-      /writes cannot be paused \(primary is unreachable\).*may lose up to the measured lag \(unknown\)/,
+      /writes cannot be paused \(primary is unreachable\).*may lose up to the measured lag \(\d+(\.\d)? s \(CloudWatch GlobalDatastoreReplicationLag of lab-cache-usw2-001, Maximum per minute, datapoint \d+ s old\)\)/,
     );
+    expect(card.expectedLoss?.seconds).toEqual(expect.any(Number));
     const res = await d.promote({ target: 'secondary', mode: 'unplanned', progress });
     expect(res.rpo.bytes).toBeNull();
-    expect(res.rpo.description).toMatch(/could not be read/);
+    expect(res.rpo.seconds).toEqual(expect.any(Number));
+    expect(res.rpo.description).toMatch(
+      /INFO replication did not answer on both endpoints; the lag before the failover was \d/,
+    );
     expect(await d.isWriter('secondary')).toBe(true);
     // What the write load measures: the new primary holds 1..k of the acknowledged writes, no holes.
     const kept = (await connect(lab.redis.secondary.url).lrange('orders:outage', 0, -1)).map(

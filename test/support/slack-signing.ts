@@ -9,6 +9,19 @@ function slackSignature(secret: string, timestamp: number, body: string): string
   return `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
 }
 
+/** The headers Slack sends with `body`: its content type, timestamp (now) and signature. */
+export function signedHeaders(
+  secret: string,
+  body: string,
+  timestamp: number = Math.floor(Date.now() / 1000),
+): Record<string, string> {
+  return {
+    'content-type': 'application/x-www-form-urlencoded',
+    'x-slack-request-timestamp': String(timestamp),
+    'x-slack-signature': slackSignature(secret, timestamp, body),
+  };
+}
+
 export interface PostOptions {
   /** Unix seconds; default now. */
   timestamp?: number;
@@ -16,6 +29,8 @@ export interface PostOptions {
   unsigned?: boolean;
   /** Sign with this secret instead of the right one. */
   secret?: string;
+  /** Default: a form body, as slash commands and clicks are sent. */
+  contentType?: string;
 }
 
 interface PostResult {
@@ -31,11 +46,10 @@ export async function postToSlackApp(
   opts: PostOptions = {},
 ): Promise<PostResult> {
   const timestamp = opts.timestamp ?? Math.floor(Date.now() / 1000);
-  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
-  if (!opts.unsigned) {
-    headers['x-slack-request-timestamp'] = String(timestamp);
-    headers['x-slack-signature'] = slackSignature(opts.secret ?? secret, timestamp, body);
-  }
+  const headers = opts.unsigned
+    ? { 'content-type': 'application/x-www-form-urlencoded' }
+    : signedHeaders(opts.secret ?? secret, body, timestamp);
+  if (opts.contentType) headers['content-type'] = opts.contentType;
   const res = await fetch(url, { method: 'POST', headers, body });
   const text = await res.text();
   let json: Record<string, unknown> | null = null;

@@ -155,4 +155,17 @@ export const components = z
     terraformState: terraformState.optional(),
   })
   .strict()
+  .superRefine((c, ctx) => {
+    // cloudnative-pg: each side's Kubernetes API, from its own block or components.kubernetes.
+    const cnpg = c.postgres?.driver === 'cloudnative-pg' ? c.postgres.cloudnativePg : undefined;
+    if (!cnpg) return;
+    const where = (side: 'primary' | 'secondary'): string =>
+      `${cnpg[side].kubeconfig ?? c.kubernetes?.[side].kubeconfig ?? '(default kubeconfig)'} / ${cnpg[side].context ?? c.kubernetes?.[side].context ?? '(current context)'}`;
+    if (where('primary') === where('secondary'))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['postgres', 'cloudnativePg', 'secondary', 'context'],
+        message: `both Clusters would be reached through the same Kubernetes API (${where('primary')}): set context (or kubeconfig) on cloudnativePg.primary and .secondary, or components.kubernetes.primary/secondary`,
+      });
+  })
   .default({});

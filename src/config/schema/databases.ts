@@ -36,11 +36,49 @@ const rds = z
   })
   .strict();
 
+/** A Kubernetes object name (RFC 1123 DNS label or subdomain), as CloudNativePG names Clusters. */
+const k8sName = z
+  .string()
+  .regex(
+    /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
+    'a Kubernetes name: lower-case letters, digits and hyphens (as `kubectl get clusters` prints it)',
+  );
+
+/**
+ * One side's CloudNativePG Cluster: where its Kubernetes API is (kubeconfig and context; default:
+ * components.kubernetes of the same region) and the Cluster's namespace and name.
+ */
+const cnpgSide = z
+  .object({
+    kubeconfig: z.string().optional(),
+    context: z.string().optional(),
+    namespace: k8sName,
+    name: k8sName,
+  })
+  .strict();
+
+/** driver cloudnative-pg: the two Clusters of a CloudNativePG 1.24+ distributed topology. */
+const cloudnativePg = z
+  .object({
+    primary: cnpgSide,
+    secondary: cnpgSide,
+    /** How long a demotion, a promotion, or the old primary's join as a replica may take. */
+    operationTimeoutSeconds: z.number().int().positive().default(600),
+  })
+  .strict()
+  .refine((c) => c.primary.name !== c.secondary.name, {
+    message:
+      'the two Clusters need different names: each names the other in externalClusters and spec.replica.primary',
+  });
+
 export const postgres = z
   .object({
-    /** How failover reaches the servers: streaming (pg_promote, rewind; self-managed) or a platform driver (rds-replica, azure-flexible). */
-    driver: z.enum(['streaming', 'rds-replica', 'azure-flexible']).default('streaming'),
+    /** How failover reaches the servers: streaming (pg_promote, rewind; self-managed) or a platform driver (rds-replica, cloudnative-pg, azure-flexible). */
+    driver: z
+      .enum(['streaming', 'rds-replica', 'cloudnative-pg', 'azure-flexible'])
+      .default('streaming'),
     rds: rds.optional(),
+    cloudnativePg: cloudnativePg.optional(),
     azureFlexible: azureFlexible.optional(),
     primary: connectionRefOf('postgres'),
     secondary: connectionRefOf('postgres'),
@@ -122,6 +160,29 @@ export const postgres = z
       problem(
         'rds',
         'an `rds` block is for driver rds-replica; set driver: rds-replica or remove it',
+      );
+    }
+    if (p.driver === 'cloudnative-pg') {
+      if (!p.cloudnativePg)
+        problem(
+          'cloudnativePg',
+          'driver cloudnative-pg needs `cloudnativePg` (primary and secondary: namespace and name of each Cluster)',
+        );
+      // The operator owns the servers: a host command or an ALTER ROLE/SYSTEM fence fights it.
+      if (p.resync)
+        problem(
+          'resync',
+          'driver cloudnative-pg: the operator makes the old primary follow (or it is re-cloned as a new replica Cluster); a host resync command would fight it: remove `resync`',
+        );
+      if (p.fence.method !== 'read-only')
+        problem(
+          'fence',
+          `driver cloudnative-pg fences by demoting the primary Cluster (spec.replica.primary); fence method ${p.fence.method} would change servers the operator manages: remove \`fence\``,
+        );
+    } else if (p.cloudnativePg) {
+      problem(
+        'cloudnativePg',
+        'a `cloudnativePg` block is for driver cloudnative-pg; set driver: cloudnative-pg or remove it',
       );
     }
     checkAzureFlexibleDriver(p, problem);

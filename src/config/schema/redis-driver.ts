@@ -13,6 +13,8 @@ const member = z
     region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'an AWS region name, e.g. eu-west-1'),
     /** The member's replication group id (the regional cluster). */
     replicationGroupId: z.string().min(1),
+    /** The node whose CloudWatch lag metric is read; default `<replicationGroupId>-001`. */
+    cacheClusterId: z.string().min(1).optional(),
   })
   .strict();
 
@@ -28,6 +30,8 @@ export const elasticacheGlobal = z
     failoverTimeoutSeconds: z.number().int().positive().default(900),
     /** API endpoint override (the lab simulator); default the region's. */
     endpoint: z.string().url().optional(),
+    /** CloudWatch endpoint override (the lab simulator), for the lag metric. */
+    cloudwatchEndpoint: z.string().url().optional(),
   })
   .strict();
 

@@ -1,7 +1,8 @@
 /**
  * `dr lab up --redis elasticache-global`: the ElastiCache simulator as a part of the lab, its own
  * detached process in front of the lab's real Redis pair, and a bot config whose cache uses the
- * elasticache-global driver against it (the two Redis servers stay the member endpoints).
+ * elasticache-global driver against it (the two Redis servers stay the member endpoints). The
+ * same process serves CloudWatch's GlobalDatastoreReplicationLag, measured on the real pair.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -47,7 +48,13 @@ export function elasticachePart(): LabPart {
       const redis = config.components?.redis;
       if (!redis) return;
       redis.driver = 'elasticache-global';
-      redis.elasticache = { ...LAB_DATASTORE, endpoint: urlOf(info), failoverTimeoutSeconds: 60 };
+      // One simulator process answers both APIs (CloudWatch calls by their X-Amz-Target header).
+      redis.elasticache = {
+        ...LAB_DATASTORE,
+        endpoint: urlOf(info),
+        cloudwatchEndpoint: urlOf(info),
+        failoverTimeoutSeconds: 60,
+      };
     },
     env: () => ({
       // Dummy keys: the SDK's chain wants some; the simulator does not check signatures.

@@ -7,6 +7,7 @@
  * secondary once it answers again, as the datastore keeps its topology.
  */
 import { Redis } from 'ioredis';
+import { handleCloudWatch, isCloudWatch, LagSeries, type LagPoint } from './cloudwatch.js';
 import { startHttpSim, type HttpSim, type RecordedRequest, type SimResponse } from './http-sim.js';
 import {
   API_VERSION,
@@ -33,6 +34,8 @@ interface ElastiCacheSimOptions {
   secondary: ElastiCacheMemberServer;
   /** How long the datastore stays `modifying` after the roles moved (AWS: minutes). */
   failoverDelayMs?: number;
+  /** How often the lag metric is sampled (AWS publishes every 60 s; the lab samples faster). */
+  lagSampleMs?: number;
   port?: number;
 }
 
@@ -45,6 +48,8 @@ export interface ElastiCacheSim {
   /** Console-side levers: another operation in progress, or the secondary removed. */
   setStatus(status: string): void;
   makePrimaryOnly(): void;
+  /** The lag datapoints served as CloudWatch's GlobalDatastoreReplicationLag. */
+  lagPoints(): LagPoint[];
   stop(): Promise<void>;
 }
 
@@ -54,6 +59,7 @@ interface State {
   delayMs: number;
   /** A demoted member whose node was unreachable: re-attached when it answers. */
   pendingDemotion: { member: SimMember; to: SimMember } | null;
+  lag: LagSeries;
 }
 
 export async function onRedis<T>(url: string, fn: (r: Redis) => Promise<T>): Promise<T> {
@@ -158,6 +164,7 @@ function failover(s: State, q: Record<string, string>): SimResponse {
       `${q.PrimaryReplicationGroupId} in ${q.PrimaryRegion} is not a secondary member of ${s.d.id}`,
     );
   s.d.status = 'modifying';
+  s.lag.reset();
   const answer = ok('FailoverGlobalReplicationGroup', {
     GlobalReplicationGroup: datastoreXml(s.d, true),
   });
@@ -167,7 +174,39 @@ function failover(s: State, q: Record<string, string>): SimResponse {
   return answer;
 }
 
+const offsetOf = (info: string, field: string): number | null => {
+  const m = new RegExp(`^${field}:(\\d+)`, 'm').exec(info);
+  return m ? Number(m[1]) : null;
+};
+
+/**
+ * One lag sample from the real nodes: none while the roles move or while either node cannot be
+ * read (lab choice: no AWS doc says what the metric shows when a region is out; the card then
+ * shows how old the newest datapoint is).
+ */
+async function sampleLag(s: State): Promise<void> {
+  if (s.d.status !== 'available') return;
+  const primary = s.d.members.find((m) => m.role === 'PRIMARY');
+  const secondary = s.d.members.find((m) => m.role === 'SECONDARY');
+  if (!primary || !secondary || secondary.status !== 'associated') return;
+  const info = (m: SimMember) =>
+    onRedis(s.servers.get(m.replicationGroupId)!.url, (r) => r.info('replication')).catch(
+      () => null,
+    );
+  const [p, r] = await Promise.all([info(primary), info(secondary)]);
+  const primaryOffset = p && /^role:master/m.test(p) ? offsetOf(p, 'master_repl_offset') : null;
+  const secondaryOffset = r && /^role:slave/m.test(r) ? offsetOf(r, 'slave_repl_offset') : null;
+  if (primaryOffset === null || secondaryOffset === null) return;
+  // The metric is per node of the secondary member; the lab's member has one node, -001.
+  s.lag.add({
+    primaryOffset,
+    secondaryOffset,
+    cacheClusterId: `${secondary.replicationGroupId}-001`,
+  });
+}
+
 async function handle(s: State, req: RecordedRequest): Promise<SimResponse> {
+  if (isCloudWatch(req)) return handleCloudWatch(s.lag.points, req);
   const q = formParams(req);
   // Query API: POST with the Version of the API (APIReference CommonParameters: Action, Version).
   if (req.method !== 'POST' || q.Version !== API_VERSION)
@@ -204,8 +243,18 @@ export async function startElastiCacheSimulator(
     servers: new Map([opts.primary, opts.secondary].map((m) => [m.replicationGroupId, m])),
     delayMs: opts.failoverDelayMs ?? 300,
     pendingDemotion: null,
+    lag: new LagSeries(),
   };
   const http: HttpSim = await startHttpSim((req) => handle(s, req), { port: opts.port });
+  // A first datapoint before the bot's first readiness round, not a period later.
+  await sampleLag(s);
+  let sampling = false;
+  const sampler = setInterval(() => {
+    if (sampling) return;
+    sampling = true;
+    void sampleLag(s).finally(() => (sampling = false));
+  }, opts.lagSampleMs ?? 1000);
+  sampler.unref();
   return {
     url: http.url,
     globalReplicationGroupId: s.d.id,
@@ -217,6 +266,10 @@ export async function startElastiCacheSimulator(
       s.d.members = s.d.members.filter((m) => m.role === 'PRIMARY');
       s.d.status = 'primary-only';
     },
-    stop: () => http.close(),
+    lagPoints: () => [...s.lag.points],
+    stop: () => {
+      clearInterval(sampler);
+      return http.close();
+    },
   };
 }

@@ -51,6 +51,19 @@ export function status(
 
 type RouteHandler = (c: ClusterState, req: RecordedRequest, m: RegExpExecArray) => SimResponse;
 
+/** A route an installed operator adds for its custom resources (after authentication and RBAC). */
+export interface CustomRoute {
+  path: RegExp;
+  handle: (req: RecordedRequest, m: RegExpExecArray) => SimResponse;
+}
+
+const customRoutes = new WeakMap<ClusterState, CustomRoute[]>();
+
+/** Serve an operator's custom resources from now on, after the built-in routes. */
+export function addCustomRoutes(c: ClusterState, routes: CustomRoute[]): void {
+  customRoutes.set(c, [...(customRoutes.get(c) ?? []), ...routes]);
+}
+
 const ROUTES: { path: RegExp; handle: RouteHandler }[] = [
   {
     path: /^\/apis\/authorization\.k8s\.io\/v1\/selfsubjectaccessreviews$/,
@@ -86,6 +99,10 @@ export function handleKubernetesRequest(c: ClusterState, req: RecordedRequest): 
   for (const route of ROUTES) {
     const m = route.path.exec(req.path);
     if (m) return route.handle(c, req, m);
+  }
+  for (const route of customRoutes.get(c) ?? []) {
+    const m = route.path.exec(req.path);
+    if (m) return route.handle(req, m);
   }
   return status(404, 'NotFound', 'the server could not find the requested resource');
 }

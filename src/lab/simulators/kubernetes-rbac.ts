@@ -34,8 +34,13 @@ interface ResourceAttributes {
 }
 
 interface SimRule {
-  /** The Role's namespace; '*' for the Role the file applies in every workload namespace. */
+  /**
+   * The Role's namespace; '*' for the Role the file applies in every workload namespace; '' for a
+   * ClusterRole (bound by a ClusterRoleBinding: cluster-scoped resources and every namespace).
+   */
   namespace: string;
+  /** "Referring to resources": a rule with resourceNames allows those objects only. */
+  resourceNames?: string[];
   role: string;
   apiGroups: string[];
   resources: string[];
@@ -63,13 +68,19 @@ function fileRules(): SimRule[] {
     const role = doc.toJS() as {
       kind?: string;
       metadata?: { name?: string; namespace?: string };
-      rules?: { apiGroups?: string[]; resources?: string[]; verbs?: string[] }[];
+      rules?: {
+        apiGroups?: string[];
+        resources?: string[];
+        verbs?: string[];
+        resourceNames?: string[];
+      }[];
     } | null;
-    if (role?.kind !== 'Role') continue;
-    const ns = role.metadata?.namespace ?? 'default';
+    if (role?.kind !== 'Role' && role?.kind !== 'ClusterRole') continue;
+    const ns = role.kind === 'ClusterRole' ? '' : (role.metadata?.namespace ?? 'default');
     for (const r of role.rules ?? [])
       out.push({
         namespace: ns === 'NAMESPACE' ? '*' : ns,
+        ...(r.resourceNames ? { resourceNames: r.resourceNames } : {}),
         role: role.metadata?.name ?? '?',
         apiGroups: r.apiGroups ?? [],
         resources: r.resources ?? [],
@@ -106,7 +117,9 @@ function allowedBy(rbac: SimRbac, a: ResourceAttributes): SimRule | 'admin' | nu
   return (
     rbac.rules.find(
       (r) =>
-        (r.namespace === '*' ? a.namespace !== undefined : r.namespace === a.namespace) &&
+        (r.namespace === '' ||
+          (r.namespace === '*' ? a.namespace !== undefined : r.namespace === a.namespace)) &&
+        (!r.resourceNames || (a.name !== undefined && r.resourceNames.includes(a.name))) &&
         hit(r.apiGroups, a.group) &&
         hit(r.resources, resource) &&
         hit(r.verbs, a.verb),

@@ -10,7 +10,12 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { startHttpSim, type HttpSim, type RecordedRequest } from './http-sim.js';
-import { handleKubernetesRequest, status } from './kubernetes-api.js';
+import {
+  addCustomRoutes,
+  handleKubernetesRequest,
+  status,
+  type CustomRoute,
+} from './kubernetes-api.js';
 import { createRbac, revokeRule, type RbacMode } from './kubernetes-rbac.js';
 import type { SimBackupStorageLocation } from './kubernetes-velero.js';
 import { addHpas, hpaJson, setHpaLoad } from './kubernetes-hpa.js';
@@ -95,6 +100,8 @@ export interface KubernetesSim {
   revoke(verb: string, resource: string): void;
   /** The token's Roles as deploy/permissions/kubernetes-rbac.yaml gives them again. */
   restoreRbac(): void;
+  /** An operator's custom resources from now on (as installing its CRDs and controller would). */
+  addRoutes(routes: CustomRoute[]): void;
   /** Replace the Velero Backup resources the cluster lists. */
   setVeleroBackups(backups: SimVeleroBackup[]): void;
   /** Replace the BackupStorageLocations the cluster serves. */
@@ -206,6 +213,7 @@ function kubernetesSim(c: ClusterState, http: HttpSim, contextName: string): Kub
     restoreRbac() {
       c.rbac = createRbac(c.rbac.mode);
     },
+    addRoutes: (routes) => addCustomRoutes(c, routes),
     setVeleroBackups(backups) {
       c.veleroBackups = [...backups];
     },

@@ -25,7 +25,13 @@ export function labCloud(info: Pick<LabInfo, 'simulators'>): LabCloud | undefine
 }
 
 export function simulatorsPart(
-  opts: { timeoutMs?: number; cloud?: 'aws' | 'azure'; dns?: 'route53' | 'route53-arc' } = {},
+  opts: {
+    timeoutMs?: number;
+    cloud?: 'aws' | 'azure';
+    dns?: 'route53' | 'route53-arc';
+    /** CloudNativePG in the Kubernetes simulators (`--postgres cloudnative-pg`). */
+    cnpg?: boolean;
+  } = {},
 ): LabPart {
   const cloudOf = (info: LabInfo): LabCloud => {
     const c = labCloud(info);
@@ -44,6 +50,7 @@ export function simulatorsPart(
         ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
         ...(opts.cloud ? { cloud: opts.cloud } : {}),
         ...(opts.dns ? { dns: opts.dns } : {}),
+        ...(opts.cnpg ? { cnpgLabDir: info.dir } : {}),
       });
       return { [CLOUD_KEY]: { ...spawned, url: spawned.controlUrl } };
     },

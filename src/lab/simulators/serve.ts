@@ -4,6 +4,7 @@
  * so its presence means "ready").
  *
  *   node [--import tsx] serve.(ts|js) --dir DIR [--cloud aws|azure] [--dns route53|route53-arc]
+ *     [--cnpg-lab-dir LAB_DIR]   (CloudNativePG in the Kubernetes simulators, on that lab's PostgreSQL)
  */
 import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,8 +16,14 @@ async function serve(
   dir: string,
   cloud: 'aws' | 'azure',
   dns: 'route53' | 'route53-arc',
+  cnpgLabDir: string | undefined,
 ): Promise<void> {
-  const sims = await startSimulators({ dir, cloud, dns });
+  const sims = await startSimulators({
+    dir,
+    cloud,
+    dns,
+    ...(cnpgLabDir ? { cnpg: { labDir: cnpgLabDir } } : {}),
+  });
   const control = await startControlServer(sims);
   const descriptor = { pid: process.pid, controlUrl: control.url, ...describeSimulators(sims) };
   const file = join(dir, SIMULATORS_FILE);
@@ -52,7 +59,7 @@ if (
   console.error('usage: serve --dir DIR [--cloud aws|azure] [--dns route53|route53-arc]');
   process.exit(2);
 }
-serve(dir, cloud, dns).catch((err: unknown) => {
+serve(dir, cloud, dns, arg('--cnpg-lab-dir')).catch((err: unknown) => {
   console.error('dr lab simulators failed to start:', err instanceof Error ? err.message : err);
   process.exit(1);
 });

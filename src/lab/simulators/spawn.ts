@@ -33,11 +33,19 @@ export async function spawnSimulators(opts: {
   timeoutMs?: number;
   cloud?: 'aws' | 'azure';
   dns?: 'route53' | 'route53-arc';
+  /** CloudNativePG in the Kubernetes simulators, acting on this lab's PostgreSQL pair. */
+  cnpgLabDir?: string;
 }): Promise<SpawnedSimulators> {
   const d = await spawnDetached<SpawnedSimulators>({
     ...opts,
     script: 'serve',
-    args: ['--cloud', opts.cloud ?? 'aws', '--dns', opts.dns ?? 'route53'],
+    args: [
+      '--cloud',
+      opts.cloud ?? 'aws',
+      '--dns',
+      opts.dns ?? 'route53',
+      ...(opts.cnpgLabDir ? ['--cnpg-lab-dir', opts.cnpgLabDir] : []),
+    ],
     file: SIMULATORS_FILE,
     pidFile: SIMULATORS_PID_FILE,
     logName: 'simulators.log',

@@ -26,6 +26,7 @@ import {
 import { startHealthServer, type HealthServer } from './health.js';
 import { kubeconfigFor, startKubernetesSimulator, type KubernetesSim } from './kubernetes.js';
 import type { SimWorkloadSpec } from './kubernetes-cluster.js';
+import { installCnpg, LAB_CNPG } from './cnpg-controller.js';
 import { startRoute53Simulator, type Route53Sim } from './route53.js';
 import { startDynamoDbSimulator, type DynamoDbSim } from './dynamodb.js';
 import { startRoute53ArcSimulator, type ArcSim } from './route53-arc.js';
@@ -278,6 +279,13 @@ async function startClusters(
     veleroLocations: location('ReadOnly'),
   });
   started.push(k8sSecondary);
+  if (opts.cnpg) {
+    const operator = installCnpg(
+      { primary: k8sPrimary, secondary: k8sSecondary },
+      { labDir: opts.cnpg.labDir, namespace: LAB_CNPG.namespace, names: LAB_CNPG.names },
+    );
+    started.push(operator);
+  }
   return { k8sPrimary, k8sSecondary };
 }
 

@@ -61,6 +61,11 @@ export interface StartSimulatorsOptions {
    * health check) or 'route53-arc' (an ARC cluster's routing controls, which the records follow).
    */
   dns?: 'route53' | 'route53-arc';
+  /**
+   * CloudNativePG in both Kubernetes simulators (the Clusters and an operator acting on the lab
+   * whose lab.json is in `labDir`): `dr lab up --postgres cloudnative-pg`.
+   */
+  cnpg?: { labDir: string };
 }
 
 export interface Simulators {

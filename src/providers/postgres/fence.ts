@@ -14,6 +14,7 @@ import { DRILL_LOAD_APPLICATION } from '../write-load.js';
 import { lsnDiff } from './lsn.js';
 import { fencedSql, liftRoleFence, setRoleFence } from './role-fence.js';
 import { inspect } from './state.js';
+import { backoffMs, sleep } from '../dns-resolve.js';
 
 /**
  * Stop writes on `side` and return its final LSN. read-only: default_transaction_read_only via
@@ -24,9 +25,19 @@ import { inspect } from './state.js';
 export async function fenceWrites(
   ctx: PgContext,
   side: RegionRole,
-): Promise<{ finalLsn: string; terminated: number | null; ms: number }> {
+  { readState = false }: { readState?: boolean } = {},
+): Promise<{
+  finalLsn: string;
+  terminated: number | null;
+  ms: number;
+  /** With readState: the fenced side's state for the fence record (null when unreadable or not fenced). */
+  state?: FencedState | null;
+}> {
   const started = Date.now();
-  let terminated: number | null = null;
+  // After the fence: end the sessions, read the final LSN (and the fenced state) on one session.
+  const finish = (c: pg.Client, roles?: readonly string[]) =>
+    afterFence(ctx, c, side, roles, readState);
+  let done: { terminated: number | null; finalLsn: string; state?: FencedState | null };
   if (ctx.opts.fence.method === 'command') {
     await runShellCommand(NAME, 'fence', ctx.opts.fence.command ?? '', {
       env: { DR_SIDE: side, DR_PG_URL: ctx.url(side), DR_PG_OTHER_URL: ctx.url(other(side)) },
@@ -36,50 +47,78 @@ export async function fenceWrites(
     if (!after.reachable) {
       // The command shut the server down: a clean shutdown sends all WAL to the standby first.
       const finalLsn = await receivedAfterShutdown(ctx, other(side));
-      return { finalLsn, terminated, ms: Date.now() - started };
+      return {
+        finalLsn,
+        terminated: null,
+        ms: Date.now() - started,
+        ...(readState ? { state: null } : {}),
+      };
     }
+    done = await ctx.withClient(
+      side,
+      'reading the final LSN',
+      (c) => finish(c, undefined),
+      300_000,
+    );
   } else if (ctx.opts.fence.method === 'role') {
     // Committed role settings apply to every later login: no reload to wait for.
     await setRoleFence(ctx, side);
-    terminated = await endSessions(ctx, side, ctx.opts.fence.roles ?? []);
+    done = await ctx.withClient(
+      side,
+      'ending client sessions and reading the final LSN',
+      (c) => finish(c, ctx.opts.fence.roles ?? []),
+      300_000,
+    );
   } else {
     await ctx.withClient(side, 'fencing writes (read-only)', async (c) => {
       await c.query('ALTER SYSTEM SET default_transaction_read_only = on');
       await c.query('SELECT pg_reload_conf()');
     });
     // The reload is asynchronous: once a new session sees it, every later session is read-only.
-    await ctx.poll(10_000, `${side} to apply default_transaction_read_only`, () =>
-      ctx.withClient(side, 'checking the fence', async (c) =>
-        (await c.query('SHOW default_transaction_read_only')).rows[0]
-          .default_transaction_read_only === 'on'
-          ? true
-          : undefined,
+    // That session, read-only itself, then ends the older ones and reads the final LSN.
+    done = await ctx.poll(10_000, `${side} to apply default_transaction_read_only`, () =>
+      ctx.withClient(
+        side,
+        'checking the fence, ending client sessions and reading the final LSN',
+        async (c) =>
+          (await c.query('SHOW default_transaction_read_only')).rows[0]
+            .default_transaction_read_only === 'on'
+            ? finish(c, undefined)
+            : undefined,
+        300_000,
       ),
     );
-    terminated = await endSessions(ctx, side);
   }
-  const finalLsn = await ctx.withClient(
-    side,
-    'reading the final LSN',
-    async (c) => {
-      try {
-        await c.query('CHECKPOINT');
-      } catch (err) {
-        // Without CHECKPOINT rights the write position is still a correct, if slightly early, target.
-        ctx.opts.log.warn(
-          { err: (err as Error).message, side },
-          'CHECKPOINT before reading the final LSN failed',
-        );
-      }
-      return (await c.query('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0].lsn as string;
-    },
-    300_000,
-  );
   ctx.opts.log.info(
-    { side, method: ctx.opts.fence.method, terminated, finalLsn },
+    { side, method: ctx.opts.fence.method, terminated: done.terminated, finalLsn: done.finalLsn },
     'postgres writes fenced',
   );
-  return { finalLsn, terminated, ms: Date.now() - started };
+  return { ...done, ms: Date.now() - started };
+}
+
+/** On a session opened after the fence: end the sessions from before it (not for a command fence), then the final LSN. */
+async function afterFence(
+  ctx: PgContext,
+  c: pg.Client,
+  side: RegionRole,
+  roles: readonly string[] | undefined,
+  readState: boolean,
+): Promise<{ terminated: number | null; finalLsn: string; state?: FencedState | null }> {
+  const terminated =
+    ctx.opts.fence.method === 'command' ? null : await endSessions(ctx, c, side, roles);
+  try {
+    await c.query('CHECKPOINT');
+  } catch (err) {
+    // Without CHECKPOINT rights the write position is still a correct, if slightly early, target.
+    ctx.opts.log.warn(
+      { err: (err as Error).message, side },
+      'CHECKPOINT before reading the final LSN failed',
+    );
+  }
+  const finalLsn = (await c.query('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]
+    .lsn as string;
+  if (!readState) return { terminated, finalLsn };
+  return { terminated, finalLsn, state: await fencedStateOn(ctx, c, side) };
 }
 
 /**
@@ -96,11 +135,12 @@ export async function fenceWrites(
  */
 async function endSessions(
   ctx: PgContext,
+  c: pg.Client,
   side: RegionRole,
   roles?: readonly string[],
 ): Promise<number> {
   const timeoutMs = ctx.opts.sessionExitTimeoutMs ?? 15_000;
-  return ctx.withClient(side, 'ending client sessions', async (c) => {
+  {
     const { rows } = await c.query<Session & { ended: boolean | null; fencedAt: string }>(
       `SELECT a.pid, a.backend_start::text AS started, a.application_name AS app, a.usename AS "user",
               statement_timestamp()::text AS "fencedAt",
@@ -115,13 +155,14 @@ async function endSessions(
     const kept = rows.filter((r) => r.ended === null);
     const fencedAt = rows[0]?.fencedAt ?? null;
     const deadline = Date.now() + timeoutMs;
-    for (;;) {
+    for (let attempt = 0; ; attempt++) {
       const left = await sessionsLeft(c, ended, kept, fencedAt);
       if (left.ended.length + left.kept.length === 0) return ended.length;
       if (Date.now() > deadline) throw sessionsLeftError(ctx, side, left, timeoutMs);
-      await new Promise((r) => setTimeout(r, 50));
+      // An ended backend exits within milliseconds: look again soon, then back off.
+      await sleep(backoffMs(attempt, 50, 2));
     }
-  });
+  }
 }
 
 interface Session {
@@ -218,23 +259,37 @@ async function unfenceSystem(ctx: PgContext, side: RegionRole): Promise<boolean>
 }
 
 /** The fenced side's timeline, next transaction id and end of WAL, for the fence record; null when unreadable (a fence command that stopped it) or not fenced. */
-export async function readFencedState(
+async function readFencedState(ctx: PgContext, side: RegionRole): Promise<FencedState | null> {
+  try {
+    return await ctx.withClient(side, 'reading the fenced state', (c) =>
+      fencedStateOn(ctx, c, side),
+    );
+  } catch (err) {
+    ctx.opts.log.warn(
+      { err: (err as Error).message, side },
+      'reading the fenced side for the fence record failed',
+    );
+    return null;
+  }
+}
+
+/** readFencedState on an open session; null (and a warning) when it cannot be read. */
+async function fencedStateOn(
   ctx: PgContext,
+  c: pg.Client,
   side: RegionRole,
 ): Promise<FencedState | null> {
   try {
-    return await ctx.withClient(side, 'reading the fenced state', async (c) => {
-      const { rows } = await c.query(
-        `SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS xid, pg_current_wal_insert_lsn()::text AS lsn,
-                ${fencedSql(ctx.opts.fence)} AS fenced`,
-      );
-      if (rows[0].fenced !== true) return null;
-      return {
-        timeline: await writerTimeline(c),
-        nextXid: rows[0].xid as string,
-        endLsn: rows[0].lsn as string,
-      };
-    });
+    const { rows } = await c.query(
+      `SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS xid, pg_current_wal_insert_lsn()::text AS lsn,
+              ${fencedSql(ctx.opts.fence)} AS fenced`,
+    );
+    if (rows[0].fenced !== true) return null;
+    return {
+      timeline: await writerTimeline(c),
+      nextXid: rows[0].xid as string,
+      endLsn: rows[0].lsn as string,
+    };
   } catch (err) {
     ctx.opts.log.warn(
       { err: (err as Error).message, side },

@@ -8,14 +8,7 @@ import { PreconditionFailed, ProviderError } from '../../errors.js';
 import { formatBytes } from '../bytes.js';
 import type { Progress, PromotionResult } from '../types.js';
 import { NAME, other, type PgContext, type Reachable, type SideState } from './context.js';
-import {
-  fenceWrites,
-  keepFenceTaken,
-  keepFoundFence,
-  readFencedState,
-  recordFence,
-  unfence,
-} from './fence.js';
+import { fenceWrites, keepFenceTaken, keepFoundFence, recordFence, unfence } from './fence.js';
 import { identityProblem, notPromotedAfter, notProvenPromoted, sameCluster } from './identity.js';
 import { expectedLoss } from './loss.js';
 import { lsnDiff } from './lsn.js';
@@ -29,8 +22,8 @@ export async function promote(
 ): Promise<PromotionResult> {
   const started = Date.now();
   const src = other(target);
-  const t = await inspectReachable(ctx, target);
-  const o = await inspect(ctx, src);
+  // Both sides at once: neither reading depends on the other.
+  const [t, o] = await Promise.all([inspectReachable(ctx, target), inspect(ctx, src)]);
   await refuseWrongTarget(ctx, target, t, o);
   if (!t.inRecovery) return alreadyPromoted(ctx, target, t, o, mode);
   refuseUnready(ctx, target, t, o, mode);
@@ -161,14 +154,18 @@ async function promotePlanned(
     );
   }
   progress(`fencing ${src} (${ctx.opts.fence.method})`);
-  const fence = await fenceWrites(ctx, src);
+  // The fenced state is read on the fence's own session, right after the final LSN.
+  const fence = await fenceWrites(ctx, src, { readState: true });
   progress(`${src} fenced; final LSN ${fence.finalLsn}`, { finalLsn: fence.finalLsn });
-  const fencedState = await readFencedState(ctx, src);
+  const fencedState = fence.state ?? null;
   if (fencedState) keepFenceTaken(ctx, src, fence.finalLsn, fencedState);
   const catchUp = await waitForReplay(ctx, target, fence.finalLsn, progress);
   const promoteMs = await promoteBy(ctx, target, progress);
-  await recordFence(ctx, src, target, fence.finalLsn, fencedState);
-  const unfenced = await unfence(ctx, target);
+  // The record reads the promoted side's history, the unfence its settings: independent.
+  const [, unfenced] = await Promise.all([
+    recordFence(ctx, src, target, fence.finalLsn, fencedState),
+    unfence(ctx, target),
+  ]);
   const totalMs = Date.now() - started;
   return {
     noop: false,

@@ -7,3 +7,8 @@ export const ELASTICACHE_CALLS: Readonly<Record<string, string>> = {
   DescribeGlobalReplicationGroupsCommand: 'elasticache:DescribeGlobalReplicationGroups',
   FailoverGlobalReplicationGroupCommand: 'elasticache:FailoverGlobalReplicationGroup',
 };
+
+/** The CloudWatch call of the driver (lag-metric.ts): the lag where INFO replication does not answer. */
+export const ELASTICACHE_CLOUDWATCH_CALLS: Readonly<Record<string, string>> = {
+  GetMetricDataCommand: 'cloudwatch:GetMetricData',
+};

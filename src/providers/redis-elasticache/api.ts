@@ -16,6 +16,8 @@ export const NAME = 'elasticache-global';
 interface GlobalMemberConfig {
   region: string;
   replicationGroupId: string;
+  /** The node whose CloudWatch lag metric is read (lag-metric.ts). */
+  cacheClusterId?: string;
 }
 
 export interface ElastiCacheGlobalOptions {
@@ -25,6 +27,7 @@ export interface ElastiCacheGlobalOptions {
   pauseWrites: boolean;
   failoverTimeoutSeconds: number;
   endpoint?: string;
+  cloudwatchEndpoint?: string;
   credentials?: { accessKeyId: string; secretAccessKey: string };
 }
 

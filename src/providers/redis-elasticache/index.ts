@@ -18,6 +18,7 @@ import type {
   PromotionResult,
 } from '../types.js';
 import { ElastiCacheApi, memberOf, NAME, type ElastiCacheGlobalOptions } from './api.js';
+import { LagMetric } from './lag-metric.js';
 import { readiness } from './readiness.js';
 import { isPrimary, promote } from './switch.js';
 
@@ -41,6 +42,7 @@ class ElastiCacheGlobalProvider implements CacheProvider {
   readonly name = NAME;
   private readonly ctx: RedisCtx;
   private readonly api: ElastiCacheApi;
+  private readonly metric: LagMetric;
 
   constructor(private readonly opts: ElastiCacheDriverOptions) {
     this.ctx = {
@@ -49,10 +51,11 @@ class ElastiCacheGlobalProvider implements CacheProvider {
       connectTimeoutMs: opts.connectTimeoutMs ?? 3000,
     };
     this.api = new ElastiCacheApi(opts);
+    this.metric = new LagMetric(opts);
   }
 
   readiness(target: RegionRole): Promise<ComponentReadiness> {
-    return readiness(this.ctx, this.api, target, this.opts.pauseWrites);
+    return readiness(this.ctx, this.api, this.metric, target, this.opts.pauseWrites);
   }
 
   /** PRIMARY in the datastore and the datastore available: the failover that made it so is over. */
@@ -62,7 +65,7 @@ class ElastiCacheGlobalProvider implements CacheProvider {
   }
 
   promote(opts: { target: RegionRole; mode: Mode; progress: Progress }): Promise<PromotionResult> {
-    return promote(this.ctx, this.api, {
+    return promote(this.ctx, this.api, this.metric, {
       ...opts,
       pause: this.opts.pauseWrites,
       timeoutSeconds: this.opts.failoverTimeoutSeconds,
@@ -113,6 +116,7 @@ class ElastiCacheGlobalProvider implements CacheProvider {
 
   async close(): Promise<void> {
     this.api.close();
+    this.metric.close();
     await Promise.all([...this.ctx.open].map(release));
     this.ctx.open.clear();
   }

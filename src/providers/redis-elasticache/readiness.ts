@@ -9,11 +9,12 @@ import { formatBytes } from '../bytes.js';
 import { other, withClient, type RedisCtx } from '../redis/connection.js';
 import { inspect } from '../redis/state.js';
 import { memberOf, type DatastoreState, type ElastiCacheApi } from './api.js';
+import { describeLag, type LagMetric, type LagReading } from './lag-metric.js';
 import { isPrimary, offsetGap, refusal } from './switch.js';
 
 /** What the card says whatever the state: the limits of this driver. */
 const LIMITS = [
-  'rights: the read call (DescribeGlobalReplicationGroups) succeeded; FailoverGlobalReplicationGroup cannot be dry-run, so its permission is known only when it is sent',
+  'rights: the read calls (DescribeGlobalReplicationGroups, and CloudWatch GetMetricData where the lag row shows a datapoint) succeeded; FailoverGlobalReplicationGroup cannot be dry-run, so its permission is known only when it is sent',
   'DisassociateGlobalReplicationGroup is never sent: it is one-way and re-adding a cluster wipes its data',
 ];
 
@@ -36,9 +37,48 @@ function rows(api: ElastiCacheApi, st: DatastoreState, target: RegionRole): stri
   return `datastore ${st.status}; ${row(target)}; ${row(other(target))}`;
 }
 
+/**
+ * The lag with its source: the offsets where INFO replication answers on both endpoints, the
+ * CloudWatch metric beside it (or instead of it), each with what it measures and how old it is.
+ */
+function lagLine(gap: number | null, cw: LagReading): string {
+  const info =
+    gap === null
+      ? 'INFO replication does not answer on both endpoints'
+      : `${formatBytes(gap)} (INFO replication offsets, now)`;
+  return `lag ${info}; ${describeLag(cw)}`;
+}
+
+/** What may be lost without a pause: the offsets where they answer, else the metric. */
+function measuredLag(gap: number | null, cw: LagReading): string {
+  if (gap !== null) return `${formatBytes(gap)} by INFO replication offsets`;
+  return 'error' in cw
+    ? 'unknown: neither INFO replication nor CloudWatch answers'
+    : describeLag(cw);
+}
+
+function details(st: DatastoreState, gap: number | null, cw: LagReading) {
+  return {
+    datastore: st.status,
+    members: st.members.map((m) => `${m.replicationGroupId}@${m.region} ${m.role} ${m.status}`),
+    offsetGapBytes: gap,
+    cloudwatchLagSeconds: 'error' in cw ? null : cw.seconds,
+    cloudwatchLagAgeSeconds: 'error' in cw ? null : cw.ageSeconds,
+    ...('error' in cw ? { cloudwatchError: cw.error } : {}),
+  };
+}
+
+const noPauseReason = (pauseWrites: boolean, reachable: boolean, src: RegionRole): string =>
+  !pauseWrites
+    ? 'pauseWrites is off'
+    : reachable
+      ? 'the endpoint refuses CLIENT PAUSE'
+      : `${src} is unreachable`;
+
 export async function readiness(
   ctx: RedisCtx,
   api: ElastiCacheApi,
+  metric: LagMetric,
   target: RegionRole,
   pauseWrites: boolean,
 ): Promise<ComponentReadiness> {
@@ -59,17 +99,12 @@ export async function readiness(
   }
   const o = await inspect(ctx, src).catch(() => null);
   const primaryReachable = !!o?.reachable;
-  const gap = await offsetGap(ctx, target).catch(() => null);
-  const lag = gap === null ? 'lag not readable (INFO replication)' : `lag ${formatBytes(gap)}`;
-  const base = {
-    component: 'cache' as const,
-    primaryReachable,
-    details: {
-      datastore: st.status,
-      members: st.members.map((m) => `${m.replicationGroupId}@${m.region} ${m.role} ${m.status}`),
-      offsetGapBytes: gap,
-    },
-  };
+  const [gap, cw] = await Promise.all([
+    offsetGap(ctx, target).catch(() => null),
+    metric.read(target),
+  ]);
+  const lag = lagLine(gap, cw);
+  const base = { component: 'cache' as const, primaryReachable, details: details(st, gap, cw) };
   const planFacts = {
     driver: 'elasticache-global',
     datastore: st.status,
@@ -94,19 +129,28 @@ export async function readiness(
     };
   const known = pauseWrites && primaryReachable ? await canPause(ctx, src) : false;
   const pausable = known !== false;
-  const measured = gap === null ? 'unknown' : formatBytes(gap);
+  const measured = measuredLag(gap, cw);
   const lossNote =
     known === true
       ? 'planned: writes are paused (CLIENT PAUSE WRITE) until the lag is 0, then the failover: zero loss'
       : known === null
         ? `planned: writes are paused (CLIENT PAUSE WRITE) until the lag is 0, then the failover: zero loss; if the endpoint refuses the pause, the switch may lose up to the measured lag (${measured})`
-        : `writes cannot be paused (${!pauseWrites ? 'pauseWrites is off' : primaryReachable ? 'the endpoint refuses CLIENT PAUSE' : `${src} is unreachable`}): the switch may lose up to the measured lag (${measured})`;
+        : `writes cannot be paused (${noPauseReason(pauseWrites, primaryReachable, src)}): the switch may lose up to the measured lag (${measured})`;
   return {
     ...base,
     status: pausable ? 'ready' : 'warning',
     summary: `${rows(api, st, target)}; ${lag}`,
     planFacts: { ...planFacts, pausable },
-    ...(pausable ? {} : { expectedLoss: { bytes: gap, seconds: null, description: lossNote } }),
-    warnings: [lossNote, ...LIMITS],
+    ...(pausable
+      ? {}
+      : {
+          expectedLoss: {
+            bytes: gap,
+            seconds: 'error' in cw ? null : cw.seconds,
+            description: lossNote,
+          },
+        }),
+    // Where the loss line carries the note, once is enough.
+    warnings: pausable ? [lossNote, ...LIMITS] : LIMITS,
   };
 }

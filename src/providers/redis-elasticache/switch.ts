@@ -10,6 +10,7 @@ import { other, poll, withClient, type RedisCtx } from '../redis/connection.js';
 import { inspect, parseInfo } from '../redis/state.js';
 import type { Progress, PromotionResult } from '../types.js';
 import { memberOf, NAME, type DatastoreState, type ElastiCacheApi } from './api.js';
+import { describeLag, type LagMetric, type LagReading } from './lag-metric.js';
 
 /**
  * Why AWS would refuse a failover to `target`, or null. API_FailoverGlobalReplicationGroup:
@@ -122,7 +123,13 @@ async function awaitRoles(
   return done;
 }
 
-function rpoOf(mode: Mode, pause: Pause, gap: number | null, target: RegionRole): RpoMeasurement {
+function rpoOf(
+  mode: Mode,
+  pause: Pause,
+  gap: number | null,
+  target: RegionRole,
+  cw: LagReading | null,
+): RpoMeasurement {
   if (pause.paused)
     return {
       component: 'cache',
@@ -130,14 +137,17 @@ function rpoOf(mode: Mode, pause: Pause, gap: number | null, target: RegionRole)
       seconds: 0,
       description: `zero loss: writes were paused and ${target} had applied the primary's whole stream before the failover`,
     };
+  const seconds = cw && !('error' in cw) ? cw.seconds : null;
   return {
     component: 'cache',
     bytes: gap,
-    seconds: null,
+    seconds,
     description:
-      gap === null
-        ? `${mode}: writes not paused; the lag at the failover could not be read (INFO replication did not answer on both endpoints)`
-        : `${mode}: writes not paused; ${target} was ${formatBytes(gap)} behind when the failover was requested: up to that is lost`,
+      gap !== null
+        ? `${mode}: writes not paused; ${target} was ${formatBytes(gap)} behind when the failover was requested: up to that is lost`
+        : cw && !('error' in cw)
+          ? `${mode}: writes not paused; INFO replication did not answer on both endpoints; the lag before the failover was ${describeLag(cw)}: up to that is lost`
+          : `${mode}: writes not paused; the lag at the failover could not be read (INFO replication did not answer on both endpoints${cw ? `; ${describeLag(cw)}` : ''})`,
   };
 }
 
@@ -145,6 +155,7 @@ function rpoOf(mode: Mode, pause: Pause, gap: number | null, target: RegionRole)
 export async function promote(
   ctx: RedisCtx,
   api: ElastiCacheApi,
+  metric: LagMetric,
   opts: {
     target: RegionRole;
     mode: Mode;
@@ -174,6 +185,8 @@ export async function promote(
   if (pause.paused) await catchUp(ctx, target, pause.finalOffset!, progress);
   else if (pause.why) progress(`writes could not be paused (${pause.why}): switching with the lag`);
   const gap = pause.paused ? 0 : await offsetGap(ctx, target).catch(() => null);
+  // Where the offsets cannot be read (the primary's region is out), the metric is the measure.
+  const cw = gap === null ? await metric.read(target) : null;
   progress(
     `FailoverGlobalReplicationGroup: ${api.member(target).replicationGroupId} becomes PRIMARY`,
   );
@@ -183,7 +196,7 @@ export async function promote(
   } finally {
     if (pause.paused) await unpause(ctx, src);
   }
-  const rpo = rpoOf(mode, pause, gap, target);
+  const rpo = rpoOf(mode, pause, gap, target, cw);
   return {
     noop: false,
     mode,
@@ -193,6 +206,9 @@ export async function promote(
       paused: pause.paused,
       ...(pause.why ? { pauseRefused: pause.why } : {}),
       offsetGapBytes: gap,
+      ...(cw && !('error' in cw)
+        ? { cloudwatchLagSeconds: cw.seconds, cloudwatchLagAgeSeconds: cw.ageSeconds }
+        : {}),
       totalMs: Date.now() - started,
     },
     rpo,

@@ -102,6 +102,8 @@ export async function withClient<T>(
     retryStrategy: () => null,
     connectionName: 'dr-bot',
     disconnectTimeout: 100,
+    // No INFO round trip before each call: a server still loading answers LOADING, retried as unreachable.
+    enableReadyCheck: false,
   });
   r.on('error', () => undefined);
   ctx.open.add(r);

@@ -34,8 +34,8 @@ export async function promote(
 ): Promise<PromotionResult> {
   const started = Date.now();
   const src = other(target);
-  const t = await inspectReachable(ctx, target);
-  const o = await inspect(ctx, src);
+  // Both sides at once: neither reading depends on the other.
+  const [t, o] = await Promise.all([inspectReachable(ctx, target), inspect(ctx, src)]);
   if (t.role === 'master') {
     if (interrupted(t, o))
       return finishInterrupted(ctx, target, t, o as Reachable, mode, progress, started);
