@@ -80,7 +80,28 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   'components.postgres':
     'PostgreSQL with a streaming standby in the secondary region (PostgreSQL 13 or later).',
   'components.postgres.driver':
-    '`streaming` (default): self-managed servers, `pg_promote` and rewind. `rds-replica`: an RDS cross-region read replica, promoted with `PromoteReadReplica`; failback rebuilds a replica. `cloudnative-pg`: CloudNativePG 1.24+ replica clusters, switched through their Cluster resources (see docs/postgres-drivers.md).',
+    '`streaming` (default): self-managed servers, `pg_promote` and rewind. `rds-replica`: an RDS cross-region read replica, promoted with `PromoteReadReplica`; failback rebuilds a replica. `cloudnative-pg`: CloudNativePG 1.24+ replica clusters, switched through their Cluster resources. `azure-flexible`: an Azure Database for PostgreSQL flexible server read replica, promoted by Azure (a switchover with virtual endpoints, else standalone) (see docs/postgres-drivers.md).',
+  'components.postgres.azureFlexible':
+    'Driver `azure-flexible` only: the flexible servers behind `primary` and `secondary`. SQL (readiness, fence, catch-up, consistency) still goes to the connection URLs.',
+  'components.postgres.azureFlexible.subscriptionId': 'The subscription of both servers.',
+  'components.postgres.azureFlexible.resourceGroup':
+    'The resource group of both servers, unless a side names its own.',
+  'components.postgres.azureFlexible.<side>': 'The flexible server of that region.',
+  'components.postgres.azureFlexible.<side>.serverName': 'Its server (resource) name.',
+  'components.postgres.azureFlexible.<side>.resourceGroup':
+    'Its resource group; default `azureFlexible.resourceGroup`.',
+  'components.postgres.azureFlexible.<side>.location':
+    'Its Azure region: a failback after a standalone promotion creates the new read replica there.',
+  'components.postgres.azureFlexible.virtualEndpoint':
+    'The virtual endpoint pair (writer on the primary, reader on the replica). With it a promotion is a switchover: the roles swap and failback is a switchover back. Without it a promotion is standalone and final, and failback is a rebuild.',
+  'components.postgres.azureFlexible.endpoint':
+    'Azure Resource Manager endpoint override (the lab simulator); default management.azure.com. Trusts `azure.caFile`.',
+  'components.postgres.azureFlexible.promoteTimeoutSeconds':
+    'How long a promotion (the Servers - Update operation) may run until the server is the primary.',
+  'components.postgres.azureFlexible.rebuildTimeoutMinutes':
+    'Failback: how long the old primary may take to replicate again (after a switchover while it was down, or as a new read replica).',
+  'components.postgres.azureFlexible.pollIntervalMs':
+    'How often the ARM operation and the servers are polled.',
   'components.postgres.rds':
     'Driver `rds-replica` only: the RDS instances behind `primary` and `secondary`. SQL (readiness, fence, catch-up, consistency) still goes to the connection URLs.',
   'components.postgres.rds.<side>': 'The RDS DB instance of that region.',
@@ -118,7 +139,7 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   'components.postgres.fence':
     'How writes on the old primary are stopped: before promotion when planned, wherever it can be reached when unplanned.',
   'components.postgres.fence.method':
-    '`read-only`: `ALTER SYSTEM SET default_transaction_read_only=on`, reload, end client sessions (PostgreSQL 15+ grants it without a superuser). `role`: `ALTER ROLE` each of `fence.roles` `SET default_transaction_read_only=on` and end their sessions, where `ALTER SYSTEM` is not allowed (before 15; RDS, Aurora, Cloud SQL). `command`: run `fence.command` instead. Driver `rds-replica` requires `role`: the config check refuses the others. Driver `cloudnative-pg` fences by demotion and refuses `role` and `command`.',
+    '`read-only`: `ALTER SYSTEM SET default_transaction_read_only=on`, reload, end client sessions (PostgreSQL 15+ grants it without a superuser). `role`: `ALTER ROLE` each of `fence.roles` `SET default_transaction_read_only=on` and end their sessions, where `ALTER SYSTEM` is not allowed (before 15; RDS, Aurora, Cloud SQL). `command`: run `fence.command` instead. Drivers `rds-replica` and `azure-flexible` require `role`: the config check refuses the others. Driver `cloudnative-pg` fences by demotion and refuses `role` and `command`.',
   'components.postgres.fence.roles':
     'Required with method `role`: the login roles the application writes with. The bot needs CREATEROLE (and ADMIN OPTION on each on PostgreSQL 16+): `deploy/permissions/postgres-role-fence.sql`.',
   'components.postgres.fence.command':

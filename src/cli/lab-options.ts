@@ -22,14 +22,19 @@ export function redisDriverOption(): Option {
   ).choices(['replication', 'elasticache-global', 'azure-cache']);
 }
 
-/** `--redis azure-cache` signs in with the lab's Entra ID, which only `--cloud azure` starts. */
+/** `--redis azure-cache` and `--postgres azure-flexible` sign in with the lab's Entra ID, which only `--cloud azure` starts. */
 export function azureCacheNeedsAzure(command: Command): Command {
   return command.hook('preAction', (cmd) => {
-    const o = cmd.opts<{ cloud?: string; redis?: string }>();
+    const o = cmd.opts<{ cloud?: string; redis?: string; postgres?: string }>();
     if (o.redis === 'azure-cache' && o.cloud !== 'azure')
       cmd.error(
         "error: --redis azure-cache needs --cloud azure (the cache API checks the lab Entra ID's tokens)",
         { exitCode: 2, code: 'dr.azureCacheWithoutAzure' },
+      );
+    if (o.postgres === 'azure-flexible' && o.cloud !== 'azure')
+      cmd.error(
+        "error: --postgres azure-flexible needs --cloud azure (the flexible server API checks the lab Entra ID's tokens)",
+        { exitCode: 2, code: 'dr.azureFlexibleWithoutAzure' },
       );
   });
 }
@@ -38,8 +43,8 @@ export function azureCacheNeedsAzure(command: Command): Command {
 export function postgresDriverOption(): Option {
   return new Option(
     '--postgres <driver>',
-    'the database driver of the lab config: rds-replica puts an RDS simulator in front of the PostgreSQL pair (promotion and failback rebuild through the RDS API); cloudnative-pg serves two CloudNativePG Clusters from the Kubernetes simulators, their operator acting on the pair',
-  ).choices(['streaming', 'rds-replica', 'cloudnative-pg']);
+    'the database driver of the lab config: rds-replica puts an RDS simulator in front of the PostgreSQL pair (promotion and failback rebuild through the RDS API); cloudnative-pg serves two CloudNativePG Clusters from the Kubernetes simulators, their operator acting on the pair; azure-flexible (with --cloud azure) an Azure flexible server simulator in front of the pair (switchover through virtual endpoints)',
+  ).choices(['streaming', 'rds-replica', 'cloudnative-pg', 'azure-flexible']);
 }
 
 /** `--dns <method>` of `dr lab up` and `dr demo`. */

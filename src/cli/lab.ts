@@ -68,6 +68,11 @@ function describeUp(info: LabInfo, cloud: LabCloud | undefined, customSteps: boo
           `  azure cache (ARM)   ${info.simulators['azure-cache'].url} (two Premium caches, geo-replicated, in front of the Redis pair; Entra ID tokens)`,
         ]
       : []),
+    ...(cloud && info.simulators['azure-flexible']
+      ? [
+          `  azure flexible (ARM) ${info.simulators['azure-flexible'].url} (a flexible server and its geo read replica, virtual endpoint lab-pg, in front of the PostgreSQL pair; Entra ID tokens)`,
+        ]
+      : []),
     ...(cloud && info.simulators.rds
       ? [
           `  rds API             ${info.simulators.rds.url} (a source instance and its cross-region read replica in front of the PostgreSQL pair)`,

@@ -109,6 +109,17 @@ function rdsText(rds: NonNullable<DrConfig['components']['postgres']>['rds']): s
   return `; RDS ${rds.primary.instanceIdentifier} (${rds.primary.region}), read replica ${rds.secondary.instanceIdentifier} (${rds.secondary.region})`;
 }
 
+/** The azure-flexible driver's servers, after the servers' URLs. */
+function azureFlexibleText(
+  a: NonNullable<DrConfig['components']['postgres']>['azureFlexible'],
+): string {
+  if (!a) return '';
+  const ve = a.virtualEndpoint
+    ? `, switchover via virtual endpoint ${a.virtualEndpoint}`
+    : ', standalone promotion (no virtual endpoint)';
+  return `; Azure flexible server ${a.primary.serverName} (${a.primary.location}), read replica ${a.secondary.serverName} (${a.secondary.location})${ve}`;
+}
+
 /** The cloudnative-pg driver's Clusters, after the servers' URLs. */
 function cnpgText(cnpg: NonNullable<DrConfig['components']['postgres']>['cloudnativePg']): string {
   if (!cnpg) return '';
@@ -125,7 +136,7 @@ function componentLines(c: DrConfig['components'], env: NodeJS.ProcessEnv): stri
   row(
     'postgres',
     c.postgres &&
-      `primary ${refText(c.postgres.primary, env)}, secondary ${refText(c.postgres.secondary, env)}${rdsText(c.postgres.rds)}${cnpgText(c.postgres.cloudnativePg)}`,
+      `primary ${refText(c.postgres.primary, env)}, secondary ${refText(c.postgres.secondary, env)}${rdsText(c.postgres.rds)}${cnpgText(c.postgres.cloudnativePg)}${azureFlexibleText(c.postgres.azureFlexible)}`,
   );
   row(
     'redis',

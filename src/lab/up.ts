@@ -30,6 +30,7 @@ import { applyPostgresRole, applyRedisAcl } from './permissions.js';
 import { redisFiles, redisUrl, startRedis, type RedisServerInfo } from './redis.js';
 import {
   azureCachePart,
+  azureFlexiblePart,
   elasticachePart,
   labCloud,
   rdsPart,
@@ -85,9 +86,10 @@ export interface LabUpOptions {
   dns?: 'route53' | 'route53-arc';
   /**
    * The database driver of the written config; rds-replica adds its RDS simulator part,
-   * cloudnative-pg installs CloudNativePG in the Kubernetes simulators.
+   * cloudnative-pg installs CloudNativePG in the Kubernetes simulators; azure-flexible (with the
+   * Azure cloud) adds its flexible server simulator part.
    */
-  postgres?: 'streaming' | 'rds-replica' | 'cloudnative-pg';
+  postgres?: 'streaming' | 'rds-replica' | 'cloudnative-pg' | 'azure-flexible';
   /** Add one custom runbook step of each kind (command, HTTP, manual) to the written config. */
   customSteps?: boolean;
 }
@@ -108,6 +110,10 @@ interface UpState {
 const AZURE_CACHE_NEEDS_AZURE =
   '--redis azure-cache signs in with the lab Entra ID of the Azure cloud: add --cloud azure.';
 
+/** Why `--postgres azure-flexible` needs `--cloud azure` (also the CLI's usage error). */
+const AZURE_FLEXIBLE_NEEDS_AZURE =
+  '--postgres azure-flexible signs in with the lab Entra ID of the Azure cloud: add --cloud azure.';
+
 /** The parts `dr lab up` starts for these choices: the cloud simulators, then each driver's own. */
 export function defaultLabParts(
   choices: Pick<LabUpOptions, 'cloud' | 'redis' | 'dns' | 'postgres'> = {},
@@ -119,6 +125,8 @@ export function defaultLabParts(
     );
   if (redis === 'azure-cache' && cloud !== 'azure')
     throw new PreconditionFailed(AZURE_CACHE_NEEDS_AZURE);
+  if (postgres === 'azure-flexible' && cloud !== 'azure')
+    throw new PreconditionFailed(AZURE_FLEXIBLE_NEEDS_AZURE);
   return [
     simulatorsPart({
       cloud,
@@ -129,6 +137,7 @@ export function defaultLabParts(
     ...(redis === 'azure-cache' ? [azureCachePart()] : []),
     ...(postgres === 'rds-replica' ? [rdsPart()] : []),
     ...(postgres === 'cloudnative-pg' ? [cnpgPart()] : []),
+    ...(postgres === 'azure-flexible' ? [azureFlexiblePart()] : []),
   ];
 }
 

@@ -34,6 +34,7 @@ import {
   type PostgresServerMemory,
   type SystemIdentifierMemory,
 } from './postgres/index.js';
+import { createAzureFlexibleProvider } from './postgres/azure-flexible.js';
 import { createRdsReplicaProvider } from './postgres/rds-replica.js';
 import { createCloudNativePgProvider } from './postgres/cloudnative-pg.js';
 import { createRedisProvider } from './redis/index.js';
@@ -66,6 +67,7 @@ function buildDatabase(
   identity?: SystemIdentifierMemory,
   servers?: PostgresServerMemory,
   kubernetes?: Components['kubernetes'],
+  azure: Pick<DrConfig, 'azure'> = {},
 ): DatabaseProvider {
   const opts = {
     primaryUrl: resolveConnection(pg.primary, env, 'components.postgres.primary'),
@@ -102,6 +104,17 @@ function buildDatabase(
       primary: side(primary, kubernetes?.primary),
       secondary: side(secondary, kubernetes?.secondary),
       operationTimeoutSeconds,
+    });
+  }
+  // Credentials from DefaultAzureCredential's chain; azure.caFile for a private ARM (the lab).
+  if (pg.driver === 'azure-flexible') {
+    if (!pg.azureFlexible)
+      throw new ConfigError('components.postgres.azureFlexible: missing; driver is azure-flexible');
+    return createAzureFlexibleProvider(opts, {
+      ...pg.azureFlexible,
+      credential: createAzureCredential(azure),
+      ...(azure.azure?.caFile ? { ca: readAzureCa(azure.azure.caFile) } : {}),
+      log,
     });
   }
   // The schema requires `rds` with this driver; the check keeps a hand-built config honest.
@@ -312,6 +325,7 @@ export function createProviders(
           opts.postgresIdentity,
           opts.postgresServers,
           c.kubernetes,
+          config,
         ),
       );
     if (c.redis)

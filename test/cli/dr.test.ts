@@ -109,6 +109,18 @@ describe('dr lab', () => {
     );
   });
 
+  it('up and demo --postgres azure-flexible without --cloud azure exit 2 before starting anything', async () => {
+    for (const command of [['lab', 'up'], ['demo']]) {
+      const lab = join(dir, `azure-flexible-on-aws-${command.length}`);
+      const run = await dr([...command, '--dir', lab, '--postgres', 'azure-flexible']);
+      expect([run.code, run.stdout]).toEqual([2, '']);
+      expect(run.stderr).toMatch(
+        /^error: --postgres azure-flexible needs --cloud azure \(the flexible server API checks the lab Entra ID's tokens\)\n/,
+      );
+      expect(existsSync(lab)).toBe(false);
+    }
+  });
+
   it('up --help lists --dns with its two methods', async () => {
     const run = await dr(['lab', 'up', '--help']);
     expect(run.code).toBe(0);
@@ -127,7 +139,9 @@ describe('dr lab', () => {
       const run = await dr([...command, '--help']);
       expect(run.code).toBe(0);
       expect(run.stdout).toMatch(/--postgres <driver> +the database driver of the lab config/);
-      expect(run.stdout).toContain('(choices: "streaming", "rds-replica", "cloudnative-pg")');
+      expect(run.stdout).toMatch(
+        /\(choices: "streaming",\s+"rds-replica",\s+"cloudnative-pg",\s+"azure-flexible"\)/,
+      );
     }
   });
 });

@@ -12,6 +12,7 @@ import { KUBERNETES_CALLS } from '../../src/providers/kubernetes-api-calls.js';
 import { KUBERNETES_RIGHTS } from '../../src/providers/kubernetes-rights.js';
 import { PG_RIGHTS } from '../../src/providers/postgres/rights.js';
 import { AZURE_CACHE_CALLS } from '../../src/providers/redis-azure-cache/api-calls.js';
+import { AZURE_FLEXIBLE_CALLS } from '../../src/providers/postgres/azure-flexible-api-calls.js';
 import {
   ELASTICACHE_CALLS,
   ELASTICACHE_CLOUDWATCH_CALLS,
@@ -172,12 +173,22 @@ describe('the Azure custom role', () => {
     expect([...sent].sort()).toEqual(Object.keys(AZURE_CACHE_CALLS).sort());
   });
 
-  it.each(Object.entries({ ...TRAFFIC_MANAGER_CALLS, ...AZURE_CACHE_CALLS }))(
-    'allows %s',
-    (_call, actions) => {
-      for (const a of actions) expect(allows(role.Actions, a)).toBe(true);
-    },
-  );
+  it('lists every flexible server call the azure-flexible driver makes', () => {
+    const src = ['azure-flexible.ts', 'azure-flexible-api.ts']
+      .map((f) => read(join('src/providers/postgres', f)))
+      .join('\n');
+    const sent = new Set(
+      [...src.matchAll(/\.(servers|virtualEndpoints)\.(\w+)\(/g)].map((m) => `${m[1]}.${m[2]}`),
+    );
+    expect(sent.size).toBeGreaterThan(0);
+    expect([...sent].sort()).toEqual(Object.keys(AZURE_FLEXIBLE_CALLS).sort());
+  });
+
+  it.each(
+    Object.entries({ ...TRAFFIC_MANAGER_CALLS, ...AZURE_CACHE_CALLS, ...AZURE_FLEXIBLE_CALLS }),
+  )('allows %s', (_call, actions) => {
+    for (const a of actions) expect(allows(role.Actions, a)).toBe(true);
+  });
 
   it.each(Object.entries(AZURE_BLOB_CALLS))('allows the data actions of %s', (_call, actions) => {
     for (const a of actions) expect(allows(role.DataActions, a)).toBe(true);

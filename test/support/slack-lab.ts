@@ -446,7 +446,18 @@ const APP_LIST = 'app:writes';
  * takes it (its traffic follows the writer as users follow DNS), remembering every write a server
  * acknowledged and where. Failed writes are not acknowledged and retried on the other side.
  */
-export function startApplication(lab: LabInfo) {
+export function startApplication(
+  lab: LabInfo,
+  /** The login role it writes PostgreSQL with (a role fence's target); default the lab's admin. */
+  opts: { postgresUser?: string } = {},
+) {
+  const pgUrl = (side: Side): string => {
+    if (!opts.postgresUser) return lab.postgres[side].url;
+    const u = new URL(lab.postgres[side].url);
+    u.username = opts.postgresUser;
+    u.password = '';
+    return u.toString();
+  };
   const acked = { database: [] as number[], cache: [] as number[] };
   const where = { database: { primary: 0, secondary: 0 }, cache: { primary: 0, secondary: 0 } };
   let stopping = false;
@@ -458,7 +469,7 @@ export function startApplication(lab: LabInfo) {
       try {
         if (!client) {
           client = new pg.Client({
-            connectionString: lab.postgres[side].url,
+            connectionString: pgUrl(side),
             connectionTimeoutMillis: 2000,
             query_timeout: 3000,
           });

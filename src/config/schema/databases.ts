@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { connectionRefOf } from './connection-ref.js';
+import { azureFlexible, checkAzureFlexibleDriver } from './azure-flexible.js';
 import { azureCache, checkRedisDriver, elasticacheGlobal, REDIS_DRIVERS } from './redis-driver.js';
 
 /** One RDS DB instance of the rds-replica driver: its identifier and the region it lives in. */
@@ -72,10 +73,13 @@ const cloudnativePg = z
 
 export const postgres = z
   .object({
-    /** How failover reaches the servers: streaming (pg_promote, rewind; self-managed) or rds-replica. */
-    driver: z.enum(['streaming', 'rds-replica', 'cloudnative-pg']).default('streaming'),
+    /** How failover reaches the servers: streaming (pg_promote, rewind; self-managed) or a platform driver (rds-replica, cloudnative-pg, azure-flexible). */
+    driver: z
+      .enum(['streaming', 'rds-replica', 'cloudnative-pg', 'azure-flexible'])
+      .default('streaming'),
     rds: rds.optional(),
     cloudnativePg: cloudnativePg.optional(),
+    azureFlexible: azureFlexible.optional(),
     primary: connectionRefOf('postgres'),
     secondary: connectionRefOf('postgres'),
     promoteTimeoutSeconds: z.number().int().positive().default(60),
@@ -181,6 +185,7 @@ export const postgres = z
         'a `cloudnativePg` block is for driver cloudnative-pg; set driver: cloudnative-pg or remove it',
       );
     }
+    checkAzureFlexibleDriver(p, problem);
   });
 
 export const redis = z

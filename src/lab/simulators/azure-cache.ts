@@ -224,10 +224,9 @@ function create(s: State, p: SimCache, lsName: string, req: RecordedRequest): Si
     p.location,
     async () => {
       // cache-how-to-geo-replication: linking flushes the secondary, then it copies the primary.
-      await onRedis(sec.url, async (r) => {
-        await r.call('FLUSHALL');
-        await r.call('REPLICAOF', host, port);
-      });
+      // REPLICAOF does both (the full sync replaces its data) and, unlike FLUSHALL, is not held
+      // by a client's CLIENT PAUSE WRITE: the service reconfigures the node, it is no client write.
+      await onRedis(sec.url, (r) => r.call('REPLICAOF', host, port));
       await synced(sec.url);
     },
     (ok) => {

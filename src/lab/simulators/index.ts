@@ -4,6 +4,7 @@
  * set as a part of the lab (simulatorsPart, with its control API client).
  */
 export { azureCachePart } from './azure-cache-part.js';
+export { azureFlexiblePart } from './azure-flexible-part.js';
 export { elasticachePart } from './elasticache-part.js';
 export { startAwsHealthSimulator, type AwsHealthSim } from './aws-health.js';
 export { startDynamoDbSimulator } from './dynamodb.js';

@@ -169,8 +169,8 @@ export async function resync(
   if (!link) {
     const why = refusal(api, s, null) ?? refusal(api, c, null);
     if (why) throw new PreconditionFailed(why);
-    // Our own planned pause on the old primary: lift it, the link makes the cache read-only anyway.
-    await unpause(ctx, standby);
+    // Our own planned pause on the old primary stays until the link made it read-only: a write
+    // let in before would be acknowledged, then flushed by the link.
     flushed = await keyCount(ctx, standby);
     progress(
       `LinkedServer create: ${c.name} becomes geo-secondary of ${s.name}; Azure flushes its ${flushed ?? 'unknown number of'} keys`,
@@ -186,6 +186,8 @@ export async function resync(
       `${c.name} is not a synced geo-secondary ${opts.timeoutSeconds} s after the link: check the Geo-replication page of ${s.name}`,
       { code: 'timeout', retryable: true },
     );
+  // A geo-secondary refuses writes itself: the writes our pause held now fail instead of landing.
+  if (!link) await unpause(ctx, standby);
   return {
     noop: false,
     summary: `${c.name} is the geo-secondary of ${s.name} again (its previous data was flushed by the link)`,
