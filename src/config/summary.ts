@@ -109,6 +109,13 @@ function rdsText(rds: NonNullable<DrConfig['components']['postgres']>['rds']): s
   return `; RDS ${rds.primary.instanceIdentifier} (${rds.primary.region}), read replica ${rds.secondary.instanceIdentifier} (${rds.secondary.region})`;
 }
 
+/** The aurora-global driver's global database and clusters, after the servers' URLs. */
+function auroraText(a: NonNullable<DrConfig['components']['postgres']>['aurora']): string {
+  if (!a) return '';
+  const c = (m: typeof a.primary): string => `${m.clusterIdentifier ?? m.arn ?? ''} (${m.region})`;
+  return `; Aurora global database ${a.globalClusterIdentifier}: ${c(a.primary)}, secondary ${c(a.secondary)}`;
+}
+
 /** One `components:` row per component, "not configured" for those left out. */
 function componentLines(c: DrConfig['components'], env: NodeJS.ProcessEnv): string[] {
   const lines: string[] = [];
@@ -118,7 +125,7 @@ function componentLines(c: DrConfig['components'], env: NodeJS.ProcessEnv): stri
   row(
     'postgres',
     c.postgres &&
-      `primary ${refText(c.postgres.primary, env)}, secondary ${refText(c.postgres.secondary, env)}${rdsText(c.postgres.rds)}`,
+      `primary ${refText(c.postgres.primary, env)}, secondary ${refText(c.postgres.secondary, env)}${rdsText(c.postgres.rds)}${auroraText(c.postgres.aurora)}`,
   );
   row(
     'redis',

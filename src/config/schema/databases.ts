@@ -3,6 +3,7 @@
  * failback) and Redis. Each side is a connection reference (see connection-ref.ts).
  */
 import { z } from 'zod';
+import { auroraGlobal, checkAuroraDriver } from './aurora.js';
 import { connectionRefOf } from './connection-ref.js';
 import { azureCache, checkRedisDriver, elasticacheGlobal, REDIS_DRIVERS } from './redis-driver.js';
 
@@ -38,8 +39,10 @@ const rds = z
 export const postgres = z
   .object({
     /** How failover reaches the servers: streaming (pg_promote, rewind; self-managed) or rds-replica. */
-    driver: z.enum(['streaming', 'rds-replica']).default('streaming'),
+    driver: z.enum(['streaming', 'rds-replica', 'aurora-global']).default('streaming'),
     rds: rds.optional(),
+    /** driver aurora-global: the global database and its two DB clusters. */
+    aurora: auroraGlobal.optional(),
     primary: connectionRefOf('postgres'),
     secondary: connectionRefOf('postgres'),
     promoteTimeoutSeconds: z.number().int().positive().default(60),
@@ -122,6 +125,7 @@ export const postgres = z
         'an `rds` block is for driver rds-replica; set driver: rds-replica or remove it',
       );
     }
+    checkAuroraDriver(p, problem);
   });
 
 export const redis = z
