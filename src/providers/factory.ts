@@ -34,6 +34,7 @@ import {
   type PostgresServerMemory,
   type SystemIdentifierMemory,
 } from './postgres/index.js';
+import { createAuroraGlobalProvider } from './postgres/aurora-global.js';
 import { createRdsReplicaProvider } from './postgres/rds-replica.js';
 import { createRedisProvider } from './redis/index.js';
 import { createAzureCacheProvider } from './redis-azure-cache/index.js';
@@ -86,6 +87,11 @@ function buildDatabase(
     log,
   };
   if (pg.driver === 'streaming') return createPostgresProvider(opts);
+  if (pg.driver === 'aurora-global') {
+    if (!pg.aurora)
+      throw new ConfigError('components.postgres.aurora: missing; driver is aurora-global');
+    return createAuroraGlobalProvider(opts, pg.aurora);
+  }
   // The schema requires `rds` with this driver; the check keeps a hand-built config honest.
   if (!pg.rds) throw new ConfigError('components.postgres.rds: missing; driver is rds-replica');
   return createRdsReplicaProvider(opts, pg.rds);
