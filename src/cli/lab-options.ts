@@ -38,8 +38,8 @@ export function azureCacheNeedsAzure(command: Command): Command {
 export function postgresDriverOption(): Option {
   return new Option(
     '--postgres <driver>',
-    'the database driver of the lab config: rds-replica puts an RDS simulator in front of the PostgreSQL pair (promotion and failback rebuild through the RDS API)',
-  ).choices(['streaming', 'rds-replica']);
+    'the database driver of the lab config: rds-replica puts an RDS simulator in front of the PostgreSQL pair (promotion and failback rebuild through the RDS API); aurora-global puts an Aurora Global Database simulator in front of it (SwitchoverGlobalCluster, FailoverGlobalCluster)',
+  ).choices(['streaming', 'rds-replica', 'aurora-global']);
 }
 
 /** `--dns <method>` of `dr lab up` and `dr demo`. */

@@ -33,6 +33,7 @@ import {
   elasticachePart,
   labCloud,
   rdsPart,
+  auroraPart,
   simulatorsPart,
 } from './simulators/index.js';
 import {
@@ -83,7 +84,7 @@ export interface LabUpOptions {
    */
   dns?: 'route53' | 'route53-arc';
   /** The database driver of the written config; rds-replica adds its RDS simulator part. */
-  postgres?: 'streaming' | 'rds-replica';
+  postgres?: 'streaming' | 'rds-replica' | 'aurora-global';
   /** Add one custom runbook step of each kind (command, HTTP, manual) to the written config. */
   customSteps?: boolean;
 }
@@ -120,6 +121,7 @@ export function defaultLabParts(
     ...(redis === 'elasticache-global' ? [elasticachePart()] : []),
     ...(redis === 'azure-cache' ? [azureCachePart()] : []),
     ...(postgres === 'rds-replica' ? [rdsPart()] : []),
+    ...(postgres === 'aurora-global' ? [auroraPart()] : []),
   ];
 }
 

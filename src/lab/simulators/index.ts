@@ -18,6 +18,7 @@ export { json, startHttpSim, type HttpSim } from './http-sim.js';
 export { kubeconfigFor, startKubernetesSimulator, type KubernetesSim } from './kubernetes.js';
 export { cloudState, labCloud, setRegionHealth, simulatorsPart, type LabCloud } from './part.js';
 export { rdsPart } from './rds-part.js';
+export { auroraPart } from './aurora-part.js';
 export { startRoute53Simulator, type Route53Sim } from './route53.js';
 export { startRoute53ArcSimulator, type ArcSim } from './route53-arc.js';
 export { startS3Simulator, type S3Sim } from './s3.js';
