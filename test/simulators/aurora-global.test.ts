@@ -84,7 +84,7 @@ beforeAll(async () => {
       switchoverTimeoutMinutes: 1,
       failoverTimeoutMinutes: 1,
       rejoinTimeoutMinutes: 1,
-      pollMs: 50,
+      pollIntervalMs: 50,
     },
   );
   west = new RDSClient({ region: 'eu-west-1', endpoint: aurora.url });
@@ -150,7 +150,11 @@ test('readiness reads the lag from aurora_global_db_status() on the secondary', 
   expect(ready.summary).toMatch(
     /app-eu-central is an Aurora secondary of app-global \(connected\), RPO lag \d+ ms, durability lag \d+ ms \(aurora_global_db_status\(\) on eu-central-1\); primary reachable: SwitchoverGlobalCluster, zero loss/,
   );
-  expect(ready.planFacts).toMatchObject({ auroraCluster: 'app-eu-central', auroraIsWriter: false });
+  expect(ready.planFacts).toEqual({
+    globalCluster: GLOBAL,
+    auroraCluster: 'app-eu-central',
+    operation: 'SwitchoverGlobalCluster',
+  });
   expect(ready.warnings?.join(' ')).toMatch(/cannot be dry-run/);
 });
 

@@ -55,6 +55,8 @@ export const auroraGlobal = z
     failoverTimeoutMinutes: z.number().int().positive().default(30),
     /** Failback after a failover: how long Aurora may take to re-add the old region (hours). */
     rejoinTimeoutMinutes: z.number().int().positive().default(1440),
+    /** How often DescribeGlobalClusters is polled while Aurora works. */
+    pollIntervalMs: z.number().int().positive().default(5000),
   })
   .strict()
   .superRefine((a, ctx) => {

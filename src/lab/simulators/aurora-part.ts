@@ -67,6 +67,7 @@ export function auroraPart(): LabPart {
         switchoverTimeoutMinutes: 5,
         failoverTimeoutMinutes: 5,
         rejoinTimeoutMinutes: 10,
+        pollIntervalMs: 200,
       };
     },
     env: () => ({

@@ -30,11 +30,6 @@ import { readiness } from './readiness.js';
 import { withRights } from './rights.js';
 import { inspect, isWriter, verifyWriter } from './state.js';
 
-type AuroraGlobalOptions = AuroraGlobalConfig & {
-  /** Between DescribeGlobalClusters polls (default 5000; tests use less). */
-  pollMs?: number;
-};
-
 /** The lag of a secondary as the card shows it, and where it was read. */
 interface AuroraLag {
   source: 'aurora_global_db_status' | 'streaming';
@@ -51,7 +46,7 @@ const RIGHTS =
 
 export function createAuroraGlobalProvider(
   pg: Omit<PostgresProviderOptions, 'promoter'>,
-  aurora: AuroraGlobalOptions,
+  aurora: AuroraGlobalConfig,
 ): DatabaseProvider {
   return new AuroraGlobalProvider(pg, aurora);
 }
@@ -64,11 +59,11 @@ class AuroraGlobalProvider implements DatabaseProvider {
 
   constructor(
     pg: Omit<PostgresProviderOptions, 'promoter'>,
-    private readonly aurora: AuroraGlobalOptions,
+    private readonly aurora: AuroraGlobalConfig,
   ) {
     this.ctx = new PgContext(pg);
     this.api = new AuroraApi(aurora);
-    this.pollMs = aurora.pollMs ?? 5000;
+    this.pollMs = aurora.pollIntervalMs;
   }
 
   /** The secondary's lag from aurora_global_db_status(), or the streaming views where it is absent. */
@@ -123,43 +118,57 @@ class AuroraGlobalProvider implements DatabaseProvider {
       return { ...r, status: 'warning', warnings: [...(r.warnings ?? []), (err as Error).message] };
     }
     const m = this.api.member(g, target);
-    const planFacts: ComponentReadiness['planFacts'] = {
-      ...r.planFacts,
+    // What the approval binds: the cluster and Aurora's operation, not the servers' states, which
+    // change while Aurora re-adds a region (a person approved that, not a state of the copy).
+    const facts = (operation: string): ComponentReadiness['planFacts'] => ({
       globalCluster: this.aurora.globalClusterIdentifier,
       auroraCluster: this.api.id(target),
-      auroraIsWriter: m?.IsWriter ?? null,
-      synchronization: m?.SynchronizationStatus ?? null,
-    };
-    const base = { ...r, planFacts, warnings: [RIGHTS] };
-    if (r.status === 'blocked' && r.details.targetInRecovery !== false) return base;
-    if (m?.IsWriter || r.details.targetInRecovery === false) {
-      if (m?.SynchronizationStatus === 'pending-resync' || !m?.IsWriter)
-        return { ...base, status: 'warning', warnings: [REJOIN, RIGHTS] };
-      return { ...base, status: r.status === 'blocked' ? 'blocked' : 'ready' };
-    }
-    if (refusal) return { ...base, status: 'blocked', summary: refusal };
-    if (m?.SynchronizationStatus === 'pending-resync')
+      operation,
+    });
+    const base = { ...r, planFacts: { ...r.planFacts, ...facts('none') }, warnings: [RIGHTS] };
+    // Being re-added after a failover, the old region's server may be down or mid-copy: say so.
+    if (m && !m.IsWriter && m.SynchronizationStatus === 'pending-resync')
       return {
         ...base,
         status: 'warning',
-        summary: `${this.api.id(target)} is being re-added as a secondary (pending-resync): a failback waits until Aurora has done so`,
+        summary: `Aurora is re-adding ${this.api.id(target)} as a secondary after a failover (pending-resync): the failback's resync waits until it has, then switches over back`,
+        planFacts: facts('SwitchoverGlobalCluster'),
         warnings: [REJOIN, RIGHTS],
       };
+    if (r.status === 'blocked' && r.details.targetInRecovery !== false) return base;
+    if (m?.IsWriter || r.details.targetInRecovery === false) {
+      if (!m?.IsWriter) return { ...base, status: 'warning', warnings: [REJOIN, RIGHTS] };
+      return { ...base, status: r.status === 'blocked' ? 'blocked' : 'ready' };
+    }
+    if (refusal) return { ...base, status: 'blocked', summary: refusal };
     const lag = await this.lag(target);
     const details = { ...r.details, rpoLagMs: lag.rpoMs, durabilityLagMs: lag.durabilityMs };
-    if (r.primaryReachable)
+    if (r.primaryReachable) {
+      // After a failover and Aurora's re-adding: the snapshot of the lost writes, on the failback's card.
+      const kept = await this.api.keptSnapshot(target).catch(() => undefined);
       return {
         ...base,
+        ...(kept
+          ? {
+              warnings: [
+                `Aurora kept the old volume of ${this.api.id(target)} as snapshot ${kept}: a system snapshot, deleted after the cluster's backup retention period; copy it to keep the writes the failover lost.`,
+                RIGHTS,
+              ],
+            }
+          : {}),
         status: 'ready',
         summary: `${this.api.id(target)} is an Aurora secondary of ${this.aurora.globalClusterIdentifier} (${m?.SynchronizationStatus ?? 'connected'}), ${lag.text}; ${src} reachable: SwitchoverGlobalCluster, zero loss`,
         details,
+        planFacts: facts('SwitchoverGlobalCluster'),
       };
+    }
     const description = `up to ${lag.rpoMs ?? '?'} ms of commits: ${lag.text}`;
     return {
       ...base,
       status: 'warning',
       summary: `${src} unreachable: FailoverGlobalCluster with AllowDataLoss to ${this.api.id(target)}, ${description}`,
       details,
+      planFacts: facts('FailoverGlobalCluster'),
       expectedLoss: {
         bytes: lag.bytes,
         seconds: lag.rpoMs === null ? null : lag.rpoMs / 1000,
