@@ -303,12 +303,16 @@ class AuroraControlPlane {
   private async rejoin(old: SimAuroraCluster, writer: SimAuroraCluster): Promise<void> {
     let lsn: string | null | undefined;
     while (!this.closed && lsn === undefined) {
-      lsn = await pgQuery<{ lsn: string | null }>(
-        this.url(old),
-        'SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_receive_lsn() ELSE pg_current_wal_lsn() END::text AS lsn',
-      )
-        .then((rows) => rows[0].lsn)
-        .catch(() => undefined);
+      // The region is back once `dr lab restore` has finished with it (lab.json has no outage).
+      const out = readLabInfo(this.opts.labDir).outage?.region === old.server;
+      lsn = out
+        ? undefined
+        : await pgQuery<{ lsn: string | null }>(
+            this.url(old),
+            'SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_receive_lsn() ELSE pg_current_wal_lsn() END::text AS lsn',
+          )
+            .then((rows) => rows[0].lsn)
+            .catch(() => undefined);
       if (lsn === undefined) await new Promise((r) => setTimeout(r, 300));
     }
     if (this.closed) return;
