@@ -80,7 +80,7 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   'components.postgres':
     'PostgreSQL with a streaming standby in the secondary region (PostgreSQL 13 or later).',
   'components.postgres.driver':
-    '`streaming` (default): self-managed servers, `pg_promote` and rewind. `rds-replica`: an RDS cross-region read replica, promoted with `PromoteReadReplica`; failback rebuilds a replica (see docs/postgres-drivers.md).',
+    '`streaming` (default): self-managed servers, `pg_promote` and rewind. `rds-replica`: an RDS cross-region read replica, promoted with `PromoteReadReplica`; failback rebuilds a replica. `aurora-global`: an Aurora Global Database, `SwitchoverGlobalCluster` (planned) or `FailoverGlobalCluster` (unplanned) (see docs/postgres-drivers.md).',
   'components.postgres.rds':
     'Driver `rds-replica` only: the RDS instances behind `primary` and `secondary`. SQL (readiness, fence, catch-up, consistency) still goes to the connection URLs.',
   'components.postgres.rds.<side>': 'The RDS DB instance of that region.',
@@ -94,6 +94,28 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
     'How long `PromoteReadReplica` may take until `DescribeDBInstances` shows a standalone, available instance.',
   'components.postgres.rds.rebuildTimeoutMinutes':
     'Failback: how long the new cross-region replica may take to be available and caught up.',
+  'components.postgres.aurora':
+    'Driver `aurora-global` only: the Aurora Global Database and its DB cluster in each region. SQL (readiness, lag, verification, consistency) still goes to the connection URLs; `fence` and `resync` are refused (Aurora does both).',
+  'components.postgres.aurora.globalClusterIdentifier':
+    'The global database (GlobalClusterIdentifier).',
+  'components.postgres.aurora.<side>': "The region's Aurora DB cluster.",
+  'components.postgres.aurora.<side>.clusterIdentifier':
+    'Its DB cluster identifier (with `accountId`); or give `arn` instead.',
+  'components.postgres.aurora.<side>.arn': 'Its DB cluster ARN, instead of `clusterIdentifier`.',
+  'components.postgres.aurora.<side>.region':
+    'The AWS region it lives in; calls about it go there.',
+  'components.postgres.aurora.accountId':
+    'The AWS account id: builds the cluster ARNs Aurora wants from `clusterIdentifier`.',
+  'components.postgres.aurora.endpoint':
+    'Overrides the RDS API URL of both regions (the lab simulator).',
+  'components.postgres.aurora.switchoverTimeoutMinutes':
+    'How long a `SwitchoverGlobalCluster` may take until the target is the writer.',
+  'components.postgres.aurora.failoverTimeoutMinutes':
+    'How long a `FailoverGlobalCluster` may take until the target is the writer.',
+  'components.postgres.aurora.rejoinTimeoutMinutes':
+    'Failback after a failover: how long Aurora may take to re-add the old region as a secondary (it can take hours).',
+  'components.postgres.aurora.pollIntervalMs':
+    'How often `DescribeGlobalClusters` is polled while Aurora works.',
   ...connection(
     'components.postgres.<side>',
     'PostgreSQL server',
