@@ -229,3 +229,41 @@ test('without aurora_global_db_status() the lag comes from the streaming views, 
     );
   }
 });
+
+test('resync waits, with progress, until Aurora shows the secondary connected again, and names its snapshot', async () => {
+  // As after a failover: Aurora re-adding the secondary's region, and the old volume's snapshot kept.
+  aurora.global.members[1]!.synchronization = 'pending-resync';
+  aurora.global.snapshots.push({
+    id: 'rds:unplanned-global-failover-app-eu-central-20261207T120000',
+    cluster: 'app-eu-central',
+    region: 'eu-central-1',
+    createdAt: new Date().toISOString(),
+    lsn: null,
+  });
+  try {
+    const ready = await db.readiness('secondary');
+    expect(ready.status).toBe('warning');
+    expect(ready.summary).toMatch(/Aurora is re-adding app-eu-central as a secondary/);
+    expect(ready.warnings?.join(' ')).toMatch(/this may take hours/);
+    const said: string[] = [];
+    const resync = db.resync({ standby: 'secondary', progress: (m) => void said.push(m) });
+    await until('the wait to be reported', async () => said.length > 0);
+    expect(said[0]).toMatch(
+      /Aurora is re-adding app-eu-central \(eu-central-1\) as a secondary: pending-resync, waited 0 min\. This may take hours\./,
+    );
+    aurora.global.members[1]!.synchronization = 'connected';
+    const done = await resync;
+    expect(done.noop).toBe(false);
+    expect(done.summary).toMatch(
+      /Aurora re-added app-eu-central as a secondary of app-global .*snapshot rds:unplanned-global-failover-app-eu-central-20261207T120000: a system snapshot/,
+    );
+    // Connected now: the failback's card names the snapshot too.
+    expect((await db.readiness('secondary')).warnings?.join(' ')).toMatch(
+      /Aurora kept the old volume of app-eu-central as snapshot rds:unplanned-global-failover-app-eu-central-20261207T120000/,
+    );
+    expect((await db.resync({ standby: 'secondary', progress })).noop).toBe(true);
+  } finally {
+    aurora.global.members[1]!.synchronization = 'connected';
+    aurora.global.snapshots.length = 0;
+  }
+});

@@ -247,7 +247,11 @@ class AuroraGlobalProvider implements DatabaseProvider {
         ),
       );
     }
-    const seen = await this.waitDone(target, this.aurora.switchoverTimeoutMinutes, progress);
+    const { seen, synchronization } = await this.waitDone(
+      target,
+      this.aurora.switchoverTimeoutMinutes,
+      progress,
+    );
     return {
       noop: false,
       mode: 'planned',
@@ -257,6 +261,7 @@ class AuroraGlobalProvider implements DatabaseProvider {
         operation: 'SwitchoverGlobalCluster',
         globalCluster: name,
         failoverStatusesSeen: seen.join(' → '),
+        synchronization,
         totalMs: Date.now() - started,
       },
       rpo: {
@@ -297,7 +302,11 @@ class AuroraGlobalProvider implements DatabaseProvider {
         ),
       );
     }
-    const seen = await this.waitDone(target, this.aurora.failoverTimeoutMinutes, progress);
+    const { seen, synchronization } = await this.waitDone(
+      target,
+      this.aurora.failoverTimeoutMinutes,
+      progress,
+    );
     const description = `up to ${lag.rpoMs ?? '?'} ms of commits lost: ${lag.text}, read before FailoverGlobalCluster`;
     return {
       noop: false,
@@ -311,6 +320,7 @@ class AuroraGlobalProvider implements DatabaseProvider {
         rpoLagMs: lag.rpoMs,
         durabilityLagMs: lag.durabilityMs,
         failoverStatusesSeen: seen.join(' → '),
+        synchronization,
         totalMs: Date.now() - started,
       },
       rpo: {
@@ -327,9 +337,10 @@ class AuroraGlobalProvider implements DatabaseProvider {
     target: RegionRole,
     timeoutMinutes: number,
     progress: Progress,
-  ): Promise<string[]> {
+  ): Promise<{ seen: string[]; synchronization: string }> {
     const deadline = Date.now() + timeoutMinutes * 60_000;
     const seen: string[] = [];
+    let synchronization = '';
     for (;;) {
       const g = await this.api.global(target);
       const status = g?.FailoverState?.Status;
@@ -340,7 +351,13 @@ class AuroraGlobalProvider implements DatabaseProvider {
           failoverState: status,
         });
       }
-      if (!status && m?.IsWriter) break;
+      if (!status && m?.IsWriter) {
+        // Each member's SynchronizationStatus once done: the old primary's says whether it follows.
+        synchronization = (g?.GlobalClusterMembers ?? [])
+          .map((x) => `${x.DBClusterArn?.split(':').at(-1)} ${x.SynchronizationStatus ?? '?'}`)
+          .join(', ');
+        break;
+      }
       if (Date.now() > deadline)
         throw new ProviderError(
           NAME,
@@ -354,7 +371,7 @@ class AuroraGlobalProvider implements DatabaseProvider {
       `${target} to accept writes`,
       async () => ((await isWriter(this.ctx, target).catch(() => false)) ? true : undefined),
     );
-    return seen;
+    return { seen, synchronization };
   }
 
   verifyWriter(target: RegionRole): Promise<CheckResult[]> {
