@@ -95,6 +95,10 @@ test(
     );
     expectCompletedCard(run, ts, opId, summary);
     expect(blocksText(summary)).toMatch(/RPO database: 0 B[^•]*zero loss/);
+    // Completion as DescribeGlobalClusters showed it: FailoverState seen, then empty, members synced.
+    expect(thread(ts)).toMatch(
+      /failoverStatusesSeen: (pending → )?switching-over[^•]*• synchronization: lab-aurora-primary connected, lab-aurora-secondary connected/,
+    );
     await until(
       'the application to write on the secondary',
       async () => app!.where.database.secondary >= 20,

@@ -261,6 +261,7 @@ class AuroraControlPlane {
   /** The real switchover on the lab's servers: fence, catch up, promote, rewind the old writer. */
   private async switchover(from: SimAuroraCluster, to: SimAuroraCluster): Promise<void> {
     const g = this.global;
+    await verifying();
     g.failoverState!.status = 'switching-over';
     // Switchover: "it waits for the target secondary Region clusters to be fully synchronized
     // with the primary Region cluster. Then, the DB cluster in the primary Region becomes read-only."
@@ -279,6 +280,7 @@ class AuroraControlPlane {
   /** Promote at once; re-add the old region as a secondary once its server answers again. */
   private async failover(from: SimAuroraCluster | undefined, to: SimAuroraCluster): Promise<void> {
     const g = this.global;
+    await verifying();
     g.failoverState!.status = 'failing-over';
     // Managed failover: "Aurora also attempts to halt write traffic ... 'write fencing'" (best effort).
     if (from) await fence(this.url(from)).catch(() => undefined);
@@ -361,6 +363,12 @@ class AuroraControlPlane {
     return `<DBCluster><DBClusterIdentifier>${escapeXml(c.id)}</DBClusterIdentifier><DBClusterArn>${this.arn(c)}</DBClusterArn><Status>available</Status><Engine>${ENGINE}</Engine><EngineVersion>${c.engineVersion}</EngineVersion><Endpoint>127.0.0.1</Endpoint><Port>${port}</Port><GlobalClusterIdentifier>${escapeXml(this.global.id)}</GlobalClusterIdentifier><DBClusterMembers>${members}</DBClusterMembers></DBCluster>`;
   }
 }
+
+/**
+ * API_FailoverState, pending: "The global cluster's primary DB cluster and the specified secondary
+ * DB cluster are being verified before the operation starts" (a moment, so callers can see it).
+ */
+const verifying = (): Promise<void> => new Promise((r) => setTimeout(r, 300));
 
 /** Make the writer read-only for everyone and end its sessions; returns its final flushed LSN. */
 async function fence(url: string): Promise<string> {
