@@ -267,3 +267,52 @@ test('resync waits, with progress, until Aurora shows the secondary connected ag
     aurora.global.snapshots.length = 0;
   }
 });
+
+test("preflight asks the bot's role only for what this driver uses: no fence or promote grants", async () => {
+  // A role with the probe table's rights only, as on Aurora, where ALTER SYSTEM cannot be granted.
+  await sql(lab.postgres.primary.url, 'CREATE ROLE aurora_bot LOGIN');
+  await sql(lab.postgres.primary.url, 'CREATE TABLE IF NOT EXISTS dr_probe (id int PRIMARY KEY)');
+  await sql(lab.postgres.primary.url, 'GRANT INSERT, UPDATE ON dr_probe TO aurora_bot');
+  const as = (port: number): string => `postgresql://aurora_bot@127.0.0.1:${port}/postgres`;
+  const narrow = createAuroraGlobalProvider(
+    {
+      primaryUrl: as(lab.postgres.primary.port),
+      secondaryUrl: as(lab.postgres.secondary.port),
+      promoteTimeoutSeconds: 30,
+      catchUpTimeoutSeconds: 30,
+      fence: { method: 'read-only' },
+      probe: { table: 'dr_probe' },
+      consistencyTables: [],
+      log: silentLog,
+      connectTimeoutMs: 1500,
+    },
+    {
+      globalClusterIdentifier: GLOBAL,
+      accountId: ACCOUNT,
+      primary: { clusterIdentifier: 'app-eu-west', region: 'eu-west-1' },
+      secondary: { clusterIdentifier: 'app-eu-central', region: 'eu-central-1' },
+      endpoint: aurora.url,
+      switchoverTimeoutMinutes: 1,
+      failoverTimeoutMinutes: 1,
+      rejoinTimeoutMinutes: 1,
+      pollIntervalMs: 50,
+    },
+  );
+  try {
+    let ready = await narrow.readiness('secondary');
+    for (let i = 0; i < 40 && ready.status === 'blocked'; i++) {
+      // The role and grants reach the standby by replication.
+      await new Promise((r) => setTimeout(r, 50));
+      ready = await narrow.readiness('secondary');
+    }
+    expect(ready.summary).not.toMatch(/lacks/);
+    expect(ready.status).toBe('ready');
+    await sql(lab.postgres.primary.url, 'REVOKE INSERT, UPDATE ON dr_probe FROM aurora_bot');
+    await until('the revoke to reach the standby', async () =>
+      /lacks/.test((await narrow.readiness('secondary')).summary),
+    );
+    expect((await narrow.readiness('secondary')).summary).toMatch(/write probe table dr_probe/);
+  } finally {
+    await narrow.close();
+  }
+});

@@ -107,7 +107,8 @@ class AuroraGlobalProvider implements DatabaseProvider {
   }
 
   async readiness(target: RegionRole): Promise<ComponentReadiness> {
-    const r = await withRights(this.ctx, () => readiness(this.ctx, target));
+    // Aurora fences and promotes: the role needs only the probe and consistency tables' rights.
+    const r = await withRights(this.ctx, () => readiness(this.ctx, target), 'tables');
     const src = other(target);
     let g: GlobalCluster | null;
     let refusal: string | null;
