@@ -80,7 +80,7 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   'components.postgres':
     'PostgreSQL with a streaming standby in the secondary region (PostgreSQL 13 or later).',
   'components.postgres.driver':
-    '`streaming` (default): self-managed servers, `pg_promote` and rewind. `rds-replica`: an RDS cross-region read replica, promoted with `PromoteReadReplica`; failback rebuilds a replica. `cloudnative-pg`: CloudNativePG 1.24+ replica clusters, switched through their Cluster resources. `azure-flexible`: an Azure Database for PostgreSQL flexible server read replica, promoted by Azure (a switchover with virtual endpoints, else standalone) (see docs/postgres-drivers.md).',
+    '`streaming` (default): self-managed servers, `pg_promote` and rewind. `rds-replica`: an RDS cross-region read replica, promoted with `PromoteReadReplica`; failback rebuilds a replica. `aurora-global`: an Aurora Global Database, `SwitchoverGlobalCluster` (planned) or `FailoverGlobalCluster` (unplanned). `cloudnative-pg`: CloudNativePG 1.24+ replica clusters, switched through their Cluster resources. `azure-flexible`: an Azure Database for PostgreSQL flexible server read replica, promoted by Azure (a switchover with virtual endpoints, else standalone) (see docs/postgres-drivers.md).',
   'components.postgres.azureFlexible':
     'Driver `azure-flexible` only: the flexible servers behind `primary` and `secondary`. SQL (readiness, fence, catch-up, consistency) still goes to the connection URLs.',
   'components.postgres.azureFlexible.subscriptionId': 'The subscription of both servers.',
@@ -127,6 +127,28 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
     "The Cluster's name, as the other Cluster's `externalClusters` and `spec.replica.primary` name it; the two differ.",
   'components.postgres.cloudnativePg.operationTimeoutSeconds':
     "How long a demotion, a promotion, or the old primary's join as a replica may take.",
+  'components.postgres.aurora':
+    'Driver `aurora-global` only: the Aurora Global Database and its DB cluster in each region. SQL (readiness, lag, verification, consistency) still goes to the connection URLs; `fence` and `resync` are refused (Aurora does both).',
+  'components.postgres.aurora.globalClusterIdentifier':
+    'The global database (GlobalClusterIdentifier).',
+  'components.postgres.aurora.<side>': "The region's Aurora DB cluster.",
+  'components.postgres.aurora.<side>.clusterIdentifier':
+    'Its DB cluster identifier (with `accountId`); or give `arn` instead.',
+  'components.postgres.aurora.<side>.arn': 'Its DB cluster ARN, instead of `clusterIdentifier`.',
+  'components.postgres.aurora.<side>.region':
+    'The AWS region it lives in; calls about it go there.',
+  'components.postgres.aurora.accountId':
+    'The AWS account id: builds the cluster ARNs Aurora wants from `clusterIdentifier`.',
+  'components.postgres.aurora.endpoint':
+    'Overrides the RDS API URL of both regions (the lab simulator).',
+  'components.postgres.aurora.switchoverTimeoutMinutes':
+    'How long a `SwitchoverGlobalCluster` may take until the target is the writer.',
+  'components.postgres.aurora.failoverTimeoutMinutes':
+    'How long a `FailoverGlobalCluster` may take until the target is the writer.',
+  'components.postgres.aurora.rejoinTimeoutMinutes':
+    'Failback after a failover: how long Aurora may take to re-add the old region as a secondary (it can take hours).',
+  'components.postgres.aurora.pollIntervalMs':
+    'How often `DescribeGlobalClusters` is polled while Aurora works.',
   ...connection(
     'components.postgres.<side>',
     'PostgreSQL server',

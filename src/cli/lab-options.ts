@@ -43,8 +43,8 @@ export function azureCacheNeedsAzure(command: Command): Command {
 export function postgresDriverOption(): Option {
   return new Option(
     '--postgres <driver>',
-    'the database driver of the lab config: rds-replica puts an RDS simulator in front of the PostgreSQL pair (promotion and failback rebuild through the RDS API); cloudnative-pg serves two CloudNativePG Clusters from the Kubernetes simulators, their operator acting on the pair; azure-flexible (with --cloud azure) an Azure flexible server simulator in front of the pair (switchover through virtual endpoints)',
-  ).choices(['streaming', 'rds-replica', 'cloudnative-pg', 'azure-flexible']);
+    'the database driver of the lab config: rds-replica puts an RDS simulator in front of the PostgreSQL pair (promotion and failback rebuild through the RDS API); aurora-global puts an Aurora Global Database simulator in front of it (SwitchoverGlobalCluster, FailoverGlobalCluster); cloudnative-pg serves two CloudNativePG Clusters from the Kubernetes simulators, their operator acting on the pair; azure-flexible (with --cloud azure) an Azure flexible server simulator in front of the pair (switchover through virtual endpoints)',
+  ).choices(['streaming', 'rds-replica', 'aurora-global', 'cloudnative-pg', 'azure-flexible']);
 }
 
 /** `--dns <method>` of `dr lab up` and `dr demo`. */

@@ -127,6 +127,13 @@ function cnpgText(cnpg: NonNullable<DrConfig['components']['postgres']>['cloudna
   return `; CloudNativePG Clusters ${side(cnpg.primary)} (primary), ${side(cnpg.secondary)} (secondary)`;
 }
 
+/** The aurora-global driver's global database and clusters, after the servers' URLs. */
+function auroraText(a: NonNullable<DrConfig['components']['postgres']>['aurora']): string {
+  if (!a) return '';
+  const c = (m: typeof a.primary): string => `${m.clusterIdentifier ?? m.arn ?? ''} (${m.region})`;
+  return `; Aurora global database ${a.globalClusterIdentifier}: ${c(a.primary)}, secondary ${c(a.secondary)}`;
+}
+
 /** One `components:` row per component, "not configured" for those left out. */
 function componentLines(c: DrConfig['components'], env: NodeJS.ProcessEnv): string[] {
   const lines: string[] = [];
@@ -136,7 +143,7 @@ function componentLines(c: DrConfig['components'], env: NodeJS.ProcessEnv): stri
   row(
     'postgres',
     c.postgres &&
-      `primary ${refText(c.postgres.primary, env)}, secondary ${refText(c.postgres.secondary, env)}${rdsText(c.postgres.rds)}${cnpgText(c.postgres.cloudnativePg)}${azureFlexibleText(c.postgres.azureFlexible)}`,
+      `primary ${refText(c.postgres.primary, env)}, secondary ${refText(c.postgres.secondary, env)}${rdsText(c.postgres.rds)}${cnpgText(c.postgres.cloudnativePg)}${azureFlexibleText(c.postgres.azureFlexible)}${auroraText(c.postgres.aurora)}`,
   );
   row(
     'redis',

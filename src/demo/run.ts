@@ -73,7 +73,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
 
   try {
     io.stdout(
-      `dr demo: starting the lab — PostgreSQL primary + streaming standby, Redis primary + replica, a state Redis for the bot, and the cloud simulators (${opts.cloud === 'azure' ? 'Traffic Manager, Blob, Entra ID' : opts.dns === 'route53-arc' ? 'Route 53 with ARC routing controls' : 'Route 53'}, Kubernetes, health${opts.postgres === 'rds-replica' ? ', RDS in front of the PostgreSQL pair' : ''}${opts.postgres === 'cloudnative-pg' ? ', CloudNativePG Clusters over the PostgreSQL pair' : ''}${opts.postgres === 'azure-flexible' ? ', Azure flexible server in front of the PostgreSQL pair' : ''}${opts.redis === 'azure-cache' ? ', Azure Cache in front of the Redis pair' : opts.redis === 'elasticache-global' ? ', ElastiCache in front of the Redis pair' : ''})…\n`,
+      `dr demo: starting the lab — PostgreSQL primary + streaming standby, Redis primary + replica, a state Redis for the bot, and the cloud simulators (${opts.cloud === 'azure' ? 'Traffic Manager, Blob, Entra ID' : opts.dns === 'route53-arc' ? 'Route 53 with ARC routing controls' : 'Route 53'}, Kubernetes, health${opts.postgres === 'rds-replica' ? ', RDS in front of the PostgreSQL pair' : ''}${opts.postgres === 'aurora-global' ? ', Aurora Global Database in front of the PostgreSQL pair' : ''}${opts.postgres === 'cloudnative-pg' ? ', CloudNativePG Clusters over the PostgreSQL pair' : ''}${opts.postgres === 'azure-flexible' ? ', Azure flexible server in front of the PostgreSQL pair' : ''}${opts.redis === 'azure-cache' ? ', Azure Cache in front of the Redis pair' : opts.redis === 'elasticache-global' ? ', ElastiCache in front of the Redis pair' : ''})…\n`,
     );
     let info: LabInfo;
     try {

@@ -35,6 +35,7 @@ import {
   labCloud,
   rdsPart,
   cnpgPart,
+  auroraPart,
   simulatorsPart,
 } from './simulators/index.js';
 import {
@@ -86,10 +87,11 @@ export interface LabUpOptions {
   dns?: 'route53' | 'route53-arc';
   /**
    * The database driver of the written config; rds-replica adds its RDS simulator part,
-   * cloudnative-pg installs CloudNativePG in the Kubernetes simulators; azure-flexible (with the
-   * Azure cloud) adds its flexible server simulator part.
+   * aurora-global its Aurora Global Database simulator part, cloudnative-pg installs
+   * CloudNativePG in the Kubernetes simulators; azure-flexible (with the Azure cloud) adds its
+   * flexible server simulator part.
    */
-  postgres?: 'streaming' | 'rds-replica' | 'cloudnative-pg' | 'azure-flexible';
+  postgres?: 'streaming' | 'rds-replica' | 'aurora-global' | 'cloudnative-pg' | 'azure-flexible';
   /** Add one custom runbook step of each kind (command, HTTP, manual) to the written config. */
   customSteps?: boolean;
 }
@@ -136,6 +138,7 @@ export function defaultLabParts(
     ...(redis === 'elasticache-global' ? [elasticachePart()] : []),
     ...(redis === 'azure-cache' ? [azureCachePart()] : []),
     ...(postgres === 'rds-replica' ? [rdsPart()] : []),
+    ...(postgres === 'aurora-global' ? [auroraPart()] : []),
     ...(postgres === 'cloudnative-pg' ? [cnpgPart()] : []),
     ...(postgres === 'azure-flexible' ? [azureFlexiblePart()] : []),
   ];

@@ -35,6 +35,7 @@ import {
   type SystemIdentifierMemory,
 } from './postgres/index.js';
 import { createAzureFlexibleProvider } from './postgres/azure-flexible.js';
+import { createAuroraGlobalProvider } from './postgres/aurora-global.js';
 import { createRdsReplicaProvider } from './postgres/rds-replica.js';
 import { createCloudNativePgProvider } from './postgres/cloudnative-pg.js';
 import { createRedisProvider } from './redis/index.js';
@@ -90,6 +91,11 @@ function buildDatabase(
     log,
   };
   if (pg.driver === 'streaming') return createPostgresProvider(opts);
+  if (pg.driver === 'aurora-global') {
+    if (!pg.aurora)
+      throw new ConfigError('components.postgres.aurora: missing; driver is aurora-global');
+    return createAuroraGlobalProvider(opts, pg.aurora);
+  }
   if (pg.driver === 'cloudnative-pg') {
     if (!pg.cloudnativePg)
       throw new ConfigError('components.postgres.cloudnativePg: missing; driver is cloudnative-pg');

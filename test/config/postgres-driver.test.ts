@@ -159,3 +159,53 @@ it.each([
 ])('refuses a wrong cloudnative-pg block, saying what to fix (%#)', (extra, message) => {
   expect(() => load(extra)).toThrow(message);
 });
+
+const AURORA = `    driver: aurora-global
+    aurora:
+      globalClusterIdentifier: app-global
+      accountId: "123456789012"
+      primary: { clusterIdentifier: app-eu-west, region: eu-west-1 }
+      secondary: { arn: "arn:aws:rds:eu-central-1:123456789012:cluster:app-eu-central", region: eu-central-1 }
+`;
+
+it('accepts aurora-global with a global cluster, and dr config check names it', () => {
+  const config = load(AURORA);
+  expect(config.components.postgres?.aurora).toMatchObject({
+    globalClusterIdentifier: 'app-global',
+    switchoverTimeoutMinutes: 30,
+    rejoinTimeoutMinutes: 1440,
+  });
+  expect(summarizeConfig(config, {}).lines.join('\n')).toContain(
+    'Aurora global database app-global: app-eu-west (eu-west-1), secondary arn:aws:rds:eu-central-1:123456789012:cluster:app-eu-central (eu-central-1)',
+  );
+});
+
+it.each([
+  [
+    '    driver: aurora-global\n',
+    /components\.postgres\.aurora.*driver aurora-global needs `aurora`/,
+  ],
+  [
+    AURORA.replace('    driver: aurora-global\n', ''),
+    /components\.postgres\.aurora.*set driver: aurora-global or remove it/,
+  ],
+  [
+    `${AURORA}    resync: { command: "dr lab resync" }\n`,
+    /components\.postgres\.resync.*Aurora re-adds it itself\. Remove `resync`/,
+  ],
+  [`${AURORA}${ROLE_FENCE}`, /components\.postgres\.fence.*does not fence.*Remove `fence`/],
+  [
+    AURORA.replace('      accountId: "123456789012"\n', ''),
+    /components\.postgres\.aurora\.accountId.*build the DB cluster ARNs/,
+  ],
+  [
+    AURORA.replace('region: eu-central-1 }', 'region: eu-west-1 }'),
+    /components\.postgres\.aurora\.secondary\.arn.*another region/,
+  ],
+  [
+    AURORA.replace('{ clusterIdentifier: app-eu-west, region', '{ region'),
+    /components\.postgres\.aurora\.primary.*clusterIdentifier or as arn/,
+  ],
+])('refuses a bad aurora-global block clearly (%#)', (extra, message) => {
+  expect(() => load(extra)).toThrow(message);
+});

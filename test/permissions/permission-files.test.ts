@@ -19,6 +19,7 @@ import {
 } from '../../src/providers/redis-elasticache/api-calls.js';
 import { REDIS_RIGHTS } from '../../src/providers/redis/rights.js';
 import { RDS_REPLICA_CALLS } from '../../src/providers/postgres/rds-api-calls.js';
+import { AURORA_GLOBAL_CALLS } from '../../src/providers/postgres/aurora-api-calls.js';
 import { CNPG_CALLS } from '../../src/providers/postgres/cnpg-api-calls.js';
 import { ROUTE53_CALLS } from '../../src/providers/route53/api-calls.js';
 import { ROUTE53_ARC_CALLS } from '../../src/providers/route53-arc/api-calls.js';
@@ -97,6 +98,16 @@ describe('the AWS IAM policy', () => {
     expect(sent).toEqual(Object.keys(RDS_REPLICA_CALLS).sort());
   });
 
+  it('lists every RDS call the aurora-global driver sends', () => {
+    const sent = commandsImported(
+      ['aurora-global.ts', 'aurora-api.ts']
+        .map((f) => read(`src/providers/postgres/${f}`))
+        .join('\n'),
+      '@aws-sdk/client-rds',
+    );
+    expect(sent).toEqual(Object.keys(AURORA_GLOBAL_CALLS).sort());
+  });
+
   it('lists every call the Terraform state row sends, to S3 and to the DynamoDB lock table', () => {
     const s3 = commandsImported(read('src/providers/terraform-state-s3.ts'), '@aws-sdk/client-s3');
     expect(s3).toEqual(Object.keys(TERRAFORM_STATE_S3_CALLS).sort());
@@ -115,6 +126,7 @@ describe('the AWS IAM policy', () => {
       ...ROUTE53_ARC_CALLS,
       ...S3_CALLS,
       ...RDS_REPLICA_CALLS,
+      ...AURORA_GLOBAL_CALLS,
       ...ELASTICACHE_CALLS,
       ...ELASTICACHE_CLOUDWATCH_CALLS,
     }),

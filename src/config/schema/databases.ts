@@ -3,6 +3,7 @@
  * failback) and Redis. Each side is a connection reference (see connection-ref.ts).
  */
 import { z } from 'zod';
+import { auroraGlobal, checkAuroraDriver } from './aurora.js';
 import { connectionRefOf } from './connection-ref.js';
 import { azureFlexible, checkAzureFlexibleDriver } from './azure-flexible.js';
 import { azureCache, checkRedisDriver, elasticacheGlobal, REDIS_DRIVERS } from './redis-driver.js';
@@ -73,11 +74,13 @@ const cloudnativePg = z
 
 export const postgres = z
   .object({
-    /** How failover reaches the servers: streaming (pg_promote, rewind; self-managed) or a platform driver (rds-replica, cloudnative-pg, azure-flexible). */
+    /** How failover reaches the servers: streaming (pg_promote, rewind; self-managed) or a platform driver (rds-replica, aurora-global, cloudnative-pg, azure-flexible). */
     driver: z
-      .enum(['streaming', 'rds-replica', 'cloudnative-pg', 'azure-flexible'])
+      .enum(['streaming', 'rds-replica', 'aurora-global', 'cloudnative-pg', 'azure-flexible'])
       .default('streaming'),
     rds: rds.optional(),
+    /** driver aurora-global: the global database and its two DB clusters. */
+    aurora: auroraGlobal.optional(),
     cloudnativePg: cloudnativePg.optional(),
     azureFlexible: azureFlexible.optional(),
     primary: connectionRefOf('postgres'),
@@ -186,6 +189,7 @@ export const postgres = z
       );
     }
     checkAzureFlexibleDriver(p, problem);
+    checkAuroraDriver(p, problem);
   });
 
 export const redis = z

@@ -20,6 +20,7 @@ export { kubeconfigFor, startKubernetesSimulator, type KubernetesSim } from './k
 export { cloudState, labCloud, setRegionHealth, simulatorsPart, type LabCloud } from './part.js';
 export { rdsPart } from './rds-part.js';
 export { cnpgPart } from './cnpg-part.js';
+export { auroraPart } from './aurora-part.js';
 export { startRoute53Simulator, type Route53Sim } from './route53.js';
 export { startRoute53ArcSimulator, type ArcSim } from './route53-arc.js';
 export { startS3Simulator, type S3Sim } from './s3.js';

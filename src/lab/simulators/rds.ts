@@ -5,15 +5,13 @@
  * source (the lab's resync), so zero loss and loss are real. One server per region: a new replica
  * takes the region's server, and the renamed old instance on it is gone.
  */
-import { randomUUID } from 'node:crypto';
 import type { RegionRole } from '../../domain/types.js';
 import { readLabInfo } from '../manifest.js';
 import { pgQuery } from '../postgres.js';
 import { labResync } from '../resync.js';
-import { startHttpSim, type HttpSim, type RecordedRequest, type SimResponse } from './http-sim.js';
+import { startHttpSim, type HttpSim } from './http-sim.js';
+import { RdsFault, rdsQueryHandler } from './rds-query.js';
 import { escapeXml } from './xml.js';
-
-const NS = 'http://rds.amazonaws.com/doc/2014-10-31/';
 
 interface SimDbInstance {
   id: string;
@@ -35,30 +33,12 @@ export interface RdsSim {
   close(): Promise<void>;
 }
 
-class RdsFault extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly status = 400,
-  ) {
-    super(message);
-  }
-}
-
-/** The region is the credential scope of the SigV4 signature: RDS is a regional service. */
-function regionOf(req: RecordedRequest): string {
-  const m = /Credential=[^/]+\/\d{8}\/([^/]+)\/rds\//.exec(String(req.headers.authorization ?? ''));
-  if (!m) throw new RdsFault('MissingAuthenticationToken', 'the request is not SigV4-signed', 403);
-  return m[1];
-}
-
 const ACTIONS = [
   'DescribeDBInstances',
   'PromoteReadReplica',
   'ModifyDBInstance',
   'CreateDBInstanceReadReplica',
 ] as const;
-type Action = (typeof ACTIONS)[number];
 
 type Options = { labDir: string; accountId: string };
 
@@ -209,31 +189,20 @@ class RdsControlPlane {
   }
 }
 
-function handle(plane: RdsControlPlane, req: RecordedRequest): SimResponse {
-  const requestId = randomUUID();
-  try {
-    const region = regionOf(req);
-    const p = new URLSearchParams(req.body);
-    const action = p.get('Action') ?? '';
-    if (p.get('Version') !== '2014-10-31' || !(ACTIONS as readonly string[]).includes(action))
-      throw new RdsFault('InvalidAction', `unknown action ${action} (version ${p.get('Version')})`);
-    const out = plane[action as Action](region, p);
-    const body = Array.isArray(out)
-      ? `<DBInstances>${out.map((i) => plane.xmlOf(i)).join('')}</DBInstances>`
-      : plane.xmlOf(out);
-    return {
-      status: 200,
-      headers: { 'content-type': 'text/xml' },
-      body: `<${action}Response xmlns="${NS}"><${action}Result>${body}</${action}Result><ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></${action}Response>`,
-    };
-  } catch (err) {
-    const f = err instanceof RdsFault ? err : new RdsFault('InternalFailure', String(err), 500);
-    return {
-      status: f.status,
-      headers: { 'content-type': 'text/xml' },
-      body: `<ErrorResponse xmlns="${NS}"><Error><Type>Sender</Type><Code>${f.code}</Code><Message>${escapeXml(f.message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
-    };
-  }
+/** Each action's answer in the query API's envelope: a list inside <DBInstances>, or one instance. */
+function handler(plane: RdsControlPlane) {
+  const actions = Object.fromEntries(
+    ACTIONS.map((action) => [
+      action,
+      (region: string, p: URLSearchParams): string => {
+        const out = plane[action](region, p);
+        return Array.isArray(out)
+          ? `<DBInstances>${out.map((i) => plane.xmlOf(i)).join('')}</DBInstances>`
+          : plane.xmlOf(out);
+      },
+    ]),
+  );
+  return rdsQueryHandler(actions);
 }
 
 export async function startRdsSimulator(opts: {
@@ -246,7 +215,7 @@ export async function startRdsSimulator(opts: {
   );
   const plane = new RdsControlPlane(opts, instances);
   const running = plane.running;
-  const sim = await startHttpSim((req) => handle(plane, req));
+  const sim = await startHttpSim(handler(plane));
   return {
     url: sim.url,
     sim,

@@ -78,6 +78,12 @@ export const PG_RIGHTS: readonly PgRight[] = [
   },
 ];
 
+/**
+ * Which rights a driver needs: `all` (the streaming procedure: fence, promote, rewind), or
+ * `tables` only (the write probe and the consistency tables), where the platform does the rest.
+ */
+type RightsScope = 'all' | 'tables';
+
 /** A right the current role lacks on one side, with the GRANT that fixes it. */
 interface MissingRight {
   side: RegionRole;
@@ -88,7 +94,11 @@ interface MissingRight {
 const SIDES: readonly RegionRole[] = ['primary', 'secondary'];
 
 /** Superusers hold everything; otherwise each applicable right, plus the probe and checked tables. */
-async function missingOn(ctx: PgContext, side: RegionRole): Promise<MissingRight[]> {
+async function missingOn(
+  ctx: PgContext,
+  side: RegionRole,
+  scope: RightsScope,
+): Promise<MissingRight[]> {
   return ctx.withClient(side, 'checking the bot role’s rights', async (c) => {
     const who = await c.query<{ role: string; su: boolean; v: number }>(
       `SELECT current_user AS role, rolsuper AS su, current_setting('server_version_num')::int AS v
@@ -96,10 +106,14 @@ async function missingOn(ctx: PgContext, side: RegionRole): Promise<MissingRight
     );
     const { role, su, v } = who.rows[0]!;
     if (su) return [];
-    const rights: { name: string; held: string; grant: string }[] = PG_RIGHTS.filter(
-      (r) => (r.minVersion ?? 0) <= v && (!r.fence || r.fence === ctx.opts.fence.method),
-    ).map((r) => ({ ...r, grant: r.grant.replace('ROLE', quoteIdent(role)) }));
-    rights.push(...roleFenceRights(ctx, role, v), ...extraRights(ctx, role));
+    const rights: { name: string; held: string; grant: string }[] =
+      scope === 'tables'
+        ? []
+        : PG_RIGHTS.filter(
+            (r) => (r.minVersion ?? 0) <= v && (!r.fence || r.fence === ctx.opts.fence.method),
+          ).map((r) => ({ ...r, grant: r.grant.replace('ROLE', quoteIdent(role)) }));
+    if (scope === 'all') rights.push(...roleFenceRights(ctx, role, v));
+    rights.push(...extraRights(ctx, role));
     const { rows } = await c.query<Record<string, boolean | null>>(
       `SELECT ${rights.map((r, i) => `(${r.held}) AS r${i}`).join(', ')}`,
     );
@@ -137,10 +151,10 @@ function extraRights(
 }
 
 /** Every missing right on each reachable side (an unreachable side is the readiness's concern). */
-async function missingRights(ctx: PgContext): Promise<MissingRight[]> {
+async function missingRights(ctx: PgContext, scope: RightsScope): Promise<MissingRight[]> {
   const per = await Promise.all(
     SIDES.map((side) =>
-      missingOn(ctx, side).catch((err: unknown) => {
+      missingOn(ctx, side, scope).catch((err: unknown) => {
         if (err instanceof DrError && err.retryable) return [];
         throw err;
       }),
@@ -156,11 +170,12 @@ async function missingRights(ctx: PgContext): Promise<MissingRight[]> {
 export async function withRights(
   ctx: PgContext,
   readiness: () => Promise<ComponentReadiness>,
+  scope: RightsScope = 'all',
 ): Promise<ComponentReadiness> {
   // Side by side: a missing right may be why the readiness itself fails.
   const [judged, missing] = await Promise.all([
     readiness().catch((err: unknown) => err as Error),
-    missingRights(ctx),
+    missingRights(ctx, scope),
   ]);
   if (missing.length === 0) {
     if (judged instanceof Error) throw judged;
