@@ -9,7 +9,14 @@ import {
   RDSClient,
 } from '@aws-sdk/client-rds';
 import { labUser, pgStop, type LabInfo } from '../../src/lab/index.js';
+import {
+  applyRoleFenceGrants,
+  BOT_PG_ROLE,
+  botPgUrl,
+  LAB_APP_ROLE,
+} from '../../src/lab/permissions.js';
 import { startRdsSimulator, type RdsSim } from '../../src/lab/simulators/rds.js';
+import { createPostgresProvider } from '../../src/providers/postgres/index.js';
 import { createRdsReplicaProvider } from '../../src/providers/postgres/rds-replica.js';
 import type { DatabaseProvider } from '../../src/providers/types.js';
 import { silentLog, sql, startLab, stopLabs, until } from '../support/lab.js';
@@ -111,6 +118,56 @@ test('refuses what RDS refuses: a non-replica, another region, a replica backing
   // Refused before the fence: the primary still takes writes.
   await sql(lab.postgres.primary.url, "INSERT INTO orders(note) VALUES ('after refusal')");
   rds.instances.get('app-db-replica')!.status = 'available';
+});
+
+test("preflight asks the bot's role for the fence's rights, not pg_promote or the rewind's: RDS does those", async () => {
+  // On RDS the master user cannot grant EXECUTE on pg_promote (owned by rdsadmin): a role without
+  // it, and without the rewind's file reads, must still pass preflight with this driver.
+  const admin = lab.postgres.primary.url;
+  await sql(admin, `CREATE ROLE ${LAB_APP_ROLE} LOGIN`);
+  await applyRoleFenceGrants(admin);
+  for (const f of ['pg_promote(boolean, integer)', 'pg_read_file(text)', 'pg_ls_waldir()'])
+    await sql(admin, `REVOKE EXECUTE ON FUNCTION ${f} FROM ${BOT_PG_ROLE}`);
+  const pg = {
+    primaryUrl: botPgUrl(lab.postgres.primary.port),
+    secondaryUrl: botPgUrl(lab.postgres.secondary.port),
+    promoteTimeoutSeconds: 30,
+    catchUpTimeoutSeconds: 30,
+    fence: { method: 'role' as const, roles: [LAB_APP_ROLE] },
+    probe: { table: 'dr_probe' },
+    consistencyTables: [],
+    log: silentLog,
+    connectTimeoutMs: 1500,
+  };
+  const narrow = createRdsReplicaProvider(pg, {
+    primary: { instanceIdentifier: 'app-db', region: 'eu-west-1' },
+    secondary: { instanceIdentifier: 'app-db-replica', region: 'eu-central-1' },
+    accountId: ACCOUNT,
+    endpoint: rds.url,
+    promoteTimeoutSeconds: 60,
+    rebuildTimeoutMinutes: 5,
+  });
+  // The same role with the streaming driver, which promotes and rewinds itself.
+  const streaming = createPostgresProvider(pg);
+  try {
+    await until('the revokes to reach the standby', async () =>
+      /pg_promote/.test((await streaming.readiness('secondary')).summary),
+    );
+    const ready = await narrow.readiness('secondary');
+    expect(ready.summary).not.toMatch(/lacks/);
+    expect(ready.status).not.toBe('blocked');
+    // What the fence itself needs is still asked for.
+    await sql(admin, `REVOKE pg_signal_backend FROM ${BOT_PG_ROLE}`);
+    await until('the revoke to reach the standby', async () =>
+      /pg_signal_backend/.test((await narrow.readiness('secondary')).summary),
+    );
+  } finally {
+    await sql(admin, `GRANT pg_signal_backend TO ${BOT_PG_ROLE}`);
+    for (const f of ['pg_promote(boolean, integer)', 'pg_read_file(text)', 'pg_ls_waldir()'])
+      await sql(admin, `GRANT EXECUTE ON FUNCTION ${f} TO ${BOT_PG_ROLE}`);
+    await narrow.close();
+    await streaming.close();
+  }
 });
 
 test('planned failover: fence, catch up, PromoteReadReplica; 0 acknowledged writes lost', async () => {

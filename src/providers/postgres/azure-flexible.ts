@@ -142,7 +142,7 @@ class AzureFlexibleProvider implements DatabaseProvider {
   }
 
   async readiness(target: RegionRole): Promise<ComponentReadiness> {
-    const r = await withRights(this.ctx, () => readiness(this.ctx, target));
+    const r = await withRights(this.ctx, () => readiness(this.ctx, target), 'fence');
     let plan: Plan;
     try {
       plan = await this.plan(target);

@@ -94,7 +94,7 @@ class CloudNativePgProvider implements DatabaseProvider {
   async readiness(target: RegionRole): Promise<ComponentReadiness> {
     const src = other(target);
     const [r, t, o, crd, rights] = await Promise.all([
-      withRights(this.ctx, () => readiness(this.ctx, target)),
+      withRights(this.ctx, () => readiness(this.ctx, target), 'tables'),
       this.api.get(target).catch((err: unknown) => err as Error),
       this.api.get(src).catch((err: unknown) => err as Error),
       this.api.versionProblem(target).catch((err: unknown) => (err as Error).message),

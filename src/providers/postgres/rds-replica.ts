@@ -105,7 +105,7 @@ class RdsReplicaProvider implements DatabaseProvider {
   }
 
   async readiness(target: RegionRole): Promise<ComponentReadiness> {
-    const r = await withRights(this.ctx, () => readiness(this.ctx, target));
+    const r = await withRights(this.ctx, () => readiness(this.ctx, target), 'fence');
     let inst: DBInstance | null;
     try {
       inst = await this.describe(target);

@@ -20,6 +20,8 @@ interface PgRight {
   minVersion?: number;
   /** Only for this fence method. */
   fence?: 'read-only';
+  /** Used only where the bot promotes and rewinds the servers itself (driver streaming). */
+  ownServers?: true;
 }
 
 const member = (role: string): string => `pg_has_role(current_user, '${role}', 'MEMBER')`;
@@ -65,24 +67,29 @@ export const PG_RIGHTS: readonly PgRight[] = [
     name: 'EXECUTE pg_promote() (promote the standby)',
     held: fn('pg_promote(boolean, integer)'),
     grant: 'GRANT EXECUTE ON FUNCTION pg_promote(boolean, integer) TO ROLE;',
+    ownServers: true,
   },
   {
     name: 'EXECUTE pg_read_file() (timeline history for failback)',
     held: fn('pg_read_file(text)'),
     grant: 'GRANT EXECUTE ON FUNCTION pg_read_file(text) TO ROLE;',
+    ownServers: true,
   },
   {
     name: 'EXECUTE pg_ls_waldir() (rewind or rebuild for failback)',
     held: fn('pg_ls_waldir()'),
     grant: 'GRANT EXECUTE ON FUNCTION pg_ls_waldir() TO ROLE;',
+    ownServers: true,
   },
 ];
 
 /**
- * Which rights a driver needs: `all` (the streaming procedure: fence, promote, rewind), or
- * `tables` only (the write probe and the consistency tables), where the platform does the rest.
+ * Which rights a driver needs: `all` (the streaming procedure: fence, promote, rewind); `fence`
+ * (the bot fences and waits for the catch-up, the platform promotes and rebuilds: rds-replica,
+ * azure-flexible, where pg_promote cannot even be granted); or `tables` only (the write probe and
+ * the consistency tables), where the platform does the rest.
  */
-type RightsScope = 'all' | 'tables';
+type RightsScope = 'all' | 'fence' | 'tables';
 
 /** A right the current role lacks on one side, with the GRANT that fixes it. */
 interface MissingRight {
@@ -110,9 +117,12 @@ async function missingOn(
       scope === 'tables'
         ? []
         : PG_RIGHTS.filter(
-            (r) => (r.minVersion ?? 0) <= v && (!r.fence || r.fence === ctx.opts.fence.method),
+            (r) =>
+              (r.minVersion ?? 0) <= v &&
+              (!r.fence || r.fence === ctx.opts.fence.method) &&
+              (scope === 'all' || !r.ownServers),
           ).map((r) => ({ ...r, grant: r.grant.replace('ROLE', quoteIdent(role)) }));
-    if (scope === 'all') rights.push(...roleFenceRights(ctx, role, v));
+    if (scope !== 'tables') rights.push(...roleFenceRights(ctx, role, v));
     rights.push(...extraRights(ctx, role));
     const { rows } = await c.query<Record<string, boolean | null>>(
       `SELECT ${rights.map((r, i) => `(${r.held}) AS r${i}`).join(', ')}`,
