@@ -131,7 +131,10 @@ describe('the AWS IAM policy', () => {
 
   it('grants DisassociateGlobalReplicationGroup only on the secondary group, sent only by the last resort', () => {
     // The last resort (issue 20) detaches the failover's target, the secondary: never the primary.
-    const statements = iam.Statement as unknown as { Action: string[]; Resource: string | string[] }[];
+    const statements = iam.Statement as unknown as {
+      Action: string[];
+      Resource: string | string[];
+    }[];
     const detach = statements.filter((st) =>
       st.Action.includes('elasticache:DisassociateGlobalReplicationGroup'),
     );
