@@ -18,9 +18,22 @@ type ErrorCode =
   | 'conflict'
   | 'verification-failed';
 
+/**
+ * A last resort the driver says a person may choose because its normal call cannot switch
+ * (issue 20: detach an ElastiCache secondary). Recorded with the step's error; only offered on the
+ * card, behind its own confirmation and two people, never run by Retry or Approve.
+ */
+export interface LastResortOffer {
+  action: 'detach-cache';
+  /** Why the normal switch cannot be done, and what the last resort would do. */
+  why: string;
+}
+
 export class DrError extends Error {
   readonly code: ErrorCode;
   readonly retryable: boolean;
+  /** Set by a driver where the failed call leaves a last resort open (see LastResortOffer). */
+  lastResort?: LastResortOffer;
   constructor(
     code: ErrorCode,
     message: string,
@@ -110,6 +123,8 @@ export interface ErrorInfo {
   message: string;
   retryable: boolean;
   provider?: string;
+  /** The driver offers a last resort for this failure (the card shows its button). */
+  lastResort?: LastResortOffer;
 }
 
 /** Serializable form of any thrown value, for snapshots and the timeline. */
@@ -121,6 +136,7 @@ export function errorInfo(err: unknown): ErrorInfo {
       message: err.message,
       retryable: err.retryable,
       ...(err instanceof ProviderError ? { provider: err.provider } : {}),
+      ...(err.lastResort ? { lastResort: { ...err.lastResort } } : {}),
     };
   }
   const message = err instanceof Error ? err.message : String(err);

@@ -17,6 +17,7 @@ const EVENT_WORDS: Record<string, string> = {
   RETRY: 'Retry',
   SKIP: 'Skip',
   UNDO: 'Undo',
+  DETACH: 'Detach',
   TICK: 'deadline',
 };
 
@@ -46,6 +47,7 @@ const GUARD_WORDS: Record<string, string> = {
   planUnchanged: 'plan unchanged',
   stageFailed: 'a step failed',
   undoCompletes: 'second person',
+  lastResortCompletes: 'last resort, second person',
   pausedIn: 'undo failed',
 };
 

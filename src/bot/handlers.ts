@@ -137,6 +137,7 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
   );
   onButton(app, h, 'abort', (opId, userId) => engine.abort({ opId, userId }));
   onButton(app, h, 'undo', (opId, userId) => engine.undo({ opId, userId }));
+  onButton(app, h, 'detach', (opId, userId) => engine.detach({ opId, userId }));
 }
 
 /** Every ephemeral answer, engine messages included, with their commands spelled for Slack. */

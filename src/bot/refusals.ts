@@ -22,7 +22,7 @@ export function refusalMessage(input: {
   reason: RefusalReason;
   opId: string;
   userId: string;
-  action: 'approve' | 'reject' | 'retry' | 'skip' | 'abort' | 'undo' | 'done';
+  action: 'approve' | 'reject' | 'retry' | 'skip' | 'abort' | 'undo' | 'done' | 'detach';
   op?: OperationView | null;
   policy: ApproverPolicy;
   /** The engine's own wording, used where we have nothing more specific to say. */
@@ -33,14 +33,16 @@ export function refusalMessage(input: {
     case 'self-approval':
       if (action === 'undo')
         return `You asked for this undo; another approver must click Undo too.`;
+      if (action === 'detach')
+        return `You asked for this last resort; another approver must click it too.`;
       return `You requested ${opId}; another approver must approve it.`;
     case 'unauthorized':
       if (action === 'done')
         return `You may not confirm this item on ${opId}: its owners, ${whoMayApprove(policy)} or the requester may. Ask one of them.`;
       return `You are not allowed to ${action} ${opId}. Only ${whoMayApprove(policy)} may ${action === 'approve' ? 'approve' : 'do that'}.`;
     case 'duplicate':
-      return action === 'undo'
-        ? 'Your approval of the undo is already counted; it needs another approver.'
+      return action === 'undo' || action === 'detach'
+        ? `Your approval of the ${action === 'undo' ? 'undo' : 'last resort'} is already counted; it needs another approver.`
         : 'Your approval is already counted.';
     case 'stale-plan':
       return 'The plan changed since this button was drawn; review the updated card.';

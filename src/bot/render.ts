@@ -27,7 +27,7 @@ import {
 import { checksTable } from './checks-table.js';
 import { escapeMrkdwn } from './mrkdwn.js';
 import { cardConsistency, consistencyText } from './consistency.js';
-import { splitSection, undoButton, undoReply } from './split-card.js';
+import { pausedButtons, pausedSections, undoReply } from './split-card.js';
 
 type Block = SlackTypes.KnownBlock;
 export interface SlackMessage {
@@ -48,6 +48,7 @@ export const ACTION_IDS = {
   abort: 'dr_abort',
   undo: 'dr_undo',
   done: 'dr_done',
+  detach: 'dr_detach',
 } as const;
 export type CardAction = keyof typeof ACTION_IDS;
 
@@ -232,7 +233,6 @@ function actionButtons(view: OperationView): Block | null {
     const value: ButtonValue = { opId: view.id };
     const paused =
       view.currentSteps.map((id) => title(id, view.steps)).join(', ') || 'the failed step';
-    const undo = undoButton(view);
     // A split data tier is put right by Retry or Undo: skipping would go on with it split.
     const skip = view.split
       ? []
@@ -251,7 +251,7 @@ function actionButtons(view: OperationView): Block | null {
       elements: [
         button('retry', 'Retry', value, 'primary'),
         ...skip,
-        ...(undo ? [button('undo', undo.label, value, 'danger', undo.confirm)] : []),
+        ...pausedButtons(view).map((b) => button(b.action, b.label, value, 'danger', b.confirm)),
         button('abort', 'Abort', value, 'danger', {
           title: `Abort ${view.id}?`,
           text: `The ${kind} stops here. Steps already done are NOT undone.`,
@@ -294,8 +294,7 @@ export function renderCard(view: OperationView, targets: Targets): SlackMessage 
   }
   const proven = cardConsistency(view);
   if (proven) blocks.push(section(proven));
-  const split = splitSection(view);
-  if (split) blocks.push(section(split));
+  for (const text of pausedSections(view)) blocks.push(section(text));
   if (view.lastError && (view.phase === 'paused' || view.phase === 'refused')) {
     blocks.push(
       section(

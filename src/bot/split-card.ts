@@ -11,10 +11,30 @@ import {
   undoWaiting,
 } from '../domain/split-text.js';
 import type { OperationView, TimelineEntry } from '../domain/types.js';
+import { lastResortButton, lastResortReply, lastResortSection } from './last-resort-card.js';
 import { escapeMrkdwn } from './mrkdwn.js';
 
+type Confirm = { title: string; text: string; confirm: string };
+
+/** The card's sections under the steps: the split data tier, then a failed step's last resort. */
+export function pausedSections(view: OperationView): string[] {
+  return [splitSection(view), lastResortSection(view)].filter((s): s is string => s !== null);
+}
+
+/** The paused card's danger buttons beside Retry: Undo, then the last resort (never defaults). */
+export function pausedButtons(
+  view: OperationView,
+): { action: 'undo' | 'detach'; label: string; confirm: Confirm }[] {
+  const undo = undoButton(view);
+  const last = lastResortButton(view);
+  return [
+    ...(undo ? [{ action: 'undo' as const, ...undo }] : []),
+    ...(last ? [{ action: 'detach' as const, ...last }] : []),
+  ];
+}
+
 /** The card section under the steps while paused (or undoing) with the data tier split. */
-export function splitSection(view: OperationView): string | null {
+function splitSection(view: OperationView): string | null {
   if (!view.split) return null;
   const lines = [`*Data tier:* ${escapeMrkdwn(splitLine(view.split))}`];
   if (view.phase === 'paused')
@@ -27,7 +47,7 @@ export function splitSection(view: OperationView): string | null {
 }
 
 /** "Undo Redis", with what it does in its confirm dialog; null when nothing can be undone. */
-export function undoButton(
+function undoButton(
   view: OperationView,
 ): { label: string; confirm: { title: string; text: string; confirm: string } } | null {
   if (view.phase !== 'paused' || !view.split || view.split.undoable.length === 0) return null;
@@ -42,7 +62,7 @@ export function undoButton(
   };
 }
 
-/** Thread reply text for the undo's timeline entries; null for any other entry. */
+/** Thread reply text for the undo's (and the last resort's) timeline entries; null for others. */
 export function undoReply(entry: TimelineEntry): string | null {
   switch (entry.type) {
     case 'UndoRequested':
@@ -54,6 +74,6 @@ export function undoReply(entry: TimelineEntry): string | null {
     case 'UndoFailed':
       return `❌ ${escapeMrkdwn(describeUndo(entry))}: Retry, Undo again or Abort on the card`;
     default:
-      return null;
+      return lastResortReply(entry);
   }
 }

@@ -4,7 +4,7 @@
  */
 import { OP_ID_EXAMPLE, parseCommand, readOpId, type ParsedCommand } from '../bot/commands.js';
 
-type ButtonAction = 'approve' | 'reject' | 'retry' | 'skip' | 'undo' | 'done';
+type ButtonAction = 'approve' | 'reject' | 'retry' | 'skip' | 'undo' | 'done' | 'detach';
 
 export type ConsoleCommand =
   | ParsedCommand
@@ -27,7 +27,15 @@ interface ConsoleLine {
   command: ConsoleCommand;
 }
 
-const ACTIONS: readonly ButtonAction[] = ['approve', 'reject', 'retry', 'skip', 'undo', 'done'];
+const ACTIONS: readonly ButtonAction[] = [
+  'approve',
+  'reject',
+  'retry',
+  'skip',
+  'undo',
+  'done',
+  'detach',
+];
 /** A custom step's configured id (runbook.steps[].id), as `done` and `skip` take it. */
 const STEP_WORD = /^[a-z0-9][a-z0-9-]*$/;
 
@@ -133,6 +141,7 @@ export function consoleHelp(ctx?: HelpContext): string {
     '  retry [DR-…] | skip [DR-…]               after a step failed',
     '  done STEP [DR-…] | skip STEP [DR-…]      confirm (or skip) a manual step that waits',
     '  undo [DR-…]                              put back a split data tier (Redis); a second approver confirms',
+    '  detach [DR-…]                            the last resort a failed step offers (ElastiCache: detach the secondary; one-way); a second approver confirms',
     '  abort [DR-…] [reason…]                   abort the active operation',
     '  report [DR-…]                            print a drill report (default: the last drill)',
     '  reports                                  the drills of this environment that have a report',

@@ -2,6 +2,7 @@
  * Terminal rendering of the same timeline and status the Slack adapter shows. Plain text with
  * fixed-width columns so it reads in a CI log as well as in a terminal.
  */
+import { AFTER_LAST_RESORT, lastResortWaiting } from '../domain/last-resort-text.js';
 import { consistencyTable } from '../domain/consistency.js';
 import { splitLine, undoHint, undoWaiting } from '../domain/split-text.js';
 import type { OperationView, TimelineEntry } from '../domain/types.js';
@@ -83,6 +84,14 @@ export function renderStatus(view: OperationView): string {
     if (waiting) lines.push(`  ${waiting}`);
   }
   if (view.undo?.summary) lines.push(`undone: ${view.undo.summary}`);
+  // A failed step's last resort: never run by retry; `detach`, confirmed by a second approver.
+  if (view.lastResortOffer) {
+    lines.push(`last resort offered (\`detach\`, two people): ${view.lastResortOffer.why}`);
+    const waiting = lastResortWaiting(view);
+    if (waiting) lines.push(`  ${waiting}`);
+  }
+  if (view.lastResort?.finishedAt !== undefined)
+    lines.push(`last resort done: ${AFTER_LAST_RESORT[view.lastResort.action]}`);
   for (const w of view.waiting ?? []) {
     const who = w.owners.length
       ? `${w.owners.join(' or ')} (or an approver)`

@@ -145,6 +145,7 @@ async function actionAnswer(
     );
   if (command.action === 'retry') return outcomeText(await engine.retry({ opId, userId }));
   if (command.action === 'undo') return outcomeText(await engine.undo({ opId, userId }));
+  if (command.action === 'detach') return outcomeText(await engine.detach({ opId, userId }));
   const step = command.step ? { stepId: `custom:${command.step}` as const } : {};
   if (command.action === 'done') return outcomeText(await engine.done({ opId, userId, ...step }));
   return outcomeText(await engine.skip({ opId, userId, ...step }));

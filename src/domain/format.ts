@@ -2,6 +2,7 @@
  * Plain-text wording shared by every adapter (Slack, console, reports), so the same event reads
  * the same everywhere. Pure functions, no markup: adapters add their own (mrkdwn, ANSI).
  */
+import { describeLastResort } from './last-resort-text.js';
 import type {
   StepId,
   ComponentReadiness,
@@ -85,6 +86,7 @@ const REFUSAL_TEXT: Record<RefusalReason, string> = {
   expired: 'it came after the approval deadline',
   unrestorable: 'the operation cannot be resumed by this version; only an abort closes it',
   'nothing-to-undo': 'no switched data component the bot can put back',
+  'no-last-resort': 'no failed step offers a last resort',
   'not-waiting': 'no manual step of that name waits for Done',
 };
 
@@ -154,6 +156,11 @@ export function describeEntry(e: TimelineEntry, steps: StepTitles = []): string 
     case 'DataTierUndone':
     case 'UndoFailed':
       return describeUndo(e);
+    case 'LastResortRequested':
+    case 'LastResortStarted':
+    case 'LastResortDone':
+    case 'LastResortFailed':
+      return describeLastResort(e);
     case 'OperationCompleted':
       return `Completed in ${formatDuration(e.durationMs)}${e.rtoMs !== undefined ? `, RTO ${formatDuration(e.rtoMs)}` : ''}`;
   }

@@ -188,6 +188,32 @@ export interface UndoState {
   error?: ErrorInfo;
 }
 
+/**
+ * The last resort of a failed step, offered by its driver (ErrorInfo.lastResort; issue 20: detach
+ * an ElastiCache secondary): asked by one person, approved by others as an undo is, then the step
+ * runs it. Kept in the operation's state before it acts, so a restart resumes it.
+ */
+export interface LastResortState {
+  action: 'detach-cache';
+  stepId: StepId;
+  requestedBy: string;
+  requestedAt: number;
+  approvals: { userId: string; at: number }[];
+  /** The approvals were complete and the step re-runs with it (recorded before it acts). */
+  startedAt?: number;
+  finishedAt?: number;
+  summary?: string;
+  /** The last attempt failed: why (the operation is paused again). */
+  error?: ErrorInfo;
+}
+
+/** The failed step whose driver offers a last resort, and why (the card's extra button). */
+export interface LastResortOfferView {
+  stepId: StepId;
+  action: 'detach-cache';
+  why: string;
+}
+
 /** A paused operation whose data tier is split: each component's role and what can be undone. */
 export interface DataTierSplit {
   roles: DataTierRole[];
@@ -242,6 +268,8 @@ export type RefusalReason =
   | 'unrestorable'
   /** Undo asked where no data component was switched that the bot can put back. */
   | 'nothing-to-undo'
+  /** A last resort asked where no failed step's driver offers one. */
+  | 'no-last-resort'
   /** Done (or a step's Skip) where no manual step of that name waits for it. */
   | 'not-waiting';
 
@@ -302,6 +330,10 @@ export interface OperationView {
   split?: DataTierSplit;
   /** An undo asked, approved, run or failed. */
   undo?: UndoState;
+  /** Paused where a failed step's driver offers a last resort (never run by Retry or Approve). */
+  lastResortOffer?: LastResortOfferView;
+  /** A last resort asked, approved, run or failed. */
+  lastResort?: LastResortState;
   /** Manual steps waiting for someone's Done, and who may give it. */
   waiting?: ManualWait[];
 }
@@ -362,7 +394,7 @@ export type DomainEvent =
   | {
       type: 'ActionRefused';
       userId: string;
-      action: 'approve' | 'reject' | 'retry' | 'skip' | 'abort' | 'undo' | 'done';
+      action: 'approve' | 'reject' | 'retry' | 'skip' | 'abort' | 'undo' | 'done' | 'detach';
       reason: RefusalReason;
     }
   /** `notResumed`: closed without resuming it, because this version could not (why). */
@@ -386,7 +418,29 @@ export type DomainEvent =
     }
   | { type: 'UndoStarted'; components: DataComponent[]; approvers: string[] }
   | { type: 'DataTierUndone'; components: DataComponent[]; summary: string }
-  | { type: 'UndoFailed'; components: DataComponent[]; error: ErrorInfo };
+  | { type: 'UndoFailed'; components: DataComponent[]; error: ErrorInfo }
+  /** Someone asked (or approved) a failed step's last resort; `count` of `required` approvals. */
+  | {
+      type: 'LastResortRequested';
+      userId: string;
+      action: LastResortState['action'];
+      stepId: StepId;
+      count: number;
+      required: number;
+    }
+  | {
+      type: 'LastResortStarted';
+      action: LastResortState['action'];
+      stepId: StepId;
+      approvers: string[];
+    }
+  | { type: 'LastResortDone'; action: LastResortState['action']; stepId: StepId; summary: string }
+  | {
+      type: 'LastResortFailed';
+      action: LastResortState['action'];
+      stepId: StepId;
+      error: ErrorInfo;
+    };
 
 export type DomainEventType = DomainEvent['type'];
 

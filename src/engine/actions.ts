@@ -1,4 +1,4 @@
-// People's actions on an operation (approve, reject, retry, skip, abort, undo): each is sent to the
+// People's actions on an operation (approve, reject, retry, skip, abort, undo, detach): each is sent to the
 // operation's runner as an event, and the person gets the policy's answer.
 import { FINAL_PHASES, type OperationView, type StepId } from '../domain/types.js';
 import { DrError } from '../errors.js';
@@ -164,6 +164,19 @@ export function undoOperation(
 ): Promise<ActionOutcome> {
   return act(ctx, 'undo', opId, userId, (authorized, at) => ({
     type: 'UNDO',
+    userId,
+    authorized,
+    at,
+  }));
+}
+
+/** A failed step's last resort: asked by one, approved by another, run by its step. */
+export function detachOperation(
+  ctx: EngineContext,
+  { opId, userId }: Parameters<Engine['detach']>[0],
+): Promise<ActionOutcome> {
+  return act(ctx, 'detach', opId, userId, (authorized, at) => ({
+    type: 'DETACH',
     userId,
     authorized,
     at,

@@ -8,6 +8,7 @@ import {
   retryOperation,
   skipOperation,
   undoOperation,
+  detachOperation,
 } from './actions.js';
 import type { EngineDeps } from './context.js';
 import { startEngine, stopEngine } from './lifecycle.js';
@@ -27,6 +28,7 @@ export function createEngine(deps: EngineDeps): Engine {
     retry: (input) => retryOperation(ctx, input),
     skip: (input) => skipOperation(ctx, input),
     undo: (input) => undoOperation(ctx, input),
+    detach: (input) => detachOperation(ctx, input),
     done: (input) => doneOperation(ctx, input),
     abort: (input) => abortOperation(ctx, input),
     get: (opId) => getView(ctx, opId),

@@ -1,4 +1,5 @@
 import { commandRef } from '../domain/commands.js';
+import { lastResortWaiting } from '../domain/last-resort-text.js';
 import { componentNames } from '../domain/split-text.js';
 import type { OperationView, RefusalReason } from '../domain/types.js';
 import type { OperationAction } from '../machine/index.js';
@@ -30,6 +31,8 @@ export function refusalMessage(reason: RefusalReason, opId: string, view?: Opera
       return `${opId} is an operation of ${view?.env ?? 'another environment'}, not of this one.`;
     case 'unrestorable':
       return `${opId} cannot be resumed by this version of dr-bot, so it can only be closed: an approver runs ${commandRef('abort')}. ${commandRef('status')} says why.`;
+    case 'no-last-resort':
+      return `${opId} has no failed step whose driver offers a last resort (${phase}): Retry, Skip or Abort.`;
     case 'nothing-to-undo':
       return `${opId} has no switched data component the bot can put back, so there is nothing to undo (${phase}). Retry, or abort and fix it by hand.`;
     case 'not-waiting':
@@ -61,6 +64,11 @@ export function successMessage(
       return `Marked done on ${view.id}; it continues (${phaseWords(view)}).`;
     case 'undo':
       return undoMessage(view);
+    case 'detach':
+      return (
+        lastResortWaiting(view) ??
+        `Last resort on ${view.id} approved by two people: it is ${phaseWords(view)}.`
+      );
     case 'abort':
       return `${view.id} aborted by <@${userId}>. Steps already done stay done; check the components before acting on them.`;
   }

@@ -64,6 +64,8 @@ export interface Engine {
   done(input: { opId: string; userId: string; stepId?: StepId }): Promise<ActionOutcome>;
   /** Ask for, or approve, the undo of a split data tier (two people, like the plan). */
   undo(input: { opId: string; userId: string }): Promise<ActionOutcome>;
+  /** Ask for, or approve, a failed step's last resort (two people, as the undo; issue 20). */
+  detach(input: { opId: string; userId: string }): Promise<ActionOutcome>;
   /** Without opId: the active operation of this environment. */
   abort(input: { opId?: string; userId: string; reason?: string }): Promise<ActionOutcome>;
   get(opId: string): Promise<OperationView | null>;

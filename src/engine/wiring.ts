@@ -78,6 +78,7 @@ function engineMachine(ctx: EngineContext): OperationMachine {
               rpoMinutes: config.targets.rpoMinutes,
             },
             resumed: runner?.takeResumed(input.stepId) ?? false,
+            ...(input.lastResort ? { lastResort: input.lastResort } : {}),
             regions: {
               primary: config.regions.primary.name,
               secondary: config.regions.secondary.name,

@@ -9,15 +9,22 @@ import type {
   StepId,
 } from '../domain/types.js';
 import { FINAL_PHASES } from '../domain/types.js';
+import { lastResortOffer, pendingLastResort } from './last-resort-offer.js';
 import { pendingUndo, splitOf } from './split.js';
 import type { OperationContext, OperationEvent, UserEvent } from './types.js';
 import { waitingOf, waitingTarget } from './waiting.js';
 
-export type OperationAction = 'approve' | 'reject' | 'retry' | 'skip' | 'abort' | 'undo' | 'done';
+export type OperationAction =
+  'approve' | 'reject' | 'retry' | 'skip' | 'abort' | 'undo' | 'done' | 'detach';
 
 /** The part of an operation the approval policy looks at; an OperationView has all of it. */
 type PolicySubject = Pick<OperationView, 'phase' | 'requester' | 'approvals' | 'planHash'> &
-  Partial<Pick<OperationView, 'expiresAt' | 'split' | 'undo' | 'waiting'>>;
+  Partial<
+    Pick<
+      OperationView,
+      'expiresAt' | 'split' | 'undo' | 'waiting' | 'lastResort' | 'lastResortOffer'
+    >
+  >;
 
 /**
  * Before the plan is approved nothing has changed yet, so the requester may still cancel
@@ -39,6 +46,7 @@ const PRE_APPROVAL_PHASES: readonly Phase[] = ['preflight', 'awaitingApproval', 
  * - abort: any active phase; the requester may abort only before approval.
  * - undo: paused with a split data tier the bot can put back. Two people, like the plan: the
  *   first click (an authorized person or the requester) asks, then authorized others approve.
+ * - detach: paused where a failed step's driver offers its last resort; the undo's two-person rule.
  */
 export function evaluateAction(
   view: PolicySubject,
@@ -89,19 +97,26 @@ export function evaluateAction(
     case 'abort':
       return authorized || (preApproval && isRequester) ? null : 'unauthorized';
     case 'undo':
-      return undoRefusal(view, userId, authorized, isRequester);
+      if (view.phase !== 'paused') return 'not-paused';
+      if (!view.split || view.split.undoable.length === 0) return 'nothing-to-undo';
+      return twoPersonRefusal(pendingUndo(view.undo), userId, authorized, isRequester);
+    case 'detach':
+      if (view.phase !== 'paused') return 'not-paused';
+      if (!view.lastResortOffer) return 'no-last-resort';
+      return twoPersonRefusal(pendingLastResort(view.lastResort), userId, authorized, isRequester);
   }
 }
 
-function undoRefusal(
-  view: PolicySubject,
+/**
+ * An undo or a last resort: the first click (an authorized person or the requester) asks, then
+ * authorized others approve, each once (approvalsLeft / lastResortCompletes count them).
+ */
+function twoPersonRefusal(
+  asked: { requestedBy: string; approvals: { userId: string }[] } | undefined,
   userId: string,
   authorized: boolean,
   isRequester: boolean,
 ): RefusalReason | null {
-  if (view.phase !== 'paused') return 'not-paused';
-  if (!view.split || view.split.undoable.length === 0) return 'nothing-to-undo';
-  const asked = pendingUndo(view.undo);
   if (!asked) return authorized || isRequester ? null : 'unauthorized';
   if (asked.requestedBy === userId) return 'self-approval';
   if (asked.approvals.some((a) => a.userId === userId)) return 'duplicate';
@@ -119,6 +134,7 @@ export const ACTION_OF: Record<UserEventType, OperationAction> = {
   ABORT: 'abort',
   UNDO: 'undo',
   DONE: 'done',
+  DETACH: 'detach',
 };
 
 /** The machine's side of the policy: the same evaluation, from its context in a known phase. */
@@ -137,6 +153,8 @@ export function refusalForEvent(
     split: splitOf(context.steps),
     undo: context.undo,
     waiting: waitingOf(context),
+    lastResort: context.lastResort,
+    lastResortOffer: lastResortOffer(context.steps),
   };
   const planHash = event.type === 'APPROVE' ? event.planHash : undefined;
   const stepId = event.type === 'DONE' || event.type === 'SKIP' ? event.stepId : undefined;

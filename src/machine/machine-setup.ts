@@ -6,6 +6,7 @@ import type { DomainEvent, PreflightReport, StepOutcome } from '../domain/types.
 import { operationActions } from './actions.js';
 import { operationGuards } from './guards.js';
 import type { Clock } from './machine-action.js';
+import { lastResortActions, lastResortGuards } from './last-resort.js';
 import { manualActions, manualGuards } from './manual.js';
 import { stepActions } from './step-actions.js';
 import { undoActions, undoGuards } from './undo.js';
@@ -44,12 +45,13 @@ export function operationSetup(now: Clock) {
       // whenever the state is (re-)entered.
       approvalExpiry: ({ context }) => Math.max(0, (context.expiresAt ?? now()) - now()),
     },
-    guards: { ...operationGuards, ...undoGuards, ...manualGuards },
+    guards: { ...operationGuards, ...undoGuards, ...manualGuards, ...lastResortGuards },
     actions: {
       ...operationActions(now),
       ...stepActions(now),
       ...undoActions(now),
       ...manualActions(now),
+      ...lastResortActions(now),
     },
   });
 }

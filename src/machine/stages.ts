@@ -10,6 +10,7 @@ import type {
 } from '../domain/types.js';
 import type { Clock } from './machine-action.js';
 import type { NodeConfig } from './machine-setup.js';
+import { activeLastResort } from './last-resort.js';
 import { stepOf } from './records.js';
 
 /** The runbooks a machine is generated from: the built-in ones, or those with custom steps placed. */
@@ -95,6 +96,9 @@ function stepNode(stepId: StepId, now: Clock, manual: boolean): NodeConfig {
             mode: context.mode ?? 'planned',
             attempt: stepOf(context, stepId).attempts,
             approvedAt: context.approvedAt ?? now(),
+            ...(activeLastResort(context, stepId)
+              ? { lastResort: activeLastResort(context, stepId)!.action }
+              : {}),
           }),
           onDone: [
             {
@@ -184,6 +188,15 @@ export function pausedKindNode(runbooks: Runbooks, kind: OperationKind): NodeCon
           target: stageTarget(runbooks, kind, index + 1),
           actions: { type: 'skipStage', params: { stage } },
         },
+        // The click that completes the last resort's approvals re-runs the stage with it.
+        DETACH: [
+          {
+            guard: 'lastResortCompletes',
+            target: stageTarget(runbooks, kind, index),
+            actions: ['recordLastResort', { type: 'startLastResort', params: { stage } }],
+          },
+          { guard: { type: 'allowed', params: { phase: 'paused' } }, actions: 'recordLastResort' },
+        ],
       },
     } as NodeConfig;
   });

@@ -12,6 +12,7 @@ import {
   stepOf,
   verificationError,
 } from './records.js';
+import { activeLastResort, keptLastResort } from './last-resort.js';
 import { pendingUndo } from './split.js';
 import type { OperationContext } from './types.js';
 
@@ -79,6 +80,11 @@ const stepSucceeded = (now: Clock) =>
       outcome: params.outcome,
       durationMs,
     });
+    const lr = activeLastResort(context, params.stepId);
+    if (lr) {
+      enqueue.assign({ lastResort: { ...lr, finishedAt, summary } });
+      enqueue.emit({ type: 'LastResortDone', action: lr.action, stepId: lr.stepId, summary });
+    }
   });
 
 const stepFailed = (now: Clock) =>
@@ -110,6 +116,11 @@ const stepFailed = (now: Clock) =>
         }),
       });
       enqueue.emit({ type: 'StepFailed', stepId: params.stepId, error, durationMs });
+      const lr = activeLastResort(context, params.stepId);
+      if (lr) {
+        enqueue.assign({ lastResort: { ...lr, error } });
+        enqueue.emit({ type: 'LastResortFailed', action: lr.action, stepId: lr.stepId, error });
+      }
     },
   );
 
@@ -127,7 +138,12 @@ const retryStage = operationAction<{ stage: readonly StepId[] }>(
       steps = patchStep(steps, stepId, { status: 'pending' });
       enqueue.emit({ type: 'StepRetried', stepId, userId: event.userId });
     }
-    enqueue.assign({ steps, lastError: undefined, undo: keptUndo(context) });
+    enqueue.assign({
+      steps,
+      lastError: undefined,
+      undo: keptUndo(context),
+      lastResort: keptLastResort(context),
+    });
   },
 );
 
@@ -148,7 +164,12 @@ const skipStage = operationAction<{ stage: readonly StepId[] }>(
         userId: event.userId,
       });
     }
-    enqueue.assign({ steps, lastError: undefined, undo: keptUndo(context) });
+    enqueue.assign({
+      steps,
+      lastError: undefined,
+      undo: keptUndo(context),
+      lastResort: keptLastResort(context),
+    });
   },
 );
 

@@ -2,6 +2,7 @@ import type {
   Approval,
   CustomStepPlan,
   DataComponent,
+  LastResortState,
   UndoState,
   Mode,
   OperationKind,
@@ -41,6 +42,8 @@ export type OperationEvent =
   | { type: 'ABORT'; userId: string; authorized: boolean; reason?: string; at: number }
   /** Ask for, or approve, the undo of a split data tier (see approval.ts). */
   | { type: 'UNDO'; userId: string; authorized: boolean; at: number }
+  /** Ask for, or approve, a failed step's last resort (two people, as the undo; last-resort.ts). */
+  | { type: 'DETACH'; userId: string; authorized: boolean; at: number }
   /** Sent every few seconds and right after a resume: a restored actor has no expiry timer. */
   | { type: 'TICK'; at: number };
 
@@ -67,6 +70,8 @@ export interface RunStepInput {
   /** 1 for the first run; a retry or a resume after a crash sees the attempt it belongs to. */
   attempt: number;
   approvedAt: number;
+  /** The step runs its driver's last resort instead of its normal action (approved by two). */
+  lastResort?: LastResortState['action'];
 }
 
 /** The machine's context: everything toView needs, all JSON so it persists as is. */
@@ -102,4 +107,6 @@ export interface OperationContext extends OperationInput {
   lastError?: ErrorInfo;
   /** The undo of a split data tier: asked, approved, run (kept through restarts like the rest). */
   undo?: UndoState;
+  /** A failed step's last resort: asked, approved, run (kept through restarts like the rest). */
+  lastResort?: LastResortState;
 }

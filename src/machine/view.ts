@@ -2,6 +2,7 @@ import type { SnapshotFrom } from 'xstate';
 import type { OperationView, Phase, StepId } from '../domain/types.js';
 import type { OperationMachine } from './operation-machine.js';
 import { stagesOf } from './records.js';
+import { lastResortOffer } from './last-resort-offer.js';
 import { splitOf } from './split.js';
 import { waitingOf } from './waiting.js';
 
@@ -50,6 +51,8 @@ export function toView(snapshot: OperationSnapshot): OperationView {
     lastError: c.lastError,
     split: phase === 'paused' || phase === 'undoing' ? splitOf(c.steps) : undefined,
     undo: c.undo,
+    lastResortOffer: phase === 'paused' ? lastResortOffer(c.steps) : undefined,
+    lastResort: c.lastResort,
     waiting: phase === 'running' && waitingOf(c).length > 0 ? waitingOf(c) : undefined,
   };
   // Absent fields stay absent, so a view compares and serializes like the stored data.

@@ -98,6 +98,12 @@ export interface CacheProvider extends Inspectable {
    * services that restrict REPLICAOF/FAILOVER): then no undo is offered.
    */
   undoPromotion?(opts: { promoted: RegionRole; progress: Progress }): Promise<ActionResult>;
+  /**
+   * The last resort where the platform's failover cannot switch (a promote error carrying
+   * `lastResort`): `target` leaves the replication as a standalone writable cache. One-way; run
+   * only after its own confirmation by two people. Absent where the driver has none.
+   */
+  detach?(opts: { target: RegionRole; progress: Progress }): Promise<PromotionResult>;
 }
 
 /** Route 53 failover records or Azure Traffic Manager priority routing. */

@@ -1,3 +1,4 @@
+import { PreconditionFailed } from '../errors.js';
 import { STEP_TITLES } from '../machine/runbook.js';
 import { actionOutcome, allDone } from './outcome.js';
 import { checkWithRoles, withRoles } from './data-roles.js';
@@ -23,7 +24,15 @@ export const promoteCache: Step = {
     const cache = requireProvider(ctx, 'cache');
     // Where cache writes afterwards, failed or not: a split data tier is shown and undone from it.
     return withRoles(ctx, 'cache', async () => {
-      const result = await cache.promote({ target: 'secondary', mode: ctx.mode, progress });
+      // The last resort only when two people confirmed it (ctx.lastResort); never otherwise.
+      if (ctx.lastResort === 'detach-cache' && !cache.detach)
+        throw new PreconditionFailed(
+          `the ${cache.name} cache driver has no last resort; nothing was changed`,
+        );
+      const result =
+        ctx.lastResort === 'detach-cache'
+          ? await cache.detach!({ target: 'secondary', progress })
+          : await cache.promote({ target: 'secondary', mode: ctx.mode, progress });
       return actionOutcome([{ component: 'cache', result }]);
     });
   },

@@ -24,6 +24,11 @@ export interface StepContext {
   targets: { rtoMinutes: number; rpoMinutes: number };
   /** True when the step was running when the bot stopped and this is its first call since. */
   resumed?: boolean;
+  /**
+   * Run the driver's last resort instead of the step's normal action: set only after its own
+   * confirmation by two people (a promote error's LastResortOffer; issue 20).
+   */
+  lastResort?: 'detach-cache';
   /** The cloud region names (regions.*.name), for what steps record about each side. */
   regions?: Record<RegionRole, string>;
 }

@@ -9,7 +9,7 @@ import { createSlackBot, type SlackBot } from '../../src/bot/index.js';
 import { ACTION_IDS, decodeButtonValue } from '../../src/bot/render.js';
 import { configSchema, type DrConfig } from '../../src/config/schema.js';
 import type { Engine } from '../../src/engine/types.js';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError, ProviderError } from '../../src/errors.js';
 import { createRedisStore } from '../../src/store/index.js';
 import type { OperationStore } from '../../src/store/types.js';
 import { FakeWorld } from '../support/fakes.js';
@@ -414,6 +414,45 @@ describe('Slack end to end', () => {
     );
     expect(cardText(h.cardNow(ref.ts))).toMatch(/✅ \*Switch DNS to secondary\*/);
     expect(await h.world.effects('dns.switchTo')).toBe(1);
+  });
+
+  test('a last resort: its own button and dialog, asked by one, refused to the same and to an outsider, run by a second approver', async () => {
+    h = await start();
+    await h.world.set('cache.primaryReachable', 'false');
+    const refused = new ProviderError('fake-cache', 'FailoverGlobalReplicationGroup failed');
+    refused.lastResort = { action: 'detach-cache', why: 'the failover cannot switch' };
+    h.world.fail('cache.promote', 1, refused);
+    await h.command('failover unplanned region gone', ALICE);
+    const ref = { ts: String((await h.card()).result.ts) };
+    expect(buttonValue(h.cardNow(ref.ts), ACTION_IDS.detach)).toBeUndefined();
+    await h.click('approve', await approveButton(h, ref.ts), BOB);
+    const value = await slack.waitFor(
+      () => buttonValue(h.cardNow(ref.ts), ACTION_IDS.detach),
+      'the last resort button',
+    );
+    expect(cardText(h.cardNow(ref.ts))).toContain('Detach the secondary cache (last resort)');
+    const { opId } = decodeButtonValue(value)!;
+
+    await h.click('detach', value, ALICE);
+    const self = await h.click('detach', value, ALICE);
+    expect(await h.answer(self.path)).toBe(
+      'You asked for this last resort; another approver must click it too.',
+    );
+    const outsider = await h.click('detach', value, MALLORY);
+    expect(await h.answer(outsider.path)).toContain(`You are not allowed to detach ${opId}`);
+    expect((await h.engine.get(opId))!.phase).toBe('paused');
+    expect(await h.world.effects('cache.detach')).toBe(0);
+
+    await h.click('detach', value, BOB);
+    await slack.waitFor(
+      () => cardText(h.cardNow(ref.ts)).includes('🟢 Completed'),
+      'the card to show completed',
+    );
+    expect(await h.world.effects('cache.detach')).toBe(1);
+    expect(cardText(h.cardNow(ref.ts))).toContain('Last resort done.');
+    expect(h.threadReplies(ref.ts).map((c) => String(c.args.text))).toContainEqual(
+      expect.stringMatching(/Running the detach of the secondary cache.*U0ALICE, U0BOB/),
+    );
   });
 
   test('a restarted bot keeps editing the same card, and the requester can withdraw with /dr abort', async () => {

@@ -52,6 +52,11 @@ describe('parsing console lines', () => {
     expect(parseConsoleLine('abort dr-20261125-0003 stop')).toEqual({
       command: { type: 'abort', opId: 'DR-20261125-0003', reason: 'stop' },
     });
+    // The last resort's button, as the undo's: typed by one person, confirmed by another.
+    expect(parseConsoleLine('detach DR-20261125-0003 as bob')).toEqual({
+      as: 'bob',
+      command: { type: 'action', action: 'detach', opId: 'DR-20261125-0003', reason: '' },
+    });
   });
 
   test('anything that starts like an operation id but is not one is the usage, never the active operation or a reason', () => {

@@ -31,7 +31,9 @@ it('draws approval, pause and the ways out, without the per-step states', () => 
   const diagram = flowDiagram();
   expect(diagram).toContain('awaitingApproval -->|"Approve (last approval)"| recheck');
   expect(diagram).toContain('running -->|"stage done (a step failed)"| paused');
-  expect(diagram).toContain('paused -->|"Retry / Skip"| running');
+  expect(diagram).toContain(
+    'paused -->|"Retry / Skip / Detach (last resort, second person)"| running',
+  );
   expect(diagram).toContain('awaitingApproval -->|"Approve (too late) / deadline"| expired');
   expect(diagram).not.toMatch(/pending|succeeded/);
 });

@@ -143,11 +143,30 @@ describe('the AWS IAM policy', () => {
     expect(sent).toEqual(Object.keys(ELASTICACHE_CALLS).sort());
   });
 
-  it('never grants DisassociateGlobalReplicationGroup, which the driver never sends (one-way, wipes on re-adding)', () => {
-    expect(allows(iamActions, 'elasticache:DisassociateGlobalReplicationGroup')).toBe(false);
-    expect(sources('src/providers/redis-elasticache')).not.toMatch(
-      /DisassociateGlobalReplicationGroup(Command|\()/,
+  it('grants DisassociateGlobalReplicationGroup only on the secondary group, sent only by the last resort', () => {
+    // The last resort (issue 20) detaches the failover's target, the secondary: never the primary.
+    const statements = iam.Statement as unknown as {
+      Action: string[];
+      Resource: string | string[];
+    }[];
+    const detach = statements.filter((st) =>
+      st.Action.includes('elasticache:DisassociateGlobalReplicationGroup'),
     );
+    expect(detach).toHaveLength(1);
+    expect(detach[0]!.Action).toEqual(['elasticache:DisassociateGlobalReplicationGroup']);
+    expect([detach[0]!.Resource].flat().join('\n')).not.toMatch(/PRIMARY_REPLICATION_GROUP/);
+    expect([detach[0]!.Resource].flat().join('\n')).toMatch(/SECONDARY_REPLICATION_GROUP/);
+    const sending = readdirSync(join(ROOT, 'src/providers/redis-elasticache')).filter((f) =>
+      /new DisassociateGlobalReplicationGroupCommand\(/.test(
+        read(join('src/providers/redis-elasticache', f)),
+      ),
+    );
+    expect(sending).toEqual(['api.ts']);
+    // ... and api.ts's disassociate() is called from the detach only.
+    const callers = readdirSync(join(ROOT, 'src/providers/redis-elasticache')).filter((f) =>
+      /\.disassociate\(/.test(read(join('src/providers/redis-elasticache', f))),
+    );
+    expect(callers).toEqual(['detach.ts']);
   });
 
   it('lists every CloudWatch call the elasticache-global driver sends (the lag metric)', () => {

@@ -1,14 +1,16 @@
 /**
  * The elasticache-global driver on the lab's real Redis pair behind the ElastiCache simulator:
  * planned and unplanned failover and failback under a write load that measures what was lost,
- * and the failovers AWS refuses, refused before anything changes.
+ * the failovers AWS refuses, refused before anything changes, and the last resort (the detach)
+ * offered only where the failover cannot be done while the primary's region is out.
  */
 import {
+  DisassociateGlobalReplicationGroupCommand,
   ElastiCacheClient,
   FailoverGlobalReplicationGroupCommand,
 } from '@aws-sdk/client-elasticache';
 import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import { PreconditionFailed } from '../../src/errors.js';
+import { errorInfo, PreconditionFailed } from '../../src/errors.js';
 import type { LabInfo } from '../../src/lab/index.js';
 import { labOutage, labRestore } from '../../src/lab/outage.js';
 import {
@@ -30,7 +32,12 @@ let sim: ElastiCacheSim;
 const open: CacheProvider[] = [];
 
 function driver(
-  extra: { pauseWrites?: boolean; secondaryGroup?: string; primaryUrl?: string } = {},
+  extra: {
+    pauseWrites?: boolean;
+    secondaryGroup?: string;
+    primaryUrl?: string;
+    failoverTimeoutSeconds?: number;
+  } = {},
 ): CacheProvider {
   const p = createElastiCacheGlobalProvider({
     globalReplicationGroupId: sim.globalReplicationGroupId,
@@ -40,7 +47,7 @@ function driver(
       replicationGroupId: extra.secondaryGroup ?? SECONDARY.replicationGroupId,
     },
     pauseWrites: extra.pauseWrites ?? true,
-    failoverTimeoutSeconds: 20,
+    failoverTimeoutSeconds: extra.failoverTimeoutSeconds ?? 20,
     endpoint: sim.url,
     cloudwatchEndpoint: sim.url,
     credentials: { accessKeyId: 'AKIDSIMULATOR', secretAccessKey: 'simulator' },
@@ -112,7 +119,9 @@ describe('what AWS refuses is refused before any call', () => {
     expect(r.summary).toContain('lab-cache-use1@us-east-1: PRIMARY associated');
     expect(r.summary).toContain('lab-cache-usw2@us-west-2: SECONDARY associated');
     expect(r.warnings?.join('\n')).toMatch(/FailoverGlobalReplicationGroup cannot be dry-run/);
-    expect(r.warnings?.join('\n')).toMatch(/DisassociateGlobalReplicationGroup is never sent/);
+    expect(r.warnings?.join('\n')).toMatch(
+      /DisassociateGlobalReplicationGroup is sent only as the last resort/,
+    );
     expect(r.warnings?.join('\n')).toMatch(/CLIENT PAUSE WRITE.*zero loss/);
   });
 
@@ -337,5 +346,128 @@ describe('a regional outage of the primary', () => {
     await w.stop();
     expect(res.rpo.bytes).toBe(0);
     expect(await lost(lab.redis.primary.url, 'orders:after-outage', w.acknowledged)).toBe(0);
+  });
+});
+
+/** What the SDK gets from the simulator when it sends Disassociate itself. */
+async function sdkDisassociate(group: { region: string; replicationGroupId: string }) {
+  const client = new ElastiCacheClient({
+    region: group.region,
+    endpoint: sim.url,
+    credentials: { accessKeyId: 'AKIDSIMULATOR', secretAccessKey: 'simulator' },
+  });
+  try {
+    return await client.send(
+      new DisassociateGlobalReplicationGroupCommand({
+        GlobalReplicationGroupId: sim.globalReplicationGroupId,
+        ReplicationGroupId: group.replicationGroupId,
+        ReplicationGroupRegion: group.region,
+      }),
+    );
+  } finally {
+    client.destroy();
+  }
+}
+
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => {
+      throw new Error('expected a failure');
+    },
+    (err: unknown) => errorInfo(err),
+  );
+
+describe('the last resort: detach the secondary', () => {
+  test('offered only where the failover cannot be done with the primary region out, and never sent', async () => {
+    // The primary is healthy: a refused failover is retried, never detached.
+    sim.breakFailovers('error');
+    const d = driver();
+    const healthy = await failure(d.promote({ target: 'secondary', mode: 'unplanned', progress }));
+    expect(healthy.message).toMatch(/InternalFailure/);
+    expect(healthy.lastResort).toBeUndefined();
+    await labOutage({ dir: lab.dir, region: 'primary' });
+    const refused = await failure(d.promote({ target: 'secondary', mode: 'unplanned', progress }));
+    expect(refused.lastResort).toEqual({
+      action: 'detach-cache',
+      why: expect.stringMatching(
+        /FailoverGlobalReplicationGroup cannot switch while us-east-1 is out .*InternalFailure.*standalone writable cluster.*re-adding a region to a datastore wipes that region's data/,
+      ),
+    });
+    // A planned switch never offers it.
+    const planned = await failure(d.promote({ target: 'secondary', mode: 'planned', progress }));
+    expect(planned.lastResort).toBeUndefined();
+    expect(sim.requestsFor('DisassociateGlobalReplicationGroup')).toHaveLength(0);
+    expect(await role(lab.redis.secondary.url)).toBe('slave');
+  });
+
+  test('a failover stuck modifying offers it; AWS refuses the detach until available, the driver before sending', async () => {
+    sim.breakFailovers('stuck');
+    const d = driver({ failoverTimeoutSeconds: 1 });
+    const stuck = await failure(d.promote({ target: 'secondary', mode: 'unplanned', progress }));
+    expect(stuck.code).toBe('timeout');
+    expect(stuck.lastResort?.action).toBe('detach-cache');
+    expect(sim.datastore().status).toBe('modifying');
+    const early = await failure(d.detach!({ target: 'secondary', progress }));
+    expect(early.message).toMatch(
+      /modifying: AWS refuses DisassociateGlobalReplicationGroup \(InvalidGlobalReplicationGroupState\)/,
+    );
+    // The button stays: detaching again is still the way out once the datastore is available.
+    expect(early.lastResort?.action).toBe('detach-cache');
+    expect(sim.requestsFor('DisassociateGlobalReplicationGroup')).toHaveLength(0);
+    await expect(sdkDisassociate(SECONDARY)).rejects.toMatchObject({
+      name: 'InvalidGlobalReplicationGroupStateFault',
+    });
+    sim.setStatus('available');
+    sim.breakFailovers(null);
+  });
+
+  test('AWS detaches only secondaries: the primary member is refused by the simulator and the driver', async () => {
+    await expect(sdkDisassociate(PRIMARY)).rejects.toMatchObject({
+      name: 'InvalidParameterValueException',
+    });
+    await expect(sdkDisassociate({ ...SECONDARY, region: 'eu-west-1' })).rejects.toMatchObject({
+      name: 'InvalidParameterValueException',
+    });
+    const before = sim.requestsFor('DisassociateGlobalReplicationGroup').length;
+    await expect(driver().detach!({ target: 'primary', progress })).rejects.toThrow(
+      /is the datastore's PRIMARY: AWS detaches only secondaries/,
+    );
+    expect(sim.requestsFor('DisassociateGlobalReplicationGroup')).toHaveLength(before);
+    expect(sim.datastore().members).toHaveLength(2);
+  });
+
+  test('the detach makes the real secondary a standalone writer with its data; failback is left to a person', async () => {
+    const kept = await connect(lab.redis.secondary.url).llen('orders:after-outage');
+    expect(kept).toBeGreaterThan(0);
+    const d = driver();
+    const res = await d.detach!({ target: 'secondary', progress });
+    expect(res.noop).toBe(false);
+    expect(res.summary).toMatch(
+      /lab-cache-usw2 \(us-west-2\) detached by DisassociateGlobalReplicationGroup.*WIPES lab-cache-use1's data/,
+    );
+    const sent = sim.requestsFor('DisassociateGlobalReplicationGroup').at(-1)!;
+    expect(sent.body).toContain('ReplicationGroupId=lab-cache-usw2');
+    expect(sent.body).toContain('ReplicationGroupRegion=us-west-2');
+    // Sent to the secondary's own region, the one that answers during the outage.
+    expect(sent.headers.authorization).toMatch(/\/us-west-2\/elasticache\/aws4_request/);
+    expect(await role(lab.redis.secondary.url)).toBe('master');
+    expect(await connect(lab.redis.secondary.url).llen('orders:after-outage')).toBe(kept);
+    await connect(lab.redis.secondary.url).set('after:detach', 'written');
+    expect(sim.datastore()).toMatchObject({
+      status: 'primary-only',
+      members: [{ replicationGroupId: 'lab-cache-use1', role: 'PRIMARY' }],
+    });
+    expect(await d.isWriter('secondary')).toBe(true);
+    const again = await d.detach!({ target: 'secondary', progress });
+    expect(again.noop).toBe(true);
+    // Failback: refused with what a person must do; the bot re-links nothing.
+    await labRestore({ dir: lab.dir, region: 'primary' });
+    const card = await d.readiness('primary');
+    expect(card.status).toBe('blocked');
+    expect(card.summary).toMatch(
+      /was detached from the global datastore .*re-create the link by hand/,
+    );
+    await expect(d.resync({ standby: 'primary', progress })).rejects.toThrow(/WIPES/);
+    expect(await role(lab.redis.primary.url)).toBe('master');
   });
 });

@@ -59,7 +59,7 @@ export function redisBackend(redis: Redis, prefix: string): StateBackend {
 
 /** Calls a test can make fail, slow down or hang: `database.promote`, `dns.switchTo`, ... */
 export type FakeCall =
-  | `${'database' | 'cache'}.${'readiness' | 'isWriter' | 'promote' | 'verifyWriter' | 'isStreamingStandby' | 'resync' | 'consistency'}`
+  | `${'database' | 'cache'}.${'readiness' | 'isWriter' | 'promote' | 'verifyWriter' | 'isStreamingStandby' | 'resync' | 'consistency' | 'detach'}`
   | `dns.${'readiness' | 'currentTarget' | 'switchTo' | 'verify'}`
   | `cluster.${'readiness' | 'isScaled' | 'scale' | 'reachable'}`
   | `verification.${'readiness' | 'run'}`
@@ -267,6 +267,30 @@ function dataProvider(world: FakeWorld, c: 'database' | 'cache'): DatabaseProvid
         summary: `promoted ${target} ${c} (${mode})`,
         evidence: { writer: target, lagBytes },
         mode,
+        rpo,
+      };
+    },
+    /** The last resort (a managed cache's detach): `target` writes alone, nothing streams. */
+    async detach({ target, progress }): Promise<PromotionResult> {
+      await world.enter(call('detach'), target);
+      const rpo = { component: c, bytes: null, seconds: null, description: 'detached' } as const;
+      if (await isWriter(target))
+        return {
+          noop: true,
+          summary: `${target} ${c} already detached`,
+          evidence: {},
+          mode: 'unplanned',
+          rpo,
+        };
+      progress(`detaching ${target} ${c}`);
+      await world.set(key('writer'), target);
+      await world.set(key('standby'), 'none');
+      await world.effect(call('detach'));
+      return {
+        noop: false,
+        summary: `detached ${target} ${c}`,
+        evidence: {},
+        mode: 'unplanned',
         rpo,
       };
     },

@@ -5,6 +5,8 @@
  * offers no zero-loss flag: what the old primary took past the replica's offset is lost, so a
  * write load measures the RPO. An old primary that cannot be reached is re-attached as a
  * secondary once it answers again, as the datastore keeps its topology.
+ * DisassociateGlobalReplicationGroup (the bot's last resort) detaches the real secondary: its
+ * node stops replicating and takes writes.
  */
 import { Redis } from 'ioredis';
 import { handleCloudWatch, isCloudWatch, LagSeries, type LagPoint } from './cloudwatch.js';
@@ -48,6 +50,12 @@ export interface ElastiCacheSim {
   /** Console-side levers: another operation in progress, or the secondary removed. */
   setStatus(status: string): void;
   makePrimaryOnly(): void;
+  /**
+   * A failover the primary region's outage keeps from completing (lab choice: no AWS doc says
+   * how it behaves then): 'error' answers 500 InternalFailure, 'stuck' accepts it and stays
+   * `modifying` without moving the roles; null restores normal failovers.
+   */
+  breakFailovers(mode: 'error' | 'stuck' | null): void;
   /** The lag datapoints served as CloudWatch's GlobalDatastoreReplicationLag. */
   lagPoints(): LagPoint[];
   stop(): Promise<void>;
@@ -60,6 +68,7 @@ interface State {
   /** A demoted member whose node was unreachable: re-attached when it answers. */
   pendingDemotion: { member: SimMember; to: SimMember } | null;
   lag: LagSeries;
+  broken: 'error' | 'stuck' | null;
 }
 
 export async function onRedis<T>(url: string, fn: (r: Redis) => Promise<T>): Promise<T> {
@@ -163,15 +172,76 @@ function failover(s: State, q: Record<string, string>): SimResponse {
       'InvalidParameterValue',
       `${q.PrimaryReplicationGroupId} in ${q.PrimaryRegion} is not a secondary member of ${s.d.id}`,
     );
+  // APIReference CommonErrors: InternalFailure, 500, "an unknown error, exception or failure".
+  if (s.broken === 'error')
+    return errorResponse(500, 'InternalFailure', 'The request processing has failed');
   s.d.status = 'modifying';
   s.lag.reset();
   const answer = ok('FailoverGlobalReplicationGroup', {
     GlobalReplicationGroup: datastoreXml(s.d, true),
   });
+  if (s.broken === 'stuck') return answer;
   void performFailover(s, target).catch(() => {
     s.d.status = 'available';
   });
   return answer;
+}
+
+/**
+ * The refusals of API_DisassociateGlobalReplicationGroup (Errors section), then the real detach:
+ * the member's node stops replicating and takes writes (REPLICAOF NO ONE), "a standalone cluster
+ * in that Amazon region"; the datastore keeps its primary alone (primary-only).
+ */
+function disassociate(s: State, q: Record<string, string>): SimResponse {
+  for (const p of ['GlobalReplicationGroupId', 'ReplicationGroupId', 'ReplicationGroupRegion'])
+    if (!q[p])
+      return errorResponse(400, 'MissingParameter', `The request must contain the parameter ${p}`);
+  if (q.GlobalReplicationGroupId !== s.d.id)
+    return errorResponse(
+      404,
+      'GlobalReplicationGroupNotFoundFault',
+      'The Global datastore does not exist',
+    );
+  // "InvalidGlobalReplicationGroupState: The Global datastore is not available or in primary-only state."
+  if (s.d.status !== 'available' || s.d.members.length < 2)
+    return errorResponse(
+      400,
+      'InvalidGlobalReplicationGroupState',
+      `Global datastore ${s.d.id} is ${s.d.status}: it must be available with a secondary`,
+    );
+  const member = s.d.members.find(
+    (m) => m.replicationGroupId === q.ReplicationGroupId && m.region === q.ReplicationGroupRegion,
+  );
+  // ReplicationGroupId: "The name of the secondary cluster you wish to remove"; DeleteGlobalReplicationGroup:
+  // secondaries are disassociated, the primary stays until the datastore is deleted (InvalidParameterValue).
+  if (!member || member.role !== 'SECONDARY')
+    return errorResponse(
+      400,
+      'InvalidParameterValue',
+      `${q.ReplicationGroupId} in ${q.ReplicationGroupRegion} is not a secondary member of ${s.d.id}`,
+    );
+  s.d.status = 'modifying';
+  member.status = 'disassociating';
+  s.lag.reset();
+  const answer = ok('DisassociateGlobalReplicationGroup', {
+    GlobalReplicationGroup: datastoreXml(s.d, true),
+  });
+  void performDetach(s, member).catch(() => {
+    s.d.status = 'available';
+    member.status = 'associated';
+  });
+  return answer;
+}
+
+async function performDetach(s: State, member: SimMember): Promise<void> {
+  await onRedis(s.servers.get(member.replicationGroupId)!.url, (r) =>
+    r.call('REPLICAOF', 'NO', 'ONE'),
+  );
+  await new Promise((r) => setTimeout(r, s.delayMs));
+  s.d.members = s.d.members.filter((m) => m !== member);
+  if (s.pendingDemotion?.member === member || s.pendingDemotion?.to === member)
+    s.pendingDemotion = null;
+  s.d.status = 'primary-only';
 }
 
 const offsetOf = (info: string, field: string): number | null => {
@@ -217,7 +287,7 @@ async function handle(s: State, req: RecordedRequest): Promise<SimResponse> {
     return describe(s, q);
   }
   if (op === 'FailoverGlobalReplicationGroup') return failover(s, q);
-  // The bot never sends Disassociate (one-way); the simulator does not offer it either.
+  if (op === 'DisassociateGlobalReplicationGroup') return disassociate(s, q);
   return errorResponse(
     400,
     'InvalidAction',
@@ -244,6 +314,7 @@ export async function startElastiCacheSimulator(
     delayMs: opts.failoverDelayMs ?? 300,
     pendingDemotion: null,
     lag: new LagSeries(),
+    broken: null,
   };
   const http: HttpSim = await startHttpSim((req) => handle(s, req), { port: opts.port });
   // A first datapoint before the bot's first readiness round, not a period later.
@@ -266,6 +337,7 @@ export async function startElastiCacheSimulator(
       s.d.members = s.d.members.filter((m) => m.role === 'PRIMARY');
       s.d.status = 'primary-only';
     },
+    breakFailovers: (mode) => void (s.broken = mode),
     lagPoints: () => [...s.lag.points],
     stop: () => {
       clearInterval(sampler);

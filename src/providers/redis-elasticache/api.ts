@@ -5,6 +5,7 @@
  */
 import {
   DescribeGlobalReplicationGroupsCommand,
+  DisassociateGlobalReplicationGroupCommand,
   ElastiCacheClient,
   FailoverGlobalReplicationGroupCommand,
 } from '@aws-sdk/client-elasticache';
@@ -109,6 +110,25 @@ export class ElastiCacheApi {
       )
       .catch((err: unknown) => {
         throw apiError(`FailoverGlobalReplicationGroup to ${m.replicationGroupId}`, err);
+      });
+  }
+
+  /**
+   * DisassociateGlobalReplicationGroup of `side`'s group, sent to its own region (the one that
+   * answers when the other is out): it leaves the datastore as a standalone cluster. One-way.
+   */
+  async disassociate(side: RegionRole): Promise<void> {
+    const m = this.opts[side];
+    await this.client(m.region)
+      .send(
+        new DisassociateGlobalReplicationGroupCommand({
+          GlobalReplicationGroupId: this.opts.globalReplicationGroupId,
+          ReplicationGroupId: m.replicationGroupId,
+          ReplicationGroupRegion: m.region,
+        }),
+      )
+      .catch((err: unknown) => {
+        throw apiError(`DisassociateGlobalReplicationGroup of ${m.replicationGroupId}`, err);
       });
   }
 

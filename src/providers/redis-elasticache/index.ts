@@ -6,8 +6,14 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { CheckResult, ComponentReadiness, Mode, RegionRole } from '../../domain/types.js';
-import { ProviderError } from '../../errors.js';
-import { poll, release, type RedisConsistencyOptions, type RedisCtx } from '../redis/connection.js';
+import { PreconditionFailed, ProviderError } from '../../errors.js';
+import {
+  other,
+  poll,
+  release,
+  type RedisConsistencyOptions,
+  type RedisCtx,
+} from '../redis/connection.js';
 import { consistency, verifyWriter } from '../redis/consistency.js';
 import { inspect } from '../redis/state.js';
 import type {
@@ -18,7 +24,9 @@ import type {
   PromotionResult,
 } from '../types.js';
 import { ElastiCacheApi, memberOf, NAME, type ElastiCacheGlobalOptions } from './api.js';
+import { detach } from './detach.js';
 import { LagMetric } from './lag-metric.js';
+import { detachedNote } from './last-resort.js';
 import { readiness } from './readiness.js';
 import { isPrimary, promote } from './switch.js';
 
@@ -58,9 +66,16 @@ class ElastiCacheGlobalProvider implements CacheProvider {
     return readiness(this.ctx, this.api, this.metric, target, this.opts.pauseWrites);
   }
 
-  /** PRIMARY in the datastore and the datastore available: the failover that made it so is over. */
+  /**
+   * PRIMARY in the datastore and the datastore available: the failover that made it so is over.
+   * A secondary the last resort detached is a standalone cluster: a writer once its endpoint is.
+   */
   async isWriter(target: RegionRole): Promise<boolean> {
     const st = await this.api.describe(target);
+    if (target === 'secondary' && detachedNote(this.api, st)) {
+      const s = await inspect(this.ctx, target);
+      return s.reachable && s.role === 'master';
+    }
     return st.status === 'available' && isPrimary(this.api, st, target);
   }
 
@@ -68,6 +83,14 @@ class ElastiCacheGlobalProvider implements CacheProvider {
     return promote(this.ctx, this.api, this.metric, {
       ...opts,
       pause: this.opts.pauseWrites,
+      timeoutSeconds: this.opts.failoverTimeoutSeconds,
+    });
+  }
+
+  /** The last resort (detach.ts): only after its own two-person confirmation on the card. */
+  detach(opts: { target: RegionRole; progress: Progress }): Promise<PromotionResult> {
+    return detach(this.ctx, this.api, this.metric, {
+      ...opts,
       timeoutSeconds: this.opts.failoverTimeoutSeconds,
     });
   }
@@ -87,6 +110,9 @@ class ElastiCacheGlobalProvider implements CacheProvider {
 
   /** AWS makes the old primary a secondary itself after a failover: wait for it, call nothing. */
   async resync(opts: { standby: RegionRole; progress: Progress }): Promise<ActionResult> {
+    // After the last resort nothing re-attaches by itself: a person re-links (it wipes a side).
+    const detached = detachedNote(this.api, await this.api.describe(other(opts.standby)));
+    if (detached) throw new PreconditionFailed(detached);
     if (await this.isStreamingStandby(opts.standby))
       return {
         noop: true,

@@ -15,7 +15,7 @@ import { isPrimary, offsetGap, refusal } from './switch.js';
 /** What the card says whatever the state: the limits of this driver. */
 const LIMITS = [
   'rights: the read calls (DescribeGlobalReplicationGroups, and CloudWatch GetMetricData where the lag row shows a datapoint) succeeded; FailoverGlobalReplicationGroup cannot be dry-run, so its permission is known only when it is sent',
-  'DisassociateGlobalReplicationGroup is never sent: it is one-way and re-adding a cluster wipes its data',
+  'DisassociateGlobalReplicationGroup is sent only as the last resort, offered when the failover cannot be done while the primary region is out, on its own confirmation by two people: it is one-way and re-adding a region wipes its data',
 ];
 
 /**

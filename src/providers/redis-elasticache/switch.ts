@@ -11,6 +11,7 @@ import { inspect, parseInfo } from '../redis/state.js';
 import type { Progress, PromotionResult } from '../types.js';
 import { memberOf, NAME, type DatastoreState, type ElastiCacheApi } from './api.js';
 import { describeLag, type LagMetric, type LagReading } from './lag-metric.js';
+import { detachedNote, detachOffer, withOffer } from './last-resort.js';
 
 /**
  * Why AWS would refuse a failover to `target`, or null. API_FailoverGlobalReplicationGroup:
@@ -24,6 +25,8 @@ export function refusal(
 ): string | null {
   const cfg = api.member(target);
   const tm = memberOf(st, cfg);
+  const detached = detachedNote(api, st);
+  if (detached) return detached;
   if (!tm)
     return `replication group ${cfg.replicationGroupId} in ${cfg.region} is not a member of the global datastore (members: ${st.members.map((m) => `${m.replicationGroupId}@${m.region}`).join(', ') || 'none'}): check components.redis.elasticache.${target}`;
   if (st.status !== 'available')
@@ -177,7 +180,15 @@ export async function promote(
       rpo: { component: 'cache', bytes: 0, seconds: 0, description: 'no failover by this step' },
     };
   const why = refusal(api, st, target);
-  if (why) throw new PreconditionFailed(why, { code: 'wrong-target' });
+  // A datastore stuck not available while the primary's region is out: the last resort is offered.
+  const offer = (cause: string) => () => detachOffer(ctx, api, st, target, mode, cause);
+  if (why)
+    throw await withOffer(
+      new PreconditionFailed(why, { code: 'wrong-target' }),
+      st.status !== 'available' && !detachedNote(api, st)
+        ? offer(`datastore ${st.status}`)
+        : () => Promise.resolve(null),
+    );
   const pause: Pause =
     mode === 'planned' && opts.pause
       ? await pauseWrites(ctx, src, (opts.timeoutSeconds + ctx.opts.promoteTimeoutSeconds) * 1000)
@@ -193,6 +204,9 @@ export async function promote(
   try {
     await api.failover(target);
     await awaitRoles(api, target, opts.timeoutSeconds, progress);
+  } catch (err) {
+    // Refused, or requested and never done: with the primary's region out, the last resort.
+    throw await withOffer(err, offer((err as Error).message));
   } finally {
     if (pause.paused) await unpause(ctx, src);
   }
