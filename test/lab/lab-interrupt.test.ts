@@ -16,8 +16,9 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runLab } from '../../src/cli/lab.js';
 import { labDown } from '../../src/lab/index.js';
-import { DR, runDr } from '../support/dr-cli.js';
+import { DR, runDr, type DrRun } from '../support/dr-cli.js';
 import { labProcesses, until } from '../support/processes.js';
 
 const ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp' };
@@ -133,6 +134,22 @@ test.each([['data'], ['simulators']] as const)(
   },
 );
 
+/**
+ * `dr lab up|down --dir DIR` run by the CLI's own code in this process: a refused directory is
+ * refused before anything starts, so a child process would only add its start-up.
+ */
+async function lab(action: 'up' | 'down', dir: string): Promise<DrRun> {
+  let stdout = '';
+  let stderr = '';
+  const io = {
+    stdout: (t: string) => (stdout += t),
+    stderr: (t: string) => (stderr += t),
+    env: ENV,
+  };
+  const code = await runLab(action, { dir, io });
+  return { code, stdout, stderr };
+}
+
 describe('directories dr lab up refuses, with what to do instead', () => {
   let base: string;
   beforeAll(() => {
@@ -143,7 +160,7 @@ describe('directories dr lab up refuses, with what to do instead', () => {
   test('a regular file', async () => {
     const file = join(base, 'notes.txt');
     writeFileSync(file, 'not a directory');
-    const run = await runDr(['lab', 'up', '--dir', file], { env: ENV });
+    const run = await lab('up', file);
     expect(run.code).toBe(1);
     expect(run.stderr).toBe(
       `dr lab up: ${file} exists and is not a directory: give \`dr lab up --dir\` a new path (it is created) or an empty directory\n`,
@@ -154,7 +171,7 @@ describe('directories dr lab up refuses, with what to do instead', () => {
   test('a path under a regular file', async () => {
     const file = join(base, 'plain');
     writeFileSync(file, '');
-    const run = await runDr(['lab', 'up', '--dir', join(file, 'lab')], { env: ENV });
+    const run = await lab('up', join(file, 'lab'));
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(
       `cannot create the lab directory ${join(file, 'lab')}: a part of that path is a file, not a directory`,
@@ -167,14 +184,14 @@ describe('directories dr lab up refuses, with what to do instead', () => {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir);
     writeFileSync(join(dir, 'precious.txt'), 'keep me');
-    const run = await runDr(['lab', 'up', '--dir', dir], { env: ENV });
+    const run = await lab('up', dir);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(
       `${dir} is not empty (it holds precious.txt) and is not a lab: \`dr lab up --dir\` needs a new or empty directory, because \`dr lab down\` deletes it`,
     );
     expect(readdirSync(dir)).toEqual(['precious.txt']);
     // Nor does down take it for a lab.
-    const down = await runDr(['lab', 'down', '--dir', dir], { env: ENV });
+    const down = await lab('down', dir);
     expect([down.code, down.stderr]).toEqual([
       1,
       `dr lab down: ${join(dir, 'lab.json')} not found: ${dir} is not a lab directory (start a lab with \`npx dr lab up --dir ${dir}\`)\n`,
