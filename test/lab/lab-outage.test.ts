@@ -19,7 +19,7 @@ import {
 import { createRedisProvider } from '../../src/providers/redis/index.js';
 import { labRedisClients } from '../support/redis.js';
 import type { CacheProvider, DatabaseProvider } from '../../src/providers/types.js';
-import { runDr } from '../support/dr-cli.js';
+import { runDr, runDrHere } from '../support/dr-cli.js';
 import {
   holdPostgresReplication,
   labPostgresProvider,
@@ -172,16 +172,17 @@ test('outage, unplanned failover, restore: the old primaries come back as writer
 
 test('outage of a region while another is out is refused; restore with nothing down starts nothing', async () => {
   const { dir } = lab;
+  // The CLI's code in this process: the outage and restore children of the test above are enough.
   expect(
-    (await runDr(['lab', 'outage', '--dir', dir, '--region', 'secondary'], { env: ENV })).code,
+    (await runDrHere(['lab', 'outage', '--dir', dir, '--region', 'secondary'], ENV)).code,
   ).toBe(0);
-  const twice = await runDr(['lab', 'outage', '--dir', dir], { env: ENV });
+  const twice = await runDrHere(['lab', 'outage', '--dir', dir], ENV);
   expect(twice.code).toBe(1);
   expect(twice.stderr).toContain(`the secondary region is already out`);
-  expect((await runDr(['lab', 'restore', '--dir', dir], { env: ENV })).stdout).toMatch(
+  expect((await runDrHere(['lab', 'restore', '--dir', dir], ENV)).stdout).toMatch(
     /secondary region of .* restored/,
   );
-  const again = await runDr(['lab', 'restore', '--dir', dir], { env: ENV });
+  const again = await runDrHere(['lab', 'restore', '--dir', dir], ENV);
   expect(again.stdout).toMatch(/postgres lab-primary +was running/);
   expect(again.stdout).toMatch(/redis {4}lab-primary +was running/);
   expect((await labStatus({ dir })).postgres.every((s) => s.healthy)).toBe(true);
