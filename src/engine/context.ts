@@ -21,6 +21,8 @@ export interface EngineDeps {
   tickMs?: number;
   /** Waits before each automatic re-check of a step whose connection was lost (run-step.ts). */
   recheckDelaysMs?: readonly number[];
+  /** Waits before each retry of a store write whose reply was lost (operation-runner.ts). */
+  saveRetryDelaysMs?: readonly number[];
 }
 
 /** A provider call of a step, under way in this process. */
@@ -42,6 +44,7 @@ export interface EngineContext {
   log: Logger;
   tickMs: number;
   recheckDelaysMs: readonly number[];
+  saveRetryDelaysMs: readonly number[];
   machine: OperationMachine;
   /** The runbooks with the config's custom steps placed, and those steps by id. */
   runbooks: Runbooks;

@@ -27,6 +27,8 @@ export interface RunnerDeps {
   store: OperationStore;
   log: Logger;
   now: () => number;
+  /** Waits before each retry of a failed save, create or append: SAVE_RETRY_DELAYS_MS. */
+  saveRetryDelaysMs?: readonly number[];
   notify: (n: EngineNotification) => void;
   /** Called once, after the final snapshot is persisted. */
   onFinished: (view: OperationView) => void;
@@ -46,7 +48,7 @@ type CreateOutcome = CreateResult | { ok: false; error: unknown; uncertain: bool
  * Saves that fail for another reason than a stale version (Redis restarting) are retried a few
  * times; so are the create and progress appends, each attempt with the same id.
  */
-const SAVE_RETRY_DELAYS_MS = [200, 1000, 3000];
+export const SAVE_RETRY_DELAYS_MS = [200, 1000, 3000];
 
 /** An error Redis itself answered (not a lost connection): repeating the same write changes nothing. */
 const isAnswered = (err: unknown) => err instanceof DrError && !err.retryable;
@@ -215,7 +217,7 @@ export class OperationRunner {
           await this.deps.store.append(this.id, [entry], { appendId });
           break;
         } catch (err) {
-          const delay = SAVE_RETRY_DELAYS_MS[attempt];
+          const delay = (this.deps.saveRetryDelaysMs ?? SAVE_RETRY_DELAYS_MS)[attempt];
           if (delay === undefined || isAnswered(err)) throw err;
           this.log.warn(
             { err: errorInfo(err), stepId, attempt: attempt + 1 },
@@ -321,7 +323,7 @@ export class OperationRunner {
         resolve(res);
         return;
       } catch (err) {
-        const delay = SAVE_RETRY_DELAYS_MS[attempt];
+        const delay = (this.deps.saveRetryDelaysMs ?? SAVE_RETRY_DELAYS_MS)[attempt];
         if (delay === undefined || isAnswered(err)) {
           this.state = 'refused';
           this.actor.stop();
@@ -399,7 +401,7 @@ export class OperationRunner {
           // Could not read the store to tell whose version it is: as good as Redis being away.
           transient = earlier.unknown;
         }
-        const delay = SAVE_RETRY_DELAYS_MS[attempt];
+        const delay = (this.deps.saveRetryDelaysMs ?? SAVE_RETRY_DELAYS_MS)[attempt];
         if (delay === undefined) {
           this.log.error(
             { err: errorInfo(transient), phase: view.phase },

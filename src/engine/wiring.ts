@@ -13,7 +13,7 @@ import {
   type UndoInput,
 } from '../machine/index.js';
 import type { EngineContext, EngineDeps } from './context.js';
-import type { RunnerDeps } from './operation-runner.js';
+import { SAVE_RETRY_DELAYS_MS, type RunnerDeps } from './operation-runner.js';
 import { runPreflight } from './preflight.js';
 import { undoDataTier } from '../steps/undo-data-tier.js';
 import { RECHECK_DELAYS_MS, runStepRechecking } from './run-step.js';
@@ -34,6 +34,7 @@ export function createEngineContext(deps: EngineDeps): EngineContext {
     log: deps.log.child({ component: 'engine', env }),
     tickMs: deps.tickMs ?? 5000,
     recheckDelaysMs: deps.recheckDelaysMs ?? RECHECK_DELAYS_MS,
+    saveRetryDelaysMs: deps.saveRetryDelaysMs ?? SAVE_RETRY_DELAYS_MS,
     runners: new Map(),
     finishedViews: new Map(),
     listeners: new Set(),
@@ -116,6 +117,7 @@ function runnerDeps(ctx: EngineContext): RunnerDeps {
     store: ctx.store,
     log,
     now: ctx.now,
+    saveRetryDelaysMs: ctx.saveRetryDelaysMs,
     notify: (n) => notify(ctx, n),
     onFinished(view) {
       runners.delete(view.id);

@@ -9,11 +9,14 @@ import { parse, stringify } from 'yaml';
 import { readLabEnv, type LabInfo } from '../../src/lab/index.js';
 import { BOT_PG_ROLE } from '../../src/lab/permissions.js';
 import { labCloud } from '../../src/lab/simulators/part.js';
-import { runDr, type DrRun } from '../support/dr-cli.js';
+import { runDr, runDrHere, type DrRun } from '../support/dr-cli.js';
 import { sql, startLab, stopLabs, until } from '../support/lab.js';
 
 let lab: LabInfo;
 let env: NodeJS.ProcessEnv;
+/** The runs that change nothing anywhere: started side by side in beforeAll, once. */
+let runs: Record<'ok' | 'noKeys' | 'wrongRegion', DrRun>;
+let rolesBefore: boolean[];
 
 beforeAll(async () => {
   lab = await startLab({ cloud: true });
@@ -24,7 +27,14 @@ beforeAll(async () => {
     SLACK_BOT_TOKEN: 'xoxb-config-check-live',
     SLACK_SIGNING_SECRET: 'config-check-live-secret',
   };
-}, 120_000);
+  rolesBefore = await pgRoles();
+  const [ok, noKeys, wrongRegion] = await Promise.all([
+    check(),
+    runDr(['config', 'check', '--live'], { env: withoutAwsKeys() }),
+    runDr(['config', 'check', '--live'], { env: { ...env, DR_CONFIG: wrongRegionConfig() } }),
+  ]);
+  runs = { ok, noKeys, wrongRegion };
+}, 180_000);
 
 afterAll(async () => {
   await stopLabs();
@@ -47,16 +57,15 @@ const row = (out: string, component: string): string =>
   `(no ${component} row in:\n${out})`;
 
 test('with the lab config and lab.env: a row per component, none blocked, exit 0', async () => {
-  const before = await pgRoles();
-  const run = await check();
+  const run = runs.ok;
   expect(run.stderr).not.toMatch(/blocked|live check failed/);
   expect(run.stdout).toContain('live checks (failover readiness, planned mode):');
   expect(row(run.stdout, 'database')).toMatch(/^ {2}database: ok — /);
   expect(row(run.stdout, 'cache')).toMatch(/^ {2}cache: ok — /);
   expect(row(run.stdout, 'dns')).toMatch(/^ {2}dns: (ok|warning) — /);
   expect(run.code).toBe(0);
-  expect(await pgRoles()).toEqual(before);
-}, 60_000);
+  expect(await pgRoles()).toEqual(rolesBefore);
+});
 
 test('without pg_checkpoint for the bot role: the database row is blocked and names it, exit 1', async () => {
   const P = lab.postgres.primary.url;
@@ -116,12 +125,13 @@ test('without a Kubernetes rule, a Route 53 read and the canary write: each row 
 }, 60_000);
 
 test('--live with --skip-env is a usage error', async () => {
-  const run = await runDr(['config', 'check', '--live', '--skip-env'], { env });
+  // Refused before anything is read: the CLI's code in this process says the same.
+  const run = await runDrHere(['config', 'check', '--live', '--skip-env'], env);
   expect(run.stderr).toMatch(/--skip-env.*--live|--live.*--skip-env/);
   expect(run.code).toBe(2);
 });
 
-test('without AWS credentials: the Route 53 row is blocked with one line naming what to set, exit 1', async () => {
+function withoutAwsKeys(): NodeJS.ProcessEnv {
   const noKeys: NodeJS.ProcessEnv = {
     ...env,
     AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/credentials',
@@ -129,25 +139,33 @@ test('without AWS credentials: the Route 53 row is blocked with one line naming 
   };
   delete noKeys.AWS_ACCESS_KEY_ID;
   delete noKeys.AWS_SECRET_ACCESS_KEY;
-  const run = await runDr(['config', 'check', '--live'], { env: noKeys });
+  return noKeys;
+}
+
+test('without AWS credentials: the Route 53 row is blocked with one line naming what to set, exit 1', () => {
+  const run = runs.noKeys;
   expect(row(run.stdout, 'dns')).toMatch(
     /^ {2}dns: blocked — .*no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/,
   );
   expect(run.stdout + run.stderr).not.toMatch(/CredentialsProviderError|at .*\.js:\d+/);
   expect(run.code).toBe(1);
-}, 60_000);
+});
 
-test('an object-storage region other than the bucket’s: its row names the wrong region, exit 1', async () => {
-  // The lab's buckets are in us-east-1; the config says eu-west-1, as a copied config might.
+/** The lab's buckets are in us-east-1; this config says eu-west-1, as a copied config might. */
+function wrongRegionConfig(): string {
   const config = parse(readFileSync(lab.configPath, 'utf8')) as {
     components: { objectStorage: { primary: { region: string } } };
   };
   config.components.objectStorage.primary.region = 'eu-west-1';
   const path = join(lab.dir, 'wrong-region.yaml');
   writeFileSync(path, stringify(config));
-  const run = await runDr(['config', 'check', '--live'], { env: { ...env, DR_CONFIG: path } });
+  return path;
+}
+
+test('an object-storage region other than the bucket’s: its row names the wrong region, exit 1', () => {
+  const run = runs.wrongRegion;
   expect(row(run.stdout, 'object-storage')).toMatch(
     /^ {2}object-storage: blocked — .*wrong AWS region: the request was signed for eu-west-1 but the resource is in us-east-1/,
   );
   expect(run.code).toBe(1);
-}, 60_000);
+});

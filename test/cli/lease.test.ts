@@ -316,21 +316,21 @@ test(
     const { opId } = await requestFailover(a, aPort);
     const versionBefore = await redis.hget(`dr:op:${opId}`, 'version');
 
+    // Two more instances, started together: B over HTTP, C in Socket Mode, where a standby
+    // opens no Socket Mode session either (apps.connections.open).
     const b = startBot(config, 'xoxb-lease-b', ttl);
-    const waiting = await standingBy(b);
+    const c = startBot(config, 'xoxb-lease-c', {
+      ...ttl,
+      SLACK_APP_TOKEN: 'xapp-lease-c',
+      SLACK_SIGNING_SECRET: '',
+    });
+    const [waiting] = await Promise.all([standingBy(b), standingBy(c)]);
     expect(waiting.level).toBe('warn');
     expect(waiting.msg).toMatch(
       new RegExp(
         `^standing by: dr-bot on host ${hostname()} \\(pid ${a.child.pid}\\) is running environment lease-handover since \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\. No Slack connection`,
       ),
     );
-    // In Socket Mode a standby opens no Socket Mode session either (apps.connections.open).
-    const c = startBot(config, 'xoxb-lease-c', {
-      ...ttl,
-      SLACK_APP_TOKEN: 'xapp-lease-c',
-      SLACK_SIGNING_SECRET: '',
-    });
-    await standingBy(c);
 
     // Alive for the orchestrator, closed to Slack (which retries).
     const health = await fetch(`http://127.0.0.1:${waiting.port}/healthz`);

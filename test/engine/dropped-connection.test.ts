@@ -47,8 +47,9 @@ afterAll(async () => {
 
 /**
  * `fastGiveUp`: a connection whose commands fail at the first failed reconnect instead of after
- * ioredis's three (maxRetriesPerRequest 0), so that "Redis stays away longer than every retry"
- * takes seconds, not a minute. Otherwise the store owns its connection as the bot builds it.
+ * ioredis's three (maxRetriesPerRequest 0), and the engine's retries of a lost write 20–100 ms
+ * apart instead of 200 ms–3 s, so that "Redis stays away longer than every retry" takes a second,
+ * not a minute. Otherwise the store owns its connection as the bot builds it.
  */
 async function setup(opts: { fastGiveUp?: boolean; tickMs?: number } = {}) {
   prefix = uniquePrefix('dropped-connection');
@@ -69,6 +70,7 @@ async function setup(opts: { fastGiveUp?: boolean; tickMs?: number } = {}) {
     authorizer: { isAuthorized: async () => true },
     log: pino({ level: process.env.LOG_LEVEL ?? 'silent' }),
     ...(opts.tickMs ? { tickMs: opts.tickMs } : {}),
+    ...(opts.fastGiveUp ? { saveRetryDelaysMs: [20, 50, 100] } : {}),
   });
   notifications = [];
   engine.subscribe((n) => notifications.push(n));
@@ -125,7 +127,7 @@ describe('a create whose reply was lost', () => {
 
   test('while Redis stays away past every retry: a clear failure, and the operation Redis recorded does not hold the environment', async () => {
     const { engine } = await setup({ fastGiveUp: true });
-    const lost = proxy.loseReplyTo(REQUESTED, { outageMs: 6000 });
+    const lost = proxy.loseReplyTo(REQUESTED, { outageMs: 2000 });
     const failed = engine.request({
       kind: 'failover',
       mode: 'auto',
@@ -160,7 +162,7 @@ describe('a create whose reply was lost', () => {
 
   test('the unconfirmed operation is removed once Redis answers, without waiting for another request', async () => {
     const { engine } = await setup({ fastGiveUp: true, tickMs: 100 });
-    const lost = proxy.loseReplyTo(REQUESTED, { outageMs: 6000 });
+    const lost = proxy.loseReplyTo(REQUESTED, { outageMs: 2000 });
     await expect(
       engine.request({
         kind: 'failover',

@@ -17,7 +17,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labDown } from '../../src/lab/index.js';
-import { DR, runDr } from '../support/dr-cli.js';
+import { DR, runDr, runDrHere } from '../support/dr-cli.js';
 import { labProcesses, until } from '../support/processes.js';
 
 const ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp' };
@@ -133,6 +133,7 @@ test.each([['data'], ['simulators']] as const)(
   },
 );
 
+// Refused before anything starts: the CLI's code in this process (runDrHere) says the same.
 describe('directories dr lab up refuses, with what to do instead', () => {
   let base: string;
   beforeAll(() => {
@@ -143,7 +144,7 @@ describe('directories dr lab up refuses, with what to do instead', () => {
   test('a regular file', async () => {
     const file = join(base, 'notes.txt');
     writeFileSync(file, 'not a directory');
-    const run = await runDr(['lab', 'up', '--dir', file], { env: ENV });
+    const run = await runDrHere(['lab', 'up', '--dir', file], ENV);
     expect(run.code).toBe(1);
     expect(run.stderr).toBe(
       `dr lab up: ${file} exists and is not a directory: give \`dr lab up --dir\` a new path (it is created) or an empty directory\n`,
@@ -154,7 +155,7 @@ describe('directories dr lab up refuses, with what to do instead', () => {
   test('a path under a regular file', async () => {
     const file = join(base, 'plain');
     writeFileSync(file, '');
-    const run = await runDr(['lab', 'up', '--dir', join(file, 'lab')], { env: ENV });
+    const run = await runDrHere(['lab', 'up', '--dir', join(file, 'lab')], ENV);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(
       `cannot create the lab directory ${join(file, 'lab')}: a part of that path is a file, not a directory`,
@@ -167,14 +168,14 @@ describe('directories dr lab up refuses, with what to do instead', () => {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir);
     writeFileSync(join(dir, 'precious.txt'), 'keep me');
-    const run = await runDr(['lab', 'up', '--dir', dir], { env: ENV });
+    const run = await runDrHere(['lab', 'up', '--dir', dir], ENV);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(
       `${dir} is not empty (it holds precious.txt) and is not a lab: \`dr lab up --dir\` needs a new or empty directory, because \`dr lab down\` deletes it`,
     );
     expect(readdirSync(dir)).toEqual(['precious.txt']);
     // Nor does down take it for a lab.
-    const down = await runDr(['lab', 'down', '--dir', dir], { env: ENV });
+    const down = await runDrHere(['lab', 'down', '--dir', dir], ENV);
     expect([down.code, down.stderr]).toEqual([
       1,
       `dr lab down: ${join(dir, 'lab.json')} not found: ${dir} is not a lab directory (start a lab with \`npx dr lab up --dir ${dir}\`)\n`,

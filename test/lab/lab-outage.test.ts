@@ -2,24 +2,37 @@
  * A regional outage played on the lab and ended, as a person plays it: `dr lab outage`, a
  * failover of a lost region (unplanned promotions), `dr lab restore`, then what a failback sees.
  * The restored servers come back as what they were, with their data; `dr lab status` shows the
- * outage, and the two writers the restore leaves until the failback.
+ * outage, and the two writers the restore leaves until the failback. First, on the same lab, the
+ * secondary's health endpoint marked down through the simulators' control API: a failover request
+ * is refused in preflight with the DNS row red, because Route 53 would keep answering the primary,
+ * and nothing in the lab changes.
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadConfig } from '../../src/config/index.js';
+import { openConsoleRuntime, type ConsoleRuntime } from '../../src/console/runtime.js';
 import {
+  cloudState,
+  labCloud,
   labDown,
   labStatus,
   labUp,
+  readLabEnv,
   readLabInfo,
+  setRegionHealth,
   writerWarnings,
+  LAB_APPROVERS,
+  type LabCloud,
   type LabInfo,
   type PgStatus,
   type RedisStatus,
 } from '../../src/lab/index.js';
+import { createResolver } from '../../src/providers/dns-resolve.js';
+import { inPhase } from '../support/engine-harness.js';
 import { createRedisProvider } from '../../src/providers/redis/index.js';
 import { labRedisClients } from '../support/redis.js';
 import type { CacheProvider, DatabaseProvider } from '../../src/providers/types.js';
-import { runDr } from '../support/dr-cli.js';
+import { runDr, runDrHere } from '../support/dr-cli.js';
 import {
   holdPostgresReplication,
   labPostgresProvider,
@@ -31,6 +44,7 @@ import {
 const ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp' };
 
 let lab: LabInfo;
+let runtime: ConsoleRuntime | undefined;
 let db: DatabaseProvider;
 let cache: CacheProvider;
 const { connect, closeAll } = labRedisClients();
@@ -50,10 +64,86 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  await runtime?.close();
   await db?.close();
   await cache?.close();
   await closeAll();
   if (lab) await labDown({ dir: lab.dir });
+});
+
+/** What a person would look at to see whether anything moved: DNS, data roles, fences, replicas. */
+async function world(info: LabInfo, cloud: LabCloud) {
+  const state = await cloudState(cloud);
+  if ('error' in state) throw new Error(state.error);
+  const resolve = createResolver({ servers: [cloud.route53.dnsServer] });
+  const pg = async (url: string) =>
+    (
+      await sql<{ recovery: boolean; ro: string }>(
+        url,
+        'SELECT pg_is_in_recovery() AS recovery, current_setting($1) AS ro',
+        ['default_transaction_read_only'],
+      )
+    )[0];
+  const role = async (url: string) =>
+    /^role:(\w+)/m.exec(await connect(url).info('replication'))![1];
+  return {
+    route53: state.route53,
+    resolved: await resolve(cloud.route53.recordName, 'A'),
+    kubernetes: state.kubernetes,
+    postgres: [await pg(info.postgres.primary.url), await pg(info.postgres.secondary.url)],
+    redis: [await role(info.redis.primary.url), await role(info.redis.secondary.url)],
+  };
+}
+
+test("the secondary's health endpoint down: preflight shows the DNS row red and the failover changes nothing", async () => {
+  const cloud = labCloud(lab)!;
+  Object.assign(process.env, readLabEnv(lab.envFile));
+  const config = loadConfig({ path: lab.configPath });
+  expect(config.components.dns?.provider).toBe('route53');
+
+  await setRegionHealth(cloud, 'secondary', 'down');
+  try {
+    const before = await world(lab, cloud);
+    expect(before.route53).toMatchObject({
+      servedBy: 'primary',
+      primaryHealthCheckInverted: false,
+      primaryHealthCheckDisabled: false,
+    });
+    expect(before.postgres).toEqual([
+      { recovery: false, ro: 'off' },
+      { recovery: true, ro: 'off' },
+    ]);
+    expect(before.redis).toEqual(['master', 'slave']);
+
+    runtime = await openConsoleRuntime({
+      config,
+      env: { ...process.env, REDIS_URL: lab.stateRedis.url },
+      log: silentLog,
+    });
+    const req = await runtime.engine.request({
+      kind: 'failover',
+      mode: 'planned',
+      requester: LAB_APPROVERS[0]!,
+      reason: 'secondary health endpoint down',
+    });
+    if (!req.ok) throw new Error(req.message);
+    const refused = await inPhase(runtime.engine, req.op.id, 'refused');
+    const dns = refused.preflight?.components.find((c) => c.component === 'dns');
+    expect(dns?.status).toBe('blocked');
+    expect(dns?.summary).toMatch(
+      /^secondary unhealthy: Route 53 would keep answering the primary \(health check hc-0000-secondary: 0 of 5 checkers report success \(Failure: HTTP Status Code 503/,
+    );
+    expect(refused.lastError?.message).toContain(
+      'dns: secondary unhealthy: Route 53 would keep answering the primary',
+    );
+    expect(refused.steps.filter((s) => s.attempts > 0)).toEqual([]);
+
+    expect(await world(lab, cloud)).toEqual(before);
+  } finally {
+    await runtime?.close();
+    runtime = undefined;
+    await setRegionHealth(cloud, 'secondary', 'up');
+  }
 });
 
 test('outage, unplanned failover, restore: the old primaries come back as writers with their data, status shows the outage then two writers, and failback readiness counts the lost transactions', async () => {
@@ -172,16 +262,17 @@ test('outage, unplanned failover, restore: the old primaries come back as writer
 
 test('outage of a region while another is out is refused; restore with nothing down starts nothing', async () => {
   const { dir } = lab;
+  // The CLI's code in this process: the outage and restore children of the test above are enough.
   expect(
-    (await runDr(['lab', 'outage', '--dir', dir, '--region', 'secondary'], { env: ENV })).code,
+    (await runDrHere(['lab', 'outage', '--dir', dir, '--region', 'secondary'], ENV)).code,
   ).toBe(0);
-  const twice = await runDr(['lab', 'outage', '--dir', dir], { env: ENV });
+  const twice = await runDrHere(['lab', 'outage', '--dir', dir], ENV);
   expect(twice.code).toBe(1);
   expect(twice.stderr).toContain(`the secondary region is already out`);
-  expect((await runDr(['lab', 'restore', '--dir', dir], { env: ENV })).stdout).toMatch(
+  expect((await runDrHere(['lab', 'restore', '--dir', dir], ENV)).stdout).toMatch(
     /secondary region of .* restored/,
   );
-  const again = await runDr(['lab', 'restore', '--dir', dir], { env: ENV });
+  const again = await runDrHere(['lab', 'restore', '--dir', dir], ENV);
   expect(again.stdout).toMatch(/postgres lab-primary +was running/);
   expect(again.stdout).toMatch(/redis {4}lab-primary +was running/);
   expect((await labStatus({ dir })).postgres.every((s) => s.healthy)).toBe(true);

@@ -19,7 +19,7 @@ import {
   type LabInfo,
 } from '../../src/lab/index.js';
 import { createResolver } from '../../src/providers/dns-resolve.js';
-import { runDr } from '../support/dr-cli.js';
+import { runDrHere } from '../support/dr-cli.js';
 import { inPhase } from '../support/engine-harness.js';
 import { silentLog } from '../support/lab.js';
 
@@ -87,8 +87,9 @@ test('a planned failover and failback move the routing controls, DNS follows, an
     env: { ...process.env, REDIS_URL: lab.stateRedis.url },
     log: silentLog,
   });
-  const status = await runDr(['lab', 'status', '--dir', lab.dir], {
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+  // `dr lab status` by the CLI's code in this process (lab-outage runs it as a child).
+  const status = await runDrHere(['lab', 'status', '--dir', lab.dir], {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
   });
   expect(status.stdout).toMatch(
     /dns \(route53\) +serving primary \(10\.0\.1\.10\), routing controls primary On, secondary Off/,

@@ -34,3 +34,19 @@ export function runDr(
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+/**
+ * The same command run by the CLI's code in this process (main with its own io): for a refusal
+ * or a usage error, which needs no process of its own, without a Node.js and tsx start-up.
+ */
+export async function runDrHere(args: string[], env: NodeJS.ProcessEnv): Promise<DrRun> {
+  const { main } = await import('../../src/cli/main.js');
+  let stdout = '';
+  let stderr = '';
+  const code = await main(args, {
+    stdout: (t) => (stdout += t),
+    stderr: (t) => (stderr += t),
+    env,
+  });
+  return { code, stdout, stderr };
+}

@@ -1,0 +1,404 @@
+/**
+ * The failback's consistency check on one real lab pair, each half on its own servers. PostgreSQL:
+ * tables compared chunk by chunk, no false difference while the writer keeps taking writes to the
+ * same table, a row changed behind replication found and named by its key, and a check that ran
+ * out of time saying "sampled", never "consistent". Redis: keys sampled at random across the
+ * keyspace, large values read in pieces, no false difference while the writer keeps taking
+ * writes, and a partial check that says "sampled", never "consistent".
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ConsistencyScope } from '../../src/domain/consistency.js';
+import { verdictLabel } from '../../src/domain/consistency.js';
+import type { CheckResult } from '../../src/domain/types.js';
+import {
+  labUser,
+  pgStart,
+  pgStop,
+  readLabInfo,
+  writeLabInfo,
+  type LabInfo,
+} from '../../src/lab/index.js';
+import type { PgConsistencyOptions } from '../../src/providers/postgres/context.js';
+import { createRedisProvider } from '../../src/providers/redis/index.js';
+import type { RedisConsistencyOptions } from '../../src/providers/redis/connection.js';
+import type { CacheProvider, DatabaseProvider } from '../../src/providers/types.js';
+import { labPostgresProvider, silentLog, sql, startLab, stopLabs, until } from '../support/lab.js';
+import { labRedisClients } from '../support/redis.js';
+
+let lab: LabInfo;
+
+beforeAll(async () => {
+  lab = await startLab();
+}, 120_000);
+
+afterAll(async () => {
+  await stopLabs();
+});
+
+describe('PostgreSQL', () => {
+  let primary: string;
+  let secondary: string;
+  const opened: DatabaseProvider[] = [];
+
+  function provider(tables: string[], consistency: Partial<PgConsistencyOptions> = {}) {
+    const p = labPostgresProvider(primary, secondary, { consistencyTables: tables, consistency });
+    opened.push(p);
+    return p;
+  }
+
+  async function check(
+    p: DatabaseProvider,
+  ): Promise<{ scopes: Map<string, ConsistencyScope>; checks: Map<string, CheckResult> }> {
+    const r = await p.consistency({ writer: 'primary', progress: () => undefined });
+    return {
+      scopes: new Map(r.scopes.map((s) => [s.name, s])),
+      checks: new Map(r.checks.map((c) => [c.name, c])),
+    };
+  }
+
+  async function replayed(): Promise<void> {
+    const [{ lsn }] = await sql<{ lsn: string }>(
+      primary,
+      'SELECT pg_current_wal_lsn()::text AS lsn',
+    );
+    await until(
+      'the standby to replay',
+      async () =>
+        (
+          await sql<{ ok: boolean }>(secondary, 'SELECT pg_last_wal_replay_lsn() >= $1 AS ok', [
+            lsn,
+          ])
+        )[0]!.ok,
+    );
+  }
+
+  beforeAll(async () => {
+    primary = lab.postgres.primary.url;
+    secondary = lab.postgres.secondary.url;
+    await sql(
+      primary,
+      `CREATE TABLE orders (id int PRIMARY KEY, note text NOT NULL, amount numeric, at timestamptz DEFAULT now());
+     INSERT INTO orders (id, note, amount) SELECT g, 'order ' || g, g * 1.5 FROM generate_series(1, 60000) g;
+     CREATE TABLE docs (id int PRIMARY KEY, body json);
+     INSERT INTO docs SELECT g, json_build_object('n', g) FROM generate_series(1, 3000) g;
+     CREATE TABLE log_lines (line text);
+     INSERT INTO log_lines SELECT 'line ' || g FROM generate_series(1, 5000) g;`,
+    );
+    await sql(primary, 'ANALYZE');
+    await replayed();
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all(opened.map((p) => p.close()));
+  });
+
+  test('an idle pair: every chunk of every table equal, every row counted, "consistent"', async () => {
+    const { scopes, checks } = await check(
+      provider(['orders', 'docs', 'log_lines'], { chunkRows: 5000 }),
+    );
+    const orders = scopes.get('orders')!;
+    expect(orders.total).toBeGreaterThanOrEqual(10);
+    expect(orders).toMatchObject({
+      equal: orders.total,
+      different: 0,
+      changing: 0,
+      rowsEqual: 60000,
+    });
+    expect(verdictLabel(orders)).toBe('consistent');
+    expect(orders.method).toMatch(/^sum of per-column type hashes over ranges of \d+ blocks/);
+    // json has no hash function: that column is hashed by its text form.
+    expect(scopes.get('docs')).toMatchObject({ rowsEqual: 3000, different: 0 });
+    expect(scopes.get('docs')!.method).toMatch(
+      /^sum of per-column type hashes \(1 column\(s\) by text form\)/,
+    );
+    expect(scopes.get('log_lines')).toMatchObject({ rowsEqual: 5000, different: 0 });
+    expect([...checks.values()].every((c) => c.ok)).toBe(true);
+  });
+
+  test('rows inserted and updated in the checked table during the check are no false difference', async () => {
+    let writing = true;
+    let next = 100_000;
+    const load = (async () => {
+      while (writing) {
+        await sql(
+          primary,
+          `INSERT INTO orders (id, note) VALUES (${next++}, 'new');
+         UPDATE orders SET note = note || '.' WHERE id = ${1 + Math.floor(Math.random() * 60000)}`,
+        );
+      }
+    })();
+    try {
+      await until('the load to be running', async () => next > 100_010);
+      const p = provider(['orders'], { chunkRows: 5000, unproven: 'continue' });
+      for (let round = 0; round < 3; round++) {
+        const orders = (await check(p)).scopes.get('orders')!;
+        expect(orders.different).toBe(0);
+        expect(orders.equal + orders.changing).toBe(orders.total);
+        expect(orders.rowsEqual).toBeGreaterThan(50_000);
+      }
+    } finally {
+      writing = false;
+      await load;
+    }
+  });
+
+  test('a time budget spent before the table was compared: "sampled", never "consistent", and the check asks a person', async () => {
+    await sql(
+      primary,
+      `CREATE TABLE wide AS SELECT g AS id, repeat('x', 200) AS pad FROM generate_series(1, 50000) g;
+     ANALYZE wide;`,
+    );
+    await replayed();
+    // A budget gone before the first chunk: how long chunks take on this machine does not matter.
+    const spent = { chunkRows: 1000, timeBudgetSeconds: 0.001 };
+    const { scopes, checks } = await check(provider(['wide'], spent));
+    const wide = scopes.get('wide')!;
+    expect(wide).toMatchObject({ sampled: true, equal: 0, different: 0, changing: 0 });
+    expect(wide.total).toBeGreaterThan(40);
+    expect(verdictLabel(wide)).toBe('sampled 0 %');
+    expect(checks.get('postgres table wide')).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining(
+        'not proven: Retry to compare again, or Skip to switch back on this evidence',
+      ),
+    });
+    const relaxed = await check(provider(['wide'], { ...spent, unproven: 'continue' }));
+    expect(relaxed.checks.get('postgres table wide')?.ok).toBe(true);
+    expect(relaxed.checks.get('postgres table wide')?.detail).toMatch(/^sampled 0 %: /);
+    // With time enough, the same table is wholly compared.
+    const whole = (await check(provider(['wide'], { chunkRows: 1000 }))).scopes.get('wide')!;
+    expect(verdictLabel(whole)).toBe('consistent');
+    expect(whole.rowsEqual).toBe(50000);
+  });
+
+  test('a missing table is not compared, and says so', async () => {
+    const { scopes, checks } = await check(provider(['no_such_table']));
+    expect(scopes.get('no_such_table')?.error).toMatch(/^not compared: .*no_such_table/);
+    expect(checks.get('postgres table no_such_table')?.ok).toBe(false);
+  });
+
+  /** Change `from` to `to` (same length) in the standby's heap file of `table`, with it stopped. */
+  async function corruptStandby(table: string, from: string, to: string): Promise<void> {
+    const server = lab.postgres.secondary;
+    const [{ path }] = await sql<{ path: string }>(
+      server.url,
+      'SELECT pg_relation_filepath($1) AS path',
+      [table],
+    );
+    await sql(primary, `VACUUM (FREEZE) ${table}`);
+    await sql(primary, 'CHECKPOINT');
+    await replayed();
+    // A restartpoint writes the replayed pages; the restart replays nothing that touches them again.
+    await sql(server.url, 'CHECKPOINT');
+    const ctx = { bindir: lab.postgres.bindir, user: labUser(), socketDir: '' };
+    await pgStop(ctx, server.dataDir, 'fast');
+    const file = join(server.dataDir, path);
+    const bytes = readFileSync(file);
+    const at = bytes.indexOf(Buffer.from(from));
+    expect(at).toBeGreaterThan(0);
+    bytes.write(to, at);
+    writeFileSync(file, bytes);
+    const info = readLabInfo(lab.dir);
+    info.postgres.secondary.pid = await pgStart(ctx, server);
+    writeLabInfo(info);
+    await until('the standby to stream again', async () => {
+      const [r] = await sql<{ s: string | null }>(
+        server.url,
+        'SELECT (SELECT status FROM pg_stat_wal_receiver) AS s',
+      );
+      return r?.s === 'streaming';
+    });
+    await replayed();
+  }
+
+  test('a row changed behind replication is found, its chunk named by key range and the row by its key', async () => {
+    await corruptStandby('orders', 'order 43210', 'order 4321X');
+    // The byte-exact text hash finds it as well as the per-column one.
+    const text = (await check(provider(['orders'], { chunkRows: 5000, rowHash: 'text' }))).scopes;
+    expect(text.get('orders')).toMatchObject({ different: 1 });
+    expect(text.get('orders')!.method).toMatch(/^sum\(hashtextextended\(row text\)\)/);
+    const { scopes, checks } = await check(provider(['orders', 'docs'], { chunkRows: 5000 }));
+    const orders = scopes.get('orders')!;
+    expect(orders.different).toBe(1);
+    expect(orders.equal).toBe(orders.total - 1);
+    expect(orders.differences).toEqual([
+      expect.stringMatching(/^id \d+\.\.\d+ \(blocks \d+–\d+\): id=43210 differs$/),
+    ]);
+    expect(verdictLabel(orders)).toBe('DIFFERENT');
+    expect(checks.get('postgres table orders')).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining('id=43210 differs'),
+    });
+    expect(scopes.get('docs')).toMatchObject({ different: 0 });
+  });
+});
+
+describe('Redis', () => {
+  const { connect, closeAll } = labRedisClients();
+  const opened: CacheProvider[] = [];
+
+  function provider(consistency: Partial<RedisConsistencyOptions> = {}): CacheProvider {
+    const p = createRedisProvider({
+      primaryUrl: lab.redis.primary.url,
+      secondaryUrl: lab.redis.secondary.url,
+      promoteTimeoutSeconds: 10,
+      useFailoverCommand: true,
+      log: silentLog,
+      consistency,
+    });
+    opened.push(p);
+    return p;
+  }
+
+  async function check(p: CacheProvider): Promise<{ scope: ConsistencyScope; ok: boolean }> {
+    const { checks, scopes } = await p.consistency({
+      writer: 'primary',
+      progress: () => undefined,
+    });
+    return { scope: scopes[0]!, ok: checks.every((c) => c.ok) };
+  }
+
+  async function replicated(): Promise<void> {
+    const info = async (url: string, f: string) =>
+      Number(new RegExp(`^${f}:(\\d+)`, 'm').exec(await connect(url).info('replication'))?.[1]);
+    await until(
+      'the replica to apply the whole stream',
+      async () =>
+        (await info(lab.redis.secondary.url, 'slave_repl_offset')) ===
+        (await info(lab.redis.primary.url, 'master_repl_offset')),
+    );
+  }
+
+  /** A write only a replica someone made writable takes: a difference behind replication. */
+  async function onReplicaOnly(write: (r: ReturnType<typeof connect>) => Promise<unknown>) {
+    const replica = connect(lab.redis.secondary.url);
+    await replica.config('SET', 'replica-read-only', 'no');
+    try {
+      await write(replica);
+    } finally {
+      await replica.config('SET', 'replica-read-only', 'yes');
+    }
+  }
+
+  afterAll(async () => {
+    await Promise.all(opened.map((p) => p.close()));
+    await closeAll();
+  });
+
+  beforeEach(async () => {
+    await connect(lab.redis.primary.url).flushall();
+    await replicated();
+  });
+
+  test('large values are read in pieces, never whole, and a byte changed in the middle of one is found by key', async () => {
+    const w = connect(lab.redis.primary.url);
+    await w.set('big:string', 'x'.repeat(3 * 1024 * 1024));
+    const fields: string[] = [];
+    for (let i = 0; i < 20_000; i++) fields.push(`f${i}`, `value ${i}`);
+    await w.hset('big:hash', ...fields);
+    await w.rpush('big:list', ...fields);
+    await w.sadd('big:set', ...fields);
+    await w.zadd('big:zset', ...fields.flatMap((f, i) => [i, f]));
+    const stream = w.pipeline();
+    for (let i = 0; i < 3000; i++) stream.xadd('big:stream', '*', 'n', String(i));
+    await stream.exec();
+    await replicated();
+    await w.config('RESETSTAT');
+
+    const p = provider({ pieceBytes: 64 * 1024 });
+    const equal = await check(p);
+    expect(equal.ok).toBe(true);
+    expect(equal.scope).toMatchObject({ total: 6, equal: 6, different: 0, sampled: false });
+    expect(verdictLabel(equal.scope)).toBe('consistent');
+    // What the writer served: pieces (GETRANGE, HSCAN, ...), no command that copies a value whole.
+    const stats = await w.info('commandstats');
+    const calls = (cmd: string) =>
+      Number(new RegExp(`^cmdstat_${cmd}:calls=(\\d+)`, 'm').exec(stats)?.[1] ?? 0);
+    expect(calls('getrange')).toBeGreaterThanOrEqual(48);
+    expect(calls('hscan')).toBeGreaterThan(1);
+    expect(calls('sscan')).toBeGreaterThan(1);
+    expect(calls('lrange')).toBeGreaterThan(1);
+    expect(calls('zrange')).toBeGreaterThan(1);
+    expect(calls('xrange')).toBeGreaterThan(1);
+    expect([calls('get'), calls('hgetall'), calls('smembers'), calls('dump')]).toEqual([
+      0, 0, 0, 0,
+    ]);
+
+    await onReplicaOnly((r) => r.setrange('big:string', 2_000_000, 'y'));
+    const changed = await check(p);
+    expect(changed.ok).toBe(false);
+    expect(changed.scope).toMatchObject({ different: 1, differences: ['big:string'], equal: 5 });
+  });
+
+  test('a keyspace larger than the sample is sampled at random across it and says "sampled N %", never "consistent"', async () => {
+    const w = connect(lab.redis.primary.url);
+    for (let i = 0; i < 5000; i += 500)
+      await w.mset(...Array.from({ length: 500 }, (_, j) => [`k:${i + j}`, 'v']).flat());
+    await replicated();
+    // Every tenth key differs on the replica: a sample of 200 finds some, and two samples find others.
+    await onReplicaOnly(async (r) => {
+      for (let i = 0; i < 5000; i += 10) await r.set(`k:${i}`, 'stale');
+    });
+
+    const p = provider({ sampleKeys: 200 });
+    const a = await check(p);
+    const b = await check(p);
+    expect(a.ok).toBe(false);
+    expect(a.scope).toMatchObject({ total: 5000, sampled: true });
+    expect(a.scope.equal + a.scope.different).toBe(200);
+    expect(a.scope.different).toBeGreaterThan(0);
+    expect(a.scope.differences.every((k) => Number(k.slice(2)) % 10 === 0)).toBe(true);
+    expect(a.scope.differences).not.toEqual(b.scope.differences);
+
+    await onReplicaOnly(async (r) => {
+      for (let i = 0; i < 5000; i += 10) await r.set(`k:${i}`, 'v');
+    });
+    const clean = await check(p);
+    expect(clean.ok).toBe(true);
+    expect(verdictLabel(clean.scope)).toBe('sampled 4 %');
+  });
+
+  test('keys the writer keeps changing during the check are no false difference', async () => {
+    const w = connect(lab.redis.primary.url);
+    await w.mset(...Array.from({ length: 50 }, (_, i) => [`hot:${i}`, '0']).flat());
+    await w.mset(...Array.from({ length: 50 }, (_, i) => [`cold:${i}`, 'v']).flat());
+    await replicated();
+    const writer = connect(lab.redis.primary.url);
+    let writing = true;
+    let writes = 0;
+    const load = (async () => {
+      while (writing) {
+        await Promise.all(Array.from({ length: 50 }, (_, i) => writer.incr(`hot:${i}`)));
+        await writer.set(`new:${writes++}`, 'x');
+      }
+    })();
+    try {
+      await until('the load to be running', async () => writes > 5);
+      const p = provider();
+      for (let round = 0; round < 3; round++) {
+        const { scope, ok } = await check(p);
+        expect(ok).toBe(true);
+        expect(scope.different).toBe(0);
+        expect(scope.equal + scope.changing).toBe(scope.total);
+        expect(scope.equal).toBeGreaterThanOrEqual(50);
+      }
+    } finally {
+      writing = false;
+      await load;
+    }
+  });
+
+  test('a time budget spent before the keys were compared: "sampled", never "consistent"', async () => {
+    const w = connect(lab.redis.primary.url);
+    await w.mset(...Array.from({ length: 1000 }, (_, j) => [`b:${j}`, 'v']).flat());
+    await replicated();
+    // A budget gone before the first batch: how fast keys compare on this machine does not matter.
+    const spent = await check(provider({ timeBudgetSeconds: 0.001 }));
+    expect(spent.ok).toBe(true);
+    expect(spent.scope).toMatchObject({ sampled: true, equal: 0, total: 1000 });
+    expect(verdictLabel(spent.scope)).toBe('sampled 0 %');
+    const whole = await check(provider());
+    expect(verdictLabel(whole.scope)).toBe('consistent');
+  });
+});
