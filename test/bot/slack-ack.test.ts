@@ -128,7 +128,7 @@ describe('acknowledging while a provider never answers', () => {
       'U0BOB',
     );
     expect(click.status).toBe(200);
-    expect(await h.answer(click.path)).toContain(`${opId} is not waiting for approval`);
+    expect(await h.answer(click.path)).toContain(`${opId} is not ready for approval yet`);
     expect(world.calls.filter((c) => c.startsWith('database.readiness'))).toHaveLength(1);
   });
 });
