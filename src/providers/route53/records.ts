@@ -123,16 +123,28 @@ async function readHealthCheck(ctx: Route53Context): Promise<HealthCheck> {
   return out.HealthCheck;
 }
 
+/** Promise.all that lets every promise settle before it throws the first failure. */
+async function allSettledOrThrow<T extends readonly unknown[]>(
+  ps: T,
+): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+  const settled = await Promise.allSettled(ps);
+  for (const x of settled) if (x.status === 'rejected') throw x.reason;
+  return settled.map((x) => (x as PromiseFulfilledResult<unknown>).value) as {
+    -readonly [K in keyof T]: Awaited<T[K]>;
+  };
+}
+
 export async function readState(
   ctx: Route53Context,
   { withHealth = false }: { withHealth?: boolean } = {},
 ): Promise<RoutingState> {
-  // Three independent reads at once (under Route 53's five requests a second): a switch waits on them.
-  const [records, hc, answer] = await Promise.all([
+  // Three independent reads at once (under Route 53's five requests a second): a switch waits on
+  // them. All settle before a failure is thrown, so none is still in flight after the error.
+  const [records, hc, answer] = await allSettledOrThrow([
     loadRecords(ctx),
     ctx.method === 'invert-health-check' ? readHealthCheck(ctx) : undefined,
     testAnswer(ctx),
-  ]);
+  ] as const);
   const alias = !!(records.primary.AliasTarget || records.secondary.AliasTarget);
   const checks = new Map<string, HealthCheck>(hc?.Id ? [[hc.Id, hc]] : []);
   const health =
