@@ -48,7 +48,9 @@ export function postgresCheck(db: DatabaseProvider, rpoSeconds: number): Readine
       const lagBytes = num(d.lagBytes);
       const measured = `${lagSeconds === null ? '?' : `${round1(lagSeconds)} s`} (${lagBytes === null ? '?' : formatBytes(lagBytes)})`;
       const evidence = { lagSeconds, lagBytes, receiverStatus: d.receiverStatus ?? null };
-      if (r.warnings?.length)
+      // The driver's status is the judgement: a platform driver's notes for the approval card
+      // (failback is a rebuild, writes cannot be dry-run) come with status ready.
+      if (r.status === 'warning' && r.warnings?.length)
         return { status: 'degraded', detail: r.warnings.join('; '), measured, target, evidence };
       if (lagSeconds === null)
         return {

@@ -333,3 +333,35 @@ test('PostgreSQL: lag over the RPO is degraded, a standby that writes is degrade
     measured: 'no standby',
   });
 });
+
+test("PostgreSQL: a driver's notes for the card leave the row ok; its warnings degrade it", async () => {
+  let answer: { status: string; warnings: string[] } = {
+    status: 'ready',
+    warnings: ['rds-replica: PromoteReadReplica is one-way. Failback is a rebuild.'],
+  };
+  const db = {
+    name: 'postgres',
+    readiness: async () => ({
+      component: 'database',
+      summary: 'secondary in recovery',
+      details: {
+        targetInRecovery: true,
+        lagSeconds: 0.2,
+        lagBytes: 0,
+        receiverStatus: 'streaming',
+      },
+      planFacts: {},
+      primaryReachable: true,
+      ...answer,
+    }),
+  } as unknown as DatabaseProvider;
+  expect(await postgresCheck(db, 300).run()).toMatchObject({ status: 'ok' });
+  answer = {
+    status: 'warning',
+    warnings: ['the standby replays WAL 40 s behind what it received'],
+  };
+  expect(await postgresCheck(db, 300).run()).toMatchObject({
+    status: 'degraded',
+    detail: 'the standby replays WAL 40 s behind what it received',
+  });
+});

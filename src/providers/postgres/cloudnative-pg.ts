@@ -142,7 +142,9 @@ class CloudNativePgProvider implements DatabaseProvider {
     if (t instanceof Error) return blocked(t.message);
     const refusal = promotionRefusal(this.cnpg, target, t, o instanceof Error ? null : o);
     if (refusal) return blocked(refusal);
-    return { ...r, details, planFacts, warnings };
+    // The other Cluster unread is a warning; the rest of the list is what the card explains.
+    const status = o instanceof Error && r.status === 'ready' ? 'warning' : r.status;
+    return { ...r, status, details, planFacts, warnings };
   }
 
   isWriter(target: RegionRole): Promise<boolean> {
