@@ -51,6 +51,23 @@ const iso = (seconds: number): string => new Date(seconds * 1000).toISOString();
  * azure/azure-resource-manager/troubleshooting/common-deployment-errors: InvalidAuthenticationToken,
  * InvalidAuthenticationTokenAudience, ExpiredAuthenticationToken).
  */
+/**
+ * ARM's check after the token: an api-version the resource provider supports (400
+ * InvalidApiVersionParameter, listing the supported ones).
+ */
+export function armApiVersionError(
+  req: RecordedRequest,
+  supported: readonly string[],
+): SimResponse | undefined {
+  const apiVersion = req.query['api-version'];
+  if (apiVersion && supported.includes(apiVersion)) return undefined;
+  return armError(
+    400,
+    'InvalidApiVersionParameter',
+    `The api-version '${apiVersion ?? ''}' is invalid. The supported versions are '${supported.join(',')}'.`,
+  );
+}
+
 export function armAuthError(req: RecordedRequest, auth: ArmAuth): SimResponse | undefined {
   const header = String(req.headers.authorization ?? '');
   const uri = 'verifier' in auth ? auth.verifier.authorizationUri : 'https://login.windows.net/';

@@ -8,7 +8,13 @@
  * ("Geo-replication prerequisites", "Remove a geo-replication link") and REST redis/linked-server.
  */
 import { randomUUID } from 'node:crypto';
-import { armAuthError, armError, type ArmAuth, type TokenVerifier } from './arm.js';
+import {
+  armApiVersionError,
+  armAuthError,
+  armError,
+  type ArmAuth,
+  type TokenVerifier,
+} from './arm.js';
 import {
   cacheJson,
   linkedServerJson,
@@ -308,14 +314,8 @@ function operation(s: State, kind: string, id: string): SimResponse {
 }
 
 function handle(s: State, auth: ArmAuth, req: RecordedRequest): SimResponse {
-  const refused = armAuthError(req, auth);
+  const refused = armAuthError(req, auth) ?? armApiVersionError(req, [REDIS_API_VERSION]);
   if (refused) return refused;
-  if (req.query['api-version'] !== REDIS_API_VERSION)
-    return armError(
-      400,
-      'InvalidApiVersionParameter',
-      `The api-version '${req.query['api-version'] ?? ''}' is invalid. The supported versions are '${REDIS_API_VERSION}'.`,
-    );
   const op = OP_PATH.exec(req.path);
   if (op && op[1] === s.sub) return operation(s, op[3]!, op[4]!);
   const m = PATH.exec(req.path);

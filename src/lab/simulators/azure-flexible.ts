@@ -15,7 +15,13 @@ import type { RegionRole } from '../../domain/types.js';
 import { readLabInfo } from '../manifest.js';
 import { pgQuery } from '../postgres.js';
 import { labResync } from '../resync.js';
-import { armAuthError, armError, type ArmAuth, type TokenVerifier } from './arm.js';
+import {
+  armApiVersionError,
+  armAuthError,
+  armError,
+  type ArmAuth,
+  type TokenVerifier,
+} from './arm.js';
 import {
   FLEXIBLE_API_VERSION,
   flexOperationJson,
@@ -401,14 +407,8 @@ function operation(s: State, kind: string, id: string): SimResponse {
 }
 
 function handle(s: State, auth: ArmAuth, req: RecordedRequest): SimResponse {
-  const refused = armAuthError(req, auth);
+  const refused = armAuthError(req, auth) ?? armApiVersionError(req, [FLEXIBLE_API_VERSION]);
   if (refused) return refused;
-  if (req.query['api-version'] !== FLEXIBLE_API_VERSION)
-    return armError(
-      400,
-      'InvalidApiVersionParameter',
-      `The api-version '${req.query['api-version'] ?? ''}' is invalid. The supported versions are '${FLEXIBLE_API_VERSION}'.`,
-    );
   const op = OP_PATH.exec(req.path);
   if (op && op[1] === s.sub) return operation(s, op[3]!, op[4]!);
   const m = PATH.exec(req.path);

@@ -4,7 +4,7 @@
  * GET; endpoint GET, PATCH, PUT), answering errors as ARM does.
  */
 import { json, type RecordedRequest, type SimResponse } from './http-sim.js';
-import { armAuthError, armError, type ArmAuth } from './arm.js';
+import { armAuthError, armApiVersionError, armError, type ArmAuth } from './arm.js';
 import {
   endpointJson,
   profileJson,
@@ -30,7 +30,7 @@ export function handleTrafficManagerRequest(
   auth: ArmAuth,
   req: RecordedRequest,
 ): SimResponse {
-  const refused = armAuthError(req, auth) ?? apiVersionError(req);
+  const refused = armAuthError(req, auth) ?? armApiVersionError(req, TRAFFIC_MANAGER_API_VERSIONS);
   if (refused) return refused;
   const m = PROFILE_PATH.exec(req.path);
   if (!m)
@@ -59,18 +59,6 @@ export function handleTrafficManagerRequest(
   const handler = ENDPOINT_HANDLERS.get(req.method);
   if (handler) return handler(p, e, req);
   return armError(405, 'MethodNotAllowed', `${req.method} on endpoints is not simulated.`);
-}
-
-/** ARM's check after the token: a supported api-version. */
-function apiVersionError(req: RecordedRequest): SimResponse | undefined {
-  const apiVersion = req.query['api-version'];
-  if (!apiVersion || !TRAFFIC_MANAGER_API_VERSIONS.includes(apiVersion))
-    return armError(
-      400,
-      'InvalidApiVersionParameter',
-      `The api-version '${apiVersion ?? ''}' is invalid. The supported versions are '${TRAFFIC_MANAGER_API_VERSIONS.join(',')}'.`,
-    );
-  return undefined;
 }
 
 /** The subscription, resource group and profile of the path must be this profile's. */
