@@ -23,7 +23,9 @@ import {
 import { createAzureFlexibleProvider } from '../../src/providers/postgres/azure-flexible.js';
 import type { DatabaseProvider } from '../../src/providers/types.js';
 import {
+  countOrders as count,
   holdPostgresReplication,
+  orderWriteLoad as writeLoad,
   silentLog,
   sql,
   startLab,
@@ -101,29 +103,6 @@ afterAll(async () => {
   await sim?.stop();
   await stopLabs();
 });
-
-const count = async (url: string): Promise<number> =>
-  Number((await sql<{ n: string }>(url, 'SELECT count(*) AS n FROM orders'))[0].n);
-
-/** Insert rows on `url` until stopped; returns how many commits were acknowledged. */
-function writeLoad(url: string): { stop(): Promise<number> } {
-  let acked = 0;
-  let on = true;
-  const loop = (async () => {
-    while (on) {
-      await sql(url, "INSERT INTO orders(note) VALUES ('load')")
-        .then(() => void (acked += 1))
-        .catch(() => new Promise((r) => setTimeout(r, 20)));
-    }
-  })();
-  return {
-    stop: async () => {
-      on = false;
-      await loop;
-      return acked;
-    },
-  };
-}
 
 const VE = { name: 'app-pg', on: WEU.name, members: [NEU.name] };
 

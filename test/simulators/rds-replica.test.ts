@@ -19,7 +19,15 @@ import { startRdsSimulator, type RdsSim } from '../../src/lab/simulators/rds.js'
 import { createPostgresProvider } from '../../src/providers/postgres/index.js';
 import { createRdsReplicaProvider } from '../../src/providers/postgres/rds-replica.js';
 import type { DatabaseProvider } from '../../src/providers/types.js';
-import { silentLog, sql, startLab, stopLabs, until } from '../support/lab.js';
+import {
+  countOrders as count,
+  orderWriteLoad as writeLoad,
+  silentLog,
+  sql,
+  startLab,
+  stopLabs,
+  until,
+} from '../support/lab.js';
 
 const ACCOUNT = '123456789012';
 const progress = (): void => undefined;
@@ -74,29 +82,6 @@ afterAll(async () => {
   await rds?.close();
   await stopLabs();
 });
-
-const count = async (url: string): Promise<number> =>
-  Number((await sql<{ n: string }>(url, 'SELECT count(*) AS n FROM orders'))[0].n);
-
-/** Insert rows on `url` until stopped; returns how many commits were acknowledged. */
-function writeLoad(url: string): { stop(): Promise<number> } {
-  let acked = 0;
-  let on = true;
-  const loop = (async () => {
-    while (on) {
-      await sql(url, "INSERT INTO orders(note) VALUES ('load')")
-        .then(() => void (acked += 1))
-        .catch(() => new Promise((r) => setTimeout(r, 20)));
-    }
-  })();
-  return {
-    stop: async () => {
-      on = false;
-      await loop;
-      return acked;
-    },
-  };
-}
 
 test('refuses what RDS refuses: a non-replica, another region, a replica backing-up', async () => {
   const client = new RDSClient({ region: 'eu-west-1', endpoint: rds.url });

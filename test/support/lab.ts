@@ -102,3 +102,27 @@ export async function holdPostgresReplication(lab: LabInfo): Promise<void> {
     async () => (await sql(url, 'SELECT 1 FROM pg_stat_wal_receiver')).length === 0,
   );
 }
+
+/** Rows of the `orders` table the driver tests write to. */
+export const countOrders = async (url: string): Promise<number> =>
+  Number((await sql<{ n: string }>(url, 'SELECT count(*) AS n FROM orders'))[0]!.n);
+
+/** Insert rows into `orders` on `url` until stopped; returns how many commits were acknowledged. */
+export function orderWriteLoad(url: string): { stop(): Promise<number> } {
+  let acked = 0;
+  let on = true;
+  const loop = (async () => {
+    while (on) {
+      await sql(url, "INSERT INTO orders(note) VALUES ('load')")
+        .then(() => void (acked += 1))
+        .catch(() => new Promise((r) => setTimeout(r, 20)));
+    }
+  })();
+  return {
+    stop: async () => {
+      on = false;
+      await loop;
+      return acked;
+    },
+  };
+}
