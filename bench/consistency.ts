@@ -4,7 +4,7 @@
  * that same table) beside the reference, count(*) of the table on both sides at once, with the
  * ratio, the servers' peak private memory and what the check found.
  *
- *   npm run bench:consistency                               # 1 M, 10 M and 30 M rows (hours, ~15 GB)
+ *   npm run bench:consistency                               # 1 M, 10 M and 30 M rows (~10 min, ~17 GB)
  *   npm run bench:consistency -- --rows 200000              # one small size
  *   npm run bench:consistency -- --rows 1e6,1e7 --json      # the figures as JSON
  *

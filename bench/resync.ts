@@ -4,7 +4,7 @@
  * and by rebuild, and the consistency check that follows it beside its reference (count(*) of
  * the table on both sides at once).
  *
- *   npm run bench:resync                              # 1 M, 10 M and 30 M rows, 1 run each (hours)
+ *   npm run bench:resync                              # 1 M, 10 M and 30 M rows, 1 run each (~10 min)
  *   npm run bench:resync -- --rows 200000 --runs 3    # a small size, median of 3 runs
  *   npm run bench:resync -- --rows 1e6 --json         # the figures as JSON
  *
