@@ -6,7 +6,7 @@ import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.lab/', 'coverage/'] },
+  { ignores: ['node_modules/', 'dist/', '.test-dist/', '.lab/', 'coverage/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

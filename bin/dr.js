@@ -5,10 +5,13 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
 
+// DR_DIST names another compiled build to run instead (the tests build one: a process starts from
+// it about three times faster than through tsx).
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const src = join(root, 'src', 'cli', 'main.ts');
-let entry = join(root, 'dist', 'cli', 'main.js');
-if (existsSync(src)) {
+const dist = process.env.DR_DIST || undefined; // empty: as unset
+let entry = join(dist ?? join(root, 'dist'), 'cli', 'main.js');
+if (!dist && existsSync(src)) {
   try {
     const { register } = await import('tsx/esm/api');
     register();
@@ -18,7 +21,11 @@ if (existsSync(src)) {
   }
 }
 if (!existsSync(entry)) {
-  console.error(`dr: ${entry} is missing. Run \`npm ci\` (checkout) or \`npm run build\` first.`);
+  console.error(
+    dist
+      ? `dr: ${entry} is missing: DR_DIST=${dist} names no build (unset it, or build there with tsc -p tsconfig.build.json --outDir ${dist}).`
+      : `dr: ${entry} is missing. Run \`npm ci\` (checkout) or \`npm run build\` first.`,
+  );
   process.exit(1);
 }
 const { main } = await import(pathToFileURL(entry).href);

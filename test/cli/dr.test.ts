@@ -72,6 +72,14 @@ describe('dr', () => {
     expect(run.stderr).toContain('Usage: dr lab [options] [command]');
     expect(run.stderr).toMatch(/up \[options\][\s\S]*down \[options\][\s\S]*status \[options\]/);
   });
+
+  it('DR_DIST naming no build exits 1 and says how to build there or unset it', async () => {
+    const run = await dr(['--help'], { DR_DIST: join(dir, 'no-build') });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toContain(`DR_DIST=${join(dir, 'no-build')} names no build`);
+    expect(run.stderr).toContain(`--outDir ${join(dir, 'no-build')}`);
+  });
 });
 
 describe('dr lab', () => {

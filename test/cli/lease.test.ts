@@ -28,7 +28,7 @@ import {
 } from '../../src/lab/simulators/index.js';
 import { startFakeSlack, type ApiCall, type FakeSlack } from '../support/fake-slack.js';
 import { startLossyProxy } from '../support/lossy-proxy.js';
-import { DR, runDr } from '../support/dr-cli.js';
+import { DR, drEnv, runDr } from '../support/dr-cli.js';
 import { blockActionsBody, postToSlackApp, slashCommandBody } from '../support/slack-signing.js';
 
 const SECRET = 'lease-test-signing-secret';
@@ -151,7 +151,7 @@ async function environment(
 function startBot(config: string, token: string, env: Record<string, string> = {}): Bot {
   const child = spawn(process.execPath, [DR, 'start', '--config', config], {
     cwd: dir,
-    env: {
+    env: drEnv({
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '/tmp',
       REDIS_URL: redisUrl,
@@ -161,7 +161,7 @@ function startBot(config: string, token: string, env: Record<string, string> = {
       PORT: '0',
       LOG_LEVEL: 'info',
       ...env,
-    },
+    }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);

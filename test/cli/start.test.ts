@@ -18,6 +18,7 @@ import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
 import { startReplicatedState, type ReplicatedState } from '../support/sentinel.js';
 import { metricValue, scrape } from '../support/metrics.js';
 import { postToSlackApp, slashCommandBody } from '../support/slack-signing.js';
+import { drEnv } from '../support/dr-cli.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const SECRET = 'cli-start-test-signing-secret';
@@ -81,7 +82,7 @@ function startBot(
   writeFileSync(config, extra.config ?? BASE_CONFIG);
   return spawn(process.execPath, [join(ROOT, 'bin', 'dr.js'), 'start'], {
     cwd: dir,
-    env: {
+    env: drEnv({
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '/tmp',
       DR_CONFIG: config,
@@ -92,7 +93,7 @@ function startBot(
       PORT: String(port),
       LOG_LEVEL: 'info',
       ...extra.env,
-    },
+    }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }

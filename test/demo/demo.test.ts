@@ -20,8 +20,9 @@ beforeAll(() => {
 afterAll(() => rmSync(reports, { recursive: true, force: true }));
 
 test('dr demo runs a drill on the lab, prints the timeline, the RTO/RPO table and the report path, and removes the lab', async () => {
-  // The demo's bot uses the lab's own state Redis, whatever REDIS_URL says.
-  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn' };
+  // The demo's bot uses the lab's own state Redis, whatever REDIS_URL says. The quickstart's
+  // path: the checkout's sources through tsx, not the tests' compiled build.
+  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn', DR_DIST: '' };
   delete env.REDIS_URL;
   const res = await dr(['demo', '--reports', reports], env);
   if (res.code !== 0)

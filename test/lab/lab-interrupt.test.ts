@@ -17,7 +17,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labDown } from '../../src/lab/index.js';
-import { DR, runDr, runDrHere } from '../support/dr-cli.js';
+import { DR, drEnv, runDr, runDrHere } from '../support/dr-cli.js';
 import { labProcesses, until } from '../support/processes.js';
 
 const ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp' };
@@ -31,7 +31,7 @@ interface Up {
 /** `dr lab up --dir DIR` in its own process group, as a shell runs a foreground job. */
 function startUp(dir: string): Up {
   const child = spawn(process.execPath, [DR, 'lab', 'up', '--dir', dir], {
-    env: ENV,
+    env: drEnv(ENV),
     detached: true,
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -14,6 +14,15 @@ export interface DrRun {
   stderr: string;
 }
 
+/**
+ * The environment a `dr` child gets: the test's, plus DR_DIST when the test setup built the
+ * sources (the child then starts from that build rather than through tsx; see global-setup.js).
+ */
+export function drEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const dist = process.env.DR_DIST;
+  return dist && env.DR_DIST === undefined ? { ...env, DR_DIST: dist } : env;
+}
+
 export function runDr(
   args: string[],
   opts: { env: NodeJS.ProcessEnv; cwd?: string; wrap?: string[] },
@@ -23,7 +32,7 @@ export function runDr(
   return new Promise((resolve, reject) => {
     const child = spawn(file!, [...pre, DR, ...args], {
       cwd: opts.cwd ?? ROOT,
-      env: opts.env,
+      env: drEnv(opts.env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

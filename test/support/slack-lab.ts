@@ -5,7 +5,6 @@
  * Shared by the end-to-end test files (one lab per file or per test).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
 import { Redis } from 'ioredis';
@@ -28,6 +27,7 @@ import {
 import { FAILOVER_RUNBOOK, STEP_TITLES, runbookSteps } from '../../src/machine/index.js';
 import { RUNBOOKS } from '../../src/machine/runbook.js';
 import { createResolver } from '../../src/providers/dns-resolve.js';
+import { DR, drEnv } from './dr-cli.js';
 import { sql, until } from './lab.js';
 import { startFakeSlack, type ApiCall, type FakeSlack } from './fake-slack.js';
 import { blockActionsBody, postToSlackApp, slashCommandBody } from './slack-signing.js';
@@ -39,8 +39,6 @@ export const STEPS = runbookSteps(FAILOVER_RUNBOOK).map((id) => STEP_TITLES[id])
 /** A failover on the lab takes seconds; these only bound a hung run on a busy machine. */
 export const RUN_TIMEOUT_MS = 90_000;
 export const TEST_TIMEOUT_MS = 180_000;
-
-const DR = join(process.cwd(), 'bin', 'dr.js');
 
 /** This file's Slack Web API stand-in, started by useSlackLab() (a live binding). */
 export let slack: FakeSlack;
@@ -95,12 +93,12 @@ function startBot(
   env: Record<string, string>,
 ): { bot: ChildProcess; port: Promise<number> } {
   const bot = spawn(process.execPath, [DR, 'start', '--config', configPath], {
-    env: {
+    env: drEnv({
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '/tmp',
       ...env,
       LOG_LEVEL: 'info',
-    },
+    }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

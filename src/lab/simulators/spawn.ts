@@ -20,9 +20,14 @@ export interface SpawnedSimulators extends SimulatorsDescriptor {
   logFile: string;
 }
 
-/** From the TypeScript sources (checkout, tests) run `script`.ts through tsx; from dist/, `script`.js. */
+/**
+ * From the TypeScript sources (checkout, tests) run `script`.ts through tsx; from dist/, `script`.js;
+ * with DR_DIST (a compiled build, as bin/dr.js takes it), that build's `script`.js.
+ */
 function entry(script: string): { args: string[] } {
   const here = fileURLToPath(import.meta.url);
+  const dist = process.env.DR_DIST;
+  if (dist) return { args: [join(dist, 'lab', 'simulators', `${script}.js`)] };
   if (here.endsWith('.ts'))
     return { args: ['--import', 'tsx', join(dirname(here), `${script}.ts`)] };
   return { args: [join(dirname(here), `${script}.js`)] };
