@@ -4,16 +4,11 @@
  * DB cluster), the lab's aurora_global_db_status() stand-in on the servers, and a bot config whose
  * database uses the aurora-global driver against it (the SQL still goes to the servers).
  */
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { ProviderError } from '../../errors.js';
-import type { LabInfo, LabPart } from '../types.js';
+import type { LabPart } from '../types.js';
 import { createAuroraStatusFunction } from './aurora-status.js';
-import { spawnDetached } from './spawn.js';
+import { LAB_AWS_ENV, labService } from './service.js';
 
 const KEY = 'aurora';
-const FILE = 'aurora.json';
-const PID_FILE = 'aurora.pid';
 
 /** The lab's global database: the ids the simulator serves and the config names. */
 export const LAB_AURORA = {
@@ -25,31 +20,17 @@ export const LAB_AURORA = {
 } as const;
 
 export function auroraPart(): LabPart {
-  const urlOf = (info: LabInfo): string => {
-    const s = info.simulators[KEY];
-    if (!s) throw new ProviderError('lab', 'the aurora part was configured before it started');
-    return s.url;
-  };
+  const service = labService(KEY);
   return {
     name: KEY,
-    pidFile: (info) => join(info.dir, KEY, PID_FILE),
+    pidFile: service.pidFile,
     async start(info) {
-      const dir = join(info.dir, KEY);
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
       await createAuroraStatusFunction(info.postgres.primary.url, [
         { port: info.postgres.primary.port, region: LAB_AURORA.primary.region },
         { port: info.postgres.secondary.port, region: LAB_AURORA.secondary.region },
       ]);
       // The service administers its clusters: it reads the lab's own (admin) URLs from lab.json.
-      const d = await spawnDetached<{ pid: number; url: string }>({
-        dir,
-        script: 'serve-aurora',
-        args: ['--lab-dir', info.dir],
-        file: FILE,
-        pidFile: PID_FILE,
-        logName: 'aurora.log',
-      });
-      return { [KEY]: { url: d.url, pid: d.pid, logFile: d.logFile } };
+      return { [KEY]: await service.spawn(info, ['--lab-dir', info.dir]) };
     },
     configure(config, info) {
       const postgres = config.components?.postgres;
@@ -63,17 +44,13 @@ export function auroraPart(): LabPart {
         accountId: LAB_AURORA.accountId,
         primary: { ...LAB_AURORA.primary },
         secondary: { ...LAB_AURORA.secondary },
-        endpoint: urlOf(info),
+        endpoint: service.started(info).url,
         switchoverTimeoutMinutes: 5,
         failoverTimeoutMinutes: 5,
         rejoinTimeoutMinutes: 10,
         pollIntervalMs: 200,
       };
     },
-    env: () => ({
-      // Dummy keys: the SDK's chain wants some; the simulator reads only the signature's region.
-      AWS_ACCESS_KEY_ID: 'AKIDLABSIMULATOR',
-      AWS_SECRET_ACCESS_KEY: 'lab-simulator-not-a-secret',
-    }),
+    env: () => ({ ...LAB_AWS_ENV }),
   };
 }

@@ -4,16 +4,12 @@
  * and a bot config whose cache uses the azure-cache driver against it. Needs the simulators part
  * with the Azure cloud started before it (its Entra ID and CA).
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ProviderError } from '../../errors.js';
-import type { LabInfo, LabPart } from '../types.js';
-import { labCloud } from './part.js';
-import { spawnDetached } from './spawn.js';
+import type { LabPart } from '../types.js';
+import { labAzureCloud, labService } from './service.js';
 
 const KEY = 'azure-cache';
-const FILE = 'azure-cache.json';
-const PID_FILE = 'azure-cache.pid';
 /** The simulator's own certificate, written by its process. */
 export const AZURE_CACHE_CA_FILE = 'azure-cache-ca.pem';
 /** The lab CA and the simulator's certificate in one file: the bot's `azure.caFile`. */
@@ -26,48 +22,29 @@ export const LAB_AZURE_CACHE = {
   secondary: { resourceGroup: 'rg-neu', name: 'lab-cache-neu', location: 'North Europe' },
 } as const;
 
-const sim = (info: LabInfo) => {
-  const s = info.simulators[KEY];
-  if (!s) throw new ProviderError('lab', 'the azure-cache part was configured before it started');
-  return s as typeof s & { caFile: string };
-};
-
 export function azureCachePart(): LabPart {
+  const service = labService(KEY);
   return {
     name: KEY,
-    pidFile: (info) => join(info.dir, KEY, PID_FILE),
+    pidFile: service.pidFile,
     async start(info) {
-      const cloud = labCloud(info);
-      if (!cloud?.azure)
-        throw new ProviderError(
-          'lab',
-          'the azure-cache part checks tokens of the lab Entra ID: start the simulators with the Azure cloud before it',
-        );
-      const dir = join(info.dir, KEY);
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const cloud = labAzureCloud(info, KEY);
       // The service acts as an admin of its nodes: the lab's own URLs, not the bot's ACL user.
-      const d = await spawnDetached<{ pid: number; url: string }>({
-        dir,
-        script: 'serve-azure-cache',
-        args: [
-          ...['--primary', info.redis.primary.url, '--secondary', info.redis.secondary.url],
-          ...['--authority', cloud.azure.authorityHost, '--tenant', cloud.azure.tenantId],
-          ...['--ca-file', cloud.trafficManager.caPath],
-        ],
-        file: FILE,
-        pidFile: PID_FILE,
-        logName: 'azure-cache.log',
-      });
+      const started = await service.spawn(info, [
+        ...['--primary', info.redis.primary.url, '--secondary', info.redis.secondary.url],
+        ...['--authority', cloud.azure.authorityHost, '--tenant', cloud.azure.tenantId],
+        ...['--ca-file', cloud.trafficManager.caPath],
+      ]);
       // One CA file for the credential (Entra ID) and the ARM clients (Traffic Manager, the cache).
-      const caFile = join(dir, BUNDLE_FILE);
-      const pems = [cloud.trafficManager.caPath, join(dir, AZURE_CACHE_CA_FILE)];
+      const caFile = join(service.dir(info), BUNDLE_FILE);
+      const pems = [cloud.trafficManager.caPath, join(service.dir(info), AZURE_CACHE_CA_FILE)];
       writeFileSync(caFile, pems.map((p) => readFileSync(p, 'utf8').trim()).join('\n') + '\n');
-      return { [KEY]: { url: d.url, pid: d.pid, logFile: d.logFile, caFile } };
+      return { [KEY]: { ...started, caFile } };
     },
     configure(config, info) {
       const redis = config.components?.redis;
       if (!redis) return;
-      const { url, caFile } = sim(info);
+      const { url, caFile } = service.started(info) as { url: string; caFile: string };
       const { subscriptionId, primary, secondary } = LAB_AZURE_CACHE;
       redis.driver = 'azure-cache';
       redis.azureCache = {

@@ -4,15 +4,10 @@
  * elasticache-global driver against it (the two Redis servers stay the member endpoints). The
  * same process serves CloudWatch's GlobalDatastoreReplicationLag, measured on the real pair.
  */
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { ProviderError } from '../../errors.js';
-import type { LabInfo, LabPart } from '../types.js';
-import { spawnDetached } from './spawn.js';
+import type { LabPart } from '../types.js';
+import { LAB_AWS_ENV, labService } from './service.js';
 
 const KEY = 'elasticache';
-const FILE = 'elasticache.json';
-const PID_FILE = 'elasticache.pid';
 
 /** The lab's datastore: the ids the simulator serves and the config names. */
 export const LAB_DATASTORE = {
@@ -22,44 +17,28 @@ export const LAB_DATASTORE = {
 } as const;
 
 export function elasticachePart(): LabPart {
-  const urlOf = (info: LabInfo): string => {
-    const s = info.simulators[KEY];
-    if (!s) throw new ProviderError('lab', 'the elasticache part was configured before it started');
-    return s.url;
-  };
+  const service = labService(KEY);
   return {
     name: KEY,
-    pidFile: (info) => join(info.dir, KEY, PID_FILE),
+    pidFile: service.pidFile,
     async start(info) {
-      const dir = join(info.dir, KEY);
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
       // The service acts as an admin of its nodes: the lab's own URLs, not the bot's ACL user.
-      const d = await spawnDetached<{ pid: number; url: string }>({
-        dir,
-        script: 'serve-elasticache',
-        args: ['--primary', info.redis.primary.url, '--secondary', info.redis.secondary.url],
-        file: FILE,
-        pidFile: PID_FILE,
-        logName: 'elasticache.log',
-      });
-      return { [KEY]: { url: d.url, pid: d.pid, logFile: d.logFile } };
+      const args = ['--primary', info.redis.primary.url, '--secondary', info.redis.secondary.url];
+      return { [KEY]: await service.spawn(info, args) };
     },
     configure(config, info) {
       const redis = config.components?.redis;
       if (!redis) return;
       redis.driver = 'elasticache-global';
       // One simulator process answers both APIs (CloudWatch calls by their X-Amz-Target header).
+      const { url } = service.started(info);
       redis.elasticache = {
         ...LAB_DATASTORE,
-        endpoint: urlOf(info),
-        cloudwatchEndpoint: urlOf(info),
+        endpoint: url,
+        cloudwatchEndpoint: url,
         failoverTimeoutSeconds: 60,
       };
     },
-    env: () => ({
-      // Dummy keys: the SDK's chain wants some; the simulator does not check signatures.
-      AWS_ACCESS_KEY_ID: 'AKIDLABSIMULATOR',
-      AWS_SECRET_ACCESS_KEY: 'lab-simulator-not-a-secret',
-    }),
+    env: () => ({ ...LAB_AWS_ENV }),
   };
 }

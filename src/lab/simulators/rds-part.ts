@@ -3,17 +3,11 @@
  * process in front of the lab's real PostgreSQL pair, and a bot config whose database uses the
  * rds-replica driver against it (the SQL still goes to the servers, as the bot's role).
  */
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { ProviderError } from '../../errors.js';
-import { applyRoleFenceGrants, LAB_APP_ROLE } from '../permissions.js';
-import { pgQuery } from '../postgres.js';
-import type { LabInfo, LabPart } from '../types.js';
-import { spawnDetached } from './spawn.js';
+import { LAB_APP_ROLE } from '../permissions.js';
+import type { LabPart } from '../types.js';
+import { createFencedAppRole, LAB_AWS_ENV, labService } from './service.js';
 
 const KEY = 'rds';
-const FILE = 'rds.json';
-const PID_FILE = 'rds.pid';
 
 /** The lab's instances: the ids the simulator serves and the config names. */
 export const LAB_RDS = {
@@ -23,32 +17,15 @@ export const LAB_RDS = {
 } as const;
 
 export function rdsPart(): LabPart {
-  const urlOf = (info: LabInfo): string => {
-    const s = info.simulators[KEY];
-    if (!s) throw new ProviderError('lab', 'the rds part was configured before it started');
-    return s.url;
-  };
+  const service = labService(KEY);
   return {
     name: KEY,
-    pidFile: (info) => join(info.dir, KEY, PID_FILE),
+    pidFile: service.pidFile,
     async start(info) {
-      const dir = join(info.dir, KEY);
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-      // RDS forbids ALTER SYSTEM: the config fences the application's role, as on real RDS. On the
-      // primary, as rds_superuser would; replication carries the role and grants to the standby.
-      const admin = info.postgres.primary.url;
-      await pgQuery(admin, `CREATE ROLE ${LAB_APP_ROLE} LOGIN`);
-      await applyRoleFenceGrants(admin);
+      // RDS forbids ALTER SYSTEM: the config fences the application's role, as on real RDS.
+      await createFencedAppRole(info);
       // The service administers its instances: it reads the lab's own (admin) URLs from lab.json.
-      const d = await spawnDetached<{ pid: number; url: string }>({
-        dir,
-        script: 'serve-rds',
-        args: ['--lab-dir', info.dir],
-        file: FILE,
-        pidFile: PID_FILE,
-        logName: 'rds.log',
-      });
-      return { [KEY]: { url: d.url, pid: d.pid, logFile: d.logFile } };
+      return { [KEY]: await service.spawn(info, ['--lab-dir', info.dir]) };
     },
     configure(config, info) {
       const postgres = config.components?.postgres;
@@ -59,15 +36,11 @@ export function rdsPart(): LabPart {
       postgres.fence = { method: 'role', roles: [LAB_APP_ROLE] };
       postgres.rds = {
         ...LAB_RDS,
-        endpoint: urlOf(info),
+        endpoint: service.started(info).url,
         promoteTimeoutSeconds: 60,
         rebuildTimeoutMinutes: 5,
       };
     },
-    env: () => ({
-      // Dummy keys: the SDK's chain wants some; the simulator reads only the signature's region.
-      AWS_ACCESS_KEY_ID: 'AKIDLABSIMULATOR',
-      AWS_SECRET_ACCESS_KEY: 'lab-simulator-not-a-secret',
-    }),
+    env: () => ({ ...LAB_AWS_ENV }),
   };
 }
