@@ -33,7 +33,14 @@ let op: CnpgOperator;
 let db: DatabaseProvider;
 let kubeconfig: string;
 
-function provider(): DatabaseProvider {
+/** The driver on the lab's pair; `at`: another kubeconfig and contexts (a cluster without CNPG, an old operator). */
+function provider(
+  at: { file: string; contexts: [string, string]; operationTimeoutSeconds: number } = {
+    file: kubeconfig,
+    contexts: ['cnpg-p', 'cnpg-s'],
+    operationTimeoutSeconds: 20,
+  },
+): DatabaseProvider {
   return createCloudNativePgProvider(
     {
       primaryUrl: lab.postgres.primary.url,
@@ -47,9 +54,14 @@ function provider(): DatabaseProvider {
       connectTimeoutMs: 1500,
     },
     {
-      primary: { kubeconfig, context: 'cnpg-p', namespace: NS, name: NAMES.primary },
-      secondary: { kubeconfig, context: 'cnpg-s', namespace: NS, name: NAMES.secondary },
-      operationTimeoutSeconds: 20,
+      primary: { kubeconfig: at.file, context: at.contexts[0], namespace: NS, name: NAMES.primary },
+      secondary: {
+        kubeconfig: at.file,
+        context: at.contexts[1],
+        namespace: NS,
+        name: NAMES.secondary,
+      },
+      operationTimeoutSeconds: at.operationTimeoutSeconds,
       pollMs: 50,
     },
   );
@@ -236,24 +248,7 @@ test('a Kubernetes cluster without CloudNativePG is named as such, before any ch
       { name: 'cnpg-p', url: k8s.primary.url, token: k8s.primary.token },
     ]),
   );
-  const bareDb = createCloudNativePgProvider(
-    {
-      primaryUrl: lab.postgres.primary.url,
-      secondaryUrl: lab.postgres.secondary.url,
-      promoteTimeoutSeconds: 30,
-      catchUpTimeoutSeconds: 30,
-      fence: { method: 'read-only' },
-      probe: { table: 'dr_probe' },
-      consistencyTables: [],
-      log: silentLog,
-    },
-    {
-      primary: { kubeconfig: file, context: 'cnpg-p', namespace: NS, name: NAMES.primary },
-      secondary: { kubeconfig: file, context: 'bare', namespace: NS, name: NAMES.secondary },
-      operationTimeoutSeconds: 5,
-      pollMs: 50,
-    },
-  );
+  const bareDb = provider({ file, contexts: ['cnpg-p', 'bare'], operationTimeoutSeconds: 5 });
   try {
     const r = await bareDb.readiness('secondary');
     expect(r.status).toBe('blocked');
@@ -293,24 +288,7 @@ test('an operator older than 1.24 is refused: its CRD has no replica.primary', a
       })),
     ),
   );
-  const oldDb = createCloudNativePgProvider(
-    {
-      primaryUrl: lab.postgres.primary.url,
-      secondaryUrl: lab.postgres.secondary.url,
-      promoteTimeoutSeconds: 30,
-      catchUpTimeoutSeconds: 30,
-      fence: { method: 'read-only' },
-      probe: { table: 'dr_probe' },
-      consistencyTables: [],
-      log: silentLog,
-    },
-    {
-      primary: { kubeconfig: file, context: 'old-p', namespace: NS, name: NAMES.primary },
-      secondary: { kubeconfig: file, context: 'old-s', namespace: NS, name: NAMES.secondary },
-      operationTimeoutSeconds: 5,
-      pollMs: 50,
-    },
-  );
+  const oldDb = provider({ file, contexts: ['old-p', 'old-s'], operationTimeoutSeconds: 5 });
   try {
     await expect(oldDb.promote({ target: 'secondary', mode: 'planned', progress })).rejects.toThrow(
       /version 1\.23\.4.*needs CloudNativePG 1\.24 or later.*Nothing was changed/,
