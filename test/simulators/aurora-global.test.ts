@@ -17,7 +17,7 @@ import { startAuroraSimulator, type AuroraSim } from '../../src/lab/simulators/a
 import { createAuroraStatusFunction } from '../../src/lab/simulators/aurora-status.js';
 import { createAuroraGlobalProvider } from '../../src/providers/postgres/aurora-global.js';
 import type { DatabaseProvider } from '../../src/providers/types.js';
-import { silentLog, sql, startLab, stopLabs, until } from '../support/lab.js';
+import { labPostgresOptions, sql, startLab, stopLabs, until } from '../support/lab.js';
 
 const ACCOUNT = '123456789012';
 const GLOBAL = 'app-global';
@@ -64,17 +64,7 @@ beforeAll(async () => {
     ],
   });
   db = createAuroraGlobalProvider(
-    {
-      primaryUrl: lab.postgres.primary.url,
-      secondaryUrl: lab.postgres.secondary.url,
-      promoteTimeoutSeconds: 30,
-      catchUpTimeoutSeconds: 30,
-      fence: { method: 'read-only' },
-      probe: { table: 'dr_probe' },
-      consistencyTables: [],
-      log: silentLog,
-      connectTimeoutMs: 1500,
-    },
+    labPostgresOptions(lab.postgres.primary.url, lab.postgres.secondary.url),
     {
       globalClusterIdentifier: GLOBAL,
       accountId: ACCOUNT,
@@ -275,17 +265,7 @@ test("preflight asks the bot's role only for what this driver uses: no fence or 
   await sql(lab.postgres.primary.url, 'GRANT INSERT, UPDATE ON dr_probe TO aurora_bot');
   const as = (port: number): string => `postgresql://aurora_bot@127.0.0.1:${port}/postgres`;
   const narrow = createAuroraGlobalProvider(
-    {
-      primaryUrl: as(lab.postgres.primary.port),
-      secondaryUrl: as(lab.postgres.secondary.port),
-      promoteTimeoutSeconds: 30,
-      catchUpTimeoutSeconds: 30,
-      fence: { method: 'read-only' },
-      probe: { table: 'dr_probe' },
-      consistencyTables: [],
-      log: silentLog,
-      connectTimeoutMs: 1500,
-    },
+    labPostgresOptions(as(lab.postgres.primary.port), as(lab.postgres.secondary.port)),
     {
       globalClusterIdentifier: GLOBAL,
       accountId: ACCOUNT,

@@ -25,6 +25,7 @@ import type { DatabaseProvider } from '../../src/providers/types.js';
 import {
   countOrders as count,
   holdPostgresReplication,
+  labPostgresOptions,
   orderWriteLoad as writeLoad,
   silentLog,
   sql,
@@ -46,17 +47,10 @@ const providers: DatabaseProvider[] = [];
 /** The driver against the simulator; `virtualEndpoint` undefined: standalone promotions. */
 function provider(virtualEndpoint: string | undefined): DatabaseProvider {
   const db = createAzureFlexibleProvider(
-    {
-      primaryUrl: lab.postgres.primary.url,
-      secondaryUrl: lab.postgres.secondary.url,
-      promoteTimeoutSeconds: 30,
+    labPostgresOptions(lab.postgres.primary.url, lab.postgres.secondary.url, {
       catchUpTimeoutSeconds: 60,
-      fence: { method: 'read-only' },
-      probe: { table: 'dr_probe' },
       consistencyTables: ['public.orders'],
-      log: silentLog,
-      connectTimeoutMs: 1500,
-    },
+    }),
     {
       subscriptionId: SUB,
       primary: { serverName: WEU.name, resourceGroup: WEU.resourceGroup, location: WEU.location },

@@ -22,7 +22,7 @@ import {
 } from '../../src/lab/simulators/kubernetes.js';
 import { createCloudNativePgProvider } from '../../src/providers/postgres/cloudnative-pg.js';
 import type { DatabaseProvider } from '../../src/providers/types.js';
-import { silentLog, sql, startLab, stopLabs, until } from '../support/lab.js';
+import { labPostgresOptions, sql, startLab, stopLabs, until } from '../support/lab.js';
 
 const NS = 'db';
 const NAMES = { primary: 'pg-a', secondary: 'pg-b' };
@@ -42,17 +42,7 @@ function provider(
   },
 ): DatabaseProvider {
   return createCloudNativePgProvider(
-    {
-      primaryUrl: lab.postgres.primary.url,
-      secondaryUrl: lab.postgres.secondary.url,
-      promoteTimeoutSeconds: 30,
-      catchUpTimeoutSeconds: 30,
-      fence: { method: 'read-only' },
-      probe: { table: 'dr_probe' },
-      consistencyTables: [],
-      log: silentLog,
-      connectTimeoutMs: 1500,
-    },
+    labPostgresOptions(lab.postgres.primary.url, lab.postgres.secondary.url),
     {
       primary: { kubeconfig: at.file, context: at.contexts[0], namespace: NS, name: NAMES.primary },
       secondary: {

@@ -21,8 +21,8 @@ import { createRdsReplicaProvider } from '../../src/providers/postgres/rds-repli
 import type { DatabaseProvider } from '../../src/providers/types.js';
 import {
   countOrders as count,
+  labPostgresOptions,
   orderWriteLoad as writeLoad,
-  silentLog,
   sql,
   startLab,
   stopLabs,
@@ -53,17 +53,10 @@ beforeAll(async () => {
     ],
   });
   db = createRdsReplicaProvider(
-    {
-      primaryUrl: lab.postgres.primary.url,
-      secondaryUrl: lab.postgres.secondary.url,
-      promoteTimeoutSeconds: 30,
+    labPostgresOptions(lab.postgres.primary.url, lab.postgres.secondary.url, {
       catchUpTimeoutSeconds: 60,
-      fence: { method: 'read-only' },
-      probe: { table: 'dr_probe' },
       consistencyTables: ['public.orders'],
-      log: silentLog,
-      connectTimeoutMs: 1500,
-    },
+    }),
     {
       primary: { instanceIdentifier: 'app-db', region: 'eu-west-1' },
       secondary: { instanceIdentifier: 'app-db-replica', region: 'eu-central-1' },
@@ -113,17 +106,11 @@ test("preflight asks the bot's role for the fence's rights, not pg_promote or th
   await applyRoleFenceGrants(admin);
   for (const f of ['pg_promote(boolean, integer)', 'pg_read_file(text)', 'pg_ls_waldir()'])
     await sql(admin, `REVOKE EXECUTE ON FUNCTION ${f} FROM ${BOT_PG_ROLE}`);
-  const pg = {
-    primaryUrl: botPgUrl(lab.postgres.primary.port),
-    secondaryUrl: botPgUrl(lab.postgres.secondary.port),
-    promoteTimeoutSeconds: 30,
-    catchUpTimeoutSeconds: 30,
-    fence: { method: 'role' as const, roles: [LAB_APP_ROLE] },
-    probe: { table: 'dr_probe' },
-    consistencyTables: [],
-    log: silentLog,
-    connectTimeoutMs: 1500,
-  };
+  const pg = labPostgresOptions(
+    botPgUrl(lab.postgres.primary.port),
+    botPgUrl(lab.postgres.secondary.port),
+    { fence: { method: 'role', roles: [LAB_APP_ROLE] } },
+  );
   const narrow = createRdsReplicaProvider(pg, {
     primary: { instanceIdentifier: 'app-db', region: 'eu-west-1' },
     secondary: { instanceIdentifier: 'app-db-replica', region: 'eu-central-1' },

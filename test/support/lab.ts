@@ -33,13 +33,13 @@ export async function stopLabs(): Promise<void> {
 
 export const silentLog: Logger = pino({ level: 'silent' });
 
-/** The PostgreSQL provider on a lab's two servers, with timeouts short enough for tests. */
-export function labPostgresProvider(
+/** PostgreSQL provider options for a lab's two servers, with timeouts short enough for tests. */
+export function labPostgresOptions(
   primaryUrl: string,
   secondaryUrl: string,
   extra: Partial<PostgresProviderOptions> = {},
-): DatabaseProvider {
-  return createPostgresProvider({
+): PostgresProviderOptions {
+  return {
     primaryUrl,
     secondaryUrl,
     promoteTimeoutSeconds: 30,
@@ -50,7 +50,16 @@ export function labPostgresProvider(
     log: silentLog,
     connectTimeoutMs: 1500,
     ...extra,
-  });
+  };
+}
+
+/** The PostgreSQL provider on a lab's two servers (labPostgresOptions). */
+export function labPostgresProvider(
+  primaryUrl: string,
+  secondaryUrl: string,
+  extra: Partial<PostgresProviderOptions> = {},
+): DatabaseProvider {
+  return createPostgresProvider(labPostgresOptions(primaryUrl, secondaryUrl, extra));
 }
 
 /** Run one statement on a fresh connection (tests must not share sessions with the code under test). */
