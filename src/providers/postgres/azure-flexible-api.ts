@@ -9,10 +9,19 @@ import { PostgreSQLManagementFlexibleServerClient } from '@azure/arm-postgresql-
 import type { TokenCredential } from '@azure/identity';
 import type { Logger } from 'pino';
 import type { RegionRole } from '../../domain/types.js';
-import { DrError, errorInfo, PreconditionFailed, ProviderError } from '../../errors.js';
+import { errorInfo, PreconditionFailed } from '../../errors.js';
+import { armError, type ArmErrorWords } from '../arm-error.js';
 import { describeAzureCredentialError, isAzureCredentialError } from '../azure-credential.js';
 
 export const DRIVER = 'azure-flexible';
+
+const ARM_WORDS: ArmErrorWords = {
+  driver: DRIVER,
+  service: 'Azure flexible server',
+  page: "the server's Replication page",
+  configKeys: 'subscriptionId, resourceGroup and serverName in components.postgres.azureFlexible',
+  resources: 'both servers',
+};
 
 interface ServerRef {
   serverName: string;
@@ -170,7 +179,7 @@ export class AzureFlexibleApi {
     try {
       return await fn();
     } catch (err) {
-      const mapped = armError(doing, err, timeoutSeconds);
+      const mapped = armError(ARM_WORDS, doing, err, timeoutSeconds);
       if (isAzureCredentialError(err))
         this.opts.log.debug({ chain: describeAzureCredentialError(err).chain }, 'azure credential');
       if (mapped.code !== 'not-found')
@@ -178,49 +187,4 @@ export class AzureFlexibleApi {
       throw mapped;
     }
   }
-}
-
-function armError(doing: string, err: unknown, timeoutSeconds: number): DrError {
-  if (err instanceof DrError) return err;
-  if (isAzureCredentialError(err))
-    return new ProviderError(DRIVER, `${doing}: ${describeAzureCredentialError(err).line}`, {
-      code: 'forbidden',
-      retryable: false,
-      cause: err,
-    });
-  const e = err as { name?: string; statusCode?: number; code?: string; message?: string };
-  const said = e.message ? ` (Azure said: ${e.message})` : '';
-  if (e.name === 'AbortError')
-    return new ProviderError(
-      DRIVER,
-      `${doing}: the operation did not finish within ${timeoutSeconds} s; it may still be running in Azure: check the server's Replication page before retrying`,
-      { code: 'timeout', retryable: true, cause: err },
-    );
-  if (e.statusCode === 404)
-    return new PreconditionFailed(
-      `Azure flexible server: ${doing} failed, ${e.code ?? 'NotFound'}${said}. Check subscriptionId, resourceGroup and serverName in components.postgres.azureFlexible.`,
-      { code: 'not-found', cause: err },
-    );
-  if (e.statusCode === 401 || e.statusCode === 403)
-    return new ProviderError(
-      DRIVER,
-      `access denied while ${doing}${said}. Give the bot's identity the dr-bot custom role (deploy/permissions/azure-custom-role.json) on both servers.`,
-      { code: 'forbidden', retryable: false, cause: err },
-    );
-  if (e.statusCode === 400 || e.statusCode === 409)
-    return new PreconditionFailed(
-      `Azure flexible server: ${doing} refused, ${e.code ?? ''}${said}`,
-      {
-        code: 'precondition-failed',
-        cause: err,
-      },
-    );
-  return new ProviderError(
-    DRIVER,
-    `${doing} failed: ${e.statusCode ? `HTTP ${e.statusCode} ` : ''}${e.code ?? ''}${said}`,
-    {
-      retryable: e.statusCode === undefined || e.statusCode >= 500 || e.statusCode === 429,
-      cause: err,
-    },
-  );
 }

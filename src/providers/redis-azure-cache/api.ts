@@ -8,10 +8,19 @@ import { RedisManagementClient } from '@azure/arm-rediscache';
 import type { TokenCredential } from '@azure/identity';
 import type { Logger } from 'pino';
 import type { RegionRole } from '../../domain/types.js';
-import { DrError, errorInfo, PreconditionFailed, ProviderError } from '../../errors.js';
+import { errorInfo } from '../../errors.js';
+import { armError, type ArmErrorWords } from '../arm-error.js';
 import { describeAzureCredentialError, isAzureCredentialError } from '../azure-credential.js';
 
 export const NAME = 'azure-cache';
+
+const ARM_WORDS: ArmErrorWords = {
+  driver: NAME,
+  service: 'Azure Cache',
+  page: "the cache's Geo-replication page",
+  configKeys: 'subscriptionId, resourceGroup and name in components.redis.azureCache',
+  resources: 'both caches',
+};
 
 interface CacheRef {
   resourceGroup: string;
@@ -137,53 +146,11 @@ export class AzureCacheApi {
     try {
       return await fn();
     } catch (err) {
-      const mapped = armError(doing, err, this.opts.operationTimeoutSeconds);
+      const mapped = armError(ARM_WORDS, doing, err, this.opts.operationTimeoutSeconds);
       if (isAzureCredentialError(err))
         this.opts.log.debug({ chain: describeAzureCredentialError(err).chain }, 'azure credential');
       this.opts.log.warn({ err: errorInfo(mapped) }, `${NAME}: ${doing} failed`);
       throw mapped;
     }
   }
-}
-
-function armError(doing: string, err: unknown, timeoutSeconds: number): DrError {
-  if (err instanceof DrError) return err;
-  if (isAzureCredentialError(err))
-    return new ProviderError(NAME, `${doing}: ${describeAzureCredentialError(err).line}`, {
-      code: 'forbidden',
-      retryable: false,
-      cause: err,
-    });
-  const e = err as { name?: string; statusCode?: number; code?: string; message?: string };
-  const said = e.message ? ` (Azure said: ${e.message})` : '';
-  if (e.name === 'AbortError')
-    return new ProviderError(
-      NAME,
-      `${doing}: the operation did not finish within ${timeoutSeconds} s; it may still be running in Azure: check the cache's Geo-replication page before retrying`,
-      { code: 'timeout', retryable: true, cause: err },
-    );
-  if (e.statusCode === 404)
-    return new PreconditionFailed(
-      `Azure Cache: ${doing} failed, ${e.code ?? 'NotFound'}${said}. Check subscriptionId, resourceGroup and name in components.redis.azureCache.`,
-      { code: 'not-found', cause: err },
-    );
-  if (e.statusCode === 401 || e.statusCode === 403)
-    return new ProviderError(
-      NAME,
-      `access denied while ${doing}${said}. Give the bot's identity the dr-bot custom role (deploy/permissions/azure-custom-role.json) on both caches.`,
-      { code: 'forbidden', retryable: false, cause: err },
-    );
-  if (e.statusCode === 400 || e.statusCode === 409)
-    return new PreconditionFailed(`Azure Cache: ${doing} refused, ${e.code ?? ''}${said}`, {
-      code: 'precondition-failed',
-      cause: err,
-    });
-  return new ProviderError(
-    NAME,
-    `${doing} failed: ${e.statusCode ? `HTTP ${e.statusCode} ` : ''}${e.code ?? ''}${said}`,
-    {
-      retryable: e.statusCode === undefined || e.statusCode >= 500 || e.statusCode === 429,
-      cause: err,
-    },
-  );
 }
