@@ -144,34 +144,65 @@ function describe(s: State, q: Record<string, string>): SimResponse {
   });
 }
 
-/** The refusals of API_FailoverGlobalReplicationGroup (Errors section), in the order it lists them. */
-function failover(s: State, q: Record<string, string>): SimResponse {
-  for (const p of ['GlobalReplicationGroupId', 'PrimaryRegion', 'PrimaryReplicationGroupId'])
+/**
+ * The refusals FailoverGlobalReplicationGroup and DisassociateGlobalReplicationGroup share (their
+ * Errors sections, in the order they list them): a missing parameter, another datastore, a
+ * datastore not available with a secondary, and a named group that is not one of its secondaries.
+ */
+function secondaryNamed(
+  s: State,
+  q: Record<string, string>,
+  group: string,
+  region: string,
+): { member: SimMember } | { refused: SimResponse } {
+  for (const p of ['GlobalReplicationGroupId', group, region])
     if (!q[p])
-      return errorResponse(400, 'MissingParameter', `The request must contain the parameter ${p}`);
+      return {
+        refused: errorResponse(
+          400,
+          'MissingParameter',
+          `The request must contain the parameter ${p}`,
+        ),
+      };
   if (q.GlobalReplicationGroupId !== s.d.id)
-    return errorResponse(
-      404,
-      'GlobalReplicationGroupNotFoundFault',
-      'The Global datastore does not exist',
-    );
+    return {
+      refused: errorResponse(
+        404,
+        'GlobalReplicationGroupNotFoundFault',
+        'The Global datastore does not exist',
+      ),
+    };
   // "InvalidGlobalReplicationGroupState: The Global datastore is not available or in primary-only state."
   if (s.d.status !== 'available' || s.d.members.length < 2)
-    return errorResponse(
-      400,
-      'InvalidGlobalReplicationGroupState',
-      `Global datastore ${s.d.id} is ${s.d.status}: it must be available with a secondary`,
-    );
-  const target = s.d.members.find(
-    (m) => m.replicationGroupId === q.PrimaryReplicationGroupId && m.region === q.PrimaryRegion,
+    return {
+      refused: errorResponse(
+        400,
+        'InvalidGlobalReplicationGroupState',
+        `Global datastore ${s.d.id} is ${s.d.status}: it must be available with a secondary`,
+      ),
+    };
+  const member = s.d.members.find(
+    (m) => m.replicationGroupId === q[group] && m.region === q[region],
   );
-  // "Used to failover the primary region to a secondary region": the named group must be a secondary member (InvalidParameterValue).
-  if (!target || target.role !== 'SECONDARY')
-    return errorResponse(
-      400,
-      'InvalidParameterValue',
-      `${q.PrimaryReplicationGroupId} in ${q.PrimaryRegion} is not a secondary member of ${s.d.id}`,
-    );
+  // Failover: "Used to failover the primary region to a secondary region". Disassociate:
+  // "The name of the secondary cluster you wish to remove"; the primary stays until the
+  // datastore is deleted (DeleteGlobalReplicationGroup). Otherwise InvalidParameterValue.
+  if (!member || member.role !== 'SECONDARY')
+    return {
+      refused: errorResponse(
+        400,
+        'InvalidParameterValue',
+        `${q[group]} in ${q[region]} is not a secondary member of ${s.d.id}`,
+      ),
+    };
+  return { member };
+}
+
+/** The refusals of API_FailoverGlobalReplicationGroup (Errors section), in the order it lists them. */
+function failover(s: State, q: Record<string, string>): SimResponse {
+  const named = secondaryNamed(s, q, 'PrimaryReplicationGroupId', 'PrimaryRegion');
+  if ('refused' in named) return named.refused;
+  const target = named.member;
   // APIReference CommonErrors: InternalFailure, 500, "an unknown error, exception or failure".
   if (s.broken === 'error')
     return errorResponse(500, 'InternalFailure', 'The request processing has failed');
@@ -193,33 +224,9 @@ function failover(s: State, q: Record<string, string>): SimResponse {
  * in that Amazon region"; the datastore keeps its primary alone (primary-only).
  */
 function disassociate(s: State, q: Record<string, string>): SimResponse {
-  for (const p of ['GlobalReplicationGroupId', 'ReplicationGroupId', 'ReplicationGroupRegion'])
-    if (!q[p])
-      return errorResponse(400, 'MissingParameter', `The request must contain the parameter ${p}`);
-  if (q.GlobalReplicationGroupId !== s.d.id)
-    return errorResponse(
-      404,
-      'GlobalReplicationGroupNotFoundFault',
-      'The Global datastore does not exist',
-    );
-  // "InvalidGlobalReplicationGroupState: The Global datastore is not available or in primary-only state."
-  if (s.d.status !== 'available' || s.d.members.length < 2)
-    return errorResponse(
-      400,
-      'InvalidGlobalReplicationGroupState',
-      `Global datastore ${s.d.id} is ${s.d.status}: it must be available with a secondary`,
-    );
-  const member = s.d.members.find(
-    (m) => m.replicationGroupId === q.ReplicationGroupId && m.region === q.ReplicationGroupRegion,
-  );
-  // ReplicationGroupId: "The name of the secondary cluster you wish to remove"; DeleteGlobalReplicationGroup:
-  // secondaries are disassociated, the primary stays until the datastore is deleted (InvalidParameterValue).
-  if (!member || member.role !== 'SECONDARY')
-    return errorResponse(
-      400,
-      'InvalidParameterValue',
-      `${q.ReplicationGroupId} in ${q.ReplicationGroupRegion} is not a secondary member of ${s.d.id}`,
-    );
+  const named = secondaryNamed(s, q, 'ReplicationGroupId', 'ReplicationGroupRegion');
+  if ('refused' in named) return named.refused;
+  const member = named.member;
   s.d.status = 'modifying';
   member.status = 'disassociating';
   s.lag.reset();
