@@ -6,28 +6,23 @@
  *   node [--import tsx] serve-azure-cache.(ts|js) --dir DIR --primary REDIS_URL --secondary REDIS_URL
  *     --authority URL --tenant ID --ca-file LAB_CA_PEM
  */
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startAzureCacheSimulator } from './azure-cache.js';
 import { AZURE_CACHE_CA_FILE, LAB_AZURE_CACHE } from './azure-cache-part.js';
 import { fetchEntraVerifier } from './entra-jwks.js';
+import { runLabService } from './service.js';
 
-const arg = (name: string): string | undefined => {
-  const at = process.argv.indexOf(name);
-  return at >= 0 ? process.argv[at + 1] : undefined;
+const FLAGS = {
+  primary: 'REDIS_URL',
+  secondary: 'REDIS_URL',
+  authority: 'URL',
+  tenant: 'ID',
+  'ca-file': 'PEM',
 };
 
-interface ServeArgs {
-  dir: string;
-  primary: string;
-  secondary: string;
-  authority: string;
-  tenant: string;
-  caFile: string;
-}
-
-async function serve(a: ServeArgs): Promise<void> {
-  const ca = await readFile(a.caFile, 'utf8');
+runLabService('azure-cache', FLAGS, async (dir, a) => {
+  const ca = await readFile(a['ca-file'], 'utf8');
   const verifier = await fetchEntraVerifier({ authorityHost: a.authority, tenantId: a.tenant, ca });
   const { subscriptionId, primary, secondary } = LAB_AZURE_CACHE;
   const sim = await startAzureCacheSimulator({
@@ -37,31 +32,6 @@ async function serve(a: ServeArgs): Promise<void> {
     verifier,
   });
   // Its own self-signed certificate: the part adds it to the lab's CA file for the bot.
-  await writeFile(join(a.dir, AZURE_CACHE_CA_FILE), sim.ca);
-  const file = join(a.dir, 'azure-cache.json');
-  await writeFile(`${file}.tmp`, `${JSON.stringify({ pid: process.pid, url: sim.url })}\n`);
-  await rename(`${file}.tmp`, file);
-  console.log(`dr lab azure-cache simulator ready (pid ${process.pid}) at ${sim.url}`);
-  const stop = (): void => void sim.stop().finally(() => process.exit(0));
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
-}
-
-const a = {
-  dir: arg('--dir'),
-  primary: arg('--primary'),
-  secondary: arg('--secondary'),
-  authority: arg('--authority'),
-  tenant: arg('--tenant'),
-  caFile: arg('--ca-file'),
-};
-if (Object.values(a).some((v) => !v)) {
-  console.error(
-    'usage: serve-azure-cache --dir DIR --primary REDIS_URL --secondary REDIS_URL --authority URL --tenant ID --ca-file PEM',
-  );
-  process.exit(2);
-}
-serve(a as ServeArgs).catch((err: unknown) => {
-  console.error('dr lab azure-cache simulator failed:', err instanceof Error ? err.message : err);
-  process.exit(1);
+  await writeFile(join(dir, AZURE_CACHE_CA_FILE), sim.ca);
+  return { url: sim.url, stop: () => sim.stop() };
 });

@@ -4,19 +4,13 @@
  *
  *   node [--import tsx] serve-rds.(ts|js) --dir DIR --lab-dir LAB_DIR
  */
-import { rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { startRdsSimulator } from './rds.js';
 import { LAB_RDS } from './rds-part.js';
+import { runLabService } from './service.js';
 
-const arg = (name: string): string | undefined => {
-  const at = process.argv.indexOf(name);
-  return at >= 0 ? process.argv[at + 1] : undefined;
-};
-
-async function serve(dir: string, labDir: string): Promise<void> {
+runLabService('rds', { 'lab-dir': 'LAB_DIR' }, async (_dir, a) => {
   const sim = await startRdsSimulator({
-    labDir,
+    labDir: a['lab-dir'],
     accountId: LAB_RDS.accountId,
     instances: [
       {
@@ -33,21 +27,5 @@ async function serve(dir: string, labDir: string): Promise<void> {
       },
     ],
   });
-  const file = join(dir, 'rds.json');
-  await writeFile(`${file}.tmp`, `${JSON.stringify({ pid: process.pid, url: sim.url })}\n`);
-  await rename(`${file}.tmp`, file);
-  console.log(`dr lab rds simulator ready (pid ${process.pid}) at ${sim.url}`);
-  const stop = (): void => void sim.close().finally(() => process.exit(0));
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
-}
-
-const [dir, labDir] = [arg('--dir'), arg('--lab-dir')];
-if (!dir || !labDir) {
-  console.error('usage: serve-rds --dir DIR --lab-dir LAB_DIR');
-  process.exit(2);
-}
-serve(dir, labDir).catch((err: unknown) => {
-  console.error('dr lab rds simulator failed:', err instanceof Error ? err.message : err);
-  process.exit(1);
+  return { url: sim.url, stop: () => sim.close() };
 });

@@ -6,6 +6,7 @@
  * and an application role to fence on platforms without ALTER SYSTEM.
  */
 import { mkdirSync } from 'node:fs';
+import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ProviderError } from '../../errors.js';
 import { applyRoleFenceGrants, LAB_APP_ROLE } from '../permissions.js';
@@ -78,4 +79,45 @@ export async function createFencedAppRole(info: LabInfo): Promise<void> {
   const admin = info.postgres.primary.url;
   await pgQuery(admin, `CREATE ROLE ${LAB_APP_ROLE} LOGIN`);
   await applyRoleFenceGrants(admin);
+}
+
+/**
+ * The body of a service's own process (serve-KEY.ts): reads `--dir` and each of `flags` (flag →
+ * what its value is, for the usage; exit 2 when one is missing), starts the service, announces it
+ * in DIR/KEY.json (written whole: spawnDetached waits for it) and serves until SIGTERM or SIGINT.
+ */
+export function runLabService<F extends string>(
+  key: string,
+  flags: Record<F, string>,
+  start: (
+    dir: string,
+    args: Record<F, string>,
+  ) => Promise<{ url: string; stop(): Promise<unknown> }>,
+): void {
+  const arg = (name: string): string | undefined => {
+    const at = process.argv.indexOf(`--${name}`);
+    return at >= 0 ? process.argv[at + 1] : undefined;
+  };
+  const names = Object.keys(flags) as F[];
+  const dir = arg('dir');
+  const args = Object.fromEntries(names.map((f) => [f, arg(f)])) as Record<F, string | undefined>;
+  if (!dir || names.some((f) => !args[f])) {
+    const usage = names.map((f) => `--${f} ${flags[f]}`).join(' ');
+    console.error(`usage: serve-${key} --dir DIR ${usage}`);
+    process.exit(2);
+  }
+  const serve = async (): Promise<void> => {
+    const sim = await start(dir, args as Record<F, string>);
+    const file = join(dir, `${key}.json`);
+    await writeFile(`${file}.tmp`, `${JSON.stringify({ pid: process.pid, url: sim.url })}\n`);
+    await rename(`${file}.tmp`, file);
+    console.log(`dr lab ${key} simulator ready (pid ${process.pid}) at ${sim.url}`);
+    const stop = (): void => void sim.stop().finally(() => process.exit(0));
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  };
+  serve().catch((err: unknown) => {
+    console.error(`dr lab ${key} simulator failed:`, err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
 }
