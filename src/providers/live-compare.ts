@@ -8,8 +8,9 @@
  *
  * - the standby equals the second read: equal (the unit changed and the standby has the change);
  * - the writer is unchanged across both reads: a suspect. A suspect is compared once more in a
- *   later round (a write that changed a unit and changed it back, or a commit visible before its
- *   WAL was written, can fool one round) and is different only when that round agrees;
+ *   later round (a write that changed a unit and changed it back, or a commit the standby has
+ *   replayed while its writer does not show it yet, can fool one round), after the writes in
+ *   flight at that read have ended, and is different only when that round agrees;
  * - the writer changed between its reads: compared again, up to `attempts` rounds in all, then
  *   reported as changing: neither equal nor different.
  *
@@ -24,6 +25,13 @@ export interface LiveSides<U, P> {
   /** Resolves once the standby has replayed up to `position` (throws when it cannot). */
   waitForStandby(position: P): Promise<void>;
   readStandby(units: readonly U[]): Promise<string[]>;
+  /**
+   * Waits for the writes in flight on the writer to end (PostgreSQL writes a commit's WAL, which
+   * the standby may replay, before the writer's readers see it). False when some are still
+   * commits the writer hides: its suspects then count as changing. Awaited before a suspect's
+   * confirming round; absent where the writer shows a write before replicating it (Redis).
+   */
+  waitForInFlight?(): Promise<boolean>;
 }
 
 export interface LiveComparison<U> {
@@ -78,6 +86,17 @@ export async function compareLive<U, P>(
       const next = settle(p, s, now, attempts, out);
       if (next) pending.push(next);
     });
+    if (pending.some((p) => p.suspect > 0) && (await sides.waitForInFlight?.()) === false)
+      // A commit the writer still hides may be what differs: this round proved nothing.
+      pending = pending.filter((p) => {
+        if (p.suspect === 0) return true;
+        if (p.rounds >= attempts) {
+          out.changing.push(p.unit);
+          return false;
+        }
+        p.suspect = 0;
+        return true;
+      });
   }
   return out;
 }

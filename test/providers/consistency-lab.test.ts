@@ -8,6 +8,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import pg from 'pg';
 import type { ConsistencyScope } from '../../src/domain/consistency.js';
 import { verdictLabel } from '../../src/domain/consistency.js';
 import type { CheckResult } from '../../src/domain/types.js';
@@ -143,6 +144,53 @@ describe('PostgreSQL', () => {
     }
   });
 
+  test('a commit the standby has replayed while the writer still hides it is "changing", never a difference', async () => {
+    // A synchronous standby that never answers holds the commit: its WAL is written and streamed
+    // (the lab's standby replays it) while the writer's readers do not see it yet.
+    await sql(
+      primary,
+      `CREATE TABLE held AS SELECT g AS id, 'row ' || g AS note FROM generate_series(1, 2000) g;
+     ANALYZE held;`,
+    );
+    await replayed();
+    await sql(primary, "ALTER SYSTEM SET synchronous_standby_names = 'nobody'");
+    await sql(primary, 'SELECT pg_reload_conf()');
+    const held = new pg.Client({ connectionString: primary });
+    try {
+      await until('the writer to wait for a synchronous standby', async () => {
+        const [{ names }] = await sql<{ names: string }>(
+          primary,
+          "SELECT current_setting('synchronous_standby_names') AS names",
+        );
+        return names === 'nobody';
+      });
+      await held.connect();
+      const commit = held.query("INSERT INTO held VALUES (2001, 'held')");
+      const count = async (url: string) =>
+        Number((await sql<{ n: string }>(url, 'SELECT count(*) AS n FROM held'))[0]!.n);
+      await until(
+        'the standby to show the held commit',
+        async () => (await count(secondary)) === 2001,
+      );
+      expect(await count(primary)).toBe(2000);
+
+      const p = provider(['held'], { unproven: 'continue' });
+      const during = (await check(p)).scopes.get('held')!;
+      expect(during).toMatchObject({ different: 0, changing: during.total - during.equal });
+      expect(during.changing).toBeGreaterThan(0);
+
+      await sql(primary, 'ALTER SYSTEM RESET synchronous_standby_names');
+      await sql(primary, 'SELECT pg_reload_conf()');
+      await commit;
+      const after = (await check(p)).scopes.get('held')!;
+      expect(after).toMatchObject({ equal: after.total, different: 0, rowsEqual: 2001 });
+    } finally {
+      await sql(primary, 'ALTER SYSTEM RESET synchronous_standby_names');
+      await sql(primary, 'SELECT pg_reload_conf()');
+      await held.end().catch(() => undefined);
+    }
+  });
+
   test('a time budget spent before the table was compared: "sampled", never "consistent", and the check asks a person', async () => {
     await sql(
       primary,
@@ -214,10 +262,19 @@ describe('PostgreSQL', () => {
 
   test('a row changed behind replication is found, its chunk named by key range and the row by its key', async () => {
     await corruptStandby('orders', 'order 43210', 'order 4321X');
-    // The byte-exact text hash finds it as well as the per-column one.
-    const text = (await check(provider(['orders'], { chunkRows: 5000, rowHash: 'text' }))).scopes;
-    expect(text.get('orders')).toMatchObject({ different: 1 });
-    expect(text.get('orders')!.method).toMatch(/^sum\(hashtextextended\(row text\)\)/);
+    // The byte-exact text hash finds it as well as the per-column one, and a transaction left
+    // open on the writer meanwhile does not hold the difference back as "changing".
+    const open = new pg.Client({ connectionString: primary });
+    await open.connect();
+    try {
+      await open.query("BEGIN; INSERT INTO log_lines VALUES ('open')");
+      const text = (await check(provider(['orders'], { chunkRows: 5000, rowHash: 'text' }))).scopes;
+      expect(text.get('orders')).toMatchObject({ different: 1, changing: 0 });
+      expect(text.get('orders')!.method).toMatch(/^sum\(hashtextextended\(row text\)\)/);
+    } finally {
+      await open.query('ROLLBACK').catch(() => undefined);
+      await open.end();
+    }
     const { scopes, checks } = await check(provider(['orders', 'docs'], { chunkRows: 5000 }));
     const orders = scopes.get('orders')!;
     expect(orders.different).toBe(1);

@@ -85,6 +85,60 @@ async function waitReplayed(ctx: PgContext, s: pg.Client, standby: RegionRole, l
   }
 }
 
+/**
+ * Longest a suspect waits for the transactions in progress on the writer. A commit between its
+ * WAL and its visibility takes microseconds unless its backend is descheduled or waits for a
+ * synchronous standby; after this, the open ones are asked of the standby instead.
+ */
+const IN_FLIGHT_WAIT_MS = 250;
+
+/** Whether the standby has replayed the commit of `xid` (false for one it has not seen at all). */
+async function committedOn(s: pg.Client, xid: string): Promise<boolean> {
+  try {
+    const { rows } = await s.query<{ st: string | null }>('SELECT pg_xact_status($1::xid8) AS st', [
+      xid,
+    ]);
+    return rows[0]!.st === 'committed';
+  } catch (err) {
+    // "transaction ID is in the future": it has written no WAL the standby replayed.
+    if ((err as { code?: string }).code === '22023') return false;
+    throw err;
+  }
+}
+
+/**
+ * Waits for the transactions in progress on the writer now to end. True once they have, or the
+ * open ones are still running there and on the standby; false while one is a commit the standby
+ * has replayed and the writer's readers do not see yet.
+ */
+async function waitInFlight(
+  ctx: PgContext,
+  w: pg.Client,
+  s: pg.Client,
+  standby: RegionRole,
+): Promise<boolean> {
+  // Every transaction in progress now has an ID below a new one, and a snapshot taken after that
+  // new one ended lists each of them still in progress (PostgreSQL 13+ functions).
+  const { rows: mark } = await w.query<{ x: string }>('SELECT pg_current_xact_id()::text AS x');
+  const deadline = Date.now() + IN_FLIGHT_WAIT_MS;
+  for (let pause = 1; ; pause = Math.min(pause * 2, 25)) {
+    const { rows } = await w.query<{ open: string[]; lsn: string }>(
+      `SELECT coalesce(array_agg(x::text), '{}') AS open, pg_current_wal_lsn()::text AS lsn
+         FROM pg_snapshot_xip(pg_current_snapshot()) x WHERE x < $1::xid8`,
+      [mark[0]!.x],
+    );
+    const { open, lsn } = rows[0]!;
+    if (open.length === 0) return true;
+    if (Date.now() > deadline) {
+      // Long transactions, or commits held back: the standby, once it has all the writer wrote, tells.
+      await waitReplayed(ctx, s, standby, lsn);
+      for (const xid of open) if (await committedOn(s, xid)) return false;
+      return true;
+    }
+    await new Promise((r) => setTimeout(r, pause));
+  }
+}
+
 function chunkSides(
   ctx: PgContext,
   w: pg.Client,
@@ -103,6 +157,7 @@ function chunkSides(
       return { digests, position };
     },
     waitForStandby: (lsn) => waitReplayed(ctx, s, standby, lsn),
+    waitForInFlight: () => waitInFlight(ctx, w, s, standby),
     async readStandby(items) {
       const digests: string[] = [];
       for (const it of items) digests.push(await standbyDigest(s, it));
