@@ -16,11 +16,9 @@ export default {
   // One clean-clone run passed every suite and then did not exit (an open handle left by some
   // test, not found yet): exit once the results are in rather than hang CI.
   forceExit: true,
-  // One worker process (npm test), not in band: under --experimental-vm-modules a worker's heap
-  // grows by about 8 MB per file and is never freed; past this size jest replaces the worker
-  // rather than let garbage collection slow every later file. Two workers halve the time but
-  // once made the consistency check's live-writes test report a false difference (a race to
-  // find, see docs/lab-and-testing.md).
+  // Worker processes (two in npm test), not in band: under --experimental-vm-modules a worker's
+  // heap grows by about 8 MB per file and is never freed; past this size jest replaces the worker
+  // rather than let garbage collection slow every later file.
   workerIdleMemoryLimit: '1200MB',
   // The state Redis the tests use: REDIS_URL or 127.0.0.1:6379, or one started for the run.
   globalSetup: '<rootDir>/test/support/global-setup.js',
