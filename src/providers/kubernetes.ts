@@ -63,6 +63,9 @@ interface ScaleArgs {
   region: RegionRole;
   profile: ScaleProfile;
   progress: Progress;
+  wait?: boolean;
+  onlyFrom?: ScaleProfile;
+  beforeChange?: () => Promise<void>;
 }
 
 /** One PATCH: the count is all it sets, so there is no read-modify-write to race with. */
@@ -242,6 +245,12 @@ async function scale(ctx: KubernetesContext, args: ScaleArgs): Promise<ActionRes
         }
       : {}),
   };
+  if (args.onlyFrom && !before.every((o) => settled(o, args.onlyFrom!)))
+    return {
+      noop: true,
+      summary: `left as it is: the ${region} is not at ${args.onlyFrom} size (${progressLine(before, args.onlyFrom)})`,
+      evidence,
+    };
   const toSet = before.flatMap((o) => {
     const n = countToSet(o, profile);
     return n === null ? [] : [{ o, n }];
@@ -252,6 +261,7 @@ async function scale(ctx: KubernetesContext, args: ScaleArgs): Promise<ActionRes
       summary: `already at ${profile} counts in the ${region}: ${progressLine(before, profile)}`,
       evidence,
     };
+  await args.beforeChange?.();
   const adjusted = await adjustAutoscalers(ctx, args, hpas);
   if (Object.keys(adjusted).length > 0) evidence.autoscalers = adjusted;
   for (const { o, n } of toSet) progress(`scaling ${label(o.w)} from ${o.spec} to ${n}`);
@@ -261,6 +271,12 @@ async function scale(ctx: KubernetesContext, args: ScaleArgs): Promise<ActionRes
     ...toSet.map(({ o, n }) => `${o.w.name} ${o.spec}→${n}`),
     ...Object.entries(adjusted).map(([, v]) => `autoscaler ${v}`),
   ];
+  if (args.wait === false)
+    return {
+      noop: false,
+      summary: `set the ${region} to ${profile}: ${changed.join(', ') || 'counts already set'} (pods not waited for)`,
+      evidence,
+    };
   return waitScaled(ctx, { ...args, hpas }, changed, evidence);
 }
 

@@ -126,6 +126,12 @@ export interface ClusterProvider extends Inspectable {
     region: RegionRole;
     profile: ScaleProfile;
     progress: Progress;
+    /** False: return once the counts and autoscalers are set, without waiting for the pods. */
+    wait?: boolean;
+    /** Change nothing (a no-op) unless every workload is at this profile's size now. */
+    onlyFrom?: ScaleProfile;
+    /** Awaited once a change is decided, before its first write (to record it first). */
+    beforeChange?: () => Promise<void>;
   }): Promise<ActionResult>;
   /** Reachability of the region's API server (failback's verify-primary). */
   reachable(region: RegionRole): Promise<CheckResult>;

@@ -158,6 +158,49 @@ test('scale-up patches the scale subresource, waits for ready replicas with prog
   expect(await cluster.isScaled('secondary', 'standby')).toBe(true);
 });
 
+test('a head start: counts set only from standby size, recorded before the first write, pods not waited for', async () => {
+  await start(400);
+  const cluster = provider();
+  const order: string[] = [];
+  const head = await cluster.scale({
+    region: 'secondary',
+    profile: 'production',
+    progress: () => {},
+    wait: false,
+    onlyFrom: 'standby',
+    beforeChange: async () => {
+      order.push(
+        `recorded after ${secondary.requests.filter((r) => r.method !== 'GET').length} writes`,
+      );
+    },
+  });
+  expect(order).toEqual(['recorded after 0 writes']);
+  expect(head.noop).toBe(false);
+  expect(head.summary).toBe(
+    'set the secondary to production: api 2→6, worker 1→3 (pods not waited for)',
+  );
+  // Returned before the pods (400 ms each) were ready.
+  expect(secondary.workload('Deployment', 'shop', 'api')).toMatchObject({ replicas: 6 });
+  expect(secondary.workload('Deployment', 'shop', 'api')!.readyReplicas).toBeLessThan(6);
+
+  // No longer at standby size: a second head start changes nothing and records nothing.
+  const writes = secondary.requests.filter((r) => r.method !== 'GET').length;
+  const second = await cluster.scale({
+    region: 'secondary',
+    profile: 'production',
+    progress: () => {},
+    wait: false,
+    onlyFrom: 'standby',
+    beforeChange: async () => {
+      order.push('recorded again');
+    },
+  });
+  expect(second).toMatchObject({ noop: true });
+  expect(second.summary).toMatch(/^left as it is: the secondary is not at standby size/);
+  expect(order).toHaveLength(1);
+  expect(secondary.requests.filter((r) => r.method !== 'GET')).toHaveLength(writes);
+});
+
 test('pods that never become ready time out with a retryable timeout naming the workload', async () => {
   await start(0);
   secondary.stall('api');
