@@ -101,21 +101,31 @@ async function operate(
   }
 }
 
+/** When a step's lane began: the scale lane at approval (its head start), the others with their step. */
+function laneStart(view: OperationView, s: OperationView['steps'][number]): number | undefined {
+  return s.id === 'scale-secondary' && view.approvedAt !== undefined
+    ? view.approvedAt
+    : s.startedAt;
+}
+
 function sayTimeline(view: OperationView): void {
   const t0 = view.approvedAt ?? 0;
-  for (const s of view.steps)
-    if (s.startedAt !== undefined && s.finishedAt !== undefined)
+  for (const s of view.steps) {
+    const start = laneStart(view, s);
+    if (start !== undefined && s.finishedAt !== undefined)
       say(
-        `    ${s.id.padEnd(24)} ${String(s.startedAt - t0).padStart(5)} → ${String(s.finishedAt - t0).padStart(5)} ms`,
+        `    ${s.id.padEnd(24)} ${String(start - t0).padStart(5)} → ${String(s.finishedAt - t0).padStart(5)} ms`,
       );
+  }
   say(`    ${'completed'.padEnd(24)} ${String((view.finishedAt ?? 0) - t0).padStart(13)} ms`);
 }
 
 function runOf(view: OperationView): Run {
   const steps: Run['steps'] = {};
-  for (const s of view.steps)
-    if (s.startedAt !== undefined && s.finishedAt !== undefined)
-      steps[s.id] = s.finishedAt - s.startedAt;
+  for (const s of view.steps) {
+    const start = laneStart(view, s);
+    if (start !== undefined && s.finishedAt !== undefined) steps[s.id] = s.finishedAt - start;
+  }
   return { rtoMs: view.rtoMs ?? NaN, steps };
 }
 

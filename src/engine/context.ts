@@ -74,4 +74,6 @@ export interface EngineContext {
    */
   unconfirmed: Set<string>;
   withdrawing: Promise<void> | undefined;
+  /** Head starts still setting the secondary's counts, by operation (head-start.ts). */
+  headStarts: Map<string, Promise<void>>;
 }

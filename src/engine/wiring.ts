@@ -17,6 +17,7 @@ import { SAVE_RETRY_DELAYS_MS, type RunnerDeps } from './operation-runner.js';
 import { runPreflight } from './preflight.js';
 import { undoDataTier } from '../steps/undo-data-tier.js';
 import { RECHECK_DELAYS_MS, runStepRechecking } from './run-step.js';
+import { handOver, headStartFirst, withdrawHeadStart } from './head-start.js';
 import { trackStepCall } from './step-calls.js';
 import { notify, rememberFinished } from './views.js';
 
@@ -43,6 +44,7 @@ export function createEngineContext(deps: EngineDeps): EngineContext {
     abortedWithCalls: new Set(),
     unconfirmed: new Set(),
     withdrawing: undefined,
+    headStarts: new Map(),
     runbooks: customRunbooks(deps.config.runbook.steps),
     customSteps: customSteps(deps.config),
   } as Omit<EngineContext, 'machine' | 'runnerDeps' | 'register'> as EngineContext;
@@ -56,15 +58,19 @@ function engineMachine(ctx: EngineContext): OperationMachine {
   const { config, providers, runners, log, now } = ctx;
   return createOperationMachine({ now, runbooks: ctx.runbooks }).provide({
     actors: {
-      preflight: fromPromise<PreflightReport, PreflightInput>(({ input }) =>
-        runPreflight(providers, input, now),
-      ),
+      preflight: fromPromise<PreflightReport, PreflightInput>(async ({ input }) => {
+        // The scale step waits for the head start to end (handOver); the recheck only briefly.
+        if (input.purpose === 'recheck') await headStartFirst(ctx, input.opId, input.kind);
+        return runPreflight(providers, input, now);
+      }),
       runStep: fromPromise<StepOutcome, RunStepInput>(async ({ input, signal }) => {
         const runner = runners.get(input.opId);
         // The snapshot that records this step as running is queued right after this actor
         // starts (one tick later): it must be written, and confirmed, before the step acts.
         await Promise.resolve();
         await runner?.confirmRecorded();
+        const head =
+          input.stepId === 'scale-secondary' ? await handOver(ctx, input.opId) : undefined;
         const result = runStepRechecking(
           {
             opId: input.opId,
@@ -80,6 +86,7 @@ function engineMachine(ctx: EngineContext): OperationMachine {
             },
             resumed: runner?.takeResumed(input.stepId) ?? false,
             ...(input.lastResort ? { lastResort: input.lastResort } : {}),
+            ...(head ? { headStart: head } : {}),
             regions: {
               primary: config.regions.primary.name,
               secondary: config.regions.secondary.name,
@@ -125,6 +132,7 @@ function runnerDeps(ctx: EngineContext): RunnerDeps {
         ctx.abortedWithCalls.add(view.id);
       rememberFinished(ctx, view);
       log.info({ opId: view.id, phase: view.phase }, 'operation finished');
+      void withdrawHeadStart(ctx, view);
     },
     onLost(id) {
       runners.delete(id);

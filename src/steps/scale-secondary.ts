@@ -1,11 +1,37 @@
 import { STEP_TITLES } from '../machine/runbook.js';
-import { scaleCheck, scaleRun } from './scale.js';
+import { actionOutcome } from './outcome.js';
+import { requireProvider } from './require.js';
+import { scaleCheck } from './scale.js';
 import type { Step } from './types.js';
 
 export const scaleSecondary: Step = {
   id: 'scale-secondary',
   title: STEP_TITLES['scale-secondary'],
   needs: ['cluster'],
-  check: (ctx) => scaleCheck(ctx, 'production'),
-  run: (ctx, progress) => scaleRun(ctx, 'production', progress),
+  // After a head start the counts are set already: the step still waits for the pods, and says
+  // what the head start changed.
+  check: (ctx) =>
+    ctx.headStart
+      ? Promise.resolve({ done: false, summary: 'counts set at approval: waiting for the pods' })
+      : scaleCheck(ctx, 'production'),
+  async run(ctx, progress) {
+    const result = await requireProvider(ctx, 'cluster').scale({
+      region: 'secondary',
+      profile: 'production',
+      progress,
+    });
+    const head = ctx.headStart;
+    return actionOutcome([
+      {
+        component: 'cluster',
+        result: head
+          ? {
+              noop: false,
+              summary: `head start at approval: ${head.summary}; ${result.summary}`,
+              evidence: { ...result.evidence, headStart: head.evidence },
+            }
+          : result,
+      },
+    ]);
+  },
 };

@@ -9,7 +9,7 @@ import type {
   StepId,
   StepOutcome,
 } from '../domain/types.js';
-import type { Progress, Providers } from '../providers/types.js';
+import type { ActionResult, Progress, Providers } from '../providers/types.js';
 
 /** What a step receives. Steps never build clients: they use `providers`. */
 export interface StepContext {
@@ -31,6 +31,8 @@ export interface StepContext {
   lastResort?: 'detach-cache';
   /** The cloud region names (regions.*.name), for what steps record about each side. */
   regions?: Record<RegionRole, string>;
+  /** What the scale lane's head start at approval set (engine/head-start.ts), for its step's outcome. */
+  headStart?: ActionResult;
 }
 
 export interface CheckOutcome {

@@ -227,7 +227,8 @@ test('dr report can rebuild the report of a finished drill that has none stored;
 });
 
 test('a bot restarted mid-drill finishes it without the write load: integration tests still run, the lost RPO measurement is a deviation', async () => {
-  h.world.fail('cluster.scale', 1);
+  // Twice: the head start at approval, then the scale step.
+  h.world.fail('cluster.scale', 2);
   const req = await h.engine.request({
     kind: 'drill',
     mode: 'planned',
@@ -362,7 +363,8 @@ test('object storage and Kubernetes state are read at their moments of the drill
 
     // Paused at scaling, then aborted: the secondary never served, so there was no moment for the canary.
     calls.length = 0;
-    h.world.fail('cluster.scale', 1);
+    // Twice: the head start at approval, then the scale step.
+    h.world.fail('cluster.scale', 2);
     const req = await h.engine.request({
       kind: 'drill',
       mode: 'planned',

@@ -97,13 +97,15 @@ describe('engine with real Redis and provider fakes', () => {
 
     const tl = await h.engine.timeline(waiting.id);
     const t = types(tl);
-    // the final approval is announced at once; the re-check of the components follows before anything changes
-    expect(t.slice(0, 6)).toEqual([
+    // the final approval is announced at once; the scale lane's head start (it needs no data)
+    // goes first, then the re-check of the components, before the data tier changes
+    expect(t.slice(0, 7)).toEqual([
       'OperationRequested',
       'PreflightCompleted',
       'ApprovalRequested',
       'ApprovalRecorded',
       'OperationApproved',
+      'StepProgress:scale-secondary',
       'PreflightCompleted',
     ]);
     expect(t.at(-1)).toBe('OperationCompleted');
@@ -216,7 +218,8 @@ describe('engine with real Redis and provider fakes', () => {
 
   test('Skip moves past a failed step; it shows who skipped it', async () => {
     h = await createHarness({ name: 'engine-skip' });
-    h.world.fail('cluster.scale', 1);
+    // Twice: the head start at approval, then the scale step.
+    h.world.fail('cluster.scale', 2);
     const id = await requestAndApprove(h);
     await inPhase(h.engine, id, 'paused');
     const skipped = await h.engine.skip({ opId: id, userId: APPROVER });

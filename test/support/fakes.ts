@@ -420,7 +420,9 @@ function clusterProvider(world: FakeWorld): ClusterProvider {
             ]),
           ),
         },
-        planFacts: { profile },
+        // As the real provider's: which workloads, not their size (a head start at approval
+        // changes the size, not the plan).
+        planFacts: { workloads: Object.keys(FAKE_WORKLOADS).join(',') },
       };
     },
     async isScaled(region, profile) {
@@ -434,19 +436,28 @@ function clusterProvider(world: FakeWorld): ClusterProvider {
       region,
       profile,
       progress,
+      onlyFrom,
+      beforeChange,
     }: {
       region: RegionRole;
       profile: ScaleProfile;
       progress: Progress;
+      wait?: boolean;
+      onlyFrom?: ScaleProfile;
+      beforeChange?: () => Promise<void>;
     }): Promise<ActionResult> {
       await world.enter('cluster.scale', `${region},${profile}`);
       const key = region === 'primary' ? 'cluster.primary' : 'cluster.secondary';
+      const now = await world.get(key);
+      if (onlyFrom && now !== onlyFrom)
+        return { noop: true, summary: `${region} not at ${onlyFrom} size`, evidence: { now } };
       if ((await world.get(key)) === profile)
         return {
           noop: true,
           summary: `${region} already at ${profile} size`,
           evidence: { profile },
         };
+      await beforeChange?.();
       progress(`scaling ${region} to ${profile}`);
       await world.set(key, profile);
       await world.effect('cluster.scale');

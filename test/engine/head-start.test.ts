@@ -1,0 +1,145 @@
+/**
+ * The scale lane's head start: the secondary's workloads start scaling at approval, beside the
+ * recheck, and the scale step reports what it set. An operation that ends before its scale step
+ * ran (refused by the recheck, rejected) puts the secondary back to standby size, even across a
+ * restart; a secondary someone had already scaled is left as it was.
+ */
+import type { OperationView } from '../../src/domain/types.js';
+import type { Engine } from '../../src/engine/index.js';
+import {
+  APPROVER,
+  createHarness,
+  inPhase,
+  REQUESTER,
+  type Harness,
+} from '../support/engine-harness.js';
+import { FakeWorld } from '../support/fakes.js';
+import { until } from '../support/lab.js';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+/** Requests a failover and gives the final approval while the recheck is held back (slow). */
+async function approvedInRecheck(harness: Harness): Promise<OperationView> {
+  const req = await harness.engine.request({
+    kind: 'failover',
+    mode: 'auto',
+    requester: REQUESTER,
+    reason: 'head start',
+  });
+  if (!req.ok) throw new Error(req.message);
+  const waiting = await inPhase(harness.engine, req.op.id, 'awaitingApproval');
+  harness.world.delay('database.readiness', 400);
+  const ok = await harness.engine.approve({
+    opId: waiting.id,
+    userId: APPROVER,
+    planHash: waiting.planHash!,
+  });
+  if (!ok.ok) throw new Error(ok.message);
+  expect(ok.op?.phase).toBe('recheck');
+  return waiting;
+}
+
+const secondaryAt = (harness: Harness, size: 'production' | 'standby') =>
+  until(
+    `the secondary at ${size} size`,
+    async () => (await harness.world.get('cluster.secondary')) === size,
+  );
+
+async function progressOfScale(harness: Harness, opId: string): Promise<string[]> {
+  return (await harness.store.timeline(opId)).flatMap((e) =>
+    e.type === 'StepProgress' && e.stepId === 'scale-secondary' ? [e.message] : [],
+  );
+}
+
+test('the secondary scales at approval while the recheck still runs, and its step says so', async () => {
+  h = await createHarness({ name: 'head-start-run' });
+  const op = await approvedInRecheck(h);
+  await secondaryAt(h, 'production');
+  expect((await h.engine.get(op.id))!.phase).toBe('recheck');
+  h.world.delay('database.readiness', 0);
+
+  const done = await inPhase(h.engine, op.id, 'completed');
+  expect(done.steps.find((s) => s.id === 'scale-secondary')!.summary).toMatch(
+    /^head start at approval: secondary scaled to production; /,
+  );
+  expect(await progressOfScale(h, op.id)).toContain(
+    'head start at approval: scaling secondary to production',
+  );
+  // Scaled once, at approval: the step found the counts set and only waited.
+  expect(await h.world.effects('cluster.scale')).toBe(1);
+});
+
+test('refused by the recheck: the secondary goes back to standby, and the timeline says why', async () => {
+  h = await createHarness({ name: 'head-start-refused' });
+  const op = await approvedInRecheck(h);
+  await secondaryAt(h, 'production');
+  // The standby is gone by the time the recheck reads it.
+  await h.world.set('database.standby', 'none');
+  h.world.delay('database.readiness', 0);
+
+  await inPhase(h.engine, op.id, 'refused');
+  await secondaryAt(h, 'standby');
+  await until('the withdrawal on the timeline', async () =>
+    (await progressOfScale(h!, op.id)).some((m) =>
+      m.startsWith('head start withdrawn (the operation ended refused before scaling)'),
+    ),
+  );
+});
+
+test('rejected during the recheck: the head start under way is waited for, then withdrawn', async () => {
+  h = await createHarness({ name: 'head-start-rejected' });
+  h.world.delay('cluster.scale', 300);
+  const op = await approvedInRecheck(h);
+  const rejected = await h.engine.reject({ opId: op.id, userId: APPROVER, reason: 'wrong day' });
+  expect(rejected.ok).toBe(true);
+  await inPhase(h.engine, op.id, 'rejected');
+  h.world.delay('database.readiness', 0);
+  await until('the withdrawal on the timeline', async () =>
+    (await progressOfScale(h!, op.id)).some((m) => m.startsWith('head start withdrawn')),
+  );
+  expect(await h.world.get('cluster.secondary')).toBe('standby');
+  expect(await h.world.effects('cluster.scale')).toBe(2);
+});
+
+test('a secondary someone already scaled gets no head start and is left as it was', async () => {
+  h = await createHarness({
+    name: 'head-start-none',
+    world: await new FakeWorld().init({ 'cluster.secondary': 'production' }),
+  });
+  const op = await approvedInRecheck(h);
+  await h.world.set('database.standby', 'none');
+  h.world.delay('database.readiness', 0);
+  await inPhase(h.engine, op.id, 'refused');
+  await h.engine.stop();
+  expect(await h.world.effects('cluster.scale')).toBe(0);
+  expect(await h.world.get('cluster.secondary')).toBe('production');
+  expect(await progressOfScale(h, op.id)).toEqual([]);
+});
+
+test('a withdrawal that failed is done by the next bot process at start', async () => {
+  h = await createHarness({ name: 'head-start-restart' });
+  const op = await approvedInRecheck(h);
+  await secondaryAt(h, 'production');
+  h.world.fail('cluster.scale', 1);
+  await h.world.set('database.standby', 'none');
+  h.world.delay('database.readiness', 0);
+  await inPhase(h.engine, op.id, 'refused');
+  await until('the failed withdrawal', async () => failedOnce(h!));
+  expect(await h.world.get('cluster.secondary')).toBe('production');
+  await h.engine.stop();
+
+  const restarted: Engine = h.another();
+  await restarted.start();
+  await secondaryAt(h, 'standby');
+  await until('the withdrawal on the timeline', async () =>
+    (await progressOfScale(h!, op.id)).some((m) => m.startsWith('head start withdrawn')),
+  );
+});
+
+/** The scale calls so far: the head start, then the withdrawal that failed. */
+const failedOnce = (harness: Harness) =>
+  harness.world.calls.filter((c) => c.startsWith('cluster.scale')).length >= 2;
