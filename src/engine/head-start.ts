@@ -5,8 +5,7 @@
 // back restores what was there; a mark in the store, written before the first PATCH, makes the
 // way back survive a restart.
 import { errorInfo } from '../errors.js';
-import { runbookSteps } from '../machine/runbook.js';
-import type { OperationKind, OperationView, TimelineEntry } from '../domain/types.js';
+import type { OperationKind, OperationView, Runbook, TimelineEntry } from '../domain/types.js';
 import type { ActionResult } from '../providers/types.js';
 import type { EngineContext } from './context.js';
 import { notify } from './views.js';
@@ -27,14 +26,25 @@ async function getMark(ctx: EngineContext, opId: string): Promise<Mark | null> {
 }
 
 /**
+ * The runbook scales the secondary, and none of the team's own steps comes before it: a custom
+ * step placed before the scale (a capacity check, a person's go-ahead) is not jumped.
+ */
+function headStartAllowed(runbook: Runbook): boolean {
+  const at = runbook.stages.findIndex((stage) => stage.includes('scale-secondary'));
+  const custom = new Set<string>((runbook.custom ?? []).map((c) => c.id));
+  return (
+    at >= 0 && !runbook.stages.slice(0, at).some((stage) => stage.some((id) => custom.has(id)))
+  );
+}
+
+/**
  * At approval (the recheck): set the secondary's production counts without waiting for its pods,
  * when the runbook scales the secondary and every workload there is at standby size. Never
  * throws: the scale step does the work (and says what is wrong) if this cannot.
  */
 function headStart(ctx: EngineContext, opId: string, kind: OperationKind): Promise<void> {
   const cluster = ctx.providers.cluster;
-  if (!cluster || !runbookSteps(ctx.runbooks[kind]).includes('scale-secondary'))
-    return Promise.resolve();
+  if (!cluster || !headStartAllowed(ctx.runbooks[kind])) return Promise.resolve();
   const progress = (message: string) =>
     ctx.runners.get(opId)?.progress('scale-secondary', `head start at approval: ${message}`);
   const run = (async () => {

@@ -11,6 +11,7 @@ import {
   createHarness,
   inPhase,
   REQUESTER,
+  testConfig,
   type Harness,
 } from '../support/engine-harness.js';
 import { FakeWorld } from '../support/fakes.js';
@@ -22,10 +23,13 @@ afterEach(async () => {
   h = undefined;
 });
 
-/** Requests a failover and gives the final approval while the recheck is held back (slow). */
-async function approvedInRecheck(harness: Harness): Promise<OperationView> {
+/** Requests an operation and gives the final approval while the recheck is held back (slow). */
+async function approvedInRecheck(
+  harness: Harness,
+  kind: 'failover' | 'drill' = 'failover',
+): Promise<OperationView> {
   const req = await harness.engine.request({
-    kind: 'failover',
+    kind,
     mode: 'auto',
     requester: REQUESTER,
     reason: 'head start',
@@ -143,3 +147,30 @@ test('a withdrawal that failed is done by the next bot process at start', async 
 /** The scale calls so far: the head start, then the withdrawal that failed. */
 const failedOnce = (harness: Harness) =>
   harness.world.calls.filter((c) => c.startsWith('cluster.scale')).length >= 2;
+
+test("a team's own step placed before the scaling is not jumped: no head start", async () => {
+  h = await createHarness({
+    name: 'head-start-custom',
+    config: testConfig({
+      runbook: {
+        steps: [
+          {
+            id: 'capacity',
+            title: 'Confirm the reserved capacity',
+            after: 'start-write-load',
+            manual: { text: 'Check the capacity reservation in the secondary' },
+          },
+        ],
+      },
+    }),
+  });
+  const op = await approvedInRecheck(h, 'drill');
+  h.world.delay('database.readiness', 0);
+  await until('the drill to wait for the team step', async () =>
+    (await h!.engine.get(op.id))!.steps.some(
+      (s) => s.id === 'custom:capacity' && s.status === 'waiting',
+    ),
+  );
+  expect(await h.world.effects('cluster.scale')).toBe(0);
+  expect(await h.world.get('cluster.secondary')).toBe('standby');
+});
