@@ -55,8 +55,14 @@ function headStart(ctx: EngineContext, opId: string, kind: OperationKind): Promi
         progress,
         wait: false,
         onlyFrom: 'standby',
-        // Marked before the first write: the way back is known even if this process dies mid-way.
-        beforeChange: () => setMark(ctx, opId, { state: 'scaled' }),
+        // Marked, and confirmed as a step's record is, before the first write: the way back is
+        // known even if this process or the state Redis's primary dies mid-way.
+        beforeChange: async () => {
+          const runner = ctx.runners.get(opId);
+          if (!runner) throw new Error(`${opId} is not driven by this process`);
+          await setMark(ctx, opId, { state: 'scaled' });
+          await runner.confirmRecorded();
+        },
       });
       if (r.noop) return;
       await setMark(ctx, opId, { state: 'scaled', result: r });

@@ -94,9 +94,9 @@ test('refused by the recheck: the secondary goes back to standby, and the timeli
   );
 });
 
-test('rejected during the recheck: the head start under way is waited for, then withdrawn', async () => {
+test('rejected while the head start writes: it is waited for, then withdrawn', async () => {
   h = await createHarness({ name: 'head-start-rejected' });
-  h.world.delay('cluster.scale', 300);
+  h.world.delay('cluster.scaleWrite', 300);
   const op = await approvedInRecheck(h);
   const rejected = await h.engine.reject({ opId: op.id, userId: APPROVER, reason: 'wrong day' });
   expect(rejected.ok).toBe(true);
@@ -107,6 +107,22 @@ test('rejected during the recheck: the head start under way is waited for, then 
   );
   expect(await h.world.get('cluster.secondary')).toBe('standby');
   expect(await h.world.effects('cluster.scale')).toBe(2);
+});
+
+test('rejected before the head start wrote: nothing changes, nothing to withdraw', async () => {
+  h = await createHarness({ name: 'head-start-rejected-early' });
+  h.world.delay('cluster.scale', 300);
+  const op = await approvedInRecheck(h);
+  expect((await h.engine.reject({ opId: op.id, userId: APPROVER })).ok).toBe(true);
+  await inPhase(h.engine, op.id, 'rejected');
+  h.world.delay('database.readiness', 0);
+  await until('the head start to give up', async () =>
+    h!.world.calls.some((c) => c.startsWith('cluster.scale(')),
+  );
+  await new Promise((r) => setTimeout(r, 400));
+  expect(await h.world.effects('cluster.scale')).toBe(0);
+  expect(await h.world.get('cluster.secondary')).toBe('standby');
+  expect(await progressOfScale(h, op.id)).toEqual([]);
 });
 
 test('a secondary someone already scaled gets no head start and is left as it was', async () => {
@@ -146,7 +162,7 @@ test('a withdrawal that failed is done by the next bot process at start', async 
 
 /** The scale calls so far: the head start, then the withdrawal that failed. */
 const failedOnce = (harness: Harness) =>
-  harness.world.calls.filter((c) => c.startsWith('cluster.scale')).length >= 2;
+  harness.world.calls.filter((c) => c.startsWith('cluster.scale(')).length >= 2;
 
 test("a team's own step placed before the scaling is not jumped: no head start", async () => {
   h = await createHarness({

@@ -61,7 +61,8 @@ export function redisBackend(redis: Redis, prefix: string): StateBackend {
 export type FakeCall =
   | `${'database' | 'cache'}.${'readiness' | 'isWriter' | 'promote' | 'verifyWriter' | 'isStreamingStandby' | 'resync' | 'consistency' | 'detach'}`
   | `dns.${'readiness' | 'currentTarget' | 'switchTo' | 'verify'}`
-  | `cluster.${'readiness' | 'isScaled' | 'scale' | 'reachable'}`
+  // `cluster.scaleWrite`: a scale's writes, once it has decided to change something.
+  | `cluster.${'readiness' | 'isScaled' | 'scale' | 'scaleWrite' | 'reachable'}`
   | `verification.${'readiness' | 'run'}`
   | `health.${'readiness' | 'probe'}`
   | `writeLoad.${'start' | 'stop'}`;
@@ -458,6 +459,7 @@ function clusterProvider(world: FakeWorld): ClusterProvider {
           evidence: { profile },
         };
       await beforeChange?.();
+      await world.enter('cluster.scaleWrite', `${region},${profile}`);
       progress(`scaling ${region} to ${profile}`);
       await world.set(key, profile);
       await world.effect('cluster.scale');
