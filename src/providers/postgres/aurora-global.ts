@@ -12,23 +12,17 @@ import {
   SwitchoverGlobalClusterCommand,
   type GlobalCluster,
 } from '@aws-sdk/client-rds';
-import type { CheckResult, ComponentReadiness, Mode, RegionRole } from '../../domain/types.js';
+import type { ComponentReadiness, Mode, RegionRole } from '../../domain/types.js';
 import { PreconditionFailed, ProviderError } from '../../errors.js';
 import type { AuroraGlobalConfig } from '../../config/schema/aurora.js';
 import { formatBytes } from '../bytes.js';
-import type {
-  ActionResult,
-  ConsistencyResult,
-  DatabaseProvider,
-  Progress,
-  PromotionResult,
-} from '../types.js';
+import type { ActionResult, DatabaseProvider, Progress, PromotionResult } from '../types.js';
 import { AuroraApi, SNAPSHOT_PREFIX } from './aurora-api.js';
-import { consistency } from './consistency.js';
+import { SqlDatabaseProvider } from './sql-provider.js';
 import { NAME, other, PgContext, type PostgresProviderOptions } from './context.js';
 import { readiness } from './readiness.js';
 import { withRights } from './rights.js';
-import { inspect, isWriter, verifyWriter } from './state.js';
+import { inspect, isWriter } from './state.js';
 
 /** The lag of a secondary as the card shows it, and where it was read. */
 interface AuroraLag {
@@ -51,9 +45,9 @@ export function createAuroraGlobalProvider(
   return new AuroraGlobalProvider(pg, aurora);
 }
 
-class AuroraGlobalProvider implements DatabaseProvider {
+class AuroraGlobalProvider extends SqlDatabaseProvider implements DatabaseProvider {
   readonly name = NAME;
-  private readonly ctx: PgContext;
+  protected readonly ctx: PgContext;
   private readonly api: AuroraApi;
   private readonly pollMs: number;
 
@@ -61,6 +55,7 @@ class AuroraGlobalProvider implements DatabaseProvider {
     pg: Omit<PostgresProviderOptions, 'promoter'>,
     private readonly aurora: AuroraGlobalConfig,
   ) {
+    super();
     this.ctx = new PgContext(pg);
     this.api = new AuroraApi(aurora);
     this.pollMs = aurora.pollIntervalMs;
@@ -181,10 +176,6 @@ class AuroraGlobalProvider implements DatabaseProvider {
         RIGHTS,
       ],
     };
-  }
-
-  isWriter(target: RegionRole): Promise<boolean> {
-    return isWriter(this.ctx, target);
   }
 
   async promote(opts: {
@@ -375,12 +366,8 @@ class AuroraGlobalProvider implements DatabaseProvider {
     return { seen, synchronization };
   }
 
-  verifyWriter(target: RegionRole): Promise<CheckResult[]> {
-    return verifyWriter(this.ctx, target);
-  }
-
   /** An Aurora secondary: in recovery, and the global cluster shows it a connected reader. */
-  async isStreamingStandby(standby: RegionRole): Promise<boolean> {
+  override async isStreamingStandby(standby: RegionRole): Promise<boolean> {
     const s = await inspect(this.ctx, standby);
     if (!s.reachable || !s.inRecovery) return false;
     const m = this.api.member(await this.api.global(other(standby)), standby);
@@ -447,12 +434,8 @@ class AuroraGlobalProvider implements DatabaseProvider {
     };
   }
 
-  consistency(opts: { writer: RegionRole; progress: Progress }): Promise<ConsistencyResult> {
-    return consistency(this.ctx, opts);
-  }
-
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     this.api.close();
-    await this.ctx.close();
+    await super.close();
   }
 }

@@ -6,15 +6,9 @@
  * switchover (roles swap, the old primary becomes the replica, failback is a switchover back);
  * without, it is standalone and final, and failback is a rebuild: a new read replica.
  */
-import type { CheckResult, ComponentReadiness, Mode, RegionRole } from '../../domain/types.js';
+import type { ComponentReadiness, Mode, RegionRole } from '../../domain/types.js';
 import { PreconditionFailed, ProviderError } from '../../errors.js';
-import type {
-  ActionResult,
-  ConsistencyResult,
-  DatabaseProvider,
-  Progress,
-  PromotionResult,
-} from '../types.js';
+import type { ActionResult, DatabaseProvider, Progress, PromotionResult } from '../types.js';
 import {
   AzureFlexibleApi,
   DRIVER,
@@ -22,12 +16,12 @@ import {
   type AzureFlexibleOptions,
   type FlexServer,
 } from './azure-flexible-api.js';
-import { consistency } from './consistency.js';
+import { SqlDatabaseProvider } from './sql-provider.js';
 import { NAME, other, PgContext, type PostgresProviderOptions } from './context.js';
 import { promote, waitForReplay } from './promote.js';
 import { readiness } from './readiness.js';
 import { withRights } from './rights.js';
-import { inspect, isStreamingStandby, isWriter, verifyWriter, writePosition } from './state.js';
+import { inspect, isStreamingStandby, isWriter, writePosition } from './state.js';
 
 type PromoteMode = 'switchover' | 'standalone';
 
@@ -50,9 +44,9 @@ export function createAzureFlexibleProvider(
   return new AzureFlexibleProvider(pg, az);
 }
 
-class AzureFlexibleProvider implements DatabaseProvider {
+class AzureFlexibleProvider extends SqlDatabaseProvider implements DatabaseProvider {
   readonly name = NAME;
-  private readonly ctx: PgContext;
+  protected readonly ctx: PgContext;
   private readonly api: AzureFlexibleApi;
   /** Set by promote() for the promoter it calls: the failover's mode and Azure's promoteMode. */
   private pending: { mode: Mode; promoteMode: PromoteMode } = {
@@ -66,6 +60,7 @@ class AzureFlexibleProvider implements DatabaseProvider {
     pg: Omit<PostgresProviderOptions, 'promoter'>,
     private readonly az: AzureFlexibleOptions,
   ) {
+    super();
     this.ctx = new PgContext({ ...pg, promoter: (t, p) => this.promoteReplica(t, p) });
     this.api = new AzureFlexibleApi(az);
   }
@@ -185,10 +180,6 @@ class AzureFlexibleProvider implements DatabaseProvider {
     };
   }
 
-  isWriter(target: RegionRole): Promise<boolean> {
-    return isWriter(this.ctx, target);
-  }
-
   async promote(opts: {
     target: RegionRole;
     mode: Mode;
@@ -275,14 +266,6 @@ class AzureFlexibleProvider implements DatabaseProvider {
     }
   }
 
-  verifyWriter(target: RegionRole): Promise<CheckResult[]> {
-    return verifyWriter(this.ctx, target);
-  }
-
-  isStreamingStandby(standby: RegionRole): Promise<boolean> {
-    return isStreamingStandby(this.ctx, standby);
-  }
-
   /**
    * Failback's first half. After a switchover Azure made the old primary the replica (at once, or
    * when its region came back): wait for it. After a standalone promotion: a new read replica.
@@ -357,13 +340,5 @@ class AzureFlexibleProvider implements DatabaseProvider {
         replayLsn: caughtUp.replayLsn,
       },
     };
-  }
-
-  consistency(opts: { writer: RegionRole; progress: Progress }): Promise<ConsistencyResult> {
-    return consistency(this.ctx, opts);
-  }
-
-  async close(): Promise<void> {
-    await this.ctx.close();
   }
 }

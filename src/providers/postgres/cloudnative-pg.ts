@@ -12,16 +12,10 @@
  * Completion: .status.phase healthy, .status.lastPromotionToken = the token, the server out of
  * recovery.
  */
-import type { CheckResult, ComponentReadiness, Mode, RegionRole } from '../../domain/types.js';
+import type { ComponentReadiness, Mode, RegionRole } from '../../domain/types.js';
 import { PreconditionFailed, ProviderError } from '../../errors.js';
 import { formatBytes } from '../bytes.js';
-import type {
-  ActionResult,
-  ConsistencyResult,
-  DatabaseProvider,
-  Progress,
-  PromotionResult,
-} from '../types.js';
+import type { ActionResult, DatabaseProvider, Progress, PromotionResult } from '../types.js';
 import {
   CNPG_PHASE,
   CnpgClusters,
@@ -32,20 +26,13 @@ import {
   type CnpgCluster,
   type CnpgSideRef,
 } from './cnpg-clusters.js';
-import { consistency } from './consistency.js';
+import { SqlDatabaseProvider } from './sql-provider.js';
 import { NAME, other, PgContext, type PostgresProviderOptions } from './context.js';
 import { expectedLoss } from './loss.js';
 import { lsnDiff } from './lsn.js';
 import { readiness } from './readiness.js';
 import { withRights } from './rights.js';
-import {
-  inspect,
-  inspectReachable,
-  isStreamingStandby,
-  isWriter,
-  verifyWriter,
-  writerReading,
-} from './state.js';
+import { inspect, inspectReachable, isStreamingStandby, isWriter, writerReading } from './state.js';
 
 interface CloudNativePgOptions {
   primary: CnpgSideRef;
@@ -68,9 +55,9 @@ export function createCloudNativePgProvider(
 
 type Outcome<T> = { done: T } | { failed: string } | undefined;
 
-class CloudNativePgProvider implements DatabaseProvider {
+class CloudNativePgProvider extends SqlDatabaseProvider implements DatabaseProvider {
   readonly name = NAME;
-  private readonly ctx: PgContext;
+  protected readonly ctx: PgContext;
   private readonly api: CnpgClusters;
   private readonly pollMs: number;
 
@@ -78,6 +65,7 @@ class CloudNativePgProvider implements DatabaseProvider {
     pg: Omit<PostgresProviderOptions, 'promoter'>,
     private readonly cnpg: CloudNativePgOptions,
   ) {
+    super();
     // The operator fences (demotion) and promotes: no SQL fence, so no ALTER SYSTEM right asked.
     this.ctx = new PgContext({
       ...pg,
@@ -145,10 +133,6 @@ class CloudNativePgProvider implements DatabaseProvider {
     // The other Cluster unread is a warning; the rest of the list is what the card explains.
     const status = o instanceof Error && r.status === 'ready' ? 'warning' : r.status;
     return { ...r, status, details, planFacts, warnings };
-  }
-
-  isWriter(target: RegionRole): Promise<boolean> {
-    return isWriter(this.ctx, target);
   }
 
   async promote(opts: {
@@ -394,14 +378,6 @@ class CloudNativePgProvider implements DatabaseProvider {
     }
   }
 
-  verifyWriter(target: RegionRole): Promise<CheckResult[]> {
-    return verifyWriter(this.ctx, target);
-  }
-
-  isStreamingStandby(standby: RegionRole): Promise<boolean> {
-    return isStreamingStandby(this.ctx, standby);
-  }
-
   /**
    * After a planned switch the operator makes the old primary follow by itself: wait for it. After
    * an unplanned one it must be re-cloned, which the bot does not do (it deletes no Cluster).
@@ -434,13 +410,5 @@ class CloudNativePgProvider implements DatabaseProvider {
       summary: `${label(this.cnpg[standby])} follows ${w} as a replica (no rebuild) after ${Math.round((Date.now() - started) / 1000)} s`,
       evidence: { driver: 'cloudnative-pg', replica: this.name_(standby), primary: w },
     };
-  }
-
-  consistency(opts: { writer: RegionRole; progress: Progress }): Promise<ConsistencyResult> {
-    return consistency(this.ctx, opts);
-  }
-
-  close(): Promise<void> {
-    return this.ctx.close();
   }
 }

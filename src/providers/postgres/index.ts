@@ -36,15 +36,9 @@
  * (failback of an old primary), consistency.ts; and the helpers
  * divergence.ts (the stale side's analysis), memory.ts (what outlives the process), lsn.ts.
  */
-import type { CheckResult, ComponentReadiness, Mode, RegionRole } from '../../domain/types.js';
-import type {
-  ActionResult,
-  ConsistencyResult,
-  DatabaseProvider,
-  Progress,
-  PromotionResult,
-} from '../types.js';
-import { consistency } from './consistency.js';
+import type { ComponentReadiness, Mode, RegionRole } from '../../domain/types.js';
+import type { ActionResult, DatabaseProvider, Progress, PromotionResult } from '../types.js';
+import { SqlDatabaseProvider } from './sql-provider.js';
 import { NAME, PgContext, type PostgresProviderOptions } from './context.js';
 import { keepFoundFence } from './fence.js';
 import { promote } from './promote.js';
@@ -52,7 +46,6 @@ import { readiness } from './readiness.js';
 import { resync } from './resync.js';
 import { withRights } from './rights.js';
 import { undoPromotion } from './undo.js';
-import { isStreamingStandby, isWriter, verifyWriter } from './state.js';
 
 export type { PostgresProviderOptions } from './context.js';
 export { switchpointFrom } from './divergence.js';
@@ -70,24 +63,21 @@ export function createPostgresProvider(opts: PostgresProviderOptions): DatabaseP
 }
 
 /** The provider's face: each method hands the shared context to the file that owns the concern. */
-class PostgresProvider implements DatabaseProvider {
+class PostgresProvider extends SqlDatabaseProvider implements DatabaseProvider {
   readonly name = NAME;
-  private readonly ctx: PgContext;
+  protected readonly ctx: PgContext;
 
   /** Only a fence the bot set (ALTER SYSTEM) is one it can lift: a fence command has no undo. */
   readonly undoPromotion?: DatabaseProvider['undoPromotion'];
 
   constructor(opts: PostgresProviderOptions) {
+    super();
     this.ctx = new PgContext(opts);
     if (opts.fence.method === 'read-only') this.undoPromotion = (o) => undoPromotion(this.ctx, o);
   }
 
   readiness(target: RegionRole): Promise<ComponentReadiness> {
     return withRights(this.ctx, () => readiness(this.ctx, target));
-  }
-
-  isWriter(target: RegionRole): Promise<boolean> {
-    return isWriter(this.ctx, target);
   }
 
   promote(opts: { target: RegionRole; mode: Mode; progress: Progress }): Promise<PromotionResult> {
@@ -98,23 +88,7 @@ class PostgresProvider implements DatabaseProvider {
     return keepFoundFence(this.ctx, promoted);
   }
 
-  verifyWriter(target: RegionRole): Promise<CheckResult[]> {
-    return verifyWriter(this.ctx, target);
-  }
-
-  isStreamingStandby(standby: RegionRole): Promise<boolean> {
-    return isStreamingStandby(this.ctx, standby);
-  }
-
   resync(opts: { standby: RegionRole; progress: Progress }): Promise<ActionResult> {
     return resync(this.ctx, opts);
-  }
-
-  consistency(opts: { writer: RegionRole; progress: Progress }): Promise<ConsistencyResult> {
-    return consistency(this.ctx, opts);
-  }
-
-  close(): Promise<void> {
-    return this.ctx.close();
   }
 }

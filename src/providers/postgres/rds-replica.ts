@@ -12,21 +12,15 @@ import {
   RDSClient,
   type DBInstance,
 } from '@aws-sdk/client-rds';
-import type { CheckResult, ComponentReadiness, Mode, RegionRole } from '../../domain/types.js';
+import type { ComponentReadiness, Mode, RegionRole } from '../../domain/types.js';
 import { PreconditionFailed, ProviderError } from '../../errors.js';
-import type {
-  ActionResult,
-  ConsistencyResult,
-  DatabaseProvider,
-  Progress,
-  PromotionResult,
-} from '../types.js';
-import { consistency } from './consistency.js';
+import type { ActionResult, DatabaseProvider, Progress, PromotionResult } from '../types.js';
+import { SqlDatabaseProvider } from './sql-provider.js';
 import { NAME, other, PgContext, type PostgresProviderOptions } from './context.js';
 import { promote, waitForReplay } from './promote.js';
 import { readiness } from './readiness.js';
 import { withRights } from './rights.js';
-import { inspect, isStreamingStandby, isWriter, verifyWriter, writePosition } from './state.js';
+import { inspect, isStreamingStandby, isWriter, writePosition } from './state.js';
 
 interface RdsInstanceRef {
   instanceIdentifier: string;
@@ -54,9 +48,9 @@ export function createRdsReplicaProvider(
   return new RdsReplicaProvider(pg, rds);
 }
 
-class RdsReplicaProvider implements DatabaseProvider {
+class RdsReplicaProvider extends SqlDatabaseProvider implements DatabaseProvider {
   readonly name = NAME;
-  private readonly ctx: PgContext;
+  protected readonly ctx: PgContext;
   private readonly clients = new Map<string, RDSClient>();
   private readonly pollMs: number;
   /** How long the last failback rebuild took in this process, for the card. */
@@ -66,6 +60,7 @@ class RdsReplicaProvider implements DatabaseProvider {
     pg: Omit<PostgresProviderOptions, 'promoter'>,
     private readonly rds: RdsReplicaOptions,
   ) {
+    super();
     this.ctx = new PgContext({ ...pg, promoter: (t, p) => this.promoteReplica(t, p) });
     this.pollMs = rds.pollMs ?? 5000;
   }
@@ -133,10 +128,6 @@ class RdsReplicaProvider implements DatabaseProvider {
     return { ...r, warnings, planFacts, details: { ...r.details, rdsStatus } };
   }
 
-  isWriter(target: RegionRole): Promise<boolean> {
-    return isWriter(this.ctx, target);
-  }
-
   async promote(opts: {
     target: RegionRole;
     mode: Mode;
@@ -201,14 +192,6 @@ class RdsReplicaProvider implements DatabaseProvider {
         );
       await new Promise((r) => setTimeout(r, this.pollMs));
     }
-  }
-
-  verifyWriter(target: RegionRole): Promise<CheckResult[]> {
-    return verifyWriter(this.ctx, target);
-  }
-
-  isStreamingStandby(standby: RegionRole): Promise<boolean> {
-    return isStreamingStandby(this.ctx, standby);
   }
 
   /**
@@ -297,13 +280,9 @@ class RdsReplicaProvider implements DatabaseProvider {
     }
   }
 
-  consistency(opts: { writer: RegionRole; progress: Progress }): Promise<ConsistencyResult> {
-    return consistency(this.ctx, opts);
-  }
-
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     for (const c of this.clients.values()) c.destroy();
-    await this.ctx.close();
+    await super.close();
   }
 }
 
