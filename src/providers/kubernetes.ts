@@ -274,7 +274,7 @@ async function scale(ctx: KubernetesContext, args: ScaleArgs): Promise<ActionRes
   if (args.wait === false)
     return {
       noop: false,
-      summary: `set the ${region} to ${profile}: ${changed.join(', ') || 'counts already set'} (pods not waited for)`,
+      summary: `set the ${region} to ${profile}: ${changed.join(', ') || 'counts already set'}`,
       evidence,
     };
   return waitScaled(ctx, { ...args, hpas }, changed, evidence);

@@ -21,13 +21,14 @@ export const scaleSecondary: Step = {
       progress,
     });
     const head = ctx.headStart;
+    const readyMs = result.evidence.readyMs;
     return actionOutcome([
       {
         component: 'cluster',
         result: head
           ? {
               noop: false,
-              summary: `head start at approval: ${head.summary}; ${result.summary}`,
+              summary: `head start at approval: ${head.summary}; ${typeof readyMs === 'number' ? `all ready after ${readyMs} ms` : result.summary}`,
               evidence: { ...result.evidence, headStart: head.evidence },
             }
           : result,
