@@ -265,11 +265,14 @@ export async function operationThroughSlack(
   expect(card.args.channel).toBe(LAB_CHANNEL);
   const ts = String(card.result.ts);
   // Preflight has read every component once the Approve button is drawn.
-  const value = await slack.waitFor(
-    () => approveValue(cardNow(run, ts)),
-    'the Approve button',
-    RUN_TIMEOUT_MS,
-  );
+  const value = await slack
+    .waitFor(() => approveValue(cardNow(run, ts)), 'the Approve button', RUN_TIMEOUT_MS)
+    .catch((err: Error) => {
+      // A refusal says why on the card: show it, not only the calls' headlines.
+      throw new Error(`${err.message}
+the card now:
+${blocksText(cardNow(run, ts))}`);
+    });
   const approvalCard = blocksText(cardNow(run, ts));
   const { opId } = decodeButtonValue(value)!;
   await click(run, 'approve', value, APPROVER);
