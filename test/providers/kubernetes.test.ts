@@ -176,9 +176,7 @@ test('a head start: counts set only from standby size, recorded before the first
   });
   expect(order).toEqual(['recorded after 0 writes']);
   expect(head.noop).toBe(false);
-  expect(head.summary).toBe(
-    'set the secondary to production: api 2→6, worker 1→3',
-  );
+  expect(head.summary).toBe('set the secondary to production: api 2→6, worker 1→3');
   // Returned before the pods (400 ms each) were ready.
   expect(secondary.workload('Deployment', 'shop', 'api')).toMatchObject({ replicas: 6 });
   expect(secondary.workload('Deployment', 'shop', 'api')!.readyReplicas).toBeLessThan(6);
