@@ -266,12 +266,18 @@ export async function operationThroughSlack(
   const ts = String(card.result.ts);
   // Preflight has read every component once the Approve button is drawn.
   const value = await slack
-    .waitFor(() => approveValue(cardNow(run, ts)), 'the Approve button', RUN_TIMEOUT_MS)
+    .waitFor(
+      () => {
+        const text = blocksText(cardNow(run, ts));
+        // A refusal says why on the card: fail with that at once, not after the wait.
+        if (text.includes('⛔ Refused')) throw new Error(`refused before approval:\n${text}`);
+        return approveValue(cardNow(run, ts));
+      },
+      'the Approve button',
+      RUN_TIMEOUT_MS,
+    )
     .catch((err: Error) => {
-      // A refusal says why on the card: show it, not only the calls' headlines.
-      throw new Error(`${err.message}
-the card now:
-${blocksText(cardNow(run, ts))}`);
+      throw new Error(`${err.message}\nthe card now:\n${blocksText(cardNow(run, ts))}`);
     });
   const approvalCard = blocksText(cardNow(run, ts));
   const { opId } = decodeButtonValue(value)!;
