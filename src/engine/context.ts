@@ -76,4 +76,7 @@ export interface EngineContext {
   withdrawing: Promise<void> | undefined;
   /** Head starts still setting the secondary's counts, by operation (head-start.ts). */
   headStarts: Map<string, Promise<void>>;
+  /** Finished operations whose head start could not be withdrawn yet: each tick tries again. */
+  headStartsLeft: Set<string>;
+  retryingHeadStarts: Promise<void> | undefined;
 }

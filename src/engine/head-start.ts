@@ -8,7 +8,7 @@ import { errorInfo } from '../errors.js';
 import type { OperationKind, OperationView, Runbook, TimelineEntry } from '../domain/types.js';
 import type { ActionResult } from '../providers/types.js';
 import type { EngineContext } from './context.js';
-import { notify } from './views.js';
+import { getView, notify } from './views.js';
 
 const META_KEY = 'head-start';
 /** `scaled`: counts set, the scale step has not taken over yet; with what the head start set. */
@@ -101,7 +101,10 @@ export async function withdrawHeadStart(ctx: EngineContext, view: OperationView)
   try {
     await ctx.headStarts.get(view.id);
     const m = await getMark(ctx, view.id);
-    if (m?.state !== 'scaled') return;
+    if (m?.state !== 'scaled') {
+      ctx.headStartsLeft.delete(view.id);
+      return;
+    }
     const r = await cluster.scale({
       region: 'secondary',
       profile: 'standby',
@@ -109,6 +112,7 @@ export async function withdrawHeadStart(ctx: EngineContext, view: OperationView)
       wait: false,
     });
     await setMark(ctx, view.id, { ...m, state: 'withdrawn' });
+    ctx.headStartsLeft.delete(view.id);
     const entry: TimelineEntry = {
       type: 'StepProgress',
       stepId: 'scale-secondary',
@@ -120,9 +124,10 @@ export async function withdrawHeadStart(ctx: EngineContext, view: OperationView)
     notify(ctx, { op: view, entries: [entry] });
     ctx.log.info({ opId: view.id, summary: r.summary }, 'head start withdrawn');
   } catch (err) {
+    ctx.headStartsLeft.add(view.id);
     ctx.log.error(
       { opId: view.id, err: errorInfo(err) },
-      'head start: could not scale the secondary back to standby; scale it by hand (dr status shows its size)',
+      'head start: could not scale the secondary back to standby yet; trying again every tick',
     );
   }
 }
@@ -146,4 +151,20 @@ export async function headStartFirst(
     new Promise<void>((r) => (timer = setTimeout(r, LEAD_MS))),
   ]);
   clearTimeout(timer);
+}
+
+/** The tick's retry of the withdrawals that failed (one pass at a time). */
+export function retryHeadStartWithdrawals(ctx: EngineContext): Promise<void> {
+  if (ctx.headStartsLeft.size === 0) return Promise.resolve();
+  ctx.retryingHeadStarts ??= (async () => {
+    try {
+      for (const id of [...ctx.headStartsLeft]) {
+        const view = await getView(ctx, id).catch(() => null);
+        if (view && !ctx.runners.has(id)) await withdrawHeadStart(ctx, view);
+      }
+    } finally {
+      ctx.retryingHeadStarts = undefined;
+    }
+  })();
+  return ctx.retryingHeadStarts;
 }

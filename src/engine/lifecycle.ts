@@ -5,12 +5,13 @@ import { errorInfo } from '../errors.js';
 import type { EngineContext } from './context.js';
 import { OperationRunner } from './operation-runner.js';
 import { UnrestorableOperation } from './restore.js';
-import { withdrawHeadStart } from './head-start.js';
+import { retryHeadStartWithdrawals, withdrawHeadStart } from './head-start.js';
 import { getView } from './views.js';
 import { withdrawUnconfirmed } from './withdraw.js';
 
 function tick(ctx: EngineContext): void {
   void withdrawUnconfirmed(ctx);
+  void retryHeadStartWithdrawals(ctx);
   for (const r of ctx.runners.values()) {
     if (r.live && r.liveView.phase === 'awaitingApproval') r.send({ type: 'TICK', at: ctx.now() });
   }

@@ -45,6 +45,8 @@ export function createEngineContext(deps: EngineDeps): EngineContext {
     unconfirmed: new Set(),
     withdrawing: undefined,
     headStarts: new Map(),
+    headStartsLeft: new Set(),
+    retryingHeadStarts: undefined,
     runbooks: customRunbooks(deps.config.runbook.steps),
     customSteps: customSteps(deps.config),
   } as Omit<EngineContext, 'machine' | 'runnerDeps' | 'register'> as EngineContext;

@@ -160,6 +160,22 @@ test('a withdrawal that failed is done by the next bot process at start', async 
   );
 });
 
+test('a withdrawal that failed is tried again on the next tick', async () => {
+  h = await createHarness({ name: 'head-start-tick', tickMs: 50 });
+  const op = await approvedInRecheck(h);
+  await secondaryAt(h, 'production');
+  h.world.fail('cluster.scale', 1);
+  await h.world.set('database.standby', 'none');
+  h.world.delay('database.readiness', 0);
+  await inPhase(h.engine, op.id, 'refused');
+  await secondaryAt(h, 'standby');
+  await until('the withdrawal on the timeline', async () =>
+    (await progressOfScale(h!, op.id)).some((m) => m.startsWith('head start withdrawn')),
+  );
+  // The head start, the failed withdrawal, the one that worked.
+  expect(h.world.calls.filter((c) => c.startsWith('cluster.scale(')).length).toBe(3);
+});
+
 /** The scale calls so far: the head start, then the withdrawal that failed. */
 const failedOnce = (harness: Harness) =>
   harness.world.calls.filter((c) => c.startsWith('cluster.scale(')).length >= 2;
