@@ -59,6 +59,22 @@ async function progressOfScale(harness: Harness, opId: string): Promise<string[]
   );
 }
 
+/** The standby is gone by the time the held-back recheck reads it: the operation is refused. */
+async function refusedByRecheck(harness: Harness, opId: string): Promise<void> {
+  await harness.world.set('database.standby', 'none');
+  harness.world.delay('database.readiness', 0);
+  await inPhase(harness.engine, opId, 'refused');
+}
+
+const withdrawnOnTimeline = (harness: Harness, opId: string, why = '') =>
+  until('the withdrawal on the timeline', async () =>
+    (await progressOfScale(harness, opId)).some((m) => m.startsWith(`head start withdrawn${why}`)),
+  );
+
+/** Calls of the cluster's scale: head starts and withdrawals, whatever they did. */
+const scaleCalls = (harness: Harness) =>
+  harness.world.calls.filter((c) => c.startsWith('cluster.scale(')).length;
+
 test('the secondary scales at approval while the recheck still runs, and its step says so', async () => {
   h = await createHarness({ name: 'head-start-run' });
   const op = await approvedInRecheck(h);
@@ -81,17 +97,9 @@ test('refused by the recheck: the secondary goes back to standby, and the timeli
   h = await createHarness({ name: 'head-start-refused' });
   const op = await approvedInRecheck(h);
   await secondaryAt(h, 'production');
-  // The standby is gone by the time the recheck reads it.
-  await h.world.set('database.standby', 'none');
-  h.world.delay('database.readiness', 0);
-
-  await inPhase(h.engine, op.id, 'refused');
+  await refusedByRecheck(h, op.id);
   await secondaryAt(h, 'standby');
-  await until('the withdrawal on the timeline', async () =>
-    (await progressOfScale(h!, op.id)).some((m) =>
-      m.startsWith('head start withdrawn (the operation ended refused before scaling)'),
-    ),
-  );
+  await withdrawnOnTimeline(h, op.id, ' (the operation ended refused before scaling)');
 });
 
 test('rejected while the head start writes: it is waited for, then withdrawn', async () => {
@@ -102,9 +110,7 @@ test('rejected while the head start writes: it is waited for, then withdrawn', a
   expect(rejected.ok).toBe(true);
   await inPhase(h.engine, op.id, 'rejected');
   h.world.delay('database.readiness', 0);
-  await until('the withdrawal on the timeline', async () =>
-    (await progressOfScale(h!, op.id)).some((m) => m.startsWith('head start withdrawn')),
-  );
+  await withdrawnOnTimeline(h, op.id);
   expect(await h.world.get('cluster.secondary')).toBe('standby');
   expect(await h.world.effects('cluster.scale')).toBe(2);
 });
@@ -116,9 +122,7 @@ test('rejected before the head start wrote: nothing changes, nothing to withdraw
   expect((await h.engine.reject({ opId: op.id, userId: APPROVER })).ok).toBe(true);
   await inPhase(h.engine, op.id, 'rejected');
   h.world.delay('database.readiness', 0);
-  await until('the head start to give up', async () =>
-    h!.world.calls.some((c) => c.startsWith('cluster.scale(')),
-  );
+  await until('the head start to give up', async () => scaleCalls(h!) > 0);
   await new Promise((r) => setTimeout(r, 400));
   expect(await h.world.effects('cluster.scale')).toBe(0);
   expect(await h.world.get('cluster.secondary')).toBe('standby');
@@ -131,9 +135,7 @@ test('a secondary someone already scaled gets no head start and is left as it wa
     world: await new FakeWorld().init({ 'cluster.secondary': 'production' }),
   });
   const op = await approvedInRecheck(h);
-  await h.world.set('database.standby', 'none');
-  h.world.delay('database.readiness', 0);
-  await inPhase(h.engine, op.id, 'refused');
+  await refusedByRecheck(h, op.id);
   await h.engine.stop();
   expect(await h.world.effects('cluster.scale')).toBe(0);
   expect(await h.world.get('cluster.secondary')).toBe('production');
@@ -145,19 +147,16 @@ test('a withdrawal that failed is done by the next bot process at start', async 
   const op = await approvedInRecheck(h);
   await secondaryAt(h, 'production');
   h.world.fail('cluster.scale', 1);
-  await h.world.set('database.standby', 'none');
-  h.world.delay('database.readiness', 0);
-  await inPhase(h.engine, op.id, 'refused');
-  await until('the failed withdrawal', async () => failedOnce(h!));
+  await refusedByRecheck(h, op.id);
+  // The head start, then the withdrawal that failed.
+  await until('the failed withdrawal', async () => scaleCalls(h!) >= 2);
   expect(await h.world.get('cluster.secondary')).toBe('production');
   await h.engine.stop();
 
   const restarted: Engine = h.another();
   await restarted.start();
   await secondaryAt(h, 'standby');
-  await until('the withdrawal on the timeline', async () =>
-    (await progressOfScale(h!, op.id)).some((m) => m.startsWith('head start withdrawn')),
-  );
+  await withdrawnOnTimeline(h, op.id);
 });
 
 test('a withdrawal that failed is tried again on the next tick', async () => {
@@ -165,20 +164,12 @@ test('a withdrawal that failed is tried again on the next tick', async () => {
   const op = await approvedInRecheck(h);
   await secondaryAt(h, 'production');
   h.world.fail('cluster.scale', 1);
-  await h.world.set('database.standby', 'none');
-  h.world.delay('database.readiness', 0);
-  await inPhase(h.engine, op.id, 'refused');
+  await refusedByRecheck(h, op.id);
   await secondaryAt(h, 'standby');
-  await until('the withdrawal on the timeline', async () =>
-    (await progressOfScale(h!, op.id)).some((m) => m.startsWith('head start withdrawn')),
-  );
+  await withdrawnOnTimeline(h, op.id);
   // The head start, the failed withdrawal, the one that worked.
-  expect(h.world.calls.filter((c) => c.startsWith('cluster.scale(')).length).toBe(3);
+  expect(scaleCalls(h)).toBe(3);
 });
-
-/** The scale calls so far: the head start, then the withdrawal that failed. */
-const failedOnce = (harness: Harness) =>
-  harness.world.calls.filter((c) => c.startsWith('cluster.scale(')).length >= 2;
 
 test("a team's own step placed before the scaling is not jumped: no head start", async () => {
   h = await createHarness({
