@@ -168,3 +168,11 @@ export function retryHeadStartWithdrawals(ctx: EngineContext): Promise<void> {
   })();
   return ctx.retryingHeadStarts;
 }
+
+/** At start: the last operation may have ended just before a restart, its head start not yet withdrawn. */
+export async function withdrawLeftHeadStart(ctx: EngineContext): Promise<void> {
+  const id = await ctx.store.lastFinished(ctx.env).catch(() => null);
+  if (!id) return;
+  ctx.headStartsLeft.add(id);
+  void retryHeadStartWithdrawals(ctx);
+}

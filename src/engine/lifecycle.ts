@@ -5,8 +5,7 @@ import { errorInfo } from '../errors.js';
 import type { EngineContext } from './context.js';
 import { OperationRunner } from './operation-runner.js';
 import { UnrestorableOperation } from './restore.js';
-import { retryHeadStartWithdrawals, withdrawHeadStart } from './head-start.js';
-import { getView } from './views.js';
+import { retryHeadStartWithdrawals, withdrawLeftHeadStart } from './head-start.js';
 import { withdrawUnconfirmed } from './withdraw.js';
 
 function tick(ctx: EngineContext): void {
@@ -15,13 +14,6 @@ function tick(ctx: EngineContext): void {
   for (const r of ctx.runners.values()) {
     if (r.live && r.liveView.phase === 'awaitingApproval') r.send({ type: 'TICK', at: ctx.now() });
   }
-}
-
-/** The last operation may have ended just before a restart, its head start not yet withdrawn. */
-async function withdrawLeftHeadStart(ctx: EngineContext): Promise<void> {
-  const id = await ctx.store.lastFinished(ctx.env).catch(() => null);
-  const view = id ? await getView(ctx, id).catch(() => undefined) : undefined;
-  if (view && !ctx.runners.has(view.id)) void withdrawHeadStart(ctx, view);
 }
 
 export async function startEngine(ctx: EngineContext): Promise<void> {

@@ -268,10 +268,11 @@ export async function operationThroughSlack(
   const value = await slack
     .waitFor(
       () => {
-        const text = blocksText(cardNow(run, ts));
+        const now = cardNow(run, ts);
+        const text = blocksText(now);
         // A refusal says why on the card: fail with that at once, not after the wait.
         if (text.includes('⛔ Refused')) throw new Error(`refused before approval:\n${text}`);
-        return approveValue(cardNow(run, ts));
+        return approveValue(now);
       },
       'the Approve button',
       RUN_TIMEOUT_MS,
