@@ -53,7 +53,7 @@ export interface PostgresProviderOptions {
 export interface PgConsistencyOptions {
   /** Rows per chunk, from the table's statistics. */
   chunkRows: number;
-  /** Chunks compared at once; each holds one connection on each side. */
+  /** Chunk queries at once on each side, each on a connection of its own. */
   concurrency: number;
   /** column: each column by its type's hash function; text: hashtextextended of the row's text. */
   rowHash: 'column' | 'text';
@@ -67,7 +67,7 @@ export interface PgConsistencyOptions {
 
 const CONSISTENCY_DEFAULTS: PgConsistencyOptions = {
   chunkRows: 50_000,
-  concurrency: 2,
+  concurrency: 3,
   rowHash: 'column',
   attempts: 3,
   timeBudgetSeconds: 900,
@@ -216,7 +216,8 @@ export class PgContext {
     }
   }
 
-  private wrap(side: RegionRole, action: string, err: unknown): DrError {
+  /** An error from `side` as a DrError naming the side and the action, retryable when worth it. */
+  wrap(side: RegionRole, action: string, err: unknown): DrError {
     if (err instanceof DrError) return err;
     const e = err as { code?: string; message?: string };
     const message = e.message ?? String(err);
@@ -259,6 +260,18 @@ export class PgContext {
     fn: (c: pg.Client) => Promise<T>,
     queryTimeoutMs = 15_000,
   ): Promise<T> {
+    const client = await this.connect(side, action, queryTimeoutMs);
+    try {
+      return await fn(client);
+    } catch (err) {
+      throw this.wrap(side, action, err);
+    } finally {
+      await this.release(client);
+    }
+  }
+
+  /** A connection to `side` the caller keeps until `release` (close() ends any left open). */
+  async connect(side: RegionRole, action: string, queryTimeoutMs = 15_000): Promise<pg.Client> {
     const client = new pg.Client({
       connectionString: this.url(side),
       connectionTimeoutMillis: this.connectTimeoutMs,
@@ -269,13 +282,16 @@ export class PgContext {
     this.open.add(client);
     try {
       await client.connect();
-      return await fn(client);
+      return client;
     } catch (err) {
+      await this.release(client);
       throw this.wrap(side, action, err);
-    } finally {
-      this.open.delete(client);
-      await client.end().catch(() => undefined);
     }
+  }
+
+  async release(client: pg.Client): Promise<void> {
+    this.open.delete(client);
+    await client.end().catch(() => undefined);
   }
 
   async poll<T>(timeoutMs: number, what: string, probe: () => Promise<T | undefined>): Promise<T> {
