@@ -8,7 +8,7 @@
  *   npm run bench:consistency -- --rows 200000              # one small size
  *   npm run bench:consistency -- --rows 1e6,1e7 --json      # the figures as JSON
  *
- * Options: --row-bytes N (200), --concurrency N (2), --chunk-rows N (50000), --no-load.
+ * Options: --row-bytes N (200), --concurrency N (3), --chunk-rows N (50000), --no-load.
  * One lab serves every size; the table is rebuilt per size and the lab removed at the end.
  */
 import { pino } from 'pino';
@@ -29,7 +29,7 @@ import {
 
 const SIZES = listArg('--rows', [1_000_000, 10_000_000, 30_000_000]);
 const ROW_BYTES = numberArg('--row-bytes', 200);
-const CONCURRENCY = numberArg('--concurrency', 2);
+const CONCURRENCY = numberArg('--concurrency', 3);
 const CHUNK_ROWS = numberArg('--chunk-rows', 50_000);
 const JSON_OUT = process.argv.includes('--json');
 const LOAD = !process.argv.includes('--no-load');
@@ -140,7 +140,7 @@ function print(figures: Figure[]): void {
   ]);
   const widths = head.map((_, i) => Math.max(...[head, ...rows].map((r) => r[i]!.length)));
   console.log(
-    `consistency check on the lab: ${ROW_BYTES}-byte rows, ${CONCURRENCY} chunks at a time per side, chunks of ${CHUNK_ROWS} rows`,
+    `consistency check on the lab: ${ROW_BYTES}-byte rows, ${CONCURRENCY} queries at a time per side, chunks of ${CHUNK_ROWS} rows`,
   );
   for (const r of [head, ...rows]) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  '));
   console.log(

@@ -67,7 +67,7 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   'consistency.postgres.chunkRows':
     "Rows per chunk (a range of heap blocks, from the table's statistics): one short query per side, and the unit that is retried, sampled and named by its key range when it differs.",
   'consistency.postgres.concurrency':
-    "Chunks compared at once; each holds one connection on each side. Raise it with the servers' cores.",
+    "Chunk queries at once on each side, each on a connection of its own (plus one to the standby, watching its replay). 3 is one parallel query at PostgreSQL's defaults (a leader and two workers). Raise it with the servers' cores.",
   'consistency.postgres.rowHash':
     "`column`: each column hashed by its type's own hash function (timestamptz as UTC, the text form for a type without one), about twice a plain scan; values their type calls equal hash alike (1.0 and 1.00). `text`: each row's text form, byte-exact, about 4x slower.",
   'consistency.redis': 'How the Redis keyspace is sampled.',

@@ -191,7 +191,7 @@ function consistencyLine(config: DrConfig): string {
   const parts = [
     postgres
       ? postgres.consistencyTables.length
-        ? `tables ${postgres.consistencyTables.join(', ')} in chunks of ${k.postgres.chunkRows} rows, ${k.postgres.concurrency} at a time`
+        ? `tables ${postgres.consistencyTables.join(', ')} in chunks of ${k.postgres.chunkRows} rows, ${k.postgres.concurrency} queries at a time per side`
         : 'no PostgreSQL table (components.postgres.consistencyTables is empty)'
       : null,
     redis ? `${k.redis.sampleKeys} Redis keys at random` : null,

@@ -177,7 +177,7 @@ describe('dr config check', () => {
       "readiness:    every 15 min; drill warning after 90 days; Velero backups (daily) in velero, location default, younger than 24 h, seen by the secondary's default",
     );
     expect(lines).toContain(
-      'consistency:  tables public.orders, public.customers in chunks of 50000 rows, 2 at a time; 1000 Redis keys at random; within 900 s; not wholly proven: pause',
+      'consistency:  tables public.orders, public.customers in chunks of 50000 rows, 3 queries at a time per side; 1000 Redis keys at random; within 900 s; not wholly proven: pause',
     );
     expect(run.stdout).not.toContain('s3cret');
   });

@@ -117,6 +117,86 @@ describe('PostgreSQL', () => {
     expect([...checks.values()].every((c) => c.ok)).toBe(true);
   });
 
+  test('`concurrency` chunk queries at a time on each side, on that many connections (one more watches replay)', async () => {
+    const watchers = [new pg.Client(primary), new pg.Client(secondary)];
+    await Promise.all(watchers.map((c) => c.connect()));
+    // Per side: the most dr-bot connections and the most chunk queries running at once, as a DBA sizing max_connections would watch.
+    const most = [
+      { connections: 0, chunkQueries: 0 },
+      { connections: 0, chunkQueries: 0 },
+    ];
+    let checking = true;
+    const watching = Promise.all(
+      watchers.map(async (c, side) => {
+        while (checking) {
+          const { rows } = await c.query<{ conns: number; chunks: number }>(
+            `SELECT count(*)::int AS conns,
+                    count(*) FILTER (WHERE state = 'active' AND query LIKE '%FROM "orders" t WHERE t.ctid%')::int AS chunks
+               FROM pg_stat_activity WHERE application_name = 'dr-bot'`,
+          );
+          most[side]!.connections = Math.max(most[side]!.connections, rows[0]!.conns);
+          most[side]!.chunkQueries = Math.max(most[side]!.chunkQueries, rows[0]!.chunks);
+        }
+      }),
+    );
+    try {
+      const p = provider(['orders'], { chunkRows: 2000, concurrency: 2, rowHash: 'text' });
+      const orders = (await check(p)).scopes.get('orders')!;
+      expect(orders).toMatchObject({ equal: orders.total, rowsEqual: 60000 });
+    } finally {
+      checking = false;
+      await watching;
+      await Promise.all(watchers.map((c) => c.end()));
+    }
+    const [writer, standby] = most;
+    expect(writer!.connections).toBeLessThanOrEqual(2);
+    expect(standby!.connections).toBeLessThanOrEqual(3);
+    expect(writer!.chunkQueries).toBeGreaterThanOrEqual(1);
+    expect(writer!.chunkQueries).toBeLessThanOrEqual(2);
+    expect(standby!.chunkQueries).toBeGreaterThanOrEqual(1);
+    expect(standby!.chunkQueries).toBeLessThanOrEqual(2);
+  });
+
+  test('a connection lost during the check costs its table, and the other tables are still compared', async () => {
+    const standby = new pg.Client(secondary);
+    await standby.connect();
+    let cut: string | undefined;
+    let checking = true;
+    // Ends the first chunk query seen on the standby, as a restarting server or a network cut would.
+    const cutting = (async () => {
+      while (checking && !cut) {
+        const { rows } = await standby.query<{ table: string }>(
+          `SELECT substring(query FROM 'FROM "([a-z_]+)" t') AS table
+             FROM (SELECT pid, query FROM pg_stat_activity
+                    WHERE application_name = 'dr-bot' AND state = 'active'
+                      AND query LIKE '%count(*)%' AND pid <> pg_backend_pid() OFFSET 0) a
+            WHERE pg_terminate_backend(pid)`,
+        );
+        cut = rows[0]?.table;
+      }
+    })();
+    try {
+      const p = provider(['orders', 'log_lines'], {
+        chunkRows: 2000,
+        concurrency: 1,
+        rowHash: 'text',
+      });
+      const { scopes } = await check(p);
+      checking = false;
+      await cutting;
+      expect(cut).toBeDefined();
+      expect(scopes.get(cut!)!.error).toMatch(/^not compared: .*secondary/);
+      const rest = cut === 'orders' ? 'log_lines' : 'orders';
+      const rows = rest === 'orders' ? 60000 : 5000;
+      expect(scopes.get(rest)).toMatchObject({ different: 0, rowsEqual: rows });
+      expect(scopes.get(rest)!.error).toBeUndefined();
+    } finally {
+      checking = false;
+      await cutting;
+      await standby.end();
+    }
+  });
+
   test('rows inserted and updated in the checked table during the check are no false difference', async () => {
     let writing = true;
     let next = 100_000;

@@ -12,8 +12,11 @@ const postgres = z
      * the unit that is retried, sampled and named when it differs.
      */
     chunkRows: z.number().int().min(1000).max(10_000_000).default(50_000),
-    /** Chunks checked at once on each side: one connection per chunk in flight, per side. */
-    concurrency: z.number().int().min(1).max(32).default(2),
+    /**
+     * Chunk queries at once on each side: that many connections per side (and one more to the
+     * standby, watching its replay). 3, as many processes as one parallel query of PostgreSQL's defaults.
+     */
+    concurrency: z.number().int().min(1).max(32).default(3),
     /**
      * column: each column hashed by its type's own hash function (the text form for types without
      * one), about twice a plain scan; values their type calls equal hash alike, e.g. 1.0 and 1.00.

@@ -85,7 +85,7 @@ async function tableScopes(
   if (plans.length) {
     const chunks = plans.reduce((n, p) => n + p.chunks.length, 0);
     progress(
-      `comparing ${chunks} chunks of ${plans.length} table(s), ${settings.concurrency} at a time`,
+      `comparing ${chunks} chunks of ${plans.length} table(s), ${settings.concurrency} queries at a time per side`,
     );
     compared = await compareTables(ctx, { writer, plans, settings, deadline, progress });
   }
