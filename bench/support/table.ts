@@ -1,11 +1,17 @@
 /**
  * What the failback benchmarks share: a large table of fixed-size rows on the lab's writer, the
  * wait for its standby, a parallel count(*) of both sides (the reference a consistency check is
- * measured against), a write load on that table, and the servers' peak private memory.
+ * measured against), the check's chunk digests alone (its raw operation), a write load on that table, and the servers' peak private memory.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
+import {
+  chunkDigest,
+  planTable,
+  prepareSession,
+  type TablePlan,
+} from '../../src/providers/postgres/chunks.js';
 
 /** Numbers from a flag: `--rows 200000` or `--rows 1e6,1e7`. */
 export function listArg(name: string, fallback: number[]): number[] {
@@ -87,6 +93,46 @@ export async function replayed(writer: string, standby: string): Promise<void> {
 /** The reference: count(*) of the table on both sides at once (each may use parallel workers). */
 export async function parallelScan(urls: string[], table: string): Promise<number> {
   return timed(() => Promise.all(urls.map((u) => query(u, `SELECT count(*) FROM ${table}`))));
+}
+
+/**
+ * The check's raw operation: every chunk's digest query (the check's own SQL, chunks.ts) on both
+ * sides at once, `concurrency` at a time per side, with no comparison, LSN or replay wait.
+ */
+export async function rawDigests(
+  urls: string[],
+  table: string,
+  settings: { chunkRows: number; concurrency: number },
+): Promise<number> {
+  const planner = new pg.Client({ connectionString: urls[0] });
+  await planner.connect();
+  let plan: TablePlan;
+  try {
+    const { rows } = await planner.query<{ v: string }>('SHOW server_version_num');
+    plan = await planTable(planner, table, Number(rows[0]!.v), {
+      chunkRows: settings.chunkRows,
+      rowHash: 'column',
+    });
+  } finally {
+    await planner.end();
+  }
+  const side = async (url: string) => {
+    const queue = [...plan.chunks];
+    await Promise.all(
+      Array.from({ length: settings.concurrency }, async () => {
+        const c = new pg.Client({ connectionString: url });
+        await c.connect();
+        try {
+          await prepareSession(c);
+          for (let chunk = queue.pop(); chunk; chunk = queue.pop())
+            await chunkDigest(c, plan, chunk);
+        } finally {
+          await c.end();
+        }
+      }),
+    );
+  };
+  return timed(() => Promise.all(urls.map(side)));
 }
 
 /**
