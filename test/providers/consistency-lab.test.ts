@@ -42,8 +42,16 @@ describe('PostgreSQL', () => {
   let secondary: string;
   const opened: DatabaseProvider[] = [];
 
-  function provider(tables: string[], consistency: Partial<PgConsistencyOptions> = {}) {
-    const p = labPostgresProvider(primary, secondary, { consistencyTables: tables, consistency });
+  function provider(
+    tables: string[],
+    consistency: Partial<PgConsistencyOptions> = {},
+    catchUpTimeoutSeconds?: number,
+  ) {
+    const p = labPostgresProvider(primary, secondary, {
+      consistencyTables: tables,
+      consistency,
+      ...(catchUpTimeoutSeconds ? { catchUpTimeoutSeconds } : {}),
+    });
     opened.push(p);
     return p;
   }
@@ -194,6 +202,51 @@ describe('PostgreSQL', () => {
       checking = false;
       await cutting;
       await standby.end();
+    }
+  });
+
+  test('a standby that stops replaying during the check: its table is not compared and says why, never "consistent"', async () => {
+    let writing = true;
+    let next = 300_000;
+    const load = (async () => {
+      while (writing) await sql(primary, `INSERT INTO orders (id, note) VALUES (${next++}, 'new')`);
+    })();
+    const standby = new pg.Client(secondary);
+    await standby.connect();
+    let checking = true;
+    let paused = false;
+    // Pauses replay once the first chunk is read on the standby, as a stuck replay would stop it.
+    const pausing = (async () => {
+      while (checking && !paused) {
+        const { rows } = await standby.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+            WHERE application_name = 'dr-bot' AND state = 'active' AND query LIKE '%count(*)%'`,
+        );
+        if (rows[0]!.n > 0) {
+          await standby.query('SELECT pg_wal_replay_pause()');
+          paused = true;
+        }
+      }
+    })();
+    try {
+      await until('the load to be running', async () => next > 300_010);
+      const p = provider(['orders'], { chunkRows: 2000, concurrency: 1, rowHash: 'text' }, 1);
+      const { scopes, checks } = await check(p);
+      checking = false;
+      await pausing;
+      expect(paused).toBe(true);
+      expect(scopes.get('orders')!.error).toMatch(
+        /^not compared: postgres: secondary .* did not replay the writer's WAL up to [0-9A-F]+\/[0-9A-F]+ within 1 s .*then Retry$/,
+      );
+      expect(verdictLabel(scopes.get('orders')!)).not.toBe('consistent');
+      expect(checks.get('postgres table orders')!.ok).toBe(false);
+    } finally {
+      checking = false;
+      writing = false;
+      await Promise.all([pausing, load]);
+      await standby.query('SELECT pg_wal_replay_resume()');
+      await standby.end();
+      await replayed();
     }
   });
 
