@@ -162,17 +162,19 @@ test('a head start: counts set only from standby size, recorded before the first
   await start(400);
   const cluster = provider();
   const order: string[] = [];
-  const head = await cluster.scale({
-    region: 'secondary',
-    profile: 'production',
-    progress: () => {},
-    wait: false,
-    onlyFrom: 'standby',
-    beforeChange: async () => {
-      order.push(
-        `recorded after ${secondary.requests.filter((r) => r.method !== 'GET').length} writes`,
-      );
-    },
+  const headStart = (beforeChange: () => Promise<void>) =>
+    cluster.scale({
+      region: 'secondary',
+      profile: 'production',
+      progress: () => {},
+      wait: false,
+      onlyFrom: 'standby',
+      beforeChange,
+    });
+  const head = await headStart(async () => {
+    order.push(
+      `recorded after ${secondary.requests.filter((r) => r.method !== 'GET').length} writes`,
+    );
   });
   expect(order).toEqual(['recorded after 0 writes']);
   expect(head.noop).toBe(false);
@@ -183,15 +185,8 @@ test('a head start: counts set only from standby size, recorded before the first
 
   // No longer at standby size: a second head start changes nothing and records nothing.
   const writes = secondary.requests.filter((r) => r.method !== 'GET').length;
-  const second = await cluster.scale({
-    region: 'secondary',
-    profile: 'production',
-    progress: () => {},
-    wait: false,
-    onlyFrom: 'standby',
-    beforeChange: async () => {
-      order.push('recorded again');
-    },
+  const second = await headStart(async () => {
+    order.push('recorded again');
   });
   expect(second).toMatchObject({ noop: true });
   expect(second.summary).toMatch(/^left as it is: the secondary is not at standby size/);
