@@ -1,7 +1,8 @@
 /**
  * What the failback benchmarks share: a large table of fixed-size rows on the lab's writer, the
  * wait for its standby, a parallel count(*) of both sides (the reference a consistency check is
- * measured against), the check's chunk digests alone (its raw operation), a write load on that table, and the servers' peak private memory.
+ * measured against), the check's chunk digests alone (its raw operation), a write load on that
+ * table, and the servers' peak private memory.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
