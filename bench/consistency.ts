@@ -2,8 +2,9 @@
  * What the failback's consistency check costs at production sizes, on the lab: for each table
  * size, the provider's check of the table (idle, then while a writer inserts and updates rows of
  * that same table) beside the reference, count(*) of the table on both sides at once, with the
- * ratio; beside its raw operation (its chunk digest queries alone, on both sides at once); the
- * servers' peak private memory and what the check found.
+ * ratio; beside its raw operation (its chunk digest queries alone, on both sides at once) and
+ * the floor of any content check (the same row hashes over the whole table in one parallel query
+ * per side); the servers' peak private memory and what the check found.
  *
  *   npm run bench:consistency                               # 1 M, 10 M and 30 M rows (~5 min, ~17 GB)
  *   npm run bench:consistency -- --rows 200000              # one small size
@@ -19,6 +20,7 @@ import type { ConsistencyScope } from '../src/domain/consistency.js';
 import {
   createTable,
   listArg,
+  hashFloor,
   mb,
   memoryPeak,
   numberArg,
@@ -49,6 +51,12 @@ interface Figure {
   digestMs: number;
   /** The check over its raw operation: what comparing at one WAL point adds. */
   overDigests: number;
+  /** The floor: the same row hashes over the whole table, one parallel query per side, both at once. */
+  floorMs: number;
+  /** The floor over the reference: what hashing every row costs beyond counting them. */
+  floorRatio: number;
+  /** The check over the floor: what chunks, each compared at one WAL point, add. */
+  overFloor: number;
   /** Highest private memory of either server during the check. */
   peakServerMemoryBytes: number;
   chunks: Pick<ConsistencyScope, 'total' | 'equal' | 'changing' | 'different'>;
@@ -88,6 +96,7 @@ async function measure(lab: LabInfo, rows: number, load: Figure['load']): Promis
       chunkRows: CHUNK_ROWS,
       concurrency: CONCURRENCY,
     });
+    const floorMs = await hashFloor(urls, TABLE);
     const memory = memoryPeak([lab.postgres.primary.dataDir, lab.postgres.secondary.dataDir]);
     let scope: ConsistencyScope | undefined;
     const ms = await timed(async () => {
@@ -106,6 +115,9 @@ async function measure(lab: LabInfo, rows: number, load: Figure['load']): Promis
       ratio: Math.round((ms / scanMs) * 100) / 100,
       digestMs: Math.round(digestMs),
       overDigests: Math.round((ms / digestMs) * 100) / 100,
+      floorMs: Math.round(floorMs),
+      floorRatio: Math.round((floorMs / scanMs) * 100) / 100,
+      overFloor: Math.round((ms / floorMs) * 100) / 100,
       peakServerMemoryBytes: peak,
       chunks: {
         total: scope.total,
@@ -140,6 +152,9 @@ function print(figures: Figure[]): void {
     'ratio',
     'digests alone',
     'check/digests',
+    'hash floor',
+    'floor/count(*)',
+    'check/floor',
     'peak server memory',
     'chunks (equal/changing/different)',
   ];
@@ -151,6 +166,9 @@ function print(figures: Figure[]): void {
     `${f.ratio.toFixed(2)}×`,
     `${f.digestMs} ms`,
     `${f.overDigests.toFixed(2)}×`,
+    `${f.floorMs} ms`,
+    `${f.floorRatio.toFixed(2)}×`,
+    `${f.overFloor.toFixed(2)}×`,
     mb(f.peakServerMemoryBytes),
     `${f.chunks.total} (${f.chunks.equal}/${f.chunks.changing}/${f.chunks.different})`,
   ]);
@@ -164,6 +182,9 @@ function print(figures: Figure[]): void {
   );
   console.log(
     "digests alone: the check's chunk digest queries on both sides at once, nothing compared (its raw operation)",
+  );
+  console.log(
+    "hash floor: the check's row hashes summed over the whole table, one parallel query per side, both at once (the least any content check costs)",
   );
 }
 

@@ -1,7 +1,8 @@
 /**
  * What the failback benchmarks share: a large table of fixed-size rows on the lab's writer, the
  * wait for its standby, a parallel count(*) of both sides (the reference a consistency check is
- * measured against), the check's chunk digests alone (its raw operation), a write load on that
+ * measured against), the check's chunk digests alone (its raw operation), the whole table's row
+ * hashes in one parallel query per side (the floor of any content check), a write load on that
  * table, and the servers' peak private memory.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -96,6 +97,18 @@ export async function parallelScan(urls: string[], table: string): Promise<numbe
   return timed(() => Promise.all(urls.map((u) => query(u, `SELECT count(*) FROM ${table}`))));
 }
 
+/** The check's plan of `table` (its chunks and row hash), as the writer's side sees it. */
+async function planOf(url: string, table: string, chunkRows: number): Promise<TablePlan> {
+  const planner = new pg.Client({ connectionString: url });
+  await planner.connect();
+  try {
+    const { rows } = await planner.query<{ v: string }>('SHOW server_version_num');
+    return await planTable(planner, table, Number(rows[0]!.v), { chunkRows, rowHash: 'column' });
+  } finally {
+    await planner.end();
+  }
+}
+
 /**
  * The check's raw operation: every chunk's digest query (the check's own SQL, chunks.ts) on both
  * sides at once, `concurrency` at a time per side, with no comparison, LSN or replay wait.
@@ -105,18 +118,7 @@ export async function rawDigests(
   table: string,
   settings: { chunkRows: number; concurrency: number },
 ): Promise<number> {
-  const planner = new pg.Client({ connectionString: urls[0] });
-  await planner.connect();
-  let plan: TablePlan;
-  try {
-    const { rows } = await planner.query<{ v: string }>('SHOW server_version_num');
-    plan = await planTable(planner, table, Number(rows[0]!.v), {
-      chunkRows: settings.chunkRows,
-      rowHash: 'column',
-    });
-  } finally {
-    await planner.end();
-  }
+  const plan = await planOf(urls[0]!, table, settings.chunkRows);
   const side = async (url: string) => {
     const queue = [...plan.chunks];
     await Promise.all(
@@ -134,6 +136,18 @@ export async function rawDigests(
     );
   };
   return timed(() => Promise.all(urls.map(side)));
+}
+
+/**
+ * The least any content check in SQL costs: the check's row hash summed over the whole table in
+ * one query per side, both sides at once, with the same parallel plan as the count(*) reference
+ * (a sequential scan with its buffer ring, the leader and its workers). No chunks, so nothing
+ * could be compared at one WAL point under writes: a floor, not an alternative.
+ */
+export async function hashFloor(urls: string[], table: string): Promise<number> {
+  const plan = await planOf(urls[0]!, table, Number.MAX_SAFE_INTEGER);
+  const sql = `SELECT count(*), sum(${plan.rowHash}) FROM ${plan.quoted} t`;
+  return timed(() => Promise.all(urls.map((u) => query(u, sql))));
 }
 
 /**
