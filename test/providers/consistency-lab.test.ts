@@ -1,8 +1,8 @@
 /**
  * The failback's consistency check on one real lab pair, each half on its own servers. PostgreSQL:
  * tables compared chunk by chunk, no false difference while the writer keeps taking writes to the
- * same table, a row changed behind replication found and named by its key, and a check that ran
- * out of time saying "sampled", never "consistent". Redis: keys sampled at random across the
+ * same table, a row changed behind replication found and named by its key (also by PostgreSQL
+ * 13's whole-table plan), and a check that ran out of time saying "sampled", never "consistent". Redis: keys sampled at random across the
  * keyspace, large values read in pieces, no false difference while the writer keeps taking
  * writes, and a partial check that says "sampled", never "consistent".
  */
@@ -20,11 +20,25 @@ import {
   writeLabInfo,
   type LabInfo,
 } from '../../src/lab/index.js';
-import type { PgConsistencyOptions } from '../../src/providers/postgres/context.js';
+import { planTable } from '../../src/providers/postgres/chunks.js';
+import {
+  consistencySettings,
+  PgContext,
+  type PgConsistencyOptions,
+} from '../../src/providers/postgres/context.js';
+import { compareTables } from '../../src/providers/postgres/table-check.js';
 import { createRedisProvider } from '../../src/providers/redis/index.js';
 import type { RedisConsistencyOptions } from '../../src/providers/redis/connection.js';
 import type { CacheProvider, DatabaseProvider } from '../../src/providers/types.js';
-import { labPostgresProvider, silentLog, sql, startLab, stopLabs, until } from '../support/lab.js';
+import {
+  labPostgresOptions,
+  labPostgresProvider,
+  silentLog,
+  sql,
+  startLab,
+  stopLabs,
+  until,
+} from '../support/lab.js';
 import { labRedisClients } from '../support/redis.js';
 
 let lab: LabInfo;
@@ -421,6 +435,42 @@ describe('PostgreSQL', () => {
       detail: expect.stringContaining('id=43210 differs'),
     });
     expect(scopes.get('docs')).toMatchObject({ different: 0 });
+  });
+
+  // Runs after the row above was changed behind replication: orders still differs at id=43210.
+  test('the PostgreSQL 13 plan (each table one whole chunk, no TID Range Scan) finds the same row', async () => {
+    const opts = labPostgresOptions(primary, secondary);
+    const [settings, ctx] = [consistencySettings(opts), new PgContext(opts)];
+    const planner = new pg.Client({ connectionString: primary });
+    await planner.connect();
+    try {
+      const plans = await Promise.all(
+        ['orders', 'docs'].map((t) => planTable(planner, t, 130000, settings)),
+      );
+      expect(plans.map((p) => p.chunks)).toEqual([
+        [{ from: 0, to: null, whole: true }],
+        [{ from: 0, to: null, whole: true }],
+      ]);
+      expect(plans[0]!.method).toBe(
+        'sum of per-column type hashes over the whole table (PostgreSQL 13)',
+      );
+      const [orders, docs] = await compareTables(ctx, {
+        writer: 'primary',
+        plans,
+        settings,
+        deadline: Date.now() + 60_000,
+        progress: () => undefined,
+      });
+      expect(orders).toMatchObject({ total: 1, equal: 0, different: 1, changing: 0 });
+      expect(orders!.differences).toEqual([
+        expect.stringMatching(/^id 1\.\.\d+ \(whole table\): id=43210 differs$/),
+      ]);
+      expect(docs).toMatchObject({ total: 1, equal: 1, different: 0, rowsEqual: 3000 });
+      expect(verdictLabel(docs!)).toBe('consistent');
+    } finally {
+      await planner.end();
+      await ctx.close();
+    }
   });
 });
 
