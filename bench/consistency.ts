@@ -19,8 +19,8 @@ import { createPostgresProvider } from '../src/providers/postgres/index.js';
 import type { ConsistencyScope } from '../src/domain/consistency.js';
 import {
   createTable,
-  listArg,
   hashFloor,
+  listArg,
   mb,
   memoryPeak,
   numberArg,
