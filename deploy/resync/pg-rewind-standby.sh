@@ -74,6 +74,13 @@ case $PGDATA in
   /?*) ;;
   *) fail 2 "PGDATA must be an absolute path below /, got \"$PGDATA\"" ;;
 esac
+case ${PGBIN:-/} in
+  /*) ;;
+  *) fail 2 "PGBIN must be an absolute path, got \"$PGBIN\"" ;;
+esac
+# Run from /: psql warns on stderr in a directory this user cannot read (sudo -u postgres from
+# /root), and that warning would be read as the answer of the checks below.
+cd / || fail 2 "cannot change to /"
 # A rebuild empties PGDATA: only a data directory, or an empty or missing one, is ever emptied.
 if [ ! -f "$PGDATA/PG_VERSION" ]; then
   [ "$method" = rebuild ] ||

@@ -6,8 +6,9 @@
  * brings the server back as a streaming standby.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { labUser, type LabInfo, type PgServerInfo } from '../../src/lab/index.js';
 import { botPgUrl } from '../../src/lab/permissions.js';
@@ -44,16 +45,17 @@ function commandLine(env: Record<string, string>): string {
   return [...asUser, 'env', ...vars, '/bin/sh', quote(SCRIPT)].join(' ');
 }
 
-/** Run the script by hand with `method`; its exit code and output. */
+/** Run the script by hand with `method` from `cwd`; its exit code and output. */
 function runScript(
   env: Record<string, string>,
   method: string,
+  cwd = dirname(env.PGDATA ?? '/'),
 ): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
     execFile(
       '/bin/sh',
       ['-c', `${commandLine(env)} ${method} 2>&1`],
-      { cwd: dirname(env.PGDATA ?? '/'), timeout: 240_000 },
+      { cwd, timeout: 240_000 },
       (err, stdout) => {
         const code = err ? Number((err as { code?: number }).code ?? 1) : 0;
         resolve({ code, out: String(stdout) });
@@ -165,9 +167,15 @@ test('when pg_rewind cannot work (wal_log_hints off), rewind exits 4 and the reb
 
 test('by hand (method auto) it rewinds where it can and rebuilds where pg_rewind refuses', async () => {
   const { primary, secondary } = lab.postgres;
-  // The primary (hint bits logged) diverges: auto rewinds it.
+  // The primary (hint bits logged) diverges: auto rewinds it, run from a directory the database
+  // user cannot enter, as with `sudo -u postgres` from /root (mkdtemp makes it 0700; as root,
+  // the lab's user is another user).
   await diverge(primary, secondary, 3);
-  const rewound = await runScript(hostEnv(primary, secondary), '');
+  const closed = mkdtempSync(join(tmpdir(), 'dr-closed-'));
+  const rewound = await runScript(hostEnv(primary, secondary), '', closed).finally(() =>
+    rmSync(closed, { recursive: true }),
+  );
+  expect(rewound.out).not.toMatch(/Permission denied/);
   expect(rewound.out).toMatch(/method auto/);
   expect(rewound.out).toMatch(/done: rewound with pg_rewind/);
   expect(rewound.code).toBe(0);
