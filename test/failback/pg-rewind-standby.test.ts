@@ -6,7 +6,7 @@
  * brings the server back as a streaming standby.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +21,8 @@ const progress = (): void => undefined;
 
 let lab: LabInfo;
 let provider: DatabaseProvider;
+/** The script as installed on the database host: a copy the lab's user can read (a checkout may not be). */
+let script: string;
 
 /** The host settings of `server`'s script, following `source` as the resync role. */
 function hostEnv(server: PgServerInfo, source: PgServerInfo): Record<string, string> {
@@ -42,7 +44,7 @@ function commandLine(env: Record<string, string>): string {
   const user = labUser();
   const asUser = user.uid === undefined ? [] : ['runuser', '-u', user.name, '--'];
   const vars = Object.entries(env).map(([k, v]) => `${k}=${quote(v)}`);
-  return [...asUser, 'env', ...vars, '/bin/sh', quote(SCRIPT)].join(' ');
+  return [...asUser, 'env', ...vars, '/bin/sh', quote(script)].join(' ');
 }
 
 /** Run the script by hand with `method` from `cwd`; its exit code and output. */
@@ -86,6 +88,9 @@ async function diverge(from: PgServerInfo, to: PgServerInfo, n: number): Promise
 
 beforeAll(async () => {
   lab = await startLab();
+  script = join(lab.dir, 'pg-rewind-standby.sh');
+  copyFileSync(SCRIPT, script);
+  chmodSync(script, 0o755);
   const { primary, secondary } = lab.postgres;
   await sql(primary.url, readFileSync(ROLE_SQL, 'utf8'));
   await sql(primary.url, 'CREATE TABLE public.notes (id serial PRIMARY KEY, note text)');
