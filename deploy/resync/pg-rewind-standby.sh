@@ -18,7 +18,8 @@
 #   SOURCE_CONNINFO       required  libpq key=value string of the current primary for the resync
 #                                   identity, e.g. "host=db-b.internal user=dr_resync dbname=postgres"
 #                                   (password in ~/.pgpass)
-#   PGBIN                 optional  directory of pg_ctl, pg_rewind, pg_basebackup, psql (default: PATH)
+#   PGBIN                 optional  absolute directory of pg_ctl, pg_rewind, pg_basebackup, psql
+#                                   (default: PATH)
 #   PRIMARY_CONNINFO      optional  what the standby streams with (default: SOURCE_CONNINFO)
 #   PRIMARY_SLOT_NAME     optional  a physical slot on the source to stream from (created if missing)
 #   LOCAL_CONNINFO        optional  this server, to see it stream (default: dbname=postgres, the
