@@ -2,9 +2,10 @@
  * The failback's consistency check on one real lab pair, each half on its own servers. PostgreSQL:
  * tables compared chunk by chunk, no false difference while the writer keeps taking writes to the
  * same table, a row changed behind replication found and named by its key (also by PostgreSQL
- * 13's whole-table plan), and a check that ran out of time saying "sampled", never "consistent". Redis: keys sampled at random across the
- * keyspace, large values read in pieces, no false difference while the writer keeps taking
- * writes, and a partial check that says "sampled", never "consistent".
+ * 13's whole-table plan), and a check that ran out of time saying "sampled", never "consistent".
+ * Redis: keys sampled at random across the keyspace, large values read in pieces, no false
+ * difference while the writer keeps taking writes, and a partial check that says "sampled",
+ * never "consistent".
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
